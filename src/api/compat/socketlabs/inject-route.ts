@@ -1,0 +1,161 @@
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { AcceptOutcome, AcceptUnit, Store } from '../../../store/store.js';
+import type { GroupCommitter } from '../../../accept/group-commit.js';
+import { authenticate } from '../../../accept/authenticate.js';
+import type { AuthThrottle } from '../../../accept/auth-throttle.js';
+import type { MessageResult } from '../../../core/injection-codes.js';
+import type { NewMessage } from '../../../core/message.js';
+import {
+  IDEMPOTENCY_TTL_MS, MAX_IDEMPOTENCY_KEY_LENGTH, MAX_MESSAGES_PER_REQUEST, MAX_METADATA_AND_TAGS_BYTES,
+  MAX_RECIPIENTS_PER_MESSAGE, MAX_REQUEST_BODY_BYTES,
+} from '../../../core/limits.js';
+import { InvalidDataError, normalizeEnvelope, normalizeMessage, type RawMessage } from './normalize.js';
+import { buildMessage, metadataAndTagsBytes, recipientCount } from './build-message.js';
+import { parsePostBodyXml } from './xml.js';
+import { ERROR_DETAIL_HEADER, headerSafe, injectionResponse, sendError } from './respond.js';
+
+export interface InjectDeps {
+  store: Store;
+  committer: GroupCommitter<AcceptUnit, AcceptOutcome>;
+  throttle: AuthThrottle;
+  now: () => number;
+}
+
+/** The parsed body, or why it could not be parsed (answered as InvalidData after auth checks fail first). */
+type Parsed = { ok: true; value: unknown; hash: string } | { ok: false; reason: string; hash: string };
+
+const JSON_TYPES = /^(application|text)\/([a-z0-9.+-]*\+)?json\b/i;
+const XML_TYPES = /^(application|text)\/([a-z0-9.+-]*\+)?xml\b/i;
+
+function parseBody(contentType: string, raw: Buffer): Parsed {
+  const hash = createHash('sha256').update(contentType.split(';')[0]!.trim().toLowerCase()).update('\n').update(raw).digest('hex');
+  const text = raw.toString('utf8');
+  if (XML_TYPES.test(contentType)) {
+    const r = parsePostBodyXml(text);
+    return r.ok ? { ok: true, value: r.value, hash } : { ok: false, reason: `XML body: ${r.reason}`, hash };
+  }
+  try {
+    return { ok: true, value: JSON.parse(text), hash };
+  } catch (err) {
+    return { ok: false, reason: `JSON body: ${(err as Error).message}`, hash };
+  }
+}
+
+function bearer(req: FastifyRequest): string | null {
+  const h = req.headers.authorization;
+  if (!h) return null;
+  const m = /^Bearer\s+(.+)$/i.exec(h.trim());
+  return m ? m[1]!.trim() : null;
+}
+
+/** POST /api/v1/email — SocketLabs' Injection API, answered exactly as its client libraries expect. */
+export function registerInjectRoute(app: FastifyInstance, deps: InjectDeps): void {
+  app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_REQUEST_BODY_BYTES }, (req, body, done) => {
+      done(null, parseBody(String(req.headers['content-type'] ?? 'application/json'), body as Buffer));
+    });
+    scope.setErrorHandler((err: Error & { code?: string; statusCode?: number }, _req, reply) => {
+      if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+        return sendError(reply, 'MessageTooLarge', `request body is larger than ${MAX_REQUEST_BODY_BYTES} bytes`);
+      }
+      if (err.statusCode !== undefined && err.statusCode < 500) return sendError(reply, 'InvalidData', err.message);
+      reply.log.error({ err, event: 'injection.internal_error' }, 'injection failed');
+      return sendError(reply, 'InternalError', 'internal error; the request may be retried');
+    });
+
+    scope.post('/api/v1/email', async (req, reply) => {
+      const now = deps.now();
+      const client = req.ip;
+      if (deps.throttle.isBlocked(client, now)) {
+        return sendError(reply, 'TooManyErrors', 'too many failed authentications from this client; wait a minute');
+      }
+      const parsed = (req.body ?? { ok: false, reason: 'empty body', hash: '' }) as Parsed;
+      // A body that cannot be read says nothing about anyone's keys: InvalidData straight away.
+      if (!parsed.ok) return sendError(reply, 'InvalidData', parsed.reason);
+      let envelope: ReturnType<typeof normalizeEnvelope>;
+      try { envelope = normalizeEnvelope(parsed.value); } catch (err) {
+        return sendError(reply, 'InvalidData', (err as Error).message);
+      }
+      // Authenticate before judging the messages, so that nothing about validation leaks to strangers.
+      const key = bearer(req) ?? envelope.apiKey;
+      const serverId = envelope.serverId === null ? null : Number(envelope.serverId);
+      const auth = await authenticate(deps.store, serverId, key, 'injection');
+      if (!auth.ok) {
+        if (auth.reason === 'disabled') return sendError(reply, 'AccountDisabled', auth.detail);
+        deps.throttle.recordFailure(client, now);
+        return sendError(reply, 'InvalidAuthentication', auth.detail);
+      }
+
+      const idemKey = req.headers['idempotency-key'];
+      let idempotency: AcceptUnit['idempotency'] = null;
+      if (idemKey !== undefined) {
+        const k = Array.isArray(idemKey) ? idemKey[0]! : idemKey;
+        if (k.length === 0 || k.length > MAX_IDEMPOTENCY_KEY_LENGTH || !/^[\x21-\x7e]+$/.test(k)) {
+          return sendError(reply, 'InvalidData', `Idempotency-Key must be 1-${MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters`, 400);
+        }
+        const prior = await deps.store.findIdempotency(auth.serverId, k, now - IDEMPOTENCY_TTL_MS);
+        if (prior) {
+          if (prior.requestHash !== parsed.hash) {
+            return sendError(reply, 'InvalidData', 'Idempotency-Key was already used with a different request body', 409);
+          }
+          return reply.header('idempotent-replayed', 'true').type('application/json; charset=utf-8').send(prior.response);
+        }
+        idempotency = { serverId: auth.serverId, key: k, requestHash: parsed.hash, response: '', now };
+      }
+
+      const messages = envelope.messages ?? [];
+      if (messages.length === 0) return sendError(reply, 'NoMessages', 'Messages is empty');
+      if (messages.length > MAX_MESSAGES_PER_REQUEST) {
+        return sendError(reply, 'TooManyMessages', `${messages.length} messages; at most ${MAX_MESSAGES_PER_REQUEST} per request`);
+      }
+
+      let raws: RawMessage[];
+      const results: MessageResult[] = [];
+      const accepted: NewMessage[] = [];
+      try {
+        raws = messages.map((m, i) => normalizeMessage(m, i));
+        for (const [i, m] of raws.entries()) {
+          if (metadataAndTagsBytes(m) > MAX_METADATA_AND_TAGS_BYTES) {
+            return sendError(reply, 'MetadataOrTagsAreTooLarge', `Messages[${i}] Metadata and Tags exceed ${MAX_METADATA_AND_TAGS_BYTES} bytes`);
+          }
+          if (recipientCount(m) > MAX_RECIPIENTS_PER_MESSAGE) {
+            return sendError(reply, 'TooManyRecipients', `Messages[${i}] has ${recipientCount(m)} recipients; at most ${MAX_RECIPIENTS_PER_MESSAGE}`);
+          }
+        }
+        const details: string[] = [];
+        for (const [i, m] of raws.entries()) {
+          const r = buildMessage(m, i, auth.serverId, now);
+          if (r.kind === 'accepted') {
+            accepted.push(r.message);
+            if (r.rejected.length > 0) results.push({ Index: i, ErrorCode: 'Warning', AddressResults: r.rejected });
+          } else {
+            results.push({ Index: i, ErrorCode: r.code, AddressResults: r.rejected });
+            details.push(`Messages[${i}] ${r.code}: ${r.reason}`);
+          }
+        }
+        if (details.length > 0) reply.header(ERROR_DETAIL_HEADER, headerSafe(details.join('; ')));
+      } catch (err) {
+        if (err instanceof InvalidDataError) return sendError(reply, 'InvalidData', err.message);
+        throw err;
+      }
+
+      const body = JSON.stringify(injectionResponse(results.length === 0 ? 'Success' : 'Warning', results));
+      if (accepted.length > 0) {
+        const unit: AcceptUnit = { messages: accepted, idempotency: idempotency && { ...idempotency, response: body } };
+        // Answered only after the commit: Success means the messages are on disk.
+        const outcome = await deps.committer.submit(unit);
+        if (outcome.kind === 'duplicate') {
+          const prior = await deps.store.findIdempotency(auth.serverId, idempotency!.key, now - IDEMPOTENCY_TTL_MS);
+          if (prior && prior.requestHash === idempotency!.requestHash) {
+            return reply.header('idempotent-replayed', 'true').type('application/json; charset=utf-8').send(prior.response);
+          }
+          return sendError(reply, 'InvalidData', 'Idempotency-Key was already used with a different request body', 409);
+        }
+        req.log.debug({ event: 'injection.accepted', messages: accepted.length, recipients: accepted.reduce((n, m) => n + m.recipients.length, 0) });
+      }
+      return reply.type('application/json; charset=utf-8').send(body);
+    });
+  });
+}

@@ -1,0 +1,70 @@
+import { API_KEY_SCOPES, generateApiKey, type ApiKeyScope } from '../core/api-key.js';
+import type { Store } from '../store/store.js';
+import { printJson, printTable, UsageError } from './output.js';
+
+type Flags = Record<string, string | boolean | undefined>;
+
+function positiveInt(v: unknown, flag: string): number {
+  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`--${flag} needs a positive whole number, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** `postline servers create|list` */
+export async function serversCommand(store: Store, verb: string | undefined, flags: Flags, now: number): Promise<void> {
+  if (verb === 'list') {
+    const servers = await store.listServers();
+    if (flags.json) return printJson(servers);
+    return printTable(servers.map((s) => ({ serverId: s.id, name: s.name, account: s.accountId, status: s.status, sandbox: s.sandbox })));
+  }
+  if (verb === 'create') {
+    const name = typeof flags.name === 'string' ? flags.name.trim() : '';
+    if (name === '' || name.length > 200) throw new UsageError('servers create needs --name NAME (1-200 characters)');
+    let accountId: number;
+    if (flags.account !== undefined) {
+      accountId = positiveInt(flags.account, 'account');
+      if (!(await store.listAccounts()).some((a) => a.id === accountId)) throw new UsageError(`account ${accountId} does not exist`);
+    } else {
+      const [first] = await store.listAccounts();
+      accountId = first ? first.id : (await store.createAccount('Default account', now)).id;
+    }
+    const server = await store.createServer({ accountId, name, sandbox: flags.sandbox === true }, now);
+    if (flags.json) return printJson(server);
+    process.stdout.write(`created server ${server.id} (${server.name})\n`);
+    return;
+  }
+  throw new UsageError('usage: postline servers list [--json] | servers create --name NAME [--account ID] [--sandbox] [--json]');
+}
+
+/** `postline keys create|list|revoke` */
+export async function keysCommand(store: Store, verb: string | undefined, args: string[], flags: Flags, now: number): Promise<void> {
+  if (verb === 'list') {
+    const serverId = flags.server === undefined ? undefined : positiveInt(flags.server, 'server');
+    const keys = await store.listApiKeys(serverId);
+    if (flags.json) return printJson(keys);
+    return printTable(keys.map((k) => ({ publicId: k.publicId, serverId: k.serverId, scope: k.scope, name: k.name,
+      created: new Date(k.createdAt).toISOString(), revoked: k.revokedAt && new Date(k.revokedAt).toISOString() })));
+  }
+  if (verb === 'create') {
+    const serverId = positiveInt(flags.server, 'server');
+    if (!(await store.getServer(serverId))) throw new UsageError(`server ${serverId} does not exist`);
+    const scope = (flags.scope ?? 'injection') as ApiKeyScope;
+    if (!API_KEY_SCOPES.includes(scope)) throw new UsageError(`--scope must be one of ${API_KEY_SCOPES.join(', ')}`);
+    const name = typeof flags.name === 'string' ? flags.name : `${scope} key`;
+    const key = generateApiKey();
+    const rec = await store.createApiKey({ serverId, scope, name, publicId: key.publicId, secretHash: key.secretHash }, now);
+    if (flags.json) return printJson({ ...rec, apiKey: key.key });
+    process.stdout.write(`created ${scope} key for server ${serverId}; it is shown only now:\n${key.key}\n`);
+    return;
+  }
+  if (verb === 'revoke') {
+    const publicId = args[0];
+    if (!publicId) throw new UsageError('usage: postline keys revoke PUBLIC_ID (the 20 characters before the dot)');
+    const done = await store.revokeApiKey(publicId.split('.')[0]!, now);
+    if (!done) throw new UsageError(`no live key with public id ${publicId}`);
+    if (flags.json) return printJson({ revoked: publicId });
+    process.stdout.write(`revoked ${publicId}\n`);
+    return;
+  }
+  throw new UsageError('usage: postline keys list [--server ID] [--json] | keys create --server ID [--scope injection|management] [--name N] [--json] | keys revoke PUBLIC_ID');
+}

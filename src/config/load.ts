@@ -1,0 +1,132 @@
+import { readFileSync } from 'node:fs';
+import { CONFIG_SCHEMA, type ConfigKey } from './schema.js';
+
+export interface Config {
+  readonly dataDir: string;
+  readonly databaseUrl: string | null;
+  readonly httpHost: string;
+  readonly httpPort: number;
+  readonly publicUrl: string | null;
+  readonly hostname: string;
+  readonly logLevel: string;
+  readonly databasePoolSize: number;
+  readonly trustProxy: boolean;
+}
+
+/** Start-up stops on this: it names the key and the value so the operator can fix it at once. */
+export class ConfigError extends Error {
+  constructor(readonly key: string, readonly value: unknown, reason: string) {
+    super(`invalid configuration ${key}=${JSON.stringify(value)}: ${reason}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Raw = string | number | boolean | readonly string[] | null;
+
+function parseValue(spec: ConfigKey, name: string, raw: unknown): Raw {
+  if (raw === undefined || raw === null || raw === '') return spec.default;
+  const text = typeof raw === 'string' ? raw.trim() : raw;
+  switch (spec.type) {
+    case 'string':
+      if (typeof text !== 'string') throw new ConfigError(name, raw, 'expected a string');
+      return text;
+    case 'integer':
+    case 'port': {
+      const n = typeof text === 'number' ? text : /^-?\d+$/.test(String(text)) ? Number(text) : NaN;
+      const min = spec.type === 'port' ? 0 : spec.min ?? Number.MIN_SAFE_INTEGER;
+      const max = spec.type === 'port' ? 65535 : spec.max ?? Number.MAX_SAFE_INTEGER;
+      if (!Number.isSafeInteger(n)) throw new ConfigError(name, raw, 'expected a whole number');
+      if (n < min || n > max) throw new ConfigError(name, raw, `expected a number from ${min} to ${max}`);
+      return n;
+    }
+    case 'boolean': {
+      if (typeof text === 'boolean') return text;
+      const s = String(text).toLowerCase();
+      if (['1', 'true', 'yes', 'on'].includes(s)) return true;
+      if (['0', 'false', 'no', 'off'].includes(s)) return false;
+      throw new ConfigError(name, raw, 'expected true or false');
+    }
+    case 'enum':
+      if (typeof text !== 'string' || !spec.values?.includes(text)) {
+        throw new ConfigError(name, raw, `expected one of ${spec.values?.join(', ')}`);
+      }
+      return text;
+    case 'url': {
+      if (typeof text !== 'string') throw new ConfigError(name, raw, 'expected a URL');
+      let url: URL;
+      try { url = new URL(text); } catch { throw new ConfigError(name, raw, 'expected an absolute http(s) URL'); }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+        throw new ConfigError(name, raw, 'expected an absolute http(s) URL');
+      }
+      return text.replace(/\/+$/, '');
+    }
+    case 'list':
+      if (Array.isArray(text)) return text.map(String);
+      return String(text).split(',').map((s) => s.trim()).filter(Boolean);
+  }
+}
+
+/**
+ * Builds the frozen Config from (lowest to highest precedence) defaults, an optional JSON config
+ * file (POSTLINE_CONFIG_FILE, keys as in the schema's `key` column) and environment variables.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  let fileValues: Record<string, unknown> = {};
+  const file = env.POSTLINE_CONFIG_FILE;
+  if (file) {
+    let text: string;
+    try { text = readFileSync(file, 'utf8'); } catch (err) {
+      throw new ConfigError('POSTLINE_CONFIG_FILE', file, `cannot read: ${(err as Error).message}`);
+    }
+    try { fileValues = JSON.parse(text) as Record<string, unknown>; } catch (err) {
+      throw new ConfigError('POSTLINE_CONFIG_FILE', file, `not valid JSON: ${(err as Error).message}`);
+    }
+    if (typeof fileValues !== 'object' || fileValues === null || Array.isArray(fileValues)) {
+      throw new ConfigError('POSTLINE_CONFIG_FILE', file, 'expected a JSON object');
+    }
+    const known = new Set<string>(CONFIG_SCHEMA.map((k) => k.key));
+    for (const k of Object.keys(fileValues)) {
+      if (!known.has(k)) throw new ConfigError(k, fileValues[k], `unknown key in ${file}`);
+    }
+  }
+  const out: Record<string, Raw> = {};
+  for (const spec of CONFIG_SCHEMA as readonly ConfigKey[]) {
+    const fromEnv = env[spec.env];
+    if (fromEnv !== undefined && fromEnv !== '') out[spec.key] = parseValue(spec, spec.env, fromEnv);
+    else out[spec.key] = parseValue(spec, spec.key, fileValues[spec.key]);
+  }
+  const cfg = { ...out, ...overrides } as unknown as Config;
+  if (cfg.databaseUrl !== null && !/^postgres(ql)?:\/\//.test(cfg.databaseUrl)) {
+    throw new ConfigError('POSTLINE_DATABASE_URL', cfg.databaseUrl,
+      'expected a postgres:// URL (leave unset for the embedded SQLite store)');
+  }
+  return Object.freeze(cfg);
+}
+
+export function publicUrlOf(cfg: Config, boundPort?: number): string {
+  return cfg.publicUrl ?? `http://${cfg.hostname}:${boundPort ?? cfg.httpPort}`;
+}
+
+/** Markdown reference of every key, generated from the schema (docs/config.md). */
+export function renderConfigDocs(): string {
+  const rows = (CONFIG_SCHEMA as readonly ConfigKey[]).map((k) => {
+    const def = k.default === null ? '(unset)' : `\`${Array.isArray(k.default) ? k.default.join(',') : String(k.default)}\``;
+    const type = k.type === 'enum' ? `one of ${k.values!.map((v) => `\`${v}\``).join(', ')}` : k.type;
+    return `| \`${k.env}\` | \`${k.key}\` | ${type} | ${def} | ${k.doc} |`;
+  });
+  return [
+    '# Configuration',
+    '',
+    '<!-- Generated by `npm run docs:config` from src/config/schema.ts. Do not edit by hand. -->',
+    '',
+    'Postline reads its settings from environment variables and, optionally, from a JSON file named by',
+    '`POSTLINE_CONFIG_FILE` whose keys are the names in the second column. Environment variables win',
+    'over the file; the file wins over defaults. An invalid value stops start-up with an error that',
+    'names the key and the value.',
+    '',
+    '| Environment variable | File key | Type | Default | Meaning |',
+    '| --- | --- | --- | --- | --- |',
+    ...rows,
+    '',
+  ].join('\n');
+}

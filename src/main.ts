@@ -1,0 +1,120 @@
+import { parseArgs } from 'node:util';
+import { loadConfig, renderConfigDocs, ConfigError, publicUrlOf, type Config } from './config/load.js';
+import { createLogger } from './log.js';
+import { openStore } from './store/open.js';
+import { ensureBootstrap } from './accept/bootstrap.js';
+import { startApp, ROLES, type Role } from './app.js';
+import { printJson, UsageError } from './cli/output.js';
+import { keysCommand, serversCommand } from './cli/tenancy-commands.js';
+
+const HELP = `postline — email delivery platform
+
+  postline serve [--roles api]     run Postline (npm start); every role by default
+  postline init [--json]           make sure an account, server and injection key exist; print them
+  postline servers list|create     manage servers (--name, --account, --sandbox, --json)
+  postline keys list|create|revoke manage API keys (--server, --scope injection|management, --json)
+  postline config-docs             print the configuration reference (docs/config.md)
+
+Configuration comes from POSTLINE_* environment variables; see docs/config.md.`;
+
+function parseRoles(value: string | undefined): Role[] {
+  if (value === undefined) return [...ROLES];
+  const roles = value.split(',').map((r) => r.trim()).filter(Boolean);
+  const unknown = roles.filter((r) => !(ROLES as readonly string[]).includes(r));
+  if (roles.length === 0 || unknown.length > 0) {
+    throw new UsageError(`--roles: unknown role ${JSON.stringify(unknown.join(',') || value)}; known roles: ${ROLES.join(', ')}`);
+  }
+  return roles as Role[];
+}
+
+async function serve(cfg: Config, roles: Role[]): Promise<void> {
+  const log = createLogger(cfg.logLevel);
+  const store = await openStore(cfg);
+  const { credentials, created } = await ensureBootstrap(store, cfg.dataDir, Date.now());
+  const app = await startApp({ config: cfg, log, store, now: Date.now }, roles);
+  if (created) {
+    // Printed once, on the first start with an empty store, for a new user to copy.
+    process.stderr.write([
+      '',
+      '  Postline is ready. Your first credentials (shown once; `npx postline init --json` prints them again):',
+      `    ServerId: ${credentials.serverId}`,
+      `    API key:  ${credentials.apiKey}`,
+      `    Endpoint: ${publicUrlOf(cfg, app.httpPort ?? undefined)}/api/v1/email`,
+      '',
+    ].join('\n') + '\n');
+  }
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ event: 'app.stopping', signal }, `received ${signal}, shutting down`);
+    app.stop().then(() => store.close()).then(() => process.exit(0), (err) => {
+      log.error({ err, event: 'app.stop_failed' }, 'shutdown failed');
+      process.exit(1);
+    });
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+async function withStore<T>(cfg: Config, fn: (store: Awaited<ReturnType<typeof openStore>>) => Promise<T>): Promise<T> {
+  const store = await openStore(cfg);
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      json: { type: 'boolean' }, roles: { type: 'string' }, name: { type: 'string' }, server: { type: 'string' },
+      account: { type: 'string' }, scope: { type: 'string' }, sandbox: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command, verb, ...rest] = positionals;
+  if (values.help || command === undefined || command === 'help') {
+    process.stdout.write(HELP + '\n');
+    return 0;
+  }
+  if (command === 'config-docs') {
+    process.stdout.write(renderConfigDocs());
+    return 0;
+  }
+  const cfg = loadConfig();
+  const now = Date.now();
+  switch (command) {
+    case 'serve':
+      await serve(cfg, parseRoles(values.roles));
+      return -1; // keeps running
+    case 'init': {
+      const { credentials } = await withStore(cfg, (s) => ensureBootstrap(s, cfg.dataDir, now));
+      if (values.json) printJson(credentials);
+      else process.stdout.write(`ServerId: ${credentials.serverId}\nAPI key:  ${credentials.apiKey}\n`);
+      return 0;
+    }
+    case 'servers':
+      await withStore(cfg, (s) => serversCommand(s, verb, values, now));
+      return 0;
+    case 'keys':
+      await withStore(cfg, (s) => keysCommand(s, verb, rest, values, now));
+      return 0;
+    default:
+      throw new UsageError(`unknown command "${command}"; run postline help`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { if (code >= 0) process.exitCode = code; },
+  (err: unknown) => {
+    if (err instanceof ConfigError) process.stderr.write(`postline: ${err.message}\n`);
+    else if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`postline: ${(err as Error).message}\n`);
+    } else process.stderr.write(`postline: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = err instanceof ConfigError ? 2 : 1;
+  },
+);

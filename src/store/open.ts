@@ -1,0 +1,20 @@
+import { join, resolve } from 'node:path';
+import type { Config } from '../config/load.js';
+import type { Store } from './store.js';
+import { SqliteStore } from './sqlite/sqlite-store.js';
+import { PostgresStore } from './postgres/postgres-store.js';
+
+/** Opens (and migrates) the store the configuration names: PostgreSQL for a postgres:// URL,
+ *  else SQLite at <dataDir>/postline.db. */
+export async function openStore(cfg: Pick<Config, 'databaseUrl' | 'dataDir' | 'databasePoolSize'>): Promise<Store> {
+  const store: Store = cfg.databaseUrl
+    ? new PostgresStore(cfg.databaseUrl, cfg.databasePoolSize)
+    : new SqliteStore(join(resolve(cfg.dataDir), 'postline.db'));
+  try {
+    await store.migrate();
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
+  }
+  return store;
+}

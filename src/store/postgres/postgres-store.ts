@@ -1,0 +1,62 @@
+import pg from 'pg';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import type { Database } from '../schema.js';
+import { SqlStore, toRecipient } from '../sql-store.js';
+import type { StoredRecipient } from '../store.js';
+import { POSTGRES_MIGRATIONS } from './migrations.js';
+
+// BIGINT columns hold epoch milliseconds and ids, all far below 2^53: read them as numbers.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+/** Key of the advisory lock that serialises migrations when several processes start together. */
+const MIGRATION_LOCK_KEY = 7_420_001;
+
+/**
+ * The shared store: several Postline processes on several machines use one PostgreSQL as store,
+ * queue (FOR UPDATE SKIP LOCKED) and coordination point.
+ */
+export class PostgresStore extends SqlStore {
+  readonly kind = 'postgres' as const;
+  private readonly pool: pg.Pool;
+
+  constructor(url: string, poolSize = 10) {
+    const pool = new pg.Pool({ connectionString: url, max: poolSize });
+    super(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }));
+    this.pool = pool;
+  }
+
+  async migrate(): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
+      await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
+      const applied = new Set((await client.query<{ id: number }>('SELECT id FROM schema_migrations')).rows.map((r) => r.id));
+      for (const m of POSTGRES_MIGRATIONS) {
+        if (applied.has(m.id)) continue;
+        await client.query(m.sql);
+        await client.query('INSERT INTO schema_migrations (id, name, applied_at) VALUES ($1, $2, $3)', [m.id, m.name, Date.now()]);
+      }
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** SKIP LOCKED lets many workers in many processes claim disjoint batches without waiting. */
+  async claimRecipients(workerId: string, limit: number, now: number, staleBefore: number): Promise<StoredRecipient[]> {
+    const res = await sql<Parameters<typeof toRecipient>[0]>`
+      UPDATE recipients SET status = 'delivering', locked_by = ${workerId}, locked_at = ${now}, updated_at = ${now}
+      WHERE id IN (
+        SELECT id FROM recipients
+        WHERE (status IN ('queued', 'deferred') AND next_attempt_at <= ${now})
+           OR (status = 'delivering' AND locked_at < ${staleBefore})
+        ORDER BY next_attempt_at LIMIT ${limit}
+        FOR UPDATE SKIP LOCKED)
+      RETURNING *`.execute(this.db);
+    return res.rows.map(toRecipient);
+  }
+}

@@ -1,0 +1,45 @@
+import type { Generated } from 'kysely';
+
+/** Row types as Kysely sees them; both dialects' migrations create exactly these columns.
+ *  Times are epoch milliseconds (BIGINT on PostgreSQL), booleans 0/1, JSON as text. */
+export interface AccountsTable { id: Generated<number>; name: string; status: string; created_at: number }
+export interface ServersTable {
+  id: Generated<number>; account_id: number; name: string; status: string; sandbox: number; created_at: number;
+}
+export interface ApiKeysTable {
+  id: Generated<number>; public_id: string; secret_hash: string; server_id: number; scope: string; name: string;
+  created_at: number; revoked_at: number | null;
+}
+export interface MessagesTable {
+  id: string; server_id: number; created_at: number; source: string; is_merge: number;
+  from_address: string; subject: string; size_bytes: number; recipient_count: number;
+  metadata: string; tags: string;
+}
+export interface MessageBodiesTable { message_id: string; content: string }
+export interface RecipientsTable {
+  id: string; message_id: string; server_id: number; address: string; domain: string; kind: string;
+  merge: string | null; mailing_id: string | null; custom_message_id: string | null;
+  status: string; attempts: number; next_attempt_at: number;
+  locked_by: string | null; locked_at: number | null; last_reply: string | null;
+  created_at: number; updated_at: number;
+}
+export interface EventsTable {
+  id: Generated<number>; uid: string; server_id: number; message_id: string; recipient_id: string | null;
+  type: string; occurred_at: number; data: string | null;
+}
+export interface IdempotencyKeysTable {
+  server_id: number; key: string; request_hash: string; response: string; created_at: number;
+}
+export interface SettingsTable { key: string; value: string }
+
+export interface Database {
+  accounts: AccountsTable;
+  servers: ServersTable;
+  api_keys: ApiKeysTable;
+  messages: MessagesTable;
+  message_bodies: MessageBodiesTable;
+  recipients: RecipientsTable;
+  events: EventsTable;
+  idempotency_keys: IdempotencyKeysTable;
+  settings: SettingsTable;
+}

@@ -1,0 +1,228 @@
+import { type Kysely, type Transaction, type Selectable } from 'kysely';
+import type { Database, RecipientsTable, ServersTable, AccountsTable, ApiKeysTable, MessagesTable, EventsTable } from './schema.js';
+import type {
+  Account, AcceptOutcome, AcceptUnit, ApiKeyAuth, ApiKeyRecord, IdempotencyRecord, Server, Store,
+  StoredEvent, StoredMessage, StoredRecipient,
+} from './store.js';
+import type { ApiKeyScope } from '../core/api-key.js';
+import type { MessageTemplate, NewMessage, RecipientStatus, RecipientKind } from '../core/message.js';
+import { domainOf } from '../core/address.js';
+import { newId } from '../core/ids.js';
+
+/** Rows per multi-row INSERT: stays under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters. */
+const INSERT_CHUNK_ROWS = 1_000;
+
+const toAccount = (r: Selectable<AccountsTable>): Account => ({
+  id: Number(r.id), name: r.name, status: r.status as Account['status'], createdAt: Number(r.created_at),
+});
+const toServer = (r: Selectable<ServersTable>): Server => ({
+  id: Number(r.id), accountId: Number(r.account_id), name: r.name, status: r.status as Server['status'],
+  sandbox: r.sandbox === 1, createdAt: Number(r.created_at),
+});
+const toKey = (r: Selectable<ApiKeysTable>): ApiKeyRecord => ({
+  id: Number(r.id), publicId: r.public_id, serverId: Number(r.server_id), scope: r.scope as ApiKeyScope,
+  name: r.name, createdAt: Number(r.created_at), revokedAt: r.revoked_at === null ? null : Number(r.revoked_at),
+});
+const toMessage = (r: Selectable<MessagesTable>): StoredMessage => ({
+  id: r.id, serverId: Number(r.server_id), createdAt: Number(r.created_at), source: r.source as 'api' | 'smtp',
+  isMerge: r.is_merge === 1, fromAddress: r.from_address, subject: r.subject, sizeBytes: Number(r.size_bytes),
+  recipientCount: Number(r.recipient_count), metadata: JSON.parse(r.metadata), tags: JSON.parse(r.tags),
+});
+export const toRecipient = (r: Selectable<RecipientsTable>): StoredRecipient => ({
+  id: r.id, messageId: r.message_id, serverId: Number(r.server_id), address: r.address, domain: r.domain,
+  kind: r.kind as RecipientKind, merge: r.merge === null ? null : JSON.parse(r.merge),
+  mailingId: r.mailing_id, messageId_: r.custom_message_id, status: r.status as RecipientStatus,
+  attempts: Number(r.attempts), nextAttemptAt: Number(r.next_attempt_at), lockedBy: r.locked_by,
+  lockedAt: r.locked_at === null ? null : Number(r.locked_at), lastReply: r.last_reply,
+  createdAt: Number(r.created_at), updatedAt: Number(r.updated_at),
+});
+const toEvent = (r: Selectable<EventsTable>): StoredEvent => ({
+  id: Number(r.id), uid: r.uid, serverId: Number(r.server_id), messageId: r.message_id, recipientId: r.recipient_id,
+  type: r.type, occurredAt: Number(r.occurred_at), data: r.data === null ? null : JSON.parse(r.data),
+});
+
+function chunks<T>(rows: readonly T[], size = INSERT_CHUNK_ROWS): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size));
+  return out;
+}
+
+/**
+ * The queries both dialects share, written once with Kysely. Subclasses own the connection,
+ * migrations and the few statements whose SQL differs (claiming work).
+ */
+export abstract class SqlStore implements Store {
+  abstract readonly kind: 'sqlite' | 'postgres';
+  protected constructor(protected readonly db: Kysely<Database>) {}
+
+  abstract migrate(): Promise<void>;
+  abstract claimRecipients(workerId: string, limit: number, now: number, staleBefore: number): Promise<StoredRecipient[]>;
+
+  async close(): Promise<void> { await this.db.destroy(); }
+
+  async createAccount(name: string, now: number): Promise<Account> {
+    const row = await this.db.insertInto('accounts').values({ name, status: 'active', created_at: now })
+      .returningAll().executeTakeFirstOrThrow();
+    return toAccount(row);
+  }
+  async listAccounts(): Promise<Account[]> {
+    return (await this.db.selectFrom('accounts').selectAll().orderBy('id').execute()).map(toAccount);
+  }
+  async createServer(input: { accountId: number; name: string; sandbox?: boolean }, now: number): Promise<Server> {
+    const row = await this.db.insertInto('servers').values({
+      account_id: input.accountId, name: input.name, status: 'active', sandbox: input.sandbox ? 1 : 0, created_at: now,
+    }).returningAll().executeTakeFirstOrThrow();
+    return toServer(row);
+  }
+  async getServer(id: number): Promise<Server | undefined> {
+    const row = await this.db.selectFrom('servers').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toServer(row);
+  }
+  async listServers(): Promise<Server[]> {
+    return (await this.db.selectFrom('servers').selectAll().orderBy('id').execute()).map(toServer);
+  }
+
+  async createApiKey(input: { serverId: number; scope: ApiKeyScope; name: string; publicId: string; secretHash: string }, now: number): Promise<ApiKeyRecord> {
+    const row = await this.db.insertInto('api_keys').values({
+      public_id: input.publicId, secret_hash: input.secretHash, server_id: input.serverId, scope: input.scope,
+      name: input.name, created_at: now, revoked_at: null,
+    }).returningAll().executeTakeFirstOrThrow();
+    return toKey(row);
+  }
+  async listApiKeys(serverId?: number): Promise<ApiKeyRecord[]> {
+    let q = this.db.selectFrom('api_keys').selectAll().orderBy('id');
+    if (serverId !== undefined) q = q.where('server_id', '=', serverId);
+    return (await q.execute()).map(toKey);
+  }
+  async findApiKeyForAuth(publicId: string): Promise<ApiKeyAuth | undefined> {
+    const row = await this.db.selectFrom('api_keys as k')
+      .innerJoin('servers as s', 's.id', 'k.server_id')
+      .innerJoin('accounts as a', 'a.id', 's.account_id')
+      .selectAll('k').select(['s.status as server_status', 'a.status as account_status'])
+      .where('k.public_id', '=', publicId).executeTakeFirst();
+    if (!row) return undefined;
+    return {
+      ...toKey(row), secretHash: row.secret_hash,
+      serverStatus: row.server_status as Server['status'], accountStatus: row.account_status as Account['status'],
+    };
+  }
+  async revokeApiKey(publicId: string, now: number): Promise<boolean> {
+    const res = await this.db.updateTable('api_keys').set({ revoked_at: now })
+      .where('public_id', '=', publicId).where('revoked_at', 'is', null).executeTakeFirst();
+    return Number(res.numUpdatedRows) > 0;
+  }
+
+  async commitAccepts(units: readonly AcceptUnit[]): Promise<AcceptOutcome[]> {
+    return this.db.transaction().execute(async (trx) => {
+      const outcomes: AcceptOutcome[] = [];
+      const messages: NewMessage[] = [];
+      for (const unit of units) {
+        if (unit.idempotency && !(await this.claimIdempotency(trx, unit.idempotency))) {
+          outcomes.push({ kind: 'duplicate' });
+          continue;
+        }
+        messages.push(...unit.messages);
+        outcomes.push({ kind: 'committed' });
+      }
+      await this.insertMessages(trx, messages);
+      return outcomes;
+    });
+  }
+
+  /** Inserts the idempotency row unless a live one exists; false means another request owns the key. */
+  private async claimIdempotency(trx: Transaction<Database>, rec: NonNullable<AcceptUnit['idempotency']>): Promise<boolean> {
+    const ttlStart = rec.now - 24 * 60 * 60 * 1000;
+    await trx.deleteFrom('idempotency_keys')
+      .where('server_id', '=', rec.serverId).where('key', '=', rec.key).where('created_at', '<', ttlStart).execute();
+    const inserted = await trx.insertInto('idempotency_keys').values({
+      server_id: rec.serverId, key: rec.key, request_hash: rec.requestHash, response: rec.response, created_at: rec.now,
+    }).onConflict((oc) => oc.columns(['server_id', 'key']).doNothing()).returning('key').executeTakeFirst();
+    return inserted !== undefined;
+  }
+
+  private async insertMessages(trx: Transaction<Database>, messages: readonly NewMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    for (const part of chunks(messages, 200)) {
+      await trx.insertInto('messages').values(part.map((m) => ({
+        id: m.id, server_id: m.serverId, created_at: m.createdAt, source: m.source, is_merge: m.isMerge ? 1 : 0,
+        from_address: m.template.from.email, subject: m.template.subject, size_bytes: m.sizeBytes,
+        recipient_count: m.recipients.length, metadata: JSON.stringify(m.metadata), tags: JSON.stringify(m.tags),
+      }))).execute();
+      await trx.insertInto('message_bodies').values(part.map((m) => ({
+        message_id: m.id, content: JSON.stringify(m.template),
+      }))).execute();
+    }
+    const rcpts = messages.flatMap((m) => m.recipients.map((r) => ({
+      id: r.id, message_id: m.id, server_id: m.serverId, address: r.address, domain: domainOf(r.address),
+      kind: r.kind, merge: r.merge === null ? null : JSON.stringify(r.merge), mailing_id: r.mailingId,
+      custom_message_id: r.messageId, status: 'queued', attempts: 0, next_attempt_at: m.createdAt,
+      locked_by: null, locked_at: null, last_reply: null, created_at: m.createdAt, updated_at: m.createdAt,
+    })));
+    for (const part of chunks(rcpts)) await trx.insertInto('recipients').values(part).execute();
+    // Every accepted recipient gets its Queued event in the same transaction (the durable outbox).
+    const events = rcpts.map((r) => ({
+      uid: newId(r.created_at), server_id: r.server_id, message_id: r.message_id, recipient_id: r.id,
+      type: 'Queued', occurred_at: r.created_at, data: null,
+    }));
+    for (const part of chunks(events)) await trx.insertInto('events').values(part).execute();
+  }
+
+  async findIdempotency(serverId: number, key: string, notBefore: number): Promise<IdempotencyRecord | undefined> {
+    const row = await this.db.selectFrom('idempotency_keys').selectAll()
+      .where('server_id', '=', serverId).where('key', '=', key).where('created_at', '>=', notBefore).executeTakeFirst();
+    return row && {
+      serverId: Number(row.server_id), key: row.key, requestHash: row.request_hash, response: row.response,
+      createdAt: Number(row.created_at),
+    };
+  }
+
+  async getMessage(id: string): Promise<StoredMessage | undefined> {
+    const row = await this.db.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toMessage(row);
+  }
+  async getMessageTemplate(id: string): Promise<MessageTemplate | undefined> {
+    const row = await this.db.selectFrom('message_bodies').select('content').where('message_id', '=', id).executeTakeFirst();
+    return row && (JSON.parse(row.content) as MessageTemplate);
+  }
+  async listRecipients(messageId: string): Promise<StoredRecipient[]> {
+    return (await this.db.selectFrom('recipients').selectAll().where('message_id', '=', messageId).orderBy('id').execute())
+      .map(toRecipient);
+  }
+  async listEvents(filter: { messageId?: string; afterId?: number; limit?: number }): Promise<StoredEvent[]> {
+    let q = this.db.selectFrom('events').selectAll().orderBy('id').limit(filter.limit ?? 1000);
+    if (filter.messageId !== undefined) q = q.where('message_id', '=', filter.messageId);
+    if (filter.afterId !== undefined) q = q.where('id', '>', filter.afterId);
+    return (await q.execute()).map(toEvent);
+  }
+  async countMessages(serverId?: number): Promise<number> {
+    let q = this.db.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n'));
+    if (serverId !== undefined) q = q.where('server_id', '=', serverId);
+    return Number((await q.executeTakeFirstOrThrow()).n);
+  }
+  async countRecipientsByStatus(): Promise<Partial<Record<RecipientStatus, number>>> {
+    const rows = await this.db.selectFrom('recipients').select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+      .groupBy('status').execute();
+    return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+  }
+
+  async releaseRecipients(workerId: string, ids: readonly string[], now: number): Promise<number> {
+    if (ids.length === 0) return 0;
+    let n = 0;
+    for (const part of chunks(ids)) {
+      const res = await this.db.updateTable('recipients')
+        .set({ status: 'queued', locked_by: null, locked_at: null, updated_at: now })
+        .where('id', 'in', part).where('locked_by', '=', workerId).where('status', '=', 'delivering')
+        .executeTakeFirst();
+      n += Number(res.numUpdatedRows);
+    }
+    return n;
+  }
+
+  async getSetting(key: string): Promise<string | undefined> {
+    return (await this.db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst())?.value;
+  }
+  async setSetting(key: string, value: string): Promise<void> {
+    await this.db.insertInto('settings').values({ key, value })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ value })).execute();
+  }
+}

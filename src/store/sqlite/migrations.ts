@@ -1,0 +1,44 @@
+/** SQLite migrations, applied in order at start; never edit one that has shipped, add a new one. */
+export const SQLITE_MIGRATIONS: readonly { id: number; name: string; sql: string }[] = [
+  {
+    id: 1,
+    name: 'tenancy, messages, queue, events',
+    sql: `
+CREATE TABLE accounts (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'active',
+  created_at INTEGER NOT NULL);
+CREATE TABLE servers (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, account_id INTEGER NOT NULL REFERENCES accounts(id),
+  name TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'active', sandbox INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL);
+-- ServerIds start at 10001, the size SocketLabs users are used to.
+INSERT INTO sqlite_sequence (name, seq) VALUES ('servers', 10000);
+CREATE TABLE api_keys (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, public_id TEXT NOT NULL UNIQUE, secret_hash TEXT NOT NULL,
+  server_id INTEGER NOT NULL REFERENCES servers(id), scope TEXT NOT NULL, name TEXT NOT NULL,
+  created_at INTEGER NOT NULL, revoked_at INTEGER);
+CREATE INDEX api_keys_server ON api_keys(server_id);
+CREATE TABLE messages (
+  id TEXT PRIMARY KEY, server_id INTEGER NOT NULL, created_at INTEGER NOT NULL, source TEXT NOT NULL,
+  is_merge INTEGER NOT NULL, from_address TEXT NOT NULL, subject TEXT NOT NULL,
+  size_bytes INTEGER NOT NULL, recipient_count INTEGER NOT NULL, metadata TEXT NOT NULL, tags TEXT NOT NULL);
+CREATE INDEX messages_server_created ON messages(server_id, created_at);
+CREATE TABLE message_bodies (message_id TEXT PRIMARY KEY, content TEXT NOT NULL);
+CREATE TABLE recipients (
+  id TEXT PRIMARY KEY, message_id TEXT NOT NULL, server_id INTEGER NOT NULL, address TEXT NOT NULL,
+  domain TEXT NOT NULL, kind TEXT NOT NULL, merge TEXT, mailing_id TEXT, custom_message_id TEXT,
+  status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL,
+  locked_by TEXT, locked_at INTEGER, last_reply TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+CREATE INDEX recipients_message ON recipients(message_id);
+CREATE INDEX recipients_due ON recipients(status, next_attempt_at);
+CREATE TABLE events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, uid TEXT NOT NULL UNIQUE, server_id INTEGER NOT NULL,
+  message_id TEXT NOT NULL, recipient_id TEXT, type TEXT NOT NULL, occurred_at INTEGER NOT NULL, data TEXT);
+CREATE INDEX events_message ON events(message_id);
+CREATE TABLE idempotency_keys (
+  server_id INTEGER NOT NULL, key TEXT NOT NULL, request_hash TEXT NOT NULL, response TEXT NOT NULL,
+  created_at INTEGER NOT NULL, PRIMARY KEY (server_id, key));
+CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+`,
+  },
+];

@@ -1,0 +1,55 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import type { Database } from '../schema.js';
+import { SqlStore, toRecipient } from '../sql-store.js';
+import type { StoredRecipient } from '../store.js';
+import { SQLITE_MIGRATIONS } from './migrations.js';
+
+/**
+ * The embedded store: one SQLite file in WAL mode with synchronous=FULL, so a committed
+ * transaction is on disk before the caller hears about it. One process owns the file.
+ */
+export class SqliteStore extends SqlStore {
+  readonly kind = 'sqlite' as const;
+  private readonly raw: BetterSqlite3.Database;
+
+  constructor(file: string) {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    const raw = new BetterSqlite3(file);
+    raw.pragma('journal_mode = WAL');
+    raw.pragma('synchronous = FULL');
+    raw.pragma('foreign_keys = ON');
+    // Other connections (the CLI while the server runs) wait for a lock instead of failing.
+    raw.pragma('busy_timeout = 5000');
+    super(new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) }));
+    this.raw = raw;
+  }
+
+  async migrate(): Promise<void> {
+    this.raw.exec('CREATE TABLE IF NOT EXISTS schema_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    const applied = new Set((this.raw.prepare('SELECT id FROM schema_migrations').all() as { id: number }[]).map((r) => r.id));
+    for (const m of SQLITE_MIGRATIONS) {
+      if (applied.has(m.id)) continue;
+      this.raw.transaction(() => {
+        this.raw.exec(m.sql);
+        this.raw.prepare('INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)').run(m.id, m.name, Date.now());
+      }).immediate();
+    }
+  }
+
+  /** SQLite has one writer at a time, so a claim inside one IMMEDIATE transaction cannot race. */
+  async claimRecipients(workerId: string, limit: number, now: number, staleBefore: number): Promise<StoredRecipient[]> {
+    const claim = this.raw.prepare(`
+      UPDATE recipients SET status = 'delivering', locked_by = ?, locked_at = ?, updated_at = ?
+      WHERE id IN (
+        SELECT id FROM recipients
+        WHERE (status IN ('queued', 'deferred') AND next_attempt_at <= ?)
+           OR (status = 'delivering' AND locked_at < ?)
+        ORDER BY next_attempt_at LIMIT ?)
+      RETURNING *`);
+    const rows = this.raw.transaction(() => claim.all(workerId, now, now, now, staleBefore, limit)).immediate();
+    return (rows as Parameters<typeof toRecipient>[0][]).map(toRecipient);
+  }
+}

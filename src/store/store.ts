@@ -1,0 +1,89 @@
+import type { ApiKeyScope } from '../core/api-key.js';
+import type { NewMessage, RecipientStatus, MessageTemplate, MergeField, KeyValue, RecipientKind } from '../core/message.js';
+
+export interface Account { id: number; name: string; status: 'active' | 'disabled'; createdAt: number }
+export interface Server {
+  id: number; accountId: number; name: string; status: 'active' | 'disabled'; sandbox: boolean; createdAt: number;
+}
+export interface ApiKeyRecord {
+  id: number; publicId: string; serverId: number; scope: ApiKeyScope; name: string;
+  createdAt: number; revokedAt: number | null;
+}
+/** What authentication needs in one lookup: the key, its server and the server's account. */
+export interface ApiKeyAuth extends ApiKeyRecord {
+  secretHash: string; serverStatus: Server['status']; accountStatus: Account['status'];
+}
+
+export interface StoredMessage {
+  id: string; serverId: number; createdAt: number; source: 'api' | 'smtp'; isMerge: boolean;
+  fromAddress: string; subject: string; sizeBytes: number; recipientCount: number;
+  metadata: KeyValue[]; tags: string[];
+}
+export interface StoredRecipient {
+  id: string; messageId: string; serverId: number; address: string; domain: string; kind: RecipientKind;
+  merge: MergeField[] | null; mailingId: string | null; messageId_: string | null;
+  status: RecipientStatus; attempts: number; nextAttemptAt: number;
+  lockedBy: string | null; lockedAt: number | null; lastReply: string | null;
+  createdAt: number; updatedAt: number;
+}
+export interface StoredEvent {
+  id: number; uid: string; serverId: number; messageId: string; recipientId: string | null;
+  type: string; occurredAt: number; data: unknown;
+}
+
+/** One accept of the Injection API or SMTP: messages plus, optionally, an idempotency record. */
+export interface AcceptUnit {
+  messages: NewMessage[];
+  idempotency: { serverId: number; key: string; requestHash: string; response: string; now: number } | null;
+}
+/** `duplicate`: another request with the same idempotency key committed first; nothing was written. */
+export type AcceptOutcome = { kind: 'committed' } | { kind: 'duplicate' };
+
+export interface IdempotencyRecord { serverId: number; key: string; requestHash: string; response: string; createdAt: number }
+
+/**
+ * The one storage interface. Two implementations (SQLite, PostgreSQL) pass the same contract
+ * suite (test/store/contract.test.ts). Every method is its own transaction unless it says otherwise.
+ */
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  createAccount(name: string, now: number): Promise<Account>;
+  listAccounts(): Promise<Account[]>;
+  createServer(input: { accountId: number; name: string; sandbox?: boolean }, now: number): Promise<Server>;
+  getServer(id: number): Promise<Server | undefined>;
+  listServers(): Promise<Server[]>;
+
+  createApiKey(input: { serverId: number; scope: ApiKeyScope; name: string; publicId: string; secretHash: string }, now: number): Promise<ApiKeyRecord>;
+  listApiKeys(serverId?: number): Promise<ApiKeyRecord[]>;
+  findApiKeyForAuth(publicId: string): Promise<ApiKeyAuth | undefined>;
+  revokeApiKey(publicId: string, now: number): Promise<boolean>;
+
+  /**
+   * Commits every unit in ONE transaction (group commit: one disk flush for many requests).
+   * Each unit is all-or-nothing; a unit whose idempotency key is already taken writes nothing.
+   */
+  commitAccepts(units: readonly AcceptUnit[]): Promise<AcceptOutcome[]>;
+  findIdempotency(serverId: number, key: string, notBefore: number): Promise<IdempotencyRecord | undefined>;
+
+  getMessage(id: string): Promise<StoredMessage | undefined>;
+  getMessageTemplate(id: string): Promise<MessageTemplate | undefined>;
+  listRecipients(messageId: string): Promise<StoredRecipient[]>;
+  listEvents(filter: { messageId?: string; afterId?: number; limit?: number }): Promise<StoredEvent[]>;
+  countMessages(serverId?: number): Promise<number>;
+  countRecipientsByStatus(): Promise<Partial<Record<RecipientStatus, number>>>;
+
+  /**
+   * Claims up to `limit` due recipients for `workerId` (queued or deferred with next_attempt_at <=
+   * now, or delivering with a lock older than staleBefore). No recipient is ever handed to two
+   * claimers at once, also across processes sharing one PostgreSQL.
+   */
+  claimRecipients(workerId: string, limit: number, now: number, staleBefore: number): Promise<StoredRecipient[]>;
+  /** Gives claimed recipients back (shutdown); only rows still locked by workerId change. */
+  releaseRecipients(workerId: string, ids: readonly string[], now: number): Promise<number>;
+
+  getSetting(key: string): Promise<string | undefined>;
+  setSetting(key: string, value: string): Promise<void>;
+}

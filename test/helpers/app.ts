@@ -1,0 +1,46 @@
+import { loadConfig, type Config } from '../../src/config/load.js';
+import { createLogger } from '../../src/log.js';
+import { startApp, type RunningApp } from '../../src/app.js';
+import { ensureBootstrap, type Credentials } from '../../src/accept/bootstrap.js';
+import type { Store } from '../../src/store/store.js';
+import { createTestDb, type TestDb } from './stores.js';
+
+export interface TestApp {
+  db: TestDb;
+  store: Store;
+  app: RunningApp;
+  url: string;
+  credentials: Credentials;
+  config: Config;
+  close(): Promise<void>;
+}
+
+/** Postline's API role on a loopback port over a fresh database of the run's store kind. */
+export async function startTestApp(): Promise<TestApp> {
+  const db = await createTestDb();
+  const store = await db.open();
+  const config = loadConfig({}, {
+    dataDir: db.dataDir, databaseUrl: db.databaseUrl, httpHost: '127.0.0.1', httpPort: 0, logLevel: 'silent',
+  });
+  const { credentials } = await ensureBootstrap(store, db.dataDir, Date.now());
+  const app = await startApp({ config, log: createLogger('silent'), store, now: Date.now });
+  return {
+    db, store, app, credentials, config, url: `http://127.0.0.1:${app.httpPort}`,
+    async close() {
+      await app.stop();
+      await store.close();
+      await db.drop();
+    },
+  };
+}
+
+/** POSTs to the Injection API and returns status, headers and the parsed body. */
+export async function inject(t: TestApp, body: unknown, opts: { contentType?: string; headers?: Record<string, string>; raw?: string } = {}) {
+  const res = await fetch(`${t.url}/api/v1/email`, {
+    method: 'POST',
+    headers: { 'content-type': opts.contentType ?? 'application/json', ...opts.headers },
+    body: opts.raw ?? JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, text, body: JSON.parse(text) as { ErrorCode: string; MessageResults: { Index: number; ErrorCode: string; AddressResults: { EmailAddress: string; Accepted: boolean; ErrorCode: string }[] }[]; TransactionReceipt: string | null } };
+}

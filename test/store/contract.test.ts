@@ -1,0 +1,139 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDb, TEST_STORE_KIND, type TestDb } from '../helpers/stores.js';
+import type { Store } from '../../src/store/store.js';
+import type { NewMessage } from '../../src/core/message.js';
+import { newId } from '../../src/core/ids.js';
+import { generateApiKey } from '../../src/core/api-key.js';
+
+/** The Store contract: the same assertions on SQLite (npm test) and PostgreSQL (npm run test:pg). */
+function message(serverId: number, now: number, addresses: string[]): NewMessage {
+  return {
+    id: newId(now), serverId, createdAt: now, source: 'api', isMerge: false, sizeBytes: 10,
+    metadata: [{ key: 'k', value: 'v' }], tags: ['t'],
+    template: {
+      from: { email: 'from@example.com', name: null }, replyTo: null, to: addresses.map((email) => ({ email, name: null })),
+      cc: [], bcc: [], subject: 'Hello', textBody: 'Body', htmlBody: null, ampBody: null, charset: null,
+      headers: [], attachments: [], messageId: null, mailingId: null, globalMerge: [],
+    },
+    recipients: addresses.map((address) => ({ id: newId(now), address, kind: 'to', merge: null, mailingId: 'm1', messageId: null })),
+  };
+}
+
+describe(`Store contract (${TEST_STORE_KIND})`, () => {
+  let db: TestDb;
+  let store: Store;
+  let serverId: number;
+  const now = 1_700_000_000_000;
+
+  beforeAll(async () => {
+    db = await createTestDb();
+    store = await db.open();
+    const account = await store.createAccount('A', now);
+    serverId = (await store.createServer({ accountId: account.id, name: 'S' }, now)).id;
+  });
+  afterAll(async () => {
+    await store.close();
+    await db.drop();
+  });
+
+  it('migrating twice is harmless', async () => {
+    await store.migrate();
+    expect((await store.listServers()).length).toBe(1);
+  });
+
+  it('numbers servers from 10001 like SocketLabs ServerIds', () => {
+    expect(serverId).toBe(10001);
+  });
+
+  it('stores keys hashed and finds them with their server and account status', async () => {
+    const k = generateApiKey();
+    await store.createApiKey({ serverId, scope: 'injection', name: 'n', publicId: k.publicId, secretHash: k.secretHash }, now);
+    const found = await store.findApiKeyForAuth(k.publicId);
+    expect(found).toMatchObject({ serverId, scope: 'injection', serverStatus: 'active', accountStatus: 'active', revokedAt: null });
+    expect(found!.secretHash).not.toContain(k.key.split('.')[1]);
+    expect(await store.revokeApiKey(k.publicId, now + 1)).toBe(true);
+    expect(await store.revokeApiKey(k.publicId, now + 2)).toBe(false);
+    expect((await store.findApiKeyForAuth(k.publicId))!.revokedAt).toBe(now + 1);
+  });
+
+  it('commits messages, recipients and Queued events together', async () => {
+    const m = message(serverId, now, ['a@example.com', 'b@example.com']);
+    expect(await store.commitAccepts([{ messages: [m], idempotency: null }])).toEqual([{ kind: 'committed' }]);
+    expect(await store.getMessage(m.id)).toMatchObject({ id: m.id, serverId, recipientCount: 2, tags: ['t'] });
+    expect(await store.getMessageTemplate(m.id)).toEqual(m.template);
+    const rcpts = await store.listRecipients(m.id);
+    expect(rcpts.map((r) => [r.address, r.domain, r.status, r.mailingId])).toEqual([
+      ['a@example.com', 'example.com', 'queued', 'm1'], ['b@example.com', 'example.com', 'queued', 'm1'],
+    ]);
+    const events = await store.listEvents({ messageId: m.id });
+    expect(events.map((e) => [e.type, e.recipientId])).toEqual(rcpts.map((r) => ['Queued', r.id]));
+  });
+
+  it('writes nothing of a batch whose transaction fails', async () => {
+    const before = await store.countMessages();
+    const good = message(serverId, now, ['c@example.com']);
+    const dup = message(serverId, now, ['d@example.com']);
+    dup.recipients[0]!.id = good.recipients[0]!.id; // primary-key clash inside the same transaction
+    await expect(store.commitAccepts([{ messages: [good], idempotency: null }, { messages: [dup], idempotency: null }])).rejects.toThrow();
+    expect(await store.countMessages()).toBe(before);
+    expect(await store.getMessage(good.id)).toBeUndefined();
+  });
+
+  it('lets only the first unit with an idempotency key write', async () => {
+    const idem = (response: string) => ({ serverId, key: 'key-1', requestHash: 'h', response, now });
+    const a = message(serverId, now, ['e@example.com']);
+    const b = message(serverId, now, ['f@example.com']);
+    const out = await store.commitAccepts([{ messages: [a], idempotency: idem('first') }, { messages: [b], idempotency: idem('second') }]);
+    expect(out).toEqual([{ kind: 'committed' }, { kind: 'duplicate' }]);
+    expect(await store.getMessage(b.id)).toBeUndefined();
+    expect((await store.findIdempotency(serverId, 'key-1', now - 1))!.response).toBe('first');
+    expect(await store.findIdempotency(serverId, 'key-1', now + 1)).toBeUndefined();
+    // After the 24-hour window the key may be used again.
+    const later = now + 24 * 3600_000 + 1;
+    const c = message(serverId, later, ['g@example.com']);
+    expect(await store.commitAccepts([{ messages: [c], idempotency: { ...idem('third'), now: later } }])).toEqual([{ kind: 'committed' }]);
+  });
+
+  it('never hands one recipient to two claimers, also from separate connections', async () => {
+    const msgs = Array.from({ length: 20 }, (_, i) => message(serverId, now, Array.from({ length: 10 }, (_, j) => `r${i}-${j}@claim.example`)));
+    await store.commitAccepts(msgs.map((m) => ({ messages: [m], idempotency: null })));
+    const other = await db.open();
+    try {
+      const claimers = [store, other, store, other];
+      const claimed: string[][] = [[], [], [], []];
+      for (let round = 0; round < 40; round++) {
+        const got = await Promise.all(claimers.map((s, i) => s.claimRecipients(`w${i}`, 7, now + 10 * 24 * 3600_000, now - 60_000)));
+        got.forEach((rows, i) => claimed[i]!.push(...rows.map((r) => r.id)));
+        if (got.every((r) => r.length === 0)) break;
+      }
+      const all = claimed.flat();
+      expect(new Set(all).size).toBe(all.length);
+      const total = Object.values(await store.countRecipientsByStatus()).reduce((a, b) => a + b, 0);
+      expect(all.length).toBe(total);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('releases only its own claims and reclaims stale ones by time', async () => {
+    const m = message(serverId, now + 100, ['h@release.example']);
+    await store.commitAccepts([{ messages: [m], idempotency: null }]);
+    const [r] = await store.claimRecipients('owner', 1, now + 100, now - 60_000);
+    expect(r!.id).toBe(m.recipients[0]!.id);
+    expect(await store.releaseRecipients('intruder', [r!.id], now + 101)).toBe(0);
+    expect(await store.claimRecipients('other', 1, now + 102, now - 60_000)).toEqual([]);
+    // The owner died: once its lock is older than the stale limit, another worker takes it over.
+    const taken = await store.claimRecipients('other', 10_000, now + 200_000, now + 150_000);
+    expect(taken.find((x) => x.id === r!.id)?.lockedBy).toBe('other');
+    expect(await store.releaseRecipients('owner', [r!.id], now + 200_001)).toBe(0);
+    expect(await store.releaseRecipients('other', [r!.id], now + 200_002)).toBe(1);
+    expect((await store.listRecipients(m.id))[0]!.status).toBe('queued');
+  });
+
+  it('keeps settings', async () => {
+    expect(await store.getSetting('x')).toBeUndefined();
+    await store.setSetting('x', '1');
+    await store.setSetting('x', '2');
+    expect(await store.getSetting('x')).toBe('2');
+  });
+});
