@@ -6,6 +6,7 @@ import type { Database } from '../schema.js';
 import { SqlStore, toRecipient } from '../sql-store.js';
 import type { StoredRecipient } from '../store.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
+import { withStatementCache } from './statement-cache.js';
 
 /**
  * The embedded store: one SQLite file in WAL mode with synchronous=FULL, so a committed
@@ -23,7 +24,7 @@ export class SqliteStore extends SqlStore {
     raw.pragma('foreign_keys = ON');
     // Other connections (the CLI while the server runs) wait for a lock instead of failing.
     raw.pragma('busy_timeout = 5000');
-    super(new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) }));
+    super(new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) }));
     this.raw = raw;
   }
 
