@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from './config/load.js';
 import type { Logger } from './log.js';
 import type { Store } from './store/store.js';
@@ -46,7 +46,8 @@ export async function startApp(deps: Deps, roles: readonly Role[] = ROLES): Prom
     const server = Fastify({
       loggerInstance: deps.log as FastifyBaseLogger,
       trustProxy: deps.config.trustProxy,
-      disableRequestLogging: true,
+      // Per-request lines would dominate the logs at thousands of requests/s; errors are logged by the routes.
+      logController: new LogController({ disableRequestLogging: true }),
       return503OnClosing: true,
     });
     http = server;
@@ -58,7 +59,6 @@ export async function startApp(deps: Deps, roles: readonly Role[] = ROLES): Prom
     await server.listen({ host: deps.config.httpHost, port: deps.config.httpPort });
     const addr = server.server.address();
     httpPort = typeof addr === 'object' && addr ? addr.port : deps.config.httpPort;
-    deps.log.info({ event: 'http.listening', port: httpPort, store: deps.store.kind }, `HTTP API listening on port ${httpPort}`);
   }
 
   return {

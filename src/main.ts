@@ -43,6 +43,9 @@ async function serve(cfg: Config, roles: Role[]): Promise<void> {
       '',
     ].join('\n') + '\n');
   }
+  if (app.httpPort !== null) {
+    log.info({ event: 'http.listening', port: app.httpPort, store: store.kind, roles }, `HTTP API listening on port ${app.httpPort}`);
+  }
   let stopping = false;
   const shutdown = (signal: string): void => {
     if (stopping) return;

@@ -1,0 +1,36 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+
+export const BIN = join(import.meta.dirname, '../../bin/postline.js');
+
+/** Runs the real CLI (the built dist/, as users run it) and returns its output. */
+export function cli(args: string[], env: Record<string, string | undefined>) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+export interface ServeProcess { child: ChildProcess; port: number; stderr: () => string; stdout: () => string }
+
+/** Starts `postline serve` on a free port and waits until it listens (read from its JSON log). */
+export async function serve(env: Record<string, string | undefined>): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [BIN, 'serve'], {
+    env: { ...process.env, POSTLINE_HTTP_PORT: '0', POSTLINE_HTTP_HOST: '127.0.0.1', POSTLINE_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (d) => { err += d; });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /"event":"http.listening","port":(\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`postline serve exited with ${code}: ${err}`)));
+  });
+  return { child, port, stderr: () => err, stdout: () => out };
+}
+
+export function exited(child: ChildProcess): Promise<number | null> {
+  return child.exitCode !== null ? Promise.resolve(child.exitCode) : new Promise((r) => child.once('exit', (code) => r(code)));
+}
