@@ -29,6 +29,18 @@ function parseRoles(value: string | undefined): Role[] {
 
 async function serve(cfg: Config, roles: Role[]): Promise<void> {
   const log = createLogger(cfg.logLevel);
+  // Signals are handled from the first moment: one that arrives during start-up stops the
+  // process as soon as start-up has finished, instead of killing it half-started.
+  let stopRequested: string | null = null;
+  let stop: ((signal: string) => void) | null = null;
+  const onSignal = (signal: string): void => {
+    if (stopRequested) return;
+    stopRequested = signal;
+    stop?.(signal);
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+
   const store = await openStore(cfg);
   const { credentials, created } = await ensureBootstrap(store, cfg.dataDir, Date.now());
   const app = await startApp({ config: cfg, log, store, now: Date.now }, roles);
@@ -43,21 +55,17 @@ async function serve(cfg: Config, roles: Role[]): Promise<void> {
       '',
     ].join('\n') + '\n');
   }
-  if (app.httpPort !== null) {
-    log.info({ event: 'http.listening', port: app.httpPort, store: store.kind, roles }, `HTTP API listening on port ${app.httpPort}`);
-  }
-  let stopping = false;
-  const shutdown = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
+  stop = (signal) => {
     log.info({ event: 'app.stopping', signal }, `received ${signal}, shutting down`);
-    app.stop().then(() => store.close()).then(() => process.exit(0), (err) => {
+    app.stop().then(() => store.close()).then(() => process.exit(0), (err: unknown) => {
       log.error({ err, event: 'app.stop_failed' }, 'shutdown failed');
       process.exit(1);
     });
   };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  if (stopRequested) return stop(stopRequested);
+  if (app.httpPort !== null) {
+    log.info({ event: 'http.listening', port: app.httpPort, store: store.kind, roles }, `HTTP API listening on port ${app.httpPort}`);
+  }
 }
 
 async function withStore<T>(cfg: Config, fn: (store: Awaited<ReturnType<typeof openStore>>) => Promise<T>): Promise<T> {

@@ -31,6 +31,8 @@ export async function serve(env: Record<string, string | undefined>): Promise<Se
   return { child, port, stderr: () => err, stdout: () => out };
 }
 
-export function exited(child: ChildProcess): Promise<number | null> {
-  return child.exitCode !== null ? Promise.resolve(child.exitCode) : new Promise((r) => child.once('exit', (code) => r(code)));
+/** Resolves with the exit code, or the signal's name when a signal ended the process. */
+export function exited(child: ChildProcess): Promise<number | string | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode ?? child.signalCode);
+  return new Promise((r) => child.once('exit', (code, signal) => r(code ?? signal)));
 }
