@@ -11,6 +11,23 @@ export interface Config {
   readonly logLevel: string;
   readonly databasePoolSize: number;
   readonly trustProxy: boolean;
+  readonly submissionPort: number;
+  readonly submissionTlsPort: number | null;
+  readonly smtpHost: string;
+  readonly tlsCertFile: string | null;
+  readonly tlsKeyFile: string | null;
+  readonly allowInsecureAuth: boolean;
+  readonly trustedNetworks: readonly string[];
+  readonly smtpReverseDns: boolean;
+  readonly smtpGreetingDelayMs: number;
+  readonly smtpMaxMessageBytes: number;
+  readonly dnsServers: readonly string[];
+  readonly relayHost: string | null;
+  readonly outboundPort: number;
+  readonly deliveryConcurrency: number;
+  readonly perDestinationConcurrency: number;
+  readonly messageLifetimeHours: number;
+  readonly bounceDomain: string | null;
 }
 
 /** Start-up stops on this: it names the key and the value so the operator can fix it at once. */
@@ -96,6 +113,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     else out[spec.key] = parseValue(spec, spec.key, fileValues[spec.key]);
   }
   const cfg = { ...out, ...overrides } as unknown as Config;
+  if ((cfg.tlsCertFile === null) !== (cfg.tlsKeyFile === null)) {
+    throw new ConfigError(cfg.tlsCertFile === null ? 'POSTLINE_TLS_CERT_FILE' : 'POSTLINE_TLS_KEY_FILE', null,
+      'POSTLINE_TLS_CERT_FILE and POSTLINE_TLS_KEY_FILE go together');
+  }
+  if (cfg.relayHost !== null && !/^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$/.test(cfg.relayHost)) {
+    throw new ConfigError('POSTLINE_RELAY_HOST', cfg.relayHost, 'expected host:port');
+  }
+  for (const n of cfg.trustedNetworks) {
+    if (!/^[0-9a-fA-F.:]+\/\d{1,3}=\d+$/.test(n)) {
+      throw new ConfigError('POSTLINE_TRUSTED_NETWORKS', cfg.trustedNetworks.join(','), `"${n}" is not CIDR=serverId`);
+    }
+  }
   if (cfg.databaseUrl !== null && !/^postgres(ql)?:\/\//.test(cfg.databaseUrl)) {
     throw new ConfigError('POSTLINE_DATABASE_URL', cfg.databaseUrl,
       'expected a postgres:// URL (leave unset for the embedded SQLite store)');

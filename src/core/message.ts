@@ -33,6 +33,12 @@ export interface MessageTemplate {
   mailingId: string | null;
   /** Global merge rows; per-recipient rows live on the recipient. */
   globalMerge: MergeField[];
+  /**
+   * A message submitted as MIME (SMTP relay): delivered as submitted, with only trace and DKIM
+   * headers added; the fields above then hold what was read from its headers (for search and
+   * events). Absent or null for Injection API messages.
+   */
+  rawMime?: string | null;
 }
 
 export type RecipientKind = 'to' | 'cc' | 'bcc' | 'merge';
