@@ -8,8 +8,15 @@ import { AuthThrottle } from './accept/auth-throttle.js';
 import { AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW_MS } from './core/limits.js';
 import { registerInjectRoute } from './api/compat/socketlabs/inject-route.js';
 import { registerHealthRoutes } from './api/health.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { DeliveryWorker, type DeliveryWorkerDeps } from './delivery/worker.js';
+import { SmtpPool } from './delivery/smtp-pool.js';
+import { MxResolver, parseHostPort, systemDns, type MxDns } from './delivery/mx.js';
+import { classifySmtpReply } from './delivery/classify.js';
+import { createSigner } from './compose/signer.js';
+import { newId } from './core/ids.js';
 
-export const ROLES = ['api'] as const;
+export const ROLES = ['api', 'delivery'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** Everything a role needs, built once here and passed down (no module opens anything itself). */
@@ -18,18 +25,29 @@ export interface Deps {
   log: Logger;
   store: Store;
   now: () => number;
+  /** DNS for MX lookups; default the system resolver (or POSTLINE_DNS_SERVERS). Tests fake it. */
+  dns?: MxDns;
+  /** Test hooks: a shorter retry schedule, lifetime, poll interval or claim timeout. */
+  delivery?: Partial<Pick<DeliveryWorkerDeps, 'retrySchedule' | 'lifetimeMs' | 'pollMs' | 'staleMs' | 'workerId'>> & { socketTimeoutMs?: number };
 }
 
 export interface RunningApp {
   http: FastifyInstance | null;
+  metrics: Metrics;
+  worker: DeliveryWorker | null;
+  pool: SmtpPool | null;
   /** The bound HTTP port (useful with port 0). */
   httpPort: number | null;
   stop(): Promise<void>;
 }
 
 /** Transactions in flight at once: SQLite has one writer; PostgreSQL benefits from a few. */
-function committerFor(store: Store, poolSize: number): GroupCommitter<AcceptUnit, AcceptOutcome> {
-  return new GroupCommitter((units) => store.commitAccepts(units), {
+function committerFor(store: Store, poolSize: number, onCommitted: (units: AcceptUnit[]) => void): GroupCommitter<AcceptUnit, AcceptOutcome> {
+  return new GroupCommitter(async (units) => {
+    const out = await store.commitAccepts(units);
+    onCommitted(units.filter((_, i) => out[i]!.kind === 'committed'));
+    return out;
+  }, {
     maxBatchItems: 256,
     maxInFlight: store.kind === 'sqlite' ? 1 : Math.max(1, Math.min(4, poolSize - 1)),
   });
@@ -38,7 +56,30 @@ function committerFor(store: Store, poolSize: number): GroupCommitter<AcceptUnit
 /** The composition root: starts the given roles on the given dependencies. */
 export async function startApp(deps: Deps, roles: readonly Role[] = ROLES): Promise<RunningApp> {
   let stopping = false;
-  const committer = committerFor(deps.store, deps.config.databasePoolSize);
+  const metrics = createMetrics(deps.store);
+  const cfg = deps.config;
+  let worker: DeliveryWorker | null = null;
+  let pool: SmtpPool | null = null;
+  if (roles.includes('delivery')) {
+    pool = new SmtpPool({
+      heloName: cfg.hostname, maxConnections: cfg.deliveryConcurrency, maxPerDestination: cfg.perDestinationConcurrency,
+      ...(deps.delivery?.socketTimeoutMs ? { socketTimeoutMs: deps.delivery.socketTimeoutMs, greetingTimeoutMs: deps.delivery.socketTimeoutMs } : {}),
+    });
+    worker = new DeliveryWorker({
+      store: deps.store, log: deps.log, now: deps.now, pool, classify: classifySmtpReply,
+      resolver: new MxResolver(deps.dns ?? systemDns(cfg.dnsServers), cfg.outboundPort, cfg.relayHost ? parseHostPort(cfg.relayHost) : null, deps.now),
+      sign: createSigner(deps.store), workerId: deps.delivery?.workerId ?? `${cfg.hostname}:${process.pid}:${newId()}`,
+      hostname: cfg.hostname, bounceDomain: cfg.bounceDomain ?? cfg.hostname,
+      lifetimeMs: deps.delivery?.lifetimeMs ?? cfg.messageLifetimeHours * 3_600_000,
+      retrySchedule: deps.delivery?.retrySchedule, pollMs: deps.delivery?.pollMs, staleMs: deps.delivery?.staleMs,
+      maxInFlight: Math.max(cfg.deliveryConcurrency * 4, 100), metrics,
+    });
+    worker.start();
+  }
+  const committer = committerFor(deps.store, cfg.databasePoolSize, (units) => {
+    for (const u of units) metrics.accepted(u.messages[0]?.source ?? 'api', u.messages.length, u.messages.reduce((n, m) => n + m.recipients.length, 0));
+    worker?.wake();
+  });
   let http: FastifyInstance | null = null;
   let httpPort: number | null = null;
 
@@ -52,6 +93,7 @@ export async function startApp(deps: Deps, roles: readonly Role[] = ROLES): Prom
     });
     http = server;
     registerHealthRoutes(server, deps.store, () => stopping);
+    server.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
     registerInjectRoute(server, {
       store: deps.store, committer, now: deps.now,
       throttle: new AuthThrottle(AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW_MS),
@@ -64,11 +106,15 @@ export async function startApp(deps: Deps, roles: readonly Role[] = ROLES): Prom
   return {
     http,
     httpPort,
+    metrics,
+    worker,
+    pool,
     async stop() {
       stopping = true;
-      // Stop taking requests, let in-flight ones finish (their commits included), then close the store.
+      // Stop taking requests, let in-flight ones finish (their commits included), then stop delivering.
       if (http) await http.close();
       await committer.close();
+      if (worker) await worker.stop();
       deps.log.info({ event: 'app.stopped' }, 'stopped');
     },
   };

@@ -6,13 +6,16 @@ import { ensureBootstrap } from './accept/bootstrap.js';
 import { startApp, ROLES, type Role } from './app.js';
 import { printJson, UsageError } from './cli/output.js';
 import { keysCommand, serversCommand } from './cli/tenancy-commands.js';
+import { domainsCommand } from './cli/domain-commands.js';
 
 const HELP = `postline — email delivery platform
 
-  postline serve [--roles api]     run Postline (npm start); every role by default
+  postline serve [--roles api,delivery] run Postline (npm start); every role by default
   postline init [--json]           make sure an account, server and injection key exist; print them
   postline servers list|create     manage servers (--name, --account, --sandbox, --json)
   postline keys list|create|revoke manage API keys (--server, --scope injection|management, --json)
+  postline domains add DOMAIN      generate DKIM keys (RSA-2048; --ed25519 adds a second) and print the DNS records
+  postline domains list            domains with DKIM keys
   postline config-docs             print the configuration reference (docs/config.md)
 
 Configuration comes from POSTLINE_* environment variables; see docs/config.md.`;
@@ -84,7 +87,7 @@ export async function main(argv: string[]): Promise<number> {
     strict: true,
     options: {
       json: { type: 'boolean' }, roles: { type: 'string' }, name: { type: 'string' }, server: { type: 'string' },
-      account: { type: 'string' }, scope: { type: 'string' }, sandbox: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      account: { type: 'string' }, scope: { type: 'string' }, sandbox: { type: 'boolean' }, ed25519: { type: 'boolean' }, selector: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   const [command, verb, ...rest] = positionals;
@@ -113,6 +116,9 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     case 'keys':
       await withStore(cfg, (s) => keysCommand(s, verb, rest, values, now));
+      return 0;
+    case 'domains':
+      await withStore(cfg, (s) => domainsCommand(s, cfg, verb, rest, values, now));
       return 0;
     default:
       throw new UsageError(`unknown command "${command}"; run postline help`);

@@ -67,5 +67,6 @@ export interface NewMessage {
   recipients: NewRecipient[];
 }
 
-export const RECIPIENT_STATUSES = ['queued', 'delivering', 'deferred', 'delivered', 'failed', 'suppressed'] as const;
+/** `sandboxed`: a sandbox-mode server's recipient, processed and evented but never sent. */
+export const RECIPIENT_STATUSES = ['queued', 'delivering', 'deferred', 'delivered', 'failed', 'suppressed', 'sandboxed'] as const;
 export type RecipientStatus = (typeof RECIPIENT_STATUSES)[number];

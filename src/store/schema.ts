@@ -22,6 +22,11 @@ export interface RecipientsTable {
   status: string; attempts: number; next_attempt_at: number;
   locked_by: string | null; locked_at: number | null; last_reply: string | null;
   created_at: number; updated_at: number;
+  last_mx: Generated<string | null>; failure_code: Generated<number | null>;
+}
+export interface DkimKeysTable {
+  id: Generated<number>; domain: string; selector: string; algorithm: string; private_key: string; public_key: string;
+  created_at: number; retired_at: number | null;
 }
 export interface EventsTable {
   id: Generated<number>; uid: string; server_id: number; message_id: string; recipient_id: string | null;
@@ -42,4 +47,5 @@ export interface Database {
   events: EventsTable;
   idempotency_keys: IdempotencyKeysTable;
   settings: SettingsTable;
+  dkim_keys: DkimKeysTable;
 }

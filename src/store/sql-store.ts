@@ -1,7 +1,7 @@
-import { type Kysely, type Transaction, type Selectable } from 'kysely';
-import type { Database, RecipientsTable, ServersTable, AccountsTable, ApiKeysTable, MessagesTable, EventsTable } from './schema.js';
+import { type Kysely, type Transaction, type Selectable, type Insertable } from 'kysely';
+import type { Database, RecipientsTable, ServersTable, AccountsTable, ApiKeysTable, MessagesTable, EventsTable, DkimKeysTable } from './schema.js';
 import type {
-  Account, AcceptOutcome, AcceptUnit, ApiKeyAuth, ApiKeyRecord, IdempotencyRecord, Server, Store,
+  Account, AcceptOutcome, AcceptUnit, ApiKeyAuth, ApiKeyRecord, DeliveryOutcomeRecord, DkimKeyRecord, IdempotencyRecord, Server, Store,
   StoredEvent, StoredMessage, StoredRecipient,
 } from './store.js';
 import type { ApiKeyScope } from '../core/api-key.js';
@@ -34,11 +34,18 @@ export const toRecipient = (r: Selectable<RecipientsTable>): StoredRecipient => 
   mailingId: r.mailing_id, messageId_: r.custom_message_id, status: r.status as RecipientStatus,
   attempts: Number(r.attempts), nextAttemptAt: Number(r.next_attempt_at), lockedBy: r.locked_by,
   lockedAt: r.locked_at === null ? null : Number(r.locked_at), lastReply: r.last_reply,
+  lastMx: r.last_mx ?? null, failureCode: r.failure_code === null || r.failure_code === undefined ? null : Number(r.failure_code),
   createdAt: Number(r.created_at), updatedAt: Number(r.updated_at),
 });
 const toEvent = (r: Selectable<EventsTable>): StoredEvent => ({
   id: Number(r.id), uid: r.uid, serverId: Number(r.server_id), messageId: r.message_id, recipientId: r.recipient_id,
   type: r.type, occurredAt: Number(r.occurred_at), data: r.data === null ? null : JSON.parse(r.data),
+});
+
+const toDkimKey = (r: Selectable<DkimKeysTable>): DkimKeyRecord => ({
+  id: Number(r.id), domain: r.domain, selector: r.selector, algorithm: r.algorithm as DkimKeyRecord['algorithm'],
+  privateKey: r.private_key, publicKey: r.public_key, createdAt: Number(r.created_at),
+  retiredAt: r.retired_at === null ? null : Number(r.retired_at),
 });
 
 function chunks<T>(rows: readonly T[], size = INSERT_CHUNK_ROWS): T[][] {
@@ -216,6 +223,40 @@ export abstract class SqlStore implements Store {
       n += Number(res.numUpdatedRows);
     }
     return n;
+  }
+
+  async recordOutcomes(workerId: string, outcomes: readonly DeliveryOutcomeRecord[], now: number): Promise<number> {
+    if (outcomes.length === 0) return 0;
+    return this.db.transaction().execute(async (trx) => {
+      let updated = 0;
+      const events: Insertable<EventsTable>[] = [];
+      for (const o of outcomes) {
+        const res = await trx.updateTable('recipients').set({
+          status: o.status, attempts: o.attempts, next_attempt_at: o.nextAttemptAt ?? now, last_reply: o.reply,
+          last_mx: o.mx, failure_code: o.failureCode, locked_by: null, locked_at: null, updated_at: now,
+        }).where('id', '=', o.recipientId).where('locked_by', '=', workerId).where('status', '=', 'delivering')
+          .returning(['server_id', 'message_id']).executeTakeFirst();
+        if (!res) continue;
+        updated++;
+        events.push({ uid: newId(now), server_id: Number(res.server_id), message_id: res.message_id, recipient_id: o.recipientId,
+          type: o.event.type, occurred_at: now, data: JSON.stringify(o.event.data) });
+      }
+      for (const part of chunks(events)) await trx.insertInto('events').values(part).execute();
+      return updated;
+    });
+  }
+
+  async addDkimKey(key: Omit<DkimKeyRecord, 'id' | 'createdAt' | 'retiredAt'>, now: number): Promise<DkimKeyRecord> {
+    const row = await this.db.insertInto('dkim_keys').values({
+      domain: key.domain, selector: key.selector, algorithm: key.algorithm, private_key: key.privateKey,
+      public_key: key.publicKey, created_at: now, retired_at: null,
+    }).returningAll().executeTakeFirstOrThrow();
+    return toDkimKey(row);
+  }
+  async listDkimKeys(domain?: string): Promise<DkimKeyRecord[]> {
+    let q = this.db.selectFrom('dkim_keys').selectAll().where('retired_at', 'is', null).orderBy('id');
+    if (domain !== undefined) q = q.where('domain', '=', domain);
+    return (await q.execute()).map(toDkimKey);
   }
 
   async getSetting(key: string): Promise<string | undefined> {

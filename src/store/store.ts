@@ -24,7 +24,26 @@ export interface StoredRecipient {
   merge: MergeField[] | null; mailingId: string | null; messageId_: string | null;
   status: RecipientStatus; attempts: number; nextAttemptAt: number;
   lockedBy: string | null; lockedAt: number | null; lastReply: string | null;
+  lastMx: string | null; failureCode: number | null;
   createdAt: number; updatedAt: number;
+}
+
+/** What one delivery attempt changed, recorded with its event in one transaction. */
+export interface DeliveryOutcomeRecord {
+  recipientId: string;
+  status: 'delivered' | 'deferred' | 'failed' | 'sandboxed';
+  attempts: number;
+  /** When to try again (deferred only). */
+  nextAttemptAt: number | null;
+  reply: string | null;
+  mx: string | null;
+  failureCode: number | null;
+  event: { type: 'Delivered' | 'Deferred' | 'Failed'; data: Record<string, unknown> };
+}
+
+export interface DkimKeyRecord {
+  id: number; domain: string; selector: string; algorithm: 'rsa-sha256' | 'ed25519-sha256';
+  privateKey: string; publicKey: string; createdAt: number; retiredAt: number | null;
 }
 export interface StoredEvent {
   id: number; uid: string; serverId: number; messageId: string; recipientId: string | null;
@@ -83,6 +102,17 @@ export interface Store {
   claimRecipients(workerId: string, limit: number, now: number, staleBefore: number): Promise<StoredRecipient[]>;
   /** Gives claimed recipients back (shutdown); only rows still locked by workerId change. */
   releaseRecipients(workerId: string, ids: readonly string[], now: number): Promise<number>;
+
+  /**
+   * Records attempt outcomes and their events in one transaction. Only rows still locked by
+   * workerId change (a worker whose claim was reclaimed as stale cannot overwrite the new owner).
+   * Returns how many recipients were updated.
+   */
+  recordOutcomes(workerId: string, outcomes: readonly DeliveryOutcomeRecord[], now: number): Promise<number>;
+
+  addDkimKey(key: Omit<DkimKeyRecord, 'id' | 'createdAt' | 'retiredAt'>, now: number): Promise<DkimKeyRecord>;
+  /** Live (not retired) keys, for one domain or all. */
+  listDkimKeys(domain?: string): Promise<DkimKeyRecord[]>;
 
   getSetting(key: string): Promise<string | undefined>;
   setSetting(key: string, value: string): Promise<void>;

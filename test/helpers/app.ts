@@ -1,6 +1,7 @@
 import { loadConfig, type Config } from '../../src/config/load.js';
 import { createLogger } from '../../src/log.js';
-import { startApp, type RunningApp } from '../../src/app.js';
+import { startApp, type Deps, type Role, type RunningApp } from '../../src/app.js';
+import type { MxDns } from '../../src/delivery/mx.js';
 import { ensureBootstrap, type Credentials } from '../../src/accept/bootstrap.js';
 import type { Store } from '../../src/store/store.js';
 import { createTestDb, type TestDb } from './stores.js';
@@ -16,14 +17,22 @@ export interface TestApp {
 }
 
 /** Postline's API role on a loopback port over a fresh database of the run's store kind. */
-export async function startTestApp(): Promise<TestApp> {
+export interface TestAppOptions {
+  roles?: Role[];
+  config?: Partial<Config>;
+  dns?: MxDns;
+  delivery?: Deps['delivery'];
+}
+
+export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
   const db = await createTestDb();
   const store = await db.open();
   const config = loadConfig({}, {
     dataDir: db.dataDir, databaseUrl: db.databaseUrl, httpHost: '127.0.0.1', httpPort: 0, logLevel: 'silent',
+    hostname: 'postline.test', ...opts.config,
   });
   const { credentials } = await ensureBootstrap(store, db.dataDir, Date.now());
-  const app = await startApp({ config, log: createLogger('silent'), store, now: Date.now });
+  const app = await startApp({ config, log: createLogger('silent'), store, now: Date.now, dns: opts.dns, delivery: opts.delivery }, opts.roles ?? ['api']);
   return {
     db, store, app, credentials, config, url: `http://127.0.0.1:${app.httpPort}`,
     async close() {

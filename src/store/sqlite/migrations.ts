@@ -41,4 +41,16 @@ CREATE TABLE idempotency_keys (
 CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `,
   },
+  {
+    id: 2,
+    name: 'delivery: DKIM keys, last MX and failure code per recipient',
+    sql: `
+CREATE TABLE dkim_keys (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, domain TEXT NOT NULL, selector TEXT NOT NULL, algorithm TEXT NOT NULL,
+  private_key TEXT NOT NULL, public_key TEXT NOT NULL, created_at INTEGER NOT NULL, retired_at INTEGER,
+  UNIQUE (domain, selector));
+ALTER TABLE recipients ADD COLUMN last_mx TEXT;
+ALTER TABLE recipients ADD COLUMN failure_code INTEGER;
+`,
+  },
 ];

@@ -1,0 +1,85 @@
+import { Resolver } from 'node:dns/promises';
+
+/** One SMTP server to try, in order. */
+export interface MxHost { host: string; port: number }
+
+export type Destination =
+  | { kind: 'hosts'; hosts: MxHost[] }
+  /** RFC 7505 null MX ("MX 0 .") or a domain that does not exist: no delivery is possible. */
+  | { kind: 'undeliverable'; reason: string; failureCode: number }
+  /** DNS did not answer usefully now; try again later. */
+  | { kind: 'dns_error'; reason: string };
+
+/** The DNS lookups delivery needs; tests give a stub (the far end's DNS is faked, nothing else). */
+export interface MxDns {
+  resolveMx(domain: string): Promise<{ exchange: string; priority: number }[]>;
+  resolve4(domain: string): Promise<string[]>;
+  resolve6(domain: string): Promise<string[]>;
+}
+
+/** Node's resolver does not expose TTLs for MX answers; five minutes is the common floor of MX TTLs. */
+export const MX_CACHE_MS = 5 * 60_000;
+/** Failed lookups are cached briefly so a burst of mail to a broken domain does not hammer DNS. */
+export const MX_NEGATIVE_CACHE_MS = 30_000;
+
+export function systemDns(servers: readonly string[]): MxDns {
+  const r = new Resolver({ timeout: 5_000, tries: 2 });
+  if (servers.length > 0) r.setServers([...servers]);
+  return r;
+}
+
+const NOT_FOUND = new Set(['ENOTFOUND', 'ENODATA', 'NXDOMAIN']);
+
+/**
+ * Where mail for a domain goes: MX hosts by priority (ties shuffled, RFC 5321 §5.1), else the
+ * domain's own A/AAAA ("implicit MX"), never for a null MX. A relay host, when configured,
+ * replaces all of this.
+ */
+export class MxResolver {
+  private readonly cache = new Map<string, { until: number; value: Destination }>();
+
+  constructor(private readonly dns: MxDns, private readonly port: number, private readonly relayHost: MxHost | null, private readonly now: () => number = Date.now) {}
+
+  async resolve(domain: string): Promise<Destination> {
+    if (this.relayHost) return { kind: 'hosts', hosts: [this.relayHost] };
+    const hit = this.cache.get(domain);
+    if (hit && hit.until > this.now()) return hit.value;
+    const value = await this.lookup(domain);
+    const ttl = value.kind === 'hosts' ? MX_CACHE_MS : MX_NEGATIVE_CACHE_MS;
+    this.cache.set(domain, { until: this.now() + ttl, value });
+    if (this.cache.size > 50_000) this.cache.delete(this.cache.keys().next().value!);
+    return value;
+  }
+
+  private async lookup(domain: string): Promise<Destination> {
+    let mx: { exchange: string; priority: number }[];
+    try {
+      mx = await this.dns.resolveMx(domain);
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? '';
+      if (!NOT_FOUND.has(code)) return { kind: 'dns_error', reason: `MX lookup for ${domain} failed: ${code || (err as Error).message}` };
+      mx = [];
+    }
+    if (mx.length === 1 && (mx[0]!.exchange === '' || mx[0]!.exchange === '.')) {
+      return { kind: 'undeliverable', reason: `${domain} publishes a null MX (RFC 7505): it accepts no mail`, failureCode: 2002 };
+    }
+    if (mx.length > 0) {
+      const sorted = [...mx].sort((a, b) => a.priority - b.priority || Math.random() - 0.5);
+      return { kind: 'hosts', hosts: sorted.map((m) => ({ host: m.exchange.replace(/\.$/, ''), port: this.port })) };
+    }
+    // No MX: the domain's own address records are the implicit MX (RFC 5321 §5.1).
+    const [v4, v6] = await Promise.allSettled([this.dns.resolve4(domain), this.dns.resolve6(domain)]);
+    const addrs = [...(v4.status === 'fulfilled' ? v4.value : []), ...(v6.status === 'fulfilled' ? v6.value : [])];
+    if (addrs.length > 0) return { kind: 'hosts', hosts: addrs.map((host) => ({ host, port: this.port })) };
+    const codes = [v4, v6].map((r) => (r.status === 'rejected' ? (r.reason as { code?: string }).code ?? '' : 'ENODATA'));
+    if (codes.every((c) => NOT_FOUND.has(c))) {
+      return { kind: 'undeliverable', reason: `${domain} has no MX and no address records`, failureCode: 2002 };
+    }
+    return { kind: 'dns_error', reason: `address lookup for ${domain} failed: ${codes.join(', ')}` };
+  }
+}
+
+export function parseHostPort(value: string): MxHost {
+  const i = value.lastIndexOf(':');
+  return { host: value.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(value.slice(i + 1)) };
+}

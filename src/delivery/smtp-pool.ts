@@ -1,0 +1,178 @@
+import SMTPConnection from 'nodemailer/lib/smtp-connection';
+import type { MxHost } from './mx.js';
+
+/** What one SMTP transaction came to. Outcomes are values: nothing here throws. */
+export type SendResult =
+  | { kind: 'accepted'; response: string; mx: string; tls: boolean }
+  | { kind: 'rejected'; code: number; response: string; mx: string }
+  | { kind: 'unreachable'; error: string; mx: string | null };
+
+export interface SmtpPoolOptions {
+  heloName: string;
+  maxConnections: number;
+  maxPerDestination: number;
+  /** RFC 5321 §4.5.3.2: 5 min for the greeting and commands, 10 min for the end of DATA. */
+  greetingTimeoutMs?: number;
+  socketTimeoutMs?: number;
+  connectionTimeoutMs?: number;
+}
+
+/** Messages sent over one connection before it is replaced (spreads load across MX hosts, bounds session state). */
+export const MAX_MESSAGES_PER_CONNECTION = 100;
+/** An idle pooled connection is closed after this; most receivers drop idle clients within a minute. */
+export const IDLE_CLOSE_MS = 10_000;
+
+interface Conn { smtp: SMTPConnection; mx: string; sent: number; idleTimer: NodeJS.Timeout | null; dead: boolean }
+interface Destination { idle: Conn[]; active: number; waiters: (() => void)[] }
+
+/**
+ * Outbound SMTP connections, pooled per destination (the ordered MX host list) and reused for
+ * many messages; opportunistic STARTTLS; PIPELINING where offered (nodemailer's connection does
+ * it). Caps connections per destination and in total.
+ */
+export class SmtpPool {
+  private readonly dests = new Map<string, Destination>();
+  private total = 0;
+  private totalWaiters: (() => void)[] = [];
+  private closed = false;
+  /** Connections opened since start (tests and metrics read it). */
+  opened = 0;
+
+  constructor(private readonly opts: SmtpPoolOptions) {
+    if (!(opts.maxConnections >= 1) || !(opts.maxPerDestination >= 1)) throw new Error('SmtpPool limits must be >= 1');
+  }
+
+  async send(hosts: readonly MxHost[], envelope: { from: string; to: string }, message: Buffer): Promise<SendResult> {
+    const key = hosts.map((h) => `${h.host}:${h.port}`).join(',');
+    const dest = this.dest(key);
+    await this.acquire(dest);
+    try {
+      let conn = this.takeIdle(dest);
+      if (!conn) {
+        const opened = await this.open(hosts);
+        if ('error' in opened) return { kind: 'unreachable', error: opened.error, mx: opened.mx };
+        conn = opened;
+      }
+      const result = await this.transact(conn, envelope, message);
+      conn.sent++;
+      if (!conn.dead && conn.sent < MAX_MESSAGES_PER_CONNECTION && !this.closed) this.park(dest, conn);
+      else this.destroy(conn);
+      return result;
+    } finally {
+      this.release(dest);
+    }
+  }
+
+  /** Closes every idle connection; busy ones close when their transaction ends. */
+  close(): void {
+    this.closed = true;
+    for (const d of this.dests.values()) d.idle.splice(0).forEach((c) => this.destroy(c));
+  }
+
+  private dest(key: string): Destination {
+    let d = this.dests.get(key);
+    if (!d) this.dests.set(key, (d = { idle: [], active: 0, waiters: [] }));
+    return d;
+  }
+
+  private async acquire(d: Destination): Promise<void> {
+    while (d.active >= this.opts.maxPerDestination) await new Promise<void>((r) => d.waiters.push(r));
+    d.active++;
+    while (this.total >= this.opts.maxConnections) await new Promise<void>((r) => this.totalWaiters.push(r));
+    this.total++;
+  }
+
+  private release(d: Destination): void {
+    d.active--;
+    this.total--;
+    d.waiters.shift()?.();
+    this.totalWaiters.shift()?.();
+  }
+
+  private takeIdle(d: Destination): Conn | null {
+    while (d.idle.length > 0) {
+      const c = d.idle.pop()!;
+      if (c.idleTimer) clearTimeout(c.idleTimer);
+      c.idleTimer = null;
+      if (!c.dead) return c;
+    }
+    return null;
+  }
+
+  private park(d: Destination, c: Conn): void {
+    c.idleTimer = setTimeout(() => {
+      const i = d.idle.indexOf(c);
+      if (i >= 0) d.idle.splice(i, 1);
+      this.destroy(c);
+    }, IDLE_CLOSE_MS);
+    c.idleTimer.unref();
+    d.idle.push(c);
+  }
+
+  private destroy(c: Conn): void {
+    c.dead = true;
+    if (c.idleTimer) clearTimeout(c.idleTimer);
+    try { c.smtp.quit(); } catch { /* already closed */ }
+  }
+
+  /** Tries the hosts in order until one greets us (MX fallback). */
+  private async open(hosts: readonly MxHost[]): Promise<Conn | { error: string; mx: string | null }> {
+    let lastError = 'no hosts';
+    let lastMx: string | null = null;
+    for (const h of hosts) {
+      const smtp = new SMTPConnection({
+        host: h.host, port: h.port, name: this.opts.heloName, opportunisticTLS: true,
+        // Opportunistic TLS: encrypt when offered; MX certificates are rarely valid for the MX name.
+        tls: { rejectUnauthorized: false },
+        connectionTimeout: this.opts.connectionTimeoutMs ?? 30_000,
+        greetingTimeout: this.opts.greetingTimeoutMs ?? 300_000,
+        socketTimeout: this.opts.socketTimeoutMs ?? 600_000,
+      });
+      const conn: Conn = { smtp, mx: h.host, sent: 0, idleTimer: null, dead: false };
+      smtp.on('error', () => { conn.dead = true; });
+      smtp.on('end', () => { conn.dead = true; });
+      // nodemailer reports a failed connect as an 'error' event, not through the callback.
+      const err = await new Promise<Error | undefined>((resolve) => {
+        smtp.once('error', (e: Error) => resolve(e));
+        smtp.once('end', () => resolve(new Error('connection closed before the greeting')));
+        smtp.connect((e) => resolve(e ?? undefined));
+      });
+      if (!err) {
+        this.opened++;
+        return conn;
+      }
+      lastError = `${h.host}:${h.port}: ${err.message}`;
+      lastMx = h.host;
+      try { smtp.close(); } catch { /* never opened */ }
+      // A server that greets with a 5xx refuses mail for good; do not try it as a network error.
+      const code = (err as { responseCode?: number }).responseCode;
+      if (code !== undefined && code >= 500) return { error: `${code} ${(err as { response?: string }).response ?? err.message}`, mx: h.host };
+    }
+    return { error: lastError, mx: lastMx };
+  }
+
+  private transact(c: Conn, envelope: { from: string; to: string }, message: Buffer): Promise<SendResult> {
+    return new Promise((resolve) => {
+      c.smtp.send({ from: envelope.from, to: [envelope.to], size: message.length }, message, (err, info) => {
+        if (!err && info) {
+          resolve({ kind: 'accepted', response: info.response, mx: c.mx, tls: c.smtp.secure });
+          return;
+        }
+        const e = err as (Error & { responseCode?: number; response?: string; code?: string; rejectedErrors?: { responseCode?: number; response?: string }[] }) | null;
+        const rcpt = e?.rejectedErrors?.[0];
+        const code = rcpt?.responseCode ?? e?.responseCode;
+        const response = rcpt?.response ?? e?.response ?? e?.message ?? 'unknown error';
+        if (code !== undefined && code >= 400) {
+          // The session is still usable after a refused envelope or message; reset it for the next one.
+          c.smtp.reset((resetErr) => {
+            if (resetErr) c.dead = true;
+            resolve({ kind: 'rejected', code, response, mx: c.mx });
+          });
+        } else {
+          c.dead = true;
+          resolve({ kind: 'unreachable', error: `${e?.code ?? 'ERROR'}: ${response}`, mx: c.mx });
+        }
+      });
+    });
+  }
+}

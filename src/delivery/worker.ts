@@ -1,0 +1,218 @@
+import type { Logger } from 'pino';
+import type { DeliveryOutcomeRecord, Server, Store, StoredRecipient } from '../store/store.js';
+import type { MessageTemplate } from '../core/message.js';
+import { domainOf } from '../core/address.js';
+import { composeMessage } from '../compose/compose.js';
+import type { MxResolver } from './mx.js';
+import type { SmtpPool } from './smtp-pool.js';
+import { deferOrExpire, outcomeFor, undeliverable, type Classify } from './outcome.js';
+
+export interface DeliveryMetrics {
+  observe(outcome: DeliveryOutcomeRecord['status'], seconds: number): void;
+}
+
+export interface DeliveryWorkerDeps {
+  store: Store;
+  log: Logger;
+  now: () => number;
+  resolver: MxResolver;
+  pool: SmtpPool;
+  classify: Classify;
+  /** DKIM-signs a composed message for its From domain (returns it unchanged when the domain has no key). */
+  sign: (message: Buffer, fromDomain: string) => Promise<Buffer>;
+  workerId: string;
+  hostname: string;
+  bounceDomain: string;
+  lifetimeMs: number;
+  retrySchedule?: readonly number[];
+  /** Recipients held in memory at once (claimed and not yet recorded). */
+  maxInFlight?: number;
+  claimBatch?: number;
+  /** How often an idle worker looks for due rows; an accept in this process wakes it at once. */
+  pollMs?: number;
+  /** A claim older than this is taken to belong to a dead worker and is reclaimed. */
+  staleMs?: number;
+  metrics?: DeliveryMetrics;
+}
+
+/** Longer than the longest SMTP transaction we allow (10 min for the end of DATA, RFC 5321) plus margin. */
+export const DEFAULT_STALE_CLAIM_MS = 15 * 60_000;
+const OUTCOME_FLUSH_ITEMS = 200;
+const OUTCOME_FLUSH_MS = 20;
+const TEMPLATE_CACHE_ENTRIES = 2_000;
+const SERVER_CACHE_MS = 5_000;
+
+/** The Return-Path that lets an asynchronous bounce be traced to its recipient: b+<recipient id>@<bounce domain>. */
+export function returnPathFor(recipientId: string, bounceDomain: string): string {
+  return `b+${recipientId.toLowerCase()}@${bounceDomain}`;
+}
+
+/**
+ * Claims due recipients in batches and delivers each through an ordered pipeline:
+ * load context -> sandbox? -> resolve destination -> compose -> sign -> send -> record outcome.
+ * Outcomes are values; the one catch turns anything unexpected into a deferral.
+ */
+export class DeliveryWorker {
+  private stopping = false;
+  private inFlight = 0;
+  private loopDone: Promise<void> | null = null;
+  private wakeUp: (() => void) | null = null;
+  private slotWaiters: (() => void)[] = [];
+  private pending: DeliveryOutcomeRecord[] = [];
+  private flushTimer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> = Promise.resolve();
+  private readonly templates = new Map<string, Promise<MessageTemplate | undefined>>();
+  private readonly servers = new Map<number, { until: number; server: Promise<Server | undefined> }>();
+  private readonly maxInFlight: number;
+  private readonly claimBatch: number;
+
+  constructor(private readonly d: DeliveryWorkerDeps) {
+    this.maxInFlight = d.maxInFlight ?? 500;
+    this.claimBatch = d.claimBatch ?? 200;
+    if (!(this.maxInFlight >= 1) || !(this.claimBatch >= 1)) throw new Error('delivery limits must be >= 1');
+  }
+
+  start(): void {
+    this.loopDone ??= this.loop();
+  }
+
+  /** New work was committed: look now instead of at the next poll. */
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  /** Stops claiming, lets deliveries in flight finish (up to drainMs), records their outcomes. */
+  async stop(drainMs = 30_000): Promise<void> {
+    this.stopping = true;
+    this.wake();
+    this.slotWaiters.splice(0).forEach((w) => w());
+    await this.loopDone;
+    const deadline = Date.now() + drainMs;
+    while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await this.flush();
+    this.d.pool.close();
+    if (this.inFlight > 0) {
+      this.d.log.warn({ event: 'delivery.stop_timeout', inFlight: this.inFlight }, 'stopped with deliveries in flight; their claims are reclaimed by time');
+    }
+  }
+
+  private async loop(): Promise<void> {
+    const pollMs = this.d.pollMs ?? 250;
+    const staleMs = this.d.staleMs ?? DEFAULT_STALE_CLAIM_MS;
+    while (!this.stopping) {
+      const room = this.maxInFlight - this.inFlight;
+      if (room < Math.min(this.claimBatch, this.maxInFlight) / 2) {
+        await new Promise<void>((r) => this.slotWaiters.push(r));
+        continue;
+      }
+      let rows: StoredRecipient[] = [];
+      try {
+        const now = this.d.now();
+        rows = await this.d.store.claimRecipients(this.d.workerId, Math.min(room, this.claimBatch), now, now - staleMs);
+      } catch (err) {
+        this.d.log.error({ err, event: 'delivery.claim_failed' }, 'claiming recipients failed');
+      }
+      if (rows.length === 0) {
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, pollMs);
+          this.wakeUp = () => { clearTimeout(t); r(); };
+        });
+        this.wakeUp = null;
+        continue;
+      }
+      for (const r of rows) this.dispatch(r);
+    }
+  }
+
+  private dispatch(r: StoredRecipient): void {
+    this.inFlight++;
+    const started = Date.now();
+    void this.deliver(r)
+      .catch((err: unknown): DeliveryOutcomeRecord => {
+        this.d.log.error({ err, event: 'delivery.unexpected', recipientId: r.id }, 'delivery failed unexpectedly; deferring');
+        return deferOrExpire(r, r.attempts + 1, `internal error: ${(err as Error).message}`, null,
+          { permanent: false, failureCode: 9999, enhancedStatus: null, explanation: 'Postline could not process the message; it will retry.', ruleId: null },
+          { now: this.d.now(), lifetimeMs: this.d.lifetimeMs, retrySchedule: this.d.retrySchedule });
+      })
+      .then((outcome) => {
+        if (outcome) {
+          this.d.metrics?.observe(outcome.status, (Date.now() - started) / 1000);
+          this.record(outcome);
+        }
+      })
+      .finally(() => {
+        this.inFlight--;
+        this.slotWaiters.shift()?.();
+      });
+  }
+
+  /** The pipeline for one recipient. null: released untouched (shutting down before sending). */
+  private async deliver(r: StoredRecipient): Promise<DeliveryOutcomeRecord | null> {
+    const now = this.d.now();
+    const ctx = { now, lifetimeMs: this.d.lifetimeMs, retrySchedule: this.d.retrySchedule };
+    const [template, server] = await Promise.all([this.template(r.messageId), this.server(r.serverId)]);
+    if (!template) return undeliverable(r, 'message content is missing', 9999, 'The stored message could not be found.');
+    if (server?.sandbox) {
+      return { recipientId: r.id, status: 'sandboxed', attempts: r.attempts, nextAttemptAt: null, reply: null, mx: null, failureCode: null,
+        event: { type: 'Delivered', data: { Response: '250 Sandbox mode: processed and kept, not sent', RemoteMta: null, Sandbox: true } } };
+    }
+    const dest = await this.d.resolver.resolve(r.domain);
+    if (dest.kind === 'undeliverable') return undeliverable(r, dest.reason, dest.failureCode, 'The recipient domain accepts no mail.');
+    if (dest.kind === 'dns_error') {
+      return deferOrExpire(r, r.attempts + 1, dest.reason, null,
+        { permanent: false, failureCode: 4999, enhancedStatus: null, explanation: 'The recipient domain could not be looked up in DNS.', ruleId: null }, ctx);
+    }
+    const composed = await composeMessage({ template, merge: r.merge, deliveryAddress: r.address, recipientId: r.id, hostname: this.d.hostname, date: new Date(now) });
+    const signed = await this.d.sign(composed, domainOf(template.from.email));
+    if (this.stopping) {
+      await this.d.store.releaseRecipients(this.d.workerId, [r.id], this.d.now());
+      return null;
+    }
+    const result = await this.d.pool.send(dest.hosts, { from: returnPathFor(r.id, this.d.bounceDomain), to: r.address }, signed);
+    return outcomeFor(r, result, this.d.classify, { ...ctx, now: this.d.now() });
+  }
+
+  private template(messageId: string): Promise<MessageTemplate | undefined> {
+    let t = this.templates.get(messageId);
+    if (!t) {
+      t = this.d.store.getMessageTemplate(messageId);
+      this.templates.set(messageId, t);
+      t.catch(() => this.templates.delete(messageId));
+      if (this.templates.size > TEMPLATE_CACHE_ENTRIES) this.templates.delete(this.templates.keys().next().value!);
+    }
+    return t;
+  }
+
+  private server(id: number): Promise<Server | undefined> {
+    const hit = this.servers.get(id);
+    if (hit && hit.until > Date.now()) return hit.server;
+    const server = this.d.store.getServer(id);
+    this.servers.set(id, { until: Date.now() + SERVER_CACHE_MS, server });
+    return server;
+  }
+
+  /** Outcomes are written in batches: one transaction (one flush) for many deliveries. */
+  private record(o: DeliveryOutcomeRecord): void {
+    this.pending.push(o);
+    if (this.pending.length >= OUTCOME_FLUSH_ITEMS) void this.flush();
+    else this.flushTimer ??= setTimeout(() => void this.flush(), OUTCOME_FLUSH_MS);
+  }
+
+  private flush(): Promise<void> {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    this.flushing = this.flushing.then(async () => {
+      const batch = this.pending.splice(0);
+      if (batch.length === 0) return;
+      try {
+        await this.d.store.recordOutcomes(this.d.workerId, batch, this.d.now());
+      } catch (err) {
+        // Keep them: the claims are still ours, and a later flush (or stale reclaim) settles them.
+        this.d.log.error({ err, event: 'delivery.record_failed', count: batch.length }, 'recording outcomes failed; retrying');
+        this.pending.unshift(...batch);
+        this.flushTimer ??= setTimeout(() => void this.flush(), 1_000);
+      }
+    });
+    return this.flushing;
+  }
+}

@@ -1,0 +1,44 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Store } from './store/store.js';
+import { RECIPIENT_STATUSES } from './core/message.js';
+import type { DeliveryMetrics } from './delivery/worker.js';
+
+/** Queue depth is counted from the store on scrape, at most this often (a COUNT over the queue is not free). */
+const QUEUE_DEPTH_CACHE_MS = 5_000;
+
+export interface Metrics extends DeliveryMetrics {
+  registry: Registry;
+  accepted(source: 'api' | 'smtp', messages: number, recipients: number): void;
+}
+
+/** Prometheus metrics of one process, served at /metrics. Names are public API (docs/operations.md). */
+export function createMetrics(store: Store): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'postline_process_' });
+  const acceptedMessages = new Counter({ name: 'postline_accepted_messages_total', help: 'Messages accepted (committed)', labelNames: ['source'], registers: [registry] });
+  const acceptedRecipients = new Counter({ name: 'postline_accepted_recipients_total', help: 'Recipients accepted (committed)', labelNames: ['source'], registers: [registry] });
+  const deliveries = new Counter({ name: 'postline_deliveries_total', help: 'Delivery attempts by outcome', labelNames: ['outcome'], registers: [registry] });
+  const latency = new Histogram({
+    name: 'postline_delivery_attempt_seconds', help: 'Time of one delivery attempt (DNS, compose, sign, SMTP)', labelNames: ['outcome'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers: [registry],
+  });
+  let cached: { at: number; counts: Partial<Record<string, number>> } | null = null;
+  new Gauge({
+    name: 'postline_queue_recipients', help: 'Recipients by status (queued, deferred, delivering, ...)', labelNames: ['status'], registers: [registry],
+    async collect() {
+      if (!cached || Date.now() - cached.at > QUEUE_DEPTH_CACHE_MS) cached = { at: Date.now(), counts: await store.countRecipientsByStatus() };
+      for (const s of RECIPIENT_STATUSES) this.set({ status: s }, cached.counts[s] ?? 0);
+    },
+  });
+  return {
+    registry,
+    accepted(source, messages, recipients) {
+      acceptedMessages.inc({ source }, messages);
+      acceptedRecipients.inc({ source }, recipients);
+    },
+    observe(outcome, seconds) {
+      deliveries.inc({ outcome });
+      latency.observe({ outcome }, seconds);
+    },
+  };
+}

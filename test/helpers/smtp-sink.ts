@@ -1,0 +1,68 @@
+import { SMTPServer } from 'smtp-server';
+
+export interface SunkMessage { mailFrom: string; rcptTo: string[]; data: Buffer; secure: boolean; host: string }
+
+/**
+ * A real SMTP server on loopback standing in for recipients' MX hosts. Its answers are scripted
+ * by the recipient's local part:
+ *   permfail…@      RCPT answered 550 5.1.1 (unknown user)
+ *   tempfail…@      RCPT answered 451 4.7.1 (greylisted), always
+ *   tempfail-once…@ 451 the first time, accepted after that
+ *   datafail…@      accepted at RCPT, the message refused with 554 5.7.1 at the end of DATA
+ *   anything else   accepted
+ */
+export interface SmtpSink {
+  port: number;
+  host: string;
+  messages: SunkMessage[];
+  connections: number;
+  close(): Promise<void>;
+}
+
+export async function startSmtpSink(opts: { host?: string; port?: number; starttls?: boolean } = {}): Promise<SmtpSink> {
+  const host = opts.host ?? '127.0.0.1';
+  const seen = new Set<string>();
+  const sink: SmtpSink = { port: 0, host, messages: [], connections: 0, close: async () => undefined };
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: opts.starttls === false ? ['AUTH', 'STARTTLS'] : ['AUTH'],
+    disableReverseLookup: true,
+    logger: false,
+    size: 50 * 1024 * 1024,
+    onConnect(_session, cb) { sink.connections++; cb(); },
+    onRcptTo(address, _session, cb) {
+      const local = address.address.split('@')[0]!.toLowerCase();
+      if (local.startsWith('permfail')) return cb(Object.assign(new Error('5.1.1 <' + address.address + '>: Recipient address rejected: User unknown in virtual mailbox table'), { responseCode: 550 }));
+      if (local.startsWith('tempfail-once')) {
+        if (!seen.has(address.address)) {
+          seen.add(address.address);
+          return cb(Object.assign(new Error('4.7.1 <' + address.address + '>: Recipient address rejected: Greylisted, please try again'), { responseCode: 451 }));
+        }
+        return cb();
+      }
+      if (local.startsWith('tempfail')) return cb(Object.assign(new Error('4.7.1 Greylisted, please try again'), { responseCode: 451 }));
+      cb();
+    },
+    onData(stream, session, cb) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        const rcptTo = session.envelope.rcptTo.map((r) => r.address);
+        if (rcptTo.some((a) => a.toLowerCase().startsWith('datafail'))) {
+          return cb(Object.assign(new Error('5.7.1 Message rejected as spam by Content Filtering'), { responseCode: 554 }));
+        }
+        const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+        sink.messages.push({ mailFrom, rcptTo, data: Buffer.concat(chunks), secure: session.secure, host });
+        cb(null, '2.0.0 Ok: queued');
+      });
+    },
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => resolve());
+  });
+  const addr = server.server.address();
+  sink.port = typeof addr === 'object' && addr ? addr.port : 0;
+  sink.close = () => new Promise<void>((r) => server.close(() => r()));
+  return sink;
+}
