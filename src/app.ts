@@ -71,7 +71,7 @@ export async function startApp(deps: Deps, roles: readonly Role[] = ROLES): Prom
       sign: createSigner(deps.store), workerId: deps.delivery?.workerId ?? `${cfg.hostname}:${process.pid}:${newId()}`,
       hostname: cfg.hostname, bounceDomain: cfg.bounceDomain ?? cfg.hostname,
       lifetimeMs: deps.delivery?.lifetimeMs ?? cfg.messageLifetimeHours * 3_600_000,
-      retrySchedule: deps.delivery?.retrySchedule, pollMs: deps.delivery?.pollMs, staleMs: deps.delivery?.staleMs,
+      retrySchedule: deps.delivery?.retrySchedule, pollMs: deps.delivery?.pollMs, staleMs: deps.delivery?.staleMs ?? cfg.deliveryClaimTimeoutSec * 1000,
       maxInFlight: Math.max(cfg.deliveryConcurrency * 4, 100), metrics,
     });
     worker.start();

@@ -28,6 +28,7 @@ export interface Config {
   readonly perDestinationConcurrency: number;
   readonly messageLifetimeHours: number;
   readonly bounceDomain: string | null;
+  readonly deliveryClaimTimeoutSec: number;
 }
 
 /** Start-up stops on this: it names the key and the value so the operator can fix it at once. */

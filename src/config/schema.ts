@@ -67,6 +67,8 @@ export const CONFIG_SCHEMA = [
     doc: 'Outbound SMTP connections open at once to one destination (MX host set), per process.' },
   { key: 'messageLifetimeHours', env: 'POSTLINE_MESSAGE_LIFETIME_HOURS', type: 'integer', default: 72, min: 1, max: 720,
     doc: 'How long a deferred recipient is retried before it fails as expired.' },
+  { key: 'deliveryClaimTimeoutSec', env: 'POSTLINE_DELIVERY_CLAIM_TIMEOUT_SEC', type: 'integer', default: 900, min: 1, max: 86_400,
+    doc: 'A recipient claimed by a worker that has not recorded an outcome after this long is taken over by another (a crashed worker\'s claims).' },
   { key: 'bounceDomain', env: 'POSTLINE_BOUNCE_DOMAIN', type: 'string', default: null,
     doc: 'Domain of Return-Path addresses (<tag>+<id>@domain); default the hostname.' },
 ] as const satisfies readonly ConfigKey[];

@@ -9,7 +9,7 @@ export function cli(args: string[], env: Record<string, string | undefined>) {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-export interface ServeProcess { child: ChildProcess; port: number; stderr: () => string; stdout: () => string }
+export interface ServeProcess { child: ChildProcess; port: number; smtpPort: number | null; stderr: () => string; stdout: () => string }
 
 /** Starts `postline serve` on a free port and waits until it listens (read from its JSON log). */
 export async function serve(env: Record<string, string | undefined>): Promise<ServeProcess> {
@@ -28,7 +28,8 @@ export async function serve(env: Record<string, string | undefined>): Promise<Se
     });
     child.once('exit', (code) => reject(new Error(`postline serve exited with ${code}: ${err}`)));
   });
-  return { child, port, stderr: () => err, stdout: () => out };
+  const smtp = /"event":"smtp.listening","port":(\d+)/.exec(out);
+  return { child, port, smtpPort: smtp ? Number(smtp[1]) : null, stderr: () => err, stdout: () => out };
 }
 
 /** Resolves with the exit code, or the signal's name when a signal ended the process. */
