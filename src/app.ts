@@ -15,8 +15,9 @@ import { MxResolver, parseHostPort, systemDns, type MxDns } from './delivery/mx.
 import { classifySmtpReply } from './delivery/classify.js';
 import { createSigner } from './compose/signer.js';
 import { newId } from './core/ids.js';
+import { startSubmissionServer, type SubmissionServer } from './smtp/submission-server.js';
 
-export const ROLES = ['api', 'delivery'] as const;
+export const ROLES = ['api', 'smtp', 'delivery'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** Everything a role needs, built once here and passed down (no module opens anything itself). */
@@ -38,6 +39,8 @@ export interface RunningApp {
   pool: SmtpPool | null;
   /** The bound HTTP port (useful with port 0). */
   httpPort: number | null;
+  /** The bound SMTP submission port, when the smtp role runs. */
+  smtpPort: number | null;
   stop(): Promise<void>;
 }
 
@@ -82,6 +85,9 @@ export async function startApp(deps: Deps, roles: readonly Role[] = ROLES): Prom
   });
   let http: FastifyInstance | null = null;
   let httpPort: number | null = null;
+  const smtp: SubmissionServer | null = roles.includes('smtp')
+    ? await startSubmissionServer({ config: cfg, log: deps.log, store: deps.store, committer, now: deps.now })
+    : null;
 
   if (roles.includes('api')) {
     const server = Fastify({
@@ -106,6 +112,7 @@ export async function startApp(deps: Deps, roles: readonly Role[] = ROLES): Prom
   return {
     http,
     httpPort,
+    smtpPort: smtp?.port ?? null,
     metrics,
     worker,
     pool,
@@ -113,6 +120,7 @@ export async function startApp(deps: Deps, roles: readonly Role[] = ROLES): Prom
       stopping = true;
       // Stop taking requests, let in-flight ones finish (their commits included), then stop delivering.
       if (http) await http.close();
+      if (smtp) await smtp.close();
       await committer.close();
       if (worker) await worker.stop();
       deps.log.info({ event: 'app.stopped' }, 'stopped');

@@ -57,7 +57,8 @@ export function classifySmtpReply(reply: SmtpReplyInput): Classification {
   const code = reply.code ?? leadingReplyCode(text);
 
   if (code !== null) {
-    if (!Number.isInteger(code) || code < 100 || code > 599 || (code >= 100 && code < 200)) {
+    if (!Number.isInteger(code) || code < 200 || code > 599) {
+      // 1xx does not exist in SMTP; 0, 600+ and fractions are a broken reply, not a verdict.
       return { permanent: false, failureCode: 4002, enhancedStatus, explanation: 'The receiving server sent a reply that is not valid SMTP.', ruleId: null };
     }
     if (code < 400) {
