@@ -63,6 +63,7 @@ describe(`crash: SIGKILL under load, then restart (${TEST_STORE_KIND})`, () => {
     await pump;
     await Promise.all(load);
     expect(accepted.size).toBeGreaterThanOrEqual(400);
+    expect([...accepted].filter((a) => a.startsWith('smtp')).length).toBeGreaterThan(20); // both paths were under load
     expect(cut).toBeGreaterThan(0); // the kill did cut requests in flight
 
     // What was in flight at the kill: only these may arrive twice.
