@@ -46,16 +46,26 @@ export class PostgresStore extends SqlStore {
     }
   }
 
-  /** SKIP LOCKED lets many workers in many processes claim disjoint batches without waiting. */
+  /**
+   * SKIP LOCKED lets many workers in many processes claim disjoint batches without waiting. Each
+   * candidate set is its own index-ordered query (an OR across statuses sorts every due row).
+   */
   async claimRecipients(workerId: string, limit: number, now: number, staleBefore: number): Promise<StoredRecipient[]> {
     const res = await sql<Parameters<typeof toRecipient>[0]>`
+      WITH stale AS (
+        SELECT id FROM recipients WHERE status = 'delivering' AND locked_at < ${staleBefore}
+        LIMIT ${limit} FOR UPDATE SKIP LOCKED),
+      deferred AS (
+        SELECT id FROM recipients WHERE status = 'deferred' AND next_attempt_at <= ${now}
+        ORDER BY next_attempt_at LIMIT ${limit} FOR UPDATE SKIP LOCKED),
+      queued AS (
+        SELECT id FROM recipients WHERE status = 'queued' AND next_attempt_at <= ${now}
+        ORDER BY next_attempt_at LIMIT ${limit} FOR UPDATE SKIP LOCKED),
+      picked AS (
+        SELECT id FROM (SELECT id, 0 AS o FROM stale UNION ALL SELECT id, 1 FROM deferred UNION ALL SELECT id, 2 FROM queued) c
+        ORDER BY o LIMIT ${limit})
       UPDATE recipients SET status = 'delivering', locked_by = ${workerId}, locked_at = ${now}, updated_at = ${now}
-      WHERE id IN (
-        SELECT id FROM recipients
-        WHERE (status IN ('queued', 'deferred') AND next_attempt_at <= ${now})
-           OR (status = 'delivering' AND locked_at < ${staleBefore})
-        ORDER BY next_attempt_at LIMIT ${limit}
-        FOR UPDATE SKIP LOCKED)
+      WHERE id IN (SELECT id FROM picked)
       RETURNING *`.execute(this.db);
     return res.rows.map(toRecipient);
   }

@@ -40,17 +40,24 @@ export class SqliteStore extends SqlStore {
     }
   }
 
-  /** SQLite has one writer at a time, so a claim inside one IMMEDIATE transaction cannot race. */
+  /**
+   * SQLite has one writer at a time, so a claim inside one IMMEDIATE transaction cannot race.
+   * Each candidate set is its own query in index order (status, next_attempt_at): one query with
+   * OR over statuses made SQLite collect and sort every due row, O(queue) per claim.
+   */
   async claimRecipients(workerId: string, limit: number, now: number, staleBefore: number): Promise<StoredRecipient[]> {
-    const claim = this.raw.prepare(`
-      UPDATE recipients SET status = 'delivering', locked_by = ?, locked_at = ?, updated_at = ?
-      WHERE id IN (
-        SELECT id FROM recipients
-        WHERE (status IN ('queued', 'deferred') AND next_attempt_at <= ?)
-           OR (status = 'delivering' AND locked_at < ?)
-        ORDER BY next_attempt_at LIMIT ?)
-      RETURNING *`);
-    const rows = this.raw.transaction(() => claim.all(workerId, now, now, now, staleBefore, limit)).immediate();
+    const stale = this.raw.prepare("SELECT id FROM recipients WHERE status = 'delivering' AND locked_at < ? LIMIT ?").pluck();
+    const due = this.raw.prepare('SELECT id FROM recipients WHERE status = ? AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?').pluck();
+    const claim = this.raw.prepare(`UPDATE recipients SET status = 'delivering', locked_by = ?, locked_at = ?, updated_at = ?
+      WHERE id IN (SELECT value FROM json_each(?)) RETURNING *`);
+    const rows = this.raw.transaction(() => {
+      const ids = stale.all(staleBefore, limit) as string[];
+      for (const status of ['deferred', 'queued']) {
+        if (ids.length >= limit) break;
+        ids.push(...(due.all(status, now, limit - ids.length) as string[]));
+      }
+      return ids.length === 0 ? [] : claim.all(workerId, now, now, JSON.stringify(ids));
+    }).immediate();
     return (rows as Parameters<typeof toRecipient>[0][]).map(toRecipient);
   }
 }
