@@ -11,6 +11,7 @@ import { registerHealthRoutes } from './api/health.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { DeliveryWorker, type DeliveryWorkerDeps } from './delivery/worker.js';
 import { SmtpPool } from './delivery/smtp-pool.js';
+import { RateLimiter } from './delivery/rate-limiter.js';
 import { MxResolver, parseHostPort, systemDns, type MxDns } from './delivery/mx.js';
 import { classifySmtpReply } from './delivery/classify.js';
 import { createSigner } from './compose/signer.js';
@@ -66,6 +67,7 @@ export async function startApp(deps: Deps, roles: readonly Role[] = ROLES): Prom
   if (roles.includes('delivery')) {
     pool = new SmtpPool({
       heloName: cfg.hostname, maxConnections: cfg.deliveryConcurrency, maxPerDestination: cfg.perDestinationConcurrency,
+      rateLimiter: cfg.relayHost ? null : new RateLimiter(cfg.perDestinationRate),
       ...(deps.delivery?.socketTimeoutMs ? { socketTimeoutMs: deps.delivery.socketTimeoutMs, greetingTimeoutMs: deps.delivery.socketTimeoutMs } : {}),
     });
     worker = new DeliveryWorker({

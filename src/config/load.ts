@@ -26,6 +26,7 @@ export interface Config {
   readonly outboundPort: number;
   readonly deliveryConcurrency: number;
   readonly perDestinationConcurrency: number;
+  readonly perDestinationRate: number;
   readonly messageLifetimeHours: number;
   readonly bounceDomain: string | null;
   readonly deliveryClaimTimeoutSec: number;

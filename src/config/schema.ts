@@ -65,6 +65,8 @@ export const CONFIG_SCHEMA = [
     doc: 'Outbound SMTP connections open at once across all destinations, per process.' },
   { key: 'perDestinationConcurrency', env: 'POSTLINE_PER_DESTINATION_CONCURRENCY', type: 'integer', default: 10, min: 1, max: 1000,
     doc: 'Outbound SMTP connections open at once to one destination (MX host set), per process.' },
+  { key: 'perDestinationRate', env: 'POSTLINE_PER_DESTINATION_RATE', type: 'integer', default: 100, min: 1, max: 1_000_000,
+    doc: 'Messages per second to one destination (MX host set), per process; not applied with POSTLINE_RELAY_HOST.' },
   { key: 'messageLifetimeHours', env: 'POSTLINE_MESSAGE_LIFETIME_HOURS', type: 'integer', default: 72, min: 1, max: 720,
     doc: 'How long a deferred recipient is retried before it fails as expired.' },
   { key: 'deliveryClaimTimeoutSec', env: 'POSTLINE_DELIVERY_CLAIM_TIMEOUT_SEC', type: 'integer', default: 900, min: 1, max: 86_400,

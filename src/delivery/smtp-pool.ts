@@ -1,5 +1,6 @@
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { MxHost } from './mx.js';
+import type { RateLimiter } from './rate-limiter.js';
 
 /** What one SMTP transaction came to. Outcomes are values: nothing here throws. */
 export type SendResult =
@@ -15,6 +16,8 @@ export interface SmtpPoolOptions {
   greetingTimeoutMs?: number;
   socketTimeoutMs?: number;
   connectionTimeoutMs?: number;
+  /** Paces messages per destination; absent when a relay host does its own shaping. */
+  rateLimiter?: RateLimiter | null;
 }
 
 /** Messages sent over one connection before it is replaced (spreads load across MX hosts, bounds session state). */
@@ -45,6 +48,7 @@ export class SmtpPool {
   async send(hosts: readonly MxHost[], envelope: { from: string; to: string }, message: Buffer): Promise<SendResult> {
     const key = hosts.map((h) => `${h.host}:${h.port}`).join(',');
     const dest = this.dest(key);
+    await this.opts.rateLimiter?.take(key);
     await this.acquire(dest);
     try {
       let conn = this.takeIdle(dest);

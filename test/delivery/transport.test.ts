@@ -84,3 +84,26 @@ describe(`outbound SMTP transport (${TEST_STORE_KIND})`, () => {
     }
   });
 });
+
+describe(`per-destination pacing (${TEST_STORE_KIND})`, () => {
+  it('spaces deliveries to one destination at the configured rate', async () => {
+    const sink = await startSmtpSink();
+    const t = await startTestApp({
+      roles: ['api', 'delivery'], config: { outboundPort: sink.port, perDestinationRate: 5 },
+      dns: fakeDns({ 'paced.test': { mx: [{ exchange: '127.0.0.1', priority: 10 }] } }), delivery: { pollMs: 20 },
+    });
+    try {
+      const rows = Array.from({ length: 15 }, (_, i) => [{ Field: 'DeliveryAddress', Value: `p${i}@paced.test` }]);
+      const t0 = Date.now();
+      await inject(t, { ServerId: t.credentials.serverId, ApiKey: t.credentials.apiKey, Messages: [{
+        To: [{ EmailAddress: '%%DeliveryAddress%%' }], From: { EmailAddress: 's@example.com' }, Subject: 'S', TextBody: 'T', MergeData: { PerMessage: rows } }] });
+      const id = await newestMessageId(t.store);
+      await waitForRecipients(t.store, id, (x) => x.every((r) => r.status === 'delivered'));
+      // 5 go at once (one second's burst), the other 10 at 5 per second: at least ~2 s in all.
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(1_800);
+    } finally {
+      await t.close();
+      await sink.close();
+    }
+  });
+});

@@ -57,3 +57,19 @@ describe('auth-failure throttle', () => {
   });
   it('refuses a zero limit', () => expect(() => new AuthThrottle(0, 1000)).toThrow());
 });
+
+describe('per-destination rate limiter', () => {
+  it('allows a burst of one second, then paces to the rate, per key', async () => {
+    const { RateLimiter } = await import('../../src/delivery/rate-limiter.js');
+    let now = 0;
+    const r = new RateLimiter(5, () => now);
+    expect([1, 2, 3, 4, 5].map(() => r.tryTake('a'))).toEqual([0, 0, 0, 0, 0]);
+    expect(r.tryTake('a')).toBe(200);
+    expect(r.tryTake('b')).toBe(0);
+    now = 200;
+    expect(r.tryTake('a')).toBe(0);
+    expect(r.tryTake('a')).toBe(200);
+    expect(() => new RateLimiter(0)).toThrow();
+    expect(() => new RateLimiter(Number.NaN)).toThrow();
+  });
+});
