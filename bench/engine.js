@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSy
 import { tmpdir, cpus, totalmem } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { commitId, writeSection } from './benchmarks-file.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RELAY_MESSAGES = Number(process.env.BENCH_RELAY_MESSAGES ?? 10_000);
@@ -153,15 +154,9 @@ async function memoryWithQueue(sink) {
 }
 
 function write(r) {
-  const file = join(root, 'BENCHMARKS.md');
-  let doc = readFileSync(file, 'utf8');
-  const start = '<!-- engine:start -->';
-  const end = '<!-- engine:end -->';
-  let commit = 'uncommitted';
-  try { commit = execSync('git rev-parse --short HEAD', { cwd: root }).toString().trim(); } catch { /* not a checkout */ }
+  const commit = commitId();
   const f = (n) => Math.round(n).toLocaleString('en-US');
-  const section = [
-    start,
+  writeSection('engine', [
     '## Mail engine (SQLite)',
     '',
     `Command: \`npm run bench\` (bench/engine.js; BENCH_RELAY_MESSAGES=${RELAY_MESSAGES}, BENCH_BULK_REQUESTS=${BULK_REQUESTS}) — ${new Date().toISOString().slice(0, 10)}, commit ${commit},`,
@@ -177,13 +172,7 @@ function write(r) {
     `| HTTP bulk merge, ${f(r.bulk.total)} recipients, DKIM RSA-2048, accepted | ${f(r.bulk.accepted)} recipients/s | — | — | — |`,
     `| HTTP bulk merge, end to end (delivered to the sink) | **${f(r.bulk.e2e)} recipients/s** | — | — | ${r.bulk.e2e >= 5000 ? 'reached' : '**not reached**'} (≥ 5,000/s) |`,
     `| resident memory of \`postline serve\`, ${f(r.mem.queued)} recipients queued | **${r.mem.rss.toFixed(0)} MiB** | — | — | ${r.mem.rss < 300 ? 'reached' : '**not reached**'} (< 300 MB) |`,
-    end,
-  ].join('\n');
-  const i = doc.indexOf(start);
-  const j = doc.indexOf(end);
-  doc = i >= 0 && j > i ? doc.slice(0, i) + section + doc.slice(j + end.length) : doc.trimEnd() + '\n\n' + section + '\n';
-  writeFileSync(file, doc);
-  console.log(`wrote ${file}`);
+  ]);
 }
 
 async function main() {

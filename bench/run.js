@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus, totalmem } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { commitId, writeSection } from './benchmarks-file.js';
 import autocannon from 'autocannon';
 import pg from 'pg';
 
@@ -39,7 +40,7 @@ async function freshPgDatabase() {
 async function startPostline(dataDir, databaseUrl) {
   const env = { ...process.env, POSTLINE_DATA_DIR: dataDir, POSTLINE_HTTP_PORT: String(PORT), POSTLINE_HTTP_HOST: '127.0.0.1',
     POSTLINE_LOG_LEVEL: 'warn', ...(databaseUrl ? { POSTLINE_DATABASE_URL: databaseUrl } : {}) };
-  const child = spawn(process.execPath, [join(root, 'bin/postline.js'), 'serve'], { env, stdio: ['ignore', 'inherit', 'pipe'] });
+  const child = spawn(process.execPath, [join(root, 'bin/postline.js'), 'serve', '--roles', 'api'], { env, stdio: ['ignore', 'inherit', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
   for (let i = 0; i < 100; i++) {
@@ -116,17 +117,10 @@ async function main() {
 }
 
 function write(r) {
-  const file = join(root, 'BENCHMARKS.md');
-  let doc;
-  try { doc = readFileSync(file, 'utf8'); } catch { doc = '# Benchmarks\n\nEach section is replaced by the run that produced it; the command is given with it.\n'; }
-  const start = `<!-- injection:${STORE}:start -->`;
-  const end = `<!-- injection:${STORE}:end -->`;
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  let commit = 'uncommitted';
-  try { commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root }).toString().trim(); } catch { /* not a checkout */ }
+  const commit = commitId();
   const ok = (v, goal) => (v ? `reached (goal ${goal})` : `**not reached** (goal ${goal})`);
-  const section = [
-    start,
+  writeSection(`injection:${STORE}`, [
     `## Durable injection, ${STORE === 'postgres' ? 'PostgreSQL' : 'SQLite (WAL, synchronous=FULL)'}`,
     '',
     `Command: \`${STORE === 'postgres' ? 'BENCH_STORE=postgres ' : ''}npm run bench\` (BENCH_SECONDS=${SECONDS}) — ${new Date().toISOString().slice(0, 10)}, commit ${commit},`,
@@ -138,13 +132,7 @@ function write(r) {
     `| bulk merge, ${BULK_RECIPIENTS} recipients/request, 4 connections | **${Math.round(r.bulkRecipientsPerSec).toLocaleString('en-US')} recipients/s** (${r.bulk.rps.toFixed(1)} req/s) | ${r.bulk.p50} ms | ${r.bulk.p99} ms | ${r.bulk.errors} | ${ok(r.bulkRecipientsPerSec >= 20000, '≥ 20,000/s')} |`,
     `| single message, 32 connections, unpaced | **${Math.round(r.max.rps).toLocaleString('en-US')} req/s** | ${r.max.p50} ms | ${r.max.p99} ms | ${r.max.errors} | ${ok(r.max.rps >= 3000, '≥ 3,000 req/s')} |`,
     `| single message at half that rate (${r.half} req/s) | ${Math.round(r.paced.rps).toLocaleString('en-US')} req/s | ${r.paced.p50} ms | **${r.paced.p99} ms** | ${r.paced.errors} | ${ok(r.paced.p99 < 20, 'p99 < 20 ms')} |`,
-    end,
-  ].join('\n');
-  const i = doc.indexOf(start);
-  const j = doc.indexOf(end);
-  doc = i >= 0 && j > i ? doc.slice(0, i) + section + doc.slice(j + end.length) : doc.trimEnd() + '\n\n' + section + '\n';
-  writeFileSync(file, doc);
-  console.log(`wrote ${file}`);
+  ]);
 }
 
 main().catch((err) => { console.error(err); process.exit(1); });
