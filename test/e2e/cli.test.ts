@@ -95,6 +95,30 @@ describe('postline CLI (operator contract)', () => {
     expect(cli(['servers', 'create'], env).stderr).toContain('--name');
   });
 
+  it('domains add generates DKIM keys once, prints the DNS records, and refuses bad names', () => {
+    const env = { POSTLINE_DATA_DIR: tempDir() };
+    const first = cli(['domains', 'add', 'Example.COM', '--ed25519', '--json'], env);
+    expect(first.status).toBe(0);
+    const out = JSON.parse(first.stdout);
+    expect(out).toMatchObject({ domain: 'example.com', created: true });
+    expect(out.selectors.map((s: { algorithm: string }) => s.algorithm)).toEqual(['rsa-sha256', 'ed25519-sha256']);
+    const dkim = out.records.filter((r: { name: string }) => r.name.endsWith('._domainkey.example.com'));
+    expect(dkim.map((r: { value: string }) => r.value.slice(0, 16))).toEqual(['v=DKIM1; k=rsa; ', 'v=DKIM1; k=ed255']);
+    expect(out.records.some((r: { name: string; value: string }) => r.name === '_dmarc.example.com' && r.value.startsWith('v=DMARC1'))).toBe(true);
+    const again = JSON.parse(cli(['domains', 'add', 'example.com', '--json'], env).stdout);
+    expect(again.created).toBe(false);
+    expect(again.records).toEqual(out.records);
+    const listed = cli(['domains', 'list', '--json'], env).stdout;
+    expect(JSON.parse(listed)).toHaveLength(2);
+    expect(listed).not.toContain('PRIVATE KEY');
+    for (const bad of ['localhost', '1.2.3.4', 'a..b.com']) {
+      const r = cli(['domains', 'add', bad], env);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(`Invalid domain "${bad}"`);
+    }
+    expect(JSON.parse(cli(['domains', 'list', '--json'], env).stdout)).toHaveLength(2);
+  });
+
   it('docs/config.md is generated from the schema and up to date', () => {
     expect(readFileSync(join(import.meta.dirname, '../../docs/config.md'), 'utf8')).toBe(renderConfigDocs());
   });
