@@ -15,6 +15,7 @@ import { RateLimiter } from './delivery/rate-limiter.js';
 import { MxResolver, parseHostPort, systemDns, type MxDns } from './delivery/mx.js';
 import { classifySmtpReply } from './delivery/classify.js';
 import { createSigner } from './compose/signer.js';
+import { defaultSigningPool, type SigningPool } from './compose/signing-pool.js';
 import { newId } from './core/ids.js';
 import { startSubmissionServer, type SubmissionServer } from './smtp/submission-server.js';
 
@@ -64,7 +65,9 @@ export async function startApp(deps: Deps, roles: readonly Role[] = ROLES): Prom
   const cfg = deps.config;
   let worker: DeliveryWorker | null = null;
   let pool: SmtpPool | null = null;
+  let signingPool: SigningPool | null = null;
   if (roles.includes('delivery')) {
+    signingPool = defaultSigningPool();
     pool = new SmtpPool({
       heloName: cfg.hostname, maxConnections: cfg.deliveryConcurrency, maxPerDestination: cfg.perDestinationConcurrency,
       rateLimiter: cfg.relayHost ? null : new RateLimiter(cfg.perDestinationRate),
@@ -73,7 +76,7 @@ export async function startApp(deps: Deps, roles: readonly Role[] = ROLES): Prom
     worker = new DeliveryWorker({
       store: deps.store, log: deps.log, now: deps.now, pool, classify: classifySmtpReply,
       resolver: new MxResolver(deps.dns ?? systemDns(cfg.dnsServers), cfg.outboundPort, cfg.relayHost ? parseHostPort(cfg.relayHost) : null, deps.now),
-      sign: createSigner(deps.store), workerId: deps.delivery?.workerId ?? `${cfg.hostname}:${process.pid}:${newId()}`,
+      sign: createSigner(deps.store, signingPool), workerId: deps.delivery?.workerId ?? `${cfg.hostname}:${process.pid}:${newId()}`,
       hostname: cfg.hostname, bounceDomain: cfg.bounceDomain ?? cfg.hostname,
       lifetimeMs: deps.delivery?.lifetimeMs ?? cfg.messageLifetimeHours * 3_600_000,
       retrySchedule: deps.delivery?.retrySchedule, pollMs: deps.delivery?.pollMs, staleMs: deps.delivery?.staleMs ?? cfg.deliveryClaimTimeoutSec * 1000,
@@ -125,6 +128,7 @@ export async function startApp(deps: Deps, roles: readonly Role[] = ROLES): Prom
       if (smtp) await smtp.close();
       await committer.close();
       if (worker) await worker.stop();
+      if (signingPool) await signingPool.close();
       deps.log.info({ event: 'app.stopped' }, 'stopped');
     },
   };

@@ -1,5 +1,6 @@
 import type { Store } from '../store/store.js';
 import { signMessage, type DkimKey } from './dkim.js';
+import type { SigningPool } from './signing-pool.js';
 
 /** Keys are read from the store at most this often per domain; a new key takes effect within it. */
 export const DKIM_KEY_CACHE_MS = 60_000;
@@ -8,7 +9,7 @@ export const DKIM_KEY_CACHE_MS = 60_000;
  * Signs outbound messages with every live DKIM key of their From domain (RSA-2048, plus Ed25519
  * when present: dual signing). A domain without keys is sent unsigned.
  */
-export function createSigner(store: Store): (message: Buffer, fromDomain: string) => Promise<Buffer> {
+export function createSigner(store: Store, pool: SigningPool | null = null): (message: Buffer, fromDomain: string) => Promise<Buffer> {
   const cache = new Map<string, { until: number; keys: Promise<DkimKey[]> }>();
   const keysFor = (domain: string): Promise<DkimKey[]> => {
     const hit = cache.get(domain);
@@ -23,6 +24,7 @@ export function createSigner(store: Store): (message: Buffer, fromDomain: string
   };
   return async (message, fromDomain) => {
     const keys = await keysFor(fromDomain.toLowerCase());
-    return keys.length === 0 ? message : signMessage(message, keys);
+    if (keys.length === 0) return message;
+    return pool ? pool.sign(message, keys) : signMessage(message, keys);
   };
 }

@@ -21,6 +21,10 @@ export class PostgresStore extends SqlStore {
 
   constructor(url: string, poolSize = 10) {
     const pool = new pg.Pool({ connectionString: url, max: poolSize });
+    // An idle connection the server closes (restart, failover, DROP DATABASE) is re-emitted by the
+    // pool as 'error'; unhandled, that would crash the process. The pool discards that client and
+    // the next query opens a new one, so there is nothing more to do here.
+    pool.on('error', () => undefined);
     super(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }));
     this.pool = pool;
   }
