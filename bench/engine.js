@@ -6,7 +6,7 @@
 //  3. Resident memory of `postline serve` with 1,000,000 recipients queued.
 // Needs Debian's postfix (smtp-source, smtp-sink, postfix); installs it with apt-get when missing.
 import { spawn, execSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir, cpus, totalmem } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -8,7 +8,7 @@
  * Here each key is parsed once and cached. The relaxed canonicalization below is small and is
  * checked in test/unit/dkim.test.ts against mailauth's independent verifier and body hash.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import { domainToASCII } from 'node:url';
 

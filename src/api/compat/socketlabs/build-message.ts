@@ -4,7 +4,7 @@ import { newId } from '../../../core/ids.js';
 import type { MailAddress, MailAttachment, MailHeader, MergeField, NewMessage, NewRecipient } from '../../../core/message.js';
 import {
   MAX_HEADER_NAME_LENGTH, MAX_HEADER_VALUE_LENGTH, MAX_MERGE_FIELD_NAME_LENGTH, MAX_MERGE_VALUE_LENGTH,
-  MAX_MESSAGE_SIZE_BYTES, MAX_METADATA_AND_TAGS_BYTES, MAX_RECIPIENTS_PER_MESSAGE,
+  MAX_MESSAGE_SIZE_BYTES,
 } from '../../../core/limits.js';
 import { buildMergeLookup, hasPlaceholders, renderHeader, compileTemplate, type MergeLookup } from '../../../merge/template.js';
 import { InvalidDataError, type RawAddress, type RawHeader, type RawMessage } from './normalize.js';
@@ -34,7 +34,6 @@ export function metadataAndTagsBytes(m: RawMessage): number {
 export function recipientCount(m: RawMessage): number {
   return m.perMessage !== null && m.perMessage.length > 0 ? m.perMessage.length : m.to.length + m.cc.length + m.bcc.length;
 }
-export { MAX_METADATA_AND_TAGS_BYTES, MAX_RECIPIENTS_PER_MESSAGE };
 
 /** CR/LF in a header is an injection attempt or a bug: refused, never passed on. */
 function checkHeaders(list: RawHeader[], path: string): MailHeader[] {
@@ -128,14 +127,17 @@ export function buildMessage(raw: RawMessage, index: number, serverId: number, n
   const rejected: AddressResult[] = [];
   const recipients: NewRecipient[] = [];
   const seen = new Set<string>();
+  // Compiled once: a bulk merge renders these for every one of up to 10,000 rows.
+  const mailingIdTemplate = raw.mailingId === null ? null : compileTemplate(raw.mailingId);
+  const messageIdTemplate = raw.messageId === null ? null : compileTemplate(raw.messageId);
   const addRecipient = (address: string, kind: NewRecipient['kind'], merge: MergeField[] | null, lookup: MergeLookup): void => {
     const key = address.toLowerCase();
     if (seen.has(key)) return; // one delivery per address, as one SMTP envelope would
     seen.add(key);
     recipients.push({
       id: newId(now), address, kind, merge,
-      mailingId: raw.mailingId === null ? null : renderHeader(compileTemplate(raw.mailingId), lookup),
-      messageId: raw.messageId === null ? null : renderHeader(compileTemplate(raw.messageId), lookup),
+      mailingId: mailingIdTemplate === null ? null : renderHeader(mailingIdTemplate, lookup),
+      messageId: messageIdTemplate === null ? null : renderHeader(messageIdTemplate, lookup),
     });
   };
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { AcceptOutcome, AcceptUnit, Store } from '../../../store/store.js';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AcceptOutcome, AcceptUnit, IdempotencyRecord, Store } from '../../../store/store.js';
 import type { GroupCommitter } from '../../../accept/group-commit.js';
 import { authenticate } from '../../../accept/authenticate.js';
 import type { AuthThrottle } from '../../../accept/auth-throttle.js';
@@ -25,7 +25,6 @@ export interface InjectDeps {
 /** The parsed body, or why it could not be parsed (answered as InvalidData after auth checks fail first). */
 type Parsed = { ok: true; value: unknown; hash: string } | { ok: false; reason: string; hash: string };
 
-const JSON_TYPES = /^(application|text)\/([a-z0-9.+-]*\+)?json\b/i;
 const XML_TYPES = /^(application|text)\/([a-z0-9.+-]*\+)?xml\b/i;
 
 function parseBody(contentType: string, raw: Buffer): Parsed {
@@ -47,6 +46,14 @@ function bearer(req: FastifyRequest): string | null {
   if (!h) return null;
   const m = /^Bearer\s+(.+)$/i.exec(h.trim());
   return m ? m[1]!.trim() : null;
+}
+
+/** The answer to a request whose Idempotency-Key is taken: the first answer again, or 409 for another body. */
+function replayOrConflict(reply: FastifyReply, prior: IdempotencyRecord | undefined, requestHash: string): FastifyReply {
+  if (prior && prior.requestHash === requestHash) {
+    return reply.header('idempotent-replayed', 'true').type('application/json; charset=utf-8').send(prior.response);
+  }
+  return sendError(reply, 'InvalidData', 'Idempotency-Key was already used with a different request body', 409);
 }
 
 /** POST /api/v1/email — SocketLabs' Injection API, answered exactly as its client libraries expect. */
@@ -96,12 +103,7 @@ export function registerInjectRoute(app: FastifyInstance, deps: InjectDeps): voi
           return sendError(reply, 'InvalidData', `Idempotency-Key must be 1-${MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters`, 400);
         }
         const prior = await deps.store.findIdempotency(auth.serverId, k, now - IDEMPOTENCY_TTL_MS);
-        if (prior) {
-          if (prior.requestHash !== parsed.hash) {
-            return sendError(reply, 'InvalidData', 'Idempotency-Key was already used with a different request body', 409);
-          }
-          return reply.header('idempotent-replayed', 'true').type('application/json; charset=utf-8').send(prior.response);
-        }
+        if (prior) return replayOrConflict(reply, prior, parsed.hash);
         idempotency = { serverId: auth.serverId, key: k, requestHash: parsed.hash, response: '', now };
       }
 
@@ -147,11 +149,9 @@ export function registerInjectRoute(app: FastifyInstance, deps: InjectDeps): voi
         // Answered only after the commit: Success means the messages are on disk.
         const outcome = await deps.committer.submit(unit);
         if (outcome.kind === 'duplicate') {
+          // Another request with this key committed first (a race): answer as if it had come before us.
           const prior = await deps.store.findIdempotency(auth.serverId, idempotency!.key, now - IDEMPOTENCY_TTL_MS);
-          if (prior && prior.requestHash === idempotency!.requestHash) {
-            return reply.header('idempotent-replayed', 'true').type('application/json; charset=utf-8').send(prior.response);
-          }
-          return sendError(reply, 'InvalidData', 'Idempotency-Key was already used with a different request body', 409);
+          return replayOrConflict(reply, prior, idempotency!.requestHash);
         }
         req.log.debug({ event: 'injection.accepted', messages: accepted.length, recipients: accepted.reduce((n, m) => n + m.recipients.length, 0) });
       }
