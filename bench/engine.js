@@ -39,7 +39,9 @@ async function startPostline(env) {
     POSTLINE_RELAY_HOST: `127.0.0.1:${SINK_PORT}`, ...env };
   const init = spawnSync(process.execPath, [join(root, 'bin/postline.js'), 'init', '--json'], { env: fullEnv, encoding: 'utf8' });
   const creds = JSON.parse(init.stdout);
-  const child = spawn(process.execPath, [join(root, 'bin/postline.js'), 'serve', ...(env.ROLES ? ['--roles', env.ROLES] : [])],
+  // BENCH_NODE_ARGS (e.g. --cpu-prof) goes to the server process only, for profiling.
+  const nodeArgs = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : [];
+  const child = spawn(process.execPath, [...nodeArgs, join(root, 'bin/postline.js'), 'serve', ...(env.ROLES ? ['--roles', env.ROLES] : [])],
     { env: { ...fullEnv, POSTLINE_TRUSTED_NETWORKS: `127.0.0.0/8=${creds.serverId}` }, stdio: ['ignore', 'ignore', 'inherit'] });
   for (let i = 0; i < 200; i++) {
     try { if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) break; } catch { /* starting */ }
@@ -176,10 +178,20 @@ function write(r) {
 }
 
 async function main() {
+  // BENCH_ONLY=relay|bulk|memory runs one part (for profiling); BENCHMARKS.md is written only by a full run.
+  const only = process.env.BENCH_ONLY;
   ensurePostfix();
   const sink = startSink();
   await sleep(500);
   try {
+    if (only === 'bulk') { const bulk = await bulkEndToEnd(); console.log(`bulk merge: accepted ${bulk.accepted.toFixed(0)}/s, end to end ${bulk.e2e.toFixed(0)} recipients/s`); return; }
+    if (only === 'relay') {
+      const pl = await relayPostline();
+      console.log(`postline relay: accepted ${pl.accepted.toFixed(0)} msg/s, end to end ${pl.e2e.toFixed(0)} msg/s`);
+      const pf = await relayPostfix();
+      console.log(`postfix relay: accepted ${pf.accepted.toFixed(0)} msg/s, end to end ${pf.e2e.toFixed(0)} msg/s`);
+      return;
+    }
     const pf = await relayPostfix();
     console.log(`postfix relay: accepted ${pf.accepted.toFixed(0)} msg/s, end to end ${pf.e2e.toFixed(0)} msg/s`);
     const pl = await relayPostline();

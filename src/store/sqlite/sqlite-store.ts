@@ -7,10 +7,12 @@ import { SqlStore, toRecipient } from '../sql-store.js';
 import type { StoredRecipient } from '../store.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { withStatementCache } from './statement-cache.js';
+import { DurableSqliteDialect, WalSync } from './wal-sync.js';
 
 /**
- * The embedded store: one SQLite file in WAL mode with synchronous=FULL, so a committed
- * transaction is on disk before the caller hears about it. One process owns the file.
+ * The embedded store: one SQLite file in WAL mode. A write's promise resolves only once the
+ * commit is on disk (see WalSync: the fsync runs off the event loop, shared by concurrent
+ * commits). One process owns the file.
  */
 export class SqliteStore extends SqlStore {
   readonly kind = 'sqlite' as const;
@@ -20,11 +22,15 @@ export class SqliteStore extends SqlStore {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     const raw = new BetterSqlite3(file);
     raw.pragma('journal_mode = WAL');
-    raw.pragma('synchronous = FULL');
+    // Durability comes from WalSync (an fdatasync of the WAL off the event loop before any write
+    // resolves); :memory: has nothing to sync and keeps SQLite's own behaviour.
+    raw.pragma(file === ':memory:' ? 'synchronous = FULL' : 'synchronous = NORMAL');
     raw.pragma('foreign_keys = ON');
     // Other connections (the CLI while the server runs) wait for a lock instead of failing.
     raw.pragma('busy_timeout = 5000');
-    super(new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) }));
+    const db = withStatementCache(raw);
+    const dialect = file === ':memory:' ? new SqliteDialect({ database: db }) : new DurableSqliteDialect(db, new WalSync(`${file}-wal`));
+    super(new Kysely<Database>({ dialect }));
     this.raw = raw;
   }
 
