@@ -1,4 +1,4 @@
-import SMTPConnection from 'nodemailer/lib/smtp-connection';
+import { SmtpClient, SmtpSessionError } from './smtp-client.js';
 import type { MxHost } from './mx.js';
 import type { RateLimiter } from './rate-limiter.js';
 
@@ -25,13 +25,13 @@ export const MAX_MESSAGES_PER_CONNECTION = 100;
 /** An idle pooled connection is closed after this; most receivers drop idle clients within a minute. */
 export const IDLE_CLOSE_MS = 10_000;
 
-interface Conn { smtp: SMTPConnection; mx: string; sent: number; idleTimer: NodeJS.Timeout | null; dead: boolean }
+interface Conn { smtp: SmtpClient; mx: string; sent: number; idleTimer: NodeJS.Timeout | null; dead: boolean }
 interface Destination { idle: Conn[]; active: number; waiters: (() => void)[] }
 
 /**
  * Outbound SMTP connections, pooled per destination (the ordered MX host list) and reused for
- * many messages; opportunistic STARTTLS; PIPELINING where offered (nodemailer's connection does
- * it). Caps connections per destination and in total.
+ * many messages; opportunistic STARTTLS; PIPELINING where offered (see SmtpClient). Caps
+ * connections per destination and in total.
  */
 export class SmtpPool {
   private readonly dests = new Map<string, Destination>();
@@ -59,7 +59,7 @@ export class SmtpPool {
       }
       const result = await this.transact(conn, envelope, message);
       conn.sent++;
-      if (!conn.dead && conn.sent < MAX_MESSAGES_PER_CONNECTION && !this.closed) this.park(dest, conn);
+      if (!conn.dead && conn.smtp.usable && conn.sent < MAX_MESSAGES_PER_CONNECTION && !this.closed) this.park(dest, conn);
       else this.destroy(conn);
       return result;
     } finally {
@@ -98,7 +98,8 @@ export class SmtpPool {
       const c = d.idle.pop()!;
       if (c.idleTimer) clearTimeout(c.idleTimer);
       c.idleTimer = null;
-      if (!c.dead) return c;
+      if (!c.dead && c.smtp.usable) return c; // the server may have closed it while idle
+      this.destroy(c);
     }
     return null;
   }
@@ -116,7 +117,7 @@ export class SmtpPool {
   private destroy(c: Conn): void {
     c.dead = true;
     if (c.idleTimer) clearTimeout(c.idleTimer);
-    try { c.smtp.quit(); } catch { /* already closed */ }
+    c.smtp.quit();
   }
 
   /** Tries the hosts in order until one greets us (MX fallback). */
@@ -124,59 +125,38 @@ export class SmtpPool {
     let lastError = 'no hosts';
     let lastMx: string | null = null;
     for (const h of hosts) {
-      const smtp = new SMTPConnection({
-        host: h.host, port: h.port, name: this.opts.heloName, opportunisticTLS: true,
-        // Opportunistic TLS: encrypt when offered; MX certificates are rarely valid for the MX name.
-        tls: { rejectUnauthorized: false },
-        connectionTimeout: this.opts.connectionTimeoutMs ?? 30_000,
-        greetingTimeout: this.opts.greetingTimeoutMs ?? 300_000,
-        socketTimeout: this.opts.socketTimeoutMs ?? 600_000,
-      });
-      const conn: Conn = { smtp, mx: h.host, sent: 0, idleTimer: null, dead: false };
-      smtp.on('error', () => { conn.dead = true; });
-      smtp.on('end', () => { conn.dead = true; });
-      // nodemailer reports a failed connect as an 'error' event, not through the callback.
-      const err = await new Promise<Error | undefined>((resolve) => {
-        smtp.once('error', (e: Error) => resolve(e));
-        smtp.once('end', () => resolve(new Error('connection closed before the greeting')));
-        smtp.connect((e) => resolve(e ?? undefined));
-      });
-      if (!err) {
+      try {
+        const smtp = await SmtpClient.open({
+          host: h.host, port: h.port, heloName: this.opts.heloName,
+          // Opportunistic TLS: encrypt when offered; MX certificates are rarely valid for the MX name.
+          opportunisticTls: true,
+          connectionTimeoutMs: this.opts.connectionTimeoutMs ?? 30_000,
+          greetingTimeoutMs: this.opts.greetingTimeoutMs ?? 300_000,
+          replyTimeoutMs: this.opts.socketTimeoutMs ?? 600_000,
+        });
         this.opened++;
-        return conn;
+        return { smtp, mx: h.host, sent: 0, idleTimer: null, dead: false };
+      } catch (err) {
+        lastError = `${h.host}:${h.port}: ${(err as Error).message}`;
+        lastMx = h.host;
+        // A server that greets with a 5xx refuses mail for good; do not try it as a network error.
+        const reply = err instanceof SmtpSessionError ? err.reply : null;
+        if (reply && reply.code >= 500) return { error: reply.text, mx: h.host };
       }
-      lastError = `${h.host}:${h.port}: ${err.message}`;
-      lastMx = h.host;
-      try { smtp.close(); } catch { /* never opened */ }
-      // A server that greets with a 5xx refuses mail for good; do not try it as a network error.
-      const code = (err as { responseCode?: number }).responseCode;
-      if (code !== undefined && code >= 500) return { error: `${code} ${(err as { response?: string }).response ?? err.message}`, mx: h.host };
     }
     return { error: lastError, mx: lastMx };
   }
 
-  private transact(c: Conn, envelope: { from: string; to: string }, message: Buffer): Promise<SendResult> {
-    return new Promise((resolve) => {
-      c.smtp.send({ from: envelope.from, to: [envelope.to], size: message.length }, message, (err, info) => {
-        if (!err && info) {
-          resolve({ kind: 'accepted', response: info.response, mx: c.mx, tls: c.smtp.secure });
-          return;
-        }
-        const e = err as (Error & { responseCode?: number; response?: string; code?: string; rejectedErrors?: { responseCode?: number; response?: string }[] }) | null;
-        const rcpt = e?.rejectedErrors?.[0];
-        const code = rcpt?.responseCode ?? e?.responseCode;
-        const response = rcpt?.response ?? e?.response ?? e?.message ?? 'unknown error';
-        if (code !== undefined && code >= 400) {
-          // The session is still usable after a refused envelope or message; reset it for the next one.
-          c.smtp.reset((resetErr) => {
-            if (resetErr) c.dead = true;
-            resolve({ kind: 'rejected', code, response, mx: c.mx });
-          });
-        } else {
-          c.dead = true;
-          resolve({ kind: 'unreachable', error: `${e?.code ?? 'ERROR'}: ${response}`, mx: c.mx });
-        }
-      });
-    });
+  private async transact(c: Conn, envelope: { from: string; to: string }, message: Buffer): Promise<SendResult> {
+    try {
+      const r = await c.smtp.send(envelope.from, envelope.to, message);
+      if (r.kind === 'accepted') return { kind: 'accepted', response: r.reply.text, mx: c.mx, tls: c.smtp.secure };
+      // The session is still usable after a refused envelope or message; reset it for the next one.
+      if (!(await c.smtp.reset())) c.dead = true;
+      return { kind: 'rejected', code: r.reply.code, response: r.reply.text, mx: c.mx };
+    } catch (err) {
+      c.dead = true;
+      return { kind: 'unreachable', error: (err as Error).message, mx: c.mx };
+    }
   }
 }
