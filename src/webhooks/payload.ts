@@ -69,12 +69,10 @@ function put(target: WebhookPayload, fields: Record<string, string | number | un
 export function buildPayload(event: WebhookEvent, secretKey: string): WebhookPayload {
   const p: WebhookPayload = {};
   put(p, { Type: event.type, DateTime: dotnetDateTime(event.occurredAt), ServerId: event.serverId, SecretKey: secretKey });
-  if (event.type === 'Validation') {
-    put(p, { EventId: event.eventId });
-    return p;
-  }
-  const ids = { MailingId: event.mailingId, MessageId: event.messageId };
+  const ids = event.type === 'Validation' ? {} : { MailingId: event.mailingId, MessageId: event.messageId };
   switch (event.type) {
+    case 'Validation':
+      break;
     case 'Queued':
       // The docs' Queued example puts its own fields before MailingId/MessageId; the others after.
       put(p, { Address: event.address, FromAddress: event.fromAddress, Subject: event.subject, MessageSize: event.messageSize, ...ids });
@@ -98,12 +96,12 @@ export function buildPayload(event: WebhookEvent, secretKey: string): WebhookPay
       });
       break;
     case 'Complaint':
-      // No Data on complaints: the docs' field table leaves Meta and Tags out of them.
       put(p, { Address: event.address, ...ids, FblType: event.fblType, UserAgent: event.userAgent, From: event.from, To: event.to, Length: event.length });
-      put(p, { EventId: event.eventId });
-      return p;
+      break;
   }
-  p.Data = { Meta: event.meta.map((m) => ({ Key: m.key, Value: m.value })), Tags: [...event.tags] };
+  // Complaints carry no Data (the docs' field table leaves Meta and Tags out of them), nor does
+  // Validation, which is about no message.
+  if ('meta' in event) p.Data = { Meta: event.meta.map((m) => ({ Key: m.key, Value: m.value })), Tags: [...event.tags] };
   put(p, { EventId: event.eventId });
   return p;
 }

@@ -86,7 +86,8 @@ function header(headers: HeaderBag, name: string): string | undefined {
 /**
  * Checks a received webhook: the timestamp within `toleranceSec` of `nowSec`, and one `v1`
  * signature in the header matching one of `secrets` (constant-time). `body` must be the raw bytes
- * received, not re-serialised JSON.
+ * received, not re-serialised JSON. A malformed secret throws: it is a configuration error, not a
+ * bad request.
  */
 export function verify(headers: HeaderBag, body: string | Buffer, secrets: readonly string[], toleranceSec = DEFAULT_TOLERANCE_SEC,
   nowSec = Math.floor(Date.now() / 1000)): VerifyResult {
