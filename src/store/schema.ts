@@ -5,6 +5,8 @@ import type { Generated } from 'kysely';
 export interface AccountsTable { id: Generated<number>; name: string; status: string; created_at: number }
 export interface ServersTable {
   id: Generated<number>; account_id: number; name: string; status: string; sandbox: number; created_at: number;
+  track_opens: Generated<number>; track_clicks: Generated<number>; track_unsubscribes: Generated<number>;
+  tracking_domain: Generated<string | null>;
 }
 export interface ApiKeysTable {
   id: Generated<number>; public_id: string; secret_hash: string; server_id: number; scope: string; name: string;

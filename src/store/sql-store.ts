@@ -1,8 +1,9 @@
-import { type Kysely, type Transaction, type Selectable, type Insertable } from 'kysely';
+import { type Kysely, type Transaction, type Selectable, type Insertable, type Updateable } from 'kysely';
 import type { Database, RecipientsTable, ServersTable, AccountsTable, ApiKeysTable, MessagesTable, EventsTable, DkimKeysTable } from './schema.js';
 import type {
   Account, AcceptOutcome, AcceptUnit, ApiKeyAuth, ApiKeyRecord, DeliveryOutcomeRecord, DkimKeyRecord, IdempotencyRecord, Server, Store,
   StoredEvent, StoredMessage, StoredRecipient,
+  ServerPatch, NewEvent,
 } from './store.js';
 import type { ApiKeyScope } from '../core/api-key.js';
 import type { MessageTemplate, NewMessage, RecipientStatus, RecipientKind } from '../core/message.js';
@@ -18,6 +19,7 @@ const toAccount = (r: Selectable<AccountsTable>): Account => ({
 const toServer = (r: Selectable<ServersTable>): Server => ({
   id: Number(r.id), accountId: Number(r.account_id), name: r.name, status: r.status as Server['status'],
   sandbox: r.sandbox === 1, createdAt: Number(r.created_at),
+  tracking: { opens: r.track_opens === 1, clicks: r.track_clicks === 1, unsubscribes: r.track_unsubscribes === 1, domain: r.tracking_domain },
 });
 const toKey = (r: Selectable<ApiKeysTable>): ApiKeyRecord => ({
   id: Number(r.id), publicId: r.public_id, serverId: Number(r.server_id), scope: r.scope as ApiKeyScope,
@@ -80,6 +82,19 @@ export abstract class SqlStore implements Store {
       account_id: input.accountId, name: input.name, status: 'active', sandbox: input.sandbox ? 1 : 0, created_at: now,
     }).returningAll().executeTakeFirstOrThrow();
     return toServer(row);
+  }
+  async updateServer(id: number, patch: ServerPatch): Promise<Server | undefined> {
+    const set: Updateable<ServersTable> = {};
+    if (patch.name !== undefined) set.name = patch.name;
+    if (patch.status !== undefined) set.status = patch.status;
+    if (patch.sandbox !== undefined) set.sandbox = patch.sandbox ? 1 : 0;
+    const t = patch.tracking ?? {};
+    if (t.opens !== undefined) set.track_opens = t.opens ? 1 : 0;
+    if (t.clicks !== undefined) set.track_clicks = t.clicks ? 1 : 0;
+    if (t.unsubscribes !== undefined) set.track_unsubscribes = t.unsubscribes ? 1 : 0;
+    if (t.domain !== undefined) set.tracking_domain = t.domain;
+    if (Object.keys(set).length > 0) await this.db.updateTable('servers').set(set).where('id', '=', id).execute();
+    return this.getServer(id);
   }
   async getServer(id: number): Promise<Server | undefined> {
     const row = await this.db.selectFrom('servers').selectAll().where('id', '=', id).executeTakeFirst();
@@ -195,6 +210,21 @@ export abstract class SqlStore implements Store {
     return (await this.db.selectFrom('recipients').selectAll().where('message_id', '=', messageId).orderBy('id').execute())
       .map(toRecipient);
   }
+  async getRecipient(id: string): Promise<StoredRecipient | undefined> {
+    const row = await this.db.selectFrom('recipients').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toRecipient(row);
+  }
+
+  async appendEvents(events: readonly NewEvent[]): Promise<string[]> {
+    if (events.length === 0) return [];
+    const rows = events.map((e) => ({ uid: newId(e.occurredAt), server_id: e.serverId, message_id: e.messageId, recipient_id: e.recipientId,
+      type: e.type, occurred_at: e.occurredAt, data: e.data === null ? null : JSON.stringify(e.data) }));
+    await this.db.transaction().execute(async (trx) => {
+      for (const part of chunks(rows)) await trx.insertInto('events').values(part).execute();
+    });
+    return rows.map((r) => r.uid);
+  }
+
   async listEvents(filter: { messageId?: string; afterId?: number; limit?: number }): Promise<StoredEvent[]> {
     let q = this.db.selectFrom('events').selectAll().orderBy('id').limit(filter.limit ?? 1000);
     if (filter.messageId !== undefined) q = q.where('message_id', '=', filter.messageId);

@@ -4,6 +4,20 @@ import type { NewMessage, RecipientStatus, MessageTemplate, MergeField, KeyValue
 export interface Account { id: number; name: string; status: 'active' | 'disabled'; createdAt: number }
 export interface Server {
   id: number; accountId: number; name: string; status: 'active' | 'disabled'; sandbox: boolean; createdAt: number;
+  tracking: ServerTracking;
+}
+/** Engagement tracking switches of a server (all off by default) and its tracking origin. */
+export interface ServerTracking {
+  opens: boolean; clicks: boolean; unsubscribes: boolean;
+  /** `https://track.example.com`: the origin tracking links use; null means Postline's public URL. */
+  domain: string | null;
+}
+export interface ServerPatch {
+  name?: string; status?: Server['status']; sandbox?: boolean; tracking?: Partial<ServerTracking>;
+}
+/** An event written outside delivery (tracking, complaints, asynchronous bounces). */
+export interface NewEvent {
+  serverId: number; messageId: string; recipientId: string | null; type: string; occurredAt: number; data: Record<string, unknown> | null;
 }
 export interface ApiKeyRecord {
   id: number; publicId: string; serverId: number; scope: ApiKeyScope; name: string;
@@ -74,6 +88,8 @@ export interface Store {
   createServer(input: { accountId: number; name: string; sandbox?: boolean }, now: number): Promise<Server>;
   getServer(id: number): Promise<Server | undefined>;
   listServers(): Promise<Server[]>;
+  /** Changes the given fields; undefined when there is no such server. */
+  updateServer(id: number, patch: ServerPatch): Promise<Server | undefined>;
 
   createApiKey(input: { serverId: number; scope: ApiKeyScope; name: string; publicId: string; secretHash: string }, now: number): Promise<ApiKeyRecord>;
   listApiKeys(serverId?: number): Promise<ApiKeyRecord[]>;
@@ -90,6 +106,9 @@ export interface Store {
   getMessage(id: string): Promise<StoredMessage | undefined>;
   getMessageTemplate(id: string): Promise<MessageTemplate | undefined>;
   listRecipients(messageId: string): Promise<StoredRecipient[]>;
+  getRecipient(id: string): Promise<StoredRecipient | undefined>;
+  /** Writes events in one transaction; returns their uids (stable event ids), in order. */
+  appendEvents(events: readonly NewEvent[]): Promise<string[]>;
   listEvents(filter: { messageId?: string; afterId?: number; limit?: number }): Promise<StoredEvent[]>;
   countMessages(serverId?: number): Promise<number>;
   countRecipientsByStatus(): Promise<Partial<Record<RecipientStatus, number>>>;

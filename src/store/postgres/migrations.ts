@@ -53,4 +53,15 @@ ALTER TABLE recipients ADD COLUMN last_mx TEXT;
 ALTER TABLE recipients ADD COLUMN failure_code INTEGER;
 `,
   },
+  {
+    id: 4,
+    name: 'engagement tracking: per-server switches and tracking domain; events by recipient',
+    sql: `
+ALTER TABLE servers ADD COLUMN track_opens INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE servers ADD COLUMN track_clicks INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE servers ADD COLUMN track_unsubscribes INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE servers ADD COLUMN tracking_domain TEXT;
+CREATE INDEX events_recipient ON events(recipient_id);
+`,
+  },
 ];
