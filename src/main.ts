@@ -7,6 +7,7 @@ import { startApp, ROLES, type Role } from './app.js';
 import { printJson, UsageError } from './cli/output.js';
 import { keysCommand, serversCommand } from './cli/tenancy-commands.js';
 import { domainsCommand } from './cli/domain-commands.js';
+import { dsnCommand } from './cli/dsn-commands.js';
 
 const HELP = `postline — email delivery platform
 
@@ -16,6 +17,7 @@ const HELP = `postline — email delivery platform
   postline keys list|create|revoke manage API keys (--server, --scope injection|management, --json)
   postline domains add DOMAIN      generate DKIM keys (RSA-2048; --ed25519 adds a second) and print the DNS records
   postline domains list            domains with DKIM keys
+  postline dsn parse FILE          read a saved bounce or complaint and print what it reports (--rcpt-to, --json)
   postline config-docs             print the configuration reference (docs/config.md)
 
 Configuration comes from POSTLINE_* environment variables; see docs/config.md.`;
@@ -87,7 +89,7 @@ export async function main(argv: string[]): Promise<number> {
     strict: true,
     options: {
       json: { type: 'boolean' }, roles: { type: 'string' }, name: { type: 'string' }, server: { type: 'string' },
-      account: { type: 'string' }, scope: { type: 'string' }, sandbox: { type: 'boolean' }, ed25519: { type: 'boolean' }, selector: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      account: { type: 'string' }, scope: { type: 'string' }, sandbox: { type: 'boolean' }, ed25519: { type: 'boolean' }, selector: { type: 'string' }, 'rcpt-to': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   const [command, verb, ...rest] = positionals;
@@ -97,6 +99,11 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (command === 'config-docs') {
     process.stdout.write(renderConfigDocs());
+    return 0;
+  }
+  if (command === 'dsn') {
+    // Reads one file and touches no store: it runs without configuration.
+    await dsnCommand(verb, rest, values);
     return 0;
   }
   const cfg = loadConfig();

@@ -1,0 +1,168 @@
+/**
+ * Non-delivery reports that are not RFC 3464: the text qmail, Yahoo, old Exim, old Exchange and
+ * Lotus Domino write for a person. Best effort: find each failed address and the reply that
+ * explains it. A message counts only when it both looks like a report (sender, subject, known
+ * wording) and has that structure, so a person writing "undeliverable" in a reply is not a bounce.
+ */
+import { parseEnhancedStatus } from '../delivery/classify.js';
+import { classifyRecipient, leadingReplyCode } from './classify-recipient.js';
+import { collapseWhitespace, fieldValue, fieldValues, parseHeaderBlock, withoutAngles } from './fields.js';
+import { MAX_DIAGNOSTIC_CHARS, MAX_NOTICE_CHARS, MAX_REPORTED_RECIPIENTS } from './limits.js';
+import type { DsnAction, HeaderField, ReportRecipient } from './types.js';
+
+/** Where the quoted original message starts in each server's wording. */
+const COPY_SEPARATOR = /^[ \t]*-{2,}[ \t]*(?:Below this line is a copy of the message\.?|This is a copy of the message, including all the headers\.|This is a copy of the message's headers\.|Original message|Undelivered message headers?|The header of the original message is following\.)[ \t]*-*[ \t]*$/im;
+
+const REPORT_SENDER = /^(?:mailer-daemon|postmaster|mail-daemon|maildaemon|mdaemon)@/i;
+const REPORT_SUBJECT = /^(?!(?:re|fwd?|aw|wg)\s*:)(?:.*\b(?:undeliver(?:able|ed)|delivery (?:status notification|failure|failed|has failed|notification)|failure notice|returned mail|mail delivery failed|non-?delivery|could not be delivered|not delivered)\b|warning: message \S+ delayed)/i;
+const REPORT_WORDING = /This is the qmail-send program|unable to deliver your message to the following address|could not be delivered to one or more of its\s+recipients|has not yet been delivered to one or more of its\s+recipients|following recipient\(s\) (?:could not|cannot) be reached|was not delivered to:|Delivery to the following recipients? failed/i;
+const DELAY_WORDING = /\bhas not yet been delivered\b|\bdelivery (?:has been |is )?delayed\b|\bstill (?:being )?(?:retried|trying)\b|\bwill (?:continue to |keep )?(?:try|retry)(?:ing)?\b|\bNo action is required on your part\b|^warning: message \S+ delayed/im;
+
+/**
+ * Longest line read as an address line: an address is at most 320 characters (core/address.ts),
+ * plus Exchange's " on <date>". Longer lines are skipped before the pattern runs, which would
+ * otherwise backtrack quadratically over a hostile line of parentheses.
+ */
+const MAX_ADDRESS_LINE_CHARS = 512;
+/** An address alone on a line: "<a@b>:" (qmail, Yahoo), "  a@b" (Exim), "  a@b on 1/1/2010 10:00 AM" (Exchange). */
+const ADDRESS_LINE = /^([ \t]*)<?([^\s<>"@]+@[^\s<>"@]+?)>?(:?)(?:[ \t]+on[ \t].*|[ \t]*\(.*\))?[ \t]*$/;
+/** A 4xx/5xx reply code where a reply starts: line start, or after "said:", "]:" and the like. */
+const REPLY_START = /(^|[\s:\]])([45][0-5]\d)(?=[ -]\S|:[ \t])/;
+
+export interface PlainInput {
+  headers: HeaderField[];
+  subject: string;
+  text: string;
+}
+
+interface Failure {
+  address: string;
+  detail: string;
+}
+
+/** The failed recipients of a plain-text report; [] when the message is not one. */
+export function parsePlainReport(input: PlainInput): ReportRecipient[] {
+  const notice = noticeOf(input.text);
+  if (!looksLikeReport(input, notice)) return [];
+  const action: DsnAction = DELAY_WORDING.test(`${input.subject}\n${notice}`) ? 'delayed' : 'failed';
+  return failuresIn(input.headers, notice).slice(0, MAX_REPORTED_RECIPIENTS).map((f) => recipientOf(f, action));
+}
+
+/** Headers of the original message when the report quotes it inline after its separator line. */
+export function quotedOriginalHeaders(text: string): HeaderField[] {
+  const m = COPY_SEPARATOR.exec(text);
+  return m ? parseHeaderBlock(text.slice(m.index + m[0].length)) : [];
+}
+
+function noticeOf(text: string): string {
+  const m = COPY_SEPARATOR.exec(text);
+  return (m ? text.slice(0, m.index) : text).slice(0, MAX_NOTICE_CHARS);
+}
+
+/** The first layout that finds anything wins; X-Failed-Recipients is the last resort. */
+function failuresIn(headers: HeaderField[], notice: string): Failure[] {
+  for (const read of [addressBlocks, lotusFailures]) {
+    const failures = read(notice);
+    if (failures.length > 0) return failures;
+  }
+  return headerFailures(headers, notice);
+}
+
+function looksLikeReport(input: PlainInput, notice: string): boolean {
+  const from = withoutAngles(fieldValue(input.headers, 'From') ?? '');
+  return REPORT_SENDER.test(from) || REPORT_SUBJECT.test(input.subject) || fieldValue(input.headers, 'X-Failed-Recipients') !== null || REPORT_WORDING.test(notice);
+}
+
+/**
+ * qmail and Yahoo: "<a@b>:" then the explanation up to a blank line. Exim and old Exchange: an
+ * indented address, then its explanation indented deeper. An address without an explanation
+ * (a list of who was written to, say) is not a failure.
+ */
+function addressBlocks(notice: string): Failure[] {
+  const lines = notice.split(/\r?\n/);
+  const failures: Failure[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const m = lines[i]!.length > MAX_ADDRESS_LINE_CHARS ? null : ADDRESS_LINE.exec(lines[i]!);
+    if (!m) continue;
+    const indent = m[1]!.replace(/\t/g, '        ').length;
+    const colonStyle = m[3] === ':';
+    const detail: string[] = [];
+    let j = i + 1;
+    for (; j < lines.length; j++) {
+      const line = lines[j]!;
+      if (line.trim() === '') break;
+      if (!colonStyle && leadingIndent(line) <= indent) break;
+      detail.push(line.trim());
+    }
+    if (detail.length > 0) {
+      failures.push({ address: m[2]!, detail: detail.join('\n') });
+      i = j - 1;
+    }
+  }
+  return failures;
+}
+
+/** Lotus Domino: "was not delivered to:" the addresses, then "because:" the reason. */
+function lotusFailures(notice: string): Failure[] {
+  // Anchored at the first occurrence only: retrying the lazy match from every repetition of the
+  // phrase would scan the notice once per repetition.
+  const start = notice.search(/was not delivered to:/i);
+  const m = start < 0 ? null : /^was not delivered to:\s*\n([\s\S]*?)\n\s*because:\s*\n\s*(\S[^\n]*(?:\n[ \t]+\S[^\n]*)*)/i.exec(notice.slice(start));
+  if (!m) return [];
+  const addresses = m[1]!.match(/[^\s<>"@,;]+@[^\s<>"@,;]+/g) ?? [];
+  return addresses.map((address) => ({ address, detail: m[2]!.trim() }));
+}
+
+/** Last resort: X-Failed-Recipients (Exim, Gmail) and the first SMTP reply in the notice. */
+function headerFailures(headers: HeaderField[], notice: string): Failure[] {
+  const addresses = fieldValues(headers, 'X-Failed-Recipients').flatMap((v) => v.split(/[,\s]+/)).map(withoutAngles).filter((a) => /^[^\s@]+@[^\s@]+$/.test(a));
+  const replyLine = notice.split(/\r?\n/).find((line) => REPLY_START.test(line.trim())) ?? '';
+  return addresses.map((address) => ({ address, detail: replyLine.trim() }));
+}
+
+function recipientOf(failure: Failure, action: DsnAction): ReportRecipient {
+  const reply = replyIn(failure.detail);
+  const diagnosticCode = reply.slice(0, MAX_DIAGNOSTIC_CHARS) || null;
+  const statusInText = diagnosticCode === null ? null : parseEnhancedStatus(diagnosticCode);
+  const code = leadingReplyCode(diagnosticCode ?? '');
+  const verdict = classifyRecipient({ action, status: statusInText, diagnostic: diagnosticCode });
+  return {
+    address: failure.address,
+    originalRecipient: null,
+    action,
+    // A reply with only a basic code gets RFC 3463's "other undefined status" of its class.
+    status: statusInText ?? (code === null ? null : `${String(code)[0]}.0.0`),
+    diagnosticCode,
+    remoteMta: remoteMtaIn(failure.detail),
+    ...verdict,
+  };
+}
+
+/**
+ * The SMTP reply in an explanation, from its code to the end of its line, with the continuation
+ * lines of a multi-line reply ("550-5.1.1 ..."); the whole explanation when there is no code
+ * ("Sorry, no mailbox here by that name. (#5.1.1)").
+ */
+function replyIn(detail: string): string {
+  const lines = detail.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const m = REPLY_START.exec(lines[i]!);
+    if (!m) continue;
+    const reply = [lines[i]!.slice(m.index + m[1]!.length)];
+    for (let j = i + 1; j < lines.length && /^\d{3}[ -]/.test(lines[j]!); j++) reply.push(lines[j]!);
+    return collapseWhitespace(reply.join(' '));
+  }
+  return collapseWhitespace(detail);
+}
+
+/** Exim "host mx.example.org [192.0.2.1]", qmail "Giving up on 192.0.2.1.", Exchange "<mx.example.org #5.1.1>". */
+function remoteMtaIn(detail: string): string | null {
+  const m = /\bhost ([A-Za-z0-9.-]+\.[A-Za-z0-9-]+) \[/.exec(detail)
+    ?? /^Giving up on ([0-9A-Fa-f.:]+?)\.?$/m.exec(detail)
+    ?? /<([A-Za-z0-9.-]+\.[A-Za-z0-9-]+) #[245]\.\d/.exec(detail);
+  return m ? m[1]! : null;
+}
+
+function leadingIndent(line: string): number {
+  return /^[ \t]*/.exec(line)![0].replace(/\t/g, '        ').length;
+}
