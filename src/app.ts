@@ -18,6 +18,9 @@ import { createSigner } from './compose/signer.js';
 import { defaultSigningPool, type SigningPool } from './compose/signing-pool.js';
 import { newId } from './core/ids.js';
 import { startSubmissionServer, type SubmissionServer } from './smtp/submission-server.js';
+import { publicUrlOf } from './config/load.js';
+import { TrackingService } from './tracking/service.js';
+import { trackingRoutes } from './tracking/routes.js';
 
 export const ROLES = ['api', 'smtp', 'delivery'] as const;
 export type Role = (typeof ROLES)[number];
@@ -66,6 +69,10 @@ export async function startApp(deps: Deps, roles: readonly Role[] = ROLES): Prom
   let worker: DeliveryWorker | null = null;
   let pool: SmtpPool | null = null;
   let signingPool: SigningPool | null = null;
+  let httpPort: number | null = null;
+  const tracking = roles.includes('api') || roles.includes('delivery')
+    ? await TrackingService.open(deps.store, () => publicUrlOf(cfg, httpPort ?? undefined), deps.log)
+    : null;
   if (roles.includes('delivery')) {
     signingPool = defaultSigningPool();
     pool = new SmtpPool({
@@ -80,7 +87,7 @@ export async function startApp(deps: Deps, roles: readonly Role[] = ROLES): Prom
       hostname: cfg.hostname, bounceDomain: cfg.bounceDomain ?? cfg.hostname,
       lifetimeMs: deps.delivery?.lifetimeMs ?? cfg.messageLifetimeHours * 3_600_000,
       retrySchedule: deps.delivery?.retrySchedule, pollMs: deps.delivery?.pollMs, staleMs: deps.delivery?.staleMs ?? cfg.deliveryClaimTimeoutSec * 1000,
-      maxInFlight: Math.max(cfg.deliveryConcurrency * 4, 100), metrics,
+      maxInFlight: Math.max(cfg.deliveryConcurrency * 4, 100), metrics, tracking,
     });
     worker.start();
   }
@@ -89,7 +96,6 @@ export async function startApp(deps: Deps, roles: readonly Role[] = ROLES): Prom
     worker?.wake();
   });
   let http: FastifyInstance | null = null;
-  let httpPort: number | null = null;
   const smtp: SubmissionServer | null = roles.includes('smtp')
     ? await startSubmissionServer({ config: cfg, log: deps.log, store: deps.store, committer, now: deps.now })
     : null;
@@ -109,6 +115,7 @@ export async function startApp(deps: Deps, roles: readonly Role[] = ROLES): Prom
       store: deps.store, committer, now: deps.now,
       throttle: new AuthThrottle(AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW_MS),
     });
+    await server.register(trackingRoutes, { tokens: tracking!.tokens, backend: tracking!.backend() });
     await server.listen({ host: deps.config.httpHost, port: deps.config.httpPort });
     const addr = server.server.address();
     httpPort = typeof addr === 'object' && addr ? addr.port : deps.config.httpPort;

@@ -14,6 +14,8 @@ const HELP = `postline — email delivery platform
   postline serve [--roles api,delivery] run Postline (npm start); every role by default
   postline init [--json]           make sure an account, server and injection key exist; print them
   postline servers list|create     manage servers (--name, --account, --sandbox, --json)
+  postline servers update --server ID [--name N] [--sandbox-mode on|off] [--track-opens on|off]
+                   [--track-clicks on|off] [--track-unsubscribes on|off] [--tracking-domain https://HOST|none]
   postline keys list|create|revoke manage API keys (--server, --scope injection|management, --json)
   postline domains add DOMAIN      generate DKIM keys (RSA-2048; --ed25519 adds a second) and print the DNS records
   postline domains list            domains with DKIM keys
@@ -89,7 +91,9 @@ export async function main(argv: string[]): Promise<number> {
     strict: true,
     options: {
       json: { type: 'boolean' }, roles: { type: 'string' }, name: { type: 'string' }, server: { type: 'string' },
-      account: { type: 'string' }, scope: { type: 'string' }, sandbox: { type: 'boolean' }, ed25519: { type: 'boolean' }, selector: { type: 'string' }, 'rcpt-to': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      account: { type: 'string' }, scope: { type: 'string' }, sandbox: { type: 'boolean' }, ed25519: { type: 'boolean' }, selector: { type: 'string' }, 'rcpt-to': { type: 'string' },
+      'track-opens': { type: 'string' }, 'track-clicks': { type: 'string' }, 'track-unsubscribes': { type: 'string' }, 'tracking-domain': { type: 'string' },
+      'sandbox-mode': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   const [command, verb, ...rest] = positionals;

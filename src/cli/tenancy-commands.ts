@@ -1,5 +1,5 @@
 import { API_KEY_SCOPES, generateApiKey, type ApiKeyScope } from '../core/api-key.js';
-import type { Store } from '../store/store.js';
+import type { ServerPatch, Store } from '../store/store.js';
 import { printJson, printTable, UsageError } from './output.js';
 
 type Flags = Record<string, string | boolean | undefined>;
@@ -33,7 +33,46 @@ export async function serversCommand(store: Store, verb: string | undefined, fla
     process.stdout.write(`created server ${server.id} (${server.name})\n`);
     return;
   }
-  throw new UsageError('usage: postline servers list [--json] | servers create --name NAME [--account ID] [--sandbox] [--json]');
+  if (verb === 'update') {
+    const id = positiveInt(flags.server, 'server');
+    const onOff = (flag: string): boolean | undefined => {
+      const v = flags[flag];
+      if (v === undefined) return undefined;
+      if (v === 'on' || v === 'off') return v === 'on';
+      throw new UsageError(`--${flag} takes on or off, got ${JSON.stringify(v)}`);
+    };
+    const patch: ServerPatch = { tracking: {} };
+    if (flags.name !== undefined) {
+      const name = String(flags.name).trim();
+      if (name === '' || name.length > 200) throw new UsageError('--name must be 1-200 characters');
+      patch.name = name;
+    }
+    patch.sandbox = onOff('sandbox-mode');
+    patch.tracking = { opens: onOff('track-opens'), clicks: onOff('track-clicks'), unsubscribes: onOff('track-unsubscribes') };
+    if (flags['tracking-domain'] !== undefined) patch.tracking.domain = trackingOrigin(String(flags['tracking-domain']));
+    if (!(await store.getServer(id))) throw new UsageError(`server ${id} does not exist`);
+    const server = (await store.updateServer(id, patch))!;
+    if (flags.json) return printJson(server);
+    process.stdout.write(`updated server ${server.id}: sandbox ${server.sandbox ? 'on' : 'off'}, tracking opens ${server.tracking.opens ? 'on' : 'off'}, `
+      + `clicks ${server.tracking.clicks ? 'on' : 'off'}, unsubscribes ${server.tracking.unsubscribes ? 'on' : 'off'}, domain ${server.tracking.domain ?? '(public URL)'}\n`);
+    return;
+  }
+  throw new UsageError('usage: postline servers list [--json] | servers create --name NAME [--account ID] [--sandbox] [--json] | servers update --server ID [...]');
+}
+
+/** A tracking domain is stored as an origin (`https://track.example.com`); `none` clears it. */
+function trackingOrigin(v: string): string | null {
+  if (v === 'none') return null;
+  let u: URL;
+  try {
+    u = new URL(v.includes('://') ? v : `https://${v}`);
+  } catch {
+    throw new UsageError(`--tracking-domain is not a host name or URL: ${JSON.stringify(v)}`);
+  }
+  if ((u.protocol !== 'https:' && u.protocol !== 'http:') || u.pathname !== '/' || u.search || u.hash || u.username || u.password) {
+    throw new UsageError('--tracking-domain must be a host name or an origin like https://track.example.com');
+  }
+  return u.origin;
 }
 
 /** `postline keys create|list|revoke` */

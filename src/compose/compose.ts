@@ -1,6 +1,8 @@
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type { MessageTemplate, MergeField } from '../core/message.js';
 import { renderForRecipient } from '../merge/render-message.js';
+import { addListUnsubscribe } from '../tracking/headers.js';
+import type { RecipientTracking } from '../tracking/service.js';
 
 export interface ComposeInput {
   template: MessageTemplate;
@@ -11,6 +13,8 @@ export interface ComposeInput {
   recipientId: string;
   hostname: string;
   date: Date;
+  /** Engagement tracking for this recipient (tracked HTML, List-Unsubscribe); absent: none. */
+  tracking?: RecipientTracking | null;
 }
 
 const address = (a: { email: string; name: string | null }) => (a.name ? { name: a.name, address: a.email } : a.email);
@@ -22,7 +26,8 @@ const address = (a: { email: string; name: string | null }) => (a.name ? { name:
 export async function composeMessage(input: ComposeInput): Promise<Buffer> {
   const t = input.template;
   if (t.rawMime) return Buffer.from(t.rawMime, 'utf8');
-  const r = renderForRecipient(t, input.merge);
+  const r = renderForRecipient(t, input.merge, input.tracking?.renderHtml);
+  const headers = input.tracking?.unsubscribeUrl ? addListUnsubscribe(r.headers, { url: input.tracking.unsubscribeUrl }) : r.headers;
   // A merge message's To is decoration; if the template left it empty, name the delivery address.
   const to = r.to.length > 0 ? r.to.map(address) : [input.deliveryAddress];
   const charset = t.charset ?? 'utf-8';
@@ -37,7 +42,7 @@ export async function composeMessage(input: ComposeInput): Promise<Buffer> {
     text: r.textBody === null ? undefined : { content: r.textBody, contentType: `text/plain; charset=${charset}` },
     html: r.htmlBody === null ? undefined : { content: r.htmlBody, contentType: `text/html; charset=${charset}` },
     amp: r.ampBody === null ? undefined : r.ampBody,
-    headers: r.headers.map((h) => ({ key: h.name, value: h.value })),
+    headers: headers.map((h) => ({ key: h.name, value: h.value })),
     attachments: t.attachments.map((a) => ({
       filename: a.name,
       content: Buffer.from(a.content, 'base64'),

@@ -3,6 +3,7 @@ import type { DeliveryOutcomeRecord, Server, Store, StoredRecipient } from '../s
 import type { MessageTemplate } from '../core/message.js';
 import { domainOf } from '../core/address.js';
 import { composeMessage } from '../compose/compose.js';
+import type { TrackingService } from '../tracking/service.js';
 import type { MxResolver } from './mx.js';
 import type { SmtpPool } from './smtp-pool.js';
 import { deferOrExpire, outcomeFor, undeliverable, type Classify } from './outcome.js';
@@ -33,6 +34,8 @@ export interface DeliveryWorkerDeps {
   /** A claim older than this is taken to belong to a dead worker and is reclaimed. */
   staleMs?: number;
   metrics?: DeliveryMetrics;
+  /** Engagement tracking (links, pixel, List-Unsubscribe) for servers that switch it on. */
+  tracking?: TrackingService | null;
 }
 
 /** Longer than the longest SMTP transaction we allow (10 min for the end of DATA, RFC 5321) plus margin. */
@@ -167,7 +170,8 @@ export class DeliveryWorker {
       return deferOrExpire(r, r.attempts + 1, dest.reason, null,
         { permanent: false, failureCode: 4999, enhancedStatus: null, explanation: 'The recipient domain could not be looked up in DNS.', ruleId: null }, ctx);
     }
-    const composed = await composeMessage({ template, merge: r.merge, deliveryAddress: r.address, recipientId: r.id, hostname: this.d.hostname, date: new Date(now) });
+    const tracking = server && this.d.tracking && !template.rawMime ? this.d.tracking.forRecipient(server, r.messageId, template, r.id) : null;
+    const composed = await composeMessage({ template, merge: r.merge, deliveryAddress: r.address, recipientId: r.id, hostname: this.d.hostname, date: new Date(now), tracking });
     const signed = await this.d.sign(composed, domainOf(template.from.email));
     if (this.stopping) {
       await this.d.store.releaseRecipients(this.d.workerId, [r.id], this.d.now());

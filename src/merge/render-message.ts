@@ -22,12 +22,13 @@ const addr = (a: MailAddress, l: MergeLookup): MailAddress => ({
 });
 
 /**
- * Renders the stored template for one recipient's merge row (null for a basic send). Header
+ * Renders the stored template for one recipient's merge row (null for a basic send); `renderHtml`,
+ * when given, renders the HTML body instead (engagement tracking). Header
  * fields go through renderHeader, so a merge value can never add a header line.
  * For many recipients of one template, callers may cache compiled templates; this keeps the
  * simple form until delivery measures a need.
  */
-export function renderForRecipient(t: MessageTemplate, merge: MergeField[] | null): RenderedMessage {
+export function renderForRecipient(t: MessageTemplate, merge: MergeField[] | null, renderHtml?: ((lookup: MergeLookup) => string) | null): RenderedMessage {
   const l = buildMergeLookup(merge ?? undefined, t.globalMerge);
   const body = (s: string | null): string | null => (s === null ? null : render(compileTemplate(s), l));
   const head = (s: string | null): string | null => (s === null ? null : renderHeader(compileTemplate(s), l));
@@ -38,7 +39,8 @@ export function renderForRecipient(t: MessageTemplate, merge: MergeField[] | nul
     cc: t.cc.map((a) => addr(a, l)),
     subject: head(t.subject)!,
     textBody: body(t.textBody),
-    htmlBody: body(t.htmlBody),
+    // Tracking renders the HTML itself (links rewritten, pixel added), merge included.
+    htmlBody: renderHtml && t.htmlBody !== null ? renderHtml(l) : body(t.htmlBody),
     ampBody: body(t.ampBody),
     headers: t.headers.map((h) => ({ name: h.name, value: head(h.value)! })),
     messageId: head(t.messageId),

@@ -292,6 +292,10 @@ export abstract class SqlStore implements Store {
   async getSetting(key: string): Promise<string | undefined> {
     return (await this.db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst())?.value;
   }
+  async setSettingIfAbsent(key: string, value: string): Promise<string> {
+    await this.db.insertInto('settings').values({ key, value }).onConflict((oc) => oc.column('key').doNothing()).execute();
+    return (await this.getSetting(key))!;
+  }
   async setSetting(key: string, value: string): Promise<void> {
     await this.db.insertInto('settings').values({ key, value })
       .onConflict((oc) => oc.column('key').doUpdateSet({ value })).execute();

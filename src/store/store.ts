@@ -135,4 +135,6 @@ export interface Store {
 
   getSetting(key: string): Promise<string | undefined>;
   setSetting(key: string, value: string): Promise<void>;
+  /** Stores the value unless the key exists; returns the stored value (the first writer's). */
+  setSettingIfAbsent(key: string, value: string): Promise<string>;
 }
