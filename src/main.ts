@@ -7,6 +7,7 @@ import { startApp, ROLES, type Role } from './app.js';
 import { printJson, UsageError } from './cli/output.js';
 import { keysCommand, serversCommand } from './cli/tenancy-commands.js';
 import { domainsCommand } from './cli/domain-commands.js';
+import { suppressionsCommand } from './cli/suppression-commands.js';
 
 const HELP = `postline — email delivery platform
 
@@ -16,6 +17,7 @@ const HELP = `postline — email delivery platform
   postline keys list|create|revoke manage API keys (--server, --scope injection|management, --json)
   postline domains add DOMAIN      generate DKIM keys (RSA-2048; --ed25519 adds a second) and print the DNS records
   postline domains list            domains with DKIM keys
+  postline suppressions list|add|remove  a server's suppression list (--server, ADDRESS..., --reason, --search, --json)
   postline config-docs             print the configuration reference (docs/config.md)
 
 Configuration comes from POSTLINE_* environment variables; see docs/config.md.`;
@@ -87,7 +89,8 @@ export async function main(argv: string[]): Promise<number> {
     strict: true,
     options: {
       json: { type: 'boolean' }, roles: { type: 'string' }, name: { type: 'string' }, server: { type: 'string' },
-      account: { type: 'string' }, scope: { type: 'string' }, sandbox: { type: 'boolean' }, ed25519: { type: 'boolean' }, selector: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      account: { type: 'string' }, scope: { type: 'string' }, sandbox: { type: 'boolean' }, ed25519: { type: 'boolean' }, selector: { type: 'string' },
+      reason: { type: 'string' }, search: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   const [command, verb, ...rest] = positionals;
@@ -119,6 +122,9 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     case 'domains':
       await withStore(cfg, (s) => domainsCommand(s, cfg, verb, rest, values, now));
+      return 0;
+    case 'suppressions':
+      await withStore(cfg, (s) => suppressionsCommand(s, verb, rest, values, now));
       return 0;
     default:
       throw new UsageError(`unknown command "${command}"; run postline help`);
