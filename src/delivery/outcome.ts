@@ -62,12 +62,16 @@ export function deferOrExpire(r: StoredRecipient, attempts: number, reason: stri
   };
 }
 
-/** A recipient that can never be delivered (null MX, no such domain): failed permanently without an attempt. */
-export function undeliverable(r: StoredRecipient, reason: string, failureCode: number, explanation: string): DeliveryOutcomeRecord {
+/**
+ * A recipient that can never be delivered (null MX, no such domain): failed permanently without
+ * an attempt. `suppressAddress` false keeps the address off the suppression list even for a 2xxx
+ * code, when the evidence is only our resolver's (see Destination in mx.ts).
+ */
+export function undeliverable(r: StoredRecipient, reason: string, failureCode: number, explanation: string, suppressAddress = true): DeliveryOutcomeRecord {
   return {
     recipientId: r.id, status: 'failed', attempts: r.attempts + 1, nextAttemptAt: null, reply: reason, mx: null, failureCode,
     event: { type: 'Failed', data: { FailureType: FAILURE_TYPE_PERMANENT, FailureCode: failureCode, Reason: reason, BounceStatus: null, DiagnosticCode: null, RemoteMta: null, Explanation: explanation } },
-    // A domain with no mail service (2002) suppresses like an unknown user; "content is missing" (9999) does not.
-    suppress: bounceSuppression(true, failureCode, reason),
+    // A null MX (2002) suppresses like an unknown user; "content is missing" (9999) does not.
+    suppress: suppressAddress ? bounceSuppression(true, failureCode, reason) : null,
   };
 }

@@ -32,7 +32,7 @@ describe(`suppression at accept time and after delivery (${TEST_STORE_KIND})`, (
     t = await startTestApp({
       roles: ['api', 'smtp', 'delivery'],
       config: { outboundPort: sink.port, submissionPort: 0, smtpHost: '127.0.0.1' },
-      dns: fakeDns({ 'sink.test': { mx: [{ exchange: '127.0.0.1', priority: 10 }] } }),
+      dns: fakeDns({ 'sink.test': { mx: [{ exchange: '127.0.0.1', priority: 10 }] }, 'null-mx.test': { mx: [{ exchange: '.', priority: 0 }] } }),
       delivery: { retrySchedule: [100], lifetimeMs: 700, pollMs: 50 },
     });
     serverId = t.credentials.serverId;
@@ -130,6 +130,15 @@ describe(`suppression at accept time and after delivery (${TEST_STORE_KIND})`, (
     ]);
     expect((await t.store.listEvents({ messageId: id })).some((e) => e.type === 'Deferred')).toBe(true);
     expect(await t.store.suppressedAmong(serverId, ['tempfail-b@sink.test', 'datafail-b@sink.test'])).toEqual(new Map());
+  });
+
+  it("a null MX lists the address; a domain our resolver cannot find fails the recipient but does not (it may be the resolver's fault)", async () => {
+    await send(['x@null-mx.test', 'y@nowhere.test']);
+    const id = await newestMessageId(t.store);
+    const rs = await waitForRecipients(t.store, id, allFinal);
+    expect(rs.map((x) => [x.address, x.status, x.failureCode])).toEqual([['x@null-mx.test', 'failed', 2002], ['y@nowhere.test', 'failed', 2002]]);
+    const listed = await t.store.suppressedAmong(serverId, ['x@null-mx.test', 'y@nowhere.test']);
+    expect([...listed]).toEqual([['x@null-mx.test', 'Bounce']]);
   });
 
   it('a suppression added through the API applies to the next accept, and removing it lets mail through again', async () => {

@@ -64,8 +64,9 @@ describe('delivery outcomes carry the suppression they cause', () => {
     expect(outcomeFor(recipient, { kind: 'accepted', response: '250 ok', mx: 'mx', tls: true }, classify, ctx).suppress).toBeUndefined();
   });
 
-  it('a domain without mail service (2002) suppresses; a missing stored message (9999) does not', () => {
+  it('a null MX (2002) suppresses; a domain our resolver did not find, or a missing stored message (9999), does not', () => {
     expect(undeliverable(recipient, 'example.com publishes a null MX', 2002, 'no mail').suppress).toMatchObject({ reason: 'Bounce' });
+    expect(undeliverable(recipient, 'example.com has no MX and no address records', 2002, 'no mail', false)).toMatchObject({ status: 'failed', failureCode: 2002, suppress: null });
     expect(undeliverable(recipient, 'message content is missing', 9999, 'missing').suppress).toBeNull();
   });
 });
