@@ -1,6 +1,6 @@
 import type { Store } from '../store/store.js';
 import { isValidEmailAddress } from '../core/address.js';
-import { SUPPRESSION_REASONS, type Suppression, type SuppressionReason } from '../core/suppression.js';
+import { SUPPRESSION_REASONS, suppressionKey, type Suppression, type SuppressionReason } from '../core/suppression.js';
 import { printJson, UsageError } from './output.js';
 import { positiveInt } from './tenancy-commands.js';
 
@@ -72,6 +72,6 @@ export async function suppressionsCommand(store: Store, verb: string | undefined
     return;
   }
   const removed = await store.removeSuppressions(serverId, addresses);
-  if (flags.json) return printJson({ serverId, requested: new Set(addresses.map((a) => a.toLowerCase())).size, removed });
+  if (flags.json) return printJson({ serverId, requested: new Set(addresses.map(suppressionKey)).size, removed });
   process.stdout.write(`removed ${removed} of ${addresses.length} address${addresses.length === 1 ? '' : 'es'} from server ${serverId}'s suppression list\n`);
 }

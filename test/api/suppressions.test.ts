@@ -25,6 +25,35 @@ describe(`suppression routes, /api/v2/servers/:serverId/suppressions (${TEST_STO
   });
   afterAll(async () => { await t.close(); });
 
+  describe('every route sits behind management-key authentication', () => {
+    const routes = (sid: number) => [
+      ['GET', `/servers/${sid}/suppressions`, { query: { emailAddress: 'held@example.com' } }],
+      ['POST', `/servers/${sid}/suppressions`, { body: { emailAddress: 'new@example.com' } }],
+      ['DELETE', `/servers/${sid}/suppressions`, { query: { emailAddress: 'held@example.com' } }],
+      ['GET', `/servers/${sid}/suppressions/search`, {}],
+      ['GET', `/servers/${sid}/suppressions/download`, {}],
+      ['POST', `/servers/${sid}/suppressions/bulk-remove`, { body: { emailAddresses: ['held@example.com'] } }],
+    ] as const;
+
+    it('refuses a missing, injection, revoked or foreign key on each route and changes nothing', async () => {
+      await t.store.addSuppressions(serverId, [{ address: 'held@example.com', reason: 'Bounce' }], Date.now());
+      const revoked = await createKey(t.store, serverId, 'management');
+      await t.store.revokeApiKey(revoked.publicId, Date.now());
+      const account = (await t.store.listAccounts())[0]!;
+      const foreignServer = await t.store.createServer({ accountId: account.id, name: 'Foreign' }, Date.now());
+      const foreign = await createKey(t.store, foreignServer.id, 'management');
+      const cases = [[null, 401, 'unauthorized'], [t.credentials.apiKey, 403, 'insufficient_scope'], [revoked.key, 401, 'unauthorized'], [foreign.key, 403, 'wrong_server']] as const;
+      for (const [method, path, opts] of routes(serverId)) {
+        for (const [k, status, code] of cases) {
+          const r = await v2<V2Error>(t, method, path, { ...opts, key: k });
+          expect([method, path, r.status, r.body.error?.code]).toEqual([method, path, status, code]);
+          expect(r.text).not.toContain('held@example.com');
+        }
+      }
+      expect((await all()).map((x) => x.address)).toEqual(['held@example.com']);
+    });
+  });
+
   describe('add, look up, remove', () => {
     it('adds one address (CustomerRequest by default), lower-cased, and looks it up case-insensitively', async () => {
       const before = Date.now();

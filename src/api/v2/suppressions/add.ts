@@ -15,6 +15,7 @@ export function registerAdd(scope: FastifyInstance, store: Store, now: () => num
     bodyLimit: MAX_V2_BODY_BYTES,
     schema: {
       summary: 'Add one address to the suppression list',
+      tags: ['suppressions'],
       params: serverIdParams, querystring: noQuery,
       body: {
         type: 'object', additionalProperties: false, required: ['emailAddress'],

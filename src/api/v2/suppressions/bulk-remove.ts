@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../../../store/store.js';
 import { MAX_BULK_REMOVE, MAX_V2_BODY_BYTES } from '../../../core/api-v2-limits.js';
+import { suppressionKey } from '../../../core/suppression.js';
 import { emailAddressSchema, noQuery, serverIdParams, withErrors } from '../schemas.js';
 import { dataResponse } from '../paging.js';
 
@@ -14,6 +15,7 @@ export function registerBulkRemove(scope: FastifyInstance, store: Store): void {
     bodyLimit: MAX_V2_BODY_BYTES,
     schema: {
       summary: `Remove up to ${MAX_BULK_REMOVE} addresses from the suppression list`,
+      tags: ['suppressions'],
       params: serverIdParams, querystring: noQuery,
       body: {
         type: 'object', additionalProperties: false, required: ['emailAddresses'],
@@ -28,7 +30,7 @@ export function registerBulkRemove(scope: FastifyInstance, store: Store): void {
       }) }),
     },
   }, async (req) => {
-    const requested = new Set(req.body.emailAddresses.map((a) => a.toLowerCase())).size;
+    const requested = new Set(req.body.emailAddresses.map(suppressionKey)).size;
     const removed = await store.removeSuppressions(Number(req.params.serverId), req.body.emailAddresses);
     return { data: { requested, removed } };
   });

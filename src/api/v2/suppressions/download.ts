@@ -23,6 +23,7 @@ export function registerDownload(scope: FastifyInstance, store: Store): void {
   scope.get<{ Params: { serverId: string }; Querystring: FilterQuery }>('/suppressions/download', {
     schema: {
       summary: 'Download the suppression list as CSV',
+      tags: ['suppressions'],
       params: serverIdParams,
       querystring: { type: 'object', additionalProperties: false, properties: { ...sortQueryProperties(SORT_FIELDS, SORT_DEFAULTS), ...filterProperties } },
       response: withErrors({ 200: { type: 'string', description: `text/csv; columns ${CSV_COLUMNS.join(', ')}` } }),

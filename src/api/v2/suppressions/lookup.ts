@@ -10,6 +10,7 @@ export function registerLookup(scope: FastifyInstance, store: Store): void {
   scope.get<{ Params: { serverId: string }; Querystring: { emailAddress: string } }>('/suppressions', {
     schema: {
       summary: 'Look up one address on the suppression list',
+      tags: ['suppressions'],
       params: serverIdParams, querystring: addressQuery,
       response: withErrors({ 200: dataResponse(suppressionSchema) }),
     },

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../../../store/store.js';
+import { suppressionKey } from '../../../core/suppression.js';
 import { ApiError } from '../errors.js';
 import { serverIdParams, withErrors } from '../schemas.js';
 import { dataResponse } from '../paging.js';
@@ -10,6 +11,7 @@ export function registerRemove(scope: FastifyInstance, store: Store): void {
   scope.delete<{ Params: { serverId: string }; Querystring: { emailAddress: string } }>('/suppressions', {
     schema: {
       summary: 'Remove one address from the suppression list',
+      tags: ['suppressions'],
       params: serverIdParams, querystring: addressQuery,
       response: withErrors({ 200: dataResponse({
         type: 'object', required: ['emailAddress', 'removed'],
@@ -20,6 +22,6 @@ export function registerRemove(scope: FastifyInstance, store: Store): void {
     const serverId = Number(req.params.serverId);
     const removed = await store.removeSuppressions(serverId, [req.query.emailAddress]);
     if (removed === 0) throw new ApiError('not_found', `${req.query.emailAddress} is not on server ${serverId}'s suppression list`, 'emailAddress');
-    return { data: { emailAddress: req.query.emailAddress.toLowerCase(), removed: true } };
+    return { data: { emailAddress: suppressionKey(req.query.emailAddress), removed: true } };
   });
 }

@@ -9,6 +9,7 @@ export function registerSearch(scope: FastifyInstance, store: Store): void {
   scope.get<{ Params: { serverId: string }; Querystring: PagedQuery<SortField> & FilterQuery }>('/suppressions/search', {
     schema: {
       summary: 'Search the suppression list (paged)',
+      tags: ['suppressions'],
       params: serverIdParams,
       querystring: { type: 'object', additionalProperties: false, properties: { ...pagedQueryProperties(SORT_FIELDS, SORT_DEFAULTS), ...filterProperties } },
       response: withErrors({ 200: pagedResponse(suppressionSchema) }),
