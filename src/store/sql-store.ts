@@ -10,8 +10,8 @@ import { domainOf } from '../core/address.js';
 import { newId } from '../core/ids.js';
 import { FAILURE_CODE_SUPPRESSED, suppressionKey, suppressedFailure, type NewSuppression, type Suppression, type SuppressionReason } from '../core/suppression.js';
 import {
-  deleteSuppressions, findSuppression, searchSuppressions, streamSuppressions, suppressedAmong, toSuppression, upsertSuppressions,
-  type SuppressionQuery,
+  deleteSuppressions, findSuppression, searchSuppressions, streamSuppressions, suppressedAmong, suppressedForMessages, suppressRecipient,
+  upsertSuppressions, type SuppressionQuery,
 } from './suppression-queries.js';
 
 /** Rows per multi-row INSERT: stays under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters. */
@@ -164,7 +164,7 @@ export abstract class SqlStore implements Store {
         message_id: m.id, content: JSON.stringify(m.template),
       }))).execute();
     }
-    const suppressed = await this.suppressionsFor(trx, messages);
+    const suppressed = await suppressedForMessages(trx, messages);
     const rcpts: Insertable<RecipientsTable>[] = [];
     const events: Insertable<EventsTable>[] = [];
     for (const m of messages) {
@@ -189,22 +189,6 @@ export abstract class SqlStore implements Store {
     }
     for (const part of chunks(rcpts)) await trx.insertInto('recipients').values(part).execute();
     for (const part of chunks(events)) await trx.insertInto('events').values(part).execute();
-  }
-
-  /** The suppressed addresses among a batch's recipients, per server: one query per server and 1,000 addresses. */
-  private async suppressionsFor(trx: Transaction<Database>, messages: readonly NewMessage[]): Promise<Map<number, Map<string, SuppressionReason>>> {
-    const byServer = new Map<number, string[]>();
-    for (const m of messages) {
-      let list = byServer.get(m.serverId);
-      if (!list) byServer.set(m.serverId, list = []);
-      for (const r of m.recipients) list.push(r.address);
-    }
-    const out = new Map<number, Map<string, SuppressionReason>>();
-    for (const [serverId, addresses] of byServer) {
-      const found = await suppressedAmong(trx, serverId, addresses);
-      if (found.size > 0) out.set(serverId, found);
-    }
-    return out;
   }
 
   async findIdempotency(serverId: number, key: string, notBefore: number): Promise<IdempotencyRecord | undefined> {
@@ -310,19 +294,7 @@ export abstract class SqlStore implements Store {
     return suppressedAmong(this.db, serverId, addresses);
   }
   async suppressRecipient(input: { recipientId: string; reason: SuppressionReason; detail: string | null; event?: { type: string; data: Record<string, unknown> } | null }, now: number): Promise<Suppression | undefined> {
-    return this.db.transaction().execute(async (trx) => {
-      const r = await trx.selectFrom('recipients').select(['server_id', 'message_id', 'address']).where('id', '=', input.recipientId).executeTakeFirst();
-      if (!r) return undefined;
-      const serverId = Number(r.server_id);
-      await upsertSuppressions(trx, serverId, [{ address: r.address, reason: input.reason, detail: input.detail }], now);
-      if (input.event) {
-        await trx.insertInto('events').values({ uid: newId(now), server_id: serverId, message_id: r.message_id, recipient_id: input.recipientId,
-          type: input.event.type, occurred_at: now, data: JSON.stringify(input.event.data) }).execute();
-      }
-      const row = await trx.selectFrom('suppressions').selectAll()
-        .where('server_id', '=', serverId).where('address', '=', suppressionKey(r.address)).executeTakeFirstOrThrow();
-      return toSuppression(row);
-    });
+    return this.db.transaction().execute((trx) => suppressRecipient(trx, input, now));
   }
 
   async addDkimKey(key: Omit<DkimKeyRecord, 'id' | 'createdAt' | 'retiredAt'>, now: number): Promise<DkimKeyRecord> {

@@ -5,6 +5,8 @@
  */
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { Database, SuppressionsTable } from './schema.js';
+import type { NewMessage } from '../core/message.js';
+import { newId } from '../core/ids.js';
 import {
   SUPPRESSION_REASONS, clipDetail, suppressionKey, type NewSuppression, type Suppression, type SuppressionReason,
 } from '../core/suppression.js';
@@ -94,6 +96,37 @@ export async function suppressedAmong(db: Db, serverId: number, addresses: Itera
     for (const r of rows) found.set(r.address, r.reason as SuppressionReason);
   }
   return found;
+}
+
+/** The suppressed addresses among an accept batch's recipients, per server: one query per server and 1,000 addresses. */
+export async function suppressedForMessages(db: Db, messages: readonly NewMessage[]): Promise<Map<number, Map<string, SuppressionReason>>> {
+  const byServer = new Map<number, string[]>();
+  for (const m of messages) {
+    let list = byServer.get(m.serverId);
+    if (!list) byServer.set(m.serverId, list = []);
+    for (const r of m.recipients) list.push(r.address);
+  }
+  const out = new Map<number, Map<string, SuppressionReason>>();
+  for (const [serverId, addresses] of byServer) {
+    const found = await suppressedAmong(db, serverId, addresses);
+    if (found.size > 0) out.set(serverId, found);
+  }
+  return out;
+}
+
+/** Lists an accepted recipient's address on its server and records `event` for it (call inside a transaction). */
+export async function suppressRecipient(
+  db: Db, input: { recipientId: string; reason: SuppressionReason; detail: string | null; event?: { type: string; data: Record<string, unknown> } | null }, now: number,
+): Promise<Suppression | undefined> {
+  const r = await db.selectFrom('recipients').select(['server_id', 'message_id', 'address']).where('id', '=', input.recipientId).executeTakeFirst();
+  if (!r) return undefined;
+  const serverId = Number(r.server_id);
+  await upsertSuppressions(db, serverId, [{ address: r.address, reason: input.reason, detail: input.detail }], now);
+  if (input.event) {
+    await db.insertInto('events').values({ uid: newId(now), server_id: serverId, message_id: r.message_id, recipient_id: input.recipientId,
+      type: input.event.type, occurred_at: now, data: JSON.stringify(input.event.data) }).execute();
+  }
+  return findSuppression(db, serverId, r.address);
 }
 
 function filtered(db: Db, serverId: number, q: Pick<SuppressionQuery, 'startsWith' | 'contains'>) {
