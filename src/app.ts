@@ -8,6 +8,8 @@ import { AuthThrottle } from './accept/auth-throttle.js';
 import { AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW_MS } from './core/limits.js';
 import { registerInjectRoute } from './api/compat/socketlabs/inject-route.js';
 import { registerHealthRoutes } from './api/health.js';
+import { registerApiV2 } from './api/v2/index.js';
+import { V2_AJV_OPTIONS } from './api/v2/schemas.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { DeliveryWorker, type DeliveryWorkerDeps } from './delivery/worker.js';
 import { SmtpPool } from './delivery/smtp-pool.js';
@@ -107,6 +109,7 @@ export async function startApp(deps: Deps, roles: readonly Role[] = ROLES): Prom
       // Per-request lines would dominate the logs at thousands of requests/s; errors are logged by the routes.
       logController: new LogController({ disableRequestLogging: true }),
       return503OnClosing: true,
+      ajv: V2_AJV_OPTIONS,
     });
     http = server;
     registerHealthRoutes(server, deps.store, () => stopping);
@@ -116,6 +119,7 @@ export async function startApp(deps: Deps, roles: readonly Role[] = ROLES): Prom
       throttle: new AuthThrottle(AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW_MS),
     });
     await server.register(trackingRoutes, { tokens: tracking!.tokens, backend: tracking!.backend() });
+    registerApiV2(server, { store: deps.store, now: deps.now, throttle: new AuthThrottle(AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW_MS) });
     await server.listen({ host: deps.config.httpHost, port: deps.config.httpPort });
     const addr = server.server.address();
     httpPort = typeof addr === 'object' && addr ? addr.port : deps.config.httpPort;

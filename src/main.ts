@@ -8,6 +8,7 @@ import { printJson, UsageError } from './cli/output.js';
 import { keysCommand, serversCommand } from './cli/tenancy-commands.js';
 import { domainsCommand } from './cli/domain-commands.js';
 import { dsnCommand } from './cli/dsn-commands.js';
+import { suppressionsCommand } from './cli/suppression-commands.js';
 
 const HELP = `postline — email delivery platform
 
@@ -20,6 +21,7 @@ const HELP = `postline — email delivery platform
   postline domains add DOMAIN      generate DKIM keys (RSA-2048; --ed25519 adds a second) and print the DNS records
   postline domains list            domains with DKIM keys
   postline dsn parse FILE          read a saved bounce or complaint and print what it reports (--rcpt-to, --json)
+  postline suppressions list|add|remove  a server's suppression list (--server, ADDRESS..., --reason, --search, --json)
   postline config-docs             print the configuration reference (docs/config.md)
 
 Configuration comes from POSTLINE_* environment variables; see docs/config.md.`;
@@ -93,7 +95,7 @@ export async function main(argv: string[]): Promise<number> {
       json: { type: 'boolean' }, roles: { type: 'string' }, name: { type: 'string' }, server: { type: 'string' },
       account: { type: 'string' }, scope: { type: 'string' }, sandbox: { type: 'boolean' }, ed25519: { type: 'boolean' }, selector: { type: 'string' }, 'rcpt-to': { type: 'string' },
       'track-opens': { type: 'string' }, 'track-clicks': { type: 'string' }, 'track-unsubscribes': { type: 'string' }, 'tracking-domain': { type: 'string' },
-      'sandbox-mode': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      'sandbox-mode': { type: 'string' }, reason: { type: 'string' }, search: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   const [command, verb, ...rest] = positionals;
@@ -130,6 +132,9 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     case 'domains':
       await withStore(cfg, (s) => domainsCommand(s, cfg, verb, rest, values, now));
+      return 0;
+    case 'suppressions':
+      await withStore(cfg, (s) => suppressionsCommand(s, verb, rest, values, now));
       return 0;
     default:
       throw new UsageError(`unknown command "${command}"; run postline help`);

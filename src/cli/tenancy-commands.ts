@@ -4,7 +4,7 @@ import { printJson, printTable, UsageError } from './output.js';
 
 type Flags = Record<string, string | boolean | undefined>;
 
-function positiveInt(v: unknown, flag: string): number {
+export function positiveInt(v: unknown, flag: string): number {
   const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : NaN;
   if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`--${flag} needs a positive whole number, got ${JSON.stringify(v)}`);
   return n;

@@ -5,8 +5,13 @@ export interface MxHost { host: string; port: number }
 
 export type Destination =
   | { kind: 'hosts'; hosts: MxHost[] }
-  /** RFC 7505 null MX ("MX 0 .") or a domain that does not exist: no delivery is possible. */
-  | { kind: 'undeliverable'; reason: string; failureCode: number }
+  /**
+   * RFC 7505 null MX ("MX 0 .") or a domain that does not exist: no delivery is possible.
+   * `definitive`: the domain itself says it takes no mail (null MX). A domain that merely was not
+   * found is not definitive: a broken or split-horizon resolver answers NXDOMAIN for good domains
+   * too, and suppressing on that would list every address it was asked about.
+   */
+  | { kind: 'undeliverable'; reason: string; failureCode: number; definitive: boolean }
   /** DNS did not answer usefully now; try again later. */
   | { kind: 'dns_error'; reason: string };
 
@@ -61,7 +66,7 @@ export class MxResolver {
       mx = [];
     }
     if (mx.length === 1 && (mx[0]!.exchange === '' || mx[0]!.exchange === '.')) {
-      return { kind: 'undeliverable', reason: `${domain} publishes a null MX (RFC 7505): it accepts no mail`, failureCode: 2002 };
+      return { kind: 'undeliverable', reason: `${domain} publishes a null MX (RFC 7505): it accepts no mail`, failureCode: 2002, definitive: true };
     }
     if (mx.length > 0) {
       const sorted = [...mx].sort((a, b) => a.priority - b.priority || Math.random() - 0.5);
@@ -73,7 +78,7 @@ export class MxResolver {
     if (addrs.length > 0) return { kind: 'hosts', hosts: addrs.map((host) => ({ host, port: this.port })) };
     const codes = [v4, v6].map((r) => (r.status === 'rejected' ? (r.reason as { code?: string }).code ?? '' : 'ENODATA'));
     if (codes.every((c) => NOT_FOUND.has(c))) {
-      return { kind: 'undeliverable', reason: `${domain} has no MX and no address records`, failureCode: 2002 };
+      return { kind: 'undeliverable', reason: `${domain} has no MX and no address records`, failureCode: 2002, definitive: false };
     }
     return { kind: 'dns_error', reason: `address lookup for ${domain} failed: ${codes.join(', ')}` };
   }

@@ -1,6 +1,7 @@
 import type { DeliveryOutcomeRecord, StoredRecipient } from '../store/store.js';
 import type { SendResult } from './smtp-pool.js';
 import { nextAttempt } from './retry.js';
+import { bounceSuppression } from '../core/suppression.js';
 
 /** The reply classifier (src/delivery/classify.ts), passed in so this mapping stays pure. */
 export interface Classification {
@@ -15,7 +16,7 @@ export interface OutcomeContext {
   random?: () => number;
 }
 
-/** SocketLabs' FailureType: 0 temporary (address not suppressed), 1 permanent. */
+/** SocketLabs' FailureType: 0 temporary (address not suppressed), 1 permanent (an address failure suppresses it). */
 const FAILURE_TYPE_TEMPORARY = 0;
 const FAILURE_TYPE_PERMANENT = 1;
 /** FailureCode for "rejected as too old": the message's lifetime ran out while it was being retried. */
@@ -38,6 +39,7 @@ export function outcomeFor(r: StoredRecipient, result: SendResult, classify: Cla
     return {
       recipientId: r.id, status: 'failed', attempts, nextAttemptAt: null, reply: text, mx: result.mx, failureCode: c.failureCode,
       event: { type: 'Failed', data: { ...base, FailureType: FAILURE_TYPE_PERMANENT, Reason: text, DiagnosticCode: code === null ? null : `smtp; ${text}` } },
+      suppress: bounceSuppression(true, c.failureCode, text),
     };
   }
   return deferOrExpire(r, attempts, text, result.mx, c, ctx);
@@ -60,10 +62,16 @@ export function deferOrExpire(r: StoredRecipient, attempts: number, reason: stri
   };
 }
 
-/** A recipient that can never be delivered (null MX, no such domain): failed permanently without an attempt. */
-export function undeliverable(r: StoredRecipient, reason: string, failureCode: number, explanation: string): DeliveryOutcomeRecord {
+/**
+ * A recipient that can never be delivered (null MX, no such domain): failed permanently without
+ * an attempt. `suppressAddress` false keeps the address off the suppression list even for a 2xxx
+ * code, when the evidence is only our resolver's (see Destination in mx.ts).
+ */
+export function undeliverable(r: StoredRecipient, reason: string, failureCode: number, explanation: string, suppressAddress = true): DeliveryOutcomeRecord {
   return {
     recipientId: r.id, status: 'failed', attempts: r.attempts + 1, nextAttemptAt: null, reply: reason, mx: null, failureCode,
     event: { type: 'Failed', data: { FailureType: FAILURE_TYPE_PERMANENT, FailureCode: failureCode, Reason: reason, BounceStatus: null, DiagnosticCode: null, RemoteMta: null, Explanation: explanation } },
+    // A null MX (2002) suppresses like an unknown user; "content is missing" (9999) does not.
+    suppress: suppressAddress ? bounceSuppression(true, failureCode, reason) : null,
   };
 }

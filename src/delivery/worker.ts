@@ -165,7 +165,7 @@ export class DeliveryWorker {
         event: { type: 'Delivered', data: { Response: '250 Sandbox mode: processed and kept, not sent', RemoteMta: null, Sandbox: true } } };
     }
     const dest = await this.d.resolver.resolve(r.domain);
-    if (dest.kind === 'undeliverable') return undeliverable(r, dest.reason, dest.failureCode, 'The recipient domain accepts no mail.');
+    if (dest.kind === 'undeliverable') return undeliverable(r, dest.reason, dest.failureCode, 'The recipient domain accepts no mail.', dest.definitive);
     if (dest.kind === 'dns_error') {
       return deferOrExpire(r, r.attempts + 1, dest.reason, null,
         { permanent: false, failureCode: 4999, enhancedStatus: null, explanation: 'The recipient domain could not be looked up in DNS.', ruleId: null }, ctx);

@@ -38,6 +38,10 @@ export interface IdempotencyKeysTable {
   server_id: number; key: string; request_hash: string; response: string; created_at: number;
 }
 export interface SettingsTable { key: string; value: string }
+/** One suppressed address of one server; address lower-cased (core/suppression.ts). */
+export interface SuppressionsTable {
+  server_id: number; address: string; reason: string; detail: string | null; created_at: number; updated_at: number;
+}
 
 export interface Database {
   accounts: AccountsTable;
@@ -50,4 +54,5 @@ export interface Database {
   idempotency_keys: IdempotencyKeysTable;
   settings: SettingsTable;
   dkim_keys: DkimKeysTable;
+  suppressions: SuppressionsTable;
 }

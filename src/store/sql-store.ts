@@ -9,6 +9,11 @@ import type { ApiKeyScope } from '../core/api-key.js';
 import type { MessageTemplate, NewMessage, RecipientStatus, RecipientKind } from '../core/message.js';
 import { domainOf } from '../core/address.js';
 import { newId } from '../core/ids.js';
+import { FAILURE_CODE_SUPPRESSED, suppressionKey, suppressedFailure, type NewSuppression, type Suppression, type SuppressionReason } from '../core/suppression.js';
+import {
+  deleteSuppressions, findSuppression, searchSuppressions, streamSuppressions, suppressedAmong, suppressedForMessages, suppressRecipient,
+  upsertSuppressions, type SuppressionQuery,
+} from './suppression-queries.js';
 
 /** Rows per multi-row INSERT: stays under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters. */
 const INSERT_CHUNK_ROWS = 1_000;
@@ -174,18 +179,30 @@ export abstract class SqlStore implements Store {
         message_id: m.id, content: JSON.stringify(m.template),
       }))).execute();
     }
-    const rcpts = messages.flatMap((m) => m.recipients.map((r) => ({
-      id: r.id, message_id: m.id, server_id: m.serverId, address: r.address, domain: domainOf(r.address),
-      kind: r.kind, merge: r.merge === null ? null : JSON.stringify(r.merge), mailing_id: r.mailingId,
-      custom_message_id: r.messageId, status: 'queued', attempts: 0, next_attempt_at: m.createdAt,
-      locked_by: null, locked_at: null, last_reply: null, created_at: m.createdAt, updated_at: m.createdAt,
-    })));
+    const suppressed = await suppressedForMessages(trx, messages);
+    const rcpts: Insertable<RecipientsTable>[] = [];
+    const events: Insertable<EventsTable>[] = [];
+    for (const m of messages) {
+      const listed = suppressed.get(m.serverId);
+      for (const r of m.recipients) {
+        const reason = listed?.get(suppressionKey(r.address));
+        // A suppressed address is accepted but never queued: final at once, with its Failed event.
+        const failure = reason === undefined ? null : suppressedFailure(r.address, reason);
+        rcpts.push({
+          id: r.id, message_id: m.id, server_id: m.serverId, address: r.address, domain: domainOf(r.address),
+          kind: r.kind, merge: r.merge === null ? null : JSON.stringify(r.merge), mailing_id: r.mailingId,
+          custom_message_id: r.messageId, status: failure ? 'suppressed' : 'queued', attempts: 0, next_attempt_at: m.createdAt,
+          locked_by: null, locked_at: null, last_reply: failure?.reply ?? null, created_at: m.createdAt, updated_at: m.createdAt,
+          failure_code: failure ? FAILURE_CODE_SUPPRESSED : null,
+        });
+        // Every accepted recipient gets its event in the same transaction (the durable outbox).
+        events.push({
+          uid: newId(m.createdAt), server_id: m.serverId, message_id: m.id, recipient_id: r.id,
+          type: failure ? 'Failed' : 'Queued', occurred_at: m.createdAt, data: failure ? JSON.stringify(failure.data) : null,
+        });
+      }
+    }
     for (const part of chunks(rcpts)) await trx.insertInto('recipients').values(part).execute();
-    // Every accepted recipient gets its Queued event in the same transaction (the durable outbox).
-    const events = rcpts.map((r) => ({
-      uid: newId(r.created_at), server_id: r.server_id, message_id: r.message_id, recipient_id: r.id,
-      type: 'Queued', occurred_at: r.created_at, data: null,
-    }));
     for (const part of chunks(events)) await trx.insertInto('events').values(part).execute();
   }
 
@@ -260,20 +277,54 @@ export abstract class SqlStore implements Store {
     return this.db.transaction().execute(async (trx) => {
       let updated = 0;
       const events: Insertable<EventsTable>[] = [];
+      const suppressions = new Map<number, NewSuppression[]>();
       for (const o of outcomes) {
         const res = await trx.updateTable('recipients').set({
           status: o.status, attempts: o.attempts, next_attempt_at: o.nextAttemptAt ?? now, last_reply: o.reply,
           last_mx: o.mx, failure_code: o.failureCode, locked_by: null, locked_at: null, updated_at: now,
         }).where('id', '=', o.recipientId).where('locked_by', '=', workerId).where('status', '=', 'delivering')
-          .returning(['server_id', 'message_id']).executeTakeFirst();
+          .returning(['server_id', 'message_id', 'address']).executeTakeFirst();
         if (!res) continue;
         updated++;
         events.push({ uid: newId(now), server_id: Number(res.server_id), message_id: res.message_id, recipient_id: o.recipientId,
           type: o.event.type, occurred_at: now, data: JSON.stringify(o.event.data) });
+        if (o.suppress) {
+          const serverId = Number(res.server_id);
+          let list = suppressions.get(serverId);
+          if (!list) suppressions.set(serverId, list = []);
+          list.push({ address: res.address, reason: o.suppress.reason, detail: o.suppress.detail });
+        }
       }
       for (const part of chunks(events)) await trx.insertInto('events').values(part).execute();
+      // A permanent address failure suppresses the address in the transaction that records it.
+      for (const [serverId, list] of suppressions) await upsertSuppressions(trx, serverId, list, now);
       return updated;
     });
+  }
+
+  async addSuppressions(serverId: number, entries: readonly NewSuppression[], now: number): Promise<number> {
+    if (entries.length === 0) return 0;
+    // One transaction: a list of any length is added whole or not at all.
+    return this.db.transaction().execute((trx) => upsertSuppressions(trx, serverId, entries, now));
+  }
+  async removeSuppressions(serverId: number, addresses: readonly string[]): Promise<number> {
+    if (addresses.length === 0) return 0;
+    return this.db.transaction().execute((trx) => deleteSuppressions(trx, serverId, addresses));
+  }
+  getSuppression(serverId: number, address: string): Promise<Suppression | undefined> {
+    return findSuppression(this.db, serverId, address);
+  }
+  searchSuppressions(serverId: number, query: SuppressionQuery & { limit: number; offset: number }): Promise<{ rows: Suppression[]; total: number }> {
+    return searchSuppressions(this.db, serverId, query);
+  }
+  streamSuppressions(serverId: number, query: SuppressionQuery, batchSize: number): AsyncGenerator<Suppression[]> {
+    return streamSuppressions(this.db, serverId, query, batchSize);
+  }
+  suppressedAmong(serverId: number, addresses: Iterable<string>): Promise<Map<string, SuppressionReason>> {
+    return suppressedAmong(this.db, serverId, addresses);
+  }
+  async suppressRecipient(input: { recipientId: string; reason: SuppressionReason; detail: string | null; event?: { type: string; data: Record<string, unknown> } | null }, now: number): Promise<Suppression | undefined> {
+    return this.db.transaction().execute((trx) => suppressRecipient(trx, input, now));
   }
 
   async addDkimKey(key: Omit<DkimKeyRecord, 'id' | 'createdAt' | 'retiredAt'>, now: number): Promise<DkimKeyRecord> {

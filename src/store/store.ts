@@ -1,5 +1,7 @@
 import type { ApiKeyScope } from '../core/api-key.js';
 import type { NewMessage, RecipientStatus, MessageTemplate, MergeField, KeyValue, RecipientKind } from '../core/message.js';
+import type { NewSuppression, Suppression, SuppressionReason } from '../core/suppression.js';
+import type { SuppressionQuery } from './suppression-queries.js';
 
 export interface Account { id: number; name: string; status: 'active' | 'disabled'; createdAt: number }
 export interface Server {
@@ -53,6 +55,8 @@ export interface DeliveryOutcomeRecord {
   mx: string | null;
   failureCode: number | null;
   event: { type: 'Delivered' | 'Deferred' | 'Failed'; data: Record<string, unknown> };
+  /** Suppress the recipient's address on its server, in the same transaction (a permanent address failure). */
+  suppress?: { reason: SuppressionReason; detail: string } | null;
 }
 
 export interface DkimKeyRecord {
@@ -99,6 +103,9 @@ export interface Store {
   /**
    * Commits every unit in ONE transaction (group commit: one disk flush for many requests).
    * Each unit is all-or-nothing; a unit whose idempotency key is already taken writes nothing.
+   * A recipient whose address is on its server's suppression list (read in the same transaction)
+   * is stored with status 'suppressed' and a Failed event (FailureType 2, FailureCode 9999)
+   * instead of being queued; every other recipient is queued with a Queued event.
    */
   commitAccepts(units: readonly AcceptUnit[]): Promise<AcceptOutcome[]>;
   findIdempotency(serverId: number, key: string, notBefore: number): Promise<IdempotencyRecord | undefined>;
@@ -128,6 +135,27 @@ export interface Store {
    * Returns how many recipients were updated.
    */
   recordOutcomes(workerId: string, outcomes: readonly DeliveryOutcomeRecord[], now: number): Promise<number>;
+
+  /**
+   * Suppression lists, one per server. Addresses are stored and compared lower-cased; callers
+   * validate their syntax. Adding a listed address updates its reason, detail and update time.
+   * Returns how many distinct addresses were written.
+   */
+  addSuppressions(serverId: number, entries: readonly NewSuppression[], now: number): Promise<number>;
+  /** Returns how many of the addresses were on the list (and are no longer). */
+  removeSuppressions(serverId: number, addresses: readonly string[]): Promise<number>;
+  getSuppression(serverId: number, address: string): Promise<Suppression | undefined>;
+  searchSuppressions(serverId: number, query: SuppressionQuery & { limit: number; offset: number }): Promise<{ rows: Suppression[]; total: number }>;
+  /** Every matching entry in order, `batchSize` per batch, never the whole list in memory (CSV download). */
+  streamSuppressions(serverId: number, query: SuppressionQuery, batchSize: number): AsyncGenerator<Suppression[]>;
+  /** Which of `addresses` are suppressed on the server (lower-cased address -> reason); batched, not one query per address. */
+  suppressedAmong(serverId: number, addresses: Iterable<string>): Promise<Map<string, SuppressionReason>>;
+  /**
+   * Suppresses the address of an accepted recipient on its server because of something that
+   * recipient's message caused (a complaint report, an unsubscribe, an asynchronous bounce), and
+   * records `event` for that recipient in the same transaction. undefined: no such recipient.
+   */
+  suppressRecipient(input: { recipientId: string; reason: SuppressionReason; detail: string | null; event?: { type: string; data: Record<string, unknown> } | null }, now: number): Promise<Suppression | undefined>;
 
   addDkimKey(key: Omit<DkimKeyRecord, 'id' | 'createdAt' | 'retiredAt'>, now: number): Promise<DkimKeyRecord>;
   /** Live (not retired) keys, for one domain or all. */

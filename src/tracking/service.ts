@@ -72,7 +72,12 @@ export class TrackingService {
         return { deliveredAt: r.status === 'delivered' ? r.updatedAt : null };
       },
       record: async (e) => { await this.recordEvent(e); },
-      unsubscribe: async (e) => { await this.recordEvent(e); },
+      // The address goes on the server's suppression list with the event, in one transaction.
+      unsubscribe: async (e) => {
+        const done = await this.store.suppressRecipient({ recipientId: e.recipientId, reason: 'Unsubscribe', detail: 'unsubscribe link',
+          event: { type: 'Tracking', data: trackingData(e) } }, e.at);
+        if (!done) this.log.warn({ event: 'tracking.unknown_recipient', recipientId: e.recipientId }, 'unsubscribe for an unknown recipient');
+      },
     };
   }
 
@@ -82,14 +87,7 @@ export class TrackingService {
       this.log.warn({ event: 'tracking.unknown_recipient', recipientId: e.recipientId }, 'tracking event for an unknown recipient');
       return;
     }
-    await this.store.appendEvents([{
-      serverId: r.serverId, messageId: r.messageId, recipientId: r.id, type: 'Tracking', occurredAt: e.at,
-      data: {
-        TrackingType: e.trackingType, UserAgent: e.userAgent ?? '', ClientIp: e.clientIp ?? '',
-        ...(e.url !== null ? { Url: e.url } : {}), ...(e.linkIndex !== null ? { LinkIndex: e.linkIndex } : {}),
-        Machine: e.machine, ...(e.reason ? { MachineReason: e.reason } : {}),
-      },
-    }]);
+    await this.store.appendEvents([{ serverId: r.serverId, messageId: r.messageId, recipientId: r.id, type: 'Tracking', occurredAt: e.at, data: trackingData(e) }]);
   }
 
   private urlsFor(server: Server): TrackingUrls {
@@ -121,4 +119,13 @@ export class TrackingService {
     }
     return t;
   }
+}
+
+/** A Tracking event's data: SocketLabs' fields (PascalCase, as webhooks send them) plus whether a machine did it. */
+function trackingData(e: TrackingEvent): Record<string, unknown> {
+  return {
+    TrackingType: e.trackingType, UserAgent: e.userAgent ?? '', ClientIp: e.clientIp ?? '',
+    ...(e.url !== null ? { Url: e.url } : {}), ...(e.linkIndex !== null ? { LinkIndex: e.linkIndex } : {}),
+    Machine: e.machine, ...(e.reason ? { MachineReason: e.reason } : {}),
+  };
 }

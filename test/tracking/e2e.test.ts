@@ -108,7 +108,9 @@ describe(`engagement tracking end to end (${TEST_STORE_KIND})`, () => {
     expect(byType(0).map((e) => (e.data as { Url: string }).Url)).toEqual(['https://shop.example/item?u=a1&x=1']);
     expect(byType(1)).toHaveLength(1);
     expect(byType(2)).toHaveLength(1);
-    // Bob clicked too; the tampered request recorded nothing.
+    // The unsubscribe put Ann on the server's suppression list; Bob clicked too; the tampered request recorded nothing.
+    expect(await t.store.getSuppression(created.id, 'ann@sink.test')).toMatchObject({ reason: 'Unsubscribe' });
+    expect(await t.store.getSuppression(created.id, 'bob@sink.test')).toBeUndefined();
     const all = (await t.store.listEvents({ messageId })).filter((e) => e.type === 'Tracking');
     expect(all).toHaveLength(4);
   });

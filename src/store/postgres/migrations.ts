@@ -54,6 +54,18 @@ ALTER TABLE recipients ADD COLUMN failure_code INTEGER;
 `,
   },
   {
+    id: 3,
+    name: 'suppression lists',
+    sql: `
+-- COLLATE "C": byte order, as SQLite sorts, so paging and CSV order are the same on both stores.
+CREATE TABLE suppressions (
+  server_id BIGINT NOT NULL REFERENCES servers(id), address TEXT COLLATE "C" NOT NULL, reason TEXT NOT NULL, detail TEXT,
+  created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,
+  PRIMARY KEY (server_id, address));
+CREATE INDEX suppressions_updated ON suppressions(server_id, updated_at, address);
+`,
+  },
+  {
     id: 4,
     name: 'engagement tracking: per-server switches and tracking domain; events by recipient',
     sql: `

@@ -29,6 +29,14 @@ export class PostgresStore extends SqlStore {
     this.pool = pool;
   }
 
+  override async close(): Promise<void> {
+    await super.close();
+    // Kysely ends the pool only if a Kysely query ever ran; a CLI command that fails after
+    // migrate() (which uses the pool directly) would otherwise keep the process alive until
+    // the idle client times out (10 s).
+    if (!this.pool.ended && !this.pool.ending) await this.pool.end();
+  }
+
   async migrate(): Promise<void> {
     const client = await this.pool.connect();
     try {

@@ -54,6 +54,18 @@ ALTER TABLE recipients ADD COLUMN failure_code INTEGER;
 `,
   },
   {
+    id: 3,
+    name: 'suppression lists',
+    sql: `
+-- WITHOUT ROWID: the table is its primary-key index; lookups at accept time read nothing else.
+CREATE TABLE suppressions (
+  server_id INTEGER NOT NULL REFERENCES servers(id), address TEXT NOT NULL, reason TEXT NOT NULL, detail TEXT,
+  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+  PRIMARY KEY (server_id, address)) WITHOUT ROWID;
+CREATE INDEX suppressions_updated ON suppressions(server_id, updated_at, address);
+`,
+  },
+  {
     id: 4,
     name: 'engagement tracking: per-server switches and tracking domain; events by recipient',
     sql: `

@@ -1,0 +1,40 @@
+/**
+ * The management API, v2 (`/api/v2/...`): SocketLabs' v2 conventions (§6.1) — management keys
+ * as Bearer or Basic, `{data}` and `{data, total}` envelopes, pageSize/pageNumber/sortField/
+ * sortDirection — and one error shape, `{error: {code, message, field?}}`, with codes from
+ * core/api-v2-codes.ts. docs/api-v2.md is the reference; new resources register their routes
+ * in the `/servers/:serverId` scope below and inherit its authentication and error handling.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Store } from '../../store/store.js';
+import type { AuthThrottle } from '../../accept/auth-throttle.js';
+import { ApiError, sendApiError, toApiError } from './errors.js';
+import { managementAuth } from './auth.js';
+import { registerSuppressionRoutes } from './suppressions/index.js';
+
+export interface ApiV2Deps {
+  store: Store;
+  now: () => number;
+  /** Failed authentications per client (its own instance: v2 failures do not lock out injection). */
+  throttle: AuthThrottle;
+}
+
+export function registerApiV2(app: FastifyInstance, deps: ApiV2Deps): void {
+  app.register(async (v2) => {
+    v2.setErrorHandler((err, req, reply) => {
+      const known = toApiError(err as Parameters<typeof toApiError>[0]);
+      if (known) {
+        reply.log.info({ event: 'api_v2.rejected', code: known.code, field: known.field, method: req.method, url: req.url.split('?')[0] }, known.message);
+        return sendApiError(reply, known);
+      }
+      reply.log.error({ err, event: 'api_v2.internal_error', method: req.method, url: req.url }, 'management API request failed');
+      return sendApiError(reply, new ApiError('internal_error', 'internal error; the request may be retried'));
+    });
+    v2.setNotFoundHandler((req, reply) => sendApiError(reply, new ApiError('not_found', `no route ${req.method} ${req.url.split('?')[0]}`)));
+
+    v2.register(async (server) => {
+      server.addHook('onRequest', managementAuth(deps));
+      registerSuppressionRoutes(server, deps);
+    }, { prefix: '/servers/:serverId' });
+  }, { prefix: '/api/v2' });
+}

@@ -1,0 +1,56 @@
+import { Readable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import type { Store } from '../../../store/store.js';
+import type { Suppression } from '../../../core/suppression.js';
+import { SUPPRESSION_DOWNLOAD_BATCH } from '../../../core/api-v2-limits.js';
+import { serverIdParams, withErrors } from '../schemas.js';
+import { sortQueryProperties } from '../paging.js';
+import { filterProperties, SORT_DEFAULTS, SORT_FIELDS, storeQuery, toWire, type FilterQuery } from './wire.js';
+import { csvRow } from './csv.js';
+
+export const CSV_COLUMNS = ['emailAddress', 'reason', 'detail', 'createdOn', 'lastUpdate'] as const;
+
+function batchCsv(rows: readonly Suppression[]): string {
+  return rows.map((s) => { const w = toWire(s); return csvRow(CSV_COLUMNS.map((c) => w[c])); }).join('');
+}
+
+/**
+ * GET /servers/:serverId/suppressions/download — the whole list (or the filtered part) as CSV
+ * with a header row, sorted like search. Streamed: one store batch at a time, written as the
+ * client reads (backpressure), never the whole list in memory.
+ */
+export function registerDownload(scope: FastifyInstance, store: Store): void {
+  scope.get<{ Params: { serverId: string }; Querystring: FilterQuery }>('/suppressions/download', {
+    schema: {
+      summary: 'Download the suppression list as CSV',
+      tags: ['suppressions'],
+      params: serverIdParams,
+      querystring: { type: 'object', additionalProperties: false, properties: { ...sortQueryProperties(SORT_FIELDS, SORT_DEFAULTS), ...filterProperties } },
+      response: withErrors({ 200: { type: 'string', description: `text/csv; columns ${CSV_COLUMNS.join(', ')}` } }),
+    },
+  }, async (req, reply) => {
+    const serverId = Number(req.params.serverId);
+    const batches = store.streamSuppressions(serverId, storeQuery(req.query), SUPPRESSION_DOWNLOAD_BATCH);
+    // The first batch is read before the headers go out, so a store failure still gets a proper
+    // 500; a failure later can only cut the stream short (the client sees an incomplete body).
+    const first = await batches.next();
+    async function* body(): AsyncGenerator<string> {
+      try {
+        yield csvRow(CSV_COLUMNS);
+        if (first.done) return;
+        yield batchCsv(first.value);
+        for await (const rows of batches) yield batchCsv(rows);
+      } catch (err) {
+        req.log.error({ err, event: 'api_v2.download_failed', serverId }, 'suppression download failed mid-stream');
+        throw err;
+      } finally {
+        // A client that hangs up ends this generator early: stop reading the store too.
+        await batches.return(undefined);
+      }
+    }
+    return reply
+      .type('text/csv; charset=utf-8')
+      .header('content-disposition', `attachment; filename="suppressions-${serverId}.csv"`)
+      .send(Readable.from(body(), { objectMode: false }));
+  });
+}

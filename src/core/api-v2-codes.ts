@@ -1,0 +1,26 @@
+/**
+ * The management API's (v2) error codes: stable strings, part of the public API, each with the
+ * one HTTP status it is answered with. docs/api-v2.md lists them (a test keeps the two in step).
+ * Clients branch on `code`; `message` is for people and may change.
+ */
+export const API_V2_ERRORS = {
+  unauthorized: { status: 401, when: 'no API key, or a malformed, unknown or revoked one' },
+  insufficient_scope: { status: 403, when: 'a live key that is not a management key (e.g. an injection key)' },
+  wrong_server: { status: 403, when: "a live management key of another server (also when the path's server does not exist)" },
+  server_disabled: { status: 403, when: 'the server or its account is disabled' },
+  too_many_requests: { status: 429, when: 'too many failed authentications from this client; wait and retry' },
+  validation_failed: { status: 400, when: 'a parameter or field is missing, of the wrong type, out of range or malformed (`field` names it)' },
+  unknown_field: { status: 400, when: 'a query parameter or body field this route does not know (`field` names it)' },
+  too_many_items: { status: 400, when: 'a list in the body is longer than the route allows (`field` names it); nothing was changed' },
+  invalid_body: { status: 400, when: 'the body is not valid JSON, or is missing where one is required' },
+  bad_request: { status: 400, when: 'any other malformed request' },
+  not_found: { status: 404, when: 'no such resource (or route)' },
+  payload_too_large: { status: 413, when: 'the body is larger than the route accepts' },
+  unsupported_media_type: { status: 415, when: 'a body that is not application/json' },
+  internal_error: { status: 500, when: 'a fault on our side; safe to retry' },
+} as const satisfies Record<string, { status: number; when: string }>;
+
+export type ApiV2ErrorCode = keyof typeof API_V2_ERRORS;
+
+/** The one error shape of every v2 answer that is not 2xx. */
+export interface ApiV2ErrorBody { error: { code: ApiV2ErrorCode; message: string; field?: string } }
