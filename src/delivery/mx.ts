@@ -1,4 +1,5 @@
 import { Resolver } from 'node:dns/promises';
+import { queryMx, type MxAnswer } from './mx-query.js';
 
 /** One SMTP server to try, in order. */
 export interface MxHost { host: string; port: number }
@@ -18,19 +19,29 @@ export type Destination =
 /** The DNS lookups delivery needs; tests give a stub (the far end's DNS is faked, nothing else). */
 export interface MxDns {
   resolveMx(domain: string): Promise<{ exchange: string; priority: number }[]>;
+  /** MX records with their TTL (the system DNS has it; test stubs may leave it out, then MX_CACHE_MS applies). */
+  resolveMxWithTtl?(domain: string): Promise<MxAnswer>;
   resolve4(domain: string): Promise<string[]>;
   resolve6(domain: string): Promise<string[]>;
 }
 
-/** Node's resolver does not expose TTLs for MX answers; five minutes is the common floor of MX TTLs. */
+/** How long an answer without a TTL (address fallback, DNS stubs) is kept. */
 export const MX_CACHE_MS = 5 * 60_000;
+/** MX answers are kept for their TTL within these bounds: a TTL of 0 would mean a query per recipient. */
+export const MX_TTL_MIN_MS = 10_000;
+export const MX_TTL_MAX_MS = 24 * 3_600_000;
 /** Failed lookups are cached briefly so a burst of mail to a broken domain does not hammer DNS. */
 export const MX_NEGATIVE_CACHE_MS = 30_000;
 
 export function systemDns(servers: readonly string[]): MxDns {
   const r = new Resolver({ timeout: 5_000, tries: 2 });
   if (servers.length > 0) r.setServers([...servers]);
-  return r;
+  return {
+    resolveMx: (d) => r.resolveMx(d),
+    resolve4: (d) => r.resolve4(d),
+    resolve6: (d) => r.resolve6(d),
+    resolveMxWithTtl: (d) => queryMx(d, r.getServers()),
+  };
 }
 
 const NOT_FOUND = new Set(['ENOTFOUND', 'ENODATA', 'NXDOMAIN']);
@@ -49,22 +60,34 @@ export class MxResolver {
     if (this.relayHost) return { kind: 'hosts', hosts: [this.relayHost] };
     const hit = this.cache.get(domain);
     if (hit && hit.until > this.now()) return hit.value;
-    const value = await this.lookup(domain);
-    const ttl = value.kind === 'hosts' ? MX_CACHE_MS : MX_NEGATIVE_CACHE_MS;
-    this.cache.set(domain, { until: this.now() + ttl, value });
+    const { value, ttlMs } = await this.lookup(domain);
+    const keep = value.kind === 'hosts' ? ttlMs ?? MX_CACHE_MS : MX_NEGATIVE_CACHE_MS;
+    this.cache.set(domain, { until: this.now() + keep, value });
     if (this.cache.size > 50_000) this.cache.delete(this.cache.keys().next().value!);
     return value;
   }
 
-  private async lookup(domain: string): Promise<Destination> {
+  /** The destination, and how long the MX answer may be kept (null: no TTL known). */
+  private async lookup(domain: string): Promise<{ value: Destination; ttlMs: number | null }> {
     let mx: { exchange: string; priority: number }[];
+    let ttlMs: number | null = null;
     try {
-      mx = await this.dns.resolveMx(domain);
+      if (this.dns.resolveMxWithTtl) {
+        const answer = await this.dns.resolveMxWithTtl(domain);
+        mx = answer.kind === 'records' ? answer.records : [];
+        if (answer.kind === 'records') ttlMs = Math.min(MX_TTL_MAX_MS, Math.max(MX_TTL_MIN_MS, answer.ttlSec * 1000));
+      } else {
+        mx = await this.dns.resolveMx(domain);
+      }
     } catch (err) {
       const code = (err as { code?: string }).code ?? '';
-      if (!NOT_FOUND.has(code)) return { kind: 'dns_error', reason: `MX lookup for ${domain} failed: ${code || (err as Error).message}` };
+      if (!NOT_FOUND.has(code)) return { value: { kind: 'dns_error', reason: `MX lookup for ${domain} failed: ${code || (err as Error).message}` }, ttlMs };
       mx = [];
     }
+    return { value: await this.destination(domain, mx), ttlMs };
+  }
+
+  private async destination(domain: string, mx: { exchange: string; priority: number }[]): Promise<Destination> {
     if (mx.length === 1 && (mx[0]!.exchange === '' || mx[0]!.exchange === '.')) {
       return { kind: 'undeliverable', reason: `${domain} publishes a null MX (RFC 7505): it accepts no mail`, failureCode: 2002, definitive: true };
     }
