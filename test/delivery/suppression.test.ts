@@ -33,7 +33,7 @@ describe(`suppression at accept time and after delivery (${TEST_STORE_KIND})`, (
       roles: ['api', 'smtp', 'delivery'],
       config: { outboundPort: sink.port, submissionPort: 0, smtpHost: '127.0.0.1' },
       dns: fakeDns({ 'sink.test': { mx: [{ exchange: '127.0.0.1', priority: 10 }] }, 'null-mx.test': { mx: [{ exchange: '.', priority: 0 }] } }),
-      delivery: { retrySchedule: [100], lifetimeMs: 700, pollMs: 50 },
+      delivery: { retrySchedule: [100], lifetimeMs: 2_000, pollMs: 50 },
     });
     serverId = t.credentials.serverId;
     await t.store.addSuppressions(serverId, [{ address: 'blocked@sink.test', reason: 'Unsubscribe', detail: 'clicked unsubscribe' }], Date.now());
