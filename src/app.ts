@@ -104,9 +104,16 @@ export async function startApp(deps: Deps, roles: readonly Role[] = ROLES): Prom
   const smtp: SubmissionServer | null = roles.includes('smtp')
     ? await startSubmissionServer({ config: cfg, log: deps.log, store: deps.store, committer, now: deps.now })
     : null;
-  const mx: MxServer | null = roles.includes('smtp')
-    ? await startMxServer({ config: cfg, log: deps.log, store: deps.store, now: deps.now, metrics })
-    : null;
+  let mx: MxServer | null = null;
+  if (roles.includes('smtp')) {
+    try {
+      mx = await startMxServer({ config: cfg, log: deps.log, store: deps.store, now: deps.now, metrics });
+    } catch (err) {
+      // The MX port is taken (or TLS fails): do not leave the submission listener running alone.
+      await smtp?.close();
+      throw err;
+    }
+  }
 
   if (roles.includes('api')) {
     const server = Fastify({

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createServer, type AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTransport } from 'nodemailer';
@@ -8,6 +9,7 @@ import { createLogger } from '../../src/log.js';
 import { ensureBootstrap } from '../../src/accept/bootstrap.js';
 import type { Store } from '../../src/store/store.js';
 import { startMxServer, type MxServer } from '../../src/mx/mx-server.js';
+import { startApp } from '../../src/app.js';
 import { createTestDb } from '../helpers/stores.js';
 import { RawSmtp } from '../smtp/raw-client.js';
 
@@ -110,5 +112,21 @@ describe('MX listener limits and failures', () => {
     for (const a of ids) codes.push((await c.cmd(`RCPT TO:<${a}>`)).code);
     expect(codes).toEqual([...Array<number>(10).fill(250), 452]);
     c.end();
+  });
+
+  it('the smtp role fails to start when the MX port is taken', async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
+    const db = await createTestDb();
+    const store = await db.open();
+    try {
+      const port = (taken.address() as AddressInfo).port;
+      const config = loadConfig({}, { dataDir: db.dataDir, databaseUrl: db.databaseUrl, logLevel: 'silent', hostname: 'mx.postline.test', smtpHost: '127.0.0.1', submissionPort: 0, mxPort: port });
+      await expect(startApp({ config, log: createLogger('silent'), store, now: Date.now }, ['smtp'])).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    } finally {
+      taken.close();
+      await store.close();
+      await db.drop();
+    }
   });
 });

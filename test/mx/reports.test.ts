@@ -102,6 +102,17 @@ describe(`MX listener: asynchronous bounces and complaints (${TEST_STORE_KIND})`
     expect(values).toContainEqual(expect.objectContaining({ labels: { kind: 'bounce', outcome: 'not-sent' }, value: 1 }));
   });
 
+  it('traces a bounce by the envelope alone when the original headers do not name the recipient', async () => {
+    const r = await delivered();
+    // Amazon SES rewrote the Message-ID: only the Return-Path the report is sent to names the recipient.
+    const report = reportAbout('amazon-ses.eml', r.id);
+    expect(await mx(report, [COMPLAINTS])).toMatch(/^250 /);
+    expect((await eventsOf(r)).map((e) => e.type)).toEqual(['Queued', 'Delivered']);
+    expect(await mx(report, [returnPath(r.id)])).toMatch(/^250 /);
+    expect((await eventsOf(r)).at(-1)!).toMatchObject({ type: 'Failed', data: { FailureType: 1, FailureCode: 2001, Async: true } });
+    expect(await t.store.getSuppression(t.credentials.serverId, r.address)).toMatchObject({ reason: 'Bounce' });
+  });
+
   it('traces a bounce by the original headers it quotes, sent to the complaint address', async () => {
     const r = await delivered();
     expect(await mx(reportAbout('postline-original-headers.eml', r.id), [COMPLAINTS])).toMatch(/^250 /);
