@@ -20,6 +20,7 @@ import { createSigner } from './compose/signer.js';
 import { defaultSigningPool, type SigningPool } from './compose/signing-pool.js';
 import { newId } from './core/ids.js';
 import { startSubmissionServer, type SubmissionServer } from './smtp/submission-server.js';
+import { startMxServer, type MxServer } from './mx/mx-server.js';
 import { publicUrlOf } from './config/load.js';
 import { TrackingService } from './tracking/service.js';
 import { trackingRoutes } from './tracking/routes.js';
@@ -48,6 +49,8 @@ export interface RunningApp {
   httpPort: number | null;
   /** The bound SMTP submission port, when the smtp role runs. */
   smtpPort: number | null;
+  /** The bound MX (inbound bounces and complaints) port, when the smtp role runs. */
+  mxPort: number | null;
   stop(): Promise<void>;
 }
 
@@ -101,6 +104,16 @@ export async function startApp(deps: Deps, roles: readonly Role[] = ROLES): Prom
   const smtp: SubmissionServer | null = roles.includes('smtp')
     ? await startSubmissionServer({ config: cfg, log: deps.log, store: deps.store, committer, now: deps.now })
     : null;
+  let mx: MxServer | null = null;
+  if (roles.includes('smtp')) {
+    try {
+      mx = await startMxServer({ config: cfg, log: deps.log, store: deps.store, now: deps.now, metrics });
+    } catch (err) {
+      // The MX port is taken (or TLS fails): do not leave the submission listener running alone.
+      await smtp?.close();
+      throw err;
+    }
+  }
 
   if (roles.includes('api')) {
     const server = Fastify({
@@ -129,6 +142,7 @@ export async function startApp(deps: Deps, roles: readonly Role[] = ROLES): Prom
     http,
     httpPort,
     smtpPort: smtp?.port ?? null,
+    mxPort: mx?.port ?? null,
     metrics,
     worker,
     pool,
@@ -137,6 +151,7 @@ export async function startApp(deps: Deps, roles: readonly Role[] = ROLES): Prom
       // Stop taking requests, let in-flight ones finish (their commits included), then stop delivering.
       if (http) await http.close();
       if (smtp) await smtp.close();
+      if (mx) await mx.close();
       await committer.close();
       if (worker) await worker.stop();
       if (signingPool) await signingPool.close();

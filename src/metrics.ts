@@ -2,11 +2,12 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Store } from './store/store.js';
 import { RECIPIENT_STATUSES } from './core/message.js';
 import type { DeliveryMetrics } from './delivery/worker.js';
+import type { MxMetrics } from './mx/mx-server.js';
 
 /** Queue depth is counted from the store on scrape, at most this often (a COUNT over the queue is not free). */
 const QUEUE_DEPTH_CACHE_MS = 5_000;
 
-export interface Metrics extends DeliveryMetrics {
+export interface Metrics extends DeliveryMetrics, MxMetrics {
   registry: Registry;
   accepted(source: 'api' | 'smtp', messages: number, recipients: number): void;
 }
@@ -22,6 +23,10 @@ export function createMetrics(store: Store): Metrics {
     name: 'postline_delivery_attempt_seconds', help: 'Time of one delivery attempt (DNS, compose, sign, SMTP)', labelNames: ['outcome'],
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers: [registry],
   });
+  const inboundReports = new Counter({
+    name: 'postline_inbound_reports_total', help: 'Messages received by the MX listener, by report kind and what was recorded',
+    labelNames: ['kind', 'outcome'], registers: [registry],
+  });
   let cached: { at: number; counts: Partial<Record<string, number>> } | null = null;
   new Gauge({
     name: 'postline_queue_recipients', help: 'Recipients by status (queued, deferred, delivering, ...)', labelNames: ['status'], registers: [registry],
@@ -35,6 +40,9 @@ export function createMetrics(store: Store): Metrics {
     accepted(source, messages, recipients) {
       acceptedMessages.inc({ source }, messages);
       acceptedRecipients.inc({ source }, recipients);
+    },
+    inboundReport(kind, outcome) {
+      inboundReports.inc({ kind, outcome });
     },
     observe(outcome, seconds) {
       deliveries.inc({ outcome });

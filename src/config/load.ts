@@ -30,6 +30,9 @@ export interface Config {
   readonly messageLifetimeHours: number;
   readonly bounceDomain: string | null;
   readonly deliveryClaimTimeoutSec: number;
+  readonly mxPort: number;
+  readonly complaintAddress: string | null;
+  readonly mxMaxMessageBytes: number;
 }
 
 /** Start-up stops on this: it names the key and the value so the operator can fix it at once. */
@@ -130,6 +133,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (cfg.databaseUrl !== null && !/^postgres(ql)?:\/\//.test(cfg.databaseUrl)) {
     throw new ConfigError('POSTLINE_DATABASE_URL', cfg.databaseUrl,
       'expected a postgres:// URL (leave unset for the embedded SQLite store)');
+  }
+  if (cfg.complaintAddress !== null) {
+    const bounceDomain = (cfg.bounceDomain ?? cfg.hostname).toLowerCase();
+    const at = cfg.complaintAddress.lastIndexOf('@');
+    // The MX listener accepts mail for the bounce domain only: an address elsewhere would never arrive.
+    if (at <= 0 || cfg.complaintAddress.slice(at + 1).toLowerCase() !== bounceDomain) {
+      throw new ConfigError('POSTLINE_COMPLAINT_ADDRESS', cfg.complaintAddress, `expected an address in the bounce domain (@${bounceDomain})`);
+    }
+    if (/^b\+/i.test(cfg.complaintAddress)) {
+      throw new ConfigError('POSTLINE_COMPLAINT_ADDRESS', cfg.complaintAddress, 'the b+ local parts are the bounce addresses');
+    }
   }
   return Object.freeze(cfg);
 }

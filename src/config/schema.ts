@@ -73,6 +73,12 @@ export const CONFIG_SCHEMA = [
     doc: 'A recipient claimed by a worker that has not recorded an outcome after this long is taken over by another (a crashed worker\'s claims).' },
   { key: 'bounceDomain', env: 'POSTLINE_BOUNCE_DOMAIN', type: 'string', default: null,
     doc: 'Domain of Return-Path addresses (<tag>+<id>@domain); default the hostname.' },
+  { key: 'mxPort', env: 'POSTLINE_MX_PORT', type: 'port', default: 2525,
+    doc: 'Inbound MX port (role smtp): takes bounces (DSNs) and complaint (ARF) reports for the bounce domain; 0 picks a free port.' },
+  { key: 'complaintAddress', env: 'POSTLINE_COMPLAINT_ADDRESS', type: 'string', default: null,
+    doc: 'Address feedback loops send complaint (ARF) reports to; default fbl@<bounce domain>. Must be in the bounce domain.' },
+  { key: 'mxMaxMessageBytes', env: 'POSTLINE_MX_MAX_MESSAGE_BYTES', type: 'integer', default: 26_214_400, min: 1024, max: 157_286_400,
+    doc: 'SIZE limit advertised and enforced by the MX listener (reports carry the original message, attachments included).' },
 ] as const satisfies readonly ConfigKey[];
 
 export type ConfigKeyName = (typeof CONFIG_SCHEMA)[number]['key'];

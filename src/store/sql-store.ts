@@ -3,7 +3,7 @@ import type { Database, RecipientsTable, ServersTable, AccountsTable, ApiKeysTab
 import type {
   Account, AcceptOutcome, AcceptUnit, ApiKeyAuth, ApiKeyRecord, DeliveryOutcomeRecord, DkimKeyRecord, IdempotencyRecord, Server, Store,
   StoredEvent, StoredMessage, StoredRecipient,
-  ServerPatch, NewEvent,
+  ServerPatch, NewEvent, InboundReportRecord, InboundReportResult,
 } from './store.js';
 import type { ApiKeyScope } from '../core/api-key.js';
 import type { MessageTemplate, NewMessage, RecipientStatus, RecipientKind } from '../core/message.js';
@@ -14,6 +14,7 @@ import {
   deleteSuppressions, findSuppression, searchSuppressions, streamSuppressions, suppressedAmong, suppressedForMessages, suppressRecipient,
   upsertSuppressions, type SuppressionQuery,
 } from './suppression-queries.js';
+import { recordInboundReport } from './inbound-report-queries.js';
 
 /** Rows per multi-row INSERT: stays under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters. */
 const INSERT_CHUNK_ROWS = 1_000;
@@ -325,6 +326,10 @@ export abstract class SqlStore implements Store {
   }
   async suppressRecipient(input: { recipientId: string; reason: SuppressionReason; detail: string | null; event?: { type: string; data: Record<string, unknown> } | null }, now: number): Promise<Suppression | undefined> {
     return this.db.transaction().execute((trx) => suppressRecipient(trx, input, now));
+  }
+
+  recordInboundReport(input: InboundReportRecord, now: number): Promise<InboundReportResult> {
+    return this.db.transaction().execute((trx) => recordInboundReport(trx, input, now));
   }
 
   async addDkimKey(key: Omit<DkimKeyRecord, 'id' | 'createdAt' | 'retiredAt'>, now: number): Promise<DkimKeyRecord> {

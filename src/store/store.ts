@@ -59,6 +59,32 @@ export interface DeliveryOutcomeRecord {
   suppress?: { reason: SuppressionReason; detail: string } | null;
 }
 
+/**
+ * What an inbound report (asynchronous bounce, delay notice, complaint) records for one recipient,
+ * in one transaction: its event, and for a bounce the recipient's final status, and the
+ * suppression it causes.
+ */
+export interface InboundReportRecord {
+  recipientId: string;
+  event: { type: 'Failed' | 'Deferred' | 'Complaint'; data: Record<string, unknown> };
+  /** Failed only: the recipient becomes `failed` with this code and reply. */
+  failure?: { failureCode: number | null; reply: string } | null;
+  /** Suppress the recipient's address on its server. */
+  suppress?: { reason: SuppressionReason; detail: string } | null;
+}
+/**
+ * - recorded: written.
+ * - already-failed: the recipient's status is already failed; a repeated bounce or a late delay
+ *   notice adds nothing (this is what makes the same DSN delivered twice harmless).
+ * - duplicate: the recipient already has a Complaint event.
+ * - not-sent: the recipient was never handed to a remote server (suppressed, sandboxed, no attempt):
+ *   no genuine report can be about it.
+ * - unknown-recipient: no such recipient.
+ */
+export type InboundReportResult =
+  | { kind: 'recorded'; serverId: number; messageId: string }
+  | { kind: 'already-failed' | 'duplicate' | 'not-sent' | 'unknown-recipient' };
+
 export interface DkimKeyRecord {
   id: number; domain: string; selector: string; algorithm: 'rsa-sha256' | 'ed25519-sha256';
   privateKey: string; publicKey: string; createdAt: number; retiredAt: number | null;
@@ -156,6 +182,12 @@ export interface Store {
    * records `event` for that recipient in the same transaction. undefined: no such recipient.
    */
   suppressRecipient(input: { recipientId: string; reason: SuppressionReason; detail: string | null; event?: { type: string; data: Record<string, unknown> } | null }, now: number): Promise<Suppression | undefined>;
+
+  /**
+   * Records an inbound report about one recipient (see InboundReportRecord) in one transaction,
+   * the recipient's row locked first so that two copies of one report cannot both be recorded.
+   */
+  recordInboundReport(input: InboundReportRecord, now: number): Promise<InboundReportResult>;
 
   addDkimKey(key: Omit<DkimKeyRecord, 'id' | 'createdAt' | 'retiredAt'>, now: number): Promise<DkimKeyRecord>;
   /** Live (not retired) keys, for one domain or all. */

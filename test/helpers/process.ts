@@ -14,7 +14,7 @@ export interface ServeProcess { child: ChildProcess; port: number; smtpPort: num
 /** Starts `postline serve` on a free port and waits until it listens (read from its JSON log). */
 export async function serve(env: Record<string, string | undefined>): Promise<ServeProcess> {
   const child = spawn(process.execPath, [BIN, 'serve'], {
-    env: { ...process.env, POSTLINE_HTTP_PORT: '0', POSTLINE_HTTP_HOST: '127.0.0.1', POSTLINE_SUBMISSION_PORT: '0', POSTLINE_SMTP_HOST: '127.0.0.1', POSTLINE_LOG_LEVEL: 'info', ...env },
+    env: { ...process.env, POSTLINE_HTTP_PORT: '0', POSTLINE_HTTP_HOST: '127.0.0.1', POSTLINE_SUBMISSION_PORT: '0', POSTLINE_MX_PORT: '0', POSTLINE_SMTP_HOST: '127.0.0.1', POSTLINE_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -1,0 +1,161 @@
+/**
+ * The MX listener (role smtp, POSTLINE_MX_PORT): the internet's mail for the bounce domain, i.e.
+ * asynchronous bounces (DSNs and plain non-delivery reports) to the Return-Path b+<id>@, and
+ * feedback-loop complaints (ARF) to the complaint address. No AUTH; STARTTLS with the submission
+ * certificate; RCPT only for Postline's own mailboxes (recipient-policy.ts). Each message is
+ * processed at the end of DATA and answered 250 only after what it caused is committed; a report
+ * that means nothing to us is still answered 250 (a bounce is never bounced) and logged.
+ */
+import type { AddressInfo } from 'node:net';
+import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import type { Config } from '../config/load.js';
+import type { Logger } from '../log.js';
+import type { Store } from '../store/store.js';
+import { loadOrCreateTlsCredentials } from '../smtp/tls.js';
+import { decideMailFrom, decideMessageSize, type Decision } from '../smtp/session-policy.js';
+import { SMTP_SERVER_GREETING_PAUSE_MS } from '../smtp/submission-server.js';
+import { decideMxRcpt, mxAddressesOf } from './recipient-policy.js';
+import { processReport, type ProcessedReport } from './process-report.js';
+
+export interface MxMetrics {
+  inboundReport(kind: string, outcome: string): void;
+}
+
+export interface MxDeps {
+  config: Config;
+  log: Logger;
+  store: Store;
+  now: () => number;
+  metrics?: MxMetrics;
+}
+
+export interface MxServer {
+  /** Bound port (useful with port 0). */
+  port: number;
+  /** Stops accepting, lets reports being recorded finish (their replies are sent), closes the rest. */
+  close(): Promise<void>;
+}
+
+type SmtpError = Error & { responseCode: number };
+const smtpError = (code: number, message: string): SmtpError => Object.assign(new Error(message), { responseCode: code });
+const refusal = (d: Extract<Decision, { ok: false }>): SmtpError => smtpError(d.code, d.message);
+
+export async function startMxServer(deps: MxDeps): Promise<MxServer> {
+  const { config: cfg, log, store } = deps;
+  const addresses = mxAddressesOf(cfg);
+  const credentials = loadOrCreateTlsCredentials(cfg, deps.now());
+  const inflight = new Set<Promise<unknown>>();
+  const greetingTimers = new Set<NodeJS.Timeout>();
+  const extraGreetingDelay = Math.max(0, cfg.smtpGreetingDelayMs - SMTP_SERVER_GREETING_PAUSE_MS);
+  let stopped = false;
+
+  const who = (s: SMTPServerSession) => ({ sessionId: s.id, remoteAddress: s.remoteAddress });
+  const rejected = (s: SMTPServerSession, stage: string, err: SmtpError): SmtpError => {
+    log.info({ event: 'mx.rejected', stage, code: err.responseCode, reply: err.message, ...who(s) }, 'mx command refused');
+    return err;
+  };
+
+  const server = new SMTPServer({
+    name: cfg.hostname,
+    banner: 'Postline',
+    key: credentials.key,
+    cert: credentials.cert,
+    disabledCommands: ['AUTH'],
+    authOptional: true,
+    size: cfg.mxMaxMessageBytes,
+    disableReverseLookup: !cfg.smtpReverseDns,
+    hideENHANCEDSTATUSCODES: true,
+    logger: false,
+
+    onConnect(_session, callback) {
+      if (extraGreetingDelay === 0) return callback();
+      const t = setTimeout(() => { greetingTimers.delete(t); callback(); }, extraGreetingDelay);
+      greetingTimers.add(t);
+    },
+    onMailFrom(address, session, callback) {
+      // DSNs come from the null reverse-path (<>), which passes.
+      const d = decideMailFrom(address.address);
+      callback(d.ok ? undefined : rejected(session, 'mail', refusal(d)));
+    },
+    onRcptTo(address, session, callback) {
+      const key = address.address.toLowerCase();
+      const d = decideMxRcpt({
+        address: address.address, book: addresses, recipientCount: session.envelope.rcptTo.length,
+        alreadyListed: session.envelope.rcptTo.some((r) => r.address.toLowerCase() === key),
+      });
+      callback(d.ok ? undefined : rejected(session, 'rcpt', refusal(d)));
+    },
+    onData(stream, session, callback) {
+      receive(stream, session, callback);
+    },
+  });
+  server.on('error', (err: Error) => log.debug({ event: 'mx.connection_error', err: err.message }, 'mx connection error'));
+
+  /** Reads DATA into memory up to the SIZE limit (beyond it, bytes are counted and dropped). */
+  function receive(stream: SMTPServerDataStream, session: SMTPServerSession, callback: (err?: Error | null, message?: string) => void): void {
+    const limit = cfg.mxMaxMessageBytes;
+    const chunks: Buffer[] = [];
+    let received = 0;
+    stream.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (received <= limit) chunks.push(chunk);
+      else chunks.length = 0;
+    });
+    stream.once('end', () => {
+      if (stopped) return callback(smtpError(421, '4.3.2 Service shutting down; try again later'));
+      const size = decideMessageSize({ receivedBytes: stream.sizeExceeded ? Math.max(received, limit + 1) : received, limit });
+      if (!size.ok) return callback(rejected(session, 'data', refusal(size)));
+      const rcptTo = session.envelope.rcptTo.map((r) => r.address);
+      const work = processReport(Buffer.concat(chunks, received), { rcptTo }, { store, now: deps.now, addresses }).then((r) => {
+        deps.metrics?.inboundReport(r.kind, r.outcome);
+        logOutcome(r, rcptTo, received, session);
+        callback(null, r.outcome === 'recorded' ? '2.0.0 Ok: report recorded' : '2.0.0 Ok');
+      }, (err: unknown) => {
+        deps.metrics?.inboundReport('unknown', 'error');
+        log.error({ event: 'mx.internal_error', stage: 'record', err, rcptTo, ...who(session) }, 'mx report not recorded');
+        callback(smtpError(451, '4.3.0 Temporary failure; try again later'));
+      });
+      inflight.add(work);
+      void work.finally(() => inflight.delete(work));
+    });
+  }
+
+  function logOutcome(r: ProcessedReport, rcptTo: string[], bytes: number, session: SMTPServerSession): void {
+    const fields = { kind: r.kind, outcome: r.outcome, recipientId: r.recipientId, rcptTo, bytes, ...who(session) };
+    if (r.outcome === 'recorded') {
+      log.info({ event: 'mx.recorded', eventType: r.eventType, serverId: r.serverId, messageId: r.messageId, ...fields }, 'inbound report recorded');
+    } else {
+      log.info({ event: 'mx.ignored', reason: r.outcome, ...fields }, 'inbound message accepted, nothing recorded');
+    }
+  }
+
+  const port = await new Promise<number>((resolve, reject) => {
+    server.server.once('error', reject);
+    server.listen(cfg.mxPort, cfg.smtpHost, () => {
+      server.server.off('error', reject);
+      resolve((server.server.address() as AddressInfo).port);
+    });
+  });
+  log.info({ event: 'mx.listening', port, bounceDomain: addresses.bounceDomain, complaintAddress: addresses.complaintAddress }, 'mx listening');
+
+  let closing: Promise<void> | null = null;
+  return {
+    port,
+    close() {
+      closing ??= (async () => {
+        const closed = new Promise<void>((r) => server.close(() => r()));
+        greetingTimers.forEach(clearTimeout);
+        greetingTimers.clear();
+        while (inflight.size > 0) await Promise.allSettled([...inflight]);
+        stopped = true;
+        for (const c of server.connections) {
+          c.send(421, '4.3.2 Service shutting down; try again later');
+          c.close();
+        }
+        await closed;
+        log.info({ event: 'mx.stopped' }, 'mx stopped');
+      })();
+      return closing;
+    },
+  };
+}

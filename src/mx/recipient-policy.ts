@@ -1,0 +1,58 @@
+/**
+ * Which RCPT TO the MX listener takes, as pure functions. The listener is never an open relay:
+ * it accepts mail for Postline's own mailboxes in the bounce domain and refuses everything else
+ * at RCPT, before any data is read.
+ *
+ * Mailboxes:
+ * - bounce: b+<recipient id>@<bounce domain> (the Return-Path delivery/worker.ts sends with), and
+ *   the bare b@<bounce domain>, where a forwarder that strips +tags delivers;
+ * - complaint: POSTLINE_COMPLAINT_ADDRESS, default fbl@<bounce domain> (the address operators
+ *   register with feedback loops).
+ * Inbound routing (customer-configured inbound addresses) adds its mailboxes in `mailboxFor`.
+ */
+import type { Config } from '../config/load.js';
+import { isValidEmailAddress } from '../core/address.js';
+import type { Decision } from '../smtp/session-policy.js';
+
+/** The default local part of the complaint address. */
+export const DEFAULT_COMPLAINT_LOCAL_PART = 'fbl';
+
+/** Recipients per message. A report goes to one address; a few more are tolerated, not hundreds. */
+export const MAX_MX_RECIPIENTS = 10;
+
+/** b or b+<26-character id> (ids.ts: Crockford base32 ULID), any case. */
+const BOUNCE_LOCAL = /^b(\+[0-9a-hjkmnp-tv-z]{26})?$/i;
+
+export type Mailbox = 'bounce' | 'complaint';
+
+export interface MxAddresses {
+  /** Lower case. */
+  readonly bounceDomain: string;
+  /** Lower case. */
+  readonly complaintAddress: string;
+}
+
+export function mxAddressesOf(cfg: Pick<Config, 'bounceDomain' | 'hostname' | 'complaintAddress'>): MxAddresses {
+  const bounceDomain = (cfg.bounceDomain ?? cfg.hostname).toLowerCase();
+  return { bounceDomain, complaintAddress: (cfg.complaintAddress ?? `${DEFAULT_COMPLAINT_LOCAL_PART}@${bounceDomain}`).toLowerCase() };
+}
+
+/** The Postline mailbox an address names, or null when it names none (refused). */
+export function mailboxFor(address: string, book: MxAddresses): Mailbox | null {
+  const lower = address.toLowerCase();
+  if (lower === book.complaintAddress) return 'complaint';
+  const at = lower.lastIndexOf('@');
+  if (at <= 0 || lower.slice(at + 1) !== book.bounceDomain) return null;
+  return BOUNCE_LOCAL.test(lower.slice(0, at)) ? 'bounce' : null;
+}
+
+export function decideMxRcpt(s: { address: string; book: MxAddresses; recipientCount: number; alreadyListed: boolean }): Decision {
+  if (!isValidEmailAddress(s.address)) return { ok: false, code: 501, message: '5.1.3 Bad recipient address syntax' };
+  // One reply for another domain and for an unknown mailbox of ours: relaying denied either way,
+  // and it does not tell a prober which local parts exist.
+  if (mailboxFor(s.address, s.book) === null) return { ok: false, code: 550, message: '5.7.1 Relaying denied: no such mailbox here' };
+  if (!s.alreadyListed && s.recipientCount >= MAX_MX_RECIPIENTS) {
+    return { ok: false, code: 452, message: `4.5.3 Too many recipients (at most ${MAX_MX_RECIPIENTS} per message)` };
+  }
+  return { ok: true };
+}
