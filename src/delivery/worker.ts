@@ -60,6 +60,9 @@ export function returnPathFor(recipientId: string, bounceDomain: string): string
 export class DeliveryWorker {
   private stopping = false;
   private inFlight = 0;
+  /** Recipients claimed and not yet recorded: their claims are renewed while we hold them. */
+  private readonly held = new Set<string>();
+  private renewTimer: NodeJS.Timeout | null = null;
   private loopDone: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
   private slotWaiters: (() => void)[] = [];
@@ -79,6 +82,26 @@ export class DeliveryWorker {
 
   start(): void {
     this.loopDone ??= this.loop();
+    // Claims go stale after staleMs; a live worker renews what it holds well before that, so a
+    // long in-memory backlog (a slow destination, a loaded machine) is never taken for a dead
+    // worker's and delivered twice.
+    const staleMs = this.d.staleMs ?? DEFAULT_STALE_CLAIM_MS;
+    this.renewTimer ??= setInterval(() => void this.renew(), Math.max(200, Math.floor(staleMs / 3)));
+    this.renewTimer.unref();
+  }
+
+  private async renew(): Promise<void> {
+    if (this.held.size === 0) return;
+    try {
+      await this.d.store.renewClaims(this.d.workerId, [...this.held], this.d.now());
+    } catch (err) {
+      this.d.log.error({ err, event: 'delivery.renew_failed', count: this.held.size }, 'renewing claims failed');
+    }
+  }
+
+  /** Deliveries claimed and not yet finished. */
+  get inFlightCount(): number {
+    return this.inFlight;
   }
 
   /** New work was committed: look now instead of at the next poll. */
@@ -90,6 +113,8 @@ export class DeliveryWorker {
   async stop(drainMs = 30_000): Promise<void> {
     this.stopping = true;
     this.wake();
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    this.renewTimer = null;
     this.slotWaiters.splice(0).forEach((w) => w());
     await this.loopDone;
     const deadline = Date.now() + drainMs;
@@ -134,6 +159,7 @@ export class DeliveryWorker {
 
   private dispatch(r: StoredRecipient): void {
     this.inFlight++;
+    this.held.add(r.id);
     const started = Date.now();
     void this.deliver(r)
       .catch((err: unknown): DeliveryOutcomeRecord => {
@@ -146,6 +172,8 @@ export class DeliveryWorker {
         if (outcome) {
           this.d.metrics?.observe(outcome.status, (Date.now() - started) / 1000);
           this.record(outcome);
+        } else {
+          this.held.delete(r.id); // released
         }
       })
       .finally(() => {
@@ -215,6 +243,7 @@ export class DeliveryWorker {
       if (batch.length === 0) return;
       try {
         await this.d.store.recordOutcomes(this.d.workerId, batch, this.d.now());
+        for (const o of batch) this.held.delete(o.recipientId);
       } catch (err) {
         // Keep them: the claims are still ours, and a later flush (or stale reclaim) settles them.
         this.d.log.error({ err, event: 'delivery.record_failed', count: batch.length }, 'recording outcomes failed; retrying');

@@ -260,6 +260,17 @@ export abstract class SqlStore implements Store {
     return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
   }
 
+  async renewClaims(workerId: string, ids: readonly string[], now: number): Promise<number> {
+    let n = 0;
+    for (const part of chunks(ids)) {
+      const res = await this.db.updateTable('recipients').set({ locked_at: now })
+        .where('id', 'in', part).where('locked_by', '=', workerId).where('status', '=', 'delivering')
+        .executeTakeFirst();
+      n += Number(res.numUpdatedRows);
+    }
+    return n;
+  }
+
   async releaseRecipients(workerId: string, ids: readonly string[], now: number): Promise<number> {
     if (ids.length === 0) return 0;
     let n = 0;

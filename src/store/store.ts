@@ -154,6 +154,11 @@ export interface Store {
   claimRecipients(workerId: string, limit: number, now: number, staleBefore: number): Promise<StoredRecipient[]>;
   /** Gives claimed recipients back (shutdown); only rows still locked by workerId change. */
   releaseRecipients(workerId: string, ids: readonly string[], now: number): Promise<number>;
+  /**
+   * Renews the claim time of recipients workerId still holds (a live worker's heartbeat), so a
+   * claim only goes stale when its worker stopped. Returns how many were renewed.
+   */
+  renewClaims(workerId: string, ids: readonly string[], now: number): Promise<number>;
 
   /**
    * Records attempt outcomes and their events in one transaction. Only rows still locked by

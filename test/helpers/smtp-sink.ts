@@ -46,7 +46,9 @@ export async function startSmtpSink(opts: { host?: string; port?: number; startt
     onData(stream, session, cb) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
+      // slow*: a destination that takes a quarter second to accept each message.
+      const slow = session.envelope.rcptTo.some((r) => r.address.toLowerCase().startsWith('slow'));
+      stream.on('end', () => setTimeout(() => {
         const rcptTo = session.envelope.rcptTo.map((r) => r.address);
         if (rcptTo.some((a) => a.toLowerCase().startsWith('datafail'))) {
           return cb(Object.assign(new Error('5.7.1 Message rejected as spam by Content Filtering'), { responseCode: 554 }));
@@ -54,7 +56,7 @@ export async function startSmtpSink(opts: { host?: string; port?: number; startt
         const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
         sink.messages.push({ mailFrom, rcptTo, data: Buffer.concat(chunks), secure: session.secure, host });
         cb(null, '2.0.0 Ok: queued');
-      });
+      }, slow ? 250 : 0));
     },
   });
   await new Promise<void>((resolve, reject) => {

@@ -130,6 +130,21 @@ describe(`Store contract (${TEST_STORE_KIND})`, () => {
     expect((await store.listRecipients(m.id))[0]!.status).toBe('queued');
   });
 
+  it('a renewed claim is not stale; only its owner can renew it', async () => {
+    const m = message(serverId, now + 300, ['renew@release.example']);
+    await store.commitAccepts([{ messages: [m], idempotency: null }]);
+    const claimed = await store.claimRecipients('live', 10_000, now + 300, now - 60_000);
+    const r = claimed.find((x) => x.id === m.recipients[0]!.id);
+    expect(r).toBeDefined();
+    expect(await store.renewClaims('intruder', [r!.id], now + 400_000)).toBe(0);
+    expect(await store.renewClaims('live', [r!.id], now + 400_000)).toBe(1);
+    // Stale limit after the claim but before the renewal: the renewed claim stays with its owner.
+    const taken = await store.claimRecipients('other', 10_000, now + 400_001, now + 350_000);
+    expect(taken.some((x) => x.id === r!.id)).toBe(false);
+    expect((await store.listRecipients(m.id))[0]!).toMatchObject({ status: 'delivering', lockedBy: 'live', lockedAt: now + 400_000 });
+    expect(await store.releaseRecipients('live', [r!.id], now + 400_002)).toBe(1);
+  });
+
   it('keeps settings', async () => {
     expect(await store.getSetting('x')).toBeUndefined();
     await store.setSetting('x', '1');
