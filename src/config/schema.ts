@@ -73,6 +73,10 @@ export const CONFIG_SCHEMA = [
     doc: 'A recipient claimed by a worker that has not recorded an outcome after this long is taken over by another (a crashed worker\'s claims).' },
   { key: 'bounceDomain', env: 'POSTLINE_BOUNCE_DOMAIN', type: 'string', default: null,
     doc: 'Domain of Return-Path addresses (<tag>+<id>@domain); default the hostname.' },
+  { key: 'webhookAllowPrivate', env: 'POSTLINE_WEBHOOK_ALLOW_PRIVATE', type: 'boolean', default: false,
+    doc: 'Let webhook endpoints resolve to loopback, private and link-local addresses (a development setup); refused by default.' },
+  { key: 'webhookAllowCidrs', env: 'POSTLINE_WEBHOOK_ALLOW_CIDRS', type: 'list', default: [],
+    doc: 'Address ranges webhook endpoints may resolve to despite the private-address rule, e.g. 10.1.2.0/24,127.0.0.1.' },
 ] as const satisfies readonly ConfigKey[];
 
 export type ConfigKeyName = (typeof CONFIG_SCHEMA)[number]['key'];
