@@ -57,7 +57,8 @@ describe(`webhook retries, ordering and disabling (${TEST_STORE_KIND})`, () => {
       await receiver.up();
       const events = await until(() => (receiver.events().length >= 2 ? receiver.events() : undefined), () => receiver.events());
       expect(events.map((e) => e.Type)).toEqual(['Queued', 'Delivered']);
-      const log = await a.attempts(id);
+      // The receiver has both; the dispatcher records the second attempt right after.
+      const log = await until(async () => { const l = await a.attempts(id); return l.data.at(-1)?.type === 'Delivered' ? l : undefined; }, () => null);
       const statuses = log.data.map((x) => [x.type, x.status]);
       expect(statuses.filter(([, s]) => s === 500)).toEqual([['Queued', 500], ['Queued', 500]]);
       expect(statuses.slice(-2)).toEqual([['Queued', 200], ['Delivered', 200]]);
