@@ -24,8 +24,11 @@ import { startMxServer, type MxServer } from './mx/mx-server.js';
 import { publicUrlOf } from './config/load.js';
 import { TrackingService } from './tracking/service.js';
 import { trackingRoutes } from './tracking/routes.js';
+import { WebhookDispatcher, type WebhookDispatcherDeps } from './webhooks/dispatcher.js';
+import { createUrlGuard } from './webhooks/url-guard.js';
+import { withEventWake } from './store/event-wake.js';
 
-export const ROLES = ['api', 'smtp', 'delivery'] as const;
+export const ROLES = ['api', 'smtp', 'delivery', 'webhooks'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** Everything a role needs, built once here and passed down (no module opens anything itself). */
@@ -38,6 +41,8 @@ export interface Deps {
   dns?: MxDns;
   /** Test hooks: a shorter retry schedule, lifetime, poll interval or claim timeout. */
   delivery?: Partial<Pick<DeliveryWorkerDeps, 'retrySchedule' | 'lifetimeMs' | 'pollMs' | 'staleMs' | 'workerId'>> & { socketTimeoutMs?: number };
+  /** Test hooks of the webhook dispatcher: a schedule in milliseconds, a short disable window, a fast poll. */
+  webhooks?: Partial<Pick<WebhookDispatcherDeps, 'retrySchedule' | 'disableAfterMs' | 'pollMs' | 'staleMs' | 'workerId' | 'timeoutMs'>>;
 }
 
 export interface RunningApp {
@@ -45,6 +50,7 @@ export interface RunningApp {
   metrics: Metrics;
   worker: DeliveryWorker | null;
   pool: SmtpPool | null;
+  webhooks: WebhookDispatcher | null;
   /** The bound HTTP port (useful with port 0). */
   httpPort: number | null;
   /** The bound SMTP submission port, when the smtp role runs. */
@@ -67,10 +73,23 @@ function committerFor(store: Store, poolSize: number, onCommitted: (units: Accep
 }
 
 /** The composition root: starts the given roles on the given dependencies. */
-export async function startApp(deps: Deps, roles: readonly Role[] = ROLES): Promise<RunningApp> {
+export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): Promise<RunningApp> {
   let stopping = false;
+  let dispatcher: WebhookDispatcher | null = null;
+  // Every role writes through this store, so events committed here wake the dispatcher at once.
+  const deps: Deps = { ...rawDeps, store: withEventWake(rawDeps.store, () => dispatcher?.wake()) };
   const metrics = createMetrics(deps.store);
   const cfg = deps.config;
+  const guard = createUrlGuard({ allowPrivate: cfg.webhookAllowPrivate, allowCidrs: cfg.webhookAllowCidrs });
+  if (roles.includes('webhooks')) {
+    const w = deps.webhooks ?? {};
+    dispatcher = new WebhookDispatcher({
+      store: deps.store, log: deps.log, now: deps.now, guard, metrics,
+      workerId: w.workerId ?? `${cfg.hostname}:${process.pid}:webhooks:${newId()}`,
+      retrySchedule: w.retrySchedule, disableAfterMs: w.disableAfterMs, pollMs: w.pollMs, staleMs: w.staleMs, timeoutMs: w.timeoutMs,
+    });
+    dispatcher.start();
+  }
   let worker: DeliveryWorker | null = null;
   let pool: SmtpPool | null = null;
   let signingPool: SigningPool | null = null;
@@ -132,7 +151,10 @@ export async function startApp(deps: Deps, roles: readonly Role[] = ROLES): Prom
       throttle: new AuthThrottle(AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW_MS),
     });
     await server.register(trackingRoutes, { tokens: tracking!.tokens, backend: tracking!.backend() });
-    registerApiV2(server, { store: deps.store, now: deps.now, throttle: new AuthThrottle(AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW_MS) });
+    registerApiV2(server, {
+      store: deps.store, now: deps.now, throttle: new AuthThrottle(AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW_MS),
+      webhooks: { guard, timeoutMs: deps.webhooks?.timeoutMs },
+    });
     await server.listen({ host: deps.config.httpHost, port: deps.config.httpPort });
     const addr = server.server.address();
     httpPort = typeof addr === 'object' && addr ? addr.port : deps.config.httpPort;
@@ -146,6 +168,7 @@ export async function startApp(deps: Deps, roles: readonly Role[] = ROLES): Prom
     metrics,
     worker,
     pool,
+    webhooks: dispatcher,
     async stop() {
       stopping = true;
       // Stop taking requests, let in-flight ones finish (their commits included), then stop delivering.
@@ -154,6 +177,8 @@ export async function startApp(deps: Deps, roles: readonly Role[] = ROLES): Prom
       if (mx) await mx.close();
       await committer.close();
       if (worker) await worker.stop();
+      // Last: the outcomes recorded just above may have queued webhooks; the batch in flight is recorded.
+      if (dispatcher) await dispatcher.stop();
       if (signingPool) await signingPool.close();
       deps.log.info({ event: 'app.stopped' }, 'stopped');
     },

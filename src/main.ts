@@ -12,7 +12,7 @@ import { suppressionsCommand } from './cli/suppression-commands.js';
 
 const HELP = `postline — email delivery platform
 
-  postline serve [--roles api,delivery] run Postline (npm start); every role by default
+  postline serve [--roles api,delivery] run Postline (npm start); every role (api, smtp, delivery, webhooks) by default
   postline init [--json]           make sure an account, server and injection key exist; print them
   postline servers list|create     manage servers (--name, --account, --sandbox, --json)
   postline servers update --server ID [--name N] [--sandbox-mode on|off] [--track-opens on|off]

@@ -3,11 +3,12 @@ import type { Store } from './store/store.js';
 import { RECIPIENT_STATUSES } from './core/message.js';
 import type { DeliveryMetrics } from './delivery/worker.js';
 import type { MxMetrics } from './mx/mx-server.js';
+import type { WebhookMetrics } from './webhooks/dispatcher.js';
 
 /** Queue depth is counted from the store on scrape, at most this often (a COUNT over the queue is not free). */
 const QUEUE_DEPTH_CACHE_MS = 5_000;
 
-export interface Metrics extends DeliveryMetrics, MxMetrics {
+export interface Metrics extends DeliveryMetrics, MxMetrics, WebhookMetrics {
   registry: Registry;
   accepted(source: 'api' | 'smtp', messages: number, recipients: number): void;
 }
@@ -27,6 +28,14 @@ export function createMetrics(store: Store): Metrics {
     name: 'postline_inbound_reports_total', help: 'Messages received by the MX listener, by report kind and what was recorded',
     labelNames: ['kind', 'outcome'], registers: [registry],
   });
+  const webhookPosts = new Counter({
+    name: 'postline_webhook_posts_total', help: 'Webhook attempts by what they left the event at: delivered, failed (will retry), gave_up',
+    labelNames: ['outcome'], registers: [registry],
+  });
+  const webhookLatency = new Histogram({
+    name: 'postline_webhook_post_seconds', help: 'Time of one webhook attempt (payload, signature, HTTP POST)', labelNames: ['outcome'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15], registers: [registry],
+  });
   let cached: { at: number; counts: Partial<Record<string, number>> } | null = null;
   new Gauge({
     name: 'postline_queue_recipients', help: 'Recipients by status (queued, deferred, delivering, ...)', labelNames: ['status'], registers: [registry],
@@ -43,6 +52,10 @@ export function createMetrics(store: Store): Metrics {
     },
     inboundReport(kind, outcome) {
       inboundReports.inc({ kind, outcome });
+    },
+    webhookPost(outcome, seconds) {
+      webhookPosts.inc({ outcome });
+      webhookLatency.observe({ outcome }, seconds);
     },
     observe(outcome, seconds) {
       deliveries.inc({ outcome });

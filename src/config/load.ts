@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { CONFIG_SCHEMA, type ConfigKey } from './schema.js';
+import { createUrlGuard } from '../webhooks/url-guard.js';
 
 export interface Config {
   readonly dataDir: string;
@@ -33,6 +34,8 @@ export interface Config {
   readonly mxPort: number;
   readonly complaintAddress: string | null;
   readonly mxMaxMessageBytes: number;
+  readonly webhookAllowPrivate: boolean;
+  readonly webhookAllowCidrs: readonly string[];
 }
 
 /** Start-up stops on this: it names the key and the value so the operator can fix it at once. */
@@ -129,6 +132,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     if (!/^[0-9a-fA-F.:]+\/\d{1,3}=\d+$/.test(n)) {
       throw new ConfigError('POSTLINE_TRUSTED_NETWORKS', cfg.trustedNetworks.join(','), `"${n}" is not CIDR=serverId`);
     }
+  }
+  try {
+    createUrlGuard({ allowCidrs: cfg.webhookAllowCidrs });
+  } catch (err) {
+    throw new ConfigError('POSTLINE_WEBHOOK_ALLOW_CIDRS', cfg.webhookAllowCidrs.join(','), (err as Error).message);
   }
   if (cfg.databaseUrl !== null && !/^postgres(ql)?:\/\//.test(cfg.databaseUrl)) {
     throw new ConfigError('POSTLINE_DATABASE_URL', cfg.databaseUrl,

@@ -79,6 +79,10 @@ export const CONFIG_SCHEMA = [
     doc: 'Address feedback loops send complaint (ARF) reports to; default fbl@<bounce domain>. Must be in the bounce domain.' },
   { key: 'mxMaxMessageBytes', env: 'POSTLINE_MX_MAX_MESSAGE_BYTES', type: 'integer', default: 26_214_400, min: 1024, max: 157_286_400,
     doc: 'SIZE limit advertised and enforced by the MX listener (reports carry the original message, attachments included).' },
+  { key: 'webhookAllowPrivate', env: 'POSTLINE_WEBHOOK_ALLOW_PRIVATE', type: 'boolean', default: false,
+    doc: 'Let webhook endpoints resolve to loopback, private and link-local addresses (a development setup); refused by default.' },
+  { key: 'webhookAllowCidrs', env: 'POSTLINE_WEBHOOK_ALLOW_CIDRS', type: 'list', default: [],
+    doc: 'Address ranges webhook endpoints may resolve to despite the private-address rule, e.g. 10.1.2.0/24,127.0.0.1.' },
 ] as const satisfies readonly ConfigKey[];
 
 export type ConfigKeyName = (typeof CONFIG_SCHEMA)[number]['key'];

@@ -15,6 +15,8 @@ export const API_V2_ERRORS = {
   invalid_body: { status: 400, when: 'the body is not valid JSON, or is missing where one is required' },
   bad_request: { status: 400, when: 'any other malformed request' },
   not_found: { status: 404, when: 'no such resource (or route)' },
+  limit_reached: { status: 409, when: 'a per-server limit is reached (e.g. webhook endpoints per server); nothing was changed' },
+  endpoint_validation_failed: { status: 422, when: 'the webhook endpoint did not answer the Validation request with 2xx; nothing was changed' },
   payload_too_large: { status: 413, when: 'the body is larger than the route accepts' },
   unsupported_media_type: { status: 415, when: 'a body that is not application/json' },
   internal_error: { status: 500, when: 'a fault on our side; safe to retry' },

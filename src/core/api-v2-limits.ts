@@ -20,3 +20,12 @@ export const SUPPRESSION_DOWNLOAD_BATCH = 1_000;
 
 /** Largest v2 request body (bytes): a full bulk-remove (1,000 addresses of up to 320 characters) fits three times. */
 export const MAX_V2_BODY_BYTES = 1_048_576;
+
+/** Webhook endpoints per server: each event is posted to every one of them, so each multiplies the work of every send. */
+export const MAX_WEBHOOK_ENDPOINTS_PER_SERVER = 20;
+
+/** Widest `from`-`to` of one webhook replay (7 days): longer outages are replayed in steps, each answered quickly. */
+export const MAX_WEBHOOK_REPLAY_RANGE_MS = 604_800_000;
+
+/** Events one replay may queue; a range with more is refused (narrow it), so one request never writes an unbounded outbox. */
+export const MAX_WEBHOOK_REPLAY_EVENTS = 100_000;

@@ -8,6 +8,7 @@ import { sql, type Transaction } from 'kysely';
 import type { Database } from './schema.js';
 import type { InboundReportRecord, InboundReportResult } from './store.js';
 import { newId } from '../core/ids.js';
+import { insertEvents } from './webhook-queries.js';
 import { upsertSuppressions } from './suppression-queries.js';
 
 /** Statuses of recipients that were never handed to a remote server. */
@@ -42,10 +43,11 @@ export async function recordInboundReport(trx: Transaction<Database>, input: Inb
       locked_by: null, locked_at: null, updated_at: now,
     }).where('id', '=', input.recipientId).execute();
   }
-  await trx.insertInto('events').values({
+  // Through insertEvents, so the event's webhook outbox rows are written in this transaction too.
+  await insertEvents(trx, [{
     uid: newId(now), server_id: serverId, message_id: r.message_id, recipient_id: input.recipientId,
     type, occurred_at: now, data: JSON.stringify(input.event.data),
-  }).execute();
+  }]);
   if (input.suppress) {
     await upsertSuppressions(trx, serverId, [{ address: r.address, reason: input.suppress.reason, detail: input.suppress.detail }], now);
   }

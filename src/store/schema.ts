@@ -43,6 +43,23 @@ export interface SuppressionsTable {
   server_id: number; address: string; reason: string; detail: string | null; created_at: number; updated_at: number;
 }
 
+/** A receiver of event webhooks; event_types and signing_secrets are JSON lists (webhooks/endpoint.ts). */
+export interface WebhookEndpointsTable {
+  id: Generated<number>; server_id: number; url: string; event_types: string; format: string; secret_key: string;
+  signing_secrets: string; secrets_rotated_at: number | null; enabled: number; disabled_reason: string | null;
+  failing_since: number | null; created_at: number; updated_at: number; validated_at: number | null;
+}
+/** The webhook outbox: one event to one endpoint. status pending | failed (retrying) | delivered | gave_up. */
+export interface WebhookDeliveriesTable {
+  id: Generated<number>; endpoint_id: number; event_uid: string; message_id: string; status: string; attempts: number;
+  next_attempt_at: number; last_status: number | null; last_error: string | null; locked_by: string | null; locked_at: number | null;
+  created_at: number; updated_at: number;
+}
+export interface WebhookAttemptsTable {
+  id: Generated<number>; delivery_id: number; endpoint_id: number; at: number; ok: number; http_status: number | null;
+  duration_ms: number; error: string | null; response_snippet: string | null;
+}
+
 export interface Database {
   accounts: AccountsTable;
   servers: ServersTable;
@@ -55,4 +72,7 @@ export interface Database {
   settings: SettingsTable;
   dkim_keys: DkimKeysTable;
   suppressions: SuppressionsTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
 }

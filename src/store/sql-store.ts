@@ -4,6 +4,7 @@ import type {
   Account, AcceptOutcome, AcceptUnit, ApiKeyAuth, ApiKeyRecord, DeliveryOutcomeRecord, DkimKeyRecord, IdempotencyRecord, Server, Store,
   StoredEvent, StoredMessage, StoredRecipient,
   ServerPatch, NewEvent, InboundReportRecord, InboundReportResult,
+  NewWebhookEndpoint, PageRequest, WebhookAttempt, WebhookAttemptRecord, WebhookEndpoint, WebhookEndpointPatch, WebhookWork,
 } from './store.js';
 import type { ApiKeyScope } from '../core/api-key.js';
 import type { MessageTemplate, NewMessage, RecipientStatus, RecipientKind } from '../core/message.js';
@@ -15,6 +16,9 @@ import {
   upsertSuppressions, type SuppressionQuery,
 } from './suppression-queries.js';
 import { recordInboundReport } from './inbound-report-queries.js';
+import {
+  createEndpoint, getEndpoint, insertEvents, listAttempts, listEndpoints, loadWork, recordAttempts, replayEvents, updateEndpoint,
+} from './webhook-queries.js';
 
 /** Rows per multi-row INSERT: stays under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters. */
 const INSERT_CHUNK_ROWS = 1_000;
@@ -31,7 +35,7 @@ const toKey = (r: Selectable<ApiKeysTable>): ApiKeyRecord => ({
   id: Number(r.id), publicId: r.public_id, serverId: Number(r.server_id), scope: r.scope as ApiKeyScope,
   name: r.name, createdAt: Number(r.created_at), revokedAt: r.revoked_at === null ? null : Number(r.revoked_at),
 });
-const toMessage = (r: Selectable<MessagesTable>): StoredMessage => ({
+export const toMessage = (r: Selectable<MessagesTable>): StoredMessage => ({
   id: r.id, serverId: Number(r.server_id), createdAt: Number(r.created_at), source: r.source as 'api' | 'smtp',
   isMerge: r.is_merge === 1, fromAddress: r.from_address, subject: r.subject, sizeBytes: Number(r.size_bytes),
   recipientCount: Number(r.recipient_count), metadata: JSON.parse(r.metadata), tags: JSON.parse(r.tags),
@@ -45,7 +49,7 @@ export const toRecipient = (r: Selectable<RecipientsTable>): StoredRecipient => 
   lastMx: r.last_mx ?? null, failureCode: r.failure_code === null || r.failure_code === undefined ? null : Number(r.failure_code),
   createdAt: Number(r.created_at), updatedAt: Number(r.updated_at),
 });
-const toEvent = (r: Selectable<EventsTable>): StoredEvent => ({
+export const toEvent = (r: Selectable<EventsTable>): StoredEvent => ({
   id: Number(r.id), uid: r.uid, serverId: Number(r.server_id), messageId: r.message_id, recipientId: r.recipient_id,
   type: r.type, occurredAt: Number(r.occurred_at), data: r.data === null ? null : JSON.parse(r.data),
 });
@@ -72,6 +76,8 @@ export abstract class SqlStore implements Store {
 
   abstract migrate(): Promise<void>;
   abstract claimRecipients(workerId: string, limit: number, now: number, staleBefore: number): Promise<StoredRecipient[]>;
+  /** The dialect's claim: locks due outbox rows for workerId and returns their ids. */
+  protected abstract claimWebhookDeliveryIds(workerId: string, limit: number, now: number, staleBefore: number): Promise<number[]>;
 
   async close(): Promise<void> { await this.db.destroy(); }
 
@@ -204,7 +210,7 @@ export abstract class SqlStore implements Store {
       }
     }
     for (const part of chunks(rcpts)) await trx.insertInto('recipients').values(part).execute();
-    for (const part of chunks(events)) await trx.insertInto('events').values(part).execute();
+    await insertEvents(trx, events, INSERT_CHUNK_ROWS);
   }
 
   async findIdempotency(serverId: number, key: string, notBefore: number): Promise<IdempotencyRecord | undefined> {
@@ -237,9 +243,7 @@ export abstract class SqlStore implements Store {
     if (events.length === 0) return [];
     const rows = events.map((e) => ({ uid: newId(e.occurredAt), server_id: e.serverId, message_id: e.messageId, recipient_id: e.recipientId,
       type: e.type, occurred_at: e.occurredAt, data: e.data === null ? null : JSON.stringify(e.data) }));
-    await this.db.transaction().execute(async (trx) => {
-      for (const part of chunks(rows)) await trx.insertInto('events').values(part).execute();
-    });
+    await this.db.transaction().execute((trx) => insertEvents(trx, rows, INSERT_CHUNK_ROWS));
     return rows.map((r) => r.uid);
   }
 
@@ -307,7 +311,7 @@ export abstract class SqlStore implements Store {
           list.push({ address: res.address, reason: o.suppress.reason, detail: o.suppress.detail });
         }
       }
-      for (const part of chunks(events)) await trx.insertInto('events').values(part).execute();
+      await insertEvents(trx, events, INSERT_CHUNK_ROWS);
       // A permanent address failure suppresses the address in the transaction that records it.
       for (const [serverId, list] of suppressions) await upsertSuppressions(trx, serverId, list, now);
       return updated;
@@ -341,6 +345,41 @@ export abstract class SqlStore implements Store {
 
   recordInboundReport(input: InboundReportRecord, now: number): Promise<InboundReportResult> {
     return this.db.transaction().execute((trx) => recordInboundReport(trx, input, now));
+  }
+  createWebhookEndpoint(input: NewWebhookEndpoint, now: number): Promise<WebhookEndpoint> {
+    return createEndpoint(this.db, input, now);
+  }
+  getWebhookEndpoint(serverId: number, id: number): Promise<WebhookEndpoint | undefined> {
+    return getEndpoint(this.db, serverId, id);
+  }
+  listWebhookEndpoints(serverId: number, page: PageRequest): Promise<{ rows: WebhookEndpoint[]; total: number }> {
+    return listEndpoints(this.db, serverId, page);
+  }
+  updateWebhookEndpoint(serverId: number, id: number, patch: WebhookEndpointPatch, now: number): Promise<WebhookEndpoint | undefined> {
+    return updateEndpoint(this.db, serverId, id, patch, now);
+  }
+  async deleteWebhookEndpoint(serverId: number, id: number): Promise<boolean> {
+    // Attempts and outbox rows go with it (ON DELETE CASCADE), in this one statement's transaction.
+    const res = await this.db.deleteFrom('webhook_endpoints').where('server_id', '=', serverId).where('id', '=', id).executeTakeFirst();
+    return Number(res.numDeletedRows) > 0;
+  }
+  async claimWebhookDeliveries(workerId: string, limit: number, now: number, staleBefore: number): Promise<WebhookWork[]> {
+    const ids = await this.claimWebhookDeliveryIds(workerId, limit, now, staleBefore);
+    return ids.length === 0 ? [] : loadWork(this.db, ids);
+  }
+  async recordWebhookAttempts(workerId: string, records: readonly WebhookAttemptRecord[], now: number): Promise<{ endpointId: number; failingSince: number }[]> {
+    if (records.length === 0) return [];
+    return this.db.transaction().execute((trx) => recordAttempts(trx, workerId, records, now));
+  }
+  async replayWebhookEvents(serverId: number, endpointId: number, range: { from: number; to: number; max: number }, now: number):
+  Promise<{ ok: true; queued: number } | { ok: false; matching: number }> {
+    return this.db.transaction().execute(async (trx) => {
+      const endpoint = await getEndpoint(trx, serverId, endpointId);
+      return endpoint ? replayEvents(trx, endpoint, range, now) : { ok: true as const, queued: 0 };
+    });
+  }
+  listWebhookAttempts(serverId: number, endpointId: number, page: PageRequest): Promise<{ rows: WebhookAttempt[]; total: number }> {
+    return listAttempts(this.db, serverId, endpointId, page);
   }
 
   async addDkimKey(key: Omit<DkimKeyRecord, 'id' | 'createdAt' | 'retiredAt'>, now: number): Promise<DkimKeyRecord> {

@@ -94,6 +94,49 @@ export interface StoredEvent {
   type: string; occurredAt: number; data: unknown;
 }
 
+export type WebhookFormat = 'json' | 'form';
+/** A receiver of a server's event webhooks. */
+export interface WebhookEndpoint {
+  id: number; serverId: number; url: string;
+  /** SocketLabs Type names this endpoint wants; empty means every type. */
+  eventTypes: string[];
+  format: WebhookFormat;
+  /** SocketLabs' SecretKey, sent in every payload. */
+  secretKey: string;
+  /** Standard Webhooks secrets (whsec_...), newest first; see webhooks/endpoint.ts for which ones sign. */
+  signingSecrets: string[];
+  secretsRotatedAt: number | null;
+  enabled: boolean; disabledReason: string | null;
+  /** When the current streak of failed attempts began; null after a success. */
+  failingSince: number | null;
+  createdAt: number; updatedAt: number; validatedAt: number | null;
+}
+export interface NewWebhookEndpoint {
+  serverId: number; url: string; eventTypes: string[]; format: WebhookFormat; secretKey: string; signingSecret: string;
+  enabled: boolean; disabledReason: string | null; validatedAt: number | null;
+}
+export type WebhookEndpointPatch = Partial<Pick<WebhookEndpoint,
+  'url' | 'eventTypes' | 'format' | 'enabled' | 'disabledReason' | 'failingSince' | 'validatedAt' | 'signingSecrets' | 'secretsRotatedAt'>>;
+/** A claimed outbox row with everything its payload needs. message/recipient are null if missing (a producer's bug). */
+export interface WebhookWork {
+  deliveryId: number; attempts: number; endpoint: WebhookEndpoint; event: StoredEvent;
+  message: StoredMessage | null; recipient: StoredRecipient | null;
+}
+/** One POST's result and what it decides for its outbox row. */
+export interface WebhookAttemptRecord {
+  deliveryId: number; endpointId: number; ok: boolean;
+  /** false: nothing was sent (the payload could not be built); such a failure says nothing about the receiver. */
+  posted: boolean;
+  httpStatus: number | null; durationMs: number;
+  error: string | null; responseSnippet: string | null;
+  next: { status: 'delivered' | 'failed' | 'gave_up'; attempts: number; nextAttemptAt: number };
+}
+export interface WebhookAttempt {
+  id: number; deliveryId: number; eventUid: string; eventType: string; at: number; ok: boolean;
+  httpStatus: number | null; durationMs: number; error: string | null; responseSnippet: string | null;
+}
+export interface PageRequest { limit: number; offset: number; direction: 'asc' | 'desc' }
+
 /** One accept of the Injection API or SMTP: messages plus, optionally, an idempotency record. */
 export interface AcceptUnit {
   messages: NewMessage[];
@@ -193,6 +236,36 @@ export interface Store {
    * the recipient's row locked first so that two copies of one report cannot both be recorded.
    */
   recordInboundReport(input: InboundReportRecord, now: number): Promise<InboundReportResult>;
+
+  /**
+   * Event webhooks. Every event writer above (commitAccepts, recordOutcomes, appendEvents,
+   * suppressRecipient) also writes, in its own transaction, one webhook_deliveries row per
+   * enabled endpoint of the event's server that wants the event's type: the webhook outbox.
+   * Endpoint calls take the serverId so one server can never reach another's endpoints.
+   */
+  createWebhookEndpoint(input: NewWebhookEndpoint, now: number): Promise<WebhookEndpoint>;
+  getWebhookEndpoint(serverId: number, id: number): Promise<WebhookEndpoint | undefined>;
+  listWebhookEndpoints(serverId: number, page: PageRequest): Promise<{ rows: WebhookEndpoint[]; total: number }>;
+  updateWebhookEndpoint(serverId: number, id: number, patch: WebhookEndpointPatch, now: number): Promise<WebhookEndpoint | undefined>;
+  /** Deletes the endpoint with its outbox rows and attempts. */
+  deleteWebhookEndpoint(serverId: number, id: number): Promise<boolean>;
+  /**
+   * Claims up to `limit` due outbox rows of enabled endpoints (pending or failed, next_attempt_at
+   * <= now, unlocked or locked before staleBefore) for `workerId`, never a row while an earlier
+   * undelivered row of the same endpoint and message waits (events of a message arrive in order).
+   */
+  claimWebhookDeliveries(workerId: string, limit: number, now: number, staleBefore: number): Promise<WebhookWork[]>;
+  /**
+   * Records attempts and their rows' next state in one transaction; only rows still locked by
+   * workerId change. Returns the endpoints that failed in this batch with their failing_since.
+   */
+  recordWebhookAttempts(workerId: string, records: readonly WebhookAttemptRecord[], now: number): Promise<{ endpointId: number; failingSince: number }[]>;
+  /**
+   * Queues the endpoint's matching events of [from, to) again (new rows, or rows not pending reset
+   * to pending with no attempts). Refuses, writing nothing, when more than `max` events match.
+   */
+  replayWebhookEvents(serverId: number, endpointId: number, range: { from: number; to: number; max: number }, now: number): Promise<{ ok: true; queued: number } | { ok: false; matching: number }>;
+  listWebhookAttempts(serverId: number, endpointId: number, page: PageRequest): Promise<{ rows: WebhookAttempt[]; total: number }>;
 
   addDkimKey(key: Omit<DkimKeyRecord, 'id' | 'createdAt' | 'retiredAt'>, now: number): Promise<DkimKeyRecord>;
   /** Live (not retired) keys, for one domain or all. */

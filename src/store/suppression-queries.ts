@@ -7,6 +7,7 @@ import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { Database, SuppressionsTable } from './schema.js';
 import type { NewMessage } from '../core/message.js';
 import { newId } from '../core/ids.js';
+import { insertEvents } from './webhook-queries.js';
 import {
   SUPPRESSION_REASONS, clipDetail, suppressionKey, type NewSuppression, type Suppression, type SuppressionReason,
 } from '../core/suppression.js';
@@ -123,8 +124,8 @@ export async function suppressRecipient(
   const serverId = Number(r.server_id);
   await upsertSuppressions(db, serverId, [{ address: r.address, reason: input.reason, detail: input.detail }], now);
   if (input.event) {
-    await db.insertInto('events').values({ uid: newId(now), server_id: serverId, message_id: r.message_id, recipient_id: input.recipientId,
-      type: input.event.type, occurred_at: now, data: JSON.stringify(input.event.data) }).execute();
+    await insertEvents(db, [{ uid: newId(now), server_id: serverId, message_id: r.message_id, recipient_id: input.recipientId,
+      type: input.event.type, occurred_at: now, data: JSON.stringify(input.event.data) }]);
   }
   return findSuppression(db, serverId, r.address);
 }

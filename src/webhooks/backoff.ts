@@ -31,11 +31,13 @@ const JITTER = 0.1;
 
 /**
  * When to try one event again after `attempts` failed attempts (1 after the first failure), or
- * null once the schedule is used up: the event is then given up on for this endpoint.
+ * null once the schedule is used up: the event is then given up on for this endpoint. `schedule`
+ * replaces the production table in tests.
  */
-export function nextAttemptAt(attempts: number, now: number, random: () => number = Math.random): number | null {
+export function nextAttemptAt(attempts: number, now: number, random: () => number = Math.random,
+  schedule: readonly number[] = WEBHOOK_RETRY_SCHEDULE_MS): number | null {
   if (!Number.isInteger(attempts) || attempts < 1) throw new Error(`attempts must be an integer >= 1, got ${attempts}`);
-  const wait = WEBHOOK_RETRY_SCHEDULE_MS[attempts - 1];
+  const wait = schedule[attempts - 1];
   if (wait === undefined) return null;
   return now + Math.round(wait * (1 - JITTER + 2 * JITTER * random()));
 }
@@ -43,9 +45,9 @@ export function nextAttemptAt(attempts: number, now: number, random: () => numbe
 /**
  * Whether an endpoint should be disabled after a failed attempt. `failingSince` is when its
  * current streak of failures began (null if its last attempt succeeded); `status` is the HTTP
- * status of the failed attempt, if one came back.
+ * status of the failed attempt, if one came back. `disableAfterMs` replaces the 72 h in tests.
  */
-export function shouldDisableEndpoint(failure: { failingSince: number | null; now: number; status?: number }): boolean {
+export function shouldDisableEndpoint(failure: { failingSince: number | null; now: number; status?: number; disableAfterMs?: number }): boolean {
   if (failure.status === 410) return true;
-  return failure.failingSince !== null && failure.now - failure.failingSince >= WEBHOOK_DISABLE_AFTER_FAILING_MS;
+  return failure.failingSince !== null && failure.now - failure.failingSince >= (failure.disableAfterMs ?? WEBHOOK_DISABLE_AFTER_FAILING_MS);
 }

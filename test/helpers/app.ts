@@ -22,6 +22,7 @@ export interface TestAppOptions {
   config?: Partial<Config>;
   dns?: MxDns;
   delivery?: Deps['delivery'];
+  webhooks?: Deps['webhooks'];
 }
 
 export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
@@ -32,7 +33,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     hostname: 'postline.test', mxPort: 0, ...opts.config,
   });
   const { credentials } = await ensureBootstrap(store, db.dataDir, Date.now());
-  const app = await startApp({ config, log: createLogger('silent'), store, now: Date.now, dns: opts.dns, delivery: opts.delivery }, opts.roles ?? ['api']);
+  const app = await startApp({ config, log: createLogger('silent'), store, now: Date.now, dns: opts.dns, delivery: opts.delivery, webhooks: opts.webhooks }, opts.roles ?? ['api']);
   return {
     db, store, app, credentials, config, url: `http://127.0.0.1:${app.httpPort}`,
     async close() {

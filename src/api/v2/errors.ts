@@ -37,6 +37,8 @@ export function fromSchemaError(e: SchemaError, context: string | undefined): Ap
     return new ApiError('validation_failed', `${where} "${field}" is required`, field);
   }
   const field = fieldOf(e.instancePath);
+  // An empty update: the body is a JSON object, it just asks for nothing.
+  if (e.keyword === 'minProperties' && field === undefined) return new ApiError('validation_failed', `send at least ${String(p.limit)} ${where}(s)`);
   if (field === undefined && context === 'body') return new ApiError('invalid_body', 'the body must be a JSON object');
   const name = field ?? where;
   switch (e.keyword) {

@@ -11,12 +11,16 @@ import type { AuthThrottle } from '../../accept/auth-throttle.js';
 import { ApiError, sendApiError, toApiError } from './errors.js';
 import { managementAuth } from './auth.js';
 import { registerSuppressionRoutes } from './suppressions/index.js';
+import { registerWebhookRoutes } from './webhooks/index.js';
+import type { UrlGuard } from '../../webhooks/url-guard.js';
 
 export interface ApiV2Deps {
   store: Store;
   now: () => number;
   /** Failed authentications per client (its own instance: v2 failures do not lock out injection). */
   throttle: AuthThrottle;
+  /** Webhook endpoints: the URL guard (the operator's address rule) and the Validation POST's timeout. */
+  webhooks: { guard: UrlGuard; timeoutMs?: number };
 }
 
 export function registerApiV2(app: FastifyInstance, deps: ApiV2Deps): void {
@@ -35,6 +39,7 @@ export function registerApiV2(app: FastifyInstance, deps: ApiV2Deps): void {
     v2.register(async (server) => {
       server.addHook('onRequest', managementAuth(deps));
       registerSuppressionRoutes(server, deps);
+      registerWebhookRoutes(server, { store: deps.store, now: deps.now, ...deps.webhooks });
     }, { prefix: '/servers/:serverId' });
   }, { prefix: '/api/v2' });
 }

@@ -81,4 +81,26 @@ export class PostgresStore extends SqlStore {
       RETURNING *`.execute(this.db);
     return res.rows.map(toRecipient);
   }
+
+  /**
+   * The webhook outbox claim: SKIP LOCKED so processes take disjoint batches. A row waits while an
+   * earlier undelivered row of its endpoint and message exists (claimed or not), so a message's
+   * events reach each endpoint in order.
+   */
+  protected async claimWebhookDeliveryIds(workerId: string, limit: number, now: number, staleBefore: number): Promise<number[]> {
+    const res = await sql<{ id: number }>`
+      WITH picked AS (
+        SELECT d.id FROM webhook_deliveries d
+        JOIN webhook_endpoints ep ON ep.id = d.endpoint_id AND ep.enabled = 1
+        WHERE d.status IN ('pending', 'failed') AND d.next_attempt_at <= ${now}
+          AND (d.locked_at IS NULL OR d.locked_at < ${staleBefore})
+          AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = d.endpoint_id AND p.message_id = d.message_id
+            AND p.id < d.id AND p.status IN ('pending', 'failed'))
+        ORDER BY d.next_attempt_at LIMIT ${limit}
+        FOR UPDATE OF d SKIP LOCKED)
+      UPDATE webhook_deliveries SET locked_by = ${workerId}, locked_at = ${now}
+      WHERE id IN (SELECT id FROM picked)
+      RETURNING id`.execute(this.db);
+    return res.rows.map((r) => Number(r.id)).sort((a, b) => a - b);
+  }
 }

@@ -76,4 +76,36 @@ ALTER TABLE servers ADD COLUMN tracking_domain TEXT;
 CREATE INDEX events_recipient ON events(recipient_id);
 `,
   },
+  {
+    id: 5,
+    name: 'event webhooks: endpoints, the delivery outbox, attempts; events by server and time',
+    sql: `
+CREATE TABLE webhook_endpoints (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, server_id INTEGER NOT NULL REFERENCES servers(id), url TEXT NOT NULL,
+  event_types TEXT NOT NULL, format TEXT NOT NULL, secret_key TEXT NOT NULL, signing_secrets TEXT NOT NULL,
+  secrets_rotated_at INTEGER, enabled INTEGER NOT NULL, disabled_reason TEXT, failing_since INTEGER,
+  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, validated_at INTEGER);
+-- Every event writer looks up the enabled endpoints of its servers: one index probe per transaction.
+CREATE INDEX webhook_endpoints_server ON webhook_endpoints(server_id, enabled);
+-- The outbox: one row per (endpoint, event), written in the transaction that writes the event.
+CREATE TABLE webhook_deliveries (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, endpoint_id INTEGER NOT NULL REFERENCES webhook_endpoints(id) ON DELETE CASCADE,
+  event_uid TEXT NOT NULL, message_id TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL, last_status INTEGER, last_error TEXT, locked_by TEXT, locked_at INTEGER,
+  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+  UNIQUE (endpoint_id, event_uid));
+-- Partial: delivered and given-up rows (nearly all of them, in time) cost the claim nothing.
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_attempt_at) WHERE status IN ('pending', 'failed');
+-- Per-message ordering: is an earlier undelivered row of this endpoint and message waiting?
+CREATE INDEX webhook_deliveries_order ON webhook_deliveries(endpoint_id, message_id, id) WHERE status IN ('pending', 'failed');
+CREATE TABLE webhook_attempts (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, delivery_id INTEGER NOT NULL REFERENCES webhook_deliveries(id) ON DELETE CASCADE,
+  endpoint_id INTEGER NOT NULL, at INTEGER NOT NULL, ok INTEGER NOT NULL, http_status INTEGER, duration_ms INTEGER NOT NULL,
+  error TEXT, response_snippet TEXT);
+CREATE INDEX webhook_attempts_endpoint ON webhook_attempts(endpoint_id, at);
+CREATE INDEX webhook_attempts_delivery ON webhook_attempts(delivery_id);
+-- Replay selects an endpoint's events by time.
+CREATE INDEX events_server_time ON events(server_id, occurred_at);
+`,
+  },
 ];

@@ -66,4 +66,25 @@ export class SqliteStore extends SqlStore {
     }).immediate();
     return (rows as Parameters<typeof toRecipient>[0][]).map(toRecipient);
   }
+
+  /**
+   * The webhook outbox claim, in one IMMEDIATE transaction as above. A row waits while an earlier
+   * undelivered row of its endpoint and message exists (claimed or not), so a message's events
+   * reach each endpoint in order.
+   */
+  protected async claimWebhookDeliveryIds(workerId: string, limit: number, now: number, staleBefore: number): Promise<number[]> {
+    const due = this.raw.prepare(`SELECT d.id FROM webhook_deliveries d
+      JOIN webhook_endpoints ep ON ep.id = d.endpoint_id AND ep.enabled = 1
+      WHERE d.status IN ('pending', 'failed') AND d.next_attempt_at <= ? AND (d.locked_at IS NULL OR d.locked_at < ?)
+        AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = d.endpoint_id AND p.message_id = d.message_id
+          AND p.id < d.id AND p.status IN ('pending', 'failed'))
+      ORDER BY d.next_attempt_at LIMIT ?`).pluck();
+    const claim = this.raw.prepare(`UPDATE webhook_deliveries SET locked_by = ?, locked_at = ?
+      WHERE id IN (SELECT value FROM json_each(?))`);
+    return this.raw.transaction(() => {
+      const ids = due.all(now, staleBefore, limit) as number[];
+      if (ids.length > 0) claim.run(workerId, now, JSON.stringify(ids));
+      return ids.map(Number);
+    }).immediate();
+  }
 }

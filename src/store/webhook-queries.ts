@@ -1,0 +1,209 @@
+/**
+ * Event-webhook queries, written once with Kysely for both dialects: the outbox writer every event
+ * producer calls inside its own transaction, endpoints, loading claimed work, recording attempts,
+ * replay and the attempt log. Claiming itself differs per dialect (sqlite-store.ts, postgres-store.ts).
+ */
+import { sql, type Insertable, type Kysely, type Selectable, type Transaction } from 'kysely';
+import type { Database, EventsTable, WebhookDeliveriesTable, WebhookEndpointsTable } from './schema.js';
+import type {
+  NewWebhookEndpoint, PageRequest, WebhookAttempt, WebhookAttemptRecord, WebhookEndpoint, WebhookEndpointPatch, WebhookFormat, WebhookWork,
+} from './store.js';
+import { toEvent, toMessage, toRecipient } from './sql-store.js';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/** Rows per multi-row INSERT (13 columns): far under both dialects' bound-parameter limits. */
+const OUTBOX_CHUNK_ROWS = 1_000;
+/** Ids per IN (...) list when loading claimed work. */
+const LOAD_CHUNK = 500;
+
+/** The outbox statuses a claim looks at; the partial indexes of migration 5 cover exactly these. */
+export const UNDELIVERED = ['pending', 'failed'] as const;
+
+export const toEndpoint = (r: Selectable<WebhookEndpointsTable>): WebhookEndpoint => ({
+  id: Number(r.id), serverId: Number(r.server_id), url: r.url, eventTypes: JSON.parse(r.event_types) as string[],
+  format: r.format as WebhookFormat, secretKey: r.secret_key, signingSecrets: JSON.parse(r.signing_secrets) as string[],
+  secretsRotatedAt: r.secrets_rotated_at === null ? null : Number(r.secrets_rotated_at), enabled: Number(r.enabled) === 1,
+  disabledReason: r.disabled_reason, failingSince: r.failing_since === null ? null : Number(r.failing_since),
+  createdAt: Number(r.created_at), updatedAt: Number(r.updated_at), validatedAt: r.validated_at === null ? null : Number(r.validated_at),
+});
+
+function chunks<T>(rows: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size));
+  return out;
+}
+
+/**
+ * Inserts events and, in the same transaction, their outbox rows: one indexed lookup of the
+ * enabled endpoints of the servers involved, then chunked inserts of the matching rows. A server
+ * without endpoints costs that one query. Every event writer goes through here, so no event can
+ * be committed without its webhook deliveries (and no cursor over event ids is needed: on
+ * PostgreSQL ids are not commit order).
+ */
+export async function insertEvents(trx: Db, events: readonly Insertable<EventsTable>[], insertChunk = 1_000): Promise<void> {
+  if (events.length === 0) return;
+  for (const part of chunks(events, insertChunk)) await trx.insertInto('events').values(part).execute();
+  const serverIds = [...new Set(events.map((e) => Number(e.server_id)))];
+  const endpoints = await trx.selectFrom('webhook_endpoints').select(['id', 'server_id', 'event_types'])
+    .where('server_id', 'in', serverIds).where('enabled', '=', 1).execute();
+  if (endpoints.length === 0) return;
+  const byServer = new Map<number, { id: number; types: Set<string> | null }[]>();
+  for (const ep of endpoints) {
+    const types = JSON.parse(ep.event_types) as string[];
+    const list = byServer.get(Number(ep.server_id)) ?? [];
+    list.push({ id: Number(ep.id), types: types.length === 0 ? null : new Set(types) });
+    byServer.set(Number(ep.server_id), list);
+  }
+  const rows: Insertable<WebhookDeliveriesTable>[] = [];
+  for (const e of events) {
+    for (const ep of byServer.get(Number(e.server_id)) ?? []) {
+      if (ep.types && !ep.types.has(e.type)) continue;
+      rows.push({ endpoint_id: ep.id, event_uid: e.uid, message_id: e.message_id, status: 'pending', attempts: 0,
+        next_attempt_at: e.occurred_at, last_status: null, last_error: null, locked_by: null, locked_at: null,
+        created_at: e.occurred_at, updated_at: e.occurred_at });
+    }
+  }
+  for (const part of chunks(rows, OUTBOX_CHUNK_ROWS)) await trx.insertInto('webhook_deliveries').values(part).execute();
+}
+
+export async function createEndpoint(db: Db, input: NewWebhookEndpoint, now: number): Promise<WebhookEndpoint> {
+  const row = await db.insertInto('webhook_endpoints').values({
+    server_id: input.serverId, url: input.url, event_types: JSON.stringify(input.eventTypes), format: input.format,
+    secret_key: input.secretKey, signing_secrets: JSON.stringify([input.signingSecret]), secrets_rotated_at: null,
+    enabled: input.enabled ? 1 : 0, disabled_reason: input.disabledReason, failing_since: null,
+    created_at: now, updated_at: now, validated_at: input.validatedAt,
+  }).returningAll().executeTakeFirstOrThrow();
+  return toEndpoint(row);
+}
+
+export async function getEndpoint(db: Db, serverId: number, id: number): Promise<WebhookEndpoint | undefined> {
+  const row = await db.selectFrom('webhook_endpoints').selectAll().where('server_id', '=', serverId).where('id', '=', id).executeTakeFirst();
+  return row && toEndpoint(row);
+}
+
+export async function listEndpoints(db: Db, serverId: number, page: PageRequest): Promise<{ rows: WebhookEndpoint[]; total: number }> {
+  const [rows, count] = await Promise.all([
+    db.selectFrom('webhook_endpoints').selectAll().where('server_id', '=', serverId)
+      .orderBy('created_at', page.direction).orderBy('id', page.direction).limit(page.limit).offset(page.offset).execute(),
+    db.selectFrom('webhook_endpoints').select((eb) => eb.fn.countAll<number>().as('n')).where('server_id', '=', serverId).executeTakeFirstOrThrow(),
+  ]);
+  return { rows: rows.map(toEndpoint), total: Number(count.n) };
+}
+
+export async function updateEndpoint(db: Db, serverId: number, id: number, patch: WebhookEndpointPatch, now: number): Promise<WebhookEndpoint | undefined> {
+  const set: Partial<Selectable<WebhookEndpointsTable>> = { updated_at: now };
+  if (patch.url !== undefined) set.url = patch.url;
+  if (patch.eventTypes !== undefined) set.event_types = JSON.stringify(patch.eventTypes);
+  if (patch.format !== undefined) set.format = patch.format;
+  if (patch.enabled !== undefined) set.enabled = patch.enabled ? 1 : 0;
+  if (patch.disabledReason !== undefined) set.disabled_reason = patch.disabledReason;
+  if (patch.failingSince !== undefined) set.failing_since = patch.failingSince;
+  if (patch.validatedAt !== undefined) set.validated_at = patch.validatedAt;
+  if (patch.signingSecrets !== undefined) set.signing_secrets = JSON.stringify(patch.signingSecrets);
+  if (patch.secretsRotatedAt !== undefined) set.secrets_rotated_at = patch.secretsRotatedAt;
+  const row = await db.updateTable('webhook_endpoints').set(set).where('server_id', '=', serverId).where('id', '=', id)
+    .returningAll().executeTakeFirst();
+  return row && toEndpoint(row);
+}
+
+/** Loads what the payloads of claimed outbox rows need: a few IN queries, not a query per row. */
+export async function loadWork(db: Db, deliveryIds: readonly number[]): Promise<WebhookWork[]> {
+  const out: WebhookWork[] = [];
+  for (const ids of chunks(deliveryIds, LOAD_CHUNK)) {
+    const deliveries = await db.selectFrom('webhook_deliveries').select(['id', 'endpoint_id', 'event_uid', 'attempts']).where('id', 'in', ids).orderBy('id').execute();
+    if (deliveries.length === 0) continue;
+    const [endpoints, events] = await Promise.all([
+      db.selectFrom('webhook_endpoints').selectAll().where('id', 'in', [...new Set(deliveries.map((d) => Number(d.endpoint_id)))]).execute(),
+      db.selectFrom('events').selectAll().where('uid', 'in', [...new Set(deliveries.map((d) => d.event_uid))]).execute(),
+    ]);
+    const messageIds = [...new Set(events.map((e) => e.message_id))];
+    const recipientIds = [...new Set(events.flatMap((e) => (e.recipient_id === null ? [] : [e.recipient_id])))];
+    const [messages, recipients] = await Promise.all([
+      db.selectFrom('messages').selectAll().where('id', 'in', messageIds).execute(),
+      recipientIds.length === 0 ? Promise.resolve([]) : db.selectFrom('recipients').selectAll().where('id', 'in', recipientIds).execute(),
+    ]);
+    const ep = new Map(endpoints.map((r) => [Number(r.id), toEndpoint(r)]));
+    const ev = new Map(events.map((r) => [r.uid, toEvent(r)]));
+    const msg = new Map(messages.map((r) => [r.id, toMessage(r)]));
+    const rcpt = new Map(recipients.map((r) => [r.id, toRecipient(r)]));
+    for (const d of deliveries) {
+      const endpoint = ep.get(Number(d.endpoint_id));
+      const event = ev.get(d.event_uid);
+      if (!endpoint || !event) continue; // the endpoint was deleted meanwhile: its rows went with it
+      out.push({
+        deliveryId: Number(d.id), attempts: Number(d.attempts), endpoint, event,
+        message: msg.get(event.messageId) ?? null, recipient: event.recipientId === null ? null : rcpt.get(event.recipientId) ?? null,
+      });
+    }
+  }
+  return out;
+}
+
+export async function recordAttempts(trx: Db, workerId: string, records: readonly WebhookAttemptRecord[], now: number): Promise<{ endpointId: number; failingSince: number }[]> {
+  const failing = new Map<number, number>();
+  for (const r of records) {
+    const res = await trx.updateTable('webhook_deliveries').set({
+      status: r.next.status, attempts: r.next.attempts, next_attempt_at: r.next.nextAttemptAt, last_status: r.httpStatus,
+      last_error: r.error, locked_by: null, locked_at: null, updated_at: now,
+    }).where('id', '=', r.deliveryId).where('locked_by', '=', workerId).executeTakeFirst();
+    // A claim taken over as stale belongs to its new owner now, who records its own attempt.
+    if (Number(res.numUpdatedRows) === 0) continue;
+    await trx.insertInto('webhook_attempts').values({
+      delivery_id: r.deliveryId, endpoint_id: r.endpointId, at: now, ok: r.ok ? 1 : 0, http_status: r.httpStatus,
+      duration_ms: r.durationMs, error: r.error, response_snippet: r.responseSnippet,
+    }).execute();
+    if (r.ok) {
+      failing.delete(r.endpointId);
+      await trx.updateTable('webhook_endpoints').set({ failing_since: null }).where('id', '=', r.endpointId).where('failing_since', 'is not', null).execute();
+    } else if (r.posted) {
+      // A failure of the receiver (not a payload we could not build) starts or continues its streak.
+      const row = await trx.updateTable('webhook_endpoints').set({ failing_since: sql<number>`COALESCE(failing_since, ${now})` })
+        .where('id', '=', r.endpointId).returning('failing_since').executeTakeFirst();
+      if (row?.failing_since != null) failing.set(r.endpointId, Number(row.failing_since));
+    }
+  }
+  return [...failing].map(([endpointId, failingSince]) => ({ endpointId, failingSince }));
+}
+
+export async function replayEvents(trx: Db, endpoint: WebhookEndpoint, range: { from: number; to: number; max: number }, now: number):
+Promise<{ ok: true; queued: number } | { ok: false; matching: number }> {
+  let events = trx.selectFrom('events').where('server_id', '=', endpoint.serverId)
+    .where('occurred_at', '>=', range.from).where('occurred_at', '<', range.to);
+  if (endpoint.eventTypes.length > 0) events = events.where('type', 'in', endpoint.eventTypes);
+  const matching = Number((await events.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+  if (matching > range.max) return { ok: false, matching };
+  if (matching === 0) return { ok: true, queued: 0 };
+  // Existing rows (the unique key is one per endpoint and event) start over, keeping their
+  // attempt log; rows already pending are left as they are and not counted.
+  const res = await trx.insertInto('webhook_deliveries').columns([
+    'endpoint_id', 'event_uid', 'message_id', 'status', 'attempts', 'next_attempt_at', 'last_status', 'last_error', 'locked_by', 'locked_at', 'created_at', 'updated_at',
+  ]).expression(events.select([
+    sql<number>`${endpoint.id}`.as('endpoint_id'), 'uid', 'message_id', sql<string>`'pending'`.as('status'), sql<number>`0`.as('attempts'),
+    sql<number>`${now}`.as('next_attempt_at'), sql<null>`NULL`.as('last_status'), sql<null>`NULL`.as('last_error'),
+    sql<null>`NULL`.as('locked_by'), sql<null>`NULL`.as('locked_at'), sql<number>`${now}`.as('created_at'), sql<number>`${now}`.as('updated_at'),
+  ])).onConflict((oc) => oc.columns(['endpoint_id', 'event_uid']).doUpdateSet({
+    status: 'pending', attempts: 0, next_attempt_at: now, locked_by: null, locked_at: null, updated_at: now,
+  }).where('webhook_deliveries.status', '<>', 'pending')).executeTakeFirst();
+  return { ok: true, queued: Number(res.numInsertedOrUpdatedRows ?? 0) };
+}
+
+export async function listAttempts(db: Db, serverId: number, endpointId: number, page: PageRequest): Promise<{ rows: WebhookAttempt[]; total: number }> {
+  // The endpoint filter carries the server check: an endpoint of another server matches no attempt.
+  const owned = db.selectFrom('webhook_endpoints').select('id').where('id', '=', endpointId).where('server_id', '=', serverId);
+  const [rows, count] = await Promise.all([
+    db.selectFrom('webhook_attempts as a').innerJoin('webhook_deliveries as d', 'd.id', 'a.delivery_id')
+      .innerJoin('events as e', 'e.uid', 'd.event_uid')
+      .select(['a.id', 'a.delivery_id', 'a.at', 'a.ok', 'a.http_status', 'a.duration_ms', 'a.error', 'a.response_snippet', 'e.uid', 'e.type'])
+      .where('a.endpoint_id', 'in', owned).orderBy('a.at', page.direction).orderBy('a.id', page.direction)
+      .limit(page.limit).offset(page.offset).execute(),
+    db.selectFrom('webhook_attempts').select((eb) => eb.fn.countAll<number>().as('n')).where('endpoint_id', 'in', owned).executeTakeFirstOrThrow(),
+  ]);
+  return {
+    rows: rows.map((r) => ({
+      id: Number(r.id), deliveryId: Number(r.delivery_id), eventUid: r.uid, eventType: r.type, at: Number(r.at), ok: Number(r.ok) === 1,
+      httpStatus: r.http_status === null ? null : Number(r.http_status), durationMs: Number(r.duration_ms), error: r.error, responseSnippet: r.response_snippet,
+    })),
+    total: Number(count.n),
+  };
+}

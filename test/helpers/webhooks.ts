@@ -1,0 +1,87 @@
+import http from 'node:http';
+import BetterSqlite3 from 'better-sqlite3';
+import { join } from 'node:path';
+import pg from 'pg';
+import type { TestDb } from './stores.js';
+
+export interface ReceivedWebhook { headers: http.IncomingHttpHeaders; body: string; json: Record<string, unknown> | null; at: number }
+
+/**
+ * A real HTTP webhook receiver on 127.0.0.1 (port 0). `status` scripts its answers; `down()`
+ * closes the socket so connections are refused, `up()` listens again on the same port.
+ */
+export interface WebhookReceiver {
+  url: string;
+  port: number;
+  received: ReceivedWebhook[];
+  /** The status to answer with (default 200), or a function of the request. */
+  status: number | ((r: ReceivedWebhook) => number);
+  events(): Record<string, unknown>[];
+  down(): Promise<void>;
+  up(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startReceiver(): Promise<WebhookReceiver> {
+  const sockets = new Set<import('node:net').Socket>();
+  const r: WebhookReceiver = {
+    url: '', port: 0, received: [], status: 200,
+    events: () => r.received.filter((x) => x.json && x.json.Type !== 'Validation').map((x) => x.json!),
+    down: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((res) => server.close(() => res()));
+    },
+    up: () => new Promise<void>((res) => server.listen(r.port, '127.0.0.1', () => res())),
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      if (server.listening) await new Promise<void>((res) => server.close(() => res()));
+    },
+  };
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      let json: Record<string, unknown> | null = null;
+      if ((req.headers['content-type'] ?? '').startsWith('application/json')) json = JSON.parse(body) as Record<string, unknown>;
+      else json = Object.fromEntries(new URLSearchParams(body));
+      const got = { headers: req.headers, body, json, at: Date.now() };
+      const status = typeof r.status === 'function' ? r.status(got) : r.status;
+      // Only 2xx-answered requests count as received; failed ones are kept apart for assertions.
+      if (status >= 200 && status < 300) r.received.push(got);
+      res.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? 'ok' : `status ${status}`);
+    });
+  });
+  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  await new Promise<void>((res) => server.listen(0, '127.0.0.1', () => res()));
+  r.port = (server.address() as import('node:net').AddressInfo).port;
+  r.url = `http://127.0.0.1:${r.port}/hook`;
+  return r;
+}
+
+/** Polls until `check` returns a value (not undefined), or throws with `describe()` after the timeout. */
+export async function until<T>(check: () => T | undefined | Promise<T | undefined>, describe: () => unknown, timeoutMs = 20_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const v = await check();
+    if (v !== undefined) return v;
+    await new Promise((res) => setTimeout(res, 25));
+  }
+  throw new Error(`timed out: ${JSON.stringify(describe())}`);
+}
+
+/** Runs one SQL query behind the store's back (to check tables a refusal must not have touched). */
+export async function queryRows<T = Record<string, unknown>>(db: TestDb, sqlText: string): Promise<T[]> {
+  if (db.kind === 'sqlite') {
+    const raw = new BetterSqlite3(join(db.dataDir, 'postline.db'));
+    try { return raw.prepare(sqlText).all() as T[]; } finally { raw.close(); }
+  }
+  const c = new pg.Client({ connectionString: db.databaseUrl! });
+  await c.connect();
+  try { return (await c.query(sqlText)).rows as T[]; } finally { await c.end(); }
+}
+
+export async function countRows(db: TestDb, table: string): Promise<number> {
+  const [row] = await queryRows<{ n: number | string }>(db, `SELECT COUNT(*) AS n FROM ${table}`);
+  return Number(row!.n);
+}

@@ -1,0 +1,143 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createTestDb, TEST_STORE_KIND, type TestDb } from '../helpers/stores.js';
+import { queryRows } from '../helpers/webhooks.js';
+import type { Store, WebhookEndpoint } from '../../src/store/store.js';
+import type { NewMessage } from '../../src/core/message.js';
+import { newId } from '../../src/core/ids.js';
+
+function message(serverId: number, now: number, addresses: string[]): NewMessage {
+  return {
+    id: newId(now), serverId, createdAt: now, source: 'api', isMerge: false, sizeBytes: 10, metadata: [], tags: [],
+    template: {
+      from: { email: 'from@example.com', name: null }, replyTo: null, to: addresses.map((email) => ({ email, name: null })),
+      cc: [], bcc: [], subject: 'Hello', textBody: 'Body', htmlBody: null, ampBody: null, charset: null,
+      headers: [], attachments: [], messageId: null, mailingId: null, globalMerge: [],
+    },
+    recipients: addresses.map((address) => ({ id: newId(now), address, kind: 'to', merge: null, mailingId: null, messageId: null })),
+  };
+}
+
+describe(`webhook outbox in the store (${TEST_STORE_KIND})`, () => {
+  let db: TestDb;
+  let store: Store;
+  let serverId: number;
+  let otherServer: number;
+  let now = 1_700_000_000_000;
+  const endpoint = (eventTypes: string[] = [], sid = serverId, enabled = true): Promise<WebhookEndpoint> => store.createWebhookEndpoint({
+    serverId: sid, url: 'http://127.0.0.1:9/hook', eventTypes, format: 'json', secretKey: 'K', signingSecret: 'whsec_x', enabled,
+    disabledReason: enabled ? null : 'off', validatedAt: now,
+  }, now);
+  const outbox = () => queryRows<{ endpoint_id: number; event_uid: string; status: string }>(db,
+    `SELECT d.endpoint_id, d.event_uid, d.status, e.type FROM webhook_deliveries d JOIN events e ON e.uid = d.event_uid WHERE e.server_id = ${serverId} ORDER BY d.id`);
+  const outboxCount = async () => (await outbox()).length;
+
+  // A fresh database per test: the queue and the outbox are global, and each test reads them whole.
+  beforeEach(async () => {
+    now += 60_000;
+    db = await createTestDb();
+    store = await db.open();
+    const account = await store.createAccount('A', now);
+    serverId = (await store.createServer({ accountId: account.id, name: 'S' }, now)).id;
+    otherServer = (await store.createServer({ accountId: account.id, name: 'T' }, now)).id;
+  });
+  afterEach(async () => {
+    await store.close();
+    await db.drop();
+  });
+
+  it('writes no outbox rows for a server without enabled endpoints', async () => {
+    await endpoint([], serverId, false);
+    await endpoint([], otherServer);
+    await store.commitAccepts([{ messages: [message(serverId, now, ['a@example.com'])], idempotency: null }]);
+    expect(await outboxCount()).toBe(0);
+  });
+
+  it('every event writer fills the outbox in its transaction, filtered by event type', async () => {
+    const all = await endpoint();
+    const failedOnly = await endpoint(['Failed', 'Tracking']);
+    const m = message(serverId, now, ['a@example.com', 'b@example.com']);
+    await store.addSuppressions(serverId, [{ address: 'b@example.com', reason: 'Bounce', detail: null }], now);
+    await store.commitAccepts([{ messages: [m], idempotency: null }]);
+    // accept: a Queued event for a, the accept-time suppression Failed event for b
+    const [claimed] = await store.claimRecipients('w', 10, now + 1, 0);
+    await store.recordOutcomes('w', [{ recipientId: claimed!.id, status: 'delivered', attempts: 1, nextAttemptAt: null, reply: '250 ok', mx: 'mx',
+      failureCode: null, event: { type: 'Delivered', data: { Response: '250 ok' } } }], now + 2);
+    await store.appendEvents([{ serverId, messageId: m.id, recipientId: claimed!.id, type: 'Tracking', occurredAt: now + 3, data: { TrackingType: 1, ClientIp: '1.2.3.4', UserAgent: 'x' } }]);
+    await store.suppressRecipient({ recipientId: claimed!.id, reason: 'Complaint', detail: null, event: { type: 'Complaint', data: {} } }, now + 4);
+    await store.addSuppressions(serverId, [], now);
+    const rows = await outbox();
+    const typesFor = (id: number) => rows.filter((r) => Number(r.endpoint_id) === id).map((r) => (r as unknown as { type: string }).type).sort();
+    expect(typesFor(all.id)).toEqual(['Complaint', 'Delivered', 'Failed', 'Queued', 'Tracking']);
+    expect(typesFor(failedOnly.id)).toEqual(['Failed', 'Tracking']);
+    expect(rows.every((r) => r.status === 'pending')).toBe(true);
+  });
+
+  it('claims in order per message and endpoint, reclaims stale claims, and checks the owner when recording', async () => {
+    const ep = await endpoint();
+    const m = message(serverId, now, ['a@example.com']);
+    await store.commitAccepts([{ messages: [m], idempotency: null }]);
+    const [r] = await store.claimRecipients('w', 10, now + 1, 0);
+    await store.recordOutcomes('w', [{ recipientId: r!.id, status: 'delivered', attempts: 1, nextAttemptAt: null, reply: '250', mx: null,
+      failureCode: null, event: { type: 'Delivered', data: { Response: '250' } } }], now + 2);
+    // Only the Queued event is due: Delivered waits behind it.
+    const first = await store.claimWebhookDeliveries('d1', 10, now + 10, now - 1_000_000);
+    expect(first.map((w) => w.event.type)).toEqual(['Queued']);
+    expect(first[0]).toMatchObject({ endpoint: { id: ep.id }, message: { id: m.id }, recipient: { id: r!.id } });
+    expect(await store.claimWebhookDeliveries('d2', 10, now + 10, now - 1_000_000)).toEqual([]);
+    // d1 "crashes": after the stale time another dispatcher takes the claim over.
+    const taken = await store.claimWebhookDeliveries('d2', 10, now + 20, now + 11);
+    expect(taken.map((w) => w.deliveryId)).toEqual([first[0]!.deliveryId]);
+    // The old owner's late result is ignored; the new owner's counts.
+    const ok = (id: number) => ({ deliveryId: id, endpointId: ep.id, ok: true, posted: true, httpStatus: 200, durationMs: 1, error: null, responseSnippet: null,
+      next: { status: 'delivered' as const, attempts: 1, nextAttemptAt: now } });
+    await store.recordWebhookAttempts('d1', [ok(first[0]!.deliveryId)], now + 21);
+    expect((await store.listWebhookAttempts(serverId, ep.id, { limit: 10, offset: 0, direction: 'asc' })).total).toBe(0);
+    await store.recordWebhookAttempts('d2', [ok(first[0]!.deliveryId)], now + 22);
+    const next = await store.claimWebhookDeliveries('d2', 10, now + 30, now - 1_000_000);
+    expect(next.map((w) => w.event.type)).toEqual(['Delivered']);
+    // A failed attempt keeps the row due later and starts the endpoint's failure streak.
+    const failing = await store.recordWebhookAttempts('d2', [{ ...ok(next[0]!.deliveryId), ok: false, httpStatus: 500, error: 'HTTP 500',
+      next: { status: 'failed', attempts: 1, nextAttemptAt: now + 1_000 } }], now + 31);
+    expect(failing).toEqual([{ endpointId: ep.id, failingSince: now + 31 }]);
+    expect(await store.claimWebhookDeliveries('d2', 10, now + 999, now - 1_000_000)).toEqual([]);
+    expect((await store.claimWebhookDeliveries('d2', 10, now + 1_000, now - 1_000_000)).map((w) => w.event.type)).toEqual(['Delivered']);
+    expect((await store.getWebhookEndpoint(serverId, ep.id))!.failingSince).toBe(now + 31);
+    // Another server cannot see this endpoint or its attempts.
+    expect(await store.getWebhookEndpoint(otherServer, ep.id)).toBeUndefined();
+    expect((await store.listWebhookAttempts(otherServer, ep.id, { limit: 10, offset: 0, direction: 'asc' })).total).toBe(0);
+  });
+
+  it('does not claim for a disabled endpoint; deleting an endpoint removes its rows', async () => {
+    const ep = await endpoint();
+    await store.commitAccepts([{ messages: [message(serverId, now, ['a@example.com'])], idempotency: null }]);
+    await store.updateWebhookEndpoint(serverId, ep.id, { enabled: false, disabledReason: 'x' }, now);
+    expect(await store.claimWebhookDeliveries('d', 10, now + 10, 0)).toEqual([]);
+    expect(await store.deleteWebhookEndpoint(serverId, ep.id)).toBe(true);
+    expect(await outboxCount()).toBe(0);
+  });
+
+  it('replays a time range: new rows for events before the endpoint, delivered rows reset, a cap refuses and writes nothing', async () => {
+    const m = message(serverId, now, ['a@example.com', 'b@example.com']);
+    await store.commitAccepts([{ messages: [m], idempotency: null }]);
+    const ep = await endpoint(['Queued']);
+    expect(await outboxCount()).toBe(0);
+    expect(await store.replayWebhookEvents(serverId, ep.id, { from: now, to: now + 1, max: 1 }, now + 5)).toEqual({ ok: false, matching: 2 });
+    expect(await outboxCount()).toBe(0);
+    expect(await store.replayWebhookEvents(serverId, ep.id, { from: now + 1, to: now + 2, max: 10 }, now + 5)).toEqual({ ok: true, queued: 0 });
+    expect(await store.replayWebhookEvents(serverId, ep.id, { from: now, to: now + 1, max: 10 }, now + 5)).toEqual({ ok: true, queued: 2 });
+    // Already pending: nothing to do.
+    expect(await store.replayWebhookEvents(serverId, ep.id, { from: now, to: now + 1, max: 10 }, now + 5)).toEqual({ ok: true, queued: 0 });
+    // One message: its two events go one after the other.
+    for (let i = 0; i < 2; i++) {
+      const work = await store.claimWebhookDeliveries('d', 10, now + 5, 0);
+      expect(work).toHaveLength(1);
+      await store.recordWebhookAttempts('d', work.map((w) => ({ deliveryId: w.deliveryId, endpointId: ep.id, ok: true, posted: true, httpStatus: 200,
+        durationMs: 1, error: null, responseSnippet: null, next: { status: 'delivered' as const, attempts: 1, nextAttemptAt: now } })), now + 6);
+    }
+    expect((await outbox()).map((r) => r.status)).toEqual(['delivered', 'delivered']);
+    expect(await store.replayWebhookEvents(serverId, ep.id, { from: now, to: now + 1, max: 10 }, now + 7)).toEqual({ ok: true, queued: 2 });
+    expect((await outbox()).map((r) => r.status)).toEqual(['pending', 'pending']);
+    // Another server's endpoint id queues nothing.
+    expect(await store.replayWebhookEvents(otherServer, ep.id, { from: now, to: now + 1, max: 10 }, now + 7)).toEqual({ ok: true, queued: 0 });
+  });
+});
