@@ -49,7 +49,9 @@ async function main() {
   const creds = JSON.parse(cli(['init', '--json']));
   cli(['servers', 'update', '--server', String(creds.serverId), '--sandbox-mode', 'on']);
   const mgmt = JSON.parse(cli(['keys', 'create', '--server', String(creds.serverId), '--scope', 'management', '--json'])).apiKey;
-  const child = spawn(process.execPath, [join(root, 'bin/postline.js'), 'serve'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  // BENCH_NODE_ARGS (e.g. --cpu-prof) goes to the server process only, for profiling.
+  const nodeArgs = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : [];
+  const child = spawn(process.execPath, [...nodeArgs, join(root, 'bin/postline.js'), 'serve'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
   const base = `http://127.0.0.1:${port}`;
   try {
     for (let i = 0; i < 200; i++) {

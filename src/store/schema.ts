@@ -51,7 +51,7 @@ export interface WebhookEndpointsTable {
 }
 /** The webhook outbox: one event to one endpoint. status pending | failed (retrying) | delivered | gave_up. */
 export interface WebhookDeliveriesTable {
-  id: Generated<number>; endpoint_id: number; event_uid: string; message_id: string; status: string; attempts: number;
+  id: Generated<number>; endpoint_id: number; event_uid: string; order_key: string; status: string; attempts: number;
   next_attempt_at: number; last_status: number | null; last_error: string | null; locked_by: string | null; locked_at: number | null;
   created_at: number; updated_at: number;
 }

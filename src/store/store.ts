@@ -252,7 +252,7 @@ export interface Store {
   /**
    * Claims up to `limit` due outbox rows of enabled endpoints (pending or failed, next_attempt_at
    * <= now, unlocked or locked before staleBefore) for `workerId`, never a row while an earlier
-   * undelivered row of the same endpoint and message waits (events of a message arrive in order).
+   * undelivered row of the same endpoint and recipient waits (a recipient's events arrive in order; a bulk send's recipients do not wait for each other).
    */
   claimWebhookDeliveries(workerId: string, limit: number, now: number, staleBefore: number): Promise<WebhookWork[]>;
   /**

@@ -72,7 +72,7 @@ describe(`webhook outbox in the store (${TEST_STORE_KIND})`, () => {
     expect(rows.every((r) => r.status === 'pending')).toBe(true);
   });
 
-  it('claims in order per message and endpoint, reclaims stale claims, and checks the owner when recording', async () => {
+  it("claims a recipient's events in order per endpoint, reclaims stale claims, and checks the owner when recording", async () => {
     const ep = await endpoint();
     const m = message(serverId, now, ['a@example.com']);
     await store.commitAccepts([{ messages: [m], idempotency: null }]);
@@ -127,13 +127,11 @@ describe(`webhook outbox in the store (${TEST_STORE_KIND})`, () => {
     expect(await store.replayWebhookEvents(serverId, ep.id, { from: now, to: now + 1, max: 10 }, now + 5)).toEqual({ ok: true, queued: 2 });
     // Already pending: nothing to do.
     expect(await store.replayWebhookEvents(serverId, ep.id, { from: now, to: now + 1, max: 10 }, now + 5)).toEqual({ ok: true, queued: 0 });
-    // One message: its two events go one after the other.
-    for (let i = 0; i < 2; i++) {
-      const work = await store.claimWebhookDeliveries('d', 10, now + 5, 0);
-      expect(work).toHaveLength(1);
-      await store.recordWebhookAttempts('d', work.map((w) => ({ deliveryId: w.deliveryId, endpointId: ep.id, ok: true, posted: true, httpStatus: 200,
-        durationMs: 1, error: null, responseSnippet: null, next: { status: 'delivered' as const, attempts: 1, nextAttemptAt: now } })), now + 6);
-    }
+    // Two recipients of one message: ordering is per recipient, so their events do not wait for each other.
+    const work = await store.claimWebhookDeliveries('d', 10, now + 5, 0);
+    expect(work).toHaveLength(2);
+    await store.recordWebhookAttempts('d', work.map((w) => ({ deliveryId: w.deliveryId, endpointId: ep.id, ok: true, posted: true, httpStatus: 200,
+      durationMs: 1, error: null, responseSnippet: null, next: { status: 'delivered' as const, attempts: 1, nextAttemptAt: now } })), now + 6);
     expect((await outbox()).map((r) => r.status)).toEqual(['delivered', 'delivered']);
     expect(await store.replayWebhookEvents(serverId, ep.id, { from: now, to: now + 1, max: 10 }, now + 7)).toEqual({ ok: true, queued: 2 });
     expect((await outbox()).map((r) => r.status)).toEqual(['pending', 'pending']);

@@ -84,7 +84,7 @@ export class PostgresStore extends SqlStore {
 
   /**
    * The webhook outbox claim: SKIP LOCKED so processes take disjoint batches. A row waits while an
-   * earlier undelivered row of its endpoint and message exists (claimed or not), so a message's
+   * earlier undelivered row of its endpoint and recipient exists (claimed or not), so a recipient's
    * events reach each endpoint in order.
    */
   protected async claimWebhookDeliveryIds(workerId: string, limit: number, now: number, staleBefore: number): Promise<number[]> {
@@ -94,7 +94,7 @@ export class PostgresStore extends SqlStore {
         JOIN webhook_endpoints ep ON ep.id = d.endpoint_id AND ep.enabled = 1
         WHERE d.status IN ('pending', 'failed') AND d.next_attempt_at <= ${now}
           AND (d.locked_at IS NULL OR d.locked_at < ${staleBefore})
-          AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = d.endpoint_id AND p.message_id = d.message_id
+          AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = d.endpoint_id AND p.order_key = d.order_key
             AND p.id < d.id AND p.status IN ('pending', 'failed'))
         ORDER BY d.next_attempt_at LIMIT ${limit}
         FOR UPDATE OF d SKIP LOCKED)

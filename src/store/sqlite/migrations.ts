@@ -90,14 +90,15 @@ CREATE INDEX webhook_endpoints_server ON webhook_endpoints(server_id, enabled);
 -- The outbox: one row per (endpoint, event), written in the transaction that writes the event.
 CREATE TABLE webhook_deliveries (
   id INTEGER PRIMARY KEY AUTOINCREMENT, endpoint_id INTEGER NOT NULL REFERENCES webhook_endpoints(id) ON DELETE CASCADE,
-  event_uid TEXT NOT NULL, message_id TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+  event_uid TEXT NOT NULL, order_key TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
   next_attempt_at INTEGER NOT NULL, last_status INTEGER, last_error TEXT, locked_by TEXT, locked_at INTEGER,
   created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
   UNIQUE (endpoint_id, event_uid));
 -- Partial: delivered and given-up rows (nearly all of them, in time) cost the claim nothing.
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_attempt_at) WHERE status IN ('pending', 'failed');
--- Per-message ordering: is an earlier undelivered row of this endpoint and message waiting?
-CREATE INDEX webhook_deliveries_order ON webhook_deliveries(endpoint_id, message_id, id) WHERE status IN ('pending', 'failed');
+-- Ordering per recipient (a SocketLabs message): is an earlier undelivered row of this endpoint and
+-- recipient waiting? order_key is the event's recipient id (its message id for message-level events).
+CREATE INDEX webhook_deliveries_order ON webhook_deliveries(endpoint_id, order_key, id) WHERE status IN ('pending', 'failed');
 CREATE TABLE webhook_attempts (
   id INTEGER PRIMARY KEY AUTOINCREMENT, delivery_id INTEGER NOT NULL REFERENCES webhook_deliveries(id) ON DELETE CASCADE,
   endpoint_id INTEGER NOT NULL, at INTEGER NOT NULL, ok INTEGER NOT NULL, http_status INTEGER, duration_ms INTEGER NOT NULL,

@@ -69,14 +69,14 @@ export class SqliteStore extends SqlStore {
 
   /**
    * The webhook outbox claim, in one IMMEDIATE transaction as above. A row waits while an earlier
-   * undelivered row of its endpoint and message exists (claimed or not), so a message's events
+   * undelivered row of its endpoint and recipient exists (claimed or not), so a recipient's events
    * reach each endpoint in order.
    */
   protected async claimWebhookDeliveryIds(workerId: string, limit: number, now: number, staleBefore: number): Promise<number[]> {
     const due = this.raw.prepare(`SELECT d.id FROM webhook_deliveries d
       JOIN webhook_endpoints ep ON ep.id = d.endpoint_id AND ep.enabled = 1
       WHERE d.status IN ('pending', 'failed') AND d.next_attempt_at <= ? AND (d.locked_at IS NULL OR d.locked_at < ?)
-        AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = d.endpoint_id AND p.message_id = d.message_id
+        AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = d.endpoint_id AND p.order_key = d.order_key
           AND p.id < d.id AND p.status IN ('pending', 'failed'))
       ORDER BY d.next_attempt_at LIMIT ?`).pluck();
     const claim = this.raw.prepare(`UPDATE webhook_deliveries SET locked_by = ?, locked_at = ?
