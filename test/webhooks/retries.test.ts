@@ -69,6 +69,29 @@ describe(`webhook retries, ordering and disabling (${TEST_STORE_KIND})`, () => {
     }
   });
 
+  it('a receiver down for a while, then up: every event of many recipients arrives exactly once, each recipient\'s in order', async () => {
+    const a = await start({ pollMs: 50, retrySchedule: Array(30).fill(100) });
+    const receiver = await startReceiver();
+    try {
+      const id = (await v2<{ data: Endpoint }>(a.t, 'POST', a.base, { key: a.key, body: { url: receiver.url } })).body.data.id;
+      await receiver.down();
+      for (let i = 0; i < 10; i++) expect((await a.send(`many${i}@sink.test`)).body.ErrorCode).toBe('Success');
+      await until(async () => { const r = await a.attempts(id); return r.total >= 10 ? r : undefined; }, () => null);
+      await receiver.up();
+      const events = await until(() => (receiver.events().length >= 20 ? receiver.events() : undefined), () => receiver.events().length);
+      // Let any straggler arrive before counting: the dispatcher has nothing left once every row is delivered.
+      await until(async () => ((await queryRows(a.t.db, "SELECT COUNT(*) AS n FROM webhook_deliveries WHERE status <> 'delivered'"))[0]!.n === 0 ? true : undefined), () => null);
+      const ids = receiver.events().map((e) => e.EventId as string);
+      expect(ids).toHaveLength(20);
+      expect(new Set(ids).size).toBe(20);
+      for (let i = 0; i < 10; i++) {
+        expect(events.filter((e) => e.Address === `many${i}@sink.test`).map((e) => e.Type)).toEqual(['Queued', 'Delivered']);
+      }
+    } finally {
+      await receiver.close();
+    }
+  });
+
   it('gives an event up after the last attempt of its schedule', async () => {
     const a = await start({ pollMs: 50, retrySchedule: [50, 50] });
     const receiver = await startReceiver();
