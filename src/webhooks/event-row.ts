@@ -90,6 +90,7 @@ export function fromEventRow({ event, message, recipient }: EventRowInput): Even
           event: {
             ...common, type: 'Tracking', trackingType: oneOf<TrackingType>(TRACKING_TYPE, num(data, 'TrackingType'), 'TrackingType'),
             userAgent: str(data, 'UserAgent'), clientIp: str(data, 'ClientIp'), url: optStr(data, 'Url'), tag: optStr(data, 'Tag'),
+            ...(typeof data.Machine === 'boolean' ? { machine: data.Machine } : {}),
           },
         };
       case 'Complaint':

@@ -45,12 +45,16 @@ export type WebhookEvent =
     type: 'Failed'; fromAddress?: string; failureType: FailureType; failureCode?: number; reason: string;
     bounceStatus?: string; diagnosticCode?: string; remoteMta?: string;
   })
-  | (MessageEventCommon & { type: 'Tracking'; trackingType: TrackingType; userAgent: string; clientIp: string; url?: string; tag?: string })
+  | (MessageEventCommon & {
+    type: 'Tracking'; trackingType: TrackingType; userAgent: string; clientIp: string; url?: string; tag?: string;
+    /** Beyond SocketLabs: a machine (privacy proxy, security scanner) rather than a reader did it (tracking/machine.ts). */
+    machine?: boolean;
+  })
   | (Omit<MessageEventCommon, 'meta' | 'tags'> & { type: 'Complaint'; fblType: string; userAgent: string; from: string; to: string; length: number })
   | (EventCommon & { type: 'Validation' });
 
 /** A payload as sent: flat, PascalCase, values are strings, numbers or (Data only) the Meta/Tags object. */
-export type WebhookPayload = Record<string, string | number | { Meta: { Key: string; Value: string }[]; Tags: string[] }>;
+export type WebhookPayload = Record<string, string | number | boolean | { Meta: { Key: string; Value: string }[]; Tags: string[] }>;
 
 /**
  * .NET's round-trip ("o") format, which SocketLabs sends: seven fractional digits and a Z
@@ -94,6 +98,7 @@ export function buildPayload(event: WebhookEvent, secretKey: string): WebhookPay
         Address: event.address, ...ids, TrackingType: event.trackingType, ClientIp: event.clientIp, UserAgent: event.userAgent,
         Url: event.url, Tag: event.tag,
       });
+      if (event.machine !== undefined) p.Machine = event.machine;
       break;
     case 'Complaint':
       put(p, { Address: event.address, ...ids, FblType: event.fblType, UserAgent: event.userAgent, From: event.from, To: event.to, Length: event.length });

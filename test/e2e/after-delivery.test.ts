@@ -99,7 +99,7 @@ describe(`after delivery: bounces, complaints, tracking, suppression and webhook
     expect(redirect.headers.get('location')).toBe('https://shop.example/sale');
     const open = await waitFor('opener@sink.test', 'Tracking', (p) => p.TrackingType === 1);
     const clicked = await waitFor('opener@sink.test', 'Tracking', (p) => p.TrackingType === 0);
-    expect(open).toMatchObject({ ServerId: t.credentials.serverId, SecretKey: secretKey, UserAgent: ua });
+    expect(open).toMatchObject({ ServerId: t.credentials.serverId, SecretKey: secretKey, UserAgent: ua, Machine: false });
     expect(clicked).toMatchObject({ Url: 'https://shop.example/sale', UserAgent: ua });
     expect(await t.store.getSuppression(t.credentials.serverId, 'opener@sink.test')).toBeUndefined();
   });

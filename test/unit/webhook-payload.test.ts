@@ -236,6 +236,12 @@ describe('fromEventRow: from what the delivery worker records', () => {
   it('Tracking and Complaint rows map from their PascalCase data', () => {
     const t = map('Tracking', { TrackingType: 0, UserAgent: 'UA', ClientIp: '198.51.100.7', Url: 'https://example.com/' });
     expect(t.ok && buildPayload(t.event, 'S')).toMatchObject({ TrackingType: 0, ClientIp: '198.51.100.7', Url: 'https://example.com/' });
+    expect(t.ok && buildPayload(t.event, 'S')).not.toHaveProperty('Machine');
+    // Beyond SocketLabs: Tracking events say whether a machine (proxy, scanner) or a reader did it, before Data.
+    const m = map('Tracking', { TrackingType: 1, UserAgent: 'Mozilla/5.0', ClientIp: '17.58.1.1', Machine: true, MachineReason: 'apple-mpp' });
+    const mp = m.ok ? buildPayload(m.event, 'S') : null;
+    expect(mp).toMatchObject({ TrackingType: 1, Machine: true });
+    expect(Object.keys(mp!).slice(-3)).toEqual(['Machine', 'Data', 'EventId']);
     const c = map('Complaint', { FblType: 'abuse', UserAgent: 'FBL/1', From: 'sender@example.com', To: 'rcpt@example.net', Length: 900 });
     expect(c.ok && buildPayload(c.event, 'S')).toMatchObject({ FblType: 'abuse', Length: 900 });
     expect(c.ok && buildPayload(c.event, 'S')).not.toHaveProperty('Data');
