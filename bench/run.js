@@ -121,7 +121,7 @@ function write(r) {
   const commit = commitId();
   const ok = (v, goal) => (v ? `reached (goal ${goal})` : `**not reached** (goal ${goal})`);
   writeSection(`injection:${STORE}`, [
-    `## Durable injection, ${STORE === 'postgres' ? 'PostgreSQL' : 'SQLite (WAL, synchronous=FULL)'}`,
+    `## Durable injection, ${STORE === 'postgres' ? 'PostgreSQL' : 'SQLite (WAL; each answer waits for the fdatasync of its commit)'}`,
     '',
     `Command: \`${STORE === 'postgres' ? 'BENCH_STORE=postgres ' : ''}npm run bench\` (BENCH_SECONDS=${SECONDS}) — ${new Date().toISOString().slice(0, 10)}, commit ${commit},`,
     `${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}. Postline runs as \`postline serve\` in its own process;`,

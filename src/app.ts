@@ -116,7 +116,10 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
     worker.start();
   }
   const committer = committerFor(deps.store, cfg.databasePoolSize, (units) => {
-    for (const u of units) metrics.accepted(u.messages[0]?.source ?? 'api', u.messages.length, u.messages.reduce((n, m) => n + m.recipients.length, 0));
+    for (const u of units) {
+      metrics.accepted(u.messages[0]?.source ?? 'api', u.messages.length, u.messages.reduce((n, m) => n + m.recipients.length, 0));
+      if (worker) for (const m of u.messages) worker.prime(m.id, m.template);
+    }
     worker?.wake();
   });
   let http: FastifyInstance | null = null;

@@ -104,6 +104,16 @@ export class DeliveryWorker {
     return this.inFlight;
   }
 
+  /**
+   * A message this process just committed: its template is kept so delivery need not read it
+   * back (a read and a JSON parse per relayed message). Only a shortcut; a miss reads the store.
+   */
+  prime(messageId: string, template: MessageTemplate): void {
+    if (this.templates.has(messageId)) return;
+    this.templates.set(messageId, Promise.resolve(template));
+    if (this.templates.size > TEMPLATE_CACHE_ENTRIES) this.templates.delete(this.templates.keys().next().value!);
+  }
+
   /** New work was committed: look now instead of at the next poll. */
   wake(): void {
     this.wakeUp?.();
