@@ -191,6 +191,7 @@ async function main() {
   const sink = startSink();
   await sleep(500);
   try {
+    if (only === 'memory') { const mem = await memoryWithQueue(sink); console.log(`memory with ${mem.queued} queued: ${mem.rss.toFixed(0)} MiB`); return; }
     if (only === 'bulk') { const bulk = await bulkEndToEnd(); console.log(`bulk merge: accepted ${bulk.accepted.toFixed(0)}/s, end to end ${bulk.e2e.toFixed(0)} recipients/s`); return; }
     if (only === 'relay') {
       const pl = await relayPostline();

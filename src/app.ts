@@ -118,7 +118,9 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
   const committer = committerFor(deps.store, cfg.databasePoolSize, (units) => {
     for (const u of units) {
       metrics.accepted(u.messages[0]?.source ?? 'api', u.messages.length, u.messages.reduce((n, m) => n + m.recipients.length, 0));
-      if (worker) for (const m of u.messages) worker.prime(m.id, m.template);
+      // Relayed messages only: a bulk template object still references its request's merge rows
+      // (40 MiB for a 1,000,000-recipient queue); a relayed one is just its MIME text.
+      if (worker) for (const m of u.messages) if (m.source === 'smtp') worker.prime(m.id, m.template);
     }
     worker?.wake();
   });
