@@ -1,10 +1,9 @@
-import http from 'node:http';
-import https from 'node:https';
 import type { Logger } from 'pino';
 import type { Store, WebhookAttemptRecord, WebhookWork } from '../store/store.js';
 import { nextAttemptAt, shouldDisableEndpoint } from './backoff.js';
 import { fromEventRow } from './event-row.js';
-import { DEFAULT_WEBHOOK_TIMEOUT_MS, type PostOutcome } from './post.js';
+import { DEFAULT_WEBHOOK_TIMEOUT_MS, guardedDispatcher, type PostOutcome } from './post.js';
+import type { Dispatcher } from 'undici';
 import { sendWebhook } from './send.js';
 import type { UrlGuard } from './url-guard.js';
 
@@ -61,16 +60,15 @@ export class WebhookDispatcher {
   private stopping = false;
   private loopDone: Promise<void> | null = null;
   private readonly wakers = new Set<() => void>();
-  /** Keep-alive connections per protocol, shared by every loop (the guard's lookup still checks each new connection). */
-  private readonly agents: { http: http.Agent; https: https.Agent };
+  /** Keep-alive connections, shared by every loop (the guard's lookup still checks each new connection). */
+  private readonly connections: Dispatcher;
   private readonly timeoutMs: number;
   private readonly staleMs: number;
 
   constructor(private readonly d: WebhookDispatcherDeps) {
     this.timeoutMs = d.timeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS;
     this.staleMs = d.staleMs ?? DEFAULT_WEBHOOK_STALE_CLAIM_MS;
-    const maxSockets = (d.concurrency ?? DEFAULT_CONCURRENCY) * DEFAULT_LOOPS;
-    this.agents = { http: new http.Agent({ keepAlive: true, maxSockets }), https: new https.Agent({ keepAlive: true, maxSockets }) };
+    this.connections = guardedDispatcher(d.guard, (d.concurrency ?? DEFAULT_CONCURRENCY) * DEFAULT_LOOPS);
     if (!(this.staleMs > this.timeoutMs)) throw new Error('webhook staleMs must exceed the POST timeout, or live claims would be taken over');
   }
 
@@ -88,8 +86,7 @@ export class WebhookDispatcher {
     this.stopping = true;
     this.wake();
     await this.loopDone;
-    this.agents.http.destroy();
-    this.agents.https.destroy();
+    await this.connections.destroy().catch(() => undefined);
   }
 
   private async loop(): Promise<void> {
@@ -162,8 +159,7 @@ export class WebhookDispatcher {
     }
     const mapped = fromEventRow({ event: w.event, message: w.message, recipient: w.recipient });
     if (!mapped.ok) return this.unsendable(w, mapped.error);
-    const agent = w.endpoint.url.startsWith('https:') ? this.agents.https : this.agents.http;
-    const outcome = await sendWebhook(mapped.event, w.endpoint, { guard: this.d.guard, timeoutMs: this.timeoutMs, now: this.d.now(), agent });
+    const outcome = await sendWebhook(mapped.event, w.endpoint, { guard: this.d.guard, timeoutMs: this.timeoutMs, now: this.d.now(), dispatcher: this.connections });
     if (outcome.ok) {
       return {
         deliveryId: w.deliveryId, endpointId: w.endpoint.id, ok: true, posted: true, httpStatus: outcome.status ?? null,

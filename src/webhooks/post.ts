@@ -1,6 +1,5 @@
-import http from 'node:http';
-import https from 'node:https';
 import { isIP } from 'node:net';
+import { Agent, request, type Dispatcher } from 'undici';
 import { performance } from 'node:perf_hooks';
 import { parseWebhookUrl, type UrlGuard } from './url-guard.js';
 
@@ -22,8 +21,8 @@ export interface PostWebhookOptions {
   timeoutMs: number;
   /** Every address connected to passes this guard; IP literals in the URL are checked before connecting. */
   guard: UrlGuard;
-  /** A keep-alive agent to reuse connections to busy endpoints; by default each attempt has its own connection. */
-  agent?: http.Agent;
+  /** Keep-alive connections to reuse (guardedDispatcher); by default each attempt has its own connection. */
+  dispatcher?: Dispatcher;
 }
 
 /** What one attempt came to. `ok`: the receiver answered 2xx. Network failures are outcomes, not throws. */
@@ -51,46 +50,37 @@ function statusError(status: number, location: string | undefined): string | und
 }
 
 /**
- * POSTs one webhook body to `url`. Never follows redirects, reads at most
- * MAX_RESPONSE_SNIPPET_BYTES of the answer, and resolves (never rejects) with the outcome.
+ * POSTs one webhook body to `url` with undici (Node's own HTTP client library): in the fan-out
+ * benchmark node:http's client was over a third of the dispatcher's CPU. Never follows
+ * redirects, reads at most MAX_RESPONSE_SNIPPET_BYTES of the answer, and resolves (never
+ * rejects) with the outcome. Without `dispatcher` the attempt gets its own connection, closed
+ * after it; every connection either way goes through the guard's lookup.
  */
 export function postWebhook(url: string, o: PostWebhookOptions): Promise<PostOutcome> {
+  // A programming error, thrown at once rather than turned into an outcome.
   if (!Number.isFinite(o.timeoutMs) || o.timeoutMs <= 0) throw new Error(`webhook timeoutMs must be a positive number, got ${o.timeoutMs}`);
+  return attempt(url, o);
+}
+
+async function attempt(url: string, o: PostWebhookOptions): Promise<PostOutcome> {
   const started = performance.now();
   const outcome = (r: Omit<PostOutcome, 'durationMs'>): PostOutcome => ({ ...r, durationMs: Math.round(performance.now() - started) });
 
   const parsed = parseWebhookUrl(url);
-  if (!parsed.ok) return Promise.resolve(outcome({ ok: false, error: parsed.error }));
+  if (!parsed.ok) return outcome({ ok: false, error: parsed.error });
   // A literal address never goes through `lookup`, so it is checked here.
   const literalRefusal = isIP(parsed.host) !== 0 ? o.guard.refusal(parsed.host) : null;
-  if (literalRefusal !== null) return Promise.resolve(outcome({ ok: false, error: `webhook URL address refused: ${literalRefusal}` }));
+  if (literalRefusal !== null) return outcome({ ok: false, error: `webhook URL address refused: ${literalRefusal}` });
 
-  return new Promise((resolve) => {
-    let settled = false;
-    let status: number | undefined;
-    let location: string | undefined;
-    const chunks: Buffer[] = [];
-    let received = 0;
-
-    const answered = (): Omit<PostOutcome, 'durationMs'> => {
-      const snippet = Buffer.concat(chunks).subarray(0, MAX_RESPONSE_SNIPPET_BYTES).toString('utf8');
-      const error = statusError(status!, location);
-      return { ok: error === undefined, status, ...(snippet ? { responseSnippet: snippet } : {}), ...(error ? { error } : {}) };
-    };
-    /** `cut`: the exchange is not finished cleanly, so the connection must not be reused. */
-    const finish = (r: Omit<PostOutcome, 'durationMs'>, cut: boolean) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      if (cut) req.destroy();
-      resolve(outcome(r));
-    };
-
-    const transport = parsed.url.protocol === 'https:' ? https : http;
-    const req = transport.request(parsed.url, {
+  const own = o.dispatcher ? null : guardedDispatcher(o.guard, 1);
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), o.timeoutMs);
+  let status: number | undefined;
+  try {
+    const res = await request(parsed.url, {
       method: 'POST',
-      agent: o.agent ?? false,
-      lookup: o.guard.lookup,
+      dispatcher: o.dispatcher ?? own!,
+      signal: abort.signal,
       headers: {
         'user-agent': USER_AGENT,
         // Lower-cased so a caller's Content-Length cannot go out beside ours.
@@ -98,22 +88,39 @@ export function postWebhook(url: string, o: PostWebhookOptions): Promise<PostOut
         'content-type': o.contentType,
         'content-length': String(Buffer.byteLength(o.body)),
       },
-    }, (res) => {
-      status = res.statusCode ?? 0;
-      location = res.headers.location;
-      res.on('data', (chunk: Buffer) => {
+      body: o.body,
+    });
+    status = res.statusCode;
+    const location = typeof res.headers.location === 'string' ? res.headers.location : undefined;
+    const chunks: Buffer[] = [];
+    let received = 0;
+    try {
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
         chunks.push(chunk);
         received += chunk.length;
-        if (received >= MAX_RESPONSE_SNIPPET_BYTES) finish(answered(), true);
-      });
-      res.on('end', () => finish(answered(), false));
-      // The status is in: a reset while reading the rest of the answer does not change it.
-      res.on('error', () => finish(answered(), true));
-    });
-    req.on('error', (err) => finish(status === undefined ? { ok: false, error: describe(err) } : answered(), true));
-    const timer = setTimeout(() => {
-      finish(status === undefined ? { ok: false, error: `no response within ${o.timeoutMs} ms` } : answered(), true);
-    }, o.timeoutMs);
-    req.end(o.body);
-  });
+        if (received >= MAX_RESPONSE_SNIPPET_BYTES) break; // leaving the loop destroys the body: the connection is not reused
+      }
+    } catch {
+      // The status is in: a reset or a timeout while reading the rest of the answer does not change it.
+    }
+    if (received < MAX_RESPONSE_SNIPPET_BYTES && !res.body.destroyed) res.body.destroy();
+    const snippet = Buffer.concat(chunks).subarray(0, MAX_RESPONSE_SNIPPET_BYTES).toString('utf8');
+    const error = statusError(status, location);
+    return outcome({ ok: error === undefined, status, ...(snippet ? { responseSnippet: snippet } : {}), ...(error ? { error } : {}) });
+  } catch (err) {
+    if (abort.signal.aborted) return outcome({ ok: false, error: `no response within ${o.timeoutMs} ms` });
+    return outcome({ ok: false, error: describe(err as Error) });
+  } finally {
+    clearTimeout(timer);
+    if (own) void own.destroy().catch(() => undefined);
+  }
+}
+
+/**
+ * An undici dispatcher whose every connection resolves names through the guard (so an address
+ * is checked when connecting, not only when the endpoint was saved: DNS rebinding), keeping up to
+ * `connections` keep-alive connections per origin. The dispatcher shares one across all endpoints.
+ */
+export function guardedDispatcher(guard: UrlGuard, connections: number): Dispatcher {
+  return new Agent({ connections, connect: { lookup: guard.lookup } as Record<string, unknown>, keepAliveTimeout: 10_000 });
 }

@@ -1,4 +1,4 @@
-import type http from 'node:http';
+import type { Dispatcher } from 'undici';
 import type { WebhookEndpoint } from '../store/store.js';
 import { activeSigningSecrets } from './endpoint.js';
 import { buildPayload, encodePayload, type WebhookEvent } from './payload.js';
@@ -11,7 +11,7 @@ export interface SendOptions {
   timeoutMs: number;
   /** The attempt's time (epoch ms): webhook-timestamp and which secrets are active. */
   now: number;
-  agent?: http.Agent;
+  dispatcher?: Dispatcher;
 }
 
 /**
@@ -22,5 +22,5 @@ export function sendWebhook(event: WebhookEvent, endpoint: Pick<WebhookEndpoint,
   o: SendOptions): Promise<PostOutcome> {
   const { body, contentType } = encodePayload(buildPayload(event, endpoint.secretKey), endpoint.format);
   const headers = sign(event.eventId, Math.floor(o.now / 1000), body, activeSigningSecrets(endpoint, o.now));
-  return postWebhook(endpoint.url, { body, contentType, headers, timeoutMs: o.timeoutMs, guard: o.guard, agent: o.agent });
+  return postWebhook(endpoint.url, { body, contentType, headers, timeoutMs: o.timeoutMs, guard: o.guard, dispatcher: o.dispatcher });
 }
