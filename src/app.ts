@@ -60,7 +60,11 @@ export interface RunningApp {
   stop(): Promise<void>;
 }
 
-/** Transactions in flight at once: SQLite has one writer; PostgreSQL benefits from a few. */
+/**
+ * Transactions in flight at once. SQLite has one writer, but a commit's flush now runs after the
+ * write lock is released (store/sqlite/wal-sync.ts), so a second batch can be written while the
+ * first one's fdatasync runs; PostgreSQL benefits from a few.
+ */
 function committerFor(store: Store, poolSize: number, onCommitted: (units: AcceptUnit[]) => void): GroupCommitter<AcceptUnit, AcceptOutcome> {
   return new GroupCommitter(async (units) => {
     const out = await store.commitAccepts(units);
@@ -68,7 +72,7 @@ function committerFor(store: Store, poolSize: number, onCommitted: (units: Accep
     return out;
   }, {
     maxBatchItems: 256,
-    maxInFlight: store.kind === 'sqlite' ? 1 : Math.max(1, Math.min(4, poolSize - 1)),
+    maxInFlight: store.kind === 'sqlite' ? 2 : Math.max(1, Math.min(4, poolSize - 1)),
   });
 }
 
