@@ -85,14 +85,21 @@ async function main() {
     const liveSec = (Date.now() - t0) / 1000;
     console.log(`live: ${expected} events in ${liveSec.toFixed(1)} s = ${(expected / liveSec).toFixed(0)}/s (${JSON.stringify([...receiver.byType])})`);
 
-    // 2. replay
-    const before = receiver.count;
-    const t1 = Date.now();
-    const replay = await api('POST', `/webhooks/${endpoint.id}/replay`, { from: fromIso, to: new Date().toISOString() });
-    const queued = replay.queued ?? replay.count ?? expected;
-    while (receiver.count - before < queued) await sleep(20);
-    const replaySec = (Date.now() - t1) / 1000;
-    console.log(`replay: ${queued} events in ${replaySec.toFixed(1)} s = ${(queued / replaySec).toFixed(0)}/s`);
+    // 2. replay, three rounds; the median is reported (one run on this shared VM can be off by a third)
+    const toIso = new Date().toISOString();
+    const rounds = [];
+    let queued = 0;
+    for (let i = 0; i < 3; i++) {
+      const before = receiver.count;
+      const t1 = Date.now();
+      const replay = await api('POST', `/webhooks/${endpoint.id}/replay`, { from: fromIso, to: toIso });
+      queued = replay.queued ?? replay.count ?? expected;
+      while (receiver.count - before < queued) await sleep(20);
+      const sec = (Date.now() - t1) / 1000;
+      console.log(`replay round ${i + 1}: ${queued} events in ${sec.toFixed(1)} s = ${(queued / sec).toFixed(0)}/s`);
+      rounds.push(queued / sec);
+    }
+    const fanout = [...rounds].sort((a, b) => a - b)[1];
 
     const f = (n) => Math.round(n).toLocaleString('en-US');
     writeSection('webhooks', [
@@ -105,7 +112,7 @@ async function main() {
       '',
       '| run | events | events/s | goal |',
       '| --- | --- | --- | --- |',
-      `| fan-out: the outbox refilled by one replay call, drained to the receiver | ${f(queued)} | **${f(queued / replaySec)}** | ${queued / replaySec >= 5000 ? 'reached' : '**not reached**'} (≥ 5,000/s) |`,
+      `| fan-out: the outbox refilled by one replay call, drained to the receiver; median of 3 rounds (${rounds.map(f).join(', ')}) | ${f(queued)} | **${f(fanout)}** | ${fanout >= 5000 ? 'reached' : '**not reached**'} (≥ 5,000/s) |`,
       `| live: the same events produced while posted (bulk merge accepted, processed, posted) | ${f(expected)} | ${f(expected / liveSec)} | — |`,
       '',
       'The fan-out row is the dispatcher\'s rate: every event is already in the outbox when the clock starts. The live row also',
