@@ -15,6 +15,7 @@ import { loadOrCreateTlsCredentials } from '../smtp/tls.js';
 import { decideMailFrom, decideMessageSize, type Decision } from '../smtp/session-policy.js';
 import { SMTP_SERVER_GREETING_PAUSE_MS } from '../smtp/submission-server.js';
 import { decideMxRcpt, mxAddressesOf } from './recipient-policy.js';
+import { collectData } from '../smtp/collect-data.js';
 import { processReport, type ProcessedReport } from './process-report.js';
 
 export interface MxMetrics {
@@ -91,22 +92,15 @@ export async function startMxServer(deps: MxDeps): Promise<MxServer> {
   });
   server.on('error', (err: Error) => log.debug({ event: 'mx.connection_error', err: err.message }, 'mx connection error'));
 
-  /** Reads DATA into memory up to the SIZE limit (beyond it, bytes are counted and dropped). */
+  /** Reads DATA into memory up to the SIZE limit, then records the report before answering. */
   function receive(stream: SMTPServerDataStream, session: SMTPServerSession, callback: (err?: Error | null, message?: string) => void): void {
     const limit = cfg.mxMaxMessageBytes;
-    const chunks: Buffer[] = [];
-    let received = 0;
-    stream.on('data', (chunk: Buffer) => {
-      received += chunk.length;
-      if (received <= limit) chunks.push(chunk);
-      else chunks.length = 0;
-    });
-    stream.once('end', () => {
+    collectData(stream, limit, (data, received) => {
       if (stopped) return callback(smtpError(421, '4.3.2 Service shutting down; try again later'));
-      const size = decideMessageSize({ receivedBytes: stream.sizeExceeded ? Math.max(received, limit + 1) : received, limit });
+      const size = decideMessageSize({ receivedBytes: received, limit });
       if (!size.ok) return callback(rejected(session, 'data', refusal(size)));
       const rcptTo = session.envelope.rcptTo.map((r) => r.address);
-      const work = processReport(Buffer.concat(chunks, received), { rcptTo }, { store, now: deps.now, addresses }).then((r) => {
+      const work = processReport(data, { rcptTo }, { store, now: deps.now, addresses }).then((r) => {
         deps.metrics?.inboundReport(r.kind, r.outcome);
         logOutcome(r, rcptTo, received, session);
         callback(null, r.outcome === 'recorded' ? '2.0.0 Ok: report recorded' : '2.0.0 Ok');

@@ -16,6 +16,7 @@ import { AuthThrottle } from '../accept/auth-throttle.js';
 import { AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW_MS } from '../core/limits.js';
 import { buildSmtpMessage } from './mime-accept.js';
 import { loadOrCreateTlsCredentials } from './tls.js';
+import { collectData } from './collect-data.js';
 import {
   decideAuth, decideMailFrom, decideMessageSize, decideRcpt, parseServerIdUsername, parseTrustedNetworks,
   trustedServerFor, type Decision, type Principal,
@@ -154,24 +155,17 @@ export async function startSubmissionServer(deps: SubmissionDeps): Promise<Submi
     },
   };
 
-  /** Reads DATA into memory up to the SIZE limit (beyond it, bytes are counted and dropped). */
+  /** Reads DATA into memory up to the SIZE limit, then accepts it through the group commit. */
   function receive(stream: SMTPServerDataStream, session: SMTPServerSession, callback: (err?: Error | null, message?: string) => void): void {
     const limit = cfg.smtpMaxMessageBytes;
-    const chunks: Buffer[] = [];
-    let received = 0;
-    stream.on('data', (chunk: Buffer) => {
-      received += chunk.length;
-      if (received <= limit) chunks.push(chunk);
-      else chunks.length = 0;
-    });
-    stream.once('end', () => {
+    collectData(stream, limit, (data, receivedBytes) => {
       if (stopped) return callback(smtpError(421, '4.3.2 Service shutting down; try again later'));
-      const size = decideMessageSize({ receivedBytes: stream.sizeExceeded ? Math.max(received, limit + 1) : received, limit });
+      const size = decideMessageSize({ receivedBytes, limit });
       if (!size.ok) return callback(rejected(session, 'data', refusal(size)));
       const principal = principalOf(session);
       if (!principal) return callback(rejected(session, 'data', smtpError(530, '5.7.0 Authentication required')));
       const env = session.envelope;
-      const built = buildSmtpMessage(Buffer.concat(chunks, received), {
+      const built = buildSmtpMessage(data, {
         serverId: principal.serverId,
         mailFrom: env.mailFrom === false ? '' : env.mailFrom.address,
         rcptTo: env.rcptTo.map((r) => r.address),
