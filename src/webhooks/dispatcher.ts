@@ -130,18 +130,27 @@ export class WebhookDispatcher {
     };
     await Promise.all(Array.from({ length: Math.min(this.d.concurrency ?? DEFAULT_CONCURRENCY, work.length) }, lane));
     const now = this.d.now();
-    const failing = await this.d.store.recordWebhookAttempts(this.d.workerId, records.map((r) => r.rec), now);
-    for (const { rec, seconds } of records) this.d.metrics?.webhookPost(rec.next.status, seconds);
-    for (const f of failing) {
-      // The last failure of this endpoint in the batch decides (a 410 disables at once).
-      const last = records.filter((r) => r.rec.endpointId === f.endpointId && !r.rec.ok).at(-1);
-      if (!last) continue;
-      const status = last.rec.httpStatus ?? undefined;
-      if (!shouldDisableEndpoint({ failingSince: f.failingSince, now, status, disableAfterMs: this.d.disableAfterMs })) continue;
-      await this.disable(last.w, status === 410
-        ? `the endpoint answered 410 Gone at ${new Date(now).toISOString()}`
-        : `every attempt has failed since ${new Date(f.failingSince).toISOString()}; last error: ${last.rec.error ?? 'unknown'}`);
+    // Endpoints to disable are disabled BEFORE the attempts are recorded: a recorded failure is
+    // due again after its backoff, and with several loops another one could claim the retry in
+    // between. The streak start comes from the endpoint as claimed (or now, when a success
+    // earlier in this batch ended the previous streak).
+    const streaks = new Map<number, { w: WebhookWork; rec: WebhookAttemptRecord; sawOk: boolean }>();
+    for (const { rec, w } of records) {
+      if (!rec.ok && !rec.posted) continue; // a payload we could not build says nothing about the receiver
+      const s = streaks.get(rec.endpointId);
+      streaks.set(rec.endpointId, { w, rec, sawOk: (s?.sawOk ?? false) || rec.ok });
     }
+    for (const { w, rec, sawOk } of streaks.values()) {
+      if (rec.ok) continue;
+      const failingSince = sawOk ? now : w.endpoint.failingSince ?? now;
+      const status = rec.httpStatus ?? undefined;
+      if (!shouldDisableEndpoint({ failingSince, now, status, disableAfterMs: this.d.disableAfterMs })) continue;
+      await this.disable(w, status === 410
+        ? `the endpoint answered 410 Gone at ${new Date(now).toISOString()}`
+        : `every attempt has failed since ${new Date(failingSince).toISOString()}; last error: ${rec.error ?? 'unknown'}`);
+    }
+    await this.d.store.recordWebhookAttempts(this.d.workerId, records.map((r) => r.rec), now);
+    for (const { rec, seconds } of records) this.d.metrics?.webhookPost(rec.next.status, seconds);
   }
 
   private async disable(w: WebhookWork, reason: string): Promise<void> {
