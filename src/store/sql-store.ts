@@ -264,23 +264,19 @@ export abstract class SqlStore implements Store {
     return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
   }
 
-  async renewClaims(workerId: string, ids: readonly string[], now: number): Promise<number> {
-    let n = 0;
-    for (const part of chunks(ids)) {
-      const res = await this.db.updateTable('recipients').set({ locked_at: now })
-        .where('id', 'in', part).where('locked_by', '=', workerId).where('status', '=', 'delivering')
-        .executeTakeFirst();
-      n += Number(res.numUpdatedRows);
-    }
-    return n;
+  renewClaims(workerId: string, ids: readonly string[], now: number): Promise<number> {
+    return this.updateHeld(workerId, ids, { locked_at: now });
   }
 
-  async releaseRecipients(workerId: string, ids: readonly string[], now: number): Promise<number> {
-    if (ids.length === 0) return 0;
+  releaseRecipients(workerId: string, ids: readonly string[], now: number): Promise<number> {
+    return this.updateHeld(workerId, ids, { status: 'queued', locked_by: null, locked_at: null, updated_at: now });
+  }
+
+  /** Sets `set` on the recipients among `ids` that workerId still holds (delivering, locked by it); returns how many. */
+  private async updateHeld(workerId: string, ids: readonly string[], set: Updateable<RecipientsTable>): Promise<number> {
     let n = 0;
     for (const part of chunks(ids)) {
-      const res = await this.db.updateTable('recipients')
-        .set({ status: 'queued', locked_by: null, locked_at: null, updated_at: now })
+      const res = await this.db.updateTable('recipients').set(set)
         .where('id', 'in', part).where('locked_by', '=', workerId).where('status', '=', 'delivering')
         .executeTakeFirst();
       n += Number(res.numUpdatedRows);
