@@ -7,6 +7,7 @@ export interface ServersTable {
   id: Generated<number>; account_id: number; name: string; status: string; sandbox: number; created_at: number;
   track_opens: Generated<number>; track_clicks: Generated<number>; track_unsubscribes: Generated<number>;
   tracking_domain: Generated<string | null>;
+  require_verified_domain: Generated<number>;
 }
 export interface ApiKeysTable {
   id: Generated<number>; public_id: string; secret_hash: string; server_id: number; scope: string; name: string;

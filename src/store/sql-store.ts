@@ -30,6 +30,7 @@ const toServer = (r: Selectable<ServersTable>): Server => ({
   id: Number(r.id), accountId: Number(r.account_id), name: r.name, status: r.status as Server['status'],
   sandbox: r.sandbox === 1, createdAt: Number(r.created_at),
   tracking: { opens: r.track_opens === 1, clicks: r.track_clicks === 1, unsubscribes: r.track_unsubscribes === 1, domain: r.tracking_domain },
+  requireVerifiedDomain: Number(r.require_verified_domain) === 1,
 });
 const toKey = (r: Selectable<ApiKeysTable>): ApiKeyRecord => ({
   id: Number(r.id), publicId: r.public_id, serverId: Number(r.server_id), scope: r.scope as ApiKeyScope,
@@ -89,9 +90,10 @@ export abstract class SqlStore implements Store {
   async listAccounts(): Promise<Account[]> {
     return (await this.db.selectFrom('accounts').selectAll().orderBy('id').execute()).map(toAccount);
   }
-  async createServer(input: { accountId: number; name: string; sandbox?: boolean }, now: number): Promise<Server> {
+  async createServer(input: { accountId: number; name: string; sandbox?: boolean; requireVerifiedDomain?: boolean }, now: number): Promise<Server> {
     const row = await this.db.insertInto('servers').values({
       account_id: input.accountId, name: input.name, status: 'active', sandbox: input.sandbox ? 1 : 0, created_at: now,
+      require_verified_domain: input.requireVerifiedDomain ? 1 : 0,
     }).returningAll().executeTakeFirstOrThrow();
     return toServer(row);
   }
@@ -100,6 +102,7 @@ export abstract class SqlStore implements Store {
     if (patch.name !== undefined) set.name = patch.name;
     if (patch.status !== undefined) set.status = patch.status;
     if (patch.sandbox !== undefined) set.sandbox = patch.sandbox ? 1 : 0;
+    if (patch.requireVerifiedDomain !== undefined) set.require_verified_domain = patch.requireVerifiedDomain ? 1 : 0;
     const t = patch.tracking ?? {};
     if (t.opens !== undefined) set.track_opens = t.opens ? 1 : 0;
     if (t.clicks !== undefined) set.track_clicks = t.clicks ? 1 : 0;

@@ -7,6 +7,11 @@ export interface Account { id: number; name: string; status: 'active' | 'disable
 export interface Server {
   id: number; accountId: number; name: string; status: 'active' | 'disabled'; sandbox: boolean; createdAt: number;
   tracking: ServerTracking;
+  /**
+   * Refuse mail whose From domain is not one of the server's verified sending domains (never in
+   * sandbox mode). On for servers created through the v2 API; off for the trial server of `postline init`.
+   */
+  requireVerifiedDomain: boolean;
 }
 /** Engagement tracking switches of a server (all off by default) and its tracking origin. */
 export interface ServerTracking {
@@ -15,7 +20,7 @@ export interface ServerTracking {
   domain: string | null;
 }
 export interface ServerPatch {
-  name?: string; status?: Server['status']; sandbox?: boolean; tracking?: Partial<ServerTracking>;
+  name?: string; status?: Server['status']; sandbox?: boolean; tracking?: Partial<ServerTracking>; requireVerifiedDomain?: boolean;
 }
 /** An event written outside delivery (tracking, complaints, asynchronous bounces). */
 export interface NewEvent {
@@ -158,7 +163,7 @@ export interface Store {
 
   createAccount(name: string, now: number): Promise<Account>;
   listAccounts(): Promise<Account[]>;
-  createServer(input: { accountId: number; name: string; sandbox?: boolean }, now: number): Promise<Server>;
+  createServer(input: { accountId: number; name: string; sandbox?: boolean; requireVerifiedDomain?: boolean }, now: number): Promise<Server>;
   getServer(id: number): Promise<Server | undefined>;
   listServers(): Promise<Server[]>;
   /** Changes the given fields; undefined when there is no such server. */

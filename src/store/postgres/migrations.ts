@@ -109,4 +109,9 @@ CREATE INDEX webhook_attempts_delivery ON webhook_attempts(delivery_id);
 CREATE INDEX events_server_time ON events(server_id, occurred_at);
 `,
   },
+  {
+    id: 6,
+    name: 'servers: refuse mail from unverified sending domains (per server)',
+    sql: `ALTER TABLE servers ADD COLUMN require_verified_domain INTEGER NOT NULL DEFAULT 0;`,
+  },
 ];
