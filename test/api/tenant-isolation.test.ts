@@ -4,7 +4,7 @@ import { TEST_STORE_KIND } from '../helpers/stores.js';
 import { v2, type V2Error } from '../helpers/api-v2.js';
 import { startReceiver, type WebhookReceiver } from '../helpers/webhooks.js';
 import {
-  attackerKeys, createTenant, OUTSIDE_SERVER, planRequest, uniqueTag, victimMarkers,
+  attackerKeys, createFixtures, OUTSIDE_SERVER, planRequest, victimMarkers,
   type DocOperation, type Fixtures, type PlannedRequest,
 } from '../helpers/tenant-fixtures.js';
 
@@ -49,19 +49,7 @@ describe(`tenant isolation across every v2 operation of the OpenAPI document (${
   beforeAll(async () => {
     t = await startTestApp({ config: { webhookAllowPrivate: true } });
     receiver = await startReceiver();
-    const victim = await createTenant(t.store, 'Victim');
-    const attacker = await createTenant(t.store, 'Attacker');
-    // The victim's resources, through the API with the victim's key.
-    const suppressedAddress = `victim-${uniqueTag()}@example.com`;
-    const s = await v2(t, 'POST', `/servers/${victim.serverId}/suppressions`, { key: victim.managementKey, body: { emailAddress: suppressedAddress, reason: 'Unsubscribe' } });
-    expect(s.status).toBe(200);
-    const webhookUrl = `${receiver.url}?tenant=victim-${uniqueTag()}`;
-    const w = await v2<{ data: { id: number; secretKey: string } }>(t, 'POST', `/servers/${victim.serverId}/webhooks`, { key: victim.managementKey, body: { url: webhookUrl } });
-    expect(w.status).toBe(200);
-    // The attacker has resources of its own too, so its lists are not trivially empty.
-    await v2(t, 'POST', `/servers/${attacker.serverId}/suppressions`, { key: attacker.managementKey, body: { emailAddress: `attacker-${uniqueTag()}@example.com` } });
-    await v2(t, 'POST', `/servers/${attacker.serverId}/webhooks`, { key: attacker.managementKey, body: { url: receiver.url, validate: false } });
-    f = { victim, attacker, resources: { suppressedAddress, webhookId: w.body.data.id, webhookUrl, webhookSecretKey: w.body.data.secretKey }, receiverUrl: receiver.url };
+    f = await createFixtures(t, receiver.url);
 
     const doc = await (await fetch(`${t.url}/api/openapi.json`)).json() as Doc;
     ops = v2Operations(doc).filter(inServerScope);

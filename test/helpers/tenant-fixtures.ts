@@ -7,7 +7,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Store } from '../../src/store/store.js';
-import { createKey } from './api-v2.js';
+import type { TestApp } from './app.js';
+import { createKey, v2 } from './api-v2.js';
 
 export interface Tenant {
   label: string;
@@ -43,7 +44,31 @@ export async function createTenant(store: Store, label: string): Promise<Tenant>
   const account = await store.createAccount(`${label} account ${tag}`, Date.now());
   const server = await store.createServer({ accountId: account.id, name: `${label} server ${tag}` }, Date.now());
   const managementKey = (await createKey(store, server.id, 'management')).key;
+  // Account keys: set `accountKey` here once the store can mint them; attackerKeys() then tries it everywhere.
   return { label, accountId: account.id, serverId: server.id, managementKey };
+}
+
+/**
+ * Both tenants and the victim's resources, created through the API with each tenant's own key.
+ * The attacker gets resources of its own too, so its lists are not trivially empty. A new
+ * resource type: create it here, add its id to VictimResources and its path parameter to PATH_PARAMS.
+ */
+export async function createFixtures(t: TestApp, receiverUrl: string): Promise<Fixtures> {
+  const victim = await createTenant(t.store, 'Victim');
+  const attacker = await createTenant(t.store, 'Attacker');
+  const ok = <T>(r: { status: number; text: string; body: T }, what: string): T => {
+    if (r.status !== 200) throw new Error(`creating ${what} failed: ${r.status} ${r.text}`);
+    return r.body;
+  };
+  const suppressedAddress = `victim-${uniqueTag()}@example.com`;
+  ok(await v2(t, 'POST', `/servers/${victim.serverId}/suppressions`, { key: victim.managementKey, body: { emailAddress: suppressedAddress, reason: 'Unsubscribe' } }), 'a suppression');
+  const webhookUrl = `${receiverUrl}?tenant=victim-${uniqueTag()}`;
+  const webhook = ok(await v2<{ data: { id: number; secretKey: string } }>(t, 'POST', `/servers/${victim.serverId}/webhooks`,
+    { key: victim.managementKey, body: { url: webhookUrl } }), 'a webhook endpoint').data;
+
+  ok(await v2(t, 'POST', `/servers/${attacker.serverId}/suppressions`, { key: attacker.managementKey, body: { emailAddress: `attacker-${uniqueTag()}@example.com` } }), "the attacker's suppression");
+  ok(await v2(t, 'POST', `/servers/${attacker.serverId}/webhooks`, { key: attacker.managementKey, body: { url: receiverUrl, validate: false } }), "the attacker's webhook endpoint");
+  return { victim, attacker, resources: { suppressedAddress, webhookId: webhook.id, webhookUrl, webhookSecretKey: webhook.secretKey }, receiverUrl };
 }
 
 /** Every key the attacker holds; each one is tried against every operation. */
