@@ -9,6 +9,7 @@ import { AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW_MS } from './core/limits.js';
 import { registerInjectRoute } from './api/compat/socketlabs/inject-route.js';
 import { registerHealthRoutes } from './api/health.js';
 import { registerApiV2 } from './api/v2/index.js';
+import { registerOpenApi } from './api/openapi/index.js';
 import { V2_AJV_OPTIONS } from './api/v2/schemas.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { DeliveryWorker, type DeliveryWorkerDeps } from './delivery/worker.js';
@@ -153,8 +154,15 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
       ajv: V2_AJV_OPTIONS,
     });
     http = server;
+    // First: the document is generated from the routes registered after this.
+    await registerOpenApi(server);
     registerHealthRoutes(server, deps.store, () => stopping);
-    server.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+    server.get('/metrics', {
+      schema: {
+        summary: 'Prometheus metrics (for the operator\'s monitoring; no key: keep it off public networks)', tags: ['operations'],
+        response: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+      },
+    }, async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
     registerInjectRoute(server, {
       store: deps.store, committer, now: deps.now,
       throttle: new AuthThrottle(AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW_MS),

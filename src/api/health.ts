@@ -1,10 +1,28 @@
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../store/store.js';
 
+const statusOnly = { type: 'object', required: ['status'], properties: { status: { type: 'string' } } } as const;
+
 /** /healthz: the process answers. /readyz: it can reach its store and is not shutting down. */
 export function registerHealthRoutes(app: FastifyInstance, store: Store, isStopping: () => boolean): void {
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_req, reply) => {
+  app.get('/healthz', {
+    schema: {
+      summary: 'Liveness: the process answers', tags: ['operations'],
+      response: { 200: { ...statusOnly, description: '{"status":"ok"}' } },
+    },
+  }, async () => ({ status: 'ok' }));
+  app.get('/readyz', {
+    schema: {
+      summary: 'Readiness: the store is reachable and the process is not shutting down', tags: ['operations'],
+      response: {
+        200: { type: 'object', required: ['status', 'store'], description: 'ready', properties: { status: { type: 'string', enum: ['ready'] }, store: { type: 'string', enum: ['sqlite', 'postgres'] } } },
+        503: {
+          type: 'object', required: ['status'], description: 'stopping, or the store cannot be reached',
+          properties: { status: { type: 'string', enum: ['stopping', 'unavailable'] }, error: { type: 'string' } },
+        },
+      },
+    },
+  }, async (_req, reply) => {
     if (isStopping()) return reply.code(503).send({ status: 'stopping' });
     try {
       await store.getSetting('readyz');

@@ -14,6 +14,7 @@ import { InvalidDataError, normalizeEnvelope, normalizeMessage, type RawMessage 
 import { buildMessage, metadataAndTagsBytes, recipientCount } from './build-message.js';
 import { parsePostBodyXml } from './xml.js';
 import { ERROR_DETAIL_HEADER, headerSafe, injectionResponse, sendError } from './respond.js';
+import { injectDocumentation } from './inject-schema.js';
 
 export interface InjectDeps {
   store: Store;
@@ -72,7 +73,9 @@ export function registerInjectRoute(app: FastifyInstance, deps: InjectDeps): voi
       return sendError(reply, 'InternalError', 'internal error; the request may be retried');
     });
 
-    scope.post('/api/v1/email', async (req, reply) => {
+    // Documented, not validated: the schema is route config, which Fastify never compiles (see
+    // api/openapi/transform.ts); parseBody and normalize.ts stay the only judges of the body.
+    scope.post('/api/v1/email', { config: { openapi: injectDocumentation } }, async (req, reply) => {
       const now = deps.now();
       const client = req.ip;
       if (deps.throttle.isBlocked(client, now)) {

@@ -1,0 +1,52 @@
+/**
+ * The fixed parts of the OpenAPI document: info, security schemes and tag descriptions. Paths come
+ * from the routes themselves (transform.ts); nothing here lists an endpoint.
+ */
+import { readFileSync } from 'node:fs';
+
+/** package.json sits three levels up from both src/api/openapi and dist/api/openapi. */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return pkg.version ?? '0.0.0';
+}
+
+export const OPENAPI_VERSION = '3.0.3';
+
+/** Where the document and the browsable page are served. */
+export const OPENAPI_JSON_PATH = '/api/openapi.json';
+export const DOCS_PREFIX = '/docs';
+
+export const SECURITY_SCHEMES = {
+  bearer: { type: 'http', scheme: 'bearer', description: 'an API key: `Authorization: Bearer <key>`' },
+  basic: { type: 'http', scheme: 'basic', description: 'an API key as the password, any user name (`curl -u api:<key>`)' },
+} as const;
+
+/** Management API v2: a management key, as Bearer or Basic. */
+export const V2_SECURITY: Record<string, string[]>[] = [{ bearer: [] }, { basic: [] }];
+
+export const TAGS = [
+  { name: 'injection', description: 'SocketLabs-compatible Injection API: sending mail (docs/injection-api.md)' },
+  { name: 'suppressions', description: 'A server\'s suppression list (docs/api-v2.md#suppressions)' },
+  { name: 'webhooks', description: 'Event-webhook endpoints (docs/api-v2.md#webhooks, docs/webhooks.md)' },
+  { name: 'operations', description: 'For operators and their monitoring, not for API clients (docs/operations.md)' },
+  { name: 'meta', description: 'This document' },
+];
+
+export function openapiOptions() {
+  return {
+    openapi: OPENAPI_VERSION,
+    info: {
+      title: 'Postline',
+      version: packageVersion(),
+      description: [
+        'Postline\'s HTTP API: the SocketLabs-compatible Injection API (`/api/v1/email`) and the management API v2',
+        '(`/api/v2/servers/{serverId}/...`, SocketLabs\' v2 conventions).',
+        'The reference is the `docs/` directory of the Postline source: docs/injection-api.md, docs/api-v2.md',
+        '(authentication, envelopes, paging, error codes), docs/webhooks.md and docs/openapi.md (this document, and generating clients from it).',
+      ].join(' '),
+      license: { name: 'MIT' },
+    },
+    components: { securitySchemes: SECURITY_SCHEMES },
+    tags: TAGS,
+  };
+}

@@ -1,0 +1,149 @@
+/**
+ * The tenant-isolation harness: two tenants (victim and attacker), the victim's resources, and the
+ * tables that turn every operation of the OpenAPI document into a concrete request. A route added
+ * later is covered by adding what it needs here: a row in PATH_PARAMS for a new path parameter,
+ * in BODIES / QUERIES when it requires a body or query parameters, in OUTSIDE_SERVER when it is a
+ * v2 route outside /servers/{serverId}. The test fails naming whatever is missing.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Store } from '../../src/store/store.js';
+import type { TestApp } from './app.js';
+import { createKey, v2 } from './api-v2.js';
+
+export interface Tenant {
+  label: string;
+  accountId: number;
+  serverId: number;
+  managementKey: string;
+  /** An account-level key, once the API has them. */
+  accountKey?: string;
+}
+
+/** What the victim owns, created through the API with the victim's key. */
+export interface VictimResources {
+  suppressedAddress: string;
+  webhookId: number;
+  /** The victim's endpoint URL (unique to it) and SocketLabs SecretKey: neither may reach the attacker. */
+  webhookUrl: string;
+  webhookSecretKey: string;
+}
+
+export interface Fixtures {
+  victim: Tenant;
+  attacker: Tenant;
+  resources: VictimResources;
+  /** A loopback webhook receiver (POSTLINE_WEBHOOK_ALLOW_PRIVATE lets endpoints point at it). */
+  receiverUrl: string;
+}
+
+export const uniqueTag = () => randomBytes(6).toString('hex');
+
+/** A new account with one server and a management key of that server. */
+export async function createTenant(store: Store, label: string): Promise<Tenant> {
+  const tag = uniqueTag();
+  const account = await store.createAccount(`${label} account ${tag}`, Date.now());
+  const server = await store.createServer({ accountId: account.id, name: `${label} server ${tag}` }, Date.now());
+  const managementKey = (await createKey(store, server.id, 'management')).key;
+  // Account keys: set `accountKey` here once the store can mint them; attackerKeys() then tries it everywhere.
+  return { label, accountId: account.id, serverId: server.id, managementKey };
+}
+
+/**
+ * Both tenants and the victim's resources, created through the API with each tenant's own key.
+ * The attacker gets resources of its own too, so its lists are not trivially empty. A new
+ * resource type: create it here, add its id to VictimResources and its path parameter to PATH_PARAMS.
+ */
+export async function createFixtures(t: TestApp, receiverUrl: string): Promise<Fixtures> {
+  const victim = await createTenant(t.store, 'Victim');
+  const attacker = await createTenant(t.store, 'Attacker');
+  const ok = <T>(r: { status: number; text: string; body: T }, what: string): T => {
+    if (r.status !== 200) throw new Error(`creating ${what} failed: ${r.status} ${r.text}`);
+    return r.body;
+  };
+  const suppressedAddress = `victim-${uniqueTag()}@example.com`;
+  ok(await v2(t, 'POST', `/servers/${victim.serverId}/suppressions`, { key: victim.managementKey, body: { emailAddress: suppressedAddress, reason: 'Unsubscribe' } }), 'a suppression');
+  const webhookUrl = `${receiverUrl}?tenant=victim-${uniqueTag()}`;
+  const webhook = ok(await v2<{ data: { id: number; secretKey: string } }>(t, 'POST', `/servers/${victim.serverId}/webhooks`,
+    { key: victim.managementKey, body: { url: webhookUrl } }), 'a webhook endpoint').data;
+
+  ok(await v2(t, 'POST', `/servers/${attacker.serverId}/suppressions`, { key: attacker.managementKey, body: { emailAddress: `attacker-${uniqueTag()}@example.com` } }), "the attacker's suppression");
+  ok(await v2(t, 'POST', `/servers/${attacker.serverId}/webhooks`, { key: attacker.managementKey, body: { url: receiverUrl, validate: false } }), "the attacker's webhook endpoint");
+  return { victim, attacker, resources: { suppressedAddress, webhookId: webhook.id, webhookUrl, webhookSecretKey: webhook.secretKey }, receiverUrl };
+}
+
+/** Every key the attacker holds; each one is tried against every operation. */
+export function attackerKeys(f: Fixtures): { label: string; key: string }[] {
+  const keys = [{ label: 'attacker management key', key: f.attacker.managementKey }];
+  if (f.attacker.accountKey) keys.push({ label: 'attacker account key', key: f.attacker.accountKey });
+  return keys;
+}
+
+/** Path parameter (other than serverId) -> the victim's id for it. */
+export const PATH_PARAMS: Record<string, (f: Fixtures) => string> = {
+  webhookId: (f) => String(f.resources.webhookId),
+};
+
+/** Operation ("METHOD /path" as in the document) -> required query parameters, naming the victim's resources. */
+export const QUERIES: Record<string, (f: Fixtures) => Record<string, string>> = {
+  'GET /api/v2/servers/{serverId}/suppressions': (f) => ({ emailAddress: f.resources.suppressedAddress }),
+  'DELETE /api/v2/servers/{serverId}/suppressions': (f) => ({ emailAddress: f.resources.suppressedAddress }),
+};
+
+/**
+ * Operation -> a body that passes validation, so that a refusal means isolation and not a
+ * malformed request. Bodies naming resources name the victim's.
+ */
+export const BODIES: Record<string, (f: Fixtures) => unknown> = {
+  'POST /api/v2/servers/{serverId}/suppressions': (f) => ({ emailAddress: f.resources.suppressedAddress, reason: 'Complaint' }),
+  'POST /api/v2/servers/{serverId}/suppressions/bulk-remove': (f) => ({ emailAddresses: [f.resources.suppressedAddress] }),
+  'POST /api/v2/servers/{serverId}/webhooks': (f) => ({ url: f.receiverUrl, validate: false }),
+  'PATCH /api/v2/servers/{serverId}/webhooks/{webhookId}': () => ({ enabled: false, eventTypes: ['Failed'] }),
+  'POST /api/v2/servers/{serverId}/webhooks/{webhookId}/replay': () => ({ from: '2020-01-01T00:00:00Z', to: '2020-01-02T00:00:00Z' }),
+};
+
+/**
+ * v2 operations outside /servers/{serverId} (account-level routes, a list of servers): `list`
+ * answers 2xx with none of the victim's items; `refused` answers 403 or 404 with the victim's ids
+ * in its path parameters.
+ */
+export const OUTSIDE_SERVER: Record<string, 'list' | 'refused'> = {
+  // e.g. 'GET /api/v2/servers': 'list',
+};
+
+/**
+ * Strings only the victim's data holds: none may appear in an answer to the attacker. (Not the
+ * suppressed address: the attacker sends it itself, and answers may echo it.)
+ */
+export function victimMarkers(f: Fixtures): string[] {
+  return [f.resources.webhookUrl, f.resources.webhookSecretKey];
+}
+
+export interface PlannedRequest { method: string; path: string; query?: Record<string, string>; body?: unknown }
+
+export interface DocOperation {
+  parameters?: { in: string; name: string; required?: boolean }[];
+  requestBody?: { required?: boolean };
+}
+
+/**
+ * The request for one operation of the document, with `serverId` and every other path parameter
+ * filled in (the victim's ids from PATH_PARAMS), or the list of what the tables lack.
+ */
+export function planRequest(f: Fixtures, method: string, docPath: string, op: DocOperation, serverId: number):
+  { ok: true; request: PlannedRequest } | { ok: false; missing: string[] } {
+  const name = `${method.toUpperCase()} ${docPath}`;
+  const missing: string[] = [];
+  const path = docPath.replace(/\{([^}]+)\}/g, (_m, p: string) => {
+    if (p === 'serverId') return String(serverId);
+    const fill = PATH_PARAMS[p];
+    if (!fill) { missing.push(`${name}: path parameter {${p}} is not in PATH_PARAMS (test/helpers/tenant-fixtures.ts)`); return `{${p}}`; }
+    return encodeURIComponent(fill(f));
+  });
+  const requiredQuery = (op.parameters ?? []).filter((p) => p.in === 'query' && p.required).map((p) => p.name);
+  const query = QUERIES[name]?.(f);
+  for (const q of requiredQuery) if (!query || !(q in query)) missing.push(`${name}: required query parameter ${q} is not in QUERIES (test/helpers/tenant-fixtures.ts)`);
+  const body = BODIES[name]?.(f);
+  if (op.requestBody?.required && body === undefined) missing.push(`${name}: needs a body; add one to BODIES (test/helpers/tenant-fixtures.ts)`);
+  if (missing.length > 0) return { ok: false, missing };
+  return { ok: true, request: { method: method.toUpperCase(), path, ...(query ? { query } : {}), ...(body === undefined ? {} : { body }) } };
+}
