@@ -26,7 +26,7 @@ export function registerDownload(scope: FastifyInstance, store: Store): void {
       tags: ['suppressions'],
       params: serverIdParams,
       querystring: { type: 'object', additionalProperties: false, properties: { ...sortQueryProperties(SORT_FIELDS, SORT_DEFAULTS), ...filterProperties } },
-      response: withErrors({ 200: { type: 'string', description: `text/csv; columns ${CSV_COLUMNS.join(', ')}` } }),
+      response: withErrors({ 200: { description: `CSV with a header row; columns ${CSV_COLUMNS.join(', ')}`, content: { 'text/csv': { schema: { type: 'string' } } } } }),
     },
   }, async (req, reply) => {
     const serverId = Number(req.params.serverId);
