@@ -35,8 +35,6 @@ export interface InboundParserOptions {
   dnsServers?: readonly string[];
   /** A message taking longer than this is taken for a stuck thread, which is replaced (default 120 s). */
   taskTimeoutMs?: number;
-  /** V8 heap limit per parser thread in MB (default: Node's own). */
-  maxHeapMb?: number;
 }
 
 /**
@@ -58,7 +56,6 @@ export function createInboundParser(opts: InboundParserOptions): InboundParser {
     threads: opts.threads ?? (availableParallelism() <= 2 ? 1 : 2),
     data: { dnsServers: [...(opts.dnsServers ?? [])], hostname: opts.hostname },
     taskTimeoutMs: opts.taskTimeoutMs ?? 120_000,
-    ...(opts.maxHeapMb ? { maxHeapMb: opts.maxHeapMb } : {}),
   });
   return {
     build: (raw, env) => pool.run(raw, {

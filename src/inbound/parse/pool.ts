@@ -17,14 +17,12 @@ export interface ParsePoolOptions {
   data: ParseWorkerData;
   /** A task running longer than this is taken for a stuck thread: the thread is replaced. */
   taskTimeoutMs: number;
-  /** V8 heap limit of each thread: one message that needs more ends that thread, not the process. */
-  maxHeapMb?: number;
 }
 
 /**
  * A fixed set of parser threads, one message at a time each, with a queue when all are busy (one
- * message at a time keeps a thread's peak memory to one message's worth). A thread that crashes,
- * runs out of heap or overruns the task timeout is terminated and replaced; only its own task is
+ * message at a time keeps a thread's peak memory to one message's worth). A thread that crashes or
+ * overruns the task timeout is terminated and replaced; only its own task is
  * rejected.
  */
 export class ParsePool {
@@ -68,15 +66,15 @@ export class ParsePool {
       const job: ParseJob = { id: task.id, raw: buffer, byteOffset, byteLength, env: task.env };
       slot.timer = setTimeout(() => this.fail(slot, new Error(`inbound parser thread took over ${this.opts.taskTimeoutMs} ms; replaced`)), this.opts.taskTimeoutMs);
       slot.timer.unref();
+      // An idle thread does not keep the process alive; one with a message in hand does.
+      slot.worker.ref();
       slot.worker.postMessage(job, [buffer]);
     }
   }
 
   private spawn(): Slot {
-    const worker = new Worker(this.opts.workerFile, {
-      workerData: this.opts.data,
-      ...(this.opts.maxHeapMb ? { resourceLimits: { maxOldGenerationSizeMb: this.opts.maxHeapMb } } : {}),
-    });
+    // No resourceLimits: a thread reaching a V8 heap limit can abort the whole process (Node 20).
+    const worker = new Worker(this.opts.workerFile, { workerData: this.opts.data });
     const slot: Slot = { worker, task: null, timer: null };
     worker.unref();
     worker.on('message', (m: ParseReply) => {
@@ -85,6 +83,7 @@ export class ParsePool {
       if (slot.timer) clearTimeout(slot.timer);
       slot.task = null;
       slot.timer = null;
+      worker.unref();
       if (m.ok) task.resolve(Buffer.from(m.body));
       else task.reject(new Error(m.error));
       this.dispatch();
