@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+// Inbound parser benchmark (`npx tsc -p tsconfig.json && node bench/inbound-stall.js`), on the built dist/:
+//  1. stall: the longest event-loop delay of this (main) thread while build() turns a 25 MB message
+//     with attachments into its Inbound POST body on the parser threads (goal: under 50 ms);
+//  2. rate: build() of 50 KB DKIM-signed messages with a small attachment, BENCH_INBOUND_CONCURRENCY
+//     (16) in flight, SPF/DKIM/DMARC answered by a DNS server on loopback in this process.
+import { createSocket } from 'node:dgram';
+import { randomBytes } from 'node:crypto';
+import { cpus } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import * as packet from 'dns-packet';
+import MailComposer from 'nodemailer/lib/mail-composer/index.js';
+import { createInboundParser } from '../dist/inbound/parse/index.js';
+import { dnsLookup } from '../dist/dns/lookup.js';
+import { generateDkimKey, signMessage } from '../dist/compose/dkim.js';
+
+const CONCURRENCY = Number(process.env.BENCH_INBOUND_CONCURRENCY ?? 16);
+const RATE_MESSAGES = Number(process.env.BENCH_INBOUND_MESSAGES ?? 400);
+const STALL_ROUNDS = 3;
+
+/** TXT records by name; every other question is NXDOMAIN (a quick answer, as a warm resolver gives). */
+function startDns(txt) {
+  const sock = createSocket('udp4');
+  sock.on('message', (msg, rinfo) => {
+    const q = packet.decode(msg);
+    const question = q.questions[0];
+    const name = question.name.toLowerCase();
+    const records = question.type === 'TXT' ? txt.get(name) : undefined;
+    const reply = { type: 'response', id: q.id, flags: packet.RECURSION_AVAILABLE | (txt.has(name) ? 0 : 3), questions: q.questions,
+      answers: (records ?? []).map((t) => ({ type: 'TXT', name: question.name, ttl: 60, data: t.match(/.{1,255}/g) })) };
+    sock.send(packet.encode(reply), rinfo.port, rinfo.address);
+  });
+  return new Promise((r) => sock.bind(0, '127.0.0.1', () => r({ address: `127.0.0.1:${sock.address().port}`, close: () => sock.close() })));
+}
+
+const key = generateDkimKey('bench.example', 'b1');
+const dns = await startDns(new Map([
+  ['bench.example', ['v=spf1 ip4:127.0.0.1 -all']],
+  ['b1._domainkey.bench.example', [`v=DKIM1; k=rsa; p=${key.publicKeyBase64}`]],
+  ['_dmarc.bench.example', ['v=DMARC1; p=none']],
+]));
+const parser = createInboundParser({ dns: dnsLookup([dns.address]), dnsServers: [dns.address], hostname: 'mx.bench.test' });
+const env = { serverId: 1, secretKey: 'bench', mailFrom: 'news@bench.example', rcptTo: 'in@customer.example', remoteIp: '127.0.0.1', heloName: 'mta.bench.example', receivedAt: 0 };
+
+const compose = (size, attachments) => new MailComposer({
+  from: 'News <news@bench.example>', to: 'in@customer.example', subject: 'Bench',
+  text: 'x'.repeat(size), html: `<p>${'y'.repeat(size)}</p><img src="cid:logo@bench">`,
+  attachments: [...attachments, { filename: 'logo.png', content: randomBytes(2_000), contentType: 'image/png', cid: 'logo@bench' }],
+}).compile().build();
+
+// Warm the threads (module loading) before measuring.
+await parser.build(await compose(100, []), env);
+
+// 1. stall
+const big = await compose(500_000, [
+  { filename: 'a.bin', content: randomBytes(6_000_000) },
+  { filename: 'b.pdf', content: randomBytes(6_000_000), contentType: 'application/pdf' },
+  { filename: 'c.zip', content: randomBytes(6_000_000), contentType: 'application/zip' },
+]);
+const bigSize = big.length;
+let maxStall = 0;
+let buildMs = 0;
+let outSize = 0;
+for (let round = 0; round < STALL_ROUNDS; round++) {
+  const raw = Buffer.from(big); // build() takes its buffer over by transfer
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  let last = performance.now();
+  let gap = 0;
+  const tick = setInterval(() => { const now = performance.now(); gap = Math.max(gap, now - last); last = now; }, 1);
+  h.enable();
+  const t0 = performance.now();
+  const body = await parser.build(raw, env);
+  buildMs = Math.max(buildMs, performance.now() - t0);
+  h.disable();
+  clearInterval(tick);
+  outSize = body.length;
+  maxStall = Math.max(maxStall, h.max / 1e6, gap);
+}
+
+// 2. rate
+const small = [];
+for (let i = 0; i < 20; i++) {
+  small.push(await signMessage(await compose(20_000, [{ filename: 'note.txt', content: randomBytes(3_000).toString('hex') }]), [key]));
+}
+let next = 0;
+let dkimPass = 0;
+const t1 = performance.now();
+await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+  while (next < RATE_MESSAGES) {
+    const i = next++;
+    const body = JSON.parse((await parser.build(Buffer.from(small[i % small.length]), env)).toString());
+    if (body.Authentication.Dkim[0]?.Result === 'pass' && body.Authentication.Spf.Result === 'pass') dkimPass++;
+  }
+}));
+const rateSec = (performance.now() - t1) / 1000;
+await parser.close();
+dns.close();
+if (dkimPass !== RATE_MESSAGES) throw new Error(`only ${dkimPass} of ${RATE_MESSAGES} messages passed SPF and DKIM`);
+
+console.log(`\n${cpus().length} cores, Node ${process.version}\n`);
+console.log('| Inbound parser | Result |');
+console.log('|---|---|');
+console.log(`| Longest main-thread event-loop stall during build() of a ${(bigSize / 1e6).toFixed(1)} MB message (3 attachments), max of ${STALL_ROUNDS} | ${maxStall.toFixed(1)} ms |`);
+console.log(`| Slowest build() of that message (JSON body ${(outSize / 1e6).toFixed(1)} MB) | ${buildMs.toFixed(0)} ms |`);
+console.log(`| Build rate, ${(small[0].length / 1e3).toFixed(0)} KB DKIM-signed messages, ${CONCURRENCY} in flight, SPF+DKIM pass | ${(RATE_MESSAGES / rateSec).toFixed(0)} messages/s |`);

@@ -1,0 +1,152 @@
+/**
+ * One raw message -> the UTF-8 JSON body of its Inbound POST (SocketLabs' Inbound Parse format,
+ * plus Authentication, ReplyText and AutoReply; docs/inbound-payload.md). Runs on a parser thread
+ * (parse-worker.ts): everything here is CPU work on up to 50 MB.
+ *
+ * Attachment contents never become JavaScript strings: the JSON is written with a placeholder per
+ * attachment and the base64 pieces are copied into the output buffer in their place.
+ */
+import { randomUUID } from 'node:crypto';
+import type { AddressObject } from 'mailparser';
+import EmailReplyParser from 'email-reply-parser';
+import type { DNSResolver } from 'mailauth';
+import { autoReplySignal } from '../../bounce/auto-reply.js';
+import { authenticateMessage, type AuthenticationResult } from './authentication.js';
+import { parseMime, type ParsedAttachment, type ParsedMime } from './mime.js';
+import { headerValue, readHeaderBlock, type RawHeader } from './raw-headers.js';
+
+/** What the MX listener knew about the message (index.ts InboundEnvelope, minus receivedAt). */
+export interface BodyEnvelope {
+  serverId: number; secretKey: string; mailFrom: string; rcptTo: string;
+  remoteIp: string; heloName: string | null;
+}
+
+export interface BodyContext { resolver: DNSResolver; hostname: string }
+
+interface PayloadAddress { EmailAddress: string; FriendlyName: string | null }
+interface PayloadFile { Name: string | null; ContentType: string; Content: string; ContentId: string | null; CustomHeaders: RawHeader[] }
+
+/** Reply parsing is regex work over the whole text: a bounded prefix holds any real reply. */
+const REPLY_SCAN_LIMIT = 256 * 1024;
+
+/** Every mailbox of the header(s), group members included, in order. */
+function addresses(objs: AddressObject[]): PayloadAddress[] {
+  const out: PayloadAddress[] = [];
+  const walk = (list: AddressObject['value']) => {
+    for (const a of list) {
+      if (a.group) walk(a.group);
+      else if (a.address) out.push({ EmailAddress: a.address, FriendlyName: a.name || null });
+    }
+  };
+  for (const o of objs) walk(o.value);
+  return out;
+}
+
+const orNull = <T>(list: T[]): T[] | null => (list.length > 0 ? list : null);
+
+/** Content-IDs the HTML points at with cid: URLs (RFC 2392: URL-encoded, without the angle brackets). */
+function referencedCids(html: string | null): Set<string> {
+  const out = new Set<string>();
+  if (!html) return out;
+  for (const m of html.matchAll(/\bcid:([^\s"'<>)]+)/gi)) {
+    let id = m[1]!;
+    try { id = decodeURIComponent(id); } catch { /* keep it as written */ }
+    out.add(id.toLowerCase());
+  }
+  return out;
+}
+
+const bareCid = (cid: string | null): string | null => (cid ? cid.trim().replace(/^<|>$/g, '').trim() : null);
+
+function replyText(text: string | null): string | null {
+  if (text === null) return null;
+  try {
+    return new EmailReplyParser().parseReply(text.length > REPLY_SCAN_LIMIT ? text.slice(0, REPLY_SCAN_LIMIT) : text).trimEnd();
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The JSON with each attachment's Content written from its base64 pieces, as one exact-size buffer.
+ * `token` is the placeholder prefix as it appears inside the JSON text; the attachment's index follows it.
+ */
+function assemble(payload: unknown, files: ParsedAttachment[], token: string): Buffer {
+  const escaped = token.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  // split() with a capture group alternates text and captured attachment indexes.
+  const parts = JSON.stringify(payload).split(new RegExp(`${escaped}(\\d+)(?=")`));
+  const pieces: Buffer[] = [];
+  parts.forEach((p, i) => {
+    if (i % 2 === 0) pieces.push(Buffer.from(p, 'utf8'));
+    else pieces.push(...files[Number(p)]!.base64);
+  });
+  // A buffer of its own (not a pooled slice), so it can be transferred to the main thread.
+  const total = pieces.reduce((s, p) => s + p.length, 0);
+  const out = Buffer.from(new ArrayBuffer(total));
+  let at = 0;
+  for (const p of pieces) { out.set(p, at); at += p.length; }
+  return out;
+}
+
+export async function buildInboundBody(raw: Buffer, env: BodyEnvelope, ctx: BodyContext): Promise<Buffer> {
+  const top = readHeaderBlock(raw);
+  const [mime, auth] = await Promise.all([
+    parseMime(raw).catch((err: Error): ParsedMime => emptyMime(`MIME: ${err.message}`)),
+    authenticateMessage(raw, { ip: env.remoteIp, helo: env.heloName, mailFrom: env.mailFrom, mta: ctx.hostname, resolver: ctx.resolver }),
+  ]);
+  return renderBody(top.headers, top.garbage, mime, auth, env);
+}
+
+function emptyMime(error: string): ParsedMime {
+  return { subject: null, from: null, to: [], cc: [], bcc: [], replyTo: null, text: null, html: null, textCharset: null, htmlCharset: null, attachments: [], errors: [error] };
+}
+
+function renderBody(headers: RawHeader[], garbage: string[], mime: ParsedMime, auth: AuthenticationResult, env: BodyEnvelope): Buffer {
+  const token = `\u0001content:${randomUUID()}:`;
+  const cids = referencedCids(mime.html);
+  const attachments: PayloadFile[] = [];
+  const embedded: PayloadFile[] = [];
+  mime.attachments.forEach((a, i) => {
+    const cid = bareCid(a.contentId);
+    const file: PayloadFile = { Name: a.name, ContentType: a.contentType, Content: `${token}${i}`, ContentId: cid, CustomHeaders: a.headers };
+    const isEmbedded = cid !== null && a.disposition !== 'attachment' && cids.has(cid.toLowerCase());
+    (isEmbedded ? embedded : attachments).push(file);
+  });
+  const from = addresses(mime.from ? [mime.from] : [])[0] ?? null;
+  const subject = mime.subject ?? '';
+  const autoReason = autoReplySignal(headers.map((h) => ({ name: h.Name, value: h.Value ?? '' })), subject);
+  const errors = [...garbage, ...mime.errors];
+  const payload = {
+    SecretKey: env.secretKey,
+    ServerId: env.serverId,
+    SubaccountId: null,
+    IpPoolId: null,
+    InboundMailFrom: env.mailFrom,
+    InboundRcptTo: env.rcptTo,
+    InboundIpAddress: env.remoteIp,
+    ErrorLog: errors.length > 0 ? errors.join('\n') : null,
+    SpamScore: 0,
+    SpamDetails: null,
+    Message: {
+      Subject: mime.subject,
+      TextBody: mime.text,
+      HtmlBody: mime.html,
+      TextCharSet: mime.text !== null ? mime.textCharset : null,
+      HtmlCharSet: mime.html !== null ? mime.htmlCharset : null,
+      MailingId: headerValue(headers, 'X-xsMailingId'),
+      MessageId: headerValue(headers, 'X-xsMessageId'),
+      From: from,
+      To: addresses(mime.to),
+      Cc: orNull(addresses(mime.cc)),
+      Bcc: orNull(addresses(mime.bcc)),
+      ReplyTo: addresses(mime.replyTo ? [mime.replyTo] : [])[0] ?? null,
+      CustomHeaders: headers,
+      Attachments: attachments,
+      EmbeddedMedia: embedded,
+      ReplyText: replyText(mime.text),
+    },
+    Authentication: auth,
+    AutoReply: { Detected: autoReason !== null, Reason: autoReason },
+  };
+  return assemble(payload, mime.attachments, JSON.stringify(token).slice(1, -1));
+}
