@@ -35,8 +35,8 @@ describe(`DKIM rotation (${TEST_STORE_KIND})`, () => {
     while (!find() && Date.now() < until) await new Promise((res) => setTimeout(res, 50));
     const got = find()!;
     expect(got).toBeTruthy();
-    const res = await dkimVerify(got.data, { resolver: dnsLookup([dns.address]).resolve });
-    return res.results.map((x: { selector: string; status: { result: string } }) => [x.selector, x.status.result]);
+    const res = await dkimVerify(got.data, { resolver: dnsLookup([dns.address]).resolve as (name: string, rrtype: string) => Promise<string[][]> });
+    return res.results.map((x) => [x.selector, x.status.result]);
   };
 
   beforeAll(async () => {
