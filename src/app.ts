@@ -28,6 +28,9 @@ import { trackingRoutes } from './tracking/routes.js';
 import { WebhookDispatcher, type WebhookDispatcherDeps } from './webhooks/dispatcher.js';
 import { createUrlGuard } from './webhooks/url-guard.js';
 import { withEventWake } from './store/event-wake.js';
+import { dnsLookup } from './dns/lookup.js';
+import { DomainChanges } from './domains/changes.js';
+import { VerifiedDomains } from './domains/verified-domains.js';
 
 export const ROLES = ['api', 'smtp', 'delivery', 'webhooks'] as const;
 export type Role = (typeof ROLES)[number];
@@ -86,6 +89,10 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
   const metrics = createMetrics(deps.store);
   const cfg = deps.config;
   const guard = createUrlGuard({ allowPrivate: cfg.webhookAllowPrivate, allowCidrs: cfg.webhookAllowCidrs });
+  // Sending domains: a verify or rotation through the API refreshes the signer's keys and the
+  // verified-From rule of this process at once.
+  const domainChanges = new DomainChanges();
+  const verifiedFrom = new VerifiedDomains(deps.store, domainChanges);
   if (roles.includes('webhooks')) {
     const w = deps.webhooks ?? {};
     dispatcher = new WebhookDispatcher({
@@ -112,7 +119,7 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
     worker = new DeliveryWorker({
       store: deps.store, log: deps.log, now: deps.now, pool, classify: classifySmtpReply,
       resolver: new MxResolver(deps.dns ?? systemDns(cfg.dnsServers), cfg.outboundPort, cfg.relayHost ? parseHostPort(cfg.relayHost) : null, deps.now),
-      sign: createSigner(deps.store, signingPool), workerId: deps.delivery?.workerId ?? `${cfg.hostname}:${process.pid}:${newId()}`,
+      sign: createSigner(deps.store, signingPool, domainChanges), workerId: deps.delivery?.workerId ?? `${cfg.hostname}:${process.pid}:${newId()}`,
       hostname: cfg.hostname, bounceDomain: cfg.bounceDomain ?? cfg.hostname,
       lifetimeMs: deps.delivery?.lifetimeMs ?? cfg.messageLifetimeHours * 3_600_000,
       retrySchedule: deps.delivery?.retrySchedule, pollMs: deps.delivery?.pollMs, staleMs: deps.delivery?.staleMs ?? cfg.deliveryClaimTimeoutSec * 1000,
@@ -131,7 +138,7 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
   });
   let http: FastifyInstance | null = null;
   const smtp: SubmissionServer | null = roles.includes('smtp')
-    ? await startSubmissionServer({ config: cfg, log: deps.log, store: deps.store, committer, now: deps.now })
+    ? await startSubmissionServer({ config: cfg, log: deps.log, store: deps.store, committer, now: deps.now, verifiedFrom })
     : null;
   let mx: MxServer | null = null;
   if (roles.includes('smtp')) {
@@ -165,12 +172,14 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
     }, async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
     registerInjectRoute(server, {
       store: deps.store, committer, now: deps.now,
-      throttle: new AuthThrottle(AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW_MS),
+      throttle: new AuthThrottle(AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW_MS), verifiedFrom,
     });
     await server.register(trackingRoutes, { tokens: tracking!.tokens, backend: tracking!.backend() });
     registerApiV2(server, {
       store: deps.store, now: deps.now, throttle: new AuthThrottle(AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW_MS),
       webhooks: { guard, timeoutMs: deps.webhooks?.timeoutMs },
+      dns: dnsLookup(cfg.dnsServers),
+      sendingDomains: { records: { hostname: cfg.hostname, bounceHost: cfg.bounceDomain ?? cfg.hostname }, changes: domainChanges },
     });
     await server.listen({ host: deps.config.httpHost, port: deps.config.httpPort });
     const addr = server.server.address();

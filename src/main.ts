@@ -20,6 +20,8 @@ const HELP = `postline — email delivery platform
   postline keys list|create|revoke manage API keys (--server, --scope injection|management, --json)
   postline domains add DOMAIN      generate DKIM keys (RSA-2048; --ed25519 adds a second) and print the DNS records
   postline domains list            domains with DKIM keys
+  postline domains add|records|verify|rotate|remove DOMAIN --server ID   a server's sending domains
+                   (add: [--ed25519] [--selector S]; rotate: [--selector S]); domains list --server ID
   postline dsn parse FILE          read a saved bounce or complaint and print what it reports (--rcpt-to, --json)
   postline suppressions list|add|remove  a server's suppression list (--server, ADDRESS..., --reason, --search, --json)
   postline config-docs             print the configuration reference (docs/config.md)

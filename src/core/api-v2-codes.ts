@@ -19,6 +19,8 @@ export const API_V2_ERRORS = {
   endpoint_validation_failed: { status: 422, when: 'the webhook endpoint did not answer the Validation request with 2xx; nothing was changed' },
   payload_too_large: { status: 413, when: 'the body is larger than the route accepts' },
   unsupported_media_type: { status: 415, when: 'a body that is not application/json' },
+  already_exists: { status: 409, when: 'the resource already exists (e.g. a sending domain the server has, a DKIM selector in use); nothing was changed' },
+  rotation_in_progress: { status: 409, when: 'a DKIM rotation of the domain waits for its new record to be verified; nothing was changed' },
   internal_error: { status: 500, when: 'a fault on our side; safe to retry' },
 } as const satisfies Record<string, { status: number; when: string }>;
 

@@ -20,7 +20,7 @@ export interface DeliveryWorkerDeps {
   pool: SmtpPool;
   classify: Classify;
   /** DKIM-signs a composed message for its From domain (returns it unchanged when the domain has no key). */
-  sign: (message: Buffer, fromDomain: string) => Promise<Buffer>;
+  sign: (message: Buffer, fromDomain: string, serverId?: number) => Promise<Buffer>;
   workerId: string;
   hostname: string;
   bounceDomain: string;
@@ -210,7 +210,7 @@ export class DeliveryWorker {
     }
     const tracking = server && this.d.tracking && !template.rawMime ? this.d.tracking.forRecipient(server, r.messageId, template, r.id) : null;
     const composed = await composeMessage({ template, merge: r.merge, deliveryAddress: r.address, recipientId: r.id, hostname: this.d.hostname, date: new Date(now), tracking });
-    const signed = await this.d.sign(composed, domainOf(template.from.email));
+    const signed = await this.d.sign(composed, domainOf(template.from.email), r.serverId);
     if (this.stopping) {
       await this.d.store.releaseRecipients(this.d.workerId, [r.id], this.d.now());
       return null;

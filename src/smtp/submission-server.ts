@@ -15,6 +15,8 @@ import { authenticate } from '../accept/authenticate.js';
 import { AuthThrottle } from '../accept/auth-throttle.js';
 import { AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW_MS } from '../core/limits.js';
 import { buildSmtpMessage } from './mime-accept.js';
+import { unverifiedFromMessage, type VerifiedDomains } from '../domains/verified-domains.js';
+import { domainOf } from '../core/address.js';
 import { loadOrCreateTlsCredentials } from './tls.js';
 import { collectData } from './collect-data.js';
 import {
@@ -28,6 +30,8 @@ export interface SubmissionDeps {
   store: Store;
   committer: GroupCommitter<AcceptUnit, AcceptOutcome>;
   now: () => number;
+  /** The verified-From rule (domains/verified-domains.ts); absent: not enforced. */
+  verifiedFrom?: VerifiedDomains;
 }
 
 export interface SubmissionServer {
@@ -172,13 +176,20 @@ export async function startSubmissionServer(deps: SubmissionDeps): Promise<Submi
       }, { now: deps.now(), hostname: cfg.hostname });
       if (!built.ok) return callback(rejected(session, 'data', smtpError(built.code, built.reply)));
       const msg = built.message;
-      const commit = committer.submit({ messages: [msg], idempotency: null }).then(() => {
-        log.info({
-          event: 'smtp.accepted', messageId: msg.id, serverId: msg.serverId, via: principal.via,
-          recipients: msg.recipients.length, bytes: msg.sizeBytes, tls: session.secure, ...who(session),
-        }, 'smtp message accepted');
-        callback(null, `2.0.0 Ok: queued as ${msg.id}`);
-      }, (err: unknown) => {
+      const commit = (deps.verifiedFrom ? deps.verifiedFrom.forServer(principal.serverId) : Promise.resolve(null)).then((policy) => {
+        const fromDomain = domainOf(msg.template.from.email);
+        if (policy && !policy.allows(fromDomain)) {
+          callback(rejected(session, 'data', smtpError(550, `5.7.1 ${unverifiedFromMessage(fromDomain, principal.serverId)}`)));
+          return;
+        }
+        return committer.submit({ messages: [msg], idempotency: null }).then(() => {
+          log.info({
+            event: 'smtp.accepted', messageId: msg.id, serverId: msg.serverId, via: principal.via,
+            recipients: msg.recipients.length, bytes: msg.sizeBytes, tls: session.secure, ...who(session),
+          }, 'smtp message accepted');
+          callback(null, `2.0.0 Ok: queued as ${msg.id}`);
+        });
+      }).then(undefined, (err: unknown) => {
         log.error({ event: 'smtp.internal_error', stage: 'commit', err, ...who(session) }, 'smtp message not committed');
         callback(smtpError(451, '4.3.0 Message not accepted (temporary failure); try again later'));
       });

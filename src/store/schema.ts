@@ -30,6 +30,8 @@ export interface RecipientsTable {
 export interface DkimKeysTable {
   id: Generated<number>; domain: string; selector: string; algorithm: string; private_key: string; public_key: string;
   created_at: number; retired_at: number | null;
+  /** Migration 9: the owning server (null: an instance-wide key), rotation state (domains/rotation.ts). */
+  server_id: Generated<number | null>; state: Generated<string>; activated_at: Generated<number | null>; retire_after: Generated<number | null>;
 }
 export interface EventsTable {
   id: Generated<number>; uid: string; server_id: number; message_id: string; recipient_id: string | null;
@@ -76,4 +78,11 @@ export interface Database {
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_attempts: WebhookAttemptsTable;
+  sending_domains: SendingDomainsTable;
+}
+
+/** A sending domain of one server; check_results is the last verification's per-record results (JSON). */
+export interface SendingDomainsTable {
+  id: Generated<number>; server_id: number; domain: string; created_at: number; updated_at: number;
+  verified_at: number | null; last_checked_at: number | null; check_results: string | null;
 }

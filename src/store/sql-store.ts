@@ -17,6 +17,11 @@ import {
 } from './suppression-queries.js';
 import { recordInboundReport } from './inbound-report-queries.js';
 import {
+  addServerDkimKeys, createSendingDomain, deleteSendingDomain, findSendingDomain, getSendingDomain, listSendingDomains,
+  listServerSigningKeys, listVerifiedSendingDomains, recordSendingDomainCheck,
+} from './sending-domain-queries.js';
+import type { NewServerDkimKey, SendingDomain, SendingDomainCheck, ServerDkimKey } from './store.js';
+import {
   createEndpoint, getEndpoint, insertEvents, listAttempts, listEndpoints, loadWork, recordAttempts, replayEvents, updateEndpoint,
 } from './webhook-queries.js';
 
@@ -389,10 +394,29 @@ export abstract class SqlStore implements Store {
     return toDkimKey(row);
   }
   async listDkimKeys(domain?: string): Promise<DkimKeyRecord[]> {
-    let q = this.db.selectFrom('dkim_keys').selectAll().where('retired_at', 'is', null).orderBy('id');
+    // Instance-wide keys only: a server's keys sign only that server's mail (sending-domain-queries.ts).
+    let q = this.db.selectFrom('dkim_keys').selectAll().where('retired_at', 'is', null).where('server_id', 'is', null).orderBy('id');
     if (domain !== undefined) q = q.where('domain', '=', domain);
     return (await q.execute()).map(toDkimKey);
   }
+
+  createSendingDomain(input: { serverId: number; domain: string; keys: readonly NewServerDkimKey[] }, now: number): Promise<SendingDomain | undefined> {
+    return createSendingDomain(this.db, input, now);
+  }
+  getSendingDomain(serverId: number, id: number): Promise<SendingDomain | undefined> { return getSendingDomain(this.db, serverId, id); }
+  findSendingDomain(serverId: number, domain: string): Promise<SendingDomain | undefined> { return findSendingDomain(this.db, serverId, domain); }
+  listSendingDomains(serverId: number, page: PageRequest & { sortField: 'domain' | 'createdOn' }): Promise<{ rows: SendingDomain[]; total: number }> {
+    return listSendingDomains(this.db, serverId, page);
+  }
+  deleteSendingDomain(serverId: number, id: number): Promise<boolean> { return deleteSendingDomain(this.db, serverId, id); }
+  addServerDkimKeys(serverId: number, domain: string, keys: readonly NewServerDkimKey[], now: number): Promise<void> {
+    return addServerDkimKeys(this.db, serverId, domain, keys, now);
+  }
+  recordSendingDomainCheck(serverId: number, id: number, check: SendingDomainCheck, now: number): Promise<SendingDomain | undefined> {
+    return recordSendingDomainCheck(this.db, serverId, id, check, now);
+  }
+  listServerSigningKeys(serverId: number, domain: string): Promise<ServerDkimKey[]> { return listServerSigningKeys(this.db, serverId, domain); }
+  listVerifiedSendingDomains(serverId: number): Promise<string[]> { return listVerifiedSendingDomains(this.db, serverId); }
 
   async getSetting(key: string): Promise<string | undefined> {
     return (await this.db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst())?.value;

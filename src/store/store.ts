@@ -2,6 +2,7 @@ import type { ApiKeyScope } from '../core/api-key.js';
 import type { NewMessage, RecipientStatus, MessageTemplate, MergeField, KeyValue, RecipientKind } from '../core/message.js';
 import type { NewSuppression, Suppression, SuppressionReason } from '../core/suppression.js';
 import type { SuppressionQuery } from './suppression-queries.js';
+import type { DkimKeyState, RecordCheck } from '../domains/types.js';
 
 export interface Account { id: number; name: string; status: 'active' | 'disabled'; createdAt: number }
 export interface Server {
@@ -93,6 +94,27 @@ export type InboundReportResult =
 export interface DkimKeyRecord {
   id: number; domain: string; selector: string; algorithm: 'rsa-sha256' | 'ed25519-sha256';
   privateKey: string; publicKey: string; createdAt: number; retiredAt: number | null;
+}
+/** A DKIM key that belongs to a server's sending domain. */
+export interface ServerDkimKey extends DkimKeyRecord {
+  serverId: number; state: DkimKeyState; activatedAt: number | null;
+  /** Retiring keys: when the overlap ends and the key is retired. */
+  retireAfter: number | null;
+}
+export type NewServerDkimKey = Pick<ServerDkimKey, 'selector' | 'algorithm' | 'privateKey' | 'publicKey' | 'state'>;
+/** A sending domain of a server, with its keys that are not retired (oldest first). */
+export interface SendingDomain {
+  id: number; serverId: number; domain: string; createdAt: number; updatedAt: number;
+  verifiedAt: number | null; lastCheckedAt: number | null;
+  /** The last verification's per-record results; null before the first. */
+  checkResults: RecordCheck[] | null;
+  keys: ServerDkimKey[];
+}
+/** What one verification records: its results, the verified time it decided, and key state changes. */
+export interface SendingDomainCheck {
+  results: RecordCheck[];
+  verifiedAt: number | null;
+  keyChanges: { id: number; state: DkimKeyState; activatedAt?: number | null; retireAfter?: number | null }[];
 }
 export interface StoredEvent {
   id: number; uid: string; serverId: number; messageId: string; recipientId: string | null;
@@ -275,6 +297,26 @@ export interface Store {
   addDkimKey(key: Omit<DkimKeyRecord, 'id' | 'createdAt' | 'retiredAt'>, now: number): Promise<DkimKeyRecord>;
   /** Live (not retired) keys, for one domain or all. */
   listDkimKeys(domain?: string): Promise<DkimKeyRecord[]>;
+
+  /**
+   * Sending domains of a server (domains/service.ts) and their DKIM keys. Every call takes the
+   * serverId and touches only that server's rows.
+   */
+  /** Creates the domain with its first keys in one transaction; undefined when the server already has it. */
+  createSendingDomain(input: { serverId: number; domain: string; keys: readonly NewServerDkimKey[] }, now: number): Promise<SendingDomain | undefined>;
+  getSendingDomain(serverId: number, id: number): Promise<SendingDomain | undefined>;
+  findSendingDomain(serverId: number, domain: string): Promise<SendingDomain | undefined>;
+  listSendingDomains(serverId: number, page: PageRequest & { sortField: 'domain' | 'createdOn' }): Promise<{ rows: SendingDomain[]; total: number }>;
+  /** Deletes the domain and the server's keys for it. */
+  deleteSendingDomain(serverId: number, id: number): Promise<boolean>;
+  /** Adds keys (a rotation) to the server's domain. */
+  addServerDkimKeys(serverId: number, domain: string, keys: readonly NewServerDkimKey[], now: number): Promise<void>;
+  /** Stores a verification's results and the key state changes it decided, in one transaction. */
+  recordSendingDomainCheck(serverId: number, id: number, check: SendingDomainCheck, now: number): Promise<SendingDomain | undefined>;
+  /** The server's active keys for the domain (what the signer uses). */
+  listServerSigningKeys(serverId: number, domain: string): Promise<ServerDkimKey[]>;
+  /** The server's verified sending domains (lower-case). */
+  listVerifiedSendingDomains(serverId: number): Promise<string[]>;
 
   getSetting(key: string): Promise<string | undefined>;
   setSetting(key: string, value: string): Promise<void>;

@@ -13,6 +13,11 @@ import { managementAuth } from './auth.js';
 import { registerSuppressionRoutes } from './suppressions/index.js';
 import { registerWebhookRoutes } from './webhooks/index.js';
 import type { UrlGuard } from '../../webhooks/url-guard.js';
+import type { DnsLookup } from '../../dns/lookup.js';
+import type { RecordSettings } from '../../domains/records.js';
+import type { DomainChanges } from '../../domains/changes.js';
+import { SendingDomainService } from '../../domains/service.js';
+import { registerSendingDomainRoutes } from './sending-domains/index.js';
 
 export interface ApiV2Deps {
   store: Store;
@@ -21,6 +26,10 @@ export interface ApiV2Deps {
   throttle: AuthThrottle;
   /** Webhook endpoints: the URL guard (the operator's address rule) and the Validation POST's timeout. */
   webhooks: { guard: UrlGuard; timeoutMs?: number };
+  /** DNS through the configured servers (POSTLINE_DNS_SERVERS): sending-domain verification. */
+  dns: DnsLookup;
+  /** Sending domains: what the records point at, and the in-process notice of changes (signer, verified-From rule). */
+  sendingDomains: { records: RecordSettings; changes: DomainChanges | null };
 }
 
 export function registerApiV2(app: FastifyInstance, deps: ApiV2Deps): void {
@@ -40,6 +49,10 @@ export function registerApiV2(app: FastifyInstance, deps: ApiV2Deps): void {
       server.addHook('onRequest', managementAuth(deps));
       registerSuppressionRoutes(server, deps);
       registerWebhookRoutes(server, { store: deps.store, now: deps.now, ...deps.webhooks });
+      registerSendingDomainRoutes(server, {
+        store: deps.store, now: deps.now,
+        service: new SendingDomainService({ store: deps.store, dns: deps.dns, now: deps.now, ...deps.sendingDomains }),
+      });
     }, { prefix: '/servers/:serverId' });
   }, { prefix: '/api/v2' });
 }

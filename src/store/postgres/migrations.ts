@@ -114,4 +114,24 @@ CREATE INDEX events_server_time ON events(server_id, occurred_at);
     name: 'servers: refuse mail from unverified sending domains (per server)',
     sql: `ALTER TABLE servers ADD COLUMN require_verified_domain INTEGER NOT NULL DEFAULT 0;`,
   },
+  {
+    id: 9,
+    name: 'sending domains per server; DKIM keys per server with rotation states',
+    sql: `
+CREATE TABLE sending_domains (
+  id BIGSERIAL PRIMARY KEY, server_id BIGINT NOT NULL REFERENCES servers(id), domain TEXT COLLATE "C" NOT NULL,
+  created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, verified_at BIGINT, last_checked_at BIGINT,
+  check_results TEXT, UNIQUE (server_id, domain));
+-- Keys without a server are the instance-wide keys of before. The old UNIQUE (domain, selector)
+-- would stop two servers from using one domain with the same (default, monthly) selector.
+ALTER TABLE dkim_keys ADD COLUMN server_id BIGINT REFERENCES servers(id);
+ALTER TABLE dkim_keys ADD COLUMN state TEXT NOT NULL DEFAULT 'active';
+ALTER TABLE dkim_keys ADD COLUMN activated_at BIGINT;
+ALTER TABLE dkim_keys ADD COLUMN retire_after BIGINT;
+UPDATE dkim_keys SET state = CASE WHEN retired_at IS NULL THEN 'active' ELSE 'retired' END, activated_at = created_at;
+ALTER TABLE dkim_keys DROP CONSTRAINT IF EXISTS dkim_keys_domain_selector_key;
+CREATE UNIQUE INDEX dkim_keys_selector ON dkim_keys(COALESCE(server_id, 0), domain, selector);
+CREATE INDEX dkim_keys_server_domain ON dkim_keys(server_id, domain);
+`,
+  },
 ];

@@ -114,4 +114,29 @@ CREATE INDEX events_server_time ON events(server_id, occurred_at);
     name: 'servers: refuse mail from unverified sending domains (per server)',
     sql: `ALTER TABLE servers ADD COLUMN require_verified_domain INTEGER NOT NULL DEFAULT 0;`,
   },
+  {
+    id: 9,
+    name: 'sending domains per server; DKIM keys per server with rotation states',
+    sql: `
+CREATE TABLE sending_domains (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, server_id INTEGER NOT NULL REFERENCES servers(id), domain TEXT NOT NULL,
+  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, verified_at INTEGER, last_checked_at INTEGER,
+  check_results TEXT, UNIQUE (server_id, domain));
+-- dkim_keys is rebuilt: the old UNIQUE (domain, selector) would stop two servers from sending for
+-- one domain with the same (default, monthly) selector. Keys without a server are the
+-- instance-wide keys of before; the expression index keeps their selectors unique too.
+CREATE TABLE dkim_keys_v9 (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, server_id INTEGER REFERENCES servers(id), domain TEXT NOT NULL,
+  selector TEXT NOT NULL, algorithm TEXT NOT NULL, private_key TEXT NOT NULL, public_key TEXT NOT NULL,
+  created_at INTEGER NOT NULL, retired_at INTEGER, state TEXT NOT NULL DEFAULT 'active', activated_at INTEGER,
+  retire_after INTEGER);
+INSERT INTO dkim_keys_v9 (id, domain, selector, algorithm, private_key, public_key, created_at, retired_at, state, activated_at)
+  SELECT id, domain, selector, algorithm, private_key, public_key, created_at, retired_at,
+    CASE WHEN retired_at IS NULL THEN 'active' ELSE 'retired' END, created_at FROM dkim_keys;
+DROP TABLE dkim_keys;
+ALTER TABLE dkim_keys_v9 RENAME TO dkim_keys;
+CREATE UNIQUE INDEX dkim_keys_selector ON dkim_keys(COALESCE(server_id, 0), domain, selector);
+CREATE INDEX dkim_keys_server_domain ON dkim_keys(server_id, domain);
+`,
+  },
 ];

@@ -3,6 +3,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AcceptOutcome, AcceptUnit, IdempotencyRecord, Store } from '../../../store/store.js';
 import type { GroupCommitter } from '../../../accept/group-commit.js';
 import { authenticate } from '../../../accept/authenticate.js';
+import type { VerifiedDomains } from '../../../domains/verified-domains.js';
+import { unverifiedFromMessage } from '../../../domains/verified-domains.js';
+import { domainOf } from '../../../core/address.js';
 import type { AuthThrottle } from '../../../accept/auth-throttle.js';
 import type { MessageResult } from '../../../core/injection-codes.js';
 import type { NewMessage } from '../../../core/message.js';
@@ -21,6 +24,8 @@ export interface InjectDeps {
   committer: GroupCommitter<AcceptUnit, AcceptOutcome>;
   throttle: AuthThrottle;
   now: () => number;
+  /** The verified-From rule (domains/verified-domains.ts); absent: not enforced. */
+  verifiedFrom?: VerifiedDomains;
 }
 
 /** The parsed body, or why it could not be parsed (answered as InvalidData after auth checks fail first). */
@@ -130,9 +135,15 @@ export function registerInjectRoute(app: FastifyInstance, deps: InjectDeps): voi
           }
         }
         const details: string[] = [];
+        // One cached look per request (never a store query per message): see verified-domains.ts.
+        const fromPolicy = deps.verifiedFrom ? await deps.verifiedFrom.forServer(auth.serverId) : null;
         for (const [i, m] of raws.entries()) {
           const r = buildMessage(m, i, auth.serverId, now);
-          if (r.kind === 'accepted') {
+          const fromDomain = r.kind === 'accepted' ? domainOf(r.message.template.from.email) : '';
+          if (r.kind === 'accepted' && fromPolicy && !fromPolicy.allows(fromDomain)) {
+            results.push({ Index: i, ErrorCode: 'InvalidFrom', AddressResults: [] });
+            details.push(`Messages[${i}] InvalidFrom: ${unverifiedFromMessage(fromDomain, auth.serverId)}`);
+          } else if (r.kind === 'accepted') {
             accepted.push(r.message);
             if (r.rejected.length > 0) results.push({ Index: i, ErrorCode: 'Warning', AddressResults: r.rejected });
           } else {
