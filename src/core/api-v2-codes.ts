@@ -20,6 +20,8 @@ export const API_V2_ERRORS = {
   payload_too_large: { status: 413, when: 'the body is larger than the route accepts' },
   unsupported_media_type: { status: 415, when: 'a body that is not application/json' },
   internal_error: { status: 500, when: 'a fault on our side; safe to retry' },
+  domain_taken: { status: 409, when: 'the domain is already a custom domain of that kind (of this or another server); nothing was changed' },
+  domain_not_verified: { status: 409, when: 'only a verified custom domain can be the default: publish its DNS records and verify it first; nothing was changed' },
 } as const satisfies Record<string, { status: number; when: string }>;
 
 export type ApiV2ErrorCode = keyof typeof API_V2_ERRORS;

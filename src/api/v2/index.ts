@@ -13,6 +13,11 @@ import { managementAuth } from './auth.js';
 import { registerSuppressionRoutes } from './suppressions/index.js';
 import { registerWebhookRoutes } from './webhooks/index.js';
 import type { UrlGuard } from '../../webhooks/url-guard.js';
+import type { DnsLookup } from '../../dns/lookup.js';
+import { registerBounceDomainRoutes } from './bounce-domains/index.js';
+import { registerTrackingDomainRoutes } from './tracking-domains/index.js';
+import { CustomDomains } from '../../custom-domains/service.js';
+import type { CustomDomainTargets } from '../../custom-domains/records.js';
 
 export interface ApiV2Deps {
   store: Store;
@@ -21,6 +26,10 @@ export interface ApiV2Deps {
   throttle: AuthThrottle;
   /** Webhook endpoints: the URL guard (the operator's address rule) and the Validation POST's timeout. */
   webhooks: { guard: UrlGuard; timeoutMs?: number };
+  /** DNS through the configured servers (POSTLINE_DNS_SERVERS): domain verification. */
+  dns: DnsLookup;
+  /** Custom bounce and tracking domains: the CNAME targets, and what to tell when a server's domains change. */
+  customDomains: { targets: CustomDomainTargets; changed?: (serverId: number) => Promise<void> };
 }
 
 export function registerApiV2(app: FastifyInstance, deps: ApiV2Deps): void {
@@ -40,6 +49,9 @@ export function registerApiV2(app: FastifyInstance, deps: ApiV2Deps): void {
       server.addHook('onRequest', managementAuth(deps));
       registerSuppressionRoutes(server, deps);
       registerWebhookRoutes(server, { store: deps.store, now: deps.now, ...deps.webhooks });
+      const customDomains = { targets: deps.customDomains.targets, domains: new CustomDomains({ store: deps.store, dns: deps.dns, now: deps.now, ...deps.customDomains }) };
+      registerBounceDomainRoutes(server, customDomains);
+      registerTrackingDomainRoutes(server, customDomains);
     }, { prefix: '/servers/:serverId' });
   }, { prefix: '/api/v2' });
 }

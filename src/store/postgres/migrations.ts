@@ -114,4 +114,19 @@ CREATE INDEX events_server_time ON events(server_id, occurred_at);
     name: 'servers: refuse mail from unverified sending domains (per server)',
     sql: `ALTER TABLE servers ADD COLUMN require_verified_domain INTEGER NOT NULL DEFAULT 0;`,
   },
+  {
+    id: 10,
+    name: 'custom bounce and tracking domains per server',
+    sql: `
+CREATE TABLE custom_domains (
+  id BIGSERIAL PRIMARY KEY, server_id BIGINT NOT NULL REFERENCES servers(id), kind TEXT NOT NULL, domain TEXT COLLATE "C" NOT NULL,
+  is_default INTEGER NOT NULL DEFAULT 0, https INTEGER NOT NULL DEFAULT 1, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,
+  verified_at BIGINT, last_checked_at BIGINT, last_check TEXT,
+  -- A domain can be claimed once per kind in the whole instance: its bounces and clicks name one server.
+  UNIQUE (kind, domain));
+CREATE INDEX custom_domains_server ON custom_domains(server_id, kind, created_at);
+-- At most one default per server and kind.
+CREATE UNIQUE INDEX custom_domains_default ON custom_domains(server_id, kind) WHERE is_default = 1;
+`,
+  },
 ];
