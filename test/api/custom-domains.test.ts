@@ -186,10 +186,14 @@ describe(`custom domain routes, /api/v2/servers/:serverId/{bounce,tracking}-doma
         const cleared = await patch(b.domainId, { isDefault: false });
         expect(cleared.body.data.isDefault).toBe(false);
         expect((await t.store.getServer(serverId))!.tracking.domain).toBeNull();
+        const before = await t.store.getCustomDomain(serverId, kind, b.domainId);
         const empty = await patch(b.domainId, {});
         expect([empty.status, empty.body.error.code]).toEqual([400, 'validation_failed']);
-        const unknown = await patch(b.domainId, { domain: 'c.example.com' });
+        const unknown = await patch(b.domainId, { domain: 'c.example.com', isDefault: true });
         expect([unknown.status, unknown.body.error.code, unknown.body.error.field]).toEqual([400, 'unknown_field', 'domain']);
+        const wrongType = await patch(b.domainId, { isDefault: 'yes' });
+        expect([wrongType.status, wrongType.body.error.code, wrongType.body.error.field]).toEqual([400, 'validation_failed', 'isDefault']);
+        expect(await t.store.getCustomDomain(serverId, kind, b.domainId)).toEqual(before);
       });
 
       if (kind === 'tracking') {
