@@ -31,6 +31,8 @@ import { withEventWake } from './store/event-wake.js';
 import { dnsLookup } from './dns/lookup.js';
 import { DomainChanges } from './domains/changes.js';
 import { VerifiedDomains } from './domains/verified-domains.js';
+import { CustomDomainCache } from './custom-domains/cache.js';
+import { customDomainTargets } from './custom-domains/records.js';
 
 export const ROLES = ['api', 'smtp', 'delivery', 'webhooks'] as const;
 export type Role = (typeof ROLES)[number];
@@ -103,6 +105,10 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
     dispatcher.start();
   }
   let worker: DeliveryWorker | null = null;
+  // Verified custom bounce domains: the worker's Return-Path and the MX listener route by them.
+  const customDomains = new CustomDomainCache(deps.store, { log: deps.log });
+  await customDomains.start();
+  customDomains.onChange((serverId) => worker?.forgetServer(serverId));
   let pool: SmtpPool | null = null;
   let signingPool: SigningPool | null = null;
   let httpPort: number | null = null;
@@ -124,6 +130,7 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
       lifetimeMs: deps.delivery?.lifetimeMs ?? cfg.messageLifetimeHours * 3_600_000,
       retrySchedule: deps.delivery?.retrySchedule, pollMs: deps.delivery?.pollMs, staleMs: deps.delivery?.staleMs ?? cfg.deliveryClaimTimeoutSec * 1000,
       maxInFlight: Math.max(cfg.deliveryConcurrency * 4, 100), metrics, tracking,
+      bounceDomainOf: (serverId) => customDomains.bounceDomainOf(serverId),
     });
     worker.start();
   }
@@ -143,7 +150,7 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
   let mx: MxServer | null = null;
   if (roles.includes('smtp')) {
     try {
-      mx = await startMxServer({ config: cfg, log: deps.log, store: deps.store, now: deps.now, metrics });
+      mx = await startMxServer({ config: cfg, log: deps.log, store: deps.store, now: deps.now, metrics, customBounceDomains: customDomains });
     } catch (err) {
       // The MX port is taken (or TLS fails): do not leave the submission listener running alone.
       await smtp?.close();
@@ -180,6 +187,7 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
       webhooks: { guard, timeoutMs: deps.webhooks?.timeoutMs },
       dns: dnsLookup(cfg.dnsServers),
       sendingDomains: { records: { hostname: cfg.hostname, bounceHost: cfg.bounceDomain ?? cfg.hostname }, changes: domainChanges },
+      customDomains: { targets: customDomainTargets(cfg), changed: (serverId) => customDomains.changed(serverId) },
     });
     await server.listen({ host: deps.config.httpHost, port: deps.config.httpPort });
     const addr = server.server.address();
@@ -206,6 +214,7 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
       // Last: the outcomes recorded just above may have queued webhooks; the batch in flight is recorded.
       if (dispatcher) await dispatcher.stop();
       if (signingPool) await signingPool.close();
+      customDomains.stop();
       deps.log.info({ event: 'app.stopped' }, 'stopped');
     },
   };

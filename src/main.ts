@@ -9,6 +9,7 @@ import { keysCommand, serversCommand } from './cli/tenancy-commands.js';
 import { domainsCommand } from './cli/domain-commands.js';
 import { dsnCommand } from './cli/dsn-commands.js';
 import { suppressionsCommand } from './cli/suppression-commands.js';
+import { customDomainsCommand } from './cli/custom-domain-commands.js';
 
 const HELP = `postline — email delivery platform
 
@@ -24,6 +25,8 @@ const HELP = `postline — email delivery platform
                    (add: [--ed25519] [--selector S]; rotate: [--selector S]); domains list --server ID
   postline dsn parse FILE          read a saved bounce or complaint and print what it reports (--rcpt-to, --json)
   postline suppressions list|add|remove  a server's suppression list (--server, ADDRESS..., --reason, --search, --json)
+  postline bounce-domains add|list|records|verify|default|remove  a server's custom bounce domains (--server, --default, --json)
+  postline tracking-domains add|list|records|verify|default|https|remove  its custom tracking domains (--server, --default, --https on|off, --json)
   postline config-docs             print the configuration reference (docs/config.md)
 
 Configuration comes from POSTLINE_* environment variables; see docs/config.md.`;
@@ -98,6 +101,7 @@ export async function main(argv: string[]): Promise<number> {
       account: { type: 'string' }, scope: { type: 'string' }, sandbox: { type: 'boolean' }, ed25519: { type: 'boolean' }, selector: { type: 'string' }, 'rcpt-to': { type: 'string' },
       'track-opens': { type: 'string' }, 'track-clicks': { type: 'string' }, 'track-unsubscribes': { type: 'string' }, 'tracking-domain': { type: 'string' },
       'sandbox-mode': { type: 'string' }, reason: { type: 'string' }, search: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      default: { type: 'boolean' }, https: { type: 'string' },
     },
   });
   const [command, verb, ...rest] = positionals;
@@ -137,6 +141,10 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     case 'suppressions':
       await withStore(cfg, (s) => suppressionsCommand(s, verb, rest, values, now));
+      return 0;
+    case 'bounce-domains':
+    case 'tracking-domains':
+      await withStore(cfg, (s) => customDomainsCommand(s, cfg, command === 'bounce-domains' ? 'bounce' : 'tracking', verb, rest, values));
       return 0;
     default:
       throw new UsageError(`unknown command "${command}"; run postline help`);

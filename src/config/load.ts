@@ -36,6 +36,7 @@ export interface Config {
   readonly mxMaxMessageBytes: number;
   readonly webhookAllowPrivate: boolean;
   readonly webhookAllowCidrs: readonly string[];
+  readonly trackingCnameTarget: string | null;
 }
 
 /** Start-up stops on this: it names the key and the value so the operator can fix it at once. */

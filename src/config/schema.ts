@@ -83,6 +83,8 @@ export const CONFIG_SCHEMA = [
     doc: 'Let webhook endpoints resolve to loopback, private and link-local addresses (a development setup); refused by default.' },
   { key: 'webhookAllowCidrs', env: 'POSTLINE_WEBHOOK_ALLOW_CIDRS', type: 'list', default: [],
     doc: 'Address ranges webhook endpoints may resolve to despite the private-address rule, e.g. 10.1.2.0/24,127.0.0.1.' },
+  { key: 'trackingCnameTarget', env: 'POSTLINE_TRACKING_CNAME_TARGET', type: 'string', default: null,
+    doc: 'Host custom tracking domains must be CNAMEs to (it must serve the tracking routes); default the host of the public URL.' },
 ] as const satisfies readonly ConfigKey[];
 
 export type ConfigKeyName = (typeof CONFIG_SCHEMA)[number]['key'];

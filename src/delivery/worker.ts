@@ -36,6 +36,8 @@ export interface DeliveryWorkerDeps {
   metrics?: DeliveryMetrics;
   /** Engagement tracking (links, pixel, List-Unsubscribe) for servers that switch it on. */
   tracking?: TrackingService | null;
+  /** A server's default custom bounce domain (in memory: custom-domains/cache.ts), or null for `bounceDomain`. */
+  bounceDomainOf?: (serverId: number) => string | null;
 }
 
 /** Longer than the longest SMTP transaction we allow (10 min for the end of DATA, RFC 5321) plus margin. */
@@ -112,6 +114,11 @@ export class DeliveryWorker {
     if (this.templates.has(messageId)) return;
     this.templates.set(messageId, Promise.resolve(template));
     if (this.templates.size > TEMPLATE_CACHE_ENTRIES) this.templates.delete(this.templates.keys().next().value!);
+  }
+
+  /** A server's settings changed in this process (e.g. its tracking origin): read them again for its next recipient. */
+  forgetServer(serverId: number): void {
+    this.servers.delete(serverId);
   }
 
   /** New work was committed: look now instead of at the next poll. */
@@ -215,7 +222,8 @@ export class DeliveryWorker {
       await this.d.store.releaseRecipients(this.d.workerId, [r.id], this.d.now());
       return null;
     }
-    const result = await this.d.pool.send(dest.hosts, { from: returnPathFor(r.id, this.d.bounceDomain), to: r.address }, signed);
+    const bounceDomain = this.d.bounceDomainOf?.(r.serverId) ?? this.d.bounceDomain;
+    const result = await this.d.pool.send(dest.hosts, { from: returnPathFor(r.id, bounceDomain), to: r.address }, signed);
     return outcomeFor(r, result, this.d.classify, { ...ctx, now: this.d.now() });
   }
 

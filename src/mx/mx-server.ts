@@ -28,6 +28,8 @@ export interface MxDeps {
   store: Store;
   now: () => number;
   metrics?: MxMetrics;
+  /** Verified custom bounce domains (custom-domains/cache.ts), accepted like the bounce domain. */
+  customBounceDomains?: { isBounceDomain(domain: string): boolean };
 }
 
 export interface MxServer {
@@ -43,7 +45,8 @@ const refusal = (d: Extract<Decision, { ok: false }>): SmtpError => smtpError(d.
 
 export async function startMxServer(deps: MxDeps): Promise<MxServer> {
   const { config: cfg, log, store } = deps;
-  const addresses = mxAddressesOf(cfg);
+  const custom = deps.customBounceDomains;
+  const addresses = { ...mxAddressesOf(cfg), ...(custom ? { isCustomBounceDomain: (d: string) => custom.isBounceDomain(d) } : {}) };
   const credentials = loadOrCreateTlsCredentials(cfg, deps.now());
   const inflight = new Set<Promise<unknown>>();
   const greetingTimers = new Set<NodeJS.Timeout>();

@@ -30,6 +30,8 @@ export interface MxAddresses {
   readonly bounceDomain: string;
   /** Lower case. */
   readonly complaintAddress: string;
+  /** Verified custom bounce domains of servers (custom-domains/cache.ts): their b@ and b+<id>@ are bounce mailboxes too. */
+  readonly isCustomBounceDomain?: (domain: string) => boolean;
 }
 
 export function mxAddressesOf(cfg: Pick<Config, 'bounceDomain' | 'hostname' | 'complaintAddress'>): MxAddresses {
@@ -42,7 +44,8 @@ export function mailboxFor(address: string, book: MxAddresses): Mailbox | null {
   const lower = address.toLowerCase();
   if (lower === book.complaintAddress) return 'complaint';
   const at = lower.lastIndexOf('@');
-  if (at <= 0 || lower.slice(at + 1) !== book.bounceDomain) return null;
+  const domain = lower.slice(at + 1);
+  if (at <= 0 || (domain !== book.bounceDomain && !book.isCustomBounceDomain?.(domain))) return null;
   return BOUNCE_LOCAL.test(lower.slice(0, at)) ? 'bounce' : null;
 }
 

@@ -79,10 +79,21 @@ export interface Database {
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_attempts: WebhookAttemptsTable;
   sending_domains: SendingDomainsTable;
+  custom_domains: CustomDomainsTable;
 }
 
 /** A sending domain of one server; check_results is the last verification's per-record results (JSON). */
 export interface SendingDomainsTable {
   id: Generated<number>; server_id: number; domain: string; created_at: number; updated_at: number;
   verified_at: number | null; last_checked_at: number | null; check_results: string | null;
+}
+
+/**
+ * A server's custom bounce or tracking domain (custom-domains/): kind 'bounce' | 'tracking', domain
+ * lower-case and unique per kind in the whole instance, at most one is_default per server and kind,
+ * https for tracking origins, last_check the JSON list of the last DNS check's record results.
+ */
+export interface CustomDomainsTable {
+  id: Generated<number>; server_id: number; kind: string; domain: string; is_default: number; https: number;
+  created_at: number; updated_at: number; verified_at: number | null; last_checked_at: number | null; last_check: string | null;
 }

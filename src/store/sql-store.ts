@@ -24,6 +24,11 @@ import type { NewServerDkimKey, SendingDomain, SendingDomainCheck, ServerDkimKey
 import {
   createEndpoint, getEndpoint, insertEvents, listAttempts, listEndpoints, loadWork, recordAttempts, replayEvents, updateEndpoint,
 } from './webhook-queries.js';
+import {
+  createCustomDomain, deleteCustomDomain, getCustomDomain, listCustomDomains, listRoutedCustomDomains, recordCustomDomainCheck, updateCustomDomain,
+} from './custom-domain-queries.js';
+import type { CustomDomain, CustomDomainCheck, NewCustomDomain, RoutedCustomDomain } from './store.js';
+import type { CustomDomainKind } from '../custom-domains/domain.js';
 
 /** Rows per multi-row INSERT: stays under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters. */
 const INSERT_CHUNK_ROWS = 1_000;
@@ -384,6 +389,28 @@ export abstract class SqlStore implements Store {
   }
   listWebhookAttempts(serverId: number, endpointId: number, page: PageRequest): Promise<{ rows: WebhookAttempt[]; total: number }> {
     return listAttempts(this.db, serverId, endpointId, page);
+  }
+
+  createCustomDomain(input: NewCustomDomain, now: number): Promise<CustomDomain | null> {
+    return createCustomDomain(this.db, input, now);
+  }
+  getCustomDomain(serverId: number, kind: CustomDomainKind, id: number): Promise<CustomDomain | undefined> {
+    return getCustomDomain(this.db, serverId, kind, id);
+  }
+  listCustomDomains(serverId: number, kind: CustomDomainKind, page: PageRequest & { sort: 'createdAt' | 'domain' }): Promise<{ rows: CustomDomain[]; total: number }> {
+    return listCustomDomains(this.db, serverId, kind, page);
+  }
+  updateCustomDomain(serverId: number, kind: CustomDomainKind, id: number, patch: { isDefault?: boolean; https?: boolean }, now: number): Promise<CustomDomain | 'not-verified' | undefined> {
+    return updateCustomDomain(this.db, serverId, kind, id, patch, now);
+  }
+  recordCustomDomainCheck(serverId: number, kind: CustomDomainKind, id: number, check: CustomDomainCheck, now: number): Promise<CustomDomain | undefined> {
+    return recordCustomDomainCheck(this.db, serverId, kind, id, check, now);
+  }
+  deleteCustomDomain(serverId: number, kind: CustomDomainKind, id: number): Promise<boolean> {
+    return deleteCustomDomain(this.db, serverId, kind, id);
+  }
+  listRoutedCustomDomains(kind: CustomDomainKind): Promise<RoutedCustomDomain[]> {
+    return listRoutedCustomDomains(this.db, kind);
   }
 
   async addDkimKey(key: Omit<DkimKeyRecord, 'id' | 'createdAt' | 'retiredAt'>, now: number): Promise<DkimKeyRecord> {

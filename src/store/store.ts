@@ -3,6 +3,7 @@ import type { NewMessage, RecipientStatus, MessageTemplate, MergeField, KeyValue
 import type { NewSuppression, Suppression, SuppressionReason } from '../core/suppression.js';
 import type { SuppressionQuery } from './suppression-queries.js';
 import type { DkimKeyState, RecordCheck } from '../domains/types.js';
+import type { CustomDomainKind, RecordCheck as CustomDomainRecordCheck } from '../custom-domains/domain.js';
 
 export interface Account { id: number; name: string; status: 'active' | 'disabled'; createdAt: number }
 export interface Server {
@@ -164,6 +165,31 @@ export interface WebhookAttempt {
 }
 export interface PageRequest { limit: number; offset: number; direction: 'asc' | 'desc' }
 
+/** A server's custom bounce or tracking domain (custom-domains/domain.ts). */
+export interface CustomDomain {
+  id: number; serverId: number; kind: CustomDomainKind;
+  /** Lower case, no trailing dot. */
+  domain: string;
+  isDefault: boolean;
+  /** Tracking domains: links use https:// (true) or http://. Always true for bounce domains. */
+  https: boolean;
+  createdAt: number; updatedAt: number;
+  /** When the domain's records were last found correct; null while they are not. */
+  verifiedAt: number | null;
+  lastCheckedAt: number | null;
+  /** What the last check found, record by record; null before the first check. */
+  lastCheck: CustomDomainRecordCheck[] | null;
+}
+export interface NewCustomDomain {
+  serverId: number; kind: CustomDomainKind; domain: string; https: boolean; isDefault: boolean;
+  /** A check run before storing (an add that asks to be the default is checked first). */
+  check: { at: number; records: CustomDomainRecordCheck[]; verified: boolean } | null;
+}
+/** One DNS check's result. verified null: the lookup failed, the domain keeps its verified state. */
+export interface CustomDomainCheck { at: number; records: CustomDomainRecordCheck[]; verified: boolean | null }
+/** A verified custom domain, as routing (Return-Path, MX) needs it. */
+export interface RoutedCustomDomain { serverId: number; domain: string; isDefault: boolean }
+
 /** One accept of the Injection API or SMTP: messages plus, optionally, an idempotency record. */
 export interface AcceptUnit {
   messages: NewMessage[];
@@ -293,6 +319,28 @@ export interface Store {
    */
   replayWebhookEvents(serverId: number, endpointId: number, range: { from: number; to: number; max: number }, now: number): Promise<{ ok: true; queued: number } | { ok: false; matching: number }>;
   listWebhookAttempts(serverId: number, endpointId: number, page: PageRequest): Promise<{ rows: WebhookAttempt[]; total: number }>;
+
+  /**
+   * Custom bounce and tracking domains. A domain is unique per kind in the whole instance; a server
+   * has at most one default per kind, and only a verified domain is a default. Changing the default
+   * tracking domain (making one the default, switching its https, deleting or un-verifying it) sets
+   * or clears the server's tracking origin (servers.tracking_domain) in the same transaction.
+   */
+  /** null: the domain is taken (by this or another server); nothing was stored. */
+  createCustomDomain(input: NewCustomDomain, now: number): Promise<CustomDomain | null>;
+  getCustomDomain(serverId: number, kind: CustomDomainKind, id: number): Promise<CustomDomain | undefined>;
+  listCustomDomains(serverId: number, kind: CustomDomainKind, page: PageRequest & { sort: 'createdAt' | 'domain' }): Promise<{ rows: CustomDomain[]; total: number }>;
+  /**
+   * isDefault true makes it the server's default of its kind (the previous one stops being it);
+   * false stops it being the default. 'not-verified': it is not verified, nothing changed.
+   */
+  updateCustomDomain(serverId: number, kind: CustomDomainKind, id: number, patch: { isDefault?: boolean; https?: boolean }, now: number): Promise<CustomDomain | 'not-verified' | undefined>;
+  /** Records a DNS check; a failed check (verified false) un-verifies the domain and stops it being the default. */
+  recordCustomDomainCheck(serverId: number, kind: CustomDomainKind, id: number, check: CustomDomainCheck, now: number): Promise<CustomDomain | undefined>;
+  /** Deletes it (a default stops being the default). */
+  deleteCustomDomain(serverId: number, kind: CustomDomainKind, id: number): Promise<boolean>;
+  /** Every verified domain of a kind, all servers: what the Return-Path and the MX listener route by. */
+  listRoutedCustomDomains(kind: CustomDomainKind): Promise<RoutedCustomDomain[]>;
 
   addDkimKey(key: Omit<DkimKeyRecord, 'id' | 'createdAt' | 'retiredAt'>, now: number): Promise<DkimKeyRecord>;
   /** Live (not retired) keys, for one domain or all. */

@@ -18,6 +18,10 @@ import type { RecordSettings } from '../../domains/records.js';
 import type { DomainChanges } from '../../domains/changes.js';
 import { SendingDomainService } from '../../domains/service.js';
 import { registerSendingDomainRoutes } from './sending-domains/index.js';
+import { registerBounceDomainRoutes } from './bounce-domains/index.js';
+import { registerTrackingDomainRoutes } from './tracking-domains/index.js';
+import { CustomDomains } from '../../custom-domains/service.js';
+import type { CustomDomainTargets } from '../../custom-domains/records.js';
 
 export interface ApiV2Deps {
   store: Store;
@@ -26,10 +30,12 @@ export interface ApiV2Deps {
   throttle: AuthThrottle;
   /** Webhook endpoints: the URL guard (the operator's address rule) and the Validation POST's timeout. */
   webhooks: { guard: UrlGuard; timeoutMs?: number };
-  /** DNS through the configured servers (POSTLINE_DNS_SERVERS): sending-domain verification. */
-  dns: DnsLookup;
   /** Sending domains: what the records point at, and the in-process notice of changes (signer, verified-From rule). */
   sendingDomains: { records: RecordSettings; changes: DomainChanges | null };
+  /** DNS through the configured servers (POSTLINE_DNS_SERVERS): sending, bounce and tracking domain verification. */
+  dns: DnsLookup;
+  /** Custom bounce and tracking domains: the CNAME targets, and what to tell when a server's domains change. */
+  customDomains: { targets: CustomDomainTargets; changed?: (serverId: number) => Promise<void> };
 }
 
 export function registerApiV2(app: FastifyInstance, deps: ApiV2Deps): void {
@@ -53,6 +59,9 @@ export function registerApiV2(app: FastifyInstance, deps: ApiV2Deps): void {
         store: deps.store, now: deps.now,
         service: new SendingDomainService({ store: deps.store, dns: deps.dns, now: deps.now, ...deps.sendingDomains }),
       });
+      const customDomains = { targets: deps.customDomains.targets, domains: new CustomDomains({ store: deps.store, dns: deps.dns, now: deps.now, ...deps.customDomains }) };
+      registerBounceDomainRoutes(server, customDomains);
+      registerTrackingDomainRoutes(server, customDomains);
     }, { prefix: '/servers/:serverId' });
   }, { prefix: '/api/v2' });
 }

@@ -134,4 +134,19 @@ CREATE UNIQUE INDEX dkim_keys_selector ON dkim_keys(COALESCE(server_id, 0), doma
 CREATE INDEX dkim_keys_server_domain ON dkim_keys(server_id, domain);
 `,
   },
+  {
+    id: 10,
+    name: 'custom bounce and tracking domains per server',
+    sql: `
+CREATE TABLE custom_domains (
+  id BIGSERIAL PRIMARY KEY, server_id BIGINT NOT NULL REFERENCES servers(id), kind TEXT NOT NULL, domain TEXT COLLATE "C" NOT NULL,
+  is_default INTEGER NOT NULL DEFAULT 0, https INTEGER NOT NULL DEFAULT 1, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,
+  verified_at BIGINT, last_checked_at BIGINT, last_check TEXT,
+  -- A domain can be claimed once per kind in the whole instance: its bounces and clicks name one server.
+  UNIQUE (kind, domain));
+CREATE INDEX custom_domains_server ON custom_domains(server_id, kind, created_at);
+-- At most one default per server and kind.
+CREATE UNIQUE INDEX custom_domains_default ON custom_domains(server_id, kind) WHERE is_default = 1;
+`,
+  },
 ];
