@@ -60,6 +60,7 @@ async function serve(cfg: Config, roles: Role[]): Promise<void> {
       '  Postline is ready. Your first credentials (shown once; `npx postline init --json` prints them again):',
       `    ServerId: ${credentials.serverId}`,
       `    API key:  ${credentials.apiKey}`,
+      `    Account key (manages servers and keys through /api/v2): ${credentials.accountKey}`,
       `    Endpoint: ${publicUrlOf(cfg, app.httpPort ?? undefined)}/api/v1/email`,
       '',
     ].join('\n') + '\n');
@@ -121,7 +122,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'init': {
       const { credentials } = await withStore(cfg, (s) => ensureBootstrap(s, cfg.dataDir, now));
       if (values.json) printJson(credentials);
-      else process.stdout.write(`ServerId: ${credentials.serverId}\nAPI key:  ${credentials.apiKey}\n`);
+      else process.stdout.write(`ServerId: ${credentials.serverId}\nAPI key:  ${credentials.apiKey}\nAccount key: ${credentials.accountKey}\n`);
       return 0;
     }
     case 'servers':
