@@ -72,3 +72,15 @@ export async function createTenant(store: Store, name = 'Other tenant'): Promise
     accountKey: (await createAccountKey(store, account.id)).key,
   };
 }
+
+/** Runs SQL statements (several allowed) behind the store's back, e.g. to build a database as an older version left it. */
+export async function execSql(db: TestDb, sqlText: string): Promise<void> {
+  if (db.kind === 'sqlite') {
+    const raw = new BetterSqlite3(join(db.dataDir, 'postline.db'));
+    try { raw.exec(sqlText); } finally { raw.close(); }
+    return;
+  }
+  const c = new pg.Client({ connectionString: db.databaseUrl! });
+  await c.connect();
+  try { await c.query(sqlText); } finally { await c.end(); }
+}
