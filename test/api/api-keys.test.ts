@@ -117,6 +117,8 @@ describe(`API keys, /api/v2/servers/:serverId/api-keys and /api/v2/account/api-k
     const inj = await v2<One>(t, 'POST', base, { key: managementKey, body: { name: 'App', scope: 'injection' } });
     expect((await inject(t, message(serverId, inj.body.data.apiKey!))).body.ErrorCode).toBe('Success');
     expect((await v2<V2Error>(t, 'GET', `/servers/${serverId}`, { key: inj.body.data.apiKey! })).body.error.code).toBe('insufficient_scope');
+    // The Injection API takes injection keys only: neither a management nor an account key sends mail.
+    for (const key of [managementKey, accountKey]) expect((await inject(t, message(serverId, key))).body.ErrorCode).toBe('InvalidAuthentication');
   });
 
   it.each([
