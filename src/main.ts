@@ -14,11 +14,14 @@ import { customDomainsCommand } from './cli/custom-domain-commands.js';
 const HELP = `postline — email delivery platform
 
   postline serve [--roles api,delivery] run Postline (npm start); every role (api, smtp, delivery, webhooks) by default
-  postline init [--json]           make sure an account, server and injection key exist; print them
-  postline servers list|create     manage servers (--name, --account, --sandbox, --json)
+  postline init [--json]           make sure an account, server, injection key and account key exist; print them
+  postline servers list|get|create manage servers (--server, --name, --account, --sandbox, --require-verified-domain on|off, --json)
   postline servers update --server ID [--name N] [--sandbox-mode on|off] [--track-opens on|off]
                    [--track-clicks on|off] [--track-unsubscribes on|off] [--tracking-domain https://HOST|none]
-  postline keys list|create|revoke manage API keys (--server, --scope injection|management, --json)
+                   [--require-verified-domain on|off]
+  postline servers disable|enable --server ID   stop or restart a server (its keys stop at once)
+  postline keys list|create|revoke|rotate  manage API keys (--server ID, or --account ID for account keys;
+                   --scope injection|management|account; rotate PUBLIC_ID: a new secret, same key; --json)
   postline domains add DOMAIN      generate DKIM keys (RSA-2048; --ed25519 adds a second) and print the DNS records
   postline domains list            domains with DKIM keys
   postline domains add|records|verify|rotate|remove DOMAIN --server ID   a server's sending domains
@@ -65,6 +68,7 @@ async function serve(cfg: Config, roles: Role[]): Promise<void> {
       '  Postline is ready. Your first credentials (shown once; `npx postline init --json` prints them again):',
       `    ServerId: ${credentials.serverId}`,
       `    API key:  ${credentials.apiKey}`,
+      `    Account key (manages servers and keys through /api/v2): ${credentials.accountKey}`,
       `    Endpoint: ${publicUrlOf(cfg, app.httpPort ?? undefined)}/api/v1/email`,
       '',
     ].join('\n') + '\n');
@@ -100,7 +104,7 @@ export async function main(argv: string[]): Promise<number> {
       json: { type: 'boolean' }, roles: { type: 'string' }, name: { type: 'string' }, server: { type: 'string' },
       account: { type: 'string' }, scope: { type: 'string' }, sandbox: { type: 'boolean' }, ed25519: { type: 'boolean' }, selector: { type: 'string' }, 'rcpt-to': { type: 'string' },
       'track-opens': { type: 'string' }, 'track-clicks': { type: 'string' }, 'track-unsubscribes': { type: 'string' }, 'tracking-domain': { type: 'string' },
-      'sandbox-mode': { type: 'string' }, reason: { type: 'string' }, search: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      'sandbox-mode': { type: 'string' }, 'require-verified-domain': { type: 'string' }, reason: { type: 'string' }, search: { type: 'string' }, help: { type: 'boolean', short: 'h' },
       default: { type: 'boolean' }, https: { type: 'string' },
     },
   });
@@ -127,7 +131,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'init': {
       const { credentials } = await withStore(cfg, (s) => ensureBootstrap(s, cfg.dataDir, now));
       if (values.json) printJson(credentials);
-      else process.stdout.write(`ServerId: ${credentials.serverId}\nAPI key:  ${credentials.apiKey}\n`);
+      else process.stdout.write(`ServerId: ${credentials.serverId}\nAPI key:  ${credentials.apiKey}\nAccount key: ${credentials.accountKey}\n`);
       return 0;
     }
     case 'servers':

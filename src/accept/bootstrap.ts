@@ -3,15 +3,17 @@ import { join, resolve } from 'node:path';
 import { generateApiKey, parseApiKey, secretMatches } from '../core/api-key.js';
 import type { Store } from '../store/store.js';
 
-export interface Credentials { serverId: number; apiKey: string }
+/** What `postline init` prints: the trial server, its injection key, and the account key that manages the account. */
+export interface Credentials { serverId: number; apiKey: string; accountKey: string }
 
 const CREDENTIALS_FILE = 'credentials.json';
 
 /**
- * Makes sure an account, a server and an injection key exist, and returns usable credentials.
- * Keys are stored hashed, so the plaintext of the bootstrap key is kept only in
- * <dataDir>/credentials.json (mode 0600) for `postline init` to print again; if that file is
- * missing or stale (another machine, a revoked key) a fresh key is minted for the same server.
+ * Makes sure an account, a server, an injection key and an account key exist, and returns usable
+ * credentials. Keys are stored hashed, so the plaintexts of the bootstrap keys are kept only in
+ * <dataDir>/credentials.json (mode 0600) for `postline init` to print again; a key missing from
+ * that file or stale there (another machine, a revoked key, a file written before account keys)
+ * is minted afresh, the live one kept.
  */
 export async function ensureBootstrap(store: Store, dataDir: string, now: number): Promise<{ credentials: Credentials; created: boolean }> {
   const file = join(resolve(dataDir), CREDENTIALS_FILE);
@@ -27,31 +29,47 @@ export async function ensureBootstrap(store: Store, dataDir: string, now: number
     created = true;
   }
   const saved = readSaved(file);
-  if (saved && saved.serverId === server.id && (await isLive(store, saved))) {
-    return { credentials: saved, created };
+  let apiKey = saved?.serverId === server.id && saved.apiKey && (await isLive(store, saved.apiKey, { serverId: server.id })) ? saved.apiKey : null;
+  let accountKey = saved?.accountKey && (await isLive(store, saved.accountKey, { accountId: account.id })) ? saved.accountKey : null;
+  if (apiKey && accountKey) return { credentials: { serverId: server.id, apiKey, accountKey }, created };
+  if (!apiKey) {
+    const key = generateApiKey();
+    await store.createApiKey({ serverId: server.id, scope: 'injection', name: 'Bootstrap injection key', publicId: key.publicId, secretHash: key.secretHash }, now);
+    apiKey = key.key;
   }
-  const key = generateApiKey();
-  await store.createApiKey({ serverId: server.id, scope: 'injection', name: 'Bootstrap injection key', publicId: key.publicId, secretHash: key.secretHash }, now);
-  const credentials = { serverId: server.id, apiKey: key.key };
+  if (!accountKey) {
+    const key = generateApiKey();
+    await store.createApiKey({ serverId: null, accountId: account.id, scope: 'account', name: 'Bootstrap account key', publicId: key.publicId, secretHash: key.secretHash }, now);
+    accountKey = key.key;
+  }
+  const credentials = { serverId: server.id, apiKey, accountKey };
   mkdirSync(resolve(dataDir), { recursive: true });
   writeFileSync(file, JSON.stringify(credentials, null, 2) + '\n', { mode: 0o600 });
   chmodSync(file, 0o600);
   return { credentials, created: true };
 }
 
-function readSaved(file: string): Credentials | null {
+function readSaved(file: string): Partial<Credentials> | null {
   if (!existsSync(file)) return null;
   try {
     const v = JSON.parse(readFileSync(file, 'utf8')) as Partial<Credentials>;
-    return typeof v.serverId === 'number' && typeof v.apiKey === 'string' ? { serverId: v.serverId, apiKey: v.apiKey } : null;
+    return {
+      serverId: typeof v.serverId === 'number' ? v.serverId : undefined,
+      apiKey: typeof v.apiKey === 'string' ? v.apiKey : undefined,
+      accountKey: typeof v.accountKey === 'string' ? v.accountKey : undefined,
+    };
   } catch {
     return null;
   }
 }
 
-async function isLive(store: Store, c: Credentials): Promise<boolean> {
-  const parsed = parseApiKey(c.apiKey);
+/** A live key of the expected owner: the server's injection key, or the account's account key. */
+async function isLive(store: Store, key: string, owner: { serverId: number } | { accountId: number }): Promise<boolean> {
+  const parsed = parseApiKey(key);
   if (!parsed) return false;
   const rec = await store.findApiKeyForAuth(parsed.publicId);
-  return !!rec && rec.revokedAt === null && rec.serverId === c.serverId && secretMatches(parsed.secret, rec.secretHash);
+  if (!rec || rec.revokedAt !== null || !secretMatches(parsed.secret, rec.secretHash)) return false;
+  return 'serverId' in owner
+    ? rec.scope === 'injection' && rec.serverId === owner.serverId
+    : rec.scope === 'account' && rec.accountId === owner.accountId;
 }

@@ -10,8 +10,16 @@ export const API_KEY_PUBLIC_LENGTH = 20;
 export const API_KEY_SECRET_LENGTH = 40;
 export const API_KEY_LENGTH = API_KEY_PUBLIC_LENGTH + 1 + API_KEY_SECRET_LENGTH;
 
-export const API_KEY_SCOPES = ['injection', 'management'] as const;
+/**
+ * - injection: sends mail for one server (Injection API, SMTP AUTH) and nothing else.
+ * - management: manages one server through the v2 API.
+ * - account: manages every server of one account, creates servers and their keys.
+ */
+export const API_KEY_SCOPES = ['injection', 'management', 'account'] as const;
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+/** The scopes a key bound to one server may have. */
+export const SERVER_KEY_SCOPES = ['injection', 'management'] as const;
+export type ServerKeyScope = (typeof SERVER_KEY_SCOPES)[number];
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
@@ -29,7 +37,11 @@ function randomToken(length: number): string {
 export interface GeneratedKey { key: string; publicId: string; secretHash: string }
 
 export function generateApiKey(): GeneratedKey {
-  const publicId = randomToken(API_KEY_PUBLIC_LENGTH);
+  return newSecretFor(randomToken(API_KEY_PUBLIC_LENGTH));
+}
+
+/** A fresh secret for an existing public id (rotation: the key keeps its id, the old secret stops). */
+export function newSecretFor(publicId: string): GeneratedKey {
   const secret = randomToken(API_KEY_SECRET_LENGTH);
   return { key: `${publicId}.${secret}`, publicId, secretHash: hashSecret(secret) };
 }

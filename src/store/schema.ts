@@ -9,9 +9,10 @@ export interface ServersTable {
   tracking_domain: Generated<string | null>;
   require_verified_domain: Generated<number>;
 }
+/** server_id is null exactly for account keys (scope 'account'); account_id is always set (migration 8). */
 export interface ApiKeysTable {
-  id: Generated<number>; public_id: string; secret_hash: string; server_id: number; scope: string; name: string;
-  created_at: number; revoked_at: number | null;
+  id: Generated<number>; public_id: string; secret_hash: string; server_id: number | null; scope: string; name: string;
+  created_at: number; revoked_at: number | null; account_id: number;
 }
 export interface MessagesTable {
   id: string; server_id: number; created_at: number; source: string; is_merge: number;

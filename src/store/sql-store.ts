@@ -1,11 +1,15 @@
 import { type Kysely, type Transaction, type Selectable, type Insertable, type Updateable } from 'kysely';
-import type { Database, RecipientsTable, ServersTable, AccountsTable, ApiKeysTable, MessagesTable, EventsTable, DkimKeysTable } from './schema.js';
+import type { Database, RecipientsTable, ServersTable, AccountsTable, MessagesTable, EventsTable, DkimKeysTable } from './schema.js';
 import type {
   Account, AcceptOutcome, AcceptUnit, ApiKeyAuth, ApiKeyRecord, DeliveryOutcomeRecord, DkimKeyRecord, IdempotencyRecord, Server, Store,
   StoredEvent, StoredMessage, StoredRecipient,
   ServerPatch, NewEvent, InboundReportRecord, InboundReportResult,
   NewWebhookEndpoint, PageRequest, WebhookAttempt, WebhookAttemptRecord, WebhookEndpoint, WebhookEndpointPatch, WebhookWork,
 } from './store.js';
+import type { ApiKeyOwner, ApiKeySortField, ServerSortField, ServerTracking } from './store.js';
+import {
+  findKeyForAuth, getApiKeyOf, insertApiKey, listApiKeysOf, listServersOfAccount, revokeApiKeyOf, rotateApiKeyOf, toKey,
+} from './tenancy-queries.js';
 import type { ApiKeyScope } from '../core/api-key.js';
 import type { MessageTemplate, NewMessage, RecipientStatus, RecipientKind } from '../core/message.js';
 import { domainOf } from '../core/address.js';
@@ -41,10 +45,6 @@ const toServer = (r: Selectable<ServersTable>): Server => ({
   sandbox: r.sandbox === 1, createdAt: Number(r.created_at),
   tracking: { opens: r.track_opens === 1, clicks: r.track_clicks === 1, unsubscribes: r.track_unsubscribes === 1, domain: r.tracking_domain },
   requireVerifiedDomain: Number(r.require_verified_domain) === 1,
-});
-const toKey = (r: Selectable<ApiKeysTable>): ApiKeyRecord => ({
-  id: Number(r.id), publicId: r.public_id, serverId: Number(r.server_id), scope: r.scope as ApiKeyScope,
-  name: r.name, createdAt: Number(r.created_at), revokedAt: r.revoked_at === null ? null : Number(r.revoked_at),
 });
 export const toMessage = (r: Selectable<MessagesTable>): StoredMessage => ({
   id: r.id, serverId: Number(r.server_id), createdAt: Number(r.created_at), source: r.source as 'api' | 'smtp',
@@ -100,10 +100,11 @@ export abstract class SqlStore implements Store {
   async listAccounts(): Promise<Account[]> {
     return (await this.db.selectFrom('accounts').selectAll().orderBy('id').execute()).map(toAccount);
   }
-  async createServer(input: { accountId: number; name: string; sandbox?: boolean; requireVerifiedDomain?: boolean }, now: number): Promise<Server> {
+  async createServer(input: { accountId: number; name: string; sandbox?: boolean; requireVerifiedDomain?: boolean; tracking?: Partial<Omit<ServerTracking, 'domain'>> }, now: number): Promise<Server> {
     const row = await this.db.insertInto('servers').values({
       account_id: input.accountId, name: input.name, status: 'active', sandbox: input.sandbox ? 1 : 0, created_at: now,
       require_verified_domain: input.requireVerifiedDomain ? 1 : 0,
+      track_opens: input.tracking?.opens ? 1 : 0, track_clicks: input.tracking?.clicks ? 1 : 0, track_unsubscribes: input.tracking?.unsubscribes ? 1 : 0,
     }).returningAll().executeTakeFirstOrThrow();
     return toServer(row);
   }
@@ -129,12 +130,8 @@ export abstract class SqlStore implements Store {
     return (await this.db.selectFrom('servers').selectAll().orderBy('id').execute()).map(toServer);
   }
 
-  async createApiKey(input: { serverId: number; scope: ApiKeyScope; name: string; publicId: string; secretHash: string }, now: number): Promise<ApiKeyRecord> {
-    const row = await this.db.insertInto('api_keys').values({
-      public_id: input.publicId, secret_hash: input.secretHash, server_id: input.serverId, scope: input.scope,
-      name: input.name, created_at: now, revoked_at: null,
-    }).returningAll().executeTakeFirstOrThrow();
-    return toKey(row);
+  createApiKey(input: { serverId: number | null; accountId?: number; scope: ApiKeyScope; name: string; publicId: string; secretHash: string }, now: number): Promise<ApiKeyRecord> {
+    return insertApiKey(this.db, input, now);
   }
   async listApiKeys(serverId?: number): Promise<ApiKeyRecord[]> {
     let q = this.db.selectFrom('api_keys').selectAll().orderBy('id');
@@ -142,21 +139,33 @@ export abstract class SqlStore implements Store {
     return (await q.execute()).map(toKey);
   }
   async findApiKeyForAuth(publicId: string): Promise<ApiKeyAuth | undefined> {
-    const row = await this.db.selectFrom('api_keys as k')
-      .innerJoin('servers as s', 's.id', 'k.server_id')
-      .innerJoin('accounts as a', 'a.id', 's.account_id')
-      .selectAll('k').select(['s.status as server_status', 'a.status as account_status'])
-      .where('k.public_id', '=', publicId).executeTakeFirst();
+    const row = await findKeyForAuth(this.db, publicId);
     if (!row) return undefined;
     return {
       ...toKey(row), secretHash: row.secret_hash,
-      serverStatus: row.server_status as Server['status'], accountStatus: row.account_status as Account['status'],
+      serverStatus: row.server_status as Server['status'] | null, accountStatus: row.account_status as Account['status'],
     };
   }
   async revokeApiKey(publicId: string, now: number): Promise<boolean> {
     const res = await this.db.updateTable('api_keys').set({ revoked_at: now })
       .where('public_id', '=', publicId).where('revoked_at', 'is', null).executeTakeFirst();
     return Number(res.numUpdatedRows) > 0;
+  }
+  async listServersOfAccount(accountId: number, page: PageRequest & { sortField: ServerSortField }): Promise<{ rows: Server[]; total: number }> {
+    const { rows, total } = await listServersOfAccount(this.db, accountId, page);
+    return { rows: rows.map(toServer), total };
+  }
+  listApiKeysOf(owner: ApiKeyOwner, page: PageRequest & { sortField: ApiKeySortField }): Promise<{ rows: ApiKeyRecord[]; total: number }> {
+    return listApiKeysOf(this.db, owner, page);
+  }
+  getApiKeyOf(owner: ApiKeyOwner, publicId: string): Promise<ApiKeyRecord | undefined> {
+    return getApiKeyOf(this.db, owner, publicId);
+  }
+  revokeApiKeyOf(owner: ApiKeyOwner, publicId: string, now: number): Promise<ApiKeyRecord | undefined> {
+    return revokeApiKeyOf(this.db, owner, publicId, now);
+  }
+  rotateApiKeyOf(owner: ApiKeyOwner, publicId: string, secretHash: string): Promise<ApiKeyRecord | undefined> {
+    return rotateApiKeyOf(this.db, owner, publicId, secretHash);
   }
 
   async commitAccepts(units: readonly AcceptUnit[]): Promise<AcceptOutcome[]> {

@@ -28,14 +28,23 @@ export interface ServerPatch {
 export interface NewEvent {
   serverId: number; messageId: string; recipientId: string | null; type: string; occurredAt: number; data: Record<string, unknown> | null;
 }
+/** An API key; serverId is null exactly for account keys (scope `account`), which belong to the account alone. */
 export interface ApiKeyRecord {
-  id: number; publicId: string; serverId: number; scope: ApiKeyScope; name: string;
+  id: number; publicId: string; serverId: number | null; scope: ApiKeyScope; name: string;
   createdAt: number; revokedAt: number | null;
+  accountId: number;
 }
-/** What authentication needs in one lookup: the key, its server and the server's account. */
+/** What authentication needs in one lookup: the key, its server (none for account keys) and its account. */
 export interface ApiKeyAuth extends ApiKeyRecord {
-  secretHash: string; serverStatus: Server['status']; accountStatus: Account['status'];
+  secretHash: string; serverStatus: Server['status'] | null; accountStatus: Account['status'];
 }
+/**
+ * Whose keys a key call reaches: one server's (injection and management keys), or one account's
+ * account-scope keys. Every key call filters by it, so no caller reaches another tenant's keys.
+ */
+export type ApiKeyOwner = { serverId: number } | { accountId: number };
+export type ApiKeySortField = 'createdOn' | 'name';
+export type ServerSortField = 'serverId' | 'name' | 'createdOn';
 
 export interface StoredMessage {
   id: string; serverId: number; createdAt: number; source: 'api' | 'smtp'; isMerge: boolean;
@@ -211,16 +220,30 @@ export interface Store {
 
   createAccount(name: string, now: number): Promise<Account>;
   listAccounts(): Promise<Account[]>;
-  createServer(input: { accountId: number; name: string; sandbox?: boolean; requireVerifiedDomain?: boolean }, now: number): Promise<Server>;
+  createServer(input: { accountId: number; name: string; sandbox?: boolean; requireVerifiedDomain?: boolean; tracking?: Partial<Omit<ServerTracking, 'domain'>> }, now: number): Promise<Server>;
   getServer(id: number): Promise<Server | undefined>;
   listServers(): Promise<Server[]>;
   /** Changes the given fields; undefined when there is no such server. */
   updateServer(id: number, patch: ServerPatch): Promise<Server | undefined>;
 
-  createApiKey(input: { serverId: number; scope: ApiKeyScope; name: string; publicId: string; secretHash: string }, now: number): Promise<ApiKeyRecord>;
+  /**
+   * A server's key (serverId set; its account is the server's), or an account key (scope
+   * `account`, serverId null, accountId set).
+   */
+  createApiKey(input: { serverId: number | null; accountId?: number; scope: ApiKeyScope; name: string; publicId: string; secretHash: string }, now: number): Promise<ApiKeyRecord>;
   listApiKeys(serverId?: number): Promise<ApiKeyRecord[]>;
   findApiKeyForAuth(publicId: string): Promise<ApiKeyAuth | undefined>;
   revokeApiKey(publicId: string, now: number): Promise<boolean>;
+
+  /** The account's servers, a page at a time; ties ordered by id. */
+  listServersOfAccount(accountId: number, page: PageRequest & { sortField: ServerSortField }): Promise<{ rows: Server[]; total: number }>;
+  /** The owner's keys (revoked ones too), a page at a time; ties ordered by id. */
+  listApiKeysOf(owner: ApiKeyOwner, page: PageRequest & { sortField: ApiKeySortField }): Promise<{ rows: ApiKeyRecord[]; total: number }>;
+  getApiKeyOf(owner: ApiKeyOwner, publicId: string): Promise<ApiKeyRecord | undefined>;
+  /** Revokes the owner's key if live; returns the key (revoked, now or before), undefined when the owner has no such key. */
+  revokeApiKeyOf(owner: ApiKeyOwner, publicId: string, now: number): Promise<ApiKeyRecord | undefined>;
+  /** Replaces a live key's secret (same id, public id and name); undefined when the owner has no such live key. */
+  rotateApiKeyOf(owner: ApiKeyOwner, publicId: string, secretHash: string): Promise<ApiKeyRecord | undefined>;
 
   /**
    * Commits every unit in ONE transaction (group commit: one disk flush for many requests).

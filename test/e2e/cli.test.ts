@@ -15,7 +15,7 @@ describe('postline CLI (operator contract)', () => {
     const first = cli(['init', '--json'], env);
     expect(first.status).toBe(0);
     const creds = JSON.parse(first.stdout);
-    expect(Object.keys(creds).sort()).toEqual(['apiKey', 'serverId']);
+    expect(Object.keys(creds).sort()).toEqual(['accountKey', 'apiKey', 'serverId']);
     expect(Number.isInteger(creds.serverId)).toBe(true);
     expect(creds.apiKey).toMatch(/^[A-Za-z0-9]{20}\.[A-Za-z0-9]{40}$/);
     expect(JSON.parse(cli(['init', '--json'], env).stdout)).toEqual(creds);

@@ -54,3 +54,33 @@ export async function setServerStatus(db: TestDb, serverId: number, status: 'act
   await c.connect();
   try { await c.query('UPDATE servers SET status = $1 WHERE id = $2', [status, serverId]); } finally { await c.end(); }
 }
+
+/** Creates an account key (scope `account`) for the account and returns its plaintext and public id. */
+export async function createAccountKey(store: Store, accountId: number): Promise<{ key: string; publicId: string }> {
+  const k = generateApiKey();
+  await store.createApiKey({ serverId: null, accountId, scope: 'account', name: 'account test key', publicId: k.publicId, secretHash: k.secretHash }, Date.now());
+  return { key: k.key, publicId: k.publicId };
+}
+
+/** A second tenant: a new account with one server, its management key and an account key. */
+export async function createTenant(store: Store, name = 'Other tenant'): Promise<{ accountId: number; serverId: number; managementKey: string; accountKey: string }> {
+  const account = await store.createAccount(name, Date.now());
+  const server = await store.createServer({ accountId: account.id, name: `${name} server` }, Date.now());
+  return {
+    accountId: account.id, serverId: server.id,
+    managementKey: (await createKey(store, server.id, 'management')).key,
+    accountKey: (await createAccountKey(store, account.id)).key,
+  };
+}
+
+/** Runs SQL statements (several allowed) behind the store's back, e.g. to build a database as an older version left it. */
+export async function execSql(db: TestDb, sqlText: string): Promise<void> {
+  if (db.kind === 'sqlite') {
+    const raw = new BetterSqlite3(join(db.dataDir, 'postline.db'));
+    try { raw.exec(sqlText); } finally { raw.close(); }
+    return;
+  }
+  const c = new pg.Client({ connectionString: db.databaseUrl! });
+  await c.connect();
+  try { await c.query(sqlText); } finally { await c.end(); }
+}

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Store } from '../../store/store.js';
 import type { AuthThrottle } from '../../accept/auth-throttle.js';
-import { authenticate } from '../../accept/authenticate.js';
+import { authenticate, identifyManager, type AuthFailure, type Principal } from '../../accept/authenticate.js';
 import { ApiError } from './errors.js';
 
 /**
@@ -27,14 +27,33 @@ export function parseServerId(raw: unknown): number | null {
 
 export interface ManagementAuthDeps { store: Store; throttle: AuthThrottle; now: () => number }
 
+/** Who made each authenticated request (set by the onRequest hooks below; gone with the request). */
+const principals = new WeakMap<FastifyRequest, Principal>();
+
+/** The key behind an authenticated request; only for routes behind managementAuth or managerAuth. */
+export function principalOf(req: FastifyRequest): Principal {
+  const p = principals.get(req);
+  if (!p) throw new Error('principalOf: the route is not behind an authentication hook');
+  return p;
+}
+
+/** An account key is needed (creating servers, enabling one, account keys): 403 `insufficient_scope` otherwise. */
+export function requireAccountKey(req: FastifyRequest, what: string): Principal & { scope: 'account' } {
+  const p = principalOf(req);
+  if (p.scope !== 'account') throw new ApiError('insufficient_scope', `${what} needs an account key; create one with: postline keys create --account ${p.accountId} --scope account`);
+  return p as Principal & { scope: 'account' };
+}
+
 /**
  * The onRequest check of every `/servers/:serverId/...` route: a live management key of that
- * server, before the body is read or validated, so strangers learn nothing about either.
+ * server or a live account key of its account, before the body is read or validated, so
+ * strangers learn nothing about either.
  *  - no key, malformed, unknown or revoked: 401 `unauthorized` (counts toward the throttle)
  *  - a live key of the injection scope: 403 `insufficient_scope`
- *  - a live management key of another server: 403 `wrong_server`, whether or not the path's
- *    server exists, so ServerIds cannot be probed
- *  - the server or its account is disabled: 403 `server_disabled`
+ *  - a live management key of another server, or an account key of another account: 403
+ *    `wrong_server`, whether or not the path's server exists, so ServerIds cannot be probed
+ *  - the server or its account is disabled: 403 `server_disabled` (an account key still reaches
+ *    a disabled server of its account, to inspect and enable it)
  */
 export function managementAuth(deps: ManagementAuthDeps): (req: FastifyRequest) => Promise<void> {
   return async (req) => {
@@ -51,14 +70,47 @@ export function managementAuth(deps: ManagementAuthDeps): (req: FastifyRequest) 
       throw new ApiError('unauthorized', 'send a management API key as Authorization: Bearer <key>');
     }
     const r = await authenticate(deps.store, serverId, key, 'management');
-    if (r.ok) return;
-    switch (r.cause) {
-      case 'scope': throw new ApiError('insufficient_scope', `${r.detail}; create one with: postline keys create --server ${serverId} --scope management`);
-      case 'server': throw new ApiError('wrong_server', r.detail);
-      case 'disabled': throw new ApiError('server_disabled', r.detail);
-      default:
-        deps.throttle.recordFailure(req.ip, now);
-        throw new ApiError('unauthorized', r.detail);
+    if (r.ok) {
+      principals.set(req, r.principal);
+      return;
     }
+    throw refusal(deps, req, now, r, `postline keys create --server ${serverId} --scope management`);
+  };
+}
+
+/** A failed authentication as the API answers it; a stranger's failure counts toward the throttle. */
+function refusal(deps: ManagementAuthDeps, req: FastifyRequest, now: number, r: AuthFailure, createHint: string): ApiError {
+  switch (r.cause) {
+    case 'scope': return new ApiError('insufficient_scope', `${r.detail}; create one with: ${createHint}`);
+    case 'server': return new ApiError('wrong_server', r.detail);
+    case 'disabled': return new ApiError('server_disabled', r.detail);
+    default:
+      deps.throttle.recordFailure(req.ip, now);
+      return new ApiError('unauthorized', r.detail);
+  }
+}
+
+/**
+ * The onRequest check of v2 routes that name no server (`/servers`, `/account/...`): a live
+ * management key (it speaks for its own server) or account key (its whole account). Refusals as
+ * managementAuth's; routes that need an account key check the scope themselves (requireAccountKey).
+ */
+export function managerAuth(deps: ManagementAuthDeps): (req: FastifyRequest) => Promise<void> {
+  return async (req) => {
+    const now = deps.now();
+    if (deps.throttle.isBlocked(req.ip, now)) {
+      throw new ApiError('too_many_requests', 'too many failed authentications from this client; wait a minute');
+    }
+    const key = credentialFrom(req.headers.authorization);
+    if (key === null) {
+      deps.throttle.recordFailure(req.ip, now);
+      throw new ApiError('unauthorized', 'send a management or account API key as Authorization: Bearer <key>');
+    }
+    const r = await identifyManager(deps.store, key);
+    if (r.ok) {
+      principals.set(req, r.principal);
+      return;
+    }
+    throw refusal(deps, req, now, r, 'postline keys create --account ID --scope account');
   };
 }

@@ -9,7 +9,9 @@ import type { FastifyInstance } from 'fastify';
 import type { Store } from '../../store/store.js';
 import type { AuthThrottle } from '../../accept/auth-throttle.js';
 import { ApiError, sendApiError, toApiError } from './errors.js';
-import { managementAuth } from './auth.js';
+import { managementAuth, managerAuth } from './auth.js';
+import { registerServerCollectionRoutes, registerServerRoutes } from './servers/index.js';
+import { registerAccountKeyRoutes, registerServerKeyRoutes } from './api-keys/index.js';
 import { registerSuppressionRoutes } from './suppressions/index.js';
 import { registerWebhookRoutes } from './webhooks/index.js';
 import type { UrlGuard } from '../../webhooks/url-guard.js';
@@ -62,6 +64,15 @@ export function registerApiV2(app: FastifyInstance, deps: ApiV2Deps): void {
       const customDomains = { targets: deps.customDomains.targets, domains: new CustomDomains({ store: deps.store, dns: deps.dns, now: deps.now, ...deps.customDomains }) };
       registerBounceDomainRoutes(server, customDomains);
       registerTrackingDomainRoutes(server, customDomains);
+      registerServerRoutes(server, deps);
+      registerServerKeyRoutes(server, deps);
     }, { prefix: '/servers/:serverId' });
+
+    // Routes that name no server: a management key (its own server) or an account key (its account).
+    v2.register(async (tenancy) => {
+      tenancy.addHook('onRequest', managerAuth(deps));
+      registerServerCollectionRoutes(tenancy, deps);
+      registerAccountKeyRoutes(tenancy, deps);
+    });
   }, { prefix: '/api/v2' });
 }

@@ -115,6 +115,18 @@ CREATE INDEX events_server_time ON events(server_id, occurred_at);
     sql: `ALTER TABLE servers ADD COLUMN require_verified_domain INTEGER NOT NULL DEFAULT 0;`,
   },
   {
+    id: 8,
+    name: 'account keys: api_keys.account_id, server_id null for account-scope keys',
+    sql: `
+ALTER TABLE api_keys ADD COLUMN account_id BIGINT REFERENCES accounts(id);
+UPDATE api_keys k SET account_id = s.account_id FROM servers s WHERE s.id = k.server_id;
+ALTER TABLE api_keys ALTER COLUMN account_id SET NOT NULL;
+ALTER TABLE api_keys ALTER COLUMN server_id DROP NOT NULL;
+ALTER TABLE api_keys ADD CONSTRAINT api_keys_owner CHECK ((scope = 'account') = (server_id IS NULL));
+CREATE INDEX api_keys_account ON api_keys(account_id, server_id);
+`,
+  },
+  {
     id: 9,
     name: 'sending domains per server; DKIM keys per server with rotation states',
     sql: `

@@ -115,6 +115,26 @@ CREATE INDEX events_server_time ON events(server_id, occurred_at);
     sql: `ALTER TABLE servers ADD COLUMN require_verified_domain INTEGER NOT NULL DEFAULT 0;`,
   },
   {
+    id: 8,
+    name: 'account keys: api_keys.account_id, server_id null for account-scope keys',
+    // SQLite cannot drop NOT NULL in place: the table is rebuilt with the same ids, and the public_id
+    // uniqueness. Nothing references api_keys, so dropping the old table breaks no foreign key.
+    sql: `
+CREATE TABLE api_keys_v8 (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, public_id TEXT NOT NULL UNIQUE, secret_hash TEXT NOT NULL,
+  server_id INTEGER REFERENCES servers(id), scope TEXT NOT NULL, name TEXT NOT NULL,
+  created_at INTEGER NOT NULL, revoked_at INTEGER, account_id INTEGER NOT NULL REFERENCES accounts(id),
+  CHECK ((scope = 'account') = (server_id IS NULL)));
+INSERT INTO api_keys_v8 (id, public_id, secret_hash, server_id, scope, name, created_at, revoked_at, account_id)
+  SELECT k.id, k.public_id, k.secret_hash, k.server_id, k.scope, k.name, k.created_at, k.revoked_at, s.account_id
+  FROM api_keys k JOIN servers s ON s.id = k.server_id;
+DROP TABLE api_keys;
+ALTER TABLE api_keys_v8 RENAME TO api_keys;
+CREATE INDEX api_keys_server ON api_keys(server_id);
+CREATE INDEX api_keys_account ON api_keys(account_id, server_id);
+`,
+  },
+  {
     id: 9,
     name: 'sending domains per server; DKIM keys per server with rotation states',
     sql: `
