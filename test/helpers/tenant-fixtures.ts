@@ -8,15 +8,16 @@
 import { randomBytes } from 'node:crypto';
 import type { Store } from '../../src/store/store.js';
 import type { TestApp } from './app.js';
-import { createKey, v2 } from './api-v2.js';
+import { createAccountKey, createKey, v2 } from './api-v2.js';
 
 export interface Tenant {
   label: string;
   accountId: number;
   serverId: number;
   managementKey: string;
-  /** An account-level key, once the API has them. */
+  /** An account-level key (scope account). */
   accountKey?: string;
+  accountKeyId?: string;
 }
 
 /** What the victim owns, created through the API with the victim's key. */
@@ -26,6 +27,11 @@ export interface VictimResources {
   /** The victim's endpoint URL (unique to it) and SocketLabs SecretKey: neither may reach the attacker. */
   webhookUrl: string;
   webhookSecretKey: string;
+  /** Public id of an injection key of the victim's server. */
+  serverKeyId: string;
+  sendingDomainId: number;
+  bounceDomainId: number;
+  trackingDomainId: number;
 }
 
 export interface Fixtures {
@@ -44,8 +50,8 @@ export async function createTenant(store: Store, label: string): Promise<Tenant>
   const account = await store.createAccount(`${label} account ${tag}`, Date.now());
   const server = await store.createServer({ accountId: account.id, name: `${label} server ${tag}` }, Date.now());
   const managementKey = (await createKey(store, server.id, 'management')).key;
-  // Account keys: set `accountKey` here once the store can mint them; attackerKeys() then tries it everywhere.
-  return { label, accountId: account.id, serverId: server.id, managementKey };
+  const accountKey = await createAccountKey(store, account.id);
+  return { label, accountId: account.id, serverId: server.id, managementKey, accountKey: accountKey.key, accountKeyId: accountKey.publicId };
 }
 
 /**
@@ -57,7 +63,7 @@ export async function createFixtures(t: TestApp, receiverUrl: string): Promise<F
   const victim = await createTenant(t.store, 'Victim');
   const attacker = await createTenant(t.store, 'Attacker');
   const ok = <T>(r: { status: number; text: string; body: T }, what: string): T => {
-    if (r.status !== 200) throw new Error(`creating ${what} failed: ${r.status} ${r.text}`);
+    if (r.status !== 200 && r.status !== 201) throw new Error(`creating ${what} failed: ${r.status} ${r.text}`);
     return r.body;
   };
   const suppressedAddress = `victim-${uniqueTag()}@example.com`;
@@ -65,10 +71,24 @@ export async function createFixtures(t: TestApp, receiverUrl: string): Promise<F
   const webhookUrl = `${receiverUrl}?tenant=victim-${uniqueTag()}`;
   const webhook = ok(await v2<{ data: { id: number; secretKey: string } }>(t, 'POST', `/servers/${victim.serverId}/webhooks`,
     { key: victim.managementKey, body: { url: webhookUrl } }), 'a webhook endpoint').data;
+  const serverKey = ok(await v2<{ data: { keyId: string } }>(t, 'POST', `/servers/${victim.serverId}/api-keys`,
+    { key: victim.managementKey, body: { name: 'victim injection key', scope: 'injection' } }), 'an API key').data;
+  const sendingDomain = ok(await v2<{ data: { id: number } }>(t, 'POST', `/servers/${victim.serverId}/sending-domains`,
+    { key: victim.managementKey, body: { domain: `victim-${uniqueTag()}.example.com` } }), 'a sending domain').data;
+  const bounceDomain = ok(await v2<{ data: { domainId: number } }>(t, 'POST', `/servers/${victim.serverId}/bounce-domains`,
+    { key: victim.managementKey, body: { domain: `bounce-${uniqueTag()}.victim.example.com` } }), 'a bounce domain').data;
+  const trackingDomain = ok(await v2<{ data: { domainId: number } }>(t, 'POST', `/servers/${victim.serverId}/tracking-domains`,
+    { key: victim.managementKey, body: { domain: `track-${uniqueTag()}.victim.example.com` } }), 'a tracking domain').data;
 
   ok(await v2(t, 'POST', `/servers/${attacker.serverId}/suppressions`, { key: attacker.managementKey, body: { emailAddress: `attacker-${uniqueTag()}@example.com` } }), "the attacker's suppression");
   ok(await v2(t, 'POST', `/servers/${attacker.serverId}/webhooks`, { key: attacker.managementKey, body: { url: receiverUrl, validate: false } }), "the attacker's webhook endpoint");
-  return { victim, attacker, resources: { suppressedAddress, webhookId: webhook.id, webhookUrl, webhookSecretKey: webhook.secretKey }, receiverUrl };
+  return {
+    victim, attacker, receiverUrl,
+    resources: {
+      suppressedAddress, webhookId: webhook.id, webhookUrl, webhookSecretKey: webhook.secretKey, serverKeyId: serverKey.keyId,
+      sendingDomainId: sendingDomain.id, bounceDomainId: bounceDomain.domainId, trackingDomainId: trackingDomain.domainId,
+    },
+  };
 }
 
 /** Every key the attacker holds; each one is tried against every operation. */
@@ -78,14 +98,42 @@ export function attackerKeys(f: Fixtures): { label: string; key: string }[] {
   return keys;
 }
 
-/** Path parameter (other than serverId) -> the victim's id for it. */
+/**
+ * Path parameter (other than serverId) -> the victim's id for it. A key is the parameter's name,
+ * or the path segments before it and its name ("sending-domains/{domainId}") when one name means
+ * different resources on different paths; the longest key that ends the path so far wins.
+ */
 export const PATH_PARAMS: Record<string, (f: Fixtures) => string> = {
   webhookId: (f) => String(f.resources.webhookId),
+  'servers/{serverId}/api-keys/{keyId}': (f) => f.resources.serverKeyId,
+  'account/api-keys/{keyId}': (f) => f.victim.accountKeyId!,
+  'sending-domains/{domainId}': (f) => String(f.resources.sendingDomainId),
+  'bounce-domains/{domainId}': (f) => String(f.resources.bounceDomainId),
+  'tracking-domains/{domainId}': (f) => String(f.resources.trackingDomainId),
 };
+
+/** The PATH_PARAMS entry for the parameter that ends `pathSoFar` ("/api/v2/.../{p}"). */
+function pathParamFill(pathSoFar: string, p: string): ((f: Fixtures) => string) | undefined {
+  const keys = Object.keys(PATH_PARAMS).filter((k) => k === p || pathSoFar.endsWith(`/${k}`)).sort((a, b) => b.length - a.length);
+  return keys.length > 0 ? PATH_PARAMS[keys[0]!] : undefined;
+}
+
+/**
+ * GET operations whose answer differs on every call by design (a freshly generated key pair):
+ * left out of the before/after comparison of the victim's view.
+ */
+export const VOLATILE_GETS = new Set(['GET /api/v2/servers/{serverId}/dkim/generate']);
+
+/**
+ * Operations the attacker does not send to its own server in the "victim's ids under one's own
+ * server" pass because they would lock the attacker out of the rest of it (disabling its server).
+ */
+export const SELF_LOCKING = new Set(['POST /api/v2/servers/{serverId}/disable']);
 
 /** Operation ("METHOD /path" as in the document) -> required query parameters, naming the victim's resources. */
 export const QUERIES: Record<string, (f: Fixtures) => Record<string, string>> = {
   'GET /api/v2/servers/{serverId}/suppressions': (f) => ({ emailAddress: f.resources.suppressedAddress }),
+  'GET /api/v2/servers/{serverId}/dkim/generate': () => ({ domain: 'generated.example.com', selector: 'gen1' }),
   'DELETE /api/v2/servers/{serverId}/suppressions': (f) => ({ emailAddress: f.resources.suppressedAddress }),
 };
 
@@ -99,15 +147,32 @@ export const BODIES: Record<string, (f: Fixtures) => unknown> = {
   'POST /api/v2/servers/{serverId}/webhooks': (f) => ({ url: f.receiverUrl, validate: false }),
   'PATCH /api/v2/servers/{serverId}/webhooks/{webhookId}': () => ({ enabled: false, eventTypes: ['Failed'] }),
   'POST /api/v2/servers/{serverId}/webhooks/{webhookId}/replay': () => ({ from: '2020-01-01T00:00:00Z', to: '2020-01-02T00:00:00Z' }),
+  'PATCH /api/v2/servers/{serverId}': () => ({ name: 'renamed by the attacker' }),
+  'POST /api/v2/servers/{serverId}/api-keys': () => ({ name: 'attacker key', scope: 'management' }),
+  'POST /api/v2/servers/{serverId}/sending-domains': () => ({ domain: `attacker-${uniqueTag()}.example.com` }),
+  'POST /api/v2/servers/{serverId}/sending-domains/{domainId}/dkim/rotate': () => ({}),
+  'POST /api/v2/servers/{serverId}/bounce-domains': () => ({ domain: `bounce-${uniqueTag()}.attacker.example.com` }),
+  'PATCH /api/v2/servers/{serverId}/bounce-domains/{domainId}': () => ({ isDefault: false }),
+  'POST /api/v2/servers/{serverId}/tracking-domains': () => ({ domain: `track-${uniqueTag()}.attacker.example.com` }),
+  'PATCH /api/v2/servers/{serverId}/tracking-domains/{domainId}': () => ({ httpsEnabled: false }),
+  'POST /api/v2/servers': () => ({ name: 'attacker server' }),
+  'POST /api/v2/account/api-keys': () => ({ name: 'attacker account key' }),
 };
 
 /**
  * v2 operations outside /servers/{serverId} (account-level routes, a list of servers): `list`
- * answers 2xx with none of the victim's items; `refused` answers 403 or 404 with the victim's ids
- * in its path parameters.
+ * answers 2xx with none of the victim's items; `own` acts on the caller's own account only (2xx
+ * for an account key, 403 for a server's key) and shows none of the victim's items; `refused`
+ * answers 403 or 404 with the victim's ids in its path parameters.
  */
-export const OUTSIDE_SERVER: Record<string, 'list' | 'refused'> = {
-  // e.g. 'GET /api/v2/servers': 'list',
+export const OUTSIDE_SERVER: Record<string, 'list' | 'own' | 'refused'> = {
+  'GET /api/v2/servers': 'list',
+  'POST /api/v2/servers': 'own',
+  'GET /api/v2/account/api-keys': 'own',
+  'POST /api/v2/account/api-keys': 'own',
+  'GET /api/v2/account/api-keys/{keyId}': 'refused',
+  'DELETE /api/v2/account/api-keys/{keyId}': 'refused',
+  'POST /api/v2/account/api-keys/{keyId}/rotate': 'refused',
 };
 
 /**
@@ -133,9 +198,9 @@ export function planRequest(f: Fixtures, method: string, docPath: string, op: Do
   { ok: true; request: PlannedRequest } | { ok: false; missing: string[] } {
   const name = `${method.toUpperCase()} ${docPath}`;
   const missing: string[] = [];
-  const path = docPath.replace(/\{([^}]+)\}/g, (_m, p: string) => {
+  const path = docPath.replace(/\{([^}]+)\}/g, (m, p: string, offset: number) => {
     if (p === 'serverId') return String(serverId);
-    const fill = PATH_PARAMS[p];
+    const fill = pathParamFill(docPath.slice(0, offset + m.length), p);
     if (!fill) { missing.push(`${name}: path parameter {${p}} is not in PATH_PARAMS (test/helpers/tenant-fixtures.ts)`); return `{${p}}`; }
     return encodeURIComponent(fill(f));
   });
