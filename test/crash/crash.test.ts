@@ -23,7 +23,7 @@ describe(`crash: SIGKILL under load, then restart (${TEST_STORE_KIND})`, () => {
 
   it('loses nothing it accepted', async () => {
     const base = { POSTLINE_DATA_DIR: db.dataDir, POSTLINE_DATABASE_URL: db.databaseUrl ?? undefined };
-    const creds = JSON.parse(cli(['init', '--json'], base).stdout) as { serverId: number; apiKey: string };
+    const creds = JSON.parse((await cli(['init', '--json'], base)).stdout) as { serverId: number; apiKey: string };
     const env = {
       ...base, POSTLINE_RELAY_HOST: `127.0.0.1:${sink.port}`, POSTLINE_DELIVERY_CLAIM_TIMEOUT_SEC: '2',
       POSTLINE_SUBMISSION_PORT: '0', POSTLINE_MX_PORT: '0', POSTLINE_TRUSTED_NETWORKS: `127.0.0.0/8=${creds.serverId}`, POSTLINE_SMTP_HOST: '127.0.0.1',

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTransport } from 'nodemailer';
 import { inject, startTestApp, type TestApp } from '../helpers/app.js';
 import { TEST_STORE_KIND } from '../helpers/stores.js';
-import { createKey, v2 } from '../helpers/api-v2.js';
+import { createAccountKey, createKey, v2 } from '../helpers/api-v2.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { publish, type WireRecord } from './publish.js';
 
@@ -105,5 +105,21 @@ describe(`the verified-From rule (${TEST_STORE_KIND})`, () => {
     expect(r.body.data.verified).toBe(false);
     expect((await send(s, message('a@fickle.example'))).body.MessageResults[0]!.ErrorCode).toBe('InvalidFrom');
     expect(await t.store.countMessages(s.id)).toBe(1);
+  });
+
+  it('a server created through the API refuses by default, and turning the rule off through the API applies at once', async () => {
+    const accountKey = (await createAccountKey(t.store, accountId)).key;
+    const created = await v2<{ data: { serverId: number; requireVerifiedDomain: boolean } }>(t, 'POST', '/servers', { key: accountKey, body: { name: 'API-made server' } });
+    expect(created.status).toBe(201);
+    expect(created.body.data.requireVerifiedDomain).toBe(true);
+    const id = created.body.data.serverId;
+    const s = { id, injection: (await createKey(t.store, id, 'injection')).key };
+    expect((await send(s, message('a@api-made.example'))).body.MessageResults[0]!.ErrorCode).toBe('InvalidFrom');
+    // Within the cache's lifetime: the PATCH itself must refresh this process's view of the server.
+    expect((await v2(t, 'PATCH', `/servers/${id}`, { key: accountKey, body: { requireVerifiedDomain: false } })).status).toBe(200);
+    expect((await send(s, message('a@api-made.example'))).body.ErrorCode).toBe('Success');
+    expect((await v2(t, 'PATCH', `/servers/${id}`, { key: accountKey, body: { requireVerifiedDomain: true } })).status).toBe(200);
+    expect((await send(s, message('b@api-made.example'))).body.MessageResults[0]!.ErrorCode).toBe('InvalidFrom');
+    expect(await t.store.countMessages(id)).toBe(1);
   });
 });

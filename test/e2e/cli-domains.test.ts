@@ -27,7 +27,7 @@ describe(`postline domains --server (${TEST_STORE_KIND})`, () => {
     db = await createTestDb();
     dns = await startDnsServer();
     env = { POSTLINE_DATA_DIR: db.dataDir, POSTLINE_DATABASE_URL: db.databaseUrl ?? undefined, POSTLINE_DNS_SERVERS: dns.address, POSTLINE_HOSTNAME: 'mta.postline.test' };
-    serverId = JSON.parse(cli(['init', '--json'], env).stdout).serverId;
+    serverId = JSON.parse((await cli(['init', '--json'], env)).stdout).serverId;
   });
   afterAll(async () => {
     await dns.close();

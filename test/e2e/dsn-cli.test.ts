@@ -6,8 +6,8 @@ const FIXTURES = join(import.meta.dirname, '../fixtures/reports');
 const RECIPIENT_KEYS = ['action', 'address', 'diagnosticCode', 'explanation', 'failureCode', 'permanent', 'status'];
 
 describe('postline dsn parse (operator contract)', () => {
-  it('--json prints the report with the agreed keys and the exact recipient shape', () => {
-    const r = cli(['dsn', 'parse', join(FIXTURES, 'two-recipients.eml'), '--json'], {});
+  it('--json prints the report with the agreed keys and the exact recipient shape', async () => {
+    const r = await cli(['dsn', 'parse', join(FIXTURES, 'two-recipients.eml'), '--json'], {});
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const out = JSON.parse(r.stdout);
@@ -28,23 +28,23 @@ describe('postline dsn parse (operator contract)', () => {
     ]);
   });
 
-  it('--json answers isBounce false for an auto-reply, and carries the feedback fields of a complaint', () => {
-    const ooo = JSON.parse(cli(['dsn', 'parse', join(FIXTURES, 'auto-reply-vacation-sieve.eml'), '--json'], {}).stdout);
+  it('--json answers isBounce false for an auto-reply, and carries the feedback fields of a complaint', async () => {
+    const ooo = JSON.parse((await cli(['dsn', 'parse', join(FIXTURES, 'auto-reply-vacation-sieve.eml'), '--json'], {})).stdout);
     expect(ooo).toMatchObject({ isBounce: false, isComplaint: false, kind: 'auto-reply', recipients: [] });
-    const arf = JSON.parse(cli(['dsn', 'parse', join(FIXTURES, 'arf-yahoo.eml'), '--json'], {}).stdout);
+    const arf = JSON.parse((await cli(['dsn', 'parse', join(FIXTURES, 'arf-yahoo.eml'), '--json'], {})).stdout);
     expect(arf).toMatchObject({ isBounce: false, isComplaint: true, recipientId: '01M7YW75AYBNQE9AABFWQWS6ND' });
     expect(arf.complaint).toMatchObject({ feedbackType: 'abuse', originalRcptTo: ['morgan.ellis@yahoo.com'] });
   });
 
-  it('--rcpt-to gives the envelope a saved file does not record', () => {
+  it('--rcpt-to gives the envelope a saved file does not record', async () => {
     const file = join(FIXTURES, 'amazon-ses.eml');
-    expect(JSON.parse(cli(['dsn', 'parse', file, '--json'], {}).stdout).recipientId).toBeNull();
-    const traced = cli(['dsn', 'parse', file, '--rcpt-to', 'b+01m7wyf2frddyn4xh2q6171k9a@bounces.harbor-outfitters.example', '--json'], {});
+    expect(JSON.parse((await cli(['dsn', 'parse', file, '--json'], {})).stdout).recipientId).toBeNull();
+    const traced = await cli(['dsn', 'parse', file, '--rcpt-to', 'b+01m7wyf2frddyn4xh2q6171k9a@bounces.harbor-outfitters.example', '--json'], {});
     expect(JSON.parse(traced.stdout).recipientId).toBe('01M7WYF2FRDDYN4XH2Q6171K9A');
   });
 
-  it('prints a short table without --json', () => {
-    const r = cli(['dsn', 'parse', join(FIXTURES, 'postfix-4.4.1-delayed.eml')], {});
+  it('prints a short table without --json', async () => {
+    const r = await cli(['dsn', 'parse', join(FIXTURES, 'postfix-4.4.1-delayed.eml')], {});
     expect(r.status).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines[0]).toBe('kind: delay, bounce: yes, complaint: no, recipient id: 01M7W6CAZF33ZGCFNEFHWNRRX0');
@@ -53,25 +53,25 @@ describe('postline dsn parse (operator contract)', () => {
     expect(lines).toHaveLength(3);
   });
 
-  it('needs no configuration: a broken POSTLINE_* setting does not stop it', () => {
-    const r = cli(['dsn', 'parse', join(FIXTURES, 'postfix-5.1.1-user-unknown.eml'), '--json'], { POSTLINE_HTTP_PORT: '99999' });
+  it('needs no configuration: a broken POSTLINE_* setting does not stop it', async () => {
+    const r = await cli(['dsn', 'parse', join(FIXTURES, 'postfix-5.1.1-user-unknown.eml'), '--json'], { POSTLINE_HTTP_PORT: '99999' });
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout).isBounce).toBe(true);
   });
 
-  it('refuses a missing file with a clear message on stderr and a non-zero exit', () => {
+  it('refuses a missing file with a clear message on stderr and a non-zero exit', async () => {
     const missing = join(FIXTURES, 'no-such-report.eml');
-    const r = cli(['dsn', 'parse', missing, '--json'], {});
+    const r = await cli(['dsn', 'parse', missing, '--json'], {});
     expect(r.status).not.toBe(0);
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe(`postline: cannot read ${missing}: ENOENT: no such file or directory\n`);
   });
 
-  it('refuses a directory and a missing FILE argument', () => {
-    const dir = cli(['dsn', 'parse', FIXTURES], {});
+  it('refuses a directory and a missing FILE argument', async () => {
+    const dir = await cli(['dsn', 'parse', FIXTURES], {});
     expect(dir.status).not.toBe(0);
     expect(dir.stderr).toBe(`postline: cannot read ${FIXTURES}: EISDIR: illegal operation on a directory, read\n`);
-    const usage = cli(['dsn', 'parse'], {});
+    const usage = await cli(['dsn', 'parse'], {});
     expect(usage.status).not.toBe(0);
     expect(usage.stderr).toContain('usage: postline dsn parse FILE');
   });

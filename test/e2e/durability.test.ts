@@ -13,7 +13,7 @@ describe(`durability under SIGKILL (${TEST_STORE_KIND})`, () => {
 
   it('keeps every message it answered Success for when killed mid-load', async () => {
     const env = { POSTLINE_DATA_DIR: db.dataDir, POSTLINE_DATABASE_URL: db.databaseUrl ?? undefined };
-    const init = cli(['init', '--json'], env);
+    const init = await cli(['init', '--json'], env);
     expect(init.status).toBe(0);
     const creds = JSON.parse(init.stdout);
     const p = await serve(env);

@@ -1,12 +1,23 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 
 export const BIN = join(import.meta.dirname, '../../bin/postline.js');
 
-/** Runs the real CLI (the built dist/, as users run it) and returns its output. */
-export function cli(args: string[], env: Record<string, string | undefined>) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, encoding: 'utf8' });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+/**
+ * Runs the real CLI (the built dist/, as users run it) and returns its output. Asynchronous: a
+ * blocking spawnSync would stall the test worker's event loop, and with several slow CLI runs in
+ * a row vitest's own RPC times out ("Timeout calling onTaskUpdate") and fails the run.
+ */
+export function cli(args: string[], env: Record<string, string | undefined>): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
 }
 
 export interface ServeProcess { child: ChildProcess; port: number; smtpPort: number | null; stderr: () => string; stdout: () => string }

@@ -64,7 +64,14 @@ export function registerApiV2(app: FastifyInstance, deps: ApiV2Deps): void {
       const customDomains = { targets: deps.customDomains.targets, domains: new CustomDomains({ store: deps.store, dns: deps.dns, now: deps.now, ...deps.customDomains }) };
       registerBounceDomainRoutes(server, customDomains);
       registerTrackingDomainRoutes(server, customDomains);
-      registerServerRoutes(server, deps);
+      registerServerRoutes(server, {
+        ...deps,
+        serverChanged: (serverId) => {
+          deps.sendingDomains.changes?.notify(serverId);
+          // A failed reload is caught up by the cache's periodic refresh.
+          deps.customDomains.changed?.(serverId).catch(() => undefined);
+        },
+      });
       registerServerKeyRoutes(server, deps);
     }, { prefix: '/servers/:serverId' });
 

@@ -44,7 +44,11 @@ export interface ServerSettings {
   name?: string; sandbox?: boolean; trackOpens?: boolean; trackClicks?: boolean; trackUnsubscribes?: boolean; requireVerifiedDomain?: boolean;
 }
 
-export interface ServerRouteDeps { store: Store; now: () => number }
+export interface ServerRouteDeps {
+  store: Store; now: () => number;
+  /** Tells this process's caches of server settings (the verified-From rule, delivery's tracking and bounce settings) that a server changed. */
+  serverChanged?: (serverId: number) => void;
+}
 
 /** The server the path names; authentication has already tied it to the caller's key. */
 export async function serverOf(store: Store, serverId: string): Promise<Server> {
