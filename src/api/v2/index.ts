@@ -13,6 +13,7 @@ import { managementAuth } from './auth.js';
 import { registerSuppressionRoutes } from './suppressions/index.js';
 import { registerWebhookRoutes } from './webhooks/index.js';
 import type { UrlGuard } from '../../webhooks/url-guard.js';
+import { registerInboundRouteRoutes } from './inbound-routes/index.js';
 
 export interface ApiV2Deps {
   store: Store;
@@ -21,6 +22,8 @@ export interface ApiV2Deps {
   throttle: AuthThrottle;
   /** Webhook endpoints: the URL guard (the operator's address rule) and the Validation POST's timeout. */
   webhooks: { guard: UrlGuard; timeoutMs?: number };
+  /** Inbound routes: the MX routing table's invalidation and the bounce domain no route may claim. */
+  inbound?: { onRoutesChanged?: () => void; bounceDomain?: string };
 }
 
 export function registerApiV2(app: FastifyInstance, deps: ApiV2Deps): void {
@@ -40,6 +43,7 @@ export function registerApiV2(app: FastifyInstance, deps: ApiV2Deps): void {
       server.addHook('onRequest', managementAuth(deps));
       registerSuppressionRoutes(server, deps);
       registerWebhookRoutes(server, { store: deps.store, now: deps.now, ...deps.webhooks });
+      registerInboundRouteRoutes(server, { store: deps.store, now: deps.now, ...deps.webhooks, ...deps.inbound });
     }, { prefix: '/servers/:serverId' });
   }, { prefix: '/api/v2' });
 }
