@@ -9,6 +9,7 @@ import { keysCommand, serversCommand } from './cli/tenancy-commands.js';
 import { domainsCommand } from './cli/domain-commands.js';
 import { dsnCommand } from './cli/dsn-commands.js';
 import { suppressionsCommand } from './cli/suppression-commands.js';
+import { routesCommand } from './cli/route-commands.js';
 
 const HELP = `postline — email delivery platform
 
@@ -22,6 +23,7 @@ const HELP = `postline — email delivery platform
   postline domains list            domains with DKIM keys
   postline dsn parse FILE          read a saved bounce or complaint and print what it reports (--rcpt-to, --json)
   postline suppressions list|add|remove  a server's suppression list (--server, ADDRESS..., --reason, --search, --json)
+  postline routes list|add|remove|messages  a server's inbound routes (--server, --match DOMAIN|ADDRESS, --url, --no-validate, --json)
   postline config-docs             print the configuration reference (docs/config.md)
 
 Configuration comes from POSTLINE_* environment variables; see docs/config.md.`;
@@ -96,6 +98,7 @@ export async function main(argv: string[]): Promise<number> {
       account: { type: 'string' }, scope: { type: 'string' }, sandbox: { type: 'boolean' }, ed25519: { type: 'boolean' }, selector: { type: 'string' }, 'rcpt-to': { type: 'string' },
       'track-opens': { type: 'string' }, 'track-clicks': { type: 'string' }, 'track-unsubscribes': { type: 'string' }, 'tracking-domain': { type: 'string' },
       'sandbox-mode': { type: 'string' }, reason: { type: 'string' }, search: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      match: { type: 'string' }, url: { type: 'string' }, 'no-validate': { type: 'boolean' },
     },
   });
   const [command, verb, ...rest] = positionals;
@@ -135,6 +138,9 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     case 'suppressions':
       await withStore(cfg, (s) => suppressionsCommand(s, verb, rest, values, now));
+      return 0;
+    case 'routes':
+      await withStore(cfg, (s) => routesCommand(s, cfg, verb, values, now));
       return 0;
     default:
       throw new UsageError(`unknown command "${command}"; run postline help`);
