@@ -16,6 +16,7 @@ import { sign } from '../webhooks/standard-signature.js';
 import type { UrlGuard } from '../webhooks/url-guard.js';
 import type { InboundParser } from './parse/index.js';
 import { ByteBudget } from './byte-budget.js';
+import { GroupCommitter } from '../accept/group-commit.js';
 
 export type InboundPostOutcome = 'delivered' | 'failed' | 'gave_up';
 
@@ -55,6 +56,8 @@ const DEFAULT_CONCURRENCY = 32;
 export const DEFAULT_INBOUND_BYTES_IN_FLIGHT = 256 * 1024 * 1024;
 /** After a wake-up, let a few commits gather so one claim takes them together. */
 const CLAIM_COALESCE_MS = 5;
+/** Claim again once this share of the slots is free: one claim per post would be a transaction per post. */
+const CLAIM_WHEN_FREE = 0.25;
 
 export class InboundPoster {
   private stopping = false;
@@ -65,6 +68,8 @@ export class InboundPoster {
   private readonly staleMs: number;
   private readonly concurrency: number;
   private readonly budget: ByteBudget;
+  /** Attempts finishing together are recorded in one transaction. */
+  private readonly recorder: GroupCommitter<InboundAttemptRecord, undefined>;
 
   constructor(private readonly d: InboundPosterDeps) {
     this.timeoutMs = d.timeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS;
@@ -72,6 +77,10 @@ export class InboundPoster {
     this.concurrency = d.concurrency ?? DEFAULT_CONCURRENCY;
     this.budget = new ByteBudget(d.maxBytesInFlight ?? DEFAULT_INBOUND_BYTES_IN_FLIGHT);
     this.connections = guardedDispatcher(d.guard, this.concurrency);
+    this.recorder = new GroupCommitter(async (records) => {
+      await d.store.recordInboundAttempts(d.workerId, records, d.now());
+      return records.map(() => undefined);
+    }, { maxBatchItems: 256, maxInFlight: 1 });
     if (!(this.staleMs > this.timeoutMs)) throw new Error('inbound staleMs must exceed the POST timeout, or live claims would be taken over');
   }
 
@@ -88,6 +97,7 @@ export class InboundPoster {
     this.stopping = true;
     this.wake();
     await this.loopDone;
+    await this.recorder.close();
     await this.connections.destroy().catch(() => undefined);
   }
 
@@ -102,7 +112,7 @@ export class InboundPoster {
     while (!this.stopping) {
       let claimed: InboundWork[] = [];
       const free = this.concurrency - running.size;
-      if (free > 0) {
+      if (running.size === 0 || free >= Math.max(1, Math.floor(this.concurrency * CLAIM_WHEN_FREE))) {
         try {
           const now = this.d.now();
           claimed = await this.d.store.claimInboundPosts(this.d.workerId, free, now, now - this.staleMs);
@@ -114,7 +124,7 @@ export class InboundPoster {
           running.add(task);
         }
       }
-      if (claimed.length > 0 && running.size < this.concurrency) continue;
+      if (claimed.length > 0 && claimed.length === free) continue; // a full claim may leave more due posts
       const woken = await new Promise<boolean>((r) => {
         const waker = () => { clearTimeout(t); this.wakers.delete(waker); r(true); };
         const t = setTimeout(() => { this.wakers.delete(waker); r(false); }, pollMs);
@@ -138,7 +148,7 @@ export class InboundPoster {
       release();
     }
     try {
-      await this.d.store.recordInboundAttempts(this.d.workerId, [rec], this.d.now());
+      await this.recorder.submit(rec);
       this.d.metrics?.inboundPost(rec.next.status, (Date.now() - started) / 1000);
     } catch (err) {
       // The claim goes stale and the post is taken over: at least once, never lost.

@@ -18,7 +18,7 @@ import { decideMxRcpt, mailboxFor, mxAddressesOf } from './recipient-policy.js';
 import { collectData } from '../smtp/collect-data.js';
 import { processReport, type ProcessedReport } from './process-report.js';
 import type { InboundRouteTable } from '../inbound/route-table.js';
-import { acceptInbound, type RoutedRecipient } from '../inbound/accept.js';
+import { InboundAcceptor, type RoutedRecipient } from '../inbound/accept.js';
 
 export interface MxMetrics {
   inboundReport(kind: string, outcome: string): void;
@@ -132,8 +132,7 @@ export async function startMxServer(deps: MxDeps): Promise<MxServer> {
         }
         if (routed.length > 0) {
           const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
-          const id = await acceptInbound({ store, now: deps.now, onStored: deps.inbound?.onStored, metrics: inboundMetrics }, data,
-            { mailFrom, remoteIp: session.remoteAddress, heloName: session.hostNameAppearsAs || null, routed });
+          const id = await acceptor.accept(data, { mailFrom, remoteIp: session.remoteAddress, heloName: session.hostNameAppearsAs || null, routed });
           log.info({ event: 'mx.inbound_stored', inboundMessageId: id, rcptTo: routed.map((r) => r.rcptTo), routeIds: routed.map((r) => r.route.id), bytes: received, ...who(session) },
             'inbound message stored');
           reply = `2.0.0 Ok: queued as ${id}`;
@@ -148,7 +147,7 @@ export async function startMxServer(deps: MxDeps): Promise<MxServer> {
     });
   }
 
-  const inboundMetrics = deps.metrics?.inboundAccepted ? { inboundAccepted: deps.metrics.inboundAccepted.bind(deps.metrics) } : undefined;
+  const acceptor = new InboundAcceptor({ store, now: deps.now, onStored: deps.inbound?.onStored, metrics: deps.metrics });
 
   /** Postline's own mailboxes (reports) and routed recipients, each with the route it reaches now. */
   async function splitRecipients(all: string[]): Promise<{ rcptTo: string[]; routed: RoutedRecipient[] }> {
@@ -191,6 +190,7 @@ export async function startMxServer(deps: MxDeps): Promise<MxServer> {
         greetingTimers.forEach(clearTimeout);
         greetingTimers.clear();
         while (inflight.size > 0) await Promise.allSettled([...inflight]);
+        await acceptor.close();
         stopped = true;
         for (const c of server.connections) {
           c.send(421, '4.3.2 Service shutting down; try again later');

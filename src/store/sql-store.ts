@@ -424,8 +424,11 @@ export abstract class SqlStore implements Store {
   inboundRoutingTable(): Promise<inbound.InboundRouteEntry[]> {
     return inbound.routingTable(this.db);
   }
-  commitInboundMessage(message: inbound.NewInboundMessage): Promise<void> {
-    return this.db.transaction().execute((trx) => inbound.insertMessage(trx, message));
+  async commitInboundMessages(messages: readonly inbound.NewInboundMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    await this.db.transaction().execute(async (trx) => {
+      for (const m of messages) await inbound.insertMessage(trx, m);
+    });
   }
   async claimInboundPosts(workerId: string, limit: number, now: number, staleBefore: number): Promise<inbound.InboundWork[]> {
     const ids = await this.db.transaction().execute((trx) => inbound.claimPostIds(trx, this.kind, workerId, limit, now, staleBefore));

@@ -296,8 +296,8 @@ export interface Store {
   deleteInboundRoute(serverId: number, id: number): Promise<boolean>;
   /** Every route of every server, for the MX listener's RCPT decisions. */
   inboundRoutingTable(): Promise<InboundRouteEntry[]>;
-  /** Stores a received message (its bytes once) and its posts in one transaction. */
-  commitInboundMessage(message: NewInboundMessage): Promise<void>;
+  /** Stores received messages (each one's bytes once) and their posts in one transaction (group commit). */
+  commitInboundMessages(messages: readonly NewInboundMessage[]): Promise<void>;
   /** Claims up to `limit` due posts of enabled routes for workerId (see inbound-queries.ts claimPostIds). */
   claimInboundPosts(workerId: string, limit: number, now: number, staleBefore: number): Promise<InboundWork[]>;
   inboundMessageRaw(messageId: string): Promise<Buffer | undefined>;

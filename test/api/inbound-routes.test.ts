@@ -30,8 +30,8 @@ describe(`inbound route routes, /api/v2/servers/:serverId/inbound-routes (${TEST
   /** A received message with one post for the route, `at` its receive time; optionally one recorded failed attempt. */
   async function receive(route: { id: number; serverId: number }, at: number, opts: { attempt?: boolean; rcptTo?: string } = {}): Promise<number> {
     const id = newId(at);
-    await t.store.commitInboundMessage({ id, mailFrom: 'a@sender.example', remoteIp: '192.0.2.1', helo: 'relay.example', receivedAt: at,
-      raw: RAW, posts: [{ routeId: route.id, serverId: route.serverId, rcptTo: opts.rcptTo ?? 'x@customer.example' }] });
+    await t.store.commitInboundMessages([{ id, mailFrom: 'a@sender.example', remoteIp: '192.0.2.1', helo: 'relay.example', receivedAt: at,
+      raw: RAW, posts: [{ routeId: route.id, serverId: route.serverId, rcptTo: opts.rcptTo ?? 'x@customer.example' }] }]);
     const [post] = await queryRows<{ id: number }>(t.db, `SELECT id FROM inbound_posts WHERE message_id = '${id}'`);
     if (opts.attempt) {
       const claimed = await t.store.claimInboundPosts('test', 100, Date.now(), 0);

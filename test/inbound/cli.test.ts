@@ -59,8 +59,8 @@ describe(`postline routes (${TEST_STORE_KIND})`, () => {
     // A message stored for the route shows in `messages`.
     const store = await db.open();
     try {
-      await store.commitInboundMessage({ id: newId(), mailFrom: '', remoteIp: '192.0.2.7', helo: null, receivedAt: Date.now(), raw: Buffer.from('Subject: x\r\n\r\ny\r\n'),
-        posts: [{ routeId: route.id, serverId, rcptTo: 'a@customer.example' }] });
+      await store.commitInboundMessages([{ id: newId(), mailFrom: '', remoteIp: '192.0.2.7', helo: null, receivedAt: Date.now(), raw: Buffer.from('Subject: x\r\n\r\ny\r\n'),
+        posts: [{ routeId: route.id, serverId, rcptTo: 'a@customer.example' }] }]);
     } finally {
       await store.close();
     }

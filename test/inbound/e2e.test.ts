@@ -209,8 +209,8 @@ describe(`inbound: a store failure at the end of DATA (${TEST_STORE_KIND})`, () 
       // are written, then the posts' foreign key fails the transaction, which must leave nothing.
       const failing = new Proxy(store, {
         get(target, prop, rcv) {
-          if (prop === 'commitInboundMessage') {
-            return (m: NewInboundMessage) => target.commitInboundMessage({ ...m, posts: m.posts.map((p) => ({ ...p, routeId: 999_999 })) });
+          if (prop === 'commitInboundMessages') {
+            return (ms: NewInboundMessage[]) => target.commitInboundMessages(ms.map((m) => ({ ...m, posts: m.posts.map((p) => ({ ...p, routeId: 999_999 })) })));
           }
           return Reflect.get(target, prop, rcv) as unknown;
         },
