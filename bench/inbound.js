@@ -3,7 +3,8 @@
 // An in-process Postline (roles smtp and webhooks, SQLite) with one route for bench.example; a
 // node:http receiver on loopback answering 200; nodemailer sends BENCH_INBOUND_MESSAGES messages
 // of about 50 KB (text, HTML and two attachments) over BENCH_INBOUND_CONNECTIONS SMTP connections
-// to the MX port. The clock runs from the first MAIL FROM to the receiver's last 200.
+// to the MX port. The clock runs from the first MAIL FROM to the receiver's last 200. The sending
+// MTA (nodemailer) and the receiver run in a worker thread: their CPU is the far ends', not Postline's.
 //
 //   npx tsc -p tsconfig.json && node bench/inbound.js
 //   BENCH_INBOUND_MESSAGES=5000 BENCH_INBOUND_CONNECTIONS=16 node bench/inbound.js
@@ -15,18 +16,13 @@ import { tmpdir, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createTransport } from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { commitId, root, writeSection } from './benchmarks-file.js';
 
 const dist = (p) => import(join(root, 'dist', p));
-const { loadConfig } = await dist('config/load.js');
-const { createLogger } = await dist('log.js');
-const { startApp } = await dist('app.js');
-const { SqliteStore } = await dist('store/sqlite/sqlite-store.js');
-const { ensureBootstrap } = await dist('accept/bootstrap.js');
 
 const MESSAGES = Number(process.env.BENCH_INBOUND_MESSAGES ?? 3_000);
 const CONNECTIONS = Number(process.env.BENCH_INBOUND_CONNECTIONS ?? 8);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function startReceiver() {
   const r = { count: 0, bytes: 0, port: 0, server: null };
@@ -55,8 +51,46 @@ async function message(i) {
   }).compile().build();
 }
 
-async function main() {
+/**
+ * The far ends, in a worker thread: the receiver (its port reported first), then, on 'go',
+ * MESSAGES messages over CONNECTIONS pooled SMTP connections; reports when all are sent and when
+ * all are received.
+ */
+async function farEnds({ messages, connections }) {
   const receiver = await startReceiver();
+  parentPort.postMessage({ receiverPort: receiver.port });
+  const { port } = await new Promise((r) => parentPort.once('message', r));
+  const bodies = await Promise.all(Array.from({ length: 20 }, (_, i) => message(i)));
+  const transport = createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true, pool: true, maxConnections: connections, maxMessages: Infinity });
+  parentPort.postMessage({ ready: true, avgBytes: bodies.reduce((n, b) => n + b.length, 0) / bodies.length });
+  await new Promise((r) => parentPort.once('message', r));
+  let next = 0;
+  const sender = async () => {
+    while (next < messages) {
+      const i = next++;
+      await transport.sendMail({ envelope: { from: 'sender@client.example', to: [`inbox${i % 50}@bench.example`] }, raw: bodies[i % bodies.length] });
+    }
+  };
+  await Promise.all(Array.from({ length: connections }, sender));
+  transport.close();
+  parentPort.postMessage({ sent: true });
+  while (receiver.count < messages) await new Promise((r) => setTimeout(r, 5));
+  parentPort.postMessage({ received: true });
+}
+
+async function main() {
+  const { loadConfig } = await dist('config/load.js');
+  const { createLogger } = await dist('log.js');
+  const { startApp } = await dist('app.js');
+  const { SqliteStore } = await dist('store/sqlite/sqlite-store.js');
+  const { ensureBootstrap } = await dist('accept/bootstrap.js');
+  const worker = new Worker(new URL(import.meta.url), { workerData: { messages: MESSAGES, connections: CONNECTIONS } });
+  const fromWorker = (key) => new Promise((resolve, reject) => {
+    const on = (m) => { if (m[key]) { worker.off('message', on); resolve(m); } };
+    worker.on('message', on);
+    worker.once('error', reject);
+  });
+  const { receiverPort } = await fromWorker('receiverPort');
   const dataDir = mkdtempSync(join(tmpdir(), 'postline-inbound-'));
   const store = new SqliteStore(join(dataDir, 'postline.db'));
   await store.migrate();
@@ -65,25 +99,17 @@ async function main() {
     dataDir, httpPort: 0, httpHost: '127.0.0.1', smtpHost: '127.0.0.1', submissionPort: 0, mxPort: 0, logLevel: 'warn',
     hostname: 'postline.bench', webhookAllowPrivate: true, smtpGreetingDelayMs: 0,
   });
-  await store.createInboundRoute({ serverId: credentials.serverId, match: 'bench.example', kind: 'domain', url: `http://127.0.0.1:${receiver.port}/inbound`,
+  await store.createInboundRoute({ serverId: credentials.serverId, match: 'bench.example', kind: 'domain', url: `http://127.0.0.1:${receiverPort}/inbound`,
     secretKey: 'BenchSecretKey000000', signingSecret: `whsec_${randomBytes(32).toString('base64')}`, enabled: true, validatedAt: Date.now() }, Date.now());
   const app = await startApp({ config, log: createLogger('warn'), store, now: Date.now }, ['smtp', 'webhooks']);
-  const bodies = await Promise.all(Array.from({ length: 20 }, (_, i) => message(i)));
-  const avgBytes = bodies.reduce((n, b) => n + b.length, 0) / bodies.length;
-  const transport = createTransport({ host: '127.0.0.1', port: app.mxPort, secure: false, ignoreTLS: true, pool: true, maxConnections: CONNECTIONS, maxMessages: Infinity });
   try {
+    worker.postMessage({ port: app.mxPort });
+    const { avgBytes } = await fromWorker('ready');
     const t0 = Date.now();
-    let next = 0;
-    let acceptedAt = 0;
-    const sender = async () => {
-      while (next < MESSAGES) {
-        const i = next++;
-        await transport.sendMail({ envelope: { from: 'sender@client.example', to: [`inbox${i % 50}@bench.example`] }, raw: bodies[i % bodies.length] });
-      }
-    };
-    await Promise.all(Array.from({ length: CONNECTIONS }, sender));
-    acceptedAt = Date.now();
-    while (receiver.count < MESSAGES) await sleep(10);
+    worker.postMessage('go');
+    await fromWorker('sent');
+    const acceptedAt = Date.now();
+    await fromWorker('received');
     const sec = (Date.now() - t0) / 1000;
     const acceptSec = (acceptedAt - t0) / 1000;
     const rate = MESSAGES / sec;
@@ -105,12 +131,12 @@ async function main() {
       ]);
     }
   } finally {
-    transport.close();
+    await worker.terminate();
     await app.stop();
     await store.close();
-    receiver.server.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
-main().then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });
+if (isMainThread) main().then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });
+else farEnds(workerData).catch((err) => { console.error(err); process.exit(1); });
