@@ -155,8 +155,9 @@ export async function startMxServer(deps: MxDeps): Promise<MxServer> {
     const routed: RoutedRecipient[] = [];
     for (const a of all) {
       const route = await routeOf(a);
-      // A route deleted or disabled since RCPT: nothing would post the message for it.
-      if (route?.enabled) routed.push({ rcptTo: a, route });
+      // Accepted at RCPT, so stored even if its route was disabled since (it waits to be enabled);
+      // a route deleted since leaves nobody to post to.
+      if (route) routed.push({ rcptTo: a, route });
       else if (mailboxFor(a, addresses) !== null) rcptTo.push(a);
       else log.warn({ event: 'mx.route_gone', rcptTo: a }, 'route of an accepted recipient went away before DATA ended');
     }
