@@ -5,6 +5,8 @@
  * certificate; RCPT only for Postline's own mailboxes (recipient-policy.ts). Each message is
  * processed at the end of DATA and answered 250 only after what it caused is committed; a report
  * that means nothing to us is still answered 250 (a bounce is never bounced) and logged.
+ * It also takes mail for the domains and addresses customers route (src/inbound/): stored, one
+ * post per routed recipient, before the 250, and posted by the webhooks role.
  */
 import type { AddressInfo } from 'node:net';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
