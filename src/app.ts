@@ -33,6 +33,10 @@ import { DomainChanges } from './domains/changes.js';
 import { VerifiedDomains } from './domains/verified-domains.js';
 import { CustomDomainCache } from './custom-domains/cache.js';
 import { customDomainTargets } from './custom-domains/records.js';
+import { InboundRouteTable } from './inbound/route-table.js';
+import { InboundPoster, type InboundPosterDeps } from './inbound/poster.js';
+import { createInboundParser, type InboundParser } from './inbound/parse/index.js';
+import { mxAddressesOf } from './mx/recipient-policy.js';
 
 export const ROLES = ['api', 'smtp', 'delivery', 'webhooks'] as const;
 export type Role = (typeof ROLES)[number];
@@ -49,6 +53,8 @@ export interface Deps {
   delivery?: Partial<Pick<DeliveryWorkerDeps, 'retrySchedule' | 'lifetimeMs' | 'pollMs' | 'staleMs' | 'workerId'>> & { socketTimeoutMs?: number };
   /** Test hooks of the webhook dispatcher: a schedule in milliseconds, a short disable window, a fast poll. */
   webhooks?: Partial<Pick<WebhookDispatcherDeps, 'retrySchedule' | 'disableAfterMs' | 'pollMs' | 'staleMs' | 'workerId' | 'timeoutMs'>>;
+  /** Test hooks of the inbound poster; by default it takes the webhook hooks' schedule, poll and timeout. */
+  inbound?: Partial<Pick<InboundPosterDeps, 'retrySchedule' | 'pollMs' | 'staleMs' | 'workerId' | 'timeoutMs' | 'concurrency' | 'maxBytesInFlight'>>;
 }
 
 export interface RunningApp {
@@ -57,6 +63,9 @@ export interface RunningApp {
   worker: DeliveryWorker | null;
   pool: SmtpPool | null;
   webhooks: WebhookDispatcher | null;
+  /** The inbound poster (webhooks role) and the MX listener's routing table. */
+  inbound: InboundPoster | null;
+  inboundRoutes: InboundRouteTable;
   /** The bound HTTP port (useful with port 0). */
   httpPort: number | null;
   /** The bound SMTP submission port, when the smtp role runs. */
@@ -104,6 +113,21 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
     });
     dispatcher.start();
   }
+  // Inbound routing: the table every RCPT consults, and the poster beside the webhook dispatcher.
+  const inboundRoutes = new InboundRouteTable(deps.store, deps.now);
+  let poster: InboundPoster | null = null;
+  let parser: InboundParser | null = null;
+  if (roles.includes('webhooks')) {
+    const w = { ...deps.webhooks, ...deps.inbound };
+    parser = createInboundParser({ dns: dnsLookup(cfg.dnsServers), hostname: cfg.hostname, dnsServers: cfg.dnsServers });
+    poster = new InboundPoster({
+      store: deps.store, log: deps.log, now: deps.now, guard, parser, metrics,
+      workerId: deps.inbound?.workerId ?? `${cfg.hostname}:${process.pid}:inbound:${newId()}`,
+      retrySchedule: w.retrySchedule, pollMs: w.pollMs, staleMs: deps.inbound?.staleMs, timeoutMs: w.timeoutMs,
+      concurrency: deps.inbound?.concurrency, maxBytesInFlight: deps.inbound?.maxBytesInFlight,
+    });
+    poster.start();
+  }
   let worker: DeliveryWorker | null = null;
   // Verified custom bounce domains: the worker's Return-Path and the MX listener route by them.
   const customDomains = new CustomDomainCache(deps.store, { log: deps.log });
@@ -150,7 +174,8 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
   let mx: MxServer | null = null;
   if (roles.includes('smtp')) {
     try {
-      mx = await startMxServer({ config: cfg, log: deps.log, store: deps.store, now: deps.now, metrics, customBounceDomains: customDomains });
+      mx = await startMxServer({ config: cfg, log: deps.log, store: deps.store, now: deps.now, metrics, customBounceDomains: customDomains,
+        inbound: { routes: inboundRoutes, onStored: () => poster?.wake() } });
     } catch (err) {
       // The MX port is taken (or TLS fails): do not leave the submission listener running alone.
       await smtp?.close();
@@ -188,6 +213,7 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
       dns: dnsLookup(cfg.dnsServers),
       sendingDomains: { records: { hostname: cfg.hostname, bounceHost: cfg.bounceDomain ?? cfg.hostname }, changes: domainChanges },
       customDomains: { targets: customDomainTargets(cfg), changed: (serverId) => customDomains.changed(serverId) },
+      inbound: { onRoutesChanged: () => inboundRoutes.invalidate(), bounceDomain: mxAddressesOf(cfg).bounceDomain },
     });
     await server.listen({ host: deps.config.httpHost, port: deps.config.httpPort });
     const addr = server.server.address();
@@ -203,6 +229,8 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
     worker,
     pool,
     webhooks: dispatcher,
+    inbound: poster,
+    inboundRoutes,
     async stop() {
       stopping = true;
       // Stop taking requests, let in-flight ones finish (their commits included), then stop delivering.
@@ -213,6 +241,8 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
       if (worker) await worker.stop();
       // Last: the outcomes recorded just above may have queued webhooks; the batch in flight is recorded.
       if (dispatcher) await dispatcher.stop();
+      if (poster) await poster.stop();
+      if (parser) await parser.close();
       if (signingPool) await signingPool.close();
       customDomains.stop();
       deps.log.info({ event: 'app.stopped' }, 'stopped');

@@ -10,6 +10,7 @@ import { domainsCommand } from './cli/domain-commands.js';
 import { dsnCommand } from './cli/dsn-commands.js';
 import { suppressionsCommand } from './cli/suppression-commands.js';
 import { customDomainsCommand } from './cli/custom-domain-commands.js';
+import { routesCommand } from './cli/route-commands.js';
 
 const HELP = `postline — email delivery platform
 
@@ -30,6 +31,7 @@ const HELP = `postline — email delivery platform
   postline suppressions list|add|remove  a server's suppression list (--server, ADDRESS..., --reason, --search, --json)
   postline bounce-domains add|list|records|verify|default|remove  a server's custom bounce domains (--server, --default, --json)
   postline tracking-domains add|list|records|verify|default|https|remove  its custom tracking domains (--server, --default, --https on|off, --json)
+  postline routes list|add|remove|messages  a server's inbound routes (--server, --match DOMAIN|ADDRESS, --url, --no-validate, --json)
   postline config-docs             print the configuration reference (docs/config.md)
 
 Configuration comes from POSTLINE_* environment variables; see docs/config.md.`;
@@ -106,6 +108,7 @@ export async function main(argv: string[]): Promise<number> {
       'track-opens': { type: 'string' }, 'track-clicks': { type: 'string' }, 'track-unsubscribes': { type: 'string' }, 'tracking-domain': { type: 'string' },
       'sandbox-mode': { type: 'string' }, 'require-verified-domain': { type: 'string' }, reason: { type: 'string' }, search: { type: 'string' }, help: { type: 'boolean', short: 'h' },
       default: { type: 'boolean' }, https: { type: 'string' },
+      match: { type: 'string' }, url: { type: 'string' }, 'no-validate': { type: 'boolean' },
     },
   });
   const [command, verb, ...rest] = positionals;
@@ -149,6 +152,8 @@ export async function main(argv: string[]): Promise<number> {
     case 'bounce-domains':
     case 'tracking-domains':
       await withStore(cfg, (s) => customDomainsCommand(s, cfg, command === 'bounce-domains' ? 'bounce' : 'tracking', verb, rest, values));
+    case 'routes':
+      await withStore(cfg, (s) => routesCommand(s, cfg, verb, values, now));
       return 0;
     default:
       throw new UsageError(`unknown command "${command}"; run postline help`);

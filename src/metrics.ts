@@ -4,11 +4,12 @@ import { RECIPIENT_STATUSES } from './core/message.js';
 import type { DeliveryMetrics } from './delivery/worker.js';
 import type { MxMetrics } from './mx/mx-server.js';
 import type { WebhookMetrics } from './webhooks/dispatcher.js';
+import type { InboundPosterMetrics } from './inbound/poster.js';
 
 /** Queue depth is counted from the store on scrape, at most this often (a COUNT over the queue is not free). */
 const QUEUE_DEPTH_CACHE_MS = 5_000;
 
-export interface Metrics extends DeliveryMetrics, MxMetrics, WebhookMetrics {
+export interface Metrics extends DeliveryMetrics, MxMetrics, WebhookMetrics, InboundPosterMetrics {
   registry: Registry;
   accepted(source: 'api' | 'smtp', messages: number, recipients: number): void;
 }
@@ -36,6 +37,20 @@ export function createMetrics(store: Store): Metrics {
     name: 'postline_webhook_post_seconds', help: 'Time of one webhook attempt (payload, signature, HTTP POST)', labelNames: ['outcome'],
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15], registers: [registry],
   });
+  const inboundMessages = new Counter({
+    name: 'postline_inbound_messages_total', help: 'Messages for routed inbound recipients accepted by the MX listener (stored)', registers: [registry],
+  });
+  const inboundRecipients = new Counter({
+    name: 'postline_inbound_recipients_total', help: 'Routed recipients of accepted inbound messages (one post each)', registers: [registry],
+  });
+  const inboundPosts = new Counter({
+    name: 'postline_inbound_posts_total', help: 'Inbound post attempts by what they left the post at: delivered, failed (will retry), gave_up',
+    labelNames: ['outcome'], registers: [registry],
+  });
+  const inboundLatency = new Histogram({
+    name: 'postline_inbound_post_seconds', help: 'Time of one inbound post attempt (load, parse, sign, HTTP POST)', labelNames: ['outcome'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30], registers: [registry],
+  });
   let cached: { at: number; counts: Partial<Record<string, number>> } | null = null;
   new Gauge({
     name: 'postline_queue_recipients', help: 'Recipients by status (queued, deferred, delivering, ...)', labelNames: ['status'], registers: [registry],
@@ -56,6 +71,14 @@ export function createMetrics(store: Store): Metrics {
     webhookPost(outcome, seconds) {
       webhookPosts.inc({ outcome });
       webhookLatency.observe({ outcome }, seconds);
+    },
+    inboundAccepted(recipients) {
+      inboundMessages.inc();
+      inboundRecipients.inc(recipients);
+    },
+    inboundPost(outcome, seconds) {
+      inboundPosts.inc({ outcome });
+      inboundLatency.observe({ outcome }, seconds);
     },
     observe(outcome, seconds) {
       deliveries.inc({ outcome });

@@ -5,6 +5,8 @@
  * certificate; RCPT only for Postline's own mailboxes (recipient-policy.ts). Each message is
  * processed at the end of DATA and answered 250 only after what it caused is committed; a report
  * that means nothing to us is still answered 250 (a bounce is never bounced) and logged.
+ * It also takes mail for the domains and addresses customers route (src/inbound/): stored, one
+ * post per routed recipient, before the 250, and posted by the webhooks role.
  */
 import type { AddressInfo } from 'node:net';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
@@ -14,12 +16,16 @@ import type { Store } from '../store/store.js';
 import { loadOrCreateTlsCredentials } from '../smtp/tls.js';
 import { decideMailFrom, decideMessageSize, type Decision } from '../smtp/session-policy.js';
 import { SMTP_SERVER_GREETING_PAUSE_MS } from '../smtp/submission-server.js';
-import { decideMxRcpt, mxAddressesOf } from './recipient-policy.js';
+import { decideMxRcpt, mailboxFor, mxAddressesOf } from './recipient-policy.js';
 import { collectData } from '../smtp/collect-data.js';
 import { processReport, type ProcessedReport } from './process-report.js';
+import type { InboundRouteTable } from '../inbound/route-table.js';
+import { InboundAcceptor, type RoutedRecipient } from '../inbound/accept.js';
 
 export interface MxMetrics {
   inboundReport(kind: string, outcome: string): void;
+  /** A message for routed recipients was stored (src/inbound/). */
+  inboundAccepted?(recipients: number, bytes: number): void;
 }
 
 export interface MxDeps {
@@ -30,6 +36,8 @@ export interface MxDeps {
   metrics?: MxMetrics;
   /** Verified custom bounce domains (custom-domains/cache.ts), accepted like the bounce domain. */
   customBounceDomains?: { isBounceDomain(domain: string): boolean };
+  /** Inbound routing: whose domains and addresses this listener also takes, and who to wake when one is stored. */
+  inbound?: { routes: InboundRouteTable; onStored?: () => void };
 }
 
 export interface MxServer {
@@ -83,16 +91,27 @@ export async function startMxServer(deps: MxDeps): Promise<MxServer> {
     },
     onRcptTo(address, session, callback) {
       const key = address.address.toLowerCase();
-      const d = decideMxRcpt({
-        address: address.address, book: addresses, recipientCount: session.envelope.rcptTo.length,
-        alreadyListed: session.envelope.rcptTo.some((r) => r.address.toLowerCase() === key),
+      routeOf(address.address).then((route) => {
+        const d = decideMxRcpt({
+          address: address.address, book: addresses, recipientCount: session.envelope.rcptTo.length,
+          alreadyListed: session.envelope.rcptTo.some((r) => r.address.toLowerCase() === key), route,
+        });
+        callback(d.ok ? undefined : rejected(session, 'rcpt', refusal(d)));
+      }, (err: unknown) => {
+        log.error({ event: 'mx.internal_error', stage: 'rcpt', err, ...who(session) }, 'inbound routes could not be read');
+        callback(smtpError(451, '4.3.0 Temporary failure; try again later'));
       });
-      callback(d.ok ? undefined : rejected(session, 'rcpt', refusal(d)));
     },
     onData(stream, session, callback) {
       receive(stream, session, callback);
     },
   });
+  /** The inbound route an address reaches; none for Postline's own mailboxes, which come first. */
+  async function routeOf(address: string) {
+    if (!deps.inbound || mailboxFor(address, addresses) !== null) return null;
+    return deps.inbound.routes.lookup(address);
+  }
+
   server.on('error', (err: Error) => log.debug({ event: 'mx.connection_error', err: err.message }, 'mx connection error'));
 
   /** Reads DATA into memory up to the SIZE limit, then records the report before answering. */
@@ -102,19 +121,52 @@ export async function startMxServer(deps: MxDeps): Promise<MxServer> {
       if (stopped) return callback(smtpError(421, '4.3.2 Service shutting down; try again later'));
       const size = decideMessageSize({ receivedBytes: received, limit });
       if (!size.ok) return callback(rejected(session, 'data', refusal(size)));
-      const rcptTo = session.envelope.rcptTo.map((r) => r.address);
-      const work = processReport(data, { rcptTo }, { store, now: deps.now, addresses }).then((r) => {
-        deps.metrics?.inboundReport(r.kind, r.outcome);
-        logOutcome(r, rcptTo, received, session);
-        callback(null, r.outcome === 'recorded' ? '2.0.0 Ok: report recorded' : '2.0.0 Ok');
-      }, (err: unknown) => {
-        deps.metrics?.inboundReport('unknown', 'error');
-        log.error({ event: 'mx.internal_error', stage: 'record', err, rcptTo, ...who(session) }, 'mx report not recorded');
+      const all = session.envelope.rcptTo.map((r) => r.address);
+      // Reports first: recording one again is harmless (already-failed, duplicate), so a failure of
+      // the inbound commit after it can be answered 451 and retried whole.
+      const work = splitRecipients(all).then(async ({ rcptTo, routed }) => {
+        let reply = '2.0.0 Ok';
+        if (rcptTo.length > 0 || routed.length === 0) {
+          const r = await processReport(data, { rcptTo }, { store, now: deps.now, addresses }).catch((err: unknown) => {
+            deps.metrics?.inboundReport('unknown', 'error');
+            throw err;
+          });
+          deps.metrics?.inboundReport(r.kind, r.outcome);
+          logOutcome(r, rcptTo, received, session);
+          if (r.outcome === 'recorded') reply = '2.0.0 Ok: report recorded';
+        }
+        if (routed.length > 0) {
+          const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+          const id = await acceptor.accept(data, { mailFrom, remoteIp: session.remoteAddress, heloName: session.hostNameAppearsAs || null, routed });
+          log.info({ event: 'mx.inbound_stored', inboundMessageId: id, rcptTo: routed.map((r) => r.rcptTo), routeIds: routed.map((r) => r.route.id), bytes: received, ...who(session) },
+            'inbound message stored');
+          reply = `2.0.0 Ok: queued as ${id}`;
+        }
+        callback(null, reply);
+      }).catch((err: unknown) => {
+        log.error({ event: 'mx.internal_error', stage: 'record', err, rcptTo: all, ...who(session) }, 'mx message not recorded');
         callback(smtpError(451, '4.3.0 Temporary failure; try again later'));
       });
       inflight.add(work);
       void work.finally(() => inflight.delete(work));
     });
+  }
+
+  const acceptor = new InboundAcceptor({ store, now: deps.now, onStored: deps.inbound?.onStored, metrics: deps.metrics });
+
+  /** Postline's own mailboxes (reports) and routed recipients, each with the route it reaches now. */
+  async function splitRecipients(all: string[]): Promise<{ rcptTo: string[]; routed: RoutedRecipient[] }> {
+    const rcptTo: string[] = [];
+    const routed: RoutedRecipient[] = [];
+    for (const a of all) {
+      const route = await routeOf(a);
+      // Accepted at RCPT, so stored even if its route was disabled since (it waits to be enabled);
+      // a route deleted since leaves nobody to post to.
+      if (route) routed.push({ rcptTo: a, route });
+      else if (mailboxFor(a, addresses) !== null) rcptTo.push(a);
+      else log.warn({ event: 'mx.route_gone', rcptTo: a }, 'route of an accepted recipient went away before DATA ended');
+    }
+    return { rcptTo, routed };
   }
 
   function logOutcome(r: ProcessedReport, rcptTo: string[], bytes: number, session: SMTPServerSession): void {
@@ -144,6 +196,7 @@ export async function startMxServer(deps: MxDeps): Promise<MxServer> {
         greetingTimers.forEach(clearTimeout);
         greetingTimers.clear();
         while (inflight.size > 0) await Promise.allSettled([...inflight]);
+        await acceptor.close();
         stopped = true;
         for (const c of server.connections) {
           c.send(421, '4.3.2 Service shutting down; try again later');

@@ -13,6 +13,7 @@
 import type { Config } from '../config/load.js';
 import { isValidEmailAddress } from '../core/address.js';
 import type { Decision } from '../smtp/session-policy.js';
+import type { InboundRouteEntry } from '../store/inbound-queries.js';
 
 /** The default local part of the complaint address. */
 export const DEFAULT_COMPLAINT_LOCAL_PART = 'fbl';
@@ -23,7 +24,8 @@ export const MAX_MX_RECIPIENTS = 10;
 /** b or b+<26-character id> (ids.ts: Crockford base32 ULID), any case. */
 const BOUNCE_LOCAL = /^b(\+[0-9a-hjkmnp-tv-z]{26})?$/i;
 
-export type Mailbox = 'bounce' | 'complaint';
+/** inbound: a customer's routed domain or address (src/inbound/), posted to the route's endpoint. */
+export type Mailbox = 'bounce' | 'complaint' | 'inbound';
 
 export interface MxAddresses {
   /** Lower case. */
@@ -39,21 +41,28 @@ export function mxAddressesOf(cfg: Pick<Config, 'bounceDomain' | 'hostname' | 'c
   return { bounceDomain, complaintAddress: (cfg.complaintAddress ?? `${DEFAULT_COMPLAINT_LOCAL_PART}@${bounceDomain}`).toLowerCase() };
 }
 
-/** The Postline mailbox an address names, or null when it names none (refused). */
-export function mailboxFor(address: string, book: MxAddresses): Mailbox | null {
+/**
+ * The Postline mailbox an address names, or null when it names none (refused). `route` is the
+ * inbound route the address reaches (route-table.ts), if any: Postline's own mailboxes come first.
+ */
+export function mailboxFor(address: string, book: MxAddresses, route: InboundRouteEntry | null = null): Mailbox | null {
   const lower = address.toLowerCase();
   if (lower === book.complaintAddress) return 'complaint';
   const at = lower.lastIndexOf('@');
   const domain = lower.slice(at + 1);
-  if (at <= 0 || (domain !== book.bounceDomain && !book.isCustomBounceDomain?.(domain))) return null;
-  return BOUNCE_LOCAL.test(lower.slice(0, at)) ? 'bounce' : null;
+  const ourBounceDomain = domain === book.bounceDomain || (book.isCustomBounceDomain?.(domain) ?? false);
+  if (at > 0 && ourBounceDomain && BOUNCE_LOCAL.test(lower.slice(0, at))) return 'bounce';
+  return route ? 'inbound' : null;
 }
 
-export function decideMxRcpt(s: { address: string; book: MxAddresses; recipientCount: number; alreadyListed: boolean }): Decision {
+export function decideMxRcpt(s: { address: string; book: MxAddresses; recipientCount: number; alreadyListed: boolean; route?: InboundRouteEntry | null }): Decision {
   if (!isValidEmailAddress(s.address)) return { ok: false, code: 501, message: '5.1.3 Bad recipient address syntax' };
   // One reply for another domain and for an unknown mailbox of ours: relaying denied either way,
   // and it does not tell a prober which local parts exist.
-  if (mailboxFor(s.address, s.book) === null) return { ok: false, code: 550, message: '5.7.1 Relaying denied: no such mailbox here' };
+  const mailbox = mailboxFor(s.address, s.book, s.route ?? null);
+  if (mailbox === null) return { ok: false, code: 550, message: '5.7.1 Relaying denied: no such mailbox here' };
+  // A route switched off by its owner takes no mail (nothing would post it).
+  if (mailbox === 'inbound' && s.route && !s.route.enabled) return { ok: false, code: 550, message: '5.2.1 Mailbox disabled, not accepting messages' };
   if (!s.alreadyListed && s.recipientCount >= MAX_MX_RECIPIENTS) {
     return { ok: false, code: 452, message: `4.5.3 Too many recipients (at most ${MAX_MX_RECIPIENTS} per message)` };
   }

@@ -64,6 +64,26 @@ export interface WebhookAttemptsTable {
   duration_ms: number; error: string | null; response_snippet: string | null;
 }
 
+/** A routed domain or address (`match`, lower-cased, unique in the instance); signing_secrets is a JSON list, newest first. */
+export interface InboundRoutesTable {
+  id: Generated<number>; server_id: number; match: string; kind: string; url: string; secret_key: string; signing_secrets: string;
+  secrets_rotated_at: number | null; enabled: number; created_at: number; updated_at: number; validated_at: number | null;
+}
+export interface InboundMessagesTable {
+  id: string; mail_from: string; remote_ip: string; helo: string | null; size_bytes: number; received_at: number;
+}
+export interface InboundBodiesTable { message_id: string; content: Buffer }
+/** The inbound outbox: one message to one routed recipient. status pending | failed (retrying) | delivered | gave_up. */
+export interface InboundPostsTable {
+  id: Generated<number>; message_id: string; route_id: number; server_id: number; rcpt_to: string; status: string; attempts: number;
+  next_attempt_at: number; last_status: number | null; last_error: string | null; locked_by: string | null; locked_at: number | null;
+  created_at: number; updated_at: number;
+}
+export interface InboundAttemptsTable {
+  id: Generated<number>; post_id: number; route_id: number; at: number; ok: number; http_status: number | null;
+  duration_ms: number; error: string | null; response_snippet: string | null;
+}
+
 export interface Database {
   accounts: AccountsTable;
   servers: ServersTable;
@@ -81,6 +101,11 @@ export interface Database {
   webhook_attempts: WebhookAttemptsTable;
   sending_domains: SendingDomainsTable;
   custom_domains: CustomDomainsTable;
+  inbound_routes: InboundRoutesTable;
+  inbound_messages: InboundMessagesTable;
+  inbound_bodies: InboundBodiesTable;
+  inbound_posts: InboundPostsTable;
+  inbound_attempts: InboundAttemptsTable;
 }
 
 /** A sending domain of one server; check_results is the last verification's per-record results (JSON). */

@@ -33,6 +33,7 @@ import {
 } from './custom-domain-queries.js';
 import type { CustomDomain, CustomDomainCheck, NewCustomDomain, RoutedCustomDomain } from './store.js';
 import type { CustomDomainKind } from '../custom-domains/domain.js';
+import * as inbound from './inbound-queries.js';
 
 /** Rows per multi-row INSERT: stays under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters. */
 const INSERT_CHUNK_ROWS = 1_000;
@@ -464,5 +465,56 @@ export abstract class SqlStore implements Store {
   async setSetting(key: string, value: string): Promise<void> {
     await this.db.insertInto('settings').values({ key, value })
       .onConflict((oc) => oc.column('key').doUpdateSet({ value })).execute();
+  }
+  createInboundRoute(input: inbound.NewInboundRoute, now: number): Promise<inbound.InboundRoute | undefined> {
+    return inbound.createRoute(this.db, input, now);
+  }
+  getInboundRoute(serverId: number, id: number): Promise<inbound.InboundRoute | undefined> {
+    return inbound.getRoute(this.db, serverId, id);
+  }
+  listInboundRoutes(serverId: number, page: PageRequest): Promise<{ rows: inbound.InboundRoute[]; total: number }> {
+    return inbound.listRoutes(this.db, serverId, page);
+  }
+  updateInboundRoute(serverId: number, id: number, patch: inbound.InboundRoutePatch, now: number): Promise<inbound.InboundRoute | undefined> {
+    return inbound.updateRoute(this.db, serverId, id, patch, now);
+  }
+  deleteInboundRoute(serverId: number, id: number): Promise<boolean> {
+    return this.db.transaction().execute((trx) => inbound.deleteRoute(trx, serverId, id));
+  }
+  inboundRoutingTable(): Promise<inbound.InboundRouteEntry[]> {
+    return inbound.routingTable(this.db);
+  }
+  async commitInboundMessages(messages: readonly inbound.NewInboundMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    await this.db.transaction().execute(async (trx) => {
+      for (const m of messages) await inbound.insertMessage(trx, m);
+    });
+  }
+  async claimInboundPosts(workerId: string, limit: number, now: number, staleBefore: number): Promise<inbound.InboundWork[]> {
+    const ids = await this.db.transaction().execute((trx) => inbound.claimPostIds(trx, this.kind, workerId, limit, now, staleBefore));
+    return inbound.loadWork(this.db, ids);
+  }
+  inboundMessageRaw(messageId: string): Promise<Buffer | undefined> {
+    return inbound.rawOf(this.db, messageId);
+  }
+  async recordInboundAttempts(workerId: string, records: readonly inbound.InboundAttemptRecord[], now: number): Promise<number> {
+    if (records.length === 0) return 0;
+    return this.db.transaction().execute((trx) => inbound.recordAttempts(trx, workerId, records, now));
+  }
+  releaseInboundPosts(workerId: string, postIds: readonly number[]): Promise<void> {
+    return inbound.releasePosts(this.db, workerId, postIds);
+  }
+  listInboundPosts(serverId: number, routeId: number, page: PageRequest): Promise<{ rows: inbound.InboundPostView[]; total: number }> {
+    return inbound.listPosts(this.db, serverId, routeId, page);
+  }
+  getInboundPost(serverId: number, routeId: number, postId: number): Promise<inbound.InboundPostView | undefined> {
+    return inbound.getPost(this.db, serverId, routeId, postId);
+  }
+  listInboundAttempts(serverId: number, routeId: number, postId: number, page: PageRequest): Promise<{ rows: inbound.InboundAttempt[]; total: number }> {
+    return inbound.listAttempts(this.db, serverId, routeId, postId, page);
+  }
+  replayInboundPosts(serverId: number, routeId: number, range: { from: number; to: number; max: number }, now: number):
+  Promise<{ ok: true; queued: number } | { ok: false; matching: number }> {
+    return this.db.transaction().execute((trx) => inbound.replayPosts(trx, serverId, routeId, range, now));
   }
 }

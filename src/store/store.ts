@@ -4,6 +4,9 @@ import type { NewSuppression, Suppression, SuppressionReason } from '../core/sup
 import type { SuppressionQuery } from './suppression-queries.js';
 import type { DkimKeyState, RecordCheck } from '../domains/types.js';
 import type { CustomDomainKind, RecordCheck as CustomDomainRecordCheck } from '../custom-domains/domain.js';
+import type {
+  InboundAttempt, InboundAttemptRecord, InboundPostView, InboundRoute, InboundRouteEntry, InboundRoutePatch, InboundWork, NewInboundMessage, NewInboundRoute,
+} from './inbound-queries.js';
 
 export interface Account { id: number; name: string; status: 'active' | 'disabled'; createdAt: number }
 export interface Server {
@@ -393,4 +396,29 @@ export interface Store {
   setSetting(key: string, value: string): Promise<void>;
   /** Stores the value unless the key exists; returns the stored value (the first writer's). */
   setSettingIfAbsent(key: string, value: string): Promise<string>;
+  /**
+   * Inbound routing (src/inbound/). A route is a server's claim on a domain or an address; a match
+   * is routed by at most one route in the whole instance. Route calls take the serverId.
+   */
+  /** undefined when the match is already routed (by this or another server); nothing is written then. */
+  createInboundRoute(input: NewInboundRoute, now: number): Promise<InboundRoute | undefined>;
+  getInboundRoute(serverId: number, id: number): Promise<InboundRoute | undefined>;
+  listInboundRoutes(serverId: number, page: PageRequest): Promise<{ rows: InboundRoute[]; total: number }>;
+  updateInboundRoute(serverId: number, id: number, patch: InboundRoutePatch, now: number): Promise<InboundRoute | undefined>;
+  /** Deletes the route, its posts and attempts, and the messages no other route wants. */
+  deleteInboundRoute(serverId: number, id: number): Promise<boolean>;
+  /** Every route of every server, for the MX listener's RCPT decisions. */
+  inboundRoutingTable(): Promise<InboundRouteEntry[]>;
+  /** Stores received messages (each one's bytes once) and their posts in one transaction (group commit). */
+  commitInboundMessages(messages: readonly NewInboundMessage[]): Promise<void>;
+  /** Claims up to `limit` due posts of enabled routes for workerId (see inbound-queries.ts claimPostIds). */
+  claimInboundPosts(workerId: string, limit: number, now: number, staleBefore: number): Promise<InboundWork[]>;
+  inboundMessageRaw(messageId: string): Promise<Buffer | undefined>;
+  /** Records attempts and the posts' next state in one transaction; only rows still locked by workerId. */
+  recordInboundAttempts(workerId: string, records: readonly InboundAttemptRecord[], now: number): Promise<number>;
+  releaseInboundPosts(workerId: string, postIds: readonly number[]): Promise<void>;
+  listInboundPosts(serverId: number, routeId: number, page: PageRequest): Promise<{ rows: InboundPostView[]; total: number }>;
+  getInboundPost(serverId: number, routeId: number, postId: number): Promise<InboundPostView | undefined>;
+  listInboundAttempts(serverId: number, routeId: number, postId: number, page: PageRequest): Promise<{ rows: InboundAttempt[]; total: number }>;
+  replayInboundPosts(serverId: number, routeId: number, range: { from: number; to: number; max: number }, now: number): Promise<{ ok: true; queued: number } | { ok: false; matching: number }>;
 }

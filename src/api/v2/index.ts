@@ -24,6 +24,7 @@ import { registerBounceDomainRoutes } from './bounce-domains/index.js';
 import { registerTrackingDomainRoutes } from './tracking-domains/index.js';
 import { CustomDomains } from '../../custom-domains/service.js';
 import type { CustomDomainTargets } from '../../custom-domains/records.js';
+import { registerInboundRouteRoutes } from './inbound-routes/index.js';
 
 export interface ApiV2Deps {
   store: Store;
@@ -38,6 +39,8 @@ export interface ApiV2Deps {
   dns: DnsLookup;
   /** Custom bounce and tracking domains: the CNAME targets, and what to tell when a server's domains change. */
   customDomains: { targets: CustomDomainTargets; changed?: (serverId: number) => Promise<void> };
+  /** Inbound routes: the MX routing table's invalidation and the bounce domain no route may claim. */
+  inbound?: { onRoutesChanged?: () => void; bounceDomain?: string };
 }
 
 export function registerApiV2(app: FastifyInstance, deps: ApiV2Deps): void {
@@ -73,6 +76,7 @@ export function registerApiV2(app: FastifyInstance, deps: ApiV2Deps): void {
         },
       });
       registerServerKeyRoutes(server, deps);
+      registerInboundRouteRoutes(server, { store: deps.store, now: deps.now, ...deps.webhooks, ...deps.inbound });
     }, { prefix: '/servers/:serverId' });
 
     // Routes that name no server: a management key (its own server) or an account key (its account).

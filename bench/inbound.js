@@ -1,0 +1,142 @@
+#!/usr/bin/env node
+// Inbound pipeline benchmark: messages per second from SMTP accept to acknowledged post.
+// An in-process Postline (roles smtp and webhooks, SQLite) with one route for bench.example; a
+// node:http receiver on loopback answering 200; nodemailer sends BENCH_INBOUND_MESSAGES messages
+// of about 50 KB (text, HTML and two attachments) over BENCH_INBOUND_CONNECTIONS SMTP connections
+// to the MX port. The clock runs from the first MAIL FROM to the receiver's last 200. The sending
+// MTA (nodemailer) and the receiver run in a worker thread: their CPU is the far ends', not Postline's.
+//
+//   npx tsc -p tsconfig.json && node bench/inbound.js
+//   BENCH_INBOUND_MESSAGES=5000 BENCH_INBOUND_CONNECTIONS=16 node bench/inbound.js
+//   BENCH_WRITE=1 node bench/inbound.js     # also writes its section of BENCHMARKS.md
+import { createServer } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir, cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { createTransport } from 'nodemailer';
+import MailComposer from 'nodemailer/lib/mail-composer/index.js';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { commitId, root, writeSection } from './benchmarks-file.js';
+
+const dist = (p) => import(join(root, 'dist', p));
+
+const MESSAGES = Number(process.env.BENCH_INBOUND_MESSAGES ?? 3_000);
+const CONNECTIONS = Number(process.env.BENCH_INBOUND_CONNECTIONS ?? 8);
+
+function startReceiver() {
+  const r = { count: 0, bytes: 0, port: 0, server: null };
+  r.server = createServer((req, res) => {
+    let n = 0;
+    req.on('data', (c) => { n += c.length; });
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+      r.bytes += n;
+      r.count++;
+    });
+  });
+  r.server.keepAliveTimeout = 60_000;
+  return new Promise((resolve) => r.server.listen(0, '127.0.0.1', () => { r.port = r.server.address().port; resolve(r); }));
+}
+
+/** About 50 KB on the wire: two 18 KB attachments (24 KB each in base64), a text and an HTML part. */
+async function message(i) {
+  return new MailComposer({
+    from: '"Bench Sender" <sender@client.example>', to: `inbox${i % 50}@bench.example`, subject: `bench message ${i}`,
+    text: 'Hello,\n\nthe report is attached.\n'.repeat(20), html: `<p>${'the report is attached. '.repeat(40)}</p>`,
+    attachments: [
+      { filename: 'report.pdf', content: randomBytes(18_000), contentType: 'application/pdf' },
+      { filename: 'data.bin', content: randomBytes(18_000), contentType: 'application/octet-stream' },
+    ],
+  }).compile().build();
+}
+
+/**
+ * The far ends, in a worker thread: the receiver (its port reported first), then, on 'go',
+ * MESSAGES messages over CONNECTIONS pooled SMTP connections; reports when all are sent and when
+ * all are received.
+ */
+async function farEnds({ messages, connections }) {
+  const receiver = await startReceiver();
+  parentPort.postMessage({ receiverPort: receiver.port });
+  const { port } = await new Promise((r) => parentPort.once('message', r));
+  const bodies = await Promise.all(Array.from({ length: 20 }, (_, i) => message(i)));
+  const transport = createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true, pool: true, maxConnections: connections, maxMessages: Infinity });
+  parentPort.postMessage({ ready: true, avgBytes: bodies.reduce((n, b) => n + b.length, 0) / bodies.length });
+  await new Promise((r) => parentPort.once('message', r));
+  let next = 0;
+  const sender = async () => {
+    while (next < messages) {
+      const i = next++;
+      await transport.sendMail({ envelope: { from: 'sender@client.example', to: [`inbox${i % 50}@bench.example`] }, raw: bodies[i % bodies.length] });
+    }
+  };
+  await Promise.all(Array.from({ length: connections }, sender));
+  transport.close();
+  parentPort.postMessage({ sent: true });
+  while (receiver.count < messages) await new Promise((r) => setTimeout(r, 5));
+  parentPort.postMessage({ received: true });
+}
+
+async function main() {
+  const { loadConfig } = await dist('config/load.js');
+  const { createLogger } = await dist('log.js');
+  const { startApp } = await dist('app.js');
+  const { SqliteStore } = await dist('store/sqlite/sqlite-store.js');
+  const { ensureBootstrap } = await dist('accept/bootstrap.js');
+  const worker = new Worker(new URL(import.meta.url), { workerData: { messages: MESSAGES, connections: CONNECTIONS } });
+  const fromWorker = (key) => new Promise((resolve, reject) => {
+    const on = (m) => { if (m[key]) { worker.off('message', on); resolve(m); } };
+    worker.on('message', on);
+    worker.once('error', reject);
+  });
+  const { receiverPort } = await fromWorker('receiverPort');
+  const dataDir = mkdtempSync(join(tmpdir(), 'postline-inbound-'));
+  const store = new SqliteStore(join(dataDir, 'postline.db'));
+  await store.migrate();
+  const { credentials } = await ensureBootstrap(store, dataDir, Date.now());
+  const config = loadConfig({}, {
+    dataDir, httpPort: 0, httpHost: '127.0.0.1', smtpHost: '127.0.0.1', submissionPort: 0, mxPort: 0, logLevel: 'warn',
+    hostname: 'postline.bench', webhookAllowPrivate: true, smtpGreetingDelayMs: 0,
+  });
+  await store.createInboundRoute({ serverId: credentials.serverId, match: 'bench.example', kind: 'domain', url: `http://127.0.0.1:${receiverPort}/inbound`,
+    secretKey: 'BenchSecretKey000000', signingSecret: `whsec_${randomBytes(32).toString('base64')}`, enabled: true, validatedAt: Date.now() }, Date.now());
+  const app = await startApp({ config, log: createLogger('warn'), store, now: Date.now }, ['smtp', 'webhooks']);
+  try {
+    worker.postMessage({ port: app.mxPort });
+    const { avgBytes } = await fromWorker('ready');
+    const t0 = Date.now();
+    worker.postMessage('go');
+    await fromWorker('sent');
+    const acceptedAt = Date.now();
+    await fromWorker('received');
+    const sec = (Date.now() - t0) / 1000;
+    const acceptSec = (acceptedAt - t0) / 1000;
+    const rate = MESSAGES / sec;
+    console.log(`inbound: ${MESSAGES} messages of ${(avgBytes / 1024).toFixed(0)} KB over ${CONNECTIONS} connections: accepted in ${acceptSec.toFixed(1)} s `
+      + `(${(MESSAGES / acceptSec).toFixed(0)}/s), all posted in ${sec.toFixed(1)} s = ${rate.toFixed(0)} messages/s (goal 500/s: ${rate >= 500 ? 'reached' : 'not reached'})`);
+    if (process.env.BENCH_WRITE === '1') {
+      const f = (n) => Math.round(n).toLocaleString('en-US');
+      writeSection('inbound', [
+        '## Inbound pipeline (SQLite)',
+        '',
+        `Command: \`node bench/inbound.js\` (BENCH_INBOUND_MESSAGES=${MESSAGES}, BENCH_INBOUND_CONNECTIONS=${CONNECTIONS}) — ${new Date().toISOString().slice(0, 10)}, commit ${commitId()},`,
+        `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}. One in-process Postline (roles smtp, webhooks),`,
+        `nodemailer and a node:http receiver answering 200, on the same cores. Messages of ${f(avgBytes / 1024)} KB (text, HTML, two attachments).`,
+        '',
+        '| run | messages | messages/s | goal |',
+        '| --- | --- | --- | --- |',
+        `| SMTP accept to acknowledged post | ${f(MESSAGES)} | **${f(rate)}** | ${rate >= 500 ? 'reached' : '**not reached**'} (≥ 500/s) |`,
+        `| SMTP accept alone (250 after the commit) | ${f(MESSAGES)} | ${f(MESSAGES / acceptSec)} | — |`,
+      ]);
+    }
+  } finally {
+    await worker.terminate();
+    await app.stop();
+    await store.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+if (isMainThread) main().then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });
+else farEnds(workerData).catch((err) => { console.error(err); process.exit(1); });
