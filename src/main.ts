@@ -152,6 +152,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'bounce-domains':
     case 'tracking-domains':
       await withStore(cfg, (s) => customDomainsCommand(s, cfg, command === 'bounce-domains' ? 'bounce' : 'tracking', verb, rest, values));
+      return 0;
     case 'routes':
       await withStore(cfg, (s) => routesCommand(s, cfg, verb, values, now));
       return 0;
