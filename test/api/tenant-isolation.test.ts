@@ -25,6 +25,7 @@ const otherPathParams = (path: string) => [...path.matchAll(/\{([^}]+)\}/g)].map
 describe(`tenant isolation across every v2 operation of the OpenAPI document (${TEST_STORE_KIND})`, () => {
   let t: TestApp;
   let receiver: WebhookReceiver;
+  let attackerReceiver: WebhookReceiver;
   let f: Fixtures;
   let ops: Op[];
   let before: Map<string, { status: number; text: string }>;
@@ -47,15 +48,18 @@ describe(`tenant isolation across every v2 operation of the OpenAPI document (${
   };
 
   beforeAll(async () => {
-    t = await startTestApp({ config: { webhookAllowPrivate: true } });
+    // smtp and webhooks too: the victim's inbound route receives a real message before the attacks.
+    t = await startTestApp({ roles: ['api', 'smtp', 'webhooks'], config: { webhookAllowPrivate: true, submissionPort: 0, mxPort: 0, smtpHost: '127.0.0.1' } });
     receiver = await startReceiver();
-    f = await createFixtures(t, receiver.url);
+    attackerReceiver = await startReceiver();
+    f = await createFixtures(t, receiver.url, attackerReceiver.url);
 
     const doc = await (await fetch(`${t.url}/api/openapi.json`)).json() as Doc;
     ops = v2Operations(doc).filter(inServerScope);
   });
   afterAll(async () => {
     await receiver.close();
+    await attackerReceiver.close();
     await t.close();
   });
 

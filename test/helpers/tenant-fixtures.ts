@@ -6,6 +6,7 @@
  * v2 route outside /servers/{serverId}. The test fails naming whatever is missing.
  */
 import { randomBytes } from 'node:crypto';
+import { createTransport } from 'nodemailer';
 import type { Store } from '../../src/store/store.js';
 import type { TestApp } from './app.js';
 import { createAccountKey, createKey, v2 } from './api-v2.js';
@@ -32,6 +33,10 @@ export interface VictimResources {
   sendingDomainId: number;
   bounceDomainId: number;
   trackingDomainId: number;
+  inboundRouteId: number;
+  inboundSecretKey: string;
+  /** An inbound message received through the victim's route (posted before the attacks begin). */
+  inboundMessageId: number;
 }
 
 export interface Fixtures {
@@ -40,6 +45,8 @@ export interface Fixtures {
   resources: VictimResources;
   /** A loopback webhook receiver (POSTLINE_WEBHOOK_ALLOW_PRIVATE lets endpoints point at it). */
   receiverUrl: string;
+  /** Another receiver, for what the attacker creates: the victim's receiver must see nothing during the attacks. */
+  attackerReceiverUrl: string;
 }
 
 export const uniqueTag = () => randomBytes(6).toString('hex');
@@ -59,7 +66,7 @@ export async function createTenant(store: Store, label: string): Promise<Tenant>
  * The attacker gets resources of its own too, so its lists are not trivially empty. A new
  * resource type: create it here, add its id to VictimResources and its path parameter to PATH_PARAMS.
  */
-export async function createFixtures(t: TestApp, receiverUrl: string): Promise<Fixtures> {
+export async function createFixtures(t: TestApp, receiverUrl: string, attackerReceiverUrl: string): Promise<Fixtures> {
   const victim = await createTenant(t.store, 'Victim');
   const attacker = await createTenant(t.store, 'Attacker');
   const ok = <T>(r: { status: number; text: string; body: T }, what: string): T => {
@@ -79,6 +86,10 @@ export async function createFixtures(t: TestApp, receiverUrl: string): Promise<F
     { key: victim.managementKey, body: { domain: `bounce-${uniqueTag()}.victim.example.com` } }), 'a bounce domain').data;
   const trackingDomain = ok(await v2<{ data: { domainId: number } }>(t, 'POST', `/servers/${victim.serverId}/tracking-domains`,
     { key: victim.managementKey, body: { domain: `track-${uniqueTag()}.victim.example.com` } }), 'a tracking domain').data;
+  const inboundDomain = `victim-${uniqueTag()}.example.com`;
+  const inboundRoute = ok(await v2<{ data: { id: number; secretKey: string } }>(t, 'POST', `/servers/${victim.serverId}/inbound-routes`,
+    { key: victim.managementKey, body: { match: inboundDomain, url: receiverUrl } }), 'an inbound route').data;
+  const inboundMessageId = await receiveInbound(t, victim, inboundRoute.id, `support@${inboundDomain}`);
 
   ok(await v2(t, 'POST', `/servers/${attacker.serverId}/suppressions`, { key: attacker.managementKey, body: { emailAddress: `attacker-${uniqueTag()}@example.com` } }), "the attacker's suppression");
   ok(await v2(t, 'POST', `/servers/${attacker.serverId}/webhooks`, { key: attacker.managementKey, body: { url: receiverUrl, validate: false } }), "the attacker's webhook endpoint");
@@ -87,8 +98,27 @@ export async function createFixtures(t: TestApp, receiverUrl: string): Promise<F
     resources: {
       suppressedAddress, webhookId: webhook.id, webhookUrl, webhookSecretKey: webhook.secretKey, serverKeyId: serverKey.keyId,
       sendingDomainId: sendingDomain.id, bounceDomainId: bounceDomain.domainId, trackingDomainId: trackingDomain.domainId,
+      inboundRouteId: inboundRoute.id, inboundSecretKey: inboundRoute.secretKey, inboundMessageId,
     },
+    attackerReceiverUrl,
   };
+}
+
+/** Sends one message to a routed address over the MX port and waits until its post was delivered; returns its inbound message id. */
+async function receiveInbound(t: TestApp, victim: Tenant, routeId: number, to: string): Promise<number> {
+  const transport = createTransport({ host: '127.0.0.1', port: t.app.mxPort!, secure: false, ignoreTLS: true });
+  try {
+    await transport.sendMail({ envelope: { from: 'someone@sender.example', to: [to] }, raw: `From: someone@sender.example\r\nTo: ${to}\r\nSubject: for the victim\r\n\r\nhello\r\n` });
+  } finally {
+    transport.close();
+  }
+  for (let i = 0; i < 200; i++) {
+    const r = await v2<{ data: { id: number; status: string }[] }>(t, 'GET', `/servers/${victim.serverId}/inbound-routes/${routeId}/messages`, { key: victim.managementKey });
+    const m = r.body.data?.[0];
+    if (m && m.status === 'delivered') return m.id;
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  throw new Error("the victim's inbound message was not posted");
 }
 
 /** Every key the attacker holds; each one is tried against every operation. */
@@ -110,6 +140,8 @@ export const PATH_PARAMS: Record<string, (f: Fixtures) => string> = {
   'sending-domains/{domainId}': (f) => String(f.resources.sendingDomainId),
   'bounce-domains/{domainId}': (f) => String(f.resources.bounceDomainId),
   'tracking-domains/{domainId}': (f) => String(f.resources.trackingDomainId),
+  routeId: (f) => String(f.resources.inboundRouteId),
+  'messages/{messageId}': (f) => String(f.resources.inboundMessageId),
 };
 
 /** The PATH_PARAMS entry for the parameter that ends `pathSoFar` ("/api/v2/.../{p}"). */
@@ -144,7 +176,7 @@ export const QUERIES: Record<string, (f: Fixtures) => Record<string, string>> = 
 export const BODIES: Record<string, (f: Fixtures) => unknown> = {
   'POST /api/v2/servers/{serverId}/suppressions': (f) => ({ emailAddress: f.resources.suppressedAddress, reason: 'Complaint' }),
   'POST /api/v2/servers/{serverId}/suppressions/bulk-remove': (f) => ({ emailAddresses: [f.resources.suppressedAddress] }),
-  'POST /api/v2/servers/{serverId}/webhooks': (f) => ({ url: f.receiverUrl, validate: false }),
+  'POST /api/v2/servers/{serverId}/webhooks': (f) => ({ url: f.attackerReceiverUrl, validate: false }),
   'PATCH /api/v2/servers/{serverId}/webhooks/{webhookId}': () => ({ enabled: false, eventTypes: ['Failed'] }),
   'POST /api/v2/servers/{serverId}/webhooks/{webhookId}/replay': () => ({ from: '2020-01-01T00:00:00Z', to: '2020-01-02T00:00:00Z' }),
   'PATCH /api/v2/servers/{serverId}': () => ({ name: 'renamed by the attacker' }),
@@ -157,6 +189,9 @@ export const BODIES: Record<string, (f: Fixtures) => unknown> = {
   'PATCH /api/v2/servers/{serverId}/tracking-domains/{domainId}': () => ({ httpsEnabled: false }),
   'POST /api/v2/servers': () => ({ name: 'attacker server' }),
   'POST /api/v2/account/api-keys': () => ({ name: 'attacker account key' }),
+  'POST /api/v2/servers/{serverId}/inbound-routes': (f) => ({ match: `attacker-${uniqueTag()}.example.com`, url: f.attackerReceiverUrl }),
+  'PATCH /api/v2/servers/{serverId}/inbound-routes/{routeId}': () => ({ enabled: false }),
+  'POST /api/v2/servers/{serverId}/inbound-routes/{routeId}/replay': () => ({ from: '2020-01-01T00:00:00Z', to: '2020-01-02T00:00:00Z' }),
 };
 
 /**
@@ -180,7 +215,7 @@ export const OUTSIDE_SERVER: Record<string, 'list' | 'own' | 'refused'> = {
  * suppressed address: the attacker sends it itself, and answers may echo it.)
  */
 export function victimMarkers(f: Fixtures): string[] {
-  return [f.resources.webhookUrl, f.resources.webhookSecretKey];
+  return [f.resources.webhookUrl, f.resources.webhookSecretKey, f.resources.inboundSecretKey];
 }
 
 export interface PlannedRequest { method: string; path: string; query?: Record<string, string>; body?: unknown }
