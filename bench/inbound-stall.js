@@ -4,11 +4,10 @@
 //     with attachments into its Inbound POST body on the parser threads (goal: under 50 ms);
 //  2. rate: build() of 50 KB DKIM-signed messages with a small attachment, BENCH_INBOUND_CONCURRENCY
 //     (16) in flight, SPF/DKIM/DMARC answered by a DNS server on loopback in this process.
-import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import * as packet from 'dns-packet';
+import { startDns } from './dns-server.js';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import { createInboundParser } from '../dist/inbound/parse/index.js';
 import { dnsLookup } from '../dist/dns/lookup.js';
@@ -17,21 +16,6 @@ import { generateDkimKey, signMessage } from '../dist/compose/dkim.js';
 const CONCURRENCY = Number(process.env.BENCH_INBOUND_CONCURRENCY ?? 16);
 const RATE_MESSAGES = Number(process.env.BENCH_INBOUND_MESSAGES ?? 400);
 const STALL_ROUNDS = 3;
-
-/** TXT records by name; every other question is NXDOMAIN (a quick answer, as a warm resolver gives). */
-function startDns(txt) {
-  const sock = createSocket('udp4');
-  sock.on('message', (msg, rinfo) => {
-    const q = packet.decode(msg);
-    const question = q.questions[0];
-    const name = question.name.toLowerCase();
-    const records = question.type === 'TXT' ? txt.get(name) : undefined;
-    const reply = { type: 'response', id: q.id, flags: packet.RECURSION_AVAILABLE | (txt.has(name) ? 0 : 3), questions: q.questions,
-      answers: (records ?? []).map((t) => ({ type: 'TXT', name: question.name, ttl: 60, data: t.match(/.{1,255}/g) })) };
-    sock.send(packet.encode(reply), rinfo.port, rinfo.address);
-  });
-  return new Promise((r) => sock.bind(0, '127.0.0.1', () => r({ address: `127.0.0.1:${sock.address().port}`, close: () => sock.close() })));
-}
 
 const key = generateDkimKey('bench.example', 'b1');
 const dns = await startDns(new Map([

@@ -18,6 +18,7 @@ import { createTransport } from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { commitId, root, writeSection } from './benchmarks-file.js';
+import { startDns } from './dns-server.js';
 
 const dist = (p) => import(join(root, 'dist', p));
 
@@ -40,8 +41,9 @@ function startReceiver() {
 }
 
 /** About 50 KB on the wire: two 18 KB attachments (24 KB each in base64), a text and an HTML part. */
-async function message(i) {
-  return new MailComposer({
+async function message(i, key) {
+  const { signMessage } = await dist('compose/dkim.js');
+  const raw = await new MailComposer({
     from: '"Bench Sender" <sender@client.example>', to: `inbox${i % 50}@bench.example`, subject: `bench message ${i}`,
     text: 'Hello,\n\nthe report is attached.\n'.repeat(20), html: `<p>${'the report is attached. '.repeat(40)}</p>`,
     attachments: [
@@ -49,6 +51,7 @@ async function message(i) {
       { filename: 'data.bin', content: randomBytes(18_000), contentType: 'application/octet-stream' },
     ],
   }).compile().build();
+  return signMessage(raw, [key]);
 }
 
 /**
@@ -56,11 +59,11 @@ async function message(i) {
  * MESSAGES messages over CONNECTIONS pooled SMTP connections; reports when all are sent and when
  * all are received.
  */
-async function farEnds({ messages, connections }) {
+async function farEnds({ messages, connections, dkimKey }) {
   const receiver = await startReceiver();
   parentPort.postMessage({ receiverPort: receiver.port });
   const { port } = await new Promise((r) => parentPort.once('message', r));
-  const bodies = await Promise.all(Array.from({ length: 20 }, (_, i) => message(i)));
+  const bodies = await Promise.all(Array.from({ length: 20 }, (_, i) => message(i, dkimKey)));
   const transport = createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true, pool: true, maxConnections: connections, maxMessages: Infinity });
   parentPort.postMessage({ ready: true, avgBytes: bodies.reduce((n, b) => n + b.length, 0) / bodies.length });
   await new Promise((r) => parentPort.once('message', r));
@@ -84,7 +87,16 @@ async function main() {
   const { startApp } = await dist('app.js');
   const { SqliteStore } = await dist('store/sqlite/sqlite-store.js');
   const { ensureBootstrap } = await dist('accept/bootstrap.js');
-  const worker = new Worker(new URL(import.meta.url), { workerData: { messages: MESSAGES, connections: CONNECTIONS } });
+  // The sender's domain as a receiver sees it: SPF, a DKIM key and DMARC, answered by a DNS
+  // server on loopback, so the SPF/DKIM/DMARC checks of every message do their real work.
+  const { generateDkimKey } = await dist('compose/dkim.js');
+  const dkimKey = generateDkimKey('client.example', 'b1');
+  const dns = await startDns(new Map([
+    ['client.example', ['v=spf1 ip4:127.0.0.1 -all']],
+    ['b1._domainkey.client.example', [`v=DKIM1; k=rsa; p=${dkimKey.publicKeyBase64}`]],
+    ['_dmarc.client.example', ['v=DMARC1; p=reject']],
+  ]));
+  const worker = new Worker(new URL(import.meta.url), { workerData: { messages: MESSAGES, connections: CONNECTIONS, dkimKey } });
   const fromWorker = (key) => new Promise((resolve, reject) => {
     const on = (m) => { if (m[key]) { worker.off('message', on); resolve(m); } };
     worker.on('message', on);
@@ -97,7 +109,7 @@ async function main() {
   const { credentials } = await ensureBootstrap(store, dataDir, Date.now());
   const config = loadConfig({}, {
     dataDir, httpPort: 0, httpHost: '127.0.0.1', smtpHost: '127.0.0.1', submissionPort: 0, mxPort: 0, logLevel: 'warn',
-    hostname: 'postline.bench', webhookAllowPrivate: true, smtpGreetingDelayMs: 0,
+    hostname: 'postline.bench', webhookAllowPrivate: true, smtpGreetingDelayMs: 0, dnsServers: [dns.address],
   });
   await store.createInboundRoute({ serverId: credentials.serverId, match: 'bench.example', kind: 'domain', url: `http://127.0.0.1:${receiverPort}/inbound`,
     secretKey: 'BenchSecretKey000000', signingSecret: `whsec_${randomBytes(32).toString('base64')}`, enabled: true, validatedAt: Date.now() }, Date.now());
@@ -132,6 +144,7 @@ async function main() {
     }
   } finally {
     await worker.terminate();
+    dns.close();
     await app.stop();
     await store.close();
     rmSync(dataDir, { recursive: true, force: true });
