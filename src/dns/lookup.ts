@@ -44,3 +44,29 @@ export const isNoRecord = (err: unknown): boolean => {
   const code = (err as { code?: string }).code;
   return code === 'ENOTFOUND' || code === 'ENODATA';
 };
+
+/**
+ * `resolve` with answers kept for `ttlMs` (default 60 s, bounded to `maxEntries`): what a local
+ * caching resolver would give, for the SPF, DKIM and DMARC lookups of inbound mail, where one
+ * sender's messages ask the same few names again and again. Node's resolver keeps nothing, and the
+ * TTLs of TXT answers are not exposed, so one short fixed lifetime is used (below the TTLs these
+ * records are published with). A missing name or record is kept as well; a failed lookup
+ * (timeout, SERVFAIL) is not, so it is asked again.
+ */
+export function cachedResolve(resolve: DnsLookup['resolve'], opts: { ttlMs?: number; maxEntries?: number; now?: () => number } = {}): DnsLookup['resolve'] {
+  const ttlMs = opts.ttlMs ?? 60_000;
+  const maxEntries = opts.maxEntries ?? 10_000;
+  const now = opts.now ?? Date.now;
+  const cache = new Map<string, { until: number; answer: Promise<unknown> }>();
+  return (name, rrtype) => {
+    const key = `${rrtype} ${name.toLowerCase()}`;
+    const hit = cache.get(key);
+    if (hit && hit.until > now()) return hit.answer;
+    if (hit) cache.delete(key);
+    const answer = resolve(name, rrtype);
+    if (cache.size >= maxEntries) cache.delete(cache.keys().next().value!);
+    cache.set(key, { until: now() + ttlMs, answer });
+    answer.catch((err: unknown) => { if (!isNoRecord(err)) cache.delete(key); });
+    return answer;
+  };
+}

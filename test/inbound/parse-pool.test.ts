@@ -25,7 +25,7 @@ describe('Inbound parser threads', () => {
     return pool;
   };
 
-  it('a thread that dies rejects only its own message; queued and later messages are parsed by its replacement', async () => {
+  it('a thread that dies rejects only the message that killed it; the others it held run again alone and are parsed', async () => {
     const p = await start(1);
     const results = await Promise.allSettled([
       p.run(message('before'), env),
@@ -50,7 +50,7 @@ describe('Inbound parser threads', () => {
     expect(results.slice(1).map((r) => (r.status === 'fulfilled' ? subjectOf(r.value) : 'rejected'))).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5']);
   });
 
-  it('a stuck thread is replaced when its message overruns the task timeout', async () => {
+  it('a stuck thread is replaced when its message overruns the task timeout; the message held with it is parsed', async () => {
     const p = await start(1, 3_000);
     const stuck = p.run(message('hang', 'X-Thread-Test: hang\r\n'), env);
     const next = p.run(message('next'), env);

@@ -8,8 +8,17 @@ interface Task {
   env: BodyEnvelope;
   resolve: (b: Buffer) => void;
   reject: (e: Error) => void;
+  /** It was in flight in a thread that crashed or hung along with others: it runs alone from now on. */
+  suspect: boolean;
 }
-interface Slot { worker: Worker; task: Task | null; timer: NodeJS.Timeout | null }
+interface Slot {
+  worker: Worker;
+  tasks: Map<number, { task: Task; timer: NodeJS.Timeout }>;
+  /** Raw bytes of the tasks in flight. */
+  bytes: number;
+  /** Running a suspect alone: nothing else is given to it. */
+  exclusive: boolean;
+}
 
 export interface ParsePoolOptions {
   workerFile: string;
@@ -17,29 +26,43 @@ export interface ParsePoolOptions {
   data: ParseWorkerData;
   /** A task running longer than this is taken for a stuck thread: the thread is replaced. */
   taskTimeoutMs: number;
+  /** Messages in flight per thread (default 8). */
+  tasksPerThread?: number;
+  /** Raw bytes in flight per thread beyond its first message (default 64 MiB). */
+  bytesPerThread?: number;
 }
 
+/** Several messages per thread: most of a message's time is spent waiting on DNS for its SPF, DKIM and DMARC checks. */
+const DEFAULT_TASKS_PER_THREAD = 8;
+const DEFAULT_BYTES_PER_THREAD = 64 * 1024 * 1024;
+
 /**
- * A fixed set of parser threads, one message at a time each, with a queue when all are busy (one
- * message at a time keeps a thread's peak memory to one message's worth). A thread that crashes or
- * overruns the task timeout is terminated and replaced; only its own task is
- * rejected.
+ * A fixed set of parser threads with a queue. Each thread takes several messages at a time (up to
+ * tasksPerThread and bytesPerThread; a bigger message alone), because a message's checks mostly
+ * wait on DNS: one at a time, a thread sat idle for half the time (93 vs 205 messages/s for 50 KB
+ * messages). A thread that crashes or overruns the task timeout is terminated and replaced. The
+ * message it had alone is rejected; messages it had together are not blamed yet: each is run again
+ * alone (suspect), so only the culprit is rejected, on its second failure.
  */
 export class ParsePool {
   private readonly slots: Slot[] = [];
   private readonly queue: Task[] = [];
+  private readonly tasksPerThread: number;
+  private readonly bytesPerThread: number;
   private nextId = 1;
   private closed = false;
 
   constructor(private readonly opts: ParsePoolOptions) {
     if (!(opts.threads >= 1)) throw new Error('the inbound parser needs at least one thread');
+    this.tasksPerThread = opts.tasksPerThread ?? DEFAULT_TASKS_PER_THREAD;
+    this.bytesPerThread = opts.bytesPerThread ?? DEFAULT_BYTES_PER_THREAD;
     for (let i = 0; i < opts.threads; i++) this.slots.push(this.spawn());
   }
 
   run(raw: Buffer, env: BodyEnvelope): Promise<Buffer> {
     if (this.closed) return Promise.reject(new Error('inbound parser is closed'));
     return new Promise<Buffer>((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, raw, env, resolve, reject });
+      this.queue.push({ id: this.nextId++, raw, env, resolve, reject, suspect: false });
       this.dispatch();
     });
   }
@@ -50,42 +73,67 @@ export class ParsePool {
     const err = new Error('inbound parser is closed');
     for (const t of this.queue.splice(0)) t.reject(err);
     for (const s of this.slots) {
-      if (s.timer) clearTimeout(s.timer);
-      s.task?.reject(err);
-      s.task = null;
+      for (const { task, timer } of s.tasks.values()) {
+        clearTimeout(timer);
+        task.reject(err);
+      }
+      s.tasks.clear();
     }
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 
+  /** Whether `slot` may take `task` now. */
+  private fits(slot: Slot, task: Task): boolean {
+    if (slot.exclusive) return false;
+    if (slot.tasks.size === 0) return true;
+    if (task.suspect) return false;
+    return slot.tasks.size < this.tasksPerThread && slot.bytes + task.raw.length <= this.bytesPerThread;
+  }
+
   private dispatch(): void {
-    for (const slot of this.slots) {
-      if (slot.task || this.queue.length === 0) continue;
-      const task = this.queue.shift()!;
-      slot.task = task;
-      const { buffer, byteOffset, byteLength } = ownBuffer(task.raw);
-      const job: ParseJob = { id: task.id, raw: buffer, byteOffset, byteLength, env: task.env };
-      slot.timer = setTimeout(() => this.fail(slot, new Error(`inbound parser thread took over ${this.opts.taskTimeoutMs} ms; replaced`)), this.opts.taskTimeoutMs);
-      slot.timer.unref();
-      // An idle thread does not keep the process alive; one with a message in hand does.
-      slot.worker.ref();
-      slot.worker.postMessage(job, [buffer]);
+    while (this.queue.length > 0) {
+      const task = this.queue[0]!;
+      // The least busy thread that can take it; the queue keeps its order (a big message waits for room).
+      const slot = this.slots.filter((s) => this.fits(s, task)).sort((a, b) => a.tasks.size - b.tasks.size)[0];
+      if (!slot) return;
+      this.queue.shift();
+      this.start(slot, task);
     }
+  }
+
+  private start(slot: Slot, task: Task): void {
+    // A copy goes to the thread (transferred, so not copied twice): the task keeps its bytes, to run
+    // again alone if the thread fails. A memcpy costs the event loop about 0.2 ms per MB.
+    const copy = new Uint8Array(task.raw.byteLength);
+    copy.set(task.raw);
+    const job: ParseJob = { id: task.id, raw: copy.buffer, byteOffset: 0, byteLength: copy.byteLength, env: task.env };
+    const timer = setTimeout(() => this.fail(slot, new Error(`inbound parser thread took over ${this.opts.taskTimeoutMs} ms; replaced`)), this.opts.taskTimeoutMs);
+    timer.unref();
+    slot.tasks.set(task.id, { task, timer });
+    slot.bytes += task.raw.length;
+    slot.exclusive = task.suspect;
+    // An idle thread does not keep the process alive; one with a message in hand does.
+    slot.worker.ref();
+    slot.worker.postMessage(job, [copy.buffer]);
   }
 
   private spawn(): Slot {
     // No resourceLimits: a thread reaching a V8 heap limit can abort the whole process (Node 20).
     const worker = new Worker(this.opts.workerFile, { workerData: this.opts.data });
-    const slot: Slot = { worker, task: null, timer: null };
+    const slot: Slot = { worker, tasks: new Map(), bytes: 0, exclusive: false };
     worker.unref();
     worker.on('message', (m: ParseReply) => {
-      const task = slot.task;
-      if (!task || task.id !== m.id) return;
-      if (slot.timer) clearTimeout(slot.timer);
-      slot.task = null;
-      slot.timer = null;
-      worker.unref();
-      if (m.ok) task.resolve(Buffer.from(m.body));
-      else task.reject(new Error(m.error));
+      const entry = slot.tasks.get(m.id);
+      if (!entry) return;
+      clearTimeout(entry.timer);
+      slot.tasks.delete(m.id);
+      slot.bytes -= entry.task.raw.length;
+      if (slot.tasks.size === 0) {
+        slot.exclusive = false;
+        worker.unref();
+      }
+      if (m.ok) entry.task.resolve(Buffer.from(m.body));
+      else entry.task.reject(new Error(m.error));
       this.dispatch();
     });
     worker.on('error', (err) => this.fail(slot, err));
@@ -93,30 +141,26 @@ export class ParsePool {
     return slot;
   }
 
-  /** Rejects the slot's task and puts a new thread in its place (once per thread). */
+  /**
+   * Puts a new thread in the slot's place (once per thread). A message the thread had alone is
+   * rejected; messages it had together go back to the front of the queue, each to run alone.
+   */
   private fail(slot: Slot, err: Error): void {
     const i = this.slots.indexOf(slot);
     if (i < 0 || this.closed) return;
-    if (slot.timer) clearTimeout(slot.timer);
-    const task = slot.task;
-    slot.task = null;
+    const entries = [...slot.tasks.values()];
+    for (const e of entries) clearTimeout(e.timer);
+    slot.tasks.clear();
     this.slots[i] = this.spawn();
     void slot.worker.terminate();
-    task?.reject(err);
+    if (entries.length === 1) {
+      entries[0]!.task.reject(err);
+    } else {
+      for (const e of entries.reverse()) {
+        e.task.suspect = true;
+        this.queue.unshift(e.task);
+      }
+    }
     this.dispatch();
   }
-}
-
-/**
- * The bytes of `raw` in an ArrayBuffer that may be transferred: its own when the Buffer spans all of
- * it (then the caller's Buffer is detached by the transfer), else a copy (Node's small pooled
- * Buffers and slices share their ArrayBuffer with other data).
- */
-function ownBuffer(raw: Buffer): { buffer: ArrayBuffer; byteOffset: number; byteLength: number } {
-  if (raw.buffer instanceof ArrayBuffer && raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength) {
-    return { buffer: raw.buffer, byteOffset: 0, byteLength: raw.byteLength };
-  }
-  const copy = new Uint8Array(raw.byteLength);
-  copy.set(raw);
-  return { buffer: copy.buffer, byteOffset: 0, byteLength: raw.byteLength };
 }
