@@ -12,7 +12,7 @@ import type { Store } from '../store/store.js';
 import { nextAttemptAt } from '../webhooks/backoff.js';
 import { activeSigningSecrets } from '../webhooks/endpoint.js';
 import { DEFAULT_WEBHOOK_TIMEOUT_MS, guardedDispatcher, postWebhook, type PostOutcome } from '../webhooks/post.js';
-import { sign } from '../webhooks/standard-signature.js';
+import { signAsync } from '../webhooks/standard-signature.js';
 import type { UrlGuard } from '../webhooks/url-guard.js';
 import type { InboundParser } from './parse/index.js';
 import { ByteBudget } from './byte-budget.js';
@@ -58,6 +58,9 @@ export const DEFAULT_INBOUND_BYTES_IN_FLIGHT = 256 * 1024 * 1024;
 const CLAIM_COALESCE_MS = 5;
 /** Claim again once this share of the slots is free: one claim per post would be a transaction per post. */
 const CLAIM_WHEN_FREE = 0.25;
+/** How often, and from what age, chunks of never-committed inbound messages are swept. */
+const ORPHAN_SWEEP_EVERY_MS = 3_600_000;
+const ORPHAN_BODY_AGE_MS = 3_600_000;
 
 export class InboundPoster {
   private stopping = false;
@@ -109,7 +112,12 @@ export class InboundPoster {
   private async loop(): Promise<void> {
     const pollMs = this.d.pollMs ?? DEFAULT_POLL_MS;
     const running = new Set<Promise<void>>();
+    let sweptAt = -Infinity;
     while (!this.stopping) {
+      if (this.d.now() - sweptAt >= ORPHAN_SWEEP_EVERY_MS) {
+        sweptAt = this.d.now();
+        await this.sweepOrphans();
+      }
       let claimed: InboundWork[] = [];
       const free = this.concurrency - running.size;
       if (running.size === 0 || free >= Math.max(1, Math.floor(this.concurrency * CLAIM_WHEN_FREE))) {
@@ -156,6 +164,19 @@ export class InboundPoster {
     }
   }
 
+  /**
+   * Chunks of large messages whose accept failed or was cut off (a killed process) belong to no
+   * message; once older than any accept in progress could be, they are deleted.
+   */
+  private async sweepOrphans(): Promise<void> {
+    try {
+      const n = await this.d.store.sweepOrphanInboundBodies(this.d.now() - ORPHAN_BODY_AGE_MS);
+      if (n > 0) this.d.log.info({ event: 'inbound.orphans_swept', chunks: n }, 'chunks of inbound messages never committed were deleted');
+    } catch (err) {
+      this.d.log.error({ err, event: 'inbound.sweep_failed' }, 'orphaned inbound chunks could not be swept; trying again later');
+    }
+  }
+
   /** One post: load the bytes, build the body, sign, POST, decide the post's next state. */
   private async attempt(w: InboundWork): Promise<InboundAttemptRecord> {
     const raw = await this.d.store.inboundMessageRaw(w.message.id);
@@ -171,7 +192,7 @@ export class InboundPoster {
     }
     const now = this.d.now();
     // The same id on every attempt of this post, so receivers can deduplicate.
-    const headers = sign(`${w.message.id}-${w.postId}`, Math.floor(now / 1000), body, activeSigningSecrets(w.route, now));
+    const headers = await signAsync(`${w.message.id}-${w.postId}`, Math.floor(now / 1000), body, activeSigningSecrets(w.route, now));
     const outcome = await postWebhook(w.route.url, {
       body, contentType: 'application/json', headers, timeoutMs: this.timeoutMs, guard: this.d.guard, dispatcher: this.connections,
     });

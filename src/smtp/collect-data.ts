@@ -1,4 +1,8 @@
 import type { SMTPServerDataStream } from 'smtp-server';
+import { concatInSlices } from '../core/sliced-copy.js';
+
+/** Above this, the message is joined in slices (a 25 MB Buffer.concat held the event loop for 20 ms). */
+const JOIN_IN_ONE_GO_BYTES = 1024 * 1024;
 
 /**
  * Reads an SMTP DATA stream into memory up to `limit` bytes; beyond it, bytes are counted and
@@ -16,6 +20,8 @@ export function collectData(stream: SMTPServerDataStream, limit: number, done: (
   });
   stream.once('end', () => {
     const receivedBytes = stream.sizeExceeded ? Math.max(received, limit + 1) : received;
-    done(receivedBytes <= limit ? Buffer.concat(chunks, received) : Buffer.alloc(0), receivedBytes);
+    if (receivedBytes > limit) return done(Buffer.alloc(0), receivedBytes);
+    if (received <= JOIN_IN_ONE_GO_BYTES) return done(Buffer.concat(chunks, received), receivedBytes);
+    void concatInSlices(chunks).then((joined) => done(Buffer.from(joined.buffer, joined.byteOffset, joined.byteLength), receivedBytes));
   });
 }

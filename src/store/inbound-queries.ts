@@ -5,6 +5,7 @@
  * writer and one connection per process), attempts, the message log and replay.
  */
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { concatInSlices } from '../core/sliced-copy.js';
 import type { Database, InboundPostsTable, InboundRoutesTable } from './schema.js';
 import type { PageRequest } from './store.js';
 
@@ -32,6 +33,8 @@ export interface InboundRouteEntry { id: number; serverId: number; match: string
 /** One message accepted by the MX listener: stored once, posted once per routed recipient. */
 export interface NewInboundMessage {
   id: string; mailFrom: string; remoteIp: string; helo: string | null; receivedAt: number; raw: Buffer;
+  /** The bytes were stored beforehand in chunks (putBodyChunk): only the message and its posts are written now. */
+  bodyStored?: boolean;
   posts: readonly { routeId: number; serverId: number; rcptTo: string }[];
 }
 export type InboundPostStatus = 'pending' | 'failed' | 'delivered' | 'gave_up';
@@ -110,8 +113,11 @@ export async function deleteRoute(trx: Db, serverId: number, id: number): Promis
   if (Number(res.numDeletedRows) === 0) return false;
   for (let i = 0; i < messageIds.length; i += 500) {
     const part = messageIds.slice(i, i + 500);
-    await trx.deleteFrom('inbound_messages').where('id', 'in', part)
-      .where((eb) => eb.not(eb.exists(eb.selectFrom('inbound_posts').select('id').whereRef('inbound_posts.message_id', '=', 'inbound_messages.id')))).execute();
+    const orphaned = (await trx.selectFrom('inbound_messages').select('id').where('id', 'in', part)
+      .where((eb) => eb.not(eb.exists(eb.selectFrom('inbound_posts').select('id').whereRef('inbound_posts.message_id', '=', 'inbound_messages.id')))).execute()).map((r) => r.id);
+    if (orphaned.length === 0) continue;
+    await trx.deleteFrom('inbound_bodies').where('message_id', 'in', orphaned).execute();
+    await trx.deleteFrom('inbound_messages').where('id', 'in', orphaned).execute();
   }
   return true;
 }
@@ -121,7 +127,7 @@ export async function insertMessage(trx: Db, m: NewInboundMessage): Promise<void
   await trx.insertInto('inbound_messages').values({
     id: m.id, mail_from: m.mailFrom, remote_ip: m.remoteIp, helo: m.helo, size_bytes: m.raw.length, received_at: m.receivedAt,
   }).execute();
-  await trx.insertInto('inbound_bodies').values({ message_id: m.id, content: m.raw }).execute();
+  if (!m.bodyStored) await trx.insertInto('inbound_bodies').values({ message_id: m.id, seq: 0, content: m.raw, created_at: m.receivedAt }).execute();
   if (m.posts.length === 0) return;
   await trx.insertInto('inbound_posts').values(m.posts.map((p) => ({
     message_id: m.id, route_id: p.routeId, server_id: p.serverId, rcpt_to: p.rcptTo, status: 'pending', attempts: 0,
@@ -159,9 +165,38 @@ export async function loadWork(db: Db, postIds: readonly number[]): Promise<Inbo
   }));
 }
 
+/** One chunk of a message's bytes, in its own statement (a large message's chunks precede its commit). */
+export async function putBodyChunk(db: Db, messageId: string, seq: number, content: Buffer, now: number): Promise<void> {
+  await db.insertInto('inbound_bodies').values({ message_id: messageId, seq, content, created_at: now }).execute();
+}
+
+export async function deleteBody(db: Db, messageId: string): Promise<void> {
+  await db.deleteFrom('inbound_bodies').where('message_id', '=', messageId).execute();
+}
+
+/** Deletes chunks older than `before` whose message was never committed (an accept that failed or was cut off); returns how many. */
+export async function sweepOrphanBodies(db: Db, before: number): Promise<number> {
+  const res = await db.deleteFrom('inbound_bodies').where('created_at', '<', before)
+    .where((eb) => eb.not(eb.exists(eb.selectFrom('inbound_messages').select('id').whereRef('inbound_messages.id', '=', 'inbound_bodies.message_id'))))
+    .executeTakeFirst();
+  return Number(res.numDeletedRows);
+}
+
+/**
+ * The message's bytes, read a chunk per query, letting the event loop run between them (SQLite's
+ * reads are synchronous: one read of a 50 MB message would hold it), and joined in slices.
+ */
 export async function rawOf(db: Db, messageId: string): Promise<Buffer | undefined> {
-  const row = await db.selectFrom('inbound_bodies').select('content').where('message_id', '=', messageId).executeTakeFirst();
-  return row && Buffer.from(row.content);
+  const chunks: Buffer[] = [];
+  for (let seq = 0; ; seq++) {
+    if (seq > 0) await new Promise<void>((r) => setImmediate(r));
+    const row = await db.selectFrom('inbound_bodies').select('content').where('message_id', '=', messageId).where('seq', '=', seq).executeTakeFirst();
+    if (!row) break;
+    chunks.push(Buffer.from(row.content));
+  }
+  if (chunks.length <= 1) return chunks[0];
+  const joined = await concatInSlices(chunks);
+  return Buffer.from(joined.buffer, joined.byteOffset, joined.byteLength);
 }
 
 /** The posts' next state (only rows workerId still holds) and one attempt row each; returns how many were recorded. */

@@ -72,7 +72,7 @@ export interface InboundRoutesTable {
 export interface InboundMessagesTable {
   id: string; mail_from: string; remote_ip: string; helo: string | null; size_bytes: number; received_at: number;
 }
-export interface InboundBodiesTable { message_id: string; content: Buffer }
+export interface InboundBodiesTable { message_id: string; seq: number; content: Buffer; created_at: number }
 /** The inbound outbox: one message to one routed recipient. status pending | failed (retrying) | delivered | gave_up. */
 export interface InboundPostsTable {
   id: Generated<number>; message_id: string; route_id: number; server_id: number; rcpt_to: string; status: string; attempts: number;

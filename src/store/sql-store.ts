@@ -497,6 +497,15 @@ export abstract class SqlStore implements Store {
   inboundMessageRaw(messageId: string): Promise<Buffer | undefined> {
     return inbound.rawOf(this.db, messageId);
   }
+  putInboundBodyChunk(messageId: string, seq: number, content: Buffer, now: number): Promise<void> {
+    return inbound.putBodyChunk(this.db, messageId, seq, content, now);
+  }
+  deleteInboundBody(messageId: string): Promise<void> {
+    return inbound.deleteBody(this.db, messageId);
+  }
+  sweepOrphanInboundBodies(before: number): Promise<number> {
+    return inbound.sweepOrphanBodies(this.db, before);
+  }
   async recordInboundAttempts(workerId: string, records: readonly inbound.InboundAttemptRecord[], now: number): Promise<number> {
     if (records.length === 0) return 0;
     return this.db.transaction().execute((trx) => inbound.recordAttempts(trx, workerId, records, now));

@@ -414,6 +414,12 @@ export interface Store {
   /** Claims up to `limit` due posts of enabled routes for workerId (see inbound-queries.ts claimPostIds). */
   claimInboundPosts(workerId: string, limit: number, now: number, staleBefore: number): Promise<InboundWork[]>;
   inboundMessageRaw(messageId: string): Promise<Buffer | undefined>;
+  /** Stores one chunk of a large inbound message's bytes ahead of commitInboundMessages (with bodyStored), in its own transaction. */
+  putInboundBodyChunk(messageId: string, seq: number, content: Buffer, now: number): Promise<void>;
+  /** Removes the chunks of a message whose commit failed. */
+  deleteInboundBody(messageId: string): Promise<void>;
+  /** Removes chunks older than `before` that belong to no committed message; returns how many. */
+  sweepOrphanInboundBodies(before: number): Promise<number>;
   /** Records attempts and the posts' next state in one transaction; only rows still locked by workerId. */
   recordInboundAttempts(workerId: string, records: readonly InboundAttemptRecord[], now: number): Promise<number>;
   releaseInboundPosts(workerId: string, postIds: readonly number[]): Promise<void>;

@@ -13,7 +13,7 @@ import { verify } from '../../src/webhooks/standard-signature.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { createKey, v2, type V2Error } from '../helpers/api-v2.js';
 import { createTestDb, TEST_STORE_KIND } from '../helpers/stores.js';
-import { countRows, startReceiver, until, type ReceivedWebhook, type WebhookReceiver } from '../helpers/webhooks.js';
+import { countRows, queryRows, startReceiver, until, type ReceivedWebhook, type WebhookReceiver } from '../helpers/webhooks.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 
 interface Party { EmailAddress: string; FriendlyName: string | null }
@@ -194,6 +194,35 @@ describe(`inbound pipeline: MX -> store -> parse -> signed POST (${TEST_STORE_KI
     expect(r.status).toBe(409);
     expect(r.body.error).toMatchObject({ code: 'already_routed', field: 'match' });
     expect(await countRows(t.db, 'inbound_routes')).toBe(before);
+  });
+
+  it('stores a message larger than one chunk in chunks written ahead of its commit, and posts it intact', async () => {
+    const big = randomBytes(3 * 1024 * 1024 + 123);
+    const raw = await compose({ from: 'big@sender.example', to: 'large@customer.example', subject: 'large', text: 'attached', attachments: [{ filename: 'big.bin', content: big }] });
+    const before = inboundPayloads(receiver).length;
+    const transport = smtpTo(t.app.mxPort!);
+    const info = await transport.sendMail({ envelope: { from: 'big@sender.example', to: ['large@customer.example'] }, raw });
+    transport.close();
+    expect(info.response).toMatch(/^250 /);
+    const got = await until(() => inboundPayloads(receiver).slice(before).find((x) => (x.json as unknown as InboundPayload).Message.Subject === 'large'), () => receiver.received.length);
+    const payload = got.json as unknown as InboundPayload;
+    expect(Buffer.from(payload.Message.Attachments[0]!.Content, 'base64').equals(big)).toBe(true);
+    expect(verify(got.headers as Record<string, string>, got.body, [route.signingSecret]).ok).toBe(true);
+    // ceil(raw / 1 MiB) chunks, numbered from 0, belonging to one committed message.
+    const chunks = await queryRows<{ message_id: string; seq: number | string }>(t.db,
+      `SELECT b.message_id, b.seq FROM inbound_bodies b JOIN inbound_messages m ON m.id = b.message_id WHERE m.size_bytes = ${raw.length} ORDER BY b.seq`);
+    expect(chunks.map((c) => Number(c.seq))).toEqual([...Array(Math.ceil(raw.length / (1024 * 1024))).keys()]);
+  });
+
+  it('sweeps chunks that belong to no committed message once they are old, and keeps recent ones', async () => {
+    const now = Date.now();
+    await t.store.putInboundBodyChunk('orphan-old', 0, Buffer.from('x'), now - 2 * 3_600_000);
+    await t.store.putInboundBodyChunk('orphan-new', 0, Buffer.from('y'), now);
+    const committed = await countRows(t.db, 'inbound_bodies');
+    expect(await t.store.sweepOrphanInboundBodies(now - 3_600_000)).toBe(1);
+    expect(await countRows(t.db, 'inbound_bodies')).toBe(committed - 1);
+    expect(await t.store.inboundMessageRaw('orphan-new')).toEqual(Buffer.from('y'));
+    expect(await t.store.inboundMessageRaw('orphan-old')).toBeUndefined();
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { generateSecret, secretKey, sign, signatureFor, verify, SECRET_PREFIX } from '../../src/webhooks/standard-signature.js';
+import { generateSecret, secretKey, sign, signAsync, signatureFor, verify, SECRET_PREFIX } from '../../src/webhooks/standard-signature.js';
 
 /**
  * The Standard Webhooks reference libraries' test vector: standard-webhooks/standard-webhooks,
@@ -94,5 +94,14 @@ describe('Standard Webhooks signatures', () => {
     expect(() => sign('id', now, body, ['whsec_' + Buffer.alloc(16).toString('base64')])).toThrow(/24-64 bytes, got 16/);
     expect(() => sign('a.b', now, body, [secret])).toThrow(/no '\.'/);
     expect(() => sign('id', now + 0.5, body, [secret])).toThrow(/whole seconds/);
+  });
+
+  it('signAsync (sliced, for large bodies) gives exactly the headers sign() gives, for the reference vector and a 3 MB body', async () => {
+    expect(await signAsync(VECTOR.id, VECTOR.timestamp, Buffer.from(VECTOR.body), [VECTOR.secret])).toEqual(sign(VECTOR.id, VECTOR.timestamp, VECTOR.body, [VECTOR.secret]));
+    const body = Buffer.alloc(3 * 1024 * 1024 + 7, 'a');
+    const secrets = [generateSecret(), generateSecret()];
+    const headers = await signAsync('msg_big', 1_700_000_000, body, secrets);
+    expect(headers).toEqual(sign('msg_big', 1_700_000_000, body, secrets));
+    await expect(signAsync('bad.id', 1, body, secrets)).rejects.toThrow(/contain no '\.'/);
   });
 });

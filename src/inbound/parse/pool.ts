@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { concatInSlices } from '../../core/sliced-copy.js';
 import type { BodyEnvelope } from './build-body.js';
 import type { ParseJob, ParseReply, ParseWorkerData } from './parse-worker.js';
 
@@ -10,6 +11,8 @@ interface Task {
   reject: (e: Error) => void;
   /** It was in flight in a thread that crashed or hung along with others: it runs alone from now on. */
   suspect: boolean;
+  /** The copy the thread gets (transferred); made before queueing, in slices. null once sent. */
+  copy: Uint8Array | null;
 }
 interface Slot {
   worker: Worker;
@@ -59,10 +62,14 @@ export class ParsePool {
     for (let i = 0; i < opts.threads; i++) this.slots.push(this.spawn());
   }
 
-  run(raw: Buffer, env: BodyEnvelope): Promise<Buffer> {
-    if (this.closed) return Promise.reject(new Error('inbound parser is closed'));
+  async run(raw: Buffer, env: BodyEnvelope): Promise<Buffer> {
+    if (this.closed) throw new Error('inbound parser is closed');
+    // The thread gets a copy (the task keeps `raw` to run again if its thread fails), made in
+    // slices so that copying a 50 MB message does not hold the event loop.
+    const copy = await concatInSlices([raw]);
+    if (this.closed) throw new Error('inbound parser is closed');
     return new Promise<Buffer>((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, raw, env, resolve, reject, suspect: false });
+      this.queue.push({ id: this.nextId++, raw, env, resolve, reject, suspect: false, copy });
       this.dispatch();
     });
   }
@@ -102,11 +109,12 @@ export class ParsePool {
   }
 
   private start(slot: Slot, task: Task): void {
-    // A copy goes to the thread (transferred, so not copied twice): the task keeps its bytes, to run
-    // again alone if the thread fails. A memcpy costs the event loop about 0.2 ms per MB.
-    const copy = new Uint8Array(task.raw.byteLength);
-    copy.set(task.raw);
-    const job: ParseJob = { id: task.id, raw: copy.buffer, byteOffset: 0, byteLength: copy.byteLength, env: task.env };
+    // The copy made in run(); a task run again after a failed thread is copied anew (rare).
+    const copy = task.copy ?? Uint8Array.from(task.raw);
+    task.copy = null;
+    // Both copies own a plain ArrayBuffer (never a shared one).
+    const buffer = copy.buffer as ArrayBuffer;
+    const job: ParseJob = { id: task.id, raw: buffer, byteOffset: 0, byteLength: copy.byteLength, env: task.env };
     const timer = setTimeout(() => this.fail(slot, new Error(`inbound parser thread took over ${this.opts.taskTimeoutMs} ms; replaced`)), this.opts.taskTimeoutMs);
     timer.unref();
     slot.tasks.set(task.id, { task, timer });
@@ -114,7 +122,7 @@ export class ParsePool {
     slot.exclusive = task.suspect;
     // An idle thread does not keep the process alive; one with a message in hand does.
     slot.worker.ref();
-    slot.worker.postMessage(job, [copy.buffer]);
+    slot.worker.postMessage(job, [buffer]);
   }
 
   private spawn(): Slot {

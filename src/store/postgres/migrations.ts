@@ -128,7 +128,12 @@ CREATE INDEX inbound_routes_server ON inbound_routes(server_id, created_at);
 -- A received message: its envelope here, its bytes apart (up to 50 MB: out of the rows the poster scans).
 CREATE TABLE inbound_messages (
   id TEXT PRIMARY KEY, mail_from TEXT NOT NULL, remote_ip TEXT NOT NULL, helo TEXT, size_bytes BIGINT NOT NULL, received_at BIGINT NOT NULL);
-CREATE TABLE inbound_bodies (message_id TEXT PRIMARY KEY REFERENCES inbound_messages(id) ON DELETE CASCADE, content BYTEA NOT NULL);
+-- A message's bytes in chunks of up to 1 MiB (inbound/body-chunks.ts). A large message's chunks are
+-- written in transactions of their own before the message (a 25 MB COMMIT blocked SQLite's event
+-- loop for 200 ms), so they carry no foreign key; orphans of a failed accept are swept by age.
+CREATE TABLE inbound_bodies (
+  message_id TEXT NOT NULL, seq INTEGER NOT NULL, content BYTEA NOT NULL, created_at BIGINT NOT NULL,
+  PRIMARY KEY (message_id, seq));
 -- The inbound outbox: one message to one routed recipient. status pending | failed (retrying) | delivered | gave_up.
 CREATE TABLE inbound_posts (
   id BIGSERIAL PRIMARY KEY, message_id TEXT NOT NULL REFERENCES inbound_messages(id) ON DELETE CASCADE,
