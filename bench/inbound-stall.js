@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startDns } from './dns-server.js';
+import { commitId, writeSection } from './benchmarks-file.js';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import { createInboundParser } from '../dist/inbound/parse/index.js';
 import { dnsLookup } from '../dist/dns/lookup.js';
@@ -81,9 +82,20 @@ await parser.close();
 dns.close();
 if (dkimPass !== RATE_MESSAGES) throw new Error(`only ${dkimPass} of ${RATE_MESSAGES} messages passed SPF and DKIM`);
 
+const rows = [
+  `| Longest main-thread event-loop stall during build() of a ${(bigSize / 1e6).toFixed(1)} MB message (3 attachments), max of ${STALL_ROUNDS} | **${maxStall.toFixed(1)} ms** (goal < 50 ms: ${maxStall < 50 ? 'reached' : '**not reached**'}) |`,
+  `| Slowest build() of that message (JSON body ${(outSize / 1e6).toFixed(1)} MB), on a parser thread | ${buildMs.toFixed(0)} ms |`,
+  `| Build rate, ${(small[0].length / 1e3).toFixed(0)} KB DKIM-signed messages, ${CONCURRENCY} in flight, SPF and DKIM pass | ${(RATE_MESSAGES / rateSec).toFixed(0)} messages/s |`,
+];
 console.log(`\n${cpus().length} cores, Node ${process.version}\n`);
-console.log('| Inbound parser | Result |');
-console.log('|---|---|');
-console.log(`| Longest main-thread event-loop stall during build() of a ${(bigSize / 1e6).toFixed(1)} MB message (3 attachments), max of ${STALL_ROUNDS} | ${maxStall.toFixed(1)} ms |`);
-console.log(`| Slowest build() of that message (JSON body ${(outSize / 1e6).toFixed(1)} MB) | ${buildMs.toFixed(0)} ms |`);
-console.log(`| Build rate, ${(small[0].length / 1e3).toFixed(0)} KB DKIM-signed messages, ${CONCURRENCY} in flight, SPF+DKIM pass | ${(RATE_MESSAGES / rateSec).toFixed(0)} messages/s |`);
+console.log(['| Inbound parser | Result |', '|---|---|', ...rows].join('\n'));
+writeSection('inbound-parser', [
+  '## Inbound parser',
+  '',
+  `Command: \`node bench/inbound-stall.js\` (part of \`npm run bench\`) — ${new Date().toISOString().slice(0, 10)}, commit ${commitId()}, ${cpus().length} cores, Node ${process.version}.`,
+  'The parser alone (src/inbound/parse/), on its default threads; DNS for SPF, DKIM and DMARC from a server on loopback.',
+  '',
+  '| measure | result |',
+  '| --- | --- |',
+  ...rows,
+]);

