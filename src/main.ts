@@ -11,6 +11,7 @@ import { dsnCommand } from './cli/dsn-commands.js';
 import { suppressionsCommand } from './cli/suppression-commands.js';
 import { customDomainsCommand } from './cli/custom-domain-commands.js';
 import { routesCommand } from './cli/route-commands.js';
+import { webhooksCommand } from './cli/webhook-commands.js';
 
 const HELP = `postline — email delivery platform
 
@@ -32,6 +33,7 @@ const HELP = `postline — email delivery platform
   postline bounce-domains add|list|records|verify|default|remove  a server's custom bounce domains (--server, --default, --json)
   postline tracking-domains add|list|records|verify|default|https|remove  its custom tracking domains (--server, --default, --https on|off, --json)
   postline routes list|add|remove|messages  a server's inbound routes (--server, --match DOMAIN|ADDRESS, --url, --no-validate, --json)
+  postline webhooks list|add|remove|attempts  a server's event webhook endpoints (--server, --url, --events, --format, --id, --no-validate, --json)
   postline config-docs             print the configuration reference (docs/config.md)
 
 Configuration comes from POSTLINE_* environment variables; see docs/config.md.`;
@@ -109,6 +111,7 @@ export async function main(argv: string[]): Promise<number> {
       'sandbox-mode': { type: 'string' }, 'require-verified-domain': { type: 'string' }, reason: { type: 'string' }, search: { type: 'string' }, help: { type: 'boolean', short: 'h' },
       default: { type: 'boolean' }, https: { type: 'string' },
       match: { type: 'string' }, url: { type: 'string' }, 'no-validate': { type: 'boolean' },
+      events: { type: 'string' }, format: { type: 'string' }, id: { type: 'string' },
     },
   });
   const [command, verb, ...rest] = positionals;
@@ -152,6 +155,9 @@ export async function main(argv: string[]): Promise<number> {
     case 'bounce-domains':
     case 'tracking-domains':
       await withStore(cfg, (s) => customDomainsCommand(s, cfg, command === 'bounce-domains' ? 'bounce' : 'tracking', verb, rest, values));
+      return 0;
+    case 'webhooks':
+      await withStore(cfg, (s) => webhooksCommand(s, cfg, verb, values, now));
       return 0;
     case 'routes':
       await withStore(cfg, (s) => routesCommand(s, cfg, verb, values, now));

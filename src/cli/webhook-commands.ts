@@ -1,0 +1,87 @@
+import type { Config } from '../config/load.js';
+import { MAX_WEBHOOK_ENDPOINTS_PER_SERVER } from '../core/api-v2-limits.js';
+import { checkUrl, handshake } from '../api/v2/webhooks/handshake.js';
+import { NOT_VALIDATED_REASON } from '../api/v2/webhooks/create.js';
+import { attemptToWire, toWire } from '../api/v2/webhooks/wire.js';
+import type { Store, WebhookFormat } from '../store/store.js';
+import { generateSecretKey, SUBSCRIBABLE_EVENT_TYPES } from '../webhooks/endpoint.js';
+import { generateSecret } from '../webhooks/standard-signature.js';
+import { createUrlGuard } from '../webhooks/url-guard.js';
+import { printJson, printTable, UsageError } from './output.js';
+import { positiveInt } from './tenancy-commands.js';
+
+type Flags = Record<string, string | boolean | undefined>;
+
+const USAGE = 'usage: postline webhooks list --server ID [--json]'
+  + ' | webhooks add --server ID --url URL [--events Delivered,Failed,...] [--format json|form] [--no-validate] [--json]'
+  + ' | webhooks remove --server ID --id ENDPOINT [--json]'
+  + ' | webhooks attempts --server ID --id ENDPOINT [--json]';
+
+/** Attempts `webhooks attempts` shows: the newest, as the API's largest page. */
+const ATTEMPTS_SHOWN = 100;
+
+/** Refusals of the checks shared with the API, as CLI usage errors (exit 1, the message on stderr). */
+async function asUsage<T>(fn: () => Promise<T>): Promise<T> {
+  try { return await fn(); } catch (err) { throw new UsageError(`${(err as Error).message}; nothing was changed`); }
+}
+
+function eventTypes(v: string | boolean | undefined): string[] {
+  if (v === undefined) return [];
+  if (typeof v !== 'string') throw new UsageError(`--events needs a comma-separated list of: ${SUBSCRIBABLE_EVENT_TYPES.join(', ')}`);
+  const list = [...new Set(v.split(',').map((s) => s.trim()).filter((s) => s !== ''))];
+  const unknown = list.filter((t) => !(SUBSCRIBABLE_EVENT_TYPES as readonly string[]).includes(t));
+  if (unknown.length > 0) throw new UsageError(`unknown event type ${unknown.join(', ')}; one of: ${SUBSCRIBABLE_EVENT_TYPES.join(', ')}`);
+  return list;
+}
+
+/**
+ * `postline webhooks list|add|remove|attempts`: a server's event webhook endpoints, on the store
+ * directly, with the API's checks: the URL guard, the endpoint limit, and the Validation handshake
+ * (unless --no-validate, which stores the endpoint disabled until validated, as the API does).
+ */
+export async function webhooksCommand(store: Store, cfg: Config, verb: string | undefined, flags: Flags, now: number): Promise<void> {
+  if (!['list', 'add', 'remove', 'attempts'].includes(verb ?? '')) throw new UsageError(USAGE);
+  const serverId = positiveInt(flags.server, 'server');
+  if (!(await store.getServer(serverId))) throw new UsageError(`server ${serverId} does not exist`);
+  if (verb === 'list') {
+    const { rows } = await store.listWebhookEndpoints(serverId, { limit: MAX_WEBHOOK_ENDPOINTS_PER_SERVER, offset: 0, direction: 'asc' });
+    if (flags.json) return printJson(rows.map(toWire));
+    return printTable(rows.map((e) => ({ id: e.id, url: e.url, events: e.eventTypes.join(',') || 'all', enabled: e.enabled, disabledReason: e.disabledReason })));
+  }
+  if (verb === 'add') {
+    const url = typeof flags.url === 'string' ? flags.url.trim() : '';
+    if (url === '') throw new UsageError(`webhooks add needs --url\n${USAGE}`);
+    const types = eventTypes(flags.events);
+    const format = (flags.format ?? 'json') as WebhookFormat;
+    if (format !== 'json' && format !== 'form') throw new UsageError('--format must be json or form');
+    const { total } = await store.listWebhookEndpoints(serverId, { limit: 1, offset: 0, direction: 'asc' });
+    if (total >= MAX_WEBHOOK_ENDPOINTS_PER_SERVER) throw new UsageError(`server ${serverId} already has ${total} webhook endpoints (at most ${MAX_WEBHOOK_ENDPOINTS_PER_SERVER})`);
+    const deps = { store, now: () => now, guard: createUrlGuard({ allowPrivate: cfg.webhookAllowPrivate, allowCidrs: cfg.webhookAllowCidrs }) };
+    await asUsage(() => checkUrl(deps, url));
+    const secretKey = generateSecretKey();
+    const signingSecret = generateSecret();
+    const validate = flags['no-validate'] !== true;
+    if (validate) await asUsage(() => handshake(deps, serverId, { url, format, secretKey, signingSecrets: [signingSecret], secretsRotatedAt: null }));
+    const endpoint = await store.createWebhookEndpoint({
+      serverId, url, eventTypes: types, format, secretKey, signingSecret,
+      enabled: validate, disabledReason: validate ? null : NOT_VALIDATED_REASON, validatedAt: validate ? now : null,
+    }, now);
+    if (flags.json) return printJson({ ...toWire(endpoint), signingSecret });
+    process.stdout.write(`created webhook endpoint ${endpoint.id} for ${url}${validate ? '' : ' (disabled until validated)'}\n`
+      + `  SecretKey:      ${secretKey}\n  signing secret: ${signingSecret} (shown once)\n`);
+    return;
+  }
+  const id = positiveInt(flags.id, 'id');
+  const endpoint = await store.getWebhookEndpoint(serverId, id);
+  if (!endpoint) throw new UsageError(`server ${serverId} has no webhook endpoint ${id}`);
+  if (verb === 'remove') {
+    await store.deleteWebhookEndpoint(serverId, id);
+    if (flags.json) return printJson({ id, deleted: true });
+    process.stdout.write(`removed webhook endpoint ${id}\n`);
+    return;
+  }
+  const { rows, total } = await store.listWebhookAttempts(serverId, id, { limit: ATTEMPTS_SHOWN, offset: 0, direction: 'desc' });
+  if (flags.json) return printJson({ data: rows.map(attemptToWire), total });
+  printTable(rows.map((a) => ({ at: new Date(a.at).toISOString(), event: a.eventType, ok: a.ok, status: a.httpStatus, ms: a.durationMs, error: a.error })));
+  if (total > rows.length) process.stdout.write(`(newest ${rows.length} of ${total})\n`);
+}
