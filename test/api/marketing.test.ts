@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { TEST_STORE_KIND } from '../helpers/stores.js';
-import { createKey, createTenant } from '../helpers/api-v2.js';
+import { createKey, createTenant, setServerStatus } from '../helpers/api-v2.js';
 import { countRows, queryRows } from '../helpers/webhooks.js';
 
 interface ListWire { listId: number; serverId: number; name: string; contactCount: number; createdOn: string; updatedOn: string }
@@ -70,6 +70,14 @@ describe(`Marketing API v1, /marketing/v1 (${TEST_STORE_KIND})`, () => {
       expect((await call('GET', '/lists', { auth: [serverId, t.credentials.accountKey] })).status).toBe(200);
       // The other tenant's account key does not reach this server.
       expect((await call('GET', '/lists', { auth: [serverId, other.accountKey] })).status).toBe(401);
+    });
+
+    it('answers 403 {message} for a disabled server, with nothing stored', async () => {
+      const off = await createTenant(t.store, 'Disabled tenant');
+      await setServerStatus(t.db, off.serverId, 'disabled');
+      const r = await call('POST', '/lists', { auth: [off.serverId, off.managementKey], body: { name: 'Off' } });
+      expect(message(r)).toEqual([403, 'the server or its account is disabled']);
+      expect(await queryRows(t.db, `SELECT id FROM contact_lists WHERE server_id = ${off.serverId}`)).toEqual([]);
     });
   });
 
@@ -274,6 +282,11 @@ describe(`Marketing API v1, /marketing/v1 (${TEST_STORE_KIND})`, () => {
       expect((await call('DELETE', `/contacts/${c.contactId}`, { auth })).status).toBe(404);
       expect((await call('POST', '/contacts/unsubscribe', { auth, body: { emailAddress: 'private@example.com' } })).status).toBe(404);
       expect((await call<{ total: number }>('GET', '/contacts', { auth, query: { emailAddress: 'private@example.com' } })).body.total).toBe(0);
+
+      // Field names are per server: deleting this server's field from the other server finds nothing.
+      expect(message(await call('DELETE', '/customfields/FavoriteTeam', { auth }))).toEqual([404, 'no custom field "FavoriteTeam"']);
+      expect((await call<FieldWire[]>('GET', '/customfields', { auth })).body.map((f) => f.name)).toEqual(['Plan']);
+      expect((await call<FieldWire[]>('GET', '/customfields')).body.map((f) => f.name)).toContain('FavoriteTeam');
 
       // The other server's own list cannot take this server's contact.
       const theirs = (await call<ListWire>('POST', '/lists', { auth, body: { name: 'Theirs' } })).body;
