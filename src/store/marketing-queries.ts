@@ -9,6 +9,12 @@ import type { Contact, ContactList, ContactPatch, CustomField, NewContact, Unkno
 
 type Db = Kysely<Database> | Transaction<Database>;
 
+/** A unique index refused the row (SQLite or PostgreSQL): a concurrent request took the name first. */
+function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505';
+}
+
 /** The largest code point: "prefix" + this sorts after every address that starts with prefix. */
 const MAX_CHAR = '\u{10FFFF}';
 
@@ -79,7 +85,7 @@ export async function createContactList(db: Db, serverId: number, name: string, 
 
 export async function renameContactList(db: Kysely<Database>, serverId: number, listId: number, name: string, now: number):
 Promise<ContactList | 'duplicate' | undefined> {
-  return db.transaction().execute(async (trx) => {
+  return db.transaction().execute(async (trx): Promise<ContactList | 'duplicate' | undefined> => {
     const row = await listRow(trx, serverId, listId);
     if (!row) return undefined;
     if (row.name !== name) {
@@ -88,6 +94,9 @@ Promise<ContactList | 'duplicate' | undefined> {
       await trx.updateTable('contact_lists').set({ name, updated_at: now }).where('id', '=', listId).execute();
     }
     return getContactList(trx, serverId, listId);
+  }).catch((err: unknown) => {
+    if (isUniqueViolation(err)) return 'duplicate' as const;
+    throw err;
   });
 }
 
@@ -238,12 +247,15 @@ export async function unsubscribeContact(db: Kysely<Database>, serverId: number,
 
 export async function createCustomField(db: Kysely<Database>, serverId: number, name: string, max: number, now: number):
 Promise<CustomField | 'duplicate' | 'limit'> {
-  return db.transaction().execute(async (trx) => {
+  return db.transaction().execute(async (trx): Promise<CustomField | 'duplicate' | 'limit'> => {
     const fields = await trx.selectFrom('custom_fields').select('name').where('server_id', '=', serverId).execute();
     if (fields.some((f) => f.name.toLowerCase() === name.toLowerCase())) return 'duplicate';
     if (fields.length >= max) return 'limit';
     const row = await trx.insertInto('custom_fields').values({ server_id: serverId, name, created_at: now }).returningAll().executeTakeFirstOrThrow();
     return toField(row);
+  }).catch((err: unknown) => {
+    if (isUniqueViolation(err)) return 'duplicate' as const;
+    throw err;
   });
 }
 

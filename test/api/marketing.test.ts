@@ -300,4 +300,19 @@ describe(`Marketing API v1, /marketing/v1 (${TEST_STORE_KIND})`, () => {
       expect(await queryRows(t.db, `SELECT list_id FROM contact_list_members WHERE list_id = ${theirs.listId}`)).toEqual([]);
     });
   });
+
+  it('is in the OpenAPI document: every route tagged marketing, with Basic security and its refusals; the trailing-slash spellings hidden', async () => {
+    const doc = await (await fetch(`${t.url}/api/openapi.json`)).json() as { paths: Record<string, Record<string, { tags: string[]; security: unknown; responses: Record<string, unknown> }>> };
+    const ops = Object.entries(doc.paths).filter(([path]) => path.startsWith('/marketing/v1/')).flatMap(([path, o]) => Object.entries(o).map(([m, op]) => ({ name: `${m} ${path}`, op })));
+    expect(ops.map((o) => o.name).sort()).toEqual([
+      'delete /marketing/v1/contacts/{contactId}', 'delete /marketing/v1/customfields/{name}', 'delete /marketing/v1/lists/{listId}',
+      'delete /marketing/v1/lists/{listId}/contacts', 'get /marketing/v1/contacts', 'get /marketing/v1/contacts/{contactId}',
+      'get /marketing/v1/customfields', 'get /marketing/v1/lists', 'patch /marketing/v1/contacts/{contactId}', 'patch /marketing/v1/lists/{listId}',
+      'post /marketing/v1/contacts', 'post /marketing/v1/contacts/unsubscribe', 'post /marketing/v1/customfields/{name}', 'post /marketing/v1/lists',
+      'put /marketing/v1/lists/{listId}/contacts', 'put /marketing/v1/lists/{listId}/contacts/{contactId}',
+    ]);
+    for (const { name, op } of ops) {
+      expect([name, op.tags, op.security, '401' in op.responses, '404' in op.responses]).toEqual([name, ['marketing'], [{ basic: [] }], true, true]);
+    }
+  });
 });

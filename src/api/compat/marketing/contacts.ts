@@ -4,7 +4,7 @@ import { MarketingError, withErrors } from './errors.js';
 import { serverOf } from './auth.js';
 import {
   contactSchema, contactToWire, customFieldsProperty, emailAddressProperty, idProperty, MARKETING_BODY_LIMIT, MAX_CONTACTS_PAGE_SIZE,
-  nameProperty, noContent, normalizedAddress,
+  nameProperty, noContent, normalizedAddress, MARKETING_SECURITY,
 } from './wire.js';
 import type { MarketingRouteDeps } from './index.js';
 
@@ -24,7 +24,7 @@ export function registerContactRoutes(scope: FastifyInstance, deps: MarketingRou
   scope.post<{ Body: ContactBody }>('/contacts', {
     bodyLimit: MARKETING_BODY_LIMIT,
     schema: {
-      summary: 'Create a contact, with custom field values', tags: ['marketing'], querystring: noQuery,
+      summary: 'Create a contact, with custom field values', tags: ['marketing'], security: MARKETING_SECURITY, querystring: noQuery,
       body: {
         type: 'object', required: ['emailAddress'], additionalProperties: false,
         properties: { emailAddress: emailAddressProperty, firstName: nameProperty, lastName: nameProperty, customFields: customFieldsProperty },
@@ -43,7 +43,7 @@ export function registerContactRoutes(scope: FastifyInstance, deps: MarketingRou
 
   scope.get<{ Querystring: SearchQuery }>('/contacts', {
     schema: {
-      summary: 'Search contacts by address or address prefix (paged)', tags: ['marketing'],
+      summary: 'Search contacts by address or address prefix (paged)', tags: ['marketing'], security: MARKETING_SECURITY,
       querystring: {
         type: 'object', additionalProperties: false,
         properties: {
@@ -69,7 +69,7 @@ export function registerContactRoutes(scope: FastifyInstance, deps: MarketingRou
 
   scope.get<{ Params: { contactId: number } }>('/contacts/:contactId', {
     schema: {
-      summary: 'Get a contact', tags: ['marketing'], params: contactParams, querystring: noQuery,
+      summary: 'Get a contact', tags: ['marketing'], security: MARKETING_SECURITY, params: contactParams, querystring: noQuery,
       response: withErrors({ 200: contactSchema }),
     },
   }, async (req) => {
@@ -81,7 +81,7 @@ export function registerContactRoutes(scope: FastifyInstance, deps: MarketingRou
   scope.patch<{ Params: { contactId: number }; Body: Omit<ContactBody, 'emailAddress'> }>('/contacts/:contactId', {
     bodyLimit: MARKETING_BODY_LIMIT,
     schema: {
-      summary: 'Change a contact\'s names or custom field values (the address stays)', tags: ['marketing'], params: contactParams, querystring: noQuery,
+      summary: 'Change a contact\'s names or custom field values (the address stays)', tags: ['marketing'], security: MARKETING_SECURITY, params: contactParams, querystring: noQuery,
       body: {
         type: 'object', additionalProperties: false, minProperties: 1,
         properties: { firstName: nameProperty, lastName: nameProperty, customFields: customFieldsProperty },
@@ -97,7 +97,7 @@ export function registerContactRoutes(scope: FastifyInstance, deps: MarketingRou
 
   scope.delete<{ Params: { contactId: number } }>('/contacts/:contactId', {
     schema: {
-      summary: 'Delete a contact, its list memberships and field values', tags: ['marketing'], params: contactParams, querystring: noQuery,
+      summary: 'Delete a contact, its list memberships and field values', tags: ['marketing'], security: MARKETING_SECURITY, params: contactParams, querystring: noQuery,
       response: withErrors({ 204: noContent }),
     },
   }, async (req, reply) => {
@@ -110,7 +110,7 @@ export function registerContactRoutes(scope: FastifyInstance, deps: MarketingRou
     scope.post<{ Body: { emailAddress: string } }>(path, {
       bodyLimit: MARKETING_BODY_LIMIT,
       schema: {
-        summary: 'Unsubscribe a contact from the server\'s lists', tags: ['marketing'], querystring: noQuery,
+        summary: 'Unsubscribe a contact from the server\'s lists', tags: ['marketing'], security: MARKETING_SECURITY, querystring: noQuery,
         ...(path.endsWith('/') ? { hide: true } : {}),
         body: { type: 'object', required: ['emailAddress'], additionalProperties: false, properties: { emailAddress: emailAddressProperty } },
         response: withErrors({ 200: contactSchema }),

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { MarketingError, withErrors } from './errors.js';
 import { serverOf } from './auth.js';
-import { customFieldSchema, customFieldToWire, MAX_CUSTOM_FIELD_NAME_LENGTH, MAX_CUSTOM_FIELDS_PER_SERVER, noContent, RESERVED_CUSTOM_FIELD_NAMES } from './wire.js';
+import { customFieldSchema, customFieldToWire, MAX_CUSTOM_FIELD_NAME_LENGTH, MAX_CUSTOM_FIELDS_PER_SERVER, noContent, RESERVED_CUSTOM_FIELD_NAMES, MARKETING_SECURITY } from './wire.js';
 import type { MarketingRouteDeps } from './index.js';
 
 /** Letters, digits, `_` and `-`: the name is used as a merge field, so nothing that needs quoting. */
@@ -19,7 +19,7 @@ const noQuery = { type: 'object', additionalProperties: false, properties: {} } 
 export function registerCustomFieldRoutes(scope: FastifyInstance, deps: MarketingRouteDeps): void {
   scope.post<{ Params: { name: string } }>('/customfields/:name', {
     schema: {
-      summary: 'Create a custom field (string type)', tags: ['marketing'], params: nameParams, querystring: noQuery,
+      summary: 'Create a custom field (string type)', tags: ['marketing'], security: MARKETING_SECURITY, params: nameParams, querystring: noQuery,
       response: withErrors({ 201: customFieldSchema }),
     },
   }, async (req, reply) => {
@@ -35,14 +35,14 @@ export function registerCustomFieldRoutes(scope: FastifyInstance, deps: Marketin
 
   scope.get('/customfields', {
     schema: {
-      summary: 'List the custom fields', tags: ['marketing'], querystring: noQuery,
+      summary: 'List the custom fields', tags: ['marketing'], security: MARKETING_SECURITY, querystring: noQuery,
       response: withErrors({ 200: { type: 'array', items: customFieldSchema } }),
     },
   }, async (req) => (await deps.store.listCustomFields(serverOf(req))).map(customFieldToWire));
 
   scope.delete<{ Params: { name: string } }>('/customfields/:name', {
     schema: {
-      summary: 'Delete a custom field and every contact\'s value of it', tags: ['marketing'], params: nameParams, querystring: noQuery,
+      summary: 'Delete a custom field and every contact\'s value of it', tags: ['marketing'], security: MARKETING_SECURITY, params: nameParams, querystring: noQuery,
       response: withErrors({ 204: noContent }),
     },
   }, async (req, reply) => {

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { MarketingError, withErrors } from './errors.js';
 import { serverOf } from './auth.js';
 import { noList } from './lists.js';
-import { contactSchema, contactToWire, emailAddressProperty, idProperty, MARKETING_BODY_LIMIT, nameProperty, noContent, normalizedAddress } from './wire.js';
+import { contactSchema, contactToWire, emailAddressProperty, idProperty, MARKETING_BODY_LIMIT, nameProperty, noContent, normalizedAddress, MARKETING_SECURITY } from './wire.js';
 import type { MarketingRouteDeps } from './index.js';
 
 const listParams = { type: 'object', required: ['listId'], additionalProperties: false, properties: { listId: idProperty } } as const;
@@ -19,7 +19,7 @@ export function registerListContactRoutes(scope: FastifyInstance, deps: Marketin
   scope.put<{ Params: { listId: number }; Body: { emailAddress: string; firstName?: string | null; lastName?: string | null } }>('/lists/:listId/contacts', {
     bodyLimit: MARKETING_BODY_LIMIT,
     schema: {
-      summary: 'Add a contact to a list by address, creating the contact if needed', tags: ['marketing'],
+      summary: 'Add a contact to a list by address, creating the contact if needed', tags: ['marketing'], security: MARKETING_SECURITY,
       params: listParams, querystring: noQuery,
       body: {
         type: 'object', required: ['emailAddress'], additionalProperties: false,
@@ -37,7 +37,7 @@ export function registerListContactRoutes(scope: FastifyInstance, deps: Marketin
 
   scope.put<{ Params: { listId: number; contactId: number } }>('/lists/:listId/contacts/:contactId', {
     schema: {
-      summary: 'Add an existing contact to a list', tags: ['marketing'], params: memberParams, querystring: noQuery,
+      summary: 'Add an existing contact to a list', tags: ['marketing'], security: MARKETING_SECURITY, params: memberParams, querystring: noQuery,
       response: withErrors({ 204: noContent }),
     },
   }, async (req, reply) => {
@@ -51,7 +51,7 @@ export function registerListContactRoutes(scope: FastifyInstance, deps: Marketin
   for (const path of ['/lists/:listId/contacts', '/lists/:listId/contacts/']) {
     scope.delete<{ Params: { listId: number }; Querystring: { emailAddress: string } }>(path, {
       schema: {
-        summary: 'Remove a contact from a list by address (the contact stays)', tags: ['marketing'], params: listParams,
+        summary: 'Remove a contact from a list by address (the contact stays)', tags: ['marketing'], security: MARKETING_SECURITY, params: listParams,
         ...(path.endsWith('/') ? { hide: true } : {}),
         querystring: { type: 'object', required: ['emailAddress'], additionalProperties: false, properties: { emailAddress: emailAddressProperty } },
         response: withErrors({ 204: noContent }),

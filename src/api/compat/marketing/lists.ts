@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { MarketingError, withErrors } from './errors.js';
 import { serverOf } from './auth.js';
-import { idProperty, listName, listNameProperty, listSchema, listToWire, MARKETING_BODY_LIMIT, noContent } from './wire.js';
+import { idProperty, listName, listNameProperty, listSchema, listToWire, MARKETING_BODY_LIMIT, noContent, MARKETING_SECURITY } from './wire.js';
 import type { MarketingRouteDeps } from './index.js';
 
 export const listParams = { type: 'object', required: ['listId'], additionalProperties: false, properties: { listId: idProperty } } as const;
@@ -15,7 +15,7 @@ export const noList = (listId: number) => new MarketingError(404, `no list ${lis
 export function registerListRoutes(scope: FastifyInstance, deps: MarketingRouteDeps): void {
   scope.get('/lists', {
     schema: {
-      summary: 'List the contact lists, with how many contacts each has', tags: ['marketing'], querystring: noQuery,
+      summary: 'List the contact lists, with how many contacts each has', tags: ['marketing'], security: MARKETING_SECURITY, querystring: noQuery,
       response: withErrors({ 200: { type: 'array', items: listSchema } }),
     },
   }, async (req) => (await deps.store.listContactLists(serverOf(req))).map(listToWire));
@@ -23,7 +23,7 @@ export function registerListRoutes(scope: FastifyInstance, deps: MarketingRouteD
   scope.post<{ Body: { name: string } }>('/lists', {
     bodyLimit: MARKETING_BODY_LIMIT,
     schema: {
-      summary: 'Create a contact list', tags: ['marketing'], querystring: noQuery, body: nameBody,
+      summary: 'Create a contact list', tags: ['marketing'], security: MARKETING_SECURITY, querystring: noQuery, body: nameBody,
       response: withErrors({ 201: listSchema }),
     },
   }, async (req, reply) => {
@@ -36,7 +36,7 @@ export function registerListRoutes(scope: FastifyInstance, deps: MarketingRouteD
   scope.patch<{ Params: { listId: number }; Body: { name: string } }>('/lists/:listId', {
     bodyLimit: MARKETING_BODY_LIMIT,
     schema: {
-      summary: 'Rename a contact list', tags: ['marketing'], params: listParams, querystring: noQuery, body: nameBody,
+      summary: 'Rename a contact list', tags: ['marketing'], security: MARKETING_SECURITY, params: listParams, querystring: noQuery, body: nameBody,
       response: withErrors({ 200: listSchema }),
     },
   }, async (req) => {
@@ -49,7 +49,7 @@ export function registerListRoutes(scope: FastifyInstance, deps: MarketingRouteD
 
   scope.delete<{ Params: { listId: number } }>('/lists/:listId', {
     schema: {
-      summary: 'Delete a contact list (its contacts stay)', tags: ['marketing'], params: listParams, querystring: noQuery,
+      summary: 'Delete a contact list (its contacts stay)', tags: ['marketing'], security: MARKETING_SECURITY, params: listParams, querystring: noQuery,
       response: withErrors({ 204: noContent }),
     },
   }, async (req, reply) => {

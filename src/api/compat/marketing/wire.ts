@@ -16,6 +16,8 @@ export const MAX_NAME_LENGTH = 100;
 export const MAX_CUSTOM_FIELD_VALUE_LENGTH = 1000;
 export const MAX_CONTACTS_PAGE_SIZE = 500;
 export const MARKETING_BODY_LIMIT = 64 * 1024;
+/** For the OpenAPI document: HTTP Basic, the ServerId as user name and a management key as password. */
+export const MARKETING_SECURITY = [{ basic: [] as string[] }];
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
