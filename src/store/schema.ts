@@ -123,3 +123,24 @@ export interface CustomDomainsTable {
   id: Generated<number>; server_id: number; kind: string; domain: string; is_default: number; https: number;
   created_at: number; updated_at: number; verified_at: number | null; last_checked_at: number | null; last_check: string | null;
 }
+
+/** Marketing API (api/compat/marketing): a server's contact lists, by a name unique in the server. */
+export interface ContactListsTable { id: Generated<number>; server_id: number; name: string; created_at: number; updated_at: number }
+/** A server's contact: email lower-cased and unique per server; unsubscribed_at set by POST /contacts/unsubscribe. */
+export interface ContactsTable {
+  id: Generated<number>; server_id: number; email: string; first_name: string | null; last_name: string | null;
+  unsubscribed_at: number | null; created_at: number; updated_at: number;
+}
+export interface ContactListMembersTable { list_id: number; contact_id: number; added_at: number }
+/** A server's custom field (string-typed); names are unique per server case-insensitively. */
+export interface CustomFieldsTable { id: Generated<number>; server_id: number; name: string; created_at: number }
+export interface ContactFieldValuesTable { contact_id: number; field_id: number; value: string }
+
+// The marketing tables, merged into Database above.
+export interface Database {
+  contact_lists: ContactListsTable;
+  contacts: ContactsTable;
+  contact_list_members: ContactListMembersTable;
+  custom_fields: CustomFieldsTable;
+  contact_field_values: ContactFieldValuesTable;
+}

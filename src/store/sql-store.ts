@@ -34,6 +34,8 @@ import {
 import type { CustomDomain, CustomDomainCheck, NewCustomDomain, RoutedCustomDomain } from './store.js';
 import type { CustomDomainKind } from '../custom-domains/domain.js';
 import * as inbound from './inbound-queries.js';
+import * as marketing from './marketing-queries.js';
+import type { Contact, ContactList, ContactPatch, CustomField, NewContact, UnknownCustomField } from './store.js';
 
 /** Rows per multi-row INSERT: stays under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters. */
 const INSERT_CHUNK_ROWS = 1_000;
@@ -526,4 +528,36 @@ export abstract class SqlStore implements Store {
   Promise<{ ok: true; queued: number } | { ok: false; matching: number }> {
     return this.db.transaction().execute((trx) => inbound.replayPosts(trx, serverId, routeId, range, now));
   }
+
+  // Marketing API (store/marketing-queries.ts).
+  listContactLists(serverId: number): Promise<ContactList[]> { return marketing.listContactLists(this.db, serverId); }
+  getContactList(serverId: number, listId: number): Promise<ContactList | undefined> { return marketing.getContactList(this.db, serverId, listId); }
+  createContactList(serverId: number, name: string, now: number): Promise<ContactList | null> { return marketing.createContactList(this.db, serverId, name, now); }
+  renameContactList(serverId: number, listId: number, name: string, now: number): Promise<ContactList | 'duplicate' | undefined> {
+    return marketing.renameContactList(this.db, serverId, listId, name, now);
+  }
+  deleteContactList(serverId: number, listId: number): Promise<boolean> { return marketing.deleteContactList(this.db, serverId, listId); }
+  addContactToListByEmail(serverId: number, listId: number, contact: NewContact, now: number): Promise<{ contact: Contact; added: boolean } | undefined> {
+    return marketing.addContactToListByEmail(this.db, serverId, listId, contact, now);
+  }
+  addContactToList(serverId: number, listId: number, contactId: number, now: number): Promise<{ added: boolean } | 'no-list' | 'no-contact'> {
+    return marketing.addContactToList(this.db, serverId, listId, contactId, now);
+  }
+  removeContactFromList(serverId: number, listId: number, email: string): Promise<boolean | 'no-list'> { return marketing.removeContactFromList(this.db, serverId, listId, email); }
+  createContact(serverId: number, contact: NewContact, now: number): Promise<Contact | 'exists' | UnknownCustomField> { return marketing.createContact(this.db, serverId, contact, now); }
+  getContact(serverId: number, contactId: number): Promise<Contact | undefined> { return marketing.getContact(this.db, serverId, contactId); }
+  updateContact(serverId: number, contactId: number, patch: ContactPatch, now: number): Promise<Contact | UnknownCustomField | undefined> {
+    return marketing.updateContact(this.db, serverId, contactId, patch, now);
+  }
+  deleteContact(serverId: number, contactId: number): Promise<boolean> { return marketing.deleteContact(this.db, serverId, contactId); }
+  searchContacts(serverId: number, q: { email?: string; startsWith?: string }, page: { limit: number; offset: number }): Promise<{ rows: Contact[]; total: number }> {
+    return marketing.searchContacts(this.db, serverId, q, page);
+  }
+  unsubscribeContact(serverId: number, email: string, now: number): Promise<Contact | undefined> { return marketing.unsubscribeContact(this.db, serverId, email, now); }
+  createCustomField(serverId: number, name: string, max: number, now: number): Promise<CustomField | 'duplicate' | 'limit'> {
+    return marketing.createCustomField(this.db, serverId, name, max, now);
+  }
+  listCustomFields(serverId: number): Promise<CustomField[]> { return marketing.listCustomFields(this.db, serverId); }
+  deleteCustomField(serverId: number, name: string): Promise<boolean> { return marketing.deleteCustomField(this.db, serverId, name); }
 }
+

@@ -428,3 +428,49 @@ export interface Store {
   listInboundAttempts(serverId: number, routeId: number, postId: number, page: PageRequest): Promise<{ rows: InboundAttempt[]; total: number }>;
   replayInboundPosts(serverId: number, routeId: number, range: { from: number; to: number; max: number }, now: number): Promise<{ ok: true; queued: number } | { ok: false; matching: number }>;
 }
+
+/** A contact list of the Marketing API, with how many contacts are on it. */
+export interface ContactList { id: number; serverId: number; name: string; contactCount: number; createdAt: number; updatedAt: number }
+/** A contact of the Marketing API: email lower-cased; customFields by the fields' names as created. */
+export interface Contact {
+  id: number; serverId: number; email: string; firstName: string | null; lastName: string | null;
+  unsubscribedAt: number | null; createdAt: number; updatedAt: number; customFields: Record<string, string>;
+}
+export interface CustomField { id: number; serverId: number; name: string; createdAt: number }
+export interface NewContact { email: string; firstName?: string | null; lastName?: string | null; customFields?: Record<string, string> }
+export interface ContactPatch { firstName?: string | null; lastName?: string | null; customFields?: Record<string, string> }
+/** A custom field name the server does not have (contact writes name fields that must exist). */
+export interface UnknownCustomField { unknownField: string }
+
+/**
+ * The Marketing API's store (store/marketing-queries.ts). Every call takes the serverId and reads
+ * or changes only that server's lists, contacts and fields: another server's ids are not found.
+ */
+export interface Store {
+  listContactLists(serverId: number): Promise<ContactList[]>;
+  getContactList(serverId: number, listId: number): Promise<ContactList | undefined>;
+  /** null when the server already has a list of that name. */
+  createContactList(serverId: number, name: string, now: number): Promise<ContactList | null>;
+  renameContactList(serverId: number, listId: number, name: string, now: number): Promise<ContactList | 'duplicate' | undefined>;
+  /** The list and its memberships (its contacts stay). */
+  deleteContactList(serverId: number, listId: number): Promise<boolean>;
+  /** Upserts the contact by email (an existing contact keeps its names) and adds it to the list; undefined: no such list. */
+  addContactToListByEmail(serverId: number, listId: number, contact: NewContact, now: number): Promise<{ contact: Contact; added: boolean } | undefined>;
+  addContactToList(serverId: number, listId: number, contactId: number, now: number): Promise<{ added: boolean } | 'no-list' | 'no-contact'>;
+  /** Removes the address from the list; 'no-list' when there is no such list, false when it was not on it. */
+  removeContactFromList(serverId: number, listId: number, email: string): Promise<boolean | 'no-list'>;
+  createContact(serverId: number, contact: NewContact, now: number): Promise<Contact | 'exists' | UnknownCustomField>;
+  getContact(serverId: number, contactId: number): Promise<Contact | undefined>;
+  updateContact(serverId: number, contactId: number, patch: ContactPatch, now: number): Promise<Contact | UnknownCustomField | undefined>;
+  /** The contact, its memberships and field values. */
+  deleteContact(serverId: number, contactId: number): Promise<boolean>;
+  /** Contacts by exact address or address prefix (both lower-cased), oldest first. */
+  searchContacts(serverId: number, q: { email?: string; startsWith?: string }, page: { limit: number; offset: number }): Promise<{ rows: Contact[]; total: number }>;
+  /** Marks the contact unsubscribed (the first time only); undefined when the server has no such contact. */
+  unsubscribeContact(serverId: number, email: string, now: number): Promise<Contact | undefined>;
+  /** 'duplicate': the name exists in any case; 'limit': the server has `max` fields already. */
+  createCustomField(serverId: number, name: string, max: number, now: number): Promise<CustomField | 'duplicate' | 'limit'>;
+  listCustomFields(serverId: number): Promise<CustomField[]>;
+  /** The field (matched case-insensitively) and every contact's value of it. */
+  deleteCustomField(serverId: number, name: string): Promise<boolean>;
+}

@@ -196,4 +196,32 @@ CREATE INDEX custom_domains_server ON custom_domains(server_id, kind, created_at
 CREATE UNIQUE INDEX custom_domains_default ON custom_domains(server_id, kind) WHERE is_default = 1;
 `,
   },
+  {
+    id: 11,
+    name: 'marketing: contact lists, contacts, list members, custom fields and their values per server',
+    sql: `
+CREATE TABLE contact_lists (
+  id BIGSERIAL PRIMARY KEY, server_id BIGINT NOT NULL REFERENCES servers(id), name TEXT NOT NULL,
+  created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, UNIQUE (server_id, name));
+CREATE TABLE contacts (
+  id BIGSERIAL PRIMARY KEY, server_id BIGINT NOT NULL REFERENCES servers(id), email TEXT COLLATE "C" NOT NULL,
+  first_name TEXT, last_name TEXT, unsubscribed_at BIGINT, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,
+  UNIQUE (server_id, email));
+CREATE TABLE contact_list_members (
+  list_id BIGINT NOT NULL REFERENCES contact_lists(id) ON DELETE CASCADE,
+  contact_id BIGINT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+  added_at BIGINT NOT NULL, PRIMARY KEY (list_id, contact_id));
+CREATE INDEX contact_list_members_contact ON contact_list_members(contact_id);
+CREATE TABLE custom_fields (
+  id BIGSERIAL PRIMARY KEY, server_id BIGINT NOT NULL REFERENCES servers(id), name TEXT NOT NULL,
+  created_at BIGINT NOT NULL);
+-- Field names are unique per server whatever their case ("Team" and "team" are one field).
+CREATE UNIQUE INDEX custom_fields_name ON custom_fields(server_id, lower(name));
+CREATE TABLE contact_field_values (
+  contact_id BIGINT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+  field_id BIGINT NOT NULL REFERENCES custom_fields(id) ON DELETE CASCADE,
+  value TEXT NOT NULL, PRIMARY KEY (contact_id, field_id));
+CREATE INDEX contact_field_values_field ON contact_field_values(field_id);
+`,
+  },
 ];

@@ -209,4 +209,32 @@ CREATE INDEX custom_domains_server ON custom_domains(server_id, kind, created_at
 CREATE UNIQUE INDEX custom_domains_default ON custom_domains(server_id, kind) WHERE is_default = 1;
 `,
   },
+  {
+    id: 11,
+    name: 'marketing: contact lists, contacts, list members, custom fields and their values per server',
+    sql: `
+CREATE TABLE contact_lists (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, server_id INTEGER NOT NULL REFERENCES servers(id), name TEXT NOT NULL,
+  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, UNIQUE (server_id, name));
+CREATE TABLE contacts (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, server_id INTEGER NOT NULL REFERENCES servers(id), email TEXT NOT NULL,
+  first_name TEXT, last_name TEXT, unsubscribed_at INTEGER, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+  UNIQUE (server_id, email));
+CREATE TABLE contact_list_members (
+  list_id INTEGER NOT NULL REFERENCES contact_lists(id) ON DELETE CASCADE,
+  contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+  added_at INTEGER NOT NULL, PRIMARY KEY (list_id, contact_id));
+CREATE INDEX contact_list_members_contact ON contact_list_members(contact_id);
+CREATE TABLE custom_fields (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, server_id INTEGER NOT NULL REFERENCES servers(id), name TEXT NOT NULL,
+  created_at INTEGER NOT NULL);
+-- Field names are unique per server whatever their case ("Team" and "team" are one field).
+CREATE UNIQUE INDEX custom_fields_name ON custom_fields(server_id, lower(name));
+CREATE TABLE contact_field_values (
+  contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+  field_id INTEGER NOT NULL REFERENCES custom_fields(id) ON DELETE CASCADE,
+  value TEXT NOT NULL, PRIMARY KEY (contact_id, field_id));
+CREATE INDEX contact_field_values_field ON contact_field_values(field_id);
+`,
+  },
 ];

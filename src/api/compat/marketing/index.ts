@@ -1,0 +1,34 @@
+/**
+ * SocketLabs' Marketing API v1 (wire format §5) under `/marketing/v1`: contact lists, contacts and
+ * custom fields of one server, authenticated with HTTP Basic (ServerId : management key). Errors
+ * are `{"message": "..."}`. docs/marketing-api.md is the reference.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Store } from '../../../store/store.js';
+import type { AuthThrottle } from '../../../accept/auth-throttle.js';
+import { marketingAuth } from './auth.js';
+import { MarketingError, marketingErrorHandler, sendMarketingError } from './errors.js';
+import { registerListRoutes } from './lists.js';
+import { registerListContactRoutes } from './list-contacts.js';
+import { registerContactRoutes } from './contacts.js';
+import { registerCustomFieldRoutes } from './custom-fields.js';
+
+export const MARKETING_PREFIX = '/marketing/v1';
+
+export interface MarketingRouteDeps { store: Store; now: () => number }
+export interface MarketingDeps extends MarketingRouteDeps {
+  /** Failed authentications per client (its own instance: failures here do not lock out other APIs). */
+  throttle: AuthThrottle;
+}
+
+export function registerMarketingApi(app: FastifyInstance, deps: MarketingDeps): void {
+  app.register(async (m) => {
+    m.setErrorHandler(marketingErrorHandler);
+    m.setNotFoundHandler((req, reply) => sendMarketingError(reply, new MarketingError(404, `no route ${req.method} ${req.url.split('?')[0]}`)));
+    m.addHook('onRequest', marketingAuth(deps));
+    registerListRoutes(m, deps);
+    registerListContactRoutes(m, deps);
+    registerContactRoutes(m, deps);
+    registerCustomFieldRoutes(m, deps);
+  }, { prefix: MARKETING_PREFIX });
+}
