@@ -106,6 +106,13 @@ export interface Database {
   inbound_bodies: InboundBodiesTable;
   inbound_posts: InboundPostsTable;
   inbound_attempts: InboundAttemptsTable;
+
+  // The Marketing API (store/marketing-queries.ts).
+  contact_lists: ContactListsTable;
+  contacts: ContactsTable;
+  contact_list_members: ContactListMembersTable;
+  custom_fields: CustomFieldsTable;
+  contact_field_values: ContactFieldValuesTable;
 }
 
 /** A sending domain of one server; check_results is the last verification's per-record results (JSON). */
@@ -136,11 +143,3 @@ export interface ContactListMembersTable { list_id: number; contact_id: number; 
 export interface CustomFieldsTable { id: Generated<number>; server_id: number; name: string; created_at: number }
 export interface ContactFieldValuesTable { contact_id: number; field_id: number; value: string }
 
-// The marketing tables, merged into Database above.
-export interface Database {
-  contact_lists: ContactListsTable;
-  contacts: ContactsTable;
-  contact_list_members: ContactListMembersTable;
-  custom_fields: CustomFieldsTable;
-  contact_field_values: ContactFieldValuesTable;
-}

@@ -427,26 +427,11 @@ export interface Store {
   getInboundPost(serverId: number, routeId: number, postId: number): Promise<InboundPostView | undefined>;
   listInboundAttempts(serverId: number, routeId: number, postId: number, page: PageRequest): Promise<{ rows: InboundAttempt[]; total: number }>;
   replayInboundPosts(serverId: number, routeId: number, range: { from: number; to: number; max: number }, now: number): Promise<{ ok: true; queued: number } | { ok: false; matching: number }>;
-}
 
-/** A contact list of the Marketing API, with how many contacts are on it. */
-export interface ContactList { id: number; serverId: number; name: string; contactCount: number; createdAt: number; updatedAt: number }
-/** A contact of the Marketing API: email lower-cased; customFields by the fields' names as created. */
-export interface Contact {
-  id: number; serverId: number; email: string; firstName: string | null; lastName: string | null;
-  unsubscribedAt: number | null; createdAt: number; updatedAt: number; customFields: Record<string, string>;
-}
-export interface CustomField { id: number; serverId: number; name: string; createdAt: number }
-export interface NewContact { email: string; firstName?: string | null; lastName?: string | null; customFields?: Record<string, string> }
-export interface ContactPatch { firstName?: string | null; lastName?: string | null; customFields?: Record<string, string> }
-/** A custom field name the server does not have (contact writes name fields that must exist). */
-export interface UnknownCustomField { unknownField: string }
-
-/**
- * The Marketing API's store (store/marketing-queries.ts). Every call takes the serverId and reads
- * or changes only that server's lists, contacts and fields: another server's ids are not found.
- */
-export interface Store {
+  /**
+   * The Marketing API (store/marketing-queries.ts). Every call takes the serverId and reads or
+   * changes only that server's lists, contacts and fields: another server's ids are not found.
+   */
   listContactLists(serverId: number): Promise<ContactList[]>;
   getContactList(serverId: number, listId: number): Promise<ContactList | undefined>;
   /** null when the server already has a list of that name. */
@@ -474,3 +459,16 @@ export interface Store {
   /** The field (matched case-insensitively) and every contact's value of it. */
   deleteCustomField(serverId: number, name: string): Promise<boolean>;
 }
+
+/** A contact list of the Marketing API, with how many contacts are on it. */
+export interface ContactList { id: number; serverId: number; name: string; contactCount: number; createdAt: number; updatedAt: number }
+/** A contact of the Marketing API: email lower-cased; customFields by the fields' names as created. */
+export interface Contact {
+  id: number; serverId: number; email: string; firstName: string | null; lastName: string | null;
+  unsubscribedAt: number | null; createdAt: number; updatedAt: number; customFields: Record<string, string>;
+}
+export interface CustomField { id: number; serverId: number; name: string; createdAt: number }
+export interface NewContact { email: string; firstName?: string | null; lastName?: string | null; customFields?: Record<string, string> }
+export interface ContactPatch { firstName?: string | null; lastName?: string | null; customFields?: Record<string, string> }
+/** A custom field name the server does not have (contact writes name fields that must exist). */
+export interface UnknownCustomField { unknownField: string }
