@@ -123,6 +123,12 @@ export async function suppressRecipient(
   if (!r) return undefined;
   const serverId = Number(r.server_id);
   await upsertSuppressions(db, serverId, [{ address: r.address, reason: input.reason, detail: input.detail }], now);
+  // An unsubscribe also marks the server's marketing contact of that address unsubscribed (for
+  // every list of the server), in the same transaction.
+  if (input.reason === 'Unsubscribe') {
+    await db.updateTable('contacts').set({ unsubscribed_at: now, updated_at: now })
+      .where('server_id', '=', serverId).where('email', '=', r.address.toLowerCase()).where('unsubscribed_at', 'is', null).execute();
+  }
   if (input.event) {
     await insertEvents(db, [{ uid: newId(now), server_id: serverId, message_id: r.message_id, recipient_id: input.recipientId,
       type: input.event.type, occurred_at: now, data: JSON.stringify(input.event.data) }]);

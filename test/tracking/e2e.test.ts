@@ -55,6 +55,12 @@ describe(`engagement tracking end to end (${TEST_STORE_KIND})`, () => {
     await t.store.createApiKey({ serverId: created.id, scope: 'injection', name: 't', publicId: key.publicId, secretHash: key.secretHash }, Date.now());
     const server = await t.store.updateServer(created.id, { tracking: { opens: true, clicks: true, unsubscribes: true, domain: t.url } });
     expect(server!.tracking).toEqual({ opens: true, clicks: true, unsubscribes: true, domain: t.url });
+    // Marketing contacts of both recipients on this server, and Ann's on another server.
+    const other = await t.store.createServer({ accountId: created.accountId, name: 'other' }, Date.now());
+    for (const [serverId, email] of [[created.id, 'ann@sink.test'], [created.id, 'bob@sink.test'], [other.id, 'ann@sink.test']] as const) {
+      expect(await t.store.createContact(serverId, { email }, Date.now())).toMatchObject({ email });
+    }
+    const unsubscribedAt = async (serverId: number, email: string) => (await t.store.searchContacts(serverId, { email }, { limit: 1, offset: 0 })).rows[0]!.unsubscribedAt;
     const res = await inject(t, {
       ServerId: created.id, ApiKey: key.key,
       Messages: [{
@@ -111,6 +117,10 @@ describe(`engagement tracking end to end (${TEST_STORE_KIND})`, () => {
     // The unsubscribe put Ann on the server's suppression list; Bob clicked too; the tampered request recorded nothing.
     expect(await t.store.getSuppression(created.id, 'ann@sink.test')).toMatchObject({ reason: 'Unsubscribe' });
     expect(await t.store.getSuppression(created.id, 'bob@sink.test')).toBeUndefined();
+    // ... and marked Ann's contact on this server unsubscribed, no one else's.
+    expect(await unsubscribedAt(created.id, 'ann@sink.test')).toEqual(expect.any(Number));
+    expect(await unsubscribedAt(created.id, 'bob@sink.test')).toBeNull();
+    expect(await unsubscribedAt(other.id, 'ann@sink.test')).toBeNull();
     const all = (await t.store.listEvents({ messageId })).filter((e) => e.type === 'Tracking');
     expect(all).toHaveLength(4);
   });
