@@ -36,7 +36,7 @@ const HELP = `postline — email delivery platform
   postline routes list|add|remove|messages  a server's inbound routes (--server, --match DOMAIN|ADDRESS, --url, --no-validate, --json)
   postline webhooks list|add|remove|attempts  a server's event webhook endpoints (--server, --url, --events, --format, --id, --no-validate, --json)
   postline contacts import FILE --server ID --list ID [--json]   import marketing contacts from CSV onto a list
-  postline contacts export --server ID [--list ID]   the server's (or a list's) contacts as CSV on stdout
+  postline contacts export --server ID [--list ID] [--json]   the server's (or a list's) contacts as CSV on stdout
   postline config-docs             print the configuration reference (docs/config.md)
 
 Configuration comes from POSTLINE_* environment variables; see docs/config.md.`;

@@ -145,6 +145,22 @@ async function exportCsv(store: Store, serverId: number, flags: Flags): Promise<
   const write = (text: string): Promise<void> | void => {
     if (!out.write(text)) return new Promise((r) => out.once('drain', () => r()));
   };
+  if (flags.json) {
+    // A JSON array written page by page: valid JSON at the end, one page in memory at a time.
+    let first = true;
+    await write('[');
+    for await (const contacts of store.streamContacts(serverId, listId, EXPORT_BATCH)) {
+      await write(contacts.map((c) => {
+        const line = `${first ? '\n' : ',\n'}  ${JSON.stringify({
+          emailAddress: c.email, firstName: c.firstName, lastName: c.lastName, unsubscribed: c.unsubscribedAt !== null, customFields: c.customFields,
+        })}`;
+        first = false;
+        return line;
+      }).join(''));
+    }
+    await write(first ? ']\n' : '\n]\n');
+    return;
+  }
   await write(csvRow([...STANDARD, READ_ONLY, ...fields]));
   for await (const contacts of store.streamContacts(serverId, listId, EXPORT_BATCH)) {
     await write(contacts.map((c) => csvRow([

@@ -120,6 +120,11 @@ describe(`postline contacts (${TEST_STORE_KIND})`, () => {
     expect(rows.slice(1).find((r) => r[0] === 'carol@example.org')![4]).toBe("'=1+2");
     expect(exported.find((r) => r[0] === 'bob@example.com')![3]).toBe('true');
 
+    const asJson = JSON.parse((await run('export', '--server', String(serverId), '--json')).stdout) as { emailAddress: string; unsubscribed: boolean; customFields: Record<string, string> }[];
+    expect(asJson.map((c) => c.emailAddress).sort()).toEqual(expected.map((r) => r[0]));
+    expect(asJson.find((c) => c.emailAddress === 'bob@example.com')!.unsubscribed).toBe(true);
+    expect(asJson.find((c) => c.emailAddress === 'ann@example.com')!.customFields).toEqual({ Plan: 'gold', City: 'Paris' });
+
     // The export imports again unchanged (its unsubscribed column is read and ignored).
     const before = await all();
     const again = await run('import', file('d.csv', out.stdout.replace("'=1+2", '=1+2').replace("'+44 Oslo", '+44 Oslo')), '--server', String(serverId), '--list', String(listId), '--json');
