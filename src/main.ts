@@ -12,6 +12,7 @@ import { suppressionsCommand } from './cli/suppression-commands.js';
 import { customDomainsCommand } from './cli/custom-domain-commands.js';
 import { routesCommand } from './cli/route-commands.js';
 import { webhooksCommand } from './cli/webhook-commands.js';
+import { contactsCommand } from './cli/contact-commands.js';
 
 const HELP = `postline — email delivery platform
 
@@ -34,6 +35,8 @@ const HELP = `postline — email delivery platform
   postline tracking-domains add|list|records|verify|default|https|remove  its custom tracking domains (--server, --default, --https on|off, --json)
   postline routes list|add|remove|messages  a server's inbound routes (--server, --match DOMAIN|ADDRESS, --url, --no-validate, --json)
   postline webhooks list|add|remove|attempts  a server's event webhook endpoints (--server, --url, --events, --format, --id, --no-validate, --json)
+  postline contacts import FILE --server ID --list ID [--json]   import marketing contacts from CSV onto a list
+  postline contacts export --server ID [--list ID] [--json]   the server's (or a list's) contacts as CSV on stdout
   postline config-docs             print the configuration reference (docs/config.md)
 
 Configuration comes from POSTLINE_* environment variables; see docs/config.md.`;
@@ -112,6 +115,7 @@ export async function main(argv: string[]): Promise<number> {
       default: { type: 'boolean' }, https: { type: 'string' },
       match: { type: 'string' }, url: { type: 'string' }, 'no-validate': { type: 'boolean' },
       events: { type: 'string' }, format: { type: 'string' }, id: { type: 'string' },
+      list: { type: 'string' },
     },
   });
   const [command, verb, ...rest] = positionals;
@@ -161,6 +165,9 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     case 'routes':
       await withStore(cfg, (s) => routesCommand(s, cfg, verb, values, now));
+      return 0;
+    case 'contacts':
+      await withStore(cfg, (s) => contactsCommand(s, verb, rest, values));
       return 0;
     default:
       throw new UsageError(`unknown command "${command}"; run postline help`);

@@ -5,7 +5,7 @@
  */
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { ContactListsTable, ContactsTable, CustomFieldsTable, Database } from './schema.js';
-import type { Contact, ContactList, ContactPatch, CustomField, NewContact, UnknownCustomField } from './store.js';
+import type { Contact, ContactList, ContactPatch, CustomField, ImportContactRow, NewContact, UnknownCustomField } from './store.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -273,4 +273,95 @@ export async function deleteCustomField(db: Kysely<Database>, serverId: number, 
     await trx.deleteFrom('custom_fields').where('id', '=', field.id).execute();
     return true;
   });
+}
+
+/** Rows per INSERT statement: far below SQLite's and PostgreSQL's bound-parameter limits at 20 fields a row. */
+const IMPORT_CHUNK = 500;
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/**
+ * One batch of a CSV import, in one transaction: every contact upserted by address (multi-row
+ * INSERT ... ON CONFLICT), added to the list, and its field values written. A name or field that
+ * is undefined in the rows keeps the stored value; an empty field value removes it. A later row
+ * of the same address in the batch wins (PostgreSQL refuses one statement touching a row twice).
+ */
+export async function importContacts(db: Kysely<Database>, serverId: number, listId: number, input: readonly ImportContactRow[], now: number):
+Promise<{ created: number; updated: number } | 'no-list' | UnknownCustomField> {
+  const byEmail = new Map<string, ImportContactRow>();
+  for (const r of input) byEmail.set(r.email, r);
+  const rows = [...byEmail.values()];
+  return refusable<{ created: number; updated: number } | 'no-list', UnknownCustomField>(db, async (trx) => {
+    if (!(await listRow(trx, serverId, listId))) return 'no-list';
+    if (rows.length === 0) return { created: 0, updated: 0 };
+    const fields = await trx.selectFrom('custom_fields').select(['id', 'name']).where('server_id', '=', serverId).execute();
+    const fieldIds = new Map(fields.map((f) => [f.name.toLowerCase(), Number(f.id)]));
+    for (const r of rows) {
+      const unknown = Object.keys(r.customFields ?? {}).find((n) => !fieldIds.has(n.toLowerCase()));
+      if (unknown !== undefined) throw new Refused({ unknownField: unknown });
+    }
+    const emails = rows.map((r) => r.email);
+    const existing = new Set<string>();
+    for (const part of chunks(emails, IMPORT_CHUNK)) {
+      const found = await trx.selectFrom('contacts').select('email').where('server_id', '=', serverId).where('email', 'in', part).execute();
+      for (const f of found) existing.add(f.email);
+    }
+    const setFirst = rows.some((r) => r.firstName !== undefined);
+    const setLast = rows.some((r) => r.lastName !== undefined);
+    for (const part of chunks(rows, IMPORT_CHUNK)) {
+      await trx.insertInto('contacts').values(part.map((r) => ({
+        server_id: serverId, email: r.email, first_name: r.firstName ?? null, last_name: r.lastName ?? null,
+        unsubscribed_at: null, created_at: now, updated_at: now,
+      }))).onConflict((oc) => oc.columns(['server_id', 'email']).doUpdateSet((eb) => ({
+        updated_at: eb.ref('excluded.updated_at'),
+        ...(setFirst ? { first_name: eb.ref('excluded.first_name') } : {}),
+        ...(setLast ? { last_name: eb.ref('excluded.last_name') } : {}),
+      }))).execute();
+    }
+    const ids = new Map<string, number>();
+    for (const part of chunks(emails, IMPORT_CHUNK)) {
+      const found = await trx.selectFrom('contacts').select(['id', 'email']).where('server_id', '=', serverId).where('email', 'in', part).execute();
+      for (const f of found) ids.set(f.email, Number(f.id));
+    }
+    for (const part of chunks(emails, IMPORT_CHUNK)) {
+      await trx.insertInto('contact_list_members').values(part.map((e) => ({ list_id: listId, contact_id: ids.get(e)!, added_at: now })))
+        .onConflict((oc) => oc.columns(['list_id', 'contact_id']).doNothing()).execute();
+    }
+    const values: { contact_id: number; field_id: number; value: string }[] = [];
+    const cleared: { contact_id: number; field_id: number }[] = [];
+    for (const r of rows) {
+      for (const [name, value] of Object.entries(r.customFields ?? {})) {
+        const cell = { contact_id: ids.get(r.email)!, field_id: fieldIds.get(name.toLowerCase())! };
+        if (value === '') cleared.push(cell);
+        else values.push({ ...cell, value });
+      }
+    }
+    for (const part of chunks(values, IMPORT_CHUNK)) {
+      await trx.insertInto('contact_field_values').values(part)
+        .onConflict((oc) => oc.columns(['contact_id', 'field_id']).doUpdateSet((eb) => ({ value: eb.ref('excluded.value') }))).execute();
+    }
+    for (const c of cleared) {
+      await trx.deleteFrom('contact_field_values').where('contact_id', '=', c.contact_id).where('field_id', '=', c.field_id).execute();
+    }
+    return { created: rows.length - existing.size, updated: existing.size };
+  });
+}
+
+/** The server's contacts (or one list's), oldest first, `batchSize` per query by id: never all in memory. */
+export async function* streamContacts(db: Kysely<Database>, serverId: number, listId: number | undefined, batchSize: number): AsyncGenerator<Contact[]> {
+  if (!(batchSize >= 1)) throw new Error('batchSize must be >= 1');
+  let after = 0;
+  for (;;) {
+    let q = db.selectFrom('contacts as c').selectAll('c').where('c.server_id', '=', serverId).where('c.id', '>', after);
+    if (listId !== undefined) q = q.where((eb) => eb.exists(eb.selectFrom('contact_list_members as m').select('m.contact_id').whereRef('m.contact_id', '=', 'c.id').where('m.list_id', '=', listId)));
+    const rows = await q.orderBy('c.id').limit(batchSize).execute();
+    if (rows.length === 0) return;
+    yield await withFields(db, rows);
+    if (rows.length < batchSize) return;
+    after = Number(rows[rows.length - 1]!.id);
+  }
 }

@@ -35,7 +35,7 @@ import type { CustomDomain, CustomDomainCheck, NewCustomDomain, RoutedCustomDoma
 import type { CustomDomainKind } from '../custom-domains/domain.js';
 import * as inbound from './inbound-queries.js';
 import * as marketing from './marketing-queries.js';
-import type { Contact, ContactList, ContactPatch, CustomField, NewContact, UnknownCustomField } from './store.js';
+import type { Contact, ContactList, ContactPatch, CustomField, ImportContactRow, NewContact, UnknownCustomField } from './store.js';
 
 /** Rows per multi-row INSERT: stays under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters. */
 const INSERT_CHUNK_ROWS = 1_000;
@@ -559,5 +559,9 @@ export abstract class SqlStore implements Store {
   }
   listCustomFields(serverId: number): Promise<CustomField[]> { return marketing.listCustomFields(this.db, serverId); }
   deleteCustomField(serverId: number, name: string): Promise<boolean> { return marketing.deleteCustomField(this.db, serverId, name); }
+  importContacts(serverId: number, listId: number, rows: readonly ImportContactRow[], now: number): Promise<{ created: number; updated: number } | 'no-list' | UnknownCustomField> {
+    return marketing.importContacts(this.db, serverId, listId, rows, now);
+  }
+  streamContacts(serverId: number, listId: number | undefined, batchSize: number): AsyncGenerator<Contact[]> { return marketing.streamContacts(this.db, serverId, listId, batchSize); }
 }
 

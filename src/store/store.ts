@@ -458,6 +458,14 @@ export interface Store {
   listCustomFields(serverId: number): Promise<CustomField[]>;
   /** The field (matched case-insensitively) and every contact's value of it. */
   deleteCustomField(serverId: number, name: string): Promise<boolean>;
+  /**
+   * One batch of a CSV import in one transaction: contacts upserted by address, added to the list,
+   * field values written (undefined names keep the stored ones; an empty field value removes it).
+   * Counts are of distinct addresses; 'no-list': no such list; nothing is written when refused.
+   */
+  importContacts(serverId: number, listId: number, rows: readonly ImportContactRow[], now: number): Promise<{ created: number; updated: number } | 'no-list' | UnknownCustomField>;
+  /** Every contact of the server (or of one list), by id, `batchSize` per batch (CSV export). */
+  streamContacts(serverId: number, listId: number | undefined, batchSize: number): AsyncGenerator<Contact[]>;
 }
 
 /** A contact list of the Marketing API, with how many contacts are on it. */
@@ -472,3 +480,5 @@ export interface NewContact { email: string; firstName?: string | null; lastName
 export interface ContactPatch { firstName?: string | null; lastName?: string | null; customFields?: Record<string, string> }
 /** A custom field name the server does not have (contact writes name fields that must exist). */
 export interface UnknownCustomField { unknownField: string }
+/** A contact row of a CSV import: email lower-cased; an undefined name keeps the stored one. */
+export interface ImportContactRow { email: string; firstName?: string | null; lastName?: string | null; customFields?: Record<string, string> }
