@@ -21,3 +21,8 @@ export class UsageError extends Error {
     this.name = 'UsageError';
   }
 }
+
+/** Runs a check shared with the API; its refusal becomes a usage error (exit 1, the message on stderr). */
+export async function asUsage<T>(fn: () => Promise<T> | T): Promise<T> {
+  try { return await fn(); } catch (err) { throw new UsageError(`${(err as Error).message}; nothing was changed`); }
+}

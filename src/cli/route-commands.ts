@@ -8,7 +8,7 @@ import type { Store } from '../store/store.js';
 import { generateSecretKey } from '../webhooks/endpoint.js';
 import { generateSecret } from '../webhooks/standard-signature.js';
 import { createUrlGuard } from '../webhooks/url-guard.js';
-import { printJson, printTable, UsageError } from './output.js';
+import { asUsage, printJson, printTable, UsageError } from './output.js';
 import { positiveInt } from './tenancy-commands.js';
 
 type Flags = Record<string, string | boolean | undefined>;
@@ -35,11 +35,6 @@ function stringFlag(flags: Flags, name: string): string {
   const v = flags[name];
   if (typeof v !== 'string' || v.trim() === '') throw new UsageError(`routes needs --${name}\n${USAGE}`);
   return v.trim();
-}
-
-/** Refusals of the checks shared with the API, as CLI usage errors (exit 1, the message on stderr). */
-async function asUsage<T>(fn: () => Promise<T> | T): Promise<T> {
-  try { return await fn(); } catch (err) { throw new UsageError(`${(err as Error).message}; nothing was changed`); }
 }
 
 async function routeByMatch(store: Store, serverId: number, flags: Flags): Promise<InboundRoute> {

@@ -7,7 +7,7 @@ import type { Store, WebhookFormat } from '../store/store.js';
 import { generateSecretKey, SUBSCRIBABLE_EVENT_TYPES } from '../webhooks/endpoint.js';
 import { generateSecret } from '../webhooks/standard-signature.js';
 import { createUrlGuard } from '../webhooks/url-guard.js';
-import { printJson, printTable, UsageError } from './output.js';
+import { asUsage, printJson, printTable, UsageError } from './output.js';
 import { positiveInt } from './tenancy-commands.js';
 
 type Flags = Record<string, string | boolean | undefined>;
@@ -19,11 +19,6 @@ const USAGE = 'usage: postline webhooks list --server ID [--json]'
 
 /** Attempts `webhooks attempts` shows: the newest, as the API's largest page. */
 const ATTEMPTS_SHOWN = 100;
-
-/** Refusals of the checks shared with the API, as CLI usage errors (exit 1, the message on stderr). */
-async function asUsage<T>(fn: () => Promise<T>): Promise<T> {
-  try { return await fn(); } catch (err) { throw new UsageError(`${(err as Error).message}; nothing was changed`); }
-}
 
 function eventTypes(v: string | boolean | undefined): string[] {
   if (v === undefined) return [];
