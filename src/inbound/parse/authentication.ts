@@ -4,6 +4,8 @@
  * is mailauth's own temperror; anything that makes authenticate() itself throw turns every
  * verdict into temperror, so a DNS outage never costs the message its POST.
  */
+// Before mailauth: see the note at the end of that module.
+import './mailauth-fast-paths.js';
 import { authenticate, type DNSResolver } from 'mailauth';
 
 export interface AuthenticationResult {
