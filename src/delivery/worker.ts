@@ -7,6 +7,7 @@ import type { TrackingService } from '../tracking/service.js';
 import type { MxResolver } from './mx.js';
 import type { SmtpPool } from './smtp-pool.js';
 import { deferOrExpire, outcomeFor, undeliverable, type Classify } from './outcome.js';
+import { WakeSignal } from '../core/wake-signal.js';
 
 export interface DeliveryMetrics {
   observe(outcome: DeliveryOutcomeRecord['status'], seconds: number): void;
@@ -66,7 +67,7 @@ export class DeliveryWorker {
   private readonly held = new Set<string>();
   private renewTimer: NodeJS.Timeout | null = null;
   private loopDone: Promise<void> | null = null;
-  private wakeUp: (() => void) | null = null;
+  private readonly signal = new WakeSignal();
   private slotWaiters: (() => void)[] = [];
   private pending: DeliveryOutcomeRecord[] = [];
   private flushTimer: NodeJS.Timeout | null = null;
@@ -123,7 +124,7 @@ export class DeliveryWorker {
 
   /** New work was committed: look now instead of at the next poll. */
   wake(): void {
-    this.wakeUp?.();
+    this.signal.wake();
   }
 
   /** Stops claiming, lets deliveries in flight finish (up to drainMs), records their outcomes. */
@@ -164,11 +165,7 @@ export class DeliveryWorker {
         // The queue is drained: sleep until the next poll or an accept wakes us. After a wake-up,
         // wait a moment so the claim takes what several accepts committed in one transaction
         // (each claim is a disk flush; one per accepted message halved relay throughput).
-        const woken = await new Promise<boolean>((r) => {
-          const t = setTimeout(() => r(false), pollMs);
-          this.wakeUp = () => { clearTimeout(t); r(true); };
-        });
-        this.wakeUp = null;
+        const woken = await this.signal.sleep(pollMs);
         if (woken && !this.stopping) await new Promise((r) => setTimeout(r, CLAIM_COALESCE_MS));
       }
     }

@@ -6,6 +6,7 @@
  * recorded. What is in flight is bounded by count and by bytes: messages may be 50 MB.
  */
 import type { Logger } from 'pino';
+import { WakeSignal } from '../core/wake-signal.js';
 import type { Dispatcher } from 'undici';
 import type { InboundAttemptRecord, InboundWork } from '../store/inbound-queries.js';
 import type { Store } from '../store/store.js';
@@ -65,7 +66,7 @@ const ORPHAN_BODY_AGE_MS = 3_600_000;
 export class InboundPoster {
   private stopping = false;
   private loopDone: Promise<void> | null = null;
-  private readonly wakers = new Set<() => void>();
+  private readonly signal = new WakeSignal();
   private readonly connections: Dispatcher;
   private readonly timeoutMs: number;
   private readonly staleMs: number;
@@ -93,7 +94,7 @@ export class InboundPoster {
 
   /** A message was stored: look now instead of at the next poll. */
   wake(): void {
-    for (const w of [...this.wakers]) w();
+    this.signal.wake();
   }
 
   async stop(): Promise<void> {
@@ -133,11 +134,7 @@ export class InboundPoster {
         }
       }
       if (claimed.length > 0 && claimed.length === free) continue; // a full claim may leave more due posts
-      const woken = await new Promise<boolean>((r) => {
-        const waker = () => { clearTimeout(t); this.wakers.delete(waker); r(true); };
-        const t = setTimeout(() => { this.wakers.delete(waker); r(false); }, pollMs);
-        this.wakers.add(waker);
-      });
+      const woken = await this.signal.sleep(pollMs);
       if (woken && !this.stopping && running.size === 0) await new Promise((r) => setTimeout(r, CLAIM_COALESCE_MS));
     }
     await Promise.allSettled([...running]);

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { WakeSignal } from '../core/wake-signal.js';
 import type { Store, WebhookAttemptRecord, WebhookWork } from '../store/store.js';
 import { nextAttemptAt, shouldDisableEndpoint } from './backoff.js';
 import { fromEventRow } from './event-row.js';
@@ -59,7 +60,7 @@ const CLAIM_COALESCE_MS = 10;
 export class WebhookDispatcher {
   private stopping = false;
   private loopDone: Promise<void> | null = null;
-  private readonly wakers = new Set<() => void>();
+  private readonly signal = new WakeSignal();
   /** Keep-alive connections, shared by every loop (the guard's lookup still checks each new connection). */
   private readonly connections: Dispatcher;
   private readonly timeoutMs: number;
@@ -78,7 +79,7 @@ export class WebhookDispatcher {
 
   /** Events were committed: look now instead of at the next poll. */
   wake(): void {
-    for (const w of [...this.wakers]) w();
+    this.signal.wake();
   }
 
   /** Stops claiming and waits for the batch in flight (each POST ends within the timeout) to be recorded. */
@@ -105,11 +106,7 @@ export class WebhookDispatcher {
       // A full claim may leave more due rows, and a delivered row may unblock the next event of
       // its message: look again at once. Otherwise sleep until the poll or a wake-up.
       if (work.length > 0) continue;
-      const woken = await new Promise<boolean>((r) => {
-        const waker = () => { clearTimeout(t); this.wakers.delete(waker); r(true); };
-        const t = setTimeout(() => { this.wakers.delete(waker); r(false); }, pollMs);
-        this.wakers.add(waker);
-      });
+      const woken = await this.signal.sleep(pollMs);
       if (woken && !this.stopping) await new Promise((r) => setTimeout(r, CLAIM_COALESCE_MS));
     }
   }
