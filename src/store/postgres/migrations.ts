@@ -224,4 +224,22 @@ CREATE TABLE contact_field_values (
 CREATE INDEX contact_field_values_field ON contact_field_values(field_id);
 `,
   },
+  {
+    id: 12,
+    name: 'reporting: hourly statistics rollups, first open and click of each recipient',
+    sql: `
+-- One counter per server, dimension, value, metric and UTC hour, incremented in the transaction
+-- that inserts the events (store/report-queries.ts). dim '' is all mail (dim_value ''); the others
+-- are 'mailing', 'tag', 'meta' (dim_value key=value), 'from_domain' and 'rcpt_domain'.
+CREATE TABLE stats_hourly (
+  server_id BIGINT NOT NULL, dim TEXT NOT NULL, dim_value TEXT NOT NULL, metric TEXT NOT NULL,
+  hour_start BIGINT NOT NULL, n BIGINT NOT NULL,
+  PRIMARY KEY (server_id, dim, dim_value, metric, hour_start));
+-- Set once, by the first open / click (any, and a person's), so unique counts need no scan.
+ALTER TABLE recipients ADD COLUMN first_open_at BIGINT;
+ALTER TABLE recipients ADD COLUMN first_human_open_at BIGINT;
+ALTER TABLE recipients ADD COLUMN first_click_at BIGINT;
+ALTER TABLE recipients ADD COLUMN first_human_click_at BIGINT;
+`,
+  },
 ];

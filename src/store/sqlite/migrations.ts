@@ -237,4 +237,23 @@ CREATE TABLE contact_field_values (
 CREATE INDEX contact_field_values_field ON contact_field_values(field_id);
 `,
   },
+  {
+    id: 12,
+    name: 'reporting: hourly statistics rollups, first open and click of each recipient',
+    sql: `
+-- One counter per server, dimension, value, metric and UTC hour, incremented in the transaction
+-- that inserts the events (store/report-queries.ts). dim '' is all mail (dim_value ''); the others
+-- are 'mailing', 'tag', 'meta' (dim_value key=value), 'from_domain' and 'rcpt_domain'.
+-- WITHOUT ROWID: the primary key is the table, so a statistics query reads one contiguous range.
+CREATE TABLE stats_hourly (
+  server_id INTEGER NOT NULL, dim TEXT NOT NULL, dim_value TEXT NOT NULL, metric TEXT NOT NULL,
+  hour_start INTEGER NOT NULL, n INTEGER NOT NULL,
+  PRIMARY KEY (server_id, dim, dim_value, metric, hour_start)) WITHOUT ROWID;
+-- Set once, by the first open / click (any, and a person's), so unique counts need no scan.
+ALTER TABLE recipients ADD COLUMN first_open_at INTEGER;
+ALTER TABLE recipients ADD COLUMN first_human_open_at INTEGER;
+ALTER TABLE recipients ADD COLUMN first_click_at INTEGER;
+ALTER TABLE recipients ADD COLUMN first_human_click_at INTEGER;
+`,
+  },
 ];
