@@ -239,7 +239,7 @@ describe(`reports: statistics from the rollups (${TEST_STORE_KIND})`, () => {
     // A range before the mail: every bucket present, all zero.
     const before = await ok({ startDate: '2020-01-01', endDate: '2020-01-03' });
     expect(before.buckets.map((b) => b.label)).toEqual(['2020-01-01', '2020-01-02', '2020-01-03']);
-    expect(before.totals.queued + before.totals.delivered).toBe(0);
+    expect(before.totals.queued! + before.totals.delivered!).toBe(0);
     expect(before.rates).toEqual({ delivery: null, bounce: null, complaint: null, open: null, click: null });
   });
 
@@ -259,8 +259,8 @@ describe(`reports: statistics from the rollups (${TEST_STORE_KIND})`, () => {
   });
 
   it('a rebuild from the events gives the same numbers as the live rollups', async () => {
-    const queries = [{}, { mailingId: 'spring-sale' }, { tag: 'promo' }, { recipientDomain: 'sink.test' }, { sendingDomain: 'other-brand.example' },
-      { metadataKey: 'campaign', metadataValue: 'spring' }].map((f) => ({ startDate: yesterday, endDate: tomorrow, bucket: 'hour', ...f }));
+    const queries = [{} as Record<string, string>, { mailingId: 'spring-sale' }, { tag: 'promo' }, { recipientDomain: 'sink.test' }, { sendingDomain: 'other-brand.example' },
+      { metadataKey: 'campaign', metadataValue: 'spring' }].map((f): Record<string, string> => ({ startDate: yesterday, endDate: tomorrow, bucket: 'hour', ...f }));
     const live = await Promise.all(queries.map(ok));
     const rowsBefore = await countRows(t.db, 'stats_hourly');
     expect(rowsBefore).toBeGreaterThan(0);
