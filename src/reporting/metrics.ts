@@ -22,12 +22,16 @@ export type StoredMetric = (typeof STORED_METRICS)[number];
 /** The dimensions a statistic can be filtered by; '' is all of a server's mail. */
 export type Dim = '' | 'mailing' | 'tag' | 'meta' | 'from_domain' | 'rcpt_domain';
 
-/** What an event's recipient and message say about it: the dimensions' values. */
-export interface EventFacts {
-  mailingId: string | null;
+/** What an event's message says about it (one object shared by the message's recipients). */
+export interface MessageFacts {
   tags: readonly string[];
   metadata: readonly { key: string; value: string }[];
   fromAddress: string;
+}
+/** What an event's recipient and message say about it: the dimensions' values. */
+export interface EventFacts {
+  message: MessageFacts;
+  mailingId: string | null;
   /** The recipient's domain (recipients.domain). */
   rcptDomain: string;
 }
@@ -90,24 +94,54 @@ export const metaValue = (key: string, value: string): string => `${key}=${value
  * Every (dim, value) an event with these facts is counted under: all mail, its mailing, each
  * distinct tag and metadata pair, its From domain and its recipient's domain.
  */
-const ALL_MAIL: readonly [Dim, string][] = [['', '']];
-/** Dimensions per facts object: the events of one recipient (and the rebuild's batches) reuse them. */
-const dimsCache = new WeakMap<EventFacts, readonly [Dim, string][]>();
+/** A dimension, its value, and the two as one string (a map key made once). */
+export type DimValue = readonly [Dim, string, string];
+const dimValue = (dim: Dim, value: string): DimValue => [dim, value, `${dim}\u0001${value}`];
+const ALL_MAIL: DimValue = dimValue('', '');
 
-export function dimsOf(f: EventFacts | null): readonly [Dim, string][] {
-  if (!f) return ALL_MAIL;
-  const cached = dimsCache.get(f);
-  if (cached) return cached;
-  const out: [Dim, string][] = [['', '']];
-  if (f.mailingId !== null && f.mailingId !== '') out.push(['mailing', f.mailingId]);
-  for (const tag of new Set(f.tags)) out.push(['tag', tag]);
-  for (const v of new Set(f.metadata.map((m) => metaValue(m.key, m.value)))) out.push(['meta', v]);
+/** Message dimensions per message facts object; recipient dimensions per value (bounded). */
+const messageDims = new WeakMap<MessageFacts, readonly DimValue[]>();
+const INTERNED_MAX = 100_000;
+const interned = { mailing: new Map<string, DimValue>(), rcpt_domain: new Map<string, DimValue>() };
+function intern(dim: 'mailing' | 'rcpt_domain', value: string): DimValue {
+  const m = interned[dim];
+  let v = m.get(value);
+  if (!v) {
+    if (m.size >= INTERNED_MAX) m.clear();
+    m.set(value, v = dimValue(dim, value));
+  }
+  return v;
+}
+
+function dimsOfMessage(f: MessageFacts): readonly DimValue[] {
+  let out = messageDims.get(f);
+  if (out) return out;
+  const list: DimValue[] = [];
+  for (const tag of new Set(f.tags)) list.push(dimValue('tag', tag));
+  for (const v of new Set(f.metadata.map((m) => metaValue(m.key, m.value)))) list.push(dimValue('meta', v));
   const from = domainOfAddress(f.fromAddress);
-  if (from !== '') out.push(['from_domain', from]);
-  if (f.rcptDomain !== '') out.push(['rcpt_domain', f.rcptDomain.toLowerCase()]);
-  dimsCache.set(f, out);
+  if (from !== '') list.push(dimValue('from_domain', from));
+  messageDims.set(f, out = list);
+  return out;
+}
+
+/**
+ * Every (dim, value) an event with these facts is counted under: all mail, its mailing, each
+ * distinct tag and metadata pair, its From domain and its recipient's domain. Values are made
+ * once per message (and per mailing and domain), not per event: the rebuild calls this millions of times.
+ */
+export function dimsOf(f: EventFacts | null): DimValue[] {
+  const out: DimValue[] = [ALL_MAIL];
+  if (!f) return out;
+  if (f.mailingId !== null && f.mailingId !== '') out.push(intern('mailing', f.mailingId));
+  for (const d of dimsOfMessage(f.message)) out.push(d);
+  if (f.rcptDomain !== '') out.push(intern('rcpt_domain', f.rcptDomain.toLowerCase()));
   return out;
 }
 
 export const HOUR_MS = 3_600_000;
 export const hourOf = (ms: number): number => Math.floor(ms / HOUR_MS) * HOUR_MS;
+
+/** The stats_hourly column of a metric: `failedCode2xxx` -> `failed_code_2xxx` (migration 12 lists them). */
+export const columnOf = (metric: StoredMetric): string =>
+  metric.replace(/(\d)xxx/, '_$1xxx').replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);

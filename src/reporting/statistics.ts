@@ -5,7 +5,7 @@
  */
 import type { Store } from '../store/store.js';
 import type { RollupRow } from '../store/report-queries.js';
-import type { Dim, StoredMetric } from './metrics.js';
+import { STORED_METRICS, type Dim, type StoredMetric } from './metrics.js';
 import type { Bucket, BucketPlan } from './buckets.js';
 
 /** The counts an answer shows, in CSV column order: stored counters and the sums made of them. */
@@ -83,7 +83,8 @@ export async function* bucketCounts(store: Store, serverId: number, filter: { di
       const index = plan.indexOfKey.get(r.key);
       if (index === undefined) continue; // cannot happen: the range is the plan's
       const target = out[index - i];
-      if (target) target.counts[r.metric] += r.n;
+      if (!target) continue;
+      for (const m of STORED_METRICS) target.counts[m] += r.counts[m];
     }
     for (const b of out) finish(b.counts);
     yield out;

@@ -7,15 +7,17 @@
 import { sql, type Insertable, type Kysely, type Transaction } from 'kysely';
 import type { Database, EventsTable, StatsHourlyTable } from './schema.js';
 import {
-  countsOf, dimsOf, hourOf, type Dim, type EventFacts, type FirstCandidate, type StoredMetric,
+  columnOf, countsOf, dimsOf, hourOf, STORED_METRICS, type Dim, type EventFacts, type FirstCandidate, type MessageFacts, type StoredMetric,
 } from '../reporting/metrics.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
 /** Ids per IN (...) list (facts look-ups, first-open updates: two bound parameters per id at most). */
 const ID_CHUNK = 500;
-/** Rows per multi-row upsert (6 columns): far under both dialects' bound-parameter limits. */
-const UPSERT_CHUNK_ROWS = 1_000;
+/** Rows per multi-row upsert (27 columns): far under both dialects' bound-parameter limits. */
+const UPSERT_CHUNK_ROWS = 500;
+const COLUMNS = STORED_METRICS.map(columnOf);
+const METRIC_INDEX = new Map<StoredMetric, number>(STORED_METRICS.map((m, i) => [m, i]));
 /** Events per batch while rebuilding: bounds memory whatever the size of the events table. */
 export const REBUILD_BATCH = 10_000;
 
@@ -25,7 +27,7 @@ export type FactsByRecipient = ReadonlyMap<string, EventFacts>;
 /** Looks up the facts of recipients the caller did not have: one query per 500 recipients, never one per event. */
 async function loadFacts(db: Db, recipientIds: readonly string[]): Promise<Map<string, EventFacts>> {
   const out = new Map<string, EventFacts>();
-  const messageFacts = new Map<string, Pick<EventFacts, 'tags' | 'metadata' | 'fromAddress'>>();
+  const messageFacts = new Map<string, MessageFacts>();
   for (let i = 0; i < recipientIds.length; i += ID_CHUNK) {
     const rows = await db.selectFrom('recipients as r').innerJoin('messages as m', 'm.id', 'r.message_id')
       .select(['r.id', 'r.mailing_id', 'r.domain', 'r.message_id', 'm.from_address', 'm.tags', 'm.metadata'])
@@ -33,10 +35,10 @@ async function loadFacts(db: Db, recipientIds: readonly string[]): Promise<Map<s
     for (const r of rows) {
       let m = messageFacts.get(r.message_id);
       if (!m) {
-        m = { tags: JSON.parse(r.tags) as string[], metadata: JSON.parse(r.metadata) as EventFacts['metadata'], fromAddress: r.from_address };
+        m = { tags: JSON.parse(r.tags) as string[], metadata: JSON.parse(r.metadata) as MessageFacts['metadata'], fromAddress: r.from_address };
         messageFacts.set(r.message_id, m);
       }
-      out.set(r.id, { ...m, mailingId: r.mailing_id, rcptDomain: r.domain });
+      out.set(r.id, { message: m, mailingId: r.mailing_id, rcptDomain: r.domain });
     }
   }
   return out;
@@ -63,17 +65,26 @@ async function markFirsts(db: Db, column: FirstColumn, at: Map<string, number>):
   const ids = [...at.keys()].sort();
   for (let i = 0; i < ids.length; i += ID_CHUNK) {
     const part = ids.slice(i, i + ID_CHUNK);
-    // The time of each recipient's own event; integers made here, written as literals (PostgreSQL cannot type a bare CASE parameter).
-    const value = sql<number>`CASE id ${sql.join(part.map((id) => sql`WHEN ${id} THEN ${sql.lit(Math.trunc(at.get(id)!))}`), sql` `)} END`;
-    const rows = await db.updateTable('recipients').set({ [column]: value }).where('id', 'in', part).where(column, 'is', null)
-      .returning('id').execute();
-    for (const r of rows) set.add(r.id);
+    // Each recipient gets its own event's time (integers made here, written as literals so
+    // PostgreSQL need not guess a parameter's type); UPDATE ... FROM works on both dialects.
+    const values = sql.join(part.map((id) => sql`(${id}, ${sql.lit(Math.trunc(at.get(id)!))})`));
+    const col = sql.ref(column);
+    const res = await sql<{ id: string }>`WITH v(id, at) AS (VALUES ${values})
+      UPDATE recipients SET ${col} = v.at FROM v WHERE recipients.id = v.id AND ${sql.ref(`recipients.${column}`)} IS NULL
+      RETURNING recipients.id`.execute(db);
+    for (const r of res.rows) set.add(r.id);
   }
   return set;
 }
 
-/** One counter to add: the sort key and the row. */
-interface Increment { key: [number, string, string, string, number]; n: number }
+/** One row of counters to add: its key (server, dim, value, hour) and a count per STORED_METRICS entry. */
+interface Increment { key: [number, string, string, number]; n: number[] }
+/**
+ * Increments of a batch (or of a whole rebuild): by server and hour, then by dimension key (the
+ * strings dimsOf caches per facts object, so most look-ups hash nothing new).
+ */
+type Sums = Map<string, Map<string, Increment>>;
+const incrementsOf = (sums: Sums): Increment[] => [...sums.values()].flatMap((m) => [...m.values()]);
 
 function compareKeys(a: Increment['key'], b: Increment['key']): number {
   for (let i = 0; i < a.length; i++) {
@@ -94,6 +105,13 @@ function compareKeys(a: Increment['key'], b: Increment['key']): number {
  */
 export async function addToRollups(db: Db, events: readonly Insertable<EventsTable>[], facts?: FactsByRecipient): Promise<void> {
   if (events.length === 0) return;
+  const sums: Sums = new Map();
+  await collect(db, events, facts, sums);
+  await upsertCounters(db, incrementsOf(sums));
+}
+
+/** Adds the counters of `events` to `sums` (marking first opens and clicks in the database as it goes). */
+async function collect(db: Db, events: readonly Insertable<EventsTable>[], facts: FactsByRecipient | undefined, sums: Sums): Promise<void> {
   const counted = events.map((e) => ({ e, c: countsOf(e.type, typeof e.data === 'string' ? JSON.parse(e.data) as Record<string, unknown> : null) }))
     .filter((x) => x.c.metrics.length > 0);
   if (counted.length === 0) return;
@@ -117,12 +135,10 @@ export async function addToRollups(db: Db, events: readonly Insertable<EventsTab
   for (const [col, at] of candidates) firsts.set(col, await markFirsts(db, col, at));
   const claimed = new Set<string>(); // column|recipient: only the batch's first candidate takes the unique count
 
-  const sums = new Map<string, Increment>();
-  const add = (server: number, dim: Dim, value: string, metric: StoredMetric, hour: number): void => {
-    const k = `${server}\u0001${dim}\u0001${value}\u0001${metric}\u0001${hour}`;
-    const cur = sums.get(k);
-    if (cur) cur.n++;
-    else sums.set(k, { key: [server, dim, value, metric, hour], n: 1 });
+  const add = (byDim: Map<string, Increment>, server: number, dimKey: string, dim: Dim, value: string, hour: number, metrics: readonly number[]): void => {
+    let cur = byDim.get(dimKey);
+    if (!cur) byDim.set(dimKey, cur = { key: [server, dim, value, hour], n: new Array<number>(STORED_METRICS.length).fill(0) });
+    for (const m of metrics) cur.n[m]!++;
   };
   for (const { e, c } of counted) {
     const metrics = [...c.metrics];
@@ -139,21 +155,25 @@ export async function addToRollups(db: Db, events: readonly Insertable<EventsTab
     }
     const server = Number(e.server_id);
     const hour = hourOf(Number(e.occurred_at));
-    for (const [dim, value] of dimsOf(factsOf(e.recipient_id))) {
-      for (const metric of metrics) add(server, dim, value, metric, hour);
-    }
+    const at = `${server}|${hour}`;
+    let byDim = sums.get(at);
+    if (!byDim) sums.set(at, byDim = new Map());
+    const indexes = metrics.map((m) => METRIC_INDEX.get(m)!);
+    for (const [dim, value, dimKey] of dimsOf(factsOf(e.recipient_id))) add(byDim, server, dimKey, dim, value, hour, indexes);
   }
-  await upsertCounters(db, [...sums.values()]);
 }
 
 async function upsertCounters(db: Db, increments: Increment[]): Promise<void> {
   increments.sort((a, b) => compareKeys(a.key, b.key));
   for (let i = 0; i < increments.length; i += UPSERT_CHUNK_ROWS) {
-    const rows: Insertable<StatsHourlyTable>[] = increments.slice(i, i + UPSERT_CHUNK_ROWS)
-      .map(({ key: [server_id, dim, dim_value, metric, hour_start], n }) => ({ server_id, dim, dim_value, metric, hour_start, n }));
+    const rows = increments.slice(i, i + UPSERT_CHUNK_ROWS).map(({ key: [server_id, dim, dim_value, hour_start], n }) => {
+      const row: Record<string, string | number> = { server_id, dim, dim_value, hour_start };
+      for (let c = 0; c < COLUMNS.length; c++) row[COLUMNS[c]!] = n[c]!;
+      return row as Insertable<StatsHourlyTable>;
+    });
     await db.insertInto('stats_hourly').values(rows)
-      .onConflict((oc) => oc.columns(['server_id', 'dim', 'dim_value', 'metric', 'hour_start'])
-        .doUpdateSet({ n: sql<number>`stats_hourly.n + excluded.n` }))
+      .onConflict((oc) => oc.columns(['server_id', 'dim', 'dim_value', 'hour_start'])
+        .doUpdateSet(Object.fromEntries(COLUMNS.map((c) => [c, sql<number>`${sql.ref(`stats_hourly.${c}`)} + ${sql.ref(`excluded.${c}`)}`]))))
       .execute();
   }
 }
@@ -181,6 +201,9 @@ export async function rebuildRollups(trx: Transaction<Database>, kind: 'sqlite' 
   if (serverId !== null) reset = reset.where('server_id', '=', serverId);
   await reset.execute();
 
+  // Summed over the whole rebuild and written once: events are in id order, not time order, so
+  // one batch's counters would hardly ever share a row with the next's.
+  const sums: Sums = new Map();
   let after = 0;
   let total = 0;
   for (;;) {
@@ -189,11 +212,12 @@ export async function rebuildRollups(trx: Transaction<Database>, kind: 'sqlite' 
     if (serverId !== null) q = q.where('server_id', '=', serverId);
     const rows = await q.execute();
     if (rows.length === 0) break;
-    await addToRollups(trx, rows);
+    await collect(trx, rows, undefined, sums);
     total += rows.length;
     after = Number(rows[rows.length - 1]!.id);
     if (rows.length < batch) break;
   }
+  await upsertCounters(trx, incrementsOf(sums));
   return { events: total };
 }
 
@@ -210,14 +234,14 @@ export interface RollupQuery {
   grouping: RollupGrouping;
 }
 
-/** One summed counter: `key` is the hour's start (UTC ms) or the local day's number (days since 1970-01-01 in that zone). */
-export interface RollupRow { metric: StoredMetric; key: number; n: number }
+/** Summed counters of one bucket key: the hour's start (UTC ms) or the local day's number (days since 1970-01-01 in that zone). */
+export interface RollupRow { key: number; counts: Record<StoredMetric, number> }
 
 export const DAY_MS = 86_400_000;
 
 /**
- * The counters of one dimension value over a range, summed per metric and bucket key in SQL,
- * ordered by key: one range of the primary key (server, dim, value, metric, hour), read once.
+ * The counters of one dimension value over a range, summed per bucket key in SQL, ordered by
+ * key: one range of the primary key (server, dim, value, hour), read once.
  * Local days are computed in SQL from the hour and the zone's offsets (integer division on
  * both dialects), so a year of day buckets is a few thousand rows, not every hour.
  */
@@ -233,9 +257,11 @@ export async function readRollups(db: Db, q: RollupQuery): Promise<RollupRow[]> 
     keyExpr = sql<number>`(hour_start + ${offset}) / ${sql.lit(DAY_MS)}`;
   }
   const rows = await db.selectFrom('stats_hourly')
-    .select([sql<string>`metric`.as('metric'), keyExpr.as('k'), sql<number>`SUM(n)`.as('n')])
+    .select([keyExpr.as('k'), ...COLUMNS.map((c) => sql<number>`SUM(${sql.ref(c)})`.as(c))])
     .where('server_id', '=', q.serverId).where('dim', '=', q.dim).where('dim_value', '=', q.dimValue)
     .where('hour_start', '>=', q.fromHour).where('hour_start', '<', q.toHour)
-    .groupBy([sql`metric`, sql`k`]).orderBy(sql`k`).execute();
-  return rows.map((r) => ({ metric: r.metric as StoredMetric, key: Number(r.k), n: Number(r.n) }));
+    .groupBy(sql`k`).orderBy(sql`k`).execute() as unknown as Record<string, number | string>[];
+  return rows.map((r) => ({
+    key: Number(r.k), counts: Object.fromEntries(STORED_METRICS.map((m, i) => [m, Number(r[COLUMNS[i]!])])) as Record<StoredMetric, number>,
+  }));
 }

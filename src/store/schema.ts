@@ -122,10 +122,17 @@ export interface Database {
 }
 
 /**
- * Migration 12: one counter per server, dimension ('' all mail, 'mailing', 'tag', 'meta' (key=value),
- * 'from_domain', 'rcpt_domain'), value, metric and UTC hour, incremented as events are inserted.
+ * Migration 12: one row of counters (a column per metric: reporting/metrics.ts columnOf) per server,
+ * dimension ('' all mail, 'mailing', 'tag', 'meta' (key=value), 'from_domain', 'rcpt_domain'), value
+ * and UTC hour, incremented as events are inserted.
  */
-export interface StatsHourlyTable { server_id: number; dim: string; dim_value: string; metric: string; hour_start: number; n: number }
+export interface StatsHourlyTable {
+  server_id: number; dim: string; dim_value: string; hour_start: number;
+  queued: Generated<number>; delivered: Generated<number>; deferred: Generated<number>; failed_temporary: Generated<number>; failed_permanent: Generated<number>; suppressed: Generated<number>;
+  failed_code_1xxx: Generated<number>; failed_code_2xxx: Generated<number>; failed_code_3xxx: Generated<number>; failed_code_4xxx: Generated<number>; failed_code_5xxx: Generated<number>; failed_code_9xxx: Generated<number>;
+  failed_code_other: Generated<number>; complaints: Generated<number>; opens_human: Generated<number>; opens_machine: Generated<number>; unique_opens: Generated<number>; unique_opens_human: Generated<number>;
+  clicks_human: Generated<number>; clicks_machine: Generated<number>; unique_clicks: Generated<number>; unique_clicks_human: Generated<number>; unsubscribes: Generated<number>;
+}
 
 /** A sending domain of one server; check_results is the last verification's per-record results (JSON). */
 export interface SendingDomainsTable {

@@ -237,7 +237,7 @@ export abstract class SqlStore implements Store {
           uid: newId(m.createdAt), server_id: m.serverId, message_id: m.id, recipient_id: r.id,
           type: failure ? 'Failed' : 'Queued', occurred_at: m.createdAt, data: failure ? JSON.stringify(failure.data) : null,
         });
-        facts.set(r.id, { ...messageFacts, mailingId: r.mailingId, rcptDomain: domainOf(r.address) });
+        facts.set(r.id, { message: messageFacts, mailingId: r.mailingId, rcptDomain: domainOf(r.address) });
       }
     }
     for (const part of chunks(rcpts)) await trx.insertInto('recipients').values(part).execute();
