@@ -18,6 +18,8 @@ const ID_CHUNK = 500;
 const UPSERT_CHUNK_ROWS = 500;
 const COLUMNS = STORED_METRICS.map(columnOf);
 const METRIC_INDEX = new Map<StoredMetric, number>(STORED_METRICS.map((m, i) => [m, i]));
+/** Event types whose counts depend on their data (countsOf). */
+const DATA_READ = new Set(['Failed', 'Tracking']);
 /** Events per batch while rebuilding: bounds memory whatever the size of the events table. */
 export const REBUILD_BATCH = 10_000;
 
@@ -112,8 +114,10 @@ export async function addToRollups(db: Db, events: readonly Insertable<EventsTab
 
 /** Adds the counters of `events` to `sums` (marking first opens and clicks in the database as it goes). */
 async function collect(db: Db, events: readonly Insertable<EventsTable>[], facts: FactsByRecipient | undefined, sums: Sums): Promise<void> {
-  const counted = events.map((e) => ({ e, c: countsOf(e.type, typeof e.data === 'string' ? JSON.parse(e.data) as Record<string, unknown> : null) }))
-    .filter((x) => x.c.metrics.length > 0);
+  // Only Failed and Tracking counts depend on the data: the others' JSON is not parsed.
+  const counted = events.map((e) => ({
+    e, c: countsOf(e.type, DATA_READ.has(e.type) && typeof e.data === 'string' ? JSON.parse(e.data) as Record<string, unknown> : null),
+  })).filter((x) => x.c.metrics.length > 0);
   if (counted.length === 0) return;
 
   const missing = [...new Set(counted.flatMap(({ e }) => (e.recipient_id && !facts?.has(e.recipient_id) ? [e.recipient_id] : [])))];
