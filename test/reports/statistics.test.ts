@@ -11,6 +11,7 @@ import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
 import { fakeDns } from '../helpers/fake-dns.js';
 import { waitForRecipients } from '../helpers/wait.js';
 import { createKey, createTenant, v2, type V2Error } from '../helpers/api-v2.js';
+import { cli } from '../helpers/process.js';
 import type { StoredEvent, StoredMessage, StoredRecipient } from '../../src/store/store.js';
 
 /**
@@ -269,6 +270,16 @@ describe(`reports: statistics from the rollups (${TEST_STORE_KIND})`, () => {
     expect(await Promise.all(queries.map(ok))).toEqual(live);
     await t.store.rebuildReportRollups(null);
     expect(await Promise.all(queries.map(ok))).toEqual(live);
+    // The CLI, as an operator runs it after an upgrade (the built dist/), while the server runs.
+    const env = { POSTLINE_DATA_DIR: t.db.dataDir, POSTLINE_DATABASE_URL: t.db.databaseUrl ?? undefined };
+    const run = await cli(['reports', 'rebuild', '--server', String(serverId), '--json'], env);
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ serverId, events: (await rows()).length });
+    expect(await Promise.all(queries.map(ok))).toEqual(live);
+    const bad = await cli(['reports', 'rebuild', '--server', '99999'], env);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/server 99999 does not exist/);
+    expect(await countRows(t.db, 'stats_hourly')).toBe(rowsBefore);
   });
 
   it('bad input: 400 with a code and the parameter at fault; nothing is written', async () => {
