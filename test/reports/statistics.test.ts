@@ -279,6 +279,11 @@ describe(`reports: statistics from the rollups (${TEST_STORE_KIND})`, () => {
     const bad = await cli(['reports', 'rebuild', '--server', '99999'], env);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/server 99999 does not exist/);
+    for (const args of [['reports', 'frobnicate'], ['reports', 'rebuild', '--server', 'abc']]) {
+      const r = await cli(args, env);
+      expect(r.status, args.join(' ')).toBe(1);
+      expect(r.stderr, args.join(' ')).toMatch(/usage: postline reports rebuild|--server needs a positive whole number/);
+    }
     expect(await countRows(t.db, 'stats_hourly')).toBe(rowsBefore);
   });
 
