@@ -13,6 +13,7 @@ import { customDomainsCommand } from './cli/custom-domain-commands.js';
 import { routesCommand } from './cli/route-commands.js';
 import { webhooksCommand } from './cli/webhook-commands.js';
 import { contactsCommand } from './cli/contact-commands.js';
+import { reportsCommand } from './reporting/cli.js';
 
 const HELP = `postline — email delivery platform
 
@@ -37,6 +38,7 @@ const HELP = `postline — email delivery platform
   postline webhooks list|add|remove|attempts  a server's event webhook endpoints (--server, --url, --events, --format, --id, --no-validate, --json)
   postline contacts import FILE --server ID --list ID [--json]   import marketing contacts from CSV onto a list
   postline contacts export --server ID [--list ID] [--json]   the server's (or a list's) contacts as CSV on stdout
+  postline reports rebuild [--server ID] [--json]   recompute the statistics rollups from the events (after an upgrade)
   postline config-docs             print the configuration reference (docs/config.md)
 
 Configuration comes from POSTLINE_* environment variables; see docs/config.md.`;
@@ -168,6 +170,9 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     case 'contacts':
       await withStore(cfg, (s) => contactsCommand(s, verb, rest, values));
+      return 0;
+    case 'reports':
+      await withStore(cfg, (s) => reportsCommand(s, verb, values));
       return 0;
     default:
       throw new UsageError(`unknown command "${command}"; run postline help`);

@@ -25,6 +25,7 @@ export const API_V2_ERRORS = {
   rotation_in_progress: { status: 409, when: 'a DKIM rotation of the domain waits for its new record to be verified; nothing was changed' },
   internal_error: { status: 500, when: 'a fault on our side; safe to retry' },
   domain_taken: { status: 409, when: 'the domain is already a custom domain of that kind (of this or another server); nothing was changed' },
+  conflicting_filters: { status: 400, when: 'more than one filter where a route takes one at a time (statistics are kept per dimension); `field` names the second' },
   domain_not_verified: { status: 409, when: 'only a verified custom domain can be the default: publish its DNS records and verify it first; nothing was changed' },
 } as const satisfies Record<string, { status: number; when: string }>;
 

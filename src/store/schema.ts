@@ -27,6 +27,9 @@ export interface RecipientsTable {
   locked_by: string | null; locked_at: number | null; last_reply: string | null;
   created_at: number; updated_at: number;
   last_mx: Generated<string | null>; failure_code: Generated<number | null>;
+  /** Migration 12: the first open / click of the recipient (any, and a person's), set once; what makes unique counts. */
+  first_open_at: Generated<number | null>; first_human_open_at: Generated<number | null>;
+  first_click_at: Generated<number | null>; first_human_click_at: Generated<number | null>;
 }
 export interface DkimKeysTable {
   id: Generated<number>; domain: string; selector: string; algorithm: string; private_key: string; public_key: string;
@@ -113,6 +116,22 @@ export interface Database {
   contact_list_members: ContactListMembersTable;
   custom_fields: CustomFieldsTable;
   contact_field_values: ContactFieldValuesTable;
+
+  // Reporting (store/report-queries.ts).
+  stats_hourly: StatsHourlyTable;
+}
+
+/**
+ * Migration 12: one row of counters (a column per metric: reporting/metrics.ts columnOf) per server,
+ * dimension ('' all mail, 'mailing', 'tag', 'meta' (key=value), 'from_domain', 'rcpt_domain'), value
+ * and UTC hour, incremented as events are inserted.
+ */
+export interface StatsHourlyTable {
+  server_id: number; dim: string; dim_value: string; hour_start: number;
+  queued: Generated<number>; delivered: Generated<number>; deferred: Generated<number>; failed_temporary: Generated<number>; failed_permanent: Generated<number>; suppressed: Generated<number>;
+  failed_code_1xxx: Generated<number>; failed_code_2xxx: Generated<number>; failed_code_3xxx: Generated<number>; failed_code_4xxx: Generated<number>; failed_code_5xxx: Generated<number>; failed_code_9xxx: Generated<number>;
+  failed_code_other: Generated<number>; complaints: Generated<number>; opens_human: Generated<number>; opens_machine: Generated<number>; unique_opens: Generated<number>; unique_opens_human: Generated<number>;
+  clicks_human: Generated<number>; clicks_machine: Generated<number>; unique_clicks: Generated<number>; unique_clicks_human: Generated<number>; unsubscribes: Generated<number>;
 }
 
 /** A sending domain of one server; check_results is the last verification's per-record results (JSON). */

@@ -35,6 +35,8 @@ import type { CustomDomain, CustomDomainCheck, NewCustomDomain, RoutedCustomDoma
 import type { CustomDomainKind } from '../custom-domains/domain.js';
 import * as inbound from './inbound-queries.js';
 import * as marketing from './marketing-queries.js';
+import { rebuildRollups, readRollups, type RollupQuery, type RollupRow } from './report-queries.js';
+import type { EventFacts } from '../reporting/metrics.js';
 import type { Contact, ContactList, ContactPatch, CustomField, ImportContactRow, NewContact, UnknownCustomField } from './store.js';
 
 /** Rows per multi-row INSERT: stays under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters. */
@@ -214,8 +216,11 @@ export abstract class SqlStore implements Store {
     const suppressed = await suppressedForMessages(trx, messages);
     const rcpts: Insertable<RecipientsTable>[] = [];
     const events: Insertable<EventsTable>[] = [];
+    // The reporting rollups' dimensions, from what is in memory: no look-up per recipient.
+    const facts = new Map<string, EventFacts>();
     for (const m of messages) {
       const listed = suppressed.get(m.serverId);
+      const messageFacts = { tags: m.tags, metadata: m.metadata, fromAddress: m.template.from.email };
       for (const r of m.recipients) {
         const reason = listed?.get(suppressionKey(r.address));
         // A suppressed address is accepted but never queued: final at once, with its Failed event.
@@ -232,10 +237,11 @@ export abstract class SqlStore implements Store {
           uid: newId(m.createdAt), server_id: m.serverId, message_id: m.id, recipient_id: r.id,
           type: failure ? 'Failed' : 'Queued', occurred_at: m.createdAt, data: failure ? JSON.stringify(failure.data) : null,
         });
+        facts.set(r.id, { message: messageFacts, mailingId: r.mailingId, rcptDomain: domainOf(r.address) });
       }
     }
     for (const part of chunks(rcpts)) await trx.insertInto('recipients').values(part).execute();
-    await insertEvents(trx, events, INSERT_CHUNK_ROWS);
+    await insertEvents(trx, events, INSERT_CHUNK_ROWS, facts);
   }
 
   async findIdempotency(serverId: number, key: string, notBefore: number): Promise<IdempotencyRecord | undefined> {
@@ -563,5 +569,9 @@ export abstract class SqlStore implements Store {
     return marketing.importContacts(this.db, serverId, listId, rows, now);
   }
   streamContacts(serverId: number, listId: number | undefined, batchSize: number): AsyncGenerator<Contact[]> { return marketing.streamContacts(this.db, serverId, listId, batchSize); }
-}
 
+  readReportRollups(q: RollupQuery): Promise<RollupRow[]> { return readRollups(this.db, q); }
+  rebuildReportRollups(serverId: number | null): Promise<{ events: number }> {
+    return this.db.transaction().execute((trx) => rebuildRollups(trx, this.kind, serverId));
+  }
+}

@@ -7,6 +7,7 @@ import type { CustomDomainKind, RecordCheck as CustomDomainRecordCheck } from '.
 import type {
   InboundAttempt, InboundAttemptRecord, InboundPostView, InboundRoute, InboundRouteEntry, InboundRoutePatch, InboundWork, NewInboundMessage, NewInboundRoute,
 } from './inbound-queries.js';
+import type { RollupQuery, RollupRow } from './report-queries.js';
 
 export interface Account { id: number; name: string; status: 'active' | 'disabled'; createdAt: number }
 export interface Server {
@@ -466,6 +467,12 @@ export interface Store {
   importContacts(serverId: number, listId: number, rows: readonly ImportContactRow[], now: number): Promise<{ created: number; updated: number } | 'no-list' | UnknownCustomField>;
   /** Every contact of the server (or of one list), by id, `batchSize` per batch (CSV export). */
   streamContacts(serverId: number, listId: number | undefined, batchSize: number): AsyncGenerator<Contact[]>;
+
+  // Reporting (store/report-queries.ts): rollups kept by insertEvents.
+  /** The summed hourly counters of one dimension value over a range, per metric and bucket key. */
+  readReportRollups(q: RollupQuery): Promise<RollupRow[]>;
+  /** Recomputes the rollups of one server (or all, null) from the events table, in one transaction. */
+  rebuildReportRollups(serverId: number | null): Promise<{ events: number }>;
 }
 
 /** A contact list of the Marketing API, with how many contacts are on it. */

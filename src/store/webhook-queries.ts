@@ -9,6 +9,7 @@ import type {
   NewWebhookEndpoint, PageRequest, WebhookAttempt, WebhookAttemptRecord, WebhookEndpoint, WebhookEndpointPatch, WebhookFormat, WebhookWork,
 } from './store.js';
 import { toEvent, toMessage, toRecipient } from './sql-store.js';
+import { addToRollups, type FactsByRecipient } from './report-queries.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -39,11 +40,14 @@ function chunks<T>(rows: readonly T[], size: number): T[][] {
  * enabled endpoints of the servers involved, then chunked inserts of the matching rows. A server
  * without endpoints costs that one query. Every event writer goes through here, so no event can
  * be committed without its webhook deliveries (and no cursor over event ids is needed: on
- * PostgreSQL ids are not commit order).
+ * PostgreSQL ids are not commit order). The reporting rollups are incremented here too, in the
+ * same transaction (store/report-queries.ts); `facts` passes what the caller already knows about
+ * the events' recipients and messages, so they are not looked up again.
  */
-export async function insertEvents(trx: Db, events: readonly Insertable<EventsTable>[], insertChunk = 1_000): Promise<void> {
+export async function insertEvents(trx: Db, events: readonly Insertable<EventsTable>[], insertChunk = 1_000, facts?: FactsByRecipient): Promise<void> {
   if (events.length === 0) return;
   for (const part of chunks(events, insertChunk)) await trx.insertInto('events').values(part).execute();
+  await addToRollups(trx, events, facts);
   const serverIds = [...new Set(events.map((e) => Number(e.server_id)))];
   const endpoints = await trx.selectFrom('webhook_endpoints').select(['id', 'server_id', 'event_types'])
     .where('server_id', 'in', serverIds).where('enabled', '=', 1).execute();

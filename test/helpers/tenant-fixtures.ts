@@ -167,6 +167,7 @@ export const QUERIES: Record<string, (f: Fixtures) => Record<string, string>> = 
   'GET /api/v2/servers/{serverId}/suppressions': (f) => ({ emailAddress: f.resources.suppressedAddress }),
   'GET /api/v2/servers/{serverId}/dkim/generate': () => ({ domain: 'generated.example.com', selector: 'gen1' }),
   'DELETE /api/v2/servers/{serverId}/suppressions': (f) => ({ emailAddress: f.resources.suppressedAddress }),
+  'GET /api/v2/servers/{serverId}/reports/statistics': () => ({ startDate: new Date(Date.now() - 30 * 86_400_000).toISOString().slice(0, 10), endDate: new Date(Date.now() + 86_400_000).toISOString().slice(0, 10) }),
 };
 
 /**

@@ -25,6 +25,7 @@ import { registerTrackingDomainRoutes } from './tracking-domains/index.js';
 import { CustomDomains } from '../../custom-domains/service.js';
 import type { CustomDomainTargets } from '../../custom-domains/records.js';
 import { registerInboundRouteRoutes } from './inbound-routes/index.js';
+import { registerReportRoutes } from './reports/index.js';
 
 export interface ApiV2Deps {
   store: Store;
@@ -77,6 +78,7 @@ export function registerApiV2(app: FastifyInstance, deps: ApiV2Deps): void {
       });
       registerServerKeyRoutes(server, deps);
       registerInboundRouteRoutes(server, { store: deps.store, now: deps.now, ...deps.webhooks, ...deps.inbound });
+      registerReportRoutes(server, deps);
     }, { prefix: '/servers/:serverId' });
 
     // Routes that name no server: a management key (its own server) or an account key (its account).
