@@ -1,0 +1,10 @@
+import type { FastifyInstance } from 'fastify';
+import type { Store } from '../../../store/store.js';
+import { registerRecipientSearch } from './search.js';
+import { registerMessageDetail, type DetailDeps } from './detail.js';
+
+/** The reporting routes, registered inside the authenticated `/servers/:serverId` scope. A plain list: one line per route. */
+export function registerReportRoutes(scope: FastifyInstance, deps: { store: Store; now: () => number; detail?: Omit<DetailDeps, 'store'> }): void {
+  registerRecipientSearch(scope, deps.store);
+  registerMessageDetail(scope, { store: deps.store, ...deps.detail });
+}
