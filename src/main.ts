@@ -13,6 +13,7 @@ import { customDomainsCommand } from './cli/custom-domain-commands.js';
 import { routesCommand } from './cli/route-commands.js';
 import { webhooksCommand } from './cli/webhook-commands.js';
 import { contactsCommand } from './cli/contact-commands.js';
+import { retentionCommand } from './cli/retention-commands.js';
 
 const HELP = `postline — email delivery platform
 
@@ -37,6 +38,7 @@ const HELP = `postline — email delivery platform
   postline webhooks list|add|remove|attempts  a server's event webhook endpoints (--server, --url, --events, --format, --id, --no-validate, --json)
   postline contacts import FILE --server ID --list ID [--json]   import marketing contacts from CSV onto a list
   postline contacts export --server ID [--list ID] [--json]   the server's (or a list's) contacts as CSV on stdout
+  postline retention run [--json]  delete what is older than the retention ages now (docs/operations.md, Retention)
   postline config-docs             print the configuration reference (docs/config.md)
 
 Configuration comes from POSTLINE_* environment variables; see docs/config.md.`;
@@ -168,6 +170,9 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     case 'contacts':
       await withStore(cfg, (s) => contactsCommand(s, verb, rest, values));
+      return 0;
+    case 'retention':
+      await withStore(cfg, (s) => retentionCommand(s, cfg, verb, values));
       return 0;
     default:
       throw new UsageError(`unknown command "${command}"; run postline help`);
