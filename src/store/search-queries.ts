@@ -126,12 +126,16 @@ function sortValueOf(r: Row, sort: RecipientSearchSort): string | number {
 export async function* streamRecipientSearch(db: Db, dialect: Dialect, serverId: number, q: RecipientSearchQuery, batchSize: number): AsyncGenerator<RecipientSearchRow[]> {
   let after: { value: string | number; id: string } | null = null;
   const cmp = q.direction === 'asc' ? sql`>` : sql`<`;
+  const cmpEq = q.direction === 'asc' ? sql`>=` : sql`<=`;
   for (;;) {
     let query = selectRows(db, dialect, serverId, q).limit(batchSize);
     if (after) {
       const a = after;
       const key = sortKey(q.sort, dialect);
-      query = query.where(sql<SqlBool>`(${key} ${cmp} ${a.value} OR (${key} = ${a.value} AND ${idKey(dialect)} ${cmp} ${a.id}))`);
+      // The first term alone is a range the index can seek to; the OR then settles ties. Without it
+      // SQLite read every row before the position again, each batch (quadratic over an export).
+      query = query.where(sql<SqlBool>`${key} ${cmpEq} ${a.value}`)
+        .where(sql<SqlBool>`(${key} ${cmp} ${a.value} OR (${key} = ${a.value} AND ${idKey(dialect)} ${cmp} ${a.id}))`);
     }
     const rows = (await query.execute()) as Row[];
     if (rows.length === 0) return;
