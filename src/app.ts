@@ -38,6 +38,7 @@ import { InboundRouteTable } from './inbound/route-table.js';
 import { InboundPoster, type InboundPosterDeps } from './inbound/poster.js';
 import { createInboundParser, type InboundParser } from './inbound/parse/index.js';
 import { mxAddressesOf } from './mx/recipient-policy.js';
+import { RetentionJob } from './retention/job.js';
 
 export const ROLES = ['api', 'smtp', 'delivery', 'webhooks'] as const;
 export type Role = (typeof ROLES)[number];
@@ -129,6 +130,18 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
     });
     poster.start();
   }
+  // Retention lives in the webhooks role: it prunes the event outbox that role owns, it is the home of
+  // the other housekeeping (the inbound poster's orphan sweep), and it keeps the batches of deletes
+  // out of the delivery process when roles run apart. Bodies a recipient still waits for are never
+  // deleted whichever process runs it (the check is on the rows).
+  let retention: RetentionJob | null = null;
+  if (roles.includes('webhooks') && cfg.retentionEnabled) {
+    retention = new RetentionJob({
+      store: deps.store, log: deps.log, now: deps.now, metrics, intervalMs: cfg.retentionIntervalMinutes * 60_000,
+      ages: { bodyDays: cfg.retentionBodyDays, inboundDays: cfg.retentionInboundDays, eventDays: cfg.retentionEventDays },
+    });
+    retention.start();
+  }
   let worker: DeliveryWorker | null = null;
   // Verified custom bounce domains: the worker's Return-Path and the MX listener route by them.
   const customDomains = new CustomDomainCache(deps.store, { log: deps.log });
@@ -216,6 +229,7 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
       sendingDomains: { records: { hostname: cfg.hostname, bounceHost: cfg.bounceDomain ?? cfg.hostname }, changes: domainChanges },
       customDomains: { targets: customDomainTargets(cfg), changed: (serverId) => customDomains.changed(serverId) },
       inbound: { onRoutesChanged: () => inboundRoutes.invalidate(), bounceDomain: mxAddressesOf(cfg).bounceDomain },
+      reports: { hostname: cfg.hostname, tracking },
     });
     await server.listen({ host: deps.config.httpHost, port: deps.config.httpPort });
     const addr = server.server.address();
@@ -244,6 +258,7 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
       // Last: the outcomes recorded just above may have queued webhooks; the batch in flight is recorded.
       if (dispatcher) await dispatcher.stop();
       if (poster) await poster.stop();
+      if (retention) await retention.stop();
       if (parser) await parser.close();
       if (signingPool) await signingPool.close();
       customDomains.stop();

@@ -14,6 +14,7 @@ import { routesCommand } from './cli/route-commands.js';
 import { webhooksCommand } from './cli/webhook-commands.js';
 import { contactsCommand } from './cli/contact-commands.js';
 import { reportsCommand } from './reporting/cli.js';
+import { retentionCommand } from './cli/retention-commands.js';
 
 const HELP = `postline — email delivery platform
 
@@ -39,6 +40,7 @@ const HELP = `postline — email delivery platform
   postline contacts import FILE --server ID --list ID [--json]   import marketing contacts from CSV onto a list
   postline contacts export --server ID [--list ID] [--json]   the server's (or a list's) contacts as CSV on stdout
   postline reports rebuild [--server ID] [--json]   recompute the statistics rollups from the events (after an upgrade)
+  postline retention run [--json]  delete what is older than the retention ages now (docs/operations.md, Retention)
   postline config-docs             print the configuration reference (docs/config.md)
 
 Configuration comes from POSTLINE_* environment variables; see docs/config.md.`;
@@ -173,6 +175,8 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     case 'reports':
       await withStore(cfg, (s) => reportsCommand(s, verb, values));
+    case 'retention':
+      await withStore(cfg, (s) => retentionCommand(s, cfg, verb, values));
       return 0;
     default:
       throw new UsageError(`unknown command "${command}"; run postline help`);

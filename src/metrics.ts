@@ -5,11 +5,12 @@ import type { DeliveryMetrics } from './delivery/worker.js';
 import type { MxMetrics } from './mx/mx-server.js';
 import type { WebhookMetrics } from './webhooks/dispatcher.js';
 import type { InboundPosterMetrics } from './inbound/poster.js';
+import type { RetentionMetrics } from './retention/pass.js';
 
 /** Queue depth is counted from the store on scrape, at most this often (a COUNT over the queue is not free). */
 const QUEUE_DEPTH_CACHE_MS = 5_000;
 
-export interface Metrics extends DeliveryMetrics, MxMetrics, WebhookMetrics, InboundPosterMetrics {
+export interface Metrics extends DeliveryMetrics, MxMetrics, WebhookMetrics, InboundPosterMetrics, RetentionMetrics {
   registry: Registry;
   accepted(source: 'api' | 'smtp', messages: number, recipients: number): void;
 }
@@ -51,6 +52,14 @@ export function createMetrics(store: Store): Metrics {
     name: 'postline_inbound_post_seconds', help: 'Time of one inbound post attempt (load, parse, sign, HTTP POST)', labelNames: ['outcome'],
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30], registers: [registry],
   });
+  const retentionRows = new Counter({
+    name: 'postline_retention_deleted_rows_total', help: 'Rows deleted by retention passes, by kind (message_bodies, events, ...)', labelNames: ['kind'], registers: [registry],
+  });
+  const retentionPasses = new Histogram({
+    name: 'postline_retention_pass_seconds', help: 'Time of one retention pass', buckets: [0.01, 0.1, 1, 10, 60, 300, 1800], registers: [registry],
+  });
+  const retentionPages = new Counter({ name: 'postline_retention_pages_freed_total', help: 'SQLite pages handed back to the file system after retention', registers: [registry] });
+  const retentionLast = new Gauge({ name: 'postline_retention_last_pass_timestamp_seconds', help: 'When the last retention pass finished (Unix time)', registers: [registry] });
   let cached: { at: number; counts: Partial<Record<string, number>> } | null = null;
   new Gauge({
     name: 'postline_queue_recipients', help: 'Recipients by status (queued, deferred, delivering, ...)', labelNames: ['status'], registers: [registry],
@@ -83,6 +92,14 @@ export function createMetrics(store: Store): Metrics {
     observe(outcome, seconds) {
       deliveries.inc({ outcome });
       latency.observe({ outcome }, seconds);
+    },
+    retentionRemoved(kind, rows) {
+      retentionRows.inc({ kind }, rows);
+    },
+    retentionPass(seconds, pagesFreed) {
+      retentionPasses.observe(seconds);
+      retentionPages.inc(pagesFreed);
+      retentionLast.set(Date.now() / 1000);
     },
   };
 }

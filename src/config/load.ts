@@ -37,6 +37,11 @@ export interface Config {
   readonly webhookAllowPrivate: boolean;
   readonly webhookAllowCidrs: readonly string[];
   readonly trackingCnameTarget: string | null;
+  readonly retentionEnabled: boolean;
+  readonly retentionIntervalMinutes: number;
+  readonly retentionBodyDays: number;
+  readonly retentionInboundDays: number;
+  readonly retentionEventDays: number;
 }
 
 /** Start-up stops on this: it names the key and the value so the operator can fix it at once. */

@@ -85,6 +85,16 @@ export const CONFIG_SCHEMA = [
     doc: 'Address ranges webhook endpoints may resolve to despite the private-address rule, e.g. 10.1.2.0/24,127.0.0.1.' },
   { key: 'trackingCnameTarget', env: 'POSTLINE_TRACKING_CNAME_TARGET', type: 'string', default: null,
     doc: 'Host custom tracking domains must be CNAMEs to (it must serve the tracking routes); default the host of the public URL.' },
+  { key: 'retentionEnabled', env: 'POSTLINE_RETENTION_ENABLED', type: 'boolean', default: true,
+    doc: 'Run retention passes in the webhooks role (docs/operations.md, Retention); `postline retention run` runs one by hand either way.' },
+  { key: 'retentionIntervalMinutes', env: 'POSTLINE_RETENTION_INTERVAL_MINUTES', type: 'integer', default: 60, min: 1, max: 10_080,
+    doc: 'Minutes between retention passes.' },
+  { key: 'retentionBodyDays', env: 'POSTLINE_RETENTION_BODY_DAYS', type: 'integer', default: 30, min: 1, max: 36_500,
+    doc: 'Days a sent message\'s body (its stored template) is kept; never removed while a recipient still waits for delivery. Message detail shows the rendered message while it is kept.' },
+  { key: 'retentionInboundDays', env: 'POSTLINE_RETENTION_INBOUND_DAYS', type: 'integer', default: 30, min: 1, max: 36_500,
+    doc: 'Days a received inbound message (its bytes, posts and attempts) is kept; never removed while a post still waits.' },
+  { key: 'retentionEventDays', env: 'POSTLINE_RETENTION_EVENT_DAYS', type: 'integer', default: 400, min: 1, max: 36_500,
+    doc: 'Days events are kept, and with them the messages and recipients (search, detail), delivered webhook outbox rows and statistics rollups of that age.' },
 ] as const satisfies readonly ConfigKey[];
 
 export type ConfigKeyName = (typeof CONFIG_SCHEMA)[number]['key'];

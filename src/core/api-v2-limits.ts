@@ -29,3 +29,6 @@ export const MAX_WEBHOOK_REPLAY_RANGE_MS = 604_800_000;
 
 /** Events one replay may queue; a range with more is refused (narrow it), so one request never writes an unbounded outbox. */
 export const MAX_WEBHOOK_REPLAY_EVENTS = 100_000;
+
+/** Rows per store query while a recipient-search CSV export streams (keyset batches): bounds memory per export whatever the result size. */
+export const REPORT_EXPORT_BATCH = 1_000;

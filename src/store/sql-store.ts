@@ -37,6 +37,8 @@ import * as inbound from './inbound-queries.js';
 import * as marketing from './marketing-queries.js';
 import { rebuildRollups, readRollups, type RollupQuery, type RollupRow } from './report-queries.js';
 import type { EventFacts } from '../reporting/metrics.js';
+import * as search from './search-queries.js';
+import { retentionQueries, type RetentionQueries } from '../retention/queries.js';
 import type { Contact, ContactList, ContactPatch, CustomField, ImportContactRow, NewContact, UnknownCustomField } from './store.js';
 
 /** Rows per multi-row INSERT: stays under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters. */
@@ -569,6 +571,18 @@ export abstract class SqlStore implements Store {
     return marketing.importContacts(this.db, serverId, listId, rows, now);
   }
   streamContacts(serverId: number, listId: number | undefined, batchSize: number): AsyncGenerator<Contact[]> { return marketing.streamContacts(this.db, serverId, listId, batchSize); }
+
+  // Recipient search, message detail (store/search-queries.ts) and retention (retention/queries.ts).
+  searchRecipients(serverId: number, query: search.RecipientSearchQuery, page: { limit: number; offset: number }): Promise<{ rows: search.RecipientSearchRow[]; total: number }> {
+    return search.searchRecipients(this.db, this.kind, serverId, query, page);
+  }
+  streamRecipientSearch(serverId: number, query: search.RecipientSearchQuery, batchSize: number): AsyncGenerator<search.RecipientSearchRow[]> {
+    return search.streamRecipientSearch(this.db, this.kind, serverId, query, batchSize);
+  }
+  loadRecipientDetail(serverId: number, recipientIds: readonly string[]): Promise<search.RecipientDetailData> { return search.loadRecipientDetail(this.db, serverId, recipientIds); }
+  retentionQueries(): RetentionQueries { return retentionQueries(this.db, this.kind); }
+  /** PostgreSQL: (auto)vacuum makes deleted rows' space reusable; nothing to do here. SQLite overrides it. */
+  async reclaimSpace(): Promise<number> { return 0; }
 
   readReportRollups(q: RollupQuery): Promise<RollupRow[]> { return readRollups(this.db, q); }
   rebuildReportRollups(serverId: number | null): Promise<{ events: number }> {

@@ -2,6 +2,8 @@ import type { ApiKeyScope } from '../core/api-key.js';
 import type { NewMessage, RecipientStatus, MessageTemplate, MergeField, KeyValue, RecipientKind } from '../core/message.js';
 import type { NewSuppression, Suppression, SuppressionReason } from '../core/suppression.js';
 import type { SuppressionQuery } from './suppression-queries.js';
+import type { RecipientDetailData, RecipientSearchQuery, RecipientSearchRow } from './search-queries.js';
+import type { RetentionQueries } from '../retention/queries.js';
 import type { DkimKeyState, RecordCheck } from '../domains/types.js';
 import type { CustomDomainKind, RecordCheck as CustomDomainRecordCheck } from '../custom-domains/domain.js';
 import type {
@@ -473,6 +475,19 @@ export interface Store {
   readReportRollups(q: RollupQuery): Promise<RollupRow[]>;
   /** Recomputes the rollups of one server (or all, null) from the events table, in one transaction. */
   rebuildReportRollups(serverId: number | null): Promise<{ events: number }>;
+  /**
+   * Recipient search and message detail (store/search-queries.ts; api/v2/reports/). Every call
+   * takes the serverId and reads only that server's rows.
+   */
+  searchRecipients(serverId: number, query: RecipientSearchQuery, page: { limit: number; offset: number }): Promise<{ rows: RecipientSearchRow[]; total: number }>;
+  /** Every matching row in order, `batchSize` per batch, by keyset (CSV export). */
+  streamRecipientSearch(serverId: number, query: RecipientSearchQuery, batchSize: number): AsyncGenerator<RecipientSearchRow[]>;
+  /** The server's recipients among `recipientIds`, their events in order and their messages' templates (while retained). */
+  loadRecipientDetail(serverId: number, recipientIds: readonly string[]): Promise<RecipientDetailData>;
+  /** The statements of a retention pass (retention/). */
+  retentionQueries(): RetentionQueries;
+  /** Makes the space deleted rows left reusable by the file system (SQLite: incremental vacuum); returns pages freed. */
+  reclaimSpace(): Promise<number>;
 }
 
 /** A contact list of the Marketing API, with how many contacts are on it. */

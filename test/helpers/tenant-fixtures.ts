@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { createTransport } from 'nodemailer';
 import type { Store } from '../../src/store/store.js';
-import type { TestApp } from './app.js';
+import { inject, type TestApp } from './app.js';
 import { createAccountKey, createKey, v2 } from './api-v2.js';
 
 export interface Tenant {
@@ -37,6 +37,9 @@ export interface VictimResources {
   inboundSecretKey: string;
   /** An inbound message received through the victim's route (posted before the attacks begin). */
   inboundMessageId: number;
+  /** A message the victim sent (Injection API), for the reports routes, and its subject (only the victim's data holds it). */
+  sentMessageId: string;
+  sentSubject: string;
 }
 
 export interface Fixtures {
@@ -78,8 +81,14 @@ export async function createFixtures(t: TestApp, receiverUrl: string, attackerRe
   const webhookUrl = `${receiverUrl}?tenant=victim-${uniqueTag()}`;
   const webhook = ok(await v2<{ data: { id: number; secretKey: string } }>(t, 'POST', `/servers/${victim.serverId}/webhooks`,
     { key: victim.managementKey, body: { url: webhookUrl } }), 'a webhook endpoint').data;
-  const serverKey = ok(await v2<{ data: { keyId: string } }>(t, 'POST', `/servers/${victim.serverId}/api-keys`,
+  const serverKey = ok(await v2<{ data: { keyId: string; apiKey: string } }>(t, 'POST', `/servers/${victim.serverId}/api-keys`,
     { key: victim.managementKey, body: { name: 'victim injection key', scope: 'injection' } }), 'an API key').data;
+  const sentSubject = `victim subject ${uniqueTag()}`;
+  const sent = await inject(t, { ServerId: victim.serverId, ApiKey: serverKey.apiKey,
+    Messages: [{ To: [{ EmailAddress: `victim-rcpt-${uniqueTag()}@example.com` }], From: { EmailAddress: 'victim@example.com' }, Subject: sentSubject, TextBody: 'for the victim' }] });
+  if (sent.body.ErrorCode !== 'Success') throw new Error(`sending the victim's message failed: ${sent.text}`);
+  const sentMessageId = ok(await v2<{ data: { messageId: string }[] }>(t, 'GET', `/servers/${victim.serverId}/reports/recipient-search`,
+    { key: victim.managementKey }), "the victim's sent message").data[0]!.messageId;
   const sendingDomain = ok(await v2<{ data: { id: number } }>(t, 'POST', `/servers/${victim.serverId}/sending-domains`,
     { key: victim.managementKey, body: { domain: `victim-${uniqueTag()}.example.com` } }), 'a sending domain').data;
   const bounceDomain = ok(await v2<{ data: { domainId: number } }>(t, 'POST', `/servers/${victim.serverId}/bounce-domains`,
@@ -98,7 +107,7 @@ export async function createFixtures(t: TestApp, receiverUrl: string, attackerRe
     resources: {
       suppressedAddress, webhookId: webhook.id, webhookUrl, webhookSecretKey: webhook.secretKey, serverKeyId: serverKey.keyId,
       sendingDomainId: sendingDomain.id, bounceDomainId: bounceDomain.domainId, trackingDomainId: trackingDomain.domainId,
-      inboundRouteId: inboundRoute.id, inboundSecretKey: inboundRoute.secretKey, inboundMessageId,
+      inboundRouteId: inboundRoute.id, inboundSecretKey: inboundRoute.secretKey, inboundMessageId, sentMessageId, sentSubject,
     },
     attackerReceiverUrl,
   };
@@ -154,7 +163,11 @@ function pathParamFill(pathSoFar: string, p: string): ((f: Fixtures) => string) 
  * GET operations whose answer differs on every call by design (a freshly generated key pair):
  * left out of the before/after comparison of the victim's view.
  */
-export const VOLATILE_GETS = new Set(['GET /api/v2/servers/{serverId}/dkim/generate']);
+export const VOLATILE_GETS = new Set([
+  'GET /api/v2/servers/{serverId}/dkim/generate',
+  // Its rendered messages are composed on each call, with new random MIME boundaries.
+  'GET /api/v2/servers/{serverId}/reports/messages/detail',
+]);
 
 /**
  * Operations the attacker does not send to its own server in the "victim's ids under one's own
@@ -168,6 +181,8 @@ export const QUERIES: Record<string, (f: Fixtures) => Record<string, string>> = 
   'GET /api/v2/servers/{serverId}/dkim/generate': () => ({ domain: 'generated.example.com', selector: 'gen1' }),
   'DELETE /api/v2/servers/{serverId}/suppressions': (f) => ({ emailAddress: f.resources.suppressedAddress }),
   'GET /api/v2/servers/{serverId}/reports/statistics': () => ({ startDate: new Date(Date.now() - 30 * 86_400_000).toISOString().slice(0, 10), endDate: new Date(Date.now() + 86_400_000).toISOString().slice(0, 10) }),
+  'GET /api/v2/servers/{serverId}/reports/recipient-search': (f) => ({ messageId: f.resources.sentMessageId }),
+  'GET /api/v2/servers/{serverId}/reports/messages/detail': (f) => ({ messageId: f.resources.sentMessageId }),
 };
 
 /**
@@ -216,7 +231,7 @@ export const OUTSIDE_SERVER: Record<string, 'list' | 'own' | 'refused'> = {
  * suppressed address: the attacker sends it itself, and answers may echo it.)
  */
 export function victimMarkers(f: Fixtures): string[] {
-  return [f.resources.webhookUrl, f.resources.webhookSecretKey, f.resources.inboundSecretKey];
+  return [f.resources.webhookUrl, f.resources.webhookSecretKey, f.resources.inboundSecretKey, f.resources.sentSubject];
 }
 
 export interface PlannedRequest { method: string; path: string; query?: Record<string, string>; body?: unknown }

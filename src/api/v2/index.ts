@@ -26,6 +26,7 @@ import { CustomDomains } from '../../custom-domains/service.js';
 import type { CustomDomainTargets } from '../../custom-domains/records.js';
 import { registerInboundRouteRoutes } from './inbound-routes/index.js';
 import { registerReportRoutes } from './reports/index.js';
+import type { DetailDeps } from './reports/detail.js';
 
 export interface ApiV2Deps {
   store: Store;
@@ -42,6 +43,8 @@ export interface ApiV2Deps {
   customDomains: { targets: CustomDomainTargets; changed?: (serverId: number) => Promise<void> };
   /** Inbound routes: the MX routing table's invalidation and the bounce domain no route may claim. */
   inbound?: { onRoutesChanged?: () => void; bounceDomain?: string };
+  /** Message detail renders messages as delivery composes them: its hostname and the tracking service. */
+  reports?: Omit<DetailDeps, 'store'>;
 }
 
 export function registerApiV2(app: FastifyInstance, deps: ApiV2Deps): void {
@@ -78,7 +81,7 @@ export function registerApiV2(app: FastifyInstance, deps: ApiV2Deps): void {
       });
       registerServerKeyRoutes(server, deps);
       registerInboundRouteRoutes(server, { store: deps.store, now: deps.now, ...deps.webhooks, ...deps.inbound });
-      registerReportRoutes(server, deps);
+      registerReportRoutes(server, { store: deps.store, now: deps.now, detail: deps.reports });
     }, { prefix: '/servers/:serverId' });
 
     // Routes that name no server: a management key (its own server) or an account key (its account).

@@ -1,13 +1,18 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely, SqliteDialect, sql } from 'kysely';
 import type { Database } from '../schema.js';
 import { SqlStore, toRecipient } from '../sql-store.js';
 import type { StoredRecipient } from '../store.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { withStatementCache } from './statement-cache.js';
 import { DurableSqliteDialect, WalSync } from './wal-sync.js';
+
+/** PRAGMA auto_vacuum's value for INCREMENTAL. */
+const INCREMENTAL = 2;
+/** Pages one incremental_vacuum statement frees (4 KiB each: 8 MiB), so the write lock is held briefly. */
+const RECLAIM_PAGES_PER_STEP = 2_000;
 
 /**
  * The embedded store: one SQLite file in WAL mode. A write's promise resolves only once the
@@ -21,6 +26,11 @@ export class SqliteStore extends SqlStore {
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     const raw = new BetterSqlite3(file);
+    // Retention frees pages; INCREMENTAL lets `PRAGMA incremental_vacuum` hand them back to the
+    // file system. Free for a new file (set before the first table); an older file is switched
+    // once in migrate().
+    const fresh = (raw.prepare("SELECT count(*) AS n FROM sqlite_master").get() as { n: number }).n === 0;
+    if (fresh) raw.pragma('auto_vacuum = INCREMENTAL');
     raw.pragma('journal_mode = WAL');
     // Durability comes from WalSync (an fdatasync of the WAL off the event loop before any write
     // resolves); :memory: has nothing to sync and keeps SQLite's own behaviour.
@@ -44,6 +54,41 @@ export class SqliteStore extends SqlStore {
         this.raw.prepare('INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)').run(m.id, m.name, Date.now());
       }).immediate();
     }
+    this.useIncrementalVacuum();
+  }
+
+  /**
+   * A database made before migration 13 has auto_vacuum NONE, and SQLite changes that only with
+   * a VACUUM, which rewrites the whole file and cannot run inside the migration's transaction. So
+   * it runs here, once, at the first start after the upgrade, before any role takes work: start-up
+   * takes longer once (about the time to copy the file) instead of a retention pass blocking
+   * sending later. A file already INCREMENTAL (every new one) skips it.
+   */
+  private useIncrementalVacuum(): void {
+    if (Number(this.raw.pragma('auto_vacuum', { simple: true })) === INCREMENTAL) return;
+    this.raw.pragma('auto_vacuum = INCREMENTAL');
+    this.raw.exec('VACUUM');
+  }
+
+  /**
+   * Returns free pages to the file system, at most RECLAIM_PAGES_PER_STEP per statement (each
+   * holds the write lock), yielding between steps; returns how many pages were freed.
+   */
+  override async reclaimSpace(): Promise<number> {
+    let freed = 0;
+    for (;;) {
+      const before = await this.freelistCount();
+      if (before === 0) return freed;
+      await sql.raw(`PRAGMA incremental_vacuum(${RECLAIM_PAGES_PER_STEP})`).execute(this.db);
+      const after = await this.freelistCount();
+      freed += before - after;
+      if (after >= before) return freed;
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  private async freelistCount(): Promise<number> {
+    return Number((await sql<{ freelist_count: number }>`PRAGMA freelist_count`.execute(this.db)).rows[0]?.freelist_count ?? 0);
   }
 
   /**
