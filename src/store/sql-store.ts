@@ -35,6 +35,8 @@ import type { CustomDomain, CustomDomainCheck, NewCustomDomain, RoutedCustomDoma
 import type { CustomDomainKind } from '../custom-domains/domain.js';
 import * as inbound from './inbound-queries.js';
 import * as marketing from './marketing-queries.js';
+import * as listSends from './list-send-queries.js';
+import type { ListSend } from './list-send-queries.js';
 import type { Contact, ContactList, ContactPatch, CustomField, ImportContactRow, NewContact, UnknownCustomField } from './store.js';
 
 /** Rows per multi-row INSERT: stays under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters. */
@@ -563,5 +565,9 @@ export abstract class SqlStore implements Store {
     return marketing.importContacts(this.db, serverId, listId, rows, now);
   }
   streamContacts(serverId: number, listId: number | undefined, batchSize: number): AsyncGenerator<Contact[]> { return marketing.streamContacts(this.db, serverId, listId, batchSize); }
+  acceptListSend(serverId: number, listId: number, message: NewMessage): Promise<ListSend | 'no-list' | 'empty'> { return listSends.acceptListSend(this.db, serverId, listId, message); }
+  getListSend(serverId: number, listId: number, sendId: number): Promise<ListSend | undefined> { return listSends.getListSend(this.db, serverId, listId, sendId); }
+  expandingListSends(limit: number): Promise<number[]> { return listSends.expandingListSends(this.db, limit); }
+  expandListSend(sendId: number, batchSize: number, now: number): Promise<ListSend | undefined> { return listSends.expandListSend(this.db, sendId, batchSize, now); }
 }
 
