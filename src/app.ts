@@ -14,6 +14,7 @@ import { registerOpenApi } from './api/openapi/index.js';
 import { V2_AJV_OPTIONS } from './api/v2/schemas.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { DeliveryWorker, type DeliveryWorkerDeps } from './delivery/worker.js';
+import { ListSendExpander } from './marketing/list-send-expander.js';
 import { SmtpPool } from './delivery/smtp-pool.js';
 import { RateLimiter } from './delivery/rate-limiter.js';
 import { MxResolver, parseHostPort, systemDns, type MxDns } from './delivery/mx.js';
@@ -148,6 +149,7 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
   await customDomains.start();
   customDomains.onChange((serverId) => worker?.forgetServer(serverId));
   let pool: SmtpPool | null = null;
+  let expander: ListSendExpander | null = null;
   let signingPool: SigningPool | null = null;
   let httpPort: number | null = null;
   const tracking = roles.includes('api') || roles.includes('delivery')
@@ -171,6 +173,9 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
       bounceDomainOf: (serverId) => customDomains.bounceDomainOf(serverId),
     });
     worker.start();
+    // Sends to a list become merge recipients beside the worker that delivers them.
+    expander = new ListSendExpander({ store: deps.store, log: deps.log, now: deps.now, onExpanded: () => worker?.wake(), pollMs: deps.delivery?.pollMs });
+    expander.start();
   }
   const committer = committerFor(deps.store, cfg.databasePoolSize, (units) => {
     for (const u of units) {
@@ -220,7 +225,10 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
       store: deps.store, committer, now: deps.now,
       throttle: new AuthThrottle(AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW_MS), verifiedFrom,
     });
-    registerMarketingApi(server, { store: deps.store, now: deps.now, throttle: new AuthThrottle(AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW_MS) });
+    registerMarketingApi(server, {
+      store: deps.store, now: deps.now, throttle: new AuthThrottle(AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW_MS), verifiedFrom,
+      onListSend: () => expander?.wake(),
+    });
     await server.register(trackingRoutes, { tokens: tracking!.tokens, backend: tracking!.backend() });
     registerApiV2(server, {
       store: deps.store, now: deps.now, throttle: new AuthThrottle(AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW_MS),
@@ -254,6 +262,7 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
       if (smtp) await smtp.close();
       if (mx) await mx.close();
       await committer.close();
+      if (expander) await expander.stop();
       if (worker) await worker.stop();
       // Last: the outcomes recorded just above may have queued webhooks; the batch in flight is recorded.
       if (dispatcher) await dispatcher.stop();

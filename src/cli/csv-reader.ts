@@ -16,6 +16,8 @@ export interface CsvRecord {
   unterminated: boolean;
 }
 
+const QUOTE = 0x22, COMMA = 0x2c, LF = 0x0a, CR = 0x0d;
+
 export async function* readCsv(path: string, maxField: number): AsyncGenerator<CsvRecord> {
   let cells: string[] = [];
   let field = '';
@@ -24,9 +26,14 @@ export async function* readCsv(path: string, maxField: number): AsyncGenerator<C
   let quoteSeen = false; // a quote inside a quoted field: the end, or the first of a doubled pair
   let started = false; // the record has any content (a bare line break is an empty record)
   let row = 0;
-  const push = (ch: string): void => {
-    if (field.length < maxField + 1) field += ch;
-    else overlong = true;
+  // Text is appended a run at a time (a slice up to the next special character), never a
+  // character at a time: `field += ch` made a new string per character, and that garbage, promoted
+  // while a batch was being written, was most of the import's peak memory.
+  const append = (s: string): void => {
+    if (s.length === 0) return;
+    const room = maxField + 1 - field.length;
+    if (room <= 0) overlong = true;
+    else if (s.length > room) { field += s.slice(0, room); overlong = true; } else field += s;
   };
   const endField = (): void => {
     if (field.length > maxField) overlong = true;
@@ -45,29 +52,47 @@ export async function* readCsv(path: string, maxField: number): AsyncGenerator<C
   let pendingCr = false;
   for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 64 * 1024 })) {
     const text = chunk as string;
-    for (let i = 0; i < text.length; i++) {
-      const ch = text[i]!;
+    const n = text.length;
+    let i = 0;
+    while (i < n) {
+      const ch = text.charCodeAt(i);
       if (pendingCr) {
         pendingCr = false;
-        if (ch === '\n') continue; // CRLF: the record already ended at CR
+        if (ch === LF) { i++; continue; } // CRLF: the record already ended at CR
       }
       if (inQuotes) {
         if (quoteSeen) {
           quoteSeen = false;
-          if (ch === '"') { push('"'); continue; }
+          if (ch === QUOTE) { append('"'); i++; continue; }
           inQuotes = false; // the closing quote; this character is handled below
-        } else if (ch === '"') { quoteSeen = true; continue; } else { push(ch); continue; }
+        } else {
+          const q = text.indexOf('"', i);
+          append(text.slice(i, q === -1 ? n : q));
+          if (q !== -1) quoteSeen = true;
+          i = q === -1 ? n : q + 1;
+          continue;
+        }
       }
-      if (ch === '"' && field.length === 0 && !overlong) { inQuotes = true; started = true; continue; }
-      if (ch === ',') { started = true; endField(); continue; }
-      if (ch === '\n' || ch === '\r') {
-        pendingCr = ch === '\r';
+      if (ch === QUOTE && field.length === 0 && !overlong) { inQuotes = true; started = true; i++; continue; }
+      if (ch === COMMA) { started = true; endField(); i++; continue; }
+      if (ch === LF || ch === CR) {
+        pendingCr = ch === CR;
+        i++;
         if (started || field.length > 0) yield endRecord();
         else { row += 1; cells = []; } // a blank line: counted, not returned
         continue;
       }
+      // A run of text up to the next comma or line break (lenient: a stray quote inside an
+      // unquoted field is kept as text).
       started = true;
-      push(ch); // lenient: a stray quote inside an unquoted field is kept as text
+      let j = i + 1;
+      while (j < n) {
+        const c = text.charCodeAt(j);
+        if (c === COMMA || c === LF || c === CR) break;
+        j++;
+      }
+      append(text.slice(i, j));
+      i = j;
     }
   }
   if (inQuotes && quoteSeen) inQuotes = false;

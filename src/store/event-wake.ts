@@ -1,7 +1,7 @@
 import type { Store } from './store.js';
 
 /** The Store calls that commit events (and with them webhook outbox rows). */
-const EVENT_WRITERS = new Set<PropertyKey>(['commitAccepts', 'recordOutcomes', 'appendEvents', 'suppressRecipient', 'recordInboundReport', 'replayWebhookEvents']);
+const EVENT_WRITERS = new Set<PropertyKey>(['commitAccepts', 'recordOutcomes', 'appendEvents', 'suppressRecipient', 'recordInboundReport', 'replayWebhookEvents', 'expandListSend']);
 
 /**
  * The store as every role of one process uses it, calling `onEvents` after each commit that wrote

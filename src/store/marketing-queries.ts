@@ -32,9 +32,16 @@ async function withFields(db: Db, rows: Selectable<ContactsTable>[]): Promise<Co
   if (rows.length === 0) return [];
   const values = await db.selectFrom('contact_field_values as v').innerJoin('custom_fields as f', 'f.id', 'v.field_id')
     .select(['v.contact_id', 'f.name', 'v.value']).where('v.contact_id', 'in', rows.map((r) => Number(r.id))).orderBy('f.id').execute();
+  // Grouped once: scanning every value for every row made a 1,000-contact export page cost 10^6 steps.
+  const byContact = new Map<number, Record<string, string>>();
+  for (const v of values) {
+    const id = Number(v.contact_id);
+    let fields = byContact.get(id);
+    if (!fields) byContact.set(id, fields = {});
+    fields[v.name] = v.value;
+  }
   return rows.map((r) => {
-    const customFields: Record<string, string> = {};
-    for (const v of values) if (Number(v.contact_id) === Number(r.id)) customFields[v.name] = v.value;
+    const customFields = byContact.get(Number(r.id)) ?? {};
     return {
       id: Number(r.id), serverId: Number(r.server_id), email: r.email, firstName: r.first_name, lastName: r.last_name,
       unsubscribedAt: r.unsubscribed_at === null ? null : Number(r.unsubscribed_at),
@@ -312,40 +319,46 @@ Promise<{ created: number; updated: number } | 'no-list' | UnknownCustomField> {
     }
     const setFirst = rows.some((r) => r.firstName !== undefined);
     const setLast = rows.some((r) => r.lastName !== undefined);
+    // The upsert returns every row it inserted or updated: the ids without a second query.
+    const ids = new Map<string, number>();
     for (const part of chunks(rows, IMPORT_CHUNK)) {
-      await trx.insertInto('contacts').values(part.map((r) => ({
+      const returned = await trx.insertInto('contacts').values(part.map((r) => ({
         server_id: serverId, email: r.email, first_name: r.firstName ?? null, last_name: r.lastName ?? null,
         unsubscribed_at: null, created_at: now, updated_at: now,
       }))).onConflict((oc) => oc.columns(['server_id', 'email']).doUpdateSet((eb) => ({
         updated_at: eb.ref('excluded.updated_at'),
         ...(setFirst ? { first_name: eb.ref('excluded.first_name') } : {}),
         ...(setLast ? { last_name: eb.ref('excluded.last_name') } : {}),
-      }))).execute();
-    }
-    const ids = new Map<string, number>();
-    for (const part of chunks(emails, IMPORT_CHUNK)) {
-      const found = await trx.selectFrom('contacts').select(['id', 'email']).where('server_id', '=', serverId).where('email', 'in', part).execute();
-      for (const f of found) ids.set(f.email, Number(f.id));
+      }))).returning(['id', 'email']).execute();
+      for (const f of returned) ids.set(f.email, Number(f.id));
     }
     for (const part of chunks(emails, IMPORT_CHUNK)) {
       await trx.insertInto('contact_list_members').values(part.map((e) => ({ list_id: listId, contact_id: ids.get(e)!, added_at: now })))
         .onConflict((oc) => oc.columns(['list_id', 'contact_id']).doNothing()).execute();
     }
     const values: { contact_id: number; field_id: number; value: string }[] = [];
-    const cleared: { contact_id: number; field_id: number }[] = [];
+    const cleared = new Map<number, number[]>(); // field id -> contacts whose value an empty cell removes
     for (const r of rows) {
       for (const [name, value] of Object.entries(r.customFields ?? {})) {
-        const cell = { contact_id: ids.get(r.email)!, field_id: fieldIds.get(name.toLowerCase())! };
-        if (value === '') cleared.push(cell);
-        else values.push({ ...cell, value });
+        const contactId = ids.get(r.email)!;
+        const fieldId = fieldIds.get(name.toLowerCase())!;
+        if (value !== '') values.push({ contact_id: contactId, field_id: fieldId, value });
+        else {
+          let list = cleared.get(fieldId);
+          if (!list) cleared.set(fieldId, list = []);
+          list.push(contactId);
+        }
       }
     }
     for (const part of chunks(values, IMPORT_CHUNK)) {
       await trx.insertInto('contact_field_values').values(part)
         .onConflict((oc) => oc.columns(['contact_id', 'field_id']).doUpdateSet((eb) => ({ value: eb.ref('excluded.value') }))).execute();
     }
-    for (const c of cleared) {
-      await trx.deleteFrom('contact_field_values').where('contact_id', '=', c.contact_id).where('field_id', '=', c.field_id).execute();
+    // One statement per field and chunk (a statement per cleared cell was a fifth of a batch's statements).
+    for (const [fieldId, contactIds] of cleared) {
+      for (const part of chunks(contactIds, IMPORT_CHUNK)) {
+        await trx.deleteFrom('contact_field_values').where('field_id', '=', fieldId).where('contact_id', 'in', part).execute();
+      }
     }
     return { created: rows.length - existing.size, updated: existing.size };
   });

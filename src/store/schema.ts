@@ -116,6 +116,7 @@ export interface Database {
   contact_list_members: ContactListMembersTable;
   custom_fields: CustomFieldsTable;
   contact_field_values: ContactFieldValuesTable;
+  list_sends: ListSendsTable;
 
   // Reporting (store/report-queries.ts).
   stats_hourly: StatsHourlyTable;
@@ -162,3 +163,13 @@ export interface ContactListMembersTable { list_id: number; contact_id: number; 
 export interface CustomFieldsTable { id: Generated<number>; server_id: number; name: string; created_at: number }
 export interface ContactFieldValuesTable { contact_id: number; field_id: number; value: string }
 
+/**
+ * A send to a contact list (marketing/list-send.ts): state 'expanding' until every member added up
+ * to accepted_at has been turned into a merge recipient of message_id, then 'done'.
+ * last_contact_id is the keyset cursor of the expansion.
+ */
+export interface ListSendsTable {
+  id: Generated<number>; server_id: number; list_id: number; message_id: string; state: string; accepted_at: number;
+  last_contact_id: number; contacts_seen: number; queued: number; skipped_unsubscribed: number; skipped_suppressed: number;
+  updated_at: number; finished_at: number | null;
+}

@@ -39,6 +39,8 @@ import { rebuildRollups, readRollups, type RollupQuery, type RollupRow } from '.
 import type { EventFacts } from '../reporting/metrics.js';
 import * as search from './search-queries.js';
 import { retentionQueries, type RetentionQueries } from '../retention/queries.js';
+import * as listSends from './list-send-queries.js';
+import type { ListSend } from './list-send-queries.js';
 import type { Contact, ContactList, ContactPatch, CustomField, ImportContactRow, NewContact, UnknownCustomField } from './store.js';
 
 /** Rows per multi-row INSERT: stays under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters. */
@@ -571,6 +573,10 @@ export abstract class SqlStore implements Store {
     return marketing.importContacts(this.db, serverId, listId, rows, now);
   }
   streamContacts(serverId: number, listId: number | undefined, batchSize: number): AsyncGenerator<Contact[]> { return marketing.streamContacts(this.db, serverId, listId, batchSize); }
+  acceptListSend(serverId: number, listId: number, message: NewMessage): Promise<ListSend | 'no-list' | 'empty'> { return listSends.acceptListSend(this.db, serverId, listId, message); }
+  getListSend(serverId: number, listId: number, sendId: number): Promise<ListSend | undefined> { return listSends.getListSend(this.db, serverId, listId, sendId); }
+  expandingListSends(limit: number): Promise<number[]> { return listSends.expandingListSends(this.db, limit); }
+  expandListSend(sendId: number, batchSize: number, now: number): Promise<ListSend | undefined> { return listSends.expandListSend(this.db, sendId, batchSize, now); }
 
   // Recipient search, message detail (store/search-queries.ts) and retention (retention/queries.ts).
   searchRecipients(serverId: number, query: search.RecipientSearchQuery, page: { limit: number; offset: number }): Promise<{ rows: search.RecipientSearchRow[]; total: number }> {

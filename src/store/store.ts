@@ -1,5 +1,6 @@
 import type { ApiKeyScope } from '../core/api-key.js';
 import type { NewMessage, RecipientStatus, MessageTemplate, MergeField, KeyValue, RecipientKind } from '../core/message.js';
+import type { ListSend } from './list-send-queries.js';
 import type { NewSuppression, Suppression, SuppressionReason } from '../core/suppression.js';
 import type { SuppressionQuery } from './suppression-queries.js';
 import type { RecipientDetailData, RecipientSearchQuery, RecipientSearchRow } from './search-queries.js';
@@ -488,6 +489,16 @@ export interface Store {
   retentionQueries(): RetentionQueries;
   /** Makes the space deleted rows left reusable by the file system (SQLite: incremental vacuum); returns pages freed. */
   reclaimSpace(): Promise<number>;
+  /**
+   * A send to a list (store/list-send-queries.ts): the message (no recipients yet) and the job row
+   * in one transaction; 'no-list' (not this server's) or 'empty' (no subscribed contact) write nothing.
+   */
+  acceptListSend(serverId: number, listId: number, message: NewMessage): Promise<ListSend | 'no-list' | 'empty'>;
+  getListSend(serverId: number, listId: number, sendId: number): Promise<ListSend | undefined>;
+  /** Ids of the sends still being expanded, oldest first. */
+  expandingListSends(limit: number): Promise<number[]>;
+  /** One batch of the send into merge recipients (and their events) in one transaction; undefined: nothing was left or another expander took it. */
+  expandListSend(sendId: number, batchSize: number, now: number): Promise<ListSend | undefined>;
 }
 
 /** A contact list of the Marketing API, with how many contacts are on it. */
@@ -504,3 +515,4 @@ export interface ContactPatch { firstName?: string | null; lastName?: string | n
 export interface UnknownCustomField { unknownField: string }
 /** A contact row of a CSV import: email lower-cased; an undefined name keeps the stored one. */
 export interface ImportContactRow { email: string; firstName?: string | null; lastName?: string | null; customFields?: Record<string, string> }
+export type { ListSend, ListSendState } from './list-send-queries.js';

@@ -307,9 +307,9 @@ describe(`Marketing API v1, /marketing/v1 (${TEST_STORE_KIND})`, () => {
     expect(ops.map((o) => o.name).sort()).toEqual([
       'delete /marketing/v1/contacts/{contactId}', 'delete /marketing/v1/customfields/{name}', 'delete /marketing/v1/lists/{listId}',
       'delete /marketing/v1/lists/{listId}/contacts', 'get /marketing/v1/contacts', 'get /marketing/v1/contacts/{contactId}',
-      'get /marketing/v1/customfields', 'get /marketing/v1/lists', 'patch /marketing/v1/contacts/{contactId}', 'patch /marketing/v1/lists/{listId}',
+      'get /marketing/v1/customfields', 'get /marketing/v1/lists', 'get /marketing/v1/lists/{listId}/sends/{sendId}', 'patch /marketing/v1/contacts/{contactId}', 'patch /marketing/v1/lists/{listId}',
       'post /marketing/v1/contacts', 'post /marketing/v1/contacts/unsubscribe', 'post /marketing/v1/customfields/{name}', 'post /marketing/v1/lists',
-      'put /marketing/v1/lists/{listId}/contacts', 'put /marketing/v1/lists/{listId}/contacts/{contactId}',
+      'post /marketing/v1/lists/{listId}/send', 'put /marketing/v1/lists/{listId}/contacts', 'put /marketing/v1/lists/{listId}/contacts/{contactId}',
     ]);
     for (const { name, op } of ops) {
       expect([name, op.tags, op.security, '401' in op.responses, '404' in op.responses]).toEqual([name, ['marketing'], [{ basic: [] }], true, true]);

@@ -270,4 +270,24 @@ CREATE INDEX recipients_server_mailing ON recipients(server_id, mailing_id, crea
 CREATE INDEX recipients_custom_message ON recipients(custom_message_id, server_id) WHERE custom_message_id IS NOT NULL;
 `,
   },
+  {
+    id: 14,
+    name: 'marketing: list sends (a send to a list, accepted as one row, expanded into merge recipients in batches)',
+    sql: `
+-- One send to a contact list. The message (template, no recipients yet) is written with this row in
+-- the accept transaction; the expander then turns the list's members into merge recipients,
+-- one batch of contacts per transaction, moving last_contact_id in that same transaction, so a
+-- crash resumes after the last committed batch without duplicates. Members added after
+-- accepted_at are not part of the send.
+CREATE TABLE list_sends (
+  id BIGSERIAL PRIMARY KEY, server_id BIGINT NOT NULL REFERENCES servers(id), list_id BIGINT NOT NULL,
+  message_id TEXT NOT NULL, state TEXT NOT NULL, accepted_at BIGINT NOT NULL, last_contact_id BIGINT NOT NULL DEFAULT 0,
+  contacts_seen INTEGER NOT NULL DEFAULT 0, queued INTEGER NOT NULL DEFAULT 0,
+  skipped_unsubscribed INTEGER NOT NULL DEFAULT 0, skipped_suppressed INTEGER NOT NULL DEFAULT 0,
+  updated_at BIGINT NOT NULL, finished_at BIGINT);
+CREATE INDEX list_sends_server ON list_sends(server_id, list_id, id);
+-- The expander's look for work: only unfinished sends are in this index.
+CREATE INDEX list_sends_expanding ON list_sends(id) WHERE state = 'expanding';
+`,
+  },
 ];

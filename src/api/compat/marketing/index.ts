@@ -1,21 +1,30 @@
 /**
  * SocketLabs' Marketing API v1 (wire format §5) under `/marketing/v1`: contact lists, contacts and
- * custom fields of one server, authenticated with HTTP Basic (ServerId : management key). Errors
+ * custom fields of one server, and sends to a list, authenticated with HTTP Basic (ServerId : management key). Errors
  * are `{"message": "..."}`. docs/marketing-api.md is the reference.
  */
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../../../store/store.js';
 import type { AuthThrottle } from '../../../accept/auth-throttle.js';
+import type { VerifiedDomains } from '../../../domains/verified-domains.js';
 import { marketingAuth } from './auth.js';
 import { MarketingError, marketingErrorHandler, sendMarketingError } from './errors.js';
 import { registerListRoutes } from './lists.js';
 import { registerListContactRoutes } from './list-contacts.js';
 import { registerContactRoutes } from './contacts.js';
 import { registerCustomFieldRoutes } from './custom-fields.js';
+import { registerListSendRoutes } from './list-sends.js';
 
 export const MARKETING_PREFIX = '/marketing/v1';
 
-export interface MarketingRouteDeps { store: Store; now: () => number }
+export interface MarketingRouteDeps {
+  store: Store;
+  now: () => number;
+  /** The verified-From rule of the Injection API (domains/verified-domains.ts), for sends to a list; absent: not enforced. */
+  verifiedFrom?: VerifiedDomains;
+  /** Called after a send to a list is accepted (wakes this process's expander). */
+  onListSend?: () => void;
+}
 export interface MarketingDeps extends MarketingRouteDeps {
   /** Failed authentications per client (its own instance: failures here do not lock out other APIs). */
   throttle: AuthThrottle;
@@ -30,5 +39,6 @@ export function registerMarketingApi(app: FastifyInstance, deps: MarketingDeps):
     registerListContactRoutes(m, deps);
     registerContactRoutes(m, deps);
     registerCustomFieldRoutes(m, deps);
+    registerListSendRoutes(m, deps);
   }, { prefix: MARKETING_PREFIX });
 }

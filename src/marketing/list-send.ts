@@ -1,0 +1,83 @@
+/**
+ * A send to a contact list, as pure functions: the request body (one SocketLabs message without
+ * recipients) judged by the Injection API's own normalizer and validators, and the merge row each
+ * contact becomes. The store writes what these return (store/list-send-queries.ts).
+ */
+import type { MergeField, NewMessage } from '../core/message.js';
+import { MAX_METADATA_AND_TAGS_BYTES } from '../core/limits.js';
+import { newId } from '../core/ids.js';
+import { InvalidDataError, normalizeMessage } from '../api/compat/socketlabs/normalize.js';
+import { buildMessage, metadataAndTagsBytes } from '../api/compat/socketlabs/build-message.js';
+
+/** Contacts turned into recipients per transaction: small enough to keep each commit short (other
+ *  writers wait for SQLite's one writer), large enough that 100,000 contacts take 100 commits. */
+export const LIST_SEND_BATCH = 1_000;
+
+/** A stand-in recipient so buildMessage runs every check of a merge message; it is never stored. */
+const PROBE_ADDRESS = 'list-send-probe@example.com';
+
+/** The recipient of each list-send message, rendered from its contact's merge row. */
+const TO = { email: '%%DeliveryAddress%%', name: '%%RecipientName%%' };
+
+export type ListSendMessage = { ok: true; message: NewMessage } | { ok: false; reason: string };
+
+/**
+ * The request body as the message of a list send: validated exactly as one message of an
+ * Injection API request (From, Subject, bodies, headers, attachments, MailingId, MessageId,
+ * MergeData.Global, Metadata, Tags, sizes), with the list as its recipients: To, Cc, Bcc and
+ * MergeData.PerMessage are refused (each contact is one merge recipient, To: %%DeliveryAddress%%).
+ */
+export function listSendMessage(body: unknown, serverId: number, now: number): ListSendMessage {
+  const refuse = (reason: string): ListSendMessage => ({ ok: false, reason: reason.replaceAll('Messages[0].', '').replaceAll('Messages[0]', 'the message') });
+  let raw;
+  try {
+    raw = normalizeMessage(body, 0);
+  } catch (err) {
+    if (err instanceof InvalidDataError) return refuse(err.message);
+    throw err;
+  }
+  if (raw.to.length + raw.cc.length + raw.bcc.length > 0 || raw.perMessage !== null) {
+    return refuse('the recipients are the list\'s contacts: leave out To, Cc, Bcc and MergeData.PerMessage');
+  }
+  if (metadataAndTagsBytes(raw) > MAX_METADATA_AND_TAGS_BYTES) return refuse(`MetadataOrTagsAreTooLarge: Metadata and Tags exceed ${MAX_METADATA_AND_TAGS_BYTES} bytes`);
+  let built;
+  try {
+    built = buildMessage({ ...raw, to: [TO], perMessage: [[{ field: 'DeliveryAddress', value: PROBE_ADDRESS }]] }, 0, serverId, now);
+  } catch (err) {
+    if (err instanceof InvalidDataError) return refuse(err.message);
+    throw err;
+  }
+  if (built.kind === 'rejected') return refuse(`${built.code}: ${built.reason}`);
+  return { ok: true, message: { ...built.message, id: newId(now), recipients: [] } };
+}
+
+/** What the expander needs of one member of the list. */
+export interface ListMember {
+  contactId: number;
+  email: string;
+  firstName: string | null;
+  lastName: string | null;
+  unsubscribed: boolean;
+  /** Custom field values by field name. */
+  fields: ReadonlyMap<string, string>;
+}
+
+/**
+ * The contact as a merge row: %%DeliveryAddress%% and %%EmailAddress%% (the address),
+ * %%FirstName%%, %%LastName%%, %%RecipientName%% ("First Last"), %%ContactId%% and every custom
+ * field of the server by its name. A value the contact lacks is empty, never the placeholder left
+ * in the text.
+ */
+export function contactMergeRow(m: ListMember, fieldNames: readonly string[]): MergeField[] {
+  const first = m.firstName ?? '';
+  const last = m.lastName ?? '';
+  return [
+    { field: 'DeliveryAddress', value: m.email },
+    { field: 'EmailAddress', value: m.email },
+    { field: 'FirstName', value: first },
+    { field: 'LastName', value: last },
+    { field: 'RecipientName', value: `${first} ${last}`.trim() },
+    { field: 'ContactId', value: String(m.contactId) },
+    ...fieldNames.map((name) => ({ field: name, value: m.fields.get(name) ?? '' })),
+  ];
+}
