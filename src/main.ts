@@ -175,6 +175,7 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     case 'reports':
       await withStore(cfg, (s) => reportsCommand(s, verb, values));
+      return 0;
     case 'retention':
       await withStore(cfg, (s) => retentionCommand(s, cfg, verb, values));
       return 0;

@@ -135,8 +135,18 @@ export function retentionQueries(db: Kysely<Database>, dialect: 'sqlite' | 'post
       if (!exists) return 0;
       const t = sql.table(table);
       const c = sql.ref(column);
-      const rowKey = dialect === 'sqlite' ? sql.raw('rowid') : sql.raw('ctid');
-      const res = await sql`DELETE FROM ${t} WHERE ${rowKey} IN (SELECT ${rowKey} FROM ${t} WHERE ${c} < ${cutoff} LIMIT ${limit})`.execute(db);
+      // A row's own key: ctid on PostgreSQL; on SQLite rowid, or the primary key of a WITHOUT ROWID
+      // table (stats_hourly is one), compared as a row value.
+      let rowKey = sql.raw('ctid');
+      let rowKeyList = rowKey;
+      if (dialect === 'sqlite') {
+        const pk = (await sql<{ name: string }>`SELECT name FROM pragma_table_info(${table}) WHERE pk > 0 ORDER BY pk`.execute(db)).rows.map((r) => r.name);
+        const withoutRowid = (await sql<{ n: number }>`SELECT count(*) AS n FROM sqlite_master WHERE name = ${table} AND sql LIKE '%WITHOUT ROWID%'`.execute(db)).rows[0]!.n > 0;
+        const byPk = withoutRowid && pk.length > 0 && pk.every((n) => IDENTIFIER.test(n));
+        rowKey = byPk ? sql.raw(`(${pk.join(', ')})`) : sql.raw('rowid');
+        rowKeyList = byPk ? sql.raw(pk.join(', ')) : rowKey;
+      }
+      const res = await sql`DELETE FROM ${t} WHERE ${rowKey} IN (SELECT ${rowKeyList} FROM ${t} WHERE ${c} < ${cutoff} LIMIT ${limit})`.execute(db);
       return Number(res.numAffectedRows ?? 0);
     },
   };
