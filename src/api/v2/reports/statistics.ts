@@ -1,8 +1,8 @@
-import { Readable } from 'node:stream';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Store } from '../../../store/store.js';
 import { serverIdParams, withErrors } from '../schemas.js';
 import { csvRow } from '../suppressions/csv.js';
+import { sendCsvStream } from '../csv-stream.js';
 import {
   addCounts, bucketCounts, emptyCounts, ratesOf, WIRE_METRICS, type BucketCounts, type Counts,
 } from '../../../reporting/statistics.js';
@@ -78,7 +78,10 @@ export function registerStatistics(scope: FastifyInstance, store: Store): void {
     const serverId = Number(req.params.serverId);
     const r = parseStatisticsQuery(req.query);
     const chunks = bucketCounts(store, serverId, r.filter, r.plan);
-    if (req.query.format === 'csv') return streamCsv(req, reply, serverId, chunks);
+    if (req.query.format === 'csv') return sendCsvStream(req, reply, {
+      columns: CSV_COLUMNS, batches: chunks, toCsv: csvOf, filename: `statistics-${serverId}.csv`, serverId,
+      failure: { event: 'api_v2.download_failed', message: 'statistics CSV failed mid-stream' },
+    });
     const totals = emptyCounts();
     const buckets: ({ start: string; label: string } & Counts)[] = [];
     for await (const rows of chunks) {
@@ -98,25 +101,3 @@ function about(q: StatisticsQuery, r: StatisticsRequest) {
   };
 }
 
-async function streamCsv(req: FastifyRequest, reply: FastifyReply, serverId: number, chunks: AsyncGenerator<BucketCounts[]>) {
-  // The first chunk is read before the headers go out, so a store failure still gets a proper
-  // 500; a failure later can only cut the stream short.
-  const first = await chunks.next();
-  async function* body(): AsyncGenerator<string> {
-    try {
-      yield csvRow(CSV_COLUMNS);
-      if (first.done) return;
-      yield csvOf(first.value);
-      for await (const rows of chunks) yield csvOf(rows);
-    } catch (err) {
-      req.log.error({ err, event: 'api_v2.download_failed', serverId }, 'statistics CSV failed mid-stream');
-      throw err;
-    } finally {
-      await chunks.return(undefined);
-    }
-  }
-  return reply
-    .type('text/csv; charset=utf-8')
-    .header('content-disposition', `attachment; filename="statistics-${serverId}.csv"`)
-    .send(Readable.from(body(), { objectMode: false }));
-}

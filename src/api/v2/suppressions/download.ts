@@ -1,4 +1,3 @@
-import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../../../store/store.js';
 import type { Suppression } from '../../../core/suppression.js';
@@ -7,6 +6,7 @@ import { serverIdParams, withErrors } from '../schemas.js';
 import { sortQueryProperties } from '../paging.js';
 import { filterProperties, SORT_DEFAULTS, SORT_FIELDS, storeQuery, toWire, type FilterQuery } from './wire.js';
 import { csvRow } from './csv.js';
+import { sendCsvStream } from '../csv-stream.js';
 
 export const CSV_COLUMNS = ['emailAddress', 'reason', 'detail', 'createdOn', 'lastUpdate'] as const;
 
@@ -30,27 +30,10 @@ export function registerDownload(scope: FastifyInstance, store: Store): void {
     },
   }, async (req, reply) => {
     const serverId = Number(req.params.serverId);
-    const batches = store.streamSuppressions(serverId, storeQuery(req.query), SUPPRESSION_DOWNLOAD_BATCH);
-    // The first batch is read before the headers go out, so a store failure still gets a proper
-    // 500; a failure later can only cut the stream short (the client sees an incomplete body).
-    const first = await batches.next();
-    async function* body(): AsyncGenerator<string> {
-      try {
-        yield csvRow(CSV_COLUMNS);
-        if (first.done) return;
-        yield batchCsv(first.value);
-        for await (const rows of batches) yield batchCsv(rows);
-      } catch (err) {
-        req.log.error({ err, event: 'api_v2.download_failed', serverId }, 'suppression download failed mid-stream');
-        throw err;
-      } finally {
-        // A client that hangs up ends this generator early: stop reading the store too.
-        await batches.return(undefined);
-      }
-    }
-    return reply
-      .type('text/csv; charset=utf-8')
-      .header('content-disposition', `attachment; filename="suppressions-${serverId}.csv"`)
-      .send(Readable.from(body(), { objectMode: false }));
+    return sendCsvStream(req, reply, {
+      columns: CSV_COLUMNS, batches: store.streamSuppressions(serverId, storeQuery(req.query), SUPPRESSION_DOWNLOAD_BATCH), toCsv: batchCsv,
+      filename: `suppressions-${serverId}.csv`, serverId,
+      failure: { event: 'api_v2.download_failed', message: 'suppression download failed mid-stream' },
+    });
   });
 }
