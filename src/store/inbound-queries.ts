@@ -135,6 +135,18 @@ export async function insertMessage(trx: Db, m: NewInboundMessage): Promise<void
   }))).execute();
 }
 
+/** The due posts a claim takes (exported so a test can check its plan uses the partial index). */
+export function duePostsQuery(db: Db, kind: 'sqlite' | 'postgres', limit: number, now: number, staleBefore: number) {
+  const due = db.selectFrom('inbound_posts as p').innerJoin('inbound_routes as r', 'r.id', 'p.route_id').select('p.id')
+    // Written out, not bound: a planner can use the partial index inbound_posts_due (WHERE status
+    // IN ('pending', 'failed')) only when the query names the same values. With parameters SQLite
+    // scanned every post ever received: 0.5 ms per claim at 3,000 posts, growing with the table.
+    .where(sql<boolean>`p.status in ('pending', 'failed')`).where('p.next_attempt_at', '<=', now).where('r.enabled', '=', 1)
+    .where((eb) => eb.or([eb('p.locked_at', 'is', null), eb('p.locked_at', '<', staleBefore)]))
+    .orderBy('p.next_attempt_at').limit(limit);
+  return kind === 'postgres' ? due.forUpdate('p').skipLocked() : due;
+}
+
 /**
  * Locks up to `limit` due posts of enabled routes for workerId (pending or failed, due, unlocked
  * or locked before staleBefore) and returns their ids. PostgreSQL: SKIP LOCKED, so processes
@@ -142,11 +154,7 @@ export async function insertMessage(trx: Db, m: NewInboundMessage): Promise<void
  * process's one connection, and one process owns the file.
  */
 export async function claimPostIds(trx: Transaction<Database>, kind: 'sqlite' | 'postgres', workerId: string, limit: number, now: number, staleBefore: number): Promise<number[]> {
-  let due = trx.selectFrom('inbound_posts as p').innerJoin('inbound_routes as r', 'r.id', 'p.route_id').select('p.id')
-    .where('p.status', 'in', UNDELIVERED).where('p.next_attempt_at', '<=', now).where('r.enabled', '=', 1)
-    .where((eb) => eb.or([eb('p.locked_at', 'is', null), eb('p.locked_at', '<', staleBefore)]))
-    .orderBy('p.next_attempt_at').limit(limit);
-  if (kind === 'postgres') due = due.forUpdate('p').skipLocked();
+  const due = duePostsQuery(trx, kind, limit, now, staleBefore);
   const ids = (await due.execute()).map((r) => Number(r.id));
   if (ids.length === 0) return [];
   await trx.updateTable('inbound_posts').set({ locked_by: workerId, locked_at: now }).where('id', 'in', ids).execute();

@@ -3,16 +3,16 @@
  * plus Authentication, ReplyText and AutoReply; docs/inbound-payload.md). Runs on a parser thread
  * (parse-worker.ts): everything here is CPU work on up to 50 MB.
  *
- * Attachment contents never become JavaScript strings: the JSON is written with a placeholder per
- * attachment and the base64 pieces are copied into the output buffer in their place.
+ * Attachment contents never become one large JavaScript string: the JSON is written with a
+ * placeholder per attachment, and each attachment's base64 is written into the output buffer in
+ * its place, a slice at a time.
  */
 import { randomUUID } from 'node:crypto';
-import type { AddressObject } from 'mailparser';
-import EmailReplyParser from 'email-reply-parser';
 import type { DNSResolver } from 'mailauth';
 import { autoReplySignal } from '../../bounce/auto-reply.js';
 import { authenticateMessage, type AuthenticationResult } from './authentication.js';
-import { parseMime, type ParsedAttachment, type ParsedMime } from './mime.js';
+import { parseMime, type MimeAddress, type ParsedAttachment, type ParsedMime } from './mime.js';
+import { replyText } from './reply-text.js';
 import { headerValue, readHeaderBlock, type RawHeader } from './raw-headers.js';
 
 /** What the MX listener knew about the message (index.ts InboundEnvelope, minus receivedAt). */
@@ -26,19 +26,13 @@ export interface BodyContext { resolver: DNSResolver; hostname: string }
 interface PayloadAddress { EmailAddress: string; FriendlyName: string | null }
 interface PayloadFile { Name: string | null; ContentType: string; Content: string; ContentId: string | null; CustomHeaders: RawHeader[] }
 
-/** Reply parsing is regex work over the whole text: a bounded prefix holds any real reply. */
-const REPLY_SCAN_LIMIT = 256 * 1024;
-
 /** Every mailbox of the header(s), group members included, in order. */
-function addresses(objs: AddressObject[]): PayloadAddress[] {
+function addresses(list: readonly MimeAddress[]): PayloadAddress[] {
   const out: PayloadAddress[] = [];
-  const walk = (list: AddressObject['value']) => {
-    for (const a of list) {
-      if (a.group) walk(a.group);
-      else if (a.address) out.push({ EmailAddress: a.address, FriendlyName: a.name || null });
-    }
-  };
-  for (const o of objs) walk(o.value);
+  for (const a of list) {
+    if (a.group) out.push(...addresses(a.group));
+    else if (a.address) out.push({ EmailAddress: a.address, FriendlyName: a.name || null });
+  }
   return out;
 }
 
@@ -58,33 +52,32 @@ function referencedCids(html: string | null): Set<string> {
 
 const bareCid = (cid: string | null): string | null => (cid ? cid.trim().replace(/^<|>$/g, '').trim() : null);
 
-function replyText(text: string | null): string | null {
-  if (text === null) return null;
-  try {
-    return new EmailReplyParser().parseReply(text.length > REPLY_SCAN_LIMIT ? text.slice(0, REPLY_SCAN_LIMIT) : text).trimEnd();
-  } catch {
-    return null;
-  }
-}
+
+/** Bytes of content encoded per step: a multiple of 3, so the slices' base64 joins up. */
+const ENCODE_SLICE = 3 * 256 * 1024;
+
+const base64Length = (n: number): number => Math.ceil(n / 3) * 4;
 
 /**
- * The JSON with each attachment's Content written from its base64 pieces, as one exact-size buffer.
+ * The JSON with each attachment's Content written as base64 from its bytes, as one exact-size buffer.
  * `token` is the placeholder prefix as it appears inside the JSON text; the attachment's index follows it.
  */
 function assemble(payload: unknown, files: ParsedAttachment[], token: string): Buffer {
   const escaped = token.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   // split() with a capture group alternates text and captured attachment indexes.
   const parts = JSON.stringify(payload).split(new RegExp(`${escaped}(\\d+)(?=")`));
-  const pieces: Buffer[] = [];
-  parts.forEach((p, i) => {
-    if (i % 2 === 0) pieces.push(Buffer.from(p, 'utf8'));
-    else pieces.push(...files[Number(p)]!.base64);
-  });
+  let total = 0;
+  parts.forEach((p, i) => { total += i % 2 === 0 ? Buffer.byteLength(p, 'utf8') : base64Length(files[Number(p)]!.content.length); });
   // A buffer of its own (not a pooled slice), so it can be transferred to the main thread.
-  const total = pieces.reduce((s, p) => s + p.length, 0);
   const out = Buffer.from(new ArrayBuffer(total));
   let at = 0;
-  for (const p of pieces) { out.set(p, at); at += p.length; }
+  parts.forEach((p, i) => {
+    if (i % 2 === 0) { at += out.write(p, at, 'utf8'); return; }
+    const content = files[Number(p)]!.content;
+    for (let from = 0; from < content.length; from += ENCODE_SLICE) {
+      at += out.write(content.subarray(from, from + ENCODE_SLICE).toString('base64'), at, 'latin1');
+    }
+  });
   return out;
 }
 
@@ -98,7 +91,7 @@ export async function buildInboundBody(raw: Buffer, env: BodyEnvelope, ctx: Body
 }
 
 function emptyMime(error: string): ParsedMime {
-  return { subject: null, from: null, to: [], cc: [], bcc: [], replyTo: null, text: null, html: null, textCharset: null, htmlCharset: null, attachments: [], errors: [error] };
+  return { subject: null, from: null, to: [], cc: [], bcc: [], replyTo: [], text: null, html: null, textCharset: null, htmlCharset: null, attachments: [], errors: [error] };
 }
 
 function renderBody(headers: RawHeader[], garbage: string[], mime: ParsedMime, auth: AuthenticationResult, env: BodyEnvelope): Buffer {
@@ -139,7 +132,7 @@ function renderBody(headers: RawHeader[], garbage: string[], mime: ParsedMime, a
       To: addresses(mime.to),
       Cc: orNull(addresses(mime.cc)),
       Bcc: orNull(addresses(mime.bcc)),
-      ReplyTo: addresses(mime.replyTo ? [mime.replyTo] : [])[0] ?? null,
+      ReplyTo: addresses(mime.replyTo)[0] ?? null,
       CustomHeaders: headers,
       Attachments: attachments,
       EmbeddedMedia: embedded,

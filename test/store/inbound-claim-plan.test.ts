@@ -1,0 +1,41 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { duePostsQuery } from '../../src/store/inbound-queries.js';
+import type { Database } from '../../src/store/schema.js';
+
+/**
+ * The inbound poster claims due posts many times a second, while every post ever received stays
+ * in the table until retention: the claim must search the partial index of undelivered posts, not
+ * scan the table. SQLite only matches a partial index whose WHERE the query repeats with the same
+ * literal values, so a bound parameter in the status filter silently turned this into a scan.
+ */
+describe('inbound claim query plan (SQLite)', () => {
+  let dir: string;
+  let raw: BetterSqlite3.Database;
+  let db: Kysely<Database>;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'postline-claim-plan-'));
+    const store = new SqliteStore(join(dir, 'postline.db'));
+    await store.migrate();
+    await store.close();
+    raw = new BetterSqlite3(join(dir, 'postline.db'));
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+  });
+  afterAll(async () => {
+    await db.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('searches inbound_posts_due instead of scanning inbound_posts', () => {
+    const q = duePostsQuery(db, 'sqlite', 32, Date.now(), Date.now() - 60_000).compile();
+    const plan = (raw.prepare(`EXPLAIN QUERY PLAN ${q.sql}`).all(...(q.parameters as unknown[])) as { detail: string }[]).map((r) => r.detail);
+    expect(plan.join(' | ')).toMatch(/SEARCH p USING INDEX inbound_posts_due/);
+    expect(plan.some((d) => /^SCAN p\b/.test(d))).toBe(false);
+  });
+});
