@@ -7,7 +7,7 @@
  */
 import { GroupCommitter } from '../accept/group-commit.js';
 import { newId } from '../core/ids.js';
-import type { InboundRouteEntry, NewInboundMessage } from '../store/inbound-queries.js';
+import { INBOUND_BODY_CHUNK_BYTES, type InboundRouteEntry, type NewInboundMessage } from '../store/inbound-queries.js';
 import type { Store } from '../store/store.js';
 
 export interface RoutedRecipient { rcptTo: string; route: InboundRouteEntry }
@@ -26,12 +26,6 @@ export interface InboundAcceptDeps {
  */
 const MAX_BATCH_MESSAGES = 32;
 
-/**
- * Bytes per stored chunk. A message larger than one chunk has its chunks written first, one
- * statement each, and only then its row and posts in the group commit: committing 25 MB at once
- * blocked the event loop for 200 ms on SQLite (the WAL write happens inside COMMIT).
- */
-export const INBOUND_BODY_CHUNK_BYTES = 1024 * 1024;
 
 export class InboundAcceptor {
   private readonly committer: GroupCommitter<NewInboundMessage, undefined>;
