@@ -7,12 +7,14 @@ import PostalMime from 'postal-mime';
 import { describe, expect, it } from 'vitest';
 import { decodeBase64Text } from '../../src/inbound/parse/base64-text.js';
 import { parseMime } from '../../src/inbound/parse/mime.js';
+import { ChunkWriter } from '../../src/inbound/parse/postal-mime-parts.js';
 import { replyText } from '../../src/inbound/parse/reply-text.js';
 
 /**
  * The parser's two fast paths must answer exactly what the libraries answer: the native base64
  * decoder what postal-mime's own Base64Decoder decodes (it is left untouched, only MimeNode is
- * told to use ours), and the reply parser what email-reply-parser's parseReply gives.
+ * told to use ours; its output goes through the ChunkWriter join, which is checked on its own
+ * below), and the reply parser what email-reply-parser's parseReply gives.
  */
 const req = createRequire(import.meta.url);
 const postalDir = dirname(req.resolve('postal-mime/package.json'));
@@ -63,6 +65,23 @@ describe('native base64 decoding of MIME parts', () => {
     expect(decodeBase64Text('QU-JD')).toMatchObject({ junk: true, symbols: 4 }); // base64url, not MIME base64
     expect(decodeBase64Text('AAECAwQ')).toMatchObject({ junk: false, symbols: 7 });
     expect(decodeBase64Text('QQ==QUJD').bytes.toString()).toBe('AABC');
+  });
+
+  it('decoded chunks join to exactly the bytes written, across chunk boundaries', async () => {
+    for (let seed = 1; seed <= 100; seed++) {
+      const r = rng(seed);
+      const w = new ChunkWriter(1 + Math.floor(r() * 64));
+      const written: number[] = [];
+      for (let i = Math.floor(r() * 40); i > 0; i--) {
+        const bytes = Array.from({ length: Math.floor(r() * 100) }, () => Math.floor(r() * 256));
+        written.push(...bytes);
+        const how = Math.floor(r() * 3);
+        if (how === 0) for (const b of bytes) w.writeByte(b);
+        else if (how === 1) w.writeBytes(Uint8Array.from(bytes));
+        else w.append(Uint8Array.from(bytes));
+      }
+      expect(Buffer.from(await w.finalize()).equals(Buffer.from(written)), `seed ${seed}`).toBe(true);
+    }
   });
 
   it('a parsed message carries its parts decoded, each with its own header lines', async () => {

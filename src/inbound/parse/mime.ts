@@ -14,9 +14,9 @@
  */
 import PostalMime, { type Address, type Attachment } from 'postal-mime';
 import { parseHeaderLines, type RawHeader } from './raw-headers.js';
-import { BASE64_FAULT, installNativeBase64, partsInOrder, type PartNode } from './postal-mime-parts.js';
+import { BASE64_FAULT, installFastPaths, partsInOrder, type PartNode } from './postal-mime-parts.js';
 
-installNativeBase64();
+installFastPaths();
 
 export type MimeAddress = Address;
 
