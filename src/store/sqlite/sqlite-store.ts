@@ -7,6 +7,7 @@ import { SqlStore, toRecipient } from '../sql-store.js';
 import type { StoredRecipient } from '../store.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { withStatementCache } from './statement-cache.js';
+import { BackgroundCheckpointer } from './background-checkpoint.js';
 import { DurableSqliteDialect, WalSync } from './wal-sync.js';
 
 /** PRAGMA auto_vacuum's value for INCREMENTAL. */
@@ -22,8 +23,10 @@ const RECLAIM_PAGES_PER_STEP = 2_000;
 export class SqliteStore extends SqlStore {
   readonly kind = 'sqlite' as const;
   private readonly raw: BetterSqlite3.Database;
+  /** Checkpoints off the event loop, from the end of migrate() (background-checkpoint.ts); none for :memory:. */
+  private checkpointer: BackgroundCheckpointer | null = null;
 
-  constructor(file: string) {
+  constructor(private readonly file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     const raw = new BetterSqlite3(file);
     // Retention frees pages; INCREMENTAL lets `PRAGMA incremental_vacuum` hand them back to the
@@ -55,6 +58,22 @@ export class SqliteStore extends SqlStore {
       }).immediate();
     }
     this.useIncrementalVacuum();
+    if (this.file !== ':memory:' && !this.checkpointer) {
+      this.raw.pragma('wal_autocheckpoint = 0');
+      this.checkpointer = new BackgroundCheckpointer(this.file);
+    }
+  }
+
+  /** The background checkpointer's state: null when this store checkpoints in its commits (:memory:, or before migrate()). */
+  checkpointState(): { checkpoints: number; lastError: string | null } | null {
+    return this.checkpointer && { checkpoints: this.checkpointer.checkpoints, lastError: this.checkpointer.lastError };
+  }
+
+  override async close(): Promise<void> {
+    const checkpointer = this.checkpointer;
+    this.checkpointer = null;
+    await checkpointer?.close();
+    await super.close();
   }
 
   /**

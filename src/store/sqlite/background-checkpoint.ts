@@ -1,0 +1,82 @@
+/**
+ * SQLite WAL checkpoints on a thread of their own.
+ *
+ * By default SQLite checkpoints inside the COMMIT that pushes the WAL past 1,000 pages: it copies
+ * those pages into the database file and fsyncs it, on the committing connection, which is the
+ * event loop here (better-sqlite3 is synchronous). With inbound messages of 50 KB that was a commit
+ * of 21–25 ms every ~80 messages, and with a 25 MB message several in a row, part of the longest
+ * event-loop stalls bench/inbound.js measured. The store's connection now never checkpoints
+ * (wal_autocheckpoint = 0); this thread runs a PASSIVE checkpoint on its own connection every
+ * CHECKPOINT_EVERY_MS. PASSIVE never waits on the writer or on readers: it copies what it can,
+ * and a writer restarts the WAL from its start once everything in it has been copied.
+ *
+ * Durability is unchanged: a commit is durable once the WAL is synced (WalSync); the checkpoint
+ * syncs the WAL before copying and the database file after, as SQLite's own does. A process
+ * killed mid-checkpoint is recovered from the WAL at the next open.
+ *
+ * The thread's code is a string (eval) rather than a file, so that it loads the same way from
+ * dist/ and from the TypeScript sources under vitest.
+ */
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+
+/** Often enough that the WAL stays a few MB at hundreds of messages a second; an idle check costs microseconds. */
+export const CHECKPOINT_EVERY_MS = 200;
+
+export interface CheckpointResult { busy: boolean; walFrames: number; checkpointedFrames: number }
+
+const THREAD_CODE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const db = new Database(workerData.file);
+db.pragma('synchronous = NORMAL');
+const checkpoint = () => {
+  try {
+    const [r] = db.pragma('wal_checkpoint(PASSIVE)');
+    if (r && r.log > 0) parentPort.postMessage({ busy: r.busy === 1, walFrames: r.log, checkpointedFrames: r.checkpointed });
+  } catch (err) {
+    parentPort.postMessage({ error: String(err && err.message || err) });
+  }
+};
+const timer = setInterval(checkpoint, workerData.everyMs);
+parentPort.on('message', (m) => {
+  if (m !== 'close') return;
+  clearInterval(timer);
+  checkpoint();
+  db.close();
+  parentPort.postMessage({ closed: true });
+});
+`;
+
+export class BackgroundCheckpointer {
+  private readonly worker: Worker;
+  private closing: Promise<void> | null = null;
+  /** Checkpoints that found frames in the WAL, with the last one's result (tests and diagnostics). */
+  checkpoints = 0;
+  last: CheckpointResult | null = null;
+  lastError: string | null = null;
+
+  constructor(file: string, everyMs = CHECKPOINT_EVERY_MS) {
+    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+    this.worker = new Worker(THREAD_CODE, { eval: true, workerData: { file, driver, everyMs } });
+    // An idle checkpointer does not keep the process alive; close() ends it.
+    this.worker.unref();
+    this.worker.on('message', (m: CheckpointResult & { error?: string; closed?: boolean }) => {
+      if (m.error !== undefined) this.lastError = m.error;
+      else if (m.closed === undefined) { this.checkpoints++; this.last = m; }
+    });
+    // A failing checkpointer costs disk (the WAL grows), never data; the next open checkpoints.
+    this.worker.on('error', (err) => { this.lastError = err.message; });
+  }
+
+  /** Runs a last checkpoint, closes the thread's connection and ends the thread. */
+  close(): Promise<void> {
+    this.closing ??= new Promise<void>((resolve) => {
+      const done = () => { void this.worker.terminate().finally(resolve); };
+      this.worker.on('message', (m: { closed?: boolean }) => { if (m.closed) done(); });
+      this.worker.once('exit', () => resolve());
+      this.worker.postMessage('close');
+    });
+    return this.closing;
+  }
+}

@@ -1,0 +1,83 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BackgroundCheckpointer } from '../../src/store/sqlite/background-checkpoint.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+
+/**
+ * SQLite checkpoints leave the event loop: the store's own connection never checkpoints
+ * (wal_autocheckpoint = 0), a thread does, and the database file receives what was committed.
+ */
+describe('background WAL checkpoints (SQLite)', () => {
+  const dirs: string[] = [];
+  afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+  const tempFile = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'postline-ckpt-'));
+    dirs.push(dir);
+    return join(dir, 'x.db');
+  };
+  const until = async (what: () => boolean, ms = 10_000) => {
+    for (const end = Date.now() + ms; !what(); await new Promise((r) => setTimeout(r, 20))) {
+      if (Date.now() > end) throw new Error('timed out');
+    }
+  };
+
+  it('copies committed pages into the database file while the writing connection never checkpoints', async () => {
+    const file = tempFile();
+    const raw = new BetterSqlite3(file);
+    raw.pragma('journal_mode = WAL');
+    raw.pragma('wal_autocheckpoint = 0');
+    raw.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB NOT NULL)');
+    const sizeBefore = statSync(file).size;
+    const ckpt = new BackgroundCheckpointer(file, 20);
+    try {
+      const insert = raw.prepare('INSERT INTO t (v) VALUES (?)');
+      for (let i = 0; i < 200; i++) insert.run(Buffer.alloc(16 * 1024, i));
+      // 3.2 MB written; only a checkpoint moves it from the WAL into the database file.
+      await until(() => statSync(file).size > sizeBefore + 3_000_000);
+      expect(ckpt.checkpoints).toBeGreaterThan(0);
+      expect(ckpt.last?.checkpointedFrames).toBeGreaterThan(0);
+      expect(ckpt.lastError).toBeNull();
+    } finally {
+      await ckpt.close();
+      raw.close();
+    }
+    const again = new BetterSqlite3(file);
+    expect((again.prepare('SELECT count(*) AS n, sum(length(v)) AS bytes FROM t').get() as { n: number; bytes: number })).toEqual({ n: 200, bytes: 200 * 16 * 1024 });
+    again.close();
+  });
+
+  it('a migrated store checkpoints on its thread, keeps every row across close and reopen, and closes the thread', async () => {
+    const file = tempFile();
+    const store = new SqliteStore(file);
+    expect(store.checkpointState()).toBeNull(); // before migrate(): SQLite's own checkpoints
+    await store.migrate();
+    const account = await store.createAccount('ckpt', Date.now());
+    for (let i = 0; i < 40; i++) {
+      await store.commitInboundMessages([{
+        id: `m${String(i).padStart(4, '0')}`, mailFrom: 'a@example.net', remoteIp: '127.0.0.1', helo: null, receivedAt: Date.now(),
+        raw: Buffer.alloc(100_000, i), posts: [],
+      }]);
+    }
+    await until(() => (store.checkpointState()?.checkpoints ?? 0) > 0);
+    expect(statSync(file).size).toBeGreaterThan(4_000_000);
+    await store.close();
+    const reopened = new SqliteStore(file);
+    await reopened.migrate();
+    try {
+      expect((await reopened.listAccounts()).find((a) => a.id === account.id)?.name).toBe('ckpt');
+      expect((await reopened.inboundMessageRaw('m0039'))?.equals(Buffer.alloc(100_000, 39))).toBe(true);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it(':memory: keeps SQLite\'s own checkpoints (there is no file to share with a thread)', async () => {
+    const store = new SqliteStore(':memory:');
+    await store.migrate();
+    expect(store.checkpointState()).toBeNull();
+    await store.close();
+  });
+});
