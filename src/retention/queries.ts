@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../store/schema.js';
 
 /**
@@ -52,6 +52,35 @@ const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 
 export function retentionQueries(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): RetentionQueries {
   const deleted = (r: { numDeletedRows: bigint } | undefined) => Number(r?.numDeletedRows ?? 0);
+  /**
+   * How to name one row of `table` in a DELETE (null while the table does not exist), looked up
+   * once per table for these queries (a retention pass makes them once, then deletes in many
+   * batches; the answer only changes with a migration).
+   * A row's own key: ctid on PostgreSQL; on SQLite rowid, or the primary key of a WITHOUT ROWID
+   * table (stats_hourly is one), compared as a row value.
+   */
+  const shapes = new Map<string, { rowKey: RawBuilder<unknown>; rowKeyList: RawBuilder<unknown> }>();
+  async function rowKeyOf(table: string): Promise<{ rowKey: RawBuilder<unknown>; rowKeyList: RawBuilder<unknown> } | null> {
+    const known = shapes.get(table);
+    if (known) return known;
+    const exists = dialect === 'sqlite'
+      ? (await sql<{ n: number }>`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ${table}`.execute(db)).rows[0]!.n > 0
+      : (await sql<{ t: string | null }>`SELECT to_regclass(${table})::text AS t`.execute(db)).rows[0]!.t !== null;
+    if (!exists) return null;
+    let rowKey = sql.raw('ctid');
+    let rowKeyList = rowKey;
+    if (dialect === 'sqlite') {
+      const pk = (await sql<{ name: string }>`SELECT name FROM pragma_table_info(${table}) WHERE pk > 0 ORDER BY pk`.execute(db)).rows.map((r) => r.name);
+      const withoutRowid = (await sql<{ n: number }>`SELECT count(*) AS n FROM sqlite_master WHERE name = ${table} AND sql LIKE '%WITHOUT ROWID%'`.execute(db)).rows[0]!.n > 0;
+      const byPk = withoutRowid && pk.length > 0 && pk.every((n) => IDENTIFIER.test(n));
+      rowKey = byPk ? sql.raw(`(${pk.join(', ')})`) : sql.raw('rowid');
+      rowKeyList = byPk ? sql.raw(pk.join(', ')) : rowKey;
+    }
+    const shape = { rowKey, rowKeyList };
+    shapes.set(table, shape);
+    return shape;
+  }
+
   return {
     async deleteMessageBodies(cutoff, limit) {
       const res = await db.deleteFrom('message_bodies').where('message_id', 'in', (eb) => eb.selectFrom('message_bodies as b')
@@ -129,23 +158,11 @@ export function retentionQueries(db: Kysely<Database>, dialect: 'sqlite' | 'post
     },
     async deleteOldRowsIfTableExists(table, column, cutoff, limit) {
       if (!IDENTIFIER.test(table) || !IDENTIFIER.test(column)) throw new Error(`not an identifier: ${table}.${column}`);
-      const exists = dialect === 'sqlite'
-        ? (await sql<{ n: number }>`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ${table}`.execute(db)).rows[0]!.n > 0
-        : (await sql<{ t: string | null }>`SELECT to_regclass(${table})::text AS t`.execute(db)).rows[0]!.t !== null;
-      if (!exists) return 0;
+      const shape = await rowKeyOf(table);
+      if (!shape) return 0;
+      const { rowKey, rowKeyList } = shape;
       const t = sql.table(table);
       const c = sql.ref(column);
-      // A row's own key: ctid on PostgreSQL; on SQLite rowid, or the primary key of a WITHOUT ROWID
-      // table (stats_hourly is one), compared as a row value.
-      let rowKey = sql.raw('ctid');
-      let rowKeyList = rowKey;
-      if (dialect === 'sqlite') {
-        const pk = (await sql<{ name: string }>`SELECT name FROM pragma_table_info(${table}) WHERE pk > 0 ORDER BY pk`.execute(db)).rows.map((r) => r.name);
-        const withoutRowid = (await sql<{ n: number }>`SELECT count(*) AS n FROM sqlite_master WHERE name = ${table} AND sql LIKE '%WITHOUT ROWID%'`.execute(db)).rows[0]!.n > 0;
-        const byPk = withoutRowid && pk.length > 0 && pk.every((n) => IDENTIFIER.test(n));
-        rowKey = byPk ? sql.raw(`(${pk.join(', ')})`) : sql.raw('rowid');
-        rowKeyList = byPk ? sql.raw(pk.join(', ')) : rowKey;
-      }
       const res = await sql`DELETE FROM ${t} WHERE ${rowKey} IN (SELECT ${rowKeyList} FROM ${t} WHERE ${c} < ${cutoff} LIMIT ${limit})`.execute(db);
       return Number(res.numAffectedRows ?? 0);
     },
