@@ -143,6 +143,25 @@ describe('Inbound parser: raw message -> Inbound POST body', () => {
     expect(m.TextCharSet).toBeNull();
   });
 
+  it('an attached message stays an attachment, bytes and headers as received, with or without a disposition', async () => {
+    const inner = ['From: b@example.org', 'Subject: inner', '', 'Inner body', ''].join('\r\n');
+    const raw = Buffer.from(['From: a@example.net', 'To: inbox@customer.example', 'Subject: outer', 'Content-Type: multipart/mixed; boundary="B"', '',
+      '--B', 'Content-Type: text/plain', '', 'See the forwarded message.', '--B', 'Content-Type: message/rfc822', 'Content-Disposition: attachment; filename="fwd.eml"', '', inner,
+      '--B', 'Content-Type: message/rfc822', '', inner, '--B--', ''].join('\r\n'));
+    const body = await build(raw);
+    expect(body.ErrorLog).toBeNull();
+    expect(body.Message.TextBody).toBe('See the forwarded message.');
+    expect(body.Message.Subject).toBe('outer');
+    expect(body.Message.Attachments.map((a) => [a.Name, a.ContentType, Buffer.from(a.Content, 'base64').toString()])).toEqual([
+      ['fwd.eml', 'message/rfc822', inner],
+      [null, 'message/rfc822', inner],
+    ]);
+    expect(body.Message.Attachments[0]!.CustomHeaders).toEqual([
+      { Name: 'Content-Type', Value: 'message/rfc822' },
+      { Name: 'Content-Disposition', Value: 'attachment; filename="fwd.eml"' },
+    ]);
+  });
+
   it('decodes an ISO-8859-1 part to Unicode and reports the declared charset', async () => {
     const body = await build(fixture('latin1.eml'));
     expect(body.Message.TextBody).toBe('Schöne Grüße aus München\n');

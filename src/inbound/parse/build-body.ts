@@ -52,7 +52,6 @@ function referencedCids(html: string | null): Set<string> {
 
 const bareCid = (cid: string | null): string | null => (cid ? cid.trim().replace(/^<|>$/g, '').trim() : null);
 
-
 /** Bytes of content encoded per step: a multiple of 3, so the slices' base64 joins up. */
 const ENCODE_SLICE = 3 * 256 * 1024;
 
