@@ -69,7 +69,7 @@ async function serve(cfg: Config, roles: Role[]): Promise<void> {
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
 
-  const store = await openStore(cfg);
+  const store = await openStore(cfg, log);
   const { credentials, created } = await ensureBootstrap(store, cfg.dataDir, Date.now());
   const app = await startApp({ config: cfg, log, store, now: Date.now }, roles);
   if (created) {

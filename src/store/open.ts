@@ -1,15 +1,19 @@
 import { join, resolve } from 'node:path';
+import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
 import type { Store } from './store.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
 import { PostgresStore } from './postgres/postgres-store.js';
 
 /** Opens (and migrates) the store the configuration names: PostgreSQL for a postgres:// URL,
- *  else SQLite at <dataDir>/postline.db. */
-export async function openStore(cfg: Pick<Config, 'databaseUrl' | 'dataDir' | 'databasePoolSize'>): Promise<Store> {
+ *  else SQLite at <dataDir>/postline.db. `log` hears of SQLite checkpoints that fail. */
+export async function openStore(cfg: Pick<Config, 'databaseUrl' | 'dataDir' | 'databasePoolSize'>, log?: Logger): Promise<Store> {
   const store: Store = cfg.databaseUrl
     ? new PostgresStore(cfg.databaseUrl, cfg.databasePoolSize)
-    : new SqliteStore(join(resolve(cfg.dataDir), 'postline.db'));
+    : new SqliteStore(join(resolve(cfg.dataDir), 'postline.db'), {
+      onCheckpointError: (error) => log?.error({ event: 'store.checkpoint_failed', error },
+        'SQLite WAL checkpoint failed: the WAL grows until one succeeds (committed data is safe)'),
+    });
   try {
     await store.migrate();
   } catch (err) {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -73,6 +73,31 @@ describe('background WAL checkpoints (SQLite)', () => {
     } finally {
       await reopened.close();
     }
+  });
+
+  it('a checkpoint that fails at every interval is reported once, not every time, and the thread still closes', async () => {
+    // Not a database: the connection opens, and every checkpoint fails.
+    const file = tempFile();
+    writeFileSync(file, 'this is not an SQLite database, only text long enough to be read as a header '.repeat(20));
+    const heard: string[] = [];
+    const ckpt = new BackgroundCheckpointer(file, 10, (m) => heard.push(m));
+    await until(() => heard.length > 0);
+    await new Promise((r) => setTimeout(r, 200)); // about 20 more failed checkpoints
+    await ckpt.close();
+    // The failed open is one message, the ~20 failed checkpoints after it another: each heard once.
+    expect(heard).toEqual([`cannot open ${file}: file is not a database`, 'file is not a database']);
+    expect(ckpt.lastError).toBe('file is not a database');
+    expect(ckpt.checkpoints).toBe(0);
+  });
+
+  it('a database that cannot be opened is reported, and close() still returns', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'postline-ckpt-'));
+    dirs.push(dir);
+    const heard: string[] = [];
+    const ckpt = new BackgroundCheckpointer(dir, 10, (m) => heard.push(m));
+    await until(() => heard.length > 0);
+    await ckpt.close();
+    expect(heard[0]).toMatch(/^cannot open /);
   });
 
   it(':memory: keeps SQLite\'s own checkpoints (there is no file to share with a thread)', async () => {

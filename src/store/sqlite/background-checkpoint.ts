@@ -22,28 +22,38 @@ import { Worker } from 'node:worker_threads';
 
 /** Often enough that the WAL stays a few MB at hundreds of messages a second; an idle check costs microseconds. */
 export const CHECKPOINT_EVERY_MS = 200;
+/** A failure that repeats (every CHECKPOINT_EVERY_MS) is reported again at most this often. */
+const REPEAT_REPORT_MS = 60_000;
 
 export interface CheckpointResult { busy: boolean; walFrames: number; checkpointedFrames: number }
 
 const THREAD_CODE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
-const db = new Database(workerData.file);
-db.pragma('synchronous = NORMAL');
+const describe = (err) => (err && typeof err.message === 'string' ? err.message : String(err));
+let db = null;
+try {
+  db = new Database(workerData.file);
+  db.pragma('synchronous = NORMAL');
+} catch (err) {
+  parentPort.postMessage({ error: 'cannot open ' + workerData.file + ': ' + describe(err) });
+}
 const checkpoint = () => {
   try {
     const [r] = db.pragma('wal_checkpoint(PASSIVE)');
     if (r && r.log > 0) parentPort.postMessage({ busy: r.busy === 1, walFrames: r.log, checkpointedFrames: r.checkpointed });
   } catch (err) {
-    parentPort.postMessage({ error: String(err && err.message || err) });
+    parentPort.postMessage({ error: describe(err) });
   }
 };
-const timer = setInterval(checkpoint, workerData.everyMs);
+const timer = db && setInterval(checkpoint, workerData.everyMs);
 parentPort.on('message', (m) => {
   if (m !== 'close') return;
-  clearInterval(timer);
-  checkpoint();
-  db.close();
+  if (db) {
+    clearInterval(timer);
+    checkpoint();
+    db.close();
+  }
   parentPort.postMessage({ closed: true });
 });
 `;
@@ -51,26 +61,46 @@ parentPort.on('message', (m) => {
 export class BackgroundCheckpointer {
   private readonly worker: Worker;
   private closing: Promise<void> | null = null;
+  /** The thread has ended (closed, or died of an error): nothing is left to close. */
+  private exited = false;
   /** Checkpoints that found frames in the WAL, with the last one's result (tests and diagnostics). */
   checkpoints = 0;
   last: CheckpointResult | null = null;
   lastError: string | null = null;
 
-  constructor(file: string, everyMs = CHECKPOINT_EVERY_MS) {
+  private reportedError: { message: string; at: number } | null = null;
+
+  /** `onError` hears of a failing checkpoint (a thread that could not start, a checkpoint that threw): once per new message, then once a minute. */
+  constructor(file: string, everyMs = CHECKPOINT_EVERY_MS, private readonly onError?: (message: string) => void) {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     this.worker = new Worker(THREAD_CODE, { eval: true, workerData: { file, driver, everyMs } });
     // An idle checkpointer does not keep the process alive; close() ends it.
     this.worker.unref();
     this.worker.on('message', (m: CheckpointResult & { error?: string; closed?: boolean }) => {
-      if (m.error !== undefined) this.lastError = m.error;
+      if (m.error !== undefined) this.failed(m.error);
       else if (m.closed === undefined) { this.checkpoints++; this.last = m; }
     });
     // A failing checkpointer costs disk (the WAL grows), never data; the next open checkpoints.
-    this.worker.on('error', (err) => { this.lastError = err.message; });
+    // What a thread throws arrives serialized: an Error, or a plain object or value.
+    this.worker.on('error', (err: unknown) => {
+      const message = (err as { message?: unknown } | null)?.message;
+      this.failed(typeof message === 'string' && message !== '' ? message : String(err));
+    });
+    this.worker.once('exit', () => { this.exited = true; });
+  }
+
+  private failed(message: string): void {
+    this.lastError = message;
+    const now = Date.now();
+    const r = this.reportedError;
+    if (r && r.message === message && now - r.at < REPEAT_REPORT_MS) return;
+    this.reportedError = { message, at: now };
+    this.onError?.(message);
   }
 
   /** Runs a last checkpoint, closes the thread's connection and ends the thread. */
   close(): Promise<void> {
+    if (this.exited) return Promise.resolve();
     this.closing ??= new Promise<void>((resolve) => {
       const done = () => { void this.worker.terminate().finally(resolve); };
       this.worker.on('message', (m: { closed?: boolean }) => { if (m.closed) done(); });

@@ -26,7 +26,8 @@ export class SqliteStore extends SqlStore {
   /** Checkpoints off the event loop, from the end of migrate() (background-checkpoint.ts); none for :memory:. */
   private checkpointer: BackgroundCheckpointer | null = null;
 
-  constructor(private readonly file: string) {
+  /** `onCheckpointError`: told when a background checkpoint fails (the WAL then grows until one succeeds; no data is at risk). */
+  constructor(private readonly file: string, private readonly opts: { onCheckpointError?: (message: string) => void } = {}) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     const raw = new BetterSqlite3(file);
     // Retention frees pages; INCREMENTAL lets `PRAGMA incremental_vacuum` hand them back to the
@@ -60,7 +61,7 @@ export class SqliteStore extends SqlStore {
     this.useIncrementalVacuum();
     if (this.file !== ':memory:' && !this.checkpointer) {
       this.raw.pragma('wal_autocheckpoint = 0');
-      this.checkpointer = new BackgroundCheckpointer(this.file);
+      this.checkpointer = new BackgroundCheckpointer(this.file, undefined, this.opts.onCheckpointError);
     }
   }
 
