@@ -5,6 +5,8 @@ import type { MxDns } from '../../src/delivery/mx.js';
 import { ensureBootstrap, type Credentials } from '../../src/accept/bootstrap.js';
 import type { Store } from '../../src/store/store.js';
 import { createTestDb, type TestDb } from './stores.js';
+import { fakeDns } from './fake-dns.js';
+import type { SmtpSink } from './smtp-sink.js';
 
 export interface TestApp {
   db: TestDb;
@@ -42,6 +44,20 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
       await db.drop();
     },
   };
+}
+
+/**
+ * The api and delivery roles with every recipient @sink.test delivered to `sink` (an SMTP sink on
+ * loopback): the set-up of the end-to-end tests that send and then look at what arrived.
+ */
+export function startAppDeliveringToSink(sink: SmtpSink, delivery: Deps['delivery'], opts: Omit<TestAppOptions, 'dns' | 'delivery'> = {}): Promise<TestApp> {
+  return startTestApp({
+    roles: ['api', 'delivery'],
+    ...opts,
+    config: { outboundPort: sink.port, ...opts.config },
+    dns: fakeDns({ 'sink.test': { mx: [{ exchange: '127.0.0.1', priority: 10 }] } }),
+    delivery,
+  });
 }
 
 /** POSTs to the Injection API and returns status, headers and the parsed body. */

@@ -1,10 +1,9 @@
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject, startTestApp, type TestApp } from '../helpers/app.js';
+import { inject, startAppDeliveringToSink, type TestApp } from '../helpers/app.js';
 import { TEST_STORE_KIND } from '../helpers/stores.js';
 import { createKey, createTenant, v2, type V2Error } from '../helpers/api-v2.js';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
-import { fakeDns } from '../helpers/fake-dns.js';
 import { query } from './sql.js';
 
 interface DetailEvent { type: string; time: string; eventId: string; recipientId: string | null; smtpReply: string | null; remoteMta: string | null; failureCode: number | null; failureType: number | null }
@@ -30,12 +29,7 @@ describe(`message detail (${TEST_STORE_KIND})`, () => {
 
   beforeAll(async () => {
     sink = await startSmtpSink();
-    t = await startTestApp({
-      roles: ['api', 'delivery'],
-      config: { outboundPort: sink.port },
-      dns: fakeDns({ 'sink.test': { mx: [{ exchange: '127.0.0.1', priority: 10 }] } }),
-      delivery: { pollMs: 50, retrySchedule: [200] },
-    });
+    t = await startAppDeliveringToSink(sink, { pollMs: 50, retrySchedule: [200] });
     serverId = t.credentials.serverId;
     key = (await createKey(t.store, serverId, 'management')).key;
     const r = await inject(t, {

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject, startTestApp, type TestApp } from '../helpers/app.js';
+import { inject, startAppDeliveringToSink, type TestApp } from '../helpers/app.js';
 import { TEST_STORE_KIND } from '../helpers/stores.js';
 import { createKey, createTenant, v2, type V2Error } from '../helpers/api-v2.js';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
-import { fakeDns } from '../helpers/fake-dns.js';
 import { byteCompare, parseCsv, query, recipientFacts, type RecipientFact } from './sql.js';
 
 /**
@@ -53,13 +52,8 @@ describe(`recipient search (${TEST_STORE_KIND})`, () => {
 
   beforeAll(async () => {
     sink = await startSmtpSink();
-    t = await startTestApp({
-      roles: ['api', 'delivery'],
-      config: { outboundPort: sink.port },
-      dns: fakeDns({ 'sink.test': { mx: [{ exchange: '127.0.0.1', priority: 10 }] } }),
-      // tempfail recipients stay deferred for the whole test.
-      delivery: { pollMs: 50, retrySchedule: [3_600_000] },
-    });
+    // tempfail recipients stay deferred for the whole test.
+    t = await startAppDeliveringToSink(sink, { pollMs: 50, retrySchedule: [3_600_000] });
     serverId = t.credentials.serverId;
     key = (await createKey(t.store, serverId, 'management')).key;
     expect((await v2(t, 'POST', `/servers/${serverId}/suppressions`, { key, body: { emailAddress: 'suppressed@sink.test' } })).status).toBe(200);

@@ -1,11 +1,10 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject, startTestApp, type TestApp } from '../helpers/app.js';
+import { inject, startAppDeliveringToSink, type TestApp } from '../helpers/app.js';
 import { TEST_STORE_KIND } from '../helpers/stores.js';
 import { createKey, execSql, v2 } from '../helpers/api-v2.js';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
-import { fakeDns } from '../helpers/fake-dns.js';
 import { createLogger } from '../../src/log.js';
 import { newId } from '../../src/core/ids.js';
 import { runRetentionPass, type RetentionAges } from '../../src/retention/pass.js';
@@ -49,12 +48,7 @@ describe(`retention (${TEST_STORE_KIND})`, () => {
 
   beforeAll(async () => {
     sink = await startSmtpSink();
-    t = await startTestApp({
-      roles: ['api', 'delivery'],
-      config: { outboundPort: sink.port },
-      dns: fakeDns({ 'sink.test': { mx: [{ exchange: '127.0.0.1', priority: 10 }] } }),
-      delivery: { pollMs: 50, retrySchedule: [3_600_000] },
-    });
+    t = await startAppDeliveringToSink(sink, { pollMs: 50, retrySchedule: [3_600_000] });
     serverId = t.credentials.serverId;
   });
   afterAll(async () => {

@@ -1,9 +1,8 @@
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject, startTestApp, type TestApp } from '../helpers/app.js';
+import { inject, startAppDeliveringToSink, type TestApp } from '../helpers/app.js';
 import { TEST_STORE_KIND } from '../helpers/stores.js';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
-import { fakeDns } from '../helpers/fake-dns.js';
 import { newestMessageId, waitForRecipients } from '../helpers/wait.js';
 import { generateApiKey } from '../../src/core/api-key.js';
 
@@ -14,12 +13,7 @@ describe(`engagement tracking end to end (${TEST_STORE_KIND})`, () => {
 
   beforeAll(async () => {
     sink = await startSmtpSink();
-    t = await startTestApp({
-      roles: ['api', 'delivery'],
-      config: { outboundPort: sink.port },
-      dns: fakeDns({ 'sink.test': { mx: [{ exchange: '127.0.0.1', priority: 10 }] } }),
-      delivery: { pollMs: 50 },
-    });
+    t = await startAppDeliveringToSink(sink, { pollMs: 50 });
   });
   afterAll(async () => {
     await t.close();
