@@ -1,10 +1,9 @@
-import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import EmailReplyParser from 'email-reply-parser';
 import PostalMime from 'postal-mime';
 import { describe, expect, it } from 'vitest';
+import { importPackageFile } from '../../src/core/package-internals.js';
 import { decodeBase64Text } from '../../src/inbound/parse/base64-text.js';
 import { parseMime } from '../../src/inbound/parse/mime.js';
 import { ChunkWriter } from '../../src/inbound/parse/postal-mime-parts.js';
@@ -16,10 +15,8 @@ import { replyText } from '../../src/inbound/parse/reply-text.js';
  * told to use ours; its output goes through the ChunkWriter join, which is checked on its own
  * below), and the reply parser what email-reply-parser's parseReply gives.
  */
-const req = createRequire(import.meta.url);
-const postalDir = dirname(req.resolve('postal-mime/package.json'));
 interface LibDecoder { update(line: Uint8Array): void; finalize(): Promise<ArrayBuffer> }
-const LibBase64Decoder = ((await import(pathToFileURL(join(postalDir, 'dist/esm/base64-decoder.js')).href)) as { default: new () => LibDecoder }).default;
+const LibBase64Decoder = await importPackageFile<new () => LibDecoder>('postal-mime', 'dist/esm/base64-decoder.js');
 
 /** A seeded generator, so a failure names an input that can be replayed. */
 function rng(seed: number): () => number {

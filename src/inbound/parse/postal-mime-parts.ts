@@ -8,9 +8,7 @@
  * postal-mime's own and the join against the bytes written. A postal-mime release that moves
  * these files makes this module fail to load, and the parser tests with it.
  */
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { importPackageFile } from '../../core/package-internals.js';
 import { decodeBase64Text } from './base64-text.js';
 
 /** The fields of postal-mime's MimeNode read here (dist/esm/mime-node.d.ts). */
@@ -61,10 +59,8 @@ interface ChunkWriterLike { chunks: Uint8Array[]; flush(): void; finalize(): Pro
 export interface ChunkWriterClass { new (maxChunkSize?: number): ChunkWriterLike & { writeBytes(b: Uint8Array): void; writeByte(b: number): void; append(b: Uint8Array): void }; prototype: ChunkWriterLike }
 
 // The same files postal-mime's ESM entry imports, so the same classes.
-const packageDir = dirname(createRequire(import.meta.url).resolve('postal-mime/package.json'));
-const internal = async <T>(file: string): Promise<T> => ((await import(pathToFileURL(join(packageDir, 'dist/esm', file)).href)) as { default: T }).default;
-const MimeNode = await internal<MimeNodeClass>('mime-node.js');
-export const ChunkWriter = await internal<ChunkWriterClass>('chunk-writer.js');
+const MimeNode = await importPackageFile<MimeNodeClass>('postal-mime', 'dist/esm/mime-node.js');
+export const ChunkWriter = await importPackageFile<ChunkWriterClass>('postal-mime', 'dist/esm/chunk-writer.js');
 
 /**
  * The chunks joined in one step. postal-mime joins them through a Blob and its arrayBuffer(),

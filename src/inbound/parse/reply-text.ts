@@ -7,9 +7,7 @@
  * reverses natively and once per line; the rules and patterns are the library's own, and
  * test/inbound/reply-text.test.ts checks the answers equal the library's on many texts.
  */
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { importPackageFile } from '../../core/package-internals.js';
 
 interface ParsedEmail { getVisibleText(): string }
 interface EmailParserLike {
@@ -22,8 +20,7 @@ type EmailParserClass = new () => EmailParserLike;
 const REPLY_SCAN_LIMIT = 256 * 1024;
 
 // The package exports only its entry point; its parser class sits beside it.
-const entryDir = dirname(createRequire(import.meta.url).resolve('email-reply-parser'));
-const EmailParser = ((await import(pathToFileURL(join(entryDir, 'parser/emailparser.js')).href)) as { default: EmailParserClass }).default;
+const EmailParser = await importPackageFile<EmailParserClass>('email-reply-parser', 'dist/parser/emailparser.js');
 
 class FastEmailParser extends EmailParser {
   /** UTF-16 code units in reverse order, as the library's loop produces them. */
