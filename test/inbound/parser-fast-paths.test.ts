@@ -5,8 +5,8 @@ import PostalMime from 'postal-mime';
 import { describe, expect, it } from 'vitest';
 import { importPackageFile } from '../../src/core/package-internals.js';
 import { decodeBase64Text } from '../../src/inbound/parse/base64-text.js';
-import { parseMime } from '../../src/inbound/parse/mime.js';
-import { ChunkWriter } from '../../src/inbound/parse/postal-mime-parts.js';
+import { PartAwareParser, parseMime } from '../../src/inbound/parse/mime.js';
+import { BASE64_FAULT, ChunkWriter, partsInOrder, type PartNode } from '../../src/inbound/parse/postal-mime-parts.js';
 import { replyText } from '../../src/inbound/parse/reply-text.js';
 
 /**
@@ -55,6 +55,17 @@ describe('native base64 decoding of MIME parts', () => {
     }
   });
 
+  it('gives the same bytes and faults with the line breaks left in (CRLF or LF) as without them', () => {
+    for (let seed = 1; seed <= 600; seed++) {
+      const r = rng(seed);
+      const lines = base64Lines(r);
+      const withBreaks = lines.join(pick(r, ['\r\n', '\n', '\r\r\n'])) + pick(r, ['', '\r\n', '\n']);
+      const ours = decodeBase64Text(withBreaks);
+      const joined = decodeBase64Text(lines.join(''));
+      expect({ ...ours, bytes: ours.bytes.toString('hex') }, `seed ${seed}`).toEqual({ ...joined, bytes: joined.bytes.toString('hex') });
+    }
+  });
+
   it('reports junk (not whitespace) and a symbol count that is not a multiple of 4', () => {
     expect(decodeBase64Text('QUJD')).toMatchObject({ junk: false, symbols: 4 });
     expect(decodeBase64Text('QU JD\t')).toMatchObject({ junk: false, symbols: 4 });
@@ -78,6 +89,29 @@ describe('native base64 decoding of MIME parts', () => {
         else w.append(Uint8Array.from(bytes));
       }
       expect(Buffer.from(await w.finalize()).equals(Buffer.from(written)), `seed ${seed}`).toBe(true);
+    }
+  });
+
+  it('a pass-through part joins to its lines with their own breaks, the last one dropped when a boundary ends the part', async () => {
+    const PassThrough = await importPackageFile<new () => LibDecoder & { update(l: Uint8Array, b: Uint8Array): void; finalize(boundaryEnded?: boolean): Promise<ArrayBuffer> }>('postal-mime', 'dist/esm/pass-through-decoder.js');
+    for (let seed = 1; seed <= 100; seed++) {
+      const r = rng(seed);
+      const pieces = Array.from({ length: Math.floor(r() * 10) }, () => [pick(r, ['', 'a', 'line\rwith CR', '\u00ff\u0000']), pick(r, ['\r\n', '\n', '\r\r\n'])] as const);
+      // Lines from one buffer (contiguous, as the parser gives them) or from separate ones.
+      const whole = Buffer.from(pieces.map(([l, b]) => l + b).join(''), 'latin1');
+      const contiguous = r() < 0.5;
+      const d = new PassThrough();
+      let at = 0;
+      for (const [l, b] of pieces) {
+        const line = contiguous ? whole.subarray(at, at + l.length) : Buffer.from(l, 'latin1');
+        const brk = contiguous ? whole.subarray(at + l.length, at + l.length + b.length) : Buffer.from(b, 'latin1');
+        d.update(line, brk);
+        at += l.length + b.length;
+      }
+      const boundaryEnded = r() < 0.5;
+      const last = pieces[pieces.length - 1];
+      const expected = boundaryEnded && last ? whole.subarray(0, whole.length - last[1].length) : whole;
+      expect(Buffer.from(await d.finalize(boundaryEnded)).equals(expected), `seed ${seed}`).toBe(true);
     }
   });
 
@@ -108,6 +142,57 @@ describe('native base64 decoding of MIME parts', () => {
 });
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/inbound');
+
+/** A MIME part's body lines in one of the encodings, with the lines mail puts in bodies that look like boundaries. */
+function bodyLines(r: () => number, encoding: string): string[] {
+  if (encoding === 'base64') return base64Lines(r);
+  const pool = ['plain text', '', '--', '-- ', '--not-a-boundary', '---', '- dash', 'caf\u00e9 =C3=A9 soft=', 'trailing space ', '\tindented', 'a\rbare CR', '.', 'x'.repeat(200)];
+  return Array.from({ length: Math.floor(r() * 12) }, () => pick(r, pool));
+}
+
+/** A message of random shape: single part or nested multiparts, mixed line breaks, junk, missing closing lines, no final line feed. */
+function randomMessage(r: () => number): Buffer {
+  const encodings = ['base64', '7bit', 'quoted-printable', '8bit', 'binary'];
+  const leaf = (): string[] => {
+    const encoding = pick(r, encodings);
+    const type = pick(r, ['text/plain; charset=utf-8', 'text/html', 'application/octet-stream', 'image/png']);
+    const disposition = type.startsWith('text') && r() < 0.6 ? [] : [`Content-Disposition: attachment; filename="f${Math.floor(r() * 99)}.bin"`];
+    return [`Content-Type: ${type}`, `Content-Transfer-Encoding: ${encoding}`, ...disposition, '', ...bodyLines(r, encoding)];
+  };
+  const multipart = (depth: number): string[] => {
+    const boundary = `b${depth}-${Math.floor(r() * 1e6)}`;
+    const out = [`Content-Type: multipart/${pick(r, ['mixed', 'alternative', 'related'])}; boundary="${boundary}"`, '', pick(r, ['', 'This is a multi-part message.'])];
+    for (let i = 1 + Math.floor(r() * 3); i > 0; i--) out.push(`--${boundary}${pick(r, ['', '', ' ', '\t'])}`, ...(depth < 2 && r() < 0.3 ? multipart(depth + 1) : leaf()));
+    if (r() < 0.85) out.push(`--${boundary}--`, ...(r() < 0.3 ? ['epilogue', '--'] : []));
+    return out;
+  };
+  const lines = ['From: a@example.net', 'To: b@customer.example', 'Subject: shape', 'MIME-Version: 1.0', ...(r() < 0.3 ? leaf() : multipart(0))];
+  let text = '';
+  for (const [i, l] of lines.entries()) text += l + (i === lines.length - 1 && r() < 0.3 ? '' : pick(r, ['\r\n', '\r\n', '\r\n', '\n', '\r\r\n']));
+  return Buffer.from(text, 'utf8');
+}
+
+/** Everything postal-mime gives for a message, and the faults the base64 decoder marked on each part. */
+async function parsedBy(parser: PostalMime, raw: Buffer): Promise<unknown> {
+  const email = await parser.parse(raw);
+  const faults = partsInOrder((parser as unknown as { root: PartNode }).root).map((n) => n[BASE64_FAULT] ?? null);
+  const attachments = email.attachments.map((a) => ({ ...a, content: Buffer.from(a.content as ArrayBuffer).toString('hex') }));
+  return { ...email, attachments, faults };
+}
+
+describe('native line reading', () => {
+  it("parses every message exactly as postal-mime's own line reader does", async () => {
+    const options = { attachmentEncoding: 'arraybuffer', rfc822Attachments: true } as const;
+    const fixtures = ['broken-base64.eml', 'folded-headers.eml', 'garbage-headers.eml', 'latin1.eml', 'out-of-office.eml', 'reply.eml', 'unclosed-multipart.eml']
+      .map((f) => readFileSync(join(FIXTURES, f)));
+    const messages = [...fixtures, ...Array.from({ length: 400 }, (_, i) => randomMessage(rng(i + 1)))];
+    for (const [i, raw] of messages.entries()) {
+      const ours = await parsedBy(new PartAwareParser(options), raw);
+      const library = await parsedBy(new PostalMime(options), raw);
+      expect(ours, `message ${i}: ${JSON.stringify(raw.toString('latin1').slice(0, 300))}`).toEqual(library);
+    }
+  });
+});
 const LINES = [
   'Thanks, that fixed it.', 'Sounds good.', '', '', '> quoted line', '>> deeper quote', '> ', 'On Mon, 20 May 2024 at 09:00, Ann <ann@example.net> wrote:',
   'Le lun. 20 mai 2024 à 09:00, Ann <ann@example.net> a écrit :', 'Am 20.05.2024 schrieb Ann <ann@example.net>:', '--', '-- ', 'Ann Sender',

@@ -25,8 +25,13 @@ const NOT_ALPHABET = /[^A-Za-z0-9+/=]/;
 const NOT_ALPHABET_ALL = /[^A-Za-z0-9+/=]+/g;
 const NOT_ALPHABET_OR_SPACE = /[^A-Za-z0-9+/=\s]/;
 
-/** `text`: the part's lines joined without their line breaks, as latin1 (one char per byte). */
+/** `text`: the part's lines, as latin1 (one char per byte), with or without their line breaks. */
 export function decodeBase64Text(text: string): DecodedBase64 {
+  // The usual part: lines of the alphabet, padded at the end only. Decoding it and encoding the
+  // bytes again gives it back exactly; two native passes instead of a regex over every character.
+  const lines = text.includes('\n') ? text.replaceAll('\r\n', '').replaceAll('\n', '') : text;
+  const decoded = Buffer.from(lines, 'base64');
+  if (decoded.toString('base64') === lines) return { bytes: decoded, junk: false, symbols: lines.length };
   let clean = text;
   let junk = false;
   if (NOT_ALPHABET.test(text)) {

@@ -14,7 +14,7 @@
  */
 import PostalMime, { type Address, type Attachment } from 'postal-mime';
 import { parseHeaderLines, type RawHeader } from './raw-headers.js';
-import { BASE64_FAULT, installFastPaths, partsInOrder, type PartNode } from './postal-mime-parts.js';
+import { BASE64_FAULT, installFastPaths, nativeLineReader, partsInOrder, type Line, type PartNode } from './postal-mime-parts.js';
 
 installFastPaths();
 
@@ -51,16 +51,20 @@ interface Internals {
   isInlineTextNode(node: PartNode): boolean;
   collectAttachment(node: PartNode, ...rest: unknown[]): void;
   attachments: Attachment[];
+  readLine(): Line;
 }
 
 /** Header blocks beyond this are refused by postal-mime (its default is 2 MB). */
 const MAX_HEADERS_BYTES = 4 * 1024 * 1024;
 
-/** Each attachment with the part it came from, for its header lines. */
-class PartAwareParser extends PostalMime {
+/** Each attachment with the part it came from, for its header lines; lines found natively (nativeLineReader). */
+export class PartAwareParser extends PostalMime {
   readonly partOf = new Map<Attachment, PartNode>();
 }
 const collectAttachment = (PostalMime.prototype as unknown as Internals).collectAttachment;
+Object.defineProperty(PartAwareParser.prototype, 'readLine', {
+  value: nativeLineReader((PostalMime.prototype as unknown as Internals).readLine as never),
+});
 Object.defineProperty(PartAwareParser.prototype, 'collectAttachment', {
   value(this: PartAwareParser & Internals, node: PartNode, ...rest: unknown[]) {
     collectAttachment.call(this, node, ...rest);
