@@ -8,9 +8,10 @@
 // 200. The warm-up is there because V8 compiles the hot functions of each of its isolates (the
 // event loop, both parser threads, the far ends) with TurboFan during the first tens of seconds:
 // measured with perf, compilation took a fifth to half of a core throughout a 3,000-message run
-// from a cold start, a one-off cost of starting the process that a server does not pay again. The sending MTA and the receiver run in a worker thread on the
-// same two cores: their CPU is the far ends', not Postline's, so the sender is the lean pipelining
-// client of src/delivery/smtp-client.ts (nodemailer's transport took half a core by itself).
+// from a cold start, a one-off cost of starting the process that a server does not pay again.
+// The sending MTA and the receiver run in a worker thread on the same two cores: their CPU is the
+// far ends', not Postline's, so the sender is the lean pipelining client of
+// src/delivery/smtp-client.ts (nodemailer's transport took half a core by itself).
 //
 //   npx tsc -p tsconfig.json && node bench/inbound.js
 //   BENCH_INBOUND_MESSAGES=5000 BENCH_INBOUND_CONNECTIONS=16 BENCH_INBOUND_WARMUP=0 node bench/inbound.js
