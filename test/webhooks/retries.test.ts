@@ -123,7 +123,10 @@ describe(`webhook retries, ordering and disabling (${TEST_STORE_KIND})`, () => {
       await a.send('gina@sink.test');
       const disabled = await until(async () => { const e = await a.get(id); return e.enabled ? undefined : e; }, () => null);
       expect(disabled.disabledReason).toMatch(/^every attempt has failed since .*; last error: HTTP 503$/);
-      expect((await a.attempts(id)).total).toBe(1);
+      // The dispatcher disables the endpoint before it records the batch's attempts (so no other
+      // loop can claim the retry in between): wait for the record as well.
+      const attempts = await until(async () => { const l = await a.attempts(id); return l.total > 0 ? l : undefined; }, () => null);
+      expect(attempts.total).toBe(1);
       // Disabled: the retry is not claimed, the row waits.
       const [row] = await queryRows<{ status: string }>(a.t.db, 'SELECT status FROM webhook_deliveries');
       expect(row!.status).toBe('failed');
