@@ -5,9 +5,10 @@ import PostalMime from 'postal-mime';
 import { describe, expect, it } from 'vitest';
 import { importPackageFile } from '../../src/core/package-internals.js';
 import { decodeBase64Text } from '../../src/inbound/parse/base64-text.js';
+import { splitAtPlaceholders } from '../../src/inbound/parse/build-body.js';
 import { PartAwareParser, parseMime } from '../../src/inbound/parse/mime.js';
 import { BASE64_FAULT, ChunkWriter, partsInOrder, type PartNode } from '../../src/inbound/parse/postal-mime-parts.js';
-import { replyText } from '../../src/inbound/parse/reply-text.js';
+import { anyPatternTest, replyText } from '../../src/inbound/parse/reply-text.js';
 
 /**
  * The parser's two fast paths must answer exactly what the libraries answer: the native base64
@@ -198,6 +199,10 @@ const LINES = [
   'Le lun. 20 mai 2024 à 09:00, Ann <ann@example.net> a écrit :', 'Am 20.05.2024 schrieb Ann <ann@example.net>:', '--', '-- ', 'Ann Sender',
   'Sent from my iPhone', '________________________________', 'From: Ann <ann@example.net>', 'Sent: Monday, May 20, 2024 9:00 AM', '   indented text',
   'Grüße 😀 and 𝔘𝔫𝔦𝔠𝔬𝔡𝔢', '~~~', 'wrote:', 'On a line by itself', '\t', 'Best regards,',
+  // The library tests signature and quote-header patterns on each line reversed: these lines match them that way.
+  ',sdrager tseB', 'enohPi ym morf tneS', ':etorw >ten.elpmaxe@nna< nnA ,00:90 ta 4202 yaM 02 ,noM nO', '>ten.elpmaxe@nna< nnA :morF',
+  // Longer than the reversal's scratch array, and lone surrogates (reversed code unit by code unit, as the library does).
+  `${'long line '.repeat(30)}wrote:`, '\ud83d lone high, lone low \udc00', ' \ude00\ud83d reversed pair',
 ];
 
 describe('ReplyText', () => {
@@ -212,5 +217,39 @@ describe('ReplyText', () => {
       expect(replyText(t), `text ${i}: ${JSON.stringify(t.slice(0, 200))}`).toBe(new EmailReplyParser().parseReply(t).trimEnd());
     }
     expect(replyText(null)).toBeNull();
+  });
+});
+
+describe('anyPatternTest', () => {
+  it('answers as trying each pattern in turn, across flag sets', () => {
+    const patterns = [/^\s*-{2,4}$/, /^Cheers,?!?$/mi, /(On\s.+\n?wrote:)$/m, /^ab+c/, /écrit\s?:$/u, /x$/i];
+    const test = anyPatternTest(patterns)!;
+    const r = rng(7);
+    const pieces = ['-', '--', ' ', 'CHEERS', 'cheers,!', 'On ', 'Mon', '\n', 'wrote:', 'a', 'b', 'c', 'écrit :', 'X', 'x', 'y'];
+    for (let i = 0; i < 2000; i++) {
+      const text = Array.from({ length: Math.floor(r() * 6) }, () => pick(r, pieces)).join('');
+      expect(test(text), JSON.stringify(text)).toBe(patterns.some((p) => p.test(text)));
+    }
+  });
+
+  it('declines patterns whose meaning joining would change, and objects that are not RegExps', () => {
+    expect(anyPatternTest([/a/, /(b)\1/])).toBeNull();
+    expect(anyPatternTest([/(?<n>b)\k<n>/])).toBeNull();
+    expect(anyPatternTest([/a/g])).toBeNull();
+    expect(anyPatternTest([/a/y])).toBeNull();
+    expect(anyPatternTest([{ source: 'a', flags: '', test: () => true }])).toBeNull();
+  });
+});
+
+describe('splitAtPlaceholders', () => {
+  it('splits as the capturing RegExp it replaced, on placeholders, near misses and plain text', () => {
+    const token = '\\u0001content:0f1e2d3c-aaaa-bbbb-cccc-000000000000:';
+    const bySplit = (json: string) => json.split(new RegExp(`${token.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\d+)(?=")`))
+      .map((p, i) => (i % 2 === 0 ? p : Number(p)));
+    const r = rng(11);
+    const pieces = [`"${token}0"`, `"${token}12"`, `${token}3`, `${token}"`, `${token}x"`, `${token}4:"`, token.slice(0, 10), '"text"', ',', '\\\\', '7"', 'é😀'];
+    const jsons = ['', token, `"${token}0"`, `["${token}0","${token}1"]`, `"${token}${token}5"`];
+    for (let i = 0; i < 1000; i++) jsons.push(Array.from({ length: Math.floor(r() * 8) }, () => pick(r, pieces)).join(''));
+    for (const json of jsons) expect(splitAtPlaceholders(json, token), json).toEqual(bySplit(json));
   });
 });

@@ -58,25 +58,43 @@ const ENCODE_SLICE = 3 * 256 * 1024;
 const base64Length = (n: number): number => Math.ceil(n / 3) * 4;
 
 /**
+ * The JSON text split at each placeholder: text, attachment index, text, ... (always odd in length).
+ * A placeholder is `token` followed by digits and the closing quote of its JSON string; the token
+ * holds a random UUID, so no sender's text can contain it. indexOf, not a RegExp: the token is new
+ * per message, so a RegExp would be compiled per message and run by V8's regexp interpreter.
+ */
+export function splitAtPlaceholders(json: string, token: string): Array<string | number> {
+  const parts: Array<string | number> = [];
+  let textFrom = 0;
+  for (let at = json.indexOf(token); at !== -1; at = json.indexOf(token, at + 1)) {
+    let end = at + token.length;
+    while (end < json.length && json.charCodeAt(end) >= 0x30 && json.charCodeAt(end) <= 0x39) end++;
+    if (end === at + token.length || json.charCodeAt(end) !== 0x22) continue;
+    parts.push(json.slice(textFrom, at), Number(json.slice(at + token.length, end)));
+    textFrom = end;
+  }
+  parts.push(json.slice(textFrom));
+  return parts;
+}
+
+/**
  * The JSON with each attachment's Content written as base64 from its bytes, as one exact-size buffer.
  * `token` is the placeholder prefix as it appears inside the JSON text; the attachment's index follows it.
  */
 function assemble(payload: unknown, files: ParsedAttachment[], token: string): Buffer {
-  const escaped = token.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  // split() with a capture group alternates text and captured attachment indexes.
-  const parts = JSON.stringify(payload).split(new RegExp(`${escaped}(\\d+)(?=")`));
+  const parts = splitAtPlaceholders(JSON.stringify(payload), token);
   let total = 0;
-  parts.forEach((p, i) => { total += i % 2 === 0 ? Buffer.byteLength(p, 'utf8') : base64Length(files[Number(p)]!.content.length); });
+  for (const p of parts) total += typeof p === 'string' ? Buffer.byteLength(p, 'utf8') : base64Length(files[p]!.content.length);
   // A buffer of its own (not a pooled slice), so it can be transferred to the main thread.
   const out = Buffer.from(new ArrayBuffer(total));
   let at = 0;
-  parts.forEach((p, i) => {
-    if (i % 2 === 0) { at += out.write(p, at, 'utf8'); return; }
-    const content = files[Number(p)]!.content;
+  for (const p of parts) {
+    if (typeof p === 'string') { at += out.write(p, at, 'utf8'); continue; }
+    const content = files[p]!.content;
     for (let from = 0; from < content.length; from += ENCODE_SLICE) {
       at += out.write(content.subarray(from, from + ENCODE_SLICE).toString('base64'), at, 'latin1');
     }
-  });
+  }
   return out;
 }
 
