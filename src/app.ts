@@ -174,7 +174,11 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
     });
     worker.start();
     // Sends to a list become merge recipients beside the worker that delivers them.
-    expander = new ListSendExpander({ store: deps.store, log: deps.log, now: deps.now, onExpanded: () => worker?.wake(), pollMs: deps.delivery?.pollMs });
+    // A list send's recipients count as accepted as their batches commit (its message, when the API accepted it).
+    expander = new ListSendExpander({ store: deps.store, log: deps.log, now: deps.now, pollMs: deps.delivery?.pollMs, onExpanded: (recipients) => {
+      if (recipients > 0) metrics.accepted('api', 0, recipients);
+      worker?.wake();
+    } });
     expander.start();
   }
   const committer = committerFor(deps.store, cfg.databasePoolSize, (units) => {
@@ -227,7 +231,10 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
     });
     registerMarketingApi(server, {
       store: deps.store, now: deps.now, throttle: new AuthThrottle(AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW_MS), verifiedFrom,
-      onListSend: () => expander?.wake(),
+      onListSend: () => {
+        metrics.accepted('api', 1, 0);
+        expander?.wake();
+      },
     });
     await server.register(trackingRoutes, { tokens: tracking!.tokens, backend: tracking!.backend() });
     registerApiV2(server, {

@@ -98,7 +98,7 @@ async function serve(cfg: Config, roles: Role[]): Promise<void> {
 }
 
 async function withStore<T>(cfg: Config, fn: (store: Awaited<ReturnType<typeof openStore>>) => Promise<T>): Promise<T> {
-  const store = await openStore(cfg);
+  const store = await openStore(cfg, undefined, { shortLived: true });
   try {
     return await fn(store);
   } finally {

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Store } from './store/store.js';
+import type { CheckpointState, Store } from './store/store.js';
 import { RECIPIENT_STATUSES } from './core/message.js';
 import type { DeliveryMetrics } from './delivery/worker.js';
 import type { MxMetrics } from './mx/mx-server.js';
@@ -60,6 +60,7 @@ export function createMetrics(store: Store): Metrics {
   });
   const retentionPages = new Counter({ name: 'postline_retention_pages_freed_total', help: 'SQLite pages handed back to the file system after retention', registers: [registry] });
   const retentionLast = new Gauge({ name: 'postline_retention_last_pass_timestamp_seconds', help: 'When the last retention pass finished (Unix time)', registers: [registry] });
+  if (store.checkpointState?.()) registerCheckpointMetrics(registry, () => store.checkpointState?.() ?? null);
   let cached: { at: number; counts: Partial<Record<string, number>> } | null = null;
   new Gauge({
     name: 'postline_queue_recipients', help: 'Recipients by status (queued, deferred, delivering, ...)', labelNames: ['status'], registers: [registry],
@@ -102,4 +103,28 @@ export function createMetrics(store: Store): Metrics {
       retentionLast.set(Date.now() / 1000);
     },
   };
+}
+
+/**
+ * The SQLite checkpoint thread, read on scrape: a WAL that only grows (failing or starved
+ * checkpoints) fills the disk without any write failing, so it must be visible before that.
+ */
+function registerCheckpointMetrics(registry: Registry, state: () => CheckpointState | null): void {
+  /** A counter that follows a running total kept elsewhere: each scrape adds what it grew by. */
+  const following = (name: string, help: string, total: (s: CheckpointState) => number) => {
+    let seen = 0;
+    new Counter({
+      name, help, registers: [registry],
+      collect() {
+        const s = state();
+        if (s && total(s) > seen) { this.inc(total(s) - seen); seen = total(s); }
+      },
+    });
+  };
+  following('postline_sqlite_checkpoints_total', 'SQLite WAL checkpoints (on the checkpoint thread) that found frames to copy', (s) => s.checkpoints);
+  following('postline_sqlite_checkpoint_errors_total', 'SQLite WAL checkpoints that failed (the WAL grows until one succeeds; committed data is safe)', (s) => s.errors);
+  new Gauge({
+    name: 'postline_sqlite_wal_frames', help: 'Frames (pages) in the SQLite WAL at the last checkpoint that found any', registers: [registry],
+    collect() { this.set(state()?.walFrames ?? 0); },
+  });
 }

@@ -7,17 +7,17 @@
  *    URL), which serves the click, open and unsubscribe routes.
  */
 import { publicUrlOf, type Config } from '../config/load.js';
-import { isNoRecord, type DnsLookup } from '../dns/lookup.js';
+import { bareHost, checkCnameTarget } from '../dns/cname-check.js';
+import type { DnsLookup } from '../dns/lookup.js';
 import type { CustomDomainKind, RecordCheck } from './domain.js';
 
 export type CustomDomainTargets = Readonly<Record<CustomDomainKind, string>>;
 
-const bare = (name: string) => name.toLowerCase().replace(/\.$/, '');
 
 export function customDomainTargets(cfg: Config): CustomDomainTargets {
   return {
-    bounce: bare(cfg.bounceDomain ?? cfg.hostname),
-    tracking: bare(cfg.trackingCnameTarget ?? new URL(publicUrlOf(cfg)).hostname),
+    bounce: bareHost(cfg.bounceDomain ?? cfg.hostname),
+    tracking: bareHost(cfg.trackingCnameTarget ?? new URL(publicUrlOf(cfg)).hostname),
   };
 }
 
@@ -33,13 +33,9 @@ export function expectedRecords(kind: CustomDomainKind, domain: string, targets:
  */
 export async function checkRecords(dns: DnsLookup, kind: CustomDomainKind, domain: string, targets: CustomDomainTargets): Promise<RecordCheck[]> {
   return Promise.all(expectedRecords(kind, domain, targets).map(async (r): Promise<RecordCheck> => {
-    try {
-      const found = (await dns.resolveCname(r.name)).map(bare);
-      return { ...r, status: found.includes(r.expected) ? 'verified' : found.length === 0 ? 'missing' : 'mismatch', found };
-    } catch (err) {
-      if (isNoRecord(err)) return { ...r, status: 'missing', found: [] };
-      return { ...r, status: 'error', found: [], error: String((err as { code?: string }).code ?? (err as Error).message) };
-    }
+    const a = await checkCnameTarget(dns, r.name, r.expected);
+    if (a.status === 'error') return { ...r, status: 'error', found: [], error: a.error };
+    return { ...r, status: a.status, found: a.found.map(bareHost) };
   }));
 }
 

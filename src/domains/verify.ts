@@ -2,6 +2,7 @@
  * Live DNS verification of a sending domain: each expected record (records.ts) is looked up now
  * and given one status (types.ts RecordStatus). No store here; service.ts records the results.
  */
+import { checkCnameTarget } from '../dns/cname-check.js';
 import { isNoRecord, txtTexts, type DnsLookup } from '../dns/lookup.js';
 import type { ExpectedRecord, RecordCheck, RecordStatus } from './types.js';
 import { spfMechanism, type RecordSettings } from './records.js';
@@ -68,14 +69,14 @@ async function checkDmarc(dns: DnsLookup, r: ExpectedRecord): Promise<Outcome> {
   return { status: 'mismatch', found: dmarc, reason: 'the DMARC record has no valid p= (none, quarantine or reject)' };
 }
 
-const hostOf = (name: string): string => name.trim().toLowerCase().replace(/\.$/, '');
-
 async function checkCname(dns: DnsLookup, r: ExpectedRecord): Promise<Outcome> {
-  let targets: string[];
-  try { targets = await dns.resolveCname(r.name); } catch (err) { return failed(err); }
-  if (targets.length === 0) return { status: 'missing', found: [], reason: 'no CNAME at this name' };
-  if (targets.some((t) => hostOf(t) === hostOf(r.expected))) return { status: 'verified', found: targets };
-  return { status: 'mismatch', found: targets, reason: `the CNAME points at ${targets.join(', ')}, not ${r.expected}` };
+  const a = await checkCnameTarget(dns, r.name, r.expected);
+  switch (a.status) {
+    case 'verified': return { status: 'verified', found: a.found };
+    case 'mismatch': return { status: 'mismatch', found: a.found, reason: `the CNAME points at ${a.found.join(', ')}, not ${r.expected}` };
+    case 'missing': return { status: 'missing', found: [], reason: a.noSuchName ? 'no such record' : 'no CNAME at this name' };
+    case 'error': return { status: 'error', found: [], reason: `DNS lookup failed (${a.error}); try again` };
+  }
 }
 
 /** Looks every record up now (in parallel) and answers one check per record, in the records' order. */

@@ -12,8 +12,8 @@ export interface ListSendExpanderDeps {
   store: Store;
   log: Logger;
   now: () => number;
-  /** Called after each committed batch that queued recipients (wakes the delivery worker). */
-  onExpanded?: () => void;
+  /** Called after each committed batch with the recipients it added (wakes the delivery worker, counts them as accepted). */
+  onExpanded?: (recipients: number) => void;
   /** How often to look for sends accepted elsewhere; default 1,000 ms. */
   pollMs?: number;
   /** Contacts per transaction; default LIST_SEND_BATCH. */
@@ -72,7 +72,7 @@ export class ListSendExpander {
           const s = await this.d.store.expandListSend(id, this.batchSize, this.d.now());
           if (!s) continue;
           progressed = true;
-          this.d.onExpanded?.();
+          this.d.onExpanded?.(s.batchRecipients);
           if (s.state === 'done') {
             this.d.log.info({ event: 'marketing.list_send_expanded', serverId: s.serverId, listId: s.listId, sendId: s.id, contacts: s.contactsSeen,
               queued: s.queued, skippedUnsubscribed: s.skippedUnsubscribed, skippedSuppressed: s.skippedSuppressed }, 'list send expanded');

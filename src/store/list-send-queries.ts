@@ -25,6 +25,9 @@ export interface ListSend {
   updatedAt: number; finishedAt: number | null;
 }
 
+/** A send after one expanded batch, with how many recipients that batch committed (queued and suppressed). */
+export interface ExpandedBatch extends ListSend { batchRecipients: number }
+
 /** Rows per multi-row INSERT: far below both dialects' bound-parameter limits (17 columns a row). */
 const INSERT_CHUNK = 500;
 
@@ -111,7 +114,7 @@ async function membersAfter(trx: Transaction<Database>, s: Selectable<ListSendsT
  * cursor read at its start, so two expanders (or a crash and a restart) never expand a contact
  * twice. Undefined when the send is finished or another expander moved it first.
  */
-export async function expandListSend(db: Kysely<Database>, sendId: number, batchSize: number, now: number): Promise<ListSend | undefined> {
+export async function expandListSend(db: Kysely<Database>, sendId: number, batchSize: number, now: number): Promise<ExpandedBatch | undefined> {
   if (!(batchSize >= 1)) throw new Error('batchSize must be >= 1');
   return db.transaction().execute(async (trx) => {
     const s = await trx.selectFrom('list_sends').selectAll().where('id', '=', sendId).executeTakeFirst();
@@ -166,6 +169,6 @@ export async function expandListSend(db: Kysely<Database>, sendId: number, batch
       finished_at: finished ? now : null,
       updated_at: now,
     })).where('id', '=', sendId).returningAll().executeTakeFirstOrThrow();
-    return toListSend(row);
+    return { ...toListSend(row), batchRecipients: rcpts.length };
   });
 }

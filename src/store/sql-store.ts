@@ -576,7 +576,7 @@ export abstract class SqlStore implements Store {
   acceptListSend(serverId: number, listId: number, message: NewMessage): Promise<ListSend | 'no-list' | 'empty'> { return listSends.acceptListSend(this.db, serverId, listId, message); }
   getListSend(serverId: number, listId: number, sendId: number): Promise<ListSend | undefined> { return listSends.getListSend(this.db, serverId, listId, sendId); }
   expandingListSends(limit: number): Promise<number[]> { return listSends.expandingListSends(this.db, limit); }
-  expandListSend(sendId: number, batchSize: number, now: number): Promise<ListSend | undefined> { return listSends.expandListSend(this.db, sendId, batchSize, now); }
+  expandListSend(sendId: number, batchSize: number, now: number): Promise<listSends.ExpandedBatch | undefined> { return listSends.expandListSend(this.db, sendId, batchSize, now); }
 
   // Recipient search, message detail (store/search-queries.ts) and retention (retention/queries.ts).
   searchRecipients(serverId: number, query: search.RecipientSearchQuery, page: { limit: number; offset: number }): Promise<{ rows: search.RecipientSearchRow[]; total: number }> {

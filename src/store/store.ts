@@ -1,6 +1,6 @@
 import type { ApiKeyScope } from '../core/api-key.js';
 import type { NewMessage, RecipientStatus, MessageTemplate, MergeField, KeyValue, RecipientKind } from '../core/message.js';
-import type { ListSend } from './list-send-queries.js';
+import type { ExpandedBatch, ListSend } from './list-send-queries.js';
 import type { NewSuppression, Suppression, SuppressionReason } from '../core/suppression.js';
 import type { SuppressionQuery } from './suppression-queries.js';
 import type { RecipientDetailData, RecipientSearchQuery, RecipientSearchRow } from './search-queries.js';
@@ -220,6 +220,17 @@ export interface IdempotencyRecord { serverId: number; key: string; requestHash:
  * The one storage interface. Two implementations (SQLite, PostgreSQL) pass the same contract
  * suite (test/store/contract.test.ts). Every method is its own transaction unless it says otherwise.
  */
+/** The SQLite checkpoint thread's counts (store/sqlite/background-checkpoint.ts). */
+export interface CheckpointState {
+  /** Checkpoints that found frames in the WAL. */
+  checkpoints: number;
+  /** Checkpoints that failed, and a thread that could not open the file. */
+  errors: number;
+  /** Frames in the WAL at the last checkpoint that found any. */
+  walFrames: number;
+  lastError: string | null;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   migrate(): Promise<void>;
@@ -489,6 +500,8 @@ export interface Store {
   retentionQueries(): RetentionQueries;
   /** Makes the space deleted rows left reusable by the file system (SQLite: incremental vacuum); returns pages freed. */
   reclaimSpace(): Promise<number>;
+  /** SQLite with background checkpoints only (metrics): how its checkpoint thread is doing; absent or null otherwise. */
+  checkpointState?(): CheckpointState | null;
   /**
    * A send to a list (store/list-send-queries.ts): the message (no recipients yet) and the job row
    * in one transaction; 'no-list' (not this server's) or 'empty' (no subscribed contact) write nothing.
@@ -498,7 +511,7 @@ export interface Store {
   /** Ids of the sends still being expanded, oldest first. */
   expandingListSends(limit: number): Promise<number[]>;
   /** One batch of the send into merge recipients (and their events) in one transaction; undefined: nothing was left or another expander took it. */
-  expandListSend(sendId: number, batchSize: number, now: number): Promise<ListSend | undefined>;
+  expandListSend(sendId: number, batchSize: number, now: number): Promise<ExpandedBatch | undefined>;
 }
 
 /** A contact list of the Marketing API, with how many contacts are on it. */
@@ -515,4 +528,4 @@ export interface ContactPatch { firstName?: string | null; lastName?: string | n
 export interface UnknownCustomField { unknownField: string }
 /** A contact row of a CSV import: email lower-cased; an undefined name keeps the stored one. */
 export interface ImportContactRow { email: string; firstName?: string | null; lastName?: string | null; customFields?: Record<string, string> }
-export type { ListSend, ListSendState } from './list-send-queries.js';
+export type { ExpandedBatch, ListSend, ListSendState } from './list-send-queries.js';

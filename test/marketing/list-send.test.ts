@@ -108,6 +108,11 @@ describe(`send to a list (${TEST_STORE_KIND})`, () => {
     const want = { sent: 0, unsubscribed: 0, suppressed: 0 };
     for (let i = 0; i < CONTACTS; i++) want[contact(i).expect] += 1;
 
+    const accepted = async () => {
+      const text = await (await fetch(`${t.url}/metrics`)).text();
+      return ['messages', 'recipients'].map((n) => Number(new RegExp(`^postline_accepted_${n}_total\\{source="api"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0));
+    };
+    const acceptedBefore = await accepted();
     const r = await call<{ sendId: number; state: string; messageId: string }>('POST', `/lists/${listId}/send`, message);
     expect(r.status).toBe(202);
     expect(r.body).toMatchObject({ listId, serverId, contactsSeen: 0, queued: 0 });
@@ -143,6 +148,9 @@ describe(`send to a list (${TEST_STORE_KIND})`, () => {
     drain();
     expect(problems.slice(0, 5)).toEqual([]);
     expect(seen.size).toBe(want.sent);
+    // The send is one accepted message; its recipients, suppressed ones too, count as their batches commit (as the Injection API counts them).
+    const acceptedAfter = await accepted();
+    expect([acceptedAfter[0]! - acceptedBefore[0]!, acceptedAfter[1]! - acceptedBefore[1]!]).toEqual([1, want.sent + want.suppressed]);
     expect([...seen.values()].every((n) => n === 1)).toBe(true);
 
     // Suppressed contacts: a `suppressed` recipient with its Failed event, as the Injection API does.
@@ -247,7 +255,7 @@ describe(`send to a list: refusals and resuming (${TEST_STORE_KIND})`, () => {
     await new Promise((res) => setTimeout(res, 5));
     await t.store.addContactToListByEmail(serverId, listId, { email: 'late@example.org' }, Date.now());
     const first = await t.store.expandListSend(r.body.sendId, 10, Date.now());
-    expect(first).toMatchObject({ state: 'expanding', contactsSeen: 10, queued: 10 });
+    expect(first).toMatchObject({ state: 'expanding', contactsSeen: 10, queued: 10, batchRecipients: 10 });
     // Two expanders at once (two processes, or one resumed after a crash while the other runs).
     const both = await Promise.all([t.store.expandListSend(r.body.sendId, 10, Date.now()), t.store.expandListSend(r.body.sendId, 10, Date.now())]);
     expect(both.filter((s) => s !== undefined).length).toBeGreaterThanOrEqual(1);
@@ -278,8 +286,11 @@ describe(`send to a list: refusals and resuming (${TEST_STORE_KIND})`, () => {
   it('an expander started later (another process, or this one after a restart) finds the sends left unfinished and completes them', async () => {
     const r = await call<{ sendId: number; messageId: string }>('POST', `/lists/${listId}/send`, good);
     await t.store.expandListSend(r.body.sendId, 7, Date.now()); // a batch committed before the "crash"
+    const recipientRows = async () => Number((await queryRows<{ n: number | string }>(t.db, 'SELECT COUNT(*) AS n FROM recipients'))[0]!.n);
+    const rowsBefore = await recipientRows();
     let woken = 0;
-    const expander = new ListSendExpander({ store: t.store, log: createLogger('silent'), now: Date.now, onExpanded: () => { woken += 1; }, pollMs: 50, batchSize: 10 });
+    let added = 0;
+    const expander = new ListSendExpander({ store: t.store, log: createLogger('silent'), now: Date.now, onExpanded: (n) => { woken += 1; added += n; }, pollMs: 50, batchSize: 10 });
     expander.start();
     try {
       await until(async () => ((await t.store.expandingListSends(10)).length === 0 ? true : undefined), () => 'sends still expanding');
@@ -287,6 +298,9 @@ describe(`send to a list: refusals and resuming (${TEST_STORE_KIND})`, () => {
       await expander.stop();
     }
     expect(woken).toBeGreaterThan(0);
+    // What this expander committed (this send's rest, and sends earlier tests left), not the batch before the "crash".
+    expect(added).toBe(await recipientRows() - rowsBefore);
+    expect(added).toBeGreaterThanOrEqual(26 - 7);
     const rows = await queryRows<{ n: number | string; d: number | string }>(t.db,
       `SELECT COUNT(*) AS n, COUNT(DISTINCT address) AS d FROM recipients WHERE message_id = '${r.body.messageId}'`);
     expect([Number(rows[0]!.n), Number(rows[0]!.d)]).toEqual([26, 26]); // the 25 and late@, added before this send

@@ -8,6 +8,7 @@ import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
 import { createLogger } from '../../src/log.js';
 import { newId } from '../../src/core/ids.js';
 import { runRetentionPass, type RetentionAges } from '../../src/retention/pass.js';
+import { floorId } from '../../src/retention/queries.js';
 import { cli } from '../helpers/process.js';
 import { query } from '../reports/sql.js';
 
@@ -127,7 +128,10 @@ describe(`retention (${TEST_STORE_KIND})`, () => {
   it('inbound messages: a posted one older than the age goes with its bytes and posts; a waiting one and a young one stay', async () => {
     const route = (await t.store.createInboundRoute({ serverId, match: `in-${newId().toLowerCase()}.example`, kind: 'domain', url: 'https://hook.example/in', secretKey: 's', signingSecret: 'whsec_x', enabled: true, validatedAt: null }, Date.now()))!;
     const at = Date.now();
-    const msgs = [newId(at - 2), newId(at - 1), newId(at)].map((id, i) => ({ id, mailFrom: 'a@b.example', remoteIp: '127.0.0.1', helo: null, receivedAt: at - 2 + i, raw: Buffer.from(`Subject: ${i}\r\n\r\nbody ${i}\r\n`), posts: [{ routeId: route.id, serverId, rcptTo: `x@${route.match}` }] }));
+    // Ids whose time part is exactly at-2, at-1, at: newId(t) never goes back before the last id it
+    // made in this process, so ids made now could all carry `at` or later and look young.
+    const idAt = (ms: number) => floorId(ms).slice(0, 10) + newId().slice(10);
+    const msgs = [idAt(at - 2), idAt(at - 1), idAt(at)].map((id, i) => ({ id, mailFrom: 'a@b.example', remoteIp: '127.0.0.1', helo: null, receivedAt: at - 2 + i, raw: Buffer.from(`Subject: ${i}\r\n\r\nbody ${i}\r\n`), posts: [{ routeId: route.id, serverId, rcptTo: `x@${route.match}` }] }));
     await t.store.commitInboundMessages(msgs);
     // The first was posted (what the poster records), the second still waits; the third is young.
     await execSql(t.db, `UPDATE inbound_posts SET status = 'delivered' WHERE message_id = '${msgs[0]!.id}'`);

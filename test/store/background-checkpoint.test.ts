@@ -3,8 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createMetrics } from '../../src/metrics.js';
+import { openStore } from '../../src/store/open.js';
 import { BackgroundCheckpointer } from '../../src/store/sqlite/background-checkpoint.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import type { CheckpointState, Store } from '../../src/store/store.js';
 
 /**
  * SQLite checkpoints leave the event loop: the store's own connection never checkpoints
@@ -98,6 +101,61 @@ describe('background WAL checkpoints (SQLite)', () => {
     await until(() => heard.length > 0);
     await ckpt.close();
     expect(heard[0]).toMatch(/^cannot open /);
+  });
+
+  it('the checkpoint thread\'s work is in /metrics: checkpoints, WAL frames, and none of it for a store without the thread', async () => {
+    const file = tempFile();
+    const store = new SqliteStore(file);
+    await store.migrate();
+    try {
+      const metrics = createMetrics(store);
+      for (let i = 0; i < 20; i++) {
+        await store.commitInboundMessages([{ id: `m${i}`, mailFrom: 'a@example.net', remoteIp: '127.0.0.1', helo: null, receivedAt: Date.now(), raw: Buffer.alloc(100_000, i), posts: [] }]);
+      }
+      await until(() => (store.checkpointState()?.checkpoints ?? 0) > 0);
+      const text = await metrics.registry.metrics();
+      const value = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1]);
+      expect(value('postline_sqlite_checkpoints_total')).toBe(store.checkpointState()!.checkpoints);
+      expect(value('postline_sqlite_wal_frames')).toBeGreaterThan(0);
+      expect(value('postline_sqlite_checkpoint_errors_total')).toBe(0);
+    } finally {
+      await store.close();
+    }
+    const memory = new SqliteStore(':memory:');
+    await memory.migrate();
+    expect(await createMetrics(memory).registry.metrics()).not.toMatch(/postline_sqlite_/);
+    await memory.close();
+  });
+
+  it('the checkpoint counters follow the thread\'s running totals, scrape after scrape', async () => {
+    let state: CheckpointState = { checkpoints: 3, errors: 0, walFrames: 120, lastError: null };
+    const store = { checkpointState: () => state, countRecipientsByStatus: async () => ({}) } as unknown as Store;
+    const metrics = createMetrics(store);
+    const scrape = async () => {
+      const text = await metrics.registry.metrics();
+      return ['checkpoints_total', 'checkpoint_errors_total', 'wal_frames'].map((n) => Number(new RegExp(`^postline_sqlite_${n} (\\d+)$`, 'm').exec(text)?.[1]));
+    };
+    expect(await scrape()).toEqual([3, 0, 120]);
+    state = { checkpoints: 5, errors: 2, walFrames: 40, lastError: 'disk I/O error' };
+    expect(await scrape()).toEqual([5, 2, 40]);
+    expect(await scrape()).toEqual([5, 2, 40]);
+  });
+
+  it('a short-lived store (a CLI command) starts no checkpoint thread, and what it writes is kept', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'postline-ckpt-'));
+    dirs.push(dataDir);
+    const cfg = { dataDir, databaseUrl: null, databasePoolSize: 1 };
+    const cli = await openStore(cfg, undefined, { shortLived: true });
+    expect(cli.checkpointState?.()).toBeNull();
+    const account = await cli.createAccount('from the CLI', Date.now());
+    await cli.close();
+    const server = await openStore(cfg);
+    try {
+      expect(server.checkpointState?.()).toEqual({ checkpoints: 0, errors: 0, walFrames: 0, lastError: null });
+      expect((await server.listAccounts()).find((a) => a.id === account.id)?.name).toBe('from the CLI');
+    } finally {
+      await server.close();
+    }
   });
 
   it(':memory: keeps SQLite\'s own checkpoints (there is no file to share with a thread)', async () => {

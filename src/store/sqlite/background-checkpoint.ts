@@ -63,9 +63,11 @@ export class BackgroundCheckpointer {
   private closing: Promise<void> | null = null;
   /** The thread has ended (closed, or died of an error): nothing is left to close. */
   private exited = false;
-  /** Checkpoints that found frames in the WAL, with the last one's result (tests and diagnostics). */
+  /** Checkpoints that found frames in the WAL, with the last one's result (metrics, tests). */
   checkpoints = 0;
   last: CheckpointResult | null = null;
+  /** Failures (a thread that could not start, a checkpoint that threw), each counted, and the last one's message. */
+  errors = 0;
   lastError: string | null = null;
 
   private reportedError: { message: string; at: number } | null = null;
@@ -90,6 +92,7 @@ export class BackgroundCheckpointer {
   }
 
   private failed(message: string): void {
+    this.errors++;
     this.lastError = message;
     const now = Date.now();
     const r = this.reportedError;

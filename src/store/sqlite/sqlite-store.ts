@@ -4,7 +4,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
 import type { Database } from '../schema.js';
 import { SqlStore, toRecipient } from '../sql-store.js';
-import type { StoredRecipient } from '../store.js';
+import type { CheckpointState, StoredRecipient } from '../store.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { withStatementCache } from './statement-cache.js';
 import { BackgroundCheckpointer } from './background-checkpoint.js';
@@ -26,8 +26,13 @@ export class SqliteStore extends SqlStore {
   /** Checkpoints off the event loop, from the end of migrate() (background-checkpoint.ts); none for :memory:. */
   private checkpointer: BackgroundCheckpointer | null = null;
 
-  /** `onCheckpointError`: told when a background checkpoint fails (the WAL then grows until one succeeds; no data is at risk). */
-  constructor(private readonly file: string, private readonly opts: { onCheckpointError?: (message: string) => void } = {}) {
+  /**
+   * `onCheckpointError`: told when a background checkpoint fails (the WAL then grows until one
+   * succeeds; no data is at risk). `backgroundCheckpoints: false` keeps SQLite's own checkpoints
+   * in the commits: for a short-lived connection such as a CLI command, whose few writes do not
+   * pay for a thread.
+   */
+  constructor(private readonly file: string, private readonly opts: { onCheckpointError?: (message: string) => void; backgroundCheckpoints?: boolean } = {}) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     const raw = new BetterSqlite3(file);
     // Retention frees pages; INCREMENTAL lets `PRAGMA incremental_vacuum` hand them back to the
@@ -59,15 +64,16 @@ export class SqliteStore extends SqlStore {
       }).immediate();
     }
     this.useIncrementalVacuum();
-    if (this.file !== ':memory:' && !this.checkpointer) {
+    if (this.file !== ':memory:' && this.opts.backgroundCheckpoints !== false && !this.checkpointer) {
       this.raw.pragma('wal_autocheckpoint = 0');
       this.checkpointer = new BackgroundCheckpointer(this.file, undefined, this.opts.onCheckpointError);
     }
   }
 
-  /** The background checkpointer's state: null when this store checkpoints in its commits (:memory:, or before migrate()). */
-  checkpointState(): { checkpoints: number; lastError: string | null } | null {
-    return this.checkpointer && { checkpoints: this.checkpointer.checkpoints, lastError: this.checkpointer.lastError };
+  /** The background checkpointer's state: null when this store checkpoints in its commits (:memory:, no background checkpoints, or before migrate()). */
+  checkpointState(): CheckpointState | null {
+    const c = this.checkpointer;
+    return c && { checkpoints: c.checkpoints, errors: c.errors, walFrames: c.last?.walFrames ?? 0, lastError: c.lastError };
   }
 
   override async close(): Promise<void> {
