@@ -19,11 +19,33 @@ describe('Inbound parser threads', () => {
     pool = null;
     dns = null;
   });
-  const start = async (threads: number, taskTimeoutMs = 60_000) => {
+  const start = async (threads: number, taskTimeoutMs = 60_000, idleMs?: number) => {
     dns = await startDnsServer();
-    pool = new ParsePool({ workerFile: WORKER, threads, data: { dnsServers: [dns.address], hostname: 'mx.test' }, taskTimeoutMs });
+    pool = new ParsePool({ workerFile: WORKER, threads, data: { dnsServers: [dns.address], hostname: 'mx.test' }, taskTimeoutMs, ...(idleMs ? { idleMs } : {}) });
     return pool;
   };
+
+  it('starts its threads with the first message, ends them after a quiet spell, and starts them again for the next', async () => {
+    const p = await start(2, 60_000, 300);
+    expect(p.threads).toBe(0);
+    const first = await Promise.all([p.run(message('one'), env), p.run(message('two'), env)]);
+    expect(first.map(subjectOf)).toEqual(['one', 'two']);
+    expect(p.threads).toBe(2);
+    const end = Date.now() + 10_000;
+    while (p.threads > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    expect(p.threads).toBe(0);
+    expect(subjectOf(await p.run(message('three'), env))).toBe('three');
+    expect(p.threads).toBe(2);
+  });
+
+  it('keeps its threads while messages keep coming closer together than the quiet spell', async () => {
+    const p = await start(1, 60_000, 400);
+    for (let i = 0; i < 8; i++) {
+      expect(subjectOf(await p.run(message(`m${i}`), env))).toBe(`m${i}`);
+      await new Promise((r) => setTimeout(r, 150));
+      expect(p.threads).toBe(1);
+    }
+  });
 
   it('a thread that dies rejects only the message that killed it; the others it held run again alone and are parsed', async () => {
     const p = await start(1);
