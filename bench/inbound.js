@@ -197,7 +197,7 @@ async function main() {
         'sweeping); sender and receiver 0.31–0.33 ms; the WAL checkpoint thread 0.1–0.17 ms; libuv\'s pool (fdatasync) 0.07 ms.',
         'Runs on this machine vary by a fifth or more from one to the next, and by more than half from day to day (the same',
         'commit, 8292025, measured 218–247 messages/s at 7.3–8.2 ms per message on 2026-12-04), so commits are compared in paired',
-        'runs, alternating old and new in the same minutes. Paired on 2026-12-05, the previous commit (aa261e7) against this one',
+        'runs, alternating old and new in the same minutes. Paired on 2026-12-05, aa261e7 against 318822a',
         '(ReplyText\'s patterns joined per flag set and lines reversed through a code-unit array; the placeholders of the JSON',
         'found with indexOf): 651, 639, 606 messages/s (2.68, 2.75, 2.88 ms) before, 676, 778, 788 (2.55, 2.16, 2.19 ms) after;',
         'bench/inbound-stall.js\'s build rate 412 and 436 before, 598 and 461 after. From a cold start (BENCH_INBOUND_WARMUP=0), while',
