@@ -32,7 +32,8 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
   const store = await db.open();
   const config = loadConfig({}, {
     dataDir: db.dataDir, databaseUrl: db.databaseUrl, httpHost: '127.0.0.1', httpPort: 0, logLevel: 'silent',
-    hostname: 'postline.test', mxPort: 0, ...opts.config,
+    // Port 0 for every listener: test files run in parallel, and a fixed default (2587) collided.
+    hostname: 'postline.test', mxPort: 0, submissionPort: 0, ...opts.config,
   });
   const { credentials } = await ensureBootstrap(store, db.dataDir, Date.now());
   const app = await startApp({ config, log: createLogger('silent'), store, now: Date.now, dns: opts.dns, delivery: opts.delivery, webhooks: opts.webhooks }, opts.roles ?? ['api']);

@@ -38,16 +38,22 @@ try {
 } catch (err) {
   parentPort.postMessage({ error: 'cannot open ' + workerData.file + ': ' + describe(err) });
 }
-const checkpoint = () => {
+// 'now' (a checkpoint asked for by the store's WAL gate) is answered even when the WAL is empty.
+const checkpoint = (now) => {
   try {
     const [r] = db.pragma('wal_checkpoint(PASSIVE)');
-    if (r && r.log > 0) parentPort.postMessage({ busy: r.busy === 1, walFrames: r.log, checkpointedFrames: r.checkpointed });
+    if (r && (r.log > 0 || now)) parentPort.postMessage({ busy: r.busy === 1, walFrames: Math.max(r.log, 0), checkpointedFrames: Math.max(r.checkpointed, 0), now });
   } catch (err) {
-    parentPort.postMessage({ error: describe(err) });
+    parentPort.postMessage({ error: describe(err), now });
   }
 };
-const timer = db && setInterval(checkpoint, workerData.everyMs);
+const timer = db && setInterval(checkpoint, workerData.everyMs, false);
 parentPort.on('message', (m) => {
+  if (m === 'now') {
+    if (db) checkpoint(true);
+    else parentPort.postMessage({ error: 'no connection', now: true });
+    return;
+  }
   if (m !== 'close') return;
   if (db) {
     clearInterval(timer);
@@ -71,6 +77,8 @@ export class BackgroundCheckpointer {
   lastError: string | null = null;
 
   private reportedError: { message: string; at: number } | null = null;
+  /** Callers of checkpointNow() waiting for the thread's answer (one request serves them all). */
+  private waiting: Array<(r: CheckpointResult | null) => void> = [];
 
   /** `onError` hears of a failing checkpoint (a thread that could not start, a checkpoint that threw): once per new message, then once a minute. */
   constructor(file: string, everyMs = CHECKPOINT_EVERY_MS, private readonly onError?: (message: string) => void) {
@@ -78,9 +86,13 @@ export class BackgroundCheckpointer {
     this.worker = new Worker(THREAD_CODE, { eval: true, workerData: { file, driver, everyMs } });
     // An idle checkpointer does not keep the process alive; close() ends it.
     this.worker.unref();
-    this.worker.on('message', (m: CheckpointResult & { error?: string; closed?: boolean }) => {
+    this.worker.on('message', (m: CheckpointResult & { error?: string; closed?: boolean; now?: boolean }) => {
       if (m.error !== undefined) this.failed(m.error);
-      else if (m.closed === undefined) { this.checkpoints++; this.last = m; }
+      else if (m.closed === undefined && m.walFrames > 0) {
+        this.checkpoints++;
+        this.last = { busy: m.busy, walFrames: m.walFrames, checkpointedFrames: m.checkpointedFrames };
+      }
+      if (m.now) this.answer(m.error === undefined ? { busy: m.busy, walFrames: m.walFrames, checkpointedFrames: m.checkpointedFrames } : null);
     });
     // A failing checkpointer costs disk (the WAL grows), never data; the next open checkpoints.
     // What a thread throws arrives serialized: an Error, or a plain object or value.
@@ -88,7 +100,23 @@ export class BackgroundCheckpointer {
       const message = (err as { message?: unknown } | null)?.message;
       this.failed(typeof message === 'string' && message !== '' ? message : String(err));
     });
-    this.worker.once('exit', () => { this.exited = true; });
+    this.worker.once('exit', () => { this.exited = true; this.answer(null); });
+  }
+
+  /**
+   * A checkpoint now, on the thread; resolves with its result (null: the thread failed or is
+   * gone). Callers that ask while one is pending share it.
+   */
+  checkpointNow(): Promise<CheckpointResult | null> {
+    if (this.exited || this.closing) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      this.waiting.push(resolve);
+      if (this.waiting.length === 1) this.worker.postMessage('now');
+    });
+  }
+
+  private answer(r: CheckpointResult | null): void {
+    for (const resolve of this.waiting.splice(0)) resolve(r);
   }
 
   private failed(message: string): void {
@@ -106,6 +134,7 @@ export class BackgroundCheckpointer {
     if (this.exited) return Promise.resolve();
     this.closing ??= new Promise<void>((resolve) => {
       const done = () => { void this.worker.terminate().finally(resolve); };
+      this.answer(null);
       this.worker.on('message', (m: { closed?: boolean }) => { if (m.closed) done(); });
       this.worker.once('exit', () => resolve());
       this.worker.postMessage('close');

@@ -9,6 +9,10 @@ import { SQLITE_MIGRATIONS } from './migrations.js';
 import { withStatementCache } from './statement-cache.js';
 import { BackgroundCheckpointer } from './background-checkpoint.js';
 import { DurableSqliteDialect, WalSync } from './wal-sync.js';
+import { WAL_GATE_DEFAULTS, WalGate, type WalGateOptions } from './wal-gate.js';
+
+/** journal_size_limit: twice the WAL gate's bound, so the WAL of a steady load is reused, not cut and regrown. */
+const WAL_SIZE_LIMIT_BYTES = 128 * 1024 * 1024;
 
 /** PRAGMA auto_vacuum's value for INCREMENTAL. */
 const INCREMENTAL = 2;
@@ -25,6 +29,7 @@ export class SqliteStore extends SqlStore {
   private readonly raw: BetterSqlite3.Database;
   /** Checkpoints off the event loop, from the end of migrate() (background-checkpoint.ts); none for :memory:. */
   private checkpointer: BackgroundCheckpointer | null = null;
+  private readonly gateRef: { gate: WalGate | null };
 
   /**
    * `onCheckpointError`: told when a background checkpoint fails (the WAL then grows until one
@@ -32,7 +37,11 @@ export class SqliteStore extends SqlStore {
    * in the commits: for a short-lived connection such as a CLI command, whose few writes do not
    * pay for a thread.
    */
-  constructor(private readonly file: string, private readonly opts: { onCheckpointError?: (message: string) => void; backgroundCheckpoints?: boolean } = {}) {
+  constructor(private readonly file: string, private readonly opts: {
+    onCheckpointError?: (message: string) => void; backgroundCheckpoints?: boolean;
+    /** Tests: a smaller WAL bound, or none (maxFrames Infinity). */
+    walGate?: Partial<WalGateOptions>;
+  } = {}) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     const raw = new BetterSqlite3(file);
     // Retention frees pages; INCREMENTAL lets `PRAGMA incremental_vacuum` hand them back to the
@@ -47,10 +56,16 @@ export class SqliteStore extends SqlStore {
     raw.pragma('foreign_keys = ON');
     // Other connections (the CLI while the server runs) wait for a lock instead of failing.
     raw.pragma('busy_timeout = 5000');
+    // A restarted WAL is cut back to this size, so a burst (a 50 MB message) does not keep its disk space.
+    raw.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
     const db = withStatementCache(raw);
-    const dialect = file === ':memory:' ? new SqliteDialect({ database: db }) : new DurableSqliteDialect(db, new WalSync(`${file}-wal`));
+    // The WAL gate exists from migrate() on, with the checkpoint thread it waits for.
+    const gateRef: { gate: WalGate | null } = { gate: null };
+    const dialect = file === ':memory:' ? new SqliteDialect({ database: db })
+      : new DurableSqliteDialect(db, new WalSync(`${file}-wal`), () => gateRef.gate);
     super(new Kysely<Database>({ dialect }));
     this.raw = raw;
+    this.gateRef = gateRef;
   }
 
   async migrate(): Promise<void> {
@@ -67,7 +82,14 @@ export class SqliteStore extends SqlStore {
     if (this.file !== ':memory:' && this.opts.backgroundCheckpoints !== false && !this.checkpointer) {
       this.raw.pragma('wal_autocheckpoint = 0');
       this.checkpointer = new BackgroundCheckpointer(this.file, undefined, this.opts.onCheckpointError);
+      this.gateRef.gate = new WalGate(this.checkpointer, { ...WAL_GATE_DEFAULTS, ...this.opts.walGate });
     }
+  }
+
+  /** The WAL gate's counts (tests): null without the checkpoint thread. */
+  walGateState(): { caughtUp: number; gaveUp: number } | null {
+    const g = this.gateRef.gate;
+    return g && { caughtUp: g.caughtUp, gaveUp: g.gaveUp };
   }
 
   /** The background checkpointer's state: null when this store checkpoints in its commits (:memory:, no background checkpoints, or before migrate()). */
@@ -79,6 +101,7 @@ export class SqliteStore extends SqlStore {
   override async close(): Promise<void> {
     const checkpointer = this.checkpointer;
     this.checkpointer = null;
+    this.gateRef.gate = null;
     await checkpointer?.close();
     await super.close();
   }

@@ -65,16 +65,25 @@ export class WalSync {
  * the next commits join the following one (group commit at the disk).
  */
 export class DurableSqliteDialect extends SqliteDialect {
-  constructor(private readonly database: BetterSqlite3.Database, private readonly wal: WalSync) {
+  /** `gate`: asked before each use of the connection whether the WAL must be brought back to its start first (wal-gate.ts). */
+  constructor(private readonly database: BetterSqlite3.Database, private readonly wal: WalSync, private readonly gate: () => ConnectionGate | null = () => null) {
     super({ database });
   }
 
   override createDriver(): Driver {
-    return durableDriver(super.createDriver(), this.database, this.wal);
+    return durableDriver(super.createDriver(), this.database, this.wal, this.gate);
   }
 }
 
-function durableDriver(inner: Driver, db: BetterSqlite3.Database, wal: WalSync): Driver {
+/** What the driver asks before handing out the connection (wal-gate.ts WalGate). */
+export interface ConnectionGate {
+  needed(): boolean;
+  /** Runs with the connection held by the driver, so that no transaction is open meanwhile. */
+  catchUp(): Promise<void>;
+}
+
+function durableDriver(inner: Driver, db: BetterSqlite3.Database, wal: WalSync, gate: () => ConnectionGate | null): Driver {
+  let catchingUp: Promise<void> | null = null;
   // SQLite has one connection, used by one holder at a time: one flag says whether its current
   // holder wrote something that must be durable before the holder is answered.
   let wrote = false;
@@ -99,7 +108,17 @@ function durableDriver(inner: Driver, db: BetterSqlite3.Database, wal: WalSync):
   const raw = (c: DatabaseConnection): DatabaseConnection => unwrap.get(c) ?? c;
   return {
     init: () => inner.init(),
-    acquireConnection: async () => wrap(await inner.acquireConnection()),
+    async acquireConnection() {
+      const g = gate();
+      if (!catchingUp && g?.needed()) {
+        catchingUp = (async () => {
+          const held = await inner.acquireConnection();
+          try { await g.catchUp(); } finally { await inner.releaseConnection(held); }
+        })().finally(() => { catchingUp = null; });
+      }
+      // Queued behind the catch-up like any other holder of the connection.
+      return wrap(await inner.acquireConnection());
+    },
     beginTransaction: (c, settings) => inner.beginTransaction(raw(c), settings),
     async commitTransaction(c) {
       await inner.commitTransaction(raw(c));
