@@ -24,6 +24,7 @@ import { defaultSigningPool, type SigningPool } from './compose/signing-pool.js'
 import { newId } from './core/ids.js';
 import { startSubmissionServer, type SubmissionServer } from './smtp/submission-server.js';
 import { startMxServer, type MxServer } from './mx/mx-server.js';
+import { loadVerpKeyring } from './bounce/verp-keys.js';
 import { publicUrlOf } from './config/load.js';
 import { TrackingService } from './tracking/service.js';
 import { trackingRoutes } from './tracking/routes.js';
@@ -166,7 +167,7 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
       store: deps.store, log: deps.log, now: deps.now, pool, classify: classifySmtpReply,
       resolver: new MxResolver(deps.dns ?? systemDns(cfg.dnsServers), cfg.outboundPort, cfg.relayHost ? parseHostPort(cfg.relayHost) : null, deps.now),
       sign: createSigner(deps.store, signingPool, domainChanges), workerId: deps.delivery?.workerId ?? `${cfg.hostname}:${process.pid}:${newId()}`,
-      hostname: cfg.hostname, bounceDomain: cfg.bounceDomain ?? cfg.hostname,
+      hostname: cfg.hostname, bounceDomain: cfg.bounceDomain ?? cfg.hostname, verp: await loadVerpKeyring(deps.store),
       lifetimeMs: deps.delivery?.lifetimeMs ?? cfg.messageLifetimeHours * 3_600_000,
       retrySchedule: deps.delivery?.retrySchedule, pollMs: deps.delivery?.pollMs, staleMs: deps.delivery?.staleMs ?? cfg.deliveryClaimTimeoutSec * 1000,
       maxInFlight: Math.max(cfg.deliveryConcurrency * 4, 100), metrics, tracking,

@@ -8,6 +8,7 @@ import { printJson, UsageError } from './cli/output.js';
 import { keysCommand, serversCommand } from './cli/tenancy-commands.js';
 import { domainsCommand } from './cli/domain-commands.js';
 import { dsnCommand } from './cli/dsn-commands.js';
+import { loadVerpKeyring } from './bounce/verp-keys.js';
 import { suppressionsCommand } from './cli/suppression-commands.js';
 import { customDomainsCommand } from './cli/custom-domain-commands.js';
 import { routesCommand } from './cli/route-commands.js';
@@ -31,7 +32,7 @@ const HELP = `postline — email delivery platform
   postline domains list            domains with DKIM keys
   postline domains add|records|verify|rotate|remove DOMAIN --server ID   a server's sending domains
                    (add: [--ed25519] [--selector S]; rotate: [--selector S]); domains list --server ID
-  postline dsn parse FILE          read a saved bounce or complaint and print what it reports (--rcpt-to, --json)
+  postline dsn parse FILE          read a saved bounce or complaint and print what it reports (--rcpt-to, --verify, --json)
   postline suppressions list|add|remove  a server's suppression list (--server, ADDRESS..., --reason, --search, --json)
   postline bounce-domains add|list|records|verify|default|remove  a server's custom bounce domains (--server, --default, --json)
   postline tracking-domains add|list|records|verify|default|https|remove  its custom tracking domains (--server, --default, --https on|off, --json)
@@ -125,7 +126,7 @@ export async function main(argv: string[]): Promise<number> {
       default: { type: 'boolean' }, https: { type: 'string' },
       match: { type: 'string' }, url: { type: 'string' }, 'no-validate': { type: 'boolean' },
       events: { type: 'string' }, format: { type: 'string' }, id: { type: 'string' },
-      list: { type: 'string' },
+      list: { type: 'string' }, verify: { type: 'boolean' },
     },
   });
   const [command, verb, ...rest] = positionals;
@@ -138,8 +139,9 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === 'dsn') {
-    // Reads one file and touches no store: it runs without configuration.
-    await dsnCommand(verb, rest, values);
+    // Reads one file and touches no store, so it runs without configuration; --verify reads the
+    // installation's trace keys from the store.
+    await dsnCommand(verb, rest, values, () => withStore(loadConfig(), (s) => loadVerpKeyring(s)));
     return 0;
   }
   const cfg = loadConfig();

@@ -3,6 +3,7 @@ import { renderForRecipient } from '../merge/render-message.js';
 import { addListUnsubscribe } from '../tracking/headers.js';
 import type { RecipientTracking } from '../tracking/service.js';
 import { compileTemplateMime, type CompiledMime } from './template-mime.js';
+import { tracedLocalPart } from '../core/verp.js';
 
 export interface ComposeInput {
   template: MessageTemplate;
@@ -11,6 +12,11 @@ export interface ComposeInput {
   deliveryAddress: string;
   /** Unique per delivery: becomes the Message-ID local part, so a reply or bounce quoting it can be traced. */
   recipientId: string;
+  /**
+   * The recipient id's trace tag (core/verp.ts), written after it: <id>-<tag>@<hostname>, so a
+   * report that quotes only the Message-ID still proves its recipient. Null: <id>@<hostname>.
+   */
+  traceTag?: string | null;
   hostname: string;
   date: Date;
   /** Engagement tracking for this recipient (tracked HTML, List-Unsubscribe); absent: none. */
@@ -51,7 +57,7 @@ export async function composeMessage(input: ComposeInput): Promise<Buffer> {
     cc: r.cc.length > 0 ? r.cc.map(address) : undefined,
     replyTo: r.replyTo ? address(r.replyTo) : undefined,
     subject: r.subject,
-    messageId: `<${input.recipientId.toLowerCase()}@${input.hostname}>`,
+    messageId: `<${input.traceTag ? tracedLocalPart(input.recipientId, input.traceTag) : input.recipientId.toLowerCase()}@${input.hostname}>`,
     date: input.date,
     headers: headers.map((h) => ({ key: h.name, value: h.value })),
   }, {

@@ -8,6 +8,7 @@ import type { MxResolver } from './mx.js';
 import type { SmtpPool } from './smtp-pool.js';
 import { deferOrExpire, outcomeFor, undeliverable, type Classify } from './outcome.js';
 import { WakeSignal } from '../core/wake-signal.js';
+import { tracedLocalPart, type VerpKeyring } from '../core/verp.js';
 
 export interface DeliveryMetrics {
   observe(outcome: DeliveryOutcomeRecord['status'], seconds: number): void;
@@ -25,6 +26,8 @@ export interface DeliveryWorkerDeps {
   workerId: string;
   hostname: string;
   bounceDomain: string;
+  /** Makes the trace tag of the Return-Path and Message-ID (bounce/verp-keys.ts loads it). */
+  verp: VerpKeyring;
   lifetimeMs: number;
   retrySchedule?: readonly number[];
   /** Recipients held in memory at once (claimed and not yet recorded). */
@@ -50,9 +53,12 @@ const OUTCOME_FLUSH_MS = 20;
 const TEMPLATE_CACHE_ENTRIES = 2_000;
 const SERVER_CACHE_MS = 5_000;
 
-/** The Return-Path that lets an asynchronous bounce be traced to its recipient: b+<recipient id>@<bounce domain>. */
-export function returnPathFor(recipientId: string, bounceDomain: string): string {
-  return `b+${recipientId.toLowerCase()}@${bounceDomain}`;
+/**
+ * The Return-Path that lets an asynchronous bounce be traced to its recipient, with the tag that
+ * proves we wrote it (core/verp.ts): b+<recipient id>-<tag>@<bounce domain>.
+ */
+export function returnPathFor(recipientId: string, tag: string, bounceDomain: string): string {
+  return `b+${tracedLocalPart(recipientId, tag)}@${bounceDomain}`;
 }
 
 /**
@@ -213,14 +219,15 @@ export class DeliveryWorker {
         { permanent: false, failureCode: 4999, enhancedStatus: null, explanation: 'The recipient domain could not be looked up in DNS.', ruleId: null }, ctx);
     }
     const tracking = server && this.d.tracking && !template.rawMime ? this.d.tracking.forRecipient(server, r.messageId, template, r.id) : null;
-    const composed = await composeMessage({ template, merge: r.merge, deliveryAddress: r.address, recipientId: r.id, hostname: this.d.hostname, date: new Date(now), tracking });
+    const traceTag = this.d.verp.tag(r.id);
+    const composed = await composeMessage({ template, merge: r.merge, deliveryAddress: r.address, recipientId: r.id, traceTag, hostname: this.d.hostname, date: new Date(now), tracking });
     const signed = await this.d.sign(composed, domainOf(template.from.email), r.serverId);
     if (this.stopping) {
       await this.d.store.releaseRecipients(this.d.workerId, [r.id], this.d.now());
       return null;
     }
     const bounceDomain = this.d.bounceDomainOf?.(r.serverId) ?? this.d.bounceDomain;
-    const result = await this.d.pool.send(dest.hosts, { from: returnPathFor(r.id, bounceDomain), to: r.address }, signed);
+    const result = await this.d.pool.send(dest.hosts, { from: returnPathFor(r.id, traceTag, bounceDomain), to: r.address }, signed);
     return outcomeFor(r, result, this.d.classify, { ...ctx, now: this.d.now() });
   }
 

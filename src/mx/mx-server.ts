@@ -1,7 +1,8 @@
 /**
  * The MX listener (role smtp, POSTLINE_MX_PORT): the internet's mail for the bounce domain, i.e.
- * asynchronous bounces (DSNs and plain non-delivery reports) to the Return-Path b+<id>@, and
- * feedback-loop complaints (ARF) to the complaint address. No AUTH; STARTTLS with the submission
+ * asynchronous bounces (DSNs and plain non-delivery reports) to the Return-Path b+<id>-<tag>@,
+ * and feedback-loop complaints (ARF) to the complaint address. A report acts only on a recipient
+ * it proves with a valid tag (process-report.ts); any other is logged as mx.report_forged. No AUTH; STARTTLS with the submission
  * certificate; RCPT only for Postline's own mailboxes (recipient-policy.ts). Each message is
  * processed at the end of DATA and answered 250 only after what it caused is committed; a report
  * that means nothing to us is still answered 250 (a bounce is never bounced) and logged.
@@ -19,6 +20,9 @@ import { SMTP_SERVER_GREETING_PAUSE_MS } from '../smtp/submission-server.js';
 import { decideMxRcpt, mailboxFor, mxAddressesOf } from './recipient-policy.js';
 import { collectData } from '../smtp/collect-data.js';
 import { processReport, type ProcessedReport } from './process-report.js';
+import { isForgery } from './report-plan.js';
+import type { VerpKeyring } from '../core/verp.js';
+import { loadVerpKeyring } from '../bounce/verp-keys.js';
 import type { InboundRouteTable } from '../inbound/route-table.js';
 import { InboundAcceptor, type RoutedRecipient } from '../inbound/accept.js';
 
@@ -36,6 +40,8 @@ export interface MxDeps {
   metrics?: MxMetrics;
   /** Verified custom bounce domains (custom-domains/cache.ts), accepted like the bounce domain. */
   customBounceDomains?: { isBounceDomain(domain: string): boolean };
+  /** The keys that verify trace tags (bounce/verp-keys.ts); loaded from the store when not given. */
+  verp?: VerpKeyring;
   /** Inbound routing: whose domains and addresses this listener also takes, and who to wake when one is stored. */
   inbound?: { routes: InboundRouteTable; onStored?: () => void };
 }
@@ -56,6 +62,7 @@ export async function startMxServer(deps: MxDeps): Promise<MxServer> {
   const custom = deps.customBounceDomains;
   const addresses = { ...mxAddressesOf(cfg), ...(custom ? { isCustomBounceDomain: (d: string) => custom.isBounceDomain(d) } : {}) };
   const credentials = loadOrCreateTlsCredentials(cfg, deps.now());
+  const verp = deps.verp ?? await loadVerpKeyring(store);
   const inflight = new Set<Promise<unknown>>();
   const greetingTimers = new Set<NodeJS.Timeout>();
   const extraGreetingDelay = Math.max(0, cfg.smtpGreetingDelayMs - SMTP_SERVER_GREETING_PAUSE_MS);
@@ -127,7 +134,7 @@ export async function startMxServer(deps: MxDeps): Promise<MxServer> {
       const work = splitRecipients(all).then(async ({ rcptTo, routed }) => {
         let reply = '2.0.0 Ok';
         if (rcptTo.length > 0 || routed.length === 0) {
-          const r = await processReport(data, { rcptTo }, { store, now: deps.now, addresses }).catch((err: unknown) => {
+          const r = await processReport(data, { rcptTo }, { store, now: deps.now, addresses, verp }).catch((err: unknown) => {
             deps.metrics?.inboundReport('unknown', 'error');
             throw err;
           });
@@ -170,8 +177,10 @@ export async function startMxServer(deps: MxDeps): Promise<MxServer> {
   }
 
   function logOutcome(r: ProcessedReport, rcptTo: string[], bytes: number, session: SMTPServerSession): void {
-    const fields = { kind: r.kind, outcome: r.outcome, recipientId: r.recipientId, rcptTo, bytes, ...who(session) };
-    if (r.outcome === 'recorded') {
+    const fields = { kind: r.kind, outcome: r.outcome, recipientId: r.recipientId, tracedVia: r.tracedVia, rcptTo, bytes, ...who(session) };
+    if (isForgery(r.outcome)) {
+      log.warn({ event: 'mx.report_forged', reason: r.outcome, ...fields }, 'inbound report not proven for the recipient it names; nothing recorded');
+    } else if (r.outcome === 'recorded') {
       log.info({ event: 'mx.recorded', eventType: r.eventType, serverId: r.serverId, messageId: r.messageId, ...fields }, 'inbound report recorded');
     } else {
       log.info({ event: 'mx.ignored', reason: r.outcome, ...fields }, 'inbound message accepted, nothing recorded');

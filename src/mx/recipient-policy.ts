@@ -4,7 +4,7 @@
  * at RCPT, before any data is read.
  *
  * Mailboxes:
- * - bounce: b+<recipient id>@<bounce domain> (the Return-Path delivery/worker.ts sends with), and
+ * - bounce: b+<recipient id>-<tag>@<bounce domain> (the Return-Path delivery/worker.ts sends with), and
  *   the bare b@<bounce domain>, where a forwarder that strips +tags delivers;
  * - complaint: POSTLINE_COMPLAINT_ADDRESS, default fbl@<bounce domain> (the address operators
  *   register with feedback loops).
@@ -21,8 +21,12 @@ export const DEFAULT_COMPLAINT_LOCAL_PART = 'fbl';
 /** Recipients per message. A report goes to one address; a few more are tolerated, not hundreds. */
 export const MAX_MX_RECIPIENTS = 10;
 
-/** b or b+<26-character id> (ids.ts: Crockford base32 ULID), any case. */
-const BOUNCE_LOCAL = /^b(\+[0-9a-hjkmnp-tv-z]{26})?$/i;
+/**
+ * b, or b+<26-character id> (ids.ts: Crockford base32 ULID) with its trace tag (core/verp.ts),
+ * any case. The tag is checked with the report, after DATA, not here: a report with a missing or
+ * wrong tag is still taken (a bounce is never bounced), logged as forged and changes nothing.
+ */
+const BOUNCE_LOCAL = /^b(\+[0-9a-hjkmnp-tv-z]{26}(-[0-9a-z]{1,32})?)?$/i;
 
 /** inbound: a customer's routed domain or address (src/inbound/), posted to the route's endpoint. */
 export type Mailbox = 'bounce' | 'complaint' | 'inbound';
