@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decideMxRcpt, mailboxFor, mxAddressesOf, MAX_MX_RECIPIENTS } from '../../src/mx/recipient-policy.js';
-import { planReport } from '../../src/mx/report-plan.js';
+import { isForgery, planReport } from '../../src/mx/report-plan.js';
+import type { TraceVerdict } from '../../src/bounce/trace.js';
 import { parseReport } from '../../src/bounce/parse-report.js';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
 import type { StoredRecipient } from '../../src/store/store.js';
@@ -22,6 +23,12 @@ describe('MX recipient policy', () => {
     ['b+01m7w2y7m07px5vpa00k793s0k@bounces.example.com', 'bounce'],
     ['B+01M7W2Y7M07PX5VPA00K793S0K@BOUNCES.EXAMPLE.COM', 'bounce'],
     ['b@bounces.example.com', 'bounce'],
+    ['b+01m7w2y7m07px5vpa00k793s0k-0123456789abc@bounces.example.com', 'bounce'], // with its trace tag
+    ['B+01M7W2Y7M07PX5VPA00K793S0K-0123456789ABC@bounces.example.com', 'bounce'],
+    ['b+01m7w2y7m07px5vpa00k793s0k-x@bounces.example.com', 'bounce'], // a wrong tag is judged with the report, not at RCPT
+    ['b+01m7w2y7m07px5vpa00k793s0k-@bounces.example.com', null],
+    ['b+01m7w2y7m07px5vpa00k793s0k-not.a.tag@bounces.example.com', null],
+    [`b+01m7w2y7m07px5vpa00k793s0k-${'a'.repeat(33)}@bounces.example.com`, null],
     ['FBL@bounces.example.com', 'complaint'],
     ['b+01m7w2y7m07px5vpa00k793s0@bounces.example.com', null], // 25 characters
     ['b+01m7w2y7m07px5vpa00k793s0ku@bounces.example.com', null], // 27 characters, or a U
@@ -58,15 +65,21 @@ describe('planReport', () => {
     status: 'delivered', attempts: 1, nextAttemptAt: 0, lockedBy: null, lockedAt: null, lastReply: null, lastMx: null, failureCode: null,
     createdAt: 0, updatedAt: 0,
   });
-  const plan = async (file: string, opts: { rcptTo?: string; known?: boolean } = {}) => {
+  /** The verdict of a report whose tag verified (or that names no id at all). */
+  const proven = (id: string | null): TraceVerdict => (id ? { ok: true, recipientId: id, via: 'return-path' } : { ok: false, reason: 'untraced', claimedId: null, via: null });
+  /** The address the report names, as the traced recipient's own (a genuine report). */
+  const namedAddress = (report: Awaited<ReturnType<typeof parseReport>>): string =>
+    report.recipients[0]?.address ?? report.complaint?.originalRcptTo[0] ?? 'someone@example.org';
+  const plan = async (file: string, opts: { rcptTo?: string; known?: boolean; address?: string } = {}) => {
     const report = await parseReport(fixture(file), opts.rcptTo ? { rcptTo: opts.rcptTo } : {});
-    return planReport({ report, recipient: opts.known === false || !report.recipientId ? undefined : recipient(report.recipientId), fromAddress: 'from@example.com', sizeBytes: 1234 });
+    const r = opts.known === false || !report.recipientId ? undefined : recipient(report.recipientId, opts.address ?? namedAddress(report));
+    return planReport({ report, trace: proven(report.recipientId), recipient: r, fromAddress: 'from@example.com', sizeBytes: 1234 });
   };
 
   it('prefers the report line naming our recipient among several', async () => {
     const report = await parseReport(fixture('two-recipients.eml'));
     const second = report.recipients[1]!;
-    const p = planReport({ report, recipient: recipient(report.recipientId!, second.address.toUpperCase()), fromAddress: null, sizeBytes: 1 });
+    const p = planReport({ report, trace: proven(report.recipientId), recipient: recipient(report.recipientId!, second.address.toUpperCase()), fromAddress: null, sizeBytes: 1 });
     expect(p).toMatchObject({ action: 'record', record: { event: { type: 'Failed', data: { BounceStatus: second.status, FailureCode: second.failureCode } } } });
   });
 
@@ -85,14 +98,14 @@ describe('planReport', () => {
   it('a 1xxx block (content, policy) fails the recipient without suppressing the address', async () => {
     const parsed = await parseReport(fixture('postfix-5.1.1-user-unknown.eml'));
     const line = { ...parsed.recipients[0]!, status: '5.7.1', diagnosticCode: 'smtp; 554 5.7.1 Message rejected as spam', failureCode: 1004, permanent: true };
-    const p = planReport({ report: { ...parsed, recipients: [line] }, recipient: recipient(parsed.recipientId!), fromAddress: null, sizeBytes: 1 });
+    const p = planReport({ report: { ...parsed, recipients: [line] }, trace: proven(parsed.recipientId), recipient: recipient(parsed.recipientId!, line.address), fromAddress: null, sizeBytes: 1 });
     expect(p).toMatchObject({ action: 'record', record: { event: { type: 'Failed', data: { FailureType: 1, FailureCode: 1004, Reason: '554 5.7.1 Message rejected as spam' } }, failure: { failureCode: 1004 } } });
     expect(p.action === 'record' && p.record.suppress).toBeNull();
   });
 
   it('a report whose lines have no failed or delayed recipient is ignored', async () => {
     const parsed = await parseReport(fixture('postfix-5.1.1-user-unknown.eml'));
-    const p = planReport({ report: { ...parsed, recipients: [] }, recipient: recipient(parsed.recipientId!), fromAddress: null, sizeBytes: 1 });
+    const p = planReport({ report: { ...parsed, recipients: [] }, trace: proven(parsed.recipientId), recipient: recipient(parsed.recipientId!), fromAddress: null, sizeBytes: 1 });
     expect(p).toEqual({ action: 'ignore', reason: 'no-recipient-line' });
   });
 
@@ -116,5 +129,47 @@ describe('planReport', () => {
 
   it('a traced id that names no recipient is ignored', async () => {
     expect(await plan('postfix-5.1.1-user-unknown.eml', { known: false })).toEqual({ action: 'ignore', reason: 'unknown-recipient' });
+  });
+
+  it('a report whose trace is not proven is ignored with the trace verdict as the reason, whatever it reports', async () => {
+    for (const file of ['postfix-5.1.1-user-unknown.eml', 'postfix-4.4.1-delayed.eml', 'arf-yahoo.eml']) {
+      const report = await parseReport(fixture(file));
+      const r = recipient(report.recipientId!, namedAddress(report));
+      for (const reason of ['untagged', 'bad-tag'] as const) {
+        const trace: TraceVerdict = { ok: false, reason, claimedId: report.recipientId, via: 'message-id' };
+        expect(planReport({ report, trace, recipient: r, fromAddress: null, sizeBytes: 1 }), `${file} ${reason}`).toEqual({ action: 'ignore', reason });
+      }
+    }
+    expect(isForgery('untagged') && isForgery('bad-tag') && isForgery('recipient-mismatch')).toBe(true);
+    expect(isForgery('untraced') || isForgery('unknown-recipient') || isForgery('not-a-report')).toBe(false);
+  });
+
+  it('a proven trace to another recipient than the one looked up is not acted on', async () => {
+    const report = await parseReport(fixture('postfix-5.1.1-user-unknown.eml'));
+    const p = planReport({ report, trace: proven('01M7ZZZZZZZZZZZZZZZZZZZZZZ'), recipient: recipient(report.recipientId!, namedAddress(report)), fromAddress: null, sizeBytes: 1 });
+    expect(p).toEqual({ action: 'ignore', reason: 'unknown-recipient' });
+  });
+
+  it('a bounce or delay naming another address than the proven recipient\'s is a recipient mismatch', async () => {
+    expect(await plan('postfix-5.1.1-user-unknown.eml', { address: 'victim@example.org' })).toEqual({ action: 'ignore', reason: 'recipient-mismatch' });
+    expect(await plan('postfix-4.4.1-delayed.eml', { address: 'victim@example.org' })).toEqual({ action: 'ignore', reason: 'recipient-mismatch' });
+    expect(await plan('qmail-plain.eml', { address: 'victim@example.org' })).toEqual({ action: 'ignore', reason: 'recipient-mismatch' });
+    // The address matches whatever its case, and as the Original-Recipient of an alias expanded further on.
+    expect(await plan('postfix-5.1.1-user-unknown.eml', { address: 'Jordan.Reyes@EXAMPLE.org' })).toMatchObject({ action: 'record' });
+    const forwarded = await parseReport(fixture('mailbox-full-4.2.2-delayed.eml'));
+    const line = forwarded.recipients[0]!;
+    expect(line.originalRecipient).not.toBeNull();
+    expect(line.originalRecipient).not.toBe(line.address);
+    expect(planReport({ report: forwarded, trace: proven(forwarded.recipientId), recipient: recipient(forwarded.recipientId!, line.originalRecipient!), fromAddress: null, sizeBytes: 1 }))
+      .toMatchObject({ action: 'record', record: { event: { type: 'Deferred' } } });
+  });
+
+  it('a complaint naming another original recipient is a mismatch; one naming none is taken', async () => {
+    expect(await plan('arf-yahoo.eml', { address: 'victim@yahoo.com' })).toEqual({ action: 'ignore', reason: 'recipient-mismatch' });
+    expect(await plan('arf-microsoft-jmrp.eml', { address: 'victim@outlook.com' })).toEqual({ action: 'ignore', reason: 'recipient-mismatch' });
+    expect(await plan('arf-yahoo.eml', { address: 'MORGAN.ELLIS@yahoo.com' })).toMatchObject({ action: 'record', record: { event: { type: 'Complaint' } } });
+    const aol = await parseReport(fixture('arf-aol.eml'));
+    expect(aol.complaint!.originalRcptTo).toEqual([]);
+    expect(await plan('arf-aol.eml', { address: 'anyone@aol.example' })).toMatchObject({ action: 'record', record: { event: { type: 'Complaint' } } });
   });
 });
