@@ -12,10 +12,16 @@ import { startMxServer, type MxServer } from '../../src/mx/mx-server.js';
 import { startApp } from '../../src/app.js';
 import { createTestDb } from '../helpers/stores.js';
 import { RawSmtp } from '../smtp/raw-client.js';
+import { loadVerpKeyring } from '../../src/bounce/verp-keys.js';
+import { tracedLocalPart } from '../../src/core/verp.js';
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/reports');
 const fixture = (name: string): string => readFileSync(join(FIXTURES, name), 'utf8');
 const BOUNCE = 'b+01m7w2y7m07px5vpa00k793s0k@mx.postline.test';
+const FIXTURE_RECIPIENT = '01M7W2Y7M07PX5VPA00K793S0K';
+/** The fixture's Return-Path as this store's keys tag it (the listener verifies with the same keys). */
+const taggedBounce = async (store: Store): Promise<string> =>
+  `b+${tracedLocalPart(FIXTURE_RECIPIENT, (await loadVerpKeyring(store)).tag(FIXTURE_RECIPIENT))}@mx.postline.test`;
 
 interface Harness { store: Store; server: MxServer; logs: Record<string, unknown>[]; close(): Promise<void> }
 const open: Harness[] = [];
@@ -67,7 +73,8 @@ describe('MX listener limits and failures', () => {
       },
     }));
     const transport = createTransport({ host: '127.0.0.1', port: h.server.port, secure: false, ignoreTLS: true });
-    const err = await transport.sendMail({ envelope: { from: '', to: [BOUNCE] }, raw: fixture('postfix-5.1.1-user-unknown.eml') })
+    // A tag that verifies: only a proven recipient is looked up in the store.
+    const err = await transport.sendMail({ envelope: { from: '', to: [await taggedBounce(h.store)] }, raw: fixture('postfix-5.1.1-user-unknown.eml') })
       .then(() => null, (e: { responseCode?: number; response?: string }) => e);
     transport.close();
     expect(err).toMatchObject({ responseCode: 451 });
@@ -79,13 +86,19 @@ describe('MX listener limits and failures', () => {
     const h = await start();
     const transport = createTransport({ host: '127.0.0.1', port: h.server.port, secure: false, ignoreTLS: true });
     await transport.sendMail({ envelope: { from: 'someone@example.org', to: [BOUNCE] }, raw: fixture('ordinary-message.eml') });
+    const tagged = await taggedBounce(h.store);
+    await transport.sendMail({ envelope: { from: '', to: [tagged] }, raw: fixture('postfix-5.1.1-user-unknown.eml') });
+    // The same report to the Return-Path without its tag: a forgery, logged as such.
     await transport.sendMail({ envelope: { from: '', to: [BOUNCE] }, raw: fixture('postfix-5.1.1-user-unknown.eml') });
     transport.close();
     const ignored = h.logs.filter((l) => l.event === 'mx.ignored');
     expect(ignored).toEqual([
       expect.objectContaining({ kind: 'other', reason: 'not-a-report', rcptTo: [BOUNCE] }),
-      // The id has the right shape but names no recipient of this (empty) store.
-      expect.objectContaining({ kind: 'bounce', reason: 'unknown-recipient', recipientId: '01M7W2Y7M07PX5VPA00K793S0K' }),
+      // The id has the right shape and its tag verifies, but it names no recipient of this (empty) store.
+      expect.objectContaining({ kind: 'bounce', reason: 'unknown-recipient', recipientId: FIXTURE_RECIPIENT, rcptTo: [tagged], tracedVia: 'rcpt-to' }),
+    ]);
+    expect(h.logs.filter((l) => l.event === 'mx.report_forged')).toEqual([
+      expect.objectContaining({ kind: 'bounce', reason: 'untagged', recipientId: FIXTURE_RECIPIENT, rcptTo: [BOUNCE], tracedVia: 'rcpt-to', level: 40 }),
     ]);
     expect(await h.store.listEvents({})).toHaveLength(0);
   });

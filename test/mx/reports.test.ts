@@ -9,6 +9,8 @@ import { fakeDns } from '../helpers/fake-dns.js';
 import { newestMessageId, waitForRecipients } from '../helpers/wait.js';
 import { RawSmtp } from '../smtp/raw-client.js';
 import type { StoredRecipient } from '../../src/store/store.js';
+import { loadVerpKeyring } from '../../src/bounce/verp-keys.js';
+import { tracedLocalPart, type VerpKeyring } from '../../src/core/verp.js';
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/reports');
 const BOUNCE_DOMAIN = 'bounces.harbor-outfitters.example';
@@ -16,12 +18,20 @@ const COMPLAINTS = `fbl@${BOUNCE_DOMAIN}`;
 /** Every fixture names one Postline recipient id, lower-cased (test/fixtures/reports/README.md). */
 const FIXTURE_ID = /01m7[0-9a-z]{22}/gi;
 
-/** A real report from the fixtures, about `recipientId` instead of the recipient it was written for. */
-const reportAbout = (file: string, recipientId: string): string =>
-  readFileSync(join(FIXTURES, file), 'utf8').replace(FIXTURE_ID, recipientId.toLowerCase());
-const returnPath = (recipientId: string): string => `b+${recipientId.toLowerCase()}@${BOUNCE_DOMAIN}`;
+/** The address fields of the fixtures that name the recipient a report is about. */
+const NAMED_RECIPIENT = /^(Final-Recipient|Original-Recipient|Original-Rcpt-To):(\s*(?:rfc822;\s*)?).*$/gim;
 
 describe(`MX listener: asynchronous bounces and complaints (${TEST_STORE_KIND})`, () => {
+  let verp: VerpKeyring;
+  /**
+   * A real report from the fixtures, about recipient `r` instead of the recipient it was written
+   * for: its id with the tag Postline wrote beside it (Return-Path, Message-ID), its address in
+   * the fields that name the recipient.
+   */
+  const reportAbout = (file: string, r: { id: string; address: string }): string =>
+    readFileSync(join(FIXTURES, file), 'utf8').replace(FIXTURE_ID, tracedLocalPart(r.id, verp.tag(r.id))).replace(NAMED_RECIPIENT, `$1:$2${r.address}`);
+  const returnPath = (recipientId: string): string => `b+${tracedLocalPart(recipientId, verp.tag(recipientId))}@${BOUNCE_DOMAIN}`;
+
   let sink: SmtpSink;
   let t: TestApp;
   let n = 0;
@@ -34,6 +44,7 @@ describe(`MX listener: asynchronous bounces and complaints (${TEST_STORE_KIND})`
       dns: fakeDns({ 'sink.test': { mx: [{ exchange: '127.0.0.1', priority: 10 }] } }),
       delivery: { pollMs: 50 },
     });
+    verp = await loadVerpKeyring(t.store);
   });
   afterAll(async () => {
     await t?.close();
@@ -65,7 +76,7 @@ describe(`MX listener: asynchronous bounces and complaints (${TEST_STORE_KIND})`
 
   it('records a bounce to the Return-Path after Delivered: Failed event, status failed, address suppressed, later sends suppressed', async () => {
     const r = await delivered();
-    const reply = await mx(reportAbout('postfix-5.1.1-user-unknown.eml', r.id), [returnPath(r.id).toUpperCase()]);
+    const reply = await mx(reportAbout('postfix-5.1.1-user-unknown.eml', r), [returnPath(r.id).toUpperCase()]);
     expect(reply).toMatch(/^250 /);
 
     const events = await eventsOf(r);
@@ -91,8 +102,8 @@ describe(`MX listener: asynchronous bounces and complaints (${TEST_STORE_KIND})`
 
     // The same DSN delivered twice changes nothing; a DSN about the suppressed (never sent) recipient neither.
     const before = await allEvents();
-    expect(await mx(reportAbout('postfix-5.1.1-user-unknown.eml', r.id), [returnPath(r.id)])).toMatch(/^250 /);
-    expect(await mx(reportAbout('postfix-5.1.1-user-unknown.eml', again!.id), [returnPath(again!.id)])).toMatch(/^250 /);
+    expect(await mx(reportAbout('postfix-5.1.1-user-unknown.eml', r), [returnPath(r.id)])).toMatch(/^250 /);
+    expect(await mx(reportAbout('postfix-5.1.1-user-unknown.eml', again!), [returnPath(again!.id)])).toMatch(/^250 /);
     expect(await allEvents()).toBe(before);
     expect(await t.store.getSuppression(t.credentials.serverId, r.address)).toEqual(listed);
     expect(await t.store.getRecipient(again!.id)).toMatchObject({ status: 'suppressed' });
@@ -105,7 +116,7 @@ describe(`MX listener: asynchronous bounces and complaints (${TEST_STORE_KIND})`
   it('traces a bounce by the envelope alone when the original headers do not name the recipient', async () => {
     const r = await delivered();
     // Amazon SES rewrote the Message-ID: only the Return-Path the report is sent to names the recipient.
-    const report = reportAbout('amazon-ses.eml', r.id);
+    const report = reportAbout('amazon-ses.eml', r);
     expect(await mx(report, [COMPLAINTS])).toMatch(/^250 /);
     expect((await eventsOf(r)).map((e) => e.type)).toEqual(['Queued', 'Delivered']);
     expect(await mx(report, [returnPath(r.id)])).toMatch(/^250 /);
@@ -115,7 +126,7 @@ describe(`MX listener: asynchronous bounces and complaints (${TEST_STORE_KIND})`
 
   it('traces a bounce by the original headers it quotes, sent to the complaint address', async () => {
     const r = await delivered();
-    expect(await mx(reportAbout('postline-original-headers.eml', r.id), [COMPLAINTS])).toMatch(/^250 /);
+    expect(await mx(reportAbout('postline-original-headers.eml', r), [COMPLAINTS])).toMatch(/^250 /);
     const failed = (await eventsOf(r)).at(-1)!;
     expect(failed.type).toBe('Failed');
     expect(failed.data).toMatchObject({ FailureType: 1, FailureCode: 2001, BounceStatus: '5.1.1', Async: true, RemoteMta: 'EXCH02.corp.example.com' });
@@ -125,14 +136,14 @@ describe(`MX listener: asynchronous bounces and complaints (${TEST_STORE_KIND})`
 
   it('traces a bounce by the original headers it quotes, sent to the bare bounce address', async () => {
     const r = await delivered();
-    expect(await mx(reportAbout('sendmail-5.1.1.eml', r.id), [`b@${BOUNCE_DOMAIN}`])).toMatch(/^250 /);
+    expect(await mx(reportAbout('sendmail-5.1.1.eml', r), [`b@${BOUNCE_DOMAIN}`])).toMatch(/^250 /);
     expect((await eventsOf(r)).at(-1)!).toMatchObject({ type: 'Failed', data: { FailureCode: 2001, RemoteMta: 'inbound.example.edu' } });
     expect(await t.store.getSuppression(t.credentials.serverId, r.address)).toMatchObject({ reason: 'Bounce' });
   });
 
   it('fails without suppressing when the remote gave up on a temporary failure (full mailbox)', async () => {
     const r = await delivered();
-    expect(await mx(reportAbout('mailbox-full-5.2.2.eml', r.id), [returnPath(r.id)])).toMatch(/^250 /);
+    expect(await mx(reportAbout('mailbox-full-5.2.2.eml', r), [returnPath(r.id)])).toMatch(/^250 /);
     expect((await eventsOf(r)).at(-1)!).toMatchObject({ type: 'Failed', data: { FailureType: 0, FailureCode: 3001, Async: true } });
     expect(await t.store.getRecipient(r.id)).toMatchObject({ status: 'failed', failureCode: 3001 });
     expect(await t.store.getSuppression(t.credentials.serverId, r.address)).toBeUndefined();
@@ -140,7 +151,7 @@ describe(`MX listener: asynchronous bounces and complaints (${TEST_STORE_KIND})`
 
   it('records a delay notice as a Deferred event only', async () => {
     const r = await delivered();
-    expect(await mx(reportAbout('postfix-4.4.1-delayed.eml', r.id), [returnPath(r.id)])).toMatch(/^250 /);
+    expect(await mx(reportAbout('postfix-4.4.1-delayed.eml', r), [returnPath(r.id)])).toMatch(/^250 /);
     const events = await eventsOf(r);
     expect(events.map((e) => e.type)).toEqual(['Queued', 'Delivered', 'Deferred']);
     expect(events[2]!.data).toMatchObject({ FailureCode: 4003, BounceStatus: '4.4.1', RemoteMta: 'relay.example.net', Async: true });
@@ -150,7 +161,7 @@ describe(`MX listener: asynchronous bounces and complaints (${TEST_STORE_KIND})`
 
   it('records an ARF complaint: Complaint event and suppression (Complaint), once', async () => {
     const r = await delivered();
-    const report = reportAbout('arf-yahoo.eml', r.id);
+    const report = reportAbout('arf-yahoo.eml', r);
     expect(await mx(report, [COMPLAINTS])).toMatch(/^250 /);
     const events = await eventsOf(r);
     expect(events.map((e) => e.type)).toEqual(['Queued', 'Delivered', 'Complaint']);
@@ -173,7 +184,7 @@ describe(`MX listener: asynchronous bounces and complaints (${TEST_STORE_KIND})`
     const r = await delivered();
     const before = await allEvents();
     for (const file of ['auto-reply-out-of-office.eml', 'auto-reply-vacation-sieve.eml', 'mdn-read-receipt.eml', 'dsn-relayed-success.eml', 'ordinary-message.eml']) {
-      expect(await mx(reportAbout(file, r.id), [returnPath(r.id)]), file).toMatch(/^250 /);
+      expect(await mx(reportAbout(file, r), [returnPath(r.id)]), file).toMatch(/^250 /);
     }
     expect(await allEvents()).toBe(before);
     expect(await t.store.getRecipient(r.id)).toMatchObject({ status: 'delivered' });
@@ -182,8 +193,9 @@ describe(`MX listener: asynchronous bounces and complaints (${TEST_STORE_KIND})`
 
   it('accepts a report it cannot trace, or that names no recipient of ours, and writes nothing', async () => {
     const before = await allEvents();
-    const unknown = '01M7ZZZZZZZZZZZZZZZZZZZZZZ';
-    expect(await mx(reportAbout('postfix-5.1.1-user-unknown.eml', unknown), [returnPath(unknown)])).toMatch(/^250 /);
+    // A well-formed id with its valid tag that names no recipient (deleted by retention, say).
+    const unknown = { id: '01M7ZZZZZZZZZZZZZZZZZZZZZZ', address: 'nobody@sink.test' };
+    expect(await mx(reportAbout('postfix-5.1.1-user-unknown.eml', unknown), [returnPath(unknown.id)])).toMatch(/^250 /);
     expect(await mx(reportAbout('arf-yahoo.eml', unknown), [COMPLAINTS])).toMatch(/^250 /);
     // Untraceable: a plain-text report quoting nothing of ours, to the complaint address.
     expect(await mx(reportAbout('exim-delay-warning-plain.eml', unknown), [COMPLAINTS])).toMatch(/^250 /);
