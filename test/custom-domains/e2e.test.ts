@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { createTransport } from 'nodemailer';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,22 +7,20 @@ import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
 import { fakeDns } from '../helpers/fake-dns.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { newestMessageId, waitForRecipients } from '../helpers/wait.js';
+import { reportAboutRecipient, tracedIdOf } from '../helpers/verp.js';
 import { createKey, v2 } from '../helpers/api-v2.js';
 import { until } from '../helpers/webhooks.js';
 import type { StoredRecipient } from '../../src/store/store.js';
 
 /**
  * Custom domains change mail, end to end: a server with a verified default bounce domain sends with
- * Return-Path b+<id>@<its domain>, and a bounce sent there to the MX port is recorded against the
+ * Return-Path b+<id>-<tag>@<its domain>, and a bounce sent there to the MX port is recorded against the
  * recipient; a server with a verified default tracking domain sends links on that domain.
  */
-const FIXTURES = join(import.meta.dirname, '../fixtures/reports');
-const FIXTURE_ID = /01m7[0-9a-z]{22}/gi;
 const BOUNCE_HOST = 'bounces.postline.test';
 const TRACKING_HOST = 'links.postline.test';
 const CUSTOM_BOUNCE = 'bounces.customer.example';
 const CUSTOM_TRACKING = 'click.customer.example';
-const reportAbout = (file: string, recipientId: string) => readFileSync(join(FIXTURES, file), 'utf8').replace(FIXTURE_ID, recipientId.toLowerCase());
 
 describe(`custom bounce and tracking domains in delivery, MX and tracking (${TEST_STORE_KIND})`, () => {
   let sink: SmtpSink;
@@ -82,21 +78,22 @@ describe(`custom bounce and tracking domains in delivery, MX and tracking (${TES
 
   it('without a custom bounce domain, the Return-Path is in the instance\'s bounce domain', async () => {
     const r = await delivered('before@sink.test');
-    expect(sunk('before@sink.test')!.mailFrom).toBe(`b+${r.id.toLowerCase()}@${BOUNCE_HOST}`);
+    expect(sunk('before@sink.test')!.mailFrom).toBe(`b+${await tracedIdOf(t.store, r.id)}@${BOUNCE_HOST}`);
   });
 
-  it('with a verified default bounce domain: Return-Path b+<id>@ it, and a DSN sent there is recorded as Failed', async () => {
+  it('with a verified default bounce domain: Return-Path b+<id>-<tag>@ it, and a DSN sent there is recorded as Failed', async () => {
     await addDefault('bounce-domains', CUSTOM_BOUNCE, BOUNCE_HOST);
     const r = await delivered('bounce@sink.test');
-    expect(sunk('bounce@sink.test')!.mailFrom).toBe(`b+${r.id.toLowerCase()}@${CUSTOM_BOUNCE}`);
+    const traced = await tracedIdOf(t.store, r.id);
+    expect(sunk('bounce@sink.test')!.mailFrom).toBe(`b+${traced}@${CUSTOM_BOUNCE}`);
 
-    expect(await mx(reportAbout('postfix-5.1.1-user-unknown.eml', r.id), `b+${r.id.toLowerCase()}@${CUSTOM_BOUNCE}`)).toMatch(/^250 /);
+    expect(await mx(await reportAboutRecipient(t.store, 'postfix-5.1.1-user-unknown.eml', r), `b+${traced}@${CUSTOM_BOUNCE}`)).toMatch(/^250 /);
     const failed = await until(async () => (await t.store.listEvents({ messageId: r.messageId })).find((e) => e.type === 'Failed' && e.recipientId === r.id),
       async () => t.store.listEvents({ messageId: r.messageId }));
     expect(failed.data).toMatchObject({ FailureType: 1, FailureCode: 2001 });
     expect((await t.store.getRecipient(r.id))!.status).toBe('failed');
     // The bare b@ of the custom domain is a bounce mailbox too.
-    expect(await mx(reportAbout('postfix-5.1.1-user-unknown.eml', r.id), `b@${CUSTOM_BOUNCE}`)).toMatch(/^250 /);
+    expect(await mx(await reportAboutRecipient(t.store, 'postfix-5.1.1-user-unknown.eml', r), `b@${CUSTOM_BOUNCE}`)).toMatch(/^250 /);
   });
 
   it('the MX listener refuses b+…@ an unverified or unknown domain with 550', async () => {
@@ -105,7 +102,8 @@ describe(`custom bounce and tracking domains in delivery, MX and tracking (${TES
     expect(added.body.data.verified).toBe(false);
     const id = '01m7abcdefghjkmnpqrstvwxyz';
     for (const domain of [unverified, 'bounces.unknown.example']) {
-      expect([domain, await mx(reportAbout('postfix-5.1.1-user-unknown.eml', id), `b+${id}@${domain}`)]).toEqual([domain, expect.stringMatching(/^550 /)]);
+      const traced = await tracedIdOf(t.store, id);
+      expect([domain, await mx(await reportAboutRecipient(t.store, 'postfix-5.1.1-user-unknown.eml', { id, address: 'x@sink.test' }), `b+${traced}@${domain}`)]).toEqual([domain, expect.stringMatching(/^550 /)]);
     }
   });
 
@@ -114,9 +112,9 @@ describe(`custom bounce and tracking domains in delivery, MX and tracking (${TES
     const custom = list.body.data.find((d) => d.domain === CUSTOM_BOUNCE)!;
     expect((await v2(t, 'DELETE', `/servers/${serverId}/bounce-domains/${custom.domainId}`, { key })).status).toBe(200);
     const r = await delivered('after@sink.test');
-    expect(sunk('after@sink.test')!.mailFrom).toBe(`b+${r.id.toLowerCase()}@${BOUNCE_HOST}`);
-    const id = r.id.toLowerCase();
-    expect(await mx(reportAbout('postfix-5.1.1-user-unknown.eml', r.id), `b+${id}@${CUSTOM_BOUNCE}`)).toMatch(/^550 /);
+    const traced = await tracedIdOf(t.store, r.id);
+    expect(sunk('after@sink.test')!.mailFrom).toBe(`b+${traced}@${BOUNCE_HOST}`);
+    expect(await mx(await reportAboutRecipient(t.store, 'postfix-5.1.1-user-unknown.eml', r), `b+${traced}@${CUSTOM_BOUNCE}`)).toMatch(/^550 /);
   });
 
   it('with a verified default tracking domain, links and List-Unsubscribe of delivered mail use it', async () => {

@@ -4,6 +4,7 @@ import { TEST_STORE_KIND } from '../helpers/stores.js';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
 import { fakeDns } from '../helpers/fake-dns.js';
 import { newestMessageId, waitForRecipients } from '../helpers/wait.js';
+import { tracedIdOf } from '../helpers/verp.js';
 
 const FINAL = new Set(['delivered', 'failed', 'sandboxed']);
 
@@ -37,10 +38,13 @@ describe(`delivery outcomes against a real SMTP sink (${TEST_STORE_KIND})`, () =
     expect(r).toMatchObject({ status: 'delivered', attempts: 1, lastMx: '127.0.0.1' });
     expect(r!.lastReply).toMatch(/^250/);
     const got = sink.messages.find((m) => m.rcptTo.includes('alice@sink.test'))!;
-    expect(got.mailFrom).toBe(`b+${r!.id.toLowerCase()}@postline.test`);
+    // The recipient id with the tag that proves a report about it came from mail we sent.
+    const traced = await tracedIdOf(t.store, r!.id);
+    expect(traced).toMatch(new RegExp(`^${r!.id.toLowerCase()}-[0-9a-hjkmnp-tv-z]{13}$`));
+    expect(got.mailFrom).toBe(`b+${traced}@postline.test`);
     const text = got.data.toString();
     expect(text).toMatch(/^Subject: Hello\r$/m);
-    expect(text).toContain(`Message-ID: <${r!.id.toLowerCase()}@postline.test>`);
+    expect(text).toContain(`Message-ID: <${traced}@postline.test>`);
     const events = (await t.store.listEvents({ messageId: id })).map((e) => [e.type, (e.data as { RemoteMta?: string } | null)?.RemoteMta ?? null]);
     expect(events).toEqual([['Queued', null], ['Delivered', '127.0.0.1']]);
   });

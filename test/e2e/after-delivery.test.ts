@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { createTransport } from 'nodemailer';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +6,7 @@ import { TEST_STORE_KIND } from '../helpers/stores.js';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
 import { fakeDns } from '../helpers/fake-dns.js';
 import { newestMessageId, waitForRecipients } from '../helpers/wait.js';
+import { reportAboutRecipient, tracedIdOf } from '../helpers/verp.js';
 import { createKey, v2 } from '../helpers/api-v2.js';
 import { startReceiver, until, type WebhookReceiver } from '../helpers/webhooks.js';
 import { verify } from '../../src/webhooks/standard-signature.js';
@@ -20,10 +19,7 @@ import type { StoredRecipient } from '../../src/store/store.js';
  * Webhooks signature; the suppression list changes as it should; a second send to a suppressed
  * address is not delivered.
  */
-const FIXTURES = join(import.meta.dirname, '../fixtures/reports');
-const FIXTURE_ID = /01m7[0-9a-z]{22}/gi;
 const BOUNCE_DOMAIN = 'bounces.postline.test';
-const reportAbout = (file: string, recipientId: string) => readFileSync(join(FIXTURES, file), 'utf8').replace(FIXTURE_ID, recipientId.toLowerCase());
 
 describe(`after delivery: bounces, complaints, tracking, suppression and webhooks (${TEST_STORE_KIND})`, () => {
   let sink: SmtpSink;
@@ -115,7 +111,7 @@ describe(`after delivery: bounces, complaints, tracking, suppression and webhook
 
   it('asynchronous bounce: Failed (FailureType 1, 2001) posted after Delivered; the address is suppressed (Bounce)', async () => {
     const r = recipients.get('bounce@sink.test')!;
-    expect(await mx(reportAbout('postfix-5.1.1-user-unknown.eml', r.id), `b+${r.id.toLowerCase()}@${BOUNCE_DOMAIN}`)).toMatch(/^250 /);
+    expect(await mx(await reportAboutRecipient(t.store, 'postfix-5.1.1-user-unknown.eml', r), `b+${await tracedIdOf(t.store, r.id)}@${BOUNCE_DOMAIN}`)).toMatch(/^250 /);
     const failed = await waitFor('bounce@sink.test', 'Failed');
     expect(failed).toMatchObject({ FailureType: 1, FailureCode: 2001, BounceStatus: '5.1.1', SecretKey: secretKey });
     expect(payloadsFor('bounce@sink.test').map((p) => p.Type)).toEqual(['Queued', 'Delivered', 'Failed']);
@@ -124,7 +120,7 @@ describe(`after delivery: bounces, complaints, tracking, suppression and webhook
 
   it('complaint: Complaint (FblType abuse) posted; the address is suppressed (Complaint)', async () => {
     const r = recipients.get('complainer@sink.test')!;
-    expect(await mx(reportAbout('arf-yahoo.eml', r.id), `fbl@${BOUNCE_DOMAIN}`)).toMatch(/^250 /);
+    expect(await mx(await reportAboutRecipient(t.store, 'arf-yahoo.eml', r), `fbl@${BOUNCE_DOMAIN}`)).toMatch(/^250 /);
     const complaint = await waitFor('complainer@sink.test', 'Complaint');
     expect(complaint).toMatchObject({ FblType: 'abuse', To: 'complainer@sink.test', From: 'news@example.com' });
     expect(complaint).not.toHaveProperty('Data');
