@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
@@ -10,6 +9,7 @@ import { TEST_STORE_KIND, type TestDb } from '../helpers/stores.js';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
 import { fakeDns } from '../helpers/fake-dns.js';
 import { waitForRecipients } from '../helpers/wait.js';
+import { reportAboutRecipient } from '../helpers/verp.js';
 import { createKey, createTenant, v2, type V2Error } from '../helpers/api-v2.js';
 import { cli } from '../helpers/process.js';
 import type { StoredEvent, StoredMessage, StoredRecipient } from '../../src/store/store.js';
@@ -22,8 +22,6 @@ import type { StoredEvent, StoredMessage, StoredRecipient } from '../../src/stor
  * against what this test counts in the events table itself; filters, buckets, CSV and a rebuild
  * must agree with it too.
  */
-const FIXTURES = join(import.meta.dirname, '../fixtures/reports');
-const FIXTURE_ID = /01m7[0-9a-z]{22}/gi;
 const BOUNCE_DOMAIN = 'bounces.postline.test';
 const HUMAN_UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Firefox/130.0';
 const SCANNER_UA = 'Barracuda Sentinel (EE)';
@@ -169,7 +167,7 @@ describe(`reports: statistics from the rollups (${TEST_STORE_KIND})`, () => {
     const res = await fetch(unsubUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
     expect(res.status).toBe(200);
     const complainer = recipients.get('complainer@sink.test')!;
-    const arf = readFileSync(join(FIXTURES, 'arf-yahoo.eml'), 'utf8').replace(FIXTURE_ID, complainer.id.toLowerCase());
+    const arf = await reportAboutRecipient(t.store, 'arf-yahoo.eml', complainer);
     expect(await mx(arf, `fbl@${BOUNCE_DOMAIN}`)).toMatch(/^250 /);
     await eventually('the tracking and complaint events', async () => {
       const events = await t.store.listEvents({ limit: 1_000_000 });
