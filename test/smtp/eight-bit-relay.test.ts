@@ -66,6 +66,14 @@ describe(`8-bit and SMTPUTF8 relay end to end (${TEST_STORE_KIND})`, () => {
     return /queued as (\w+)/.exec(done.text)![1]!;
   }
 
+  it('advertises 8BITMIME and SMTPUTF8 on the submission port', async () => {
+    const c = await RawSmtp.connect(t.app.smtpPort!);
+    await c.reply();
+    const ehlo = await c.cmd('EHLO client.example');
+    c.end();
+    expect(ehlo.text.split('\n')).toEqual(expect.arrayContaining(['8BITMIME', 'SMTPUTF8']));
+  });
+
   it('relays an ISO-8859-1 8bit message from nodemailer byte for byte, DKIM-signed, with BODY=8BITMIME', async () => {
     const sent = Buffer.from([
       'From: =?ISO-8859-1?Q?Andr=E9?= <news@brand.example>', 'To: latin@full.test', 'Subject: =?ISO-8859-1?Q?Caf=E9?=',
