@@ -45,7 +45,7 @@ function skeletonFor(t: MessageTemplate): Promise<CompiledMime> {
  */
 export async function composeMessage(input: ComposeInput): Promise<Buffer> {
   const t = input.template;
-  if (t.rawMime) return Buffer.from(t.rawMime, 'utf8');
+  if (t.rawMime) return t.rawMime;
   const skeleton = await skeletonFor(t);
   const r = renderForRecipient(t, input.merge, input.tracking?.renderHtml);
   const headers = input.tracking?.unsubscribeUrl ? addListUnsubscribe(r.headers, { url: input.tracking.unsubscribeUrl }) : r.headers;

@@ -97,7 +97,9 @@ export async function compileTemplateMime(t: MessageTemplate, opts: { baseBounda
       const lines: string[] = [];
       const used = new Set<string>();
       for (const f of fields(head)) {
-        if (!STRUCTURAL.has(f.name)) lines.push(f.raw);
+        // The composer's fields are text; a UTF-8 local part it cannot encode stays as characters,
+        // written as UTF-8 (RFC 6532), where the latin1 join below would cut each to one byte.
+        if (!STRUCTURAL.has(f.name)) lines.push(/[^\x00-\x7f]/.test(f.raw) ? Buffer.from(f.raw, 'utf8').toString('latin1') : f.raw);
         else if (structural.has(f.name) && !used.has(f.name)) { lines.push(structural.get(f.name)!); used.add(f.name); }
       }
       for (const [name, raw] of structural) if (!used.has(name)) lines.push(raw);

@@ -36,9 +36,10 @@ export interface MessageTemplate {
   /**
    * A message submitted as MIME (SMTP relay): delivered as submitted, with only trace and DKIM
    * headers added; the fields above then hold what was read from its headers (for search and
-   * events). Absent or null for Injection API messages.
+   * events). The bytes as received (any charset, 8-bit included; line ends normalised to CRLF):
+   * stored as bytes, never as text. Absent or null for Injection API messages.
    */
-  rawMime?: string | null;
+  rawMime?: Buffer | null;
 }
 
 export type RecipientKind = 'to' | 'cc' | 'bcc' | 'merge';

@@ -122,6 +122,9 @@ const STATUS_FALLBACKS: readonly StatusFallback[] = Object.freeze([
   { status: '4.7', failureCode: 4004, explanation: 'The message expired before it could be delivered.' },
   { status: '4.*', failureCode: 4999, explanation: 'A network or routing problem at the receiving side prevented delivery.' },
   { status: '5.*', failureCode: 4002, explanation: 'The receiving server reported an SMTP protocol error.' },
+  // RFC 6531: a UTF-8 address or header needs SMTPUTF8, which the receiving server does not offer
+  // (Postline says it in the server's place when it cannot downgrade, transaction-plan.ts).
+  { status: '6.7', failureCode: 4002, explanation: 'The receiving server does not accept internationalised (UTF-8) addresses or headers, and the message could not be downgraded.' },
   { status: '6.*', failureCode: 4002, explanation: 'The receiving server could not accept the message format.' },
   // RFC 7372 authentication results: 7.20-7.22 DKIM, 7.23-7.24 SPF, 7.25 reverse DNS, 7.26 several.
   ...['7.20', '7.21', '7.22', '7.23', '7.24', '7.25', '7.26'].map((status) => ({

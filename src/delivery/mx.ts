@@ -1,3 +1,4 @@
+import { domainToASCII } from 'node:url';
 import { Resolver } from 'node:dns/promises';
 import { queryMx, type MxAnswer } from './mx-query.js';
 
@@ -60,7 +61,8 @@ export class MxResolver {
     if (this.relayHost) return { kind: 'hosts', hosts: [this.relayHost] };
     const hit = this.cache.get(domain);
     if (hit && hit.until > this.now()) return hit.value;
-    const { value, ttlMs } = await this.lookup(domain);
+    // DNS holds internationalised domains as A-labels (punycode); a UTF-8 name is found nowhere.
+    const { value, ttlMs } = await this.lookup(/[^\x00-\x7f]/.test(domain) ? domainToASCII(domain) || domain : domain);
     const keep = value.kind === 'hosts' ? ttlMs ?? MX_CACHE_MS : MX_NEGATIVE_CACHE_MS;
     this.cache.set(domain, { until: this.now() + keep, value });
     if (this.cache.size > 50_000) this.cache.delete(this.cache.keys().next().value!);

@@ -38,7 +38,7 @@ export function outcomeFor(r: StoredRecipient, result: SendResult, classify: Cla
   if (c.permanent) {
     return {
       recipientId: r.id, status: 'failed', attempts, nextAttemptAt: null, reply: text, mx: result.mx, failureCode: c.failureCode,
-      event: { type: 'Failed', data: { ...base, FailureType: FAILURE_TYPE_PERMANENT, Reason: text, DiagnosticCode: code === null ? null : `smtp; ${text}` } },
+      event: { type: 'Failed', data: { ...base, FailureType: FAILURE_TYPE_PERMANENT, Reason: text, DiagnosticCode: code === null || (result.kind === 'rejected' && result.local) ? null : `smtp; ${text}` } },
       suppress: bounceSuppression(true, c.failureCode, text),
     };
   }

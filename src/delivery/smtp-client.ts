@@ -1,5 +1,6 @@
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
+import { planTransaction } from './transaction-plan.js';
 
 /**
  * The outbound SMTP client session the delivery pool reuses for many messages.
@@ -43,8 +44,12 @@ export class SmtpSessionError extends Error {
 
 export type TransactionResult =
   | { kind: 'accepted'; reply: SmtpReply }
-  /** The server refused the envelope or the message; the session is still usable after reset(). */
-  | { kind: 'rejected'; reply: SmtpReply; stage: 'MAIL' | 'RCPT' | 'DATA' | 'message' };
+  /**
+   * The server refused the envelope or the message; the session is still usable after reset().
+   * Stage `local`: refused here before anything was sent (transaction-plan.ts), with the reply
+   * Postline gives in the server's place; the session needs no reset.
+   */
+  | { kind: 'rejected'; reply: SmtpReply; stage: 'MAIL' | 'RCPT' | 'DATA' | 'message' | 'local' };
 
 const COMMAND_TIMEOUT_CAP_MS = 5 * 60_000;
 /** Replies longer than this are not SMTP; the peer is cut off rather than buffered without end. */
@@ -112,12 +117,13 @@ export class SmtpClient {
    * as values; only a broken session throws.
    */
   async send(from: string, to: string, message: Buffer): Promise<TransactionResult> {
-    const params: string[] = [];
-    if (this.extensions.has('SIZE')) params.push(`SIZE=${message.length}`);
-    if (this.extensions.has('8BITMIME') && hasEightBit(message)) params.push('BODY=8BITMIME');
-    if (this.extensions.has('SMTPUTF8') && (hasNonAscii(from) || hasNonAscii(to))) params.push('SMTPUTF8');
-    const mail = `MAIL FROM:<${from}>${params.length ? ' ' + params.join(' ') : ''}`;
-    const rcpt = `RCPT TO:<${to}>`;
+    const plan = planTransaction({ from, to }, message, {
+      size: this.extensions.has('SIZE'), eightBitMime: this.extensions.has('8BITMIME'), smtpUtf8: this.extensions.has('SMTPUTF8'),
+    });
+    if (!plan.ok) return { kind: 'rejected', reply: { code: plan.code, text: `${plan.code} ${plan.reply}` }, stage: 'local' };
+    const params = plan.mailParams;
+    const mail = `MAIL FROM:<${plan.from}>${params.length ? ' ' + params.join(' ') : ''}`;
+    const rcpt = `RCPT TO:<${plan.to}>`;
     const commandMs = Math.min(this.opts.replyTimeoutMs, COMMAND_TIMEOUT_CAP_MS);
     let mailReply: SmtpReply, rcptReply: SmtpReply, dataReply: SmtpReply;
     if (this.extensions.has('PIPELINING')) {
@@ -216,7 +222,7 @@ export class SmtpClient {
 
   private write(data: string): void {
     if (this.failure) return; // the read that follows reports the failure
-    this.socket.write(data, 'utf8'); // addresses may be UTF-8 (SMTPUTF8)
+    this.socket.write(data, 'utf8'); // addresses may be UTF-8 (SMTPUTF8, only where offered: transaction-plan.ts)
   }
 
   /** The next complete reply, in order; several reads may wait at once (pipelining). */
@@ -275,15 +281,6 @@ export class SmtpClient {
 }
 
 const isPositive = (r: SmtpReply): boolean => r.code >= 200 && r.code < 400;
-
-function hasEightBit(b: Buffer): boolean {
-  for (let i = 0; i < b.length; i++) if (b[i]! > 127) return true;
-  return false;
-}
-
-function hasNonAscii(s: string): boolean {
-  return /[^\x00-\x7f]/.test(s);
-}
 
 const CRLF_DOT = Buffer.from('\r\n.');
 const TERMINATOR = Buffer.from('.\r\n');

@@ -5,7 +5,8 @@ import type { RateLimiter } from './rate-limiter.js';
 /** What one SMTP transaction came to. Outcomes are values: nothing here throws. */
 export type SendResult =
   | { kind: 'accepted'; response: string; mx: string; tls: boolean }
-  | { kind: 'rejected'; code: number; response: string; mx: string }
+  /** `local`: Postline refused in the server's place before sending (e.g. no SMTPUTF8 for a UTF-8 address). */
+  | { kind: 'rejected'; code: number; response: string; mx: string; local?: true }
   | { kind: 'unreachable'; error: string; mx: string | null };
 
 export interface SmtpPoolOptions {
@@ -151,6 +152,7 @@ export class SmtpPool {
     try {
       const r = await c.smtp.send(envelope.from, envelope.to, message);
       if (r.kind === 'accepted') return { kind: 'accepted', response: r.reply.text, mx: c.mx, tls: c.smtp.secure };
+      if (r.stage === 'local') return { kind: 'rejected', code: r.reply.code, response: r.reply.text, mx: c.mx, local: true };
       // The session is still usable after a refused envelope or message; reset it for the next one.
       if (!(await c.smtp.reset())) c.dead = true;
       return { kind: 'rejected', code: r.reply.code, response: r.reply.text, mx: c.mx };

@@ -1,7 +1,10 @@
 /**
  * Turns a message received over SMTP into the NewMessage the accept path commits. Only the header
  * section is read (a full MIME parse of a 30 MB message would cost more than the commit); the body
- * is kept byte for byte, and delivered as submitted.
+ * is kept byte for byte, and delivered as submitted. Bytes in any charset are taken (8BITMIME is
+ * advertised: an ISO-8859-1 or Shift_JIS body sent as 8bit, even bytes valid in no charset): the
+ * message is handled as a latin1 string, one character per byte, so nothing is re-encoded, and
+ * stored as bytes (store/message-body.ts).
  *
  * What changes on the way in, and why:
  * - Line ends: a bare CR or bare LF becomes CRLF (RFC 5322 allows CR and LF only together; passing
@@ -11,6 +14,7 @@
  * - Date, Message-ID and, when missing, From (from MAIL FROM) are added: RFC 6409 section 8 lets a
  *   submission server complete a message, and large receivers refuse mail without a Message-ID.
  */
+import { isUtf8 } from 'node:buffer';
 import addressparser from 'nodemailer/lib/addressparser';
 import { isValidEmailAddress } from '../core/address.js';
 import { newId } from '../core/ids.js';
@@ -75,6 +79,18 @@ export function splitHeaders(text: string): { fields: HeaderField[]; body: strin
     f.value = f.raw.slice(f.raw.indexOf(':') + 1).replace(/\r\n/g, '').trim();
   }
   return { fields, body: text.slice(pos) };
+}
+
+/**
+ * A header value (latin1 string, one character per byte) as text for search and events: UTF-8
+ * when its bytes are UTF-8 (RFC 6532), else ISO-8859-1, the usual charset of raw 8-bit headers
+ * from legacy software (which is the latin1 string itself). Only these derived fields are decoded;
+ * the header itself is kept as bytes.
+ */
+export function headerText(binary: string): string {
+  if (!/[^\x00-\x7f]/.test(binary)) return binary;
+  const bytes = Buffer.from(binary, 'latin1');
+  return isUtf8(bytes) ? bytes.toString('utf8') : binary;
 }
 
 function decodeBytes(charset: string, bytes: Buffer): string {
@@ -150,15 +166,12 @@ const fail = (code: number, reply: string): MimeAcceptResult => ({ ok: false, co
 /** Builds the NewMessage for one SMTP transaction, or the reply that refuses it. */
 export function buildSmtpMessage(raw: Buffer, env: SmtpEnvelope, opts: { now: number; hostname: string }): MimeAcceptResult {
   if (raw.length === 0) return fail(554, '5.6.0 Empty message');
-  let decoded: string;
-  try {
-    // The template is stored as JSON text: bytes that are not UTF-8 cannot survive that unchanged.
-    decoded = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(raw);
-  } catch {
-    return fail(554, '5.6.0 Message is not valid UTF-8: send 8-bit text as quoted-printable or base64');
-  }
-  if (decoded.includes('\0')) return fail(554, '5.6.0 Message contains NUL characters');
-  const { fields, body } = splitHeaders(normalizeLineEnds(decoded));
+  // One character per byte: every string operation below keeps the bytes as they came.
+  const binary = raw.toString('latin1');
+  // 8BITMIME allows any octet but NUL (RFC 6152); BINARYMIME is not offered.
+  if (binary.includes('\0')) return fail(554, '5.6.0 Message contains NUL characters');
+  const { fields: rawFields, body } = splitHeaders(normalizeLineEnds(binary));
+  const fields = rawFields.map((f) => ({ ...f, value: headerText(f.value) }));
 
   const ids: Record<'x-xsmessageid' | 'x-xsmailingid', string | null> = { 'x-xsmessageid': null, 'x-xsmailingid': null };
   for (const name of ['x-xsmessageid', 'x-xsmailingid'] as const) {
@@ -182,12 +195,13 @@ export function buildSmtpMessage(raw: Buffer, env: SmtpEnvelope, opts: { now: nu
 
   const messageId = newId(opts.now);
   const added: string[] = [];
-  if (!hasFromField) added.push(`From: <${from.email}>\r\n`);
+  // The envelope address may be UTF-8 (SMTPUTF8): its bytes, in the message's one-character-per-byte form.
+  if (!hasFromField) added.push(Buffer.from(`From: <${from.email}>\r\n`, 'utf8').toString('latin1'));
   if (firstValue(fields, 'date') === null) added.push(`Date: ${rfc5322Date(opts.now)}\r\n`);
   if (firstValue(fields, 'message-id') === null) added.push(`Message-ID: <${messageId}@${opts.hostname}>\r\n`);
   const kept = fields.filter((f) => !REMOVED_HEADERS.has(f.name.toLowerCase()));
   // A header section that did not end in an empty line gets one, so every reader agrees where the body starts.
-  const rawMime = kept.map((f) => f.raw).join('') + added.join('') + (body.startsWith('\r\n') ? body : `\r\n${body}`);
+  const rawMime = Buffer.from(kept.map((f) => f.raw).join('') + added.join('') + (body.startsWith('\r\n') ? body : `\r\n${body}`), 'latin1');
 
   const toSet = new Set(to.map((a) => a.email.toLowerCase()));
   const ccSet = new Set(cc.map((a) => a.email.toLowerCase()));
@@ -209,7 +223,7 @@ export function buildSmtpMessage(raw: Buffer, env: SmtpEnvelope, opts: { now: nu
     ok: true,
     message: {
       id: messageId, serverId: env.serverId, createdAt: opts.now, source: 'smtp', isMerge: false,
-      sizeBytes: Buffer.byteLength(rawMime, 'utf8'), metadata: [], tags: [], recipients,
+      sizeBytes: rawMime.length, metadata: [], tags: [], recipients,
       template: {
         from, replyTo: null, to, cc, bcc, subject, textBody: null, htmlBody: null, ampBody: null, charset: null,
         headers: [], attachments: [], messageId: ids['x-xsmessageid'], mailingId: ids['x-xsmailingid'], globalMerge: [], rawMime,

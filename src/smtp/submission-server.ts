@@ -88,6 +88,10 @@ export async function startSubmissionServer(deps: SubmissionDeps): Promise<Submi
     authOptional: true,
     allowInsecureAuth: cfg.allowInsecureAuth,
     size: cfg.smtpMaxMessageBytes,
+    // 8-bit bodies in any charset and UTF-8 addresses and headers are taken (mime-accept.ts) and
+    // relayed as received; delivery negotiates both with the next hop (delivery/transaction-plan.ts).
+    hide8BITMIME: false,
+    hideSMTPUTF8: false,
     disableReverseLookup: !cfg.smtpReverseDns,
     // Our replies carry their enhanced codes in the text (see session-policy.ts).
     hideENHANCEDSTATUSCODES: true,

@@ -13,6 +13,7 @@ import { FAILURE_CODE_SUPPRESSED, suppressedFailure } from '../core/suppression.
 import { buildMergeLookup, compileTemplate, renderHeader } from '../merge/template.js';
 import { contactMergeRow, type ListMember } from '../marketing/list-send.js';
 import { suppressedAmong } from './suppression-queries.js';
+import { messageBodyRow } from './message-body.js';
 import { insertEvents } from './webhook-queries.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -61,7 +62,7 @@ Promise<ListSend | 'no-list' | 'empty'> {
       from_address: m.template.from.email, subject: m.template.subject, size_bytes: m.sizeBytes,
       recipient_count: 0, metadata: JSON.stringify(m.metadata), tags: JSON.stringify(m.tags),
     }).execute();
-    await trx.insertInto('message_bodies').values({ message_id: m.id, content: JSON.stringify(m.template) }).execute();
+    await trx.insertInto('message_bodies').values(messageBodyRow(m.id, m.template)).execute();
     const row = await trx.insertInto('list_sends').values({
       server_id: serverId, list_id: listId, message_id: m.id, state: 'expanding', accepted_at: m.createdAt, last_contact_id: 0,
       contacts_seen: 0, queued: 0, skipped_unsubscribed: 0, skipped_suppressed: 0, updated_at: m.createdAt, finished_at: null,

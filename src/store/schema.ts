@@ -19,7 +19,11 @@ export interface MessagesTable {
   from_address: string; subject: string; size_bytes: number; recipient_count: number;
   metadata: string; tags: string;
 }
-export interface MessageBodiesTable { message_id: string; content: string }
+export interface MessageBodiesTable {
+  message_id: string; content: string;
+  /** A relayed message's MIME as received (BLOB / bytea); null for Injection API templates. */
+  raw_mime: Buffer | null;
+}
 export interface RecipientsTable {
   id: string; message_id: string; server_id: number; address: string; domain: string; kind: string;
   merge: string | null; mailing_id: string | null; custom_message_id: string | null;

@@ -4,6 +4,7 @@ import type { RecipientStatus, MessageTemplate } from '../core/message.js';
 import type { StoredEvent } from './store.js';
 import { toEvent, toRecipient } from './sql-store.js';
 import type { StoredRecipient } from './store.js';
+import { templateFromBody } from './message-body.js';
 
 /**
  * Recipient search and message detail (api/v2/reports/): one row per recipient (what SocketLabs
@@ -167,9 +168,9 @@ export async function loadRecipientDetail(db: Db, serverId: number, recipientIds
       .where((eb) => eb.or([eb('recipient_id', 'in', [...out.recipients.keys()]), eb.and([eb('message_id', 'in', messageIds), eb('recipient_id', 'is', null)])]))
       // Time, then the outbox id: events written in one transaction keep their order.
       .orderBy('occurred_at').orderBy('id').execute(),
-    db.selectFrom('message_bodies').select(['message_id', 'content']).where('message_id', 'in', messageIds).execute(),
+    db.selectFrom('message_bodies').select(['message_id', 'content', 'raw_mime']).where('message_id', 'in', messageIds).execute(),
   ]);
-  for (const b of bodies) out.templates.set(b.message_id, JSON.parse(b.content) as MessageTemplate);
+  for (const b of bodies) out.templates.set(b.message_id, templateFromBody(b.content, b.raw_mime));
   const byMessage = new Map<string, string[]>();
   for (const r of out.recipients.values()) {
     out.events.set(r.id, []);

@@ -14,6 +14,7 @@ import type { ApiKeyScope } from '../core/api-key.js';
 import type { MessageTemplate, NewMessage, RecipientStatus, RecipientKind } from '../core/message.js';
 import { domainOf } from '../core/address.js';
 import { newId } from '../core/ids.js';
+import { messageBodyRow, templateFromBody } from './message-body.js';
 import { FAILURE_CODE_SUPPRESSED, suppressionKey, suppressedFailure, type NewSuppression, type Suppression, type SuppressionReason } from '../core/suppression.js';
 import {
   deleteSuppressions, findSuppression, searchSuppressions, streamSuppressions, suppressedAmong, suppressedForMessages, suppressRecipient,
@@ -213,9 +214,7 @@ export abstract class SqlStore implements Store {
         from_address: m.template.from.email, subject: m.template.subject, size_bytes: m.sizeBytes,
         recipient_count: m.recipients.length, metadata: JSON.stringify(m.metadata), tags: JSON.stringify(m.tags),
       }))).execute();
-      await trx.insertInto('message_bodies').values(part.map((m) => ({
-        message_id: m.id, content: JSON.stringify(m.template),
-      }))).execute();
+      await trx.insertInto('message_bodies').values(part.map((m) => messageBodyRow(m.id, m.template))).execute();
     }
     const suppressed = await suppressedForMessages(trx, messages);
     const rcpts: Insertable<RecipientsTable>[] = [];
@@ -262,8 +261,8 @@ export abstract class SqlStore implements Store {
     return row && toMessage(row);
   }
   async getMessageTemplate(id: string): Promise<MessageTemplate | undefined> {
-    const row = await this.db.selectFrom('message_bodies').select('content').where('message_id', '=', id).executeTakeFirst();
-    return row && (JSON.parse(row.content) as MessageTemplate);
+    const row = await this.db.selectFrom('message_bodies').select(['content', 'raw_mime']).where('message_id', '=', id).executeTakeFirst();
+    return row && templateFromBody(row.content, row.raw_mime);
   }
   async listRecipients(messageId: string): Promise<StoredRecipient[]> {
     return (await this.db.selectFrom('recipients').selectAll().where('message_id', '=', messageId).orderBy('id').execute())

@@ -116,6 +116,30 @@ describe('SmtpClient against a scripted server on loopback', () => {
     c.quit();
   });
 
+  it('SMTPUTF8 where offered: the parameter, and UTF-8 addresses as UTF-8 bytes on the wire', async () => {
+    const s = await scriptedServer({ ehlo: '250-sink.test\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 SMTPUTF8' });
+    const c = await open(s.port);
+    const r = await c.send('b+x@bounce.test', '用户@例子.广告', msg('Subject: hi\n\nÄ\n'));
+    expect(r.kind).toBe('accepted');
+    // The scripted server reads latin1: the UTF-8 bytes of the address, one character each.
+    expect(s.lines.slice(1, 3)).toEqual(['MAIL FROM:<b+x@bounce.test> BODY=8BITMIME SMTPUTF8', `RCPT TO:<${Buffer.from('用户@例子.广告').toString('latin1')}>`]);
+    c.quit();
+  });
+
+  it('without SMTPUTF8: an IDN domain goes as its A-label, a UTF-8 local part is refused here and nothing is sent', async () => {
+    const s = await scriptedServer({ ehlo: '250-sink.test\r\n250 PIPELINING' });
+    const c = await open(s.port);
+    expect((await c.send('b+x@bounce.test', 'user@bücher.example', msg('Subject: hi\n\nb\n'))).kind).toBe('accepted');
+    expect(s.lines.slice(1, 3)).toEqual(['MAIL FROM:<b+x@bounce.test>', 'RCPT TO:<user@xn--bcher-kva.example>']);
+    const before = s.lines.length;
+    const r = await c.send('b+x@bounce.test', 'jöran@example.com', msg('Subject: hi\n\nb\n'));
+    expect(r).toEqual({ kind: 'rejected', stage: 'local', reply: {
+      code: 553, text: '553 5.6.7 Non-ASCII address <jöran@example.com> not permitted: the receiving server does not offer SMTPUTF8 (RFC 6531)' } });
+    expect(s.lines.length).toBe(before);
+    expect(c.usable).toBe(true);
+    c.quit();
+  });
+
   it('without PIPELINING, waits for each reply and stops at a refused recipient', async () => {
     const s = await scriptedServer({ pipelining: false, answer: (l) => (l.startsWith('RCPT') ? '550 5.1.1 <x@example.test>: user unknown' : defaultAnswer(l)) });
     const c = await open(s.port);

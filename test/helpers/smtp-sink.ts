@@ -1,6 +1,11 @@
+import type { Socket } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 
-export interface SunkMessage { mailFrom: string; rcptTo: string[]; data: Buffer; secure: boolean; host: string }
+export interface SunkMessage {
+  mailFrom: string; rcptTo: string[]; data: Buffer; secure: boolean; host: string;
+  /** MAIL FROM parameters as smtp-server parsed them, e.g. { SIZE: '123', BODY: '8BITMIME', SMTPUTF8: true }. */
+  mailArgs: Record<string, string | true>;
+}
 
 /**
  * A real SMTP server on loopback standing in for recipients' MX hosts. Its answers are scripted
@@ -16,14 +21,31 @@ export interface SmtpSink {
   host: string;
   messages: SunkMessage[];
   connections: number;
+  /**
+   * MAIL FROM and RCPT TO lines as the client sent them (UTF-8), from connections without TLS:
+   * smtp-server turns A-label domains into U-labels before its callbacks see them.
+   */
+  envelopeLines: string[];
   close(): Promise<void>;
 }
 
-export async function startSmtpSink(opts: { host?: string; port?: number; starttls?: boolean } = {}): Promise<SmtpSink> {
+export interface SmtpSinkOptions {
+  host?: string;
+  port?: number;
+  starttls?: boolean;
+  /** Advertise 8BITMIME (default true). */
+  eightBitMime?: boolean;
+  /** Advertise SMTPUTF8 (default true). */
+  smtpUtf8?: boolean;
+}
+
+export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSink> {
   const host = opts.host ?? '127.0.0.1';
   const seen = new Set<string>();
-  const sink: SmtpSink = { port: 0, host, messages: [], connections: 0, close: async () => undefined };
+  const sink: SmtpSink = { port: 0, host, messages: [], connections: 0, envelopeLines: [], close: async () => undefined };
   const server = new SMTPServer({
+    hide8BITMIME: opts.eightBitMime === false,
+    hideSMTPUTF8: opts.smtpUtf8 === false,
     authOptional: true,
     disabledCommands: opts.starttls === false ? ['AUTH', 'STARTTLS'] : ['AUTH'],
     disableReverseLookup: true,
@@ -54,7 +76,8 @@ export async function startSmtpSink(opts: { host?: string; port?: number; startt
           return cb(Object.assign(new Error('5.7.1 Message rejected as spam by Content Filtering'), { responseCode: 554 }));
         }
         const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
-        sink.messages.push({ mailFrom, rcptTo, data: Buffer.concat(chunks), secure: session.secure, host });
+        const mailArgs = (session.envelope.mailFrom ? session.envelope.mailFrom.args : false) || {};
+        sink.messages.push({ mailFrom, rcptTo, data: Buffer.concat(chunks), secure: session.secure, host, mailArgs });
         cb(null, '2.0.0 Ok: queued');
       }, slow ? 250 : 0));
     },
@@ -65,6 +88,16 @@ export async function startSmtpSink(opts: { host?: string; port?: number; startt
   });
   // A client that dies mid-session (the crash test kills Postline) is normal here, not a test failure.
   server.on('error', () => undefined);
+  server.server.on('connection', (socket: Socket) => {
+    let pending = '';
+    socket.on('data', (chunk: Buffer) => {
+      pending += chunk.toString('latin1');
+      const lines = pending.split('\r\n');
+      pending = lines.pop()!;
+      for (const l of lines) if (/^(MAIL FROM|RCPT TO):/i.test(l)) sink.envelopeLines.push(Buffer.from(l, 'latin1').toString('utf8'));
+      if (pending.length > 4096) pending = ''; // message data, not a command
+    });
+  });
   const addr = server.server.address();
   sink.port = typeof addr === 'object' && addr ? addr.port : 0;
   sink.close = () => new Promise<void>((r) => server.close(() => r()));

@@ -103,6 +103,20 @@ describe('MX listener limits and failures', () => {
     expect(await h.store.listEvents({})).toHaveLength(0);
   });
 
+  it('takes 8-bit messages in any charset (a DSN whose notice is ISO-8859-1 sent as 8bit) and reads them', async () => {
+    const h = await start();
+    const dsn = Buffer.from(fixture('postfix-5.1.1-user-unknown.eml')
+      .replace('Content-Type: text/plain; charset=utf-8', 'Content-Type: text/plain; charset=iso-8859-1')
+      .replace('This is the mail system at host', 'Empf\xe4nger unbekannt. This is the mail system at host'), 'latin1');
+    expect(dsn.includes(Buffer.from([0x45, 0x6d, 0x70, 0x66, 0xe4]))).toBe(true); // "Empf" and a raw 0xE4, not UTF-8
+    const transport = createTransport({ host: '127.0.0.1', port: h.server.port, secure: false, ignoreTLS: true });
+    const info = await transport.sendMail({ envelope: { from: '', to: [BOUNCE] }, raw: dsn });
+    transport.close();
+    expect(info.response).toMatch(/^250 /);
+    // Read as a bounce and traced to the envelope's id, which names no recipient of this empty store.
+    expect(h.logs).toContainEqual(expect.objectContaining({ event: 'mx.ignored', kind: 'bounce', reason: 'unknown-recipient' }));
+  });
+
   it('takes a custom complaint address and refuses the default one then', async () => {
     const h = await start({ bounceDomain: 'bounces.example', complaintAddress: 'abuse-reports@bounces.example' });
     const c = await session(h);

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { buildSmtpMessage, decodeEncodedWords, normalizeLineEnds, rfc5322Date, splitHeaders } from '../../src/smtp/mime-accept.js';
+import { buildSmtpMessage, decodeEncodedWords, headerText, normalizeLineEnds, rfc5322Date, splitHeaders } from '../../src/smtp/mime-accept.js';
 
 const NOW = Date.UTC(2025, 10, 4, 10, 0, 0);
 const env = { serverId: 10001, mailFrom: 'bounce@example.com', rcptTo: ['one@example.net', 'Two@Example.net', 'two@example.net', 'blind@example.org'] };
+/** The stored raw MIME as one character per byte (what the tests compare). */
+const text = (b: Buffer | null | undefined): string => b!.toString('latin1');
 const build = (text: string | Buffer, e: Partial<typeof env> = {}) =>
   buildSmtpMessage(typeof text === 'string' ? Buffer.from(text) : text, { ...env, ...e }, { now: NOW, hostname: 'smtp.postline.test' });
 
@@ -62,12 +64,12 @@ describe('buildSmtpMessage', () => {
       subject: 'Hello ✓', messageId: 'msg-1', mailingId: 'mail-1', replyTo: null, textBody: null, htmlBody: null,
       ampBody: null, charset: null, headers: [], attachments: [], globalMerge: [],
     });
-    expect(m.template.rawMime).toBe([
+    expect(text(m.template.rawMime)).toBe([
       'From: "Sender, Inc." <sender@example.com>', 'To: One <one@example.net>, group: two@example.net;',
       'Cc: =?UTF-8?Q?J=C3=BCrgen?= <two@example.net>', 'Subject: =?UTF-8?B?SGVsbG8g4pyT?=',
       'Date: Mon, 03 Nov 2025 09:00:00 +0000', 'Message-ID: <a@b>', '', 'Hi.', '',
     ].join('\r\n'));
-    expect(m.sizeBytes).toBe(Buffer.byteLength(m.template.rawMime!));
+    expect(m.sizeBytes).toBe(m.template.rawMime!.length);
     // One delivery per envelope address (case-insensitive); the kind says where the header listed it.
     expect(m.recipients.map((x) => [x.address, x.kind, x.messageId, x.mailingId, x.merge])).toEqual([
       ['one@example.net', 'to', 'msg-1', 'mail-1', null],
@@ -80,7 +82,7 @@ describe('buildSmtpMessage', () => {
     const r = build('Subject: s\nX-Other: 1\n\nbody\n');
     if (!r.ok) throw new Error(r.reply);
     expect(r.message.template.from).toEqual({ email: 'bounce@example.com', name: null });
-    expect(r.message.template.rawMime).toBe(
+    expect(text(r.message.template.rawMime)).toBe(
       'Subject: s\r\nX-Other: 1\r\nFrom: <bounce@example.com>\r\nDate: Tue, 04 Nov 2025 10:00:00 +0000\r\n'
       + `Message-ID: <${r.message.id}@smtp.postline.test>\r\n\r\nbody\r\n`);
     expect(r.message.template.messageId).toBeNull();
@@ -91,19 +93,17 @@ describe('buildSmtpMessage', () => {
     const r = build('From: undisclosed\r\nDate: x\r\nMessage-ID: <a@b>\r\n\r\nb\r\n');
     if (!r.ok) throw new Error(r.reply);
     expect(r.message.template.from.email).toBe('bounce@example.com');
-    expect(r.message.template.rawMime!.match(/^From:/gim)).toHaveLength(1);
+    expect(text(r.message.template.rawMime).match(/^From:/gim)).toHaveLength(1);
   });
 
   it('gives a message without a header section an empty line before its text', () => {
     const r = build('just text\r\n');
     if (!r.ok) throw new Error(r.reply);
-    expect(r.message.template.rawMime).toMatch(/^From: <bounce@example\.com>\r\nDate: .*\r\nMessage-ID: .*\r\n\r\njust text\r\n$/);
+    expect(text(r.message.template.rawMime)).toMatch(/^From: <bounce@example\.com>\r\nDate: .*\r\nMessage-ID: .*\r\n\r\njust text\r\n$/);
   });
 
   it('refuses what it cannot store faithfully or deliver', () => {
     expect(build('')).toEqual({ ok: false, code: 554, reply: '5.6.0 Empty message' });
-    expect(build(Buffer.from('Subject: caf\xe9\r\n\r\n', 'latin1')))
-      .toEqual({ ok: false, code: 554, reply: '5.6.0 Message is not valid UTF-8: send 8-bit text as quoted-printable or base64' });
     expect(build('Subject: a\0b\r\n\r\n')).toEqual({ ok: false, code: 554, reply: '5.6.0 Message contains NUL characters' });
     expect(build(`X-xsMessageId: ${'x'.repeat(256)}\r\n\r\n`))
       .toEqual({ ok: false, code: 554, reply: '5.6.0 X-xsMessageId is longer than 255 characters' });
@@ -115,6 +115,38 @@ describe('buildSmtpMessage', () => {
     const r = build('From: José <jose@example.com>\r\nSubject: Grüße\r\n\r\nÄ\r\n');
     if (!r.ok) throw new Error(r.reply);
     expect(r.message.template).toMatchObject({ subject: 'Grüße', from: { email: 'jose@example.com', name: 'José' } });
-    expect(r.message.template.rawMime).toContain('\r\n\r\nÄ\r\n');
+    expect(r.message.template.rawMime!.includes(Buffer.from('\r\n\r\nÄ\r\n'))).toBe(true);
+  });
+
+  it('keeps 8-bit bytes of any charset exactly, headers and body, and reads header fields from them', () => {
+    // ISO-8859-1 (raw in the header too, as legacy software writes it), Shift_JIS, and bytes that are no charset at all.
+    const latin1 = Buffer.from('From: Jos\xe9 <jose@example.com>\r\nSubject: caf\xe9 cr\xe8me\r\nContent-Type: text/plain; charset=iso-8859-1\r\n'
+      + 'Content-Transfer-Encoding: 8bit\r\nDate: x\r\nMessage-ID: <a@b>\r\n\r\nGr\xfc\xdfe, \xe0 bient\xf4t\r\n', 'latin1');
+    const sjis = Buffer.concat([Buffer.from('From: a@example.com\r\nSubject: sjis\r\nDate: x\r\nMessage-ID: <a@b>\r\nContent-Type: text/plain; charset=Shift_JIS\r\n\r\n'),
+      Buffer.from([0x82, 0xb1, 0x82, 0xf1, 0x82, 0xc9, 0x82, 0xbf, 0x82, 0xcd, 0x0d, 0x0a, 0x83, 0x5c, 0x0d, 0x0a])]);
+    const broken = Buffer.concat([Buffer.from('From: a@example.com\r\nDate: x\r\nMessage-ID: <a@b>\r\n\r\n'), Buffer.from([0xc3, 0x28, 0xff, 0xfe, 0x80, 0x0d, 0x0a])]);
+    for (const raw of [latin1, sjis, broken]) {
+      const r = build(raw);
+      if (!r.ok) throw new Error(r.reply);
+      expect(r.message.template.rawMime!.equals(raw)).toBe(true);
+      expect(r.message.sizeBytes).toBe(raw.length);
+    }
+    const r = build(latin1);
+    if (!r.ok) throw new Error(r.reply);
+    expect(r.message.template).toMatchObject({ subject: 'café crème', from: { email: 'jose@example.com', name: 'José' } });
+  });
+
+  it('adds a From from a UTF-8 MAIL FROM as UTF-8 bytes', () => {
+    const r = build('Subject: s\r\nDate: x\r\nMessage-ID: <a@b>\r\n\r\nb\r\n', { mailFrom: 'jöran@bücher.example' });
+    if (!r.ok) throw new Error(r.reply);
+    expect(r.message.template.rawMime!.toString('utf8')).toBe('Subject: s\r\nDate: x\r\nMessage-ID: <a@b>\r\nFrom: <jöran@bücher.example>\r\n\r\nb\r\n');
+  });
+});
+
+describe('header text', () => {
+  it('reads UTF-8 bytes as UTF-8 and other 8-bit bytes as ISO-8859-1', () => {
+    expect(headerText('plain')).toBe('plain');
+    expect(headerText(Buffer.from('Grüße ✓').toString('latin1'))).toBe('Grüße ✓');
+    expect(headerText('caf\xe9 cr\xe8me')).toBe('café crème');
   });
 });

@@ -46,7 +46,8 @@ export class RawSmtp {
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
-  write(data: string): void {
+  /** A string goes as UTF-8; a Buffer as its bytes (8-bit messages in other charsets). */
+  write(data: string | Buffer): void {
     this.socket.write(data);
   }
 

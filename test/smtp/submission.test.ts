@@ -89,7 +89,7 @@ describe('SMTP submission listener', () => {
       cc: [{ email: 'two@example.net', name: null }], subject: 'Quarterly report ✓', messageId: 'msg-42', mailingId: 'mailing-7',
       textBody: null, htmlBody: null, attachments: [], headers: [], replyTo: null,
     });
-    const raw = tpl.rawMime!;
+    const raw = tpl.rawMime!.toString('latin1');
     expect(raw).not.toMatch(/x-xsmessageid|x-xsmailingid/i);
     expect(raw).not.toMatch(/\r(?!\n)|(?<!\r)\n/);
     expect(raw).toContain(Buffer.from('a,b\n1,2\n').toString('base64'));
@@ -231,7 +231,7 @@ describe('SMTP submission listener', () => {
     expect(done.code).toBe(250);
     c.end();
     const tpl = (await h.store.getMessageTemplate(queuedAs(done.text)))!;
-    const raw = tpl.rawMime!;
+    const raw = tpl.rawMime!.toString('latin1');
     expect(raw).not.toMatch(/\r(?!\n)|(?<!\r)\n/);
     expect(raw.startsWith('From: sender@example.com\r\nTo: one@example.net\r\nSubject: bare\r\nDate: ')).toBe(true);
     expect(raw).toMatch(/\r\nMessage-ID: <\w+@smtp\.postline\.test>\r\n\r\nline one\r\nline two\r\nline three\r\n$/);

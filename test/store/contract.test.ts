@@ -4,6 +4,8 @@ import type { Store } from '../../src/store/store.js';
 import type { NewMessage } from '../../src/core/message.js';
 import { newId } from '../../src/core/ids.js';
 import { generateApiKey } from '../../src/core/api-key.js';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../src/store/schema.js';
 
 /** The Store contract: the same assertions on SQLite (npm test) and PostgreSQL (npm run test:pg). */
 function message(serverId: number, now: number, addresses: string[]): NewMessage {
@@ -54,6 +56,34 @@ describe(`Store contract (${TEST_STORE_KIND})`, () => {
     expect(await store.revokeApiKey(k.publicId, now + 1)).toBe(true);
     expect(await store.revokeApiKey(k.publicId, now + 2)).toBe(false);
     expect((await store.findApiKeyForAuth(k.publicId))!.revokedAt).toBe(now + 1);
+  });
+
+  it('stores a relayed message\'s raw MIME as bytes: 8-bit in any charset comes back exactly', async () => {
+    const bytes = Buffer.concat([
+      Buffer.from('Subject: caf\xe9\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\r\nGr\xfc\xdfe\r\n', 'latin1'),
+      Buffer.from([0x82, 0xb1, 0x82, 0xf1, 0xc3, 0x28, 0xff, 0xfe, 0x80, 0x0d, 0x0a]), // Shift_JIS, then bytes of no charset
+    ]);
+    const m = message(serverId, now, ['raw@example.com']);
+    m.source = 'smtp';
+    m.template.rawMime = bytes;
+    await store.commitAccepts([{ messages: [m], idempotency: null }]);
+    const t = await store.getMessageTemplate(m.id);
+    expect(Buffer.isBuffer(t!.rawMime)).toBe(true);
+    expect(t!.rawMime!.equals(bytes)).toBe(true);
+    expect({ ...t, rawMime: null }).toEqual({ ...m.template, rawMime: null });
+  });
+
+  it('reads a raw MIME stored as JSON text before the raw_mime column as its UTF-8 bytes', async () => {
+    const m = message(serverId, now, ['legacy@example.com']);
+    await store.commitAccepts([{ messages: [m], idempotency: null }]);
+    const text = 'Subject: Grüße ✓\r\n\r\nÄ\r\n';
+    // A row as the accept path wrote it before migration 18: the raw MIME inside the JSON, raw_mime empty.
+    const db = (store as unknown as { db: Kysely<Database> }).db;
+    await db.updateTable('message_bodies').set({ content: JSON.stringify({ ...m.template, rawMime: text }), raw_mime: null })
+      .where('message_id', '=', m.id).execute();
+    const t = await store.getMessageTemplate(m.id);
+    expect(t!.rawMime!.equals(Buffer.from(text, 'utf8'))).toBe(true);
+    expect({ ...t, rawMime: null }).toEqual({ ...m.template, rawMime: null });
   });
 
   it('commits messages, recipients and Queued events together', async () => {

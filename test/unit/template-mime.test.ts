@@ -52,6 +52,8 @@ const cases: [string, MessageTemplate, Partial<Record<'text' | 'html' | 'amp', s
   { text: 'T', html: '<img src="cid:logo@x">', amp: '<html ⚡4email><body>A</body></html>' },
   { cc: ['c@example.org'], replyTo: { name: 'Help', address: 'help@example.com' } }],
   ['HTML only', { ...base, htmlBody: 'y' }, { html: '<p></p>' }, { to: ['bare@example.net'], headers: [] }],
+  // A UTF-8 local part cannot be encoded in a header: it is written as UTF-8 (RFC 6532), as MailComposer writes it.
+  ['UTF-8 addresses (SMTPUTF8)', { ...base, textBody: 'x' }, { text: 'hi' }, { to: ['jöran@example.com', '用户@例子.广告', 'user@bücher.example'] }],
 ];
 
 describe('compile-once MIME matches MailComposer', () => {

@@ -305,4 +305,14 @@ CREATE INDEX list_sends_server ON list_sends(server_id, list_id, id);
 CREATE INDEX list_sends_expanding ON list_sends(id) WHERE state = 'expanding';
 `,
   },
+  {
+    id: 18,
+    name: 'relayed raw MIME as bytes: message_bodies.raw_mime',
+    // An 8-bit message in any charset (ISO-8859-1, Shift_JIS, broken bytes) cannot live in JSON text
+    // unchanged. Older rows keep their raw MIME in the JSON (it was accepted only as UTF-8) and are
+    // read from there, so no row is rewritten.
+    sql: `
+ALTER TABLE message_bodies ADD COLUMN raw_mime BLOB;
+`,
+  },
 ];
