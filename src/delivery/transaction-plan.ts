@@ -8,10 +8,12 @@
  *   it is: the next hop is known only after the message was DKIM-signed, so converting a part to
  *   quoted-printable would break Postline's signature and any the customer made; the receivers
  *   that lack 8BITMIME today take 8-bit bytes anyway.
- * - SMTPUTF8 (RFC 6531): needed when an envelope address or the header section is UTF-8. Where
- *   the next hop does not offer it, an internationalised domain goes as its A-label (punycode),
- *   which needs no extension; a UTF-8 local part or UTF-8 header fields cannot be downgraded
- *   (rewriting headers would break the DKIM signatures), and the recipient fails with 5.6.7.
+ * - SMTPUTF8 (RFC 6531): asked for where the next hop offers it and an envelope address or the
+ *   header section is UTF-8. Where it is not offered, an internationalised domain goes as its
+ *   A-label (punycode), which needs no extension; a UTF-8 local part cannot be downgraded and the
+ *   recipient fails with 5.6.7. UTF-8 header fields alone go as they are, like legacy 8-bit text
+ *   (Postfix does the same for mail whose client did not ask for SMTPUTF8): rewriting them would
+ *   break the DKIM signatures, and refusing would bounce mail that such receivers take today.
  */
 import { isAscii, isUtf8 } from 'node:buffer';
 import { domainToASCII } from 'node:url';
@@ -61,6 +63,5 @@ export function planTransaction(envelope: { from: string; to: string }, message:
   if (to === null) return refuse(`Non-ASCII address <${envelope.to}> not permitted`);
   const from = asciiAddress(envelope.from);
   if (from === null) return refuse(`Non-ASCII sender address <${envelope.from}> not permitted`);
-  if (hasUtf8Headers(message)) return refuse('The message has UTF-8 header fields that cannot be downgraded');
   return { ok: true, from, to, mailParams: params };
 }

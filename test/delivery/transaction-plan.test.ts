@@ -40,11 +40,15 @@ describe('transaction plan', () => {
       .toEqual({ ok: true, from: 'b+1@xn--bcher-kva.example', to: 'user@xn--fsqu00a.xn--4rr70v', mailParams: [] });
   });
 
-  it('refuses a UTF-8 local part or UTF-8 headers where SMTPUTF8 is not offered', () => {
+  it('refuses a UTF-8 local part where SMTPUTF8 is not offered', () => {
     expect(planTransaction(env('jöran@example.com'), ascii, NONE)).toEqual(notPermitted('Non-ASCII address <jöran@example.com> not permitted'));
     expect(planTransaction(env('用户@例子.广告'), ascii, { ...ALL, smtpUtf8: false })).toEqual(notPermitted('Non-ASCII address <用户@例子.广告> not permitted'));
     expect(planTransaction(env('a@example.com', 'bö@x.example'), ascii, NONE)).toEqual(notPermitted('Non-ASCII sender address <bö@x.example> not permitted'));
-    expect(planTransaction(env('user@bücher.example'), utf8Header, NONE)).toEqual(notPermitted('The message has UTF-8 header fields that cannot be downgraded'));
+  });
+
+  it('sends UTF-8 header fields as they are where SMTPUTF8 is not offered (an address still downgrades)', () => {
+    expect(planTransaction(env('user@bücher.example'), utf8Header, NONE)).toEqual({ ok: true, from: 'b+1@bounce.example', to: 'user@xn--bcher-kva.example', mailParams: [] });
+    expect(planTransaction(env('user@example.com'), utf8Header, NONE)).toEqual({ ok: true, from: 'b+1@bounce.example', to: 'user@example.com', mailParams: [] });
   });
 
   it('turns addresses into ASCII only where that is the same address', () => {
