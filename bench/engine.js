@@ -73,6 +73,38 @@ async function startPostline(env) {
   };
 }
 
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
+
+/**
+ * CPU time (ms) used so far by a process and everything under it: user+system of each live process
+ * in the tree, plus what it reaped (cutime/cstime), so processes that exited still count. Less noisy
+ * than the rates on a shared machine; the sink and smtp-source are not in any relay's tree.
+ */
+function treeCpuMs(rootPid) {
+  const stats = new Map();
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const f = readFileSync(`/proc/${e}/stat`, 'utf8').split(') ')[1].split(' ');
+      stats.set(Number(e), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]) });
+    } catch { /* exited meanwhile */ }
+  }
+  const inTree = (pid) => { for (let p = pid, i = 0; p > 1 && i < 64; p = stats.get(p)?.ppid ?? 0, i++) if (p === rootPid) return true; return false; };
+  let ticks = 0;
+  for (const [pid, st] of stats) if (inTree(pid)) ticks += st.ticks;
+  return (ticks * 1000) / CLK_TCK;
+}
+
+/** Runs smtp-source against `port`, waits until `delivered()`; rates and the relay's CPU per message. */
+async function measureRelay(port, shape, rootPid, delivered, progress, what) {
+  const cpu0 = treeCpuMs(rootPid);
+  const t0 = Date.now();
+  const acceptSec = smtpSource(port, RELAY_MESSAGES, shape);
+  await waitUntil(delivered, progress, what);
+  const e2eSec = (Date.now() - t0) / 1000;
+  return { accepted: RELAY_MESSAGES / acceptSec, e2e: RELAY_MESSAGES / e2eSec, cpuMs: (treeCpuMs(rootPid) - cpu0) / RELAY_MESSAGES };
+}
+
 /** Writes back what earlier runs left dirty and gives the disk a moment, so fsyncs time this run only. */
 function settleDisk() {
   spawnSync('sync');
@@ -101,11 +133,7 @@ async function waitUntil(done, progress, what) {
 async function relayPostline(shape) {
   const pl = await startPostline({});
   try {
-    const t0 = Date.now();
-    const acceptSec = smtpSource(pl.smtpPort, RELAY_MESSAGES, shape);
-    await waitUntil(async () => (await pl.delivered()) >= RELAY_MESSAGES, pl.delivered, 'postline relay');
-    const e2eSec = (Date.now() - t0) / 1000;
-    return { accepted: RELAY_MESSAGES / acceptSec, e2e: RELAY_MESSAGES / e2eSec };
+    return await measureRelay(pl.smtpPort, shape, pl.child.pid, async () => (await pl.delivered()) >= RELAY_MESSAGES, pl.delivered, 'postline relay');
   } finally { await pl.stop(); }
 }
 
@@ -124,11 +152,8 @@ async function relayPostfix(shape) {
   execSync('postfix start', { stdio: 'ignore' });
   await sleep(1000);
   try {
-    const t0 = Date.now();
-    const acceptSec = smtpSource(25, RELAY_MESSAGES, shape);
-    await waitUntil(() => postfixQueueSize() === 0, postfixQueueSize, 'postfix relay');
-    const e2eSec = (Date.now() - t0) / 1000;
-    return { accepted: RELAY_MESSAGES / acceptSec, e2e: RELAY_MESSAGES / e2eSec };
+    const master = Number(readFileSync('/var/spool/postfix/pid/master.pid', 'utf8').trim());
+    return await measureRelay(25, shape, master, () => postfixQueueSize() === 0, postfixQueueSize, 'postfix relay');
   } finally { spawnSync('postfix', ['stop'], { stdio: 'ignore' }); }
 }
 
@@ -193,13 +218,10 @@ async function relayHaraka(shape) {
       await sleep(50);
     }
     await sleep(500); // every worker listening
-    const t0 = Date.now();
-    const acceptSec = smtpSource(HARAKA_PORT, RELAY_MESSAGES, shape);
-    await waitUntil(() => harakaQueueSize(dir) === 0, () => harakaQueueSize(dir), 'haraka relay');
-    const e2eSec = (Date.now() - t0) / 1000;
+    const r = await measureRelay(HARAKA_PORT, shape, child.pid, () => harakaQueueSize(dir) === 0, () => harakaQueueSize(dir), 'haraka relay');
     const failures = existsSync(join(dir, 'failures.log')) ? readFileSync(join(dir, 'failures.log'), 'utf8') : '';
     if (failures) throw new Error(`haraka did not deliver everything to the sink:\n${failures.slice(0, 2000)}`);
-    return { accepted: RELAY_MESSAGES / acceptSec, e2e: RELAY_MESSAGES / e2eSec };
+    return r;
   } finally {
     try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
     await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', r)));
@@ -271,11 +293,13 @@ function medianRound(rounds) {
 
 function relayRows(shape, m, f) {
   const x = (a, b) => `${(a / b).toFixed(2)}×`;
+  const ms = (n) => `${n.toFixed(2)} ms`;
   const perRound = m.all.map((r) => `${x(r.pl.e2e, r.pf.e2e)} / ${x(r.pl.e2e, r.hk.e2e)}`).join('; ');
   const reached = m.pl.e2e >= 2 * m.pf.e2e && m.pl.e2e >= 2 * m.hk.e2e;
   return [
     `| SMTP relay, ${shape.label}, accepted (smtp-source done) | ${f(m.pl.accepted)} msg/s | ${f(m.pf.accepted)} msg/s | ${f(m.hk.accepted)} msg/s | ${x(m.pl.accepted, m.pf.accepted)} | ${x(m.pl.accepted, m.hk.accepted)} | — |`,
     `| SMTP relay, ${shape.label}, end to end (all at the sink), median of ${m.all.length} rounds (per round vs Postfix / vs Haraka: ${perRound}) | **${f(m.pl.e2e)} msg/s** | ${f(m.pf.e2e)} msg/s | ${f(m.hk.e2e)} msg/s | **${x(m.pl.e2e, m.pf.e2e)}** | **${x(m.pl.e2e, m.hk.e2e)}** | ${reached ? 'reached' : '**not reached**'} (≥ 2× Postfix and ≥ 2× Haraka) |`,
+    `| SMTP relay, ${shape.label}, CPU per message (the relay's processes, same rounds; ratio = peer's CPU / Postline's) | ${ms(m.pl.cpuMs)} | ${ms(m.pf.cpuMs)} | ${ms(m.hk.cpuMs)} | ${x(m.pf.cpuMs, m.pl.cpuMs)} | ${x(m.hk.cpuMs, m.pl.cpuMs)} | — |`,
   ];
 }
 
@@ -322,8 +346,9 @@ async function relayRound(shape) {
   settleDisk();
   const pl = await relayPostline(shape);
   const e = (n) => n.toFixed(0);
+  const c = (n) => n.toFixed(2);
   console.log(`${shape.key}: end to end postfix ${e(pf.e2e)}, haraka ${e(hk.e2e)}, postline ${e(pl.e2e)} msg/s (accepted ${e(pf.accepted)}, ${e(hk.accepted)}, ${e(pl.accepted)}); ` +
-    `postline ${(pl.e2e / pf.e2e).toFixed(2)}x postfix, ${(pl.e2e / hk.e2e).toFixed(2)}x haraka`);
+    `postline ${(pl.e2e / pf.e2e).toFixed(2)}x postfix, ${(pl.e2e / hk.e2e).toFixed(2)}x haraka; CPU ms/msg ${c(pf.cpuMs)}, ${c(hk.cpuMs)}, ${c(pl.cpuMs)}`);
   return { pf, hk, pl };
 }
 
