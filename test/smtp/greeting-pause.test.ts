@@ -86,7 +86,9 @@ describe('greeting without a fixed pause', () => {
 
   it('the override is written against the installed smtp-server release', () => {
     const pkg = createRequire(import.meta.url).resolve('smtp-server/package.json');
-    expect((JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version).toBe(PATCHED_SMTP_SERVER_VERSION);
+    const installed = (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
+    expect(installed, 'smtp-server changed: re-read SMTPServer.connect and SMTPConnection.init of the new release against '
+      + 'src/patches/smtp-server.ts, then update PATCHED_SMTP_SERVER_VERSION').toBe(PATCHED_SMTP_SERVER_VERSION);
   });
 
   it('the patched server greets with no timer scheduled by smtp-server', async () => {
