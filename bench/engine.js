@@ -211,6 +211,7 @@ function portOpen(port) {
 
 async function relayHaraka(shape) {
   const bin = ensureHaraka();
+  if (await portOpen(HARAKA_PORT)) throw new Error(`port ${HARAKA_PORT} is taken (a Haraka left running?)`);
   const dir = setUpHaraka(bin);
   // Its own process group, so the cluster's workers stop with it.
   const child = spawn(process.execPath, [bin, '-c', dir], { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
@@ -361,7 +362,7 @@ async function main() {
   const only = process.env.BENCH_ONLY;
   const shapes = SHAPES.filter((s) => !process.env.BENCH_RELAY_SHAPES || process.env.BENCH_RELAY_SHAPES.split(',').includes(s.key));
   ensurePostfix();
-  ensureHaraka();
+  if (!only || only === 'relay') ensureHaraka();
   const sink = startSink();
   await sleep(500);
   try {
