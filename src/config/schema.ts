@@ -52,7 +52,7 @@ export const CONFIG_SCHEMA = [
   { key: 'smtpReverseDns', env: 'POSTLINE_SMTP_REVERSE_DNS', type: 'boolean', default: false,
     doc: 'Look up the reverse DNS name of SMTP clients (adds latency to every connection).' },
   { key: 'smtpGreetingDelayMs', env: 'POSTLINE_SMTP_GREETING_DELAY_MS', type: 'integer', default: 0, min: 0, max: 60_000,
-    doc: 'Wait this long before the submission greeting (an anti-spam pause; pointless for authenticated senders).' },
+    doc: 'Wait this long before the SMTP greeting on the submission and MX listeners (an anti-spam pause; none by default; submission clients from trusted networks never wait).' },
   { key: 'smtpMaxMessageBytes', env: 'POSTLINE_SMTP_MAX_MESSAGE_BYTES', type: 'integer', default: 31_457_280, min: 1024, max: 157_286_400,
     doc: 'SIZE limit advertised and enforced by the submission listener.' },
   { key: 'dnsServers', env: 'POSTLINE_DNS_SERVERS', type: 'list', default: [],

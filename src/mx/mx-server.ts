@@ -10,13 +10,13 @@
  * post per routed recipient, before the 250, and posted by the webhooks role.
  */
 import type { AddressInfo } from 'node:net';
-import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
+import { SMTPServerWithoutGreetingPause } from '../patches/smtp-server.js';
 import type { Config } from '../config/load.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/store.js';
 import { loadOrCreateTlsCredentials } from '../smtp/tls.js';
 import { decideMailFrom, decideMessageSize, type Decision } from '../smtp/session-policy.js';
-import { SMTP_SERVER_GREETING_PAUSE_MS } from '../smtp/submission-server.js';
 import { decideMxRcpt, mailboxFor, mxAddressesOf } from './recipient-policy.js';
 import { collectData } from '../smtp/collect-data.js';
 import { processReport, type ProcessedReport } from './process-report.js';
@@ -65,7 +65,7 @@ export async function startMxServer(deps: MxDeps): Promise<MxServer> {
   const verp = deps.verp ?? await loadVerpKeyring(store);
   const inflight = new Set<Promise<unknown>>();
   const greetingTimers = new Set<NodeJS.Timeout>();
-  const extraGreetingDelay = Math.max(0, cfg.smtpGreetingDelayMs - SMTP_SERVER_GREETING_PAUSE_MS);
+  const greetingDelay = cfg.smtpGreetingDelayMs;
   let stopped = false;
 
   const who = (s: SMTPServerSession) => ({ sessionId: s.id, remoteAddress: s.remoteAddress });
@@ -74,7 +74,7 @@ export async function startMxServer(deps: MxDeps): Promise<MxServer> {
     return err;
   };
 
-  const server = new SMTPServer({
+  const server = new SMTPServerWithoutGreetingPause({
     name: cfg.hostname,
     banner: 'Postline',
     key: credentials.key,
@@ -87,8 +87,9 @@ export async function startMxServer(deps: MxDeps): Promise<MxServer> {
     logger: false,
 
     onConnect(_session, callback) {
-      if (extraGreetingDelay === 0) return callback();
-      const t = setTimeout(() => { greetingTimers.delete(t); callback(); }, extraGreetingDelay);
+      // The configured pause, none by default (src/patches/smtp-server.ts removes the library's).
+      if (greetingDelay === 0) return callback();
+      const t = setTimeout(() => { greetingTimers.delete(t); callback(); }, greetingDelay);
       greetingTimers.add(t);
     },
     onMailFrom(address, session, callback) {

@@ -6,7 +6,8 @@
  * section 6.1). Policy lives in session-policy.ts; this file wires it to smtp-server.
  */
 import type { AddressInfo } from 'node:net';
-import { SMTPServer, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
+import type { SMTPServer, SMTPServerDataStream, SMTPServerOptions, SMTPServerSession } from 'smtp-server';
+import { SMTPServerWithoutGreetingPause } from '../patches/smtp-server.js';
 import type { Config } from '../config/load.js';
 import type { Logger } from '../log.js';
 import type { AcceptOutcome, AcceptUnit, Store } from '../store/store.js';
@@ -43,9 +44,6 @@ export interface SubmissionServer {
   close(): Promise<void>;
 }
 
-/** smtp-server always pauses this long before the greeting (hard-coded, to catch early talkers). */
-export const SMTP_SERVER_GREETING_PAUSE_MS = 100;
-
 /** What onAuth stores as session.user. */
 interface SessionUser { serverId: number; keyId: number }
 
@@ -75,7 +73,7 @@ export async function startSubmissionServer(deps: SubmissionDeps): Promise<Submi
     log.info({ event: 'smtp.rejected', stage, code: err.responseCode, reply: err.message, ...who(s) }, 'smtp command refused');
     return err;
   };
-  const extraGreetingDelay = Math.max(0, cfg.smtpGreetingDelayMs - SMTP_SERVER_GREETING_PAUSE_MS);
+  const greetingDelay = cfg.smtpGreetingDelayMs;
 
   const options: SMTPServerOptions = {
     name: cfg.hostname,
@@ -98,10 +96,11 @@ export async function startSubmissionServer(deps: SubmissionDeps): Promise<Submi
     logger: false,
 
     onConnect(session, callback) {
-      // The configured pause beyond smtp-server's own; clients that talk before the greeting
-      // are refused by smtp-server ("You talk too soon"). Trusted networks are not made to wait.
-      if (extraGreetingDelay === 0 || trustedServerFor(session.remoteAddress, networks) !== null) return callback();
-      const t = setTimeout(() => { greetingTimers.delete(t); callback(); }, extraGreetingDelay);
+      // The configured pause, none by default (src/patches/smtp-server.ts removes the library's);
+      // clients that talk before the greeting are refused by smtp-server ("You talk too soon").
+      // Trusted networks are not made to wait.
+      if (greetingDelay === 0 || trustedServerFor(session.remoteAddress, networks) !== null) return callback();
+      const t = setTimeout(() => { greetingTimers.delete(t); callback(); }, greetingDelay);
       greetingTimers.add(t);
     },
 
@@ -202,8 +201,8 @@ export async function startSubmissionServer(deps: SubmissionDeps): Promise<Submi
     });
   }
 
-  const plain = new SMTPServer({ ...options });
-  const implicit = cfg.submissionTlsPort === null ? null : new SMTPServer({ ...options, secure: true });
+  const plain: SMTPServer = new SMTPServerWithoutGreetingPause({ ...options });
+  const implicit: SMTPServer | null = cfg.submissionTlsPort === null ? null : new SMTPServerWithoutGreetingPause({ ...options, secure: true });
   const servers = implicit ? [plain, implicit] : [plain];
   for (const s of servers) {
     // Socket-level errors of single clients (resets, TLS failures) arrive here; without a
