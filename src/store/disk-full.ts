@@ -15,7 +15,7 @@ export function isDiskFull(err: unknown): boolean {
 }
 
 /** What clients are told, by the Injection API (the X-Postline-Error detail) and over SMTP. */
-export const DISK_FULL_DETAIL = 'storage is full: nothing of this request was stored; retry later';
+export const DISK_FULL_DETAIL = 'storage is full: the request was not accepted; retry later';
 export const DISK_FULL_SMTP_REPLY = '4.3.1 Insufficient system storage; try again later';
 /** Seconds a client is asked to wait (Retry-After) before trying again. */
 export const DISK_FULL_RETRY_AFTER_SECONDS = 30;

@@ -115,7 +115,7 @@ describe.skipIf(TEST_STORE_KIND !== 'sqlite')('a full disk under the SQLite stor
     }
     expect(refused).toEqual({
       status: 200, body: { ErrorCode: 'InternalError', MessageResults: [], TransactionReceipt: expect.any(String) },
-      detail: 'storage is full: nothing of this request was stored; retry later', retryAfter: '30',
+      detail: 'storage is full: the request was not accepted; retry later', retryAfter: '30',
     });
     // Every request answered Success is stored whole; the refused ones left nothing.
     expect(await store.countMessages()).toBe(accepted);
