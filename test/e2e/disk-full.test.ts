@@ -100,7 +100,15 @@ describe.skipIf(TEST_STORE_KIND !== 'sqlite')('a full disk under the SQLite stor
   }).sendMail({ from: 'from@example.com', to: `s${n}@example.org`, subject: `s${n}`, text: 'y'.repeat(50_000) })
     .then((info) => ({ code: 250, response: info.response }), (err: { responseCode?: number; response?: string }) => ({ code: err.responseCode, response: err.response }));
 
+  /** A message for a routed inbound domain at the MX listener (storing it is a write). */
+  const mxSend = (n: number) => createTransport({ host: '127.0.0.1', port: app.mxPort!, ignoreTLS: true })
+    .sendMail({ envelope: { from: 'someone@example.org', to: [`in${n}@in.example`] }, raw: `From: someone@example.org\r\nTo: in${n}@in.example\r\nSubject: in ${n}\r\n\r\n${'z'.repeat(50_000)}\r\n` })
+    .then((info) => ({ code: 250, response: info.response }), (err: { responseCode?: number; response?: string }) => ({ code: err.responseCode, response: err.response }));
+
   it('answers a clear retryable error, says so in /readyz, writes nothing half, and recovers when space is freed', async () => {
+    await store.createInboundRoute({ serverId: credentials.serverId, match: 'in.example', kind: 'domain', url: 'https://hook.example/in', secretKey: 's',
+      signingSecret: 'whsec_x', enabled: true, validatedAt: null }, Date.now());
+    app.inboundRoutes.invalidate();
     expect((await readyz()).status).toBe(200);
     expect((await inject(0)).body.ErrorCode).toBe('Success');
     await fill();
@@ -124,7 +132,9 @@ describe.skipIf(TEST_STORE_KIND !== 'sqlite')('a full disk under the SQLite stor
 
     expect(await readyz()).toEqual({ status: 503, body: { status: 'unavailable', reason: 'disk_full', error: 'database or disk is full' } });
     expect(await smtpSend(1)).toEqual({ code: 452, response: '452 4.3.1 Insufficient system storage; try again later' });
+    expect(await mxSend(1)).toEqual({ code: 452, response: '452 4.3.1 Insufficient system storage; try again later' });
     expect(await store.countMessages()).toBe(accepted);
+    expect(logs.some((l) => l.event === 'mx.internal_error' || l.event === 'mx.inbound_stored')).toBe(false);
     // Logged once, however many requests failed.
     expect(logs.filter((l) => l.event === 'store.disk_full')).toHaveLength(1);
     expect(logs.some((l) => l.event === 'injection.internal_error' || l.event === 'smtp.internal_error')).toBe(false);
@@ -134,6 +144,8 @@ describe.skipIf(TEST_STORE_KIND !== 'sqlite')('a full disk under the SQLite stor
     expect(logs.filter((l) => l.event === 'store.disk_space_recovered')).toHaveLength(1);
     expect((await inject(1000)).body.ErrorCode).toBe('Success');
     expect((await smtpSend(2)).code).toBe(250);
+    expect((await mxSend(2)).code).toBe(250);
+    expect(logs.filter((l) => l.event === 'mx.inbound_stored')).toHaveLength(1);
     expect(await store.countMessages()).toBe(accepted + 2);
     const check = await sql<{ integrity_check: string }>`PRAGMA integrity_check`.execute((store as unknown as { db: Kysely<unknown> }).db);
     expect(check.rows).toEqual([{ integrity_check: 'ok' }]);
