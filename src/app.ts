@@ -31,6 +31,7 @@ import { trackingRoutes } from './tracking/routes.js';
 import { WebhookDispatcher, type WebhookDispatcherDeps } from './webhooks/dispatcher.js';
 import { createUrlGuard } from './webhooks/url-guard.js';
 import { withEventWake } from './store/event-wake.js';
+import { StorageHealth, withStorageHealth } from './store/disk-full.js';
 import { dnsLookup } from './dns/lookup.js';
 import { DomainChanges } from './domains/changes.js';
 import { VerifiedDomains } from './domains/verified-domains.js';
@@ -100,7 +101,9 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
   let stopping = false;
   let dispatcher: WebhookDispatcher | null = null;
   // Every role writes through this store, so events committed here wake the dispatcher at once.
-  const deps: Deps = { ...rawDeps, store: withEventWake(rawDeps.store, () => dispatcher?.wake()) };
+  // Every store call is watched for a full disk (readyz, store.disk_full), too.
+  const storage = new StorageHealth(rawDeps.log, rawDeps.now);
+  const deps: Deps = { ...rawDeps, store: withEventWake(withStorageHealth(rawDeps.store, storage), () => dispatcher?.wake()) };
   const metrics = createMetrics(deps.store);
   const cfg = deps.config;
   const guard = createUrlGuard({ allowPrivate: cfg.webhookAllowPrivate, allowCidrs: cfg.webhookAllowCidrs });
@@ -219,7 +222,7 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
     http = server;
     // First: the document is generated from the routes registered after this.
     await registerOpenApi(server);
-    registerHealthRoutes(server, deps.store, () => stopping);
+    registerHealthRoutes(server, deps.store, () => stopping, storage);
     server.get('/metrics', {
       schema: {
         summary: 'Prometheus metrics (for the operator\'s monitoring; no key: keep it off public networks)', tags: ['operations'],

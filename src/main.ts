@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig, renderConfigDocs, ConfigError, publicUrlOf, type Config } from './config/load.js';
 import { createLogger } from './log.js';
+import { checkHostname } from './config/hostname.js';
 import { openStore } from './store/open.js';
 import { ensureBootstrap } from './accept/bootstrap.js';
 import { startApp, ROLES, type Role } from './app.js';
@@ -58,6 +59,14 @@ function parseRoles(value: string | undefined): Role[] {
 
 async function serve(cfg: Config, roles: Role[]): Promise<void> {
   const log = createLogger(cfg.logLevel);
+  // Before anything opens: a name that is not fully qualified is warned about, and stops the
+  // smtp role unless allowed (config/hostname.ts).
+  const names = checkHostname(cfg, roles.includes('smtp'));
+  for (const w of names.warnings) {
+    log.warn({ event: 'config.hostname_not_fqdn', key: w.key, value: w.value, reason: w.reason },
+      `${w.key}=${w.value} is not a fully qualified domain name (${w.reason}): bounces and complaints sent to it from elsewhere will not arrive; set it to this host's public name`);
+  }
+  if (names.refusal) throw new ConfigError(names.refusal.key, names.refusal.value, names.refusal.message);
   // Signals are handled from the first moment: one that arrives during start-up stops the
   // process as soon as start-up has finished, instead of killing it half-started.
   let stopRequested: string | null = null;

@@ -1,10 +1,13 @@
+import { isDiskFull } from '../store/disk-full.js';
+
 /**
  * Group commit: accepts that arrive together share one transaction and one disk flush, and each
  * caller is answered only after that flush. A disk flush costs ~0.3 ms on the machines we measured;
  * one per request would cap a serial path at ~3,500 requests/s.
  *
  * While `maxInFlight` batches are committing, new items wait and form the next batch. If a batch
- * fails, its items are retried one by one so that one bad item cannot fail its neighbours.
+ * fails, its items are retried one by one so that one bad item cannot fail its neighbours (not
+ * when the disk is full: every item then fails with that error at once).
  */
 export interface GroupCommitOptions {
   /** Items per transaction; bounds transaction size and latency. */
@@ -73,8 +76,9 @@ export class GroupCommitter<T, R> {
       const results = await this.commit(batch.map((p) => p.item));
       batch.forEach((p, i) => p.resolve(results[i]!));
     } catch (err) {
-      if (batch.length === 1) {
-        batch[0]!.reject(err);
+      // A full disk fails every item alike: retrying them one by one would only write more.
+      if (batch.length === 1 || isDiskFull(err)) {
+        for (const p of batch) p.reject(err);
         return;
       }
       for (const p of batch) {

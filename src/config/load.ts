@@ -9,6 +9,7 @@ export interface Config {
   readonly httpPort: number;
   readonly publicUrl: string | null;
   readonly hostname: string;
+  readonly allowLocalHostname: boolean;
   readonly logLevel: string;
   readonly databasePoolSize: number;
   readonly trustProxy: boolean;

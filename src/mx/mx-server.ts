@@ -25,6 +25,7 @@ import type { VerpKeyring } from '../core/verp.js';
 import { loadVerpKeyring } from '../bounce/verp-keys.js';
 import type { InboundRouteTable } from '../inbound/route-table.js';
 import { InboundAcceptor, type RoutedRecipient } from '../inbound/accept.js';
+import { DISK_FULL_SMTP_REPLY, isDiskFull } from '../store/disk-full.js';
 
 export interface MxMetrics {
   inboundReport(kind: string, outcome: string): void;
@@ -152,6 +153,8 @@ export async function startMxServer(deps: MxDeps): Promise<MxServer> {
         }
         callback(null, reply);
       }).catch((err: unknown) => {
+        // Logged once as store.disk_full; the sending server keeps the message and retries.
+        if (isDiskFull(err)) return callback(rejected(session, 'data', smtpError(452, DISK_FULL_SMTP_REPLY)));
         log.error({ event: 'mx.internal_error', stage: 'record', err, rcptTo: all, ...who(session) }, 'mx message not recorded');
         callback(smtpError(451, '4.3.0 Temporary failure; try again later'));
       });

@@ -60,10 +60,14 @@ export function mailboxFor(address: string, book: MxAddresses, route: InboundRou
 }
 
 export function decideMxRcpt(s: { address: string; book: MxAddresses; recipientCount: number; alreadyListed: boolean; route?: InboundRouteEntry | null }): Decision {
-  if (!isValidEmailAddress(s.address)) return { ok: false, code: 501, message: '5.1.3 Bad recipient address syntax' };
+  const mailbox = mailboxFor(s.address, s.book, s.route ?? null);
+  // Postline's own mailboxes are exactly the configured names, whatever the general syntax rule
+  // says of them: a bounce domain without a dot (localhost, a lab's bare host name) must still
+  // take its own bounces.
+  const own = mailbox === 'bounce' || mailbox === 'complaint';
+  if (!own && !isValidEmailAddress(s.address)) return { ok: false, code: 501, message: '5.1.3 Bad recipient address syntax' };
   // One reply for another domain and for an unknown mailbox of ours: relaying denied either way,
   // and it does not tell a prober which local parts exist.
-  const mailbox = mailboxFor(s.address, s.book, s.route ?? null);
   if (mailbox === null) return { ok: false, code: 550, message: '5.7.1 Relaying denied: no such mailbox here' };
   // A route switched off by its owner takes no mail (nothing would post it).
   if (mailbox === 'inbound' && s.route && !s.route.enabled) return { ok: false, code: 550, message: '5.2.1 Mailbox disabled, not accepting messages' };

@@ -20,6 +20,7 @@ import { unverifiedFromMessage, type VerifiedDomains } from '../domains/verified
 import { domainOf } from '../core/address.js';
 import { loadOrCreateTlsCredentials } from './tls.js';
 import { collectData } from './collect-data.js';
+import { DISK_FULL_SMTP_REPLY, isDiskFull } from '../store/disk-full.js';
 import {
   decideAuth, decideMailFrom, decideMessageSize, decideRcpt, parseServerIdUsername, parseTrustedNetworks,
   trustedServerFor, type Decision, type Principal,
@@ -193,6 +194,11 @@ export async function startSubmissionServer(deps: SubmissionDeps): Promise<Submi
           callback(null, `2.0.0 Ok: queued as ${msg.id}`);
         });
       }).then(undefined, (err: unknown) => {
+        if (isDiskFull(err)) {
+          // Logged once as store.disk_full; the client keeps the message and retries.
+          callback(rejected(session, 'data', smtpError(452, DISK_FULL_SMTP_REPLY)));
+          return;
+        }
         log.error({ event: 'smtp.internal_error', stage: 'commit', err, ...who(session) }, 'smtp message not committed');
         callback(smtpError(451, '4.3.0 Message not accepted (temporary failure); try again later'));
       });

@@ -34,6 +34,8 @@ export interface RecipientsTable {
   /** Migration 12: the first open / click of the recipient (any, and a person's), set once; what makes unique counts. */
   first_open_at: Generated<number | null>; first_human_open_at: Generated<number | null>;
   first_click_at: Generated<number | null>; first_human_click_at: Generated<number | null>;
+  /** Migration 20: the recipient's first unsubscribe, set once; later ones change nothing. */
+  unsubscribed_at: Generated<number | null>;
 }
 export interface DkimKeysTable {
   id: Generated<number>; domain: string; selector: string; algorithm: string; private_key: string; public_key: string;

@@ -115,13 +115,24 @@ export async function suppressedForMessages(db: Db, messages: readonly NewMessag
   return out;
 }
 
-/** Lists an accepted recipient's address on its server and records `event` for it (call inside a transaction). */
+/**
+ * Lists an accepted recipient's address on its server and records `event` for it (call inside a
+ * transaction). An unsubscribe counts once per recipient: only the first sets the recipient's
+ * `unsubscribed_at`; a replay (the same one-click POST sent again, the form submitted twice)
+ * writes nothing and answers the address's entry as it is. The conditional UPDATE decides it in
+ * the database, so two processes taking the same POST cannot both count it.
+ */
 export async function suppressRecipient(
   db: Db, input: { recipientId: string; reason: SuppressionReason; detail: string | null; event?: { type: string; data: Record<string, unknown> } | null }, now: number,
 ): Promise<Suppression | undefined> {
   const r = await db.selectFrom('recipients').select(['server_id', 'message_id', 'address']).where('id', '=', input.recipientId).executeTakeFirst();
   if (!r) return undefined;
   const serverId = Number(r.server_id);
+  if (input.reason === 'Unsubscribe') {
+    const first = await db.updateTable('recipients').set({ unsubscribed_at: now })
+      .where('id', '=', input.recipientId).where('unsubscribed_at', 'is', null).returning('id').executeTakeFirst();
+    if (!first) return findSuppression(db, serverId, r.address);
+  }
   await upsertSuppressions(db, serverId, [{ address: r.address, reason: input.reason, detail: input.detail }], now);
   // An unsubscribe also marks the server's marketing contact of that address unsubscribed (for
   // every list of the server), in the same transaction.

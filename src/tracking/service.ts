@@ -72,11 +72,15 @@ export class TrackingService {
         return { deliveredAt: r.status === 'delivered' ? r.updatedAt : null };
       },
       record: async (e) => { await this.recordEvent(e); },
-      // The address goes on the server's suppression list with the event, in one transaction.
+      // The address goes on the server's suppression list with the event, in one transaction; only
+      // a recipient's first unsubscribe does (a replayed POST changes nothing, store/suppression-queries.ts).
       unsubscribe: async (e) => {
         const done = await this.store.suppressRecipient({ recipientId: e.recipientId, reason: 'Unsubscribe', detail: 'unsubscribe link',
           event: { type: 'Tracking', data: trackingData(e) } }, e.at);
-        if (!done) this.log.warn({ event: 'tracking.unknown_recipient', recipientId: e.recipientId }, 'unsubscribe for an unknown recipient');
+        // No entry: an unknown recipient, or a replay after the operator removed the entry.
+        if (!done && !(await this.store.getRecipient(e.recipientId))) {
+          this.log.warn({ event: 'tracking.unknown_recipient', recipientId: e.recipientId }, 'unsubscribe for an unknown recipient');
+        }
       },
     };
   }

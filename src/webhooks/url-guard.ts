@@ -75,11 +75,14 @@ function ipv6Groups(address: string): number[] {
 const v4 = (hi: number, lo: number) => `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
 
 /** The IPv4 address an IPv6 address stands for, in the forms that reach it: IPv4-mapped (what a
- *  dual-stack socket connects to), IPv4-compatible, NAT64 (RFC 6052) and 6to4. */
+ *  dual-stack socket connects to), IPv4-translated (RFC 2765, ::ffff:0:0/96, which some stacks and
+ *  translators also map), IPv4-compatible, NAT64 (RFC 6052) and 6to4. Teredo (2001::/32) and
+ *  local-use NAT64 (64:ff9b:1::/48) are refused as whole ranges, whatever they embed. */
 function embeddedIpv4(address: string): { form: string; ipv4: string } | null {
   const g = ipv6Groups(address);
   const zeros = (from: number, to: number) => g.slice(from, to).every((x) => x === 0);
   if (zeros(0, 5) && g[5] === 0xffff) return { form: 'IPv4-mapped', ipv4: v4(g[6]!, g[7]!) };
+  if (zeros(0, 4) && g[4] === 0xffff && g[5] === 0) return { form: 'IPv4-translated', ipv4: v4(g[6]!, g[7]!) };
   // :: and ::1 share the IPv4-compatible prefix but are the unspecified and loopback addresses (RFC 4291).
   if (zeros(0, 6) && (g[6] !== 0 || g[7]! > 1)) return { form: 'IPv4-compatible', ipv4: v4(g[6]!, g[7]!) };
   if (g[0] === 0x64 && g[1] === 0xff9b && zeros(2, 6)) return { form: 'NAT64', ipv4: v4(g[6]!, g[7]!) };

@@ -93,6 +93,15 @@ describe(`Injection API v1 (${TEST_STORE_KIND})`, () => {
     expect((await snapshot()).messages).toBe(before.messages + 1);
   });
 
+  it('refuses a customer DKIM-Signature in any casing, says why, and stores neither message of the request', async () => {
+    const before = await snapshot();
+    const good = basic().Messages[0]!;
+    const r = await inject(t, { ...basic(), Messages: [good, { ...good, CustomHeaders: [{ Name: 'X-Ok', Value: '1' }, { Name: 'dkim-SIGNATURE', Value: 'v=1; d=bank.example; b=AAAA' }] }] });
+    expect(r.body).toMatchObject({ ErrorCode: 'InvalidData', MessageResults: [] });
+    expect(r.headers.get('x-postline-error')).toBe('Messages[1].CustomHeaders[1].Name: "dkim-SIGNATURE" cannot be a custom header: Postline signs with the sending domain\'s DKIM keys');
+    expect(await snapshot()).toEqual(before);
+  });
+
   describe('refuses bad input with a clear code and stores nothing', () => {
     const cases: [string, () => { body?: unknown; raw?: string; contentType?: string; headers?: Record<string, string> }, string, string?][] = [
       ['malformed JSON', () => ({ raw: '{"ServerId": 1, "Messages": [' }), 'InvalidData'],
@@ -105,6 +114,12 @@ describe(`Injection API v1 (${TEST_STORE_KIND})`, () => {
       ['CR/LF in a header value', () => ({ body: basic({ CustomHeaders: [{ Name: 'X-A', Value: 'a\r\nBcc: evil@example.com' }] }) }), 'InvalidData'],
       ['CR/LF in a header name', () => ({ body: basic({ CustomHeaders: [{ Name: 'X-A\r\nBcc', Value: 'v' }] }) }), 'InvalidData'],
       ['a reserved header', () => ({ body: basic({ CustomHeaders: [{ Name: 'Content-Type', Value: 'text/plain' }] }) }), 'InvalidData'],
+      ['a DKIM-Signature header', () => ({ body: basic({ CustomHeaders: [{ Name: 'DKIM-Signature', Value: 'v=1; a=rsa-sha256; d=bank.example; s=s1; b=AAAA' }] }) }), 'InvalidData'],
+      ['a DKIM-Signature header on an attachment', () => ({ body: basic({ Attachments: [{ Name: 'a.txt', ContentType: 'text/plain', Content: b64('x'), CustomHeaders: [{ Name: 'DKIM-Signature', Value: 'v=1' }] }] }) }), 'InvalidData'],
+      ['a Received header', () => ({ body: basic({ CustomHeaders: [{ Name: 'Received', Value: 'from trusted.example by mx.example' }] }) }), 'InvalidData'],
+      ['an Authentication-Results header', () => ({ body: basic({ CustomHeaders: [{ Name: 'Authentication-Results', Value: 'mx.example; dkim=pass' }] }) }), 'InvalidData'],
+      ['an ARC-Seal header', () => ({ body: basic({ CustomHeaders: [{ Name: 'ARC-Seal', Value: 'i=1; cv=none' }] }) }), 'InvalidData'],
+      ['a Message-ID header', () => ({ body: basic({ CustomHeaders: [{ Name: 'Message-ID', Value: '<mine@example.com>' }] }) }), 'InvalidData'],
       ['no messages', () => ({ body: { ...basic(), Messages: [] } }), 'NoMessages'],
       ['too many messages', () => ({ body: { ...basic(), Messages: Array.from({ length: 51 }, () => basic().Messages[0]) } }), 'TooManyMessages'],
       ['too many recipients', () => ({ body: basic({ To: Array.from({ length: 10_001 }, (_, i) => ({ EmailAddress: `a${i}@example.com` })) }) }), 'TooManyRecipients'],

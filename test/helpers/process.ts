@@ -22,9 +22,9 @@ export function cli(args: string[], env: Record<string, string | undefined>): Pr
 
 export interface ServeProcess { child: ChildProcess; port: number; smtpPort: number | null; stderr: () => string; stdout: () => string }
 
-/** Starts `postline serve` on a free port and waits until it listens (read from its JSON log). */
-export async function serve(env: Record<string, string | undefined>): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [BIN, 'serve'], {
+/** Starts `postline serve` (with `args`, e.g. --roles) on a free port and waits until it listens (read from its JSON log). */
+export async function serve(env: Record<string, string | undefined>, args: string[] = []): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [BIN, 'serve', ...args], {
     env: { ...process.env, POSTLINE_HTTP_PORT: '0', POSTLINE_HTTP_HOST: '127.0.0.1', POSTLINE_SUBMISSION_PORT: '0', POSTLINE_MX_PORT: '0', POSTLINE_SMTP_HOST: '127.0.0.1', POSTLINE_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

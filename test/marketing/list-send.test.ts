@@ -223,6 +223,8 @@ describe(`send to a list: refusals and resuming (${TEST_STORE_KIND})`, () => {
       [`/lists/${listId}/send`, { ...good, To: [{ EmailAddress: 'x@example.org' }] }, 400, /leave out To, Cc, Bcc and MergeData.PerMessage/],
       [`/lists/${listId}/send`, { ...good, MergeData: { PerMessage: [[{ Field: 'DeliveryAddress', Value: 'x@example.org' }]] } }, 400, /leave out/],
       [`/lists/${listId}/send`, { ...good, CustomHeaders: [{ Name: 'Subject', Value: 'x' }] }, 400, /CustomHeaders\[0\]\.Name: "Subject" is set from the message's own fields/],
+      [`/lists/${listId}/send`, { ...good, CustomHeaders: [{ Name: 'X-Ok', Value: 'x' }, { Name: 'dkim-signature', Value: 'v=1; d=bank.example; b=AAAA' }] }, 400,
+        /^CustomHeaders\[1\]\.Name: "dkim-signature" cannot be a custom header: Postline signs with the sending domain's DKIM keys$/],
       [`/lists/${listId}/send`, { ...good, Subject: 42 }, 400, /^Subject: expected a string$/],
       [`/lists/${listId}/send`, [good], 400, /^the body must be a JSON object$/],
     ];

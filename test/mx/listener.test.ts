@@ -117,6 +117,25 @@ describe('MX listener limits and failures', () => {
     expect(h.logs).toContainEqual(expect.objectContaining({ event: 'mx.ignored', kind: 'bounce', reason: 'unknown-recipient' }));
   });
 
+  it('on the quick start\'s hostname (localhost, no dot) takes its own bounce and complaint addresses', async () => {
+    const h = await start({ hostname: 'localhost' });
+    const c = await session(h);
+    await c.cmd('EHLO relay.example');
+    expect((await c.cmd('MAIL FROM:<>')).code).toBe(250);
+    // These were refused as "501 5.1.3 Bad recipient address syntax": the generic rule wants a dot.
+    expect(await c.cmd('RCPT TO:<b+01m7w2y7m07px5vpa00k793s0k@localhost>')).toMatchObject({ code: 250 });
+    expect(await c.cmd('RCPT TO:<FBL@LOCALHOST>')).toMatchObject({ code: 250 });
+    // Any other dotless address is still refused by the syntax rule.
+    expect(await c.cmd('RCPT TO:<someone@localhost>')).toMatchObject({ code: 501 });
+    expect(await c.cmd('RCPT TO:<b+01m7w2y7m07px5vpa00k793s0k@otherhost>')).toMatchObject({ code: 501 });
+    expect((await c.cmd('DATA')).code).toBe(354);
+    c.write(fixture('postfix-5.1.1-user-unknown.eml').replace(/\r?\n/g, '\r\n').replace(/^\./gm, '..') + '\r\n.\r\n');
+    expect((await c.reply()).code).toBe(250);
+    c.end();
+    // The id names no recipient of this empty store: taken, read, and nothing written.
+    expect(h.logs).toContainEqual(expect.objectContaining({ event: 'mx.ignored', reason: 'unknown-recipient' }));
+  });
+
   it('takes a custom complaint address and refuses the default one then', async () => {
     const h = await start({ bounceDomain: 'bounces.example', complaintAddress: 'abuse-reports@bounces.example' });
     const c = await session(h);

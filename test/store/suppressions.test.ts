@@ -178,4 +178,31 @@ describe(`Store contract: suppressions (${TEST_STORE_KIND})`, () => {
     expect(await store.suppressRecipient({ recipientId: 'NOPE', reason: 'Complaint', detail: null }, now)).toBeUndefined();
     expect((await list(b)).map((x) => x.address)).toEqual(['reader@fbl.example']);
   });
+
+  it('counts one unsubscribe per recipient: replays, also at once, write no event, rollup or suppression change', async () => {
+    const t0 = now + 3_600_000 * 5;
+    const m = message(b, t0, ['Leaver@unsub.example', 'other@unsub.example']);
+    await store.commitAccepts([{ messages: [m], idempotency: null }]);
+    const [leaver, other] = m.recipients.map((r) => r.id) as [string, string];
+    const unsubscribe = (id: string, at: number) => store.suppressRecipient({ recipientId: id, reason: 'Unsubscribe', detail: 'unsubscribe link',
+      event: { type: 'Tracking', data: { TrackingType: 2, UserAgent: '', ClientIp: '', Machine: false } } }, at);
+    // Five at once: on PostgreSQL five transactions race for the recipient's row.
+    const answers = await Promise.all([1, 2, 3, 4, 5].map((i) => unsubscribe(leaver, t0 + i)));
+    const first = answers.find((x) => x !== undefined && x.createdAt === x.updatedAt)!;
+    expect(first).toMatchObject({ address: 'leaver@unsub.example', reason: 'Unsubscribe' });
+    for (const x of answers) expect(x).toEqual(first);
+    // Later replays: the entry stays as the first one wrote it.
+    expect(await unsubscribe(leaver, t0 + 100)).toEqual(first);
+    const tracking = (await store.listEvents({ messageId: m.id })).filter((e) => e.type === 'Tracking');
+    expect(tracking.map((e) => e.recipientId)).toEqual([leaver]);
+    const rollups = await store.readReportRollups({ serverId: b, dim: '', dimValue: '', fromHour: t0 - 3_600_000, toHour: t0 + 3_600_000, grouping: { by: 'hour' } });
+    expect(rollups.reduce((n, r) => n + r.counts.unsubscribes, 0)).toBe(1);
+    // Another recipient of the same message is its own first unsubscribe.
+    await unsubscribe(other, t0 + 200);
+    expect((await store.listEvents({ messageId: m.id })).filter((e) => e.type === 'Tracking').map((e) => e.recipientId)).toEqual([leaver, other]);
+    // A replay after the operator removed the entry does not put it back: the person unsubscribed once.
+    await store.removeSuppressions(b, ['leaver@unsub.example']);
+    expect(await unsubscribe(leaver, t0 + 300)).toBeUndefined();
+    expect(await store.getSuppression(b, 'leaver@unsub.example')).toBeUndefined();
+  });
 });

@@ -213,3 +213,51 @@ describe('lookup: the same check when connecting (DNS rebinding)', () => {
     expect((missing[0] as NodeJS.ErrnoException).code).toBe('ENOTFOUND');
   });
 });
+
+describe('IPv6 forms that embed 169.254.169.254 (the metadata service), as URL literals and in DNS answers', () => {
+  // Each form, how the URL parser writes it back, and the refusal it must get.
+  const META = 'link-local (169.254.0.0/16, where cloud metadata services live)';
+  const forms: [literal: string, normalized: string, why: string][] = [
+    ['::ffff:169.254.169.254', '::ffff:a9fe:a9fe', `the IPv4-mapped form of 169.254.169.254, which is ${META}`],
+    ['::ffff:0:a9fe:a9fe', '::ffff:0:a9fe:a9fe', `the IPv4-translated form of 169.254.169.254, which is ${META}`],
+    ['::ffff:0:169.254.169.254', '::ffff:0:a9fe:a9fe', `the IPv4-translated form of 169.254.169.254, which is ${META}`],
+    ['::169.254.169.254', '::a9fe:a9fe', `the IPv4-compatible form of 169.254.169.254, which is ${META}`],
+    ['64:ff9b::169.254.169.254', '64:ff9b::a9fe:a9fe', `the NAT64 form of 169.254.169.254, which is ${META}`],
+    ['64:ff9b:1::a9fe:a9fe', '64:ff9b:1::a9fe:a9fe', 'local-use NAT64 (64:ff9b:1::/48)'],
+    ['2002:a9fe:a9fe::1', '2002:a9fe:a9fe::1', `the 6to4 form of 169.254.169.254, which is ${META}`],
+    // Teredo stores the client's address inverted (~169.254.169.254 = 86.1.86.1); the whole range is refused.
+    ['2001:0:a9fe:a9fe::5601:5601', '2001:0:a9fe:a9fe::5601:5601', 'a Teredo tunnel (2001::/32)'],
+  ];
+
+  it.each(forms)('refusal(%s)', (literal, _normalized, why) => {
+    expect(createUrlGuard().refusal(literal)).toBe(`${literal} is ${why}`);
+  });
+
+  it.each(forms)('check(http://[%s]/) refuses the literal', async (literal, normalized, why) => {
+    expect(await createUrlGuard().check(`http://[${literal}]/latest/meta-data/`))
+      .toEqual({ ok: false, error: `webhook URL address refused: ${normalized} is ${why}` });
+  });
+
+  it.each(forms)('a name resolving to %s is refused when saved and when connecting', async (literal, _normalized, why) => {
+    const guard = createUrlGuard({ resolve: fixedDns({ 'meta.test': [literal] }) });
+    const error = `webhook host meta.test resolves to a refused address: ${literal} is ${why}`;
+    expect(await guard.check('https://meta.test/hook')).toEqual({ ok: false, error });
+    const args = await new Promise<unknown[]>((r) => guard.lookup('meta.test', { all: true }, (...a) => r(a)));
+    expect((args[0] as NodeJS.ErrnoException).code).toBe('EWEBHOOKADDRESS');
+    expect((args[0] as Error).message).toBe(error);
+  });
+
+  it('the same forms of a public address are allowed, except the ranges refused whole', () => {
+    const guard = createUrlGuard();
+    for (const a of ['::ffff:0:808:808', '::808:808', '64:ff9b::808:808', '2002:808:808::1']) expect(guard.refusal(a)).toBeNull();
+    expect(guard.refusal('64:ff9b:1::808:808')).toContain('local-use NAT64');
+    expect(guard.refusal('2001:0:808:808::f7f7:f7f7')).toContain('Teredo');
+  });
+
+  it('allowCidrs for the IPv4 range also allows its IPv4-translated form', () => {
+    const guard = createUrlGuard({ allowCidrs: ['10.0.0.0/8'] });
+    expect(guard.refusal('::ffff:0:a00:1')).toBeNull();
+    expect(guard.refusal('::ffff:0:b00:1')).toBeNull(); // 11.0.0.1: public anyway
+    expect(guard.refusal('::ffff:0:7f00:1')).toBe('::ffff:0:7f00:1 is the IPv4-translated form of 127.0.0.1, which is loopback');
+  });
+});

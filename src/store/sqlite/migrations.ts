@@ -315,4 +315,13 @@ CREATE INDEX list_sends_expanding ON list_sends(id) WHERE state = 'expanding';
 ALTER TABLE message_bodies ADD COLUMN raw_mime BLOB;
 `,
   },
+  {
+    id: 20,
+    name: 'tracking: the first unsubscribe of each recipient',
+    sql: `
+-- Set once, by the recipient's first unsubscribe (link or one-click POST): a replayed POST finds it
+-- set and writes nothing, so one recipient makes one Unsubscribe event, count and webhook.
+ALTER TABLE recipients ADD COLUMN unsubscribed_at INTEGER;
+`,
+  },
 ];

@@ -124,7 +124,10 @@ function durableDriver(inner: Driver, db: BetterSqlite3.Database, wal: WalSync, 
       await inner.commitTransaction(raw(c));
       wrote = true;
     },
-    rollbackTransaction: (c) => inner.rollbackTransaction(raw(c)),
+    // SQLite ends the transaction itself when a statement or the COMMIT fails with SQLITE_FULL
+    // (or IOERR, NOMEM): a ROLLBACK then throws "no transaction is active", and Kysely would
+    // report that instead of the error that mattered.
+    rollbackTransaction: async (c) => { if (db.inTransaction) await inner.rollbackTransaction(raw(c)); },
     savepoint: (c, name, compile) => inner.savepoint!(raw(c), name, compile),
     rollbackToSavepoint: (c, name, compile) => inner.rollbackToSavepoint!(raw(c), name, compile),
     releaseSavepoint: (c, name, compile) => inner.releaseSavepoint!(raw(c), name, compile),

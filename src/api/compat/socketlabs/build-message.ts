@@ -15,6 +15,18 @@ const RESERVED_HEADERS = new Set([
   'from', 'to', 'cc', 'bcc', 'subject', 'date', 'reply-to', 'return-path', 'mime-version',
   'content-type', 'content-transfer-encoding',
 ]);
+/** Header names only Postline (or the receiving MTAs) may write: a sender's copy would forge a
+ *  signature, an authentication verdict or a trace line receivers trust, or (Message-ID, by which
+ *  bounces and replies are traced back to a recipient) be silently replaced. */
+const POSTLINE_OWNED_HEADERS = new Map([
+  ['dkim-signature', 'Postline signs with the sending domain\'s DKIM keys'],
+  ['arc-seal', 'ARC headers are added by forwarding servers'],
+  ['arc-message-signature', 'ARC headers are added by forwarding servers'],
+  ['arc-authentication-results', 'ARC headers are added by forwarding servers'],
+  ['authentication-results', 'authentication results are written by the receiving server'],
+  ['received', 'trace lines are written by the servers that relay the message'],
+  ['message-id', 'Postline sets it per recipient to trace bounces and replies; use MessageId for your own id'],
+]);
 const HEADER_NAME = /^[\x21-\x39\x3b-\x7e]+$/; // printable ASCII except ':' (RFC 5322 ftext)
 const CHARSET = /^[A-Za-z0-9._:+-]{1,40}$/;
 const CONTENT_TYPE = /^[A-Za-z0-9!#$&^_.+-]+\/[A-Za-z0-9!#$&^_.+-]+$/;
@@ -45,6 +57,8 @@ function checkHeaders(list: RawHeader[], path: string): MailHeader[] {
     if (RESERVED_HEADERS.has(name.toLowerCase())) {
       throw new InvalidDataError(`${path}[${i}].Name`, `"${name}" is set from the message's own fields and cannot be a custom header`);
     }
+    const owned = POSTLINE_OWNED_HEADERS.get(name.toLowerCase());
+    if (owned !== undefined) throw new InvalidDataError(`${path}[${i}].Name`, `"${name}" cannot be a custom header: ${owned}`);
     if (/[\r\n\0]/.test(h.value)) throw new InvalidDataError(`${path}[${i}].Value`, 'must not contain CR, LF or NUL');
     if (h.value.length > MAX_HEADER_VALUE_LENGTH) throw new InvalidDataError(`${path}[${i}].Value`, 'is too long');
     return { name, value: h.value };

@@ -18,6 +18,7 @@ import { buildMessage, metadataAndTagsBytes, recipientCount } from './build-mess
 import { parsePostBodyXml } from './xml.js';
 import { ERROR_DETAIL_HEADER, headerSafe, injectionResponse, sendError } from './respond.js';
 import { injectDocumentation } from './inject-schema.js';
+import { DISK_FULL_DETAIL, DISK_FULL_RETRY_AFTER_SECONDS, isDiskFull } from '../../../store/disk-full.js';
 
 export interface InjectDeps {
   store: Store;
@@ -74,6 +75,8 @@ export function registerInjectRoute(app: FastifyInstance, deps: InjectDeps): voi
         return sendError(reply, 'MessageTooLarge', `request body is larger than ${MAX_REQUEST_BODY_BYTES} bytes`);
       }
       if (err.statusCode !== undefined && err.statusCode < 500) return sendError(reply, 'InvalidData', err.message);
+      // Retryable and the operator's to fix (store.disk_full is logged once): the client is told to come back.
+      if (isDiskFull(err)) return sendError(reply.header('retry-after', String(DISK_FULL_RETRY_AFTER_SECONDS)), 'InternalError', DISK_FULL_DETAIL);
       reply.log.error({ err, event: 'injection.internal_error' }, 'injection failed');
       return sendError(reply, 'InternalError', 'internal error; the request may be retried');
     });

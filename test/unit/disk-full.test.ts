@@ -1,0 +1,87 @@
+import { Writable } from 'node:stream';
+import { sql, type Kysely } from 'kysely';
+import { describe, expect, it } from 'vitest';
+import { GroupCommitter } from '../../src/accept/group-commit.js';
+import { createLogger } from '../../src/log.js';
+import { isDiskFull, StorageHealth, withStorageHealth } from '../../src/store/disk-full.js';
+import { createTestDb, TEST_STORE_KIND } from '../helpers/stores.js';
+
+const coded = (code: string, message = 'x') => Object.assign(new Error(message), { code });
+
+describe('isDiskFull', () => {
+  it.each([
+    ['SQLITE_FULL', true], ['ENOSPC', true], ['53100', true],
+    ['SQLITE_BUSY', false], ['SQLITE_IOERR', false], ['53200', false], ['23505', false], ['EACCES', false],
+  ])('%s -> %s', (code, full) => {
+    expect(isDiskFull(coded(code))).toBe(full);
+  });
+  it('is false for values that are not errors with a code', () => {
+    for (const v of [null, undefined, 'SQLITE_FULL', 53100, new Error('database or disk is full')]) expect(isDiskFull(v)).toBe(false);
+  });
+});
+
+describe(`a disk-full error from the real driver (${TEST_STORE_KIND})`, () => {
+  it('is recognised, and marks the store full once', async () => {
+    const db = await createTestDb();
+    const store = await db.open();
+    const lines: { event?: string; operation?: string }[] = [];
+    const health = new StorageHealth(createLogger('info', new Writable({ write(c, _e, done) { lines.push(JSON.parse(String(c)) as { event?: string }); done(); } })));
+    try {
+      const k = (store as unknown as { db: Kysely<unknown> }).db;
+      // PostgreSQL raises its own disk_full (53100); SQLite's max_page_count gives SQLITE_FULL.
+      const fail = TEST_STORE_KIND === 'postgres'
+        ? () => sql`DO $$ BEGIN RAISE EXCEPTION USING ERRCODE = 'disk_full', MESSAGE = 'could not extend file'; END $$`.execute(k)
+        : async () => {
+          const pages = Number((await sql<{ page_count: number }>`PRAGMA page_count`.execute(k)).rows[0]!.page_count);
+          await sql.raw(`PRAGMA max_page_count = ${pages}`).execute(k);
+          await store.setSetting('big', 'x'.repeat(1_000_000));
+        };
+      const err = await fail().then(() => null, (e: unknown) => e);
+      expect(isDiskFull(err)).toBe(true);
+      if (TEST_STORE_KIND === 'sqlite') {
+        // Through the watched store: the caller gets the store's own error, and it is logged once.
+        const watched = withStorageHealth(store, health);
+        for (let i = 0; i < 2; i++) {
+          expect(isDiskFull(await watched.setSetting('big', 'x'.repeat(1_000_000)).then(() => null, (e: unknown) => e))).toBe(true);
+        }
+        expect(health.diskFull).toMatchObject({ error: 'database or disk is full' });
+        expect(lines.filter((l) => l.event === 'store.disk_full').map((l) => l.operation)).toEqual(['setSetting']);
+      } else {
+        expect(health.failed(err, 'test')).toBe(true);
+        expect(health.failed(err, 'test')).toBe(true);
+        expect(health.diskFull).toMatchObject({ error: 'could not extend file' });
+        expect(lines.filter((l) => l.event === 'store.disk_full')).toHaveLength(1);
+      }
+      health.recovered();
+      expect(health.diskFull).toBeNull();
+      expect(lines.filter((l) => l.event === 'store.disk_space_recovered')).toHaveLength(1);
+    } finally {
+      await store.close();
+      await db.drop();
+    }
+  });
+});
+
+describe('group commit on a full disk', () => {
+  it('fails every item of the batch with the disk-full error, without retrying them one by one', async () => {
+    const calls: number[][] = [];
+    const gc = new GroupCommitter<number, number>(async (items) => {
+      calls.push(items);
+      throw coded('SQLITE_FULL', 'database or disk is full');
+    }, { maxBatchItems: 10, maxInFlight: 1 });
+    const out = await Promise.all([1, 2, 3].map((i) => gc.submit(i).then(() => 'ok', (e: Error & { code?: string }) => e.code)));
+    expect(out).toEqual(['SQLITE_FULL', 'SQLITE_FULL', 'SQLITE_FULL']);
+    expect(calls).toEqual([[1, 2, 3]]);
+  });
+  it('other failures are still retried item by item', async () => {
+    const calls: number[][] = [];
+    const gc = new GroupCommitter<number, number>(async (items) => {
+      calls.push(items);
+      if (items.includes(2)) throw coded('SQLITE_CONSTRAINT');
+      return items;
+    }, { maxBatchItems: 10, maxInFlight: 1 });
+    const out = await Promise.all([1, 2, 3].map((i) => gc.submit(i).then(String, (e: Error & { code?: string }) => e.code)));
+    expect(out).toEqual(['1', 'SQLITE_CONSTRAINT', '3']);
+    expect(calls).toEqual([[1, 2, 3], [1], [2], [3]]);
+  });
+});
