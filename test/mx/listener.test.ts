@@ -113,8 +113,8 @@ describe('MX listener limits and failures', () => {
     const info = await transport.sendMail({ envelope: { from: '', to: [BOUNCE] }, raw: dsn });
     transport.close();
     expect(info.response).toMatch(/^250 /);
-    // Read as a bounce and traced to the envelope's id, which names no recipient of this empty store.
-    expect(h.logs).toContainEqual(expect.objectContaining({ event: 'mx.ignored', kind: 'bounce', reason: 'unknown-recipient' }));
+    // Read as a bounce and traced to the envelope's id, which carries no trace tag: logged, nothing written.
+    expect(h.logs).toContainEqual(expect.objectContaining({ event: 'mx.report_forged', kind: 'bounce', reason: 'untagged' }));
   });
 
   it('on the quick start\'s hostname (localhost, no dot) takes its own bounce and complaint addresses', async () => {
@@ -132,8 +132,8 @@ describe('MX listener limits and failures', () => {
     c.write(fixture('postfix-5.1.1-user-unknown.eml').replace(/\r?\n/g, '\r\n').replace(/^\./gm, '..') + '\r\n.\r\n');
     expect((await c.reply()).code).toBe(250);
     c.end();
-    // The id names no recipient of this empty store: taken, read, and nothing written.
-    expect(h.logs).toContainEqual(expect.objectContaining({ event: 'mx.ignored', reason: 'unknown-recipient' }));
+    // The id carries no trace tag: taken, read as a bounce, logged, and nothing written.
+    expect(h.logs).toContainEqual(expect.objectContaining({ event: 'mx.report_forged', kind: 'bounce', reason: 'untagged' }));
   });
 
   it('takes a custom complaint address and refuses the default one then', async () => {
