@@ -290,4 +290,16 @@ CREATE INDEX list_sends_server ON list_sends(server_id, list_id, id);
 CREATE INDEX list_sends_expanding ON list_sends(id) WHERE state = 'expanding';
 `,
   },
+  {
+    id: 15,
+    name: 'worker registry: live workers and their heartbeats, so a dead worker\'s claims are taken over in seconds',
+    sql: `
+-- Each claiming worker (delivery, webhooks, inbound) registers at start, heartbeats every few
+-- seconds and deregisters at a graceful stop. A claim whose locked_by is absent from this table or
+-- whose heartbeat is old belongs to a dead process: it is claimable at once, not after the claim timeout.
+CREATE TABLE workers (
+  id TEXT PRIMARY KEY, kind TEXT NOT NULL, hostname TEXT NOT NULL, pid BIGINT NOT NULL,
+  started_at BIGINT NOT NULL, heartbeat_at BIGINT NOT NULL);
+`,
+  },
 ];
