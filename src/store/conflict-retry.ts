@@ -10,6 +10,12 @@ export const CONFLICT_ATTEMPTS = 5;
 /** Base of the randomised wait between runs, so the two sides of a conflict do not meet again at once. */
 const CONFLICT_BACKOFF_MS = 10;
 
+let retried = 0;
+/** Transactions run again after a conflict since the process started (tests check ordered locking makes it 0). */
+export function conflictsRetried(): number {
+  return retried;
+}
+
 export function isRetryableConflict(err: unknown): boolean {
   return typeof err === 'object' && err !== null && RETRYABLE_CODES.has((err as { code?: unknown }).code as string);
 }
@@ -21,6 +27,7 @@ export async function retryConflicts<T>(tx: () => Promise<T>, attempts = CONFLIC
       return await tx();
     } catch (err) {
       if (run >= attempts || !isRetryableConflict(err)) throw err;
+      retried++;
       await new Promise((r) => setTimeout(r, CONFLICT_BACKOFF_MS * run * (1 + Math.random())));
     }
   }
