@@ -174,4 +174,23 @@ describe(`worker registry and claim takeover (${TEST_STORE_KIND})`, () => {
     expect(recorded).toBe(25 * 300);
     expect(conflictsRetried() - before).toBe(0);
   });
+
+  it("takes over a dead webhook dispatcher's outbox claims at once, not a live one's", async () => {
+    const t0 = base + 5 * 3_600_000;
+    await store.createWebhookEndpoint({ serverId, url: 'http://127.0.0.1:9/hook', eventTypes: [], format: 'json', secretKey: 'K',
+      signingSecret: 'whsec_x', enabled: true, disabledReason: null, validatedAt: t0 }, t0);
+    await store.registerWorkers([worker('d-dead', t0), worker('d-live', t0)], t0, false);
+    const [rid] = await queue(t0, 1, 'hook'); // its Queued event goes to the outbox
+    const first = await store.claimWebhookDeliveries('d-dead', 10, t0 + 1, t0 + 1 - STALE, t0 + 1 - DEAD_AFTER);
+    expect(first.map((w) => w.recipient?.id)).toEqual([rid]);
+    expect(await store.claimWebhookDeliveries('d-live', 10, t0 + 10_000, t0 + 10_000 - STALE, t0 + 10_000 - DEAD_AFTER)).toEqual([]);
+    await store.heartbeatWorkers([worker('d-live', t0)], t0 + 15_000);
+    const t2 = t0 + 25_000;
+    expect(await store.claimWebhookDeliveries('d-live', 10, t2, t2 - STALE)).toEqual([]);
+    const taken = await store.claimWebhookDeliveries('d-live', 10, t2, t2 - STALE, t2 - DEAD_AFTER);
+    expect(taken.map((w) => w.deliveryId)).toEqual(first.map((w) => w.deliveryId));
+    // Held by a live dispatcher now: nobody else takes it.
+    await store.heartbeatWorkers([worker('d-dead', t0)], t2);
+    expect(await store.claimWebhookDeliveries('d-dead', 10, t2 + 1, t2 + 1 - STALE, t2 + 1 - DEAD_AFTER)).toEqual([]);
+  });
 });
