@@ -173,6 +173,22 @@ describe(`worker registry and claim takeover (${TEST_STORE_KIND})`, () => {
     }
     expect(recorded).toBe(25 * 300);
     expect(conflictsRetried() - before).toBe(0);
+    // Settle them, so the tests after this one find no due rows of it.
+    const rest = await store.claimRecipients('w1', 300, t0 + 100_000, t0 - STALE);
+    expect(await store.recordOutcomes('w1', rest.map((r) => delivered(r.id)), t0 + 100_001)).toBe(300);
+  });
+
+  it('records a batch of more than one chunk of outcomes in one call, each with its event', async () => {
+    const t0 = base + 6 * 3_600_000;
+    await store.registerWorkers([worker('big', t0)], t0, false);
+    const ids = await queue(t0, 1_200, 'big');
+    const claimed = (await store.claimRecipients('big', 2_000, t0, t0 - STALE, t0 - DEAD_AFTER)).map((r) => r.id);
+    expect(claimed.sort()).toEqual([...ids].sort());
+    expect(await store.recordOutcomes('big', shuffled(ids).map(delivered), t0 + 1)).toBe(1_200);
+    const rows = await store.listRecipients((await store.getRecipient(ids[0]!))!.messageId);
+    expect(rows.every((r) => r.status === 'delivered' && r.lockedBy === null && r.lastReply === '250 ok' && r.attempts === 1)).toBe(true);
+    const events = (await store.listEvents({ limit: 1_000_000 })).filter((e) => e.type === 'Delivered' && ids.includes(e.recipientId ?? ''));
+    expect(events).toHaveLength(1_200);
   });
 
   it("takes over a dead webhook dispatcher's outbox claims at once, not a live one's", async () => {
