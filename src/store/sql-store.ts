@@ -359,11 +359,13 @@ export abstract class SqlStore implements Store {
         await this.lockHeld(trx, workerId, part.map((o) => o.recipientId));
         const values = sql.join(part.map((o) => sql`(CAST(${o.recipientId} AS TEXT), CAST(${o.status} AS TEXT), CAST(${o.attempts} AS BIGINT),
           CAST(${o.nextAttemptAt ?? now} AS BIGINT), CAST(${o.reply} AS TEXT), CAST(${o.mx} AS TEXT), CAST(${o.failureCode} AS BIGINT))`));
+        // `status || ''` keeps SQLite from driving the join through the status index (every
+        // delivering row, each compared with every outcome): it looks each outcome's row up by id.
         const res = await sql<{ id: string; server_id: number; message_id: string; address: string }>`
           WITH v(id, status, attempts, next_attempt_at, last_reply, last_mx, failure_code) AS (VALUES ${values})
           UPDATE recipients SET status = v.status, attempts = v.attempts, next_attempt_at = v.next_attempt_at, last_reply = v.last_reply,
             last_mx = v.last_mx, failure_code = v.failure_code, locked_by = NULL, locked_at = NULL, updated_at = ${now}
-          FROM v WHERE recipients.id = v.id AND recipients.locked_by = ${workerId} AND recipients.status = 'delivering'
+          FROM v WHERE recipients.id = v.id AND recipients.locked_by = ${workerId} AND (recipients.status || '') = 'delivering'
           RETURNING recipients.id, recipients.server_id, recipients.message_id, recipients.address`.execute(trx);
         const updated = new Map(res.rows.map((r) => [r.id, r]));
         for (const o of part) {
