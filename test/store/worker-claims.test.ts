@@ -191,6 +191,22 @@ describe(`worker registry and claim takeover (${TEST_STORE_KIND})`, () => {
     expect(events).toHaveLength(1_200);
   });
 
+  it("takes over a dead inbound poster's post claims at once, not a live one's", async () => {
+    const t0 = base + 7 * 3_600_000;
+    const route = (await store.createInboundRoute({ serverId, match: 'in.claims.example', kind: 'domain', url: 'http://127.0.0.1:9/in',
+      secretKey: 'K', signingSecret: 'whsec_x', enabled: true, validatedAt: t0 }, t0))!;
+    await store.commitInboundMessages([{ id: newId(t0), mailFrom: 'a@sender.example', remoteIp: '192.0.2.1', helo: null, receivedAt: t0,
+      raw: Buffer.from('Subject: x\r\n\r\nbody\r\n'), posts: [{ routeId: route.id, serverId, rcptTo: 'x@in.claims.example' }] }]);
+    await store.registerWorkers([worker('p-dead', t0), worker('p-live', t0)], t0, false);
+    const first = await store.claimInboundPosts('p-dead', 10, t0 + 1, t0 + 1 - STALE, t0 + 1 - DEAD_AFTER);
+    expect(first).toHaveLength(1);
+    expect(await store.claimInboundPosts('p-live', 10, t0 + 10_000, t0 + 10_000 - STALE, t0 + 10_000 - DEAD_AFTER)).toEqual([]);
+    await store.heartbeatWorkers([worker('p-live', t0)], t0 + 15_000);
+    const t2 = t0 + 25_000;
+    expect(await store.claimInboundPosts('p-live', 10, t2, t2 - STALE)).toEqual([]);
+    expect((await store.claimInboundPosts('p-live', 10, t2, t2 - STALE, t2 - DEAD_AFTER)).map((w) => w.postId)).toEqual([first[0]!.postId]);
+  });
+
   it("takes over a dead webhook dispatcher's outbox claims at once, not a live one's", async () => {
     const t0 = base + 5 * 3_600_000;
     await store.createWebhookEndpoint({ serverId, url: 'http://127.0.0.1:9/hook', eventTypes: [], format: 'json', secretKey: 'K',
