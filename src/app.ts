@@ -42,6 +42,7 @@ import { InboundPoster, type InboundPosterDeps } from './inbound/poster.js';
 import { createInboundParser, type InboundParser } from './inbound/parse/index.js';
 import { mxAddressesOf } from './mx/recipient-policy.js';
 import { RetentionJob } from './retention/job.js';
+import { WorkerRegistry, type WorkerRegistryDeps } from './worker-registry.js';
 
 export const ROLES = ['api', 'smtp', 'delivery', 'webhooks'] as const;
 export type Role = (typeof ROLES)[number];
@@ -60,6 +61,8 @@ export interface Deps {
   webhooks?: Partial<Pick<WebhookDispatcherDeps, 'retrySchedule' | 'disableAfterMs' | 'pollMs' | 'staleMs' | 'workerId' | 'timeoutMs'>>;
   /** Test hooks of the inbound poster; by default it takes the webhook hooks' schedule, poll and timeout. */
   inbound?: Partial<Pick<InboundPosterDeps, 'retrySchedule' | 'pollMs' | 'staleMs' | 'workerId' | 'timeoutMs' | 'concurrency' | 'maxBytesInFlight'>>;
+  /** Test hooks of the worker registry: a faster heartbeat and dead-after time. */
+  workers?: Partial<Pick<WorkerRegistryDeps, 'heartbeatMs' | 'deadAfterMs'>>;
 }
 
 export interface RunningApp {
@@ -107,6 +110,17 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
   const metrics = createMetrics(deps.store);
   const cfg = deps.config;
   const guard = createUrlGuard({ allowPrivate: cfg.webhookAllowPrivate, allowCidrs: cfg.webhookAllowCidrs });
+  // The claiming workers of this process are registered before any of them claims, so other
+  // processes (or this one after a crash) can tell a dead worker's claims from a live one's.
+  const registry = new WorkerRegistry({
+    store: deps.store, log: deps.log, now: deps.now, hostname: cfg.hostname, pid: process.pid, sole: deps.store.kind === 'sqlite',
+    heartbeatMs: deps.workers?.heartbeatMs, deadAfterMs: deps.workers?.deadAfterMs,
+  });
+  const claims = roles.includes('webhooks') || roles.includes('delivery');
+  const webhooksWorkerId = roles.includes('webhooks') ? registry.add(deps.webhooks?.workerId ?? `${cfg.hostname}:${process.pid}:webhooks:${newId()}`, 'webhooks') : '';
+  const inboundWorkerId = roles.includes('webhooks') ? registry.add(deps.inbound?.workerId ?? `${cfg.hostname}:${process.pid}:inbound:${newId()}`, 'inbound') : '';
+  const deliveryWorkerId = roles.includes('delivery') ? registry.add(deps.delivery?.workerId ?? `${cfg.hostname}:${process.pid}:${newId()}`, 'delivery') : '';
+  if (claims) await registry.start();
   // Sending domains: a verify or rotation through the API refreshes the signer's keys and the
   // verified-From rule of this process at once.
   const domainChanges = new DomainChanges();
@@ -115,7 +129,7 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
     const w = deps.webhooks ?? {};
     dispatcher = new WebhookDispatcher({
       store: deps.store, log: deps.log, now: deps.now, guard, metrics,
-      workerId: w.workerId ?? `${cfg.hostname}:${process.pid}:webhooks:${newId()}`,
+      workerId: webhooksWorkerId, deadAfterMs: registry.deadAfterMs,
       retrySchedule: w.retrySchedule, disableAfterMs: w.disableAfterMs, pollMs: w.pollMs, staleMs: w.staleMs, timeoutMs: w.timeoutMs,
     });
     dispatcher.start();
@@ -129,7 +143,7 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
     parser = createInboundParser({ dns: dnsLookup(cfg.dnsServers), hostname: cfg.hostname, dnsServers: cfg.dnsServers });
     poster = new InboundPoster({
       store: deps.store, log: deps.log, now: deps.now, guard, parser, metrics,
-      workerId: deps.inbound?.workerId ?? `${cfg.hostname}:${process.pid}:inbound:${newId()}`,
+      workerId: inboundWorkerId, deadAfterMs: registry.deadAfterMs,
       retrySchedule: w.retrySchedule, pollMs: w.pollMs, staleMs: deps.inbound?.staleMs, timeoutMs: w.timeoutMs,
       concurrency: deps.inbound?.concurrency, maxBytesInFlight: deps.inbound?.maxBytesInFlight,
     });
@@ -169,7 +183,7 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
     worker = new DeliveryWorker({
       store: deps.store, log: deps.log, now: deps.now, pool, classify: classifySmtpReply,
       resolver: new MxResolver(deps.dns ?? systemDns(cfg.dnsServers), cfg.outboundPort, cfg.relayHost ? parseHostPort(cfg.relayHost) : null, deps.now),
-      sign: createSigner(deps.store, signingPool, domainChanges), workerId: deps.delivery?.workerId ?? `${cfg.hostname}:${process.pid}:${newId()}`,
+      sign: createSigner(deps.store, signingPool, domainChanges), workerId: deliveryWorkerId, deadAfterMs: registry.deadAfterMs,
       hostname: cfg.hostname, bounceDomain: cfg.bounceDomain ?? cfg.hostname, verp: await loadVerpKeyring(deps.store),
       lifetimeMs: deps.delivery?.lifetimeMs ?? cfg.messageLifetimeHours * 3_600_000,
       retrySchedule: deps.delivery?.retrySchedule, pollMs: deps.delivery?.pollMs, staleMs: deps.delivery?.staleMs ?? cfg.deliveryClaimTimeoutSec * 1000,
@@ -279,6 +293,8 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
       if (dispatcher) await dispatcher.stop();
       if (poster) await poster.stop();
       if (retention) await retention.stop();
+      // After the workers stopped: anything they still hold is free for others at once.
+      if (claims) await registry.stop();
       if (parser) await parser.close();
       if (signingPool) await signingPool.close();
       customDomains.stop();

@@ -72,7 +72,7 @@ export const CONFIG_SCHEMA = [
   { key: 'messageLifetimeHours', env: 'POSTLINE_MESSAGE_LIFETIME_HOURS', type: 'integer', default: 72, min: 1, max: 720,
     doc: 'How long a deferred recipient is retried before it fails as expired.' },
   { key: 'deliveryClaimTimeoutSec', env: 'POSTLINE_DELIVERY_CLAIM_TIMEOUT_SEC', type: 'integer', default: 900, min: 1, max: 86_400,
-    doc: 'A recipient claimed by a worker that has not recorded an outcome after this long is taken over by another (a crashed worker\'s claims).' },
+    doc: 'A recipient claimed by a worker that has not recorded an outcome after this long is taken over by another, whatever the worker registry says. The fallback: a crashed process\'s claims are taken over once its heartbeat is 20 s old.' },
   { key: 'bounceDomain', env: 'POSTLINE_BOUNCE_DOMAIN', type: 'string', default: null,
     doc: 'Domain of Return-Path addresses (<tag>+<id>@domain); default the hostname.' },
   { key: 'mxPort', env: 'POSTLINE_MX_PORT', type: 'port', default: 2525,

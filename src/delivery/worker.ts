@@ -30,13 +30,23 @@ export interface DeliveryWorkerDeps {
   verp: VerpKeyring;
   lifetimeMs: number;
   retrySchedule?: readonly number[];
-  /** Recipients held in memory at once (claimed and not yet recorded). */
+  /**
+   * Recipients held at once: claimed and not yet recorded, whether still being delivered or
+   * delivered with the outcome waiting for its transaction. A slot is freed only once the outcome
+   * is committed, so at a crash at most this many recipients were handed to a remote server and
+   * not recorded (the duplicate bound, docs/mail-engine.md).
+   */
   maxInFlight?: number;
   claimBatch?: number;
   /** How often an idle worker looks for due rows; an accept in this process wakes it at once. */
   pollMs?: number;
-  /** A claim older than this is taken to belong to a dead worker and is reclaimed. */
+  /** A claim older than this is taken to belong to a dead worker and is reclaimed (the fallback rule). */
   staleMs?: number;
+  /**
+   * With the worker registry (src/worker-registry.ts): a claim whose worker has not
+   * heartbeaten for this long, or is not registered, is taken over at once. Unset: only staleMs.
+   */
+  deadAfterMs?: number;
   metrics?: DeliveryMetrics;
   /** Engagement tracking (links, pixel, List-Unsubscribe) for servers that switch it on. */
   tracking?: TrackingService | null;
@@ -48,8 +58,12 @@ export interface DeliveryWorkerDeps {
 export const DEFAULT_STALE_CLAIM_MS = 15 * 60_000;
 /** How long a woken worker lets accepts accumulate before claiming them. */
 const CLAIM_COALESCE_MS = 10;
+/** Outcomes per transaction; a full batch is written at once. */
 const OUTCOME_FLUSH_ITEMS = 200;
+/** How long an outcome may wait for others to share its transaction: short, since an unrecorded delivery can be repeated after a crash. */
 const OUTCOME_FLUSH_MS = 20;
+/** After a failed outcome transaction, the wait before the next try (the claims stay ours meanwhile). */
+const OUTCOME_RETRY_MS = 1_000;
 const TEMPLATE_CACHE_ENTRIES = 2_000;
 const SERVER_CACHE_MS = 5_000;
 
@@ -68,8 +82,13 @@ export function returnPathFor(recipientId: string, tag: string, bounceDomain: st
  */
 export class DeliveryWorker {
   private stopping = false;
+  /** Deliveries running (claimed, outcome not yet known). */
   private inFlight = 0;
-  /** Recipients claimed and not yet recorded: their claims are renewed while we hold them. */
+  /**
+   * Recipients claimed and not yet recorded: their claims are renewed while we hold them, and
+   * they are what counts against maxInFlight (an outcome waiting for its transaction still holds
+   * its slot, so delivered-but-unrecorded work is bounded).
+   */
   private readonly held = new Set<string>();
   private renewTimer: NodeJS.Timeout | null = null;
   private loopDone: Promise<void> | null = null;
@@ -108,9 +127,9 @@ export class DeliveryWorker {
     }
   }
 
-  /** Deliveries claimed and not yet finished. */
+  /** Recipients claimed and not yet recorded (at most maxInFlight). */
   get inFlightCount(): number {
-    return this.inFlight;
+    return this.held.size;
   }
 
   /**
@@ -146,7 +165,7 @@ export class DeliveryWorker {
     await this.flush();
     this.d.pool.close();
     if (this.inFlight > 0) {
-      this.d.log.warn({ event: 'delivery.stop_timeout', inFlight: this.inFlight }, 'stopped with deliveries in flight; their claims are reclaimed by time');
+      this.d.log.warn({ event: 'delivery.stop_timeout', inFlight: this.inFlight }, 'stopped with deliveries in flight; their claims are taken over once this worker is deregistered');
     }
   }
 
@@ -154,7 +173,7 @@ export class DeliveryWorker {
     const pollMs = this.d.pollMs ?? 250;
     const staleMs = this.d.staleMs ?? DEFAULT_STALE_CLAIM_MS;
     while (!this.stopping) {
-      const room = this.maxInFlight - this.inFlight;
+      const room = this.maxInFlight - this.held.size;
       if (room < Math.min(this.claimBatch, this.maxInFlight) / 2) {
         await new Promise<void>((r) => this.slotWaiters.push(r));
         continue;
@@ -162,7 +181,8 @@ export class DeliveryWorker {
       let rows: StoredRecipient[] = [];
       try {
         const now = this.d.now();
-        rows = await this.d.store.claimRecipients(this.d.workerId, Math.min(room, this.claimBatch), now, now - staleMs);
+        const deadBefore = this.d.deadAfterMs === undefined ? undefined : now - this.d.deadAfterMs;
+        rows = await this.d.store.claimRecipients(this.d.workerId, Math.min(room, this.claimBatch), now, now - staleMs, deadBefore);
       } catch (err) {
         this.d.log.error({ err, event: 'delivery.claim_failed' }, 'claiming recipients failed');
       }
@@ -193,12 +213,11 @@ export class DeliveryWorker {
           this.d.metrics?.observe(outcome.status, (Date.now() - started) / 1000);
           this.record(outcome);
         } else {
-          this.held.delete(r.id); // released
+          this.release([r.id]); // given back untouched
         }
       })
       .finally(() => {
         this.inFlight--;
-        this.slotWaiters.shift()?.();
       });
   }
 
@@ -250,6 +269,12 @@ export class DeliveryWorker {
     return server;
   }
 
+  /** Frees the slots of recipients no longer held (recorded or given back) and wakes the loop. */
+  private release(ids: readonly string[]): void {
+    for (const id of ids) this.held.delete(id);
+    for (let i = 0; i < ids.length && this.slotWaiters.length > 0; i++) this.slotWaiters.shift()!();
+  }
+
   /** Outcomes are written in batches: one transaction (one flush) for many deliveries. */
   private record(o: DeliveryOutcomeRecord): void {
     this.pending.push(o);
@@ -265,12 +290,13 @@ export class DeliveryWorker {
       if (batch.length === 0) return;
       try {
         await this.d.store.recordOutcomes(this.d.workerId, batch, this.d.now());
-        for (const o of batch) this.held.delete(o.recipientId);
+        this.release(batch.map((o) => o.recipientId));
       } catch (err) {
-        // Keep them: the claims are still ours, and a later flush (or stale reclaim) settles them.
+        // Keep them, slots included: the claims are still ours, and a later flush (or a takeover
+        // after we die) settles them. Meanwhile the loop claims nothing new beyond maxInFlight.
         this.d.log.error({ err, event: 'delivery.record_failed', count: batch.length }, 'recording outcomes failed; retrying');
         this.pending.unshift(...batch);
-        this.flushTimer ??= setTimeout(() => void this.flush(), 1_000);
+        this.flushTimer ??= setTimeout(() => void this.flush(), OUTCOME_RETRY_MS);
       }
     });
     return this.flushing;

@@ -38,6 +38,8 @@ export interface InboundPosterDeps {
   pollMs?: number;
   /** A claim older than this belongs to a dead poster and is taken over. */
   staleMs?: number;
+  /** Worker registry: a claim of a worker not heartbeating for this long is taken over at once. Unset: only staleMs. */
+  deadAfterMs?: number;
   /** Posts in flight at once (each holds its message's bytes and its JSON body). */
   concurrency?: number;
   /** Message bytes in flight at once; one message larger than this still goes, alone. */
@@ -124,7 +126,8 @@ export class InboundPoster {
       if (running.size === 0 || free >= Math.max(1, Math.floor(this.concurrency * CLAIM_WHEN_FREE))) {
         try {
           const now = this.d.now();
-          claimed = await this.d.store.claimInboundPosts(this.d.workerId, free, now, now - this.staleMs);
+          claimed = await this.d.store.claimInboundPosts(this.d.workerId, free, now, now - this.staleMs,
+            this.d.deadAfterMs === undefined ? undefined : now - this.d.deadAfterMs);
         } catch (err) {
           this.d.log.error({ err, event: 'inbound.claim_failed' }, 'inbound posts could not be claimed; retrying at the next poll');
         }

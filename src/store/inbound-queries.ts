@@ -8,6 +8,7 @@ import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { concatInSlices } from '../core/sliced-copy.js';
 import type { Database, InboundPostsTable, InboundRoutesTable } from './schema.js';
 import type { PageRequest } from './store.js';
+import { heldByDeadWorker } from './worker-queries.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -144,13 +145,15 @@ export async function insertMessage(trx: Db, m: NewInboundMessage): Promise<void
 }
 
 /** The due posts a claim takes (exported so a test can check its plan uses the partial index). */
-export function duePostsQuery(db: Db, kind: 'sqlite' | 'postgres', limit: number, now: number, staleBefore: number) {
+export function duePostsQuery(db: Db, kind: 'sqlite' | 'postgres', limit: number, now: number, staleBefore: number, deadBefore?: number) {
   const due = db.selectFrom('inbound_posts as p').innerJoin('inbound_routes as r', 'r.id', 'p.route_id').select('p.id')
     // Written out, not bound: a planner can use the partial index inbound_posts_due (WHERE status
     // IN ('pending', 'failed')) only when the query names the same values. With parameters SQLite
     // scanned every post ever received: 0.5 ms per claim at 3,000 posts, growing with the table.
     .where(sql<boolean>`p.status in ('pending', 'failed')`).where('p.next_attempt_at', '<=', now).where('r.enabled', '=', 1)
-    .where((eb) => eb.or([eb('p.locked_at', 'is', null), eb('p.locked_at', '<', staleBefore)]))
+    .where((eb) => eb.or([eb('p.locked_at', 'is', null), eb('p.locked_at', '<', staleBefore),
+      // A claim of a dead worker (worker registry) is taken over without waiting for staleBefore.
+      ...(deadBefore === undefined ? [] : [heldByDeadWorker('p.locked_by', deadBefore)])]))
     .orderBy('p.next_attempt_at').limit(limit);
   return kind === 'postgres' ? due.forUpdate('p').skipLocked() : due;
 }
@@ -161,8 +164,8 @@ export function duePostsQuery(db: Db, kind: 'sqlite' | 'postgres', limit: number
  * sharing it take disjoint batches. SQLite: the select and update run in one transaction on the
  * process's one connection, and one process owns the file.
  */
-export async function claimPostIds(trx: Transaction<Database>, kind: 'sqlite' | 'postgres', workerId: string, limit: number, now: number, staleBefore: number): Promise<number[]> {
-  const due = duePostsQuery(trx, kind, limit, now, staleBefore);
+export async function claimPostIds(trx: Transaction<Database>, kind: 'sqlite' | 'postgres', workerId: string, limit: number, now: number, staleBefore: number, deadBefore?: number): Promise<number[]> {
+  const due = duePostsQuery(trx, kind, limit, now, staleBefore, deadBefore);
   const ids = (await due.execute()).map((r) => Number(r.id));
   if (ids.length === 0) return [];
   await trx.updateTable('inbound_posts').set({ locked_by: workerId, locked_at: now }).where('id', 'in', ids).execute();

@@ -126,6 +126,18 @@ export interface Database {
 
   // Reporting (store/report-queries.ts).
   stats_hourly: StatsHourlyTable;
+
+  // The worker registry (store/worker-queries.ts).
+  workers: WorkersTable;
+}
+
+/**
+ * Migration 15: one row per live claiming worker (delivery worker, webhook dispatcher, inbound
+ * poster) of every process. A claim whose locked_by has no row here, or a row whose heartbeat_at
+ * is old, belongs to a dead worker and is taken over at once.
+ */
+export interface WorkersTable {
+  id: string; kind: string; hostname: string; pid: number; started_at: number; heartbeat_at: number;
 }
 
 /**

@@ -1,8 +1,8 @@
-import { type Kysely, type Transaction, type Selectable, type Insertable, type Updateable } from 'kysely';
+import { sql, type Kysely, type Transaction, type Selectable, type Insertable, type Updateable } from 'kysely';
 import type { Database, RecipientsTable, ServersTable, AccountsTable, MessagesTable, EventsTable, DkimKeysTable } from './schema.js';
 import type {
   Account, AcceptOutcome, AcceptUnit, ApiKeyAuth, ApiKeyRecord, DeliveryOutcomeRecord, DkimKeyRecord, IdempotencyRecord, Server, Store,
-  StoredEvent, StoredMessage, StoredRecipient,
+  StoredEvent, StoredMessage, StoredRecipient, WorkerRegistration,
   ServerPatch, NewEvent, InboundReportRecord, InboundReportResult,
   NewWebhookEndpoint, PageRequest, WebhookAttempt, WebhookAttemptRecord, WebhookEndpoint, WebhookEndpointPatch, WebhookWork,
 } from './store.js';
@@ -43,9 +43,13 @@ import { retentionQueries, type RetentionQueries } from '../retention/queries.js
 import * as listSends from './list-send-queries.js';
 import type { ListSend } from './list-send-queries.js';
 import type { Contact, ContactList, ContactPatch, CustomField, ImportContactRow, NewContact, UnknownCustomField } from './store.js';
+import * as workers from './worker-queries.js';
+import { retryConflicts } from './conflict-retry.js';
 
 /** Rows per multi-row INSERT: stays under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters. */
 const INSERT_CHUNK_ROWS = 1_000;
+/** Outcomes per UPDATE ... FROM (VALUES ...): 7 parameters each, well under both dialects' bounds. */
+const OUTCOME_CHUNK_ROWS = 500;
 
 const toAccount = (r: Selectable<AccountsTable>): Account => ({
   id: Number(r.id), name: r.name, status: r.status as Account['status'], createdAt: Number(r.created_at),
@@ -96,9 +100,9 @@ export abstract class SqlStore implements Store {
   protected constructor(protected readonly db: Kysely<Database>) {}
 
   abstract migrate(): Promise<void>;
-  abstract claimRecipients(workerId: string, limit: number, now: number, staleBefore: number): Promise<StoredRecipient[]>;
+  abstract claimRecipients(workerId: string, limit: number, now: number, staleBefore: number, deadBefore?: number): Promise<StoredRecipient[]>;
   /** The dialect's claim: locks due outbox rows for workerId and returns their ids. */
-  protected abstract claimWebhookDeliveryIds(workerId: string, limit: number, now: number, staleBefore: number): Promise<number[]>;
+  protected abstract claimWebhookDeliveryIds(workerId: string, limit: number, now: number, staleBefore: number, deadBefore?: number): Promise<number[]>;
 
   async close(): Promise<void> { await this.db.destroy(); }
 
@@ -306,46 +310,94 @@ export abstract class SqlStore implements Store {
     return this.updateHeld(workerId, ids, { status: 'queued', locked_by: null, locked_at: null, updated_at: now });
   }
 
-  /** Sets `set` on the recipients among `ids` that workerId still holds (delivering, locked by it); returns how many. */
+  /**
+   * Sets `set` on the recipients among `ids` that workerId still holds (delivering, locked by it);
+   * returns how many. One short transaction per chunk, rows locked in id order (see lockHeld).
+   */
   private async updateHeld(workerId: string, ids: readonly string[], set: Updateable<RecipientsTable>): Promise<number> {
     let n = 0;
-    for (const part of chunks(ids)) {
-      const res = await this.db.updateTable('recipients').set(set)
-        .where('id', 'in', part).where('locked_by', '=', workerId).where('status', '=', 'delivering')
-        .executeTakeFirst();
-      n += Number(res.numUpdatedRows);
+    for (const part of chunks([...ids].sort())) {
+      n += await retryConflicts(() => this.db.transaction().execute(async (trx) => {
+        await this.lockHeld(trx, workerId, part);
+        const res = await trx.updateTable('recipients').set(set)
+          .where('id', 'in', part).where('locked_by', '=', workerId).where('status', '=', 'delivering')
+          .executeTakeFirst();
+        return Number(res.numUpdatedRows);
+      }));
     }
     return n;
   }
 
+  /**
+   * PostgreSQL: locks the rows among `ids` that workerId holds, in id order. Every writer of a
+   * worker's held rows (renew, release, record) locks them this way first, so two of them (the
+   * renew timer and an outcome flush, or a takeover racing the owner) cannot deadlock: a single
+   * UPDATE ... WHERE id IN (...) locks in whatever order its plan visits the rows. SQLite has one
+   * writer at a time.
+   */
+  private async lockHeld(trx: Transaction<Database>, workerId: string, ids: readonly string[]): Promise<void> {
+    if (this.kind !== 'postgres' || ids.length === 0) return;
+    await trx.selectFrom('recipients').select('id')
+      .where('id', 'in', ids).where('locked_by', '=', workerId).where('status', '=', 'delivering')
+      .orderBy('id').forUpdate().execute();
+  }
+
+  /**
+   * One short transaction: the held rows are locked in id order, updated with one
+   * UPDATE ... FROM (VALUES ...) per chunk (a statement per outcome kept the locks for hundreds
+   * of round trips), then the events (and rollups, outbox rows, suppressions) are written.
+   * A deadlock or serialization failure runs the whole transaction again.
+   */
   async recordOutcomes(workerId: string, outcomes: readonly DeliveryOutcomeRecord[], now: number): Promise<number> {
     if (outcomes.length === 0) return 0;
-    return this.db.transaction().execute(async (trx) => {
-      let updated = 0;
+    const sorted = [...outcomes].sort((a, b) => (a.recipientId < b.recipientId ? -1 : a.recipientId > b.recipientId ? 1 : 0));
+    return retryConflicts(() => this.db.transaction().execute(async (trx) => {
       const events: Insertable<EventsTable>[] = [];
       const suppressions = new Map<number, NewSuppression[]>();
-      for (const o of outcomes) {
-        const res = await trx.updateTable('recipients').set({
-          status: o.status, attempts: o.attempts, next_attempt_at: o.nextAttemptAt ?? now, last_reply: o.reply,
-          last_mx: o.mx, failure_code: o.failureCode, locked_by: null, locked_at: null, updated_at: now,
-        }).where('id', '=', o.recipientId).where('locked_by', '=', workerId).where('status', '=', 'delivering')
-          .returning(['server_id', 'message_id', 'address']).executeTakeFirst();
-        if (!res) continue;
-        updated++;
-        events.push({ uid: newId(now), server_id: Number(res.server_id), message_id: res.message_id, recipient_id: o.recipientId,
-          type: o.event.type, occurred_at: now, data: JSON.stringify(o.event.data) });
-        if (o.suppress) {
-          const serverId = Number(res.server_id);
-          let list = suppressions.get(serverId);
-          if (!list) suppressions.set(serverId, list = []);
-          list.push({ address: res.address, reason: o.suppress.reason, detail: o.suppress.detail });
+      for (const part of chunks(sorted, OUTCOME_CHUNK_ROWS)) {
+        await this.lockHeld(trx, workerId, part.map((o) => o.recipientId));
+        const values = sql.join(part.map((o) => sql`(CAST(${o.recipientId} AS TEXT), CAST(${o.status} AS TEXT), CAST(${o.attempts} AS BIGINT),
+          CAST(${o.nextAttemptAt ?? now} AS BIGINT), CAST(${o.reply} AS TEXT), CAST(${o.mx} AS TEXT), CAST(${o.failureCode} AS BIGINT))`));
+        // `status || ''` keeps SQLite from driving the join through the status index (every
+        // delivering row, each compared with every outcome): it looks each outcome's row up by id.
+        const res = await sql<{ id: string; server_id: number; message_id: string; address: string }>`
+          WITH v(id, status, attempts, next_attempt_at, last_reply, last_mx, failure_code) AS (VALUES ${values})
+          UPDATE recipients SET status = v.status, attempts = v.attempts, next_attempt_at = v.next_attempt_at, last_reply = v.last_reply,
+            last_mx = v.last_mx, failure_code = v.failure_code, locked_by = NULL, locked_at = NULL, updated_at = ${now}
+          FROM v WHERE recipients.id = v.id AND recipients.locked_by = ${workerId} AND (recipients.status || '') = 'delivering'
+          RETURNING recipients.id, recipients.server_id, recipients.message_id, recipients.address`.execute(trx);
+        const updated = new Map(res.rows.map((r) => [r.id, r]));
+        for (const o of part) {
+          const row = updated.get(o.recipientId);
+          if (!row) continue; // no longer ours (taken over): its new owner records it
+          events.push({ uid: newId(now), server_id: Number(row.server_id), message_id: row.message_id, recipient_id: o.recipientId,
+            type: o.event.type, occurred_at: now, data: JSON.stringify(o.event.data) });
+          if (o.suppress) {
+            const serverId = Number(row.server_id);
+            let list = suppressions.get(serverId);
+            if (!list) suppressions.set(serverId, list = []);
+            list.push({ address: row.address, reason: o.suppress.reason, detail: o.suppress.detail });
+          }
         }
       }
       await insertEvents(trx, events, INSERT_CHUNK_ROWS);
       // A permanent address failure suppresses the address in the transaction that records it.
       for (const [serverId, list] of suppressions) await upsertSuppressions(trx, serverId, list, now);
-      return updated;
-    });
+      return events.length;
+    }));
+  }
+
+  registerWorkers(list: readonly WorkerRegistration[], now: number, sole: boolean): Promise<void> {
+    return retryConflicts(() => this.db.transaction().execute((trx) => workers.register(trx, list, now, sole)));
+  }
+  heartbeatWorkers(list: readonly WorkerRegistration[], now: number): Promise<void> {
+    return retryConflicts(() => workers.heartbeat(this.db, list, now));
+  }
+  deregisterWorkers(ids: readonly string[]): Promise<void> {
+    return workers.deregister(this.db, ids);
+  }
+  listWorkers(): Promise<(WorkerRegistration & { heartbeatAt: number })[]> {
+    return workers.list(this.db);
   }
 
   async addSuppressions(serverId: number, entries: readonly NewSuppression[], now: number): Promise<number> {
@@ -393,8 +445,8 @@ export abstract class SqlStore implements Store {
     const res = await this.db.deleteFrom('webhook_endpoints').where('server_id', '=', serverId).where('id', '=', id).executeTakeFirst();
     return Number(res.numDeletedRows) > 0;
   }
-  async claimWebhookDeliveries(workerId: string, limit: number, now: number, staleBefore: number): Promise<WebhookWork[]> {
-    const ids = await this.claimWebhookDeliveryIds(workerId, limit, now, staleBefore);
+  async claimWebhookDeliveries(workerId: string, limit: number, now: number, staleBefore: number, deadBefore?: number): Promise<WebhookWork[]> {
+    const ids = await this.claimWebhookDeliveryIds(workerId, limit, now, staleBefore, deadBefore);
     return ids.length === 0 ? [] : loadWork(this.db, ids);
   }
   async recordWebhookAttempts(workerId: string, records: readonly WebhookAttemptRecord[], now: number): Promise<{ endpointId: number; failingSince: number }[]> {
@@ -501,8 +553,8 @@ export abstract class SqlStore implements Store {
       for (const m of messages) await inbound.insertMessage(trx, m);
     });
   }
-  async claimInboundPosts(workerId: string, limit: number, now: number, staleBefore: number): Promise<inbound.InboundWork[]> {
-    const ids = await this.db.transaction().execute((trx) => inbound.claimPostIds(trx, this.kind, workerId, limit, now, staleBefore));
+  async claimInboundPosts(workerId: string, limit: number, now: number, staleBefore: number, deadBefore?: number): Promise<inbound.InboundWork[]> {
+    const ids = await this.db.transaction().execute((trx) => inbound.claimPostIds(trx, this.kind, workerId, limit, now, staleBefore, deadBefore));
     return inbound.loadWork(this.db, ids);
   }
   inboundMessageRaw(messageId: string): Promise<Buffer | undefined> {

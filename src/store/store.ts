@@ -285,10 +285,11 @@ export interface Store {
 
   /**
    * Claims up to `limit` due recipients for `workerId` (queued or deferred with next_attempt_at <=
-   * now, or delivering with a lock older than staleBefore). No recipient is ever handed to two
-   * claimers at once, also across processes sharing one PostgreSQL.
+   * now, or delivering with a lock older than staleBefore, or — given deadBefore — delivering for
+   * a worker that is not registered or whose heartbeat is older than deadBefore). No recipient is
+   * ever handed to two claimers at once, also across processes sharing one PostgreSQL.
    */
-  claimRecipients(workerId: string, limit: number, now: number, staleBefore: number): Promise<StoredRecipient[]>;
+  claimRecipients(workerId: string, limit: number, now: number, staleBefore: number, deadBefore?: number): Promise<StoredRecipient[]>;
   /** Gives claimed recipients back (shutdown); only rows still locked by workerId change. */
   releaseRecipients(workerId: string, ids: readonly string[], now: number): Promise<number>;
   /**
@@ -296,6 +297,18 @@ export interface Store {
    * claim only goes stale when its worker stopped. Returns how many were renewed.
    */
   renewClaims(workerId: string, ids: readonly string[], now: number): Promise<number>;
+
+  /**
+   * The worker registry (store/worker-queries.ts). Registers this process's workers with heartbeat
+   * `now`; `sole` (SQLite: one process owns the file) removes every other registration, so a
+   * previous run's claims are taken over at once.
+   */
+  registerWorkers(workers: readonly WorkerRegistration[], now: number, sole: boolean): Promise<void>;
+  /** Refreshes the workers' heartbeats (re-inserting a row that was removed). */
+  heartbeatWorkers(workers: readonly WorkerRegistration[], now: number): Promise<void>;
+  /** Removes the workers' rows (graceful stop): what they still hold is taken over at once. */
+  deregisterWorkers(ids: readonly string[]): Promise<void>;
+  listWorkers(): Promise<(WorkerRegistration & { heartbeatAt: number })[]>;
 
   /**
    * Records attempt outcomes and their events in one transaction. Only rows still locked by
@@ -348,7 +361,7 @@ export interface Store {
    * <= now, unlocked or locked before staleBefore) for `workerId`, never a row while an earlier
    * undelivered row of the same endpoint and recipient waits (a recipient's events arrive in order; a bulk send's recipients do not wait for each other).
    */
-  claimWebhookDeliveries(workerId: string, limit: number, now: number, staleBefore: number): Promise<WebhookWork[]>;
+  claimWebhookDeliveries(workerId: string, limit: number, now: number, staleBefore: number, deadBefore?: number): Promise<WebhookWork[]>;
   /**
    * Records attempts and their rows' next state in one transaction; only rows still locked by
    * workerId change. Returns the endpoints that failed in this batch with their failing_since.
@@ -427,7 +440,7 @@ export interface Store {
   /** Stores received messages (each one's bytes once) and their posts in one transaction (group commit). */
   commitInboundMessages(messages: readonly NewInboundMessage[]): Promise<void>;
   /** Claims up to `limit` due posts of enabled routes for workerId (see inbound-queries.ts claimPostIds). */
-  claimInboundPosts(workerId: string, limit: number, now: number, staleBefore: number): Promise<InboundWork[]>;
+  claimInboundPosts(workerId: string, limit: number, now: number, staleBefore: number, deadBefore?: number): Promise<InboundWork[]>;
   inboundMessageRaw(messageId: string): Promise<Buffer | undefined>;
   /** Stores one chunk of a large inbound message's bytes ahead of commitInboundMessages (with bodyStored), in its own transaction. */
   putInboundBodyChunk(messageId: string, seq: number, content: Buffer, now: number): Promise<void>;
@@ -529,3 +542,12 @@ export interface UnknownCustomField { unknownField: string }
 /** A contact row of a CSV import: email lower-cased; an undefined name keeps the stored one. */
 export interface ImportContactRow { email: string; firstName?: string | null; lastName?: string | null; customFields?: Record<string, string> }
 export type { ExpandedBatch, ListSend, ListSendState } from './list-send-queries.js';
+
+/** A claiming worker of one process, as the worker registry (migration 15) keeps it. */
+export interface WorkerRegistration {
+  id: string;
+  kind: 'delivery' | 'webhooks' | 'inbound';
+  hostname: string;
+  pid: number;
+  startedAt: number;
+}

@@ -29,6 +29,8 @@ export interface WebhookDispatcherDeps {
   pollMs?: number;
   /** A claim older than this belongs to a dead dispatcher and is taken over. */
   staleMs?: number;
+  /** Worker registry: a claim of a worker not heartbeating for this long is taken over at once. Unset: only staleMs. */
+  deadAfterMs?: number;
   claimBatch?: number;
   /** POSTs in flight at once. */
   concurrency?: number;
@@ -96,7 +98,8 @@ export class WebhookDispatcher {
       let work: WebhookWork[] = [];
       try {
         const now = this.d.now();
-        work = await this.d.store.claimWebhookDeliveries(this.d.workerId, this.d.claimBatch ?? DEFAULT_CLAIM_BATCH, now, now - this.staleMs);
+        work = await this.d.store.claimWebhookDeliveries(this.d.workerId, this.d.claimBatch ?? DEFAULT_CLAIM_BATCH, now, now - this.staleMs,
+          this.d.deadAfterMs === undefined ? undefined : now - this.d.deadAfterMs);
         if (work.length > 0) await this.runBatch(work);
       } catch (err) {
         // Claims not recorded are taken over by time; nothing is lost.

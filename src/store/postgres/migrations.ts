@@ -291,6 +291,18 @@ CREATE INDEX list_sends_expanding ON list_sends(id) WHERE state = 'expanding';
 `,
   },
   {
+    id: 15,
+    name: 'worker registry: live workers and their heartbeats, so a dead worker\'s claims are taken over in seconds',
+    sql: `
+-- Each claiming worker (delivery, webhooks, inbound) registers at start, heartbeats every few
+-- seconds and deregisters at a graceful stop. A claim whose locked_by is absent from this table or
+-- whose heartbeat is old belongs to a dead process: it is claimable at once, not after the claim timeout.
+CREATE TABLE workers (
+  id TEXT PRIMARY KEY, kind TEXT NOT NULL, hostname TEXT NOT NULL, pid BIGINT NOT NULL,
+  started_at BIGINT NOT NULL, heartbeat_at BIGINT NOT NULL);
+`,
+  },
+  {
     id: 18,
     name: 'relayed raw MIME as bytes: message_bodies.raw_mime',
     // An 8-bit message in any charset (ISO-8859-1, Shift_JIS, broken bytes) cannot live in JSON text

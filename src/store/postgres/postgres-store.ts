@@ -4,6 +4,7 @@ import type { Database } from '../schema.js';
 import { SqlStore, toRecipient } from '../sql-store.js';
 import type { StoredRecipient } from '../store.js';
 import { POSTGRES_MIGRATIONS } from './migrations.js';
+import { heldByDeadWorker } from '../worker-queries.js';
 
 // BIGINT columns hold epoch milliseconds and ids, all far below 2^53: read them as numbers.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -61,11 +62,14 @@ export class PostgresStore extends SqlStore {
   /**
    * SKIP LOCKED lets many workers in many processes claim disjoint batches without waiting. Each
    * candidate set is its own index-ordered query (an OR across statuses sorts every due row).
+   * `stale`: claims older than staleBefore, or (given deadBefore) held by a worker the registry
+   * no longer counts as live; the delivering rows are few (each worker holds at most maxInFlight).
    */
-  async claimRecipients(workerId: string, limit: number, now: number, staleBefore: number): Promise<StoredRecipient[]> {
+  async claimRecipients(workerId: string, limit: number, now: number, staleBefore: number, deadBefore?: number): Promise<StoredRecipient[]> {
+    const dead = deadBefore === undefined ? sql<boolean>`FALSE` : heldByDeadWorker('recipients.locked_by', deadBefore);
     const res = await sql<Parameters<typeof toRecipient>[0]>`
       WITH stale AS (
-        SELECT id FROM recipients WHERE status = 'delivering' AND locked_at < ${staleBefore}
+        SELECT id FROM recipients WHERE status = 'delivering' AND (locked_at < ${staleBefore} OR ${dead})
         LIMIT ${limit} FOR UPDATE SKIP LOCKED),
       deferred AS (
         SELECT id FROM recipients WHERE status = 'deferred' AND next_attempt_at <= ${now}
@@ -87,13 +91,14 @@ export class PostgresStore extends SqlStore {
    * earlier undelivered row of its endpoint and recipient exists (claimed or not), so a recipient's
    * events reach each endpoint in order.
    */
-  protected async claimWebhookDeliveryIds(workerId: string, limit: number, now: number, staleBefore: number): Promise<number[]> {
+  protected async claimWebhookDeliveryIds(workerId: string, limit: number, now: number, staleBefore: number, deadBefore?: number): Promise<number[]> {
+    const dead = deadBefore === undefined ? sql<boolean>`FALSE` : heldByDeadWorker('d.locked_by', deadBefore);
     const res = await sql<{ id: number }>`
       WITH picked AS (
         SELECT d.id FROM webhook_deliveries d
         JOIN webhook_endpoints ep ON ep.id = d.endpoint_id AND ep.enabled = 1
         WHERE d.status IN ('pending', 'failed') AND d.next_attempt_at <= ${now}
-          AND (d.locked_at IS NULL OR d.locked_at < ${staleBefore})
+          AND (d.locked_at IS NULL OR d.locked_at < ${staleBefore} OR ${dead})
           AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = d.endpoint_id AND p.order_key = d.order_key
             AND p.id < d.id AND p.status IN ('pending', 'failed'))
         ORDER BY d.next_attempt_at LIMIT ${limit}

@@ -14,6 +14,13 @@ import { WAL_GATE_DEFAULTS, WalGate, type WalGateOptions } from './wal-gate.js';
 /** journal_size_limit: twice the WAL gate's bound, so the WAL of a steady load is reused, not cut and regrown. */
 const WAL_SIZE_LIMIT_BYTES = 128 * 1024 * 1024;
 
+/**
+ * A claim in column `lockedBy` held by no live worker (worker-queries.ts heldByDeadWorker) as
+ * prepared-statement text with two parameters, both deadBefore: null turns the rule off.
+ */
+const SQLITE_HELD_BY_DEAD = (lockedBy: string): string =>
+  `(? IS NOT NULL AND NOT EXISTS (SELECT 1 FROM workers w WHERE w.id = ${lockedBy} AND w.heartbeat_at >= ?))`;
+
 /** PRAGMA auto_vacuum's value for INCREMENTAL. */
 const INCREMENTAL = 2;
 /** Pages one incremental_vacuum statement frees (4 KiB each: 8 MiB), so the write lock is held briefly. */
@@ -143,15 +150,18 @@ export class SqliteStore extends SqlStore {
   /**
    * SQLite has one writer at a time, so a claim inside one IMMEDIATE transaction cannot race.
    * Each candidate set is its own query in index order (status, next_attempt_at): one query with
-   * OR over statuses made SQLite collect and sort every due row, O(queue) per claim.
+   * OR over statuses made SQLite collect and sort every due row, O(queue) per claim. Delivering
+   * rows are taken over when their claim is older than staleBefore or (given deadBefore) their
+   * worker is not live in the registry: after a restart, the previous run's claims at once.
    */
-  async claimRecipients(workerId: string, limit: number, now: number, staleBefore: number): Promise<StoredRecipient[]> {
-    const stale = this.raw.prepare("SELECT id FROM recipients WHERE status = 'delivering' AND locked_at < ? LIMIT ?").pluck();
+  async claimRecipients(workerId: string, limit: number, now: number, staleBefore: number, deadBefore?: number): Promise<StoredRecipient[]> {
+    const stale = this.raw.prepare(`SELECT id FROM recipients WHERE status = 'delivering' AND (locked_at < ? OR ${SQLITE_HELD_BY_DEAD('recipients.locked_by')})
+      LIMIT ?`).pluck();
     const due = this.raw.prepare('SELECT id FROM recipients WHERE status = ? AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?').pluck();
     const claim = this.raw.prepare(`UPDATE recipients SET status = 'delivering', locked_by = ?, locked_at = ?, updated_at = ?
       WHERE id IN (SELECT value FROM json_each(?)) RETURNING *`);
     const rows = this.raw.transaction(() => {
-      const ids = stale.all(staleBefore, limit) as string[];
+      const ids = stale.all(staleBefore, deadBefore ?? null, deadBefore ?? null, limit) as string[];
       for (const status of ['deferred', 'queued']) {
         if (ids.length >= limit) break;
         ids.push(...(due.all(status, now, limit - ids.length) as string[]));
@@ -166,17 +176,17 @@ export class SqliteStore extends SqlStore {
    * undelivered row of its endpoint and recipient exists (claimed or not), so a recipient's events
    * reach each endpoint in order.
    */
-  protected async claimWebhookDeliveryIds(workerId: string, limit: number, now: number, staleBefore: number): Promise<number[]> {
+  protected async claimWebhookDeliveryIds(workerId: string, limit: number, now: number, staleBefore: number, deadBefore?: number): Promise<number[]> {
     const due = this.raw.prepare(`SELECT d.id FROM webhook_deliveries d
       JOIN webhook_endpoints ep ON ep.id = d.endpoint_id AND ep.enabled = 1
-      WHERE d.status IN ('pending', 'failed') AND d.next_attempt_at <= ? AND (d.locked_at IS NULL OR d.locked_at < ?)
+      WHERE d.status IN ('pending', 'failed') AND d.next_attempt_at <= ? AND (d.locked_at IS NULL OR d.locked_at < ? OR ${SQLITE_HELD_BY_DEAD('d.locked_by')})
         AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = d.endpoint_id AND p.order_key = d.order_key
           AND p.id < d.id AND p.status IN ('pending', 'failed'))
       ORDER BY d.next_attempt_at LIMIT ?`).pluck();
     const claim = this.raw.prepare(`UPDATE webhook_deliveries SET locked_by = ?, locked_at = ?
       WHERE id IN (SELECT value FROM json_each(?))`);
     return this.raw.transaction(() => {
-      const ids = due.all(now, staleBefore, limit) as number[];
+      const ids = due.all(now, staleBefore, deadBefore ?? null, deadBefore ?? null, limit) as number[];
       if (ids.length > 0) claim.run(workerId, now, JSON.stringify(ids));
       return ids.map(Number);
     }).immediate();
