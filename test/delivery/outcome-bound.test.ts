@@ -9,6 +9,7 @@ import { SmtpPool } from '../../src/delivery/smtp-pool.js';
 import { classifySmtpReply } from '../../src/delivery/classify.js';
 import { createLogger } from '../../src/log.js';
 import { newId } from '../../src/core/ids.js';
+import { loadVerpKeyring } from '../../src/bounce/verp-keys.js';
 
 const MAX_IN_FLIGHT = 10;
 const RECIPIENTS = 60;
@@ -69,7 +70,7 @@ describe(`unrecorded outcomes hold their slots (${TEST_STORE_KIND})`, () => {
       store: flaky, log: createLogger('silent'), now: Date.now, pool, classify: classifySmtpReply, sign: async (m) => m,
       resolver: new MxResolver(fakeDns({ 'sink.test': { mx: [{ exchange: '127.0.0.1', priority: 10 }] } }), sink.port, null),
       workerId: 'bound-worker', hostname: 'postline.test', bounceDomain: 'postline.test', lifetimeMs: 3_600_000,
-      maxInFlight: MAX_IN_FLIGHT, claimBatch: MAX_IN_FLIGHT, pollMs: 20,
+      maxInFlight: MAX_IN_FLIGHT, claimBatch: MAX_IN_FLIGHT, pollMs: 20, verp: await loadVerpKeyring(store),
     });
     worker.start();
     try {
