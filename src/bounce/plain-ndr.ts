@@ -33,6 +33,8 @@ export interface PlainInput {
   headers: HeaderField[];
   subject: string;
   text: string;
+  /** Headers of the original message the report carries, when it does. */
+  originalHeaders?: HeaderField[];
 }
 
 interface Failure {
@@ -45,7 +47,9 @@ export function parsePlainReport(input: PlainInput): ReportRecipient[] {
   const notice = noticeOf(input.text);
   if (!looksLikeReport(input, notice)) return [];
   const action: DsnAction = DELAY_WORDING.test(`${input.subject}\n${notice}`) ? 'delayed' : 'failed';
-  return failuresIn(input.headers, notice).slice(0, MAX_REPORTED_RECIPIENTS).map((f) => recipientOf(f, action));
+  const failures = failuresIn(input.headers, notice);
+  const found = failures.length > 0 ? failures : namedFailures(input, notice);
+  return found.slice(0, MAX_REPORTED_RECIPIENTS).map((f) => recipientOf(f, action, notice));
 }
 
 /** Headers of the original message when the report quotes it inline after its separator line. */
@@ -120,8 +124,59 @@ function headerFailures(headers: HeaderField[], notice: string): Failure[] {
   return addresses.map((address) => ({ address, detail: replyLine.trim() }));
 }
 
-function recipientOf(failure: Failure, action: DsnAction): ReportRecipient {
-  const reply = replyIn(failure.detail);
+/**
+ * Last layout: the report's wording is its own (hundreds of MTAs and filters each write one), so
+ * take the addresses the notice names, without the ones a report names that are not the failed
+ * recipient (its own sender and addressee, the original's sender, postmaster), preferring the ones
+ * the original message was addressed to; with none named, the original's To. The explanation is
+ * the notice's first SMTP reply (recipientOf looks for it).
+ */
+function namedFailures(input: PlainInput, notice: string): Failure[] {
+  const original = input.originalHeaders ?? [];
+  const notRecipients = new Set([
+    ...addressesIn(fieldValues(input.headers, 'From').join(' ')),
+    ...addressesIn(fieldValues(input.headers, 'To').join(' ')),
+    ...addressesIn(fieldValues(original, 'From').join(' ')),
+    ...addressesIn(fieldValues(original, 'Return-Path').join(' ')),
+  ].map((a) => a.toLowerCase()));
+  const originalTo = addressesIn(fieldValues(original, 'To').join(' '));
+  const named = unique(addressesIn(notice.replace(/\bhttps?:\/\/\S+/gi, ' ')))
+    .filter((a) => !notRecipients.has(a.toLowerCase()) && !REPORT_SENDER.test(a));
+  const addressedTo = named.filter((a) => originalTo.some((t) => t.toLowerCase() === a.toLowerCase()));
+  const chosen = addressedTo.length > 0 ? addressedTo : named.length > 0 ? named : originalTo.filter((a) => !notRecipients.has(a.toLowerCase()));
+  return chosen.slice(0, MAX_NAMED_RECIPIENTS).map((address) => ({ address, detail: lineNaming(notice, address) }));
+}
+
+/**
+ * Addresses read from a notice in the last layout. A report names its failed recipients; a notice
+ * that names more than this is a list of something else (a mailing list's members, say).
+ */
+const MAX_NAMED_RECIPIENTS = 20;
+
+const ADDRESS_IN_TEXT = /[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+/g;
+
+function addressesIn(text: string): string[] {
+  return (text.match(ADDRESS_IN_TEXT) ?? []).map((a) => a.replace(/^[.'`]+|[.'`]+$/g, ''));
+}
+
+function unique(values: string[]): string[] {
+  const seen = new Set<string>();
+  return values.filter((v) => (seen.has(v.toLowerCase()) ? false : (seen.add(v.toLowerCase()), true)));
+}
+
+/** The line naming the address and the ones after it, up to a blank line. */
+function lineNaming(notice: string, address: string): string {
+  const lines = notice.split(/\r?\n/);
+  const i = lines.findIndex((l) => l.includes(address));
+  if (i < 0) return '';
+  const end = lines.findIndex((l, j) => j > i && l.trim() === '');
+  return lines.slice(i, end < 0 ? undefined : end).map((l) => l.trim()).join('\n');
+}
+
+function recipientOf(failure: Failure, action: DsnAction, notice: string): ReportRecipient {
+  // The explanation beside the address, else the first SMTP reply or enhanced status in the notice.
+  const own = replyIn(failure.detail);
+  const reply = leadingReplyCode(own) !== null || parseEnhancedStatus(own) !== null ? own : noticeReply(notice) ?? own;
   const diagnosticCode = reply.slice(0, MAX_DIAGNOSTIC_CHARS) || null;
   const statusInText = diagnosticCode === null ? null : parseEnhancedStatus(diagnosticCode);
   const code = leadingReplyCode(diagnosticCode ?? '');
@@ -161,6 +216,15 @@ function remoteMtaIn(detail: string): string | null {
     ?? /^Giving up on ([0-9A-Fa-f.:]+?)\.?$/m.exec(detail)
     ?? /<([A-Za-z0-9.-]+\.[A-Za-z0-9-]+) #[245]\.\d/.exec(detail);
   return m ? m[1]! : null;
+}
+
+/** The first SMTP reply in the notice, else its first line with an enhanced status; null when neither. */
+function noticeReply(notice: string): string | null {
+  const lines = notice.split(/\r?\n/);
+  const withCode = lines.findIndex((l) => l.length <= MAX_ADDRESS_LINE_CHARS && REPLY_START.test(l));
+  if (withCode >= 0) return replyIn(lines.slice(withCode).join('\n'));
+  const withStatus = lines.find((l) => l.length <= MAX_ADDRESS_LINE_CHARS && parseEnhancedStatus(l) !== null);
+  return withStatus === undefined ? null : collapseWhitespace(withStatus);
 }
 
 function leadingIndent(line: string): number {
