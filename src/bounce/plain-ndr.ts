@@ -16,7 +16,7 @@ const COPY_SEPARATOR = /^[ \t]*-{2,}[ \t]*(?:Below this line is a copy of the me
 const REPORT_SENDER = /^(?:mailer-daemon|postmaster|mail-daemon|maildaemon|mdaemon)@/i;
 const REPORT_SUBJECT = /^(?!(?:re|fwd?|aw|wg)\s*:)(?:.*\b(?:undeliver(?:able|ed)|delivery (?:status notification|failure|failed|has failed|notification)|failure notice|returned mail|mail delivery failed|non-?delivery|could not be delivered|not delivered)\b|warning: message \S+ delayed)/i;
 const REPORT_WORDING = /This is the qmail-send program|unable to deliver your message to the following address|could not be delivered to one or more of its\s+recipients|has not yet been delivered to one or more of its\s+recipients|following recipient\(s\) (?:could not|cannot) be reached|was not delivered to:|Delivery to the following recipients? failed/i;
-const DELAY_WORDING = /\bhas not yet been delivered\b|\bdelivery (?:has been |is )?delayed\b|\bstill (?:being )?(?:retried|trying)\b|\bwill (?:continue to |keep )?(?:try|retry)(?:ing)?\b|\bNo action is required on your part\b|^warning: message \S+ delayed/im;
+const DELAY_WORDING = /\bhas not yet been delivered\b|\bdelivery (?:has been |is )?delayed\b|\bhas been delayed\b|\bTHIS IS A WARNING MESSAGE ONLY\b|\bWarning--Could not send mail for past\b|^Delayed Mail\b|\(Delay\)$|\bstill (?:being )?(?:retried|trying)\b|\bwill (?:continue to |keep )?(?:try|retry)(?:ing)?\b|\bNo action is required on your part\b|^warning: message \S+ delayed/im;
 
 /**
  * Longest line read as an address line: an address is at most 320 characters (core/address.ts),
@@ -180,7 +180,10 @@ function recipientOf(failure: Failure, action: DsnAction, notice: string): Repor
   const diagnosticCode = reply.slice(0, MAX_DIAGNOSTIC_CHARS) || null;
   const statusInText = diagnosticCode === null ? null : parseEnhancedStatus(diagnosticCode);
   const code = leadingReplyCode(diagnosticCode ?? '');
-  const verdict = classifyRecipient({ action, status: statusInText, diagnostic: diagnosticCode });
+  // Without a code or status the reply is a sentence of the notice; the classifier's rules then
+  // read the whole notice ("retry timeout exceeded", "socket error", "mailbox is full").
+  const evidence = code === null && statusInText === null ? `${diagnosticCode ?? ''}\n${notice}`.slice(0, MAX_DIAGNOSTIC_CHARS * 2) : diagnosticCode;
+  const verdict = classifyRecipient({ action, status: statusInText, diagnostic: evidence });
   return {
     address: failure.address,
     originalRecipient: null,
