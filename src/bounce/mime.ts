@@ -23,6 +23,8 @@ export interface ReportMessage {
   text: string;
   /** Parts mailparser keeps apart from the text: the report parts and attached messages. */
   parts: ReportPart[];
+  /** A multipart message whose closing boundary ("--boundary--") never comes: cut off in transit or storage. */
+  truncated: boolean;
 }
 
 /**
@@ -44,7 +46,7 @@ export async function readMessage(raw: Buffer | string): Promise<ReportMessage> 
   try {
     mail = await simpleParser(raw, PARSER_OPTIONS);
   } catch {
-    return { headers: [], subject: '', reportType: null, text: '', parts: [] };
+    return { headers: [], subject: '', reportType: null, text: '', parts: [], truncated: false };
   }
   const headers = (mail.headerLines ?? []).map(({ line }) => headerFieldOf(line)).filter((f): f is HeaderField => f !== null);
   const contentType = headers.find((f) => f.name.toLowerCase() === 'content-type')?.value ?? '';
@@ -55,6 +57,7 @@ export async function readMessage(raw: Buffer | string): Promise<ReportMessage> 
     reportType: reportType === undefined ? null : reportType.toLowerCase(),
     text: typeof mail.text === 'string' ? mail.text : '',
     parts: mail.attachments.map((a) => ({ contentType: a.contentType.toLowerCase(), text: a.content.toString('utf8') })),
+    truncated: isTruncated(raw, contentType),
   };
 }
 
@@ -63,4 +66,13 @@ function headerFieldOf(line: string): HeaderField | null {
   const colon = line.indexOf(':');
   if (colon <= 0) return null;
   return { name: line.slice(0, colon).trim(), value: line.slice(colon + 1).replace(/\r?\n(?=[ \t])/g, '').trim() };
+}
+
+/** True for a multipart message without its closing boundary line. */
+function isTruncated(raw: Buffer | string, contentType: string): boolean {
+  if (!/^\s*multipart\//i.test(contentType)) return false;
+  const boundary = /;\s*boundary\s*=\s*(?:"([^"]+)"|([^\s;]+))/i.exec(contentType);
+  if (!boundary) return false;
+  const closing = `--${boundary[1] ?? boundary[2]}--`;
+  return typeof raw === 'string' ? !raw.includes(closing) : !raw.includes(closing, 0, 'latin1');
 }

@@ -58,9 +58,10 @@ export async function parseReport(raw: Buffer | string, envelope: ReportEnvelope
     return report('read-receipt', {}, fieldValues(fields, 'Original-Message-ID'));
   }
 
-  // A delivery-status part that named no recipient (cut off, broken) leaves the report unread:
-  // the text of a report whose machine-readable part failed is not read in its place.
-  const plain = partText(message, DELIVERY_STATUS_PARTS) === null ? parsePlainReport({ ...message, originalHeaders }) : [];
+  // A report cut off inside its delivery-status part (the closing MIME boundary never comes) is
+  // not read from its text instead: the machine-readable part it meant to give is half there.
+  const cutOffReport = message.truncated && partText(message, DELIVERY_STATUS_PARTS) !== null;
+  const plain = cutOffReport ? [] : parsePlainReport({ ...message, originalHeaders });
   if (plain.length > 0) return report(kindOfRecipients(plain), { recipients: plain });
 
   // A report of any type that could not be read is not an automatic reply, whatever it says.

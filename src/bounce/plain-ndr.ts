@@ -49,7 +49,8 @@ export function parsePlainReport(input: PlainInput): ReportRecipient[] {
   const action: DsnAction = DELAY_WORDING.test(`${input.subject}\n${notice}`) ? 'delayed' : 'failed';
   const failures = failuresIn(input.headers, notice);
   const found = failures.length > 0 ? failures : namedFailures(input, notice);
-  return found.slice(0, MAX_REPORTED_RECIPIENTS).map((f) => recipientOf(f, action, notice));
+  // A reply of 2xx is a success notice ("250 2.1.5 Ok" of a delivery report), not a failure.
+  return found.slice(0, MAX_REPORTED_RECIPIENTS).map((f) => recipientOf(f, action, notice)).filter((r) => !r.status?.startsWith('2.'));
 }
 
 /** Headers of the original message when the report quotes it inline after its separator line. */
@@ -140,7 +141,7 @@ function namedFailures(input: PlainInput, notice: string): Failure[] {
     ...addressesIn(fieldValues(original, 'Return-Path').join(' ')),
   ].map((a) => a.toLowerCase()));
   const originalTo = addressesIn(fieldValues(original, 'To').join(' '));
-  const named = unique(addressesIn(notice.replace(/\bhttps?:\/\/\S+/gi, ' ')))
+  const named = unique(addressesIn(notice.replace(/\bhttps?:\/\/\S+/gi, ' ').replace(NOT_RECIPIENT_LINES, '')))
     .filter((a) => !notRecipients.has(a.toLowerCase()) && !REPORT_SENDER.test(a));
   const addressedTo = named.filter((a) => originalTo.some((t) => t.toLowerCase() === a.toLowerCase()));
   const chosen = addressedTo.length > 0 ? addressedTo : named.length > 0 ? named : originalTo.filter((a) => !notRecipients.has(a.toLowerCase()));
@@ -152,6 +153,12 @@ function namedFailures(input: PlainInput, notice: string): Failure[] {
  * that names more than this is a list of something else (a mailing list's members, say).
  */
 const MAX_NAMED_RECIPIENTS = 20;
+
+/**
+ * Lines of a quoted original that name addresses other than its recipients: its sender, ids and
+ * trace fields ("From: Name <a@b>", "Message-ID: <x@host>"), and mbox "From a@b date" lines.
+ */
+const NOT_RECIPIENT_LINES = /^[ \t>]*(?:(?:From|Sender|Reply-To|Return-Path|Message-ID|In-Reply-To|References|Errors-To|Received|DKIM-Signature|X-[\w-]+)[ \t]*:|From[ \t]).*$/gim;
 
 const ADDRESS_IN_TEXT = /[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+/g;
 
