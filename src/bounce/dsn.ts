@@ -97,9 +97,8 @@ function recipientOf(group: HeaderField[]): ReportRecipient | null {
 /** "rfc822; <User@Example.com>" -> "User@Example.com"; null unless it looks like an address. */
 function addressOf(value: string | null): string | null {
   if (value === null) return null;
-  // "rfc822; <a@b>" and the type-less "<a@b>" Exchange and others write; a quoted-printable soft
-  // break left in a value ("kijitora@=") is not part of the address.
-  const address = withoutAngles(value.includes('@') && !/;.*@/.test(value) ? value : withoutType(value)).replace(/^"|"$/g, '');
+  // "rfc822; <a@b>", and the type-less "<a@b>" some servers write.
+  const address = withoutAngles(value.includes('@') && !/;.*@/.test(value) ? value : withoutType(value));
   return /^[^\s@]+@[^\s@]+$/.test(address) ? address : null;
 }
 

@@ -55,7 +55,7 @@ export async function readMessage(raw: Buffer | string): Promise<ReportMessage> 
     headers,
     subject: typeof mail.subject === 'string' ? mail.subject : '',
     reportType: reportType === undefined ? null : reportType.toLowerCase(),
-    text: typeof mail.text === 'string' ? mail.text : '',
+    text: typeof mail.text === 'string' && mail.text !== '' ? mail.text : mail.attachments.length === 0 ? rawBodyOf(raw) : '',
     parts: mail.attachments.map((a) => ({ contentType: a.contentType.toLowerCase(), text: a.content.toString('utf8') })),
     truncated: isTruncated(raw, contentType),
   };
@@ -75,4 +75,14 @@ function isTruncated(raw: Buffer | string, contentType: string): boolean {
   if (!boundary) return false;
   const closing = `--${boundary[1] ?? boundary[2]}--`;
   return typeof raw === 'string' ? !raw.includes(closing) : !raw.includes(closing, 0, 'latin1');
+}
+
+/**
+ * The body as it arrived, for a message whose MIME structure gave nothing (a multipart whose
+ * boundary parameter matches no delimiter line, say): the report is still there as text.
+ */
+function rawBodyOf(raw: Buffer | string): string {
+  const text = typeof raw === 'string' ? raw : raw.toString('utf8');
+  const end = text.search(/\r?\n\r?\n/);
+  return end < 0 ? '' : text.slice(end).trim();
 }
