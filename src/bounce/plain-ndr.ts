@@ -13,9 +13,10 @@ import type { DsnAction, HeaderField, ReportRecipient } from './types.js';
 /** Where the quoted original message starts in each server's wording. */
 const COPY_SEPARATOR = /^[ \t]*-{2,}[ \t]*(?:Below this line is a copy of the message\.?|This is a copy of the message, including all the headers\.|This is a copy of the message's headers\.|Original message|Undelivered message headers?|The header of the original message is following\.)[ \t]*-*[ \t]*$/im;
 
-const REPORT_SENDER = /^(?:mailer-daemon|postmaster|mail-daemon|maildaemon|mdaemon)@/i;
+/** The report senders' local parts; some servers write the bare "MAILER-DAEMON" without a domain. */
+const REPORT_SENDER = /^(?:mailer-daemon|postmaster|mail-daemon|maildaemon|mdaemon)(?:@|$)/i;
 const REPORT_SUBJECT = /^(?!(?:re|fwd?|aw|wg)\s*:)(?:.*\b(?:undeliver(?:able|ed)|delivery (?:status notification|failure|failed|has failed|notification)|failure notice|returned mail|mail delivery failed|non-?delivery|could not be delivered|not delivered)\b|warning: message \S+ delayed)/i;
-const REPORT_WORDING = /This is the qmail-send program|unable to deliver your message to the following address|could not be delivered to one or more of its\s+recipients|has not yet been delivered to one or more of its\s+recipients|following recipient\(s\) (?:could not|cannot) be reached|was not delivered to:|Delivery to the following recipients? failed/i;
+const REPORT_WORDING = /This is the qmail-send program|unable to deliver your message to the following address|could not be delivered to one or more of its\s+recipients|has not yet been delivered to one or more of its\s+recipients|following recipient\(s\) (?:could not|cannot) be reached|was not delivered to:|Delivery to the following recipients? failed|^\s*Could not be delivered to: <|^We had trouble delivering your message\./im;
 const DELAY_WORDING = /\bhas not yet been delivered\b|\bdelivery (?:has been |is )?delayed\b|\bhas been delayed\b|\bTHIS IS A WARNING MESSAGE ONLY\b|\bWarning--Could not send mail for past\b|^Delayed Mail\b|\(Delay\)$|\bstill (?:being )?(?:retried|trying)\b|\bwill (?:continue to |keep )?(?:try|retry)(?:ing)?\b|\bNo action is required on your part\b|^warning: message \S+ delayed/im;
 
 /**
