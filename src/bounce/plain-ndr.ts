@@ -49,7 +49,9 @@ export function parsePlainReport(input: PlainInput): ReportRecipient[] {
   if (!looksLikeReport(input, notice)) return [];
   const action: DsnAction = DELAY_WORDING.test(`${input.subject}\n${notice}`) ? 'delayed' : 'failed';
   const failures = failuresIn(input.headers, notice);
-  const found = failures.length > 0 ? failures : namedFailures(input, notice);
+  // The last layout reads any address, so it needs more than a subject: a person's mail titled
+  // "Undeliverable lunch plans" names addresses too.
+  const found = failures.length > 0 ? failures : sentByMachine(input, notice) ? namedFailures(input, notice) : [];
   // A reply of 2xx is a success notice ("250 2.1.5 Ok" of a delivery report), not a failure.
   return found.slice(0, MAX_REPORTED_RECIPIENTS).map((f) => recipientOf(f, action, notice)).filter((r) => !r.status?.startsWith('2.'));
 }
@@ -73,6 +75,22 @@ function failuresIn(headers: HeaderField[], notice: string): Failure[] {
   }
   return headerFailures(headers, notice);
 }
+
+/**
+ * A report sender (by address, by name, or the null sender "<>" in From or Return-Path), a
+ * report's wording, or RFC 3834's mark of a message a program sent.
+ */
+function sentByMachine(input: PlainInput, notice: string): boolean {
+  const from = fieldValue(input.headers, 'From') ?? '';
+  const returnPath = fieldValue(input.headers, 'Return-Path');
+  const autoSubmitted = fieldValue(input.headers, 'Auto-Submitted');
+  return REPORT_SENDER.test(withoutAngles(from)) || REPORT_SENDER_NAME.test(from) || /<\s*>/.test(from)
+    || (returnPath !== null && (/^<?\s*>?$/.test(returnPath.trim()) || REPORT_SENDER.test(withoutAngles(returnPath))))
+    || REPORT_WORDING.test(notice) || (autoSubmitted !== null && !/^\s*no\b/i.test(autoSubmitted));
+}
+
+/** Display names report senders use: "Mail Delivery System", "MAILER-DAEMON <>", "Mailer Daemon". */
+const REPORT_SENDER_NAME = /^\s*"?(?:mailer[- ]daemon|mail delivery (?:system|subsystem)|postmaster|mail administrator)\b/i;
 
 function looksLikeReport(input: PlainInput, notice: string): boolean {
   const from = withoutAngles(fieldValue(input.headers, 'From') ?? '');
