@@ -27,8 +27,8 @@ const DELAY_WORDING = /\bhas not yet been delivered\b|\bdelivery (?:has been |is
 const MAX_ADDRESS_LINE_CHARS = 512;
 /** An address alone on a line: "<a@b>:" (qmail, Yahoo), "  a@b" (Exim), "  a@b on 1/1/2010 10:00 AM" (Exchange). */
 const ADDRESS_LINE = /^([ \t]*)<?([^\s<>"@]+@[^\s<>"@]+?)>?(:?)(?:[ \t]+on[ \t].*|[ \t]*\(.*\))?[ \t]*$/;
-/** A 4xx/5xx reply code where a reply starts: line start, or after "said:", "]:" and the like. */
-const REPLY_START = /(^|[\s:\]])([45][0-5]\d)(?=[ -]\S|:[ \t])/;
+/** A 4xx/5xx reply code where a reply starts: line start, or after "said:", "]:", Exchange's "returned '" and the like. */
+const REPLY_START = /(^|[\s:\]'])([45][0-5]\d)(?=[ -]\S|:[ \t])/;
 
 export interface PlainInput {
   headers: HeaderField[];
@@ -182,8 +182,11 @@ const NOT_RECIPIENT_LINES = /^[ \t>]*(?:(?:From|Sender|Reply-To|Return-Path|Mess
 const ADDRESS_IN_TEXT = /[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+/g;
 
 function addressesIn(text: string): string[] {
-  return (text.match(ADDRESS_IN_TEXT) ?? []).map((a) => a.replace(/^[.'`]+|[.'`]+$/g, ''));
+  return (text.match(ADDRESS_IN_TEXT) ?? []).map((a) => a.replace(/^[.'`]+|[.'`]+$/g, '')).filter((a) => !AUTHENTICATION_RESULT.test(a));
 }
+
+/** "smtp.mailfrom=a@b", "header.from=a@b": Authentication-Results properties, not recipients. */
+const AUTHENTICATION_RESULT = /^(?:smtp|header|envelope|policy)\.[a-z]+=/i;
 
 function unique(values: string[]): string[] {
   const seen = new Set<string>();
