@@ -16,7 +16,7 @@ const COPY_SEPARATOR = /^[ \t]*-{2,}[ \t]*(?:Below this line is a copy of the me
 /** The report senders' local parts; some servers write the bare "MAILER-DAEMON" without a domain. */
 const REPORT_SENDER = /^(?:mailer-daemon|postmaster|mail-daemon|maildaemon|mdaemon)(?:@|$)/i;
 const REPORT_SUBJECT = /^(?!(?:re|fwd?|aw|wg)\s*:)(?:.*\b(?:undeliver(?:able|ed)|delivery (?:status notification|failure|failed|has failed|notification)|failure notice|returned mail|mail delivery failed|non-?delivery|could not be delivered|not delivered)\b|warning: message \S+ delayed)/i;
-const REPORT_WORDING = /This is the qmail-send program|unable to deliver your message to the following address|could not be delivered to one or more of its\s+recipients|has not yet been delivered to one or more of its\s+recipients|following recipient\(s\) (?:could not|cannot) be reached|was not delivered to:|Delivery to the following recipients? failed|^\s*Could not be delivered to: <|^We had trouble delivering your message\./im;
+const REPORT_WORDING = /This is the qmail-send program|unable to deliver your message to the following address|could not be delivered to one or more of its\s+recipients|has not yet been delivered to one or more of its\s+recipients|following recipient\(s\) (?:could not|cannot) be reached|was not delivered to:|Delivery to the following recipients? failed|^[ \t]*Could not be delivered to: <|^We had trouble delivering your message\./im;
 const DELAY_WORDING = /\bhas not yet been delivered\b|\bdelivery (?:has been |is )?delayed\b|\bhas been delayed\b|\bTHIS IS A WARNING MESSAGE ONLY\b|\bWarning--Could not send mail for past\b|^Delayed Mail\b|\(Delay\)$|\bstill (?:being )?(?:retried|trying)\b|\bwill (?:continue to |keep )?(?:try|retry)(?:ing)?\b|\bNo action is required on your part\b|^warning: message \S+ delayed/im;
 
 /**
@@ -179,7 +179,12 @@ const MAX_NAMED_RECIPIENTS = 20;
  */
 const NOT_RECIPIENT_LINES = /^[ \t>]*(?:(?:From|Sender|Reply-To|Return-Path|Message-ID|In-Reply-To|References|Errors-To|Received|DKIM-Signature|X-[\w-]+)[ \t]*:|From[ \t]).*$/gim;
 
-const ADDRESS_IN_TEXT = /[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+/g;
+/**
+ * An address in running text. It starts only where a token starts (the lookbehind) and each part
+ * is bounded (RFC 5321: 64-character local part, 63-character labels), so a hostile 60,000-letter
+ * "word" costs one bounded attempt instead of one scan of the rest of it per letter.
+ */
+const ADDRESS_IN_TEXT = /(?<![A-Za-z0-9!#$%&'*+/=?^_`{|}~.-])[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8}(?![A-Za-z0-9-])/g;
 
 function addressesIn(text: string): string[] {
   return (text.match(ADDRESS_IN_TEXT) ?? []).map((a) => a.replace(/^[.'`]+|[.'`]+$/g, '')).filter((a) => !AUTHENTICATION_RESULT.test(a));
