@@ -5,6 +5,7 @@
  * wording) and has that structure, so a person writing "undeliverable" in a reply is not a bounce.
  */
 import { parseEnhancedStatus } from '../delivery/classify.js';
+import { autoResponderSignal } from './auto-reply.js';
 import { classifyRecipient, leadingReplyCode } from './classify-recipient.js';
 import { collapseWhitespace, fieldValue, fieldValues, parseHeaderBlock, withoutAngles } from './fields.js';
 import { MAX_DIAGNOSTIC_CHARS, MAX_NOTICE_CHARS, MAX_REPORTED_RECIPIENTS } from './limits.js';
@@ -51,7 +52,10 @@ export function parsePlainReport(input: PlainInput): ReportRecipient[] {
   const failures = failuresIn(input.headers, notice);
   // The last layout reads any address, so it needs more than a subject: a person's mail titled
   // "Undeliverable lunch plans" names addresses too.
-  const found = failures.length > 0 ? failures : sentByMachine(input, notice) ? namedFailures(input, notice) : [];
+  // An out-of-office reply names addresses too ("please write to bob@example.com"), and may quote
+  // a report's subject ("Automatic reply: Undeliverable: ...").
+  const machineReport = sentByMachine(input, notice) && autoResponderSignal(input.headers, input.subject) === null;
+  const found = failures.length > 0 ? failures : machineReport ? namedFailures(input, notice) : [];
   // A reply of 2xx is a success notice ("250 2.1.5 Ok" of a delivery report), not a failure.
   return found.slice(0, MAX_REPORTED_RECIPIENTS).map((f) => recipientOf(f, action, notice)).filter((r) => !r.status?.startsWith('2.'));
 }

@@ -92,6 +92,12 @@ describe('plain reports in wording no layout knows', () => {
     expect(await parseReport(raw)).toMatchObject({ kind: 'other', isBounce: false, recipients: [] });
   });
 
+  it('an out-of-office reply quoting a report subject is an auto-reply, not a report for the addresses it names', async () => {
+    const raw = message(['From: Jo Park <jo@example.org>', 'To: b+01M7W2Y7M07PX5VPA00K793S0K@bounces.example.com', 'Subject: Automatic reply: Undeliverable: Q3 figures', 'Auto-Submitted: auto-replied'],
+      ['I am out of the office until Monday. For urgent matters please write to sam.lee@example.org.']);
+    expect(await parseReport(raw)).toMatchObject({ kind: 'auto-reply', isBounce: false, recipients: [] });
+  });
+
   it('a notice naming many addresses yields at most twenty', async () => {
     const many = Array.from({ length: 60 }, (_, i) => `member${i}@list.example.org`);
     const r = await parseReport(dragonfly([`Also seen: ${many.join(' ')}`, '']));
