@@ -10,7 +10,7 @@
 import { isComplaintType, isJmrpReport, parseFeedbackReport } from './arf.js';
 import { autoReplySignal } from './auto-reply.js';
 import { inlineDeliveryStatus, parseDeliveryStatus } from './dsn.js';
-import { MAX_NOTICE_CHARS } from './limits.js';
+import { MAX_INLINE_STATUS_SEARCH_CHARS } from './limits.js';
 import { fieldValues, parseFieldGroups, parseHeaderBlock } from './fields.js';
 import { readMessage, type ReportMessage } from './mime.js';
 import { parsePlainReport, quotedOriginalHeaders } from './plain-ndr.js';
@@ -83,7 +83,7 @@ function* deliveryStatusTexts(message: ReportMessage): Generator<string> {
   const part = partText(message, DELIVERY_STATUS_PARTS);
   if (part !== null) yield part;
   for (const text of [message.text, ...message.parts.filter((p) => !DELIVERY_STATUS_PARTS.includes(p.contentType)).map((p) => p.text)]) {
-    const inline = inlineDeliveryStatus(text.slice(0, MAX_NOTICE_CHARS * 4));
+    const inline = inlineDeliveryStatus(text.slice(0, MAX_INLINE_STATUS_SEARCH_CHARS));
     if (inline !== null) yield inline;
   }
 }

@@ -3,12 +3,14 @@
  * Lotus Domino write for a person. Best effort: find each failed address and the reply that
  * explains it. A message counts only when it both looks like a report (sender, subject, known
  * wording) and has that structure, so a person writing "undeliverable" in a reply is not a bounce.
+ * The last layout, for the many wordings no layout knows, takes the addresses the notice names;
+ * it runs only for mail a program sent that is not an autoresponder's.
  */
 import { parseEnhancedStatus } from '../delivery/classify.js';
 import { autoResponderSignal } from './auto-reply.js';
 import { classifyRecipient, leadingReplyCode } from './classify-recipient.js';
 import { collapseWhitespace, fieldValue, fieldValues, parseHeaderBlock, withoutAngles } from './fields.js';
-import { MAX_DIAGNOSTIC_CHARS, MAX_NOTICE_CHARS, MAX_REPORTED_RECIPIENTS } from './limits.js';
+import { MAX_DIAGNOSTIC_CHARS, MAX_NAMED_RECIPIENTS, MAX_NOTICE_CHARS, MAX_REPORTED_RECIPIENTS } from './limits.js';
 import type { DsnAction, HeaderField, ReportRecipient } from './types.js';
 
 /** Where the quoted original message starts in each server's wording. */
@@ -51,9 +53,8 @@ export function parsePlainReport(input: PlainInput): ReportRecipient[] {
   const action: DsnAction = DELAY_WORDING.test(`${input.subject}\n${notice}`) ? 'delayed' : 'failed';
   const failures = failuresIn(input.headers, notice);
   // The last layout reads any address, so it needs more than a subject: a person's mail titled
-  // "Undeliverable lunch plans" names addresses too.
-  // An out-of-office reply names addresses too ("please write to bob@example.com"), and may quote
-  // a report's subject ("Automatic reply: Undeliverable: ...").
+  // "Undeliverable lunch plans" names addresses too, and so does an out-of-office reply ("please
+  // write to bob@example.com"), which may quote a report's subject ("Automatic reply: ...").
   const machineReport = sentByMachine(input, notice) && autoResponderSignal(input.headers, input.subject) === null;
   const found = failures.length > 0 ? failures : machineReport ? namedFailures(input, notice) : [];
   // A reply of 2xx is a success notice ("250 2.1.5 Ok" of a delivery report), not a failure.
@@ -172,12 +173,6 @@ function namedFailures(input: PlainInput, notice: string): Failure[] {
 }
 
 /**
- * Addresses read from a notice in the last layout. A report names its failed recipients; a notice
- * that names more than this is a list of something else (a mailing list's members, say).
- */
-const MAX_NAMED_RECIPIENTS = 20;
-
-/**
  * Lines of a quoted original that name addresses other than its recipients: its sender, ids and
  * trace fields ("From: Name <a@b>", "Message-ID: <x@host>"), and mbox "From a@b date" lines.
  */
@@ -220,7 +215,8 @@ function recipientOf(failure: Failure, action: DsnAction, notice: string): Repor
   const code = leadingReplyCode(diagnosticCode ?? '');
   // Without a code or status the reply is a sentence of the notice; the classifier's rules then
   // read the whole notice ("retry timeout exceeded", "socket error", "mailbox is full").
-  const evidence = code === null && statusInText === null ? `${diagnosticCode ?? ''}\n${notice}`.slice(0, MAX_DIAGNOSTIC_CHARS * 2) : diagnosticCode;
+  // (classifySmtpReply bounds what it reads.)
+  const evidence = code === null && statusInText === null ? `${diagnosticCode ?? ''}\n${notice}` : diagnosticCode;
   const verdict = classifyRecipient({ action, status: statusInText, diagnostic: evidence });
   return {
     address: failure.address,
