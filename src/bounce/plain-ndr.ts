@@ -14,7 +14,7 @@ import { MAX_DIAGNOSTIC_CHARS, MAX_NAMED_RECIPIENTS, MAX_NOTICE_CHARS, MAX_REPOR
 import type { DsnAction, HeaderField, ReportRecipient } from './types.js';
 
 /** Where the quoted original message starts in each server's wording. */
-const COPY_SEPARATOR = /^[ \t]*-{2,}[ \t]*(?:Below this line is a copy of the message\.?|This is a copy of the message, including all the headers\.|This is a copy of the message's headers\.|Original message|Undelivered message headers?|The header of the original message is following\.)[ \t]*-*[ \t]*$/im;
+const COPY_SEPARATOR = /^[ \t]*-{2,}[ \t]*(?:Below this line is a copy of the message\.?|This is a copy of the message, including all the headers\.|This is a copy of the message's headers\.|Original message|Undelivered message headers?|The header of the original message is following\.|Original message follows\.)[ \t]*-*[ \t]*$|^[ \t]*Original message follows\.[ \t]*$/im;
 
 /** The report senders' local parts; some servers write the bare "MAILER-DAEMON" without a domain. */
 const REPORT_SENDER = /^(?:mailer-daemon|postmaster|mail-daemon|maildaemon|mdaemon)(?:@|$)/i;
@@ -260,7 +260,7 @@ function noticeReply(notice: string): string | null {
   const lines = notice.split(/\r?\n/);
   const withCode = lines.findIndex((l) => l.length <= MAX_ADDRESS_LINE_CHARS && REPLY_START.test(l));
   if (withCode >= 0) return replyIn(lines.slice(withCode).join('\n'));
-  const withStatus = lines.find((l) => l.length <= MAX_ADDRESS_LINE_CHARS && parseEnhancedStatus(l) !== null);
+  const withStatus = lines.find((l) => l.length <= MAX_ADDRESS_LINE_CHARS && /^[45]/.test(parseEnhancedStatus(l) ?? ''));
   return withStatus === undefined ? null : collapseWhitespace(withStatus);
 }
 
