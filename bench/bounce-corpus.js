@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Bounce corpus: every message of test/fixtures/bounces/ through parseReport (the code path of
-// `postline dsn parse`), scored against the manifest (expected results from Sisimai, see the
+// `postline dsn parse`), scored against the manifest (expected results from Sisimai and flufl.bounce, see the
 // corpus README): read as a bounce for the right recipient, the right permanent/temporary class,
 // the exact RFC 3463 status where the report gives one. Prints the figures per MTA family and
 // writes them into BENCHMARKS.md.
@@ -25,7 +25,7 @@ const row = (name, f) => `| ${name} | ${f.files} | ${f.recipients} | ${pct(f.rea
 const lines = [
   '## Bounce corpus (`node bench/bounce-corpus.js`)',
   '',
-  `Commit ${commitId()}. ${entries.length} messages of test/fixtures/bounces/ (Sisimai's public corpus) read by`,
+  `Commit ${commitId()}. ${entries.length} messages of test/fixtures/bounces/ (Sisimai's public corpus; \`flufl-*\`: GNU Mailman's flufl.bounce samples) read by`,
   '`parseReport`, the code path of `postline dsn parse`, and scored against its manifest per failed recipient:',
   'read (a bounce naming that address), class (permanent/temporary as the report gave it; a full mailbox that',
   'Postline retries by policy counts as permanent), status (the exact RFC 3463 code, of the recipients whose',

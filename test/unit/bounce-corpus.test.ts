@@ -18,11 +18,12 @@ beforeAll(async () => {
 
 const report = (file: string): ParsedReport => reports.get(file)!;
 
-describe('bounce corpus (Sisimai public set, expected results from Sisimai)', () => {
+describe('bounce corpus (Sisimai public set and flufl.bounce samples, expected results from each)', () => {
   it('covers the MTA families of the corpus, with non-bounces among them', () => {
     const families = new Set(entries.map((e) => e.family));
     expect(families.size).toBeGreaterThanOrEqual(70);
-    expect(entries.filter((e) => e.kind === 'bounce').length).toBeGreaterThan(580);
+    expect(entries.filter((e) => e.kind === 'bounce' && !e.file.startsWith('flufl-')).length).toBeGreaterThan(580);
+    expect(entries.filter((e) => e.file.startsWith('flufl-')).length).toBe(101);
     expect(entries.filter((e) => e.kind === 'auto-reply').length).toBeGreaterThan(0);
     expect(entries.filter((e) => e.kind === 'feedback').length).toBeGreaterThan(0);
   });
