@@ -19,12 +19,26 @@ export function autoReplySignal(headers: readonly HeaderField[], subject: string
   // RFC 3834: any value but "no" marks a message a program sent.
   const autoSubmitted = fieldValue(headers, 'Auto-Submitted');
   if (autoSubmitted !== null && !/^\s*no\b/i.test(autoSubmitted)) return `Auto-Submitted: ${autoSubmitted}`;
-  for (const name of AUTORESPONDER_HEADERS) {
-    if (fieldValue(headers, name) !== null) return name;
-  }
+  const header = responderHeader(headers);
+  if (header !== null) return header;
   // "bulk" and "list" are mailing lists' values, not automatic replies.
   const precedence = fieldValue(headers, 'Precedence');
   if (precedence !== null && /^\s*(?:auto_reply|junk)\b/i.test(precedence)) return `Precedence: ${precedence}`;
-  if (AUTO_REPLY_SUBJECT.test(subject.trim())) return `Subject: ${subject.trim()}`;
-  return null;
+  return responderSubject(subject);
+}
+
+/**
+ * The signals only an autoresponder gives (its headers, an automatic-reply subject), unlike
+ * Auto-Submitted and Precedence, which delivery reports carry too.
+ */
+export function autoResponderSignal(headers: readonly HeaderField[], subject: string): string | null {
+  return responderHeader(headers) ?? responderSubject(subject);
+}
+
+function responderHeader(headers: readonly HeaderField[]): string | null {
+  return AUTORESPONDER_HEADERS.find((name) => fieldValue(headers, name) !== null) ?? null;
+}
+
+function responderSubject(subject: string): string | null {
+  return AUTO_REPLY_SUBJECT.test(subject.trim()) ? `Subject: ${subject.trim()}` : null;
 }

@@ -41,13 +41,27 @@ export function classifyRecipient(evidence: RecipientEvidence): RecipientVerdict
   // ("smtp; 550 Requested action not taken" with Status 5.1.1 is an unknown user).
   const text = status !== null && parseEnhancedStatus(diagnostic) === null ? `${status} ${diagnostic}`.trim() : diagnostic;
   const verdict = classifySmtpReply({ code, text });
-  return {
-    // A delayed recipient is still being retried by the reporting server: never final.
-    permanent: action === 'delayed' ? false : verdict.permanent,
-    failureCode: verdict.failureCode,
-    explanation: verdict.explanation,
-  };
+  return { permanent: permanence(action, status, verdict.failureCode, verdict.permanent), failureCode: verdict.failureCode, explanation: verdict.explanation };
 }
+
+/**
+ * Whether the reported failure is final. A delayed recipient is still being retried by the
+ * reporting server. Otherwise the Status class is the reporting server's own word, whatever reply
+ * code it quoted ("554 4.4.7 Message expired" is temporary, "550 5.7.1 ... try again later" is
+ * final), except that a full mailbox stays temporary as on the delivery path (the address is
+ * fine). Without a Status, an expiry or an unreachable server (4004, 4003) is temporary: the
+ * server gave up on the message, not on the address; anything else follows the classifier.
+ */
+function permanence(action: DsnAction, status: string | null, failureCode: number, classifierPermanent: boolean): boolean {
+  if (action === 'delayed' || status?.startsWith('4.')) return false;
+  if (status?.startsWith('5.')) return failureCode !== MAILBOX_FULL;
+  if (failureCode === EXPIRED || failureCode === UNREACHABLE) return false;
+  return classifierPermanent;
+}
+
+const MAILBOX_FULL = 3001;
+const UNREACHABLE = 4003;
+const EXPIRED = 4004;
 
 /** "550 5.1.1 ...", "550-5.1.1 ...", "554: delivery error" -> the code; else null. */
 export function leadingReplyCode(text: string): number | null {

@@ -15,6 +15,19 @@ export interface DeliveryStatus {
   recipients: ReportRecipient[];
 }
 
+/**
+ * Where delivery-status fields start in text that is not a message/delivery-status part: reports
+ * whose MIME structure was lost (forwarded, sent without headers, flattened to text/plain) still
+ * carry the RFC 3464 fields inline.
+ */
+const INLINE_STATUS_START = /^(?:Reporting-MTA|Final-Recipient|Original-Recipient)[ \t]*:/im;
+
+/** The delivery-status fields found inline in text, or null when the text has none. */
+export function inlineDeliveryStatus(text: string): string | null {
+  const start = text.search(INLINE_STATUS_START);
+  return start < 0 ? null : text.slice(start);
+}
+
 export function parseDeliveryStatus(text: string): DeliveryStatus {
   let reportingMta: string | null = null;
   const recipients: ReportRecipient[] = [];
@@ -53,14 +66,19 @@ function recipientGroups(groups: HeaderField[][]): HeaderField[][] {
   return out;
 }
 
-/** A recipient needs an address and a known Action (RFC 3464 requires both); anything else is skipped. */
+/**
+ * A recipient needs an address and an Action (RFC 3464 requires both); anything else is skipped.
+ * Some MTAs leave Action out: a 5.x.x or 4.x.x Status then says failed or delayed, as the Action
+ * would have. An Action of a value RFC 3464 does not define is not guessed at.
+ */
 function recipientOf(group: HeaderField[]): ReportRecipient | null {
   const finalRecipient = addressOf(fieldValue(group, 'Final-Recipient'));
   const originalRecipient = addressOf(fieldValue(group, 'Original-Recipient'));
   const address = finalRecipient ?? originalRecipient;
-  const action = actionOf(fieldValue(group, 'Action'));
-  if (address === null || action === null) return null;
   const status = statusOf(fieldValue(group, 'Status'));
+  const actionField = fieldValue(group, 'Action');
+  const action = actionField === null ? actionOfStatus(status) : actionOf(actionField);
+  if (address === null || action === null) return null;
   const rawDiagnostic = fieldValue(group, 'Diagnostic-Code');
   const diagnosticCode = rawDiagnostic === null ? null : collapseWhitespace(rawDiagnostic).slice(0, MAX_DIAGNOSTIC_CHARS) || null;
   const remoteMta = fieldValue(group, 'Remote-MTA');
@@ -79,7 +97,8 @@ function recipientOf(group: HeaderField[]): ReportRecipient | null {
 /** "rfc822; <User@Example.com>" -> "User@Example.com"; null unless it looks like an address. */
 function addressOf(value: string | null): string | null {
   if (value === null) return null;
-  const address = withoutAngles(withoutType(value));
+  // "rfc822; <a@b>", and the type-less "<a@b>" some servers write.
+  const address = withoutAngles(value.includes('@') && !/;.*@/.test(value) ? value : withoutType(value));
   return /^[^\s@]+@[^\s@]+$/.test(address) ? address : null;
 }
 
@@ -87,6 +106,12 @@ function addressOf(value: string | null): string | null {
 function actionOf(value: string | null): DsnAction | null {
   const word = value?.trim().split(/[\s(;]/)[0]?.toLowerCase();
   return (DSN_ACTIONS as readonly string[]).includes(word ?? '') ? (word as DsnAction) : null;
+}
+
+function actionOfStatus(status: string | null): DsnAction | null {
+  if (status?.startsWith('5.')) return 'failed';
+  if (status?.startsWith('4.')) return 'delayed';
+  return null;
 }
 
 /** "5.0.0 (permanent failure)" -> "5.0.0"; "5.1.001" -> "5.1.1"; anything else -> null. */

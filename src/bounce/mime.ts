@@ -23,6 +23,8 @@ export interface ReportMessage {
   text: string;
   /** Parts mailparser keeps apart from the text: the report parts and attached messages. */
   parts: ReportPart[];
+  /** A multipart message whose closing boundary ("--boundary--") never comes: cut off in transit or storage. */
+  truncated: boolean;
 }
 
 /**
@@ -44,7 +46,7 @@ export async function readMessage(raw: Buffer | string): Promise<ReportMessage> 
   try {
     mail = await simpleParser(raw, PARSER_OPTIONS);
   } catch {
-    return { headers: [], subject: '', reportType: null, text: '', parts: [] };
+    return { headers: [], subject: '', reportType: null, text: '', parts: [], truncated: false };
   }
   const headers = (mail.headerLines ?? []).map(({ line }) => headerFieldOf(line)).filter((f): f is HeaderField => f !== null);
   const contentType = headers.find((f) => f.name.toLowerCase() === 'content-type')?.value ?? '';
@@ -53,8 +55,9 @@ export async function readMessage(raw: Buffer | string): Promise<ReportMessage> 
     headers,
     subject: typeof mail.subject === 'string' ? mail.subject : '',
     reportType: reportType === undefined ? null : reportType.toLowerCase(),
-    text: typeof mail.text === 'string' ? mail.text : '',
+    text: typeof mail.text === 'string' && mail.text !== '' ? mail.text : mail.attachments.length === 0 ? rawBodyOf(raw) : '',
     parts: mail.attachments.map((a) => ({ contentType: a.contentType.toLowerCase(), text: a.content.toString('utf8') })),
+    truncated: isTruncated(raw, contentType),
   };
 }
 
@@ -63,4 +66,23 @@ function headerFieldOf(line: string): HeaderField | null {
   const colon = line.indexOf(':');
   if (colon <= 0) return null;
   return { name: line.slice(0, colon).trim(), value: line.slice(colon + 1).replace(/\r?\n(?=[ \t])/g, '').trim() };
+}
+
+/** True for a multipart message without its closing boundary line. */
+function isTruncated(raw: Buffer | string, contentType: string): boolean {
+  if (!/^\s*multipart\//i.test(contentType)) return false;
+  const boundary = /;\s*boundary\s*=\s*(?:"([^"]+)"|([^\s;]+))/i.exec(contentType);
+  if (!boundary) return false;
+  const closing = `--${boundary[1] ?? boundary[2]}--`;
+  return typeof raw === 'string' ? !raw.includes(closing) : !raw.includes(closing, 0, 'latin1');
+}
+
+/**
+ * The body as it arrived, for a message whose MIME structure gave nothing (a multipart whose
+ * boundary parameter matches no delimiter line, say): the report is still there as text.
+ */
+function rawBodyOf(raw: Buffer | string): string {
+  const text = typeof raw === 'string' ? raw : raw.toString('utf8');
+  const end = text.search(/\r?\n\r?\n/);
+  return end < 0 ? '' : text.slice(end).trim();
 }

@@ -9,7 +9,8 @@
  */
 import { isComplaintType, isJmrpReport, parseFeedbackReport } from './arf.js';
 import { autoReplySignal } from './auto-reply.js';
-import { parseDeliveryStatus } from './dsn.js';
+import { inlineDeliveryStatus, parseDeliveryStatus } from './dsn.js';
+import { MAX_INLINE_STATUS_SEARCH_CHARS } from './limits.js';
 import { fieldValues, parseFieldGroups, parseHeaderBlock } from './fields.js';
 import { readMessage, type ReportMessage } from './mime.js';
 import { parsePlainReport, quotedOriginalHeaders } from './plain-ndr.js';
@@ -42,9 +43,8 @@ export async function parseReport(raw: Buffer | string, envelope: ReportEnvelope
     return report(isComplaintType(complaint.feedbackType) ? 'complaint' : 'feedback', { complaint });
   }
 
-  const statusPart = partText(message, DELIVERY_STATUS_PARTS);
-  if (statusPart !== null) {
-    const dsn = parseDeliveryStatus(statusPart);
+  for (const statusText of deliveryStatusTexts(message)) {
+    const dsn = parseDeliveryStatus(statusText);
     if (dsn.recipients.length > 0) return report(kindOfRecipients(dsn.recipients), { recipients: dsn.recipients, reportingMta: dsn.reportingMta });
   }
 
@@ -58,7 +58,10 @@ export async function parseReport(raw: Buffer | string, envelope: ReportEnvelope
     return report('read-receipt', {}, fieldValues(fields, 'Original-Message-ID'));
   }
 
-  const plain = parsePlainReport(message);
+  // A report cut off inside its delivery-status part (the closing MIME boundary never comes) is
+  // not read from its text instead: the machine-readable part it meant to give is half there.
+  const cutOffReport = message.truncated && partText(message, DELIVERY_STATUS_PARTS) !== null;
+  const plain = cutOffReport ? [] : parsePlainReport({ ...message, originalHeaders });
   if (plain.length > 0) return report(kindOfRecipients(plain), { recipients: plain });
 
   // A report of any type that could not be read is not an automatic reply, whatever it says.
@@ -70,6 +73,19 @@ function kindOfRecipients(recipients: readonly ReportRecipient[]): ReportKind {
   if (recipients.some((r) => r.action === 'failed')) return 'bounce';
   if (recipients.some((r) => r.action === 'delayed')) return 'delay';
   return 'delivery-report';
+}
+
+/**
+ * The delivery-status part, then delivery-status fields written inline: in the text, in a part of
+ * another type, or in an attached message (a report forwarded or bounced back as an attachment).
+ */
+function* deliveryStatusTexts(message: ReportMessage): Generator<string> {
+  const part = partText(message, DELIVERY_STATUS_PARTS);
+  if (part !== null) yield part;
+  for (const text of [message.text, ...message.parts.filter((p) => !DELIVERY_STATUS_PARTS.includes(p.contentType)).map((p) => p.text)]) {
+    const inline = inlineDeliveryStatus(text.slice(0, MAX_INLINE_STATUS_SEARCH_CHARS));
+    if (inline !== null) yield inline;
+  }
 }
 
 /** The decoded text of the first part of one of these types, or null. */

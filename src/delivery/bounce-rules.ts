@@ -351,6 +351,28 @@ export const BOUNCE_RULES: readonly BounceRule[] = Object.freeze([
     explanation: 'The message expired in a queue before it could be delivered.',
     example: '550 4.4.7 QUEUE.Expired; message expired',
   },
+  // Reports whose server gave up after retrying, in each MTA's wording (from bounce reports).
+  {
+    id: 'exim-hosts-failing',
+    match: /\ball hosts have been failing for a long time\b/i,
+    failureCode: 4004,
+    explanation: 'The message expired in a queue before it could be delivered.',
+    example: 'all hosts have been failing for a long time and were last tried after this message arrived',
+  },
+  {
+    id: 'queue-gave-up',
+    match: /\bEnvelope expired\b|\bafter multiple retries, giving up\b|\bDelivery failed \d+ attempts\b|\bbeen in the queue too long\b|\bwas not delivered within \d+ days\b|\bwas aborted after [\d.]+ hour/i,
+    failureCode: 4004,
+    explanation: 'The message expired in a queue before it could be delivered.',
+    example: "unable to connect to remote server [192.0.2.222:25]: Operation timed out I'm not going to try again; this message has been in the queue too long.",
+  },
+  {
+    id: 'remote-unreachable',
+    match: /\bdid not accept our requests to connect\b|\bHost not reachable\b|\bRemote host is not responding\b|\bsocket error\]/i,
+    failureCode: 4003,
+    explanation: 'Could not connect to the receiving server, or the connection broke.',
+    example: 'The recipient server did not accept our requests to connect. Learn more at https://support.google.com/mail/answer/7720 [libsisimai.org 192.0.2.153: socket error]',
+  },
   {
     id: 'tls-failed',
     match: /\bError initiating TLS\b|\bError upgrading connection with STARTTLS\b|\bSSL routines\b/i,
