@@ -6,7 +6,8 @@ import type { RateLimiter } from './rate-limiter.js';
 export type SendResult =
   | { kind: 'accepted'; response: string; mx: string; tls: boolean }
   | { kind: 'rejected'; code: number; response: string; mx: string }
-  | { kind: 'unreachable'; error: string; mx: string | null };
+  /** `connect`: no MX host could be connected to (as opposed to a connection lost during the transaction). */
+  | { kind: 'unreachable'; error: string; mx: string | null; connect?: boolean };
 
 export interface SmtpPoolOptions {
   heloName: string;
@@ -54,7 +55,7 @@ export class SmtpPool {
       let conn = this.takeIdle(dest);
       if (!conn) {
         const opened = await this.open(hosts);
-        if ('error' in opened) return { kind: 'unreachable', error: opened.error, mx: opened.mx };
+        if ('error' in opened) return { kind: 'unreachable', error: opened.error, mx: opened.mx, connect: !opened.refused };
         conn = opened;
       }
       const result = await this.transact(conn, envelope, message);
@@ -121,7 +122,7 @@ export class SmtpPool {
   }
 
   /** Tries the hosts in order until one greets us (MX fallback). */
-  private async open(hosts: readonly MxHost[]): Promise<Conn | { error: string; mx: string | null }> {
+  private async open(hosts: readonly MxHost[]): Promise<Conn | { error: string; mx: string | null; refused?: boolean }> {
     let lastError = 'no hosts';
     let lastMx: string | null = null;
     for (const h of hosts) {
@@ -141,7 +142,7 @@ export class SmtpPool {
         lastMx = h.host;
         // A server that greets with a 5xx refuses mail for good; do not try it as a network error.
         const reply = err instanceof SmtpSessionError ? err.reply : null;
-        if (reply && reply.code >= 500) return { error: reply.text, mx: h.host };
+        if (reply && reply.code >= 500) return { error: reply.text, mx: h.host, refused: true };
       }
     }
     return { error: lastError, mx: lastMx };

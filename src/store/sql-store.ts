@@ -321,25 +321,41 @@ export abstract class SqlStore implements Store {
 
   async recordOutcomes(workerId: string, outcomes: readonly DeliveryOutcomeRecord[], now: number): Promise<number> {
     if (outcomes.length === 0) return 0;
+    // Outcomes that set the same values (a destination's recipients deferred together: same reply,
+    // attempt count and retry time) are written by one UPDATE each; a statement per row made a
+    // failing domain's deferrals cost more than accepting its recipients.
+    const groups = new Map<string, DeliveryOutcomeRecord[]>();
+    for (const o of outcomes) {
+      const key = JSON.stringify([o.status, o.attempts, o.nextAttemptAt, o.reply, o.mx, o.failureCode]);
+      const group = groups.get(key);
+      if (group) group.push(o);
+      else groups.set(key, [o]);
+    }
     return this.db.transaction().execute(async (trx) => {
       let updated = 0;
       const events: Insertable<EventsTable>[] = [];
       const suppressions = new Map<number, NewSuppression[]>();
-      for (const o of outcomes) {
-        const res = await trx.updateTable('recipients').set({
-          status: o.status, attempts: o.attempts, next_attempt_at: o.nextAttemptAt ?? now, last_reply: o.reply,
-          last_mx: o.mx, failure_code: o.failureCode, locked_by: null, locked_at: null, updated_at: now,
-        }).where('id', '=', o.recipientId).where('locked_by', '=', workerId).where('status', '=', 'delivering')
-          .returning(['server_id', 'message_id', 'address']).executeTakeFirst();
-        if (!res) continue;
-        updated++;
-        events.push({ uid: newId(now), server_id: Number(res.server_id), message_id: res.message_id, recipient_id: o.recipientId,
-          type: o.event.type, occurred_at: now, data: JSON.stringify(o.event.data) });
-        if (o.suppress) {
-          const serverId = Number(res.server_id);
-          let list = suppressions.get(serverId);
-          if (!list) suppressions.set(serverId, list = []);
-          list.push({ address: res.address, reason: o.suppress.reason, detail: o.suppress.detail });
+      for (const group of groups.values()) {
+        const first = group[0]!;
+        const byId = new Map(group.map((o) => [o.recipientId, o]));
+        for (const part of chunks(group)) {
+          const rows = await trx.updateTable('recipients').set({
+            status: first.status, attempts: first.attempts, next_attempt_at: first.nextAttemptAt ?? now, last_reply: first.reply,
+            last_mx: first.mx, failure_code: first.failureCode, locked_by: null, locked_at: null, updated_at: now,
+          }).where('id', 'in', part.map((o) => o.recipientId)).where('locked_by', '=', workerId).where('status', '=', 'delivering')
+            .returning(['id', 'server_id', 'message_id', 'address']).execute();
+          for (const res of rows) {
+            const o = byId.get(res.id)!;
+            updated++;
+            events.push({ uid: newId(now), server_id: Number(res.server_id), message_id: res.message_id, recipient_id: o.recipientId,
+              type: o.event.type, occurred_at: now, data: JSON.stringify(o.event.data) });
+            if (o.suppress) {
+              const serverId = Number(res.server_id);
+              let list = suppressions.get(serverId);
+              if (!list) suppressions.set(serverId, list = []);
+              list.push({ address: res.address, reason: o.suppress.reason, detail: o.suppress.detail });
+            }
+          }
         }
       }
       await insertEvents(trx, events, INSERT_CHUNK_ROWS);
