@@ -10,6 +10,7 @@ import { deferOrExpire, outcomeFor, undeliverable, type Classification, type Cla
 import { WakeSignal } from '../core/wake-signal.js';
 import { FAILURE_TTL_MS } from '../dns/cache-policy.js';
 import { CONNECT_FAILURE_TTL_MS, FailingDomains, type DomainFailure } from './failing-domains.js';
+import { RateLimiter } from './rate-limiter.js';
 
 export interface DeliveryMetrics {
   observe(outcome: DeliveryOutcomeRecord['status'], seconds: number): void;
@@ -51,6 +52,13 @@ const OUTCOME_FLUSH_ITEMS = 200;
 const OUTCOME_FLUSH_MS = 20;
 const TEMPLATE_CACHE_ENTRIES = 2_000;
 const SERVER_CACHE_MS = 5_000;
+/**
+ * Recipients of failing domains deferred per second at most. Deferring one costs about what
+ * accepting it did (its claim, its row update, its Deferred event and counters), so a storm of
+ * mail to failing domains, deferred as fast as it arrives, halved the rate the API accepted at;
+ * paced, the deferrals wait in memory (claims renewed) and the API keeps the store's writer.
+ */
+export const FAILING_DOMAIN_DEFERRALS_PER_SEC = 5_000;
 /** The deferral of a recipient whose domain DNS could not resolve (a resolver failure, not an answer). */
 const DNS_FAILURE: Classification = { permanent: false, failureCode: 4999, enhancedStatus: null, explanation: 'The recipient domain could not be looked up in DNS.', ruleId: null };
 
@@ -82,6 +90,8 @@ export class DeliveryWorker {
   private readonly claimBatch: number;
   /** Domains that just failed as a whole: their recipients are deferred together, without a lookup. */
   private readonly failing = new FailingDomains();
+  /** Paces those deferrals, in wall-clock time (FAILING_DOMAIN_DEFERRALS_PER_SEC). */
+  private readonly failingPace = new RateLimiter(FAILING_DOMAIN_DEFERRALS_PER_SEC);
 
   constructor(private readonly d: DeliveryWorkerDeps) {
     this.maxInFlight = d.maxInFlight ?? 500;
@@ -241,7 +251,8 @@ export class DeliveryWorker {
    * A recipient of a domain that failed as a whole, deferred as of the failure with the domain's
    * jitter: the domain's recipients get one retry time, so the flush writes them with one statement.
    */
-  private deferWithDomain(r: StoredRecipient, f: DomainFailure, ctx: OutcomeContext): DeliveryOutcomeRecord {
+  private async deferWithDomain(r: StoredRecipient, f: DomainFailure, ctx: OutcomeContext): Promise<DeliveryOutcomeRecord> {
+    await this.failingPace.take('failing');
     return deferOrExpire(r, r.attempts + 1, f.reason, null, f.classification, { ...ctx, now: f.since, random: () => f.jitter });
   }
 
