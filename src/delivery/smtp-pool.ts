@@ -27,7 +27,11 @@ export const MAX_MESSAGES_PER_CONNECTION = 100;
 export const IDLE_CLOSE_MS = 10_000;
 
 interface Conn { smtp: SmtpClient; mx: string; sent: number; idleTimer: NodeJS.Timeout | null; dead: boolean }
-interface Destination { idle: Conn[]; active: number; waiters: (() => void)[] }
+interface Destination {
+  idle: Conn[]; active: number; waiters: (() => void)[];
+  /** The last time none of the hosts took a connection (a sequence number, not a clock), and why. */
+  connectFailure: { seq: number; error: string; mx: string | null } | null;
+}
 
 /**
  * Outbound SMTP connections, pooled per destination (the ordered MX host list) and reused for
@@ -39,6 +43,7 @@ export class SmtpPool {
   private total = 0;
   private totalWaiters: (() => void)[] = [];
   private closed = false;
+  private seq = 0;
   /** Connections opened since start (tests and metrics read it). */
   opened = 0;
 
@@ -49,13 +54,20 @@ export class SmtpPool {
   async send(hosts: readonly MxHost[], envelope: { from: string; to: string }, message: Buffer): Promise<SendResult> {
     const key = hosts.map((h) => `${h.host}:${h.port}`).join(',');
     const dest = this.dest(key);
+    const queued = ++this.seq;
     await this.opts.rateLimiter?.take(key);
     await this.acquire(dest);
     try {
       let conn = this.takeIdle(dest);
+      // The hosts refused a connection while this send waited: it fails alike, without trying again.
+      const failure = dest.connectFailure;
+      if (!conn && failure && failure.seq > queued) return { kind: 'unreachable', error: failure.error, mx: failure.mx, connect: true };
       if (!conn) {
         const opened = await this.open(hosts);
-        if ('error' in opened) return { kind: 'unreachable', error: opened.error, mx: opened.mx, connect: !opened.refused };
+        if ('error' in opened) {
+          if (!opened.refused) dest.connectFailure = { seq: ++this.seq, error: opened.error, mx: opened.mx };
+          return { kind: 'unreachable', error: opened.error, mx: opened.mx, connect: !opened.refused };
+        }
         conn = opened;
       }
       const result = await this.transact(conn, envelope, message);
@@ -76,7 +88,7 @@ export class SmtpPool {
 
   private dest(key: string): Destination {
     let d = this.dests.get(key);
-    if (!d) this.dests.set(key, (d = { idle: [], active: 0, waiters: [] }));
+    if (!d) this.dests.set(key, (d = { idle: [], active: 0, waiters: [], connectFailure: null }));
     return d;
   }
 

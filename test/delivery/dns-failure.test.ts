@@ -1,3 +1,4 @@
+import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject, startTestApp, type TestApp } from '../helpers/app.js';
 import { TEST_STORE_KIND } from '../helpers/stores.js';
@@ -16,6 +17,9 @@ describe(`a domain whose DNS fails (${TEST_STORE_KIND})`, () => {
   let sink: SmtpSink;
   let dns: TestDnsServer;
   let t: TestApp;
+  /** An MX host that takes connections and drops them before its greeting (127.0.0.2, the sink's port). */
+  let dead: Server;
+  let deadConnections = 0;
   let clock = Date.UTC(2030, 0, 1);
 
   const send = async (local: string, n: number, domain: string) => {
@@ -40,10 +44,13 @@ describe(`a domain whose DNS fails (${TEST_STORE_KIND})`, () => {
 
   beforeAll(async () => {
     sink = await startSmtpSink();
-    dns = await startDnsServer({ 'down.test': { fail: 'REFUSED' }, 'up.test': { MX: [{ exchange: '127.0.0.1', priority: 10 }] } });
+    dead = createServer((c) => { deadConnections++; c.destroy(); });
+    await new Promise<void>((r) => dead.listen(sink.port, '127.0.0.2', r));
+    dns = await startDnsServer({ 'down.test': { fail: 'REFUSED' }, 'up.test': { MX: [{ exchange: '127.0.0.1', priority: 10 }] },
+      'dead.test': { MX: [{ exchange: '127.0.0.2', priority: 10 }] } });
     t = await startTestApp({
       roles: ['api', 'delivery'],
-      config: { outboundPort: sink.port, dnsServers: [dns.address] },
+      config: { outboundPort: sink.port, dnsServers: [dns.address], perDestinationConcurrency: 2 },
       now: () => clock,
       delivery: { pollMs: 20 },
     });
@@ -52,6 +59,7 @@ describe(`a domain whose DNS fails (${TEST_STORE_KIND})`, () => {
     await t?.close();
     await sink?.close();
     await dns?.close();
+    await new Promise((r) => dead?.close(r));
   });
 
   it('N recipients cost one lookup and are deferred together; they are delivered when DNS answers again after the cache expires', async () => {
@@ -92,5 +100,15 @@ describe(`a domain whose DNS fails (${TEST_STORE_KIND})`, () => {
     expect(dns.asked('MX down.test')).toBe(3);
     expect(delivered.every((r) => r.attempts === 2)).toBe(true);
     expect(sink.messages.filter((m) => m.rcptTo.some((a) => a.endsWith('@down.test')))).toHaveLength(50);
+  });
+
+  it('a domain whose MX host takes no connection: its other recipients are deferred without trying, together', async () => {
+    await send('d', 30, 'dead.test');
+    const rs = await recipientsOf('dead.test', (xs) => xs.length === 30 && xs.every((r) => r.status === 'deferred'));
+    expect(rs.map((r) => r.status)).toEqual(Array(30).fill('deferred'));
+    // At most one connection per pooled slot (perDestinationConcurrency 2) was tried, not one per recipient.
+    expect(deadConnections).toBeGreaterThanOrEqual(1);
+    expect(deadConnections).toBeLessThanOrEqual(2);
+    expect(rs.every((r) => r.attempts === 1 && r.lastReply!.startsWith('127.0.0.2:'))).toBe(true);
   });
 });
