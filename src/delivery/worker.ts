@@ -9,8 +9,7 @@ import type { SmtpPool } from './smtp-pool.js';
 import { deferOrExpire, outcomeFor, undeliverable, type Classification, type Classify, type OutcomeContext } from './outcome.js';
 import { WakeSignal } from '../core/wake-signal.js';
 import { FAILURE_TTL_MS } from '../dns/cache-policy.js';
-import { CONNECT_FAILURE_TTL_MS, FailingDomains, type DomainFailure } from './failing-domains.js';
-import { RateLimiter } from './rate-limiter.js';
+import { CONNECT_FAILURE_TTL_MS, FailingDomains, Pacer, type DomainFailure } from './failing-domains.js';
 
 export interface DeliveryMetrics {
   observe(outcome: DeliveryOutcomeRecord['status'], seconds: number): void;
@@ -91,7 +90,7 @@ export class DeliveryWorker {
   /** Domains that just failed as a whole: their recipients are deferred together, without a lookup. */
   private readonly failing = new FailingDomains();
   /** Paces those deferrals, in wall-clock time (FAILING_DOMAIN_DEFERRALS_PER_SEC). */
-  private readonly failingPace = new RateLimiter(FAILING_DOMAIN_DEFERRALS_PER_SEC);
+  private readonly failingPace = new Pacer(FAILING_DOMAIN_DEFERRALS_PER_SEC);
 
   constructor(private readonly d: DeliveryWorkerDeps) {
     this.maxInFlight = d.maxInFlight ?? 500;
@@ -252,7 +251,7 @@ export class DeliveryWorker {
    * jitter: the domain's recipients get one retry time, so the flush writes them with one statement.
    */
   private async deferWithDomain(r: StoredRecipient, f: DomainFailure, ctx: OutcomeContext): Promise<DeliveryOutcomeRecord> {
-    await this.failingPace.take('failing');
+    await this.failingPace.take();
     return deferOrExpire(r, r.attempts + 1, f.reason, null, f.classification, { ...ctx, now: f.since, random: () => f.jitter });
   }
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ANSWER_DEFAULT_MS, ANSWER_TTL_MAX_MS, ANSWER_TTL_MIN_MS, FAILURE_TTL_MS, NEGATIVE_TTL_MAX_MS, NEGATIVE_TTL_MIN_MS, cacheLifetimeMs } from '../../src/dns/cache-policy.js';
 import { MxResolver, type MxDns } from '../../src/delivery/mx.js';
 import type { MxAnswer } from '../../src/delivery/mx-query.js';
-import { FailingDomains } from '../../src/delivery/failing-domains.js';
+import { FailingDomains, Pacer } from '../../src/delivery/failing-domains.js';
 
 describe('DNS cache lifetimes (pure)', () => {
   it('keeps answers for their TTL within 10 s .. 24 h, 5 min without a TTL', () => {
@@ -92,5 +92,23 @@ describe('FailingDomains', () => {
     expect(f.check('down.test', 30_100)).toBeNull();
     expect(f.size).toBe(0);
     expect(f.check('other.test', 0)).toBeNull();
+  });
+});
+
+describe('Pacer (failing domains\' deferrals)', () => {
+  it('gives callers slots 1000/rate ms apart in arrival order, after a burst of one second\'s worth', () => {
+    let now = 10_000;
+    const p = new Pacer(4, () => now); // 250 ms apart
+    // Idle before: a second's worth (4) goes at once, then one every 250 ms.
+    expect(Array.from({ length: 7 }, () => p.reserve())).toEqual([0, 0, 0, 0, 0, 250, 500]);
+    now += 500; // time passes: the queue moved on, no new burst while slots are reserved ahead
+    expect(p.reserve()).toBe(250);
+    now += 5_000; // idle again: the burst is back, never more than a second's worth
+    expect(Array.from({ length: 6 }, () => p.reserve())).toEqual([0, 0, 0, 0, 0, 250]);
+  });
+
+  it('refuses a rate that is not positive and finite', () => {
+    expect(() => new Pacer(0)).toThrow(/positive, finite/);
+    expect(() => new Pacer(Number.NaN)).toThrow(/positive, finite/);
   });
 });
