@@ -6,8 +6,8 @@
 //   (b) a resolver that never answers (every lookup times out),
 //   (c) a resolver that answers REFUSED.
 // Each scenario posts 1,000-recipient merge requests on a few connections for BENCH_SECONDS and
-// counts the recipients accepted per second; during (b) and (c) a retention pass
-// (`postline retention run`) runs beside the server and its time is reported.
+// counts the recipients accepted per second; after (b) and (c), in a short window of its own with
+// injection going on, a retention pass (`postline retention run`) runs beside the server and its time is reported.
 //
 // Options (environment): BENCH_SECONDS (default 20), BENCH_CONNECTIONS (default 4),
 // BENCH_DOMAINS (recipient domains per request, default 20), BENCH_ONLY=ok|timeout|refused,
@@ -28,6 +28,8 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 4);
 const DOMAINS = Number(process.env.BENCH_DOMAINS ?? 20);
 const ONLY = process.env.BENCH_ONLY ?? null;
 const BULK_RECIPIENTS = 1000;
+/** The injection window a retention pass runs in, after the measured one. */
+const RETENTION_WINDOW_SECONDS = 6;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** A TCP port nobody listens on now (the OS picks it), for the server's listeners. */
@@ -175,17 +177,27 @@ async function scenario(mode) {
   try {
     const body = bulkBody(pl.creds);
     await inject(pl.port, body, 2); // warm-up: JIT, the first claims and lookups
-    const failing = mode !== 'ok' && process.env.BENCH_RETENTION !== '0';
-    const retention = failing ? sleep((SECONDS * 1000) / 2).then(() => retentionPass(pl.env)) : Promise.resolve(null);
     const res = await inject(pl.port, body, SECONDS);
-    const pass = await retention;
     const outcomes = await pl.outcomes();
+    const dnsQueries = dns.asked.n;
+    // Then, DNS still failing and injection going on, a retention pass in its own process. Measured
+    // in a window of its own: starting a second Node process that opens the database costs the
+    // server's figures on two shared cores, and that is not what the first window measures.
+    let pass = null;
+    let during = null;
+    if (mode !== 'ok' && process.env.BENCH_RETENTION !== '0') {
+      const window = inject(pl.port, body, RETENTION_WINDOW_SECONDS);
+      await sleep(1000);
+      pass = await retentionPass(pl.env);
+      during = (await window).requests.average * BULK_RECIPIENTS;
+    }
     const errors = res.errors + res.timeouts + res.non2xx + (res.mismatches ?? 0);
     const r = { mode, recipientsPerSec: res.requests.average * BULK_RECIPIENTS, p50: res.latency.p50, p99: res.latency.p99, errors,
-      retention: pass, dnsQueries: dns.asked.n, sunk: sink.counts.messages, ...outcomes };
+      retention: pass, duringRetention: during, dnsQueries, sunk: sink.counts.messages, ...outcomes };
     console.log(`${mode}: ${Math.round(r.recipientsPerSec)} recipients/s accepted, p50 ${r.p50} ms, p99 ${r.p99} ms, errors ${errors}; `
       + `DNS queries ${r.dnsQueries}, delivered ${r.delivered}, deferred ${r.deferred}`
-      + (pass ? `; retention pass ${pass.ok ? `${pass.passMs} ms (process ${pass.wallMs} ms)` : `failed after ${pass.wallMs} ms: ${pass.error}`}` : ''));
+      + (pass ? `; retention pass ${pass.ok ? `${pass.passMs} ms (process ${pass.wallMs} ms)` : `failed after ${pass.wallMs} ms: ${pass.error}`}, `
+        + `${Math.round(during)} recipients/s accepted meanwhile` : ''));
     return r;
   } finally {
     await pl.stop();
@@ -205,11 +217,12 @@ function write(results) {
     `Command: \`node bench/dns-failure.js\` (BENCH_SECONDS=${SECONDS}, BENCH_CONNECTIONS=${CONNECTIONS}, BENCH_DOMAINS=${DOMAINS}) — ${new Date().toISOString().slice(0, 10)}, commit ${commitId()},`,
     `${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}. \`postline serve\` (every role, SQLite) in its own process with`,
     'POSTLINE_DNS_SERVERS at a fake DNS on loopback; the DNS server, the SMTP sink and autocannon run in the benchmark process on the same cores.',
-    `1,000-recipient merge requests over ${DOMAINS} recipient domains; the retention pass is \`postline retention run\` started halfway through a failing run.`,
+    `1,000-recipient merge requests over ${DOMAINS} recipient domains, ${CONNECTIONS} connections, ${SECONDS} s per scenario after a 2 s warm-up. After each failing`,
+    `scenario's window, a ${RETENTION_WINDOW_SECONDS} s window of the same injection runs \`postline retention run\` (its own process) 1 s in: the pass's time, and what was accepted meanwhile.`,
     '',
-    '| scenario | accepted | p50 | p99 | errors | DNS queries | delivered / deferred | retention pass | goal |',
+    '| scenario | accepted | p50 | p99 | errors | DNS queries | delivered / deferred | retention pass (accepted meanwhile) | goal |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-    ...results.map((r) => `| ${name[r.mode]} | **${f(r.recipientsPerSec)} recipients/s** | ${r.p50} ms | ${r.p99} ms | ${r.errors} | ${f(r.dnsQueries)} | ${f(r.delivered)} / ${f(r.deferred)} | ${pass(r.retention)} | ${r.recipientsPerSec >= 20_000 ? 'reached' : '**not reached**'} (≥ 20,000/s) |`),
+    ...results.map((r) => `| ${name[r.mode]} | **${f(r.recipientsPerSec)} recipients/s** | ${r.p50} ms | ${r.p99} ms | ${r.errors} | ${f(r.dnsQueries)} | ${f(r.delivered)} / ${f(r.deferred)} | ${pass(r.retention)}${r.duringRetention === null ? '' : ` (${f(r.duringRetention)}/s)`} | ${r.recipientsPerSec >= 20_000 ? 'reached' : '**not reached**'} (≥ 20,000/s) |`),
   ]);
 }
 
