@@ -62,7 +62,7 @@ const NOT_FOUND = new Set(['ENOTFOUND', 'ENODATA', 'NXDOMAIN']);
 export class MxResolver {
   private readonly cache = new Map<string, { until: number; value: Destination }>();
   private readonly inFlight = new Map<string, Promise<Destination>>();
-  /** Lookups started (each shared by every caller that asked while it ran); tests and metrics read it. */
+  /** Lookups started (each shared by every caller that asked while it ran); tests read it. */
   lookups = 0;
 
   constructor(private readonly dns: MxDns, private readonly port: number, private readonly relayHost: MxHost | null, private readonly now: () => number = Date.now) {}
@@ -79,12 +79,6 @@ export class MxResolver {
       this.inFlight.set(key, pending);
     }
     return pending;
-  }
-
-  /** The cached result for a domain, if any and still current (no lookup). */
-  cached(domain: string): Destination | null {
-    const hit = this.cache.get(domain.toLowerCase());
-    return hit && hit.until > this.now() ? hit.value : null;
   }
 
   private async lookupAndKeep(domain: string): Promise<Destination> {
