@@ -54,10 +54,9 @@ const SERVER_CACHE_MS = 5_000;
 /**
  * Recipients of failing domains deferred per second at most, per process. Deferring one costs the
  * store about twice what accepting it did (its claim, its row update, its Deferred event and
- * counters); made as fast as mail to failing domains arrived, deferrals took most of the event
- * loop and SQLite's writer from the API. At this rate they take under a fifth of what bulk
- * injection alone can use; the rest wait in the queue (or in memory, claims renewed), and a
- * million of them are all deferred within six minutes.
+ * counters), so unpaced, mail to failing domains would take the event loop and SQLite's writer
+ * from the API. At this rate deferrals use under a fifth of what bulk injection alone can; the
+ * rest wait in the queue (or in memory, claims renewed): a million are deferred in six minutes.
  */
 export const FAILING_DOMAIN_DEFERRALS_PER_SEC = 3_000;
 /** The deferral of a recipient whose domain DNS could not resolve (a resolver failure, not an answer). */

@@ -22,10 +22,9 @@ export const STATS_ROLLUP_TIME_COLUMN = 'hour_start';
 
 /**
  * Chains of batches (a kind, or one server's events, recipients and messages) run this many at a
- * time. On a busy server every statement waits its turn at the store's connection (SQLite has
- * one), and one statement after another a pass with nothing to delete took seconds of waiting;
- * a few at a time wait together. Few, so a pass never queues more than a few short statements
- * ahead of the accepts and deliveries.
+ * time: on a busy server every statement waits its turn at the store's connection (SQLite has
+ * one), and a few waiting together cost one wait instead of one each. Few, so a pass never queues
+ * more than a few short statements ahead of accepts and deliveries.
  */
 export const RETENTION_CHAINS_AT_ONCE = 4;
 

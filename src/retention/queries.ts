@@ -8,9 +8,8 @@ import type { Database } from '../store/schema.js';
  * an index, and rows already deleted are gone from it, so a pass never rescans what it removed.
  *
  * Each call reads the rows it will delete first and writes only when there are some (the delete
- * checks the conditions again). On SQLite every write, even one that deletes nothing, waits for
- * an fsync of the WAL and for its turn at the single connection; on a busy server (a queue of
- * deferrals being written) a pass with nothing to delete took over a minute doing nothing.
+ * checks the conditions again): on SQLite every write, even one that deletes nothing, waits for
+ * its turn at the single writer and for an fsync of the WAL, which on a busy server is most of a pass.
  */
 export interface RetentionQueries {
   /** Bodies (templates) of messages created before `cutoff` none of whose recipients is still queued, deferred or delivering. */
