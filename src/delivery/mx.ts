@@ -1,6 +1,7 @@
 import { domainToASCII } from 'node:url';
 import { Resolver } from 'node:dns/promises';
 import { queryMx, type MxAnswer } from './mx-query.js';
+import { ANSWER_DEFAULT_MS, ANSWER_TTL_MAX_MS, ANSWER_TTL_MIN_MS, FAILURE_TTL_MS, cacheLifetimeMs, type LookupOutcome } from '../dns/cache-policy.js';
 
 /** One SMTP server to try, in order. */
 export interface MxHost { host: string; port: number }
@@ -27,12 +28,14 @@ export interface MxDns {
 }
 
 /** How long an answer without a TTL (address fallback, DNS stubs) is kept. */
-export const MX_CACHE_MS = 5 * 60_000;
-/** MX answers are kept for their TTL within these bounds: a TTL of 0 would mean a query per recipient. */
-export const MX_TTL_MIN_MS = 10_000;
-export const MX_TTL_MAX_MS = 24 * 3_600_000;
-/** Failed lookups are cached briefly so a burst of mail to a broken domain does not hammer DNS. */
-export const MX_NEGATIVE_CACHE_MS = 30_000;
+export const MX_CACHE_MS = ANSWER_DEFAULT_MS;
+/** MX answers are kept for their TTL within these bounds (dns/cache-policy.ts says why). */
+export const MX_TTL_MIN_MS = ANSWER_TTL_MIN_MS;
+export const MX_TTL_MAX_MS = ANSWER_TTL_MAX_MS;
+/** Failed lookups (timeout, SERVFAIL, REFUSED) are kept this long (dns/cache-policy.ts). */
+export const MX_NEGATIVE_CACHE_MS = FAILURE_TTL_MS;
+/** Domains whose destination is kept at once: the oldest goes first beyond this (about 10 MB). */
+export const MX_CACHE_ENTRIES = 50_000;
 
 export function systemDns(servers: readonly string[]): MxDns {
   const r = new Resolver({ timeout: 5_000, tries: 2 });
@@ -51,61 +54,87 @@ const NOT_FOUND = new Set(['ENOTFOUND', 'ENODATA', 'NXDOMAIN']);
  * Where mail for a domain goes: MX hosts by priority (ties shuffled, RFC 5321 §5.1), else the
  * domain's own A/AAAA ("implicit MX"), never for a null MX. A relay host, when configured,
  * replaces all of this.
+ *
+ * Every result is cached per domain, for as long as dns/cache-policy.ts says: answers for their
+ * TTL, NXDOMAIN/NODATA for the SOA's negative TTL, resolver failures briefly. Concurrent
+ * resolutions of one domain share one lookup, so the recipients of a domain that the worker holds
+ * at once cost one query, and all get its answer (or failure) together.
  */
 export class MxResolver {
   private readonly cache = new Map<string, { until: number; value: Destination }>();
+  private readonly inFlight = new Map<string, Promise<Destination>>();
+  /** Lookups started (each shared by every caller that asked while it ran); tests read it. */
+  lookups = 0;
 
   constructor(private readonly dns: MxDns, private readonly port: number, private readonly relayHost: MxHost | null, private readonly now: () => number = Date.now) {}
 
-  async resolve(domain: string): Promise<Destination> {
-    if (this.relayHost) return { kind: 'hosts', hosts: [this.relayHost] };
-    const hit = this.cache.get(domain);
-    if (hit && hit.until > this.now()) return hit.value;
-    // DNS holds internationalised domains as A-labels (punycode); a UTF-8 name is found nowhere.
-    const { value, ttlMs } = await this.lookup(/[^\x00-\x7f]/.test(domain) ? domainToASCII(domain) || domain : domain);
-    const keep = value.kind === 'hosts' ? ttlMs ?? MX_CACHE_MS : MX_NEGATIVE_CACHE_MS;
-    this.cache.set(domain, { until: this.now() + keep, value });
-    if (this.cache.size > 50_000) this.cache.delete(this.cache.keys().next().value!);
-    return value;
+  resolve(domain: string): Promise<Destination> {
+    if (this.relayHost) return Promise.resolve({ kind: 'hosts', hosts: [this.relayHost] });
+    const key = domain.toLowerCase();
+    const hit = this.cache.get(key);
+    if (hit && hit.until > this.now()) return Promise.resolve(hit.value);
+    let pending = this.inFlight.get(key);
+    if (!pending) {
+      this.lookups++;
+      pending = this.lookupAndKeep(key).finally(() => this.inFlight.delete(key));
+      this.inFlight.set(key, pending);
+    }
+    return pending;
   }
 
-  /** The destination, and how long the MX answer may be kept (null: no TTL known). */
-  private async lookup(domain: string): Promise<{ value: Destination; ttlMs: number | null }> {
+  private async lookupAndKeep(domain: string): Promise<Destination> {
+    let found: { value: Destination; outcome: LookupOutcome };
+    try {
+      // DNS holds internationalised domains as A-labels (punycode); a UTF-8 name is found nowhere.
+      found = await this.lookup(/[^\x00-\x7f]/.test(domain) ? domainToASCII(domain) || domain : domain);
+    } catch (err) {
+      // Nothing below should throw; if it does, it is a failed lookup like any other.
+      found = { value: { kind: 'dns_error', reason: `MX lookup for ${domain} failed: ${(err as Error).message}` }, outcome: { kind: 'failure' } };
+    }
+    this.cache.delete(domain); // re-inserted last: the oldest entries are dropped first
+    this.cache.set(domain, { until: this.now() + cacheLifetimeMs(found.outcome), value: found.value });
+    if (this.cache.size > MX_CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
+    return found.value;
+  }
+
+  /** The destination, and what the lookup came to for caching. */
+  private async lookup(domain: string): Promise<{ value: Destination; outcome: LookupOutcome }> {
     let mx: { exchange: string; priority: number }[];
-    let ttlMs: number | null = null;
+    let outcome: LookupOutcome = { kind: 'answer', ttlSec: null };
     try {
       if (this.dns.resolveMxWithTtl) {
         const answer = await this.dns.resolveMxWithTtl(domain);
         mx = answer.kind === 'records' ? answer.records : [];
-        if (answer.kind === 'records') ttlMs = Math.min(MX_TTL_MAX_MS, Math.max(MX_TTL_MIN_MS, answer.ttlSec * 1000));
+        outcome = answer.kind === 'records' ? { kind: 'answer', ttlSec: answer.ttlSec } : { kind: 'negative', ttlSec: answer.ttlSec };
       } else {
         mx = await this.dns.resolveMx(domain);
       }
     } catch (err) {
       const code = (err as { code?: string }).code ?? '';
-      if (!NOT_FOUND.has(code)) return { value: { kind: 'dns_error', reason: `MX lookup for ${domain} failed: ${code || (err as Error).message}` }, ttlMs };
+      if (!NOT_FOUND.has(code)) return { value: { kind: 'dns_error', reason: `MX lookup for ${domain} failed: ${code || (err as Error).message}` }, outcome: { kind: 'failure' } };
       mx = [];
+      outcome = { kind: 'negative', ttlSec: null };
     }
-    return { value: await this.destination(domain, mx), ttlMs };
+    return this.destination(domain, mx, outcome);
   }
 
-  private async destination(domain: string, mx: { exchange: string; priority: number }[]): Promise<Destination> {
+  private async destination(domain: string, mx: { exchange: string; priority: number }[], mxOutcome: LookupOutcome): Promise<{ value: Destination; outcome: LookupOutcome }> {
     if (mx.length === 1 && (mx[0]!.exchange === '' || mx[0]!.exchange === '.')) {
-      return { kind: 'undeliverable', reason: `${domain} publishes a null MX (RFC 7505): it accepts no mail`, failureCode: 2002, definitive: true };
+      return { value: { kind: 'undeliverable', reason: `${domain} publishes a null MX (RFC 7505): it accepts no mail`, failureCode: 2002, definitive: true }, outcome: mxOutcome };
     }
     if (mx.length > 0) {
       const sorted = [...mx].sort((a, b) => a.priority - b.priority || Math.random() - 0.5);
-      return { kind: 'hosts', hosts: sorted.map((m) => ({ host: m.exchange.replace(/\.$/, ''), port: this.port })) };
+      return { value: { kind: 'hosts', hosts: sorted.map((m) => ({ host: m.exchange.replace(/\.$/, ''), port: this.port })) }, outcome: mxOutcome };
     }
     // No MX: the domain's own address records are the implicit MX (RFC 5321 §5.1).
     const [v4, v6] = await Promise.allSettled([this.dns.resolve4(domain), this.dns.resolve6(domain)]);
     const addrs = [...(v4.status === 'fulfilled' ? v4.value : []), ...(v6.status === 'fulfilled' ? v6.value : [])];
-    if (addrs.length > 0) return { kind: 'hosts', hosts: addrs.map((host) => ({ host, port: this.port })) };
+    if (addrs.length > 0) return { value: { kind: 'hosts', hosts: addrs.map((host) => ({ host, port: this.port })) }, outcome: { kind: 'answer', ttlSec: null } };
     const codes = [v4, v6].map((r) => (r.status === 'rejected' ? (r.reason as { code?: string }).code ?? '' : 'ENODATA'));
     if (codes.every((c) => NOT_FOUND.has(c))) {
-      return { kind: 'undeliverable', reason: `${domain} has no MX and no address records`, failureCode: 2002, definitive: false };
+      return { value: { kind: 'undeliverable', reason: `${domain} has no MX and no address records`, failureCode: 2002, definitive: false }, outcome: mxOutcome };
     }
-    return { kind: 'dns_error', reason: `address lookup for ${domain} failed: ${codes.join(', ')}` };
+    return { value: { kind: 'dns_error', reason: `address lookup for ${domain} failed: ${codes.join(', ')}` }, outcome: { kind: 'failure' } };
   }
 }
 

@@ -7,7 +7,8 @@ export type SendResult =
   | { kind: 'accepted'; response: string; mx: string; tls: boolean }
   /** `local`: Postline refused in the server's place before sending (e.g. no SMTPUTF8 for a UTF-8 address). */
   | { kind: 'rejected'; code: number; response: string; mx: string; local?: true }
-  | { kind: 'unreachable'; error: string; mx: string | null };
+  /** `connect`: no MX host could be connected to (as opposed to a connection lost during the transaction). */
+  | { kind: 'unreachable'; error: string; mx: string | null; connect?: boolean };
 
 export interface SmtpPoolOptions {
   heloName: string;
@@ -27,7 +28,11 @@ export const MAX_MESSAGES_PER_CONNECTION = 100;
 export const IDLE_CLOSE_MS = 10_000;
 
 interface Conn { smtp: SmtpClient; mx: string; sent: number; idleTimer: NodeJS.Timeout | null; dead: boolean }
-interface Destination { idle: Conn[]; active: number; waiters: (() => void)[] }
+interface Destination {
+  idle: Conn[]; active: number; waiters: (() => void)[];
+  /** The last time none of the hosts took a connection (a sequence number, not a clock), and why. */
+  connectFailure: { seq: number; error: string; mx: string | null } | null;
+}
 
 /**
  * Outbound SMTP connections, pooled per destination (the ordered MX host list) and reused for
@@ -39,6 +44,7 @@ export class SmtpPool {
   private total = 0;
   private totalWaiters: (() => void)[] = [];
   private closed = false;
+  private seq = 0;
   /** Connections opened since start (tests and metrics read it). */
   opened = 0;
 
@@ -49,13 +55,20 @@ export class SmtpPool {
   async send(hosts: readonly MxHost[], envelope: { from: string; to: string }, message: Buffer): Promise<SendResult> {
     const key = hosts.map((h) => `${h.host}:${h.port}`).join(',');
     const dest = this.dest(key);
+    const queued = ++this.seq;
     await this.opts.rateLimiter?.take(key);
     await this.acquire(dest);
     try {
       let conn = this.takeIdle(dest);
+      // The hosts refused a connection while this send waited: it fails alike, without trying again.
+      const failure = dest.connectFailure;
+      if (!conn && failure && failure.seq > queued) return { kind: 'unreachable', error: failure.error, mx: failure.mx, connect: true };
       if (!conn) {
         const opened = await this.open(hosts);
-        if ('error' in opened) return { kind: 'unreachable', error: opened.error, mx: opened.mx };
+        if ('error' in opened) {
+          if (!opened.refused) dest.connectFailure = { seq: ++this.seq, error: opened.error, mx: opened.mx };
+          return { kind: 'unreachable', error: opened.error, mx: opened.mx, connect: !opened.refused };
+        }
         conn = opened;
       }
       const result = await this.transact(conn, envelope, message);
@@ -76,7 +89,7 @@ export class SmtpPool {
 
   private dest(key: string): Destination {
     let d = this.dests.get(key);
-    if (!d) this.dests.set(key, (d = { idle: [], active: 0, waiters: [] }));
+    if (!d) this.dests.set(key, (d = { idle: [], active: 0, waiters: [], connectFailure: null }));
     return d;
   }
 
@@ -122,7 +135,7 @@ export class SmtpPool {
   }
 
   /** Tries the hosts in order until one greets us (MX fallback). */
-  private async open(hosts: readonly MxHost[]): Promise<Conn | { error: string; mx: string | null }> {
+  private async open(hosts: readonly MxHost[]): Promise<Conn | { error: string; mx: string | null; refused?: boolean }> {
     let lastError = 'no hosts';
     let lastMx: string | null = null;
     for (const h of hosts) {
@@ -142,7 +155,7 @@ export class SmtpPool {
         lastMx = h.host;
         // A server that greets with a 5xx refuses mail for good; do not try it as a network error.
         const reply = err instanceof SmtpSessionError ? err.reply : null;
-        if (reply && reply.code >= 500) return { error: reply.text, mx: h.host };
+        if (reply && reply.code >= 500) return { error: reply.text, mx: h.host, refused: true };
       }
     }
     return { error: lastError, mx: lastMx };

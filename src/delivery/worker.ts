@@ -6,9 +6,11 @@ import { composeMessage } from '../compose/compose.js';
 import type { TrackingService } from '../tracking/service.js';
 import type { MxResolver } from './mx.js';
 import type { SmtpPool } from './smtp-pool.js';
-import { deferOrExpire, outcomeFor, undeliverable, type Classify } from './outcome.js';
+import { deferOrExpire, outcomeFor, undeliverable, type Classification, type Classify, type OutcomeContext } from './outcome.js';
 import { WakeSignal } from '../core/wake-signal.js';
 import { tracedLocalPart, type VerpKeyring } from '../core/verp.js';
+import { FAILURE_TTL_MS } from '../dns/cache-policy.js';
+import { CONNECT_FAILURE_TTL_MS, FailingDomains, Pacer, type DomainFailure } from './failing-domains.js';
 
 export interface DeliveryMetrics {
   observe(outcome: DeliveryOutcomeRecord['status'], seconds: number): void;
@@ -66,6 +68,16 @@ const OUTCOME_FLUSH_MS = 20;
 const OUTCOME_RETRY_MS = 1_000;
 const TEMPLATE_CACHE_ENTRIES = 2_000;
 const SERVER_CACHE_MS = 5_000;
+/**
+ * Recipients of failing domains deferred per second at most, per process. Deferring one costs the
+ * store about twice what accepting it did (its claim, its row update, its Deferred event and
+ * counters), so unpaced, mail to failing domains would take the event loop and SQLite's writer
+ * from the API. At this rate deferrals use under a fifth of what bulk injection alone can; the
+ * rest wait in the queue (or in memory, claims renewed): a million are deferred in six minutes.
+ */
+export const FAILING_DOMAIN_DEFERRALS_PER_SEC = 3_000;
+/** The deferral of a recipient whose domain DNS could not resolve (a resolver failure, not an answer). */
+const DNS_FAILURE: Classification = { permanent: false, failureCode: 4999, enhancedStatus: null, explanation: 'The recipient domain could not be looked up in DNS.', ruleId: null };
 
 /**
  * The Return-Path that lets an asynchronous bounce be traced to its recipient, with the tag that
@@ -101,6 +113,10 @@ export class DeliveryWorker {
   private readonly servers = new Map<number, { until: number; server: Promise<Server | undefined> }>();
   private readonly maxInFlight: number;
   private readonly claimBatch: number;
+  /** Domains that just failed as a whole: their recipients are deferred together, without a lookup. */
+  private readonly failing = new FailingDomains();
+  /** Paces those deferrals, in wall-clock time (FAILING_DOMAIN_DEFERRALS_PER_SEC). */
+  private readonly failingPace = new Pacer(FAILING_DOMAIN_DEFERRALS_PER_SEC);
 
   constructor(private readonly d: DeliveryWorkerDeps) {
     this.maxInFlight = d.maxInFlight ?? 500;
@@ -231,11 +247,13 @@ export class DeliveryWorker {
       return { recipientId: r.id, status: 'sandboxed', attempts: r.attempts, nextAttemptAt: null, reply: null, mx: null, failureCode: null,
         event: { type: 'Delivered', data: { Response: '250 Sandbox mode: processed and kept, not sent', RemoteMta: null, Sandbox: true } } };
     }
+    const failing = this.failing.check(r.domain, now);
+    if (failing) return this.deferWithDomain(r, failing, ctx);
     const dest = await this.d.resolver.resolve(r.domain);
     if (dest.kind === 'undeliverable') return undeliverable(r, dest.reason, dest.failureCode, 'The recipient domain accepts no mail.', dest.definitive);
     if (dest.kind === 'dns_error') {
-      return deferOrExpire(r, r.attempts + 1, dest.reason, null,
-        { permanent: false, failureCode: 4999, enhancedStatus: null, explanation: 'The recipient domain could not be looked up in DNS.', ruleId: null }, ctx);
+      const at = this.d.now();
+      return this.deferWithDomain(r, this.failing.fail(r.domain, at, at + FAILURE_TTL_MS, dest.reason, DNS_FAILURE), ctx);
     }
     const tracking = server && this.d.tracking && !template.rawMime ? this.d.tracking.forRecipient(server, r.messageId, template, r.id) : null;
     const traceTag = this.d.verp.tag(r.id);
@@ -247,7 +265,21 @@ export class DeliveryWorker {
     }
     const bounceDomain = this.d.bounceDomainOf?.(r.serverId) ?? this.d.bounceDomain;
     const result = await this.d.pool.send(dest.hosts, { from: returnPathFor(r.id, traceTag, bounceDomain), to: r.address }, signed);
-    return outcomeFor(r, result, this.d.classify, { ...ctx, now: this.d.now() });
+    const at = this.d.now();
+    if (result.kind === 'unreachable' && result.connect) {
+      // No MX host took a connection: the domain's other recipients wait with this one instead of each trying.
+      this.failing.fail(r.domain, at, at + CONNECT_FAILURE_TTL_MS, result.error, this.d.classify({ code: null, text: result.error }));
+    }
+    return outcomeFor(r, result, this.d.classify, { ...ctx, now: at });
+  }
+
+  /**
+   * A recipient of a domain that failed as a whole, deferred as of the failure with the domain's
+   * jitter: the domain's recipients get one retry time, so the flush writes them with one statement.
+   */
+  private async deferWithDomain(r: StoredRecipient, f: DomainFailure, ctx: OutcomeContext): Promise<DeliveryOutcomeRecord> {
+    await this.failingPace.take();
+    return deferOrExpire(r, r.attempts + 1, f.reason, null, f.classification, { ...ctx, now: f.since, random: () => f.jitter });
   }
 
   private template(messageId: string): Promise<MessageTemplate | undefined> {

@@ -20,7 +20,26 @@ export const RETENTION_INBOUND_BATCH = 200;
 export const STATS_ROLLUP_TABLE = 'stats_hourly';
 export const STATS_ROLLUP_TIME_COLUMN = 'hour_start';
 
+/**
+ * Chains of batches (a kind, or one server's events, recipients and messages) run this many at a
+ * time: on a busy server every statement waits its turn at the store's connection (SQLite has
+ * one), and a few waiting together cost one wait instead of one each. Few, so a pass never queues
+ * more than a few short statements ahead of accepts and deliveries.
+ */
+export const RETENTION_CHAINS_AT_ONCE = 4;
+
 const DAY_MS = 86_400_000;
+
+/** Runs `tasks`, at most `n` at once, until all are done (the first failure is thrown at the end). */
+async function runAtMost(n: number, tasks: readonly (() => Promise<void>)[]): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < tasks.length) await tasks[next++]!();
+  };
+  const lanes = await Promise.allSettled(Array.from({ length: Math.min(n, tasks.length) }, lane));
+  const failed = lanes.find((l): l is PromiseRejectedResult => l.status === 'rejected');
+  if (failed) throw failed.reason;
+}
 
 export interface RetentionAges {
   /** Message bodies (templates) of outbound messages. */
@@ -82,18 +101,21 @@ export async function runRetentionPass(deps: RetentionDeps, ages: RetentionAges)
   const eventCutoff = now - ages.eventDays * DAY_MS;
   const B = RETENTION_BATCH_ROWS;
 
-  await drain('message_bodies', B, () => q.deleteMessageBodies(bodyCutoff, B));
-  await drain('inbound_messages', RETENTION_INBOUND_BATCH, () => q.deleteInboundMessages(inboundCutoff, RETENTION_INBOUND_BATCH));
-  for (const serverId of await q.serverIds()) {
-    await drain('events', B, () => q.deleteEvents(serverId, eventCutoff, B));
-    await drain('recipients', B, () => q.deleteRecipients(serverId, eventCutoff, B));
-    await drain('messages', B, () => q.deleteMessages(serverId, eventCutoff, B));
-  }
-  for (const endpointId of await q.endpointIds()) {
-    await drain('webhook_deliveries', B, () => q.deleteWebhookDeliveries(endpointId, eventCutoff, B));
-  }
-  await drain('stats_rollups', B, () => q.deleteOldRowsIfTableExists(STATS_ROLLUP_TABLE, STATS_ROLLUP_TIME_COLUMN, eventCutoff, B));
-  await drain('idempotency_keys', B, () => q.deleteIdempotencyKeys(now - IDEMPOTENCY_TTL_MS, B));
+  const [serverIds, endpointIds] = await Promise.all([q.serverIds(), q.endpointIds()]);
+  // Independent chains of batches; within a server's chain recipients go before their messages.
+  const chains: (() => Promise<void>)[] = [
+    () => drain('message_bodies', B, () => q.deleteMessageBodies(bodyCutoff, B)),
+    () => drain('inbound_messages', RETENTION_INBOUND_BATCH, () => q.deleteInboundMessages(inboundCutoff, RETENTION_INBOUND_BATCH)),
+    ...serverIds.map((serverId) => async () => {
+      await drain('events', B, () => q.deleteEvents(serverId, eventCutoff, B));
+      await drain('recipients', B, () => q.deleteRecipients(serverId, eventCutoff, B));
+      await drain('messages', B, () => q.deleteMessages(serverId, eventCutoff, B));
+    }),
+    ...endpointIds.map((endpointId) => () => drain('webhook_deliveries', B, () => q.deleteWebhookDeliveries(endpointId, eventCutoff, B))),
+    () => drain('stats_rollups', B, () => q.deleteOldRowsIfTableExists(STATS_ROLLUP_TABLE, STATS_ROLLUP_TIME_COLUMN, eventCutoff, B)),
+    () => drain('idempotency_keys', B, () => q.deleteIdempotencyKeys(now - IDEMPOTENCY_TTL_MS, B)),
+  ];
+  await runAtMost(RETENTION_CHAINS_AT_ONCE, chains);
 
   const pagesFreed = stopping() ? 0 : await deps.store.reclaimSpace();
   const durationMs = Date.now() - started;

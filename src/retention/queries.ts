@@ -6,6 +6,10 @@ import type { Database } from '../store/schema.js';
  * in one statement or one short transaction and returns how many it deleted; the pass calls it
  * again until fewer come back, yielding to other work between calls. Every range is read through
  * an index, and rows already deleted are gone from it, so a pass never rescans what it removed.
+ *
+ * Each call reads the rows it will delete first and writes only when there are some (the delete
+ * checks the conditions again): on SQLite every write, even one that deletes nothing, waits for
+ * its turn at the single writer and for an fsync of the WAL, which on a busy server is most of a pass.
  */
 export interface RetentionQueries {
   /** Bodies (templates) of messages created before `cutoff` none of whose recipients is still queued, deferred or delivering. */
@@ -83,53 +87,70 @@ export function retentionQueries(db: Kysely<Database>, dialect: 'sqlite' | 'post
 
   return {
     async deleteMessageBodies(cutoff, limit) {
-      const res = await db.deleteFrom('message_bodies').where('message_id', 'in', (eb) => eb.selectFrom('message_bodies as b')
+      const ids = (await db.selectFrom('message_bodies as b')
         .innerJoin('messages as m', 'm.id', 'b.message_id')
         .select('b.message_id')
         .where('b.message_id', '<', floorId(cutoff)).where('m.created_at', '<', cutoff)
         // Never the body a recipient still waits for: it is rendered at delivery time.
         .where(({ not, exists, selectFrom }) => not(exists(selectFrom('recipients as r').select('r.id')
           .whereRef('r.message_id', '=', 'b.message_id').where('r.status', 'in', IN_FLIGHT))))
-        .orderBy('b.message_id').limit(limit)).executeTakeFirst();
-      return deleted(res);
+        .orderBy('b.message_id').limit(limit).execute()).map((r) => r.message_id);
+      if (ids.length === 0) return 0;
+      return deleted(await db.deleteFrom('message_bodies').where('message_id', 'in', ids)
+        .where(({ not, exists, selectFrom }) => not(exists(selectFrom('recipients as r').select('r.id')
+          .whereRef('r.message_id', '=', 'message_bodies.message_id').where('r.status', 'in', IN_FLIGHT))))
+        .executeTakeFirst());
     },
     async deleteInboundMessages(cutoff, limit) {
+      const ids = (await db.selectFrom('inbound_messages as im').select('im.id')
+        .where('im.id', '<', floorId(cutoff)).where('im.received_at', '<', cutoff)
+        .where(({ not, exists, selectFrom }) => not(exists(selectFrom('inbound_posts as p').select('p.id')
+          .whereRef('p.message_id', '=', 'im.id').where('p.status', 'in', WAITING_POSTS))))
+        .orderBy('im.id').limit(limit).execute()).map((r) => r.id);
+      if (ids.length === 0) return 0;
       return db.transaction().execute(async (trx) => {
-        const ids = (await trx.selectFrom('inbound_messages as im').select('im.id')
-          .where('im.id', '<', floorId(cutoff)).where('im.received_at', '<', cutoff)
+        // Read again inside the transaction: a post may have been queued since (a replay).
+        const still = (await trx.selectFrom('inbound_messages as im').select('im.id').where('im.id', 'in', ids)
           .where(({ not, exists, selectFrom }) => not(exists(selectFrom('inbound_posts as p').select('p.id')
-            .whereRef('p.message_id', '=', 'im.id').where('p.status', 'in', WAITING_POSTS))))
-          .orderBy('im.id').limit(limit).execute()).map((r) => r.id);
-        if (ids.length === 0) return 0;
+            .whereRef('p.message_id', '=', 'im.id').where('p.status', 'in', WAITING_POSTS)))).execute()).map((r) => r.id);
+        if (still.length === 0) return 0;
         // The bytes carry no foreign key (inbound/body-chunks.ts); posts and attempts go by cascade.
-        await trx.deleteFrom('inbound_bodies').where('message_id', 'in', ids).execute();
-        return deleted(await trx.deleteFrom('inbound_messages').where('id', 'in', ids).executeTakeFirst());
+        await trx.deleteFrom('inbound_bodies').where('message_id', 'in', still).execute();
+        return deleted(await trx.deleteFrom('inbound_messages').where('id', 'in', still).executeTakeFirst());
       });
     },
     async serverIds() {
       return (await db.selectFrom('servers').select('id').orderBy('id').execute()).map((r) => Number(r.id));
     },
     async deleteEvents(serverId, cutoff, limit) {
-      const res = await db.deleteFrom('events').where('id', 'in', (eb) => eb.selectFrom('events').select('id')
-        .where('server_id', '=', serverId).where('occurred_at', '<', cutoff).limit(limit)).executeTakeFirst();
-      return deleted(res);
+      const ids = (await db.selectFrom('events').select('id')
+        .where('server_id', '=', serverId).where('occurred_at', '<', cutoff).limit(limit).execute()).map((r) => Number(r.id));
+      if (ids.length === 0) return 0;
+      return deleted(await db.deleteFrom('events').where('id', 'in', ids).executeTakeFirst());
     },
     async deleteRecipients(serverId, cutoff, limit) {
-      const res = await db.deleteFrom('recipients').where('id', 'in', (eb) => eb.selectFrom('messages as m')
+      const ids = (await db.selectFrom('messages as m')
         .innerJoin('recipients as r', 'r.message_id', 'm.id').select('r.id')
         .where('m.server_id', '=', serverId).where('m.created_at', '<', cutoff).where('r.status', 'not in', IN_FLIGHT)
-        .limit(limit)).executeTakeFirst();
-      return deleted(res);
+        .limit(limit).execute()).map((r) => r.id);
+      if (ids.length === 0) return 0;
+      // A recipient retried since the read (an inbound report does not, but be exact) stays.
+      return deleted(await db.deleteFrom('recipients').where('id', 'in', ids).where('status', 'not in', IN_FLIGHT).executeTakeFirst());
     },
     async deleteMessages(serverId, cutoff, limit) {
+      const ids = (await db.selectFrom('messages as m').select('m.id')
+        .where('m.server_id', '=', serverId).where('m.created_at', '<', cutoff)
+        .where(({ not, exists, selectFrom }) => not(exists(selectFrom('recipients as r').select('r.id').whereRef('r.message_id', '=', 'm.id'))))
+        .limit(limit).execute()).map((r) => r.id);
+      if (ids.length === 0) return 0;
       return db.transaction().execute(async (trx) => {
-        const ids = (await trx.selectFrom('messages as m').select('m.id')
-          .where('m.server_id', '=', serverId).where('m.created_at', '<', cutoff)
+        // Read again inside the transaction: a list send's expander may have added recipients since.
+        const still = (await trx.selectFrom('messages as m').select('m.id').where('m.id', 'in', ids)
           .where(({ not, exists, selectFrom }) => not(exists(selectFrom('recipients as r').select('r.id').whereRef('r.message_id', '=', 'm.id'))))
-          .limit(limit).execute()).map((r) => r.id);
-        if (ids.length === 0) return 0;
-        await trx.deleteFrom('message_bodies').where('message_id', 'in', ids).execute();
-        return deleted(await trx.deleteFrom('messages').where('id', 'in', ids).executeTakeFirst());
+          .execute()).map((r) => r.id);
+        if (still.length === 0) return 0;
+        await trx.deleteFrom('message_bodies').where('message_id', 'in', still).execute();
+        return deleted(await trx.deleteFrom('messages').where('id', 'in', still).executeTakeFirst());
       });
     },
     async endpointIds() {
@@ -137,18 +158,20 @@ export function retentionQueries(db: Kysely<Database>, dialect: 'sqlite' | 'post
     },
     async deleteWebhookDeliveries(endpointId, cutoff, limit) {
       // UNIQUE (endpoint_id, event_uid) is the index; event uids are ids made at the event's time.
-      const res = await db.deleteFrom('webhook_deliveries').where('id', 'in', (eb) => eb.selectFrom('webhook_deliveries').select('id')
+      const ids = (await db.selectFrom('webhook_deliveries').select('id')
         .where('endpoint_id', '=', endpointId).where('event_uid', '<', floorId(cutoff)).where('status', 'in', ['delivered', 'gave_up'])
-        .limit(limit)).executeTakeFirst();
-      return deleted(res);
+        .limit(limit).execute()).map((r) => Number(r.id));
+      if (ids.length === 0) return 0;
+      return deleted(await db.deleteFrom('webhook_deliveries').where('id', 'in', ids).where('status', 'in', ['delivered', 'gave_up']).executeTakeFirst());
     },
     async deleteIdempotencyKeys(cutoff, limit) {
       // A day of keys at most (this keeps it so): a scan with LIMIT, no index on created_at to slow every accept.
+      const rows = await db.selectFrom('idempotency_keys').select(['server_id', 'key']).where('created_at', '<', cutoff).limit(limit).execute();
+      if (rows.length === 0) return 0;
+      const byServer = new Map<number, string[]>();
+      for (const r of rows) byServer.set(Number(r.server_id), [...(byServer.get(Number(r.server_id)) ?? []), r.key]);
       return db.transaction().execute(async (trx) => {
-        const rows = await trx.selectFrom('idempotency_keys').select(['server_id', 'key']).where('created_at', '<', cutoff).limit(limit).execute();
         let n = 0;
-        const byServer = new Map<number, string[]>();
-        for (const r of rows) byServer.set(Number(r.server_id), [...(byServer.get(Number(r.server_id)) ?? []), r.key]);
         for (const [serverId, keys] of byServer) {
           n += deleted(await trx.deleteFrom('idempotency_keys').where('server_id', '=', serverId).where('key', 'in', keys)
             .where('created_at', '<', cutoff).executeTakeFirst());
@@ -163,6 +186,8 @@ export function retentionQueries(db: Kysely<Database>, dialect: 'sqlite' | 'post
       const { rowKey, rowKeyList } = shape;
       const t = sql.table(table);
       const c = sql.ref(column);
+      // A read first: with nothing that old (the usual case) no write is made.
+      if ((await sql`SELECT 1 FROM ${t} WHERE ${c} < ${cutoff} LIMIT 1`.execute(db)).rows.length === 0) return 0;
       const res = await sql`DELETE FROM ${t} WHERE ${rowKey} IN (SELECT ${rowKeyList} FROM ${t} WHERE ${c} < ${cutoff} LIMIT ${limit})`.execute(db);
       return Number(res.numAffectedRows ?? 0);
     },

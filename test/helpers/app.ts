@@ -25,6 +25,8 @@ export interface TestAppOptions {
   dns?: MxDns;
   delivery?: Deps['delivery'];
   webhooks?: Deps['webhooks'];
+  /** The app's clock (default Date.now): a test moves it instead of sleeping. */
+  now?: () => number;
 }
 
 export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
@@ -36,7 +38,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     hostname: 'postline.test', mxPort: 0, submissionPort: 0, ...opts.config,
   });
   const { credentials } = await ensureBootstrap(store, db.dataDir, Date.now());
-  const app = await startApp({ config, log: createLogger('silent'), store, now: Date.now, dns: opts.dns, delivery: opts.delivery, webhooks: opts.webhooks }, opts.roles ?? ['api']);
+  const app = await startApp({ config, log: createLogger('silent'), store, now: opts.now ?? Date.now, dns: opts.dns, delivery: opts.delivery, webhooks: opts.webhooks }, opts.roles ?? ['api']);
   return {
     db, store, app, credentials, config, url: `http://127.0.0.1:${app.httpPort}`,
     async close() {

@@ -18,6 +18,8 @@ export interface ZoneEntry {
   MX?: { exchange: string; priority: number }[];
   A?: string[];
   AAAA?: string[];
+  /** A failing resolver for this name: answers every question with this RCODE, or never answers ('timeout'). */
+  fail?: 'SERVFAIL' | 'REFUSED' | 'timeout';
 }
 
 export interface TestDnsServer {
@@ -54,7 +56,10 @@ export async function startDnsServer(zones: Record<string, ZoneEntry> = {}): Pro
     const soa = { type: 'SOA' as const, name, ttl: 60, data: { mname: 'ns.test', rname: 'h.test', serial: 1, refresh: 1, retry: 1, expire: 1, minimum: 60 } };
     const reply: packet.Packet = { type: 'response', id: q.id, flags: packet.RECURSION_AVAILABLE | packet.RECURSION_DESIRED, questions: q.questions, answers: [], authorities: [] };
     const entry = table.get(name);
-    if (!entry) {
+    if (entry?.fail === 'timeout') return;
+    if (entry?.fail) {
+      reply.flags = (reply.flags ?? 0) | (entry.fail === 'SERVFAIL' ? 2 : 5);
+    } else if (!entry) {
       reply.flags = (reply.flags ?? 0) | 3; // RCODE 3: NXDOMAIN
       reply.authorities = [soa];
     } else if (entry.CNAME) {
