@@ -145,7 +145,7 @@ export async function insertMessage(trx: Db, m: NewInboundMessage): Promise<void
 }
 
 /** The due posts a claim takes (exported so a test can check its plan uses the partial index). */
-export function duePostsQuery(db: Db, kind: 'sqlite' | 'postgres', limit: number, now: number, staleBefore: number, deadBefore?: number) {
+export function duePostsQuery(db: Db, kind: 'sqlite' | 'postgres', limit: number, now: number, staleBefore: number, deadBefore?: number, workerId = '') {
   const due = db.selectFrom('inbound_posts as p').innerJoin('inbound_routes as r', 'r.id', 'p.route_id').select('p.id')
     // Written out, not bound: a planner can use the partial index inbound_posts_due (WHERE status
     // IN ('pending', 'failed')) only when the query names the same values. With parameters SQLite
@@ -153,7 +153,7 @@ export function duePostsQuery(db: Db, kind: 'sqlite' | 'postgres', limit: number
     .where(sql<boolean>`p.status in ('pending', 'failed')`).where('p.next_attempt_at', '<=', now).where('r.enabled', '=', 1)
     .where((eb) => eb.or([eb('p.locked_at', 'is', null), eb('p.locked_at', '<', staleBefore),
       // A claim of a dead worker (worker registry) is taken over without waiting for staleBefore.
-      ...(deadBefore === undefined ? [] : [heldByDeadWorker('p.locked_by', deadBefore)])]))
+      ...(deadBefore === undefined ? [] : [heldByDeadWorker('p.locked_by', deadBefore, workerId)])]))
     .orderBy('p.next_attempt_at').limit(limit);
   return kind === 'postgres' ? due.forUpdate('p').skipLocked() : due;
 }
@@ -165,7 +165,7 @@ export function duePostsQuery(db: Db, kind: 'sqlite' | 'postgres', limit: number
  * process's one connection, and one process owns the file.
  */
 export async function claimPostIds(trx: Transaction<Database>, kind: 'sqlite' | 'postgres', workerId: string, limit: number, now: number, staleBefore: number, deadBefore?: number): Promise<number[]> {
-  const due = duePostsQuery(trx, kind, limit, now, staleBefore, deadBefore);
+  const due = duePostsQuery(trx, kind, limit, now, staleBefore, deadBefore, workerId);
   const ids = (await due.execute()).map((r) => Number(r.id));
   if (ids.length === 0) return [];
   await trx.updateTable('inbound_posts').set({ locked_by: workerId, locked_at: now }).where('id', 'in', ids).execute();

@@ -51,8 +51,10 @@ export async function list(db: Db): Promise<(WorkerRegistration & { heartbeatAt:
 /**
  * SQL condition: the claim in `lockedBy` (a qualified column, e.g. `recipients.locked_by`) belongs
  * to no live worker: none registered under that id with a heartbeat at or after deadBefore.
- * Works in both dialects (a correlated NOT EXISTS on the registry's primary key).
+ * Works in both dialects (a correlated NOT EXISTS on the registry's primary key). A worker never
+ * takes its own claims this way (`self`): it holds them in memory, and a heartbeat it could not
+ * write (the database was away, or its clock jumped) must not make it deliver them a second time.
  */
-export function heldByDeadWorker(lockedBy: string, deadBefore: number): RawBuilder<boolean> {
-  return sql<boolean>`NOT EXISTS (SELECT 1 FROM workers w WHERE w.id = ${sql.ref(lockedBy)} AND w.heartbeat_at >= ${deadBefore})`;
+export function heldByDeadWorker(lockedBy: string, deadBefore: number, self: string): RawBuilder<boolean> {
+  return sql<boolean>`(${sql.ref(lockedBy)} <> ${self} AND NOT EXISTS (SELECT 1 FROM workers w WHERE w.id = ${sql.ref(lockedBy)} AND w.heartbeat_at >= ${deadBefore}))`;
 }

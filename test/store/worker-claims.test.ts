@@ -123,6 +123,20 @@ describe(`worker registry and claim takeover (${TEST_STORE_KIND})`, () => {
     expect(await store.recordOutcomes('taker', [...gone, ...never].map(delivered), t0 + 4)).toBe(4);
   });
 
+  it('never takes its own claims for a dead worker\'s: a worker whose heartbeat lapsed (database away, clock jump) still holds them', async () => {
+    const t0 = base + 5 * 3_600_000;
+    await store.registerWorkers([worker('w-lapsed', t0)], t0, false);
+    const mine = await queue(t0, 3, 'lapsed');
+    expect(await store.claimRecipients('w-lapsed', 3, t0, t0 - STALE, t0 - DEAD_AFTER)).toHaveLength(3);
+    // 60 s without a heartbeat: to anyone else these are a dead worker's claims ...
+    const t1 = t0 + 60_000;
+    expect(await store.claimRecipients('w-lapsed', 100, t1, t1 - STALE, t1 - DEAD_AFTER)).toEqual([]);
+    expect(await statusOf(mine)).toEqual(mine.map(() => ({ status: 'delivering', lockedBy: 'w-lapsed' })));
+    await store.registerWorkers([worker('w-other', t1)], t1, false);
+    expect((await store.claimRecipients('w-other', 100, t1, t1 - STALE, t1 - DEAD_AFTER)).map((r) => r.id).sort()).toEqual([...mine].sort());
+    expect(await store.recordOutcomes('w-other', mine.map(delivered), t1 + 1)).toBe(3);
+  });
+
   it('a heartbeat re-inserts a removed registration; registering as the sole process removes the others', async () => {
     const t0 = base + 3 * 3_600_000;
     await store.registerWorkers([worker('a', t0), worker('b', t0)], t0, false);

@@ -66,7 +66,7 @@ export class PostgresStore extends SqlStore {
    * no longer counts as live; the delivering rows are few (each worker holds at most maxInFlight).
    */
   async claimRecipients(workerId: string, limit: number, now: number, staleBefore: number, deadBefore?: number): Promise<StoredRecipient[]> {
-    const dead = deadBefore === undefined ? sql<boolean>`FALSE` : heldByDeadWorker('recipients.locked_by', deadBefore);
+    const dead = deadBefore === undefined ? sql<boolean>`FALSE` : heldByDeadWorker('recipients.locked_by', deadBefore, workerId);
     const res = await sql<Parameters<typeof toRecipient>[0]>`
       WITH stale AS (
         SELECT id FROM recipients WHERE status = 'delivering' AND (locked_at < ${staleBefore} OR ${dead})
@@ -92,7 +92,7 @@ export class PostgresStore extends SqlStore {
    * events reach each endpoint in order.
    */
   protected async claimWebhookDeliveryIds(workerId: string, limit: number, now: number, staleBefore: number, deadBefore?: number): Promise<number[]> {
-    const dead = deadBefore === undefined ? sql<boolean>`FALSE` : heldByDeadWorker('d.locked_by', deadBefore);
+    const dead = deadBefore === undefined ? sql<boolean>`FALSE` : heldByDeadWorker('d.locked_by', deadBefore, workerId);
     const res = await sql<{ id: number }>`
       WITH picked AS (
         SELECT d.id FROM webhook_deliveries d

@@ -15,11 +15,12 @@ import { WAL_GATE_DEFAULTS, WalGate, type WalGateOptions } from './wal-gate.js';
 const WAL_SIZE_LIMIT_BYTES = 128 * 1024 * 1024;
 
 /**
- * A claim in column `lockedBy` held by no live worker (worker-queries.ts heldByDeadWorker) as
- * prepared-statement text with two parameters, both deadBefore: null turns the rule off.
+ * A claim in column `lockedBy` held by no live worker other than the claiming one (worker-queries.ts
+ * heldByDeadWorker) as prepared-statement text with three parameters: deadBefore, the claiming
+ * worker's id, deadBefore again; a null deadBefore turns the rule off.
  */
 const SQLITE_HELD_BY_DEAD = (lockedBy: string): string =>
-  `(? IS NOT NULL AND NOT EXISTS (SELECT 1 FROM workers w WHERE w.id = ${lockedBy} AND w.heartbeat_at >= ?))`;
+  `(? IS NOT NULL AND ${lockedBy} <> ? AND NOT EXISTS (SELECT 1 FROM workers w WHERE w.id = ${lockedBy} AND w.heartbeat_at >= ?))`;
 
 /** PRAGMA auto_vacuum's value for INCREMENTAL. */
 const INCREMENTAL = 2;
@@ -161,7 +162,7 @@ export class SqliteStore extends SqlStore {
     const claim = this.raw.prepare(`UPDATE recipients SET status = 'delivering', locked_by = ?, locked_at = ?, updated_at = ?
       WHERE id IN (SELECT value FROM json_each(?)) RETURNING *`);
     const rows = this.raw.transaction(() => {
-      const ids = stale.all(staleBefore, deadBefore ?? null, deadBefore ?? null, limit) as string[];
+      const ids = stale.all(staleBefore, deadBefore ?? null, workerId, deadBefore ?? null, limit) as string[];
       for (const status of ['deferred', 'queued']) {
         if (ids.length >= limit) break;
         ids.push(...(due.all(status, now, limit - ids.length) as string[]));
@@ -186,7 +187,7 @@ export class SqliteStore extends SqlStore {
     const claim = this.raw.prepare(`UPDATE webhook_deliveries SET locked_by = ?, locked_at = ?
       WHERE id IN (SELECT value FROM json_each(?))`);
     return this.raw.transaction(() => {
-      const ids = due.all(now, staleBefore, deadBefore ?? null, deadBefore ?? null, limit) as number[];
+      const ids = due.all(now, staleBefore, deadBefore ?? null, workerId, deadBefore ?? null, limit) as number[];
       if (ids.length > 0) claim.run(workerId, now, JSON.stringify(ids));
       return ids.map(Number);
     }).immediate();
