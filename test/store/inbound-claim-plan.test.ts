@@ -32,10 +32,11 @@ describe('inbound claim query plan (SQLite)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('searches inbound_posts_due instead of scanning inbound_posts', () => {
-    const q = duePostsQuery(db, 'sqlite', 32, Date.now(), Date.now() - 60_000).compile();
+  it('searches each route\'s range of inbound_posts_lane instead of scanning inbound_posts', () => {
+    const lanes = { perLane: 8, held: new Map([[1, 3], [2, 8]]) };
+    const q = duePostsQuery(db, 'sqlite', lanes, 32, Date.now(), Date.now() - 60_000).compile();
     const plan = (raw.prepare(`EXPLAIN QUERY PLAN ${q.sql}`).all(...(q.parameters as unknown[])) as { detail: string }[]).map((r) => r.detail);
-    expect(plan.join(' | ')).toMatch(/SEARCH p USING INDEX inbound_posts_due/);
-    expect(plan.some((d) => /^SCAN p\b/.test(d))).toBe(false);
+    expect(plan.join(' | ')).toMatch(/SEARCH x USING INDEX inbound_posts_lane \(route_id=\? AND next_attempt_at<\?\)/);
+    expect(plan.some((d) => /^SCAN (p|x)\b/.test(d))).toBe(false);
   });
 });

@@ -305,4 +305,14 @@ CREATE INDEX list_sends_server ON list_sends(server_id, list_id, id);
 CREATE INDEX list_sends_expanding ON list_sends(id) WHERE state = 'expanding';
 `,
   },
+  {
+    id: 19,
+    name: 'lanes: due outbox rows and inbound posts by endpoint and route',
+    sql: `
+-- A claim takes a few due rows of each endpoint (each route) in turn, so one endpoint's backlog
+-- cannot fill it: each lane's due rows are one range of these indexes.
+CREATE INDEX webhook_deliveries_lane ON webhook_deliveries(endpoint_id, next_attempt_at) WHERE status IN ('pending', 'failed');
+CREATE INDEX inbound_posts_lane ON inbound_posts(route_id, next_attempt_at) WHERE status IN ('pending', 'failed');
+`,
+  },
 ];
