@@ -164,8 +164,8 @@ export function duePostsQuery(db: Db, kind: 'sqlite' | 'postgres', lanes: ClaimL
     return kind === 'postgres' ? due.forUpdate().skipLocked() : due;
   };
   const full = fullLanes(lanes);
-  const routes = db.selectFrom('inbound_routes as r').where('r.enabled', '=', 1)
-    .where((eb) => (full.length === 0 ? eb.val(true) : eb('r.id', 'not in', full)));
+  const enabled = db.selectFrom('inbound_routes as r').where('r.enabled', '=', 1);
+  const routes = full.length === 0 ? enabled : enabled.where('r.id', 'not in', full);
   const picked = kind === 'postgres'
     ? routes.innerJoinLateral(lane(db).as('p'), (j) => j.onTrue()).select(['p.id', 'r.id as lane'])
     // CROSS JOIN keeps routes the outer loop (SQLite does not reorder it): the lane subquery runs
