@@ -3,8 +3,9 @@
 // tenant's webhook events take to arrive while another tenant's endpoint answers slowly.
 //  1. B alone: one sandbox server (B) with an endpoint answering at once; BENCH_NOISY_MESSAGES
 //     messages of one recipient each, injected at BENCH_NOISY_RATE messages/s.
-//  2. A and B: a second sandbox server (A) whose endpoint answers every event after
-//     BENCH_NOISY_SLOW_MS (10 s), sending as many messages at the same rate, interleaved with B's.
+//  2. A without an endpoint, and B: a second sandbox server (A) sending as many messages at the
+//     same rate, interleaved with B's (the same work for the process, without A's webhooks).
+//  3. A and B: the same, with A's endpoint answering every event after BENCH_NOISY_SLOW_MS (10 s).
 // B's latency is each event's time (its DateTime) to its arrival at B's receiver; each recipient
 // makes a Queued and a Delivered event. Every run is a fresh `postline serve` (SQLite, every role)
 // on ports chosen by the system; the receivers run in this process (node:http, keep-alive).
@@ -17,7 +18,7 @@ import { join } from 'node:path';
 import { commitId, root, writeSection } from './benchmarks-file.js';
 
 const MESSAGES = Number(process.env.BENCH_NOISY_MESSAGES ?? 500);
-const RATE = Number(process.env.BENCH_NOISY_RATE ?? 100);
+const RATE = Number(process.env.BENCH_NOISY_RATE ?? 50);
 const SLOW_MS = Number(process.env.BENCH_NOISY_SLOW_MS ?? 10_000);
 /** How long B's events may take in all before the run is called failed. */
 const RUN_LIMIT_MS = Number(process.env.BENCH_NOISY_LIMIT_MS ?? 600_000);
@@ -61,9 +62,10 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
-async function run(withSlow) {
+/** `a`: 'off' (B alone), 'no-endpoint' (A sends, no webhooks) or 'slow' (A's endpoint answers after SLOW_MS). */
+async function run(a) {
   const fast = await startReceiver(0);
-  const slow = withSlow ? await startReceiver(SLOW_MS) : null;
+  const slow = a === 'slow' ? await startReceiver(SLOW_MS) : null;
   const dataDir = mkdtempSync(join(tmpdir(), 'postline-noisy-'));
   const env = { ...process.env, POSTLINE_DATA_DIR: dataDir, POSTLINE_HTTP_PORT: '0', POSTLINE_HTTP_HOST: '127.0.0.1',
     POSTLINE_SUBMISSION_PORT: '0', POSTLINE_MX_PORT: '0', POSTLINE_LOG_LEVEL: 'info', POSTLINE_WEBHOOK_ALLOW_PRIVATE: 'true' };
@@ -73,10 +75,10 @@ async function run(withSlow) {
     return r.stdout;
   };
   const creds = JSON.parse(cli(['init', '--json']));
-  const a = { serverId: creds.serverId, apiKey: creds.apiKey };
+  const tenantA = { serverId: creds.serverId, apiKey: creds.apiKey };
   const b = { serverId: JSON.parse(cli(['servers', 'create', '--name', 'B', '--json'])).id };
   b.apiKey = JSON.parse(cli(['keys', 'create', '--server', String(b.serverId), '--scope', 'injection', '--json'])).apiKey;
-  for (const s of [a, b]) {
+  for (const s of [tenantA, b]) {
     cli(['servers', 'update', '--server', String(s.serverId), '--sandbox-mode', 'on']);
     s.mgmt = JSON.parse(cli(['keys', 'create', '--server', String(s.serverId), '--scope', 'management', '--json'])).apiKey;
   }
@@ -101,7 +103,7 @@ async function run(withSlow) {
       return json.data;
     };
     await api(b, 'POST', '/webhooks', { url: `http://127.0.0.1:${fast.port}/hook` });
-    if (slow) await api(a, 'POST', '/webhooks', { url: `http://127.0.0.1:${slow.port}/hook` });
+    if (slow) await api(tenantA, 'POST', '/webhooks', { url: `http://127.0.0.1:${slow.port}/hook` });
     const send = async (s, to) => {
       const res = await fetch(`${base}/api/v1/email`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({
         ServerId: s.serverId, ApiKey: s.apiKey, Messages: [{ To: [{ EmailAddress: to }], From: { EmailAddress: 'news@bench.example' }, Subject: 'hi', TextBody: 'body' }] }) });
@@ -114,7 +116,7 @@ async function run(withSlow) {
     for (let i = 0; i < MESSAGES; i++) {
       const due = t0 + (i * 1000) / RATE;
       if (due > Date.now()) await sleep(due - Date.now());
-      if (slow) sends.push(send(a, `a${i}@example.net`));
+      if (a !== 'off') sends.push(send(tenantA, `a${i}@example.net`));
       sends.push(send(b, `b${i}@example.net`));
     }
     await Promise.all(sends);
@@ -140,12 +142,14 @@ async function run(withSlow) {
 }
 
 async function main() {
-  const alone = await run(false);
+  const alone = await run('off');
   console.log(`B alone: ${alone.events} events, p50 ${alone.p50} ms, p95 ${alone.p95} ms, max ${alone.max} ms`);
-  const shared = await run(true);
+  const busy = await run('no-endpoint');
+  console.log(`A without an endpoint, and B: ${busy.events} events of B, p50 ${busy.p50} ms, p95 ${busy.p95} ms, max ${busy.max} ms`);
+  const shared = await run('slow');
   console.log(`A (${SLOW_MS / 1000} s endpoint) and B: ${shared.events} events of B, p50 ${shared.p50} ms, p95 ${shared.p95} ms, max ${shared.max} ms; A's endpoint had received ${shared.slowArrived}`);
   const s = (ms) => `${(ms / 1000).toFixed(2)} s`;
-  const goal = shared.p95 <= 2_000 && shared.p95 <= 3 * alone.p95;
+  const goal = (base) => (shared.p95 <= 2_000 && shared.p95 <= 3 * base.p95 ? 'reached' : '**not reached**');
   writeSection('noisy-neighbour', [
     '## Webhooks: a slow endpoint beside a healthy one (SQLite)',
     '',
@@ -157,9 +161,13 @@ async function main() {
     '| run | B\'s events | p50 | p95 | max |',
     '| --- | --- | --- | --- | --- |',
     `| B alone | ${alone.events} | ${s(alone.p50)} | ${s(alone.p95)} | ${s(alone.max)} |`,
-    `| A (${SLOW_MS / 1000} s endpoint) and B | ${shared.events} | ${s(shared.p50)} | **${s(shared.p95)}** | ${s(shared.max)} |`,
+    `| A sending too, without an endpoint | ${busy.events} | ${s(busy.p50)} | ${s(busy.p95)} | ${s(busy.max)} |`,
+    `| A sending too, its endpoint answering after ${SLOW_MS / 1000} s | ${shared.events} | ${s(shared.p50)} | **${s(shared.p95)}** | ${s(shared.max)} |`,
     '',
-    `Goal: B's p95 beside A ≤ 2 s and ≤ 3 × its p95 alone: ${goal ? 'reached' : '**not reached**'}.`,
+    `Goal: B's p95 beside A's slow endpoint ≤ 2 s and ≤ 3 × its p95 without it: ${goal(busy)} against A sending without an endpoint,`,
+    `${goal(alone)} against B alone. A's endpoint had received ${shared.slowArrived} events when B had all of its own (its lane holds at most a few`,
+    'POSTs at once); A\'s traffic itself (accepts, sandboxed deliveries, events) shares the same two cores with B\'s, which is the',
+    'difference between the first two rows.',
   ]);
 }
 
