@@ -47,17 +47,26 @@ const DEFAULT_POLL_MS = 1_000;
  */
 export const WEBHOOK_POSTS_PER_ENDPOINT = 16;
 /**
- * Rows of one endpoint a process holds (claimed, not recorded yet). More than the posts in flight,
- * so a fast endpoint's lane is refilled by a few claims, not one per post; few enough that the
- * last held row of a lane whose every POST takes the whole timeout (64 / 16 x 15 s = 60 s) is
- * posted long before its claim goes stale (5 min) and another process takes it over.
+ * Rows of one endpoint a process holds (claimed, not recorded yet). Many more than the posts in
+ * flight, so a fast endpoint's lane is refilled by a few large claims, not one per post; few enough
+ * that the last held row of a lane whose every POST suddenly takes the whole timeout
+ * (192 / 16 x 15 s = 3 min) is posted before its claim goes stale (5 min) and another process
+ * takes it over.
  */
-export const WEBHOOK_HELD_PER_ENDPOINT = 64;
+export const WEBHOOK_HELD_PER_ENDPOINT = 192;
 /**
- * Rows held by the whole process (memory: each holds its event, message and recipient): 64
- * endpoints that are all slow at once fill it before a healthy endpoint's rows wait.
+ * A lane whose last POST took SLOW_POST_MS or more holds only this many rows: two rounds of posts,
+ * so a slow endpoint's backlog stays in the outbox, where another process may take it.
  */
-export const WEBHOOK_HELD_MAX = 64 * WEBHOOK_HELD_PER_ENDPOINT;
+export const WEBHOOK_HELD_PER_SLOW_ENDPOINT = 2 * WEBHOOK_POSTS_PER_ENDPOINT;
+const SLOW_POST_MS = 1_000;
+/**
+ * Rows held by the whole process (memory: each holds its event, message and recipient): 128 slow
+ * endpoints (or 21 fast ones with full lanes) fill it before an endpoint's rows wait for room.
+ */
+export const WEBHOOK_HELD_MAX = 4_096;
+/** Endpoints on one host (a shared receiver service) share its keep-alive connections: 32 lanes' worth of posts. */
+const CONNECTIONS_PER_ORIGIN = 32 * WEBHOOK_POSTS_PER_ENDPOINT;
 /** Rows per claim at most: one claim and its loading stay a few milliseconds. */
 const CLAIM_BATCH = 512;
 /** Attempt records per transaction: attempts finishing together are recorded together. */
@@ -73,6 +82,8 @@ interface Lane {
   held: number;
   /** Disabled by this process: its waiting rows are given back, not posted. */
   disabled: boolean;
+  /** Its last POST took SLOW_POST_MS or more: it holds fewer rows. */
+  slow: boolean;
 }
 
 interface Finished { rec: WebhookAttemptRecord; w: WebhookWork; seconds: number }
@@ -112,7 +123,7 @@ export class WebhookDispatcher {
       throw new Error('webhook postsPerEndpoint must be at least 1 and heldPerEndpoint at least postsPerEndpoint');
     }
     // Every lane's posts together: different endpoints on one host must not queue behind each other's connections.
-    this.connections = guardedDispatcher(d.guard, (WEBHOOK_HELD_MAX / this.heldPerEndpoint) * this.postsPerEndpoint);
+    this.connections = guardedDispatcher(d.guard, Math.max(CONNECTIONS_PER_ORIGIN, this.postsPerEndpoint));
     // The last held row of a lane whose every POST times out waits this long for its turn.
     const longestWait = Math.ceil(this.heldPerEndpoint / this.postsPerEndpoint) * this.timeoutMs;
     if (!(this.staleMs > longestWait)) throw new Error(`webhook staleMs must exceed ${longestWait} ms (every held row posted within the timeout), or live claims would be taken over`);
@@ -156,7 +167,8 @@ export class WebhookDispatcher {
       if (limit > 0) {
         try {
           const now = this.d.now();
-          const held = new Map([...this.lanes].map(([id, lane]) => [id, lane.held]));
+          // A slow lane's smaller share is told to the claim as rows it already holds.
+          const held = new Map([...this.lanes].map(([id, lane]) => [id, lane.held + this.heldPerEndpoint - this.shareOf(lane)]));
           const work = await this.d.store.claimWebhookDeliveries(this.d.workerId, limit, now, now - this.staleMs, { perLane: this.heldPerEndpoint, held });
           claimed = work.length;
           for (const w of work) this.enqueue(w);
@@ -166,8 +178,7 @@ export class WebhookDispatcher {
         }
       }
       // A full claim may leave more due rows: look again at once. Otherwise sleep until the poll or
-      // a wake-up (an event committed, or an attempt recorded: room in a lane, and maybe the next
-      // event of its recipient unblocked).
+      // a wake-up (an event committed, or a lane half free again).
       if (claimed > 0 && claimed === limit) continue;
       // A wake-up during the claim would otherwise be lost until the poll.
       const woken = this.wokenWhileBusy || await this.signal.sleep(pollMs);
@@ -178,7 +189,7 @@ export class WebhookDispatcher {
   private enqueue(w: WebhookWork): void {
     let lane = this.lanes.get(w.endpoint.id);
     if (!lane) {
-      lane = { waiting: [], inFlight: 0, held: 0, disabled: false };
+      lane = { waiting: [], inFlight: 0, held: 0, disabled: false, slow: false };
       this.lanes.set(w.endpoint.id, lane);
     }
     // A claim takes rows of enabled endpoints only: enabled again since this process disabled it.
@@ -202,6 +213,7 @@ export class WebhookDispatcher {
       this.track(this.attemptOne(w).then((done) => {
         // The lane's next post starts while this one is being recorded.
         lane.inFlight--;
+        lane.slow = done.seconds * 1000 >= SLOW_POST_MS;
         this.pump(endpointId, lane);
         return this.recordOne(done);
       }));
@@ -232,7 +244,15 @@ export class WebhookDispatcher {
       this.d.log.error({ err, event: 'webhook.record_failed', deliveryId: done.w.deliveryId }, 'webhook attempt could not be recorded');
     }
     this.release(done.w.endpoint.id, 1);
-    this.wake();
+    // Claim again once the lane has half its share free (or emptied): a claim per recorded row
+    // would be a transaction per post. A recorded row may also have unblocked the next event of its recipient.
+    const lane = this.lanes.get(done.w.endpoint.id);
+    if (!lane || lane.held <= this.shareOf(lane) / 2) this.wake();
+  }
+
+  /** How many rows the lane may hold. */
+  private shareOf(lane: Lane): number {
+    return lane.slow ? Math.min(this.heldPerEndpoint, WEBHOOK_HELD_PER_SLOW_ENDPOINT) : this.heldPerEndpoint;
   }
 
   private release(endpointId: number, n: number): void {
