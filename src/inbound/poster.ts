@@ -140,7 +140,7 @@ export class InboundPoster {
       if (running.size === 0 || free >= Math.max(1, Math.floor(this.concurrency * CLAIM_WHEN_FREE))) {
         try {
           const now = this.d.now();
-          claimed = await this.d.store.claimInboundPosts(this.d.workerId, free, now, now - this.staleMs, { perLane: this.postsPerRoute, held: this.heldByRoute });
+          claimed = await this.d.store.claimInboundPosts(this.d.workerId, free, now, now - this.staleMs, { perLane: this.postsPerRoute, held: new Map(this.heldByRoute) });
         } catch (err) {
           this.d.log.error({ err, event: 'inbound.claim_failed' }, 'inbound posts could not be claimed; retrying at the next poll');
         }
