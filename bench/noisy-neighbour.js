@@ -165,8 +165,8 @@ async function main() {
     `| A sending too, its endpoint answering after ${SLOW_MS / 1000} s | ${shared.events} | ${s(shared.p50)} | **${s(shared.p95)}** | ${s(shared.max)} |`,
     '',
     `Goal: B's p95 beside A's slow endpoint ≤ 2 s and ≤ 3 × its p95 without it: ${goal(busy)} against A sending without an endpoint,`,
-    `${goal(alone)} against B alone. A's endpoint had received ${shared.slowArrived} events when B had all of its own (its lane has at most`,
-    '16 POSTs open at once). The second row is A\'s traffic alone (its accepts, sandboxed deliveries and events share the two cores',
+    `${goal(alone)} against B alone. A's endpoint had received ${shared.slowArrived} events when B had all of its own (no more than its lane's`,
+    'POSTs at once). The second row is A\'s traffic alone (its accepts, sandboxed deliveries and events share the two cores',
     'with B\'s); the third adds A\'s slow endpoint. One run each: on a shared machine a single run can be off by a few times.',
   ]);
 }
