@@ -21,6 +21,23 @@ const INCREMENTAL = 2;
 const RECLAIM_PAGES_PER_STEP = 2_000;
 
 /**
+ * The webhook claim's candidates, a lane per enabled endpoint (exported so a test can check its
+ * plan). Parameters: full endpoints (JSON array), now, staleBefore, rows per lane, limit. CROSS JOIN
+ * keeps endpoints the outer loop (SQLite does not reorder it): each lane's subquery runs once per
+ * endpoint, a range of webhook_deliveries_lane, never once per outbox row.
+ */
+export const WEBHOOK_LANE_CANDIDATES_SQL = `SELECT d.id, d.endpoint_id AS lane FROM webhook_endpoints ep
+      CROSS JOIN webhook_deliveries d
+      WHERE ep.enabled = 1 AND ep.id NOT IN (SELECT value FROM json_each(?)) AND d.id IN (
+        SELECT x.id FROM webhook_deliveries x
+        WHERE x.endpoint_id = ep.id AND x.status IN ('pending', 'failed') AND x.next_attempt_at <= ?
+          AND (x.locked_at IS NULL OR x.locked_at < ?)
+          AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = x.endpoint_id AND p.order_key = x.order_key
+            AND p.id < x.id AND p.status IN ('pending', 'failed'))
+        ORDER BY x.next_attempt_at LIMIT ?)
+      ORDER BY d.next_attempt_at LIMIT ?`;
+
+/**
  * The embedded store: one SQLite file in WAL mode. A write's promise resolves only once the
  * commit is on disk (see WalSync: the fsync runs off the event loop, shared by concurrent
  * commits). One process owns the file.
@@ -170,18 +187,7 @@ export class SqliteStore extends SqlStore {
    * exists (claimed or not), so a recipient's events reach each endpoint in order.
    */
   protected async claimWebhookDeliveryIds(workerId: string, limit: number, now: number, staleBefore: number, lanes: ClaimLanes): Promise<number[]> {
-    // CROSS JOIN keeps endpoints the outer loop (SQLite does not reorder it): each lane's subquery
-    // runs once per endpoint, a range of webhook_deliveries_lane, never once per outbox row.
-    const due = this.raw.prepare(`SELECT d.id, d.endpoint_id AS lane FROM webhook_endpoints ep
-      CROSS JOIN webhook_deliveries d
-      WHERE ep.enabled = 1 AND ep.id NOT IN (SELECT value FROM json_each(?)) AND d.id IN (
-        SELECT x.id FROM webhook_deliveries x
-        WHERE x.endpoint_id = ep.id AND x.status IN ('pending', 'failed') AND x.next_attempt_at <= ?
-          AND (x.locked_at IS NULL OR x.locked_at < ?)
-          AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = x.endpoint_id AND p.order_key = x.order_key
-            AND p.id < x.id AND p.status IN ('pending', 'failed'))
-        ORDER BY x.next_attempt_at LIMIT ?)
-      ORDER BY d.next_attempt_at LIMIT ?`);
+    const due = this.raw.prepare(WEBHOOK_LANE_CANDIDATES_SQL);
     const claim = this.raw.prepare(`UPDATE webhook_deliveries SET locked_by = ?, locked_at = ?
       WHERE id IN (SELECT value FROM json_each(?))`);
     return this.raw.transaction(() => {
