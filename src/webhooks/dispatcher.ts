@@ -45,15 +45,15 @@ const DEFAULT_POLL_MS = 1_000;
  * POSTs in flight at once to one endpoint: what one receiver, slow or not, can occupy. A slow
  * endpoint's posts wait for its own lane only; the others keep theirs.
  */
-export const WEBHOOK_POSTS_PER_ENDPOINT = 32;
+export const WEBHOOK_POSTS_PER_ENDPOINT = 64;
 /**
  * Rows of one endpoint a process holds (claimed, not recorded yet). Many more than the posts in
  * flight, so a fast endpoint's lane is refilled by a few large claims, not one per post; few enough
  * that the last held row of a lane whose every POST suddenly takes the whole timeout
- * (384 / 32 x 15 s = 3 min) is posted before its claim goes stale (5 min) and another process
+ * (768 / 64 x 15 s = 3 min) is posted before its claim goes stale (5 min) and another process
  * takes it over.
  */
-export const WEBHOOK_HELD_PER_ENDPOINT = 384;
+export const WEBHOOK_HELD_PER_ENDPOINT = 768;
 /**
  * A lane whose last POST took SLOW_POST_MS or more holds only this many rows: two rounds of posts,
  * so a slow endpoint's backlog stays in the outbox, where another process may take it.
@@ -62,12 +62,12 @@ export const WEBHOOK_HELD_PER_SLOW_ENDPOINT = 2 * WEBHOOK_POSTS_PER_ENDPOINT;
 const SLOW_POST_MS = 1_000;
 /**
  * Rows held by the whole process (memory: each holds its event, message and recipient; a few MB
- * in all): 128 slow endpoints (or 21 busy ones with full lanes) fill it before an endpoint's rows
+ * in all): 64 slow endpoints (or 10 busy ones with full lanes) fill it before an endpoint's rows
  * wait for room.
  */
 export const WEBHOOK_HELD_MAX = 8_192;
-/** Endpoints on one host (a shared receiver service) share its keep-alive connections: 16 lanes' worth of posts. */
-const CONNECTIONS_PER_ORIGIN = 16 * WEBHOOK_POSTS_PER_ENDPOINT;
+/** Endpoints on one host (a shared receiver service) share its keep-alive connections: 8 lanes' worth of posts. */
+const CONNECTIONS_PER_ORIGIN = 8 * WEBHOOK_POSTS_PER_ENDPOINT;
 /** Rows per claim at most: one claim and its loading stay a few milliseconds. */
 const CLAIM_BATCH = 512;
 /** Attempt records per transaction: attempts finishing together are recorded together. */
