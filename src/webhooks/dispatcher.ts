@@ -42,8 +42,9 @@ export interface WebhookDispatcherDeps {
 export const DEFAULT_WEBHOOK_STALE_CLAIM_MS = 5 * 60_000;
 const DEFAULT_POLL_MS = 1_000;
 /**
- * POSTs in flight at once to one endpoint: what one receiver, slow or not, can occupy. A slow
- * endpoint's posts wait for its own lane only; the others keep theirs.
+ * POSTs in flight at once to one endpoint: enough to keep a receiver that answers at once busy
+ * while the process also claims and records, and all one receiver, slow or not, can occupy. A
+ * slow endpoint's posts wait for its own lane only; the others keep theirs.
  */
 export const WEBHOOK_POSTS_PER_ENDPOINT = 64;
 /**
@@ -61,9 +62,8 @@ export const WEBHOOK_HELD_PER_ENDPOINT = 768;
 export const WEBHOOK_HELD_PER_SLOW_ENDPOINT = 2 * WEBHOOK_POSTS_PER_ENDPOINT;
 const SLOW_POST_MS = 1_000;
 /**
- * Rows held by the whole process (memory: each holds its event, message and recipient; a few MB
- * in all): 64 slow endpoints (or 10 busy ones with full lanes) fill it before an endpoint's rows
- * wait for room.
+ * Rows held by the whole process (memory: each holds its event, message and recipient): 64 slow
+ * endpoints (or 10 busy ones with full lanes) fill it before an endpoint's rows wait for room.
  */
 export const WEBHOOK_HELD_MAX = 8_192;
 /** Endpoints on one host (a shared receiver service) share its keep-alive connections: 8 lanes' worth of posts. */
