@@ -42,6 +42,8 @@ export interface InboundPosterDeps {
   deadAfterMs?: number;
   /** Posts in flight at once (each holds its message's bytes and its JSON body). */
   concurrency?: number;
+  /** Posts in flight at once to one route. */
+  postsPerRoute?: number;
   /** Message bytes in flight at once; one message larger than this still goes, alone. */
   maxBytesInFlight?: number;
   metrics?: InboundPosterMetrics;
@@ -52,6 +54,11 @@ const DEFAULT_POLL_MS = 1_000;
 /** Far past the longest attempt (the POST timeout, plus parsing a 50 MB message). */
 export const DEFAULT_INBOUND_STALE_CLAIM_MS = 10 * 60_000;
 const DEFAULT_CONCURRENCY = 32;
+/**
+ * Posts in flight at once to one route's endpoint: a slow or hanging receiver holds these, and
+ * the other routes keep the rest of the poster's slots (it takes four such routes to fill them).
+ */
+export const INBOUND_POSTS_PER_ROUTE = 8;
 /**
  * A 50 MB message becomes about 67 MB of base64 inside the JSON, plus the parsed parts: 256 MB of
  * raw messages in flight keeps the worst case near a gigabyte while letting small ones stream.
@@ -73,6 +80,10 @@ export class InboundPoster {
   private readonly timeoutMs: number;
   private readonly staleMs: number;
   private readonly concurrency: number;
+  private readonly postsPerRoute: number;
+  /** Posts claimed and not yet recorded, per route: a claim gives each route only its room. */
+  private readonly heldByRoute = new Map<number, number>();
+  private wokenWhileBusy = false;
   private readonly budget: ByteBudget;
   /** Attempts finishing together are recorded in one transaction. */
   private readonly recorder: GroupCommitter<InboundAttemptRecord, undefined>;
@@ -81,6 +92,8 @@ export class InboundPoster {
     this.timeoutMs = d.timeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS;
     this.staleMs = d.staleMs ?? DEFAULT_INBOUND_STALE_CLAIM_MS;
     this.concurrency = d.concurrency ?? DEFAULT_CONCURRENCY;
+    this.postsPerRoute = Math.min(d.postsPerRoute ?? INBOUND_POSTS_PER_ROUTE, this.concurrency);
+    if (!(this.postsPerRoute >= 1)) throw new Error('inbound postsPerRoute must be at least 1');
     this.budget = new ByteBudget(d.maxBytesInFlight ?? DEFAULT_INBOUND_BYTES_IN_FLIGHT);
     this.connections = guardedDispatcher(d.guard, this.concurrency);
     this.recorder = new GroupCommitter(async (records) => {
@@ -96,6 +109,7 @@ export class InboundPoster {
 
   /** A message was stored: look now instead of at the next poll. */
   wake(): void {
+    this.wokenWhileBusy = true;
     this.signal.wake();
   }
 
@@ -108,9 +122,10 @@ export class InboundPoster {
   }
 
   /**
-   * One loop claims; every claimed post runs as its own task, at most `concurrency` at once and
-   * within the byte budget, and records its own attempt. The loop claims again as soon as a slot
-   * is free, so a slow receiver holds one slot, not a batch.
+   * One loop claims; every claimed post runs as its own task, at most `concurrency` at once,
+   * at most `postsPerRoute` of one route, within the byte budget, and records its own attempt.
+   * The loop claims again as soon as slots are free, giving each route only its own room, so a
+   * slow receiver holds its route's slots, not a batch and not the others' slots.
    */
   private async loop(): Promise<void> {
     const pollMs = this.d.pollMs ?? DEFAULT_POLL_MS;
@@ -121,23 +136,32 @@ export class InboundPoster {
         sweptAt = this.d.now();
         await this.sweepOrphans();
       }
+      this.wokenWhileBusy = false;
       let claimed: InboundWork[] = [];
       const free = this.concurrency - running.size;
       if (running.size === 0 || free >= Math.max(1, Math.floor(this.concurrency * CLAIM_WHEN_FREE))) {
         try {
           const now = this.d.now();
-          claimed = await this.d.store.claimInboundPosts(this.d.workerId, free, now, now - this.staleMs,
+          claimed = await this.d.store.claimInboundPosts(this.d.workerId, free, now, now - this.staleMs, { perLane: this.postsPerRoute, held: new Map(this.heldByRoute) },
             this.d.deadAfterMs === undefined ? undefined : now - this.d.deadAfterMs);
         } catch (err) {
           this.d.log.error({ err, event: 'inbound.claim_failed' }, 'inbound posts could not be claimed; retrying at the next poll');
         }
         for (const w of claimed) {
-          const task = this.run(w).finally(() => { running.delete(task); this.wake(); });
+          this.heldByRoute.set(w.route.id, (this.heldByRoute.get(w.route.id) ?? 0) + 1);
+          const task = this.run(w).finally(() => {
+            running.delete(task);
+            const held = (this.heldByRoute.get(w.route.id) ?? 1) - 1;
+            if (held > 0) this.heldByRoute.set(w.route.id, held);
+            else this.heldByRoute.delete(w.route.id);
+            this.wake();
+          });
           running.add(task);
         }
       }
       if (claimed.length > 0 && claimed.length === free) continue; // a full claim may leave more due posts
-      const woken = await this.signal.sleep(pollMs);
+      // A wake-up during the claim (a post finished, a message stored) would otherwise wait for the poll.
+      const woken = this.wokenWhileBusy || await this.signal.sleep(pollMs);
       if (woken && !this.stopping && running.size === 0) await new Promise((r) => setTimeout(r, CLAIM_COALESCE_MS));
     }
     await Promise.allSettled([...running]);

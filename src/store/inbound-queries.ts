@@ -9,6 +9,7 @@ import { concatInSlices } from '../core/sliced-copy.js';
 import type { Database, InboundPostsTable, InboundRoutesTable } from './schema.js';
 import type { PageRequest } from './store.js';
 import { heldByDeadWorker } from './worker-queries.js';
+import { candidateLimit, fitToLanes, fullLanes, type ClaimLanes } from './claim-lanes.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -144,29 +145,48 @@ export async function insertMessage(trx: Db, m: NewInboundMessage): Promise<void
   }))).execute();
 }
 
-/** The due posts a claim takes (exported so a test can check its plan uses the partial index). */
-export function duePostsQuery(db: Db, kind: 'sqlite' | 'postgres', limit: number, now: number, staleBefore: number, deadBefore?: number, workerId = '') {
-  const due = db.selectFrom('inbound_posts as p').innerJoin('inbound_routes as r', 'r.id', 'p.route_id').select('p.id')
-    // Written out, not bound: a planner can use the partial index inbound_posts_due (WHERE status
-    // IN ('pending', 'failed')) only when the query names the same values. With parameters SQLite
-    // scanned every post ever received: 0.5 ms per claim at 3,000 posts, growing with the table.
-    .where(sql<boolean>`p.status in ('pending', 'failed')`).where('p.next_attempt_at', '<=', now).where('r.enabled', '=', 1)
-    .where((eb) => eb.or([eb('p.locked_at', 'is', null), eb('p.locked_at', '<', staleBefore),
-      // A claim of a dead worker (worker registry) is taken over without waiting for staleBefore.
-      ...(deadBefore === undefined ? [] : [heldByDeadWorker('p.locked_by', deadBefore, workerId)])]))
-    .orderBy('p.next_attempt_at').limit(limit);
-  return kind === 'postgres' ? due.forUpdate('p').skipLocked() : due;
+/**
+ * The candidate posts of a claim (exported so a test can check its plan uses the lane index). Each
+ * enabled route is a lane: at most `lanes.perLane` of its oldest due posts, so one route's backlog
+ * or slow endpoint cannot fill the claim; routes this process holds its fill of are left out.
+ * PostgreSQL reads each lane with a LATERAL subquery under SKIP LOCKED; SQLite, which has no
+ * LATERAL, with a correlated IN subquery.
+ */
+export function duePostsQuery(db: Db, kind: 'sqlite' | 'postgres', lanes: ClaimLanes, limit: number, now: number, staleBefore: number, deadBefore?: number, workerId = '') {
+  const lane = (x: Db) => {
+    const due = x.selectFrom('inbound_posts as x').select(['x.id', 'x.next_attempt_at'])
+      .where(sql<boolean>`x.route_id = r.id`)
+      // Written out, not bound: a planner can use the partial index inbound_posts_lane (WHERE status
+      // IN ('pending', 'failed')) only when the query names the same values. With parameters SQLite
+      // scanned every post ever received: 0.5 ms per claim at 3,000 posts, growing with the table.
+      .where(sql<boolean>`x.status in ('pending', 'failed')`).where('x.next_attempt_at', '<=', now)
+      .where((eb) => eb.or([eb('x.locked_at', 'is', null), eb('x.locked_at', '<', staleBefore),
+        // A claim of a dead worker (worker registry) is taken over without waiting for staleBefore.
+        ...(deadBefore === undefined ? [] : [heldByDeadWorker('x.locked_by', deadBefore, workerId)])]))
+      .orderBy('x.next_attempt_at').limit(lanes.perLane);
+    return kind === 'postgres' ? due.forUpdate().skipLocked() : due;
+  };
+  const full = fullLanes(lanes);
+  const enabled = db.selectFrom('inbound_routes as r').where('r.enabled', '=', 1);
+  const routes = full.length === 0 ? enabled : enabled.where('r.id', 'not in', full);
+  const picked = kind === 'postgres'
+    ? routes.innerJoinLateral(lane(db).as('p'), (j) => j.onTrue()).select(['p.id', 'r.id as lane'])
+    // CROSS JOIN keeps routes the outer loop (SQLite does not reorder it): the lane subquery runs
+    // once per route, a range of inbound_posts_lane, never once per post.
+    : routes.crossJoin('inbound_posts as p').where('p.id', 'in', lane(db).clearSelect().select('x.id')).select(['p.id', 'r.id as lane']);
+  return picked.orderBy('p.next_attempt_at').limit(candidateLimit(lanes, limit));
 }
 
 /**
  * Locks up to `limit` due posts of enabled routes for workerId (pending or failed, due, unlocked
- * or locked before staleBefore) and returns their ids. PostgreSQL: SKIP LOCKED, so processes
- * sharing it take disjoint batches. SQLite: the select and update run in one transaction on the
- * process's one connection, and one process owns the file.
+ * or locked before staleBefore), at most each route's room in `lanes`, and returns their ids.
+ * PostgreSQL: SKIP LOCKED, so processes sharing it take disjoint batches. SQLite: the select and
+ * update run in one transaction on the process's one connection, and one process owns the file.
  */
-export async function claimPostIds(trx: Transaction<Database>, kind: 'sqlite' | 'postgres', workerId: string, limit: number, now: number, staleBefore: number, deadBefore?: number): Promise<number[]> {
-  const due = duePostsQuery(trx, kind, limit, now, staleBefore, deadBefore, workerId);
-  const ids = (await due.execute()).map((r) => Number(r.id));
+export async function claimPostIds(trx: Transaction<Database>, kind: 'sqlite' | 'postgres', workerId: string, limit: number, now: number, staleBefore: number,
+  lanes: ClaimLanes, deadBefore?: number): Promise<number[]> {
+  const candidates = (await duePostsQuery(trx, kind, lanes, limit, now, staleBefore, deadBefore, workerId).execute()).map((r) => ({ id: Number(r.id), lane: Number(r.lane) }));
+  const ids = fitToLanes(candidates, limit, lanes).map((c) => c.id);
   if (ids.length === 0) return [];
   await trx.updateTable('inbound_posts').set({ locked_by: workerId, locked_at: now }).where('id', 'in', ids).execute();
   return ids;

@@ -42,6 +42,7 @@ import * as search from './search-queries.js';
 import { retentionQueries, type RetentionQueries } from '../retention/queries.js';
 import * as listSends from './list-send-queries.js';
 import type { ListSend } from './list-send-queries.js';
+import { lanesOrDefault, type ClaimLanes } from './claim-lanes.js';
 import type { Contact, ContactList, ContactPatch, CustomField, ImportContactRow, NewContact, UnknownCustomField } from './store.js';
 import * as workers from './worker-queries.js';
 import { retryConflicts } from './conflict-retry.js';
@@ -102,7 +103,7 @@ export abstract class SqlStore implements Store {
   abstract migrate(): Promise<void>;
   abstract claimRecipients(workerId: string, limit: number, now: number, staleBefore: number, deadBefore?: number): Promise<StoredRecipient[]>;
   /** The dialect's claim: locks due outbox rows for workerId and returns their ids. */
-  protected abstract claimWebhookDeliveryIds(workerId: string, limit: number, now: number, staleBefore: number, deadBefore?: number): Promise<number[]>;
+  protected abstract claimWebhookDeliveryIds(workerId: string, limit: number, now: number, staleBefore: number, lanes: ClaimLanes, deadBefore?: number): Promise<number[]>;
 
   async close(): Promise<void> { await this.db.destroy(); }
 
@@ -445,9 +446,14 @@ export abstract class SqlStore implements Store {
     const res = await this.db.deleteFrom('webhook_endpoints').where('server_id', '=', serverId).where('id', '=', id).executeTakeFirst();
     return Number(res.numDeletedRows) > 0;
   }
-  async claimWebhookDeliveries(workerId: string, limit: number, now: number, staleBefore: number, deadBefore?: number): Promise<WebhookWork[]> {
-    const ids = await this.claimWebhookDeliveryIds(workerId, limit, now, staleBefore, deadBefore);
+  async claimWebhookDeliveries(workerId: string, limit: number, now: number, staleBefore: number, lanes?: ClaimLanes, deadBefore?: number): Promise<WebhookWork[]> {
+    const ids = await this.claimWebhookDeliveryIds(workerId, limit, now, staleBefore, lanesOrDefault(lanes, limit), deadBefore);
     return ids.length === 0 ? [] : loadWork(this.db, ids);
+  }
+  async releaseWebhookDeliveries(workerId: string, deliveryIds: readonly number[]): Promise<void> {
+    for (const ids of chunks(deliveryIds, 500)) {
+      await this.db.updateTable('webhook_deliveries').set({ locked_by: null, locked_at: null }).where('id', 'in', ids).where('locked_by', '=', workerId).execute();
+    }
   }
   async recordWebhookAttempts(workerId: string, records: readonly WebhookAttemptRecord[], now: number): Promise<{ endpointId: number; failingSince: number }[]> {
     if (records.length === 0) return [];
@@ -553,8 +559,8 @@ export abstract class SqlStore implements Store {
       for (const m of messages) await inbound.insertMessage(trx, m);
     });
   }
-  async claimInboundPosts(workerId: string, limit: number, now: number, staleBefore: number, deadBefore?: number): Promise<inbound.InboundWork[]> {
-    const ids = await this.db.transaction().execute((trx) => inbound.claimPostIds(trx, this.kind, workerId, limit, now, staleBefore, deadBefore));
+  async claimInboundPosts(workerId: string, limit: number, now: number, staleBefore: number, lanes?: ClaimLanes, deadBefore?: number): Promise<inbound.InboundWork[]> {
+    const ids = await this.db.transaction().execute((trx) => inbound.claimPostIds(trx, this.kind, workerId, limit, now, staleBefore, lanesOrDefault(lanes, limit), deadBefore));
     return inbound.loadWork(this.db, ids);
   }
   inboundMessageRaw(messageId: string): Promise<Buffer | undefined> {

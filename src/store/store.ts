@@ -11,6 +11,7 @@ import type {
   InboundAttempt, InboundAttemptRecord, InboundPostView, InboundRoute, InboundRouteEntry, InboundRoutePatch, InboundWork, NewInboundMessage, NewInboundRoute,
 } from './inbound-queries.js';
 import type { RollupQuery, RollupRow } from './report-queries.js';
+import type { ClaimLanes } from './claim-lanes.js';
 
 export interface Account { id: number; name: string; status: 'active' | 'disabled'; createdAt: number }
 export interface Server {
@@ -360,8 +361,11 @@ export interface Store {
    * Claims up to `limit` due outbox rows of enabled endpoints (pending or failed, next_attempt_at
    * <= now, unlocked or locked before staleBefore) for `workerId`, never a row while an earlier
    * undelivered row of the same endpoint and recipient waits (a recipient's events arrive in order; a bulk send's recipients do not wait for each other).
+   * With `lanes`, at most `lanes.perLane` rows of any one endpoint, less what the caller already holds of it (store/claim-lanes.ts).
    */
-  claimWebhookDeliveries(workerId: string, limit: number, now: number, staleBefore: number, deadBefore?: number): Promise<WebhookWork[]>;
+  claimWebhookDeliveries(workerId: string, limit: number, now: number, staleBefore: number, lanes?: ClaimLanes, deadBefore?: number): Promise<WebhookWork[]>;
+  /** Gives claimed rows back unposted (shutdown, or their endpoint was disabled): only rows still locked by workerId. */
+  releaseWebhookDeliveries(workerId: string, deliveryIds: readonly number[]): Promise<void>;
   /**
    * Records attempts and their rows' next state in one transaction; only rows still locked by
    * workerId change. Returns the endpoints that failed in this batch with their failing_since.
@@ -439,8 +443,11 @@ export interface Store {
   inboundRoutingTable(): Promise<InboundRouteEntry[]>;
   /** Stores received messages (each one's bytes once) and their posts in one transaction (group commit). */
   commitInboundMessages(messages: readonly NewInboundMessage[]): Promise<void>;
-  /** Claims up to `limit` due posts of enabled routes for workerId (see inbound-queries.ts claimPostIds). */
-  claimInboundPosts(workerId: string, limit: number, now: number, staleBefore: number, deadBefore?: number): Promise<InboundWork[]>;
+  /**
+   * Claims up to `limit` due posts of enabled routes for workerId, `lanes` per route; with
+   * deadBefore also the claims of dead workers (see inbound-queries.ts claimPostIds).
+   */
+  claimInboundPosts(workerId: string, limit: number, now: number, staleBefore: number, lanes?: ClaimLanes, deadBefore?: number): Promise<InboundWork[]>;
   inboundMessageRaw(messageId: string): Promise<Buffer | undefined>;
   /** Stores one chunk of a large inbound message's bytes ahead of commitInboundMessages (with bodyStored), in its own transaction. */
   putInboundBodyChunk(messageId: string, seq: number, content: Buffer, now: number): Promise<void>;

@@ -85,3 +85,61 @@ export async function countRows(db: TestDb, table: string): Promise<number> {
   const [row] = await queryRows<{ n: number | string }>(db, `SELECT COUNT(*) AS n FROM ${table}`);
   return Number(row!.n);
 }
+
+/**
+ * A receiver that holds every request open until `release()` is called (or `maxHoldMs` passed),
+ * then answers 200: a slow or hanging endpoint whose answers the test lets go. Counts how many
+ * requests it holds at once.
+ */
+export interface HoldingReceiver {
+  url: string;
+  /** Requests held right now, and the most held at once. */
+  open: number;
+  maxOpen: number;
+  /** Requests answered so far (after a release or the hold limit). */
+  answered: ReceivedWebhook[];
+  release(): void;
+  close(): Promise<void>;
+}
+
+export async function startHoldingReceiver(maxHoldMs: number): Promise<HoldingReceiver> {
+  const sockets = new Set<import('node:net').Socket>();
+  const waiting = new Set<() => void>();
+  let released = false;
+  const r: HoldingReceiver = {
+    url: '', open: 0, maxOpen: 0, answered: [],
+    release: () => {
+      released = true;
+      for (const answer of [...waiting]) answer();
+    },
+    close: async () => {
+      r.release();
+      for (const s of sockets) s.destroy();
+      if (server.listening) await new Promise<void>((res) => server.close(() => res()));
+    },
+  };
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const got: ReceivedWebhook = { headers: req.headers, body, json: JSON.parse(body) as Record<string, unknown>, at: Date.now() };
+      r.open++;
+      r.maxOpen = Math.max(r.maxOpen, r.open);
+      const answer = () => {
+        waiting.delete(answer);
+        clearTimeout(timer);
+        r.open--;
+        r.answered.push(got);
+        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+      };
+      const timer = setTimeout(answer, maxHoldMs);
+      waiting.add(answer);
+      if (released) answer();
+    });
+  });
+  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  await new Promise<void>((res) => server.listen(0, '127.0.0.1', () => res()));
+  r.url = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}/hook`;
+  return r;
+}

@@ -124,7 +124,7 @@ describe(`worker registry and claim takeover (${TEST_STORE_KIND})`, () => {
   });
 
   it('never takes its own claims for a dead worker\'s: a worker whose heartbeat lapsed (database away, clock jump) still holds them', async () => {
-    const t0 = base + 5 * 3_600_000;
+    const t0 = base + 7 * 3_600_000;
     await store.registerWorkers([worker('w-lapsed', t0)], t0, false);
     const mine = await queue(t0, 3, 'lapsed');
     expect(await store.claimRecipients('w-lapsed', 3, t0, t0 - STALE, t0 - DEAD_AFTER)).toHaveLength(3);
@@ -212,13 +212,13 @@ describe(`worker registry and claim takeover (${TEST_STORE_KIND})`, () => {
     await store.commitInboundMessages([{ id: newId(t0), mailFrom: 'a@sender.example', remoteIp: '192.0.2.1', helo: null, receivedAt: t0,
       raw: Buffer.from('Subject: x\r\n\r\nbody\r\n'), posts: [{ routeId: route.id, serverId, rcptTo: 'x@in.claims.example' }] }]);
     await store.registerWorkers([worker('p-dead', t0), worker('p-live', t0)], t0, false);
-    const first = await store.claimInboundPosts('p-dead', 10, t0 + 1, t0 + 1 - STALE, t0 + 1 - DEAD_AFTER);
+    const first = await store.claimInboundPosts('p-dead', 10, t0 + 1, t0 + 1 - STALE, undefined, t0 + 1 - DEAD_AFTER);
     expect(first).toHaveLength(1);
-    expect(await store.claimInboundPosts('p-live', 10, t0 + 10_000, t0 + 10_000 - STALE, t0 + 10_000 - DEAD_AFTER)).toEqual([]);
+    expect(await store.claimInboundPosts('p-live', 10, t0 + 10_000, t0 + 10_000 - STALE, undefined, t0 + 10_000 - DEAD_AFTER)).toEqual([]);
     await store.heartbeatWorkers([worker('p-live', t0)], t0 + 15_000);
     const t2 = t0 + 25_000;
     expect(await store.claimInboundPosts('p-live', 10, t2, t2 - STALE)).toEqual([]);
-    expect((await store.claimInboundPosts('p-live', 10, t2, t2 - STALE, t2 - DEAD_AFTER)).map((w) => w.postId)).toEqual([first[0]!.postId]);
+    expect((await store.claimInboundPosts('p-live', 10, t2, t2 - STALE, undefined, t2 - DEAD_AFTER)).map((w) => w.postId)).toEqual([first[0]!.postId]);
   });
 
   it("takes over a dead webhook dispatcher's outbox claims at once, not a live one's", async () => {
@@ -227,16 +227,16 @@ describe(`worker registry and claim takeover (${TEST_STORE_KIND})`, () => {
       signingSecret: 'whsec_x', enabled: true, disabledReason: null, validatedAt: t0 }, t0);
     await store.registerWorkers([worker('d-dead', t0), worker('d-live', t0)], t0, false);
     const [rid] = await queue(t0, 1, 'hook'); // its Queued event goes to the outbox
-    const first = await store.claimWebhookDeliveries('d-dead', 10, t0 + 1, t0 + 1 - STALE, t0 + 1 - DEAD_AFTER);
+    const first = await store.claimWebhookDeliveries('d-dead', 10, t0 + 1, t0 + 1 - STALE, undefined, t0 + 1 - DEAD_AFTER);
     expect(first.map((w) => w.recipient?.id)).toEqual([rid]);
-    expect(await store.claimWebhookDeliveries('d-live', 10, t0 + 10_000, t0 + 10_000 - STALE, t0 + 10_000 - DEAD_AFTER)).toEqual([]);
+    expect(await store.claimWebhookDeliveries('d-live', 10, t0 + 10_000, t0 + 10_000 - STALE, undefined, t0 + 10_000 - DEAD_AFTER)).toEqual([]);
     await store.heartbeatWorkers([worker('d-live', t0)], t0 + 15_000);
     const t2 = t0 + 25_000;
     expect(await store.claimWebhookDeliveries('d-live', 10, t2, t2 - STALE)).toEqual([]);
-    const taken = await store.claimWebhookDeliveries('d-live', 10, t2, t2 - STALE, t2 - DEAD_AFTER);
+    const taken = await store.claimWebhookDeliveries('d-live', 10, t2, t2 - STALE, undefined, t2 - DEAD_AFTER);
     expect(taken.map((w) => w.deliveryId)).toEqual(first.map((w) => w.deliveryId));
     // Held by a live dispatcher now: nobody else takes it.
     await store.heartbeatWorkers([worker('d-dead', t0)], t2);
-    expect(await store.claimWebhookDeliveries('d-dead', 10, t2 + 1, t2 + 1 - STALE, t2 + 1 - DEAD_AFTER)).toEqual([]);
+    expect(await store.claimWebhookDeliveries('d-dead', 10, t2 + 1, t2 + 1 - STALE, undefined, t2 + 1 - DEAD_AFTER)).toEqual([]);
   });
 });

@@ -7,6 +7,7 @@ import { generateSecret, sign } from '../../src/webhooks/standard-signature.js';
 import { WEBHOOK_RETRY_SCHEDULE_MS } from '../../src/webhooks/backoff.js';
 import { MAX_WEBHOOK_URL_LENGTH } from '../../src/webhooks/url-guard.js';
 import { DEFAULT_WEBHOOK_TIMEOUT_MS, MAX_RESPONSE_SNIPPET_BYTES } from '../../src/webhooks/post.js';
+import { DEFAULT_WEBHOOK_STALE_CLAIM_MS, WEBHOOK_HELD_MAX, WEBHOOK_HELD_PER_ENDPOINT, WEBHOOK_HELD_PER_SLOW_ENDPOINT, WEBHOOK_POSTS_PER_ENDPOINT } from '../../src/webhooks/dispatcher.js';
 
 const doc = readFileSync(join(import.meta.dirname, '../../docs/webhooks.md'), 'utf8');
 
@@ -40,5 +41,16 @@ describe('docs/webhooks.md', () => {
     expect(doc).toContain(`at most ${MAX_WEBHOOK_URL_LENGTH.toLocaleString('en-US')} characters`);
     expect(doc).toContain(`at most ${MAX_RESPONSE_SNIPPET_BYTES / 1024} KB of your answer`);
     expect(doc).toContain(`2xx** within ${DEFAULT_WEBHOOK_TIMEOUT_MS / 1000} seconds`);
+  });
+
+  it('states the per-endpoint lanes the dispatcher uses', () => {
+    expect(doc).toContain(`At most ${WEBHOOK_POSTS_PER_ENDPOINT} POSTs to one endpoint are in flight at once (\`WEBHOOK_POSTS_PER_ENDPOINT\`)`);
+    expect(doc).toContain(`${WEBHOOK_HELD_PER_ENDPOINT} events of one endpoint\n  claimed and not yet recorded`);
+    expect(doc).toContain(`${WEBHOOK_HELD_PER_SLOW_ENDPOINT} (\`WEBHOOK_HELD_PER_SLOW_ENDPOINT\`, two rounds of POSTs)`);
+    expect(WEBHOOK_HELD_PER_SLOW_ENDPOINT).toBe(2 * WEBHOOK_POSTS_PER_ENDPOINT);
+    expect(doc).toContain(`(${WEBHOOK_HELD_PER_ENDPOINT} / ${WEBHOOK_POSTS_PER_ENDPOINT} × ${DEFAULT_WEBHOOK_TIMEOUT_MS / 1000} s)`);
+    expect(doc).toContain(`at most ${WEBHOOK_HELD_MAX.toLocaleString('en-US')} claimed events in all (\`WEBHOOK_HELD_MAX\`)`);
+    expect(doc).toContain(`it takes ${WEBHOOK_HELD_MAX / WEBHOOK_HELD_PER_SLOW_ENDPOINT} slow\n  endpoints`);
+    expect(doc).toContain(`(${DEFAULT_WEBHOOK_STALE_CLAIM_MS / 60_000} minutes)`);
   });
 });

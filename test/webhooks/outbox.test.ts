@@ -107,6 +107,28 @@ describe(`webhook outbox in the store (${TEST_STORE_KIND})`, () => {
     expect((await store.listWebhookAttempts(otherServer, ep.id, { limit: 10, offset: 0, direction: 'asc' })).total).toBe(0);
   });
 
+  it('claims by lane: at most each endpoint\'s room, skipping the endpoints this process holds its fill of; released rows are claimable again', async () => {
+    // Two tenants: each server's events go to its own endpoint only.
+    const slow = await endpoint();
+    const fast = await endpoint([], otherServer);
+    // The slow endpoint's backlog is older, so a claim by age alone would be all of it.
+    await store.commitAccepts([{ messages: [message(serverId, now, Array.from({ length: 10 }, (_, i) => `s${i}@example.com`))], idempotency: null }]);
+    await store.commitAccepts([{ messages: [message(otherServer, now + 1, Array.from({ length: 10 }, (_, i) => `f${i}@example.com`))], idempotency: null }]);
+    const count = (work: { endpoint: { id: number } }[]) => [slow.id, fast.id].map((id) => work.filter((w) => w.endpoint.id === id).length);
+    expect(count(await store.claimWebhookDeliveries('x', 6, now + 10, 0))).toEqual([6, 0]);
+    // Each lane gets at most 3, less what the claimer holds: the slow one 1 (holding 2), the fast one 3.
+    const first = await store.claimWebhookDeliveries('d', 100, now + 10, 0, { perLane: 3, held: new Map([[slow.id, 2]]) });
+    expect(count(first)).toEqual([1, 3]);
+    // Full: the slow endpoint is skipped, the fast one still gets its room; the limit bounds the whole claim.
+    expect(count(await store.claimWebhookDeliveries('d', 100, now + 10, 0, { perLane: 3, held: new Map([[slow.id, 3], [fast.id, 1]]) }))).toEqual([0, 2]);
+    expect(count(await store.claimWebhookDeliveries('d', 2, now + 10, 0, { perLane: 3, held: new Map() }))).toEqual([2, 0]);
+    // Given back (only by their owner), unposted rows are claimable at once.
+    await store.releaseWebhookDeliveries('other', first.map((w) => w.deliveryId));
+    expect(count(await store.claimWebhookDeliveries('e', 100, now + 10, 0, { perLane: 100, held: new Map() }))).toEqual([1, 5]);
+    await store.releaseWebhookDeliveries('d', first.map((w) => w.deliveryId));
+    expect(count(await store.claimWebhookDeliveries('e', 100, now + 10, 0, { perLane: 100, held: new Map() }))).toEqual([1, 3]);
+  });
+
   it('does not claim for a disabled endpoint; deleting an endpoint removes its rows', async () => {
     const ep = await endpoint();
     await store.commitAccepts([{ messages: [message(serverId, now, ['a@example.com'])], idempotency: null }]);

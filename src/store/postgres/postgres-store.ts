@@ -5,6 +5,7 @@ import { SqlStore, toRecipient } from '../sql-store.js';
 import type { StoredRecipient } from '../store.js';
 import { POSTGRES_MIGRATIONS } from './migrations.js';
 import { heldByDeadWorker } from '../worker-queries.js';
+import type { ClaimLanes } from '../claim-lanes.js';
 
 // BIGINT columns hold epoch milliseconds and ids, all far below 2^53: read them as numbers.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -87,22 +88,32 @@ export class PostgresStore extends SqlStore {
   }
 
   /**
-   * The webhook outbox claim: SKIP LOCKED so processes take disjoint batches. A row waits while an
-   * earlier undelivered row of its endpoint and recipient exists (claimed or not), so a recipient's
-   * events reach each endpoint in order.
+   * The webhook outbox claim: SKIP LOCKED so processes take disjoint batches. Each enabled
+   * endpoint is a lane: a LATERAL subquery takes at most its room (`lanes`: what this process
+   * does not hold of it yet) of its oldest due rows, so one endpoint's backlog cannot fill the
+   * claim. A row waits while an earlier undelivered row of its endpoint and recipient exists
+   * (claimed or not), so a recipient's events reach each endpoint in order.
    */
-  protected async claimWebhookDeliveryIds(workerId: string, limit: number, now: number, staleBefore: number, deadBefore?: number): Promise<number[]> {
+  protected async claimWebhookDeliveryIds(workerId: string, limit: number, now: number, staleBefore: number, lanes: ClaimLanes, deadBefore?: number): Promise<number[]> {
     const dead = deadBefore === undefined ? sql<boolean>`FALSE` : heldByDeadWorker('d.locked_by', deadBefore, workerId);
+    const held = [...lanes.held];
     const res = await sql<{ id: number }>`
-      WITH picked AS (
-        SELECT d.id FROM webhook_deliveries d
-        JOIN webhook_endpoints ep ON ep.id = d.endpoint_id AND ep.enabled = 1
-        WHERE d.status IN ('pending', 'failed') AND d.next_attempt_at <= ${now}
-          AND (d.locked_at IS NULL OR d.locked_at < ${staleBefore} OR ${dead})
-          AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = d.endpoint_id AND p.order_key = d.order_key
-            AND p.id < d.id AND p.status IN ('pending', 'failed'))
-        ORDER BY d.next_attempt_at LIMIT ${limit}
-        FOR UPDATE OF d SKIP LOCKED)
+      WITH held(endpoint_id, n) AS (
+        SELECT * FROM unnest(${held.map(([id]) => id)}::bigint[], ${held.map(([, n]) => n)}::int[])),
+      lanes AS (
+        SELECT ep.id, ${lanes.perLane}::int - COALESCE(h.n, 0) AS room
+        FROM webhook_endpoints ep LEFT JOIN held h ON h.endpoint_id = ep.id
+        WHERE ep.enabled = 1 AND ${lanes.perLane}::int - COALESCE(h.n, 0) > 0),
+      picked AS (
+        SELECT c.id FROM lanes l CROSS JOIN LATERAL (
+          SELECT d.id, d.next_attempt_at FROM webhook_deliveries d
+          WHERE d.endpoint_id = l.id AND d.status IN ('pending', 'failed') AND d.next_attempt_at <= ${now}
+            AND (d.locked_at IS NULL OR d.locked_at < ${staleBefore} OR ${dead})
+            AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = d.endpoint_id AND p.order_key = d.order_key
+              AND p.id < d.id AND p.status IN ('pending', 'failed'))
+          ORDER BY d.next_attempt_at LIMIT l.room
+          FOR UPDATE OF d SKIP LOCKED) c
+        ORDER BY c.next_attempt_at LIMIT ${limit})
       UPDATE webhook_deliveries SET locked_by = ${workerId}, locked_at = ${now}
       WHERE id IN (SELECT id FROM picked)
       RETURNING id`.execute(this.db);

@@ -328,6 +328,16 @@ ALTER TABLE message_bodies ADD COLUMN raw_mime BLOB;
 `,
   },
   {
+    id: 19,
+    name: 'lanes: due outbox rows and inbound posts by endpoint and route',
+    sql: `
+-- A claim takes a few due rows of each endpoint (each route) in turn, so one endpoint's backlog
+-- cannot fill it: each lane's due rows are one range of these indexes.
+CREATE INDEX webhook_deliveries_lane ON webhook_deliveries(endpoint_id, next_attempt_at) WHERE status IN ('pending', 'failed');
+CREATE INDEX inbound_posts_lane ON inbound_posts(route_id, next_attempt_at) WHERE status IN ('pending', 'failed');
+`,
+  },
+  {
     id: 20,
     name: 'tracking: the first unsubscribe of each recipient',
     sql: `

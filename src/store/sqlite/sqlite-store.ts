@@ -10,6 +10,7 @@ import { withStatementCache } from './statement-cache.js';
 import { BackgroundCheckpointer } from './background-checkpoint.js';
 import { DurableSqliteDialect, WalSync } from './wal-sync.js';
 import { WAL_GATE_DEFAULTS, WalGate, type WalGateOptions } from './wal-gate.js';
+import { candidateLimit, fitToLanes, fullLanes, type ClaimLanes } from '../claim-lanes.js';
 
 /** journal_size_limit: twice the WAL gate's bound, so the WAL of a steady load is reused, not cut and regrown. */
 const WAL_SIZE_LIMIT_BYTES = 128 * 1024 * 1024;
@@ -26,6 +27,24 @@ const SQLITE_HELD_BY_DEAD = (lockedBy: string): string =>
 const INCREMENTAL = 2;
 /** Pages one incremental_vacuum statement frees (4 KiB each: 8 MiB), so the write lock is held briefly. */
 const RECLAIM_PAGES_PER_STEP = 2_000;
+
+/**
+ * The webhook claim's candidates, a lane per enabled endpoint (exported so a test can check its
+ * plan). Parameters: full endpoints (JSON array), now, staleBefore, the dead-worker rule's three
+ * (SQLITE_HELD_BY_DEAD), rows per lane, limit. CROSS JOIN
+ * keeps endpoints the outer loop (SQLite does not reorder it): each lane's subquery runs once per
+ * endpoint, a range of webhook_deliveries_lane, never once per outbox row.
+ */
+export const WEBHOOK_LANE_CANDIDATES_SQL = `SELECT d.id, d.endpoint_id AS lane FROM webhook_endpoints ep
+      CROSS JOIN webhook_deliveries d
+      WHERE ep.enabled = 1 AND ep.id NOT IN (SELECT value FROM json_each(?)) AND d.id IN (
+        SELECT x.id FROM webhook_deliveries x
+        WHERE x.endpoint_id = ep.id AND x.status IN ('pending', 'failed') AND x.next_attempt_at <= ?
+          AND (x.locked_at IS NULL OR x.locked_at < ? OR ${SQLITE_HELD_BY_DEAD('x.locked_by')})
+          AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = x.endpoint_id AND p.order_key = x.order_key
+            AND p.id < x.id AND p.status IN ('pending', 'failed'))
+        ORDER BY x.next_attempt_at LIMIT ?)
+      ORDER BY d.next_attempt_at LIMIT ?`;
 
 /**
  * The embedded store: one SQLite file in WAL mode. A write's promise resolves only once the
@@ -173,23 +192,21 @@ export class SqliteStore extends SqlStore {
   }
 
   /**
-   * The webhook outbox claim, in one IMMEDIATE transaction as above. A row waits while an earlier
-   * undelivered row of its endpoint and recipient exists (claimed or not), so a recipient's events
-   * reach each endpoint in order.
+   * The webhook outbox claim, in one IMMEDIATE transaction as above. Each enabled endpoint is a
+   * lane: a correlated subquery reads at most `lanes.perLane` of its oldest due rows, and
+   * fitToLanes trims the lanes this process already holds some of (SQLite's LIMIT cannot depend
+   * on the outer row). A row waits while an earlier undelivered row of its endpoint and recipient
+   * exists (claimed or not), so a recipient's events reach each endpoint in order.
    */
-  protected async claimWebhookDeliveryIds(workerId: string, limit: number, now: number, staleBefore: number, deadBefore?: number): Promise<number[]> {
-    const due = this.raw.prepare(`SELECT d.id FROM webhook_deliveries d
-      JOIN webhook_endpoints ep ON ep.id = d.endpoint_id AND ep.enabled = 1
-      WHERE d.status IN ('pending', 'failed') AND d.next_attempt_at <= ? AND (d.locked_at IS NULL OR d.locked_at < ? OR ${SQLITE_HELD_BY_DEAD('d.locked_by')})
-        AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = d.endpoint_id AND p.order_key = d.order_key
-          AND p.id < d.id AND p.status IN ('pending', 'failed'))
-      ORDER BY d.next_attempt_at LIMIT ?`).pluck();
+  protected async claimWebhookDeliveryIds(workerId: string, limit: number, now: number, staleBefore: number, lanes: ClaimLanes, deadBefore?: number): Promise<number[]> {
+    const due = this.raw.prepare(WEBHOOK_LANE_CANDIDATES_SQL);
     const claim = this.raw.prepare(`UPDATE webhook_deliveries SET locked_by = ?, locked_at = ?
       WHERE id IN (SELECT value FROM json_each(?))`);
     return this.raw.transaction(() => {
-      const ids = due.all(now, staleBefore, deadBefore ?? null, workerId, deadBefore ?? null, limit) as number[];
+      const candidates = due.all(JSON.stringify(fullLanes(lanes)), now, staleBefore, deadBefore ?? null, workerId, deadBefore ?? null, lanes.perLane, candidateLimit(lanes, limit)) as { id: number; lane: number }[];
+      const ids = fitToLanes(candidates, limit, lanes).map((c) => Number(c.id)).sort((a, b) => a - b);
       if (ids.length > 0) claim.run(workerId, now, JSON.stringify(ids));
-      return ids.map(Number);
+      return ids;
     }).immediate();
   }
 }
