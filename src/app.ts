@@ -262,7 +262,7 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
       sendingDomains: { records: { hostname: cfg.hostname, bounceHost: cfg.bounceDomain ?? cfg.hostname }, changes: domainChanges },
       customDomains: { targets: customDomainTargets(cfg), changed: (serverId) => customDomains.changed(serverId) },
       inbound: { onRoutesChanged: () => inboundRoutes.invalidate(), bounceDomain: mxAddressesOf(cfg).bounceDomain },
-      reports: { hostname: cfg.hostname, tracking },
+      reports: { hostname: cfg.hostname, tracking, verp: await loadVerpKeyring(deps.store) },
     });
     await server.listen({ host: deps.config.httpHost, port: deps.config.httpPort });
     const addr = server.server.address();

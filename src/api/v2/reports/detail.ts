@@ -3,6 +3,7 @@ import type { Store, StoredEvent, StoredRecipient } from '../../../store/store.j
 import type { MessageTemplate } from '../../../core/message.js';
 import type { TrackingService } from '../../../tracking/service.js';
 import { composeMessage } from '../../../compose/compose.js';
+import type { VerpKeyring } from '../../../core/verp.js';
 import { serverIdParams, withErrors } from '../schemas.js';
 import { pagedResponse, pageOf } from '../paging.js';
 import { searchQueryProperties, searchRowProperties, toStoreQuery, toWire, type SearchQuery } from './search-wire.js';
@@ -13,6 +14,8 @@ export interface DetailDeps {
   hostname?: string;
   /** Engagement tracking, so a tracked message is rendered with its tracked links, pixel and List-Unsubscribe as sent. */
   tracking?: TrackingService | null;
+  /** The trace-tag keys (bounce/verp-keys.ts), so the Message-ID is the tagged one delivery sent. */
+  verp?: VerpKeyring | null;
 }
 
 /** Event types that are delivery attempts: the rendered message's Date is the last one's time (when it was composed). */
@@ -117,7 +120,7 @@ async function render(deps: DetailDeps, server: Awaited<ReturnType<Store['getSer
   const lastAttempt = [...events].reverse().find((e) => ATTEMPT_EVENTS.has(e.type) && e.recipientId === r.id);
   const tracking = server && deps.tracking && !template.rawMime ? deps.tracking.forRecipient(server, r.messageId, template, r.id) : null;
   const mime = await composeMessage({
-    template, merge: r.merge, deliveryAddress: r.address, recipientId: r.id, hostname: deps.hostname ?? 'localhost',
+    template, merge: r.merge, deliveryAddress: r.address, recipientId: r.id, traceTag: deps.verp?.tag(r.id) ?? null, hostname: deps.hostname ?? 'localhost',
     date: new Date(lastAttempt?.occurredAt ?? r.createdAt), tracking,
   });
   return mime.toString('utf8');
