@@ -219,7 +219,7 @@ function write(results) {
     'POSTLINE_DNS_SERVERS at a fake DNS on loopback; the DNS server, the SMTP sink and autocannon run in the benchmark process on the same cores.',
     `1,000-recipient merge requests over ${DOMAINS} recipient domains, ${CONNECTIONS} connections, ${SECONDS} s per scenario after a 2 s warm-up. After each failing`,
     `scenario's window, a ${RETENTION_WINDOW_SECONDS} s window of the same injection runs \`postline retention run\` (its own process) 1 s in: the pass's time, and what was accepted meanwhile.`,
-    'Every domain\'s MX is the one sink, so delivery in (a) runs at POSTLINE_PER_DESTINATION_RATE (100/s); deferrals of failing domains are paced at 3,000/s.',
+    'Every domain\'s MX is the one sink, so delivery in (a) runs at POSTLINE_PER_DESTINATION_RATE (100/s); deferrals of failing domains are paced at 1,000/s (FAILING_DOMAIN_DEFERRALS_PER_SEC).',
     '',
     '| scenario | accepted | p50 | p99 | errors | DNS queries | delivered / deferred | retention pass (accepted meanwhile) | goal |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
