@@ -54,6 +54,8 @@ export const WEBHOOK_LANE_CANDIDATES_SQL = `SELECT d.id, d.endpoint_id AS lane F
 export class SqliteStore extends SqlStore {
   readonly kind = 'sqlite' as const;
   private readonly raw: BetterSqlite3.Database;
+  /** The same connection handing out cached statements: the claims run several times a second, and preparing them was measurable. */
+  private readonly statements: BetterSqlite3.Database;
   /** Checkpoints off the event loop, from the end of migrate() (background-checkpoint.ts); none for :memory:. */
   private checkpointer: BackgroundCheckpointer | null = null;
   private readonly gateRef: { gate: WalGate | null };
@@ -92,6 +94,7 @@ export class SqliteStore extends SqlStore {
       : new DurableSqliteDialect(db, new WalSync(`${file}-wal`), () => gateRef.gate);
     super(new Kysely<Database>({ dialect }));
     this.raw = raw;
+    this.statements = db;
     this.gateRef = gateRef;
   }
 
@@ -175,10 +178,10 @@ export class SqliteStore extends SqlStore {
    * worker is not live in the registry: after a restart, the previous run's claims at once.
    */
   async claimRecipients(workerId: string, limit: number, now: number, staleBefore: number, deadBefore?: number): Promise<StoredRecipient[]> {
-    const stale = this.raw.prepare(`SELECT id FROM recipients WHERE status = 'delivering' AND (locked_at < ? OR ${SQLITE_HELD_BY_DEAD('recipients.locked_by')})
+    const stale = this.statements.prepare(`SELECT id FROM recipients WHERE status = 'delivering' AND (locked_at < ? OR ${SQLITE_HELD_BY_DEAD('recipients.locked_by')})
       LIMIT ?`).pluck();
-    const due = this.raw.prepare('SELECT id FROM recipients WHERE status = ? AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?').pluck();
-    const claim = this.raw.prepare(`UPDATE recipients SET status = 'delivering', locked_by = ?, locked_at = ?, updated_at = ?
+    const due = this.statements.prepare('SELECT id FROM recipients WHERE status = ? AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?').pluck();
+    const claim = this.statements.prepare(`UPDATE recipients SET status = 'delivering', locked_by = ?, locked_at = ?, updated_at = ?
       WHERE id IN (SELECT value FROM json_each(?)) RETURNING *`);
     const rows = this.raw.transaction(() => {
       const ids = stale.all(staleBefore, deadBefore ?? null, workerId, deadBefore ?? null, limit) as string[];
@@ -199,8 +202,8 @@ export class SqliteStore extends SqlStore {
    * exists (claimed or not), so a recipient's events reach each endpoint in order.
    */
   protected async claimWebhookDeliveryIds(workerId: string, limit: number, now: number, staleBefore: number, lanes: ClaimLanes, deadBefore?: number): Promise<number[]> {
-    const due = this.raw.prepare(WEBHOOK_LANE_CANDIDATES_SQL);
-    const claim = this.raw.prepare(`UPDATE webhook_deliveries SET locked_by = ?, locked_at = ?
+    const due = this.statements.prepare(WEBHOOK_LANE_CANDIDATES_SQL);
+    const claim = this.statements.prepare(`UPDATE webhook_deliveries SET locked_by = ?, locked_at = ?
       WHERE id IN (SELECT value FROM json_each(?))`);
     return this.raw.transaction(() => {
       const candidates = due.all(JSON.stringify(fullLanes(lanes)), now, staleBefore, deadBefore ?? null, workerId, deadBefore ?? null, lanes.perLane, candidateLimit(lanes, limit)) as { id: number; lane: number }[];
