@@ -1,39 +1,40 @@
+/** Destinations whose pacing state is kept; the oldest is forgotten beyond this (it then starts with a fresh burst). */
+const MAX_KEYS = 100_000;
+
 /**
- * Token buckets keyed by destination: at most `perSecond` messages per second to one destination,
- * with bursts of up to one second's worth. Receivers throttle (421/451) senders that arrive faster
- * than their reputation allows; pacing ourselves avoids the deferral storm.
+ * Per-destination pacing: at most `perSecond` messages per second to one destination, with bursts
+ * of up to one second's worth. Receivers throttle (421/451) senders that arrive faster than their
+ * reputation allows; pacing ourselves avoids the deferral storm.
+ *
+ * Each caller reserves the next free slot of its destination and sleeps once until it. A token
+ * bucket polled by every waiter woke all of them at each token: with hundreds of recipients queued
+ * for one busy MX, that was hundreds of timers per token, burning the event loop for nothing.
  */
 export class RateLimiter {
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  /** Per destination: the time of the next free slot. */
+  private readonly nextSlot = new Map<string, number>();
+  private readonly gapMs: number;
 
-  constructor(private readonly perSecond: number, private readonly now: () => number = Date.now) {
+  constructor(private readonly perSecond: number, private readonly now: () => number = Date.now,
+    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms))) {
     if (!(perSecond > 0) || !Number.isFinite(perSecond)) throw new Error('RateLimiter needs a positive, finite rate');
+    this.gapMs = 1000 / perSecond;
   }
 
   /** Resolves when one message may go to `key`. */
   async take(key: string): Promise<void> {
-    for (;;) {
-      const wait = this.tryTake(key);
-      if (wait === 0) return;
-      await new Promise((r) => setTimeout(r, wait));
-    }
+    const wait = this.reserve(key);
+    if (wait > 0) await this.sleep(wait);
   }
 
-  /** 0 when a token was taken, else the milliseconds until the next one. */
-  tryTake(key: string): number {
+  /** Takes the next slot of `key`: 0 when it is free now, else the milliseconds until it. */
+  reserve(key: string): number {
     const now = this.now();
-    let b = this.buckets.get(key);
-    if (!b) {
-      b = { tokens: this.perSecond, at: now };
-      this.buckets.set(key, b);
-      if (this.buckets.size > 100_000) this.buckets.delete(this.buckets.keys().next().value!);
-    }
-    b.tokens = Math.min(this.perSecond, b.tokens + ((now - b.at) / 1000) * this.perSecond);
-    b.at = now;
-    if (b.tokens >= 1) {
-      b.tokens -= 1;
-      return 0;
-    }
-    return Math.max(1, Math.ceil(((1 - b.tokens) / this.perSecond) * 1000));
+    const next = this.nextSlot.get(key);
+    // Idle time earns at most one second's worth of slots: perSecond of them before `now` is due.
+    const slot = Math.max(next ?? -Infinity, now - 1000 + this.gapMs);
+    if (next === undefined && this.nextSlot.size >= MAX_KEYS) this.nextSlot.delete(this.nextSlot.keys().next().value!);
+    this.nextSlot.set(key, slot + this.gapMs);
+    return Math.max(0, Math.ceil(slot - now));
   }
 }

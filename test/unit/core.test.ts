@@ -59,17 +59,30 @@ describe('auth-failure throttle', () => {
 });
 
 describe('per-destination rate limiter', () => {
-  it('allows a burst of one second, then paces to the rate, per key', async () => {
+  it('allows a burst of one second, then gives each caller the next slot of its key', async () => {
     const { RateLimiter } = await import('../../src/delivery/rate-limiter.js');
     let now = 0;
     const r = new RateLimiter(5, () => now);
-    expect([1, 2, 3, 4, 5].map(() => r.tryTake('a'))).toEqual([0, 0, 0, 0, 0]);
-    expect(r.tryTake('a')).toBe(200);
-    expect(r.tryTake('b')).toBe(0);
-    now = 200;
-    expect(r.tryTake('a')).toBe(0);
-    expect(r.tryTake('a')).toBe(200);
+    expect([1, 2, 3, 4, 5].map(() => r.reserve('a'))).toEqual([0, 0, 0, 0, 0]);
+    expect(r.reserve('a')).toBe(200);
+    expect(r.reserve('a')).toBe(400);
+    expect(r.reserve('b')).toBe(0);
+    now = 400;
+    // The slots at 200 and 400 are taken by the callers waiting for them.
+    expect(r.reserve('a')).toBe(200);
+    now = 10_000;
+    // Idle again: a fresh burst of one second's worth, not more.
+    expect([1, 2, 3, 4, 5, 6].map(() => r.reserve('a'))).toEqual([0, 0, 0, 0, 0, 200]);
     expect(() => new RateLimiter(0)).toThrow();
     expect(() => new RateLimiter(Number.NaN)).toThrow();
+  });
+
+  it('puts each waiter to sleep once, until its own slot: no waiter wakes for another\'s token', async () => {
+    const { RateLimiter } = await import('../../src/delivery/rate-limiter.js');
+    const sleeps: number[] = [];
+    const r = new RateLimiter(10, () => 0, async (ms) => { sleeps.push(ms); });
+    await Promise.all(Array.from({ length: 100 }, () => r.take('busy.example')));
+    // 10 go at once (the burst); the other 90 sleep once each, 100 ms apart.
+    expect(sleeps).toEqual(Array.from({ length: 90 }, (_, i) => (i + 1) * 100));
   });
 });
