@@ -96,10 +96,15 @@ export async function compileTemplateMime(t: MessageTemplate, opts: { baseBounda
       // The recipient's fields in the composer's order, structural ones taken from the skeleton.
       const lines: string[] = [];
       const used = new Set<string>();
+      // The composer re-cases header names (testMessageHeader -> Testmessageheader); a sender's
+      // custom header keeps the name as the sender spelled it, as SocketLabs sends it.
+      const spelled = new Map(h.headers.map((x) => [x.key.toLowerCase(), x.key]));
       for (const f of fields(head)) {
+        const own = spelled.get(f.name);
+        const raw = own === undefined ? f.raw : own + f.raw.slice(f.raw.indexOf(':'));
         // The composer's fields are text; a UTF-8 local part it cannot encode stays as characters,
         // written as UTF-8 (RFC 6532), where the latin1 join below would cut each to one byte.
-        if (!STRUCTURAL.has(f.name)) lines.push(/[^\x00-\x7f]/.test(f.raw) ? Buffer.from(f.raw, 'utf8').toString('latin1') : f.raw);
+        if (!STRUCTURAL.has(f.name)) lines.push(/[^\x00-\x7f]/.test(raw) ? Buffer.from(raw, 'utf8').toString('latin1') : raw);
         else if (structural.has(f.name) && !used.has(f.name)) { lines.push(structural.get(f.name)!); used.add(f.name); }
       }
       for (const [name, raw] of structural) if (!used.has(name)) lines.push(raw);

@@ -75,6 +75,20 @@ describe(`Injection API v1 (${TEST_STORE_KIND})`, () => {
     });
   });
 
+  it('takes what official clients send: a merge field without Value (or null) is empty, a Metadata entry without a Key is dropped', async () => {
+    // The Java client leaves an empty merge value out; the Node client's complex example sends a Metadata entry without a Key.
+    const r = await inject(t, basic({
+      To: [{ EmailAddress: '%%DeliveryAddress%%' }], TextBody: 'Hi [%%Name%%] [%%UpSell%%] [%%Extra%%]',
+      MergeData: { PerMessage: [[{ Field: 'DeliveryAddress', Value: 'java@example.com' }, { Field: 'Name', Value: 'Jo' }, { Field: 'UpSell' }, { Field: 'Extra', Value: null }]] },
+      Metadata: [{ Key: 'order', Value: '42' }, { Value: 'no key' }, { Key: '', Value: 'empty key' }],
+    }));
+    expect(r.body.ErrorCode).toBe('Success');
+    const id = await lastMessageId();
+    expect((await t.store.getMessage(id))!.metadata).toEqual([{ key: 'order', value: '42' }]);
+    const [rcpt] = await t.store.listRecipients(id);
+    expect(renderForRecipient((await t.store.getMessageTemplate(id))!, rcpt!.merge).textBody).toBe('Hi [Jo] [] []');
+  });
+
   it('answers Warning with per-address results and stores only the good addresses', async () => {
     const r = await inject(t, basic({ To: [{ EmailAddress: 'good@example.com' }, { EmailAddress: 'bad@' }] }));
     expect(r.body).toEqual({ ErrorCode: 'Warning', TransactionReceipt: null, MessageResults: [

@@ -83,6 +83,20 @@ describe('compile-once MIME matches MailComposer', () => {
     }
   });
 
+  it('keeps a custom header name as the sender spelled it (the composer alone re-cases testMessageHeader to Testmessageheader)', async () => {
+    const t = { ...base, textBody: 'x' } as MessageTemplate;
+    const compiled = await compileTemplateMime(t);
+    const h = headers({ headers: [{ key: 'testMessageHeader', value: 'one' }, { key: 'X-sdk-TRACE', value: 'two' }] });
+    const head = compiled.render(h, { text: 'hi' }).toString('latin1').split('\r\n\r\n')[0]!.split('\r\n');
+    expect(head).toContain('testMessageHeader: one');
+    expect(head).toContain('X-sdk-TRACE: two');
+    const theirs = (await reference(t, h, { text: 'hi' }, 'b')).toString('latin1');
+    expect(theirs).toContain('Testmessageheader: one'); // what the library alone writes
+    // Everything but the names is the composer's: parsers read the same values.
+    const parsed = await simpleParser(compiled.render(h, { text: 'hi' }));
+    expect(parsed.headers.get('testmessageheader')).toBe('one');
+  });
+
   it('a part text that contains the placeholder pattern is encoded as text, not taken as a slot', async () => {
     const t = { ...base, textBody: 'x' } as MessageTemplate;
     const compiled = await compileTemplateMime(t);

@@ -130,6 +130,9 @@ export function registerInjectRoute(app: FastifyInstance, deps: InjectDeps): voi
       try {
         raws = messages.map((m, i) => normalizeMessage(m, i));
         for (const [i, m] of raws.entries()) {
+          if (m.droppedMetadata > 0) {
+            req.log.warn({ event: 'injection.metadata_dropped', message: i, count: m.droppedMetadata }, 'Metadata entries without a Key were dropped');
+          }
           if (metadataAndTagsBytes(m) > MAX_METADATA_AND_TAGS_BYTES) {
             return sendError(reply, 'MetadataOrTagsAreTooLarge', `Messages[${i}] Metadata and Tags exceed ${MAX_METADATA_AND_TAGS_BYTES} bytes`);
           }

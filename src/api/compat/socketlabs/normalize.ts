@@ -18,6 +18,8 @@ export interface RawMessage {
   headers: RawHeader[]; attachments: RawAttachment[];
   perMessage: RawMergeRow[][] | null; global: RawMergeRow[];
   metadata: { key: string; value: string }[]; tags: string[];
+  /** Metadata entries without a Key, dropped (the official Node client's own example sends one): the caller logs them. */
+  droppedMetadata: number;
 }
 export interface RawPostBody { serverId: string | null; apiKey: string | null; messages: unknown[] | null }
 
@@ -107,8 +109,10 @@ function mergeRows(value: unknown, path: string): RawMergeRow[] {
     const v = view(r, `${path}[${i}]`);
     const field = str(pick(v, 'field'), `${path}[${i}].Field`);
     if (field === null) throw new InvalidDataError(`${path}[${i}].Field`, 'is required');
-    // A non-string Value is the sender's merge-data error (InvalidMergeData), judged later.
-    return { field, value: v.get('value') ?? null };
+    // A missing or null Value is an empty value (the official Java client leaves an empty value
+    // out); any other non-string Value is the sender's merge-data error (InvalidMergeData), judged later.
+    const value = v.get('value');
+    return { field, value: value === undefined || value === null ? '' : value };
   });
 }
 
@@ -126,6 +130,15 @@ export function normalizeEnvelope(body: unknown): RawPostBody {
 export function normalizeMessage(value: unknown, index: number): RawMessage {
   const p = `Messages[${index}]`;
   const v = view(value, p);
+  const metadata: { key: string; value: string }[] = [];
+  let droppedMetadata = 0;
+  for (const [i, m] of list(pick(v, 'metadata'), `${p}.Metadata`).entries()) {
+    const mv = view(m, `${p}.Metadata[${i}]`);
+    const key = str(pick(mv, 'key'), `${p}.Metadata[${i}].Key`);
+    const entryValue = str(pick(mv, 'value'), `${p}.Metadata[${i}].Value`) ?? '';
+    if (key === null || key === '') droppedMetadata++;
+    else metadata.push({ key, value: entryValue });
+  }
   const merge = pick(v, 'mergedata');
   let perMessage: RawMergeRow[][] | null = null;
   let global: RawMergeRow[] = [];
@@ -163,12 +176,8 @@ export function normalizeMessage(value: unknown, index: number): RawMessage {
     }),
     perMessage,
     global,
-    metadata: list(pick(v, 'metadata'), `${p}.Metadata`).map((m, i) => {
-      const mv = view(m, `${p}.Metadata[${i}]`);
-      const key = str(pick(mv, 'key'), `${p}.Metadata[${i}].Key`);
-      if (key === null || key === '') throw new InvalidDataError(`${p}.Metadata[${i}].Key`, 'is required');
-      return { key, value: str(pick(mv, 'value'), `${p}.Metadata[${i}].Value`) ?? '' };
-    }),
+    metadata,
+    droppedMetadata,
     tags: list(pick(v, 'tags'), `${p}.Tags`).map((t, i) => {
       const s = str(t, `${p}.Tags[${i}]`);
       if (s === null) throw new InvalidDataError(`${p}.Tags[${i}]`, 'expected a string');
