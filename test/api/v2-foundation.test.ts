@@ -141,6 +141,9 @@ describe(`management API v2 conventions (${TEST_STORE_KIND})`, () => {
       const form = await v2<V2Error>(t, 'POST', `/servers/${serverId}/suppressions`, { key: mgmt, raw: 'emailAddress=y@example.com', contentType: 'application/x-www-form-urlencoded' });
       expect(form.status).toBe(415);
       expect(form.body.error.code).toBe('unsupported_media_type');
+      const text = await v2<V2Error>(t, 'POST', `/servers/${serverId}/suppressions`, { key: mgmt, raw: '{"emailAddress":"y@example.com"}', contentType: 'text/plain' });
+      expect(text.status).toBe(415);
+      expect(text.body.error).toEqual({ code: 'unsupported_media_type', message: 'send the body as application/json' });
       const huge = await v2<V2Error>(t, 'POST', `/servers/${serverId}/suppressions`, { key: mgmt, raw: JSON.stringify({ emailAddress: 'y@example.com', pad: 'x'.repeat(1_100_000) }) });
       expect(huge.status).toBe(413);
       expect(huge.body.error.code).toBe('payload_too_large');

@@ -59,6 +59,9 @@ export function registerApiV2(app: FastifyInstance, deps: ApiV2Deps): void {
       return sendApiError(reply, new ApiError('internal_error', 'internal error; the request may be retried'));
     });
     v2.setNotFoundHandler((req, reply) => sendApiError(reply, new ApiError('not_found', `no route ${req.method} ${req.url.split('?')[0]}`)));
+    // Fastify reads text/plain bodies as strings by default; the management API takes JSON only,
+    // so such a body is 415 unsupported_media_type like any other type, not a 400 about its shape.
+    v2.removeContentTypeParser('text/plain');
 
     v2.register(async (server) => {
       server.addHook('onRequest', managementAuth(deps));
