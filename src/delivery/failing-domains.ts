@@ -58,33 +58,3 @@ export class FailingDomains {
     return this.failing.size;
   }
 }
-
-/**
- * Spaces callers `1000 / perSecond` ms apart, in arrival order, with bursts of up to one second's
- * worth: each caller is given the next free slot and sleeps once until it (one timer per caller;
- * a token bucket that callers poll wakes every waiter at every token).
- */
-export class Pacer {
-  private nextSlot = -Infinity;
-  private readonly gapMs: number;
-
-  constructor(perSecond: number, private readonly now: () => number = Date.now,
-    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms))) {
-    if (!(perSecond > 0) || !Number.isFinite(perSecond)) throw new Error('Pacer needs a positive, finite rate');
-    this.gapMs = 1000 / perSecond;
-  }
-
-  /** How long the next caller must wait (ms), and its slot taken. */
-  reserve(): number {
-    const now = this.now();
-    // Idle time earns a burst of at most one second's worth of slots.
-    const slot = Math.max(this.nextSlot, now - 1000);
-    this.nextSlot = slot + this.gapMs;
-    return Math.max(0, slot - now);
-  }
-
-  async take(): Promise<void> {
-    const wait = this.reserve();
-    if (wait > 0) await this.sleep(wait);
-  }
-}

@@ -10,7 +10,8 @@ import { deferOrExpire, outcomeFor, undeliverable, type Classification, type Cla
 import { WakeSignal } from '../core/wake-signal.js';
 import { tracedLocalPart, type VerpKeyring } from '../core/verp.js';
 import { FAILURE_TTL_MS } from '../dns/cache-policy.js';
-import { CONNECT_FAILURE_TTL_MS, FailingDomains, Pacer, type DomainFailure } from './failing-domains.js';
+import { CONNECT_FAILURE_TTL_MS, FailingDomains, type DomainFailure } from './failing-domains.js';
+import { Pacer } from './rate-limiter.js';
 
 export interface DeliveryMetrics {
   observe(outcome: DeliveryOutcomeRecord['status'], seconds: number): void;

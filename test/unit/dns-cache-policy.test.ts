@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ANSWER_DEFAULT_MS, ANSWER_TTL_MAX_MS, ANSWER_TTL_MIN_MS, FAILURE_TTL_MS, NEGATIVE_TTL_MAX_MS, NEGATIVE_TTL_MIN_MS, cacheLifetimeMs } from '../../src/dns/cache-policy.js';
 import { MxResolver, type MxDns } from '../../src/delivery/mx.js';
 import type { MxAnswer } from '../../src/delivery/mx-query.js';
-import { FailingDomains, Pacer } from '../../src/delivery/failing-domains.js';
+import { FailingDomains } from '../../src/delivery/failing-domains.js';
+import { Pacer } from '../../src/delivery/rate-limiter.js';
 
 describe('DNS cache lifetimes (pure)', () => {
   it('keeps answers for their TTL within 10 s .. 24 h, 5 min without a TTL', () => {
@@ -100,11 +101,11 @@ describe('Pacer (failing domains\' deferrals)', () => {
     let now = 10_000;
     const p = new Pacer(4, () => now); // 250 ms apart
     // Idle before: a second's worth (4) goes at once, then one every 250 ms.
-    expect(Array.from({ length: 7 }, () => p.reserve())).toEqual([0, 0, 0, 0, 0, 250, 500]);
+    expect(Array.from({ length: 7 }, () => p.reserve())).toEqual([0, 0, 0, 0, 250, 500, 750]);
     now += 500; // time passes: the queue moved on, no new burst while slots are reserved ahead
-    expect(p.reserve()).toBe(250);
+    expect(p.reserve()).toBe(500);
     now += 5_000; // idle again: the burst is back, never more than a second's worth
-    expect(Array.from({ length: 6 }, () => p.reserve())).toEqual([0, 0, 0, 0, 0, 250]);
+    expect(Array.from({ length: 6 }, () => p.reserve())).toEqual([0, 0, 0, 0, 250, 500]);
   });
 
   it('refuses a rate that is not positive and finite', () => {
