@@ -25,6 +25,7 @@ import { newId } from './core/ids.js';
 import { startSubmissionServer, type SubmissionServer } from './smtp/submission-server.js';
 import { startMxServer, type MxServer } from './mx/mx-server.js';
 import { loadVerpKeyring } from './bounce/verp-keys.js';
+import type { VerpKeyring } from './core/verp.js';
 import { publicUrlOf } from './config/load.js';
 import { TrackingService } from './tracking/service.js';
 import { trackingRoutes } from './tracking/routes.js';
@@ -110,6 +111,9 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
   const metrics = createMetrics(deps.store);
   const cfg = deps.config;
   const guard = createUrlGuard({ allowPrivate: cfg.webhookAllowPrivate, allowCidrs: cfg.webhookAllowCidrs });
+  // The trace-tag keys, read once for every role that tags (delivery, message detail) or verifies (MX).
+  let verpKeys: Promise<VerpKeyring> | null = null;
+  const verp = (): Promise<VerpKeyring> => (verpKeys ??= loadVerpKeyring(deps.store));
   // The claiming workers of this process are registered before any of them claims, so other
   // processes (or this one after a crash) can tell a dead worker's claims from a live one's.
   const registry = new WorkerRegistry({
@@ -184,7 +188,7 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
       store: deps.store, log: deps.log, now: deps.now, pool, classify: classifySmtpReply,
       resolver: new MxResolver(deps.dns ?? systemDns(cfg.dnsServers), cfg.outboundPort, cfg.relayHost ? parseHostPort(cfg.relayHost) : null, deps.now),
       sign: createSigner(deps.store, signingPool, domainChanges), workerId: deliveryWorkerId, deadAfterMs: registry.deadAfterMs,
-      hostname: cfg.hostname, bounceDomain: cfg.bounceDomain ?? cfg.hostname, verp: await loadVerpKeyring(deps.store),
+      hostname: cfg.hostname, bounceDomain: cfg.bounceDomain ?? cfg.hostname, verp: await verp(),
       lifetimeMs: deps.delivery?.lifetimeMs ?? cfg.messageLifetimeHours * 3_600_000,
       retrySchedule: deps.delivery?.retrySchedule, pollMs: deps.delivery?.pollMs, staleMs: deps.delivery?.staleMs ?? cfg.deliveryClaimTimeoutSec * 1000,
       maxInFlight: Math.max(cfg.deliveryConcurrency * 4, 100), metrics, tracking,
@@ -215,7 +219,7 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
   let mx: MxServer | null = null;
   if (roles.includes('smtp')) {
     try {
-      mx = await startMxServer({ config: cfg, log: deps.log, store: deps.store, now: deps.now, metrics, customBounceDomains: customDomains,
+      mx = await startMxServer({ config: cfg, log: deps.log, store: deps.store, now: deps.now, metrics, customBounceDomains: customDomains, verp: await verp(),
         inbound: { routes: inboundRoutes, onStored: () => poster?.wake() } });
     } catch (err) {
       // The MX port is taken (or TLS fails): do not leave the submission listener running alone.
@@ -262,7 +266,7 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
       sendingDomains: { records: { hostname: cfg.hostname, bounceHost: cfg.bounceDomain ?? cfg.hostname }, changes: domainChanges },
       customDomains: { targets: customDomainTargets(cfg), changed: (serverId) => customDomains.changed(serverId) },
       inbound: { onRoutesChanged: () => inboundRoutes.invalidate(), bounceDomain: mxAddressesOf(cfg).bounceDomain },
-      reports: { hostname: cfg.hostname, tracking, verp: await loadVerpKeyring(deps.store) },
+      reports: { hostname: cfg.hostname, tracking, verp: await verp() },
     });
     await server.listen({ host: deps.config.httpHost, port: deps.config.httpPort });
     const addr = server.server.address();
