@@ -1,26 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDb, TEST_STORE_KIND, type TestDb } from '../helpers/stores.js';
 import type { Store } from '../../src/store/store.js';
-import type { NewMessage } from '../../src/core/message.js';
-import { newId } from '../../src/core/ids.js';
 import { generateApiKey } from '../../src/core/api-key.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../src/store/schema.js';
+import { testMessage } from '../helpers/messages.js';
+
+const message = (serverId: number, now: number, addresses: string[]) =>
+  testMessage(serverId, now, addresses, { message: { metadata: [{ key: 'k', value: 'v' }], tags: ['t'] }, recipient: { mailingId: 'm1' } });
 
 /** The Store contract: the same assertions on SQLite (npm test) and PostgreSQL (npm run test:pg). */
-function message(serverId: number, now: number, addresses: string[]): NewMessage {
-  return {
-    id: newId(now), serverId, createdAt: now, source: 'api', isMerge: false, sizeBytes: 10,
-    metadata: [{ key: 'k', value: 'v' }], tags: ['t'],
-    template: {
-      from: { email: 'from@example.com', name: null }, replyTo: null, to: addresses.map((email) => ({ email, name: null })),
-      cc: [], bcc: [], subject: 'Hello', textBody: 'Body', htmlBody: null, ampBody: null, charset: null,
-      headers: [], attachments: [], messageId: null, mailingId: null, globalMerge: [],
-    },
-    recipients: addresses.map((address) => ({ id: newId(now), address, kind: 'to', merge: null, mailingId: 'm1', messageId: null })),
-  };
-}
-
 describe(`Store contract (${TEST_STORE_KIND})`, () => {
   let db: TestDb;
   let store: Store;
