@@ -66,7 +66,7 @@ export class GroupCommitter<T, R> {
       void this.run(batch).finally(() => {
         this.inFlight--;
         if (this.queue.length > 0) this.schedule();
-        else if (this.inFlight === 0) this.idleWaiters.splice(0).forEach((w) => w());
+        else if (this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
       });
     }
   }
@@ -74,7 +74,7 @@ export class GroupCommitter<T, R> {
   private async run(batch: Pending<T, R>[]): Promise<void> {
     try {
       const results = await this.commit(batch.map((p) => p.item));
-      batch.forEach((p, i) => p.resolve(results[i]!));
+      for (const [i, p] of batch.entries()) p.resolve(results[i]!);
     } catch (err) {
       // A full disk fails every item alike: retrying them one by one would only write more.
       if (batch.length === 1 || isDiskFull(err)) {

@@ -42,7 +42,7 @@ const PARSER_OPTIONS: SimpleParserOptions = {
 
 /** Reads one message; input that is not a readable message yields an empty one, never a throw. */
 export async function readMessage(raw: Buffer | string): Promise<ReportMessage> {
-  let mail;
+  let mail: Awaited<ReturnType<typeof simpleParser>>;
   try {
     mail = await simpleParser(raw, PARSER_OPTIONS);
   } catch {

@@ -118,7 +118,7 @@ async function importFile(store: Store, serverId: number, args: string[], flags:
     }
   };
 
-  let read;
+  let read: ReturnType<typeof readCsv>;
   try {
     read = readCsv(args[0]!, MAX_VALUE);
     for await (const rec of read) {

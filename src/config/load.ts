@@ -132,7 +132,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     throw new ConfigError(cfg.tlsCertFile === null ? 'POSTLINE_TLS_CERT_FILE' : 'POSTLINE_TLS_KEY_FILE', null,
       'POSTLINE_TLS_CERT_FILE and POSTLINE_TLS_KEY_FILE go together');
   }
-  if (cfg.relayHost !== null && !/^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$/.test(cfg.relayHost)) {
+  if (cfg.relayHost !== null && !/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/.test(cfg.relayHost)) {
     throw new ConfigError('POSTLINE_RELAY_HOST', cfg.relayHost, 'expected host:port');
   }
   for (const n of cfg.trustedNetworks) {

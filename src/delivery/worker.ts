@@ -176,7 +176,7 @@ export class DeliveryWorker {
     this.wake();
     if (this.renewTimer) clearInterval(this.renewTimer);
     this.renewTimer = null;
-    this.slotWaiters.splice(0).forEach((w) => w());
+    for (const w of this.slotWaiters.splice(0)) w();
     await this.loopDone;
     const deadline = Date.now() + drainMs;
     while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

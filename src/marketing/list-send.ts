@@ -29,7 +29,7 @@ export type ListSendMessage = { ok: true; message: NewMessage } | { ok: false; r
  */
 export function listSendMessage(body: unknown, serverId: number, now: number): ListSendMessage {
   const refuse = (reason: string): ListSendMessage => ({ ok: false, reason: reason.replaceAll('Messages[0].', '').replaceAll('Messages[0]', 'the message') });
-  let raw;
+  let raw: ReturnType<typeof normalizeMessage>;
   try {
     raw = normalizeMessage(body, 0);
   } catch (err) {
@@ -40,7 +40,7 @@ export function listSendMessage(body: unknown, serverId: number, now: number): L
     return refuse('the recipients are the list\'s contacts: leave out To, Cc, Bcc and MergeData.PerMessage');
   }
   if (metadataAndTagsBytes(raw) > MAX_METADATA_AND_TAGS_BYTES) return refuse(`MetadataOrTagsAreTooLarge: Metadata and Tags exceed ${MAX_METADATA_AND_TAGS_BYTES} bytes`);
-  let built;
+  let built: ReturnType<typeof buildMessage>;
   try {
     built = buildMessage({ ...raw, to: [TO], perMessage: [[{ field: 'DeliveryAddress', value: PROBE_ADDRESS }]] }, 0, serverId, now);
   } catch (err) {

@@ -122,7 +122,7 @@ describe(`Store contract (${TEST_STORE_KIND})`, () => {
       const claimed: string[][] = [[], [], [], []];
       for (let round = 0; round < 40; round++) {
         const got = await Promise.all(claimers.map((s, i) => s.claimRecipients(`w${i}`, 7, now + 10 * 24 * 3600_000, now - 60_000)));
-        got.forEach((rows, i) => claimed[i]!.push(...rows.map((r) => r.id)));
+        for (const [i, rows] of got.entries()) claimed[i]!.push(...rows.map((r) => r.id));
         if (got.every((r) => r.length === 0)) break;
       }
       const all = claimed.flat();

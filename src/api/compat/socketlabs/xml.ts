@@ -133,7 +133,7 @@ function convert(el: Element, shape: Shape): unknown {
   }
   const obj: Record<string, unknown> = {};
   for (const child of elements) {
-    if (Object.prototype.hasOwnProperty.call(obj, child.name)) {
+    if (Object.hasOwn(obj, child.name)) {
       throw new ShapeError(`<${el.name}> has more than one <${child.name}>`);
     }
     setKey(obj, child.name, convert(child, shapeOfProperty(child.name)));
