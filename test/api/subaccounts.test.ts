@@ -125,6 +125,13 @@ describe(`sub-accounts, /api/v2/subaccount and credentials (${TEST_STORE_KIND})`
       const fresh = await v2<Data<Credentials>>(t, 'POST', path, { key: accountKey });
       expect(fresh.body.data.apiKey).not.toBe(first.body.data.apiKey);
       expect(await keys()).toBe(k + 1);
+      // Rotated through the API, the key has a secret of its own: the next call makes another key.
+      const rotated = await v2<Data<{ apiKey: string }>>(t, 'POST', `/servers/${sub.subaccountId}/api-keys/${fresh.body.data.apiKey.slice(0, 20)}/rotate`, { key: accountKey });
+      expect(rotated.status).toBe(200);
+      const afterRotation = await v2<Data<Credentials>>(t, 'POST', path, { key: accountKey });
+      expect(afterRotation.body.data.apiKey).not.toBe(fresh.body.data.apiKey);
+      expect(afterRotation.body.data.apiKey).not.toBe(rotated.body.data.apiKey);
+      expect(await keys()).toBe(k + 2);
     });
 
     it('GET /servers/{id}/credentials/injection-api takes the server\'s management key and refuses others', async () => {
