@@ -239,6 +239,11 @@ describe(`sub-accounts, /api/v2/subaccount and credentials (${TEST_STORE_KIND})`
         const bad = await post(body);
         expect([bad.status, bad.body.error.code, bad.body.error.field], JSON.stringify(body).slice(0, 80)).toEqual([400, 'validation_failed', field]);
       }
+      // A failing resolver says nothing about the key: refused, to be tried again.
+      dns.set('sel1._domainkey.own.example', { fail: 'SERVFAIL' });
+      r = await post({ domain: 'own.example', selector: 'sel1', privateKey: gen.privateKey });
+      expect([r.status, r.body.error.code, r.body.error.field]).toEqual([400, 'validation_failed', 'selector']);
+      expect(r.body.error.message).toMatch(/could not look up sel1\._domainkey\.own\.example/);
       expect(await countRows(t.db, 'dkim_keys')).toBe(n);
       expect(await countRows(t.db, 'sending_domains')).toBe(domains);
 
@@ -252,6 +257,13 @@ describe(`sub-accounts, /api/v2/subaccount and credentials (${TEST_STORE_KIND})`
       const again = await post({ domain: 'own.example', selector: 'sel1', privateKey: gen.privateKey });
       expect([again.status, again.body.error.code]).toEqual([409, 'already_exists']);
       expect(await countRows(t.db, 'dkim_keys')).toBe(n + 1);
+
+      // An Ed25519 key (PKCS#8), published as k=ed25519 with its raw public key.
+      const ed = generateKeyPairSync('ed25519');
+      dns.set('ed1._domainkey.ed.example', { TXT: [`v=DKIM1; k=ed25519; p=${publicKeyValue(ed.publicKey)}`] });
+      const edr = await post({ domain: 'ed.example', selector: 'ed1', privateKey: ed.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() });
+      expect(edr.status).toBe(200);
+      expect(await t.store.listServerSigningKeys(sub.subaccountId, 'ed.example')).toMatchObject([{ selector: 'ed1', algorithm: 'ed25519-sha256', state: 'active' }]);
     });
   });
 
