@@ -28,7 +28,7 @@ import { registerInboundRouteRoutes } from './inbound-routes/index.js';
 import { registerReportRoutes } from './reports/index.js';
 import type { DetailDeps } from './reports/detail.js';
 import { registerServerCredentials, registerSubaccountRoutes } from './subaccounts/index.js';
-import { InjectionCredentials } from '../../credentials/injection-credentials.js';
+import { InjectionCredentials } from '../../accept/injection-credentials.js';
 
 export interface ApiV2Deps {
   store: Store;

@@ -16,7 +16,7 @@ async function answer(deps: Deps, req: FastifyRequest, serverId: number) {
 /**
  * GET /servers/:serverId/credentials/injection-api — the server's injection key and the URL to
  * POST messages to. Clients call it before sending, so it answers the same key each time
- * (credentials/injection-credentials.ts says how, with only a hash stored).
+ * (accept/injection-credentials.ts says how, with only a hash stored).
  */
 export function registerServerCredentials(scope: FastifyInstance, deps: Deps): void {
   scope.get<{ Params: { serverId: string } }>('/credentials/injection-api', {

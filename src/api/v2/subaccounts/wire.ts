@@ -2,7 +2,7 @@ import type { Server, Store } from '../../../store/store.js';
 import type { SendingDomainService } from '../../../domains/service.js';
 import type { CustomDomains } from '../../../custom-domains/service.js';
 import type { CustomDomainTargets } from '../../../custom-domains/records.js';
-import type { InjectionCredentials } from '../../../credentials/injection-credentials.js';
+import type { InjectionCredentials } from '../../../accept/injection-credentials.js';
 
 export interface SubaccountRouteDeps {
   store: Store;
