@@ -267,6 +267,7 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
       customDomains: { targets: customDomainTargets(cfg), changed: (serverId) => customDomains.changed(serverId) },
       inbound: { onRoutesChanged: () => inboundRoutes.invalidate(), bounceDomain: mxAddressesOf(cfg).bounceDomain },
       reports: { hostname: cfg.hostname, tracking, verp: await verp() },
+      injectionGateway: () => `${publicUrlOf(cfg, httpPort ?? undefined).replace(/\/+$/, '')}/api/v1/email`,
     });
     await server.listen({ host: deps.config.httpHost, port: deps.config.httpPort });
     const addr = server.server.address();

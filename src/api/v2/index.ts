@@ -27,6 +27,8 @@ import type { CustomDomainTargets } from '../../custom-domains/records.js';
 import { registerInboundRouteRoutes } from './inbound-routes/index.js';
 import { registerReportRoutes } from './reports/index.js';
 import type { DetailDeps } from './reports/detail.js';
+import { registerServerCredentials, registerSubaccountRoutes } from './subaccounts/index.js';
+import { InjectionCredentials } from '../../accept/injection-credentials.js';
 
 export interface ApiV2Deps {
   store: Store;
@@ -45,6 +47,8 @@ export interface ApiV2Deps {
   inbound?: { onRoutesChanged?: () => void; bounceDomain?: string };
   /** Message detail renders messages as delivery composes them: its hostname and the tracking service. */
   reports?: Omit<DetailDeps, 'store'>;
+  /** The Injection API's URL as clients reach it: the `gateway` of the credentials routes. */
+  injectionGateway: () => string;
 }
 
 export function registerApiV2(app: FastifyInstance, deps: ApiV2Deps): void {
@@ -63,6 +67,13 @@ export function registerApiV2(app: FastifyInstance, deps: ApiV2Deps): void {
     // so such a body is 415 unsupported_media_type like any other type, not a 400 about its shape.
     v2.removeContentTypeParser('text/plain');
 
+    const serverChanged = (serverId: number): void => {
+      deps.sendingDomains.changes?.notify(serverId);
+      // A failed reload is caught up by the cache's periodic refresh.
+      deps.customDomains.changed?.(serverId).catch(() => undefined);
+    };
+    const credentials = new InjectionCredentials(deps.store, deps.now);
+
     v2.register(async (server) => {
       server.addHook('onRequest', managementAuth(deps));
       registerSuppressionRoutes(server, deps);
@@ -74,17 +85,11 @@ export function registerApiV2(app: FastifyInstance, deps: ApiV2Deps): void {
       const customDomains = { targets: deps.customDomains.targets, domains: new CustomDomains({ store: deps.store, dns: deps.dns, now: deps.now, ...deps.customDomains }) };
       registerBounceDomainRoutes(server, customDomains);
       registerTrackingDomainRoutes(server, customDomains);
-      registerServerRoutes(server, {
-        ...deps,
-        serverChanged: (serverId) => {
-          deps.sendingDomains.changes?.notify(serverId);
-          // A failed reload is caught up by the cache's periodic refresh.
-          deps.customDomains.changed?.(serverId).catch(() => undefined);
-        },
-      });
+      registerServerRoutes(server, { ...deps, serverChanged });
       registerServerKeyRoutes(server, deps);
       registerInboundRouteRoutes(server, { store: deps.store, now: deps.now, ...deps.webhooks, ...deps.inbound });
       registerReportRoutes(server, { store: deps.store, now: deps.now, detail: deps.reports });
+      registerServerCredentials(server, { credentials, gateway: deps.injectionGateway });
     }, { prefix: '/servers/:serverId' });
 
     // Routes that name no server: a management key (its own server) or an account key (its account).
@@ -92,6 +97,16 @@ export function registerApiV2(app: FastifyInstance, deps: ApiV2Deps): void {
       tenancy.addHook('onRequest', managerAuth(deps));
       registerServerCollectionRoutes(tenancy, deps);
       registerAccountKeyRoutes(tenancy, deps);
+    });
+
+    // SocketLabs' sub-accounts: servers of the account key's account (subaccounts/index.ts).
+    v2.register(async (parent) => {
+      parent.addHook('onRequest', managerAuth(deps));
+      registerSubaccountRoutes(parent, {
+        store: deps.store, now: deps.now, credentials, gateway: deps.injectionGateway, serverChanged,
+        sendingDomains: new SendingDomainService({ store: deps.store, dns: deps.dns, now: deps.now, ...deps.sendingDomains }),
+        customDomains: { targets: deps.customDomains.targets, domains: new CustomDomains({ store: deps.store, dns: deps.dns, now: deps.now, ...deps.customDomains }) },
+      });
     });
   }, { prefix: '/api/v2' });
 }
