@@ -28,6 +28,8 @@ const builder = new XMLBuilder({
   attributeNamePrefix: '@_',
   processEntities: false,
   suppressEmptyNode: true,
+  // Otherwise an attribute whose value is "true" is written bare (`xsi:nil`), which is not XML.
+  suppressBooleanAttributes: false,
 });
 
 /** The document: the declaration, then the one root element of `tree`. */
