@@ -1,7 +1,7 @@
 /**
  * SocketLabs' Marketing API v1 (wire format §5) under `/marketing/v1`: contact lists, contacts and
  * custom fields of one server, and sends to a list, authenticated with HTTP Basic (ServerId : management key). Errors
- * are `{"message": "..."}`. docs/marketing-api.md is the reference.
+ * are `{"message": "..."}`. Answers are JSON, or XML when Accept prefers it (xml.ts). docs/marketing-api.md is the reference.
  */
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../../../store/store.js';
@@ -14,6 +14,7 @@ import { registerListContactRoutes } from './list-contacts.js';
 import { registerContactRoutes } from './contacts.js';
 import { registerCustomFieldRoutes } from './custom-fields.js';
 import { registerListSendRoutes } from './list-sends.js';
+import { marketingAnswerFormat, requireXmlNames } from './xml.js';
 
 export const MARKETING_PREFIX = '/marketing/v1';
 
@@ -32,6 +33,9 @@ export interface MarketingDeps extends MarketingRouteDeps {
 
 export function registerMarketingApi(app: FastifyInstance, deps: MarketingDeps): void {
   app.register(async (m) => {
+    m.addHook('onRoute', requireXmlNames);
+    // Every answer, refusals included, in JSON or XML by Accept: handlers only ever answer JSON.
+    m.addHook('onSend', marketingAnswerFormat);
     m.setErrorHandler(marketingErrorHandler);
     m.setNotFoundHandler((req, reply) => sendMarketingError(reply, new MarketingError(404, `no route ${req.method} ${req.url.split('?')[0]}`)));
     m.addHook('onRequest', marketingAuth(deps));

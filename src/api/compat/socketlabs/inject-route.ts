@@ -18,6 +18,8 @@ import { buildMessage, metadataAndTagsBytes, recipientCount } from './build-mess
 import { parsePostBodyXml } from './xml.js';
 import { ERROR_DETAIL_HEADER, headerSafe, injectionResponse, sendError } from './respond.js';
 import { injectDocumentation } from './inject-schema.js';
+import { injectionAnswerFormat } from './xml-response.js';
+import { isXmlMediaType } from '../negotiate.js';
 import { DISK_FULL_DETAIL, DISK_FULL_RETRY_AFTER_SECONDS, isDiskFull } from '../../../store/disk-full.js';
 
 export interface InjectDeps {
@@ -32,12 +34,10 @@ export interface InjectDeps {
 /** The parsed body, or why it could not be parsed (answered as InvalidData after auth checks fail first). */
 type Parsed = { ok: true; value: unknown; hash: string } | { ok: false; reason: string; hash: string };
 
-const XML_TYPES = /^(application|text)\/([a-z0-9.+-]*\+)?xml\b/i;
-
 function parseBody(contentType: string, raw: Buffer): Parsed {
   const hash = createHash('sha256').update(contentType.split(';')[0]!.trim().toLowerCase()).update('\n').update(raw).digest('hex');
   const text = raw.toString('utf8');
-  if (XML_TYPES.test(contentType)) {
+  if (isXmlMediaType(contentType)) {
     const r = parsePostBodyXml(text);
     return r.ok ? { ok: true, value: r.value, hash } : { ok: false, reason: `XML body: ${r.reason}`, hash };
   }
@@ -63,9 +63,15 @@ function replayOrConflict(reply: FastifyReply, prior: IdempotencyRecord | undefi
   return sendError(reply, 'InvalidData', 'Idempotency-Key was already used with a different request body', 409);
 }
 
+export const INJECTION_PREFIX = '/api/v1';
+
 /** POST /api/v1/email — SocketLabs' Injection API, answered exactly as its client libraries expect. */
 export function registerInjectRoute(app: FastifyInstance, deps: InjectDeps): void {
   app.register(async (scope) => {
+    // Every answer under the prefix (errors and unknown routes too) in the format the request asked for.
+    scope.addHook('onSend', injectionAnswerFormat);
+    scope.setNotFoundHandler((req, reply) => sendError(reply, 'InvalidData',
+      `no route ${req.method} ${req.url.split('?')[0]}; the Injection API is POST ${INJECTION_PREFIX}/email`, 404));
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_REQUEST_BODY_BYTES }, (req, body, done) => {
       done(null, parseBody(String(req.headers['content-type'] ?? 'application/json'), body as Buffer));
@@ -83,7 +89,7 @@ export function registerInjectRoute(app: FastifyInstance, deps: InjectDeps): voi
 
     // Documented, not validated: the schema is route config, which Fastify never compiles (see
     // api/openapi/transform.ts); parseBody and normalize.ts stay the only judges of the body.
-    scope.post('/api/v1/email', { config: { openapi: injectDocumentation } }, async (req, reply) => {
+    scope.post('/email', { config: { openapi: injectDocumentation } }, async (req, reply) => {
       const now = deps.now();
       const client = req.ip;
       if (deps.throttle.isBlocked(client, now)) {
@@ -177,5 +183,5 @@ export function registerInjectRoute(app: FastifyInstance, deps: InjectDeps): voi
       }
       return reply.type('application/json; charset=utf-8').send(body);
     });
-  });
+  }, { prefix: INJECTION_PREFIX });
 }
