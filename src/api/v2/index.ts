@@ -27,6 +27,7 @@ import type { CustomDomainTargets } from '../../custom-domains/records.js';
 import { registerInboundRouteRoutes } from './inbound-routes/index.js';
 import { registerReportRoutes } from './reports/index.js';
 import type { DetailDeps } from './reports/detail.js';
+import { registerTemplateRoutes } from './templates/index.js';
 
 export interface ApiV2Deps {
   store: Store;
@@ -85,6 +86,7 @@ export function registerApiV2(app: FastifyInstance, deps: ApiV2Deps): void {
       registerServerKeyRoutes(server, deps);
       registerInboundRouteRoutes(server, { store: deps.store, now: deps.now, ...deps.webhooks, ...deps.inbound });
       registerReportRoutes(server, { store: deps.store, now: deps.now, detail: deps.reports });
+      registerTemplateRoutes(server, { store: deps.store, now: deps.now });
     }, { prefix: '/servers/:serverId' });
 
     // Routes that name no server: a management key (its own server) or an account key (its account).
