@@ -40,6 +40,9 @@ export interface VictimResources {
   /** A message the victim sent (Injection API), for the reports routes, and its subject (only the victim's data holds it). */
   sentMessageId: string;
   sentSubject: string;
+  /** A stored template of the victim's, and a string only its content holds. */
+  templateId: number;
+  templateMarker: string;
 }
 
 export interface Fixtures {
@@ -99,6 +102,9 @@ export async function createFixtures(t: TestApp, receiverUrl: string, attackerRe
   const inboundRoute = ok(await v2<{ data: { id: number; secretKey: string } }>(t, 'POST', `/servers/${victim.serverId}/inbound-routes`,
     { key: victim.managementKey, body: { match: inboundDomain, url: receiverUrl } }), 'an inbound route').data;
   const inboundMessageId = await receiveInbound(t, victim, inboundRoute.id, `support@${inboundDomain}`);
+  const templateMarker = `victim template ${uniqueTag()}`;
+  const template = ok(await v2<{ data: { templateId: number } }>(t, 'POST', `/servers/${victim.serverId}/templates`,
+    { key: victim.managementKey, body: { name: 'victim template', textBody: templateMarker } }), 'a template').data;
 
   ok(await v2(t, 'POST', `/servers/${attacker.serverId}/suppressions`, { key: attacker.managementKey, body: { emailAddress: `attacker-${uniqueTag()}@example.com` } }), "the attacker's suppression");
   ok(await v2(t, 'POST', `/servers/${attacker.serverId}/webhooks`, { key: attacker.managementKey, body: { url: receiverUrl, validate: false } }), "the attacker's webhook endpoint");
@@ -108,6 +114,7 @@ export async function createFixtures(t: TestApp, receiverUrl: string, attackerRe
       suppressedAddress, webhookId: webhook.id, webhookUrl, webhookSecretKey: webhook.secretKey, serverKeyId: serverKey.keyId,
       sendingDomainId: sendingDomain.id, bounceDomainId: bounceDomain.domainId, trackingDomainId: trackingDomain.domainId,
       inboundRouteId: inboundRoute.id, inboundSecretKey: inboundRoute.secretKey, inboundMessageId, sentMessageId, sentSubject,
+      templateId: template.templateId, templateMarker,
     },
     attackerReceiverUrl,
   };
@@ -151,6 +158,7 @@ export const PATH_PARAMS: Record<string, (f: Fixtures) => string> = {
   'tracking-domains/{domainId}': (f) => String(f.resources.trackingDomainId),
   routeId: (f) => String(f.resources.inboundRouteId),
   'messages/{messageId}': (f) => String(f.resources.inboundMessageId),
+  templateId: (f) => String(f.resources.templateId),
 };
 
 /** The PATH_PARAMS entry for the parameter that ends `pathSoFar` ("/api/v2/.../{p}"). */
@@ -208,6 +216,8 @@ export const BODIES: Record<string, (f: Fixtures) => unknown> = {
   'POST /api/v2/servers/{serverId}/inbound-routes': (f) => ({ match: `attacker-${uniqueTag()}.example.com`, url: f.attackerReceiverUrl }),
   'PATCH /api/v2/servers/{serverId}/inbound-routes/{routeId}': () => ({ enabled: false }),
   'POST /api/v2/servers/{serverId}/inbound-routes/{routeId}/replay': () => ({ from: '2020-01-01T00:00:00Z', to: '2020-01-02T00:00:00Z' }),
+  'POST /api/v2/servers/{serverId}/templates': () => ({ name: 'attacker template', textBody: 'from the attacker' }),
+  'PATCH /api/v2/servers/{serverId}/templates/{templateId}': () => ({ textBody: 'rewritten by the attacker' }),
 };
 
 /**
@@ -231,7 +241,7 @@ export const OUTSIDE_SERVER: Record<string, 'list' | 'own' | 'refused'> = {
  * suppressed address: the attacker sends it itself, and answers may echo it.)
  */
 export function victimMarkers(f: Fixtures): string[] {
-  return [f.resources.webhookUrl, f.resources.webhookSecretKey, f.resources.inboundSecretKey, f.resources.sentSubject];
+  return [f.resources.webhookUrl, f.resources.webhookSecretKey, f.resources.inboundSecretKey, f.resources.sentSubject, f.resources.templateMarker];
 }
 
 export interface PlannedRequest { method: string; path: string; query?: Record<string, string>; body?: unknown }
