@@ -138,12 +138,14 @@ export function buildMessage(sent: RawMessage, index: number, serverId: number, 
     if (a.name === null || a.name.trim() === '' || /[\r\n\0]/.test(a.name)) return reject('InvalidAttachment', `${ap}.Name is missing or not one line`);
     const contentType = (a.contentType ?? 'application/octet-stream').trim();
     if (!CONTENT_TYPE.test(contentType)) return reject('InvalidAttachment', `${ap}.ContentType "${contentType}" is not a MIME type`);
-    const bytes = decodedBase64Length(a.content ?? '');
+    // An attachment without Content is what the official Node client's own "invalid attachment" example sends.
+    if (a.content === null) return reject('InvalidAttachment', `${ap}.Content is missing`);
+    const bytes = decodedBase64Length(a.content);
     if (bytes === null) return reject('InvalidAttachment', `${ap}.Content is not valid base64`);
     if (a.contentId !== null && /[\r\n\0<>\s]/.test(a.contentId)) return reject('InvalidAttachment', `${ap}.ContentId must be one token without <>`);
     attachments.push({
       name: a.name, contentType, contentId: a.contentId === null || a.contentId === '' ? null : a.contentId,
-      content: (a.content ?? '').replace(/[\r\n\t ]+/g, ''), headers: checkHeaders(a.headers, `${ap}.CustomHeaders`),
+      content: a.content.replace(/[\r\n\t ]+/g, ''), headers: checkHeaders(a.headers, `${ap}.CustomHeaders`),
     });
     size += bytes;
   }
