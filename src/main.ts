@@ -17,6 +17,7 @@ import { webhooksCommand } from './cli/webhook-commands.js';
 import { contactsCommand } from './cli/contact-commands.js';
 import { reportsCommand } from './reporting/cli.js';
 import { retentionCommand } from './cli/retention-commands.js';
+import { templatesCommand } from './cli/template-commands.js';
 
 const HELP = `postline — email delivery platform
 
@@ -39,6 +40,8 @@ const HELP = `postline — email delivery platform
   postline tracking-domains add|list|records|verify|default|https|remove  its custom tracking domains (--server, --default, --https on|off, --json)
   postline routes list|add|remove|messages  a server's inbound routes (--server, --match DOMAIN|ADDRESS, --url, --no-validate, --json)
   postline webhooks list|add|remove|attempts  a server's event webhook endpoints (--server, --url, --events, --format, --id, --no-validate, --json)
+  postline templates list|get|create|update|versions|delete  a server's stored templates, the ApiTemplate ids (--server, --id,
+                   --name, --subject, --html-file, --text-file, --amp-file, --version; update saves a new version; --json)
   postline contacts import FILE --server ID --list ID [--json]   import marketing contacts from CSV onto a list
   postline contacts export --server ID [--list ID] [--json]   the server's (or a list's) contacts as CSV on stdout
   postline reports rebuild [--server ID] [--json]   recompute the statistics rollups from the events (after an upgrade)
@@ -136,6 +139,7 @@ export async function main(argv: string[]): Promise<number> {
       match: { type: 'string' }, url: { type: 'string' }, 'no-validate': { type: 'boolean' },
       events: { type: 'string' }, format: { type: 'string' }, id: { type: 'string' },
       list: { type: 'string' }, verify: { type: 'boolean' },
+      subject: { type: 'string' }, 'html-file': { type: 'string' }, 'text-file': { type: 'string' }, 'amp-file': { type: 'string' }, version: { type: 'string' },
     },
   });
   const [command, verb, ...rest] = positionals;
@@ -186,6 +190,9 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     case 'routes':
       await withStore(cfg, (s) => routesCommand(s, cfg, verb, values, now));
+      return 0;
+    case 'templates':
+      await withStore(cfg, (s) => templatesCommand(s, verb, values, now));
       return 0;
     case 'contacts':
       await withStore(cfg, (s) => contactsCommand(s, verb, rest, values), { bulk: true });

@@ -129,6 +129,18 @@ export interface Database {
 
   // The worker registry (store/worker-queries.ts).
   workers: WorkersTable;
+
+  // Stored templates (store/template-queries.ts).
+  templates: TemplatesTable;
+  template_versions: TemplateVersionsTable;
+}
+
+/** Migration 23: a server's stored template; its content is the template_versions row current_version names. */
+export interface TemplatesTable { id: Generated<number>; server_id: number; current_version: number; created_at: number; updated_at: number }
+/** One saved content of a template: versions count from 1 and are never rewritten. */
+export interface TemplateVersionsTable {
+  template_id: number; version: number; name: string; subject: string | null;
+  html_body: string | null; text_body: string | null; amp_body: string | null; created_at: number;
 }
 
 /**

@@ -42,6 +42,9 @@ export interface VictimResources {
   sentSubject: string;
   /** The victim's injection-api credentials key (fetched before the attacks, so reading it again changes nothing). */
   credentialsKey: string;
+  /** A stored template of the victim's, and a string only its content holds. */
+  templateId: number;
+  templateMarker: string;
 }
 
 export interface Fixtures {
@@ -103,6 +106,9 @@ export async function createFixtures(t: TestApp, receiverUrl: string, attackerRe
   const inboundMessageId = await receiveInbound(t, victim, inboundRoute.id, `support@${inboundDomain}`);
   const credentials = ok(await v2<{ data: { apiKey: string } }>(t, 'GET', `/servers/${victim.serverId}/credentials/injection-api`,
     { key: victim.managementKey }), 'the injection credentials').data;
+  const templateMarker = `victim template ${uniqueTag()}`;
+  const template = ok(await v2<{ data: { templateId: number } }>(t, 'POST', `/servers/${victim.serverId}/templates`,
+    { key: victim.managementKey, body: { name: 'victim template', textBody: templateMarker } }), 'a template').data;
 
   ok(await v2(t, 'POST', `/servers/${attacker.serverId}/suppressions`, { key: attacker.managementKey, body: { emailAddress: `attacker-${uniqueTag()}@example.com` } }), "the attacker's suppression");
   ok(await v2(t, 'POST', `/servers/${attacker.serverId}/webhooks`, { key: attacker.managementKey, body: { url: receiverUrl, validate: false } }), "the attacker's webhook endpoint");
@@ -112,6 +118,7 @@ export async function createFixtures(t: TestApp, receiverUrl: string, attackerRe
       suppressedAddress, webhookId: webhook.id, webhookUrl, webhookSecretKey: webhook.secretKey, serverKeyId: serverKey.keyId,
       sendingDomainId: sendingDomain.id, bounceDomainId: bounceDomain.domainId, trackingDomainId: trackingDomain.domainId,
       inboundRouteId: inboundRoute.id, inboundSecretKey: inboundRoute.secretKey, inboundMessageId, sentMessageId, sentSubject, credentialsKey: credentials.apiKey,
+      templateId: template.templateId, templateMarker,
     },
     attackerReceiverUrl,
   };
@@ -157,6 +164,7 @@ export const PATH_PARAMS: Record<string, (f: Fixtures) => string> = {
   'messages/{messageId}': (f) => String(f.resources.inboundMessageId),
   // A sub-account is a server: the victim's server is the victim's sub-account.
   subaccountId: (f) => String(f.victim.serverId),
+  templateId: (f) => String(f.resources.templateId),
 };
 
 /** The PATH_PARAMS entry for the parameter that ends `pathSoFar` ("/api/v2/.../{p}"). */
@@ -220,6 +228,8 @@ export const BODIES: Record<string, (f: Fixtures) => unknown> = {
   'POST /api/v2/subaccount/{subaccountId}/dkim': () => ({ domain: `dkim-${uniqueTag()}.attacker.example.com`, selector: 's1', privateKey: 'not checked before the sub-account is' }),
   'POST /api/v2/subaccount/{subaccountId}/suppressions/bulk-remove': (f) => ({ emailAddresses: [f.resources.suppressedAddress] }),
   'POST /api/v2/servers/{serverId}/inbound-routes/{routeId}/replay': () => ({ from: '2020-01-01T00:00:00Z', to: '2020-01-02T00:00:00Z' }),
+  'POST /api/v2/servers/{serverId}/templates': () => ({ name: 'attacker template', textBody: 'from the attacker' }),
+  'PATCH /api/v2/servers/{serverId}/templates/{templateId}': () => ({ textBody: 'rewritten by the attacker' }),
 };
 
 /**
@@ -251,7 +261,7 @@ export const OUTSIDE_SERVER: Record<string, 'list' | 'own' | 'refused'> = {
  * suppressed address: the attacker sends it itself, and answers may echo it.)
  */
 export function victimMarkers(f: Fixtures): string[] {
-  return [f.resources.webhookUrl, f.resources.webhookSecretKey, f.resources.inboundSecretKey, f.resources.sentSubject, f.resources.credentialsKey];
+  return [f.resources.webhookUrl, f.resources.webhookSecretKey, f.resources.inboundSecretKey, f.resources.sentSubject, f.resources.credentialsKey, f.resources.templateMarker];
 }
 
 export interface PlannedRequest { method: string; path: string; query?: Record<string, string>; body?: unknown }

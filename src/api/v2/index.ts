@@ -29,6 +29,7 @@ import { registerReportRoutes } from './reports/index.js';
 import type { DetailDeps } from './reports/detail.js';
 import { registerServerCredentials, registerSubaccountRoutes } from './subaccounts/index.js';
 import { InjectionCredentials } from '../../accept/injection-credentials.js';
+import { registerTemplateRoutes } from './templates/index.js';
 
 export interface ApiV2Deps {
   store: Store;
@@ -90,6 +91,7 @@ export function registerApiV2(app: FastifyInstance, deps: ApiV2Deps): void {
       registerInboundRouteRoutes(server, { store: deps.store, now: deps.now, ...deps.webhooks, ...deps.inbound });
       registerReportRoutes(server, { store: deps.store, now: deps.now, detail: deps.reports });
       registerServerCredentials(server, { credentials, gateway: deps.injectionGateway });
+      registerTemplateRoutes(server, { store: deps.store, now: deps.now });
     }, { prefix: '/servers/:serverId' });
 
     // Routes that name no server: a management key (its own server) or an account key (its account).

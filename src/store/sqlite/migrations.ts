@@ -346,4 +346,21 @@ CREATE INDEX inbound_posts_lane ON inbound_posts(route_id, next_attempt_at) WHER
 ALTER TABLE recipients ADD COLUMN unsubscribed_at INTEGER;
 `,
   },
+  {
+    id: 23,
+    name: 'stored templates (ApiTemplate): a template per row, each saved content a version',
+    sql: `
+-- The id is what a message names as ApiTemplate: one number space across servers, so another
+-- server's id is simply not found among this server's templates. An update adds a version row and
+-- moves current_version; the old versions stay readable. Deleting a template deletes its versions.
+CREATE TABLE templates (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, server_id INTEGER NOT NULL REFERENCES servers(id),
+  current_version INTEGER NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+CREATE INDEX templates_server ON templates(server_id, id);
+CREATE TABLE template_versions (
+  template_id INTEGER NOT NULL REFERENCES templates(id) ON DELETE CASCADE, version INTEGER NOT NULL,
+  name TEXT NOT NULL, subject TEXT, html_body TEXT, text_body TEXT, amp_body TEXT, created_at INTEGER NOT NULL,
+  PRIMARY KEY (template_id, version));
+`,
+  },
 ];

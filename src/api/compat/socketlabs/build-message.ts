@@ -8,6 +8,8 @@ import {
 } from '../../../core/limits.js';
 import { buildMergeLookup, hasPlaceholders, renderHeader, compileTemplate, type MergeLookup } from '../../../merge/template.js';
 import { InvalidDataError, type RawAddress, type RawHeader, type RawMessage } from './normalize.js';
+import type { TemplateContent } from '../../../store/store.js';
+import { requestedTemplate, withTemplateContent } from './api-template.js';
 
 /** Header names a sender may not set: Postline writes them from the message's own fields, and a
  *  second copy would make the message ambiguous or malformed. */
@@ -91,9 +93,15 @@ function decodedBase64Length(b64: string): number | null {
 /**
  * Validates one message and builds what the store keeps: the template once, plus a recipient row
  * per delivery. Throws InvalidDataError for malformed input that fails the whole request.
+ * `templates` holds the stored templates the request's ApiTemplate ids name (api-template.ts);
+ * an id missing from it is InvalidTemplateId.
  */
-export function buildMessage(raw: RawMessage, index: number, serverId: number, now: number): BuildResult {
+export function buildMessage(sent: RawMessage, index: number, serverId: number, now: number,
+  templates: ReadonlyMap<string, TemplateContent> = new Map()): BuildResult {
   const p = `Messages[${index}]`;
+  const templateId = requestedTemplate(sent);
+  const template = templateId === null ? undefined : templates.get(templateId);
+  const raw = template === undefined ? sent : withTemplateContent(sent, template);
   const headers = checkHeaders(raw.headers, `${p}.CustomHeaders`);
   if (raw.charset !== null && !CHARSET.test(raw.charset)) throw new InvalidDataError(`${p}.Charset`, 'is not a charset name');
   for (const [v, name] of [[raw.messageId, 'MessageId'], [raw.mailingId, 'MailingId']] as const) {
@@ -116,7 +124,10 @@ export function buildMessage(raw: RawMessage, index: number, serverId: number, n
   }
   const subject = oneLine(raw.subject);
   if (subject === null || subject.trim() === '') return reject('EmptySubject', 'Subject is empty');
-  if (raw.apiTemplate !== null && raw.apiTemplate !== '0') return reject('InvalidTemplateId', `template ${raw.apiTemplate} does not exist`);
+  if (templateId !== null && template === undefined) return reject('InvalidTemplateId', `template ${templateId} does not exist`);
+  if (template !== undefined && (raw.textBody ?? '') === '' && (raw.htmlBody ?? '') === '') {
+    return reject('TemplateHasNoContent', `template ${templateId} has neither TextBody nor HtmlBody`);
+  }
   if ((raw.textBody ?? '') === '' && (raw.htmlBody ?? '') === '') return reject('NoValidBodyParts', 'neither TextBody nor HtmlBody is set');
 
   const attachments: MailAttachment[] = [];
@@ -127,12 +138,14 @@ export function buildMessage(raw: RawMessage, index: number, serverId: number, n
     if (a.name === null || a.name.trim() === '' || /[\r\n\0]/.test(a.name)) return reject('InvalidAttachment', `${ap}.Name is missing or not one line`);
     const contentType = (a.contentType ?? 'application/octet-stream').trim();
     if (!CONTENT_TYPE.test(contentType)) return reject('InvalidAttachment', `${ap}.ContentType "${contentType}" is not a MIME type`);
-    const bytes = decodedBase64Length(a.content ?? '');
+    // An attachment without Content is what the official Node client's own "invalid attachment" example sends.
+    if (a.content === null) return reject('InvalidAttachment', `${ap}.Content is missing`);
+    const bytes = decodedBase64Length(a.content);
     if (bytes === null) return reject('InvalidAttachment', `${ap}.Content is not valid base64`);
     if (a.contentId !== null && /[\r\n\0<>\s]/.test(a.contentId)) return reject('InvalidAttachment', `${ap}.ContentId must be one token without <>`);
     attachments.push({
       name: a.name, contentType, contentId: a.contentId === null || a.contentId === '' ? null : a.contentId,
-      content: (a.content ?? '').replace(/[\r\n\t ]+/g, ''), headers: checkHeaders(a.headers, `${ap}.CustomHeaders`),
+      content: a.content.replace(/[\r\n\t ]+/g, ''), headers: checkHeaders(a.headers, `${ap}.CustomHeaders`),
     });
     size += bytes;
   }

@@ -16,6 +16,7 @@ import {
 import { InvalidDataError, normalizeEnvelope, normalizeMessage, type RawMessage } from './normalize.js';
 import { buildMessage, metadataAndTagsBytes, recipientCount } from './build-message.js';
 import { parsePostBodyXml } from './xml.js';
+import { loadApiTemplates } from './api-template.js';
 import { ERROR_DETAIL_HEADER, headerSafe, injectionResponse, sendError } from './respond.js';
 import { injectDocumentation } from './inject-schema.js';
 import { injectionAnswerFormat } from './xml-response.js';
@@ -149,8 +150,9 @@ export function registerInjectRoute(app: FastifyInstance, deps: InjectDeps): voi
         const details: string[] = [];
         // One cached look per request (never a store query per message): see verified-domains.ts.
         const fromPolicy = deps.verifiedFrom ? await deps.verifiedFrom.forServer(auth.serverId) : null;
+        const templates = await loadApiTemplates(deps.store, auth.serverId, raws);
         for (const [i, m] of raws.entries()) {
-          const r = buildMessage(m, i, auth.serverId, now);
+          const r = buildMessage(m, i, auth.serverId, now, templates);
           const fromDomain = r.kind === 'accepted' ? domainOf(r.message.template.from.email) : '';
           if (r.kind === 'accepted' && fromPolicy && !fromPolicy.allows(fromDomain)) {
             results.push({ Index: i, ErrorCode: 'InvalidFrom', AddressResults: [] });
