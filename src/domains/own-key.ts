@@ -13,7 +13,7 @@ export interface OwnKey { algorithm: DkimAlgorithm; privateKeyPem: string; publi
 
 /** The key as the signer stores it (PKCS#8 PEM) and its p= value; an Error saying why when it cannot be used. */
 export function readOwnKey(pem: string): OwnKey {
-  let key;
+  let key: ReturnType<typeof createPrivateKey>;
   try {
     key = createPrivateKey({ key: pem.trim(), format: 'pem' });
   } catch {

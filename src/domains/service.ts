@@ -70,7 +70,7 @@ export class SendingDomainService {
   async addOwnKey(serverId: number, input: { domain: string; selector: string; privateKey: string }): Promise<SendingDomain> {
     const domain = SendingDomainService.domainName(input.domain);
     const selector = input.selector.toLowerCase();
-    let key;
+    let key: ReturnType<typeof readOwnKey>;
     try { key = readOwnKey(input.privateKey); } catch (err) { throw new DomainError('invalid', (err as Error).message, 'privateKey'); }
     if (await this.d.store.findSendingDomain(serverId, domain)) throw new DomainError('exists', `server ${serverId} already has the sending domain ${domain}`, 'domain');
     const record = ownKeyRecord(domain, selector, key);

@@ -87,7 +87,7 @@ describe(`the official Node client's example programs run unmodified against Pos
     expect(d.raw).toMatch(/^testMessageHeader: I am a message header\r$/m);
     expect(d.mail.headers.get('example-type')).toBe('basic-send-complex');
     expect(d.mail.headers.get('message-has-attachments')).toBe('true');
-    expect(d.mail.replyTo?.value[0]!.address).toBe('replyto@example.com');
+    expect(d.mail.replyTo!.value[0]!.address).toBe('replyto@example.com');
     expect(d.mail.headers.get('bcc')).toBeUndefined();
     const id = (await t.store.listEvents({ limit: 1_000_000 })).findLast((e) => e.type === 'Queued')!.messageId;
     const stored = (await t.store.getMessage(id))!;
