@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { loadConfig, renderConfigDocs, ConfigError, publicUrlOf, type Config } from './config/load.js';
-import { createLogger } from './log.js';
+import { createLogger } from './core/log.js';
 import { checkHostname } from './config/hostname.js';
 import { openStore } from './store/open.js';
 import { ensureBootstrap } from './accept/bootstrap.js';
@@ -15,7 +15,7 @@ import { customDomainsCommand } from './cli/custom-domain-commands.js';
 import { routesCommand } from './cli/route-commands.js';
 import { webhooksCommand } from './cli/webhook-commands.js';
 import { contactsCommand } from './cli/contact-commands.js';
-import { reportsCommand } from './reporting/cli.js';
+import { reportsCommand } from './cli/report-commands.js';
 import { retentionCommand } from './cli/retention-commands.js';
 import { templatesCommand } from './cli/template-commands.js';
 

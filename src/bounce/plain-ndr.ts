@@ -6,7 +6,7 @@
  * The last layout, for the many wordings no layout knows, takes the addresses the notice names;
  * it runs only for mail a program sent that is not an autoresponder's.
  */
-import { parseEnhancedStatus } from '../delivery/classify.js';
+import { parseEnhancedStatus } from './classify.js';
 import { autoResponderSignal } from './auto-reply.js';
 import { classifyRecipient, leadingReplyCode } from './classify-recipient.js';
 import { collapseWhitespace, fieldValue, fieldValues, parseHeaderBlock, withoutAngles } from './fields.js';

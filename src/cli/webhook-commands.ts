@@ -5,8 +5,8 @@ import { NOT_VALIDATED_REASON } from '../api/v2/webhooks/create.js';
 import { attemptToWire, toWire } from '../api/v2/webhooks/wire.js';
 import type { Store, WebhookFormat } from '../store/store.js';
 import { generateSecretKey, SUBSCRIBABLE_EVENT_TYPES } from '../webhooks/endpoint.js';
-import { generateSecret } from '../webhooks/standard-signature.js';
-import { createUrlGuard } from '../webhooks/url-guard.js';
+import { generateSecret } from '../net/standard-signature.js';
+import { createUrlGuard } from '../net/url-guard.js';
 import { asUsage, printJson, printTable, UsageError } from './output.js';
 import { positiveInt } from './tenancy-commands.js';
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { CONFIG_SCHEMA, type ConfigKey } from './schema.js';
-import { createUrlGuard } from '../webhooks/url-guard.js';
+import { createUrlGuard } from '../net/url-guard.js';
 
 export interface Config {
   readonly dataDir: string;

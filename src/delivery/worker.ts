@@ -46,7 +46,7 @@ export interface DeliveryWorkerDeps {
   /** A claim older than this is taken to belong to a dead worker and is reclaimed (the fallback rule). */
   staleMs?: number;
   /**
-   * With the worker registry (src/worker-registry.ts): a claim whose worker has not
+   * With the worker registry (src/workers/registry.ts): a claim whose worker has not
    * heartbeaten for this long, or is not registered, is taken over at once. Unset: only staleMs.
    */
   deadAfterMs?: number;

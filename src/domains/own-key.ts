@@ -4,7 +4,7 @@
  */
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { publicKeyValue, type DkimAlgorithm } from '../compose/dkim.js';
-import type { ExpectedRecord } from './types.js';
+import type { ExpectedRecord } from '../core/sending-domain-types.js';
 
 /** RFC 8301: verifiers refuse RSA keys under 1024 bits, so mail signed with one would fail DKIM. */
 export const MIN_OWN_RSA_BITS = 1024;

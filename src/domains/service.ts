@@ -5,10 +5,10 @@
 import { defaultSelector, generateDkimKey, normalizeDomain, type DkimAlgorithm } from '../compose/dkim.js';
 import type { DnsLookup } from '../dns/lookup.js';
 import type { NewServerDkimKey, SendingDomain, Store } from '../store/store.js';
-import type { DomainChanges } from './changes.js';
+import type { DomainChanges } from '../core/domain-changes.js';
 import { expectedRecords, type RecordSettings } from './records.js';
 import { freeSelector, keysToPublish, rotationChanges } from './rotation.js';
-import type { ExpectedRecord } from './types.js';
+import type { ExpectedRecord } from '../core/sending-domain-types.js';
 import { checkRecords, decideVerifiedAt } from './verify.js';
 import { ownKeyRecord, readOwnKey } from './own-key.js';
 

@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import { SMTPServerWithoutGreetingPause } from '../patches/smtp-server.js';
 import type { Config } from '../config/load.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../core/log.js';
 import type { Store } from '../store/store.js';
 import { loadOrCreateTlsCredentials } from '../smtp/tls.js';
 import { decideMailFrom, decideMessageSize, type Decision } from '../smtp/session-policy.js';

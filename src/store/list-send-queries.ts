@@ -11,7 +11,7 @@ import { domainOf } from '../core/address.js';
 import { newId } from '../core/ids.js';
 import { FAILURE_CODE_SUPPRESSED, suppressedFailure } from '../core/suppression.js';
 import { buildMergeLookup, compileTemplate, renderHeader } from '../merge/template.js';
-import { contactMergeRow, type ListMember } from '../marketing/list-send.js';
+import { contactMergeRow, type ListMember } from '../merge/contact-row.js';
 import { suppressedAmong } from './suppression-queries.js';
 import { messageBodyRow } from './message-body.js';
 import { insertEvents } from './webhook-queries.js';

@@ -153,7 +153,7 @@ export interface WorkersTable {
 }
 
 /**
- * Migration 12: one row of counters (a column per metric: reporting/metrics.ts columnOf) per server,
+ * Migration 12: one row of counters (a column per metric: core/report-metrics.ts columnOf) per server,
  * dimension ('' all mail, 'mailing', 'tag', 'meta' (key=value), 'from_domain', 'rcpt_domain'), value
  * and UTC hour, incremented as events are inserted.
  */

@@ -33,13 +33,13 @@ import {
   createCustomDomain, deleteCustomDomain, getCustomDomain, listCustomDomains, listRoutedCustomDomains, recordCustomDomainCheck, updateCustomDomain,
 } from './custom-domain-queries.js';
 import type { CustomDomain, CustomDomainCheck, NewCustomDomain, RoutedCustomDomain } from './store.js';
-import type { CustomDomainKind } from '../custom-domains/domain.js';
+import type { CustomDomainKind } from '../core/custom-domain.js';
 import * as inbound from './inbound-queries.js';
 import * as marketing from './marketing-queries.js';
 import { rebuildRollups, readRollups, type RollupQuery, type RollupRow } from './report-queries.js';
-import type { EventFacts } from '../reporting/metrics.js';
+import type { EventFacts } from '../core/report-metrics.js';
 import * as search from './search-queries.js';
-import { retentionQueries, type RetentionQueries } from '../retention/queries.js';
+import { retentionQueries, type RetentionQueries } from './retention-queries.js';
 import * as listSends from './list-send-queries.js';
 import type { ListSend } from './list-send-queries.js';
 import { lanesOrDefault, type ClaimLanes } from './claim-lanes.js';
@@ -648,7 +648,7 @@ export abstract class SqlStore implements Store {
   expandingListSends(limit: number): Promise<number[]> { return listSends.expandingListSends(this.db, limit); }
   expandListSend(sendId: number, batchSize: number, now: number): Promise<listSends.ExpandedBatch | undefined> { return listSends.expandListSend(this.db, sendId, batchSize, now); }
 
-  // Recipient search, message detail (store/search-queries.ts) and retention (retention/queries.ts).
+  // Recipient search, message detail (store/search-queries.ts) and retention (store/retention-queries.ts).
   searchRecipients(serverId: number, query: search.RecipientSearchQuery, page: { limit: number; offset: number }): Promise<{ rows: search.RecipientSearchRow[]; total: number }> {
     return search.searchRecipients(this.db, this.kind, serverId, query, page);
   }

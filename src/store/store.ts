@@ -4,9 +4,9 @@ import type { ExpandedBatch, ListSend } from './list-send-queries.js';
 import type { NewSuppression, Suppression, SuppressionReason } from '../core/suppression.js';
 import type { SuppressionQuery } from './suppression-queries.js';
 import type { RecipientDetailData, RecipientSearchQuery, RecipientSearchRow } from './search-queries.js';
-import type { RetentionQueries } from '../retention/queries.js';
-import type { DkimKeyState, RecordCheck } from '../domains/types.js';
-import type { CustomDomainKind, RecordCheck as CustomDomainRecordCheck } from '../custom-domains/domain.js';
+import type { RetentionQueries } from './retention-queries.js';
+import type { DkimKeyState, RecordCheck } from '../core/sending-domain-types.js';
+import type { CustomDomainKind, RecordCheck as CustomDomainRecordCheck } from '../core/custom-domain.js';
 import type {
   InboundAttempt, InboundAttemptRecord, InboundPostView, InboundRoute, InboundRouteEntry, InboundRoutePatch, InboundWork, NewInboundMessage, NewInboundRoute,
 } from './inbound-queries.js';
@@ -190,7 +190,7 @@ export interface StoredTemplate extends TemplateContent {
   id: number; serverId: number; version: number; currentVersion: number; createdAt: number; updatedAt: number; versionCreatedAt: number;
 }
 
-/** A server's custom bounce or tracking domain (custom-domains/domain.ts). */
+/** A server's custom bounce or tracking domain (core/custom-domain.ts). */
 export interface CustomDomain {
   id: number; serverId: number; kind: CustomDomainKind;
   /** Lower case, no trailing dot. */

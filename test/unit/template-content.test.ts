@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkTemplateContent, MAX_TEMPLATE_CONTENT_BYTES } from '../../src/templates/content.js';
-import { requestedTemplate, withTemplateContent } from '../../src/api/compat/socketlabs/api-template.js';
-import { normalizeMessage } from '../../src/api/compat/socketlabs/normalize.js';
+import { requestedTemplate, withTemplateContent } from '../../src/message/api-template.js';
+import { normalizeMessage } from '../../src/message/normalize.js';
 
 describe('a stored template\'s content (templates/content.ts)', () => {
   it('trims the name, reads empty strings as absent and keeps the rest as given', () => {

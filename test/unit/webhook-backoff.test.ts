@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nextAttemptAt, shouldDisableEndpoint, WEBHOOK_DISABLE_AFTER_FAILING_MS, WEBHOOK_RETRY_SCHEDULE_MS } from '../../src/webhooks/backoff.js';
+import { nextAttemptAt, shouldDisableEndpoint, WEBHOOK_DISABLE_AFTER_FAILING_MS, WEBHOOK_RETRY_SCHEDULE_MS } from '../../src/net/backoff.js';
 
 const HOUR = 3_600_000;
 const mid = () => 0.5;

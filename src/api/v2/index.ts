@@ -14,10 +14,10 @@ import { registerServerCollectionRoutes, registerServerRoutes } from './servers/
 import { registerAccountKeyRoutes, registerServerKeyRoutes } from './api-keys/index.js';
 import { registerSuppressionRoutes } from './suppressions/index.js';
 import { registerWebhookRoutes } from './webhooks/index.js';
-import type { UrlGuard } from '../../webhooks/url-guard.js';
+import type { UrlGuard } from '../../net/url-guard.js';
 import type { DnsLookup } from '../../dns/lookup.js';
 import type { RecordSettings } from '../../domains/records.js';
-import type { DomainChanges } from '../../domains/changes.js';
+import type { DomainChanges } from '../../core/domain-changes.js';
 import { SendingDomainService } from '../../domains/service.js';
 import { registerSendingDomainRoutes } from './sending-domains/index.js';
 import { registerBounceDomainRoutes } from './bounce-domains/index.js';

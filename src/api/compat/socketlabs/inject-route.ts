@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AcceptOutcome, AcceptUnit, IdempotencyRecord, Store } from '../../../store/store.js';
-import type { GroupCommitter } from '../../../accept/group-commit.js';
+import type { GroupCommitter } from '../../../store/group-commit.js';
 import { authenticate } from '../../../accept/authenticate.js';
 import type { VerifiedDomains } from '../../../domains/verified-domains.js';
 import { unverifiedFromMessage } from '../../../domains/verified-domains.js';
@@ -13,10 +13,10 @@ import {
   IDEMPOTENCY_TTL_MS, MAX_IDEMPOTENCY_KEY_LENGTH, MAX_MESSAGES_PER_REQUEST, MAX_METADATA_AND_TAGS_BYTES,
   MAX_RECIPIENTS_PER_MESSAGE, MAX_REQUEST_BODY_BYTES,
 } from '../../../core/limits.js';
-import { InvalidDataError, normalizeEnvelope, normalizeMessage, type RawMessage } from './normalize.js';
-import { buildMessage, metadataAndTagsBytes, recipientCount } from './build-message.js';
+import { InvalidDataError, normalizeEnvelope, normalizeMessage, type RawMessage } from '../../../message/normalize.js';
+import { buildMessage, metadataAndTagsBytes, recipientCount } from '../../../message/build.js';
 import { parsePostBodyXml } from './xml.js';
-import { loadApiTemplates } from './api-template.js';
+import { loadApiTemplates } from '../../../message/api-template.js';
 import { ERROR_DETAIL_HEADER, headerSafe, injectionResponse, sendError } from './respond.js';
 import { injectDocumentation } from './inject-schema.js';
 import { injectionAnswerFormat } from './xml-response.js';

@@ -1,7 +1,7 @@
 import type { WebhookEndpoint } from '../../../store/store.js';
 import { newId } from '../../../core/ids.js';
 import { validationEvent } from '../../../webhooks/event-row.js';
-import { DEFAULT_WEBHOOK_TIMEOUT_MS } from '../../../webhooks/post.js';
+import { DEFAULT_WEBHOOK_TIMEOUT_MS } from '../../../net/post.js';
 import { sendWebhook } from '../../../webhooks/send.js';
 import { ApiError } from '../errors.js';
 import type { WebhookRouteDeps } from './wire.js';

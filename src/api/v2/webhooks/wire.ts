@@ -1,6 +1,6 @@
 import type { Store, WebhookAttempt, WebhookEndpoint } from '../../../store/store.js';
-import type { UrlGuard } from '../../../webhooks/url-guard.js';
-import { MAX_WEBHOOK_URL_LENGTH } from '../../../webhooks/url-guard.js';
+import type { UrlGuard } from '../../../net/url-guard.js';
+import { MAX_WEBHOOK_URL_LENGTH } from '../../../net/url-guard.js';
 import { SUBSCRIBABLE_EVENT_TYPES } from '../../../webhooks/endpoint.js';
 import { ApiError } from '../errors.js';
 

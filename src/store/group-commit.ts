@@ -1,4 +1,4 @@
-import { isDiskFull } from '../store/disk-full.js';
+import { isDiskFull } from './disk-full.js';
 
 /**
  * Group commit: accepts that arrive together share one transaction and one disk flush, and each

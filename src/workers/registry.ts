@@ -1,5 +1,5 @@
-import type { Logger } from './log.js';
-import type { Store, WorkerRegistration } from './store/store.js';
+import type { Logger } from '../core/log.js';
+import type { Store, WorkerRegistration } from '../store/store.js';
 
 /** How often a process writes its workers' heartbeats: a few seconds, one small UPSERT each time. */
 export const WORKER_HEARTBEAT_MS = 5_000;

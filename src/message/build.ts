@@ -1,14 +1,14 @@
-import type { AddressResult, MessageErrorCode } from '../../../core/injection-codes.js';
-import { isValidEmailAddress } from '../../../core/address.js';
-import { newId } from '../../../core/ids.js';
-import type { MailAddress, MailAttachment, MailHeader, MergeField, NewMessage, NewRecipient } from '../../../core/message.js';
+import type { AddressResult, MessageErrorCode } from '../core/injection-codes.js';
+import { isValidEmailAddress } from '../core/address.js';
+import { newId } from '../core/ids.js';
+import type { MailAddress, MailAttachment, MailHeader, MergeField, NewMessage, NewRecipient } from '../core/message.js';
 import {
   MAX_HEADER_NAME_LENGTH, MAX_HEADER_VALUE_LENGTH, MAX_MERGE_FIELD_NAME_LENGTH, MAX_MERGE_VALUE_LENGTH,
   MAX_MESSAGE_SIZE_BYTES,
-} from '../../../core/limits.js';
-import { buildMergeLookup, hasPlaceholders, renderHeader, compileTemplate, type MergeLookup } from '../../../merge/template.js';
+} from '../core/limits.js';
+import { buildMergeLookup, hasPlaceholders, renderHeader, compileTemplate, type MergeLookup } from '../merge/template.js';
 import { InvalidDataError, type RawAddress, type RawHeader, type RawMessage } from './normalize.js';
-import type { TemplateContent } from '../../../store/store.js';
+import type { TemplateContent } from '../store/store.js';
 import { requestedTemplate, withTemplateContent } from './api-template.js';
 
 /** Header names a sender may not set: Postline writes them from the message's own fields, and a

@@ -1,5 +1,5 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import type { Database } from '../store/schema.js';
+import type { Database } from './schema.js';
 
 /**
  * The statements of a retention pass (retention/pass.ts). Each call deletes at most `limit` rows

@@ -6,7 +6,7 @@
  * the template's subject fills in only when the message has none. `%%Field%%` placeholders in the
  * template render with the message's merge data like the message's own text.
  */
-import type { Store, TemplateContent } from '../../../store/store.js';
+import type { Store, TemplateContent } from '../store/store.js';
 import type { RawMessage } from './normalize.js';
 
 /** The ApiTemplate a message asks for, or null: absent, or 0 (what clients send for "none"). */

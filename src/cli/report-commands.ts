@@ -1,6 +1,6 @@
 import type { Store } from '../store/store.js';
-import { printJson, UsageError } from '../cli/output.js';
-import { positiveInt } from '../cli/tenancy-commands.js';
+import { printJson, UsageError } from './output.js';
+import { positiveInt } from './tenancy-commands.js';
 
 type Flags = Record<string, string | boolean | undefined>;
 
