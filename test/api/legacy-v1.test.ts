@@ -300,6 +300,11 @@ describe(`legacy v1 API (${TEST_STORE_KIND})`, () => {
       }
     });
 
+    it('a challenge-first client (no credentials until the 401) is never throttled for it', async () => {
+      for (let i = 0; i < 25; i++) expect((await v1('GET', 'messagesFailed', { serverId }, null)).status).toBe(401);
+      expect((await v1('GET', 'messagesFailed', { serverId })).status).toBe(200);
+    });
+
     it('takes an account key of the server\'s account; refuses an injection key (403)', async () => {
       const account = await query<{ account_id: number }>(t.db, 'SELECT account_id FROM servers WHERE id = ?', [serverId]);
       const accountKey = (await createAccountKey(t.store, Number(account[0]!.account_id))).key;
@@ -358,5 +363,16 @@ describe(`legacy v1 API (${TEST_STORE_KIND})`, () => {
         expect(r.json).toMatchObject({ result: 'NotFound' });
       }
     });
+  });
+
+  // Last: it blocks this client for the rest of the window.
+  it('wrong keys from one client are throttled (429), then even a right key waits', async () => {
+    let last = 0;
+    for (let i = 0; i < 25 && last !== 429; i++) last = (await v1('GET', 'messagesFailed', { serverId }, basic('wrong-key'))).status;
+    expect(last).toBe(429);
+    const r = await v1('GET', 'messagesFailed', { serverId });
+    expect(r.status).toBe(429);
+    expect(r.json).toMatchObject({ result: 'TooManyRequests' });
+    expect(r.headers.get('retry-after')).toBe('60');
   });
 });

@@ -3,7 +3,8 @@
  * user name and the account's Reporting API key. Here the password is a live management key of
  * the server named by `serverId`, or an account key of that server's account (as v2 checks them,
  * accept/authenticate.ts); the user name is not checked, since the key alone says who is calling.
- *  - no Basic credentials, or an unknown, malformed or revoked key: 401 (counts toward the throttle)
+ *  - no Basic credentials: 401 with the Basic challenge
+ *  - an unknown, malformed or revoked key: 401 (counts toward the throttle)
  *  - an injection key, a key of another server or account, a disabled server: 403
  *  - no or a malformed serverId (with a live key): 400
  */
@@ -40,10 +41,9 @@ export function legacyV1Auth(deps: V1AuthDeps): (req: FastifyRequest) => Promise
     const now = deps.now();
     if (deps.throttle.isBlocked(req.ip, now)) throw new V1Error('TooManyRequests', 'too many failed authentications from this client; wait a minute');
     const creds = basicCredentials(req.headers.authorization);
-    if (!creds) {
-      deps.throttle.recordFailure(req.ip, now);
-      throw new V1Error('Unauthorized', HOW);
-    }
+    // No credentials guess no key, so they do not count toward the throttle: clients built on LWP or
+    // Java's Authenticator send them only after this challenge, on every new connection.
+    if (!creds) throw new V1Error('Unauthorized', HOW);
     let params: Map<string, string>;
     let server: ReturnType<typeof serverParam>;
     try {
