@@ -230,6 +230,21 @@ describe(`legacy v1 API (${TEST_STORE_KIND})`, () => {
     expect(doc.response.object.BillingPeriodMessageCount).toBe(String(queued!.n));
   });
 
+  it('an event its producer wrote wrong is left out of the records (and logged), not an error', async () => {
+    const [c1] = await query<{ id: string; message_id: string }>(t.db, "SELECT id, message_id FROM recipients WHERE address = 'c1@sink.test'");
+    const at = Date.UTC(2020, 0, 1, 12);
+    await t.store.appendEvents([
+      { serverId, messageId: c1!.message_id, recipientId: c1!.id, type: 'Tracking', occurredAt: at, data: { TrackingType: 7, UserAgent: 'x', ClientIp: '203.0.113.1' } },
+      { serverId, messageId: c1!.message_id, recipientId: c1!.id, type: 'Tracking', occurredAt: at + 1000, data: { TrackingType: 1, UserAgent: 'x', ClientIp: '203.0.113.1' } },
+      // About the whole message, no recipient: not a record of any list.
+      { serverId, messageId: c1!.message_id, recipientId: null, type: 'Tracking', occurredAt: at + 2000, data: { TrackingType: 1, UserAgent: 'x', ClientIp: '203.0.113.1' } },
+    ]);
+    const r = await list('messagesOpenClick', { startDate: '2020-01-01', endDate: '2020-01-01 23:59:59' });
+    expect(r.totalCount).toBe(2);
+    expect(r.collection.map((x) => [x.ToAddress, x.EventType, x.DateTime])).toEqual([['c1@sink.test', 1, at + 1000]]);
+    expect(r.count).toBe(1);
+  });
+
   describe('suppressions', () => {
     const suppressionRows = (sid: number, address: string) =>
       query<{ reason: string }>(t.db, 'SELECT reason FROM suppressions WHERE server_id = ? AND address = ?', [sid, address]);

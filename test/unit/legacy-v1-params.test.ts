@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { outputOf, pageOf, parseV1Date, queryParams, rangeOf, serverParam, timeZoneOf } from '../../src/api/compat/socketlabs-v1/params.js';
-import { V1Error } from '../../src/api/compat/socketlabs-v1/errors.js';
+import { V1Error } from '../../src/api/compat/socketlabs-v1/v1-error.js';
 
 /** The legacy v1 API's parameter reading, by its exact output. */
 const refusal = (f: () => unknown): { parameter?: string; result: string } => {

@@ -13,7 +13,7 @@ import type { Store } from '../../../store/store.js';
 import type { AuthThrottle } from '../../../accept/auth-throttle.js';
 import { authenticate, identifyManager, type AuthFailure } from '../../../accept/authenticate.js';
 import { basicCredentials } from '../marketing/auth.js';
-import { V1Error } from './errors.js';
+import { V1Error } from './v1-error.js';
 import { queryParams, serverParam } from './params.js';
 
 export interface V1AuthDeps { store: Store; throttle: AuthThrottle; now: () => number }

@@ -8,28 +8,10 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AUTH_FAILURE_WINDOW_MS } from '../../../core/limits.js';
 import { renderObject } from './render.js';
 import { requestedFormat } from './params.js';
-
-export const V1_RESULTS = {
-  InvalidParameter: 400,
-  Unauthorized: 401,
-  Forbidden: 403,
-  NotFound: 404,
-  UnsupportedMediaType: 415,
-  TooManyRequests: 429,
-  InternalError: 500,
-} as const;
-export type V1Result = keyof typeof V1_RESULTS;
+import { V1Error } from './v1-error.js';
 
 /** The realm SocketLabs' own Perl sample gives LWP, which sends credentials only to a matching challenge. */
 export const V1_REALM = 'SocketLabsMarketingAPI';
-
-export class V1Error extends Error {
-  constructor(readonly result: V1Result, message: string, readonly parameter?: string) {
-    super(message);
-    this.name = 'V1Error';
-  }
-  get status(): number { return V1_RESULTS[this.result]; }
-}
 
 export function sendV1Error(req: FastifyRequest, reply: FastifyReply, e: V1Error, now: number): FastifyReply {
   if (e.result === 'Unauthorized') reply.header('www-authenticate', `Basic realm="${V1_REALM}"`);

@@ -8,7 +8,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Store } from '../../../store/store.js';
 import type { AuthThrottle } from '../../../accept/auth-throttle.js';
 import { legacyV1Auth } from './auth.js';
-import { sendV1Error, V1Error, v1ErrorHandler } from './errors.js';
+import { sendV1Error, v1ErrorHandler } from './errors.js';
+import { V1Error } from './v1-error.js';
 import { registerReportRoutes } from './reports.js';
 import { registerSuppressionRoutes } from './suppressions.js';
 

@@ -5,7 +5,7 @@
  * `disposition`, `sortDirection`, `getTotals`). Every check here is pure; a refusal is a V1Error
  * naming the parameter.
  */
-import { V1Error } from './errors.js';
+import { V1Error } from './v1-error.js';
 
 export const V1_FORMATS = ['json', 'jsonp', 'xml', 'csv'] as const;
 export type V1Format = (typeof V1_FORMATS)[number];

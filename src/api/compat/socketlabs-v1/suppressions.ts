@@ -10,7 +10,7 @@ import type { Store } from '../../../store/store.js';
 import { isValidEmailAddress, MAX_ADDRESS_LENGTH } from '../../../core/address.js';
 import { suppressionKey, type Suppression } from '../../../core/suppression.js';
 import { callerOf } from './auth.js';
-import { V1Error } from './errors.js';
+import { V1Error } from './v1-error.js';
 import { outputOf, timeZoneOf } from './params.js';
 import { sendV1 } from './respond.js';
 import type { V1Record } from './render.js';
