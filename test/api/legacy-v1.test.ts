@@ -245,6 +245,20 @@ describe(`legacy v1 API (${TEST_STORE_KIND})`, () => {
     expect(r.count).toBe(1);
   });
 
+  it('the OpenAPI document describes every /v1 route (Basic, its parameters, its formats)', async () => {
+    const doc = await (await fetch(`${t.url}/api/openapi.json`)).json() as {
+      paths: Record<string, Record<string, { tags: string[]; summary: string; security: unknown; parameters: { name: string }[]; responses: Record<string, { content?: Record<string, unknown> }> }>>;
+    };
+    const v1 = Object.entries(doc.paths).filter(([p]) => p.startsWith('/v1/')).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`));
+    expect(v1.sort()).toEqual(['DELETE /v1/suppressions', 'GET /v1/accountData', 'GET /v1/messagesFailed', 'GET /v1/messagesFblReported',
+      'GET /v1/messagesOpenClick', 'GET /v1/messagesProcessed', 'GET /v1/messagesQueued', 'GET /v1/suppressions', 'POST /v1/suppressions']);
+    const op = doc.paths['/v1/messagesFailed']!.get!;
+    expect(op).toMatchObject({ tags: ['legacy-v1'], security: [{ basic: [] }] });
+    expect(op.parameters.map((p) => p.name)).toEqual(expect.arrayContaining(['serverId', 'type', 'count', 'index', 'startDate', 'endDate', 'timeZone', 'mailingId', 'messageId']));
+    expect(Object.keys(op.responses['200']!.content!).sort()).toEqual(['application/javascript', 'application/json', 'application/xml', 'text/csv']);
+    expect(op.responses['4XX'] ?? op.responses['4xx']).toBeDefined();
+  });
+
   describe('suppressions', () => {
     const suppressionRows = (sid: number, address: string) =>
       query<{ reason: string }>(t.db, 'SELECT reason FROM suppressions WHERE server_id = ? AND address = ?', [sid, address]);

@@ -12,11 +12,12 @@ import { outputOf, pageOf, rangeOf, textFilter, timeZoneOf } from './params.js';
 import { columnsOf, LISTS, recordOf, V1_LIST_METHODS, type V1ListMethod } from './items.js';
 import { accountData, ACCOUNT_DATA_FIELDS } from './account-data.js';
 import { sendV1 } from './respond.js';
+import { accountDataDoc, listDoc } from './openapi.js';
 import type { V1Record } from './render.js';
 
 export function registerReportRoutes(scope: FastifyInstance, deps: { store: Store; now: () => number }): void {
   for (const method of V1_LIST_METHODS) registerList(scope, deps, method);
-  scope.get('/accountData', { schema: { hide: true } }, async (req, reply) => {
+  scope.get('/accountData', { config: { openapi: accountDataDoc } }, async (req, reply) => {
     const { serverId, idName, params } = callerOf(req);
     const out = outputOf(params);
     const object = await accountData(deps.store, serverId, idName, timeZoneOf(params), deps.now());
@@ -27,7 +28,7 @@ export function registerReportRoutes(scope: FastifyInstance, deps: { store: Stor
 }
 
 function registerList(scope: FastifyInstance, deps: { store: Store; now: () => number }, method: V1ListMethod): void {
-  scope.get(`/${method}`, { schema: { hide: true } }, async (req, reply) => {
+  scope.get(`/${method}`, { config: { openapi: listDoc(method) } }, async (req, reply) => {
     const { serverId, idName, params } = callerOf(req);
     // Every parameter is checked before the store is read.
     const out = outputOf(params);

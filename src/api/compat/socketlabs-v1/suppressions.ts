@@ -13,6 +13,7 @@ import { callerOf } from './auth.js';
 import { V1Error } from './v1-error.js';
 import { outputOf, timeZoneOf } from './params.js';
 import { sendV1 } from './respond.js';
+import { suppressionDoc } from './openapi.js';
 import type { V1Record } from './render.js';
 
 const fieldsOf = (idName: 'serverId' | 'accountId') =>
@@ -47,16 +48,16 @@ export function registerSuppressionRoutes(scope: FastifyInstance, deps: { store:
     return { serverId, address: addressOf(params) };
   }
 
-  scope.get('/suppressions', { schema: { hide: true } }, async (req, reply) => {
+  scope.get('/suppressions', { config: { openapi: suppressionDoc('Is the address suppressed?') } }, async (req, reply) => {
     const { serverId, address } = checked(req);
     return answer(req, reply, address, await deps.store.getSuppression(serverId, address));
   });
-  scope.post('/suppressions', { schema: { hide: true } }, async (req, reply) => {
+  scope.post('/suppressions', { config: { openapi: suppressionDoc('Suppress the address') } }, async (req, reply) => {
     const { serverId, address } = checked(req);
     await deps.store.addSuppressions(serverId, [{ address, reason: 'CustomerRequest', detail: null }], deps.now());
     return answer(req, reply, address, await deps.store.getSuppression(serverId, address));
   });
-  scope.delete('/suppressions', { schema: { hide: true } }, async (req, reply) => {
+  scope.delete('/suppressions', { config: { openapi: suppressionDoc('Take the address off the suppression list') } }, async (req, reply) => {
     const { serverId, address } = checked(req);
     const removed = await deps.store.removeSuppressions(serverId, [address]);
     return answer(req, reply, address, undefined, removed > 0);
