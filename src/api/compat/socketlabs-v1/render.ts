@@ -1,27 +1,26 @@
 /**
  * Bodies of the legacy v1 API in JSON, JSONP and XML (CSV is streamed by the routes through
- * api/v2/csv-stream.ts). XML is the JSON's shape under a `<response>` root, a list's records as
- * `<collection><item>…</item></collection>`, as SocketLabs' PHP and Perl samples read it
- * (`$xml->collection->item`, `<item>(.*?)</item>`); a null is an empty element.
+ * api/v2/csv-stream.ts). XML, written by the compat APIs' writer (../xml-writer.ts), is the JSON's
+ * shape under a `<response>` root, a list's records as `<collection><item>…</item></collection>`,
+ * as SocketLabs' PHP and Perl samples read it (`$xml->collection->item`, `<item>(.*?)</item>`);
+ * a null is an empty element.
  */
-import { XMLBuilder } from 'fast-xml-parser';
+import { buildXmlDocument, xmlText, type XmlTree } from '../xml-writer.js';
 import type { Output } from './params.js';
 
 export type V1Value = string | number | boolean | null;
 export type V1Record = Record<string, V1Value>;
 
-const builder = new XMLBuilder({ ignoreAttributes: true, format: false, suppressEmptyNode: false, processEntities: true });
-
-/** The same body with every null as '' (an empty element) and lists of records as `{item: [...]}`. */
-function forXml(value: unknown): unknown {
+/** The same body as an element tree: every null '' (an empty element), lists of records as `{item: [...]}`. */
+function forXml(value: unknown): XmlTree | string {
   if (value === null || value === undefined) return '';
-  if (Array.isArray(value)) return value.length === 0 ? '' : { item: value.map(forXml) };
+  if (Array.isArray(value)) return value.length === 0 ? '' : { item: value.map((v) => forXml(v) as XmlTree) };
   if (typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, forXml(v)]));
-  return String(value);
+  return xmlText(value as string | number | boolean);
 }
 
 export function toXml(body: Record<string, unknown>): string {
-  return `<?xml version="1.0" encoding="utf-8"?>${builder.build({ response: forXml(body) }) as string}`;
+  return buildXmlDocument({ response: forXml(body) });
 }
 
 /** A JSON, JSONP or XML body and its content type. */
