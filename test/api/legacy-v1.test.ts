@@ -136,6 +136,22 @@ describe(`legacy v1 API (${TEST_STORE_KIND})`, () => {
     expect(doc.response.collection.item).toEqual(json.collection.map((rec) => Object.fromEntries(Object.entries(rec).map(([k, v]) => [k, v === null ? '' : String(v)]))));
   });
 
+  it.each(Object.keys(EXPECTED))('%s in XML, CSV and JSONP says what its JSON says', async (method) => {
+    const json = await list(method);
+    const asText = (rec: Rec) => Object.fromEntries(Object.entries(rec).map(([k, v]) => [k, v === null ? '' : String(v)]));
+    const xml = await v1('GET', method, { serverId, type: 'XML' });
+    expect(xml.headers.get('content-type')).toMatch(/^application\/xml/);
+    const doc = new XMLParser({ parseTagValue: false, isArray: (name) => name === 'item' }).parse(xml.text) as { response: Record<string, unknown> & { collection: { item: Record<string, string>[] } } };
+    expect({ ...doc.response, timestamp: '' }).toEqual({ timestamp: '', totalCount: String(json.totalCount), totalPages: String(json.totalPages), count: String(json.count), collection: { item: json.collection.map(asText) } });
+    const csv = await v1('GET', method, { serverId, type: 'csv' });
+    const [header, ...rows] = parseCsv(csv.text);
+    expect(header).toEqual(Object.keys(json.collection[0]!));
+    expect(rows.map((r) => Object.fromEntries(header!.map((c, i) => [c, r[i]])))).toEqual(json.collection.map(asText));
+    const jsonp = await v1('GET', method, { serverId, type: 'jsonp', callback: 'cb' });
+    expect(jsonp.headers.get('content-type')).toMatch(/^application\/javascript/);
+    expect({ ...(JSON.parse(/^\/\*\*\/cb\((.*)\);$/s.exec(jsonp.text)![1]!) as List), timestamp: 0 }).toEqual({ ...json, timestamp: 0 });
+  });
+
   it('XML of an empty list has an empty collection', async () => {
     const r = await v1('GET', 'messagesFblReported', { serverId, type: 'XML', mailingId: 'no-such-mailing' });
     const doc = new XMLParser({ parseTagValue: false }).parse(r.text) as { response: Record<string, string> };
@@ -225,9 +241,14 @@ describe(`legacy v1 API (${TEST_STORE_KIND})`, () => {
       BillingPeriodEnd: Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1) - 1000,
       BillingPeriodMessageCount: Number(queued!.n), MessageAllowance: null, IsOverMessageAllowance: false,
     });
+    const asText = Object.fromEntries(Object.entries(body.object).map(([k, v]) => [k, v === null ? '' : String(v)]));
     const xml = await v1('GET', 'accountData', { serverId, type: 'XML' });
     const doc = new XMLParser({ parseTagValue: false }).parse(xml.text) as { response: { object: Record<string, string> } };
-    expect(doc.response.object.BillingPeriodMessageCount).toBe(String(queued!.n));
+    expect(doc.response.object).toEqual(asText);
+    const [header, row] = parseCsv((await v1('GET', 'accountData', { serverId, type: 'CSV' })).text);
+    expect(Object.fromEntries(header!.map((c, i) => [c, row![i]]))).toEqual(asText);
+    const jsonp = await v1('GET', 'accountData', { serverId, type: 'JSONP', callback: 'show' });
+    expect((JSON.parse(/^\/\*\*\/show\((.*)\);$/s.exec(jsonp.text)![1]!) as { object: Rec }).object).toEqual(body.object);
   });
 
   it('an event its producer wrote wrong is left out of the records (and logged), not an error', async () => {
