@@ -406,6 +406,13 @@ describe(`legacy v1 API (${TEST_STORE_KIND})`, () => {
       expect(doc.response).toMatchObject({ result: 'InvalidParameter', parameter: 'count' });
     });
 
+    it('an error asked for as JSONP is a call of the callback', async () => {
+      const r = await v1('GET', 'messagesFailed', { serverId, type: 'JSONP', callback: 'onData', count: 501 });
+      expect(r.status).toBe(400);
+      expect(r.headers.get('content-type')).toMatch(/^application\/javascript/);
+      expect(JSON.parse(/^\/\*\*\/onData\((.*)\);$/s.exec(r.text)![1]!)).toMatchObject({ result: 'InvalidParameter', parameter: 'count' });
+    });
+
     it('an unknown route or method answers in this API\'s shape', async () => {
       for (const [method, path] of [['GET', 'messagesDelivered'], ['PUT', 'suppressions'], ['GET', 'nope/deeper']] as const) {
         const r = await v1(method, path, { serverId });
