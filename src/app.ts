@@ -10,6 +10,7 @@ import { registerInjectRoute } from './api/compat/socketlabs/inject-route.js';
 import { registerHealthRoutes } from './api/health.js';
 import { registerApiV2 } from './api/v2/index.js';
 import { registerMarketingApi } from './api/compat/marketing/index.js';
+import { registerLegacyV1Api } from './api/compat/socketlabs-v1/index.js';
 import { registerOpenApi } from './api/openapi/index.js';
 import { V2_AJV_OPTIONS } from './api/v2/schemas.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -258,6 +259,7 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
         expander?.wake();
       },
     });
+    registerLegacyV1Api(server, { store: deps.store, now: deps.now, throttle: new AuthThrottle(AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW_MS) });
     await server.register(trackingRoutes, { tokens: tracking!.tokens, backend: tracking!.backend() });
     registerApiV2(server, {
       store: deps.store, now: deps.now, throttle: new AuthThrottle(AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW_MS),

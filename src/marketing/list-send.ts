@@ -3,7 +3,7 @@
  * recipients) judged by the Injection API's own normalizer and validators, and the merge row each
  * contact becomes. The store writes what these return (store/list-send-queries.ts).
  */
-import type { MergeField, NewMessage } from '../core/message.js';
+import type { NewMessage } from '../core/message.js';
 import { MAX_METADATA_AND_TAGS_BYTES } from '../core/limits.js';
 import { newId } from '../core/ids.js';
 import { InvalidDataError, normalizeMessage } from '../message/normalize.js';

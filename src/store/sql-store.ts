@@ -39,6 +39,7 @@ import * as marketing from './marketing-queries.js';
 import { rebuildRollups, readRollups, type RollupQuery, type RollupRow } from './report-queries.js';
 import type { EventFacts } from '../core/report-metrics.js';
 import * as search from './search-queries.js';
+import * as eventReports from './event-report-queries.js';
 import { retentionQueries, type RetentionQueries } from './retention-queries.js';
 import * as listSends from './list-send-queries.js';
 import type { ListSend } from './list-send-queries.js';
@@ -656,6 +657,9 @@ export abstract class SqlStore implements Store {
     return search.streamRecipientSearch(this.db, this.kind, serverId, query, batchSize);
   }
   loadRecipientDetail(serverId: number, recipientIds: readonly string[]): Promise<search.RecipientDetailData> { return search.loadRecipientDetail(this.db, serverId, recipientIds); }
+  searchEvents(serverId: number, query: eventReports.EventReportQuery, page: { limit: number; offset: number }): Promise<{ rows: eventReports.EventReportRow[]; total: number }> {
+    return eventReports.searchEvents(this.db, serverId, query, page);
+  }
   retentionQueries(): RetentionQueries { return retentionQueries(this.db, this.kind); }
   /** PostgreSQL: (auto)vacuum makes deleted rows' space reusable; nothing to do here. SQLite overrides it. */
   async reclaimSpace(): Promise<number> { return 0; }

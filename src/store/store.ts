@@ -4,6 +4,7 @@ import type { ExpandedBatch, ListSend } from './list-send-queries.js';
 import type { NewSuppression, Suppression, SuppressionReason } from '../core/suppression.js';
 import type { SuppressionQuery } from './suppression-queries.js';
 import type { RecipientDetailData, RecipientSearchQuery, RecipientSearchRow } from './search-queries.js';
+import type { EventReportQuery, EventReportRow } from './event-report-queries.js';
 import type { RetentionQueries } from './retention-queries.js';
 import type { DkimKeyState, RecordCheck } from '../core/sending-domain-types.js';
 import type { CustomDomainKind, RecordCheck as CustomDomainRecordCheck } from '../core/custom-domain.js';
@@ -538,6 +539,8 @@ export interface Store {
   streamRecipientSearch(serverId: number, query: RecipientSearchQuery, batchSize: number): AsyncGenerator<RecipientSearchRow[]>;
   /** The server's recipients among `recipientIds`, their events in order and their messages' templates (while retained). */
   loadRecipientDetail(serverId: number, recipientIds: readonly string[]): Promise<RecipientDetailData>;
+  /** A page of the server's events of some types in a time range, oldest first, with their messages and recipients (store/event-report-queries.ts). */
+  searchEvents(serverId: number, query: EventReportQuery, page: { limit: number; offset: number }): Promise<{ rows: EventReportRow[]; total: number }>;
   /** The statements of a retention pass (retention/). */
   retentionQueries(): RetentionQueries;
   /** Makes the space deleted rows left reusable by the file system (SQLite: incremental vacuum); returns pages freed. */

@@ -28,6 +28,7 @@ export const TAGS = [
   { name: 'injection', description: 'SocketLabs-compatible Injection API: sending mail (docs/injection-api.md)' },
   { name: 'suppressions', description: 'A server\'s suppression list (docs/api-v2.md#suppressions)' },
   { name: 'webhooks', description: 'Event-webhook endpoints (docs/api-v2.md#webhooks, docs/webhooks.md)' },
+  { name: 'legacy-v1', description: 'SocketLabs\' legacy v1 Reporting and Suppression API at /v1 (docs/legacy-v1.md)' },
   { name: 'operations', description: 'For operators and their monitoring, not for API clients (docs/operations.md)' },
   { name: 'meta', description: 'This document' },
 ];
