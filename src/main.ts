@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig, renderConfigDocs, ConfigError, publicUrlOf, type Config } from './config/load.js';
 import { createLogger } from './log.js';
+import { LIBRARY_PATCHES_ENV } from './patches/switch.js';
 import { checkHostname } from './config/hostname.js';
 import { openStore } from './store/open.js';
 import { ensureBootstrap } from './accept/bootstrap.js';
@@ -154,6 +155,9 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const cfg = loadConfig();
+  // The patches read the switch from the environment (parser threads inherit it): a value from
+  // the configuration file reaches them this way.
+  process.env[LIBRARY_PATCHES_ENV] = cfg.libraryPatches;
   const now = Date.now();
   switch (command) {
     case 'serve':
