@@ -49,8 +49,15 @@ export function anyPatternTest(patterns: readonly unknown[]): ((text: string) =>
 /** Code units of a line being reversed: one per thread, reused (stringReverse does not yield). */
 const reverseScratch = new Uint16Array(256);
 
+let loading: Promise<EmailParserClass> | null = null;
+
 /** The subclass, over the library's parser class and pattern lists (files beside its entry point). */
-export async function loadFastParser(): Promise<EmailParserClass> {
+export function loadFastParser(): Promise<EmailParserClass> {
+  loading ??= defineFastParser();
+  return loading;
+}
+
+async function defineFastParser(): Promise<EmailParserClass> {
   const EmailParser = await importPackageFile<EmailParserClass>('email-reply-parser', 'dist/parser/emailparser.js');
   const RegexList = await importPackageFile<RegexListLike>('email-reply-parser', 'dist/regex.js');
   const isSignatureText = anyPatternTest(RegexList.signatureRegex);
@@ -106,6 +113,9 @@ export function libraryReplyParser(): ReplyParser {
 const FastParser = patchApplies('email-reply-parser', EMAIL_REPLY_PARSER_VERSION, 'email-reply-parser fast parser')
   ? await loadFastParser()
   : null;
+
+/** Whether createReplyParser gives the subclass in this thread. */
+export const replyParserPatched = FastParser !== null;
 
 /** A parser for one text: the fast one, or the library's own. */
 export function createReplyParser(): ReplyParser {
