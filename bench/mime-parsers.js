@@ -73,6 +73,8 @@ writeSection('mime-parsers', [
   '| --- | --- | --- | --- | --- |',
   ...rows,
   '',
+  'The last row is postal-mime without the fast paths the Inbound parser applies to it (src/patches/postal-mime.ts).',
+  '',
   'Decision: one parser, postal-mime. The bounce reader (src/bounce/mime.ts) moved to it with the bounce corpus',
   'figures unchanged (bench/bounce-corpus.js: the same read, class and status on all 733 messages and the same misses),',
   'so mailparser is no longer a dependency of the program.',

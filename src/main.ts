@@ -110,9 +110,8 @@ async function serve(cfg: Config, roles: Role[]): Promise<void> {
 
 /**
  * The store for one CLI command. `bulk`: a command that may write a lot (contacts import, a
- * retention run) keeps SQLite's checkpoints on their thread, as the server does (a million-row
- * import, bench/contacts-import.js, one run each: 92,047 and 101,122 rows/s with it, 85,375
- * without); the others leave them in their commits.
+ * retention run) keeps SQLite's checkpoints on their thread, as the server does (faster for a
+ * large import: BENCHMARKS.md); the others leave them in their commits.
  */
 async function withStore<T>(cfg: Config, fn: (store: Awaited<ReturnType<typeof openStore>>) => Promise<T>, opts: { bulk?: boolean } = {}): Promise<T> {
   const store = await openStore(cfg, undefined, { shortLived: !opts.bulk });
