@@ -7,7 +7,8 @@
  * (BENCHMARKS.md). Its fast paths and the part tree read here are in src/patches/postal-mime.ts.
  *
  * postal-mime tolerates broken MIME silently (a missing closing boundary, junk in base64), so the
- * faults a receiver should hear about are found here: by the base64 decoder, and by looking for
+ * faults a receiver should hear about are found here: by the base64 decoder (with the library
+ * patches on), and by looking for
  * the closing line of every boundary a multipart part declared.
  */
 import type { Address, Attachment } from 'postal-mime';
