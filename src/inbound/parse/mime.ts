@@ -8,8 +8,7 @@
  *
  * postal-mime tolerates broken MIME silently (a missing closing boundary, junk in base64), so the
  * faults a receiver should hear about are found here: by the base64 decoder (with the library
- * patches on), and by looking for
- * the closing line of every boundary a multipart part declared.
+ * patches on), and by looking for the closing line of every boundary a multipart part declared.
  */
 import type { Address, Attachment } from 'postal-mime';
 import { BASE64_FAULT, installPostalMimePatches, PartAwareParser, partsInOrder, type ParserInternals } from '../../patches/postal-mime.js';
