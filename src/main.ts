@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig, renderConfigDocs, ConfigError, publicUrlOf, type Config } from './config/load.js';
 import { createLogger } from './core/log.js';
+import { LIBRARY_PATCHES_ENV } from './patches/switch.js';
 import { checkHostname } from './config/hostname.js';
 import { openStore } from './store/open.js';
 import { ensureBootstrap } from './accept/bootstrap.js';
@@ -112,9 +113,8 @@ async function serve(cfg: Config, roles: Role[]): Promise<void> {
 
 /**
  * The store for one CLI command. `bulk`: a command that may write a lot (contacts import, a
- * retention run) keeps SQLite's checkpoints on their thread, as the server does (a million-row
- * import, bench/contacts-import.js, one run each: 92,047 and 101,122 rows/s with it, 85,375
- * without); the others leave them in their commits.
+ * retention run) keeps SQLite's checkpoints on their thread, as the server does (faster for a
+ * large import: BENCHMARKS.md); the others leave them in their commits.
  */
 async function withStore<T>(cfg: Config, fn: (store: Awaited<ReturnType<typeof openStore>>) => Promise<T>, opts: { bulk?: boolean } = {}): Promise<T> {
   const store = await openStore(cfg, undefined, { shortLived: !opts.bulk });
@@ -158,6 +158,9 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const cfg = loadConfig();
+  // The patches read the switch from the environment (parser threads inherit it): a value from
+  // the configuration file reaches them this way.
+  process.env[LIBRARY_PATCHES_ENV] = cfg.libraryPatches;
   const now = Date.now();
   switch (command) {
     case 'serve':

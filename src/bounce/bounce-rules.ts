@@ -1,7 +1,7 @@
 /**
- * Bounce rules: which SocketLabs FailureCode (reference §7) an SMTP reply or network error means.
+ * Bounce rules: which SocketLabs FailureCode an SMTP reply or network error means.
  *
- * Each rule sits beside the real reply it was written from (DESIGN convention 10). The wording of
+ * Each rule sits beside the real reply it was written from. The wording of
  * every example is the receiving server's (or Node's / nodemailer's, for network errors); only
  * addresses, IPs (RFC 5737 192.0.2.x), host names and session ids are anonymised.
  *
@@ -26,7 +26,7 @@ export interface BounceRule {
   readonly id: string;
   /** Tested against the normalised reply text; case-insensitive. */
   readonly match: RegExp;
-  /** SocketLabs FailureCode (reference §7). */
+  /** SocketLabs FailureCode. */
   readonly failureCode: number;
   /** Override of the code-class permanence; omit to derive it from the SMTP code. */
   readonly permanent?: boolean;

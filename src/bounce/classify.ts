@@ -1,10 +1,10 @@
 /**
- * SMTP reply -> SocketLabs failure data (FailureCode, reference §7), as a pure function.
+ * SMTP reply -> SocketLabs failure data (FailureCode), as a pure function.
  *
  * Order of evidence: the text rules in bounce-rules.ts (first match wins), then the RFC 3463
  * enhanced status, then the reply code's class. Permanence comes from the code class (5xx
  * permanent; 4xx, no reply and network errors temporary) unless the matching rule overrides it.
- * Outcomes are values: nothing here throws (DESIGN conventions 1 and 2).
+ * Outcomes are values: nothing here throws (docs/architecture.md, Conventions).
  */
 import { BOUNCE_RULES } from './bounce-rules.js';
 

@@ -43,6 +43,7 @@ export interface Config {
   readonly retentionBodyDays: number;
   readonly retentionInboundDays: number;
   readonly retentionEventDays: number;
+  readonly libraryPatches: string;
 }
 
 /** Start-up stops on this: it names the key and the value so the operator can fix it at once. */

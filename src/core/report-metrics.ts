@@ -10,7 +10,7 @@ export const STORED_METRICS = [
   'queued', 'delivered', 'deferred',
   // Failed, split by SocketLabs' FailureType: 0 temporary, 1 permanent, 2 suppressed (not attempted).
   'failedTemporary', 'failedPermanent', 'suppressed',
-  // Failed, split by FailureCode family (reference §7); "Other" is a code outside them or none.
+  // Failed, split by FailureCode family; "Other" is a code outside them or none.
   'failedCode1xxx', 'failedCode2xxx', 'failedCode3xxx', 'failedCode4xxx', 'failedCode5xxx', 'failedCode9xxx', 'failedCodeOther',
   'complaints',
   'opensHuman', 'opensMachine', 'uniqueOpens', 'uniqueOpensHuman',

@@ -11,7 +11,8 @@ const HOUR = 60 * MINUTE;
  * The wait before attempt n+1 after n failed attempts of one event to one endpoint. Quick at first
  * (a receiver restarting or a deploy in progress clears within minutes), then every 12 hours so a
  * receiver that is down over a long weekend still gets the event: the waits add up to 75 h 51 min,
- * past the 72 h a message itself may spend in the delivery queue (DESIGN §5). 15 attempts in all.
+ * past the 72 h a message itself may spend in the delivery queue by default
+ * (POSTLINE_MESSAGE_LIFETIME_HOURS). 15 attempts in all.
  */
 export const WEBHOOK_RETRY_SCHEDULE_MS: readonly number[] = [
   10 * SECOND, MINUTE, 5 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 4 * HOUR, 8 * HOUR,

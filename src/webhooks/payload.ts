@@ -8,14 +8,14 @@ import type { KeyValue } from '../core/message.js';
  * deduplication: webhooks are delivered at least once, and receivers tolerate unknown fields.
  */
 
-/** The wire `Type` values: public API, one registry (DESIGN §3.7). */
+/** The wire `Type` values: public API, one registry. */
 export const WEBHOOK_EVENT_TYPES = ['Queued', 'Deferred', 'Delivered', 'Failed', 'Tracking', 'Complaint', 'Validation'] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
 /** SocketLabs' TrackingType (.NET enum Click=0, Open=1, Unsubscribe=2). */
 export const TRACKING_TYPE = { click: 0, open: 1, unsubscribe: 2 } as const;
 export type TrackingType = (typeof TRACKING_TYPE)[keyof typeof TRACKING_TYPE];
-/** SocketLabs' FailureType (reference §7): 0 temporary, 1 permanent (address suppressed), 2 suppressed (not attempted). */
+/** SocketLabs' FailureType: 0 temporary, 1 permanent (address suppressed), 2 suppressed (not attempted). */
 export const FAILURE_TYPE = { temporary: 0, permanent: 1, suppressed: 2 } as const;
 export type FailureType = (typeof FAILURE_TYPE)[keyof typeof FAILURE_TYPE];
 
@@ -115,7 +115,7 @@ export type BodyFormat = 'json' | 'form';
 
 /**
  * The request body and its Content-Type. `form` is SocketLabs' legacy Notification API
- * (reference §3.4): the same top-level fields form-encoded, without Data.
+ * (docs/webhooks.md, Legacy form-encoded format): the same top-level fields form-encoded, without Data.
  */
 export function encodePayload(payload: WebhookPayload, format: BodyFormat): { body: string; contentType: string } {
   if (format === 'json') return { body: JSON.stringify(payload), contentType: 'application/json' };

@@ -13,7 +13,7 @@ import { verify } from '../../src/net/standard-signature.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { createKey, v2, type V2Error } from '../helpers/api-v2.js';
 import { createTestDb, TEST_STORE_KIND } from '../helpers/stores.js';
-import { countRows, queryRows, startReceiver, until, type ReceivedWebhook, type WebhookReceiver } from '../helpers/webhooks.js';
+import { countRows, queryRows, startReceiver, until, type WebhookReceiver } from '../helpers/webhooks.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 
 interface Party { EmailAddress: string; FriendlyName: string | null }
@@ -264,5 +264,3 @@ describe(`inbound: a store failure at the end of DATA (${TEST_STORE_KIND})`, () 
     }
   });
 });
-
-export type { ReceivedWebhook };

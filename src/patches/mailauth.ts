@@ -1,26 +1,30 @@
 /**
- * Fast paths for three of mailauth's hot spots, installed once per parser thread before mailauth
- * loads. Each one hands every case it does not recognise to mailauth's own code, and is
- * compared with it on many inputs in test/inbound/mailauth-fast-paths.test.ts.
+ * mailauth 4.13.3: fast paths for three of its hot spots in DKIM and ARC verification. Each hands
+ * every case it does not recognise to mailauth's own code.
  *
- * Why: in a CPU profile of bench/inbound.js (50 KB DKIM-signed messages), these three took
- * about 1.3 ms of the parser's ~5 ms per message:
- *  - the relaxed body hash looks at the body one byte at a time in JavaScript (~0.8 ms per
- *    50 KB). The fast path finds the lines with native indexOf instead. If no line needs
- *    rewriting (no TAB, no double space, no space before CRLF, no bare LF), complete lines go
+ * Why: in a CPU profile of bench/inbound.js (50 KB DKIM-signed messages) these three took about
+ * 1.3 ms of the parser's ~5 ms per message:
+ *  - the relaxed body hash (lib/dkim/body/relaxed.js) looks at the body one byte at a time in
+ *    JavaScript (~0.8 ms per 50 KB). The fast path finds the lines with native indexOf; if no line
+ *    needs rewriting (no TAB, no double space, no space before CRLF, no bare LF), complete lines go
  *    to the hash unchanged, which is also what mailauth does with them;
- *  - the DKIM message parser's line-break check also reads every byte (~0.3 ms). The same
- *    native search finds the LFs, and mailauth's own code runs whenever a bare LF exists;
- *  - every signature made a new public key object from the DNS record (~0.26 ms). Results are
- *    now kept per TXT answer. The DNS question is still asked each time (cachedResolve answers
- *    it for 60 s), so a changed record is seen as before.
+ *  - the DKIM message parser's line-break check (lib/dkim/message-parser.js) also reads every byte
+ *    (~0.3 ms). The same native search finds the LFs, and mailauth's own code runs whenever a bare
+ *    LF exists;
+ *  - every signature made a new public key object from the DNS record (lib/tools.js getPublicKey,
+ *    ~0.26 ms). Results are kept per TXT answer; the DNS question is still asked each time, so a
+ *    changed record is seen as before.
  *
- * mailauth is pinned in package-lock.json. A new version that moves these internals makes
- * install() throw at thread start, and the parser tests fail.
+ * Applied as this module is evaluated, when the switch and the installed release allow it:
+ * mailauth's verifiers copy getPublicKey out of tools.js when they load, so the replacement must
+ * be in place before `mailauth` is first imported (authentication.ts imports this module first).
+ * test/patches/mailauth.test.ts compares each fast path with mailauth's own code.
  */
-import { createRequire } from 'node:module';
+import { requirePackageFile } from './package-files.js';
+import { patchApplies } from './switch.js';
 
-const require = createRequire(import.meta.url);
+/** The release the fast paths were written against and checked on. */
+export const MAILAUTH_VERSION = '4.13.3';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -40,7 +44,8 @@ interface MessageParserLike { lastByte?: number }
 /** Public keys kept per (type, name, minimum bits, TXT answer); a bound keeps a flood of domains from growing it. */
 const MAX_CACHED_KEYS = 1_000;
 
-let installed = false;
+/** Whether the fast paths are in place in this thread. */
+export let mailauthPatched = false;
 
 /** True when no line of `chunk` needs relaxed rewriting and no LF is bare or first (mailauth's own triggers). */
 export function relaxedCleanLines(chunk: Buffer): boolean {
@@ -65,24 +70,32 @@ function lastNonLf(input: Buffer): number | undefined {
   return undefined;
 }
 
-export function installMailauthFastPaths(): void {
-  if (installed) return;
-  installed = true;
+/** Applies the fast paths, once per thread, when the switch and the installed release allow it. */
+export function installMailauthPatches(): boolean {
+  if (mailauthPatched) return true;
+  if (!patchApplies('mailauth', MAILAUTH_VERSION, 'mailauth fast paths')) return false;
+  mailauthPatched = true;
 
-  const { RelaxedHash } = require('mailauth/lib/dkim/body/relaxed.js') as { RelaxedHash: { prototype: RelaxedHashLike & { update(c: Buffer | null, final?: boolean): void } } };
-  const { MessageParser } = require('mailauth/lib/dkim/message-parser.js') as { MessageParser: { prototype: MessageParserLike & { ensureLinebreaks(i: Buffer): Generator<Buffer> } } };
-  const tools = require('mailauth/lib/tools.js') as { getPublicKey: GetPublicKey };
+  const { RelaxedHash } = requirePackageFile('mailauth', 'lib/dkim/body/relaxed.js') as { RelaxedHash: { prototype: RelaxedHashLike & { update(c: Buffer | null, final?: boolean): void } } };
+  const { MessageParser } = requirePackageFile('mailauth', 'lib/dkim/message-parser.js') as { MessageParser: { prototype: MessageParserLike & { ensureLinebreaks(i: Buffer): Generator<Buffer> } } };
+  const tools = requirePackageFile('mailauth', 'lib/tools.js') as { getPublicKey: GetPublicKey };
   const originalUpdate = RelaxedHash?.prototype?.update;
   const originalLinebreaks = MessageParser?.prototype?.ensureLinebreaks;
   const originalGetPublicKey = tools?.getPublicKey;
   if (typeof originalUpdate !== 'function' || typeof originalLinebreaks !== 'function' || typeof originalGetPublicKey !== 'function') {
-    throw new Error('mailauth internals changed: the DKIM fast paths (src/inbound/parse/mailauth-fast-paths.ts) need review');
+    throw new Error('mailauth internals changed: the DKIM fast paths (src/patches/mailauth.ts) need review');
   }
 
   RelaxedHash.prototype.update = function update(this: RelaxedHashLike, input: Buffer | null, final?: boolean): void {
-    if (final || !input || input.length === 0 || this.maxSizeReached) return originalUpdate.call(this, input, final);
-    const chunk = this.remainder && this.remainder.length ? Buffer.concat([this.remainder, input]) : input;
-    if (!relaxedCleanLines(chunk)) return originalUpdate.call(this, input, final);
+    if (final || !input || input.length === 0 || this.maxSizeReached) {
+      originalUpdate.call(this, input, final);
+      return;
+    }
+    const chunk = this.remainder && this.remainder.length > 0 ? Buffer.concat([this.remainder, input]) : input;
+    if (!relaxedCleanLines(chunk)) {
+      originalUpdate.call(this, input, final);
+      return;
+    }
     // What mailauth does with a chunk none of whose lines needs fixing: the complete lines go to
     // the hash, the unfinished last line waits for the next chunk.
     this.byteLength += input.length;
@@ -112,9 +125,7 @@ export function installMailauthFastPaths(): void {
     }
     return result;
   };
+  return true;
 }
 
-// Installed as this module is evaluated: mailauth's DKIM and ARC verifiers copy getPublicKey out of
-// tools.js when they load, so the replacement must be in place before `mailauth` is first imported
-// (authentication.ts imports this module ahead of it).
-installMailauthFastPaths();
+installMailauthPatches();

@@ -1,9 +1,7 @@
 /**
- * The default export of a file inside an installed package that its `exports` map does not list.
- * Used where a library's public API lacks what a measured fast path needs (its internal classes),
- * in one place per library (inbound/parse/postal-mime-parts.ts, reply-text.ts). The file is found
- * from the package's own directory, so it is the very module the package's entry imports, and a
- * release that moves it fails at load, not silently.
+ * Files and versions of installed packages, for the patches in this folder. A patch reaches files
+ * a package's `exports` map does not list; it finds them from the package's own directory, so it
+ * gets the very module the package's entry imports, and a release that moves them fails at load.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -21,7 +19,17 @@ function packageDir(pkg: string): string {
   }
 }
 
-/** `file` is relative to the package's directory, e.g. 'dist/esm/mime-node.js'. */
+/** The version of `pkg` that `import pkg` loads from here. */
+export function installedVersion(pkg: string): string {
+  return (JSON.parse(readFileSync(join(packageDir(pkg), 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+/** The default export of `file`, relative to the package's directory, e.g. 'dist/esm/mime-node.js'. */
 export async function importPackageFile<T>(pkg: string, file: string): Promise<T> {
   return ((await import(pathToFileURL(join(packageDir(pkg), file)).href)) as { default: T }).default;
+}
+
+/** A CommonJS file of the package, by its path inside the package, e.g. 'lib/tools.js'. */
+export function requirePackageFile<T>(pkg: string, file: string): T {
+  return require(join(packageDir(pkg), file)) as T;
 }

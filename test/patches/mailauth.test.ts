@@ -1,9 +1,12 @@
 import { createRequire } from 'node:module';
 import { generateKeyPairSync } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 /**
- * The fast paths must answer exactly what mailauth's own code answers. mailauth's untouched classes
+ * Differential test of src/patches/mailauth.ts: the fast paths must answer exactly what mailauth's
+ * own code answers, on the fixture corpora and on generated bodies. mailauth's untouched classes
  * are loaded first and dropped from the require cache, so that the fast paths patch fresh copies.
  */
 const req = createRequire(import.meta.url);
@@ -27,7 +30,7 @@ const original = {
   Parser: fresh<{ MessageParser: ParserClass }>(PARSER).MessageParser,
   getPublicKey: fresh<{ getPublicKey: GetPublicKey }>(TOOLS).getPublicKey,
 };
-await import('../../src/inbound/parse/mailauth-fast-paths.js');
+await import('../../src/patches/mailauth.js');
 const fast = {
   Relaxed: (req(RELAXED) as { RelaxedHash: HasherClass }).RelaxedHash,
   Parser: (req(PARSER) as { MessageParser: ParserClass }).MessageParser,
@@ -64,7 +67,29 @@ function hashWith(Cls: HasherClass, chunks: Buffer[], max?: number) {
   return { digest, byteLength: h.byteLength, mime: h.getMimeStructureStart() };
 }
 
+const FIXTURES = join(import.meta.dirname, '../fixtures');
+const corpus = ['bounces', 'reports', 'inbound'].flatMap((dir) => readdirSync(join(FIXTURES, dir))
+  .filter((f) => f.endsWith('.eml')).map((f) => ({ name: `${dir}/${f}`, raw: readFileSync(join(FIXTURES, dir, f)) })));
+
 describe('mailauth fast paths', () => {
+  it('hash the body and check the line breaks of every corpus message as mailauth does', () => {
+    expect(corpus.length).toBeGreaterThan(700);
+    for (const [i, { name, raw }] of corpus.entries()) {
+      const r = rng(i + 1);
+      const split = raw.indexOf('\r\n\r\n');
+      const bodyBytes = split >= 0 ? raw.subarray(split + 4) : raw.subarray(raw.indexOf('\n\n') + 2);
+      const chunks = chunked(r, bodyBytes);
+      expect(hashWith(fast.Relaxed, chunks), name).toEqual(hashWith(original.Relaxed, chunks));
+      const lines = (Cls: ParserClass) => {
+        const p = new Cls();
+        const out: Buffer[] = [];
+        for (const c of chunked(rng(i + 1), raw)) for (const piece of p.ensureLinebreaks(c)) out.push(Buffer.from(piece));
+        return Buffer.concat(out).toString('latin1');
+      };
+      expect(lines(fast.Parser), name).toBe(lines(original.Parser));
+    }
+  });
+
   it('the relaxed body hash equals mailauth\'s on clean and messy bodies, whatever the chunking', () => {
     for (let seed = 1; seed <= 400; seed++) {
       const r = rng(seed);
@@ -110,5 +135,20 @@ describe('mailauth fast paths', () => {
     expect(await err(fast.getPublicKey('DKIM', 's._domainkey.example.com', 1024, resolver))).toBe('EINVALIDVAL');
     expect(await err(fast.getPublicKey('DKIM', 's._domainkey.example.com', 1024, resolver))).toBe(
       await err(original.getPublicKey('DKIM', 's._domainkey.example.com', 1024, resolver)));
+  });
+});
+
+describe('mailauth with POSTLINE_LIBRARY_PATCHES=off', () => {
+  it('is left as published', async () => {
+    const { vi } = await import('vitest');
+    process.env.POSTLINE_LIBRARY_PATCHES = 'off';
+    try {
+      vi.resetModules();
+      const fresh = await import('../../src/patches/mailauth.js');
+      expect(fresh.mailauthPatched).toBe(false);
+      expect(fresh.installMailauthPatches()).toBe(false);
+    } finally {
+      delete process.env.POSTLINE_LIBRARY_PATCHES;
+    }
   });
 });
