@@ -27,6 +27,7 @@ export const API_V2_ERRORS = {
   domain_taken: { status: 409, when: 'the domain is already a custom domain of that kind (of this or another server); nothing was changed' },
   conflicting_filters: { status: 400, when: 'more than one filter where a route takes one at a time (statistics are kept per dimension); `field` names the second' },
   domain_not_verified: { status: 409, when: 'only a verified custom domain can be the default: publish its DNS records and verify it first; nothing was changed' },
+  method_not_allowed: { status: 405, when: 'the path is served but not with this method (`Allow` lists the methods it takes)' },
 } as const satisfies Record<string, { status: number; when: string }>;
 
 export type ApiV2ErrorCode = keyof typeof API_V2_ERRORS;
