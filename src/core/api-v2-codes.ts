@@ -5,7 +5,7 @@
  */
 export const API_V2_ERRORS = {
   unauthorized: { status: 401, when: 'no API key, or a malformed, unknown or revoked one' },
-  insufficient_scope: { status: 403, when: 'a live key that is not a management key (e.g. an injection key)' },
+  insufficient_scope: { status: 403, when: 'a live key without the permission the route needs (an injection-only key; a server key where an account key is needed)' },
   wrong_server: { status: 403, when: "a live management key of another server (also when the path's server does not exist)" },
   server_disabled: { status: 403, when: 'the server or its account is disabled' },
   too_many_requests: { status: 429, when: 'too many failed authentications from this client; wait and retry' },
