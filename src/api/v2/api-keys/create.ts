@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { generateApiKey, serverScopeOf, SERVER_KEY_PERMISSIONS, type ApiKeyScope } from '../../../core/api-key.js';
+import { generateApiKey, serverScopeOf, SERVER_KEY_PERMISSIONS, SERVER_KEY_SCOPES, type ApiKeyScope } from '../../../core/api-key.js';
 import { MAX_V2_BODY_BYTES } from '../../../core/api-v2-limits.js';
 import { principalOf } from '../auth.js';
 import { ApiError } from '../errors.js';
@@ -40,7 +40,7 @@ export function registerCreate(scope: FastifyInstance, space: KeySpace, fixedSco
     const owner = space.ownerOf(req);
     const keyScope: ApiKeyScope | null = fixedScope ?? serverScopeOf(req.body.scope!);
     if (keyScope === null) {
-      throw new ApiError('validation_failed', 'scope must be "injection", "management" or both ("injection,management" or ["injection", "management"])', 'scope');
+      throw new ApiError('validation_failed', `scope must be one of: ${SERVER_KEY_SCOPES.join(', ')} (both permissions may also be sent as ["injection", "management"])`, 'scope');
     }
     const key = generateApiKey();
     const rec = await space.store.createApiKey({
