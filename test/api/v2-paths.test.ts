@@ -81,7 +81,7 @@ describe(`SocketLabs' v2 paths and every API prefix's error shape (${TEST_STORE_
     expect(a.json).toEqual(b.json);
   });
 
-  it('the suppression resource adds, looks up and removes one address at both prefixes, by Bearer and by Basic', async () => {
+  it('the suppression resource adds, looks up, removes and bulk-removes at both prefixes, by Bearer and by Basic', async () => {
     const s = `/servers/${serverId}/suppressions`;
     for (const prefix of PREFIXES) {
       for (const style of AUTH_STYLES) {
@@ -93,6 +93,10 @@ describe(`SocketLabs' v2 paths and every API prefix's error shape (${TEST_STORE_
         expect((found.json!.data as { emailAddress: string }).emailAddress).toBe(address);
         checkEnvelope(await call('DELETE', `${prefix}${s}?emailAddress=${address}`, headers), 'data', `remove ${address}`);
         expect((await call('GET', `${prefix}${s}?emailAddress=${address}`, headers)).status).toBe(404);
+        checkEnvelope(await call('POST', `${prefix}${s}`, headers, { emailAddress: address }), 'data', `add ${address} again`);
+        const bulk = await call('POST', `${prefix}${s}/bulk-remove`, headers, { emailAddresses: [address] });
+        checkEnvelope(bulk, 'data', `bulk-remove ${address}`);
+        expect(bulk.json!.data).toEqual({ requested: 1, removed: 1 });
       }
     }
   });
