@@ -36,7 +36,7 @@ function patternOf(url: string): RegExp {
 /** An index of every route registered in `app` (and its child plugins) from now on. */
 export function indexRoutes(app: FastifyInstance): RouteIndex {
   const index = new RouteIndex();
-  app.addHook('onRoute', (route) => index.add(route.method, route.url ?? route.path));
+  app.addHook('onRoute', (route) => index.add(route.method, route.url));
   return index;
 }
 
