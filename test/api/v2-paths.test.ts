@@ -101,6 +101,26 @@ describe(`SocketLabs' v2 paths and every API prefix's error shape (${TEST_STORE_
     }
   });
 
+  it('the injection credentials and the sub-account family answer at /v2 and /api/v2, by Bearer and by Basic', async () => {
+    for (const prefix of PREFIXES) {
+      for (const style of AUTH_STYLES) {
+        const manager = { authorization: authorization(style, managementKey) };
+        const account = { authorization: authorization(style, t.credentials.accountKey) };
+        const what = `${prefix} (${style})`;
+        const credentials = await call('GET', `${prefix}/servers/${serverId}/credentials/injection-api`, manager);
+        checkEnvelope(credentials, 'data', `credentials ${what}`);
+        expect(Object.keys(credentials.json!.data as object).sort()).toEqual(['apiKey', 'gateway', 'serverId']);
+        const created = await call('POST', `${prefix}/subaccount`, account, { name: `Customer ${what}`, useRuleEngine: true });
+        checkEnvelope(created, 'data', `create ${what}`);
+        const id = (created.json!.data as { subaccountId: number }).subaccountId;
+        checkEnvelope(await call('POST', `${prefix}/subaccount/${id}/credentials/injection-api`, account), 'data', `sub-account credentials ${what}`);
+        checkEnvelope(await call('GET', `${prefix}/subaccount/${id}/dkim/generate?domain=example.com&selector=dkim1`, account), 'data', `dkim/generate ${what}`);
+        checkEnvelope(await call('GET', `${prefix}/subaccount/${id}/suppressions/download`, account), 'csv', `download ${what}`);
+        checkEnvelope(await call('POST', `${prefix}/subaccount/${id}/suppressions/bulk-remove`, account, { emailAddresses: ['a@example.com'] }), 'data', `bulk-remove ${what}`);
+      }
+    }
+  });
+
   it('refusals at /v2 are the v2 envelope: no key 401, a bad body 400, as at /api/v2', async () => {
     for (const prefix of PREFIXES) {
       const none = await call('GET', `${prefix}/servers/${serverId}/suppressions/search`);
