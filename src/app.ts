@@ -13,6 +13,7 @@ import { registerMarketingApi } from './api/compat/marketing/index.js';
 import { registerLegacyV1Api } from './api/compat/socketlabs-v1/index.js';
 import { registerOpenApi } from './api/openapi/index.js';
 import { V2_AJV_OPTIONS } from './api/v2/schemas.js';
+import { rewriteV2Url } from './api/v2/paths.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { DeliveryWorker, type DeliveryWorkerDeps } from './delivery/worker.js';
 import { ListSendExpander } from './marketing/list-send-expander.js';
@@ -237,6 +238,8 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
       logController: new LogController({ disableRequestLogging: true }),
       return503OnClosing: true,
       ajv: V2_AJV_OPTIONS,
+      // SocketLabs' `/v2/...` paths reach the management API's one route table under `/api/v2`.
+      rewriteUrl: (req) => rewriteV2Url(req.url ?? '/'),
     });
     http = server;
     // First: the document is generated from the routes registered after this.

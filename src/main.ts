@@ -7,6 +7,7 @@ import { openStore } from './store/open.js';
 import { ensureBootstrap } from './accept/bootstrap.js';
 import { startApp, ROLES, type Role } from './app.js';
 import { printJson, UsageError } from './cli/output.js';
+import { credentialsLines } from './cli/credentials-text.js';
 import { keysCommand, serversCommand } from './cli/tenancy-commands.js';
 import { domainsCommand } from './cli/domain-commands.js';
 import { dsnCommand } from './cli/dsn-commands.js';
@@ -23,14 +24,14 @@ import { templatesCommand } from './cli/template-commands.js';
 const HELP = `postline — email delivery platform
 
   postline serve [--roles api,delivery] run Postline (npm start); every role (api, smtp, delivery, webhooks) by default
-  postline init [--json]           make sure an account, server, injection key and account key exist; print them
+  postline init [--json]           make sure an account, server, injection key and account key exist; print them and where each is used
   postline servers list|get|create manage servers (--server, --name, --account, --sandbox, --require-verified-domain on|off, --json)
   postline servers update --server ID [--name N] [--sandbox-mode on|off] [--track-opens on|off]
                    [--track-clicks on|off] [--track-unsubscribes on|off] [--tracking-domain https://HOST|none]
                    [--require-verified-domain on|off]
   postline servers disable|enable --server ID   stop or restart a server (its keys stop at once)
   postline keys list|create|revoke|rotate  manage API keys (--server ID, or --account ID for account keys;
-                   --scope injection|management|account; rotate PUBLIC_ID: a new secret, same key; --json)
+                   --scope injection|management|injection,management|account; rotate PUBLIC_ID: a new secret, same key; --json)
   postline domains add DOMAIN      generate DKIM keys (RSA-2048; --ed25519 adds a second) and print the DNS records
   postline domains list            domains with DKIM keys
   postline domains add|records|verify|rotate|remove DOMAIN --server ID   a server's sending domains
@@ -91,10 +92,7 @@ async function serve(cfg: Config, roles: Role[]): Promise<void> {
     process.stderr.write([
       '',
       '  Postline is ready. Your first credentials (shown once; `npx postline init --json` prints them again):',
-      `    ServerId: ${credentials.serverId}`,
-      `    API key:  ${credentials.apiKey}`,
-      `    Account key (manages servers and keys through /api/v2): ${credentials.accountKey}`,
-      `    Endpoint: ${publicUrlOf(cfg, app.httpPort ?? undefined)}/api/v1/email`,
+      ...credentialsLines(credentials, publicUrlOf(cfg, app.httpPort ?? undefined)).map((line) => `    ${line}`),
       '',
     ].join('\n') + '\n');
   }
@@ -169,7 +167,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'init': {
       const { credentials } = await withStore(cfg, (s) => ensureBootstrap(s, cfg.dataDir, now));
       if (values.json) printJson(credentials);
-      else process.stdout.write(`ServerId: ${credentials.serverId}\nAPI key:  ${credentials.apiKey}\nAccount key: ${credentials.accountKey}\n`);
+      else process.stdout.write(`${credentialsLines(credentials).join('\n')}\n`);
       return 0;
     }
     case 'servers':

@@ -38,7 +38,7 @@ export const CONFIG_SCHEMA = [
   { key: 'trustProxy', env: 'POSTLINE_TRUST_PROXY', type: 'boolean', default: false,
     doc: 'Trust X-Forwarded-For from a reverse proxy when identifying clients (auth-failure throttling).' },
   { key: 'submissionPort', env: 'POSTLINE_SUBMISSION_PORT', type: 'port', default: 2587,
-    doc: 'SMTP submission (relay) port: STARTTLS, AUTH PLAIN/LOGIN with username = ServerId and password = an injection key.' },
+    doc: 'SMTP submission (relay) port: STARTTLS, AUTH PLAIN/LOGIN with username = ServerId and password = a key with the injection permission (scope injection or injection,management).' },
   { key: 'submissionTlsPort', env: 'POSTLINE_SUBMISSION_TLS_PORT', type: 'port', default: null,
     doc: 'Optional implicit-TLS submission port (e.g. 465); unset means none.' },
   { key: 'smtpHost', env: 'POSTLINE_SMTP_HOST', type: 'string', default: '0.0.0.0',

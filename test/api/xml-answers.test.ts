@@ -186,12 +186,17 @@ describe(`XML answers of the Injection API (${TEST_STORE_KIND})`, () => {
     });
 
     it('an unknown route or method under /api/v1', async () => {
-      for (const [method, path] of [['GET', '/api/v1/nothing'], ['GET', '/api/v1/email'], ['POST', '/api/v1/emails']] as const) {
+      for (const [method, path] of [['GET', '/api/v1/nothing'], ['POST', '/api/v1/emails']] as const) {
         const r = await send(t, method, path, { accept: 'text/xml' }, method === 'POST' ? envelope([message()]) : undefined);
         expect([method, path, r.status, r.headers['content-type']]).toEqual([method, path, 404, 'text/xml; charset=utf-8']);
         expect(postResponseOf(r.text)).toMatchObject({ ErrorCode: 'InvalidData', MessageResults: [] });
         expect(r.headers['x-postline-error']).toBe(`no route ${method} ${path}; the Injection API is POST /api/v1/email`);
       }
+      // A wrong method on the one route is 405, with Allow, in the same shape.
+      const wrong = await send(t, 'GET', '/api/v1/email', { accept: 'text/xml' });
+      expect([wrong.status, wrong.headers['content-type'], wrong.headers.allow]).toEqual([405, 'text/xml; charset=utf-8', 'POST']);
+      expect(postResponseOf(wrong.text)).toMatchObject({ ErrorCode: 'InvalidData', MessageResults: [] });
+      expect(wrong.headers['x-postline-error']).toBe('/api/v1/email does not take GET; it takes POST');
       const json = await send(t, 'GET', '/api/v1/nothing', { accept: 'application/json' });
       expect([json.status, Object.keys(JSON.parse(json.text))]).toEqual([404, ['ErrorCode', 'MessageResults', 'TransactionReceipt']]);
     });

@@ -41,7 +41,7 @@ export function openapiOptions() {
       version: packageVersion(),
       description: [
         'Postline\'s HTTP API: the SocketLabs-compatible Injection API (`/api/v1/email`) and the management API v2',
-        '(`/api/v2/servers/{serverId}/...`, SocketLabs\' v2 conventions).',
+        '(`/api/v2/servers/{serverId}/...`, SocketLabs\' v2 conventions; every v2 path is also served at SocketLabs\' own `/v2/...`).',
         'The reference is the `docs/` directory of the Postline source: docs/injection-api.md, docs/api-v2.md',
         '(authentication, envelopes, paging, error codes), docs/webhooks.md and docs/openapi.md (this document, and generating clients from it).',
       ].join(' '),

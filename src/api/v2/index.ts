@@ -1,5 +1,6 @@
 /**
- * The management API, v2 (`/api/v2/...`): SocketLabs' v2 conventions (§6.1) — management keys
+ * The management API, v2, at SocketLabs' `/v2/...` and at `/api/v2/...` (one route table: see
+ * paths.ts): SocketLabs' v2 conventions (§6.1) — management keys
  * as Bearer or Basic, `{data}` and `{data, total}` envelopes, pageSize/pageNumber/sortField/
  * sortDirection — and one error shape, `{error: {code, message, field?}}`, with codes from
  * core/api-v2-codes.ts. docs/api-v2.md is the reference; new resources register their routes
@@ -30,6 +31,8 @@ import type { DetailDeps } from './reports/detail.js';
 import { registerServerCredentials, registerSubaccountRoutes } from './subaccounts/index.js';
 import { InjectionCredentials } from '../../accept/injection-credentials.js';
 import { registerTemplateRoutes } from './templates/index.js';
+import { indexRoutes, pathOf } from '../route-index.js';
+import { API_V2_PREFIX } from './paths.js';
 
 export interface ApiV2Deps {
   store: Store;
@@ -54,16 +57,23 @@ export interface ApiV2Deps {
 
 export function registerApiV2(app: FastifyInstance, deps: ApiV2Deps): void {
   app.register(async (v2) => {
+    const routes = indexRoutes(v2);
     v2.setErrorHandler((err, req, reply) => {
       const known = toApiError(err as Parameters<typeof toApiError>[0]);
       if (known) {
-        reply.log.info({ event: 'api_v2.rejected', code: known.code, field: known.field, method: req.method, url: req.url.split('?')[0] }, known.message);
+        reply.log.info({ event: 'api_v2.rejected', code: known.code, field: known.field, method: req.method, url: pathOf(req.originalUrl) }, known.message);
         return sendApiError(reply, known);
       }
-      reply.log.error({ err, event: 'api_v2.internal_error', method: req.method, url: req.url }, 'management API request failed');
+      reply.log.error({ err, event: 'api_v2.internal_error', method: req.method, url: req.originalUrl }, 'management API request failed');
       return sendApiError(reply, new ApiError('internal_error', 'internal error; the request may be retried'));
     });
-    v2.setNotFoundHandler((req, reply) => sendApiError(reply, new ApiError('not_found', `no route ${req.method} ${req.url.split('?')[0]}`)));
+    // Unknown paths and wrong methods answer in this API's error shape, with the path as the client wrote it.
+    v2.setNotFoundHandler((req, reply) => {
+      const allowed = routes.allowedMethods(pathOf(req.url));
+      if (allowed.length === 0) return sendApiError(reply, new ApiError('not_found', `no route ${req.method} ${pathOf(req.originalUrl)}`));
+      reply.header('allow', allowed.join(', '));
+      return sendApiError(reply, new ApiError('method_not_allowed', `${pathOf(req.originalUrl)} does not take ${req.method}; it takes ${allowed.join(', ')}`));
+    });
     // Fastify reads text/plain bodies as strings by default; the management API takes JSON only,
     // so such a body is 415 unsupported_media_type like any other type, not a 400 about its shape.
     v2.removeContentTypeParser('text/plain');
@@ -110,5 +120,5 @@ export function registerApiV2(app: FastifyInstance, deps: ApiV2Deps): void {
         customDomains: { targets: deps.customDomains.targets, domains: new CustomDomains({ store: deps.store, dns: deps.dns, now: deps.now, ...deps.customDomains }) },
       });
     });
-  }, { prefix: '/api/v2' });
+  }, { prefix: API_V2_PREFIX });
 }

@@ -15,6 +15,7 @@ import { registerContactRoutes } from './contacts.js';
 import { registerCustomFieldRoutes } from './custom-fields.js';
 import { registerListSendRoutes } from './list-sends.js';
 import { marketingAnswerFormat, requireXmlNames } from './xml.js';
+import { indexRoutes, pathOf } from '../../route-index.js';
 
 export const MARKETING_PREFIX = '/marketing/v1';
 
@@ -36,8 +37,14 @@ export function registerMarketingApi(app: FastifyInstance, deps: MarketingDeps):
     m.addHook('onRoute', requireXmlNames);
     // Every answer, refusals included, in JSON or XML by Accept: handlers only ever answer JSON.
     m.addHook('onSend', marketingAnswerFormat);
+    const routes = indexRoutes(m);
     m.setErrorHandler(marketingErrorHandler);
-    m.setNotFoundHandler((req, reply) => sendMarketingError(reply, new MarketingError(404, `no route ${req.method} ${req.url.split('?')[0]}`)));
+    // Unknown paths (404) and wrong methods (405 with Allow) answer in this API's error shape.
+    m.setNotFoundHandler((req, reply) => {
+      const allowed = routes.allowedMethods(pathOf(req.url));
+      if (allowed.length === 0) return sendMarketingError(reply, new MarketingError(404, `no route ${req.method} ${pathOf(req.url)}`));
+      return sendMarketingError(reply.header('allow', allowed.join(', ')), new MarketingError(405, `${pathOf(req.url)} does not take ${req.method}; it takes ${allowed.join(', ')}`));
+    });
     m.addHook('onRequest', marketingAuth(deps));
     registerListRoutes(m, deps);
     registerListContactRoutes(m, deps);

@@ -21,6 +21,7 @@ import { ERROR_DETAIL_HEADER, headerSafe, injectionResponse, sendError } from '.
 import { injectDocumentation } from './inject-schema.js';
 import { injectionAnswerFormat } from './xml-response.js';
 import { isXmlMediaType } from '../negotiate.js';
+import { indexRoutes, pathOf } from '../../route-index.js';
 import { DISK_FULL_DETAIL, DISK_FULL_RETRY_AFTER_SECONDS, isDiskFull } from '../../../store/disk-full.js';
 
 export interface InjectDeps {
@@ -64,6 +65,7 @@ function replayOrConflict(reply: FastifyReply, prior: IdempotencyRecord | undefi
   return sendError(reply, 'InvalidData', 'Idempotency-Key was already used with a different request body', 409);
 }
 
+/** The Injection API's prefix: SocketLabs' path, unchanged. */
 export const INJECTION_PREFIX = '/api/v1';
 
 /** POST /api/v1/email — SocketLabs' Injection API, answered exactly as its client libraries expect. */
@@ -71,8 +73,7 @@ export function registerInjectRoute(app: FastifyInstance, deps: InjectDeps): voi
   app.register(async (scope) => {
     // Every answer under the prefix (errors and unknown routes too) in the format the request asked for.
     scope.addHook('onSend', injectionAnswerFormat);
-    scope.setNotFoundHandler((req, reply) => sendError(reply, 'InvalidData',
-      `no route ${req.method} ${req.url.split('?')[0]}; the Injection API is POST ${INJECTION_PREFIX}/email`, 404));
+    const routes = indexRoutes(scope);
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_REQUEST_BODY_BYTES }, (req, body, done) => {
       done(null, parseBody(String(req.headers['content-type'] ?? 'application/json'), body as Buffer));
@@ -86,6 +87,14 @@ export function registerInjectRoute(app: FastifyInstance, deps: InjectDeps): voi
       if (isDiskFull(err)) return sendError(reply.header('retry-after', String(DISK_FULL_RETRY_AFTER_SECONDS)), 'InternalError', DISK_FULL_DETAIL);
       reply.log.error({ err, event: 'injection.internal_error' }, 'injection failed');
       return sendError(reply, 'InternalError', 'internal error; the request may be retried');
+    });
+
+    // Anything else under /api/v1 answers in the Injection API's shape: 405 (with Allow) for a wrong
+    // method on /api/v1/email, 404 for an unknown path; the reason in the detail header, as always.
+    scope.setNotFoundHandler((req, reply) => {
+      const allowed = routes.allowedMethods(pathOf(req.url));
+      if (allowed.length === 0) return sendError(reply, 'InvalidData', `no route ${req.method} ${pathOf(req.url)}; the Injection API is POST ${INJECTION_PREFIX}/email`, 404);
+      return sendError(reply.header('allow', allowed.join(', ')), 'InvalidData', `${pathOf(req.url)} does not take ${req.method}; it takes ${allowed.join(', ')}`, 405);
     });
 
     // Documented, not validated: the schema is route config, which Fastify never compiles (see
