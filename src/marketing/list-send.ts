@@ -8,6 +8,8 @@ import { MAX_METADATA_AND_TAGS_BYTES } from '../core/limits.js';
 import { newId } from '../core/ids.js';
 import { InvalidDataError, normalizeMessage } from '../message/normalize.js';
 import { buildMessage, metadataAndTagsBytes } from '../message/build.js';
+import { loadApiTemplates } from '../message/api-template.js';
+import type { Store } from '../store/store.js';
 
 /** Contacts turned into recipients per transaction: small enough to keep each commit short (other
  *  writers wait for SQLite's one writer), large enough that 100,000 contacts take 100 commits. */
@@ -26,8 +28,9 @@ export type ListSendMessage = { ok: true; message: NewMessage } | { ok: false; r
  * Injection API request (From, Subject, bodies, headers, attachments, MailingId, MessageId,
  * MergeData.Global, Metadata, Tags, sizes), with the list as its recipients: To, Cc, Bcc and
  * MergeData.PerMessage are refused (each contact is one merge recipient, To: %%DeliveryAddress%%).
+ * An ApiTemplate names one of the server's stored templates, as on the Injection API.
  */
-export function listSendMessage(body: unknown, serverId: number, now: number): ListSendMessage {
+export async function listSendMessage(body: unknown, serverId: number, now: number, store: Pick<Store, 'getTemplate'>): Promise<ListSendMessage> {
   const refuse = (reason: string): ListSendMessage => ({ ok: false, reason: reason.replaceAll('Messages[0].', '').replaceAll('Messages[0]', 'the message') });
   let raw: ReturnType<typeof normalizeMessage>;
   try {
@@ -42,7 +45,8 @@ export function listSendMessage(body: unknown, serverId: number, now: number): L
   if (metadataAndTagsBytes(raw) > MAX_METADATA_AND_TAGS_BYTES) return refuse(`MetadataOrTagsAreTooLarge: Metadata and Tags exceed ${MAX_METADATA_AND_TAGS_BYTES} bytes`);
   let built: ReturnType<typeof buildMessage>;
   try {
-    built = buildMessage({ ...raw, to: [TO], perMessage: [[{ field: 'DeliveryAddress', value: PROBE_ADDRESS }]] }, 0, serverId, now);
+    const templates = await loadApiTemplates(store, serverId, [raw]);
+    built = buildMessage({ ...raw, to: [TO], perMessage: [[{ field: 'DeliveryAddress', value: PROBE_ADDRESS }]] }, 0, serverId, now, templates);
   } catch (err) {
     if (err instanceof InvalidDataError) return refuse(err.message);
     throw err;

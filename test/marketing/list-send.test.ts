@@ -278,6 +278,24 @@ describe(`send to a list: refusals and resuming (${TEST_STORE_KIND})`, () => {
     ]);
   });
 
+  it('sends the stored template an ApiTemplate names (its placeholders merge per contact at delivery); an unknown or foreign one writes nothing', async () => {
+    const now = Date.now();
+    const mine = await t.store.createTemplate(serverId, { name: 'news', subject: 'Template subject', htmlBody: '<p>Dear %%FirstName%%</p>', textBody: null, ampBody: null }, now);
+    const theirs = await t.store.createTemplate(other.serverId, { name: 'theirs', subject: null, htmlBody: '<p>x</p>', textBody: null, ampBody: null }, now);
+    const { HtmlBody: _html, ...noBody } = good;
+    const before = await written();
+    for (const id of [theirs.id, 987654]) {
+      const r = await call<{ message: string }>('POST', `/lists/${listId}/send`, { ...noBody, ApiTemplate: id });
+      expect([r.status, r.body.message]).toEqual([400, `InvalidTemplateId: template ${id} does not exist`]);
+    }
+    expect(await written()).toEqual(before);
+
+    const r = await call<{ sendId: number; messageId: string }>('POST', `/lists/${listId}/send`, { ...noBody, Subject: '', ApiTemplate: String(mine.id) });
+    expect(r.status).toBe(202);
+    const tpl = (await t.store.getMessageTemplate(r.body.messageId))!;
+    expect([tpl.subject, tpl.htmlBody, tpl.textBody]).toEqual(['Template subject', '<p>Dear %%FirstName%%</p>', null]);
+  });
+
   it('answers 404 for a send of another list or another server', async () => {
     const r = await call<{ sendId: number }>('POST', `/lists/${listId}/send`, good);
     expect((await call('GET', `/lists/${listId}/sends/${r.body.sendId}`)).status).toBe(200);

@@ -64,7 +64,7 @@ export function registerListSendRoutes(scope: FastifyInstance, deps: MarketingRo
   }, async (req, reply) => {
     const serverId = serverOf(req);
     const now = deps.now();
-    const built = listSendMessage(req.body, serverId, now);
+    const built = await listSendMessage(req.body, serverId, now, deps.store);
     if (!built.ok) throw new MarketingError(400, built.reason);
     const from = domainOf(built.message.template.from.email);
     const policy = deps.verifiedFrom ? await deps.verifiedFrom.forServer(serverId) : null;
