@@ -108,7 +108,7 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
   let dispatcher: WebhookDispatcher | null = null;
   // Every role writes through this store, so events committed here wake the dispatcher at once.
   // Every store call is watched for a full disk (readyz, store.disk_full), too.
-  const storage = new StorageHealth(rawDeps.log, rawDeps.now);
+  const storage = new StorageHealth(rawDeps.log, rawDeps.now, rawDeps.store);
   const deps: Deps = { ...rawDeps, store: withEventWake(withStorageHealth(rawDeps.store, storage), () => dispatcher?.wake()) };
   const metrics = createMetrics(deps.store);
   const cfg = deps.config;
@@ -292,6 +292,7 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
     inboundRoutes,
     async stop() {
       stopping = true;
+      storage.stop();
       // Stop taking requests, let in-flight ones finish (their commits included), then stop delivering.
       if (http) await http.close();
       if (smtp) await smtp.close();

@@ -1,16 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../store/store.js';
-import { DISK_FULL_PROBE_BYTES, type StorageHealth } from '../store/disk-full.js';
-
-/** The settings row /readyz writes while the disk is full, to learn when writes work again. */
-export const READYZ_PROBE_SETTING = 'readyz.write_probe';
+import type { StorageHealth } from '../store/disk-full.js';
 
 const statusOnly = { type: 'object', required: ['status'], properties: { status: { type: 'string' } } } as const;
 
 /**
  * /healthz: the process answers. /readyz: it can reach its store, the store's disk takes writes
- * (while it is known full, each call probes with a write of DISK_FULL_PROBE_BYTES: traffic may
- * have stopped, so nothing else would notice space coming back), and it is not shutting down.
+ * (while it is known full, each call probes with a write of DISK_FULL_PROBE_BYTES, as the
+ * periodic probe does), and it is not shutting down.
  */
 export function registerHealthRoutes(app: FastifyInstance, store: Store, isStopping: () => boolean, storage?: StorageHealth): void {
   app.get('/healthz', {
@@ -33,16 +30,8 @@ export function registerHealthRoutes(app: FastifyInstance, store: Store, isStopp
   }, async (_req, reply) => {
     if (isStopping()) return reply.code(503).send({ status: 'stopping' });
     try {
-      if (storage?.diskFull) {
-        try {
-          // The headroom, then a short value: its pages are free again for the accepts that follow.
-          await store.setSetting(READYZ_PROBE_SETTING, 'x'.repeat(DISK_FULL_PROBE_BYTES));
-          await store.setSetting(READYZ_PROBE_SETTING, String(Date.now()));
-          storage.recovered();
-        } catch (err) {
-          if (storage.failed(err, 'readyz')) return reply.code(503).send({ status: 'unavailable', reason: 'disk_full', error: (err as Error).message });
-          throw err;
-        }
+      if (storage?.diskFull && !(await storage.probe())) {
+        return reply.code(503).send({ status: 'unavailable', reason: 'disk_full', error: storage.diskFull?.error ?? 'disk full' });
       }
       await store.getSetting('readyz');
       return { status: 'ready', store: store.kind };

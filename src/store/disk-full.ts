@@ -27,17 +27,27 @@ export const DISK_FULL_RETRY_AFTER_SECONDS = 30;
  */
 export const DISK_FULL_PROBE_BYTES = 1024 * 1024;
 
+/** The settings row the probe writes while the disk is full, to learn when writes work again. */
+export const DISK_FULL_PROBE_SETTING = 'readyz.write_probe';
+
+/** How often a process whose disk is full probes for space by itself (nobody may be calling /readyz). */
+export const DISK_FULL_PROBE_INTERVAL_MS = 5_000;
+
 /**
  * Whether the store's disk is full, as this process last saw it: set by a write that failed for
- * lack of space, cleared when /readyz's probe can write DISK_FULL_PROBE_BYTES again. /readyz
- * answers not ready meanwhile; it probes on each call, so a process a load balancer stopped
- * sending to still notices when space is back.
+ * lack of space, cleared when a probe can write DISK_FULL_PROBE_BYTES again. Meanwhile /readyz
+ * answers not ready, and new mail is refused at once (withStorageHealth): a small accept could
+ * still squeeze into space a failed transaction left, but that space is better kept for recording
+ * delivery outcomes. The probe runs on each /readyz call and every DISK_FULL_PROBE_INTERVAL_MS.
  */
 export class StorageHealth {
   private fullSince: number | null = null;
   private lastError = '';
+  private timer: NodeJS.Timeout | null = null;
+  private probing: Promise<boolean> | null = null;
 
-  constructor(private readonly log: Logger, private readonly now: () => number = Date.now) {}
+  constructor(private readonly log: Logger, private readonly now: () => number = Date.now,
+    private readonly probeStore: Pick<Store, 'setSetting'> | null = null, private readonly probeEveryMs = DISK_FULL_PROBE_INTERVAL_MS) {}
 
   get diskFull(): { since: number; error: string } | null {
     return this.fullSince === null ? null : { since: this.fullSince, error: this.lastError };
@@ -45,32 +55,82 @@ export class StorageHealth {
 
   /** Call with any store failure; returns whether it was a full disk. */
   failed(err: unknown, operation: string): boolean {
-    if (!isDiskFull(err)) return false;
+    if (!isDiskFull(err) || err instanceof DiskFullRefusal) return isDiskFull(err);
     this.lastError = (err as Error).message;
     if (this.fullSince === null) {
       this.fullSince = this.now();
       this.log.error({ event: 'store.disk_full', operation, code: (err as { code?: string }).code, error: this.lastError },
-        'the store\'s disk is full: writes fail (answered as retryable) until space is freed');
+        'the store\'s disk is full: new mail is refused (answered as retryable) until space is freed');
+      if (this.probeStore && this.timer === null) {
+        this.timer = setInterval(() => { void this.probe(); }, this.probeEveryMs);
+        this.timer.unref();
+      }
     }
     return true;
   }
 
-  /** Call when the probe wrote its headroom. */
+  /**
+   * While the disk is known full, writes the headroom and gives it back; true when the store takes
+   * writes (then the state clears). One probe at a time.
+   */
+  probe(): Promise<boolean> {
+    if (this.fullSince === null || !this.probeStore) return Promise.resolve(this.fullSince === null);
+    this.probing ??= (async () => {
+      try {
+        // The headroom, then a short value: its pages are free again for the accepts that follow.
+        await this.probeStore!.setSetting(DISK_FULL_PROBE_SETTING, 'x'.repeat(DISK_FULL_PROBE_BYTES));
+        await this.probeStore!.setSetting(DISK_FULL_PROBE_SETTING, String(this.now()));
+        this.recovered();
+        return true;
+      } catch (err) {
+        if (!this.failed(err, 'disk_probe')) throw err;
+        return false;
+      } finally {
+        this.probing = null;
+      }
+    })();
+    return this.probing;
+  }
+
+  /** Call when a write of the headroom succeeded. */
   recovered(): void {
     if (this.fullSince === null) return;
     this.log.info({ event: 'store.disk_space_recovered', fullForMs: this.now() - this.fullSince }, 'the store writes again');
     this.fullSince = null;
+    this.stop();
+  }
+
+  /** Stops the periodic probe (the app is closing). */
+  stop(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
   }
 }
 
-/** The store with every call watched: a rejection for lack of space marks `health` full (and is passed on unchanged). */
+/** What a write of new mail fails with while the disk is known full: not attempted, retryable like the real thing. */
+export class DiskFullRefusal extends Error {
+  readonly code = 'ENOSPC';
+  constructor() {
+    super('storage is full: new mail is refused until space is freed');
+  }
+}
+
+/** The calls that store new mail (not delivery bookkeeping, which may still fit and frees the queue). */
+const NEW_MAIL_WRITERS = new Set<PropertyKey>(['commitAccepts', 'commitInboundMessages', 'putInboundBodyChunk', 'acceptListSend', 'importContacts']);
+
+/**
+ * The store with every call watched: a rejection for lack of space marks `health` full (and is
+ * passed on unchanged); while it is full, calls that store new mail fail at once with DiskFullRefusal.
+ */
 export function withStorageHealth(store: Store, health: StorageHealth): Store {
   return new Proxy(store, {
     get(target, prop) {
       const value: unknown = Reflect.get(target, prop, target);
       if (typeof value !== 'function') return value;
       const fn = value as (...args: unknown[]) => unknown;
+      const refusesWhenFull = NEW_MAIL_WRITERS.has(prop);
       return (...args: unknown[]) => {
+        if (refusesWhenFull && health.diskFull) return Promise.reject(new DiskFullRefusal());
         const result = fn.apply(target, args);
         if (!(result instanceof Promise)) return result;
         return result.catch((err: unknown) => {

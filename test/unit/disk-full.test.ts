@@ -3,7 +3,9 @@ import { sql, type Kysely } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { GroupCommitter } from '../../src/store/group-commit.js';
 import { createLogger } from '../../src/core/log.js';
-import { isDiskFull, StorageHealth, withStorageHealth } from '../../src/store/disk-full.js';
+import { DISK_FULL_PROBE_BYTES, DiskFullRefusal, isDiskFull, StorageHealth, withStorageHealth } from '../../src/store/disk-full.js';
+import type { Store } from '../../src/store/store.js';
+import { until } from '../helpers/webhooks.js';
 import { createTestDb, TEST_STORE_KIND } from '../helpers/stores.js';
 
 const coded = (code: string, message = 'x') => Object.assign(new Error(message), { code });
@@ -58,6 +60,49 @@ describe(`a disk-full error from the real driver (${TEST_STORE_KIND})`, () => {
     } finally {
       await store.close();
       await db.drop();
+    }
+  });
+});
+
+describe('while the disk is known full', () => {
+  it('refuses new mail without trying, still runs delivery bookkeeping, and clears itself when the periodic probe can write', async () => {
+    const calls: string[] = [];
+    let space = false;
+    const full = () => Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+    const fake = {
+      kind: 'sqlite',
+      async commitAccepts() { calls.push('commitAccepts'); return []; },
+      async commitInboundMessages() { calls.push('commitInboundMessages'); },
+      async recordOutcomes() { calls.push('recordOutcomes'); return { recorded: 0 }; },
+      async setSetting(_key: string, value: string) {
+        calls.push(`setSetting ${value.length}`);
+        if (!space) throw full();
+      },
+    } as unknown as Store;
+    const lines: { event?: string }[] = [];
+    const health = new StorageHealth(createLogger('info', new Writable({ write(c, _e, done) { lines.push(JSON.parse(String(c)) as { event?: string }); done(); } })),
+      Date.now, fake, 10);
+    const watched = withStorageHealth(fake, health);
+    try {
+      expect(health.failed(full(), 'commitAccepts')).toBe(true);
+      const refused = await watched.commitAccepts([]).then(() => null, (e: unknown) => e);
+      expect(refused).toBeInstanceOf(DiskFullRefusal);
+      expect(isDiskFull(refused)).toBe(true);
+      expect(await watched.commitInboundMessages([]).then(() => 'stored', (e: unknown) => isDiskFull(e))).toBe(true);
+      await watched.recordOutcomes('w', [], Date.now());
+      expect(calls.filter((c) => !c.startsWith('setSetting'))).toEqual(['recordOutcomes']);
+      // The periodic probe writes the headroom and fails while there is no space...
+      await until(() => (calls.filter((c) => c === `setSetting ${DISK_FULL_PROBE_BYTES}`).length >= 2 ? true : undefined), () => calls);
+      expect(health.diskFull).not.toBeNull();
+      // ...and clears the state by itself once there is, with nobody calling /readyz.
+      space = true;
+      await until(() => (health.diskFull === null ? true : undefined), () => health.diskFull);
+      await watched.commitAccepts([]);
+      expect(calls.at(-1)).toBe('commitAccepts');
+      expect(lines.filter((l) => l.event === 'store.disk_full')).toHaveLength(1);
+      expect(lines.filter((l) => l.event === 'store.disk_space_recovered')).toHaveLength(1);
+    } finally {
+      health.stop();
     }
   });
 });
