@@ -346,4 +346,14 @@ CREATE INDEX inbound_posts_lane ON inbound_posts(route_id, next_attempt_at) WHER
 ALTER TABLE recipients ADD COLUMN unsubscribed_at INTEGER;
 `,
   },
+  {
+    id: 24,
+    name: 'legacy Notification API: a ValidationKey per form-encoded webhook endpoint',
+    sql: `
+-- The key a legacy (form) receiver must put in the body of every answer; null for JSON endpoints.
+-- Form endpoints stored before this get a random one, shown by the API and the CLI.
+ALTER TABLE webhook_endpoints ADD COLUMN validation_key TEXT;
+UPDATE webhook_endpoints SET validation_key = upper(hex(randomblob(10))) WHERE format = 'form';
+`,
+  },
 ];
