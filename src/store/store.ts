@@ -163,7 +163,8 @@ export interface WebhookEndpoint {
 }
 export interface NewWebhookEndpoint {
   serverId: number; url: string; eventTypes: string[]; format: WebhookFormat; secretKey: string; signingSecret: string;
-  validationKey: string | null; enabled: boolean; disabledReason: string | null; validatedAt: number | null;
+  /** Form endpoints only; absent or null for JSON ones. */
+  validationKey?: string | null; enabled: boolean; disabledReason: string | null; validatedAt: number | null;
 }
 export type WebhookEndpointPatch = Partial<Pick<WebhookEndpoint,
   'url' | 'eventTypes' | 'format' | 'enabled' | 'disabledReason' | 'failingSince' | 'validatedAt' | 'signingSecrets' | 'secretsRotatedAt' | 'validationKey'>>;

@@ -75,7 +75,7 @@ export async function insertEvents(trx: Db, events: readonly Insertable<EventsTa
 export async function createEndpoint(db: Db, input: NewWebhookEndpoint, now: number): Promise<WebhookEndpoint> {
   const row = await db.insertInto('webhook_endpoints').values({
     server_id: input.serverId, url: input.url, event_types: JSON.stringify(input.eventTypes), format: input.format,
-    secret_key: input.secretKey, validation_key: input.validationKey, signing_secrets: JSON.stringify([input.signingSecret]), secrets_rotated_at: null,
+    secret_key: input.secretKey, validation_key: input.validationKey ?? null, signing_secrets: JSON.stringify([input.signingSecret]), secrets_rotated_at: null,
     enabled: input.enabled ? 1 : 0, disabled_reason: input.disabledReason, failing_since: null,
     created_at: now, updated_at: now, validated_at: input.validatedAt,
   }).returningAll().executeTakeFirstOrThrow();

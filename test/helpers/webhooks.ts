@@ -143,3 +143,51 @@ export async function startHoldingReceiver(maxHoldMs: number): Promise<HoldingRe
   r.url = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}/hook`;
   return r;
 }
+
+/**
+ * A receiver written like a SocketLabs legacy Notification API endpoint (their PHP and .NET
+ * samples): form-encoded bodies, 401 when SecretKey is not the one it was configured with, 400 for
+ * a Type it does not handle, and otherwise 200 with its ValidationKey in the body. Set
+ * `validationKey` to null to make it answer a plain 200 without the key.
+ */
+export interface LegacyReceiver {
+  url: string;
+  secretKey: string | null;
+  validationKey: string | null;
+  /** Every request, whatever it was answered. */
+  requests: { fields: URLSearchParams; contentType: string; status: number; answer: string }[];
+  /** The fields of the notifications answered 200 (Validation included). */
+  accepted(): URLSearchParams[];
+  close(): Promise<void>;
+}
+
+const LEGACY_TYPES = new Set(['Validation', 'Delivered', 'Failed', 'Tracking', 'Complaint']);
+
+export async function startLegacyReceiver(): Promise<LegacyReceiver> {
+  const sockets = new Set<import('node:net').Socket>();
+  const r: LegacyReceiver = {
+    url: '', secretKey: null, validationKey: null, requests: [],
+    accepted: () => r.requests.filter((x) => x.status === 200).map((x) => x.fields),
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      if (server.listening) await new Promise<void>((res) => server.close(() => res()));
+    },
+  };
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const fields = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+      let status = 200;
+      let answer = r.validationKey ?? 'ok';
+      if (r.secretKey !== null && fields.get('SecretKey') !== r.secretKey) [status, answer] = [401, 'bad secret key'];
+      else if (!LEGACY_TYPES.has(fields.get('Type') ?? '')) [status, answer] = [400, 'unknown type'];
+      r.requests.push({ fields, contentType: req.headers['content-type'] ?? '', status, answer });
+      res.writeHead(status, { 'content-type': 'text/plain' }).end(answer);
+    });
+  });
+  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  await new Promise<void>((res) => server.listen(0, '127.0.0.1', () => res()));
+  r.url = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}/notify.php`;
+  return r;
+}
