@@ -34,7 +34,7 @@ describe(`postline webhooks (${TEST_STORE_KIND})`, () => {
     // The handshake reached the receiver with the endpoint's SecretKey.
     expect(receiver.received.some((r) => r.json?.Type === 'Validation' && r.json?.SecretKey === e.secretKey)).toBe(true);
     expect((await listed()).map((x) => x.id)).toEqual([e.id]);
-    expect((await run('list', '--server', String(serverId))).stdout.split('\n')[0]).toMatch(/^id\s+url\s+events\s+enabled/);
+    expect((await run('list', '--server', String(serverId))).stdout.split('\n')[0]).toMatch(/^id\s+url\s+format\s+events\s+enabled\s+validationKey/);
 
     const attempts = JSON.parse((await run('attempts', '--server', String(serverId), '--id', String(e.id), '--json')).stdout) as { total: number };
     expect(attempts.total).toBe(0);

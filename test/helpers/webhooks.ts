@@ -16,6 +16,8 @@ export interface WebhookReceiver {
   received: ReceivedWebhook[];
   /** The status to answer with (default 200), or a function of the request. */
   status: number | ((r: ReceivedWebhook) => number);
+  /** The body of a 2xx answer (default "ok"): a legacy (form) endpoint's must hold its ValidationKey. */
+  answer: string;
   events(): Record<string, unknown>[];
   down(): Promise<void>;
   up(): Promise<void>;
@@ -25,7 +27,7 @@ export interface WebhookReceiver {
 export async function startReceiver(): Promise<WebhookReceiver> {
   const sockets = new Set<import('node:net').Socket>();
   const r: WebhookReceiver = {
-    url: '', port: 0, received: [], status: 200,
+    url: '', port: 0, received: [], status: 200, answer: 'ok',
     events: () => r.received.filter((x) => x.json && x.json.Type !== 'Validation').map((x) => x.json!),
     down: async () => {
       for (const s of sockets) s.destroy();
@@ -49,7 +51,7 @@ export async function startReceiver(): Promise<WebhookReceiver> {
       const status = typeof r.status === 'function' ? r.status(got) : r.status;
       // Only 2xx-answered requests count as received; failed ones are kept apart for assertions.
       if (status >= 200 && status < 300) r.received.push(got);
-      res.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? 'ok' : `status ${status}`);
+      res.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? r.answer : `status ${status}`);
     });
   });
   server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
