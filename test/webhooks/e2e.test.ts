@@ -109,4 +109,23 @@ describe(`event webhooks end to end: API, SMTP sink, HTTP receiver (${TEST_STORE
       await receiver.close();
     }
   });
+
+  it('a suppressed recipient\'s Failed event carries FailureType 2 and the list entry\'s SuppressionReason; MailingId null when none was set', async () => {
+    const receiver = await startReceiver();
+    try {
+      const r = await create({ url: receiver.url, eventTypes: ['Failed'] });
+      expect(r.status).toBe(200);
+      await t.store.addSuppressions(t.credentials.serverId, [{ address: 'gone@sink.test', reason: 'Complaint', detail: null }], Date.now());
+      expect((await send(['gone@sink.test'])).body.ErrorCode).toBe('Success');
+      const [failed] = await until(() => (receiver.events().length >= 1 ? receiver.events() : undefined), () => receiver.received);
+      expect(failed).toMatchObject({
+        Type: 'Failed', Address: 'gone@sink.test', FailureType: 2, FailureCode: 9999, SuppressionReason: 'Complaint',
+        MailingId: null, RemoteMta: null, BounceStatus: null, DiagnosticCode: null, IpPoolId: null, FromAddress: 'sender@example.com',
+      });
+      expect(String(failed!.Reason)).toContain('suppression list (Complaint)');
+      await remove(r.body.data.id);
+    } finally {
+      await receiver.close();
+    }
+  });
 });
