@@ -4,7 +4,7 @@ import { TEST_STORE_KIND } from '../helpers/stores.js';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
 import { fakeDns } from '../helpers/fake-dns.js';
 import { createKey, v2 } from '../helpers/api-v2.js';
-import { countRows, startLegacyReceiver, until, type LegacyReceiver } from '../helpers/webhooks.js';
+import { countRows, startLegacyReceiver, startReceiver, until } from '../helpers/webhooks.js';
 
 interface Endpoint {
   id: number; format: string; eventTypes: string[]; enabled: boolean; disabledReason: string | null; secretKey: string;
@@ -85,6 +85,12 @@ describe(`legacy Notification API: form endpoints and their ValidationKey (${TES
       expect(log.data.map((a) => [a.type, a.ok])).toEqual([['Delivered', true]]);
       // Queued never went to the legacy endpoint: the attempt log above holds Delivered only.
       expect(receiver.requests.some((x) => x.fields.get('Type') === 'Queued')).toBe(false);
+      // A replay queues only what a legacy endpoint receives: the Delivered event again, not the Queued one.
+      const range = { from: new Date(Date.now() - 60_000).toISOString(), to: new Date(Date.now() + 1_000).toISOString() };
+      const replayed = await v2<{ data: { queued: number } }>(t, 'POST', `${base}/${ep.id}/replay`, { key, body: range });
+      expect(replayed.body.data.queued).toBe(1);
+      await until(() => (receiver.accepted().filter((f) => f.get('Type') === 'Delivered').length === 2 ? true : undefined), () => receiver.requests.length);
+      expect(receiver.requests.some((x) => x.fields.get('Type') === 'Queued')).toBe(false);
       expect((await v2(t, 'DELETE', `${base}/${ep.id}`, { key })).status).toBe(200);
     } finally {
       await receiver.close();
@@ -143,6 +149,8 @@ describe(`legacy Notification API: form endpoints and their ValidationKey (${TES
       expect(rotated.status).toBe(200);
       expect(rotated.body.data.validationKey).toMatch(/^[A-Za-z0-9]{20}$/);
       expect(rotated.body.data.validationKey).not.toBe(ep.validationKey);
+      const patched = await v2<{ data: Endpoint }>(t, 'PATCH', `${base}/${ep.id}`, { key, body: { validationKey: 'patched-key-41' } });
+      expect(patched.body.data.validationKey).toBe('patched-key-41');
       const set = await v2<{ data: Endpoint }>(t, 'POST', `${base}/${ep.id}/rotate-validation-key`, { key, body: { validationKey: 'my-own-key-42' } });
       expect(set.body.data.validationKey).toBe('my-own-key-42');
 
@@ -177,6 +185,30 @@ describe(`legacy Notification API: form endpoints and their ValidationKey (${TES
       expect(switched.body.data.validationKey).toMatch(/^[A-Za-z0-9]{20}$/);
       expect(receiver.requests).toHaveLength(0);
       for (const id of [ep.id, json.id, withDeferred.id]) await v2(t, 'DELETE', `${base}/${id}`, { key });
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('an endpoint switched from json to form gives up its waiting Queued events instead of sending a legacy receiver a type it does not know', async () => {
+    const receiver = await startReceiver();
+    try {
+      const id = (await create({ url: receiver.url })).body.data.id;
+      receiver.status = 500;
+      await send('legacy-3@sink.test');
+      // Both events of the recipient wait: Queued failing, Delivered behind it.
+      await until(async () => ((await attempts(id)).total >= 2 ? true : undefined), () => null);
+      const switched = await v2<{ data: Endpoint }>(t, 'PATCH', `${base}/${id}`, { key, body: { format: 'form' } });
+      expect(switched.status).toBe(200);
+      receiver.answer = switched.body.data.validationKey!;
+      receiver.status = 200;
+      const delivered = await until(() => receiver.received.find((x) => new URLSearchParams(x.body).get('Type') === 'Delivered'), () => receiver.received.length);
+      expect(delivered.headers['content-type']).toBe('application/x-www-form-urlencoded');
+      expect(receiver.received.some((x) => x.body.includes('Queued'))).toBe(false);
+      const log = (await attempts(id)).data;
+      const gaveUp = log.filter((a) => a.type === 'Queued' && a.status === null);
+      expect(gaveUp.at(-1)!.error).toContain('a legacy (form) endpoint does not receive Queued events');
+      await v2(t, 'DELETE', `${base}/${id}`, { key });
     } finally {
       await receiver.close();
     }
