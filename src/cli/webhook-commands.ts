@@ -1,9 +1,9 @@
 import type { Config } from '../config/load.js';
 import { MAX_WEBHOOK_ENDPOINTS_PER_SERVER } from '../core/api-v2-limits.js';
 import { checkUrl, handshake } from '../api/v2/webhooks/handshake.js';
-import { NOT_VALIDATED_REASON, validatesOnCreate } from '../api/v2/webhooks/create.js';
+import { NOT_VALIDATED_REASON } from '../api/v2/webhooks/create.js';
 import { attemptToWire, checkTypesForFormat, toWire } from '../api/v2/webhooks/wire.js';
-import { generateValidationKey, VALIDATION_KEY_PATTERN } from '../webhooks/legacy-notification.js';
+import { generateValidationKey, VALIDATION_KEY_PATTERN, validatesOnCreate } from '../webhooks/legacy-notification.js';
 import type { Store, WebhookFormat } from '../store/store.js';
 import { generateSecretKey, SUBSCRIBABLE_EVENT_TYPES } from '../webhooks/endpoint.js';
 import { generateSecret } from '../webhooks/standard-signature.js';

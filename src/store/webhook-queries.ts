@@ -10,7 +10,7 @@ import type {
 } from './store.js';
 import { toEvent, toMessage, toRecipient } from './sql-store.js';
 import { addToRollups, type FactsByRecipient } from './report-queries.js';
-import { typesReceived } from '../webhooks/legacy-notification.js';
+import { typesReceived } from '../core/legacy-notification-types.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 

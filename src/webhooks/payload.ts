@@ -1,4 +1,5 @@
 import type { KeyValue } from '../core/message.js';
+import { LEGACY_NOTIFICATION_TYPES as LEGACY_TYPES } from '../core/legacy-notification-types.js';
 
 /**
  * SocketLabs Event Webhook payloads (reference/socketlabs-wire-format.md §3): one flat PascalCase
@@ -130,12 +131,8 @@ export function buildPayload(event: WebhookEvent, secretKey: string): WebhookPay
 
 export type BodyFormat = 'json' | 'form';
 
-/**
- * The types SocketLabs' legacy Notification API sent (reference §3.4: its samples handle
- * Delivered, Complaint, Failed, Validation and Tracking). It had no Queued or Deferred, and a
- * legacy receiver answers an unknown Type with 400, so form endpoints never get them.
- */
-export const LEGACY_NOTIFICATION_TYPES: readonly WebhookEventType[] = ['Delivered', 'Failed', 'Tracking', 'Complaint', 'Validation'];
+/** The types a form endpoint receives (core/legacy-notification-types.ts). */
+export const LEGACY_NOTIFICATION_TYPES: readonly WebhookEventType[] = LEGACY_TYPES;
 
 /**
  * Fields the legacy Notification API never had: the v2 (Complex Sender) ids, the Data object, and

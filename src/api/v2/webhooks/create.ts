@@ -3,7 +3,7 @@ import { MAX_V2_BODY_BYTES, MAX_WEBHOOK_ENDPOINTS_PER_SERVER } from '../../../co
 import type { WebhookFormat } from '../../../store/store.js';
 import { generateSecretKey } from '../../../webhooks/endpoint.js';
 import { generateSecret } from '../../../webhooks/standard-signature.js';
-import { generateValidationKey } from '../../../webhooks/legacy-notification.js';
+import { generateValidationKey, validatesOnCreate } from '../../../webhooks/legacy-notification.js';
 import { ApiError } from '../errors.js';
 import { noQuery, serverIdParams, withErrors } from '../schemas.js';
 import { dataResponse } from '../paging.js';
@@ -14,15 +14,6 @@ import {
 
 /** Endpoints created with `validate: false` wait, disabled, for a successful POST .../validate. */
 export const NOT_VALIDATED_REASON = 'not validated yet: POST .../validate once the receiver is up';
-
-/**
- * Whether a new endpoint is validated before it is stored. A form endpoint given no ValidationKey
- * gets a new one its receiver cannot know yet: like SocketLabs' control panel, Postline shows the
- * key first and the owner validates once the receiver answers it.
- */
-export function validatesOnCreate(format: WebhookFormat, validate: boolean | undefined, validationKey: string | undefined): boolean {
-  return validate ?? !(format === 'form' && validationKey === undefined);
-}
 
 /**
  * POST /servers/:serverId/webhooks {url, eventTypes?, format?, validationKey?, validate?} — checks
