@@ -76,8 +76,8 @@ const NO_IP_POOL = null;
 
 /**
  * The payload for one event to one endpoint (SecretKey is the endpoint's). A sub-account is a
- * Postline server whose subaccountId is its ServerId (docs/api-v2.md), so SubaccountId is the ServerId, as in SocketLabs' own Queued
- * example; Complaint has none (the field table leaves it out).
+ * Postline server and its subaccountId is the ServerId (docs/api-v2.md), so SubaccountId equals
+ * ServerId, as in SocketLabs' own Queued example; Complaint has none (the field table leaves it out).
  */
 export function buildPayload(event: WebhookEvent, secretKey: string): WebhookPayload {
   const head = { Type: event.type, DateTime: dotnetDateTime(event.occurredAt) };
