@@ -53,7 +53,7 @@ export async function webhooksCommand(store: Store, cfg: Config, verb: string | 
     const { rows } = await store.listWebhookEndpoints(serverId, { limit: MAX_WEBHOOK_ENDPOINTS_PER_SERVER, offset: 0, direction: 'asc' });
     if (flags.json) return printJson(rows.map(toWire));
     return printTable(rows.map((e) => ({
-      id: e.id, url: e.url, format: e.format, events: e.eventTypes.join(',') || 'all', enabled: e.enabled, validationKey: e.validationKey ?? '',
+      id: e.id, url: e.url, format: e.format, events: e.eventTypes.join(',') || 'all', enabled: e.enabled, validationKey: toWire(e).validationKey ?? '',
       disabledReason: e.disabledReason,
     })));
   }

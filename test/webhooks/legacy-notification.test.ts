@@ -183,6 +183,11 @@ describe(`legacy Notification API: form endpoints and their ValidationKey (${TES
       const switched = await v2<{ data: Endpoint }>(t, 'PATCH', `${base}/${json.id}`, { key, body: { format: 'form' } });
       expect(switched.status).toBe(200);
       expect(switched.body.data.validationKey).toMatch(/^[A-Za-z0-9]{20}$/);
+      // Back to json: no key in use; to form again: the same key as before.
+      const back = await v2<{ data: Endpoint }>(t, 'PATCH', `${base}/${json.id}`, { key, body: { format: 'json' } });
+      expect(back.body.data.validationKey).toBeNull();
+      const again = await v2<{ data: Endpoint }>(t, 'PATCH', `${base}/${json.id}`, { key, body: { format: 'form' } });
+      expect(again.body.data.validationKey).toBe(switched.body.data.validationKey);
       expect(receiver.requests).toHaveLength(0);
       for (const id of [ep.id, json.id, withDeferred.id]) await v2(t, 'DELETE', `${base}/${id}`, { key });
     } finally {

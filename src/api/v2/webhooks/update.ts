@@ -16,8 +16,9 @@ export const DISABLED_BY_API_REASON = 'disabled through the API';
 /**
  * PATCH /servers/:serverId/webhooks/:webhookId {url?, eventTypes?, format?, validationKey?, enabled?}
  * — changes the given fields. An endpoint becoming a form endpoint gets a ValidationKey (the given
- * one, the one it had, or a new one); like a rotation, the receiver must answer the key from then on. A new URL must pass the checks and the Validation handshake first, and so must
- * an endpoint being enabled that was never validated; a refusal changes nothing. Enabling a
+ * one, the one it had, or a new one); like a rotation, the receiver must answer the key from then
+ * on. A new URL must pass the checks and the Validation handshake first, and so must an endpoint
+ * being enabled that was never validated; a refusal changes nothing. Enabling a
  * disabled endpoint clears its reason and failure streak; the events it missed while disabled are
  * not queued (replay them).
  */

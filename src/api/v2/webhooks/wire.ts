@@ -22,7 +22,8 @@ const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString()
  */
 export const toWire = (e: WebhookEndpoint) => ({
   id: e.id, url: e.url, eventTypes: e.eventTypes, format: e.format, enabled: e.enabled, disabledReason: e.disabledReason,
-  failingSince: iso(e.failingSince), secretKey: e.secretKey, validationKey: e.validationKey,
+  // A JSON endpoint keeps the key it had as a form endpoint (it comes back if it turns form again) but has none in use.
+  failingSince: iso(e.failingSince), secretKey: e.secretKey, validationKey: e.format === 'form' ? e.validationKey : null,
   createdOn: iso(e.createdAt)!, lastUpdate: iso(e.updatedAt)!, validatedOn: iso(e.validatedAt),
 });
 
