@@ -5,7 +5,7 @@
 //
 // Options (environment): BENCH_SECONDS (default 15), BENCH_STORE=sqlite|postgres (default sqlite),
 // BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/test; a fresh database is created).
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir, cpus, totalmem } from 'node:os';
 import { join, dirname } from 'node:path';

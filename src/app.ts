@@ -1,24 +1,26 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from './config/load.js';
-import type { Logger } from './log.js';
+import type { Logger } from './core/log.js';
 import type { Store } from './store/store.js';
 import type { AcceptOutcome, AcceptUnit } from './store/store.js';
-import { GroupCommitter } from './accept/group-commit.js';
+import { GroupCommitter } from './store/group-commit.js';
 import { AuthThrottle } from './accept/auth-throttle.js';
 import { AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW_MS } from './core/limits.js';
 import { registerInjectRoute } from './api/compat/socketlabs/inject-route.js';
 import { registerHealthRoutes } from './api/health.js';
 import { registerApiV2 } from './api/v2/index.js';
 import { registerMarketingApi } from './api/compat/marketing/index.js';
+import { registerLegacyV1Api } from './api/compat/socketlabs-v1/index.js';
 import { registerOpenApi } from './api/openapi/index.js';
 import { V2_AJV_OPTIONS } from './api/v2/schemas.js';
+import { rewriteV2Url } from './api/v2/paths.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { DeliveryWorker, type DeliveryWorkerDeps } from './delivery/worker.js';
 import { ListSendExpander } from './marketing/list-send-expander.js';
 import { SmtpPool } from './delivery/smtp-pool.js';
 import { RateLimiter } from './delivery/rate-limiter.js';
 import { MxResolver, parseHostPort, systemDns, type MxDns } from './delivery/mx.js';
-import { classifySmtpReply } from './delivery/classify.js';
+import { classifySmtpReply } from './bounce/classify.js';
 import { createSigner } from './compose/signer.js';
 import { defaultSigningPool, type SigningPool } from './compose/signing-pool.js';
 import { newId } from './core/ids.js';
@@ -30,11 +32,11 @@ import { publicUrlOf } from './config/load.js';
 import { TrackingService } from './tracking/service.js';
 import { trackingRoutes } from './tracking/routes.js';
 import { WebhookDispatcher, type WebhookDispatcherDeps } from './webhooks/dispatcher.js';
-import { createUrlGuard } from './webhooks/url-guard.js';
+import { createUrlGuard } from './net/url-guard.js';
 import { withEventWake } from './store/event-wake.js';
 import { StorageHealth, withStorageHealth } from './store/disk-full.js';
 import { dnsLookup } from './dns/lookup.js';
-import { DomainChanges } from './domains/changes.js';
+import { DomainChanges } from './core/domain-changes.js';
 import { VerifiedDomains } from './domains/verified-domains.js';
 import { CustomDomainCache } from './custom-domains/cache.js';
 import { customDomainTargets } from './custom-domains/records.js';
@@ -43,7 +45,7 @@ import { InboundPoster, type InboundPosterDeps } from './inbound/poster.js';
 import { createInboundParser, type InboundParser } from './inbound/parse/index.js';
 import { mxAddressesOf } from './mx/recipient-policy.js';
 import { RetentionJob } from './retention/job.js';
-import { WorkerRegistry, type WorkerRegistryDeps } from './worker-registry.js';
+import { WorkerRegistry, type WorkerRegistryDeps } from './workers/registry.js';
 
 export const ROLES = ['api', 'smtp', 'delivery', 'webhooks'] as const;
 export type Role = (typeof ROLES)[number];
@@ -236,6 +238,8 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
       logController: new LogController({ disableRequestLogging: true }),
       return503OnClosing: true,
       ajv: V2_AJV_OPTIONS,
+      // SocketLabs' `/v2/...` paths reach the management API's one route table under `/api/v2`.
+      rewriteUrl: (req) => rewriteV2Url(req.url ?? '/'),
     });
     http = server;
     // First: the document is generated from the routes registered after this.
@@ -258,6 +262,7 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
         expander?.wake();
       },
     });
+    registerLegacyV1Api(server, { store: deps.store, now: deps.now, throttle: new AuthThrottle(AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW_MS) });
     await server.register(trackingRoutes, { tokens: tracking!.tokens, backend: tracking!.backend() });
     registerApiV2(server, {
       store: deps.store, now: deps.now, throttle: new AuthThrottle(AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW_MS),
@@ -267,6 +272,7 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
       customDomains: { targets: customDomainTargets(cfg), changed: (serverId) => customDomains.changed(serverId) },
       inbound: { onRoutesChanged: () => inboundRoutes.invalidate(), bounceDomain: mxAddressesOf(cfg).bounceDomain },
       reports: { hostname: cfg.hostname, tracking, verp: await verp() },
+      injectionGateway: () => `${publicUrlOf(cfg, httpPort ?? undefined).replace(/\/+$/, '')}/api/v1/email`,
     });
     await server.listen({ host: deps.config.httpHost, port: deps.config.httpPort });
     const addr = server.server.address();

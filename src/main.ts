@@ -1,11 +1,13 @@
 import { parseArgs } from 'node:util';
 import { loadConfig, renderConfigDocs, ConfigError, publicUrlOf, type Config } from './config/load.js';
-import { createLogger } from './log.js';
+import { createLogger } from './core/log.js';
+import { LIBRARY_PATCHES_ENV } from './patches/switch.js';
 import { checkHostname } from './config/hostname.js';
 import { openStore } from './store/open.js';
 import { ensureBootstrap } from './accept/bootstrap.js';
 import { startApp, ROLES, type Role } from './app.js';
 import { printJson, UsageError } from './cli/output.js';
+import { credentialsLines } from './cli/credentials-text.js';
 import { keysCommand, serversCommand } from './cli/tenancy-commands.js';
 import { domainsCommand } from './cli/domain-commands.js';
 import { dsnCommand } from './cli/dsn-commands.js';
@@ -15,20 +17,21 @@ import { customDomainsCommand } from './cli/custom-domain-commands.js';
 import { routesCommand } from './cli/route-commands.js';
 import { webhooksCommand } from './cli/webhook-commands.js';
 import { contactsCommand } from './cli/contact-commands.js';
-import { reportsCommand } from './reporting/cli.js';
+import { reportsCommand } from './cli/report-commands.js';
 import { retentionCommand } from './cli/retention-commands.js';
+import { templatesCommand } from './cli/template-commands.js';
 
 const HELP = `postline — email delivery platform
 
   postline serve [--roles api,delivery] run Postline (npm start); every role (api, smtp, delivery, webhooks) by default
-  postline init [--json]           make sure an account, server, injection key and account key exist; print them
+  postline init [--json]           make sure an account, server, injection key and account key exist; print them and where each is used
   postline servers list|get|create manage servers (--server, --name, --account, --sandbox, --require-verified-domain on|off, --json)
   postline servers update --server ID [--name N] [--sandbox-mode on|off] [--track-opens on|off]
                    [--track-clicks on|off] [--track-unsubscribes on|off] [--tracking-domain https://HOST|none]
                    [--require-verified-domain on|off]
   postline servers disable|enable --server ID   stop or restart a server (its keys stop at once)
   postline keys list|create|revoke|rotate  manage API keys (--server ID, or --account ID for account keys;
-                   --scope injection|management|account; rotate PUBLIC_ID: a new secret, same key; --json)
+                   --scope injection|management|injection,management|account; rotate PUBLIC_ID: a new secret, same key; --json)
   postline domains add DOMAIN      generate DKIM keys (RSA-2048; --ed25519 adds a second) and print the DNS records
   postline domains list            domains with DKIM keys
   postline domains add|records|verify|rotate|remove DOMAIN --server ID   a server's sending domains
@@ -39,6 +42,8 @@ const HELP = `postline — email delivery platform
   postline tracking-domains add|list|records|verify|default|https|remove  its custom tracking domains (--server, --default, --https on|off, --json)
   postline routes list|add|remove|messages  a server's inbound routes (--server, --match DOMAIN|ADDRESS, --url, --no-validate, --json)
   postline webhooks list|add|remove|attempts|rotate-validation-key  a server's event webhook endpoints (--server, --url, --events, --format, --validation-key, --id, --no-validate, --json)
+  postline templates list|get|create|update|versions|delete  a server's stored templates, the ApiTemplate ids (--server, --id,
+                   --name, --subject, --html-file, --text-file, --amp-file, --version; update saves a new version; --json)
   postline contacts import FILE --server ID --list ID [--json]   import marketing contacts from CSV onto a list
   postline contacts export --server ID [--list ID] [--json]   the server's (or a list's) contacts as CSV on stdout
   postline reports rebuild [--server ID] [--json]   recompute the statistics rollups from the events (after an upgrade)
@@ -87,10 +92,7 @@ async function serve(cfg: Config, roles: Role[]): Promise<void> {
     process.stderr.write([
       '',
       '  Postline is ready. Your first credentials (shown once; `npx postline init --json` prints them again):',
-      `    ServerId: ${credentials.serverId}`,
-      `    API key:  ${credentials.apiKey}`,
-      `    Account key (manages servers and keys through /api/v2): ${credentials.accountKey}`,
-      `    Endpoint: ${publicUrlOf(cfg, app.httpPort ?? undefined)}/api/v1/email`,
+      ...credentialsLines(credentials, publicUrlOf(cfg, app.httpPort ?? undefined)).map((line) => `    ${line}`),
       '',
     ].join('\n') + '\n');
   }
@@ -109,9 +111,8 @@ async function serve(cfg: Config, roles: Role[]): Promise<void> {
 
 /**
  * The store for one CLI command. `bulk`: a command that may write a lot (contacts import, a
- * retention run) keeps SQLite's checkpoints on their thread, as the server does (a million-row
- * import, bench/contacts-import.js, one run each: 92,047 and 101,122 rows/s with it, 85,375
- * without); the others leave them in their commits.
+ * retention run) keeps SQLite's checkpoints on their thread, as the server does (faster for a
+ * large import: BENCHMARKS.md); the others leave them in their commits.
  */
 async function withStore<T>(cfg: Config, fn: (store: Awaited<ReturnType<typeof openStore>>) => Promise<T>, opts: { bulk?: boolean } = {}): Promise<T> {
   const store = await openStore(cfg, undefined, { shortLived: !opts.bulk });
@@ -136,6 +137,7 @@ export async function main(argv: string[]): Promise<number> {
       match: { type: 'string' }, url: { type: 'string' }, 'no-validate': { type: 'boolean' },
       events: { type: 'string' }, format: { type: 'string' }, id: { type: 'string' }, 'validation-key': { type: 'string' },
       list: { type: 'string' }, verify: { type: 'boolean' },
+      subject: { type: 'string' }, 'html-file': { type: 'string' }, 'text-file': { type: 'string' }, 'amp-file': { type: 'string' }, version: { type: 'string' },
     },
   });
   const [command, verb, ...rest] = positionals;
@@ -154,6 +156,9 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const cfg = loadConfig();
+  // The patches read the switch from the environment (parser threads inherit it): a value from
+  // the configuration file reaches them this way.
+  process.env[LIBRARY_PATCHES_ENV] = cfg.libraryPatches;
   const now = Date.now();
   switch (command) {
     case 'serve':
@@ -162,7 +167,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'init': {
       const { credentials } = await withStore(cfg, (s) => ensureBootstrap(s, cfg.dataDir, now));
       if (values.json) printJson(credentials);
-      else process.stdout.write(`ServerId: ${credentials.serverId}\nAPI key:  ${credentials.apiKey}\nAccount key: ${credentials.accountKey}\n`);
+      else process.stdout.write(`${credentialsLines(credentials).join('\n')}\n`);
       return 0;
     }
     case 'servers':
@@ -186,6 +191,9 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     case 'routes':
       await withStore(cfg, (s) => routesCommand(s, cfg, verb, values, now));
+      return 0;
+    case 'templates':
+      await withStore(cfg, (s) => templatesCommand(s, verb, values, now));
       return 0;
     case 'contacts':
       await withStore(cfg, (s) => contactsCommand(s, verb, rest, values), { bulk: true });

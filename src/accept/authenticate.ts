@@ -1,4 +1,4 @@
-import { parseApiKey, secretMatches, type ApiKeyScope } from '../core/api-key.js';
+import { parseApiKey, scopeAllows, secretMatches, type ApiKeyScope } from '../core/api-key.js';
 import type { ApiKeyAuth, Store } from '../store/store.js';
 
 /**
@@ -35,9 +35,10 @@ async function liveKey(store: Store, key: string | null): Promise<ApiKeyAuth | A
 
 /**
  * Checks that `key` may act for `serverId`:
- *  - scope `injection` (Injection API, SMTP AUTH): a live injection key of that server, nothing else;
- *  - scope `management` (v2 routes under /servers/:serverId): a live management key of that server,
- *    or a live account key of the server's account. An account key also reaches a disabled server
+ *  - `injection` (Injection API, SMTP AUTH): a live key of that server with the injection
+ *    permission, nothing else;
+ *  - `management` (v2 routes under /servers/:serverId, Marketing API): a live key of that server
+ *    with the management permission, or a live account key of the server's account. An account key also reaches a disabled server
  *    (to inspect and enable it); a server's own keys stop while it is disabled.
  * A key of another server or account fails with cause `server` whether or not serverId exists.
  */
@@ -46,7 +47,7 @@ export async function authenticate(store: Store, serverId: number | null, key: s
   const rec = await liveKey(store, key);
   if ('ok' in rec) return rec;
   const accountKey = scope === 'management' && rec.scope === 'account';
-  if (rec.scope !== scope && !accountKey) return fail('scope', `the API key is a ${rec.scope} key, this needs a ${scope} key`);
+  if (!scopeAllows(rec.scope, scope) && !accountKey) return fail('scope', `the API key is a ${rec.scope} key, this needs a key with the ${scope} permission`);
   if (accountKey) {
     // A second indexed lookup, for account keys only: which account the path's server belongs to.
     const server = await store.getServer(serverId);
@@ -60,13 +61,14 @@ export async function authenticate(store: Store, serverId: number | null, key: s
 }
 
 /**
- * For v2 routes that name no server (`/servers`, `/account/...`): a live management key of an
- * active server, or a live account key of an active account. Injection keys fail with `scope`.
+ * For v2 routes that name no server (`/servers`, `/account/...`): a live key with the management
+ * permission of an active server, or a live account key of an active account. Injection-only keys
+ * fail with `scope`.
  */
 export async function identifyManager(store: Store, key: string | null): Promise<IdentifyResult> {
   const rec = await liveKey(store, key);
   if ('ok' in rec) return rec;
-  if (rec.scope === 'injection') return fail('scope', 'the API key is an injection key, this needs a management or account key');
-  if (rec.accountStatus !== 'active' || (rec.scope === 'management' && rec.serverStatus !== 'active')) return DISABLED;
+  if (rec.scope !== 'account' && !scopeAllows(rec.scope, 'management')) return fail('scope', `the API key is a ${rec.scope} key, this needs a key with the management permission or an account key`);
+  if (rec.accountStatus !== 'active' || (rec.scope !== 'account' && rec.serverStatus !== 'active')) return DISABLED;
   return { ok: true, principal: principalOf(rec) };
 }

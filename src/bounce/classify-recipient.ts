@@ -1,9 +1,9 @@
 /**
  * A reported recipient's status and diagnostic -> permanence, FailureCode and explanation, through
- * the same classifier the delivery worker uses for synchronous SMTP replies (delivery/classify.ts),
+ * the same classifier the delivery worker uses for synchronous SMTP replies (classify.ts),
  * so an address fails the same way whether the refusal came during the session or by mail later.
  */
-import { classifySmtpReply, parseEnhancedStatus } from '../delivery/classify.js';
+import { classifySmtpReply, parseEnhancedStatus } from './classify.js';
 import type { DsnAction } from './types.js';
 
 export interface RecipientEvidence {

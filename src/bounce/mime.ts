@@ -1,9 +1,9 @@
 /**
- * The one place that reads MIME (through mailparser): an inbound message becomes its top-level
- * headers, its human-readable text and its machine-readable parts, decoded. Nothing here decides
- * what the message is.
+ * The one place the bounce reader reads MIME (through postal-mime, the project's one MIME parser):
+ * an inbound message becomes its top-level headers, its human-readable text and its
+ * machine-readable parts, decoded. Nothing here decides what the message is.
  */
-import { simpleParser, type SimpleParserOptions } from 'mailparser';
+import PostalMime from 'postal-mime';
 import type { HeaderField } from './types.js';
 
 export interface ReportPart {
@@ -21,42 +21,38 @@ export interface ReportMessage {
   reportType: string | null;
   /** The human-readable text parts, decoded (HTML-only messages converted to text). */
   text: string;
-  /** Parts mailparser keeps apart from the text: the report parts and attached messages. */
+  /** Parts kept apart from the text: the report parts and attached messages. */
   parts: ReportPart[];
   /** A multipart message whose closing boundary ("--boundary--") never comes: cut off in transit or storage. */
   truncated: boolean;
 }
 
 /**
- * - keepDeliveryStatus keeps message/delivery-status apart instead of appending it to the text;
- * - ignoreEmbedded keeps an inline message/rfc822 part as one part with its headers, instead of
- *   merging its body into the text and losing the headers that trace a report to its recipient
- *   (AOL and others attach the original inline).
+ * Every message/rfc822 part stays one attachment with its headers (forceRfc822Attachments), instead
+ * of its body being merged into the text and the headers that trace a report to its recipient
+ * lost (AOL and others attach the original inline). postal-mime keeps message/delivery-status and
+ * message/feedback-report apart from the text by itself.
  */
-const PARSER_OPTIONS: SimpleParserOptions = {
-  keepDeliveryStatus: true,
-  ignoreEmbedded: true,
-  skipTextToHtml: true,
-  skipImageLinks: true,
-};
+const PARSER_OPTIONS = { attachmentEncoding: 'arraybuffer', rfc822Attachments: true, forceRfc822Attachments: true } as const;
 
 /** Reads one message; input that is not a readable message yields an empty one, never a throw. */
 export async function readMessage(raw: Buffer | string): Promise<ReportMessage> {
-  let mail;
+  let mail: Awaited<ReturnType<typeof PostalMime.parse>>;
   try {
-    mail = await simpleParser(raw, PARSER_OPTIONS);
+    mail = await PostalMime.parse(raw, PARSER_OPTIONS);
   } catch {
     return { headers: [], subject: '', reportType: null, text: '', parts: [], truncated: false };
   }
   const headers = (mail.headerLines ?? []).map(({ line }) => headerFieldOf(line)).filter((f): f is HeaderField => f !== null);
   const contentType = headers.find((f) => f.name.toLowerCase() === 'content-type')?.value ?? '';
   const reportType = /;\s*report-type\s*=\s*"?([^";\s]+)/i.exec(contentType)?.[1];
+  const text = mail.text ?? '';
   return {
     headers,
     subject: typeof mail.subject === 'string' ? mail.subject : '',
     reportType: reportType === undefined ? null : reportType.toLowerCase(),
-    text: typeof mail.text === 'string' && mail.text !== '' ? mail.text : mail.attachments.length === 0 ? rawBodyOf(raw) : '',
-    parts: mail.attachments.map((a) => ({ contentType: a.contentType.toLowerCase(), text: a.content.toString('utf8') })),
+    text: text !== '' ? text : mail.attachments.length === 0 ? rawBodyOf(raw) : '',
+    parts: mail.attachments.map((a) => ({ contentType: a.mimeType.toLowerCase(), text: Buffer.from(a.content as ArrayBuffer).toString('utf8') })),
     truncated: isTruncated(raw, contentType),
   };
 }

@@ -6,7 +6,7 @@
  * The last layout, for the many wordings no layout knows, takes the addresses the notice names;
  * it runs only for mail a program sent that is not an autoresponder's.
  */
-import { parseEnhancedStatus } from '../delivery/classify.js';
+import { parseEnhancedStatus } from './classify.js';
 import { autoResponderSignal } from './auto-reply.js';
 import { classifyRecipient, leadingReplyCode } from './classify-recipient.js';
 import { collapseWhitespace, fieldValue, fieldValues, parseHeaderBlock, withoutAngles } from './fields.js';
@@ -194,7 +194,12 @@ const AUTHENTICATION_RESULT = /^(?:smtp|header|envelope|policy)\.[a-z]+=/i;
 
 function unique(values: string[]): string[] {
   const seen = new Set<string>();
-  return values.filter((v) => (seen.has(v.toLowerCase()) ? false : (seen.add(v.toLowerCase()), true)));
+  return values.filter((v) => {
+    const key = v.toLowerCase();
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /** The line naming the address and the ones after it, up to a blank line. */

@@ -39,7 +39,7 @@ export interface ReportRecipient {
   remoteMta: string | null;
   /** False for delays and for failures that may pass later (full mailbox, 4xx replies). */
   permanent: boolean;
-  /** SocketLabs FailureCode (reference §7); null when the recipient was delivered, relayed or expanded. */
+  /** SocketLabs FailureCode; null when the recipient was delivered, relayed or expanded. */
   failureCode: number | null;
   /** One human line. */
   explanation: string;

@@ -23,12 +23,10 @@ const MAX_VALUE = 1_000;
 const MAX_NAME = 100;
 /**
  * How far V8 lets the old generation grow past the live heap before a full collection, in percent.
- * Measured (bench/contacts-import.js, --trace-gc): the import's live heap is ~30 MB (most of it
- * the program itself), but each batch lives across its transaction's awaits, so its rows and query
- * objects are promoted and die in old space; V8's default growth (about 4x on a busy process) let
- * that garbage reach ~125 MB before each full GC, which was most of the 234 MiB peak RSS. At 1.5x
- * a full GC (~20 ms at this heap size) runs a few times a second: the rate did not measurably change.
- * The flag is read at each collection, so setting it here affects this command only.
+ * Each batch lives across its transaction's awaits, so its rows and query objects are promoted and
+ * die in old space; V8's default growth let that garbage be most of the import's peak memory
+ * (BENCHMARKS.md, Contacts CSV import). The flag is read at each collection, so setting it here
+ * affects this command only.
  */
 const IMPORT_HEAP_GROWING_PERCENT = 50;
 /** Rejected rows listed in the --json summary; the rest are only counted. */
@@ -118,7 +116,7 @@ async function importFile(store: Store, serverId: number, args: string[], flags:
     }
   };
 
-  let read;
+  let read: ReturnType<typeof readCsv>;
   try {
     read = readCsv(args[0]!, MAX_VALUE);
     for await (const rec of read) {

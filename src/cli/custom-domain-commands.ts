@@ -7,7 +7,7 @@
 import type { Config } from '../config/load.js';
 import type { Store, CustomDomain } from '../store/store.js';
 import { dnsLookup } from '../dns/lookup.js';
-import type { CustomDomainKind } from '../custom-domains/domain.js';
+import type { CustomDomainKind } from '../core/custom-domain.js';
 import { customDomainTargets } from '../custom-domains/records.js';
 import { CustomDomainError, CustomDomains, KIND_NAMES } from '../custom-domains/service.js';
 import { recordsOf, toWire } from '../api/v2/bounce-domains/wire.js';

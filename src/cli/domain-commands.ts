@@ -5,7 +5,7 @@ import { printJson, printTable, UsageError } from './output.js';
 import { dnsLookup } from '../dns/lookup.js';
 import { DomainError, SendingDomainService } from '../domains/service.js';
 import { effectiveState } from '../domains/rotation.js';
-import type { ExpectedRecord } from '../domains/types.js';
+import type { ExpectedRecord } from '../core/sending-domain-types.js';
 import type { SendingDomain } from '../store/store.js';
 
 type Flags = Record<string, string | boolean | undefined>;

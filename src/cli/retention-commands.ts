@@ -1,6 +1,6 @@
 import type { Config } from '../config/load.js';
 import type { Store } from '../store/store.js';
-import { createLogger } from '../log.js';
+import { createLogger } from '../core/log.js';
 import { runRetentionPass, RETENTION_KINDS } from '../retention/pass.js';
 import { printJson, UsageError } from './output.js';
 

@@ -6,8 +6,8 @@ import { mxAddressesOf } from '../mx/recipient-policy.js';
 import type { InboundPostView, InboundRoute } from '../store/inbound-queries.js';
 import type { Store } from '../store/store.js';
 import { generateSecretKey } from '../webhooks/endpoint.js';
-import { generateSecret } from '../webhooks/standard-signature.js';
-import { createUrlGuard } from '../webhooks/url-guard.js';
+import { generateSecret } from '../net/standard-signature.js';
+import { createUrlGuard } from '../net/url-guard.js';
 import { asUsage, printJson, printTable, UsageError } from './output.js';
 import { positiveInt } from './tenancy-commands.js';
 

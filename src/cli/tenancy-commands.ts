@@ -1,4 +1,4 @@
-import { API_KEY_SCOPES, generateApiKey, newSecretFor, type ApiKeyScope } from '../core/api-key.js';
+import { API_KEY_SCOPES, generateApiKey, newSecretFor, serverScopeOf, type ApiKeyScope } from '../core/api-key.js';
 import type { Server, ServerPatch, Store } from '../store/store.js';
 import { printJson, printTable, UsageError } from './output.js';
 
@@ -115,8 +115,10 @@ export async function keysCommand(store: Store, verb: string | undefined, args: 
       created: new Date(k.createdAt).toISOString(), revoked: k.revokedAt && new Date(k.revokedAt).toISOString() })));
   }
   if (verb === 'create') {
-    const scope = (flags.scope ?? (flags.account !== undefined && flags.server === undefined ? 'account' : 'injection')) as ApiKeyScope;
-    if (!API_KEY_SCOPES.includes(scope)) throw new UsageError(`--scope must be one of ${API_KEY_SCOPES.join(', ')}`);
+    const asked = typeof flags.scope === 'string' ? flags.scope : (flags.account !== undefined && flags.server === undefined ? 'account' : 'injection');
+    // A server key's permissions may be given in any order (`management,injection`); stored in one spelling.
+    const scope: ApiKeyScope | null = asked.trim().toLowerCase() === 'account' ? 'account' : serverScopeOf(asked);
+    if (scope === null) throw new UsageError(`--scope must be one of ${API_KEY_SCOPES.join(', ')}`);
     const name = typeof flags.name === 'string' ? flags.name : `${scope} key`;
     const key = generateApiKey();
     let owner: { serverId: number } | { serverId: null; accountId: number };
@@ -157,5 +159,5 @@ export async function keysCommand(store: Store, verb: string | undefined, args: 
     process.stdout.write(`rotated ${publicId}; the old secret no longer works. The new key is shown only now:\n${fresh.key}\n`);
     return;
   }
-  throw new UsageError('usage: postline keys list [--server ID | --account ID] [--json] | keys create --server ID [--scope injection|management] | --account ID --scope account [--name N] [--json] | keys revoke|rotate PUBLIC_ID [--json]');
+  throw new UsageError('usage: postline keys list [--server ID | --account ID] [--json] | keys create --server ID [--scope injection|management|injection,management] | --account ID --scope account [--name N] [--json] | keys revoke|rotate PUBLIC_ID [--json]');
 }

@@ -6,8 +6,8 @@ import { attemptToWire, checkTypesForFormat, toWire } from '../api/v2/webhooks/w
 import { generateValidationKey, VALIDATION_KEY_PATTERN, validatesOnCreate } from '../webhooks/legacy-notification.js';
 import type { Store, WebhookFormat } from '../store/store.js';
 import { generateSecretKey, SUBSCRIBABLE_EVENT_TYPES } from '../webhooks/endpoint.js';
-import { generateSecret } from '../webhooks/standard-signature.js';
-import { createUrlGuard } from '../webhooks/url-guard.js';
+import { generateSecret } from '../net/standard-signature.js';
+import { createUrlGuard } from '../net/url-guard.js';
 import { asUsage, printJson, printTable, UsageError } from './output.js';
 import { positiveInt } from './tenancy-commands.js';
 

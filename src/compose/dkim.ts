@@ -280,7 +280,7 @@ function signatureField(k: DkimKey, t: number, names: string[], bh: string): str
   };
   for (const tag of tags) put(tag, true);
   // h= may fold at its colons (FWS is allowed around them); verifiers strip it.
-  names.forEach((n, i) => put((i === 0 ? 'h=' : ':') + n + (i === names.length - 1 ? ';' : ''), i === 0));
+  for (const [i, n] of names.entries()) put((i === 0 ? 'h=' : ':') + n + (i === names.length - 1 ? ';' : ''), i === 0);
   put(`bh=${bh};`, true);
   put('b=', true);
   return out;

@@ -1,5 +1,5 @@
 import type { DkimKeyRecord, Store } from '../store/store.js';
-import type { DomainChanges } from '../domains/changes.js';
+import type { DomainChanges } from '../core/domain-changes.js';
 import { signMessage, type DkimKey } from './dkim.js';
 import type { SigningPool } from './signing-pool.js';
 

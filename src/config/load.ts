@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { CONFIG_SCHEMA, type ConfigKey } from './schema.js';
-import { createUrlGuard } from '../webhooks/url-guard.js';
+import { createUrlGuard } from '../net/url-guard.js';
 
 export interface Config {
   readonly dataDir: string;
@@ -43,6 +43,7 @@ export interface Config {
   readonly retentionBodyDays: number;
   readonly retentionInboundDays: number;
   readonly retentionEventDays: number;
+  readonly libraryPatches: string;
 }
 
 /** Start-up stops on this: it names the key and the value so the operator can fix it at once. */
@@ -132,7 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     throw new ConfigError(cfg.tlsCertFile === null ? 'POSTLINE_TLS_CERT_FILE' : 'POSTLINE_TLS_KEY_FILE', null,
       'POSTLINE_TLS_CERT_FILE and POSTLINE_TLS_KEY_FILE go together');
   }
-  if (cfg.relayHost !== null && !/^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$/.test(cfg.relayHost)) {
+  if (cfg.relayHost !== null && !/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/.test(cfg.relayHost)) {
     throw new ConfigError('POSTLINE_RELAY_HOST', cfg.relayHost, 'expected host:port');
   }
   for (const n of cfg.trustedNetworks) {

@@ -38,7 +38,7 @@ export const CONFIG_SCHEMA = [
   { key: 'trustProxy', env: 'POSTLINE_TRUST_PROXY', type: 'boolean', default: false,
     doc: 'Trust X-Forwarded-For from a reverse proxy when identifying clients (auth-failure throttling).' },
   { key: 'submissionPort', env: 'POSTLINE_SUBMISSION_PORT', type: 'port', default: 2587,
-    doc: 'SMTP submission (relay) port: STARTTLS, AUTH PLAIN/LOGIN with username = ServerId and password = an injection key.' },
+    doc: 'SMTP submission (relay) port: STARTTLS, AUTH PLAIN/LOGIN with username = ServerId and password = a key with the injection permission (scope injection or injection,management).' },
   { key: 'submissionTlsPort', env: 'POSTLINE_SUBMISSION_TLS_PORT', type: 'port', default: null,
     doc: 'Optional implicit-TLS submission port (e.g. 465); unset means none.' },
   { key: 'smtpHost', env: 'POSTLINE_SMTP_HOST', type: 'string', default: '0.0.0.0',
@@ -97,6 +97,8 @@ export const CONFIG_SCHEMA = [
     doc: 'Days a received inbound message (its bytes, posts and attempts) is kept; never removed while a post still waits.' },
   { key: 'retentionEventDays', env: 'POSTLINE_RETENTION_EVENT_DAYS', type: 'integer', default: 400, min: 1, max: 36_500,
     doc: 'Days events are kept, and with them the messages and recipients (search, detail), delivered webhook outbox rows and statistics rollups of that age.' },
+  { key: 'libraryPatches', env: 'POSTLINE_LIBRARY_PATCHES', type: 'enum', default: 'on', values: ['on', 'off'],
+    doc: 'The speed patches of library internals (src/patches/: postal-mime, mailauth, email-reply-parser, smtp-server). `off` runs every library as published, to rule a patch out when something looks wrong; the results are the same, slower, except that ErrorLog no longer reports damaged base64 and SMTP greetings wait smtp-server\'s 100 ms. A patch also stays off by itself, with a library_patch.version_mismatch warning, on a release other than the one it was written for.' },
 ] as const satisfies readonly ConfigKey[];
 
 export type ConfigKeyName = (typeof CONFIG_SCHEMA)[number]['key'];

@@ -11,15 +11,40 @@ export const API_KEY_SECRET_LENGTH = 40;
 export const API_KEY_LENGTH = API_KEY_PUBLIC_LENGTH + 1 + API_KEY_SECRET_LENGTH;
 
 /**
- * - injection: sends mail for one server (Injection API, SMTP AUTH) and nothing else.
- * - management: manages one server through the v2 API.
- * - account: manages every server of one account, creates servers and their keys.
+ * What a key bound to one server may do (SocketLabs' keys allow injection and/or configuration):
+ * - injection: sends mail for its server (Injection API, SMTP AUTH);
+ * - management: manages its server through the v2 and Marketing APIs.
  */
-export const API_KEY_SCOPES = ['injection', 'management', 'account'] as const;
+export const SERVER_KEY_PERMISSIONS = ['injection', 'management'] as const;
+export type ServerKeyPermission = (typeof SERVER_KEY_PERMISSIONS)[number];
+
+/**
+ * A key's scope, as stored and as the API and CLI show it: a server key's set of permissions,
+ * comma-joined in SERVER_KEY_PERMISSIONS' order (`injection,management` for both), or `account`
+ * (manages every server of one account, creates servers and their keys; never sends).
+ */
+export const API_KEY_SCOPES = ['injection', 'management', 'injection,management', 'account'] as const;
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 /** The scopes a key bound to one server may have. */
-export const SERVER_KEY_SCOPES = ['injection', 'management'] as const;
+export const SERVER_KEY_SCOPES = ['injection', 'management', 'injection,management'] as const;
 export type ServerKeyScope = (typeof SERVER_KEY_SCOPES)[number];
+
+/** Whether a key of `scope` may do `permission` for its own server (account keys are judged apart). */
+export function scopeAllows(scope: ApiKeyScope, permission: ServerKeyPermission): boolean {
+  return scope !== 'account' && scope.split(',').includes(permission);
+}
+
+/**
+ * The server-key scope a caller asked for — one permission, a comma-separated list (any order,
+ * spaces allowed) or an array of them — in its stored spelling; null when it names nothing else
+ * than server permissions, or none, or one twice.
+ */
+export function serverScopeOf(asked: string | readonly string[]): ServerKeyScope | null {
+  const parts = (typeof asked === 'string' ? asked.split(',') : asked).map((p) => p.trim().toLowerCase());
+  if (parts.length === 0 || new Set(parts).size !== parts.length) return null;
+  if (!parts.every((p) => (SERVER_KEY_PERMISSIONS as readonly string[]).includes(p))) return null;
+  return SERVER_KEY_PERMISSIONS.filter((p) => parts.includes(p)).join(',') as ServerKeyScope;
+}
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 

@@ -5,7 +5,7 @@
  */
 export const API_V2_ERRORS = {
   unauthorized: { status: 401, when: 'no API key, or a malformed, unknown or revoked one' },
-  insufficient_scope: { status: 403, when: 'a live key that is not a management key (e.g. an injection key)' },
+  insufficient_scope: { status: 403, when: 'a live key without the permission the route needs (an injection-only key; a server key where an account key is needed)' },
   wrong_server: { status: 403, when: "a live management key of another server (also when the path's server does not exist)" },
   server_disabled: { status: 403, when: 'the server or its account is disabled' },
   too_many_requests: { status: 429, when: 'too many failed authentications from this client; wait and retry' },
@@ -27,6 +27,7 @@ export const API_V2_ERRORS = {
   domain_taken: { status: 409, when: 'the domain is already a custom domain of that kind (of this or another server); nothing was changed' },
   conflicting_filters: { status: 400, when: 'more than one filter where a route takes one at a time (statistics are kept per dimension); `field` names the second' },
   domain_not_verified: { status: 409, when: 'only a verified custom domain can be the default: publish its DNS records and verify it first; nothing was changed' },
+  method_not_allowed: { status: 405, when: 'the path is served but not with this method (`Allow` lists the methods it takes)' },
 } as const satisfies Record<string, { status: number; when: string }>;
 
 export type ApiV2ErrorCode = keyof typeof API_V2_ERRORS;

@@ -5,7 +5,7 @@
  */
 
 /**
- * The types the legacy Notification API sent (reference §3.4: its samples handle Delivered,
+ * The types the legacy Notification API sent (SocketLabs' samples handle Delivered,
  * Complaint, Failed, Validation and Tracking). It had no Queued or Deferred, and a legacy
  * receiver answers an unknown Type with 400, so form endpoints never get them.
  */

@@ -3,7 +3,7 @@
  * store (accept time, delivery outcomes), the management API and the CLI.
  */
 
-/** Why an address is suppressed: the names SocketLabs' control panel shows (reference §6.2). */
+/** Why an address is suppressed: the names SocketLabs' control panel shows. */
 export const SUPPRESSION_REASONS = ['Failure', 'Bounce', 'Unsubscribe', 'Complaint', 'CustomerRequest'] as const;
 export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];
 

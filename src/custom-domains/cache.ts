@@ -5,7 +5,7 @@
  * a change made in this process refreshes at once (`changed`), a change made by another process
  * (the CLI, another node) is picked up by the periodic refresh.
  */
-import type { Logger } from '../log.js';
+import type { Logger } from '../core/log.js';
 import type { Store } from '../store/store.js';
 
 /** How often the cache reloads, for changes made by other processes. */

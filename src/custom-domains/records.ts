@@ -9,7 +9,7 @@
 import { publicUrlOf, type Config } from '../config/load.js';
 import { bareHost, checkCnameTarget } from '../dns/cname-check.js';
 import type { DnsLookup } from '../dns/lookup.js';
-import type { CustomDomainKind, RecordCheck } from './domain.js';
+import type { CustomDomainKind, RecordCheck } from '../core/custom-domain.js';
 
 export type CustomDomainTargets = Readonly<Record<CustomDomainKind, string>>;
 

@@ -7,7 +7,7 @@
 import type { ApiV2ErrorCode } from '../core/api-v2-codes.js';
 import type { DnsLookup } from '../dns/lookup.js';
 import type { CustomDomain, PageRequest, Store } from '../store/store.js';
-import { normalizeDomain, type CustomDomainKind } from './domain.js';
+import { normalizeDomain, type CustomDomainKind } from '../core/custom-domain.js';
 import { checkRecords, verdictOf, type CustomDomainTargets } from './records.js';
 
 export class CustomDomainError extends Error {

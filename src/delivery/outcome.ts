@@ -3,7 +3,7 @@ import type { SendResult } from './smtp-pool.js';
 import { nextAttempt } from './retry.js';
 import { bounceSuppression } from '../core/suppression.js';
 
-/** The reply classifier (src/delivery/classify.ts), passed in so this mapping stays pure. */
+/** The reply classifier (src/bounce/classify.ts), passed in so this mapping stays pure. */
 export interface Classification {
   permanent: boolean; failureCode: number; enhancedStatus: string | null; explanation: string; ruleId: string | null;
 }

@@ -85,7 +85,7 @@ export class SmtpPool {
   /** Closes every idle connection; busy ones close when their transaction ends. */
   close(): void {
     this.closed = true;
-    for (const d of this.dests.values()) d.idle.splice(0).forEach((c) => this.destroy(c));
+    for (const d of this.dests.values()) for (const c of d.idle.splice(0)) this.destroy(c);
   }
 
   private dest(key: string): Destination {

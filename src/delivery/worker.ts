@@ -46,7 +46,7 @@ export interface DeliveryWorkerDeps {
   /** A claim older than this is taken to belong to a dead worker and is reclaimed (the fallback rule). */
   staleMs?: number;
   /**
-   * With the worker registry (src/worker-registry.ts): a claim whose worker has not
+   * With the worker registry (src/workers/registry.ts): a claim whose worker has not
    * heartbeaten for this long, or is not registered, is taken over at once. Unset: only staleMs.
    */
   deadAfterMs?: number;
@@ -176,7 +176,7 @@ export class DeliveryWorker {
     this.wake();
     if (this.renewTimer) clearInterval(this.renewTimer);
     this.renewTimer = null;
-    this.slotWaiters.splice(0).forEach((w) => w());
+    for (const w of this.slotWaiters.splice(0)) w();
     await this.loopDone;
     const deadline = Date.now() + drainMs;
     while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

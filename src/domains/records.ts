@@ -1,6 +1,6 @@
 import { dnsRecordsFor, type DkimKey } from '../compose/dkim.js';
 import type { ServerDkimKey } from '../store/store.js';
-import type { ExpectedRecord } from './types.js';
+import type { ExpectedRecord } from '../core/sending-domain-types.js';
 
 /**
  * The label of the return-path CNAME: `pl-bounces.<domain>` pointing at the bounce host lets a

@@ -1,5 +1,5 @@
 import type { SendingDomainCheck, ServerDkimKey } from '../store/store.js';
-import type { DkimKeyState, RecordCheck } from './types.js';
+import type { DkimKeyState, RecordCheck } from '../core/sending-domain-types.js';
 
 /**
  * How long a replaced DKIM key stays published after its successor starts signing: mail signed

@@ -5,11 +5,12 @@
 import { defaultSelector, generateDkimKey, normalizeDomain, type DkimAlgorithm } from '../compose/dkim.js';
 import type { DnsLookup } from '../dns/lookup.js';
 import type { NewServerDkimKey, SendingDomain, Store } from '../store/store.js';
-import type { DomainChanges } from './changes.js';
+import type { DomainChanges } from '../core/domain-changes.js';
 import { expectedRecords, type RecordSettings } from './records.js';
 import { freeSelector, keysToPublish, rotationChanges } from './rotation.js';
-import type { ExpectedRecord } from './types.js';
+import type { ExpectedRecord } from '../core/sending-domain-types.js';
 import { checkRecords, decideVerifiedAt } from './verify.js';
+import { ownKeyRecord, readOwnKey } from './own-key.js';
 
 /** A refusal: `invalid` input (field named), the domain `exists` already, a rotation is `pending`. */
 export class DomainError extends Error {
@@ -56,6 +57,30 @@ export class SendingDomainService {
     const algorithms: DkimAlgorithm[] = input.ed25519 ? ['rsa-sha256', 'ed25519-sha256'] : ['rsa-sha256'];
     const keys = algorithms.map((a) => newKey(domain, selectorFor(input.selector, a, now), a, 'active'));
     const created = await this.d.store.createSendingDomain({ serverId, domain, keys }, now);
+    if (!created) throw new DomainError('exists', `server ${serverId} already has the sending domain ${domain}`, 'domain');
+    this.d.changes?.notify(serverId);
+    return created;
+  }
+
+  /**
+   * Adds the domain with the customer's own private key (SocketLabs' `POST /subaccount/{id}/dkim`),
+   * active at once, only when DNS already publishes its public half at `selector._domainkey.domain`:
+   * mail signed with a key the world cannot find would fail DKIM.
+   */
+  async addOwnKey(serverId: number, input: { domain: string; selector: string; privateKey: string }): Promise<SendingDomain> {
+    const domain = SendingDomainService.domainName(input.domain);
+    const selector = input.selector.toLowerCase();
+    let key: ReturnType<typeof readOwnKey>;
+    try { key = readOwnKey(input.privateKey); } catch (err) { throw new DomainError('invalid', (err as Error).message, 'privateKey'); }
+    if (await this.d.store.findSendingDomain(serverId, domain)) throw new DomainError('exists', `server ${serverId} already has the sending domain ${domain}`, 'domain');
+    const record = ownKeyRecord(domain, selector, key);
+    const [check] = await checkRecords(this.d.dns, [record], this.d.records);
+    if (check!.status === 'missing') throw new DomainError('invalid', `no DKIM key is published at ${record.name}: publish "${record.expected}" there first`, 'selector');
+    if (check!.status === 'mismatch') throw new DomainError('invalid', `the DKIM key published at ${record.name} is not the public half of privateKey (${check!.reason ?? 'different p='}); nothing was stored`, 'privateKey');
+    if (check!.status === 'error') throw new DomainError('invalid', `could not look up ${record.name} (${check!.reason ?? 'DNS failure'}); nothing was stored`, 'selector');
+    const created = await this.d.store.createSendingDomain({
+      serverId, domain, keys: [{ selector, algorithm: key.algorithm, privateKey: key.privateKeyPem, publicKey: key.publicKeyBase64, state: 'active' }],
+    }, this.d.now());
     if (!created) throw new DomainError('exists', `server ${serverId} already has the sending domain ${domain}`, 'domain');
     this.d.changes?.notify(serverId);
     return created;

@@ -1,5 +1,5 @@
 import type { Store } from '../store/store.js';
-import type { DomainChanges } from './changes.js';
+import type { DomainChanges } from '../core/domain-changes.js';
 
 /**
  * How long a server's verified domains and switches are trusted in memory. The accept paths ask

@@ -4,7 +4,7 @@
  */
 import { checkCnameTarget } from '../dns/cname-check.js';
 import { isNoRecord, txtTexts, type DnsLookup } from '../dns/lookup.js';
-import type { ExpectedRecord, RecordCheck, RecordStatus } from './types.js';
+import type { ExpectedRecord, RecordCheck, RecordStatus } from '../core/sending-domain-types.js';
 import { spfMechanism, type RecordSettings } from './records.js';
 
 type Outcome = { status: RecordStatus; found: string[]; reason?: string };

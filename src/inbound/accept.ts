@@ -1,11 +1,11 @@
 /**
  * The end of DATA for routed recipients: the message is stored durably — its bytes once, one post
  * per routed recipient — in one transaction, and only then may the MX listener answer 250. Messages
- * ending together share the transaction and its disk flush (group commit, accept/group-commit.ts);
+ * ending together share the transaction and its disk flush (group commit, store/group-commit.ts);
  * one that fails is retried alone, so it cannot fail its neighbours. The poster is woken after
  * each commit (a latency shortcut; it polls anyway).
  */
-import { GroupCommitter } from '../accept/group-commit.js';
+import { GroupCommitter } from '../store/group-commit.js';
 import { newId } from '../core/ids.js';
 import { INBOUND_BODY_CHUNK_BYTES, type InboundRouteEntry, type NewInboundMessage } from '../store/inbound-queries.js';
 import type { Store } from '../store/store.js';

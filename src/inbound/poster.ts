@@ -10,14 +10,14 @@ import { WakeSignal } from '../core/wake-signal.js';
 import type { Dispatcher } from 'undici';
 import type { InboundAttemptRecord, InboundWork } from '../store/inbound-queries.js';
 import type { Store } from '../store/store.js';
-import { nextAttemptAt } from '../webhooks/backoff.js';
+import { nextAttemptAt } from '../net/backoff.js';
 import { activeSigningSecrets } from '../webhooks/endpoint.js';
-import { DEFAULT_WEBHOOK_TIMEOUT_MS, guardedDispatcher, postWebhook, type PostOutcome } from '../webhooks/post.js';
-import { signAsync } from '../webhooks/standard-signature.js';
-import type { UrlGuard } from '../webhooks/url-guard.js';
+import { DEFAULT_WEBHOOK_TIMEOUT_MS, guardedDispatcher, postWebhook, type PostOutcome } from '../net/post.js';
+import { signAsync } from '../net/standard-signature.js';
+import type { UrlGuard } from '../net/url-guard.js';
 import type { InboundParser } from './parse/index.js';
 import { ByteBudget } from './byte-budget.js';
-import { GroupCommitter } from '../accept/group-commit.js';
+import { GroupCommitter } from '../store/group-commit.js';
 
 export type InboundPostOutcome = 'delivered' | 'failed' | 'gave_up';
 

@@ -4,7 +4,7 @@
  * another process, or left half expanded by a crash, is found by polling and resumed after its
  * last committed batch; `wake()` only saves the wait when this process accepted it.
  */
-import type { Logger } from '../log.js';
+import type { Logger } from '../core/log.js';
 import type { Store } from '../store/store.js';
 import { LIST_SEND_BATCH } from './list-send.js';
 

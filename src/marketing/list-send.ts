@@ -3,11 +3,11 @@
  * recipients) judged by the Injection API's own normalizer and validators, and the merge row each
  * contact becomes. The store writes what these return (store/list-send-queries.ts).
  */
-import type { MergeField, NewMessage } from '../core/message.js';
+import type { NewMessage } from '../core/message.js';
 import { MAX_METADATA_AND_TAGS_BYTES } from '../core/limits.js';
 import { newId } from '../core/ids.js';
-import { InvalidDataError, normalizeMessage } from '../api/compat/socketlabs/normalize.js';
-import { buildMessage, metadataAndTagsBytes } from '../api/compat/socketlabs/build-message.js';
+import { InvalidDataError, normalizeMessage } from '../message/normalize.js';
+import { buildMessage, metadataAndTagsBytes } from '../message/build.js';
 
 /** Contacts turned into recipients per transaction: small enough to keep each commit short (other
  *  writers wait for SQLite's one writer), large enough that 100,000 contacts take 100 commits. */
@@ -29,7 +29,7 @@ export type ListSendMessage = { ok: true; message: NewMessage } | { ok: false; r
  */
 export function listSendMessage(body: unknown, serverId: number, now: number): ListSendMessage {
   const refuse = (reason: string): ListSendMessage => ({ ok: false, reason: reason.replaceAll('Messages[0].', '').replaceAll('Messages[0]', 'the message') });
-  let raw;
+  let raw: ReturnType<typeof normalizeMessage>;
   try {
     raw = normalizeMessage(body, 0);
   } catch (err) {
@@ -40,7 +40,7 @@ export function listSendMessage(body: unknown, serverId: number, now: number): L
     return refuse('the recipients are the list\'s contacts: leave out To, Cc, Bcc and MergeData.PerMessage');
   }
   if (metadataAndTagsBytes(raw) > MAX_METADATA_AND_TAGS_BYTES) return refuse(`MetadataOrTagsAreTooLarge: Metadata and Tags exceed ${MAX_METADATA_AND_TAGS_BYTES} bytes`);
-  let built;
+  let built: ReturnType<typeof buildMessage>;
   try {
     built = buildMessage({ ...raw, to: [TO], perMessage: [[{ field: 'DeliveryAddress', value: PROBE_ADDRESS }]] }, 0, serverId, now);
   } catch (err) {
@@ -49,35 +49,4 @@ export function listSendMessage(body: unknown, serverId: number, now: number): L
   }
   if (built.kind === 'rejected') return refuse(`${built.code}: ${built.reason}`);
   return { ok: true, message: { ...built.message, id: newId(now), recipients: [] } };
-}
-
-/** What the expander needs of one member of the list. */
-export interface ListMember {
-  contactId: number;
-  email: string;
-  firstName: string | null;
-  lastName: string | null;
-  unsubscribed: boolean;
-  /** Custom field values by field name. */
-  fields: ReadonlyMap<string, string>;
-}
-
-/**
- * The contact as a merge row: %%DeliveryAddress%% and %%EmailAddress%% (the address),
- * %%FirstName%%, %%LastName%%, %%RecipientName%% ("First Last"), %%ContactId%% and every custom
- * field of the server by its name. A value the contact lacks is empty, never the placeholder left
- * in the text.
- */
-export function contactMergeRow(m: ListMember, fieldNames: readonly string[]): MergeField[] {
-  const first = m.firstName ?? '';
-  const last = m.lastName ?? '';
-  return [
-    { field: 'DeliveryAddress', value: m.email },
-    { field: 'EmailAddress', value: m.email },
-    { field: 'FirstName', value: first },
-    { field: 'LastName', value: last },
-    { field: 'RecipientName', value: `${first} ${last}`.trim() },
-    { field: 'ContactId', value: String(m.contactId) },
-    ...fieldNames.map((name) => ({ field: name, value: m.fields.get(name) ?? '' })),
-  ];
 }

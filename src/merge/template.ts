@@ -1,5 +1,5 @@
 /**
- * SocketLabs `%%Field%%` mail merge (wire-format reference §1.4).
+ * SocketLabs `%%Field%%` mail merge (docs/injection-api.md, Mail merge).
  *
  * A template is compiled once into alternating literal and placeholder parts, so a bulk send
  * renders each recipient with a plain loop of concatenations: no regex and no re-scan per render.

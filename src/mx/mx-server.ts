@@ -11,9 +11,9 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
-import { SMTPServerWithoutGreetingPause } from '../patches/smtp-server.js';
+import { smtpServerClass } from '../patches/smtp-server.js';
 import type { Config } from '../config/load.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../core/log.js';
 import type { Store } from '../store/store.js';
 import { loadOrCreateTlsCredentials } from '../smtp/tls.js';
 import { decideMailFrom, decideMessageSize, type Decision } from '../smtp/session-policy.js';
@@ -75,7 +75,7 @@ export async function startMxServer(deps: MxDeps): Promise<MxServer> {
     return err;
   };
 
-  const server = new SMTPServerWithoutGreetingPause({
+  const server = new (smtpServerClass())({
     name: cfg.hostname,
     banner: 'Postline',
     key: credentials.key,

@@ -12,7 +12,7 @@ import type { ParsedReport, ReportKind, ReportRecipient } from '../bounce/types.
 import { bounceSuppression, clipDetail } from '../core/suppression.js';
 import type { InboundReportRecord, StoredRecipient } from '../store/store.js';
 
-/** SocketLabs' FailureType (reference §7). */
+/** SocketLabs' FailureType: 0 temporary, 1 permanent, 2 suppressed. */
 const FAILURE_TYPE_TEMPORARY = 0;
 const FAILURE_TYPE_PERMANENT = 1;
 

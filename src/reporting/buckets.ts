@@ -4,7 +4,7 @@
  * hour counts in the bucket in which it starts, local time. In a zone whose offset is not a whole
  * number of hours (India, +05:30), a local day therefore runs from 00:30 to 00:30.
  */
-import { HOUR_MS } from './metrics.js';
+import { HOUR_MS } from '../core/report-metrics.js';
 import { ceilHour, DAY_MS, localToUtc, offsetIn, offsetSegments, type Zone } from './time-zone.js';
 import type { RollupGrouping } from '../store/report-queries.js';
 

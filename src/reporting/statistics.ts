@@ -5,7 +5,7 @@
  */
 import type { Store } from '../store/store.js';
 import type { RollupRow } from '../store/report-queries.js';
-import { STORED_METRICS, type Dim, type StoredMetric } from './metrics.js';
+import { STORED_METRICS, type Dim, type StoredMetric } from '../core/report-metrics.js';
 import type { Bucket, BucketPlan } from './buckets.js';
 
 /** The counts an answer shows, in CSV column order: stored counters and the sums made of them. */

@@ -4,7 +4,7 @@
  * local day in the zone) or ISO-8601 date-times (with `Z` or an offset; without one, local time
  * in the zone).
  */
-import { HOUR_MS } from './metrics.js';
+import { HOUR_MS } from '../core/report-metrics.js';
 
 export const DAY_MS = 86_400_000;
 

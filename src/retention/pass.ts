@@ -1,7 +1,7 @@
 import type { Store } from '../store/store.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../core/log.js';
 import { IDEMPOTENCY_TTL_MS } from '../core/limits.js';
-import type { RetentionQueries } from './queries.js';
+import type { RetentionQueries } from '../store/retention-queries.js';
 
 /**
  * One retention pass: deletes what is older than the configured ages, in small batches (one

@@ -7,11 +7,11 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { SMTPServer, SMTPServerDataStream, SMTPServerOptions, SMTPServerSession } from 'smtp-server';
-import { SMTPServerWithoutGreetingPause } from '../patches/smtp-server.js';
+import { smtpServerClass } from '../patches/smtp-server.js';
 import type { Config } from '../config/load.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../core/log.js';
 import type { AcceptOutcome, AcceptUnit, Store } from '../store/store.js';
-import type { GroupCommitter } from '../accept/group-commit.js';
+import type { GroupCommitter } from '../store/group-commit.js';
 import { authenticate } from '../accept/authenticate.js';
 import { AuthThrottle } from '../accept/auth-throttle.js';
 import { AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW_MS } from '../core/limits.js';
@@ -207,8 +207,9 @@ export async function startSubmissionServer(deps: SubmissionDeps): Promise<Submi
     });
   }
 
-  const plain: SMTPServer = new SMTPServerWithoutGreetingPause({ ...options });
-  const implicit: SMTPServer | null = cfg.submissionTlsPort === null ? null : new SMTPServerWithoutGreetingPause({ ...options, secure: true });
+  const Server = smtpServerClass();
+  const plain: SMTPServer = new Server({ ...options });
+  const implicit: SMTPServer | null = cfg.submissionTlsPort === null ? null : new Server({ ...options, secure: true });
   const servers = implicit ? [plain, implicit] : [plain];
   for (const s of servers) {
     // Socket-level errors of single clients (resets, TLS failures) arrive here; without a

@@ -8,7 +8,7 @@
 import type { Kysely, Selectable, Transaction, Updateable } from 'kysely';
 import type { CustomDomainsTable, Database } from './schema.js';
 import type { CustomDomain, CustomDomainCheck, NewCustomDomain, PageRequest, RoutedCustomDomain } from './store.js';
-import { trackingOriginOf, type CustomDomainKind, type RecordCheck } from '../custom-domains/domain.js';
+import { trackingOriginOf, type CustomDomainKind, type RecordCheck } from '../core/custom-domain.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 

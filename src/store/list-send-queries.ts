@@ -11,7 +11,7 @@ import { domainOf } from '../core/address.js';
 import { newId } from '../core/ids.js';
 import { FAILURE_CODE_SUPPRESSED, suppressedFailure } from '../core/suppression.js';
 import { buildMergeLookup, compileTemplate, renderHeader } from '../merge/template.js';
-import { contactMergeRow, type ListMember } from '../marketing/list-send.js';
+import { contactMergeRow, type ListMember } from '../merge/contact-row.js';
 import { suppressedAmong } from './suppression-queries.js';
 import { messageBodyRow } from './message-body.js';
 import { insertEvents } from './webhook-queries.js';
@@ -119,7 +119,7 @@ export async function expandListSend(db: Kysely<Database>, sendId: number, batch
   if (!(batchSize >= 1)) throw new Error('batchSize must be >= 1');
   return db.transaction().execute(async (trx) => {
     const s = await trx.selectFrom('list_sends').selectAll().where('id', '=', sendId).executeTakeFirst();
-    if (!s || s.state !== 'expanding') return undefined;
+    if (s?.state !== 'expanding') return undefined;
     // Takes the row (PostgreSQL: a row lock until commit): a second expander reading the same
     // cursor finds it moved and stops here, having written nothing.
     const mine = await trx.updateTable('list_sends').set({ updated_at: now })

@@ -2,13 +2,13 @@
  * Reporting rollups, written once with Kysely for both dialects: the hourly counters that
  * insertEvents increments in the transaction that inserts the events, the rebuild that
  * recomputes them from the events table, and the one read the statistics API makes.
- * What an event counts for is decided in reporting/metrics.ts (pure).
+ * What an event counts for is decided in core/report-metrics.ts (pure).
  */
-import { sql, type Insertable, type Kysely, type Transaction } from 'kysely';
-import type { Database, EventsTable, StatsHourlyTable } from './schema.js';
+import { sql, type Insertable, type Kysely, type RawBuilder, type Transaction } from 'kysely';
+import type { Database, EventsTable } from './schema.js';
 import {
   columnOf, countsOf, dimsOf, hourOf, STORED_METRICS, type Dim, type EventFacts, type FirstCandidate, type MessageFacts, type StoredMetric,
-} from '../reporting/metrics.js';
+} from '../core/report-metrics.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -253,7 +253,7 @@ export const DAY_MS = 86_400_000;
  * both dialects), so a year of day buckets is a few thousand rows, not every hour.
  */
 export async function readRollups(db: Db, q: RollupQuery): Promise<RollupRow[]> {
-  let keyExpr;
+  let keyExpr: RawBuilder<number>;
   if (q.grouping.by === 'hour') keyExpr = sql<number>`hour_start`;
   else {
     const [first, ...rest] = q.grouping.offsets;

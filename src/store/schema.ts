@@ -131,6 +131,18 @@ export interface Database {
 
   // The worker registry (store/worker-queries.ts).
   workers: WorkersTable;
+
+  // Stored templates (store/template-queries.ts).
+  templates: TemplatesTable;
+  template_versions: TemplateVersionsTable;
+}
+
+/** Migration 23: a server's stored template; its content is the template_versions row current_version names. */
+export interface TemplatesTable { id: Generated<number>; server_id: number; current_version: number; created_at: number; updated_at: number }
+/** One saved content of a template: versions count from 1 and are never rewritten. */
+export interface TemplateVersionsTable {
+  template_id: number; version: number; name: string; subject: string | null;
+  html_body: string | null; text_body: string | null; amp_body: string | null; created_at: number;
 }
 
 /**
@@ -143,7 +155,7 @@ export interface WorkersTable {
 }
 
 /**
- * Migration 12: one row of counters (a column per metric: reporting/metrics.ts columnOf) per server,
+ * Migration 12: one row of counters (a column per metric: core/report-metrics.ts columnOf) per server,
  * dimension ('' all mail, 'mailing', 'tag', 'meta' (key=value), 'from_domain', 'rcpt_domain'), value
  * and UTC hour, incremented as events are inserted.
  */

@@ -5,7 +5,7 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { Database, DkimKeysTable, SendingDomainsTable } from './schema.js';
 import type { NewServerDkimKey, PageRequest, SendingDomain, SendingDomainCheck, ServerDkimKey } from './store.js';
-import type { DkimKeyState, RecordCheck } from '../domains/types.js';
+import type { DkimKeyState, RecordCheck } from '../core/sending-domain-types.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 

@@ -33,18 +33,21 @@ import {
   createCustomDomain, deleteCustomDomain, getCustomDomain, listCustomDomains, listRoutedCustomDomains, recordCustomDomainCheck, updateCustomDomain,
 } from './custom-domain-queries.js';
 import type { CustomDomain, CustomDomainCheck, NewCustomDomain, RoutedCustomDomain } from './store.js';
-import type { CustomDomainKind } from '../custom-domains/domain.js';
+import type { CustomDomainKind } from '../core/custom-domain.js';
 import * as inbound from './inbound-queries.js';
 import * as marketing from './marketing-queries.js';
 import { rebuildRollups, readRollups, type RollupQuery, type RollupRow } from './report-queries.js';
-import type { EventFacts } from '../reporting/metrics.js';
+import type { EventFacts } from '../core/report-metrics.js';
 import * as search from './search-queries.js';
-import { retentionQueries, type RetentionQueries } from '../retention/queries.js';
+import * as eventReports from './event-report-queries.js';
+import { retentionQueries, type RetentionQueries } from './retention-queries.js';
 import * as listSends from './list-send-queries.js';
 import type { ListSend } from './list-send-queries.js';
 import { lanesOrDefault, type ClaimLanes } from './claim-lanes.js';
 import type { Contact, ContactList, ContactPatch, CustomField, ImportContactRow, NewContact, UnknownCustomField } from './store.js';
 import * as workers from './worker-queries.js';
+import * as templates from './template-queries.js';
+import type { StoredTemplate, TemplateContent } from './store.js';
 import { retryConflicts } from './conflict-retry.js';
 
 /** Rows per multi-row INSERT: stays under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters. */
@@ -492,6 +495,17 @@ export abstract class SqlStore implements Store {
     return listRoutedCustomDomains(this.db, kind);
   }
 
+  createTemplate(serverId: number, content: TemplateContent, now: number): Promise<StoredTemplate> { return templates.createTemplate(this.db, serverId, content, now); }
+  getTemplate(serverId: number, id: number, version?: number): Promise<StoredTemplate | undefined> { return templates.getTemplate(this.db, serverId, id, version); }
+  listTemplates(serverId: number, page: PageRequest & { sort: 'createdAt' | 'name' | 'updatedAt' }): Promise<{ rows: StoredTemplate[]; total: number }> {
+    return templates.listTemplates(this.db, serverId, page);
+  }
+  listTemplateVersions(serverId: number, id: number): Promise<StoredTemplate[] | undefined> { return templates.listTemplateVersions(this.db, serverId, id); }
+  updateTemplate(serverId: number, id: number, content: TemplateContent, now: number): Promise<StoredTemplate | undefined> {
+    return templates.updateTemplate(this.db, serverId, id, content, now);
+  }
+  deleteTemplate(serverId: number, id: number): Promise<boolean> { return templates.deleteTemplate(this.db, serverId, id); }
+
   async addDkimKey(key: Omit<DkimKeyRecord, 'id' | 'createdAt' | 'retiredAt'>, now: number): Promise<DkimKeyRecord> {
     const row = await this.db.insertInto('dkim_keys').values({
       domain: key.domain, selector: key.selector, algorithm: key.algorithm, private_key: key.privateKey,
@@ -635,7 +649,7 @@ export abstract class SqlStore implements Store {
   expandingListSends(limit: number): Promise<number[]> { return listSends.expandingListSends(this.db, limit); }
   expandListSend(sendId: number, batchSize: number, now: number): Promise<listSends.ExpandedBatch | undefined> { return listSends.expandListSend(this.db, sendId, batchSize, now); }
 
-  // Recipient search, message detail (store/search-queries.ts) and retention (retention/queries.ts).
+  // Recipient search, message detail (store/search-queries.ts) and retention (store/retention-queries.ts).
   searchRecipients(serverId: number, query: search.RecipientSearchQuery, page: { limit: number; offset: number }): Promise<{ rows: search.RecipientSearchRow[]; total: number }> {
     return search.searchRecipients(this.db, this.kind, serverId, query, page);
   }
@@ -643,6 +657,9 @@ export abstract class SqlStore implements Store {
     return search.streamRecipientSearch(this.db, this.kind, serverId, query, batchSize);
   }
   loadRecipientDetail(serverId: number, recipientIds: readonly string[]): Promise<search.RecipientDetailData> { return search.loadRecipientDetail(this.db, serverId, recipientIds); }
+  searchEvents(serverId: number, query: eventReports.EventReportQuery, page: { limit: number; offset: number }): Promise<{ rows: eventReports.EventReportRow[]; total: number }> {
+    return eventReports.searchEvents(this.db, serverId, query, page);
+  }
   retentionQueries(): RetentionQueries { return retentionQueries(this.db, this.kind); }
   /** PostgreSQL: (auto)vacuum makes deleted rows' space reusable; nothing to do here. SQLite overrides it. */
   async reclaimSpace(): Promise<number> { return 0; }

@@ -4,9 +4,10 @@ import type { ExpandedBatch, ListSend } from './list-send-queries.js';
 import type { NewSuppression, Suppression, SuppressionReason } from '../core/suppression.js';
 import type { SuppressionQuery } from './suppression-queries.js';
 import type { RecipientDetailData, RecipientSearchQuery, RecipientSearchRow } from './search-queries.js';
-import type { RetentionQueries } from '../retention/queries.js';
-import type { DkimKeyState, RecordCheck } from '../domains/types.js';
-import type { CustomDomainKind, RecordCheck as CustomDomainRecordCheck } from '../custom-domains/domain.js';
+import type { EventReportQuery, EventReportRow } from './event-report-queries.js';
+import type { RetentionQueries } from './retention-queries.js';
+import type { DkimKeyState, RecordCheck } from '../core/sending-domain-types.js';
+import type { CustomDomainKind, RecordCheck as CustomDomainRecordCheck } from '../core/custom-domain.js';
 import type {
   InboundAttempt, InboundAttemptRecord, InboundPostView, InboundRoute, InboundRouteEntry, InboundRoutePatch, InboundWork, NewInboundMessage, NewInboundRoute,
 } from './inbound-queries.js';
@@ -187,8 +188,16 @@ export interface WebhookAttempt {
   httpStatus: number | null; durationMs: number; error: string | null; responseSnippet: string | null;
 }
 export interface PageRequest { limit: number; offset: number; direction: 'asc' | 'desc' }
+/** What a stored template holds (one version of it); `%%Field%%` placeholders are rendered at delivery. */
+export interface TemplateContent {
+  name: string; subject: string | null; htmlBody: string | null; textBody: string | null; ampBody: string | null;
+}
+/** A stored template at one version: `version` is the one shown, `currentVersion` the one ApiTemplate sends. */
+export interface StoredTemplate extends TemplateContent {
+  id: number; serverId: number; version: number; currentVersion: number; createdAt: number; updatedAt: number; versionCreatedAt: number;
+}
 
-/** A server's custom bounce or tracking domain (custom-domains/domain.ts). */
+/** A server's custom bounce or tracking domain (core/custom-domain.ts). */
 export interface CustomDomain {
   id: number; serverId: number; kind: CustomDomainKind;
   /** Lower case, no trailing dot. */
@@ -406,6 +415,20 @@ export interface Store {
   /** Every verified domain of a kind, all servers: what the Return-Path and the MX listener route by. */
   listRoutedCustomDomains(kind: CustomDomainKind): Promise<RoutedCustomDomain[]>;
 
+  /**
+   * Stored templates (ApiTemplate). Every call takes the serverId and finds only that server's
+   * templates. An update saves a new version and makes it current; old versions stay readable.
+   */
+  createTemplate(serverId: number, content: TemplateContent, now: number): Promise<StoredTemplate>;
+  /** The current version, or `version` when given; undefined: no such template (or version) of this server. */
+  getTemplate(serverId: number, id: number, version?: number): Promise<StoredTemplate | undefined>;
+  listTemplates(serverId: number, page: PageRequest & { sort: 'createdAt' | 'name' | 'updatedAt' }): Promise<{ rows: StoredTemplate[]; total: number }>;
+  /** Every version, newest first. */
+  listTemplateVersions(serverId: number, id: number): Promise<StoredTemplate[] | undefined>;
+  updateTemplate(serverId: number, id: number, content: TemplateContent, now: number): Promise<StoredTemplate | undefined>;
+  /** Deletes the template with all its versions. */
+  deleteTemplate(serverId: number, id: number): Promise<boolean>;
+
   addDkimKey(key: Omit<DkimKeyRecord, 'id' | 'createdAt' | 'retiredAt'>, now: number): Promise<DkimKeyRecord>;
   /** Live (not retired) keys, for one domain or all. */
   listDkimKeys(domain?: string): Promise<DkimKeyRecord[]>;
@@ -522,6 +545,8 @@ export interface Store {
   streamRecipientSearch(serverId: number, query: RecipientSearchQuery, batchSize: number): AsyncGenerator<RecipientSearchRow[]>;
   /** The server's recipients among `recipientIds`, their events in order and their messages' templates (while retained). */
   loadRecipientDetail(serverId: number, recipientIds: readonly string[]): Promise<RecipientDetailData>;
+  /** A page of the server's events of some types in a time range, oldest first, with their messages and recipients (store/event-report-queries.ts). */
+  searchEvents(serverId: number, query: EventReportQuery, page: { limit: number; offset: number }): Promise<{ rows: EventReportRow[]; total: number }>;
   /** The statements of a retention pass (retention/). */
   retentionQueries(): RetentionQueries;
   /** Makes the space deleted rows left reusable by the file system (SQLite: incremental vacuum); returns pages freed. */

@@ -30,6 +30,14 @@ export const toEndpoint = (r: Selectable<WebhookEndpointsTable>): WebhookEndpoin
   createdAt: Number(r.created_at), updatedAt: Number(r.updated_at), validatedAt: r.validated_at === null ? null : Number(r.validated_at),
 });
 
+/**
+ * Outbox rows written by this process so far (rolled-back writes included). The dispatcher's
+ * in-process wake compares it before and after a store call, so a commit that wrote no outbox
+ * row (a server without endpoints) does not make the dispatcher run a claim for nothing.
+ */
+let outboxRowsWritten = 0;
+export const outboxWriteCount = (): number => outboxRowsWritten;
+
 function chunks<T>(rows: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size));
@@ -70,6 +78,7 @@ export async function insertEvents(trx: Db, events: readonly Insertable<EventsTa
     }
   }
   for (const part of chunks(rows, OUTBOX_CHUNK_ROWS)) await trx.insertInto('webhook_deliveries').values(part).execute();
+  outboxRowsWritten += rows.length;
 }
 
 export async function createEndpoint(db: Db, input: NewWebhookEndpoint, now: number): Promise<WebhookEndpoint> {
@@ -233,7 +242,9 @@ Promise<{ ok: true; queued: number } | { ok: false; matching: number }> {
   ])).onConflict((oc) => oc.columns(['endpoint_id', 'event_uid']).doUpdateSet({
     status: 'pending', attempts: 0, next_attempt_at: now, locked_by: null, locked_at: null, updated_at: now,
   }).where('webhook_deliveries.status', '<>', 'pending')).executeTakeFirst();
-  return { ok: true, queued: Number(res.numInsertedOrUpdatedRows ?? 0) };
+  const queued = Number(res.numInsertedOrUpdatedRows ?? 0);
+  outboxRowsWritten += queued;
+  return { ok: true, queued };
 }
 
 export async function listAttempts(db: Db, serverId: number, endpointId: number, page: PageRequest): Promise<{ rows: WebhookAttempt[]; total: number }> {

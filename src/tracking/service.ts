@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Logger } from '../log.js';
+import type { Logger } from '../core/log.js';
 import type { MessageTemplate } from '../core/message.js';
 import type { Server, Store } from '../store/store.js';
 import { buildMergeLookup, type MergeLookup } from '../merge/template.js';

@@ -1,14 +1,14 @@
 import type { Logger } from 'pino';
 import { WakeSignal } from '../core/wake-signal.js';
 import type { Store, WebhookAttemptRecord, WebhookWork } from '../store/store.js';
-import { nextAttemptAt, shouldDisableEndpoint } from './backoff.js';
+import { nextAttemptAt, shouldDisableEndpoint } from '../net/backoff.js';
 import { fromEventRow } from './event-row.js';
 import { LEGACY_NOTIFICATION_TYPES, type WebhookEventType } from './payload.js';
-import { DEFAULT_WEBHOOK_TIMEOUT_MS, guardedDispatcher, type PostOutcome } from './post.js';
+import { DEFAULT_WEBHOOK_TIMEOUT_MS, guardedDispatcher, type PostOutcome } from '../net/post.js';
 import type { Dispatcher } from 'undici';
 import { sendWebhook } from './send.js';
-import { GroupCommitter } from '../accept/group-commit.js';
-import type { UrlGuard } from './url-guard.js';
+import { GroupCommitter } from '../store/group-commit.js';
+import type { UrlGuard } from '../net/url-guard.js';
 
 export type WebhookPostOutcome = 'delivered' | 'failed' | 'gave_up';
 

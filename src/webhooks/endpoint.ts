@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { WebhookEndpoint } from '../store/store.js';
-import { generateSecret } from './standard-signature.js';
+import { generateSecret } from '../net/standard-signature.js';
 import { WEBHOOK_EVENT_TYPES } from './payload.js';
 
 /**

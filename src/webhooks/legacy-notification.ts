@@ -1,9 +1,9 @@
 import type { WebhookFormat } from '../store/store.js';
 import { generateSecretKey } from './endpoint.js';
-import type { PostOutcome } from './post.js';
+import type { PostOutcome } from '../net/post.js';
 
 /**
- * The ValidationKey of SocketLabs' legacy Notification API (reference §3.4), the `form` endpoint
+ * The ValidationKey of SocketLabs' legacy Notification API (docs/webhooks.md), the `form` endpoint
  * format; which types such an endpoint gets is in core/legacy-notification-types.ts. The key is
  * shown to the owner and never sent; the receiver proves it is the owner's by putting it anywhere
  * in the body of its answer to EVERY notification, so a 2xx without it is a failed delivery (and

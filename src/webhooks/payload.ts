@@ -2,23 +2,23 @@ import type { KeyValue } from '../core/message.js';
 import { LEGACY_NOTIFICATION_TYPES as LEGACY_TYPES } from '../core/legacy-notification-types.js';
 
 /**
- * SocketLabs Event Webhook payloads (reference/socketlabs-wire-format.md §3): one flat PascalCase
+ * SocketLabs Event Webhook payloads (docs/webhooks.md, Payloads): one flat PascalCase
  * JSON object per POST, numeric enums. Every field SocketLabs' field table lists for a type is
  * present, null where Postline has no value, so a receiver that reads a field finds it (a missing
- * key and a null read differently in several languages). Keys come in the order of the reference's
+ * key and a null read differently in several languages). Keys come in the order of SocketLabs'
  * examples, so a payload reads like SocketLabs' own. Beyond SocketLabs, every payload carries
  * `EventId`, the event's stable id (also the `webhook-id` header), for deduplication: webhooks are
  * delivered at least once, and receivers tolerate unknown fields.
  */
 
-/** The wire `Type` values: public API, one registry (DESIGN §3.7). */
+/** The wire `Type` values: public API, one registry. */
 export const WEBHOOK_EVENT_TYPES = ['Queued', 'Deferred', 'Delivered', 'Failed', 'Tracking', 'Complaint', 'Validation'] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
 /** SocketLabs' TrackingType (.NET enum Click=0, Open=1, Unsubscribe=2). */
 export const TRACKING_TYPE = { click: 0, open: 1, unsubscribe: 2 } as const;
 export type TrackingType = (typeof TRACKING_TYPE)[keyof typeof TRACKING_TYPE];
-/** SocketLabs' FailureType (reference §7): 0 temporary, 1 permanent (address suppressed), 2 suppressed (not attempted). */
+/** SocketLabs' FailureType: 0 temporary, 1 permanent (address suppressed), 2 suppressed (not attempted). */
 export const FAILURE_TYPE = { temporary: 0, permanent: 1, suppressed: 2 } as const;
 export type FailureType = (typeof FAILURE_TYPE)[keyof typeof FAILURE_TYPE];
 
@@ -142,8 +142,9 @@ const NOT_IN_LEGACY_FORM = new Set(['SubaccountId', 'IpPoolId', 'Data', 'EventId
 
 /**
  * The request body and its Content-Type. `form` is SocketLabs' legacy Notification API
- * (reference §3.4): the same field names form-encoded, a field without a value as an empty value
- * (a form has no null; the receiver still finds the field), and only the legacy fields.
+ * (docs/webhooks.md, Legacy Notification API): the same field names form-encoded, a field without a
+ * value as an empty value (a form has no null; the receiver still finds the field), and only the
+ * legacy fields.
  */
 export function encodePayload(payload: WebhookPayload, format: BodyFormat): { body: string; contentType: string } {
   if (format === 'json') return { body: JSON.stringify(payload), contentType: 'application/json' };

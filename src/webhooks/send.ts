@@ -2,10 +2,10 @@ import type { Dispatcher } from 'undici';
 import type { WebhookEndpoint } from '../store/store.js';
 import { activeSigningSecrets } from './endpoint.js';
 import { buildPayload, encodePayload, type WebhookEvent } from './payload.js';
-import { postWebhook, type PostOutcome } from './post.js';
+import { postWebhook, type PostOutcome } from '../net/post.js';
 import { requireValidationKey } from './legacy-notification.js';
-import { sign } from './standard-signature.js';
-import type { UrlGuard } from './url-guard.js';
+import { sign } from '../net/standard-signature.js';
+import type { UrlGuard } from '../net/url-guard.js';
 
 export interface SendOptions {
   guard: UrlGuard;

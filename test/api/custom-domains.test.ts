@@ -4,7 +4,7 @@ import { TEST_STORE_KIND } from '../helpers/stores.js';
 import { createKey, v2, type V2Error } from '../helpers/api-v2.js';
 import { countRows } from '../helpers/webhooks.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
-import type { CustomDomainKind } from '../../src/custom-domains/domain.js';
+import type { CustomDomainKind } from '../../src/core/custom-domain.js';
 
 interface Rec { type: string; name: string; expected: string; status: string; found: string[] }
 interface Wire {

@@ -3,7 +3,7 @@ import { startTestApp, type TestApp } from '../helpers/app.js';
 import { TEST_STORE_KIND } from '../helpers/stores.js';
 import { createKey, v2, type V2Error } from '../helpers/api-v2.js';
 import { countRows, queryRows, startReceiver, type WebhookReceiver } from '../helpers/webhooks.js';
-import { verify } from '../../src/webhooks/standard-signature.js';
+import { verify } from '../../src/net/standard-signature.js';
 import { newId } from '../../src/core/ids.js';
 import type { InboundRoute } from '../../src/store/inbound-queries.js';
 

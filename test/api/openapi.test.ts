@@ -159,6 +159,7 @@ describe(`OpenAPI document and /docs (${TEST_STORE_KIND})`, () => {
     ].sort());
     expect(req.description).toMatch(/case-insensitively/);
     expect(req.description).toMatch(/XML/);
+    expect(Object.keys(op.responses['200']!.content!).sort()).toEqual(['application/json', 'application/xml']);
     const res = op.responses['200']!.content!['application/json']!.schema as { properties: Record<string, unknown> };
     expect(Object.keys(res.properties)).toEqual(['ErrorCode', 'MessageResults', 'TransactionReceipt']);
   });

@@ -6,12 +6,12 @@ import { renderForRecipient } from '../../src/merge/render-message.js';
 
 // The published client library, unmodified, pointed at Postline with endpointUrl.
 const require = createRequire(import.meta.url);
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: the published client is untyped JavaScript
 const sl: any = require('@socketlabs/email');
 
 describe(`official @socketlabs/email client (${TEST_STORE_KIND})`, () => {
   let t: TestApp;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: the published client is untyped JavaScript
   let client: any;
   const newestMessageId = async () => {
     const ev = await t.store.listEvents({ limit: 1_000_000 });

@@ -3,7 +3,7 @@ import { inject, startTestApp, type TestApp } from '../helpers/app.js';
 import { TEST_STORE_KIND } from '../helpers/stores.js';
 import { createKey, v2, type V2Error } from '../helpers/api-v2.js';
 import { countRows, startReceiver, type WebhookReceiver } from '../helpers/webhooks.js';
-import { verify } from '../../src/webhooks/standard-signature.js';
+import { verify } from '../../src/net/standard-signature.js';
 import { MAX_WEBHOOK_ENDPOINTS_PER_SERVER } from '../../src/core/api-v2-limits.js';
 
 interface Wire {

@@ -4,7 +4,7 @@ import { cli, exited, serve, type ServeProcess } from '../helpers/process.js';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
 import { sendOverSmtp } from './smtp-load.js';
 import { untilDoneOrStalled } from './progress.js';
-import { WORKER_DEAD_AFTER_MS } from '../../src/worker-registry.js';
+import { WORKER_DEAD_AFTER_MS } from '../../src/workers/registry.js';
 
 /**
  * Time after the restart for what the killed process had in flight (at most 400 messages) to

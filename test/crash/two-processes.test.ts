@@ -3,7 +3,7 @@ import pg from 'pg';
 import { createTestDb, TEST_STORE_KIND, type TestDb } from '../helpers/stores.js';
 import { cli, exited, serve, type ServeProcess } from '../helpers/process.js';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
-import { WORKER_DEAD_AFTER_MS } from '../../src/worker-registry.js';
+import { WORKER_DEAD_AFTER_MS } from '../../src/workers/registry.js';
 import { untilDoneOrStalled } from './progress.js';
 
 /** Recipients injected, split between the two processes. */

@@ -6,8 +6,8 @@ import type { Store } from '../../src/store/store.js';
 import { DeliveryWorker } from '../../src/delivery/worker.js';
 import { MxResolver } from '../../src/delivery/mx.js';
 import { SmtpPool } from '../../src/delivery/smtp-pool.js';
-import { classifySmtpReply } from '../../src/delivery/classify.js';
-import { createLogger } from '../../src/log.js';
+import { classifySmtpReply } from '../../src/bounce/classify.js';
+import { createLogger } from '../../src/core/log.js';
 import { newId } from '../../src/core/ids.js';
 import { loadVerpKeyring } from '../../src/bounce/verp-keys.js';
 

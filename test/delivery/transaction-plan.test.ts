@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { asciiAddress, hasUtf8Headers, planTransaction } from '../../src/delivery/transaction-plan.js';
-import { classifySmtpReply } from '../../src/delivery/classify.js';
+import { classifySmtpReply } from '../../src/bounce/classify.js';
 
 const ALL = { size: true, eightBitMime: true, smtpUtf8: true };
 const NONE = { size: false, eightBitMime: false, smtpUtf8: false };

@@ -9,7 +9,7 @@ import { fakeDns } from '../helpers/fake-dns.js';
 import { dnsLookup } from '../../src/dns/lookup.js';
 import { DKIM_ROTATION_OVERLAP_MS, keysToPublish, rotationChanges } from '../../src/domains/rotation.js';
 import type { ServerDkimKey } from '../../src/store/store.js';
-import type { RecordCheck } from '../../src/domains/types.js';
+import type { RecordCheck } from '../../src/core/sending-domain-types.js';
 import { publish, type WireRecord } from './publish.js';
 
 interface Key { selector: string; algorithm: string; state: string; activatedOn: string | null; retiresOn: string | null }

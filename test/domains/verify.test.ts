@@ -7,7 +7,7 @@ import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { dnsLookup } from '../../src/dns/lookup.js';
 import { checkRecords, decideVerifiedAt } from '../../src/domains/verify.js';
 import { expectedRecords, RETURN_PATH_LABEL } from '../../src/domains/records.js';
-import type { RecordCheck } from '../../src/domains/types.js';
+import type { RecordCheck } from '../../src/core/sending-domain-types.js';
 import { publish, type WireRecord } from './publish.js';
 
 interface Domain { id: number; domain: string; verified: boolean; verifiedOn: string | null; lastCheck: RecordCheck[] | null }

@@ -9,7 +9,7 @@ import { newestMessageId, waitForRecipients } from '../helpers/wait.js';
 import { reportAboutRecipient, tracedIdOf } from '../helpers/verp.js';
 import { createKey, v2 } from '../helpers/api-v2.js';
 import { startReceiver, until, type WebhookReceiver } from '../helpers/webhooks.js';
-import { verify } from '../../src/webhooks/standard-signature.js';
+import { verify } from '../../src/net/standard-signature.js';
 import type { StoredRecipient } from '../../src/store/store.js';
 
 /**

@@ -43,7 +43,12 @@ describe('postline CLI: servers and keys (tenancy)', { timeout: 240_000 }, () =>
     expect((await json(['init'], env))).toEqual(creds);
     const file = join(env.POSTLINE_DATA_DIR, 'credentials.json');
     expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(creds);
-    expect((await cli(['init'], env)).stdout).toContain(`Account key: ${creds.accountKey}`);
+    const printed = (await cli(['init'], env)).stdout;
+    expect(printed).toContain(`Account key: ${creds.accountKey}`);
+    // It says which key goes where: the injection key to the Injection API and SMTP, the account key to v2 and marketing.
+    expect(printed).toContain('injection key: sends mail through the Injection API, POST /api/v1/email');
+    expect(printed).toContain('the v2 API at /v2/... (also /api/v2/...)');
+    expect(printed).toContain('the Marketing API at');
     const accountKeys = async () => (await json<{ scope: string; revokedAt: number | null }[]>(['keys', 'list'], env)).filter((k) => k.scope === 'account');
     expect(await accountKeys()).toHaveLength(1);
     // A credentials file from before account keys: the injection key is kept, an account key is added.
@@ -98,6 +103,13 @@ describe('postline CLI: servers and keys (tenancy)', { timeout: 240_000 }, () =>
     expect(rotated.apiKey).not.toBe(account.apiKey);
     expect((await json(['keys', 'revoke', account.publicId], env))).toEqual({ revoked: account.publicId });
     expect((await cli(['keys', 'rotate', account.publicId], env)).stderr).toContain('no live key');
+    // A server key may carry both permissions, named in any order; anything else is refused and creates nothing.
+    const both = (await json<{ serverId: number; scope: string; apiKey: string }>(['keys', 'create', '--server', String(server.id), '--scope', 'management,injection'], env));
+    expect(both).toMatchObject({ serverId: server.id, scope: 'injection,management', name: 'injection,management key' });
+    const count = (await json<unknown[]>(['keys', 'list'], env)).length;
+    const bad = await cli(['keys', 'create', '--server', String(server.id), '--scope', 'injection,bogus'], env);
+    expect([bad.status, bad.stderr]).toEqual([1, 'postline: --scope must be one of injection, management, injection,management, account\n']);
+    expect((await json<unknown[]>(['keys', 'list'], env)).length).toBe(count);
     // Scopes and owners must match.
     expect((await cli(['keys', 'create', '--server', String(server.id), '--scope', 'account'], env)).stderr).toContain('use --account ID instead of --server');
     expect((await cli(['keys', 'create', '--account', String(server.accountId), '--scope', 'management'], env)).stderr).toContain('belongs to a server');

@@ -29,9 +29,13 @@ describe('postline CLI (operator contract)', () => {
     const p = await serve(env);
     const creds = JSON.parse((await cli(['init', '--json'], env)).stdout);
     // stderr and stdout are separate pipes: the banner may arrive just after the listening log line.
-    await vi.waitFor(() => expect(p.stderr()).toContain('Endpoint:'), { timeout: 5000 });
+    await vi.waitFor(() => expect(p.stderr()).toContain(`Account key: ${creds.accountKey}`), { timeout: 5000 });
     expect(p.stderr()).toContain(`ServerId: ${creds.serverId}`);
     expect(p.stderr()).toContain(`API key:  ${creds.apiKey}`);
+    // Which key goes where: the injection key to /api/v1/email, the account key to v2 and marketing.
+    expect(p.stderr()).toMatch(new RegExp(`POST http://[^ ]+:${p.port}/api/v1/email`));
+    expect(p.stderr()).toMatch(new RegExp(`the v2 API at http://[^ ]+:${p.port}/v2/\\.\\.\\.`));
+    expect(p.stderr()).toContain('the Marketing API at');
     const res = await fetch(`http://127.0.0.1:${p.port}/api/v1/email`, {
       method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${creds.apiKey}` },
       body: JSON.stringify({ serverId: creds.serverId, messages: [{ to: [{ emailAddress: 'a@example.com' }], from: { emailAddress: 'b@example.com' }, subject: 's', textBody: 't' }] }),

@@ -7,7 +7,7 @@ import { sql, type Kysely } from 'kysely';
 import { createTransport } from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
-import { createLogger } from '../../src/log.js';
+import { createLogger } from '../../src/core/log.js';
 import { startApp, type RunningApp } from '../../src/app.js';
 import { ensureBootstrap, type Credentials } from '../../src/accept/bootstrap.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';

@@ -1,5 +1,5 @@
 import { loadConfig, type Config } from '../../src/config/load.js';
-import { createLogger } from '../../src/log.js';
+import { createLogger } from '../../src/core/log.js';
 import { startApp, type Deps, type Role, type RunningApp } from '../../src/app.js';
 import type { MxDns } from '../../src/delivery/mx.js';
 import { ensureBootstrap, type Credentials } from '../../src/accept/bootstrap.js';

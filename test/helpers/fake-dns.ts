@@ -12,7 +12,7 @@ export function fakeDns(zones: Record<string, { mx?: { exchange: string; priorit
     },
     async resolve4(d) {
       const z = zones[d];
-      if (!z || !z.a) throw notFound(d);
+      if (!z?.a) throw notFound(d);
       return z.a;
     },
     async resolve6(d) { throw notFound(d); },

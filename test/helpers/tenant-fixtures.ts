@@ -40,6 +40,11 @@ export interface VictimResources {
   /** A message the victim sent (Injection API), for the reports routes, and its subject (only the victim's data holds it). */
   sentMessageId: string;
   sentSubject: string;
+  /** The victim's injection-api credentials key (fetched before the attacks, so reading it again changes nothing). */
+  credentialsKey: string;
+  /** A stored template of the victim's, and a string only its content holds. */
+  templateId: number;
+  templateMarker: string;
 }
 
 export interface Fixtures {
@@ -99,6 +104,11 @@ export async function createFixtures(t: TestApp, receiverUrl: string, attackerRe
   const inboundRoute = ok(await v2<{ data: { id: number; secretKey: string } }>(t, 'POST', `/servers/${victim.serverId}/inbound-routes`,
     { key: victim.managementKey, body: { match: inboundDomain, url: receiverUrl } }), 'an inbound route').data;
   const inboundMessageId = await receiveInbound(t, victim, inboundRoute.id, `support@${inboundDomain}`);
+  const credentials = ok(await v2<{ data: { apiKey: string } }>(t, 'GET', `/servers/${victim.serverId}/credentials/injection-api`,
+    { key: victim.managementKey }), 'the injection credentials').data;
+  const templateMarker = `victim template ${uniqueTag()}`;
+  const template = ok(await v2<{ data: { templateId: number } }>(t, 'POST', `/servers/${victim.serverId}/templates`,
+    { key: victim.managementKey, body: { name: 'victim template', textBody: templateMarker } }), 'a template').data;
 
   ok(await v2(t, 'POST', `/servers/${attacker.serverId}/suppressions`, { key: attacker.managementKey, body: { emailAddress: `attacker-${uniqueTag()}@example.com` } }), "the attacker's suppression");
   ok(await v2(t, 'POST', `/servers/${attacker.serverId}/webhooks`, { key: attacker.managementKey, body: { url: receiverUrl, validate: false } }), "the attacker's webhook endpoint");
@@ -107,7 +117,8 @@ export async function createFixtures(t: TestApp, receiverUrl: string, attackerRe
     resources: {
       suppressedAddress, webhookId: webhook.id, webhookUrl, webhookSecretKey: webhook.secretKey, serverKeyId: serverKey.keyId,
       sendingDomainId: sendingDomain.id, bounceDomainId: bounceDomain.domainId, trackingDomainId: trackingDomain.domainId,
-      inboundRouteId: inboundRoute.id, inboundSecretKey: inboundRoute.secretKey, inboundMessageId, sentMessageId, sentSubject,
+      inboundRouteId: inboundRoute.id, inboundSecretKey: inboundRoute.secretKey, inboundMessageId, sentMessageId, sentSubject, credentialsKey: credentials.apiKey,
+      templateId: template.templateId, templateMarker,
     },
     attackerReceiverUrl,
   };
@@ -151,6 +162,9 @@ export const PATH_PARAMS: Record<string, (f: Fixtures) => string> = {
   'tracking-domains/{domainId}': (f) => String(f.resources.trackingDomainId),
   routeId: (f) => String(f.resources.inboundRouteId),
   'messages/{messageId}': (f) => String(f.resources.inboundMessageId),
+  // A sub-account is a server: the victim's server is the victim's sub-account.
+  subaccountId: (f) => String(f.victim.serverId),
+  templateId: (f) => String(f.resources.templateId),
 };
 
 /** The PATH_PARAMS entry for the parameter that ends `pathSoFar` ("/api/v2/.../{p}"). */
@@ -179,6 +193,7 @@ export const SELF_LOCKING = new Set(['POST /api/v2/servers/{serverId}/disable'])
 export const QUERIES: Record<string, (f: Fixtures) => Record<string, string>> = {
   'GET /api/v2/servers/{serverId}/suppressions': (f) => ({ emailAddress: f.resources.suppressedAddress }),
   'GET /api/v2/servers/{serverId}/dkim/generate': () => ({ domain: 'generated.example.com', selector: 'gen1' }),
+  'GET /api/v2/subaccount/{subaccountId}/dkim/generate': () => ({ domain: 'generated.example.com', selector: 'gen1' }),
   'DELETE /api/v2/servers/{serverId}/suppressions': (f) => ({ emailAddress: f.resources.suppressedAddress }),
   'GET /api/v2/servers/{serverId}/reports/statistics': () => ({ startDate: new Date(Date.now() - 30 * 86_400_000).toISOString().slice(0, 10), endDate: new Date(Date.now() + 86_400_000).toISOString().slice(0, 10) }),
   'GET /api/v2/servers/{serverId}/reports/recipient-search': (f) => ({ messageId: f.resources.sentMessageId }),
@@ -208,7 +223,14 @@ export const BODIES: Record<string, (f: Fixtures) => unknown> = {
   'POST /api/v2/account/api-keys': () => ({ name: 'attacker account key' }),
   'POST /api/v2/servers/{serverId}/inbound-routes': (f) => ({ match: `attacker-${uniqueTag()}.example.com`, url: f.attackerReceiverUrl }),
   'PATCH /api/v2/servers/{serverId}/inbound-routes/{routeId}': () => ({ enabled: false }),
+  'POST /api/v2/subaccount': () => ({ name: 'attacker sub-account', useRuleEngine: true }),
+  'POST /api/v2/subaccount/{subaccountId}/bounce': () => ({ domain: `bounce-${uniqueTag()}.attacker.example.com`, isDefault: false }),
+  'POST /api/v2/subaccount/{subaccountId}/tracking': () => ({ domain: `track-${uniqueTag()}.attacker.example.com`, opensEnabled: true }),
+  'POST /api/v2/subaccount/{subaccountId}/dkim': () => ({ domain: `dkim-${uniqueTag()}.attacker.example.com`, selector: 's1', privateKey: 'not checked before the sub-account is' }),
+  'POST /api/v2/subaccount/{subaccountId}/suppressions/bulk-remove': (f) => ({ emailAddresses: [f.resources.suppressedAddress] }),
   'POST /api/v2/servers/{serverId}/inbound-routes/{routeId}/replay': () => ({ from: '2020-01-01T00:00:00Z', to: '2020-01-02T00:00:00Z' }),
+  'POST /api/v2/servers/{serverId}/templates': () => ({ name: 'attacker template', textBody: 'from the attacker' }),
+  'PATCH /api/v2/servers/{serverId}/templates/{templateId}': () => ({ textBody: 'rewritten by the attacker' }),
 };
 
 /**
@@ -225,6 +247,14 @@ export const OUTSIDE_SERVER: Record<string, 'list' | 'own' | 'refused'> = {
   'GET /api/v2/account/api-keys/{keyId}': 'refused',
   'DELETE /api/v2/account/api-keys/{keyId}': 'refused',
   'POST /api/v2/account/api-keys/{keyId}/rotate': 'refused',
+  'POST /api/v2/subaccount': 'own',
+  'POST /api/v2/subaccount/{subaccountId}/credentials/injection-api': 'refused',
+  'POST /api/v2/subaccount/{subaccountId}/bounce': 'refused',
+  'POST /api/v2/subaccount/{subaccountId}/tracking': 'refused',
+  'GET /api/v2/subaccount/{subaccountId}/dkim/generate': 'refused',
+  'POST /api/v2/subaccount/{subaccountId}/dkim': 'refused',
+  'GET /api/v2/subaccount/{subaccountId}/suppressions/download': 'refused',
+  'POST /api/v2/subaccount/{subaccountId}/suppressions/bulk-remove': 'refused',
 };
 
 /**
@@ -232,7 +262,7 @@ export const OUTSIDE_SERVER: Record<string, 'list' | 'own' | 'refused'> = {
  * suppressed address: the attacker sends it itself, and answers may echo it.)
  */
 export function victimMarkers(f: Fixtures): string[] {
-  return [f.resources.webhookUrl, f.resources.webhookSecretKey, f.resources.inboundSecretKey, f.resources.sentSubject];
+  return [f.resources.webhookUrl, f.resources.webhookSecretKey, f.resources.inboundSecretKey, f.resources.sentSubject, f.resources.credentialsKey, f.resources.templateMarker];
 }
 
 export interface PlannedRequest { method: string; path: string; query?: Record<string, string>; body?: unknown }

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { BIN, cli } from '../helpers/process.js';
 import { createTestDb, TEST_STORE_KIND, type TestDb } from '../helpers/stores.js';
 import { startReceiver, type WebhookReceiver } from '../helpers/webhooks.js';
-import { verify } from '../../src/webhooks/standard-signature.js';
+import { verify } from '../../src/net/standard-signature.js';
 import { newId } from '../../src/core/ids.js';
 
 /** The CLI without blocking this process: the receiver of the handshake runs here. */

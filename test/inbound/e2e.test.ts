@@ -3,17 +3,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTransport } from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import { loadConfig } from '../../src/config/load.js';
-import { createLogger } from '../../src/log.js';
+import { createLogger } from '../../src/core/log.js';
 import { ensureBootstrap } from '../../src/accept/bootstrap.js';
 import { startMxServer } from '../../src/mx/mx-server.js';
 import { InboundRouteTable } from '../../src/inbound/route-table.js';
 import type { Store } from '../../src/store/store.js';
 import type { NewInboundMessage } from '../../src/store/inbound-queries.js';
-import { verify } from '../../src/webhooks/standard-signature.js';
+import { verify } from '../../src/net/standard-signature.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { createKey, v2, type V2Error } from '../helpers/api-v2.js';
 import { createTestDb, TEST_STORE_KIND } from '../helpers/stores.js';
-import { countRows, queryRows, startReceiver, until, type ReceivedWebhook, type WebhookReceiver } from '../helpers/webhooks.js';
+import { countRows, queryRows, startReceiver, until, type WebhookReceiver } from '../helpers/webhooks.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 
 interface Party { EmailAddress: string; FriendlyName: string | null }
@@ -264,5 +264,3 @@ describe(`inbound: a store failure at the end of DATA (${TEST_STORE_KIND})`, () 
     }
   });
 });
-
-export type { ReceivedWebhook };

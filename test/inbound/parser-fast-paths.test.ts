@@ -1,20 +1,18 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import EmailReplyParser from 'email-reply-parser';
 import PostalMime from 'postal-mime';
 import { describe, expect, it } from 'vitest';
-import { importPackageFile } from '../../src/core/package-internals.js';
-import { decodeBase64Text } from '../../src/inbound/parse/base64-text.js';
+import { decodeBase64Text } from '../../src/core/base64-text.js';
 import { splitAtPlaceholders } from '../../src/inbound/parse/build-body.js';
-import { PartAwareParser, parseMime } from '../../src/inbound/parse/mime.js';
-import { BASE64_FAULT, ChunkWriter, partsInOrder, type PartNode } from '../../src/inbound/parse/postal-mime-parts.js';
-import { anyPatternTest, replyText } from '../../src/inbound/parse/reply-text.js';
+import { parseMime } from '../../src/inbound/parse/mime.js';
+import { importPackageFile } from '../../src/patches/package-files.js';
+import type { ChunkWriterClass } from '../../src/patches/postal-mime.js';
+
+const ChunkWriter = await importPackageFile<ChunkWriterClass>('postal-mime', 'dist/esm/chunk-writer.js');
 
 /**
- * The parser's two fast paths must answer exactly what the libraries answer: the native base64
- * decoder what postal-mime's own Base64Decoder decodes (it is left untouched, only MimeNode is
- * told to use ours; its output goes through the ChunkWriter join, which is checked on its own
- * below), and the reply parser what email-reply-parser's parseReply gives.
+ * The pieces of postal-mime's fast paths (src/patches/postal-mime.ts) must answer exactly what the
+ * library's own code answers: the native base64 decoder what postal-mime's Base64Decoder decodes
+ * (left untouched, only MimeNode is told to use ours), and the chunk joins the bytes written.
+ * test/patches/postal-mime.test.ts compares whole parses with and without the patches.
  */
 interface LibDecoder { update(line: Uint8Array): void; finalize(): Promise<ArrayBuffer> }
 const LibBase64Decoder = await importPackageFile<new () => LibDecoder>('postal-mime', 'dist/esm/base64-decoder.js');
@@ -139,105 +137,6 @@ describe('native base64 decoding of MIME parts', () => {
     // The library, on the same message, agrees on the content.
     const lib = await PostalMime.parse(raw, { attachmentEncoding: 'arraybuffer' });
     expect(Buffer.from(lib.attachments[0]!.content as ArrayBuffer).equals(pdf)).toBe(true);
-  });
-});
-
-const FIXTURES = join(import.meta.dirname, '../fixtures/inbound');
-
-/** A MIME part's body lines in one of the encodings, with the lines mail puts in bodies that look like boundaries. */
-function bodyLines(r: () => number, encoding: string): string[] {
-  if (encoding === 'base64') return base64Lines(r);
-  const pool = ['plain text', '', '--', '-- ', '--not-a-boundary', '---', '- dash', 'caf\u00e9 =C3=A9 soft=', 'trailing space ', '\tindented', 'a\rbare CR', '.', 'x'.repeat(200)];
-  return Array.from({ length: Math.floor(r() * 12) }, () => pick(r, pool));
-}
-
-/** A message of random shape: single part or nested multiparts, mixed line breaks, junk, missing closing lines, no final line feed. */
-function randomMessage(r: () => number): Buffer {
-  const encodings = ['base64', '7bit', 'quoted-printable', '8bit', 'binary'];
-  const leaf = (): string[] => {
-    const encoding = pick(r, encodings);
-    const type = pick(r, ['text/plain; charset=utf-8', 'text/html', 'application/octet-stream', 'image/png']);
-    const disposition = type.startsWith('text') && r() < 0.6 ? [] : [`Content-Disposition: attachment; filename="f${Math.floor(r() * 99)}.bin"`];
-    return [`Content-Type: ${type}`, `Content-Transfer-Encoding: ${encoding}`, ...disposition, '', ...bodyLines(r, encoding)];
-  };
-  const multipart = (depth: number): string[] => {
-    const boundary = `b${depth}-${Math.floor(r() * 1e6)}`;
-    const out = [`Content-Type: multipart/${pick(r, ['mixed', 'alternative', 'related'])}; boundary="${boundary}"`, '', pick(r, ['', 'This is a multi-part message.'])];
-    for (let i = 1 + Math.floor(r() * 3); i > 0; i--) out.push(`--${boundary}${pick(r, ['', '', ' ', '\t'])}`, ...(depth < 2 && r() < 0.3 ? multipart(depth + 1) : leaf()));
-    if (r() < 0.85) out.push(`--${boundary}--`, ...(r() < 0.3 ? ['epilogue', '--'] : []));
-    return out;
-  };
-  const lines = ['From: a@example.net', 'To: b@customer.example', 'Subject: shape', 'MIME-Version: 1.0', ...(r() < 0.3 ? leaf() : multipart(0))];
-  let text = '';
-  for (const [i, l] of lines.entries()) text += l + (i === lines.length - 1 && r() < 0.3 ? '' : pick(r, ['\r\n', '\r\n', '\r\n', '\n', '\r\r\n']));
-  return Buffer.from(text, 'utf8');
-}
-
-/** Everything postal-mime gives for a message, and the faults the base64 decoder marked on each part. */
-async function parsedBy(parser: PostalMime, raw: Buffer): Promise<unknown> {
-  const email = await parser.parse(raw);
-  const faults = partsInOrder((parser as unknown as { root: PartNode }).root).map((n) => n[BASE64_FAULT] ?? null);
-  const attachments = email.attachments.map((a) => ({ ...a, content: Buffer.from(a.content as ArrayBuffer).toString('hex') }));
-  return { ...email, attachments, faults };
-}
-
-describe('native line reading', () => {
-  it("parses every message exactly as postal-mime's own line reader does", async () => {
-    const options = { attachmentEncoding: 'arraybuffer', rfc822Attachments: true } as const;
-    const fixtures = ['broken-base64.eml', 'folded-headers.eml', 'garbage-headers.eml', 'latin1.eml', 'out-of-office.eml', 'reply.eml', 'unclosed-multipart.eml']
-      .map((f) => readFileSync(join(FIXTURES, f)));
-    const messages = [...fixtures, ...Array.from({ length: 400 }, (_, i) => randomMessage(rng(i + 1)))];
-    for (const [i, raw] of messages.entries()) {
-      const ours = await parsedBy(new PartAwareParser(options), raw);
-      const library = await parsedBy(new PostalMime(options), raw);
-      expect(ours, `message ${i}: ${JSON.stringify(raw.toString('latin1').slice(0, 300))}`).toEqual(library);
-    }
-  });
-});
-const LINES = [
-  'Thanks, that fixed it.', 'Sounds good.', '', '', '> quoted line', '>> deeper quote', '> ', 'On Mon, 20 May 2024 at 09:00, Ann <ann@example.net> wrote:',
-  'Le lun. 20 mai 2024 à 09:00, Ann <ann@example.net> a écrit :', 'Am 20.05.2024 schrieb Ann <ann@example.net>:', '--', '-- ', 'Ann Sender',
-  'Sent from my iPhone', '________________________________', 'From: Ann <ann@example.net>', 'Sent: Monday, May 20, 2024 9:00 AM', '   indented text',
-  'Grüße 😀 and 𝔘𝔫𝔦𝔠𝔬𝔡𝔢', '~~~', 'wrote:', 'On a line by itself', '\t', 'Best regards,',
-  // The library tests signature and quote-header patterns on each line reversed: these lines match them that way.
-  ',sdrager tseB', 'enohPi ym morf tneS', ':etorw >ten.elpmaxe@nna< nnA ,00:90 ta 4202 yaM 02 ,noM nO', '>ten.elpmaxe@nna< nnA :morF',
-  // Longer than the reversal's scratch array, and lone surrogates (reversed code unit by code unit, as the library does).
-  `${'long line '.repeat(30)}wrote:`, '\ud83d lone high, lone low \udc00', ' \ude00\ud83d reversed pair',
-];
-
-describe('ReplyText', () => {
-  it("equals email-reply-parser's answer on fixtures and on generated replies", () => {
-    const texts = ['reply.eml', 'out-of-office.eml', 'latin1.eml'].map((f) => readFileSync(join(FIXTURES, f), 'utf8').split(/\r?\n\r?\n/).slice(1).join('\n\n'));
-    for (let seed = 1; seed <= 500; seed++) {
-      const r = rng(seed);
-      const n = 1 + Math.floor(r() * 30);
-      texts.push(Array.from({ length: n }, () => pick(r, LINES)).join(r() < 0.3 ? '\r\n' : '\n'));
-    }
-    for (const [i, t] of texts.entries()) {
-      expect(replyText(t), `text ${i}: ${JSON.stringify(t.slice(0, 200))}`).toBe(new EmailReplyParser().parseReply(t).trimEnd());
-    }
-    expect(replyText(null)).toBeNull();
-  });
-});
-
-describe('anyPatternTest', () => {
-  it('answers as trying each pattern in turn, across flag sets', () => {
-    const patterns = [/^\s*-{2,4}$/, /^Cheers,?!?$/mi, /(On\s.+\n?wrote:)$/m, /^ab+c/, /écrit\s?:$/u, /x$/i];
-    const test = anyPatternTest(patterns)!;
-    const r = rng(7);
-    const pieces = ['-', '--', ' ', 'CHEERS', 'cheers,!', 'On ', 'Mon', '\n', 'wrote:', 'a', 'b', 'c', 'écrit :', 'X', 'x', 'y'];
-    for (let i = 0; i < 2000; i++) {
-      const text = Array.from({ length: Math.floor(r() * 6) }, () => pick(r, pieces)).join('');
-      expect(test(text), JSON.stringify(text)).toBe(patterns.some((p) => p.test(text)));
-    }
-  });
-
-  it('declines patterns whose meaning joining would change, and objects that are not RegExps', () => {
-    expect(anyPatternTest([/a/, /(b)\1/])).toBeNull();
-    expect(anyPatternTest([/(?<n>b)\k<n>/])).toBeNull();
-    expect(anyPatternTest([/a/g])).toBeNull();
-    expect(anyPatternTest([/a/y])).toBeNull();
-    expect(anyPatternTest([{ source: 'a', flags: '', test: () => true }])).toBeNull();
   });
 });
 

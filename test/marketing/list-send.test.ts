@@ -9,7 +9,7 @@ import { createKey, createTenant } from '../helpers/api-v2.js';
 import { countRows, queryRows, until } from '../helpers/webhooks.js';
 import type { ImportContactRow } from '../../src/store/store.js';
 import { ListSendExpander } from '../../src/marketing/list-send-expander.js';
-import { createLogger } from '../../src/log.js';
+import { createLogger } from '../../src/core/log.js';
 
 /**
  * A send to a list of CONTACTS contacts (100,000 on SQLite, about 50 s; 5,000 on PostgreSQL, where

@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTransport } from 'nodemailer';
 import { loadConfig } from '../../src/config/load.js';
-import { createLogger } from '../../src/log.js';
+import { createLogger } from '../../src/core/log.js';
 import { startApp, type RunningApp } from '../../src/app.js';
 import { ensureBootstrap, type Credentials } from '../../src/accept/bootstrap.js';
 import type { Store, StoredRecipient } from '../../src/store/store.js';

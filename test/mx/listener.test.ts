@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTransport } from 'nodemailer';
 import { loadConfig, type Config } from '../../src/config/load.js';
-import { createLogger } from '../../src/log.js';
+import { createLogger } from '../../src/core/log.js';
 import { ensureBootstrap } from '../../src/accept/bootstrap.js';
 import type { Store } from '../../src/store/store.js';
 import { startMxServer, type MxServer } from '../../src/mx/mx-server.js';

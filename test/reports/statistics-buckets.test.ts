@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { bucketCount, planBuckets } from '../../src/reporting/buckets.js';
 import { ceilHour, offsetSegments, parseDateParam, parseZone } from '../../src/reporting/time-zone.js';
-import { columnOf, countsOf, dimsOf, failureCodeFamily, STORED_METRICS } from '../../src/reporting/metrics.js';
+import { columnOf, countsOf, dimsOf, failureCodeFamily, STORED_METRICS } from '../../src/core/report-metrics.js';
 import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/migrations.js';
 import { POSTGRES_MIGRATIONS } from '../../src/store/postgres/migrations.js';
 

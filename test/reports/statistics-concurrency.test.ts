@@ -3,7 +3,7 @@ import { createTestDb, TEST_STORE_KIND, type TestDb } from '../helpers/stores.js
 import type { NewEvent, Store } from '../../src/store/store.js';
 import type { NewMessage } from '../../src/core/message.js';
 import { newId } from '../../src/core/ids.js';
-import { HOUR_MS } from '../../src/reporting/metrics.js';
+import { HOUR_MS } from '../../src/core/report-metrics.js';
 
 /**
  * Rollups under concurrent writers, through the store: 64 transactions at once add events of

@@ -5,10 +5,10 @@ import { inject, startAppDeliveringToSink, type TestApp } from '../helpers/app.j
 import { TEST_STORE_KIND } from '../helpers/stores.js';
 import { createKey, execSql, v2 } from '../helpers/api-v2.js';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
-import { createLogger } from '../../src/log.js';
+import { createLogger } from '../../src/core/log.js';
 import { newId } from '../../src/core/ids.js';
 import { runRetentionPass, type RetentionAges } from '../../src/retention/pass.js';
-import { floorId, retentionQueries } from '../../src/retention/queries.js';
+import { floorId, retentionQueries } from '../../src/store/retention-queries.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../src/store/schema.js';
 import type { Store } from '../../src/store/store.js';

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadOrCreateTlsCredentials } from '../../src/smtp/tls.js';
 
 const dirs: string[] = [];
-afterEach(() => { dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })); });
+afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
 const tempDir = (): string => { const d = mkdtempSync(join(tmpdir(), 'postline-tls-')); dirs.push(d); return d; };
 const cfg = (dataDir: string, hostname = 'smtp.postline.test') => ({ dataDir, hostname, tlsCertFile: null, tlsKeyFile: null });
 

@@ -15,7 +15,7 @@ import type { CheckpointState, Store } from '../../src/store/store.js';
  */
 describe('background WAL checkpoints (SQLite)', () => {
   const dirs: string[] = [];
-  afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+  afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
   const tempFile = () => {
     const dir = mkdtempSync(join(tmpdir(), 'postline-ckpt-'));
     dirs.push(dir);

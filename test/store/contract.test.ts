@@ -1,26 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDb, TEST_STORE_KIND, type TestDb } from '../helpers/stores.js';
 import type { Store } from '../../src/store/store.js';
-import type { NewMessage } from '../../src/core/message.js';
-import { newId } from '../../src/core/ids.js';
 import { generateApiKey } from '../../src/core/api-key.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../src/store/schema.js';
+import { testMessage } from '../helpers/messages.js';
+
+const message = (serverId: number, now: number, addresses: string[]) =>
+  testMessage(serverId, now, addresses, { message: { metadata: [{ key: 'k', value: 'v' }], tags: ['t'] }, recipient: { mailingId: 'm1' } });
 
 /** The Store contract: the same assertions on SQLite (npm test) and PostgreSQL (npm run test:pg). */
-function message(serverId: number, now: number, addresses: string[]): NewMessage {
-  return {
-    id: newId(now), serverId, createdAt: now, source: 'api', isMerge: false, sizeBytes: 10,
-    metadata: [{ key: 'k', value: 'v' }], tags: ['t'],
-    template: {
-      from: { email: 'from@example.com', name: null }, replyTo: null, to: addresses.map((email) => ({ email, name: null })),
-      cc: [], bcc: [], subject: 'Hello', textBody: 'Body', htmlBody: null, ampBody: null, charset: null,
-      headers: [], attachments: [], messageId: null, mailingId: null, globalMerge: [],
-    },
-    recipients: addresses.map((address) => ({ id: newId(now), address, kind: 'to', merge: null, mailingId: 'm1', messageId: null })),
-  };
-}
-
 describe(`Store contract (${TEST_STORE_KIND})`, () => {
   let db: TestDb;
   let store: Store;
@@ -133,7 +122,7 @@ describe(`Store contract (${TEST_STORE_KIND})`, () => {
       const claimed: string[][] = [[], [], [], []];
       for (let round = 0; round < 40; round++) {
         const got = await Promise.all(claimers.map((s, i) => s.claimRecipients(`w${i}`, 7, now + 10 * 24 * 3600_000, now - 60_000)));
-        got.forEach((rows, i) => claimed[i]!.push(...rows.map((r) => r.id)));
+        for (const [i, rows] of got.entries()) claimed[i]!.push(...rows.map((r) => r.id));
         if (got.every((r) => r.length === 0)) break;
       }
       const all = claimed.flat();

@@ -1,22 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDb, TEST_STORE_KIND, type TestDb } from '../helpers/stores.js';
 import type { InboundReportRecord, Store } from '../../src/store/store.js';
-import type { NewMessage } from '../../src/core/message.js';
 import { newId } from '../../src/core/ids.js';
+import { testMessage } from '../helpers/messages.js';
+
+const message = testMessage;
 
 /** recordInboundReport, the store side of asynchronous bounces and complaints, on both stores. */
-function message(serverId: number, now: number, addresses: string[]): NewMessage {
-  return {
-    id: newId(now), serverId, createdAt: now, source: 'api', isMerge: false, sizeBytes: 10, metadata: [], tags: [],
-    template: {
-      from: { email: 'from@example.com', name: null }, replyTo: null, to: addresses.map((email) => ({ email, name: null })),
-      cc: [], bcc: [], subject: 'Hello', textBody: 'Body', htmlBody: null, ampBody: null, charset: null,
-      headers: [], attachments: [], messageId: null, mailingId: null, globalMerge: [],
-    },
-    recipients: addresses.map((address) => ({ id: newId(now), address, kind: 'to', merge: null, mailingId: null, messageId: null })),
-  };
-}
-
 const failed = (recipientId: string, failureCode = 2001): InboundReportRecord => ({
   recipientId,
   event: { type: 'Failed', data: { FailureType: 1, FailureCode: failureCode, Async: true } },

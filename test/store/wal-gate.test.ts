@@ -68,7 +68,7 @@ describe('WAL gate (unit)', () => {
 
 describe('WAL gate (SQLite store, checkpoint thread)', () => {
   const dirs: string[] = [];
-  afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+  afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
   const storeIn = (walGate: Partial<WalGateOptions>) => {
     const dir = mkdtempSync(join(tmpdir(), 'postline-walgate-'));
     dirs.push(dir);

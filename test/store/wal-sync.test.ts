@@ -10,7 +10,7 @@ interface Db { t: { id: number; v: string } }
 
 describe('WalSync: SQLite commits made durable off the event loop', () => {
   const dirs: string[] = [];
-  afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+  afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
 
   function open() {
     const dir = mkdtempSync(join(tmpdir(), 'postline-wal-'));

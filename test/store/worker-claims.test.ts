@@ -1,27 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDb, TEST_STORE_KIND, type TestDb } from '../helpers/stores.js';
 import type { DeliveryOutcomeRecord, Store, WorkerRegistration } from '../../src/store/store.js';
-import type { NewMessage } from '../../src/core/message.js';
 import { newId } from '../../src/core/ids.js';
 import { conflictsRetried } from '../../src/store/conflict-retry.js';
+import { testMessage } from '../helpers/messages.js';
+
+const message = testMessage;
 
 /**
  * The worker registry on both dialects: a claim of a dead (stale heartbeat, deregistered or never
  * registered) worker is taken over at once, a live worker's is not, and the writers of held rows
  * (renew, record) lock them in one order, so concurrent batches never deadlock on PostgreSQL.
  */
-function message(serverId: number, at: number, addresses: string[]): NewMessage {
-  return {
-    id: newId(at), serverId, createdAt: at, source: 'api', isMerge: false, sizeBytes: 10, metadata: [], tags: [],
-    template: {
-      from: { email: 'from@example.com', name: null }, replyTo: null, to: addresses.map((email) => ({ email, name: null })),
-      cc: [], bcc: [], subject: 'Hello', textBody: 'Body', htmlBody: null, ampBody: null, charset: null,
-      headers: [], attachments: [], messageId: null, mailingId: null, globalMerge: [],
-    },
-    recipients: addresses.map((address) => ({ id: newId(at), address, kind: 'to', merge: null, mailingId: null, messageId: null })),
-  };
-}
-
 function delivered(recipientId: string): DeliveryOutcomeRecord {
   return { recipientId, status: 'delivered', attempts: 1, nextAttemptAt: null, reply: '250 ok', mx: 'mx.example', failureCode: null,
     event: { type: 'Delivered', data: { Response: '250 ok' } } };

@@ -3,7 +3,7 @@ import { inject, startTestApp, type TestApp } from '../helpers/app.js';
 import { TEST_STORE_KIND } from '../helpers/stores.js';
 import { queryRows } from '../helpers/webhooks.js';
 import { newestMessageId } from '../helpers/wait.js';
-import { createLogger } from '../../src/log.js';
+import { createLogger } from '../../src/core/log.js';
 import { TrackingService } from '../../src/tracking/service.js';
 import { TrackingUrls } from '../../src/tracking/urls.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BOUNCE_RULES } from '../../src/delivery/bounce-rules.js';
-import { classifySmtpReply, parseEnhancedStatus, MAX_CLASSIFIED_REPLY_CHARS } from '../../src/delivery/classify.js';
+import { BOUNCE_RULES } from '../../src/bounce/bounce-rules.js';
+import { classifySmtpReply, parseEnhancedStatus, MAX_CLASSIFIED_REPLY_CHARS } from '../../src/bounce/classify.js';
 
 /** Every FailureCode in reference §7 (the .NET FailureCodes.cs + KB table union). */
 const SECTION_7_CODES = new Set([

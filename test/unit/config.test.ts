@@ -22,6 +22,12 @@ describe('configuration', () => {
     expect(() => loadConfig({ [key]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [key]: value })).toThrow(`${key}=${JSON.stringify(value)}`);
   });
+  it('library patches are on by default, off on request, and any other value stops start-up naming the key', () => {
+    expect(loadConfig({}).libraryPatches).toBe('on');
+    expect(loadConfig({ POSTLINE_LIBRARY_PATCHES: 'off' }).libraryPatches).toBe('off');
+    expect(() => loadConfig({ POSTLINE_LIBRARY_PATCHES: 'maybe' })).toThrow(ConfigError);
+    expect(() => loadConfig({ POSTLINE_LIBRARY_PATCHES: 'maybe' })).toThrow(/POSTLINE_LIBRARY_PATCHES="maybe": expected one of on, off/);
+  });
   it('declares every key once, with a doc line and an env name', () => {
     const envs = CONFIG_SCHEMA.map((k) => k.env);
     expect(new Set(envs).size).toBe(envs.length);

@@ -1,8 +1,8 @@
 import { Writable } from 'node:stream';
 import { sql, type Kysely } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { GroupCommitter } from '../../src/accept/group-commit.js';
-import { createLogger } from '../../src/log.js';
+import { GroupCommitter } from '../../src/store/group-commit.js';
+import { createLogger } from '../../src/core/log.js';
 import { isDiskFull, StorageHealth, withStorageHealth } from '../../src/store/disk-full.js';
 import { createTestDb, TEST_STORE_KIND } from '../helpers/stores.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GroupCommitter } from '../../src/accept/group-commit.js';
+import { GroupCommitter } from '../../src/store/group-commit.js';
 
 describe('group commit', () => {
   it('commits items submitted together in one batch and answers each after it', async () => {

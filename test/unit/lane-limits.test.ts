@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { WebhookDispatcher, type WebhookDispatcherDeps } from '../../src/webhooks/dispatcher.js';
 import { InboundPoster, type InboundPosterDeps } from '../../src/inbound/poster.js';
-import { createUrlGuard } from '../../src/webhooks/url-guard.js';
-import { createLogger } from '../../src/log.js';
+import { createUrlGuard } from '../../src/net/url-guard.js';
+import { createLogger } from '../../src/core/log.js';
 import type { Store } from '../../src/store/store.js';
 
 /** The lane limits are refused when they could not hold: nothing starts, nothing is claimed. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidDataError, normalizeMessage } from '../../src/api/compat/socketlabs/normalize.js';
+import { InvalidDataError, normalizeMessage } from '../../src/message/normalize.js';
 
 /** What official SocketLabs clients send that a strict reader would refuse (normalize.ts). */
 describe('Injection API input from official clients', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { bounceSuppression, clipDetail, isAddressFailure, suppressedFailure, suppressionKey } from '../../src/core/suppression.js';
 import { deferOrExpire, outcomeFor, undeliverable, type Classify } from '../../src/delivery/outcome.js';
-import { classifySmtpReply } from '../../src/delivery/classify.js';
+import { classifySmtpReply } from '../../src/bounce/classify.js';
 import type { StoredRecipient } from '../../src/store/store.js';
 
 const NOW = 1_700_000_000_000;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nextAttemptAt, shouldDisableEndpoint, WEBHOOK_DISABLE_AFTER_FAILING_MS, WEBHOOK_RETRY_SCHEDULE_MS } from '../../src/webhooks/backoff.js';
+import { nextAttemptAt, shouldDisableEndpoint, WEBHOOK_DISABLE_AFTER_FAILING_MS, WEBHOOK_RETRY_SCHEDULE_MS } from '../../src/net/backoff.js';
 
 const HOUR = 3_600_000;
 const mid = () => 0.5;
@@ -17,7 +17,7 @@ describe('webhook retry schedule', () => {
 
   it('walks the table, then gives up with null', () => {
     const now = 1_000_000;
-    WEBHOOK_RETRY_SCHEDULE_MS.forEach((wait, i) => expect(nextAttemptAt(i + 1, now, mid)).toBe(now + wait));
+    for (const [i, wait] of WEBHOOK_RETRY_SCHEDULE_MS.entries()) expect(nextAttemptAt(i + 1, now, mid)).toBe(now + wait);
     expect(nextAttemptAt(WEBHOOK_RETRY_SCHEDULE_MS.length + 1, now, mid)).toBeNull();
     expect(nextAttemptAt(1000, now, mid)).toBeNull();
   });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { activeSigningSecrets, generateSecretKey, rotatedSecrets, SIGNING_SECRET_OVERLAP_MS, SUBSCRIBABLE_EVENT_TYPES } from '../../src/webhooks/endpoint.js';
 import { loadConfig, ConfigError } from '../../src/config/load.js';
-import { nextAttemptAt, shouldDisableEndpoint } from '../../src/webhooks/backoff.js';
+import { nextAttemptAt, shouldDisableEndpoint } from '../../src/net/backoff.js';
 
 describe('webhook endpoint rules', () => {
   it('subscribes to every event type but Validation', () => {

@@ -5,8 +5,8 @@ import { buildPayload, encodePayload, LEGACY_NOTIFICATION_TYPES, WEBHOOK_EVENT_T
 import { validationEvent } from '../../src/webhooks/event-row.js';
 
 /**
- * SocketLabs' field-availability table (reference/socketlabs-wire-format.md §3.3), written out
- * here by hand from the reference rather than from the code: which keys each type's payload has.
+ * SocketLabs' field-availability table (from its Event Webhook documentation), written out here
+ * by hand rather than derived from the code: which keys each type's payload has.
  * "all" rows: Type/DateTime/ServerId/SecretKey/Address/MailingId/MessageId; SubaccountId all but
  * Complaint; IpPoolId Deferred, Delivered, Failed; Data all but Complaint; then the per-type rows.
  */
@@ -67,7 +67,7 @@ const EVENTS: Record<WebhookEventType, { full: WebhookEvent; bare: WebhookEvent 
   Validation: { full: validationEvent('E', 9, T), bare: validationEvent('E', 9, T) },
 };
 
-describe('webhook payload fields against SocketLabs\' field table (§3.3)', () => {
+describe('webhook payload fields against SocketLabs\' field table', () => {
   it('the table covers every registered type', () => {
     expect(Object.keys(SOCKETLABS_FIELDS).sort()).toEqual([...WEBHOOK_EVENT_TYPES].sort());
   });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildPayload, dotnetDateTime, encodePayload, WEBHOOK_EVENT_TYPES, type WebhookEvent } from '../../src/webhooks/payload.js';
 import { deferralCodeOf, fromEventRow, validationEvent, type EventRowInput } from '../../src/webhooks/event-row.js';
 import { deferOrExpire, outcomeFor, undeliverable, type Classify } from '../../src/delivery/outcome.js';
-import { classifySmtpReply } from '../../src/delivery/classify.js';
+import { classifySmtpReply } from '../../src/bounce/classify.js';
 import type { StoredRecipient } from '../../src/store/store.js';
 import { suppressedFailure } from '../../src/core/suppression.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { generateSecret, secretKey, sign, signAsync, signatureFor, verify, SECRET_PREFIX } from '../../src/webhooks/standard-signature.js';
+import { generateSecret, secretKey, sign, signAsync, signatureFor, verify, SECRET_PREFIX } from '../../src/net/standard-signature.js';
 
 /**
  * The Standard Webhooks reference libraries' test vector: standard-webhooks/standard-webhooks,

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDb, TEST_STORE_KIND, type TestDb } from '../helpers/stores.js';
 import type { Store } from '../../src/store/store.js';
-import { createLogger } from '../../src/log.js';
-import { WORKER_DEAD_AFTER_MS, WORKER_HEARTBEAT_MS, WorkerRegistry } from '../../src/worker-registry.js';
+import { createLogger } from '../../src/core/log.js';
+import { WORKER_DEAD_AFTER_MS, WORKER_HEARTBEAT_MS, WorkerRegistry } from '../../src/workers/registry.js';
 
 describe(`worker registry (${TEST_STORE_KIND})`, () => {
   let db: TestDb;

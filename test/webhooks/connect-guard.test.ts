@@ -3,9 +3,9 @@ import { createTestDb, TEST_STORE_KIND, type TestDb } from '../helpers/stores.js
 import { startReceiver, until, type WebhookReceiver } from '../helpers/webhooks.js';
 import type { Store } from '../../src/store/store.js';
 import { newId } from '../../src/core/ids.js';
-import { createLogger } from '../../src/log.js';
+import { createLogger } from '../../src/core/log.js';
 import { WebhookDispatcher } from '../../src/webhooks/dispatcher.js';
-import { createUrlGuard } from '../../src/webhooks/url-guard.js';
+import { createUrlGuard } from '../../src/net/url-guard.js';
 
 describe(`the address rule at connect time (${TEST_STORE_KIND})`, () => {
   let db: TestDb;

@@ -5,7 +5,7 @@ import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
 import { fakeDns } from '../helpers/fake-dns.js';
 import { createKey, v2 } from '../helpers/api-v2.js';
 import { startReceiver, until } from '../helpers/webhooks.js';
-import { verify } from '../../src/webhooks/standard-signature.js';
+import { verify } from '../../src/net/standard-signature.js';
 
 interface Created { data: { id: number; secretKey: string; signingSecret: string; eventTypes: string[]; format: string; enabled: boolean } }
 

@@ -2,21 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { TEST_STORE_KIND } from '../helpers/stores.js';
 import { startHoldingReceiver, startReceiver, until, type HoldingReceiver, type WebhookReceiver } from '../helpers/webhooks.js';
-import type { NewMessage } from '../../src/core/message.js';
-import { newId } from '../../src/core/ids.js';
 import { WEBHOOK_POSTS_PER_ENDPOINT } from '../../src/webhooks/dispatcher.js';
+import { testMessage } from '../helpers/messages.js';
 
-function message(serverId: number, now: number, addresses: string[]): NewMessage {
-  return {
-    id: newId(now), serverId, createdAt: now, source: 'api', isMerge: false, sizeBytes: 10, metadata: [], tags: [],
-    template: {
-      from: { email: 'from@example.com', name: null }, replyTo: null, to: addresses.map((email) => ({ email, name: null })),
-      cc: [], bcc: [], subject: 'Hello', textBody: 'Body', htmlBody: null, ampBody: null, charset: null,
-      headers: [], attachments: [], messageId: null, mailingId: null, globalMerge: [],
-    },
-    recipients: addresses.map((address) => ({ id: newId(now), address, kind: 'to', merge: null, mailingId: null, messageId: null })),
-  };
-}
+const message = testMessage;
 
 /**
  * Two tenants, each with its own endpoint: one that holds every POST open (a slow or hanging

@@ -2,20 +2,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDb, TEST_STORE_KIND, type TestDb } from '../helpers/stores.js';
 import { queryRows } from '../helpers/webhooks.js';
 import type { Store, WebhookEndpoint } from '../../src/store/store.js';
-import type { NewMessage } from '../../src/core/message.js';
-import { newId } from '../../src/core/ids.js';
+import { withEventWake } from '../../src/store/event-wake.js';
+import { testMessage } from '../helpers/messages.js';
 
-function message(serverId: number, now: number, addresses: string[]): NewMessage {
-  return {
-    id: newId(now), serverId, createdAt: now, source: 'api', isMerge: false, sizeBytes: 10, metadata: [], tags: [],
-    template: {
-      from: { email: 'from@example.com', name: null }, replyTo: null, to: addresses.map((email) => ({ email, name: null })),
-      cc: [], bcc: [], subject: 'Hello', textBody: 'Body', htmlBody: null, ampBody: null, charset: null,
-      headers: [], attachments: [], messageId: null, mailingId: null, globalMerge: [],
-    },
-    recipients: addresses.map((address) => ({ id: newId(now), address, kind: 'to', merge: null, mailingId: null, messageId: null })),
-  };
-}
+const message = testMessage;
 
 describe(`webhook outbox in the store (${TEST_STORE_KIND})`, () => {
   let db: TestDb;
@@ -50,6 +40,23 @@ describe(`webhook outbox in the store (${TEST_STORE_KIND})`, () => {
     await endpoint([], otherServer);
     await store.commitAccepts([{ messages: [message(serverId, now, ['a@example.com'])], idempotency: null }]);
     expect(await outboxCount()).toBe(0);
+  });
+
+  it('wakes the in-process dispatcher after a commit that wrote outbox rows, and only then', async () => {
+    let wakes = 0;
+    const woken = withEventWake(store, () => { wakes++; });
+    await endpoint(['Failed'], serverId);
+    await endpoint([], otherServer, false);
+    // Queued events only, and no endpoint takes them: nothing to post, no wake.
+    await woken.commitAccepts([{ messages: [message(serverId, now, ['a@example.com'])], idempotency: null }]);
+    await woken.commitAccepts([{ messages: [message(otherServer, now, ['b@example.com'])], idempotency: null }]);
+    expect(await outboxCount()).toBe(0);
+    expect(wakes).toBe(0);
+    // A suppressed recipient's Failed event is subscribed to: one row, one wake.
+    await store.addSuppressions(serverId, [{ address: 'c@example.com', reason: 'Bounce', detail: null }], now);
+    await woken.commitAccepts([{ messages: [message(serverId, now, ['c@example.com'])], idempotency: null }]);
+    expect(await outboxCount()).toBe(1);
+    expect(wakes).toBe(1);
   });
 
   it('every event writer fills the outbox in its transaction, filtered by event type', async () => {

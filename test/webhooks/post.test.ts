@@ -1,9 +1,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { postWebhook, MAX_RESPONSE_SNIPPET_BYTES, type PostWebhookOptions } from '../../src/webhooks/post.js';
-import { createUrlGuard } from '../../src/webhooks/url-guard.js';
-import { sign, generateSecret, verify } from '../../src/webhooks/standard-signature.js';
+import { postWebhook, MAX_RESPONSE_SNIPPET_BYTES, type PostWebhookOptions } from '../../src/net/post.js';
+import { createUrlGuard } from '../../src/net/url-guard.js';
+import { sign, generateSecret, verify } from '../../src/net/standard-signature.js';
 
 interface Received { method: string; url: string; headers: http.IncomingHttpHeaders; body: string }
 

@@ -4,7 +4,7 @@ import { TEST_STORE_KIND } from '../helpers/stores.js';
 import { createKey, v2 } from '../helpers/api-v2.js';
 import { countRows, startReceiver, until, type WebhookReceiver } from '../helpers/webhooks.js';
 import { startApp } from '../../src/app.js';
-import { createLogger } from '../../src/log.js';
+import { createLogger } from '../../src/core/log.js';
 
 describe(`webhook outbox across a restart (${TEST_STORE_KIND})`, () => {
   let t: TestApp;

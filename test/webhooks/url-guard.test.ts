@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { LookupAddress } from 'node:dns';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createUrlGuard, parseWebhookUrl, MAX_WEBHOOK_URL_LENGTH } from '../../src/webhooks/url-guard.js';
+import { createUrlGuard, parseWebhookUrl, MAX_WEBHOOK_URL_LENGTH } from '../../src/net/url-guard.js';
 
 /** A resolver with fixed answers (DNS is the one thing tests fake). */
 function fixedDns(answers: Record<string, string[]>) {

@@ -45,11 +45,11 @@ export function requireAccountKey(req: FastifyRequest, what: string): Principal 
 }
 
 /**
- * The onRequest check of every `/servers/:serverId/...` route: a live management key of that
- * server or a live account key of its account, before the body is read or validated, so
+ * The onRequest check of every `/servers/:serverId/...` route: a live key of that server with
+ * the management permission (scope `management` or `injection,management`) or a live account key of its account, before the body is read or validated, so
  * strangers learn nothing about either.
  *  - no key, malformed, unknown or revoked: 401 `unauthorized` (counts toward the throttle)
- *  - a live key of the injection scope: 403 `insufficient_scope`
+ *  - a live key without the management permission (an injection-only key): 403 `insufficient_scope`
  *  - a live management key of another server, or an account key of another account: 403
  *    `wrong_server`, whether or not the path's server exists, so ServerIds cannot be probed
  *  - the server or its account is disabled: 403 `server_disabled` (an account key still reaches

@@ -1,5 +1,6 @@
 /**
- * The management API, v2 (`/api/v2/...`): SocketLabs' v2 conventions (§6.1) — management keys
+ * The management API, v2, at SocketLabs' `/v2/...` and at `/api/v2/...` (one route table: see
+ * paths.ts): SocketLabs' v2 conventions (§6.1) — management keys
  * as Bearer or Basic, `{data}` and `{data, total}` envelopes, pageSize/pageNumber/sortField/
  * sortDirection — and one error shape, `{error: {code, message, field?}}`, with codes from
  * core/api-v2-codes.ts. docs/api-v2.md is the reference; new resources register their routes
@@ -14,10 +15,10 @@ import { registerServerCollectionRoutes, registerServerRoutes } from './servers/
 import { registerAccountKeyRoutes, registerServerKeyRoutes } from './api-keys/index.js';
 import { registerSuppressionRoutes } from './suppressions/index.js';
 import { registerWebhookRoutes } from './webhooks/index.js';
-import type { UrlGuard } from '../../webhooks/url-guard.js';
+import type { UrlGuard } from '../../net/url-guard.js';
 import type { DnsLookup } from '../../dns/lookup.js';
 import type { RecordSettings } from '../../domains/records.js';
-import type { DomainChanges } from '../../domains/changes.js';
+import type { DomainChanges } from '../../core/domain-changes.js';
 import { SendingDomainService } from '../../domains/service.js';
 import { registerSendingDomainRoutes } from './sending-domains/index.js';
 import { registerBounceDomainRoutes } from './bounce-domains/index.js';
@@ -27,6 +28,11 @@ import type { CustomDomainTargets } from '../../custom-domains/records.js';
 import { registerInboundRouteRoutes } from './inbound-routes/index.js';
 import { registerReportRoutes } from './reports/index.js';
 import type { DetailDeps } from './reports/detail.js';
+import { registerServerCredentials, registerSubaccountRoutes } from './subaccounts/index.js';
+import { InjectionCredentials } from '../../accept/injection-credentials.js';
+import { registerTemplateRoutes } from './templates/index.js';
+import { indexRoutes, pathOf } from '../route-index.js';
+import { API_V2_PREFIX } from './paths.js';
 
 export interface ApiV2Deps {
   store: Store;
@@ -45,23 +51,39 @@ export interface ApiV2Deps {
   inbound?: { onRoutesChanged?: () => void; bounceDomain?: string };
   /** Message detail renders messages as delivery composes them: its hostname and the tracking service. */
   reports?: Omit<DetailDeps, 'store'>;
+  /** The Injection API's URL as clients reach it: the `gateway` of the credentials routes. */
+  injectionGateway: () => string;
 }
 
 export function registerApiV2(app: FastifyInstance, deps: ApiV2Deps): void {
   app.register(async (v2) => {
+    const routes = indexRoutes(v2);
     v2.setErrorHandler((err, req, reply) => {
       const known = toApiError(err as Parameters<typeof toApiError>[0]);
       if (known) {
-        reply.log.info({ event: 'api_v2.rejected', code: known.code, field: known.field, method: req.method, url: req.url.split('?')[0] }, known.message);
+        reply.log.info({ event: 'api_v2.rejected', code: known.code, field: known.field, method: req.method, url: pathOf(req.originalUrl) }, known.message);
         return sendApiError(reply, known);
       }
-      reply.log.error({ err, event: 'api_v2.internal_error', method: req.method, url: req.url }, 'management API request failed');
+      reply.log.error({ err, event: 'api_v2.internal_error', method: req.method, url: req.originalUrl }, 'management API request failed');
       return sendApiError(reply, new ApiError('internal_error', 'internal error; the request may be retried'));
     });
-    v2.setNotFoundHandler((req, reply) => sendApiError(reply, new ApiError('not_found', `no route ${req.method} ${req.url.split('?')[0]}`)));
+    // Unknown paths and wrong methods answer in this API's error shape, with the path as the client wrote it.
+    v2.setNotFoundHandler((req, reply) => {
+      const allowed = routes.allowedMethods(pathOf(req.url));
+      if (allowed.length === 0) return sendApiError(reply, new ApiError('not_found', `no route ${req.method} ${pathOf(req.originalUrl)}`));
+      reply.header('allow', allowed.join(', '));
+      return sendApiError(reply, new ApiError('method_not_allowed', `${pathOf(req.originalUrl)} does not take ${req.method}; it takes ${allowed.join(', ')}`));
+    });
     // Fastify reads text/plain bodies as strings by default; the management API takes JSON only,
     // so such a body is 415 unsupported_media_type like any other type, not a 400 about its shape.
     v2.removeContentTypeParser('text/plain');
+
+    const serverChanged = (serverId: number): void => {
+      deps.sendingDomains.changes?.notify(serverId);
+      // A failed reload is caught up by the cache's periodic refresh.
+      deps.customDomains.changed?.(serverId).catch(() => undefined);
+    };
+    const credentials = new InjectionCredentials(deps.store, deps.now);
 
     v2.register(async (server) => {
       server.addHook('onRequest', managementAuth(deps));
@@ -74,17 +96,12 @@ export function registerApiV2(app: FastifyInstance, deps: ApiV2Deps): void {
       const customDomains = { targets: deps.customDomains.targets, domains: new CustomDomains({ store: deps.store, dns: deps.dns, now: deps.now, ...deps.customDomains }) };
       registerBounceDomainRoutes(server, customDomains);
       registerTrackingDomainRoutes(server, customDomains);
-      registerServerRoutes(server, {
-        ...deps,
-        serverChanged: (serverId) => {
-          deps.sendingDomains.changes?.notify(serverId);
-          // A failed reload is caught up by the cache's periodic refresh.
-          deps.customDomains.changed?.(serverId).catch(() => undefined);
-        },
-      });
+      registerServerRoutes(server, { ...deps, serverChanged });
       registerServerKeyRoutes(server, deps);
       registerInboundRouteRoutes(server, { store: deps.store, now: deps.now, ...deps.webhooks, ...deps.inbound });
       registerReportRoutes(server, { store: deps.store, now: deps.now, detail: deps.reports });
+      registerServerCredentials(server, { credentials, gateway: deps.injectionGateway });
+      registerTemplateRoutes(server, { store: deps.store, now: deps.now });
     }, { prefix: '/servers/:serverId' });
 
     // Routes that name no server: a management key (its own server) or an account key (its account).
@@ -93,5 +110,15 @@ export function registerApiV2(app: FastifyInstance, deps: ApiV2Deps): void {
       registerServerCollectionRoutes(tenancy, deps);
       registerAccountKeyRoutes(tenancy, deps);
     });
-  }, { prefix: '/api/v2' });
+
+    // SocketLabs' sub-accounts: servers of the account key's account (subaccounts/index.ts).
+    v2.register(async (parent) => {
+      parent.addHook('onRequest', managerAuth(deps));
+      registerSubaccountRoutes(parent, {
+        store: deps.store, now: deps.now, credentials, gateway: deps.injectionGateway, serverChanged,
+        sendingDomains: new SendingDomainService({ store: deps.store, dns: deps.dns, now: deps.now, ...deps.sendingDomains }),
+        customDomains: { targets: deps.customDomains.targets, domains: new CustomDomains({ store: deps.store, dns: deps.dns, now: deps.now, ...deps.customDomains }) },
+      });
+    });
+  }, { prefix: API_V2_PREFIX });
 }

@@ -4,8 +4,8 @@
  * is mailauth's own temperror; anything that makes authenticate() itself throw turns every
  * verdict into temperror, so a DNS outage never costs the message its POST.
  */
-// Before mailauth: see the note at the end of that module.
-import './mailauth-fast-paths.js';
+// Before mailauth: its verifiers copy what this patches when they load.
+import '../../patches/mailauth.js';
 import { authenticate, type DNSResolver } from 'mailauth';
 
 export interface AuthenticationResult {

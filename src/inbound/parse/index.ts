@@ -28,7 +28,7 @@ export interface InboundParserOptions {
   dns: DnsLookup;
   /** This MTA's name: the authserv-id of the Authentication-Results header. */
   hostname: string;
-  /** Parser threads; default 2 (1 on a single core): measured 112 vs 131 messages/s end to end on two cores, where one thread was the bottleneck. */
+  /** Parser threads; default 2 (1 on a single core): on two cores one thread was the bottleneck of the pipeline (BENCHMARKS.md). */
   threads?: number;
   /** DNS servers for SPF/DKIM/DMARC/ARC lookups on the parser threads (cfg.dnsServers, POSTLINE_DNS_SERVERS); empty or absent: the system's resolvers. */
   dnsServers?: readonly string[];

@@ -3,20 +3,18 @@
  * and HTML with the charsets their parts declared, addresses, every attachment with its own header
  * lines and decoded content, and the faults seen on the way for ErrorLog.
  *
- * postal-mime replaced mailparser here: 0.92 vs 1.88 ms of CPU for a 50 KB message with two
- * attachments (bench/inbound.js's message, measured alone on one thread), and far less garbage
- * for the collector, which had taken a quarter of the pipeline's CPU. Base64 parts are decoded
- * natively (postal-mime-parts.ts).
+ * postal-mime rather than mailparser: it took half the CPU and made far less garbage
+ * (BENCHMARKS.md). Its fast paths and the part tree read here are in src/patches/postal-mime.ts.
  *
  * postal-mime tolerates broken MIME silently (a missing closing boundary, junk in base64), so the
- * faults a receiver should hear about are found here: by the base64 decoder, and by looking for
- * the closing line of every boundary a multipart part declared.
+ * faults a receiver should hear about are found here: by the base64 decoder (with the library
+ * patches on), and by looking for the closing line of every boundary a multipart part declared.
  */
-import PostalMime, { type Address, type Attachment } from 'postal-mime';
+import type { Address, Attachment } from 'postal-mime';
+import { BASE64_FAULT, installPostalMimePatches, PartAwareParser, partsInOrder, type ParserInternals } from '../../patches/postal-mime.js';
 import { parseHeaderLines, type RawHeader } from './raw-headers.js';
-import { BASE64_FAULT, installFastPaths, nativeLineReader, partsInOrder, type Line, type PartNode } from './postal-mime-parts.js';
 
-installFastPaths();
+await installPostalMimePatches();
 
 export type MimeAddress = Address;
 
@@ -45,33 +43,8 @@ export interface ParsedMime {
   errors: string[];
 }
 
-/** postal-mime's members used here that its typings leave out (it marks them internal). */
-interface Internals {
-  root: PartNode;
-  isInlineTextNode(node: PartNode): boolean;
-  collectAttachment(node: PartNode, ...rest: unknown[]): void;
-  attachments: Attachment[];
-  readLine(): Line;
-}
-
 /** Header blocks beyond this are refused by postal-mime (its default is 2 MB). */
 const MAX_HEADERS_BYTES = 4 * 1024 * 1024;
-
-/** Each attachment with the part it came from, for its header lines; lines found natively (nativeLineReader). */
-export class PartAwareParser extends PostalMime {
-  readonly partOf = new Map<Attachment, PartNode>();
-}
-const collectAttachment = (PostalMime.prototype as unknown as Internals).collectAttachment;
-Object.defineProperty(PartAwareParser.prototype, 'readLine', {
-  value: nativeLineReader((PostalMime.prototype as unknown as Internals).readLine as never),
-});
-Object.defineProperty(PartAwareParser.prototype, 'collectAttachment', {
-  value(this: PartAwareParser & Internals, node: PartNode, ...rest: unknown[]) {
-    collectAttachment.call(this, node, ...rest);
-    const added = this.attachments[this.attachments.length - 1];
-    if (added) this.partOf.set(added, node);
-  },
-});
 
 const bytesOf = (c: Attachment['content']): Buffer =>
   typeof c === 'string' ? Buffer.from(c, 'utf8') : c instanceof ArrayBuffer ? Buffer.from(c) : Buffer.from(c.buffer, c.byteOffset, c.byteLength);
@@ -79,7 +52,7 @@ const bytesOf = (c: Attachment['content']): Buffer =>
 export async function parseMime(raw: Buffer): Promise<ParsedMime> {
   const parser = new PartAwareParser({ attachmentEncoding: 'arraybuffer', rfc822Attachments: true, maxHeadersSize: MAX_HEADERS_BYTES });
   const email = await parser.parse(raw);
-  const internals = parser as unknown as Internals;
+  const internals = parser as unknown as ParserInternals;
   const parts = partsInOrder(internals.root);
 
   const errors: string[] = [];

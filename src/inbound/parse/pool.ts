@@ -50,8 +50,7 @@ const DEFAULT_IDLE_MS = 5 * 60_000;
 /**
  * A set of parser threads with a queue, started with the first message and ended when idle (idleMs). Each thread takes several messages at a time (up to
  * tasksPerThread and bytesPerThread; a bigger message alone), because a message's checks mostly
- * wait on DNS: one at a time, a thread sat idle for half the time (93 vs 205 messages/s for 50 KB
- * messages). A thread that crashes or overruns the task timeout is terminated and replaced. The
+ * wait on DNS: one at a time, a thread sat idle for half the time (BENCHMARKS.md). A thread that crashes or overruns the task timeout is terminated and replaced. The
  * message it had alone is rejected; messages it had together are not blamed yet: each is run again
  * alone (suspect), so only the culprit is rejected, on its second failure.
  */

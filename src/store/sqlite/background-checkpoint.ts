@@ -3,22 +3,20 @@
  *
  * By default SQLite checkpoints inside the COMMIT that pushes the WAL past 1,000 pages: it copies
  * those pages into the database file and fsyncs it, on the committing connection, which is the
- * event loop here (better-sqlite3 is synchronous). With inbound messages of 50 KB that was a commit
- * of 21–25 ms every ~80 messages, and with a 25 MB message several in a row, part of the longest
- * event-loop stalls bench/inbound.js measured. The store's connection now never checkpoints
- * (wal_autocheckpoint = 0); this thread runs a PASSIVE checkpoint on its own connection every
- * CHECKPOINT_EVERY_MS. PASSIVE never waits on the writer or on readers: it copies what it can,
+ * event loop here (better-sqlite3 is synchronous), so every so often one commit stalls the loop
+ * (BENCHMARKS.md, Inbound pipeline). The store's connection never checkpoints
+ * (wal_autocheckpoint = 0); a thread (checkpoint-thread.mjs) runs a PASSIVE checkpoint on its own
+ * connection every CHECKPOINT_EVERY_MS. PASSIVE never waits on the writer or on readers: it copies what it can,
  * and a writer restarts the WAL from its start once everything in it has been copied.
  *
  * Durability is unchanged: a commit is durable once the WAL is synced (WalSync); the checkpoint
  * syncs the WAL before copying and the database file after, as SQLite's own does. A process
  * killed mid-checkpoint is recovered from the WAL at the next open.
- *
- * The thread's code is a string (eval) rather than a file, so that it loads the same way from
- * dist/ and from the TypeScript sources under vitest.
  */
-import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+
+/** The thread's module, beside this one in src/ and in dist/ (plain JavaScript, copied by tsc). */
+const THREAD_FILE = new URL('./checkpoint-thread.mjs', import.meta.url);
 
 /** Often enough that the WAL stays a few MB at hundreds of messages a second; an idle check costs microseconds. */
 export const CHECKPOINT_EVERY_MS = 200;
@@ -26,43 +24,6 @@ export const CHECKPOINT_EVERY_MS = 200;
 const REPEAT_REPORT_MS = 60_000;
 
 export interface CheckpointResult { busy: boolean; walFrames: number; checkpointedFrames: number }
-
-const THREAD_CODE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.driver);
-const describe = (err) => (err && typeof err.message === 'string' ? err.message : String(err));
-let db = null;
-try {
-  db = new Database(workerData.file);
-  db.pragma('synchronous = NORMAL');
-} catch (err) {
-  parentPort.postMessage({ error: 'cannot open ' + workerData.file + ': ' + describe(err) });
-}
-// 'now' (a checkpoint asked for by the store's WAL gate) is answered even when the WAL is empty.
-const checkpoint = (now) => {
-  try {
-    const [r] = db.pragma('wal_checkpoint(PASSIVE)');
-    if (r && (r.log > 0 || now)) parentPort.postMessage({ busy: r.busy === 1, walFrames: Math.max(r.log, 0), checkpointedFrames: Math.max(r.checkpointed, 0), now });
-  } catch (err) {
-    parentPort.postMessage({ error: describe(err), now });
-  }
-};
-const timer = db && setInterval(checkpoint, workerData.everyMs, false);
-parentPort.on('message', (m) => {
-  if (m === 'now') {
-    if (db) checkpoint(true);
-    else parentPort.postMessage({ error: 'no connection', now: true });
-    return;
-  }
-  if (m !== 'close') return;
-  if (db) {
-    clearInterval(timer);
-    checkpoint();
-    db.close();
-  }
-  parentPort.postMessage({ closed: true });
-});
-`;
 
 export class BackgroundCheckpointer {
   private readonly worker: Worker;
@@ -82,8 +43,7 @@ export class BackgroundCheckpointer {
 
   /** `onError` hears of a failing checkpoint (a thread that could not start, a checkpoint that threw): once per new message, then once a minute. */
   constructor(file: string, everyMs = CHECKPOINT_EVERY_MS, private readonly onError?: (message: string) => void) {
-    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    this.worker = new Worker(THREAD_CODE, { eval: true, workerData: { file, driver, everyMs } });
+    this.worker = new Worker(THREAD_FILE, { workerData: { file, everyMs } });
     // An idle checkpointer does not keep the process alive; close() ends it.
     this.worker.unref();
     this.worker.on('message', (m: CheckpointResult & { error?: string; closed?: boolean; now?: boolean }) => {

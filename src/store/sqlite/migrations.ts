@@ -241,7 +241,7 @@ CREATE INDEX contact_field_values_field ON contact_field_values(field_id);
     id: 12,
     name: 'reporting: hourly statistics rollups, first open and click of each recipient',
     sql: `
--- One row of counters (a column per metric, reporting/metrics.ts) per server, dimension, value and
+-- One row of counters (a column per metric, core/report-metrics.ts) per server, dimension, value and
 -- UTC hour, incremented in the transaction that inserts the events (store/report-queries.ts).
 -- dim '' is all mail (dim_value ''); the others are 'mailing', 'tag', 'meta' (dim_value key=value),
 -- 'from_domain' and 'rcpt_domain'. A column per metric rather than a row: a statistics query
@@ -344,6 +344,23 @@ CREATE INDEX inbound_posts_lane ON inbound_posts(route_id, next_attempt_at) WHER
 -- Set once, by the recipient's first unsubscribe (link or one-click POST): a replayed POST finds it
 -- set and writes nothing, so one recipient makes one Unsubscribe event, count and webhook.
 ALTER TABLE recipients ADD COLUMN unsubscribed_at INTEGER;
+`,
+  },
+  {
+    id: 23,
+    name: 'stored templates (ApiTemplate): a template per row, each saved content a version',
+    sql: `
+-- The id is what a message names as ApiTemplate: one number space across servers, so another
+-- server's id is simply not found among this server's templates. An update adds a version row and
+-- moves current_version; the old versions stay readable. Deleting a template deletes its versions.
+CREATE TABLE templates (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, server_id INTEGER NOT NULL REFERENCES servers(id),
+  current_version INTEGER NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+CREATE INDEX templates_server ON templates(server_id, id);
+CREATE TABLE template_versions (
+  template_id INTEGER NOT NULL REFERENCES templates(id) ON DELETE CASCADE, version INTEGER NOT NULL,
+  name TEXT NOT NULL, subject TEXT, html_body TEXT, text_body TEXT, amp_body TEXT, created_at INTEGER NOT NULL,
+  PRIMARY KEY (template_id, version));
 `,
   },
   {

@@ -4,10 +4,8 @@
  * SQLite restarts the WAL from its beginning only when a write transaction starts while every frame
  * in it has been copied into the database file. The checkpoint thread (background-checkpoint.ts)
  * copies the WAL every 200 ms, but under a steady stream of commits a new one has always started
- * before a checkpoint ends, so the WAL never restarts: bench/inbound.js left a 440 MB WAL beside a
- * 322 MB database after 6,000 messages, and the kernel zeroing the file's new blocks was 11% of the
- * event loop's CPU. At 500 messages of 50 KB a second that is 90 GB an hour, until the disk is full.
- * (A checkpoint's own report cannot tell: it counts the frames it saw when it started.)
+ * before a checkpoint ends, so the WAL never restarts and grows until the disk is full, the kernel
+ * zeroing its new blocks on the event loop's time (BENCHMARKS.md). (A checkpoint's own report cannot tell: it counts the frames it saw when it started.)
  *
  * So once the checkpoint thread reports a WAL of `maxFrames` or more, the store's driver takes the
  * connection itself (no transaction runs; the others queue for it, asynchronously, the event loop

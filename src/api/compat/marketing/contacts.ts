@@ -22,6 +22,7 @@ type SearchQuery = { emailAddress?: string; startsWith?: string; pageSize: numbe
 /** A server's contacts: create, read, change, delete, search, unsubscribe. */
 export function registerContactRoutes(scope: FastifyInstance, deps: MarketingRouteDeps): void {
   scope.post<{ Body: ContactBody }>('/contacts', {
+    config: { marketingXml: { root: 'contact' } },
     bodyLimit: MARKETING_BODY_LIMIT,
     schema: {
       summary: 'Create a contact, with custom field values', tags: ['marketing'], security: MARKETING_SECURITY, querystring: noQuery,
@@ -42,6 +43,7 @@ export function registerContactRoutes(scope: FastifyInstance, deps: MarketingRou
   });
 
   scope.get<{ Querystring: SearchQuery }>('/contacts', {
+    config: { marketingXml: { root: 'contactSearch' } },
     schema: {
       summary: 'Search contacts by address or address prefix (paged)', tags: ['marketing'], security: MARKETING_SECURITY,
       querystring: {
@@ -68,6 +70,7 @@ export function registerContactRoutes(scope: FastifyInstance, deps: MarketingRou
   });
 
   scope.get<{ Params: { contactId: number } }>('/contacts/:contactId', {
+    config: { marketingXml: { root: 'contact' } },
     schema: {
       summary: 'Get a contact', tags: ['marketing'], security: MARKETING_SECURITY, params: contactParams, querystring: noQuery,
       response: withErrors({ 200: contactSchema }),
@@ -79,6 +82,7 @@ export function registerContactRoutes(scope: FastifyInstance, deps: MarketingRou
   });
 
   scope.patch<{ Params: { contactId: number }; Body: Omit<ContactBody, 'emailAddress'> }>('/contacts/:contactId', {
+    config: { marketingXml: { root: 'contact' } },
     bodyLimit: MARKETING_BODY_LIMIT,
     schema: {
       summary: 'Change a contact\'s names or custom field values (the address stays)', tags: ['marketing'], security: MARKETING_SECURITY, params: contactParams, querystring: noQuery,
@@ -108,6 +112,7 @@ export function registerContactRoutes(scope: FastifyInstance, deps: MarketingRou
   // SocketLabs' path ends in a slash (§5); both spellings are taken, the second one left out of the document.
   for (const path of ['/contacts/unsubscribe', '/contacts/unsubscribe/']) {
     scope.post<{ Body: { emailAddress: string } }>(path, {
+      config: { marketingXml: { root: 'contact' } },
       bodyLimit: MARKETING_BODY_LIMIT,
       schema: {
         summary: 'Unsubscribe a contact from the server\'s lists', tags: ['marketing'], security: MARKETING_SECURITY, querystring: noQuery,

@@ -18,6 +18,7 @@ const noQuery = { type: 'object', additionalProperties: false, properties: {} } 
  */
 export function registerCustomFieldRoutes(scope: FastifyInstance, deps: MarketingRouteDeps): void {
   scope.post<{ Params: { name: string } }>('/customfields/:name', {
+    config: { marketingXml: { root: 'customField' } },
     schema: {
       summary: 'Create a custom field (string type)', tags: ['marketing'], security: MARKETING_SECURITY, params: nameParams, querystring: noQuery,
       response: withErrors({ 201: customFieldSchema }),
@@ -34,6 +35,7 @@ export function registerCustomFieldRoutes(scope: FastifyInstance, deps: Marketin
   });
 
   scope.get('/customfields', {
+    config: { marketingXml: { root: 'customFields', item: 'customField' } },
     schema: {
       summary: 'List the custom fields', tags: ['marketing'], security: MARKETING_SECURITY, querystring: noQuery,
       response: withErrors({ 200: { type: 'array', items: customFieldSchema } }),

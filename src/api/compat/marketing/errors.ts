@@ -6,7 +6,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { fromSchemaError } from '../../v2/errors.js';
 
 export class MarketingError extends Error {
-  constructor(readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 500, message: string) {
+  constructor(readonly status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 429 | 500, message: string) {
     super(message);
     this.name = 'MarketingError';
   }

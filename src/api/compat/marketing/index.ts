@@ -1,7 +1,7 @@
 /**
  * SocketLabs' Marketing API v1 (wire format §5) under `/marketing/v1`: contact lists, contacts and
  * custom fields of one server, and sends to a list, authenticated with HTTP Basic (ServerId : management key). Errors
- * are `{"message": "..."}`. docs/marketing-api.md is the reference.
+ * are `{"message": "..."}`. Answers are JSON, or XML when Accept prefers it (xml.ts). docs/marketing-api.md is the reference.
  */
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../../../store/store.js';
@@ -14,6 +14,8 @@ import { registerListContactRoutes } from './list-contacts.js';
 import { registerContactRoutes } from './contacts.js';
 import { registerCustomFieldRoutes } from './custom-fields.js';
 import { registerListSendRoutes } from './list-sends.js';
+import { marketingAnswerFormat, requireXmlNames } from './xml.js';
+import { indexRoutes, pathOf } from '../../route-index.js';
 
 export const MARKETING_PREFIX = '/marketing/v1';
 
@@ -32,8 +34,17 @@ export interface MarketingDeps extends MarketingRouteDeps {
 
 export function registerMarketingApi(app: FastifyInstance, deps: MarketingDeps): void {
   app.register(async (m) => {
+    m.addHook('onRoute', requireXmlNames);
+    // Every answer, refusals included, in JSON or XML by Accept: handlers only ever answer JSON.
+    m.addHook('onSend', marketingAnswerFormat);
+    const routes = indexRoutes(m);
     m.setErrorHandler(marketingErrorHandler);
-    m.setNotFoundHandler((req, reply) => sendMarketingError(reply, new MarketingError(404, `no route ${req.method} ${req.url.split('?')[0]}`)));
+    // Unknown paths (404) and wrong methods (405 with Allow) answer in this API's error shape.
+    m.setNotFoundHandler((req, reply) => {
+      const allowed = routes.allowedMethods(pathOf(req.url));
+      if (allowed.length === 0) return sendMarketingError(reply, new MarketingError(404, `no route ${req.method} ${pathOf(req.url)}`));
+      return sendMarketingError(reply.header('allow', allowed.join(', ')), new MarketingError(405, `${pathOf(req.url)} does not take ${req.method}; it takes ${allowed.join(', ')}`));
+    });
     m.addHook('onRequest', marketingAuth(deps));
     registerListRoutes(m, deps);
     registerListContactRoutes(m, deps);

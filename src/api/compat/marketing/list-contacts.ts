@@ -17,6 +17,7 @@ const noQuery = { type: 'object', additionalProperties: false, properties: {} } 
  */
 export function registerListContactRoutes(scope: FastifyInstance, deps: MarketingRouteDeps): void {
   scope.put<{ Params: { listId: number }; Body: { emailAddress: string; firstName?: string | null; lastName?: string | null } }>('/lists/:listId/contacts', {
+    config: { marketingXml: { root: 'contact' } },
     bodyLimit: MARKETING_BODY_LIMIT,
     schema: {
       summary: 'Add a contact to a list by address, creating the contact if needed', tags: ['marketing'], security: MARKETING_SECURITY,

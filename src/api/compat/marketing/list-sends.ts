@@ -54,6 +54,7 @@ const messageBody = {
  */
 export function registerListSendRoutes(scope: FastifyInstance, deps: MarketingRouteDeps): void {
   scope.post<{ Params: { listId: number }; Body: unknown }>('/lists/:listId/send', {
+    config: { marketingXml: { root: 'send' } },
     bodyLimit: MAX_REQUEST_BODY_BYTES,
     schema: {
       summary: 'Send a message to every subscribed contact of a list (merge fields from each contact)', tags: ['marketing'], security: MARKETING_SECURITY,
@@ -78,6 +79,7 @@ export function registerListSendRoutes(scope: FastifyInstance, deps: MarketingRo
   });
 
   scope.get<{ Params: { listId: number; sendId: number } }>('/lists/:listId/sends/:sendId', {
+    config: { marketingXml: { root: 'send' } },
     schema: {
       summary: 'How far a send to a list has got', tags: ['marketing'], security: MARKETING_SECURITY, params: sendParams, querystring: noQuery,
       response: withErrors({ 200: listSendSchema }),

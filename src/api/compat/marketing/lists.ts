@@ -14,6 +14,7 @@ export const noList = (listId: number) => new MarketingError(404, `no list ${lis
 /** GET/POST /lists, PATCH/DELETE /lists/{listId}: a server's contact lists, by a name unique in the server. */
 export function registerListRoutes(scope: FastifyInstance, deps: MarketingRouteDeps): void {
   scope.get('/lists', {
+    config: { marketingXml: { root: 'lists', item: 'list' } },
     schema: {
       summary: 'List the contact lists, with how many contacts each has', tags: ['marketing'], security: MARKETING_SECURITY, querystring: noQuery,
       response: withErrors({ 200: { type: 'array', items: listSchema } }),
@@ -21,6 +22,7 @@ export function registerListRoutes(scope: FastifyInstance, deps: MarketingRouteD
   }, async (req) => (await deps.store.listContactLists(serverOf(req))).map(listToWire));
 
   scope.post<{ Body: { name: string } }>('/lists', {
+    config: { marketingXml: { root: 'list' } },
     bodyLimit: MARKETING_BODY_LIMIT,
     schema: {
       summary: 'Create a contact list', tags: ['marketing'], security: MARKETING_SECURITY, querystring: noQuery, body: nameBody,
@@ -34,6 +36,7 @@ export function registerListRoutes(scope: FastifyInstance, deps: MarketingRouteD
   });
 
   scope.patch<{ Params: { listId: number }; Body: { name: string } }>('/lists/:listId', {
+    config: { marketingXml: { root: 'list' } },
     bodyLimit: MARKETING_BODY_LIMIT,
     schema: {
       summary: 'Rename a contact list', tags: ['marketing'], security: MARKETING_SECURITY, params: listParams, querystring: noQuery, body: nameBody,

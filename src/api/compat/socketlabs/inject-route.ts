@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AcceptOutcome, AcceptUnit, IdempotencyRecord, Store } from '../../../store/store.js';
-import type { GroupCommitter } from '../../../accept/group-commit.js';
+import type { GroupCommitter } from '../../../store/group-commit.js';
 import { authenticate } from '../../../accept/authenticate.js';
 import type { VerifiedDomains } from '../../../domains/verified-domains.js';
 import { unverifiedFromMessage } from '../../../domains/verified-domains.js';
@@ -13,11 +13,15 @@ import {
   IDEMPOTENCY_TTL_MS, MAX_IDEMPOTENCY_KEY_LENGTH, MAX_MESSAGES_PER_REQUEST, MAX_METADATA_AND_TAGS_BYTES,
   MAX_RECIPIENTS_PER_MESSAGE, MAX_REQUEST_BODY_BYTES,
 } from '../../../core/limits.js';
-import { InvalidDataError, normalizeEnvelope, normalizeMessage, type RawMessage } from './normalize.js';
-import { buildMessage, metadataAndTagsBytes, recipientCount } from './build-message.js';
+import { InvalidDataError, normalizeEnvelope, normalizeMessage, type RawMessage } from '../../../message/normalize.js';
+import { buildMessage, metadataAndTagsBytes, recipientCount } from '../../../message/build.js';
 import { parsePostBodyXml } from './xml.js';
+import { loadApiTemplates } from '../../../message/api-template.js';
 import { ERROR_DETAIL_HEADER, headerSafe, injectionResponse, sendError } from './respond.js';
 import { injectDocumentation } from './inject-schema.js';
+import { injectionAnswerFormat } from './xml-response.js';
+import { isXmlMediaType } from '../negotiate.js';
+import { indexRoutes, pathOf } from '../../route-index.js';
 import { DISK_FULL_DETAIL, DISK_FULL_RETRY_AFTER_SECONDS, isDiskFull } from '../../../store/disk-full.js';
 
 export interface InjectDeps {
@@ -32,12 +36,10 @@ export interface InjectDeps {
 /** The parsed body, or why it could not be parsed (answered as InvalidData after auth checks fail first). */
 type Parsed = { ok: true; value: unknown; hash: string } | { ok: false; reason: string; hash: string };
 
-const XML_TYPES = /^(application|text)\/([a-z0-9.+-]*\+)?xml\b/i;
-
 function parseBody(contentType: string, raw: Buffer): Parsed {
   const hash = createHash('sha256').update(contentType.split(';')[0]!.trim().toLowerCase()).update('\n').update(raw).digest('hex');
   const text = raw.toString('utf8');
-  if (XML_TYPES.test(contentType)) {
+  if (isXmlMediaType(contentType)) {
     const r = parsePostBodyXml(text);
     return r.ok ? { ok: true, value: r.value, hash } : { ok: false, reason: `XML body: ${r.reason}`, hash };
   }
@@ -63,9 +65,15 @@ function replayOrConflict(reply: FastifyReply, prior: IdempotencyRecord | undefi
   return sendError(reply, 'InvalidData', 'Idempotency-Key was already used with a different request body', 409);
 }
 
+/** The Injection API's prefix: SocketLabs' path, unchanged. */
+export const INJECTION_PREFIX = '/api/v1';
+
 /** POST /api/v1/email — SocketLabs' Injection API, answered exactly as its client libraries expect. */
 export function registerInjectRoute(app: FastifyInstance, deps: InjectDeps): void {
   app.register(async (scope) => {
+    // Every answer under the prefix (errors and unknown routes too) in the format the request asked for.
+    scope.addHook('onSend', injectionAnswerFormat);
+    const routes = indexRoutes(scope);
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_REQUEST_BODY_BYTES }, (req, body, done) => {
       done(null, parseBody(String(req.headers['content-type'] ?? 'application/json'), body as Buffer));
@@ -81,9 +89,17 @@ export function registerInjectRoute(app: FastifyInstance, deps: InjectDeps): voi
       return sendError(reply, 'InternalError', 'internal error; the request may be retried');
     });
 
+    // Anything else under /api/v1 answers in the Injection API's shape: 405 (with Allow) for a wrong
+    // method on /api/v1/email, 404 for an unknown path; the reason in the detail header, as always.
+    scope.setNotFoundHandler((req, reply) => {
+      const allowed = routes.allowedMethods(pathOf(req.url));
+      if (allowed.length === 0) return sendError(reply, 'InvalidData', `no route ${req.method} ${pathOf(req.url)}; the Injection API is POST ${INJECTION_PREFIX}/email`, 404);
+      return sendError(reply.header('allow', allowed.join(', ')), 'InvalidData', `${pathOf(req.url)} does not take ${req.method}; it takes ${allowed.join(', ')}`, 405);
+    });
+
     // Documented, not validated: the schema is route config, which Fastify never compiles (see
     // api/openapi/transform.ts); parseBody and normalize.ts stay the only judges of the body.
-    scope.post('/api/v1/email', { config: { openapi: injectDocumentation } }, async (req, reply) => {
+    scope.post('/email', { config: { openapi: injectDocumentation } }, async (req, reply) => {
       const now = deps.now();
       const client = req.ip;
       if (deps.throttle.isBlocked(client, now)) {
@@ -143,8 +159,9 @@ export function registerInjectRoute(app: FastifyInstance, deps: InjectDeps): voi
         const details: string[] = [];
         // One cached look per request (never a store query per message): see verified-domains.ts.
         const fromPolicy = deps.verifiedFrom ? await deps.verifiedFrom.forServer(auth.serverId) : null;
+        const templates = await loadApiTemplates(deps.store, auth.serverId, raws);
         for (const [i, m] of raws.entries()) {
-          const r = buildMessage(m, i, auth.serverId, now);
+          const r = buildMessage(m, i, auth.serverId, now, templates);
           const fromDomain = r.kind === 'accepted' ? domainOf(r.message.template.from.email) : '';
           if (r.kind === 'accepted' && fromPolicy && !fromPolicy.allows(fromDomain)) {
             results.push({ Index: i, ErrorCode: 'InvalidFrom', AddressResults: [] });
@@ -177,5 +194,5 @@ export function registerInjectRoute(app: FastifyInstance, deps: InjectDeps): voi
       }
       return reply.type('application/json; charset=utf-8').send(body);
     });
-  });
+  }, { prefix: INJECTION_PREFIX });
 }

@@ -124,6 +124,12 @@ export const injectResponseSchema = {
 
 const detailHeader = { [ERROR_DETAIL_HEADER]: { type: 'string', description: 'why the request was not a Success' } };
 
+/** JSON, or XML (`<PostResponse>`, same names) when Accept prefers it or the body was XML: see api/compat/negotiate.ts. */
+const answerContent = {
+  'application/json': { schema: injectResponseSchema },
+  'application/xml': { schema: { type: 'object', description: 'the same answer as SocketLabs\' XML <PostResponse>; see the JSON form' } },
+};
+
 /**
  * The route's documentation schema: what the OpenAPI document shows for POST /api/v1/email.
  * Attached as route config (`openapi`), never as the Fastify `schema`: see api/openapi/transform.ts.
@@ -147,8 +153,8 @@ export const injectDocumentation = {
     },
   },
   response: {
-    200: { ...injectResponseSchema, description: 'the outcome (Success, Warning or a refusal); refusals also carry the detail header', headers: detailHeader },
-    400: { ...injectResponseSchema, description: 'a malformed Idempotency-Key (InvalidData)', headers: detailHeader },
-    409: { ...injectResponseSchema, description: 'the Idempotency-Key was used with a different body (InvalidData)', headers: detailHeader },
+    200: { description: 'the outcome (Success, Warning or a refusal); refusals also carry the detail header', headers: detailHeader, content: answerContent },
+    400: { description: 'a malformed Idempotency-Key (InvalidData)', headers: detailHeader, content: answerContent },
+    409: { description: 'the Idempotency-Key was used with a different body (InvalidData)', headers: detailHeader, content: answerContent },
   },
 } as const;

@@ -1,8 +1,8 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 
 /**
- * The XML body variant of POST /api/v1/email (root <PostBody>, as .NET XmlSerializer writes it,
- * wire-format reference §1.8), turned into the same plain object the JSON variant gives, so one
+ * The XML body variant of POST /api/v1/email (root <PostBody>, as .NET XmlSerializer writes it;
+ * docs/injection-api.md), turned into the same plain object the JSON variant gives, so one
  * normalizer serves both. Element names become keys as sent; leaves stay strings.
  */
 export type XmlParseResult = { ok: true; value: Record<string, unknown> } | { ok: false; reason: string };
@@ -133,7 +133,7 @@ function convert(el: Element, shape: Shape): unknown {
   }
   const obj: Record<string, unknown> = {};
   for (const child of elements) {
-    if (Object.prototype.hasOwnProperty.call(obj, child.name)) {
+    if (Object.hasOwn(obj, child.name)) {
       throw new ShapeError(`<${el.name}> has more than one <${child.name}>`);
     }
     setKey(obj, child.name, convert(child, shapeOfProperty(child.name)));

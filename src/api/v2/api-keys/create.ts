@@ -1,20 +1,33 @@
 import type { FastifyInstance } from 'fastify';
-import { generateApiKey, type ApiKeyScope } from '../../../core/api-key.js';
+import { generateApiKey, serverScopeOf, SERVER_KEY_PERMISSIONS, SERVER_KEY_SCOPES, type ApiKeyScope } from '../../../core/api-key.js';
 import { MAX_V2_BODY_BYTES } from '../../../core/api-v2-limits.js';
 import { principalOf } from '../auth.js';
+import { ApiError } from '../errors.js';
 import { noQuery, withErrors } from '../schemas.js';
 import { dataResponse } from '../paging.js';
 import { keyNameSchema, keyWithSecretSchema, paramsSchema, toWire, type KeySpace } from './wire.js';
 
 /**
- * POST .../api-keys {name, scope} — a new key, answered with its plaintext (`apiKey`) this once;
- * only its hash is stored. `scopes`: what the space lets a caller create (a server: injection or
- * management; an account: account keys, the scope implied).
+ * A server key's permissions: `"injection"`, `"management"`, both (`"injection,management"`) or
+ * the same as an array (`["injection", "management"]`). The schema only takes the two types; the
+ * values are judged by serverScopeOf, so the refusal can say what is allowed.
  */
-export function registerCreate(scope: FastifyInstance, space: KeySpace, scopes: readonly [ApiKeyScope, ...ApiKeyScope[]]): void {
-  const fixed = scopes.length === 1 ? scopes[0] : null;
-  const properties = fixed ? { name: keyNameSchema } : { name: keyNameSchema, scope: { type: 'string', enum: [...scopes] } };
-  scope.post<{ Body: { name: string; scope?: ApiKeyScope } }>(space.path, {
+const serverScopeSchema = {
+  description: 'injection, management or both: "injection,management" or ["injection", "management"]',
+  anyOf: [
+    { type: 'string' },
+    { type: 'array', items: { type: 'string', enum: [...SERVER_KEY_PERMISSIONS] }, minItems: 1, maxItems: SERVER_KEY_PERMISSIONS.length },
+  ],
+} as const;
+
+/**
+ * POST .../api-keys {name, scope} — a new key, answered with its plaintext (`apiKey`) this once;
+ * only its hash is stored. `fixedScope`: the scope every key of the space has (an account's keys
+ * are account keys); null for a server's keys, whose permissions the caller chooses.
+ */
+export function registerCreate(scope: FastifyInstance, space: KeySpace, fixedScope: 'account' | null): void {
+  const properties = fixedScope ? { name: keyNameSchema } : { name: keyNameSchema, scope: serverScopeSchema };
+  scope.post<{ Body: { name: string; scope?: string | string[] } }>(space.path, {
     bodyLimit: MAX_V2_BODY_BYTES,
     schema: {
       summary: `Create one of the ${space.tag}`, tags: ['api-keys'],
@@ -25,7 +38,10 @@ export function registerCreate(scope: FastifyInstance, space: KeySpace, scopes: 
   }, async (req, reply) => {
     space.authorize(req);
     const owner = space.ownerOf(req);
-    const keyScope = fixed ?? req.body.scope!;
+    const keyScope: ApiKeyScope | null = fixedScope ?? serverScopeOf(req.body.scope!);
+    if (keyScope === null) {
+      throw new ApiError('validation_failed', `scope must be one of: ${SERVER_KEY_SCOPES.join(', ')} (both permissions may also be sent as ["injection", "management"])`, 'scope');
+    }
     const key = generateApiKey();
     const rec = await space.store.createApiKey({
       ...('serverId' in owner ? { serverId: owner.serverId } : { serverId: null, accountId: owner.accountId }),

@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../../../store/store.js';
-import { SERVER_KEY_SCOPES } from '../../../core/api-key.js';
 import { principalOf, requireAccountKey } from '../auth.js';
 import { serverIdParams } from '../schemas.js';
 import { registerList } from './list.js';
@@ -13,7 +12,7 @@ import type { KeySpace } from './wire.js';
 export interface KeyRouteDeps { store: Store; now: () => number }
 
 /**
- * /servers/:serverId/api-keys: the server's injection and management keys, inside the
+ * /servers/:serverId/api-keys: the server's keys (injection, management or both), inside the
  * authenticated `/servers/:serverId` scope (its management key or its account's key).
  */
 export function registerServerKeyRoutes(scope: FastifyInstance, deps: KeyRouteDeps): void {
@@ -25,7 +24,7 @@ export function registerServerKeyRoutes(scope: FastifyInstance, deps: KeyRouteDe
   };
   registerList(scope, space);
   registerGet(scope, space);
-  registerCreate(scope, space, SERVER_KEY_SCOPES);
+  registerCreate(scope, space, null);
   registerRevoke(scope, space);
   registerRotate(scope, space);
 }
@@ -40,7 +39,7 @@ export function registerAccountKeyRoutes(scope: FastifyInstance, deps: KeyRouteD
   };
   registerList(scope, space);
   registerGet(scope, space);
-  registerCreate(scope, space, ['account']);
+  registerCreate(scope, space, 'account');
   registerRevoke(scope, space);
   registerRotate(scope, space);
 }

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { ApiKeyOwner, ApiKeyRecord, Store } from '../../../store/store.js';
-import { API_KEY_PUBLIC_LENGTH } from '../../../core/api-key.js';
+import { API_KEY_PUBLIC_LENGTH, API_KEY_SCOPES } from '../../../core/api-key.js';
 import { ApiError } from '../errors.js';
 
 /** A key as the API shows it: never its secret or its hash. keyId is the 20-character public id. */
@@ -13,7 +13,7 @@ export const toWire = (k: ApiKeyRecord) => ({
 const keyProperties = {
   keyId: { type: 'string', description: 'the public id: the 20 characters before the dot' },
   name: { type: 'string' },
-  scope: { type: 'string', enum: ['injection', 'management', 'account'] },
+  scope: { type: 'string', enum: [...API_KEY_SCOPES], description: 'a server key\'s permissions (injection, management, or both: injection,management), or account' },
   serverId: { type: ['integer', 'null'], description: 'null for account keys' },
   accountId: { type: 'integer' },
   status: { type: 'string', enum: ['active', 'revoked'] },

@@ -4,8 +4,8 @@
  * over a ResourceSpec; tracking-domains/index.ts registers them with the tracking spec.
  */
 import type { CustomDomain } from '../../../store/store.js';
-import type { CustomDomainKind } from '../../../custom-domains/domain.js';
-import { MAX_DOMAIN_LENGTH } from '../../../custom-domains/domain.js';
+import type { CustomDomainKind } from '../../../core/custom-domain.js';
+import { MAX_DOMAIN_LENGTH } from '../../../core/custom-domain.js';
 import { recordsView, type CustomDomainTargets } from '../../../custom-domains/records.js';
 import { CustomDomainError, type CustomDomains } from '../../../custom-domains/service.js';
 import { ApiError } from '../errors.js';

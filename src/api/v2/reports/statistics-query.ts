@@ -6,7 +6,7 @@
 import { ApiError } from '../errors.js';
 import { bucketCount, BUCKET_SIZES, MAX_STATISTICS_BUCKETS, planBuckets, type BucketPlan, type BucketSize } from '../../../reporting/buckets.js';
 import { ceilHour, parseDateParam, parseZone, type Zone } from '../../../reporting/time-zone.js';
-import { metaValue, type Dim } from '../../../reporting/metrics.js';
+import { metaValue, type Dim } from '../../../core/report-metrics.js';
 
 export interface StatisticsQuery {
   startDate: string; endDate: string; bucket: BucketSize; timeZone?: string; format: 'json' | 'csv';

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { defaultSelector, generateDkimKey } from '../../../compose/dkim.js';
 import { ApiError } from '../errors.js';
-import { serverIdParams, withErrors } from '../schemas.js';
+import { withErrors } from '../schemas.js';
+import { SERVER_PATH, type ServerPath } from '../server-path.js';
 import { dataResponse } from '../paging.js';
 import { SendingDomainService } from '../../../domains/service.js';
 import { asApi, domainNameSchema, selectorSchema, type SendingDomainRouteDeps } from './wire.js';
@@ -9,13 +10,14 @@ import { asApi, domainNameSchema, selectorSchema, type SendingDomainRouteDeps } 
 /**
  * GET /servers/:serverId/dkim/generate?domain=&selector= — SocketLabs' key generator (wire-format
  * §6.2): an RSA-2048 key pair and its DNS record, returned and not stored (for DKIM signing
- * elsewhere). Postline's own keys come with POST .../sending-domains.
+ * elsewhere, or to register with POST /subaccount/:subaccountId/dkim once published). Postline's
+ * own keys come with POST .../sending-domains. `path`: under a server or a sub-account.
  */
-export function registerDkimGenerate(scope: FastifyInstance, deps: SendingDomainRouteDeps): void {
-  scope.get<{ Params: { serverId: string }; Querystring: { domain: string; selector?: string } }>('/dkim/generate', {
+export function registerDkimGenerate(scope: FastifyInstance, deps: Pick<SendingDomainRouteDeps, 'now'>, path: ServerPath = SERVER_PATH): void {
+  scope.get<{ Querystring: { domain: string; selector?: string } }>('/dkim/generate', {
     schema: {
       summary: 'Generate a DKIM key pair (not stored)', tags: ['sending-domains'],
-      params: serverIdParams,
+      params: path.params,
       querystring: { type: 'object', additionalProperties: false, required: ['domain'], properties: { domain: domainNameSchema, selector: selectorSchema } },
       response: withErrors({ 200: dataResponse({
         type: 'object', required: ['dnsHostName', 'domain', 'selector', 'dnsRecord', 'publicKey', 'privateKey'],

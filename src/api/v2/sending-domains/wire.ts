@@ -1,7 +1,7 @@
 import type { SendingDomain, Store } from '../../../store/store.js';
 import { DomainError, type SendingDomainService } from '../../../domains/service.js';
 import { effectiveState } from '../../../domains/rotation.js';
-import type { ExpectedRecord } from '../../../domains/types.js';
+import type { ExpectedRecord } from '../../../core/sending-domain-types.js';
 import { ApiError } from '../errors.js';
 
 /** What the sending-domain routes need: the store, the clock and the domain logic (DNS included). */

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { MAX_V2_BODY_BYTES, MAX_WEBHOOK_ENDPOINTS_PER_SERVER } from '../../../core/api-v2-limits.js';
 import type { WebhookFormat } from '../../../store/store.js';
 import { generateSecretKey } from '../../../webhooks/endpoint.js';
-import { generateSecret } from '../../../webhooks/standard-signature.js';
+import { generateSecret } from '../../../net/standard-signature.js';
 import { generateValidationKey, validatesOnCreate } from '../../../webhooks/legacy-notification.js';
 import { ApiError } from '../errors.js';
 import { noQuery, serverIdParams, withErrors } from '../schemas.js';

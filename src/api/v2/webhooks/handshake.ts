@@ -1,6 +1,6 @@
 import { newId } from '../../../core/ids.js';
 import { validationEvent } from '../../../webhooks/event-row.js';
-import { DEFAULT_WEBHOOK_TIMEOUT_MS } from '../../../webhooks/post.js';
+import { DEFAULT_WEBHOOK_TIMEOUT_MS } from '../../../net/post.js';
 import { sendWebhook, type SendTarget } from '../../../webhooks/send.js';
 import { ApiError } from '../errors.js';
 import type { WebhookRouteDeps } from './wire.js';

@@ -1,8 +1,8 @@
 import type { Store, WebhookAttempt, WebhookEndpoint, WebhookFormat } from '../../../store/store.js';
 import { LEGACY_SUBSCRIBABLE_TYPES, typesNotForForm } from '../../../core/legacy-notification-types.js';
 import { VALIDATION_KEY_PATTERN } from '../../../webhooks/legacy-notification.js';
-import type { UrlGuard } from '../../../webhooks/url-guard.js';
-import { MAX_WEBHOOK_URL_LENGTH } from '../../../webhooks/url-guard.js';
+import type { UrlGuard } from '../../../net/url-guard.js';
+import { MAX_WEBHOOK_URL_LENGTH } from '../../../net/url-guard.js';
 import { SUBSCRIBABLE_EVENT_TYPES } from '../../../webhooks/endpoint.js';
 import { ApiError } from '../errors.js';
 
