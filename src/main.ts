@@ -41,7 +41,7 @@ const HELP = `postline — email delivery platform
   postline bounce-domains add|list|records|verify|default|remove  a server's custom bounce domains (--server, --default, --json)
   postline tracking-domains add|list|records|verify|default|https|remove  its custom tracking domains (--server, --default, --https on|off, --json)
   postline routes list|add|remove|messages  a server's inbound routes (--server, --match DOMAIN|ADDRESS, --url, --no-validate, --json)
-  postline webhooks list|add|remove|attempts  a server's event webhook endpoints (--server, --url, --events, --format, --id, --no-validate, --json)
+  postline webhooks list|add|remove|attempts|rotate-validation-key  a server's event webhook endpoints (--server, --url, --events, --format, --validation-key, --id, --no-validate, --json)
   postline templates list|get|create|update|versions|delete  a server's stored templates, the ApiTemplate ids (--server, --id,
                    --name, --subject, --html-file, --text-file, --amp-file, --version; update saves a new version; --json)
   postline contacts import FILE --server ID --list ID [--json]   import marketing contacts from CSV onto a list
@@ -135,7 +135,7 @@ export async function main(argv: string[]): Promise<number> {
       'sandbox-mode': { type: 'string' }, 'require-verified-domain': { type: 'string' }, reason: { type: 'string' }, search: { type: 'string' }, help: { type: 'boolean', short: 'h' },
       default: { type: 'boolean' }, https: { type: 'string' },
       match: { type: 'string' }, url: { type: 'string' }, 'no-validate': { type: 'boolean' },
-      events: { type: 'string' }, format: { type: 'string' }, id: { type: 'string' },
+      events: { type: 'string' }, format: { type: 'string' }, id: { type: 'string' }, 'validation-key': { type: 'string' },
       list: { type: 'string' }, verify: { type: 'boolean' },
       subject: { type: 'string' }, 'html-file': { type: 'string' }, 'text-file': { type: 'string' }, 'amp-file': { type: 'string' }, version: { type: 'string' },
     },

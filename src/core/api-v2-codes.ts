@@ -18,7 +18,7 @@ export const API_V2_ERRORS = {
   limit_reached: { status: 409, when: 'a per-server limit is reached (e.g. webhook endpoints per server); nothing was changed' },
   key_revoked: { status: 409, when: 'the API key named in the path is revoked and cannot be rotated; create a new one' },
   already_routed: { status: 409, when: 'the domain or address is already routed (by this or another server); nothing was changed' },
-  endpoint_validation_failed: { status: 422, when: 'the webhook endpoint did not answer the Validation request with 2xx; nothing was changed' },
+  endpoint_validation_failed: { status: 422, when: 'the webhook endpoint did not answer the Validation request with 2xx (a form endpoint: with its ValidationKey in the body); nothing was changed' },
   payload_too_large: { status: 413, when: 'the body is larger than the route accepts' },
   unsupported_media_type: { status: 415, when: 'a body that is not application/json' },
   already_exists: { status: 409, when: 'the resource already exists (e.g. a sending domain the server has, a DKIM selector in use); nothing was changed' },

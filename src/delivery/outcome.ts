@@ -28,7 +28,7 @@ export function outcomeFor(r: StoredRecipient, result: SendResult, classify: Cla
   if (result.kind === 'accepted') {
     return {
       recipientId: r.id, status: 'delivered', attempts, nextAttemptAt: null, reply: result.response, mx: result.mx, failureCode: null,
-      event: { type: 'Delivered', data: { Response: result.response, RemoteMta: result.mx, Tls: result.tls } },
+      event: { type: 'Delivered', data: { Response: result.response, LocalIp: result.localIp, RemoteMta: result.mx, Tls: result.tls } },
     };
   }
   const code = result.kind === 'rejected' ? result.code : null;

@@ -66,9 +66,15 @@ export class SmtpClient {
   private extensions = new Map<string, string>();
   /** True once STARTTLS succeeded. */
   secure = false;
+  /**
+   * The local address of the connection (the sending IP the receiver sees, SocketLabs' LocalIp),
+   * taken when connected: it does not change with STARTTLS. IPv4-mapped IPv6 is given as IPv4.
+   */
+  readonly localIp: string | null;
 
   private constructor(socket: Socket, private readonly opts: SmtpClientOptions) {
     this.socket = socket;
+    this.localIp = socket.localAddress?.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '') ?? null;
     this.attach(socket);
   }
 

@@ -61,6 +61,8 @@ export interface WebhookEndpointsTable {
   id: Generated<number>; server_id: number; url: string; event_types: string; format: string; secret_key: string;
   signing_secrets: string; secrets_rotated_at: number | null; enabled: number; disabled_reason: string | null;
   failing_since: number | null; created_at: number; updated_at: number; validated_at: number | null;
+  /** Migration 24: the legacy Notification API's ValidationKey (form endpoints); null for JSON ones. */
+  validation_key: string | null;
 }
 /** The webhook outbox: one event to one endpoint. status pending | failed (retrying) | delivered | gave_up. */
 export interface WebhookDeliveriesTable {

@@ -149,6 +149,11 @@ export interface WebhookEndpoint {
   format: WebhookFormat;
   /** SocketLabs' SecretKey, sent in every payload. */
   secretKey: string;
+  /**
+   * The legacy Notification API's ValidationKey (form endpoints; null for JSON ones): never sent,
+   * the receiver must put it in the body of every answer (webhooks/legacy-notification.ts).
+   */
+  validationKey: string | null;
   /** Standard Webhooks secrets (whsec_...), newest first; see webhooks/endpoint.ts for which ones sign. */
   signingSecrets: string[];
   secretsRotatedAt: number | null;
@@ -159,10 +164,11 @@ export interface WebhookEndpoint {
 }
 export interface NewWebhookEndpoint {
   serverId: number; url: string; eventTypes: string[]; format: WebhookFormat; secretKey: string; signingSecret: string;
-  enabled: boolean; disabledReason: string | null; validatedAt: number | null;
+  /** Form endpoints only; absent or null for JSON ones. */
+  validationKey?: string | null; enabled: boolean; disabledReason: string | null; validatedAt: number | null;
 }
 export type WebhookEndpointPatch = Partial<Pick<WebhookEndpoint,
-  'url' | 'eventTypes' | 'format' | 'enabled' | 'disabledReason' | 'failingSince' | 'validatedAt' | 'signingSecrets' | 'secretsRotatedAt'>>;
+  'url' | 'eventTypes' | 'format' | 'enabled' | 'disabledReason' | 'failingSince' | 'validatedAt' | 'signingSecrets' | 'secretsRotatedAt' | 'validationKey'>>;
 /** A claimed outbox row with everything its payload needs. message/recipient are null if missing (a producer's bug). */
 export interface WebhookWork {
   deliveryId: number; attempts: number; endpoint: WebhookEndpoint; event: StoredEvent;

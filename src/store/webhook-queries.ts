@@ -10,6 +10,7 @@ import type {
 } from './store.js';
 import { toEvent, toMessage, toRecipient } from './sql-store.js';
 import { addToRollups, type FactsByRecipient } from './report-queries.js';
+import { typesReceived } from '../core/legacy-notification-types.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -23,7 +24,7 @@ export const UNDELIVERED = ['pending', 'failed'] as const;
 
 export const toEndpoint = (r: Selectable<WebhookEndpointsTable>): WebhookEndpoint => ({
   id: Number(r.id), serverId: Number(r.server_id), url: r.url, eventTypes: JSON.parse(r.event_types) as string[],
-  format: r.format as WebhookFormat, secretKey: r.secret_key, signingSecrets: JSON.parse(r.signing_secrets) as string[],
+  format: r.format as WebhookFormat, secretKey: r.secret_key, validationKey: r.validation_key ?? null, signingSecrets: JSON.parse(r.signing_secrets) as string[],
   secretsRotatedAt: r.secrets_rotated_at === null ? null : Number(r.secrets_rotated_at), enabled: Number(r.enabled) === 1,
   disabledReason: r.disabled_reason, failingSince: r.failing_since === null ? null : Number(r.failing_since),
   createdAt: Number(r.created_at), updatedAt: Number(r.updated_at), validatedAt: r.validated_at === null ? null : Number(r.validated_at),
@@ -57,14 +58,14 @@ export async function insertEvents(trx: Db, events: readonly Insertable<EventsTa
   for (const part of chunks(events, insertChunk)) await trx.insertInto('events').values(part).execute();
   await addToRollups(trx, events, facts);
   const serverIds = [...new Set(events.map((e) => Number(e.server_id)))];
-  const endpoints = await trx.selectFrom('webhook_endpoints').select(['id', 'server_id', 'event_types'])
+  const endpoints = await trx.selectFrom('webhook_endpoints').select(['id', 'server_id', 'event_types', 'format'])
     .where('server_id', 'in', serverIds).where('enabled', '=', 1).execute();
   if (endpoints.length === 0) return;
   const byServer = new Map<number, { id: number; types: Set<string> | null }[]>();
   for (const ep of endpoints) {
-    const types = JSON.parse(ep.event_types) as string[];
+    const types = typesReceived({ format: ep.format, eventTypes: JSON.parse(ep.event_types) as string[] });
     const list = byServer.get(Number(ep.server_id)) ?? [];
-    list.push({ id: Number(ep.id), types: types.length === 0 ? null : new Set(types) });
+    list.push({ id: Number(ep.id), types: types === null ? null : new Set(types) });
     byServer.set(Number(ep.server_id), list);
   }
   const rows: Insertable<WebhookDeliveriesTable>[] = [];
@@ -83,7 +84,7 @@ export async function insertEvents(trx: Db, events: readonly Insertable<EventsTa
 export async function createEndpoint(db: Db, input: NewWebhookEndpoint, now: number): Promise<WebhookEndpoint> {
   const row = await db.insertInto('webhook_endpoints').values({
     server_id: input.serverId, url: input.url, event_types: JSON.stringify(input.eventTypes), format: input.format,
-    secret_key: input.secretKey, signing_secrets: JSON.stringify([input.signingSecret]), secrets_rotated_at: null,
+    secret_key: input.secretKey, validation_key: input.validationKey ?? null, signing_secrets: JSON.stringify([input.signingSecret]), secrets_rotated_at: null,
     enabled: input.enabled ? 1 : 0, disabled_reason: input.disabledReason, failing_since: null,
     created_at: now, updated_at: now, validated_at: input.validatedAt,
   }).returningAll().executeTakeFirstOrThrow();
@@ -115,6 +116,7 @@ export async function updateEndpoint(db: Db, serverId: number, id: number, patch
   if (patch.validatedAt !== undefined) set.validated_at = patch.validatedAt;
   if (patch.signingSecrets !== undefined) set.signing_secrets = JSON.stringify(patch.signingSecrets);
   if (patch.secretsRotatedAt !== undefined) set.secrets_rotated_at = patch.secretsRotatedAt;
+  if (patch.validationKey !== undefined) set.validation_key = patch.validationKey;
   const row = await db.updateTable('webhook_endpoints').set(set).where('server_id', '=', serverId).where('id', '=', id)
     .returningAll().executeTakeFirst();
   return row && toEndpoint(row);
@@ -221,7 +223,11 @@ export async function replayEvents(trx: Db, endpoint: WebhookEndpoint, range: { 
 Promise<{ ok: true; queued: number } | { ok: false; matching: number }> {
   let events = trx.selectFrom('events').where('server_id', '=', endpoint.serverId)
     .where('occurred_at', '>=', range.from).where('occurred_at', '<', range.to);
-  if (endpoint.eventTypes.length > 0) events = events.where('type', 'in', endpoint.eventTypes);
+  const types = typesReceived(endpoint);
+  if (types !== null) {
+    if (types.length === 0) return { ok: true, queued: 0 };
+    events = events.where('type', 'in', [...types]);
+  }
   const matching = Number((await events.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
   if (matching > range.max) return { ok: false, matching };
   if (matching === 0) return { ok: true, queued: 0 };

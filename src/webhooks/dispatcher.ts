@@ -3,6 +3,7 @@ import { WakeSignal } from '../core/wake-signal.js';
 import type { Store, WebhookAttemptRecord, WebhookWork } from '../store/store.js';
 import { nextAttemptAt, shouldDisableEndpoint } from '../net/backoff.js';
 import { fromEventRow } from './event-row.js';
+import { LEGACY_NOTIFICATION_TYPES, type WebhookEventType } from './payload.js';
 import { DEFAULT_WEBHOOK_TIMEOUT_MS, guardedDispatcher, type PostOutcome } from '../net/post.js';
 import type { Dispatcher } from 'undici';
 import { sendWebhook } from './send.js';
@@ -322,6 +323,10 @@ export class WebhookDispatcher {
   private async attempt(w: WebhookWork): Promise<WebhookAttemptRecord> {
     if (!w.message || !w.recipient) {
       return this.unsendable(w, `event ${w.event.uid}: its message or recipient is missing`);
+    }
+    // Queued while the endpoint took JSON, then switched to the legacy form format, which has no such type.
+    if (w.endpoint.format === 'form' && !LEGACY_NOTIFICATION_TYPES.includes(w.event.type as WebhookEventType)) {
+      return this.unsendable(w, `event ${w.event.uid}: a legacy (form) endpoint does not receive ${w.event.type} events`);
     }
     const mapped = fromEventRow({ event: w.event, message: w.message, recipient: w.recipient });
     if (!mapped.ok) return this.unsendable(w, mapped.error);

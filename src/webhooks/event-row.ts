@@ -7,7 +7,8 @@ import { FAILURE_TYPE, TRACKING_TYPE, type FailureType, type TrackingType, type 
  * (src/delivery/outcome.ts writes Delivered, Deferred and Failed; Queued has none). Tracking and
  * Complaint producers are to record their fields the same way (TrackingType, UserAgent, ClientIp,
  * Url, Tag; FblType, UserAgent, From, To, Length). Fields of our own (Explanation, Attempts,
- * NextAttempt, Expired, Sandbox, Tls) stay out of the SocketLabs payload.
+ * NextAttempt, Expired, Sandbox, Tls) stay out of the SocketLabs payload; SuppressionReason and
+ * Machine go in, as documented additions.
  */
 
 export interface EventRowInput {
@@ -57,7 +58,7 @@ export function fromEventRow({ event, message, recipient }: EventRowInput): Even
   const about = {
     eventId: event.uid, occurredAt: event.occurredAt, serverId: event.serverId, address: recipient.address,
     // SocketLabs always sends a MailingId and a MessageId, its own when the sender gave none. Postline's
-    // message id plays that part for MessageId; a MailingId nobody set is left out.
+    // message id plays that part for MessageId; a MailingId nobody set is null.
     mailingId: recipient.mailingId ?? undefined, messageId: recipient.messageId_ ?? message.id,
   };
   const common = { ...about, meta: message.metadata, tags: message.tags };
@@ -81,7 +82,7 @@ export function fromEventRow({ event, message, recipient }: EventRowInput): Even
             ...common, type: 'Failed', fromAddress: message.fromAddress,
             failureType: oneOf<FailureType>(FAILURE_TYPE, num(data, 'FailureType'), 'FailureType'), failureCode: optNum(data, 'FailureCode'),
             reason: str(data, 'Reason'), bounceStatus: optStr(data, 'BounceStatus'), diagnosticCode: optStr(data, 'DiagnosticCode'),
-            remoteMta: optStr(data, 'RemoteMta'),
+            remoteMta: optStr(data, 'RemoteMta'), suppressionReason: optStr(data, 'SuppressionReason'),
           },
         };
       case 'Tracking':
@@ -97,7 +98,9 @@ export function fromEventRow({ event, message, recipient }: EventRowInput): Even
         return {
           ok: true,
           event: {
-            ...about, type: 'Complaint', fblType: str(data, 'FblType'), userAgent: str(data, 'UserAgent'),
+            ...about, type: 'Complaint', fblType: str(data, 'FblType'),
+            // A report without a User-Agent (the MX records null) still reports a complaint.
+            userAgent: optStr(data, 'UserAgent'),
             from: str(data, 'From'), to: str(data, 'To'), length: num(data, 'Length'),
           },
         };

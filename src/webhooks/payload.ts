@@ -1,11 +1,14 @@
 import type { KeyValue } from '../core/message.js';
+import { LEGACY_NOTIFICATION_TYPES as LEGACY_TYPES } from '../core/legacy-notification-types.js';
 
 /**
- * SocketLabs Event Webhook payloads (reference/socketlabs-wire-format.md §3): one flat PascalCase
- * JSON object per POST, numeric enums, optional values omitted rather than null. Keys come in the
- * order of the reference's examples, so a payload reads like SocketLabs' own. Beyond SocketLabs,
- * every payload carries `EventId`, the event's stable id (also the `webhook-id` header), for
- * deduplication: webhooks are delivered at least once, and receivers tolerate unknown fields.
+ * SocketLabs Event Webhook payloads (docs/webhooks.md, Payloads): one flat PascalCase
+ * JSON object per POST, numeric enums. Every field SocketLabs' field table lists for a type is
+ * present, null where Postline has no value, so a receiver that reads a field finds it (a missing
+ * key and a null read differently in several languages). Keys come in the order of SocketLabs'
+ * examples, so a payload reads like SocketLabs' own. Beyond SocketLabs, every payload carries
+ * `EventId`, the event's stable id (also the `webhook-id` header), for deduplication: webhooks are
+ * delivered at least once, and receivers tolerate unknown fields.
  */
 
 /** The wire `Type` values: public API, one registry. */
@@ -44,17 +47,21 @@ export type WebhookEvent =
   | (MessageEventCommon & {
     type: 'Failed'; fromAddress?: string; failureType: FailureType; failureCode?: number; reason: string;
     bounceStatus?: string; diagnosticCode?: string; remoteMta?: string;
+    /** Beyond SocketLabs: why a suppressed recipient (FailureType 2) is on the list (core/suppression.ts). */
+    suppressionReason?: string;
   })
   | (MessageEventCommon & {
     type: 'Tracking'; trackingType: TrackingType; userAgent: string; clientIp: string; url?: string; tag?: string;
     /** Beyond SocketLabs: a machine (privacy proxy, security scanner) rather than a reader did it (tracking/machine.ts). */
     machine?: boolean;
   })
-  | (Omit<MessageEventCommon, 'meta' | 'tags'> & { type: 'Complaint'; fblType: string; userAgent: string; from: string; to: string; length: number })
+  | (Omit<MessageEventCommon, 'meta' | 'tags'> & { type: 'Complaint'; fblType: string; userAgent?: string; from: string; to: string; length: number })
   | (EventCommon & { type: 'Validation' });
 
-/** A payload as sent: flat, PascalCase, values are strings, numbers or (Data only) the Meta/Tags object. */
-export type WebhookPayload = Record<string, string | number | boolean | { Meta: { Key: string; Value: string }[]; Tags: string[] }>;
+/** SocketLabs' Data: the injection's Metadata and Tags. */
+export interface PayloadData { Meta: { Key: string; Value: string }[]; Tags: string[] }
+/** A payload as sent: flat, PascalCase; values are strings, numbers, booleans, null or (Data only) the Meta/Tags object. */
+export type WebhookPayload = Record<string, string | number | boolean | null | PayloadData>;
 
 /**
  * .NET's round-trip ("o") format, which SocketLabs sends: seven fractional digits and a Z
@@ -64,62 +71,87 @@ export function dotnetDateTime(epochMs: number): string {
   return new Date(epochMs).toISOString().replace(/\.(\d{3})Z$/, '.$10000Z');
 }
 
-/** Adds the entries whose value is present, in order: absent values are omitted, never null. */
-function put(target: WebhookPayload, fields: Record<string, string | number | undefined | null>): void {
-  for (const [k, v] of Object.entries(fields)) if (v !== undefined && v !== null) target[k] = v;
-}
+/** SocketLabs has IP pools; Postline sends from the host's addresses, so IpPoolId is always null. */
+const NO_IP_POOL = null;
 
-/** The payload for one event to one endpoint (SecretKey is the endpoint's). */
+/**
+ * The payload for one event to one endpoint (SecretKey is the endpoint's). A sub-account is a
+ * Postline server and its subaccountId is the ServerId (docs/api-v2.md), so SubaccountId equals
+ * ServerId, as in SocketLabs' own Queued example; Complaint has none (the field table leaves it out).
+ */
 export function buildPayload(event: WebhookEvent, secretKey: string): WebhookPayload {
-  const p: WebhookPayload = {};
-  put(p, { Type: event.type, DateTime: dotnetDateTime(event.occurredAt), ServerId: event.serverId, SecretKey: secretKey });
-  const ids = event.type === 'Validation' ? {} : { MailingId: event.mailingId, MessageId: event.messageId };
-  switch (event.type) {
-    case 'Validation':
-      break;
-    case 'Queued':
-      // The docs' Queued example puts its own fields before MailingId/MessageId; the others after.
-      put(p, { Address: event.address, FromAddress: event.fromAddress, Subject: event.subject, MessageSize: event.messageSize, ...ids });
-      break;
-    case 'Deferred':
-      put(p, { Address: event.address, ...ids, FromAddress: event.fromAddress, DeferralCode: event.deferralCode, Reason: event.reason });
-      break;
-    case 'Delivered':
-      put(p, { Address: event.address, ...ids, Response: event.response, LocalIp: event.localIp, RemoteMta: event.remoteMta });
-      break;
-    case 'Failed':
-      put(p, {
-        Address: event.address, ...ids, FromAddress: event.fromAddress, FailureType: event.failureType, FailureCode: event.failureCode,
-        Reason: event.reason, BounceStatus: event.bounceStatus, DiagnosticCode: event.diagnosticCode, RemoteMta: event.remoteMta,
-      });
-      break;
-    case 'Tracking':
-      put(p, {
-        Address: event.address, ...ids, TrackingType: event.trackingType, ClientIp: event.clientIp, UserAgent: event.userAgent,
-        Url: event.url, Tag: event.tag,
-      });
-      if (event.machine !== undefined) p.Machine = event.machine;
-      break;
-    case 'Complaint':
-      put(p, { Address: event.address, ...ids, FblType: event.fblType, UserAgent: event.userAgent, From: event.from, To: event.to, Length: event.length });
-      break;
+  const head = { Type: event.type, DateTime: dotnetDateTime(event.occurredAt) };
+  const server = { ServerId: event.serverId, SubaccountId: event.serverId };
+  const eventId = { EventId: event.eventId };
+  if (event.type === 'Validation') {
+    // About no message: the common fields with no values, as the field table lists them for every type.
+    return { ...head, ...server, SecretKey: secretKey, Address: null, MailingId: null, MessageId: null, Data: { Meta: [], Tags: [] }, ...eventId };
   }
-  // Complaints carry no Data (the docs' field table leaves Meta and Tags out of them), nor does
-  // Validation, which is about no message.
-  if ('meta' in event) p.Data = { Meta: event.meta.map((m) => ({ Key: m.key, Value: m.value })), Tags: [...event.tags] };
-  put(p, { EventId: event.eventId });
-  return p;
+  const ids = { MailingId: event.mailingId ?? null, MessageId: event.messageId ?? null };
+  const recipient = { SecretKey: secretKey, Address: event.address, ...ids };
+  if (event.type === 'Complaint') {
+    return {
+      ...head, ServerId: event.serverId, ...recipient,
+      FblType: event.fblType, UserAgent: event.userAgent ?? null, From: event.from, To: event.to, Length: event.length, ...eventId,
+    };
+  }
+  const data: PayloadData = { Meta: event.meta.map((m) => ({ Key: m.key, Value: m.value })), Tags: [...event.tags] };
+  switch (event.type) {
+    case 'Queued':
+      // The docs' Queued example puts SubaccountId first and its own fields before MailingId/MessageId.
+      return {
+        ...head, SubaccountId: event.serverId, ServerId: event.serverId, SecretKey: secretKey, Address: event.address,
+        FromAddress: event.fromAddress, Subject: event.subject, MessageSize: event.messageSize, ...ids, Data: data, ...eventId,
+      };
+    case 'Deferred':
+      return {
+        ...head, ...server, IpPoolId: NO_IP_POOL, ...recipient,
+        FromAddress: event.fromAddress ?? null, DeferralCode: event.deferralCode ?? null, Reason: event.reason, Data: data, ...eventId,
+      };
+    case 'Delivered':
+      return {
+        ...head, ...server, IpPoolId: NO_IP_POOL, ...recipient,
+        Response: event.response, LocalIp: event.localIp ?? null, RemoteMta: event.remoteMta ?? null, Data: data, ...eventId,
+      };
+    case 'Failed':
+      return {
+        ...head, ...server, IpPoolId: NO_IP_POOL, ...recipient,
+        FromAddress: event.fromAddress ?? null, FailureType: event.failureType, FailureCode: event.failureCode ?? null, Reason: event.reason,
+        BounceStatus: event.bounceStatus ?? null, DiagnosticCode: event.diagnosticCode ?? null, RemoteMta: event.remoteMta ?? null,
+        SuppressionReason: event.suppressionReason ?? null, Data: data, ...eventId,
+      };
+    case 'Tracking':
+      return {
+        ...head, ...server, ...recipient,
+        TrackingType: event.trackingType, ClientIp: event.clientIp, UserAgent: event.userAgent, Url: event.url ?? null, Tag: event.tag ?? null,
+        Machine: event.machine ?? null, Data: data, ...eventId,
+      };
+  }
 }
 
 export type BodyFormat = 'json' | 'form';
 
+/** The types a form endpoint receives (core/legacy-notification-types.ts). */
+export const LEGACY_NOTIFICATION_TYPES: readonly WebhookEventType[] = LEGACY_TYPES;
+
+/**
+ * Fields the legacy Notification API never had: the v2 (Complex Sender) ids, the Data object, and
+ * Postline's own additions. A form body carries SocketLabs' legacy field names and nothing else.
+ */
+const NOT_IN_LEGACY_FORM = new Set(['SubaccountId', 'IpPoolId', 'Data', 'EventId', 'Machine', 'SuppressionReason']);
+
 /**
  * The request body and its Content-Type. `form` is SocketLabs' legacy Notification API
- * (docs/webhooks.md, Legacy form-encoded format): the same top-level fields form-encoded, without Data.
+ * (docs/webhooks.md, Legacy Notification API): the same field names form-encoded, a field without a
+ * value as an empty value (a form has no null; the receiver still finds the field), and only the
+ * legacy fields.
  */
 export function encodePayload(payload: WebhookPayload, format: BodyFormat): { body: string; contentType: string } {
   if (format === 'json') return { body: JSON.stringify(payload), contentType: 'application/json' };
   const form = new URLSearchParams();
-  for (const [k, v] of Object.entries(payload)) if (typeof v !== 'object') form.append(k, String(v));
+  for (const [k, v] of Object.entries(payload)) {
+    if (NOT_IN_LEGACY_FORM.has(k) || (typeof v === 'object' && v !== null)) continue;
+    form.append(k, v === null ? '' : String(v));
+  }
   return { body: form.toString(), contentType: 'application/x-www-form-urlencoded' };
 }

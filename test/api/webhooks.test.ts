@@ -8,7 +8,7 @@ import { MAX_WEBHOOK_ENDPOINTS_PER_SERVER } from '../../src/core/api-v2-limits.j
 
 interface Wire {
   id: number; url: string; eventTypes: string[]; format: string; enabled: boolean; disabledReason: string | null; failingSince: string | null;
-  secretKey: string; createdOn: string; lastUpdate: string; validatedOn: string | null; signingSecret?: string; previousSecretExpiresOn?: string;
+  secretKey: string; validationKey: string | null; createdOn: string; lastUpdate: string; validatedOn: string | null; signingSecret?: string; previousSecretExpiresOn?: string;
 }
 type One = { data: Wire } & V2Error;
 
@@ -31,6 +31,7 @@ describe(`webhook endpoint routes, /api/v2/servers/:serverId/webhooks (${TEST_ST
   beforeEach(async () => {
     for (const e of (await t.store.listWebhookEndpoints(serverId, { limit: 100, offset: 0, direction: 'asc' })).rows) await t.store.deleteWebhookEndpoint(serverId, e.id);
     receiver.status = 200;
+    receiver.answer = 'ok';
     receiver.received.length = 0;
   });
   afterAll(async () => {
@@ -62,9 +63,14 @@ describe(`webhook endpoint routes, /api/v2/servers/:serverId/webhooks (${TEST_ST
 
   describe('create', () => {
     it('validates with a handshake and answers the endpoint with its secrets', async () => {
-      const r = await create({ url: receiver.url, eventTypes: ['Delivered', 'Failed'], format: 'form' });
+      // A form endpoint given its receiver's ValidationKey validates at once (the receiver answers the key).
+      receiver.answer = 'receiver-key-0001';
+      const r = await create({ url: receiver.url, eventTypes: ['Delivered', 'Failed'], format: 'form', validationKey: 'receiver-key-0001' });
       expect(r.status).toBe(200);
-      expect(r.body.data).toMatchObject({ url: receiver.url, eventTypes: ['Delivered', 'Failed'], format: 'form', enabled: true, disabledReason: null, failingSince: null });
+      expect(r.body.data).toMatchObject({
+        url: receiver.url, eventTypes: ['Delivered', 'Failed'], format: 'form', enabled: true, disabledReason: null, failingSince: null,
+        validationKey: 'receiver-key-0001',
+      });
       expect(r.body.data.secretKey).toMatch(/^[A-Za-z0-9]{20}$/);
       expect(r.body.data.validatedOn).not.toBeNull();
       const [v] = receiver.received;
@@ -164,6 +170,8 @@ describe(`webhook endpoint routes, /api/v2/servers/:serverId/webhooks (${TEST_ST
       const e = (await create({ url: receiver.url })).body.data;
       const r = await v2<One>(t, 'PATCH', `${base}/${e.id}`, { key, body: { eventTypes: ['Failed'], format: 'form' } });
       expect(r.body.data).toMatchObject({ eventTypes: ['Failed'], format: 'form', url: receiver.url });
+      // Now a form endpoint, it has a ValidationKey its receiver must answer (to the handshake below too).
+      receiver.answer = r.body.data.validationKey!;
       const off = await v2<One>(t, 'PATCH', `${base}/${e.id}`, { key, body: { enabled: false } });
       expect(off.body.data).toMatchObject({ enabled: false, disabledReason: 'disabled through the API' });
       const on = await v2<One>(t, 'PATCH', `${base}/${e.id}`, { key, body: { enabled: true } });

@@ -210,6 +210,7 @@ export const BODIES: Record<string, (f: Fixtures) => unknown> = {
   'POST /api/v2/servers/{serverId}/webhooks': (f) => ({ url: f.attackerReceiverUrl, validate: false }),
   'PATCH /api/v2/servers/{serverId}/webhooks/{webhookId}': () => ({ enabled: false, eventTypes: ['Failed'] }),
   'POST /api/v2/servers/{serverId}/webhooks/{webhookId}/replay': () => ({ from: '2020-01-01T00:00:00Z', to: '2020-01-02T00:00:00Z' }),
+  'POST /api/v2/servers/{serverId}/webhooks/{webhookId}/rotate-validation-key': () => ({ validationKey: 'attacker-validation-key' }),
   'PATCH /api/v2/servers/{serverId}': () => ({ name: 'renamed by the attacker' }),
   'POST /api/v2/servers/{serverId}/api-keys': () => ({ name: 'attacker key', scope: 'management' }),
   'POST /api/v2/servers/{serverId}/sending-domains': () => ({ domain: `attacker-${uniqueTag()}.example.com` }),

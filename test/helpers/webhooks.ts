@@ -16,6 +16,8 @@ export interface WebhookReceiver {
   received: ReceivedWebhook[];
   /** The status to answer with (default 200), or a function of the request. */
   status: number | ((r: ReceivedWebhook) => number);
+  /** The body of a 2xx answer (default "ok"): a legacy (form) endpoint's must hold its ValidationKey. */
+  answer: string;
   events(): Record<string, unknown>[];
   down(): Promise<void>;
   up(): Promise<void>;
@@ -25,7 +27,7 @@ export interface WebhookReceiver {
 export async function startReceiver(): Promise<WebhookReceiver> {
   const sockets = new Set<import('node:net').Socket>();
   const r: WebhookReceiver = {
-    url: '', port: 0, received: [], status: 200,
+    url: '', port: 0, received: [], status: 200, answer: 'ok',
     events: () => r.received.filter((x) => x.json && x.json.Type !== 'Validation').map((x) => x.json!),
     down: async () => {
       for (const s of sockets) s.destroy();
@@ -49,7 +51,7 @@ export async function startReceiver(): Promise<WebhookReceiver> {
       const status = typeof r.status === 'function' ? r.status(got) : r.status;
       // Only 2xx-answered requests count as received; failed ones are kept apart for assertions.
       if (status >= 200 && status < 300) r.received.push(got);
-      res.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? 'ok' : `status ${status}`);
+      res.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? r.answer : `status ${status}`);
     });
   });
   server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
@@ -141,5 +143,53 @@ export async function startHoldingReceiver(maxHoldMs: number): Promise<HoldingRe
   server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
   await new Promise<void>((res) => server.listen(0, '127.0.0.1', () => res()));
   r.url = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}/hook`;
+  return r;
+}
+
+/**
+ * A receiver written like a SocketLabs legacy Notification API endpoint (their PHP and .NET
+ * samples): form-encoded bodies, 401 when SecretKey is not the one it was configured with, 400 for
+ * a Type it does not handle, and otherwise 200 with its ValidationKey in the body. Set
+ * `validationKey` to null to make it answer a plain 200 without the key.
+ */
+export interface LegacyReceiver {
+  url: string;
+  secretKey: string | null;
+  validationKey: string | null;
+  /** Every request, whatever it was answered. */
+  requests: { fields: URLSearchParams; contentType: string; status: number; answer: string }[];
+  /** The fields of the notifications answered 200 (Validation included). */
+  accepted(): URLSearchParams[];
+  close(): Promise<void>;
+}
+
+const LEGACY_TYPES = new Set(['Validation', 'Delivered', 'Failed', 'Tracking', 'Complaint']);
+
+export async function startLegacyReceiver(): Promise<LegacyReceiver> {
+  const sockets = new Set<import('node:net').Socket>();
+  const r: LegacyReceiver = {
+    url: '', secretKey: null, validationKey: null, requests: [],
+    accepted: () => r.requests.filter((x) => x.status === 200).map((x) => x.fields),
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      if (server.listening) await new Promise<void>((res) => server.close(() => res()));
+    },
+  };
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const fields = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+      let status = 200;
+      let answer = r.validationKey ?? 'ok';
+      if (r.secretKey !== null && fields.get('SecretKey') !== r.secretKey) [status, answer] = [401, 'bad secret key'];
+      else if (!LEGACY_TYPES.has(fields.get('Type') ?? '')) [status, answer] = [400, 'unknown type'];
+      r.requests.push({ fields, contentType: req.headers['content-type'] ?? '', status, answer });
+      res.writeHead(status, { 'content-type': 'text/plain' }).end(answer);
+    });
+  });
+  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  await new Promise<void>((res) => server.listen(0, '127.0.0.1', () => res()));
+  r.url = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}/notify.php`;
   return r;
 }

@@ -61,7 +61,7 @@ describe('delivery outcomes carry the suppression they cause', () => {
     const expired = deferOrExpire({ ...recipient, createdAt: NOW - 73 * 3_600_000 }, 5, '451 4.7.1 Greylisted', 'mx', c, ctx);
     expect(expired).toMatchObject({ status: 'failed', failureCode: 4004 });
     expect(expired.suppress).toBeUndefined();
-    expect(outcomeFor(recipient, { kind: 'accepted', response: '250 ok', mx: 'mx', tls: true }, classify, ctx).suppress).toBeUndefined();
+    expect(outcomeFor(recipient, { kind: 'accepted', response: '250 ok', mx: 'mx', tls: true, localIp: '192.0.2.1' }, classify, ctx).suppress).toBeUndefined();
   });
 
   it('a null MX (2002) suppresses; a domain our resolver did not find, or a missing stored message (9999), does not', () => {

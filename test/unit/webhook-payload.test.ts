@@ -4,6 +4,7 @@ import { deferralCodeOf, fromEventRow, validationEvent, type EventRowInput } fro
 import { deferOrExpire, outcomeFor, undeliverable, type Classify } from '../../src/delivery/outcome.js';
 import { classifySmtpReply } from '../../src/bounce/classify.js';
 import type { StoredRecipient } from '../../src/store/store.js';
+import { suppressedFailure } from '../../src/core/suppression.js';
 
 /** The examples of reference/socketlabs-wire-format.md §3.3, as written there ("…" values kept). */
 const REFERENCE = {
@@ -30,67 +31,80 @@ const base = { eventId: '01H2X0000000000000000000AB', occurredAt: T, serverId: 1
 const data = { meta: [{ key: 'UserRegion', value: 'US-West' }], tags: ['Transactional'] };
 
 describe('buildPayload: SocketLabs §3 shapes', () => {
-  it('Queued: the docs example field for field (SubaccountId aside), EventId appended', () => {
-    const { SubaccountId: _sub, ...expected } = REFERENCE.Queued;
+  it('Queued: the docs example field for field (SubaccountId is the ServerId, as there), EventId appended', () => {
     const p = buildPayload({
       type: 'Queued', eventId: 'E1', occurredAt: Date.parse('2023-06-12T10:04:56.369Z'), serverId: 12345, address: 'example@example.com',
       mailingId: 'SL5233439-5474023', messageId: '1209957964', fromAddress: 'example@example.gov', subject: 'Welcome', messageSize: 22775,
       meta: [{ key: 'UserRegion', value: 'US-West' }], tags: ['Transactional', 'Order Confirmation'],
     }, 'ABC123');
-    expect(keysOf(p)).toEqual([...keysOf(expected), 'EventId']);
-    expect(p).toEqual({ ...expected, DateTime: '2023-06-12T10:04:56.3690000Z', EventId: 'E1' });
+    expect(keysOf(p)).toEqual([...keysOf(REFERENCE.Queued), 'EventId']);
+    expect(p).toEqual({ ...REFERENCE.Queued, DateTime: '2023-06-12T10:04:56.3690000Z', EventId: 'E1' });
   });
 
-  it('Delivered: the docs example field for field', () => {
+  it('Delivered: the docs example\'s fields, plus SubaccountId and IpPoolId (null: no IP pools) after ServerId', () => {
     const p = buildPayload({
       type: 'Delivered', eventId: 'E2', occurredAt: Date.parse('2022-09-07T17:49:08.813Z'), serverId: 123456, address: 'email@example.com',
       mailingId: 'SLNL-0-9999999-9999999', messageId: 'SampleMessageId', response: '250 2.0.0 OK', localIp: '142.0.180.1',
       remoteMta: 'mx.example.com', meta: [], tags: [],
     }, 'n7BJk25EtAr39Sfa4K8R');
-    expect(keysOf(p)).toEqual([...keysOf(REFERENCE.Delivered), 'EventId']);
-    expect(p).toEqual({ ...REFERENCE.Delivered, DateTime: '2022-09-07T17:49:08.8130000Z', EventId: 'E2' });
+    const [type, dateTime, serverId, ...rest] = keysOf(REFERENCE.Delivered);
+    expect(keysOf(p)).toEqual([type, dateTime, serverId, 'SubaccountId', 'IpPoolId', ...rest, 'EventId']);
+    expect(p).toEqual({ ...REFERENCE.Delivered, SubaccountId: 123456, IpPoolId: null, DateTime: '2022-09-07T17:49:08.8130000Z', EventId: 'E2' });
   });
 
-  it('Failed: the example keys in order, then Data (every type but Complaint has it) and EventId; FailureType numeric', () => {
+  it('Failed: the example keys in order, then SuppressionReason, Data (every type but Complaint has it) and EventId; FailureType numeric', () => {
     const p = buildPayload({
       ...base, ...data, type: 'Failed', fromAddress: 'from@example.com', failureType: 1, failureCode: 2001, reason: '550 5.1.1 user unknown',
       bounceStatus: '5.1.1', diagnosticCode: 'smtp; 550 5.1.1 user unknown', remoteMta: 'mx.example.com',
     }, 'S');
-    expect(keysOf(p)).toEqual([...keysOf(REFERENCE.Failed), 'Data', 'EventId']);
-    expect(p).toMatchObject({ FailureType: 1, FailureCode: 2001, BounceStatus: '5.1.1', Data: { Meta: [{ Key: 'UserRegion', Value: 'US-West' }], Tags: ['Transactional'] } });
+    const [type, dateTime, serverId, ...rest] = keysOf(REFERENCE.Failed);
+    expect(keysOf(p)).toEqual([type, dateTime, serverId, 'SubaccountId', 'IpPoolId', ...rest, 'SuppressionReason', 'Data', 'EventId']);
+    expect(p).toMatchObject({ FailureType: 1, FailureCode: 2001, BounceStatus: '5.1.1', SuppressionReason: null, Data: { Meta: [{ Key: 'UserRegion', Value: 'US-West' }], Tags: ['Transactional'] } });
   });
 
-  it('Failed: absent optional fields are omitted, not null', () => {
+  it('Failed: absent optional fields are present as null, the key set unchanged', () => {
+    const full = buildPayload({
+      ...base, ...data, type: 'Failed', fromAddress: 'f@example.com', failureType: 2, failureCode: 9999, reason: 'r',
+      bounceStatus: '5.1.1', diagnosticCode: 'd', remoteMta: 'm', suppressionReason: 'Bounce',
+    }, 'S');
     const p = buildPayload({ ...base, ...data, type: 'Failed', failureType: 0, reason: 'expired' }, 'S');
-    expect(keysOf(p)).toEqual(['Type', 'DateTime', 'ServerId', 'SecretKey', 'Address', 'MailingId', 'MessageId', 'FailureType', 'Reason', 'Data', 'EventId']);
-    expect(Object.values(p)).not.toContain(null);
+    expect(keysOf(p)).toEqual(keysOf(full));
+    expect(full.SuppressionReason).toBe('Bounce');
+    expect(p).toMatchObject({ FromAddress: null, FailureCode: null, BounceStatus: null, DiagnosticCode: null, RemoteMta: null, SuppressionReason: null, IpPoolId: null });
   });
 
-  it('Tracking: TrackingType 0/1/2, Url and Tag when present', () => {
+  it('Tracking: TrackingType 0/1/2; Url, Tag and Machine null when absent', () => {
     const click = buildPayload({ ...base, ...data, type: 'Tracking', trackingType: 0, clientIp: '203.0.113.9', userAgent: 'Mozilla/5.0 …', url: 'https://example.com/x' }, 'S');
-    expect(keysOf(click)).toEqual([...keysOf(REFERENCE.Tracking), 'Data', 'EventId']);
-    expect(click.TrackingType).toBe(0);
+    const [type, dateTime, serverId, ...rest] = keysOf(REFERENCE.Tracking);
+    expect(keysOf(click)).toEqual([type, dateTime, serverId, 'SubaccountId', ...rest, 'Tag', 'Machine', 'Data', 'EventId']);
+    expect(click).toMatchObject({ TrackingType: 0, Tag: null, Machine: null });
     const open = buildPayload({ ...base, ...data, type: 'Tracking', trackingType: 1, clientIp: '203.0.113.9', userAgent: 'UA', tag: 'newsletter' }, 'S');
-    expect(keysOf(open)).toEqual([...keysOf(REFERENCE.Tracking).filter((k) => k !== 'Url'), 'Tag', 'Data', 'EventId']);
+    expect(keysOf(open)).toEqual(keysOf(click));
+    expect(open).toMatchObject({ Url: null, Tag: 'newsletter' });
     expect(buildPayload({ ...base, ...data, type: 'Tracking', trackingType: 2, clientIp: '::1', userAgent: 'UA' }, 'S').TrackingType).toBe(2);
   });
 
-  it('Complaint: no Data', () => {
+  it('Complaint: the example\'s fields, no SubaccountId, no Data; a missing UserAgent is null', () => {
     const p = buildPayload({ ...base, type: 'Complaint', fblType: 'abuse', userAgent: 'Yahoo!-Mail-Feedback/1.0', from: 'from@example.com', to: 'x@example.com', length: 1234 }, 'S');
     expect(keysOf(p)).toEqual([...keysOf(REFERENCE.Complaint), 'EventId']);
     expect(p).not.toHaveProperty('Data');
+    expect(buildPayload({ ...base, type: 'Complaint', fblType: 'abuse', from: 'f', to: 't', length: 1 }, 'S').UserAgent).toBeNull();
   });
 
-  it('Deferred: common fields, FromAddress, DeferralCode, Reason, Data', () => {
+  it('Deferred: common fields, IpPoolId, FromAddress, DeferralCode, Reason, Data', () => {
     const p = buildPayload({ ...base, ...data, type: 'Deferred', fromAddress: 'from@example.com', deferralCode: 451, reason: '451 4.7.1 try later' }, 'S');
-    expect(keysOf(p)).toEqual(['Type', 'DateTime', 'ServerId', 'SecretKey', 'Address', 'MailingId', 'MessageId', 'FromAddress', 'DeferralCode', 'Reason', 'Data', 'EventId']);
+    expect(keysOf(p)).toEqual(['Type', 'DateTime', 'ServerId', 'SubaccountId', 'IpPoolId', 'SecretKey', 'Address', 'MailingId', 'MessageId',
+      'FromAddress', 'DeferralCode', 'Reason', 'Data', 'EventId']);
     expect(p.DeferralCode).toBe(451);
   });
 
-  it('Validation: the common fields only', () => {
+  it('Validation: the example\'s fields, then the other common fields with no values', () => {
     const p = buildPayload(validationEvent('E9', 7, T), 'S');
-    expect(keysOf(p)).toEqual([...keysOf(REFERENCE.Validation), 'EventId']);
-    expect(p).toEqual({ Type: 'Validation', DateTime: '2023-06-12T10:04:56.3690000Z', ServerId: 7, SecretKey: 'S', EventId: 'E9' });
+    expect(p).toEqual({
+      Type: 'Validation', DateTime: '2023-06-12T10:04:56.3690000Z', ServerId: 7, SubaccountId: 7, SecretKey: 'S',
+      Address: null, MailingId: null, MessageId: null, Data: { Meta: [], Tags: [] }, EventId: 'E9',
+    });
+    expect(keysOf(p).filter((k) => k in REFERENCE.Validation)).toEqual(keysOf(REFERENCE.Validation));
   });
 
   it('every registered type builds', () => {
@@ -127,14 +141,15 @@ describe('encodePayload', () => {
     expect(body).not.toMatch(/\n/);
   });
 
-  it('form: the legacy Notification API body, same names and order, Data omitted, values escaped', () => {
+  it('form: the legacy Notification API body: legacy names in order, nulls empty, no Data, v2 ids or Postline additions, values escaped', () => {
     const { body, contentType } = encodePayload(p, 'form');
     expect(contentType).toBe('application/x-www-form-urlencoded');
     const parsed = new URLSearchParams(body);
-    expect([...parsed.keys()]).toEqual(keysOf(p).filter((k) => k !== 'Data'));
+    expect([...parsed.keys()]).toEqual(['Type', 'DateTime', 'ServerId', 'SecretKey', 'Address', 'MailingId', 'MessageId', 'Response', 'LocalIp', 'RemoteMta']);
     expect(parsed.get('SecretKey')).toBe('k=y&z');
     expect(parsed.get('Response')).toBe('250 2.0.0 OK & done');
     expect(parsed.get('ServerId')).toBe('1');
+    expect(parsed.get('LocalIp')).toBe('');
     expect(body).toContain('Type=Delivered&');
   });
 });
@@ -166,27 +181,28 @@ describe('fromEventRow: from what the delivery worker records', () => {
     });
   });
 
-  it('MessageId falls back on Postline\'s message id; an unset MailingId is omitted', () => {
+  it('MessageId falls back on Postline\'s message id; an unset MailingId is null', () => {
     const m = map('Queued', null, { address: 'a@b.c', mailingId: null, messageId_: null });
     if (!m.ok) throw new Error(m.error);
     const p = buildPayload(m.event, 'S');
     expect(p.MessageId).toBe('M1');
-    expect(p).not.toHaveProperty('MailingId');
+    expect(p).toHaveProperty('MailingId', null);
   });
 
-  it('Delivered: Response and RemoteMta; our own fields (Tls, Sandbox) stay out', () => {
-    const o = outcomeFor(recipient, { kind: 'accepted', response: '250 2.0.0 OK queued', mx: 'mx1.example.net', tls: true }, classify, ctx);
+  it('Delivered: Response, LocalIp (the delivering socket\'s address) and RemoteMta; our own fields (Tls, Sandbox) stay out', () => {
+    const o = outcomeFor(recipient, { kind: 'accepted', response: '250 2.0.0 OK queued', mx: 'mx1.example.net', tls: true, localIp: '198.51.100.4' }, classify, ctx);
     const m = map(o.event.type, o.event.data);
     if (!m.ok) throw new Error(m.error);
     const p = buildPayload(m.event, 'S');
-    expect(p).toMatchObject({ Type: 'Delivered', Response: '250 2.0.0 OK queued', RemoteMta: 'mx1.example.net', Address: 'rcpt@example.net' });
-    expect(keysOf(p)).toEqual(['Type', 'DateTime', 'ServerId', 'SecretKey', 'Address', 'MailingId', 'MessageId', 'Response', 'RemoteMta', 'Data', 'EventId']);
+    expect(p).toMatchObject({ Type: 'Delivered', Response: '250 2.0.0 OK queued', LocalIp: '198.51.100.4', RemoteMta: 'mx1.example.net', Address: 'rcpt@example.net' });
+    expect(keysOf(p)).toEqual(['Type', 'DateTime', 'ServerId', 'SubaccountId', 'IpPoolId', 'SecretKey', 'Address', 'MailingId', 'MessageId',
+      'Response', 'LocalIp', 'RemoteMta', 'Data', 'EventId']);
   });
 
-  it('Delivered in sandbox mode: no RemoteMta (it was null)', () => {
+  it('Delivered in sandbox mode: RemoteMta and LocalIp null (nothing was sent)', () => {
     const m = map('Delivered', { Response: '250 Sandbox mode: processed and kept, not sent', RemoteMta: null, Sandbox: true });
     if (!m.ok) throw new Error(m.error);
-    expect(buildPayload(m.event, 'S')).not.toHaveProperty('RemoteMta');
+    expect(buildPayload(m.event, 'S')).toMatchObject({ RemoteMta: null, LocalIp: null });
   });
 
   it('Failed (permanent 5xx): FailureType 1, classified FailureCode, BounceStatus, DiagnosticCode', () => {
@@ -207,8 +223,7 @@ describe('fromEventRow: from what the delivery worker records', () => {
     const m = map(o.event.type, o.event.data);
     if (!m.ok) throw new Error(m.error);
     const p = buildPayload(m.event, 'S');
-    expect(p).toMatchObject({ Type: 'Failed', FailureType: 0, FailureCode: 4004 });
-    expect(p).not.toHaveProperty('DiagnosticCode');
+    expect(p).toMatchObject({ Type: 'Failed', FailureType: 0, FailureCode: 4004, DiagnosticCode: null });
     expect(p).not.toHaveProperty('Expired');
   });
 
@@ -216,8 +231,7 @@ describe('fromEventRow: from what the delivery worker records', () => {
     const o = undeliverable(recipient, 'example.net has a null MX', 2002, 'The recipient domain accepts no mail.');
     const m = map(o.event.type, o.event.data);
     if (!m.ok) throw new Error(m.error);
-    expect(keysOf(buildPayload(m.event, 'S'))).toEqual(
-      ['Type', 'DateTime', 'ServerId', 'SecretKey', 'Address', 'MailingId', 'MessageId', 'FromAddress', 'FailureType', 'FailureCode', 'Reason', 'Data', 'EventId']);
+    expect(buildPayload(m.event, 'S')).toMatchObject({ FailureCode: 2002, RemoteMta: null, BounceStatus: null, DiagnosticCode: null, SuppressionReason: null });
   });
 
   it('Deferred: DeferralCode from the reply; none for a network error', () => {
@@ -230,13 +244,13 @@ describe('fromEventRow: from what the delivery worker records', () => {
     const mn = map(n.event.type, n.event.data);
     if (!mn.ok) throw new Error(mn.error);
     expect(n.event.type).toBe('Deferred');
-    expect(buildPayload(mn.event, 'S')).not.toHaveProperty('DeferralCode');
+    expect(buildPayload(mn.event, 'S')).toHaveProperty('DeferralCode', null);
   });
 
   it('Tracking and Complaint rows map from their PascalCase data', () => {
     const t = map('Tracking', { TrackingType: 0, UserAgent: 'UA', ClientIp: '198.51.100.7', Url: 'https://example.com/' });
     expect(t.ok && buildPayload(t.event, 'S')).toMatchObject({ TrackingType: 0, ClientIp: '198.51.100.7', Url: 'https://example.com/' });
-    expect(t.ok && buildPayload(t.event, 'S')).not.toHaveProperty('Machine');
+    expect(t.ok && buildPayload(t.event, 'S')).toHaveProperty('Machine', null);
     // Beyond SocketLabs: Tracking events say whether a machine (proxy, scanner) or a reader did it, before Data.
     const m = map('Tracking', { TrackingType: 1, UserAgent: 'Mozilla/5.0', ClientIp: '17.58.1.1', Machine: true, MachineReason: 'apple-mpp' });
     const mp = m.ok ? buildPayload(m.event, 'S') : null;
@@ -245,6 +259,19 @@ describe('fromEventRow: from what the delivery worker records', () => {
     const c = map('Complaint', { FblType: 'abuse', UserAgent: 'FBL/1', From: 'sender@example.com', To: 'rcpt@example.net', Length: 900 });
     expect(c.ok && buildPayload(c.event, 'S')).toMatchObject({ FblType: 'abuse', Length: 900 });
     expect(c.ok && buildPayload(c.event, 'S')).not.toHaveProperty('Data');
+  });
+
+  it('Failed (suppressed at accept): FailureType 2, FailureCode 9999 and the list entry\'s SuppressionReason', () => {
+    const m = map('Failed', suppressedFailure('rcpt@example.net', 'Complaint').data);
+    if (!m.ok) throw new Error(m.error);
+    expect(buildPayload(m.event, 'S')).toMatchObject({ FailureType: 2, FailureCode: 9999, SuppressionReason: 'Complaint', RemoteMta: null });
+    expect(buildPayload(m.event, 'S')).not.toHaveProperty('Explanation');
+  });
+
+  it('Complaint from a report without a User-Agent (the MX records null): UserAgent null, not an unsendable row', () => {
+    const c = map('Complaint', { FblType: 'abuse', UserAgent: null, From: 'sender@example.com', To: 'rcpt@example.net', Length: 900 });
+    if (!c.ok) throw new Error(c.error);
+    expect(buildPayload(c.event, 'S')).toMatchObject({ Type: 'Complaint', UserAgent: null, FblType: 'abuse' });
   });
 
   it('a row that cannot become a payload is an error value naming the event and field', () => {

@@ -363,4 +363,14 @@ CREATE TABLE template_versions (
   PRIMARY KEY (template_id, version));
 `,
   },
+  {
+    id: 24,
+    name: 'legacy Notification API: a ValidationKey per form-encoded webhook endpoint',
+    sql: `
+-- The key a legacy (form) receiver must put in the body of every answer; null for JSON endpoints.
+-- Form endpoints stored before this get a random one, shown by the API and the CLI.
+ALTER TABLE webhook_endpoints ADD COLUMN validation_key TEXT;
+UPDATE webhook_endpoints SET validation_key = upper(hex(randomblob(10))) WHERE format = 'form';
+`,
+  },
 ];

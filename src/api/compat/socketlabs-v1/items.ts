@@ -40,7 +40,7 @@ export const LISTS: Record<V1ListMethod, ListSpec> = {
   },
   messagesFblReported: {
     types: ['Complaint'], fields: ['OriginalRecipient', 'Type', 'UserAgent'],
-    values: (e) => (e.type === 'Complaint' ? { OriginalRecipient: e.address, Type: e.fblType, UserAgent: e.userAgent } : {} as V1Record),
+    values: (e) => (e.type === 'Complaint' ? { OriginalRecipient: e.address, Type: e.fblType, UserAgent: e.userAgent ?? null } : {} as V1Record),
   },
   // EventType is the webhooks' TrackingType: 0 click, 1 open, 2 unsubscribe.
   messagesOpenClick: {

@@ -6,6 +6,7 @@ import { registerUpdate } from './update.js';
 import { registerDelete } from './delete.js';
 import { registerValidate } from './validate.js';
 import { registerRotateSecret } from './rotate-secret.js';
+import { registerRotateValidationKey } from './rotate-validation-key.js';
 import { registerAttempts } from './attempts.js';
 import { registerReplay } from './replay.js';
 import type { WebhookRouteDeps } from './wire.js';
@@ -19,6 +20,7 @@ export function registerWebhookRoutes(scope: FastifyInstance, deps: WebhookRoute
   registerDelete(scope, deps);
   registerValidate(scope, deps);
   registerRotateSecret(scope, deps);
+  registerRotateValidationKey(scope, deps);
   registerAttempts(scope, deps);
   registerReplay(scope, deps);
 }

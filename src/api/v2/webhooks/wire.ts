@@ -1,4 +1,6 @@
-import type { Store, WebhookAttempt, WebhookEndpoint } from '../../../store/store.js';
+import type { Store, WebhookAttempt, WebhookEndpoint, WebhookFormat } from '../../../store/store.js';
+import { LEGACY_SUBSCRIBABLE_TYPES, typesNotForForm } from '../../../core/legacy-notification-types.js';
+import { VALIDATION_KEY_PATTERN } from '../../../webhooks/legacy-notification.js';
 import type { UrlGuard } from '../../../net/url-guard.js';
 import { MAX_WEBHOOK_URL_LENGTH } from '../../../net/url-guard.js';
 import { SUBSCRIBABLE_EVENT_TYPES } from '../../../webhooks/endpoint.js';
@@ -20,7 +22,8 @@ const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString()
  */
 export const toWire = (e: WebhookEndpoint) => ({
   id: e.id, url: e.url, eventTypes: e.eventTypes, format: e.format, enabled: e.enabled, disabledReason: e.disabledReason,
-  failingSince: iso(e.failingSince), secretKey: e.secretKey,
+  // A JSON endpoint keeps the key it had as a form endpoint (it comes back if it turns form again) but has none in use.
+  failingSince: iso(e.failingSince), secretKey: e.secretKey, validationKey: e.format === 'form' ? e.validationKey : null,
   createdOn: iso(e.createdAt)!, lastUpdate: iso(e.updatedAt)!, validatedOn: iso(e.validatedAt),
 });
 
@@ -34,6 +37,10 @@ const endpointProperties = {
   disabledReason: { type: ['string', 'null'], description: 'why the endpoint is disabled (by the API, by persistent failure, or not validated yet)' },
   failingSince: { ...nullableTime, description: 'start of the current streak of failed attempts' },
   secretKey: { type: 'string', description: 'the SocketLabs SecretKey sent in every payload' },
+  validationKey: {
+    type: ['string', 'null'],
+    description: 'form endpoints: the legacy Notification API ValidationKey, never sent; the receiver must put it in the body of every answer. null for json endpoints',
+  },
   createdOn: { type: 'string', format: 'date-time' },
   lastUpdate: { type: 'string', format: 'date-time' },
   validatedOn: nullableTime,
@@ -69,6 +76,20 @@ export const eventTypesSchema = {
   items: { type: 'string', enum: [...SUBSCRIBABLE_EVENT_TYPES] }, description: 'SocketLabs Type names; empty or absent means every type',
 } as const;
 export const formatSchema = { type: 'string', enum: ['json', 'form'], description: 'json, or form for SocketLabs\' legacy Notification API' } as const;
+export const validationKeySchema = {
+  type: 'string', pattern: VALIDATION_KEY_PATTERN,
+  description: 'form endpoints: the ValidationKey to use (8-128 printable characters, no spaces), e.g. the one a receiver moved from SocketLabs already answers; generated when absent',
+} as const;
+
+/** Queued and Deferred do not exist in the legacy Notification API: a form endpoint cannot ask for them (400, nothing changed). */
+export function checkTypesForFormat(format: WebhookFormat, eventTypes: readonly string[]): void {
+  if (format !== 'form') return;
+  const refused = typesNotForForm(eventTypes);
+  if (refused.length > 0) {
+    throw new ApiError('validation_failed',
+      `a form (legacy Notification API) endpoint cannot receive ${refused.join(', ')}; its types are ${LEGACY_SUBSCRIBABLE_TYPES.join(', ')}`, 'eventTypes');
+  }
+}
 
 export const webhookParams = {
   type: 'object', required: ['serverId', 'webhookId'],
