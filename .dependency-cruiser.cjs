@@ -17,13 +17,17 @@
 const FOUNDATION = '^src/(core|merge|dns|net|patches)/';
 const CONFIG = '^src/config/';
 const STORE = '^src/store/';
-const DOMAIN = '^src/(accept|bounce|compose|custom-domains|delivery|domains|inbound|marketing|message|reporting|retention|templates|tracking|webhooks|workers)/';
+const DOMAIN =
+  '^src/(accept|bounce|compose|custom-domains|delivery|domains|inbound|marketing|message|reporting|retention|templates|tracking|webhooks|workers)/';
 const TRANSPORT = '^src/(smtp|mx|api|cli)/';
 const APP = '^src/(app|main|metrics)\\.ts$';
 
 const above = (name, from, to) => ({
-  name, severity: 'error', comment: `${name}: a module imports a floor above its own (see .dependency-cruiser.cjs)`,
-  from: { path: from }, to: { path: to },
+  name,
+  severity: 'error',
+  comment: `${name}: a module imports a floor above its own (see .dependency-cruiser.cjs)`,
+  from: { path: from },
+  to: { path: to },
 });
 
 module.exports = {
@@ -34,8 +38,11 @@ module.exports = {
     above('domain-imports-up', DOMAIN, [TRANSPORT, APP]),
     above('transport-imports-app', TRANSPORT, APP),
     {
-      name: 'core-is-the-floor', severity: 'error', comment: 'src/core imports nothing else of src',
-      from: { path: '^src/core/' }, to: { path: '^src/', pathNot: '^src/core/' },
+      name: 'core-is-the-floor',
+      severity: 'error',
+      comment: 'src/core imports nothing else of src',
+      from: { path: '^src/core/' },
+      to: { path: '^src/', pathNot: '^src/core/' },
     },
     // The transports' order: the MX listener reuses the submission listener's pieces; the CLI
     // prints resources in the management API's wire shapes. Never the other way.
@@ -43,11 +50,17 @@ module.exports = {
     { name: 'mx-is-below-api-cli', severity: 'error', from: { path: '^src/mx/' }, to: { path: '^src/(api|cli)/' } },
     { name: 'api-is-below-cli', severity: 'error', from: { path: '^src/api/' }, to: { path: '^src/(cli|smtp|mx)/' } },
     {
-      name: 'no-dev-dependencies-in-src', severity: 'error', comment: 'src ships; devDependencies are not installed in production',
-      from: { path: '^src/' }, to: { dependencyTypes: ['npm-dev'] },
+      name: 'no-dev-dependencies-in-src',
+      severity: 'error',
+      comment: 'src ships; devDependencies are not installed in production',
+      from: { path: '^src/' },
+      to: { dependencyTypes: ['npm-dev'] },
     },
     {
-      name: 'not-to-tests', severity: 'error', from: { path: '^src/' }, to: { path: '^test/' },
+      name: 'not-to-tests',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { path: '^test/' },
     },
   ],
   options: {

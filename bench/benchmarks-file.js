@@ -9,13 +9,21 @@ export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const FILE = join(root, 'BENCHMARKS.md');
 
 export function commitId() {
-  try { return execSync('git rev-parse --short HEAD', { cwd: root }).toString().trim(); } catch { return 'uncommitted'; }
+  try {
+    return execSync('git rev-parse --short HEAD', { cwd: root }).toString().trim();
+  } catch {
+    return 'uncommitted';
+  }
 }
 
 /** Replaces (or appends) the section named `name`; `lines` excludes the markers. */
 export function writeSection(name, lines) {
   let doc;
-  try { doc = readFileSync(FILE, 'utf8'); } catch { doc = '# Benchmarks\n\nEach section is replaced by the run that produced it; the command is given with it.\n'; }
+  try {
+    doc = readFileSync(FILE, 'utf8');
+  } catch {
+    doc = '# Benchmarks\n\nEach section is replaced by the run that produced it; the command is given with it.\n';
+  }
   const start = `<!-- ${name}:start -->`;
   const end = `<!-- ${name}:end -->`;
   const section = [start, ...lines, end].join('\n');

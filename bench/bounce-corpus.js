@@ -20,7 +20,8 @@ for (const entry of entries) reports.set(entry.file, await parseReport(readFileS
 const { total, families, misses } = scoreCorpus(entries, reports);
 
 const pct = (n, d) => (d === 0 ? '–' : `${(100 * ratio(n, d)).toFixed(1)} %`);
-const row = (name, f) => `| ${name} | ${f.files} | ${f.recipients} | ${pct(f.read, f.recipients)} | ${pct(f.classRight, f.recipients)} | ${pct(f.statusRight, f.statusGiven)} (${f.statusGiven}) | ${f.notBounces === 0 ? '–' : `${f.notBouncesRight}/${f.notBounces}`} |`;
+const row = (name, f) =>
+  `| ${name} | ${f.files} | ${f.recipients} | ${pct(f.read, f.recipients)} | ${pct(f.classRight, f.recipients)} | ${pct(f.statusRight, f.statusGiven)} (${f.statusGiven}) | ${f.notBounces === 0 ? '–' : `${f.notBouncesRight}/${f.notBounces}`} |`;
 
 const lines = [
   '## Bounce corpus (`node bench/bounce-corpus.js`)',

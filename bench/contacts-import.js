@@ -26,10 +26,13 @@ const RSS_GOAL_BYTES = 200 * 1000 * 1000;
 function rowOf(r) {
   const i = r - 2;
   if (i % 1000 === 999) {
-    switch ((i / 1000 | 0) % 3) {
-      case 0: return { line: `not-an-address-${i},Bad,Row,x`, reason: `not a valid email address: "not-an-address-${i}"` };
-      case 1: return { line: `extra${i}@example.com,Too,Many,x,y`, reason: 'too many columns (5, the header has 4)' };
-      default: return { line: `,No,Address,x`, reason: 'no email address' };
+    switch (((i / 1000) | 0) % 3) {
+      case 0:
+        return { line: `not-an-address-${i},Bad,Row,x`, reason: `not a valid email address: "not-an-address-${i}"` };
+      case 1:
+        return { line: `extra${i}@example.com,Too,Many,x,y`, reason: 'too many columns (5, the header has 4)' };
+      default:
+        return { line: `,No,Address,x`, reason: 'no email address' };
     }
   }
   const email = `contact${i}@example${i % 97}.com`;
@@ -47,8 +50,14 @@ async function writeCsv(path) {
   const bad = [];
   for (let r = 2; r <= ROWS + 1; r++) {
     const row = rowOf(r);
-    if (row.line !== undefined) { buf += row.line + '\n'; bad.push({ row: r, reason: row.reason }); } else buf += `${cell(row.email)},${cell(row.first)},${cell(row.last)},${cell(row.city)}\n`;
-    if (buf.length > 1 << 20) { if (!out.write(buf)) await once(out, 'drain'); buf = ''; }
+    if (row.line !== undefined) {
+      buf += row.line + '\n';
+      bad.push({ row: r, reason: row.reason });
+    } else buf += `${cell(row.email)},${cell(row.first)},${cell(row.last)},${cell(row.city)}\n`;
+    if (buf.length > 1 << 20) {
+      if (!out.write(buf)) await once(out, 'drain');
+      buf = '';
+    }
   }
   out.end(buf);
   await once(out, 'finish');
@@ -66,16 +75,26 @@ function runCli(args, env, onLine) {
       try {
         const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
         if (m) peak = Math.max(peak, Number(m[1]) * 1024);
-      } catch { /* exited */ }
+      } catch {
+        /* exited */
+      }
     };
     const timer = setInterval(sample, 50);
     if (onLine) createInterface({ input: child.stdout }).on('line', onLine);
-    else child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
+    else
+      child.stdout.setEncoding('utf8').on('data', (d) => {
+        stdout += d;
+      });
+    child.stderr.setEncoding('utf8').on('data', (d) => {
+      stderr += d;
+    });
     // VmHWM only grows: the last sample before exit is the peak (sampled also on 'exit').
     child.on('exit', sample);
     child.on('error', reject);
-    child.on('close', (status) => { clearInterval(timer); resolve({ status, stdout, stderr, peak }); });
+    child.on('close', (status) => {
+      clearInterval(timer);
+      resolve({ status, stdout, stderr, peak });
+    });
   });
 }
 
@@ -85,8 +104,17 @@ function parseCsvLine(line) {
   let q = false;
   for (let i = 0; i < line.length; i++) {
     const ch = line[i];
-    if (q) { if (ch === '"' && line[i + 1] === '"') { f += '"'; i++; } else if (ch === '"') q = false; else f += ch; } else if (ch === '"') q = true;
-    else if (ch === ',') { out.push(f); f = ''; } else f += ch;
+    if (q) {
+      if (ch === '"' && line[i + 1] === '"') {
+        f += '"';
+        i++;
+      } else if (ch === '"') q = false;
+      else f += ch;
+    } else if (ch === '"') q = true;
+    else if (ch === ',') {
+      out.push(f);
+      f = '';
+    } else f += ch;
   }
   out.push(f);
   return out;
@@ -121,7 +149,10 @@ async function main() {
     if (listed !== bad.length) problems.push(`${listed} rejected rows reported, expected ${bad.length}`);
     for (const [k, b] of bad.slice(0, summary.rejectedRows.length).entries()) {
       const got = summary.rejectedRows[k];
-      if (got.row !== b.row || got.reason !== b.reason) { problems.push(`rejected row ${k}: got ${JSON.stringify(got)}, expected ${JSON.stringify(b)}`); break; }
+      if (got.row !== b.row || got.reason !== b.reason) {
+        problems.push(`rejected row ${k}: got ${JSON.stringify(got)}, expected ${JSON.stringify(b)}`);
+        break;
+      }
     }
 
     // The export, line by line, against the file's good rows in order (contacts come out by id).
@@ -130,7 +161,10 @@ async function main() {
     let header = null;
     let mismatch = null;
     const exp = await runCli(['contacts', 'export', '--server', String(serverId), '--list', String(listId)], env, (line) => {
-      if (header === null) { header = line; return; }
+      if (header === null) {
+        header = line;
+        return;
+      }
       let row = rowOf(r++);
       while (row.line !== undefined) row = rowOf(r++);
       exported++;
@@ -146,8 +180,10 @@ async function main() {
     const rate = ROWS / sec;
     const mb = (b) => (b / 2 ** 20).toFixed(0);
     const ok = problems.length === 0;
-    console.log(`contacts import: ${ROWS} rows (${bad.length} malformed) in ${sec.toFixed(1)} s = ${rate.toFixed(0)} rows/s; peak RSS ${mb(imp.peak)} MiB `
-      + `(goal < ${RSS_GOAL_BYTES / 1e6} MB: ${imp.peak < RSS_GOAL_BYTES ? 'reached' : 'not reached'}); export peak RSS ${mb(exp.peak)} MiB; checks: ${ok ? 'all passed' : problems.join('; ')}`);
+    console.log(
+      `contacts import: ${ROWS} rows (${bad.length} malformed) in ${sec.toFixed(1)} s = ${rate.toFixed(0)} rows/s; peak RSS ${mb(imp.peak)} MiB ` +
+        `(goal < ${RSS_GOAL_BYTES / 1e6} MB: ${imp.peak < RSS_GOAL_BYTES ? 'reached' : 'not reached'}); export peak RSS ${mb(exp.peak)} MiB; checks: ${ok ? 'all passed' : problems.join('; ')}`,
+    );
     if (!ok) process.exitCode = 1;
     const f = (n) => Math.round(n).toLocaleString('en-US');
     writeSection('contacts-import', [
@@ -176,4 +212,7 @@ async function main() {
   }
 }
 
-main().catch((err) => { console.error(err); process.exit(1); });
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -22,7 +22,12 @@ const LIBS = process.env.BENCH_CSV_LIBS ?? root;
 const libs = createRequire(join(LIBS, 'node_modules', 'noop.js'));
 
 function cellsOf(i) {
-  return [`contact${i}@example${i % 97}.com`, `First${i % 1013}`, i % 7 === 0 ? `Smith, Jr. ${i % 11}` : `Last${i % 1009}`, i % 5 === 0 ? '' : `City ${i % 301}`];
+  return [
+    `contact${i}@example${i % 97}.com`,
+    `First${i % 1013}`,
+    i % 7 === 0 ? `Smith, Jr. ${i % 11}` : `Last${i % 1009}`,
+    i % 5 === 0 ? '' : `City ${i % 301}`,
+  ];
 }
 const cell = (v) => (/[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
 
@@ -31,7 +36,10 @@ async function writeFile(path) {
   let buf = 'emailAddress,firstName,lastName,City\n';
   for (let i = 0; i < ROWS; i++) {
     buf += cellsOf(i).map(cell).join(',') + '\n';
-    if (buf.length > 1 << 20) { if (!out.write(buf)) await once(out, 'drain'); buf = ''; }
+    if (buf.length > 1 << 20) {
+      if (!out.write(buf)) await once(out, 'drain');
+      buf = '';
+    }
   }
   out.end(buf);
   await once(out, 'finish');
@@ -48,30 +56,46 @@ async function child(mode, file, verify) {
   const see = verify ? (text) => hash.update(text) : () => undefined;
   if (mode === 'read:postline') {
     const { readCsv } = await import(join(root, 'dist/cli/csv-reader.js'));
-    for await (const rec of readCsv(file, 1000)) { records++; see(JSON.stringify(rec.cells)); }
+    for await (const rec of readCsv(file, 1000)) {
+      records++;
+      see(JSON.stringify(rec.cells));
+    }
   } else if (mode === 'read:csv-parse') {
     const { parse } = libs('csv-parse');
     const parser = createReadStream(file, { highWaterMark: 64 * 1024 }).pipe(parse({ relax_quotes: true, relax_column_count: true, skip_empty_lines: true }));
-    for await (const cells of parser) { records++; see(JSON.stringify(cells)); }
+    for await (const cells of parser) {
+      records++;
+      see(JSON.stringify(cells));
+    }
   } else {
     // What the export does: batches of 1,000 rows turned into text and written.
     const out = createWriteStream('/dev/null');
     const rows = (from) => Array.from({ length: Math.min(1000, ROWS - from) }, (_, k) => cellsOf(from + k));
     if (mode === 'write:postline') {
       const { csvRow } = await import(join(root, 'dist/api/v2/suppressions/csv.js'));
-      for (let at = 0; at < ROWS; at += 1000) { const text = rows(at).map(csvRow).join(''); see(text); if (!out.write(text)) await once(out, 'drain'); }
+      for (let at = 0; at < ROWS; at += 1000) {
+        const text = rows(at).map(csvRow).join('');
+        see(text);
+        if (!out.write(text)) await once(out, 'drain');
+      }
     } else {
       const { stringify } = libs('csv-stringify/sync');
       const FORMULA_START = /^[=+\-@\t\r]/;
       const options = { record_delimiter: 'windows', cast: { string: (v) => (FORMULA_START.test(v) ? `'${v}` : v) } };
-      for (let at = 0; at < ROWS; at += 1000) { const text = stringify(rows(at), options); see(text); if (!out.write(text)) await once(out, 'drain'); }
+      for (let at = 0; at < ROWS; at += 1000) {
+        const text = stringify(rows(at), options);
+        see(text);
+        if (!out.write(text)) await once(out, 'drain');
+      }
     }
     records = ROWS;
     out.end();
     await once(out, 'finish');
   }
   const used = process.cpuUsage(start);
-  console.log(JSON.stringify({ records, digest: hash.digest('hex'), cpuMs: (used.user + used.system) / 1000, maxRssMiB: process.resourceUsage().maxRSS / 1024 }));
+  console.log(
+    JSON.stringify({ records, digest: hash.digest('hex'), cpuMs: (used.user + used.system) / 1000, maxRssMiB: process.resourceUsage().maxRSS / 1024 }),
+  );
 }
 
 async function main() {
@@ -92,9 +116,11 @@ async function main() {
       const r = results[mode];
       return `| ${mode} | ${r.records.toLocaleString('en')} | ${Math.round(r.records / (r.cpuMs / 1000)).toLocaleString('en')} | ${r.maxRssMiB.toFixed(0)} MiB |`;
     };
-    const libVersions = ['csv-parse', 'csv-stringify'].map((p) => `${p} ${JSON.parse(readFileSync(join(LIBS, 'node_modules', p, 'package.json'), 'utf8')).version}`).join(', ');
+    const libVersions = ['csv-parse', 'csv-stringify']
+      .map((p) => `${p} ${JSON.parse(readFileSync(join(LIBS, 'node_modules', p, 'package.json'), 'utf8')).version}`)
+      .join(', ');
     writeSection('csv', [
-      '## CSV reader and writer: Postline\'s own and csv-parse / csv-stringify (`node bench/csv.js`)',
+      "## CSV reader and writer: Postline's own and csv-parse / csv-stringify (`node bench/csv.js`)",
       '',
       `Commit ${commitId()}, Node ${process.version}, ${libVersions}. The contacts import's file shape (bench/contacts-import.js), ${ROWS.toLocaleString('en')} rows;`,
       'each run a child process of its own, the median of three by CPU time. Reading: records out of the file, streamed. Writing:',
@@ -106,9 +132,9 @@ async function main() {
       ...['read:postline', 'read:csv-parse', 'write:postline', 'write:csv-stringify'].map(row),
       '',
       'Decision: Postline keeps its own reader and writer. They give the same records and bytes at less than half (reading)',
-      'and about half (writing) of the libraries\' CPU, and the reader does what the import needs that csv-parse would need',
+      "and about half (writing) of the libraries' CPU, and the reader does what the import needs that csv-parse would need",
       'wrapping for: an over-long cell is cut and flagged (the row refused) instead of failing the whole file',
-      '(csv-parse\'s max_record_size), and rows are numbered as the file\'s records, blank lines counted.',
+      "(csv-parse's max_record_size), and rows are numbered as the file's records, blank lines counted.",
     ]);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -37,7 +37,10 @@ function freePort() {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
   });
 }
 
@@ -53,11 +56,16 @@ function startDns(mode) {
     asked.n++;
     if (mode === 'timeout') return;
     let q;
-    try { q = packet.decode(msg); } catch { return; }
+    try {
+      q = packet.decode(msg);
+    } catch {
+      return;
+    }
     const question = q.questions?.[0];
     if (!question) return;
     const reply = { type: 'response', id: q.id, flags: packet.RECURSION_AVAILABLE | packet.RECURSION_DESIRED, questions: q.questions, answers: [] };
-    if (mode === 'refused') reply.flags |= 5; // RCODE 5: REFUSED
+    if (mode === 'refused')
+      reply.flags |= 5; // RCODE 5: REFUSED
     else if (question.type === 'MX') reply.answers = [{ type: 'MX', name: question.name, ttl: 300, data: { preference: 10, exchange: '127.0.0.1' } }];
     else if (question.type === 'A') reply.answers = [{ type: 'A', name: question.name, ttl: 300, data: '127.0.0.1' }];
     sock.send(packet.encode(reply), rinfo.port, rinfo.address);
@@ -80,7 +88,10 @@ function startSink() {
       for (;;) {
         if (inData) {
           const end = buf.indexOf('\r\n.\r\n');
-          if (end < 0) { buf = buf.slice(Math.max(0, buf.length - 4)); break; }
+          if (end < 0) {
+            buf = buf.slice(Math.max(0, buf.length - 4));
+            break;
+          }
           buf = buf.slice(end + 5);
           inData = false;
           counts.messages++;
@@ -92,9 +103,13 @@ function startSink() {
         const line = buf.slice(0, i).toUpperCase();
         buf = buf.slice(i + 2);
         if (line.startsWith('EHLO')) out += '250-sink\r\n250-PIPELINING\r\n250 8BITMIME\r\n';
-        else if (line.startsWith('DATA')) { out += '354 go on\r\n'; inData = true; }
-        else if (line.startsWith('QUIT')) { c.end('221 bye\r\n'); return; }
-        else out += '250 ok\r\n';
+        else if (line.startsWith('DATA')) {
+          out += '354 go on\r\n';
+          inData = true;
+        } else if (line.startsWith('QUIT')) {
+          c.end('221 bye\r\n');
+          return;
+        } else out += '250 ok\r\n';
       }
       if (out) c.write(out);
     });
@@ -105,17 +120,33 @@ function startSink() {
 async function startPostline(dnsAddress, sinkPort) {
   const dataDir = mkdtempSync(join(tmpdir(), 'postline-dnsfail-'));
   const port = await freePort();
-  const env = { ...process.env, POSTLINE_DATA_DIR: dataDir, POSTLINE_HTTP_PORT: String(port), POSTLINE_HTTP_HOST: '127.0.0.1',
-    POSTLINE_SUBMISSION_PORT: String(await freePort()), POSTLINE_MX_PORT: '0', POSTLINE_SMTP_HOST: '127.0.0.1', POSTLINE_LOG_LEVEL: process.env.POSTLINE_LOG_LEVEL ?? 'warn',
-    POSTLINE_DNS_SERVERS: dnsAddress, POSTLINE_OUTBOUND_PORT: String(sinkPort) };
+  const env = {
+    ...process.env,
+    POSTLINE_DATA_DIR: dataDir,
+    POSTLINE_HTTP_PORT: String(port),
+    POSTLINE_HTTP_HOST: '127.0.0.1',
+    POSTLINE_SUBMISSION_PORT: String(await freePort()),
+    POSTLINE_MX_PORT: '0',
+    POSTLINE_SMTP_HOST: '127.0.0.1',
+    POSTLINE_LOG_LEVEL: process.env.POSTLINE_LOG_LEVEL ?? 'warn',
+    POSTLINE_DNS_SERVERS: dnsAddress,
+    POSTLINE_OUTBOUND_PORT: String(sinkPort),
+  };
   delete env.POSTLINE_RELAY_HOST; // a relay host would bypass DNS, which is what this measures
   const init = spawnSync(process.execPath, [join(root, 'bin/postline.js'), 'init', '--json'], { env, encoding: 'utf8' });
   if (init.status !== 0) throw new Error(`postline init failed: ${init.stderr}`);
   const creds = JSON.parse(init.stdout);
   const nodeArgs = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : [];
-  const child = spawn(process.execPath, [...nodeArgs, join(root, 'bin/postline.js'), 'serve'], { env, stdio: ['ignore', process.env.BENCH_SERVER_LOG ? 'inherit' : 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [...nodeArgs, join(root, 'bin/postline.js'), 'serve'], {
+    env,
+    stdio: ['ignore', process.env.BENCH_SERVER_LOG ? 'inherit' : 'ignore', 'inherit'],
+  });
   for (let i = 0; ; i++) {
-    try { if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) break; } catch { /* starting */ }
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) break;
+    } catch {
+      /* starting */
+    }
     if (child.exitCode !== null || i > 200) throw new Error('postline serve did not start');
     await sleep(50);
   }
@@ -124,32 +155,57 @@ async function startPostline(dnsAddress, sinkPort) {
     return m ? Number(m[1]) : 0;
   };
   return {
-    port, creds, env,
+    port,
+    creds,
+    env,
     outcomes: async () => ({
       delivered: await metric(/^postline_deliveries_total\{outcome="delivered"\} (\d+)/m),
       deferred: await metric(/^postline_deliveries_total\{outcome="deferred"\} (\d+)/m),
     }),
-    async stop() { child.kill('SIGTERM'); await new Promise((r) => child.once('exit', r)); rmSync(dataDir, { recursive: true, force: true }); },
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      rmSync(dataDir, { recursive: true, force: true });
+    },
   };
 }
 
 function bulkBody(creds) {
   const rows = Array.from({ length: BULK_RECIPIENTS }, (_, i) => [
-    { Field: 'DeliveryAddress', Value: `user${i}@d${i % DOMAINS}.example.test` }, { Field: 'RecipientName', Value: `User ${i}` },
+    { Field: 'DeliveryAddress', Value: `user${i}@d${i % DOMAINS}.example.test` },
+    { Field: 'RecipientName', Value: `User ${i}` },
     { Field: 'Code', Value: `C-${i}` },
   ]);
-  return JSON.stringify({ ServerId: creds.serverId, ApiKey: creds.apiKey, Messages: [{
-    To: [{ EmailAddress: '%%DeliveryAddress%%', FriendlyName: '%%RecipientName%%' }],
-    From: { EmailAddress: 'news@example.com' }, Subject: 'Hello %%RecipientName%%',
-    TextBody: 'Your code is %%Code%%.', HtmlBody: '<p>Your code is <b>%%Code%%</b>.</p>',
-    MergeData: { PerMessage: rows, Global: [{ Field: 'Team', Value: 'Postline' }] } }] });
+  return JSON.stringify({
+    ServerId: creds.serverId,
+    ApiKey: creds.apiKey,
+    Messages: [
+      {
+        To: [{ EmailAddress: '%%DeliveryAddress%%', FriendlyName: '%%RecipientName%%' }],
+        From: { EmailAddress: 'news@example.com' },
+        Subject: 'Hello %%RecipientName%%',
+        TextBody: 'Your code is %%Code%%.',
+        HtmlBody: '<p>Your code is <b>%%Code%%</b>.</p>',
+        MergeData: { PerMessage: rows, Global: [{ Field: 'Team', Value: 'Postline' }] },
+      },
+    ],
+  });
 }
 
 function inject(port, body, seconds) {
   return new Promise((resolve, reject) => {
-    autocannon({ url: `http://127.0.0.1:${port}/api/v1/email`, method: 'POST', duration: seconds, connections: CONNECTIONS,
-      headers: { 'content-type': 'application/json' }, body, verifyBody: (b) => b.startsWith('{"ErrorCode":"Success"') },
-    (err, res) => (err ? reject(err) : resolve(res)));
+    autocannon(
+      {
+        url: `http://127.0.0.1:${port}/api/v1/email`,
+        method: 'POST',
+        duration: seconds,
+        connections: CONNECTIONS,
+        headers: { 'content-type': 'application/json' },
+        body,
+        verifyBody: (b) => b.startsWith('{"ErrorCode":"Success"'),
+      },
+      (err, res) => (err ? reject(err) : resolve(res)),
+    );
   });
 }
 
@@ -160,8 +216,12 @@ function retentionPass(env) {
     const p = spawn(process.execPath, [join(root, 'bin/postline.js'), 'retention', 'run', '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    p.stdout.on('data', (d) => { out += d; });
-    p.stderr.on('data', (d) => { err += d; });
+    p.stdout.on('data', (d) => {
+      out += d;
+    });
+    p.stderr.on('data', (d) => {
+      err += d;
+    });
     p.on('exit', (code) => {
       const wallMs = Date.now() - t0;
       if (code !== 0) return resolve({ ok: false, wallMs, error: err.trim().split('\n').pop() });
@@ -192,12 +252,26 @@ async function scenario(mode) {
       during = (await window).requests.average * BULK_RECIPIENTS;
     }
     const errors = res.errors + res.timeouts + res.non2xx + (res.mismatches ?? 0);
-    const r = { mode, recipientsPerSec: res.requests.average * BULK_RECIPIENTS, p50: res.latency.p50, p99: res.latency.p99, errors,
-      retention: pass, duringRetention: during, dnsQueries, sunk: sink.counts.messages, ...outcomes };
-    console.log(`${mode}: ${Math.round(r.recipientsPerSec)} recipients/s accepted, p50 ${r.p50} ms, p99 ${r.p99} ms, errors ${errors}; `
-      + `DNS queries ${r.dnsQueries}, delivered ${r.delivered}, deferred ${r.deferred}`
-      + (pass ? `; retention pass ${pass.ok ? `${pass.passMs} ms (process ${pass.wallMs} ms)` : `failed after ${pass.wallMs} ms: ${pass.error}`}, `
-        + `${Math.round(during)} recipients/s accepted meanwhile` : ''));
+    const r = {
+      mode,
+      recipientsPerSec: res.requests.average * BULK_RECIPIENTS,
+      p50: res.latency.p50,
+      p99: res.latency.p99,
+      errors,
+      retention: pass,
+      duringRetention: during,
+      dnsQueries,
+      sunk: sink.counts.messages,
+      ...outcomes,
+    };
+    console.log(
+      `${mode}: ${Math.round(r.recipientsPerSec)} recipients/s accepted, p50 ${r.p50} ms, p99 ${r.p99} ms, errors ${errors}; ` +
+        `DNS queries ${r.dnsQueries}, delivered ${r.delivered}, deferred ${r.deferred}` +
+        (pass
+          ? `; retention pass ${pass.ok ? `${pass.passMs} ms (process ${pass.wallMs} ms)` : `failed after ${pass.wallMs} ms: ${pass.error}`}, ` +
+            `${Math.round(during)} recipients/s accepted meanwhile`
+          : ''),
+    );
     return r;
   } finally {
     await pl.stop();
@@ -219,11 +293,14 @@ function write(results) {
     'POSTLINE_DNS_SERVERS at a fake DNS on loopback; the DNS server, the SMTP sink and autocannon run in the benchmark process on the same cores.',
     `1,000-recipient merge requests over ${DOMAINS} recipient domains, ${CONNECTIONS} connections, ${SECONDS} s per scenario after a 2 s warm-up. After each failing`,
     `scenario's window, a ${RETENTION_WINDOW_SECONDS} s window of the same injection runs \`postline retention run\` (its own process) 1 s in: the pass's time, and what was accepted meanwhile.`,
-    'Every domain\'s MX is the one sink, so delivery in (a) runs at POSTLINE_PER_DESTINATION_RATE (100/s); deferrals of failing domains are paced at 1,000/s (FAILING_DOMAIN_DEFERRALS_PER_SEC).',
+    "Every domain's MX is the one sink, so delivery in (a) runs at POSTLINE_PER_DESTINATION_RATE (100/s); deferrals of failing domains are paced at 1,000/s (FAILING_DOMAIN_DEFERRALS_PER_SEC).",
     '',
     '| scenario | accepted | p50 | p99 | errors | DNS queries | delivered / deferred | retention pass (accepted meanwhile) | goal |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-    ...results.map((r) => `| ${name[r.mode]} | **${f(r.recipientsPerSec)} recipients/s** | ${r.p50} ms | ${r.p99} ms | ${r.errors} | ${f(r.dnsQueries)} | ${f(r.delivered)} / ${f(r.deferred)} | ${pass(r.retention)}${r.duringRetention === null ? '' : ` (${f(r.duringRetention)}/s)`} | ${r.recipientsPerSec >= 20_000 ? 'reached' : '**not reached**'} (≥ 20,000/s) |`),
+    ...results.map(
+      (r) =>
+        `| ${name[r.mode]} | **${f(r.recipientsPerSec)} recipients/s** | ${r.p50} ms | ${r.p99} ms | ${r.errors} | ${f(r.dnsQueries)} | ${f(r.delivered)} / ${f(r.deferred)} | ${pass(r.retention)}${r.duringRetention === null ? '' : ` (${f(r.duringRetention)}/s)`} | ${r.recipientsPerSec >= 20_000 ? 'reached' : '**not reached**'} (≥ 20,000/s) |`,
+    ),
   ]);
 }
 
@@ -234,4 +311,7 @@ async function main() {
   if (!ONLY) write(results);
 }
 
-main().catch((err) => { console.error(err); process.exit(1); });
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

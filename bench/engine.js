@@ -36,7 +36,10 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 function ensurePostfix() {
   if (existsSync('/usr/sbin/smtp-source') && existsSync('/usr/sbin/postfix')) return;
   console.log('installing postfix (Debian) for the peer comparison');
-  execSync('echo "postfix postfix/main_mailer_type select Local only" | debconf-set-selections && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postfix', { stdio: 'inherit', shell: '/bin/bash' });
+  execSync(
+    'echo "postfix postfix/main_mailer_type select Local only" | debconf-set-selections && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postfix',
+    { stdio: 'inherit', shell: '/bin/bash' },
+  );
 }
 
 function startSink() {
@@ -48,17 +51,31 @@ function startSink() {
 async function startPostline(env) {
   const dataDir = mkdtempSync(join(tmpdir(), 'postline-engine-'));
   const port = 18_500 + Math.floor(Math.random() * 400);
-  const fullEnv = { ...process.env, POSTLINE_DATA_DIR: dataDir, POSTLINE_HTTP_PORT: String(port), POSTLINE_HTTP_HOST: '127.0.0.1',
-    POSTLINE_SUBMISSION_PORT: String(port + 1), POSTLINE_SMTP_HOST: '127.0.0.1', POSTLINE_LOG_LEVEL: 'warn',
-    POSTLINE_RELAY_HOST: `127.0.0.1:${SINK_PORT}`, ...env };
+  const fullEnv = {
+    ...process.env,
+    POSTLINE_DATA_DIR: dataDir,
+    POSTLINE_HTTP_PORT: String(port),
+    POSTLINE_HTTP_HOST: '127.0.0.1',
+    POSTLINE_SUBMISSION_PORT: String(port + 1),
+    POSTLINE_SMTP_HOST: '127.0.0.1',
+    POSTLINE_LOG_LEVEL: 'warn',
+    POSTLINE_RELAY_HOST: `127.0.0.1:${SINK_PORT}`,
+    ...env,
+  };
   const init = spawnSync(process.execPath, [join(root, 'bin/postline.js'), 'init', '--json'], { env: fullEnv, encoding: 'utf8' });
   const creds = JSON.parse(init.stdout);
   // BENCH_NODE_ARGS (e.g. --cpu-prof) goes to the server process only, for profiling.
   const nodeArgs = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : [];
-  const child = spawn(process.execPath, [...nodeArgs, join(root, 'bin/postline.js'), 'serve', ...(env.ROLES ? ['--roles', env.ROLES] : [])],
-    { env: { ...fullEnv, POSTLINE_TRUSTED_NETWORKS: `127.0.0.0/8=${creds.serverId}` }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [...nodeArgs, join(root, 'bin/postline.js'), 'serve', ...(env.ROLES ? ['--roles', env.ROLES] : [])], {
+    env: { ...fullEnv, POSTLINE_TRUSTED_NETWORKS: `127.0.0.0/8=${creds.serverId}` },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   for (let i = 0; i < 200; i++) {
-    try { if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) break; } catch { /* starting */ }
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) break;
+    } catch {
+      /* starting */
+    }
     await sleep(50);
   }
   const metric = async (re) => {
@@ -67,9 +84,18 @@ async function startPostline(env) {
     return m ? Number(m[1]) : 0;
   };
   return {
-    child, port, smtpPort: port + 1, creds, dataDir, env: fullEnv,
+    child,
+    port,
+    smtpPort: port + 1,
+    creds,
+    dataDir,
+    env: fullEnv,
     delivered: () => metric(/^postline_deliveries_total\{outcome="delivered"\} (\d+)/m),
-    async stop() { child.kill('SIGTERM'); await new Promise((r) => child.once('exit', r)); rmSync(dataDir, { recursive: true, force: true }); },
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      rmSync(dataDir, { recursive: true, force: true });
+    },
   };
 }
 
@@ -87,9 +113,14 @@ function treeCpuMs(rootPid) {
     try {
       const f = readFileSync(`/proc/${e}/stat`, 'utf8').split(') ')[1].split(' ');
       stats.set(Number(e), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]) });
-    } catch { /* exited meanwhile */ }
+    } catch {
+      /* exited meanwhile */
+    }
   }
-  const inTree = (pid) => { for (let p = pid, i = 0; p > 1 && i < 64; p = stats.get(p)?.ppid ?? 0, i++) if (p === rootPid) return true; return false; };
+  const inTree = (pid) => {
+    for (let p = pid, i = 0; p > 1 && i < 64; p = stats.get(p)?.ppid ?? 0, i++) if (p === rootPid) return true;
+    return false;
+  };
   let ticks = 0;
   for (const [pid, st] of stats) if (inTree(pid)) ticks += st.ticks;
   return (ticks * 1000) / CLK_TCK;
@@ -113,7 +144,11 @@ function settleDisk() {
 
 function smtpSource(port, count, shape) {
   const t0 = Date.now();
-  const r = spawnSync('smtp-source', [...shape.args, '-s', '20', '-m', String(count), '-l', '4000', '-f', 's@example.test', '-t', 'r@example.test', `127.0.0.1:${port}`], { encoding: 'utf8' });
+  const r = spawnSync(
+    'smtp-source',
+    [...shape.args, '-s', '20', '-m', String(count), '-l', '4000', '-f', 's@example.test', '-t', 'r@example.test', `127.0.0.1:${port}`],
+    { encoding: 'utf8' },
+  );
   if (r.status !== 0) throw new Error(`smtp-source failed: ${r.stderr}`);
   return (Date.now() - t0) / 1000;
 }
@@ -125,7 +160,10 @@ async function waitUntil(done, progress, what) {
   while (!(await done())) {
     await sleep(50);
     const now = await progress();
-    if (now !== last) { last = now; since = Date.now(); }
+    if (now !== last) {
+      last = now;
+      since = Date.now();
+    }
     if (Date.now() - since > 60_000) throw new Error(`${what}: no progress for 60 s (at ${now})`);
   }
 }
@@ -134,27 +172,39 @@ async function relayPostline(shape) {
   const pl = await startPostline({});
   try {
     return await measureRelay(pl.smtpPort, shape, pl.child.pid, async () => (await pl.delivered()) >= RELAY_MESSAGES, pl.delivered, 'postline relay');
-  } finally { await pl.stop(); }
+  } finally {
+    await pl.stop();
+  }
 }
 
 function postfixQueueSize() {
   let n = 0;
   for (const d of ['incoming', 'active', 'deferred', 'maildrop', 'hold']) {
-    const walk = (p) => { try { for (const e of readdirSync(p, { withFileTypes: true })) e.isDirectory() ? walk(join(p, e.name)) : n++; } catch { /* absent */ } };
+    const walk = (p) => {
+      try {
+        for (const e of readdirSync(p, { withFileTypes: true })) e.isDirectory() ? walk(join(p, e.name)) : n++;
+      } catch {
+        /* absent */
+      }
+    };
     walk(`/var/spool/postfix/${d}`);
   }
   return n;
 }
 
 async function relayPostfix(shape) {
-  execSync(`postconf -e "relayhost = [127.0.0.1]:${SINK_PORT}" "mynetworks = 127.0.0.0/8" "mydestination =" "inet_interfaces = loopback-only" "default_transport = smtp" "relay_transport = smtp" "smtputf8_enable = no" "default_destination_concurrency_limit = 20"`);
+  execSync(
+    `postconf -e "relayhost = [127.0.0.1]:${SINK_PORT}" "mynetworks = 127.0.0.0/8" "mydestination =" "inet_interfaces = loopback-only" "default_transport = smtp" "relay_transport = smtp" "smtputf8_enable = no" "default_destination_concurrency_limit = 20"`,
+  );
   spawnSync('postfix', ['stop'], { stdio: 'ignore' });
   execSync('postfix start', { stdio: 'ignore' });
   await sleep(1000);
   try {
     const master = Number(readFileSync('/var/spool/postfix/pid/master.pid', 'utf8').trim());
     return await measureRelay(25, shape, master, () => postfixQueueSize() === 0, postfixQueueSize, 'postfix relay');
-  } finally { spawnSync('postfix', ['stop'], { stdio: 'ignore' }); }
+  } finally {
+    spawnSync('postfix', ['stop'], { stdio: 'ignore' });
+  }
 }
 
 /** Haraka from npm, pinned, in the bench cache (never the repository's node_modules). */
@@ -199,12 +249,19 @@ function setUpHaraka(bin) {
 }
 
 function harakaQueueSize(dir) {
-  try { return readdirSync(join(dir, 'queue')).length; } catch { return 0; }
+  try {
+    return readdirSync(join(dir, 'queue')).length;
+  } catch {
+    return 0;
+  }
 }
 
 function portOpen(port) {
   return new Promise((resolve) => {
-    const s = connect({ port, host: '127.0.0.1' }, () => { s.destroy(); resolve(true); });
+    const s = connect({ port, host: '127.0.0.1' }, () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once('error', () => resolve(false));
   });
 }
@@ -221,23 +278,47 @@ async function relayHaraka(shape) {
       await sleep(50);
     }
     await sleep(500); // every worker listening
-    const r = await measureRelay(HARAKA_PORT, shape, child.pid, () => harakaQueueSize(dir) === 0, () => harakaQueueSize(dir), 'haraka relay');
+    const r = await measureRelay(
+      HARAKA_PORT,
+      shape,
+      child.pid,
+      () => harakaQueueSize(dir) === 0,
+      () => harakaQueueSize(dir),
+      'haraka relay',
+    );
     const failures = existsSync(join(dir, 'failures.log')) ? readFileSync(join(dir, 'failures.log'), 'utf8') : '';
     if (failures) throw new Error(`haraka did not deliver everything to the sink:\n${failures.slice(0, 2000)}`);
     return r;
   } finally {
-    try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
     await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', r)));
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
 function bulkBody(creds, offset) {
-  const rows = Array.from({ length: 1000 }, (_, i) => [{ Field: 'DeliveryAddress', Value: `u${offset + i}@example.net` }, { Field: 'Code', Value: `C${offset + i}` }]);
-  return JSON.stringify({ ServerId: creds.serverId, ApiKey: creds.apiKey, Messages: [{
-    To: [{ EmailAddress: '%%DeliveryAddress%%' }], From: { EmailAddress: 'news@bench.example' }, Subject: 'Code %%Code%%',
-    TextBody: 'Your code is %%Code%%.\n' + 'x'.repeat(1500), HtmlBody: '<p>Your code is <b>%%Code%%</b>.</p>' + '<p>y</p>'.repeat(150),
-    MergeData: { PerMessage: rows } }] });
+  const rows = Array.from({ length: 1000 }, (_, i) => [
+    { Field: 'DeliveryAddress', Value: `u${offset + i}@example.net` },
+    { Field: 'Code', Value: `C${offset + i}` },
+  ]);
+  return JSON.stringify({
+    ServerId: creds.serverId,
+    ApiKey: creds.apiKey,
+    Messages: [
+      {
+        To: [{ EmailAddress: '%%DeliveryAddress%%' }],
+        From: { EmailAddress: 'news@bench.example' },
+        Subject: 'Code %%Code%%',
+        TextBody: 'Your code is %%Code%%.\n' + 'x'.repeat(1500),
+        HtmlBody: '<p>Your code is <b>%%Code%%</b>.</p>' + '<p>y</p>'.repeat(150),
+        MergeData: { PerMessage: rows },
+      },
+    ],
+  });
 }
 
 async function injectBulk(pl, requests, concurrency = 4) {
@@ -245,7 +326,11 @@ async function injectBulk(pl, requests, concurrency = 4) {
   const worker = async () => {
     while (next < requests) {
       const i = next++;
-      const r = await fetch(`http://127.0.0.1:${pl.port}/api/v1/email`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bulkBody(pl.creds, i * 1000) });
+      const r = await fetch(`http://127.0.0.1:${pl.port}/api/v1/email`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: bulkBody(pl.creds, i * 1000),
+      });
       const j = await r.json();
       if (j.ErrorCode !== 'Success') throw new Error(`bulk request ${i}: ${JSON.stringify(j)}`);
     }
@@ -264,7 +349,9 @@ async function bulkEndToEnd() {
     const acceptSec = (Date.now() - t0) / 1000;
     while ((await pl.delivered()) < total) await sleep(100);
     return { total, accepted: total / acceptSec, e2e: total / ((Date.now() - t0) / 1000) };
-  } finally { await pl.stop(); }
+  } finally {
+    await pl.stop();
+  }
 }
 
 function rssMiB(pid) {
@@ -314,16 +401,16 @@ function write(r) {
     '',
     `Command: \`npm run bench\` (bench/engine.js; BENCH_RELAY_MESSAGES=${RELAY_MESSAGES}, BENCH_BULK_REQUESTS=${BULK_REQUESTS}, BENCH_RELAY_ROUNDS=${RELAY_ROUNDS}) — ${new Date().toISOString().slice(0, 10)}, commit ${commit},`,
     `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}. Every program runs on the same two cores;`,
-    'Postfix\'s `smtp-sink` receives for all three, Postfix\'s `smtp-source -l 4000` (4 KB messages) drives all three in two shapes:',
+    "Postfix's `smtp-sink` receives for all three, Postfix's `smtp-source -l 4000` (4 KB messages) drives all three in two shapes:",
     '20 sessions each reusing its connection (`-d`), and 20 clients each opening a new connection per message (as PHP `mail()`,',
-    'Django\'s default backend or nodemailer without a pool do). Postfix is Debian\'s: relayhost to the sink, `mynetworks` 127.0.0.0/8,',
+    "Django's default backend or nodemailer without a pool do). Postfix is Debian's: relayhost to the sink, `mynetworks` 127.0.0.0/8,",
     `destination concurrency 20; end to end = its queue empty. Haraka ${HARAKA_VERSION} (npm, \`nodes=${HARAKA_NODES}\`, i.e. one worker per core) is a`,
     'queueing relay: a plugin lets every connection relay, skips the reverse DNS lookup of the client and routes every domain to the',
     'sink through `get_mx`, outbound delivery from its disk queue (no STARTTLS to the sink); end to end = its queue directory empty,',
     'with no bounce or deferral. Postline relays to the same sink (`POSTLINE_RELAY_HOST`), trusted network without AUTH, one SMTP',
     'transaction per recipient (per-recipient Return-Path); end to end = its delivered counter. Each round runs Postfix, Haraka,',
     'then Postline, per shape; the round whose weaker ratio is the median is reported. CPU per message is user+system time of the',
-    'relay\'s own processes (Postfix\'s master and its children, Haraka\'s master and workers, `postline serve` with its threads).',
+    "relay's own processes (Postfix's master and its children, Haraka's master and workers, `postline serve` with its threads).",
     '',
     '| run | Postline | Postfix | Haraka | vs Postfix | vs Haraka | goal |',
     '| --- | --- | --- | --- | --- | --- | --- |',
@@ -332,8 +419,8 @@ function write(r) {
     `| HTTP bulk merge, end to end (delivered to the sink) | **${f(r.bulk.e2e)} recipients/s** | — | — | — | — | ${r.bulk.e2e >= 5000 ? 'reached' : '**not reached**'} (≥ 5,000/s) |`,
     `| resident memory of \`postline serve\`, ${f(r.mem.queued)} recipients queued | **${r.mem.rss.toFixed(0)} MiB** | — | — | — | — | ${r.mem.rss < 300 ? 'reached' : '**not reached**'} (< 300 MB) |`,
     '',
-    'Why the signed bulk goal is out of reach on this machine: a merge makes every recipient\'s body different, so every recipient',
-    'needs its own RSA-2048 signature. `openssl speed rsa2048` measures 3,891 signatures/s per core here (0.26 ms); Node\'s',
+    "Why the signed bulk goal is out of reach on this machine: a merge makes every recipient's body different, so every recipient",
+    "needs its own RSA-2048 signature. `openssl speed rsa2048` measures 3,891 signatures/s per core here (0.26 ms); Node's",
     '`crypto.sign` with a parsed key 0.29–0.35 ms. 5,000 signed recipients/s would take 1.3–1.75 of the two cores for signing',
     'alone, leaving 0.25–0.7 of a core for accepting the injection, rendering, composing, SMTP to the sink, the sink itself and',
     'the database: in the profile those cost ~0.35 ms per recipient. With Ed25519-only signing (17× cheaper) the arithmetic would',
@@ -351,8 +438,10 @@ async function relayRound(shape) {
   const pl = await relayPostline(shape);
   const e = (n) => n.toFixed(0);
   const c = (n) => n.toFixed(2);
-  console.log(`${shape.key}: end to end postfix ${e(pf.e2e)}, haraka ${e(hk.e2e)}, postline ${e(pl.e2e)} msg/s (accepted ${e(pf.accepted)}, ${e(hk.accepted)}, ${e(pl.accepted)}); ` +
-    `postline ${(pl.e2e / pf.e2e).toFixed(2)}x postfix, ${(pl.e2e / hk.e2e).toFixed(2)}x haraka; CPU ms/msg ${c(pf.cpuMs)}, ${c(hk.cpuMs)}, ${c(pl.cpuMs)}`);
+  console.log(
+    `${shape.key}: end to end postfix ${e(pf.e2e)}, haraka ${e(hk.e2e)}, postline ${e(pl.e2e)} msg/s (accepted ${e(pf.accepted)}, ${e(hk.accepted)}, ${e(pl.accepted)}); ` +
+      `postline ${(pl.e2e / pf.e2e).toFixed(2)}x postfix, ${(pl.e2e / hk.e2e).toFixed(2)}x haraka; CPU ms/msg ${c(pf.cpuMs)}, ${c(hk.cpuMs)}, ${c(pl.cpuMs)}`,
+  );
   return { pf, hk, pl };
 }
 
@@ -366,8 +455,16 @@ async function main() {
   const sink = startSink();
   await sleep(500);
   try {
-    if (only === 'memory') { const mem = await memoryWithQueue(sink); console.log(`memory with ${mem.queued} queued: ${mem.rss.toFixed(0)} MiB`); return; }
-    if (only === 'bulk') { const bulk = await bulkEndToEnd(); console.log(`bulk merge: accepted ${bulk.accepted.toFixed(0)}/s, end to end ${bulk.e2e.toFixed(0)} recipients/s`); return; }
+    if (only === 'memory') {
+      const mem = await memoryWithQueue(sink);
+      console.log(`memory with ${mem.queued} queued: ${mem.rss.toFixed(0)} MiB`);
+      return;
+    }
+    if (only === 'bulk') {
+      const bulk = await bulkEndToEnd();
+      console.log(`bulk merge: accepted ${bulk.accepted.toFixed(0)}/s, end to end ${bulk.e2e.toFixed(0)} recipients/s`);
+      return;
+    }
     // Rounds alternate the relays; the median round is reported (one run on this shared VM can
     // be off by a third, e.g. right after a benchmark that wrote and deleted a large database).
     const rounds = Object.fromEntries(shapes.map((s) => [s.key, []]));
@@ -380,7 +477,10 @@ async function main() {
     console.log(`bulk merge: accepted ${bulk.accepted.toFixed(0)}/s, end to end ${bulk.e2e.toFixed(0)} recipients/s`);
     const mem = process.env.BENCH_SKIP_MEMORY ? { rss: NaN, queued: 0 } : await memoryWithQueue(sink);
     console.log(`memory with ${mem.queued} queued: ${mem.rss.toFixed(0)} MiB`);
-    if (shapes.length !== SHAPES.length) { console.log('BENCH_RELAY_SHAPES set: BENCHMARKS.md not written'); return; }
+    if (shapes.length !== SHAPES.length) {
+      console.log('BENCH_RELAY_SHAPES set: BENCHMARKS.md not written');
+      return;
+    }
     write({ relay, bulk, mem });
   } finally {
     sink.kill('SIGCONT');
@@ -388,4 +488,7 @@ async function main() {
   }
 }
 
-main().catch((err) => { console.error(err); process.exit(1); });
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

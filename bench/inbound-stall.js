@@ -19,19 +19,35 @@ const RATE_MESSAGES = Number(process.env.BENCH_INBOUND_MESSAGES ?? 400);
 const STALL_ROUNDS = 3;
 
 const key = generateDkimKey('bench.example', 'b1');
-const dns = await startDns(new Map([
-  ['bench.example', ['v=spf1 ip4:127.0.0.1 -all']],
-  ['b1._domainkey.bench.example', [`v=DKIM1; k=rsa; p=${key.publicKeyBase64}`]],
-  ['_dmarc.bench.example', ['v=DMARC1; p=none']],
-]));
+const dns = await startDns(
+  new Map([
+    ['bench.example', ['v=spf1 ip4:127.0.0.1 -all']],
+    ['b1._domainkey.bench.example', [`v=DKIM1; k=rsa; p=${key.publicKeyBase64}`]],
+    ['_dmarc.bench.example', ['v=DMARC1; p=none']],
+  ]),
+);
 const parser = createInboundParser({ dns: dnsLookup([dns.address]), dnsServers: [dns.address], hostname: 'mx.bench.test' });
-const env = { serverId: 1, secretKey: 'bench', mailFrom: 'news@bench.example', rcptTo: 'in@customer.example', remoteIp: '127.0.0.1', heloName: 'mta.bench.example', receivedAt: 0 };
+const env = {
+  serverId: 1,
+  secretKey: 'bench',
+  mailFrom: 'news@bench.example',
+  rcptTo: 'in@customer.example',
+  remoteIp: '127.0.0.1',
+  heloName: 'mta.bench.example',
+  receivedAt: 0,
+};
 
-const compose = (size, attachments) => new MailComposer({
-  from: 'News <news@bench.example>', to: 'in@customer.example', subject: 'Bench',
-  text: 'x'.repeat(size), html: `<p>${'y'.repeat(size)}</p><img src="cid:logo@bench">`,
-  attachments: [...attachments, { filename: 'logo.png', content: randomBytes(2_000), contentType: 'image/png', cid: 'logo@bench' }],
-}).compile().build();
+const compose = (size, attachments) =>
+  new MailComposer({
+    from: 'News <news@bench.example>',
+    to: 'in@customer.example',
+    subject: 'Bench',
+    text: 'x'.repeat(size),
+    html: `<p>${'y'.repeat(size)}</p><img src="cid:logo@bench">`,
+    attachments: [...attachments, { filename: 'logo.png', content: randomBytes(2_000), contentType: 'image/png', cid: 'logo@bench' }],
+  })
+    .compile()
+    .build();
 
 // Warm the threads (module loading) before measuring.
 await parser.build(await compose(100, []), env);
@@ -51,7 +67,11 @@ for (let round = 0; round < STALL_ROUNDS; round++) {
   const h = monitorEventLoopDelay({ resolution: 1 });
   let last = performance.now();
   let gap = 0;
-  const tick = setInterval(() => { const now = performance.now(); gap = Math.max(gap, now - last); last = now; }, 1);
+  const tick = setInterval(() => {
+    const now = performance.now();
+    gap = Math.max(gap, now - last);
+    last = now;
+  }, 1);
   h.enable();
   const t0 = performance.now();
   const body = await parser.build(raw, env);
@@ -70,13 +90,15 @@ for (let i = 0; i < 20; i++) {
 let next = 0;
 let dkimPass = 0;
 const t1 = performance.now();
-await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-  while (next < RATE_MESSAGES) {
-    const i = next++;
-    const body = JSON.parse((await parser.build(Buffer.from(small[i % small.length]), env)).toString());
-    if (body.Authentication.Dkim[0]?.Result === 'pass' && body.Authentication.Spf.Result === 'pass') dkimPass++;
-  }
-}));
+await Promise.all(
+  Array.from({ length: CONCURRENCY }, async () => {
+    while (next < RATE_MESSAGES) {
+      const i = next++;
+      const body = JSON.parse((await parser.build(Buffer.from(small[i % small.length]), env)).toString());
+      if (body.Authentication.Dkim[0]?.Result === 'pass' && body.Authentication.Spf.Result === 'pass') dkimPass++;
+    }
+  }),
+);
 const rateSec = (performance.now() - t1) / 1000;
 await parser.close();
 dns.close();

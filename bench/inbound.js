@@ -35,7 +35,9 @@ function startReceiver() {
   const r = { count: 0, bytes: 0, port: 0, server: null };
   r.server = createServer((req, res) => {
     let n = 0;
-    req.on('data', (c) => { n += c.length; });
+    req.on('data', (c) => {
+      n += c.length;
+    });
     req.on('end', () => {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
       r.bytes += n;
@@ -44,20 +46,30 @@ function startReceiver() {
     });
   });
   r.server.keepAliveTimeout = 60_000;
-  return new Promise((resolve) => r.server.listen(0, '127.0.0.1', () => { r.port = r.server.address().port; resolve(r); }));
+  return new Promise((resolve) =>
+    r.server.listen(0, '127.0.0.1', () => {
+      r.port = r.server.address().port;
+      resolve(r);
+    }),
+  );
 }
 
 /** About 50 KB on the wire: two 18 KB attachments (24 KB each in base64), a text and an HTML part. */
 async function message(i, key) {
   const { signMessage } = await dist('compose/dkim.js');
   const raw = await new MailComposer({
-    from: '"Bench Sender" <sender@client.example>', to: `inbox${i % 50}@bench.example`, subject: `bench message ${i}`,
-    text: 'Hello,\n\nthe report is attached.\n'.repeat(20), html: `<p>${'the report is attached. '.repeat(40)}</p>`,
+    from: '"Bench Sender" <sender@client.example>',
+    to: `inbox${i % 50}@bench.example`,
+    subject: `bench message ${i}`,
+    text: 'Hello,\n\nthe report is attached.\n'.repeat(20),
+    html: `<p>${'the report is attached. '.repeat(40)}</p>`,
     attachments: [
       { filename: 'report.pdf', content: randomBytes(18_000), contentType: 'application/pdf' },
       { filename: 'data.bin', content: randomBytes(18_000), contentType: 'application/octet-stream' },
     ],
-  }).compile().build();
+  })
+    .compile()
+    .build();
   return signMessage(raw, [key]);
 }
 
@@ -73,8 +85,16 @@ async function farEnds({ messages, connections, dkimKey, warmup }) {
   const { port } = await new Promise((r) => parentPort.once('message', r));
   const bodies = await Promise.all(Array.from({ length: 20 }, (_, i) => message(i, dkimKey)));
   const { SmtpClient } = await dist('delivery/smtp-client.js');
-  const open = () => SmtpClient.open({ host: '127.0.0.1', port, heloName: 'client.example', opportunisticTls: false,
-    connectionTimeoutMs: 10_000, greetingTimeoutMs: 10_000, replyTimeoutMs: 60_000 });
+  const open = () =>
+    SmtpClient.open({
+      host: '127.0.0.1',
+      port,
+      heloName: 'client.example',
+      opportunisticTls: false,
+      connectionTimeoutMs: 10_000,
+      greetingTimeoutMs: 10_000,
+      replyTimeoutMs: 60_000,
+    });
   const clients = await Promise.all(Array.from({ length: connections }, open));
   parentPort.postMessage({ ready: true, avgBytes: bodies.reduce((n, b) => n + b.length, 0) / bodies.length });
   await new Promise((r) => parentPort.once('message', r));
@@ -89,7 +109,9 @@ async function farEnds({ messages, connections, dkimKey, warmup }) {
       accepted++;
     }
   };
-  receiver.onCount = (n) => { if (n === warmup) parentPort.postMessage({ warmedUp: true, accepted }); };
+  receiver.onCount = (n) => {
+    if (n === warmup) parentPort.postMessage({ warmedUp: true, accepted });
+  };
   if (warmup === 0) parentPort.postMessage({ warmedUp: true, accepted: 0 });
   await Promise.all(clients.map(sender));
   for (const c of clients) c.quit();
@@ -100,9 +122,14 @@ async function farEnds({ messages, connections, dkimKey, warmup }) {
   // Then one 25 MB message (three attachments) end to end, while the main thread's event loop is watched.
   await new Promise((r) => parentPort.once('message', r));
   const big = await new MailComposer({
-    from: '"Bench Sender" <sender@client.example>', to: 'big@bench.example', subject: 'big', text: 'see attached',
+    from: '"Bench Sender" <sender@client.example>',
+    to: 'big@bench.example',
+    subject: 'big',
+    text: 'see attached',
     attachments: [1, 2, 3].map((n) => ({ filename: `part${n}.bin`, content: randomBytes(6_200_000), contentType: 'application/octet-stream' })),
-  }).compile().build();
+  })
+    .compile()
+    .build();
   const one = await open();
   const before = receiver.count;
   const sent = await one.send('sender@client.example', 'big@bench.example', big);
@@ -122,28 +149,59 @@ async function main() {
   // server on loopback, so the SPF/DKIM/DMARC checks of every message do their real work.
   const { generateDkimKey } = await dist('compose/dkim.js');
   const dkimKey = generateDkimKey('client.example', 'b1');
-  const dns = await startDns(new Map([
-    ['client.example', ['v=spf1 ip4:127.0.0.1 -all']],
-    ['b1._domainkey.client.example', [`v=DKIM1; k=rsa; p=${dkimKey.publicKeyBase64}`]],
-    ['_dmarc.client.example', ['v=DMARC1; p=reject']],
-  ]));
+  const dns = await startDns(
+    new Map([
+      ['client.example', ['v=spf1 ip4:127.0.0.1 -all']],
+      ['b1._domainkey.client.example', [`v=DKIM1; k=rsa; p=${dkimKey.publicKeyBase64}`]],
+      ['_dmarc.client.example', ['v=DMARC1; p=reject']],
+    ]),
+  );
   const worker = new Worker(new URL(import.meta.url), { workerData: { messages: MESSAGES, connections: CONNECTIONS, dkimKey, warmup: WARMUP } });
-  const fromWorker = (key) => new Promise((resolve, reject) => {
-    const on = (m) => { if (m[key]) { worker.off('message', on); resolve(m); } };
-    worker.on('message', on);
-    worker.once('error', reject);
-  });
+  const fromWorker = (key) =>
+    new Promise((resolve, reject) => {
+      const on = (m) => {
+        if (m[key]) {
+          worker.off('message', on);
+          resolve(m);
+        }
+      };
+      worker.on('message', on);
+      worker.once('error', reject);
+    });
   const { receiverPort } = await fromWorker('receiverPort');
   const dataDir = mkdtempSync(join(tmpdir(), 'postline-inbound-'));
   const store = new SqliteStore(join(dataDir, 'postline.db'));
   await store.migrate();
   const { credentials } = await ensureBootstrap(store, dataDir, Date.now());
-  const config = loadConfig({}, {
-    dataDir, httpPort: 0, httpHost: '127.0.0.1', smtpHost: '127.0.0.1', submissionPort: 0, mxPort: 0, logLevel: 'warn',
-    hostname: 'postline.bench', webhookAllowPrivate: true, smtpGreetingDelayMs: 0, dnsServers: [dns.address],
-  });
-  await store.createInboundRoute({ serverId: credentials.serverId, match: 'bench.example', kind: 'domain', url: `http://127.0.0.1:${receiverPort}/inbound`,
-    secretKey: 'BenchSecretKey000000', signingSecret: `whsec_${randomBytes(32).toString('base64')}`, enabled: true, validatedAt: Date.now() }, Date.now());
+  const config = loadConfig(
+    {},
+    {
+      dataDir,
+      httpPort: 0,
+      httpHost: '127.0.0.1',
+      smtpHost: '127.0.0.1',
+      submissionPort: 0,
+      mxPort: 0,
+      logLevel: 'warn',
+      hostname: 'postline.bench',
+      webhookAllowPrivate: true,
+      smtpGreetingDelayMs: 0,
+      dnsServers: [dns.address],
+    },
+  );
+  await store.createInboundRoute(
+    {
+      serverId: credentials.serverId,
+      match: 'bench.example',
+      kind: 'domain',
+      url: `http://127.0.0.1:${receiverPort}/inbound`,
+      secretKey: 'BenchSecretKey000000',
+      signingSecret: `whsec_${randomBytes(32).toString('base64')}`,
+      enabled: true,
+      validatedAt: Date.now(),
+    },
+    Date.now(),
+  );
   const app = await startApp({ config, log: createLogger('warn'), store, now: Date.now }, ['smtp', 'webhooks']);
   try {
     worker.postMessage({ port: app.mxPort });
@@ -171,10 +229,12 @@ async function main() {
     const { bigBytes } = await fromWorker('bigReceived');
     loop.disable();
     const stallMs = loop.max / 1e6;
-    console.log(`inbound: ${MESSAGES} messages of ${(avgBytes / 1024).toFixed(0)} KB over ${CONNECTIONS} connections after ${WARMUP} to warm up: `
-      + `accepting ${(acceptedMeasured / acceptSec).toFixed(0)}/s, all posted in ${sec.toFixed(1)} s = ${rate.toFixed(0)} messages/s (goal 500/s: ${rate >= 500 ? 'reached' : 'not reached'}), `
-      + `${cpuMs.toFixed(2)} ms of CPU per message (all threads); `
-      + `one ${(bigBytes / 2 ** 20).toFixed(1)} MB message end to end: longest event-loop stall ${stallMs.toFixed(1)} ms`);
+    console.log(
+      `inbound: ${MESSAGES} messages of ${(avgBytes / 1024).toFixed(0)} KB over ${CONNECTIONS} connections after ${WARMUP} to warm up: ` +
+        `accepting ${(acceptedMeasured / acceptSec).toFixed(0)}/s, all posted in ${sec.toFixed(1)} s = ${rate.toFixed(0)} messages/s (goal 500/s: ${rate >= 500 ? 'reached' : 'not reached'}), ` +
+        `${cpuMs.toFixed(2)} ms of CPU per message (all threads); ` +
+        `one ${(bigBytes / 2 ** 20).toFixed(1)} MB message end to end: longest event-loop stall ${stallMs.toFixed(1)} ms`,
+    );
     {
       const f = (n) => Math.round(n).toLocaleString('en-US');
       writeSection('inbound', [
@@ -192,15 +252,15 @@ async function main() {
         `CPU of all threads (Postline, its parser threads, sender and receiver): **${cpuMs.toFixed(2)} ms per message**; 500/s on two cores needs ≤ 4 ms.`,
         '',
         'Where the CPU goes per message (per-thread CPU from /proc/self/task, after the warm-up, 2026-12-05): main thread 0.87–1.04 ms',
-        '(smtp-server, SQLite with its WAL writes, undici, socket writes); both parser threads together 0.78–0.94 ms (mailauth\'s DKIM',
-        'hash and RSA verification, postal-mime, ReplyText, the JSON); V8\'s platform threads 0.47–0.55 ms (concurrent marking and',
-        'sweeping); sender and receiver 0.31–0.33 ms; the WAL checkpoint thread 0.1–0.17 ms; libuv\'s pool (fdatasync) 0.07 ms.',
+        "(smtp-server, SQLite with its WAL writes, undici, socket writes); both parser threads together 0.78–0.94 ms (mailauth's DKIM",
+        "hash and RSA verification, postal-mime, ReplyText, the JSON); V8's platform threads 0.47–0.55 ms (concurrent marking and",
+        "sweeping); sender and receiver 0.31–0.33 ms; the WAL checkpoint thread 0.1–0.17 ms; libuv's pool (fdatasync) 0.07 ms.",
         'Runs on this machine vary by a fifth or more from one to the next, and by more than half from day to day (the same',
         'commit, 8292025, measured 218–247 messages/s at 7.3–8.2 ms per message on 2026-12-04), so commits are compared in paired',
         'runs, alternating old and new in the same minutes. Paired on 2026-12-05, aa261e7 against 318822a',
-        '(ReplyText\'s patterns joined per flag set and lines reversed through a code-unit array; the placeholders of the JSON',
+        "(ReplyText's patterns joined per flag set and lines reversed through a code-unit array; the placeholders of the JSON",
         'found with indexOf): 651, 639, 606 messages/s (2.68, 2.75, 2.88 ms) before, 676, 778, 788 (2.55, 2.16, 2.19 ms) after;',
-        'bench/inbound-stall.js\'s build rate 412 and 436 before, 598 and 461 after. From a cold start (BENCH_INBOUND_WARMUP=0), while',
+        "bench/inbound-stall.js's build rate 412 and 436 before, 598 and 461 after. From a cold start (BENCH_INBOUND_WARMUP=0), while",
         'V8 is still compiling, the same pairs gave 522 and 540 before, 513 and 528 after: the goal holds there too, by less.',
         '',
         `One ${(bigBytes / 2 ** 20).toFixed(1)} MB message (three attachments) from SMTP to acknowledged post, after the run: the longest stall of the main thread's event loop (receive, store, load, hand to a parser thread, sign, POST) was **${stallMs.toFixed(1)} ms**.`,
@@ -215,5 +275,16 @@ async function main() {
   }
 }
 
-if (isMainThread) main().then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });
-else farEnds(workerData).catch((err) => { console.error(err); process.exit(1); });
+if (isMainThread)
+  main().then(
+    () => process.exit(0),
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+else
+  farEnds(workerData).catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });

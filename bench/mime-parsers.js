@@ -14,20 +14,55 @@ import { commitId, root, writeSection } from './benchmarks-file.js';
 
 const ROUNDS = Number(process.env.BENCH_MIME_ROUNDS ?? 5);
 const FIXTURES = join(root, 'test/fixtures');
-const corpus = (dir) => readdirSync(join(FIXTURES, dir)).filter((f) => f.endsWith('.eml')).map((f) => readFileSync(join(FIXTURES, dir, f)));
+const corpus = (dir) =>
+  readdirSync(join(FIXTURES, dir))
+    .filter((f) => f.endsWith('.eml'))
+    .map((f) => readFileSync(join(FIXTURES, dir, f)));
 
 /** A message like bench/inbound.js's: text, HTML and two base64 attachments, about 51 KB. */
 function inboundMessage() {
-  const b64 = (n, seed) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff)).toString('base64').match(/.{1,76}/g).join('\r\n');
+  const b64 = (n, seed) =>
+    Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff))
+      .toString('base64')
+      .match(/.{1,76}/g)
+      .join('\r\n');
   const text = Array.from({ length: 40 }, (_, i) => `Line ${i} of the reply, with some words in it.`).join('\r\n');
-  return Buffer.from([
-    'From: Ann <ann@example.net>', 'To: inbox@customer.example', 'Subject: bench', 'MIME-Version: 1.0',
-    'Content-Type: multipart/mixed; boundary="B"', '', '--B', 'Content-Type: multipart/alternative; boundary="A"', '',
-    '--A', 'Content-Type: text/plain; charset=utf-8', '', text, '--A', 'Content-Type: text/html; charset=utf-8', '', `<p>${text}</p>`, '--A--',
-    '--B', 'Content-Type: application/pdf; name="a.pdf"', 'Content-Disposition: attachment; filename="a.pdf"', 'Content-Transfer-Encoding: base64', '', b64(16_000, 1),
-    '--B', 'Content-Type: image/png; name="b.png"', 'Content-Disposition: attachment; filename="b.png"', 'Content-Transfer-Encoding: base64', '', b64(16_000, 2),
-    '--B--', '',
-  ].join('\r\n'));
+  return Buffer.from(
+    [
+      'From: Ann <ann@example.net>',
+      'To: inbox@customer.example',
+      'Subject: bench',
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/mixed; boundary="B"',
+      '',
+      '--B',
+      'Content-Type: multipart/alternative; boundary="A"',
+      '',
+      '--A',
+      'Content-Type: text/plain; charset=utf-8',
+      '',
+      text,
+      '--A',
+      'Content-Type: text/html; charset=utf-8',
+      '',
+      `<p>${text}</p>`,
+      '--A--',
+      '--B',
+      'Content-Type: application/pdf; name="a.pdf"',
+      'Content-Disposition: attachment; filename="a.pdf"',
+      'Content-Transfer-Encoding: base64',
+      '',
+      b64(16_000, 1),
+      '--B',
+      'Content-Type: image/png; name="b.png"',
+      'Content-Disposition: attachment; filename="b.png"',
+      'Content-Transfer-Encoding: base64',
+      '',
+      b64(16_000, 2),
+      '--B--',
+      '',
+    ].join('\r\n'),
+  );
 }
 
 const MAILPARSER_OPTIONS = { keepDeliveryStatus: true, ignoreEmbedded: true, skipTextToHtml: true, skipImageLinks: true };
@@ -67,7 +102,7 @@ writeSection('mime-parsers', [
   '## MIME parsers: mailparser and postal-mime (`node bench/mime-parsers.js`)',
   '',
   `Commit ${commitId()}, Node ${process.version}. CPU per message of the parse alone on one thread (best of ${ROUNDS} rounds after a warm-up),`,
-  'each library as published (without Postline\'s postal-mime fast paths), mailparser with the bounce reader\'s former options.',
+  "each library as published (without Postline's postal-mime fast paths), mailparser with the bounce reader's former options.",
   '',
   '| messages | count | mailparser | postal-mime | ratio |',
   '| --- | --- | --- | --- | --- |',

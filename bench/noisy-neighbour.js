@@ -33,9 +33,16 @@ function startReceiver(delayMs) {
     req.on('end', () => {
       const at = Date.now();
       let json = null;
-      try { json = JSON.parse(Buffer.concat(chunks).toString()); } catch { /* not JSON */ }
+      try {
+        json = JSON.parse(Buffer.concat(chunks).toString());
+      } catch {
+        /* not JSON */
+      }
       let timer = null;
-      const answer = () => { r.open.delete(timer); res.writeHead(200, { 'content-type': 'text/plain' }).end('ok'); };
+      const answer = () => {
+        r.open.delete(timer);
+        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+      };
       if (!json || json.Type === 'Validation' || delayMs === 0) {
         if (json && json.Type !== 'Validation') r.arrivals.push({ at, json });
         answer();
@@ -52,7 +59,12 @@ function startReceiver(delayMs) {
     r.server.closeAllConnections();
     r.server.close();
   };
-  return new Promise((resolve) => r.server.listen(0, '127.0.0.1', () => { r.port = r.server.address().port; resolve(r); }));
+  return new Promise((resolve) =>
+    r.server.listen(0, '127.0.0.1', () => {
+      r.port = r.server.address().port;
+      resolve(r);
+    }),
+  );
 }
 
 /** SocketLabs' DateTime has seven fractional digits; Date.parse wants three. */
@@ -67,8 +79,16 @@ async function run(a) {
   const fast = await startReceiver(0);
   const slow = a === 'slow' ? await startReceiver(SLOW_MS) : null;
   const dataDir = mkdtempSync(join(tmpdir(), 'postline-noisy-'));
-  const env = { ...process.env, POSTLINE_DATA_DIR: dataDir, POSTLINE_HTTP_PORT: '0', POSTLINE_HTTP_HOST: '127.0.0.1',
-    POSTLINE_SUBMISSION_PORT: '0', POSTLINE_MX_PORT: '0', POSTLINE_LOG_LEVEL: 'info', POSTLINE_WEBHOOK_ALLOW_PRIVATE: 'true' };
+  const env = {
+    ...process.env,
+    POSTLINE_DATA_DIR: dataDir,
+    POSTLINE_HTTP_PORT: '0',
+    POSTLINE_HTTP_HOST: '127.0.0.1',
+    POSTLINE_SUBMISSION_PORT: '0',
+    POSTLINE_MX_PORT: '0',
+    POSTLINE_LOG_LEVEL: 'info',
+    POSTLINE_WEBHOOK_ALLOW_PRIVATE: 'true',
+  };
   const cli = (args) => {
     const r = spawnSync(process.execPath, [join(root, 'bin/postline.js'), ...args], { env, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`postline ${args.join(' ')}: ${r.stderr}`);
@@ -89,14 +109,21 @@ async function run(a) {
     const port = await new Promise((resolve, reject) => {
       const lines = createInterface({ input: child.stdout });
       lines.on('line', (line) => {
-        try { const j = JSON.parse(line); if (j.event === 'http.listening') resolve(j.port); } catch { /* not JSON */ }
+        try {
+          const j = JSON.parse(line);
+          if (j.event === 'http.listening') resolve(j.port);
+        } catch {
+          /* not JSON */
+        }
       });
       child.once('exit', () => reject(new Error('postline serve exited before listening')));
     });
     const base = `http://127.0.0.1:${port}`;
     const api = async (s, method, path, body) => {
       const res = await fetch(`${base}/api/v2/servers/${s.serverId}${path}`, {
-        method, headers: { authorization: `Bearer ${s.mgmt}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
+        method,
+        headers: { authorization: `Bearer ${s.mgmt}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
       });
       const json = await res.json();
       if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
@@ -105,8 +132,15 @@ async function run(a) {
     await api(b, 'POST', '/webhooks', { url: `http://127.0.0.1:${fast.port}/hook` });
     if (slow) await api(tenantA, 'POST', '/webhooks', { url: `http://127.0.0.1:${slow.port}/hook` });
     const send = async (s, to) => {
-      const res = await fetch(`${base}/api/v1/email`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({
-        ServerId: s.serverId, ApiKey: s.apiKey, Messages: [{ To: [{ EmailAddress: to }], From: { EmailAddress: 'news@bench.example' }, Subject: 'hi', TextBody: 'body' }] }) });
+      const res = await fetch(`${base}/api/v1/email`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          ServerId: s.serverId,
+          ApiKey: s.apiKey,
+          Messages: [{ To: [{ EmailAddress: to }], From: { EmailAddress: 'news@bench.example' }, Subject: 'hi', TextBody: 'body' }],
+        }),
+      });
       const j = await res.json();
       if (j.ErrorCode !== 'Success') throw new Error(JSON.stringify(j));
     };
@@ -127,7 +161,10 @@ async function run(a) {
     }
     const latencies = fast.arrivals.map((x) => x.at - eventTime(x.json.DateTime)).sort((x, y) => x - y);
     return {
-      events: latencies.length, p50: percentile(latencies, 50), p95: percentile(latencies, 95), max: latencies.at(-1),
+      events: latencies.length,
+      p50: percentile(latencies, 50),
+      p95: percentile(latencies, 95),
+      max: latencies.at(-1),
       slowArrived: slow ? slow.arrivals.length : null,
     };
   } finally {
@@ -147,7 +184,9 @@ async function main() {
   const busy = await run('no-endpoint');
   console.log(`A without an endpoint, and B: ${busy.events} events of B, p50 ${busy.p50} ms, p95 ${busy.p95} ms, max ${busy.max} ms`);
   const shared = await run('slow');
-  console.log(`A (${SLOW_MS / 1000} s endpoint) and B: ${shared.events} events of B, p50 ${shared.p50} ms, p95 ${shared.p95} ms, max ${shared.max} ms; A's endpoint had received ${shared.slowArrived}`);
+  console.log(
+    `A (${SLOW_MS / 1000} s endpoint) and B: ${shared.events} events of B, p50 ${shared.p50} ms, p95 ${shared.p95} ms, max ${shared.max} ms; A's endpoint had received ${shared.slowArrived}`,
+  );
   const s = (ms) => (ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(2)} s`);
   const goal = (base) => (shared.p95 <= 2_000 && shared.p95 <= 3 * base.p95 ? 'reached' : '**not reached**');
   writeSection('noisy-neighbour', [
@@ -158,7 +197,7 @@ async function main() {
     'node:http receivers on loopback, on the same cores. Two sandbox servers, A and B, each sending one-recipient messages at the',
     `same rate (${RATE}/s each, ${MESSAGES} each); A's endpoint answers every event after ${SLOW_MS / 1000} s, B's at once. Latency: B's event time to its arrival.`,
     '',
-    '| run | B\'s events | p50 | p95 | max |',
+    "| run | B's events | p50 | p95 | max |",
     '| --- | --- | --- | --- | --- |',
     `| B alone | ${alone.events} | ${s(alone.p50)} | ${s(alone.p95)} | ${s(alone.max)} |`,
     `| A sending too, without an endpoint | ${busy.events} | ${s(busy.p50)} | ${s(busy.p95)} | ${s(busy.max)} |`,
@@ -166,9 +205,15 @@ async function main() {
     '',
     `Goal: B's p95 beside A's slow endpoint ≤ 2 s and ≤ 3 × its p95 without it: ${goal(busy)} against A sending without an endpoint,`,
     `${goal(alone)} against B alone. A's endpoint had received ${shared.slowArrived} events when B had all of its own (no more than its lane's`,
-    'POSTs at once). The second row is A\'s traffic alone (its accepts, sandboxed deliveries and events share the two cores',
-    'with B\'s); the third adds A\'s slow endpoint. One run each: on a shared machine a single run can be off by a few times.',
+    "POSTs at once). The second row is A's traffic alone (its accepts, sandboxed deliveries and events share the two cores",
+    "with B's); the third adds A's slow endpoint. One run each: on a shared machine a single run can be off by a few times.",
   ]);
 }
 
-main().then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

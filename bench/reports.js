@@ -27,8 +27,15 @@ const RECIPIENTS = Math.round(EVENTS / EVENTS_PER_RECIPIENT);
 const PER_MESSAGE = 10;
 const GOAL_MS = 100;
 
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
-const time = async (fn) => { const t0 = performance.now(); const v = await fn(); return { ms: performance.now() - t0, v }; };
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+};
+const time = async (fn) => {
+  const t0 = performance.now();
+  const v = await fn();
+  return { ms: performance.now() - t0, v };
+};
 
 /**
  * Recipients 0..R-1 of one server, ten per message, created evenly over DAYS days from t0. Per
@@ -54,31 +61,67 @@ function generate(file, serverId, t0) {
     db.pragma('wal_checkpoint(TRUNCATE)');
     console.log(`  ${label}: ${((performance.now() - t) / 1000).toFixed(1)} s`);
   };
-  run('messages', `${rcpt.replace(`${RECIPIENTS}`, `${Math.ceil(RECIPIENTS / PER_MESSAGE)}`)}
+  run(
+    'messages',
+    `${rcpt.replace(`${RECIPIENTS}`, `${Math.ceil(RECIPIENTS / PER_MESSAGE)}`)}
     INSERT INTO messages (id, server_id, created_at, source, is_merge, from_address, subject, size_bytes, recipient_count, metadata, tags)
     SELECT 'm' || printf('%08d', r.i), ${serverId}, ${t0} + r.i * ${step * PER_MESSAGE}, 'api', 0,
       'news@brand' || (r.i % 3) || '.example', 'Newsletter', 20000, ${PER_MESSAGE},
-      '[{"key":"campaign","value":"c' || (r.i % 6) || '"}]', '["t' || (r.i % 5) || '","all"]' FROM r`);
-  run('recipients', `${rcpt} INSERT INTO recipients (id, message_id, server_id, address, domain, kind, merge, mailing_id, custom_message_id,
+      '[{"key":"campaign","value":"c' || (r.i % 6) || '"}]', '["t' || (r.i % 5) || '","all"]' FROM r`,
+  );
+  run(
+    'recipients',
+    `${rcpt} INSERT INTO recipients (id, message_id, server_id, address, domain, kind, merge, mailing_id, custom_message_id,
       status, attempts, next_attempt_at, created_at, updated_at)
     SELECT ${rid}, ${mid}, ${serverId}, 'u' || r.i || '@d' || (r.i % 20) || '.example', 'd' || (r.i % 20) || '.example', 'to', NULL,
-      'mailing-' || ((r.i / ${PER_MESSAGE}) % 8), NULL, 'delivered', 1, ${created}, ${created}, ${created} FROM r`);
-  const ev = (label, uid, type, at, data, where, join = '') => run(label, `${rcpt}${join ? `, ${join}` : ''}
+      'mailing-' || ((r.i / ${PER_MESSAGE}) % 8), NULL, 'delivered', 1, ${created}, ${created}, ${created} FROM r`,
+  );
+  const ev = (label, uid, type, at, data, where, join = '') =>
+    run(
+      label,
+      `${rcpt}${join ? `, ${join}` : ''}
     INSERT INTO events (uid, server_id, message_id, recipient_id, type, occurred_at, data)
-    SELECT ${uid}, ${serverId}, ${mid}, ${rid}, '${type}', ${at}, ${data} FROM r${join ? ', k' : ''} WHERE ${where}`);
+    SELECT ${uid}, ${serverId}, ${mid}, ${rid}, '${type}', ${at}, ${data} FROM r${join ? ', k' : ''} WHERE ${where}`,
+    );
   ev('Queued', `'q' || r.i`, 'Queued', created, 'NULL', '1');
-  ev('Deferred', `'f' || r.i || '_' || k.j`, 'Deferred', `${created} + k.j * 600000`, `'{"Reason":"451 4.7.1 try later","FailureCode":3003}'`,
-    `${kind} BETWEEN 95 AND 98`, 'k(j) AS (SELECT 1 UNION ALL SELECT 2)');
+  ev(
+    'Deferred',
+    `'f' || r.i || '_' || k.j`,
+    'Deferred',
+    `${created} + k.j * 600000`,
+    `'{"Reason":"451 4.7.1 try later","FailureCode":3003}'`,
+    `${kind} BETWEEN 95 AND 98`,
+    'k(j) AS (SELECT 1 UNION ALL SELECT 2)',
+  );
   ev('Delivered', `'d' || r.i`, 'Delivered', `${created} + 1800000`, `'{"Response":"250 ok","RemoteMta":"mx.example"}'`, delivered);
-  ev('Failed', `'x' || r.i`, 'Failed', `${created} + 1800000`,
+  ev(
+    'Failed',
+    `'x' || r.i`,
+    'Failed',
+    `${created} + 1800000`,
     `CASE WHEN ${kind} < 95 THEN '{"FailureType":1,"FailureCode":2001,"Reason":"550 5.1.1 unknown"}'
       WHEN ${kind} = 98 THEN '{"FailureType":0,"FailureCode":4004,"Reason":"expired"}'
-      ELSE '{"FailureType":2,"FailureCode":9999,"Reason":"suppressed"}' END`, `NOT ${delivered}`);
-  ev('opens', `'o' || r.i || '_' || k.j`, 'Tracking', `${created} + k.j * 3600000`,
+      ELSE '{"FailureType":2,"FailureCode":9999,"Reason":"suppressed"}' END`,
+    `NOT ${delivered}`,
+  );
+  ev(
+    'opens',
+    `'o' || r.i || '_' || k.j`,
+    'Tracking',
+    `${created} + k.j * 3600000`,
     `CASE WHEN k.j % 3 = 0 THEN '{"TrackingType":1,"Machine":true}' ELSE '{"TrackingType":1,"Machine":false}' END`,
-    `${delivered} AND k.j <= r.i % 9`, 'k(j) AS (SELECT 1 UNION ALL SELECT j + 1 FROM k WHERE j < 8)');
-  ev('clicks', `'c' || r.i || '_' || k.j`, 'Tracking', `${created} + k.j * 3600000 + 60000`, `'{"TrackingType":0,"Machine":false,"Url":"https://x.example"}'`,
-    `${delivered} AND k.j <= r.i % 5`, 'k(j) AS (SELECT 1 UNION ALL SELECT j + 1 FROM k WHERE j < 4)');
+    `${delivered} AND k.j <= r.i % 9`,
+    'k(j) AS (SELECT 1 UNION ALL SELECT j + 1 FROM k WHERE j < 8)',
+  );
+  ev(
+    'clicks',
+    `'c' || r.i || '_' || k.j`,
+    'Tracking',
+    `${created} + k.j * 3600000 + 60000`,
+    `'{"TrackingType":0,"Machine":false,"Url":"https://x.example"}'`,
+    `${delivered} AND k.j <= r.i % 5`,
+    'k(j) AS (SELECT 1 UNION ALL SELECT j + 1 FROM k WHERE j < 4)',
+  );
   const n = db.prepare('SELECT COUNT(*) AS n FROM events').get().n;
   db.close();
   return n;
@@ -139,13 +182,16 @@ async function main() {
     const raw = new BetterSqlite3(file, { readonly: true });
     const rollupRows = raw.prepare('SELECT COUNT(*) AS n FROM stats_hourly').get().n;
     raw.close();
-    console.log(`  rebuild: ${rebuild.v.events.toLocaleString('en-US')} events -> ${rollupRows.toLocaleString('en-US')} rollup rows in ${(rebuild.ms / 1000).toFixed(1)} s`);
+    console.log(
+      `  rebuild: ${rebuild.v.events.toLocaleString('en-US')} events -> ${rollupRows.toLocaleString('en-US')} rollup rows in ${(rebuild.ms / 1000).toFixed(1)} s`,
+    );
 
     const config = loadConfig({}, { dataDir, httpPort: 0, httpHost: '127.0.0.1', logLevel: 'warn', hostname: 'postline.bench' });
     app = await startApp({ config, log: createLogger('warn'), store, now: Date.now }, ['api']);
     const startDate = '2025-01-01';
     const endDate = new Date(t0 + (DAYS + 2) * DAY_MS).toISOString().slice(0, 10);
-    const url = (extra) => `http://127.0.0.1:${app.httpPort}/api/v2/servers/${serverId}/reports/statistics?startDate=${startDate}&endDate=${endDate}&bucket=day${extra}`;
+    const url = (extra) =>
+      `http://127.0.0.1:${app.httpPort}/api/v2/servers/${serverId}/reports/statistics?startDate=${startDate}&endDate=${endDate}&bucket=day${extra}`;
     const get = async (u) => {
       const res = await fetch(u, { headers: { authorization: `Bearer ${k.key}` } });
       const body = await res.json();
@@ -156,21 +202,38 @@ async function main() {
       await get(url(extra)); // warm: the first request compiles the route's serializer
       const ms = [];
       let data;
-      for (let i = 0; i < RUNS; i++) { const r = await time(() => get(url(extra))); ms.push(r.ms); data = r.v; }
+      for (let i = 0; i < RUNS; i++) {
+        const r = await time(() => get(url(extra)));
+        ms.push(r.ms);
+        data = r.v;
+      }
       return { ms: median(ms), data };
     };
     const all = await measure('');
     const tagged = await measure('&tag=t1');
-    const hourly = await time(() => get(url('').replace('bucket=day', 'bucket=hour').replace(`startDate=${startDate}`, 'startDate=2025-06-01').replace(`endDate=${endDate}`, 'endDate=2025-06-30')));
-    console.log(`  statistics, ${all.data.buckets.length} day buckets: median ${all.ms.toFixed(1)} ms; tag=t1: ${tagged.ms.toFixed(1)} ms; 30 days of hours (${hourly.v.buckets.length} buckets): ${hourly.ms.toFixed(1)} ms`);
+    const hourly = await time(() =>
+      get(
+        url('')
+          .replace('bucket=day', 'bucket=hour')
+          .replace(`startDate=${startDate}`, 'startDate=2025-06-01')
+          .replace(`endDate=${endDate}`, 'endDate=2025-06-30'),
+      ),
+    );
+    console.log(
+      `  statistics, ${all.data.buckets.length} day buckets: median ${all.ms.toFixed(1)} ms; tag=t1: ${tagged.ms.toFixed(1)} ms; 30 days of hours (${hourly.v.buckets.length} buckets): ${hourly.ms.toFixed(1)} ms`,
+    );
 
     const from = Date.parse(all.data.startDate);
     const to = Date.parse(all.data.endDate);
     const scanAll = await time(() => scanTotals(file, serverId, from, to, null));
     const scanTag = await time(() => scanTotals(file, serverId, from, to, 't1'));
     console.log(`  scanning events: ${scanAll.ms.toFixed(0)} ms; with tag=t1: ${scanTag.ms.toFixed(0)} ms`);
-    for (const [label, api, scan] of [['all', all.data.totals, scanAll.v], ['tag', tagged.data.totals, scanTag.v]]) {
-      for (const m of Object.keys(scan)) if (api[m] !== scan[m]) throw new Error(`${label}: ${m} is ${api[m]} from the rollups but ${scan[m]} by scanning events`);
+    for (const [label, api, scan] of [
+      ['all', all.data.totals, scanAll.v],
+      ['tag', tagged.data.totals, scanTag.v],
+    ]) {
+      for (const m of Object.keys(scan))
+        if (api[m] !== scan[m]) throw new Error(`${label}: ${m} is ${api[m]} from the rollups but ${scan[m]} by scanning events`);
     }
     const f = (n) => Math.round(n).toLocaleString('en-US');
     const goal = (ms) => (ms < GOAL_MS ? 'reached' : '**not reached**');
@@ -190,7 +253,7 @@ async function main() {
       `| all mail, hour buckets over 30 days (one request) | ${hourly.v.buckets.length} | ${hourly.ms.toFixed(1)} ms | ${goal(hourly.ms)} | — |`,
       '',
       'The scan is one `GROUP BY` over the events of the range (json_extract for FailureType and TrackingType), the cheapest form of',
-      'the totals alone (no buckets, no unique counts); the bench checks that its totals equal the rollups\'.',
+      "the totals alone (no buckets, no unique counts); the bench checks that its totals equal the rollups'.",
     ]);
   } finally {
     await app?.stop();
@@ -199,4 +262,10 @@ async function main() {
   }
 }
 
-main().then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -29,25 +29,38 @@ async function freshPgDatabase() {
   await c.end();
   const u = new URL(admin);
   u.pathname = `/${name}`;
-  return { url: u.toString(), drop: async () => {
-    const d = new pg.Client({ connectionString: admin });
-    await d.connect();
-    await d.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await d.end();
-  } };
+  return {
+    url: u.toString(),
+    drop: async () => {
+      const d = new pg.Client({ connectionString: admin });
+      await d.connect();
+      await d.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await d.end();
+    },
+  };
 }
 
 async function startPostline(dataDir, databaseUrl) {
-  const env = { ...process.env, POSTLINE_DATA_DIR: dataDir, POSTLINE_HTTP_PORT: String(PORT), POSTLINE_HTTP_HOST: '127.0.0.1',
-    POSTLINE_LOG_LEVEL: 'warn', ...(databaseUrl ? { POSTLINE_DATABASE_URL: databaseUrl } : {}) };
+  const env = {
+    ...process.env,
+    POSTLINE_DATA_DIR: dataDir,
+    POSTLINE_HTTP_PORT: String(PORT),
+    POSTLINE_HTTP_HOST: '127.0.0.1',
+    POSTLINE_LOG_LEVEL: 'warn',
+    ...(databaseUrl ? { POSTLINE_DATABASE_URL: databaseUrl } : {}),
+  };
   const child = spawn(process.execPath, [join(root, 'bin/postline.js'), 'serve', '--roles', 'api'], { env, stdio: ['ignore', 'inherit', 'pipe'] });
   let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
   for (let i = 0; i < 100; i++) {
     try {
       const r = await fetch(`http://127.0.0.1:${PORT}/readyz`);
       if (r.ok) break;
-    } catch { /* not up yet */ }
+    } catch {
+      /* not up yet */
+    }
     if (child.exitCode !== null) throw new Error(`postline exited: ${stderr}`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -57,8 +70,10 @@ async function startPostline(dataDir, databaseUrl) {
 
 function run(opts) {
   return new Promise((resolve, reject) => {
-    autocannon({ url: `http://127.0.0.1:${PORT}/api/v1/email`, method: 'POST', duration: SECONDS,
-      headers: { 'content-type': 'application/json' }, ...opts }, (err, res) => (err ? reject(err) : resolve(res)));
+    autocannon(
+      { url: `http://127.0.0.1:${PORT}/api/v1/email`, method: 'POST', duration: SECONDS, headers: { 'content-type': 'application/json' }, ...opts },
+      (err, res) => (err ? reject(err) : resolve(res)),
+    );
   });
 }
 
@@ -66,26 +81,52 @@ const successOnly = (body) => body.startsWith('{"ErrorCode":"Success"');
 
 function bulkBody(creds) {
   const rows = Array.from({ length: BULK_RECIPIENTS }, (_, i) => [
-    { Field: 'DeliveryAddress', Value: `user${i}@example.com` }, { Field: 'RecipientName', Value: `User ${i}` },
+    { Field: 'DeliveryAddress', Value: `user${i}@example.com` },
+    { Field: 'RecipientName', Value: `User ${i}` },
     { Field: 'Code', Value: `C-${i}` },
   ]);
-  return JSON.stringify({ ServerId: creds.serverId, ApiKey: creds.apiKey, Messages: [{
-    To: [{ EmailAddress: '%%DeliveryAddress%%', FriendlyName: '%%RecipientName%%' }],
-    From: { EmailAddress: 'news@example.com' }, Subject: 'Hello %%RecipientName%%',
-    TextBody: 'Your code is %%Code%%.', HtmlBody: '<p>Your code is <b>%%Code%%</b>.</p>',
-    MergeData: { PerMessage: rows, Global: [{ Field: 'Team', Value: 'Postline' }] } }] });
+  return JSON.stringify({
+    ServerId: creds.serverId,
+    ApiKey: creds.apiKey,
+    Messages: [
+      {
+        To: [{ EmailAddress: '%%DeliveryAddress%%', FriendlyName: '%%RecipientName%%' }],
+        From: { EmailAddress: 'news@example.com' },
+        Subject: 'Hello %%RecipientName%%',
+        TextBody: 'Your code is %%Code%%.',
+        HtmlBody: '<p>Your code is <b>%%Code%%</b>.</p>',
+        MergeData: { PerMessage: rows, Global: [{ Field: 'Team', Value: 'Postline' }] },
+      },
+    ],
+  });
 }
 
 function singleBody(creds) {
-  return JSON.stringify({ ServerId: creds.serverId, ApiKey: creds.apiKey, Messages: [{
-    To: [{ EmailAddress: 'bob@example.com', FriendlyName: 'Bob' }], From: { EmailAddress: 'shop@example.com' },
-    Subject: 'Your order', TextBody: 'Thanks for your order.', HtmlBody: '<p>Thanks for your order.</p>',
-    Metadata: [{ Key: 'OrderId', Value: '42' }], Tags: ['orders'] }] });
+  return JSON.stringify({
+    ServerId: creds.serverId,
+    ApiKey: creds.apiKey,
+    Messages: [
+      {
+        To: [{ EmailAddress: 'bob@example.com', FriendlyName: 'Bob' }],
+        From: { EmailAddress: 'shop@example.com' },
+        Subject: 'Your order',
+        TextBody: 'Thanks for your order.',
+        HtmlBody: '<p>Thanks for your order.</p>',
+        Metadata: [{ Key: 'OrderId', Value: '42' }],
+        Tags: ['orders'],
+      },
+    ],
+  });
 }
 
 function summary(res) {
-  return { requests: res.requests.total, rps: res.requests.average, p50: res.latency.p50, p99: res.latency.p99,
-    errors: res.errors + res.timeouts + res.non2xx + (res.mismatches ?? 0) };
+  return {
+    requests: res.requests.total,
+    rps: res.requests.average,
+    p50: res.latency.p50,
+    p99: res.latency.p99,
+    errors: res.errors + res.timeouts + res.non2xx + (res.mismatches ?? 0),
+  };
 }
 
 async function main() {
@@ -98,7 +139,9 @@ async function main() {
 
     const bulk = summary(await run({ body: bulkBody(creds), connections: 4, verifyBody: successOnly }));
     const bulkRecipientsPerSec = bulk.rps * BULK_RECIPIENTS;
-    console.log(`bulk: ${bulk.rps.toFixed(1)} req/s = ${Math.round(bulkRecipientsPerSec)} recipients/s, p50 ${bulk.p50} ms, p99 ${bulk.p99} ms, errors ${bulk.errors}`);
+    console.log(
+      `bulk: ${bulk.rps.toFixed(1)} req/s = ${Math.round(bulkRecipientsPerSec)} recipients/s, p50 ${bulk.p50} ms, p99 ${bulk.p99} ms, errors ${bulk.errors}`,
+    );
 
     const max = summary(await run({ body: singleBody(creds), connections: 32, verifyBody: successOnly }));
     console.log(`single, max: ${max.rps.toFixed(0)} req/s, p50 ${max.p50} ms, p99 ${max.p99} ms, errors ${max.errors}`);
@@ -135,4 +178,7 @@ function write(r) {
   ]);
 }
 
-main().catch((err) => { console.error(err); process.exit(1); });
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

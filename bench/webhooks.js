@@ -27,20 +27,35 @@ function startReceiver() {
       try {
         const type = JSON.parse(Buffer.concat(chunks).toString()).Type;
         r.byType.set(type, (r.byType.get(type) ?? 0) + 1);
-      } catch { /* not JSON */ }
+      } catch {
+        /* not JSON */
+      }
       r.count++;
     });
   });
   r.server.keepAliveTimeout = 60_000;
-  return new Promise((resolve) => r.server.listen(0, '127.0.0.1', () => { r.port = r.server.address().port; resolve(r); }));
+  return new Promise((resolve) =>
+    r.server.listen(0, '127.0.0.1', () => {
+      r.port = r.server.address().port;
+      resolve(r);
+    }),
+  );
 }
 
 async function main() {
   const receiver = await startReceiver();
   const dataDir = mkdtempSync(join(tmpdir(), 'postline-webhooks-'));
   const port = 19_000 + Math.floor(Math.random() * 400);
-  const env = { ...process.env, POSTLINE_DATA_DIR: dataDir, POSTLINE_HTTP_PORT: String(port), POSTLINE_HTTP_HOST: '127.0.0.1',
-    POSTLINE_SUBMISSION_PORT: '0', POSTLINE_MX_PORT: '0', POSTLINE_LOG_LEVEL: 'warn', POSTLINE_WEBHOOK_ALLOW_PRIVATE: 'true' };
+  const env = {
+    ...process.env,
+    POSTLINE_DATA_DIR: dataDir,
+    POSTLINE_HTTP_PORT: String(port),
+    POSTLINE_HTTP_HOST: '127.0.0.1',
+    POSTLINE_SUBMISSION_PORT: '0',
+    POSTLINE_MX_PORT: '0',
+    POSTLINE_LOG_LEVEL: 'warn',
+    POSTLINE_WEBHOOK_ALLOW_PRIVATE: 'true',
+  };
   const cli = (args) => {
     const r = spawnSync(process.execPath, [join(root, 'bin/postline.js'), ...args], { env, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`postline ${args.join(' ')}: ${r.stderr}`);
@@ -55,12 +70,18 @@ async function main() {
   const base = `http://127.0.0.1:${port}`;
   try {
     for (let i = 0; i < 200; i++) {
-      try { if ((await fetch(`${base}/readyz`)).ok) break; } catch { /* starting */ }
+      try {
+        if ((await fetch(`${base}/readyz`)).ok) break;
+      } catch {
+        /* starting */
+      }
       await sleep(50);
     }
     const api = async (method, path, body) => {
       const res = await fetch(`${base}/api/v2/servers/${creds.serverId}${path}`, {
-        method, headers: { authorization: `Bearer ${mgmt}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined,
+        method,
+        headers: { authorization: `Bearer ${mgmt}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
       });
       const json = await res.json();
       if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
@@ -74,9 +95,23 @@ async function main() {
     const t0 = Date.now();
     for (let offset = 0; offset < RECIPIENTS; offset += 1000) {
       const rows = Array.from({ length: Math.min(1000, RECIPIENTS - offset) }, (_, i) => [{ Field: 'DeliveryAddress', Value: `u${offset + i}@example.net` }]);
-      const res = await fetch(`${base}/api/v1/email`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({
-        ServerId: creds.serverId, ApiKey: creds.apiKey, Messages: [{ To: [{ EmailAddress: '%%DeliveryAddress%%' }], From: { EmailAddress: 'news@bench.example' },
-          Subject: 'hi', TextBody: 'body', MergeData: { PerMessage: rows } }] }) });
+      const res = await fetch(`${base}/api/v1/email`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          ServerId: creds.serverId,
+          ApiKey: creds.apiKey,
+          Messages: [
+            {
+              To: [{ EmailAddress: '%%DeliveryAddress%%' }],
+              From: { EmailAddress: 'news@bench.example' },
+              Subject: 'hi',
+              TextBody: 'body',
+              MergeData: { PerMessage: rows },
+            },
+          ],
+        }),
+      });
       const j = await res.json();
       if (j.ErrorCode !== 'Success') throw new Error(JSON.stringify(j));
     }
@@ -115,7 +150,7 @@ async function main() {
       `| fan-out: the outbox refilled by one replay call, drained to the receiver; median of 3 rounds (${rounds.map(f).join(', ')}) | ${f(queued)} | **${f(fanout)}** | ${fanout >= 5000 ? 'reached' : '**not reached**'} (≥ 5,000/s) |`,
       `| live: the same events produced while posted (bulk merge accepted, processed, posted) | ${f(expected)} | ${f(expected / liveSec)} | — |`,
       '',
-      'The fan-out row is the dispatcher\'s rate: every event is already in the outbox when the clock starts. The live row also',
+      "The fan-out row is the dispatcher's rate: every event is already in the outbox when the clock starts. The live row also",
       'spends the same two cores on producing the events (the injection, the sandboxed deliveries and their outbox rows), so it is',
       'the rate of the whole pipeline, not of the fan-out.',
     ]);
@@ -127,4 +162,10 @@ async function main() {
   }
 }
 
-main().then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

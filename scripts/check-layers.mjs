@@ -4,8 +4,10 @@
 // folders; its own cycle rule looks at modules, so folder cycles are found here, on that graph.
 import { spawnSync } from 'node:child_process';
 
-const run = spawnSync('npx', ['depcruise', 'src', '--config', '.dependency-cruiser.cjs', '--collapse', '^src/[^/]+/', '--output-type', 'json'],
-  { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+const run = spawnSync('npx', ['depcruise', 'src', '--config', '.dependency-cruiser.cjs', '--collapse', '^src/[^/]+/', '--output-type', 'json'], {
+  encoding: 'utf8',
+  maxBuffer: 64 * 1024 * 1024,
+});
 if (run.error || !run.stdout) {
   console.error(run.error ?? run.stderr);
   process.exit(2);
@@ -17,22 +19,37 @@ const problems = result.summary.violations.map((v) => `${v.rule.name}: ${v.from}
 const edges = new Map();
 for (const m of result.modules) {
   if (!m.source.startsWith('src/')) continue;
-  edges.set(m.source, m.dependencies.map((d) => d.resolved).filter((r) => r.startsWith('src/') && r !== m.source));
+  edges.set(
+    m.source,
+    m.dependencies.map((d) => d.resolved).filter((r) => r.startsWith('src/') && r !== m.source),
+  );
 }
 // Tarjan's strongly connected components: any component of two or more folders is a cycle.
 let index = 0;
-const idx = new Map(), low = new Map(), onStack = new Set(), stack = [];
+const idx = new Map(),
+  low = new Map(),
+  onStack = new Set(),
+  stack = [];
 const visit = (v) => {
-  idx.set(v, index); low.set(v, index); index++;
-  stack.push(v); onStack.add(v);
+  idx.set(v, index);
+  low.set(v, index);
+  index++;
+  stack.push(v);
+  onStack.add(v);
   for (const w of edges.get(v) ?? []) {
-    if (!idx.has(w)) { visit(w); low.set(v, Math.min(low.get(v), low.get(w))); }
-    else if (onStack.has(w)) low.set(v, Math.min(low.get(v), idx.get(w)));
+    if (!idx.has(w)) {
+      visit(w);
+      low.set(v, Math.min(low.get(v), low.get(w)));
+    } else if (onStack.has(w)) low.set(v, Math.min(low.get(v), idx.get(w)));
   }
   if (low.get(v) === idx.get(v)) {
     const component = [];
     let w;
-    do { w = stack.pop(); onStack.delete(w); component.push(w); } while (w !== v);
+    do {
+      w = stack.pop();
+      onStack.delete(w);
+      component.push(w);
+    } while (w !== v);
     if (component.length > 1) {
       const inside = new Set(component);
       const links = component.flatMap((a) => (edges.get(a) ?? []).filter((b) => inside.has(b)).map((b) => `${a} → ${b}`));

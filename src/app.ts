@@ -92,14 +92,17 @@ export interface RunningApp {
  * first one's fdatasync runs; PostgreSQL benefits from a few.
  */
 function committerFor(store: Store, poolSize: number, onCommitted: (units: AcceptUnit[]) => void): GroupCommitter<AcceptUnit, AcceptOutcome> {
-  return new GroupCommitter(async (units) => {
-    const out = await store.commitAccepts(units);
-    onCommitted(units.filter((_, i) => out[i]!.kind === 'committed'));
-    return out;
-  }, {
-    maxBatchItems: 256,
-    maxInFlight: store.kind === 'sqlite' ? 2 : Math.max(1, Math.min(4, poolSize - 1)),
-  });
+  return new GroupCommitter(
+    async (units) => {
+      const out = await store.commitAccepts(units);
+      onCommitted(units.filter((_, i) => out[i]!.kind === 'committed'));
+      return out;
+    },
+    {
+      maxBatchItems: 256,
+      maxInFlight: store.kind === 'sqlite' ? 2 : Math.max(1, Math.min(4, poolSize - 1)),
+    },
+  );
 }
 
 /** The composition root: starts the given roles on the given dependencies. */
@@ -119,12 +122,22 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
   // The claiming workers of this process are registered before any of them claims, so other
   // processes (or this one after a crash) can tell a dead worker's claims from a live one's.
   const registry = new WorkerRegistry({
-    store: deps.store, log: deps.log, now: deps.now, hostname: cfg.hostname, pid: process.pid, sole: deps.store.kind === 'sqlite',
-    heartbeatMs: deps.workers?.heartbeatMs, deadAfterMs: deps.workers?.deadAfterMs,
+    store: deps.store,
+    log: deps.log,
+    now: deps.now,
+    hostname: cfg.hostname,
+    pid: process.pid,
+    sole: deps.store.kind === 'sqlite',
+    heartbeatMs: deps.workers?.heartbeatMs,
+    deadAfterMs: deps.workers?.deadAfterMs,
   });
   const claims = roles.includes('webhooks') || roles.includes('delivery');
-  const webhooksWorkerId = roles.includes('webhooks') ? registry.add(deps.webhooks?.workerId ?? `${cfg.hostname}:${process.pid}:webhooks:${newId()}`, 'webhooks') : '';
-  const inboundWorkerId = roles.includes('webhooks') ? registry.add(deps.inbound?.workerId ?? `${cfg.hostname}:${process.pid}:inbound:${newId()}`, 'inbound') : '';
+  const webhooksWorkerId = roles.includes('webhooks')
+    ? registry.add(deps.webhooks?.workerId ?? `${cfg.hostname}:${process.pid}:webhooks:${newId()}`, 'webhooks')
+    : '';
+  const inboundWorkerId = roles.includes('webhooks')
+    ? registry.add(deps.inbound?.workerId ?? `${cfg.hostname}:${process.pid}:inbound:${newId()}`, 'inbound')
+    : '';
   const deliveryWorkerId = roles.includes('delivery') ? registry.add(deps.delivery?.workerId ?? `${cfg.hostname}:${process.pid}:${newId()}`, 'delivery') : '';
   if (claims) await registry.start();
   // Sending domains: a verify or rotation through the API refreshes the signer's keys and the
@@ -134,9 +147,18 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
   if (roles.includes('webhooks')) {
     const w = deps.webhooks ?? {};
     dispatcher = new WebhookDispatcher({
-      store: deps.store, log: deps.log, now: deps.now, guard, metrics,
-      workerId: webhooksWorkerId, deadAfterMs: registry.deadAfterMs,
-      retrySchedule: w.retrySchedule, disableAfterMs: w.disableAfterMs, pollMs: w.pollMs, staleMs: w.staleMs, timeoutMs: w.timeoutMs,
+      store: deps.store,
+      log: deps.log,
+      now: deps.now,
+      guard,
+      metrics,
+      workerId: webhooksWorkerId,
+      deadAfterMs: registry.deadAfterMs,
+      retrySchedule: w.retrySchedule,
+      disableAfterMs: w.disableAfterMs,
+      pollMs: w.pollMs,
+      staleMs: w.staleMs,
+      timeoutMs: w.timeoutMs,
     });
     dispatcher.start();
   }
@@ -148,10 +170,20 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
     const w = { ...deps.webhooks, ...deps.inbound };
     parser = createInboundParser({ dns: dnsLookup(cfg.dnsServers), hostname: cfg.hostname, dnsServers: cfg.dnsServers });
     poster = new InboundPoster({
-      store: deps.store, log: deps.log, now: deps.now, guard, parser, metrics,
-      workerId: inboundWorkerId, deadAfterMs: registry.deadAfterMs,
-      retrySchedule: w.retrySchedule, pollMs: w.pollMs, staleMs: deps.inbound?.staleMs, timeoutMs: w.timeoutMs,
-      concurrency: deps.inbound?.concurrency, maxBytesInFlight: deps.inbound?.maxBytesInFlight,
+      store: deps.store,
+      log: deps.log,
+      now: deps.now,
+      guard,
+      parser,
+      metrics,
+      workerId: inboundWorkerId,
+      deadAfterMs: registry.deadAfterMs,
+      retrySchedule: w.retrySchedule,
+      pollMs: w.pollMs,
+      staleMs: deps.inbound?.staleMs,
+      timeoutMs: w.timeoutMs,
+      concurrency: deps.inbound?.concurrency,
+      maxBytesInFlight: deps.inbound?.maxBytesInFlight,
     });
     poster.start();
   }
@@ -162,7 +194,11 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
   let retention: RetentionJob | null = null;
   if (roles.includes('webhooks') && cfg.retentionEnabled) {
     retention = new RetentionJob({
-      store: deps.store, log: deps.log, now: deps.now, metrics, intervalMs: cfg.retentionIntervalMinutes * 60_000,
+      store: deps.store,
+      log: deps.log,
+      now: deps.now,
+      metrics,
+      intervalMs: cfg.retentionIntervalMinutes * 60_000,
       ages: { bodyDays: cfg.retentionBodyDays, inboundDays: cfg.retentionInboundDays, eventDays: cfg.retentionEventDays },
     });
     retention.start();
@@ -176,38 +212,63 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
   let expander: ListSendExpander | null = null;
   let signingPool: SigningPool | null = null;
   let httpPort: number | null = null;
-  const tracking = roles.includes('api') || roles.includes('delivery')
-    ? await TrackingService.open(deps.store, () => publicUrlOf(cfg, httpPort ?? undefined), deps.log)
-    : null;
+  const tracking =
+    roles.includes('api') || roles.includes('delivery')
+      ? await TrackingService.open(deps.store, () => publicUrlOf(cfg, httpPort ?? undefined), deps.log)
+      : null;
   if (roles.includes('delivery')) {
     signingPool = defaultSigningPool();
     pool = new SmtpPool({
-      heloName: cfg.hostname, maxConnections: cfg.deliveryConcurrency, maxPerDestination: cfg.perDestinationConcurrency,
+      heloName: cfg.hostname,
+      maxConnections: cfg.deliveryConcurrency,
+      maxPerDestination: cfg.perDestinationConcurrency,
       rateLimiter: cfg.relayHost ? null : new RateLimiter(cfg.perDestinationRate),
       ...(deps.delivery?.socketTimeoutMs ? { socketTimeoutMs: deps.delivery.socketTimeoutMs, greetingTimeoutMs: deps.delivery.socketTimeoutMs } : {}),
     });
     worker = new DeliveryWorker({
-      store: deps.store, log: deps.log, now: deps.now, pool, classify: classifySmtpReply,
+      store: deps.store,
+      log: deps.log,
+      now: deps.now,
+      pool,
+      classify: classifySmtpReply,
       resolver: new MxResolver(deps.dns ?? systemDns(cfg.dnsServers), cfg.outboundPort, cfg.relayHost ? parseHostPort(cfg.relayHost) : null, deps.now),
-      sign: createSigner(deps.store, signingPool, domainChanges), workerId: deliveryWorkerId, deadAfterMs: registry.deadAfterMs,
-      hostname: cfg.hostname, bounceDomain: cfg.bounceDomain ?? cfg.hostname, verp: await verp(),
+      sign: createSigner(deps.store, signingPool, domainChanges),
+      workerId: deliveryWorkerId,
+      deadAfterMs: registry.deadAfterMs,
+      hostname: cfg.hostname,
+      bounceDomain: cfg.bounceDomain ?? cfg.hostname,
+      verp: await verp(),
       lifetimeMs: deps.delivery?.lifetimeMs ?? cfg.messageLifetimeHours * 3_600_000,
-      retrySchedule: deps.delivery?.retrySchedule, pollMs: deps.delivery?.pollMs, staleMs: deps.delivery?.staleMs ?? cfg.deliveryClaimTimeoutSec * 1000,
-      maxInFlight: Math.max(cfg.deliveryConcurrency * 4, 100), metrics, tracking,
+      retrySchedule: deps.delivery?.retrySchedule,
+      pollMs: deps.delivery?.pollMs,
+      staleMs: deps.delivery?.staleMs ?? cfg.deliveryClaimTimeoutSec * 1000,
+      maxInFlight: Math.max(cfg.deliveryConcurrency * 4, 100),
+      metrics,
+      tracking,
       bounceDomainOf: (serverId) => customDomains.bounceDomainOf(serverId),
     });
     worker.start();
     // Sends to a list become merge recipients beside the worker that delivers them.
     // A list send's recipients count as accepted as their batches commit (its message, when the API accepted it).
-    expander = new ListSendExpander({ store: deps.store, log: deps.log, now: deps.now, pollMs: deps.delivery?.pollMs, onExpanded: (recipients) => {
-      if (recipients > 0) metrics.accepted('api', 0, recipients);
-      worker?.wake();
-    } });
+    expander = new ListSendExpander({
+      store: deps.store,
+      log: deps.log,
+      now: deps.now,
+      pollMs: deps.delivery?.pollMs,
+      onExpanded: (recipients) => {
+        if (recipients > 0) metrics.accepted('api', 0, recipients);
+        worker?.wake();
+      },
+    });
     expander.start();
   }
   const committer = committerFor(deps.store, cfg.databasePoolSize, (units) => {
     for (const u of units) {
-      metrics.accepted(u.messages[0]?.source ?? 'api', u.messages.length, u.messages.reduce((n, m) => n + m.recipients.length, 0));
+      metrics.accepted(
+        u.messages[0]?.source ?? 'api',
+        u.messages.length,
+        u.messages.reduce((n, m) => n + m.recipients.length, 0),
+      );
       // Relayed messages only: a bulk template object still references its request's merge rows
       // (40 MiB for a 1,000,000-recipient queue); a relayed one is just its MIME text.
       if (worker) for (const m of u.messages) if (m.source === 'smtp') worker.prime(m.id, m.template);
@@ -221,8 +282,16 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
   let mx: MxServer | null = null;
   if (roles.includes('smtp')) {
     try {
-      mx = await startMxServer({ config: cfg, log: deps.log, store: deps.store, now: deps.now, metrics, customBounceDomains: customDomains, verp: await verp(),
-        inbound: { routes: inboundRoutes, onStored: () => poster?.wake() } });
+      mx = await startMxServer({
+        config: cfg,
+        log: deps.log,
+        store: deps.store,
+        now: deps.now,
+        metrics,
+        customBounceDomains: customDomains,
+        verp: await verp(),
+        inbound: { routes: inboundRoutes, onStored: () => poster?.wake() },
+      });
     } catch (err) {
       // The MX port is taken (or TLS fails): do not leave the submission listener running alone.
       await smtp?.close();
@@ -245,18 +314,29 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
     // First: the document is generated from the routes registered after this.
     await registerOpenApi(server);
     registerHealthRoutes(server, deps.store, () => stopping, storage);
-    server.get('/metrics', {
-      schema: {
-        summary: 'Prometheus metrics (for the operator\'s monitoring; no key: keep it off public networks)', tags: ['operations'],
-        response: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+    server.get(
+      '/metrics',
+      {
+        schema: {
+          summary: "Prometheus metrics (for the operator's monitoring; no key: keep it off public networks)",
+          tags: ['operations'],
+          response: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+        },
       },
-    }, async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+      async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+    );
     registerInjectRoute(server, {
-      store: deps.store, committer, now: deps.now,
-      throttle: new AuthThrottle(AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW_MS), verifiedFrom,
+      store: deps.store,
+      committer,
+      now: deps.now,
+      throttle: new AuthThrottle(AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW_MS),
+      verifiedFrom,
     });
     registerMarketingApi(server, {
-      store: deps.store, now: deps.now, throttle: new AuthThrottle(AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW_MS), verifiedFrom,
+      store: deps.store,
+      now: deps.now,
+      throttle: new AuthThrottle(AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW_MS),
+      verifiedFrom,
       onListSend: () => {
         metrics.accepted('api', 1, 0);
         expander?.wake();
@@ -265,7 +345,9 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
     registerLegacyV1Api(server, { store: deps.store, now: deps.now, throttle: new AuthThrottle(AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW_MS) });
     await server.register(trackingRoutes, { tokens: tracking!.tokens, backend: tracking!.backend() });
     registerApiV2(server, {
-      store: deps.store, now: deps.now, throttle: new AuthThrottle(AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW_MS),
+      store: deps.store,
+      now: deps.now,
+      throttle: new AuthThrottle(AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW_MS),
       webhooks: { guard, timeoutMs: deps.webhooks?.timeoutMs },
       dns: dnsLookup(cfg.dnsServers),
       sendingDomains: { records: { hostname: cfg.hostname, bounceHost: cfg.bounceDomain ?? cfg.hostname }, changes: domainChanges },

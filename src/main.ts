@@ -54,7 +54,10 @@ Configuration comes from POSTLINE_* environment variables; see docs/config.md.`;
 
 function parseRoles(value: string | undefined): Role[] {
   if (value === undefined) return [...ROLES];
-  const roles = value.split(',').map((r) => r.trim()).filter(Boolean);
+  const roles = value
+    .split(',')
+    .map((r) => r.trim())
+    .filter(Boolean);
   const unknown = roles.filter((r) => !(ROLES as readonly string[]).includes(r));
   if (roles.length === 0 || unknown.length > 0) {
     throw new UsageError(`--roles: unknown role ${JSON.stringify(unknown.join(',') || value)}; known roles: ${ROLES.join(', ')}`);
@@ -68,8 +71,10 @@ async function serve(cfg: Config, roles: Role[]): Promise<void> {
   // smtp role unless allowed (config/hostname.ts).
   const names = checkHostname(cfg, roles.includes('smtp'));
   for (const w of names.warnings) {
-    log.warn({ event: 'config.hostname_not_fqdn', key: w.key, value: w.value, reason: w.reason },
-      `${w.key}=${w.value} is not a fully qualified domain name (${w.reason}): bounces and complaints sent to it from elsewhere will not arrive; set it to this host's public name`);
+    log.warn(
+      { event: 'config.hostname_not_fqdn', key: w.key, value: w.value, reason: w.reason },
+      `${w.key}=${w.value} is not a fully qualified domain name (${w.reason}): bounces and complaints sent to it from elsewhere will not arrive; set it to this host's public name`,
+    );
   }
   if (names.refusal) throw new ConfigError(names.refusal.key, names.refusal.value, names.refusal.message);
   // Signals are handled from the first moment: one that arrives during start-up stops the
@@ -89,19 +94,27 @@ async function serve(cfg: Config, roles: Role[]): Promise<void> {
   const app = await startApp({ config: cfg, log, store, now: Date.now }, roles);
   if (created) {
     // Printed once, on the first start with an empty store, for a new user to copy.
-    process.stderr.write([
-      '',
-      '  Postline is ready. Your first credentials (shown once; `npx postline init --json` prints them again):',
-      ...credentialsLines(credentials, publicUrlOf(cfg, app.httpPort ?? undefined)).map((line) => `    ${line}`),
-      '',
-    ].join('\n') + '\n');
+    process.stderr.write(
+      [
+        '',
+        '  Postline is ready. Your first credentials (shown once; `npx postline init --json` prints them again):',
+        ...credentialsLines(credentials, publicUrlOf(cfg, app.httpPort ?? undefined)).map((line) => `    ${line}`),
+        '',
+      ].join('\n') + '\n',
+    );
   }
   stop = (signal) => {
     log.info({ event: 'app.stopping', signal }, `received ${signal}, shutting down`);
-    app.stop().then(() => store.close()).then(() => process.exit(0), (err: unknown) => {
-      log.error({ err, event: 'app.stop_failed' }, 'shutdown failed');
-      process.exit(1);
-    });
+    app
+      .stop()
+      .then(() => store.close())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          log.error({ err, event: 'app.stop_failed' }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   };
   if (stopRequested) return stop(stopRequested);
   if (app.httpPort !== null) {
@@ -129,15 +142,41 @@ export async function main(argv: string[]): Promise<number> {
     allowPositionals: true,
     strict: true,
     options: {
-      json: { type: 'boolean' }, roles: { type: 'string' }, name: { type: 'string' }, server: { type: 'string' },
-      account: { type: 'string' }, scope: { type: 'string' }, sandbox: { type: 'boolean' }, ed25519: { type: 'boolean' }, selector: { type: 'string' }, 'rcpt-to': { type: 'string' },
-      'track-opens': { type: 'string' }, 'track-clicks': { type: 'string' }, 'track-unsubscribes': { type: 'string' }, 'tracking-domain': { type: 'string' },
-      'sandbox-mode': { type: 'string' }, 'require-verified-domain': { type: 'string' }, reason: { type: 'string' }, search: { type: 'string' }, help: { type: 'boolean', short: 'h' },
-      default: { type: 'boolean' }, https: { type: 'string' },
-      match: { type: 'string' }, url: { type: 'string' }, 'no-validate': { type: 'boolean' },
-      events: { type: 'string' }, format: { type: 'string' }, id: { type: 'string' }, 'validation-key': { type: 'string' },
-      list: { type: 'string' }, verify: { type: 'boolean' },
-      subject: { type: 'string' }, 'html-file': { type: 'string' }, 'text-file': { type: 'string' }, 'amp-file': { type: 'string' }, version: { type: 'string' },
+      json: { type: 'boolean' },
+      roles: { type: 'string' },
+      name: { type: 'string' },
+      server: { type: 'string' },
+      account: { type: 'string' },
+      scope: { type: 'string' },
+      sandbox: { type: 'boolean' },
+      ed25519: { type: 'boolean' },
+      selector: { type: 'string' },
+      'rcpt-to': { type: 'string' },
+      'track-opens': { type: 'string' },
+      'track-clicks': { type: 'string' },
+      'track-unsubscribes': { type: 'string' },
+      'tracking-domain': { type: 'string' },
+      'sandbox-mode': { type: 'string' },
+      'require-verified-domain': { type: 'string' },
+      reason: { type: 'string' },
+      search: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+      default: { type: 'boolean' },
+      https: { type: 'string' },
+      match: { type: 'string' },
+      url: { type: 'string' },
+      'no-validate': { type: 'boolean' },
+      events: { type: 'string' },
+      format: { type: 'string' },
+      id: { type: 'string' },
+      'validation-key': { type: 'string' },
+      list: { type: 'string' },
+      verify: { type: 'boolean' },
+      subject: { type: 'string' },
+      'html-file': { type: 'string' },
+      'text-file': { type: 'string' },
+      'amp-file': { type: 'string' },
+      version: { type: 'string' },
     },
   });
   const [command, verb, ...rest] = positionals;
@@ -210,7 +249,9 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => { if (code >= 0) process.exitCode = code; },
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
   (err: unknown) => {
     if (err instanceof ConfigError) process.stderr.write(`postline: ${err.message}\n`);
     else if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {

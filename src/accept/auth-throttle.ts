@@ -6,7 +6,10 @@
 export class AuthThrottle {
   private readonly failures = new Map<string, number[]>();
 
-  constructor(private readonly limit: number, private readonly windowMs: number) {
+  constructor(
+    private readonly limit: number,
+    private readonly windowMs: number,
+  ) {
     if (!(limit >= 1) || !(windowMs >= 1)) throw new Error('AuthThrottle needs limit >= 1 and windowMs >= 1');
   }
 

@@ -11,7 +11,13 @@ export type AuthFailureCause = 'no_server' | 'no_key' | 'malformed' | 'unknown' 
  * Who a live key speaks for: one server (injection and management keys; serverId set), or a
  * whole account (account keys; serverId null).
  */
-export interface Principal { keyId: number; publicId: string; scope: ApiKeyScope; accountId: number; serverId: number | null }
+export interface Principal {
+  keyId: number;
+  publicId: string;
+  scope: ApiKeyScope;
+  accountId: number;
+  serverId: number | null;
+}
 
 export type AuthFailure = { ok: false; reason: 'invalid' | 'disabled'; cause: AuthFailureCause; detail: string };
 export type AuthResult = { ok: true; serverId: number; keyId: number; principal: Principal } | AuthFailure;
@@ -20,7 +26,13 @@ export type IdentifyResult = { ok: true; principal: Principal } | AuthFailure;
 const fail = (cause: AuthFailureCause, detail: string): AuthFailure => ({ ok: false, reason: 'invalid', cause, detail });
 const DISABLED: AuthFailure = { ok: false, reason: 'disabled', cause: 'disabled', detail: 'the server or its account is disabled' };
 
-const principalOf = (rec: ApiKeyAuth): Principal => ({ keyId: rec.id, publicId: rec.publicId, scope: rec.scope, accountId: rec.accountId, serverId: rec.serverId });
+const principalOf = (rec: ApiKeyAuth): Principal => ({
+  keyId: rec.id,
+  publicId: rec.publicId,
+  scope: rec.scope,
+  accountId: rec.accountId,
+  serverId: rec.serverId,
+});
 
 /** The live key `key` names (right secret, not revoked): one indexed lookup, no cache, so a revoked or rotated key stops at once. */
 async function liveKey(store: Store, key: string | null): Promise<ApiKeyAuth | AuthFailure> {
@@ -68,7 +80,8 @@ export async function authenticate(store: Store, serverId: number | null, key: s
 export async function identifyManager(store: Store, key: string | null): Promise<IdentifyResult> {
   const rec = await liveKey(store, key);
   if ('ok' in rec) return rec;
-  if (rec.scope !== 'account' && !scopeAllows(rec.scope, 'management')) return fail('scope', `the API key is a ${rec.scope} key, this needs a key with the management permission or an account key`);
+  if (rec.scope !== 'account' && !scopeAllows(rec.scope, 'management'))
+    return fail('scope', `the API key is a ${rec.scope} key, this needs a key with the management permission or an account key`);
   if (rec.accountStatus !== 'active' || (rec.scope !== 'account' && rec.serverStatus !== 'active')) return DISABLED;
   return { ok: true, principal: principalOf(rec) };
 }

@@ -4,7 +4,11 @@ import { generateApiKey, parseApiKey, secretMatches } from '../core/api-key.js';
 import type { Store } from '../store/store.js';
 
 /** What `postline init` prints: the trial server, its injection key, and the account key that manages the account. */
-export interface Credentials { serverId: number; apiKey: string; accountKey: string }
+export interface Credentials {
+  serverId: number;
+  apiKey: string;
+  accountKey: string;
+}
 
 const CREDENTIALS_FILE = 'credentials.json';
 
@@ -34,12 +38,18 @@ export async function ensureBootstrap(store: Store, dataDir: string, now: number
   if (apiKey && accountKey) return { credentials: { serverId: server.id, apiKey, accountKey }, created };
   if (!apiKey) {
     const key = generateApiKey();
-    await store.createApiKey({ serverId: server.id, scope: 'injection', name: 'Bootstrap injection key', publicId: key.publicId, secretHash: key.secretHash }, now);
+    await store.createApiKey(
+      { serverId: server.id, scope: 'injection', name: 'Bootstrap injection key', publicId: key.publicId, secretHash: key.secretHash },
+      now,
+    );
     apiKey = key.key;
   }
   if (!accountKey) {
     const key = generateApiKey();
-    await store.createApiKey({ serverId: null, accountId: account.id, scope: 'account', name: 'Bootstrap account key', publicId: key.publicId, secretHash: key.secretHash }, now);
+    await store.createApiKey(
+      { serverId: null, accountId: account.id, scope: 'account', name: 'Bootstrap account key', publicId: key.publicId, secretHash: key.secretHash },
+      now,
+    );
     accountKey = key.key;
   }
   const credentials = { serverId: server.id, apiKey, accountKey };
@@ -69,7 +79,5 @@ async function isLive(store: Store, key: string, owner: { serverId: number } | {
   if (!parsed) return false;
   const rec = await store.findApiKeyForAuth(parsed.publicId);
   if (!rec || rec.revokedAt !== null || !secretMatches(parsed.secret, rec.secretHash)) return false;
-  return 'serverId' in owner
-    ? rec.scope === 'injection' && rec.serverId === owner.serverId
-    : rec.scope === 'account' && rec.accountId === owner.accountId;
+  return 'serverId' in owner ? rec.scope === 'injection' && rec.serverId === owner.serverId : rec.scope === 'account' && rec.accountId === owner.accountId;
 }

@@ -34,7 +34,10 @@ export type CredentialsStore = Pick<Store, 'getSetting' | 'setSettingIfAbsent' |
 export class InjectionCredentials {
   private secret: Promise<Buffer> | null = null;
 
-  constructor(private readonly store: CredentialsStore, private readonly now: () => number) {}
+  constructor(
+    private readonly store: CredentialsStore,
+    private readonly now: () => number,
+  ) {}
 
   /** The server's credential key, created on first use; the same key on every later call while it lives. */
   async keyFor(serverId: number): Promise<string> {
@@ -43,7 +46,10 @@ export class InjectionCredentials {
     if (current) return current;
     const fresh = generateApiKey();
     const derived = derivedSecret(secret, fresh.publicId);
-    await this.store.createApiKey({ serverId, scope: 'injection', name: CREDENTIALS_KEY_NAME, publicId: fresh.publicId, secretHash: hashSecret(derived) }, this.now());
+    await this.store.createApiKey(
+      { serverId, scope: 'injection', name: CREDENTIALS_KEY_NAME, publicId: fresh.publicId, secretHash: hashSecret(derived) },
+      this.now(),
+    );
     return `${fresh.publicId}.${derived}`;
   }
 
@@ -62,12 +68,15 @@ export class InjectionCredentials {
 
   private installationSecret(): Promise<Buffer> {
     this.secret ??= (async () => {
-      const stored = await this.store.getSetting(CREDENTIALS_SECRET_SETTING)
-        ?? await this.store.setSettingIfAbsent(CREDENTIALS_SECRET_SETTING, randomBytes(32).toString('base64url'));
+      const stored =
+        (await this.store.getSetting(CREDENTIALS_SECRET_SETTING)) ??
+        (await this.store.setSettingIfAbsent(CREDENTIALS_SECRET_SETTING, randomBytes(32).toString('base64url')));
       return Buffer.from(stored, 'base64url');
     })();
     // A failed read is not remembered: the next call tries again.
-    this.secret.catch(() => { this.secret = null; });
+    this.secret.catch(() => {
+      this.secret = null;
+    });
     return this.secret;
   }
 }

@@ -10,33 +10,54 @@ const statusOnly = { type: 'object', required: ['status'], properties: { status:
  * periodic probe does), and it is not shutting down.
  */
 export function registerHealthRoutes(app: FastifyInstance, store: Store, isStopping: () => boolean, storage?: StorageHealth): void {
-  app.get('/healthz', {
-    schema: {
-      summary: 'Liveness: the process answers', tags: ['operations'],
-      response: { 200: { ...statusOnly, description: '{"status":"ok"}' } },
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        summary: 'Liveness: the process answers',
+        tags: ['operations'],
+        response: { 200: { ...statusOnly, description: '{"status":"ok"}' } },
+      },
     },
-  }, async () => ({ status: 'ok' }));
-  app.get('/readyz', {
-    schema: {
-      summary: 'Readiness: the store is reachable and the process is not shutting down', tags: ['operations'],
-      response: {
-        200: { type: 'object', required: ['status', 'store'], description: 'ready', properties: { status: { type: 'string', enum: ['ready'] }, store: { type: 'string', enum: ['sqlite', 'postgres'] } } },
-        503: {
-          type: 'object', required: ['status'], description: 'stopping, the store cannot be reached, or its disk is full (reason disk_full)',
-          properties: { status: { type: 'string', enum: ['stopping', 'unavailable'] }, reason: { type: 'string', enum: ['disk_full'] }, error: { type: 'string' } },
+    async () => ({ status: 'ok' }),
+  );
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        summary: 'Readiness: the store is reachable and the process is not shutting down',
+        tags: ['operations'],
+        response: {
+          200: {
+            type: 'object',
+            required: ['status', 'store'],
+            description: 'ready',
+            properties: { status: { type: 'string', enum: ['ready'] }, store: { type: 'string', enum: ['sqlite', 'postgres'] } },
+          },
+          503: {
+            type: 'object',
+            required: ['status'],
+            description: 'stopping, the store cannot be reached, or its disk is full (reason disk_full)',
+            properties: {
+              status: { type: 'string', enum: ['stopping', 'unavailable'] },
+              reason: { type: 'string', enum: ['disk_full'] },
+              error: { type: 'string' },
+            },
+          },
         },
       },
     },
-  }, async (_req, reply) => {
-    if (isStopping()) return reply.code(503).send({ status: 'stopping' });
-    try {
-      if (storage?.diskFull && !(await storage.probe())) {
-        return reply.code(503).send({ status: 'unavailable', reason: 'disk_full', error: storage.diskFull?.error ?? 'disk full' });
+    async (_req, reply) => {
+      if (isStopping()) return reply.code(503).send({ status: 'stopping' });
+      try {
+        if (storage?.diskFull && !(await storage.probe())) {
+          return reply.code(503).send({ status: 'unavailable', reason: 'disk_full', error: storage.diskFull?.error ?? 'disk full' });
+        }
+        await store.getSetting('readyz');
+        return { status: 'ready', store: store.kind };
+      } catch (err) {
+        return reply.code(503).send({ status: 'unavailable', error: (err as Error).message });
       }
-      await store.getSetting('readyz');
-      return { status: 'ready', store: store.kind };
-    } catch (err) {
-      return reply.code(503).send({ status: 'unavailable', error: (err as Error).message });
-    }
-  });
+    },
+  );
 }

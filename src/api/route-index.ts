@@ -26,10 +26,13 @@ export class RouteIndex {
 
 /** `/servers/:serverId/x` -> /^\/servers\/[^/]+\/x$/ (a `:param(regex)` counts as any one segment, `*` as the rest). */
 function patternOf(url: string): RegExp {
-  const source = url.split('/').map((segment) => {
-    if (segment === '*') return '.*';
-    return segment.replace(/:[A-Za-z0-9_]+(\([^)]*\))?|[.*+?^${}()|[\]\\]/g, (m) => (m.startsWith(':') ? '[^/]+' : `\\${m}`));
-  }).join('/');
+  const source = url
+    .split('/')
+    .map((segment) => {
+      if (segment === '*') return '.*';
+      return segment.replace(/:[A-Za-z0-9_]+(\([^)]*\))?|[.*+?^${}()|[\]\\]/g, (m) => (m.startsWith(':') ? '[^/]+' : `\\${m}`));
+    })
+    .join('/');
   return new RegExp(`^${source}$`);
 }
 

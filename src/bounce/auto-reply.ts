@@ -12,7 +12,8 @@ const AUTORESPONDER_HEADERS = ['X-Autoreply', 'X-Autorespond', 'X-Autoresponder'
  * Subjects of automatic replies in the languages most seen: Outlook's "Automatic reply:", the
  * older "Out of Office", Sieve vacation's "Auto:", and their translations.
  */
-const AUTO_REPLY_SUBJECT = /^(?:(?:re|aw)\s*:\s*)?(?:auto(?:matic)?[- ]?(?:reply|response)|auto:|out of (?:the )?office|on vacation|vacation reply|away from (?:the )?office|abwesenheit(?:snotiz)?|automatische antwort|r[ée]ponse automatique|absence du bureau|respuesta autom[áa]tica|risposta automatica|automatisch antwoord|resposta autom[áa]tica)/i;
+const AUTO_REPLY_SUBJECT =
+  /^(?:(?:re|aw)\s*:\s*)?(?:auto(?:matic)?[- ]?(?:reply|response)|auto:|out of (?:the )?office|on vacation|vacation reply|away from (?:the )?office|abwesenheit(?:snotiz)?|automatische antwort|r[ée]ponse automatique|absence du bureau|respuesta autom[áa]tica|risposta automatica|automatisch antwoord|resposta autom[áa]tica)/i;
 
 /** Why the message is an automatic reply (for logs), or null when nothing says so. */
 export function autoReplySignal(headers: readonly HeaderField[], subject: string): string | null {

@@ -46,21 +46,24 @@ export const BOUNCE_RULES: readonly BounceRule[] = Object.freeze([
     match: /\bwill be permanently deferred\b|\bretrying will not succeed\b/i,
     failureCode: 1003,
     explanation: 'Yahoo is refusing all mail from the sending IP address.',
-    example: '421 4.7.1 [TS03] All messages from 192.0.2.1 will be permanently deferred; Retrying will NOT succeed. See http://postmaster.yahoo.com/421-ts03.html',
+    example:
+      '421 4.7.1 [TS03] All messages from 192.0.2.1 will be permanently deferred; Retrying will NOT succeed. See http://postmaster.yahoo.com/421-ts03.html',
   },
   {
     id: 'yahoo-deferred-complaints',
     match: /\btemporarily deferred due to (unexpected volume or )?user complaints\b/i,
     failureCode: 1006,
     explanation: 'Yahoo is deferring mail from the sending IP because of its volume or user complaints.',
-    example: '421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to unexpected volume or user complaints - 4.16.55.1; see https://postmaster.yahooinc.com/error-codes',
+    example:
+      '421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to unexpected volume or user complaints - 4.16.55.1; see https://postmaster.yahooinc.com/error-codes',
   },
   {
     id: 'gmail-unusual-rate',
     match: /\bunusual rate of (unsolicited )?mail\b/i,
     failureCode: 1006,
     explanation: 'Gmail is rate limiting the sender because of an unusual rate of unsolicited mail.',
-    example: '421-4.7.28 [192.0.2.1      15] Our system has detected an unusual rate of\n421-4.7.28 unsolicited mail originating from your IP address. To protect our\n421-4.7.28 users from spam, mail sent from your IP address has been temporarily\n421-4.7.28 rate limited. Please visit\n421-4.7.28  https://support.google.com/mail/?p=UnsolicitedRateLimitError to\n421 4.7.28 review our Bulk Email Senders Guidelines. - gsmtp',
+    example:
+      '421-4.7.28 [192.0.2.1      15] Our system has detected an unusual rate of\n421-4.7.28 unsolicited mail originating from your IP address. To protect our\n421-4.7.28 users from spam, mail sent from your IP address has been temporarily\n421-4.7.28 rate limited. Please visit\n421-4.7.28  https://support.google.com/mail/?p=UnsolicitedRateLimitError to\n421 4.7.28 review our Bulk Email Senders Guidelines. - gsmtp',
   },
   {
     id: 'gmail-receiving-rate',
@@ -70,7 +73,8 @@ export const BOUNCE_RULES: readonly BounceRule[] = Object.freeze([
     failureCode: 3999,
     permanent: false,
     explanation: 'The recipient is receiving mail faster than their provider accepts; it will be retried.',
-    example: '450-4.2.1 The user you are trying to contact is receiving mail at a rate that\n450-4.2.1 prevents additional messages from being delivered. Please resend your\n450-4.2.1 message at a later time. If the user is able to receive mail at that\n450-4.2.1 time, your message will be delivered. For more information, go to\n450 4.2.1  https://support.google.com/mail/?p=ReceivingRate - gsmtp',
+    example:
+      '450-4.2.1 The user you are trying to contact is receiving mail at a rate that\n450-4.2.1 prevents additional messages from being delivered. Please resend your\n450-4.2.1 message at a later time. If the user is able to receive mail at that\n450-4.2.1 time, your message will be delivered. For more information, go to\n450 4.2.1  https://support.google.com/mail/?p=ReceivingRate - gsmtp',
   },
   {
     id: 'gmail-inactive-over-quota',
@@ -78,7 +82,8 @@ export const BOUNCE_RULES: readonly BounceRule[] = Object.freeze([
     match: /\bout of storage space and inactive\b|\bOverQuotaPerm\b/i,
     failureCode: 3002,
     explanation: "The recipient's mailbox is full and no longer in use.",
-    example: "552-5.2.2 The recipient's inbox is out of storage space and inactive. Please\n552-5.2.2 direct the recipient to\n552 5.2.2  https://support.google.com/mail/?p=OverQuotaPerm - gsmtp",
+    example:
+      "552-5.2.2 The recipient's inbox is out of storage space and inactive. Please\n552-5.2.2 direct the recipient to\n552 5.2.2  https://support.google.com/mail/?p=OverQuotaPerm - gsmtp",
   },
 
   // --- Greylisting (before the blocklists: some greylisters answer "blocked using grey.rbl") ---
@@ -98,21 +103,25 @@ export const BOUNCE_RULES: readonly BounceRule[] = Object.freeze([
     match: /\bDMARC\b/i,
     failureCode: 1010,
     explanation: "The message failed the sender domain's DMARC policy.",
-    example: "550-5.7.26 Unauthenticated email from example.com is not accepted due to\n550-5.7.26 domain's DMARC policy. Please contact the administrator of\n550-5.7.26 example.com domain if this was a legitimate mail. To learn about the\n550-5.7.26 DMARC initiative, go to\n550 5.7.26  https://support.google.com/mail/?p=DmarcRejection - gsmtp",
+    example:
+      "550-5.7.26 Unauthenticated email from example.com is not accepted due to\n550-5.7.26 domain's DMARC policy. Please contact the administrator of\n550-5.7.26 example.com domain if this was a legitimate mail. To learn about the\n550-5.7.26 DMARC initiative, go to\n550 5.7.26  https://support.google.com/mail/?p=DmarcRejection - gsmtp",
   },
   {
     id: 'gmail-unauthenticated',
-    match: /\bis unauthenticated\b|\bsenders to authenticate\b|\bfails? to pass (SPF|DKIM|authentication) checks\b|\bdoes not have authentication information\b|\b(SPF|DKIM) authentication did(n't| not) pass\b|\bDKIM does not pass\b/i,
+    match:
+      /\bis unauthenticated\b|\bsenders to authenticate\b|\bfails? to pass (SPF|DKIM|authentication) checks\b|\bdoes not have authentication information\b|\b(SPF|DKIM) authentication did(n't| not) pass\b|\bDKIM does not pass\b/i,
     failureCode: 1010,
     explanation: 'The message did not pass SPF or DKIM authentication at the receiving server.',
-    example: '550-5.7.26 This mail is unauthenticated, which poses a security risk to the\n550-5.7.26 sender and Gmail users, and has been blocked. The sender must\n550-5.7.26 authenticate with at least one of SPF or DKIM. For this message,\n550-5.7.26 DKIM checks did not pass and SPF check for [example.com] did not\n550-5.7.26 pass with ip: [192.0.2.1]. To best protect our users from spam, the\n550-5.7.26 message has been blocked. Please visit\n550 5.7.26  https://support.google.com/mail/answer/81126#authentication - gsmtp',
+    example:
+      '550-5.7.26 This mail is unauthenticated, which poses a security risk to the\n550-5.7.26 sender and Gmail users, and has been blocked. The sender must\n550-5.7.26 authenticate with at least one of SPF or DKIM. For this message,\n550-5.7.26 DKIM checks did not pass and SPF check for [example.com] did not\n550-5.7.26 pass with ip: [192.0.2.1]. To best protect our users from spam, the\n550-5.7.26 message has been blocked. Please visit\n550 5.7.26  https://support.google.com/mail/answer/81126#authentication - gsmtp',
   },
   {
     id: 'spf-rejected',
     match: /\bSPF (fail|hardfail|check failed|validation failed)\b|\bopen-?spf\.(org|net)\/Why\b/i,
     failureCode: 1010,
     explanation: "The sending IP is not authorised by the sender domain's SPF record.",
-    example: '550 5.7.23 <user@example.com>: Recipient address rejected: Message rejected due to: SPF fail - not authorized. Please see http://www.openspf.net/Why?s=mfrom;id=bounce@example.net;ip=192.0.2.1;r=<UNKNOWN>',
+    example:
+      '550 5.7.23 <user@example.com>: Recipient address rejected: Message rejected due to: SPF fail - not authorized. Please see http://www.openspf.net/Why?s=mfrom;id=bounce@example.net;ip=192.0.2.1;r=<UNKNOWN>',
   },
   {
     id: 'reverse-dns-failed',
@@ -128,8 +137,9 @@ export const BOUNCE_RULES: readonly BounceRule[] = Object.freeze([
     id: 'outlook-blocklist',
     match: /\bon our block list\b|\bbanned sending IP\b|\bbanned sender\b|\(S3\d{3}\)/i,
     failureCode: 1003,
-    explanation: "Microsoft is blocking the sending IP or its network.",
-    example: "550 5.7.1 Unfortunately, messages from [192.0.2.1] weren't sent. Please contact your Internet service provider since part of their network is on our block list (S3150). You can also refer your provider to http://mail.live.com/mail/troubleshooting.aspx#errors. [DB5EUR03FT012.eop-EUR03.prod.protection.outlook.com]",
+    explanation: 'Microsoft is blocking the sending IP or its network.',
+    example:
+      "550 5.7.1 Unfortunately, messages from [192.0.2.1] weren't sent. Please contact your Internet service provider since part of their network is on our block list (S3150). You can also refer your provider to http://mail.live.com/mail/troubleshooting.aspx#errors. [DB5EUR03FT012.eop-EUR03.prod.protection.outlook.com]",
   },
   {
     id: 'url-blocklisted',
@@ -160,7 +170,8 @@ export const BOUNCE_RULES: readonly BounceRule[] = Object.freeze([
     match: /\blow reputation of the sending\b|\b(poor|bad) reputation\b/i,
     failureCode: 1003,
     explanation: "The receiving provider blocked the message because of the sender's reputation.",
-    example: '421-4.7.0 [192.0.2.1      15] Our system has detected that this message is\n421-4.7.0 suspicious due to the very low reputation of the sending IP address.\n421-4.7.0 To best protect our users from spam, the message has been blocked.\n421-4.7.0 Please visit\n421 4.7.0  https://support.google.com/mail/answer/188131 for more information. - gsmtp',
+    example:
+      '421-4.7.0 [192.0.2.1      15] Our system has detected that this message is\n421-4.7.0 suspicious due to the very low reputation of the sending IP address.\n421-4.7.0 To best protect our users from spam, the message has been blocked.\n421-4.7.0 Please visit\n421 4.7.0  https://support.google.com/mail/answer/188131 for more information. - gsmtp',
   },
 
   // --- Content -------------------------------------------------------------------------------
@@ -175,7 +186,8 @@ export const BOUNCE_RULES: readonly BounceRule[] = Object.freeze([
     id: 'spam-content',
     // Gmail's "potential security issue" is about blocked attachment types: a content policy
     // (1004), not detected malware (1007, rule above).
-    match: /\b(rejected|blocked|identified|classified|detected|flagged) (as|due to) spam\b|\bspam (message|content)\b|\blikely unsolicited mail\b|\blooks like spam\b|\bit is spam\b|\bcontent filter(ing)?\b|\bcontent policy\b|\bcontent presents a potential security issue\b|\billegal attachment\b|\bnature of the content\b|\bJunkMail rejected\b/i,
+    match:
+      /\b(rejected|blocked|identified|classified|detected|flagged) (as|due to) spam\b|\bspam (message|content)\b|\blikely unsolicited mail\b|\blooks like spam\b|\bit is spam\b|\bcontent filter(ing)?\b|\bcontent policy\b|\bcontent presents a potential security issue\b|\billegal attachment\b|\bnature of the content\b|\bJunkMail rejected\b/i,
     failureCode: 1004,
     explanation: "The receiving server's content filter refused the message.",
     example: '550 5.7.1 Message rejected as spam by Content Filtering.',
@@ -184,7 +196,8 @@ export const BOUNCE_RULES: readonly BounceRule[] = Object.freeze([
   // --- Routing and envelope -------------------------------------------------------------------
   {
     id: 'relay-denied',
-    match: /\brelay(ing)? (access )?(denied|not permitted|not allowed|prohibited)\b|\bunable to relay\b|\bnot (permitted|allowed) to relay\b|\bisn't allowed to relay\b|\blist of allowed rcpthosts\b/i,
+    match:
+      /\brelay(ing)? (access )?(denied|not permitted|not allowed|prohibited)\b|\bunable to relay\b|\bnot (permitted|allowed) to relay\b|\bisn't allowed to relay\b|\blist of allowed rcpthosts\b/i,
     failureCode: 4006,
     explanation: 'The receiving server does not accept mail for the recipient domain (relay denied).',
     example: '554 5.7.1 <user@example.com>: Relay access denied',
@@ -238,37 +251,44 @@ export const BOUNCE_RULES: readonly BounceRule[] = Object.freeze([
     match: /\bdisabled or discontinued\b|\baccount (has been )?(closed|terminated|deleted|discontinued)\b|\bno longer accepts mail\b/i,
     failureCode: 2004,
     explanation: "The recipient's account has been closed.",
-    example: '554 delivery error: dd Sorry your message to user@yahoo.com cannot be delivered. This account has been disabled or discontinued [#102]. - mta1012.mail.sk1.yahoo.com',
+    example:
+      '554 delivery error: dd Sorry your message to user@yahoo.com cannot be delivered. This account has been disabled or discontinued [#102]. - mta1012.mail.sk1.yahoo.com',
   },
   {
     id: 'account-disabled',
     // Stays permanent on a 5xx (the address will not take mail until someone re-enables it).
-    match: /\baccount that you tried to reach is (disabled|inactive)\b|\bDisabledUser\b|\b(account|mailbox|user) (is )?(disabled|inactive|suspended|not active)\b|\(554\.30\)|\baccount not activated\b|\binactive user\b/i,
+    match:
+      /\baccount that you tried to reach is (disabled|inactive)\b|\bDisabledUser\b|\b(account|mailbox|user) (is )?(disabled|inactive|suspended|not active)\b|\(554\.30\)|\baccount not activated\b|\binactive user\b/i,
     failureCode: 3002,
     explanation: "The recipient's mailbox is disabled or inactive.",
-    example: '550-5.2.1 The email account that you tried to reach is disabled. Learn more at\n550 5.2.1  https://support.google.com/mail/?p=DisabledUser - gsmtp',
+    example:
+      '550-5.2.1 The email account that you tried to reach is disabled. Learn more at\n550 5.2.1  https://support.google.com/mail/?p=DisabledUser - gsmtp',
   },
   {
     id: 'mailbox-full',
     // Temporary even on 552/5.2.2: SocketLabs (§7) gives "mailbox full" as its example of a
     // temporary failure, and mailboxes do get emptied; the lifetime ends hopeless retries.
-    match: /\bover ?quota\b|\bquota (exceeded|violation)\b|\bexceeds? (its |the |their )?quota\b|\bmailbox (is )?full\b|\binbox is (out of storage|full)\b|\bout of storage space\b|\bmailbox (size )?limit exceeded\b|\bexceeded storage allocation\b|\bstorage full\b/i,
+    match:
+      /\bover ?quota\b|\bquota (exceeded|violation)\b|\bexceeds? (its |the |their )?quota\b|\bmailbox (is )?full\b|\binbox is (out of storage|full)\b|\bout of storage space\b|\bmailbox (size )?limit exceeded\b|\bexceeded storage allocation\b|\bstorage full\b/i,
     failureCode: 3001,
     permanent: false,
     explanation: "The recipient's mailbox is full.",
-    example: '452-4.2.2 The email account that you tried to reach is over quota. Please direct\n452-4.2.2 the recipient to\n452 4.2.2  https://support.google.com/mail/?p=OverQuotaTemp - gsmtp',
+    example:
+      '452-4.2.2 The email account that you tried to reach is over quota. Please direct\n452-4.2.2 the recipient to\n452 4.2.2  https://support.google.com/mail/?p=OverQuotaTemp - gsmtp',
   },
   {
     id: 'message-too-large',
     // 1999, not 2999: the address is fine, only this message is refused.
-    match: /\bmessage size exceeds\b|\bmessage (is )?too (large|big)\b|\bexceed(s|ed)?\b[^.]*\bmessage size limits?\b|\bsize limit exceeded\b|\bmessage length exceeds\b/i,
+    match:
+      /\bmessage size exceeds\b|\bmessage (is )?too (large|big)\b|\bexceed(s|ed)?\b[^.]*\bmessage size limits?\b|\bsize limit exceeded\b|\bmessage length exceeds\b/i,
     failureCode: 1999,
     explanation: 'The message is larger than the receiving server accepts.',
     example: '552 5.3.4 Message size exceeds fixed limit',
   },
   {
     id: 'address-syntax',
-    match: /\bbad (recipient )?address syntax\b|\baddress syntax (error|invalid)\b|\bmalformed (recipient )?address\b|\binvalid (recipient )?address (syntax|format)\b|\bsyntax error in (the )?(recipient )?address\b/i,
+    match:
+      /\bbad (recipient )?address syntax\b|\baddress syntax (error|invalid)\b|\bmalformed (recipient )?address\b|\binvalid (recipient )?address (syntax|format)\b|\bsyntax error in (the )?(recipient )?address\b/i,
     failureCode: 2003,
     explanation: 'The recipient address is not valid syntax.',
     example: '501 5.1.3 Bad recipient address syntax',
@@ -287,7 +307,8 @@ export const BOUNCE_RULES: readonly BounceRule[] = Object.freeze([
     match: /\baccount that you tried to reach does not exist\b|\bNoSuchUser\b/i,
     failureCode: 2001,
     explanation: "The recipient's mailbox does not exist.",
-    example: "550-5.1.1 The email account that you tried to reach does not exist. Please try\n550-5.1.1 double-checking the recipient's email address for typos or\n550-5.1.1 unnecessary spaces. Learn more at\n550 5.1.1  https://support.google.com/mail/?p=NoSuchUser - gsmtp",
+    example:
+      "550-5.1.1 The email account that you tried to reach does not exist. Please try\n550-5.1.1 double-checking the recipient's email address for typos or\n550-5.1.1 unnecessary spaces. Learn more at\n550 5.1.1  https://support.google.com/mail/?p=NoSuchUser - gsmtp",
   },
   {
     id: 'exchange-recipient-not-found',
@@ -321,7 +342,8 @@ export const BOUNCE_RULES: readonly BounceRule[] = Object.freeze([
   },
   {
     id: 'unknown-user',
-    match: /\b(user|recipient|mailbox|address|addressee|account) (unknown|not found|does not exist|doesn't exist)\b|\bno such (user|recipient|mailbox|address|account|person)\b|\bunknown (user|recipient|mailbox|local[- ]?part|address|account)\b|\binvalid (recipient|mailbox|user|account)\b|\bnot a valid (mailbox|recipient|user)\b|\bno mail-?box here by that name\b|\bmailbox not found\b|\brecipient (rejected|unrecognized)\b|\bnot our customer\b/i,
+    match:
+      /\b(user|recipient|mailbox|address|addressee|account) (unknown|not found|does not exist|doesn't exist)\b|\bno such (user|recipient|mailbox|address|account|person)\b|\bunknown (user|recipient|mailbox|local[- ]?part|address|account)\b|\binvalid (recipient|mailbox|user|account)\b|\bnot a valid (mailbox|recipient|user)\b|\bno mail-?box here by that name\b|\bmailbox not found\b|\brecipient (rejected|unrecognized)\b|\bnot our customer\b/i,
     failureCode: 2001,
     explanation: "The recipient's mailbox does not exist.",
     example: '550 5.1.1 <user@example.com>... User unknown',
@@ -361,17 +383,20 @@ export const BOUNCE_RULES: readonly BounceRule[] = Object.freeze([
   },
   {
     id: 'queue-gave-up',
-    match: /\bEnvelope expired\b|\bafter multiple retries, giving up\b|\bDelivery failed \d+ attempts\b|\bbeen in the queue too long\b|\bwas not delivered within \d+ days\b|\bwas aborted after [\d.]+ hour/i,
+    match:
+      /\bEnvelope expired\b|\bafter multiple retries, giving up\b|\bDelivery failed \d+ attempts\b|\bbeen in the queue too long\b|\bwas not delivered within \d+ days\b|\bwas aborted after [\d.]+ hour/i,
     failureCode: 4004,
     explanation: 'The message expired in a queue before it could be delivered.',
-    example: "unable to connect to remote server [192.0.2.222:25]: Operation timed out I'm not going to try again; this message has been in the queue too long.",
+    example:
+      "unable to connect to remote server [192.0.2.222:25]: Operation timed out I'm not going to try again; this message has been in the queue too long.",
   },
   {
     id: 'remote-unreachable',
     match: /\bdid not accept our requests to connect\b|\bHost not reachable\b|\bRemote host is not responding\b|\bsocket error\]/i,
     failureCode: 4003,
     explanation: 'Could not connect to the receiving server, or the connection broke.',
-    example: 'The recipient server did not accept our requests to connect. Learn more at https://support.google.com/mail/answer/7720 [libsisimai.org 192.0.2.153: socket error]',
+    example:
+      'The recipient server did not accept our requests to connect. Learn more at https://support.google.com/mail/answer/7720 [libsisimai.org 192.0.2.153: socket error]',
   },
   {
     id: 'tls-failed',
@@ -390,7 +415,8 @@ export const BOUNCE_RULES: readonly BounceRule[] = Object.freeze([
   },
   {
     id: 'connection-failed',
-    match: /\bECONNREFUSED\b|\bECONNRESET\b|\bEHOSTUNREACH\b|\bENETUNREACH\b|\bEHOSTDOWN\b|\bEPIPE\b|\bETIMEDOUT\b|\bConnection (refused|reset|timed out|timeout|closed)\b|\bNo route to host\b|\bNetwork is unreachable\b|\blost connection\b|\bServer closed the connection\b|\bgetaddrinfo ENOTFOUND\b/i,
+    match:
+      /\bECONNREFUSED\b|\bECONNRESET\b|\bEHOSTUNREACH\b|\bENETUNREACH\b|\bEHOSTDOWN\b|\bEPIPE\b|\bETIMEDOUT\b|\bConnection (refused|reset|timed out|timeout|closed)\b|\bNo route to host\b|\bNetwork is unreachable\b|\blost connection\b|\bServer closed the connection\b|\bgetaddrinfo ENOTFOUND\b/i,
     failureCode: 4003,
     explanation: 'Could not connect to the receiving server, or the connection broke.',
     example: 'connect ECONNREFUSED 192.0.2.1:25',

@@ -81,7 +81,13 @@ export function classifySmtpReply(reply: SmtpReplyInput): Classification {
   }
   const byStatus = enhancedStatus === null ? undefined : statusFallback(enhancedStatus);
   if (byStatus) {
-    return { permanent: byStatus.permanent ?? codePermanent, failureCode: byStatus.failureCode, enhancedStatus, explanation: byStatus.explanation, ruleId: null };
+    return {
+      permanent: byStatus.permanent ?? codePermanent,
+      failureCode: byStatus.failureCode,
+      enhancedStatus,
+      explanation: byStatus.explanation,
+      ruleId: null,
+    };
   }
   return codePermanent
     ? { permanent: true, failureCode: 2999, enhancedStatus, explanation: 'The receiving server refused the message permanently.', ruleId: null }
@@ -124,11 +130,17 @@ const STATUS_FALLBACKS: readonly StatusFallback[] = Object.freeze([
   { status: '5.*', failureCode: 4002, explanation: 'The receiving server reported an SMTP protocol error.' },
   // RFC 6531: a UTF-8 address or header needs SMTPUTF8, which the receiving server does not offer
   // (Postline says it in the server's place when it cannot downgrade, transaction-plan.ts).
-  { status: '6.7', failureCode: 4002, explanation: 'The receiving server does not accept internationalised (UTF-8) addresses or headers, and the message could not be downgraded.' },
+  {
+    status: '6.7',
+    failureCode: 4002,
+    explanation: 'The receiving server does not accept internationalised (UTF-8) addresses or headers, and the message could not be downgraded.',
+  },
   { status: '6.*', failureCode: 4002, explanation: 'The receiving server could not accept the message format.' },
   // RFC 7372 authentication results: 7.20-7.22 DKIM, 7.23-7.24 SPF, 7.25 reverse DNS, 7.26 several.
   ...['7.20', '7.21', '7.22', '7.23', '7.24', '7.25', '7.26'].map((status) => ({
-    status, failureCode: 1010, explanation: "The message failed the receiving server's sender authentication checks.",
+    status,
+    failureCode: 1010,
+    explanation: "The message failed the receiving server's sender authentication checks.",
   })),
   { status: '7.*', failureCode: 1999, explanation: 'The receiving server refused the message for policy reasons.' },
 ]);

@@ -104,7 +104,10 @@ function addressOf(value: string | null): string | null {
 
 /** "Failed", "failed (bad mailbox)" -> "failed"; an unknown action -> null. */
 function actionOf(value: string | null): DsnAction | null {
-  const word = value?.trim().split(/[\s(;]/)[0]?.toLowerCase();
+  const word = value
+    ?.trim()
+    .split(/[\s(;]/)[0]
+    ?.toLowerCase();
   return (DSN_ACTIONS as readonly string[]).includes(word ?? '') ? (word as DsnAction) : null;
 }
 

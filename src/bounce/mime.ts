@@ -61,7 +61,13 @@ export async function readMessage(raw: Buffer | string): Promise<ReportMessage> 
 function headerFieldOf(line: string): HeaderField | null {
   const colon = line.indexOf(':');
   if (colon <= 0) return null;
-  return { name: line.slice(0, colon).trim(), value: line.slice(colon + 1).replace(/\r?\n(?=[ \t])/g, '').trim() };
+  return {
+    name: line.slice(0, colon).trim(),
+    value: line
+      .slice(colon + 1)
+      .replace(/\r?\n(?=[ \t])/g, '')
+      .trim(),
+  };
 }
 
 /** True for a multipart message without its closing boundary line. */

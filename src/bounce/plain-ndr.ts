@@ -14,13 +14,17 @@ import { MAX_DIAGNOSTIC_CHARS, MAX_NAMED_RECIPIENTS, MAX_NOTICE_CHARS, MAX_REPOR
 import type { DsnAction, HeaderField, ReportRecipient } from './types.js';
 
 /** Where the quoted original message starts in each server's wording. */
-const COPY_SEPARATOR = /^[ \t]*-{2,}[ \t]*(?:Below this line is a copy of the message\.?|This is a copy of the message, including all the headers\.|This is a copy of the message's headers\.|Original message|Undelivered message headers?|The header of the original message is following\.|Original message follows\.)[ \t]*-*[ \t]*$|^[ \t]*Original message follows\.[ \t]*$/im;
+const COPY_SEPARATOR =
+  /^[ \t]*-{2,}[ \t]*(?:Below this line is a copy of the message\.?|This is a copy of the message, including all the headers\.|This is a copy of the message's headers\.|Original message|Undelivered message headers?|The header of the original message is following\.|Original message follows\.)[ \t]*-*[ \t]*$|^[ \t]*Original message follows\.[ \t]*$/im;
 
 /** The report senders' local parts; some servers write the bare "MAILER-DAEMON" without a domain. */
 const REPORT_SENDER = /^(?:mailer-daemon|postmaster|mail-daemon|maildaemon|mdaemon)(?:@|$)/i;
-const REPORT_SUBJECT = /^(?!(?:re|fwd?|aw|wg)\s*:)(?:.*\b(?:undeliver(?:able|ed)|delivery (?:status notification|failure|failed|has failed|notification)|failure notice|returned mail|mail delivery failed|non-?delivery|could not be delivered|not delivered)\b|warning: message \S+ delayed)/i;
-const REPORT_WORDING = /This is the qmail-send program|unable to deliver your message to the following address|could not be delivered to one or more of its\s+recipients|has not yet been delivered to one or more of its\s+recipients|following recipient\(s\) (?:could not|cannot) be reached|was not delivered to:|Delivery to the following recipients? failed|^[ \t]*Could not be delivered to: <|^We had trouble delivering your message\./im;
-const DELAY_WORDING = /\bhas not yet been delivered\b|\bdelivery (?:has been |is )?delayed\b|\bhas been delayed\b|\bTHIS IS A WARNING MESSAGE ONLY\b|\bWarning--Could not send mail for past\b|^Delayed Mail\b|\(Delay\)$|\bstill (?:being )?(?:retried|trying)\b|\bwill (?:continue to |keep )?(?:try|retry)(?:ing)?\b|\bNo action is required on your part\b|^warning: message \S+ delayed/im;
+const REPORT_SUBJECT =
+  /^(?!(?:re|fwd?|aw|wg)\s*:)(?:.*\b(?:undeliver(?:able|ed)|delivery (?:status notification|failure|failed|has failed|notification)|failure notice|returned mail|mail delivery failed|non-?delivery|could not be delivered|not delivered)\b|warning: message \S+ delayed)/i;
+const REPORT_WORDING =
+  /This is the qmail-send program|unable to deliver your message to the following address|could not be delivered to one or more of its\s+recipients|has not yet been delivered to one or more of its\s+recipients|following recipient\(s\) (?:could not|cannot) be reached|was not delivered to:|Delivery to the following recipients? failed|^[ \t]*Could not be delivered to: <|^We had trouble delivering your message\./im;
+const DELAY_WORDING =
+  /\bhas not yet been delivered\b|\bdelivery (?:has been |is )?delayed\b|\bhas been delayed\b|\bTHIS IS A WARNING MESSAGE ONLY\b|\bWarning--Could not send mail for past\b|^Delayed Mail\b|\(Delay\)$|\bstill (?:being )?(?:retried|trying)\b|\bwill (?:continue to |keep )?(?:try|retry)(?:ing)?\b|\bNo action is required on your part\b|^warning: message \S+ delayed/im;
 
 /**
  * Longest line read as an address line: an address is at most 320 characters (core/address.ts),
@@ -58,7 +62,10 @@ export function parsePlainReport(input: PlainInput): ReportRecipient[] {
   const machineReport = sentByMachine(input, notice) && autoResponderSignal(input.headers, input.subject) === null;
   const found = failures.length > 0 ? failures : machineReport ? namedFailures(input, notice) : [];
   // A reply of 2xx is a success notice ("250 2.1.5 Ok" of a delivery report), not a failure.
-  return found.slice(0, MAX_REPORTED_RECIPIENTS).map((f) => recipientOf(f, action, notice)).filter((r) => !r.status?.startsWith('2.'));
+  return found
+    .slice(0, MAX_REPORTED_RECIPIENTS)
+    .map((f) => recipientOf(f, action, notice))
+    .filter((r) => !r.status?.startsWith('2.'));
 }
 
 /** Headers of the original message when the report quotes it inline after its separator line. */
@@ -89,9 +96,14 @@ function sentByMachine(input: PlainInput, notice: string): boolean {
   const from = fieldValue(input.headers, 'From') ?? '';
   const returnPath = fieldValue(input.headers, 'Return-Path');
   const autoSubmitted = fieldValue(input.headers, 'Auto-Submitted');
-  return REPORT_SENDER.test(withoutAngles(from)) || REPORT_SENDER_NAME.test(from) || /<\s*>/.test(from)
-    || (returnPath !== null && (/^<?\s*>?$/.test(returnPath.trim()) || REPORT_SENDER.test(withoutAngles(returnPath))))
-    || REPORT_WORDING.test(notice) || (autoSubmitted !== null && !/^\s*no\b/i.test(autoSubmitted));
+  return (
+    REPORT_SENDER.test(withoutAngles(from)) ||
+    REPORT_SENDER_NAME.test(from) ||
+    /<\s*>/.test(from) ||
+    (returnPath !== null && (/^<?\s*>?$/.test(returnPath.trim()) || REPORT_SENDER.test(withoutAngles(returnPath)))) ||
+    REPORT_WORDING.test(notice) ||
+    (autoSubmitted !== null && !/^\s*no\b/i.test(autoSubmitted))
+  );
 }
 
 /** Display names report senders use: "Mail Delivery System", "MAILER-DAEMON <>", "Mailer Daemon". */
@@ -99,7 +111,9 @@ const REPORT_SENDER_NAME = /^\s*"?(?:mailer[- ]daemon|mail delivery (?:system|su
 
 function looksLikeReport(input: PlainInput, notice: string): boolean {
   const from = withoutAngles(fieldValue(input.headers, 'From') ?? '');
-  return REPORT_SENDER.test(from) || REPORT_SUBJECT.test(input.subject) || fieldValue(input.headers, 'X-Failed-Recipients') !== null || REPORT_WORDING.test(notice);
+  return (
+    REPORT_SENDER.test(from) || REPORT_SUBJECT.test(input.subject) || fieldValue(input.headers, 'X-Failed-Recipients') !== null || REPORT_WORDING.test(notice)
+  );
 }
 
 /**
@@ -144,7 +158,10 @@ function lotusFailures(notice: string): Failure[] {
 
 /** Last resort: X-Failed-Recipients (Exim, Gmail) and the first SMTP reply in the notice. */
 function headerFailures(headers: HeaderField[], notice: string): Failure[] {
-  const addresses = fieldValues(headers, 'X-Failed-Recipients').flatMap((v) => v.split(/[,\s]+/)).map(withoutAngles).filter((a) => /^[^\s@]+@[^\s@]+$/.test(a));
+  const addresses = fieldValues(headers, 'X-Failed-Recipients')
+    .flatMap((v) => v.split(/[,\s]+/))
+    .map(withoutAngles)
+    .filter((a) => /^[^\s@]+@[^\s@]+$/.test(a));
   const replyLine = notice.split(/\r?\n/).find((line) => REPLY_START.test(line.trim())) ?? '';
   return addresses.map((address) => ({ address, detail: replyLine.trim() }));
 }
@@ -158,15 +175,18 @@ function headerFailures(headers: HeaderField[], notice: string): Failure[] {
  */
 function namedFailures(input: PlainInput, notice: string): Failure[] {
   const original = input.originalHeaders ?? [];
-  const notRecipients = new Set([
-    ...addressesIn(fieldValues(input.headers, 'From').join(' ')),
-    ...addressesIn(fieldValues(input.headers, 'To').join(' ')),
-    ...addressesIn(fieldValues(original, 'From').join(' ')),
-    ...addressesIn(fieldValues(original, 'Return-Path').join(' ')),
-  ].map((a) => a.toLowerCase()));
+  const notRecipients = new Set(
+    [
+      ...addressesIn(fieldValues(input.headers, 'From').join(' ')),
+      ...addressesIn(fieldValues(input.headers, 'To').join(' ')),
+      ...addressesIn(fieldValues(original, 'From').join(' ')),
+      ...addressesIn(fieldValues(original, 'Return-Path').join(' ')),
+    ].map((a) => a.toLowerCase()),
+  );
   const originalTo = addressesIn(fieldValues(original, 'To').join(' '));
-  const named = unique(addressesIn(notice.replace(/\bhttps?:\/\/\S+/gi, ' ').replace(NOT_RECIPIENT_LINES, '')))
-    .filter((a) => !notRecipients.has(a.toLowerCase()) && !REPORT_SENDER.test(a));
+  const named = unique(addressesIn(notice.replace(/\bhttps?:\/\/\S+/gi, ' ').replace(NOT_RECIPIENT_LINES, ''))).filter(
+    (a) => !notRecipients.has(a.toLowerCase()) && !REPORT_SENDER.test(a),
+  );
   const addressedTo = named.filter((a) => originalTo.some((t) => t.toLowerCase() === a.toLowerCase()));
   const chosen = addressedTo.length > 0 ? addressedTo : named.length > 0 ? named : originalTo.filter((a) => !notRecipients.has(a.toLowerCase()));
   return chosen.slice(0, MAX_NAMED_RECIPIENTS).map((address) => ({ address, detail: lineNaming(notice, address) }));
@@ -176,14 +196,16 @@ function namedFailures(input: PlainInput, notice: string): Failure[] {
  * Lines of a quoted original that name addresses other than its recipients: its sender, ids and
  * trace fields ("From: Name <a@b>", "Message-ID: <x@host>"), and mbox "From a@b date" lines.
  */
-const NOT_RECIPIENT_LINES = /^[ \t>]*(?:(?:From|Sender|Reply-To|Return-Path|Message-ID|In-Reply-To|References|Errors-To|Received|DKIM-Signature|X-[\w-]+)[ \t]*:|From[ \t]).*$/gim;
+const NOT_RECIPIENT_LINES =
+  /^[ \t>]*(?:(?:From|Sender|Reply-To|Return-Path|Message-ID|In-Reply-To|References|Errors-To|Received|DKIM-Signature|X-[\w-]+)[ \t]*:|From[ \t]).*$/gim;
 
 /**
  * An address in running text. It starts only where a token starts (the lookbehind) and each part
  * is bounded (RFC 5321: 64-character local part, 63-character labels), so a hostile 60,000-letter
  * "word" costs one bounded attempt instead of one scan of the rest of it per letter.
  */
-const ADDRESS_IN_TEXT = /(?<![A-Za-z0-9!#$%&'*+/=?^_`{|}~.-])[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8}(?![A-Za-z0-9-])/g;
+const ADDRESS_IN_TEXT =
+  /(?<![A-Za-z0-9!#$%&'*+/=?^_`{|}~.-])[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8}(?![A-Za-z0-9-])/g;
 
 function addressesIn(text: string): string[] {
   return (text.match(ADDRESS_IN_TEXT) ?? []).map((a) => a.replace(/^[.'`]+|[.'`]+$/g, '')).filter((a) => !AUTHENTICATION_RESULT.test(a));
@@ -208,13 +230,16 @@ function lineNaming(notice: string, address: string): string {
   const i = lines.findIndex((l) => l.includes(address));
   if (i < 0) return '';
   const end = lines.findIndex((l, j) => j > i && l.trim() === '');
-  return lines.slice(i, end < 0 ? undefined : end).map((l) => l.trim()).join('\n');
+  return lines
+    .slice(i, end < 0 ? undefined : end)
+    .map((l) => l.trim())
+    .join('\n');
 }
 
 function recipientOf(failure: Failure, action: DsnAction, notice: string): ReportRecipient {
   // The explanation beside the address, else the first SMTP reply or enhanced status in the notice.
   const own = replyIn(failure.detail);
-  const reply = leadingReplyCode(own) !== null || parseEnhancedStatus(own) !== null ? own : noticeReply(notice) ?? own;
+  const reply = leadingReplyCode(own) !== null || parseEnhancedStatus(own) !== null ? own : (noticeReply(notice) ?? own);
   const diagnosticCode = reply.slice(0, MAX_DIAGNOSTIC_CHARS) || null;
   const statusInText = diagnosticCode === null ? null : parseEnhancedStatus(diagnosticCode);
   const code = leadingReplyCode(diagnosticCode ?? '');
@@ -254,9 +279,10 @@ function replyIn(detail: string): string {
 
 /** Exim "host mx.example.org [192.0.2.1]", qmail "Giving up on 192.0.2.1.", Exchange "<mx.example.org #5.1.1>". */
 function remoteMtaIn(detail: string): string | null {
-  const m = /\bhost ([A-Za-z0-9.-]+\.[A-Za-z0-9-]+) \[/.exec(detail)
-    ?? /^Giving up on ([0-9A-Fa-f.:]+?)\.?$/m.exec(detail)
-    ?? /<([A-Za-z0-9.-]+\.[A-Za-z0-9-]+) #[245]\.\d/.exec(detail);
+  const m =
+    /\bhost ([A-Za-z0-9.-]+\.[A-Za-z0-9-]+) \[/.exec(detail) ??
+    /^Giving up on ([0-9A-Fa-f.:]+?)\.?$/m.exec(detail) ??
+    /<([A-Za-z0-9.-]+\.[A-Za-z0-9-]+) #[245]\.\d/.exec(detail);
   return m ? m[1]! : null;
 }
 

@@ -54,8 +54,10 @@ function columnsOf(header: string[], fieldNames: string[]): Column[] {
     if (key === READ_ONLY) return { kind: 'ignored' };
     const field = fieldNames.find((f) => f.toLowerCase() === key);
     if (field === undefined) {
-      throw new UsageError(`unknown column "${name}": not emailAddress, firstName, lastName or a custom field of the server`
-        + ` (${fieldNames.length === 0 ? 'it has none' : fieldNames.join(', ')}); nothing was imported`);
+      throw new UsageError(
+        `unknown column "${name}": not emailAddress, firstName, lastName or a custom field of the server` +
+          ` (${fieldNames.length === 0 ? 'it has none' : fieldNames.join(', ')}); nothing was imported`,
+      );
     }
     return { kind: 'field', name: field };
   });
@@ -81,7 +83,10 @@ function contactOf(cells: string[], columns: Column[]): ImportContactRow | strin
   return row;
 }
 
-interface Rejected { row: number; reason: string }
+interface Rejected {
+  row: number;
+  reason: string;
+}
 
 async function importFile(store: Store, serverId: number, args: string[], flags: Flags): Promise<void> {
   if (args.length !== 1) throw new UsageError(`contacts import needs one FILE\n${USAGE}`);
@@ -100,7 +105,9 @@ async function importFile(store: Store, serverId: number, args: string[], flags:
 
   const reject = (r: Rejected): void => {
     totals.rejected += 1;
-    if (json) { if (rejected.length < MAX_REPORTED) rejected.push(r); } else process.stderr.write(`${progress ? '\r\x1b[K' : ''}row ${r.row}: ${r.reason}\n`);
+    if (json) {
+      if (rejected.length < MAX_REPORTED) rejected.push(r);
+    } else process.stderr.write(`${progress ? '\r\x1b[K' : ''}row ${r.row}: ${r.reason}\n`);
   };
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
@@ -125,10 +132,19 @@ async function importFile(store: Store, serverId: number, args: string[], flags:
         continue;
       }
       rowsDone += 1;
-      if (rec.unterminated) { reject({ row: rec.row, reason: 'a quoted field is not closed before the end of the file' }); continue; }
-      if (rec.overlong) { reject({ row: rec.row, reason: `a value is longer than ${MAX_VALUE} characters` }); continue; }
+      if (rec.unterminated) {
+        reject({ row: rec.row, reason: 'a quoted field is not closed before the end of the file' });
+        continue;
+      }
+      if (rec.overlong) {
+        reject({ row: rec.row, reason: `a value is longer than ${MAX_VALUE} characters` });
+        continue;
+      }
       const contact = contactOf(rec.cells, columns);
-      if (typeof contact === 'string') { reject({ row: rec.row, reason: contact }); continue; }
+      if (typeof contact === 'string') {
+        reject({ row: rec.row, reason: contact });
+        continue;
+      }
       batch.push(contact);
       if (batch.length >= IMPORT_BATCH) await flush();
     }
@@ -160,22 +176,32 @@ async function exportCsv(store: Store, serverId: number, flags: Flags): Promise<
     let first = true;
     await write('[');
     for await (const contacts of store.streamContacts(serverId, listId, EXPORT_BATCH)) {
-      await write(contacts.map((c) => {
-        const line = `${first ? '\n' : ',\n'}  ${JSON.stringify({
-          emailAddress: c.email, firstName: c.firstName, lastName: c.lastName, unsubscribed: c.unsubscribedAt !== null, customFields: c.customFields,
-        })}`;
-        first = false;
-        return line;
-      }).join(''));
+      await write(
+        contacts
+          .map((c) => {
+            const line = `${first ? '\n' : ',\n'}  ${JSON.stringify({
+              emailAddress: c.email,
+              firstName: c.firstName,
+              lastName: c.lastName,
+              unsubscribed: c.unsubscribedAt !== null,
+              customFields: c.customFields,
+            })}`;
+            first = false;
+            return line;
+          })
+          .join(''),
+      );
     }
     await write(first ? ']\n' : '\n]\n');
     return;
   }
   await write(csvRow([...STANDARD, READ_ONLY, ...fields]));
   for await (const contacts of store.streamContacts(serverId, listId, EXPORT_BATCH)) {
-    await write(contacts.map((c) => csvRow([
-      c.email, c.firstName, c.lastName, c.unsubscribedAt === null ? 'false' : 'true', ...fields.map((f) => c.customFields[f] ?? null),
-    ])).join(''));
+    await write(
+      contacts
+        .map((c) => csvRow([c.email, c.firstName, c.lastName, c.unsubscribedAt === null ? 'false' : 'true', ...fields.map((f) => c.customFields[f] ?? null)]))
+        .join(''),
+    );
   }
 }
 

@@ -16,7 +16,10 @@ export interface CsvRecord {
   unterminated: boolean;
 }
 
-const QUOTE = 0x22, COMMA = 0x2c, LF = 0x0a, CR = 0x0d;
+const QUOTE = 0x22,
+  COMMA = 0x2c,
+  LF = 0x0a,
+  CR = 0x0d;
 
 export async function* readCsv(path: string, maxField: number): AsyncGenerator<CsvRecord> {
   let cells: string[] = [];
@@ -33,7 +36,10 @@ export async function* readCsv(path: string, maxField: number): AsyncGenerator<C
     if (s.length === 0) return;
     const room = maxField + 1 - field.length;
     if (room <= 0) overlong = true;
-    else if (s.length > room) { field += s.slice(0, room); overlong = true; } else field += s;
+    else if (s.length > room) {
+      field += s.slice(0, room);
+      overlong = true;
+    } else field += s;
   };
   const endField = (): void => {
     if (field.length > maxField) overlong = true;
@@ -58,12 +64,19 @@ export async function* readCsv(path: string, maxField: number): AsyncGenerator<C
       const ch = text.charCodeAt(i);
       if (pendingCr) {
         pendingCr = false;
-        if (ch === LF) { i++; continue; } // CRLF: the record already ended at CR
+        if (ch === LF) {
+          i++;
+          continue;
+        } // CRLF: the record already ended at CR
       }
       if (inQuotes) {
         if (quoteSeen) {
           quoteSeen = false;
-          if (ch === QUOTE) { append('"'); i++; continue; }
+          if (ch === QUOTE) {
+            append('"');
+            i++;
+            continue;
+          }
           inQuotes = false; // the closing quote; this character is handled below
         } else {
           const q = text.indexOf('"', i);
@@ -73,13 +86,26 @@ export async function* readCsv(path: string, maxField: number): AsyncGenerator<C
           continue;
         }
       }
-      if (ch === QUOTE && field.length === 0 && !overlong) { inQuotes = true; started = true; i++; continue; }
-      if (ch === COMMA) { started = true; endField(); i++; continue; }
+      if (ch === QUOTE && field.length === 0 && !overlong) {
+        inQuotes = true;
+        started = true;
+        i++;
+        continue;
+      }
+      if (ch === COMMA) {
+        started = true;
+        endField();
+        i++;
+        continue;
+      }
       if (ch === LF || ch === CR) {
         pendingCr = ch === CR;
         i++;
         if (started || field.length > 0) yield endRecord();
-        else { row += 1; cells = []; } // a blank line: counted, not returned
+        else {
+          row += 1;
+          cells = [];
+        } // a blank line: counted, not returned
         continue;
       }
       // A run of text up to the next comma or line break (lenient: a stray quote inside an

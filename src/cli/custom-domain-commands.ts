@@ -19,11 +19,18 @@ type Flags = Record<string, string | boolean | undefined>;
 const VERBS = ['add', 'list', 'records', 'verify', 'default', 'remove'] as const;
 const LIST_PAGE = 100;
 
-const usage = (command: string, kind: CustomDomainKind) => `usage: postline ${command} add DOMAIN --server ID [--default]${kind === 'tracking' ? ' [--https on|off]' : ''} [--json]
+const usage = (
+  command: string,
+  kind: CustomDomainKind,
+) => `usage: postline ${command} add DOMAIN --server ID [--default]${kind === 'tracking' ? ' [--https on|off]' : ''} [--json]
        postline ${command} list --server ID [--json]
        postline ${command} records|verify|remove ID|DOMAIN --server ID [--json]
-       postline ${command} default ID|DOMAIN|none --server ID [--json]${kind === 'tracking' ? `
-       postline ${command} https ID|DOMAIN on|off --server ID [--json]` : ''}`;
+       postline ${command} default ID|DOMAIN|none --server ID [--json]${
+         kind === 'tracking'
+           ? `
+       postline ${command} https ID|DOMAIN on|off --server ID [--json]`
+           : ''
+       }`;
 
 function onOff(v: string | boolean | undefined, flag: string): boolean | undefined {
   if (v === undefined) return undefined;
@@ -50,7 +57,14 @@ async function find(domains: CustomDomains, serverId: number, kind: CustomDomain
   return d;
 }
 
-export async function customDomainsCommand(store: Store, cfg: Config, kind: CustomDomainKind, verb: string | undefined, args: string[], flags: Flags): Promise<void> {
+export async function customDomainsCommand(
+  store: Store,
+  cfg: Config,
+  kind: CustomDomainKind,
+  verb: string | undefined,
+  args: string[],
+  flags: Flags,
+): Promise<void> {
   const command = `${kind}-domains`;
   const extra = kind === 'tracking' ? ['https'] : [];
   if (verb === undefined || ![...VERBS, ...extra].includes(verb)) throw new UsageError(usage(command, kind));
@@ -60,9 +74,13 @@ export async function customDomainsCommand(store: Store, cfg: Config, kind: Cust
   const domains = new CustomDomains({ store, dns: dnsLookup(cfg.dnsServers), targets, now: Date.now });
   const show = (d: CustomDomain, what: string) => {
     if (flags.json) return printJson(toWire(d, targets));
-    const rec = recordsOf(d, targets).map((r) => `${r.name} ${r.type} ${r.expected} (${r.status})`).join('; ');
-    process.stdout.write(`${what} ${KIND_NAMES[kind]} ${d.id} ${d.domain}: ${d.verifiedAt === null ? 'not verified' : 'verified'}${d.isDefault ? ', default' : ''}`
-      + `${kind === 'tracking' ? `, ${d.https ? 'https' : 'http'}` : ''}\n  publish: ${rec}\n`);
+    const rec = recordsOf(d, targets)
+      .map((r) => `${r.name} ${r.type} ${r.expected} (${r.status})`)
+      .join('; ');
+    process.stdout.write(
+      `${what} ${KIND_NAMES[kind]} ${d.id} ${d.domain}: ${d.verifiedAt === null ? 'not verified' : 'verified'}${d.isDefault ? ', default' : ''}` +
+        `${kind === 'tracking' ? `, ${d.https ? 'https' : 'http'}` : ''}\n  publish: ${rec}\n`,
+    );
   };
   try {
     switch (verb) {
@@ -74,15 +92,24 @@ export async function customDomainsCommand(store: Store, cfg: Config, kind: Cust
       case 'list': {
         const rows = await all(domains, serverId, kind);
         if (flags.json) return printJson(rows.map((d) => toWire(d, targets)));
-        return printTable(rows.map((d) => ({
-          id: d.id, domain: d.domain, verified: d.verifiedAt !== null, default: d.isDefault, ...(kind === 'tracking' ? { https: d.https } : {}),
-          record: `CNAME ${targets[kind]}`, lastChecked: d.lastCheckedAt === null ? null : new Date(d.lastCheckedAt).toISOString(),
-        })));
+        return printTable(
+          rows.map((d) => ({
+            id: d.id,
+            domain: d.domain,
+            verified: d.verifiedAt !== null,
+            default: d.isDefault,
+            ...(kind === 'tracking' ? { https: d.https } : {}),
+            record: `CNAME ${targets[kind]}`,
+            lastChecked: d.lastCheckedAt === null ? null : new Date(d.lastCheckedAt).toISOString(),
+          })),
+        );
       }
       case 'records': {
         const d = await find(domains, serverId, kind, args[0], command);
         if (flags.json) return printJson(recordsOf(d, targets));
-        return printTable(recordsOf(d, targets).map((r) => ({ type: r.type, name: r.name, value: r.expected, status: r.status, found: r.found.join(',') || null })));
+        return printTable(
+          recordsOf(d, targets).map((r) => ({ type: r.type, name: r.name, value: r.expected, status: r.status, found: r.found.join(',') || null })),
+        );
       }
       case 'verify':
         return show(await domains.verify(serverId, kind, (await find(domains, serverId, kind, args[0], command)).id), 'checked');

@@ -46,7 +46,11 @@ export async function dsnCommand(verb: string | undefined, args: string[], flags
 
 /** The MX listener's own trace policy (bounce/trace.ts), run with the keys when given. */
 function traceOf(report: ParsedReport, rcptTo: string | undefined, keys: VerpKeyring | null): TraceReport {
-  const candidates = traceCandidates({ rcptTo: rcptTo ?? null, originalHeaders: report.originalHeaders, originalMailFrom: report.complaint?.originalMailFrom ?? null });
+  const candidates = traceCandidates({
+    rcptTo: rcptTo ?? null,
+    originalHeaders: report.originalHeaders,
+    originalMailFrom: report.complaint?.originalMailFrom ?? null,
+  });
   const tagged = candidates.some((c) => c.tag !== null);
   if (!keys) return { verified: null, via: candidates[0]?.source ?? null, tagged, reason: candidates.length === 0 ? 'untraced' : null };
   const v = verifyTrace(candidates, (id, tag) => keys.verify(id, tag));
@@ -88,15 +92,33 @@ function traceLine(t: TraceReport): string {
 }
 
 function printHuman(report: ParsedReport, trace: TraceReport): void {
-  process.stdout.write(`kind: ${report.kind}, bounce: ${yesNo(report.isBounce)}, complaint: ${yesNo(report.isComplaint)}, recipient id: ${report.recipientId ?? 'not traced'}\n`);
+  process.stdout.write(
+    `kind: ${report.kind}, bounce: ${yesNo(report.isBounce)}, complaint: ${yesNo(report.isComplaint)}, recipient id: ${report.recipientId ?? 'not traced'}\n`,
+  );
   if (report.recipientId !== null) process.stdout.write(`trace: ${traceLine(trace)}\n`);
   if (report.complaint) {
     const c = report.complaint;
-    printTable([{ feedbackType: c.feedbackType, userAgent: c.userAgent, originalMailFrom: c.originalMailFrom, originalRcptTo: c.originalRcptTo.join(', ') || null, arrivalDate: c.arrivalDate, sourceIp: c.sourceIp }]);
+    printTable([
+      {
+        feedbackType: c.feedbackType,
+        userAgent: c.userAgent,
+        originalMailFrom: c.originalMailFrom,
+        originalRcptTo: c.originalRcptTo.join(', ') || null,
+        arrivalDate: c.arrivalDate,
+        sourceIp: c.sourceIp,
+      },
+    ]);
     return;
   }
   if (report.recipients.length === 0) return;
-  printTable(report.recipients.map((r) => ({
-    address: r.address, action: r.action, status: r.status, permanent: yesNo(r.permanent), failureCode: r.failureCode, explanation: r.explanation,
-  })));
+  printTable(
+    report.recipients.map((r) => ({
+      address: r.address,
+      action: r.action,
+      status: r.status,
+      permanent: yesNo(r.permanent),
+      failureCode: r.failureCode,
+      explanation: r.explanation,
+    })),
+  );
 }

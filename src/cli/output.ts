@@ -11,7 +11,11 @@ export function printTable(rows: Record<string, unknown>[]): void {
   const cols = Object.keys(rows[0]!);
   const cell = (v: unknown): string => (v === null || v === undefined ? '-' : String(v));
   const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
-  const line = (vals: string[]): string => vals.map((v, i) => v.padEnd(width[i]!)).join('  ').trimEnd();
+  const line = (vals: string[]): string =>
+    vals
+      .map((v, i) => v.padEnd(width[i]!))
+      .join('  ')
+      .trimEnd();
   process.stdout.write([line(cols), ...rows.map((r) => line(cols.map((c) => cell(r[c]))))].join('\n') + '\n');
 }
 
@@ -24,5 +28,9 @@ export class UsageError extends Error {
 
 /** Runs a check shared with the API; its refusal becomes a usage error (exit 1, the message on stderr). */
 export async function asUsage<T>(fn: () => Promise<T> | T): Promise<T> {
-  try { return await fn(); } catch (err) { throw new UsageError(`${(err as Error).message}; nothing was changed`); }
+  try {
+    return await fn();
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}; nothing was changed`);
+  }
 }

@@ -22,5 +22,8 @@ export async function reportsCommand(store: Store, verb: string | undefined, fla
   const { events } = await store.rebuildReportRollups(serverId);
   const ms = clock() - started;
   if (flags.json) printJson({ serverId, events, ms });
-  else process.stdout.write(`rebuilt the statistics of ${serverId === null ? 'every server' : `server ${serverId}`} from ${events} events in ${(ms / 1000).toFixed(1)} s\n`);
+  else
+    process.stdout.write(
+      `rebuilt the statistics of ${serverId === null ? 'every server' : `server ${serverId}`} from ${events} events in ${(ms / 1000).toFixed(1)} s\n`,
+    );
 }

@@ -16,5 +16,7 @@ export async function retentionCommand(store: Store, cfg: Config, verb: string |
   );
   if (values.json) return printJson(result);
   const lines = RETENTION_KINDS.map((k) => `  ${k.padEnd(20)} ${result.removed[k]}`);
-  process.stdout.write(`retention pass finished in ${result.durationMs} ms (bodies ${cfg.retentionBodyDays} d, inbound ${cfg.retentionInboundDays} d, events ${cfg.retentionEventDays} d)\nrows removed:\n${lines.join('\n')}\npages freed: ${result.pagesFreed}\n`);
+  process.stdout.write(
+    `retention pass finished in ${result.durationMs} ms (bodies ${cfg.retentionBodyDays} d, inbound ${cfg.retentionInboundDays} d, events ${cfg.retentionEventDays} d)\nrows removed:\n${lines.join('\n')}\npages freed: ${result.pagesFreed}\n`,
+  );
 }

@@ -13,22 +13,38 @@ import { positiveInt } from './tenancy-commands.js';
 
 type Flags = Record<string, string | boolean | undefined>;
 
-const USAGE = 'usage: postline routes list --server ID [--json]'
-  + ' | routes add --server ID --match DOMAIN|ADDRESS --url URL [--no-validate] [--json]'
-  + ' | routes remove --server ID --match DOMAIN|ADDRESS [--json]'
-  + ' | routes messages --server ID --match DOMAIN|ADDRESS [--json]';
+const USAGE =
+  'usage: postline routes list --server ID [--json]' +
+  ' | routes add --server ID --match DOMAIN|ADDRESS --url URL [--no-validate] [--json]' +
+  ' | routes remove --server ID --match DOMAIN|ADDRESS [--json]' +
+  ' | routes messages --server ID --match DOMAIN|ADDRESS [--json]';
 
 /** Messages `routes messages` shows: the newest page, as the API's first page of the largest size. */
 const MESSAGES_SHOWN = 100;
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
 const wire = (r: InboundRoute) => ({
-  id: r.id, match: r.match, kind: r.kind, url: r.url, enabled: r.enabled, secretKey: r.secretKey,
-  createdOn: iso(r.createdAt), lastUpdate: iso(r.updatedAt), validatedOn: iso(r.validatedAt),
+  id: r.id,
+  match: r.match,
+  kind: r.kind,
+  url: r.url,
+  enabled: r.enabled,
+  secretKey: r.secretKey,
+  createdOn: iso(r.createdAt),
+  lastUpdate: iso(r.updatedAt),
+  validatedOn: iso(r.validatedAt),
 });
 const messageWire = (p: InboundPostView) => ({
-  id: p.id, messageId: p.messageId, rcptTo: p.rcptTo, mailFrom: p.mailFrom, size: p.sizeBytes, receivedOn: iso(p.receivedAt),
-  status: p.status, attempts: p.attempts, lastStatus: p.lastStatus, lastError: p.lastError,
+  id: p.id,
+  messageId: p.messageId,
+  rcptTo: p.rcptTo,
+  mailFrom: p.mailFrom,
+  size: p.sizeBytes,
+  receivedOn: iso(p.receivedAt),
+  status: p.status,
+  attempts: p.attempts,
+  lastStatus: p.lastStatus,
+  lastError: p.lastError,
 });
 
 function stringFlag(flags: Flags, name: string): string {
@@ -61,18 +77,27 @@ export async function routesCommand(store: Store, cfg: Config, verb: string | un
   }
   if (verb === 'add') {
     const url = stringFlag(flags, 'url');
-    const deps = { store, now: () => now, guard: createUrlGuard({ allowPrivate: cfg.webhookAllowPrivate, allowCidrs: cfg.webhookAllowCidrs }),
-      bounceDomain: mxAddressesOf(cfg).bounceDomain };
+    const deps = {
+      store,
+      now: () => now,
+      guard: createUrlGuard({ allowPrivate: cfg.webhookAllowPrivate, allowCidrs: cfg.webhookAllowCidrs }),
+      bounceDomain: mxAddressesOf(cfg).bounceDomain,
+    };
     const m = await asUsage(() => checkMatch(deps, stringFlag(flags, 'match')));
     await asUsage(() => checkUrl(deps, url));
     const secretKey = generateSecretKey();
     const signingSecret = generateSecret();
     const validate = flags['no-validate'] !== true;
     if (validate) await asUsage(() => handshake(deps, serverId, { url, format: 'json', secretKey, signingSecrets: [signingSecret], secretsRotatedAt: null }));
-    const route = await store.createInboundRoute({ serverId, match: m.match, kind: m.kind, url, secretKey, signingSecret, enabled: true, validatedAt: validate ? now : null }, now);
+    const route = await store.createInboundRoute(
+      { serverId, match: m.match, kind: m.kind, url, secretKey, signingSecret, enabled: true, validatedAt: validate ? now : null },
+      now,
+    );
     if (!route) throw new UsageError(`${m.match} is already routed; a domain or address has one route; nothing was changed`);
     if (flags.json) return printJson({ ...wire(route), signingSecret });
-    process.stdout.write(`routed ${route.match} to ${route.url} (route ${route.id})\n  SecretKey:      ${secretKey}\n  signing secret: ${signingSecret} (shown once)\n`);
+    process.stdout.write(
+      `routed ${route.match} to ${route.url} (route ${route.id})\n  SecretKey:      ${secretKey}\n  signing secret: ${signingSecret} (shown once)\n`,
+    );
     return;
   }
   const route = await routeByMatch(store, serverId, flags);
@@ -84,6 +109,16 @@ export async function routesCommand(store: Store, cfg: Config, verb: string | un
   }
   const { rows, total } = await store.listInboundPosts(serverId, route.id, { limit: MESSAGES_SHOWN, offset: 0, direction: 'desc' });
   if (flags.json) return printJson({ data: rows.map(messageWire), total });
-  printTable(rows.map((p) => ({ id: p.id, received: iso(p.receivedAt), rcptTo: p.rcptTo, mailFrom: p.mailFrom || '<>', size: p.sizeBytes, status: p.status, attempts: p.attempts })));
+  printTable(
+    rows.map((p) => ({
+      id: p.id,
+      received: iso(p.receivedAt),
+      rcptTo: p.rcptTo,
+      mailFrom: p.mailFrom || '<>',
+      size: p.sizeBytes,
+      status: p.status,
+      attempts: p.attempts,
+    })),
+  );
   if (total > rows.length) process.stdout.write(`(newest ${rows.length} of ${total})\n`);
 }

@@ -9,12 +9,16 @@ type Flags = Record<string, string | boolean | undefined>;
 /** Rows per store query while listing: the list is written as it is read, never held whole. */
 const LIST_BATCH = 1_000;
 
-const USAGE = 'usage: postline suppressions list --server ID [--search TEXT] [--json]'
-  + ' | suppressions add --server ID ADDRESS... [--reason R] [--json] | suppressions remove --server ID ADDRESS... [--json]';
+const USAGE =
+  'usage: postline suppressions list --server ID [--search TEXT] [--json]' +
+  ' | suppressions add --server ID ADDRESS... [--reason R] [--json] | suppressions remove --server ID ADDRESS... [--json]';
 
 const wire = (s: Suppression) => ({
-  emailAddress: s.address, reason: s.reason, detail: s.detail,
-  createdOn: new Date(s.createdAt).toISOString(), lastUpdate: new Date(s.updatedAt).toISOString(),
+  emailAddress: s.address,
+  reason: s.reason,
+  detail: s.detail,
+  createdOn: new Date(s.createdAt).toISOString(),
+  lastUpdate: new Date(s.updatedAt).toISOString(),
 });
 
 /** Every address must be valid before anything is written: a typo in the tenth aborts the whole call. */
@@ -46,7 +50,9 @@ async function list(store: Store, serverId: number, flags: Flags): Promise<void>
   for await (const rows of batches) {
     if (count === 0) out.write(`${'address'.padEnd(40)}  ${'reason'.padEnd(15)}  ${'lastUpdate'.padEnd(24)}  detail\n`);
     for (const s of rows) {
-      out.write(`${s.address.padEnd(40)}  ${s.reason.padEnd(15)}  ${new Date(s.updatedAt).toISOString().padEnd(24)}  ${s.detail === null ? '-' : s.detail.replace(/[\r\n]+/g, ' ')}\n`);
+      out.write(
+        `${s.address.padEnd(40)}  ${s.reason.padEnd(15)}  ${new Date(s.updatedAt).toISOString().padEnd(24)}  ${s.detail === null ? '-' : s.detail.replace(/[\r\n]+/g, ' ')}\n`,
+      );
     }
     count += rows.length;
   }
@@ -66,7 +72,11 @@ export async function suppressionsCommand(store: Store, verb: string | undefined
   if (verb === 'add') {
     const reason = (flags.reason ?? 'CustomerRequest') as SuppressionReason;
     if (!SUPPRESSION_REASONS.includes(reason)) throw new UsageError(`--reason must be one of ${SUPPRESSION_REASONS.join(', ')}`);
-    const added = await store.addSuppressions(serverId, addresses.map((address) => ({ address, reason, detail: null })), now);
+    const added = await store.addSuppressions(
+      serverId,
+      addresses.map((address) => ({ address, reason, detail: null })),
+      now,
+    );
     if (flags.json) return printJson({ serverId, reason, added });
     process.stdout.write(`suppressed ${added} address${added === 1 ? '' : 'es'} on server ${serverId} (${reason})\n`);
     return;

@@ -7,12 +7,13 @@ import { positiveInt } from './tenancy-commands.js';
 
 type Flags = Record<string, string | boolean | undefined>;
 
-const USAGE = 'usage: postline templates list --server ID [--json]'
-  + ' | templates get --server ID --id N [--version N]'
-  + ' | templates create --server ID --name NAME [--subject S] [--html-file F] [--text-file F] [--amp-file F] [--json]'
-  + ' | templates update --server ID --id N [--name NAME] [--subject S] [--html-file F] [--text-file F] [--amp-file F] [--json]'
-  + ' | templates versions --server ID --id N [--json]'
-  + ' | templates delete --server ID --id N [--json]';
+const USAGE =
+  'usage: postline templates list --server ID [--json]' +
+  ' | templates get --server ID --id N [--version N]' +
+  ' | templates create --server ID --name NAME [--subject S] [--html-file F] [--text-file F] [--amp-file F] [--json]' +
+  ' | templates update --server ID --id N [--name NAME] [--subject S] [--html-file F] [--text-file F] [--amp-file F] [--json]' +
+  ' | templates versions --server ID --id N [--json]' +
+  ' | templates delete --server ID --id N [--json]';
 
 /** Templates `list` shows: a server's templates are few and named, one page of the API's largest size is plenty for a terminal. */
 const LIST_SHOWN = 100;
@@ -22,10 +23,18 @@ function contentFlags(flags: Flags): TemplateInput {
   const input: TemplateInput = {};
   if (typeof flags.name === 'string') input.name = flags.name;
   if (typeof flags.subject === 'string') input.subject = flags.subject;
-  for (const [flag, field] of [['html-file', 'htmlBody'], ['text-file', 'textBody'], ['amp-file', 'ampBody']] as const) {
+  for (const [flag, field] of [
+    ['html-file', 'htmlBody'],
+    ['text-file', 'textBody'],
+    ['amp-file', 'ampBody'],
+  ] as const) {
     const path = flags[flag];
     if (typeof path !== 'string') continue;
-    try { input[field] = readFileSync(path, 'utf8'); } catch (err) { throw new UsageError(`--${flag}: cannot read ${path}: ${(err as Error).message}`); }
+    try {
+      input[field] = readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new UsageError(`--${flag}: cannot read ${path}: ${(err as Error).message}`);
+    }
   }
   return input;
 }
@@ -47,7 +56,9 @@ export async function templatesCommand(store: Store, verb: string | undefined, f
   if (verb === 'list') {
     const { rows, total } = await store.listTemplates(serverId, { limit: LIST_SHOWN, offset: 0, direction: 'asc', sort: 'createdAt' });
     if (flags.json) return printJson({ data: rows.map(toSummary), total });
-    return printTable(rows.map((t) => ({ id: t.id, name: t.name, version: t.currentVersion, subject: t.subject, updated: new Date(t.updatedAt).toISOString() })));
+    return printTable(
+      rows.map((t) => ({ id: t.id, name: t.name, version: t.currentVersion, subject: t.subject, updated: new Date(t.updatedAt).toISOString() })),
+    );
   }
   if (verb === 'create') {
     const t = await store.createTemplate(serverId, checked(contentFlags(flags)), now);
@@ -73,10 +84,21 @@ export async function templatesCommand(store: Store, verb: string | undefined, f
     const current = await store.getTemplate(serverId, id);
     if (!current) throw notFound();
     const changes = contentFlags(flags);
-    if (Object.keys(changes).length === 0) throw new UsageError(`templates update needs at least one of --name, --subject, --html-file, --text-file, --amp-file\n${USAGE}`);
-    const t = await store.updateTemplate(serverId, id, checked({
-      name: current.name, subject: current.subject, htmlBody: current.htmlBody, textBody: current.textBody, ampBody: current.ampBody, ...changes,
-    }), now);
+    if (Object.keys(changes).length === 0)
+      throw new UsageError(`templates update needs at least one of --name, --subject, --html-file, --text-file, --amp-file\n${USAGE}`);
+    const t = await store.updateTemplate(
+      serverId,
+      id,
+      checked({
+        name: current.name,
+        subject: current.subject,
+        htmlBody: current.htmlBody,
+        textBody: current.textBody,
+        ampBody: current.ampBody,
+        ...changes,
+      }),
+      now,
+    );
     if (!t) throw notFound();
     if (flags.json) return printJson(toWire(t));
     process.stdout.write(`template ${id} updated: version ${t.version} is current\n`);

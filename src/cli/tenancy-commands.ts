@@ -51,8 +51,10 @@ export async function serversCommand(store: Store, verb: string | undefined, fla
     if (!(await store.getServer(id))) throw new UsageError(`server ${id} does not exist`);
     const server = (await store.updateServer(id, patch))!;
     if (flags.json) return printJson(server);
-    process.stdout.write(`updated server ${server.id}: sandbox ${server.sandbox ? 'on' : 'off'}, tracking opens ${server.tracking.opens ? 'on' : 'off'}, `
-      + `clicks ${server.tracking.clicks ? 'on' : 'off'}, unsubscribes ${server.tracking.unsubscribes ? 'on' : 'off'}, domain ${server.tracking.domain ?? '(public URL)'}\n`);
+    process.stdout.write(
+      `updated server ${server.id}: sandbox ${server.sandbox ? 'on' : 'off'}, tracking opens ${server.tracking.opens ? 'on' : 'off'}, ` +
+        `clicks ${server.tracking.clicks ? 'on' : 'off'}, unsubscribes ${server.tracking.unsubscribes ? 'on' : 'off'}, domain ${server.tracking.domain ?? '(public URL)'}\n`,
+    );
     return;
   }
   if (verb === 'get') {
@@ -68,7 +70,9 @@ export async function serversCommand(store: Store, verb: string | undefined, fla
     process.stdout.write(`server ${updated.id} is ${updated.status}\n`);
     return;
   }
-  throw new UsageError('usage: postline servers list [--account ID] [--json] | servers get --server ID [--json] | servers create --name NAME [--account ID] [--sandbox] [--require-verified-domain on|off] [--json] | servers update --server ID [...] | servers disable|enable --server ID [--json]');
+  throw new UsageError(
+    'usage: postline servers list [--account ID] [--json] | servers get --server ID [--json] | servers create --name NAME [--account ID] [--sandbox] [--require-verified-domain on|off] [--json] | servers update --server ID [...] | servers disable|enable --server ID [--json]',
+  );
 }
 
 function onOff(flags: Flags, flag: string): boolean | undefined {
@@ -86,7 +90,12 @@ async function existingServer(store: Store, flags: Flags): Promise<Server> {
 }
 
 const serverRow = (s: Server) => ({
-  serverId: s.id, name: s.name, account: s.accountId, status: s.status, sandbox: s.sandbox, requireVerifiedDomain: s.requireVerifiedDomain,
+  serverId: s.id,
+  name: s.name,
+  account: s.accountId,
+  status: s.status,
+  sandbox: s.sandbox,
+  requireVerifiedDomain: s.requireVerifiedDomain,
 });
 
 /** A tracking domain is stored as an origin (`https://track.example.com`); `none` clears it. */
@@ -111,11 +120,20 @@ export async function keysCommand(store: Store, verb: string | undefined, args: 
     const accountId = flags.account === undefined ? undefined : positiveInt(flags.account, 'account');
     const keys = (await store.listApiKeys(serverId)).filter((k) => accountId === undefined || k.accountId === accountId);
     if (flags.json) return printJson(keys);
-    return printTable(keys.map((k) => ({ publicId: k.publicId, serverId: k.serverId, account: k.accountId, scope: k.scope, name: k.name,
-      created: new Date(k.createdAt).toISOString(), revoked: k.revokedAt && new Date(k.revokedAt).toISOString() })));
+    return printTable(
+      keys.map((k) => ({
+        publicId: k.publicId,
+        serverId: k.serverId,
+        account: k.accountId,
+        scope: k.scope,
+        name: k.name,
+        created: new Date(k.createdAt).toISOString(),
+        revoked: k.revokedAt && new Date(k.revokedAt).toISOString(),
+      })),
+    );
   }
   if (verb === 'create') {
-    const asked = typeof flags.scope === 'string' ? flags.scope : (flags.account !== undefined && flags.server === undefined ? 'account' : 'injection');
+    const asked = typeof flags.scope === 'string' ? flags.scope : flags.account !== undefined && flags.server === undefined ? 'account' : 'injection';
     // A server key's permissions may be given in any order (`management,injection`); stored in one spelling.
     const scope: ApiKeyScope | null = asked.trim().toLowerCase() === 'account' ? 'account' : serverScopeOf(asked);
     if (scope === null) throw new UsageError(`--scope must be one of ${API_KEY_SCOPES.join(', ')}`);
@@ -153,11 +171,15 @@ export async function keysCommand(store: Store, verb: string | undefined, args: 
     if (!publicId) throw new UsageError('usage: postline keys rotate PUBLIC_ID (the 20 characters before the dot)');
     const current = await store.findApiKeyForAuth(publicId);
     const fresh = newSecretFor(publicId);
-    const rec = current && await store.rotateApiKeyOf(current.serverId === null ? { accountId: current.accountId } : { serverId: current.serverId }, publicId, fresh.secretHash);
+    const rec =
+      current &&
+      (await store.rotateApiKeyOf(current.serverId === null ? { accountId: current.accountId } : { serverId: current.serverId }, publicId, fresh.secretHash));
     if (!rec) throw new UsageError(`no live key with public id ${publicId}`);
     if (flags.json) return printJson({ ...rec, apiKey: fresh.key });
     process.stdout.write(`rotated ${publicId}; the old secret no longer works. The new key is shown only now:\n${fresh.key}\n`);
     return;
   }
-  throw new UsageError('usage: postline keys list [--server ID | --account ID] [--json] | keys create --server ID [--scope injection|management|injection,management] | --account ID --scope account [--name N] [--json] | keys revoke|rotate PUBLIC_ID [--json]');
+  throw new UsageError(
+    'usage: postline keys list [--server ID | --account ID] [--json] | keys create --server ID [--scope injection|management|injection,management] | --account ID --scope account [--name N] [--json] | keys revoke|rotate PUBLIC_ID [--json]',
+  );
 }

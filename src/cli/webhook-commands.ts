@@ -13,11 +13,12 @@ import { positiveInt } from './tenancy-commands.js';
 
 type Flags = Record<string, string | boolean | undefined>;
 
-const USAGE = 'usage: postline webhooks list --server ID [--json]'
-  + ' | webhooks add --server ID --url URL [--events Delivered,Failed,...] [--format json|form] [--validation-key KEY] [--no-validate] [--json]'
-  + ' | webhooks rotate-validation-key --server ID --id ENDPOINT [--validation-key KEY] [--json]'
-  + ' | webhooks remove --server ID --id ENDPOINT [--json]'
-  + ' | webhooks attempts --server ID --id ENDPOINT [--json]';
+const USAGE =
+  'usage: postline webhooks list --server ID [--json]' +
+  ' | webhooks add --server ID --url URL [--events Delivered,Failed,...] [--format json|form] [--validation-key KEY] [--no-validate] [--json]' +
+  ' | webhooks rotate-validation-key --server ID --id ENDPOINT [--validation-key KEY] [--json]' +
+  ' | webhooks remove --server ID --id ENDPOINT [--json]' +
+  ' | webhooks attempts --server ID --id ENDPOINT [--json]';
 
 /** Attempts `webhooks attempts` shows: the newest, as the API's largest page. */
 const ATTEMPTS_SHOWN = 100;
@@ -25,7 +26,14 @@ const ATTEMPTS_SHOWN = 100;
 function eventTypes(v: string | boolean | undefined): string[] {
   if (v === undefined) return [];
   if (typeof v !== 'string') throw new UsageError(`--events needs a comma-separated list of: ${SUBSCRIBABLE_EVENT_TYPES.join(', ')}`);
-  const list = [...new Set(v.split(',').map((s) => s.trim()).filter((s) => s !== ''))];
+  const list = [
+    ...new Set(
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== ''),
+    ),
+  ];
   const unknown = list.filter((t) => !(SUBSCRIBABLE_EVENT_TYPES as readonly string[]).includes(t));
   if (unknown.length > 0) throw new UsageError(`unknown event type ${unknown.join(', ')}; one of: ${SUBSCRIBABLE_EVENT_TYPES.join(', ')}`);
   return list;
@@ -52,10 +60,17 @@ export async function webhooksCommand(store: Store, cfg: Config, verb: string | 
   if (verb === 'list') {
     const { rows } = await store.listWebhookEndpoints(serverId, { limit: MAX_WEBHOOK_ENDPOINTS_PER_SERVER, offset: 0, direction: 'asc' });
     if (flags.json) return printJson(rows.map(toWire));
-    return printTable(rows.map((e) => ({
-      id: e.id, url: e.url, format: e.format, events: e.eventTypes.join(',') || 'all', enabled: e.enabled, validationKey: toWire(e).validationKey ?? '',
-      disabledReason: e.disabledReason,
-    })));
+    return printTable(
+      rows.map((e) => ({
+        id: e.id,
+        url: e.url,
+        format: e.format,
+        events: e.eventTypes.join(',') || 'all',
+        enabled: e.enabled,
+        validationKey: toWire(e).validationKey ?? '',
+        disabledReason: e.disabledReason,
+      })),
+    );
   }
   if (verb === 'add') {
     const url = typeof flags.url === 'string' ? flags.url.trim() : '';
@@ -67,22 +82,37 @@ export async function webhooksCommand(store: Store, cfg: Config, verb: string | 
     if (givenKey !== undefined && format !== 'form') throw new UsageError('--validation-key is for --format form endpoints only');
     await asUsage(async () => checkTypesForFormat(format, types));
     const { total } = await store.listWebhookEndpoints(serverId, { limit: 1, offset: 0, direction: 'asc' });
-    if (total >= MAX_WEBHOOK_ENDPOINTS_PER_SERVER) throw new UsageError(`server ${serverId} already has ${total} webhook endpoints (at most ${MAX_WEBHOOK_ENDPOINTS_PER_SERVER})`);
+    if (total >= MAX_WEBHOOK_ENDPOINTS_PER_SERVER)
+      throw new UsageError(`server ${serverId} already has ${total} webhook endpoints (at most ${MAX_WEBHOOK_ENDPOINTS_PER_SERVER})`);
     const deps = { store, now: () => now, guard: createUrlGuard({ allowPrivate: cfg.webhookAllowPrivate, allowCidrs: cfg.webhookAllowCidrs }) };
     await asUsage(() => checkUrl(deps, url));
     const secretKey = generateSecretKey();
     const signingSecret = generateSecret();
     const validate = validatesOnCreate(format, flags['no-validate'] === true ? false : undefined, givenKey);
-    const validationKey = format === 'form' ? givenKey ?? generateValidationKey() : null;
-    if (validate) await asUsage(() => handshake(deps, serverId, { url, format, secretKey, validationKey, signingSecrets: [signingSecret], secretsRotatedAt: null }));
-    const endpoint = await store.createWebhookEndpoint({
-      serverId, url, eventTypes: types, format, secretKey, signingSecret, validationKey,
-      enabled: validate, disabledReason: validate ? null : NOT_VALIDATED_REASON, validatedAt: validate ? now : null,
-    }, now);
+    const validationKey = format === 'form' ? (givenKey ?? generateValidationKey()) : null;
+    if (validate)
+      await asUsage(() => handshake(deps, serverId, { url, format, secretKey, validationKey, signingSecrets: [signingSecret], secretsRotatedAt: null }));
+    const endpoint = await store.createWebhookEndpoint(
+      {
+        serverId,
+        url,
+        eventTypes: types,
+        format,
+        secretKey,
+        signingSecret,
+        validationKey,
+        enabled: validate,
+        disabledReason: validate ? null : NOT_VALIDATED_REASON,
+        validatedAt: validate ? now : null,
+      },
+      now,
+    );
     if (flags.json) return printJson({ ...toWire(endpoint), signingSecret });
-    process.stdout.write(`created webhook endpoint ${endpoint.id} for ${url}${validate ? '' : ' (disabled until validated)'}\n`
-      + `  SecretKey:      ${secretKey}\n  signing secret: ${signingSecret} (shown once)\n`
-      + (validationKey === null ? '' : `  ValidationKey:  ${validationKey} (the receiver must put it in the body of every answer)\n`));
+    process.stdout.write(
+      `created webhook endpoint ${endpoint.id} for ${url}${validate ? '' : ' (disabled until validated)'}\n` +
+        `  SecretKey:      ${secretKey}\n  signing secret: ${signingSecret} (shown once)\n` +
+        (validationKey === null ? '' : `  ValidationKey:  ${validationKey} (the receiver must put it in the body of every answer)\n`),
+    );
     return;
   }
   const id = positiveInt(flags.id, 'id');

@@ -51,18 +51,21 @@ export async function composeMessage(input: ComposeInput): Promise<Buffer> {
   const headers = input.tracking?.unsubscribeUrl ? addListUnsubscribe(r.headers, { url: input.tracking.unsubscribeUrl }) : r.headers;
   // A merge message's To is decoration; if the template left it empty, name the delivery address.
   const to = r.to.length > 0 ? r.to.map(address) : [input.deliveryAddress];
-  return skeleton.render({
-    from: address(r.from),
-    to,
-    cc: r.cc.length > 0 ? r.cc.map(address) : undefined,
-    replyTo: r.replyTo ? address(r.replyTo) : undefined,
-    subject: r.subject,
-    messageId: `<${input.traceTag ? tracedLocalPart(input.recipientId, input.traceTag) : input.recipientId.toLowerCase()}@${input.hostname}>`,
-    date: input.date,
-    headers: headers.map((h) => ({ key: h.name, value: h.value })),
-  }, {
-    ...(r.textBody !== null ? { text: r.textBody } : {}),
-    ...(r.htmlBody !== null ? { html: r.htmlBody } : {}),
-    ...(r.ampBody !== null ? { amp: r.ampBody } : {}),
-  });
+  return skeleton.render(
+    {
+      from: address(r.from),
+      to,
+      cc: r.cc.length > 0 ? r.cc.map(address) : undefined,
+      replyTo: r.replyTo ? address(r.replyTo) : undefined,
+      subject: r.subject,
+      messageId: `<${input.traceTag ? tracedLocalPart(input.recipientId, input.traceTag) : input.recipientId.toLowerCase()}@${input.hostname}>`,
+      date: input.date,
+      headers: headers.map((h) => ({ key: h.name, value: h.value })),
+    },
+    {
+      ...(r.textBody !== null ? { text: r.textBody } : {}),
+      ...(r.htmlBody !== null ? { html: r.htmlBody } : {}),
+      ...(r.ampBody !== null ? { amp: r.ampBody } : {}),
+    },
+  );
 }

@@ -48,18 +48,31 @@ const SELECTOR = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]
  * unsubscribe (RFC 8058), and Feedback-ID for Gmail's postmaster feedback loop.
  */
 export const SIGNED_HEADERS: readonly string[] = [
-  'from', 'sender', 'reply-to', 'to', 'cc', 'subject', 'date', 'message-id', 'in-reply-to', 'references',
-  'mime-version', 'content-type', 'content-transfer-encoding', 'list-id', 'list-unsubscribe',
-  'list-unsubscribe-post', 'feedback-id',
+  'from',
+  'sender',
+  'reply-to',
+  'to',
+  'cc',
+  'subject',
+  'date',
+  'message-id',
+  'in-reply-to',
+  'references',
+  'mime-version',
+  'content-type',
+  'content-transfer-encoding',
+  'list-id',
+  'list-unsubscribe',
+  'list-unsubscribe-post',
+  'feedback-id',
 ];
 
 export function generateDkimKey(domain: string, selector: string, algorithm: DkimAlgorithm = 'rsa-sha256'): DkimKey {
   const d = normalizeDomain(domain);
   if (!SELECTOR.test(selector)) throw new Error(`Invalid DKIM selector "${selector}": use letters, digits, hyphens and dots`);
   if (algorithm !== 'rsa-sha256' && algorithm !== 'ed25519-sha256') throw new Error(`Unsupported DKIM algorithm "${String(algorithm)}"`);
-  const { privateKey, publicKey } = algorithm === 'rsa-sha256'
-    ? generateKeyPairSync('rsa', { modulusLength: RSA_BITS, publicExponent: 0x10001 })
-    : generateKeyPairSync('ed25519');
+  const { privateKey, publicKey } =
+    algorithm === 'rsa-sha256' ? generateKeyPairSync('rsa', { modulusLength: RSA_BITS, publicExponent: 0x10001 }) : generateKeyPairSync('ed25519');
   return {
     domain: d,
     selector: selector.toLowerCase(),
@@ -105,13 +118,29 @@ export function dnsRecordsFor(keys: DkimKey[], opts: { hostname: string; spfIncl
   for (const [domain, list] of byDomain) {
     for (const k of list) {
       const kind = k.algorithm === 'ed25519-sha256' ? 'ed25519' : 'rsa';
-      out.push(txt(`${k.selector}._domainkey.${domain}`.toLowerCase(), `v=DKIM1; k=${kind}; p=${k.publicKeyBase64}`,
-        `DKIM public key (${k.algorithm}, selector ${k.selector})`));
+      out.push(
+        txt(
+          `${k.selector}._domainkey.${domain}`.toLowerCase(),
+          `v=DKIM1; k=${kind}; p=${k.publicKeyBase64}`,
+          `DKIM public key (${k.algorithm}, selector ${k.selector})`,
+        ),
+      );
     }
     const spf = opts.spfInclude ? `v=spf1 include:${opts.spfInclude} ~all` : `v=spf1 a:${opts.hostname} ~all`;
-    out.push(txt(domain, spf, 'SPF: authorises Postline to send for the domain; if the domain already has a v=spf1 record, add the mechanism to it instead (only one SPF record is allowed)'));
-    out.push(txt(`_dmarc.${domain}`, `v=DMARC1; p=none; rua=mailto:dmarc@${domain}`,
-      'DMARC: monitoring only (p=none) with aggregate reports; tighten to quarantine/reject once reports show all mail aligned'));
+    out.push(
+      txt(
+        domain,
+        spf,
+        'SPF: authorises Postline to send for the domain; if the domain already has a v=spf1 record, add the mechanism to it instead (only one SPF record is allowed)',
+      ),
+    );
+    out.push(
+      txt(
+        `_dmarc.${domain}`,
+        `v=DMARC1; p=none; rua=mailto:dmarc@${domain}`,
+        'DMARC: monitoring only (p=none) with aggregate reports; tighten to quarantine/reject once reports show all mail aligned',
+      ),
+    );
   }
   return out;
 }
@@ -124,7 +153,10 @@ function txt(name: string, value: string, purpose: string): DnsRecord {
 
 // ---- signing ------------------------------------------------------------------------------
 
-interface ParsedKey { key: KeyObject; rsa: boolean }
+interface ParsedKey {
+  key: KeyObject;
+  rsa: boolean;
+}
 /** Parsed keys by algorithm+PEM. Bounded (LRU) because keys rotate and tenants come and go. */
 const keyCache = new Map<string, ParsedKey>();
 const KEY_CACHE_MAX = 1000;
@@ -205,7 +237,10 @@ export async function signMessage(message: Buffer | string, keys: DkimKey[]): Pr
   return Buffer.concat([Buffer.from(headers.join(''), 'latin1'), raw]);
 }
 
-interface Field { name: string; raw: string }
+interface Field {
+  name: string;
+  raw: string;
+}
 
 /** Header block (without the blank line) into fields, keeping each field's folding as is. */
 function parseFields(block: string): Field[] {
@@ -217,7 +252,16 @@ function parseFields(block: string): Field[] {
       continue;
     }
     const colon = line.indexOf(':');
-    fields.push({ name: colon > 0 ? line.slice(0, colon).replace(/[ \t]+$/, '').toLowerCase() : '', raw: line });
+    fields.push({
+      name:
+        colon > 0
+          ? line
+              .slice(0, colon)
+              .replace(/[ \t]+$/, '')
+              .toLowerCase()
+          : '',
+      raw: line,
+    });
   }
   return fields;
 }
@@ -242,8 +286,15 @@ function signedFields(fields: Field[]): { names: string[]; canonical: string } {
 /** RFC 6376 §3.4.2 relaxed header canonicalization (without the trailing CRLF). */
 function relaxedField(raw: string): string {
   const colon = raw.indexOf(':');
-  const name = raw.slice(0, colon).replace(/[ \t]+$/, '').toLowerCase();
-  const value = raw.slice(colon + 1).replace(/\r\n/g, '').replace(/[ \t]+/g, ' ').replace(/^ | $/g, '');
+  const name = raw
+    .slice(0, colon)
+    .replace(/[ \t]+$/, '')
+    .toLowerCase();
+  const value = raw
+    .slice(colon + 1)
+    .replace(/\r\n/g, '')
+    .replace(/[ \t]+/g, ' ')
+    .replace(/^ | $/g, '');
   return `${name}:${value}`;
 }
 

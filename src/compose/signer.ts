@@ -7,10 +7,11 @@ import type { SigningPool } from './signing-pool.js';
 export const DKIM_KEY_CACHE_MS = 60_000;
 
 /** The newest key per algorithm, RSA first. */
-const newestPerAlgorithm = (rows: DkimKeyRecord[]): DkimKey[] => rows
-  .sort((a, b) => (a.algorithm === b.algorithm ? b.id - a.id : a.algorithm === 'rsa-sha256' ? -1 : 1))
-  .filter((k, i, all) => all.findIndex((x) => x.algorithm === k.algorithm) === i)
-  .map((k) => ({ domain: k.domain, selector: k.selector, algorithm: k.algorithm, privateKeyPem: k.privateKey, publicKeyBase64: k.publicKey }));
+const newestPerAlgorithm = (rows: DkimKeyRecord[]): DkimKey[] =>
+  rows
+    .sort((a, b) => (a.algorithm === b.algorithm ? b.id - a.id : a.algorithm === 'rsa-sha256' ? -1 : 1))
+    .filter((k, i, all) => all.findIndex((x) => x.algorithm === k.algorithm) === i)
+    .map((k) => ({ domain: k.domain, selector: k.selector, algorithm: k.algorithm, privateKeyPem: k.privateKey, publicKeyBase64: k.publicKey }));
 
 /**
  * Signs outbound messages with the live DKIM keys of their From domain (RSA-2048, plus Ed25519
@@ -19,10 +20,15 @@ const newestPerAlgorithm = (rows: DkimKeyRecord[]): DkimKey[] => rows
  * message goes unsigned. `changes` (the sending-domain API in this process) drops a server's
  * cached keys at once, so a rotation's new key signs from the next message.
  */
-export function createSigner(store: Store, pool: SigningPool | null = null, changes: DomainChanges | null = null):
-(message: Buffer, fromDomain: string, serverId?: number) => Promise<Buffer> {
+export function createSigner(
+  store: Store,
+  pool: SigningPool | null = null,
+  changes: DomainChanges | null = null,
+): (message: Buffer, fromDomain: string, serverId?: number) => Promise<Buffer> {
   const cache = new Map<string, { until: number; keys: Promise<DkimKey[]> }>();
-  changes?.subscribe((serverId) => { for (const k of cache.keys()) if (k.startsWith(`${serverId}\n`)) cache.delete(k); });
+  changes?.subscribe((serverId) => {
+    for (const k of cache.keys()) if (k.startsWith(`${serverId}\n`)) cache.delete(k);
+  });
   const load = async (domain: string, serverId: number | undefined): Promise<DkimKey[]> => {
     if (serverId !== undefined) {
       const own = await store.listServerSigningKeys(serverId, domain);

@@ -4,8 +4,14 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { DkimKey } from './dkim.js';
 
-interface Pending { resolve: (b: Buffer) => void; reject: (e: Error) => void }
-interface Slot { worker: Worker; busy: number }
+interface Pending {
+  resolve: (b: Buffer) => void;
+  reject: (e: Error) => void;
+}
+interface Slot {
+  worker: Worker;
+  busy: number;
+}
 
 /**
  * DKIM signing on worker threads. Jobs go to the least busy thread; a thread that dies fails its
@@ -17,7 +23,10 @@ export class SigningPool {
   private nextId = 1;
   private closed = false;
 
-  constructor(private readonly workerFile: string, size: number) {
+  constructor(
+    private readonly workerFile: string,
+    size: number,
+  ) {
     if (!(size >= 1)) throw new Error('SigningPool needs at least one thread');
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
   }
@@ -50,7 +59,9 @@ export class SigningPool {
       else p.reject(new Error(m.error));
     });
     slot.worker.on('error', (err) => this.fail(slot, err));
-    slot.worker.on('exit', (code) => { if (!this.closed) this.fail(slot, new Error(`signing thread exited with ${code}`)); });
+    slot.worker.on('exit', (code) => {
+      if (!this.closed) this.fail(slot, new Error(`signing thread exited with ${code}`));
+    });
     return slot;
   }
 

@@ -3,7 +3,11 @@ import { signMessage, type DkimKey } from './dkim.js';
 
 /** A DKIM signing thread: RSA signatures are the largest CPU cost of bulk delivery, so they run
  *  here, beside the event loop, on another core. Parsed keys stay cached inside dkim.ts. */
-interface Job { id: number; message: Uint8Array; keys: DkimKey[] }
+interface Job {
+  id: number;
+  message: Uint8Array;
+  keys: DkimKey[];
+}
 
 parentPort!.on('message', (job: Job) => {
   const input = Buffer.from(job.message.buffer, job.message.byteOffset, job.message.byteLength);

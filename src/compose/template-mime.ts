@@ -47,28 +47,36 @@ export async function compileTemplateMime(t: MessageTemplate, opts: { baseBounda
   const charset = t.charset ?? 'utf-8';
   const part = (p: TextPart, present: boolean, type: string) =>
     present ? { content: placeholder(p), contentType: `${type}; charset=${charset}`, contentTransferEncoding: 'quoted-printable' } : undefined;
-  const skeleton = (await new MailComposer({
-    text: part('text', t.textBody !== null, 'text/plain'),
-    html: part('html', t.htmlBody !== null, 'text/html'),
-    amp: part('amp', t.ampBody !== null, 'text/x-amp-html'),
-    attachments: t.attachments.map((a) => ({
-      filename: a.name,
-      content: Buffer.from(a.content, 'base64'),
-      contentType: a.contentType,
-      cid: a.contentId ?? undefined,
-      contentDisposition: a.contentId ? ('inline' as const) : ('attachment' as const),
-      headers: a.headers.map((h) => ({ key: h.name, value: h.value })),
-    })),
-    newline: 'win',
-    xMailer: false,
-    disableFileAccess: true,
-    disableUrlAccess: true,
-    baseBoundary: opts.baseBoundary,
-  }).compile().build()).toString('latin1');
+  const skeleton = (
+    await new MailComposer({
+      text: part('text', t.textBody !== null, 'text/plain'),
+      html: part('html', t.htmlBody !== null, 'text/html'),
+      amp: part('amp', t.ampBody !== null, 'text/x-amp-html'),
+      attachments: t.attachments.map((a) => ({
+        filename: a.name,
+        content: Buffer.from(a.content, 'base64'),
+        contentType: a.contentType,
+        cid: a.contentId ?? undefined,
+        contentDisposition: a.contentId ? ('inline' as const) : ('attachment' as const),
+        headers: a.headers.map((h) => ({ key: h.name, value: h.value })),
+      })),
+      newline: 'win',
+      xMailer: false,
+      disableFileAccess: true,
+      disableUrlAccess: true,
+      baseBoundary: opts.baseBoundary,
+    })
+      .compile()
+      .build()
+  ).toString('latin1');
 
   // The skeleton's own Date and Message-ID are dropped with the rest of its header block.
   const split = skeleton.indexOf('\r\n\r\n');
-  const structural = new Map(fields(skeleton.slice(0, split)).filter((f) => STRUCTURAL.has(f.name)).map((f) => [f.name, f.raw]));
+  const structural = new Map(
+    fields(skeleton.slice(0, split))
+      .filter((f) => STRUCTURAL.has(f.name))
+      .map((f) => [f.name, f.raw]),
+  );
   // A single-part message's root carries the part's Content-Transfer-Encoding, which the
   // composer writes first: the header builder below gets a one-part body so it sits there too.
   const rootEncoding = structural.has('content-transfer-encoding') ? 'quoted-printable' : undefined;
@@ -89,10 +97,22 @@ export async function compileTemplateMime(t: MessageTemplate, opts: { baseBounda
   return {
     render(h, parts) {
       const head = new MailComposer({
-        from: h.from, to: h.to, cc: h.cc, replyTo: h.replyTo, subject: h.subject, messageId: h.messageId, date: h.date,
-        headers: h.headers, xMailer: false, newline: 'win', disableFileAccess: true, disableUrlAccess: true,
+        from: h.from,
+        to: h.to,
+        cc: h.cc,
+        replyTo: h.replyTo,
+        subject: h.subject,
+        messageId: h.messageId,
+        date: h.date,
+        headers: h.headers,
+        xMailer: false,
+        newline: 'win',
+        disableFileAccess: true,
+        disableUrlAccess: true,
         text: rootEncoding ? { content: ' ', contentTransferEncoding: rootEncoding } : undefined,
-      }).compile().buildHeaders();
+      })
+        .compile()
+        .buildHeaders();
       // The recipient's fields in the composer's order, structural ones taken from the skeleton.
       const lines: string[] = [];
       const used = new Set<string>();
@@ -105,7 +125,10 @@ export async function compileTemplateMime(t: MessageTemplate, opts: { baseBounda
         // The composer's fields are text; a UTF-8 local part it cannot encode stays as characters,
         // written as UTF-8 (RFC 6532), where the latin1 join below would cut each to one byte.
         if (!STRUCTURAL.has(f.name)) lines.push(/[^\x00-\x7f]/.test(raw) ? Buffer.from(raw, 'utf8').toString('latin1') : raw);
-        else if (structural.has(f.name) && !used.has(f.name)) { lines.push(structural.get(f.name)!); used.add(f.name); }
+        else if (structural.has(f.name) && !used.has(f.name)) {
+          lines.push(structural.get(f.name)!);
+          used.add(f.name);
+        }
       }
       for (const [name, raw] of structural) if (!used.has(name)) lines.push(raw);
       const out: Buffer[] = [Buffer.from(lines.join('\r\n'), 'latin1')];
@@ -123,7 +146,10 @@ function encodeText(text: string): string {
   return qpWrap(qpEncode(Buffer.from(text.replace(/\r?\n/g, '\r\n'), 'utf8')), 76);
 }
 
-interface Field { name: string; raw: string }
+interface Field {
+  name: string;
+  raw: string;
+}
 
 /** A header block split into fields (continuation lines kept with their field). */
 function fields(block: string): Field[] {

@@ -54,10 +54,12 @@ export function checkHostname(cfg: Pick<Config, 'hostname' | 'bounceDomain' | 'm
   return {
     warnings,
     refusal: {
-      key: blocking.key, value: blocking.value,
-      message: `not a fully qualified domain name (${blocking.reason}), which the MX listener (role smtp) needs: `
-        + `set ${blocking.key} to this host's public name (e.g. mta.example.com, with an A record), `
-        + 'or set POSTLINE_ALLOW_LOCAL_HOSTNAME=true for a test setup (bounces sent to this name will not arrive from elsewhere)',
+      key: blocking.key,
+      value: blocking.value,
+      message:
+        `not a fully qualified domain name (${blocking.reason}), which the MX listener (role smtp) needs: ` +
+        `set ${blocking.key} to this host's public name (e.g. mta.example.com, with an A record), ` +
+        'or set POSTLINE_ALLOW_LOCAL_HOSTNAME=true for a test setup (bounces sent to this name will not arrive from elsewhere)',
     },
   };
 }

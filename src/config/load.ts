@@ -48,7 +48,11 @@ export interface Config {
 
 /** Start-up stops on this: it names the key and the value so the operator can fix it at once. */
 export class ConfigError extends Error {
-  constructor(readonly key: string, readonly value: unknown, reason: string) {
+  constructor(
+    readonly key: string,
+    readonly value: unknown,
+    reason: string,
+  ) {
     super(`invalid configuration ${key}=${JSON.stringify(value)}: ${reason}`);
     this.name = 'ConfigError';
   }
@@ -66,8 +70,8 @@ function parseValue(spec: ConfigKey, name: string, raw: unknown): Raw {
     case 'integer':
     case 'port': {
       const n = typeof text === 'number' ? text : /^-?\d+$/.test(String(text)) ? Number(text) : NaN;
-      const min = spec.type === 'port' ? 0 : spec.min ?? Number.MIN_SAFE_INTEGER;
-      const max = spec.type === 'port' ? 65535 : spec.max ?? Number.MAX_SAFE_INTEGER;
+      const min = spec.type === 'port' ? 0 : (spec.min ?? Number.MIN_SAFE_INTEGER);
+      const max = spec.type === 'port' ? 65535 : (spec.max ?? Number.MAX_SAFE_INTEGER);
       if (!Number.isSafeInteger(n)) throw new ConfigError(name, raw, 'expected a whole number');
       if (n < min || n > max) throw new ConfigError(name, raw, `expected a number from ${min} to ${max}`);
       return n;
@@ -87,7 +91,11 @@ function parseValue(spec: ConfigKey, name: string, raw: unknown): Raw {
     case 'url': {
       if (typeof text !== 'string') throw new ConfigError(name, raw, 'expected a URL');
       let url: URL;
-      try { url = new URL(text); } catch { throw new ConfigError(name, raw, 'expected an absolute http(s) URL'); }
+      try {
+        url = new URL(text);
+      } catch {
+        throw new ConfigError(name, raw, 'expected an absolute http(s) URL');
+      }
       if (url.protocol !== 'http:' && url.protocol !== 'https:') {
         throw new ConfigError(name, raw, 'expected an absolute http(s) URL');
       }
@@ -95,7 +103,10 @@ function parseValue(spec: ConfigKey, name: string, raw: unknown): Raw {
     }
     case 'list':
       if (Array.isArray(text)) return text.map(String);
-      return String(text).split(',').map((s) => s.trim()).filter(Boolean);
+      return String(text)
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
   }
 }
 
@@ -108,10 +119,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const file = env.POSTLINE_CONFIG_FILE;
   if (file) {
     let text: string;
-    try { text = readFileSync(file, 'utf8'); } catch (err) {
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
       throw new ConfigError('POSTLINE_CONFIG_FILE', file, `cannot read: ${(err as Error).message}`);
     }
-    try { fileValues = JSON.parse(text) as Record<string, unknown>; } catch (err) {
+    try {
+      fileValues = JSON.parse(text) as Record<string, unknown>;
+    } catch (err) {
       throw new ConfigError('POSTLINE_CONFIG_FILE', file, `not valid JSON: ${(err as Error).message}`);
     }
     if (typeof fileValues !== 'object' || fileValues === null || Array.isArray(fileValues)) {
@@ -130,8 +145,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   }
   const cfg = { ...out, ...overrides } as unknown as Config;
   if ((cfg.tlsCertFile === null) !== (cfg.tlsKeyFile === null)) {
-    throw new ConfigError(cfg.tlsCertFile === null ? 'POSTLINE_TLS_CERT_FILE' : 'POSTLINE_TLS_KEY_FILE', null,
-      'POSTLINE_TLS_CERT_FILE and POSTLINE_TLS_KEY_FILE go together');
+    throw new ConfigError(
+      cfg.tlsCertFile === null ? 'POSTLINE_TLS_CERT_FILE' : 'POSTLINE_TLS_KEY_FILE',
+      null,
+      'POSTLINE_TLS_CERT_FILE and POSTLINE_TLS_KEY_FILE go together',
+    );
   }
   if (cfg.relayHost !== null && !/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/.test(cfg.relayHost)) {
     throw new ConfigError('POSTLINE_RELAY_HOST', cfg.relayHost, 'expected host:port');
@@ -147,8 +165,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     throw new ConfigError('POSTLINE_WEBHOOK_ALLOW_CIDRS', cfg.webhookAllowCidrs.join(','), (err as Error).message);
   }
   if (cfg.databaseUrl !== null && !/^postgres(ql)?:\/\//.test(cfg.databaseUrl)) {
-    throw new ConfigError('POSTLINE_DATABASE_URL', cfg.databaseUrl,
-      'expected a postgres:// URL (leave unset for the embedded SQLite store)');
+    throw new ConfigError('POSTLINE_DATABASE_URL', cfg.databaseUrl, 'expected a postgres:// URL (leave unset for the embedded SQLite store)');
   }
   if (cfg.complaintAddress !== null) {
     const bounceDomain = (cfg.bounceDomain ?? cfg.hostname).toLowerCase();

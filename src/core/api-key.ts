@@ -59,7 +59,11 @@ function randomToken(length: number): string {
   return out;
 }
 
-export interface GeneratedKey { key: string; publicId: string; secretHash: string }
+export interface GeneratedKey {
+  key: string;
+  publicId: string;
+  secretHash: string;
+}
 
 export function generateApiKey(): GeneratedKey {
   return newSecretFor(randomToken(API_KEY_PUBLIC_LENGTH));
@@ -75,7 +79,10 @@ export function hashSecret(secret: string): string {
   return createHash('sha256').update(secret, 'utf8').digest('hex');
 }
 
-export interface ParsedKey { publicId: string; secret: string }
+export interface ParsedKey {
+  publicId: string;
+  secret: string;
+}
 
 export function parseApiKey(key: string): ParsedKey | null {
   if (key.length !== API_KEY_LENGTH || key[API_KEY_PUBLIC_LENGTH] !== '.') return null;

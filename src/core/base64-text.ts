@@ -43,6 +43,9 @@ export function decodeBase64Text(text: string): DecodedBase64 {
   // No '=', or only a closing run of them: one native decode.
   if (pad < 0 || /^=+$/.test(clean.slice(pad))) return { bytes: Buffer.from(clean, 'base64'), junk, symbols };
   // Units between runs of '=', each decoded on its own, as postal-mime does.
-  const units = clean.split(/=+/).filter((u) => u.length > 0).map((u) => Buffer.from(u, 'base64'));
+  const units = clean
+    .split(/=+/)
+    .filter((u) => u.length > 0)
+    .map((u) => Buffer.from(u, 'base64'));
   return { bytes: Buffer.concat(units), junk, symbols };
 }

@@ -5,6 +5,10 @@
  */
 export class DomainChanges {
   private readonly listeners: ((serverId: number) => void)[] = [];
-  subscribe(fn: (serverId: number) => void): void { this.listeners.push(fn); }
-  notify(serverId: number): void { for (const fn of this.listeners) fn(serverId); }
+  subscribe(fn: (serverId: number) => void): void {
+    this.listeners.push(fn);
+  }
+  notify(serverId: number): void {
+    for (const fn of this.listeners) fn(serverId);
+  }
 }

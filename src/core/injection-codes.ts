@@ -4,23 +4,52 @@
  * so every code the API answers comes from these registries.
  */
 export const POST_ERROR_CODES = [
-  'Success', 'Warning', 'AccountDisabled', 'InternalError', 'InvalidAuthentication', 'InvalidData',
-  'NoMessages', 'EmptyMessage', 'OverQuota', 'TooManyErrors', 'TooManyMessages', 'TooManyRecipients',
-  'NoValidRecipients', 'MetadataOrTagsAreTooLarge', 'MessageTooLarge',
+  'Success',
+  'Warning',
+  'AccountDisabled',
+  'InternalError',
+  'InvalidAuthentication',
+  'InvalidData',
+  'NoMessages',
+  'EmptyMessage',
+  'OverQuota',
+  'TooManyErrors',
+  'TooManyMessages',
+  'TooManyRecipients',
+  'NoValidRecipients',
+  'MetadataOrTagsAreTooLarge',
+  'MessageTooLarge',
 ] as const;
 export type PostErrorCode = (typeof POST_ERROR_CODES)[number];
 
 export const MESSAGE_ERROR_CODES = [
-  'Warning', 'InvalidAttachment', 'MessageTooLarge', 'EmptySubject', 'EmptyToAddress', 'InvalidFrom',
-  'NoValidBodyParts', 'NoValidRecipients', 'InvalidMergeData', 'InvalidTemplateId',
-  'TemplateHasNoContent', 'MessageBodyConflict',
+  'Warning',
+  'InvalidAttachment',
+  'MessageTooLarge',
+  'EmptySubject',
+  'EmptyToAddress',
+  'InvalidFrom',
+  'NoValidBodyParts',
+  'NoValidRecipients',
+  'InvalidMergeData',
+  'InvalidTemplateId',
+  'TemplateHasNoContent',
+  'MessageBodyConflict',
 ] as const;
 export type MessageErrorCode = (typeof MESSAGE_ERROR_CODES)[number];
 
 export type AddressErrorCode = 'InvalidAddress';
 
-export interface AddressResult { EmailAddress: string; Accepted: boolean; ErrorCode: AddressErrorCode }
-export interface MessageResult { Index: number; ErrorCode: MessageErrorCode; AddressResults: AddressResult[] }
+export interface AddressResult {
+  EmailAddress: string;
+  Accepted: boolean;
+  ErrorCode: AddressErrorCode;
+}
+export interface MessageResult {
+  Index: number;
+  ErrorCode: MessageErrorCode;
+  AddressResults: AddressResult[];
+}
 /** The response body, PascalCase and with no other property (the Java client fails on unknown ones). */
 export interface InjectionResponse {
   ErrorCode: PostErrorCode;

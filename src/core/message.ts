@@ -3,8 +3,14 @@
  * plus one recipient row per delivery. A bulk merge is one template and N recipient rows; the
  * per-recipient message is rendered at delivery time, never N bodies at accept time.
  */
-export interface MailAddress { email: string; name: string | null }
-export interface MailHeader { name: string; value: string }
+export interface MailAddress {
+  email: string;
+  name: string | null;
+}
+export interface MailHeader {
+  name: string;
+  value: string;
+}
 export interface MailAttachment {
   name: string;
   contentType: string;
@@ -13,8 +19,14 @@ export interface MailAttachment {
   content: string;
   headers: MailHeader[];
 }
-export interface MergeField { field: string; value: string }
-export interface KeyValue { key: string; value: string }
+export interface MergeField {
+  field: string;
+  value: string;
+}
+export interface KeyValue {
+  key: string;
+  value: string;
+}
 
 export interface MessageTemplate {
   from: MailAddress;

@@ -7,14 +7,30 @@
 
 /** Counters stored per hour. Totals such as `failed` or `opens` are sums of these, made at query time. */
 export const STORED_METRICS = [
-  'queued', 'delivered', 'deferred',
+  'queued',
+  'delivered',
+  'deferred',
   // Failed, split by SocketLabs' FailureType: 0 temporary, 1 permanent, 2 suppressed (not attempted).
-  'failedTemporary', 'failedPermanent', 'suppressed',
+  'failedTemporary',
+  'failedPermanent',
+  'suppressed',
   // Failed, split by FailureCode family; "Other" is a code outside them or none.
-  'failedCode1xxx', 'failedCode2xxx', 'failedCode3xxx', 'failedCode4xxx', 'failedCode5xxx', 'failedCode9xxx', 'failedCodeOther',
+  'failedCode1xxx',
+  'failedCode2xxx',
+  'failedCode3xxx',
+  'failedCode4xxx',
+  'failedCode5xxx',
+  'failedCode9xxx',
+  'failedCodeOther',
   'complaints',
-  'opensHuman', 'opensMachine', 'uniqueOpens', 'uniqueOpensHuman',
-  'clicksHuman', 'clicksMachine', 'uniqueClicks', 'uniqueClicksHuman',
+  'opensHuman',
+  'opensMachine',
+  'uniqueOpens',
+  'uniqueOpensHuman',
+  'clicksHuman',
+  'clicksMachine',
+  'uniqueClicks',
+  'uniqueClicksHuman',
   'unsubscribes',
 ] as const;
 export type StoredMetric = (typeof STORED_METRICS)[number];
@@ -42,10 +58,16 @@ const TRACKING_OPEN = 1;
 const TRACKING_UNSUBSCRIBE = 2;
 
 /** An open or click that may be a recipient's first: counted unique only if the store says it was. */
-export interface FirstCandidate { kind: 'open' | 'click'; human: boolean }
+export interface FirstCandidate {
+  kind: 'open' | 'click';
+  human: boolean;
+}
 
 /** The metrics one event increments outright, and the unique counts it may add. */
-export interface EventCounts { metrics: StoredMetric[]; first: FirstCandidate | null }
+export interface EventCounts {
+  metrics: StoredMetric[];
+  first: FirstCandidate | null;
+}
 
 const FAILURE_TYPE_METRIC: Record<number, StoredMetric> = { 0: 'failedTemporary', 1: 'failedPermanent', 2: 'suppressed' };
 
@@ -61,15 +83,19 @@ export function failureCodeFamily(code: unknown): StoredMetric {
 export function countsOf(type: string, data: Record<string, unknown> | null): EventCounts {
   const d = data ?? {};
   switch (type) {
-    case 'Queued': return { metrics: ['queued'], first: null };
-    case 'Delivered': return { metrics: ['delivered'], first: null };
-    case 'Deferred': return { metrics: ['deferred'], first: null };
+    case 'Queued':
+      return { metrics: ['queued'], first: null };
+    case 'Delivered':
+      return { metrics: ['delivered'], first: null };
+    case 'Deferred':
+      return { metrics: ['deferred'], first: null };
     case 'Failed': {
       // A Failed event without a known FailureType is a producer's bug; it still counts as temporary.
       const byType = FAILURE_TYPE_METRIC[d.FailureType as number] ?? 'failedTemporary';
       return { metrics: [byType, failureCodeFamily(d.FailureCode)], first: null };
     }
-    case 'Complaint': return { metrics: ['complaints'], first: null };
+    case 'Complaint':
+      return { metrics: ['complaints'], first: null };
     case 'Tracking': {
       const human = d.Machine !== true;
       if (d.TrackingType === TRACKING_OPEN) return { metrics: [human ? 'opensHuman' : 'opensMachine'], first: { kind: 'open', human } };
@@ -77,7 +103,8 @@ export function countsOf(type: string, data: Record<string, unknown> | null): Ev
       if (d.TrackingType === TRACKING_UNSUBSCRIBE) return { metrics: ['unsubscribes'], first: null };
       return { metrics: [], first: null };
     }
-    default: return { metrics: [], first: null };
+    default:
+      return { metrics: [], first: null };
   }
 }
 
@@ -108,7 +135,7 @@ function intern(dim: 'mailing' | 'rcpt_domain', value: string): DimValue {
   let v = m.get(value);
   if (!v) {
     if (m.size >= INTERNED_MAX) m.clear();
-    m.set(value, v = dimValue(dim, value));
+    m.set(value, (v = dimValue(dim, value)));
   }
   return v;
 }
@@ -121,7 +148,7 @@ function dimsOfMessage(f: MessageFacts): readonly DimValue[] {
   for (const v of new Set(f.metadata.map((m) => metaValue(m.key, m.value)))) list.push(dimValue('meta', v));
   const from = domainOfAddress(f.fromAddress);
   if (from !== '') list.push(dimValue('from_domain', from));
-  messageDims.set(f, out = list);
+  messageDims.set(f, (out = list));
   return out;
 }
 
@@ -143,5 +170,4 @@ export const HOUR_MS = 3_600_000;
 export const hourOf = (ms: number): number => Math.floor(ms / HOUR_MS) * HOUR_MS;
 
 /** The stats_hourly column of a metric: `failedCode2xxx` -> `failed_code_2xxx` (migration 12 lists them). */
-export const columnOf = (metric: StoredMetric): string =>
-  metric.replace(/(\d)xxx/, '_$1xxx').replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+export const columnOf = (metric: StoredMetric): string => metric.replace(/(\d)xxx/, '_$1xxx').replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);

@@ -18,7 +18,11 @@ export interface Suppression {
   updatedAt: number;
 }
 
-export interface NewSuppression { address: string; reason: SuppressionReason; detail?: string | null }
+export interface NewSuppression {
+  address: string;
+  reason: SuppressionReason;
+  detail?: string | null;
+}
 
 /**
  * Details longer than this are cut: a bounce reply can be kilobytes long, and the first line or
@@ -66,8 +70,13 @@ export function suppressedFailure(address: string, reason: SuppressionReason): {
   return {
     reply,
     data: {
-      FailureType: FAILURE_TYPE_SUPPRESSED, FailureCode: FAILURE_CODE_SUPPRESSED, Reason: reply,
-      BounceStatus: null, DiagnosticCode: null, RemoteMta: null, SuppressionReason: reason,
+      FailureType: FAILURE_TYPE_SUPPRESSED,
+      FailureCode: FAILURE_CODE_SUPPRESSED,
+      Reason: reply,
+      BounceStatus: null,
+      DiagnosticCode: null,
+      RemoteMta: null,
+      SuppressionReason: reason,
       Explanation: "The recipient is on the server's suppression list, so the message was not sent.",
     },
   };

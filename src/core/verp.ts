@@ -50,7 +50,9 @@ export class VerpKeyring {
 
 /** HMAC-SHA256(key, purpose + upper-case id), its first 65 bits in lower-case Crockford base32. */
 export function verpTag(key: Buffer, recipientId: string): string {
-  const mac = createHmac('sha256', key).update(PURPOSE + recipientId.toUpperCase()).digest();
+  const mac = createHmac('sha256', key)
+    .update(PURPOSE + recipientId.toUpperCase())
+    .digest();
   let out = '';
   for (let i = 0; i < VERP_TAG_CHARS; i++) {
     const bit = i * 5;

@@ -14,8 +14,15 @@ export class WakeSignal {
   /** Resolves true when woken, false when `ms` passed first. */
   sleep(ms: number): Promise<boolean> {
     return new Promise<boolean>((resolve) => {
-      const sleeper = () => { clearTimeout(timer); this.sleepers.delete(sleeper); resolve(true); };
-      const timer = setTimeout(() => { this.sleepers.delete(sleeper); resolve(false); }, ms);
+      const sleeper = () => {
+        clearTimeout(timer);
+        this.sleepers.delete(sleeper);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.sleepers.delete(sleeper);
+        resolve(false);
+      }, ms);
       this.sleepers.add(sleeper);
     });
   }

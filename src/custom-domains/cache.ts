@@ -19,14 +19,21 @@ export class CustomDomainCache {
   private again = false;
   private readonly listeners: ((serverId: number) => void)[] = [];
 
-  constructor(private readonly store: Store, private readonly opts: { log?: Logger; refreshMs?: number } = {}) {}
+  constructor(
+    private readonly store: Store,
+    private readonly opts: { log?: Logger; refreshMs?: number } = {},
+  ) {}
 
   /** Loads once, then keeps refreshing in the background until stop(). */
   async start(): Promise<void> {
     await this.refresh();
-    this.timer ??= setInterval(() => void this.refresh().catch((err: unknown) => {
-      this.opts.log?.error({ err, event: 'custom_domains.refresh_failed' }, 'reloading custom domains failed; keeping the previous ones');
-    }), this.opts.refreshMs ?? CUSTOM_DOMAIN_REFRESH_MS);
+    this.timer ??= setInterval(
+      () =>
+        void this.refresh().catch((err: unknown) => {
+          this.opts.log?.error({ err, event: 'custom_domains.refresh_failed' }, 'reloading custom domains failed; keeping the previous ones');
+        }),
+      this.opts.refreshMs ?? CUSTOM_DOMAIN_REFRESH_MS,
+    );
     this.timer.unref();
   }
 
@@ -70,7 +77,9 @@ export class CustomDomainCache {
         this.domains = new Set(rows.map((r) => r.domain));
       } while (this.again);
     };
-    this.loading = run().finally(() => { this.loading = null; });
+    this.loading = run().finally(() => {
+      this.loading = null;
+    });
     return this.loading;
   }
 }

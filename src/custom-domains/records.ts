@@ -13,7 +13,6 @@ import type { CustomDomainKind, RecordCheck } from '../core/custom-domain.js';
 
 export type CustomDomainTargets = Readonly<Record<CustomDomainKind, string>>;
 
-
 export function customDomainTargets(cfg: Config): CustomDomainTargets {
   return {
     bounce: bareHost(cfg.bounceDomain ?? cfg.hostname),
@@ -32,11 +31,13 @@ export function expectedRecords(kind: CustomDomainKind, domain: string, targets:
  * SERVFAIL, refused) is error: the answer is unknown, not negative.
  */
 export async function checkRecords(dns: DnsLookup, kind: CustomDomainKind, domain: string, targets: CustomDomainTargets): Promise<RecordCheck[]> {
-  return Promise.all(expectedRecords(kind, domain, targets).map(async (r): Promise<RecordCheck> => {
-    const a = await checkCnameTarget(dns, r.name, r.expected);
-    if (a.status === 'error') return { ...r, status: 'error', found: [], error: a.error };
-    return { ...r, status: a.status, found: a.found.map(bareHost) };
-  }));
+  return Promise.all(
+    expectedRecords(kind, domain, targets).map(async (r): Promise<RecordCheck> => {
+      const a = await checkCnameTarget(dns, r.name, r.expected);
+      if (a.status === 'error') return { ...r, status: 'error', found: [], error: a.error };
+      return { ...r, status: a.status, found: a.found.map(bareHost) };
+    }),
+  );
 }
 
 /** What a check means for the domain: true every record verified, false one is missing or wrong, null unknown (a lookup failed). */
@@ -54,6 +55,6 @@ export function verdictOf(records: readonly RecordCheck[]): boolean | null {
 export function recordsView(kind: CustomDomainKind, domain: string, lastCheck: readonly RecordCheck[] | null, targets: CustomDomainTargets) {
   return expectedRecords(kind, domain, targets).map((r) => {
     const seen = lastCheck?.find((c) => c.type === r.type && c.name === r.name && c.expected === r.expected);
-    return { ...r, status: seen?.status ?? 'unchecked' as const, found: seen?.found ?? [] };
+    return { ...r, status: seen?.status ?? ('unchecked' as const), found: seen?.found ?? [] };
   });
 }

@@ -11,8 +11,11 @@ import { normalizeDomain, type CustomDomainKind } from '../core/custom-domain.js
 import { checkRecords, verdictOf, type CustomDomainTargets } from './records.js';
 
 export class CustomDomainError extends Error {
-  constructor(readonly code: Extract<ApiV2ErrorCode, 'not_found' | 'domain_taken' | 'domain_not_verified' | 'validation_failed'>,
-    message: string, readonly field?: string) {
+  constructor(
+    readonly code: Extract<ApiV2ErrorCode, 'not_found' | 'domain_taken' | 'domain_not_verified' | 'validation_failed'>,
+    message: string,
+    readonly field?: string,
+  ) {
     super(message);
     this.name = 'CustomDomainError';
   }
@@ -30,8 +33,11 @@ export interface CustomDomainDeps {
 export const KIND_NAMES: Record<CustomDomainKind, string> = { bounce: 'bounce domain', tracking: 'tracking domain' };
 
 function notVerified(kind: CustomDomainKind, domain: string, targets: CustomDomainTargets, detail: string): CustomDomainError {
-  return new CustomDomainError('domain_not_verified',
-    `${domain} is not verified (${detail}): publish ${domain} CNAME ${targets[kind]}, verify it, then make it the default`, 'isDefault');
+  return new CustomDomainError(
+    'domain_not_verified',
+    `${domain} is not verified (${detail}): publish ${domain} CNAME ${targets[kind]}, verify it, then make it the default`,
+    'isDefault',
+  );
 }
 
 export class CustomDomains {
@@ -56,7 +62,11 @@ export class CustomDomains {
     if (domain === null) throw new CustomDomainError('validation_failed', `"${input.domain}" is not a domain name (e.g. bounces.example.com)`, 'domain');
     const target = this.d.targets[kind];
     if (domain === target || domain.endsWith(`.${target}`)) {
-      throw new CustomDomainError('validation_failed', `${domain} is Postline's own ${KIND_NAMES[kind]} host; use a domain of yours that is a CNAME to ${target}`, 'domain');
+      throw new CustomDomainError(
+        'validation_failed',
+        `${domain} is Postline's own ${KIND_NAMES[kind]} host; use a domain of yours that is a CNAME to ${target}`,
+        'domain',
+      );
     }
     let check = null;
     if (input.isDefault) {
@@ -65,7 +75,10 @@ export class CustomDomains {
       if (verdictOf(records) !== true) throw notVerified(kind, domain, this.d.targets, records.map((r) => `${r.type} ${r.status}`).join(', '));
       check = { at, records, verified: true };
     }
-    const created = await this.d.store.createCustomDomain({ serverId, kind, domain, https: kind === 'bounce' ? true : input.https, isDefault: input.isDefault, check }, this.d.now());
+    const created = await this.d.store.createCustomDomain(
+      { serverId, kind, domain, https: kind === 'bounce' ? true : input.https, isDefault: input.isDefault, check },
+      this.d.now(),
+    );
     if (!created) throw new CustomDomainError('domain_taken', `${domain} is already a ${KIND_NAMES[kind]} (of this or another server)`, 'domain');
     if (created.isDefault) await this.d.changed?.(serverId);
     return created;
@@ -96,7 +109,8 @@ export class CustomDomains {
   /** Deletes it; a default stops being the default (the instance's bounce domain, or Postline's tracking URL, applies again). */
   async remove(serverId: number, kind: CustomDomainKind, id: number): Promise<CustomDomain> {
     const d = await this.get(serverId, kind, id);
-    if (!(await this.d.store.deleteCustomDomain(serverId, kind, id))) throw new CustomDomainError('not_found', `server ${serverId} has no ${KIND_NAMES[kind]} ${id}`, 'domainId');
+    if (!(await this.d.store.deleteCustomDomain(serverId, kind, id)))
+      throw new CustomDomainError('not_found', `server ${serverId} has no ${KIND_NAMES[kind]} ${id}`, 'domainId');
     if (d.isDefault || d.verifiedAt !== null) await this.d.changed?.(serverId);
     return d;
   }

@@ -16,7 +16,10 @@ export type MxAnswer =
   | { kind: 'none'; code: 'ENOTFOUND' | 'ENODATA'; ttlSec: number | null };
 
 export class MxQueryError extends Error {
-  constructor(message: string, readonly code: string) {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
     super(message);
   }
 }
@@ -74,11 +77,23 @@ function ask(domain: string, server: { host: string; port: number }, timeoutMs: 
   return new Promise((resolve, reject) => {
     const id = randomInt(0, 65_536);
     // EDNS0 (RFC 6891) with a 1,232-byte payload, the DNS flag day's safe size: large MX sets fit.
-    const query = packet.encode({ type: 'query', id, flags: packet.RECURSION_DESIRED, questions: [{ type: 'MX', name: domain }],
-      additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232 } as unknown as packet.Answer] });
+    const query = packet.encode({
+      type: 'query',
+      id,
+      flags: packet.RECURSION_DESIRED,
+      questions: [{ type: 'MX', name: domain }],
+      additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232 } as unknown as packet.Answer],
+    });
     const socket = createSocket(isIP(server.host) === 6 ? 'udp6' : 'udp4');
-    const done = (fn: () => void) => { clearTimeout(timer); socket.close(); fn(); };
-    const timer = setTimeout(() => done(() => reject(new MxQueryError(`no answer from ${server.host}:${server.port} within ${timeoutMs} ms`, 'ETIMEOUT'))), timeoutMs);
+    const done = (fn: () => void) => {
+      clearTimeout(timer);
+      socket.close();
+      fn();
+    };
+    const timer = setTimeout(
+      () => done(() => reject(new MxQueryError(`no answer from ${server.host}:${server.port} within ${timeoutMs} ms`, 'ETIMEOUT'))),
+      timeoutMs,
+    );
     socket.on('error', (e) => done(() => reject(new MxQueryError(e.message, 'ECONNREFUSED'))));
     socket.on('message', (msg, rinfo) => {
       // Only the server we asked, answering our id and question, counts (spoofed replies are ignored).

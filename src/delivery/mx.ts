@@ -4,7 +4,10 @@ import { queryMx, type MxAnswer } from './mx-query.js';
 import { ANSWER_DEFAULT_MS, ANSWER_TTL_MAX_MS, ANSWER_TTL_MIN_MS, FAILURE_TTL_MS, cacheLifetimeMs, type LookupOutcome } from '../dns/cache-policy.js';
 
 /** One SMTP server to try, in order. */
-export interface MxHost { host: string; port: number }
+export interface MxHost {
+  host: string;
+  port: number;
+}
 
 export type Destination =
   | { kind: 'hosts'; hosts: MxHost[] }
@@ -66,7 +69,12 @@ export class MxResolver {
   /** Lookups started (each shared by every caller that asked while it ran); tests read it. */
   lookups = 0;
 
-  constructor(private readonly dns: MxDns, private readonly port: number, private readonly relayHost: MxHost | null, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly dns: MxDns,
+    private readonly port: number,
+    private readonly relayHost: MxHost | null,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   resolve(domain: string): Promise<Destination> {
     if (this.relayHost) return Promise.resolve({ kind: 'hosts', hosts: [this.relayHost] });
@@ -111,16 +119,24 @@ export class MxResolver {
       }
     } catch (err) {
       const code = (err as { code?: string }).code ?? '';
-      if (!NOT_FOUND.has(code)) return { value: { kind: 'dns_error', reason: `MX lookup for ${domain} failed: ${code || (err as Error).message}` }, outcome: { kind: 'failure' } };
+      if (!NOT_FOUND.has(code))
+        return { value: { kind: 'dns_error', reason: `MX lookup for ${domain} failed: ${code || (err as Error).message}` }, outcome: { kind: 'failure' } };
       mx = [];
       outcome = { kind: 'negative', ttlSec: null };
     }
     return this.destination(domain, mx, outcome);
   }
 
-  private async destination(domain: string, mx: { exchange: string; priority: number }[], mxOutcome: LookupOutcome): Promise<{ value: Destination; outcome: LookupOutcome }> {
+  private async destination(
+    domain: string,
+    mx: { exchange: string; priority: number }[],
+    mxOutcome: LookupOutcome,
+  ): Promise<{ value: Destination; outcome: LookupOutcome }> {
     if (mx.length === 1 && (mx[0]!.exchange === '' || mx[0]!.exchange === '.')) {
-      return { value: { kind: 'undeliverable', reason: `${domain} publishes a null MX (RFC 7505): it accepts no mail`, failureCode: 2002, definitive: true }, outcome: mxOutcome };
+      return {
+        value: { kind: 'undeliverable', reason: `${domain} publishes a null MX (RFC 7505): it accepts no mail`, failureCode: 2002, definitive: true },
+        outcome: mxOutcome,
+      };
     }
     if (mx.length > 0) {
       const sorted = [...mx].sort((a, b) => a.priority - b.priority || Math.random() - 0.5);
@@ -129,10 +145,14 @@ export class MxResolver {
     // No MX: the domain's own address records are the implicit MX (RFC 5321 §5.1).
     const [v4, v6] = await Promise.allSettled([this.dns.resolve4(domain), this.dns.resolve6(domain)]);
     const addrs = [...(v4.status === 'fulfilled' ? v4.value : []), ...(v6.status === 'fulfilled' ? v6.value : [])];
-    if (addrs.length > 0) return { value: { kind: 'hosts', hosts: addrs.map((host) => ({ host, port: this.port })) }, outcome: { kind: 'answer', ttlSec: null } };
-    const codes = [v4, v6].map((r) => (r.status === 'rejected' ? (r.reason as { code?: string }).code ?? '' : 'ENODATA'));
+    if (addrs.length > 0)
+      return { value: { kind: 'hosts', hosts: addrs.map((host) => ({ host, port: this.port })) }, outcome: { kind: 'answer', ttlSec: null } };
+    const codes = [v4, v6].map((r) => (r.status === 'rejected' ? ((r.reason as { code?: string }).code ?? '') : 'ENODATA'));
     if (codes.every((c) => NOT_FOUND.has(c))) {
-      return { value: { kind: 'undeliverable', reason: `${domain} has no MX and no address records`, failureCode: 2002, definitive: false }, outcome: mxOutcome };
+      return {
+        value: { kind: 'undeliverable', reason: `${domain} has no MX and no address records`, failureCode: 2002, definitive: false },
+        outcome: mxOutcome,
+      };
     }
     return { value: { kind: 'dns_error', reason: `address lookup for ${domain} failed: ${codes.join(', ')}` }, outcome: { kind: 'failure' } };
   }

@@ -5,7 +5,11 @@ import { bounceSuppression } from '../core/suppression.js';
 
 /** The reply classifier (src/bounce/classify.ts), passed in so this mapping stays pure. */
 export interface Classification {
-  permanent: boolean; failureCode: number; enhancedStatus: string | null; explanation: string; ruleId: string | null;
+  permanent: boolean;
+  failureCode: number;
+  enhancedStatus: string | null;
+  explanation: string;
+  ruleId: string | null;
 }
 export type Classify = (reply: { code: number | null; text: string }) => Classification;
 
@@ -27,7 +31,13 @@ export function outcomeFor(r: StoredRecipient, result: SendResult, classify: Cla
   const attempts = r.attempts + 1;
   if (result.kind === 'accepted') {
     return {
-      recipientId: r.id, status: 'delivered', attempts, nextAttemptAt: null, reply: result.response, mx: result.mx, failureCode: null,
+      recipientId: r.id,
+      status: 'delivered',
+      attempts,
+      nextAttemptAt: null,
+      reply: result.response,
+      mx: result.mx,
+      failureCode: null,
       event: { type: 'Delivered', data: { Response: result.response, LocalIp: result.localIp, RemoteMta: result.mx, Tls: result.tls } },
     };
   }
@@ -37,8 +47,22 @@ export function outcomeFor(r: StoredRecipient, result: SendResult, classify: Cla
   const base = { BounceStatus: c.enhancedStatus, RemoteMta: result.mx, Explanation: c.explanation, FailureCode: c.failureCode };
   if (c.permanent) {
     return {
-      recipientId: r.id, status: 'failed', attempts, nextAttemptAt: null, reply: text, mx: result.mx, failureCode: c.failureCode,
-      event: { type: 'Failed', data: { ...base, FailureType: FAILURE_TYPE_PERMANENT, Reason: text, DiagnosticCode: code === null || (result.kind === 'rejected' && result.local) ? null : `smtp; ${text}` } },
+      recipientId: r.id,
+      status: 'failed',
+      attempts,
+      nextAttemptAt: null,
+      reply: text,
+      mx: result.mx,
+      failureCode: c.failureCode,
+      event: {
+        type: 'Failed',
+        data: {
+          ...base,
+          FailureType: FAILURE_TYPE_PERMANENT,
+          Reason: text,
+          DiagnosticCode: code === null || (result.kind === 'rejected' && result.local) ? null : `smtp; ${text}`,
+        },
+      },
       suppress: bounceSuppression(true, c.failureCode, text),
     };
   }
@@ -46,19 +70,44 @@ export function outcomeFor(r: StoredRecipient, result: SendResult, classify: Cla
 }
 
 /** A temporary failure: try again per the retry schedule, or fail as expired past the lifetime. */
-export function deferOrExpire(r: StoredRecipient, attempts: number, reason: string, mx: string | null, c: Classification, ctx: OutcomeContext): DeliveryOutcomeRecord {
+export function deferOrExpire(
+  r: StoredRecipient,
+  attempts: number,
+  reason: string,
+  mx: string | null,
+  c: Classification,
+  ctx: OutcomeContext,
+): DeliveryOutcomeRecord {
   const next = nextAttempt(attempts, r.createdAt, ctx.now, ctx.lifetimeMs, ctx.retrySchedule, ctx.random);
   const base = { BounceStatus: c.enhancedStatus, RemoteMta: mx, Explanation: c.explanation };
   if (next.kind === 'expired') {
     const why = `expired after ${attempts} attempts over ${Math.round(ctx.lifetimeMs / 3_600_000)} h; last reply: ${reason}`;
     return {
-      recipientId: r.id, status: 'failed', attempts, nextAttemptAt: null, reply: reason, mx, failureCode: FAILURE_CODE_EXPIRED,
-      event: { type: 'Failed', data: { ...base, FailureType: FAILURE_TYPE_TEMPORARY, FailureCode: FAILURE_CODE_EXPIRED, Reason: why, DiagnosticCode: null, Expired: true } },
+      recipientId: r.id,
+      status: 'failed',
+      attempts,
+      nextAttemptAt: null,
+      reply: reason,
+      mx,
+      failureCode: FAILURE_CODE_EXPIRED,
+      event: {
+        type: 'Failed',
+        data: { ...base, FailureType: FAILURE_TYPE_TEMPORARY, FailureCode: FAILURE_CODE_EXPIRED, Reason: why, DiagnosticCode: null, Expired: true },
+      },
     };
   }
   return {
-    recipientId: r.id, status: 'deferred', attempts, nextAttemptAt: next.at, reply: reason, mx, failureCode: c.failureCode,
-    event: { type: 'Deferred', data: { ...base, FailureCode: c.failureCode, Reason: reason, Attempts: attempts, NextAttempt: new Date(next.at).toISOString() } },
+    recipientId: r.id,
+    status: 'deferred',
+    attempts,
+    nextAttemptAt: next.at,
+    reply: reason,
+    mx,
+    failureCode: c.failureCode,
+    event: {
+      type: 'Deferred',
+      data: { ...base, FailureCode: c.failureCode, Reason: reason, Attempts: attempts, NextAttempt: new Date(next.at).toISOString() },
+    },
   };
 }
 
@@ -69,8 +118,25 @@ export function deferOrExpire(r: StoredRecipient, attempts: number, reason: stri
  */
 export function undeliverable(r: StoredRecipient, reason: string, failureCode: number, explanation: string, suppressAddress = true): DeliveryOutcomeRecord {
   return {
-    recipientId: r.id, status: 'failed', attempts: r.attempts + 1, nextAttemptAt: null, reply: reason, mx: null, failureCode,
-    event: { type: 'Failed', data: { FailureType: FAILURE_TYPE_PERMANENT, FailureCode: failureCode, Reason: reason, BounceStatus: null, DiagnosticCode: null, RemoteMta: null, Explanation: explanation } },
+    recipientId: r.id,
+    status: 'failed',
+    attempts: r.attempts + 1,
+    nextAttemptAt: null,
+    reply: reason,
+    mx: null,
+    failureCode,
+    event: {
+      type: 'Failed',
+      data: {
+        FailureType: FAILURE_TYPE_PERMANENT,
+        FailureCode: failureCode,
+        Reason: reason,
+        BounceStatus: null,
+        DiagnosticCode: null,
+        RemoteMta: null,
+        Explanation: explanation,
+      },
+    },
     // A null MX (2002) suppresses like an unknown user; "content is missing" (9999) does not.
     suppress: suppressAddress ? bounceSuppression(true, failureCode, reason) : null,
   };

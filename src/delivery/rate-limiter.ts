@@ -14,7 +14,11 @@ export class Pacer {
   private nextSlot = -Infinity;
   private readonly gapMs: number;
 
-  constructor(perSecond: number, private readonly now: () => number = Date.now, private readonly sleep: Sleep = timerSleep) {
+  constructor(
+    perSecond: number,
+    private readonly now: () => number = Date.now,
+    private readonly sleep: Sleep = timerSleep,
+  ) {
     if (!(perSecond > 0) || !Number.isFinite(perSecond)) throw new Error('Pacer needs a positive, finite rate');
     this.gapMs = 1000 / perSecond;
   }
@@ -43,7 +47,11 @@ export class Pacer {
 export class RateLimiter {
   private readonly pacers = new Map<string, Pacer>();
 
-  constructor(private readonly perSecond: number, private readonly now: () => number = Date.now, private readonly sleep: Sleep = timerSleep) {
+  constructor(
+    private readonly perSecond: number,
+    private readonly now: () => number = Date.now,
+    private readonly sleep: Sleep = timerSleep,
+  ) {
     if (!(perSecond > 0) || !Number.isFinite(perSecond)) throw new Error('RateLimiter needs a positive, finite rate');
   }
 

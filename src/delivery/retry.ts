@@ -4,7 +4,15 @@
  * lifetime (default 72 h) runs out.
  */
 export const RETRY_SCHEDULE_MS: readonly number[] = [
-  60_000, 5 * 60_000, 10 * 60_000, 30 * 60_000, 60 * 60_000, 2 * 3_600_000, 4 * 3_600_000, 8 * 3_600_000, 12 * 3_600_000,
+  60_000,
+  5 * 60_000,
+  10 * 60_000,
+  30 * 60_000,
+  60 * 60_000,
+  2 * 3_600_000,
+  4 * 3_600_000,
+  8 * 3_600_000,
+  12 * 3_600_000,
 ];
 
 export type RetryDecision = { kind: 'retry'; at: number } | { kind: 'expired' };
@@ -13,8 +21,14 @@ export type RetryDecision = { kind: 'retry'; at: number } | { kind: 'expired' };
  * When to try again after `attempts` failed attempts, or `expired` when that would be past the
  * message's lifetime. ±10% jitter spreads retries of a burst so they do not return together.
  */
-export function nextAttempt(attempts: number, createdAt: number, now: number, lifetimeMs: number,
-  schedule: readonly number[] = RETRY_SCHEDULE_MS, random: () => number = Math.random): RetryDecision {
+export function nextAttempt(
+  attempts: number,
+  createdAt: number,
+  now: number,
+  lifetimeMs: number,
+  schedule: readonly number[] = RETRY_SCHEDULE_MS,
+  random: () => number = Math.random,
+): RetryDecision {
   if (schedule.length === 0) throw new Error('retry schedule is empty');
   const base = schedule[Math.min(Math.max(attempts, 1), schedule.length) - 1]!;
   const at = now + Math.round(base * (0.9 + 0.2 * random()));

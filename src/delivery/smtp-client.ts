@@ -36,7 +36,10 @@ export interface SmtpClientOptions {
 
 /** The session cannot continue: network error, timeout, TLS failure or a reply out of protocol. */
 export class SmtpSessionError extends Error {
-  constructor(message: string, readonly reply: SmtpReply | null = null) {
+  constructor(
+    message: string,
+    readonly reply: SmtpReply | null = null,
+  ) {
     super(message);
     this.name = 'SmtpSessionError';
   }
@@ -55,7 +58,11 @@ const COMMAND_TIMEOUT_CAP_MS = 5 * 60_000;
 /** Replies longer than this are not SMTP; the peer is cut off rather than buffered without end. */
 const MAX_REPLY_BYTES = 64 * 1024;
 
-interface Waiter { resolve: (r: SmtpReply) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
+interface Waiter {
+  resolve: (r: SmtpReply) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+}
 
 export class SmtpClient {
   private socket: Socket;
@@ -72,7 +79,10 @@ export class SmtpClient {
    */
   readonly localIp: string | null;
 
-  private constructor(socket: Socket, private readonly opts: SmtpClientOptions) {
+  private constructor(
+    socket: Socket,
+    private readonly opts: SmtpClientOptions,
+  ) {
     this.socket = socket;
     this.localIp = socket.localAddress?.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '') ?? null;
     this.attach(socket);
@@ -85,9 +95,19 @@ export class SmtpClient {
   static async open(opts: SmtpClientOptions): Promise<SmtpClient> {
     const socket = await new Promise<Socket>((resolve, reject) => {
       const s = netConnect({ host: opts.host, port: opts.port });
-      const timer = setTimeout(() => { s.destroy(); reject(new SmtpSessionError(`connection timed out after ${opts.connectionTimeoutMs} ms`)); }, opts.connectionTimeoutMs);
-      s.once('connect', () => { clearTimeout(timer); s.removeAllListeners('error'); resolve(s); });
-      s.once('error', (e) => { clearTimeout(timer); reject(new SmtpSessionError(e.message)); });
+      const timer = setTimeout(() => {
+        s.destroy();
+        reject(new SmtpSessionError(`connection timed out after ${opts.connectionTimeoutMs} ms`));
+      }, opts.connectionTimeoutMs);
+      s.once('connect', () => {
+        clearTimeout(timer);
+        s.removeAllListeners('error');
+        resolve(s);
+      });
+      s.once('error', (e) => {
+        clearTimeout(timer);
+        reject(new SmtpSessionError(e.message));
+      });
     });
     socket.setNoDelay(true);
     const client = new SmtpClient(socket, opts);
@@ -124,7 +144,9 @@ export class SmtpClient {
    */
   async send(from: string, to: string, message: Buffer): Promise<TransactionResult> {
     const plan = planTransaction({ from, to }, message, {
-      size: this.extensions.has('SIZE'), eightBitMime: this.extensions.has('8BITMIME'), smtpUtf8: this.extensions.has('SMTPUTF8'),
+      size: this.extensions.has('SIZE'),
+      eightBitMime: this.extensions.has('8BITMIME'),
+      smtpUtf8: this.extensions.has('SMTPUTF8'),
     });
     if (!plan.ok) return { kind: 'rejected', reply: { code: plan.code, text: `${plan.code} ${plan.reply}` }, stage: 'local' };
     const params = plan.mailParams;
@@ -134,8 +156,7 @@ export class SmtpClient {
     let mailReply: SmtpReply, rcptReply: SmtpReply, dataReply: SmtpReply;
     if (this.extensions.has('PIPELINING')) {
       this.write(`${mail}\r\n${rcpt}\r\nDATA\r\n`);
-      [mailReply, rcptReply, dataReply] = await Promise.all([
-        this.read(commandMs, 'MAIL'), this.read(commandMs, 'RCPT'), this.read(commandMs, 'DATA')]);
+      [mailReply, rcptReply, dataReply] = await Promise.all([this.read(commandMs, 'MAIL'), this.read(commandMs, 'RCPT'), this.read(commandMs, 'DATA')]);
     } else {
       mailReply = await this.command(mail, commandMs);
       if (!isPositive(mailReply)) return { kind: 'rejected', reply: mailReply, stage: 'MAIL' };
@@ -143,8 +164,11 @@ export class SmtpClient {
       if (!isPositive(rcptReply)) return { kind: 'rejected', reply: rcptReply, stage: 'RCPT' };
       dataReply = await this.command('DATA', commandMs);
     }
-    const refused = !isPositive(mailReply) ? { reply: mailReply, stage: 'MAIL' as const }
-      : !isPositive(rcptReply) ? { reply: rcptReply, stage: 'RCPT' as const } : null;
+    const refused = !isPositive(mailReply)
+      ? { reply: mailReply, stage: 'MAIL' as const }
+      : !isPositive(rcptReply)
+        ? { reply: rcptReply, stage: 'RCPT' as const }
+        : null;
     if (dataReply.code === 354) {
       if (refused) {
         // RFC 2920 says DATA must fail without a valid recipient; a server that said 354 anyway
@@ -172,7 +196,10 @@ export class SmtpClient {
 
   /** QUIT politely and close; never throws. */
   quit(): void {
-    if (!this.usable) { this.destroy(); return; }
+    if (!this.usable) {
+      this.destroy();
+      return;
+    }
     this.write('QUIT\r\n');
     this.socket.end();
     const t = setTimeout(() => this.destroy(), 5_000);
@@ -205,9 +232,19 @@ export class SmtpClient {
     plain.removeAllListeners('close');
     const secured = await new Promise<Socket>((resolve, reject) => {
       const s = tlsConnect({ socket: plain, servername: isIP(this.opts.host) ? undefined : this.opts.host, rejectUnauthorized: false });
-      const timer = setTimeout(() => { s.destroy(); reject(new SmtpSessionError('TLS handshake timed out')); }, this.opts.connectionTimeoutMs);
-      s.once('secureConnect', () => { clearTimeout(timer); s.removeAllListeners('error'); resolve(s); });
-      s.once('error', (e) => { clearTimeout(timer); reject(new SmtpSessionError(`TLS handshake failed: ${e.message}`)); });
+      const timer = setTimeout(() => {
+        s.destroy();
+        reject(new SmtpSessionError('TLS handshake timed out'));
+      }, this.opts.connectionTimeoutMs);
+      s.once('secureConnect', () => {
+        clearTimeout(timer);
+        s.removeAllListeners('error');
+        resolve(s);
+      });
+      s.once('error', (e) => {
+        clearTimeout(timer);
+        reject(new SmtpSessionError(`TLS handshake failed: ${e.message}`));
+      });
     });
     this.socket = secured;
     this.secure = true;

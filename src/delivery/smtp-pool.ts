@@ -28,9 +28,17 @@ export const MAX_MESSAGES_PER_CONNECTION = 100;
 /** An idle pooled connection is closed after this; most receivers drop idle clients within a minute. */
 export const IDLE_CLOSE_MS = 10_000;
 
-interface Conn { smtp: SmtpClient; mx: string; sent: number; idleTimer: NodeJS.Timeout | null; dead: boolean }
+interface Conn {
+  smtp: SmtpClient;
+  mx: string;
+  sent: number;
+  idleTimer: NodeJS.Timeout | null;
+  dead: boolean;
+}
 interface Destination {
-  idle: Conn[]; active: number; waiters: (() => void)[];
+  idle: Conn[];
+  active: number;
+  waiters: (() => void)[];
   /** The last time none of the hosts took a connection (a sequence number, not a clock), and why. */
   connectFailure: { seq: number; error: string; mx: string | null } | null;
 }
@@ -142,7 +150,9 @@ export class SmtpPool {
     for (const h of hosts) {
       try {
         const smtp = await SmtpClient.open({
-          host: h.host, port: h.port, heloName: this.opts.heloName,
+          host: h.host,
+          port: h.port,
+          heloName: this.opts.heloName,
           // Opportunistic TLS: encrypt when offered; MX certificates are rarely valid for the MX name.
           opportunisticTls: true,
           connectionTimeoutMs: this.opts.connectionTimeoutMs ?? 30_000,

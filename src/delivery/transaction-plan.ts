@@ -19,11 +19,13 @@ import { isAscii, isUtf8 } from 'node:buffer';
 import { domainToASCII } from 'node:url';
 
 /** The EHLO keywords of the next hop that change what is sent. */
-export interface NextHop { size: boolean; eightBitMime: boolean; smtpUtf8: boolean }
+export interface NextHop {
+  size: boolean;
+  eightBitMime: boolean;
+  smtpUtf8: boolean;
+}
 
-export type TransactionPlan =
-  | { ok: true; from: string; to: string; mailParams: string[] }
-  | { ok: false; code: number; reply: string };
+export type TransactionPlan = { ok: true; from: string; to: string; mailParams: string[] } | { ok: false; code: number; reply: string };
 
 /** RFC 6531 section 3.5's reply for an address that needs SMTPUTF8 where it is not available. */
 const NOT_PERMITTED = '5.6.7';
@@ -58,7 +60,11 @@ export function planTransaction(envelope: { from: string; to: string }, message:
   if (!utf8Envelope && !hasUtf8Headers(message)) return { ok: true, ...envelope, mailParams: params };
   if (hop.smtpUtf8) return { ok: true, ...envelope, mailParams: [...params, 'SMTPUTF8'] };
 
-  const refuse = (why: string): TransactionPlan => ({ ok: false, code: 553, reply: `${NOT_PERMITTED} ${why}: the receiving server does not offer SMTPUTF8 (RFC 6531)` });
+  const refuse = (why: string): TransactionPlan => ({
+    ok: false,
+    code: 553,
+    reply: `${NOT_PERMITTED} ${why}: the receiving server does not offer SMTPUTF8 (RFC 6531)`,
+  });
   const to = asciiAddress(envelope.to);
   if (to === null) return refuse(`Non-ASCII address <${envelope.to}> not permitted`);
   const from = asciiAddress(envelope.from);

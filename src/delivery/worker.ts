@@ -79,7 +79,13 @@ const SERVER_CACHE_MS = 5_000;
  */
 export const FAILING_DOMAIN_DEFERRALS_PER_SEC = 1_000;
 /** The deferral of a recipient whose domain DNS could not resolve (a resolver failure, not an answer). */
-const DNS_FAILURE: Classification = { permanent: false, failureCode: 4999, enhancedStatus: null, explanation: 'The recipient domain could not be looked up in DNS.', ruleId: null };
+const DNS_FAILURE: Classification = {
+  permanent: false,
+  failureCode: 4999,
+  enhancedStatus: null,
+  explanation: 'The recipient domain could not be looked up in DNS.',
+  ruleId: null,
+};
 
 /**
  * The Return-Path that lets an asynchronous bounce be traced to its recipient, with the tag that
@@ -183,7 +189,10 @@ export class DeliveryWorker {
     await this.flush();
     this.d.pool.close();
     if (this.inFlight > 0) {
-      this.d.log.warn({ event: 'delivery.stop_timeout', inFlight: this.inFlight }, 'stopped with deliveries in flight; their claims are taken over once this worker is deregistered');
+      this.d.log.warn(
+        { event: 'delivery.stop_timeout', inFlight: this.inFlight },
+        'stopped with deliveries in flight; their claims are taken over once this worker is deregistered',
+      );
     }
   }
 
@@ -222,9 +231,14 @@ export class DeliveryWorker {
     void this.deliver(r)
       .catch((err: unknown): DeliveryOutcomeRecord => {
         this.d.log.error({ err, event: 'delivery.unexpected', recipientId: r.id }, 'delivery failed unexpectedly; deferring');
-        return deferOrExpire(r, r.attempts + 1, `internal error: ${(err as Error).message}`, null,
+        return deferOrExpire(
+          r,
+          r.attempts + 1,
+          `internal error: ${(err as Error).message}`,
+          null,
           { permanent: false, failureCode: 9999, enhancedStatus: null, explanation: 'Postline could not process the message; it will retry.', ruleId: null },
-          { now: this.d.now(), lifetimeMs: this.d.lifetimeMs, retrySchedule: this.d.retrySchedule });
+          { now: this.d.now(), lifetimeMs: this.d.lifetimeMs, retrySchedule: this.d.retrySchedule },
+        );
       })
       .then((outcome) => {
         if (outcome) {
@@ -246,8 +260,16 @@ export class DeliveryWorker {
     const [template, server] = await Promise.all([this.template(r.messageId), this.server(r.serverId)]);
     if (!template) return undeliverable(r, 'message content is missing', 9999, 'The stored message could not be found.');
     if (server?.sandbox) {
-      return { recipientId: r.id, status: 'sandboxed', attempts: r.attempts, nextAttemptAt: null, reply: null, mx: null, failureCode: null,
-        event: { type: 'Delivered', data: { Response: '250 Sandbox mode: processed and kept, not sent', RemoteMta: null, Sandbox: true } } };
+      return {
+        recipientId: r.id,
+        status: 'sandboxed',
+        attempts: r.attempts,
+        nextAttemptAt: null,
+        reply: null,
+        mx: null,
+        failureCode: null,
+        event: { type: 'Delivered', data: { Response: '250 Sandbox mode: processed and kept, not sent', RemoteMta: null, Sandbox: true } },
+      };
     }
     const failing = this.failing.check(r.domain, now);
     if (failing) return this.deferWithDomain(r, failing, ctx);
@@ -259,7 +281,16 @@ export class DeliveryWorker {
     }
     const tracking = server && this.d.tracking && !template.rawMime ? this.d.tracking.forRecipient(server, r.messageId, template, r.id) : null;
     const traceTag = this.d.verp.tag(r.id);
-    const composed = await composeMessage({ template, merge: r.merge, deliveryAddress: r.address, recipientId: r.id, traceTag, hostname: this.d.hostname, date: new Date(now), tracking });
+    const composed = await composeMessage({
+      template,
+      merge: r.merge,
+      deliveryAddress: r.address,
+      recipientId: r.id,
+      traceTag,
+      hostname: this.d.hostname,
+      date: new Date(now),
+      tracking,
+    });
     const signed = await this.d.sign(composed, domainOf(template.from.email), r.serverId);
     if (this.stopping) {
       await this.d.store.releaseRecipients(this.d.workerId, [r.id], this.d.now());

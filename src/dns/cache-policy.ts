@@ -39,10 +39,14 @@ const clamp = (ms: number, min: number, max: number) => Math.min(max, Math.max(m
 export function cacheLifetimeMs(outcome: LookupOutcome): number {
   switch (outcome.kind) {
     case 'answer':
-      return outcome.ttlSec === null || !Number.isFinite(outcome.ttlSec) ? ANSWER_DEFAULT_MS : clamp(outcome.ttlSec * 1000, ANSWER_TTL_MIN_MS, ANSWER_TTL_MAX_MS);
+      return outcome.ttlSec === null || !Number.isFinite(outcome.ttlSec)
+        ? ANSWER_DEFAULT_MS
+        : clamp(outcome.ttlSec * 1000, ANSWER_TTL_MIN_MS, ANSWER_TTL_MAX_MS);
     case 'negative':
       // Without an SOA there is no negative TTL to honour (RFC 2308 §5): the shortest bound.
-      return outcome.ttlSec === null || !Number.isFinite(outcome.ttlSec) ? NEGATIVE_TTL_MIN_MS : clamp(outcome.ttlSec * 1000, NEGATIVE_TTL_MIN_MS, NEGATIVE_TTL_MAX_MS);
+      return outcome.ttlSec === null || !Number.isFinite(outcome.ttlSec)
+        ? NEGATIVE_TTL_MIN_MS
+        : clamp(outcome.ttlSec * 1000, NEGATIVE_TTL_MIN_MS, NEGATIVE_TTL_MAX_MS);
     case 'failure':
       return FAILURE_TTL_MS;
   }

@@ -19,7 +19,10 @@ export interface DnsLookup {
   resolve(name: string, rrtype: string): Promise<unknown>;
 }
 
-export interface DnsLookupOptions { timeoutMs?: number; tries?: number }
+export interface DnsLookupOptions {
+  timeoutMs?: number;
+  tries?: number;
+}
 
 /**
  * A lookup through `servers` (`1.2.3.4`, `1.2.3.4:5353`, `[::1]:53`), or the system's resolvers
@@ -66,7 +69,9 @@ export function cachedResolve(resolve: DnsLookup['resolve'], opts: { ttlMs?: num
     const answer = resolve(name, rrtype);
     if (cache.size >= maxEntries) cache.delete(cache.keys().next().value!);
     cache.set(key, { until: now() + ttlMs, answer });
-    answer.catch((err: unknown) => { if (!isNoRecord(err)) cache.delete(key); });
+    answer.catch((err: unknown) => {
+      if (!isNoRecord(err)) cache.delete(key);
+    });
     return answer;
   };
 }

@@ -9,7 +9,11 @@ import type { ExpectedRecord } from '../core/sending-domain-types.js';
 /** RFC 8301: verifiers refuse RSA keys under 1024 bits, so mail signed with one would fail DKIM. */
 export const MIN_OWN_RSA_BITS = 1024;
 
-export interface OwnKey { algorithm: DkimAlgorithm; privateKeyPem: string; publicKeyBase64: string }
+export interface OwnKey {
+  algorithm: DkimAlgorithm;
+  privateKeyPem: string;
+  publicKeyBase64: string;
+}
 
 /** The key as the signer stores it (PKCS#8 PEM) and its p= value; an Error saying why when it cannot be used. */
 export function readOwnKey(pem: string): OwnKey {
@@ -35,7 +39,11 @@ export function readOwnKey(pem: string): OwnKey {
 /** The DKIM record that must already be published for the key (checked like a sending domain's). */
 export function ownKeyRecord(domain: string, selector: string, key: OwnKey): ExpectedRecord {
   return {
-    kind: 'dkim', type: 'TXT', name: `${selector}._domainkey.${domain}`, selector, required: true,
+    kind: 'dkim',
+    type: 'TXT',
+    name: `${selector}._domainkey.${domain}`,
+    selector,
+    required: true,
     expected: `v=DKIM1; k=${key.algorithm === 'rsa-sha256' ? 'rsa' : 'ed25519'}; p=${key.publicKeyBase64}`,
     purpose: 'DKIM public key of the private key given',
   };

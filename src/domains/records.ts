@@ -9,7 +9,11 @@ import type { ExpectedRecord } from '../core/sending-domain-types.js';
 export const RETURN_PATH_LABEL = 'pl-bounces';
 
 /** Where the records point: the SPF mechanism (a:<hostname> or include:<spfInclude>) and the bounce host. */
-export interface RecordSettings { hostname: string; bounceHost: string; spfInclude?: string }
+export interface RecordSettings {
+  hostname: string;
+  bounceHost: string;
+  spfInclude?: string;
+}
 
 /** The SPF mechanism that authorises Postline, as it appears in the record. */
 export const spfMechanism = (s: RecordSettings): string => (s.spfInclude ? `include:${s.spfInclude}` : `a:${s.hostname}`);
@@ -33,19 +37,45 @@ export function expectedRecords(domain: string, keys: readonly ServerDkimKey[], 
   for (const k of keys) {
     const r = base.find((x) => x.name === `${k.selector}._domainkey.${domain}`.toLowerCase())!;
     out.push({
-      kind: 'dkim', type: 'TXT', name: r.name, expected: r.value, chunks: r.chunks, selector: k.selector, required: k.state === 'active',
+      kind: 'dkim',
+      type: 'TXT',
+      name: r.name,
+      expected: r.value,
+      chunks: r.chunks,
+      selector: k.selector,
+      required: k.state === 'active',
       purpose: `${r.purpose}: ${STATE_PURPOSE[k.state] ?? k.state}`,
     });
   }
   const spf = base.find((x) => x.name === domain);
   const dmarc = base.find((x) => x.name === `_dmarc.${domain}`);
   const spfValue = spf?.value ?? `v=spf1 ${spfMechanism(s)} ~all`;
-  out.push({ kind: 'spf', type: 'TXT', name: domain, expected: spfValue, chunks: spf?.chunks ?? [spfValue], required: true,
-    purpose: spf?.purpose ?? 'SPF: authorises Postline to send for the domain' });
+  out.push({
+    kind: 'spf',
+    type: 'TXT',
+    name: domain,
+    expected: spfValue,
+    chunks: spf?.chunks ?? [spfValue],
+    required: true,
+    purpose: spf?.purpose ?? 'SPF: authorises Postline to send for the domain',
+  });
   const dmarcValue = dmarc?.value ?? `v=DMARC1; p=none; rua=mailto:dmarc@${domain}`;
-  out.push({ kind: 'dmarc', type: 'TXT', name: `_dmarc.${domain}`, expected: dmarcValue, chunks: dmarc?.chunks ?? [dmarcValue], required: false,
-    purpose: `${dmarc?.purpose ?? 'DMARC'} (recommended; any valid p= counts)` });
-  out.push({ kind: 'return-path', type: 'CNAME', name: `${RETURN_PATH_LABEL}.${domain}`, expected: s.bounceHost, required: false,
-    purpose: 'return-path: points bounces for the domain at Postline (recommended)' });
+  out.push({
+    kind: 'dmarc',
+    type: 'TXT',
+    name: `_dmarc.${domain}`,
+    expected: dmarcValue,
+    chunks: dmarc?.chunks ?? [dmarcValue],
+    required: false,
+    purpose: `${dmarc?.purpose ?? 'DMARC'} (recommended; any valid p= counts)`,
+  });
+  out.push({
+    kind: 'return-path',
+    type: 'CNAME',
+    name: `${RETURN_PATH_LABEL}.${domain}`,
+    expected: s.bounceHost,
+    required: false,
+    purpose: 'return-path: points bounces for the domain at Postline (recommended)',
+  });
   return out;
 }

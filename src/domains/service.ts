@@ -14,7 +14,11 @@ import { ownKeyRecord, readOwnKey } from './own-key.js';
 
 /** A refusal: `invalid` input (field named), the domain `exists` already, a rotation is `pending`. */
 export class DomainError extends Error {
-  constructor(readonly kind: 'invalid' | 'exists' | 'rotation_pending', message: string, readonly field?: string) {
+  constructor(
+    readonly kind: 'invalid' | 'exists' | 'rotation_pending',
+    message: string,
+    readonly field?: string,
+  ) {
     super(message);
     this.name = 'DomainError';
   }
@@ -47,7 +51,11 @@ export class SendingDomainService {
 
   /** Validates and normalizes a domain name (DomainError naming `domain`). */
   static domainName(input: string): string {
-    try { return normalizeDomain(input); } catch (err) { throw new DomainError('invalid', (err as Error).message, 'domain'); }
+    try {
+      return normalizeDomain(input);
+    } catch (err) {
+      throw new DomainError('invalid', (err as Error).message, 'domain');
+    }
   }
 
   /** Adds the domain with an RSA-2048 key (and an Ed25519 key when asked), both active. */
@@ -71,16 +79,33 @@ export class SendingDomainService {
     const domain = SendingDomainService.domainName(input.domain);
     const selector = input.selector.toLowerCase();
     let key: ReturnType<typeof readOwnKey>;
-    try { key = readOwnKey(input.privateKey); } catch (err) { throw new DomainError('invalid', (err as Error).message, 'privateKey'); }
-    if (await this.d.store.findSendingDomain(serverId, domain)) throw new DomainError('exists', `server ${serverId} already has the sending domain ${domain}`, 'domain');
+    try {
+      key = readOwnKey(input.privateKey);
+    } catch (err) {
+      throw new DomainError('invalid', (err as Error).message, 'privateKey');
+    }
+    if (await this.d.store.findSendingDomain(serverId, domain))
+      throw new DomainError('exists', `server ${serverId} already has the sending domain ${domain}`, 'domain');
     const record = ownKeyRecord(domain, selector, key);
     const [check] = await checkRecords(this.d.dns, [record], this.d.records);
-    if (check!.status === 'missing') throw new DomainError('invalid', `no DKIM key is published at ${record.name}: publish "${record.expected}" there first`, 'selector');
-    if (check!.status === 'mismatch') throw new DomainError('invalid', `the DKIM key published at ${record.name} is not the public half of privateKey (${check!.reason ?? 'different p='}); nothing was stored`, 'privateKey');
-    if (check!.status === 'error') throw new DomainError('invalid', `could not look up ${record.name} (${check!.reason ?? 'DNS failure'}); nothing was stored`, 'selector');
-    const created = await this.d.store.createSendingDomain({
-      serverId, domain, keys: [{ selector, algorithm: key.algorithm, privateKey: key.privateKeyPem, publicKey: key.publicKeyBase64, state: 'active' }],
-    }, this.d.now());
+    if (check!.status === 'missing')
+      throw new DomainError('invalid', `no DKIM key is published at ${record.name}: publish "${record.expected}" there first`, 'selector');
+    if (check!.status === 'mismatch')
+      throw new DomainError(
+        'invalid',
+        `the DKIM key published at ${record.name} is not the public half of privateKey (${check!.reason ?? 'different p='}); nothing was stored`,
+        'privateKey',
+      );
+    if (check!.status === 'error')
+      throw new DomainError('invalid', `could not look up ${record.name} (${check!.reason ?? 'DNS failure'}); nothing was stored`, 'selector');
+    const created = await this.d.store.createSendingDomain(
+      {
+        serverId,
+        domain,
+        keys: [{ selector, algorithm: key.algorithm, privateKey: key.privateKeyPem, publicKey: key.publicKeyBase64, state: 'active' }],
+      },
+      this.d.now(),
+    );
     if (!created) throw new DomainError('exists', `server ${serverId} already has the sending domain ${domain}`, 'domain');
     this.d.changes?.notify(serverId);
     return created;
@@ -112,7 +137,10 @@ export class SendingDomainService {
     const live = keysToPublish(domain.keys, now);
     const pending = live.filter((k) => k.state === 'pending');
     if (pending.length > 0) {
-      throw new DomainError('rotation_pending', `a rotation is in progress (selector ${pending.map((k) => k.selector).join(', ')}): publish its record and verify first`);
+      throw new DomainError(
+        'rotation_pending',
+        `a rotation is in progress (selector ${pending.map((k) => k.selector).join(', ')}): publish its record and verify first`,
+      );
     }
     const algorithms = [...new Set(live.filter((k) => k.state === 'active').map((k) => k.algorithm))];
     if (algorithms.length === 0) algorithms.push('rsa-sha256');
@@ -128,7 +156,11 @@ export class SendingDomainService {
     } catch (err) {
       // The unique selector index: a retired key of an earlier rotation holds the name.
       if (/unique|duplicate/i.test((err as Error).message)) {
-        throw new DomainError('exists', `the selector ${keys.map((k) => k.selector).join(', ')} was used before for ${domain.domain}; choose another`, 'selector');
+        throw new DomainError(
+          'exists',
+          `the selector ${keys.map((k) => k.selector).join(', ')} was used before for ${domain.domain}; choose another`,
+          'selector',
+        );
       }
       throw err;
     }

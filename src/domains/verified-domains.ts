@@ -27,8 +27,12 @@ export function unverifiedFromMessage(domain: string, serverId: number): string 
 export class VerifiedDomains {
   private readonly cache = new Map<number, { until: number; policy: Promise<FromPolicy> }>();
 
-  constructor(private readonly store: Store, changes: DomainChanges | null = null, private readonly now: () => number = Date.now,
-    private readonly ttlMs = VERIFIED_DOMAINS_TTL_MS) {
+  constructor(
+    private readonly store: Store,
+    changes: DomainChanges | null = null,
+    private readonly now: () => number = Date.now,
+    private readonly ttlMs = VERIFIED_DOMAINS_TTL_MS,
+  ) {
     changes?.subscribe((serverId) => this.cache.delete(serverId));
   }
 

@@ -9,9 +9,10 @@ import { spfMechanism, type RecordSettings } from './records.js';
 
 type Outcome = { status: RecordStatus; found: string[]; reason?: string };
 
-const failed = (err: unknown): Outcome => isNoRecord(err)
-  ? { status: 'missing', found: [], reason: 'no such record' }
-  : { status: 'error', found: [], reason: `DNS lookup failed (${(err as { code?: string }).code ?? (err as Error).message}); try again` };
+const failed = (err: unknown): Outcome =>
+  isNoRecord(err)
+    ? { status: 'missing', found: [], reason: 'no such record' }
+    : { status: 'error', found: [], reason: `DNS lookup failed (${(err as { code?: string }).code ?? (err as Error).message}); try again` };
 
 /** DKIM-style tag list (`k=v; k=v`) into a map; whitespace inside values is dropped (RFC 6376 §3.2). */
 export function parseTags(text: string): Map<string, string> {
@@ -50,10 +51,18 @@ async function checkSpf(dns: DnsLookup, r: ExpectedRecord, s: RecordSettings): P
   const spf = got.texts.filter(isSpf);
   if (spf.length === 0) return { status: 'missing', found: got.texts, reason: 'no v=spf1 record on the domain' };
   if (spf.length > 1) {
-    return { status: 'mismatch', found: spf, reason: `${spf.length} v=spf1 records: only one is allowed (RFC 7208 §3.2, receivers answer permerror); merge them into one` };
+    return {
+      status: 'mismatch',
+      found: spf,
+      reason: `${spf.length} v=spf1 records: only one is allowed (RFC 7208 §3.2, receivers answer permerror); merge them into one`,
+    };
   }
   const mechanism = spfMechanism(s).toLowerCase();
-  const terms = spf[0]!.trim().toLowerCase().split(/\s+/).map((t) => t.replace(/^[+]/, ''));
+  const terms = spf[0]!
+    .trim()
+    .toLowerCase()
+    .split(/\s+/)
+    .map((t) => t.replace(/^[+]/, ''));
   if (terms.includes(mechanism)) return { status: 'verified', found: spf };
   return { status: 'mismatch', found: spf, reason: `the SPF record does not contain ${mechanism}` };
 }
@@ -72,27 +81,44 @@ async function checkDmarc(dns: DnsLookup, r: ExpectedRecord): Promise<Outcome> {
 async function checkCname(dns: DnsLookup, r: ExpectedRecord): Promise<Outcome> {
   const a = await checkCnameTarget(dns, r.name, r.expected);
   switch (a.status) {
-    case 'verified': return { status: 'verified', found: a.found };
-    case 'mismatch': return { status: 'mismatch', found: a.found, reason: `the CNAME points at ${a.found.join(', ')}, not ${r.expected}` };
-    case 'missing': return { status: 'missing', found: [], reason: a.noSuchName ? 'no such record' : 'no CNAME at this name' };
-    case 'error': return { status: 'error', found: [], reason: `DNS lookup failed (${a.error}); try again` };
+    case 'verified':
+      return { status: 'verified', found: a.found };
+    case 'mismatch':
+      return { status: 'mismatch', found: a.found, reason: `the CNAME points at ${a.found.join(', ')}, not ${r.expected}` };
+    case 'missing':
+      return { status: 'missing', found: [], reason: a.noSuchName ? 'no such record' : 'no CNAME at this name' };
+    case 'error':
+      return { status: 'error', found: [], reason: `DNS lookup failed (${a.error}); try again` };
   }
 }
 
 /** Looks every record up now (in parallel) and answers one check per record, in the records' order. */
 export async function checkRecords(dns: DnsLookup, records: readonly ExpectedRecord[], s: RecordSettings): Promise<RecordCheck[]> {
-  return Promise.all(records.map(async (r) => {
-    const o = r.kind === 'dkim' ? await checkDkim(dns, r)
-      : r.kind === 'spf' ? await checkSpf(dns, r, s)
-        : r.kind === 'dmarc' ? await checkDmarc(dns, r)
-          : await checkCname(dns, r);
-    const check: RecordCheck = {
-      kind: r.kind, type: r.type, name: r.name, expected: r.expected, purpose: r.purpose, required: r.required, status: o.status, found: o.found,
-      ...(r.selector ? { selector: r.selector } : {}),
-      ...(o.reason !== undefined && o.status !== 'verified' ? { reason: o.reason } : {}),
-    };
-    return check;
-  }));
+  return Promise.all(
+    records.map(async (r) => {
+      const o =
+        r.kind === 'dkim'
+          ? await checkDkim(dns, r)
+          : r.kind === 'spf'
+            ? await checkSpf(dns, r, s)
+            : r.kind === 'dmarc'
+              ? await checkDmarc(dns, r)
+              : await checkCname(dns, r);
+      const check: RecordCheck = {
+        kind: r.kind,
+        type: r.type,
+        name: r.name,
+        expected: r.expected,
+        purpose: r.purpose,
+        required: r.required,
+        status: o.status,
+        found: o.found,
+        ...(r.selector ? { selector: r.selector } : {}),
+        ...(o.reason !== undefined && o.status !== 'verified' ? { reason: o.reason } : {}),
+      };
+      return check;
+    }),
+  );
 }
 
 /**

@@ -10,7 +10,10 @@ import { newId } from '../core/ids.js';
 import { INBOUND_BODY_CHUNK_BYTES, type InboundRouteEntry, type NewInboundMessage } from '../store/inbound-queries.js';
 import type { Store } from '../store/store.js';
 
-export interface RoutedRecipient { rcptTo: string; route: InboundRouteEntry }
+export interface RoutedRecipient {
+  rcptTo: string;
+  route: InboundRouteEntry;
+}
 
 export interface InboundAcceptDeps {
   store: Store;
@@ -26,16 +29,18 @@ export interface InboundAcceptDeps {
  */
 const MAX_BATCH_MESSAGES = 32;
 
-
 export class InboundAcceptor {
   private readonly committer: GroupCommitter<NewInboundMessage, undefined>;
 
   constructor(private readonly deps: InboundAcceptDeps) {
-    this.committer = new GroupCommitter(async (messages) => {
-      await deps.store.commitInboundMessages(messages);
-      deps.onStored?.();
-      return messages.map(() => undefined);
-    }, { maxBatchItems: MAX_BATCH_MESSAGES, maxInFlight: deps.store.kind === 'sqlite' ? 2 : 4 });
+    this.committer = new GroupCommitter(
+      async (messages) => {
+        await deps.store.commitInboundMessages(messages);
+        deps.onStored?.();
+        return messages.map(() => undefined);
+      },
+      { maxBatchItems: MAX_BATCH_MESSAGES, maxInFlight: deps.store.kind === 'sqlite' ? 2 : 4 },
+    );
   }
 
   /** Resolves with the stored message's id once it is committed; rejects when it could not be. */
@@ -50,7 +55,13 @@ export class InboundAcceptor {
         }
       }
       await this.committer.submit({
-        id, mailFrom: envelope.mailFrom, remoteIp: envelope.remoteIp, helo: envelope.heloName, receivedAt, raw, bodyStored: chunked,
+        id,
+        mailFrom: envelope.mailFrom,
+        remoteIp: envelope.remoteIp,
+        helo: envelope.heloName,
+        receivedAt,
+        raw,
+        bodyStored: chunked,
         posts: envelope.routed.map((r) => ({ routeId: r.route.id, serverId: r.route.serverId, rcptTo: r.rcptTo })),
       });
     } catch (err) {

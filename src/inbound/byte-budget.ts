@@ -10,7 +10,9 @@ export class ByteBudget {
     if (!(limit > 0)) throw new Error(`byte budget must be positive, got ${limit}`);
   }
 
-  get inUse(): number { return this.used; }
+  get inUse(): number {
+    return this.used;
+  }
 
   async acquire(bytes: number): Promise<() => void> {
     if (!this.fits(bytes) || this.waiting.length > 0) {

@@ -96,10 +96,13 @@ export class InboundPoster {
     if (!(this.postsPerRoute >= 1)) throw new Error('inbound postsPerRoute must be at least 1');
     this.budget = new ByteBudget(d.maxBytesInFlight ?? DEFAULT_INBOUND_BYTES_IN_FLIGHT);
     this.connections = guardedDispatcher(d.guard, this.concurrency);
-    this.recorder = new GroupCommitter(async (records) => {
-      await d.store.recordInboundAttempts(d.workerId, records, d.now());
-      return records.map(() => undefined);
-    }, { maxBatchItems: 256, maxInFlight: 1 });
+    this.recorder = new GroupCommitter(
+      async (records) => {
+        await d.store.recordInboundAttempts(d.workerId, records, d.now());
+        return records.map(() => undefined);
+      },
+      { maxBatchItems: 256, maxInFlight: 1 },
+    );
     if (!(this.staleMs > this.timeoutMs)) throw new Error('inbound staleMs must exceed the POST timeout, or live claims would be taken over');
   }
 
@@ -142,8 +145,14 @@ export class InboundPoster {
       if (running.size === 0 || free >= Math.max(1, Math.floor(this.concurrency * CLAIM_WHEN_FREE))) {
         try {
           const now = this.d.now();
-          claimed = await this.d.store.claimInboundPosts(this.d.workerId, free, now, now - this.staleMs, { perLane: this.postsPerRoute, held: new Map(this.heldByRoute) },
-            this.d.deadAfterMs === undefined ? undefined : now - this.d.deadAfterMs);
+          claimed = await this.d.store.claimInboundPosts(
+            this.d.workerId,
+            free,
+            now,
+            now - this.staleMs,
+            { perLane: this.postsPerRoute, held: new Map(this.heldByRoute) },
+            this.d.deadAfterMs === undefined ? undefined : now - this.d.deadAfterMs,
+          );
         } catch (err) {
           this.d.log.error({ err, event: 'inbound.claim_failed' }, 'inbound posts could not be claimed; retrying at the next poll');
         }
@@ -161,7 +170,7 @@ export class InboundPoster {
       }
       if (claimed.length > 0 && claimed.length === free) continue; // a full claim may leave more due posts
       // A wake-up during the claim (a post finished, a message stored) would otherwise wait for the poll.
-      const woken = this.wokenWhileBusy || await this.signal.sleep(pollMs);
+      const woken = this.wokenWhileBusy || (await this.signal.sleep(pollMs));
       if (woken && !this.stopping && running.size === 0) await new Promise((r) => setTimeout(r, CLAIM_COALESCE_MS));
     }
     await Promise.allSettled([...running]);
@@ -208,8 +217,13 @@ export class InboundPoster {
     let body: Buffer;
     try {
       body = await this.d.parser.build(raw, {
-        serverId: w.route.serverId, secretKey: w.route.secretKey, mailFrom: w.message.mailFrom, rcptTo: w.message.rcptTo,
-        remoteIp: w.message.remoteIp, heloName: w.message.helo, receivedAt: w.message.receivedAt,
+        serverId: w.route.serverId,
+        secretKey: w.route.secretKey,
+        mailFrom: w.message.mailFrom,
+        rcptTo: w.message.rcptTo,
+        remoteIp: w.message.remoteIp,
+        heloName: w.message.helo,
+        receivedAt: w.message.receivedAt,
       });
     } catch (err) {
       return this.failure(w, { ok: false, durationMs: 0, error: `the message could not be parsed: ${(err as Error).message}` });
@@ -218,12 +232,23 @@ export class InboundPoster {
     // The same id on every attempt of this post, so receivers can deduplicate.
     const headers = await signAsync(`${w.message.id}-${w.postId}`, Math.floor(now / 1000), body, activeSigningSecrets(w.route, now));
     const outcome = await postWebhook(w.route.url, {
-      body, contentType: 'application/json', headers, timeoutMs: this.timeoutMs, guard: this.d.guard, dispatcher: this.connections,
+      body,
+      contentType: 'application/json',
+      headers,
+      timeoutMs: this.timeoutMs,
+      guard: this.d.guard,
+      dispatcher: this.connections,
     });
     if (!outcome.ok) return this.failure(w, outcome);
     return {
-      postId: w.postId, routeId: w.route.id, ok: true, httpStatus: outcome.status ?? null, durationMs: outcome.durationMs, error: null,
-      responseSnippet: outcome.responseSnippet ?? null, next: { status: 'delivered', attempts: w.attempts + 1, nextAttemptAt: this.d.now() },
+      postId: w.postId,
+      routeId: w.route.id,
+      ok: true,
+      httpStatus: outcome.status ?? null,
+      durationMs: outcome.durationMs,
+      error: null,
+      responseSnippet: outcome.responseSnippet ?? null,
+      next: { status: 'delivered', attempts: w.attempts + 1, nextAttemptAt: this.d.now() },
     };
   }
 
@@ -232,11 +257,19 @@ export class InboundPoster {
     const now = this.d.now();
     const at = nextAttemptAt(attempts, now, this.d.random, this.d.retrySchedule);
     if (at === null) {
-      this.d.log.warn({ event: 'inbound.gave_up', postId: w.postId, routeId: w.route.id, attempts, error: outcome.error }, 'inbound message given up after its last attempt');
+      this.d.log.warn(
+        { event: 'inbound.gave_up', postId: w.postId, routeId: w.route.id, attempts, error: outcome.error },
+        'inbound message given up after its last attempt',
+      );
     }
     return {
-      postId: w.postId, routeId: w.route.id, ok: false, httpStatus: outcome.status ?? null, durationMs: outcome.durationMs,
-      error: outcome.error ?? 'failed', responseSnippet: outcome.responseSnippet ?? null,
+      postId: w.postId,
+      routeId: w.route.id,
+      ok: false,
+      httpStatus: outcome.status ?? null,
+      durationMs: outcome.durationMs,
+      error: outcome.error ?? 'failed',
+      responseSnippet: outcome.responseSnippet ?? null,
       next: at === null ? { status: 'gave_up', attempts, nextAttemptAt: now } : { status: 'failed', attempts, nextAttemptAt: at },
     };
   }

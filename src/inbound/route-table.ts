@@ -19,7 +19,9 @@ export function parseMatch(input: string): { ok: true; match: string; kind: Inbo
   if (m.includes('@')) {
     return isValidEmailAddress(m) ? { ok: true, match: m, kind: 'address' } : { ok: false, error: `"${input}" is not a valid email address` };
   }
-  return DOMAIN.test(m) ? { ok: true, match: m, kind: 'domain' } : { ok: false, error: `"${input}" is neither a domain name (example.com) nor an address (support@example.com)` };
+  return DOMAIN.test(m)
+    ? { ok: true, match: m, kind: 'domain' }
+    : { ok: false, error: `"${input}" is neither a domain name (example.com) nor an address (support@example.com)` };
 }
 
 /** The route an address reaches: its own address route first, else its domain's route. */
@@ -37,7 +39,11 @@ export class InboundRouteTable {
   /** Bumped by invalidate(): a load that started before a change must not be kept. */
   private generation = 0;
 
-  constructor(private readonly store: Pick<Store, 'inboundRoutingTable'>, private readonly now: () => number = Date.now, private readonly ttlMs = ROUTE_TABLE_TTL_MS) {}
+  constructor(
+    private readonly store: Pick<Store, 'inboundRoutingTable'>,
+    private readonly now: () => number = Date.now,
+    private readonly ttlMs = ROUTE_TABLE_TTL_MS,
+  ) {}
 
   /** A route was created, changed or deleted in this process: the next lookup reads the store. */
   invalidate(): void {
@@ -54,14 +60,19 @@ export class InboundRouteTable {
     if (this.routes && this.now() - this.loadedAt < this.ttlMs) return this.routes;
     if (!this.loading) {
       const gen = this.generation;
-      const load = this.store.inboundRoutingTable().then((rows) => {
-        const map = new Map(rows.map((r) => [r.match, r]));
-        if (gen === this.generation) {
-          this.routes = map;
-          this.loadedAt = this.now();
-        }
-        return map;
-      }).finally(() => { if (this.loading === load) this.loading = null; });
+      const load = this.store
+        .inboundRoutingTable()
+        .then((rows) => {
+          const map = new Map(rows.map((r) => [r.match, r]));
+          if (gen === this.generation) {
+            this.routes = map;
+            this.loadedAt = this.now();
+          }
+          return map;
+        })
+        .finally(() => {
+          if (this.loading === load) this.loading = null;
+        });
       this.loading = load;
     }
     return this.loading;

@@ -45,18 +45,34 @@ export class ListSendExpander {
   /** Looks for work now (after the current pass, if one is running). */
   wake(): void {
     if (this.stopped) return;
-    if (this.running) { this.again = true; return; }
-    if (this.timer) { clearTimeout(this.timer); this.timer = null; }
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
     this.running = this.pass().finally(() => {
       this.running = null;
       if (this.stopped) return;
-      if (this.again) { this.again = false; this.wake(); } else this.timer = setTimeout(() => { this.timer = null; this.wake(); }, this.pollMs);
+      if (this.again) {
+        this.again = false;
+        this.wake();
+      } else
+        this.timer = setTimeout(() => {
+          this.timer = null;
+          this.wake();
+        }, this.pollMs);
     });
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) { clearTimeout(this.timer); this.timer = null; }
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
     await this.running;
   }
 
@@ -74,8 +90,19 @@ export class ListSendExpander {
           progressed = true;
           this.d.onExpanded?.(s.batchRecipients);
           if (s.state === 'done') {
-            this.d.log.info({ event: 'marketing.list_send_expanded', serverId: s.serverId, listId: s.listId, sendId: s.id, contacts: s.contactsSeen,
-              queued: s.queued, skippedUnsubscribed: s.skippedUnsubscribed, skippedSuppressed: s.skippedSuppressed }, 'list send expanded');
+            this.d.log.info(
+              {
+                event: 'marketing.list_send_expanded',
+                serverId: s.serverId,
+                listId: s.listId,
+                sendId: s.id,
+                contacts: s.contactsSeen,
+                queued: s.queued,
+                skippedUnsubscribed: s.skippedUnsubscribed,
+                skippedSuppressed: s.skippedSuppressed,
+              },
+              'list send expanded',
+            );
           }
         }
         // Every send was taken by another process: leave them to it until the next poll.

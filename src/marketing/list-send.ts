@@ -40,9 +40,10 @@ export async function listSendMessage(body: unknown, serverId: number, now: numb
     throw err;
   }
   if (raw.to.length + raw.cc.length + raw.bcc.length > 0 || raw.perMessage !== null) {
-    return refuse('the recipients are the list\'s contacts: leave out To, Cc, Bcc and MergeData.PerMessage');
+    return refuse("the recipients are the list's contacts: leave out To, Cc, Bcc and MergeData.PerMessage");
   }
-  if (metadataAndTagsBytes(raw) > MAX_METADATA_AND_TAGS_BYTES) return refuse(`MetadataOrTagsAreTooLarge: Metadata and Tags exceed ${MAX_METADATA_AND_TAGS_BYTES} bytes`);
+  if (metadataAndTagsBytes(raw) > MAX_METADATA_AND_TAGS_BYTES)
+    return refuse(`MetadataOrTagsAreTooLarge: Metadata and Tags exceed ${MAX_METADATA_AND_TAGS_BYTES} bytes`);
   let built: ReturnType<typeof buildMessage>;
   try {
     const templates = await loadApiTemplates(store, serverId, [raw]);

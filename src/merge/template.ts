@@ -5,13 +5,21 @@
  * renders each recipient with a plain loop of concatenations: no regex and no re-scan per render.
  */
 
-export interface MergeRow { field: string; value: string }
+export interface MergeRow {
+  field: string;
+  value: string;
+}
 
 /** Case-insensitive field lookup; per-message rows win over global rows. */
-export interface MergeLookup { get(field: string): string | undefined }
+export interface MergeLookup {
+  get(field: string): string | undefined;
+}
 
 /** A template split once into literal and placeholder parts, so rendering N recipients does not re-scan. */
-export interface CompiledTemplate { readonly source: string; readonly hasPlaceholders: boolean }
+export interface CompiledTemplate {
+  readonly source: string;
+  readonly hasPlaceholders: boolean;
+}
 
 // Name: 1..100 chars of anything but `%`, CR, LF. A global regex scans leftmost-first, so
 // `%%A%%%%B%%` is two placeholders and `100%% sure` (no closing `%%`) is plain text.
@@ -24,15 +32,16 @@ const RECIPIENT_NAME_SPACED = 'recipient name';
 
 class MapLookup implements MergeLookup {
   constructor(private readonly map: ReadonlyMap<string, string>) {}
-  get(field: string): string | undefined { return this.map.get(field.toLowerCase()); }
+  get(field: string): string | undefined {
+    return this.map.get(field.toLowerCase());
+  }
   /** Compiled templates hold lower-cased keys already: skip the per-render toLowerCase. */
-  getLower(lowerField: string): string | undefined { return this.map.get(lowerField); }
+  getLower(lowerField: string): string | undefined {
+    return this.map.get(lowerField);
+  }
 }
 
-export function buildMergeLookup(
-  perMessage: readonly MergeRow[] | undefined,
-  global: readonly MergeRow[] | undefined,
-): MergeLookup {
+export function buildMergeLookup(perMessage: readonly MergeRow[] | undefined, global: readonly MergeRow[] | undefined): MergeLookup {
   const map = new Map<string, string>();
   // Per-message first, then Global, each only filling keys not yet set: per-message wins, and
   // within one list the first row of a field wins (the normalizer's "first spelling wins" rule).
@@ -47,7 +56,9 @@ export function buildMergeLookup(
 }
 
 // Placeholder kinds, fixed at compile time so render does no string comparisons.
-const FIELD = 0, RECIPIENT = 1, RECIPIENT_SPACED = 2;
+const FIELD = 0,
+  RECIPIENT = 1,
+  RECIPIENT_SPACED = 2;
 type Kind = typeof FIELD | typeof RECIPIENT | typeof RECIPIENT_SPACED;
 
 class Compiled implements CompiledTemplate {

@@ -3,7 +3,10 @@ import { isValidEmailAddress } from '../core/address.js';
 import { newId } from '../core/ids.js';
 import type { MailAddress, MailAttachment, MailHeader, MergeField, NewMessage, NewRecipient } from '../core/message.js';
 import {
-  MAX_HEADER_NAME_LENGTH, MAX_HEADER_VALUE_LENGTH, MAX_MERGE_FIELD_NAME_LENGTH, MAX_MERGE_VALUE_LENGTH,
+  MAX_HEADER_NAME_LENGTH,
+  MAX_HEADER_VALUE_LENGTH,
+  MAX_MERGE_FIELD_NAME_LENGTH,
+  MAX_MERGE_VALUE_LENGTH,
   MAX_MESSAGE_SIZE_BYTES,
 } from '../core/limits.js';
 import { buildMergeLookup, hasPlaceholders, renderHeader, compileTemplate, type MergeLookup } from '../merge/template.js';
@@ -14,14 +17,23 @@ import { requestedTemplate, withTemplateContent } from './api-template.js';
 /** Header names a sender may not set: Postline writes them from the message's own fields, and a
  *  second copy would make the message ambiguous or malformed. */
 const RESERVED_HEADERS = new Set([
-  'from', 'to', 'cc', 'bcc', 'subject', 'date', 'reply-to', 'return-path', 'mime-version',
-  'content-type', 'content-transfer-encoding',
+  'from',
+  'to',
+  'cc',
+  'bcc',
+  'subject',
+  'date',
+  'reply-to',
+  'return-path',
+  'mime-version',
+  'content-type',
+  'content-transfer-encoding',
 ]);
 /** Header names only Postline (or the receiving MTAs) may write: a sender's copy would forge a
  *  signature, an authentication verdict or a trace line receivers trust, or (Message-ID, by which
  *  bounces and replies are traced back to a recipient) be silently replaced. */
 const POSTLINE_OWNED_HEADERS = new Map([
-  ['dkim-signature', 'Postline signs with the sending domain\'s DKIM keys'],
+  ['dkim-signature', "Postline signs with the sending domain's DKIM keys"],
   ['arc-seal', 'ARC headers are added by forwarding servers'],
   ['arc-message-signature', 'ARC headers are added by forwarding servers'],
   ['arc-authentication-results', 'ARC headers are added by forwarding servers'],
@@ -96,21 +108,28 @@ function decodedBase64Length(b64: string): number | null {
  * `templates` holds the stored templates the request's ApiTemplate ids name (api-template.ts);
  * an id missing from it is InvalidTemplateId.
  */
-export function buildMessage(sent: RawMessage, index: number, serverId: number, now: number,
-  templates: ReadonlyMap<string, TemplateContent> = new Map()): BuildResult {
+export function buildMessage(
+  sent: RawMessage,
+  index: number,
+  serverId: number,
+  now: number,
+  templates: ReadonlyMap<string, TemplateContent> = new Map(),
+): BuildResult {
   const p = `Messages[${index}]`;
   const templateId = requestedTemplate(sent);
   const template = templateId === null ? undefined : templates.get(templateId);
   const raw = template === undefined ? sent : withTemplateContent(sent, template);
   const headers = checkHeaders(raw.headers, `${p}.CustomHeaders`);
   if (raw.charset !== null && !CHARSET.test(raw.charset)) throw new InvalidDataError(`${p}.Charset`, 'is not a charset name');
-  for (const [v, name] of [[raw.messageId, 'MessageId'], [raw.mailingId, 'MailingId']] as const) {
+  for (const [v, name] of [
+    [raw.messageId, 'MessageId'],
+    [raw.mailingId, 'MailingId'],
+  ] as const) {
     if (v !== null && (v.length > MAX_ID_LENGTH || /[\r\n\0]/.test(v))) {
       throw new InvalidDataError(`${p}.${name}`, `must be at most ${MAX_ID_LENGTH} characters on one line`);
     }
   }
-  const reject = (code: MessageErrorCode, reason: string, rejected: AddressResult[] = []): BuildResult =>
-    ({ kind: 'rejected', code, rejected, reason });
+  const reject = (code: MessageErrorCode, reason: string, rejected: AddressResult[] = []): BuildResult => ({ kind: 'rejected', code, rejected, reason });
 
   const global = mergeFields(raw.global);
   if (typeof global === 'string') return reject('InvalidMergeData', global);
@@ -131,8 +150,7 @@ export function buildMessage(sent: RawMessage, index: number, serverId: number, 
   if ((raw.textBody ?? '') === '' && (raw.htmlBody ?? '') === '') return reject('NoValidBodyParts', 'neither TextBody nor HtmlBody is set');
 
   const attachments: MailAttachment[] = [];
-  let size = utf8(subject) + utf8(raw.textBody) + utf8(raw.htmlBody) + utf8(raw.ampBody)
-    + headers.reduce((n, h) => n + utf8(h.name) + utf8(h.value) + 4, 0);
+  let size = utf8(subject) + utf8(raw.textBody) + utf8(raw.htmlBody) + utf8(raw.ampBody) + headers.reduce((n, h) => n + utf8(h.name) + utf8(h.value) + 4, 0);
   for (const [i, a] of raw.attachments.entries()) {
     const ap = `${p}.Attachments[${i}]`;
     if (a.name === null || a.name.trim() === '' || /[\r\n\0]/.test(a.name)) return reject('InvalidAttachment', `${ap}.Name is missing or not one line`);
@@ -144,8 +162,11 @@ export function buildMessage(sent: RawMessage, index: number, serverId: number, 
     if (bytes === null) return reject('InvalidAttachment', `${ap}.Content is not valid base64`);
     if (a.contentId !== null && /[\r\n\0<>\s]/.test(a.contentId)) return reject('InvalidAttachment', `${ap}.ContentId must be one token without <>`);
     attachments.push({
-      name: a.name, contentType, contentId: a.contentId === null || a.contentId === '' ? null : a.contentId,
-      content: a.content.replace(/[\r\n\t ]+/g, ''), headers: checkHeaders(a.headers, `${ap}.CustomHeaders`),
+      name: a.name,
+      contentType,
+      contentId: a.contentId === null || a.contentId === '' ? null : a.contentId,
+      content: a.content.replace(/[\r\n\t ]+/g, ''),
+      headers: checkHeaders(a.headers, `${ap}.CustomHeaders`),
     });
     size += bytes;
   }
@@ -162,7 +183,10 @@ export function buildMessage(sent: RawMessage, index: number, serverId: number, 
     if (seen.has(key)) return; // one delivery per address, as one SMTP envelope would
     seen.add(key);
     recipients.push({
-      id: newId(now), address, kind, merge,
+      id: newId(now),
+      address,
+      kind,
+      merge,
       mailingId: mailingIdTemplate === null ? null : renderHeader(mailingIdTemplate, lookup),
       messageId: messageIdTemplate === null ? null : renderHeader(messageIdTemplate, lookup),
     });
@@ -184,7 +208,11 @@ export function buildMessage(sent: RawMessage, index: number, serverId: number, 
     }
   } else {
     if (raw.to.length + raw.cc.length + raw.bcc.length === 0) return reject('EmptyToAddress', 'To, Cc and Bcc are all empty');
-    for (const [kind, list] of [['to', raw.to], ['cc', raw.cc], ['bcc', raw.bcc]] as const) {
+    for (const [kind, list] of [
+      ['to', raw.to],
+      ['cc', raw.cc],
+      ['bcc', raw.bcc],
+    ] as const) {
       for (const a of list) {
         const addr = renderHeader(compileTemplate(a.email), globalLookup);
         if (!isValidEmailAddress(addr)) {
@@ -201,13 +229,30 @@ export function buildMessage(sent: RawMessage, index: number, serverId: number, 
     kind: 'accepted',
     rejected,
     message: {
-      id: newId(now), serverId, createdAt: now, source: 'api', isMerge, sizeBytes: size,
-      metadata: raw.metadata, tags: raw.tags, recipients,
+      id: newId(now),
+      serverId,
+      createdAt: now,
+      source: 'api',
+      isMerge,
+      sizeBytes: size,
+      metadata: raw.metadata,
+      tags: raw.tags,
+      recipients,
       template: {
-        from: toMail(raw.from), replyTo: raw.replyTo && toMail(raw.replyTo),
-        to: raw.to.map(toMail), cc: raw.cc.map(toMail), bcc: raw.bcc.map(toMail),
-        subject, textBody: raw.textBody, htmlBody: raw.htmlBody, ampBody: raw.ampBody,
-        charset: raw.charset, headers, attachments, messageId: raw.messageId, mailingId: raw.mailingId,
+        from: toMail(raw.from),
+        replyTo: raw.replyTo && toMail(raw.replyTo),
+        to: raw.to.map(toMail),
+        cc: raw.cc.map(toMail),
+        bcc: raw.bcc.map(toMail),
+        subject,
+        textBody: raw.textBody,
+        htmlBody: raw.htmlBody,
+        ampBody: raw.ampBody,
+        charset: raw.charset,
+        headers,
+        attachments,
+        messageId: raw.messageId,
+        mailingId: raw.mailingId,
         globalMerge: global,
       },
     },

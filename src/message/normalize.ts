@@ -4,27 +4,59 @@
  * absent, ServerId and ApiTemplate as number or numeric string, `To` entries as objects or bare
  * strings. A value of the wrong type is `InvalidData`, with a path that says where.
  */
-export interface RawAddress { email: string; name: string | null }
-export interface RawHeader { name: string; value: string }
-export interface RawAttachment {
-  name: string | null; content: string | null; contentType: string | null; contentId: string | null; headers: RawHeader[];
+export interface RawAddress {
+  email: string;
+  name: string | null;
 }
-export interface RawMergeRow { field: string; value: unknown }
+export interface RawHeader {
+  name: string;
+  value: string;
+}
+export interface RawAttachment {
+  name: string | null;
+  content: string | null;
+  contentType: string | null;
+  contentId: string | null;
+  headers: RawHeader[];
+}
+export interface RawMergeRow {
+  field: string;
+  value: unknown;
+}
 export interface RawMessage {
-  to: RawAddress[]; cc: RawAddress[]; bcc: RawAddress[];
-  from: RawAddress | null; replyTo: RawAddress | null;
-  subject: string | null; textBody: string | null; htmlBody: string | null; ampBody: string | null;
-  apiTemplate: string | null; messageId: string | null; mailingId: string | null; charset: string | null;
-  headers: RawHeader[]; attachments: RawAttachment[];
-  perMessage: RawMergeRow[][] | null; global: RawMergeRow[];
-  metadata: { key: string; value: string }[]; tags: string[];
+  to: RawAddress[];
+  cc: RawAddress[];
+  bcc: RawAddress[];
+  from: RawAddress | null;
+  replyTo: RawAddress | null;
+  subject: string | null;
+  textBody: string | null;
+  htmlBody: string | null;
+  ampBody: string | null;
+  apiTemplate: string | null;
+  messageId: string | null;
+  mailingId: string | null;
+  charset: string | null;
+  headers: RawHeader[];
+  attachments: RawAttachment[];
+  perMessage: RawMergeRow[][] | null;
+  global: RawMergeRow[];
+  metadata: { key: string; value: string }[];
+  tags: string[];
   /** Metadata entries without a Key, dropped (the official Node client's own example sends one): the caller logs them. */
   droppedMetadata: number;
 }
-export interface RawPostBody { serverId: string | null; apiKey: string | null; messages: unknown[] | null }
+export interface RawPostBody {
+  serverId: string | null;
+  apiKey: string | null;
+  messages: unknown[] | null;
+}
 
 export class InvalidDataError extends Error {
-  constructor(readonly path: string, reason: string) {
+  constructor(
+    readonly path: string,
+    reason: string,
+  ) {
     super(`${path}: ${reason}`);
     this.name = 'InvalidDataError';
   }

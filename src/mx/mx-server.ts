@@ -63,7 +63,7 @@ export async function startMxServer(deps: MxDeps): Promise<MxServer> {
   const custom = deps.customBounceDomains;
   const addresses = { ...mxAddressesOf(cfg), ...(custom ? { isCustomBounceDomain: (d: string) => custom.isBounceDomain(d) } : {}) };
   const credentials = loadOrCreateTlsCredentials(cfg, deps.now());
-  const verp = deps.verp ?? await loadVerpKeyring(store);
+  const verp = deps.verp ?? (await loadVerpKeyring(store));
   const inflight = new Set<Promise<unknown>>();
   const greetingTimers = new Set<NodeJS.Timeout>();
   const greetingDelay = cfg.smtpGreetingDelayMs;
@@ -90,7 +90,10 @@ export async function startMxServer(deps: MxDeps): Promise<MxServer> {
     onConnect(_session, callback) {
       // The configured pause, none by default (src/patches/smtp-server.ts removes the library's).
       if (greetingDelay === 0) return callback();
-      const t = setTimeout(() => { greetingTimers.delete(t); callback(); }, greetingDelay);
+      const t = setTimeout(() => {
+        greetingTimers.delete(t);
+        callback();
+      }, greetingDelay);
       greetingTimers.add(t);
     },
     onMailFrom(address, session, callback) {
@@ -100,16 +103,22 @@ export async function startMxServer(deps: MxDeps): Promise<MxServer> {
     },
     onRcptTo(address, session, callback) {
       const key = address.address.toLowerCase();
-      routeOf(address.address).then((route) => {
-        const d = decideMxRcpt({
-          address: address.address, book: addresses, recipientCount: session.envelope.rcptTo.length,
-          alreadyListed: session.envelope.rcptTo.some((r) => r.address.toLowerCase() === key), route,
-        });
-        callback(d.ok ? undefined : rejected(session, 'rcpt', refusal(d)));
-      }, (err: unknown) => {
-        log.error({ event: 'mx.internal_error', stage: 'rcpt', err, ...who(session) }, 'inbound routes could not be read');
-        callback(smtpError(451, '4.3.0 Temporary failure; try again later'));
-      });
+      routeOf(address.address).then(
+        (route) => {
+          const d = decideMxRcpt({
+            address: address.address,
+            book: addresses,
+            recipientCount: session.envelope.rcptTo.length,
+            alreadyListed: session.envelope.rcptTo.some((r) => r.address.toLowerCase() === key),
+            route,
+          });
+          callback(d.ok ? undefined : rejected(session, 'rcpt', refusal(d)));
+        },
+        (err: unknown) => {
+          log.error({ event: 'mx.internal_error', stage: 'rcpt', err, ...who(session) }, 'inbound routes could not be read');
+          callback(smtpError(451, '4.3.0 Temporary failure; try again later'));
+        },
+      );
     },
     onData(stream, session, callback) {
       receive(stream, session, callback);
@@ -133,31 +142,42 @@ export async function startMxServer(deps: MxDeps): Promise<MxServer> {
       const all = session.envelope.rcptTo.map((r) => r.address);
       // Reports first: recording one again is harmless (already-failed, duplicate), so a failure of
       // the inbound commit after it can be answered 451 and retried whole.
-      const work = splitRecipients(all).then(async ({ rcptTo, routed }) => {
-        let reply = '2.0.0 Ok';
-        if (rcptTo.length > 0 || routed.length === 0) {
-          const r = await processReport(data, { rcptTo }, { store, now: deps.now, addresses, verp }).catch((err: unknown) => {
-            deps.metrics?.inboundReport('unknown', 'error');
-            throw err;
-          });
-          deps.metrics?.inboundReport(r.kind, r.outcome);
-          logOutcome(r, rcptTo, received, session);
-          if (r.outcome === 'recorded') reply = '2.0.0 Ok: report recorded';
-        }
-        if (routed.length > 0) {
-          const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
-          const id = await acceptor.accept(data, { mailFrom, remoteIp: session.remoteAddress, heloName: session.hostNameAppearsAs || null, routed });
-          log.info({ event: 'mx.inbound_stored', inboundMessageId: id, rcptTo: routed.map((r) => r.rcptTo), routeIds: routed.map((r) => r.route.id), bytes: received, ...who(session) },
-            'inbound message stored');
-          reply = `2.0.0 Ok: queued as ${id}`;
-        }
-        callback(null, reply);
-      }).catch((err: unknown) => {
-        // Logged once as store.disk_full; the sending server keeps the message and retries.
-        if (isDiskFull(err)) return callback(rejected(session, 'data', smtpError(452, DISK_FULL_SMTP_REPLY)));
-        log.error({ event: 'mx.internal_error', stage: 'record', err, rcptTo: all, ...who(session) }, 'mx message not recorded');
-        callback(smtpError(451, '4.3.0 Temporary failure; try again later'));
-      });
+      const work = splitRecipients(all)
+        .then(async ({ rcptTo, routed }) => {
+          let reply = '2.0.0 Ok';
+          if (rcptTo.length > 0 || routed.length === 0) {
+            const r = await processReport(data, { rcptTo }, { store, now: deps.now, addresses, verp }).catch((err: unknown) => {
+              deps.metrics?.inboundReport('unknown', 'error');
+              throw err;
+            });
+            deps.metrics?.inboundReport(r.kind, r.outcome);
+            logOutcome(r, rcptTo, received, session);
+            if (r.outcome === 'recorded') reply = '2.0.0 Ok: report recorded';
+          }
+          if (routed.length > 0) {
+            const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+            const id = await acceptor.accept(data, { mailFrom, remoteIp: session.remoteAddress, heloName: session.hostNameAppearsAs || null, routed });
+            log.info(
+              {
+                event: 'mx.inbound_stored',
+                inboundMessageId: id,
+                rcptTo: routed.map((r) => r.rcptTo),
+                routeIds: routed.map((r) => r.route.id),
+                bytes: received,
+                ...who(session),
+              },
+              'inbound message stored',
+            );
+            reply = `2.0.0 Ok: queued as ${id}`;
+          }
+          callback(null, reply);
+        })
+        .catch((err: unknown) => {
+          // Logged once as store.disk_full; the sending server keeps the message and retries.
+          if (isDiskFull(err)) return callback(rejected(session, 'data', smtpError(452, DISK_FULL_SMTP_REPLY)));
+          log.error({ event: 'mx.internal_error', stage: 'record', err, rcptTo: all, ...who(session) }, 'mx message not recorded');
+          callback(smtpError(451, '4.3.0 Temporary failure; try again later'));
+        });
       inflight.add(work);
       void work.finally(() => inflight.delete(work));
     });

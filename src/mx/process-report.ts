@@ -29,7 +29,8 @@ export interface ProcessedReport {
 }
 
 export async function processReport(
-  raw: Buffer, envelope: { rcptTo: readonly string[] },
+  raw: Buffer,
+  envelope: { rcptTo: readonly string[] },
   deps: { store: Store; now: () => number; addresses: MxAddresses; verp: VerpKeyring },
 ): Promise<ProcessedReport> {
   // The bounce address carries the id; the complaint address does not, so it is left out and the
@@ -41,8 +42,12 @@ export async function processReport(
     (id, tag) => deps.verp.verify(id, tag),
   );
   const base = {
-    kind: report.kind, recipientId: trace.ok ? trace.recipientId : trace.claimedId ?? report.recipientId, tracedVia: trace.via,
-    eventType: null, serverId: null, messageId: null,
+    kind: report.kind,
+    recipientId: trace.ok ? trace.recipientId : (trace.claimedId ?? report.recipientId),
+    tracedVia: trace.via,
+    eventType: null,
+    serverId: null,
+    messageId: null,
   };
   // Only a proven id is looked up: a forged one must not even cost a read of someone's row.
   const recipient = trace.ok ? await deps.store.getRecipient(trace.recipientId) : undefined;

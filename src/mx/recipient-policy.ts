@@ -59,7 +59,13 @@ export function mailboxFor(address: string, book: MxAddresses, route: InboundRou
   return route ? 'inbound' : null;
 }
 
-export function decideMxRcpt(s: { address: string; book: MxAddresses; recipientCount: number; alreadyListed: boolean; route?: InboundRouteEntry | null }): Decision {
+export function decideMxRcpt(s: {
+  address: string;
+  book: MxAddresses;
+  recipientCount: number;
+  alreadyListed: boolean;
+  route?: InboundRouteEntry | null;
+}): Decision {
   const mailbox = mailboxFor(s.address, s.book, s.route ?? null);
   // Postline's own mailboxes are exactly the configured names, whatever the general syntax rule
   // says of them: a bounce domain without a dot (localhost, a lab's bare host name) must still

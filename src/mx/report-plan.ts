@@ -70,9 +70,14 @@ export function planReport({ report, trace, recipient, fromAddress, sizeBytes }:
   if (!line) return { action: 'ignore', reason: 'no-recipient-line' };
   const reason = line.diagnosticCode === null ? line.explanation : withoutType(line.diagnosticCode);
   const common = {
-    FailureCode: line.failureCode, Reason: reason, BounceStatus: line.status, DiagnosticCode: line.diagnosticCode,
+    FailureCode: line.failureCode,
+    Reason: reason,
+    BounceStatus: line.status,
+    DiagnosticCode: line.diagnosticCode,
     // Remote-MTA names the server that refused; a report without one comes from that server itself.
-    RemoteMta: line.remoteMta ?? report.reportingMta, Explanation: line.explanation, Async: true,
+    RemoteMta: line.remoteMta ?? report.reportingMta,
+    Explanation: line.explanation,
+    Async: true,
   };
   if (action === 'delayed') {
     return { action: 'record', record: { recipientId: recipient.id, event: { type: 'Deferred', data: common } } };
@@ -113,7 +118,12 @@ function complaintNames(originalRcptTo: readonly string[], address: string): boo
 /** Addresses compared case-insensitively, angle brackets and surrounding space ignored. */
 function sameAddress(a: string | null, b: string): boolean {
   if (a === null) return false;
-  return a.trim().replace(/^<(.*)>$/, '$1').toLowerCase() === b.trim().toLowerCase();
+  return (
+    a
+      .trim()
+      .replace(/^<(.*)>$/, '$1')
+      .toLowerCase() === b.trim().toLowerCase()
+  );
 }
 
 /** "smtp; 550 5.1.1 ..." -> "550 5.1.1 ..." (the delivery path's Reason is the reply alone). */

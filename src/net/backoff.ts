@@ -15,8 +15,20 @@ const HOUR = 60 * MINUTE;
  * (POSTLINE_MESSAGE_LIFETIME_HOURS). 15 attempts in all.
  */
 export const WEBHOOK_RETRY_SCHEDULE_MS: readonly number[] = [
-  10 * SECOND, MINUTE, 5 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 4 * HOUR, 8 * HOUR,
-  12 * HOUR, 12 * HOUR, 12 * HOUR, 12 * HOUR, 12 * HOUR,
+  10 * SECOND,
+  MINUTE,
+  5 * MINUTE,
+  15 * MINUTE,
+  30 * MINUTE,
+  HOUR,
+  2 * HOUR,
+  4 * HOUR,
+  8 * HOUR,
+  12 * HOUR,
+  12 * HOUR,
+  12 * HOUR,
+  12 * HOUR,
+  12 * HOUR,
 ];
 
 /**
@@ -35,8 +47,12 @@ const JITTER = 0.1;
  * null once the schedule is used up: the event is then given up on for this endpoint. `schedule`
  * replaces the production table in tests.
  */
-export function nextAttemptAt(attempts: number, now: number, random: () => number = Math.random,
-  schedule: readonly number[] = WEBHOOK_RETRY_SCHEDULE_MS): number | null {
+export function nextAttemptAt(
+  attempts: number,
+  now: number,
+  random: () => number = Math.random,
+  schedule: readonly number[] = WEBHOOK_RETRY_SCHEDULE_MS,
+): number | null {
   if (!Number.isInteger(attempts) || attempts < 1) throw new Error(`attempts must be an integer >= 1, got ${attempts}`);
   const wait = schedule[attempts - 1];
   if (wait === undefined) return null;

@@ -118,8 +118,13 @@ function header(headers: HeaderBag, name: string): string | undefined {
  * received, not re-serialised JSON. A malformed secret throws: it is a configuration error, not a
  * bad request.
  */
-export function verify(headers: HeaderBag, body: string | Buffer, secrets: readonly string[], toleranceSec = DEFAULT_TOLERANCE_SEC,
-  nowSec = Math.floor(Date.now() / 1000)): VerifyResult {
+export function verify(
+  headers: HeaderBag,
+  body: string | Buffer,
+  secrets: readonly string[],
+  toleranceSec = DEFAULT_TOLERANCE_SEC,
+  nowSec = Math.floor(Date.now() / 1000),
+): VerifyResult {
   const id = header(headers, 'webhook-id');
   const ts = header(headers, 'webhook-timestamp');
   const sigs = header(headers, 'webhook-signature');

@@ -172,7 +172,10 @@ export function createUrlGuard(options: UrlGuardOptions = {}): UrlGuard {
   };
 
   /** The addresses of `host`, or why it may not be used. */
-  const resolveChecked = async (host: string, family: 0 | 4 | 6): Promise<{ ok: true; addresses: LookupAddress[] } | { ok: false; error: string; code?: string }> => {
+  const resolveChecked = async (
+    host: string,
+    family: 0 | 4 | 6,
+  ): Promise<{ ok: true; addresses: LookupAddress[] } | { ok: false; error: string; code?: string }> => {
     let addresses: LookupAddress[];
     try {
       addresses = await resolve(host, family);

@@ -17,17 +17,23 @@ import { patchApplies } from './switch.js';
 /** The release the subclass was written against and checked on. */
 export const EMAIL_REPLY_PARSER_VERSION = '2.3.7';
 
-export interface ParsedEmail { getVisibleText(): string }
+export interface ParsedEmail {
+  getVisibleText(): string;
+}
 /** What replyText needs: a parser of one text (a new one per text; the fast one keeps per-text state). */
-export interface ReplyParser { parse(text: string): ParsedEmail }
+export interface ReplyParser {
+  parse(text: string): ParsedEmail;
+}
 interface EmailParserLike {
   parse(text: string): ParsedEmail;
   getQuoteHeadersRegex(): RegExp[];
   isSignature(line: string): boolean;
 }
 type EmailParserClass = new () => EmailParserLike;
-interface RegexListLike { quoteHeadersRegex: unknown[]; signatureRegex: unknown[] }
-
+interface RegexListLike {
+  quoteHeadersRegex: unknown[];
+  signatureRegex: unknown[];
+}
 
 /**
  * A test that is true exactly when one of `patterns` matches: the patterns of each flag set joined
@@ -110,9 +116,7 @@ export function libraryReplyParser(): ReplyParser {
 }
 
 /** The subclass when the switch and the installed release allow it (decided once per thread). */
-const FastParser = patchApplies('email-reply-parser', EMAIL_REPLY_PARSER_VERSION, 'email-reply-parser fast parser')
-  ? await loadFastParser()
-  : null;
+const FastParser = patchApplies('email-reply-parser', EMAIL_REPLY_PARSER_VERSION, 'email-reply-parser fast parser') ? await loadFastParser() : null;
 
 /** Whether createReplyParser gives the subclass in this thread. */
 export const replyParserPatched = FastParser !== null;

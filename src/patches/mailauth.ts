@@ -39,7 +39,9 @@ interface RelaxedHashLike {
   remainder: Buffer | false;
   _pushBodyHash(chunk: Buffer): void;
 }
-interface MessageParserLike { lastByte?: number }
+interface MessageParserLike {
+  lastByte?: number;
+}
 
 /** Public keys kept per (type, name, minimum bits, TXT answer); a bound keeps a flood of domains from growing it. */
 const MAX_CACHED_KEYS = 1_000;
@@ -76,8 +78,12 @@ export function installMailauthPatches(): boolean {
   if (!patchApplies('mailauth', MAILAUTH_VERSION, 'mailauth fast paths')) return false;
   mailauthPatched = true;
 
-  const { RelaxedHash } = requirePackageFile('mailauth', 'lib/dkim/body/relaxed.js') as { RelaxedHash: { prototype: RelaxedHashLike & { update(c: Buffer | null, final?: boolean): void } } };
-  const { MessageParser } = requirePackageFile('mailauth', 'lib/dkim/message-parser.js') as { MessageParser: { prototype: MessageParserLike & { ensureLinebreaks(i: Buffer): Generator<Buffer> } } };
+  const { RelaxedHash } = requirePackageFile('mailauth', 'lib/dkim/body/relaxed.js') as {
+    RelaxedHash: { prototype: RelaxedHashLike & { update(c: Buffer | null, final?: boolean): void } };
+  };
+  const { MessageParser } = requirePackageFile('mailauth', 'lib/dkim/message-parser.js') as {
+    MessageParser: { prototype: MessageParserLike & { ensureLinebreaks(i: Buffer): Generator<Buffer> } };
+  };
   const tools = requirePackageFile('mailauth', 'lib/tools.js') as { getPublicKey: GetPublicKey };
   const originalUpdate = RelaxedHash?.prototype?.update;
   const originalLinebreaks = MessageParser?.prototype?.ensureLinebreaks;

@@ -104,16 +104,26 @@ class NativeBase64Decoder implements Decoder {
     const { bytes, junk, symbols } = decodeBase64Text(text);
     if (junk || symbols % 4 !== 0) this.node[BASE64_FAULT] = { junk, symbols };
     // An ArrayBuffer of exactly the content (a small Buffer is a slice of Node's shared pool).
-    const own = bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.length
-      ? bytes.buffer as ArrayBuffer
-      : bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer;
+    const own =
+      bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.length
+        ? (bytes.buffer as ArrayBuffer)
+        : (bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer);
     return Promise.resolve(own);
   }
 }
 
-interface MimeNodeClass { prototype: { setupContentDecoder(this: PartNode & { contentDecoder: Decoder | null }, encoding: string): void } }
-interface ChunkWriterLike { chunks: Uint8Array[]; flush(): void; finalize(): Promise<ArrayBuffer> }
-export interface ChunkWriterClass { new (maxChunkSize?: number): ChunkWriterLike & { writeBytes(b: Uint8Array): void; writeByte(b: number): void; append(b: Uint8Array): void }; prototype: ChunkWriterLike }
+interface MimeNodeClass {
+  prototype: { setupContentDecoder(this: PartNode & { contentDecoder: Decoder | null }, encoding: string): void };
+}
+interface ChunkWriterLike {
+  chunks: Uint8Array[];
+  flush(): void;
+  finalize(): Promise<ArrayBuffer>;
+}
+export interface ChunkWriterClass {
+  new (maxChunkSize?: number): ChunkWriterLike & { writeBytes(b: Uint8Array): void; writeByte(b: number): void; append(b: Uint8Array): void };
+  prototype: ChunkWriterLike;
+}
 interface PassThroughLike {
   chunks: Uint8Array[];
   pendingLineBreak: Uint8Array | null;
@@ -121,7 +131,10 @@ interface PassThroughLike {
   continuesRun(bytes: Uint8Array): boolean;
   flushRun(): void;
 }
-interface PassThroughClass { new (): PassThroughLike; prototype: PassThroughLike & { finalize(boundaryEnded?: boolean): Promise<ArrayBuffer> } }
+interface PassThroughClass {
+  new (): PassThroughLike;
+  prototype: PassThroughLike & { finalize(boundaryEnded?: boolean): Promise<ArrayBuffer> };
+}
 
 /** Chunks joined into one ArrayBuffer of exactly their bytes. */
 function joinChunks(chunks: readonly Uint8Array[]): ArrayBuffer {
@@ -129,7 +142,10 @@ function joinChunks(chunks: readonly Uint8Array[]): ArrayBuffer {
   for (const c of chunks) total += c.byteLength;
   const out = new Uint8Array(total);
   let at = 0;
-  for (const c of chunks) { out.set(c, at); at += c.byteLength; }
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
   return out.buffer;
 }
 
@@ -147,7 +163,10 @@ function finalizePassThrough(this: PassThroughLike, boundaryEnded = false): Prom
   const pending = this.pendingLineBreak;
   if (!boundaryEnded && pending) {
     if (this.continuesRun(pending)) this.runEnd += pending.byteLength;
-    else { this.flushRun(); this.chunks.push(pending); }
+    else {
+      this.flushRun();
+      this.chunks.push(pending);
+    }
   }
   this.flushRun();
   return Promise.resolve(joinChunks(this.chunks));
@@ -162,7 +181,11 @@ interface LineReaderState {
   currentNode: { state: string; contentDecoder: unknown };
   [BUFFER_VIEW]?: Buffer;
 }
-export interface Line { bytes: Uint8Array; lineBreak: Uint8Array; done: boolean }
+export interface Line {
+  bytes: Uint8Array;
+  lineBreak: Uint8Array;
+  done: boolean;
+}
 
 const BUFFER_VIEW = Symbol('buffer view');
 const LINE_STARTING_WITH_DASHES = Buffer.from('\n--', 'latin1');

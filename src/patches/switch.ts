@@ -38,8 +38,10 @@ export function patchApplies(pkg: string, writtenFor: string, name: string): boo
   if (!warned.has(name)) {
     warned.add(name);
     log ??= createLogger(process.env.POSTLINE_LOG_LEVEL?.trim() || 'info');
-    log.warn({ event: 'library_patch.version_mismatch', patch: name, package: pkg, writtenFor, installed },
-      `${name} not applied: written for ${pkg} ${writtenFor}, ${installed} is installed`);
+    log.warn(
+      { event: 'library_patch.version_mismatch', patch: name, package: pkg, writtenFor, installed },
+      `${name} not applied: written for ${pkg} ${writtenFor}, ${installed} is installed`,
+    );
   }
   return false;
 }

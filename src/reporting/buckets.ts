@@ -37,7 +37,10 @@ export interface BucketPlan {
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 const dayLabel = (dayKey: number) => new Date(dayKey * DAY_MS).toISOString().slice(0, 10);
-const monthOf = (dayKey: number) => { const d = new Date(dayKey * DAY_MS); return d.getUTCFullYear() * 12 + d.getUTCMonth(); };
+const monthOf = (dayKey: number) => {
+  const d = new Date(dayKey * DAY_MS);
+  return d.getUTCFullYear() * 12 + d.getUTCMonth();
+};
 const monthLabel = (m: number) => `${Math.floor(m / 12)}-${pad((m % 12) + 1)}`;
 
 /** How many buckets [fromHour, toHour) spans, from its two ends only (checked before anything is planned). */

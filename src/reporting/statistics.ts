@@ -10,12 +10,31 @@ import type { Bucket, BucketPlan } from './buckets.js';
 
 /** The counts an answer shows, in CSV column order: stored counters and the sums made of them. */
 export const WIRE_METRICS = [
-  'queued', 'delivered', 'deferred',
-  'failed', 'failedTemporary', 'failedPermanent', 'suppressed',
-  'failedCode1xxx', 'failedCode2xxx', 'failedCode3xxx', 'failedCode4xxx', 'failedCode5xxx', 'failedCode9xxx', 'failedCodeOther',
+  'queued',
+  'delivered',
+  'deferred',
+  'failed',
+  'failedTemporary',
+  'failedPermanent',
+  'suppressed',
+  'failedCode1xxx',
+  'failedCode2xxx',
+  'failedCode3xxx',
+  'failedCode4xxx',
+  'failedCode5xxx',
+  'failedCode9xxx',
+  'failedCodeOther',
   'complaints',
-  'opens', 'opensHuman', 'opensMachine', 'uniqueOpens', 'uniqueOpensHuman',
-  'clicks', 'clicksHuman', 'clicksMachine', 'uniqueClicks', 'uniqueClicksHuman',
+  'opens',
+  'opensHuman',
+  'opensMachine',
+  'uniqueOpens',
+  'uniqueOpensHuman',
+  'clicks',
+  'clicksHuman',
+  'clicksMachine',
+  'uniqueClicks',
+  'uniqueClicksHuman',
   'unsubscribes',
 ] as const;
 export type WireMetric = (typeof WIRE_METRICS)[number];
@@ -35,7 +54,13 @@ function finish(c: Counts): Counts {
   return c;
 }
 
-export interface Rates { delivery: number | null; bounce: number | null; complaint: number | null; open: number | null; click: number | null }
+export interface Rates {
+  delivery: number | null;
+  bounce: number | null;
+  complaint: number | null;
+  open: number | null;
+  click: number | null;
+}
 
 const ratio = (a: number, b: number): number | null => (b === 0 ? null : Math.round((a / b) * 1e6) / 1e6);
 
@@ -59,7 +84,10 @@ export function addCounts(into: Counts, c: Counts): void {
   for (const m of WIRE_METRICS) into[m] += c[m];
 }
 
-export interface BucketCounts { bucket: Bucket; counts: Counts }
+export interface BucketCounts {
+  bucket: Bucket;
+  counts: Counts;
+}
 
 /** Buckets per rollup read while streaming: bounds the rows of one query and the memory of a CSV. */
 export const STATISTICS_CHUNK_BUCKETS = 250;
@@ -68,17 +96,21 @@ export const STATISTICS_CHUNK_BUCKETS = 250;
  * The buckets of a plan with their counts, `chunk` buckets per store read, in order. Empty
  * buckets are included (all zero), so a series has no gaps.
  */
-export async function* bucketCounts(store: Store, serverId: number, filter: { dim: Dim; value: string }, plan: BucketPlan,
-  chunk = STATISTICS_CHUNK_BUCKETS): AsyncGenerator<BucketCounts[]> {
+export async function* bucketCounts(
+  store: Store,
+  serverId: number,
+  filter: { dim: Dim; value: string },
+  plan: BucketPlan,
+  chunk = STATISTICS_CHUNK_BUCKETS,
+): AsyncGenerator<BucketCounts[]> {
   const { buckets } = plan;
   for (let i = 0; i < buckets.length; i += chunk) {
     const part = buckets.slice(i, i + chunk);
     const out = part.map((bucket) => ({ bucket, counts: emptyCounts() }));
     const fromHour = part[0]!.firstHour;
     const toHour = part.at(-1)!.endHour;
-    const rows: RollupRow[] = toHour > fromHour
-      ? await store.readReportRollups({ serverId, dim: filter.dim, dimValue: filter.value, fromHour, toHour, grouping: plan.grouping })
-      : [];
+    const rows: RollupRow[] =
+      toHour > fromHour ? await store.readReportRollups({ serverId, dim: filter.dim, dimValue: filter.value, fromHour, toHour, grouping: plan.grouping }) : [];
     for (const r of rows) {
       const index = plan.indexOfKey.get(r.key);
       if (index === undefined) continue; // cannot happen: the range is the plan's

@@ -32,7 +32,14 @@ export function parseZone(raw: string | undefined): Zone | null {
   let fmt: Intl.DateTimeFormat;
   try {
     fmt = new Intl.DateTimeFormat('en-US', {
-      timeZone: raw, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric',
+      timeZone: raw,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
     });
   } catch {
     return null; // RangeError: not a time zone this runtime knows
@@ -104,7 +111,8 @@ export function offsetSegments(zone: Zone, from: number, to: number): { from: nu
       let hi = t;
       while (hi - lo > HOUR_MS) {
         const mid = lo + Math.floor((hi - lo) / 2 / HOUR_MS) * HOUR_MS;
-        if (zone.offsetAt(mid) === prevOffset) lo = mid; else hi = mid;
+        if (zone.offsetAt(mid) === prevOffset) lo = mid;
+        else hi = mid;
       }
       out.push({ from: hi, offsetMs: o });
       prevOffset = o;
@@ -117,6 +125,9 @@ export function offsetSegments(zone: Zone, from: number, to: number): { from: nu
 /** The offset in force at `ms` among segments from offsetSegments. */
 export function offsetIn(segments: readonly { from: number; offsetMs: number }[], ms: number): number {
   let o = segments[0]!.offsetMs;
-  for (const s of segments) { if (s.from <= ms) o = s.offsetMs; else break; }
+  for (const s of segments) {
+    if (s.from <= ms) o = s.offsetMs;
+    else break;
+  }
   return o;
 }

@@ -27,7 +27,9 @@ export class RetentionJob {
         this.d.log.error({ err, event: 'retention.failed' }, 'retention pass failed; the next pass tries again');
         return null;
       })
-      .finally(() => { this.running = null; });
+      .finally(() => {
+        this.running = null;
+      });
     return this.running;
   }
 

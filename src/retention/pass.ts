@@ -50,7 +50,16 @@ export interface RetentionAges {
   eventDays: number;
 }
 
-export const RETENTION_KINDS = ['message_bodies', 'inbound_messages', 'events', 'recipients', 'messages', 'webhook_deliveries', 'stats_rollups', 'idempotency_keys'] as const;
+export const RETENTION_KINDS = [
+  'message_bodies',
+  'inbound_messages',
+  'events',
+  'recipients',
+  'messages',
+  'webhook_deliveries',
+  'stats_rollups',
+  'idempotency_keys',
+] as const;
 export type RetentionKind = (typeof RETENTION_KINDS)[number];
 
 export interface RetentionMetrics {
@@ -58,7 +67,11 @@ export interface RetentionMetrics {
   retentionPass(seconds: number, pagesFreed: number): void;
 }
 
-export interface RetentionResult { removed: Record<RetentionKind, number>; pagesFreed: number; durationMs: number }
+export interface RetentionResult {
+  removed: Record<RetentionKind, number>;
+  pagesFreed: number;
+  durationMs: number;
+}
 
 export interface RetentionDeps {
   store: Store;

@@ -34,9 +34,7 @@ export interface SmtpEnvelope {
   rcptTo: readonly string[];
 }
 
-export type MimeAcceptResult =
-  | { ok: true; message: NewMessage }
-  | { ok: false; code: number; reply: string };
+export type MimeAcceptResult = { ok: true; message: NewMessage } | { ok: false; code: number; reply: string };
 
 export interface HeaderField {
   /** Field name as written. */
@@ -76,7 +74,10 @@ export function splitHeaders(text: string): { fields: HeaderField[]; body: strin
   }
   for (const f of fields) {
     if (!f.raw.endsWith('\r\n')) f.raw += '\r\n';
-    f.value = f.raw.slice(f.raw.indexOf(':') + 1).replace(/\r\n/g, '').trim();
+    f.value = f.raw
+      .slice(f.raw.indexOf(':') + 1)
+      .replace(/\r\n/g, '')
+      .trim();
   }
   return { fields, body: text.slice(pos) };
 }
@@ -118,9 +119,13 @@ export function decodeEncodedWords(value: string): string {
     const between = value.slice(last, m.index);
     const charset = m[1]!.split('*')[0]!.toLowerCase();
     const text = m[3]!;
-    const bytes = m[2] === 'B' || m[2] === 'b'
-      ? Buffer.from(text, 'base64')
-      : Buffer.from(text.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1');
+    const bytes =
+      m[2] === 'B' || m[2] === 'b'
+        ? Buffer.from(text, 'base64')
+        : Buffer.from(
+            text.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))),
+            'latin1',
+          );
     const adjacent = pending !== null && /^[ \t]*$/.test(between); // whitespace between encoded words is not text
     if (adjacent && pending!.charset === charset) {
       pending!.parts.push(bytes);
@@ -176,7 +181,8 @@ export function buildSmtpMessage(raw: Buffer, env: SmtpEnvelope, opts: { now: nu
   const ids: Record<'x-xsmessageid' | 'x-xsmailingid', string | null> = { 'x-xsmessageid': null, 'x-xsmailingid': null };
   for (const name of ['x-xsmessageid', 'x-xsmailingid'] as const) {
     const v = firstValue(fields, name);
-    if (v !== null && v.length > MAX_ID_LENGTH) return fail(554, `5.6.0 ${name === 'x-xsmessageid' ? 'X-xsMessageId' : 'X-xsMailingId'} is longer than ${MAX_ID_LENGTH} characters`);
+    if (v !== null && v.length > MAX_ID_LENGTH)
+      return fail(554, `5.6.0 ${name === 'x-xsmessageid' ? 'X-xsMessageId' : 'X-xsMailingId'} is longer than ${MAX_ID_LENGTH} characters`);
     ids[name] = v === null || v === '' ? null : v;
   }
 
@@ -212,9 +218,12 @@ export function buildSmtpMessage(raw: Buffer, env: SmtpEnvelope, opts: { now: nu
     if (seen.has(key)) continue; // one delivery per address
     seen.add(key);
     recipients.push({
-      id: newId(opts.now), address, merge: null,
+      id: newId(opts.now),
+      address,
+      merge: null,
       kind: toSet.has(key) ? 'to' : ccSet.has(key) ? 'cc' : 'bcc',
-      mailingId: ids['x-xsmailingid'], messageId: ids['x-xsmessageid'],
+      mailingId: ids['x-xsmailingid'],
+      messageId: ids['x-xsmessageid'],
     });
   }
   if (recipients.length === 0) return fail(554, '5.5.1 No valid recipients');
@@ -222,11 +231,32 @@ export function buildSmtpMessage(raw: Buffer, env: SmtpEnvelope, opts: { now: nu
   return {
     ok: true,
     message: {
-      id: messageId, serverId: env.serverId, createdAt: opts.now, source: 'smtp', isMerge: false,
-      sizeBytes: rawMime.length, metadata: [], tags: [], recipients,
+      id: messageId,
+      serverId: env.serverId,
+      createdAt: opts.now,
+      source: 'smtp',
+      isMerge: false,
+      sizeBytes: rawMime.length,
+      metadata: [],
+      tags: [],
+      recipients,
       template: {
-        from, replyTo: null, to, cc, bcc, subject, textBody: null, htmlBody: null, ampBody: null, charset: null,
-        headers: [], attachments: [], messageId: ids['x-xsmessageid'], mailingId: ids['x-xsmailingid'], globalMerge: [], rawMime,
+        from,
+        replyTo: null,
+        to,
+        cc,
+        bcc,
+        subject,
+        textBody: null,
+        htmlBody: null,
+        ampBody: null,
+        charset: null,
+        headers: [],
+        attachments: [],
+        messageId: ids['x-xsmessageid'],
+        mailingId: ids['x-xsmailingid'],
+        globalMerge: [],
+        rawMime,
       },
     },
   };

@@ -14,7 +14,10 @@ const ALLOW: Decision = { ok: true };
 const refuse = (code: number, message: string): Decision => ({ ok: false, code, message });
 
 /** Who a session sends as: an authenticated ServerId, or the server its trusted network maps to. */
-export interface Principal { serverId: number; via: 'auth' | 'trusted' }
+export interface Principal {
+  serverId: number;
+  via: 'auth' | 'trusted';
+}
 
 export interface TrustedNetwork {
   /** The entry as configured, for logs and error messages. */
@@ -47,7 +50,7 @@ function parseIpv6(text: string): Uint8Array | null {
     if (!b) return null;
     s = s.slice(0, -v4[1]!.length) + `${((b[0]! << 8) | b[1]!).toString(16)}:${((b[2]! << 8) | b[3]!).toString(16)}`;
   }
-  const [head, tail] = s.includes('::') ? s.split('::') as [string, string] : [s, null];
+  const [head, tail] = s.includes('::') ? (s.split('::') as [string, string]) : [s, null];
   const headGroups = head === '' ? [] : head.split(':');
   const tailGroups = tail === null || tail === '' ? [] : tail.split(':');
   const missing = 8 - headGroups.length - tailGroups.length;

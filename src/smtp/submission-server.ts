@@ -22,8 +22,15 @@ import { loadOrCreateTlsCredentials } from './tls.js';
 import { collectData } from './collect-data.js';
 import { DISK_FULL_SMTP_REPLY, isDiskFull } from '../store/disk-full.js';
 import {
-  decideAuth, decideMailFrom, decideMessageSize, decideRcpt, parseServerIdUsername, parseTrustedNetworks,
-  trustedServerFor, type Decision, type Principal,
+  decideAuth,
+  decideMailFrom,
+  decideMessageSize,
+  decideRcpt,
+  parseServerIdUsername,
+  parseTrustedNetworks,
+  trustedServerFor,
+  type Decision,
+  type Principal,
 } from './session-policy.js';
 
 export interface SubmissionDeps {
@@ -46,7 +53,10 @@ export interface SubmissionServer {
 }
 
 /** What onAuth stores as session.user. */
-interface SessionUser { serverId: number; keyId: number }
+interface SessionUser {
+  serverId: number;
+  keyId: number;
+}
 
 type SmtpError = Error & { responseCode: number };
 function smtpError(code: number, message: string): SmtpError {
@@ -101,7 +111,10 @@ export async function startSubmissionServer(deps: SubmissionDeps): Promise<Submi
       // clients that talk before the greeting are refused by smtp-server ("You talk too soon").
       // Trusted networks are not made to wait.
       if (greetingDelay === 0 || trustedServerFor(session.remoteAddress, networks) !== null) return callback();
-      const t = setTimeout(() => { greetingTimers.delete(t); callback(); }, greetingDelay);
+      const t = setTimeout(() => {
+        greetingTimers.delete(t);
+        callback();
+      }, greetingDelay);
       greetingTimers.add(t);
     },
 
@@ -113,17 +126,23 @@ export async function startSubmissionServer(deps: SubmissionDeps): Promise<Submi
         return callback(rejected(session, 'auth', smtpError(454, '4.7.0 Too many failed authentications; try again later')));
       }
       const serverId = parseServerIdUsername(auth.username);
-      authenticate(store, serverId, auth.password ?? null, 'injection').then((r) => {
-        if (r.ok) return callback(null, { user: { serverId: r.serverId, keyId: r.keyId } satisfies SessionUser });
-        if (r.reason === 'invalid') throttle.recordFailure(session.remoteAddress, now);
-        log.warn({ event: 'smtp.auth_failed', username: auth.username, reason: r.detail, ...who(session) }, 'smtp authentication failed');
-        callback(smtpError(535, r.reason === 'disabled'
-          ? '5.7.8 Authentication refused: the server or its account is disabled'
-          : '5.7.8 Authentication credentials invalid'));
-      }, (err: unknown) => {
-        log.error({ event: 'smtp.internal_error', stage: 'auth', err, ...who(session) }, 'smtp authentication failed internally');
-        callback(smtpError(454, '4.7.0 Temporary authentication failure'));
-      });
+      authenticate(store, serverId, auth.password ?? null, 'injection').then(
+        (r) => {
+          if (r.ok) return callback(null, { user: { serverId: r.serverId, keyId: r.keyId } satisfies SessionUser });
+          if (r.reason === 'invalid') throttle.recordFailure(session.remoteAddress, now);
+          log.warn({ event: 'smtp.auth_failed', username: auth.username, reason: r.detail, ...who(session) }, 'smtp authentication failed');
+          callback(
+            smtpError(
+              535,
+              r.reason === 'disabled' ? '5.7.8 Authentication refused: the server or its account is disabled' : '5.7.8 Authentication credentials invalid',
+            ),
+          );
+        },
+        (err: unknown) => {
+          log.error({ event: 'smtp.internal_error', stage: 'auth', err, ...who(session) }, 'smtp authentication failed internally');
+          callback(smtpError(454, '4.7.0 Temporary authentication failure'));
+        },
+      );
     },
 
     onMailFrom(address, session, callback) {
@@ -133,18 +152,23 @@ export async function startSubmissionServer(deps: SubmissionDeps): Promise<Submi
       if (principal?.via !== 'trusted') return callback();
       // A trusted network sends as a configured server: check it exists and is enabled, per
       // transaction and uncached, as authenticate() does for keys.
-      store.getServer(principal.serverId).then((server) => {
-        if (!server) {
-          log.error({ event: 'smtp.internal_error', stage: 'mail', serverId: principal.serverId, ...who(session) },
-            'POSTLINE_TRUSTED_NETWORKS names a server that does not exist');
-          return callback(smtpError(451, '4.3.5 Server configuration problem; try again later'));
-        }
-        if (server.status !== 'active') return callback(rejected(session, 'mail', smtpError(554, '5.7.1 This server is disabled')));
-        callback();
-      }, (err: unknown) => {
-        log.error({ event: 'smtp.internal_error', stage: 'mail', err, ...who(session) }, 'smtp server lookup failed');
-        callback(smtpError(451, '4.3.0 Temporary failure; try again later'));
-      });
+      store.getServer(principal.serverId).then(
+        (server) => {
+          if (!server) {
+            log.error(
+              { event: 'smtp.internal_error', stage: 'mail', serverId: principal.serverId, ...who(session) },
+              'POSTLINE_TRUSTED_NETWORKS names a server that does not exist',
+            );
+            return callback(smtpError(451, '4.3.5 Server configuration problem; try again later'));
+          }
+          if (server.status !== 'active') return callback(rejected(session, 'mail', smtpError(554, '5.7.1 This server is disabled')));
+          callback();
+        },
+        (err: unknown) => {
+          log.error({ event: 'smtp.internal_error', stage: 'mail', err, ...who(session) }, 'smtp server lookup failed');
+          callback(smtpError(451, '4.3.0 Temporary failure; try again later'));
+        },
+      );
     },
 
     onRcptTo(address, session, callback) {
@@ -173,35 +197,50 @@ export async function startSubmissionServer(deps: SubmissionDeps): Promise<Submi
       const principal = principalOf(session);
       if (!principal) return callback(rejected(session, 'data', smtpError(530, '5.7.0 Authentication required')));
       const env = session.envelope;
-      const built = buildSmtpMessage(data, {
-        serverId: principal.serverId,
-        mailFrom: env.mailFrom === false ? '' : env.mailFrom.address,
-        rcptTo: env.rcptTo.map((r) => r.address),
-      }, { now: deps.now(), hostname: cfg.hostname });
+      const built = buildSmtpMessage(
+        data,
+        {
+          serverId: principal.serverId,
+          mailFrom: env.mailFrom === false ? '' : env.mailFrom.address,
+          rcptTo: env.rcptTo.map((r) => r.address),
+        },
+        { now: deps.now(), hostname: cfg.hostname },
+      );
       if (!built.ok) return callback(rejected(session, 'data', smtpError(built.code, built.reply)));
       const msg = built.message;
-      const commit = (deps.verifiedFrom ? deps.verifiedFrom.forServer(principal.serverId) : Promise.resolve(null)).then((policy) => {
-        const fromDomain = domainOf(msg.template.from.email);
-        if (policy && !policy.allows(fromDomain)) {
-          callback(rejected(session, 'data', smtpError(550, `5.7.1 ${unverifiedFromMessage(fromDomain, principal.serverId)}`)));
-          return;
-        }
-        return committer.submit({ messages: [msg], idempotency: null }).then(() => {
-          log.info({
-            event: 'smtp.accepted', messageId: msg.id, serverId: msg.serverId, via: principal.via,
-            recipients: msg.recipients.length, bytes: msg.sizeBytes, tls: session.secure, ...who(session),
-          }, 'smtp message accepted');
-          callback(null, `2.0.0 Ok: queued as ${msg.id}`);
+      const commit = (deps.verifiedFrom ? deps.verifiedFrom.forServer(principal.serverId) : Promise.resolve(null))
+        .then((policy) => {
+          const fromDomain = domainOf(msg.template.from.email);
+          if (policy && !policy.allows(fromDomain)) {
+            callback(rejected(session, 'data', smtpError(550, `5.7.1 ${unverifiedFromMessage(fromDomain, principal.serverId)}`)));
+            return;
+          }
+          return committer.submit({ messages: [msg], idempotency: null }).then(() => {
+            log.info(
+              {
+                event: 'smtp.accepted',
+                messageId: msg.id,
+                serverId: msg.serverId,
+                via: principal.via,
+                recipients: msg.recipients.length,
+                bytes: msg.sizeBytes,
+                tls: session.secure,
+                ...who(session),
+              },
+              'smtp message accepted',
+            );
+            callback(null, `2.0.0 Ok: queued as ${msg.id}`);
+          });
+        })
+        .then(undefined, (err: unknown) => {
+          if (isDiskFull(err)) {
+            // Logged once as store.disk_full; the client keeps the message and retries.
+            callback(rejected(session, 'data', smtpError(452, DISK_FULL_SMTP_REPLY)));
+            return;
+          }
+          log.error({ event: 'smtp.internal_error', stage: 'commit', err, ...who(session) }, 'smtp message not committed');
+          callback(smtpError(451, '4.3.0 Message not accepted (temporary failure); try again later'));
         });
-      }).then(undefined, (err: unknown) => {
-        if (isDiskFull(err)) {
-          // Logged once as store.disk_full; the client keeps the message and retries.
-          callback(rejected(session, 'data', smtpError(452, DISK_FULL_SMTP_REPLY)));
-          return;
-        }
-        log.error({ event: 'smtp.internal_error', stage: 'commit', err, ...who(session) }, 'smtp message not committed');
-        callback(smtpError(451, '4.3.0 Message not accepted (temporary failure); try again later'));
-      });
       inflight.add(commit);
       void commit.finally(() => inflight.delete(commit));
     });
@@ -217,14 +256,15 @@ export async function startSubmissionServer(deps: SubmissionDeps): Promise<Submi
     s.on('error', (err: Error) => log.debug({ event: 'smtp.connection_error', err: err.message }, 'smtp connection error'));
   }
 
-  const listen = (s: SMTPServer, port: number): Promise<number> => new Promise((resolve, reject) => {
-    const onError = (err: Error): void => reject(err);
-    s.server.once('error', onError);
-    s.listen(port, cfg.smtpHost, () => {
-      s.server.off('error', onError);
-      resolve((s.server.address() as AddressInfo).port);
+  const listen = (s: SMTPServer, port: number): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      s.server.once('error', onError);
+      s.listen(port, cfg.smtpHost, () => {
+        s.server.off('error', onError);
+        resolve((s.server.address() as AddressInfo).port);
+      });
     });
-  });
 
   let port: number;
   let tlsPort: number | null = null;

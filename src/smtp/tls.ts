@@ -12,7 +12,10 @@ import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Config } from '../config/load.js';
 
-export interface TlsCredentials { key: string; cert: string }
+export interface TlsCredentials {
+  key: string;
+  cert: string;
+}
 
 const KEY_FILE = 'key.pem';
 const CERT_FILE = 'cert.pem';
@@ -54,9 +57,17 @@ function readPem(file: string, setting: string): string {
 /** Why key and cert cannot serve together, or null when they can. */
 function mismatch(key: string, cert: string): string | null {
   let x509: X509Certificate;
-  try { x509 = new X509Certificate(cert); } catch (err) { return `the certificate is not PEM X.509 (${(err as Error).message})`; }
+  try {
+    x509 = new X509Certificate(cert);
+  } catch (err) {
+    return `the certificate is not PEM X.509 (${(err as Error).message})`;
+  }
   let privateKey: ReturnType<typeof createPrivateKey>;
-  try { privateKey = createPrivateKey(key); } catch (err) { return `the private key is not a PEM key (${(err as Error).message})`; }
+  try {
+    privateKey = createPrivateKey(key);
+  } catch (err) {
+    return `the private key is not a PEM key (${(err as Error).message})`;
+  }
   return x509.checkPrivateKey(privateKey) ? null : 'the private key does not match the certificate';
 }
 
@@ -82,14 +93,34 @@ function generate(dir: string, keyPath: string, certPath: string, hostname: stri
     const tmpCert = join(tmp, CERT_FILE);
     const san = isIP(hostname) ? `IP:${hostname}` : `DNS:${hostname}`;
     try {
-      execFileSync('openssl', [
-        'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', String(SELF_SIGNED_DAYS),
-        '-keyout', tmpKey, '-out', tmpCert, '-subj', `/CN=${hostname.slice(0, 64)}`, '-addext', `subjectAltName=${san}`,
-      ], { stdio: ['ignore', 'ignore', 'pipe'] });
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-sha256',
+          '-days',
+          String(SELF_SIGNED_DAYS),
+          '-keyout',
+          tmpKey,
+          '-out',
+          tmpCert,
+          '-subj',
+          `/CN=${hostname.slice(0, 64)}`,
+          '-addext',
+          `subjectAltName=${san}`,
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
     } catch (err) {
       const stderr = (err as { stderr?: Buffer }).stderr?.toString().trim();
-      throw new Error(`cannot generate a self-signed TLS certificate with openssl (${stderr || (err as Error).message}); `
-        + 'install openssl or set POSTLINE_TLS_CERT_FILE and POSTLINE_TLS_KEY_FILE');
+      throw new Error(
+        `cannot generate a self-signed TLS certificate with openssl (${stderr || (err as Error).message}); ` +
+          'install openssl or set POSTLINE_TLS_CERT_FILE and POSTLINE_TLS_KEY_FILE',
+      );
     }
     chmodSync(tmpKey, 0o600);
     renameSync(tmpKey, keyPath);

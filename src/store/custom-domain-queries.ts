@@ -13,17 +13,27 @@ import { trackingOriginOf, type CustomDomainKind, type RecordCheck } from '../co
 type Db = Kysely<Database> | Transaction<Database>;
 
 const toCustomDomain = (r: Selectable<CustomDomainsTable>): CustomDomain => ({
-  id: Number(r.id), serverId: Number(r.server_id), kind: r.kind as CustomDomainKind, domain: r.domain,
-  isDefault: Number(r.is_default) === 1, https: Number(r.https) === 1,
-  createdAt: Number(r.created_at), updatedAt: Number(r.updated_at),
+  id: Number(r.id),
+  serverId: Number(r.server_id),
+  kind: r.kind as CustomDomainKind,
+  domain: r.domain,
+  isDefault: Number(r.is_default) === 1,
+  https: Number(r.https) === 1,
+  createdAt: Number(r.created_at),
+  updatedAt: Number(r.updated_at),
   verifiedAt: r.verified_at === null ? null : Number(r.verified_at),
   lastCheckedAt: r.last_checked_at === null ? null : Number(r.last_checked_at),
-  lastCheck: r.last_check === null ? null : JSON.parse(r.last_check) as RecordCheck[],
+  lastCheck: r.last_check === null ? null : (JSON.parse(r.last_check) as RecordCheck[]),
 });
 
 async function find(db: Db, serverId: number, kind: CustomDomainKind, id: number): Promise<CustomDomain | undefined> {
-  const row = await db.selectFrom('custom_domains').selectAll()
-    .where('server_id', '=', serverId).where('kind', '=', kind).where('id', '=', id).executeTakeFirst();
+  const row = await db
+    .selectFrom('custom_domains')
+    .selectAll()
+    .where('server_id', '=', serverId)
+    .where('kind', '=', kind)
+    .where('id', '=', id)
+    .executeTakeFirst();
   return row && toCustomDomain(row);
 }
 
@@ -34,8 +44,14 @@ async function setTrackingOrigin(trx: Transaction<Database>, serverId: number, o
 
 /** Makes `d` the default of its server and kind (d verified; checked by the caller). */
 async function makeDefault(trx: Transaction<Database>, d: CustomDomain, now: number): Promise<void> {
-  await trx.updateTable('custom_domains').set({ is_default: 0, updated_at: now })
-    .where('server_id', '=', d.serverId).where('kind', '=', d.kind).where('is_default', '=', 1).where('id', '!=', d.id).execute();
+  await trx
+    .updateTable('custom_domains')
+    .set({ is_default: 0, updated_at: now })
+    .where('server_id', '=', d.serverId)
+    .where('kind', '=', d.kind)
+    .where('is_default', '=', 1)
+    .where('id', '!=', d.id)
+    .execute();
   await trx.updateTable('custom_domains').set({ is_default: 1, updated_at: now }).where('id', '=', d.id).execute();
   if (d.kind === 'tracking') await setTrackingOrigin(trx, d.serverId, trackingOriginOf(d.domain, d.https));
 }
@@ -47,12 +63,23 @@ async function clearDefault(trx: Transaction<Database>, d: CustomDomain, now: nu
 
 export async function createCustomDomain(db: Kysely<Database>, input: NewCustomDomain, now: number): Promise<CustomDomain | null> {
   return db.transaction().execute(async (trx) => {
-    const row = await trx.insertInto('custom_domains').values({
-      server_id: input.serverId, kind: input.kind, domain: input.domain, is_default: 0, https: input.https ? 1 : 0,
-      created_at: now, updated_at: now,
-      verified_at: input.check?.verified ? input.check.at : null,
-      last_checked_at: input.check?.at ?? null, last_check: input.check ? JSON.stringify(input.check.records) : null,
-    }).onConflict((oc) => oc.columns(['kind', 'domain']).doNothing()).returningAll().executeTakeFirst();
+    const row = await trx
+      .insertInto('custom_domains')
+      .values({
+        server_id: input.serverId,
+        kind: input.kind,
+        domain: input.domain,
+        is_default: 0,
+        https: input.https ? 1 : 0,
+        created_at: now,
+        updated_at: now,
+        verified_at: input.check?.verified ? input.check.at : null,
+        last_checked_at: input.check?.at ?? null,
+        last_check: input.check ? JSON.stringify(input.check.records) : null,
+      })
+      .onConflict((oc) => oc.columns(['kind', 'domain']).doNothing())
+      .returningAll()
+      .executeTakeFirst();
     if (!row) return null;
     const d = toCustomDomain(row);
     if (!input.isDefault || d.verifiedAt === null) return d;
@@ -63,26 +90,52 @@ export async function createCustomDomain(db: Kysely<Database>, input: NewCustomD
 
 export const getCustomDomain = find;
 
-export async function listCustomDomains(db: Db, serverId: number, kind: CustomDomainKind, page: PageRequest & { sort: 'createdAt' | 'domain' }):
-Promise<{ rows: CustomDomain[]; total: number }> {
+export async function listCustomDomains(
+  db: Db,
+  serverId: number,
+  kind: CustomDomainKind,
+  page: PageRequest & { sort: 'createdAt' | 'domain' },
+): Promise<{ rows: CustomDomain[]; total: number }> {
   const column = page.sort === 'domain' ? 'domain' : 'created_at';
   const [rows, count] = await Promise.all([
-    db.selectFrom('custom_domains').selectAll().where('server_id', '=', serverId).where('kind', '=', kind)
-      .orderBy(column, page.direction).orderBy('id', page.direction).limit(page.limit).offset(page.offset).execute(),
-    db.selectFrom('custom_domains').select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('server_id', '=', serverId).where('kind', '=', kind).executeTakeFirstOrThrow(),
+    db
+      .selectFrom('custom_domains')
+      .selectAll()
+      .where('server_id', '=', serverId)
+      .where('kind', '=', kind)
+      .orderBy(column, page.direction)
+      .orderBy('id', page.direction)
+      .limit(page.limit)
+      .offset(page.offset)
+      .execute(),
+    db
+      .selectFrom('custom_domains')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('server_id', '=', serverId)
+      .where('kind', '=', kind)
+      .executeTakeFirstOrThrow(),
   ]);
   return { rows: rows.map(toCustomDomain), total: Number(count.n) };
 }
 
-export async function updateCustomDomain(db: Kysely<Database>, serverId: number, kind: CustomDomainKind, id: number,
-  patch: { isDefault?: boolean; https?: boolean }, now: number): Promise<CustomDomain | 'not-verified' | undefined> {
+export async function updateCustomDomain(
+  db: Kysely<Database>,
+  serverId: number,
+  kind: CustomDomainKind,
+  id: number,
+  patch: { isDefault?: boolean; https?: boolean },
+  now: number,
+): Promise<CustomDomain | 'not-verified' | undefined> {
   return db.transaction().execute(async (trx) => {
     let d = await find(trx, serverId, kind, id);
     if (!d) return undefined;
     if (patch.isDefault === true && !d.isDefault && d.verifiedAt === null) return 'not-verified';
     if (patch.https !== undefined && patch.https !== d.https) {
-      await trx.updateTable('custom_domains').set({ https: patch.https ? 1 : 0, updated_at: now }).where('id', '=', id).execute();
+      await trx
+        .updateTable('custom_domains')
+        .set({ https: patch.https ? 1 : 0, updated_at: now })
+        .where('id', '=', id)
+        .execute();
       d = { ...d, https: patch.https };
       if (d.isDefault && d.kind === 'tracking') await setTrackingOrigin(trx, serverId, trackingOriginOf(d.domain, d.https));
     }
@@ -92,8 +145,14 @@ export async function updateCustomDomain(db: Kysely<Database>, serverId: number,
   });
 }
 
-export async function recordCustomDomainCheck(db: Kysely<Database>, serverId: number, kind: CustomDomainKind, id: number,
-  check: CustomDomainCheck, now: number): Promise<CustomDomain | undefined> {
+export async function recordCustomDomainCheck(
+  db: Kysely<Database>,
+  serverId: number,
+  kind: CustomDomainKind,
+  id: number,
+  check: CustomDomainCheck,
+  now: number,
+): Promise<CustomDomain | undefined> {
   return db.transaction().execute(async (trx) => {
     const d = await find(trx, serverId, kind, id);
     if (!d) return undefined;
@@ -118,7 +177,11 @@ export async function deleteCustomDomain(db: Kysely<Database>, serverId: number,
 }
 
 export async function listRoutedCustomDomains(db: Db, kind: CustomDomainKind): Promise<RoutedCustomDomain[]> {
-  const rows = await db.selectFrom('custom_domains').select(['server_id', 'domain', 'is_default'])
-    .where('kind', '=', kind).where('verified_at', 'is not', null).execute();
+  const rows = await db
+    .selectFrom('custom_domains')
+    .select(['server_id', 'domain', 'is_default'])
+    .where('kind', '=', kind)
+    .where('verified_at', 'is not', null)
+    .execute();
   return rows.map((r) => ({ serverId: Number(r.server_id), domain: r.domain, isDefault: Number(r.is_default) === 1 }));
 }

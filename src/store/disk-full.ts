@@ -46,8 +46,12 @@ export class StorageHealth {
   private timer: NodeJS.Timeout | null = null;
   private probing: Promise<boolean> | null = null;
 
-  constructor(private readonly log: Logger, private readonly now: () => number = Date.now,
-    private readonly probeStore: Pick<Store, 'setSetting'> | null = null, private readonly probeEveryMs = DISK_FULL_PROBE_INTERVAL_MS) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+    private readonly probeStore: Pick<Store, 'setSetting'> | null = null,
+    private readonly probeEveryMs = DISK_FULL_PROBE_INTERVAL_MS,
+  ) {}
 
   get diskFull(): { since: number; error: string } | null {
     return this.fullSince === null ? null : { since: this.fullSince, error: this.lastError };
@@ -59,10 +63,14 @@ export class StorageHealth {
     this.lastError = (err as Error).message;
     if (this.fullSince === null) {
       this.fullSince = this.now();
-      this.log.error({ event: 'store.disk_full', operation, code: (err as { code?: string }).code, error: this.lastError },
-        'the store\'s disk is full: new mail is refused (answered as retryable) until space is freed');
+      this.log.error(
+        { event: 'store.disk_full', operation, code: (err as { code?: string }).code, error: this.lastError },
+        "the store's disk is full: new mail is refused (answered as retryable) until space is freed",
+      );
       if (this.probeStore && this.timer === null) {
-        this.timer = setInterval(() => { void this.probe(); }, this.probeEveryMs);
+        this.timer = setInterval(() => {
+          void this.probe();
+        }, this.probeEveryMs);
         this.timer.unref();
       }
     }

@@ -22,13 +22,20 @@ export interface EventReportQuery {
 }
 
 /** One event with what its payload needs; only events about a recipient are listed. */
-export interface EventReportRow { event: StoredEvent; message: StoredMessage; recipient: StoredRecipient }
+export interface EventReportRow {
+  event: StoredEvent;
+  message: StoredMessage;
+  recipient: StoredRecipient;
+}
 
 type Db = Kysely<Database>;
 
 function matching(db: Db, serverId: number, q: EventReportQuery) {
-  let query = db.selectFrom('events as e').innerJoin('recipients as r', 'r.id', 'e.recipient_id')
-    .where('e.server_id', '=', serverId).where('e.type', 'in', [...q.types]);
+  let query = db
+    .selectFrom('events as e')
+    .innerJoin('recipients as r', 'r.id', 'e.recipient_id')
+    .where('e.server_id', '=', serverId)
+    .where('e.type', 'in', [...q.types]);
   if (q.startTime !== undefined) query = query.where('e.occurred_at', '>=', q.startTime);
   if (q.endTime !== undefined) query = query.where('e.occurred_at', '<', q.endTime);
   if (q.mailingId !== undefined) query = query.where('r.mailing_id', '=', q.mailingId);
@@ -40,13 +47,24 @@ function matching(db: Db, serverId: number, q: EventReportQuery) {
 }
 
 /** One page (OFFSET paging, as the API's index asks) and the total over all pages. */
-export async function searchEvents(db: Db, serverId: number, q: EventReportQuery, page: { limit: number; offset: number }):
-Promise<{ rows: EventReportRow[]; total: number }> {
+export async function searchEvents(
+  db: Db,
+  serverId: number,
+  q: EventReportQuery,
+  page: { limit: number; offset: number },
+): Promise<{ rows: EventReportRow[]; total: number }> {
   if (q.types.length === 0) return { rows: [], total: 0 };
   const [events, count] = await Promise.all([
-    page.limit === 0 ? Promise.resolve([]) : matching(db, serverId, q).selectAll('e')
-      // Time, then the outbox id: events written in one transaction keep their order, and pages never overlap.
-      .orderBy('e.occurred_at').orderBy('e.id').limit(page.limit).offset(page.offset).execute(),
+    page.limit === 0
+      ? Promise.resolve([])
+      : matching(db, serverId, q)
+          .selectAll('e')
+          // Time, then the outbox id: events written in one transaction keep their order, and pages never overlap.
+          .orderBy('e.occurred_at')
+          .orderBy('e.id')
+          .limit(page.limit)
+          .offset(page.offset)
+          .execute(),
     matching(db, serverId, q).select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow(),
   ]);
   const total = Number(count.n);

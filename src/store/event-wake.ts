@@ -2,7 +2,15 @@ import type { Store } from './store.js';
 import { outboxWriteCount } from './webhook-queries.js';
 
 /** The Store calls that commit events (and with them webhook outbox rows). */
-const EVENT_WRITERS = new Set<PropertyKey>(['commitAccepts', 'recordOutcomes', 'appendEvents', 'suppressRecipient', 'recordInboundReport', 'replayWebhookEvents', 'expandListSend']);
+const EVENT_WRITERS = new Set<PropertyKey>([
+  'commitAccepts',
+  'recordOutcomes',
+  'appendEvents',
+  'suppressRecipient',
+  'recordInboundReport',
+  'replayWebhookEvents',
+  'expandListSend',
+]);
 
 /**
  * The store as every role of one process uses it, calling `onEvents` after each commit that wrote

@@ -16,7 +16,11 @@ export interface GroupCommitOptions {
   maxInFlight: number;
 }
 
-interface Pending<T, R> { item: T; resolve: (r: R) => void; reject: (e: unknown) => void }
+interface Pending<T, R> {
+  item: T;
+  resolve: (r: R) => void;
+  reject: (e: unknown) => void;
+}
 
 export class GroupCommitter<T, R> {
   private queue: Pending<T, R>[] = [];

@@ -19,33 +19,55 @@ function isUniqueViolation(err: unknown): boolean {
 const MAX_CHAR = '\u{10FFFF}';
 
 const toList = (r: Selectable<ContactListsTable>, count: number): ContactList => ({
-  id: Number(r.id), serverId: Number(r.server_id), name: r.name, contactCount: count,
-  createdAt: Number(r.created_at), updatedAt: Number(r.updated_at),
+  id: Number(r.id),
+  serverId: Number(r.server_id),
+  name: r.name,
+  contactCount: count,
+  createdAt: Number(r.created_at),
+  updatedAt: Number(r.updated_at),
 });
 
 const toField = (r: Selectable<CustomFieldsTable>): CustomField => ({
-  id: Number(r.id), serverId: Number(r.server_id), name: r.name, createdAt: Number(r.created_at),
+  id: Number(r.id),
+  serverId: Number(r.server_id),
+  name: r.name,
+  createdAt: Number(r.created_at),
 });
 
 /** Contact rows with their custom field values, in one query for the values. */
 async function withFields(db: Db, rows: Selectable<ContactsTable>[]): Promise<Contact[]> {
   if (rows.length === 0) return [];
-  const values = await db.selectFrom('contact_field_values as v').innerJoin('custom_fields as f', 'f.id', 'v.field_id')
-    .select(['v.contact_id', 'f.name', 'v.value']).where('v.contact_id', 'in', rows.map((r) => Number(r.id))).orderBy('f.id').execute();
+  const values = await db
+    .selectFrom('contact_field_values as v')
+    .innerJoin('custom_fields as f', 'f.id', 'v.field_id')
+    .select(['v.contact_id', 'f.name', 'v.value'])
+    .where(
+      'v.contact_id',
+      'in',
+      rows.map((r) => Number(r.id)),
+    )
+    .orderBy('f.id')
+    .execute();
   // Grouped once: scanning every value for every row made a 1,000-contact export page cost 10^6 steps.
   const byContact = new Map<number, Record<string, string>>();
   for (const v of values) {
     const id = Number(v.contact_id);
     let fields = byContact.get(id);
-    if (!fields) byContact.set(id, fields = {});
+    if (!fields) byContact.set(id, (fields = {}));
     fields[v.name] = v.value;
   }
   return rows.map((r) => {
     const customFields = byContact.get(Number(r.id)) ?? {};
     return {
-      id: Number(r.id), serverId: Number(r.server_id), email: r.email, firstName: r.first_name, lastName: r.last_name,
+      id: Number(r.id),
+      serverId: Number(r.server_id),
+      email: r.email,
+      firstName: r.first_name,
+      lastName: r.last_name,
       unsubscribedAt: r.unsubscribed_at === null ? null : Number(r.unsubscribed_at),
-      createdAt: Number(r.created_at), updatedAt: Number(r.updated_at), customFields,
+      createdAt: Number(r.created_at),
+      updatedAt: Number(r.updated_at),
+      customFields,
     };
   });
 }
@@ -66,16 +88,23 @@ async function listRow(db: Db, serverId: number, listId: number) {
 }
 
 async function memberCount(db: Db, listId: number): Promise<number> {
-  const r = await db.selectFrom('contact_list_members').select((eb) => eb.fn.countAll<number>().as('n')).where('list_id', '=', listId).executeTakeFirstOrThrow();
+  const r = await db
+    .selectFrom('contact_list_members')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('list_id', '=', listId)
+    .executeTakeFirstOrThrow();
   return Number(r.n);
 }
 
 export async function listContactLists(db: Db, serverId: number): Promise<ContactList[]> {
-  const rows = await db.selectFrom('contact_lists as l')
+  const rows = await db
+    .selectFrom('contact_lists as l')
     .leftJoin('contact_list_members as m', 'm.list_id', 'l.id')
     .select(['l.id', 'l.server_id', 'l.name', 'l.created_at', 'l.updated_at', (eb) => eb.fn.count<number>('m.contact_id').as('n')])
     .where('l.server_id', '=', serverId)
-    .groupBy(['l.id', 'l.server_id', 'l.name', 'l.created_at', 'l.updated_at']).orderBy('l.id').execute();
+    .groupBy(['l.id', 'l.server_id', 'l.name', 'l.created_at', 'l.updated_at'])
+    .orderBy('l.id')
+    .execute();
   return rows.map((r) => toList(r, Number(r.n)));
 }
 
@@ -85,26 +114,38 @@ export async function getContactList(db: Db, serverId: number, listId: number): 
 }
 
 export async function createContactList(db: Db, serverId: number, name: string, now: number): Promise<ContactList | null> {
-  const row = await db.insertInto('contact_lists').values({ server_id: serverId, name, created_at: now, updated_at: now })
-    .onConflict((oc) => oc.columns(['server_id', 'name']).doNothing()).returningAll().executeTakeFirst();
+  const row = await db
+    .insertInto('contact_lists')
+    .values({ server_id: serverId, name, created_at: now, updated_at: now })
+    .onConflict((oc) => oc.columns(['server_id', 'name']).doNothing())
+    .returningAll()
+    .executeTakeFirst();
   return row ? toList(row, 0) : null;
 }
 
-export async function renameContactList(db: Kysely<Database>, serverId: number, listId: number, name: string, now: number):
-Promise<ContactList | 'duplicate' | undefined> {
-  return db.transaction().execute(async (trx): Promise<ContactList | 'duplicate' | undefined> => {
-    const row = await listRow(trx, serverId, listId);
-    if (!row) return undefined;
-    if (row.name !== name) {
-      const taken = await trx.selectFrom('contact_lists').select('id').where('server_id', '=', serverId).where('name', '=', name).executeTakeFirst();
-      if (taken) return 'duplicate';
-      await trx.updateTable('contact_lists').set({ name, updated_at: now }).where('id', '=', listId).execute();
-    }
-    return getContactList(trx, serverId, listId);
-  }).catch((err: unknown) => {
-    if (isUniqueViolation(err)) return 'duplicate' as const;
-    throw err;
-  });
+export async function renameContactList(
+  db: Kysely<Database>,
+  serverId: number,
+  listId: number,
+  name: string,
+  now: number,
+): Promise<ContactList | 'duplicate' | undefined> {
+  return db
+    .transaction()
+    .execute(async (trx): Promise<ContactList | 'duplicate' | undefined> => {
+      const row = await listRow(trx, serverId, listId);
+      if (!row) return undefined;
+      if (row.name !== name) {
+        const taken = await trx.selectFrom('contact_lists').select('id').where('server_id', '=', serverId).where('name', '=', name).executeTakeFirst();
+        if (taken) return 'duplicate';
+        await trx.updateTable('contact_lists').set({ name, updated_at: now }).where('id', '=', listId).execute();
+      }
+      return getContactList(trx, serverId, listId);
+    })
+    .catch((err: unknown) => {
+      if (isUniqueViolation(err)) return 'duplicate' as const;
+      throw err;
+    });
 }
 
 export async function deleteContactList(db: Kysely<Database>, serverId: number, listId: number): Promise<boolean> {
@@ -118,22 +159,39 @@ export async function deleteContactList(db: Kysely<Database>, serverId: number, 
 
 /** Adds the membership unless it exists; whether it was added. */
 async function addMember(db: Db, listId: number, contactId: number, now: number): Promise<boolean> {
-  const r = await db.insertInto('contact_list_members').values({ list_id: listId, contact_id: contactId, added_at: now })
-    .onConflict((oc) => oc.columns(['list_id', 'contact_id']).doNothing()).executeTakeFirst();
+  const r = await db
+    .insertInto('contact_list_members')
+    .values({ list_id: listId, contact_id: contactId, added_at: now })
+    .onConflict((oc) => oc.columns(['list_id', 'contact_id']).doNothing())
+    .executeTakeFirst();
   return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
 }
 
 /** The contact of that address, created (with the given names) when the server has none. */
 async function upsertContact(db: Db, serverId: number, c: NewContact, now: number): Promise<number> {
-  await db.insertInto('contacts').values({
-    server_id: serverId, email: c.email, first_name: c.firstName ?? null, last_name: c.lastName ?? null,
-    unsubscribed_at: null, created_at: now, updated_at: now,
-  }).onConflict((oc) => oc.columns(['server_id', 'email']).doNothing()).execute();
+  await db
+    .insertInto('contacts')
+    .values({
+      server_id: serverId,
+      email: c.email,
+      first_name: c.firstName ?? null,
+      last_name: c.lastName ?? null,
+      unsubscribed_at: null,
+      created_at: now,
+      updated_at: now,
+    })
+    .onConflict((oc) => oc.columns(['server_id', 'email']).doNothing())
+    .execute();
   return Number((await contactRow(db, serverId, { email: c.email }))!.id);
 }
 
-export async function addContactToListByEmail(db: Kysely<Database>, serverId: number, listId: number, c: NewContact, now: number):
-Promise<{ contact: Contact; added: boolean } | undefined> {
+export async function addContactToListByEmail(
+  db: Kysely<Database>,
+  serverId: number,
+  listId: number,
+  c: NewContact,
+  now: number,
+): Promise<{ contact: Contact; added: boolean } | undefined> {
   return db.transaction().execute(async (trx) => {
     if (!(await listRow(trx, serverId, listId))) return undefined;
     const contactId = await upsertContact(trx, serverId, c, now);
@@ -142,8 +200,13 @@ Promise<{ contact: Contact; added: boolean } | undefined> {
   });
 }
 
-export async function addContactToList(db: Kysely<Database>, serverId: number, listId: number, contactId: number, now: number):
-Promise<{ added: boolean } | 'no-list' | 'no-contact'> {
+export async function addContactToList(
+  db: Kysely<Database>,
+  serverId: number,
+  listId: number,
+  contactId: number,
+  now: number,
+): Promise<{ added: boolean } | 'no-list' | 'no-contact'> {
   return db.transaction().execute(async (trx) => {
     if (!(await listRow(trx, serverId, listId))) return 'no-list';
     if (!(await contactRow(trx, serverId, { id: contactId }))) return 'no-contact';
@@ -162,7 +225,12 @@ export async function removeContactFromList(db: Kysely<Database>, serverId: numb
 }
 
 /** Writes the values of named fields (matched case-insensitively); the first name the server lacks stops it, nothing written. */
-async function setFieldValues(trx: Transaction<Database>, serverId: number, contactId: number, values: Record<string, string>): Promise<UnknownCustomField | null> {
+async function setFieldValues(
+  trx: Transaction<Database>,
+  serverId: number,
+  contactId: number,
+  values: Record<string, string>,
+): Promise<UnknownCustomField | null> {
   const names = Object.keys(values);
   if (names.length === 0) return null;
   const fields = await trx.selectFrom('custom_fields').select(['id', 'name']).where('server_id', '=', serverId).execute();
@@ -178,7 +246,11 @@ async function setFieldValues(trx: Transaction<Database>, serverId: number, cont
 }
 
 /** A rollback that carries the answer out of the transaction (nothing it wrote stays). */
-class Refused<T> extends Error { constructor(readonly answer: T) { super('refused'); } }
+class Refused<T> extends Error {
+  constructor(readonly answer: T) {
+    super('refused');
+  }
+}
 
 async function refusable<T, R>(db: Kysely<Database>, fn: (trx: Transaction<Database>) => Promise<T>): Promise<T | R> {
   try {
@@ -191,10 +263,20 @@ async function refusable<T, R>(db: Kysely<Database>, fn: (trx: Transaction<Datab
 
 export async function createContact(db: Kysely<Database>, serverId: number, c: NewContact, now: number): Promise<Contact | 'exists' | UnknownCustomField> {
   return refusable<Contact | 'exists', UnknownCustomField>(db, async (trx) => {
-    const row = await trx.insertInto('contacts').values({
-      server_id: serverId, email: c.email, first_name: c.firstName ?? null, last_name: c.lastName ?? null,
-      unsubscribed_at: null, created_at: now, updated_at: now,
-    }).onConflict((oc) => oc.columns(['server_id', 'email']).doNothing()).returning('id').executeTakeFirst();
+    const row = await trx
+      .insertInto('contacts')
+      .values({
+        server_id: serverId,
+        email: c.email,
+        first_name: c.firstName ?? null,
+        last_name: c.lastName ?? null,
+        unsubscribed_at: null,
+        created_at: now,
+        updated_at: now,
+      })
+      .onConflict((oc) => oc.columns(['server_id', 'email']).doNothing())
+      .returning('id')
+      .executeTakeFirst();
     if (!row) return 'exists';
     const unknown = await setFieldValues(trx, serverId, Number(row.id), c.customFields ?? {});
     if (unknown) throw new Refused(unknown);
@@ -204,8 +286,13 @@ export async function createContact(db: Kysely<Database>, serverId: number, c: N
 
 export const getContact = (db: Db, serverId: number, contactId: number) => findContact(db, serverId, { id: contactId });
 
-export async function updateContact(db: Kysely<Database>, serverId: number, contactId: number, patch: ContactPatch, now: number):
-Promise<Contact | UnknownCustomField | undefined> {
+export async function updateContact(
+  db: Kysely<Database>,
+  serverId: number,
+  contactId: number,
+  patch: ContactPatch,
+  now: number,
+): Promise<Contact | UnknownCustomField | undefined> {
   return refusable<Contact | undefined, UnknownCustomField>(db, async (trx) => {
     if (!(await contactRow(trx, serverId, { id: contactId }))) return undefined;
     const set: { updated_at: number; first_name?: string | null; last_name?: string | null } = { updated_at: now };
@@ -228,8 +315,12 @@ export async function deleteContact(db: Kysely<Database>, serverId: number, cont
   });
 }
 
-export async function searchContacts(db: Db, serverId: number, q: { email?: string; startsWith?: string }, page: { limit: number; offset: number }):
-Promise<{ rows: Contact[]; total: number }> {
+export async function searchContacts(
+  db: Db,
+  serverId: number,
+  q: { email?: string; startsWith?: string },
+  page: { limit: number; offset: number },
+): Promise<{ rows: Contact[]; total: number }> {
   let base = db.selectFrom('contacts').where('server_id', '=', serverId);
   if (q.email !== undefined) base = base.where('email', '=', q.email);
   // A range rather than LIKE 'x%': it uses the (server_id, email) index on both dialects.
@@ -252,18 +343,26 @@ export async function unsubscribeContact(db: Kysely<Database>, serverId: number,
   });
 }
 
-export async function createCustomField(db: Kysely<Database>, serverId: number, name: string, max: number, now: number):
-Promise<CustomField | 'duplicate' | 'limit'> {
-  return db.transaction().execute(async (trx): Promise<CustomField | 'duplicate' | 'limit'> => {
-    const fields = await trx.selectFrom('custom_fields').select('name').where('server_id', '=', serverId).execute();
-    if (fields.some((f) => f.name.toLowerCase() === name.toLowerCase())) return 'duplicate';
-    if (fields.length >= max) return 'limit';
-    const row = await trx.insertInto('custom_fields').values({ server_id: serverId, name, created_at: now }).returningAll().executeTakeFirstOrThrow();
-    return toField(row);
-  }).catch((err: unknown) => {
-    if (isUniqueViolation(err)) return 'duplicate' as const;
-    throw err;
-  });
+export async function createCustomField(
+  db: Kysely<Database>,
+  serverId: number,
+  name: string,
+  max: number,
+  now: number,
+): Promise<CustomField | 'duplicate' | 'limit'> {
+  return db
+    .transaction()
+    .execute(async (trx): Promise<CustomField | 'duplicate' | 'limit'> => {
+      const fields = await trx.selectFrom('custom_fields').select('name').where('server_id', '=', serverId).execute();
+      if (fields.some((f) => f.name.toLowerCase() === name.toLowerCase())) return 'duplicate';
+      if (fields.length >= max) return 'limit';
+      const row = await trx.insertInto('custom_fields').values({ server_id: serverId, name, created_at: now }).returningAll().executeTakeFirstOrThrow();
+      return toField(row);
+    })
+    .catch((err: unknown) => {
+      if (isUniqueViolation(err)) return 'duplicate' as const;
+      throw err;
+    });
 }
 
 export async function listCustomFields(db: Db, serverId: number): Promise<CustomField[]> {
@@ -273,8 +372,12 @@ export async function listCustomFields(db: Db, serverId: number): Promise<Custom
 
 export async function deleteCustomField(db: Kysely<Database>, serverId: number, name: string): Promise<boolean> {
   return db.transaction().execute(async (trx) => {
-    const field = await trx.selectFrom('custom_fields').select('id').where('server_id', '=', serverId)
-      .where(sql<string>`lower(name)`, '=', name.toLowerCase()).executeTakeFirst();
+    const field = await trx
+      .selectFrom('custom_fields')
+      .select('id')
+      .where('server_id', '=', serverId)
+      .where(sql<string>`lower(name)`, '=', name.toLowerCase())
+      .executeTakeFirst();
     if (!field) return false;
     await trx.deleteFrom('contact_field_values').where('field_id', '=', field.id).execute();
     await trx.deleteFrom('custom_fields').where('id', '=', field.id).execute();
@@ -297,8 +400,13 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
  * is undefined in the rows keeps the stored value; an empty field value removes it. A later row
  * of the same address in the batch wins (PostgreSQL refuses one statement touching a row twice).
  */
-export async function importContacts(db: Kysely<Database>, serverId: number, listId: number, input: readonly ImportContactRow[], now: number):
-Promise<{ created: number; updated: number } | 'no-list' | UnknownCustomField> {
+export async function importContacts(
+  db: Kysely<Database>,
+  serverId: number,
+  listId: number,
+  input: readonly ImportContactRow[],
+  now: number,
+): Promise<{ created: number; updated: number } | 'no-list' | UnknownCustomField> {
   const byEmail = new Map<string, ImportContactRow>();
   for (const r of input) byEmail.set(r.email, r);
   const rows = [...byEmail.values()];
@@ -322,19 +430,36 @@ Promise<{ created: number; updated: number } | 'no-list' | UnknownCustomField> {
     // The upsert returns every row it inserted or updated: the ids without a second query.
     const ids = new Map<string, number>();
     for (const part of chunks(rows, IMPORT_CHUNK)) {
-      const returned = await trx.insertInto('contacts').values(part.map((r) => ({
-        server_id: serverId, email: r.email, first_name: r.firstName ?? null, last_name: r.lastName ?? null,
-        unsubscribed_at: null, created_at: now, updated_at: now,
-      }))).onConflict((oc) => oc.columns(['server_id', 'email']).doUpdateSet((eb) => ({
-        updated_at: eb.ref('excluded.updated_at'),
-        ...(setFirst ? { first_name: eb.ref('excluded.first_name') } : {}),
-        ...(setLast ? { last_name: eb.ref('excluded.last_name') } : {}),
-      }))).returning(['id', 'email']).execute();
+      const returned = await trx
+        .insertInto('contacts')
+        .values(
+          part.map((r) => ({
+            server_id: serverId,
+            email: r.email,
+            first_name: r.firstName ?? null,
+            last_name: r.lastName ?? null,
+            unsubscribed_at: null,
+            created_at: now,
+            updated_at: now,
+          })),
+        )
+        .onConflict((oc) =>
+          oc.columns(['server_id', 'email']).doUpdateSet((eb) => ({
+            updated_at: eb.ref('excluded.updated_at'),
+            ...(setFirst ? { first_name: eb.ref('excluded.first_name') } : {}),
+            ...(setLast ? { last_name: eb.ref('excluded.last_name') } : {}),
+          })),
+        )
+        .returning(['id', 'email'])
+        .execute();
       for (const f of returned) ids.set(f.email, Number(f.id));
     }
     for (const part of chunks(emails, IMPORT_CHUNK)) {
-      await trx.insertInto('contact_list_members').values(part.map((e) => ({ list_id: listId, contact_id: ids.get(e)!, added_at: now })))
-        .onConflict((oc) => oc.columns(['list_id', 'contact_id']).doNothing()).execute();
+      await trx
+        .insertInto('contact_list_members')
+        .values(part.map((e) => ({ list_id: listId, contact_id: ids.get(e)!, added_at: now })))
+        .onConflict((oc) => oc.columns(['list_id', 'contact_id']).doNothing())
+        .execute();
     }
     const values: { contact_id: number; field_id: number; value: string }[] = [];
     const cleared = new Map<number, number[]>(); // field id -> contacts whose value an empty cell removes
@@ -345,14 +470,17 @@ Promise<{ created: number; updated: number } | 'no-list' | UnknownCustomField> {
         if (value !== '') values.push({ contact_id: contactId, field_id: fieldId, value });
         else {
           let list = cleared.get(fieldId);
-          if (!list) cleared.set(fieldId, list = []);
+          if (!list) cleared.set(fieldId, (list = []));
           list.push(contactId);
         }
       }
     }
     for (const part of chunks(values, IMPORT_CHUNK)) {
-      await trx.insertInto('contact_field_values').values(part)
-        .onConflict((oc) => oc.columns(['contact_id', 'field_id']).doUpdateSet((eb) => ({ value: eb.ref('excluded.value') }))).execute();
+      await trx
+        .insertInto('contact_field_values')
+        .values(part)
+        .onConflict((oc) => oc.columns(['contact_id', 'field_id']).doUpdateSet((eb) => ({ value: eb.ref('excluded.value') })))
+        .execute();
     }
     // One statement per field and chunk (a statement per cleared cell was a fifth of a batch's statements).
     for (const [fieldId, contactIds] of cleared) {
@@ -370,7 +498,10 @@ export async function* streamContacts(db: Kysely<Database>, serverId: number, li
   let after = 0;
   for (;;) {
     let q = db.selectFrom('contacts as c').selectAll('c').where('c.server_id', '=', serverId).where('c.id', '>', after);
-    if (listId !== undefined) q = q.where((eb) => eb.exists(eb.selectFrom('contact_list_members as m').select('m.contact_id').whereRef('m.contact_id', '=', 'c.id').where('m.list_id', '=', listId)));
+    if (listId !== undefined)
+      q = q.where((eb) =>
+        eb.exists(eb.selectFrom('contact_list_members as m').select('m.contact_id').whereRef('m.contact_id', '=', 'c.id').where('m.list_id', '=', listId)),
+      );
     const rows = await q.orderBy('c.id').limit(batchSize).execute();
     if (rows.length === 0) return;
     yield await withFields(db, rows);

@@ -6,7 +6,11 @@
  */
 import type { MessageTemplate } from '../core/message.js';
 
-export interface MessageBodyRow { message_id: string; content: string; raw_mime: Buffer | null }
+export interface MessageBodyRow {
+  message_id: string;
+  content: string;
+  raw_mime: Buffer | null;
+}
 
 export function messageBodyRow(messageId: string, t: MessageTemplate): MessageBodyRow {
   const { rawMime, ...rest } = t;

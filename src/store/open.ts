@@ -10,14 +10,18 @@ import { PostgresStore } from './postgres/postgres-store.js';
  * SQLite at <dataDir>/postline.db. `log` hears of SQLite checkpoints that fail. `shortLived` (a CLI
  * command) leaves SQLite's checkpoints in its commits rather than starting the checkpoint thread.
  */
-export async function openStore(cfg: Pick<Config, 'databaseUrl' | 'dataDir' | 'databasePoolSize'>, log?: Logger, opts: { shortLived?: boolean } = {}): Promise<Store> {
+export async function openStore(
+  cfg: Pick<Config, 'databaseUrl' | 'dataDir' | 'databasePoolSize'>,
+  log?: Logger,
+  opts: { shortLived?: boolean } = {},
+): Promise<Store> {
   const store: Store = cfg.databaseUrl
     ? new PostgresStore(cfg.databaseUrl, cfg.databasePoolSize)
     : new SqliteStore(join(resolve(cfg.dataDir), 'postline.db'), {
-      backgroundCheckpoints: !opts.shortLived,
-      onCheckpointError: (error) => log?.error({ event: 'store.checkpoint_failed', error },
-        'SQLite WAL checkpoint failed: the WAL grows until one succeeds (committed data is safe)'),
-    });
+        backgroundCheckpoints: !opts.shortLived,
+        onCheckpointError: (error) =>
+          log?.error({ event: 'store.checkpoint_failed', error }, 'SQLite WAL checkpoint failed: the WAL grows until one succeeds (committed data is safe)'),
+      });
   try {
     await store.migrate();
   } catch (err) {

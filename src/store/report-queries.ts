@@ -7,7 +7,16 @@
 import { sql, type Insertable, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { Database, EventsTable } from './schema.js';
 import {
-  columnOf, countsOf, dimsOf, hourOf, STORED_METRICS, type Dim, type EventFacts, type FirstCandidate, type MessageFacts, type StoredMetric,
+  columnOf,
+  countsOf,
+  dimsOf,
+  hourOf,
+  STORED_METRICS,
+  type Dim,
+  type EventFacts,
+  type FirstCandidate,
+  type MessageFacts,
+  type StoredMetric,
 } from '../core/report-metrics.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -31,9 +40,12 @@ async function loadFacts(db: Db, recipientIds: readonly string[]): Promise<Map<s
   const out = new Map<string, EventFacts>();
   const messageFacts = new Map<string, MessageFacts>();
   for (let i = 0; i < recipientIds.length; i += ID_CHUNK) {
-    const rows = await db.selectFrom('recipients as r').innerJoin('messages as m', 'm.id', 'r.message_id')
+    const rows = await db
+      .selectFrom('recipients as r')
+      .innerJoin('messages as m', 'm.id', 'r.message_id')
       .select(['r.id', 'r.mailing_id', 'r.domain', 'r.message_id', 'm.from_address', 'm.tags', 'm.metadata'])
-      .where('r.id', 'in', recipientIds.slice(i, i + ID_CHUNK)).execute();
+      .where('r.id', 'in', recipientIds.slice(i, i + ID_CHUNK))
+      .execute();
     for (const r of rows) {
       let m = messageFacts.get(r.message_id);
       if (!m) {
@@ -80,7 +92,10 @@ async function markFirsts(db: Db, column: FirstColumn, at: Map<string, number>):
 }
 
 /** One row of counters to add: its key (server, dim, value, hour) and a count per STORED_METRICS entry. */
-interface Increment { key: [number, string, string, number]; n: number[] }
+interface Increment {
+  key: [number, string, string, number];
+  n: number[];
+}
 /**
  * Increments of a batch (or of a whole rebuild): by server and hour, then by dimension key (the
  * strings dimsOf caches per facts object, so most look-ups hash nothing new).
@@ -115,14 +130,17 @@ export async function addToRollups(db: Db, events: readonly Insertable<EventsTab
 /** Adds the counters of `events` to `sums` (marking first opens and clicks in the database as it goes). */
 async function collect(db: Db, events: readonly Insertable<EventsTable>[], facts: FactsByRecipient | undefined, sums: Sums): Promise<void> {
   // Only Failed and Tracking counts depend on the data: the others' JSON is not parsed.
-  const counted = events.map((e) => ({
-    e, c: countsOf(e.type, DATA_READ.has(e.type) && typeof e.data === 'string' ? JSON.parse(e.data) as Record<string, unknown> : null),
-  })).filter((x) => x.c.metrics.length > 0);
+  const counted = events
+    .map((e) => ({
+      e,
+      c: countsOf(e.type, DATA_READ.has(e.type) && typeof e.data === 'string' ? (JSON.parse(e.data) as Record<string, unknown>) : null),
+    }))
+    .filter((x) => x.c.metrics.length > 0);
   if (counted.length === 0) return;
 
   const missing = [...new Set(counted.flatMap(({ e }) => (e.recipient_id && !facts?.has(e.recipient_id) ? [e.recipient_id] : [])))];
   const looked = missing.length > 0 ? await loadFacts(db, missing) : new Map<string, EventFacts>();
-  const factsOf = (id: string | null | undefined): EventFacts | null => (id ? facts?.get(id) ?? looked.get(id) ?? null : null);
+  const factsOf = (id: string | null | undefined): EventFacts | null => (id ? (facts?.get(id) ?? looked.get(id) ?? null) : null);
 
   // Unique opens and clicks: per column, each recipient's first candidate of this batch.
   const candidates = new Map<FirstColumn, Map<string, number>>();
@@ -131,7 +149,7 @@ async function collect(db: Db, events: readonly Insertable<EventsTable>[], facts
     const cols = FIRST_COLUMN[c.first.kind];
     for (const col of c.first.human ? [cols.any, cols.human] : [cols.any]) {
       let m = candidates.get(col);
-      if (!m) candidates.set(col, m = new Map());
+      if (!m) candidates.set(col, (m = new Map()));
       if (!m.has(e.recipient_id)) m.set(e.recipient_id, Number(e.occurred_at));
     }
   }
@@ -141,7 +159,7 @@ async function collect(db: Db, events: readonly Insertable<EventsTable>[], facts
 
   const add = (byDim: Map<string, Increment>, server: number, dimKey: string, dim: Dim, value: string, hour: number, metrics: readonly number[]): void => {
     let cur = byDim.get(dimKey);
-    if (!cur) byDim.set(dimKey, cur = { key: [server, dim, value, hour], n: new Array<number>(STORED_METRICS.length).fill(0) });
+    if (!cur) byDim.set(dimKey, (cur = { key: [server, dim, value, hour], n: new Array<number>(STORED_METRICS.length).fill(0) }));
     for (const m of metrics) cur.n[m]!++;
   };
   for (const { e, c } of counted) {
@@ -161,7 +179,7 @@ async function collect(db: Db, events: readonly Insertable<EventsTable>[], facts
     const hour = hourOf(Number(e.occurred_at));
     const at = `${server}|${hour}`;
     let byDim = sums.get(at);
-    if (!byDim) sums.set(at, byDim = new Map());
+    if (!byDim) sums.set(at, (byDim = new Map()));
     const indexes = metrics.map((m) => METRIC_INDEX.get(m)!);
     for (const [dim, value, dimKey] of dimsOf(factsOf(e.recipient_id))) add(byDim, server, dimKey, dim, value, hour, indexes);
   }
@@ -195,7 +213,12 @@ async function upsertCounters(db: Db, increments: Increment[]): Promise<void> {
  * finishes first, later ones wait for the rebuild, and an event the rebuild cannot see cannot
  * have been counted before it either. SQLite has one writer at a time anyway.
  */
-export async function rebuildRollups(trx: Transaction<Database>, kind: 'sqlite' | 'postgres', serverId: number | null, batch = REBUILD_BATCH): Promise<{ events: number }> {
+export async function rebuildRollups(
+  trx: Transaction<Database>,
+  kind: 'sqlite' | 'postgres',
+  serverId: number | null,
+  batch = REBUILD_BATCH,
+): Promise<{ events: number }> {
   if (kind === 'postgres') {
     await sql`LOCK TABLE recipients IN SHARE ROW EXCLUSIVE MODE`.execute(trx);
     await sql`LOCK TABLE stats_hourly IN EXCLUSIVE MODE`.execute(trx);
@@ -203,7 +226,9 @@ export async function rebuildRollups(trx: Transaction<Database>, kind: 'sqlite' 
   let clear = trx.deleteFrom('stats_hourly');
   if (serverId !== null) clear = clear.where('server_id', '=', serverId);
   await clear.execute();
-  let reset = trx.updateTable('recipients').set({ first_open_at: null, first_human_open_at: null, first_click_at: null, first_human_click_at: null })
+  let reset = trx
+    .updateTable('recipients')
+    .set({ first_open_at: null, first_human_open_at: null, first_click_at: null, first_human_click_at: null })
     .where((eb) => eb.or([eb('first_open_at', 'is not', null), eb('first_click_at', 'is not', null)]));
   if (serverId !== null) reset = reset.where('server_id', '=', serverId);
   await reset.execute();
@@ -214,8 +239,12 @@ export async function rebuildRollups(trx: Transaction<Database>, kind: 'sqlite' 
   let after = 0;
   let total = 0;
   for (;;) {
-    let q = trx.selectFrom('events').select(['id', 'uid', 'server_id', 'message_id', 'recipient_id', 'type', 'occurred_at', 'data'])
-      .where('id', '>', after).orderBy('id').limit(batch);
+    let q = trx
+      .selectFrom('events')
+      .select(['id', 'uid', 'server_id', 'message_id', 'recipient_id', 'type', 'occurred_at', 'data'])
+      .where('id', '>', after)
+      .orderBy('id')
+      .limit(batch);
     if (serverId !== null) q = q.where('server_id', '=', serverId);
     const rows = await q.execute();
     if (rows.length === 0) break;
@@ -235,14 +264,20 @@ export type RollupGrouping =
   | { by: 'day'; offsets: readonly { from: number; offsetMs: number }[] };
 
 export interface RollupQuery {
-  serverId: number; dim: Dim; dimValue: string;
+  serverId: number;
+  dim: Dim;
+  dimValue: string;
   /** Whole UTC hours: fromHour <= hour_start < toHour. */
-  fromHour: number; toHour: number;
+  fromHour: number;
+  toHour: number;
   grouping: RollupGrouping;
 }
 
 /** Summed counters of one bucket key: the hour's start (UTC ms) or the local day's number (days since 1970-01-01 in that zone). */
-export interface RollupRow { key: number; counts: Record<StoredMetric, number> }
+export interface RollupRow {
+  key: number;
+  counts: Record<StoredMetric, number>;
+}
 
 export const DAY_MS = 86_400_000;
 
@@ -259,16 +294,28 @@ export async function readRollups(db: Db, q: RollupQuery): Promise<RollupRow[]> 
     const [first, ...rest] = q.grouping.offsets;
     if (!first) throw new Error('readRollups: day grouping needs at least one offset');
     // Offsets and boundaries are integers computed by the caller: written as literals.
-    const offset = rest.length === 0 ? sql.lit(first.offsetMs)
-      : sql`CASE ${sql.join(rest.map((s, i) => sql`WHEN hour_start < ${sql.lit(s.from)} THEN ${sql.lit(i === 0 ? first.offsetMs : rest[i - 1]!.offsetMs)}`), sql` `)} ELSE ${sql.lit(rest[rest.length - 1]!.offsetMs)} END`;
+    const offset =
+      rest.length === 0
+        ? sql.lit(first.offsetMs)
+        : sql`CASE ${sql.join(
+            rest.map((s, i) => sql`WHEN hour_start < ${sql.lit(s.from)} THEN ${sql.lit(i === 0 ? first.offsetMs : rest[i - 1]!.offsetMs)}`),
+            sql` `,
+          )} ELSE ${sql.lit(rest[rest.length - 1]!.offsetMs)} END`;
     keyExpr = sql<number>`(hour_start + ${offset}) / ${sql.lit(DAY_MS)}`;
   }
-  const rows = await db.selectFrom('stats_hourly')
+  const rows = (await db
+    .selectFrom('stats_hourly')
     .select([keyExpr.as('k'), ...COLUMNS.map((c) => sql<number>`SUM(${sql.ref(c)})`.as(c))])
-    .where('server_id', '=', q.serverId).where('dim', '=', q.dim).where('dim_value', '=', q.dimValue)
-    .where('hour_start', '>=', q.fromHour).where('hour_start', '<', q.toHour)
-    .groupBy(sql`k`).orderBy(sql`k`).execute() as unknown as Record<string, number | string>[];
+    .where('server_id', '=', q.serverId)
+    .where('dim', '=', q.dim)
+    .where('dim_value', '=', q.dimValue)
+    .where('hour_start', '>=', q.fromHour)
+    .where('hour_start', '<', q.toHour)
+    .groupBy(sql`k`)
+    .orderBy(sql`k`)
+    .execute()) as unknown as Record<string, number | string>[];
   return rows.map((r) => ({
-    key: Number(r.k), counts: Object.fromEntries(STORED_METRICS.map((m, i) => [m, Number(r[COLUMNS[i]!])])) as Record<StoredMetric, number>,
+    key: Number(r.k),
+    counts: Object.fromEntries(STORED_METRICS.map((m, i) => [m, Number(r[COLUMNS[i]!])])) as Record<StoredMetric, number>,
   }));
 }

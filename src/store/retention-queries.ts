@@ -67,15 +67,17 @@ export function retentionQueries(db: Kysely<Database>, dialect: 'sqlite' | 'post
   async function rowKeyOf(table: string): Promise<{ rowKey: RawBuilder<unknown>; rowKeyList: RawBuilder<unknown> } | null> {
     const known = shapes.get(table);
     if (known) return known;
-    const exists = dialect === 'sqlite'
-      ? (await sql<{ n: number }>`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ${table}`.execute(db)).rows[0]!.n > 0
-      : (await sql<{ t: string | null }>`SELECT to_regclass(${table})::text AS t`.execute(db)).rows[0]!.t !== null;
+    const exists =
+      dialect === 'sqlite'
+        ? (await sql<{ n: number }>`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ${table}`.execute(db)).rows[0]!.n > 0
+        : (await sql<{ t: string | null }>`SELECT to_regclass(${table})::text AS t`.execute(db)).rows[0]!.t !== null;
     if (!exists) return null;
     let rowKey = sql.raw('ctid');
     let rowKeyList = rowKey;
     if (dialect === 'sqlite') {
       const pk = (await sql<{ name: string }>`SELECT name FROM pragma_table_info(${table}) WHERE pk > 0 ORDER BY pk`.execute(db)).rows.map((r) => r.name);
-      const withoutRowid = (await sql<{ n: number }>`SELECT count(*) AS n FROM sqlite_master WHERE name = ${table} AND sql LIKE '%WITHOUT ROWID%'`.execute(db)).rows[0]!.n > 0;
+      const withoutRowid =
+        (await sql<{ n: number }>`SELECT count(*) AS n FROM sqlite_master WHERE name = ${table} AND sql LIKE '%WITHOUT ROWID%'`.execute(db)).rows[0]!.n > 0;
       const byPk = withoutRowid && pk.length > 0 && pk.every((n) => IDENTIFIER.test(n));
       rowKey = byPk ? sql.raw(`(${pk.join(', ')})`) : sql.raw('rowid');
       rowKeyList = byPk ? sql.raw(pk.join(', ')) : rowKey;
@@ -87,32 +89,63 @@ export function retentionQueries(db: Kysely<Database>, dialect: 'sqlite' | 'post
 
   return {
     async deleteMessageBodies(cutoff, limit) {
-      const ids = (await db.selectFrom('message_bodies as b')
-        .innerJoin('messages as m', 'm.id', 'b.message_id')
-        .select('b.message_id')
-        .where('b.message_id', '<', floorId(cutoff)).where('m.created_at', '<', cutoff)
-        // Never the body a recipient still waits for: it is rendered at delivery time.
-        .where(({ not, exists, selectFrom }) => not(exists(selectFrom('recipients as r').select('r.id')
-          .whereRef('r.message_id', '=', 'b.message_id').where('r.status', 'in', IN_FLIGHT))))
-        .orderBy('b.message_id').limit(limit).execute()).map((r) => r.message_id);
+      const ids = (
+        await db
+          .selectFrom('message_bodies as b')
+          .innerJoin('messages as m', 'm.id', 'b.message_id')
+          .select('b.message_id')
+          .where('b.message_id', '<', floorId(cutoff))
+          .where('m.created_at', '<', cutoff)
+          // Never the body a recipient still waits for: it is rendered at delivery time.
+          .where(({ not, exists, selectFrom }) =>
+            not(exists(selectFrom('recipients as r').select('r.id').whereRef('r.message_id', '=', 'b.message_id').where('r.status', 'in', IN_FLIGHT))),
+          )
+          .orderBy('b.message_id')
+          .limit(limit)
+          .execute()
+      ).map((r) => r.message_id);
       if (ids.length === 0) return 0;
-      return deleted(await db.deleteFrom('message_bodies').where('message_id', 'in', ids)
-        .where(({ not, exists, selectFrom }) => not(exists(selectFrom('recipients as r').select('r.id')
-          .whereRef('r.message_id', '=', 'message_bodies.message_id').where('r.status', 'in', IN_FLIGHT))))
-        .executeTakeFirst());
+      return deleted(
+        await db
+          .deleteFrom('message_bodies')
+          .where('message_id', 'in', ids)
+          .where(({ not, exists, selectFrom }) =>
+            not(
+              exists(
+                selectFrom('recipients as r').select('r.id').whereRef('r.message_id', '=', 'message_bodies.message_id').where('r.status', 'in', IN_FLIGHT),
+              ),
+            ),
+          )
+          .executeTakeFirst(),
+      );
     },
     async deleteInboundMessages(cutoff, limit) {
-      const ids = (await db.selectFrom('inbound_messages as im').select('im.id')
-        .where('im.id', '<', floorId(cutoff)).where('im.received_at', '<', cutoff)
-        .where(({ not, exists, selectFrom }) => not(exists(selectFrom('inbound_posts as p').select('p.id')
-          .whereRef('p.message_id', '=', 'im.id').where('p.status', 'in', WAITING_POSTS))))
-        .orderBy('im.id').limit(limit).execute()).map((r) => r.id);
+      const ids = (
+        await db
+          .selectFrom('inbound_messages as im')
+          .select('im.id')
+          .where('im.id', '<', floorId(cutoff))
+          .where('im.received_at', '<', cutoff)
+          .where(({ not, exists, selectFrom }) =>
+            not(exists(selectFrom('inbound_posts as p').select('p.id').whereRef('p.message_id', '=', 'im.id').where('p.status', 'in', WAITING_POSTS))),
+          )
+          .orderBy('im.id')
+          .limit(limit)
+          .execute()
+      ).map((r) => r.id);
       if (ids.length === 0) return 0;
       return db.transaction().execute(async (trx) => {
         // Read again inside the transaction: a post may have been queued since (a replay).
-        const still = (await trx.selectFrom('inbound_messages as im').select('im.id').where('im.id', 'in', ids)
-          .where(({ not, exists, selectFrom }) => not(exists(selectFrom('inbound_posts as p').select('p.id')
-            .whereRef('p.message_id', '=', 'im.id').where('p.status', 'in', WAITING_POSTS)))).execute()).map((r) => r.id);
+        const still = (
+          await trx
+            .selectFrom('inbound_messages as im')
+            .select('im.id')
+            .where('im.id', 'in', ids)
+            .where(({ not, exists, selectFrom }) =>
+              not(exists(selectFrom('inbound_posts as p').select('p.id').whereRef('p.message_id', '=', 'im.id').where('p.status', 'in', WAITING_POSTS))),
+            )
+            .execute()
+        ).map((r) => r.id);
         if (still.length === 0) return 0;
         // The bytes carry no foreign key (inbound/body-chunks.ts); posts and attempts go by cascade.
         await trx.deleteFrom('inbound_bodies').where('message_id', 'in', still).execute();
@@ -123,31 +156,50 @@ export function retentionQueries(db: Kysely<Database>, dialect: 'sqlite' | 'post
       return (await db.selectFrom('servers').select('id').orderBy('id').execute()).map((r) => Number(r.id));
     },
     async deleteEvents(serverId, cutoff, limit) {
-      const ids = (await db.selectFrom('events').select('id')
-        .where('server_id', '=', serverId).where('occurred_at', '<', cutoff).limit(limit).execute()).map((r) => Number(r.id));
+      const ids = (await db.selectFrom('events').select('id').where('server_id', '=', serverId).where('occurred_at', '<', cutoff).limit(limit).execute()).map(
+        (r) => Number(r.id),
+      );
       if (ids.length === 0) return 0;
       return deleted(await db.deleteFrom('events').where('id', 'in', ids).executeTakeFirst());
     },
     async deleteRecipients(serverId, cutoff, limit) {
-      const ids = (await db.selectFrom('messages as m')
-        .innerJoin('recipients as r', 'r.message_id', 'm.id').select('r.id')
-        .where('m.server_id', '=', serverId).where('m.created_at', '<', cutoff).where('r.status', 'not in', IN_FLIGHT)
-        .limit(limit).execute()).map((r) => r.id);
+      const ids = (
+        await db
+          .selectFrom('messages as m')
+          .innerJoin('recipients as r', 'r.message_id', 'm.id')
+          .select('r.id')
+          .where('m.server_id', '=', serverId)
+          .where('m.created_at', '<', cutoff)
+          .where('r.status', 'not in', IN_FLIGHT)
+          .limit(limit)
+          .execute()
+      ).map((r) => r.id);
       if (ids.length === 0) return 0;
       // A recipient retried since the read (an inbound report does not, but be exact) stays.
       return deleted(await db.deleteFrom('recipients').where('id', 'in', ids).where('status', 'not in', IN_FLIGHT).executeTakeFirst());
     },
     async deleteMessages(serverId, cutoff, limit) {
-      const ids = (await db.selectFrom('messages as m').select('m.id')
-        .where('m.server_id', '=', serverId).where('m.created_at', '<', cutoff)
-        .where(({ not, exists, selectFrom }) => not(exists(selectFrom('recipients as r').select('r.id').whereRef('r.message_id', '=', 'm.id'))))
-        .limit(limit).execute()).map((r) => r.id);
+      const ids = (
+        await db
+          .selectFrom('messages as m')
+          .select('m.id')
+          .where('m.server_id', '=', serverId)
+          .where('m.created_at', '<', cutoff)
+          .where(({ not, exists, selectFrom }) => not(exists(selectFrom('recipients as r').select('r.id').whereRef('r.message_id', '=', 'm.id'))))
+          .limit(limit)
+          .execute()
+      ).map((r) => r.id);
       if (ids.length === 0) return 0;
       return db.transaction().execute(async (trx) => {
         // Read again inside the transaction: a list send's expander may have added recipients since.
-        const still = (await trx.selectFrom('messages as m').select('m.id').where('m.id', 'in', ids)
-          .where(({ not, exists, selectFrom }) => not(exists(selectFrom('recipients as r').select('r.id').whereRef('r.message_id', '=', 'm.id'))))
-          .execute()).map((r) => r.id);
+        const still = (
+          await trx
+            .selectFrom('messages as m')
+            .select('m.id')
+            .where('m.id', 'in', ids)
+            .where(({ not, exists, selectFrom }) => not(exists(selectFrom('recipients as r').select('r.id').whereRef('r.message_id', '=', 'm.id'))))
+            .execute()
+        ).map((r) => r.id);
         if (still.length === 0) return 0;
         await trx.deleteFrom('message_bodies').where('message_id', 'in', still).execute();
         return deleted(await trx.deleteFrom('messages').where('id', 'in', still).executeTakeFirst());
@@ -158,9 +210,16 @@ export function retentionQueries(db: Kysely<Database>, dialect: 'sqlite' | 'post
     },
     async deleteWebhookDeliveries(endpointId, cutoff, limit) {
       // UNIQUE (endpoint_id, event_uid) is the index; event uids are ids made at the event's time.
-      const ids = (await db.selectFrom('webhook_deliveries').select('id')
-        .where('endpoint_id', '=', endpointId).where('event_uid', '<', floorId(cutoff)).where('status', 'in', ['delivered', 'gave_up'])
-        .limit(limit).execute()).map((r) => Number(r.id));
+      const ids = (
+        await db
+          .selectFrom('webhook_deliveries')
+          .select('id')
+          .where('endpoint_id', '=', endpointId)
+          .where('event_uid', '<', floorId(cutoff))
+          .where('status', 'in', ['delivered', 'gave_up'])
+          .limit(limit)
+          .execute()
+      ).map((r) => Number(r.id));
       if (ids.length === 0) return 0;
       return deleted(await db.deleteFrom('webhook_deliveries').where('id', 'in', ids).where('status', 'in', ['delivered', 'gave_up']).executeTakeFirst());
     },
@@ -173,8 +232,14 @@ export function retentionQueries(db: Kysely<Database>, dialect: 'sqlite' | 'post
       return db.transaction().execute(async (trx) => {
         let n = 0;
         for (const [serverId, keys] of byServer) {
-          n += deleted(await trx.deleteFrom('idempotency_keys').where('server_id', '=', serverId).where('key', 'in', keys)
-            .where('created_at', '<', cutoff).executeTakeFirst());
+          n += deleted(
+            await trx
+              .deleteFrom('idempotency_keys')
+              .where('server_id', '=', serverId)
+              .where('key', 'in', keys)
+              .where('created_at', '<', cutoff)
+              .executeTakeFirst(),
+          );
         }
         return n;
       });

@@ -35,8 +35,16 @@ export interface RecipientSearchQuery {
 }
 
 export interface RecipientSearchRow {
-  recipientId: string; messageId: string; customMessageId: string | null; mailingId: string | null;
-  to: string; from: string; subject: string; status: RecipientStatus; queuedAt: number; statusAt: number;
+  recipientId: string;
+  messageId: string;
+  customMessageId: string | null;
+  mailingId: string | null;
+  to: string;
+  from: string;
+  subject: string;
+  status: RecipientStatus;
+  queuedAt: number;
+  statusAt: number;
 }
 
 type Db = Kysely<Database>;
@@ -44,7 +52,12 @@ type Dialect = 'sqlite' | 'postgres';
 type Eb = ExpressionBuilder<Database & { r: Database['recipients']; m: Database['messages'] }, 'r' | 'm'>;
 
 const SORT_COLUMNS = {
-  queuedTime: 'r.created_at', to: 'r.address', from: 'm.from_address', subject: 'm.subject', status: 'r.status', statusDate: 'r.updated_at',
+  queuedTime: 'r.created_at',
+  to: 'r.address',
+  from: 'm.from_address',
+  subject: 'm.subject',
+  status: 'r.status',
+  statusDate: 'r.updated_at',
 } as const;
 const TEXT_SORTS = new Set<RecipientSearchSort>(['to', 'from', 'subject', 'status']);
 
@@ -77,32 +90,72 @@ function filters(eb: Eb, serverId: number, q: RecipientSearchQuery): Expression<
 }
 
 function baseQuery(db: Db, serverId: number, q: RecipientSearchQuery) {
-  return db.selectFrom('recipients as r').innerJoin('messages as m', 'm.id', 'r.message_id').where((eb) => filters(eb as unknown as Eb, serverId, q));
+  return db
+    .selectFrom('recipients as r')
+    .innerJoin('messages as m', 'm.id', 'r.message_id')
+    .where((eb) => filters(eb as unknown as Eb, serverId, q));
 }
 
 function selectRows(db: Db, dialect: Dialect, serverId: number, q: RecipientSearchQuery) {
   const dir = q.direction === 'asc' ? sql`ASC` : sql`DESC`;
-  return baseQuery(db, serverId, q)
-    .select(['r.id', 'r.message_id', 'r.custom_message_id', 'r.mailing_id', 'r.address', 'm.from_address', 'm.subject', 'r.status', 'r.created_at', 'r.updated_at'])
-    // Ties in the sort field are ordered by recipient id, so pages never overlap and the keyset export is exact.
-    .orderBy(sql`${sortKey(q.sort, dialect)} ${dir}`).orderBy(sql`${idKey(dialect)} ${dir}`);
+  return (
+    baseQuery(db, serverId, q)
+      .select([
+        'r.id',
+        'r.message_id',
+        'r.custom_message_id',
+        'r.mailing_id',
+        'r.address',
+        'm.from_address',
+        'm.subject',
+        'r.status',
+        'r.created_at',
+        'r.updated_at',
+      ])
+      // Ties in the sort field are ordered by recipient id, so pages never overlap and the keyset export is exact.
+      .orderBy(sql`${sortKey(q.sort, dialect)} ${dir}`)
+      .orderBy(sql`${idKey(dialect)} ${dir}`)
+  );
 }
 
 type Row = {
-  id: string; message_id: string; custom_message_id: string | null; mailing_id: string | null; address: string;
-  from_address: string; subject: string; status: string; created_at: number; updated_at: number;
+  id: string;
+  message_id: string;
+  custom_message_id: string | null;
+  mailing_id: string | null;
+  address: string;
+  from_address: string;
+  subject: string;
+  status: string;
+  created_at: number;
+  updated_at: number;
 };
 const toRow = (r: Row): RecipientSearchRow => ({
-  recipientId: r.id, messageId: r.message_id, customMessageId: r.custom_message_id, mailingId: r.mailing_id, to: r.address,
-  from: r.from_address, subject: r.subject, status: r.status as RecipientStatus, queuedAt: Number(r.created_at), statusAt: Number(r.updated_at),
+  recipientId: r.id,
+  messageId: r.message_id,
+  customMessageId: r.custom_message_id,
+  mailingId: r.mailing_id,
+  to: r.address,
+  from: r.from_address,
+  subject: r.subject,
+  status: r.status as RecipientStatus,
+  queuedAt: Number(r.created_at),
+  statusAt: Number(r.updated_at),
 });
 
 /** One page (OFFSET paging, as the API's pageNumber asks) and the total over all pages. */
-export async function searchRecipients(db: Db, dialect: Dialect, serverId: number, q: RecipientSearchQuery, page: { limit: number; offset: number }):
-Promise<{ rows: RecipientSearchRow[]; total: number }> {
+export async function searchRecipients(
+  db: Db,
+  dialect: Dialect,
+  serverId: number,
+  q: RecipientSearchQuery,
+  page: { limit: number; offset: number },
+): Promise<{ rows: RecipientSearchRow[]; total: number }> {
   const [rows, count] = await Promise.all([
     selectRows(db, dialect, serverId, q).limit(page.limit).offset(page.offset).execute(),
-    baseQuery(db, serverId, q).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+    baseQuery(db, serverId, q)
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow(),
   ]);
   return { rows: (rows as Row[]).map(toRow), total: Number(count.n) };
 }
@@ -110,12 +163,18 @@ Promise<{ rows: RecipientSearchRow[]; total: number }> {
 /** The value of the sort field of a row, as the keyset compares it. */
 function sortValueOf(r: Row, sort: RecipientSearchSort): string | number {
   switch (sort) {
-    case 'queuedTime': return Number(r.created_at);
-    case 'statusDate': return Number(r.updated_at);
-    case 'to': return r.address;
-    case 'from': return r.from_address;
-    case 'subject': return r.subject;
-    case 'status': return r.status;
+    case 'queuedTime':
+      return Number(r.created_at);
+    case 'statusDate':
+      return Number(r.updated_at);
+    case 'to':
+      return r.address;
+    case 'from':
+      return r.from_address;
+    case 'subject':
+      return r.subject;
+    case 'status':
+      return r.status;
   }
 }
 
@@ -124,7 +183,13 @@ function sortValueOf(r: Row, sort: RecipientSearchSort): string | number {
  * each batch is an index range read from where the last one ended — no OFFSET that rescans what
  * was already sent, and never the whole result in memory (the CSV export).
  */
-export async function* streamRecipientSearch(db: Db, dialect: Dialect, serverId: number, q: RecipientSearchQuery, batchSize: number): AsyncGenerator<RecipientSearchRow[]> {
+export async function* streamRecipientSearch(
+  db: Db,
+  dialect: Dialect,
+  serverId: number,
+  q: RecipientSearchQuery,
+  batchSize: number,
+): AsyncGenerator<RecipientSearchRow[]> {
   let after: { value: string | number; id: string } | null = null;
   const cmp = q.direction === 'asc' ? sql`>` : sql`<`;
   const cmpEq = q.direction === 'asc' ? sql`>=` : sql`<=`;
@@ -135,7 +200,8 @@ export async function* streamRecipientSearch(db: Db, dialect: Dialect, serverId:
       const key = sortKey(q.sort, dialect);
       // The first term alone is a range the index can seek to; the OR then settles ties. Without it
       // SQLite read every row before the position again, each batch (quadratic over an export).
-      query = query.where(sql<SqlBool>`${key} ${cmpEq} ${a.value}`)
+      query = query
+        .where(sql<SqlBool>`${key} ${cmpEq} ${a.value}`)
         .where(sql<SqlBool>`(${key} ${cmp} ${a.value} OR (${key} = ${a.value} AND ${idKey(dialect)} ${cmp} ${a.id}))`);
     }
     const rows = (await query.execute()) as Row[];
@@ -159,15 +225,27 @@ export interface RecipientDetailData {
 export async function loadRecipientDetail(db: Db, serverId: number, recipientIds: readonly string[]): Promise<RecipientDetailData> {
   const out: RecipientDetailData = { recipients: new Map(), events: new Map(), templates: new Map() };
   if (recipientIds.length === 0) return out;
-  const rows = await db.selectFrom('recipients').selectAll().where('server_id', '=', serverId).where('id', 'in', [...recipientIds]).execute();
+  const rows = await db
+    .selectFrom('recipients')
+    .selectAll()
+    .where('server_id', '=', serverId)
+    .where('id', 'in', [...recipientIds])
+    .execute();
   for (const r of rows) out.recipients.set(r.id, toRecipient(r));
   const messageIds = [...new Set(rows.map((r) => r.message_id))];
   if (messageIds.length === 0) return out;
   const [events, bodies] = await Promise.all([
-    db.selectFrom('events').selectAll().where('server_id', '=', serverId)
-      .where((eb) => eb.or([eb('recipient_id', 'in', [...out.recipients.keys()]), eb.and([eb('message_id', 'in', messageIds), eb('recipient_id', 'is', null)])]))
+    db
+      .selectFrom('events')
+      .selectAll()
+      .where('server_id', '=', serverId)
+      .where((eb) =>
+        eb.or([eb('recipient_id', 'in', [...out.recipients.keys()]), eb.and([eb('message_id', 'in', messageIds), eb('recipient_id', 'is', null)])]),
+      )
       // Time, then the outbox id: events written in one transaction keep their order.
-      .orderBy('occurred_at').orderBy('id').execute(),
+      .orderBy('occurred_at')
+      .orderBy('id')
+      .execute(),
     db.selectFrom('message_bodies').select(['message_id', 'content', 'raw_mime']).where('message_id', 'in', messageIds).execute(),
   ]);
   for (const b of bodies) out.templates.set(b.message_id, templateFromBody(b.content, b.raw_mime));

@@ -12,22 +12,42 @@ type Db = Kysely<Database> | Transaction<Database>;
 const num = (v: number | null | undefined): number | null => (v === null || v === undefined ? null : Number(v));
 
 export const toServerDkimKey = (r: Selectable<DkimKeysTable>): ServerDkimKey => ({
-  id: Number(r.id), serverId: Number(r.server_id), domain: r.domain, selector: r.selector,
-  algorithm: r.algorithm as ServerDkimKey['algorithm'], privateKey: r.private_key, publicKey: r.public_key,
-  createdAt: Number(r.created_at), retiredAt: num(r.retired_at), state: r.state as DkimKeyState,
-  activatedAt: num(r.activated_at), retireAfter: num(r.retire_after),
+  id: Number(r.id),
+  serverId: Number(r.server_id),
+  domain: r.domain,
+  selector: r.selector,
+  algorithm: r.algorithm as ServerDkimKey['algorithm'],
+  privateKey: r.private_key,
+  publicKey: r.public_key,
+  createdAt: Number(r.created_at),
+  retiredAt: num(r.retired_at),
+  state: r.state as DkimKeyState,
+  activatedAt: num(r.activated_at),
+  retireAfter: num(r.retire_after),
 });
 
 const toDomain = (r: Selectable<SendingDomainsTable>, keys: ServerDkimKey[]): SendingDomain => ({
-  id: Number(r.id), serverId: Number(r.server_id), domain: r.domain, createdAt: Number(r.created_at), updatedAt: Number(r.updated_at),
-  verifiedAt: num(r.verified_at), lastCheckedAt: num(r.last_checked_at),
-  checkResults: r.check_results === null ? null : (JSON.parse(r.check_results) as RecordCheck[]), keys,
+  id: Number(r.id),
+  serverId: Number(r.server_id),
+  domain: r.domain,
+  createdAt: Number(r.created_at),
+  updatedAt: Number(r.updated_at),
+  verifiedAt: num(r.verified_at),
+  lastCheckedAt: num(r.last_checked_at),
+  checkResults: r.check_results === null ? null : (JSON.parse(r.check_results) as RecordCheck[]),
+  keys,
 });
 
 /** The server's keys for one domain that are not retired, oldest first. */
 async function liveKeys(db: Db, serverId: number, domain: string): Promise<ServerDkimKey[]> {
-  const rows = await db.selectFrom('dkim_keys').selectAll().where('server_id', '=', serverId).where('domain', '=', domain)
-    .where('retired_at', 'is', null).orderBy('id').execute();
+  const rows = await db
+    .selectFrom('dkim_keys')
+    .selectAll()
+    .where('server_id', '=', serverId)
+    .where('domain', '=', domain)
+    .where('retired_at', 'is', null)
+    .orderBy('id')
+    .execute();
   return rows.map(toServerDkimKey);
 }
 
@@ -37,18 +57,46 @@ async function withKeys(db: Db, row: Selectable<SendingDomainsTable> | undefined
 
 async function insertKeys(db: Db, serverId: number, domain: string, keys: readonly NewServerDkimKey[], now: number): Promise<void> {
   if (keys.length === 0) return;
-  await db.insertInto('dkim_keys').values(keys.map((k) => ({
-    server_id: serverId, domain, selector: k.selector, algorithm: k.algorithm, private_key: k.privateKey, public_key: k.publicKey,
-    created_at: now, retired_at: null, state: k.state, activated_at: k.state === 'active' ? now : null, retire_after: null,
-  }))).execute();
+  await db
+    .insertInto('dkim_keys')
+    .values(
+      keys.map((k) => ({
+        server_id: serverId,
+        domain,
+        selector: k.selector,
+        algorithm: k.algorithm,
+        private_key: k.privateKey,
+        public_key: k.publicKey,
+        created_at: now,
+        retired_at: null,
+        state: k.state,
+        activated_at: k.state === 'active' ? now : null,
+        retire_after: null,
+      })),
+    )
+    .execute();
 }
 
-export async function createSendingDomain(db: Kysely<Database>, input: { serverId: number; domain: string; keys: readonly NewServerDkimKey[] }, now: number):
-Promise<SendingDomain | undefined> {
+export async function createSendingDomain(
+  db: Kysely<Database>,
+  input: { serverId: number; domain: string; keys: readonly NewServerDkimKey[] },
+  now: number,
+): Promise<SendingDomain | undefined> {
   return db.transaction().execute(async (trx) => {
-    const row = await trx.insertInto('sending_domains').values({
-      server_id: input.serverId, domain: input.domain, created_at: now, updated_at: now, verified_at: null, last_checked_at: null, check_results: null,
-    }).onConflict((oc) => oc.columns(['server_id', 'domain']).doNothing()).returningAll().executeTakeFirst();
+    const row = await trx
+      .insertInto('sending_domains')
+      .values({
+        server_id: input.serverId,
+        domain: input.domain,
+        created_at: now,
+        updated_at: now,
+        verified_at: null,
+        last_checked_at: null,
+        check_results: null,
+      })
+      .onConflict((oc) => oc.columns(['server_id', 'domain']).doNothing())
+      .returningAll()
+      .executeTakeFirst();
     if (!row) return undefined;
     // Keys left behind by an earlier domain of the same name (deleted) would clash on selectors.
     await trx.deleteFrom('dkim_keys').where('server_id', '=', input.serverId).where('domain', '=', input.domain).execute();
@@ -65,13 +113,26 @@ export async function findSendingDomain(db: Db, serverId: number, domain: string
   return withKeys(db, await db.selectFrom('sending_domains').selectAll().where('server_id', '=', serverId).where('domain', '=', domain).executeTakeFirst());
 }
 
-export async function listSendingDomains(db: Db, serverId: number, page: PageRequest & { sortField: 'domain' | 'createdOn' }):
-Promise<{ rows: SendingDomain[]; total: number }> {
+export async function listSendingDomains(
+  db: Db,
+  serverId: number,
+  page: PageRequest & { sortField: 'domain' | 'createdOn' },
+): Promise<{ rows: SendingDomain[]; total: number }> {
   const [rows, count] = await Promise.all([
-    db.selectFrom('sending_domains').selectAll().where('server_id', '=', serverId)
-      .orderBy(page.sortField === 'domain' ? 'domain' : 'created_at', page.direction).orderBy('id', page.direction)
-      .limit(page.limit).offset(page.offset).execute(),
-    db.selectFrom('sending_domains').select((eb) => eb.fn.countAll<number>().as('n')).where('server_id', '=', serverId).executeTakeFirstOrThrow(),
+    db
+      .selectFrom('sending_domains')
+      .selectAll()
+      .where('server_id', '=', serverId)
+      .orderBy(page.sortField === 'domain' ? 'domain' : 'created_at', page.direction)
+      .orderBy('id', page.direction)
+      .limit(page.limit)
+      .offset(page.offset)
+      .execute(),
+    db
+      .selectFrom('sending_domains')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('server_id', '=', serverId)
+      .executeTakeFirstOrThrow(),
   ]);
   const out: SendingDomain[] = [];
   for (const r of rows) out.push((await withKeys(db, r))!);
@@ -91,28 +152,50 @@ export async function addServerDkimKeys(db: Db, serverId: number, domain: string
   await insertKeys(db, serverId, domain, keys, now);
 }
 
-export async function recordSendingDomainCheck(db: Kysely<Database>, serverId: number, id: number, check: SendingDomainCheck, now: number):
-Promise<SendingDomain | undefined> {
+export async function recordSendingDomainCheck(
+  db: Kysely<Database>,
+  serverId: number,
+  id: number,
+  check: SendingDomainCheck,
+  now: number,
+): Promise<SendingDomain | undefined> {
   return db.transaction().execute(async (trx) => {
-    const row = await trx.updateTable('sending_domains')
+    const row = await trx
+      .updateTable('sending_domains')
       .set({ verified_at: check.verifiedAt, last_checked_at: now, updated_at: now, check_results: JSON.stringify(check.results) })
-      .where('server_id', '=', serverId).where('id', '=', id).returningAll().executeTakeFirst();
+      .where('server_id', '=', serverId)
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirst();
     if (!row) return undefined;
     for (const c of check.keyChanges) {
-      await trx.updateTable('dkim_keys').set({
-        state: c.state,
-        ...(c.activatedAt !== undefined ? { activated_at: c.activatedAt } : {}),
-        ...(c.retireAfter !== undefined ? { retire_after: c.retireAfter } : {}),
-        ...(c.state === 'retired' ? { retired_at: now } : {}),
-      }).where('server_id', '=', serverId).where('domain', '=', row.domain).where('id', '=', c.id).execute();
+      await trx
+        .updateTable('dkim_keys')
+        .set({
+          state: c.state,
+          ...(c.activatedAt !== undefined ? { activated_at: c.activatedAt } : {}),
+          ...(c.retireAfter !== undefined ? { retire_after: c.retireAfter } : {}),
+          ...(c.state === 'retired' ? { retired_at: now } : {}),
+        })
+        .where('server_id', '=', serverId)
+        .where('domain', '=', row.domain)
+        .where('id', '=', c.id)
+        .execute();
     }
     return withKeys(trx, row);
   });
 }
 
 export async function listServerSigningKeys(db: Db, serverId: number, domain: string): Promise<ServerDkimKey[]> {
-  const rows = await db.selectFrom('dkim_keys').selectAll().where('server_id', '=', serverId).where('domain', '=', domain)
-    .where('state', '=', 'active').where('retired_at', 'is', null).orderBy('id').execute();
+  const rows = await db
+    .selectFrom('dkim_keys')
+    .selectAll()
+    .where('server_id', '=', serverId)
+    .where('domain', '=', domain)
+    .where('state', '=', 'active')
+    .where('retired_at', 'is', null)
+    .orderBy('id')
+    .execute();
   return rows.map(toServerDkimKey);
 }
 

@@ -9,14 +9,32 @@ import type { RetentionQueries } from './retention-queries.js';
 import type { DkimKeyState, RecordCheck } from '../core/sending-domain-types.js';
 import type { CustomDomainKind, RecordCheck as CustomDomainRecordCheck } from '../core/custom-domain.js';
 import type {
-  InboundAttempt, InboundAttemptRecord, InboundPostView, InboundRoute, InboundRouteEntry, InboundRoutePatch, InboundWork, NewInboundMessage, NewInboundRoute,
+  InboundAttempt,
+  InboundAttemptRecord,
+  InboundPostView,
+  InboundRoute,
+  InboundRouteEntry,
+  InboundRoutePatch,
+  InboundWork,
+  NewInboundMessage,
+  NewInboundRoute,
 } from './inbound-queries.js';
 import type { RollupQuery, RollupRow } from './report-queries.js';
 import type { ClaimLanes } from './claim-lanes.js';
 
-export interface Account { id: number; name: string; status: 'active' | 'disabled'; createdAt: number }
+export interface Account {
+  id: number;
+  name: string;
+  status: 'active' | 'disabled';
+  createdAt: number;
+}
 export interface Server {
-  id: number; accountId: number; name: string; status: 'active' | 'disabled'; sandbox: boolean; createdAt: number;
+  id: number;
+  accountId: number;
+  name: string;
+  status: 'active' | 'disabled';
+  sandbox: boolean;
+  createdAt: number;
   tracking: ServerTracking;
   /**
    * Refuse mail whose From domain is not one of the server's verified sending domains (never in
@@ -26,26 +44,44 @@ export interface Server {
 }
 /** Engagement tracking switches of a server (all off by default) and its tracking origin. */
 export interface ServerTracking {
-  opens: boolean; clicks: boolean; unsubscribes: boolean;
+  opens: boolean;
+  clicks: boolean;
+  unsubscribes: boolean;
   /** `https://track.example.com`: the origin tracking links use; null means Postline's public URL. */
   domain: string | null;
 }
 export interface ServerPatch {
-  name?: string; status?: Server['status']; sandbox?: boolean; tracking?: Partial<ServerTracking>; requireVerifiedDomain?: boolean;
+  name?: string;
+  status?: Server['status'];
+  sandbox?: boolean;
+  tracking?: Partial<ServerTracking>;
+  requireVerifiedDomain?: boolean;
 }
 /** An event written outside delivery (tracking, complaints, asynchronous bounces). */
 export interface NewEvent {
-  serverId: number; messageId: string; recipientId: string | null; type: string; occurredAt: number; data: Record<string, unknown> | null;
+  serverId: number;
+  messageId: string;
+  recipientId: string | null;
+  type: string;
+  occurredAt: number;
+  data: Record<string, unknown> | null;
 }
 /** An API key; serverId is null exactly for account keys (scope `account`), which belong to the account alone. */
 export interface ApiKeyRecord {
-  id: number; publicId: string; serverId: number | null; scope: ApiKeyScope; name: string;
-  createdAt: number; revokedAt: number | null;
+  id: number;
+  publicId: string;
+  serverId: number | null;
+  scope: ApiKeyScope;
+  name: string;
+  createdAt: number;
+  revokedAt: number | null;
   accountId: number;
 }
 /** What authentication needs in one lookup: the key, its server (none for account keys) and its account. */
 export interface ApiKeyAuth extends ApiKeyRecord {
-  secretHash: string; serverStatus: Server['status'] | null; accountStatus: Account['status'];
+  secretHash: string;
+  serverStatus: Server['status'] | null;
+  accountStatus: Account['status'];
 }
 /**
  * Whose keys a key call reaches: one server's (injection and management keys), or one account's
@@ -56,17 +92,38 @@ export type ApiKeySortField = 'createdOn' | 'name';
 export type ServerSortField = 'serverId' | 'name' | 'createdOn';
 
 export interface StoredMessage {
-  id: string; serverId: number; createdAt: number; source: 'api' | 'smtp'; isMerge: boolean;
-  fromAddress: string; subject: string; sizeBytes: number; recipientCount: number;
-  metadata: KeyValue[]; tags: string[];
+  id: string;
+  serverId: number;
+  createdAt: number;
+  source: 'api' | 'smtp';
+  isMerge: boolean;
+  fromAddress: string;
+  subject: string;
+  sizeBytes: number;
+  recipientCount: number;
+  metadata: KeyValue[];
+  tags: string[];
 }
 export interface StoredRecipient {
-  id: string; messageId: string; serverId: number; address: string; domain: string; kind: RecipientKind;
-  merge: MergeField[] | null; mailingId: string | null; messageId_: string | null;
-  status: RecipientStatus; attempts: number; nextAttemptAt: number;
-  lockedBy: string | null; lockedAt: number | null; lastReply: string | null;
-  lastMx: string | null; failureCode: number | null;
-  createdAt: number; updatedAt: number;
+  id: string;
+  messageId: string;
+  serverId: number;
+  address: string;
+  domain: string;
+  kind: RecipientKind;
+  merge: MergeField[] | null;
+  mailingId: string | null;
+  messageId_: string | null;
+  status: RecipientStatus;
+  attempts: number;
+  nextAttemptAt: number;
+  lockedBy: string | null;
+  lockedAt: number | null;
+  lastReply: string | null;
+  lastMx: string | null;
+  failureCode: number | null;
+  createdAt: number;
+  updatedAt: number;
 }
 
 /** What one delivery attempt changed, recorded with its event in one transaction. */
@@ -111,20 +168,33 @@ export type InboundReportResult =
   | { kind: 'already-failed' | 'duplicate' | 'not-sent' | 'unknown-recipient' };
 
 export interface DkimKeyRecord {
-  id: number; domain: string; selector: string; algorithm: 'rsa-sha256' | 'ed25519-sha256';
-  privateKey: string; publicKey: string; createdAt: number; retiredAt: number | null;
+  id: number;
+  domain: string;
+  selector: string;
+  algorithm: 'rsa-sha256' | 'ed25519-sha256';
+  privateKey: string;
+  publicKey: string;
+  createdAt: number;
+  retiredAt: number | null;
 }
 /** A DKIM key that belongs to a server's sending domain. */
 export interface ServerDkimKey extends DkimKeyRecord {
-  serverId: number; state: DkimKeyState; activatedAt: number | null;
+  serverId: number;
+  state: DkimKeyState;
+  activatedAt: number | null;
   /** Retiring keys: when the overlap ends and the key is retired. */
   retireAfter: number | null;
 }
 export type NewServerDkimKey = Pick<ServerDkimKey, 'selector' | 'algorithm' | 'privateKey' | 'publicKey' | 'state'>;
 /** A sending domain of a server, with its keys that are not retired (oldest first). */
 export interface SendingDomain {
-  id: number; serverId: number; domain: string; createdAt: number; updatedAt: number;
-  verifiedAt: number | null; lastCheckedAt: number | null;
+  id: number;
+  serverId: number;
+  domain: string;
+  createdAt: number;
+  updatedAt: number;
+  verifiedAt: number | null;
+  lastCheckedAt: number | null;
   /** The last verification's per-record results; null before the first. */
   checkResults: RecordCheck[] | null;
   keys: ServerDkimKey[];
@@ -136,14 +206,22 @@ export interface SendingDomainCheck {
   keyChanges: { id: number; state: DkimKeyState; activatedAt?: number | null; retireAfter?: number | null }[];
 }
 export interface StoredEvent {
-  id: number; uid: string; serverId: number; messageId: string; recipientId: string | null;
-  type: string; occurredAt: number; data: unknown;
+  id: number;
+  uid: string;
+  serverId: number;
+  messageId: string;
+  recipientId: string | null;
+  type: string;
+  occurredAt: number;
+  data: unknown;
 }
 
 export type WebhookFormat = 'json' | 'form';
 /** A receiver of a server's event webhooks. */
 export interface WebhookEndpoint {
-  id: number; serverId: number; url: string;
+  id: number;
+  serverId: number;
+  url: string;
   /** SocketLabs Type names this endpoint wants; empty means every type. */
   eventTypes: string[];
   format: WebhookFormat;
@@ -157,55 +235,103 @@ export interface WebhookEndpoint {
   /** Standard Webhooks secrets (whsec_...), newest first; see webhooks/endpoint.ts for which ones sign. */
   signingSecrets: string[];
   secretsRotatedAt: number | null;
-  enabled: boolean; disabledReason: string | null;
+  enabled: boolean;
+  disabledReason: string | null;
   /** When the current streak of failed attempts began; null after a success. */
   failingSince: number | null;
-  createdAt: number; updatedAt: number; validatedAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+  validatedAt: number | null;
 }
 export interface NewWebhookEndpoint {
-  serverId: number; url: string; eventTypes: string[]; format: WebhookFormat; secretKey: string; signingSecret: string;
+  serverId: number;
+  url: string;
+  eventTypes: string[];
+  format: WebhookFormat;
+  secretKey: string;
+  signingSecret: string;
   /** Form endpoints only; absent or null for JSON ones. */
-  validationKey?: string | null; enabled: boolean; disabledReason: string | null; validatedAt: number | null;
+  validationKey?: string | null;
+  enabled: boolean;
+  disabledReason: string | null;
+  validatedAt: number | null;
 }
-export type WebhookEndpointPatch = Partial<Pick<WebhookEndpoint,
-  'url' | 'eventTypes' | 'format' | 'enabled' | 'disabledReason' | 'failingSince' | 'validatedAt' | 'signingSecrets' | 'secretsRotatedAt' | 'validationKey'>>;
+export type WebhookEndpointPatch = Partial<
+  Pick<
+    WebhookEndpoint,
+    'url' | 'eventTypes' | 'format' | 'enabled' | 'disabledReason' | 'failingSince' | 'validatedAt' | 'signingSecrets' | 'secretsRotatedAt' | 'validationKey'
+  >
+>;
 /** A claimed outbox row with everything its payload needs. message/recipient are null if missing (a producer's bug). */
 export interface WebhookWork {
-  deliveryId: number; attempts: number; endpoint: WebhookEndpoint; event: StoredEvent;
-  message: StoredMessage | null; recipient: StoredRecipient | null;
+  deliveryId: number;
+  attempts: number;
+  endpoint: WebhookEndpoint;
+  event: StoredEvent;
+  message: StoredMessage | null;
+  recipient: StoredRecipient | null;
 }
 /** One POST's result and what it decides for its outbox row. */
 export interface WebhookAttemptRecord {
-  deliveryId: number; endpointId: number; ok: boolean;
+  deliveryId: number;
+  endpointId: number;
+  ok: boolean;
   /** false: nothing was sent (the payload could not be built); such a failure says nothing about the receiver. */
   posted: boolean;
-  httpStatus: number | null; durationMs: number;
-  error: string | null; responseSnippet: string | null;
+  httpStatus: number | null;
+  durationMs: number;
+  error: string | null;
+  responseSnippet: string | null;
   next: { status: 'delivered' | 'failed' | 'gave_up'; attempts: number; nextAttemptAt: number };
 }
 export interface WebhookAttempt {
-  id: number; deliveryId: number; eventUid: string; eventType: string; at: number; ok: boolean;
-  httpStatus: number | null; durationMs: number; error: string | null; responseSnippet: string | null;
+  id: number;
+  deliveryId: number;
+  eventUid: string;
+  eventType: string;
+  at: number;
+  ok: boolean;
+  httpStatus: number | null;
+  durationMs: number;
+  error: string | null;
+  responseSnippet: string | null;
 }
-export interface PageRequest { limit: number; offset: number; direction: 'asc' | 'desc' }
+export interface PageRequest {
+  limit: number;
+  offset: number;
+  direction: 'asc' | 'desc';
+}
 /** What a stored template holds (one version of it); `%%Field%%` placeholders are rendered at delivery. */
 export interface TemplateContent {
-  name: string; subject: string | null; htmlBody: string | null; textBody: string | null; ampBody: string | null;
+  name: string;
+  subject: string | null;
+  htmlBody: string | null;
+  textBody: string | null;
+  ampBody: string | null;
 }
 /** A stored template at one version: `version` is the one shown, `currentVersion` the one ApiTemplate sends. */
 export interface StoredTemplate extends TemplateContent {
-  id: number; serverId: number; version: number; currentVersion: number; createdAt: number; updatedAt: number; versionCreatedAt: number;
+  id: number;
+  serverId: number;
+  version: number;
+  currentVersion: number;
+  createdAt: number;
+  updatedAt: number;
+  versionCreatedAt: number;
 }
 
 /** A server's custom bounce or tracking domain (core/custom-domain.ts). */
 export interface CustomDomain {
-  id: number; serverId: number; kind: CustomDomainKind;
+  id: number;
+  serverId: number;
+  kind: CustomDomainKind;
   /** Lower case, no trailing dot. */
   domain: string;
   isDefault: boolean;
   /** Tracking domains: links use https:// (true) or http://. Always true for bounce domains. */
   https: boolean;
-  createdAt: number; updatedAt: number;
+  createdAt: number;
+  updatedAt: number;
   /** When the domain's records were last found correct; null while they are not. */
   verifiedAt: number | null;
   lastCheckedAt: number | null;
@@ -213,14 +339,26 @@ export interface CustomDomain {
   lastCheck: CustomDomainRecordCheck[] | null;
 }
 export interface NewCustomDomain {
-  serverId: number; kind: CustomDomainKind; domain: string; https: boolean; isDefault: boolean;
+  serverId: number;
+  kind: CustomDomainKind;
+  domain: string;
+  https: boolean;
+  isDefault: boolean;
   /** A check run before storing (an add that asks to be the default is checked first). */
   check: { at: number; records: CustomDomainRecordCheck[]; verified: boolean } | null;
 }
 /** One DNS check's result. verified null: the lookup failed, the domain keeps its verified state. */
-export interface CustomDomainCheck { at: number; records: CustomDomainRecordCheck[]; verified: boolean | null }
+export interface CustomDomainCheck {
+  at: number;
+  records: CustomDomainRecordCheck[];
+  verified: boolean | null;
+}
 /** A verified custom domain, as routing (Return-Path, MX) needs it. */
-export interface RoutedCustomDomain { serverId: number; domain: string; isDefault: boolean }
+export interface RoutedCustomDomain {
+  serverId: number;
+  domain: string;
+  isDefault: boolean;
+}
 
 /** One accept of the Injection API or SMTP: messages plus, optionally, an idempotency record. */
 export interface AcceptUnit {
@@ -230,7 +368,13 @@ export interface AcceptUnit {
 /** `duplicate`: another request with the same idempotency key committed first; nothing was written. */
 export type AcceptOutcome = { kind: 'committed' } | { kind: 'duplicate' };
 
-export interface IdempotencyRecord { serverId: number; key: string; requestHash: string; response: string; createdAt: number }
+export interface IdempotencyRecord {
+  serverId: number;
+  key: string;
+  requestHash: string;
+  response: string;
+  createdAt: number;
+}
 
 /**
  * The one storage interface. Two implementations (SQLite, PostgreSQL) pass the same contract
@@ -254,7 +398,10 @@ export interface Store {
 
   createAccount(name: string, now: number): Promise<Account>;
   listAccounts(): Promise<Account[]>;
-  createServer(input: { accountId: number; name: string; sandbox?: boolean; requireVerifiedDomain?: boolean; tracking?: Partial<Omit<ServerTracking, 'domain'>> }, now: number): Promise<Server>;
+  createServer(
+    input: { accountId: number; name: string; sandbox?: boolean; requireVerifiedDomain?: boolean; tracking?: Partial<Omit<ServerTracking, 'domain'>> },
+    now: number,
+  ): Promise<Server>;
   getServer(id: number): Promise<Server | undefined>;
   listServers(): Promise<Server[]>;
   /** Changes the given fields; undefined when there is no such server. */
@@ -264,7 +411,10 @@ export interface Store {
    * A server's key (serverId set; its account is the server's), or an account key (scope
    * `account`, serverId null, accountId set).
    */
-  createApiKey(input: { serverId: number | null; accountId?: number; scope: ApiKeyScope; name: string; publicId: string; secretHash: string }, now: number): Promise<ApiKeyRecord>;
+  createApiKey(
+    input: { serverId: number | null; accountId?: number; scope: ApiKeyScope; name: string; publicId: string; secretHash: string },
+    now: number,
+  ): Promise<ApiKeyRecord>;
   listApiKeys(serverId?: number): Promise<ApiKeyRecord[]>;
   findApiKeyForAuth(publicId: string): Promise<ApiKeyAuth | undefined>;
   revokeApiKey(publicId: string, now: number): Promise<boolean>;
@@ -352,7 +502,10 @@ export interface Store {
    * recipient's message caused (a complaint report, an unsubscribe, an asynchronous bounce), and
    * records `event` for that recipient in the same transaction. undefined: no such recipient.
    */
-  suppressRecipient(input: { recipientId: string; reason: SuppressionReason; detail: string | null; event?: { type: string; data: Record<string, unknown> } | null }, now: number): Promise<Suppression | undefined>;
+  suppressRecipient(
+    input: { recipientId: string; reason: SuppressionReason; detail: string | null; event?: { type: string; data: Record<string, unknown> } | null },
+    now: number,
+  ): Promise<Suppression | undefined>;
 
   /**
    * Records an inbound report about one recipient (see InboundReportRecord) in one transaction,
@@ -390,7 +543,12 @@ export interface Store {
    * Queues the endpoint's matching events of [from, to) again (new rows, or rows not pending reset
    * to pending with no attempts). Refuses, writing nothing, when more than `max` events match.
    */
-  replayWebhookEvents(serverId: number, endpointId: number, range: { from: number; to: number; max: number }, now: number): Promise<{ ok: true; queued: number } | { ok: false; matching: number }>;
+  replayWebhookEvents(
+    serverId: number,
+    endpointId: number,
+    range: { from: number; to: number; max: number },
+    now: number,
+  ): Promise<{ ok: true; queued: number } | { ok: false; matching: number }>;
   listWebhookAttempts(serverId: number, endpointId: number, page: PageRequest): Promise<{ rows: WebhookAttempt[]; total: number }>;
 
   /**
@@ -402,12 +560,22 @@ export interface Store {
   /** null: the domain is taken (by this or another server); nothing was stored. */
   createCustomDomain(input: NewCustomDomain, now: number): Promise<CustomDomain | null>;
   getCustomDomain(serverId: number, kind: CustomDomainKind, id: number): Promise<CustomDomain | undefined>;
-  listCustomDomains(serverId: number, kind: CustomDomainKind, page: PageRequest & { sort: 'createdAt' | 'domain' }): Promise<{ rows: CustomDomain[]; total: number }>;
+  listCustomDomains(
+    serverId: number,
+    kind: CustomDomainKind,
+    page: PageRequest & { sort: 'createdAt' | 'domain' },
+  ): Promise<{ rows: CustomDomain[]; total: number }>;
   /**
    * isDefault true makes it the server's default of its kind (the previous one stops being it);
    * false stops it being the default. 'not-verified': it is not verified, nothing changed.
    */
-  updateCustomDomain(serverId: number, kind: CustomDomainKind, id: number, patch: { isDefault?: boolean; https?: boolean }, now: number): Promise<CustomDomain | 'not-verified' | undefined>;
+  updateCustomDomain(
+    serverId: number,
+    kind: CustomDomainKind,
+    id: number,
+    patch: { isDefault?: boolean; https?: boolean },
+    now: number,
+  ): Promise<CustomDomain | 'not-verified' | undefined>;
   /** Records a DNS check; a failed check (verified false) un-verifies the domain and stops it being the default. */
   recordCustomDomainCheck(serverId: number, kind: CustomDomainKind, id: number, check: CustomDomainCheck, now: number): Promise<CustomDomain | undefined>;
   /** Deletes it (a default stops being the default). */
@@ -490,7 +658,12 @@ export interface Store {
   listInboundPosts(serverId: number, routeId: number, page: PageRequest): Promise<{ rows: InboundPostView[]; total: number }>;
   getInboundPost(serverId: number, routeId: number, postId: number): Promise<InboundPostView | undefined>;
   listInboundAttempts(serverId: number, routeId: number, postId: number, page: PageRequest): Promise<{ rows: InboundAttempt[]; total: number }>;
-  replayInboundPosts(serverId: number, routeId: number, range: { from: number; to: number; max: number }, now: number): Promise<{ ok: true; queued: number } | { ok: false; matching: number }>;
+  replayInboundPosts(
+    serverId: number,
+    routeId: number,
+    range: { from: number; to: number; max: number },
+    now: number,
+  ): Promise<{ ok: true; queued: number } | { ok: false; matching: number }>;
 
   /**
    * The Marketing API (store/marketing-queries.ts). Every call takes the serverId and reads or
@@ -514,7 +687,11 @@ export interface Store {
   /** The contact, its memberships and field values. */
   deleteContact(serverId: number, contactId: number): Promise<boolean>;
   /** Contacts by exact address or address prefix (both lower-cased), oldest first. */
-  searchContacts(serverId: number, q: { email?: string; startsWith?: string }, page: { limit: number; offset: number }): Promise<{ rows: Contact[]; total: number }>;
+  searchContacts(
+    serverId: number,
+    q: { email?: string; startsWith?: string },
+    page: { limit: number; offset: number },
+  ): Promise<{ rows: Contact[]; total: number }>;
   /** Marks the contact unsubscribed (the first time only); undefined when the server has no such contact. */
   unsubscribeContact(serverId: number, email: string, now: number): Promise<Contact | undefined>;
   /** 'duplicate': the name exists in any case; 'limit': the server has `max` fields already. */
@@ -527,7 +704,12 @@ export interface Store {
    * field values written (undefined names keep the stored ones; an empty field value removes it).
    * Counts are of distinct addresses; 'no-list': no such list; nothing is written when refused.
    */
-  importContacts(serverId: number, listId: number, rows: readonly ImportContactRow[], now: number): Promise<{ created: number; updated: number } | 'no-list' | UnknownCustomField>;
+  importContacts(
+    serverId: number,
+    listId: number,
+    rows: readonly ImportContactRow[],
+    now: number,
+  ): Promise<{ created: number; updated: number } | 'no-list' | UnknownCustomField>;
   /** Every contact of the server (or of one list), by id, `batchSize` per batch (CSV export). */
   streamContacts(serverId: number, listId: number | undefined, batchSize: number): AsyncGenerator<Contact[]>;
 
@@ -540,7 +722,11 @@ export interface Store {
    * Recipient search and message detail (store/search-queries.ts; api/v2/reports/). Every call
    * takes the serverId and reads only that server's rows.
    */
-  searchRecipients(serverId: number, query: RecipientSearchQuery, page: { limit: number; offset: number }): Promise<{ rows: RecipientSearchRow[]; total: number }>;
+  searchRecipients(
+    serverId: number,
+    query: RecipientSearchQuery,
+    page: { limit: number; offset: number },
+  ): Promise<{ rows: RecipientSearchRow[]; total: number }>;
   /** Every matching row in order, `batchSize` per batch, by keyset (CSV export). */
   streamRecipientSearch(serverId: number, query: RecipientSearchQuery, batchSize: number): AsyncGenerator<RecipientSearchRow[]>;
   /** The server's recipients among `recipientIds`, their events in order and their messages' templates (while retained). */
@@ -566,19 +752,54 @@ export interface Store {
 }
 
 /** A contact list of the Marketing API, with how many contacts are on it. */
-export interface ContactList { id: number; serverId: number; name: string; contactCount: number; createdAt: number; updatedAt: number }
+export interface ContactList {
+  id: number;
+  serverId: number;
+  name: string;
+  contactCount: number;
+  createdAt: number;
+  updatedAt: number;
+}
 /** A contact of the Marketing API: email lower-cased; customFields by the fields' names as created. */
 export interface Contact {
-  id: number; serverId: number; email: string; firstName: string | null; lastName: string | null;
-  unsubscribedAt: number | null; createdAt: number; updatedAt: number; customFields: Record<string, string>;
+  id: number;
+  serverId: number;
+  email: string;
+  firstName: string | null;
+  lastName: string | null;
+  unsubscribedAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+  customFields: Record<string, string>;
 }
-export interface CustomField { id: number; serverId: number; name: string; createdAt: number }
-export interface NewContact { email: string; firstName?: string | null; lastName?: string | null; customFields?: Record<string, string> }
-export interface ContactPatch { firstName?: string | null; lastName?: string | null; customFields?: Record<string, string> }
+export interface CustomField {
+  id: number;
+  serverId: number;
+  name: string;
+  createdAt: number;
+}
+export interface NewContact {
+  email: string;
+  firstName?: string | null;
+  lastName?: string | null;
+  customFields?: Record<string, string>;
+}
+export interface ContactPatch {
+  firstName?: string | null;
+  lastName?: string | null;
+  customFields?: Record<string, string>;
+}
 /** A custom field name the server does not have (contact writes name fields that must exist). */
-export interface UnknownCustomField { unknownField: string }
+export interface UnknownCustomField {
+  unknownField: string;
+}
 /** A contact row of a CSV import: email lower-cased; an undefined name keeps the stored one. */
-export interface ImportContactRow { email: string; firstName?: string | null; lastName?: string | null; customFields?: Record<string, string> }
+export interface ImportContactRow {
+  email: string;
+  firstName?: string | null;
+  lastName?: string | null;
+  customFields?: Record<string, string>;
+}
 export type { ExpandedBatch, ListSend, ListSendState } from './list-send-queries.js';
 
 /** A claiming worker of one process, as the worker registry (migration 15) keeps it. */

@@ -8,9 +8,7 @@ import type { Database, SuppressionsTable } from './schema.js';
 import type { NewMessage } from '../core/message.js';
 import { newId } from '../core/ids.js';
 import { insertEvents } from './webhook-queries.js';
-import {
-  SUPPRESSION_REASONS, clipDetail, suppressionKey, type NewSuppression, type Suppression, type SuppressionReason,
-} from '../core/suppression.js';
+import { SUPPRESSION_REASONS, clipDetail, suppressionKey, type NewSuppression, type Suppression, type SuppressionReason } from '../core/suppression.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -28,8 +26,12 @@ export interface SuppressionQuery {
 }
 
 export const toSuppression = (r: Selectable<SuppressionsTable>): Suppression => ({
-  serverId: Number(r.server_id), address: r.address, reason: r.reason as SuppressionReason, detail: r.detail,
-  createdAt: Number(r.created_at), updatedAt: Number(r.updated_at),
+  serverId: Number(r.server_id),
+  address: r.address,
+  reason: r.reason as SuppressionReason,
+  detail: r.detail,
+  createdAt: Number(r.created_at),
+  updatedAt: Number(r.updated_at),
 });
 
 function chunks<T>(rows: readonly T[], size = SUPPRESSION_CHUNK): T[][] {
@@ -58,14 +60,27 @@ export async function upsertSuppressions(db: Db, serverId: number, entries: read
     if (!(SUPPRESSION_REASONS as readonly string[]).includes(e.reason)) throw new Error(`unknown suppression reason ${JSON.stringify(e.reason)}`);
     byKey.set(suppressionKey(e.address), e);
   }
-  const rows = [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([address, e]) => ({
-    server_id: serverId, address, reason: e.reason, detail: clipDetail(e.detail), created_at: now, updated_at: now,
-  }));
+  const rows = [...byKey.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([address, e]) => ({
+      server_id: serverId,
+      address,
+      reason: e.reason,
+      detail: clipDetail(e.detail),
+      created_at: now,
+      updated_at: now,
+    }));
   for (const part of chunks(rows)) {
-    await db.insertInto('suppressions').values(part)
-      .onConflict((oc) => oc.columns(['server_id', 'address']).doUpdateSet((eb) => ({
-        reason: eb.ref('excluded.reason'), detail: eb.ref('excluded.detail'), updated_at: eb.ref('excluded.updated_at'),
-      })))
+    await db
+      .insertInto('suppressions')
+      .values(part)
+      .onConflict((oc) =>
+        oc.columns(['server_id', 'address']).doUpdateSet((eb) => ({
+          reason: eb.ref('excluded.reason'),
+          detail: eb.ref('excluded.detail'),
+          updated_at: eb.ref('excluded.updated_at'),
+        })),
+      )
       .execute();
   }
   return rows.length;
@@ -82,8 +97,12 @@ export async function deleteSuppressions(db: Db, serverId: number, addresses: re
 }
 
 export async function findSuppression(db: Db, serverId: number, address: string): Promise<Suppression | undefined> {
-  const row = await db.selectFrom('suppressions').selectAll()
-    .where('server_id', '=', serverId).where('address', '=', suppressionKey(address)).executeTakeFirst();
+  const row = await db
+    .selectFrom('suppressions')
+    .selectAll()
+    .where('server_id', '=', serverId)
+    .where('address', '=', suppressionKey(address))
+    .executeTakeFirst();
   return row && toSuppression(row);
 }
 
@@ -92,8 +111,7 @@ export async function suppressedAmong(db: Db, serverId: number, addresses: Itera
   const keys = [...new Set([...addresses].map(suppressionKey))];
   const found = new Map<string, SuppressionReason>();
   for (const part of chunks(keys)) {
-    const rows = await db.selectFrom('suppressions').select(['address', 'reason'])
-      .where('server_id', '=', serverId).where('address', 'in', part).execute();
+    const rows = await db.selectFrom('suppressions').select(['address', 'reason']).where('server_id', '=', serverId).where('address', 'in', part).execute();
     for (const r of rows) found.set(r.address, r.reason as SuppressionReason);
   }
   return found;
@@ -104,7 +122,7 @@ export async function suppressedForMessages(db: Db, messages: readonly NewMessag
   const byServer = new Map<number, string[]>();
   for (const m of messages) {
     let list = byServer.get(m.serverId);
-    if (!list) byServer.set(m.serverId, list = []);
+    if (!list) byServer.set(m.serverId, (list = []));
     for (const r of m.recipients) list.push(r.address);
   }
   const out = new Map<number, Map<string, SuppressionReason>>();
@@ -123,26 +141,47 @@ export async function suppressedForMessages(db: Db, messages: readonly NewMessag
  * the database, so two processes taking the same POST cannot both count it.
  */
 export async function suppressRecipient(
-  db: Db, input: { recipientId: string; reason: SuppressionReason; detail: string | null; event?: { type: string; data: Record<string, unknown> } | null }, now: number,
+  db: Db,
+  input: { recipientId: string; reason: SuppressionReason; detail: string | null; event?: { type: string; data: Record<string, unknown> } | null },
+  now: number,
 ): Promise<Suppression | undefined> {
   const r = await db.selectFrom('recipients').select(['server_id', 'message_id', 'address']).where('id', '=', input.recipientId).executeTakeFirst();
   if (!r) return undefined;
   const serverId = Number(r.server_id);
   if (input.reason === 'Unsubscribe') {
-    const first = await db.updateTable('recipients').set({ unsubscribed_at: now })
-      .where('id', '=', input.recipientId).where('unsubscribed_at', 'is', null).returning('id').executeTakeFirst();
+    const first = await db
+      .updateTable('recipients')
+      .set({ unsubscribed_at: now })
+      .where('id', '=', input.recipientId)
+      .where('unsubscribed_at', 'is', null)
+      .returning('id')
+      .executeTakeFirst();
     if (!first) return findSuppression(db, serverId, r.address);
   }
   await upsertSuppressions(db, serverId, [{ address: r.address, reason: input.reason, detail: input.detail }], now);
   // An unsubscribe also marks the server's marketing contact of that address unsubscribed (for
   // every list of the server), in the same transaction.
   if (input.reason === 'Unsubscribe') {
-    await db.updateTable('contacts').set({ unsubscribed_at: now, updated_at: now })
-      .where('server_id', '=', serverId).where('email', '=', r.address.toLowerCase()).where('unsubscribed_at', 'is', null).execute();
+    await db
+      .updateTable('contacts')
+      .set({ unsubscribed_at: now, updated_at: now })
+      .where('server_id', '=', serverId)
+      .where('email', '=', r.address.toLowerCase())
+      .where('unsubscribed_at', 'is', null)
+      .execute();
   }
   if (input.event) {
-    await insertEvents(db, [{ uid: newId(now), server_id: serverId, message_id: r.message_id, recipient_id: input.recipientId,
-      type: input.event.type, occurred_at: now, data: JSON.stringify(input.event.data) }]);
+    await insertEvents(db, [
+      {
+        uid: newId(now),
+        server_id: serverId,
+        message_id: r.message_id,
+        recipient_id: input.recipientId,
+        type: input.event.type,
+        occurred_at: now,
+        data: JSON.stringify(input.event.data),
+      },
+    ]);
   }
   return findSuppression(db, serverId, r.address);
 }
@@ -164,7 +203,11 @@ function filtered(db: Db, serverId: number, q: Pick<SuppressionQuery, 'startsWit
 const sortColumn = (s: SuppressionSortField) => (s === 'address' ? 'address' : 'updated_at') as 'address' | 'updated_at';
 
 /** One page and the total that matches. Ties in the sort column are broken by address, so pages never overlap. */
-export async function searchSuppressions(db: Db, serverId: number, q: SuppressionQuery & { limit: number; offset: number }): Promise<{ rows: Suppression[]; total: number }> {
+export async function searchSuppressions(
+  db: Db,
+  serverId: number,
+  q: SuppressionQuery & { limit: number; offset: number },
+): Promise<{ rows: Suppression[]; total: number }> {
   const base = filtered(db, serverId, q);
   let page = base.selectAll().orderBy(sortColumn(q.sort), q.direction);
   if (q.sort !== 'address') page = page.orderBy('address', q.direction);

@@ -11,23 +11,52 @@ type Db = Kysely<Database> | Transaction<Database>;
 type Row = Selectable<TemplatesTable> & Omit<Selectable<TemplateVersionsTable>, 'created_at'> & { version_created_at: number };
 
 const toTemplate = (r: Row): StoredTemplate => ({
-  id: Number(r.id), serverId: Number(r.server_id), version: Number(r.version), currentVersion: Number(r.current_version),
-  name: r.name, subject: r.subject, htmlBody: r.html_body, textBody: r.text_body, ampBody: r.amp_body,
-  createdAt: Number(r.created_at), updatedAt: Number(r.updated_at), versionCreatedAt: Number(r.version_created_at),
+  id: Number(r.id),
+  serverId: Number(r.server_id),
+  version: Number(r.version),
+  currentVersion: Number(r.current_version),
+  name: r.name,
+  subject: r.subject,
+  htmlBody: r.html_body,
+  textBody: r.text_body,
+  ampBody: r.amp_body,
+  createdAt: Number(r.created_at),
+  updatedAt: Number(r.updated_at),
+  versionCreatedAt: Number(r.version_created_at),
 });
 
 /** Templates joined to one of their versions (the current one unless the caller narrows it). */
 function joined(db: Db, serverId: number) {
-  return db.selectFrom('templates as t').innerJoin('template_versions as v', 'v.template_id', 't.id')
+  return db
+    .selectFrom('templates as t')
+    .innerJoin('template_versions as v', 'v.template_id', 't.id')
     .select([
-      't.id', 't.server_id', 't.current_version', 't.created_at', 't.updated_at',
-      'v.template_id', 'v.version', 'v.name', 'v.subject', 'v.html_body', 'v.text_body', 'v.amp_body', 'v.created_at as version_created_at',
+      't.id',
+      't.server_id',
+      't.current_version',
+      't.created_at',
+      't.updated_at',
+      'v.template_id',
+      'v.version',
+      'v.name',
+      'v.subject',
+      'v.html_body',
+      'v.text_body',
+      'v.amp_body',
+      'v.created_at as version_created_at',
     ])
     .where('t.server_id', '=', serverId);
 }
 
 const versionValues = (id: number, version: number, c: TemplateContent, now: number) => ({
-  template_id: id, version, name: c.name, subject: c.subject, html_body: c.htmlBody, text_body: c.textBody, amp_body: c.ampBody, created_at: now,
+  template_id: id,
+  version,
+  name: c.name,
+  subject: c.subject,
+  html_body: c.htmlBody,
+  text_body: c.textBody,
+  amp_body: c.ampBody,
+  created_at: now,
 });
 
 export async function getTemplate(db: Db, serverId: number, id: number, version?: number): Promise<StoredTemplate | undefined> {
@@ -39,9 +68,15 @@ export async function getTemplate(db: Db, serverId: number, id: number, version?
 
 export async function createTemplate(db: Kysely<Database>, serverId: number, c: TemplateContent, now: number): Promise<StoredTemplate> {
   return db.transaction().execute(async (trx) => {
-    const t = await trx.insertInto('templates').values({ server_id: serverId, current_version: 1, created_at: now, updated_at: now })
-      .returning('id').executeTakeFirstOrThrow();
-    await trx.insertInto('template_versions').values(versionValues(Number(t.id), 1, c, now)).execute();
+    const t = await trx
+      .insertInto('templates')
+      .values({ server_id: serverId, current_version: 1, created_at: now, updated_at: now })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await trx
+      .insertInto('template_versions')
+      .values(versionValues(Number(t.id), 1, c, now))
+      .execute();
     return (await getTemplate(trx, serverId, Number(t.id)))!;
   });
 }
@@ -49,21 +84,41 @@ export async function createTemplate(db: Kysely<Database>, serverId: number, c: 
 export async function updateTemplate(db: Kysely<Database>, serverId: number, id: number, c: TemplateContent, now: number): Promise<StoredTemplate | undefined> {
   return db.transaction().execute(async (trx) => {
     // The UPDATE takes the row's write lock first, so two concurrent updates number their versions one after the other.
-    const t = await trx.updateTable('templates').set((eb) => ({ current_version: eb('current_version', '+', 1), updated_at: now }))
-      .where('server_id', '=', serverId).where('id', '=', id).returning('current_version').executeTakeFirst();
+    const t = await trx
+      .updateTable('templates')
+      .set((eb) => ({ current_version: eb('current_version', '+', 1), updated_at: now }))
+      .where('server_id', '=', serverId)
+      .where('id', '=', id)
+      .returning('current_version')
+      .executeTakeFirst();
     if (!t) return undefined;
-    await trx.insertInto('template_versions').values(versionValues(id, Number(t.current_version), c, now)).execute();
+    await trx
+      .insertInto('template_versions')
+      .values(versionValues(id, Number(t.current_version), c, now))
+      .execute();
     return getTemplate(trx, serverId, id);
   });
 }
 
-export async function listTemplates(db: Db, serverId: number, page: PageRequest & { sort: 'createdAt' | 'name' | 'updatedAt' }):
-Promise<{ rows: StoredTemplate[]; total: number }> {
+export async function listTemplates(
+  db: Db,
+  serverId: number,
+  page: PageRequest & { sort: 'createdAt' | 'name' | 'updatedAt' },
+): Promise<{ rows: StoredTemplate[]; total: number }> {
   const column = page.sort === 'name' ? 'v.name' : page.sort === 'updatedAt' ? 't.updated_at' : 't.created_at';
   const [rows, count] = await Promise.all([
-    joined(db, serverId).whereRef('v.version', '=', 't.current_version')
-      .orderBy(column, page.direction).orderBy('t.id', page.direction).limit(page.limit).offset(page.offset).execute(),
-    db.selectFrom('templates').select((eb) => eb.fn.countAll<number>().as('n')).where('server_id', '=', serverId).executeTakeFirstOrThrow(),
+    joined(db, serverId)
+      .whereRef('v.version', '=', 't.current_version')
+      .orderBy(column, page.direction)
+      .orderBy('t.id', page.direction)
+      .limit(page.limit)
+      .offset(page.offset)
+      .execute(),
+    db
+      .selectFrom('templates')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('server_id', '=', serverId)
+      .executeTakeFirstOrThrow(),
   ]);
   return { rows: rows.map((r) => toTemplate(r as Row)), total: Number(count.n) };
 }

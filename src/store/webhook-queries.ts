@@ -6,7 +6,14 @@
 import { sql, type Insertable, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { Database, EventsTable, WebhookDeliveriesTable, WebhookEndpointsTable } from './schema.js';
 import type {
-  NewWebhookEndpoint, PageRequest, WebhookAttempt, WebhookAttemptRecord, WebhookEndpoint, WebhookEndpointPatch, WebhookFormat, WebhookWork,
+  NewWebhookEndpoint,
+  PageRequest,
+  WebhookAttempt,
+  WebhookAttemptRecord,
+  WebhookEndpoint,
+  WebhookEndpointPatch,
+  WebhookFormat,
+  WebhookWork,
 } from './store.js';
 import { toEvent, toMessage, toRecipient } from './sql-store.js';
 import { addToRollups, type FactsByRecipient } from './report-queries.js';
@@ -23,11 +30,21 @@ const LOAD_CHUNK = 500;
 export const UNDELIVERED = ['pending', 'failed'] as const;
 
 export const toEndpoint = (r: Selectable<WebhookEndpointsTable>): WebhookEndpoint => ({
-  id: Number(r.id), serverId: Number(r.server_id), url: r.url, eventTypes: JSON.parse(r.event_types) as string[],
-  format: r.format as WebhookFormat, secretKey: r.secret_key, validationKey: r.validation_key ?? null, signingSecrets: JSON.parse(r.signing_secrets) as string[],
-  secretsRotatedAt: r.secrets_rotated_at === null ? null : Number(r.secrets_rotated_at), enabled: Number(r.enabled) === 1,
-  disabledReason: r.disabled_reason, failingSince: r.failing_since === null ? null : Number(r.failing_since),
-  createdAt: Number(r.created_at), updatedAt: Number(r.updated_at), validatedAt: r.validated_at === null ? null : Number(r.validated_at),
+  id: Number(r.id),
+  serverId: Number(r.server_id),
+  url: r.url,
+  eventTypes: JSON.parse(r.event_types) as string[],
+  format: r.format as WebhookFormat,
+  secretKey: r.secret_key,
+  validationKey: r.validation_key ?? null,
+  signingSecrets: JSON.parse(r.signing_secrets) as string[],
+  secretsRotatedAt: r.secrets_rotated_at === null ? null : Number(r.secrets_rotated_at),
+  enabled: Number(r.enabled) === 1,
+  disabledReason: r.disabled_reason,
+  failingSince: r.failing_since === null ? null : Number(r.failing_since),
+  createdAt: Number(r.created_at),
+  updatedAt: Number(r.updated_at),
+  validatedAt: r.validated_at === null ? null : Number(r.validated_at),
 });
 
 /**
@@ -58,8 +75,12 @@ export async function insertEvents(trx: Db, events: readonly Insertable<EventsTa
   for (const part of chunks(events, insertChunk)) await trx.insertInto('events').values(part).execute();
   await addToRollups(trx, events, facts);
   const serverIds = [...new Set(events.map((e) => Number(e.server_id)))];
-  const endpoints = await trx.selectFrom('webhook_endpoints').select(['id', 'server_id', 'event_types', 'format'])
-    .where('server_id', 'in', serverIds).where('enabled', '=', 1).execute();
+  const endpoints = await trx
+    .selectFrom('webhook_endpoints')
+    .select(['id', 'server_id', 'event_types', 'format'])
+    .where('server_id', 'in', serverIds)
+    .where('enabled', '=', 1)
+    .execute();
   if (endpoints.length === 0) return;
   const byServer = new Map<number, { id: number; types: Set<string> | null }[]>();
   for (const ep of endpoints) {
@@ -72,9 +93,20 @@ export async function insertEvents(trx: Db, events: readonly Insertable<EventsTa
   for (const e of events) {
     for (const ep of byServer.get(Number(e.server_id)) ?? []) {
       if (ep.types && !ep.types.has(e.type)) continue;
-      rows.push({ endpoint_id: ep.id, event_uid: e.uid, order_key: e.recipient_id ?? e.message_id, status: 'pending', attempts: 0,
-        next_attempt_at: e.occurred_at, last_status: null, last_error: null, locked_by: null, locked_at: null,
-        created_at: e.occurred_at, updated_at: e.occurred_at });
+      rows.push({
+        endpoint_id: ep.id,
+        event_uid: e.uid,
+        order_key: e.recipient_id ?? e.message_id,
+        status: 'pending',
+        attempts: 0,
+        next_attempt_at: e.occurred_at,
+        last_status: null,
+        last_error: null,
+        locked_by: null,
+        locked_at: null,
+        created_at: e.occurred_at,
+        updated_at: e.occurred_at,
+      });
     }
   }
   for (const part of chunks(rows, OUTBOX_CHUNK_ROWS)) await trx.insertInto('webhook_deliveries').values(part).execute();
@@ -82,12 +114,26 @@ export async function insertEvents(trx: Db, events: readonly Insertable<EventsTa
 }
 
 export async function createEndpoint(db: Db, input: NewWebhookEndpoint, now: number): Promise<WebhookEndpoint> {
-  const row = await db.insertInto('webhook_endpoints').values({
-    server_id: input.serverId, url: input.url, event_types: JSON.stringify(input.eventTypes), format: input.format,
-    secret_key: input.secretKey, validation_key: input.validationKey ?? null, signing_secrets: JSON.stringify([input.signingSecret]), secrets_rotated_at: null,
-    enabled: input.enabled ? 1 : 0, disabled_reason: input.disabledReason, failing_since: null,
-    created_at: now, updated_at: now, validated_at: input.validatedAt,
-  }).returningAll().executeTakeFirstOrThrow();
+  const row = await db
+    .insertInto('webhook_endpoints')
+    .values({
+      server_id: input.serverId,
+      url: input.url,
+      event_types: JSON.stringify(input.eventTypes),
+      format: input.format,
+      secret_key: input.secretKey,
+      validation_key: input.validationKey ?? null,
+      signing_secrets: JSON.stringify([input.signingSecret]),
+      secrets_rotated_at: null,
+      enabled: input.enabled ? 1 : 0,
+      disabled_reason: input.disabledReason,
+      failing_since: null,
+      created_at: now,
+      updated_at: now,
+      validated_at: input.validatedAt,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
   return toEndpoint(row);
 }
 
@@ -98,9 +144,20 @@ export async function getEndpoint(db: Db, serverId: number, id: number): Promise
 
 export async function listEndpoints(db: Db, serverId: number, page: PageRequest): Promise<{ rows: WebhookEndpoint[]; total: number }> {
   const [rows, count] = await Promise.all([
-    db.selectFrom('webhook_endpoints').selectAll().where('server_id', '=', serverId)
-      .orderBy('created_at', page.direction).orderBy('id', page.direction).limit(page.limit).offset(page.offset).execute(),
-    db.selectFrom('webhook_endpoints').select((eb) => eb.fn.countAll<number>().as('n')).where('server_id', '=', serverId).executeTakeFirstOrThrow(),
+    db
+      .selectFrom('webhook_endpoints')
+      .selectAll()
+      .where('server_id', '=', serverId)
+      .orderBy('created_at', page.direction)
+      .orderBy('id', page.direction)
+      .limit(page.limit)
+      .offset(page.offset)
+      .execute(),
+    db
+      .selectFrom('webhook_endpoints')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('server_id', '=', serverId)
+      .executeTakeFirstOrThrow(),
   ]);
   return { rows: rows.map(toEndpoint), total: Number(count.n) };
 }
@@ -117,8 +174,7 @@ export async function updateEndpoint(db: Db, serverId: number, id: number, patch
   if (patch.signingSecrets !== undefined) set.signing_secrets = JSON.stringify(patch.signingSecrets);
   if (patch.secretsRotatedAt !== undefined) set.secrets_rotated_at = patch.secretsRotatedAt;
   if (patch.validationKey !== undefined) set.validation_key = patch.validationKey;
-  const row = await db.updateTable('webhook_endpoints').set(set).where('server_id', '=', serverId).where('id', '=', id)
-    .returningAll().executeTakeFirst();
+  const row = await db.updateTable('webhook_endpoints').set(set).where('server_id', '=', serverId).where('id', '=', id).returningAll().executeTakeFirst();
   return row && toEndpoint(row);
 }
 
@@ -126,11 +182,24 @@ export async function updateEndpoint(db: Db, serverId: number, id: number, patch
 export async function loadWork(db: Db, deliveryIds: readonly number[]): Promise<WebhookWork[]> {
   const out: WebhookWork[] = [];
   for (const ids of chunks(deliveryIds, LOAD_CHUNK)) {
-    const deliveries = await db.selectFrom('webhook_deliveries').select(['id', 'endpoint_id', 'event_uid', 'attempts']).where('id', 'in', ids).orderBy('id').execute();
+    const deliveries = await db
+      .selectFrom('webhook_deliveries')
+      .select(['id', 'endpoint_id', 'event_uid', 'attempts'])
+      .where('id', 'in', ids)
+      .orderBy('id')
+      .execute();
     if (deliveries.length === 0) continue;
     const [endpoints, events] = await Promise.all([
-      db.selectFrom('webhook_endpoints').selectAll().where('id', 'in', [...new Set(deliveries.map((d) => Number(d.endpoint_id)))]).execute(),
-      db.selectFrom('events').selectAll().where('uid', 'in', [...new Set(deliveries.map((d) => d.event_uid))]).execute(),
+      db
+        .selectFrom('webhook_endpoints')
+        .selectAll()
+        .where('id', 'in', [...new Set(deliveries.map((d) => Number(d.endpoint_id)))])
+        .execute(),
+      db
+        .selectFrom('events')
+        .selectAll()
+        .where('uid', 'in', [...new Set(deliveries.map((d) => d.event_uid))])
+        .execute(),
     ]);
     const messageIds = [...new Set(events.map((e) => e.message_id))];
     const recipientIds = [...new Set(events.flatMap((e) => (e.recipient_id === null ? [] : [e.recipient_id])))];
@@ -147,8 +216,12 @@ export async function loadWork(db: Db, deliveryIds: readonly number[]): Promise<
       const event = ev.get(d.event_uid);
       if (!endpoint || !event) continue; // the endpoint was deleted meanwhile: its rows went with it
       out.push({
-        deliveryId: Number(d.id), attempts: Number(d.attempts), endpoint, event,
-        message: msg.get(event.messageId) ?? null, recipient: event.recipientId === null ? null : rcpt.get(event.recipientId) ?? null,
+        deliveryId: Number(d.id),
+        attempts: Number(d.attempts),
+        endpoint,
+        event,
+        message: msg.get(event.messageId) ?? null,
+        recipient: event.recipientId === null ? null : (rcpt.get(event.recipientId) ?? null),
       });
     }
   }
@@ -161,7 +234,12 @@ export async function loadWork(db: Db, deliveryIds: readonly number[]): Promise<
  * stream, are set with one statement per HTTP status; the statements per row of the first version
  * were most of the dispatcher's database time in the fan-out benchmark.
  */
-export async function recordAttempts(trx: Db, workerId: string, records: readonly WebhookAttemptRecord[], now: number): Promise<{ endpointId: number; failingSince: number }[]> {
+export async function recordAttempts(
+  trx: Db,
+  workerId: string,
+  records: readonly WebhookAttemptRecord[],
+  now: number,
+): Promise<{ endpointId: number; failingSince: number }[]> {
   const recorded: WebhookAttemptRecord[] = [];
   const delivered = new Map<number | null, WebhookAttemptRecord[]>();
   for (const r of records) {
@@ -171,29 +249,67 @@ export async function recordAttempts(trx: Db, workerId: string, records: readonl
       delivered.set(r.httpStatus, group);
       continue;
     }
-    const res = await trx.updateTable('webhook_deliveries').set({
-      status: r.next.status, attempts: r.next.attempts, next_attempt_at: r.next.nextAttemptAt, last_status: r.httpStatus,
-      last_error: r.error, locked_by: null, locked_at: null, updated_at: now,
-    }).where('id', '=', r.deliveryId).where('locked_by', '=', workerId).executeTakeFirst();
+    const res = await trx
+      .updateTable('webhook_deliveries')
+      .set({
+        status: r.next.status,
+        attempts: r.next.attempts,
+        next_attempt_at: r.next.nextAttemptAt,
+        last_status: r.httpStatus,
+        last_error: r.error,
+        locked_by: null,
+        locked_at: null,
+        updated_at: now,
+      })
+      .where('id', '=', r.deliveryId)
+      .where('locked_by', '=', workerId)
+      .executeTakeFirst();
     // A claim taken over as stale belongs to its new owner now, who records its own attempt.
     if (Number(res.numUpdatedRows) > 0) recorded.push(r);
   }
   for (const [status, group] of delivered) {
     for (const part of chunks(group, LOAD_CHUNK)) {
       // attempts + 1 is the dispatcher's next.attempts for a row it still owns (the owner check).
-      const owned = await trx.updateTable('webhook_deliveries').set({
-        status: 'delivered', attempts: sql<number>`attempts + 1`, next_attempt_at: now, last_status: status,
-        last_error: null, locked_by: null, locked_at: null, updated_at: now,
-      }).where('id', 'in', part.map((r) => r.deliveryId)).where('locked_by', '=', workerId).returning('id').execute();
+      const owned = await trx
+        .updateTable('webhook_deliveries')
+        .set({
+          status: 'delivered',
+          attempts: sql<number>`attempts + 1`,
+          next_attempt_at: now,
+          last_status: status,
+          last_error: null,
+          locked_by: null,
+          locked_at: null,
+          updated_at: now,
+        })
+        .where(
+          'id',
+          'in',
+          part.map((r) => r.deliveryId),
+        )
+        .where('locked_by', '=', workerId)
+        .returning('id')
+        .execute();
       const ids = new Set(owned.map((o) => Number(o.id)));
       recorded.push(...part.filter((r) => ids.has(r.deliveryId)));
     }
   }
   for (const part of chunks(recorded, LOAD_CHUNK)) {
-    await trx.insertInto('webhook_attempts').values(part.map((r) => ({
-      delivery_id: r.deliveryId, endpoint_id: r.endpointId, at: now, ok: r.ok ? 1 : 0, http_status: r.httpStatus,
-      duration_ms: r.durationMs, error: r.error, response_snippet: r.responseSnippet,
-    }))).execute();
+    await trx
+      .insertInto('webhook_attempts')
+      .values(
+        part.map((r) => ({
+          delivery_id: r.deliveryId,
+          endpoint_id: r.endpointId,
+          at: now,
+          ok: r.ok ? 1 : 0,
+          http_status: r.httpStatus,
+          duration_ms: r.durationMs,
+          error: r.error,
+          response_snippet: r.responseSnippet,
+        })),
+      )
+      .execute();
   }
   // Failure streaks, per endpoint, as the batch's attempts in order leave them: a success ends the
   // streak; a receiver failure starts one (anew if a success came before it in this batch).
@@ -212,17 +328,24 @@ export async function recordAttempts(trx: Db, workerId: string, records: readonl
   }
   for (const [endpointId, s] of streak) {
     if (s.lastOk) continue;
-    const row = await trx.updateTable('webhook_endpoints').set({ failing_since: s.sawOk ? now : sql<number>`COALESCE(failing_since, ${now})` })
-      .where('id', '=', endpointId).returning('failing_since').executeTakeFirst();
+    const row = await trx
+      .updateTable('webhook_endpoints')
+      .set({ failing_since: s.sawOk ? now : sql<number>`COALESCE(failing_since, ${now})` })
+      .where('id', '=', endpointId)
+      .returning('failing_since')
+      .executeTakeFirst();
     if (row?.failing_since != null) failing.push({ endpointId, failingSince: Number(row.failing_since) });
   }
   return failing;
 }
 
-export async function replayEvents(trx: Db, endpoint: WebhookEndpoint, range: { from: number; to: number; max: number }, now: number):
-Promise<{ ok: true; queued: number } | { ok: false; matching: number }> {
-  let events = trx.selectFrom('events').where('server_id', '=', endpoint.serverId)
-    .where('occurred_at', '>=', range.from).where('occurred_at', '<', range.to);
+export async function replayEvents(
+  trx: Db,
+  endpoint: WebhookEndpoint,
+  range: { from: number; to: number; max: number },
+  now: number,
+): Promise<{ ok: true; queued: number } | { ok: false; matching: number }> {
+  let events = trx.selectFrom('events').where('server_id', '=', endpoint.serverId).where('occurred_at', '>=', range.from).where('occurred_at', '<', range.to);
   const types = typesReceived(endpoint);
   if (types !== null) {
     if (types.length === 0) return { ok: true, queued: 0 };
@@ -233,15 +356,52 @@ Promise<{ ok: true; queued: number } | { ok: false; matching: number }> {
   if (matching === 0) return { ok: true, queued: 0 };
   // Existing rows (the unique key is one per endpoint and event) start over, keeping their
   // attempt log; rows already pending are left as they are and not counted.
-  const res = await trx.insertInto('webhook_deliveries').columns([
-    'endpoint_id', 'event_uid', 'order_key', 'status', 'attempts', 'next_attempt_at', 'last_status', 'last_error', 'locked_by', 'locked_at', 'created_at', 'updated_at',
-  ]).expression(events.select([
-    sql<number>`${endpoint.id}`.as('endpoint_id'), 'uid', sql<string>`COALESCE(recipient_id, message_id)`.as('order_key'), sql<string>`'pending'`.as('status'), sql<number>`0`.as('attempts'),
-    sql<number>`${now}`.as('next_attempt_at'), sql<null>`NULL`.as('last_status'), sql<null>`NULL`.as('last_error'),
-    sql<null>`NULL`.as('locked_by'), sql<null>`NULL`.as('locked_at'), sql<number>`${now}`.as('created_at'), sql<number>`${now}`.as('updated_at'),
-  ])).onConflict((oc) => oc.columns(['endpoint_id', 'event_uid']).doUpdateSet({
-    status: 'pending', attempts: 0, next_attempt_at: now, locked_by: null, locked_at: null, updated_at: now,
-  }).where('webhook_deliveries.status', '<>', 'pending')).executeTakeFirst();
+  const res = await trx
+    .insertInto('webhook_deliveries')
+    .columns([
+      'endpoint_id',
+      'event_uid',
+      'order_key',
+      'status',
+      'attempts',
+      'next_attempt_at',
+      'last_status',
+      'last_error',
+      'locked_by',
+      'locked_at',
+      'created_at',
+      'updated_at',
+    ])
+    .expression(
+      events.select([
+        sql<number>`${endpoint.id}`.as('endpoint_id'),
+        'uid',
+        sql<string>`COALESCE(recipient_id, message_id)`.as('order_key'),
+        sql<string>`'pending'`.as('status'),
+        sql<number>`0`.as('attempts'),
+        sql<number>`${now}`.as('next_attempt_at'),
+        sql<null>`NULL`.as('last_status'),
+        sql<null>`NULL`.as('last_error'),
+        sql<null>`NULL`.as('locked_by'),
+        sql<null>`NULL`.as('locked_at'),
+        sql<number>`${now}`.as('created_at'),
+        sql<number>`${now}`.as('updated_at'),
+      ]),
+    )
+    .onConflict((oc) =>
+      oc
+        .columns(['endpoint_id', 'event_uid'])
+        .doUpdateSet({
+          status: 'pending',
+          attempts: 0,
+          next_attempt_at: now,
+          locked_by: null,
+          locked_at: null,
+          updated_at: now,
+        })
+        .where('webhook_deliveries.status', '<>', 'pending'),
+    )
+    .executeTakeFirst();
   const queued = Number(res.numInsertedOrUpdatedRows ?? 0);
   outboxRowsWritten += queued;
   return { ok: true, queued };
@@ -251,17 +411,35 @@ export async function listAttempts(db: Db, serverId: number, endpointId: number,
   // The endpoint filter carries the server check: an endpoint of another server matches no attempt.
   const owned = db.selectFrom('webhook_endpoints').select('id').where('id', '=', endpointId).where('server_id', '=', serverId);
   const [rows, count] = await Promise.all([
-    db.selectFrom('webhook_attempts as a').innerJoin('webhook_deliveries as d', 'd.id', 'a.delivery_id')
+    db
+      .selectFrom('webhook_attempts as a')
+      .innerJoin('webhook_deliveries as d', 'd.id', 'a.delivery_id')
       .innerJoin('events as e', 'e.uid', 'd.event_uid')
       .select(['a.id', 'a.delivery_id', 'a.at', 'a.ok', 'a.http_status', 'a.duration_ms', 'a.error', 'a.response_snippet', 'e.uid', 'e.type'])
-      .where('a.endpoint_id', 'in', owned).orderBy('a.at', page.direction).orderBy('a.id', page.direction)
-      .limit(page.limit).offset(page.offset).execute(),
-    db.selectFrom('webhook_attempts').select((eb) => eb.fn.countAll<number>().as('n')).where('endpoint_id', 'in', owned).executeTakeFirstOrThrow(),
+      .where('a.endpoint_id', 'in', owned)
+      .orderBy('a.at', page.direction)
+      .orderBy('a.id', page.direction)
+      .limit(page.limit)
+      .offset(page.offset)
+      .execute(),
+    db
+      .selectFrom('webhook_attempts')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('endpoint_id', 'in', owned)
+      .executeTakeFirstOrThrow(),
   ]);
   return {
     rows: rows.map((r) => ({
-      id: Number(r.id), deliveryId: Number(r.delivery_id), eventUid: r.uid, eventType: r.type, at: Number(r.at), ok: Number(r.ok) === 1,
-      httpStatus: r.http_status === null ? null : Number(r.http_status), durationMs: Number(r.duration_ms), error: r.error, responseSnippet: r.response_snippet,
+      id: Number(r.id),
+      deliveryId: Number(r.delivery_id),
+      eventUid: r.uid,
+      eventType: r.type,
+      at: Number(r.at),
+      ok: Number(r.ok) === 1,
+      httpStatus: r.http_status === null ? null : Number(r.http_status),
+      durationMs: Number(r.duration_ms),
+      error: r.error,
+      responseSnippet: r.response_snippet,
     })),
     total: Number(count.n),
   };

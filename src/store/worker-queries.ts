@@ -14,14 +14,22 @@ type Db = Kysely<Database> | Transaction<Database>;
 export const WORKER_ROW_PRUNE_MS = 24 * 3_600_000;
 
 const toRow = (w: WorkerRegistration, now: number) => ({
-  id: w.id, kind: w.kind, hostname: w.hostname, pid: w.pid, started_at: w.startedAt, heartbeat_at: now,
+  id: w.id,
+  kind: w.kind,
+  hostname: w.hostname,
+  pid: w.pid,
+  started_at: w.startedAt,
+  heartbeat_at: now,
 });
 
 /** Inserts or refreshes the workers' rows with heartbeat `now`. */
 export async function heartbeat(db: Db, workers: readonly WorkerRegistration[], now: number): Promise<void> {
   if (workers.length === 0) return;
-  await db.insertInto('workers').values(workers.map((w) => toRow(w, now)))
-    .onConflict((oc) => oc.column('id').doUpdateSet({ heartbeat_at: now })).execute();
+  await db
+    .insertInto('workers')
+    .values(workers.map((w) => toRow(w, now)))
+    .onConflict((oc) => oc.column('id').doUpdateSet({ heartbeat_at: now }))
+    .execute();
 }
 
 /**
@@ -44,8 +52,14 @@ export async function deregister(db: Db, ids: readonly string[]): Promise<void> 
 
 export async function list(db: Db): Promise<(WorkerRegistration & { heartbeatAt: number })[]> {
   const rows = await db.selectFrom('workers').selectAll().orderBy('id').execute();
-  return rows.map((r) => ({ id: r.id, kind: r.kind as WorkerRegistration['kind'], hostname: r.hostname, pid: Number(r.pid),
-    startedAt: Number(r.started_at), heartbeatAt: Number(r.heartbeat_at) }));
+  return rows.map((r) => ({
+    id: r.id,
+    kind: r.kind as WorkerRegistration['kind'],
+    hostname: r.hostname,
+    pid: Number(r.pid),
+    startedAt: Number(r.started_at),
+    heartbeatAt: Number(r.heartbeat_at),
+  }));
 }
 
 /**

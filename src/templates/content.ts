@@ -12,12 +12,16 @@ export const MAX_TEMPLATE_NAME_LENGTH = 200;
 export const MAX_TEMPLATE_CONTENT_BYTES = 1_000_000;
 
 export interface TemplateInput {
-  name?: unknown; subject?: unknown; htmlBody?: unknown; textBody?: unknown; ampBody?: unknown;
+  name?: unknown;
+  subject?: unknown;
+  htmlBody?: unknown;
+  textBody?: unknown;
+  ampBody?: unknown;
 }
 export type TemplateCheck = { ok: true; content: TemplateContent } | { ok: false; field: string; message: string };
 
 const optionalText = (v: unknown): string | null | undefined =>
-  (v === undefined || v === null ? null : typeof v === 'string' ? (v === '' ? null : v) : undefined);
+  v === undefined || v === null ? null : typeof v === 'string' ? (v === '' ? null : v) : undefined;
 
 /** Checks and normalises a template's content: an empty string is "absent", the name is trimmed. */
 export function checkTemplateContent(input: TemplateInput): TemplateCheck {
@@ -30,7 +34,12 @@ export function checkTemplateContent(input: TemplateInput): TemplateCheck {
   const htmlBody = optionalText(input.htmlBody);
   const textBody = optionalText(input.textBody);
   const ampBody = optionalText(input.ampBody);
-  for (const [field, v] of [['subject', subject], ['htmlBody', htmlBody], ['textBody', textBody], ['ampBody', ampBody]] as const) {
+  for (const [field, v] of [
+    ['subject', subject],
+    ['htmlBody', htmlBody],
+    ['textBody', textBody],
+    ['ampBody', ampBody],
+  ] as const) {
     if (v === undefined) return fail(field, `${field} must be a string`);
   }
   if (subject && (/[\r\n\0]/.test(subject) || subject.length > MAX_HEADER_VALUE_LENGTH)) {
@@ -39,8 +48,10 @@ export function checkTemplateContent(input: TemplateInput): TemplateCheck {
   // As SocketLabs' content and the Injection API's bodies: HTML or text; AMP only beside one of them.
   if (!htmlBody && !textBody) return fail('htmlBody', 'a template needs htmlBody or textBody (or both)');
   const content: TemplateContent = { name, subject: subject ?? null, htmlBody: htmlBody ?? null, textBody: textBody ?? null, ampBody: ampBody ?? null };
-  const bytes = [content.name, content.subject, content.htmlBody, content.textBody, content.ampBody]
-    .reduce((n, s) => n + (s === null ? 0 : Buffer.byteLength(s, 'utf8')), 0);
+  const bytes = [content.name, content.subject, content.htmlBody, content.textBody, content.ampBody].reduce(
+    (n, s) => n + (s === null ? 0 : Buffer.byteLength(s, 'utf8')),
+    0,
+  );
   if (bytes > MAX_TEMPLATE_CONTENT_BYTES) return fail('htmlBody', `the template is ${bytes} bytes; at most ${MAX_TEMPLATE_CONTENT_BYTES}`);
   return { ok: true, content };
 }

@@ -6,8 +6,20 @@
  * <v:roundrect href="...">). Used once per message by rewrite.ts; never per recipient.
  */
 
-export interface FoundLink { rawStart: number; rawEnd: number; valueStart: number; valueEnd: number; optOut: boolean }
-interface Attr { name: string; rawStart: number; rawEnd: number; valueStart: number; valueEnd: number }
+export interface FoundLink {
+  rawStart: number;
+  rawEnd: number;
+  valueStart: number;
+  valueEnd: number;
+  optOut: boolean;
+}
+interface Attr {
+  name: string;
+  rawStart: number;
+  rawEnd: number;
+  valueStart: number;
+  valueEnd: number;
+}
 
 const RAW_TEXT = new Set(['script', 'style', 'textarea', 'title']);
 
@@ -76,9 +88,9 @@ function linkOf(html: string, attrs: Attr[]): FoundLink | null {
   // HTML keeps the first of repeated attributes; so do we.
   const href = attrs.find((a) => a.name === 'href');
   if (!href || href.valueEnd <= href.valueStart) return null;
-  const optOut = attrs.some((a) =>
-    a.name === 'data-postline-notrack' ||
-    (a.name === 'clicktracking' && html.slice(a.valueStart, a.valueEnd).trim().toLowerCase() === 'off'));
+  const optOut = attrs.some(
+    (a) => a.name === 'data-postline-notrack' || (a.name === 'clicktracking' && html.slice(a.valueStart, a.valueEnd).trim().toLowerCase() === 'off'),
+  );
   return { rawStart: href.rawStart, rawEnd: href.rawEnd, valueStart: href.valueStart, valueEnd: href.valueEnd, optOut };
 }
 
@@ -131,7 +143,16 @@ function parseAttributes(html: string, from: number): { attrs: Attr[]; end: numb
 // ones a URL plausibly holds, where the legacy forms without `;` (`&amp`, `&lt`, ...) count only
 // when not followed by a letter, digit or `=` (so `?a=1&copy=2` stays as written, as in browsers).
 const NAMED: Record<string, string> = {
-  amp: '&', AMP: '&', lt: '<', LT: '<', gt: '>', GT: '>', quot: '"', QUOT: '"', apos: "'", nbsp: '\u00a0',
+  amp: '&',
+  AMP: '&',
+  lt: '<',
+  LT: '<',
+  gt: '>',
+  GT: '>',
+  quot: '"',
+  QUOT: '"',
+  apos: "'",
+  nbsp: '\u00a0',
 };
 const LEGACY = new Set(['amp', 'AMP', 'lt', 'LT', 'gt', 'GT', 'quot', 'QUOT', 'nbsp']);
 const REFERENCE = /&(?:#(\d+)|#[xX]([0-9a-fA-F]+)|([a-zA-Z]+))(;?)/g;
@@ -155,9 +176,9 @@ export function decodeAttribute(s: string): string {
 
 /** Browsers strip leading and trailing C0 controls and spaces from a URL (WHATWG URL). */
 export function trimUrl(s: string): string {
-  let a = 0, b = s.length;
+  let a = 0,
+    b = s.length;
   while (a < b && s.charCodeAt(a) <= 0x20) a++;
   while (b > a && s.charCodeAt(b - 1) <= 0x20) b--;
   return a === 0 && b === s.length ? s : s.slice(a, b);
 }
-

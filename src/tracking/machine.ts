@@ -19,7 +19,10 @@ import { BlockList, isIPv4, isIPv6 } from 'node:net';
 
 export type EngagementKind = 'open' | 'click' | 'unsubscribe';
 
-export interface RecentClick { linkIndex: number; at: number }
+export interface RecentClick {
+  linkIndex: number;
+  at: number;
+}
 
 export interface EngagementRequest {
   kind: EngagementKind;
@@ -37,7 +40,10 @@ export interface EngagementRequest {
   recentClicks?: readonly RecentClick[];
 }
 
-export interface MachineVerdict { machine: boolean; reason?: string }
+export interface MachineVerdict {
+  machine: boolean;
+  reason?: string;
+}
 
 /** A click sooner than this after delivery is software: no one opens, reads and clicks in 2 s. */
 export const MIN_HUMAN_CLICK_DELAY_MS = 2_000;
@@ -76,8 +82,10 @@ export const MACHINE_RULES: readonly MachineRule[] = [
   // HTTP libraries and command-line clients name themselves first: curl/8.4.0, python-requests/2.31,
   // Go-http-client/1.1, Java/17, okhttp/4.12, node (Node's fetch), ...
   {
-    reason: 'http-library', kinds: ['open', 'click'],
-    userAgent: /^(?:curl|wget|python-requests|python-urllib|python-httpx|aiohttp|go-http-client|java|apache-httpclient|okhttp|libwww-perl|node-fetch|axios|undici|node|guzzlehttp|ruby|php)\b/i,
+    reason: 'http-library',
+    kinds: ['open', 'click'],
+    userAgent:
+      /^(?:curl|wget|python-requests|python-urllib|python-httpx|aiohttp|go-http-client|java|apache-httpclient|okhttp|libwww-perl|node-fetch|axios|undici|node|guzzlehttp|ruby|php)\b/i,
   },
   // Headless browsers that say so (Puppeteer's default, PhantomJS): sandboxes detonating links.
   { reason: 'headless-browser', kinds: ['open', 'click'], userAgent: /HeadlessChrome|PhantomJS|SlimerJS/i },
@@ -92,17 +100,21 @@ export const MACHINE_RULES: readonly MachineRule[] = [
   // Discovery", "ms-office"/"MSOffice" user agents); the person's own request, if any, follows.
   // Clicks only: Outlook desktop loads images with an MSOffice user agent when a person reads.
   {
-    reason: 'office-link-check', kinds: ['click'],
+    reason: 'office-link-check',
+    kinds: ['click'],
     userAgent: /Microsoft Office (?:Existence|Protocol) Discovery|\bms-office\b|\bMSOffice\b/i,
   },
   // Link previews: chat apps and Bing unfurl a pasted or forwarded link.
   {
-    reason: 'link-preview', kinds: ['open', 'click'],
-    userAgent: /BingPreview|SkypeUriPreview|Slackbot|Twitterbot|facebookexternalhit|LinkedInBot|Discordbot|TelegramBot|WhatsApp\/|redditbot|Pinterestbot|Embedly|vkShare|Iframely/i,
+    reason: 'link-preview',
+    kinds: ['open', 'click'],
+    userAgent:
+      /BingPreview|SkypeUriPreview|Slackbot|Twitterbot|facebookexternalhit|LinkedInBot|Discordbot|TelegramBot|WhatsApp\/|redditbot|Pinterestbot|Embedly|vkShare|Iframely/i,
   },
   // Crawlers: named search bots, and the bot convention of a contact URL after "+".
   {
-    reason: 'crawler', kinds: ['open', 'click'],
+    reason: 'crawler',
+    kinds: ['open', 'click'],
     userAgent: /Googlebot|bingbot|YandexBot|Baiduspider|DuckDuckBot|AhrefsBot|SemrushBot|MJ12bot|PetalBot|\+https?:\/\//i,
   },
   // Gateways by network, ranges each vendor registers for its hosted scanning service
@@ -111,19 +123,22 @@ export const MACHINE_RULES: readonly MachineRule[] = [
   { reason: 'scanner-barracuda', kinds: ['open', 'click'], cidrs: ['64.235.144.0/20', '209.222.80.0/21'] },
   { reason: 'scanner-proofpoint', kinds: ['open', 'click'], cidrs: ['67.231.144.0/20', '148.163.128.0/19'] },
   {
-    reason: 'scanner-mimecast', kinds: ['open', 'click'],
+    reason: 'scanner-mimecast',
+    kinds: ['open', 'click'],
     cidrs: ['91.220.42.0/24', '146.101.78.0/24', '195.130.217.0/24', '205.139.110.0/24', '207.211.30.0/24'],
   },
   { reason: 'scanner-symantec', kinds: ['open', 'click'], cidrs: ['216.82.240.0/20', '67.219.240.0/20', '85.158.136.0/21'] },
   // Microsoft 365 / Exchange Online Protection, where Safe Links scans from. Clicks only: Outlook
   // on the web may load images through Microsoft's servers when a person reads.
   {
-    reason: 'scanner-microsoft', kinds: ['click'],
+    reason: 'scanner-microsoft',
+    kinds: ['click'],
     cidrs: ['40.92.0.0/15', '40.107.0.0/16', '52.100.0.0/14', '104.47.0.0/17', '2a01:111:f400::/48', '2a01:111:f403::/48'],
   },
   // Scanners that look like browsers still give themselves away by speed...
   {
-    reason: 'click-too-soon', kinds: ['click'],
+    reason: 'click-too-soon',
+    kinds: ['click'],
     test: (e) => e.deliveredAt != null && e.at - e.deliveredAt < MIN_HUMAN_CLICK_DELAY_MS,
   },
   // ...or by following several links of one message at once.
@@ -139,7 +154,12 @@ function isBurst(e: EngagementRequest): boolean {
   return links.size >= BURST_MIN_LINKS;
 }
 
-interface CompiledRule { rule: MachineRule; blocks: BlockList | null; forOpen: boolean; forClick: boolean }
+interface CompiledRule {
+  rule: MachineRule;
+  blocks: BlockList | null;
+  forOpen: boolean;
+  forClick: boolean;
+}
 
 /** Compiles a rule table (ranges into BlockLists) into a classifier; throws on a bad CIDR. */
 export function createMachineClassifier(rules: readonly MachineRule[] = MACHINE_RULES): (e: EngagementRequest) => MachineVerdict {

@@ -118,8 +118,16 @@ export const trackingRoutes: FastifyPluginAsync<TrackingRoutesOptions> = async (
       const { userAgent, clientIp } = who(req);
       const v = classify({ kind: 'open', method: req.method, userAgent, clientIp, at });
       await record(req, {
-        kind: 'open', trackingType: 1, recipientId: t.recipientId, linkIndex: null, url: null,
-        userAgent, clientIp, machine: v.machine, reason: v.reason ?? null, at,
+        kind: 'open',
+        trackingType: 1,
+        recipientId: t.recipientId,
+        linkIndex: null,
+        url: null,
+        userAgent,
+        clientIp,
+        machine: v.machine,
+        reason: v.reason ?? null,
+        at,
       });
     }
     return reply.code(200).headers(NO_CACHE).type('image/gif').send(TRANSPARENT_GIF);
@@ -131,33 +139,51 @@ export const trackingRoutes: FastifyPluginAsync<TrackingRoutesOptions> = async (
     let link: string | null;
     const history = backend.history
       ? backend.history(t.recipientId).catch((err: unknown) => {
-        req.log.error({ err, event: 'tracking.history_failed', recipientId: t.recipientId }, 'engagement history lookup failed');
-        return null;
-      })
+          req.log.error({ err, event: 'tracking.history_failed', recipientId: t.recipientId }, 'engagement history lookup failed');
+          return null;
+        })
       : Promise.resolve(null);
     try {
       link = await backend.linkFor(t.recipientId, t.linkIndex);
     } catch (err) {
       req.log.error({ err, event: 'tracking.link_lookup_failed', recipientId: t.recipientId }, 'link lookup failed');
-      return reply.code(503).headers({ 'cache-control': 'no-store', 'retry-after': '5' }).type('text/plain; charset=utf-8')
+      return reply
+        .code(503)
+        .headers({ 'cache-control': 'no-store', 'retry-after': '5' })
+        .type('text/plain; charset=utf-8')
         .send('This link is unavailable for a moment. Please try again.\n');
     }
     // The Location is only ever a stored link, and only an http(s) one.
     const target = link === null ? null : safeRedirectUrl(link);
     if (target === null) {
-      if (link !== null) req.log.warn({ event: 'tracking.unsafe_link', recipientId: t.recipientId, linkIndex: t.linkIndex }, 'stored link is not an http(s) URL');
+      if (link !== null)
+        req.log.warn({ event: 'tracking.unsafe_link', recipientId: t.recipientId, linkIndex: t.linkIndex }, 'stored link is not an http(s) URL');
       return notFound(reply);
     }
     const at = now();
     const h = await history;
     const { userAgent, clientIp } = who(req);
     const v = classify({
-      kind: 'click', method: req.method, userAgent, clientIp, at, deliveredAt: h?.deliveredAt ?? null, linkIndex: t.linkIndex,
+      kind: 'click',
+      method: req.method,
+      userAgent,
+      clientIp,
+      at,
+      deliveredAt: h?.deliveredAt ?? null,
+      linkIndex: t.linkIndex,
       recentClicks: [...recent.note(t.recipientId, t.linkIndex, at), ...(h?.recentClicks ?? [])],
     });
     await record(req, {
-      kind: 'click', trackingType: 0, recipientId: t.recipientId, linkIndex: t.linkIndex, url: target,
-      userAgent, clientIp, machine: v.machine, reason: v.reason ?? null, at,
+      kind: 'click',
+      trackingType: 0,
+      recipientId: t.recipientId,
+      linkIndex: t.linkIndex,
+      url: target,
+      userAgent,
+      clientIp,
+      machine: v.machine,
+      reason: v.reason ?? null,
+      at,
     });
     return reply.header('cache-control', 'no-store').redirect(target, 302);
   });
@@ -167,8 +193,12 @@ export const trackingRoutes: FastifyPluginAsync<TrackingRoutesOptions> = async (
       return page(reply, 404, 'Link not valid', '<p>This unsubscribe link is not valid. Please use the link from the latest message.</p>');
     }
     // No action attribute: the form posts back to this very URL.
-    return page(reply, 200, 'Unsubscribe',
-      '<p>Stop receiving these emails at this address?</p>\n<form method="post"><button type="submit" name="confirm" value="1">Unsubscribe</button></form>');
+    return page(
+      reply,
+      200,
+      'Unsubscribe',
+      '<p>Stop receiving these emails at this address?</p>\n<form method="post"><button type="submit" name="confirm" value="1">Unsubscribe</button></form>',
+    );
   });
 
   app.post(`${UNSUBSCRIBE_PATH}:token`, async (req: TokenRequest, reply) => {
@@ -180,8 +210,16 @@ export const trackingRoutes: FastifyPluginAsync<TrackingRoutesOptions> = async (
     const { userAgent, clientIp } = who(req);
     try {
       await backend.unsubscribe({
-        kind: 'unsubscribe', trackingType: 2, recipientId: t.recipientId, linkIndex: null, url: null,
-        userAgent, clientIp, machine: false, reason: null, at: now(),
+        kind: 'unsubscribe',
+        trackingType: 2,
+        recipientId: t.recipientId,
+        linkIndex: null,
+        url: null,
+        userAgent,
+        clientIp,
+        machine: false,
+        reason: null,
+        at: now(),
       });
     } catch (err) {
       req.log.error({ err, event: 'tracking.unsubscribe_failed', recipientId: t.recipientId }, 'unsubscribe failed');

@@ -30,7 +30,12 @@ export class TrackingService {
   private readonly compiled = new Map<string, { tracked: TrackedHtml; render: ReturnType<typeof withMerge> }>();
   private readonly templates = new Map<string, Promise<MessageTemplate | undefined>>();
 
-  private constructor(private readonly store: Store, readonly tokens: TrackingTokens, private readonly defaultOrigin: () => string, private readonly log: Logger) {}
+  private constructor(
+    private readonly store: Store,
+    readonly tokens: TrackingTokens,
+    private readonly defaultOrigin: () => string,
+    private readonly log: Logger,
+  ) {}
 
   /** Loads the secret, creating it on first use (the first writer wins; every process then reads the same one). */
   static async open(store: Store, defaultOrigin: () => string, log: Logger): Promise<TrackingService> {
@@ -71,12 +76,16 @@ export class TrackingService {
         if (!r) return null;
         return { deliveredAt: r.status === 'delivered' ? r.updatedAt : null };
       },
-      record: async (e) => { await this.recordEvent(e); },
+      record: async (e) => {
+        await this.recordEvent(e);
+      },
       // The address goes on the server's suppression list with the event, in one transaction; only
       // a recipient's first unsubscribe does (a replayed POST changes nothing, store/suppression-queries.ts).
       unsubscribe: async (e) => {
-        const done = await this.store.suppressRecipient({ recipientId: e.recipientId, reason: 'Unsubscribe', detail: 'unsubscribe link',
-          event: { type: 'Tracking', data: trackingData(e) } }, e.at);
+        const done = await this.store.suppressRecipient(
+          { recipientId: e.recipientId, reason: 'Unsubscribe', detail: 'unsubscribe link', event: { type: 'Tracking', data: trackingData(e) } },
+          e.at,
+        );
         // No entry: an unknown recipient, or a replay after the operator removed the entry.
         if (!done && !(await this.store.getRecipient(e.recipientId))) {
           this.log.warn({ event: 'tracking.unknown_recipient', recipientId: e.recipientId }, 'unsubscribe for an unknown recipient');
@@ -91,7 +100,9 @@ export class TrackingService {
       this.log.warn({ event: 'tracking.unknown_recipient', recipientId: e.recipientId }, 'tracking event for an unknown recipient');
       return;
     }
-    await this.store.appendEvents([{ serverId: r.serverId, messageId: r.messageId, recipientId: r.id, type: 'Tracking', occurredAt: e.at, data: trackingData(e) }]);
+    await this.store.appendEvents([
+      { serverId: r.serverId, messageId: r.messageId, recipientId: r.id, type: 'Tracking', occurredAt: e.at, data: trackingData(e) },
+    ]);
   }
 
   private urlsFor(server: Server): TrackingUrls {
@@ -128,8 +139,12 @@ export class TrackingService {
 /** A Tracking event's data: SocketLabs' fields (PascalCase, as webhooks send them) plus whether a machine did it. */
 function trackingData(e: TrackingEvent): Record<string, unknown> {
   return {
-    TrackingType: e.trackingType, UserAgent: e.userAgent ?? '', ClientIp: e.clientIp ?? '',
-    ...(e.url !== null ? { Url: e.url } : {}), ...(e.linkIndex !== null ? { LinkIndex: e.linkIndex } : {}),
-    Machine: e.machine, ...(e.reason ? { MachineReason: e.reason } : {}),
+    TrackingType: e.trackingType,
+    UserAgent: e.userAgent ?? '',
+    ClientIp: e.clientIp ?? '',
+    ...(e.url !== null ? { Url: e.url } : {}),
+    ...(e.linkIndex !== null ? { LinkIndex: e.linkIndex } : {}),
+    Machine: e.machine,
+    ...(e.reason ? { MachineReason: e.reason } : {}),
   };
 }

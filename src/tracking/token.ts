@@ -18,9 +18,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 
 export type TokenKind = 'click' | 'open' | 'unsubscribe';
 
-export type TrackingToken =
-  | { kind: 'open' | 'unsubscribe'; recipientId: string }
-  | { kind: 'click'; recipientId: string; linkIndex: number };
+export type TrackingToken = { kind: 'open' | 'unsubscribe'; recipientId: string } | { kind: 'click'; recipientId: string; linkIndex: number };
 
 /** A secret as kept in settings: text (UTF-8) or raw bytes. */
 export type TrackingSecret = string | Uint8Array;
@@ -131,7 +129,9 @@ function mac(key: Buffer, body: Buffer): Buffer {
 export function decodeUlid(id: string): Buffer | null {
   if (typeof id !== 'string' || id.length !== 26) return null;
   const out = Buffer.alloc(ID_BYTES);
-  let acc = 0, bits = 0, o = 0;
+  let acc = 0,
+    bits = 0,
+    o = 0;
   for (let i = 0; i < 26; i++) {
     const c = id.charCodeAt(i);
     const v = c < 128 ? CROCKFORD_VALUE[c]! : -1;
@@ -153,7 +153,9 @@ export function decodeUlid(id: string): Buffer | null {
 /** 16 bytes -> the canonical (upper-case) 26-character ULID. */
 export function encodeUlid(bytes: Uint8Array): string {
   let out = '';
-  let acc = 0, bits = 0, i = 0;
+  let acc = 0,
+    bits = 0,
+    i = 0;
   let width = 3;
   while (out.length < 26) {
     while (bits < width) {

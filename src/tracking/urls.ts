@@ -23,7 +23,10 @@ export class TrackingUrls {
   /** The host name, lower case: links already pointing here are not rewritten again. */
   readonly host: string;
 
-  constructor(baseUrl: string, private readonly tokens: TrackingTokens) {
+  constructor(
+    baseUrl: string,
+    private readonly tokens: TrackingTokens,
+  ) {
     let u: URL;
     try {
       u = new URL(baseUrl);

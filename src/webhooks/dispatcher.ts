@@ -90,7 +90,11 @@ interface Lane {
   slow: boolean;
 }
 
-interface Finished { rec: WebhookAttemptRecord; w: WebhookWork; seconds: number }
+interface Finished {
+  rec: WebhookAttemptRecord;
+  w: WebhookWork;
+  seconds: number;
+}
 
 /**
  * Delivers the webhook outbox: claims due rows, builds each payload from its event, message and
@@ -130,11 +134,15 @@ export class WebhookDispatcher {
     this.connections = guardedDispatcher(d.guard, Math.max(CONNECTIONS_PER_ORIGIN, this.postsPerEndpoint));
     // The last held row of a lane whose every POST times out waits this long for its turn.
     const longestWait = Math.ceil(this.heldPerEndpoint / this.postsPerEndpoint) * this.timeoutMs;
-    if (!(this.staleMs > longestWait)) throw new Error(`webhook staleMs must exceed ${longestWait} ms (every held row posted within the timeout), or live claims would be taken over`);
-    this.recorder = new GroupCommitter(async (items) => {
-      await this.record(items);
-      return items.map(() => undefined);
-    }, { maxBatchItems: RECORD_BATCH, maxInFlight: 1 });
+    if (!(this.staleMs > longestWait))
+      throw new Error(`webhook staleMs must exceed ${longestWait} ms (every held row posted within the timeout), or live claims would be taken over`);
+    this.recorder = new GroupCommitter(
+      async (items) => {
+        await this.record(items);
+        return items.map(() => undefined);
+      },
+      { maxBatchItems: RECORD_BATCH, maxInFlight: 1 },
+    );
   }
 
   start(): void {
@@ -173,8 +181,14 @@ export class WebhookDispatcher {
           const now = this.d.now();
           // A slow lane's smaller share is told to the claim as rows it already holds.
           const held = new Map([...this.lanes].map(([id, lane]) => [id, lane.held + this.heldPerEndpoint - this.shareOf(lane)]));
-          const work = await this.d.store.claimWebhookDeliveries(this.d.workerId, limit, now, now - this.staleMs, { perLane: this.heldPerEndpoint, held },
-            this.d.deadAfterMs === undefined ? undefined : now - this.d.deadAfterMs);
+          const work = await this.d.store.claimWebhookDeliveries(
+            this.d.workerId,
+            limit,
+            now,
+            now - this.staleMs,
+            { perLane: this.heldPerEndpoint, held },
+            this.d.deadAfterMs === undefined ? undefined : now - this.d.deadAfterMs,
+          );
           claimed = work.length;
           for (const w of work) this.enqueue(w);
         } catch (err) {
@@ -186,7 +200,7 @@ export class WebhookDispatcher {
       // a wake-up (an event committed, or a lane half free again).
       if (claimed > 0 && claimed === limit) continue;
       // A wake-up during the claim would otherwise be lost until the poll.
-      const woken = this.wokenWhileBusy || await this.signal.sleep(pollMs);
+      const woken = this.wokenWhileBusy || (await this.signal.sleep(pollMs));
       if (woken && !this.stopping) await new Promise((r) => setTimeout(r, CLAIM_COALESCE_MS));
     }
   }
@@ -215,13 +229,15 @@ export class WebhookDispatcher {
     while (lane.inFlight < this.postsPerEndpoint && lane.waiting.length > 0) {
       const w = lane.waiting.shift()!;
       lane.inFlight++;
-      this.track(this.attemptOne(w).then((done) => {
-        // The lane's next post starts while this one is being recorded.
-        lane.inFlight--;
-        lane.slow = done.seconds * 1000 >= SLOW_POST_MS;
-        this.pump(endpointId, lane);
-        return this.recordOne(done);
-      }));
+      this.track(
+        this.attemptOne(w).then((done) => {
+          // The lane's next post starts while this one is being recorded.
+          lane.inFlight--;
+          lane.slow = done.seconds * 1000 >= SLOW_POST_MS;
+          this.pump(endpointId, lane);
+          return this.recordOne(done);
+        }),
+      );
     }
   }
 
@@ -272,9 +288,15 @@ export class WebhookDispatcher {
   private async giveBack(work: readonly WebhookWork[]): Promise<void> {
     if (work.length === 0) return;
     try {
-      await this.d.store.releaseWebhookDeliveries(this.d.workerId, work.map((w) => w.deliveryId));
+      await this.d.store.releaseWebhookDeliveries(
+        this.d.workerId,
+        work.map((w) => w.deliveryId),
+      );
     } catch (err) {
-      this.d.log.error({ err, event: 'webhook.release_failed' }, 'claimed webhook rows could not be given back; they are taken over when their claim goes stale');
+      this.d.log.error(
+        { err, event: 'webhook.release_failed' },
+        'claimed webhook rows could not be given back; they are taken over when their claim goes stale',
+      );
     }
     for (const w of work) this.release(w.endpoint.id, 1);
   }
@@ -295,14 +317,21 @@ export class WebhookDispatcher {
     }
     for (const { w, rec, sawOk } of streaks.values()) {
       if (rec.ok) continue;
-      const failingSince = sawOk ? now : w.endpoint.failingSince ?? now;
+      const failingSince = sawOk ? now : (w.endpoint.failingSince ?? now);
       const status = rec.httpStatus ?? undefined;
       if (!shouldDisableEndpoint({ failingSince, now, status, disableAfterMs: this.d.disableAfterMs })) continue;
-      await this.disable(w, status === 410
-        ? `the endpoint answered 410 Gone at ${new Date(now).toISOString()}`
-        : `every attempt has failed since ${new Date(failingSince).toISOString()}; last error: ${rec.error ?? 'unknown'}`);
+      await this.disable(
+        w,
+        status === 410
+          ? `the endpoint answered 410 Gone at ${new Date(now).toISOString()}`
+          : `every attempt has failed since ${new Date(failingSince).toISOString()}; last error: ${rec.error ?? 'unknown'}`,
+      );
     }
-    await this.d.store.recordWebhookAttempts(this.d.workerId, items.map((r) => r.rec), now);
+    await this.d.store.recordWebhookAttempts(
+      this.d.workerId,
+      items.map((r) => r.rec),
+      now,
+    );
   }
 
   /** Disables the endpoint and gives back its rows this process has not posted: they wait until it is enabled again. */
@@ -315,8 +344,10 @@ export class WebhookDispatcher {
     const current = await this.d.store.getWebhookEndpoint(w.endpoint.serverId, w.endpoint.id);
     if (!current?.enabled) return;
     await this.d.store.updateWebhookEndpoint(w.endpoint.serverId, w.endpoint.id, { enabled: false, disabledReason: reason }, this.d.now());
-    this.d.log.warn({ event: 'webhook.endpoint_disabled', endpointId: w.endpoint.id, serverId: w.endpoint.serverId, url: w.endpoint.url, reason },
-      `webhook endpoint disabled: ${reason}`);
+    this.d.log.warn(
+      { event: 'webhook.endpoint_disabled', endpointId: w.endpoint.id, serverId: w.endpoint.serverId, url: w.endpoint.url, reason },
+      `webhook endpoint disabled: ${reason}`,
+    );
   }
 
   /** One outbox row: build the payload, POST it, decide the row's next state. */
@@ -330,11 +361,22 @@ export class WebhookDispatcher {
     }
     const mapped = fromEventRow({ event: w.event, message: w.message, recipient: w.recipient });
     if (!mapped.ok) return this.unsendable(w, mapped.error);
-    const outcome = await sendWebhook(mapped.event, w.endpoint, { guard: this.d.guard, timeoutMs: this.timeoutMs, now: this.d.now(), dispatcher: this.connections });
+    const outcome = await sendWebhook(mapped.event, w.endpoint, {
+      guard: this.d.guard,
+      timeoutMs: this.timeoutMs,
+      now: this.d.now(),
+      dispatcher: this.connections,
+    });
     if (outcome.ok) {
       return {
-        deliveryId: w.deliveryId, endpointId: w.endpoint.id, ok: true, posted: true, httpStatus: outcome.status ?? null,
-        durationMs: outcome.durationMs, error: null, responseSnippet: outcome.responseSnippet ?? null,
+        deliveryId: w.deliveryId,
+        endpointId: w.endpoint.id,
+        ok: true,
+        posted: true,
+        httpStatus: outcome.status ?? null,
+        durationMs: outcome.durationMs,
+        error: null,
+        responseSnippet: outcome.responseSnippet ?? null,
         next: { status: 'delivered', attempts: w.attempts + 1, nextAttemptAt: this.d.now() },
       };
     }
@@ -345,7 +387,14 @@ export class WebhookDispatcher {
   private unsendable(w: WebhookWork, error: string): WebhookAttemptRecord {
     this.d.log.error({ event: 'webhook.bad_event', deliveryId: w.deliveryId, eventUid: w.event.uid, error }, 'webhook event cannot be sent');
     return {
-      deliveryId: w.deliveryId, endpointId: w.endpoint.id, ok: false, posted: false, httpStatus: null, durationMs: 0, error, responseSnippet: null,
+      deliveryId: w.deliveryId,
+      endpointId: w.endpoint.id,
+      ok: false,
+      posted: false,
+      httpStatus: null,
+      durationMs: 0,
+      error,
+      responseSnippet: null,
       next: { status: 'gave_up', attempts: w.attempts + 1, nextAttemptAt: this.d.now() },
     };
   }
@@ -355,12 +404,20 @@ export class WebhookDispatcher {
     const now = this.d.now();
     const at = nextAttemptAt(attempts, now, this.d.random, this.d.retrySchedule);
     if (at === null) {
-      this.d.log.warn({ event: 'webhook.gave_up', deliveryId: w.deliveryId, endpointId: w.endpoint.id, eventUid: w.event.uid, attempts, error: outcome.error },
-        'webhook event given up after its last attempt');
+      this.d.log.warn(
+        { event: 'webhook.gave_up', deliveryId: w.deliveryId, endpointId: w.endpoint.id, eventUid: w.event.uid, attempts, error: outcome.error },
+        'webhook event given up after its last attempt',
+      );
     }
     return {
-      deliveryId: w.deliveryId, endpointId: w.endpoint.id, ok: false, posted, httpStatus: outcome.status ?? null, durationMs: outcome.durationMs,
-      error: outcome.error ?? 'failed', responseSnippet: outcome.responseSnippet ?? null,
+      deliveryId: w.deliveryId,
+      endpointId: w.endpoint.id,
+      ok: false,
+      posted,
+      httpStatus: outcome.status ?? null,
+      durationMs: outcome.durationMs,
+      error: outcome.error ?? 'failed',
+      responseSnippet: outcome.responseSnippet ?? null,
       next: at === null ? { status: 'gave_up', attempts, nextAttemptAt: now } : { status: 'failed', attempts, nextAttemptAt: at },
     };
   }

@@ -43,7 +43,10 @@ export function activeSigningSecrets(e: Pick<WebhookEndpoint, 'signingSecrets' |
 }
 
 /** A rotation: a new secret first, the current one kept for the overlap, any older one dropped. */
-export function rotatedSecrets(e: Pick<WebhookEndpoint, 'signingSecrets'>, now: number): { signingSecrets: string[]; secretsRotatedAt: number; newSecret: string } {
+export function rotatedSecrets(
+  e: Pick<WebhookEndpoint, 'signingSecrets'>,
+  now: number,
+): { signingSecrets: string[]; secretsRotatedAt: number; newSecret: string } {
   const newSecret = generateSecret();
   return { signingSecrets: [newSecret, ...e.signingSecrets.slice(0, 1)], secretsRotatedAt: now, newSecret };
 }

@@ -56,10 +56,14 @@ export function fromEventRow({ event, message, recipient }: EventRowInput): Even
   const data = (event.data ?? {}) as Record<string, unknown>;
   if (typeof data !== 'object' || Array.isArray(data)) return { ok: false, error: `event ${event.uid}: data is not an object` };
   const about = {
-    eventId: event.uid, occurredAt: event.occurredAt, serverId: event.serverId, address: recipient.address,
+    eventId: event.uid,
+    occurredAt: event.occurredAt,
+    serverId: event.serverId,
+    address: recipient.address,
     // SocketLabs always sends a MailingId and a MessageId, its own when the sender gave none. Postline's
     // message id plays that part for MessageId; a MailingId nobody set is null.
-    mailingId: recipient.mailingId ?? undefined, messageId: recipient.messageId_ ?? message.id,
+    mailingId: recipient.mailingId ?? undefined,
+    messageId: recipient.messageId_ ?? message.id,
   };
   const common = { ...about, meta: message.metadata, tags: message.tags };
   try {
@@ -79,18 +83,29 @@ export function fromEventRow({ event, message, recipient }: EventRowInput): Even
         return {
           ok: true,
           event: {
-            ...common, type: 'Failed', fromAddress: message.fromAddress,
-            failureType: oneOf<FailureType>(FAILURE_TYPE, num(data, 'FailureType'), 'FailureType'), failureCode: optNum(data, 'FailureCode'),
-            reason: str(data, 'Reason'), bounceStatus: optStr(data, 'BounceStatus'), diagnosticCode: optStr(data, 'DiagnosticCode'),
-            remoteMta: optStr(data, 'RemoteMta'), suppressionReason: optStr(data, 'SuppressionReason'),
+            ...common,
+            type: 'Failed',
+            fromAddress: message.fromAddress,
+            failureType: oneOf<FailureType>(FAILURE_TYPE, num(data, 'FailureType'), 'FailureType'),
+            failureCode: optNum(data, 'FailureCode'),
+            reason: str(data, 'Reason'),
+            bounceStatus: optStr(data, 'BounceStatus'),
+            diagnosticCode: optStr(data, 'DiagnosticCode'),
+            remoteMta: optStr(data, 'RemoteMta'),
+            suppressionReason: optStr(data, 'SuppressionReason'),
           },
         };
       case 'Tracking':
         return {
           ok: true,
           event: {
-            ...common, type: 'Tracking', trackingType: oneOf<TrackingType>(TRACKING_TYPE, num(data, 'TrackingType'), 'TrackingType'),
-            userAgent: str(data, 'UserAgent'), clientIp: str(data, 'ClientIp'), url: optStr(data, 'Url'), tag: optStr(data, 'Tag'),
+            ...common,
+            type: 'Tracking',
+            trackingType: oneOf<TrackingType>(TRACKING_TYPE, num(data, 'TrackingType'), 'TrackingType'),
+            userAgent: str(data, 'UserAgent'),
+            clientIp: str(data, 'ClientIp'),
+            url: optStr(data, 'Url'),
+            tag: optStr(data, 'Tag'),
             ...(typeof data.Machine === 'boolean' ? { machine: data.Machine } : {}),
           },
         };
@@ -98,10 +113,14 @@ export function fromEventRow({ event, message, recipient }: EventRowInput): Even
         return {
           ok: true,
           event: {
-            ...about, type: 'Complaint', fblType: str(data, 'FblType'),
+            ...about,
+            type: 'Complaint',
+            fblType: str(data, 'FblType'),
             // A report without a User-Agent (the MX records null) still reports a complaint.
             userAgent: optStr(data, 'UserAgent'),
-            from: str(data, 'From'), to: str(data, 'To'), length: num(data, 'Length'),
+            from: str(data, 'From'),
+            to: str(data, 'To'),
+            length: num(data, 'Length'),
           },
         };
       default:

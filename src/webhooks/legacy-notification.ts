@@ -33,7 +33,8 @@ export function requireValidationKey(outcome: PostOutcome, validationKey: string
   if (!outcome.ok || validationKey === null) return outcome;
   if ((outcome.responseSnippet ?? '').includes(validationKey)) return outcome;
   return {
-    ...outcome, ok: false,
+    ...outcome,
+    ok: false,
     error: `HTTP ${outcome.status} without the endpoint's ValidationKey in the answer; a legacy (form) endpoint must put its ValidationKey in the body of every answer`,
   };
 }

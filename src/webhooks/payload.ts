@@ -45,21 +45,35 @@ export type WebhookEvent =
   | (MessageEventCommon & { type: 'Deferred'; fromAddress?: string; deferralCode?: number; reason: string })
   | (MessageEventCommon & { type: 'Delivered'; response: string; localIp?: string; remoteMta?: string })
   | (MessageEventCommon & {
-    type: 'Failed'; fromAddress?: string; failureType: FailureType; failureCode?: number; reason: string;
-    bounceStatus?: string; diagnosticCode?: string; remoteMta?: string;
-    /** Beyond SocketLabs: why a suppressed recipient (FailureType 2) is on the list (core/suppression.ts). */
-    suppressionReason?: string;
-  })
+      type: 'Failed';
+      fromAddress?: string;
+      failureType: FailureType;
+      failureCode?: number;
+      reason: string;
+      bounceStatus?: string;
+      diagnosticCode?: string;
+      remoteMta?: string;
+      /** Beyond SocketLabs: why a suppressed recipient (FailureType 2) is on the list (core/suppression.ts). */
+      suppressionReason?: string;
+    })
   | (MessageEventCommon & {
-    type: 'Tracking'; trackingType: TrackingType; userAgent: string; clientIp: string; url?: string; tag?: string;
-    /** Beyond SocketLabs: a machine (privacy proxy, security scanner) rather than a reader did it (tracking/machine.ts). */
-    machine?: boolean;
-  })
+      type: 'Tracking';
+      trackingType: TrackingType;
+      userAgent: string;
+      clientIp: string;
+      url?: string;
+      tag?: string;
+      /** Beyond SocketLabs: a machine (privacy proxy, security scanner) rather than a reader did it (tracking/machine.ts). */
+      machine?: boolean;
+    })
   | (Omit<MessageEventCommon, 'meta' | 'tags'> & { type: 'Complaint'; fblType: string; userAgent?: string; from: string; to: string; length: number })
   | (EventCommon & { type: 'Validation' });
 
 /** SocketLabs' Data: the injection's Metadata and Tags. */
-export interface PayloadData { Meta: { Key: string; Value: string }[]; Tags: string[] }
+export interface PayloadData {
+  Meta: { Key: string; Value: string }[];
+  Tags: string[];
+}
 /** A payload as sent: flat, PascalCase; values are strings, numbers, booleans, null or (Data only) the Meta/Tags object. */
 export type WebhookPayload = Record<string, string | number | boolean | null | PayloadData>;
 
@@ -91,8 +105,15 @@ export function buildPayload(event: WebhookEvent, secretKey: string): WebhookPay
   const recipient = { SecretKey: secretKey, Address: event.address, ...ids };
   if (event.type === 'Complaint') {
     return {
-      ...head, ServerId: event.serverId, ...recipient,
-      FblType: event.fblType, UserAgent: event.userAgent ?? null, From: event.from, To: event.to, Length: event.length, ...eventId,
+      ...head,
+      ServerId: event.serverId,
+      ...recipient,
+      FblType: event.fblType,
+      UserAgent: event.userAgent ?? null,
+      From: event.from,
+      To: event.to,
+      Length: event.length,
+      ...eventId,
     };
   }
   const data: PayloadData = { Meta: event.meta.map((m) => ({ Key: m.key, Value: m.value })), Tags: [...event.tags] };
@@ -100,31 +121,72 @@ export function buildPayload(event: WebhookEvent, secretKey: string): WebhookPay
     case 'Queued':
       // The docs' Queued example puts SubaccountId first and its own fields before MailingId/MessageId.
       return {
-        ...head, SubaccountId: event.serverId, ServerId: event.serverId, SecretKey: secretKey, Address: event.address,
-        FromAddress: event.fromAddress, Subject: event.subject, MessageSize: event.messageSize, ...ids, Data: data, ...eventId,
+        ...head,
+        SubaccountId: event.serverId,
+        ServerId: event.serverId,
+        SecretKey: secretKey,
+        Address: event.address,
+        FromAddress: event.fromAddress,
+        Subject: event.subject,
+        MessageSize: event.messageSize,
+        ...ids,
+        Data: data,
+        ...eventId,
       };
     case 'Deferred':
       return {
-        ...head, ...server, IpPoolId: NO_IP_POOL, ...recipient,
-        FromAddress: event.fromAddress ?? null, DeferralCode: event.deferralCode ?? null, Reason: event.reason, Data: data, ...eventId,
+        ...head,
+        ...server,
+        IpPoolId: NO_IP_POOL,
+        ...recipient,
+        FromAddress: event.fromAddress ?? null,
+        DeferralCode: event.deferralCode ?? null,
+        Reason: event.reason,
+        Data: data,
+        ...eventId,
       };
     case 'Delivered':
       return {
-        ...head, ...server, IpPoolId: NO_IP_POOL, ...recipient,
-        Response: event.response, LocalIp: event.localIp ?? null, RemoteMta: event.remoteMta ?? null, Data: data, ...eventId,
+        ...head,
+        ...server,
+        IpPoolId: NO_IP_POOL,
+        ...recipient,
+        Response: event.response,
+        LocalIp: event.localIp ?? null,
+        RemoteMta: event.remoteMta ?? null,
+        Data: data,
+        ...eventId,
       };
     case 'Failed':
       return {
-        ...head, ...server, IpPoolId: NO_IP_POOL, ...recipient,
-        FromAddress: event.fromAddress ?? null, FailureType: event.failureType, FailureCode: event.failureCode ?? null, Reason: event.reason,
-        BounceStatus: event.bounceStatus ?? null, DiagnosticCode: event.diagnosticCode ?? null, RemoteMta: event.remoteMta ?? null,
-        SuppressionReason: event.suppressionReason ?? null, Data: data, ...eventId,
+        ...head,
+        ...server,
+        IpPoolId: NO_IP_POOL,
+        ...recipient,
+        FromAddress: event.fromAddress ?? null,
+        FailureType: event.failureType,
+        FailureCode: event.failureCode ?? null,
+        Reason: event.reason,
+        BounceStatus: event.bounceStatus ?? null,
+        DiagnosticCode: event.diagnosticCode ?? null,
+        RemoteMta: event.remoteMta ?? null,
+        SuppressionReason: event.suppressionReason ?? null,
+        Data: data,
+        ...eventId,
       };
     case 'Tracking':
       return {
-        ...head, ...server, ...recipient,
-        TrackingType: event.trackingType, ClientIp: event.clientIp, UserAgent: event.userAgent, Url: event.url ?? null, Tag: event.tag ?? null,
-        Machine: event.machine ?? null, Data: data, ...eventId,
+        ...head,
+        ...server,
+        ...recipient,
+        TrackingType: event.trackingType,
+        ClientIp: event.clientIp,
+        UserAgent: event.userAgent,
+        Url: event.url ?? null,
+        Tag: event.tag ?? null,
+        Machine: event.machine ?? null,
+        Data: data,
+        ...eventId,
       };
   }
 }

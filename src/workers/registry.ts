@@ -59,9 +59,13 @@ export class WorkerRegistry {
     const now = this.d.now();
     await this.d.store.registerWorkers(this.workers, now, this.d.sole);
     this.lastBeat = now;
-    this.d.log.info({ event: 'workers.registered', workers: this.workers.map((w) => w.id), heartbeatMs: this.heartbeatMs, deadAfterMs: this.deadAfterMs },
-      'workers registered');
-    this.timer = setInterval(() => { this.beating = this.beat(); }, this.heartbeatMs);
+    this.d.log.info(
+      { event: 'workers.registered', workers: this.workers.map((w) => w.id), heartbeatMs: this.heartbeatMs, deadAfterMs: this.deadAfterMs },
+      'workers registered',
+    );
+    this.timer = setInterval(() => {
+      this.beating = this.beat();
+    }, this.heartbeatMs);
     this.timer.unref();
   }
 

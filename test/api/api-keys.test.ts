@@ -9,8 +9,15 @@ import { POSTGRES_MIGRATIONS } from '../../src/store/postgres/migrations.js';
 import { countRows, queryRows } from '../helpers/webhooks.js';
 
 interface KeyWire {
-  keyId: string; name: string; scope: string; serverId: number | null; accountId: number; status: string;
-  createdOn: string; revokedOn: string | null; apiKey?: string;
+  keyId: string;
+  name: string;
+  scope: string;
+  serverId: number | null;
+  accountId: number;
+  status: string;
+  createdOn: string;
+  revokedOn: string | null;
+  apiKey?: string;
 }
 type One = { data: KeyWire } & V2Error;
 type Page = { data: KeyWire[]; total: number } & V2Error;
@@ -28,7 +35,8 @@ describe(`API keys, /api/v2/servers/:serverId/api-keys and /api/v2/account/api-k
   let tenant: Awaited<ReturnType<typeof createTenant>>;
   const keys = () => countRows(t.db, 'api_keys');
   const message = (id: number, key: string) => ({
-    serverId: id, apiKey: key,
+    serverId: id,
+    apiKey: key,
     messages: [{ to: [{ emailAddress: 'a@example.com' }], from: { emailAddress: 'b@example.com' }, subject: 's', textBody: 't' }],
   });
   const keyRow = async (publicId: string) => (await queryRows<Record<string, unknown>>(t.db, `SELECT * FROM api_keys WHERE public_id = '${publicId}'`))[0];
@@ -44,20 +52,28 @@ describe(`API keys, /api/v2/servers/:serverId/api-keys and /api/v2/account/api-k
     sibling = { id: s.id, key: (await createKey(t.store, s.id, 'management')).key };
     tenant = await createTenant(t.store);
   });
-  afterAll(async () => { await t.close(); });
+  afterAll(async () => {
+    await t.close();
+  });
 
   it('every server key route refuses a missing key (401), an injection key (403) and keys of other servers or accounts (403), changing nothing', async () => {
     const target = await createKey(t.store, serverId, 'injection');
     const routes = [
-      ['GET', base, {}], ['POST', base, { body: { name: 'n', scope: 'management' } }], ['GET', `${base}/${target.publicId}`, {}],
-      ['DELETE', `${base}/${target.publicId}`, {}], ['POST', `${base}/${target.publicId}/rotate`, {}],
+      ['GET', base, {}],
+      ['POST', base, { body: { name: 'n', scope: 'management' } }],
+      ['GET', `${base}/${target.publicId}`, {}],
+      ['DELETE', `${base}/${target.publicId}`, {}],
+      ['POST', `${base}/${target.publicId}/rotate`, {}],
     ] as const;
     const before = await keyRow(target.publicId);
     const count = await keys();
     for (const [method, path, opts] of routes) {
       for (const [key, status, code] of [
-        [null, 401, 'unauthorized'], [t.credentials.apiKey, 403, 'insufficient_scope'],
-        [sibling.key, 403, 'wrong_server'], [tenant.managementKey, 403, 'wrong_server'], [tenant.accountKey, 403, 'wrong_server'],
+        [null, 401, 'unauthorized'],
+        [t.credentials.apiKey, 403, 'insufficient_scope'],
+        [sibling.key, 403, 'wrong_server'],
+        [tenant.managementKey, 403, 'wrong_server'],
+        [tenant.accountKey, 403, 'wrong_server'],
       ] as const) {
         const r = await v2<V2Error>(t, method, path, { ...opts, key });
         expect([method, path, r.status, r.body.error?.code]).toEqual([method, path, status, code]);
@@ -72,13 +88,20 @@ describe(`API keys, /api/v2/servers/:serverId/api-keys and /api/v2/account/api-k
     const target = await createAccountKey(t.store, accountId);
     const path = '/account/api-keys';
     const routes = [
-      ['GET', path, {}], ['POST', path, { body: { name: 'n' } }], ['GET', `${path}/${target.publicId}`, {}],
-      ['DELETE', `${path}/${target.publicId}`, {}], ['POST', `${path}/${target.publicId}/rotate`, {}],
+      ['GET', path, {}],
+      ['POST', path, { body: { name: 'n' } }],
+      ['GET', `${path}/${target.publicId}`, {}],
+      ['DELETE', `${path}/${target.publicId}`, {}],
+      ['POST', `${path}/${target.publicId}/rotate`, {}],
     ] as const;
     const before = await keyRow(target.publicId);
     const count = await keys();
     for (const [method, p, opts] of routes) {
-      for (const [key, status, code] of [[null, 401, 'unauthorized'], [t.credentials.apiKey, 403, 'insufficient_scope'], [managementKey, 403, 'insufficient_scope']] as const) {
+      for (const [key, status, code] of [
+        [null, 401, 'unauthorized'],
+        [t.credentials.apiKey, 403, 'insufficient_scope'],
+        [managementKey, 403, 'insufficient_scope'],
+      ] as const) {
         const r = await v2<V2Error>(t, method, p, { ...opts, key });
         expect([method, p, r.status, r.body.error?.code]).toEqual([method, p, status, code]);
       }
@@ -150,12 +173,16 @@ describe(`API keys, /api/v2/servers/:serverId/api-keys and /api/v2/account/api-k
     expect(await keys()).toBe(count);
   });
 
-  it('another server\'s key id under one\'s own server is 404 on every route, and that key is unchanged', async () => {
+  it("another server's key id under one's own server is 404 on every route, and that key is unchanged", async () => {
     const foreign = await createKey(t.store, sibling.id, 'injection');
     const theirs = await createKey(t.store, tenant.serverId, 'injection');
     for (const target of [foreign, theirs]) {
       const before = await keyRow(target.publicId);
-      for (const [method, path] of [['GET', `${base}/${target.publicId}`], ['DELETE', `${base}/${target.publicId}`], ['POST', `${base}/${target.publicId}/rotate`]] as const) {
+      for (const [method, path] of [
+        ['GET', `${base}/${target.publicId}`],
+        ['DELETE', `${base}/${target.publicId}`],
+        ['POST', `${base}/${target.publicId}/rotate`],
+      ] as const) {
         const r = await v2<V2Error>(t, method, path, { key: accountKey });
         expect([method, r.status, r.body.error.code, r.body.error.field]).toEqual([method, 404, 'not_found', 'keyId']);
       }
@@ -233,11 +260,14 @@ describe(`API keys, /api/v2/servers/:serverId/api-keys and /api/v2/account/api-k
     expect((await v2(t, 'GET', '/servers', { key: rotated.body.data.apiKey! })).status).toBe(401);
   });
 
-  it('lists a server\'s keys a page at a time, sorted', async () => {
+  it("lists a server's keys a page at a time, sorted", async () => {
     const created = await v2<One>(t, 'POST', `/servers/${sibling.id}/api-keys`, { key: accountKey, body: { name: 'zz', scope: 'injection' } });
     await v2<One>(t, 'POST', `/servers/${sibling.id}/api-keys`, { key: accountKey, body: { name: 'aa', scope: 'injection' } });
     const all = await t.store.listApiKeys(sibling.id);
-    const byName = await v2<Page>(t, 'GET', `/servers/${sibling.id}/api-keys`, { key: sibling.key, query: { sortField: 'name', sortDirection: 'dsc', pageSize: 1 } });
+    const byName = await v2<Page>(t, 'GET', `/servers/${sibling.id}/api-keys`, {
+      key: sibling.key,
+      query: { sortField: 'name', sortDirection: 'dsc', pageSize: 1 },
+    });
     expect(byName.body.total).toBe(all.length);
     expect(byName.body.data.map((k) => k.keyId)).toEqual([created.body.data.keyId]);
     const page2 = await v2<Page>(t, 'GET', `/servers/${sibling.id}/api-keys`, { key: sibling.key, query: { pageSize: 1, pageNumber: 1 } });
@@ -247,32 +277,52 @@ describe(`API keys, /api/v2/servers/:serverId/api-keys and /api/v2/account/api-k
 });
 
 describe(`migration 8: account keys (${TEST_STORE_KIND})`, () => {
-  it('keeps existing keys (ids, secrets, public_id uniqueness) and gives each its server\'s account', async () => {
+  it("keeps existing keys (ids, secrets, public_id uniqueness) and gives each its server's account", async () => {
     const db = await createTestDb();
     try {
       // The database as the previous release left it: migrations before 8, two accounts, keys on their servers.
       const earlier = (db.kind === 'sqlite' ? SQLITE_MIGRATIONS : POSTGRES_MIGRATIONS).filter((m) => m.id < 8);
-      await execSql(db, 'CREATE TABLE schema_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL);'
-        + earlier.map((m) => `${m.sql};\nINSERT INTO schema_migrations (id, name, applied_at) VALUES (${m.id}, 'm', 0);`).join('\n'));
+      await execSql(
+        db,
+        'CREATE TABLE schema_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL);' +
+          earlier.map((m) => `${m.sql};\nINSERT INTO schema_migrations (id, name, applied_at) VALUES (${m.id}, 'm', 0);`).join('\n'),
+      );
       const [a, b] = [generateApiKey(), generateApiKey()];
-      await execSql(db, `INSERT INTO accounts (id, name, status, created_at) VALUES (7, 'A', 'active', 1), (8, 'B', 'active', 1);
+      await execSql(
+        db,
+        `INSERT INTO accounts (id, name, status, created_at) VALUES (7, 'A', 'active', 1), (8, 'B', 'active', 1);
         INSERT INTO servers (id, account_id, name, status, sandbox, created_at) VALUES (20001, 8, 'S1', 'active', 0, 1), (20002, 7, 'S2', 'active', 0, 1);
         INSERT INTO api_keys (id, public_id, secret_hash, server_id, scope, name, created_at, revoked_at) VALUES
-          (41, '${a.publicId}', '${a.secretHash}', 20001, 'injection', 'a', 1, NULL), (57, '${b.publicId}', '${b.secretHash}', 20002, 'management', 'b', 2, 3);`);
+          (41, '${a.publicId}', '${a.secretHash}', 20001, 'injection', 'a', 1, NULL), (57, '${b.publicId}', '${b.secretHash}', 20002, 'management', 'b', 2, 3);`,
+      );
       // Rows inserted with explicit ids leave PostgreSQL's sequence behind; the previous release's inserts advanced it.
       if (db.kind === 'postgres') await execSql(db, "SELECT setval('api_keys_id_seq', 57)");
       const store = await db.open();
       try {
-        expect(await store.findApiKeyForAuth(a.publicId)).toMatchObject({ id: 41, serverId: 20001, accountId: 8, scope: 'injection', secretHash: a.secretHash, revokedAt: null });
+        expect(await store.findApiKeyForAuth(a.publicId)).toMatchObject({
+          id: 41,
+          serverId: 20001,
+          accountId: 8,
+          scope: 'injection',
+          secretHash: a.secretHash,
+          revokedAt: null,
+        });
         expect(await store.findApiKeyForAuth(b.publicId)).toMatchObject({ id: 57, serverId: 20002, accountId: 7, scope: 'management', revokedAt: 3 });
-        await expect(store.createApiKey({ serverId: 20002, scope: 'injection', name: 'dup', publicId: a.publicId, secretHash: b.secretHash }, 4)).rejects.toThrow();
+        await expect(
+          store.createApiKey({ serverId: 20002, scope: 'injection', name: 'dup', publicId: a.publicId, secretHash: b.secretHash }, 4),
+        ).rejects.toThrow();
         // New keys continue after the kept ids; an account key has no server.
         const c = generateApiKey();
         const rec = await store.createApiKey({ serverId: null, accountId: 7, scope: 'account', name: 'c', publicId: c.publicId, secretHash: c.secretHash }, 5);
         expect(rec).toMatchObject({ serverId: null, accountId: 7, scope: 'account' });
         expect(rec.id).toBeGreaterThan(57);
         // A server key without a server, or an account key with one, is refused by the table itself.
-        await expect(execSql(db, `INSERT INTO api_keys (public_id, secret_hash, server_id, account_id, scope, name, created_at) VALUES ('x', 'h', NULL, 7, 'injection', 'n', 1)`)).rejects.toThrow();
+        await expect(
+          execSql(
+            db,
+            `INSERT INTO api_keys (public_id, secret_hash, server_id, account_id, scope, name, created_at) VALUES ('x', 'h', NULL, 7, 'injection', 'n', 1)`,
+          ),
+        ).rejects.toThrow();
       } finally {
         await store.close();
       }

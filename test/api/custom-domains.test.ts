@@ -6,10 +6,24 @@ import { countRows } from '../helpers/webhooks.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import type { CustomDomainKind } from '../../src/core/custom-domain.js';
 
-interface Rec { type: string; name: string; expected: string; status: string; found: string[] }
+interface Rec {
+  type: string;
+  name: string;
+  expected: string;
+  status: string;
+  found: string[];
+}
 interface Wire {
-  domainId: number; domain: string; isDefault: boolean; verified: boolean; httpsEnabled?: boolean;
-  verifiedOn: string | null; lastCheckedOn: string | null; createdOn: string; updatedOn: string; records: Rec[];
+  domainId: number;
+  domain: string;
+  isDefault: boolean;
+  verified: boolean;
+  httpsEnabled?: boolean;
+  verifiedOn: string | null;
+  lastCheckedOn: string | null;
+  createdOn: string;
+  updatedOn: string;
+  records: Rec[];
 }
 type One = { data: Wire } & V2Error;
 type Many = { data: Wire[]; total: number } & V2Error;
@@ -30,7 +44,10 @@ describe(`custom domain routes, /api/v2/servers/:serverId/{bounce,tracking}-doma
   let otherKey: string;
   const published: string[] = [];
   /** Publishes `name` CNAME `target` on the loopback DNS server. */
-  const cname = (name: string, target: string) => { dns.set(name, { CNAME: target }); published.push(name); };
+  const cname = (name: string, target: string) => {
+    dns.set(name, { CNAME: target });
+    published.push(name);
+  };
   const rows = () => countRows(t.db, 'custom_domains');
 
   beforeAll(async () => {
@@ -74,13 +91,20 @@ describe(`custom domain routes, /api/v2/servers/:serverId/{bounce,tracking}-doma
       it('every route refuses a missing or foreign key and changes nothing', async () => {
         const id = (await add({ domain: `mail.auth-${kind}.example` })).body.data.domainId;
         const routes = [
-          ['POST', base(), { body: { domain: `x.auth-${kind}.example` } }], ['GET', base(), {}], ['GET', `${base()}/${id}`, {}],
-          ['PATCH', `${base()}/${id}`, { body: { isDefault: true } }], ['DELETE', `${base()}/${id}`, {}],
-          ['GET', `${base()}/${id}/dns-records`, {}], ['POST', `${base()}/${id}/verify`, {}],
+          ['POST', base(), { body: { domain: `x.auth-${kind}.example` } }],
+          ['GET', base(), {}],
+          ['GET', `${base()}/${id}`, {}],
+          ['PATCH', `${base()}/${id}`, { body: { isDefault: true } }],
+          ['DELETE', `${base()}/${id}`, {}],
+          ['GET', `${base()}/${id}/dns-records`, {}],
+          ['POST', `${base()}/${id}/verify`, {}],
         ] as const;
         const before = await t.store.getCustomDomain(serverId, kind, id);
         for (const [method, p, opts] of routes) {
-          for (const [k, status, code] of [[null, 401, 'unauthorized'], [otherKey, 403, 'wrong_server']] as const) {
+          for (const [k, status, code] of [
+            [null, 401, 'unauthorized'],
+            [otherKey, 403, 'wrong_server'],
+          ] as const) {
             const r = await v2<V2Error>(t, method, p, { ...opts, key: k });
             expect([method, p, r.status, r.body.error?.code]).toEqual([method, p, status, code]);
           }
@@ -124,7 +148,10 @@ describe(`custom domain routes, /api/v2/servers/:serverId/{bounce,tracking}-doma
 
       it('a domain is claimed once per kind in the whole instance: 409 domain_taken, also for another server', async () => {
         expect((await add({ domain: 'taken.example.com' })).status).toBe(200);
-        for (const [k, s] of [[key, serverId], [otherKey, otherId]] as const) {
+        for (const [k, s] of [
+          [key, serverId],
+          [otherKey, otherId],
+        ] as const) {
           const r = await add({ domain: 'TAKEN.example.com' }, k, s);
           expect([r.status, r.body.error.code, r.body.error.field]).toEqual([409, 'domain_taken', 'domain']);
         }
@@ -215,7 +242,7 @@ describe(`custom domain routes, /api/v2/servers/:serverId/{bounce,tracking}-doma
         expect((await t.store.getServer(serverId))!.tracking.domain).toBeNull();
       });
 
-      it('lists the server\'s domains, paged and sorted; refuses unknown parameters', async () => {
+      it("lists the server's domains, paged and sorted; refuses unknown parameters", async () => {
         for (const n of ['c', 'a', 'b']) await add({ domain: `${n}.list.example.com` });
         await add({ domain: 'other.list.example.com' }, otherKey, otherId);
         const r = await v2<Many>(t, 'GET', base(), { key, query: { sortField: 'domain', sortDirection: 'dsc', pageSize: 2, pageNumber: 0 } });
@@ -227,7 +254,7 @@ describe(`custom domain routes, /api/v2/servers/:serverId/{bounce,tracking}-doma
         expect([bad.status, bad.body.error.code, bad.body.error.field]).toEqual([400, 'unknown_field', 'pagesize']);
       });
 
-      it('deletes a domain; deleting the default clears the server\'s default', async () => {
+      it("deletes a domain; deleting the default clears the server's default", async () => {
         const d = await verified('del.example.com');
         await v2<One>(t, 'PATCH', `${base()}/${d.domainId}`, { key, body: { isDefault: true } });
         const r = await v2<{ data: unknown }>(t, 'DELETE', `${base()}/${d.domainId}`, { key });
@@ -238,13 +265,16 @@ describe(`custom domain routes, /api/v2/servers/:serverId/{bounce,tracking}-doma
         expect([again.status, again.body.error.code]).toEqual([404, 'not_found']);
       });
 
-      it('another server\'s domain id under one\'s own server is 404 on every route, and nothing changes', async () => {
+      it("another server's domain id under one's own server is 404 on every route, and nothing changes", async () => {
         const foreign = await verified('foreign.example.com', otherId, otherKey);
         const id = foreign.domainId;
         const before = await t.store.getCustomDomain(otherId, kind, id);
         for (const [method, p, opts] of [
-          ['GET', `${base()}/${id}`, {}], ['PATCH', `${base()}/${id}`, { body: { isDefault: true } }], ['DELETE', `${base()}/${id}`, {}],
-          ['GET', `${base()}/${id}/dns-records`, {}], ['POST', `${base()}/${id}/verify`, {}],
+          ['GET', `${base()}/${id}`, {}],
+          ['PATCH', `${base()}/${id}`, { body: { isDefault: true } }],
+          ['DELETE', `${base()}/${id}`, {}],
+          ['GET', `${base()}/${id}/dns-records`, {}],
+          ['POST', `${base()}/${id}/verify`, {}],
         ] as const) {
           const r = await v2<V2Error>(t, method, p, { ...opts, key });
           expect([method, p, r.status, r.body.error.code]).toEqual([method, p, 404, 'not_found']);

@@ -8,11 +8,29 @@ import { newId } from '../../src/core/ids.js';
 import type { InboundRoute } from '../../src/store/inbound-queries.js';
 
 interface Wire {
-  id: number; match: string; kind: string; url: string; enabled: boolean; secretKey: string;
-  createdOn: string; lastUpdate: string; validatedOn: string | null; signingSecret?: string; previousSecretExpiresOn?: string;
+  id: number;
+  match: string;
+  kind: string;
+  url: string;
+  enabled: boolean;
+  secretKey: string;
+  createdOn: string;
+  lastUpdate: string;
+  validatedOn: string | null;
+  signingSecret?: string;
+  previousSecretExpiresOn?: string;
 }
 type One = { data: Wire } & V2Error;
-interface MessageWire { id: number; messageId: string; rcptTo: string; mailFrom: string; size: number; receivedOn: string; status: string; attempts: number }
+interface MessageWire {
+  id: number;
+  messageId: string;
+  rcptTo: string;
+  mailFrom: string;
+  size: number;
+  receivedOn: string;
+  status: string;
+  attempts: number;
+}
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const RAW = Buffer.from('Subject: hi\r\n\r\nthe message text\r\n');
@@ -30,15 +48,34 @@ describe(`inbound route routes, /api/v2/servers/:serverId/inbound-routes (${TEST
   /** A received message with one post for the route, `at` its receive time; optionally one recorded failed attempt. */
   async function receive(route: { id: number; serverId: number }, at: number, opts: { attempt?: boolean; rcptTo?: string } = {}): Promise<number> {
     const id = newId(at);
-    await t.store.commitInboundMessages([{ id, mailFrom: 'a@sender.example', remoteIp: '192.0.2.1', helo: 'relay.example', receivedAt: at,
-      raw: RAW, posts: [{ routeId: route.id, serverId: route.serverId, rcptTo: opts.rcptTo ?? 'x@customer.example' }] }]);
+    await t.store.commitInboundMessages([
+      {
+        id,
+        mailFrom: 'a@sender.example',
+        remoteIp: '192.0.2.1',
+        helo: 'relay.example',
+        receivedAt: at,
+        raw: RAW,
+        posts: [{ routeId: route.id, serverId: route.serverId, rcptTo: opts.rcptTo ?? 'x@customer.example' }],
+      },
+    ]);
     const [post] = await queryRows<{ id: number }>(t.db, `SELECT id FROM inbound_posts WHERE message_id = '${id}'`);
     if (opts.attempt) {
       const claimed = await t.store.claimInboundPosts('test', 100, Date.now(), 0);
-      await t.store.recordInboundAttempts('test', claimed.map((w) => ({
-        postId: w.postId, routeId: w.route.id, ok: false, httpStatus: 503, durationMs: 3, error: 'HTTP 503', responseSnippet: 'busy',
-        next: { status: 'gave_up' as const, attempts: w.attempts + 1, nextAttemptAt: Date.now() },
-      })), Date.now());
+      await t.store.recordInboundAttempts(
+        'test',
+        claimed.map((w) => ({
+          postId: w.postId,
+          routeId: w.route.id,
+          ok: false,
+          httpStatus: 503,
+          durationMs: 3,
+          error: 'HTTP 503',
+          responseSnippet: 'busy',
+          next: { status: 'gave_up' as const, attempts: w.attempts + 1, nextAttemptAt: Date.now() },
+        })),
+        Date.now(),
+      );
     }
     return Number(post!.id);
   }
@@ -51,12 +88,24 @@ describe(`inbound route routes, /api/v2/servers/:serverId/inbound-routes (${TEST
     receiver = await startReceiver();
     const account = (await t.store.listAccounts())[0]!;
     const s2 = await t.store.createServer({ accountId: account.id, name: 'Other' }, Date.now());
-    const route = (await t.store.createInboundRoute({ serverId: s2.id, match: 'other.example', kind: 'domain', url: receiver.url,
-      secretKey: 'OtherSecretKey000000', signingSecret: SECRET, enabled: true, validatedAt: null }, Date.now()))!;
+    const route = (await t.store.createInboundRoute(
+      {
+        serverId: s2.id,
+        match: 'other.example',
+        kind: 'domain',
+        url: receiver.url,
+        secretKey: 'OtherSecretKey000000',
+        signingSecret: SECRET,
+        enabled: true,
+        validatedAt: null,
+      },
+      Date.now(),
+    ))!;
     other = { serverId: s2.id, key: (await createKey(t.store, s2.id, 'management')).key, route };
   });
   beforeEach(async () => {
-    for (const r of (await t.store.listInboundRoutes(serverId, { limit: 100, offset: 0, direction: 'asc' })).rows) await t.store.deleteInboundRoute(serverId, r.id);
+    for (const r of (await t.store.listInboundRoutes(serverId, { limit: 100, offset: 0, direction: 'asc' })).rows)
+      await t.store.deleteInboundRoute(serverId, r.id);
     receiver.status = 200;
     receiver.received.length = 0;
   });
@@ -69,15 +118,24 @@ describe(`inbound route routes, /api/v2/servers/:serverId/inbound-routes (${TEST
     const existing = (await create({ match: 'customer.example', url: receiver.url })).body.data.id;
     const post = await receive({ id: existing, serverId }, Date.now());
     const routesList = [
-      ['POST', base, { body: { match: 'b.example', url: receiver.url } }], ['GET', base, {}], ['GET', `${base}/${existing}`, {}],
-      ['PATCH', `${base}/${existing}`, { body: { enabled: false } }], ['DELETE', `${base}/${existing}`, {}],
-      ['POST', `${base}/${existing}/validate`, {}], ['POST', `${base}/${existing}/rotate-secret`, {}],
-      ['GET', `${base}/${existing}/messages`, {}], ['GET', `${base}/${existing}/messages/${post}/attempts`, {}],
+      ['POST', base, { body: { match: 'b.example', url: receiver.url } }],
+      ['GET', base, {}],
+      ['GET', `${base}/${existing}`, {}],
+      ['PATCH', `${base}/${existing}`, { body: { enabled: false } }],
+      ['DELETE', `${base}/${existing}`, {}],
+      ['POST', `${base}/${existing}/validate`, {}],
+      ['POST', `${base}/${existing}/rotate-secret`, {}],
+      ['GET', `${base}/${existing}/messages`, {}],
+      ['GET', `${base}/${existing}/messages/${post}/attempts`, {}],
       ['POST', `${base}/${existing}/replay`, { body: { from: '2024-01-01T00:00:00Z', to: '2024-01-02T00:00:00Z' } }],
     ] as const;
     const before = await t.store.getInboundRoute(serverId, existing);
     for (const [method, path, opts] of routesList) {
-      for (const [k, status, code] of [[null, 401, 'unauthorized'], [t.credentials.apiKey, 403, 'insufficient_scope'], [other.key, 403, 'wrong_server']] as const) {
+      for (const [k, status, code] of [
+        [null, 401, 'unauthorized'],
+        [t.credentials.apiKey, 403, 'insufficient_scope'],
+        [other.key, 403, 'wrong_server'],
+      ] as const) {
         const r = await v2<V2Error>(t, method, path, { ...opts, key: k });
         expect([method, path, r.status, r.body.error?.code]).toEqual([method, path, status, code]);
       }
@@ -91,8 +149,12 @@ describe(`inbound route routes, /api/v2/servers/:serverId/inbound-routes (${TEST
     const foreignPost = await receive(other.route, Date.now(), { rcptTo: 'x@other.example' });
     const id = other.route.id;
     const paths = [
-      ['GET', `${base}/${id}`, {}], ['PATCH', `${base}/${id}`, { body: { enabled: false } }], ['DELETE', `${base}/${id}`, {}],
-      ['POST', `${base}/${id}/validate`, {}], ['POST', `${base}/${id}/rotate-secret`, {}], ['GET', `${base}/${id}/messages`, {}],
+      ['GET', `${base}/${id}`, {}],
+      ['PATCH', `${base}/${id}`, { body: { enabled: false } }],
+      ['DELETE', `${base}/${id}`, {}],
+      ['POST', `${base}/${id}/validate`, {}],
+      ['POST', `${base}/${id}/rotate-secret`, {}],
+      ['GET', `${base}/${id}/messages`, {}],
       ['GET', `${base}/${id}/messages/${foreignPost}/attempts`, {}],
       ['POST', `${base}/${id}/replay`, { body: { from: new Date(Date.now() - 60_000).toISOString(), to: new Date(Date.now() + 60_000).toISOString() } }],
     ] as const;
@@ -169,8 +231,11 @@ describe(`inbound route routes, /api/v2/servers/:serverId/inbound-routes (${TEST
     expect(page.body).toMatchObject({ total: 3, data: [{ match: 'c.example' }] });
     const desc = await v2<{ data: Wire[]; total: number }>(t, 'GET', base, { key, query: { pageSize: 1, sortDirection: 'dsc' } });
     expect(desc.body.data.map((r) => r.match)).toEqual(['c.example']);
-    for (const [query, code, field] of [[{ pageSize: 0 }, 'validation_failed', 'pageSize'], [{ pagesize: 2 }, 'unknown_field', 'pagesize'],
-      [{ sortField: 'match' }, 'validation_failed', 'sortField']] as const) {
+    for (const [query, code, field] of [
+      [{ pageSize: 0 }, 'validation_failed', 'pageSize'],
+      [{ pagesize: 2 }, 'unknown_field', 'pagesize'],
+      [{ sortField: 'match' }, 'validation_failed', 'sortField'],
+    ] as const) {
       const r = await v2<V2Error>(t, 'GET', base, { key, query });
       expect([r.status, r.body.error.code, r.body.error.field]).toEqual([400, code, field]);
     }
@@ -208,12 +273,12 @@ describe(`inbound route routes, /api/v2/servers/:serverId/inbound-routes (${TEST
   it('delete removes the route with its messages and attempts; 404 after', async () => {
     const r = (await create({ match: 'customer.example', url: receiver.url })).body.data;
     await receive({ id: r.id, serverId }, Date.now(), { attempt: true });
-    const otherMessages = await countRows(t.db, 'inbound_messages') - 1;
+    const otherMessages = (await countRows(t.db, 'inbound_messages')) - 1;
     const del = await v2<{ data: { id: number; deleted: boolean } }>(t, 'DELETE', `${base}/${r.id}`, { key });
     expect(del.body.data).toEqual({ id: r.id, deleted: true });
     expect(await t.store.getInboundRoute(serverId, r.id)).toBeUndefined();
-    expect((await queryRows(t.db, `SELECT id FROM inbound_posts WHERE route_id = ${r.id}`))).toHaveLength(0);
-    expect((await queryRows(t.db, `SELECT id FROM inbound_attempts WHERE route_id = ${r.id}`))).toHaveLength(0);
+    expect(await queryRows(t.db, `SELECT id FROM inbound_posts WHERE route_id = ${r.id}`)).toHaveLength(0);
+    expect(await queryRows(t.db, `SELECT id FROM inbound_attempts WHERE route_id = ${r.id}`)).toHaveLength(0);
     expect(await countRows(t.db, 'inbound_messages')).toBe(otherMessages);
     expect((await v2<V2Error>(t, 'DELETE', `${base}/${r.id}`, { key })).status).toBe(404);
     const bad = await v2<V2Error>(t, 'DELETE', `${base}/0`, { key });
@@ -249,7 +314,7 @@ describe(`inbound route routes, /api/v2/servers/:serverId/inbound-routes (${TEST
     expect((await t.store.getInboundRoute(serverId, r.id))!.signingSecrets).toEqual(stored!.signingSecrets);
   });
 
-  it('messages and attempts: paged, newest first, never the bytes; 404 for another route\'s message', async () => {
+  it("messages and attempts: paged, newest first, never the bytes; 404 for another route's message", async () => {
     const r = (await create({ match: 'customer.example', url: receiver.url })).body.data;
     const now = Date.now();
     const first = await receive({ id: r.id, serverId }, now - 2_000, { attempt: true, rcptTo: 'one@customer.example' });
@@ -275,10 +340,31 @@ describe(`inbound route routes, /api/v2/servers/:serverId/inbound-routes (${TEST
     const done = await receive({ id: r.id, serverId }, now - 5_000, { attempt: true });
     await receive({ id: r.id, serverId }, now - 4_000); // pending: left alone
     const outside = await receive({ id: r.id, serverId }, now - 60_000);
-    await t.store.claimInboundPosts('test2', 100, now, 0).then((w) => t.store.recordInboundAttempts('test2', w.filter((x) => x.postId === outside).map((x) => ({
-      postId: x.postId, routeId: x.route.id, ok: true, httpStatus: 200, durationMs: 1, error: null, responseSnippet: null,
-      next: { status: 'delivered' as const, attempts: 1, nextAttemptAt: now },
-    })), now).then(() => t.store.releaseInboundPosts('test2', w.map((x) => x.postId))));
+    await t.store.claimInboundPosts('test2', 100, now, 0).then((w) =>
+      t.store
+        .recordInboundAttempts(
+          'test2',
+          w
+            .filter((x) => x.postId === outside)
+            .map((x) => ({
+              postId: x.postId,
+              routeId: x.route.id,
+              ok: true,
+              httpStatus: 200,
+              durationMs: 1,
+              error: null,
+              responseSnippet: null,
+              next: { status: 'delivered' as const, attempts: 1, nextAttemptAt: now },
+            })),
+          now,
+        )
+        .then(() =>
+          t.store.releaseInboundPosts(
+            'test2',
+            w.map((x) => x.postId),
+          ),
+        ),
+    );
     const path = `${base}/${r.id}/replay`;
     const iso = (ms: number) => new Date(ms).toISOString();
     for (const [body, code, field] of [

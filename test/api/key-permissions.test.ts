@@ -7,7 +7,12 @@ import { createKey, v2, type V2Error } from '../helpers/api-v2.js';
 import { countRows } from '../helpers/webhooks.js';
 import { serverScopeOf } from '../../src/core/api-key.js';
 
-interface KeyWire { keyId: string; scope: string; serverId: number | null; apiKey?: string }
+interface KeyWire {
+  keyId: string;
+  scope: string;
+  serverId: number | null;
+  apiKey?: string;
+}
 
 describe(`keys with a set of permissions: injection, management or both (${TEST_STORE_KIND})`, () => {
   let sink: SmtpSink;
@@ -15,21 +20,34 @@ describe(`keys with a set of permissions: injection, management or both (${TEST_
   let serverId: number;
   const keys = () => countRows(t.db, 'api_keys');
   const message = (key: string | undefined, to: string) => ({
-    serverId, ...(key === undefined ? {} : { apiKey: key }),
+    serverId,
+    ...(key === undefined ? {} : { apiKey: key }),
     messages: [{ to: [{ emailAddress: to }], from: { emailAddress: 'app@example.com' }, subject: `to ${to}`, textBody: 'hello' }],
   });
-  const smtp = (key: string) => createTransport({
-    host: '127.0.0.1', port: t.app.smtpPort!, secure: false, ignoreTLS: true, auth: { user: String(serverId), pass: key },
-  });
-  const create = (scope: unknown) => v2<{ data: KeyWire } & V2Error>(t, 'POST', `/servers/${serverId}/api-keys`, {
-    key: t.credentials.accountKey, body: { name: 'k', scope },
-  });
+  const smtp = (key: string) =>
+    createTransport({
+      host: '127.0.0.1',
+      port: t.app.smtpPort!,
+      secure: false,
+      ignoreTLS: true,
+      auth: { user: String(serverId), pass: key },
+    });
+  const create = (scope: unknown) =>
+    v2<{ data: KeyWire } & V2Error>(t, 'POST', `/servers/${serverId}/api-keys`, {
+      key: t.credentials.accountKey,
+      body: { name: 'k', scope },
+    });
 
   beforeAll(async () => {
     sink = await startSmtpSink();
-    t = await startAppDeliveringToSink(sink, { pollMs: 50 }, {
-      roles: ['api', 'delivery', 'smtp'], config: { smtpHost: '127.0.0.1', submissionPort: 0, allowInsecureAuth: true },
-    });
+    t = await startAppDeliveringToSink(
+      sink,
+      { pollMs: 50 },
+      {
+        roles: ['api', 'delivery', 'smtp'],
+        config: { smtpHost: '127.0.0.1', submissionPort: 0, allowInsecureAuth: true },
+      },
+    );
     serverId = t.credentials.serverId;
   });
   afterAll(async () => {
@@ -56,13 +74,18 @@ describe(`keys with a set of permissions: injection, management or both (${TEST_
 
     expect((await inject(t, message(undefined, 'http-both@sink.test'), { headers: { authorization: `Bearer ${key}` } })).body.ErrorCode).toBe('Success');
     await smtp(key).sendMail({ from: 'app@example.com', to: 'smtp-both@sink.test', subject: 'by smtp', text: 'hello' });
-    await vi.waitFor(() => {
-      const to = sink.messages.flatMap((m) => m.rcptTo);
-      expect(to).toEqual(expect.arrayContaining(['http-both@sink.test', 'smtp-both@sink.test']));
-    }, { timeout: 10_000 });
+    await vi.waitFor(
+      () => {
+        const to = sink.messages.flatMap((m) => m.rcptTo);
+        expect(to).toEqual(expect.arrayContaining(['http-both@sink.test', 'smtp-both@sink.test']));
+      },
+      { timeout: 10_000 },
+    );
 
     const added = await fetch(`${t.url}/v2/servers/${serverId}/suppressions`, {
-      method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ emailAddress: 'gone@example.com' }),
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ emailAddress: 'gone@example.com' }),
     });
     expect(added.status).toBe(200);
     expect((await v2(t, 'GET', '/servers', { key })).status).toBe(200);
@@ -87,8 +110,9 @@ describe(`keys with a set of permissions: injection, management or both (${TEST_
     const refused = await inject(t, message(key, 'mgmt-only@sink.test'));
     expect(refused.body).toEqual({ ErrorCode: 'InvalidAuthentication', MessageResults: [], TransactionReceipt: expect.any(String) });
     expect(refused.headers.get('x-postline-error')).toContain('needs a key with the injection permission');
-    await expect(smtp(key).sendMail({ from: 'app@example.com', to: 'mgmt-smtp@sink.test', subject: 's', text: 'x' }))
-      .rejects.toMatchObject({ responseCode: 535 });
+    await expect(smtp(key).sendMail({ from: 'app@example.com', to: 'mgmt-smtp@sink.test', subject: 's', text: 'x' })).rejects.toMatchObject({
+      responseCode: 535,
+    });
     expect(await countRows(t.db, 'messages')).toBe(messages);
   });
 

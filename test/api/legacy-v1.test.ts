@@ -13,11 +13,30 @@ import { parseCsv, query } from '../reports/sql.js';
  * store's back.
  */
 type Rec = Record<string, string | number | boolean | null>;
-interface List { timestamp: number; totalCount: number; totalPages: number; count: number; collection: Rec[] }
-interface V1Err { timestamp: number; result: string; message: string; parameter?: string }
+interface List {
+  timestamp: number;
+  totalCount: number;
+  totalPages: number;
+  count: number;
+  collection: Rec[];
+}
+interface V1Err {
+  timestamp: number;
+  result: string;
+  message: string;
+  parameter?: string;
+}
 interface EventFact {
-  id: number; type: string; occurred_at: number; data: string | null; message_id: string; address: string;
-  mailing_id: string | null; custom_message_id: string | null; from_address: string; size_bytes: number;
+  id: number;
+  type: string;
+  occurred_at: number;
+  data: string | null;
+  message_id: string;
+  address: string;
+  mailing_id: string | null;
+  custom_message_id: string | null;
+  from_address: string;
+  size_bytes: number;
 }
 
 const T_OPEN = Date.UTC(2025, 2, 10, 12, 0, 0);
@@ -36,7 +55,7 @@ describe(`legacy v1 API (${TEST_STORE_KIND})`, () => {
     for (const [k, v] of Object.entries(q)) url.searchParams.append(k, String(v));
     const res = await fetch(url, { method, headers: auth === null ? {} : { authorization: auth } });
     const text = await res.text();
-    const json = (res.headers.get('content-type') ?? '').startsWith('application/json') ? JSON.parse(text) as unknown : null;
+    const json = (res.headers.get('content-type') ?? '').startsWith('application/json') ? (JSON.parse(text) as unknown) : null;
     return { status: res.status, headers: res.headers, text, json };
   }
   const list = async (method: string, q: Record<string, string | number> = {}) => {
@@ -46,22 +65,40 @@ describe(`legacy v1 API (${TEST_STORE_KIND})`, () => {
   };
 
   async function eventFacts(type: string): Promise<EventFact[]> {
-    const rows = await query<EventFact>(t.db, `SELECT e.id, e.type, e.occurred_at, e.data, e.message_id, r.address, r.mailing_id, r.custom_message_id,
+    const rows = await query<EventFact>(
+      t.db,
+      `SELECT e.id, e.type, e.occurred_at, e.data, e.message_id, r.address, r.mailing_id, r.custom_message_id,
       m.from_address, m.size_bytes FROM events e JOIN recipients r ON r.id = e.recipient_id JOIN messages m ON m.id = e.message_id
-      WHERE e.server_id = ? AND e.type = ?`, [serverId, type]);
-    return rows.map((r) => ({ ...r, id: Number(r.id), occurred_at: Number(r.occurred_at), size_bytes: Number(r.size_bytes) }))
+      WHERE e.server_id = ? AND e.type = ?`,
+      [serverId, type],
+    );
+    return rows
+      .map((r) => ({ ...r, id: Number(r.id), occurred_at: Number(r.occurred_at), size_bytes: Number(r.size_bytes) }))
       .sort((a, b) => a.occurred_at - b.occurred_at || a.id - b.id);
   }
   const common = (f: EventFact, tz = 0): Rec => ({
-    ServerId: serverId, DateTime: f.occurred_at + tz * 60_000, MessageId: f.custom_message_id ?? f.message_id, MailingId: f.mailing_id,
-    ToAddress: f.address, FromAddress: f.from_address,
+    ServerId: serverId,
+    DateTime: f.occurred_at + tz * 60_000,
+    MessageId: f.custom_message_id ?? f.message_id,
+    MailingId: f.mailing_id,
+    ToAddress: f.address,
+    FromAddress: f.from_address,
   });
   const dataOf = (f: EventFact) => JSON.parse(f.data ?? '{}') as Record<string, string | number>;
   const EXPECTED: Record<string, { type: string; rec: (f: EventFact) => Rec }> = {
-    messagesFailed: { type: 'Failed', rec: (f) => ({ ...common(f), FailureType: dataOf(f).FailureType!, FailureCode: dataOf(f).FailureCode ?? null, Reason: dataOf(f).Reason! }) },
+    messagesFailed: {
+      type: 'Failed',
+      rec: (f) => ({ ...common(f), FailureType: dataOf(f).FailureType!, FailureCode: dataOf(f).FailureCode ?? null, Reason: dataOf(f).Reason! }),
+    },
     messagesQueued: { type: 'Queued', rec: (f) => ({ ...common(f), MessageSize: f.size_bytes, FailureCode: null, Reason: null }) },
-    messagesProcessed: { type: 'Delivered', rec: (f) => ({ ...common(f), Disposition: 0, LocalIp: dataOf(f).LocalIp ?? null, MessageSize: f.size_bytes, Response: dataOf(f).Response! }) },
-    messagesFblReported: { type: 'Complaint', rec: (f) => ({ ...common(f), OriginalRecipient: f.address, Type: dataOf(f).FblType!, UserAgent: dataOf(f).UserAgent! }) },
+    messagesProcessed: {
+      type: 'Delivered',
+      rec: (f) => ({ ...common(f), Disposition: 0, LocalIp: dataOf(f).LocalIp ?? null, MessageSize: f.size_bytes, Response: dataOf(f).Response! }),
+    },
+    messagesFblReported: {
+      type: 'Complaint',
+      rec: (f) => ({ ...common(f), OriginalRecipient: f.address, Type: dataOf(f).FblType!, UserAgent: dataOf(f).UserAgent! }),
+    },
     messagesOpenClick: { type: 'Tracking', rec: (f) => ({ ...common(f), OriginalRecipient: f.address, EventType: dataOf(f).TrackingType! }) },
   };
 
@@ -81,7 +118,11 @@ describe(`legacy v1 API (${TEST_STORE_KIND})`, () => {
     key = (await createKey(t.store, serverId, 'management')).key;
     await t.store.addSuppressions(serverId, [{ address: 'listed@sink.test', reason: 'Unsubscribe' }], Date.now());
     const send = async (m: Record<string, unknown>) => {
-      const r = await inject(t, { ServerId: serverId, ApiKey: t.credentials.apiKey, Messages: [{ TextBody: 'Hello', Subject: 'Hi', From: { EmailAddress: 'news@shop.example' }, ...m }] });
+      const r = await inject(t, {
+        ServerId: serverId,
+        ApiKey: t.credentials.apiKey,
+        Messages: [{ TextBody: 'Hello', Subject: 'Hi', From: { EmailAddress: 'news@shop.example' }, ...m }],
+      });
       expect(r.body.ErrorCode, r.text).toBe('Success');
     };
     const to = (...a: string[]) => a.map((EmailAddress) => ({ EmailAddress }));
@@ -93,9 +134,30 @@ describe(`legacy v1 API (${TEST_STORE_KIND})`, () => {
     const [a1] = await query<{ id: string; message_id: string }>(t.db, "SELECT id, message_id FROM recipients WHERE address = 'a1@sink.test'");
     const [b1] = await query<{ id: string; message_id: string }>(t.db, "SELECT id, message_id FROM recipients WHERE address = 'b1@sink.test'");
     await t.store.appendEvents([
-      { serverId, messageId: a1!.message_id, recipientId: a1!.id, type: 'Tracking', occurredAt: T_OPEN, data: { TrackingType: 1, UserAgent: 'Mail/1.0', ClientIp: '203.0.113.9' } },
-      { serverId, messageId: a1!.message_id, recipientId: a1!.id, type: 'Tracking', occurredAt: T_CLICK, data: { TrackingType: 0, UserAgent: 'Mail/1.0', ClientIp: '203.0.113.9', Url: 'https://shop.example/x' } },
-      { serverId, messageId: b1!.message_id, recipientId: b1!.id, type: 'Complaint', occurredAt: T_COMPLAINT, data: { FblType: 'abuse', UserAgent: 'Yahoo!-Mail-Feedback/2.0', From: 'news@shop.example', To: 'b1@sink.test', Length: 1234 } },
+      {
+        serverId,
+        messageId: a1!.message_id,
+        recipientId: a1!.id,
+        type: 'Tracking',
+        occurredAt: T_OPEN,
+        data: { TrackingType: 1, UserAgent: 'Mail/1.0', ClientIp: '203.0.113.9' },
+      },
+      {
+        serverId,
+        messageId: a1!.message_id,
+        recipientId: a1!.id,
+        type: 'Tracking',
+        occurredAt: T_CLICK,
+        data: { TrackingType: 0, UserAgent: 'Mail/1.0', ClientIp: '203.0.113.9', Url: 'https://shop.example/x' },
+      },
+      {
+        serverId,
+        messageId: b1!.message_id,
+        recipientId: b1!.id,
+        type: 'Complaint',
+        occurredAt: T_COMPLAINT,
+        data: { FblType: 'abuse', UserAgent: 'Yahoo!-Mail-Feedback/2.0', From: 'news@shop.example', To: 'b1@sink.test', Length: 1234 },
+      },
     ]);
   }, 30_000);
 
@@ -130,10 +192,14 @@ describe(`legacy v1 API (${TEST_STORE_KIND})`, () => {
     const r = await v1('GET', 'messagesFailed', { serverId, type: 'xml' });
     expect(r.status, r.text).toBe(200);
     expect(r.headers.get('content-type')).toMatch(/^application\/xml/);
-    const doc = new XMLParser({ parseTagValue: false, isArray: (name) => name === 'item' }).parse(r.text) as { response: Record<string, unknown> & { collection: { item: Record<string, string>[] } } };
+    const doc = new XMLParser({ parseTagValue: false, isArray: (name) => name === 'item' }).parse(r.text) as {
+      response: Record<string, unknown> & { collection: { item: Record<string, string>[] } };
+    };
     expect(Object.keys(doc.response)).toEqual(['timestamp', 'totalCount', 'totalPages', 'count', 'collection']);
     expect(doc.response.totalCount).toBe(String(json.totalCount));
-    expect(doc.response.collection.item).toEqual(json.collection.map((rec) => Object.fromEntries(Object.entries(rec).map(([k, v]) => [k, v === null ? '' : String(v)]))));
+    expect(doc.response.collection.item).toEqual(
+      json.collection.map((rec) => Object.fromEntries(Object.entries(rec).map(([k, v]) => [k, v === null ? '' : String(v)]))),
+    );
   });
 
   it.each(Object.keys(EXPECTED))('%s in XML, CSV and JSONP says what its JSON says', async (method) => {
@@ -141,8 +207,16 @@ describe(`legacy v1 API (${TEST_STORE_KIND})`, () => {
     const asText = (rec: Rec) => Object.fromEntries(Object.entries(rec).map(([k, v]) => [k, v === null ? '' : String(v)]));
     const xml = await v1('GET', method, { serverId, type: 'XML' });
     expect(xml.headers.get('content-type')).toMatch(/^application\/xml/);
-    const doc = new XMLParser({ parseTagValue: false, isArray: (name) => name === 'item' }).parse(xml.text) as { response: Record<string, unknown> & { collection: { item: Record<string, string>[] } } };
-    expect({ ...doc.response, timestamp: '' }).toEqual({ timestamp: '', totalCount: String(json.totalCount), totalPages: String(json.totalPages), count: String(json.count), collection: { item: json.collection.map(asText) } });
+    const doc = new XMLParser({ parseTagValue: false, isArray: (name) => name === 'item' }).parse(xml.text) as {
+      response: Record<string, unknown> & { collection: { item: Record<string, string>[] } };
+    };
+    expect({ ...doc.response, timestamp: '' }).toEqual({
+      timestamp: '',
+      totalCount: String(json.totalCount),
+      totalPages: String(json.totalPages),
+      count: String(json.count),
+      collection: { item: json.collection.map(asText) },
+    });
     const csv = await v1('GET', method, { serverId, type: 'csv' });
     const [header, ...rows] = parseCsv(csv.text);
     expect(header).toEqual(Object.keys(json.collection[0]!));
@@ -198,7 +272,7 @@ describe(`legacy v1 API (${TEST_STORE_KIND})`, () => {
     expect(await list('messagesQueued', { count: 0 })).toMatchObject({ totalCount: 6, totalPages: 0, count: 0, collection: [] });
   });
 
-  it('filters by mailingId and by messageId (the customer\'s or Postline\'s)', async () => {
+  it("filters by mailingId and by messageId (the customer's or Postline's)", async () => {
     const spring = await list('messagesQueued', { mailingId: 'spring' });
     expect(spring.collection.map((r) => r.ToAddress).sort()).toEqual(['a1@sink.test', 'permfail1@sink.test']);
     expect((await list('messagesQueued', { messageId: 'cust-1' })).totalCount).toBe(2);
@@ -220,7 +294,7 @@ describe(`legacy v1 API (${TEST_STORE_KIND})`, () => {
     expect((await list('messagesOpenClick', { startDate: '2025-03-10 20:00:00', endDate: '2025-03-10 20:29:59', timeZone: -360 })).totalCount).toBe(0);
   });
 
-  it('reads parameters in any case, takes accountId for serverId and ignores other methods\' parameters', async () => {
+  it("reads parameters in any case, takes accountId for serverId and ignores other methods' parameters", async () => {
     const r = await v1('GET', 'messagesFblReported', { serverid: serverId, TYPE: 'json', disposition: 0, sortDirection: 'desc', count: '', index: '' });
     expect(r.status, r.text).toBe(200);
     expect((r.json as List).totalCount).toBe(1);
@@ -229,17 +303,24 @@ describe(`legacy v1 API (${TEST_STORE_KIND})`, () => {
     expect(Object.keys((old.json as List).collection[0]!)[0]).toBe('AccountId');
   });
 
-  it('accountData gives this month\'s figures in one object', async () => {
+  it("accountData gives this month's figures in one object", async () => {
     const r = await v1('GET', 'accountData', { serverId, type: 'JSON' });
     expect(r.status, r.text).toBe(200);
     const body = r.json as { timestamp: number; object: Rec };
     const now = new Date();
     const monthStart = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
-    const [queued] = await query<{ n: number }>(t.db, "SELECT count(*) AS n FROM events WHERE server_id = ? AND type = 'Queued' AND occurred_at >= ?", [serverId, monthStart]);
+    const [queued] = await query<{ n: number }>(t.db, "SELECT count(*) AS n FROM events WHERE server_id = ? AND type = 'Queued' AND occurred_at >= ?", [
+      serverId,
+      monthStart,
+    ]);
     expect(body.object).toMatchObject({
-      ServerId: serverId, BillingPeriodStart: monthStart, PlanBillingPeriodStart: monthStart,
+      ServerId: serverId,
+      BillingPeriodStart: monthStart,
+      PlanBillingPeriodStart: monthStart,
       BillingPeriodEnd: Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1) - 1000,
-      BillingPeriodMessageCount: Number(queued!.n), MessageAllowance: null, IsOverMessageAllowance: false,
+      BillingPeriodMessageCount: Number(queued!.n),
+      MessageAllowance: null,
+      IsOverMessageAllowance: false,
     });
     const asText = Object.fromEntries(Object.entries(body.object).map(([k, v]) => [k, v === null ? '' : String(v)]));
     const xml = await v1('GET', 'accountData', { serverId, type: 'XML' });
@@ -255,10 +336,31 @@ describe(`legacy v1 API (${TEST_STORE_KIND})`, () => {
     const [c1] = await query<{ id: string; message_id: string }>(t.db, "SELECT id, message_id FROM recipients WHERE address = 'c1@sink.test'");
     const at = Date.UTC(2020, 0, 1, 12);
     await t.store.appendEvents([
-      { serverId, messageId: c1!.message_id, recipientId: c1!.id, type: 'Tracking', occurredAt: at, data: { TrackingType: 7, UserAgent: 'x', ClientIp: '203.0.113.1' } },
-      { serverId, messageId: c1!.message_id, recipientId: c1!.id, type: 'Tracking', occurredAt: at + 1000, data: { TrackingType: 1, UserAgent: 'x', ClientIp: '203.0.113.1' } },
+      {
+        serverId,
+        messageId: c1!.message_id,
+        recipientId: c1!.id,
+        type: 'Tracking',
+        occurredAt: at,
+        data: { TrackingType: 7, UserAgent: 'x', ClientIp: '203.0.113.1' },
+      },
+      {
+        serverId,
+        messageId: c1!.message_id,
+        recipientId: c1!.id,
+        type: 'Tracking',
+        occurredAt: at + 1000,
+        data: { TrackingType: 1, UserAgent: 'x', ClientIp: '203.0.113.1' },
+      },
       // About the whole message, no recipient: not a record of any list.
-      { serverId, messageId: c1!.message_id, recipientId: null, type: 'Tracking', occurredAt: at + 2000, data: { TrackingType: 1, UserAgent: 'x', ClientIp: '203.0.113.1' } },
+      {
+        serverId,
+        messageId: c1!.message_id,
+        recipientId: null,
+        type: 'Tracking',
+        occurredAt: at + 2000,
+        data: { TrackingType: 1, UserAgent: 'x', ClientIp: '203.0.113.1' },
+      },
     ]);
     const r = await list('messagesOpenClick', { startDate: '2020-01-01', endDate: '2020-01-01 23:59:59' });
     expect(r.totalCount).toBe(2);
@@ -267,15 +369,40 @@ describe(`legacy v1 API (${TEST_STORE_KIND})`, () => {
   });
 
   it('the OpenAPI document describes every /v1 route (Basic, its parameters, its formats)', async () => {
-    const doc = await (await fetch(`${t.url}/api/openapi.json`)).json() as {
-      paths: Record<string, Record<string, { tags: string[]; summary: string; security: unknown; parameters: { name: string }[]; responses: Record<string, { content?: Record<string, unknown> }> }>>;
+    const doc = (await (await fetch(`${t.url}/api/openapi.json`)).json()) as {
+      paths: Record<
+        string,
+        Record<
+          string,
+          {
+            tags: string[];
+            summary: string;
+            security: unknown;
+            parameters: { name: string }[];
+            responses: Record<string, { content?: Record<string, unknown> }>;
+          }
+        >
+      >;
     };
-    const v1 = Object.entries(doc.paths).filter(([p]) => p.startsWith('/v1/')).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`));
-    expect(v1.sort()).toEqual(['DELETE /v1/suppressions', 'GET /v1/accountData', 'GET /v1/messagesFailed', 'GET /v1/messagesFblReported',
-      'GET /v1/messagesOpenClick', 'GET /v1/messagesProcessed', 'GET /v1/messagesQueued', 'GET /v1/suppressions', 'POST /v1/suppressions']);
+    const v1 = Object.entries(doc.paths)
+      .filter(([p]) => p.startsWith('/v1/'))
+      .flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`));
+    expect(v1.sort()).toEqual([
+      'DELETE /v1/suppressions',
+      'GET /v1/accountData',
+      'GET /v1/messagesFailed',
+      'GET /v1/messagesFblReported',
+      'GET /v1/messagesOpenClick',
+      'GET /v1/messagesProcessed',
+      'GET /v1/messagesQueued',
+      'GET /v1/suppressions',
+      'POST /v1/suppressions',
+    ]);
     const op = doc.paths['/v1/messagesFailed']!.get!;
     expect(op).toMatchObject({ tags: ['legacy-v1'], security: [{ basic: [] }] });
-    expect(op.parameters.map((p) => p.name)).toEqual(expect.arrayContaining(['serverId', 'type', 'count', 'index', 'startDate', 'endDate', 'timeZone', 'mailingId', 'messageId']));
+    expect(op.parameters.map((p) => p.name)).toEqual(
+      expect.arrayContaining(['serverId', 'type', 'count', 'index', 'startDate', 'endDate', 'timeZone', 'mailingId', 'messageId']),
+    );
     expect(Object.keys(op.responses['200']!.content!).sort()).toEqual(['application/javascript', 'application/json', 'application/xml', 'text/csv']);
     expect(op.responses['4XX'] ?? op.responses['4xx']).toBeDefined();
   });
@@ -286,18 +413,24 @@ describe(`legacy v1 API (${TEST_STORE_KIND})`, () => {
 
     it('add, look up and remove one address; an added address is not delivered to', async () => {
       const q = { serverId, emailAddress: 'Later@Sink.test', type: 'JSON' };
-      expect((await v1('GET', 'suppressions', q)).json).toMatchObject({ object: { ServerId: serverId, EmailAddress: 'later@sink.test', Suppressed: false, Reason: null } });
+      expect((await v1('GET', 'suppressions', q)).json).toMatchObject({
+        object: { ServerId: serverId, EmailAddress: 'later@sink.test', Suppressed: false, Reason: null },
+      });
       const added = await v1('POST', 'suppressions', q);
       expect(added.status, added.text).toBe(200);
       expect(added.json).toMatchObject({ object: { EmailAddress: 'later@sink.test', Suppressed: true, Reason: 'CustomerRequest' } });
       expect(await suppressionRows(serverId, 'later@sink.test')).toEqual([{ reason: 'CustomerRequest' }]);
       expect((await v1('GET', 'suppressions', q)).json).toMatchObject({ object: { Suppressed: true, Reason: 'CustomerRequest' } });
 
-      const r = await inject(t, { ServerId: serverId, ApiKey: t.credentials.apiKey, Messages: [{ TextBody: 'x', Subject: 'x', From: { EmailAddress: 'news@shop.example' }, To: [{ EmailAddress: 'later@sink.test' }] }] });
+      const r = await inject(t, {
+        ServerId: serverId,
+        ApiKey: t.credentials.apiKey,
+        Messages: [{ TextBody: 'x', Subject: 'x', From: { EmailAddress: 'news@shop.example' }, To: [{ EmailAddress: 'later@sink.test' }] }],
+      });
       expect(r.body.ErrorCode, r.text).toBe('Success');
       let status = '';
       for (let i = 0; i < 200 && status !== 'suppressed'; i++) {
-        [{ status }] = [...await query<{ status: string }>(t.db, "SELECT status FROM recipients WHERE address = 'later@sink.test'"), { status: '' }];
+        [{ status }] = [...(await query<{ status: string }>(t.db, "SELECT status FROM recipients WHERE address = 'later@sink.test'")), { status: '' }];
         await new Promise((res) => setTimeout(res, 25));
       }
       expect(status).toBe('suppressed');
@@ -328,7 +461,7 @@ describe(`legacy v1 API (${TEST_STORE_KIND})`, () => {
       expect(await query<{ n: number }>(t.db, 'SELECT count(*) AS n FROM suppressions')).toEqual(before);
     });
 
-    it('refuses another tenant\'s server, writing nothing', async () => {
+    it("refuses another tenant's server, writing nothing", async () => {
       const other = await createTenant(t.store, 'Stranger');
       const r = await v1('POST', 'suppressions', { serverId: other.serverId, emailAddress: 'x@sink.test' });
       expect(r.status, r.text).toBe(403);
@@ -355,7 +488,7 @@ describe(`legacy v1 API (${TEST_STORE_KIND})`, () => {
       expect((await v1('GET', 'messagesFailed', { serverId })).status).toBe(200);
     });
 
-    it('takes an account key of the server\'s account; refuses an injection key (403)', async () => {
+    it("takes an account key of the server's account; refuses an injection key (403)", async () => {
       const account = await query<{ account_id: number }>(t.db, 'SELECT account_id FROM servers WHERE id = ?', [serverId]);
       const accountKey = (await createAccountKey(t.store, Number(account[0]!.account_id))).key;
       expect((await v1('GET', 'messagesFailed', { serverId }, basic(accountKey, 'admin@example.com'))).status).toBe(200);
@@ -392,7 +525,7 @@ describe(`legacy v1 API (${TEST_STORE_KIND})`, () => {
       expect((await v1('GET', 'messagesFailed', { type: 'JSON' }, basic('nope'))).status).toBe(401);
     });
 
-    it('another tenant\'s server: 403', async () => {
+    it("another tenant's server: 403", async () => {
       const other = await createTenant(t.store, 'Other');
       const r = await v1('GET', 'messagesFailed', { serverId: other.serverId });
       expect(r.status).toBe(403);
@@ -413,8 +546,12 @@ describe(`legacy v1 API (${TEST_STORE_KIND})`, () => {
       expect(JSON.parse(/^\/\*\*\/onData\((.*)\);$/s.exec(r.text)![1]!)).toMatchObject({ result: 'InvalidParameter', parameter: 'count' });
     });
 
-    it('an unknown route or method answers in this API\'s shape', async () => {
-      for (const [method, path] of [['GET', 'messagesDelivered'], ['PUT', 'suppressions'], ['GET', 'nope/deeper']] as const) {
+    it("an unknown route or method answers in this API's shape", async () => {
+      for (const [method, path] of [
+        ['GET', 'messagesDelivered'],
+        ['PUT', 'suppressions'],
+        ['GET', 'nope/deeper'],
+      ] as const) {
         const r = await v1(method, path, { serverId });
         expect(r.status, r.text).toBe(404);
         expect(r.json).toMatchObject({ result: 'NotFound' });

@@ -4,13 +4,38 @@ import { TEST_STORE_KIND } from '../helpers/stores.js';
 import { createKey, createTenant, setServerStatus } from '../helpers/api-v2.js';
 import { countRows, queryRows } from '../helpers/webhooks.js';
 
-interface ListWire { listId: number; serverId: number; name: string; contactCount: number; createdOn: string; updatedOn: string }
-interface ContactWire {
-  contactId: number; serverId: number; emailAddress: string; firstName: string | null; lastName: string | null;
-  unsubscribed: boolean; unsubscribedOn: string | null; customFields: Record<string, string>; createdOn: string; updatedOn: string;
+interface ListWire {
+  listId: number;
+  serverId: number;
+  name: string;
+  contactCount: number;
+  createdOn: string;
+  updatedOn: string;
 }
-interface FieldWire { customFieldNameId: number; name: string; serverId: number; customFieldType: string }
-interface Res<T> { status: number; body: T; text: string; headers: Headers }
+interface ContactWire {
+  contactId: number;
+  serverId: number;
+  emailAddress: string;
+  firstName: string | null;
+  lastName: string | null;
+  unsubscribed: boolean;
+  unsubscribedOn: string | null;
+  customFields: Record<string, string>;
+  createdOn: string;
+  updatedOn: string;
+}
+interface FieldWire {
+  customFieldNameId: number;
+  name: string;
+  serverId: number;
+  customFieldType: string;
+}
+interface Res<T> {
+  status: number;
+  body: T;
+  text: string;
+  headers: Headers;
+}
 
 /** Who calls: [user, password] as Basic credentials, a raw Authorization header, or no header (null). */
 type Auth = [string | number, string] | { header: string } | null;
@@ -21,10 +46,14 @@ describe(`Marketing API v1, /marketing/v1 (${TEST_STORE_KIND})`, () => {
   let key: string;
   let other: { serverId: number; managementKey: string; accountKey: string };
 
-  async function call<T = unknown>(method: string, path: string, opts: { auth?: Auth; body?: unknown; query?: Record<string, string | number> } = {}): Promise<Res<T>> {
+  async function call<T = unknown>(
+    method: string,
+    path: string,
+    opts: { auth?: Auth; body?: unknown; query?: Record<string, string | number> } = {},
+  ): Promise<Res<T>> {
     const url = new URL(`${t.url}/marketing/v1${path}`);
     for (const [k, v] of Object.entries(opts.query ?? {})) url.searchParams.append(k, String(v));
-    const auth = opts.auth === undefined ? [serverId, key] as const : opts.auth;
+    const auth = opts.auth === undefined ? ([serverId, key] as const) : opts.auth;
     const headers: Record<string, string> = {};
     if (Array.isArray(auth)) headers.authorization = `Basic ${Buffer.from(`${auth[0]}:${auth[1]}`).toString('base64')}`;
     else if (auth) headers.authorization = (auth as { header: string }).header;
@@ -42,7 +71,9 @@ describe(`Marketing API v1, /marketing/v1 (${TEST_STORE_KIND})`, () => {
     key = (await createKey(t.store, serverId, 'management')).key;
     other = await createTenant(t.store);
   });
-  afterAll(async () => { await t.close(); });
+  afterAll(async () => {
+    await t.close();
+  });
 
   describe('authentication', () => {
     it('refuses a missing, malformed or wrong credential with 401 {message}, and stores nothing', async () => {
@@ -122,12 +153,16 @@ describe(`Marketing API v1, /marketing/v1 (${TEST_STORE_KIND})`, () => {
   });
 
   describe('list members', () => {
-    it('PUT /lists/{id}/contacts upserts by address, keeps an existing contact\'s names, and is idempotent', async () => {
+    it("PUT /lists/{id}/contacts upserts by address, keeps an existing contact's names, and is idempotent", async () => {
       const list = (await call<ListWire>('POST', '/lists', { body: { name: 'Members' } })).body;
-      const first = await call<ContactWire>('PUT', `/lists/${list.listId}/contacts`, { body: { emailAddress: 'Ann@Example.COM', firstName: 'Ann', lastName: 'Lee' } });
+      const first = await call<ContactWire>('PUT', `/lists/${list.listId}/contacts`, {
+        body: { emailAddress: 'Ann@Example.COM', firstName: 'Ann', lastName: 'Lee' },
+      });
       expect(first.status).toBe(200);
       expect(first.body).toMatchObject({ serverId, emailAddress: 'ann@example.com', firstName: 'Ann', lastName: 'Lee', unsubscribed: false });
-      const again = await call<ContactWire>('PUT', `/lists/${list.listId}/contacts`, { body: { emailAddress: 'ann@example.com', firstName: 'Other', lastName: 'Name' } });
+      const again = await call<ContactWire>('PUT', `/lists/${list.listId}/contacts`, {
+        body: { emailAddress: 'ann@example.com', firstName: 'Other', lastName: 'Name' },
+      });
       expect([again.status, again.body.contactId, again.body.firstName, again.body.lastName]).toEqual([200, first.body.contactId, 'Ann', 'Lee']);
       expect(await queryRows(t.db, `SELECT contact_id FROM contact_list_members WHERE list_id = ${list.listId}`)).toHaveLength(1);
       expect(await queryRows(t.db, `SELECT id FROM contacts WHERE email = 'ann@example.com'`)).toHaveLength(1);
@@ -136,10 +171,14 @@ describe(`Marketing API v1, /marketing/v1 (${TEST_STORE_KIND})`, () => {
     it('refuses a bad address (400) and an unknown list (404) without creating a contact', async () => {
       const list = (await call<ListWire>('POST', '/lists', { body: { name: 'Strict' } })).body;
       const before = await countRows(t.db, 'contacts');
-      expect(message(await call('PUT', `/lists/${list.listId}/contacts`, { body: { emailAddress: 'not an address' } })))
-        .toEqual([400, 'emailAddress "not an address" is not a valid email address']);
-      expect(message(await call('PUT', `/lists/${list.listId}/contacts`, { body: { emailAddress: 'x@example.com', age: 3 } })))
-        .toEqual([400, 'unknown body field "age"']);
+      expect(message(await call('PUT', `/lists/${list.listId}/contacts`, { body: { emailAddress: 'not an address' } }))).toEqual([
+        400,
+        'emailAddress "not an address" is not a valid email address',
+      ]);
+      expect(message(await call('PUT', `/lists/${list.listId}/contacts`, { body: { emailAddress: 'x@example.com', age: 3 } }))).toEqual([
+        400,
+        'unknown body field "age"',
+      ]);
       expect(message(await call('PUT', '/lists/999999/contacts', { body: { emailAddress: 'nolist@example.com' } }))).toEqual([404, 'no list 999999']);
       expect(await countRows(t.db, 'contacts')).toBe(before);
     });
@@ -155,8 +194,10 @@ describe(`Marketing API v1, /marketing/v1 (${TEST_STORE_KIND})`, () => {
 
       expect((await call('DELETE', `/lists/${list.listId}/contacts`, { query: { emailAddress: 'BYID@example.com' } })).status).toBe(204);
       expect((await call<ListWire[]>('GET', '/lists')).body.find((l) => l.listId === list.listId)!.contactCount).toBe(0);
-      expect(message(await call('DELETE', `/lists/${list.listId}/contacts`, { query: { emailAddress: 'byid@example.com' } })))
-        .toEqual([404, `byid@example.com is not on list ${list.listId}`]);
+      expect(message(await call('DELETE', `/lists/${list.listId}/contacts`, { query: { emailAddress: 'byid@example.com' } }))).toEqual([
+        404,
+        `byid@example.com is not on list ${list.listId}`,
+      ]);
       // SocketLabs' spelling, with the trailing slash.
       await call('PUT', `/lists/${list.listId}/contacts/${c.contactId}`);
       expect((await call('DELETE', `/lists/${list.listId}/contacts/`, { query: { emailAddress: 'byid@example.com' } })).status).toBe(204);
@@ -178,7 +219,12 @@ describe(`Marketing API v1, /marketing/v1 (${TEST_STORE_KIND})`, () => {
       expect((await call<ContactWire>('GET', `/contacts/${id}`)).body).toEqual(created.body);
 
       const changed = await call<ContactWire>('PATCH', `/contacts/${id}`, { body: { lastName: 'Club', customFields: { FavoriteTeam: 'Blues' } } });
-      expect([changed.status, changed.body.firstName, changed.body.lastName, changed.body.customFields]).toEqual([200, 'Fan', 'Club', { FavoriteTeam: 'Blues' }]);
+      expect([changed.status, changed.body.firstName, changed.body.lastName, changed.body.customFields]).toEqual([
+        200,
+        'Fan',
+        'Club',
+        { FavoriteTeam: 'Blues' },
+      ]);
 
       for (const e of ['fanb@example.com', 'fanc@example.com', 'other@example.com']) await call('POST', '/contacts', { body: { emailAddress: e } });
       const page0 = await call<{ total: number; contacts: ContactWire[] }>('GET', '/contacts', { query: { startsWith: 'FAN', pageSize: 2, pageNumber: 0 } });
@@ -198,12 +244,19 @@ describe(`Marketing API v1, /marketing/v1 (${TEST_STORE_KIND})`, () => {
       await call('POST', '/contacts', { body: { emailAddress: 'taken@example.com', firstName: 'First' } });
       const before = await countRows(t.db, 'contacts');
       const values = await countRows(t.db, 'contact_field_values');
-      expect(message(await call('POST', '/contacts', { body: { emailAddress: 'TAKEN@example.com', firstName: 'Second' } })))
-        .toEqual([409, 'a contact with the address taken@example.com already exists']);
+      expect(message(await call('POST', '/contacts', { body: { emailAddress: 'TAKEN@example.com', firstName: 'Second' } }))).toEqual([
+        409,
+        'a contact with the address taken@example.com already exists',
+      ]);
       expect(message(await call('POST', '/contacts', { body: { emailAddress: 'a@b' } }))).toEqual([400, 'emailAddress "a@b" is not a valid email address']);
-      expect(message(await call('POST', '/contacts', { body: { emailAddress: 'new@example.com', customFields: { NoSuchField: 'x' } } })))
-        .toEqual([400, 'there is no custom field "NoSuchField"; create it first with POST /customfields/NoSuchField']);
-      expect(message(await call('POST', '/contacts', { body: { emailAddress: 'new@example.com', nickname: 'x' } }))).toEqual([400, 'unknown body field "nickname"']);
+      expect(message(await call('POST', '/contacts', { body: { emailAddress: 'new@example.com', customFields: { NoSuchField: 'x' } } }))).toEqual([
+        400,
+        'there is no custom field "NoSuchField"; create it first with POST /customfields/NoSuchField',
+      ]);
+      expect(message(await call('POST', '/contacts', { body: { emailAddress: 'new@example.com', nickname: 'x' } }))).toEqual([
+        400,
+        'unknown body field "nickname"',
+      ]);
       expect(await countRows(t.db, 'contacts')).toBe(before);
       expect(await countRows(t.db, 'contact_field_values')).toBe(values);
       const [row] = await queryRows<{ first_name: string }>(t.db, `SELECT first_name FROM contacts WHERE email = 'taken@example.com'`);
@@ -224,8 +277,10 @@ describe(`Marketing API v1, /marketing/v1 (${TEST_STORE_KIND})`, () => {
       expect([r.status, r.body.contactId, r.body.unsubscribed]).toEqual([200, c.contactId, true]);
       const again = await call<ContactWire>('POST', '/contacts/unsubscribe/', { body: { emailAddress: 'leaving@example.com' } });
       expect([again.status, again.body.unsubscribedOn]).toEqual([200, r.body.unsubscribedOn]);
-      expect(message(await call('POST', '/contacts/unsubscribe', { body: { emailAddress: 'nobody@example.com' } })))
-        .toEqual([404, 'no contact with the address nobody@example.com']);
+      expect(message(await call('POST', '/contacts/unsubscribe', { body: { emailAddress: 'nobody@example.com' } }))).toEqual([
+        404,
+        'no contact with the address nobody@example.com',
+      ]);
       expect((await call('POST', '/contacts/unsubscribe', { body: { emailAddress: 'bad' } })).status).toBe(400);
       expect(await queryRows(t.db, `SELECT id FROM contacts WHERE email IN ('nobody@example.com', 'bad')`)).toEqual([]);
     });
@@ -252,12 +307,17 @@ describe(`Marketing API v1, /marketing/v1 (${TEST_STORE_KIND})`, () => {
         const r = await call('POST', `/customfields/${name}`);
         expect(message(r)).toEqual([409, `"${name}" is a reserved name (EmailAddress, ContactId and Id are)`]);
       }
-      expect(message(await call('POST', '/customfields/PLAN'))).toEqual([409, 'a custom field named "PLAN" already exists (names are compared case-insensitively)']);
+      expect(message(await call('POST', '/customfields/PLAN'))).toEqual([
+        409,
+        'a custom field named "PLAN" already exists (names are compared case-insensitively)',
+      ]);
       expect((await call('POST', `/customfields/${'x'.repeat(51)}`)).status).toBe(400);
       expect((await call('POST', '/customfields/has%20space')).status).toBe(400);
       expect(await countRows(t.db, 'custom_fields')).toBe(before);
 
-      const [{ n }] = await queryRows<{ n: number | string }>(t.db, `SELECT COUNT(*) AS n FROM custom_fields WHERE server_id = ${serverId}`) as [{ n: number | string }];
+      const [{ n }] = (await queryRows<{ n: number | string }>(t.db, `SELECT COUNT(*) AS n FROM custom_fields WHERE server_id = ${serverId}`)) as [
+        { n: number | string },
+      ];
       for (let i = Number(n); i < 20; i++) expect((await call('POST', `/customfields/Field${i}`)).status).toBe(201);
       expect(message(await call('POST', '/customfields/OneTooMany'))).toEqual([403, 'the server already has 20 custom fields, the most it may have']);
       expect((await call<FieldWire[]>('GET', '/customfields')).body).toHaveLength(20);
@@ -267,7 +327,7 @@ describe(`Marketing API v1, /marketing/v1 (${TEST_STORE_KIND})`, () => {
   });
 
   describe('tenant isolation', () => {
-    it('another server\'s key reaches none of this server\'s lists, contacts or fields (404, nothing changed)', async () => {
+    it("another server's key reaches none of this server's lists, contacts or fields (404, nothing changed)", async () => {
       const list = (await call<ListWire>('POST', '/lists', { body: { name: 'Private' } })).body;
       const c = (await call<ContactWire>('PUT', `/lists/${list.listId}/contacts`, { body: { emailAddress: 'private@example.com', firstName: 'P' } })).body;
       const auth = asOther();
@@ -302,14 +362,31 @@ describe(`Marketing API v1, /marketing/v1 (${TEST_STORE_KIND})`, () => {
   });
 
   it('is in the OpenAPI document: every route tagged marketing, with Basic security and its refusals; the trailing-slash spellings hidden', async () => {
-    const doc = await (await fetch(`${t.url}/api/openapi.json`)).json() as { paths: Record<string, Record<string, { tags: string[]; security: unknown; responses: Record<string, unknown> }>> };
-    const ops = Object.entries(doc.paths).filter(([path]) => path.startsWith('/marketing/v1/')).flatMap(([path, o]) => Object.entries(o).map(([m, op]) => ({ name: `${m} ${path}`, op })));
+    const doc = (await (await fetch(`${t.url}/api/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, { tags: string[]; security: unknown; responses: Record<string, unknown> }>>;
+    };
+    const ops = Object.entries(doc.paths)
+      .filter(([path]) => path.startsWith('/marketing/v1/'))
+      .flatMap(([path, o]) => Object.entries(o).map(([m, op]) => ({ name: `${m} ${path}`, op })));
     expect(ops.map((o) => o.name).sort()).toEqual([
-      'delete /marketing/v1/contacts/{contactId}', 'delete /marketing/v1/customfields/{name}', 'delete /marketing/v1/lists/{listId}',
-      'delete /marketing/v1/lists/{listId}/contacts', 'get /marketing/v1/contacts', 'get /marketing/v1/contacts/{contactId}',
-      'get /marketing/v1/customfields', 'get /marketing/v1/lists', 'get /marketing/v1/lists/{listId}/sends/{sendId}', 'patch /marketing/v1/contacts/{contactId}', 'patch /marketing/v1/lists/{listId}',
-      'post /marketing/v1/contacts', 'post /marketing/v1/contacts/unsubscribe', 'post /marketing/v1/customfields/{name}', 'post /marketing/v1/lists',
-      'post /marketing/v1/lists/{listId}/send', 'put /marketing/v1/lists/{listId}/contacts', 'put /marketing/v1/lists/{listId}/contacts/{contactId}',
+      'delete /marketing/v1/contacts/{contactId}',
+      'delete /marketing/v1/customfields/{name}',
+      'delete /marketing/v1/lists/{listId}',
+      'delete /marketing/v1/lists/{listId}/contacts',
+      'get /marketing/v1/contacts',
+      'get /marketing/v1/contacts/{contactId}',
+      'get /marketing/v1/customfields',
+      'get /marketing/v1/lists',
+      'get /marketing/v1/lists/{listId}/sends/{sendId}',
+      'patch /marketing/v1/contacts/{contactId}',
+      'patch /marketing/v1/lists/{listId}',
+      'post /marketing/v1/contacts',
+      'post /marketing/v1/contacts/unsubscribe',
+      'post /marketing/v1/customfields/{name}',
+      'post /marketing/v1/lists',
+      'post /marketing/v1/lists/{listId}/send',
+      'put /marketing/v1/lists/{listId}/contacts',
+      'put /marketing/v1/lists/{listId}/contacts/{contactId}',
     ]);
     for (const { name, op } of ops) {
       expect([name, op.tags, op.security, '401' in op.responses, '404' in op.responses]).toEqual([name, ['marketing'], [{ basic: [] }], true, true]);

@@ -6,12 +6,17 @@ import { createKey, v2 } from '../helpers/api-v2.js';
 import type { RegisteredRoute } from '../../src/api/openapi/index.js';
 
 interface Operation {
-  operationId?: string; summary?: string; tags?: string[]; security?: Record<string, string[]>[];
-  parameters?: { in: string; name: string }[]; requestBody?: { content: Record<string, { schema: Record<string, unknown> }> };
+  operationId?: string;
+  summary?: string;
+  tags?: string[];
+  security?: Record<string, string[]>[];
+  parameters?: { in: string; name: string }[];
+  requestBody?: { content: Record<string, { schema: Record<string, unknown> }> };
   responses: Record<string, { content?: Record<string, { schema: Record<string, unknown> }> }>;
 }
 interface OpenApiDoc {
-  openapi: string; info: { title: string; version: string; description: string };
+  openapi: string;
+  info: { title: string; version: string; description: string };
   paths: Record<string, Record<string, Operation>>;
   components: { securitySchemes: Record<string, { type: string; scheme: string }> };
 }
@@ -36,7 +41,10 @@ function holes(routes: readonly RegisteredRoute[], doc: OpenApiDoc): string[] {
     if (!r.url.startsWith('/api/')) continue;
     const name = `${r.method} ${r.url}`;
     const op = doc.paths[docPath(r.url)]?.[r.method.toLowerCase()];
-    if (!op) { out.push(`${name} is not in the document (no schema, or hidden)`); continue; }
+    if (!op) {
+      out.push(`${name} is not in the document (no schema, or hidden)`);
+      continue;
+    }
     if (!op.summary) out.push(`${name} has no summary`);
     if (!op.tags || op.tags.length === 0) out.push(`${name} has no tags`);
     const statuses = Object.keys(op.responses ?? {});
@@ -56,16 +64,25 @@ function holes(routes: readonly RegisteredRoute[], doc: OpenApiDoc): string[] {
 function refs(doc: unknown): { ref: string; resolves: boolean }[] {
   const found: string[] = [];
   const walk = (v: unknown): void => {
-    if (Array.isArray(v)) { v.forEach(walk); return; }
+    if (Array.isArray(v)) {
+      v.forEach(walk);
+      return;
+    }
     if (v && typeof v === 'object') {
-      for (const [k, x] of Object.entries(v)) { if (k === '$ref' && typeof x === 'string') found.push(x); else walk(x); }
+      for (const [k, x] of Object.entries(v)) {
+        if (k === '$ref' && typeof x === 'string') found.push(x);
+        else walk(x);
+      }
     }
   };
   walk(doc);
   return found.map((ref) => {
     if (!ref.startsWith('#/')) return { ref, resolves: false };
     let at: unknown = doc;
-    for (const part of ref.slice(2).split('/').map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))) {
+    for (const part of ref
+      .slice(2)
+      .split('/')
+      .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))) {
       at = at && typeof at === 'object' ? (at as Record<string, unknown>)[part] : undefined;
     }
     return { ref, resolves: at !== undefined };
@@ -86,7 +103,9 @@ describe(`OpenAPI document and /docs (${TEST_STORE_KIND})`, () => {
     text = await res.text();
     doc = JSON.parse(text) as OpenApiDoc;
   });
-  afterAll(async () => { await t.close(); });
+  afterAll(async () => {
+    await t.close();
+  });
 
   it('is an OpenAPI 3 document titled Postline, versioned as package.json, pointing to docs/', () => {
     expect(doc.openapi).toMatch(/^3\.\d+\.\d+$/);
@@ -151,12 +170,33 @@ describe(`OpenAPI document and /docs (${TEST_STORE_KIND})`, () => {
     expect(op.tags).toEqual(['injection']);
     expect(op.security).toEqual([{ bearer: [] }, {}]);
     expect(Object.keys(op.requestBody!.content).sort()).toEqual(['application/json', 'application/xml']);
-    const req = op.requestBody!.content['application/json']!.schema as { description: string; properties: Record<string, { items?: { properties: Record<string, unknown> } }> };
+    const req = op.requestBody!.content['application/json']!.schema as {
+      description: string;
+      properties: Record<string, { items?: { properties: Record<string, unknown> } }>;
+    };
     expect(Object.keys(req.properties)).toEqual(['ServerId', 'ApiKey', 'Messages']);
-    expect(Object.keys(req.properties.Messages!.items!.properties).sort()).toEqual([
-      'Attachments', 'Bcc', 'Cc', 'Charset', 'CustomHeaders', 'From', 'HtmlBody', 'MailingId', 'MergeData', 'MessageId', 'Metadata',
-      'ReplyTo', 'Subject', 'Tags', 'TextBody', 'To', 'AmpBody', 'ApiTemplate',
-    ].sort());
+    expect(Object.keys(req.properties.Messages!.items!.properties).sort()).toEqual(
+      [
+        'Attachments',
+        'Bcc',
+        'Cc',
+        'Charset',
+        'CustomHeaders',
+        'From',
+        'HtmlBody',
+        'MailingId',
+        'MergeData',
+        'MessageId',
+        'Metadata',
+        'ReplyTo',
+        'Subject',
+        'Tags',
+        'TextBody',
+        'To',
+        'AmpBody',
+        'ApiTemplate',
+      ].sort(),
+    );
     expect(req.description).toMatch(/case-insensitively/);
     expect(req.description).toMatch(/XML/);
     expect(Object.keys(op.responses['200']!.content!).sort()).toEqual(['application/json', 'application/xml']);
@@ -167,13 +207,16 @@ describe(`OpenAPI document and /docs (${TEST_STORE_KIND})`, () => {
   it('the documentation schema does not validate the injection body: casing variants, strings and unknown fields still work', async () => {
     // Keys in capitals, ServerId as a string, an unknown property: a Fastify schema would refuse or alter all three.
     const r = await inject(t, {
-      SERVERID: String(t.credentials.serverId), APIKEY: t.credentials.apiKey, XExtra: { anything: true },
+      SERVERID: String(t.credentials.serverId),
+      APIKEY: t.credentials.apiKey,
+      XExtra: { anything: true },
       MESSAGES: [{ TO: ['casing@example.com'], FROM: { EMAILADDRESS: 'from@example.com' }, SUBJECT: 'S', TEXTBODY: 'T', charSet: 'utf-8' }],
     });
     expect([r.status, r.text]).toEqual([200, '{"ErrorCode":"Success","MessageResults":[],"TransactionReceipt":null}']);
-    const xml = `<?xml version="1.0"?><PostBody><ServerId>${t.credentials.serverId}</ServerId><ApiKey>${t.credentials.apiKey}</ApiKey>`
-      + '<Messages><EmailMessage><Subject>x</Subject><TextBody>y</TextBody><To><Address><EmailAddress>xml@example.com</EmailAddress></Address></To>'
-      + '<From><EmailAddress>from@example.com</EmailAddress></From></EmailMessage></Messages></PostBody>';
+    const xml =
+      `<?xml version="1.0"?><PostBody><ServerId>${t.credentials.serverId}</ServerId><ApiKey>${t.credentials.apiKey}</ApiKey>` +
+      '<Messages><EmailMessage><Subject>x</Subject><TextBody>y</TextBody><To><Address><EmailAddress>xml@example.com</EmailAddress></Address></To>' +
+      '<From><EmailAddress>from@example.com</EmailAddress></From></EmailMessage></Messages></PostBody>';
     const x = await inject(t, undefined, { raw: xml, contentType: 'application/xml' });
     expect(x.body.ErrorCode).toBe('Success');
     // A refusal is still the route's own: HTTP 200, the three properties, InvalidData.

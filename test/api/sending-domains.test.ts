@@ -7,9 +7,32 @@ import { countRows } from '../helpers/webhooks.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { publicKeyValue } from '../../src/compose/dkim.js';
 
-interface Key { selector: string; algorithm: string; state: string; dnsName: string; createdOn: string; activatedOn: string | null; retiresOn: string | null }
-interface Domain { id: number; domain: string; verified: boolean; verifiedOn: string | null; lastCheckedOn: string | null; keys: Key[]; lastCheck: unknown[] | null }
-interface Rec { type: string; name: string; value: string; purpose: string; required: boolean; chunks?: string[] }
+interface Key {
+  selector: string;
+  algorithm: string;
+  state: string;
+  dnsName: string;
+  createdOn: string;
+  activatedOn: string | null;
+  retiresOn: string | null;
+}
+interface Domain {
+  id: number;
+  domain: string;
+  verified: boolean;
+  verifiedOn: string | null;
+  lastCheckedOn: string | null;
+  keys: Key[];
+  lastCheck: unknown[] | null;
+}
+interface Rec {
+  type: string;
+  name: string;
+  value: string;
+  purpose: string;
+  required: boolean;
+  chunks?: string[];
+}
 type One = { data: Domain } & V2Error;
 
 describe(`sending-domain routes, /api/v2/servers/:serverId/sending-domains (${TEST_STORE_KIND})`, () => {
@@ -34,7 +57,10 @@ describe(`sending-domain routes, /api/v2/servers/:serverId/sending-domains (${TE
     otherKey = (await createKey(t.store, otherServerId, 'management')).key;
   });
   beforeEach(async () => {
-    for (const [s, k] of [[serverId, key], [otherServerId, otherKey]] as const) {
+    for (const [s, k] of [
+      [serverId, key],
+      [otherServerId, otherKey],
+    ] as const) {
       const list = await v2<{ data: Domain[] }>(t, 'GET', `/servers/${s}/sending-domains`, { key: k, query: { pageSize: 100 } });
       for (const d of list.body.data) await v2(t, 'DELETE', `/servers/${s}/sending-domains/${d.id}`, { key: k });
     }
@@ -48,13 +74,22 @@ describe(`sending-domain routes, /api/v2/servers/:serverId/sending-domains (${TE
     const existing = (await add({ domain: 'auth.example' })).body.data.id;
     const injection = (await createKey(t.store, serverId, 'injection')).key;
     const routes = [
-      ['POST', base(), { body: { domain: 'new.example' } }], ['GET', base(), {}], ['GET', `${base()}/${existing}`, {}],
-      ['DELETE', `${base()}/${existing}`, {}], ['GET', `${base()}/${existing}/dns-records`, {}], ['POST', `${base()}/${existing}/verify`, {}],
-      ['POST', `${base()}/${existing}/dkim/rotate`, { body: {} }], ['GET', `/servers/${serverId}/dkim/generate`, { query: { domain: 'x.example' } }],
+      ['POST', base(), { body: { domain: 'new.example' } }],
+      ['GET', base(), {}],
+      ['GET', `${base()}/${existing}`, {}],
+      ['DELETE', `${base()}/${existing}`, {}],
+      ['GET', `${base()}/${existing}/dns-records`, {}],
+      ['POST', `${base()}/${existing}/verify`, {}],
+      ['POST', `${base()}/${existing}/dkim/rotate`, { body: {} }],
+      ['GET', `/servers/${serverId}/dkim/generate`, { query: { domain: 'x.example' } }],
     ] as const;
     const before = await t.store.getSendingDomain(serverId, existing);
     for (const [method, path, opts] of routes) {
-      for (const [k, status, code] of [[null, 401, 'unauthorized'], [injection, 403, 'insufficient_scope'], [otherKey, 403, 'wrong_server']] as const) {
+      for (const [k, status, code] of [
+        [null, 401, 'unauthorized'],
+        [injection, 403, 'insufficient_scope'],
+        [otherKey, 403, 'wrong_server'],
+      ] as const) {
         const r = await v2<V2Error>(t, method, path, { ...opts, key: k });
         expect([method, path, r.status, r.body.error?.code]).toEqual([method, path, status, code]);
       }
@@ -70,7 +105,8 @@ describe(`sending-domain routes, /api/v2/servers/:serverId/sending-domains (${TE
       expect(r.status).toBe(200);
       expect(r.body.data).toMatchObject({ domain: 'mail.example.com', verified: false, verifiedOn: null, lastCheckedOn: null, lastCheck: null });
       expect(r.body.data.keys.map((k) => [k.selector, k.algorithm, k.state, k.dnsName])).toEqual([
-        ['sel1', 'rsa-sha256', 'active', 'sel1._domainkey.mail.example.com'], ['sel1e', 'ed25519-sha256', 'active', 'sel1e._domainkey.mail.example.com'],
+        ['sel1', 'rsa-sha256', 'active', 'sel1._domainkey.mail.example.com'],
+        ['sel1e', 'ed25519-sha256', 'active', 'sel1e._domainkey.mail.example.com'],
       ]);
       expect(r.text).not.toContain('PRIVATE KEY');
       const stored = await t.store.getSendingDomain(serverId, r.body.data.id);
@@ -111,7 +147,7 @@ describe(`sending-domain routes, /api/v2/servers/:serverId/sending-domains (${TE
   });
 
   describe('list and get', () => {
-    it('lists the server\'s domains only, paged and sorted', async () => {
+    it("lists the server's domains only, paged and sorted", async () => {
       for (const d of ['b.example', 'a.example', 'c.example']) expect((await add({ domain: d })).status).toBe(200);
       await v2(t, 'POST', `/servers/${otherServerId}/sending-domains`, { key: otherKey, body: { domain: 'other.example' } });
       const page = await v2<{ data: Domain[]; total: number }>(t, 'GET', base(), { key, query: { pageSize: 2, pageNumber: 0 } });
@@ -127,12 +163,15 @@ describe(`sending-domain routes, /api/v2/servers/:serverId/sending-domains (${TE
       expect([badSort.status, badSort.body.error.code]).toEqual([400, 'validation_failed']);
     });
 
-    it('another server\'s domain id is 404 on every route and nothing changes', async () => {
+    it("another server's domain id is 404 on every route and nothing changes", async () => {
       const foreign = (await v2<One>(t, 'POST', `/servers/${otherServerId}/sending-domains`, { key: otherKey, body: { domain: 'theirs.example' } })).body.data;
       const before = await t.store.getSendingDomain(otherServerId, foreign.id);
       for (const [method, path, body] of [
-        ['GET', `${base()}/${foreign.id}`, undefined], ['DELETE', `${base()}/${foreign.id}`, undefined], ['GET', `${base()}/${foreign.id}/dns-records`, undefined],
-        ['POST', `${base()}/${foreign.id}/verify`, undefined], ['POST', `${base()}/${foreign.id}/dkim/rotate`, {}],
+        ['GET', `${base()}/${foreign.id}`, undefined],
+        ['DELETE', `${base()}/${foreign.id}`, undefined],
+        ['GET', `${base()}/${foreign.id}/dns-records`, undefined],
+        ['POST', `${base()}/${foreign.id}/verify`, undefined],
+        ['POST', `${base()}/${foreign.id}/dkim/rotate`, {}],
       ] as const) {
         const r = await v2<V2Error>(t, method, path, { key, body });
         expect([method, path, r.status, r.body.error.code, r.body.error.field]).toEqual([method, path, 404, 'not_found', 'domainId']);
@@ -149,8 +188,10 @@ describe(`sending-domain routes, /api/v2/servers/:serverId/sending-domains (${TE
     const r = await v2<{ data: { domain: string; records: Rec[] } } & V2Error>(t, 'GET', `${base()}/${d.id}/dns-records`, { key });
     expect(r.status).toBe(200);
     expect(r.body.data.records.map((x) => [x.type, x.name, x.required])).toEqual([
-      ['TXT', 'pl1._domainkey.records.example', true], ['TXT', 'records.example', true],
-      ['TXT', '_dmarc.records.example', false], ['CNAME', 'pl-bounces.records.example', false],
+      ['TXT', 'pl1._domainkey.records.example', true],
+      ['TXT', 'records.example', true],
+      ['TXT', '_dmarc.records.example', false],
+      ['CNAME', 'pl-bounces.records.example', false],
     ]);
     const stored = await t.store.getSendingDomain(serverId, d.id);
     expect(r.body.data.records[0]!.value).toBe(`v=DKIM1; k=rsa; p=${stored!.keys[0]!.publicKey}`);
@@ -174,14 +215,21 @@ describe(`sending-domain routes, /api/v2/servers/:serverId/sending-domains (${TE
 
   it('rotate adds a pending key; a second rotation waits (409); bad selectors are refused with nothing stored', async () => {
     const d = (await add({ domain: 'rotate.example', selector: 'one' })).body.data;
-    for (const [body, code, field] of [[{ selector: 'a b' }, 'validation_failed', 'selector'], [{ selector: 'one' }, 'already_exists', 'selector'], [{ other: 1 }, 'unknown_field', 'other']] as const) {
+    for (const [body, code, field] of [
+      [{ selector: 'a b' }, 'validation_failed', 'selector'],
+      [{ selector: 'one' }, 'already_exists', 'selector'],
+      [{ other: 1 }, 'unknown_field', 'other'],
+    ] as const) {
       const r = await v2<One>(t, 'POST', `${base()}/${d.id}/dkim/rotate`, { key, body });
       expect([r.body.error?.code, r.body.error?.field]).toEqual([code, field]);
     }
     expect(await keys()).toBe(1);
     const r = await v2<One>(t, 'POST', `${base()}/${d.id}/dkim/rotate`, { key, body: { selector: 'two' } });
     expect(r.status).toBe(200);
-    expect(r.body.data.keys.map((k) => [k.selector, k.state])).toEqual([['one', 'active'], ['two', 'pending']]);
+    expect(r.body.data.keys.map((k) => [k.selector, k.state])).toEqual([
+      ['one', 'active'],
+      ['two', 'pending'],
+    ]);
     const again = await v2<One>(t, 'POST', `${base()}/${d.id}/dkim/rotate`, { key, body: {} });
     expect([again.status, again.body.error.code]).toEqual([409, 'rotation_in_progress']);
     expect(await keys()).toBe(2);
@@ -206,15 +254,23 @@ describe(`sending-domain routes, /api/v2/servers/:serverId/sending-domains (${TE
 
   it('dkim/generate answers a key pair and its record, and stores nothing', async () => {
     const r = await v2<{ data: { dnsHostName: string; domain: string; selector: string; dnsRecord: string; publicKey: string; privateKey: string } } & V2Error>(
-      t, 'GET', `/servers/${serverId}/dkim/generate`, { key, query: { domain: 'Gen.Example', selector: 'dkim1' } });
+      t,
+      'GET',
+      `/servers/${serverId}/dkim/generate`,
+      { key, query: { domain: 'Gen.Example', selector: 'dkim1' } },
+    );
     expect(r.status).toBe(200);
     expect(r.body.data).toMatchObject({ dnsHostName: 'dkim1._domainkey.gen.example', domain: 'gen.example', selector: 'dkim1' });
     expect(r.body.data.dnsRecord).toBe(`v=DKIM1; k=rsa; p=${r.body.data.publicKey}`);
     // The public key is the private key's.
     expect(publicKeyValue(createPublicKey(createPrivateKey(r.body.data.privateKey)))).toBe(r.body.data.publicKey);
     expect(await keys()).toBe(0);
-    for (const [query, code, field] of [[{}, 'validation_failed', 'domain'], [{ domain: 'nodot' }, 'validation_failed', 'domain'],
-      [{ domain: 'x.example', selector: '-x' }, 'validation_failed', 'selector'], [{ domain: 'x.example', bits: 1024 }, 'unknown_field', 'bits']] as const) {
+    for (const [query, code, field] of [
+      [{}, 'validation_failed', 'domain'],
+      [{ domain: 'nodot' }, 'validation_failed', 'domain'],
+      [{ domain: 'x.example', selector: '-x' }, 'validation_failed', 'selector'],
+      [{ domain: 'x.example', bits: 1024 }, 'unknown_field', 'bits'],
+    ] as const) {
       const bad = await v2<V2Error>(t, 'GET', `/servers/${serverId}/dkim/generate`, { key, query });
       expect([bad.status, bad.body.error.code, bad.body.error.field]).toEqual([400, code, field]);
     }

@@ -6,8 +6,14 @@ import { createKey, createTenant, v2, type V2Error } from '../helpers/api-v2.js'
 import { countRows } from '../helpers/webhooks.js';
 
 interface ServerWire {
-  serverId: number; accountId: number; name: string; status: string; sandbox: boolean; requireVerifiedDomain: boolean;
-  tracking: { opens: boolean; clicks: boolean; unsubscribes: boolean; domain: string | null }; createdOn: string;
+  serverId: number;
+  accountId: number;
+  name: string;
+  status: string;
+  sandbox: boolean;
+  requireVerifiedDomain: boolean;
+  tracking: { opens: boolean; clicks: boolean; unsubscribes: boolean; domain: string | null };
+  createdOn: string;
 }
 type One = { data: ServerWire } & V2Error;
 type Page = { data: ServerWire[]; total: number } & V2Error;
@@ -23,7 +29,8 @@ describe(`servers, /api/v2/servers (${TEST_STORE_KIND})`, () => {
   let tenant: Awaited<ReturnType<typeof createTenant>>;
   const servers = () => countRows(t.db, 'servers');
   const message = (id: number, key: string) => ({
-    serverId: id, apiKey: key,
+    serverId: id,
+    apiKey: key,
     messages: [{ to: [{ emailAddress: 'a@example.com' }], from: { emailAddress: 'b@example.com' }, subject: 's', textBody: 't' }],
   });
 
@@ -37,28 +44,44 @@ describe(`servers, /api/v2/servers (${TEST_STORE_KIND})`, () => {
     sibling = { id: s.id, key: (await createKey(t.store, s.id, 'management')).key };
     tenant = await createTenant(t.store);
   });
-  afterAll(async () => { await t.close(); });
+  afterAll(async () => {
+    await t.close();
+  });
 
   it('every route refuses a missing key (401), an injection key (403) and keys of other servers or accounts (403 wrong_server), changing nothing', async () => {
     const base = `/servers/${serverId}`;
     const before = await t.store.getServer(serverId);
     const count = await servers();
     const perServer = [
-      ['GET', base, {}], ['PATCH', base, { body: { name: 'Hijacked' } }],
-      ['POST', `${base}/disable`, {}], ['POST', `${base}/enable`, {}],
+      ['GET', base, {}],
+      ['PATCH', base, { body: { name: 'Hijacked' } }],
+      ['POST', `${base}/disable`, {}],
+      ['POST', `${base}/enable`, {}],
     ] as const;
     for (const [method, path, opts] of perServer) {
       for (const [key, status, code] of [
-        [null, 401, 'unauthorized'], [t.credentials.apiKey, 403, 'insufficient_scope'],
-        [sibling.key, 403, 'wrong_server'], [tenant.managementKey, 403, 'wrong_server'], [tenant.accountKey, 403, 'wrong_server'],
+        [null, 401, 'unauthorized'],
+        [t.credentials.apiKey, 403, 'insufficient_scope'],
+        [sibling.key, 403, 'wrong_server'],
+        [tenant.managementKey, 403, 'wrong_server'],
+        [tenant.accountKey, 403, 'wrong_server'],
       ] as const) {
         const r = await v2<V2Error>(t, method, path, { ...opts, key });
-        expect([method, path, key === null ? 'none' : key.slice(0, 4), r.status, r.body.error?.code]).toEqual([method, path, key === null ? 'none' : key.slice(0, 4), status, code]);
+        expect([method, path, key === null ? 'none' : key.slice(0, 4), r.status, r.body.error?.code]).toEqual([
+          method,
+          path,
+          key === null ? 'none' : key.slice(0, 4),
+          status,
+          code,
+        ]);
       }
     }
     // A server that does not exist answers the same as another tenant's: ServerIds cannot be probed.
     expect((await v2<V2Error>(t, 'GET', '/servers/999999', { key: accountKey })).body.error.code).toBe('wrong_server');
-    for (const [method, opts] of [['GET', {}], ['POST', { body: { name: 'New' } }]] as const) {
+    for (const [method, opts] of [
+      ['GET', {}],
+      ['POST', { body: { name: 'New' } }],
+    ] as const) {
       expect((await v2<V2Error>(t, method, '/servers', { ...opts, key: null })).status).toBe(401);
       const inj = await v2<V2Error>(t, method, '/servers', { ...opts, key: t.credentials.apiKey });
       expect([inj.status, inj.body.error.code]).toEqual([403, 'insufficient_scope']);
@@ -71,11 +94,15 @@ describe(`servers, /api/v2/servers (${TEST_STORE_KIND})`, () => {
     expect(await servers()).toBe(count);
   });
 
-  it('creates a server in the account key\'s account, requiring verified domains by default', async () => {
+  it("creates a server in the account key's account, requiring verified domains by default", async () => {
     const r = await v2<One>(t, 'POST', '/servers', { key: accountKey, body: { name: '  Billing  ', trackOpens: true, sandbox: true } });
     expect(r.status).toBe(201);
     expect(r.body.data).toMatchObject({
-      accountId, name: 'Billing', status: 'active', sandbox: true, requireVerifiedDomain: true,
+      accountId,
+      name: 'Billing',
+      status: 'active',
+      sandbox: true,
+      requireVerifiedDomain: true,
       tracking: { opens: true, clicks: false, unsubscribes: false, domain: null },
     });
     expect(new Date(r.body.data.createdOn).toISOString()).toBe(r.body.data.createdOn);
@@ -107,14 +134,17 @@ describe(`servers, /api/v2/servers (${TEST_STORE_KIND})`, () => {
     expect(await servers()).toBe(count);
   });
 
-  it('lists the account\'s servers for an account key (paged, sorted), only its own server for a management key', async () => {
+  it("lists the account's servers for an account key (paged, sorted), only its own server for a management key", async () => {
     const mine = (await t.store.listServers()).filter((s) => s.accountId === accountId);
     const all = await v2<Page>(t, 'GET', '/servers', { key: accountKey, query: { pageSize: 100 } });
     expect(all.body.total).toBe(mine.length);
     expect(all.body.data.map((s) => s.serverId)).toEqual(mine.map((s) => s.id));
     expect(all.body.data.every((s) => s.accountId === accountId)).toBe(true);
     const byName = await v2<Page>(t, 'GET', '/servers', { key: accountKey, query: { sortField: 'name', sortDirection: 'dsc', pageSize: 2, pageNumber: 1 } });
-    const names = mine.map((s) => s.name).sort().reverse();
+    const names = mine
+      .map((s) => s.name)
+      .sort()
+      .reverse();
     expect(byName.body.data.map((s) => s.name)).toEqual(names.slice(2, 4));
     expect(byName.body.total).toBe(mine.length);
     const own = await v2<Page>(t, 'GET', '/servers', { key: sibling.key });
@@ -133,7 +163,12 @@ describe(`servers, /api/v2/servers (${TEST_STORE_KIND})`, () => {
     expect(r.body.data).toMatchObject({ name: 'Main', tracking: { opens: false, clicks: true, unsubscribes: true }, sandbox: false });
     const s = await v2<One>(t, 'PATCH', `/servers/${serverId}`, { key: accountKey, body: { requireVerifiedDomain: true, sandbox: true, trackClicks: false } });
     expect(s.body.data).toMatchObject({ name: 'Main', requireVerifiedDomain: true, sandbox: true, tracking: { clicks: false, unsubscribes: true } });
-    expect(await t.store.getServer(serverId)).toMatchObject({ name: 'Main', requireVerifiedDomain: true, sandbox: true, tracking: { clicks: false, unsubscribes: true } });
+    expect(await t.store.getServer(serverId)).toMatchObject({
+      name: 'Main',
+      requireVerifiedDomain: true,
+      sandbox: true,
+      tracking: { clicks: false, unsubscribes: true },
+    });
     await t.store.updateServer(serverId, { name: 'Default server', sandbox: false, requireVerifiedDomain: false, tracking: { unsubscribes: false } });
   });
 
@@ -153,13 +188,18 @@ describe(`servers, /api/v2/servers (${TEST_STORE_KIND})`, () => {
     expect(await t.store.getServer(serverId)).toEqual(before);
   });
 
-  it('disabling stops the server\'s keys at once (Injection API, SMTP AUTH, v2); only the account key can enable it again', async () => {
+  it("disabling stops the server's keys at once (Injection API, SMTP AUTH, v2); only the account key can enable it again", async () => {
     const created = await v2<One>(t, 'POST', '/servers', { key: accountKey, body: { name: 'Disposable', requireVerifiedDomain: false } });
     const id = created.body.data.serverId;
     const injection = (await createKey(t.store, id, 'injection')).key;
     const manager = (await createKey(t.store, id, 'management')).key;
-    const smtp = () => createTransport({ host: '127.0.0.1', port: t.app.smtpPort!, secure: false, ignoreTLS: true, auth: { user: String(id), pass: injection } })
-      .sendMail({ from: 'b@example.com', to: 'a@example.com', subject: 's', text: 't' });
+    const smtp = () =>
+      createTransport({ host: '127.0.0.1', port: t.app.smtpPort!, secure: false, ignoreTLS: true, auth: { user: String(id), pass: injection } }).sendMail({
+        from: 'b@example.com',
+        to: 'a@example.com',
+        subject: 's',
+        text: 't',
+      });
     expect((await inject(t, message(id, injection))).body.ErrorCode).toBe('Success');
     await smtp();
 

@@ -18,7 +18,11 @@ import { prepareSdkExamples, type SdkExamples } from '../helpers/sdk-examples.js
  * which the fake DNS points at the sink. They run one after another, so the sink's new messages
  * after each run are that example's.
  */
-interface Delivered { rcpt: string; raw: string; mail: ParsedMail }
+interface Delivered {
+  rcpt: string;
+  raw: string;
+  mail: ParsedMail;
+}
 
 const require = createRequire(import.meta.url);
 const BASIC_TO = ['recipient1@example.com', 'recipient2@example.com', 'recipient3@example.com', 'recipient4@example.com', 'recipient5@example.com'];
@@ -52,8 +56,10 @@ describe(`the official Node client's example programs run unmodified against Pos
   beforeAll(async () => {
     sink = await startSmtpSink();
     t = await startTestApp({
-      roles: ['api', 'delivery'], config: { outboundPort: sink.port },
-      dns: fakeDns({ 'example.com': { mx: [{ exchange: '127.0.0.1', priority: 10 }] } }), delivery: { pollMs: 50 },
+      roles: ['api', 'delivery'],
+      config: { outboundPort: sink.port },
+      dns: fakeDns({ 'example.com': { mx: [{ exchange: '127.0.0.1', priority: 10 }] } }),
+      delivery: { pollMs: 50 },
     });
     examples = prepareSdkExamples(t.url, t.credentials.serverId, t.credentials.apiKey);
     busPng = readFileSync(join(examples.root, 'examples', 'img', 'bus.png'));
@@ -81,7 +87,11 @@ describe(`the official Node client's example programs run unmodified against Pos
     expect(d.mail.subject).toBe('Sending A Complex Test Message (Basic Send)');
     expect(d.mail.html).toContain('<p>例 (example)</p>');
     expect(d.mail.text!.trim()).toBe('This is the Plain Text Body of my message.');
-    expect(d.mail.attachments.map((a) => [a.filename, a.contentId ?? null])).toEqual([['bus2', '<bus>'], ['bus.png', null], ['SampleEmail.html', null]]);
+    expect(d.mail.attachments.map((a) => [a.filename, a.contentId ?? null])).toEqual([
+      ['bus2', '<bus>'],
+      ['bus.png', null],
+      ['SampleEmail.html', null],
+    ]);
     for (const a of d.mail.attachments.filter((x) => x.filename !== 'SampleEmail.html')) expect(a.content.equals(busPng)).toBe(true);
     expect(d.mail.attachments.find((a) => a.filename === 'SampleEmail.html')!.content.toString('utf8')).toBe(sampleHtml);
     expect(d.raw).toMatch(/^testMessageHeader: I am a message header\r$/m);
@@ -93,7 +103,9 @@ describe(`the official Node client's example programs run unmodified against Pos
     const stored = (await t.store.getMessage(id))!;
     // The entry the example builds with `name` instead of `key` has no Key and is dropped, not refused.
     expect(stored.metadata).toEqual([
-      { key: 'example-type', value: 'basic-send-complex' }, { key: 'message-has-attachments', value: 'true' }, { key: 'testMessageHeader', value: 'I am metadata' },
+      { key: 'example-type', value: 'basic-send-complex' },
+      { key: 'message-has-attachments', value: 'true' },
+      { key: 'testMessageHeader', value: 'I am metadata' },
     ]);
     expect(stored.tags).toEqual(['example-type:basic-send-complex', 'has-attachments:true', 'I am a test message', 'nodejs-Example']);
     expect((await t.store.listRecipients(id)).map((r) => [r.mailingId, r.messageId_])).toContainEqual(['BasicSend', 'ComplexExample']);
@@ -119,12 +131,17 @@ describe(`the official Node client's example programs run unmodified against Pos
     expect(d.raw).not.toContain('text/x-amp-html');
   });
 
-  it('basic/basicSendWithApiTemplate.js: template 1, created first, is rendered under the message\'s subject', async () => {
+  it("basic/basicSendWithApiTemplate.js: template 1, created first, is rendered under the message's subject", async () => {
     const key = (await createKey(t.store, t.credentials.serverId, 'management')).key;
-    const created = await v2<{ data: { templateId: number } }>(t, 'POST', `/servers/${t.credentials.serverId}/templates`, { key, body: {
-      name: 'Example template', subject: 'unused: the message has one',
-      htmlBody: '<html><body><h1>From template 1</h1></body></html>', textBody: 'From template 1',
-    } });
+    const created = await v2<{ data: { templateId: number } }>(t, 'POST', `/servers/${t.credentials.serverId}/templates`, {
+      key,
+      body: {
+        name: 'Example template',
+        subject: 'unused: the message has one',
+        htmlBody: '<html><body><h1>From template 1</h1></body></html>',
+        textBody: 'From template 1',
+      },
+    });
     // The example names template 1: on this fresh database the first template is that id.
     expect(created.body.data.templateId).toBe(1);
     const m = only(await sends('basic/basicSendWithApiTemplate.js', ['recipient@example.com'])).mail;
@@ -186,7 +203,12 @@ describe(`the official Node client's example programs run unmodified against Pos
   });
 
   it('bulk/bulkSendComplexExample.js: per-recipient merge values over the global ones, an empty value stays empty', async () => {
-    const got = await sends('bulk/bulkSendComplexExample.js', ['recipient1@example.com', 'recipient2@example.com', 'recipient3@example.com', 'recipient4@example.com']);
+    const got = await sends('bulk/bulkSendComplexExample.js', [
+      'recipient1@example.com',
+      'recipient2@example.com',
+      'recipient3@example.com',
+      'recipient4@example.com',
+    ]);
     const text = (rcpt: string) => got.get(rcpt)!.mail.text!;
     expect(text('recipient1@example.com')).toContain('Birthday = 08/05/1991');
     expect(text('recipient1@example.com')).toContain('Age = 27');
@@ -204,9 +226,14 @@ describe(`the official Node client's example programs run unmodified against Pos
   });
 
   it('bulk/bulkSendFromDataSourceWithMerge.js: every customer of the example repository gets their own fields', async () => {
-    const Repository = require(join(examples.root, 'examples', 'datasource', 'customerRepository.js')) as new () => { getCustomers(): { firstName: string; lastName: string; emailAddress: string; favoriteColor: string }[] };
+    const Repository = require(join(examples.root, 'examples', 'datasource', 'customerRepository.js')) as new () => {
+      getCustomers(): { firstName: string; lastName: string; emailAddress: string; favoriteColor: string }[];
+    };
     const customers = new Repository().getCustomers();
-    const got = await sends('bulk/bulkSendFromDataSourceWithMerge.js', customers.map((c) => c.emailAddress));
+    const got = await sends(
+      'bulk/bulkSendFromDataSourceWithMerge.js',
+      customers.map((c) => c.emailAddress),
+    );
     for (const c of customers) {
       const m = got.get(c.emailAddress)!.mail;
       expect(m.subject).toBe(`Hello ${c.firstName}`);
@@ -227,7 +254,12 @@ describe(`the official Node client's example programs run unmodified against Pos
   });
 
   it('bulk/bulkSendWithMergeData.js', async () => {
-    const got = await sends('bulk/bulkSendWithMergeData.js', ['recipient1@example.com', 'recipient2@example.com', 'recipient3@example.com', 'recipient4@example.com']);
+    const got = await sends('bulk/bulkSendWithMergeData.js', [
+      'recipient1@example.com',
+      'recipient2@example.com',
+      'recipient3@example.com',
+      'recipient4@example.com',
+    ]);
     expect(got.get('recipient1@example.com')!.mail.text).toContain('EyeColor = Blue');
     expect(got.get('recipient2@example.com')!.mail.text).toContain('HairColor = Brown');
     expect(got.get('recipient3@example.com')!.mail.text).toContain('EyeColor = Hazel');

@@ -22,7 +22,9 @@ describe(`official @socketlabs/email client (${TEST_STORE_KIND})`, () => {
     t = await startTestApp();
     client = new sl.SocketLabsClient(t.credentials.serverId, t.credentials.apiKey, { endpointUrl: `${t.url}/api/v1/email` });
   });
-  afterAll(async () => { await t.close(); });
+  afterAll(async () => {
+    await t.close();
+  });
 
   it('sends a basic message with every field and Postline stores exactly that', async () => {
     const m = new sl.BasicMessage();
@@ -40,7 +42,9 @@ describe(`official @socketlabs/email client (${TEST_STORE_KIND})`, () => {
     m.charSet = 'utf-8';
     m.addCustomHeaders('X-Department', 'Finance');
     m.addAttachments(new sl.Attachment({ name: 'report.txt', contentType: 'text/plain', content: Buffer.from('numbers').toString('base64') }));
-    m.addAttachments(new sl.Attachment({ name: 'logo.png', contentType: 'image/png', content: Buffer.from([137, 80, 78, 71]).toString('base64'), contentId: 'logo1' }));
+    m.addAttachments(
+      new sl.Attachment({ name: 'logo.png', contentType: 'image/png', content: Buffer.from([137, 80, 78, 71]).toString('base64'), contentId: 'logo1' }),
+    );
     m.addMetadata('Region', 'EU');
     m.addTag('Reports');
 
@@ -52,21 +56,34 @@ describe(`official @socketlabs/email client (${TEST_STORE_KIND})`, () => {
     expect(stored).toMatchObject({ isMerge: false, recipientCount: 4, metadata: [{ key: 'Region', value: 'EU' }], tags: ['Reports'] });
     const rcpts = await t.store.listRecipients(id);
     expect(rcpts.map((r) => [r.address, r.kind, r.mailingId, r.messageId_])).toEqual([
-      ['to1@example.com', 'to', 'Q3-2026', 'report-42'], ['to2@example.com', 'to', 'Q3-2026', 'report-42'],
-      ['cc@example.com', 'cc', 'Q3-2026', 'report-42'], ['bcc@example.com', 'bcc', 'Q3-2026', 'report-42'],
+      ['to1@example.com', 'to', 'Q3-2026', 'report-42'],
+      ['to2@example.com', 'to', 'Q3-2026', 'report-42'],
+      ['cc@example.com', 'cc', 'Q3-2026', 'report-42'],
+      ['bcc@example.com', 'bcc', 'Q3-2026', 'report-42'],
     ]);
     const tpl = (await t.store.getMessageTemplate(id))!;
     expect(tpl).toEqual({
-      from: { email: 'sender@example.com', name: 'Sender' }, replyTo: { email: 'reply@example.com', name: null },
-      to: [{ email: 'to1@example.com', name: 'To One' }, { email: 'to2@example.com', name: null }],
-      cc: [{ email: 'cc@example.com', name: 'Cc Person' }], bcc: [{ email: 'bcc@example.com', name: null }],
-      subject: 'Quarterly report', textBody: 'See the attachment.', htmlBody: '<p>See <img src="cid:logo1"></p>',
-      ampBody: null, charset: 'utf-8', headers: [{ name: 'X-Department', value: 'Finance' }],
+      from: { email: 'sender@example.com', name: 'Sender' },
+      replyTo: { email: 'reply@example.com', name: null },
+      to: [
+        { email: 'to1@example.com', name: 'To One' },
+        { email: 'to2@example.com', name: null },
+      ],
+      cc: [{ email: 'cc@example.com', name: 'Cc Person' }],
+      bcc: [{ email: 'bcc@example.com', name: null }],
+      subject: 'Quarterly report',
+      textBody: 'See the attachment.',
+      htmlBody: '<p>See <img src="cid:logo1"></p>',
+      ampBody: null,
+      charset: 'utf-8',
+      headers: [{ name: 'X-Department', value: 'Finance' }],
       attachments: [
         { name: 'report.txt', contentType: 'text/plain', contentId: null, content: Buffer.from('numbers').toString('base64'), headers: [] },
         { name: 'logo.png', contentType: 'image/png', contentId: 'logo1', content: Buffer.from([137, 80, 78, 71]).toString('base64'), headers: [] },
       ],
-      messageId: 'report-42', mailingId: 'Q3-2026', globalMerge: [],
+      messageId: 'report-42',
+      mailingId: 'Q3-2026',
+      globalMerge: [],
     });
   });
 
@@ -107,7 +124,10 @@ describe(`official @socketlabs/email client (${TEST_STORE_KIND})`, () => {
   it('rejects with InvalidAuthentication for a wrong key', async () => {
     const bad = new sl.SocketLabsClient(t.credentials.serverId, `${'Z'.repeat(20)}.${'Y'.repeat(40)}`, { endpointUrl: `${t.url}/api/v1/email` });
     const m = new sl.BasicMessage();
-    m.subject = 's'; m.textBody = 't'; m.from = new sl.EmailAddress('f@example.com'); m.addToEmailAddress('a@example.com');
+    m.subject = 's';
+    m.textBody = 't';
+    m.from = new sl.EmailAddress('f@example.com');
+    m.addToEmailAddress('a@example.com');
     await expect(bad.send(m)).rejects.toMatchObject({ result: { name: 'InvalidAuthentication' } });
   });
 });

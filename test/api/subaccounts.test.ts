@@ -7,8 +7,21 @@ import { countRows } from '../helpers/webhooks.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { publicKeyValue } from '../../src/compose/dkim.js';
 
-interface Subaccount { subaccountId: number; accountId: number; name: string; status: string; createdOn: string; streamScore: null; avgDailyVolume: number; useRuleEngine: boolean }
-interface Credentials { serverId: number; apiKey: string; gateway: string }
+interface Subaccount {
+  subaccountId: number;
+  accountId: number;
+  name: string;
+  status: string;
+  createdOn: string;
+  streamScore: null;
+  avgDailyVolume: number;
+  useRuleEngine: boolean;
+}
+interface Credentials {
+  serverId: number;
+  apiKey: string;
+  gateway: string;
+}
 type Data<T> = { data: T } & V2Error;
 
 const BOUNCE_TARGET = 'postline.test';
@@ -40,13 +53,19 @@ describe(`sub-accounts, /api/v2/subaccount and credentials (${TEST_STORE_KIND})`
     await dns?.close();
   });
 
-  it('POST /subaccount makes a server of the account key\'s account that sends without a verified domain', async () => {
+  it("POST /subaccount makes a server of the account key's account that sends without a verified domain", async () => {
     const before = Date.now();
     const r = await create({ name: '  Customer A  ', ipPoolId: 3 });
     expect(r.status).toBe(200);
     expect(r.body.data).toEqual({
-      subaccountId: expect.any(Number), accountId, name: 'Customer A', status: 'Active',
-      createdOn: expect.any(String), streamScore: null, avgDailyVolume: 0, useRuleEngine: false,
+      subaccountId: expect.any(Number),
+      accountId,
+      name: 'Customer A',
+      status: 'Active',
+      createdOn: expect.any(String),
+      streamScore: null,
+      avgDailyVolume: 0,
+      useRuleEngine: false,
     });
     expect(Date.parse(r.body.data.createdOn)).toBeGreaterThanOrEqual(before - 1000);
     const server = await t.store.getServer(r.body.data.subaccountId);
@@ -74,7 +93,7 @@ describe(`sub-accounts, /api/v2/subaccount and credentials (${TEST_STORE_KIND})`
     expect(await servers()).toBe(n);
   });
 
-  it('needs an account key: a management key is 403 insufficient_scope, no key 401, another account\'s id 404', async () => {
+  it("needs an account key: a management key is 403 insufficient_scope, no key 401, another account's id 404", async () => {
     const management = (await createKey(t.store, sub.subaccountId, 'management')).key;
     const injection = (await createKey(t.store, sub.subaccountId, 'injection')).key;
     const n = await servers();
@@ -90,7 +109,12 @@ describe(`sub-accounts, /api/v2/subaccount and credentials (${TEST_STORE_KIND})`
       ['POST', `/subaccount/${sub.subaccountId}/suppressions/bulk-remove`, { body: { emailAddresses: ['a@auth.example'] } }],
     ];
     for (const [method, path, opts] of routes) {
-      for (const [key, status, code] of [[null, 401, 'unauthorized'], [injection, 403, 'insufficient_scope'], [management, 403, 'insufficient_scope'], [tenant.accountKey, 404, 'not_found']] as const) {
+      for (const [key, status, code] of [
+        [null, 401, 'unauthorized'],
+        [injection, 403, 'insufficient_scope'],
+        [management, 403, 'insufficient_scope'],
+        [tenant.accountKey, 404, 'not_found'],
+      ] as const) {
         if (path === '/subaccount' && key === tenant.accountKey) continue; // creates in its own account (tested above)
         const r = await v2<V2Error>(t, method, path, { key, ...opts });
         expect([r.status, r.body.error?.code], `${method} ${path} with ${String(key).slice(0, 8)}`).toEqual([status, code]);
@@ -103,7 +127,9 @@ describe(`sub-accounts, /api/v2/subaccount and credentials (${TEST_STORE_KIND})`
     }
     expect(await servers()).toBe(n);
     expect(await keys()).toBe(k);
-    expect(await t.store.listCustomDomains(sub.subaccountId, 'bounce', { limit: 10, offset: 0, direction: 'asc', sort: 'createdAt' })).toMatchObject({ total: 0 });
+    expect(await t.store.listCustomDomains(sub.subaccountId, 'bounce', { limit: 10, offset: 0, direction: 'asc', sort: 'createdAt' })).toMatchObject({
+      total: 0,
+    });
   });
 
   describe('credentials/injection-api', () => {
@@ -111,7 +137,11 @@ describe(`sub-accounts, /api/v2/subaccount and credentials (${TEST_STORE_KIND})`
       const path = `/subaccount/${sub.subaccountId}/credentials/injection-api`;
       const first = await v2<Data<Credentials>>(t, 'POST', path, { key: accountKey });
       expect(first.status).toBe(200);
-      expect(first.body.data).toEqual({ serverId: sub.subaccountId, apiKey: expect.stringMatching(/^[A-Za-z0-9]{20}\.[A-Za-z0-9]{40}$/), gateway: `https://${TRACKING_TARGET}/api/v1/email` });
+      expect(first.body.data).toEqual({
+        serverId: sub.subaccountId,
+        apiKey: expect.stringMatching(/^[A-Za-z0-9]{20}\.[A-Za-z0-9]{40}$/),
+        gateway: `https://${TRACKING_TARGET}/api/v1/email`,
+      });
       const k = await keys();
       const again = await v2<Data<Credentials>>(t, 'POST', path, { key: accountKey });
       // The servers route answers the same key for the same server.
@@ -126,7 +156,9 @@ describe(`sub-accounts, /api/v2/subaccount and credentials (${TEST_STORE_KIND})`
       expect(fresh.body.data.apiKey).not.toBe(first.body.data.apiKey);
       expect(await keys()).toBe(k + 1);
       // Rotated through the API, the key has a secret of its own: the next call makes another key.
-      const rotated = await v2<Data<{ apiKey: string }>>(t, 'POST', `/servers/${sub.subaccountId}/api-keys/${fresh.body.data.apiKey.slice(0, 20)}/rotate`, { key: accountKey });
+      const rotated = await v2<Data<{ apiKey: string }>>(t, 'POST', `/servers/${sub.subaccountId}/api-keys/${fresh.body.data.apiKey.slice(0, 20)}/rotate`, {
+        key: accountKey,
+      });
       expect(rotated.status).toBe(200);
       const afterRotation = await v2<Data<Credentials>>(t, 'POST', path, { key: accountKey });
       expect(afterRotation.body.data.apiKey).not.toBe(fresh.body.data.apiKey);
@@ -134,12 +166,16 @@ describe(`sub-accounts, /api/v2/subaccount and credentials (${TEST_STORE_KIND})`
       expect(await keys()).toBe(k + 2);
     });
 
-    it('GET /servers/{id}/credentials/injection-api takes the server\'s management key and refuses others', async () => {
+    it("GET /servers/{id}/credentials/injection-api takes the server's management key and refuses others", async () => {
       const management = (await createKey(t.store, t.credentials.serverId, 'management')).key;
       const r = await v2<Data<Credentials>>(t, 'GET', `/servers/${t.credentials.serverId}/credentials/injection-api`, { key: management });
       expect(r.body.data.serverId).toBe(t.credentials.serverId);
       const k = await keys();
-      for (const [key, status, code] of [[null, 401, 'unauthorized'], [tenant.managementKey, 403, 'wrong_server'], [tenant.accountKey, 403, 'wrong_server']] as const) {
+      for (const [key, status, code] of [
+        [null, 401, 'unauthorized'],
+        [tenant.managementKey, 403, 'wrong_server'],
+        [tenant.accountKey, 403, 'wrong_server'],
+      ] as const) {
         const bad = await v2<V2Error>(t, 'GET', `/servers/${t.credentials.serverId}/credentials/injection-api`, { key });
         expect([bad.status, bad.body.error.code]).toEqual([status, code]);
       }
@@ -150,10 +186,19 @@ describe(`sub-accounts, /api/v2/subaccount and credentials (${TEST_STORE_KIND})`
   });
 
   describe('custom bounce and tracking domains', () => {
-    it('POST /bounce claims a bounce domain of the sub-account\'s server; a bad domain or a default without its CNAME changes nothing', async () => {
-      const r = await v2<Data<Record<string, unknown>>>(t, 'POST', `/subaccount/${sub.subaccountId}/bounce`, { key: accountKey, body: { domain: 'Bounces.Sub.Example', isDefault: false } });
+    it("POST /bounce claims a bounce domain of the sub-account's server; a bad domain or a default without its CNAME changes nothing", async () => {
+      const r = await v2<Data<Record<string, unknown>>>(t, 'POST', `/subaccount/${sub.subaccountId}/bounce`, {
+        key: accountKey,
+        body: { domain: 'Bounces.Sub.Example', isDefault: false },
+      });
       expect(r.status).toBe(200);
-      expect(r.body.data).toMatchObject({ domain: 'bounces.sub.example', isDefault: false, createdOn: expect.any(String), updatedOn: expect.any(String), verified: false });
+      expect(r.body.data).toMatchObject({
+        domain: 'bounces.sub.example',
+        isDefault: false,
+        createdOn: expect.any(String),
+        updatedOn: expect.any(String),
+        verified: false,
+      });
       const rows = await countRows(t.db, 'custom_domains');
       for (const [body, status, code, field] of [
         [{ domain: 'not a domain', isDefault: false }, 400, 'validation_failed', 'domain'],
@@ -167,11 +212,14 @@ describe(`sub-accounts, /api/v2/subaccount and credentials (${TEST_STORE_KIND})`
       expect(await countRows(t.db, 'custom_domains')).toBe(rows);
       // A published CNAME makes it the default at once.
       dns.set('verified-bounces.sub.example', { CNAME: BOUNCE_TARGET });
-      const def = await v2<Data<Record<string, unknown>>>(t, 'POST', `/subaccount/${sub.subaccountId}/bounce`, { key: accountKey, body: { domain: 'verified-bounces.sub.example', isDefault: true } });
+      const def = await v2<Data<Record<string, unknown>>>(t, 'POST', `/subaccount/${sub.subaccountId}/bounce`, {
+        key: accountKey,
+        body: { domain: 'verified-bounces.sub.example', isDefault: true },
+      });
       expect(def.body.data).toMatchObject({ isDefault: true, verified: true });
     });
 
-    it('POST /tracking claims a tracking domain and sets the server\'s switches; refused flags change nothing', async () => {
+    it("POST /tracking claims a tracking domain and sets the server's switches; refused flags change nothing", async () => {
       const before = await t.store.getServer(sub.subaccountId);
       const rows = await countRows(t.db, 'custom_domains');
       for (const [body, field] of [
@@ -189,34 +237,68 @@ describe(`sub-accounts, /api/v2/subaccount and credentials (${TEST_STORE_KIND})`
       dns.set('track.sub.example', { CNAME: TRACKING_TARGET });
       const r = await v2<Data<Record<string, unknown>>>(t, 'POST', `/subaccount/${sub.subaccountId}/tracking`, {
         key: accountKey,
-        body: { domain: 'track.sub.example', opensEnabled: true, clicksEnabled: true, unsubscribesEnabled: false, automaticTrackingEnabled: true, googleAnalyticsEnabled: false, httpsEnabled: true, isDefault: true },
+        body: {
+          domain: 'track.sub.example',
+          opensEnabled: true,
+          clicksEnabled: true,
+          unsubscribesEnabled: false,
+          automaticTrackingEnabled: true,
+          googleAnalyticsEnabled: false,
+          httpsEnabled: true,
+          isDefault: true,
+        },
       });
       expect(r.status).toBe(200);
       expect(r.body.data).toMatchObject({
-        domain: 'track.sub.example', isDefault: true, verified: true, httpsEnabled: true,
-        opensEnabled: true, clicksEnabled: true, unsubscribesEnabled: false, automaticTrackingEnabled: true, googleAnalyticsEnabled: false,
+        domain: 'track.sub.example',
+        isDefault: true,
+        verified: true,
+        httpsEnabled: true,
+        opensEnabled: true,
+        clicksEnabled: true,
+        unsubscribesEnabled: false,
+        automaticTrackingEnabled: true,
+        googleAnalyticsEnabled: false,
       });
-      expect((await t.store.getServer(sub.subaccountId))!.tracking).toEqual({ opens: true, clicks: true, unsubscribes: false, domain: 'https://track.sub.example' });
+      expect((await t.store.getServer(sub.subaccountId))!.tracking).toEqual({
+        opens: true,
+        clicks: true,
+        unsubscribes: false,
+        domain: 'https://track.sub.example',
+      });
     });
   });
 
   describe('DKIM', () => {
     it('GET /dkim/generate answers a key pair and stores nothing', async () => {
       const n = await countRows(t.db, 'dkim_keys');
-      const r = await v2<Data<Record<string, string>>>(t, 'GET', `/subaccount/${sub.subaccountId}/dkim/generate`, { key: accountKey, query: { domain: 'Gen.Example', selector: 'dkim1' } });
+      const r = await v2<Data<Record<string, string>>>(t, 'GET', `/subaccount/${sub.subaccountId}/dkim/generate`, {
+        key: accountKey,
+        query: { domain: 'Gen.Example', selector: 'dkim1' },
+      });
       expect(r.status).toBe(200);
       expect(r.body.data).toEqual({
-        dnsHostName: 'dkim1._domainkey.gen.example', domain: 'gen.example', selector: 'dkim1',
-        dnsRecord: `v=DKIM1; k=rsa; p=${r.body.data.publicKey}`, publicKey: expect.stringMatching(/^MII/), privateKey: expect.stringContaining('BEGIN PRIVATE KEY'),
+        dnsHostName: 'dkim1._domainkey.gen.example',
+        domain: 'gen.example',
+        selector: 'dkim1',
+        dnsRecord: `v=DKIM1; k=rsa; p=${r.body.data.publicKey}`,
+        publicKey: expect.stringMatching(/^MII/),
+        privateKey: expect.stringContaining('BEGIN PRIVATE KEY'),
       });
       const bad = await v2<V2Error>(t, 'GET', `/subaccount/${sub.subaccountId}/dkim/generate`, { key: accountKey, query: { domain: 'bad domain' } });
       expect([bad.status, bad.body.error.code, bad.body.error.field]).toEqual([400, 'validation_failed', 'domain']);
       expect(await countRows(t.db, 'dkim_keys')).toBe(n);
     });
 
-    it('POST /dkim takes the customer\'s key once DNS publishes it, and signs the server\'s mail for the domain with it', async () => {
-      const gen = (await v2<Data<Record<string, string>>>(t, 'GET', `/subaccount/${sub.subaccountId}/dkim/generate`, { key: accountKey, query: { domain: 'own.example', selector: 'sel1' } })).body.data;
-      const post = (body: unknown) => v2<Data<{ domainId: number; domain: string }>>(t, 'POST', `/subaccount/${sub.subaccountId}/dkim`, { key: accountKey, body });
+    it("POST /dkim takes the customer's key once DNS publishes it, and signs the server's mail for the domain with it", async () => {
+      const gen = (
+        await v2<Data<Record<string, string>>>(t, 'GET', `/subaccount/${sub.subaccountId}/dkim/generate`, {
+          key: accountKey,
+          query: { domain: 'own.example', selector: 'sel1' },
+        })
+      ).body.data;
+      const post = (body: unknown) =>
+        v2<Data<{ domainId: number; domain: string }>>(t, 'POST', `/subaccount/${sub.subaccountId}/dkim`, { key: accountKey, body });
       const n = await countRows(t.db, 'dkim_keys');
       const domains = await countRows(t.db, 'sending_domains');
       const other = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -263,32 +345,54 @@ describe(`sub-accounts, /api/v2/subaccount and credentials (${TEST_STORE_KIND})`
       dns.set('ed1._domainkey.ed.example', { TXT: [`v=DKIM1; k=ed25519; p=${publicKeyValue(ed.publicKey)}`] });
       const edr = await post({ domain: 'ed.example', selector: 'ed1', privateKey: ed.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() });
       expect(edr.status).toBe(200);
-      expect(await t.store.listServerSigningKeys(sub.subaccountId, 'ed.example')).toMatchObject([{ selector: 'ed1', algorithm: 'ed25519-sha256', state: 'active' }]);
+      expect(await t.store.listServerSigningKeys(sub.subaccountId, 'ed.example')).toMatchObject([
+        { selector: 'ed1', algorithm: 'ed25519-sha256', state: 'active' },
+      ]);
     });
   });
 
   describe('suppressions', () => {
     const add = (emailAddress: string) => v2(t, 'POST', `/servers/${sub.subaccountId}/suppressions`, { key: accountKey, body: { emailAddress } });
 
-    it('download is the server\'s CSV; bulk-remove takes up to 1000 addresses', async () => {
+    it("download is the server's CSV; bulk-remove takes up to 1000 addresses", async () => {
       await add('one@sub.example');
       await add('two@sub.example');
-      const csv = await v2<string>(t, 'GET', `/subaccount/${sub.subaccountId}/suppressions/download`, { key: accountKey, query: { sortField: 'emailAddress', sortDirection: 'asc' } });
-      const server = await v2<string>(t, 'GET', `/servers/${sub.subaccountId}/suppressions/download`, { key: accountKey, query: { sortField: 'emailAddress', sortDirection: 'asc' } });
+      const csv = await v2<string>(t, 'GET', `/subaccount/${sub.subaccountId}/suppressions/download`, {
+        key: accountKey,
+        query: { sortField: 'emailAddress', sortDirection: 'asc' },
+      });
+      const server = await v2<string>(t, 'GET', `/servers/${sub.subaccountId}/suppressions/download`, {
+        key: accountKey,
+        query: { sortField: 'emailAddress', sortDirection: 'asc' },
+      });
       expect(csv.status).toBe(200);
       expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
       expect(csv.text).toBe(server.text);
-      expect(csv.text.split('\r\n').filter(Boolean).map((l) => l.split(',')[0])).toEqual(['emailAddress', 'one@sub.example', 'two@sub.example']);
+      expect(
+        csv.text
+          .split('\r\n')
+          .filter(Boolean)
+          .map((l) => l.split(',')[0]),
+      ).toEqual(['emailAddress', 'one@sub.example', 'two@sub.example']);
 
       const tooMany = Array.from({ length: 1001 }, (_, i) => `x${i}@sub.example`);
       tooMany[0] = 'one@sub.example';
-      const big = await v2<V2Error>(t, 'POST', `/subaccount/${sub.subaccountId}/suppressions/bulk-remove`, { key: accountKey, body: { emailAddresses: tooMany } });
+      const big = await v2<V2Error>(t, 'POST', `/subaccount/${sub.subaccountId}/suppressions/bulk-remove`, {
+        key: accountKey,
+        body: { emailAddresses: tooMany },
+      });
       expect([big.status, big.body.error.code, big.body.error.field]).toEqual([400, 'too_many_items', 'emailAddresses']);
-      const invalid = await v2<V2Error>(t, 'POST', `/subaccount/${sub.subaccountId}/suppressions/bulk-remove`, { key: accountKey, body: { emailAddresses: ['one@sub.example', 'nope'] } });
+      const invalid = await v2<V2Error>(t, 'POST', `/subaccount/${sub.subaccountId}/suppressions/bulk-remove`, {
+        key: accountKey,
+        body: { emailAddresses: ['one@sub.example', 'nope'] },
+      });
       expect([invalid.status, invalid.body.error.code, invalid.body.error.field]).toEqual([400, 'validation_failed', 'emailAddresses[1]']);
       expect(await t.store.getSuppression(sub.subaccountId, 'one@sub.example')).toBeTruthy();
 
-      const r = await v2<Data<{ requested: number; removed: number }>>(t, 'POST', `/subaccount/${sub.subaccountId}/suppressions/bulk-remove`, { key: accountKey, body: { emailAddresses: ['ONE@sub.example', 'absent@sub.example'] } });
+      const r = await v2<Data<{ requested: number; removed: number }>>(t, 'POST', `/subaccount/${sub.subaccountId}/suppressions/bulk-remove`, {
+        key: accountKey,
+        body: { emailAddresses: ['ONE@sub.example', 'absent@sub.example'] },
+      });
       expect(r.body.data).toEqual({ requested: 2, removed: 1 });
       expect(await t.store.getSuppression(sub.subaccountId, 'one@sub.example')).toBeFalsy();
       expect(await t.store.getSuppression(sub.subaccountId, 'two@sub.example')).toBeTruthy();

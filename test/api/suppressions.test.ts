@@ -11,7 +11,8 @@ describe(`suppression routes, /api/v2/servers/:serverId/suppressions (${TEST_STO
   let base: string;
   const all = async () => (await t.store.searchSuppressions(serverId, { sort: 'address', direction: 'asc', limit: 10_000, offset: 0 })).rows;
   const lookup = (emailAddress: string) => v2<{ data: SuppressionWire } & V2Error>(t, 'GET', base, { key, query: { emailAddress } });
-  const search = (query: Record<string, string | number> = {}) => v2<{ data: SuppressionWire[]; total: number } & V2Error>(t, 'GET', `${base}/search`, { key, query });
+  const search = (query: Record<string, string | number> = {}) =>
+    v2<{ data: SuppressionWire[]; total: number } & V2Error>(t, 'GET', `${base}/search`, { key, query });
   const download = (query: Record<string, string | number> = {}) => v2<string>(t, 'GET', `${base}/download`, { key, query });
 
   beforeAll(async () => {
@@ -21,19 +22,25 @@ describe(`suppression routes, /api/v2/servers/:serverId/suppressions (${TEST_STO
     base = `/servers/${serverId}/suppressions`;
   });
   beforeEach(async () => {
-    await t.store.removeSuppressions(serverId, (await all()).map((s) => s.address));
+    await t.store.removeSuppressions(
+      serverId,
+      (await all()).map((s) => s.address),
+    );
   });
-  afterAll(async () => { await t.close(); });
+  afterAll(async () => {
+    await t.close();
+  });
 
   describe('every route sits behind management-key authentication', () => {
-    const routes = (sid: number) => [
-      ['GET', `/servers/${sid}/suppressions`, { query: { emailAddress: 'held@example.com' } }],
-      ['POST', `/servers/${sid}/suppressions`, { body: { emailAddress: 'new@example.com' } }],
-      ['DELETE', `/servers/${sid}/suppressions`, { query: { emailAddress: 'held@example.com' } }],
-      ['GET', `/servers/${sid}/suppressions/search`, {}],
-      ['GET', `/servers/${sid}/suppressions/download`, {}],
-      ['POST', `/servers/${sid}/suppressions/bulk-remove`, { body: { emailAddresses: ['held@example.com'] } }],
-    ] as const;
+    const routes = (sid: number) =>
+      [
+        ['GET', `/servers/${sid}/suppressions`, { query: { emailAddress: 'held@example.com' } }],
+        ['POST', `/servers/${sid}/suppressions`, { body: { emailAddress: 'new@example.com' } }],
+        ['DELETE', `/servers/${sid}/suppressions`, { query: { emailAddress: 'held@example.com' } }],
+        ['GET', `/servers/${sid}/suppressions/search`, {}],
+        ['GET', `/servers/${sid}/suppressions/download`, {}],
+        ['POST', `/servers/${sid}/suppressions/bulk-remove`, { body: { emailAddresses: ['held@example.com'] } }],
+      ] as const;
 
     it('refuses a missing, injection, revoked or foreign key on each route and changes nothing', async () => {
       await t.store.addSuppressions(serverId, [{ address: 'held@example.com', reason: 'Bounce' }], Date.now());
@@ -42,7 +49,12 @@ describe(`suppression routes, /api/v2/servers/:serverId/suppressions (${TEST_STO
       const account = (await t.store.listAccounts())[0]!;
       const foreignServer = await t.store.createServer({ accountId: account.id, name: 'Foreign' }, Date.now());
       const foreign = await createKey(t.store, foreignServer.id, 'management');
-      const cases = [[null, 401, 'unauthorized'], [t.credentials.apiKey, 403, 'insufficient_scope'], [revoked.key, 401, 'unauthorized'], [foreign.key, 403, 'wrong_server']] as const;
+      const cases = [
+        [null, 401, 'unauthorized'],
+        [t.credentials.apiKey, 403, 'insufficient_scope'],
+        [revoked.key, 401, 'unauthorized'],
+        [foreign.key, 403, 'wrong_server'],
+      ] as const;
       for (const [method, path, opts] of routes(serverId)) {
         for (const [k, status, code] of cases) {
           const r = await v2<V2Error>(t, method, path, { ...opts, key: k });
@@ -85,7 +97,8 @@ describe(`suppression routes, /api/v2/servers/:serverId/suppressions (${TEST_STO
       }
       const reason = await v2<V2Error>(t, 'POST', base, { key, body: { emailAddress: 'ok@example.com', reason: 'Spite' } });
       expect(reason.body.error).toEqual({
-        code: 'validation_failed', field: 'reason',
+        code: 'validation_failed',
+        field: 'reason',
         message: 'reason must be one of: Failure, Bounce, Unsubscribe, Complaint, CustomerRequest',
       });
       expect(await all()).toEqual([]);
@@ -103,7 +116,14 @@ describe(`suppression routes, /api/v2/servers/:serverId/suppressions (${TEST_STO
     });
 
     it('removes one address (404 when it was not listed) and leaves the others', async () => {
-      await t.store.addSuppressions(serverId, [{ address: 'c@example.com', reason: 'Bounce' }, { address: 'd@example.com', reason: 'Bounce' }], Date.now());
+      await t.store.addSuppressions(
+        serverId,
+        [
+          { address: 'c@example.com', reason: 'Bounce' },
+          { address: 'd@example.com', reason: 'Bounce' },
+        ],
+        Date.now(),
+      );
       const r = await v2<{ data: unknown }>(t, 'DELETE', base, { key, query: { emailAddress: 'C@Example.com' } });
       expect(r.status).toBe(200);
       expect(r.body).toEqual({ data: { emailAddress: 'c@example.com', removed: true } });
@@ -138,8 +158,20 @@ describe(`suppression routes, /api/v2/servers/:serverId/suppressions (${TEST_STO
       const r = await search();
       expect(r.status).toBe(200);
       expect(r.body.total).toBe(5);
-      expect(r.body.data.map((s) => s.emailAddress)).toEqual(['erin@three.example', 'bob@two.example', 'dave_x@one.example', 'alice@two.example', 'carol@one.example']);
-      expect(r.body.data[0]).toEqual({ emailAddress: 'erin@three.example', reason: 'Bounce', detail: 'd4', createdOn: '2023-11-14T22:13:24.000Z', lastUpdate: '2023-11-14T22:13:24.000Z' });
+      expect(r.body.data.map((s) => s.emailAddress)).toEqual([
+        'erin@three.example',
+        'bob@two.example',
+        'dave_x@one.example',
+        'alice@two.example',
+        'carol@one.example',
+      ]);
+      expect(r.body.data[0]).toEqual({
+        emailAddress: 'erin@three.example',
+        reason: 'Bounce',
+        detail: 'd4',
+        createdOn: '2023-11-14T22:13:24.000Z',
+        lastUpdate: '2023-11-14T22:13:24.000Z',
+      });
       const many = Array.from({ length: 30 }, (_, i) => ({ address: `p${String(i).padStart(2, '0')}@page.example`, reason: 'Bounce' as const }));
       await t.store.addSuppressions(serverId, many, Date.now());
       expect((await search()).body.data).toHaveLength(25);
@@ -153,7 +185,8 @@ describe(`suppression routes, /api/v2/servers/:serverId/suppressions (${TEST_STO
       expect(await names({ sortField: 'emailAddress', sortDirection: 'desc' })).toEqual(['erin', 'dave_x', 'carol', 'bob', 'alice']);
       expect(await names({ sortField: 'suppressionLastUpdate', sortDirection: 'asc' })).toEqual(['carol', 'alice', 'dave_x', 'bob', 'erin']);
       const pages = [];
-      for (let pageNumber = 0; pageNumber < 3; pageNumber++) pages.push(await names({ sortField: 'emailAddress', sortDirection: 'asc', pageSize: 2, pageNumber }));
+      for (let pageNumber = 0; pageNumber < 3; pageNumber++)
+        pages.push(await names({ sortField: 'emailAddress', sortDirection: 'asc', pageSize: 2, pageNumber }));
       expect(pages).toEqual([['alice', 'bob'], ['carol', 'dave_x'], ['erin']]);
       const past = await search({ pageSize: 2, pageNumber: 9 });
       expect(past.body).toEqual({ data: [], total: 5 });
@@ -189,15 +222,17 @@ describe(`suppression routes, /api/v2/servers/:serverId/suppressions (${TEST_STO
       expect(r.headers.get('content-type')).toBe('text/csv; charset=utf-8');
       expect(r.headers.get('content-disposition')).toBe(`attachment; filename="suppressions-${serverId}.csv"`);
       const ts = (ms: number) => new Date(ms).toISOString();
-      expect(r.text).toBe([
-        'emailAddress,reason,detail,createdOn,lastUpdate',
-        `plain@example.com,Bounce,FailureCode 2001: 550 5.1.1 User unknown,${ts(t0)},${ts(t0)}`,
-        `quoted@example.com,Complaint,"said ""stop"", twice\r\nand again",${ts(t0 + 1)},${ts(t0 + 1)}`,
-        `formula@example.com,Failure,"'=HYPERLINK(""http://evil.example"",""x"")",${ts(t0 + 2)},${ts(t0 + 2)}`,
-        `'-minus@example.com,CustomerRequest,,${ts(t0 + 3)},${ts(t0 + 3)}`,
-        `at@example.com,Unsubscribe,"'@SUM(1,2)",${ts(t0 + 4)},${ts(t0 + 4)}`,
-        '',
-      ].join('\r\n'));
+      expect(r.text).toBe(
+        [
+          'emailAddress,reason,detail,createdOn,lastUpdate',
+          `plain@example.com,Bounce,FailureCode 2001: 550 5.1.1 User unknown,${ts(t0)},${ts(t0)}`,
+          `quoted@example.com,Complaint,"said ""stop"", twice\r\nand again",${ts(t0 + 1)},${ts(t0 + 1)}`,
+          `formula@example.com,Failure,"'=HYPERLINK(""http://evil.example"",""x"")",${ts(t0 + 2)},${ts(t0 + 2)}`,
+          `'-minus@example.com,CustomerRequest,,${ts(t0 + 3)},${ts(t0 + 3)}`,
+          `at@example.com,Unsubscribe,"'@SUM(1,2)",${ts(t0 + 4)},${ts(t0 + 4)}`,
+          '',
+        ].join('\r\n'),
+      );
     });
 
     it('covers a list longer than one store batch, in order, each address once; filters and an empty list work', async () => {
@@ -210,11 +245,17 @@ describe(`suppression routes, /api/v2/servers/:serverId/suppressions (${TEST_STO
       const got = lines.slice(1).map((l) => l.split(',')[0]!);
       expect(got).toHaveLength(rows.length);
       expect(new Set(got).size).toBe(rows.length);
-      const expected = [...rows].map((x, i) => ({ a: x.address, u: Math.floor(i / 500) })).sort((x, y) => y.u - x.u || (x.a < y.a ? 1 : -1)).map((x) => x.a);
+      const expected = [...rows]
+        .map((x, i) => ({ a: x.address, u: Math.floor(i / 500) }))
+        .sort((x, y) => y.u - x.u || (x.a < y.a ? 1 : -1))
+        .map((x) => x.a);
       expect(got).toEqual(expected);
       const byAddress = (await download({ sortField: 'emailAddress', sortDirection: 'asc', startsWith: 'U001' })).text.trimEnd().split('\r\n').slice(1);
       expect(byAddress.map((l) => l.split(',')[0])).toEqual(Array.from({ length: 100 }, (_, i) => `u${String(100 + i).padStart(5, '0')}@bulk.example`));
-      await t.store.removeSuppressions(serverId, rows.map((x) => x.address));
+      await t.store.removeSuppressions(
+        serverId,
+        rows.map((x) => x.address),
+      );
       expect((await download()).text).toBe('emailAddress,reason,detail,createdOn,lastUpdate\r\n');
       const unknown = await v2<V2Error>(t, 'GET', `${base}/download`, { key, query: { pageSize: 10 } });
       expect(unknown.body.error).toMatchObject({ code: 'unknown_field', field: 'pageSize' });
@@ -223,9 +264,14 @@ describe(`suppression routes, /api/v2/servers/:serverId/suppressions (${TEST_STO
 
   describe('bulk-remove', () => {
     it('removes many addresses in one request and answers how many were listed', async () => {
-      await t.store.addSuppressions(serverId, ['a', 'b', 'c', 'd'].map((n) => ({ address: `${n}@bulk.example`, reason: 'Bounce' as const })), Date.now());
+      await t.store.addSuppressions(
+        serverId,
+        ['a', 'b', 'c', 'd'].map((n) => ({ address: `${n}@bulk.example`, reason: 'Bounce' as const })),
+        Date.now(),
+      );
       const r = await v2<{ data: { requested: number; removed: number } }>(t, 'POST', `${base}/bulk-remove`, {
-        key, body: { emailAddresses: ['A@bulk.example', 'b@bulk.example', 'b@BULK.example', 'never@bulk.example'] },
+        key,
+        body: { emailAddresses: ['A@bulk.example', 'b@bulk.example', 'b@BULK.example', 'never@bulk.example'] },
       });
       expect(r.status).toBe(200);
       expect(r.body).toEqual({ data: { requested: 3, removed: 2 } });
@@ -234,10 +280,18 @@ describe(`suppression routes, /api/v2/servers/:serverId/suppressions (${TEST_STO
 
     it('accepts 1,000 addresses; refuses 1,001 (too_many_items) or any invalid one, removing nothing', async () => {
       const list = Array.from({ length: 1_001 }, (_, i) => `r${i}@bulk.example`);
-      await t.store.addSuppressions(serverId, list.map((address) => ({ address, reason: 'Bounce' as const })), Date.now());
+      await t.store.addSuppressions(
+        serverId,
+        list.map((address) => ({ address, reason: 'Bounce' as const })),
+        Date.now(),
+      );
       const tooMany = await v2<V2Error>(t, 'POST', `${base}/bulk-remove`, { key, body: { emailAddresses: list } });
       expect(tooMany.status).toBe(400);
-      expect(tooMany.body.error).toEqual({ code: 'too_many_items', message: 'emailAddresses has more than 1000 items; nothing was changed', field: 'emailAddresses' });
+      expect(tooMany.body.error).toEqual({
+        code: 'too_many_items',
+        message: 'emailAddresses has more than 1000 items; nothing was changed',
+        field: 'emailAddresses',
+      });
       const oneBad = await v2<V2Error>(t, 'POST', `${base}/bulk-remove`, { key, body: { emailAddresses: ['r0@bulk.example', 'r1@bulk.example', 'oops'] } });
       expect(oneBad.status).toBe(400);
       expect(oneBad.body.error).toEqual({ code: 'validation_failed', message: 'emailAddresses[2] is not a valid email address', field: 'emailAddresses[2]' });
@@ -246,7 +300,10 @@ describe(`suppression routes, /api/v2/servers/:serverId/suppressions (${TEST_STO
       const notList = await v2<V2Error>(t, 'POST', `${base}/bulk-remove`, { key, body: { emailAddresses: 'r0@bulk.example', also: 1 } });
       expect(notList.status).toBe(400);
       expect((await all()).length).toBe(1_001);
-      const ok = await v2<{ data: { requested: number; removed: number } }>(t, 'POST', `${base}/bulk-remove`, { key, body: { emailAddresses: list.slice(0, 1_000) } });
+      const ok = await v2<{ data: { requested: number; removed: number } }>(t, 'POST', `${base}/bulk-remove`, {
+        key,
+        body: { emailAddresses: list.slice(0, 1_000) },
+      });
       expect(ok.body).toEqual({ data: { requested: 1_000, removed: 1_000 } });
       expect((await all()).map((s) => s.address)).toEqual(['r1000@bulk.example']);
     });

@@ -6,9 +6,17 @@ import { countRows } from '../helpers/webhooks.js';
 import { MAX_TEMPLATE_NAME_LENGTH } from '../../src/templates/content.js';
 
 interface Wire {
-  templateId: number; name: string; subject: string | null; version: number; currentVersion: number;
-  createdOn: string; updatedOn: string; versionCreatedOn: string;
-  htmlBody?: string | null; textBody?: string | null; ampBody?: string | null;
+  templateId: number;
+  name: string;
+  subject: string | null;
+  version: number;
+  currentVersion: number;
+  createdOn: string;
+  updatedOn: string;
+  versionCreatedOn: string;
+  htmlBody?: string | null;
+  textBody?: string | null;
+  ampBody?: string | null;
 }
 type One = { data: Wire } & V2Error;
 type Many = { data: Wire[]; total: number } & V2Error;
@@ -29,16 +37,26 @@ describe(`stored templates, /api/v2/servers/:serverId/templates (${TEST_STORE_KI
   });
   beforeEach(async () => {
     for (const s of [t.credentials.serverId, other.serverId]) {
-      for (const x of (await t.store.listTemplates(s, { limit: 100, offset: 0, direction: 'asc', sort: 'createdAt' })).rows) await t.store.deleteTemplate(s, x.id);
+      for (const x of (await t.store.listTemplates(s, { limit: 100, offset: 0, direction: 'asc', sort: 'createdAt' })).rows)
+        await t.store.deleteTemplate(s, x.id);
     }
   });
-  afterAll(async () => { await t.close(); });
+  afterAll(async () => {
+    await t.close();
+  });
 
   it('creates, gets, lists, updates into a new version (the old one stays readable) and deletes', async () => {
     const c = await create({ name: ' Welcome ', subject: 'Hi %%FirstName%%', htmlBody: '<p>Hello %%FirstName%%</p>', textBody: 'Hello %%FirstName%%' });
     expect(c.status).toBe(200);
-    expect(c.body.data).toMatchObject({ name: 'Welcome', subject: 'Hi %%FirstName%%', version: 1, currentVersion: 1,
-      htmlBody: '<p>Hello %%FirstName%%</p>', textBody: 'Hello %%FirstName%%', ampBody: null });
+    expect(c.body.data).toMatchObject({
+      name: 'Welcome',
+      subject: 'Hi %%FirstName%%',
+      version: 1,
+      currentVersion: 1,
+      htmlBody: '<p>Hello %%FirstName%%</p>',
+      textBody: 'Hello %%FirstName%%',
+      ampBody: null,
+    });
     const id = c.body.data.templateId;
 
     const got = await v2<One>(t, 'GET', `${base}/${id}`, { key });
@@ -46,20 +64,33 @@ describe(`stored templates, /api/v2/servers/:serverId/templates (${TEST_STORE_KI
 
     const up = await v2<One>(t, 'PATCH', `${base}/${id}`, { key, body: { htmlBody: '<p>Welcome, %%FirstName%%</p>', subject: null } });
     expect(up.status).toBe(200);
-    expect(up.body.data).toMatchObject({ templateId: id, name: 'Welcome', subject: null, version: 2, currentVersion: 2,
-      htmlBody: '<p>Welcome, %%FirstName%%</p>', textBody: 'Hello %%FirstName%%' });
+    expect(up.body.data).toMatchObject({
+      templateId: id,
+      name: 'Welcome',
+      subject: null,
+      version: 2,
+      currentVersion: 2,
+      htmlBody: '<p>Welcome, %%FirstName%%</p>',
+      textBody: 'Hello %%FirstName%%',
+    });
 
     const v1 = await v2<One>(t, 'GET', `${base}/${id}`, { key, query: { version: 1 } });
     expect(v1.body.data).toMatchObject({ version: 1, currentVersion: 2, subject: 'Hi %%FirstName%%', htmlBody: '<p>Hello %%FirstName%%</p>' });
     const versions = await v2<Many>(t, 'GET', `${base}/${id}/versions`, { key });
     expect(versions.body.total).toBe(2);
-    expect(versions.body.data.map((v) => [v.version, v.subject])).toEqual([[2, null], [1, 'Hi %%FirstName%%']]);
+    expect(versions.body.data.map((v) => [v.version, v.subject])).toEqual([
+      [2, null],
+      [1, 'Hi %%FirstName%%'],
+    ]);
     expect(versions.body.data[0]).not.toHaveProperty('htmlBody');
 
     await create({ name: 'Another', textBody: 'x' });
     const list = await v2<Many>(t, 'GET', base, { key, query: { sortField: 'name', sortDirection: 'asc' } });
     expect(list.body.total).toBe(2);
-    expect(list.body.data.map((x) => [x.name, x.currentVersion])).toEqual([['Another', 1], ['Welcome', 2]]);
+    expect(list.body.data.map((x) => [x.name, x.currentVersion])).toEqual([
+      ['Another', 1],
+      ['Welcome', 2],
+    ]);
     const page = await v2<Many>(t, 'GET', base, { key, query: { pageSize: 1, pageNumber: 1, sortField: 'name' } });
     expect(page.body.data.map((x) => x.name)).toEqual(['Welcome']);
 
@@ -104,15 +135,21 @@ describe(`stored templates, /api/v2/servers/:serverId/templates (${TEST_STORE_KI
 
   it("another server's template is not found through this server, and its key cannot reach this server's", async () => {
     const mine = (await create({ name: 'Mine', textBody: 'mine' })).body.data.templateId;
-    const theirs = (await v2<One>(t, 'POST', `/servers/${other.serverId}/templates`, { key: other.managementKey, body: { name: 'Theirs', textBody: 'theirs' } })).body.data.templateId;
-    for (const [method, body] of [['GET', undefined], ['PATCH', { name: 'Taken' }], ['DELETE', undefined]] as const) {
+    const theirs = (
+      await v2<One>(t, 'POST', `/servers/${other.serverId}/templates`, { key: other.managementKey, body: { name: 'Theirs', textBody: 'theirs' } })
+    ).body.data.templateId;
+    for (const [method, body] of [
+      ['GET', undefined],
+      ['PATCH', { name: 'Taken' }],
+      ['DELETE', undefined],
+    ] as const) {
       const r = await v2<One>(t, method, `${base}/${theirs}`, { key, body });
       expect([r.status, r.body.error.code], method).toEqual([404, 'not_found']);
     }
     expect((await v2<One>(t, 'GET', `${base}/${theirs}/versions`, { key })).status).toBe(404);
     const wrong = await v2<One>(t, 'GET', `${base}/${mine}`, { key: other.managementKey });
     expect([wrong.status, wrong.body.error.code]).toEqual([403, 'wrong_server']);
-    expect((await t.store.getTemplate(other.serverId, theirs))).toMatchObject({ name: 'Theirs', version: 1 });
+    expect(await t.store.getTemplate(other.serverId, theirs)).toMatchObject({ name: 'Theirs', version: 1 });
     expect((await v2<Many>(t, 'GET', base, { key })).body.data.map((x) => x.name)).toEqual(['Mine']);
   });
 

@@ -4,19 +4,34 @@ import { TEST_STORE_KIND } from '../helpers/stores.js';
 import { v2, type V2Error } from '../helpers/api-v2.js';
 import { startReceiver, type WebhookReceiver } from '../helpers/webhooks.js';
 import {
-  attackerKeys, createFixtures, OUTSIDE_SERVER, planRequest, SELF_LOCKING, victimMarkers, VOLATILE_GETS,
-  type DocOperation, type Fixtures, type PlannedRequest,
+  attackerKeys,
+  createFixtures,
+  OUTSIDE_SERVER,
+  planRequest,
+  SELF_LOCKING,
+  victimMarkers,
+  VOLATILE_GETS,
+  type DocOperation,
+  type Fixtures,
+  type PlannedRequest,
 } from '../helpers/tenant-fixtures.js';
 
-interface Doc { paths: Record<string, Record<string, DocOperation>> }
-interface Op { method: string; path: string; op: DocOperation }
+interface Doc {
+  paths: Record<string, Record<string, DocOperation>>;
+}
+interface Op {
+  method: string;
+  path: string;
+  op: DocOperation;
+}
 
 const SERVER_SCOPE = '/api/v2/servers/{serverId}';
 const V2 = '/api/v2';
 
 /** Every operation of the document under /api/v2/. */
 function v2Operations(doc: Doc): Op[] {
-  return Object.entries(doc.paths).filter(([p]) => p.startsWith(`${V2}/`))
+  return Object.entries(doc.paths)
+    .filter(([p]) => p.startsWith(`${V2}/`))
     .flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ method: method.toUpperCase(), path, op })));
 }
 const inServerScope = (o: Op) => o.path === SERVER_SCOPE || o.path.startsWith(`${SERVER_SCOPE}/`);
@@ -31,7 +46,8 @@ describe(`tenant isolation across every v2 operation of the OpenAPI document (${
   let before: Map<string, { status: number; text: string }>;
   let receivedBeforeAttacks: number;
 
-  const send = (r: PlannedRequest, key: string) => v2<V2Error & { data?: unknown }>(t, r.method, r.path.slice(V2.length), { key, query: r.query, body: r.body });
+  const send = (r: PlannedRequest, key: string) =>
+    v2<V2Error & { data?: unknown }>(t, r.method, r.path.slice(V2.length), { key, query: r.query, body: r.body });
   const plan = (o: Op, serverId: number): PlannedRequest => {
     const p = planRequest(f, o.method, o.path, o.op, serverId);
     if (!p.ok) throw new Error(p.missing.join('\n'));
@@ -54,7 +70,7 @@ describe(`tenant isolation across every v2 operation of the OpenAPI document (${
     attackerReceiver = await startReceiver();
     f = await createFixtures(t, receiver.url, attackerReceiver.url);
 
-    const doc = await (await fetch(`${t.url}/api/openapi.json`)).json() as Doc;
+    const doc = (await (await fetch(`${t.url}/api/openapi.json`)).json()) as Doc;
     ops = v2Operations(doc).filter(inServerScope);
   });
   afterAll(async () => {
@@ -65,13 +81,19 @@ describe(`tenant isolation across every v2 operation of the OpenAPI document (${
 
   it('knows how to call every operation under /servers/{serverId} (a new path parameter, query or body fails here, named)', () => {
     expect(ops.length).toBeGreaterThanOrEqual(15);
-    const missing = ops.flatMap((o) => { const p = planRequest(f, o.method, o.path, o.op, f.victim.serverId); return p.ok ? [] : p.missing; });
+    const missing = ops.flatMap((o) => {
+      const p = planRequest(f, o.method, o.path, o.op, f.victim.serverId);
+      return p.ok ? [] : p.missing;
+    });
     expect(missing).toEqual([]);
   });
 
   it('the planner names a path parameter it has no fixture for', () => {
     const p = planRequest(f, 'get', `${SERVER_SCOPE}/domains/{domainId}`, {}, 1);
-    expect(p).toEqual({ ok: false, missing: [`GET ${SERVER_SCOPE}/domains/{domainId}: path parameter {domainId} is not in PATH_PARAMS (test/helpers/tenant-fixtures.ts)`] });
+    expect(p).toEqual({
+      ok: false,
+      missing: [`GET ${SERVER_SCOPE}/domains/{domainId}: path parameter {domainId} is not in PATH_PARAMS (test/helpers/tenant-fixtures.ts)`],
+    });
   });
 
   it('the victim reads every GET operation of its server (the fixtures name real resources)', async () => {
@@ -86,7 +108,8 @@ describe(`tenant isolation across every v2 operation of the OpenAPI document (${
     for (const { label, key } of attackerKeys(f)) {
       for (const o of ops) {
         const r = await send(plan(o, f.victim.serverId), key);
-        if (r.status !== 403 || r.body.error?.code !== 'wrong_server') wrong.push(`${label}: ${o.method} ${o.path} answered ${r.status} ${r.text.slice(0, 200)}`);
+        if (r.status !== 403 || r.body.error?.code !== 'wrong_server')
+          wrong.push(`${label}: ${o.method} ${o.path} answered ${r.status} ${r.text.slice(0, 200)}`);
       }
     }
     expect(wrong).toEqual([]);
@@ -111,16 +134,21 @@ describe(`tenant isolation across every v2 operation of the OpenAPI document (${
     expect(wrong).toEqual([]);
   });
 
-  it('v2 operations outside /servers/{serverId} are listed in OUTSIDE_SERVER and show none of the victim\'s items', async () => {
-    const doc = await (await fetch(`${t.url}/api/openapi.json`)).json() as Doc;
+  it("v2 operations outside /servers/{serverId} are listed in OUTSIDE_SERVER and show none of the victim's items", async () => {
+    const doc = (await (await fetch(`${t.url}/api/openapi.json`)).json()) as Doc;
     const outside = v2Operations(doc).filter((o) => !inServerScope(o));
-    const unknown = outside.filter((o) => !(`${o.method} ${o.path}` in OUTSIDE_SERVER)).map((o) => `${o.method} ${o.path}: not in OUTSIDE_SERVER (test/helpers/tenant-fixtures.ts)`);
+    const unknown = outside
+      .filter((o) => !(`${o.method} ${o.path}` in OUTSIDE_SERVER))
+      .map((o) => `${o.method} ${o.path}: not in OUTSIDE_SERVER (test/helpers/tenant-fixtures.ts)`);
     expect(unknown).toEqual([]);
     const wrong: string[] = [];
     for (const { label, key } of attackerKeys(f)) {
       for (const o of outside) {
         const p = planRequest(f, o.method, o.path, o.op, f.attacker.serverId);
-        if (!p.ok) { wrong.push(...p.missing); continue; }
+        if (!p.ok) {
+          wrong.push(...p.missing);
+          continue;
+        }
         const r = await send(p.request, key);
         const name = `${label}: ${o.method} ${o.path}`;
         const expected = OUTSIDE_SERVER[`${o.method} ${o.path}`];
@@ -147,6 +175,9 @@ function entriesOf(text: string): string[] {
     const v = JSON.parse(text) as { data?: unknown };
     return Array.isArray(v.data) ? v.data.map((x) => JSON.stringify(x)) : [];
   } catch {
-    return text.split('\r\n').slice(1).filter((l) => l.length > 0);
+    return text
+      .split('\r\n')
+      .slice(1)
+      .filter((l) => l.length > 0);
   }
 }

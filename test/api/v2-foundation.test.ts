@@ -25,7 +25,9 @@ describe(`management API v2 conventions (${TEST_STORE_KIND})`, () => {
     const s2 = await t.store.createServer({ accountId: account.id, name: 'Other' }, Date.now());
     other = { serverId: s2.id, key: (await createKey(t.store, s2.id, 'management')).key };
   });
-  afterAll(async () => { await t.close(); });
+  afterAll(async () => {
+    await t.close();
+  });
 
   describe('authentication', () => {
     it('accepts a management key as Bearer, or as the password of Basic with any user name', async () => {
@@ -34,14 +36,21 @@ describe(`management API v2 conventions (${TEST_STORE_KIND})`, () => {
       const r = await v2(t, 'GET', `/servers/${serverId}/suppressions`, { authorization: basic, query: { emailAddress: 'x@example.com' } });
       expect(r.status).toBe(200);
       const blankUser = `Basic ${Buffer.from(`:${mgmt}`).toString('base64')}`;
-      expect((await v2(t, 'GET', `/servers/${serverId}/suppressions`, { authorization: blankUser, query: { emailAddress: 'x@example.com' } })).status).toBe(200);
+      expect((await v2(t, 'GET', `/servers/${serverId}/suppressions`, { authorization: blankUser, query: { emailAddress: 'x@example.com' } })).status).toBe(
+        200,
+      );
       await t.store.removeSuppressions(serverId, ['x@example.com']);
     });
 
     it('answers 401 unauthorized, with a Bearer challenge, for a missing, malformed or unknown key, and stores nothing', async () => {
       const cases: (string | undefined)[] = [
-        undefined, 'Token abc', 'Bearer', 'Bearer not-a-key', `Basic ${Buffer.from('no-colon').toString('base64')}`,
-        `Bearer ${'A'.repeat(20)}.${'b'.repeat(40)}`, `Bearer ${mgmt.slice(0, 21)}${'x'.repeat(40)}`,
+        undefined,
+        'Token abc',
+        'Bearer',
+        'Bearer not-a-key',
+        `Basic ${Buffer.from('no-colon').toString('base64')}`,
+        `Bearer ${'A'.repeat(20)}.${'b'.repeat(40)}`,
+        `Bearer ${mgmt.slice(0, 21)}${'x'.repeat(40)}`,
       ];
       for (const authorization of cases) {
         const r = await v2<V2Error>(t, 'POST', `/servers/${serverId}/suppressions`, { authorization, body: { emailAddress: 'x@example.com' } });
@@ -120,7 +129,11 @@ describe(`management API v2 conventions (${TEST_STORE_KIND})`, () => {
       const body = await add(mgmt, { emailAddress: 'y@example.com', colour: 'blue' });
       expect(body.status).toBe(400);
       expect(body.body.error).toEqual({ code: 'unknown_field', message: 'unknown body field "colour"', field: 'colour' });
-      const query = await v2<V2Error>(t, 'POST', `/servers/${serverId}/suppressions`, { key: mgmt, body: { emailAddress: 'y@example.com' }, query: { dryRun: 1 } });
+      const query = await v2<V2Error>(t, 'POST', `/servers/${serverId}/suppressions`, {
+        key: mgmt,
+        body: { emailAddress: 'y@example.com' },
+        query: { dryRun: 1 },
+      });
       expect(query.status).toBe(400);
       expect(query.body.error).toEqual({ code: 'unknown_field', message: 'unknown query parameter "dryRun"', field: 'dryRun' });
       const search = await v2<V2Error>(t, 'GET', `/servers/${serverId}/suppressions/search`, { key: mgmt, query: { pagesize: 10 } });
@@ -138,13 +151,24 @@ describe(`management API v2 conventions (${TEST_STORE_KIND})`, () => {
       expect(array.body.error).toEqual({ code: 'invalid_body', message: 'the body must be a JSON object' });
       const none = await v2<V2Error>(t, 'POST', `/servers/${serverId}/suppressions`, { key: mgmt });
       expect(none.body.error.code).toBe('invalid_body');
-      const form = await v2<V2Error>(t, 'POST', `/servers/${serverId}/suppressions`, { key: mgmt, raw: 'emailAddress=y@example.com', contentType: 'application/x-www-form-urlencoded' });
+      const form = await v2<V2Error>(t, 'POST', `/servers/${serverId}/suppressions`, {
+        key: mgmt,
+        raw: 'emailAddress=y@example.com',
+        contentType: 'application/x-www-form-urlencoded',
+      });
       expect(form.status).toBe(415);
       expect(form.body.error.code).toBe('unsupported_media_type');
-      const text = await v2<V2Error>(t, 'POST', `/servers/${serverId}/suppressions`, { key: mgmt, raw: '{"emailAddress":"y@example.com"}', contentType: 'text/plain' });
+      const text = await v2<V2Error>(t, 'POST', `/servers/${serverId}/suppressions`, {
+        key: mgmt,
+        raw: '{"emailAddress":"y@example.com"}',
+        contentType: 'text/plain',
+      });
       expect(text.status).toBe(415);
       expect(text.body.error).toEqual({ code: 'unsupported_media_type', message: 'send the body as application/json' });
-      const huge = await v2<V2Error>(t, 'POST', `/servers/${serverId}/suppressions`, { key: mgmt, raw: JSON.stringify({ emailAddress: 'y@example.com', pad: 'x'.repeat(1_100_000) }) });
+      const huge = await v2<V2Error>(t, 'POST', `/servers/${serverId}/suppressions`, {
+        key: mgmt,
+        raw: JSON.stringify({ emailAddress: 'y@example.com', pad: 'x'.repeat(1_100_000) }),
+      });
       expect(huge.status).toBe(413);
       expect(huge.body.error.code).toBe('payload_too_large');
       expect(await stored()).toBe(0);
@@ -163,7 +187,11 @@ describe(`management API v2 conventions (${TEST_STORE_KIND})`, () => {
       const word = await v2<V2Error>(t, 'GET', `/servers/${serverId}/suppressions/search`, { key: mgmt, query: { pageSize: 'ten' } });
       expect(word.body.error).toEqual({ code: 'validation_failed', message: 'pageSize must be integer', field: 'pageSize' });
       const sort = await v2<V2Error>(t, 'GET', `/servers/${serverId}/suppressions/search`, { key: mgmt, query: { sortField: 'reason' } });
-      expect(sort.body.error).toEqual({ code: 'validation_failed', message: 'sortField must be one of: emailAddress, suppressionLastUpdate', field: 'sortField' });
+      expect(sort.body.error).toEqual({
+        code: 'validation_failed',
+        message: 'sortField must be one of: emailAddress, suppressionLastUpdate',
+        field: 'sortField',
+      });
       const dir = await v2<V2Error>(t, 'GET', `/servers/${serverId}/suppressions/search`, { key: mgmt, query: { sortDirection: 'up' } });
       expect(dir.body.error).toEqual({ code: 'validation_failed', message: 'sortDirection must be one of: asc, dsc, desc', field: 'sortDirection' });
       expect(await stored()).toBe(0);

@@ -22,11 +22,12 @@ describe(`SocketLabs' v2 paths and every API prefix's error shape (${TEST_STORE_
     style === 'bearer' ? `Bearer ${key}` : `Basic ${Buffer.from(`any-user:${key}`).toString('base64')}`;
   const call = async (method: string, path: string, headers: Record<string, string> = {}, body?: unknown) => {
     const res = await fetch(`${t.url}${path}`, {
-      method, headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
+      method,
+      headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
-    const json = (res.headers.get('content-type') ?? '').startsWith('application/json') ? JSON.parse(text) as Record<string, unknown> : null;
+    const json = (res.headers.get('content-type') ?? '').startsWith('application/json') ? (JSON.parse(text) as Record<string, unknown>) : null;
     return { status: res.status, headers: res.headers, text, json };
   };
   const checkEnvelope = (r: Awaited<ReturnType<typeof call>>, envelope: Envelope, what: string) => {
@@ -52,12 +53,15 @@ describe(`SocketLabs' v2 paths and every API prefix's error shape (${TEST_STORE_
     serverId = t.credentials.serverId;
     managementKey = (await createKey(t.store, serverId, 'management')).key;
   });
-  afterAll(async () => { await t.close(); });
+  afterAll(async () => {
+    await t.close();
+  });
 
   it('every read of a server answers at /v2 and /api/v2, by Bearer and by Basic, in the same envelope', async () => {
     const s = `/servers/${serverId}`;
     const reads: [string, Envelope][] = [
-      ['/servers', 'page'], [s, 'data'],
+      ['/servers', 'page'],
+      [s, 'data'],
       [`${s}/suppressions/search?pageSize=50&pageNumber=0&sortField=emailAddress&sortDirection=dsc`, 'page'],
       [`${s}/suppressions/download?sortField=suppressionLastUpdate&sortDirection=dsc`, 'csv'],
       [`${s}/reports/recipient-search/?toEmailAddress=a@example.com&pageNumber=0&pageSize=10&sortField=queuedTime&sortDirection=dsc`, 'page'],
@@ -65,8 +69,12 @@ describe(`SocketLabs' v2 paths and every API prefix's error shape (${TEST_STORE_
       [`${s}/reports/messages/detail?pageSize=10&pageNumber=0`, 'page'],
       [`${s}/reports/statistics?startDate=2026-01-01&endDate=2026-01-31`, 'data'],
       [`${s}/dkim/generate?domain=example.com&selector=dkim1`, 'data'],
-      [`${s}/api-keys`, 'page'], [`${s}/webhooks`, 'page'], [`${s}/sending-domains`, 'page'],
-      [`${s}/bounce-domains`, 'page'], [`${s}/tracking-domains`, 'page'], [`${s}/inbound-routes`, 'page'],
+      [`${s}/api-keys`, 'page'],
+      [`${s}/webhooks`, 'page'],
+      [`${s}/sending-domains`, 'page'],
+      [`${s}/bounce-domains`, 'page'],
+      [`${s}/tracking-domains`, 'page'],
+      [`${s}/inbound-routes`, 'page'],
     ];
     for (const prefix of PREFIXES) {
       for (const style of AUTH_STYLES) {
@@ -114,9 +122,17 @@ describe(`SocketLabs' v2 paths and every API prefix's error shape (${TEST_STORE_
         checkEnvelope(created, 'data', `create ${what}`);
         const id = (created.json!.data as { subaccountId: number }).subaccountId;
         checkEnvelope(await call('POST', `${prefix}/subaccount/${id}/credentials/injection-api`, account), 'data', `sub-account credentials ${what}`);
-        checkEnvelope(await call('GET', `${prefix}/subaccount/${id}/dkim/generate?domain=example.com&selector=dkim1`, account), 'data', `dkim/generate ${what}`);
+        checkEnvelope(
+          await call('GET', `${prefix}/subaccount/${id}/dkim/generate?domain=example.com&selector=dkim1`, account),
+          'data',
+          `dkim/generate ${what}`,
+        );
         checkEnvelope(await call('GET', `${prefix}/subaccount/${id}/suppressions/download`, account), 'csv', `download ${what}`);
-        checkEnvelope(await call('POST', `${prefix}/subaccount/${id}/suppressions/bulk-remove`, account, { emailAddresses: ['a@example.com'] }), 'data', `bulk-remove ${what}`);
+        checkEnvelope(
+          await call('POST', `${prefix}/subaccount/${id}/suppressions/bulk-remove`, account, { emailAddresses: ['a@example.com'] }),
+          'data',
+          `bulk-remove ${what}`,
+        );
       }
     }
   });
@@ -126,7 +142,12 @@ describe(`SocketLabs' v2 paths and every API prefix's error shape (${TEST_STORE_
       const none = await call('GET', `${prefix}/servers/${serverId}/suppressions/search`);
       expect(none.status).toBe(401);
       expect((none.json as unknown as V2Error).error.code).toBe('unauthorized');
-      const bad = await call('POST', `${prefix}/servers/${serverId}/suppressions`, { authorization: `Bearer ${managementKey}` }, { emailAddress: 'not an address' });
+      const bad = await call(
+        'POST',
+        `${prefix}/servers/${serverId}/suppressions`,
+        { authorization: `Bearer ${managementKey}` },
+        { emailAddress: 'not an address' },
+      );
       expect(bad.status).toBe(400);
       expect((bad.json as unknown as V2Error).error).toMatchObject({ code: 'validation_failed', field: 'emailAddress' });
     }

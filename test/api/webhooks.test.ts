@@ -7,8 +7,20 @@ import { verify } from '../../src/net/standard-signature.js';
 import { MAX_WEBHOOK_ENDPOINTS_PER_SERVER } from '../../src/core/api-v2-limits.js';
 
 interface Wire {
-  id: number; url: string; eventTypes: string[]; format: string; enabled: boolean; disabledReason: string | null; failingSince: string | null;
-  secretKey: string; validationKey: string | null; createdOn: string; lastUpdate: string; validatedOn: string | null; signingSecret?: string; previousSecretExpiresOn?: string;
+  id: number;
+  url: string;
+  eventTypes: string[];
+  format: string;
+  enabled: boolean;
+  disabledReason: string | null;
+  failingSince: string | null;
+  secretKey: string;
+  validationKey: string | null;
+  createdOn: string;
+  lastUpdate: string;
+  validatedOn: string | null;
+  signingSecret?: string;
+  previousSecretExpiresOn?: string;
 }
 type One = { data: Wire } & V2Error;
 
@@ -29,7 +41,8 @@ describe(`webhook endpoint routes, /api/v2/servers/:serverId/webhooks (${TEST_ST
     receiver = await startReceiver();
   });
   beforeEach(async () => {
-    for (const e of (await t.store.listWebhookEndpoints(serverId, { limit: 100, offset: 0, direction: 'asc' })).rows) await t.store.deleteWebhookEndpoint(serverId, e.id);
+    for (const e of (await t.store.listWebhookEndpoints(serverId, { limit: 100, offset: 0, direction: 'asc' })).rows)
+      await t.store.deleteWebhookEndpoint(serverId, e.id);
     receiver.status = 200;
     receiver.answer = 'ok';
     receiver.received.length = 0;
@@ -44,14 +57,23 @@ describe(`webhook endpoint routes, /api/v2/servers/:serverId/webhooks (${TEST_ST
     const account = (await t.store.listAccounts())[0]!;
     const foreign = await createKey(t.store, (await t.store.createServer({ accountId: account.id, name: 'Foreign' }, Date.now())).id, 'management');
     const routes = [
-      ['POST', base, { body: { url: receiver.url } }], ['GET', base, {}], ['GET', `${base}/${existing}`, {}],
-      ['PATCH', `${base}/${existing}`, { body: { enabled: false } }], ['DELETE', `${base}/${existing}`, {}],
-      ['POST', `${base}/${existing}/validate`, {}], ['POST', `${base}/${existing}/rotate-secret`, {}],
-      ['GET', `${base}/${existing}/attempts`, {}], ['POST', `${base}/${existing}/replay`, { body: { from: '2024-01-01T00:00:00Z', to: '2024-01-02T00:00:00Z' } }],
+      ['POST', base, { body: { url: receiver.url } }],
+      ['GET', base, {}],
+      ['GET', `${base}/${existing}`, {}],
+      ['PATCH', `${base}/${existing}`, { body: { enabled: false } }],
+      ['DELETE', `${base}/${existing}`, {}],
+      ['POST', `${base}/${existing}/validate`, {}],
+      ['POST', `${base}/${existing}/rotate-secret`, {}],
+      ['GET', `${base}/${existing}/attempts`, {}],
+      ['POST', `${base}/${existing}/replay`, { body: { from: '2024-01-01T00:00:00Z', to: '2024-01-02T00:00:00Z' } }],
     ] as const;
     const before = await t.store.getWebhookEndpoint(serverId, existing);
     for (const [method, path, opts] of routes) {
-      for (const [k, status, code] of [[null, 401, 'unauthorized'], [t.credentials.apiKey, 403, 'insufficient_scope'], [foreign.key, 403, 'wrong_server']] as const) {
+      for (const [k, status, code] of [
+        [null, 401, 'unauthorized'],
+        [t.credentials.apiKey, 403, 'insufficient_scope'],
+        [foreign.key, 403, 'wrong_server'],
+      ] as const) {
         const r = await v2<V2Error>(t, method, path, { ...opts, key: k });
         expect([method, path, r.status, r.body.error?.code]).toEqual([method, path, status, code]);
       }
@@ -68,7 +90,12 @@ describe(`webhook endpoint routes, /api/v2/servers/:serverId/webhooks (${TEST_ST
       const r = await create({ url: receiver.url, eventTypes: ['Delivered', 'Failed'], format: 'form', validationKey: 'receiver-key-0001' });
       expect(r.status).toBe(200);
       expect(r.body.data).toMatchObject({
-        url: receiver.url, eventTypes: ['Delivered', 'Failed'], format: 'form', enabled: true, disabledReason: null, failingSince: null,
+        url: receiver.url,
+        eventTypes: ['Delivered', 'Failed'],
+        format: 'form',
+        enabled: true,
+        disabledReason: null,
+        failingSince: null,
         validationKey: 'receiver-key-0001',
       });
       expect(r.body.data.secretKey).toMatch(/^[A-Za-z0-9]{20}$/);
@@ -136,7 +163,10 @@ describe(`webhook endpoint routes, /api/v2/servers/:serverId/webhooks (${TEST_ST
   });
 
   it('private addresses: refused by default, allowed with webhookAllowPrivate', async () => {
-    for (const [config, status] of [[{}, 400], [{ webhookAllowPrivate: true }, 200]] as const) {
+    for (const [config, status] of [
+      [{}, 400],
+      [{ webhookAllowPrivate: true }, 200],
+    ] as const) {
       const other = await startTestApp({ config });
       try {
         const k = (await createKey(other.store, other.credentials.serverId, 'management')).key;
@@ -158,11 +188,17 @@ describe(`webhook endpoint routes, /api/v2/servers/:serverId/webhooks (${TEST_ST
     const desc = await v2<{ data: Wire[] }>(t, 'GET', base, { key, query: { sortDirection: 'dsc' } });
     expect(desc.body.data.map((e) => e.id)).toEqual([...ids].reverse());
     expect((await v2<One>(t, 'GET', `${base}/${ids[0]}`, { key })).body.data.id).toBe(ids[0]);
-    for (const [path, code] of [[`${base}/999999`, 'not_found'], [`${base}/abc`, 'validation_failed']] as const) {
+    for (const [path, code] of [
+      [`${base}/999999`, 'not_found'],
+      [`${base}/abc`, 'validation_failed'],
+    ] as const) {
       expect((await v2<V2Error>(t, 'GET', path, { key })).body.error.code).toBe(code);
     }
     expect((await v2<V2Error>(t, 'GET', base, { key, query: { pageSize: 0 } })).body.error).toMatchObject({ code: 'validation_failed', field: 'pageSize' });
-    expect((await v2<V2Error>(t, 'GET', base, { key, query: { sortField: 'url' } })).body.error).toMatchObject({ code: 'validation_failed', field: 'sortField' });
+    expect((await v2<V2Error>(t, 'GET', base, { key, query: { sortField: 'url' } })).body.error).toMatchObject({
+      code: 'validation_failed',
+      field: 'sortField',
+    });
   });
 
   describe('update, delete', () => {
@@ -243,15 +279,32 @@ describe(`webhook endpoint routes, /api/v2/servers/:serverId/webhooks (${TEST_ST
       expect((await v2<V2Error>(t, 'GET', `${base}/999999/attempts`, { key })).status).toBe(404);
     });
 
-    it('replay queues the endpoint\'s events of a range again and says how many; bad ranges are refused', async () => {
+    it("replay queues the endpoint's events of a range again and says how many; bad ranges are refused", async () => {
       // Disabled (never validated): no outbox rows at accept time.
       const e = (await create({ url: receiver.url, validate: false, eventTypes: ['Queued'] })).body.data;
       const before = new Date(Date.now() - 1000).toISOString();
-      expect((await inject(t, { ServerId: serverId, ApiKey: t.credentials.apiKey, Messages: [{ To: [{ EmailAddress: 'a@example.com' }, { EmailAddress: 'b@example.com' }],
-        From: { EmailAddress: 's@example.com' }, Subject: 'S', TextBody: 'B' }] })).body.ErrorCode).toBe('Success');
+      expect(
+        (
+          await inject(t, {
+            ServerId: serverId,
+            ApiKey: t.credentials.apiKey,
+            Messages: [
+              {
+                To: [{ EmailAddress: 'a@example.com' }, { EmailAddress: 'b@example.com' }],
+                From: { EmailAddress: 's@example.com' },
+                Subject: 'S',
+                TextBody: 'B',
+              },
+            ],
+          })
+        ).body.ErrorCode,
+      ).toBe('Success');
       const after = new Date(Date.now() + 1000).toISOString();
       expect(await countRows(t.db, 'webhook_deliveries')).toBe(0);
-      const r = await v2<{ data: { queued: number; from: string; to: string } }>(t, 'POST', `${base}/${e.id}/replay`, { key, body: { from: before, to: after } });
+      const r = await v2<{ data: { queued: number; from: string; to: string } }>(t, 'POST', `${base}/${e.id}/replay`, {
+        key,
+        body: { from: before, to: after },
+      });
       expect(r.body.data).toEqual({ queued: 2, from: before, to: after });
       expect(await countRows(t.db, 'webhook_deliveries')).toBe(2);
       for (const [body, field, message] of [

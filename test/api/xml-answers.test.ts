@@ -5,23 +5,34 @@ import { startTestApp, type TestApp } from '../helpers/app.js';
 import { TEST_STORE_KIND } from '../helpers/stores.js';
 import { createKey, createTenant, setServerStatus } from '../helpers/api-v2.js';
 
-interface Answer { status: number; headers: Record<string, string | string[] | undefined>; text: string }
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
 
 /** One HTTP request with exactly these headers (fetch would add `Accept: *` `/` `*` of its own). */
 function send(t: TestApp, method: string, path: string, headers: Record<string, string>, body?: string): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = request(`${t.url}${path}`, { method, headers: body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
-    });
+    const req = request(
+      `${t.url}${path}`,
+      { method, headers: body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
 }
 
 const parser = new XMLParser({
-  ignoreAttributes: false, attributeNamePrefix: '@_', parseTagValue: false, ignoreDeclaration: true,
+  ignoreAttributes: false,
+  attributeNamePrefix: '@_',
+  parseTagValue: false,
+  ignoreDeclaration: true,
   // Repeated items, never the root: <list> is also the root of one list.
   isArray: (name, jpath) => String(jpath).includes('.') && ['MessageResult', 'AddressResult', 'list', 'contact', 'customField', 'field'].includes(name),
 });
@@ -44,8 +55,11 @@ interface PostResponse {
 function postResponseOf(xml: string): PostResponse {
   const [name, root] = rootOf(xml);
   expect(name).toBe('PostResponse');
-  expect(Object.keys(root).filter((k) => !k.startsWith('@_'))).toEqual(
-    ['ErrorCode', 'MessageResults', ...(root.TransactionReceipt === undefined ? [] : ['TransactionReceipt'])]);
+  expect(Object.keys(root).filter((k) => !k.startsWith('@_'))).toEqual([
+    'ErrorCode',
+    'MessageResults',
+    ...(root.TransactionReceipt === undefined ? [] : ['TransactionReceipt']),
+  ]);
   const results = root.MessageResults === '' ? [] : (root.MessageResults as { MessageResult: Node[] }).MessageResult;
   return {
     ErrorCode: root.ErrorCode as string,
@@ -53,7 +67,8 @@ function postResponseOf(xml: string): PostResponse {
       expect(Object.keys(m)).toEqual(['Index', 'ErrorCode', 'AddressResults']);
       const addresses = m.AddressResults === '' ? [] : (m.AddressResults as { AddressResult: Node[] }).AddressResult;
       return {
-        Index: Number(m.Index), ErrorCode: m.ErrorCode as string,
+        Index: Number(m.Index),
+        ErrorCode: m.ErrorCode as string,
         AddressResults: addresses.map((a) => {
           expect(Object.keys(a)).toEqual(['EmailAddress', 'Accepted', 'ErrorCode']);
           expect(['true', 'false']).toContain(a.Accepted);
@@ -69,23 +84,33 @@ describe(`XML answers of the Injection API (${TEST_STORE_KIND})`, () => {
   let t: TestApp;
   const XML_ACCEPT = { 'content-type': 'application/json', accept: 'application/xml' };
   const message = (over: Record<string, unknown> = {}) => ({
-    To: [{ EmailAddress: 'bob@example.com' }], From: { EmailAddress: 'from@example.com' }, Subject: 'Hi', TextBody: 'Hello', ...over,
+    To: [{ EmailAddress: 'bob@example.com' }],
+    From: { EmailAddress: 'from@example.com' },
+    Subject: 'Hi',
+    TextBody: 'Hello',
+    ...over,
   });
   const envelope = (messages: unknown[], over: Record<string, unknown> = {}) =>
     JSON.stringify({ ServerId: t.credentials.serverId, ApiKey: t.credentials.apiKey, Messages: messages, ...over });
   const inject = (headers: Record<string, string>, body: string) => send(t, 'POST', '/api/v1/email', headers, body);
   const stored = () => t.store.countMessages();
 
-  beforeAll(async () => { t = await startTestApp(); });
-  afterAll(async () => { await t.close(); });
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
 
   it('answers Success as the PostResponse XmlSerializer writes, and stores the message', async () => {
     const before = await stored();
     const r = await inject(XML_ACCEPT, envelope([message()]));
     expect(r.status).toBe(200);
     expect(r.headers['content-type']).toBe('application/xml; charset=utf-8');
-    expect(r.text).toBe('<?xml version="1.0" encoding="utf-8"?><PostResponse xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
-      + ' xmlns:xsd="http://www.w3.org/2001/XMLSchema"><ErrorCode>Success</ErrorCode><MessageResults/></PostResponse>');
+    expect(r.text).toBe(
+      '<?xml version="1.0" encoding="utf-8"?><PostResponse xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"' +
+        ' xmlns:xsd="http://www.w3.org/2001/XMLSchema"><ErrorCode>Success</ErrorCode><MessageResults/></PostResponse>',
+    );
     expect(postResponseOf(r.text)).toEqual({ ErrorCode: 'Success', MessageResults: [], TransactionReceipt: null });
     expect(await stored()).toBe(before + 1);
   });
@@ -102,9 +127,14 @@ describe(`XML answers of the Injection API (${TEST_STORE_KIND})`, () => {
     expect(JSON.parse(json.text).ErrorCode).toBe('Warning');
     expect(postResponseOf(xml.text)).toEqual(JSON.parse(json.text));
     expect(postResponseOf(xml.text).MessageResults).toEqual([
-      { Index: 0, ErrorCode: 'Warning', AddressResults: [
-        { EmailAddress: 'bad@', Accepted: false, ErrorCode: 'InvalidAddress' },
-        { EmailAddress: 'a<b>&c@', Accepted: false, ErrorCode: 'InvalidAddress' }] },
+      {
+        Index: 0,
+        ErrorCode: 'Warning',
+        AddressResults: [
+          { EmailAddress: 'bad@', Accepted: false, ErrorCode: 'InvalidAddress' },
+          { EmailAddress: 'a<b>&c@', Accepted: false, ErrorCode: 'InvalidAddress' },
+        ],
+      },
       { Index: 1, ErrorCode: 'EmptySubject', AddressResults: [] },
     ]);
     expect(xml.headers['x-postline-error']).toContain('EmptySubject');
@@ -112,7 +142,7 @@ describe(`XML answers of the Injection API (${TEST_STORE_KIND})`, () => {
     expect(await stored()).toBe(before + 4);
   });
 
-  it('answers an XML body in XML when Accept does not decide, in the body\'s own XML type', async () => {
+  it("answers an XML body in XML when Accept does not decide, in the body's own XML type", async () => {
     const xmlBody = `<?xml version="1.0" encoding="utf-8"?><PostBody><ServerId>${t.credentials.serverId}</ServerId><ApiKey>${t.credentials.apiKey}</ApiKey>
       <Messages><EmailMessage><Subject>S</Subject><TextBody>T</TextBody><To><Address><EmailAddress>x@example.com</EmailAddress></Address></To>
       <From><EmailAddress>from@example.com</EmailAddress></From></EmailMessage></Messages></PostBody>`;
@@ -129,7 +159,9 @@ describe(`XML answers of the Injection API (${TEST_STORE_KIND})`, () => {
   it('answers JSON when Accept prefers it, or only accepts anything, whatever the body', async () => {
     const xmlBody = `<PostBody><ServerId>${t.credentials.serverId}</ServerId><ApiKey>${t.credentials.apiKey}</ApiKey><Messages/></PostBody>`;
     const accepts = [
-      '*/*', 'application/json', 'application/xml;q=0.5, application/json',
+      '*/*',
+      'application/json',
+      'application/xml;q=0.5, application/json',
       // RestSharp's default, sent by SocketLabs' own XML sample, which reads the answer as JSON.
       'application/json, application/xml, text/json, text/x-json, text/javascript, text/xml',
     ];
@@ -155,9 +187,16 @@ describe(`XML answers of the Injection API (${TEST_STORE_KIND})`, () => {
       ['an unknown server', () => ({ headers: XML_ACCEPT, body: envelope([message()], { ServerId: 999999 }) }), 'InvalidAuthentication'],
       ['no messages', () => ({ headers: XML_ACCEPT, body: envelope([]) }), 'NoMessages'],
       ['too many messages', () => ({ headers: XML_ACCEPT, body: envelope(Array.from({ length: 51 }, () => message())) }), 'TooManyMessages'],
-      ['too many recipients', () => ({ headers: XML_ACCEPT,
-        body: envelope([message({ To: Array.from({ length: 10_001 }, (_, i) => ({ EmailAddress: `a${i}@example.com` })) })]) }), 'TooManyRecipients'],
-      ['metadata over 12.5 KB', () => ({ headers: XML_ACCEPT, body: envelope([message({ Metadata: [{ Key: 'k', Value: 'x'.repeat(13_000) }] })]) }), 'MetadataOrTagsAreTooLarge'],
+      [
+        'too many recipients',
+        () => ({ headers: XML_ACCEPT, body: envelope([message({ To: Array.from({ length: 10_001 }, (_, i) => ({ EmailAddress: `a${i}@example.com` })) })]) }),
+        'TooManyRecipients',
+      ],
+      [
+        'metadata over 12.5 KB',
+        () => ({ headers: XML_ACCEPT, body: envelope([message({ Metadata: [{ Key: 'k', Value: 'x'.repeat(13_000) }] })]) }),
+        'MetadataOrTagsAreTooLarge',
+      ],
       ['a malformed Idempotency-Key', () => ({ headers: { ...XML_ACCEPT, 'idempotency-key': 'has space' }, body: envelope([message()]) }), 'InvalidData'],
       ['a request body over 48 MiB', () => ({ headers: XML_ACCEPT, body: envelope([message({ TextBody: 'x'.repeat(49 * 1024 * 1024) })]) }), 'MessageTooLarge'],
     ];
@@ -186,7 +225,10 @@ describe(`XML answers of the Injection API (${TEST_STORE_KIND})`, () => {
     });
 
     it('an unknown route or method under /api/v1', async () => {
-      for (const [method, path] of [['GET', '/api/v1/nothing'], ['POST', '/api/v1/emails']] as const) {
+      for (const [method, path] of [
+        ['GET', '/api/v1/nothing'],
+        ['POST', '/api/v1/emails'],
+      ] as const) {
         const r = await send(t, method, path, { accept: 'text/xml' }, method === 'POST' ? envelope([message()]) : undefined);
         expect([method, path, r.status, r.headers['content-type']]).toEqual([method, path, 404, 'text/xml; charset=utf-8']);
         expect(postResponseOf(r.text)).toMatchObject({ ErrorCode: 'InvalidData', MessageResults: [] });
@@ -232,9 +274,18 @@ describe(`XML answers of the Injection API (${TEST_STORE_KIND})`, () => {
 describe(`XML answers of the Marketing API (${TEST_STORE_KIND})`, () => {
   let t: TestApp;
   let auth: string;
-  const call = (method: string, path: string, accept: string | null, body?: unknown, authorization = auth) => send(t, method, `/marketing/v1${path}`, {
-    authorization, ...(accept === null ? {} : { accept }), ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-  }, body === undefined ? undefined : JSON.stringify(body));
+  const call = (method: string, path: string, accept: string | null, body?: unknown, authorization = auth) =>
+    send(
+      t,
+      method,
+      `/marketing/v1${path}`,
+      {
+        authorization,
+        ...(accept === null ? {} : { accept }),
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body === undefined ? undefined : JSON.stringify(body),
+    );
   const XML = 'application/xml';
 
   const NUMBERS = new Set(['listId', 'serverId', 'contactCount', 'contactId', 'customFieldNameId', 'total']);
@@ -249,7 +300,11 @@ describe(`XML answers of the Marketing API (${TEST_STORE_KIND})`, () => {
     }
     if (ARRAYS[name] !== undefined) return el === '' ? [] : ((el as Node)[ARRAYS[name]] as unknown[]).map((i) => jsonOf(ARRAYS[name]!, i));
     if (typeof el === 'object' && el !== null) {
-      return Object.fromEntries(Object.entries(el as Node).filter(([k]) => !k.startsWith('@_')).map(([k, v]) => [k, jsonOf(k, v)]));
+      return Object.fromEntries(
+        Object.entries(el as Node)
+          .filter(([k]) => !k.startsWith('@_'))
+          .map(([k, v]) => [k, jsonOf(k, v)]),
+      );
     }
     if (NUMBERS.has(name)) return Number(el);
     if (name === 'unsubscribed') return el === 'true';
@@ -267,7 +322,9 @@ describe(`XML answers of the Marketing API (${TEST_STORE_KIND})`, () => {
     const key = (await createKey(t.store, t.credentials.serverId, 'management')).key;
     auth = `Basic ${Buffer.from(`${t.credentials.serverId}:${key}`).toString('base64')}`;
   });
-  afterAll(async () => { await t.close(); });
+  afterAll(async () => {
+    await t.close();
+  });
 
   it('lists, creates and reads in XML with the JSON names, and says the same as the JSON answer', async () => {
     const fresh = await createTenant(t.store, 'Empty tenant');
@@ -313,7 +370,12 @@ describe(`XML answers of the Marketing API (${TEST_STORE_KIND})`, () => {
       ['a duplicate', () => call('POST', '/lists', XML, { name: 'Second' }), 409, 'a list named "Second" already exists'],
       ['no credentials', () => call('GET', '/lists', XML, undefined, 'Bearer nothing'), 401, ''],
       ['an unknown route', () => call('GET', '/nothing', XML), 404, 'no route GET /marketing/v1/nothing'],
-      ['a body that is not JSON', () => send(t, 'POST', '/marketing/v1/lists', { authorization: auth, accept: XML, 'content-type': 'application/xml' }, '<name>x</name>'), 415, 'send the body as application/json'],
+      [
+        'a body that is not JSON',
+        () => send(t, 'POST', '/marketing/v1/lists', { authorization: auth, accept: XML, 'content-type': 'application/xml' }, '<name>x</name>'),
+        415,
+        'send the body as application/json',
+      ],
     ];
     for (const [name, make, status, text] of cases) {
       const r = await make();

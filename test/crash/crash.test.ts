@@ -41,8 +41,12 @@ describe(`crash: SIGKILL under load, then restart (${TEST_STORE_KIND})`, () => {
     const base = { POSTLINE_DATA_DIR: db.dataDir, POSTLINE_DATABASE_URL: db.databaseUrl ?? undefined };
     const creds = JSON.parse((await cli(['init', '--json'], base)).stdout) as { serverId: number; apiKey: string };
     const env = {
-      ...base, POSTLINE_RELAY_HOST: `127.0.0.1:${sink.port}`,
-      POSTLINE_SUBMISSION_PORT: '0', POSTLINE_MX_PORT: '0', POSTLINE_TRUSTED_NETWORKS: `127.0.0.0/8=${creds.serverId}`, POSTLINE_SMTP_HOST: '127.0.0.1',
+      ...base,
+      POSTLINE_RELAY_HOST: `127.0.0.1:${sink.port}`,
+      POSTLINE_SUBMISSION_PORT: '0',
+      POSTLINE_MX_PORT: '0',
+      POSTLINE_TRUSTED_NETWORKS: `127.0.0.0/8=${creds.serverId}`,
+      POSTLINE_SMTP_HOST: '127.0.0.1',
     };
     let p: ServeProcess = await serve(env);
     const accepted = new Set<string>();
@@ -52,11 +56,17 @@ describe(`crash: SIGKILL under load, then restart (${TEST_STORE_KIND})`, () => {
       const to = `api${i}@crash.test`;
       try {
         const res = await fetch(`http://127.0.0.1:${p.port}/api/v1/email`, {
-          method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${creds.apiKey}` },
-          body: JSON.stringify({ ServerId: creds.serverId, Messages: [{ To: [{ EmailAddress: to }], From: { EmailAddress: 'f@example.com' }, Subject: `n${i}`, TextBody: 'T' }] }),
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${creds.apiKey}` },
+          body: JSON.stringify({
+            ServerId: creds.serverId,
+            Messages: [{ To: [{ EmailAddress: to }], From: { EmailAddress: 'f@example.com' }, Subject: `n${i}`, TextBody: 'T' }],
+          }),
         });
         if (((await res.json()) as { ErrorCode: string }).ErrorCode === 'Success') accepted.add(to);
-      } catch { cut++; }
+      } catch {
+        cut++;
+      }
     };
     const smtp = async (i: number) => {
       const to = `smtp${i}@crash.test`;
@@ -101,10 +111,19 @@ describe(`crash: SIGKILL under load, then restart (${TEST_STORE_KIND})`, () => {
       const got = () => new Set(sink.messages.map((m) => m.rcptTo[0]!));
       // What was in flight arrives promptly (the recovery time), not after the claim timeout.
       while (Date.now() - restarted < RECOVERY_MS && [...inFlight].some((a) => !got().has(a))) await new Promise((r) => setTimeout(r, 100));
-      expect([...inFlight].filter((a) => !got().has(a)), `in flight at the kill, missing ${RECOVERY_MS} ms after the restart`).toEqual([]);
-      await untilDoneOrStalled(() => [...accepted].every((a) => got().has(a)), () => sink.messages.length, STALL_MS);
+      expect(
+        [...inFlight].filter((a) => !got().has(a)),
+        `in flight at the kill, missing ${RECOVERY_MS} ms after the restart`,
+      ).toEqual([]);
+      await untilDoneOrStalled(
+        () => [...accepted].every((a) => got().has(a)),
+        () => sink.messages.length,
+        STALL_MS,
+      );
       const missing = [...accepted].filter((a) => !got().has(a));
-      expect(missing, `missing after restart (queue before restart: ${JSON.stringify(counts)}; ${sink.messages.length - sunkBefore} delivered since)`).toEqual([]);
+      expect(missing, `missing after restart (queue before restart: ${JSON.stringify(counts)}; ${sink.messages.length - sunkBefore} delivered since)`).toEqual(
+        [],
+      );
       const perAddress = new Map<string, number>();
       for (const m of sink.messages) perAddress.set(m.rcptTo[0]!, (perAddress.get(m.rcptTo[0]!) ?? 0) + 1);
       const duplicated = [...perAddress].filter(([, c]) => c > 1).map(([a]) => a);

@@ -50,13 +50,19 @@ describe.skipIf(TEST_STORE_KIND !== 'postgres')('crash: two processes on one Pos
         const to = Array.from({ length: PER_MESSAGE }, (_, i) => `r${m * PER_MESSAGE + i}@two.test`);
         addresses.push(...to);
         const p = m % 2 === 0 ? a : b;
-        requests.push((async () => {
-          const res = await fetch(`http://127.0.0.1:${p.port}/api/v1/email`, {
-            method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${creds.apiKey}` },
-            body: JSON.stringify({ ServerId: creds.serverId, Messages: [{ To: to.map((e) => ({ EmailAddress: e })), From: { EmailAddress: 'f@example.com' }, Subject: `m${m}`, TextBody: 'T' }] }),
-          });
-          expect(((await res.json()) as { ErrorCode: string }).ErrorCode).toBe('Success');
-        })());
+        requests.push(
+          (async () => {
+            const res = await fetch(`http://127.0.0.1:${p.port}/api/v1/email`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json', authorization: `Bearer ${creds.apiKey}` },
+              body: JSON.stringify({
+                ServerId: creds.serverId,
+                Messages: [{ To: to.map((e) => ({ EmailAddress: e })), From: { EmailAddress: 'f@example.com' }, Subject: `m${m}`, TextBody: 'T' }],
+              }),
+            });
+            expect(((await res.json()) as { ErrorCode: string }).ErrorCode).toBe('Success');
+          })(),
+        );
       }
       await Promise.all(requests);
 
@@ -87,8 +93,15 @@ describe.skipIf(TEST_STORE_KIND !== 'postgres')('crash: two processes on one Pos
       // The survivor takes the dead process's claims over in seconds.
       const c = new pg.Client({ connectionString: db.databaseUrl! });
       await c.connect();
-      const stillHeld = async () => Number((await c.query<{ n: string }>(
-        "SELECT count(*) AS n FROM recipients WHERE id = ANY($1) AND status = 'delivering' AND locked_by LIKE $2", [heldIds, `%:${a.child.pid}:%`])).rows[0]!.n);
+      const stillHeld = async () =>
+        Number(
+          (
+            await c.query<{ n: string }>("SELECT count(*) AS n FROM recipients WHERE id = ANY($1) AND status = 'delivering' AND locked_by LIKE $2", [
+              heldIds,
+              `%:${a.child.pid}:%`,
+            ])
+          ).rows[0]!.n,
+        );
       try {
         while (Date.now() - killedAt < TAKEOVER_MS && (await stillHeld()) > 0) await new Promise((r) => setTimeout(r, 250));
         expect(await stillHeld(), `claims of the killed process not taken over ${TAKEOVER_MS} ms after the kill`).toBe(0);
@@ -97,13 +110,23 @@ describe.skipIf(TEST_STORE_KIND !== 'postgres')('crash: two processes on one Pos
       }
 
       const got = () => new Set(sink.messages.map((m) => m.rcptTo[0]!));
-      await untilDoneOrStalled(() => got().size >= addresses.length, () => sink.messages.length, STALL_MS);
+      await untilDoneOrStalled(
+        () => got().size >= addresses.length,
+        () => sink.messages.length,
+        STALL_MS,
+      );
       const delivered = got();
-      expect(addresses.filter((x) => !delivered.has(x)), 'lost').toEqual([]);
+      expect(
+        addresses.filter((x) => !delivered.has(x)),
+        'lost',
+      ).toEqual([]);
       const perAddress = new Map<string, number>();
       for (const m of sink.messages) perAddress.set(m.rcptTo[0]!, (perAddress.get(m.rcptTo[0]!) ?? 0) + 1);
       const duplicated = [...perAddress].filter(([, c]) => c > 1).map(([x]) => x);
-      expect(duplicated.filter((x) => !held.has(x)), 'duplicated but not held by the killed process').toEqual([]);
+      expect(
+        duplicated.filter((x) => !held.has(x)),
+        'duplicated but not held by the killed process',
+      ).toEqual([]);
       expect(duplicated.length).toBeLessThanOrEqual(DUPLICATE_BOUND);
 
       survivor = null;

@@ -9,7 +9,11 @@ describe(`the in-memory custom bounce domains (${TEST_STORE_KIND})`, () => {
   let cache: CustomDomainCache;
   let a: number;
   let b: number;
-  const verifiedCheck = (at: number) => ({ at, records: [{ type: 'CNAME' as const, name: 'x', expected: 'y', status: 'verified' as const, found: ['y'] }], verified: true });
+  const verifiedCheck = (at: number) => ({
+    at,
+    records: [{ type: 'CNAME' as const, name: 'x', expected: 'y', status: 'verified' as const, found: ['y'] }],
+    verified: true,
+  });
 
   beforeAll(async () => {
     db = await createTestDb();
@@ -26,7 +30,7 @@ describe(`the in-memory custom bounce domains (${TEST_STORE_KIND})`, () => {
     await db?.drop();
   });
 
-  it('holds verified bounce domains of every server and each server\'s default; changed() reloads and tells listeners', async () => {
+  it("holds verified bounce domains of every server and each server's default; changed() reloads and tells listeners", async () => {
     expect([cache.bounceDomainOf(a), cache.isBounceDomain('bounces.a.example')]).toEqual([null, false]);
     const now = Date.now();
     await store.createCustomDomain({ serverId: a, kind: 'bounce', domain: 'bounces.a.example', https: true, isDefault: true, check: verifiedCheck(now) }, now);
@@ -40,8 +44,13 @@ describe(`the in-memory custom bounce domains (${TEST_STORE_KIND})`, () => {
     await cache.changed(a);
     expect(told).toEqual([a]);
     expect([cache.bounceDomainOf(a), cache.bounceDomainOf(b)]).toEqual(['bounces.a.example', null]);
-    expect(['bounces.a.example', 'bounces.b.example', 'unverified.b.example', 'click.b.example', 'other.example'].map((d) => cache.isBounceDomain(d)))
-      .toEqual([true, true, false, false, false]);
+    expect(['bounces.a.example', 'bounces.b.example', 'unverified.b.example', 'click.b.example', 'other.example'].map((d) => cache.isBounceDomain(d))).toEqual([
+      true,
+      true,
+      false,
+      false,
+      false,
+    ]);
   });
 
   it('reloads that overlap all see the latest state', async () => {

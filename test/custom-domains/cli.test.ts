@@ -19,8 +19,12 @@ describe(`postline bounce-domains / tracking-domains (${TEST_STORE_KIND})`, { ti
       const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
-      child.stdout.on('data', (d) => { stdout += d; });
-      child.stderr.on('data', (d) => { stderr += d; });
+      child.stdout.on('data', (d) => {
+        stdout += d;
+      });
+      child.stderr.on('data', (d) => {
+        stderr += d;
+      });
       child.on('close', (status) => resolve({ status, stdout, stderr }));
     });
   }
@@ -34,7 +38,13 @@ describe(`postline bounce-domains / tracking-domains (${TEST_STORE_KIND})`, { ti
   beforeAll(async () => {
     db = await createTestDb();
     dns = await startDnsServer();
-    env = { POSTLINE_DATA_DIR: db.dataDir, POSTLINE_DNS_SERVERS: dns.address, POSTLINE_HOSTNAME: 'mta.postline.test', POSTLINE_PUBLIC_URL: 'https://t.postline.test', POSTLINE_LOG_LEVEL: 'silent' };
+    env = {
+      POSTLINE_DATA_DIR: db.dataDir,
+      POSTLINE_DNS_SERVERS: dns.address,
+      POSTLINE_HOSTNAME: 'mta.postline.test',
+      POSTLINE_PUBLIC_URL: 'https://t.postline.test',
+      POSTLINE_LOG_LEVEL: 'silent',
+    };
     if (db.databaseUrl) env.POSTLINE_DATABASE_URL = db.databaseUrl;
     const init = await cli(['init', '--json']);
     serverId = JSON.parse(init.stdout).serverId;
@@ -46,8 +56,12 @@ describe(`postline bounce-domains / tracking-domains (${TEST_STORE_KIND})`, { ti
 
   it('bounce-domains: add, records, verify, default, list, remove', async () => {
     const added = await json(['bounce-domains', 'add', 'Bounces.CLI.example']);
-    expect(added).toMatchObject({ domain: 'bounces.cli.example', verified: false, isDefault: false,
-      records: [{ type: 'CNAME', name: 'bounces.cli.example', expected: 'mta.postline.test', status: 'unchecked' }] });
+    expect(added).toMatchObject({
+      domain: 'bounces.cli.example',
+      verified: false,
+      isDefault: false,
+      records: [{ type: 'CNAME', name: 'bounces.cli.example', expected: 'mta.postline.test', status: 'unchecked' }],
+    });
 
     const refused = await cli(['bounce-domains', 'default', 'bounces.cli.example', '--server', String(serverId)]);
     expect([refused.status, refused.stderr]).toEqual([1, expect.stringContaining('domain_not_verified')]);
@@ -59,21 +73,28 @@ describe(`postline bounce-domains / tracking-domains (${TEST_STORE_KIND})`, { ti
       { type: 'CNAME', name: 'bounces.cli.example', expected: 'mta.postline.test', status: 'verified', found: ['mta.postline.test'] },
     ]);
     expect(await json(['bounce-domains', 'default', String(added.domainId)])).toMatchObject({ isDefault: true });
-    expect((await json(['bounce-domains', 'list'])).map((d: { domain: string; isDefault: boolean }) => [d.domain, d.isDefault])).toEqual([['bounces.cli.example', true]]);
+    expect((await json(['bounce-domains', 'list'])).map((d: { domain: string; isDefault: boolean }) => [d.domain, d.isDefault])).toEqual([
+      ['bounces.cli.example', true],
+    ]);
 
     const taken = await cli(['bounce-domains', 'add', 'bounces.cli.example', '--server', String(serverId)]);
     expect([taken.status, taken.stderr]).toEqual([1, expect.stringContaining('domain_taken')]);
 
-    expect(await json(['bounce-domains', 'remove', 'bounces.cli.example'])).toEqual({ domainId: added.domainId, domain: 'bounces.cli.example', deleted: true, wasDefault: true });
+    expect(await json(['bounce-domains', 'remove', 'bounces.cli.example'])).toEqual({
+      domainId: added.domainId,
+      domain: 'bounces.cli.example',
+      deleted: true,
+      wasDefault: true,
+    });
     expect(await json(['bounce-domains', 'list'])).toEqual([]);
   });
 
-  it('tracking-domains: add --default sets the server\'s tracking origin; https off makes it http://; default none clears it', async () => {
+  it("tracking-domains: add --default sets the server's tracking origin; https off makes it http://; default none clears it", async () => {
     dns.set('click.cli.example', { CNAME: 't.postline.test.' });
     const added = await json(['tracking-domains', 'add', 'click.cli.example', '--default']);
     expect(added).toMatchObject({ domain: 'click.cli.example', verified: true, isDefault: true, httpsEnabled: true });
     const origin = async () => {
-      const servers = await json(['servers', 'list']) as { id: number; tracking: { domain: string | null } }[];
+      const servers = (await json(['servers', 'list'])) as { id: number; tracking: { domain: string | null } }[];
       return servers.find((s) => s.id === serverId)!.tracking.domain;
     };
     expect(await origin()).toBe('https://click.cli.example');

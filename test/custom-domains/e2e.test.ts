@@ -29,10 +29,12 @@ describe(`custom bounce and tracking domains in delivery, MX and tracking (${TES
   let serverId: number;
   let key: string;
 
-  const send = (to: string, html = '<p>Hello</p>') => inject(t, {
-    ServerId: serverId, ApiKey: t.credentials.apiKey,
-    Messages: [{ To: [{ EmailAddress: to }], From: { EmailAddress: 'news@example.com' }, Subject: 'News', HtmlBody: html, TextBody: 'Hello' }],
-  });
+  const send = (to: string, html = '<p>Hello</p>') =>
+    inject(t, {
+      ServerId: serverId,
+      ApiKey: t.credentials.apiKey,
+      Messages: [{ To: [{ EmailAddress: to }], From: { EmailAddress: 'news@example.com' }, Subject: 'News', HtmlBody: html, TextBody: 'Hello' }],
+    });
   async function delivered(to: string): Promise<StoredRecipient> {
     expect((await send(to)).body.ErrorCode).toBe('Success');
     const [r] = await waitForRecipients(t.store, await newestMessageId(t.store), (xs) => xs.every((x) => x.status === 'delivered'));
@@ -51,7 +53,10 @@ describe(`custom bounce and tracking domains in delivery, MX and tracking (${TES
   }
   async function addDefault(path: string, domain: string, target: string): Promise<void> {
     dns.set(domain, { CNAME: target });
-    const r = await v2<{ data: { isDefault: boolean; verified: boolean } }>(t, 'POST', `/servers/${serverId}/${path}`, { key, body: { domain, isDefault: true } });
+    const r = await v2<{ data: { isDefault: boolean; verified: boolean } }>(t, 'POST', `/servers/${serverId}/${path}`, {
+      key,
+      body: { domain, isDefault: true },
+    });
     expect([r.status, r.body.data]).toMatchObject([200, { isDefault: true, verified: true }]);
   }
 
@@ -61,8 +66,13 @@ describe(`custom bounce and tracking domains in delivery, MX and tracking (${TES
     t = await startTestApp({
       roles: ['api', 'smtp', 'delivery'],
       config: {
-        outboundPort: sink.port, submissionPort: 0, mxPort: 0, smtpHost: '127.0.0.1', bounceDomain: BOUNCE_HOST,
-        publicUrl: `https://${TRACKING_HOST}`, dnsServers: [dns.address],
+        outboundPort: sink.port,
+        submissionPort: 0,
+        mxPort: 0,
+        smtpHost: '127.0.0.1',
+        bounceDomain: BOUNCE_HOST,
+        publicUrl: `https://${TRACKING_HOST}`,
+        dnsServers: [dns.address],
       },
       dns: fakeDns({ 'sink.test': { mx: [{ exchange: '127.0.0.1', priority: 10 }] } }),
       delivery: { pollMs: 50 },
@@ -76,7 +86,7 @@ describe(`custom bounce and tracking domains in delivery, MX and tracking (${TES
     await dns?.close();
   });
 
-  it('without a custom bounce domain, the Return-Path is in the instance\'s bounce domain', async () => {
+  it("without a custom bounce domain, the Return-Path is in the instance's bounce domain", async () => {
     const r = await delivered('before@sink.test');
     expect(sunk('before@sink.test')!.mailFrom).toBe(`b+${await tracedIdOf(t.store, r.id)}@${BOUNCE_HOST}`);
   });
@@ -88,8 +98,10 @@ describe(`custom bounce and tracking domains in delivery, MX and tracking (${TES
     expect(sunk('bounce@sink.test')!.mailFrom).toBe(`b+${traced}@${CUSTOM_BOUNCE}`);
 
     expect(await mx(await reportAboutRecipient(t.store, 'postfix-5.1.1-user-unknown.eml', r), `b+${traced}@${CUSTOM_BOUNCE}`)).toMatch(/^250 /);
-    const failed = await until(async () => (await t.store.listEvents({ messageId: r.messageId })).find((e) => e.type === 'Failed' && e.recipientId === r.id),
-      async () => t.store.listEvents({ messageId: r.messageId }));
+    const failed = await until(
+      async () => (await t.store.listEvents({ messageId: r.messageId })).find((e) => e.type === 'Failed' && e.recipientId === r.id),
+      async () => t.store.listEvents({ messageId: r.messageId }),
+    );
     expect(failed.data).toMatchObject({ FailureType: 1, FailureCode: 2001 });
     expect((await t.store.getRecipient(r.id))!.status).toBe('failed');
     // The bare b@ of the custom domain is a bounce mailbox too.
@@ -103,11 +115,14 @@ describe(`custom bounce and tracking domains in delivery, MX and tracking (${TES
     const id = '01m7abcdefghjkmnpqrstvwxyz';
     for (const domain of [unverified, 'bounces.unknown.example']) {
       const traced = await tracedIdOf(t.store, id);
-      expect([domain, await mx(await reportAboutRecipient(t.store, 'postfix-5.1.1-user-unknown.eml', { id, address: 'x@sink.test' }), `b+${traced}@${domain}`)]).toEqual([domain, expect.stringMatching(/^550 /)]);
+      expect([
+        domain,
+        await mx(await reportAboutRecipient(t.store, 'postfix-5.1.1-user-unknown.eml', { id, address: 'x@sink.test' }), `b+${traced}@${domain}`),
+      ]).toEqual([domain, expect.stringMatching(/^550 /)]);
     }
   });
 
-  it('after the default bounce domain is deleted, mail goes out with the instance\'s bounce domain again', async () => {
+  it("after the default bounce domain is deleted, mail goes out with the instance's bounce domain again", async () => {
     const list = await v2<{ data: { domainId: number; domain: string }[] }>(t, 'GET', `/servers/${serverId}/bounce-domains`, { key });
     const custom = list.body.data.find((d) => d.domain === CUSTOM_BOUNCE)!;
     expect((await v2(t, 'DELETE', `/servers/${serverId}/bounce-domains/${custom.domainId}`, { key })).status).toBe(200);

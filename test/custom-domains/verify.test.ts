@@ -12,7 +12,9 @@ const TARGETS = { bounce: 'bounces.postline.test', tracking: 'track.postline.tes
 /** A DNS server that reads every question and never answers. */
 async function silentDnsServer(): Promise<{ address: string; close(): Promise<void> }> {
   const s: Socket = createSocket('udp4');
-  s.on('message', () => { /* never answers */ });
+  s.on('message', () => {
+    /* never answers */
+  });
   await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
   return { address: `127.0.0.1:${s.address().port}`, close: () => new Promise<void>((r) => s.close(() => r())) };
 }
@@ -43,7 +45,9 @@ describe(`custom domain DNS checks against a DNS server on loopback (${TEST_STOR
 
   it('a CNAME to the target verifies (case and trailing dot do not matter)', async () => {
     const bounce = await checkRecords(live(), 'bounce', 'bounce.good.example', TARGETS);
-    expect(bounce).toEqual([{ type: 'CNAME', name: 'bounce.good.example', expected: 'bounces.postline.test', status: 'verified', found: ['bounces.postline.test'] }]);
+    expect(bounce).toEqual([
+      { type: 'CNAME', name: 'bounce.good.example', expected: 'bounces.postline.test', status: 'verified', found: ['bounces.postline.test'] },
+    ]);
     const tracking = await checkRecords(live(), 'tracking', 'track.good.example', TARGETS);
     expect(tracking[0]).toMatchObject({ expected: 'track.postline.test', status: 'verified' });
     expect(verdictOf(bounce)).toBe(true);
@@ -75,7 +79,16 @@ describe(`custom domain DNS checks against a DNS server on loopback (${TEST_STOR
     const account = await store.createAccount('A', Date.now());
     const server = await store.createServer({ accountId: account.id, name: 'S' }, Date.now());
     const changed: number[] = [];
-    const service = (lookup: ReturnType<typeof live>) => new CustomDomains({ store, dns: lookup, targets: TARGETS, now: Date.now, changed: async (id) => { changed.push(id); } });
+    const service = (lookup: ReturnType<typeof live>) =>
+      new CustomDomains({
+        store,
+        dns: lookup,
+        targets: TARGETS,
+        now: Date.now,
+        changed: async (id) => {
+          changed.push(id);
+        },
+      });
     const d = await service(live()).add(server.id, 'bounce', { domain: 'bounce.good.example', isDefault: true, https: true });
     expect(d).toMatchObject({ isDefault: true });
     expect(d.verifiedAt).not.toBeNull();

@@ -30,8 +30,11 @@ describe(`claims renewed while held (${TEST_STORE_KIND})`, () => {
 
   it('delivers each recipient of a slow backlog exactly once', async () => {
     const to = Array.from({ length: 8 }, (_, i) => ({ EmailAddress: `slow${i}@sink.test` }));
-    const res = await inject(t, { ServerId: t.credentials.serverId, ApiKey: t.credentials.apiKey,
-      Messages: [{ To: to, From: { EmailAddress: 'f@example.com' }, Subject: 's', TextBody: 'b' }] });
+    const res = await inject(t, {
+      ServerId: t.credentials.serverId,
+      ApiKey: t.credentials.apiKey,
+      Messages: [{ To: to, From: { EmailAddress: 'f@example.com' }, Subject: 's', TextBody: 'b' }],
+    });
     expect(res.body.ErrorCode).toBe('Success');
     const rs = await waitForRecipients(t.store, await newestMessageId(t.store), (xs) => xs.every((r) => r.status === 'delivered'));
     expect(rs.map((r) => r.attempts)).toEqual(Array(8).fill(1));

@@ -23,8 +23,18 @@ describe(`a domain whose DNS fails (${TEST_STORE_KIND})`, () => {
   let clock = Date.UTC(2030, 0, 1);
 
   const send = async (local: string, n: number, domain: string) => {
-    const res = await inject(t, { ServerId: t.credentials.serverId, ApiKey: t.credentials.apiKey,
-      Messages: [{ To: Array.from({ length: n }, (_, i) => ({ EmailAddress: `${local}${i}@${domain}` })), From: { EmailAddress: 'f@example.com' }, Subject: 's', TextBody: 'b' }] });
+    const res = await inject(t, {
+      ServerId: t.credentials.serverId,
+      ApiKey: t.credentials.apiKey,
+      Messages: [
+        {
+          To: Array.from({ length: n }, (_, i) => ({ EmailAddress: `${local}${i}@${domain}` })),
+          From: { EmailAddress: 'f@example.com' },
+          Subject: 's',
+          TextBody: 'b',
+        },
+      ],
+    });
     expect(res.body.ErrorCode).toBe('Success');
     sent.push(await newestMessageId(t.store));
   };
@@ -34,7 +44,7 @@ describe(`a domain whose DNS fails (${TEST_STORE_KIND})`, () => {
     let mine: StoredRecipient[] = [];
     for (let i = 0; i < 400; i++) {
       const all: StoredRecipient[] = [];
-      for (const id of sent) all.push(...await waitForRecipients(t.store, id, () => true));
+      for (const id of sent) all.push(...(await waitForRecipients(t.store, id, () => true)));
       mine = all.filter((r) => r.domain === domain);
       if (done(mine)) break;
       await new Promise((r) => setTimeout(r, 25));
@@ -44,10 +54,16 @@ describe(`a domain whose DNS fails (${TEST_STORE_KIND})`, () => {
 
   beforeAll(async () => {
     sink = await startSmtpSink();
-    dead = createServer((c) => { deadConnections++; c.destroy(); });
+    dead = createServer((c) => {
+      deadConnections++;
+      c.destroy();
+    });
     await new Promise<void>((r) => dead.listen(sink.port, '127.0.0.2', r));
-    dns = await startDnsServer({ 'down.test': { fail: 'REFUSED' }, 'up.test': { MX: [{ exchange: '127.0.0.1', priority: 10 }] },
-      'dead.test': { MX: [{ exchange: '127.0.0.2', priority: 10 }] } });
+    dns = await startDnsServer({
+      'down.test': { fail: 'REFUSED' },
+      'up.test': { MX: [{ exchange: '127.0.0.1', priority: 10 }] },
+      'dead.test': { MX: [{ exchange: '127.0.0.2', priority: 10 }] },
+    });
     t = await startTestApp({
       roles: ['api', 'delivery'],
       config: { outboundPort: sink.port, dnsServers: [dns.address], perDestinationConcurrency: 2 },
@@ -86,7 +102,9 @@ describe(`a domain whose DNS fails (${TEST_STORE_KIND})`, () => {
 
     // A working domain beside it is delivered meanwhile.
     await send('c', 3, 'up.test');
-    expect((await recipientsOf('up.test', (rs) => rs.length === 3 && rs.every((r) => r.status === 'delivered'))).map((r) => r.status)).toEqual(Array(3).fill('delivered'));
+    expect((await recipientsOf('up.test', (rs) => rs.length === 3 && rs.every((r) => r.status === 'delivered'))).map((r) => r.status)).toEqual(
+      Array(3).fill('delivered'),
+    );
 
     // DNS comes back. Past the failure's 30 s the cache is stale but nothing is due yet: no query.
     dns.set('down.test', { MX: [{ exchange: '127.0.0.1', priority: 10 }] });

@@ -21,11 +21,18 @@ beforeAll(async () => {
     const key = `${question.type} ${question.name}`;
     asked.set(key, (asked.get(key) ?? 0) + 1);
     const reply: packet.Packet = { type: 'response', id: q.id, flags: packet.RECURSION_AVAILABLE, questions: q.questions, answers: [], authorities: [] };
-    const soa = { type: 'SOA' as const, name: 'test', ttl: 600, data: { mname: 'ns.test', rname: 'h.test', serial: 1, refresh: 1, retry: 1, expire: 1, minimum: 60 } };
+    const soa = {
+      type: 'SOA' as const,
+      name: 'test',
+      ttl: 600,
+      data: { mname: 'ns.test', rname: 'h.test', serial: 1, refresh: 1, retry: 1, expire: 1, minimum: 60 },
+    };
     const name = question.name;
     if (name in ttls && question.type === 'MX') {
-      reply.answers = [{ type: 'MX', name, ttl: ttls[name], data: { preference: 10, exchange: `mx1.${name}` } },
-        { type: 'MX', name, ttl: ttls[name]! + 50, data: { preference: 5, exchange: `mx0.${name}` } }];
+      reply.answers = [
+        { type: 'MX', name, ttl: ttls[name], data: { preference: 10, exchange: `mx1.${name}` } },
+        { type: 'MX', name, ttl: ttls[name]! + 50, data: { preference: 5, exchange: `mx0.${name}` } },
+      ];
     } else if (name === 'null.test' && question.type === 'MX') {
       reply.answers = [{ type: 'MX', name, ttl: 300, data: { preference: 0, exchange: '' } }];
     } else if (name === 'servfail.test') {
@@ -47,7 +54,14 @@ afterAll(() => server.close());
 describe('MX lookups with TTLs against a DNS server on loopback', () => {
   it('returns the records and the smallest TTL of the set', async () => {
     const a = await queryMx('ttl.test', [address]);
-    expect(a).toEqual({ kind: 'records', ttlSec: 120, records: [{ exchange: 'mx1.ttl.test', priority: 10 }, { exchange: 'mx0.ttl.test', priority: 5 }] });
+    expect(a).toEqual({
+      kind: 'records',
+      ttlSec: 120,
+      records: [
+        { exchange: 'mx1.ttl.test', priority: 10 },
+        { exchange: 'mx0.ttl.test', priority: 5 },
+      ],
+    });
   });
 
   it('tells NXDOMAIN from NODATA, with the negative TTL of the SOA (RFC 2308), and reports SERVFAIL as an error', async () => {
@@ -80,7 +94,13 @@ describe('MX lookups with TTLs against a DNS server on loopback', () => {
     let now = 1_000_000;
     const resolver = new MxResolver(systemDns([address]), 25, null, () => now);
     const first = await resolver.resolve('ttl.test');
-    expect(first).toEqual({ kind: 'hosts', hosts: [{ host: 'mx0.ttl.test', port: 25 }, { host: 'mx1.ttl.test', port: 25 }] });
+    expect(first).toEqual({
+      kind: 'hosts',
+      hosts: [
+        { host: 'mx0.ttl.test', port: 25 },
+        { host: 'mx1.ttl.test', port: 25 },
+      ],
+    });
     const before = asked.get('MX ttl.test')!;
     now += 119_000;
     await resolver.resolve('ttl.test');

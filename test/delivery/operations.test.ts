@@ -10,8 +10,12 @@ describe(`health, readiness and metrics (${TEST_STORE_KIND})`, () => {
   let t: TestApp;
   beforeAll(async () => {
     sink = await startSmtpSink();
-    t = await startTestApp({ roles: ['api', 'delivery'], config: { outboundPort: sink.port },
-      dns: fakeDns({ 'ops.test': { mx: [{ exchange: '127.0.0.1', priority: 1 }] } }), delivery: { pollMs: 50 } });
+    t = await startTestApp({
+      roles: ['api', 'delivery'],
+      config: { outboundPort: sink.port },
+      dns: fakeDns({ 'ops.test': { mx: [{ exchange: '127.0.0.1', priority: 1 }] } }),
+      delivery: { pollMs: 50 },
+    });
   });
   afterAll(async () => {
     await t.close();
@@ -26,8 +30,13 @@ describe(`health, readiness and metrics (${TEST_STORE_KIND})`, () => {
   });
 
   it('exposes queue depth, accepted and delivered counts and attempt latency in Prometheus format', async () => {
-    await inject(t, { ServerId: t.credentials.serverId, ApiKey: t.credentials.apiKey,
-      Messages: [{ To: [{ EmailAddress: 'm1@ops.test' }, { EmailAddress: 'permfail@ops.test' }], From: { EmailAddress: 's@example.com' }, Subject: 'S', TextBody: 'T' }] });
+    await inject(t, {
+      ServerId: t.credentials.serverId,
+      ApiKey: t.credentials.apiKey,
+      Messages: [
+        { To: [{ EmailAddress: 'm1@ops.test' }, { EmailAddress: 'permfail@ops.test' }], From: { EmailAddress: 's@example.com' }, Subject: 'S', TextBody: 'T' },
+      ],
+    });
     const id = await newestMessageId(t.store);
     await waitForRecipients(t.store, id, (rs) => rs.every((r) => r.status === 'delivered' || r.status === 'failed'));
     await new Promise((r) => setTimeout(r, 100));
@@ -44,7 +53,10 @@ describe(`health, readiness and metrics (${TEST_STORE_KIND})`, () => {
     const other = await startTestApp({ roles: ['api'] });
     const stopping = other.app.stop();
     // The HTTP server stops accepting: a new request fails or is answered 503, never 200.
-    const r = await fetch(`${other.url}/readyz`).then((x) => x.status, () => 503);
+    const r = await fetch(`${other.url}/readyz`).then(
+      (x) => x.status,
+      () => 503,
+    );
     expect(r).toBe(503);
     await stopping;
     await other.store.close();

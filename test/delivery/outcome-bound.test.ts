@@ -41,14 +41,41 @@ describe(`unrecorded outcomes hold their slots (${TEST_STORE_KIND})`, () => {
   it('sends at most maxInFlight while recording fails, then delivers the rest once each', async () => {
     const now = Date.now();
     const addresses = Array.from({ length: RECIPIENTS }, (_, i) => `bound${i}@sink.test`);
-    await store.commitAccepts([{ idempotency: null, messages: [{
-      id: newId(now), serverId, createdAt: now, source: 'api', isMerge: false, sizeBytes: 10, metadata: [], tags: [],
-      template: {
-        from: { email: 'f@example.com', name: null }, replyTo: null, to: [], cc: [], bcc: [], subject: 's', textBody: 'b', htmlBody: null,
-        ampBody: null, charset: null, headers: [], attachments: [], messageId: null, mailingId: null, globalMerge: [],
+    await store.commitAccepts([
+      {
+        idempotency: null,
+        messages: [
+          {
+            id: newId(now),
+            serverId,
+            createdAt: now,
+            source: 'api',
+            isMerge: false,
+            sizeBytes: 10,
+            metadata: [],
+            tags: [],
+            template: {
+              from: { email: 'f@example.com', name: null },
+              replyTo: null,
+              to: [],
+              cc: [],
+              bcc: [],
+              subject: 's',
+              textBody: 'b',
+              htmlBody: null,
+              ampBody: null,
+              charset: null,
+              headers: [],
+              attachments: [],
+              messageId: null,
+              mailingId: null,
+              globalMerge: [],
+            },
+            recipients: addresses.map((address) => ({ id: newId(now), address, kind: 'to' as const, merge: null, mailingId: null, messageId: null })),
+          },
+        ],
       },
-      recipients: addresses.map((address) => ({ id: newId(now), address, kind: 'to' as const, merge: null, mailingId: null, messageId: null })),
-    }] }]);
+    ]);
 
     let failing = true;
     let failedRecords = 0;
@@ -67,10 +94,21 @@ describe(`unrecorded outcomes hold their slots (${TEST_STORE_KIND})`, () => {
     });
     const pool = new SmtpPool({ heloName: 'postline.test', maxConnections: 4, maxPerDestination: 4, rateLimiter: null });
     const worker = new DeliveryWorker({
-      store: flaky, log: createLogger('silent'), now: Date.now, pool, classify: classifySmtpReply, sign: async (m) => m,
+      store: flaky,
+      log: createLogger('silent'),
+      now: Date.now,
+      pool,
+      classify: classifySmtpReply,
+      sign: async (m) => m,
       resolver: new MxResolver(fakeDns({ 'sink.test': { mx: [{ exchange: '127.0.0.1', priority: 10 }] } }), sink.port, null),
-      workerId: 'bound-worker', hostname: 'postline.test', bounceDomain: 'postline.test', lifetimeMs: 3_600_000,
-      maxInFlight: MAX_IN_FLIGHT, claimBatch: MAX_IN_FLIGHT, pollMs: 20, verp: await loadVerpKeyring(store),
+      workerId: 'bound-worker',
+      hostname: 'postline.test',
+      bounceDomain: 'postline.test',
+      lifetimeMs: 3_600_000,
+      maxInFlight: MAX_IN_FLIGHT,
+      claimBatch: MAX_IN_FLIGHT,
+      pollMs: 20,
+      verp: await loadVerpKeyring(store),
     });
     worker.start();
     try {

@@ -11,10 +11,14 @@ const FINAL = new Set(['delivered', 'failed', 'sandboxed']);
 describe(`delivery outcomes against a real SMTP sink (${TEST_STORE_KIND})`, () => {
   let sink: SmtpSink;
   let t: TestApp;
-  const send = (to: string[], extra: Record<string, unknown> = {}) => inject(t, {
-    ServerId: t.credentials.serverId, ApiKey: t.credentials.apiKey,
-    Messages: [{ To: to.map((EmailAddress) => ({ EmailAddress })), From: { EmailAddress: 'sender@example.com' }, Subject: 'Hello', TextBody: 'Body', ...extra }],
-  });
+  const send = (to: string[], extra: Record<string, unknown> = {}) =>
+    inject(t, {
+      ServerId: t.credentials.serverId,
+      ApiKey: t.credentials.apiKey,
+      Messages: [
+        { To: to.map((EmailAddress) => ({ EmailAddress })), From: { EmailAddress: 'sender@example.com' }, Subject: 'Hello', TextBody: 'Body', ...extra },
+      ],
+    });
 
   beforeAll(async () => {
     sink = await startSmtpSink();
@@ -46,7 +50,10 @@ describe(`delivery outcomes against a real SMTP sink (${TEST_STORE_KIND})`, () =
     expect(text).toMatch(/^Subject: Hello\r$/m);
     expect(text).toContain(`Message-ID: <${traced}@postline.test>`);
     const events = (await t.store.listEvents({ messageId: id })).map((e) => [e.type, (e.data as { RemoteMta?: string } | null)?.RemoteMta ?? null]);
-    expect(events).toEqual([['Queued', null], ['Delivered', '127.0.0.1']]);
+    expect(events).toEqual([
+      ['Queued', null],
+      ['Delivered', '127.0.0.1'],
+    ]);
   });
 
   it('defers a temporary failure with the schedule and delivers on the retry', async () => {
@@ -78,13 +85,17 @@ describe(`delivery outcomes against a real SMTP sink (${TEST_STORE_KIND})`, () =
 
   it('expires a recipient that keeps failing temporarily past its lifetime', async () => {
     const short = await startTestApp({
-      roles: ['api', 'delivery'], config: { outboundPort: sink.port },
+      roles: ['api', 'delivery'],
+      config: { outboundPort: sink.port },
       dns: fakeDns({ 'sink.test': { mx: [{ exchange: '127.0.0.1', priority: 10 }] } }),
       delivery: { retrySchedule: [100], lifetimeMs: 600, pollMs: 50 },
     });
     try {
-      await inject(short, { ServerId: short.credentials.serverId, ApiKey: short.credentials.apiKey,
-        Messages: [{ To: [{ EmailAddress: 'tempfail@sink.test' }], From: { EmailAddress: 's@example.com' }, Subject: 'S', TextBody: 'T' }] });
+      await inject(short, {
+        ServerId: short.credentials.serverId,
+        ApiKey: short.credentials.apiKey,
+        Messages: [{ To: [{ EmailAddress: 'tempfail@sink.test' }], From: { EmailAddress: 's@example.com' }, Subject: 'S', TextBody: 'T' }],
+      });
       const id = await newestMessageId(short.store);
       const [r] = await waitForRecipients(short.store, id, (rs) => rs.every((x) => FINAL.has(x.status)));
       expect(r).toMatchObject({ status: 'failed', failureCode: 4004 });
@@ -104,14 +115,18 @@ describe(`delivery outcomes against a real SMTP sink (${TEST_STORE_KIND})`, () =
     expect(r).toMatchObject({ status: 'failed', failureCode: 2002, lastMx: null });
   });
 
-  it('keeps a sandbox server\'s mail: processed and evented, never sent', async () => {
+  it("keeps a sandbox server's mail: processed and evented, never sent", async () => {
     const account = (await t.store.listAccounts())[0]!;
     const box = await t.store.createServer({ accountId: account.id, name: 'Sandbox', sandbox: true }, Date.now());
     const { generateApiKey } = await import('../../src/core/api-key.js');
     const k = generateApiKey();
     await t.store.createApiKey({ serverId: box.id, scope: 'injection', name: 'k', publicId: k.publicId, secretHash: k.secretHash }, Date.now());
     const before = sink.messages.length;
-    const res = await inject(t, { ServerId: box.id, ApiKey: k.key, Messages: [{ To: [{ EmailAddress: 'kept@sink.test' }], From: { EmailAddress: 's@example.com' }, Subject: 'S', TextBody: 'T' }] });
+    const res = await inject(t, {
+      ServerId: box.id,
+      ApiKey: k.key,
+      Messages: [{ To: [{ EmailAddress: 'kept@sink.test' }], From: { EmailAddress: 's@example.com' }, Subject: 'S', TextBody: 'T' }],
+    });
     expect(res.body.ErrorCode).toBe('Success');
     const id = await newestMessageId(t.store);
     const [r] = await waitForRecipients(t.store, id, (rs) => rs.every((x) => FINAL.has(x.status)));

@@ -16,7 +16,12 @@ interface Script {
   closeOn?: string;
 }
 
-interface Scripted { port: number; lines: string[]; payloads: string[]; writesPerTransaction: number[] }
+interface Scripted {
+  port: number;
+  lines: string[];
+  payloads: string[];
+  writesPerTransaction: number[];
+}
 
 const servers: Server[] = [];
 const sockets = new Set<Socket>();
@@ -60,15 +65,25 @@ async function scriptedServer(script: Script): Promise<Scripted> {
         buf = buf.slice(nl + 2);
         state.lines.push(line);
         const verb = line.split(' ')[0]!.toUpperCase();
-        if (script.closeOn === verb) { sock.destroy(); return; }
+        if (script.closeOn === verb) {
+          sock.destroy();
+          return;
+        }
         let reply: string | null;
         if (verb === 'EHLO') {
-          reply = script.ehlo === null ? '502 5.5.1 EHLO not supported'
-            : script.ehlo ?? `250-sink.test\r\n250-SIZE 1000000\r\n${script.pipelining === false ? '' : '250-PIPELINING\r\n'}250 8BITMIME`;
+          reply =
+            script.ehlo === null
+              ? '502 5.5.1 EHLO not supported'
+              : (script.ehlo ?? `250-sink.test\r\n250-SIZE 1000000\r\n${script.pipelining === false ? '' : '250-PIPELINING\r\n'}250 8BITMIME`);
         } else if (verb === 'HELO') reply = '250 sink.test';
-        else if (verb === 'QUIT') { sock.end('221 bye\r\n'); return; }
-        else reply = script.answer ? script.answer(line) : defaultAnswer(line);
-        if (verb === 'DATA' && reply?.startsWith('354')) { inData = true; chunks = 0; }
+        else if (verb === 'QUIT') {
+          sock.end('221 bye\r\n');
+          return;
+        } else reply = script.answer ? script.answer(line) : defaultAnswer(line);
+        if (verb === 'DATA' && reply?.startsWith('354')) {
+          inData = true;
+          chunks = 0;
+        }
         if (reply !== null) sock.write(`${reply}\r\n`);
       }
     });
@@ -87,10 +102,16 @@ function defaultAnswer(line: string): string {
   return '500 5.5.2 unknown command';
 }
 
-const open = (port: number, replyTimeoutMs = 5_000) => SmtpClient.open({
-  host: '127.0.0.1', port, heloName: 'postline.test', opportunisticTls: true,
-  connectionTimeoutMs: 5_000, greetingTimeoutMs: 5_000, replyTimeoutMs,
-});
+const open = (port: number, replyTimeoutMs = 5_000) =>
+  SmtpClient.open({
+    host: '127.0.0.1',
+    port,
+    heloName: 'postline.test',
+    opportunisticTls: true,
+    connectionTimeoutMs: 5_000,
+    greetingTimeoutMs: 5_000,
+    replyTimeoutMs,
+  });
 
 const msg = (s: string) => Buffer.from(s.replace(/\r?\n/g, '\r\n'));
 
@@ -122,7 +143,10 @@ describe('SmtpClient against a scripted server on loopback', () => {
     const r = await c.send('b+x@bounce.test', '用户@例子.广告', msg('Subject: hi\n\nÄ\n'));
     expect(r.kind).toBe('accepted');
     // The scripted server reads latin1: the UTF-8 bytes of the address, one character each.
-    expect(s.lines.slice(1, 3)).toEqual(['MAIL FROM:<b+x@bounce.test> BODY=8BITMIME SMTPUTF8', `RCPT TO:<${Buffer.from('用户@例子.广告').toString('latin1')}>`]);
+    expect(s.lines.slice(1, 3)).toEqual([
+      'MAIL FROM:<b+x@bounce.test> BODY=8BITMIME SMTPUTF8',
+      `RCPT TO:<${Buffer.from('用户@例子.广告').toString('latin1')}>`,
+    ]);
     c.quit();
   });
 
@@ -133,15 +157,24 @@ describe('SmtpClient against a scripted server on loopback', () => {
     expect(s.lines.slice(1, 3)).toEqual(['MAIL FROM:<b+x@bounce.test>', 'RCPT TO:<user@xn--bcher-kva.example>']);
     const before = s.lines.length;
     const r = await c.send('b+x@bounce.test', 'jöran@example.com', msg('Subject: hi\n\nb\n'));
-    expect(r).toEqual({ kind: 'rejected', stage: 'local', reply: {
-      code: 553, text: '553 5.6.7 Non-ASCII address <jöran@example.com> not permitted: the receiving server does not offer SMTPUTF8 (RFC 6531)' } });
+    expect(r).toEqual({
+      kind: 'rejected',
+      stage: 'local',
+      reply: {
+        code: 553,
+        text: '553 5.6.7 Non-ASCII address <jöran@example.com> not permitted: the receiving server does not offer SMTPUTF8 (RFC 6531)',
+      },
+    });
     expect(s.lines.length).toBe(before);
     expect(c.usable).toBe(true);
     c.quit();
   });
 
   it('without PIPELINING, waits for each reply and stops at a refused recipient', async () => {
-    const s = await scriptedServer({ pipelining: false, answer: (l) => (l.startsWith('RCPT') ? '550 5.1.1 <x@example.test>: user unknown' : defaultAnswer(l)) });
+    const s = await scriptedServer({
+      pipelining: false,
+      answer: (l) => (l.startsWith('RCPT') ? '550 5.1.1 <x@example.test>: user unknown' : defaultAnswer(l)),
+    });
     const c = await open(s.port);
     const r = await c.send('a@b.test', 'x@example.test', msg('Subject: a\n\nb\n'));
     expect(r).toEqual({ kind: 'rejected', stage: 'RCPT', reply: { code: 550, text: '550 5.1.1 <x@example.test>: user unknown' } });
@@ -152,12 +185,17 @@ describe('SmtpClient against a scripted server on loopback', () => {
 
   it('pipelined refusals: MAIL refused reports MAIL; the session stays usable for the next message', async () => {
     let refuse = true;
-    const s = await scriptedServer({ answer: (l) => {
-      if (l.startsWith('MAIL') && refuse) return '451 4.7.1 try later';
-      if (l === 'DATA' && refuse) { refuse = false; return '503 5.5.1 no valid recipients'; }
-      if (l.startsWith('RCPT') && refuse) return '503 5.5.1 need MAIL first';
-      return defaultAnswer(l);
-    } });
+    const s = await scriptedServer({
+      answer: (l) => {
+        if (l.startsWith('MAIL') && refuse) return '451 4.7.1 try later';
+        if (l === 'DATA' && refuse) {
+          refuse = false;
+          return '503 5.5.1 no valid recipients';
+        }
+        if (l.startsWith('RCPT') && refuse) return '503 5.5.1 need MAIL first';
+        return defaultAnswer(l);
+      },
+    });
     const c = await open(s.port);
     const r1 = await c.send('a@b.test', 'x@example.test', msg('S: 1\n\n1\n'));
     expect(r1).toMatchObject({ kind: 'rejected', stage: 'MAIL', reply: { code: 451 } });
@@ -168,7 +206,10 @@ describe('SmtpClient against a scripted server on loopback', () => {
   });
 
   it('a server that answers 354 although the recipient was refused gets an empty message and the refusal is reported', async () => {
-    const s = await scriptedServer({ answer: (l) => (l.startsWith('RCPT') ? '550 5.1.1 unknown' : defaultAnswer(l)), afterData: () => '554 5.5.1 no valid recipients' });
+    const s = await scriptedServer({
+      answer: (l) => (l.startsWith('RCPT') ? '550 5.1.1 unknown' : defaultAnswer(l)),
+      afterData: () => '554 5.5.1 no valid recipients',
+    });
     const c = await open(s.port);
     const r = await c.send('a@b.test', 'x@example.test', msg('S: 1\n\n1\n'));
     expect(r).toMatchObject({ kind: 'rejected', stage: 'RCPT', reply: { code: 550 } });
@@ -177,11 +218,16 @@ describe('SmtpClient against a scripted server on loopback', () => {
   });
 
   it('reports a refusal after the message and reads multi-line replies whole', async () => {
-    const s = await scriptedServer({ afterData: () => '550-5.7.1 This message was blocked\r\n550-5.7.1 because of its content.\r\n550 5.7.1 See https://example.test/why' });
+    const s = await scriptedServer({
+      afterData: () => '550-5.7.1 This message was blocked\r\n550-5.7.1 because of its content.\r\n550 5.7.1 See https://example.test/why',
+    });
     const c = await open(s.port);
     const r = await c.send('a@b.test', 'x@example.test', msg('S: 1\n\n1\n'));
-    expect(r).toEqual({ kind: 'rejected', stage: 'message', reply: { code: 550,
-      text: '550-5.7.1 This message was blocked\n550-5.7.1 because of its content.\n550 5.7.1 See https://example.test/why' } });
+    expect(r).toEqual({
+      kind: 'rejected',
+      stage: 'message',
+      reply: { code: 550, text: '550-5.7.1 This message was blocked\n550-5.7.1 because of its content.\n550 5.7.1 See https://example.test/why' },
+    });
   });
 
   it('falls back to HELO when EHLO is refused, and then uses no extensions', async () => {
@@ -205,7 +251,7 @@ describe('SmtpClient against a scripted server on loopback', () => {
     const c = await open(mute.port, 300);
     const err = await c.send('a@b.test', 'x@example.test', msg('S: 1\n\n1\n')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SmtpSessionError);
-    expect((err as Error).message).toBe("timed out after 300 ms waiting for the reply to RCPT");
+    expect((err as Error).message).toBe('timed out after 300 ms waiting for the reply to RCPT');
     expect(c.usable).toBe(false);
   });
 

@@ -22,7 +22,10 @@ describe(`SMTP relay end to end with DKIM (${TEST_STORE_KIND})`, () => {
       delivery: { pollMs: 50 },
     });
     for (const k of keys) {
-      await t.store.addDkimKey({ domain: k.domain, selector: k.selector, algorithm: k.algorithm, privateKey: k.privateKeyPem, publicKey: k.publicKeyBase64 }, Date.now());
+      await t.store.addDkimKey(
+        { domain: k.domain, selector: k.selector, algorithm: k.algorithm, privateKey: k.privateKeyPem, publicKey: k.publicKeyBase64 },
+        Date.now(),
+      );
     }
   });
   afterAll(async () => {
@@ -32,13 +35,21 @@ describe(`SMTP relay end to end with DKIM (${TEST_STORE_KIND})`, () => {
 
   it('delivers a submitted message DKIM-signed (RSA and Ed25519), verified by mailauth', async () => {
     const transport = createTransport({
-      host: '127.0.0.1', port: t.app.smtpPort!, secure: false, requireTLS: true, tls: { rejectUnauthorized: false },
+      host: '127.0.0.1',
+      port: t.app.smtpPort!,
+      secure: false,
+      requireTLS: true,
+      tls: { rejectUnauthorized: false },
       auth: { user: String(t.credentials.serverId), pass: t.credentials.apiKey },
     });
     const info = await transport.sendMail({
-      from: 'News <news@brand.example>', to: 'reader@dest.test', subject: 'Signed over the relay',
-      text: 'Hello from the relay.', html: '<p>Hello from the relay.</p>',
-      attachments: [{ filename: 'a.txt', content: 'attachment body' }], headers: { 'X-xsMailingId': 'relay-1' },
+      from: 'News <news@brand.example>',
+      to: 'reader@dest.test',
+      subject: 'Signed over the relay',
+      text: 'Hello from the relay.',
+      html: '<p>Hello from the relay.</p>',
+      attachments: [{ filename: 'a.txt', content: 'attachment body' }],
+      headers: { 'X-xsMailingId': 'relay-1' },
     });
     transport.close();
     expect(info.response).toMatch(/^250/);
@@ -55,6 +66,9 @@ describe(`SMTP relay end to end with DKIM (${TEST_STORE_KIND})`, () => {
     };
     const res = await dkimVerify(got.data, { resolver });
     const results = res.results.map((r) => [r.signingDomain, r.selector, r.status.result]);
-    expect(results).toEqual([['brand.example', 'pl1', 'pass'], ['brand.example', 'pl1e', 'pass']]);
+    expect(results).toEqual([
+      ['brand.example', 'pl1', 'pass'],
+      ['brand.example', 'pl1e', 'pass'],
+    ]);
   });
 });

@@ -20,10 +20,12 @@ describe(`suppression at accept time and after delivery (${TEST_STORE_KIND})`, (
   let t: TestApp;
   let serverId: number;
   const sentTo = (address: string) => sink.messages.filter((m) => m.rcptTo.some((r) => r.toLowerCase() === address.toLowerCase())).length;
-  const send = (to: string[]) => inject(t, {
-    ServerId: serverId, ApiKey: t.credentials.apiKey,
-    Messages: [{ To: to.map((EmailAddress) => ({ EmailAddress })), From: { EmailAddress: 'sender@example.com' }, Subject: 'Hello', TextBody: 'Body' }],
-  });
+  const send = (to: string[]) =>
+    inject(t, {
+      ServerId: serverId,
+      ApiKey: t.credentials.apiKey,
+      Messages: [{ To: to.map((EmailAddress) => ({ EmailAddress })), From: { EmailAddress: 'sender@example.com' }, Subject: 'Hello', TextBody: 'Body' }],
+    });
   const typesFor = async (messageId: string, recipientId: string) =>
     (await t.store.listEvents({ messageId })).filter((e) => e.recipientId === recipientId).map((e) => e.type);
 
@@ -50,7 +52,9 @@ describe(`suppression at accept time and after delivery (${TEST_STORE_KIND})`, (
     const id = await newestMessageId(t.store);
     const rs = await waitForRecipients(t.store, id, allFinal);
     expect(rs.map((x) => [x.address, x.status, x.attempts])).toEqual([
-      ['one@sink.test', 'delivered', 1], ['Blocked@SINK.test', 'suppressed', 0], ['two@sink.test', 'delivered', 1],
+      ['one@sink.test', 'delivered', 1],
+      ['Blocked@SINK.test', 'suppressed', 0],
+      ['two@sink.test', 'delivered', 1],
     ]);
     const blocked = rs[1]!;
     expect(blocked).toMatchObject({ failureCode: 9999, lastMx: null, lockedBy: null });
@@ -79,11 +83,19 @@ describe(`suppression at accept time and after delivery (${TEST_STORE_KIND})`, (
 
   it('SMTP relay: 250 for the message; the suppressed RCPT gets 2/9999 and is not sent, the others are delivered', async () => {
     const transport = createTransport({
-      host: '127.0.0.1', port: t.app.smtpPort!, secure: false, requireTLS: true, tls: { rejectUnauthorized: false },
+      host: '127.0.0.1',
+      port: t.app.smtpPort!,
+      secure: false,
+      requireTLS: true,
+      tls: { rejectUnauthorized: false },
       auth: { user: String(serverId), pass: t.credentials.apiKey },
     });
     const info = await transport.sendMail({
-      from: 'sender@example.com', to: ['relay1@sink.test', 'BLOCKED@sink.test'], bcc: 'relay2@sink.test', subject: 'Relayed', text: 'Hi',
+      from: 'sender@example.com',
+      to: ['relay1@sink.test', 'BLOCKED@sink.test'],
+      bcc: 'relay2@sink.test',
+      subject: 'Relayed',
+      text: 'Hi',
     });
     transport.close();
     expect(info.response).toMatch(/^250 /);
@@ -93,8 +105,11 @@ describe(`suppression at accept time and after delivery (${TEST_STORE_KIND})`, (
     expect(status).toEqual({ 'relay1@sink.test': 'delivered', 'blocked@sink.test': 'suppressed', 'relay2@sink.test': 'delivered' });
     const blocked = rs.find((x) => x.status === 'suppressed')!;
     const events = await t.store.listEvents({ messageId: id });
-    expect(events.filter((e) => e.type === 'Failed').map((e) => [e.recipientId, (e.data as { FailureType: number }).FailureType, (e.data as { FailureCode: number }).FailureCode]))
-      .toEqual([[blocked.id, 2, 9999]]);
+    expect(
+      events
+        .filter((e) => e.type === 'Failed')
+        .map((e) => [e.recipientId, (e.data as { FailureType: number }).FailureType, (e.data as { FailureCode: number }).FailureCode]),
+    ).toEqual([[blocked.id, 2, 9999]]);
     expect(events.filter((e) => e.type === 'Queued').length).toBe(2);
     expect(sentTo('relay1@sink.test')).toBe(1);
     expect(sentTo('relay2@sink.test')).toBe(1);
@@ -126,7 +141,8 @@ describe(`suppression at accept time and after delivery (${TEST_STORE_KIND})`, (
     const id = await newestMessageId(t.store);
     const rs = await waitForRecipients(t.store, id, allFinal);
     expect(rs.map((x) => [x.address, x.status, x.failureCode])).toEqual([
-      ['tempfail-b@sink.test', 'failed', 4004], ['datafail-b@sink.test', 'failed', 1004],
+      ['tempfail-b@sink.test', 'failed', 4004],
+      ['datafail-b@sink.test', 'failed', 1004],
     ]);
     expect((await t.store.listEvents({ messageId: id })).some((e) => e.type === 'Deferred')).toBe(true);
     expect(await t.store.suppressedAmong(serverId, ['tempfail-b@sink.test', 'datafail-b@sink.test'])).toEqual(new Map());
@@ -136,7 +152,10 @@ describe(`suppression at accept time and after delivery (${TEST_STORE_KIND})`, (
     await send(['x@null-mx.test', 'y@nowhere.test']);
     const id = await newestMessageId(t.store);
     const rs = await waitForRecipients(t.store, id, allFinal);
-    expect(rs.map((x) => [x.address, x.status, x.failureCode])).toEqual([['x@null-mx.test', 'failed', 2002], ['y@nowhere.test', 'failed', 2002]]);
+    expect(rs.map((x) => [x.address, x.status, x.failureCode])).toEqual([
+      ['x@null-mx.test', 'failed', 2002],
+      ['y@nowhere.test', 'failed', 2002],
+    ]);
     const listed = await t.store.suppressedAmong(serverId, ['x@null-mx.test', 'y@nowhere.test']);
     expect([...listed]).toEqual([['x@null-mx.test', 'Bounce']]);
   });

@@ -17,7 +17,12 @@ describe(`outbound SMTP transport (${TEST_STORE_KIND})`, () => {
       dns: fakeDns({
         'bulk.test': { mx: [{ exchange: '127.0.0.1', priority: 10 }] },
         // The preferred MX (127.0.0.2) refuses connections: nothing listens there.
-        'fallback.test': { mx: [{ exchange: '127.0.0.2', priority: 10 }, { exchange: '127.0.0.1', priority: 20 }] },
+        'fallback.test': {
+          mx: [
+            { exchange: '127.0.0.2', priority: 10 },
+            { exchange: '127.0.0.1', priority: 20 },
+          ],
+        },
         'implicit.test': { a: ['127.0.0.1'] },
       }),
       delivery: { pollMs: 50 },
@@ -30,10 +35,23 @@ describe(`outbound SMTP transport (${TEST_STORE_KIND})`, () => {
 
   it('delivers 100 messages to one domain over a handful of reused connections, with STARTTLS', async () => {
     const before = sink.connections;
-    const rows = Array.from({ length: 100 }, (_, i) => [{ Field: 'DeliveryAddress', Value: `user${i}@bulk.test` }, { Field: 'N', Value: String(i) }]);
-    const res = await inject(t, { ServerId: t.credentials.serverId, ApiKey: t.credentials.apiKey, Messages: [{
-      To: [{ EmailAddress: '%%DeliveryAddress%%' }], From: { EmailAddress: 'news@example.com' }, Subject: 'No. %%N%%', TextBody: 'Hi %%N%%',
-      MergeData: { PerMessage: rows } }] });
+    const rows = Array.from({ length: 100 }, (_, i) => [
+      { Field: 'DeliveryAddress', Value: `user${i}@bulk.test` },
+      { Field: 'N', Value: String(i) },
+    ]);
+    const res = await inject(t, {
+      ServerId: t.credentials.serverId,
+      ApiKey: t.credentials.apiKey,
+      Messages: [
+        {
+          To: [{ EmailAddress: '%%DeliveryAddress%%' }],
+          From: { EmailAddress: 'news@example.com' },
+          Subject: 'No. %%N%%',
+          TextBody: 'Hi %%N%%',
+          MergeData: { PerMessage: rows },
+        },
+      ],
+    });
     expect(res.body.ErrorCode).toBe('Success');
     const id = await newestMessageId(t.store);
     const rs = await waitForRecipients(t.store, id, (x) => x.every((r) => r.status === 'delivered'));
@@ -50,17 +68,23 @@ describe(`outbound SMTP transport (${TEST_STORE_KIND})`, () => {
   });
 
   it('falls back to the next MX when the first refuses connections', async () => {
-    await inject(t, { ServerId: t.credentials.serverId, ApiKey: t.credentials.apiKey,
-      Messages: [{ To: [{ EmailAddress: 'bob@fallback.test' }], From: { EmailAddress: 's@example.com' }, Subject: 'S', TextBody: 'T' }] });
+    await inject(t, {
+      ServerId: t.credentials.serverId,
+      ApiKey: t.credentials.apiKey,
+      Messages: [{ To: [{ EmailAddress: 'bob@fallback.test' }], From: { EmailAddress: 's@example.com' }, Subject: 'S', TextBody: 'T' }],
+    });
     const id = await newestMessageId(t.store);
     const [r] = await waitForRecipients(t.store, id, (x) => x.every((r) => r.status === 'delivered'));
     expect(r).toMatchObject({ status: 'delivered', attempts: 1, lastMx: '127.0.0.1' });
     expect(sink.messages.some((m) => m.rcptTo.includes('bob@fallback.test'))).toBe(true);
   });
 
-  it('uses the domain\'s address record when it has no MX', async () => {
-    await inject(t, { ServerId: t.credentials.serverId, ApiKey: t.credentials.apiKey,
-      Messages: [{ To: [{ EmailAddress: 'carol@implicit.test' }], From: { EmailAddress: 's@example.com' }, Subject: 'S', TextBody: 'T' }] });
+  it("uses the domain's address record when it has no MX", async () => {
+    await inject(t, {
+      ServerId: t.credentials.serverId,
+      ApiKey: t.credentials.apiKey,
+      Messages: [{ To: [{ EmailAddress: 'carol@implicit.test' }], From: { EmailAddress: 's@example.com' }, Subject: 'S', TextBody: 'T' }],
+    });
     const id = await newestMessageId(t.store);
     const [r] = await waitForRecipients(t.store, id, (x) => x.every((r) => r.status === 'delivered'));
     expect(r!.lastMx).toBe('127.0.0.1');
@@ -68,13 +92,17 @@ describe(`outbound SMTP transport (${TEST_STORE_KIND})`, () => {
 
   it('defers when no MX answers at all', async () => {
     const down = await startTestApp({
-      roles: ['api', 'delivery'], config: { outboundPort: sink.port },
+      roles: ['api', 'delivery'],
+      config: { outboundPort: sink.port },
       dns: fakeDns({ 'down.test': { mx: [{ exchange: '127.0.0.3', priority: 10 }] } }),
       delivery: { pollMs: 50, retrySchedule: [60_000] },
     });
     try {
-      await inject(down, { ServerId: down.credentials.serverId, ApiKey: down.credentials.apiKey,
-        Messages: [{ To: [{ EmailAddress: 'dan@down.test' }], From: { EmailAddress: 's@example.com' }, Subject: 'S', TextBody: 'T' }] });
+      await inject(down, {
+        ServerId: down.credentials.serverId,
+        ApiKey: down.credentials.apiKey,
+        Messages: [{ To: [{ EmailAddress: 'dan@down.test' }], From: { EmailAddress: 's@example.com' }, Subject: 'S', TextBody: 'T' }],
+      });
       const id = await newestMessageId(down.store);
       const [r] = await waitForRecipients(down.store, id, (x) => x.every((r) => r.status === 'deferred'));
       expect(r).toMatchObject({ status: 'deferred', attempts: 1, failureCode: 4003 });
@@ -89,14 +117,27 @@ describe(`per-destination pacing (${TEST_STORE_KIND})`, () => {
   it('spaces deliveries to one destination at the configured rate', async () => {
     const sink = await startSmtpSink();
     const t = await startTestApp({
-      roles: ['api', 'delivery'], config: { outboundPort: sink.port, perDestinationRate: 5 },
-      dns: fakeDns({ 'paced.test': { mx: [{ exchange: '127.0.0.1', priority: 10 }] } }), delivery: { pollMs: 20 },
+      roles: ['api', 'delivery'],
+      config: { outboundPort: sink.port, perDestinationRate: 5 },
+      dns: fakeDns({ 'paced.test': { mx: [{ exchange: '127.0.0.1', priority: 10 }] } }),
+      delivery: { pollMs: 20 },
     });
     try {
       const rows = Array.from({ length: 15 }, (_, i) => [{ Field: 'DeliveryAddress', Value: `p${i}@paced.test` }]);
       const t0 = Date.now();
-      await inject(t, { ServerId: t.credentials.serverId, ApiKey: t.credentials.apiKey, Messages: [{
-        To: [{ EmailAddress: '%%DeliveryAddress%%' }], From: { EmailAddress: 's@example.com' }, Subject: 'S', TextBody: 'T', MergeData: { PerMessage: rows } }] });
+      await inject(t, {
+        ServerId: t.credentials.serverId,
+        ApiKey: t.credentials.apiKey,
+        Messages: [
+          {
+            To: [{ EmailAddress: '%%DeliveryAddress%%' }],
+            From: { EmailAddress: 's@example.com' },
+            Subject: 'S',
+            TextBody: 'T',
+            MergeData: { PerMessage: rows },
+          },
+        ],
+      });
       const id = await newestMessageId(t.store);
       await waitForRecipients(t.store, id, (x) => x.every((r) => r.status === 'delivered'));
       // 5 go at once (one second's burst), the other 10 at 5 per second: at least ~2 s in all.

@@ -1,6 +1,13 @@
 import type { TestDnsServer } from '../helpers/dns-server.js';
 
-export interface WireRecord { type: 'TXT' | 'CNAME'; name: string; value: string; purpose: string; required: boolean; chunks?: string[] }
+export interface WireRecord {
+  type: 'TXT' | 'CNAME';
+  name: string;
+  value: string;
+  purpose: string;
+  required: boolean;
+  chunks?: string[];
+}
 
 /** Publishes records as a domain owner would (TXT as their 255-character strings), each name's TXT together. */
 export function publish(dns: TestDnsServer, records: readonly WireRecord[]): void {

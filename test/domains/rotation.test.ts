@@ -12,8 +12,18 @@ import type { ServerDkimKey } from '../../src/store/store.js';
 import type { RecordCheck } from '../../src/core/sending-domain-types.js';
 import { publish, type WireRecord } from './publish.js';
 
-interface Key { selector: string; algorithm: string; state: string; activatedOn: string | null; retiresOn: string | null }
-interface Domain { id: number; verified: boolean; keys: Key[] }
+interface Key {
+  selector: string;
+  algorithm: string;
+  state: string;
+  activatedOn: string | null;
+  retiresOn: string | null;
+}
+interface Domain {
+  id: number;
+  verified: boolean;
+  keys: Key[];
+}
 
 /** DKIM rotation with two selectors overlapping, through the worker to an SMTP sink, verified by mailauth against live DNS. */
 describe(`DKIM rotation (${TEST_STORE_KIND})`, () => {
@@ -28,7 +38,11 @@ describe(`DKIM rotation (${TEST_STORE_KIND})`, () => {
   const verify = async () => (await v2<{ data: Domain }>(t, 'POST', `${base}/verify`, { key: s.management })).body.data;
   /** Sends one message through the worker and answers the selectors that signed it, with mailauth's verdicts. */
   const sendAndCheck = async (subject: string) => {
-    const r = await inject(t, { serverId: s.id, apiKey: s.injection, messages: [{ to: [{ emailAddress: 'reader@dest.test' }], from: { emailAddress: `news@${D}` }, subject, textBody: 'x' }] });
+    const r = await inject(t, {
+      serverId: s.id,
+      apiKey: s.injection,
+      messages: [{ to: [{ emailAddress: 'reader@dest.test' }], from: { emailAddress: `news@${D}` }, subject, textBody: 'x' }],
+    });
     expect(r.body.ErrorCode).toBe('Success');
     const until = Date.now() + 20_000;
     const find = () => sink.messages.find((m) => m.data.toString().includes(`Subject: ${subject}`));
@@ -49,8 +63,13 @@ describe(`DKIM rotation (${TEST_STORE_KIND})`, () => {
       delivery: { pollMs: 50 },
     });
     const server = await t.store.createServer({ accountId: (await t.store.listAccounts())[0]!.id, name: 'Rotating', requireVerifiedDomain: true }, Date.now());
-    s = { id: server.id, injection: (await createKey(t.store, server.id, 'injection')).key, management: (await createKey(t.store, server.id, 'management')).key };
-    const d = (await v2<{ data: Domain }>(t, 'POST', `/servers/${s.id}/sending-domains`, { key: s.management, body: { domain: D, selector: 'old' } })).body.data;
+    s = {
+      id: server.id,
+      injection: (await createKey(t.store, server.id, 'injection')).key,
+      management: (await createKey(t.store, server.id, 'management')).key,
+    };
+    const d = (await v2<{ data: Domain }>(t, 'POST', `/servers/${s.id}/sending-domains`, { key: s.management, body: { domain: D, selector: 'old' } })).body
+      .data;
     base = `/servers/${s.id}/sending-domains/${d.id}`;
     publish(dns, await records());
     expect((await verify()).verified).toBe(true);
@@ -65,35 +84,59 @@ describe(`DKIM rotation (${TEST_STORE_KIND})`, () => {
     expect(await sendAndCheck('before rotation')).toEqual([['old', 'pass']]);
 
     const rotated = (await v2<{ data: Domain }>(t, 'POST', `${base}/dkim/rotate`, { key: s.management, body: { selector: 'new' } })).body.data;
-    expect(rotated.keys.map((k) => [k.selector, k.state])).toEqual([['old', 'active'], ['new', 'pending']]);
+    expect(rotated.keys.map((k) => [k.selector, k.state])).toEqual([
+      ['old', 'active'],
+      ['new', 'pending'],
+    ]);
     const both = await records();
     expect(both.filter((r) => r.name.includes('._domainkey.')).map((r) => [r.name, r.required])).toEqual([
-      [`old._domainkey.${D}`, true], [`new._domainkey.${D}`, false],
+      [`old._domainkey.${D}`, true],
+      [`new._domainkey.${D}`, false],
     ]);
     // Not published yet: a verify leaves the new key pending and the signer on the old one.
     const early = await verify();
-    expect(early.keys.map((k) => [k.selector, k.state])).toEqual([['old', 'active'], ['new', 'pending']]);
+    expect(early.keys.map((k) => [k.selector, k.state])).toEqual([
+      ['old', 'active'],
+      ['new', 'pending'],
+    ]);
     expect(early.verified).toBe(true);
     expect(await sendAndCheck('during rotation')).toEqual([['old', 'pass']]);
 
     publish(dns, both);
     const after = await verify();
-    expect(after.keys.map((k) => [k.selector, k.state])).toEqual([['old', 'retiring'], ['new', 'active']]);
+    expect(after.keys.map((k) => [k.selector, k.state])).toEqual([
+      ['old', 'retiring'],
+      ['new', 'active'],
+    ]);
     const old = after.keys[0]!;
     expect(Date.parse(old.retiresOn!) - Date.parse(after.keys[1]!.activatedOn!)).toBe(DKIM_ROTATION_OVERLAP_MS);
     expect(await sendAndCheck('after rotation')).toEqual([['new', 'pass']]);
     // The retiring key is still published and still verifies mail it signed.
     expect((await records()).filter((r) => r.name.includes('._domainkey.')).map((r) => [r.name, r.required])).toEqual([
-      [`old._domainkey.${D}`, false], [`new._domainkey.${D}`, true],
+      [`old._domainkey.${D}`, false],
+      [`new._domainkey.${D}`, true],
     ]);
     const get = (await v2<{ data: Domain }>(t, 'GET', base, { key: s.management })).body.data;
-    expect(get.keys.map((k) => [k.selector, k.state])).toEqual([['old', 'retiring'], ['new', 'active']]);
+    expect(get.keys.map((k) => [k.selector, k.state])).toEqual([
+      ['old', 'retiring'],
+      ['new', 'active'],
+    ]);
   });
 
   it('a retiring key is retired after the overlap and leaves the records', () => {
     const key = (id: number, selector: string, state: ServerDkimKey['state'], retireAfter: number | null): ServerDkimKey => ({
-      id, serverId: 1, domain: D, selector, algorithm: 'rsa-sha256', privateKey: '', publicKey: 'AA', createdAt: 0, retiredAt: null,
-      state, activatedAt: 0, retireAfter,
+      id,
+      serverId: 1,
+      domain: D,
+      selector,
+      algorithm: 'rsa-sha256',
+      privateKey: '',
+      publicKey: 'AA',
+      createdAt: 0,
+      retiredAt: null,
+      state,
+      activatedAt: 0,
+      retireAfter,
     });
     const keys = [key(1, 'old', 'retiring', 1_000 + DKIM_ROTATION_OVERLAP_MS), key(2, 'new', 'active', null)];
     expect(keysToPublish(keys, 1_000 + DKIM_ROTATION_OVERLAP_MS - 1).map((k) => k.selector)).toEqual(['old', 'new']);

@@ -14,7 +14,11 @@ describe(`the verified-From rule (${TEST_STORE_KIND})`, () => {
 
   const newServer = async (opts: { sandbox?: boolean; requireVerifiedDomain?: boolean }) => {
     const server = await t.store.createServer({ accountId, name: `S${Math.random()}`, ...opts }, Date.now());
-    return { id: server.id, injection: (await createKey(t.store, server.id, 'injection')).key, management: (await createKey(t.store, server.id, 'management')).key };
+    return {
+      id: server.id,
+      injection: (await createKey(t.store, server.id, 'injection')).key,
+      management: (await createKey(t.store, server.id, 'management')).key,
+    };
   };
   const message = (from: string, to = 'reader@dest.example') => ({ to: [{ emailAddress: to }], from: { emailAddress: from }, subject: 'S', textBody: 'x' });
   const send = (s: { id: number; injection: string }, ...messages: ReturnType<typeof message>[]) =>
@@ -29,13 +33,20 @@ describe(`the verified-From rule (${TEST_STORE_KIND})`, () => {
   };
   const smtp = (s: { id: number; injection: string }, from: string) => {
     const transport = createTransport({
-      host: '127.0.0.1', port: t.app.smtpPort!, secure: false, requireTLS: true, tls: { rejectUnauthorized: false },
+      host: '127.0.0.1',
+      port: t.app.smtpPort!,
+      secure: false,
+      requireTLS: true,
+      tls: { rejectUnauthorized: false },
       auth: { user: String(s.id), pass: s.injection },
     });
-    return transport.sendMail({ from, to: 'reader@dest.example', subject: 'S', text: 'x' }).then(
-      (info) => ({ ok: true as const, response: info.response }),
-      (err: { responseCode?: number; response?: string }) => ({ ok: false as const, code: err.responseCode, response: err.response ?? '' }),
-    ).finally(() => transport.close());
+    return transport
+      .sendMail({ from, to: 'reader@dest.example', subject: 'S', text: 'x' })
+      .then(
+        (info) => ({ ok: true as const, response: info.response }),
+        (err: { responseCode?: number; response?: string }) => ({ ok: false as const, code: err.responseCode, response: err.response ?? '' }),
+      )
+      .finally(() => transport.close());
   };
 
   beforeAll(async () => {
@@ -53,7 +64,9 @@ describe(`the verified-From rule (${TEST_STORE_KIND})`, () => {
     const refused = await send(s, message('news@brand.example'));
     expect(refused.body.ErrorCode).toBe('Warning');
     expect(refused.body.MessageResults).toEqual([{ Index: 0, ErrorCode: 'InvalidFrom', AddressResults: [] }]);
-    expect(refused.headers.get('x-postline-error')).toBe(`Messages[0] InvalidFrom: brand.example is not a verified sending domain of server ${s.id}; verify it (docs: docs/sending-domains.md) or turn off requireVerifiedDomain`);
+    expect(refused.headers.get('x-postline-error')).toBe(
+      `Messages[0] InvalidFrom: brand.example is not a verified sending domain of server ${s.id}; verify it (docs: docs/sending-domains.md) or turn off requireVerifiedDomain`,
+    );
     expect(await t.store.countMessages(s.id)).toBe(0);
 
     // Added but not verified yet: still refused.
@@ -86,7 +99,9 @@ describe(`the verified-From rule (${TEST_STORE_KIND})`, () => {
     const r = await smtp(s, 'News <news@smtp-brand.example>');
     expect(r.ok).toBe(false);
     expect(r.ok ? null : r.code).toBe(550);
-    expect(r.ok ? '' : r.response).toBe(`550 5.7.1 smtp-brand.example is not a verified sending domain of server ${s.id}; verify it (docs: docs/sending-domains.md) or turn off requireVerifiedDomain`);
+    expect(r.ok ? '' : r.response).toBe(
+      `550 5.7.1 smtp-brand.example is not a verified sending domain of server ${s.id}; verify it (docs: docs/sending-domains.md) or turn off requireVerifiedDomain`,
+    );
     expect(await t.store.countMessages(s.id)).toBe(0);
     await verifyDomain(s, 'smtp-brand.example');
     const ok = await smtp(s, 'News <news@smtp-brand.example>');
@@ -109,7 +124,10 @@ describe(`the verified-From rule (${TEST_STORE_KIND})`, () => {
 
   it('a server created through the API refuses by default, and turning the rule off through the API applies at once', async () => {
     const accountKey = (await createAccountKey(t.store, accountId)).key;
-    const created = await v2<{ data: { serverId: number; requireVerifiedDomain: boolean } }>(t, 'POST', '/servers', { key: accountKey, body: { name: 'API-made server' } });
+    const created = await v2<{ data: { serverId: number; requireVerifiedDomain: boolean } }>(t, 'POST', '/servers', {
+      key: accountKey,
+      body: { name: 'API-made server' },
+    });
     expect(created.status).toBe(201);
     expect(created.body.data.requireVerifiedDomain).toBe(true);
     const id = created.body.data.serverId;

@@ -10,7 +10,13 @@ import { expectedRecords, RETURN_PATH_LABEL } from '../../src/domains/records.js
 import type { RecordCheck } from '../../src/core/sending-domain-types.js';
 import { publish, type WireRecord } from './publish.js';
 
-interface Domain { id: number; domain: string; verified: boolean; verifiedOn: string | null; lastCheck: RecordCheck[] | null }
+interface Domain {
+  id: number;
+  domain: string;
+  verified: boolean;
+  verifiedOn: string | null;
+  lastCheck: RecordCheck[] | null;
+}
 
 describe(`sending-domain verification against live DNS (${TEST_STORE_KIND})`, () => {
   let t: TestApp;
@@ -27,7 +33,10 @@ describe(`sending-domain verification against live DNS (${TEST_STORE_KIND})`, ()
     return r.body.data;
   };
   const statusOf = (d: Domain, name: string) => d.lastCheck!.find((c) => c.name === name)!;
-  const republish = () => { for (const r of records) dns.remove(r.name); publish(dns, records); };
+  const republish = () => {
+    for (const r of records) dns.remove(r.name);
+    publish(dns, records);
+  };
 
   beforeAll(async () => {
     dns = await startDnsServer();
@@ -60,13 +69,53 @@ describe(`sending-domain verification against live DNS (${TEST_STORE_KIND})`, ()
   });
 
   const cases: { what: string; name: string; entry: () => Parameters<TestDnsServer['set']>[1] | null; status: string; verified: boolean; reason?: RegExp }[] = [
-    { what: 'a wrong DKIM p=', name: 'dkim', entry: () => ({ TXT: ['v=DKIM1; k=rsa; p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAwrong'] }), status: 'mismatch', verified: false, reason: /p=/ },
-    { what: 'two SPF records', name: D, entry: () => ({ TXT: ['v=spf1 a:postline.test ~all', 'v=spf1 include:other.example ~all'] }), status: 'mismatch', verified: false, reason: /2 v=spf1 records/ },
-    { what: 'an SPF record without our mechanism', name: D, entry: () => ({ TXT: ['v=spf1 include:other.example -all'] }), status: 'mismatch', verified: false, reason: /a:postline\.test/ },
-    { what: 'a DMARC record without p=', name: `_dmarc.${D}`, entry: () => ({ TXT: ['v=DMARC1; rua=mailto:d@verify.example'] }), status: 'mismatch', verified: true, reason: /p=/ },
-    { what: 'a return-path CNAME elsewhere', name: `${RETURN_PATH_LABEL}.${D}`, entry: () => ({ CNAME: 'bounces.elsewhere.example' }), status: 'mismatch', verified: true },
+    {
+      what: 'a wrong DKIM p=',
+      name: 'dkim',
+      entry: () => ({ TXT: ['v=DKIM1; k=rsa; p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAwrong'] }),
+      status: 'mismatch',
+      verified: false,
+      reason: /p=/,
+    },
+    {
+      what: 'two SPF records',
+      name: D,
+      entry: () => ({ TXT: ['v=spf1 a:postline.test ~all', 'v=spf1 include:other.example ~all'] }),
+      status: 'mismatch',
+      verified: false,
+      reason: /2 v=spf1 records/,
+    },
+    {
+      what: 'an SPF record without our mechanism',
+      name: D,
+      entry: () => ({ TXT: ['v=spf1 include:other.example -all'] }),
+      status: 'mismatch',
+      verified: false,
+      reason: /a:postline\.test/,
+    },
+    {
+      what: 'a DMARC record without p=',
+      name: `_dmarc.${D}`,
+      entry: () => ({ TXT: ['v=DMARC1; rua=mailto:d@verify.example'] }),
+      status: 'mismatch',
+      verified: true,
+      reason: /p=/,
+    },
+    {
+      what: 'a return-path CNAME elsewhere',
+      name: `${RETURN_PATH_LABEL}.${D}`,
+      entry: () => ({ CNAME: 'bounces.elsewhere.example' }),
+      status: 'mismatch',
+      verified: true,
+    },
     { what: 'a missing DKIM name', name: 'dkim', entry: () => null, status: 'missing', verified: false },
-    { what: 'a missing SPF (the name has other TXT only)', name: D, entry: () => ({ TXT: ['google-site-verification=abc'] }), status: 'missing', verified: false },
+    {
+      what: 'a missing SPF (the name has other TXT only)',
+      name: D,
+      entry: () => ({ TXT: ['google-site-verification=abc'] }),
+      status: 'missing',
+      verified: false,
+    },
     { what: 'a missing DMARC name', name: `_dmarc.${D}`, entry: () => null, status: 'missing', verified: true },
   ];
   for (const c of cases) {
@@ -75,7 +124,8 @@ describe(`sending-domain verification against live DNS (${TEST_STORE_KIND})`, ()
       expect((await verify()).verified).toBe(true);
       const name = c.name === 'dkim' ? records.find((r) => r.name.includes('._domainkey.') && r.required)!.name : c.name;
       const entry = c.entry();
-      if (entry) dns.set(name, entry); else dns.remove(name);
+      if (entry) dns.set(name, entry);
+      else dns.remove(name);
       const d = await verify();
       const check = statusOf(d, name);
       expect(check.status).toBe(c.status);
@@ -105,7 +155,9 @@ describe('a DNS lookup that fails', () => {
   beforeAll(async () => {
     // A DNS server that never answers: every lookup times out.
     silent = createSocket('udp4');
-    silent.on('message', () => { /* no answer */ });
+    silent.on('message', () => {
+      /* no answer */
+    });
     await new Promise<void>((r) => silent.bind(0, '127.0.0.1', r));
     address = `127.0.0.1:${silent.address().port}`;
   });
@@ -113,7 +165,22 @@ describe('a DNS lookup that fails', () => {
 
   it('is an error, and does not un-verify a verified domain (a definite missing does)', async () => {
     const s = { hostname: 'postline.test', bounceHost: 'postline.test' };
-    const keys = [{ id: 1, serverId: 1, domain: 'slow.example', selector: 'pl1', algorithm: 'rsa-sha256' as const, privateKey: '', publicKey: 'AAAA', createdAt: 0, retiredAt: null, state: 'active' as const, activatedAt: 0, retireAfter: null }];
+    const keys = [
+      {
+        id: 1,
+        serverId: 1,
+        domain: 'slow.example',
+        selector: 'pl1',
+        algorithm: 'rsa-sha256' as const,
+        privateKey: '',
+        publicKey: 'AAAA',
+        createdAt: 0,
+        retiredAt: null,
+        state: 'active' as const,
+        activatedAt: 0,
+        retireAfter: null,
+      },
+    ];
     const checks = await checkRecords(dnsLookup([address], { timeoutMs: 200, tries: 1 }), expectedRecords('slow.example', keys, s), s);
     expect(checks.map((c) => c.status)).toEqual(['error', 'error', 'error', 'error']);
     expect(checks[0]!.reason).toMatch(/ETIMEOUT/);

@@ -29,11 +29,20 @@ describe(`after delivery: bounces, complaints, tracking, suppression and webhook
   let secretKey: string;
   const recipients = new Map<string, StoredRecipient>();
 
-  const send = (to: string[]) => inject(t, {
-    ServerId: t.credentials.serverId, ApiKey: t.credentials.apiKey,
-    Messages: [{ To: to.map((EmailAddress) => ({ EmailAddress })), From: { EmailAddress: 'news@example.com' }, Subject: 'News',
-      HtmlBody: '<html><body><p>Hello</p><a href="https://shop.example/sale">sale</a></body></html>', TextBody: 'Hello' }],
-  });
+  const send = (to: string[]) =>
+    inject(t, {
+      ServerId: t.credentials.serverId,
+      ApiKey: t.credentials.apiKey,
+      Messages: [
+        {
+          To: to.map((EmailAddress) => ({ EmailAddress })),
+          From: { EmailAddress: 'news@example.com' },
+          Subject: 'News',
+          HtmlBody: '<html><body><p>Hello</p><a href="https://shop.example/sale">sale</a></body></html>',
+          TextBody: 'Hello',
+        },
+      ],
+    });
   async function mx(raw: string, to: string) {
     const transport = createTransport({ host: '127.0.0.1', port: t.app.mxPort!, secure: false, requireTLS: true, tls: { rejectUnauthorized: false } });
     try {
@@ -50,7 +59,10 @@ describe(`after delivery: bounces, complaints, tracking, suppression and webhook
     return got.map((r) => r.json!);
   }
   const waitFor = (address: string, type: string, extra: (p: Record<string, unknown>) => boolean = () => true) =>
-    until(() => payloadsFor(address).find((p) => p.Type === type && extra(p)), () => payloadsFor(address));
+    until(
+      () => payloadsFor(address).find((p) => p.Type === type && extra(p)),
+      () => payloadsFor(address),
+    );
   async function html(address: string): Promise<string> {
     const m = sink.messages.find((x) => x.rcptTo.includes(address))!;
     return String((await simpleParser(m.data)).html);
@@ -68,8 +80,10 @@ describe(`after delivery: bounces, complaints, tracking, suppression and webhook
     });
     await t.store.updateServer(t.credentials.serverId, { tracking: { opens: true, clicks: true, unsubscribes: true, domain: t.url } });
     const key = (await createKey(t.store, t.credentials.serverId, 'management')).key;
-    const created = await v2<{ data: { signingSecret: string; secretKey: string } }>(t, 'POST', `/servers/${t.credentials.serverId}/webhooks`,
-      { key, body: { url: receiver.url } });
+    const created = await v2<{ data: { signingSecret: string; secretKey: string } }>(t, 'POST', `/servers/${t.credentials.serverId}/webhooks`, {
+      key,
+      body: { url: receiver.url },
+    });
     expect(created.status).toBe(200);
     ({ signingSecret, secretKey } = created.body.data);
 
@@ -111,7 +125,9 @@ describe(`after delivery: bounces, complaints, tracking, suppression and webhook
 
   it('asynchronous bounce: Failed (FailureType 1, 2001) posted after Delivered; the address is suppressed (Bounce)', async () => {
     const r = recipients.get('bounce@sink.test')!;
-    expect(await mx(await reportAboutRecipient(t.store, 'postfix-5.1.1-user-unknown.eml', r), `b+${await tracedIdOf(t.store, r.id)}@${BOUNCE_DOMAIN}`)).toMatch(/^250 /);
+    expect(await mx(await reportAboutRecipient(t.store, 'postfix-5.1.1-user-unknown.eml', r), `b+${await tracedIdOf(t.store, r.id)}@${BOUNCE_DOMAIN}`)).toMatch(
+      /^250 /,
+    );
     const failed = await waitFor('bounce@sink.test', 'Failed');
     expect(failed).toMatchObject({ FailureType: 1, FailureCode: 2001, BounceStatus: '5.1.1', SecretKey: secretKey });
     expect(payloadsFor('bounce@sink.test').map((p) => p.Type)).toEqual(['Queued', 'Delivered', 'Failed']);
@@ -132,7 +148,10 @@ describe(`after delivery: bounces, complaints, tracking, suppression and webhook
     expect((await send(['unsub@sink.test', 'bounce@sink.test', 'complainer@sink.test', 'opener@sink.test'])).body.ErrorCode).toBe('Success');
     const rs = await waitForRecipients(t.store, await newestMessageId(t.store), (xs) => xs.every((r) => r.status !== 'queued' && r.status !== 'delivering'));
     expect(Object.fromEntries(rs.map((r) => [r.address, r.status]))).toEqual({
-      'unsub@sink.test': 'suppressed', 'bounce@sink.test': 'suppressed', 'complainer@sink.test': 'suppressed', 'opener@sink.test': 'delivered',
+      'unsub@sink.test': 'suppressed',
+      'bounce@sink.test': 'suppressed',
+      'complainer@sink.test': 'suppressed',
+      'opener@sink.test': 'delivered',
     });
     for (const a of ['unsub@sink.test', 'bounce@sink.test', 'complainer@sink.test']) {
       const p = await waitFor(a, 'Failed', (x) => x.FailureType === 2);

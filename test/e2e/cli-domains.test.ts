@@ -13,7 +13,12 @@ function cliAsync(args: string[], env: Record<string, string | undefined>): Prom
   });
 }
 
-interface Rec { type: string; name: string; value: string; required: boolean }
+interface Rec {
+  type: string;
+  name: string;
+  value: string;
+  required: boolean;
+}
 
 /** `postline domains ... --server ID`: a server's sending domains from the command line, as the v2 API manages them. */
 describe(`postline domains --server (${TEST_STORE_KIND})`, () => {
@@ -26,7 +31,12 @@ describe(`postline domains --server (${TEST_STORE_KIND})`, () => {
   beforeAll(async () => {
     db = await createTestDb();
     dns = await startDnsServer();
-    env = { POSTLINE_DATA_DIR: db.dataDir, POSTLINE_DATABASE_URL: db.databaseUrl ?? undefined, POSTLINE_DNS_SERVERS: dns.address, POSTLINE_HOSTNAME: 'mta.postline.test' };
+    env = {
+      POSTLINE_DATA_DIR: db.dataDir,
+      POSTLINE_DATABASE_URL: db.databaseUrl ?? undefined,
+      POSTLINE_DNS_SERVERS: dns.address,
+      POSTLINE_HOSTNAME: 'mta.postline.test',
+    };
     serverId = JSON.parse((await cli(['init', '--json'], env)).stdout).serverId;
   });
   afterAll(async () => {
@@ -38,9 +48,22 @@ describe(`postline domains --server (${TEST_STORE_KIND})`, () => {
     const added = await run('add', 'Cli.Example', '--selector', 'c1', '--ed25519', '--json');
     expect(added.stderr).toBe('');
     const a = JSON.parse(added.stdout) as { domain: string; verified: boolean; keys: { selector: string; state: string }[]; records: Rec[] };
-    expect(a).toMatchObject({ domain: 'cli.example', verified: false, keys: [{ selector: 'c1', state: 'active' }, { selector: 'c1e', state: 'active' }] });
+    expect(a).toMatchObject({
+      domain: 'cli.example',
+      verified: false,
+      keys: [
+        { selector: 'c1', state: 'active' },
+        { selector: 'c1e', state: 'active' },
+      ],
+    });
     expect(added.stdout).not.toContain('PRIVATE KEY');
-    expect(a.records.map((r) => r.name)).toEqual(['c1._domainkey.cli.example', 'c1e._domainkey.cli.example', 'cli.example', '_dmarc.cli.example', 'pl-bounces.cli.example']);
+    expect(a.records.map((r) => r.name)).toEqual([
+      'c1._domainkey.cli.example',
+      'c1e._domainkey.cli.example',
+      'cli.example',
+      '_dmarc.cli.example',
+      'pl-bounces.cli.example',
+    ]);
     expect(a.records[2]!.value).toBe('v=spf1 a:mta.postline.test ~all');
 
     const again = await run('add', 'cli.example');
@@ -63,7 +86,12 @@ describe(`postline domains --server (${TEST_STORE_KIND})`, () => {
     expect(verified.stdout.split('\n')[0]).toBe('cli.example: verified');
 
     const rotated = JSON.parse((await run('rotate', 'cli.example', '--selector', 'c2', '--json')).stdout) as { keys: { selector: string; state: string }[] };
-    expect(rotated.keys.map((k) => [k.selector, k.state])).toEqual([['c1', 'active'], ['c1e', 'active'], ['c2', 'pending'], ['c2e', 'pending']]);
+    expect(rotated.keys.map((k) => [k.selector, k.state])).toEqual([
+      ['c1', 'active'],
+      ['c1e', 'active'],
+      ['c2', 'pending'],
+      ['c2e', 'pending'],
+    ]);
     const pendingAgain = await run('rotate', 'cli.example');
     expect(pendingAgain.status).not.toBe(0);
     expect(pendingAgain.stderr).toContain('a rotation is in progress');

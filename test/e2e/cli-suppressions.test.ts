@@ -15,7 +15,9 @@ describe(`postline suppressions (${TEST_STORE_KIND})`, () => {
     env = { POSTLINE_DATA_DIR: db.dataDir, POSTLINE_DATABASE_URL: db.databaseUrl ?? undefined };
     serverId = JSON.parse((await cli(['init', '--json'], env)).stdout).serverId;
   });
-  afterAll(async () => { await db.drop(); });
+  afterAll(async () => {
+    await db.drop();
+  });
 
   it('adds, lists (table and JSON) and removes addresses', async () => {
     expect(JSON.parse((await run('list', '--server', String(serverId), '--json')).stdout)).toEqual([]);
@@ -24,14 +26,21 @@ describe(`postline suppressions (${TEST_STORE_KIND})`, () => {
     expect(added.status).toBe(0);
     expect(JSON.parse(added.stdout)).toEqual({ serverId, reason: 'Complaint', added: 2 });
     expect((await run('add', '--server', String(serverId), 'three@example.org')).stdout).toBe(`suppressed 1 address on server ${serverId} (CustomerRequest)\n`);
-    const all = (await listed());
+    const all = await listed();
     expect(all.map((s) => [s.emailAddress, s.reason]).sort()).toEqual([
-      ['one@example.com', 'Complaint'], ['three@example.org', 'CustomerRequest'], ['two@example.com', 'Complaint'],
+      ['one@example.com', 'Complaint'],
+      ['three@example.org', 'CustomerRequest'],
+      ['two@example.com', 'Complaint'],
     ]);
     expect(Object.keys(all[0]!)).toEqual(['emailAddress', 'reason', 'detail', 'createdOn', 'lastUpdate']);
     const table = (await run('list', '--server', String(serverId), '--search', 'EXAMPLE.COM')).stdout.split('\n');
     expect(table[0]).toMatch(/^address\s+reason\s+lastUpdate\s+detail$/);
-    expect(table.slice(1, 3).map((l) => l.split(/\s+/)[0]).sort()).toEqual(['one@example.com', 'two@example.com']);
+    expect(
+      table
+        .slice(1, 3)
+        .map((l) => l.split(/\s+/)[0])
+        .sort(),
+    ).toEqual(['one@example.com', 'two@example.com']);
     expect(table[3]).toBe('2 suppressed addresses');
     const removed = await run('remove', '--server', String(serverId), 'ONE@example.com', 'nobody@example.com', '--json');
     expect(JSON.parse(removed.stdout)).toEqual({ serverId, requested: 2, removed: 1 });
@@ -39,7 +48,7 @@ describe(`postline suppressions (${TEST_STORE_KIND})`, () => {
   });
 
   it('refuses bad input with a clear message and changes nothing', async () => {
-    const before = (await listed());
+    const before = await listed();
     const bad = await run('add', '--server', String(serverId), 'fine@example.com', 'not-an-address');
     expect(bad.status).toBe(1);
     expect(bad.stderr).toContain('not a valid email address: "not-an-address"; nothing was changed');
@@ -50,6 +59,6 @@ describe(`postline suppressions (${TEST_STORE_KIND})`, () => {
     expect((await run('add', 'x@example.com')).stderr).toContain('--server needs a positive whole number');
     expect((await run('add', '--server', String(serverId))).stderr).toContain('needs at least one ADDRESS');
     expect((await run('purge', '--server', String(serverId))).stderr).toContain('usage: postline suppressions list');
-    expect((await listed())).toEqual(before);
+    expect(await listed()).toEqual(before);
   });
 });

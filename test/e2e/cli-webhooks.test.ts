@@ -4,8 +4,15 @@ import { createTestDb, TEST_STORE_KIND, type TestDb } from '../helpers/stores.js
 import { countRows, startReceiver, type WebhookReceiver } from '../helpers/webhooks.js';
 
 interface EndpointJson {
-  id: number; url: string; eventTypes: string[]; enabled: boolean; disabledReason: string | null; secretKey: string; signingSecret?: string;
-  format: string; validationKey: string | null;
+  id: number;
+  url: string;
+  eventTypes: string[];
+  enabled: boolean;
+  disabledReason: string | null;
+  secretKey: string;
+  signingSecret?: string;
+  format: string;
+  validationKey: string | null;
 }
 
 /** `postline webhooks list|add|remove|attempts`, run as operators run it (the built CLI), on the run's store. */
@@ -42,7 +49,9 @@ describe(`postline webhooks (${TEST_STORE_KIND})`, () => {
     const attempts = JSON.parse((await run('attempts', '--server', String(serverId), '--id', String(e.id), '--json')).stdout) as { total: number };
     expect(attempts.total).toBe(0);
 
-    const unvalidated = JSON.parse((await run('add', '--server', String(serverId), '--url', 'http://127.0.0.1:1/down', '--no-validate', '--json')).stdout) as EndpointJson;
+    const unvalidated = JSON.parse(
+      (await run('add', '--server', String(serverId), '--url', 'http://127.0.0.1:1/down', '--no-validate', '--json')).stdout,
+    ) as EndpointJson;
     expect(unvalidated).toMatchObject({ enabled: false });
     expect(unvalidated.disabledReason).toMatch(/not validated/);
 
@@ -60,7 +69,9 @@ describe(`postline webhooks (${TEST_STORE_KIND})`, () => {
     expect(e).toMatchObject({ format: 'form', enabled: false });
     expect((await run('list', '--server', String(serverId))).stdout).toContain(key!);
 
-    const rotated = JSON.parse((await run('rotate-validation-key', '--server', String(serverId), '--id', String(e.id), '--validation-key', 'cli-given-key-1', '--json')).stdout) as EndpointJson;
+    const rotated = JSON.parse(
+      (await run('rotate-validation-key', '--server', String(serverId), '--id', String(e.id), '--validation-key', 'cli-given-key-1', '--json')).stdout,
+    ) as EndpointJson;
     expect(rotated.validationKey).toBe('cli-given-key-1');
     const fresh = await run('rotate-validation-key', '--server', String(serverId), '--id', String(e.id));
     expect(fresh.stdout).toMatch(/ValidationKey: [A-Za-z0-9]{20} /);
@@ -68,7 +79,9 @@ describe(`postline webhooks (${TEST_STORE_KIND})`, () => {
     // Given the key its receiver answers, a form endpoint validates at once.
     receiver.answer = 'cli-receiver-key-2';
     try {
-      const moved = JSON.parse((await run('add', '--server', String(serverId), '--url', receiver.url, '--format', 'form', '--validation-key', 'cli-receiver-key-2', '--json')).stdout) as EndpointJson;
+      const moved = JSON.parse(
+        (await run('add', '--server', String(serverId), '--url', receiver.url, '--format', 'form', '--validation-key', 'cli-receiver-key-2', '--json')).stdout,
+      ) as EndpointJson;
       expect(moved).toMatchObject({ enabled: true, validationKey: 'cli-receiver-key-2' });
       await run('remove', '--server', String(serverId), '--id', String(moved.id));
     } finally {
@@ -80,18 +93,27 @@ describe(`postline webhooks (${TEST_STORE_KIND})`, () => {
   it('refuses bad input with a clear message and changes nothing', async () => {
     const before = await countRows(db, 'webhook_endpoints');
     expect((await run('add', '--server', String(serverId))).stderr).toContain('webhooks add needs --url');
-    expect((await run('add', '--server', String(serverId), '--url', receiver.url, '--events', 'Delivered,Exploded')).stderr).toContain('unknown event type Exploded');
+    expect((await run('add', '--server', String(serverId), '--url', receiver.url, '--events', 'Delivered,Exploded')).stderr).toContain(
+      'unknown event type Exploded',
+    );
     expect((await run('add', '--server', String(serverId), '--url', 'http://10.1.2.3/hook')).stderr).toMatch(/private|not allowed|refused/i);
     expect((await run('add', '--server', String(serverId), '--url', 'http://127.0.0.1:1/down')).stderr).toContain('nothing was changed');
     expect((await run('add', '--server', String(serverId), '--url', receiver.url, '--format', 'xml')).stderr).toContain('--format must be json or form');
     expect((await run('remove', '--server', String(serverId), '--id', '424242')).stderr).toContain(`server ${serverId} has no webhook endpoint 424242`);
     expect((await run('list', '--server', '424242')).stderr).toContain('server 424242 does not exist');
-    expect((await run('add', '--server', String(serverId), '--url', receiver.url, '--format', 'form', '--events', 'Queued')).stderr).toContain('cannot receive Queued');
-    expect((await run('add', '--server', String(serverId), '--url', receiver.url, '--format', 'form', '--validation-key', 'short')).stderr).toContain('--validation-key needs 8 to 128');
-    expect((await run('add', '--server', String(serverId), '--url', receiver.url, '--validation-key', 'json-endpoint-key')).stderr).toContain('--validation-key is for --format form');
+    expect((await run('add', '--server', String(serverId), '--url', receiver.url, '--format', 'form', '--events', 'Queued')).stderr).toContain(
+      'cannot receive Queued',
+    );
+    expect((await run('add', '--server', String(serverId), '--url', receiver.url, '--format', 'form', '--validation-key', 'short')).stderr).toContain(
+      '--validation-key needs 8 to 128',
+    );
+    expect((await run('add', '--server', String(serverId), '--url', receiver.url, '--validation-key', 'json-endpoint-key')).stderr).toContain(
+      '--validation-key is for --format form',
+    );
     // Answering 200 without the key fails the handshake.
-    expect((await run('add', '--server', String(serverId), '--url', receiver.url, '--format', 'form', '--validation-key', 'never-answered-key')).stderr)
-      .toContain("without the endpoint's ValidationKey");
+    expect(
+      (await run('add', '--server', String(serverId), '--url', receiver.url, '--format', 'form', '--validation-key', 'never-answered-key')).stderr,
+    ).toContain("without the endpoint's ValidationKey");
     const usage = await run('purge', '--server', String(serverId));
     expect(usage.status).not.toBe(0);
     expect(usage.stderr).toContain('usage: postline webhooks list');

@@ -6,8 +6,14 @@ import { cli, exited, serve } from '../helpers/process.js';
 import { renderConfigDocs } from '../../src/config/load.js';
 
 const dirs: string[] = [];
-const tempDir = () => { const d = mkdtempSync(join(tmpdir(), 'postline-cli-')); dirs.push(d); return d; };
-afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
+const tempDir = () => {
+  const d = mkdtempSync(join(tmpdir(), 'postline-cli-'));
+  dirs.push(d);
+  return d;
+};
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
 
 describe('postline CLI (operator contract)', () => {
   it('init --json is idempotent and prints working credentials', async () => {
@@ -37,8 +43,12 @@ describe('postline CLI (operator contract)', () => {
     expect(p.stderr()).toMatch(new RegExp(`the v2 API at http://[^ ]+:${p.port}/v2/\\.\\.\\.`));
     expect(p.stderr()).toContain('the Marketing API at');
     const res = await fetch(`http://127.0.0.1:${p.port}/api/v1/email`, {
-      method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${creds.apiKey}` },
-      body: JSON.stringify({ serverId: creds.serverId, messages: [{ to: [{ emailAddress: 'a@example.com' }], from: { emailAddress: 'b@example.com' }, subject: 's', textBody: 't' }] }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${creds.apiKey}` },
+      body: JSON.stringify({
+        serverId: creds.serverId,
+        messages: [{ to: [{ emailAddress: 'a@example.com' }], from: { emailAddress: 'b@example.com' }, subject: 's', textBody: 't' }],
+      }),
     });
     expect(await res.json()).toEqual({ ErrorCode: 'Success', MessageResults: [], TransactionReceipt: null });
     p.child.kill('SIGTERM');
@@ -90,7 +100,9 @@ describe('postline CLI (operator contract)', () => {
     expect(listed).toContain(key.publicId);
     expect(listed).not.toContain(key.apiKey.split('.')[1]);
     expect((await cli(['keys', 'revoke', key.publicId], env)).status).toBe(0);
-    expect(JSON.parse((await cli(['keys', 'list', '--json'], env)).stdout).find((k: { publicId: string }) => k.publicId === key.publicId).revokedAt).toBeGreaterThan(0);
+    expect(
+      JSON.parse((await cli(['keys', 'list', '--json'], env)).stdout).find((k: { publicId: string }) => k.publicId === key.publicId).revokedAt,
+    ).toBeGreaterThan(0);
     const again = await cli(['keys', 'revoke', key.publicId], env);
     expect(again.status).toBe(1);
     expect(again.stderr).toContain('no live key');

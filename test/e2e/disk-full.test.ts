@@ -66,13 +66,30 @@ describe.skipIf(TEST_STORE_KIND !== 'sqlite')('a full disk under the SQLite stor
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'postline-full-'));
     mounted = tryMountTmpfs(dir);
-    const config = loadConfig({}, {
-      dataDir: dir, httpHost: '127.0.0.1', httpPort: 0, hostname: 'postline.test', mxPort: 0, submissionPort: 0, allowInsecureAuth: true,
-    });
+    const config = loadConfig(
+      {},
+      {
+        dataDir: dir,
+        httpHost: '127.0.0.1',
+        httpPort: 0,
+        hostname: 'postline.test',
+        mxPort: 0,
+        submissionPort: 0,
+        allowInsecureAuth: true,
+      },
+    );
     store = new SqliteStore(join(dir, 'postline.db'));
     await store.migrate();
     credentials = (await ensureBootstrap(store, dir, Date.now())).credentials;
-    const log = createLogger('info', new Writable({ write(chunk, _enc, done) { logs.push(JSON.parse(String(chunk)) as { event?: string; level: number }); done(); } }));
+    const log = createLogger(
+      'info',
+      new Writable({
+        write(chunk, _enc, done) {
+          logs.push(JSON.parse(String(chunk)) as { event?: string; level: number });
+          done();
+        },
+      }),
+    );
     app = await startApp({ config, log, store, now: Date.now }, ['api', 'smtp']);
     url = `http://127.0.0.1:${app.httpPort}`;
   });
@@ -84,30 +101,62 @@ describe.skipIf(TEST_STORE_KIND !== 'sqlite')('a full disk under the SQLite stor
   });
 
   const body = (n: number) => ({
-    ServerId: credentials.serverId, ApiKey: credentials.apiKey,
+    ServerId: credentials.serverId,
+    ApiKey: credentials.apiKey,
     Messages: [{ To: [{ EmailAddress: `r${n}@example.org` }], From: { EmailAddress: 'from@example.com' }, Subject: `m${n}`, TextBody: 'x'.repeat(100_000) }],
   });
   const inject = async (n: number) => {
     const r = await fetch(`${url}/api/v1/email`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body(n)) });
-    return { status: r.status, body: await r.json() as { ErrorCode: string }, detail: r.headers.get('x-postline-error'), retryAfter: r.headers.get('retry-after') };
+    return {
+      status: r.status,
+      body: (await r.json()) as { ErrorCode: string },
+      detail: r.headers.get('x-postline-error'),
+      retryAfter: r.headers.get('retry-after'),
+    };
   };
   const readyz = async () => {
     const r = await fetch(`${url}/readyz`);
-    return { status: r.status, body: await r.json() as Record<string, unknown> };
+    return { status: r.status, body: (await r.json()) as Record<string, unknown> };
   };
-  const smtpSend = (n: number) => createTransport({
-    host: '127.0.0.1', port: app.smtpPort!, ignoreTLS: true, auth: { user: String(credentials.serverId), pass: credentials.apiKey },
-  }).sendMail({ from: 'from@example.com', to: `s${n}@example.org`, subject: `s${n}`, text: 'y'.repeat(50_000) })
-    .then((info) => ({ code: 250, response: info.response }), (err: { responseCode?: number; response?: string }) => ({ code: err.responseCode, response: err.response }));
+  const smtpSend = (n: number) =>
+    createTransport({
+      host: '127.0.0.1',
+      port: app.smtpPort!,
+      ignoreTLS: true,
+      auth: { user: String(credentials.serverId), pass: credentials.apiKey },
+    })
+      .sendMail({ from: 'from@example.com', to: `s${n}@example.org`, subject: `s${n}`, text: 'y'.repeat(50_000) })
+      .then(
+        (info) => ({ code: 250, response: info.response }),
+        (err: { responseCode?: number; response?: string }) => ({ code: err.responseCode, response: err.response }),
+      );
 
   /** A message for a routed inbound domain at the MX listener (storing it is a write). */
-  const mxSend = (n: number) => createTransport({ host: '127.0.0.1', port: app.mxPort!, ignoreTLS: true })
-    .sendMail({ envelope: { from: 'someone@example.org', to: [`in${n}@in.example`] }, raw: `From: someone@example.org\r\nTo: in${n}@in.example\r\nSubject: in ${n}\r\n\r\n${'z'.repeat(50_000)}\r\n` })
-    .then((info) => ({ code: 250, response: info.response }), (err: { responseCode?: number; response?: string }) => ({ code: err.responseCode, response: err.response }));
+  const mxSend = (n: number) =>
+    createTransport({ host: '127.0.0.1', port: app.mxPort!, ignoreTLS: true })
+      .sendMail({
+        envelope: { from: 'someone@example.org', to: [`in${n}@in.example`] },
+        raw: `From: someone@example.org\r\nTo: in${n}@in.example\r\nSubject: in ${n}\r\n\r\n${'z'.repeat(50_000)}\r\n`,
+      })
+      .then(
+        (info) => ({ code: 250, response: info.response }),
+        (err: { responseCode?: number; response?: string }) => ({ code: err.responseCode, response: err.response }),
+      );
 
   it('answers a clear retryable error, says so in /readyz, writes nothing half, and recovers when space is freed', async () => {
-    await store.createInboundRoute({ serverId: credentials.serverId, match: 'in.example', kind: 'domain', url: 'https://hook.example/in', secretKey: 's',
-      signingSecret: 'whsec_x', enabled: true, validatedAt: null }, Date.now());
+    await store.createInboundRoute(
+      {
+        serverId: credentials.serverId,
+        match: 'in.example',
+        kind: 'domain',
+        url: 'https://hook.example/in',
+        secretKey: 's',
+        signingSecret: 'whsec_x',
+        enabled: true,
+        validatedAt: null,
+      },
+      Date.now(),
+    );
     app.inboundRoutes.invalidate();
     expect((await readyz()).status).toBe(200);
     expect((await inject(0)).body.ErrorCode).toBe('Success');
@@ -122,8 +171,10 @@ describe.skipIf(TEST_STORE_KIND !== 'sqlite')('a full disk under the SQLite stor
       else refused = r;
     }
     expect(refused).toEqual({
-      status: 200, body: { ErrorCode: 'InternalError', MessageResults: [], TransactionReceipt: expect.any(String) },
-      detail: 'storage is full: the request was not accepted; retry later', retryAfter: '30',
+      status: 200,
+      body: { ErrorCode: 'InternalError', MessageResults: [], TransactionReceipt: expect.any(String) },
+      detail: 'storage is full: the request was not accepted; retry later',
+      retryAfter: '30',
     });
     // Every request answered Success is stored whole; the refused ones left nothing.
     expect(await store.countMessages()).toBe(accepted);

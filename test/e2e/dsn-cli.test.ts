@@ -21,14 +21,22 @@ describe('postline dsn parse (operator contract)', () => {
     for (const recipient of out.recipients) expect(Object.keys(recipient).sort()).toEqual(RECIPIENT_KEYS);
     expect(out.recipients).toEqual([
       {
-        address: 'ravi.menon@example.org', status: '5.1.1', action: 'failed',
+        address: 'ravi.menon@example.org',
+        status: '5.1.1',
+        action: 'failed',
         diagnosticCode: 'smtp; 550 5.1.1 <ravi.menon@example.org>: Recipient address rejected: User unknown in local recipient table',
-        permanent: true, failureCode: 2001, explanation: "The recipient's mailbox does not exist.",
+        permanent: true,
+        failureCode: 2001,
+        explanation: "The recipient's mailbox does not exist.",
       },
       {
-        address: 'ravi@old-startup.example', status: '5.4.4', action: 'failed',
+        address: 'ravi@old-startup.example',
+        status: '5.4.4',
+        action: 'failed',
         diagnosticCode: 'X-Postfix; Host or domain name not found. Name service error for name=old-startup.example type=MX: Host not found',
-        permanent: true, failureCode: 2002, explanation: 'The recipient domain does not exist.',
+        permanent: true,
+        failureCode: 2002,
+        explanation: 'The recipient domain does not exist.',
       },
     ]);
   });
@@ -101,12 +109,23 @@ describe('postline dsn parse (operator contract)', () => {
       const ok = await cli(['dsn', 'parse', file, '--verify', '--json'], env);
       expect(ok.stderr).toBe('');
       expect(JSON.parse(ok.stdout)).toMatchObject({ recipientId: id, trace: { verified: true, via: 'message-id', tagged: true, reason: null } });
-      const viaEnvelope = await cli(['dsn', 'parse', untagged, '--verify', '--json', '--rcpt-to', `b+${genuine.match(/01m7w2y7m07px5vpa00k793s0k-[0-9a-z]{13}/)![0]}@bounces.example`], env);
+      const viaEnvelope = await cli(
+        ['dsn', 'parse', untagged, '--verify', '--json', '--rcpt-to', `b+${genuine.match(/01m7w2y7m07px5vpa00k793s0k-[0-9a-z]{13}/)![0]}@bounces.example`],
+        env,
+      );
       expect(JSON.parse(viaEnvelope.stdout).trace).toEqual({ verified: true, via: 'rcpt-to', tagged: true, reason: null });
-      expect(JSON.parse((await cli(['dsn', 'parse', forged, '--verify', '--json'], env)).stdout).trace)
-        .toEqual({ verified: false, via: 'message-id', tagged: true, reason: 'bad-tag' });
-      expect(JSON.parse((await cli(['dsn', 'parse', untagged, '--verify', '--json'], env)).stdout).trace)
-        .toEqual({ verified: false, via: 'message-id', tagged: false, reason: 'untagged' });
+      expect(JSON.parse((await cli(['dsn', 'parse', forged, '--verify', '--json'], env)).stdout).trace).toEqual({
+        verified: false,
+        via: 'message-id',
+        tagged: true,
+        reason: 'bad-tag',
+      });
+      expect(JSON.parse((await cli(['dsn', 'parse', untagged, '--verify', '--json'], env)).stdout).trace).toEqual({
+        verified: false,
+        via: 'message-id',
+        tagged: false,
+        reason: 'untagged',
+      });
       const human = await cli(['dsn', 'parse', forged, '--verify'], env);
       expect(human.stdout.split('\n')[1]).toBe('trace: NOT verified: bad-tag (message-id)');
       expect((await cli(['dsn', 'parse', file, '--verify'], env)).stdout.split('\n')[1]).toBe('trace: verified (message-id)');

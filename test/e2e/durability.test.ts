@@ -8,8 +8,12 @@ import { cli, exited, serve } from '../helpers/process.js';
  */
 describe(`durability under SIGKILL (${TEST_STORE_KIND})`, () => {
   let db: TestDb;
-  beforeAll(async () => { db = await createTestDb(); });
-  afterAll(async () => { await db.drop(); });
+  beforeAll(async () => {
+    db = await createTestDb();
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
 
   it('keeps every message it answered Success for when killed mid-load', async () => {
     const env = { POSTLINE_DATA_DIR: db.dataDir, POSTLINE_DATABASE_URL: db.databaseUrl ?? undefined };
@@ -24,12 +28,23 @@ describe(`durability under SIGKILL (${TEST_STORE_KIND})`, () => {
       const rows = i % 5 === 0 ? Array.from({ length: 200 }, (_, j) => [{ Field: 'DeliveryAddress', Value: `u${j}@example.com` }]) : null;
       try {
         const res = await fetch(url, {
-          method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${creds.apiKey}` },
-          body: JSON.stringify({ ServerId: creds.serverId, Messages: [{ To: [{ EmailAddress: rows ? '%%DeliveryAddress%%' : `r${i}@example.com` }],
-            From: { EmailAddress: 'f@example.com' }, Subject: 'S', TextBody: 'T', MessageId: `req-${i}`,
-            MergeData: rows ? { PerMessage: rows } : null }] }),
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${creds.apiKey}` },
+          body: JSON.stringify({
+            ServerId: creds.serverId,
+            Messages: [
+              {
+                To: [{ EmailAddress: rows ? '%%DeliveryAddress%%' : `r${i}@example.com` }],
+                From: { EmailAddress: 'f@example.com' },
+                Subject: 'S',
+                TextBody: 'T',
+                MessageId: `req-${i}`,
+                MergeData: rows ? { PerMessage: rows } : null,
+              },
+            ],
+          }),
         });
-        const body = await res.json() as { ErrorCode: string };
+        const body = (await res.json()) as { ErrorCode: string };
         if (body.ErrorCode === 'Success') accepted.push(`req-${i}`);
       } catch {
         failed++; // connection cut by the kill: never answered, so never promised

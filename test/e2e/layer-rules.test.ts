@@ -32,8 +32,14 @@ describe('layer rules (.dependency-cruiser.cjs, scripts/check-layers.mjs)', () =
   });
 
   it('fails on a store module importing a domain module, and on two domain folders importing each other', () => {
-    appendFileSync(join(dir, 'src/store/group-commit.ts'), "\nimport type { DeliveryWorker } from '../delivery/worker.js';\nexport type Upward = DeliveryWorker;\n");
-    appendFileSync(join(dir, 'src/webhooks/dispatcher.ts'), "\nimport type { InboundPoster } from '../inbound/poster.js';\nexport type Sideways = InboundPoster;\n");
+    appendFileSync(
+      join(dir, 'src/store/group-commit.ts'),
+      "\nimport type { DeliveryWorker } from '../delivery/worker.js';\nexport type Upward = DeliveryWorker;\n",
+    );
+    appendFileSync(
+      join(dir, 'src/webhooks/dispatcher.ts'),
+      "\nimport type { InboundPoster } from '../inbound/poster.js';\nexport type Sideways = InboundPoster;\n",
+    );
     const r = checkLayers(dir);
     expect(r.status).toBe(1);
     expect(r.output).toContain('store-imports-up: src/store/ → src/delivery/');

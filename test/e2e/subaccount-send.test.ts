@@ -22,9 +22,11 @@ describe(`a new sub-account sends with its injection credentials (${TEST_STORE_K
 
   const send = async (from: string, to: string, subject: string) => {
     const res = await fetch(`${t.url}${gatewayPath}`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
-        serverId: id, APIKey: apiKey,
+        serverId: id,
+        APIKey: apiKey,
         Messages: [{ To: [{ emailAddress: to }], From: { emailAddress: from }, Subject: subject, HtmlBody: '<p>It works</p>', MailingId: 'welcome' }],
       }),
     });
@@ -48,10 +50,15 @@ describe(`a new sub-account sends with its injection credentials (${TEST_STORE_K
   });
 
   it('create -> credentials -> injection POST to the gateway -> delivered', async () => {
-    const created = await v2<{ data: { subaccountId: number } }>(t, 'POST', '/subaccount', { key: t.credentials.accountKey, body: { name: 'Customer B', useRuleEngine: true } });
+    const created = await v2<{ data: { subaccountId: number } }>(t, 'POST', '/subaccount', {
+      key: t.credentials.accountKey,
+      body: { name: 'Customer B', useRuleEngine: true },
+    });
     expect(created.status).toBe(200);
     id = created.body.data.subaccountId;
-    const creds = await v2<{ data: { serverId: number; apiKey: string; gateway: string } }>(t, 'POST', `/subaccount/${id}/credentials/injection-api`, { key: t.credentials.accountKey });
+    const creds = await v2<{ data: { serverId: number; apiKey: string; gateway: string } }>(t, 'POST', `/subaccount/${id}/credentials/injection-api`, {
+      key: t.credentials.accountKey,
+    });
     expect(creds.body.data.serverId).toBe(id);
     apiKey = creds.body.data.apiKey;
     // The gateway names this instance (POSTLINE_HOSTNAME, the bound port); the test reaches it on loopback.
@@ -63,11 +70,18 @@ describe(`a new sub-account sends with its injection credentials (${TEST_STORE_K
     expect(data.toString()).toContain('It works');
   });
 
-  it('signs its mail with the customer\'s own DKIM key once registered, and the signature verifies against the published record', async () => {
-    const gen = (await v2<{ data: { dnsHostName: string; dnsRecord: string; privateKey: string; selector: string } }>(t, 'GET', `/subaccount/${id}/dkim/generate`,
-      { key: t.credentials.accountKey, query: { domain: 'customer-b.example', selector: 'cb1' } })).body.data;
+  it("signs its mail with the customer's own DKIM key once registered, and the signature verifies against the published record", async () => {
+    const gen = (
+      await v2<{ data: { dnsHostName: string; dnsRecord: string; privateKey: string; selector: string } }>(t, 'GET', `/subaccount/${id}/dkim/generate`, {
+        key: t.credentials.accountKey,
+        query: { domain: 'customer-b.example', selector: 'cb1' },
+      })
+    ).body.data;
     dns.set(gen.dnsHostName, { TXT: [gen.dnsRecord] });
-    const registered = await v2(t, 'POST', `/subaccount/${id}/dkim`, { key: t.credentials.accountKey, body: { domain: 'customer-b.example', selector: gen.selector, privateKey: gen.privateKey } });
+    const registered = await v2(t, 'POST', `/subaccount/${id}/dkim`, {
+      key: t.credentials.accountKey,
+      body: { domain: 'customer-b.example', selector: gen.selector, privateKey: gen.privateKey },
+    });
     expect(registered.status).toBe(200);
 
     const data = await send('hello@customer-b.example', 'second@sink.test', 'Signed by the customer key');

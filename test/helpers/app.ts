@@ -32,15 +32,33 @@ export interface TestAppOptions {
 export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
   const db = await createTestDb();
   const store = await db.open();
-  const config = loadConfig({}, {
-    dataDir: db.dataDir, databaseUrl: db.databaseUrl, httpHost: '127.0.0.1', httpPort: 0, logLevel: 'silent',
-    // Port 0 for every listener: test files run in parallel, and a fixed default (2587) collided.
-    hostname: 'postline.test', mxPort: 0, submissionPort: 0, ...opts.config,
-  });
+  const config = loadConfig(
+    {},
+    {
+      dataDir: db.dataDir,
+      databaseUrl: db.databaseUrl,
+      httpHost: '127.0.0.1',
+      httpPort: 0,
+      logLevel: 'silent',
+      // Port 0 for every listener: test files run in parallel, and a fixed default (2587) collided.
+      hostname: 'postline.test',
+      mxPort: 0,
+      submissionPort: 0,
+      ...opts.config,
+    },
+  );
   const { credentials } = await ensureBootstrap(store, db.dataDir, Date.now());
-  const app = await startApp({ config, log: createLogger('silent'), store, now: opts.now ?? Date.now, dns: opts.dns, delivery: opts.delivery, webhooks: opts.webhooks }, opts.roles ?? ['api']);
+  const app = await startApp(
+    { config, log: createLogger('silent'), store, now: opts.now ?? Date.now, dns: opts.dns, delivery: opts.delivery, webhooks: opts.webhooks },
+    opts.roles ?? ['api'],
+  );
   return {
-    db, store, app, credentials, config, url: `http://127.0.0.1:${app.httpPort}`,
+    db,
+    store,
+    app,
+    credentials,
+    config,
+    url: `http://127.0.0.1:${app.httpPort}`,
     async close() {
       await app.stop();
       await store.close();
@@ -71,5 +89,14 @@ export async function inject(t: TestApp, body: unknown, opts: { contentType?: st
     body: opts.raw ?? JSON.stringify(body),
   });
   const text = await res.text();
-  return { status: res.status, headers: res.headers, text, body: JSON.parse(text) as { ErrorCode: string; MessageResults: { Index: number; ErrorCode: string; AddressResults: { EmailAddress: string; Accepted: boolean; ErrorCode: string }[] }[]; TransactionReceipt: string | null } };
+  return {
+    status: res.status,
+    headers: res.headers,
+    text,
+    body: JSON.parse(text) as {
+      ErrorCode: string;
+      MessageResults: { Index: number; ErrorCode: string; AddressResults: { EmailAddress: string; Accepted: boolean; ErrorCode: string }[] }[];
+      TransactionReceipt: string | null;
+    },
+  };
 }

@@ -48,13 +48,24 @@ export async function startDnsServer(zones: Record<string, ZoneEntry> = {}): Pro
   const server: Socket = createSocket('udp4');
   server.on('message', (msg, rinfo) => {
     let q: packet.DecodedPacket;
-    try { q = packet.decode(msg); } catch { return; }
+    try {
+      q = packet.decode(msg);
+    } catch {
+      return;
+    }
     const question = q.questions?.[0];
     if (!question) return;
     const name = key(question.name);
     counts.set(`${question.type} ${name}`, (counts.get(`${question.type} ${name}`) ?? 0) + 1);
     const soa = { type: 'SOA' as const, name, ttl: 60, data: { mname: 'ns.test', rname: 'h.test', serial: 1, refresh: 1, retry: 1, expire: 1, minimum: 60 } };
-    const reply: packet.Packet = { type: 'response', id: q.id, flags: packet.RECURSION_AVAILABLE | packet.RECURSION_DESIRED, questions: q.questions, answers: [], authorities: [] };
+    const reply: packet.Packet = {
+      type: 'response',
+      id: q.id,
+      flags: packet.RECURSION_AVAILABLE | packet.RECURSION_DESIRED,
+      questions: q.questions,
+      answers: [],
+      authorities: [],
+    };
     const entry = table.get(name);
     if (entry?.fail === 'timeout') return;
     if (entry?.fail) {
@@ -67,11 +78,20 @@ export async function startDnsServer(zones: Record<string, ZoneEntry> = {}): Pro
     } else {
       const n = question.name;
       switch (question.type) {
-        case 'TXT': reply.answers = (entry.TXT ?? []).map((t) => ({ type: 'TXT' as const, name: n, ttl: 60, data: Array.isArray(t) ? t : chunks(t) })); break;
-        case 'MX': reply.answers = (entry.MX ?? []).map((m) => ({ type: 'MX' as const, name: n, ttl: 60, data: { preference: m.priority, exchange: m.exchange } })); break;
-        case 'A': reply.answers = (entry.A ?? []).map((a) => ({ type: 'A' as const, name: n, ttl: 60, data: a })); break;
-        case 'AAAA': reply.answers = (entry.AAAA ?? []).map((a) => ({ type: 'AAAA' as const, name: n, ttl: 60, data: a })); break;
-        default: break;
+        case 'TXT':
+          reply.answers = (entry.TXT ?? []).map((t) => ({ type: 'TXT' as const, name: n, ttl: 60, data: Array.isArray(t) ? t : chunks(t) }));
+          break;
+        case 'MX':
+          reply.answers = (entry.MX ?? []).map((m) => ({ type: 'MX' as const, name: n, ttl: 60, data: { preference: m.priority, exchange: m.exchange } }));
+          break;
+        case 'A':
+          reply.answers = (entry.A ?? []).map((a) => ({ type: 'A' as const, name: n, ttl: 60, data: a }));
+          break;
+        case 'AAAA':
+          reply.answers = (entry.AAAA ?? []).map((a) => ({ type: 'AAAA' as const, name: n, ttl: 60, data: a }));
+          break;
+        default:
+          break;
       }
       if (reply.answers!.length === 0) reply.authorities = [soa];
     }
@@ -80,8 +100,12 @@ export async function startDnsServer(zones: Record<string, ZoneEntry> = {}): Pro
   await new Promise<void>((r) => server.bind(0, '127.0.0.1', r));
   return {
     address: `127.0.0.1:${server.address().port}`,
-    set: (n, e) => { table.set(key(n), e); },
-    remove: (n) => { table.delete(key(n)); },
+    set: (n, e) => {
+      table.set(key(n), e);
+    },
+    remove: (n) => {
+      table.delete(key(n));
+    },
     asked: (k) => counts.get(k) ?? 0,
     close: () => new Promise<void>((r) => server.close(() => r())),
   };

@@ -15,6 +15,8 @@ export function fakeDns(zones: Record<string, { mx?: { exchange: string; priorit
       if (!z?.a) throw notFound(d);
       return z.a;
     },
-    async resolve6(d) { throw notFound(d); },
+    async resolve6(d) {
+      throw notFound(d);
+    },
   };
 }

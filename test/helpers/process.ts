@@ -13,24 +13,45 @@ export function cli(args: string[], env: Record<string, string | undefined>): Pr
     const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     child.on('error', reject);
     child.on('close', (status) => resolve({ status, stdout, stderr }));
   });
 }
 
-export interface ServeProcess { child: ChildProcess; port: number; smtpPort: number | null; stderr: () => string; stdout: () => string }
+export interface ServeProcess {
+  child: ChildProcess;
+  port: number;
+  smtpPort: number | null;
+  stderr: () => string;
+  stdout: () => string;
+}
 
 /** Starts `postline serve` (with `args`, e.g. --roles) on a free port and waits until it listens (read from its JSON log). */
 export async function serve(env: Record<string, string | undefined>, args: string[] = []): Promise<ServeProcess> {
   const child = spawn(process.execPath, [BIN, 'serve', ...args], {
-    env: { ...process.env, POSTLINE_HTTP_PORT: '0', POSTLINE_HTTP_HOST: '127.0.0.1', POSTLINE_SUBMISSION_PORT: '0', POSTLINE_MX_PORT: '0', POSTLINE_SMTP_HOST: '127.0.0.1', POSTLINE_LOG_LEVEL: 'info', ...env },
+    env: {
+      ...process.env,
+      POSTLINE_HTTP_PORT: '0',
+      POSTLINE_HTTP_HOST: '127.0.0.1',
+      POSTLINE_SUBMISSION_PORT: '0',
+      POSTLINE_MX_PORT: '0',
+      POSTLINE_SMTP_HOST: '127.0.0.1',
+      POSTLINE_LOG_LEVEL: 'info',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   let err = '';
-  child.stderr!.on('data', (d) => { err += d; });
+  child.stderr!.on('data', (d) => {
+    err += d;
+  });
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout!.on('data', (d) => {
       out += d;

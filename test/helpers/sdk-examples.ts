@@ -50,8 +50,10 @@ export function prepareSdkExamples(postlineOrigin: string, serverId: number, api
   // Two examples read html/sampleemail.html, spelt as on the case-insensitive disk they were written on.
   copyFileSync(join(root, 'examples', 'html', 'SampleEmail.html'), join(root, 'examples', 'html', 'sampleemail.html'));
   const env = {
-    ...process.env, POSTLINE_ORIGIN: postlineOrigin,
-    SOCKETLABS_SERVER_ID: String(serverId), SOCKETLABS_INJECTION_API_KEY: apiKey,
+    ...process.env,
+    POSTLINE_ORIGIN: postlineOrigin,
+    SOCKETLABS_SERVER_ID: String(serverId),
+    SOCKETLABS_INJECTION_API_KEY: apiKey,
   };
   return {
     root,
@@ -63,6 +65,8 @@ export function prepareSdkExamples(postlineOrigin: string, serverId: number, api
         });
       });
     },
-    remove() { rmSync(dirname(root), { recursive: true, force: true }); },
+    remove() {
+      rmSync(dirname(root), { recursive: true, force: true });
+    },
   };
 }

@@ -2,7 +2,11 @@ import type { Socket } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 
 export interface SunkMessage {
-  mailFrom: string; rcptTo: string[]; data: Buffer; secure: boolean; host: string;
+  mailFrom: string;
+  rcptTo: string[];
+  data: Buffer;
+  secure: boolean;
+  host: string;
   /** MAIL FROM parameters as smtp-server parsed them, e.g. { SIZE: '123', BODY: '8BITMIME', SMTPUTF8: true }. */
   mailArgs: Record<string, string | true>;
 }
@@ -51,14 +55,22 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
     disableReverseLookup: true,
     logger: false,
     size: 50 * 1024 * 1024,
-    onConnect(_session, cb) { sink.connections++; cb(); },
+    onConnect(_session, cb) {
+      sink.connections++;
+      cb();
+    },
     onRcptTo(address, _session, cb) {
       const local = address.address.split('@')[0]!.toLowerCase();
-      if (local.startsWith('permfail')) return cb(Object.assign(new Error('5.1.1 <' + address.address + '>: Recipient address rejected: User unknown in virtual mailbox table'), { responseCode: 550 }));
+      if (local.startsWith('permfail'))
+        return cb(
+          Object.assign(new Error('5.1.1 <' + address.address + '>: Recipient address rejected: User unknown in virtual mailbox table'), { responseCode: 550 }),
+        );
       if (local.startsWith('tempfail-once')) {
         if (!seen.has(address.address)) {
           seen.add(address.address);
-          return cb(Object.assign(new Error('4.7.1 <' + address.address + '>: Recipient address rejected: Greylisted, please try again'), { responseCode: 451 }));
+          return cb(
+            Object.assign(new Error('4.7.1 <' + address.address + '>: Recipient address rejected: Greylisted, please try again'), { responseCode: 451 }),
+          );
         }
         return cb();
       }
@@ -70,16 +82,21 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
       stream.on('data', (c: Buffer) => chunks.push(c));
       // slow*: a destination that takes a quarter second to accept each message.
       const slow = session.envelope.rcptTo.some((r) => r.address.toLowerCase().startsWith('slow'));
-      stream.on('end', () => setTimeout(() => {
-        const rcptTo = session.envelope.rcptTo.map((r) => r.address);
-        if (rcptTo.some((a) => a.toLowerCase().startsWith('datafail'))) {
-          return cb(Object.assign(new Error('5.7.1 Message rejected as spam by Content Filtering'), { responseCode: 554 }));
-        }
-        const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
-        const mailArgs = (session.envelope.mailFrom ? session.envelope.mailFrom.args : false) || {};
-        sink.messages.push({ mailFrom, rcptTo, data: Buffer.concat(chunks), secure: session.secure, host, mailArgs });
-        cb(null, '2.0.0 Ok: queued');
-      }, slow ? 250 : 0));
+      stream.on('end', () =>
+        setTimeout(
+          () => {
+            const rcptTo = session.envelope.rcptTo.map((r) => r.address);
+            if (rcptTo.some((a) => a.toLowerCase().startsWith('datafail'))) {
+              return cb(Object.assign(new Error('5.7.1 Message rejected as spam by Content Filtering'), { responseCode: 554 }));
+            }
+            const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+            const mailArgs = (session.envelope.mailFrom ? session.envelope.mailFrom.args : false) || {};
+            sink.messages.push({ mailFrom, rcptTo, data: Buffer.concat(chunks), secure: session.secure, host, mailArgs });
+            cb(null, '2.0.0 Ok: queued');
+          },
+          slow ? 250 : 0,
+        ),
+      );
     },
   });
   await new Promise<void>((resolve, reject) => {

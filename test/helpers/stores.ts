@@ -27,8 +27,14 @@ export async function createTestDb(kind = TEST_STORE_KIND): Promise<TestDb> {
   const dataDir = mkdtempSync(join(tmpdir(), 'postline-test-'));
   if (kind === 'sqlite') {
     return {
-      kind, databaseUrl: null, dataDir,
-      open: async () => { const s = new SqliteStore(join(dataDir, 'postline.db')); await s.migrate(); return s; },
+      kind,
+      databaseUrl: null,
+      dataDir,
+      open: async () => {
+        const s = new SqliteStore(join(dataDir, 'postline.db'));
+        await s.migrate();
+        return s;
+      },
       drop: async () => rmSync(dataDir, { recursive: true, force: true }),
     };
   }
@@ -41,8 +47,14 @@ export async function createTestDb(kind = TEST_STORE_KIND): Promise<TestDb> {
   url.pathname = `/${name}`;
   const databaseUrl = url.toString();
   return {
-    kind, databaseUrl, dataDir,
-    open: async () => { const s = new PostgresStore(databaseUrl, 5); await s.migrate(); return s; },
+    kind,
+    databaseUrl,
+    dataDir,
+    open: async () => {
+      const s = new PostgresStore(databaseUrl, 5);
+      await s.migrate();
+      return s;
+    },
     drop: async () => {
       const c = new pg.Client({ connectionString: PG_ADMIN_URL });
       await c.connect();

@@ -82,43 +82,121 @@ export async function createFixtures(t: TestApp, receiverUrl: string, attackerRe
     return r.body;
   };
   const suppressedAddress = `victim-${uniqueTag()}@example.com`;
-  ok(await v2(t, 'POST', `/servers/${victim.serverId}/suppressions`, { key: victim.managementKey, body: { emailAddress: suppressedAddress, reason: 'Unsubscribe' } }), 'a suppression');
+  ok(
+    await v2(t, 'POST', `/servers/${victim.serverId}/suppressions`, {
+      key: victim.managementKey,
+      body: { emailAddress: suppressedAddress, reason: 'Unsubscribe' },
+    }),
+    'a suppression',
+  );
   const webhookUrl = `${receiverUrl}?tenant=victim-${uniqueTag()}`;
-  const webhook = ok(await v2<{ data: { id: number; secretKey: string } }>(t, 'POST', `/servers/${victim.serverId}/webhooks`,
-    { key: victim.managementKey, body: { url: webhookUrl } }), 'a webhook endpoint').data;
-  const serverKey = ok(await v2<{ data: { keyId: string; apiKey: string } }>(t, 'POST', `/servers/${victim.serverId}/api-keys`,
-    { key: victim.managementKey, body: { name: 'victim injection key', scope: 'injection' } }), 'an API key').data;
+  const webhook = ok(
+    await v2<{ data: { id: number; secretKey: string } }>(t, 'POST', `/servers/${victim.serverId}/webhooks`, {
+      key: victim.managementKey,
+      body: { url: webhookUrl },
+    }),
+    'a webhook endpoint',
+  ).data;
+  const serverKey = ok(
+    await v2<{ data: { keyId: string; apiKey: string } }>(t, 'POST', `/servers/${victim.serverId}/api-keys`, {
+      key: victim.managementKey,
+      body: { name: 'victim injection key', scope: 'injection' },
+    }),
+    'an API key',
+  ).data;
   const sentSubject = `victim subject ${uniqueTag()}`;
-  const sent = await inject(t, { ServerId: victim.serverId, ApiKey: serverKey.apiKey,
-    Messages: [{ To: [{ EmailAddress: `victim-rcpt-${uniqueTag()}@example.com` }], From: { EmailAddress: 'victim@example.com' }, Subject: sentSubject, TextBody: 'for the victim' }] });
+  const sent = await inject(t, {
+    ServerId: victim.serverId,
+    ApiKey: serverKey.apiKey,
+    Messages: [
+      {
+        To: [{ EmailAddress: `victim-rcpt-${uniqueTag()}@example.com` }],
+        From: { EmailAddress: 'victim@example.com' },
+        Subject: sentSubject,
+        TextBody: 'for the victim',
+      },
+    ],
+  });
   if (sent.body.ErrorCode !== 'Success') throw new Error(`sending the victim's message failed: ${sent.text}`);
-  const sentMessageId = ok(await v2<{ data: { messageId: string }[] }>(t, 'GET', `/servers/${victim.serverId}/reports/recipient-search`,
-    { key: victim.managementKey }), "the victim's sent message").data[0]!.messageId;
-  const sendingDomain = ok(await v2<{ data: { id: number } }>(t, 'POST', `/servers/${victim.serverId}/sending-domains`,
-    { key: victim.managementKey, body: { domain: `victim-${uniqueTag()}.example.com` } }), 'a sending domain').data;
-  const bounceDomain = ok(await v2<{ data: { domainId: number } }>(t, 'POST', `/servers/${victim.serverId}/bounce-domains`,
-    { key: victim.managementKey, body: { domain: `bounce-${uniqueTag()}.victim.example.com` } }), 'a bounce domain').data;
-  const trackingDomain = ok(await v2<{ data: { domainId: number } }>(t, 'POST', `/servers/${victim.serverId}/tracking-domains`,
-    { key: victim.managementKey, body: { domain: `track-${uniqueTag()}.victim.example.com` } }), 'a tracking domain').data;
+  const sentMessageId = ok(
+    await v2<{ data: { messageId: string }[] }>(t, 'GET', `/servers/${victim.serverId}/reports/recipient-search`, { key: victim.managementKey }),
+    "the victim's sent message",
+  ).data[0]!.messageId;
+  const sendingDomain = ok(
+    await v2<{ data: { id: number } }>(t, 'POST', `/servers/${victim.serverId}/sending-domains`, {
+      key: victim.managementKey,
+      body: { domain: `victim-${uniqueTag()}.example.com` },
+    }),
+    'a sending domain',
+  ).data;
+  const bounceDomain = ok(
+    await v2<{ data: { domainId: number } }>(t, 'POST', `/servers/${victim.serverId}/bounce-domains`, {
+      key: victim.managementKey,
+      body: { domain: `bounce-${uniqueTag()}.victim.example.com` },
+    }),
+    'a bounce domain',
+  ).data;
+  const trackingDomain = ok(
+    await v2<{ data: { domainId: number } }>(t, 'POST', `/servers/${victim.serverId}/tracking-domains`, {
+      key: victim.managementKey,
+      body: { domain: `track-${uniqueTag()}.victim.example.com` },
+    }),
+    'a tracking domain',
+  ).data;
   const inboundDomain = `victim-${uniqueTag()}.example.com`;
-  const inboundRoute = ok(await v2<{ data: { id: number; secretKey: string } }>(t, 'POST', `/servers/${victim.serverId}/inbound-routes`,
-    { key: victim.managementKey, body: { match: inboundDomain, url: receiverUrl } }), 'an inbound route').data;
+  const inboundRoute = ok(
+    await v2<{ data: { id: number; secretKey: string } }>(t, 'POST', `/servers/${victim.serverId}/inbound-routes`, {
+      key: victim.managementKey,
+      body: { match: inboundDomain, url: receiverUrl },
+    }),
+    'an inbound route',
+  ).data;
   const inboundMessageId = await receiveInbound(t, victim, inboundRoute.id, `support@${inboundDomain}`);
-  const credentials = ok(await v2<{ data: { apiKey: string } }>(t, 'GET', `/servers/${victim.serverId}/credentials/injection-api`,
-    { key: victim.managementKey }), 'the injection credentials').data;
+  const credentials = ok(
+    await v2<{ data: { apiKey: string } }>(t, 'GET', `/servers/${victim.serverId}/credentials/injection-api`, { key: victim.managementKey }),
+    'the injection credentials',
+  ).data;
   const templateMarker = `victim template ${uniqueTag()}`;
-  const template = ok(await v2<{ data: { templateId: number } }>(t, 'POST', `/servers/${victim.serverId}/templates`,
-    { key: victim.managementKey, body: { name: 'victim template', textBody: templateMarker } }), 'a template').data;
+  const template = ok(
+    await v2<{ data: { templateId: number } }>(t, 'POST', `/servers/${victim.serverId}/templates`, {
+      key: victim.managementKey,
+      body: { name: 'victim template', textBody: templateMarker },
+    }),
+    'a template',
+  ).data;
 
-  ok(await v2(t, 'POST', `/servers/${attacker.serverId}/suppressions`, { key: attacker.managementKey, body: { emailAddress: `attacker-${uniqueTag()}@example.com` } }), "the attacker's suppression");
-  ok(await v2(t, 'POST', `/servers/${attacker.serverId}/webhooks`, { key: attacker.managementKey, body: { url: receiverUrl, validate: false } }), "the attacker's webhook endpoint");
+  ok(
+    await v2(t, 'POST', `/servers/${attacker.serverId}/suppressions`, {
+      key: attacker.managementKey,
+      body: { emailAddress: `attacker-${uniqueTag()}@example.com` },
+    }),
+    "the attacker's suppression",
+  );
+  ok(
+    await v2(t, 'POST', `/servers/${attacker.serverId}/webhooks`, { key: attacker.managementKey, body: { url: receiverUrl, validate: false } }),
+    "the attacker's webhook endpoint",
+  );
   return {
-    victim, attacker, receiverUrl,
+    victim,
+    attacker,
+    receiverUrl,
     resources: {
-      suppressedAddress, webhookId: webhook.id, webhookUrl, webhookSecretKey: webhook.secretKey, serverKeyId: serverKey.keyId,
-      sendingDomainId: sendingDomain.id, bounceDomainId: bounceDomain.domainId, trackingDomainId: trackingDomain.domainId,
-      inboundRouteId: inboundRoute.id, inboundSecretKey: inboundRoute.secretKey, inboundMessageId, sentMessageId, sentSubject, credentialsKey: credentials.apiKey,
-      templateId: template.templateId, templateMarker,
+      suppressedAddress,
+      webhookId: webhook.id,
+      webhookUrl,
+      webhookSecretKey: webhook.secretKey,
+      serverKeyId: serverKey.keyId,
+      sendingDomainId: sendingDomain.id,
+      bounceDomainId: bounceDomain.domainId,
+      trackingDomainId: trackingDomain.domainId,
+      inboundRouteId: inboundRoute.id,
+      inboundSecretKey: inboundRoute.secretKey,
+      inboundMessageId,
+      sentMessageId,
+      sentSubject,
+      credentialsKey: credentials.apiKey,
+      templateId: template.templateId,
+      templateMarker,
     },
     attackerReceiverUrl,
   };
@@ -128,12 +206,17 @@ export async function createFixtures(t: TestApp, receiverUrl: string, attackerRe
 async function receiveInbound(t: TestApp, victim: Tenant, routeId: number, to: string): Promise<number> {
   const transport = createTransport({ host: '127.0.0.1', port: t.app.mxPort!, secure: false, ignoreTLS: true });
   try {
-    await transport.sendMail({ envelope: { from: 'someone@sender.example', to: [to] }, raw: `From: someone@sender.example\r\nTo: ${to}\r\nSubject: for the victim\r\n\r\nhello\r\n` });
+    await transport.sendMail({
+      envelope: { from: 'someone@sender.example', to: [to] },
+      raw: `From: someone@sender.example\r\nTo: ${to}\r\nSubject: for the victim\r\n\r\nhello\r\n`,
+    });
   } finally {
     transport.close();
   }
   for (let i = 0; i < 200; i++) {
-    const r = await v2<{ data: { id: number; status: string }[] }>(t, 'GET', `/servers/${victim.serverId}/inbound-routes/${routeId}/messages`, { key: victim.managementKey });
+    const r = await v2<{ data: { id: number; status: string }[] }>(t, 'GET', `/servers/${victim.serverId}/inbound-routes/${routeId}/messages`, {
+      key: victim.managementKey,
+    });
     const m = r.body.data?.[0];
     if (m && m.status === 'delivered') return m.id;
     await new Promise((res) => setTimeout(res, 50));
@@ -169,7 +252,9 @@ export const PATH_PARAMS: Record<string, (f: Fixtures) => string> = {
 
 /** The PATH_PARAMS entry for the parameter that ends `pathSoFar` ("/api/v2/.../{p}"). */
 function pathParamFill(pathSoFar: string, p: string): ((f: Fixtures) => string) | undefined {
-  const keys = Object.keys(PATH_PARAMS).filter((k) => k === p || pathSoFar.endsWith(`/${k}`)).sort((a, b) => b.length - a.length);
+  const keys = Object.keys(PATH_PARAMS)
+    .filter((k) => k === p || pathSoFar.endsWith(`/${k}`))
+    .sort((a, b) => b.length - a.length);
   return keys.length > 0 ? PATH_PARAMS[keys[0]!] : undefined;
 }
 
@@ -195,7 +280,10 @@ export const QUERIES: Record<string, (f: Fixtures) => Record<string, string>> = 
   'GET /api/v2/servers/{serverId}/dkim/generate': () => ({ domain: 'generated.example.com', selector: 'gen1' }),
   'GET /api/v2/subaccount/{subaccountId}/dkim/generate': () => ({ domain: 'generated.example.com', selector: 'gen1' }),
   'DELETE /api/v2/servers/{serverId}/suppressions': (f) => ({ emailAddress: f.resources.suppressedAddress }),
-  'GET /api/v2/servers/{serverId}/reports/statistics': () => ({ startDate: new Date(Date.now() - 30 * 86_400_000).toISOString().slice(0, 10), endDate: new Date(Date.now() + 86_400_000).toISOString().slice(0, 10) }),
+  'GET /api/v2/servers/{serverId}/reports/statistics': () => ({
+    startDate: new Date(Date.now() - 30 * 86_400_000).toISOString().slice(0, 10),
+    endDate: new Date(Date.now() + 86_400_000).toISOString().slice(0, 10),
+  }),
   'GET /api/v2/servers/{serverId}/reports/recipient-search': (f) => ({ messageId: f.resources.sentMessageId }),
   'GET /api/v2/servers/{serverId}/reports/messages/detail': (f) => ({ messageId: f.resources.sentMessageId }),
 };
@@ -226,7 +314,11 @@ export const BODIES: Record<string, (f: Fixtures) => unknown> = {
   'POST /api/v2/subaccount': () => ({ name: 'attacker sub-account', useRuleEngine: true }),
   'POST /api/v2/subaccount/{subaccountId}/bounce': () => ({ domain: `bounce-${uniqueTag()}.attacker.example.com`, isDefault: false }),
   'POST /api/v2/subaccount/{subaccountId}/tracking': () => ({ domain: `track-${uniqueTag()}.attacker.example.com`, opensEnabled: true }),
-  'POST /api/v2/subaccount/{subaccountId}/dkim': () => ({ domain: `dkim-${uniqueTag()}.attacker.example.com`, selector: 's1', privateKey: 'not checked before the sub-account is' }),
+  'POST /api/v2/subaccount/{subaccountId}/dkim': () => ({
+    domain: `dkim-${uniqueTag()}.attacker.example.com`,
+    selector: 's1',
+    privateKey: 'not checked before the sub-account is',
+  }),
   'POST /api/v2/subaccount/{subaccountId}/suppressions/bulk-remove': (f) => ({ emailAddresses: [f.resources.suppressedAddress] }),
   'POST /api/v2/servers/{serverId}/inbound-routes/{routeId}/replay': () => ({ from: '2020-01-01T00:00:00Z', to: '2020-01-02T00:00:00Z' }),
   'POST /api/v2/servers/{serverId}/templates': () => ({ name: 'attacker template', textBody: 'from the attacker' }),
@@ -262,10 +354,22 @@ export const OUTSIDE_SERVER: Record<string, 'list' | 'own' | 'refused'> = {
  * suppressed address: the attacker sends it itself, and answers may echo it.)
  */
 export function victimMarkers(f: Fixtures): string[] {
-  return [f.resources.webhookUrl, f.resources.webhookSecretKey, f.resources.inboundSecretKey, f.resources.sentSubject, f.resources.credentialsKey, f.resources.templateMarker];
+  return [
+    f.resources.webhookUrl,
+    f.resources.webhookSecretKey,
+    f.resources.inboundSecretKey,
+    f.resources.sentSubject,
+    f.resources.credentialsKey,
+    f.resources.templateMarker,
+  ];
 }
 
-export interface PlannedRequest { method: string; path: string; query?: Record<string, string>; body?: unknown }
+export interface PlannedRequest {
+  method: string;
+  path: string;
+  query?: Record<string, string>;
+  body?: unknown;
+}
 
 export interface DocOperation {
   parameters?: { in: string; name: string; required?: boolean }[];
@@ -276,19 +380,28 @@ export interface DocOperation {
  * The request for one operation of the document, with `serverId` and every other path parameter
  * filled in (the victim's ids from PATH_PARAMS), or the list of what the tables lack.
  */
-export function planRequest(f: Fixtures, method: string, docPath: string, op: DocOperation, serverId: number):
-  { ok: true; request: PlannedRequest } | { ok: false; missing: string[] } {
+export function planRequest(
+  f: Fixtures,
+  method: string,
+  docPath: string,
+  op: DocOperation,
+  serverId: number,
+): { ok: true; request: PlannedRequest } | { ok: false; missing: string[] } {
   const name = `${method.toUpperCase()} ${docPath}`;
   const missing: string[] = [];
   const path = docPath.replace(/\{([^}]+)\}/g, (m, p: string, offset: number) => {
     if (p === 'serverId') return String(serverId);
     const fill = pathParamFill(docPath.slice(0, offset + m.length), p);
-    if (!fill) { missing.push(`${name}: path parameter {${p}} is not in PATH_PARAMS (test/helpers/tenant-fixtures.ts)`); return `{${p}}`; }
+    if (!fill) {
+      missing.push(`${name}: path parameter {${p}} is not in PATH_PARAMS (test/helpers/tenant-fixtures.ts)`);
+      return `{${p}}`;
+    }
     return encodeURIComponent(fill(f));
   });
   const requiredQuery = (op.parameters ?? []).filter((p) => p.in === 'query' && p.required).map((p) => p.name);
   const query = QUERIES[name]?.(f);
-  for (const q of requiredQuery) if (!query || !(q in query)) missing.push(`${name}: required query parameter ${q} is not in QUERIES (test/helpers/tenant-fixtures.ts)`);
+  for (const q of requiredQuery)
+    if (!query || !(q in query)) missing.push(`${name}: required query parameter ${q} is not in QUERIES (test/helpers/tenant-fixtures.ts)`);
   const body = BODIES[name]?.(f);
   if (op.requestBody?.required && body === undefined) missing.push(`${name}: needs a body; add one to BODIES (test/helpers/tenant-fixtures.ts)`);
   if (missing.length > 0) return { ok: false, missing };

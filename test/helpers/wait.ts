@@ -1,7 +1,12 @@
 import type { Store, StoredRecipient } from '../../src/store/store.js';
 
 /** Polls until every recipient of the newest messages reaches a final status (or times out with what it saw). */
-export async function waitForRecipients(store: Store, messageId: string, done: (r: StoredRecipient[]) => boolean, timeoutMs = 20_000): Promise<StoredRecipient[]> {
+export async function waitForRecipients(
+  store: Store,
+  messageId: string,
+  done: (r: StoredRecipient[]) => boolean,
+  timeoutMs = 20_000,
+): Promise<StoredRecipient[]> {
   const until = Date.now() + timeoutMs;
   let rows: StoredRecipient[] = [];
   while (Date.now() < until) {

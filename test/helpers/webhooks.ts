@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import pg from 'pg';
 import type { TestDb } from './stores.js';
 
-export interface ReceivedWebhook { headers: http.IncomingHttpHeaders; body: string; json: Record<string, unknown> | null; at: number }
+export interface ReceivedWebhook {
+  headers: http.IncomingHttpHeaders;
+  body: string;
+  json: Record<string, unknown> | null;
+  at: number;
+}
 
 /**
  * A real HTTP webhook receiver on 127.0.0.1 (port 0). `status` scripts its answers; `down()`
@@ -27,7 +32,11 @@ export interface WebhookReceiver {
 export async function startReceiver(): Promise<WebhookReceiver> {
   const sockets = new Set<import('node:net').Socket>();
   const r: WebhookReceiver = {
-    url: '', port: 0, received: [], status: 200, answer: 'ok',
+    url: '',
+    port: 0,
+    received: [],
+    status: 200,
+    answer: 'ok',
     events: () => r.received.filter((x) => x.json && x.json.Type !== 'Validation').map((x) => x.json!),
     down: async () => {
       for (const s of sockets) s.destroy();
@@ -54,7 +63,10 @@ export async function startReceiver(): Promise<WebhookReceiver> {
       res.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? r.answer : `status ${status}`);
     });
   });
-  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
   await new Promise<void>((res) => server.listen(0, '127.0.0.1', () => res()));
   r.port = (server.address() as import('node:net').AddressInfo).port;
   r.url = `http://127.0.0.1:${r.port}/hook`;
@@ -76,11 +88,19 @@ export async function until<T>(check: () => T | undefined | Promise<T | undefine
 export async function queryRows<T = Record<string, unknown>>(db: TestDb, sqlText: string): Promise<T[]> {
   if (db.kind === 'sqlite') {
     const raw = new BetterSqlite3(join(db.dataDir, 'postline.db'));
-    try { return raw.prepare(sqlText).all() as T[]; } finally { raw.close(); }
+    try {
+      return raw.prepare(sqlText).all() as T[];
+    } finally {
+      raw.close();
+    }
   }
   const c = new pg.Client({ connectionString: db.databaseUrl! });
   await c.connect();
-  try { return (await c.query(sqlText)).rows as T[]; } finally { await c.end(); }
+  try {
+    return (await c.query(sqlText)).rows as T[];
+  } finally {
+    await c.end();
+  }
 }
 
 export async function countRows(db: TestDb, table: string): Promise<number> {
@@ -109,7 +129,10 @@ export async function startHoldingReceiver(maxHoldMs: number): Promise<HoldingRe
   const waiting = new Set<() => void>();
   let released = false;
   const r: HoldingReceiver = {
-    url: '', open: 0, maxOpen: 0, answered: [],
+    url: '',
+    open: 0,
+    maxOpen: 0,
+    answered: [],
     release: () => {
       released = true;
       for (const answer of [...waiting]) answer();
@@ -140,7 +163,10 @@ export async function startHoldingReceiver(maxHoldMs: number): Promise<HoldingRe
       if (released) answer();
     });
   });
-  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
   await new Promise<void>((res) => server.listen(0, '127.0.0.1', () => res()));
   r.url = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}/hook`;
   return r;
@@ -168,7 +194,10 @@ const LEGACY_TYPES = new Set(['Validation', 'Delivered', 'Failed', 'Tracking', '
 export async function startLegacyReceiver(): Promise<LegacyReceiver> {
   const sockets = new Set<import('node:net').Socket>();
   const r: LegacyReceiver = {
-    url: '', secretKey: null, validationKey: null, requests: [],
+    url: '',
+    secretKey: null,
+    validationKey: null,
+    requests: [],
     accepted: () => r.requests.filter((x) => x.status === 200).map((x) => x.fields),
     close: async () => {
       for (const s of sockets) s.destroy();
@@ -188,7 +217,10 @@ export async function startLegacyReceiver(): Promise<LegacyReceiver> {
       res.writeHead(status, { 'content-type': 'text/plain' }).end(answer);
     });
   });
-  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
   await new Promise<void>((res) => server.listen(0, '127.0.0.1', () => res()));
   r.url = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}/notify.php`;
   return r;

@@ -12,8 +12,12 @@ function cliAsync(args: string[], env: Record<string, string | undefined>): Prom
     const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
     child.on('close', (status) => resolve({ status, stdout, stderr }));
   });
 }
@@ -25,12 +29,18 @@ describe(`postline routes (${TEST_STORE_KIND})`, () => {
   let serverId: number;
   let receiver: WebhookReceiver;
   const run = (...args: string[]) => cli(['routes', ...args], env);
-  const listed = async () => JSON.parse((await run('list', '--server', String(serverId), '--json')).stdout) as { match: string; url: string; validatedOn: string | null }[];
+  const listed = async () =>
+    JSON.parse((await run('list', '--server', String(serverId), '--json')).stdout) as { match: string; url: string; validatedOn: string | null }[];
 
   beforeAll(async () => {
     db = await createTestDb();
     receiver = await startReceiver();
-    env = { POSTLINE_DATA_DIR: db.dataDir, POSTLINE_DATABASE_URL: db.databaseUrl ?? undefined, POSTLINE_WEBHOOK_ALLOW_CIDRS: '127.0.0.1', POSTLINE_HOSTNAME: 'postline.test' };
+    env = {
+      POSTLINE_DATA_DIR: db.dataDir,
+      POSTLINE_DATABASE_URL: db.databaseUrl ?? undefined,
+      POSTLINE_WEBHOOK_ALLOW_CIDRS: '127.0.0.1',
+      POSTLINE_HOSTNAME: 'postline.test',
+    };
     serverId = JSON.parse((await cli(['init', '--json'], env)).stdout).serverId;
   });
   afterAll(async () => {
@@ -39,7 +49,7 @@ describe(`postline routes (${TEST_STORE_KIND})`, () => {
   });
 
   it('adds (with the handshake, or without it on --no-validate), lists, shows messages and removes routes', async () => {
-    expect((await listed())).toEqual([]);
+    expect(await listed()).toEqual([]);
     const added = await cliAsync(['routes', 'add', '--server', String(serverId), '--match', 'Customer.Example', '--url', receiver.url, '--json'], env);
     expect(added.stderr).toBe('');
     const route = JSON.parse(added.stdout) as { id: number; match: string; secretKey: string; signingSecret: string; validatedOn: string | null };
@@ -53,18 +63,33 @@ describe(`postline routes (${TEST_STORE_KIND})`, () => {
     expect(unvalidated.status).toBe(0);
     expect(unvalidated.stdout).toMatch(/^routed help@other\.example to http:\/\/127\.0\.0\.1:1\/down \(route \d+\)/);
     expect(receiver.received).toHaveLength(1);
-    expect((await listed()).map((r) => [r.match, r.validatedOn === null])).toEqual([['customer.example', false], ['help@other.example', true]]);
+    expect((await listed()).map((r) => [r.match, r.validatedOn === null])).toEqual([
+      ['customer.example', false],
+      ['help@other.example', true],
+    ]);
     expect((await run('list', '--server', String(serverId))).stdout.split('\n')[0]).toMatch(/^id\s+match\s+url\s+enabled\s+validated$/);
 
     // A message stored for the route shows in `messages`.
     const store = await db.open();
     try {
-      await store.commitInboundMessages([{ id: newId(), mailFrom: '', remoteIp: '192.0.2.7', helo: null, receivedAt: Date.now(), raw: Buffer.from('Subject: x\r\n\r\ny\r\n'),
-        posts: [{ routeId: route.id, serverId, rcptTo: 'a@customer.example' }] }]);
+      await store.commitInboundMessages([
+        {
+          id: newId(),
+          mailFrom: '',
+          remoteIp: '192.0.2.7',
+          helo: null,
+          receivedAt: Date.now(),
+          raw: Buffer.from('Subject: x\r\n\r\ny\r\n'),
+          posts: [{ routeId: route.id, serverId, rcptTo: 'a@customer.example' }],
+        },
+      ]);
     } finally {
       await store.close();
     }
-    const msgs = JSON.parse((await run('messages', '--server', String(serverId), '--match', 'customer.example', '--json')).stdout) as { total: number; data: { rcptTo: string; status: string }[] };
+    const msgs = JSON.parse((await run('messages', '--server', String(serverId), '--match', 'customer.example', '--json')).stdout) as {
+      total: number;
+      data: { rcptTo: string; status: string }[];
+    };
     expect(msgs).toMatchObject({ total: 1, data: [{ rcptTo: 'a@customer.example', status: 'pending' }] });
     expect((await run('messages', '--server', String(serverId), '--match', 'customer.example')).stdout).toMatch(/a@customer\.example\s+<>/);
 
@@ -74,18 +99,20 @@ describe(`postline routes (${TEST_STORE_KIND})`, () => {
   });
 
   it('refuses bad input with a clear message and changes nothing', async () => {
-    const before = (await listed());
+    const before = await listed();
     const add = (...a: string[]) => run('add', '--server', String(serverId), ...a);
     expect((await add('--match', 'not a domain', '--url', receiver.url)).stderr).toContain('neither a domain name');
-    expect((await add('--match', 'postline.test', '--url', receiver.url)).stderr).toContain("bounce domain");
+    expect((await add('--match', 'postline.test', '--url', receiver.url)).stderr).toContain('bounce domain');
     expect((await add('--match', 'x.example', '--url', 'http://10.0.0.1/')).stderr).toContain('private');
-    expect((await add('--match', 'x.example', '--url', 'http://127.0.0.1:1/down')).stderr).toMatch(/did not accept the Validation request.*nothing was changed/);
+    expect((await add('--match', 'x.example', '--url', 'http://127.0.0.1:1/down')).stderr).toMatch(
+      /did not accept the Validation request.*nothing was changed/,
+    );
     const taken = await add('--match', 'HELP@other.example', '--url', receiver.url, '--no-validate');
     expect([taken.status, taken.stderr]).toEqual([1, expect.stringContaining('help@other.example is already routed')]);
     expect((await add('--match', 'x.example')).stderr).toContain('routes needs --url');
     expect((await run('remove', '--server', String(serverId), '--match', 'nothing.example')).stderr).toContain('has no inbound route for nothing.example');
     expect((await run('list', '--server', '424242')).stderr).toContain('server 424242 does not exist');
     expect((await run('purge', '--server', String(serverId))).stderr).toContain('usage: postline routes list');
-    expect((await listed())).toEqual(before);
+    expect(await listed()).toEqual(before);
   });
 });

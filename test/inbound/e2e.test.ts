@@ -16,22 +16,48 @@ import { createTestDb, TEST_STORE_KIND } from '../helpers/stores.js';
 import { countRows, queryRows, startReceiver, until, type WebhookReceiver } from '../helpers/webhooks.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 
-interface Party { EmailAddress: string; FriendlyName: string | null }
-interface Part { Name: string | null; ContentType: string; Content: string; ContentId: string | null }
+interface Party {
+  EmailAddress: string;
+  FriendlyName: string | null;
+}
+interface Part {
+  Name: string | null;
+  ContentType: string;
+  Content: string;
+  ContentId: string | null;
+}
 interface InboundPayload {
-  SecretKey: string; ServerId: number; InboundMailFrom: string; InboundRcptTo: string; InboundIpAddress: string;
+  SecretKey: string;
+  ServerId: number;
+  InboundMailFrom: string;
+  InboundRcptTo: string;
+  InboundIpAddress: string;
   Message: {
-    Subject: string; TextBody: string | null; HtmlBody: string | null; From: Party; To: Party[];
-    CustomHeaders: { Name: string; Value: string | null }[]; Attachments: Part[]; EmbeddedMedia: Part[];
+    Subject: string;
+    TextBody: string | null;
+    HtmlBody: string | null;
+    From: Party;
+    To: Party[];
+    CustomHeaders: { Name: string; Value: string | null }[];
+    Attachments: Part[];
+    EmbeddedMedia: Part[];
   };
 }
-interface RouteWire { id: number; match: string; secretKey: string; signingSecret: string }
+interface RouteWire {
+  id: number;
+  match: string;
+  secretKey: string;
+  signingSecret: string;
+}
 
 /** Header names of a raw message, in order, as written (the independent check of CustomHeaders). */
 function headerNames(raw: Buffer): string[] {
   const text = raw.toString('latin1');
   const head = text.slice(0, text.indexOf('\r\n\r\n'));
-  return head.split('\r\n').filter((l) => !/^[ \t]/.test(l)).map((l) => l.slice(0, l.indexOf(':')));
+  return head
+    .split('\r\n')
+    .filter((l) => !/^[ \t]/.test(l))
+    .map((l) => l.slice(0, l.indexOf(':')));
 }
 
 async function compose(mail: ConstructorParameters<typeof MailComposer>[0]): Promise<Buffer> {
@@ -58,7 +84,10 @@ describe(`inbound pipeline: MX -> store -> parse -> signed POST (${TEST_STORE_KI
       webhooks: { retrySchedule: [100, 100, 100, 100, 100, 100, 100, 100, 100, 100], pollMs: 50, timeoutMs: 5_000 },
     });
     key = (await createKey(t.store, t.credentials.serverId, 'management')).key;
-    const r = await v2<{ data: RouteWire }>(t, 'POST', `/servers/${t.credentials.serverId}/inbound-routes`, { key, body: { match: 'Customer.Example', url: receiver.url } });
+    const r = await v2<{ data: RouteWire }>(t, 'POST', `/servers/${t.credentials.serverId}/inbound-routes`, {
+      key,
+      body: { match: 'Customer.Example', url: receiver.url },
+    });
     expect(r.status).toBe(200);
     route = r.body.data;
   });
@@ -73,8 +102,11 @@ describe(`inbound pipeline: MX -> store -> parse -> signed POST (${TEST_STORE_KI
     const csv = Buffer.from('id,name\r\n1,Ada\r\n2,Grace\r\n');
     const png = randomBytes(5_000);
     const raw = await compose({
-      from: '"Ada Lovelace" <ada@sender.example>', to: '"Support Desk" <support@customer.example>', subject: 'Order #42: the invoice',
-      text: 'See the attached invoice.', html: '<p>See the attached invoice. <img src="cid:logo@sender"></p>',
+      from: '"Ada Lovelace" <ada@sender.example>',
+      to: '"Support Desk" <support@customer.example>',
+      subject: 'Order #42: the invoice',
+      text: 'See the attached invoice.',
+      html: '<p>See the attached invoice. <img src="cid:logo@sender"></p>',
       headers: { 'X-Ticket': '42', 'X-Repeated': ['one', 'two'] },
       attachments: [
         { filename: 'invoice.pdf', content: pdf, contentType: 'application/pdf' },
@@ -87,13 +119,19 @@ describe(`inbound pipeline: MX -> store -> parse -> signed POST (${TEST_STORE_KI
     transport.close();
     expect(info.response).toMatch(/^250 /);
 
-    const got = await until(() => inboundPayloads(receiver)[0], () => receiver.received.length);
+    const got = await until(
+      () => inboundPayloads(receiver)[0],
+      () => receiver.received.length,
+    );
     const p = got.json as unknown as InboundPayload;
     expect(got.headers['content-type']).toBe('application/json');
     expect(verify(got.headers, got.body, [route.signingSecret])).toEqual({ ok: true });
     expect(p).toMatchObject({
-      SecretKey: route.secretKey, ServerId: t.credentials.serverId, InboundMailFrom: 'bounce@sender.example',
-      InboundRcptTo: 'SUPPORT@customer.example', InboundIpAddress: '127.0.0.1',
+      SecretKey: route.secretKey,
+      ServerId: t.credentials.serverId,
+      InboundMailFrom: 'bounce@sender.example',
+      InboundRcptTo: 'SUPPORT@customer.example',
+      InboundIpAddress: '127.0.0.1',
     });
     expect(p.Message.Subject).toBe('Order #42: the invoice');
     expect(p.Message.From).toEqual({ EmailAddress: 'ada@sender.example', FriendlyName: 'Ada Lovelace' });
@@ -102,7 +140,10 @@ describe(`inbound pipeline: MX -> store -> parse -> signed POST (${TEST_STORE_KI
     expect(p.Message.HtmlBody).toContain('cid:logo@sender');
     expect(p.Message.CustomHeaders.map((h) => h.Name)).toEqual(headerNames(raw));
     expect(p.Message.CustomHeaders.filter((h) => h.Name === 'X-Repeated').map((h) => h.Value)).toEqual(['one', 'two']);
-    expect(p.Message.Attachments.map((a) => [a.Name, a.ContentType])).toEqual([['invoice.pdf', 'application/pdf'], ['rows.csv', 'text/csv']]);
+    expect(p.Message.Attachments.map((a) => [a.Name, a.ContentType])).toEqual([
+      ['invoice.pdf', 'application/pdf'],
+      ['rows.csv', 'text/csv'],
+    ]);
     expect(Buffer.from(p.Message.Attachments[0]!.Content, 'base64').equals(pdf)).toBe(true);
     expect(Buffer.from(p.Message.Attachments[1]!.Content, 'base64').equals(csv)).toBe(true);
     expect(p.Message.EmbeddedMedia).toHaveLength(1);
@@ -111,15 +152,34 @@ describe(`inbound pipeline: MX -> store -> parse -> signed POST (${TEST_STORE_KI
     expect(Buffer.from(p.Message.EmbeddedMedia[0]!.Content, 'base64').equals(png)).toBe(true);
 
     // The API shows the message and its attempt (recorded just after the receiver answered); never the bytes.
-    await until(async () => ((await t.store.listInboundPosts(t.credentials.serverId, route.id, { limit: 1, offset: 0, direction: 'asc' })).rows[0]?.status === 'delivered' ? true : undefined),
-      () => 'not recorded as delivered');
+    await until(
+      async () =>
+        (await t.store.listInboundPosts(t.credentials.serverId, route.id, { limit: 1, offset: 0, direction: 'asc' })).rows[0]?.status === 'delivered'
+          ? true
+          : undefined,
+      () => 'not recorded as delivered',
+    );
     const msgs = await v2<{ data: { id: number; status: string; attempts: number; rcptTo: string; mailFrom: string; size: number }[]; total: number }>(
-      t, 'GET', `/servers/${t.credentials.serverId}/inbound-routes/${route.id}/messages`, { key });
+      t,
+      'GET',
+      `/servers/${t.credentials.serverId}/inbound-routes/${route.id}/messages`,
+      { key },
+    );
     expect(msgs.body.total).toBe(1);
-    expect(msgs.body.data[0]).toMatchObject({ status: 'delivered', attempts: 1, rcptTo: 'SUPPORT@customer.example', mailFrom: 'bounce@sender.example', size: raw.length });
+    expect(msgs.body.data[0]).toMatchObject({
+      status: 'delivered',
+      attempts: 1,
+      rcptTo: 'SUPPORT@customer.example',
+      mailFrom: 'bounce@sender.example',
+      size: raw.length,
+    });
     expect(msgs.text).not.toContain(pdf.toString('base64').slice(0, 100));
-    const attempts = await v2<{ data: { ok: boolean; status: number }[] }>(t, 'GET',
-      `/servers/${t.credentials.serverId}/inbound-routes/${route.id}/messages/${msgs.body.data[0]!.id}/attempts`, { key });
+    const attempts = await v2<{ data: { ok: boolean; status: number }[] }>(
+      t,
+      'GET',
+      `/servers/${t.credentials.serverId}/inbound-routes/${route.id}/messages/${msgs.body.data[0]!.id}/attempts`,
+      { key },
+    );
     expect(attempts.body.data).toMatchObject([{ ok: true, status: 200 }]);
   });
 
@@ -132,18 +192,26 @@ describe(`inbound pipeline: MX -> store -> parse -> signed POST (${TEST_STORE_KI
     transport.close();
     expect(info.response).toMatch(/^250 /);
     // The post is stored and has failed at least once (connection refused) before the receiver returns.
-    const failed = await until(async () => {
-      const page = await t.store.listInboundPosts(t.credentials.serverId, route.id, { limit: 10, offset: 0, direction: 'desc' });
-      const p = page.rows.find((x) => x.rcptTo === 'hello@customer.example');
-      return p && p.status === 'failed' && p.attempts >= 1 ? p : undefined;
-    }, () => 'no failed attempt');
+    const failed = await until(
+      async () => {
+        const page = await t.store.listInboundPosts(t.credentials.serverId, route.id, { limit: 10, offset: 0, direction: 'desc' });
+        const p = page.rows.find((x) => x.rcptTo === 'hello@customer.example');
+        return p && p.status === 'failed' && p.attempts >= 1 ? p : undefined;
+      },
+      () => 'no failed attempt',
+    );
     expect(failed.lastError).toMatch(/ECONNREFUSED|refused/i);
     await receiver.up();
-    const delivered = await until(async () => {
-      const p = await t.store.getInboundPost(t.credentials.serverId, route.id, failed.id);
-      return p?.status === 'delivered' ? p : undefined;
-    }, () => 'never delivered');
-    const arrived = inboundPayloads(receiver).slice(before).filter((x) => (x.json as unknown as InboundPayload).Message.Subject === 'while you were out');
+    const delivered = await until(
+      async () => {
+        const p = await t.store.getInboundPost(t.credentials.serverId, route.id, failed.id);
+        return p?.status === 'delivered' ? p : undefined;
+      },
+      () => 'never delivered',
+    );
+    const arrived = inboundPayloads(receiver)
+      .slice(before)
+      .filter((x) => (x.json as unknown as InboundPayload).Message.Subject === 'while you were out');
     expect(arrived).toHaveLength(1);
     const log = await t.store.listInboundAttempts(t.credentials.serverId, route.id, failed.id, { limit: 100, offset: 0, direction: 'asc' });
     expect(log.total).toBe(delivered.attempts);
@@ -154,8 +222,10 @@ describe(`inbound pipeline: MX -> store -> parse -> signed POST (${TEST_STORE_KI
   it('refuses RCPT for an unrouted address with 550, and nothing is stored', async () => {
     const before = await countRows(t.db, 'inbound_messages');
     const transport = smtpTo(t.app.mxPort!);
-    const err = await transport.sendMail({ envelope: { from: 'x@sender.example', to: ['someone@unrouted.example'] }, raw: 'Subject: x\r\n\r\nx\r\n' })
-      .then(() => null, (e: SmtpError) => e);
+    const err = await transport.sendMail({ envelope: { from: 'x@sender.example', to: ['someone@unrouted.example'] }, raw: 'Subject: x\r\n\r\nx\r\n' }).then(
+      () => null,
+      (e: SmtpError) => e,
+    );
     transport.close();
     expect(err?.responseCode).toBe(550);
     expect(await countRows(t.db, 'inbound_messages')).toBe(before);
@@ -164,21 +234,33 @@ describe(`inbound pipeline: MX -> store -> parse -> signed POST (${TEST_STORE_KI
   it('an address route wins over its domain route, at once after it is created', async () => {
     const other = await startReceiver();
     try {
-      const r = await v2<{ data: RouteWire }>(t, 'POST', `/servers/${t.credentials.serverId}/inbound-routes`, { key, body: { match: 'billing@customer.example', url: other.url } });
+      const r = await v2<{ data: RouteWire }>(t, 'POST', `/servers/${t.credentials.serverId}/inbound-routes`, {
+        key,
+        body: { match: 'billing@customer.example', url: other.url },
+      });
       expect(r.status).toBe(200);
       const transport = smtpTo(t.app.mxPort!);
-      await transport.sendMail({ envelope: { from: 'a@sender.example', to: ['billing@customer.example', 'sales@customer.example'] },
-        raw: await compose({ from: 'a@sender.example', to: 'billing@customer.example', subject: 'two routes', text: 'x' }) });
+      await transport.sendMail({
+        envelope: { from: 'a@sender.example', to: ['billing@customer.example', 'sales@customer.example'] },
+        raw: await compose({ from: 'a@sender.example', to: 'billing@customer.example', subject: 'two routes', text: 'x' }),
+      });
       transport.close();
-      const billing = await until(() => inboundPayloads(other)[0], () => other.received.length);
-      expect((billing.json as unknown as InboundPayload)).toMatchObject({ InboundRcptTo: 'billing@customer.example', SecretKey: r.body.data.secretKey });
+      const billing = await until(
+        () => inboundPayloads(other)[0],
+        () => other.received.length,
+      );
+      expect(billing.json as unknown as InboundPayload).toMatchObject({ InboundRcptTo: 'billing@customer.example', SecretKey: r.body.data.secretKey });
       expect(verify(billing.headers, billing.body, [r.body.data.signingSecret])).toEqual({ ok: true });
-      const sales = await until(() => inboundPayloads(receiver).find((x) => (x.json as unknown as InboundPayload).Message.Subject === 'two routes'),
-        () => receiver.received.length);
+      const sales = await until(
+        () => inboundPayloads(receiver).find((x) => (x.json as unknown as InboundPayload).Message.Subject === 'two routes'),
+        () => receiver.received.length,
+      );
       expect((sales.json as unknown as InboundPayload).InboundRcptTo).toBe('sales@customer.example');
       // One message stored once, with a post per recipient.
-      const [row] = await (await import('../helpers/webhooks.js')).queryRows<{ n: number | string }>(t.db,
-        "SELECT COUNT(DISTINCT message_id) AS n FROM inbound_posts WHERE rcpt_to IN ('billing@customer.example', 'sales@customer.example')");
+      const [row] = await (await import('../helpers/webhooks.js')).queryRows<{ n: number | string }>(
+        t.db,
+        "SELECT COUNT(DISTINCT message_id) AS n FROM inbound_posts WHERE rcpt_to IN ('billing@customer.example', 'sales@customer.example')",
+      );
       expect(Number(row!.n)).toBe(1);
     } finally {
       await other.close();
@@ -198,19 +280,33 @@ describe(`inbound pipeline: MX -> store -> parse -> signed POST (${TEST_STORE_KI
 
   it('stores a message larger than one chunk in chunks written ahead of its commit, and posts it intact', async () => {
     const big = randomBytes(3 * 1024 * 1024 + 123);
-    const raw = await compose({ from: 'big@sender.example', to: 'large@customer.example', subject: 'large', text: 'attached', attachments: [{ filename: 'big.bin', content: big }] });
+    const raw = await compose({
+      from: 'big@sender.example',
+      to: 'large@customer.example',
+      subject: 'large',
+      text: 'attached',
+      attachments: [{ filename: 'big.bin', content: big }],
+    });
     const before = inboundPayloads(receiver).length;
     const transport = smtpTo(t.app.mxPort!);
     const info = await transport.sendMail({ envelope: { from: 'big@sender.example', to: ['large@customer.example'] }, raw });
     transport.close();
     expect(info.response).toMatch(/^250 /);
-    const got = await until(() => inboundPayloads(receiver).slice(before).find((x) => (x.json as unknown as InboundPayload).Message.Subject === 'large'), () => receiver.received.length);
+    const got = await until(
+      () =>
+        inboundPayloads(receiver)
+          .slice(before)
+          .find((x) => (x.json as unknown as InboundPayload).Message.Subject === 'large'),
+      () => receiver.received.length,
+    );
     const payload = got.json as unknown as InboundPayload;
     expect(Buffer.from(payload.Message.Attachments[0]!.Content, 'base64').equals(big)).toBe(true);
     expect(verify(got.headers as Record<string, string>, got.body, [route.signingSecret]).ok).toBe(true);
     // ceil(raw / 1 MiB) chunks, numbered from 0, belonging to one committed message.
-    const chunks = await queryRows<{ message_id: string; seq: number | string }>(t.db,
-      `SELECT b.message_id, b.seq FROM inbound_bodies b JOIN inbound_messages m ON m.id = b.message_id WHERE m.size_bytes = ${raw.length} ORDER BY b.seq`);
+    const chunks = await queryRows<{ message_id: string; seq: number | string }>(
+      t.db,
+      `SELECT b.message_id, b.seq FROM inbound_bodies b JOIN inbound_messages m ON m.id = b.message_id WHERE m.size_bytes = ${raw.length} ORDER BY b.seq`,
+    );
     expect(chunks.map((c) => Number(c.seq))).toEqual([...Array(Math.ceil(raw.length / (1024 * 1024))).keys()]);
   });
 
@@ -232,24 +328,41 @@ describe(`inbound: a store failure at the end of DATA (${TEST_STORE_KIND})`, () 
     const store = await db.open();
     try {
       const { credentials } = await ensureBootstrap(store, db.dataDir, Date.now());
-      await store.createInboundRoute({ serverId: credentials.serverId, match: 'fail.example', kind: 'domain', url: 'http://127.0.0.1:1/x',
-        secretKey: 'k', signingSecret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', enabled: true, validatedAt: null }, Date.now());
+      await store.createInboundRoute(
+        {
+          serverId: credentials.serverId,
+          match: 'fail.example',
+          kind: 'domain',
+          url: 'http://127.0.0.1:1/x',
+          secretKey: 'k',
+          signingSecret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+          enabled: true,
+          validatedAt: null,
+        },
+        Date.now(),
+      );
       // The real commit, with posts naming a route that does not exist: the message and its bytes
       // are written, then the posts' foreign key fails the transaction, which must leave nothing.
       const failing = new Proxy(store, {
         get(target, prop, rcv) {
           if (prop === 'commitInboundMessages') {
-            return (ms: NewInboundMessage[]) => target.commitInboundMessages(ms.map((m) => ({ ...m, posts: m.posts.map((p) => ({ ...p, routeId: 999_999 })) })));
+            return (ms: NewInboundMessage[]) =>
+              target.commitInboundMessages(ms.map((m) => ({ ...m, posts: m.posts.map((p) => ({ ...p, routeId: 999_999 })) })));
           }
           return Reflect.get(target, prop, rcv) as unknown;
         },
       }) as Store;
-      const config = loadConfig({}, { dataDir: db.dataDir, databaseUrl: db.databaseUrl, logLevel: 'silent', hostname: 'mx.postline.test', smtpHost: '127.0.0.1', mxPort: 0 });
+      const config = loadConfig(
+        {},
+        { dataDir: db.dataDir, databaseUrl: db.databaseUrl, logLevel: 'silent', hostname: 'mx.postline.test', smtpHost: '127.0.0.1', mxPort: 0 },
+      );
       const mx = await startMxServer({ config, log: createLogger('silent'), store: failing, now: Date.now, inbound: { routes: new InboundRouteTable(store) } });
       try {
         const transport = smtpTo(mx.port);
-        const err = await transport.sendMail({ envelope: { from: 'a@sender.example', to: ['x@fail.example'] }, raw: 'Subject: x\r\n\r\nbody\r\n' })
-          .then(() => null, (e: SmtpError) => e);
+        const err = await transport.sendMail({ envelope: { from: 'a@sender.example', to: ['x@fail.example'] }, raw: 'Subject: x\r\n\r\nbody\r\n' }).then(
+          () => null,
+          (e: SmtpError) => e,
+        );
         transport.close();
         expect(err?.responseCode).toBe(451);
         expect(err?.response).toMatch(/4\.3\.0/);

@@ -34,29 +34,57 @@ describe(`inbound routes do not hold each other back (${TEST_STORE_KIND})`, () =
     const slowServer = t.credentials.serverId;
     const account = await t.store.createAccount('Healthy tenant', now);
     const fastServer = (await t.store.createServer({ accountId: account.id, name: 'Healthy' }, now)).id;
-    const route = async (serverId: number, match: string, url: string) => (await t.store.createInboundRoute({
-      serverId, match, kind: 'domain', url, secretKey: 'K', signingSecret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', enabled: true, validatedAt: now,
-    }, now))!;
+    const route = async (serverId: number, match: string, url: string) =>
+      (await t.store.createInboundRoute(
+        {
+          serverId,
+          match,
+          kind: 'domain',
+          url,
+          secretKey: 'K',
+          signingSecret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+          enabled: true,
+          validatedAt: now,
+        },
+        now,
+      ))!;
     const slowRoute = await route(slowServer, 'slow.example', slow.url);
     const fastRoute = await route(fastServer, 'fast.example', fast.url);
     const mail = (to: string, receivedAt: number) => ({
-      id: newId(receivedAt), mailFrom: 'a@sender.example', remoteIp: '127.0.0.1', helo: 'sender.example', receivedAt,
+      id: newId(receivedAt),
+      mailFrom: 'a@sender.example',
+      remoteIp: '127.0.0.1',
+      helo: 'sender.example',
+      receivedAt,
       raw: Buffer.from(`From: a@sender.example\r\nTo: ${to}\r\nSubject: ${to}\r\n\r\nbody\r\n`),
     });
     // One commit: both routes' posts are due together, the slow route's first.
     await t.store.commitInboundMessages([
-      ...Array.from({ length: SLOW_MESSAGES }, (_, i) => ({ ...mail(`s${i}@slow.example`, now), posts: [{ routeId: slowRoute.id, serverId: slowServer, rcptTo: `s${i}@slow.example` }] })),
-      ...Array.from({ length: FAST_MESSAGES }, (_, i) => ({ ...mail(`f${i}@fast.example`, now + 1), posts: [{ routeId: fastRoute.id, serverId: fastServer, rcptTo: `f${i}@fast.example` }] })),
+      ...Array.from({ length: SLOW_MESSAGES }, (_, i) => ({
+        ...mail(`s${i}@slow.example`, now),
+        posts: [{ routeId: slowRoute.id, serverId: slowServer, rcptTo: `s${i}@slow.example` }],
+      })),
+      ...Array.from({ length: FAST_MESSAGES }, (_, i) => ({
+        ...mail(`f${i}@fast.example`, now + 1),
+        posts: [{ routeId: fastRoute.id, serverId: fastServer, rcptTo: `f${i}@fast.example` }],
+      })),
     ]);
 
-    await until(() => (fast.received.length >= FAST_MESSAGES ? true : undefined), () => ({ fast: fast.received.length, slowOpen: slow.open, slowAnswered: slow.answered.length }));
+    await until(
+      () => (fast.received.length >= FAST_MESSAGES ? true : undefined),
+      () => ({ fast: fast.received.length, slowOpen: slow.open, slowAnswered: slow.answered.length }),
+    );
     expect(slow.answered.length).toBe(0);
     expect(slow.open).toBeGreaterThan(0);
     expect(slow.maxOpen).toBeLessThanOrEqual(INBOUND_POSTS_PER_ROUTE);
     expect(new Set(fast.received.map((r) => r.json!.InboundRcptTo))).toEqual(new Set(Array.from({ length: FAST_MESSAGES }, (_, i) => `f${i}@fast.example`)));
 
     slow.release();
-    await until(() => (slow.answered.length >= SLOW_MESSAGES ? true : undefined), () => slow.answered.length, 60_000);
+    await until(
+      () => (slow.answered.length >= SLOW_MESSAGES ? true : undefined),
+      () => slow.answered.length,
+      60_000,
+    );
     expect(new Set(slow.answered.map((r) => r.json!.InboundRcptTo))).toEqual(new Set(Array.from({ length: SLOW_MESSAGES }, (_, i) => `s${i}@slow.example`)));
     expect(slow.maxOpen).toBeLessThanOrEqual(INBOUND_POSTS_PER_ROUTE);
   }, 90_000);

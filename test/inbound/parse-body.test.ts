@@ -15,19 +15,41 @@ const FIXTURES = join(import.meta.dirname, '../fixtures/inbound');
 /** A fixture as it arrives over SMTP: CRLF line ends. */
 const fixture = (name: string): Buffer => Buffer.from(readFileSync(join(FIXTURES, name), 'utf8').replace(/\r?\n/g, '\r\n'));
 
-interface File { Name: string | null; ContentType: string; Content: string; ContentId: string | null; CustomHeaders: { Name: string; Value: string | null }[] }
+interface File {
+  Name: string | null;
+  ContentType: string;
+  Content: string;
+  ContentId: string | null;
+  CustomHeaders: { Name: string; Value: string | null }[];
+}
 interface Body {
-  SecretKey: string; ServerId: number; SubaccountId: null; IpPoolId: null; InboundMailFrom: string; InboundRcptTo: string;
-  InboundIpAddress: string; ErrorLog: string | null; SpamScore: number; SpamDetails: null;
+  SecretKey: string;
+  ServerId: number;
+  SubaccountId: null;
+  IpPoolId: null;
+  InboundMailFrom: string;
+  InboundRcptTo: string;
+  InboundIpAddress: string;
+  ErrorLog: string | null;
+  SpamScore: number;
+  SpamDetails: null;
   Message: {
-    Subject: string | null; TextBody: string | null; HtmlBody: string | null; TextCharSet: string | null; HtmlCharSet: string | null;
-    MailingId: string | null; MessageId: string | null;
+    Subject: string | null;
+    TextBody: string | null;
+    HtmlBody: string | null;
+    TextCharSet: string | null;
+    HtmlCharSet: string | null;
+    MailingId: string | null;
+    MessageId: string | null;
     From: { EmailAddress: string; FriendlyName: string | null } | null;
     To: { EmailAddress: string; FriendlyName: string | null }[];
     Cc: { EmailAddress: string; FriendlyName: string | null }[] | null;
-    Bcc: unknown; ReplyTo: { EmailAddress: string; FriendlyName: string | null } | null;
+    Bcc: unknown;
+    ReplyTo: { EmailAddress: string; FriendlyName: string | null } | null;
     CustomHeaders: { Name: string; Value: string | null }[];
-    Attachments: File[]; EmbeddedMedia: File[]; ReplyText: string | null;
+    Attachments: File[];
+    EmbeddedMedia: File[];
+    ReplyText: string | null;
   };
   Authentication: {
     Spf: { Result: string; Domain: string | null };
@@ -40,8 +62,14 @@ interface Body {
 }
 
 const envelope = (over: Partial<InboundEnvelope> = {}): InboundEnvelope => ({
-  serverId: 4242, secretKey: 'sk-inbound-test', mailFrom: 'sender@example.net', rcptTo: 'inbox@customer.example',
-  remoteIp: '127.0.0.1', heloName: 'relay.example.net', receivedAt: Date.now(), ...over,
+  serverId: 4242,
+  secretKey: 'sk-inbound-test',
+  mailFrom: 'sender@example.net',
+  rcptTo: 'inbox@customer.example',
+  remoteIp: '127.0.0.1',
+  heloName: 'relay.example.net',
+  receivedAt: Date.now(),
+  ...over,
 });
 
 describe('Inbound parser: raw message -> Inbound POST body', () => {
@@ -81,21 +109,33 @@ describe('Inbound parser: raw message -> Inbound POST body', () => {
         { filename: 'people.csv', content: csv, contentType: 'text/csv' },
         { filename: 'logo.png', content: logo, contentType: 'image/png', cid: 'logo.123@example.net' },
       ],
-    }).compile().build();
+    })
+      .compile()
+      .build();
     const headerBlock = raw.subarray(0, raw.indexOf('\r\n\r\n')).toString();
     const body = await build(raw);
 
     expect(body).toMatchObject({
-      SecretKey: 'sk-inbound-test', ServerId: 4242, SubaccountId: null, IpPoolId: null,
-      InboundMailFrom: 'sender@example.net', InboundRcptTo: 'inbox@customer.example', InboundIpAddress: '127.0.0.1',
-      ErrorLog: null, SpamScore: 0, SpamDetails: null,
+      SecretKey: 'sk-inbound-test',
+      ServerId: 4242,
+      SubaccountId: null,
+      IpPoolId: null,
+      InboundMailFrom: 'sender@example.net',
+      InboundRcptTo: 'inbox@customer.example',
+      InboundIpAddress: '127.0.0.1',
+      ErrorLog: null,
+      SpamScore: 0,
+      SpamDetails: null,
     });
     const m = body.Message;
     expect(m.Subject).toBe('Quarterly report');
     expect(m.TextBody).toBe('The report is attached.');
     expect(m.HtmlBody).toBe('<p>The report is attached.</p><img src="cid:logo.123@example.net">');
     expect(m.From).toEqual({ EmailAddress: 'ann@example.net', FriendlyName: 'Ann Sender' });
-    expect(m.To).toEqual([{ EmailAddress: 'inbox@customer.example', FriendlyName: 'Inbox' }, { EmailAddress: 'other@customer.example', FriendlyName: null }]);
+    expect(m.To).toEqual([
+      { EmailAddress: 'inbox@customer.example', FriendlyName: 'Inbox' },
+      { EmailAddress: 'other@customer.example', FriendlyName: null },
+    ]);
     expect(m.Cc).toEqual([{ EmailAddress: 'copy@customer.example', FriendlyName: null }]);
     expect(m.Bcc).toBeNull();
     expect(m.ReplyTo).toEqual({ EmailAddress: 'replies@example.net', FriendlyName: 'Replies' });
@@ -103,7 +143,10 @@ describe('Inbound parser: raw message -> Inbound POST body', () => {
     expect(m.MessageId).toBeNull();
 
     // Every top-level header, in the order of the raw header block, repeats kept.
-    const namesInRaw = headerBlock.split('\r\n').filter((l) => !/^[ \t]/.test(l)).map((l) => l.slice(0, l.indexOf(':')));
+    const namesInRaw = headerBlock
+      .split('\r\n')
+      .filter((l) => !/^[ \t]/.test(l))
+      .map((l) => l.slice(0, l.indexOf(':')));
     expect(m.CustomHeaders.map((h) => h.Name)).toEqual(namesInRaw);
     expect(m.CustomHeaders.filter((h) => h.Name === 'X-Trace').map((h) => h.Value)).toEqual(['hop-1', 'hop-2']);
     expect(m.CustomHeaders.find((h) => h.Name === 'Message-ID')?.Value).toMatch(/^<.+@example\.net>$/);
@@ -133,9 +176,14 @@ describe('Inbound parser: raw message -> Inbound POST body', () => {
   it('an inline image the HTML does not reference stays an attachment', async () => {
     const img = randomBytes(500);
     const raw = await new MailComposer({
-      from: 'a@example.net', to: 'inbox@customer.example', subject: 's', html: '<p>no images</p>',
+      from: 'a@example.net',
+      to: 'inbox@customer.example',
+      subject: 's',
+      html: '<p>no images</p>',
       attachments: [{ filename: 'pic.png', content: img, contentType: 'image/png', cid: 'unused@example.net' }],
-    }).compile().build();
+    })
+      .compile()
+      .build();
     const m = (await build(raw)).Message;
     expect(m.EmbeddedMedia).toEqual([]);
     expect(m.Attachments.map((a) => a.ContentId)).toEqual(['unused@example.net']);
@@ -145,9 +193,30 @@ describe('Inbound parser: raw message -> Inbound POST body', () => {
 
   it('an attached message stays an attachment, bytes and headers as received, with or without a disposition', async () => {
     const inner = ['From: b@example.org', 'Subject: inner', '', 'Inner body', ''].join('\r\n');
-    const raw = Buffer.from(['From: a@example.net', 'To: inbox@customer.example', 'Subject: outer', 'Content-Type: multipart/mixed; boundary="B"', '',
-      '--B', 'Content-Type: text/plain', '', 'See the forwarded message.', '--B', 'Content-Type: message/rfc822', 'Content-Disposition: attachment; filename="fwd.eml"', '', inner,
-      '--B', 'Content-Type: message/rfc822', '', inner, '--B--', ''].join('\r\n'));
+    const raw = Buffer.from(
+      [
+        'From: a@example.net',
+        'To: inbox@customer.example',
+        'Subject: outer',
+        'Content-Type: multipart/mixed; boundary="B"',
+        '',
+        '--B',
+        'Content-Type: text/plain',
+        '',
+        'See the forwarded message.',
+        '--B',
+        'Content-Type: message/rfc822',
+        'Content-Disposition: attachment; filename="fwd.eml"',
+        '',
+        inner,
+        '--B',
+        'Content-Type: message/rfc822',
+        '',
+        inner,
+        '--B--',
+        '',
+      ].join('\r\n'),
+    );
     const body = await build(raw);
     expect(body.ErrorLog).toBeNull();
     expect(body.Message.TextBody).toBe('See the forwarded message.');
@@ -176,8 +245,22 @@ describe('Inbound parser: raw message -> Inbound POST body', () => {
   it('unfolds folded headers, keeps repeats in order and reads the X-xs ids', async () => {
     const body = await build(fixture('folded-headers.eml'));
     const h = body.Message.CustomHeaders;
-    expect(h.map((x) => x.Name)).toEqual(['Received', 'Received', 'From', 'To', 'X-Tag', 'Subject', 'X-Empty', 'X-Tag', 'X-xsMailingId', 'X-xsMessageId', 'Message-ID']);
-    expect(h[0]!.Value).toBe('from relay2.example.net (relay2.example.net [192.0.2.20])\tby mx.customer.example with ESMTP id B2;\tMon, 20 May 2024 09:00:53 -0500');
+    expect(h.map((x) => x.Name)).toEqual([
+      'Received',
+      'Received',
+      'From',
+      'To',
+      'X-Tag',
+      'Subject',
+      'X-Empty',
+      'X-Tag',
+      'X-xsMailingId',
+      'X-xsMessageId',
+      'Message-ID',
+    ]);
+    expect(h[0]!.Value).toBe(
+      'from relay2.example.net (relay2.example.net [192.0.2.20])\tby mx.customer.example with ESMTP id B2;\tMon, 20 May 2024 09:00:53 -0500',
+    );
     expect(h[1]!.Value).toContain('by relay2.example.net');
     expect(h.find((x) => x.Name === 'Subject')!.Value).toBe('A subject folded  over two lines');
     expect(h.find((x) => x.Name === 'X-Empty')!.Value).toBeNull();
@@ -221,7 +304,9 @@ describe('Inbound parser: raw message -> Inbound POST body', () => {
     });
 
     it('a truncated base64 part', async () => {
-      const raw = Buffer.from('From: a@example.net\r\nTo: b@customer.example\r\nSubject: cut\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\nAAECAwQ\r\n');
+      const raw = Buffer.from(
+        'From: a@example.net\r\nTo: b@customer.example\r\nSubject: cut\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\nAAECAwQ\r\n',
+      );
       const body = await build(raw);
       expect(body.ErrorLog).toMatch(/base64 content is truncated \(7 symbols/);
       expect(body.Message.Attachments).toHaveLength(1);
@@ -238,10 +323,19 @@ describe('Inbound parser: raw message -> Inbound POST body', () => {
 
   describe('Authentication against DNS on loopback', () => {
     const key = generateDkimKey('signed.example', 'sel1');
-    const message = () => Buffer.from([
-      'From: Signer <news@signed.example>', 'To: inbox@customer.example', 'Subject: Signed news',
-      'Message-ID: <n1@signed.example>', 'Date: Mon, 20 May 2024 09:00:52 -0500', '', 'The signed body.', '',
-    ].join('\r\n'));
+    const message = () =>
+      Buffer.from(
+        [
+          'From: Signer <news@signed.example>',
+          'To: inbox@customer.example',
+          'Subject: Signed news',
+          'Message-ID: <n1@signed.example>',
+          'Date: Mon, 20 May 2024 09:00:52 -0500',
+          '',
+          'The signed body.',
+          '',
+        ].join('\r\n'),
+      );
 
     beforeAll(() => {
       dns.set('sel1._domainkey.signed.example', { TXT: [`v=DKIM1; k=rsa; p=${key.publicKeyBase64}`] });

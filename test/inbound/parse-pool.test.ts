@@ -7,7 +7,8 @@ import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 // The real parser thread from dist/ (build first), wrapped so that a marked message ends or hangs its thread.
 const WORKER = join(import.meta.dirname, '../fixtures/inbound/failing-worker.mjs');
 const env: BodyEnvelope = { serverId: 7, secretKey: 'k', mailFrom: 'a@example.net', rcptTo: 'b@customer.example', remoteIp: '127.0.0.1', heloName: null };
-const message = (subject: string, extra = ''): Buffer => Buffer.from(`From: a@example.net\r\nTo: b@customer.example\r\nSubject: ${subject}\r\n${extra}\r\nBody\r\n`);
+const message = (subject: string, extra = ''): Buffer =>
+  Buffer.from(`From: a@example.net\r\nTo: b@customer.example\r\nSubject: ${subject}\r\n${extra}\r\nBody\r\n`);
 const subjectOf = (b: Buffer): string => (JSON.parse(b.toString()) as { Message: { Subject: string } }).Message.Subject;
 
 describe('Inbound parser threads', () => {
@@ -21,7 +22,13 @@ describe('Inbound parser threads', () => {
   });
   const start = async (threads: number, taskTimeoutMs = 60_000, idleMs?: number) => {
     dns = await startDnsServer();
-    pool = new ParsePool({ workerFile: WORKER, threads, data: { dnsServers: [dns.address], hostname: 'mx.test' }, taskTimeoutMs, ...(idleMs ? { idleMs } : {}) });
+    pool = new ParsePool({
+      workerFile: WORKER,
+      threads,
+      data: { dnsServers: [dns.address], hostname: 'mx.test' },
+      taskTimeoutMs,
+      ...(idleMs ? { idleMs } : {}),
+    });
     return pool;
   };
 
@@ -57,12 +64,15 @@ describe('Inbound parser threads', () => {
     ]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
     expect((results[1] as PromiseRejectedResult).reason.message).toMatch(/exited with code 70/);
-    expect(results.filter((r) => r.status === 'fulfilled').map((r) => subjectOf((r as PromiseFulfilledResult<Buffer>).value)))
-      .toEqual(['before', 'queued-1', 'queued-2']);
+    expect(results.filter((r) => r.status === 'fulfilled').map((r) => subjectOf((r as PromiseFulfilledResult<Buffer>).value))).toEqual([
+      'before',
+      'queued-1',
+      'queued-2',
+    ]);
     expect(subjectOf(await p.run(message('after'), env))).toBe('after');
   });
 
-  it('with two threads, the other thread\'s messages are untouched by a crash', async () => {
+  it("with two threads, the other thread's messages are untouched by a crash", async () => {
     const p = await start(2);
     const results = await Promise.allSettled([
       p.run(message('crash', 'X-Thread-Test: exit\r\n'), env),

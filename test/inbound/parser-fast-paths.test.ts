@@ -14,13 +14,19 @@ const ChunkWriter = await importPackageFile<ChunkWriterClass>('postal-mime', 'di
  * (left untouched, only MimeNode is told to use ours), and the chunk joins the bytes written.
  * test/patches/postal-mime.test.ts compares whole parses with and without the patches.
  */
-interface LibDecoder { update(line: Uint8Array): void; finalize(): Promise<ArrayBuffer> }
+interface LibDecoder {
+  update(line: Uint8Array): void;
+  finalize(): Promise<ArrayBuffer>;
+}
 const LibBase64Decoder = await importPackageFile<new () => LibDecoder>('postal-mime', 'dist/esm/base64-decoder.js');
 
 /** A seeded generator, so a failure names an input that can be replayed. */
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => { s = (s * 1664525 + 1013904223) >>> 0; return s / 2 ** 32; };
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
 }
 const pick = <T>(r: () => number, list: readonly T[]): T => list[Math.floor(r() * list.length)]!;
 
@@ -92,10 +98,15 @@ describe('native base64 decoding of MIME parts', () => {
   });
 
   it('a pass-through part joins to its lines with their own breaks, the last one dropped when a boundary ends the part', async () => {
-    const PassThrough = await importPackageFile<new () => LibDecoder & { update(l: Uint8Array, b: Uint8Array): void; finalize(boundaryEnded?: boolean): Promise<ArrayBuffer> }>('postal-mime', 'dist/esm/pass-through-decoder.js');
+    const PassThrough = await importPackageFile<
+      new () => LibDecoder & { update(l: Uint8Array, b: Uint8Array): void; finalize(boundaryEnded?: boolean): Promise<ArrayBuffer> }
+    >('postal-mime', 'dist/esm/pass-through-decoder.js');
     for (let seed = 1; seed <= 100; seed++) {
       const r = rng(seed);
-      const pieces = Array.from({ length: Math.floor(r() * 10) }, () => [pick(r, ['', 'a', 'line\rwith CR', '\u00ff\u0000']), pick(r, ['\r\n', '\n', '\r\r\n'])] as const);
+      const pieces = Array.from(
+        { length: Math.floor(r() * 10) },
+        () => [pick(r, ['', 'a', 'line\rwith CR', '\u00ff\u0000']), pick(r, ['\r\n', '\n', '\r\r\n'])] as const,
+      );
       // Lines from one buffer (contiguous, as the parser gives them) or from separate ones.
       const whole = Buffer.from(pieces.map(([l, b]) => l + b).join(''), 'latin1');
       const contiguous = r() < 0.5;
@@ -116,12 +127,30 @@ describe('native base64 decoding of MIME parts', () => {
 
   it('a parsed message carries its parts decoded, each with its own header lines', async () => {
     const pdf = Buffer.from('%PDF-1.4 binary \x00\x01\x02 content', 'latin1');
-    const raw = Buffer.from([
-      'From: a@example.net', 'To: b@customer.example', 'Subject: parts', 'MIME-Version: 1.0',
-      'Content-Type: multipart/mixed; boundary="B"', '', '--B', 'Content-Type: text/plain; charset=utf-8', '', 'Hello', '--B',
-      'Content-Type: application/pdf; name="r.pdf"', 'Content-Disposition: attachment;', ' filename="r.pdf"', 'Content-Transfer-Encoding: base64', 'X-Part: one',
-      '', ...(pdf.toString('base64').match(/.{1,8}/g) ?? []), '--B--', '',
-    ].join('\r\n'));
+    const raw = Buffer.from(
+      [
+        'From: a@example.net',
+        'To: b@customer.example',
+        'Subject: parts',
+        'MIME-Version: 1.0',
+        'Content-Type: multipart/mixed; boundary="B"',
+        '',
+        '--B',
+        'Content-Type: text/plain; charset=utf-8',
+        '',
+        'Hello',
+        '--B',
+        'Content-Type: application/pdf; name="r.pdf"',
+        'Content-Disposition: attachment;',
+        ' filename="r.pdf"',
+        'Content-Transfer-Encoding: base64',
+        'X-Part: one',
+        '',
+        ...(pdf.toString('base64').match(/.{1,8}/g) ?? []),
+        '--B--',
+        '',
+      ].join('\r\n'),
+    );
     const m = await parseMime(raw);
     expect(m.errors).toEqual([]);
     expect(m.text).toBe('Hello');
@@ -143,10 +172,23 @@ describe('native base64 decoding of MIME parts', () => {
 describe('splitAtPlaceholders', () => {
   it('splits as the capturing RegExp it replaced, on placeholders, near misses and plain text', () => {
     const token = '\\u0001content:0f1e2d3c-aaaa-bbbb-cccc-000000000000:';
-    const bySplit = (json: string) => json.split(new RegExp(`${token.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\d+)(?=")`))
-      .map((p, i) => (i % 2 === 0 ? p : Number(p)));
+    const bySplit = (json: string) =>
+      json.split(new RegExp(`${token.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\d+)(?=")`)).map((p, i) => (i % 2 === 0 ? p : Number(p)));
     const r = rng(11);
-    const pieces = [`"${token}0"`, `"${token}12"`, `${token}3`, `${token}"`, `${token}x"`, `${token}4:"`, token.slice(0, 10), '"text"', ',', '\\\\', '7"', 'é😀'];
+    const pieces = [
+      `"${token}0"`,
+      `"${token}12"`,
+      `${token}3`,
+      `${token}"`,
+      `${token}x"`,
+      `${token}4:"`,
+      token.slice(0, 10),
+      '"text"',
+      ',',
+      '\\\\',
+      '7"',
+      'é😀',
+    ];
     const jsons = ['', token, `"${token}0"`, `["${token}0","${token}1"]`, `"${token}${token}5"`];
     for (let i = 0; i < 1000; i++) jsons.push(Array.from({ length: Math.floor(r() * 8) }, () => pick(r, pieces)).join(''));
     for (const json of jsons) expect(splitAtPlaceholders(json, token), json).toEqual(bySplit(json));

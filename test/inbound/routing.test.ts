@@ -6,15 +6,24 @@ import type { InboundRouteEntry } from '../../src/store/inbound-queries.js';
 import { createTestDb } from '../helpers/stores.js';
 import { ensureBootstrap } from '../../src/accept/bootstrap.js';
 
-const entry = (id: number, match: string, enabled = true): InboundRouteEntry =>
-  ({ id, serverId: 1, match, kind: match.includes('@') ? 'address' : 'domain', enabled });
+const entry = (id: number, match: string, enabled = true): InboundRouteEntry => ({
+  id,
+  serverId: 1,
+  match,
+  kind: match.includes('@') ? 'address' : 'domain',
+  enabled,
+});
 
 describe('inbound route matching', () => {
   it.each([
     ['Example.COM', { ok: true, match: 'example.com', kind: 'domain' }],
     [' mail.example.co.uk ', { ok: true, match: 'mail.example.co.uk', kind: 'domain' }],
     ['Support@Example.com', { ok: true, match: 'support@example.com', kind: 'address' }],
-    ['localhost', { ok: false }], ['-bad.example', { ok: false }], ['exa mple.com', { ok: false }], ['a@', { ok: false }], ['', { ok: false }],
+    ['localhost', { ok: false }],
+    ['-bad.example', { ok: false }],
+    ['exa mple.com', { ok: false }],
+    ['a@', { ok: false }],
+    ['', { ok: false }],
   ] as const)('parseMatch(%j)', (input, expected) => {
     expect(parseMatch(input)).toMatchObject(expected);
   });
@@ -47,8 +56,19 @@ describe('the routing table over the store', () => {
       let now = 1_000;
       const table = new InboundRouteTable(store, () => now, 5_000);
       expect(await table.lookup('a@one.example')).toBeNull();
-      const route = await store.createInboundRoute({ serverId: credentials.serverId, match: 'one.example', kind: 'domain', url: 'https://x.example/',
-        secretKey: 'k', signingSecret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', enabled: true, validatedAt: null }, Date.now());
+      const route = await store.createInboundRoute(
+        {
+          serverId: credentials.serverId,
+          match: 'one.example',
+          kind: 'domain',
+          url: 'https://x.example/',
+          secretKey: 'k',
+          signingSecret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+          enabled: true,
+          validatedAt: null,
+        },
+        Date.now(),
+      );
       expect(await table.lookup('a@one.example')).toBeNull(); // cached
       now += 5_000;
       expect((await table.lookup('a@one.example'))?.id).toBe(route!.id);
@@ -67,8 +87,14 @@ describe('the byte budget of the poster', () => {
     const budget = new ByteBudget(100);
     const order: string[] = [];
     const a = await budget.acquire(60);
-    const b = budget.acquire(60).then((r) => { order.push('b'); return r; });
-    const c = budget.acquire(10).then((r) => { order.push('c'); return r; });
+    const b = budget.acquire(60).then((r) => {
+      order.push('b');
+      return r;
+    });
+    const c = budget.acquire(10).then((r) => {
+      order.push('c');
+      return r;
+    });
     await new Promise((r) => setImmediate(r));
     expect([order, budget.inUse]).toEqual([[], 60]);
     a();

@@ -43,12 +43,20 @@ async function exec(db: TestDb, sqlText: string): Promise<void> {
   if (db.kind === 'sqlite') {
     const raw = new BetterSqlite3(join(db.dataDir, 'postline.db'));
     raw.pragma('busy_timeout = 5000');
-    try { raw.exec(sqlText); } finally { raw.close(); }
+    try {
+      raw.exec(sqlText);
+    } finally {
+      raw.close();
+    }
     return;
   }
   const c = new pg.Client({ connectionString: db.databaseUrl! });
   await c.connect();
-  try { await c.query(sqlText); } finally { await c.end(); }
+  try {
+    await c.query(sqlText);
+  } finally {
+    await c.end();
+  }
 }
 
 describe(`send to a list (${TEST_STORE_KIND})`, () => {
@@ -60,7 +68,10 @@ describe(`send to a list (${TEST_STORE_KIND})`, () => {
   async function call<T>(method: string, path: string, body?: unknown, auth: [number, string] = [serverId, key]): Promise<{ status: number; body: T }> {
     const res = await fetch(`${t.url}/marketing/v1${path}`, {
       method,
-      headers: { authorization: `Basic ${Buffer.from(`${auth[0]}:${auth[1]}`).toString('base64')}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: `Basic ${Buffer.from(`${auth[0]}:${auth[1]}`).toString('base64')}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
@@ -70,7 +81,9 @@ describe(`send to a list (${TEST_STORE_KIND})`, () => {
     From: { EmailAddress: 'news@example.com', FriendlyName: 'News' },
     Subject: 'For %%FirstName%%',
     TextBody: 'Hello %%FirstName%% %%LastName%%, plan %%Plan%%, address %%EmailAddress%%.',
-    MailingId: 'spring', MessageId: 'c-%%ContactId%%', Tags: ['newsletter'],
+    MailingId: 'spring',
+    MessageId: 'c-%%ContactId%%',
+    Tags: ['newsletter'],
   };
 
   beforeAll(async () => {
@@ -130,21 +143,40 @@ describe(`send to a list (${TEST_STORE_KIND})`, () => {
       if (!text.includes(`\r\nTo: ${c.firstName ? `${c.firstName} ${c.lastName}` : c.lastName} <${c.email}>\r\n`)) problems.push(`${c.email}: To header`);
       if (!text.includes(`\r\nSubject: For ${c.firstName ?? ''}\r\n`)) problems.push(`${c.email}: Subject`);
     };
-    const drain = () => { for (const m of sink.messages.splice(0)) check(m); };
-    const progress = await until(async () => {
-      drain();
-      const s = await call<{ state: string; queued: number }>('GET', `/lists/${listId}/sends/${r.body.sendId}`);
-      return s.body.state === 'done' && seen.size >= want.sent ? s.body : undefined;
-    }, () => ({ received: seen.size, want }), 600_000);
+    const drain = () => {
+      for (const m of sink.messages.splice(0)) check(m);
+    };
+    const progress = await until(
+      async () => {
+        drain();
+        const s = await call<{ state: string; queued: number }>('GET', `/lists/${listId}/sends/${r.body.sendId}`);
+        return s.body.state === 'done' && seen.size >= want.sent ? s.body : undefined;
+      },
+      () => ({ received: seen.size, want }),
+      600_000,
+    );
     expect(progress).toEqual({
-      ...r.body, state: 'done', contactsSeen: CONTACTS, queued: want.sent, skippedUnsubscribed: want.unsubscribed, skippedSuppressed: want.suppressed,
-      updatedOn: expect.any(String), finishedOn: expect.any(String),
+      ...r.body,
+      state: 'done',
+      contactsSeen: CONTACTS,
+      queued: want.sent,
+      skippedUnsubscribed: want.unsubscribed,
+      skippedSuppressed: want.suppressed,
+      updatedOn: expect.any(String),
+      finishedOn: expect.any(String),
     });
     // Every recipient is final: nothing more can arrive.
-    await until(async () => {
-      const [row] = await queryRows<{ n: number | string }>(t.db, `SELECT COUNT(*) AS n FROM recipients WHERE message_id = '${r.body.messageId}' AND status NOT IN ('delivered', 'suppressed')`);
-      return Number(row!.n) === 0 ? true : undefined;
-    }, () => 'recipients still in flight', 120_000);
+    await until(
+      async () => {
+        const [row] = await queryRows<{ n: number | string }>(
+          t.db,
+          `SELECT COUNT(*) AS n FROM recipients WHERE message_id = '${r.body.messageId}' AND status NOT IN ('delivered', 'suppressed')`,
+        );
+        return Number(row!.n) === 0 ? true : undefined;
+      },
+      () => 'recipients still in flight',
+      120_000,
+    );
     drain();
     expect(problems.slice(0, 5)).toEqual([]);
     expect(seen.size).toBe(want.sent);
@@ -154,17 +186,32 @@ describe(`send to a list (${TEST_STORE_KIND})`, () => {
     expect([...seen.values()].every((n) => n === 1)).toBe(true);
 
     // Suppressed contacts: a `suppressed` recipient with its Failed event, as the Injection API does.
-    const statuses = await queryRows<{ status: string; n: number | string }>(t.db,
-      `SELECT status, COUNT(*) AS n FROM recipients WHERE message_id = '${r.body.messageId}' GROUP BY status ORDER BY status`);
-    expect(statuses.map((s) => [s.status, Number(s.n)])).toEqual([['delivered', want.sent], ['suppressed', want.suppressed]]);
-    const events = await queryRows<{ type: string; n: number | string }>(t.db,
-      `SELECT type, COUNT(*) AS n FROM events WHERE message_id = '${r.body.messageId}' AND type IN ('Queued', 'Failed') GROUP BY type ORDER BY type`);
-    expect(events.map((e) => [e.type, Number(e.n)])).toEqual([['Failed', want.suppressed], ['Queued', want.sent]]);
-    const [msg] = await queryRows<{ recipient_count: number | string; is_merge: number }>(t.db, `SELECT recipient_count, is_merge FROM messages WHERE id = '${r.body.messageId}'`);
+    const statuses = await queryRows<{ status: string; n: number | string }>(
+      t.db,
+      `SELECT status, COUNT(*) AS n FROM recipients WHERE message_id = '${r.body.messageId}' GROUP BY status ORDER BY status`,
+    );
+    expect(statuses.map((s) => [s.status, Number(s.n)])).toEqual([
+      ['delivered', want.sent],
+      ['suppressed', want.suppressed],
+    ]);
+    const events = await queryRows<{ type: string; n: number | string }>(
+      t.db,
+      `SELECT type, COUNT(*) AS n FROM events WHERE message_id = '${r.body.messageId}' AND type IN ('Queued', 'Failed') GROUP BY type ORDER BY type`,
+    );
+    expect(events.map((e) => [e.type, Number(e.n)])).toEqual([
+      ['Failed', want.suppressed],
+      ['Queued', want.sent],
+    ]);
+    const [msg] = await queryRows<{ recipient_count: number | string; is_merge: number }>(
+      t.db,
+      `SELECT recipient_count, is_merge FROM messages WHERE id = '${r.body.messageId}'`,
+    );
     expect([Number(msg!.recipient_count), Number(msg!.is_merge)]).toEqual([want.sent + want.suppressed, 1]);
     // MailingId and the per-contact MessageId travel with each recipient (and so with its events).
-    const [one] = await queryRows<{ mailing_id: string; custom_message_id: string; address: string }>(t.db,
-      `SELECT mailing_id, custom_message_id, address FROM recipients WHERE message_id = '${r.body.messageId}' AND address LIKE 'ok-1@%'`);
+    const [one] = await queryRows<{ mailing_id: string; custom_message_id: string; address: string }>(
+      t.db,
+      `SELECT mailing_id, custom_message_id, address FROM recipients WHERE message_id = '${r.body.messageId}' AND address LIKE 'ok-1@%'`,
+    );
     const [oneContact] = await queryRows<{ id: number | string }>(t.db, `SELECT id FROM contacts WHERE email = '${one!.address}'`);
     expect([one!.mailing_id, one!.custom_message_id]).toEqual(['spring', `c-${Number(oneContact!.id)}`]);
   }, 900_000);
@@ -180,7 +227,10 @@ describe(`send to a list: refusals and resuming (${TEST_STORE_KIND})`, () => {
   async function call<T>(method: string, path: string, body?: unknown, auth: [number, string] = [serverId, key]): Promise<{ status: number; body: T }> {
     const res = await fetch(`${t.url}/marketing/v1${path}`, {
       method,
-      headers: { authorization: `Basic ${Buffer.from(`${auth[0]}:${auth[1]}`).toString('base64')}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: `Basic ${Buffer.from(`${auth[0]}:${auth[1]}`).toString('base64')}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
@@ -200,7 +250,9 @@ describe(`send to a list: refusals and resuming (${TEST_STORE_KIND})`, () => {
     const rows = Array.from({ length: 25 }, (_, i) => ({ email: `p${i}@example.org`, firstName: `P${i}` }));
     await t.store.importContacts(serverId, listId, rows, now);
   });
-  afterAll(async () => { await t.close(); });
+  afterAll(async () => {
+    await t.close();
+  });
 
   it('refuses bad input with a clear error and writes nothing', async () => {
     const now = Date.now();
@@ -222,9 +274,24 @@ describe(`send to a list: refusals and resuming (${TEST_STORE_KIND})`, () => {
       [`/lists/${listId}/send`, { ...good, HtmlBody: null }, 400, /^NoValidBodyParts/],
       [`/lists/${listId}/send`, { ...good, To: [{ EmailAddress: 'x@example.org' }] }, 400, /leave out To, Cc, Bcc and MergeData.PerMessage/],
       [`/lists/${listId}/send`, { ...good, MergeData: { PerMessage: [[{ Field: 'DeliveryAddress', Value: 'x@example.org' }]] } }, 400, /leave out/],
-      [`/lists/${listId}/send`, { ...good, CustomHeaders: [{ Name: 'Subject', Value: 'x' }] }, 400, /CustomHeaders\[0\]\.Name: "Subject" is set from the message's own fields/],
-      [`/lists/${listId}/send`, { ...good, CustomHeaders: [{ Name: 'X-Ok', Value: 'x' }, { Name: 'dkim-signature', Value: 'v=1; d=bank.example; b=AAAA' }] }, 400,
-        /^CustomHeaders\[1\]\.Name: "dkim-signature" cannot be a custom header: Postline signs with the sending domain's DKIM keys$/],
+      [
+        `/lists/${listId}/send`,
+        { ...good, CustomHeaders: [{ Name: 'Subject', Value: 'x' }] },
+        400,
+        /CustomHeaders\[0\]\.Name: "Subject" is set from the message's own fields/,
+      ],
+      [
+        `/lists/${listId}/send`,
+        {
+          ...good,
+          CustomHeaders: [
+            { Name: 'X-Ok', Value: 'x' },
+            { Name: 'dkim-signature', Value: 'v=1; d=bank.example; b=AAAA' },
+          ],
+        },
+        400,
+        /^CustomHeaders\[1\]\.Name: "dkim-signature" cannot be a custom header: Postline signs with the sending domain's DKIM keys$/,
+      ],
       [`/lists/${listId}/send`, { ...good, Subject: 42 }, 400, /^Subject: expected a string$/],
       [`/lists/${listId}/send`, [good], 400, /^the body must be a JSON object$/],
     ];
@@ -270,17 +337,27 @@ describe(`send to a list: refusals and resuming (${TEST_STORE_KIND})`, () => {
     expect(rows.map((x) => x.address)).toEqual(Array.from({ length: 25 }, (_, i) => `p${i}@example.org`).sort());
     const progress = await call<Record<string, unknown>>('GET', `/lists/${listId}/sends/${r.body.sendId}`);
     expect(progress.body).toMatchObject({ state: 'done', contactsSeen: 25, queued: 25, skippedUnsubscribed: 0, skippedSuppressed: 0 });
-    const merge = await queryRows<{ merge: string }>(t.db, `SELECT merge FROM recipients WHERE message_id = '${r.body.messageId}' AND address = 'p3@example.org'`);
+    const merge = await queryRows<{ merge: string }>(
+      t.db,
+      `SELECT merge FROM recipients WHERE message_id = '${r.body.messageId}' AND address = 'p3@example.org'`,
+    );
     expect(JSON.parse(merge[0]!.merge)).toEqual([
-      { field: 'DeliveryAddress', value: 'p3@example.org' }, { field: 'EmailAddress', value: 'p3@example.org' },
-      { field: 'FirstName', value: 'P3' }, { field: 'LastName', value: '' }, { field: 'RecipientName', value: 'P3' },
+      { field: 'DeliveryAddress', value: 'p3@example.org' },
+      { field: 'EmailAddress', value: 'p3@example.org' },
+      { field: 'FirstName', value: 'P3' },
+      { field: 'LastName', value: '' },
+      { field: 'RecipientName', value: 'P3' },
       { field: 'ContactId', value: expect.stringMatching(/^\d+$/) },
     ]);
   });
 
   it('sends the stored template an ApiTemplate names (its placeholders merge per contact at delivery); an unknown or foreign one writes nothing', async () => {
     const now = Date.now();
-    const mine = await t.store.createTemplate(serverId, { name: 'news', subject: 'Template subject', htmlBody: '<p>Dear %%FirstName%%</p>', textBody: null, ampBody: null }, now);
+    const mine = await t.store.createTemplate(
+      serverId,
+      { name: 'news', subject: 'Template subject', htmlBody: '<p>Dear %%FirstName%%</p>', textBody: null, ampBody: null },
+      now,
+    );
     const theirs = await t.store.createTemplate(other.serverId, { name: 'theirs', subject: null, htmlBody: '<p>x</p>', textBody: null, ampBody: null }, now);
     const { HtmlBody: _html, ...noBody } = good;
     const before = await written();
@@ -310,20 +387,39 @@ describe(`send to a list: refusals and resuming (${TEST_STORE_KIND})`, () => {
     const rowsBefore = await recipientRows();
     let woken = 0;
     let added = 0;
-    const expander = new ListSendExpander({ store: t.store, log: createLogger('silent'), now: Date.now, onExpanded: (n) => { woken += 1; added += n; }, pollMs: 50, batchSize: 10 });
+    const expander = new ListSendExpander({
+      store: t.store,
+      log: createLogger('silent'),
+      now: Date.now,
+      onExpanded: (n) => {
+        woken += 1;
+        added += n;
+      },
+      pollMs: 50,
+      batchSize: 10,
+    });
     expander.start();
     try {
-      await until(async () => ((await t.store.expandingListSends(10)).length === 0 ? true : undefined), () => 'sends still expanding');
+      await until(
+        async () => ((await t.store.expandingListSends(10)).length === 0 ? true : undefined),
+        () => 'sends still expanding',
+      );
     } finally {
       await expander.stop();
     }
     expect(woken).toBeGreaterThan(0);
     // What this expander committed (this send's rest, and sends earlier tests left), not the batch before the "crash".
-    expect(added).toBe(await recipientRows() - rowsBefore);
+    expect(added).toBe((await recipientRows()) - rowsBefore);
     expect(added).toBeGreaterThanOrEqual(26 - 7);
-    const rows = await queryRows<{ n: number | string; d: number | string }>(t.db,
-      `SELECT COUNT(*) AS n, COUNT(DISTINCT address) AS d FROM recipients WHERE message_id = '${r.body.messageId}'`);
+    const rows = await queryRows<{ n: number | string; d: number | string }>(
+      t.db,
+      `SELECT COUNT(*) AS n, COUNT(DISTINCT address) AS d FROM recipients WHERE message_id = '${r.body.messageId}'`,
+    );
     expect([Number(rows[0]!.n), Number(rows[0]!.d)]).toEqual([26, 26]); // the 25 and late@, added before this send
-    expect((await call<{ state: string }>('GET', `/lists/${listId}/sends/${r.body.sendId}`)).body).toMatchObject({ state: 'done', contactsSeen: 26, queued: 26 });
+    expect((await call<{ state: string }>('GET', `/lists/${listId}/sends/${r.body.sendId}`)).body).toMatchObject({
+      state: 'done',
+      contactsSeen: 26,
+      queued: 26,
+    });
   });
 });

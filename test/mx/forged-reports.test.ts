@@ -46,20 +46,53 @@ describe(`MX listener: forged bounces and complaints change nothing (${TEST_STOR
     db = await createTestDb();
     store = await db.open();
     credentials = (await ensureBootstrap(store, db.dataDir, Date.now())).credentials;
-    const config = loadConfig({}, {
-      dataDir: db.dataDir, databaseUrl: db.databaseUrl, httpHost: '127.0.0.1', httpPort: 0, logLevel: 'info', hostname: 'postline.test',
-      mxPort: 0, submissionPort: 0, smtpHost: '127.0.0.1', outboundPort: sink.port, bounceDomain: BOUNCE_DOMAIN,
+    const config = loadConfig(
+      {},
+      {
+        dataDir: db.dataDir,
+        databaseUrl: db.databaseUrl,
+        httpHost: '127.0.0.1',
+        httpPort: 0,
+        logLevel: 'info',
+        hostname: 'postline.test',
+        mxPort: 0,
+        submissionPort: 0,
+        smtpHost: '127.0.0.1',
+        outboundPort: sink.port,
+        bounceDomain: BOUNCE_DOMAIN,
+      },
+    );
+    const out = new Writable({
+      write(chunk, _enc, cb) {
+        logs.push(JSON.parse(String(chunk)) as Record<string, unknown>);
+        cb();
+      },
     });
-    const out = new Writable({ write(chunk, _enc, cb) { logs.push(JSON.parse(String(chunk)) as Record<string, unknown>); cb(); } });
-    app = await startApp({
-      config, log: createLogger('info', out), store, now: Date.now,
-      dns: fakeDns({ 'sink.test': { mx: [{ exchange: '127.0.0.1', priority: 10 }] } }), delivery: { pollMs: 50 },
-    }, ['api', 'smtp', 'delivery']);
+    app = await startApp(
+      {
+        config,
+        log: createLogger('info', out),
+        store,
+        now: Date.now,
+        dns: fakeDns({ 'sink.test': { mx: [{ exchange: '127.0.0.1', priority: 10 }] } }),
+        delivery: { pollMs: 50 },
+      },
+      ['api', 'smtp', 'delivery'],
+    );
     const res = await fetch(`http://127.0.0.1:${app.httpPort}/api/v1/email`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
-        ServerId: credentials.serverId, ApiKey: credentials.apiKey,
-        Messages: [{ To: ['mallory', 'alice', 'bob', 'carol', 'dave'].map((n) => ({ EmailAddress: `${n}@sink.test` })), From: { EmailAddress: 'sender@example.com' }, Subject: 'Hello', TextBody: 'Body' }],
+        ServerId: credentials.serverId,
+        ApiKey: credentials.apiKey,
+        Messages: [
+          {
+            To: ['mallory', 'alice', 'bob', 'carol', 'dave'].map((n) => ({ EmailAddress: `${n}@sink.test` })),
+            From: { EmailAddress: 'sender@example.com' },
+            Subject: 'Hello',
+            TextBody: 'Body',
+          },
+        ],
       }),
     });
     expect(((await res.json()) as { ErrorCode: string }).ErrorCode).toBe('Success');
@@ -108,7 +141,7 @@ describe(`MX listener: forged bounces and complaints change nothing (${TEST_STOR
     expect(tags.size).toBe(5);
   });
 
-  it('DSNs aimed at the neighbours (no tag, the attacker\'s tag, a made-up tag) and at a random id change nothing and are logged', async () => {
+  it("DSNs aimed at the neighbours (no tag, the attacker's tag, a made-up tag) and at a random id change nothing and are logged", async () => {
     const before = await state();
     const logged = forgedLogs().length;
     const mine = sunk(attacker.address).mailFrom.split(/[-@]/)[1]!;
@@ -128,8 +161,11 @@ describe(`MX listener: forged bounces and complaints change nothing (${TEST_STOR
     }
     expect(await state()).toEqual(before);
     expect(before.statuses.every((s) => s.endsWith(':delivered'))).toBe(true);
-    expect(forgedLogs().slice(logged).map((l) => ({ reason: l.reason, recipientId: l.recipientId, tracedVia: l.tracedVia }))).toEqual(
-      attempts.map((a) => ({ reason: a.reason, recipientId: a.target, tracedVia: 'rcpt-to' })));
+    expect(
+      forgedLogs()
+        .slice(logged)
+        .map((l) => ({ reason: l.reason, recipientId: l.recipientId, tracedVia: l.tracedVia })),
+    ).toEqual(attempts.map((a) => ({ reason: a.reason, recipientId: a.target, tracedVia: 'rcpt-to' })));
     const values = await counter();
     expect(values).toContainEqual(expect.objectContaining({ labels: { kind: 'bounce', outcome: 'untagged' }, value: 4 }));
     expect(values).toContainEqual(expect.objectContaining({ labels: { kind: 'bounce', outcome: 'bad-tag' }, value: 9 }));
@@ -152,7 +188,7 @@ describe(`MX listener: forged bounces and complaints change nothing (${TEST_STOR
     ]);
   });
 
-  it('a report proven for the attacker\'s own recipient but naming a neighbour\'s address changes nothing and is logged', async () => {
+  it("a report proven for the attacker's own recipient but naming a neighbour's address changes nothing and is logged", async () => {
     const before = await state();
     const logged = forgedLogs().length;
     const own = sunk(attacker.address);
@@ -174,7 +210,9 @@ describe(`MX listener: forged bounces and complaints change nothing (${TEST_STOR
     // A DSN to the Return-Path the recipient's mail was sent with.
     const bounced = neighbours[2]!;
     const m = sunk(bounced.address);
-    expect(await mx(report('postfix-5.1.1-user-unknown.eml', m.mailFrom.slice(2, m.mailFrom.indexOf('@')), bounced.address), m.mailFrom.toUpperCase())).toMatch(/^250 .*recorded/);
+    expect(await mx(report('postfix-5.1.1-user-unknown.eml', m.mailFrom.slice(2, m.mailFrom.indexOf('@')), bounced.address), m.mailFrom.toUpperCase())).toMatch(
+      /^250 .*recorded/,
+    );
     expect(await store.getRecipient(bounced.id)).toMatchObject({ status: 'failed', failureCode: 2001 });
     expect(await store.getSuppression(credentials.serverId, bounced.address)).toMatchObject({ reason: 'Bounce' });
     // A complaint that quotes only the Message-ID it received (no Original-Mail-From).
@@ -182,8 +220,11 @@ describe(`MX listener: forged bounces and complaints change nothing (${TEST_STOR
     const arf = report('arf-yahoo.eml', messageIdOf(sunk(complained.address)).split('@')[0]!, complained.address).replace(/^Original-Mail-From:.*\n/m, '');
     expect(arf).not.toMatch(/Original-Mail-From/);
     expect(await mx(arf, COMPLAINTS)).toMatch(/^250 .*recorded/);
-    expect((await store.listEvents({ messageId: complained.messageId })).filter((e) => e.recipientId === complained.id).map((e) => e.type))
-      .toEqual(['Queued', 'Delivered', 'Complaint']);
+    expect((await store.listEvents({ messageId: complained.messageId })).filter((e) => e.recipientId === complained.id).map((e) => e.type)).toEqual([
+      'Queued',
+      'Delivered',
+      'Complaint',
+    ]);
     expect(await store.getSuppression(credentials.serverId, complained.address)).toMatchObject({ reason: 'Complaint' });
     expect(forgedLogs().length).toBe(logged);
     expect(logs.filter((l) => l.event === 'mx.recorded').map((l) => l.tracedVia)).toEqual(['rcpt-to', 'message-id']);

@@ -23,20 +23,44 @@ const FIXTURE_RECIPIENT = '01M7W2Y7M07PX5VPA00K793S0K';
 const taggedBounce = async (store: Store): Promise<string> =>
   `b+${tracedLocalPart(FIXTURE_RECIPIENT, (await loadVerpKeyring(store)).tag(FIXTURE_RECIPIENT))}@mx.postline.test`;
 
-interface Harness { store: Store; server: MxServer; logs: Record<string, unknown>[]; close(): Promise<void> }
+interface Harness {
+  store: Store;
+  server: MxServer;
+  logs: Record<string, unknown>[];
+  close(): Promise<void>;
+}
 const open: Harness[] = [];
-afterEach(async () => { await Promise.all(open.splice(0).map((h) => h.close())); });
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((h) => h.close()));
+});
 
 /** The MX listener alone on port 0 over a fresh database; `wrap` may replace store methods (failures). */
 async function start(overrides: Partial<Config> = {}, wrap: (s: Store) => Store = (s) => s): Promise<Harness> {
   const db = await createTestDb();
   const store = await db.open();
   await ensureBootstrap(store, db.dataDir, Date.now());
-  const config = loadConfig({}, { dataDir: db.dataDir, databaseUrl: db.databaseUrl, logLevel: 'silent', hostname: 'mx.postline.test', smtpHost: '127.0.0.1', mxPort: 0, ...overrides });
+  const config = loadConfig(
+    {},
+    { dataDir: db.dataDir, databaseUrl: db.databaseUrl, logLevel: 'silent', hostname: 'mx.postline.test', smtpHost: '127.0.0.1', mxPort: 0, ...overrides },
+  );
   const logs: Record<string, unknown>[] = [];
-  const sink = new Writable({ write(chunk, _enc, cb) { logs.push(JSON.parse(String(chunk)) as Record<string, unknown>); cb(); } });
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      logs.push(JSON.parse(String(chunk)) as Record<string, unknown>);
+      cb();
+    },
+  });
   const server = await startMxServer({ config, log: createLogger('debug', sink), store: wrap(store), now: Date.now });
-  const h: Harness = { store, server, logs, async close() { await server.close(); await store.close(); await db.drop(); } };
+  const h: Harness = {
+    store,
+    server,
+    logs,
+    async close() {
+      await server.close();
+      await store.close();
+      await db.drop();
+    },
+  };
   open.push(h);
   return h;
 }
@@ -66,16 +90,25 @@ describe('MX listener limits and failures', () => {
   });
 
   it('answers 451 when the store fails, so the sender tries again', async () => {
-    const h = await start({}, (s) => new Proxy(s, {
-      get(target, prop, receiver) {
-        if (prop === 'getRecipient') return async () => { throw new Error('database is down'); };
-        return Reflect.get(target, prop, receiver) as unknown;
-      },
-    }));
+    const h = await start(
+      {},
+      (s) =>
+        new Proxy(s, {
+          get(target, prop, receiver) {
+            if (prop === 'getRecipient')
+              return async () => {
+                throw new Error('database is down');
+              };
+            return Reflect.get(target, prop, receiver) as unknown;
+          },
+        }),
+    );
     const transport = createTransport({ host: '127.0.0.1', port: h.server.port, secure: false, ignoreTLS: true });
     // A tag that verifies: only a proven recipient is looked up in the store.
-    const err = await transport.sendMail({ envelope: { from: '', to: [await taggedBounce(h.store)] }, raw: fixture('postfix-5.1.1-user-unknown.eml') })
-      .then(() => null, (e: { responseCode?: number; response?: string }) => e);
+    const err = await transport.sendMail({ envelope: { from: '', to: [await taggedBounce(h.store)] }, raw: fixture('postfix-5.1.1-user-unknown.eml') }).then(
+      () => null,
+      (e: { responseCode?: number; response?: string }) => e,
+    );
     transport.close();
     expect(err).toMatchObject({ responseCode: 451 });
     expect(err!.response).toMatch(/4\.3\.0/);
@@ -105,9 +138,12 @@ describe('MX listener limits and failures', () => {
 
   it('takes 8-bit messages in any charset (a DSN whose notice is ISO-8859-1 sent as 8bit) and reads them', async () => {
     const h = await start();
-    const dsn = Buffer.from(fixture('postfix-5.1.1-user-unknown.eml')
-      .replace('Content-Type: text/plain; charset=utf-8', 'Content-Type: text/plain; charset=iso-8859-1')
-      .replace('This is the mail system at host', 'Empf\xe4nger unbekannt. This is the mail system at host'), 'latin1');
+    const dsn = Buffer.from(
+      fixture('postfix-5.1.1-user-unknown.eml')
+        .replace('Content-Type: text/plain; charset=utf-8', 'Content-Type: text/plain; charset=iso-8859-1')
+        .replace('This is the mail system at host', 'Empf\xe4nger unbekannt. This is the mail system at host'),
+      'latin1',
+    );
     expect(dsn.includes(Buffer.from([0x45, 0x6d, 0x70, 0x66, 0xe4]))).toBe(true); // "Empf" and a raw 0xE4, not UTF-8
     const transport = createTransport({ host: '127.0.0.1', port: h.server.port, secure: false, ignoreTLS: true });
     const info = await transport.sendMail({ envelope: { from: '', to: [BOUNCE] }, raw: dsn });
@@ -117,7 +153,7 @@ describe('MX listener limits and failures', () => {
     expect(h.logs).toContainEqual(expect.objectContaining({ event: 'mx.report_forged', kind: 'bounce', reason: 'untagged' }));
   });
 
-  it('on the quick start\'s hostname (localhost, no dot) takes its own bounce and complaint addresses', async () => {
+  it("on the quick start's hostname (localhost, no dot) takes its own bounce and complaint addresses", async () => {
     const h = await start({ hostname: 'localhost' });
     const c = await session(h);
     await c.cmd('EHLO relay.example');
@@ -167,7 +203,18 @@ describe('MX listener limits and failures', () => {
     const store = await db.open();
     try {
       const port = (taken.address() as AddressInfo).port;
-      const config = loadConfig({}, { dataDir: db.dataDir, databaseUrl: db.databaseUrl, logLevel: 'silent', hostname: 'mx.postline.test', smtpHost: '127.0.0.1', submissionPort: 0, mxPort: port });
+      const config = loadConfig(
+        {},
+        {
+          dataDir: db.dataDir,
+          databaseUrl: db.databaseUrl,
+          logLevel: 'silent',
+          hostname: 'mx.postline.test',
+          smtpHost: '127.0.0.1',
+          submissionPort: 0,
+          mxPort: port,
+        },
+      );
       await expect(startApp({ config, log: createLogger('silent'), store, now: Date.now }, ['smtp'])).rejects.toMatchObject({ code: 'EADDRINUSE' });
     } finally {
       taken.close();

@@ -29,7 +29,9 @@ describe(`MX listener: asynchronous bounces and complaints (${TEST_STORE_KIND})`
    * the fields that name the recipient.
    */
   const reportAbout = (file: string, r: { id: string; address: string }): string =>
-    readFileSync(join(FIXTURES, file), 'utf8').replace(FIXTURE_ID, tracedLocalPart(r.id, verp.tag(r.id))).replace(NAMED_RECIPIENT, `$1:$2${r.address}`);
+    readFileSync(join(FIXTURES, file), 'utf8')
+      .replace(FIXTURE_ID, tracedLocalPart(r.id, verp.tag(r.id)))
+      .replace(NAMED_RECIPIENT, `$1:$2${r.address}`);
   const returnPath = (recipientId: string): string => `b+${tracedLocalPart(recipientId, verp.tag(recipientId))}@${BOUNCE_DOMAIN}`;
 
   let sink: SmtpSink;
@@ -51,10 +53,12 @@ describe(`MX listener: asynchronous bounces and complaints (${TEST_STORE_KIND})`
     await sink?.close();
   });
 
-  const send = (to: string) => inject(t, {
-    ServerId: t.credentials.serverId, ApiKey: t.credentials.apiKey,
-    Messages: [{ To: [{ EmailAddress: to }], From: { EmailAddress: 'sender@example.com' }, Subject: 'Hello', TextBody: 'Body' }],
-  });
+  const send = (to: string) =>
+    inject(t, {
+      ServerId: t.credentials.serverId,
+      ApiKey: t.credentials.apiKey,
+      Messages: [{ To: [{ EmailAddress: to }], From: { EmailAddress: 'sender@example.com' }, Subject: 'Hello', TextBody: 'Body' }],
+    });
   /** Injects one message to a new address at the sink and waits until it is delivered. */
   async function delivered(): Promise<StoredRecipient> {
     expect((await send(`user${++n}@sink.test`)).body.ErrorCode).toBe('Success');
@@ -82,10 +86,14 @@ describe(`MX listener: asynchronous bounces and complaints (${TEST_STORE_KIND})`
     const events = await eventsOf(r);
     expect(events.map((e) => e.type)).toEqual(['Queued', 'Delivered', 'Failed']);
     expect(events[2]!.data).toEqual({
-      FailureType: 1, FailureCode: 2001, BounceStatus: '5.1.1', Async: true,
+      FailureType: 1,
+      FailureCode: 2001,
+      BounceStatus: '5.1.1',
+      Async: true,
       Reason: '550 5.1.1 <jordan.reyes@example.org>: Recipient address rejected: User unknown in virtual mailbox table',
       DiagnosticCode: 'smtp; 550 5.1.1 <jordan.reyes@example.org>: Recipient address rejected: User unknown in virtual mailbox table',
-      RemoteMta: 'mail.example.org', Explanation: expect.any(String),
+      RemoteMta: 'mail.example.org',
+      Explanation: expect.any(String),
     });
     expect(await t.store.getRecipient(r.id)).toMatchObject({ status: 'failed', failureCode: 2001 });
     const listed = await t.store.getSuppression(t.credentials.serverId, r.address);
@@ -166,7 +174,10 @@ describe(`MX listener: asynchronous bounces and complaints (${TEST_STORE_KIND})`
     const events = await eventsOf(r);
     expect(events.map((e) => e.type)).toEqual(['Queued', 'Delivered', 'Complaint']);
     expect(events[2]!.data).toEqual({
-      FblType: 'abuse', UserAgent: 'Yahoo!-Mail-Feedback/2.0', From: 'sender@example.com', To: r.address,
+      FblType: 'abuse',
+      UserAgent: 'Yahoo!-Mail-Feedback/2.0',
+      From: 'sender@example.com',
+      To: r.address,
       // As received: SMTP carries CRLF line ends (the fixture file has LF).
       Length: Buffer.byteLength(report.replace(/\r?\n/g, '\r\n')),
     });
@@ -183,7 +194,13 @@ describe(`MX listener: asynchronous bounces and complaints (${TEST_STORE_KIND})`
   it('accepts auto-replies, read receipts, success notices and ordinary mail to the bounce address and writes nothing', async () => {
     const r = await delivered();
     const before = await allEvents();
-    for (const file of ['auto-reply-out-of-office.eml', 'auto-reply-vacation-sieve.eml', 'mdn-read-receipt.eml', 'dsn-relayed-success.eml', 'ordinary-message.eml']) {
+    for (const file of [
+      'auto-reply-out-of-office.eml',
+      'auto-reply-vacation-sieve.eml',
+      'mdn-read-receipt.eml',
+      'dsn-relayed-success.eml',
+      'ordinary-message.eml',
+    ]) {
       expect(await mx(reportAbout(file, r), [returnPath(r.id)]), file).toMatch(/^250 /);
     }
     expect(await allEvents()).toBe(before);

@@ -14,9 +14,18 @@ const RELAXED = 'mailauth/lib/dkim/body/relaxed.js';
 const PARSER = 'mailauth/lib/dkim/message-parser.js';
 const TOOLS = 'mailauth/lib/tools.js';
 
-interface Hasher { update(c: Buffer | null, final?: boolean): void; digest(enc: string): string; byteLength: number; getMimeStructureStart(): unknown; setContentType(t: unknown): void }
+interface Hasher {
+  update(c: Buffer | null, final?: boolean): void;
+  digest(enc: string): string;
+  byteLength: number;
+  getMimeStructureStart(): unknown;
+  setContentType(t: unknown): void;
+}
 type HasherClass = new (algo: string, max?: number) => Hasher;
-interface LinebreakParser { lastByte?: number; ensureLinebreaks(i: Buffer): Iterable<Buffer> }
+interface LinebreakParser {
+  lastByte?: number;
+  ensureLinebreaks(i: Buffer): Iterable<Buffer>;
+}
 type ParserClass = new () => LinebreakParser;
 type GetPublicKey = (type: string, name: string, min: number, resolver: (n: string, t: string) => Promise<unknown>) => Promise<{ publicKey: string }>;
 
@@ -40,7 +49,10 @@ const fast = {
 /** A seeded generator, so a failure names an input that can be replayed. */
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => { s = (s * 1664525 + 1013904223) >>> 0; return s / 2 ** 32; };
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
 }
 const CLEAN = ['word', 'QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=', ' ', 'a b', '\r\n', '--boundary\r\n', 'x=\r\n'];
 const DIRTY = [...CLEAN, '  ', '\t', ' \r\n', '\n', '\r', '\n\n', '\r\n\r\n\r\n', ' \t '];
@@ -52,7 +64,7 @@ function body(r: () => number, pieces: string[], n: number): Buffer {
 }
 function chunked(r: () => number, buf: Buffer): Buffer[] {
   const out: Buffer[] = [];
-  for (let at = 0; at < buf.length;) {
+  for (let at = 0; at < buf.length; ) {
     const len = 1 + Math.floor(r() * (r() < 0.2 ? 8 : 400));
     out.push(buf.subarray(at, at + len));
     at += len;
@@ -68,8 +80,11 @@ function hashWith(Cls: HasherClass, chunks: Buffer[], max?: number) {
 }
 
 const FIXTURES = join(import.meta.dirname, '../fixtures');
-const corpus = ['bounces', 'reports', 'inbound'].flatMap((dir) => readdirSync(join(FIXTURES, dir))
-  .filter((f) => f.endsWith('.eml')).map((f) => ({ name: `${dir}/${f}`, raw: readFileSync(join(FIXTURES, dir, f)) })));
+const corpus = ['bounces', 'reports', 'inbound'].flatMap((dir) =>
+  readdirSync(join(FIXTURES, dir))
+    .filter((f) => f.endsWith('.eml'))
+    .map((f) => ({ name: `${dir}/${f}`, raw: readFileSync(join(FIXTURES, dir, f)) })),
+);
 
 describe('mailauth fast paths', () => {
   it('hash the body and check the line breaks of every corpus message as mailauth does', () => {
@@ -90,7 +105,7 @@ describe('mailauth fast paths', () => {
     }
   });
 
-  it('the relaxed body hash equals mailauth\'s on clean and messy bodies, whatever the chunking', () => {
+  it("the relaxed body hash equals mailauth's on clean and messy bodies, whatever the chunking", () => {
     for (let seed = 1; seed <= 400; seed++) {
       const r = rng(seed);
       const buf = body(r, seed % 2 === 0 ? CLEAN : DIRTY, 20 + Math.floor(r() * 300));
@@ -108,7 +123,10 @@ describe('mailauth fast paths', () => {
         const p = new Cls();
         const out: Buffer[] = [];
         const lastBytes: (number | undefined)[] = [];
-        for (const c of chunks) { for (const piece of p.ensureLinebreaks(c)) out.push(Buffer.from(piece)); lastBytes.push(p.lastByte); }
+        for (const c of chunks) {
+          for (const piece of p.ensureLinebreaks(c)) out.push(Buffer.from(piece));
+          lastBytes.push(p.lastByte);
+        }
         return { bytes: Buffer.concat(out).toString('latin1'), lastBytes };
       };
       expect(run(fast.Parser), `seed ${seed}`).toEqual(run(original.Parser));
@@ -119,7 +137,10 @@ describe('mailauth fast paths', () => {
     const pem = () => generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
     let record = `v=DKIM1; k=rsa; p=${pem()}`;
     let asked = 0;
-    const resolver = async () => { asked++; return [[record]]; };
+    const resolver = async () => {
+      asked++;
+      return [[record]];
+    };
     const first = await fast.getPublicKey('DKIM', 's._domainkey.example.com', 1024, resolver);
     expect(first).toEqual(await original.getPublicKey('DKIM', 's._domainkey.example.com', 1024, resolver));
     expect(await fast.getPublicKey('DKIM', 's._domainkey.example.com', 1024, resolver)).toEqual(first);
@@ -131,10 +152,15 @@ describe('mailauth fast paths', () => {
     expect(second).toEqual(await original.getPublicKey('DKIM', 's._domainkey.example.com', 1024, resolver));
 
     record = 'v=DKIM1; k=rsa; p=';
-    const err = (p: Promise<unknown>) => p.then(() => null, (e: Error & { code?: string }) => e.code);
+    const err = (p: Promise<unknown>) =>
+      p.then(
+        () => null,
+        (e: Error & { code?: string }) => e.code,
+      );
     expect(await err(fast.getPublicKey('DKIM', 's._domainkey.example.com', 1024, resolver))).toBe('EINVALIDVAL');
     expect(await err(fast.getPublicKey('DKIM', 's._domainkey.example.com', 1024, resolver))).toBe(
-      await err(original.getPublicKey('DKIM', 's._domainkey.example.com', 1024, resolver)));
+      await err(original.getPublicKey('DKIM', 's._domainkey.example.com', 1024, resolver)),
+    );
   });
 });
 

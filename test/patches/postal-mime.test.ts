@@ -14,13 +14,19 @@ import { installPostalMimePatches, removePostalMimePatches } from '../../src/pat
 const publishedReadLine = (PostalMime.prototype as unknown as { readLine: unknown }).readLine;
 
 const FIXTURES = join(import.meta.dirname, '../fixtures');
-const corpus = ['bounces', 'reports', 'inbound'].flatMap((dir) => readdirSync(join(FIXTURES, dir))
-  .filter((f) => f.endsWith('.eml')).map((f) => ({ name: `${dir}/${f}`, raw: readFileSync(join(FIXTURES, dir, f)) })));
+const corpus = ['bounces', 'reports', 'inbound'].flatMap((dir) =>
+  readdirSync(join(FIXTURES, dir))
+    .filter((f) => f.endsWith('.eml'))
+    .map((f) => ({ name: `${dir}/${f}`, raw: readFileSync(join(FIXTURES, dir, f)) })),
+);
 
 /** A seeded generator, so a failure names an input that can be replayed. */
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => { s = (s * 1664525 + 1013904223) >>> 0; return s / 2 ** 32; };
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
 }
 const pick = <T>(r: () => number, list: readonly T[]): T => list[Math.floor(r() * list.length)]!;
 
@@ -41,11 +47,24 @@ function base64Lines(r: () => number): string[] {
   return lines;
 }
 
-
 /** A MIME part's body lines in one of the encodings, with the lines mail puts in bodies that look like boundaries. */
 function bodyLines(r: () => number, encoding: string): string[] {
   if (encoding === 'base64') return base64Lines(r);
-  const pool = ['plain text', '', '--', '-- ', '--not-a-boundary', '---', '- dash', 'caf\u00e9 =C3=A9 soft=', 'trailing space ', '\tindented', 'a\rbare CR', '.', 'x'.repeat(200)];
+  const pool = [
+    'plain text',
+    '',
+    '--',
+    '-- ',
+    '--not-a-boundary',
+    '---',
+    '- dash',
+    'caf\u00e9 =C3=A9 soft=',
+    'trailing space ',
+    '\tindented',
+    'a\rbare CR',
+    '.',
+    'x'.repeat(200),
+  ];
   return Array.from({ length: Math.floor(r() * 12) }, () => pick(r, pool));
 }
 
@@ -60,8 +79,13 @@ function randomMessage(r: () => number): Buffer {
   };
   const multipart = (depth: number): string[] => {
     const boundary = `b${depth}-${Math.floor(r() * 1e6)}`;
-    const out = [`Content-Type: multipart/${pick(r, ['mixed', 'alternative', 'related'])}; boundary="${boundary}"`, '', pick(r, ['', 'This is a multi-part message.'])];
-    for (let i = 1 + Math.floor(r() * 3); i > 0; i--) out.push(`--${boundary}${pick(r, ['', '', ' ', '\t'])}`, ...(depth < 2 && r() < 0.3 ? multipart(depth + 1) : leaf()));
+    const out = [
+      `Content-Type: multipart/${pick(r, ['mixed', 'alternative', 'related'])}; boundary="${boundary}"`,
+      '',
+      pick(r, ['', 'This is a multi-part message.']),
+    ];
+    for (let i = 1 + Math.floor(r() * 3); i > 0; i--)
+      out.push(`--${boundary}${pick(r, ['', '', ' ', '\t'])}`, ...(depth < 2 && r() < 0.3 ? multipart(depth + 1) : leaf()));
     if (r() < 0.85) out.push(`--${boundary}--`, ...(r() < 0.3 ? ['epilogue', '--'] : []));
     return out;
   };
@@ -79,7 +103,9 @@ async function parsed(raw: Buffer): Promise<unknown> {
   return { ...email, attachments: email.attachments.map((a) => ({ ...a, content: Buffer.from(a.content as ArrayBuffer).toString('hex') })) };
 }
 
-afterAll(async () => { await installPostalMimePatches(); });
+afterAll(async () => {
+  await installPostalMimePatches();
+});
 
 describe('postal-mime patched and as published', () => {
   it('parse the fixture corpora and random messages alike', async () => {

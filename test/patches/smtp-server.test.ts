@@ -16,18 +16,31 @@ afterEach(async () => {
   for (const c of closers.splice(0)) await c();
 });
 
-interface Run { replies: Reply[][]; messages: string[] }
+interface Run {
+  replies: Reply[][];
+  messages: string[];
+}
 
 /** Runs `sessions` (each a list of lines; '<data>' sends a message body) against a new server of `Cls`. */
 async function run(Cls: typeof SMTPServer, sessions: string[][], extra: Partial<SMTPServerOptions> = {}): Promise<Run> {
   const messages: string[] = [];
   const server = new Cls({
-    disableReverseLookup: true, logger: false, hideSTARTTLS: true, authOptional: true, banner: 'test', name: 'mx.test',
-    onRcptTo(address, _session, cb) { cb(address.address.endsWith('@refused.test') ? Object.assign(new Error('no such user'), { responseCode: 550 }) : undefined); },
+    disableReverseLookup: true,
+    logger: false,
+    hideSTARTTLS: true,
+    authOptional: true,
+    banner: 'test',
+    name: 'mx.test',
+    onRcptTo(address, _session, cb) {
+      cb(address.address.endsWith('@refused.test') ? Object.assign(new Error('no such user'), { responseCode: 550 }) : undefined);
+    },
     onData(stream, _session, cb) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => { messages.push(Buffer.concat(chunks).toString('latin1')); cb(); });
+      stream.on('end', () => {
+        messages.push(Buffer.concat(chunks).toString('latin1'));
+        cb();
+      });
     },
     ...extra,
   });
@@ -40,7 +53,10 @@ async function run(Cls: typeof SMTPServer, sessions: string[][], extra: Partial<
     const c = await RawSmtp.connect(port);
     const got = [await c.reply()];
     for (const line of lines) {
-      if (line === '<hold>') { held.push(c); break; }
+      if (line === '<hold>') {
+        held.push(c);
+        break;
+      }
       got.push(await c.cmd(line === '<data>' ? 'Subject: hi\r\n\r\nline one\r\n..dot line\r\n.' : line));
     }
     replies.push(got.map((r) => ({ code: r.code, text: r.text.replace(/\[127\.0\.0\.1\]|\d{2,}/g, 'N') })));
@@ -52,7 +68,18 @@ async function run(Cls: typeof SMTPServer, sessions: string[][], extra: Partial<
 const SESSIONS = [
   ['EHLO client.test', 'MAIL FROM:<a@sender.test>', 'RCPT TO:<b@ok.test>', 'RCPT TO:<c@refused.test>', 'DATA', '<data>', 'QUIT'],
   ['HELO client.test', 'RCPT TO:<b@ok.test>', 'DATA', 'MAIL FROM:<a@sender.test>', 'NOOP', 'RSET', 'VRFY b', 'BOGUS', 'QUIT'],
-  ['EHLO client.test', 'MAIL FROM:<a@sender.test> SIZE=100', 'RCPT TO:<b@ok.test>', 'DATA', '<data>', 'MAIL FROM:<>', 'RCPT TO:<d@ok.test>', 'DATA', '<data>', 'QUIT'],
+  [
+    'EHLO client.test',
+    'MAIL FROM:<a@sender.test> SIZE=100',
+    'RCPT TO:<b@ok.test>',
+    'DATA',
+    '<data>',
+    'MAIL FROM:<>',
+    'RCPT TO:<d@ok.test>',
+    'DATA',
+    '<data>',
+    'QUIT',
+  ],
 ];
 
 describe('smtp-server patched and as published', () => {

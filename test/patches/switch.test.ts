@@ -7,9 +7,17 @@ import { libraryPatchesOn, patchApplies, setPatchLogger } from '../../src/patche
 /** JSON log lines written through a logger at warn level. */
 function capture(): { lines: Record<string, unknown>[] } {
   const out = { lines: [] as Record<string, unknown>[] };
-  setPatchLogger(createLogger('warn', new Writable({
-    write(chunk: Buffer, _enc, done) { out.lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>); done(); },
-  })));
+  setPatchLogger(
+    createLogger(
+      'warn',
+      new Writable({
+        write(chunk: Buffer, _enc, done) {
+          out.lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
+          done();
+        },
+      }),
+    ),
+  );
   return out;
 }
 
@@ -38,7 +46,14 @@ describe('library patch switch', () => {
     expect(patchApplies('postal-mime', '0.0.1', 'an old patch')).toBe(false);
     expect(patchApplies('postal-mime', '0.0.1', 'an old patch')).toBe(false);
     expect(log.lines).toHaveLength(1);
-    expect(log.lines[0]).toMatchObject({ level: 40, event: 'library_patch.version_mismatch', patch: 'an old patch', package: 'postal-mime', writtenFor: '0.0.1', installed });
+    expect(log.lines[0]).toMatchObject({
+      level: 40,
+      event: 'library_patch.version_mismatch',
+      patch: 'an old patch',
+      package: 'postal-mime',
+      writtenFor: '0.0.1',
+      installed,
+    });
   });
 
   it('refuses every patch when switched off, without a warning', () => {

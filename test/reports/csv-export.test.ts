@@ -23,35 +23,52 @@ describe(`recipient search CSV export of ${ROWS} rows (${TEST_STORE_KIND})`, () 
     key = (await createKey(t.store, serverId, 'management')).key;
     for (let m = 0; m < 2; m++) {
       // Addresses in an order unlike their ids, so sorting by `to` really reorders.
-      const rows = Array.from({ length: ROWS / 2 }, (_, i) => [{ Field: 'DeliveryAddress', Value: `r${String((i * 7919 + m) % 100_000).padStart(5, '0')}-${m}@bulk.example` }]);
-      const r = await inject(t, { ServerId: serverId, ApiKey: t.credentials.apiKey, Messages: [{ From: { EmailAddress: 'bulk@example.com' }, Subject: `bulk ${m}`, TextBody: 'hi', To: [], MergeData: { PerMessage: rows } }] });
+      const rows = Array.from({ length: ROWS / 2 }, (_, i) => [
+        { Field: 'DeliveryAddress', Value: `r${String((i * 7919 + m) % 100_000).padStart(5, '0')}-${m}@bulk.example` },
+      ]);
+      const r = await inject(t, {
+        ServerId: serverId,
+        ApiKey: t.credentials.apiKey,
+        Messages: [{ From: { EmailAddress: 'bulk@example.com' }, Subject: `bulk ${m}`, TextBody: 'hi', To: [], MergeData: { PerMessage: rows } }],
+      });
       expect(r.body.ErrorCode, r.text.slice(0, 500)).toBe('Success');
     }
   }, 60_000);
-  afterAll(async () => { await t?.close(); });
+  afterAll(async () => {
+    await t?.close();
+  });
 
-  it.each([['to', 'asc'], ['queuedTime', 'dsc']] as const)('sorted by %s %s: every row once, in order, streamed in pieces', async (sortField, sortDirection) => {
-    const res = await fetch(`${t.url}/api/v2/servers/${serverId}/reports/recipient-search?format=csv&sortField=${sortField}&sortDirection=${sortDirection}`, { headers: { authorization: `Bearer ${key}` } });
-    expect(res.status).toBe(200);
-    const reader = res.body!.getReader();
-    const decoder = new TextDecoder();
-    let text = '';
-    let pieces = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      pieces++;
-      text += decoder.decode(value, { stream: true });
-    }
-    expect(pieces).toBeGreaterThan(1);
-    const [header, ...rows] = parseCsv(text);
-    expect(header![1]).toBe('to');
-    expect(rows).toHaveLength(ROWS);
-    expect(ROWS).toBeGreaterThan(REPORT_EXPORT_BATCH * 2);
-    const facts = await recipientFacts(t.db, serverId);
-    const want = facts.sort((a, b) => (sortField === 'to' ? byteCompare(a.address, b.address) : a.created_at - b.created_at) || byteCompare(a.id, b.id));
-    if (sortDirection === 'dsc') want.reverse();
-    expect(rows.map((r) => r[9])).toEqual(want.map((f) => f.id));
-    expect(rows.map((r) => r[1])).toEqual(want.map((f) => f.address));
-  }, 60_000);
+  it.each([
+    ['to', 'asc'],
+    ['queuedTime', 'dsc'],
+  ] as const)(
+    'sorted by %s %s: every row once, in order, streamed in pieces',
+    async (sortField, sortDirection) => {
+      const res = await fetch(`${t.url}/api/v2/servers/${serverId}/reports/recipient-search?format=csv&sortField=${sortField}&sortDirection=${sortDirection}`, {
+        headers: { authorization: `Bearer ${key}` },
+      });
+      expect(res.status).toBe(200);
+      const reader = res.body!.getReader();
+      const decoder = new TextDecoder();
+      let text = '';
+      let pieces = 0;
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        pieces++;
+        text += decoder.decode(value, { stream: true });
+      }
+      expect(pieces).toBeGreaterThan(1);
+      const [header, ...rows] = parseCsv(text);
+      expect(header![1]).toBe('to');
+      expect(rows).toHaveLength(ROWS);
+      expect(ROWS).toBeGreaterThan(REPORT_EXPORT_BATCH * 2);
+      const facts = await recipientFacts(t.db, serverId);
+      const want = facts.sort((a, b) => (sortField === 'to' ? byteCompare(a.address, b.address) : a.created_at - b.created_at) || byteCompare(a.id, b.id));
+      if (sortDirection === 'dsc') want.reverse();
+      expect(rows.map((r) => r[9])).toEqual(want.map((f) => f.id));
+      expect(rows.map((r) => r[1])).toEqual(want.map((f) => f.address));
+    },
+    60_000,
+  );
 });

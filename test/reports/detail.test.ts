@@ -6,10 +6,28 @@ import { createKey, createTenant, v2, type V2Error } from '../helpers/api-v2.js'
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
 import { query } from './sql.js';
 
-interface DetailEvent { type: string; time: string; eventId: string; recipientId: string | null; smtpReply: string | null; remoteMta: string | null; failureCode: number | null; failureType: number | null }
+interface DetailEvent {
+  type: string;
+  time: string;
+  eventId: string;
+  recipientId: string | null;
+  smtpReply: string | null;
+  remoteMta: string | null;
+  failureCode: number | null;
+  failureType: number | null;
+}
 interface Detail {
-  to: string; status: string; messageId: string; recipientId: string; attempts: number; lastReply: string | null; mx: string | null;
-  failureCode: number | null; events: DetailEvent[]; bodyRetained: boolean; rendered: string | null;
+  to: string;
+  status: string;
+  messageId: string;
+  recipientId: string;
+  attempts: number;
+  lastReply: string | null;
+  mx: string | null;
+  failureCode: number | null;
+  events: DetailEvent[];
+  bodyRetained: boolean;
+  rendered: string | null;
 }
 
 /**
@@ -33,13 +51,30 @@ describe(`message detail (${TEST_STORE_KIND})`, () => {
     serverId = t.credentials.serverId;
     key = (await createKey(t.store, serverId, 'management')).key;
     const r = await inject(t, {
-      ServerId: serverId, ApiKey: t.credentials.apiKey,
-      Messages: [{
-        From: { EmailAddress: 'shop@example.com', FriendlyName: 'The Shop' }, Subject: 'Order %%Order%% shipped', To: [],
-        TextBody: 'Hello %%Name%%, order %%Order%% is on its way.', HtmlBody: '<p>Hello <b>%%Name%%</b>, order %%Order%%.</p>', MailingId: 'ship', MessageId: 'cust-9',
-        MergeData: { PerMessage: [['ok@sink.test', 'Ann', '1'], ['permfail@sink.test', 'Bo', '2'], ['tempfail-once@sink.test', 'Cy', '3']]
-          .map(([a, n, o]) => [{ Field: 'DeliveryAddress', Value: a! }, { Field: 'Name', Value: n! }, { Field: 'Order', Value: o! }]) },
-      }],
+      ServerId: serverId,
+      ApiKey: t.credentials.apiKey,
+      Messages: [
+        {
+          From: { EmailAddress: 'shop@example.com', FriendlyName: 'The Shop' },
+          Subject: 'Order %%Order%% shipped',
+          To: [],
+          TextBody: 'Hello %%Name%%, order %%Order%% is on its way.',
+          HtmlBody: '<p>Hello <b>%%Name%%</b>, order %%Order%%.</p>',
+          MailingId: 'ship',
+          MessageId: 'cust-9',
+          MergeData: {
+            PerMessage: [
+              ['ok@sink.test', 'Ann', '1'],
+              ['permfail@sink.test', 'Bo', '2'],
+              ['tempfail-once@sink.test', 'Cy', '3'],
+            ].map(([a, n, o]) => [
+              { Field: 'DeliveryAddress', Value: a! },
+              { Field: 'Name', Value: n! },
+              { Field: 'Order', Value: o! },
+            ]),
+          },
+        },
+      ],
     });
     expect(r.body.ErrorCode, r.text).toBe('Success');
     messageId = (await query<{ id: string }>(t.db, 'SELECT id FROM messages'))[0]!.id;
@@ -54,13 +89,21 @@ describe(`message detail (${TEST_STORE_KIND})`, () => {
     await sink?.close();
   });
 
-  it("by messageId: every recipient, each with its events in order, equal to the events table", async () => {
+  it('by messageId: every recipient, each with its events in order, equal to the events table', async () => {
     const r = await detail({ messageId, sortField: 'to', sortDirection: 'asc' });
     expect(r.status, r.text).toBe(200);
     expect(r.body.total).toBe(3);
-    expect(r.body.data.map((d) => [d.to, d.status])).toEqual([['ok@sink.test', 'Delivered'], ['permfail@sink.test', 'Failed'], ['tempfail-once@sink.test', 'Delivered']]);
+    expect(r.body.data.map((d) => [d.to, d.status])).toEqual([
+      ['ok@sink.test', 'Delivered'],
+      ['permfail@sink.test', 'Failed'],
+      ['tempfail-once@sink.test', 'Delivered'],
+    ]);
     for (const d of r.body.data) {
-      const rows = await query<{ uid: string; type: string; occurred_at: number }>(t.db, 'SELECT uid, type, occurred_at FROM events WHERE recipient_id = ? ORDER BY occurred_at, id', [d.recipientId]);
+      const rows = await query<{ uid: string; type: string; occurred_at: number }>(
+        t.db,
+        'SELECT uid, type, occurred_at FROM events WHERE recipient_id = ? ORDER BY occurred_at, id',
+        [d.recipientId],
+      );
       expect(d.events.map((e) => [e.eventId, e.type, e.time])).toEqual(rows.map((e) => [e.uid, e.type, new Date(Number(e.occurred_at)).toISOString()]));
     }
     const byTo = new Map(r.body.data.map((d) => [d.to, d]));
@@ -103,7 +146,7 @@ describe(`message detail (${TEST_STORE_KIND})`, () => {
     }
   });
 
-  it('by recipientId: that recipient only; unknown ids and another server\'s ids: nothing', async () => {
+  it("by recipientId: that recipient only; unknown ids and another server's ids: nothing", async () => {
     const all = (await detail({ messageId })).body.data;
     const one = all.find((d) => d.to === 'permfail@sink.test')!;
     const r = await detail({ recipientId: one.recipientId });
@@ -113,7 +156,10 @@ describe(`message detail (${TEST_STORE_KIND})`, () => {
     expect(r.body.data[0]!.rendered).toContain('Hello Bo, order 2');
     expect((await detail({ recipientId: '01ZZZZZZZZZZZZZZZZZZZZZZZZ' })).body).toEqual({ data: [], total: 0 });
     const other = await createTenant(t.store);
-    const foreign = await v2<{ data: Detail[]; total: number }>(t, 'GET', `/servers/${other.serverId}/reports/messages/detail`, { key: other.managementKey, query: { recipientId: one.recipientId } });
+    const foreign = await v2<{ data: Detail[]; total: number }>(t, 'GET', `/servers/${other.serverId}/reports/messages/detail`, {
+      key: other.managementKey,
+      query: { recipientId: one.recipientId },
+    });
     expect(foreign.body).toEqual({ data: [], total: 0 });
   });
 
@@ -138,7 +184,7 @@ describe(`message detail (${TEST_STORE_KIND})`, () => {
     expect(await query(t.db, 'SELECT count(*) AS n FROM events')).toEqual(before);
   });
 
-  it('no key: 401; another server\'s key: 403', async () => {
+  it("no key: 401; another server's key: 403", async () => {
     expect((await detail({ messageId }, null)).status).toBe(401);
     const other = await createTenant(t.store);
     expect((await detail({ messageId }, other.managementKey)).status).toBe(403);

@@ -11,11 +11,33 @@ import { byteCompare, parseCsv, query, recipientFacts, type RecipientFact } from
  * every expectation is computed here from the rows read behind the store's back.
  */
 const WIRE: Record<string, string> = {
-  queued: 'Queued', delivering: 'Delivering', deferred: 'Deferred', delivered: 'Delivered', failed: 'Failed', suppressed: 'Suppressed', sandboxed: 'Sandboxed',
+  queued: 'Queued',
+  delivering: 'Delivering',
+  deferred: 'Deferred',
+  delivered: 'Delivered',
+  failed: 'Failed',
+  suppressed: 'Suppressed',
+  sandboxed: 'Sandboxed',
 };
-type Row = { from: string; to: string; subject: string; status: string; statusDate: string; queuedTime: string; messageId: string; customMessageId: string | null; mailingId: string | null; recipientId: string };
+type Row = {
+  from: string;
+  to: string;
+  subject: string;
+  status: string;
+  statusDate: string;
+  queuedTime: string;
+  messageId: string;
+  customMessageId: string | null;
+  mailingId: string | null;
+  recipientId: string;
+};
 const SORT_KEYS: Record<string, (f: RecipientFact) => string | number> = {
-  queuedTime: (f) => f.created_at, to: (f) => f.address, from: (f) => f.from_address, subject: (f) => f.subject, status: (f) => f.status, statusDate: (f) => f.updated_at,
+  queuedTime: (f) => f.created_at,
+  to: (f) => f.address,
+  from: (f) => f.from_address,
+  subject: (f) => f.subject,
+  status: (f) => f.status,
+  statusDate: (f) => f.updated_at,
 };
 
 function expected(facts: RecipientFact[], keep: (f: RecipientFact) => boolean, sortField = 'queuedTime', dir: 'asc' | 'dsc' = 'dsc'): Row[] {
@@ -24,8 +46,16 @@ function expected(facts: RecipientFact[], keep: (f: RecipientFact) => boolean, s
   const sorted = facts.filter(keep).sort((a, b) => cmp(key(a), key(b)) || byteCompare(a.id, b.id));
   if (dir === 'dsc') sorted.reverse();
   return sorted.map((f) => ({
-    from: f.from_address, to: f.address, subject: f.subject, status: WIRE[f.status]!, statusDate: new Date(f.updated_at).toISOString(),
-    queuedTime: new Date(f.created_at).toISOString(), messageId: f.message_id, customMessageId: f.custom_message_id, mailingId: f.mailing_id, recipientId: f.id,
+    from: f.from_address,
+    to: f.address,
+    subject: f.subject,
+    status: WIRE[f.status]!,
+    statusDate: new Date(f.updated_at).toISOString(),
+    queuedTime: new Date(f.created_at).toISOString(),
+    messageId: f.message_id,
+    customMessageId: f.custom_message_id,
+    mailingId: f.mailing_id,
+    recipientId: f.id,
   }));
 }
 
@@ -62,12 +92,31 @@ describe(`recipient search (${TEST_STORE_KIND})`, () => {
       expect(r.body.ErrorCode, r.text).toBe('Success');
     };
     const to = (...a: string[]) => a.map((EmailAddress) => ({ EmailAddress }));
-    await send({ From: { EmailAddress: 'alice@shop.example' }, Subject: 'Spring sale 50% off', MailingId: 'spring', MessageId: 'cust-1', To: to('a1@sink.test', 'permfail1@sink.test') });
-    await send({ From: { EmailAddress: 'bob@news.example' }, Subject: 'Weekly news', MailingId: 'weekly', To: to('b1@sink.test', 'tempfail1@sink.test') });
-    await send({ From: { EmailAddress: 'alice@shop.example' }, Subject: 'Spring_sale reminder', MailingId: 'spring', MessageId: 'cust-3', To: to('c1@sink.test', 'suppressed@sink.test') });
     await send({
-      From: { EmailAddress: 'carol@ship.example' }, Subject: 'Your order %%Order%%', To: [],
-      MergeData: { PerMessage: ['d1@sink.test', 'd2@sink.test', 'D3@Sink.test'].map((a, i) => [{ Field: 'DeliveryAddress', Value: a }, { Field: 'Order', Value: String(i) }]) },
+      From: { EmailAddress: 'alice@shop.example' },
+      Subject: 'Spring sale 50% off',
+      MailingId: 'spring',
+      MessageId: 'cust-1',
+      To: to('a1@sink.test', 'permfail1@sink.test'),
+    });
+    await send({ From: { EmailAddress: 'bob@news.example' }, Subject: 'Weekly news', MailingId: 'weekly', To: to('b1@sink.test', 'tempfail1@sink.test') });
+    await send({
+      From: { EmailAddress: 'alice@shop.example' },
+      Subject: 'Spring_sale reminder',
+      MailingId: 'spring',
+      MessageId: 'cust-3',
+      To: to('c1@sink.test', 'suppressed@sink.test'),
+    });
+    await send({
+      From: { EmailAddress: 'carol@ship.example' },
+      Subject: 'Your order %%Order%%',
+      To: [],
+      MergeData: {
+        PerMessage: ['d1@sink.test', 'd2@sink.test', 'D3@Sink.test'].map((a, i) => [
+          { Field: 'DeliveryAddress', Value: a },
+          { Field: 'Order', Value: String(i) },
+        ]),
+      },
     });
     await send({ From: { EmailAddress: 'Bob@News.example' }, Subject: 'Weekly news', To: to('a1@sink.test') });
     // Until every recipient has its outcome (tempfail: deferred).
@@ -76,7 +125,18 @@ describe(`recipient search (${TEST_STORE_KIND})`, () => {
       if (facts.length === 10 && facts.every((f) => !['queued', 'delivering'].includes(f.status))) break;
       await new Promise((r) => setTimeout(r, 50));
     }
-    expect(facts.map((f) => f.status).sort()).toEqual(['deferred', 'delivered', 'delivered', 'delivered', 'delivered', 'delivered', 'delivered', 'delivered', 'failed', 'suppressed']);
+    expect(facts.map((f) => f.status).sort()).toEqual([
+      'deferred',
+      'delivered',
+      'delivered',
+      'delivered',
+      'delivered',
+      'delivered',
+      'delivered',
+      'delivered',
+      'failed',
+      'suppressed',
+    ]);
   }, 30_000);
   afterAll(async () => {
     await t?.close();
@@ -97,7 +157,7 @@ describe(`recipient search (${TEST_STORE_KIND})`, () => {
     ['subject substring, _ taken literally', { subject: 'g_s' }, (f: RecipientFact) => f.subject.includes('g_s')],
     ['subject substring, any case', { subject: 'WEEKLY' }, (f: RecipientFact) => f.subject.toLowerCase().includes('weekly')],
     ['mailingId', { mailingId: 'spring' }, (f: RecipientFact) => f.mailing_id === 'spring'],
-    ['messageId (the customer\'s)', { messageId: 'cust-3' }, (f: RecipientFact) => f.custom_message_id === 'cust-3'],
+    ["messageId (the customer's)", { messageId: 'cust-3' }, (f: RecipientFact) => f.custom_message_id === 'cust-3'],
     ['status Delivered', { status: 'Delivered' }, (f: RecipientFact) => f.status === 'delivered'],
     ['status Failed', { status: 'Failed' }, (f: RecipientFact) => f.status === 'failed'],
     ['status Deferred', { status: 'Deferred' }, (f: RecipientFact) => f.status === 'deferred'],
@@ -131,7 +191,15 @@ describe(`recipient search (${TEST_STORE_KIND})`, () => {
     expect((await search({ endDate: '2001-01-01' })).body).toEqual({ data: [], total: 0 });
   });
 
-  it.each(['queuedTime', 'to', 'from', 'subject', 'status', 'statusDate'].flatMap((s) => [[s, 'asc'], [s, 'dsc']] as const))('sort %s %s, paged', async (sortField, sortDirection) => {
+  it.each(
+    ['queuedTime', 'to', 'from', 'subject', 'status', 'statusDate'].flatMap(
+      (s) =>
+        [
+          [s, 'asc'],
+          [s, 'dsc'],
+        ] as const,
+    ),
+  )('sort %s %s, paged', async (sortField, sortDirection) => {
     const { rows } = await allPages({ sortField, sortDirection }, 4);
     expect(rows).toEqual(expected(facts, () => true, sortField, sortDirection));
   });
@@ -144,12 +212,16 @@ describe(`recipient search (${TEST_STORE_KIND})`, () => {
     const queries: Record<string, string>[] = [{}, { mailingId: 'spring', sortField: 'to', sortDirection: 'asc' }, { subject: 'news', sortField: 'subject' }];
     for (const q of queries) {
       const json = await allPages(q, 100);
-      const res = await fetch(`${t.url}/api/v2/servers/${serverId}/reports/recipient-search?${new URLSearchParams({ ...q, format: 'csv' })}`, { headers: { authorization: `Bearer ${key}` } });
+      const res = await fetch(`${t.url}/api/v2/servers/${serverId}/reports/recipient-search?${new URLSearchParams({ ...q, format: 'csv' })}`, {
+        headers: { authorization: `Bearer ${key}` },
+      });
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toMatch(/^text\/csv/);
       const [header, ...rows] = parseCsv(await res.text());
       expect(header).toEqual(['queuedTime', 'to', 'from', 'subject', 'status', 'statusDate', 'messageId', 'customMessageId', 'mailingId', 'recipientId']);
-      expect(rows.map((r) => Object.fromEntries(header!.map((h, i) => [h, r[i] === '' && (h === 'customMessageId' || h === 'mailingId') ? null : r[i]])))).toEqual(json.rows);
+      expect(
+        rows.map((r) => Object.fromEntries(header!.map((h, i) => [h, r[i] === '' && (h === 'customMessageId' || h === 'mailingId') ? null : r[i]]))),
+      ).toEqual(json.rows);
     }
   });
 
@@ -175,7 +247,7 @@ describe(`recipient search (${TEST_STORE_KIND})`, () => {
     expect(await query<{ n: number }>(t.db, 'SELECT count(*) AS n FROM events')).toEqual(before);
   });
 
-  it('no key: 401; another tenant\'s key: 403 and none of this server\'s rows', async () => {
+  it("no key: 401; another tenant's key: 403 and none of this server's rows", async () => {
     expect((await search({}, null)).status).toBe(401);
     const other = await createTenant(t.store);
     const r = await search({}, other.managementKey);

@@ -47,7 +47,11 @@ describe('buckets', () => {
     const from = ceilHour(parseDateParam('2026-03-28', paris, false)!);
     const to = ceilHour(parseDateParam('2026-03-30', paris, true)!);
     const plan = planBuckets(from, to, 'day', paris);
-    expect(plan.buckets.map((b) => [b.label, (b.endHour - b.firstHour) / H])).toEqual([['2026-03-28', 24], ['2026-03-29', 23], ['2026-03-30', 24]]);
+    expect(plan.buckets.map((b) => [b.label, (b.endHour - b.firstHour) / H])).toEqual([
+      ['2026-03-28', 24],
+      ['2026-03-29', 23],
+      ['2026-03-30', 24],
+    ]);
     expect(plan.buckets[0]!.firstHour).toBe(from);
     expect(plan.buckets.at(-1)!.endHour).toBe(to);
     expect(bucketCount(from, to, 'day', paris)).toBe(3);
@@ -67,8 +71,11 @@ describe('buckets', () => {
     const from = utc('2026-01-15T00:00:00Z');
     const to = utc('2026-03-02T00:00:00Z');
     const plan = planBuckets(from, to, 'month', z);
-    expect(plan.buckets.map((b) => [b.label, new Date(b.firstHour).toISOString().slice(0, 10), new Date(b.endHour).toISOString().slice(0, 10)]))
-      .toEqual([['2026-01', '2026-01-15', '2026-02-01'], ['2026-02', '2026-02-01', '2026-03-01'], ['2026-03', '2026-03-01', '2026-03-02']]);
+    expect(plan.buckets.map((b) => [b.label, new Date(b.firstHour).toISOString().slice(0, 10), new Date(b.endHour).toISOString().slice(0, 10)])).toEqual([
+      ['2026-01', '2026-01-15', '2026-02-01'],
+      ['2026-02', '2026-02-01', '2026-03-01'],
+      ['2026-03', '2026-03-01', '2026-03-02'],
+    ]);
     expect(plan.indexOfKey.get(utc('2026-02-10T00:00:00Z') / 86_400_000)).toBe(1);
     expect(bucketCount(utc('2020-01-01T00:00:00Z'), utc('2026-01-01T00:00:00Z'), 'month', z)).toBe(72);
   });
@@ -87,7 +94,11 @@ describe('what an event counts for', () => {
   });
 
   it('dimensions: all mail, mailing, distinct tags and metadata pairs, lower-cased domains', () => {
-    const dims = dimsOf({ message: { tags: ['a', 'a', 'b'], metadata: [{ key: 'k', value: 'v' }], fromAddress: 'x@Brand.Example' }, mailingId: 'm1', rcptDomain: 'Gmail.com' });
+    const dims = dimsOf({
+      message: { tags: ['a', 'a', 'b'], metadata: [{ key: 'k', value: 'v' }], fromAddress: 'x@Brand.Example' },
+      mailingId: 'm1',
+      rcptDomain: 'Gmail.com',
+    });
     expect(dims.map(([d, v]) => `${d}:${v}`)).toEqual([':', 'mailing:m1', 'tag:a', 'tag:b', 'meta:k=v', 'from_domain:brand.example', 'rcpt_domain:gmail.com']);
   });
 

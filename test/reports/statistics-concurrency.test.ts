@@ -25,13 +25,40 @@ describe(`reports: rollups under concurrent writers (${TEST_STORE_KIND})`, () =>
     const account = await store.createAccount('a', Date.now());
     serverId = (await store.createServer({ accountId: account.id, name: 's' }, Date.now())).id;
     const template = {
-      from: { email: 'news@brand.example', friendlyName: null }, replyTo: null, to: [], cc: [], bcc: [], subject: 'hi', textBody: 'x', htmlBody: null,
-      ampBody: null, charset: null, headers: [], attachments: [], messageId: null, mailingId: null, globalMerge: [],
+      from: { email: 'news@brand.example', friendlyName: null },
+      replyTo: null,
+      to: [],
+      cc: [],
+      bcc: [],
+      subject: 'hi',
+      textBody: 'x',
+      htmlBody: null,
+      ampBody: null,
+      charset: null,
+      headers: [],
+      attachments: [],
+      messageId: null,
+      mailingId: null,
+      globalMerge: [],
     } as unknown as NewMessage['template'];
     const messages: NewMessage[] = [0, 1, 2].map((m) => ({
-      id: newId(hour), serverId, createdAt: hour, source: 'api', template, isMerge: false, sizeBytes: 1, metadata: [{ key: 'k', value: `v${m}` }],
+      id: newId(hour),
+      serverId,
+      createdAt: hour,
+      source: 'api',
+      template,
+      isMerge: false,
+      sizeBytes: 1,
+      metadata: [{ key: 'k', value: `v${m}` }],
       tags: ['all', `t${m}`],
-      recipients: Array.from({ length: 10 }, (_, i) => ({ id: newId(hour), address: `u${m}-${i}@d${i % 3}.example`, kind: 'to' as const, merge: null, mailingId: `m${m}`, messageId: null })),
+      recipients: Array.from({ length: 10 }, (_, i) => ({
+        id: newId(hour),
+        address: `u${m}-${i}@d${i % 3}.example`,
+        kind: 'to' as const,
+        merge: null,
+        mailingId: `m${m}`,
+        messageId: null,
+      })),
     }));
     await store.commitAccepts([{ messages, idempotency: null }]);
     for (const m of messages) for (const r of m.recipients) recipients.push({ id: r.id, messageId: m.id });
@@ -49,8 +76,14 @@ describe(`reports: rollups under concurrent writers (${TEST_STORE_KIND})`, () =>
   };
 
   it('64 transactions at once, each every recipient in its own order: none fails, every count adds up, each first open counts once', async () => {
-    const ev = (r: { id: string; messageId: string }, type: string, at: number, data: Record<string, unknown> | null): NewEvent =>
-      ({ serverId, messageId: r.messageId, recipientId: r.id, type, occurredAt: at, data });
+    const ev = (r: { id: string; messageId: string }, type: string, at: number, data: Record<string, unknown> | null): NewEvent => ({
+      serverId,
+      messageId: r.messageId,
+      recipientId: r.id,
+      type,
+      occurredAt: at,
+      data,
+    });
     const batches = Array.from({ length: 48 }, (_, b) => {
       // A different order per transaction: rotated and, every other one, reversed.
       const order = [...recipients.slice(b % recipients.length), ...recipients.slice(0, b % recipients.length)];

@@ -26,21 +26,37 @@ const BOUNCE_DOMAIN = 'bounces.postline.test';
 const HUMAN_UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Firefox/130.0';
 const SCANNER_UA = 'Barracuda Sentinel (EE)';
 
-interface Stats { totals: Record<string, number>; rates: Record<string, number | null>; buckets: ({ start: string; label: string } & Record<string, number>)[] }
+interface Stats {
+  totals: Record<string, number>;
+  rates: Record<string, number | null>;
+  buckets: ({ start: string; label: string } & Record<string, number>)[];
+}
 
 /** A row count behind the store's back: what a refused request must not change. */
 async function countRows(db: TestDb, table: string): Promise<number> {
   if (db.kind === 'sqlite') {
     const raw = new BetterSqlite3(join(db.dataDir, 'postline.db'), { readonly: true });
-    try { return (raw.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n; } finally { raw.close(); }
+    try {
+      return (raw.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+    } finally {
+      raw.close();
+    }
   }
   const c = new pg.Client({ connectionString: db.databaseUrl! });
   await c.connect();
-  try { return Number((await c.query(`SELECT COUNT(*) AS n FROM ${table}`)).rows[0].n); } finally { await c.end(); }
+  try {
+    return Number((await c.query(`SELECT COUNT(*) AS n FROM ${table}`)).rows[0].n);
+  } finally {
+    await c.end();
+  }
 }
 
 /** What one event and its recipient's message are, for counting by hand. */
-interface Row { e: StoredEvent; r: StoredRecipient; m: StoredMessage }
+interface Row {
+  e: StoredEvent;
+  r: StoredRecipient;
+  m: StoredMessage;
+}
 
 /**
  * The statistics counted from events, written independently of src/reporting: each metric as a
@@ -53,17 +69,34 @@ function countByHand(rows: readonly Row[]): Record<string, number> {
   const failed = (x: Row) => x.e.type === 'Failed';
   const code = (x: Row) => d(x).FailureCode as number | undefined;
   const family = (lo: number) => (x: Row) => failed(x) && code(x) !== undefined && code(x)! >= lo && code(x)! < lo + 1000;
-  const track = (type: number, machine?: boolean) => (x: Row) => x.e.type === 'Tracking' && d(x).TrackingType === type
-    && (machine === undefined || (d(x).Machine === true) === machine);
+  const track = (type: number, machine?: boolean) => (x: Row) =>
+    x.e.type === 'Tracking' && d(x).TrackingType === type && (machine === undefined || (d(x).Machine === true) === machine);
   const c = {
-    queued: n((x) => x.e.type === 'Queued'), delivered: n((x) => x.e.type === 'Delivered'), deferred: n((x) => x.e.type === 'Deferred'),
-    failed: n(failed), failedTemporary: n((x) => failed(x) && d(x).FailureType === 0), failedPermanent: n((x) => failed(x) && d(x).FailureType === 1),
+    queued: n((x) => x.e.type === 'Queued'),
+    delivered: n((x) => x.e.type === 'Delivered'),
+    deferred: n((x) => x.e.type === 'Deferred'),
+    failed: n(failed),
+    failedTemporary: n((x) => failed(x) && d(x).FailureType === 0),
+    failedPermanent: n((x) => failed(x) && d(x).FailureType === 1),
     suppressed: n((x) => failed(x) && d(x).FailureType === 2),
-    failedCode1xxx: n(family(1000)), failedCode2xxx: n(family(2000)), failedCode3xxx: n(family(3000)), failedCode4xxx: n(family(4000)),
-    failedCode5xxx: n(family(5000)), failedCode9xxx: n(family(9000)), failedCodeOther: 0,
+    failedCode1xxx: n(family(1000)),
+    failedCode2xxx: n(family(2000)),
+    failedCode3xxx: n(family(3000)),
+    failedCode4xxx: n(family(4000)),
+    failedCode5xxx: n(family(5000)),
+    failedCode9xxx: n(family(9000)),
+    failedCodeOther: 0,
     complaints: n((x) => x.e.type === 'Complaint'),
-    opens: n(track(1)), opensHuman: n(track(1, false)), opensMachine: n(track(1, true)), uniqueOpens: distinct(track(1)), uniqueOpensHuman: distinct(track(1, false)),
-    clicks: n(track(0)), clicksHuman: n(track(0, false)), clicksMachine: n(track(0, true)), uniqueClicks: distinct(track(0)), uniqueClicksHuman: distinct(track(0, false)),
+    opens: n(track(1)),
+    opensHuman: n(track(1, false)),
+    opensMachine: n(track(1, true)),
+    uniqueOpens: distinct(track(1)),
+    uniqueOpensHuman: distinct(track(1, false)),
+    clicks: n(track(0)),
+    clicksHuman: n(track(0, false)),
+    clicksMachine: n(track(0, true)),
+    uniqueClicks: distinct(track(0)),
+    uniqueClicksHuman: distinct(track(0, false)),
     unsubscribes: n(track(2)),
   };
   c.failedCodeOther = c.failed - c.failedCode1xxx - c.failedCode2xxx - c.failedCode3xxx - c.failedCode4xxx - c.failedCode5xxx - c.failedCode9xxx;
@@ -98,7 +131,11 @@ describe(`reports: statistics from the rollups (${TEST_STORE_KIND})`, () => {
   }
   async function mx(raw: string, to: string) {
     const transport = createTransport({ host: '127.0.0.1', port: t.app.mxPort!, secure: false, requireTLS: true, tls: { rejectUnauthorized: false } });
-    try { return (await transport.sendMail({ envelope: { from: '', to: [to] }, raw })).response; } finally { transport.close(); }
+    try {
+      return (await transport.sendMail({ envelope: { from: '', to: [to] }, raw })).response;
+    } finally {
+      transport.close();
+    }
   }
   async function html(address: string): Promise<string> {
     const m = sink.messages.find((x) => x.rcptTo.includes(address))!;
@@ -129,12 +166,27 @@ describe(`reports: statistics from the rollups (${TEST_STORE_KIND})`, () => {
     const body = '<html><body><p>Hello</p><a href="https://shop.example/sale">sale</a></body></html>';
     const spring = ['opener', 'clicker', 'scanned', 'unsub', 'complainer', 'permfail', 'tempfail', 'suppressed'].map((l) => `${l}@sink.test`);
     const sent = await inject(t, {
-      ServerId: serverId, ApiKey: t.credentials.apiKey,
+      ServerId: serverId,
+      ApiKey: t.credentials.apiKey,
       Messages: [
-        { To: spring.map((EmailAddress) => ({ EmailAddress })), From: { EmailAddress: 'news@Brand.example' }, Subject: 'Spring sale', HtmlBody: body,
-          MailingId: 'spring-sale', Tags: ['news', 'promo', 'promo'], Metadata: [{ Key: 'campaign', Value: 'spring' }] },
-        { To: [{ EmailAddress: 'someone@other.test' }, { EmailAddress: 'permfail-2@other.test' }], From: { EmailAddress: 'alerts@other-brand.example' },
-          Subject: 'Alert', TextBody: 'alert', MailingId: 'alerts', Tags: ['alerts'], Metadata: [{ Key: 'campaign', Value: 'ops' }] },
+        {
+          To: spring.map((EmailAddress) => ({ EmailAddress })),
+          From: { EmailAddress: 'news@Brand.example' },
+          Subject: 'Spring sale',
+          HtmlBody: body,
+          MailingId: 'spring-sale',
+          Tags: ['news', 'promo', 'promo'],
+          Metadata: [{ Key: 'campaign', Value: 'spring' }],
+        },
+        {
+          To: [{ EmailAddress: 'someone@other.test' }, { EmailAddress: 'permfail-2@other.test' }],
+          From: { EmailAddress: 'alerts@other-brand.example' },
+          Subject: 'Alert',
+          TextBody: 'alert',
+          MailingId: 'alerts',
+          Tags: ['alerts'],
+          Metadata: [{ Key: 'campaign', Value: 'ops' }],
+        },
       ],
     });
     expect(sent.body.ErrorCode).toBe('Success');
@@ -183,8 +235,21 @@ describe(`reports: statistics from the rollups (${TEST_STORE_KIND})`, () => {
     const expected = countByHand(await rows());
     // Each kind happened (a statistic that is always 0 would prove nothing).
     expect(expected).toMatchObject({ queued: 9, suppressed: 1, complaints: 1, unsubscribes: 1, opens: 5, uniqueOpens: 3, clicks: 3, failedTemporary: 1 });
-    for (const m of ['delivered', 'deferred', 'failedPermanent', 'failedCode2xxx', 'failedCode4xxx', 'failedCode9xxx', 'opensHuman', 'opensMachine',
-      'uniqueOpensHuman', 'clicksHuman', 'clicksMachine', 'uniqueClicksHuman']) expect(expected[m], m).toBeGreaterThan(0);
+    for (const m of [
+      'delivered',
+      'deferred',
+      'failedPermanent',
+      'failedCode2xxx',
+      'failedCode4xxx',
+      'failedCode9xxx',
+      'opensHuman',
+      'opensMachine',
+      'uniqueOpensHuman',
+      'clicksHuman',
+      'clicksMachine',
+      'uniqueClicksHuman',
+    ])
+      expect(expected[m], m).toBeGreaterThan(0);
     const s = await ok({ startDate: yesterday, endDate: tomorrow });
     expect(s.totals).toEqual(expected);
     const attempted = expected.delivered! + expected.failedTemporary! + expected.failedPermanent!;
@@ -248,7 +313,10 @@ describe(`reports: statistics from the rollups (${TEST_STORE_KIND})`, () => {
     const r = await stats({ ...q, format: 'csv' });
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toMatch(/^text\/csv/);
-    const lines = r.text.trimEnd().split('\r\n').map((l) => l.split(','));
+    const lines = r.text
+      .trimEnd()
+      .split('\r\n')
+      .map((l) => l.split(','));
     const header = lines[0]!;
     expect(header.slice(0, 4)).toEqual(['start', 'label', 'queued', 'delivered']);
     expect(lines).toHaveLength(json.buckets.length + 1);
@@ -258,8 +326,14 @@ describe(`reports: statistics from the rollups (${TEST_STORE_KIND})`, () => {
   });
 
   it('a rebuild from the events gives the same numbers as the live rollups', async () => {
-    const queries = [{} as Record<string, string>, { mailingId: 'spring-sale' }, { tag: 'promo' }, { recipientDomain: 'sink.test' }, { sendingDomain: 'other-brand.example' },
-      { metadataKey: 'campaign', metadataValue: 'spring' }].map((f): Record<string, string> => ({ startDate: yesterday, endDate: tomorrow, bucket: 'hour', ...f }));
+    const queries = [
+      {} as Record<string, string>,
+      { mailingId: 'spring-sale' },
+      { tag: 'promo' },
+      { recipientDomain: 'sink.test' },
+      { sendingDomain: 'other-brand.example' },
+      { metadataKey: 'campaign', metadataValue: 'spring' },
+    ].map((f): Record<string, string> => ({ startDate: yesterday, endDate: tomorrow, bucket: 'hour', ...f }));
     const live = await Promise.all(queries.map(ok));
     const rowsBefore = await countRows(t.db, 'stats_hourly');
     expect(rowsBefore).toBeGreaterThan(0);
@@ -277,7 +351,10 @@ describe(`reports: statistics from the rollups (${TEST_STORE_KIND})`, () => {
     const bad = await cli(['reports', 'rebuild', '--server', '99999'], env);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/server 99999 does not exist/);
-    for (const args of [['reports', 'frobnicate'], ['reports', 'rebuild', '--server', 'abc']]) {
+    for (const args of [
+      ['reports', 'frobnicate'],
+      ['reports', 'rebuild', '--server', 'abc'],
+    ]) {
       const r = await cli(args, env);
       expect(r.status, args.join(' ')).toBe(1);
       expect(r.stderr, args.join(' ')).toMatch(/usage: postline reports rebuild|--server needs a positive whole number/);
@@ -298,8 +375,18 @@ describe(`reports: statistics from the rollups (${TEST_STORE_KIND})`, () => {
       [{ startDate: '2020-01-01', endDate: '2026-01-01' }, 'validation_failed', 'bucket', /2193 day buckets/],
       [{ startDate: yesterday, endDate: tomorrow, bucket: 'week' }, 'validation_failed', 'bucket', /one of: hour, day, month/],
       [{ startDate: yesterday, endDate: tomorrow, timeZone: 'Mars/Olympus' }, 'validation_failed', 'timeZone', /not a time zone/],
-      [{ startDate: yesterday, endDate: tomorrow, mailingId: 'spring-sale', tag: 'promo' }, 'conflicting_filters', 'tag', /one filter at a time: mailingId and tag/],
-      [{ startDate: yesterday, endDate: tomorrow, sendingDomain: 'brand.example', metadataKey: 'campaign', metadataValue: 'spring' }, 'conflicting_filters', 'sendingDomain', /one filter at a time/],
+      [
+        { startDate: yesterday, endDate: tomorrow, mailingId: 'spring-sale', tag: 'promo' },
+        'conflicting_filters',
+        'tag',
+        /one filter at a time: mailingId and tag/,
+      ],
+      [
+        { startDate: yesterday, endDate: tomorrow, sendingDomain: 'brand.example', metadataKey: 'campaign', metadataValue: 'spring' },
+        'conflicting_filters',
+        'sendingDomain',
+        /one filter at a time/,
+      ],
       [{ startDate: yesterday, endDate: tomorrow, metadataKey: 'campaign' }, 'validation_failed', 'metadataValue', /go together/],
       [{ startDate: yesterday, endDate: tomorrow, tag: '' }, 'validation_failed', 'tag', /fewer than 1|at least 1|NOT have fewer/],
       [{ startDate: yesterday, endDate: tomorrow, format: 'xml' }, 'validation_failed', 'format', /one of: json, csv/],
@@ -316,7 +403,7 @@ describe(`reports: statistics from the rollups (${TEST_STORE_KIND})`, () => {
     expect([await countRows(t.db, 'stats_hourly'), await countRows(t.db, 'events'), await countRows(t.db, 'suppressions')]).toEqual(before);
   });
 
-  it('keys: none is 401; another tenant\'s keys are refused; an account key of the server\'s account is accepted', async () => {
+  it("keys: none is 401; another tenant's keys are refused; an account key of the server's account is accepted", async () => {
     const q = { startDate: yesterday, endDate: tomorrow };
     const none = await stats(q, null);
     expect(none.status).toBe(401);

@@ -31,10 +31,17 @@ describe(`retention (${TEST_STORE_KIND})`, () => {
   const log = createLogger('silent');
   const pass = (now: number, ages = AGES) => runRetentionPass({ store: t.store, log, now: () => now }, ages);
   const send = async (to: string, opts: { textBody?: string; idempotencyKey?: string; subject?: string } = {}) => {
-    const r = await inject(t, {
-      ServerId: serverId, ApiKey: t.credentials.apiKey,
-      Messages: [{ To: [{ EmailAddress: to }], From: { EmailAddress: 'sender@example.com' }, Subject: opts.subject ?? `to ${to}`, TextBody: opts.textBody ?? 'hello' }],
-    }, { headers: opts.idempotencyKey ? { 'idempotency-key': opts.idempotencyKey } : {} });
+    const r = await inject(
+      t,
+      {
+        ServerId: serverId,
+        ApiKey: t.credentials.apiKey,
+        Messages: [
+          { To: [{ EmailAddress: to }], From: { EmailAddress: 'sender@example.com' }, Subject: opts.subject ?? `to ${to}`, TextBody: opts.textBody ?? 'hello' },
+        ],
+      },
+      { headers: opts.idempotencyKey ? { 'idempotency-key': opts.idempotencyKey } : {} },
+    );
     expect(r.body.ErrorCode, r.text).toBe('Success');
     const [row] = await query<{ id: string; created_at: number }>(t.db, 'SELECT id, created_at FROM messages ORDER BY id DESC LIMIT 1');
     return { id: row!.id, createdAt: Number(row!.created_at) };
@@ -86,14 +93,20 @@ describe(`retention (${TEST_STORE_KIND})`, () => {
 
   it('message detail after retention: bodyRetained false, rendered null, events still there (never a 500)', async () => {
     const key = (await createKey(t.store, serverId, 'management')).key;
-    const r = await v2<{ data: { bodyRetained: boolean; rendered: string | null; events: { type: string }[]; to: string }[] }>(t, 'GET', `/servers/${serverId}/reports/messages/detail`,
-      { key, query: { toEmailAddress: 'old@sink.test' } });
+    const r = await v2<{ data: { bodyRetained: boolean; rendered: string | null; events: { type: string }[]; to: string }[] }>(
+      t,
+      'GET',
+      `/servers/${serverId}/reports/messages/detail`,
+      { key, query: { toEmailAddress: 'old@sink.test' } },
+    );
     expect(r.status, r.text).toBe(200);
     expect(r.body.data).toHaveLength(1);
     expect(r.body.data[0]).toMatchObject({ to: 'old@sink.test', bodyRetained: false, rendered: null });
     expect(r.body.data[0]!.events.map((e) => e.type)).toEqual(['Queued', 'Delivered']);
-    const waiting = await v2<{ data: { bodyRetained: boolean; rendered: string | null }[] }>(t, 'GET', `/servers/${serverId}/reports/messages/detail`,
-      { key, query: { toEmailAddress: 'tempfail-body@sink.test' } });
+    const waiting = await v2<{ data: { bodyRetained: boolean; rendered: string | null }[] }>(t, 'GET', `/servers/${serverId}/reports/messages/detail`, {
+      key,
+      query: { toEmailAddress: 'tempfail-body@sink.test' },
+    });
     expect(waiting.body.data[0]!.bodyRetained).toBe(true);
     expect(waiting.body.data[0]!.rendered).toContain('Subject: to tempfail-body@sink.test');
   });
@@ -103,9 +116,18 @@ describe(`retention (${TEST_STORE_KIND})`, () => {
     const times = [...new Set(events.map((e) => Number(e.occurred_at)))].sort((a, b) => a - b);
     expect(times.length).toBeGreaterThan(3);
     const cutoff = times[Math.floor(times.length / 2)]!;
-    const keepEvents = events.filter((e) => Number(e.occurred_at) >= cutoff).map((e) => String(e.id)).sort();
-    const recipients = await query<{ id: string; status: string; created_at: number; message_id: string }>(t.db, 'SELECT r.id, r.status, m.created_at, r.message_id FROM recipients r JOIN messages m ON m.id = r.message_id');
-    const keepRecipients = recipients.filter((r) => Number(r.created_at) >= cutoff || ['queued', 'deferred', 'delivering'].includes(r.status)).map((r) => r.id).sort();
+    const keepEvents = events
+      .filter((e) => Number(e.occurred_at) >= cutoff)
+      .map((e) => String(e.id))
+      .sort();
+    const recipients = await query<{ id: string; status: string; created_at: number; message_id: string }>(
+      t.db,
+      'SELECT r.id, r.status, m.created_at, r.message_id FROM recipients r JOIN messages m ON m.id = r.message_id',
+    );
+    const keepRecipients = recipients
+      .filter((r) => Number(r.created_at) >= cutoff || ['queued', 'deferred', 'delivering'].includes(r.status))
+      .map((r) => r.id)
+      .sort();
     const keepMessages = [...new Set(recipients.filter((r) => keepRecipients.includes(r.id)).map((r) => r.message_id))].sort();
 
     const r = await pass(cutoff + 400 * DAY);
@@ -129,12 +151,32 @@ describe(`retention (${TEST_STORE_KIND})`, () => {
   });
 
   it('inbound messages: a posted one older than the age goes with its bytes and posts; a waiting one and a young one stay', async () => {
-    const route = (await t.store.createInboundRoute({ serverId, match: `in-${newId().toLowerCase()}.example`, kind: 'domain', url: 'https://hook.example/in', secretKey: 's', signingSecret: 'whsec_x', enabled: true, validatedAt: null }, Date.now()))!;
+    const route = (await t.store.createInboundRoute(
+      {
+        serverId,
+        match: `in-${newId().toLowerCase()}.example`,
+        kind: 'domain',
+        url: 'https://hook.example/in',
+        secretKey: 's',
+        signingSecret: 'whsec_x',
+        enabled: true,
+        validatedAt: null,
+      },
+      Date.now(),
+    ))!;
     const at = Date.now();
     // Ids whose time part is exactly at-2, at-1, at: newId(t) never goes back before the last id it
     // made in this process, so ids made now could all carry `at` or later and look young.
     const idAt = (ms: number) => floorId(ms).slice(0, 10) + newId().slice(10);
-    const msgs = [idAt(at - 2), idAt(at - 1), idAt(at)].map((id, i) => ({ id, mailFrom: 'a@b.example', remoteIp: '127.0.0.1', helo: null, receivedAt: at - 2 + i, raw: Buffer.from(`Subject: ${i}\r\n\r\nbody ${i}\r\n`), posts: [{ routeId: route.id, serverId, rcptTo: `x@${route.match}` }] }));
+    const msgs = [idAt(at - 2), idAt(at - 1), idAt(at)].map((id, i) => ({
+      id,
+      mailFrom: 'a@b.example',
+      remoteIp: '127.0.0.1',
+      helo: null,
+      receivedAt: at - 2 + i,
+      raw: Buffer.from(`Subject: ${i}\r\n\r\nbody ${i}\r\n`),
+      posts: [{ routeId: route.id, serverId, rcptTo: `x@${route.match}` }],
+    }));
     await t.store.commitInboundMessages(msgs);
     // The first was posted (what the poster records), the second still waits; the third is young.
     await execSql(t.db, `UPDATE inbound_posts SET status = 'delivered' WHERE message_id = '${msgs[0]!.id}'`);
@@ -149,16 +191,27 @@ describe(`retention (${TEST_STORE_KIND})`, () => {
     const now = Date.now();
     const hours = [now - 500 * DAY, now - 401 * DAY, now - 399 * DAY, now].map((h) => Math.floor(h / 3_600_000) * 3_600_000);
     await execSql(t.db, `DELETE FROM stats_hourly WHERE hour_start < ${now - 400 * DAY}`);
-    await execSql(t.db, `INSERT INTO stats_hourly (server_id, dim, dim_value, hour_start, delivered) VALUES ${hours.map((h) => `(${serverId}, 'mailing', 'retention-test', ${h}, 3)`).join(', ')}`);
+    await execSql(
+      t.db,
+      `INSERT INTO stats_hourly (server_id, dim, dim_value, hour_start, delivered) VALUES ${hours.map((h) => `(${serverId}, 'mailing', 'retention-test', ${h}, 3)`).join(', ')}`,
+    );
     const r = await pass(now);
     expect(r.removed.stats_rollups).toBe(2);
-    expect((await query<{ hour_start: number }>(t.db, "SELECT hour_start FROM stats_hourly WHERE dim_value = 'retention-test' ORDER BY hour_start")).map((x) => Number(x.hour_start))).toEqual(hours.slice(2));
+    expect(
+      (await query<{ hour_start: number }>(t.db, "SELECT hour_start FROM stats_hourly WHERE dim_value = 'retention-test' ORDER BY hour_start")).map((x) =>
+        Number(x.hour_start),
+      ),
+    ).toEqual(hours.slice(2));
   });
 
   it.runIf(TEST_STORE_KIND === 'sqlite')('SQLite: the space deleted rows took is handed back (freelist emptied, file smaller)', async () => {
     const pragma = (name: string) => {
       const raw = new BetterSqlite3(join(t.db.dataDir, 'postline.db'));
-      try { return Number(raw.pragma(name, { simple: true })); } finally { raw.close(); }
+      try {
+        return Number(raw.pragma(name, { simple: true }));
+      } finally {
+        raw.close();
+      }
     };
     expect(pragma('auto_vacuum')).toBe(2);
     const big = 'x'.repeat(200_000);
@@ -169,7 +222,7 @@ describe(`retention (${TEST_STORE_KIND})`, () => {
     const deleted = await t.store.retentionQueries().deleteMessageBodies(Date.now() + DAY, 5_000);
     expect(deleted).toBeGreaterThanOrEqual(20);
     const free = pragma('freelist_count');
-    expect(free).toBeGreaterThan(20 * 200_000 / 4096 / 2);
+    expect(free).toBeGreaterThan((20 * 200_000) / 4096 / 2);
     const r = await pass(Date.now());
     expect(r.pagesFreed).toBeGreaterThanOrEqual(free);
     expect(pragma('freelist_count')).toBe(0);

@@ -18,10 +18,20 @@ describe('SQLite: a database made without incremental auto-vacuum is switched at
       await first.migrate();
       const account = await first.createAccount('kept', Date.now());
       await first.close();
-      const check = (f: (raw: BetterSqlite3.Database) => unknown) => { const raw = new BetterSqlite3(file); try { return f(raw); } finally { raw.close(); } };
+      const check = (f: (raw: BetterSqlite3.Database) => unknown) => {
+        const raw = new BetterSqlite3(file);
+        try {
+          return f(raw);
+        } finally {
+          raw.close();
+        }
+      };
       expect(check((raw) => raw.pragma('auto_vacuum', { simple: true }))).toBe(2);
       // As an older version left it.
-      check((raw) => { raw.pragma('auto_vacuum = NONE'); raw.exec('VACUUM'); });
+      check((raw) => {
+        raw.pragma('auto_vacuum = NONE');
+        raw.exec('VACUUM');
+      });
       expect(check((raw) => raw.pragma('auto_vacuum', { simple: true }))).toBe(0);
 
       const again = new SqliteStore(file);

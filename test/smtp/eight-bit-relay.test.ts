@@ -35,7 +35,10 @@ describe(`8-bit and SMTPUTF8 relay end to end (${TEST_STORE_KIND})`, () => {
       }),
       delivery: { pollMs: 50 },
     });
-    await t.store.addDkimKey({ domain: key.domain, selector: key.selector, algorithm: key.algorithm, privateKey: key.privateKeyPem, publicKey: key.publicKeyBase64 }, Date.now());
+    await t.store.addDkimKey(
+      { domain: key.domain, selector: key.selector, algorithm: key.algorithm, privateKey: key.privateKeyPem, publicKey: key.publicKeyBase64 },
+      Date.now(),
+    );
   });
   afterAll(async () => {
     await t.close();
@@ -75,16 +78,31 @@ describe(`8-bit and SMTPUTF8 relay end to end (${TEST_STORE_KIND})`, () => {
   });
 
   it('relays an ISO-8859-1 8bit message from nodemailer byte for byte, DKIM-signed, with BODY=8BITMIME', async () => {
-    const sent = Buffer.from([
-      'From: =?ISO-8859-1?Q?Andr=E9?= <news@brand.example>', 'To: latin@full.test', 'Subject: Caf\xe9 cr\xe8me (raw ISO-8859-1, as legacy software writes it)',
-      'Date: Sat, 05 Dec 2026 10:00:00 +0000', 'Message-ID: <latin-1@brand.example>', 'MIME-Version: 1.0',
-      'Content-Type: text/plain; charset=ISO-8859-1', 'Content-Transfer-Encoding: 8bit', '',
-      // 0xA0 (no-break space) is whitespace to a careless canonicalizer; DKIM's relaxed forms only fold SP and HTAB.
-      // (Only in the body here: mailauth's relaxed header form folds it too, against RFC 6376, and would fail any signer.)
-      'Gr\xfc\xdfe aus K\xf6ln, \xe0 bient\xf4t.', 'Cr\xe8me br\xfbl\xe9e\xa0: 5 \xa4\xa0 ', '',
-    ].join('\r\n'), 'latin1');
+    const sent = Buffer.from(
+      [
+        'From: =?ISO-8859-1?Q?Andr=E9?= <news@brand.example>',
+        'To: latin@full.test',
+        'Subject: Caf\xe9 cr\xe8me (raw ISO-8859-1, as legacy software writes it)',
+        'Date: Sat, 05 Dec 2026 10:00:00 +0000',
+        'Message-ID: <latin-1@brand.example>',
+        'MIME-Version: 1.0',
+        'Content-Type: text/plain; charset=ISO-8859-1',
+        'Content-Transfer-Encoding: 8bit',
+        '',
+        // 0xA0 (no-break space) is whitespace to a careless canonicalizer; DKIM's relaxed forms only fold SP and HTAB.
+        // (Only in the body here: mailauth's relaxed header form folds it too, against RFC 6376, and would fail any signer.)
+        'Gr\xfc\xdfe aus K\xf6ln, \xe0 bient\xf4t.',
+        'Cr\xe8me br\xfbl\xe9e\xa0: 5 \xa4\xa0 ',
+        '',
+      ].join('\r\n'),
+      'latin1',
+    );
     const transport = createTransport({
-      host: '127.0.0.1', port: t.app.smtpPort!, secure: false, requireTLS: true, tls: { rejectUnauthorized: false },
+      host: '127.0.0.1',
+      port: t.app.smtpPort!,
+      secure: false,
+      requireTLS: true,
+      tls: { rejectUnauthorized: false },
       auth: { user: String(t.credentials.serverId), pass: t.credentials.apiKey },
     });
     const info = await transport.sendMail({ envelope: { from: 'news@brand.example', to: ['latin@full.test'] }, raw: sent });
@@ -111,14 +129,30 @@ describe(`8-bit and SMTPUTF8 relay end to end (${TEST_STORE_KIND})`, () => {
   });
 
   it('relays Shift_JIS and broken 8-bit bytes as they came to a next hop without 8BITMIME, and stores them exactly', async () => {
-    const head = (to: string, charset: string) => Buffer.from([
-      'From: app@legacy.example', `To: ${to}`, 'Subject: legacy', 'Date: Sat, 05 Dec 2026 10:00:00 +0000',
-      `Message-ID: <${to}>`, `Content-Type: text/plain; charset=${charset}`, 'Content-Transfer-Encoding: 8bit', '', '',
-    ].join('\r\n'));
+    const head = (to: string, charset: string) =>
+      Buffer.from(
+        [
+          'From: app@legacy.example',
+          `To: ${to}`,
+          'Subject: legacy',
+          'Date: Sat, 05 Dec 2026 10:00:00 +0000',
+          `Message-ID: <${to}>`,
+          `Content-Type: text/plain; charset=${charset}`,
+          'Content-Transfer-Encoding: 8bit',
+          '',
+          '',
+        ].join('\r\n'),
+      );
     // "こんにちは" and "ソ" (whose second byte is a backslash) in Shift_JIS; then bytes valid in no charset.
-    const sjis = Buffer.concat([head('sjis@plain.test', 'Shift_JIS'), Buffer.from([0x82, 0xb1, 0x82, 0xf1, 0x82, 0xc9, 0x82, 0xbf, 0x82, 0xcd, 0x0d, 0x0a, 0x83, 0x5c, 0x0d, 0x0a])]);
+    const sjis = Buffer.concat([
+      head('sjis@plain.test', 'Shift_JIS'),
+      Buffer.from([0x82, 0xb1, 0x82, 0xf1, 0x82, 0xc9, 0x82, 0xbf, 0x82, 0xcd, 0x0d, 0x0a, 0x83, 0x5c, 0x0d, 0x0a]),
+    ]);
     const broken = Buffer.concat([head('broken@plain.test', 'UTF-8'), Buffer.from([0xc3, 0x28, 0xa0, 0xa1, 0xe2, 0x28, 0xa1, 0xff, 0xfe, 0x0d, 0x0a])]);
-    for (const [rcpt, sent] of [['sjis@plain.test', sjis], ['broken@plain.test', broken]] as const) {
+    for (const [rcpt, sent] of [
+      ['sjis@plain.test', sjis],
+      ['broken@plain.test', broken],
+    ] as const) {
       const id = await submit('MAIL FROM:<app@legacy.example>', [rcpt], sent);
       expect((await t.store.getMessageTemplate(id))!.rawMime!.equals(sent)).toBe(true);
       const got = await arrived(plain, rcpt);
@@ -129,7 +163,9 @@ describe(`8-bit and SMTPUTF8 relay end to end (${TEST_STORE_KIND})`, () => {
   });
 
   it('delivers UTF-8 recipients with SMTPUTF8 where offered, downgrades an IDN domain where not, and fails a UTF-8 local part there', async () => {
-    const sent = Buffer.from('From: app@legacy.example\r\nTo: undisclosed-recipients:;\r\nSubject: intl\r\nDate: Sat, 05 Dec 2026 10:00:00 +0000\r\nMessage-ID: <intl@legacy.example>\r\n\r\nhello\r\n');
+    const sent = Buffer.from(
+      'From: app@legacy.example\r\nTo: undisclosed-recipients:;\r\nSubject: intl\r\nDate: Sat, 05 Dec 2026 10:00:00 +0000\r\nMessage-ID: <intl@legacy.example>\r\n\r\nhello\r\n',
+    );
     const id = await submit('MAIL FROM:<app@legacy.example> SMTPUTF8', ['用户@例子.广告', 'user@bücher.plain', 'jöran@plain.test'], sent);
     const rows = await waitForRecipients(t.store, id, (rs) => rs.every((r) => r.status === 'delivered' || r.status === 'failed'));
     const by = new Map(rows.map((r) => [r.address, r]));
@@ -149,16 +185,25 @@ describe(`8-bit and SMTPUTF8 relay end to end (${TEST_STORE_KIND})`, () => {
     const failed = (await t.store.listEvents({ messageId: id })).find((e) => e.type === 'Failed')!;
     expect(failed.recipientId).toBe(by.get('jöran@plain.test')!.id);
     expect(failed.data).toMatchObject({
-      FailureType: 1, FailureCode: 4002, BounceStatus: '5.6.7', DiagnosticCode: null, RemoteMta: '127.0.0.3',
+      FailureType: 1,
+      FailureCode: 4002,
+      BounceStatus: '5.6.7',
+      DiagnosticCode: null,
+      RemoteMta: '127.0.0.3',
       Reason: '553 5.6.7 Non-ASCII address <jöran@plain.test> not permitted: the receiving server does not offer SMTPUTF8 (RFC 6531)',
     });
   });
 
   it('sends UTF-8 header fields with SMTPUTF8 where offered and as they are where not', async () => {
-    const sent = Buffer.from('From: Jöran <app@legacy.example>\r\nSubject: Grüße ✓\r\nDate: Sat, 05 Dec 2026 10:00:00 +0000\r\nMessage-ID: <hdr@legacy.example>\r\n\r\nÄ\r\n');
+    const sent = Buffer.from(
+      'From: Jöran <app@legacy.example>\r\nSubject: Grüße ✓\r\nDate: Sat, 05 Dec 2026 10:00:00 +0000\r\nMessage-ID: <hdr@legacy.example>\r\n\r\nÄ\r\n',
+    );
     const id = await submit('MAIL FROM:<app@legacy.example>', ['hdr@full.test', 'hdr@plain.test'], sent);
     const rows = await waitForRecipients(t.store, id, (rs) => rs.every((r) => r.status === 'delivered' || r.status === 'failed'));
-    expect(rows.map((r) => [r.address, r.status, r.failureCode]).sort()).toEqual([['hdr@full.test', 'delivered', null], ['hdr@plain.test', 'delivered', null]]);
+    expect(rows.map((r) => [r.address, r.status, r.failureCode]).sort()).toEqual([
+      ['hdr@full.test', 'delivered', null],
+      ['hdr@plain.test', 'delivered', null],
+    ]);
     const got = await arrived(full, 'hdr@full.test');
     expect(got.data.equals(sent)).toBe(true);
     expect(got.mailArgs).toMatchObject({ SMTPUTF8: true, BODY: '8BITMIME' });

@@ -52,11 +52,23 @@ async function configFor(overrides: Partial<Config>) {
   const db = await createTestDb();
   const store = await db.open();
   await ensureBootstrap(store, db.dataDir, Date.now());
-  cleanups.push(async () => { await store.close(); await db.drop(); });
-  const config = loadConfig({}, {
-    dataDir: db.dataDir, databaseUrl: db.databaseUrl, logLevel: 'silent', hostname: 'smtp.postline.test',
-    smtpHost: '127.0.0.1', submissionPort: 0, mxPort: 0, ...overrides,
+  cleanups.push(async () => {
+    await store.close();
+    await db.drop();
   });
+  const config = loadConfig(
+    {},
+    {
+      dataDir: db.dataDir,
+      databaseUrl: db.databaseUrl,
+      logLevel: 'silent',
+      hostname: 'smtp.postline.test',
+      smtpHost: '127.0.0.1',
+      submissionPort: 0,
+      mxPort: 0,
+      ...overrides,
+    },
+  );
   return { store, config };
 }
 
@@ -64,7 +76,10 @@ async function submission(overrides: Partial<Config> = {}) {
   const { store, config } = await configFor(overrides);
   const committer = new GroupCommitter<AcceptUnit, AcceptOutcome>((units) => store.commitAccepts(units), { maxBatchItems: 256, maxInFlight: 1 });
   const server = await startSubmissionServer({ config, log: createLogger('silent'), store, committer, now: Date.now });
-  cleanups.push(async () => { await server.close(); await committer.close(); });
+  cleanups.push(async () => {
+    await server.close();
+    await committer.close();
+  });
   return server;
 }
 
@@ -87,8 +102,11 @@ describe('greeting without a fixed pause', () => {
   it('the override is written against the installed smtp-server release', () => {
     const pkg = createRequire(import.meta.url).resolve('smtp-server/package.json');
     const installed = (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
-    expect(installed, 'smtp-server changed: re-read SMTPServer.connect and SMTPConnection.init of the new release against '
-      + 'src/patches/smtp-server.ts, then update PATCHED_SMTP_SERVER_VERSION').toBe(PATCHED_SMTP_SERVER_VERSION);
+    expect(
+      installed,
+      'smtp-server changed: re-read SMTPServer.connect and SMTPConnection.init of the new release against ' +
+        'src/patches/smtp-server.ts, then update PATCHED_SMTP_SERVER_VERSION',
+    ).toBe(PATCHED_SMTP_SERVER_VERSION);
   });
 
   it('the patched server greets with no timer scheduled by smtp-server', async () => {
@@ -119,7 +137,10 @@ describe('greeting without a fixed pause', () => {
     expect(timers).toEqual([1500]);
   });
 
-  for (const [name, start] of [['submission', submission], ['MX', mx]] as const) {
+  for (const [name, start] of [
+    ['submission', submission],
+    ['MX', mx],
+  ] as const) {
     it(`a configured greeting delay still refuses a ${name} client that talks first`, async () => {
       // The greeting waits a minute; the client's command arrives long before it.
       const server = await start({ smtpGreetingDelayMs: 60_000 });

@@ -46,10 +46,18 @@ describe('header section', () => {
 
 describe('buildSmtpMessage', () => {
   const mime = [
-    'From: "Sender, Inc." <sender@example.com>', 'To: One <one@example.net>, group: two@example.net;',
-    'Cc: =?UTF-8?Q?J=C3=BCrgen?= <two@example.net>', 'Bcc: blind@example.org', 'Subject: =?UTF-8?B?SGVsbG8g4pyT?=',
-    'X-xsMessageId: msg-1', 'x-XSMAILINGID:  mail-1 ', 'Date: Mon, 03 Nov 2025 09:00:00 +0000', 'Message-ID: <a@b>',
-    '', 'Hi.', '',
+    'From: "Sender, Inc." <sender@example.com>',
+    'To: One <one@example.net>, group: two@example.net;',
+    'Cc: =?UTF-8?Q?J=C3=BCrgen?= <two@example.net>',
+    'Bcc: blind@example.org',
+    'Subject: =?UTF-8?B?SGVsbG8g4pyT?=',
+    'X-xsMessageId: msg-1',
+    'x-XSMAILINGID:  mail-1 ',
+    'Date: Mon, 03 Nov 2025 09:00:00 +0000',
+    'Message-ID: <a@b>',
+    '',
+    'Hi.',
+    '',
   ].join('\r\n');
 
   it('reads the template from the headers, removes the X-xs and Bcc headers and keeps the rest byte for byte', () => {
@@ -59,16 +67,37 @@ describe('buildSmtpMessage', () => {
     expect(m).toMatchObject({ serverId: 10001, createdAt: NOW, source: 'smtp', isMerge: false, metadata: [], tags: [] });
     expect(m.template).toMatchObject({
       from: { email: 'sender@example.com', name: 'Sender, Inc.' },
-      to: [{ email: 'one@example.net', name: 'One' }, { email: 'two@example.net', name: null }],
-      cc: [{ email: 'two@example.net', name: 'Jürgen' }], bcc: [{ email: 'blind@example.org', name: null }],
-      subject: 'Hello ✓', messageId: 'msg-1', mailingId: 'mail-1', replyTo: null, textBody: null, htmlBody: null,
-      ampBody: null, charset: null, headers: [], attachments: [], globalMerge: [],
+      to: [
+        { email: 'one@example.net', name: 'One' },
+        { email: 'two@example.net', name: null },
+      ],
+      cc: [{ email: 'two@example.net', name: 'Jürgen' }],
+      bcc: [{ email: 'blind@example.org', name: null }],
+      subject: 'Hello ✓',
+      messageId: 'msg-1',
+      mailingId: 'mail-1',
+      replyTo: null,
+      textBody: null,
+      htmlBody: null,
+      ampBody: null,
+      charset: null,
+      headers: [],
+      attachments: [],
+      globalMerge: [],
     });
-    expect(text(m.template.rawMime)).toBe([
-      'From: "Sender, Inc." <sender@example.com>', 'To: One <one@example.net>, group: two@example.net;',
-      'Cc: =?UTF-8?Q?J=C3=BCrgen?= <two@example.net>', 'Subject: =?UTF-8?B?SGVsbG8g4pyT?=',
-      'Date: Mon, 03 Nov 2025 09:00:00 +0000', 'Message-ID: <a@b>', '', 'Hi.', '',
-    ].join('\r\n'));
+    expect(text(m.template.rawMime)).toBe(
+      [
+        'From: "Sender, Inc." <sender@example.com>',
+        'To: One <one@example.net>, group: two@example.net;',
+        'Cc: =?UTF-8?Q?J=C3=BCrgen?= <two@example.net>',
+        'Subject: =?UTF-8?B?SGVsbG8g4pyT?=',
+        'Date: Mon, 03 Nov 2025 09:00:00 +0000',
+        'Message-ID: <a@b>',
+        '',
+        'Hi.',
+        '',
+      ].join('\r\n'),
+    );
     expect(m.sizeBytes).toBe(m.template.rawMime!.length);
     // One delivery per envelope address (case-insensitive); the kind says where the header listed it.
     expect(m.recipients.map((x) => [x.address, x.kind, x.messageId, x.mailingId, x.merge])).toEqual([
@@ -83,8 +112,9 @@ describe('buildSmtpMessage', () => {
     if (!r.ok) throw new Error(r.reply);
     expect(r.message.template.from).toEqual({ email: 'bounce@example.com', name: null });
     expect(text(r.message.template.rawMime)).toBe(
-      'Subject: s\r\nX-Other: 1\r\nFrom: <bounce@example.com>\r\nDate: Tue, 04 Nov 2025 10:00:00 +0000\r\n'
-      + `Message-ID: <${r.message.id}@smtp.postline.test>\r\n\r\nbody\r\n`);
+      'Subject: s\r\nX-Other: 1\r\nFrom: <bounce@example.com>\r\nDate: Tue, 04 Nov 2025 10:00:00 +0000\r\n' +
+        `Message-ID: <${r.message.id}@smtp.postline.test>\r\n\r\nbody\r\n`,
+    );
     expect(r.message.template.messageId).toBeNull();
     expect(r.message.recipients.every((x) => x.mailingId === null && x.messageId === null)).toBe(true);
   });
@@ -105,10 +135,12 @@ describe('buildSmtpMessage', () => {
   it('refuses what it cannot store faithfully or deliver', () => {
     expect(build('')).toEqual({ ok: false, code: 554, reply: '5.6.0 Empty message' });
     expect(build('Subject: a\0b\r\n\r\n')).toEqual({ ok: false, code: 554, reply: '5.6.0 Message contains NUL characters' });
-    expect(build(`X-xsMessageId: ${'x'.repeat(256)}\r\n\r\n`))
-      .toEqual({ ok: false, code: 554, reply: '5.6.0 X-xsMessageId is longer than 255 characters' });
-    expect(build('Subject: s\r\n\r\n', { mailFrom: '' }))
-      .toEqual({ ok: false, code: 550, reply: '5.1.7 No sender: the From header has no valid address and MAIL FROM is empty' });
+    expect(build(`X-xsMessageId: ${'x'.repeat(256)}\r\n\r\n`)).toEqual({ ok: false, code: 554, reply: '5.6.0 X-xsMessageId is longer than 255 characters' });
+    expect(build('Subject: s\r\n\r\n', { mailFrom: '' })).toEqual({
+      ok: false,
+      code: 550,
+      reply: '5.1.7 No sender: the From header has no valid address and MAIL FROM is empty',
+    });
   });
 
   it('accepts UTF-8 (SMTPUTF8 / 8BITMIME) as is', () => {
@@ -120,11 +152,19 @@ describe('buildSmtpMessage', () => {
 
   it('keeps 8-bit bytes of any charset exactly, headers and body, and reads header fields from them', () => {
     // ISO-8859-1 (raw in the header too, as legacy software writes it), Shift_JIS, and bytes that are no charset at all.
-    const latin1 = Buffer.from('From: Jos\xe9 <jose@example.com>\r\nSubject: caf\xe9 cr\xe8me\r\nContent-Type: text/plain; charset=iso-8859-1\r\n'
-      + 'Content-Transfer-Encoding: 8bit\r\nDate: x\r\nMessage-ID: <a@b>\r\n\r\nGr\xfc\xdfe, \xe0 bient\xf4t\r\n', 'latin1');
-    const sjis = Buffer.concat([Buffer.from('From: a@example.com\r\nSubject: sjis\r\nDate: x\r\nMessage-ID: <a@b>\r\nContent-Type: text/plain; charset=Shift_JIS\r\n\r\n'),
-      Buffer.from([0x82, 0xb1, 0x82, 0xf1, 0x82, 0xc9, 0x82, 0xbf, 0x82, 0xcd, 0x0d, 0x0a, 0x83, 0x5c, 0x0d, 0x0a])]);
-    const broken = Buffer.concat([Buffer.from('From: a@example.com\r\nDate: x\r\nMessage-ID: <a@b>\r\n\r\n'), Buffer.from([0xc3, 0x28, 0xff, 0xfe, 0x80, 0x0d, 0x0a])]);
+    const latin1 = Buffer.from(
+      'From: Jos\xe9 <jose@example.com>\r\nSubject: caf\xe9 cr\xe8me\r\nContent-Type: text/plain; charset=iso-8859-1\r\n' +
+        'Content-Transfer-Encoding: 8bit\r\nDate: x\r\nMessage-ID: <a@b>\r\n\r\nGr\xfc\xdfe, \xe0 bient\xf4t\r\n',
+      'latin1',
+    );
+    const sjis = Buffer.concat([
+      Buffer.from('From: a@example.com\r\nSubject: sjis\r\nDate: x\r\nMessage-ID: <a@b>\r\nContent-Type: text/plain; charset=Shift_JIS\r\n\r\n'),
+      Buffer.from([0x82, 0xb1, 0x82, 0xf1, 0x82, 0xc9, 0x82, 0xbf, 0x82, 0xcd, 0x0d, 0x0a, 0x83, 0x5c, 0x0d, 0x0a]),
+    ]);
+    const broken = Buffer.concat([
+      Buffer.from('From: a@example.com\r\nDate: x\r\nMessage-ID: <a@b>\r\n\r\n'),
+      Buffer.from([0xc3, 0x28, 0xff, 0xfe, 0x80, 0x0d, 0x0a]),
+    ]);
     for (const raw of [latin1, sjis, broken]) {
       const r = build(raw);
       if (!r.ok) throw new Error(r.reply);

@@ -1,6 +1,9 @@
 import { connect, type Socket } from 'node:net';
 
-export interface Reply { code: number; text: string }
+export interface Reply {
+  code: number;
+  text: string;
+}
 
 /**
  * A bare SMTP client on a real socket, for what nodemailer will not send: bare LF line ends,
@@ -14,9 +17,16 @@ export class RawSmtp {
 
   private constructor(private readonly socket: Socket) {
     socket.setEncoding('utf8');
-    socket.on('data', (d: string) => { this.buf += d; this.pump(); });
-    socket.on('close', () => { this.closed = true; });
-    socket.on('error', () => { this.closed = true; });
+    socket.on('data', (d: string) => {
+      this.buf += d;
+      this.pump();
+    });
+    socket.on('close', () => {
+      this.closed = true;
+    });
+    socket.on('error', () => {
+      this.closed = true;
+    });
   }
 
   static connect(port: number, host = '127.0.0.1'): Promise<RawSmtp> {

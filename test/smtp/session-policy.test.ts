@@ -1,18 +1,27 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_RECIPIENTS_PER_MESSAGE } from '../../src/core/limits.js';
 import {
-  decideAuth, decideMailFrom, decideMessageSize, decideRcpt, parseIpAddress, parseServerIdUsername,
-  parseTrustedNetworks, trustedServerFor,
+  decideAuth,
+  decideMailFrom,
+  decideMessageSize,
+  decideRcpt,
+  parseIpAddress,
+  parseServerIdUsername,
+  parseTrustedNetworks,
+  trustedServerFor,
 } from '../../src/smtp/session-policy.js';
 
 describe('trusted networks', () => {
-  const nets = parseTrustedNetworks([
-    '127.0.0.0/8=10001', '::1/128=10001', '10.1.0.0/16=10002', '10.1.2.0/24=10003', '2001:db8::/32=10004', '0.0.0.0/0=10009',
-  ]);
+  const nets = parseTrustedNetworks(['127.0.0.0/8=10001', '::1/128=10001', '10.1.0.0/16=10002', '10.1.2.0/24=10003', '2001:db8::/32=10004', '0.0.0.0/0=10009']);
 
   it('parses CIDR=serverId entries of both families', () => {
     expect(nets.map((n) => [n.family, n.prefix, n.serverId])).toEqual([
-      [4, 8, 10001], [6, 128, 10001], [4, 16, 10002], [4, 24, 10003], [6, 32, 10004], [4, 0, 10009],
+      [4, 8, 10001],
+      [6, 128, 10001],
+      [4, 16, 10002],
+      [4, 24, 10003],
+      [6, 32, 10004],
+      [4, 0, 10009],
     ]);
     expect(Array.from(nets[4]!.bytes.subarray(0, 4))).toEqual([0x20, 0x01, 0x0d, 0xb8]);
   });
@@ -75,8 +84,11 @@ describe('session decisions', () => {
   it('AUTH needs TLS unless insecure AUTH is allowed', () => {
     expect(decideAuth({ secure: true, allowInsecureAuth: false })).toEqual({ ok: true });
     expect(decideAuth({ secure: false, allowInsecureAuth: true })).toEqual({ ok: true });
-    expect(decideAuth({ secure: false, allowInsecureAuth: false }))
-      .toEqual({ ok: false, code: 538, message: '5.7.11 Encryption required: issue STARTTLS before AUTH' });
+    expect(decideAuth({ secure: false, allowInsecureAuth: false })).toEqual({
+      ok: false,
+      code: 538,
+      message: '5.7.11 Encryption required: issue STARTTLS before AUTH',
+    });
   });
 
   it('MAIL FROM: the null sender or a valid address', () => {
@@ -94,15 +106,21 @@ describe('session decisions', () => {
     expect(rcpt({ principal: null, address: 'bad' })).toMatchObject({ code: 530 }); // strangers learn nothing more
     expect(rcpt({ address: 'bad@' })).toEqual({ ok: false, code: 501, message: '5.1.3 Bad recipient address syntax' });
     expect(rcpt({ recipientCount: MAX_RECIPIENTS_PER_MESSAGE - 1 })).toEqual({ ok: true });
-    expect(rcpt({ recipientCount: MAX_RECIPIENTS_PER_MESSAGE }))
-      .toEqual({ ok: false, code: 452, message: '4.5.3 Too many recipients (at most 10000 per message)' });
+    expect(rcpt({ recipientCount: MAX_RECIPIENTS_PER_MESSAGE })).toEqual({
+      ok: false,
+      code: 452,
+      message: '4.5.3 Too many recipients (at most 10000 per message)',
+    });
     expect(rcpt({ recipientCount: MAX_RECIPIENTS_PER_MESSAGE, alreadyListed: true })).toEqual({ ok: true });
   });
 
   it('message size', () => {
     expect(decideMessageSize({ receivedBytes: 2048, limit: 2048 })).toEqual({ ok: true });
-    expect(decideMessageSize({ receivedBytes: 2049, limit: 2048 }))
-      .toEqual({ ok: false, code: 552, message: '5.3.4 Message size exceeds fixed maximum message size (2048 bytes)' });
+    expect(decideMessageSize({ receivedBytes: 2049, limit: 2048 })).toEqual({
+      ok: false,
+      code: 552,
+      message: '5.3.4 Message size exceeds fixed maximum message size (2048 bytes)',
+    });
   });
 
   it('AUTH username is a ServerId of digits only', () => {

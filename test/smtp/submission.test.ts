@@ -12,12 +12,18 @@ import { createTestDb } from '../helpers/stores.js';
 import { RawSmtp } from './raw-client.js';
 
 interface Harness {
-  store: Store; server: SubmissionServer; credentials: Credentials; config: Config;
-  logs: Record<string, unknown>[]; close(): Promise<void>;
+  store: Store;
+  server: SubmissionServer;
+  credentials: Credentials;
+  config: Config;
+  logs: Record<string, unknown>[];
+  close(): Promise<void>;
 }
 
 const open: Harness[] = [];
-afterEach(async () => { await Promise.all(open.splice(0).map((h) => h.close())); });
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((h) => h.close()));
+});
 
 /** A fresh database, bootstrap credentials and the listener on port 0, as src/app.ts would build it. */
 type Commit = (units: AcceptUnit[]) => Promise<AcceptOutcome[]>;
@@ -25,29 +31,57 @@ async function start(overrides: (c: Credentials) => Partial<Config> = () => ({})
   const db = await createTestDb();
   const store = await db.open();
   const { credentials } = await ensureBootstrap(store, db.dataDir, Date.now());
-  const config = loadConfig({}, {
-    dataDir: db.dataDir, databaseUrl: db.databaseUrl, logLevel: 'silent', hostname: 'smtp.postline.test',
-    smtpHost: '127.0.0.1', submissionPort: 0, ...overrides(credentials),
-  });
-  const committer = new GroupCommitter<AcceptUnit, AcceptOutcome>(wrapCommit((units) => store.commitAccepts(units)),
-    { maxBatchItems: 256, maxInFlight: store.kind === 'sqlite' ? 1 : 4 });
+  const config = loadConfig(
+    {},
+    {
+      dataDir: db.dataDir,
+      databaseUrl: db.databaseUrl,
+      logLevel: 'silent',
+      hostname: 'smtp.postline.test',
+      smtpHost: '127.0.0.1',
+      submissionPort: 0,
+      ...overrides(credentials),
+    },
+  );
+  const committer = new GroupCommitter<AcceptUnit, AcceptOutcome>(
+    wrapCommit((units) => store.commitAccepts(units)),
+    { maxBatchItems: 256, maxInFlight: store.kind === 'sqlite' ? 1 : 4 },
+  );
   const logs: Record<string, unknown>[] = [];
-  const sink = new Writable({ write(chunk, _enc, cb) { logs.push(JSON.parse(String(chunk)) as Record<string, unknown>); cb(); } });
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      logs.push(JSON.parse(String(chunk)) as Record<string, unknown>);
+      cb();
+    },
+  });
   const server = await startSubmissionServer({ config, log: createLogger('debug', sink), store, committer, now: Date.now });
   const h: Harness = {
-    store, server, credentials, config, logs,
-    async close() { await server.close(); await committer.close(); await store.close(); await db.drop(); },
+    store,
+    server,
+    credentials,
+    config,
+    logs,
+    async close() {
+      await server.close();
+      await committer.close();
+      await store.close();
+      await db.drop();
+    },
   };
   open.push(h);
   return h;
 }
 
 function transport(h: Harness, opts: { auth?: { user: string; pass: string } | null; ignoreTLS?: boolean; secure?: boolean; port?: number } = {}) {
-  const auth = opts.auth === null ? undefined : opts.auth ?? { user: String(h.credentials.serverId), pass: h.credentials.apiKey };
+  const auth = opts.auth === null ? undefined : (opts.auth ?? { user: String(h.credentials.serverId), pass: h.credentials.apiKey });
   return createTransport({
-    host: '127.0.0.1', port: opts.port ?? h.server.port, secure: opts.secure ?? false,
-    requireTLS: !opts.ignoreTLS && !opts.secure, ignoreTLS: opts.ignoreTLS ?? false,
-    tls: { rejectUnauthorized: false }, auth,
+    host: '127.0.0.1',
+    port: opts.port ?? h.server.port,
+    secure: opts.secure ?? false,
+    requireTLS: !opts.ignoreTLS && !opts.secure,
+    ignoreTLS: opts.ignoreTLS ?? false,
+    tls: { rejectUnauthorized: false },
+    auth,
   });
 }
 
@@ -55,7 +89,11 @@ const queuedAs = (response: string): string => /queued as (\w+)/.exec(response)!
 
 /** The error nodemailer rejects with, for its SMTP reply fields. */
 async function failure(p: Promise<unknown>): Promise<{ responseCode?: number; response?: string; command?: string }> {
-  try { await p; } catch (err) { return err as { responseCode?: number; response?: string; command?: string }; }
+  try {
+    await p;
+  } catch (err) {
+    return err as { responseCode?: number; response?: string; command?: string };
+  }
   throw new Error('expected the send to fail');
 }
 
@@ -63,8 +101,13 @@ describe('SMTP submission listener', () => {
   it('accepts an authenticated multipart message over STARTTLS into the store', async () => {
     const h = await start();
     const info = await transport(h).sendMail({
-      from: 'Sender Name <sender@example.com>', to: 'To One <one@example.net>', cc: 'two@example.net', bcc: 'hidden@example.org',
-      subject: 'Quarterly report ✓', text: 'See attached.', html: '<p>See attached.</p>',
+      from: 'Sender Name <sender@example.com>',
+      to: 'To One <one@example.net>',
+      cc: 'two@example.net',
+      bcc: 'hidden@example.org',
+      subject: 'Quarterly report ✓',
+      text: 'See attached.',
+      html: '<p>See attached.</p>',
       attachments: [{ filename: 'report.csv', content: 'a,b\n1,2\n' }],
       headers: { 'X-xsMailingId': 'mailing-7', 'X-xsMessageId': 'msg-42' },
     });
@@ -72,7 +115,14 @@ describe('SMTP submission listener', () => {
     const id = queuedAs(info.response);
 
     const msg = await h.store.getMessage(id);
-    expect(msg).toMatchObject({ source: 'smtp', serverId: h.credentials.serverId, fromAddress: 'sender@example.com', subject: 'Quarterly report ✓', recipientCount: 3, isMerge: false });
+    expect(msg).toMatchObject({
+      source: 'smtp',
+      serverId: h.credentials.serverId,
+      fromAddress: 'sender@example.com',
+      subject: 'Quarterly report ✓',
+      recipientCount: 3,
+      isMerge: false,
+    });
     const rcpts = await h.store.listRecipients(id);
     expect(rcpts.map((r) => [r.address, r.kind, r.mailingId, r.messageId_, r.status]).sort()).toEqual([
       ['hidden@example.org', 'bcc', 'mailing-7', 'msg-42', 'queued'],
@@ -85,9 +135,17 @@ describe('SMTP submission listener', () => {
 
     const tpl = (await h.store.getMessageTemplate(id))!;
     expect(tpl).toMatchObject({
-      from: { email: 'sender@example.com', name: 'Sender Name' }, to: [{ email: 'one@example.net', name: 'To One' }],
-      cc: [{ email: 'two@example.net', name: null }], subject: 'Quarterly report ✓', messageId: 'msg-42', mailingId: 'mailing-7',
-      textBody: null, htmlBody: null, attachments: [], headers: [], replyTo: null,
+      from: { email: 'sender@example.com', name: 'Sender Name' },
+      to: [{ email: 'one@example.net', name: 'To One' }],
+      cc: [{ email: 'two@example.net', name: null }],
+      subject: 'Quarterly report ✓',
+      messageId: 'msg-42',
+      mailingId: 'mailing-7',
+      textBody: null,
+      htmlBody: null,
+      attachments: [],
+      headers: [],
+      replyTo: null,
     });
     const raw = tpl.rawMime!.toString('latin1');
     expect(raw).not.toMatch(/x-xsmessageid|x-xsmailingid/i);
@@ -103,16 +161,23 @@ describe('SMTP submission listener', () => {
 
   it('answers 250 only once the commit has finished, and 451 when it fails', async () => {
     let release!: () => void;
-    const gate = new Promise<void>((r) => { release = r; });
-    let called!: () => void;
-    const commitStarted = new Promise<void>((r) => { called = r; });
-    let failNext = false;
-    const h = await start(() => ({ allowInsecureAuth: true }), (commit) => async (units) => {
-      called();
-      await gate;
-      if (failNext) throw new Error('disk full');
-      return commit(units);
+    const gate = new Promise<void>((r) => {
+      release = r;
     });
+    let called!: () => void;
+    const commitStarted = new Promise<void>((r) => {
+      called = r;
+    });
+    let failNext = false;
+    const h = await start(
+      () => ({ allowInsecureAuth: true }),
+      (commit) => async (units) => {
+        called();
+        await gate;
+        if (failNext) throw new Error('disk full');
+        return commit(units);
+      },
+    );
     const c = await RawSmtp.login(h.server.port, h.credentials.serverId, h.credentials.apiKey);
     const sendOne = async () => {
       await c.cmd('MAIL FROM:<sender@example.com>');
@@ -122,7 +187,10 @@ describe('SMTP submission listener', () => {
       return c.reply();
     };
     let answered = false;
-    const first = sendOne().then((r) => { answered = true; return r; });
+    const first = sendOne().then((r) => {
+      answered = true;
+      return r;
+    });
     await commitStarted;
     expect(answered).toBe(false); // the commit is held: no reply may have been written
     release();
@@ -139,7 +207,10 @@ describe('SMTP submission listener', () => {
     const h = await start(() => ({ submissionTlsPort: 0 }));
     expect(h.server.tlsPort).toBeGreaterThan(0);
     const info = await transport(h, { secure: true, port: h.server.tlsPort! }).sendMail({
-      from: 'sender@example.com', to: 'one@example.net', subject: 'implicit', text: 'x',
+      from: 'sender@example.com',
+      to: 'one@example.net',
+      subject: 'implicit',
+      text: 'x',
     });
     expect(info.response).toMatch(/^250 /);
     expect(h.logs.find((l) => l.event === 'smtp.accepted')).toMatchObject({ tls: true });
@@ -155,8 +226,8 @@ describe('SMTP submission listener', () => {
 
   it('answers 535 to a wrong key, a key of another server and a malformed username, and stores nothing', async () => {
     const h = await start();
-    const send = (user: string, pass: string) => failure(transport(h, { auth: { user, pass } })
-      .sendMail({ from: 'sender@example.com', to: 'one@example.net', subject: 's', text: 'x' }));
+    const send = (user: string, pass: string) =>
+      failure(transport(h, { auth: { user, pass } }).sendMail({ from: 'sender@example.com', to: 'one@example.net', subject: 's', text: 'x' }));
     const { serverId, apiKey } = h.credentials;
     const wrong = await send(String(serverId), `${apiKey.slice(0, -1)}${apiKey.endsWith('A') ? 'B' : 'A'}`);
     expect(wrong.responseCode).toBe(535);
@@ -252,10 +323,21 @@ describe('SMTP submission listener', () => {
 
   it('close() lets a commit in flight finish and answers it 250 before closing the session', async () => {
     let release!: () => void;
-    const gate = new Promise<void>((r) => { release = r; });
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
     let called!: () => void;
-    const commitStarted = new Promise<void>((r) => { called = r; });
-    const h = await start(() => ({ allowInsecureAuth: true }), (commit) => async (units) => { called(); await gate; return commit(units); });
+    const commitStarted = new Promise<void>((r) => {
+      called = r;
+    });
+    const h = await start(
+      () => ({ allowInsecureAuth: true }),
+      (commit) => async (units) => {
+        called();
+        await gate;
+        return commit(units);
+      },
+    );
     const c = await RawSmtp.login(h.server.port, h.credentials.serverId, h.credentials.apiKey);
     await c.cmd('MAIL FROM:<sender@example.com>');
     await c.cmd('RCPT TO:<one@example.net>');
@@ -263,7 +345,9 @@ describe('SMTP submission listener', () => {
     c.write('From: sender@example.com\r\nSubject: s\r\n\r\nbody\r\n.\r\n');
     await commitStarted;
     let closed = false;
-    const closing = h.server.close().then(() => { closed = true; });
+    const closing = h.server.close().then(() => {
+      closed = true;
+    });
     await new Promise((r) => setImmediate(r));
     expect(closed).toBe(false);
     release();

@@ -6,8 +6,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadOrCreateTlsCredentials } from '../../src/smtp/tls.js';
 
 const dirs: string[] = [];
-afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
-const tempDir = (): string => { const d = mkdtempSync(join(tmpdir(), 'postline-tls-')); dirs.push(d); return d; };
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+const tempDir = (): string => {
+  const d = mkdtempSync(join(tmpdir(), 'postline-tls-'));
+  dirs.push(d);
+  return d;
+};
 const cfg = (dataDir: string, hostname = 'smtp.postline.test') => ({ dataDir, hostname, tlsCertFile: null, tlsKeyFile: null });
 
 describe('TLS credentials', () => {
@@ -29,14 +35,17 @@ describe('TLS credentials', () => {
     const ca = loadOrCreateTlsCredentials(cfg(a));
     const cb = loadOrCreateTlsCredentials(cfg(b));
     expect(loadOrCreateTlsCredentials({ ...cfg(tempDir()), tlsCertFile: join(a, 'tls', 'cert.pem'), tlsKeyFile: join(a, 'tls', 'key.pem') })).toEqual(ca);
-    expect(() => loadOrCreateTlsCredentials({ ...cfg(tempDir()), tlsCertFile: join(a, 'tls', 'cert.pem'), tlsKeyFile: join(b, 'tls', 'key.pem') }))
-      .toThrow('POSTLINE_TLS_CERT_FILE / POSTLINE_TLS_KEY_FILE: the private key does not match the certificate');
+    expect(() => loadOrCreateTlsCredentials({ ...cfg(tempDir()), tlsCertFile: join(a, 'tls', 'cert.pem'), tlsKeyFile: join(b, 'tls', 'key.pem') })).toThrow(
+      'POSTLINE_TLS_CERT_FILE / POSTLINE_TLS_KEY_FILE: the private key does not match the certificate',
+    );
     const junk = join(b, 'junk.pem');
     writeFileSync(junk, 'not pem');
-    expect(() => loadOrCreateTlsCredentials({ ...cfg(tempDir()), tlsCertFile: junk, tlsKeyFile: join(b, 'tls', 'key.pem') }))
-      .toThrow(/the certificate is not PEM X\.509/);
-    expect(() => loadOrCreateTlsCredentials({ ...cfg(tempDir()), tlsCertFile: join(b, 'missing.pem'), tlsKeyFile: junk }))
-      .toThrow(/POSTLINE_TLS_CERT_FILE: cannot read/);
+    expect(() => loadOrCreateTlsCredentials({ ...cfg(tempDir()), tlsCertFile: junk, tlsKeyFile: join(b, 'tls', 'key.pem') })).toThrow(
+      /the certificate is not PEM X\.509/,
+    );
+    expect(() => loadOrCreateTlsCredentials({ ...cfg(tempDir()), tlsCertFile: join(b, 'missing.pem'), tlsKeyFile: junk })).toThrow(
+      /POSTLINE_TLS_CERT_FILE: cannot read/,
+    );
     expect(readFileSync(join(b, 'tls', 'cert.pem'), 'utf8')).toBe(cb.cert);
   });
 });

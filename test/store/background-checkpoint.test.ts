@@ -15,7 +15,9 @@ import type { CheckpointState, Store } from '../../src/store/store.js';
  */
 describe('background WAL checkpoints (SQLite)', () => {
   const dirs: string[] = [];
-  afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
   const tempFile = () => {
     const dir = mkdtempSync(join(tmpdir(), 'postline-ckpt-'));
     dirs.push(dir);
@@ -48,7 +50,10 @@ describe('background WAL checkpoints (SQLite)', () => {
       raw.close();
     }
     const again = new BetterSqlite3(file);
-    expect((again.prepare('SELECT count(*) AS n, sum(length(v)) AS bytes FROM t').get() as { n: number; bytes: number })).toEqual({ n: 200, bytes: 200 * 16 * 1024 });
+    expect(again.prepare('SELECT count(*) AS n, sum(length(v)) AS bytes FROM t').get() as { n: number; bytes: number }).toEqual({
+      n: 200,
+      bytes: 200 * 16 * 1024,
+    });
     again.close();
   });
 
@@ -59,10 +64,17 @@ describe('background WAL checkpoints (SQLite)', () => {
     await store.migrate();
     const account = await store.createAccount('ckpt', Date.now());
     for (let i = 0; i < 40; i++) {
-      await store.commitInboundMessages([{
-        id: `m${String(i).padStart(4, '0')}`, mailFrom: 'a@example.net', remoteIp: '127.0.0.1', helo: null, receivedAt: Date.now(),
-        raw: Buffer.alloc(100_000, i), posts: [],
-      }]);
+      await store.commitInboundMessages([
+        {
+          id: `m${String(i).padStart(4, '0')}`,
+          mailFrom: 'a@example.net',
+          remoteIp: '127.0.0.1',
+          helo: null,
+          receivedAt: Date.now(),
+          raw: Buffer.alloc(100_000, i),
+          posts: [],
+        },
+      ]);
     }
     // 4 MB committed; the database file holds it once the thread has checkpointed it.
     await until(() => statSync(file).size > 4_000_000 && (store.checkpointState()?.checkpoints ?? 0) > 0);
@@ -103,14 +115,16 @@ describe('background WAL checkpoints (SQLite)', () => {
     expect(heard[0]).toMatch(/^cannot open /);
   });
 
-  it('the checkpoint thread\'s work is in /metrics: checkpoints, WAL frames, and none of it for a store without the thread', async () => {
+  it("the checkpoint thread's work is in /metrics: checkpoints, WAL frames, and none of it for a store without the thread", async () => {
     const file = tempFile();
     const store = new SqliteStore(file);
     await store.migrate();
     try {
       const metrics = createMetrics(store);
       for (let i = 0; i < 20; i++) {
-        await store.commitInboundMessages([{ id: `m${i}`, mailFrom: 'a@example.net', remoteIp: '127.0.0.1', helo: null, receivedAt: Date.now(), raw: Buffer.alloc(100_000, i), posts: [] }]);
+        await store.commitInboundMessages([
+          { id: `m${i}`, mailFrom: 'a@example.net', remoteIp: '127.0.0.1', helo: null, receivedAt: Date.now(), raw: Buffer.alloc(100_000, i), posts: [] },
+        ]);
       }
       await until(() => (store.checkpointState()?.checkpoints ?? 0) > 0);
       const text = await metrics.registry.metrics();
@@ -127,13 +141,15 @@ describe('background WAL checkpoints (SQLite)', () => {
     await memory.close();
   });
 
-  it('the checkpoint counters follow the thread\'s running totals, scrape after scrape', async () => {
+  it("the checkpoint counters follow the thread's running totals, scrape after scrape", async () => {
     let state: CheckpointState = { checkpoints: 3, errors: 0, walFrames: 120, lastError: null };
     const store = { checkpointState: () => state, countRecipientsByStatus: async () => ({}) } as unknown as Store;
     const metrics = createMetrics(store);
     const scrape = async () => {
       const text = await metrics.registry.metrics();
-      return ['checkpoints_total', 'checkpoint_errors_total', 'wal_frames'].map((n) => Number(new RegExp(`^postline_sqlite_${n} (\\d+)$`, 'm').exec(text)?.[1]));
+      return ['checkpoints_total', 'checkpoint_errors_total', 'wal_frames'].map((n) =>
+        Number(new RegExp(`^postline_sqlite_${n} (\\d+)$`, 'm').exec(text)?.[1]),
+      );
     };
     expect(await scrape()).toEqual([3, 0, 120]);
     state = { checkpoints: 5, errors: 2, walFrames: 40, lastError: 'disk I/O error' };
@@ -158,7 +174,7 @@ describe('background WAL checkpoints (SQLite)', () => {
     }
   });
 
-  it(':memory: keeps SQLite\'s own checkpoints (there is no file to share with a thread)', async () => {
+  it(":memory: keeps SQLite's own checkpoints (there is no file to share with a thread)", async () => {
     const store = new SqliteStore(':memory:');
     await store.migrate();
     expect(store.checkpointState()).toBeNull();

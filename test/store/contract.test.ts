@@ -47,7 +47,7 @@ describe(`Store contract (${TEST_STORE_KIND})`, () => {
     expect((await store.findApiKeyForAuth(k.publicId))!.revokedAt).toBe(now + 1);
   });
 
-  it('stores a relayed message\'s raw MIME as bytes: 8-bit in any charset comes back exactly', async () => {
+  it("stores a relayed message's raw MIME as bytes: 8-bit in any charset comes back exactly", async () => {
     const bytes = Buffer.concat([
       Buffer.from('Subject: caf\xe9\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\r\nGr\xfc\xdfe\r\n', 'latin1'),
       Buffer.from([0x82, 0xb1, 0x82, 0xf1, 0xc3, 0x28, 0xff, 0xfe, 0x80, 0x0d, 0x0a]), // Shift_JIS, then bytes of no charset
@@ -68,8 +68,11 @@ describe(`Store contract (${TEST_STORE_KIND})`, () => {
     const text = 'Subject: Grüße ✓\r\n\r\nÄ\r\n';
     // A row as the accept path wrote it before migration 18: the raw MIME inside the JSON, raw_mime empty.
     const db = (store as unknown as { db: Kysely<Database> }).db;
-    await db.updateTable('message_bodies').set({ content: JSON.stringify({ ...m.template, rawMime: text }), raw_mime: null })
-      .where('message_id', '=', m.id).execute();
+    await db
+      .updateTable('message_bodies')
+      .set({ content: JSON.stringify({ ...m.template, rawMime: text }), raw_mime: null })
+      .where('message_id', '=', m.id)
+      .execute();
     const t = await store.getMessageTemplate(m.id);
     expect(t!.rawMime!.equals(Buffer.from(text, 'utf8'))).toBe(true);
     expect({ ...t, rawMime: null }).toEqual({ ...m.template, rawMime: null });
@@ -82,7 +85,8 @@ describe(`Store contract (${TEST_STORE_KIND})`, () => {
     expect(await store.getMessageTemplate(m.id)).toEqual(m.template);
     const rcpts = await store.listRecipients(m.id);
     expect(rcpts.map((r) => [r.address, r.domain, r.status, r.mailingId])).toEqual([
-      ['a@example.com', 'example.com', 'queued', 'm1'], ['b@example.com', 'example.com', 'queued', 'm1'],
+      ['a@example.com', 'example.com', 'queued', 'm1'],
+      ['b@example.com', 'example.com', 'queued', 'm1'],
     ]);
     const events = await store.listEvents({ messageId: m.id });
     expect(events.map((e) => [e.type, e.recipientId])).toEqual(rcpts.map((r) => ['Queued', r.id]));
@@ -93,7 +97,12 @@ describe(`Store contract (${TEST_STORE_KIND})`, () => {
     const good = message(serverId, now, ['c@example.com']);
     const dup = message(serverId, now, ['d@example.com']);
     dup.recipients[0]!.id = good.recipients[0]!.id; // primary-key clash inside the same transaction
-    await expect(store.commitAccepts([{ messages: [good], idempotency: null }, { messages: [dup], idempotency: null }])).rejects.toThrow();
+    await expect(
+      store.commitAccepts([
+        { messages: [good], idempotency: null },
+        { messages: [dup], idempotency: null },
+      ]),
+    ).rejects.toThrow();
     expect(await store.countMessages()).toBe(before);
     expect(await store.getMessage(good.id)).toBeUndefined();
   });
@@ -102,7 +111,10 @@ describe(`Store contract (${TEST_STORE_KIND})`, () => {
     const idem = (response: string) => ({ serverId, key: 'key-1', requestHash: 'h', response, now });
     const a = message(serverId, now, ['e@example.com']);
     const b = message(serverId, now, ['f@example.com']);
-    const out = await store.commitAccepts([{ messages: [a], idempotency: idem('first') }, { messages: [b], idempotency: idem('second') }]);
+    const out = await store.commitAccepts([
+      { messages: [a], idempotency: idem('first') },
+      { messages: [b], idempotency: idem('second') },
+    ]);
     expect(out).toEqual([{ kind: 'committed' }, { kind: 'duplicate' }]);
     expect(await store.getMessage(b.id)).toBeUndefined();
     expect((await store.findIdempotency(serverId, 'key-1', now - 1))!.response).toBe('first');
@@ -114,7 +126,13 @@ describe(`Store contract (${TEST_STORE_KIND})`, () => {
   });
 
   it('never hands one recipient to two claimers, also from separate connections', async () => {
-    const msgs = Array.from({ length: 20 }, (_, i) => message(serverId, now, Array.from({ length: 10 }, (_, j) => `r${i}-${j}@claim.example`)));
+    const msgs = Array.from({ length: 20 }, (_, i) =>
+      message(
+        serverId,
+        now,
+        Array.from({ length: 10 }, (_, j) => `r${i}-${j}@claim.example`),
+      ),
+    );
     await store.commitAccepts(msgs.map((m) => ({ messages: [m], idempotency: null })));
     const other = await db.open();
     try {

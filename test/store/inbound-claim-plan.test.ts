@@ -32,16 +32,26 @@ describe('inbound and webhook claim query plans (SQLite)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('searches each route\'s range of inbound_posts_lane instead of scanning inbound_posts', () => {
-    const lanes = { perLane: 8, held: new Map([[1, 3], [2, 8]]) };
+  it("searches each route's range of inbound_posts_lane instead of scanning inbound_posts", () => {
+    const lanes = {
+      perLane: 8,
+      held: new Map([
+        [1, 3],
+        [2, 8],
+      ]),
+    };
     const q = duePostsQuery(db, 'sqlite', lanes, 32, Date.now(), Date.now() - 60_000).compile();
     const plan = (raw.prepare(`EXPLAIN QUERY PLAN ${q.sql}`).all(...(q.parameters as unknown[])) as { detail: string }[]).map((r) => r.detail);
     expect(plan.join(' | ')).toMatch(/SEARCH x USING INDEX inbound_posts_lane \(route_id=\? AND next_attempt_at<\?\)/);
     expect(plan.some((d) => /^SCAN (p|x)\b/.test(d))).toBe(false);
   });
 
-  it('the webhook claim reads each endpoint\'s range of webhook_deliveries_lane, endpoints outermost, never scanning the outbox', () => {
-    const plan = (raw.prepare(`EXPLAIN QUERY PLAN ${WEBHOOK_LANE_CANDIDATES_SQL}`).all('[7]', Date.now(), 0, Date.now() - 20_000, 'w', Date.now() - 20_000, 64, 512) as { detail: string }[]).map((r) => r.detail);
+  it("the webhook claim reads each endpoint's range of webhook_deliveries_lane, endpoints outermost, never scanning the outbox", () => {
+    const plan = (
+      raw.prepare(`EXPLAIN QUERY PLAN ${WEBHOOK_LANE_CANDIDATES_SQL}`).all('[7]', Date.now(), 0, Date.now() - 20_000, 'w', Date.now() - 20_000, 64, 512) as {
+        detail: string;
+      }[]
+    ).map((r) => r.detail);
     expect(plan[0]).toMatch(/^SCAN ep\b/);
     expect(plan.join(' | ')).toMatch(/SEARCH d USING INTEGER PRIMARY KEY \(rowid=\?\)/);
     expect(plan.join(' | ')).toMatch(/SEARCH x USING INDEX webhook_deliveries_lane \(endpoint_id=\? AND next_attempt_at<\?\)/);

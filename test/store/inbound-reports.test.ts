@@ -37,10 +37,20 @@ describe(`Store contract: inbound reports (${TEST_STORE_KIND})`, () => {
     await store.commitAccepts([{ messages: [m], idempotency: null }]);
     if (deliver) {
       const claimed = await store.claimRecipients('w1', 1000, now, now - 1);
-      await store.recordOutcomes('w1', claimed.map((r) => ({
-        recipientId: r.id, status: 'delivered', attempts: 1, nextAttemptAt: null, reply: '250 ok', mx: 'mx', failureCode: null,
-        event: { type: 'Delivered', data: {} },
-      })), now);
+      await store.recordOutcomes(
+        'w1',
+        claimed.map((r) => ({
+          recipientId: r.id,
+          status: 'delivered',
+          attempts: 1,
+          nextAttemptAt: null,
+          reply: '250 ok',
+          mx: 'mx',
+          failureCode: null,
+          event: { type: 'Delivered', data: {} },
+        })),
+        now,
+      );
     }
     return store.listRecipients(m.id);
   }
@@ -81,7 +91,9 @@ describe(`Store contract: inbound reports (${TEST_STORE_KIND})`, () => {
   it('records a complaint once, with its suppression', async () => {
     const [r] = await recipients(['angry@example.com']);
     const complaint: InboundReportRecord = {
-      recipientId: r!.id, event: { type: 'Complaint', data: { FblType: 'abuse' } }, suppress: { reason: 'Complaint', detail: 'Complaint (abuse)' },
+      recipientId: r!.id,
+      event: { type: 'Complaint', data: { FblType: 'abuse' } },
+      suppress: { reason: 'Complaint', detail: 'Complaint (abuse)' },
     };
     expect((await store.recordInboundReport(complaint, now + 1)).kind).toBe('recorded');
     expect(await store.recordInboundReport(complaint, now + 2)).toEqual({ kind: 'duplicate' });
@@ -99,16 +111,46 @@ describe(`Store contract: inbound reports (${TEST_STORE_KIND})`, () => {
     expect(await typesOf(queued!.id, queued!.messageId)).toEqual(['Queued']);
   });
 
-  it('a bounce for a recipient being retried makes it final; the worker\'s outcome then changes nothing', async () => {
+  it("a bounce for a recipient being retried makes it final; the worker's outcome then changes nothing", async () => {
     const m = message(serverId, now, ['retry@example.com']);
     await store.commitAccepts([{ messages: [m], idempotency: null }]);
     const mine = (await store.claimRecipients('w2', 1000, now, now - 1)).find((r) => r.messageId === m.id)!;
     // One attempt already made (its outcome lost, e.g. a timeout after DATA): the remote bounces later.
-    await store.recordOutcomes('w2', [{ recipientId: mine.id, status: 'deferred', attempts: 1, nextAttemptAt: now, reply: '451 timeout', mx: 'mx', failureCode: 4002, event: { type: 'Deferred', data: {} } }], now);
+    await store.recordOutcomes(
+      'w2',
+      [
+        {
+          recipientId: mine.id,
+          status: 'deferred',
+          attempts: 1,
+          nextAttemptAt: now,
+          reply: '451 timeout',
+          mx: 'mx',
+          failureCode: 4002,
+          event: { type: 'Deferred', data: {} },
+        },
+      ],
+      now,
+    );
     const again = (await store.claimRecipients('w3', 1000, now + 1, now)).find((r) => r.id === mine.id)!;
     expect(again.status).toBe('delivering');
     expect((await store.recordInboundReport(failed(mine.id), now + 2)).kind).toBe('recorded');
-    const n = await store.recordOutcomes('w3', [{ recipientId: mine.id, status: 'delivered', attempts: 2, nextAttemptAt: null, reply: '250 ok', mx: 'mx', failureCode: null, event: { type: 'Delivered', data: {} } }], now + 3);
+    const n = await store.recordOutcomes(
+      'w3',
+      [
+        {
+          recipientId: mine.id,
+          status: 'delivered',
+          attempts: 2,
+          nextAttemptAt: null,
+          reply: '250 ok',
+          mx: 'mx',
+          failureCode: null,
+          event: { type: 'Delivered', data: {} },
+        },
+      ],
+      now + 3,
+    );
     expect(n).toBe(0);
     expect(await store.getRecipient(mine.id)).toMatchObject({ status: 'failed', failureCode: 2001, lockedBy: null });
   });

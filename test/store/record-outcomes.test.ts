@@ -34,7 +34,13 @@ describe(`Store contract: recording a batch of outcomes (${TEST_STORE_KIND})`, (
     expect(claimed).toHaveLength(1_207);
     const by = new Map(claimed.map((r) => [r.address, r]));
     const deferred = (id: string, nextAttemptAt: number): DeliveryOutcomeRecord => ({
-      recipientId: id, status: 'deferred', attempts: 1, nextAttemptAt, reply: 'MX lookup for down.example failed: EREFUSED', mx: null, failureCode: 4999,
+      recipientId: id,
+      status: 'deferred',
+      attempts: 1,
+      nextAttemptAt,
+      reply: 'MX lookup for down.example failed: EREFUSED',
+      mx: null,
+      failureCode: 4999,
       event: { type: 'Deferred', data: { FailureCode: 4999, Attempts: 1 } },
     });
     // 'late' lost its claim to another worker: nothing of its outcome may be written.
@@ -42,15 +48,29 @@ describe(`Store contract: recording a batch of outcomes (${TEST_STORE_KIND})`, (
     const outcomes: DeliveryOutcomeRecord[] = [
       ...addresses.slice(0, 1_200).map((a) => deferred(by.get(a)!.id, now + 60_000)), // one group, over a chunk of 1,000
       ...addresses.slice(1_200).map((a) => deferred(by.get(a)!.id, now + 61_000)), // the same but for the retry time
-      { recipientId: by.get('ok@up.example')!.id, status: 'delivered', attempts: 1, nextAttemptAt: null, reply: '250 ok', mx: 'mx.up.example', failureCode: null,
-        event: { type: 'Delivered', data: { Response: '250 ok' } } },
+      {
+        recipientId: by.get('ok@up.example')!.id,
+        status: 'delivered',
+        attempts: 1,
+        nextAttemptAt: null,
+        reply: '250 ok',
+        mx: 'mx.up.example',
+        failureCode: null,
+        event: { type: 'Delivered', data: { Response: '250 ok' } },
+      },
       deferred(by.get('late@down.example')!.id, now + 60_000),
     ];
     expect(await store.recordOutcomes('w', outcomes, now + 3)).toBe(1_206);
     const rows = new Map((await store.listRecipients(m.id)).map((r) => [r.address, r]));
     for (const [i, a] of addresses.entries()) {
-      expect(rows.get(a)).toMatchObject({ status: 'deferred', attempts: 1, nextAttemptAt: i < 1_200 ? now + 60_000 : now + 61_000,
-        failureCode: 4999, lastReply: 'MX lookup for down.example failed: EREFUSED', lockedBy: null });
+      expect(rows.get(a)).toMatchObject({
+        status: 'deferred',
+        attempts: 1,
+        nextAttemptAt: i < 1_200 ? now + 60_000 : now + 61_000,
+        failureCode: 4999,
+        lastReply: 'MX lookup for down.example failed: EREFUSED',
+        lockedBy: null,
+      });
     }
     expect(rows.get('ok@up.example')).toMatchObject({ status: 'delivered', lastMx: 'mx.up.example', lastReply: '250 ok' });
     expect(rows.get('late@down.example')).toMatchObject({ status: 'queued', attempts: 0, failureCode: null });

@@ -31,7 +31,12 @@ describe(`Store contract: suppressions (${TEST_STORE_KIND})`, () => {
   it('adds lower-cased, upserts (latest reason wins, creation time kept) and collapses duplicates', async () => {
     expect(await store.addSuppressions(a, [entry('X@Example.com', 'Complaint', 'fbl'), entry('x@example.COM', 'Unsubscribe', 'link')], now)).toBe(1);
     expect(await store.getSuppression(a, 'x@EXAMPLE.com')).toEqual({
-      serverId: a, address: 'x@example.com', reason: 'Unsubscribe', detail: 'link', createdAt: now, updatedAt: now,
+      serverId: a,
+      address: 'x@example.com',
+      reason: 'Unsubscribe',
+      detail: 'link',
+      createdAt: now,
+      updatedAt: now,
     });
     await store.addSuppressions(a, [entry('x@example.com', 'CustomerRequest')], now + 5);
     expect(await store.getSuppression(a, 'x@example.com')).toMatchObject({ reason: 'CustomerRequest', detail: null, createdAt: now, updatedAt: now + 5 });
@@ -42,7 +47,9 @@ describe(`Store contract: suppressions (${TEST_STORE_KIND})`, () => {
   it('clips long details and refuses an unknown reason or server, writing nothing of the call', async () => {
     await store.addSuppressions(a, [entry('long@example.com', 'Bounce', 'y'.repeat(5_000))], now);
     expect((await store.getSuppression(a, 'long@example.com'))!.detail).toHaveLength(1_000);
-    await expect(store.addSuppressions(a, [entry('ok1@example.com'), { address: 'ok2@example.com', reason: 'Nope' as SuppressionReason }], now)).rejects.toThrow('unknown suppression reason');
+    await expect(
+      store.addSuppressions(a, [entry('ok1@example.com'), { address: 'ok2@example.com', reason: 'Nope' as SuppressionReason }], now),
+    ).rejects.toThrow('unknown suppression reason');
     await expect(store.addSuppressions(987_654, [entry('ghost@example.com')], now)).rejects.toThrow();
     expect(await store.getSuppression(a, 'ok1@example.com')).toBeUndefined();
     await store.removeSuppressions(a, ['long@example.com']);
@@ -81,23 +88,37 @@ describe(`Store contract: suppressions (${TEST_STORE_KIND})`, () => {
   it('streams every entry in order in bounded batches, also across ties and in reverse', async () => {
     const many = Array.from({ length: 53 }, (_, i) => entry(`s${String(i).padStart(3, '0')}@stream.example`));
     for (let i = 0; i < many.length; i += 10) await store.addSuppressions(a, many.slice(i, i + 10), now + Math.floor(i / 20));
-    for (const [sort, direction] of [['address', 'asc'], ['address', 'desc'], ['updatedAt', 'asc'], ['updatedAt', 'desc']] as const) {
+    for (const [sort, direction] of [
+      ['address', 'asc'],
+      ['address', 'desc'],
+      ['updatedAt', 'asc'],
+      ['updatedAt', 'desc'],
+    ] as const) {
       const batches: number[] = [];
       const seen: { address: string; updatedAt: number }[] = [];
       for await (const rows of store.streamSuppressions(a, { sort, direction, contains: 'stream' }, 7)) {
         batches.push(rows.length);
         seen.push(...rows);
       }
-      expect(batches.every((n) => n <= 7), `${sort} ${direction}`).toBe(true);
+      expect(
+        batches.every((n) => n <= 7),
+        `${sort} ${direction}`,
+      ).toBe(true);
       const expected = [...seen].sort((x, y) => (sort === 'updatedAt' ? x.updatedAt - y.updatedAt : 0) || (x.address < y.address ? -1 : 1));
       if (direction === 'desc') expected.reverse();
-      expect(seen.map((s) => s.address), `${sort} ${direction}`).toEqual(expected.map((s) => s.address));
+      expect(
+        seen.map((s) => s.address),
+        `${sort} ${direction}`,
+      ).toEqual(expected.map((s) => s.address));
       expect(new Set(seen.map((s) => s.address)).size).toBe(53);
     }
     const none = [];
     for await (const rows of store.streamSuppressions(b, { sort: 'address', direction: 'asc' }, 7)) none.push(rows);
     expect(none).toEqual([]);
-    await store.removeSuppressions(a, many.map((m) => m.address));
+    await store.removeSuppressions(
+      a,
+      many.map((m) => m.address),
+    );
   });
 
   it('answers suppressedAmong for thousands of addresses in batches, case-insensitively, per server', async () => {
@@ -111,26 +132,43 @@ describe(`Store contract: suppressions (${TEST_STORE_KIND})`, () => {
     expect(found.has('m1500@among.example')).toBe(false);
     expect((await store.suppressedAmong(b, asked)).size).toBe(0);
     expect((await store.suppressedAmong(a, [])).size).toBe(0);
-    await store.removeSuppressions(a, listed.map((l) => l.address));
+    await store.removeSuppressions(
+      a,
+      listed.map((l) => l.address),
+    );
   });
 
   it('accepts a suppressed recipient as final (suppressed, Failed 2/9999, no Queued) in the same commit, and never claims it', async () => {
     await store.addSuppressions(a, [entry('held@accept.example', 'Complaint')], now);
     const m1 = message(a, now + 1, ['ok@accept.example', 'HELD@accept.example']);
     const m2 = message(b, now + 1, ['held@accept.example']); // another server's list does not apply
-    expect(await store.commitAccepts([{ messages: [m1], idempotency: null }, { messages: [m2], idempotency: null }]))
-      .toEqual([{ kind: 'committed' }, { kind: 'committed' }]);
+    expect(
+      await store.commitAccepts([
+        { messages: [m1], idempotency: null },
+        { messages: [m2], idempotency: null },
+      ]),
+    ).toEqual([{ kind: 'committed' }, { kind: 'committed' }]);
     const rs = await store.listRecipients(m1.id);
-    expect(rs.map((r) => [r.address, r.status, r.failureCode])).toEqual([['ok@accept.example', 'queued', null], ['HELD@accept.example', 'suppressed', 9999]]);
+    expect(rs.map((r) => [r.address, r.status, r.failureCode])).toEqual([
+      ['ok@accept.example', 'queued', null],
+      ['HELD@accept.example', 'suppressed', 9999],
+    ]);
     const events = await store.listEvents({ messageId: m1.id });
-    expect(events.map((e) => [e.recipientId, e.type])).toEqual([[rs[0]!.id, 'Queued'], [rs[1]!.id, 'Failed']]);
+    expect(events.map((e) => [e.recipientId, e.type])).toEqual([
+      [rs[0]!.id, 'Queued'],
+      [rs[1]!.id, 'Failed'],
+    ]);
     expect(events[1]!.data).toMatchObject({ FailureType: 2, FailureCode: 9999, SuppressionReason: 'Complaint' });
     expect((await store.listRecipients(m2.id))[0]!.status).toBe('queued');
     const claimed = await store.claimRecipients('w', 10_000, now + 10 * 24 * 3600_000, now - 1);
     expect(claimed.some((r) => r.id === rs[1]!.id)).toBe(false);
     expect(claimed.some((r) => r.id === rs[0]!.id)).toBe(true);
     expect((await store.listRecipients(m1.id))[1]!).toMatchObject({ status: 'suppressed', lockedBy: null });
-    await store.releaseRecipients('w', claimed.map((r) => r.id), now + 2);
+    await store.releaseRecipients(
+      'w',
+      claimed.map((r) => r.id),
+      now + 2,
+    );
   });
 
   it('records a suppression with the outcome that causes it, only when that outcome is applied', async () => {
@@ -140,16 +178,30 @@ describe(`Store contract: suppressions (${TEST_STORE_KIND})`, () => {
     const claimed = (await store.claimRecipients('owner', 10_000, now + 10 * 24 * 3600_000, now - 1)).filter((r) => r.messageId === m.id);
     expect(claimed).toHaveLength(3);
     const failed = (id: string): DeliveryOutcomeRecord => ({
-      recipientId: id, status: 'failed', attempts: 1, nextAttemptAt: null, reply: '550 5.1.1 no such user', mx: 'mx', failureCode: 2001,
-      event: { type: 'Failed', data: { FailureType: 1, FailureCode: 2001 } }, suppress: { reason: 'Bounce', detail: 'FailureCode 2001: 550 5.1.1 no such user' },
+      recipientId: id,
+      status: 'failed',
+      attempts: 1,
+      nextAttemptAt: null,
+      reply: '550 5.1.1 no such user',
+      mx: 'mx',
+      failureCode: 2001,
+      event: { type: 'Failed', data: { FailureType: 1, FailureCode: 2001 } },
+      suppress: { reason: 'Bounce', detail: 'FailureCode 2001: 550 5.1.1 no such user' },
     });
-    const [gone, gone2, stale] = [claimed.find((r) => r.address === 'gone@outcome.example')!, claimed.find((r) => r.address === 'Gone@Outcome.example')!,
-      claimed.find((r) => r.address.startsWith('stale'))!];
+    const [gone, gone2, stale] = [
+      claimed.find((r) => r.address === 'gone@outcome.example')!,
+      claimed.find((r) => r.address === 'Gone@Outcome.example')!,
+      claimed.find((r) => r.address.startsWith('stale'))!,
+    ];
     // A worker that no longer owns the claim changes nothing, suppression included.
     expect(await store.recordOutcomes('intruder', [failed(stale.id)], now + 4)).toBe(0);
     expect(await store.getSuppression(a, 'stale@outcome.example')).toBeUndefined();
     expect(await store.recordOutcomes('owner', [failed(gone.id), failed(gone2.id), { ...failed(stale.id), suppress: null }], now + 5)).toBe(3);
-    expect(await store.getSuppression(a, 'GONE@outcome.example')).toMatchObject({ reason: 'Bounce', detail: 'FailureCode 2001: 550 5.1.1 no such user', createdAt: now + 5 });
+    expect(await store.getSuppression(a, 'GONE@outcome.example')).toMatchObject({
+      reason: 'Bounce',
+      detail: 'FailureCode 2001: 550 5.1.1 no such user',
+      createdAt: now + 5,
+    });
     expect(await store.getSuppression(a, 'stale@outcome.example')).toBeUndefined();
   });
 
@@ -157,10 +209,16 @@ describe(`Store contract: suppressions (${TEST_STORE_KIND})`, () => {
     const m = message(b, now + 6, ['Reader@fbl.example']);
     await store.commitAccepts([{ messages: [m], idempotency: null }]);
     const rid = m.recipients[0]!.id;
-    const s = await store.suppressRecipient({ recipientId: rid, reason: 'Complaint', detail: 'abuse report', event: { type: 'Complaint', data: { FblType: 'abuse' } } }, now + 7);
+    const s = await store.suppressRecipient(
+      { recipientId: rid, reason: 'Complaint', detail: 'abuse report', event: { type: 'Complaint', data: { FblType: 'abuse' } } },
+      now + 7,
+    );
     expect(s).toEqual({ serverId: b, address: 'reader@fbl.example', reason: 'Complaint', detail: 'abuse report', createdAt: now + 7, updatedAt: now + 7 });
     const events = await store.listEvents({ messageId: m.id });
-    expect(events.map((e) => [e.type, e.recipientId, e.data])).toEqual([['Queued', rid, null], ['Complaint', rid, { FblType: 'abuse' }]]);
+    expect(events.map((e) => [e.type, e.recipientId, e.data])).toEqual([
+      ['Queued', rid, null],
+      ['Complaint', rid, { FblType: 'abuse' }],
+    ]);
     const unsub = await store.suppressRecipient({ recipientId: rid, reason: 'Unsubscribe', detail: null }, now + 8);
     expect(unsub).toMatchObject({ reason: 'Unsubscribe', createdAt: now + 7, updatedAt: now + 8 });
     expect((await store.listEvents({ messageId: m.id })).length).toBe(2);
@@ -173,8 +231,16 @@ describe(`Store contract: suppressions (${TEST_STORE_KIND})`, () => {
     const m = message(b, t0, ['Leaver@unsub.example', 'other@unsub.example']);
     await store.commitAccepts([{ messages: [m], idempotency: null }]);
     const [leaver, other] = m.recipients.map((r) => r.id) as [string, string];
-    const unsubscribe = (id: string, at: number) => store.suppressRecipient({ recipientId: id, reason: 'Unsubscribe', detail: 'unsubscribe link',
-      event: { type: 'Tracking', data: { TrackingType: 2, UserAgent: '', ClientIp: '', Machine: false } } }, at);
+    const unsubscribe = (id: string, at: number) =>
+      store.suppressRecipient(
+        {
+          recipientId: id,
+          reason: 'Unsubscribe',
+          detail: 'unsubscribe link',
+          event: { type: 'Tracking', data: { TrackingType: 2, UserAgent: '', ClientIp: '', Machine: false } },
+        },
+        at,
+      );
     // Five at once: on PostgreSQL five transactions race for the recipient's row.
     const answers = await Promise.all([1, 2, 3, 4, 5].map((i) => unsubscribe(leaver, t0 + i)));
     const first = answers.find((x) => x !== undefined && x.createdAt === x.updatedAt)!;
@@ -184,7 +250,14 @@ describe(`Store contract: suppressions (${TEST_STORE_KIND})`, () => {
     expect(await unsubscribe(leaver, t0 + 100)).toEqual(first);
     const tracking = (await store.listEvents({ messageId: m.id })).filter((e) => e.type === 'Tracking');
     expect(tracking.map((e) => e.recipientId)).toEqual([leaver]);
-    const rollups = await store.readReportRollups({ serverId: b, dim: '', dimValue: '', fromHour: t0 - 3_600_000, toHour: t0 + 3_600_000, grouping: { by: 'hour' } });
+    const rollups = await store.readReportRollups({
+      serverId: b,
+      dim: '',
+      dimValue: '',
+      fromHour: t0 - 3_600_000,
+      toHour: t0 + 3_600_000,
+      grouping: { by: 'hour' },
+    });
     expect(rollups.reduce((n, r) => n + r.counts.unsubscribes, 0)).toBe(1);
     // Another recipient of the same message is its own first unsubscribe.
     await unsubscribe(other, t0 + 200);

@@ -13,8 +13,16 @@ function fakeCheckpointer(answers: (CheckpointResult | null)[]) {
     last: null as CheckpointResult | null,
     checkpoints: 0,
     asked: 0,
-    report(r: CheckpointResult) { this.last = r; this.checkpoints++; },
-    async checkpointNow() { this.asked++; const r = answers.shift() ?? null; if (r && r.walFrames > 0) this.report(r); return r; },
+    report(r: CheckpointResult) {
+      this.last = r;
+      this.checkpoints++;
+    },
+    async checkpointNow() {
+      this.asked++;
+      const r = answers.shift() ?? null;
+      if (r && r.walFrames > 0) this.report(r);
+      return r;
+    },
   };
 }
 
@@ -44,7 +52,13 @@ describe('WAL gate (unit)', () => {
     clock = 0;
     const partial = { busy: true, walFrames: 2000, checkpointedFrames: 1500 };
     const c = fakeCheckpointer(Array.from({ length: 50 }, () => partial));
-    c.checkpointNow = async function () { this.asked++; clock += 30; const r = { ...partial }; this.report(r); return r; };
+    c.checkpointNow = async function () {
+      this.asked++;
+      clock += 30;
+      const r = { ...partial };
+      this.report(r);
+      return r;
+    };
     const g = new WalGate(c, opts());
     c.report(partial);
     await g.catchUp();
@@ -68,13 +82,26 @@ describe('WAL gate (unit)', () => {
 
 describe('WAL gate (SQLite store, checkpoint thread)', () => {
   const dirs: string[] = [];
-  afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
   const storeIn = (walGate: Partial<WalGateOptions>) => {
     const dir = mkdtempSync(join(tmpdir(), 'postline-walgate-'));
     dirs.push(dir);
     return { file: join(dir, 'x.db'), store: new SqliteStore(join(dir, 'x.db'), { walGate }) };
   };
-  const put = (store: SqliteStore, prefix: string, n: number) => store.commitInboundMessages([{ id: `${prefix}${String(n).padStart(7, '0')}`, mailFrom: 'a@example.net', remoteIp: '127.0.0.1', helo: null, receivedAt: Date.now(), raw: Buffer.alloc(50_000, n), posts: [] }]);
+  const put = (store: SqliteStore, prefix: string, n: number) =>
+    store.commitInboundMessages([
+      {
+        id: `${prefix}${String(n).padStart(7, '0')}`,
+        mailFrom: 'a@example.net',
+        remoteIp: '127.0.0.1',
+        helo: null,
+        receivedAt: Date.now(),
+        raw: Buffer.alloc(50_000, n),
+        posts: [],
+      },
+    ]);
   /**
    * Writes 50 KB messages, four at a time, until `done()` or `cap` messages (a bound, not a time
    * window: how much fits into a second depends on the machine). Returns how many were written.
@@ -107,7 +134,7 @@ describe('WAL gate (SQLite store, checkpoint thread)', () => {
     await gated.store.migrate();
     await put(gated.store, 'g', 0);
     const before = walSequence(gated.file);
-    const written = 1 + await writeUntil(gated.store, 'g', () => gated.store.walGateState()!.caughtUp > 0, CAP, 1);
+    const written = 1 + (await writeUntil(gated.store, 'g', () => gated.store.walGateState()!.caughtUp > 0, CAP, 1));
     expect(gated.store.walGateState()!.caughtUp, `gate never caught up in ${written} messages`).toBeGreaterThan(0);
     // The next transaction after a catch-up restarts the WAL (a new header, sequence number + 1).
     await put(gated.store, 'g', written);

@@ -6,11 +6,15 @@ import { Kysely } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DurableSqliteDialect, WalSync } from '../../src/store/sqlite/wal-sync.js';
 
-interface Db { t: { id: number; v: string } }
+interface Db {
+  t: { id: number; v: string };
+}
 
 describe('WalSync: SQLite commits made durable off the event loop', () => {
   const dirs: string[] = [];
-  afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
 
   function open() {
     const dir = mkdtempSync(join(tmpdir(), 'postline-wal-'));
@@ -51,7 +55,16 @@ describe('WalSync: SQLite commits made durable off the event loop', () => {
     await Promise.all(Array.from({ length: 200 }, (_, i) => db.insertInto('t').values({ id: i, v: 'x' }).execute()));
     expect(wal.syncs).toBeGreaterThanOrEqual(1);
     expect(wal.syncs).toBeLessThan(200);
-    expect(Number((await db.selectFrom('t').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n)).toBe(200);
+    expect(
+      Number(
+        (
+          await db
+            .selectFrom('t')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      ),
+    ).toBe(200);
     await db.destroy();
   });
 

@@ -13,15 +13,31 @@ const message = testMessage;
  * (renew, record) lock them in one order, so concurrent batches never deadlock on PostgreSQL.
  */
 function delivered(recipientId: string): DeliveryOutcomeRecord {
-  return { recipientId, status: 'delivered', attempts: 1, nextAttemptAt: null, reply: '250 ok', mx: 'mx.example', failureCode: null,
-    event: { type: 'Delivered', data: { Response: '250 ok' } } };
+  return {
+    recipientId,
+    status: 'delivered',
+    attempts: 1,
+    nextAttemptAt: null,
+    reply: '250 ok',
+    mx: 'mx.example',
+    failureCode: null,
+    event: { type: 'Delivered', data: { Response: '250 ok' } },
+  };
 }
 
 const worker = (id: string, at: number): WorkerRegistration => ({ id, kind: 'delivery', hostname: 'h', pid: 1, startedAt: at });
 
 function deferred(recipientId: string, at: number): DeliveryOutcomeRecord {
-  return { recipientId, status: 'deferred', attempts: 1, nextAttemptAt: at, reply: '451 later', mx: 'mx.example', failureCode: 4001,
-    event: { type: 'Deferred', data: { Reason: '451 later' } } };
+  return {
+    recipientId,
+    status: 'deferred',
+    attempts: 1,
+    nextAttemptAt: at,
+    reply: '451 later',
+    mx: 'mx.example',
+    failureCode: 4001,
+    event: { type: 'Deferred', data: { Reason: '451 later' } },
+  };
 }
 
 function shuffled<T>(xs: readonly T[]): T[] {
@@ -56,14 +72,21 @@ describe(`worker registry and claim takeover (${TEST_STORE_KIND})`, () => {
 
   /** Commits one message of `n` recipients at `at` and returns its recipient ids. */
   async function queue(at: number, n: number, tag: string): Promise<string[]> {
-    const m = message(serverId, at, Array.from({ length: n }, (_, i) => `${tag}${i}@claims.example`));
+    const m = message(
+      serverId,
+      at,
+      Array.from({ length: n }, (_, i) => `${tag}${i}@claims.example`),
+    );
     await store.commitAccepts([{ messages: [m], idempotency: null }]);
     return m.recipients.map((r) => r.id);
   }
-  const statusOf = async (ids: string[]) => Promise.all(ids.map(async (id) => {
-    const r = (await store.getRecipient(id))!;
-    return { status: r.status, lockedBy: r.lockedBy };
-  }));
+  const statusOf = async (ids: string[]) =>
+    Promise.all(
+      ids.map(async (id) => {
+        const r = (await store.getRecipient(id))!;
+        return { status: r.status, lockedBy: r.lockedBy };
+      }),
+    );
 
   it("takes over a dead worker's claims at once and leaves a live worker's alone", async () => {
     const t0 = base + 3_600_000;
@@ -85,7 +108,13 @@ describe(`worker registry and claim takeover (${TEST_STORE_KIND})`, () => {
     expect(await statusOf(live)).toEqual(live.map(() => ({ status: 'delivering', lockedBy: 'w-live' })));
 
     // The dead worker's late outcomes change nothing; the live worker's are recorded.
-    expect(await store.recordOutcomes('w-dead', dead.map((id) => deferred(id, t2 + 60_000)), t2 + 1)).toBe(0);
+    expect(
+      await store.recordOutcomes(
+        'w-dead',
+        dead.map((id) => deferred(id, t2 + 60_000)),
+        t2 + 1,
+      ),
+    ).toBe(0);
     expect(await store.renewClaims('w-dead', dead, t2 + 1)).toBe(0);
     expect(await statusOf(dead)).toEqual(dead.map(() => ({ status: 'delivering', lockedBy: 'taker' })));
     expect(await store.recordOutcomes('w-live', live.map(delivered), t2 + 2)).toBe(3);
@@ -113,7 +142,7 @@ describe(`worker registry and claim takeover (${TEST_STORE_KIND})`, () => {
     expect(await store.recordOutcomes('taker', [...gone, ...never].map(delivered), t0 + 4)).toBe(4);
   });
 
-  it('never takes its own claims for a dead worker\'s: a worker whose heartbeat lapsed (database away, clock jump) still holds them', async () => {
+  it("never takes its own claims for a dead worker's: a worker whose heartbeat lapsed (database away, clock jump) still holds them", async () => {
     const t0 = base + 7 * 3_600_000;
     await store.registerWorkers([worker('w-lapsed', t0)], t0, false);
     const mine = await queue(t0, 3, 'lapsed');
@@ -158,11 +187,27 @@ describe(`worker registry and claim takeover (${TEST_STORE_KIND})`, () => {
         const counts = await Promise.all([
           store.renewClaims('w1', shuffled(mine), at + 1),
           third.renewClaims('w1', shuffled(mine), at + 1),
-          other.recordOutcomes('w1', half(mine, 0).map((id) => deferred(id, at)), at + 2),
-          third.recordOutcomes('w2', half(theirs, 0).map((id) => deferred(id, at)), at + 2),
+          other.recordOutcomes(
+            'w1',
+            half(mine, 0).map((id) => deferred(id, at)),
+            at + 2,
+          ),
+          third.recordOutcomes(
+            'w2',
+            half(theirs, 0).map((id) => deferred(id, at)),
+            at + 2,
+          ),
           store.renewClaims('w2', shuffled(theirs), at + 1),
-          other.recordOutcomes('w2', shuffled(theirs).map((id) => deferred(id, at)), at + 3),
-          store.recordOutcomes('w1', shuffled(mine).map((id) => deferred(id, at)), at + 3),
+          other.recordOutcomes(
+            'w2',
+            shuffled(theirs).map((id) => deferred(id, at)),
+            at + 3,
+          ),
+          store.recordOutcomes(
+            'w1',
+            shuffled(mine).map((id) => deferred(id, at)),
+            at + 3,
+          ),
         ]);
         recorded += counts[2]! + counts[3]! + counts[5]! + counts[6]!;
         // Every held row was recorded exactly once (by whichever batch locked it first).
@@ -179,7 +224,13 @@ describe(`worker registry and claim takeover (${TEST_STORE_KIND})`, () => {
     expect(conflictsRetried() - before).toBe(0);
     // Settle them, so the tests after this one find no due rows of it.
     const rest = await store.claimRecipients('w1', 300, t0 + 100_000, t0 - STALE);
-    expect(await store.recordOutcomes('w1', rest.map((r) => delivered(r.id)), t0 + 100_001)).toBe(300);
+    expect(
+      await store.recordOutcomes(
+        'w1',
+        rest.map((r) => delivered(r.id)),
+        t0 + 100_001,
+      ),
+    ).toBe(300);
   });
 
   it('records a batch of more than one chunk of outcomes in one call, each with its event', async () => {
@@ -197,10 +248,30 @@ describe(`worker registry and claim takeover (${TEST_STORE_KIND})`, () => {
 
   it("takes over a dead inbound poster's post claims at once, not a live one's", async () => {
     const t0 = base + 7 * 3_600_000;
-    const route = (await store.createInboundRoute({ serverId, match: 'in.claims.example', kind: 'domain', url: 'http://127.0.0.1:9/in',
-      secretKey: 'K', signingSecret: 'whsec_x', enabled: true, validatedAt: t0 }, t0))!;
-    await store.commitInboundMessages([{ id: newId(t0), mailFrom: 'a@sender.example', remoteIp: '192.0.2.1', helo: null, receivedAt: t0,
-      raw: Buffer.from('Subject: x\r\n\r\nbody\r\n'), posts: [{ routeId: route.id, serverId, rcptTo: 'x@in.claims.example' }] }]);
+    const route = (await store.createInboundRoute(
+      {
+        serverId,
+        match: 'in.claims.example',
+        kind: 'domain',
+        url: 'http://127.0.0.1:9/in',
+        secretKey: 'K',
+        signingSecret: 'whsec_x',
+        enabled: true,
+        validatedAt: t0,
+      },
+      t0,
+    ))!;
+    await store.commitInboundMessages([
+      {
+        id: newId(t0),
+        mailFrom: 'a@sender.example',
+        remoteIp: '192.0.2.1',
+        helo: null,
+        receivedAt: t0,
+        raw: Buffer.from('Subject: x\r\n\r\nbody\r\n'),
+        posts: [{ routeId: route.id, serverId, rcptTo: 'x@in.claims.example' }],
+      },
+    ]);
     await store.registerWorkers([worker('p-dead', t0), worker('p-live', t0)], t0, false);
     const first = await store.claimInboundPosts('p-dead', 10, t0 + 1, t0 + 1 - STALE, undefined, t0 + 1 - DEAD_AFTER);
     expect(first).toHaveLength(1);
@@ -213,8 +284,20 @@ describe(`worker registry and claim takeover (${TEST_STORE_KIND})`, () => {
 
   it("takes over a dead webhook dispatcher's outbox claims at once, not a live one's", async () => {
     const t0 = base + 5 * 3_600_000;
-    await store.createWebhookEndpoint({ serverId, url: 'http://127.0.0.1:9/hook', eventTypes: [], format: 'json', secretKey: 'K',
-      signingSecret: 'whsec_x', enabled: true, disabledReason: null, validatedAt: t0 }, t0);
+    await store.createWebhookEndpoint(
+      {
+        serverId,
+        url: 'http://127.0.0.1:9/hook',
+        eventTypes: [],
+        format: 'json',
+        secretKey: 'K',
+        signingSecret: 'whsec_x',
+        enabled: true,
+        disabledReason: null,
+        validatedAt: t0,
+      },
+      t0,
+    );
     await store.registerWorkers([worker('d-dead', t0), worker('d-live', t0)], t0, false);
     const [rid] = await queue(t0, 1, 'hook'); // its Queued event goes to the outbox
     const first = await store.claimWebhookDeliveries('d-dead', 10, t0 + 1, t0 + 1 - STALE, undefined, t0 + 1 - DEAD_AFTER);

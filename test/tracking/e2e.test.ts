@@ -31,9 +31,16 @@ describe(`engagement tracking end to end (${TEST_STORE_KIND})`, () => {
   it('a server with tracking off sends links and body untouched', async () => {
     // The bootstrap server: tracking is off unless switched on.
     const res = await inject(t, {
-      ServerId: t.credentials.serverId, ApiKey: t.credentials.apiKey,
-      Messages: [{ To: [{ EmailAddress: 'cy@sink.test' }], From: { EmailAddress: 'news@example.com' }, Subject: 'Plain',
-        HtmlBody: '<p><a href="https://shop.example/plain">x</a></p>' }],
+      ServerId: t.credentials.serverId,
+      ApiKey: t.credentials.apiKey,
+      Messages: [
+        {
+          To: [{ EmailAddress: 'cy@sink.test' }],
+          From: { EmailAddress: 'news@example.com' },
+          Subject: 'Plain',
+          HtmlBody: '<p><a href="https://shop.example/plain">x</a></p>',
+        },
+      ],
     });
     expect(res.body.ErrorCode).toBe('Success');
     await waitForRecipients(t.store, await newestMessageId(t.store), (rs) => rs.every((r) => r.status === 'delivered'));
@@ -51,20 +58,41 @@ describe(`engagement tracking end to end (${TEST_STORE_KIND})`, () => {
     expect(server!.tracking).toEqual({ opens: true, clicks: true, unsubscribes: true, domain: t.url });
     // Marketing contacts of both recipients on this server, and Ann's on another server.
     const other = await t.store.createServer({ accountId: created.accountId, name: 'other' }, Date.now());
-    for (const [serverId, email] of [[created.id, 'ann@sink.test'], [created.id, 'bob@sink.test'], [other.id, 'ann@sink.test']] as const) {
+    for (const [serverId, email] of [
+      [created.id, 'ann@sink.test'],
+      [created.id, 'bob@sink.test'],
+      [other.id, 'ann@sink.test'],
+    ] as const) {
       expect(await t.store.createContact(serverId, { email }, Date.now())).toMatchObject({ email });
     }
-    const unsubscribedAt = async (serverId: number, email: string) => (await t.store.searchContacts(serverId, { email }, { limit: 1, offset: 0 })).rows[0]!.unsubscribedAt;
+    const unsubscribedAt = async (serverId: number, email: string) =>
+      (await t.store.searchContacts(serverId, { email }, { limit: 1, offset: 0 })).rows[0]!.unsubscribedAt;
     const res = await inject(t, {
-      ServerId: created.id, ApiKey: key.key,
-      Messages: [{
-        To: [{ EmailAddress: '%%DeliveryAddress%%' }], From: { EmailAddress: 'news@example.com' }, Subject: 'Hi %%Name%%',
-        HtmlBody: '<html><body><p>Hi %%Name%%</p><a href="https://shop.example/item?u=%%Id%%&amp;x=1">item</a> <a href="mailto:help@example.com">help</a></body></html>',
-        MergeData: { PerMessage: [
-          [{ Field: 'DeliveryAddress', Value: 'ann@sink.test' }, { Field: 'Name', Value: 'Ann' }, { Field: 'Id', Value: 'a1' }],
-          [{ Field: 'DeliveryAddress', Value: 'bob@sink.test' }, { Field: 'Name', Value: 'Bob' }, { Field: 'Id', Value: 'b2' }],
-        ] },
-      }],
+      ServerId: created.id,
+      ApiKey: key.key,
+      Messages: [
+        {
+          To: [{ EmailAddress: '%%DeliveryAddress%%' }],
+          From: { EmailAddress: 'news@example.com' },
+          Subject: 'Hi %%Name%%',
+          HtmlBody:
+            '<html><body><p>Hi %%Name%%</p><a href="https://shop.example/item?u=%%Id%%&amp;x=1">item</a> <a href="mailto:help@example.com">help</a></body></html>',
+          MergeData: {
+            PerMessage: [
+              [
+                { Field: 'DeliveryAddress', Value: 'ann@sink.test' },
+                { Field: 'Name', Value: 'Ann' },
+                { Field: 'Id', Value: 'a1' },
+              ],
+              [
+                { Field: 'DeliveryAddress', Value: 'bob@sink.test' },
+                { Field: 'Name', Value: 'Bob' },
+                { Field: 'Id', Value: 'b2' },
+              ],
+            ],
+          },
+        },
+      ],
     });
     expect(res.body.ErrorCode).toBe('Success');
     const messageId = await newestMessageId(t.store);
@@ -100,7 +128,11 @@ describe(`engagement tracking end to end (${TEST_STORE_KIND})`, () => {
     const open = await fetch(pixel, { headers: { 'user-agent': 'Mozilla/5.0 (Windows NT 10.0) Firefox/130.0' } });
     expect(open.headers.get('content-type')).toBe('image/gif');
     const unsubUrl = listUnsub.slice(1, listUnsub.indexOf('>'));
-    const unsub = await fetch(unsubUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+    const unsub = await fetch(unsubUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'List-Unsubscribe=One-Click',
+    });
     expect(unsub.status).toBe(200);
 
     const tracking = (await t.store.listEvents({ messageId })).filter((e) => e.type === 'Tracking' && e.recipientId === ann.id);
@@ -118,5 +150,4 @@ describe(`engagement tracking end to end (${TEST_STORE_KIND})`, () => {
     const all = (await t.store.listEvents({ messageId })).filter((e) => e.type === 'Tracking');
     expect(all).toHaveLength(4);
   });
-
 });

@@ -49,7 +49,8 @@ describe('tracking routes over HTTP', () => {
   let urls: TrackingUrls;
   const tokens = new TrackingTokens(SECRET);
   const backend = new FakeBackend();
-  const html = '<html><body><a href="https://shop.example/sale?a=1&amp;b=2">Sale</a>' +
+  const html =
+    '<html><body><a href="https://shop.example/sale?a=1&amp;b=2">Sale</a>' +
     '<a href="https://shop.example/u/%%UserId%%">Account</a><a href="javascript:void(0)">x</a></body></html>';
   const tracked = rewriteHtml(html);
   let clock = NOW;
@@ -70,7 +71,9 @@ describe('tracking routes over HTTP', () => {
     base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
     urls = new TrackingUrls(base, tokens);
   });
-  afterAll(async () => { await app.close(); });
+  afterAll(async () => {
+    await app.close();
+  });
   beforeEach(() => {
     backend.events = [];
     backend.unsubscribed = [];
@@ -91,10 +94,20 @@ describe('tracking routes over HTTP', () => {
       expect(bytes.equals(TRANSPARENT_GIF)).toBe(true);
       expect(bytes.length).toBe(43);
       expect(bytes.subarray(0, 6).toString('latin1')).toBe('GIF89a');
-      expect(backend.events).toEqual([{
-        kind: 'open', trackingType: 1, recipientId: id, linkIndex: null, url: null,
-        userAgent: BROWSER, clientIp: '127.0.0.1', machine: false, reason: null, at: clock,
-      }]);
+      expect(backend.events).toEqual([
+        {
+          kind: 'open',
+          trackingType: 1,
+          recipientId: id,
+          linkIndex: null,
+          url: null,
+          userAgent: BROWSER,
+          clientIp: '127.0.0.1',
+          machine: false,
+          reason: null,
+          at: clock,
+        },
+      ]);
     });
 
     it('answers the GIF for a bad token too, recording nothing, so no broken image ever shows', async () => {
@@ -114,7 +127,10 @@ describe('tracking routes over HTTP', () => {
       const id = addRecipient();
       await get(urls.open(id), { headers: { 'user-agent': 'Mozilla/5.0' } });
       await get(urls.open(id), { method: 'HEAD' });
-      expect(backend.events.map((e) => [e.kind, e.machine, e.reason])).toEqual([['open', true, 'apple-privacy-proxy'], ['open', true, 'head-request']]);
+      expect(backend.events.map((e) => [e.kind, e.machine, e.reason])).toEqual([
+        ['open', true, 'apple-privacy-proxy'],
+        ['open', true, 'head-request'],
+      ]);
     });
 
     it('still answers the GIF when recording fails', async () => {
@@ -133,10 +149,20 @@ describe('tracking routes over HTTP', () => {
       expect(r.headers.get('location')).toBe('https://shop.example/sale?a=1&b=2');
       expect(r.headers.get('location')).toBe(tracked.links[0]);
       expect(r.headers.get('cache-control')).toBe('no-store');
-      expect(backend.events).toEqual([{
-        kind: 'click', trackingType: 0, recipientId: id, linkIndex: 0, url: 'https://shop.example/sale?a=1&b=2',
-        userAgent: BROWSER, clientIp: '127.0.0.1', machine: false, reason: null, at: clock,
-      }]);
+      expect(backend.events).toEqual([
+        {
+          kind: 'click',
+          trackingType: 0,
+          recipientId: id,
+          linkIndex: 0,
+          url: 'https://shop.example/sale?a=1&b=2',
+          userAgent: BROWSER,
+          clientIp: '127.0.0.1',
+          machine: false,
+          reason: null,
+          at: clock,
+        },
+      ]);
     });
 
     it('follows a link from the rendered body to the link with the recipient’s merge fields', async () => {
@@ -156,8 +182,12 @@ describe('tracking routes over HTTP', () => {
       const flipped = [...token].map((c, i) => (i === 20 ? (c === 'A' ? 'B' : 'A') : c)).join('');
       const other = new TrackingUrls(base, new TrackingTokens('some-other-secret-0123456789abcd')).click(id, 0);
       const bad = [
-        `${base}/t/c/${flipped}`, `${base}/t/c/${token.slice(0, -2)}`, other, urls.open(id).replace('/t/o/', '/t/c/'),
-        urls.unsubscribe(id).replace('/t/u/', '/t/c/'), `${base}/t/c/https%3A%2F%2Fevil.example%2F`,
+        `${base}/t/c/${flipped}`,
+        `${base}/t/c/${token.slice(0, -2)}`,
+        other,
+        urls.open(id).replace('/t/o/', '/t/c/'),
+        urls.unsubscribe(id).replace('/t/u/', '/t/c/'),
+        `${base}/t/c/https%3A%2F%2Fevil.example%2F`,
       ];
       const before = backend.linkCalls;
       for (const url of bad) {
@@ -231,15 +261,27 @@ describe('tracking routes over HTTP', () => {
     it('POST with the RFC 8058 one-click body unsubscribes and answers a plain 200', async () => {
       const id = addRecipient();
       const r = await get(urls.unsubscribe(id), {
-        method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click',
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'List-Unsubscribe=One-Click',
       });
       expect(r.status).toBe(200);
       expect(r.headers.get('content-type')).toBe('text/plain; charset=utf-8');
       expect(await r.text()).toBe('Unsubscribed\n');
-      expect(backend.unsubscribed).toEqual([{
-        kind: 'unsubscribe', trackingType: 2, recipientId: id, linkIndex: null, url: null,
-        userAgent: BROWSER, clientIp: '127.0.0.1', machine: false, reason: null, at: clock,
-      }]);
+      expect(backend.unsubscribed).toEqual([
+        {
+          kind: 'unsubscribe',
+          trackingType: 2,
+          recipientId: id,
+          linkIndex: null,
+          url: null,
+          userAgent: BROWSER,
+          clientIp: '127.0.0.1',
+          machine: false,
+          reason: null,
+          at: clock,
+        },
+      ]);
     });
 
     it('accepts the one-click body as multipart/form-data too', async () => {

@@ -19,32 +19,53 @@ describe(`unsubscribe replays (${TEST_STORE_KIND})`, () => {
     // The same token secret the app uses (one per store), so these URLs are the ones delivery would write.
     const tracking = await TrackingService.open(t.store, () => t.url, createLogger('silent'));
     urls = new TrackingUrls(t.url, tracking.tokens);
-    await t.store.createWebhookEndpoint({
-      serverId: t.credentials.serverId, url: 'http://127.0.0.1:9/hook', eventTypes: [], format: 'json', secretKey: 'K', signingSecret: 'whsec_x',
-      enabled: true, disabledReason: null, validatedAt: Date.now(),
-    }, Date.now());
+    await t.store.createWebhookEndpoint(
+      {
+        serverId: t.credentials.serverId,
+        url: 'http://127.0.0.1:9/hook',
+        eventTypes: [],
+        format: 'json',
+        secretKey: 'K',
+        signingSecret: 'whsec_x',
+        enabled: true,
+        disabledReason: null,
+        validatedAt: Date.now(),
+      },
+      Date.now(),
+    );
   });
-  afterAll(async () => { await t.close(); });
+  afterAll(async () => {
+    await t.close();
+  });
 
   async function sendTo(addresses: string[]) {
     const r = await inject(t, {
-      ServerId: t.credentials.serverId, ApiKey: t.credentials.apiKey,
+      ServerId: t.credentials.serverId,
+      ApiKey: t.credentials.apiKey,
       Messages: [{ To: addresses.map((EmailAddress) => ({ EmailAddress })), From: { EmailAddress: 'news@example.com' }, Subject: 'News', TextBody: 'x' }],
     });
     expect(r.body.ErrorCode).toBe('Success');
     const messageId = await newestMessageId(t.store);
     return { messageId, recipients: await t.store.listRecipients(messageId) };
   }
-  const unsubscribeEvents = async (messageId: string) => (await t.store.listEvents({ messageId }))
-    .filter((e) => e.type === 'Tracking' && (e.data as { TrackingType: number }).TrackingType === 2);
-  const webhookRows = async (uids: string[]) => (await queryRows<{ event_uid: string }>(t.db, 'SELECT event_uid FROM webhook_deliveries'))
-    .filter((r) => uids.includes(r.event_uid));
+  const unsubscribeEvents = async (messageId: string) =>
+    (await t.store.listEvents({ messageId })).filter((e) => e.type === 'Tracking' && (e.data as { TrackingType: number }).TrackingType === 2);
+  const webhookRows = async (uids: string[]) =>
+    (await queryRows<{ event_uid: string }>(t.db, 'SELECT event_uid FROM webhook_deliveries')).filter((r) => uids.includes(r.event_uid));
   const unsubscribesCounted = async () => {
     const now = Date.now();
-    const rows = await t.store.readReportRollups({ serverId: t.credentials.serverId, dim: '', dimValue: '', fromHour: now - 2 * HOUR_MS, toHour: now + HOUR_MS, grouping: { by: 'hour' } });
+    const rows = await t.store.readReportRollups({
+      serverId: t.credentials.serverId,
+      dim: '',
+      dimValue: '',
+      fromHour: now - 2 * HOUR_MS,
+      toHour: now + HOUR_MS,
+      grouping: { by: 'hour' },
+    });
     return rows.reduce((n, r) => n + r.counts.unsubscribes, 0);
   };
-  const oneClick = (url: string) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+  const oneClick = (url: string) =>
+    fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
   const formPost = (url: string) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'confirm=1' });
 
   it('a one-click POST sent three times (and the page and its form after it) makes one event, one count, one webhook', async () => {

@@ -32,10 +32,18 @@ describe('v2 schema errors', () => {
   const err = (keyword: string, instancePath: string, params: Record<string, unknown>, message?: string) => ({ keyword, instancePath, params, message });
   it('names nested fields as paths', () => {
     expect(fromSchemaError(err('format', '/emailAddresses/12', { format: 'email' }), 'body')).toMatchObject({
-      code: 'validation_failed', field: 'emailAddresses[12]', message: 'emailAddresses[12] is not a valid email address',
+      code: 'validation_failed',
+      field: 'emailAddresses[12]',
+      message: 'emailAddresses[12] is not a valid email address',
     });
-    expect(fromSchemaError(err('required', '/filter', { missingProperty: 'from' }), 'body')).toMatchObject({ field: 'filter.from', message: 'body field "filter.from" is required' });
-    expect(fromSchemaError(err('additionalProperties', '', { additionalProperty: 'x' }), 'querystring')).toMatchObject({ code: 'unknown_field', message: 'unknown query parameter "x"' });
+    expect(fromSchemaError(err('required', '/filter', { missingProperty: 'from' }), 'body')).toMatchObject({
+      field: 'filter.from',
+      message: 'body field "filter.from" is required',
+    });
+    expect(fromSchemaError(err('additionalProperties', '', { additionalProperty: 'x' }), 'querystring')).toMatchObject({
+      code: 'unknown_field',
+      message: 'unknown query parameter "x"',
+    });
   });
   it('maps list length to too_many_items and anything else to validation_failed with the rule', () => {
     expect(fromSchemaError(err('maxItems', '/emailAddresses', { limit: 1000 }), 'body').code).toBe('too_many_items');
@@ -54,7 +62,14 @@ describe('CSV cells (RFC 4180, formula injection)', () => {
     expect(csvRow(['a', null, 'b,c'])).toBe('a,,"b,c"\r\n');
   });
   it('defuses cells a spreadsheet would run as formulas', () => {
-    for (const [input, out] of [['=1+2', "'=1+2"], ['+1', "'+1"], ['-1', "'-1"], ['@SUM(A1)', "'@SUM(A1)"], ['\tx', "'\tx"], ['=A1,B1', `"'=A1,B1"`]]) {
+    for (const [input, out] of [
+      ['=1+2', "'=1+2"],
+      ['+1', "'+1"],
+      ['-1', "'-1"],
+      ['@SUM(A1)', "'@SUM(A1)"],
+      ['\tx', "'\tx"],
+      ['=A1,B1', `"'=A1,B1"`],
+    ]) {
       expect(csvCell(input!)).toBe(out);
     }
     expect(csvCell('a=b')).toBe('a=b');

@@ -24,54 +24,65 @@ interface Expected {
 
 const EXPECTED: Record<string, Expected> = {
   'postfix-5.1.1-user-unknown.eml': {
-    kind: 'bounce', recipientId: '01M7W2Y7M07PX5VPA00K793S0K',
+    kind: 'bounce',
+    recipientId: '01M7W2Y7M07PX5VPA00K793S0K',
     recipients: [['jordan.reyes@example.org', '5.1.1', 'failed', true, 2001]],
     // Folded over two lines in the report; unfolded here.
     diagnosticCode: 'smtp; 550 5.1.1 <jordan.reyes@example.org>: Recipient address rejected: User unknown in virtual mailbox table',
   },
   'postfix-4.4.1-delayed.eml': {
-    kind: 'delay', recipientId: '01M7W6CAZF33ZGCFNEFHWNRRX0',
+    kind: 'delay',
+    recipientId: '01M7W6CAZF33ZGCFNEFHWNRRX0',
     recipients: [['sam.okafor@example.net', '4.4.1', 'delayed', false, 4003]],
     diagnosticCode: 'X-Postfix; connect to mail.example.net[192.0.2.44]:25: Connection timed out',
   },
   'exim-rfc3464.eml': {
-    kind: 'bounce', recipientId: '01M7W9TEAY8WF6XC8WP9P1SQ30',
+    kind: 'bounce',
+    recipientId: '01M7W9TEAY8WF6XC8WP9P1SQ30',
     // Status is Exim's 5.0.0; the 5.1.1 in the diagnostic decides the FailureCode.
     recipients: [['priya.natarajan@example.com', '5.0.0', 'failed', true, 2001]],
   },
   'exim-legacy-plain.eml': {
-    kind: 'bounce', recipientId: '01M7WD8HPD97MVFA8J7GG0YCFH',
+    kind: 'bounce',
+    recipientId: '01M7WD8HPD97MVFA8J7GG0YCFH',
     recipients: [['oliver.hart@example.co.uk', '5.2.1', 'failed', true, 3002]],
     diagnosticCode: '550 5.2.1 <oliver.hart@example.co.uk>: Recipient address rejected: Mailbox disabled for this recipient',
   },
   'exim-delay-warning-plain.eml': {
-    kind: 'delay', recipientId: null,
+    kind: 'delay',
+    recipientId: null,
     recipients: [['wes.adler@example.com', '4.7.1', 'delayed', false, 3003]],
     diagnosticCode: '451 4.7.1 <wes.adler@example.com>: Recipient address rejected: Greylisted, please try again later',
   },
   'sendmail-5.1.1.eml': {
-    kind: 'bounce', recipientId: '01M7WGPN1W73KX26W4ZZJ8NVK5',
+    kind: 'bounce',
+    recipientId: '01M7WGPN1W73KX26W4ZZJ8NVK5',
     recipients: [['m.kowalski@example.edu', '5.1.1', 'failed', true, 2001]],
     diagnosticCode: 'SMTP; 550 5.1.1 <m.kowalski@example.edu>... User unknown',
   },
   'office365-5.1.10.eml': {
-    kind: 'bounce', recipientId: '01M7WM4RDBFB0QN35QY2PQDKV7',
+    kind: 'bounce',
+    recipientId: '01M7WM4RDBFB0QN35QY2PQDKV7',
     recipients: [['ana.lima@contoso.example', '5.1.10', 'failed', true, 2001]],
     diagnosticCode: 'smtp;550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient ana.lima@contoso.example not found by SMTP address lookup',
   },
   'gmail-5.1.1-multiline.eml': {
-    kind: 'bounce', recipientId: '01M7ZGVSFREA0STJP6P943W8VY',
+    kind: 'bounce',
+    recipientId: '01M7ZGVSFREA0STJP6P943W8VY',
     recipients: [['taylor.brooks.1988@gmail.com', '5.1.1', 'failed', true, 2001]],
-    diagnosticCode: "smtp; 550-5.1.1 The email account that you tried to reach does not exist. Please try 550-5.1.1 double-checking the recipient's email address for typos or 550-5.1.1 unnecessary spaces. For more information, go to 550 5.1.1 https://support.google.com/mail/?p=NoSuchUser 4fb4d7f45d1cf-5d3f1a2b6c7si1133457a12.301 - gsmtp",
+    diagnosticCode:
+      "smtp; 550-5.1.1 The email account that you tried to reach does not exist. Please try 550-5.1.1 double-checking the recipient's email address for typos or 550-5.1.1 unnecessary spaces. For more information, go to 550 5.1.1 https://support.google.com/mail/?p=NoSuchUser 4fb4d7f45d1cf-5d3f1a2b6c7si1133457a12.301 - gsmtp",
   },
   'yahoo-554-plain.eml': {
-    kind: 'bounce', recipientId: '01M7WQJVRT79S3FTEEJ4NV04VC',
+    kind: 'bounce',
+    recipientId: '01M7WQJVRT79S3FTEEJ4NV04VC',
     // No enhanced status in Yahoo's reply: the class of its 554 gives 5.0.0.
     recipients: [['casey.lin@yahoo.com', '5.0.0', 'failed', true, 2001]],
     diagnosticCode: "554: delivery error: dd This user doesn't have a yahoo.com account (casey.lin@yahoo.com) [0] - mta4117.mail.bf1.yahoo.com",
   },
   'qmail-plain.eml': {
-    kind: 'bounce', recipientId: '01M7WV0Z4942CQ7MAWJM5DBGNE',
+    kind: 'bounce',
+    recipientId: '01M7WV0Z4942CQ7MAWJM5DBGNE',
     recipients: [
       ['dana@example.info', '5.1.1', 'failed', true, 2001],
       ['dana.forward@example.org', '5.1.1', 'failed', true, 2001],
@@ -79,64 +90,92 @@ const EXPECTED: Record<string, Expected> = {
     diagnosticCode: 'Sorry, no mailbox here by that name. (#5.1.1)',
   },
   'amazon-ses.eml': {
-    kind: 'bounce', recipientId: null,
+    kind: 'bounce',
+    recipientId: null,
     recipients: [['riley.chen@example.com', '5.1.1', 'failed', true, 2001]],
     diagnosticCode: 'smtp; 550 5.1.1 user unknown',
   },
   'mailbox-full-5.2.2.eml': {
-    kind: 'bounce', recipientId: '01M7X1X5V764NVPX2A0G6B3ZD4',
+    kind: 'bounce',
+    recipientId: '01M7X1X5V764NVPX2A0G6B3ZD4',
     // A full mailbox is temporary even when refused with 552 (classify.ts, §7).
     recipients: [['lena.vogt@example.org', '5.2.2', 'failed', false, 3001]],
   },
   'mailbox-full-4.2.2-delayed.eml': {
-    kind: 'delay', recipientId: '01M7X5B96P115JRCZ8KGX2ZREF',
+    kind: 'delay',
+    recipientId: '01M7X5B96P115JRCZ8KGX2ZREF',
     recipients: [['noor.haddad@gmail.com', '4.2.2', 'delayed', false, 3001]],
   },
   'two-recipients.eml': {
-    kind: 'bounce', recipientId: '01M7X8SCJ543XRHE90NH4ZJAVC',
+    kind: 'bounce',
+    recipientId: '01M7X8SCJ543XRHE90NH4ZJAVC',
     recipients: [
       ['ravi.menon@example.org', '5.1.1', 'failed', true, 2001],
       ['ravi@old-startup.example', '5.4.4', 'failed', true, 2002],
     ],
   },
   'postline-original-headers.eml': {
-    kind: 'bounce', recipientId: '01M7YNAYM01GA3748VHFQ9VBWC',
+    kind: 'bounce',
+    recipientId: '01M7YNAYM01GA3748VHFQ9VBWC',
     // "RecipNotFound; not found" matches no text rule: the 5.1.1 fallback names it.
     recipients: [['evan.mercer@corp.example.com', '5.1.1', 'failed', true, 2001]],
   },
   'dsn-relayed-success.eml': {
-    kind: 'delivery-report', recipientId: '01M7Z9ZJRTB0HV1NVD9E9EN4CG',
+    kind: 'delivery-report',
+    recipientId: '01M7Z9ZJRTB0HV1NVD9E9EN4CG',
     recipients: [['drew.park@example.org', '2.0.0', 'relayed', false, null]],
   },
   'lotus-domino-plain.eml': {
-    kind: 'bounce', recipientId: '01M7YRS1ZFCNDFGJ4KF1P7XZDT',
+    kind: 'bounce',
+    recipientId: '01M7YRS1ZFCNDFGJ4KF1P7XZDT',
     // No code, no status and no rule for Domino's wording: a permanent "other" failure.
     recipients: [['pquinn@notes.example.com', null, 'failed', true, 2999]],
     diagnosticCode: 'User Pat Quinn (pquinn@notes.example.com) not listed in Domino Directory',
   },
   'arf-yahoo.eml': {
-    kind: 'complaint', recipientId: '01M7YW75AYBNQE9AABFWQWS6ND', recipients: [],
+    kind: 'complaint',
+    recipientId: '01M7YW75AYBNQE9AABFWQWS6ND',
+    recipients: [],
     complaint: {
-      feedbackType: 'abuse', userAgent: 'Yahoo!-Mail-Feedback/2.0', version: '0.1',
-      originalMailFrom: 'b+01m7yw75aybnqe9aabfwqws6nd@bounces.harbor-outfitters.example', originalRcptTo: ['morgan.ellis@yahoo.com'],
-      arrivalDate: 'Fri, 20 Nov 2026 12:38:51 +0000', sourceIp: null, reportedDomain: 'harbor-outfitters.example',
+      feedbackType: 'abuse',
+      userAgent: 'Yahoo!-Mail-Feedback/2.0',
+      version: '0.1',
+      originalMailFrom: 'b+01m7yw75aybnqe9aabfwqws6nd@bounces.harbor-outfitters.example',
+      originalRcptTo: ['morgan.ellis@yahoo.com'],
+      arrivalDate: 'Fri, 20 Nov 2026 12:38:51 +0000',
+      sourceIp: null,
+      reportedDomain: 'harbor-outfitters.example',
     },
   },
   'arf-aol.eml': {
-    kind: 'complaint', recipientId: '01M7YZN8PDET5MBWH9Y59PZ0QT', recipients: [],
+    kind: 'complaint',
+    recipientId: '01M7YZN8PDET5MBWH9Y59PZ0QT',
+    recipients: [],
     complaint: {
-      feedbackType: 'abuse', userAgent: 'AOL SComp', version: '0.1',
+      feedbackType: 'abuse',
+      userAgent: 'AOL SComp',
+      version: '0.1',
       // AOL sends no Original-Mail-From: the attached original's Return-Path stands in.
-      originalMailFrom: 'b+01m7yzn8pdet5mbwh9y59pz0qt@bounces.harbor-outfitters.example', originalRcptTo: [],
-      arrivalDate: 'Fri, 20 Nov 2026 07:49:12 EST', sourceIp: '198.51.100.20', reportedDomain: 'harbor-outfitters.example',
+      originalMailFrom: 'b+01m7yzn8pdet5mbwh9y59pz0qt@bounces.harbor-outfitters.example',
+      originalRcptTo: [],
+      arrivalDate: 'Fri, 20 Nov 2026 07:49:12 EST',
+      sourceIp: '198.51.100.20',
+      reportedDomain: 'harbor-outfitters.example',
     },
   },
   'arf-microsoft-jmrp.eml': {
-    kind: 'complaint', recipientId: '01M7Z33C1WD2WTZJF5MY2BT27P', recipients: [],
+    kind: 'complaint',
+    recipientId: '01M7Z33C1WD2WTZJF5MY2BT27P',
+    recipients: [],
     complaint: {
-      feedbackType: 'abuse', userAgent: null, version: null,
-      originalMailFrom: 'b+01m7z33c1wd2wtzjf5my2bt27p@bounces.harbor-outfitters.example', originalRcptTo: ['kai.sorensen@outlook.com'],
-      arrivalDate: null, sourceIp: null, reportedDomain: null,
+      feedbackType: 'abuse',
+      userAgent: null,
+      version: null,
+      originalMailFrom: 'b+01m7z33c1wd2wtzjf5my2bt27p@bounces.harbor-outfitters.example',
+      originalRcptTo: ['kai.sorensen@outlook.com'],
+      arrivalDate: null,
+      sourceIp: null,
+      reportedDomain: null,
     },
   },
   'auto-reply-out-of-office.eml': { kind: 'auto-reply', recipientId: null, recipients: [] },
@@ -147,7 +186,9 @@ const EXPECTED: Record<string, Expected> = {
 
 describe('parseReport over every fixture', () => {
   it('has an expectation for every fixture file, and a file for every expectation', () => {
-    const files = readdirSync(FIXTURES).filter((f) => f.endsWith('.eml')).sort();
+    const files = readdirSync(FIXTURES)
+      .filter((f) => f.endsWith('.eml'))
+      .sort();
     expect(files).toEqual(Object.keys(EXPECTED).sort());
   });
 
@@ -245,8 +286,11 @@ describe('tracing a report to its Postline recipient', () => {
     expect(idFromMessageId('<01m7w2y7m07px5vpa00k793s0k>')).toBeNull();
   });
 
-  it("traces a read receipt by its Original-Message-ID when it quotes no headers", async () => {
-    const raw = fixture('mdn-read-receipt.eml').replace(/--------------Ab3mQ9zR0tW2yX4cV6bN8mL1\nContent-Type: text\/rfc822-headers[\s\S]*?(?=--------------Ab3mQ9zR0tW2yX4cV6bN8mL1--)/, '');
+  it('traces a read receipt by its Original-Message-ID when it quotes no headers', async () => {
+    const raw = fixture('mdn-read-receipt.eml').replace(
+      /--------------Ab3mQ9zR0tW2yX4cV6bN8mL1\nContent-Type: text\/rfc822-headers[\s\S]*?(?=--------------Ab3mQ9zR0tW2yX4cV6bN8mL1--)/,
+      '',
+    );
     const report = await parseReport(raw);
     expect(report.originalHeaders).toEqual([]);
     expect(report.kind).toBe('read-receipt');
@@ -296,24 +340,43 @@ describe('classification of reported recipients', () => {
   });
 
   it('never calls a delayed recipient permanent, whatever the reply says', async () => {
-    const report = await parseReport(dsn('Final-Recipient: rfc822; a@example.org\nAction: delayed\nStatus: 5.1.1\nDiagnostic-Code: smtp; 550 5.1.1 User unknown'));
+    const report = await parseReport(
+      dsn('Final-Recipient: rfc822; a@example.org\nAction: delayed\nStatus: 5.1.1\nDiagnostic-Code: smtp; 550 5.1.1 User unknown'),
+    );
     expect(report.recipients[0]).toMatchObject({ action: 'delayed', permanent: false, failureCode: 2001 });
     expect(report.kind).toBe('delay');
     expect(report.isBounce).toBe(true);
   });
 
   it('lists every recipient of a mixed report and calls it a bounce when one failed', async () => {
-    const report = await parseReport(dsn([
-      'Final-Recipient: rfc822; ok@example.org', 'Action: relayed', 'Status: 2.0.0', '',
-      'Final-Recipient: rfc822; gone@example.org', 'Action: failed', 'Status: 5.1.1',
-    ].join('\n')));
-    expect(report.recipients.map((r) => [r.address, r.action, r.failureCode])).toEqual([['ok@example.org', 'relayed', null], ['gone@example.org', 'failed', 2001]]);
+    const report = await parseReport(
+      dsn(
+        [
+          'Final-Recipient: rfc822; ok@example.org',
+          'Action: relayed',
+          'Status: 2.0.0',
+          '',
+          'Final-Recipient: rfc822; gone@example.org',
+          'Action: failed',
+          'Status: 5.1.1',
+        ].join('\n'),
+      ),
+    );
+    expect(report.recipients.map((r) => [r.address, r.action, r.failureCode])).toEqual([
+      ['ok@example.org', 'relayed', null],
+      ['gone@example.org', 'failed', 2001],
+    ]);
     expect(report.kind).toBe('bounce');
   });
 
   it('separates recipients a server ran together without a blank line', async () => {
-    const report = await parseReport(dsn('Final-Recipient: rfc822; a@example.org\nAction: failed\nStatus: 5.1.1\nFinal-Recipient: rfc822; b@example.org\nAction: failed\nStatus: 5.2.2'));
-    expect(report.recipients.map((r) => [r.address, r.failureCode])).toEqual([['a@example.org', 2001], ['b@example.org', 3001]]);
+    const report = await parseReport(
+      dsn('Final-Recipient: rfc822; a@example.org\nAction: failed\nStatus: 5.1.1\nFinal-Recipient: rfc822; b@example.org\nAction: failed\nStatus: 5.2.2'),
+    );
+    expect(report.recipients.map((r) => [r.address, r.failureCode])).toEqual([
+      ['a@example.org', 2001],
+      ['b@example.org', 3001],
+    ]);
   });
 
   it('skips a recipient without a known Action, and then the report is no bounce', async () => {
@@ -323,7 +386,9 @@ describe('classification of reported recipients', () => {
   });
 
   it(`caps a Diagnostic-Code at ${MAX_DIAGNOSTIC_CHARS} characters`, async () => {
-    const report = await parseReport(dsn(`Final-Recipient: rfc822; a@example.org\nAction: failed\nStatus: 5.1.1\nDiagnostic-Code: smtp; 550 5.1.1 ${'x'.repeat(5000)}`));
+    const report = await parseReport(
+      dsn(`Final-Recipient: rfc822; a@example.org\nAction: failed\nStatus: 5.1.1\nDiagnostic-Code: smtp; 550 5.1.1 ${'x'.repeat(5000)}`),
+    );
     expect(report.recipients[0]!.diagnosticCode).toHaveLength(MAX_DIAGNOSTIC_CHARS);
   });
 });
@@ -338,21 +403,21 @@ describe('what is not a bounce', () => {
     expect((await parseReport(plainSubject)).kind).toBe('other');
   });
 
-  it.each([
-    ['X-Autoreply: yes'],
-    ['X-Autorespond: Thanks for your message'],
-    ['Precedence: auto_reply'],
-  ])('recognises an auto-reply by %s', async (header) => {
+  it.each([['X-Autoreply: yes'], ['X-Autorespond: Thanks for your message'], ['Precedence: auto_reply']])('recognises an auto-reply by %s', async (header) => {
     const base = ooo.replace('Subject: Automatic reply: Your November picks', 'Subject: Re: Your November picks');
     expect((await parseReport(base)).kind).toBe('other');
     expect((await parseReport(`${header}\n${base}`)).kind).toBe('auto-reply');
   });
 
-  it.each([['Out of Office: Your November picks'], ['Auto: Your November picks'], ['Abwesenheitsnotiz: Your November picks'], ['Réponse automatique : Your November picks']])(
-    'recognises the subject %j', async (subject) => {
-      const raw = ooo.replace('Subject: Automatic reply: Your November picks', `Subject: =?UTF-8?B?${Buffer.from(subject).toString('base64')}?=`);
-      expect((await parseReport(raw)).kind).toBe('auto-reply');
-    });
+  it.each([
+    ['Out of Office: Your November picks'],
+    ['Auto: Your November picks'],
+    ['Abwesenheitsnotiz: Your November picks'],
+    ['Réponse automatique : Your November picks'],
+  ])('recognises the subject %j', async (subject) => {
+    const raw = ooo.replace('Subject: Automatic reply: Your November picks', `Subject: =?UTF-8?B?${Buffer.from(subject).toString('base64')}?=`);
+    expect((await parseReport(raw)).kind).toBe('auto-reply');
+  });
 
   it('treats "Auto-Submitted: no" and a mailing list Precedence as ordinary mail', async () => {
     const base = fixture('ordinary-message.eml');

@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { candidateLimit, fitToLanes, fullLanes, lanesOrDefault, roomOf } from '../../src/store/claim-lanes.js';
 
 describe('claim lanes (pure)', () => {
-  const lanes = { perLane: 3, held: new Map([[1, 1], [2, 3], [3, 5]]) };
+  const lanes = {
+    perLane: 3,
+    held: new Map([
+      [1, 1],
+      [2, 3],
+      [3, 5],
+    ]),
+  };
 
   it('a lane has its width less what the process holds, never below 0; full lanes are left out of the query', () => {
     expect([1, 2, 3, 4].map((lane) => roomOf(lanes, lane))).toEqual([2, 0, 0, 3]);
@@ -28,6 +35,15 @@ describe('claim lanes (pure)', () => {
     const d = lanesOrDefault(undefined, 7);
     expect(d.perLane).toBe(7);
     expect([...d.held]).toEqual([]);
-    expect(fitToLanes([{ id: 1, lane: 9 }, { id: 2, lane: 9 }], 7, d)).toHaveLength(2);
+    expect(
+      fitToLanes(
+        [
+          { id: 1, lane: 9 },
+          { id: 2, lane: 9 },
+        ],
+        7,
+        d,
+      ),
+    ).toHaveLength(2);
   });
 });

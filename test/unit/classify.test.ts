@@ -4,11 +4,8 @@ import { classifySmtpReply, parseEnhancedStatus, MAX_CLASSIFIED_REPLY_CHARS } fr
 
 /** Every FailureCode in reference §7 (the .NET FailureCodes.cs + KB table union). */
 const SECTION_7_CODES = new Set([
-  1001, 1002, 1003, 1004, 1005, 1006, 1007, 1008, 1009, 1010, 1011, 1999,
-  2001, 2002, 2003, 2004, 2999,
-  3001, 3002, 3003, 3999,
-  4001, 4002, 4003, 4004, 4006, 4999,
-  5001, 5999, 9999,
+  1001, 1002, 1003, 1004, 1005, 1006, 1007, 1008, 1009, 1010, 1011, 1999, 2001, 2002, 2003, 2004, 2999, 3001, 3002, 3003, 3999, 4001, 4002, 4003, 4004, 4006,
+  4999, 5001, 5999, 9999,
 ]);
 
 /** The code an example was sent with: its leading 3 digits, or none for a network error. */
@@ -58,30 +55,138 @@ describe('every rule classifies its own example', () => {
 describe('other wordings land on the expected codes', () => {
   const cases: [string, number | null, string, number, boolean][] = [
     // [name, code, text, failureCode, permanent]
-    ['Gmail 421-4.7.0 unusual rate (IP)', 421, '421-4.7.0 [192.0.2.1      15] Our system has detected an unusual rate of\n421-4.7.0 unsolicited mail originating from your IP address. To protect our\n421-4.7.0 users from spam, mail sent from your IP address has been temporarily\n421 4.7.0 rate limited. - gsmtp', 1006, false],
-    ['Gmail 4.7.28 DKIM domain', 421, '421-4.7.28 Gmail has detected an unusual rate of unsolicited mail\n421-4.7.28 originating from your DKIM domain [example.com 15]. To protect our\n421 4.7.28 users from spam, mail has been temporarily rate limited. - gsmtp', 1006, false],
-    ['Gmail 550 unusual rate block stays permanent', 550, '550-5.7.1 Our system has detected an unusual rate of unsolicited mail originating from your IP address. To protect our users from spam, mail sent from your IP address has been blocked.', 1006, true],
-    ['Gmail 550 5.2.1 ReceivingRatePerm is a retry', 550, '550-5.2.1 The user you are trying to contact is receiving mail at a rate that\n550 5.2.1 prevents additional messages from being delivered. https://support.google.com/mail/?p=ReceivingRatePerm - gsmtp', 3999, false],
-    ['Gmail new over-quota wording', 452, "452-4.2.2 The recipient's inbox is out of storage space. Please direct the\n452 4.2.2 recipient to https://support.google.com/mail/?p=OverQuotaTemp - gsmtp", 3001, false],
+    [
+      'Gmail 421-4.7.0 unusual rate (IP)',
+      421,
+      '421-4.7.0 [192.0.2.1      15] Our system has detected an unusual rate of\n421-4.7.0 unsolicited mail originating from your IP address. To protect our\n421-4.7.0 users from spam, mail sent from your IP address has been temporarily\n421 4.7.0 rate limited. - gsmtp',
+      1006,
+      false,
+    ],
+    [
+      'Gmail 4.7.28 DKIM domain',
+      421,
+      '421-4.7.28 Gmail has detected an unusual rate of unsolicited mail\n421-4.7.28 originating from your DKIM domain [example.com 15]. To protect our\n421 4.7.28 users from spam, mail has been temporarily rate limited. - gsmtp',
+      1006,
+      false,
+    ],
+    [
+      'Gmail 550 unusual rate block stays permanent',
+      550,
+      '550-5.7.1 Our system has detected an unusual rate of unsolicited mail originating from your IP address. To protect our users from spam, mail sent from your IP address has been blocked.',
+      1006,
+      true,
+    ],
+    [
+      'Gmail 550 5.2.1 ReceivingRatePerm is a retry',
+      550,
+      '550-5.2.1 The user you are trying to contact is receiving mail at a rate that\n550 5.2.1 prevents additional messages from being delivered. https://support.google.com/mail/?p=ReceivingRatePerm - gsmtp',
+      3999,
+      false,
+    ],
+    [
+      'Gmail new over-quota wording',
+      452,
+      "452-4.2.2 The recipient's inbox is out of storage space. Please direct the\n452 4.2.2 recipient to https://support.google.com/mail/?p=OverQuotaTemp - gsmtp",
+      3001,
+      false,
+    ],
     ['Dovecot quota on 552 is temporary', 552, '552 5.2.2 <user@example.com> Quota exceeded (mailbox for user is full)', 3001, false],
     ['Exchange mailbox full', 552, '552 5.2.2 Mailbox full', 3001, false],
     ['Greylist plain', 451, '451 4.7.1 Greylisted, please try again', 3003, false],
     ['Greylist sent as 550', 550, '550 5.7.1 Greylisting in action, please come back later', 3003, false],
-    ['Greylist via grey.rbl beats the blocklist', 421, '421 4.7.1 Service unavailable; Client host [192.0.2.1] blocked using grey.rbl - Greylisting in action, please try again later', 3003, false],
-    ['Outlook 5.7.606 banned IP', 550, '550 5.7.606 Access denied, banned sending IP [192.0.2.1]. To request removal from this list please visit https://sender.office.com/ and follow the directions.', 1003, true],
-    ['Outlook Spamhaus', 550, '550 5.7.1 Service unavailable, Client host [192.0.2.1] blocked using Spamhaus. To request removal from this list see https://www.spamhaus.org/query/ip/192.0.2.1 (AS16012611)', 1002, true],
-    ['Barracuda reputation', 554, '554 Service unavailable; Client host [192.0.2.1] blocked using Barracuda Reputation; http://www.barracudanetworks.com/reputation/?r=1&ip=192.0.2.1', 1002, true],
+    [
+      'Greylist via grey.rbl beats the blocklist',
+      421,
+      '421 4.7.1 Service unavailable; Client host [192.0.2.1] blocked using grey.rbl - Greylisting in action, please try again later',
+      3003,
+      false,
+    ],
+    [
+      'Outlook 5.7.606 banned IP',
+      550,
+      '550 5.7.606 Access denied, banned sending IP [192.0.2.1]. To request removal from this list please visit https://sender.office.com/ and follow the directions.',
+      1003,
+      true,
+    ],
+    [
+      'Outlook Spamhaus',
+      550,
+      '550 5.7.1 Service unavailable, Client host [192.0.2.1] blocked using Spamhaus. To request removal from this list see https://www.spamhaus.org/query/ip/192.0.2.1 (AS16012611)',
+      1002,
+      true,
+    ],
+    [
+      'Barracuda reputation',
+      554,
+      '554 Service unavailable; Client host [192.0.2.1] blocked using Barracuda Reputation; http://www.barracudanetworks.com/reputation/?r=1&ip=192.0.2.1',
+      1002,
+      true,
+    ],
     ['SpamCop', 554, '554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using bl.spamcop.net', 1002, true],
-    ['GMX block listed', 554, '554-gmx.net (mxgmx117) Nemesis ESMTP Service not available\n554-No SMTP service\n554-IP address is block listed.\n554 For explanation visit https://www.gmx.net/mail/senderguidelines?ip=192.0.2.1&c=bl', 1002, true],
+    [
+      'GMX block listed',
+      554,
+      '554-gmx.net (mxgmx117) Nemesis ESMTP Service not available\n554-No SMTP service\n554-IP address is block listed.\n554 For explanation visit https://www.gmx.net/mail/senderguidelines?ip=192.0.2.1&c=bl',
+      1002,
+      true,
+    ],
     ['SpamRL IP', 550, '550 The sending IP (192.0.2.1) is listed on https://spamrl.com/. Please resolve this and retry.', 1002, true],
-    ['Comcast DNSBLs', 554, '554 resimta-po-11v.sys.comcast.net 192.0.2.1 found on one or more DNSBLs, see http://postmaster.comcast.net/smtp-error-codes.php#BL000010', 1002, true],
-    ['Outlook DMARC', 550, '550 5.7.509 Access denied, sending domain example.com does not pass DMARC verification and has a DMARC policy of reject.', 1010, true],
-    ['Gmail SPF hard fail', 550, '550-5.7.26 The MAIL FROM domain [example.com] has an SPF record with a hard fail\n550-5.7.26 policy (-all) but it fails to pass SPF checks with the ip:\n550 5.7.26 [192.0.2.1]. To best protect our users from spam and phishing, the message has been blocked.', 1010, true],
-    ['Gmail 4.7.27 SPF rate limit', 421, "421-4.7.27 Your email has been rate limited because SPF authentication didn't pass for this message. Gmail requires all bulk email senders to authenticate their email with SPF.", 1010, false],
-    ['Gmail 2024 unauthenticated', 550, '550-5.7.26 Your email has been blocked because the sender is unauthenticated.\n550-5.7.26 Gmail requires all senders to authenticate with either SPF or DKIM.', 1010, true],
-    ['Gmail PTR', 550, '550-5.7.25 [192.0.2.1] The IP address sending this message does not have a PTR record setup, or the corresponding forward DNS entry does not point to the sending IP.', 1010, true],
-    ['Gmail blocked attachment', 552, '552-5.7.0 This message was blocked because its content presents a potential\n552-5.7.0 security issue. Please visit\n552 5.7.0  https://support.google.com/mail/?p=BlockedMessage - gsmtp', 1004, true],
-    ['Gmail likely unsolicited', 550, '550-5.7.1 [192.0.2.1      12] Our system has detected that this message is\n550-5.7.1 likely unsolicited mail. To reduce the amount of spam sent to Gmail,\n550 5.7.1 this message has been blocked. - gsmtp', 1004, true],
+    [
+      'Comcast DNSBLs',
+      554,
+      '554 resimta-po-11v.sys.comcast.net 192.0.2.1 found on one or more DNSBLs, see http://postmaster.comcast.net/smtp-error-codes.php#BL000010',
+      1002,
+      true,
+    ],
+    [
+      'Outlook DMARC',
+      550,
+      '550 5.7.509 Access denied, sending domain example.com does not pass DMARC verification and has a DMARC policy of reject.',
+      1010,
+      true,
+    ],
+    [
+      'Gmail SPF hard fail',
+      550,
+      '550-5.7.26 The MAIL FROM domain [example.com] has an SPF record with a hard fail\n550-5.7.26 policy (-all) but it fails to pass SPF checks with the ip:\n550 5.7.26 [192.0.2.1]. To best protect our users from spam and phishing, the message has been blocked.',
+      1010,
+      true,
+    ],
+    [
+      'Gmail 4.7.27 SPF rate limit',
+      421,
+      "421-4.7.27 Your email has been rate limited because SPF authentication didn't pass for this message. Gmail requires all bulk email senders to authenticate their email with SPF.",
+      1010,
+      false,
+    ],
+    [
+      'Gmail 2024 unauthenticated',
+      550,
+      '550-5.7.26 Your email has been blocked because the sender is unauthenticated.\n550-5.7.26 Gmail requires all senders to authenticate with either SPF or DKIM.',
+      1010,
+      true,
+    ],
+    [
+      'Gmail PTR',
+      550,
+      '550-5.7.25 [192.0.2.1] The IP address sending this message does not have a PTR record setup, or the corresponding forward DNS entry does not point to the sending IP.',
+      1010,
+      true,
+    ],
+    [
+      'Gmail blocked attachment',
+      552,
+      '552-5.7.0 This message was blocked because its content presents a potential\n552-5.7.0 security issue. Please visit\n552 5.7.0  https://support.google.com/mail/?p=BlockedMessage - gsmtp',
+      1004,
+      true,
+    ],
+    [
+      'Gmail likely unsolicited',
+      550,
+      '550-5.7.1 [192.0.2.1      12] Our system has detected that this message is\n550-5.7.1 likely unsolicited mail. To reduce the amount of spam sent to Gmail,\n550 5.7.1 this message has been blocked. - gsmtp',
+      1004,
+      true,
+    ],
     ['Rspamd', 554, '554 5.7.1 Spam message rejected', 1004, true],
     ['amavis virus', 554, '554 5.7.0 Reject, id=12345-01 - INFECTED: Eicar-Test-Signature', 1007, true],
     ['Sendmail relaying denied', 550, '550 5.7.1 <user@example.com>... Relaying denied', 4006, true],
@@ -92,16 +197,46 @@ describe('other wordings land on the expected codes', () => {
     ['RFC 7505 null MX', 556, '556 5.1.10 Recipient address has a null MX', 2002, true],
     ['Node NXDOMAIN', null, 'queryMx ENOTFOUND example.invalid', 2002, true],
     ['Node DNS retry', null, 'getaddrinfo EAI_AGAIN mx.example.com', 4003, false],
-    ['Yahoo mailbox disabled', 554, 'delivery error: dd Sorry your message to user@yahoo.com cannot be delivered. This mailbox is disabled (554.30). - mta4321.mail.ne1.yahoo.com', 3002, true],
+    [
+      'Yahoo mailbox disabled',
+      554,
+      'delivery error: dd Sorry your message to user@yahoo.com cannot be delivered. This mailbox is disabled (554.30). - mta4321.mail.ne1.yahoo.com',
+      3002,
+      true,
+    ],
     ['Gmail inactive', 550, '550 5.2.1 The email account that you tried to reach is inactive.', 3002, true],
-    ['Gmail too large', 552, "552-5.3.4 Your message exceeded Google's message size limits. Please visit\n552 5.3.4  https://support.google.com/mail/?p=MaxSizeError to view our size guidelines. - gsmtp", 1999, true],
+    [
+      'Gmail too large',
+      552,
+      "552-5.3.4 Your message exceeded Google's message size limits. Please visit\n552 5.3.4  https://support.google.com/mail/?p=MaxSizeError to view our size guidelines. - gsmtp",
+      1999,
+      true,
+    ],
     ['Postfix local recipient table', 550, '550 5.1.1 <user@example.com>: Recipient address rejected: User unknown in local recipient table', 2001, true],
     ['qmail no mailbox', 550, 'sorry, no mailbox here by that name. (#5.1.1)', 2001, true],
     ['Yahoo mailbox not found', 552, '552 1 Requested mail action aborted, mailbox not found', 2001, true],
-    ['Exchange Online edge blocking', 550, '550 5.4.1 Recipient address rejected: Access denied. AS(201806281) [DB5EUR03FT012.eop-EUR03.prod.protection.outlook.com]', 2001, true],
+    [
+      'Exchange Online edge blocking',
+      550,
+      '550 5.4.1 Recipient address rejected: Access denied. AS(201806281) [DB5EUR03FT012.eop-EUR03.prod.protection.outlook.com]',
+      2001,
+      true,
+    ],
     ['AOL no account', 554, "554 delivery error: dd This user doesn't have a aol.com account (user@aol.com) [0] - mta1234.mail.bf1.yahoo.com", 2001, true],
-    ['unknown user on a 450 stays temporary', 450, '450 4.1.1 <user@example.com>: Recipient address rejected: unverified address: host mx.example.com said: 550 no such user', 2001, false],
-    ['Exchange connection limit', 421, '421 4.3.2 The maximum number of concurrent connections has exceeded a limit, closing transmission channel', 1006, false],
+    [
+      'unknown user on a 450 stays temporary',
+      450,
+      '450 4.1.1 <user@example.com>: Recipient address rejected: unverified address: host mx.example.com said: 550 no such user',
+      2001,
+      false,
+    ],
+    [
+      'Exchange connection limit',
+      421,
+      '421 4.3.2 The maximum number of concurrent connections has exceeded a limit, closing transmission channel',
+      1006,
+      false,
+    ],
     ['Gmail temporary system problem', 421, '421 4.3.0 Temporary System Problem. Try again later. - gsmtp', 4001, false],
     ['Postfix insufficient storage', 452, '452 4.3.1 Insufficient system storage', 4001, false],
     ['Gmail timeout', 451, '451 4.4.2 Timeout - closing connection. - gsmtp', 4002, false],
@@ -111,7 +246,13 @@ describe('other wordings land on the expected codes', () => {
     ['Node host unreachable', null, 'mx.example.com:25: connect EHOSTUNREACH 192.0.2.1:25', 4003, false],
     ['Postfix connect timeout', null, 'connect to mx.example.com[192.0.2.1]:25: Connection timed out', 4003, false],
     ['5xx greeting reported without a code', null, '554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org', 1002, true],
-    ['4xx greeting inside a connection error', null, 'mx.example.com:25: Invalid greeting. response=421 4.7.0 mx.example.com Error: too many connections from 192.0.2.1', 1006, false],
+    [
+      '4xx greeting inside a connection error',
+      null,
+      'mx.example.com:25: Invalid greeting. response=421 4.7.0 mx.example.com Error: too many connections from 192.0.2.1',
+      1006,
+      false,
+    ],
     ['5xx that asks to try later', 550, '550 5.7.1 Service refused, please try later', 3003, false],
   ];
   it.each(cases)('%s', (_name, code, text, failureCode, permanent) => {
@@ -124,7 +265,11 @@ describe('other wordings land on the expected codes', () => {
 describe('fallbacks', () => {
   it('unknown 550 text is a permanent 2999', () => {
     expect(classifySmtpReply({ code: 550, text: '550 Go away' })).toEqual({
-      permanent: true, failureCode: 2999, enhancedStatus: null, explanation: 'The receiving server refused the message permanently.', ruleId: null,
+      permanent: true,
+      failureCode: 2999,
+      enhancedStatus: null,
+      explanation: 'The receiving server refused the message permanently.',
+      ruleId: null,
     });
   });
   it('unknown 451 text is a temporary 3999', () => {
@@ -132,21 +277,47 @@ describe('fallbacks', () => {
   });
   it('no reply is a temporary 4003', () => {
     expect(classifySmtpReply({ code: null, text: 'something unforeseen' })).toEqual({
-      permanent: false, failureCode: 4003, enhancedStatus: null, explanation: 'Could not connect to the receiving server.', ruleId: null,
+      permanent: false,
+      failureCode: 4003,
+      enhancedStatus: null,
+      explanation: 'Could not connect to the receiving server.',
+      ruleId: null,
     });
     expect(classifySmtpReply({ code: null, text: '' })).toMatchObject({ permanent: false, failureCode: 4003 });
   });
 
   // [status, code, failureCode, permanent]: texts that no rule knows, so only the status speaks.
   const byStatus: [string, number, number, boolean][] = [
-    ['5.1.1', 550, 2001, true], ['4.1.1', 450, 2001, false], ['5.1.2', 550, 2002, true], ['5.1.3', 553, 2003, true],
-    ['5.1.6', 550, 2004, true], ['5.1.10', 556, 2002, true], ['5.1.7', 553, 1999, true], ['5.1.8', 553, 1999, true],
-    ['5.2.2', 552, 3001, false], ['4.2.2', 452, 3001, false], ['5.2.1', 550, 3002, true], ['4.2.1', 450, 3002, false],
-    ['5.2.3', 552, 1999, true], ['5.3.4', 552, 1999, true], ['4.3.1', 452, 4001, false], ['4.3.2', 421, 4001, false],
-    ['4.4.7', 451, 4004, false], ['5.4.4', 550, 4999, true], ['4.4.1', 451, 4999, false], ['5.5.2', 500, 4002, true],
-    ['5.6.0', 554, 4002, true], ['5.7.23', 550, 1010, true], ['5.7.26', 550, 1010, true], ['5.7.1', 550, 1999, true],
-    ['4.7.1', 451, 1999, false], ['5.7.27', 550, 1999, true],
-    ['5.3.0', 554, 2999, true], ['4.3.0', 451, 3999, false], ['5.0.0', 550, 2999, true], ['4.0.0', 450, 3999, false],
+    ['5.1.1', 550, 2001, true],
+    ['4.1.1', 450, 2001, false],
+    ['5.1.2', 550, 2002, true],
+    ['5.1.3', 553, 2003, true],
+    ['5.1.6', 550, 2004, true],
+    ['5.1.10', 556, 2002, true],
+    ['5.1.7', 553, 1999, true],
+    ['5.1.8', 553, 1999, true],
+    ['5.2.2', 552, 3001, false],
+    ['4.2.2', 452, 3001, false],
+    ['5.2.1', 550, 3002, true],
+    ['4.2.1', 450, 3002, false],
+    ['5.2.3', 552, 1999, true],
+    ['5.3.4', 552, 1999, true],
+    ['4.3.1', 452, 4001, false],
+    ['4.3.2', 421, 4001, false],
+    ['4.4.7', 451, 4004, false],
+    ['5.4.4', 550, 4999, true],
+    ['4.4.1', 451, 4999, false],
+    ['5.5.2', 500, 4002, true],
+    ['5.6.0', 554, 4002, true],
+    ['5.7.23', 550, 1010, true],
+    ['5.7.26', 550, 1010, true],
+    ['5.7.1', 550, 1999, true],
+    ['4.7.1', 451, 1999, false],
+    ['5.7.27', 550, 1999, true],
+    ['5.3.0', 554, 2999, true],
+    ['4.3.0', 451, 3999, false],
+    ['5.0.0', 550, 2999, true],
+    ['4.0.0', 450, 3999, false],
   ];
   it.each(byStatus)('enhanced status %s on %i -> %i', (status, code, failureCode, permanent) => {
     const c = classifySmtpReply({ code, text: `${code} ${status} Nothing a rule would recognise` });
@@ -163,7 +334,11 @@ describe('fallbacks', () => {
   it('answers 2xx/3xx with a value, not a throw', () => {
     for (const code of [250, 221, 354]) {
       expect(classifySmtpReply({ code, text: `${code} 2.0.0 OK` })).toEqual({
-        permanent: false, failureCode: 9999, enhancedStatus: '2.0.0', explanation: 'Not a failure.', ruleId: null,
+        permanent: false,
+        failureCode: 9999,
+        enhancedStatus: '2.0.0',
+        explanation: 'Not a failure.',
+        ruleId: null,
       });
     }
   });

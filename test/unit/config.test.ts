@@ -9,15 +9,34 @@ describe('configuration', () => {
     expect(Object.isFrozen(c)).toBe(true);
   });
   it('reads every key from its environment variable', () => {
-    const c = loadConfig({ POSTLINE_HTTP_PORT: '9090', POSTLINE_DATABASE_URL: 'postgres://u@h/db', POSTLINE_PUBLIC_URL: 'https://mail.example.com/',
-      POSTLINE_HOSTNAME: 'mx.example.com', POSTLINE_LOG_LEVEL: 'debug', POSTLINE_DATA_DIR: '/var/lib/postline', POSTLINE_TRUST_PROXY: 'yes' });
-    expect(c).toMatchObject({ httpPort: 9090, databaseUrl: 'postgres://u@h/db', publicUrl: 'https://mail.example.com',
-      hostname: 'mx.example.com', logLevel: 'debug', dataDir: '/var/lib/postline', trustProxy: true });
+    const c = loadConfig({
+      POSTLINE_HTTP_PORT: '9090',
+      POSTLINE_DATABASE_URL: 'postgres://u@h/db',
+      POSTLINE_PUBLIC_URL: 'https://mail.example.com/',
+      POSTLINE_HOSTNAME: 'mx.example.com',
+      POSTLINE_LOG_LEVEL: 'debug',
+      POSTLINE_DATA_DIR: '/var/lib/postline',
+      POSTLINE_TRUST_PROXY: 'yes',
+    });
+    expect(c).toMatchObject({
+      httpPort: 9090,
+      databaseUrl: 'postgres://u@h/db',
+      publicUrl: 'https://mail.example.com',
+      hostname: 'mx.example.com',
+      logLevel: 'debug',
+      dataDir: '/var/lib/postline',
+      trustProxy: true,
+    });
   });
   it.each([
-    ['POSTLINE_HTTP_PORT', '65536'], ['POSTLINE_HTTP_PORT', '80.5'], ['POSTLINE_HTTP_PORT', 'http'],
-    ['POSTLINE_LOG_LEVEL', 'verbose'], ['POSTLINE_PUBLIC_URL', 'mail.example.com'], ['POSTLINE_DATABASE_URL', 'sqlite:x.db'],
-    ['POSTLINE_DATABASE_POOL_SIZE', '0'], ['POSTLINE_TRUST_PROXY', 'maybe'],
+    ['POSTLINE_HTTP_PORT', '65536'],
+    ['POSTLINE_HTTP_PORT', '80.5'],
+    ['POSTLINE_HTTP_PORT', 'http'],
+    ['POSTLINE_LOG_LEVEL', 'verbose'],
+    ['POSTLINE_PUBLIC_URL', 'mail.example.com'],
+    ['POSTLINE_DATABASE_URL', 'sqlite:x.db'],
+    ['POSTLINE_DATABASE_POOL_SIZE', '0'],
+    ['POSTLINE_TRUST_PROXY', 'maybe'],
   ])('refuses %s=%s, naming both', (key, value) => {
     expect(() => loadConfig({ [key]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [key]: value })).toThrow(`${key}=${JSON.stringify(value)}`);

@@ -8,9 +8,23 @@ describe('email addresses', () => {
   it.each(['a@example.com', 'first.last+tag@sub.example.co.uk', '"quoted name"@example.com', 'jörg@bücher.de', 'x@[192.0.2.1]'])('accepts %s', (a) => {
     expect(isValidEmailAddress(a)).toBe(true);
   });
-  it.each(['', 'plain', 'a@', '@example.com', 'a b@example.com', 'a,b@example.com', 'a;b@example.com', 'a@@example.com',
-    'a@localhost', 'a..b@example.com', '.a@example.com', 'a@-example.com', 'a@example..com', `${'x'.repeat(65)}@example.com`,
-    'a@example.com\r\nBcc: b@example.com'])('refuses %j', (a) => {
+  it.each([
+    '',
+    'plain',
+    'a@',
+    '@example.com',
+    'a b@example.com',
+    'a,b@example.com',
+    'a;b@example.com',
+    'a@@example.com',
+    'a@localhost',
+    'a..b@example.com',
+    '.a@example.com',
+    'a@-example.com',
+    'a@example..com',
+    `${'x'.repeat(65)}@example.com`,
+    'a@example.com\r\nBcc: b@example.com',
+  ])('refuses %j', (a) => {
     expect(isValidEmailAddress(a)).toBe(false);
   });
   it('takes the domain lower-cased', () => expect(domainOf('A@Example.COM')).toBe('example.com'));
@@ -24,7 +38,12 @@ describe('API keys', () => {
     const parsed = parseApiKey(k.key)!;
     expect(parsed.publicId).toBe(k.publicId);
     expect(secretMatches(parsed.secret, k.secretHash)).toBe(true);
-    expect(secretMatches(parsed.secret.replace(/.$/, (c) => (c === 'a' ? 'b' : 'a')), k.secretHash)).toBe(false);
+    expect(
+      secretMatches(
+        parsed.secret.replace(/.$/, (c) => (c === 'a' ? 'b' : 'a')),
+        k.secretHash,
+      ),
+    ).toBe(false);
     expect(k.secretHash).not.toContain(parsed.secret);
   });
   it('refuses other shapes', () => {
@@ -77,10 +96,16 @@ describe('per-destination rate limiter', () => {
     expect(() => new RateLimiter(Number.NaN)).toThrow();
   });
 
-  it('puts each waiter to sleep once, until its own slot: no waiter wakes for another\'s token', async () => {
+  it("puts each waiter to sleep once, until its own slot: no waiter wakes for another's token", async () => {
     const { RateLimiter } = await import('../../src/delivery/rate-limiter.js');
     const sleeps: number[] = [];
-    const r = new RateLimiter(10, () => 0, async (ms) => { sleeps.push(ms); });
+    const r = new RateLimiter(
+      10,
+      () => 0,
+      async (ms) => {
+        sleeps.push(ms);
+      },
+    );
     await Promise.all(Array.from({ length: 100 }, () => r.take('busy.example')));
     // 10 go at once (the burst); the other 90 sleep once each, 100 ms apart.
     expect(sleeps).toEqual(Array.from({ length: 90 }, (_, i) => (i + 1) * 100));

@@ -5,8 +5,14 @@ import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 import { dkimSign } from 'mailauth/lib/dkim/sign.js';
 import type { DKIMResult } from 'mailauth';
 import {
-  defaultSelector, dnsRecordsFor, generateDkimKey, normalizeDomain, publicKeyValue, signMessage,
-  type DkimKey, type DnsRecord,
+  defaultSelector,
+  dnsRecordsFor,
+  generateDkimKey,
+  normalizeDomain,
+  publicKeyValue,
+  signMessage,
+  type DkimKey,
+  type DnsRecord,
 } from '../../src/compose/dkim.js';
 
 let rsa: DkimKey;
@@ -28,7 +34,9 @@ beforeAll(async () => {
     text: 'Hello  there,\t\n\nplain text body with trailing space   \n\n\n',
     html: '<p>Hello <b>there</b></p>',
     attachments: [{ filename: 'report.csv', content: Buffer.from('a,b\n1,2\n'.repeat(200)) }],
-  }).compile().build();
+  })
+    .compile()
+    .build();
 });
 
 /** A DNS stub answering only from the records dnsRecordsFor produced, like a real zone would. */
@@ -125,9 +133,27 @@ describe('signMessage', () => {
     const results = await verify(signed, [rsa]);
     expect(results).toHaveLength(1);
     expect(results[0]!.status.result).toBe('pass');
-    expect(results[0]!).toMatchObject({ signingDomain: 'example.com', selector: 'pl202611', algo: 'rsa-sha256', format: 'relaxed/relaxed', modulusLength: 2048 });
+    expect(results[0]!).toMatchObject({
+      signingDomain: 'example.com',
+      selector: 'pl202611',
+      algo: 'rsa-sha256',
+      format: 'relaxed/relaxed',
+      modulusLength: 2048,
+    });
     const h = /h=([^;]+);/.exec(headersOf(signed).replace(/\r\n\t/g, ''))![1]!.split(':');
-    for (const name of ['from', 'to', 'cc', 'subject', 'date', 'message-id', 'reply-to', 'mime-version', 'content-type', 'list-unsubscribe', 'list-unsubscribe-post']) {
+    for (const name of [
+      'from',
+      'to',
+      'cc',
+      'subject',
+      'date',
+      'message-id',
+      'reply-to',
+      'mime-version',
+      'content-type',
+      'list-unsubscribe',
+      'list-unsubscribe-post',
+    ]) {
       expect(h.filter((n) => n === name)).toHaveLength(2); // signed once, oversigned once
     }
     for (const line of headersOf(signed).split('\r\n')) expect(line.length).toBeLessThanOrEqual(78);
@@ -136,7 +162,10 @@ describe('signMessage', () => {
   it('dual signs RSA then Ed25519, both verifying', async () => {
     const signed = await signMessage(message, [ed, rsa]);
     const results = await verify(signed, [rsa, ed]);
-    expect(results.map((r) => [r.algo, r.status.result])).toEqual([['rsa-sha256', 'pass'], ['ed25519-sha256', 'pass']]);
+    expect(results.map((r) => [r.algo, r.status.result])).toEqual([
+      ['rsa-sha256', 'pass'],
+      ['ed25519-sha256', 'pass'],
+    ]);
   });
 
   it('fails when the Subject or a body byte changes after signing, or a From is prepended', async () => {
@@ -161,12 +190,19 @@ describe('signMessage', () => {
     const signed = await signMessage(message, [rsa, ed]);
     const other = generateDkimKey('example.com', 'x', 'ed25519-sha256');
     const otherRsa = generateDkimKey('example.com', 'x');
-    const results = await verify(signed, [{ ...rsa, publicKeyBase64: otherRsa.publicKeyBase64 }, { ...ed, publicKeyBase64: other.publicKeyBase64 }]);
-    expect(results.map((r) => [r.status.result, r.status.comment])).toEqual([['fail', 'bad signature'], ['fail', 'bad signature']]);
+    const results = await verify(signed, [
+      { ...rsa, publicKeyBase64: otherRsa.publicKeyBase64 },
+      { ...ed, publicKeyBase64: other.publicKeyBase64 },
+    ]);
+    expect(results.map((r) => [r.status.result, r.status.comment])).toEqual([
+      ['fail', 'bad signature'],
+      ['fail', 'bad signature'],
+    ]);
   });
 
   it('computes the same body hash as mailauth on awkward whitespace, and signs folded headers', async () => {
-    const raw = 'From : A <a@example.com>\r\nTo: b@example.org,\r\n\t c@example.org  \r\nSubject:   spaced\t out  \r\n' +
+    const raw =
+      'From : A <a@example.com>\r\nTo: b@example.org,\r\n\t c@example.org  \r\nSubject:   spaced\t out  \r\n' +
       'Subject: second\r\nX-Other: not signed\r\n\r\n  lead\t \ttabs  \r\n\r\nmid \r\n \t \r\n\r\n\r\n';
     const signed = await signMessage(raw, [rsa]);
     const ours = /bh=([^;]+);/.exec(headersOf(signed))![1];
@@ -179,7 +215,9 @@ describe('signMessage', () => {
   it('hashes an empty body and a body without final CRLF like mailauth', async () => {
     for (const raw of ['From: a@example.com\r\n\r\n', 'From: a@example.com\r\n\r\nno newline  ']) {
       const signed = await signMessage(raw, [ed]);
-      const theirs = await dkimSign(raw, { signatureData: [{ signingDomain: 'example.com', selector: 's', privateKey: ed.privateKeyPem, algorithm: 'ed25519-sha256' }] } as never);
+      const theirs = await dkimSign(raw, {
+        signatureData: [{ signingDomain: 'example.com', selector: 's', privateKey: ed.privateKeyPem, algorithm: 'ed25519-sha256' }],
+      } as never);
       expect(/bh=([^;]+);/.exec(headersOf(signed))![1]).toBe(/bh=([^;]+);/.exec(theirs.signatures.replace(/\s+/g, ''))![1]);
       expect((await verify(signed, [ed]))[0]!.status.result).toBe('pass');
     }

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { ANSWER_DEFAULT_MS, ANSWER_TTL_MAX_MS, ANSWER_TTL_MIN_MS, FAILURE_TTL_MS, NEGATIVE_TTL_MAX_MS, NEGATIVE_TTL_MIN_MS, cacheLifetimeMs } from '../../src/dns/cache-policy.js';
+import {
+  ANSWER_DEFAULT_MS,
+  ANSWER_TTL_MAX_MS,
+  ANSWER_TTL_MIN_MS,
+  FAILURE_TTL_MS,
+  NEGATIVE_TTL_MAX_MS,
+  NEGATIVE_TTL_MIN_MS,
+  cacheLifetimeMs,
+} from '../../src/dns/cache-policy.js';
 import { MxResolver, type MxDns } from '../../src/delivery/mx.js';
 import type { MxAnswer } from '../../src/delivery/mx-query.js';
 import { FailingDomains } from '../../src/delivery/failing-domains.js';
@@ -33,12 +41,29 @@ function scriptedDns() {
   const calls: string[] = [];
   let answer: () => Promise<MxAnswer> = () => Promise.reject(Object.assign(new Error('refused'), { code: 'EREFUSED' }));
   const dns: MxDns = {
-    resolveMx: () => { throw new Error('not used'); },
-    resolveMxWithTtl: (d) => { calls.push(`MX ${d}`); return answer(); },
-    resolve4: (d) => { calls.push(`A ${d}`); return Promise.reject(Object.assign(new Error('nx'), { code: 'ENOTFOUND' })); },
-    resolve6: (d) => { calls.push(`AAAA ${d}`); return Promise.reject(Object.assign(new Error('nx'), { code: 'ENOTFOUND' })); },
+    resolveMx: () => {
+      throw new Error('not used');
+    },
+    resolveMxWithTtl: (d) => {
+      calls.push(`MX ${d}`);
+      return answer();
+    },
+    resolve4: (d) => {
+      calls.push(`A ${d}`);
+      return Promise.reject(Object.assign(new Error('nx'), { code: 'ENOTFOUND' }));
+    },
+    resolve6: (d) => {
+      calls.push(`AAAA ${d}`);
+      return Promise.reject(Object.assign(new Error('nx'), { code: 'ENOTFOUND' }));
+    },
   };
-  return { dns, calls, answer: (f: () => Promise<MxAnswer>) => { answer = f; } };
+  return {
+    dns,
+    calls,
+    answer: (f: () => Promise<MxAnswer>) => {
+      answer = f;
+    },
+  };
 }
 
 describe('MxResolver caching', () => {
@@ -48,7 +73,9 @@ describe('MxResolver caching', () => {
     const r = new MxResolver(s.dns, 25, null, () => now);
     const got = await Promise.all(Array.from({ length: 50 }, () => r.resolve('down.test')));
     expect(s.calls).toEqual(['MX down.test']);
-    expect(new Set(got.map((d) => JSON.stringify(d)))).toEqual(new Set([JSON.stringify({ kind: 'dns_error', reason: 'MX lookup for down.test failed: EREFUSED' })]));
+    expect(new Set(got.map((d) => JSON.stringify(d)))).toEqual(
+      new Set([JSON.stringify({ kind: 'dns_error', reason: 'MX lookup for down.test failed: EREFUSED' })]),
+    );
     now += 29_999;
     expect((await r.resolve('DOWN.test')).kind).toBe('dns_error');
     expect(s.calls).toHaveLength(1);
@@ -96,8 +123,8 @@ describe('FailingDomains', () => {
   });
 });
 
-describe('Pacer (failing domains\' deferrals)', () => {
-  it('gives callers slots 1000/rate ms apart in arrival order, after a burst of one second\'s worth', () => {
+describe("Pacer (failing domains' deferrals)", () => {
+  it("gives callers slots 1000/rate ms apart in arrival order, after a burst of one second's worth", () => {
     let now = 10_000;
     const p = new Pacer(4, () => now); // 250 ms apart
     // Idle before: a second's worth (4) goes at once, then one every 250 ms.

@@ -51,7 +51,13 @@ describe('DNS lookups through a DNS server on loopback', () => {
     expect(dns.asked('TXT cached.example.test')).toBe(2);
 
     let calls = 0;
-    const failing = cachedResolve(async () => { calls++; throw Object.assign(new Error('timeout'), { code: 'ETIMEOUT' }); }, { now: () => clock });
+    const failing = cachedResolve(
+      async () => {
+        calls++;
+        throw Object.assign(new Error('timeout'), { code: 'ETIMEOUT' });
+      },
+      { now: () => clock },
+    );
     await expect(failing('slow.example.test', 'TXT')).rejects.toMatchObject({ code: 'ETIMEOUT' });
     await expect(failing('slow.example.test', 'TXT')).rejects.toMatchObject({ code: 'ETIMEOUT' });
     expect(calls).toBe(2);

@@ -5,12 +5,22 @@ import { loadConfig } from '../../src/config/load.js';
 
 describe('notFqdnReason', () => {
   it.each([
-    ['mta.example.com', null], ['MTA.Example.COM', null], ['a-b.example', null], ['xn--bcher-kva.example', null],
+    ['mta.example.com', null],
+    ['MTA.Example.COM', null],
+    ['a-b.example', null],
+    ['xn--bcher-kva.example', null],
     ['', 'it is empty'],
-    ['localhost', 'it is localhost'], ['LOCALHOST', 'it is localhost'], ['dev.localhost', 'it is localhost'], ['localhost.localdomain', 'it is localhost'],
+    ['localhost', 'it is localhost'],
+    ['LOCALHOST', 'it is localhost'],
+    ['dev.localhost', 'it is localhost'],
+    ['localhost.localdomain', 'it is localhost'],
     ['mybox', 'it has no dot'],
-    ['192.0.2.1', 'it is an IP address'], ['[192.0.2.1]', 'it is an IP address'], ['2001:db8::1', 'it is an IP address'],
-    ['mta.example.com.', 'it is not a valid domain name'], ['-mta.example.com', 'it is not a valid domain name'], ['mta_1.example.com', 'it is not a valid domain name'],
+    ['192.0.2.1', 'it is an IP address'],
+    ['[192.0.2.1]', 'it is an IP address'],
+    ['2001:db8::1', 'it is an IP address'],
+    ['mta.example.com.', 'it is not a valid domain name'],
+    ['-mta.example.com', 'it is not a valid domain name'],
+    ['mta_1.example.com', 'it is not a valid domain name'],
     ['10.0.0', 'its last label is numeric'],
   ])('%j -> %j', (name, reason) => {
     expect(notFqdnReason(name)).toBe(reason);
@@ -18,7 +28,13 @@ describe('notFqdnReason', () => {
 });
 
 describe('checkHostname (the start-up decision)', () => {
-  const cfg = (o: Partial<Parameters<typeof checkHostname>[0]> = {}) => ({ hostname: 'localhost', bounceDomain: null, mxPort: 2525, allowLocalHostname: false, ...o });
+  const cfg = (o: Partial<Parameters<typeof checkHostname>[0]> = {}) => ({
+    hostname: 'localhost',
+    bounceDomain: null,
+    mxPort: 2525,
+    allowLocalHostname: false,
+    ...o,
+  });
 
   it('the untouched quick-start default warns and starts', () => {
     expect(checkHostname(cfg(), true)).toEqual({ warnings: [{ key: 'POSTLINE_HOSTNAME', value: 'localhost', reason: 'it is localhost' }], refusal: null });
@@ -28,14 +44,22 @@ describe('checkHostname (the start-up decision)', () => {
   });
   it('refuses the smtp role on a typed bare name, an IP, a bare bounce domain, or localhost on port 25', () => {
     expect(checkHostname(cfg({ hostname: 'mybox' }), true).refusal).toMatchObject({ key: 'POSTLINE_HOSTNAME', value: 'mybox' });
-    expect(checkHostname(cfg({ hostname: '203.0.113.5' }), true).refusal?.message).toMatch(/^not a fully qualified domain name \(it is an IP address\), which the MX listener/);
-    expect(checkHostname(cfg({ hostname: 'mta.example.com', bounceDomain: 'bounces' }), true).refusal).toMatchObject({ key: 'POSTLINE_BOUNCE_DOMAIN', value: 'bounces' });
+    expect(checkHostname(cfg({ hostname: '203.0.113.5' }), true).refusal?.message).toMatch(
+      /^not a fully qualified domain name \(it is an IP address\), which the MX listener/,
+    );
+    expect(checkHostname(cfg({ hostname: 'mta.example.com', bounceDomain: 'bounces' }), true).refusal).toMatchObject({
+      key: 'POSTLINE_BOUNCE_DOMAIN',
+      value: 'bounces',
+    });
     const on25 = checkHostname(cfg({ mxPort: 25 }), true);
     expect(on25.refusal).toMatchObject({ key: 'POSTLINE_HOSTNAME', value: 'localhost' });
     expect(on25.refusal!.message).toContain('POSTLINE_ALLOW_LOCAL_HOSTNAME=true');
   });
   it('without the smtp role, or when allowed, it only warns', () => {
-    expect(checkHostname(cfg({ hostname: 'mybox' }), false)).toEqual({ warnings: [{ key: 'POSTLINE_HOSTNAME', value: 'mybox', reason: 'it has no dot' }], refusal: null });
+    expect(checkHostname(cfg({ hostname: 'mybox' }), false)).toEqual({
+      warnings: [{ key: 'POSTLINE_HOSTNAME', value: 'mybox', reason: 'it has no dot' }],
+      refusal: null,
+    });
     expect(checkHostname(cfg({ hostname: 'mybox', mxPort: 25, allowLocalHostname: true }), true).refusal).toBeNull();
   });
   it('reads POSTLINE_ALLOW_LOCAL_HOSTNAME, off by default', () => {

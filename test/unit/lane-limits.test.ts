@@ -7,7 +7,14 @@ import type { Store } from '../../src/store/store.js';
 
 /** The lane limits are refused when they could not hold: nothing starts, nothing is claimed. */
 describe('webhook and inbound lane limits', () => {
-  const store = new Proxy({}, { get: () => () => { throw new Error('the store must not be touched'); } }) as unknown as Store;
+  const store = new Proxy(
+    {},
+    {
+      get: () => () => {
+        throw new Error('the store must not be touched');
+      },
+    },
+  ) as unknown as Store;
   const base = { store, log: createLogger('silent'), now: Date.now, guard: createUrlGuard(), workerId: 'w' };
   const dispatcher = (o: Partial<WebhookDispatcherDeps>) => () => new WebhookDispatcher({ ...base, ...o });
 
@@ -19,8 +26,9 @@ describe('webhook and inbound lane limits', () => {
 
   it('refuses a stale time that a full lane of timed-out posts would outlast', () => {
     // 64 held, 16 at a time, 15 s each: the last one starts after 4 rounds = 60 s.
-    expect(dispatcher({ postsPerEndpoint: 16, heldPerEndpoint: 64, timeoutMs: 15_000, staleMs: 60_000 }))
-      .toThrow('webhook staleMs must exceed 60000 ms (every held row posted within the timeout), or live claims would be taken over');
+    expect(dispatcher({ postsPerEndpoint: 16, heldPerEndpoint: 64, timeoutMs: 15_000, staleMs: 60_000 })).toThrow(
+      'webhook staleMs must exceed 60000 ms (every held row posted within the timeout), or live claims would be taken over',
+    );
     expect(dispatcher({ postsPerEndpoint: 16, heldPerEndpoint: 64, timeoutMs: 15_000, staleMs: 60_001 })).not.toThrow();
   });
 

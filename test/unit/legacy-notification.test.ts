@@ -9,7 +9,9 @@ describe('legacy Notification API rules', () => {
     expect(requireValidationKey(ok, 'KEY-1234567')).toBe(ok);
     const without = requireValidationKey({ ...ok, responseSnippet: 'OK' }, 'KEY-1234567');
     expect(without).toMatchObject({ ok: false, status: 200, responseSnippet: 'OK' });
-    expect(without.error).toBe("HTTP 200 without the endpoint's ValidationKey in the answer; a legacy (form) endpoint must put its ValidationKey in the body of every answer");
+    expect(without.error).toBe(
+      "HTTP 200 without the endpoint's ValidationKey in the answer; a legacy (form) endpoint must put its ValidationKey in the body of every answer",
+    );
     expect(requireValidationKey({ ...ok, responseSnippet: undefined }, 'KEY-1234567').ok).toBe(false);
     // A failure stays the failure it was; no key (a JSON endpoint) checks nothing.
     const failed = { ok: false, status: 500, durationMs: 1, error: 'HTTP 500' };

@@ -15,7 +15,10 @@ const refusal = (f: () => unknown): { parameter?: string; result: string } => {
 
 describe('legacy v1 parameters', () => {
   it('names in any case, empty values as absent, a repeated name refused', () => {
-    expect([...queryParams({ ServerID: '7', count: '', Type: 'xml', index: '  ' })]).toEqual([['serverid', '7'], ['type', 'xml']]);
+    expect([...queryParams({ ServerID: '7', count: '', Type: 'xml', index: '  ' })]).toEqual([
+      ['serverid', '7'],
+      ['type', 'xml'],
+    ]);
     expect(refusal(() => queryParams({ serverId: '7', serverid: '8' }))).toEqual({ parameter: 'serverid', result: 'InvalidParameter' });
     expect(refusal(() => queryParams({ serverId: ['7', '8'] }))).toEqual({ parameter: 'serverId', result: 'InvalidParameter' });
   });
@@ -31,20 +34,43 @@ describe('legacy v1 parameters', () => {
   it('type in any case; JSONP needs a plain function name', () => {
     expect(outputOf(new Map())).toEqual({ format: 'json' });
     expect(outputOf(new Map([['type', 'Csv']]))).toEqual({ format: 'csv' });
-    expect(outputOf(new Map([['type', 'jsonp'], ['callback', 'a.b_$1']]))).toEqual({ format: 'jsonp', callback: 'a.b_$1' });
+    expect(
+      outputOf(
+        new Map([
+          ['type', 'jsonp'],
+          ['callback', 'a.b_$1'],
+        ]),
+      ),
+    ).toEqual({ format: 'jsonp', callback: 'a.b_$1' });
     for (const callback of ['1a', 'a;b', 'a()', 'a..b', 'x'.repeat(65)]) {
-      expect(refusal(() => outputOf(new Map([['type', 'jsonp'], ['callback', callback]])))).toMatchObject({ parameter: 'callback' });
+      expect(
+        refusal(() =>
+          outputOf(
+            new Map([
+              ['type', 'jsonp'],
+              ['callback', callback],
+            ]),
+          ),
+        ),
+      ).toMatchObject({ parameter: 'callback' });
     }
   });
 
   it('count 0-500 (default 500), index from 0', () => {
     expect(pageOf(new Map())).toEqual({ count: 500, index: 0 });
-    expect(pageOf(new Map([['count', '0'], ['index', '1000']]))).toEqual({ count: 0, index: 1000 });
+    expect(
+      pageOf(
+        new Map([
+          ['count', '0'],
+          ['index', '1000'],
+        ]),
+      ),
+    ).toEqual({ count: 0, index: 1000 });
     expect(pageOf(new Map([['count', '500']]))).toEqual({ count: 500, index: 0 });
     for (const count of ['501', '-1', '1.5', '1e3']) expect(refusal(() => pageOf(new Map([['count', count]])))).toMatchObject({ parameter: 'count' });
   });
 
-  it('dates as yyyy-mm-dd hh:mm:ss in the caller\'s offset, the time optional', () => {
+  it("dates as yyyy-mm-dd hh:mm:ss in the caller's offset, the time optional", () => {
     expect(parseV1Date('2024-02-29', 'startDate', 0)).toBe(Date.UTC(2024, 1, 29));
     expect(parseV1Date('2024-02-29 23:59:59', 'startDate', 0)).toBe(Date.UTC(2024, 1, 29, 23, 59, 59));
     expect(parseV1Date('2024-02-29T10:15', 'startDate', 0)).toBe(Date.UTC(2024, 1, 29, 10, 15));
@@ -56,12 +82,36 @@ describe('legacy v1 parameters', () => {
     }
   });
 
-  it('a range includes its endDate\'s second; an end before the start is refused', () => {
-    expect(rangeOf(new Map([['startdate', '2024-01-01'], ['enddate', '2024-01-01 23:59:59']]), 0))
-      .toEqual({ startTime: Date.UTC(2024, 0, 1), endTime: Date.UTC(2024, 0, 2) });
-    expect(rangeOf(new Map([['startdate', '2024-01-01 10:00:00'], ['enddate', '2024-01-01 10:00:00']]), 0))
-      .toEqual({ startTime: Date.UTC(2024, 0, 1, 10), endTime: Date.UTC(2024, 0, 1, 10, 0, 1) });
-    expect(refusal(() => rangeOf(new Map([['startdate', '2024-01-02'], ['enddate', '2024-01-01']]), 0))).toMatchObject({ parameter: 'endDate' });
+  it("a range includes its endDate's second; an end before the start is refused", () => {
+    expect(
+      rangeOf(
+        new Map([
+          ['startdate', '2024-01-01'],
+          ['enddate', '2024-01-01 23:59:59'],
+        ]),
+        0,
+      ),
+    ).toEqual({ startTime: Date.UTC(2024, 0, 1), endTime: Date.UTC(2024, 0, 2) });
+    expect(
+      rangeOf(
+        new Map([
+          ['startdate', '2024-01-01 10:00:00'],
+          ['enddate', '2024-01-01 10:00:00'],
+        ]),
+        0,
+      ),
+    ).toEqual({ startTime: Date.UTC(2024, 0, 1, 10), endTime: Date.UTC(2024, 0, 1, 10, 0, 1) });
+    expect(
+      refusal(() =>
+        rangeOf(
+          new Map([
+            ['startdate', '2024-01-02'],
+            ['enddate', '2024-01-01'],
+          ]),
+          0,
+        ),
+      ),
+    ).toMatchObject({ parameter: 'endDate' });
   });
 
   it('timeZone in whole minutes within a day of UTC', () => {

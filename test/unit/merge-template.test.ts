@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
-  buildMergeLookup, compileTemplate, hasPlaceholders, placeholderNames, render, renderHeader, renderString,
+  buildMergeLookup,
+  compileTemplate,
+  hasPlaceholders,
+  placeholderNames,
+  render,
+  renderHeader,
+  renderString,
   type MergeLookup,
 } from '../../src/merge/template.js';
 
@@ -18,7 +24,15 @@ describe('buildMergeLookup', () => {
   it('accepts absent lists, and the first of duplicate rows within one list wins', () => {
     expect(buildMergeLookup(undefined, undefined).get('x')).toBeUndefined();
     expect(buildMergeLookup(undefined, rows({ G: 'g' })).get('g')).toBe('g');
-    expect(buildMergeLookup([{ field: 'A', value: '1' }, { field: 'a', value: '2' }], undefined).get('A')).toBe('1');
+    expect(
+      buildMergeLookup(
+        [
+          { field: 'A', value: '1' },
+          { field: 'a', value: '2' },
+        ],
+        undefined,
+      ).get('A'),
+    ).toBe('1');
   });
 });
 

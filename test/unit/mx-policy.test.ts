@@ -51,7 +51,9 @@ describe('MX recipient policy', () => {
   });
 
   it('configuration refuses a complaint address outside the bounce domain or in the bounce form', () => {
-    expect(loadConfig({ POSTLINE_HOSTNAME: 'mta.example.com', POSTLINE_COMPLAINT_ADDRESS: 'abuse@mta.example.com' }).complaintAddress).toBe('abuse@mta.example.com');
+    expect(loadConfig({ POSTLINE_HOSTNAME: 'mta.example.com', POSTLINE_COMPLAINT_ADDRESS: 'abuse@mta.example.com' }).complaintAddress).toBe(
+      'abuse@mta.example.com',
+    );
     expect(() => loadConfig({ POSTLINE_HOSTNAME: 'mta.example.com', POSTLINE_COMPLAINT_ADDRESS: 'abuse@other.example' })).toThrow(ConfigError);
     expect(() => loadConfig({ POSTLINE_BOUNCE_DOMAIN: 'b.example.com', POSTLINE_COMPLAINT_ADDRESS: 'abuse@mta.example.com' })).toThrow(/bounce domain/);
     expect(() => loadConfig({ POSTLINE_HOSTNAME: 'mta.example.com', POSTLINE_COMPLAINT_ADDRESS: 'b+x@mta.example.com' })).toThrow(ConfigError);
@@ -61,12 +63,29 @@ describe('MX recipient policy', () => {
 
 describe('planReport', () => {
   const recipient = (id: string, address = 'someone@example.org'): StoredRecipient => ({
-    id, messageId: 'M', serverId: 1, address, domain: 'example.org', kind: 'to', merge: null, mailingId: null, messageId_: null,
-    status: 'delivered', attempts: 1, nextAttemptAt: 0, lockedBy: null, lockedAt: null, lastReply: null, lastMx: null, failureCode: null,
-    createdAt: 0, updatedAt: 0,
+    id,
+    messageId: 'M',
+    serverId: 1,
+    address,
+    domain: 'example.org',
+    kind: 'to',
+    merge: null,
+    mailingId: null,
+    messageId_: null,
+    status: 'delivered',
+    attempts: 1,
+    nextAttemptAt: 0,
+    lockedBy: null,
+    lockedAt: null,
+    lastReply: null,
+    lastMx: null,
+    failureCode: null,
+    createdAt: 0,
+    updatedAt: 0,
   });
   /** The verdict of a report whose tag verified (or that names no id at all). */
-  const proven = (id: string | null): TraceVerdict => (id ? { ok: true, recipientId: id, via: 'return-path' } : { ok: false, reason: 'untraced', claimedId: null, via: null });
+  const proven = (id: string | null): TraceVerdict =>
+    id ? { ok: true, recipientId: id, via: 'return-path' } : { ok: false, reason: 'untraced', claimedId: null, via: null };
   /** The address the report names, as the traced recipient's own (a genuine report). */
   const namedAddress = (report: Awaited<ReturnType<typeof parseReport>>): string =>
     report.recipients[0]?.address ?? report.complaint?.originalRcptTo[0] ?? 'someone@example.org';
@@ -79,8 +98,17 @@ describe('planReport', () => {
   it('prefers the report line naming our recipient among several', async () => {
     const report = await parseReport(fixture('two-recipients.eml'));
     const second = report.recipients[1]!;
-    const p = planReport({ report, trace: proven(report.recipientId), recipient: recipient(report.recipientId!, second.address.toUpperCase()), fromAddress: null, sizeBytes: 1 });
-    expect(p).toMatchObject({ action: 'record', record: { event: { type: 'Failed', data: { BounceStatus: second.status, FailureCode: second.failureCode } } } });
+    const p = planReport({
+      report,
+      trace: proven(report.recipientId),
+      recipient: recipient(report.recipientId!, second.address.toUpperCase()),
+      fromAddress: null,
+      sizeBytes: 1,
+    });
+    expect(p).toMatchObject({
+      action: 'record',
+      record: { event: { type: 'Failed', data: { BounceStatus: second.status, FailureCode: second.failureCode } } },
+    });
   });
 
   it('shapes a permanent failure like the delivery path, marked Async', async () => {
@@ -98,21 +126,42 @@ describe('planReport', () => {
   it('a 1xxx block (content, policy) fails the recipient without suppressing the address', async () => {
     const parsed = await parseReport(fixture('postfix-5.1.1-user-unknown.eml'));
     const line = { ...parsed.recipients[0]!, status: '5.7.1', diagnosticCode: 'smtp; 554 5.7.1 Message rejected as spam', failureCode: 1004, permanent: true };
-    const p = planReport({ report: { ...parsed, recipients: [line] }, trace: proven(parsed.recipientId), recipient: recipient(parsed.recipientId!, line.address), fromAddress: null, sizeBytes: 1 });
-    expect(p).toMatchObject({ action: 'record', record: { event: { type: 'Failed', data: { FailureType: 1, FailureCode: 1004, Reason: '554 5.7.1 Message rejected as spam' } }, failure: { failureCode: 1004 } } });
+    const p = planReport({
+      report: { ...parsed, recipients: [line] },
+      trace: proven(parsed.recipientId),
+      recipient: recipient(parsed.recipientId!, line.address),
+      fromAddress: null,
+      sizeBytes: 1,
+    });
+    expect(p).toMatchObject({
+      action: 'record',
+      record: {
+        event: { type: 'Failed', data: { FailureType: 1, FailureCode: 1004, Reason: '554 5.7.1 Message rejected as spam' } },
+        failure: { failureCode: 1004 },
+      },
+    });
     expect(p.action === 'record' && p.record.suppress).toBeNull();
   });
 
   it('a report whose lines have no failed or delayed recipient is ignored', async () => {
     const parsed = await parseReport(fixture('postfix-5.1.1-user-unknown.eml'));
-    const p = planReport({ report: { ...parsed, recipients: [] }, trace: proven(parsed.recipientId), recipient: recipient(parsed.recipientId!), fromAddress: null, sizeBytes: 1 });
+    const p = planReport({
+      report: { ...parsed, recipients: [] },
+      trace: proven(parsed.recipientId),
+      recipient: recipient(parsed.recipientId!),
+      fromAddress: null,
+      sizeBytes: 1,
+    });
     expect(p).toEqual({ action: 'ignore', reason: 'no-recipient-line' });
   });
 
   it('complaints carry the SocketLabs Complaint fields and suppress as Complaint', async () => {
     expect(await plan('arf-aol.eml')).toMatchObject({
       action: 'record',
-      record: { event: { type: 'Complaint', data: { FblType: 'abuse', From: 'from@example.com', To: 'someone@example.org', Length: 1234 } }, suppress: { reason: 'Complaint' } },
+      record: {
+        event: { type: 'Complaint', data: { FblType: 'abuse', From: 'from@example.com', To: 'someone@example.org', Length: 1234 } },
+        suppress: { reason: 'Complaint' },
+      },
     });
     expect(await plan('arf-microsoft-jmrp.eml')).toMatchObject({ action: 'record', record: { event: { type: 'Complaint' } } });
   });
@@ -146,11 +195,17 @@ describe('planReport', () => {
 
   it('a proven trace to another recipient than the one looked up is not acted on', async () => {
     const report = await parseReport(fixture('postfix-5.1.1-user-unknown.eml'));
-    const p = planReport({ report, trace: proven('01M7ZZZZZZZZZZZZZZZZZZZZZZ'), recipient: recipient(report.recipientId!, namedAddress(report)), fromAddress: null, sizeBytes: 1 });
+    const p = planReport({
+      report,
+      trace: proven('01M7ZZZZZZZZZZZZZZZZZZZZZZ'),
+      recipient: recipient(report.recipientId!, namedAddress(report)),
+      fromAddress: null,
+      sizeBytes: 1,
+    });
     expect(p).toEqual({ action: 'ignore', reason: 'unknown-recipient' });
   });
 
-  it('a bounce or delay naming another address than the proven recipient\'s is a recipient mismatch', async () => {
+  it("a bounce or delay naming another address than the proven recipient's is a recipient mismatch", async () => {
     expect(await plan('postfix-5.1.1-user-unknown.eml', { address: 'victim@example.org' })).toEqual({ action: 'ignore', reason: 'recipient-mismatch' });
     expect(await plan('postfix-4.4.1-delayed.eml', { address: 'victim@example.org' })).toEqual({ action: 'ignore', reason: 'recipient-mismatch' });
     expect(await plan('qmail-plain.eml', { address: 'victim@example.org' })).toEqual({ action: 'ignore', reason: 'recipient-mismatch' });
@@ -160,8 +215,15 @@ describe('planReport', () => {
     const line = forwarded.recipients[0]!;
     expect(line.originalRecipient).not.toBeNull();
     expect(line.originalRecipient).not.toBe(line.address);
-    expect(planReport({ report: forwarded, trace: proven(forwarded.recipientId), recipient: recipient(forwarded.recipientId!, line.originalRecipient!), fromAddress: null, sizeBytes: 1 }))
-      .toMatchObject({ action: 'record', record: { event: { type: 'Deferred' } } });
+    expect(
+      planReport({
+        report: forwarded,
+        trace: proven(forwarded.recipientId),
+        recipient: recipient(forwarded.recipientId!, line.originalRecipient!),
+        fromAddress: null,
+        sizeBytes: 1,
+      }),
+    ).toMatchObject({ action: 'record', record: { event: { type: 'Deferred' } } });
   });
 
   it('a complaint naming another original recipient is a mismatch; one naming none is taken', async () => {

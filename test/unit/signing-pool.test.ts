@@ -17,7 +17,8 @@ describe('DKIM signing threads', () => {
     if (hits.length === 0) throw Object.assign(new Error(`ENOTFOUND ${name}`), { code: 'ENOTFOUND' });
     return hits.map((r) => r.chunks ?? [r.value]);
   };
-  const message = (i: number) => Buffer.from(`From: a@pool.example\r\nTo: b@example.net\r\nSubject: n${i}\r\nMessage-ID: <${i}@pool.example>\r\n\r\nBody ${i}\r\n`);
+  const message = (i: number) =>
+    Buffer.from(`From: a@pool.example\r\nTo: b@example.net\r\nSubject: n${i}\r\nMessage-ID: <${i}@pool.example>\r\n\r\nBody ${i}\r\n`);
 
   it('signs many messages concurrently; every signature verifies against its own message', async () => {
     const signed = await Promise.all(Array.from({ length: 20 }, (_, i) => pool.sign(message(i), keys)));

@@ -14,7 +14,9 @@ describe('concatInSlices', () => {
 
   it('lets timers and I/O callbacks run while it copies a large message', async () => {
     let ticks = 0;
-    const timer = setInterval(() => { ticks++; }, 0);
+    const timer = setInterval(() => {
+      ticks++;
+    }, 0);
     await concatInSlices([Buffer.alloc(48 * 1024 * 1024, 1)]);
     clearInterval(timer);
     expect(ticks).toBeGreaterThan(0);

@@ -13,26 +13,37 @@ const firstMessage = (inner: string): Record<string, unknown> => {
 
 describe('XML PostBody: shape', () => {
   it('turns the §1.8 sample into the JSON shape', () => {
-    const r = parsePostBodyXml(wrap(`
+    const r = parsePostBodyXml(
+      wrap(`
   <ServerId>12345</ServerId><ApiKey>KEY</ApiKey>
   <Messages><EmailMessage>
     <Subject>…</Subject><TextBody>…</TextBody><HtmlBody>&lt;h1&gt;…</HtmlBody>
     <To><Address><EmailAddress>to@example.com</EmailAddress><FriendlyName>Test</FriendlyName></Address></To>
     <From><EmailAddress>from@example.com</EmailAddress><FriendlyName>From</FriendlyName></From>
   </EmailMessage></Messages>
-`));
-    expect(r).toEqual({ ok: true, value: {
-      ServerId: '12345', ApiKey: 'KEY',
-      Messages: [{
-        Subject: '…', TextBody: '…', HtmlBody: '<h1>…',
-        To: [{ EmailAddress: 'to@example.com', FriendlyName: 'Test' }],
-        From: { EmailAddress: 'from@example.com', FriendlyName: 'From' },
-      }],
-    } });
+`),
+    );
+    expect(r).toEqual({
+      ok: true,
+      value: {
+        ServerId: '12345',
+        ApiKey: 'KEY',
+        Messages: [
+          {
+            Subject: '…',
+            TextBody: '…',
+            HtmlBody: '<h1>…',
+            To: [{ EmailAddress: 'to@example.com', FriendlyName: 'Test' }],
+            From: { EmailAddress: 'from@example.com', FriendlyName: 'From' },
+          },
+        ],
+      },
+    });
   });
 
   it('turns a full XmlSerializer message into exactly the expected nested object', () => {
-    const r = parsePostBodyXml(wrap(`
+    const r = parsePostBodyXml(
+      wrap(`
   <ServerId>12345</ServerId><ApiKey>KEY</ApiKey>
   <Messages><EmailMessage>
     <Subject>Hi &lt;you&gt; &#233;</Subject><TextBody>Line1
@@ -55,30 +66,53 @@ Line2  </TextBody><HtmlBody>&lt;h1&gt;x&lt;/h1&gt;</HtmlBody>
       </PerMessage>
       <Global><MergeRow><Field>MailingId</Field><Value>HR 018</Value></MergeRow></Global>
     </MergeData>
-  </EmailMessage></Messages>`));
-    expect(r).toEqual({ ok: true, value: {
-      ServerId: '12345', ApiKey: 'KEY',
-      Messages: [{
-        Subject: 'Hi <you> é', TextBody: 'Line1\nLine2  ', HtmlBody: '<h1>x</h1>',
-        MailingId: '%%MailingId%%', MessageId: '007', CharSet: 'utf-8',
-        To: [{ EmailAddress: '%%DeliveryAddress%%', FriendlyName: '%%RecipientName%%' }],
-        Cc: [{ EmailAddress: 'c@example.com', FriendlyName: 'C' }],
-        Bcc: [{ EmailAddress: 'b1@example.com' }, { EmailAddress: 'b2@example.com' }],
-        From: { EmailAddress: 'from@example.com', FriendlyName: 'From' },
-        ReplyTo: { EmailAddress: 'reply@example.com' },
-        CustomHeaders: [{ Name: 'X-A', Value: '1' }, { Name: 'X-B', Value: '' }],
-        Attachments: [{ Name: 'a.txt', Content: 'QQ==', ContentType: 'text/plain', ContentId: '', CustomHeaders: [{ Name: 'X-Att', Value: 'y' }] }],
-        Metadata: [{ Key: 'k', Value: 'v' }, { Key: 'k2', Value: 'v2' }],
-        Tags: ['t1', 't2'],
-        MergeData: {
-          PerMessage: [
-            [{ Field: 'DeliveryAddress', Value: 'r1@example.com' }, { Field: 'RecipientName', Value: 'R One' }],
-            [{ Field: 'DeliveryAddress', Value: 'r2@example.com' }, { Field: 'N', Value: '2' }],
-          ],
-          Global: [{ Field: 'MailingId', Value: 'HR 018' }],
-        },
-      }],
-    } });
+  </EmailMessage></Messages>`),
+    );
+    expect(r).toEqual({
+      ok: true,
+      value: {
+        ServerId: '12345',
+        ApiKey: 'KEY',
+        Messages: [
+          {
+            Subject: 'Hi <you> é',
+            TextBody: 'Line1\nLine2  ',
+            HtmlBody: '<h1>x</h1>',
+            MailingId: '%%MailingId%%',
+            MessageId: '007',
+            CharSet: 'utf-8',
+            To: [{ EmailAddress: '%%DeliveryAddress%%', FriendlyName: '%%RecipientName%%' }],
+            Cc: [{ EmailAddress: 'c@example.com', FriendlyName: 'C' }],
+            Bcc: [{ EmailAddress: 'b1@example.com' }, { EmailAddress: 'b2@example.com' }],
+            From: { EmailAddress: 'from@example.com', FriendlyName: 'From' },
+            ReplyTo: { EmailAddress: 'reply@example.com' },
+            CustomHeaders: [
+              { Name: 'X-A', Value: '1' },
+              { Name: 'X-B', Value: '' },
+            ],
+            Attachments: [{ Name: 'a.txt', Content: 'QQ==', ContentType: 'text/plain', ContentId: '', CustomHeaders: [{ Name: 'X-Att', Value: 'y' }] }],
+            Metadata: [
+              { Key: 'k', Value: 'v' },
+              { Key: 'k2', Value: 'v2' },
+            ],
+            Tags: ['t1', 't2'],
+            MergeData: {
+              PerMessage: [
+                [
+                  { Field: 'DeliveryAddress', Value: 'r1@example.com' },
+                  { Field: 'RecipientName', Value: 'R One' },
+                ],
+                [
+                  { Field: 'DeliveryAddress', Value: 'r2@example.com' },
+                  { Field: 'N', Value: '2' },
+                ],
+              ],
+              Global: [{ Field: 'MailingId', Value: 'HR 018' }],
+            },
+          },
+        ],
+      },
+    });
   });
 
   it('makes single-child and empty lists arrays, matching list names case-insensitively', () => {
@@ -86,20 +120,32 @@ Line2  </TextBody><HtmlBody>&lt;h1&gt;x&lt;/h1&gt;</HtmlBody>
       <BCC /><Tags><string>only</string></Tags><customHeaders></customHeaders><Attachments>
       </Attachments><MergeData><PerMessage><ArrayOfMergeRow><MergeRow><Field>F</Field><Value>V</Value></MergeRow></ArrayOfMergeRow></PerMessage><Global /></MergeData>`);
     expect(m).toEqual({
-      To: [{ EmailAddress: 'a@x.com' }], CC: [{ EmailAddress: 'c@x.com' }], BCC: [], Tags: ['only'], customHeaders: [], Attachments: [],
+      To: [{ EmailAddress: 'a@x.com' }],
+      CC: [{ EmailAddress: 'c@x.com' }],
+      BCC: [],
+      Tags: ['only'],
+      customHeaders: [],
+      Attachments: [],
       MergeData: { PerMessage: [[{ Field: 'F', Value: 'V' }]], Global: [] },
     });
   });
 
   it('makes empty leaves "" and empty From/ReplyTo/MergeData {}, keeping leaf text exactly', () => {
     expect(firstMessage('<Subject /><TextBody></TextBody><HtmlBody>  </HtmlBody><ReplyTo /><MergeData></MergeData>')).toEqual({
-      Subject: '', TextBody: '', HtmlBody: '  ', ReplyTo: {}, MergeData: {},
+      Subject: '',
+      TextBody: '',
+      HtmlBody: '  ',
+      ReplyTo: {},
+      MergeData: {},
     });
   });
 
   it('turns xsi:nil="true" into null, for leaves, objects and lists', () => {
-    expect(firstMessage('<Subject xsi:nil="true" /><ReplyTo xsi:nil="true" /><Cc xsi:nil="true"/><ApiTemplate p:nil="1" xmlns:p="http://www.w3.org/2001/XMLSchema-instance" /><MessageId xsi:nil="false">m</MessageId>'))
-      .toEqual({ Subject: null, ReplyTo: null, Cc: null, ApiTemplate: null, MessageId: 'm' });
+    expect(
+      firstMessage(
+        '<Subject xsi:nil="true" /><ReplyTo xsi:nil="true" /><Cc xsi:nil="true"/><ApiTemplate p:nil="1" xmlns:p="http://www.w3.org/2001/XMLSchema-instance" /><MessageId xsi:nil="false">m</MessageId>',
+      ),
+    ).toEqual({ Subject: null, ReplyTo: null, Cc: null, ApiTemplate: null, MessageId: 'm' });
   });
 
   it('keeps every leaf a string and ignores attributes, comments and a BOM', () => {
@@ -110,12 +156,17 @@ Line2  </TextBody><HtmlBody>&lt;h1&gt;x&lt;/h1&gt;</HtmlBody>
 
 describe('XML PostBody: text and entities', () => {
   it('decodes predefined entities and character references exactly once', () => {
-    expect(firstMessage('<HtmlBody>&lt;h1&gt;&amp;&quot;&apos;</HtmlBody><Subject>&#233;&#xE9;&#x41;&#10;&#x1F600;</Subject><TextBody>&amp;lt; &amp;#65;</TextBody>'))
-      .toEqual({ HtmlBody: '<h1>&"\'', Subject: 'ééA\n😀', TextBody: '&lt; &#65;' });
+    expect(
+      firstMessage(
+        '<HtmlBody>&lt;h1&gt;&amp;&quot;&apos;</HtmlBody><Subject>&#233;&#xE9;&#x41;&#10;&#x1F600;</Subject><TextBody>&amp;lt; &amp;#65;</TextBody>',
+      ),
+    ).toEqual({ HtmlBody: '<h1>&"\'', Subject: 'ééA\n😀', TextBody: '&lt; &#65;' });
   });
   it('keeps CDATA literally and normalizes XML line ends (CRLF → LF; &#13; stays CR)', () => {
-    expect(firstMessage('<HtmlBody><![CDATA[<b>&amp;</b>]]></HtmlBody><TextBody>a\r\nb&#13;&#10;c</TextBody>'))
-      .toEqual({ HtmlBody: '<b>&amp;</b>', TextBody: 'a\nb\r\nc' });
+    expect(firstMessage('<HtmlBody><![CDATA[<b>&amp;</b>]]></HtmlBody><TextBody>a\r\nb&#13;&#10;c</TextBody>')).toEqual({
+      HtmlBody: '<b>&amp;</b>',
+      TextBody: 'a\nb\r\nc',
+    });
   });
   it('refuses entities that cannot exist without a DTD and illegal character references', () => {
     for (const body of ['&nbsp;', '&#0;', '&#xD800;', '&#x110000;', '&#xZZ;']) {
@@ -139,7 +190,7 @@ describe('XML PostBody: refusals', () => {
     expect(parsePostBodyXml(wrap('<!ENTITY x "y"><ServerId>1</ServerId>')).ok).toBe(false);
     expect(parsePostBodyXml(wrap('<ServerId><![CDATA[<!entity x "y">]]></ServerId>')).ok).toBe(false);
   });
-  it('refuses malformed XML with the parser\'s reason', () => {
+  it("refuses malformed XML with the parser's reason", () => {
     const bad = parsePostBodyXml('<PostBody><ServerId>1</ServerI></PostBody>');
     expect(bad.ok).toBe(false);
     expect(!bad.ok && bad.reason).toMatch(/ServerI/);

@@ -6,9 +6,25 @@ import type { StoredRecipient } from '../../src/store/store.js';
 
 const NOW = 1_700_000_000_000;
 const recipient: StoredRecipient = {
-  id: 'R1', messageId: 'M1', serverId: 10001, address: 'User@Example.com', domain: 'example.com', kind: 'to', merge: null,
-  mailingId: null, messageId_: null, status: 'delivering', attempts: 0, nextAttemptAt: NOW, lockedBy: 'w', lockedAt: NOW,
-  lastReply: null, lastMx: null, failureCode: null, createdAt: NOW, updatedAt: NOW,
+  id: 'R1',
+  messageId: 'M1',
+  serverId: 10001,
+  address: 'User@Example.com',
+  domain: 'example.com',
+  kind: 'to',
+  merge: null,
+  mailingId: null,
+  messageId_: null,
+  status: 'delivering',
+  attempts: 0,
+  nextAttemptAt: NOW,
+  lockedBy: 'w',
+  lockedAt: NOW,
+  lastReply: null,
+  lastMx: null,
+  failureCode: null,
+  createdAt: NOW,
+  updatedAt: NOW,
 };
 const ctx = { now: NOW, lifetimeMs: 72 * 3_600_000, random: () => 0.5 };
 const rejected = (code: number, response: string) => ({ kind: 'rejected' as const, code, response, mx: 'mx.example.com' });
@@ -35,8 +51,13 @@ describe('suppression policy (pure)', () => {
     expect(suppressedFailure('a@example.com', 'Complaint')).toEqual({
       reply: "Suppressed: a@example.com is on this server's suppression list (Complaint); not sent",
       data: {
-        FailureType: 2, FailureCode: 9999, Reason: "Suppressed: a@example.com is on this server's suppression list (Complaint); not sent",
-        BounceStatus: null, DiagnosticCode: null, RemoteMta: null, SuppressionReason: 'Complaint',
+        FailureType: 2,
+        FailureCode: 9999,
+        Reason: "Suppressed: a@example.com is on this server's suppression list (Complaint); not sent",
+        BounceStatus: null,
+        DiagnosticCode: null,
+        RemoteMta: null,
+        SuppressionReason: 'Complaint',
         Explanation: "The recipient is on the server's suppression list, so the message was not sent.",
       },
     });
@@ -66,7 +87,11 @@ describe('delivery outcomes carry the suppression they cause', () => {
 
   it('a null MX (2002) suppresses; a domain our resolver did not find, or a missing stored message (9999), does not', () => {
     expect(undeliverable(recipient, 'example.com publishes a null MX', 2002, 'no mail').suppress).toMatchObject({ reason: 'Bounce' });
-    expect(undeliverable(recipient, 'example.com has no MX and no address records', 2002, 'no mail', false)).toMatchObject({ status: 'failed', failureCode: 2002, suppress: null });
+    expect(undeliverable(recipient, 'example.com has no MX and no address records', 2002, 'no mail', false)).toMatchObject({
+      status: 'failed',
+      failureCode: 2002,
+      suppress: null,
+    });
     expect(undeliverable(recipient, 'message content is missing', 9999, 'missing').suppress).toBeNull();
   });
 });

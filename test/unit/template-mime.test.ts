@@ -12,8 +12,21 @@ import type { MessageTemplate } from '../../src/core/message.js';
  */
 const unwrapSoftBreaks = (b: Buffer) => b.toString('latin1').replace(/=\r\n/g, '');
 const base: MessageTemplate = {
-  from: { email: 'news@example.com', name: null }, replyTo: null, to: [], cc: [], subject: '', textBody: null, htmlBody: null,
-  ampBody: null, headers: [], attachments: [], charset: null, globalMerge: [], messageId: null, mailingId: null, rawMime: null,
+  from: { email: 'news@example.com', name: null },
+  replyTo: null,
+  to: [],
+  cc: [],
+  subject: '',
+  textBody: null,
+  htmlBody: null,
+  ampBody: null,
+  headers: [],
+  attachments: [],
+  charset: null,
+  globalMerge: [],
+  messageId: null,
+  mailingId: null,
+  rawMime: null,
 } as unknown as MessageTemplate;
 
 function reference(t: MessageTemplate, h: RecipientHeaders, parts: { text?: string; html?: string; amp?: string }, baseBoundary: string): Promise<Buffer> {
@@ -21,36 +34,75 @@ function reference(t: MessageTemplate, h: RecipientHeaders, parts: { text?: stri
   const part = (content: string | undefined, type: string) =>
     content === undefined ? undefined : { content, contentType: `${type}; charset=${charset}`, contentTransferEncoding: 'quoted-printable' };
   return new MailComposer({
-    from: h.from, to: h.to, cc: h.cc, replyTo: h.replyTo, subject: h.subject, messageId: h.messageId, date: h.date, headers: h.headers,
-    text: part(parts.text, 'text/plain'), html: part(parts.html, 'text/html'), amp: part(parts.amp, 'text/x-amp-html'),
+    from: h.from,
+    to: h.to,
+    cc: h.cc,
+    replyTo: h.replyTo,
+    subject: h.subject,
+    messageId: h.messageId,
+    date: h.date,
+    headers: h.headers,
+    text: part(parts.text, 'text/plain'),
+    html: part(parts.html, 'text/html'),
+    amp: part(parts.amp, 'text/x-amp-html'),
     attachments: t.attachments.map((a) => ({
-      filename: a.name, content: Buffer.from(a.content, 'base64'), contentType: a.contentType, cid: a.contentId ?? undefined,
-      contentDisposition: a.contentId ? ('inline' as const) : ('attachment' as const), headers: a.headers.map((x) => ({ key: x.name, value: x.value })),
+      filename: a.name,
+      content: Buffer.from(a.content, 'base64'),
+      contentType: a.contentType,
+      cid: a.contentId ?? undefined,
+      contentDisposition: a.contentId ? ('inline' as const) : ('attachment' as const),
+      headers: a.headers.map((x) => ({ key: x.name, value: x.value })),
     })),
-    newline: 'win', xMailer: false, disableFileAccess: true, disableUrlAccess: true, baseBoundary,
-  }).compile().build();
+    newline: 'win',
+    xMailer: false,
+    disableFileAccess: true,
+    disableUrlAccess: true,
+    baseBoundary,
+  })
+    .compile()
+    .build();
 }
 
 const headers = (over: Partial<RecipientHeaders> = {}): RecipientHeaders => ({
-  from: { name: 'News, Inc. "Ünïcode"', address: 'news@example.com' }, to: [{ name: 'Ann Æsir', address: 'ann@example.net' }],
-  subject: 'Hello Ann — your code 🎉 is ready', messageId: '<01abc@postline.test>', date: new Date('2026-11-23T12:00:00Z'),
-  headers: [{ key: 'X-Campaign', value: 'spring' }], ...over,
+  from: { name: 'News, Inc. "Ünïcode"', address: 'news@example.com' },
+  to: [{ name: 'Ann Æsir', address: 'ann@example.net' }],
+  subject: 'Hello Ann — your code 🎉 is ready',
+  messageId: '<01abc@postline.test>',
+  date: new Date('2026-11-23T12:00:00Z'),
+  headers: [{ key: 'X-Campaign', value: 'spring' }],
+  ...over,
 });
 
 const longLine = 'word '.repeat(60);
 const cases: [string, MessageTemplate, Partial<Record<'text' | 'html' | 'amp', string>>, Partial<RecipientHeaders>][] = [
   ['plain text only', { ...base, textBody: 'x' }, { text: 'Hello Ann.\nBye.' }, {}],
-  ['text and HTML, unicode, long lines, leading dots, trailing spaces', { ...base, textBody: 'x', htmlBody: 'y' },
-    { text: `Grüße ${longLine}\n.leading dot\ntrailing   \n\nend`, html: `<p>Grüße 🎉</p>\n<p>${longLine}</p>\r\n.<b>dot</b>` }, {}],
-  ['attachments, an inline image, AMP, cc and reply-to', {
-    ...base, textBody: 'x', htmlBody: 'y', ampBody: 'z',
-    attachments: [
-      { name: 'report.pdf', contentType: 'application/pdf', content: Buffer.alloc(3000, 7).toString('base64'), contentId: null, headers: [] },
-      { name: 'logo.png', contentType: 'image/png', content: Buffer.from('png-bytes').toString('base64'), contentId: 'logo@x', headers: [{ name: 'X-Att', value: '1' }] },
-    ],
-  } as unknown as MessageTemplate,
-  { text: 'T', html: '<img src="cid:logo@x">', amp: '<html ⚡4email><body>A</body></html>' },
-  { cc: ['c@example.org'], replyTo: { name: 'Help', address: 'help@example.com' } }],
+  [
+    'text and HTML, unicode, long lines, leading dots, trailing spaces',
+    { ...base, textBody: 'x', htmlBody: 'y' },
+    { text: `Grüße ${longLine}\n.leading dot\ntrailing   \n\nend`, html: `<p>Grüße 🎉</p>\n<p>${longLine}</p>\r\n.<b>dot</b>` },
+    {},
+  ],
+  [
+    'attachments, an inline image, AMP, cc and reply-to',
+    {
+      ...base,
+      textBody: 'x',
+      htmlBody: 'y',
+      ampBody: 'z',
+      attachments: [
+        { name: 'report.pdf', contentType: 'application/pdf', content: Buffer.alloc(3000, 7).toString('base64'), contentId: null, headers: [] },
+        {
+          name: 'logo.png',
+          contentType: 'image/png',
+          content: Buffer.from('png-bytes').toString('base64'),
+          contentId: 'logo@x',
+          headers: [{ name: 'X-Att', value: '1' }],
+        },
+      ],
+    } as unknown as MessageTemplate,
+    { text: 'T', html: '<img src="cid:logo@x">', amp: '<html ⚡4email><body>A</body></html>' },
+    { cc: ['c@example.org'], replyTo: { name: 'Help', address: 'help@example.com' } },
+  ],
   ['HTML only', { ...base, htmlBody: 'y' }, { html: '<p></p>' }, { to: ['bare@example.net'], headers: [] }],
   // A UTF-8 local part cannot be encoded in a header: it is written as UTF-8 (RFC 6532), as MailComposer writes it.
   ['UTF-8 addresses (SMTPUTF8)', { ...base, textBody: 'x' }, { text: 'hi' }, { to: ['jöran@example.com', '用户@例子.广告', 'user@bücher.example'] }],
@@ -74,8 +126,13 @@ describe('compile-once MIME matches MailComposer', () => {
   it('renders many recipients from one compile, each with its own fields, and mail parsers read them back', async () => {
     const t = { ...base, textBody: 'x', htmlBody: 'y' } as MessageTemplate;
     const compiled = await compileTemplateMime(t);
-    for (const [name, addr] of [['Ann', 'ann@example.net'], ['Björn', 'bjorn@example.net']] as const) {
-      const parsed = await simpleParser(compiled.render(headers({ to: [{ name, address: addr }], subject: `Hi ${name}` }), { text: `Dear ${name}`, html: `<p>Dear ${name}</p>` }));
+    for (const [name, addr] of [
+      ['Ann', 'ann@example.net'],
+      ['Björn', 'bjorn@example.net'],
+    ] as const) {
+      const parsed = await simpleParser(
+        compiled.render(headers({ to: [{ name, address: addr }], subject: `Hi ${name}` }), { text: `Dear ${name}`, html: `<p>Dear ${name}</p>` }),
+      );
       expect(parsed.subject).toBe(`Hi ${name}`);
       expect((parsed.to as { value: { address: string; name: string }[] }).value[0]).toEqual({ address: addr, name });
       expect(parsed.text?.trim()).toBe(`Dear ${name}`);
@@ -86,7 +143,12 @@ describe('compile-once MIME matches MailComposer', () => {
   it('keeps a custom header name as the sender spelled it (the composer alone re-cases testMessageHeader to Testmessageheader)', async () => {
     const t = { ...base, textBody: 'x' } as MessageTemplate;
     const compiled = await compileTemplateMime(t);
-    const h = headers({ headers: [{ key: 'testMessageHeader', value: 'one' }, { key: 'X-sdk-TRACE', value: 'two' }] });
+    const h = headers({
+      headers: [
+        { key: 'testMessageHeader', value: 'one' },
+        { key: 'X-sdk-TRACE', value: 'two' },
+      ],
+    });
     const head = compiled.render(h, { text: 'hi' }).toString('latin1').split('\r\n\r\n')[0]!.split('\r\n');
     expect(head).toContain('testMessageHeader: one');
     expect(head).toContain('X-sdk-TRACE: two');

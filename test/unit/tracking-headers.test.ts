@@ -9,8 +9,9 @@ describe('List-Unsubscribe headers', () => {
       { name: 'List-Unsubscribe', value: `<${URL_}>, <mailto:unsubscribe@example.com>` },
       { name: 'List-Unsubscribe-Post', value: 'List-Unsubscribe=One-Click' },
     ]);
-    expect(listUnsubscribeHeaders({ url: URL_, mailto: 'mailto:u@example.com?subject=unsubscribe' })[0]!.value)
-      .toBe(`<${URL_}>, <mailto:u@example.com?subject=unsubscribe>`);
+    expect(listUnsubscribeHeaders({ url: URL_, mailto: 'mailto:u@example.com?subject=unsubscribe' })[0]!.value).toBe(
+      `<${URL_}>, <mailto:u@example.com?subject=unsubscribe>`,
+    );
     expect(listUnsubscribeHeaders({ url: URL_ })).toEqual([
       { name: 'List-Unsubscribe', value: `<${URL_}>` },
       { name: 'List-Unsubscribe-Post', value: 'List-Unsubscribe=One-Click' },
@@ -22,7 +23,12 @@ describe('List-Unsubscribe headers', () => {
   });
 
   it('refuses values that could end the URI or add a header line', () => {
-    for (const url of ['https://x.example/a>, <https://evil.example/', 'https://x.example/a\r\nBcc: x@evil.example', 'https://x.example/a b', 'javascript:alert(1)']) {
+    for (const url of [
+      'https://x.example/a>, <https://evil.example/',
+      'https://x.example/a\r\nBcc: x@evil.example',
+      'https://x.example/a b',
+      'javascript:alert(1)',
+    ]) {
       expect(() => listUnsubscribeHeaders({ url }), url).toThrow();
     }
     for (const mailto of ['a@b.example>, <https://evil.example/', 'a@b.example\nX: y', 'no-at-sign']) {
@@ -31,9 +37,20 @@ describe('List-Unsubscribe headers', () => {
   });
 
   it('keeps a sender’s own List-Unsubscribe, and replaces a stray List-Unsubscribe-Post', () => {
-    const own = [{ name: 'list-unsubscribe', value: '<https://sender.example/u>' }, { name: 'X-Other', value: '1' }];
+    const own = [
+      { name: 'list-unsubscribe', value: '<https://sender.example/u>' },
+      { name: 'X-Other', value: '1' },
+    ];
     expect(addListUnsubscribe(own, { url: URL_ })).toEqual(own);
-    expect(addListUnsubscribe([{ name: 'X-Other', value: '1' }, { name: 'List-Unsubscribe-Post', value: 'junk' }], { url: URL_ })).toEqual([
+    expect(
+      addListUnsubscribe(
+        [
+          { name: 'X-Other', value: '1' },
+          { name: 'List-Unsubscribe-Post', value: 'junk' },
+        ],
+        { url: URL_ },
+      ),
+    ).toEqual([
       { name: 'X-Other', value: '1' },
       { name: 'List-Unsubscribe', value: `<${URL_}>` },
       { name: 'List-Unsubscribe-Post', value: 'List-Unsubscribe=One-Click' },

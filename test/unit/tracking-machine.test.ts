@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
-  BURST_WINDOW_MS, classifyEngagement, createMachineClassifier, MACHINE_RULES, MIN_HUMAN_CLICK_DELAY_MS, RecentClicks,
+  BURST_WINDOW_MS,
+  classifyEngagement,
+  createMachineClassifier,
+  MACHINE_RULES,
+  MIN_HUMAN_CLICK_DELAY_MS,
+  RecentClicks,
   type EngagementRequest,
 } from '../../src/tracking/machine.js';
 
@@ -15,10 +20,23 @@ const UA = {
   cubotPhone: 'Mozilla/5.0 (Linux; Android 11; CUBOT X30) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Mobile Safari/537.36',
 };
 
-const open = (over: Partial<EngagementRequest> = {}): EngagementRequest =>
-  ({ kind: 'open', method: 'GET', userAgent: UA.chrome, clientIp: '203.0.113.9', at: 1_000_000, ...over });
-const click = (over: Partial<EngagementRequest> = {}): EngagementRequest =>
-  ({ kind: 'click', method: 'GET', userAgent: UA.chrome, clientIp: '203.0.113.9', at: 1_000_000, linkIndex: 0, ...over });
+const open = (over: Partial<EngagementRequest> = {}): EngagementRequest => ({
+  kind: 'open',
+  method: 'GET',
+  userAgent: UA.chrome,
+  clientIp: '203.0.113.9',
+  at: 1_000_000,
+  ...over,
+});
+const click = (over: Partial<EngagementRequest> = {}): EngagementRequest => ({
+  kind: 'click',
+  method: 'GET',
+  userAgent: UA.chrome,
+  clientIp: '203.0.113.9',
+  at: 1_000_000,
+  linkIndex: 0,
+  ...over,
+});
 const reason = (e: EngagementRequest) => classifyEngagement(e).reason ?? null;
 
 describe('machine engagement rules', () => {
@@ -52,10 +70,18 @@ describe('machine engagement rules', () => {
 
   it('flags HTTP libraries, command-line clients and headless browsers', () => {
     const cases: [string, string][] = [
-      ['curl/8.4.0', 'http-library'], ['Wget/1.21.4', 'http-library'], ['python-requests/2.31.0', 'http-library'],
-      ['Python-urllib/3.11', 'http-library'], ['Go-http-client/1.1', 'http-library'], ['Go-http-client/2.0', 'http-library'],
-      ['Java/17.0.2', 'http-library'], ['Apache-HttpClient/4.5.14 (Java/17)', 'http-library'], ['okhttp/4.12.0', 'http-library'],
-      ['node', 'http-library'], ['axios/1.6.0', 'http-library'], ['libwww-perl/6.72', 'http-library'],
+      ['curl/8.4.0', 'http-library'],
+      ['Wget/1.21.4', 'http-library'],
+      ['python-requests/2.31.0', 'http-library'],
+      ['Python-urllib/3.11', 'http-library'],
+      ['Go-http-client/1.1', 'http-library'],
+      ['Go-http-client/2.0', 'http-library'],
+      ['Java/17.0.2', 'http-library'],
+      ['Apache-HttpClient/4.5.14 (Java/17)', 'http-library'],
+      ['okhttp/4.12.0', 'http-library'],
+      ['node', 'http-library'],
+      ['axios/1.6.0', 'http-library'],
+      ['libwww-perl/6.72', 'http-library'],
       ['Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0.0.0 Safari/537.36', 'headless-browser'],
       ['Mozilla/5.0 (Unknown; Linux x86_64) AppleWebKit/538.1 (KHTML, like Gecko) PhantomJS/2.1.1 Safari/538.1', 'headless-browser'],
     ];
@@ -88,10 +114,14 @@ describe('machine engagement rules', () => {
 
   it('flags gateways by their networks; Microsoft only for clicks', () => {
     const cases: [string, string][] = [
-      ['64.235.150.10', 'scanner-barracuda'], ['209.222.82.1', 'scanner-barracuda'],
-      ['148.163.150.20', 'scanner-proofpoint'], ['67.231.150.1', 'scanner-proofpoint'],
-      ['205.139.110.5', 'scanner-mimecast'], ['91.220.42.200', 'scanner-mimecast'],
-      ['216.82.241.1', 'scanner-symantec'], ['85.158.139.1', 'scanner-symantec'],
+      ['64.235.150.10', 'scanner-barracuda'],
+      ['209.222.82.1', 'scanner-barracuda'],
+      ['148.163.150.20', 'scanner-proofpoint'],
+      ['67.231.150.1', 'scanner-proofpoint'],
+      ['205.139.110.5', 'scanner-mimecast'],
+      ['91.220.42.200', 'scanner-mimecast'],
+      ['216.82.241.1', 'scanner-symantec'],
+      ['85.158.139.1', 'scanner-symantec'],
     ];
     for (const [ip, why] of cases) {
       expect(reason(click({ clientIp: ip })), ip).toBe(why);
@@ -132,7 +162,10 @@ describe('machine engagement rules', () => {
   });
 
   it('takes extra rules (an egress list, say) and refuses bad ranges', () => {
-    const classify = createMachineClassifier([...MACHINE_RULES, { reason: 'apple-privacy-proxy', kinds: ['open'], cidrs: ['172.224.0.0/12', '2a02:26f7::/32'] }]);
+    const classify = createMachineClassifier([
+      ...MACHINE_RULES,
+      { reason: 'apple-privacy-proxy', kinds: ['open'], cidrs: ['172.224.0.0/12', '2a02:26f7::/32'] },
+    ]);
     expect(classify(open({ clientIp: '172.225.1.1' }))).toEqual({ machine: true, reason: 'apple-privacy-proxy' });
     expect(classify(open({ clientIp: '2a02:26f7:1::5' }))).toEqual({ machine: true, reason: 'apple-privacy-proxy' });
     expect(classifyEngagement(open({ clientIp: '172.225.1.1' }))).toEqual({ machine: false });
@@ -161,7 +194,10 @@ describe('RecentClicks', () => {
     r.note('B', 0, 1_000);
     r.note('A', 1, 1_001); // A is now the most recent
     r.note('C', 0, 1_002); // evicts B
-    expect(r.note('A', 2, 1_003)).toEqual([{ linkIndex: 0, at: 1_000 }, { linkIndex: 1, at: 1_001 }]);
+    expect(r.note('A', 2, 1_003)).toEqual([
+      { linkIndex: 0, at: 1_000 },
+      { linkIndex: 1, at: 1_001 },
+    ]);
     expect(r.note('B', 1, 1_004)).toEqual([]);
   });
 });

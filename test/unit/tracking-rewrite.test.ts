@@ -14,16 +14,17 @@ const hrefs = (html: string) => [...html.matchAll(/href="([^"]*)"/g)].map((m) =>
 
 describe('rewriteHtml: finding links', () => {
   it('rewrites double-, single- and un-quoted hrefs, in any case, keeping every other attribute', () => {
-    const html = `<a href="https://a.example/1" class="x">A</a><a class='y' href='http://b.example/2'>B</a>` +
+    const html =
+      `<a href="https://a.example/1" class="x">A</a><a class='y' href='http://b.example/2'>B</a>` +
       `<A HREF=https://c.example/3>C</A><a id=z href = "HTTPS://D.example/4" target=_blank>D</a>`;
     const t = rewriteHtml(html, { openPixel: false });
     expect(t.links).toEqual(['https://a.example/1', 'http://b.example/2', 'https://c.example/3', 'HTTPS://D.example/4']);
-    expect(t.render(at, null)).toBe(
-      `<a href="T0" class="x">A</a><a class='y' href="T1">B</a><A HREF="T2">C</A><a id=z href = "T3" target=_blank>D</a>`);
+    expect(t.render(at, null)).toBe(`<a href="T0" class="x">A</a><a class='y' href="T1">B</a><A HREF="T2">C</A><a id=z href = "T3" target=_blank>D</a>`);
   });
 
   it('leaves mailto:, tel:, anchors, relative, javascript: and whole-href merge fields alone', () => {
-    const html = '<a href="mailto:x@example.com">m</a><a href="tel:+15551234">t</a><a href="#top">h</a>' +
+    const html =
+      '<a href="mailto:x@example.com">m</a><a href="tel:+15551234">t</a><a href="#top">h</a>' +
       '<a href="/relative">r</a><a href="//cdn.example/x">p</a><a href="javascript:alert(1)">j</a>' +
       '<a href="%%ViewOnline%%">v</a><a href="">e</a><a name="n">n</a><a href="ftp://f.example/">f</a>';
     const t = rewriteHtml(html, { openPixel: false });
@@ -32,7 +33,8 @@ describe('rewriteHtml: finding links', () => {
   });
 
   it('skips links already on the tracking host and links that opt out', () => {
-    const html = '<a href="https://track.example.com/t/c/abc">1</a><a href="https://TRACK.example.com:443/x">2</a>' +
+    const html =
+      '<a href="https://track.example.com/t/c/abc">1</a><a href="https://TRACK.example.com:443/x">2</a>' +
       '<a data-postline-notrack href="https://a.example/">3</a><a href="https://b.example/" data-postline-notrack="">4</a>' +
       '<a clicktracking="off" href="https://c.example/">5</a><a clicktracking=on href="https://d.example/">6</a>' +
       '<a href="https://user@track.example.com.evil.example/">7</a>';
@@ -41,8 +43,10 @@ describe('rewriteHtml: finding links', () => {
   });
 
   it('stores the HTML-decoded URL (&amp; and numeric references), as browsers read the attribute', () => {
-    const t = rewriteHtml('<a href="https://x.example/?a=1&amp;b=2&#38;c=3&#x26;d=4&amp;copy=5&copy=6&amp">x</a>' +
-      '<a href="  https://y.example/p?q=&quot;z&quot;  ">y</a>', { openPixel: false });
+    const t = rewriteHtml(
+      '<a href="https://x.example/?a=1&amp;b=2&#38;c=3&#x26;d=4&amp;copy=5&copy=6&amp">x</a>' + '<a href="  https://y.example/p?q=&quot;z&quot;  ">y</a>',
+      { openPixel: false },
+    );
     expect(t.links).toEqual(['https://x.example/?a=1&b=2&c=3&d=4&copy=5&copy=6&', 'https://y.example/p?q="z"']);
     expect(decodeAttribute('&ampx &amp1 &lt;&gt &unknown; &#0; &#xD800;')).toBe('&ampx &amp1 <> &unknown; \ufffd \ufffd');
   });
@@ -53,7 +57,8 @@ describe('rewriteHtml: finding links', () => {
   });
 
   it('reads tags as HTML does: > inside quotes, first of repeated hrefs, comments, script and style', () => {
-    const html = '<!-- <a href="https://commented.example/">c</a> --><a title="1 > 0" href="https://a.example/">a</a>' +
+    const html =
+      '<!-- <a href="https://commented.example/">c</a> --><a title="1 > 0" href="https://a.example/">a</a>' +
       '<a href="https://first.example/" href="https://second.example/">f</a>' +
       '<script>var s = \'<a href="https://script.example/">\';</script><STYLE>a[href="https://style.example/"]{}</STYLE>' +
       '<link href="https://css.example/s.css"><base href="https://base.example/"><a href="https://b.example/">b</a>';
@@ -61,11 +66,14 @@ describe('rewriteHtml: finding links', () => {
   });
 
   it('tracks Outlook VML buttons inside conditional comments, and area links', () => {
-    const html = '<!--[if mso]><v:roundrect href="https://vml.example/" style="x"></v:roundrect><![endif]-->' +
+    const html =
+      '<!--[if mso]><v:roundrect href="https://vml.example/" style="x"></v:roundrect><![endif]-->' +
       '<!--[if !mso]><!--><a href="https://html.example/">go</a><!--<![endif]--><map><area href="https://area.example/"></map>';
     const t = rewriteHtml(html, { openPixel: false });
     expect(t.links).toEqual(['https://vml.example/', 'https://html.example/', 'https://area.example/']);
-    expect(t.render(at, null)).toBe(html.replace('"https://vml.example/"', '"T0"').replace('"https://html.example/"', '"T1"').replace('"https://area.example/"', '"T2"'));
+    expect(t.render(at, null)).toBe(
+      html.replace('"https://vml.example/"', '"T0"').replace('"https://html.example/"', '"T1"').replace('"https://area.example/"', '"T2"'),
+    );
   });
 
   it('leaves everything after an unterminated tag as it is', () => {
@@ -113,7 +121,8 @@ describe('rewriteHtml: the open pixel', () => {
 
 describe('rendering per recipient', () => {
   const urls = new TrackingUrls('https://track.example.com', new TrackingTokens('secret-secret-secret-secret-123'));
-  const html = '<html><body><p>Hi</p><a href="https://shop.example/sale?x=1&amp;y=2">Sale</a>' +
+  const html =
+    '<html><body><p>Hi</p><a href="https://shop.example/sale?x=1&amp;y=2">Sale</a>' +
     '<a href=\'https://shop.example/account\'>Account</a><a href="mailto:help@shop.example">Help</a>' +
     '<a href="https://track.example.com/t/u/keep">u</a></body></html>';
 
@@ -133,7 +142,9 @@ describe('rendering per recipient', () => {
       expect(src).toBe(u.openUrl);
       const toks = [...found.slice(0, 2), src].map((h) => h.slice(h.lastIndexOf('/') + 1));
       expect(toks.map((x) => tokens.verify(x))).toEqual([
-        { kind: 'click', recipientId: id, linkIndex: 0 }, { kind: 'click', recipientId: id, linkIndex: 1 }, { kind: 'open', recipientId: id },
+        { kind: 'click', recipientId: id, linkIndex: 0 },
+        { kind: 'click', recipientId: id, linkIndex: 1 },
+        { kind: 'open', recipientId: id },
       ]);
       for (const x of toks) {
         expect(seen.has(x)).toBe(false);
@@ -144,16 +155,19 @@ describe('rendering per recipient', () => {
   });
 
   it('composes with %%merge%%: pieces merge-rendered, tracking URLs untouched, href fields resolved at click time', () => {
-    const body = '<body><p>Hi %%FirstName%%, 100%% off</p><a href="https://shop.example/u/%%UserId%%?ref=%%Campaign%%">Mine</a>' +
-      '<p>%%Footer%%</p></body>';
+    const body = '<body><p>Hi %%FirstName%%, 100%% off</p><a href="https://shop.example/u/%%UserId%%?ref=%%Campaign%%">Mine</a>' + '<p>%%Footer%%</p></body>';
     const t = rewriteHtml(body);
     const merge = withMerge(t);
-    const lookup = buildMergeLookup(rows({ FirstName: 'Ann', UserId: '42', Footer: '<a href="https://from-value.example/">%%Campaign%%</a>' }), rows({ Campaign: 'spring' }));
+    const lookup = buildMergeLookup(
+      rows({ FirstName: 'Ann', UserId: '42', Footer: '<a href="https://from-value.example/">%%Campaign%%</a>' }),
+      rows({ Campaign: 'spring' }),
+    );
     const id = newId();
     const u = urls.forRecipient(id);
     expect(merge(lookup, u.urlFor, u.openUrl)).toBe(
       `<body><p>Hi Ann, 100%% off</p><a href="${urls.click(id, 0)}">Mine</a>` +
-      `<p><a href="https://from-value.example/">%%Campaign%%</a></p>${PIXEL(u.openUrl)}</body>`);
+        `<p><a href="https://from-value.example/">%%Campaign%%</a></p>${PIXEL(u.openUrl)}</body>`,
+    );
     // Merge values are inserted literally (never scanned), so a link inside one is not tracked.
     expect(t.links).toEqual(['https://shop.example/u/%%UserId%%?ref=%%Campaign%%']);
     expect(resolveLink(t.links[0]!, lookup)).toBe('https://shop.example/u/42?ref=spring');

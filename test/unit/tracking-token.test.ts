@@ -28,7 +28,8 @@ describe('tracking tokens', () => {
   });
 
   it('gives each recipient and each link its own token, and returns ids in canonical upper case', () => {
-    const a = newId(), b = newId();
+    const a = newId(),
+      b = newId();
     expect(tokens.sign({ kind: 'open', recipientId: a })).not.toBe(tokens.sign({ kind: 'open', recipientId: b }));
     expect(tokens.sign({ kind: 'click', recipientId: a, linkIndex: 1 })).not.toBe(tokens.sign({ kind: 'click', recipientId: a, linkIndex: 2 }));
     expect(tokens.verify(tokens.sign({ kind: 'open', recipientId: a.toLowerCase() }))).toEqual({ kind: 'open', recipientId: a });

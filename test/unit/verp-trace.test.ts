@@ -123,8 +123,16 @@ describe('trace policy (pure)', () => {
   it('proves the strongest candidate whose tag verifies', () => {
     expect(verifyTrace([cand('rcpt-to', ID, ring.tag(ID))], verify)).toEqual({ ok: true, recipientId: ID, via: 'rcpt-to' });
     // A forged envelope does not hide a genuine quoted original, and vice versa.
-    expect(verifyTrace([cand('rcpt-to', OTHER, 'bad'), cand('message-id', ID, ring.tag(ID))], verify)).toEqual({ ok: true, recipientId: ID, via: 'message-id' });
-    expect(verifyTrace([cand('rcpt-to', ID, ring.tag(ID)), cand('return-path', OTHER, ring.tag(OTHER))], verify)).toEqual({ ok: true, recipientId: ID, via: 'rcpt-to' });
+    expect(verifyTrace([cand('rcpt-to', OTHER, 'bad'), cand('message-id', ID, ring.tag(ID))], verify)).toEqual({
+      ok: true,
+      recipientId: ID,
+      via: 'message-id',
+    });
+    expect(verifyTrace([cand('rcpt-to', ID, ring.tag(ID)), cand('return-path', OTHER, ring.tag(OTHER))], verify)).toEqual({
+      ok: true,
+      recipientId: ID,
+      via: 'rcpt-to',
+    });
   });
 
   it('an id without a tag proves nothing, wherever it is: untagged', () => {
@@ -133,10 +141,14 @@ describe('trace policy (pure)', () => {
     }
   });
 
-  it('a tag that does not verify (a neighbour\'s, a made-up one) is a bad tag, even beside untagged ids', () => {
+  it("a tag that does not verify (a neighbour's, a made-up one) is a bad tag, even beside untagged ids", () => {
     expect(verifyTrace([cand('rcpt-to', OTHER, ring.tag(ID))], verify)).toEqual({ ok: false, reason: 'bad-tag', claimedId: OTHER, via: 'rcpt-to' });
-    expect(verifyTrace([cand('rcpt-to', ID, null), cand('message-id', OTHER, '0123456789abc')], verify))
-      .toEqual({ ok: false, reason: 'bad-tag', claimedId: OTHER, via: 'message-id' });
+    expect(verifyTrace([cand('rcpt-to', ID, null), cand('message-id', OTHER, '0123456789abc')], verify)).toEqual({
+      ok: false,
+      reason: 'bad-tag',
+      claimedId: OTHER,
+      via: 'message-id',
+    });
   });
 
   it('no candidate: untraced', () => {

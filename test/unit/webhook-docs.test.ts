@@ -7,7 +7,13 @@ import { generateSecret, sign } from '../../src/net/standard-signature.js';
 import { WEBHOOK_RETRY_SCHEDULE_MS } from '../../src/net/backoff.js';
 import { MAX_WEBHOOK_URL_LENGTH } from '../../src/net/url-guard.js';
 import { DEFAULT_WEBHOOK_TIMEOUT_MS, MAX_RESPONSE_SNIPPET_BYTES } from '../../src/net/post.js';
-import { DEFAULT_WEBHOOK_STALE_CLAIM_MS, WEBHOOK_HELD_MAX, WEBHOOK_HELD_PER_ENDPOINT, WEBHOOK_HELD_PER_SLOW_ENDPOINT, WEBHOOK_POSTS_PER_ENDPOINT } from '../../src/webhooks/dispatcher.js';
+import {
+  DEFAULT_WEBHOOK_STALE_CLAIM_MS,
+  WEBHOOK_HELD_MAX,
+  WEBHOOK_HELD_PER_ENDPOINT,
+  WEBHOOK_HELD_PER_SLOW_ENDPOINT,
+  WEBHOOK_POSTS_PER_ENDPOINT,
+} from '../../src/webhooks/dispatcher.js';
 
 const doc = readFileSync(join(import.meta.dirname, '../../docs/webhooks.md'), 'utf8');
 

@@ -1,7 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildPayload, encodePayload, LEGACY_NOTIFICATION_TYPES, WEBHOOK_EVENT_TYPES, type WebhookEvent, type WebhookEventType } from '../../src/webhooks/payload.js';
+import {
+  buildPayload,
+  encodePayload,
+  LEGACY_NOTIFICATION_TYPES,
+  WEBHOOK_EVENT_TYPES,
+  type WebhookEvent,
+  type WebhookEventType,
+} from '../../src/webhooks/payload.js';
 import { validationEvent } from '../../src/webhooks/event-row.js';
 
 /**
@@ -22,8 +29,13 @@ const SOCKETLABS_FIELDS: Record<WebhookEventType, string[]> = {
 };
 /** Postline's documented additions (docs/webhooks.md): EventId everywhere, Machine on Tracking, SuppressionReason on Failed. */
 const ADDITIONS: Record<WebhookEventType, string[]> = {
-  Queued: ['EventId'], Deferred: ['EventId'], Delivered: ['EventId'], Failed: ['EventId', 'SuppressionReason'],
-  Tracking: ['EventId', 'Machine'], Complaint: ['EventId'], Validation: ['EventId'],
+  Queued: ['EventId'],
+  Deferred: ['EventId'],
+  Delivered: ['EventId'],
+  Failed: ['EventId', 'SuppressionReason'],
+  Tracking: ['EventId', 'Machine'],
+  Complaint: ['EventId'],
+  Validation: ['EventId'],
 };
 /** What the legacy Notification API's form body may not carry: v2 ids, Data, and Postline's additions. */
 const NOT_LEGACY = ['SubaccountId', 'IpPoolId', 'Data', 'EventId', 'Machine', 'SuppressionReason'];
@@ -51,23 +63,56 @@ const EVENTS: Record<WebhookEventType, { full: WebhookEvent; bare: WebhookEvent 
   },
   Failed: {
     full: {
-      ...about, ...data, mailingId: 'm', messageId: 'i', type: 'Failed', fromAddress: 'f@example.com', failureType: 2, failureCode: 9999, reason: 'r',
-      bounceStatus: '5.1.1', diagnosticCode: 'smtp; 550', remoteMta: 'mx.example.net', suppressionReason: 'Complaint',
+      ...about,
+      ...data,
+      mailingId: 'm',
+      messageId: 'i',
+      type: 'Failed',
+      fromAddress: 'f@example.com',
+      failureType: 2,
+      failureCode: 9999,
+      reason: 'r',
+      bounceStatus: '5.1.1',
+      diagnosticCode: 'smtp; 550',
+      remoteMta: 'mx.example.net',
+      suppressionReason: 'Complaint',
     },
     bare: { ...about, meta: [], tags: [], type: 'Failed', failureType: 0, reason: 'expired' },
   },
   Tracking: {
-    full: { ...about, ...data, mailingId: 'm', messageId: 'i', type: 'Tracking', trackingType: 0, userAgent: 'UA', clientIp: '203.0.113.1', url: 'https://x.test/', tag: 'tg', machine: true },
+    full: {
+      ...about,
+      ...data,
+      mailingId: 'm',
+      messageId: 'i',
+      type: 'Tracking',
+      trackingType: 0,
+      userAgent: 'UA',
+      clientIp: '203.0.113.1',
+      url: 'https://x.test/',
+      tag: 'tg',
+      machine: true,
+    },
     bare: { ...about, meta: [], tags: [], type: 'Tracking', trackingType: 1, userAgent: 'UA', clientIp: '203.0.113.1' },
   },
   Complaint: {
-    full: { ...about, mailingId: 'm', messageId: 'i', type: 'Complaint', fblType: 'abuse', userAgent: 'FBL/1', from: 'f@example.com', to: 'rcpt@example.net', length: 5 },
+    full: {
+      ...about,
+      mailingId: 'm',
+      messageId: 'i',
+      type: 'Complaint',
+      fblType: 'abuse',
+      userAgent: 'FBL/1',
+      from: 'f@example.com',
+      to: 'rcpt@example.net',
+      length: 5,
+    },
     bare: { ...about, type: 'Complaint', fblType: 'abuse', from: 'f@example.com', to: 'rcpt@example.net', length: 5 },
   },
   Validation: { full: validationEvent('E', 9, T), bare: validationEvent('E', 9, T) },
 };
 
-describe('webhook payload fields against SocketLabs\' field table', () => {
+describe("webhook payload fields against SocketLabs' field table", () => {
   it('the table covers every registered type', () => {
     expect(Object.keys(SOCKETLABS_FIELDS).sort()).toEqual([...WEBHOOK_EVENT_TYPES].sort());
   });
@@ -88,7 +133,12 @@ describe('webhook payload fields against SocketLabs\' field table', () => {
   it('the optional values a bare event lacks come out as null', () => {
     expect(buildPayload(EVENTS.Delivered.bare, 'S')).toMatchObject({ LocalIp: null, RemoteMta: null, MailingId: null, MessageId: null, IpPoolId: null });
     expect(buildPayload(EVENTS.Failed.bare, 'S')).toMatchObject({
-      FromAddress: null, FailureCode: null, BounceStatus: null, DiagnosticCode: null, RemoteMta: null, SuppressionReason: null,
+      FromAddress: null,
+      FailureCode: null,
+      BounceStatus: null,
+      DiagnosticCode: null,
+      RemoteMta: null,
+      SuppressionReason: null,
     });
     expect(buildPayload(EVENTS.Deferred.bare, 'S')).toMatchObject({ FromAddress: null, DeferralCode: null });
     expect(buildPayload(EVENTS.Tracking.bare, 'S')).toMatchObject({ Url: null, Tag: null, Machine: null });
@@ -116,7 +166,7 @@ describe('webhook payload fields against SocketLabs\' field table', () => {
     });
   }
 
-  it('the legacy types are those of SocketLabs\' samples: no Queued, no Deferred', () => {
+  it("the legacy types are those of SocketLabs' samples: no Queued, no Deferred", () => {
     expect([...LEGACY_NOTIFICATION_TYPES].sort()).toEqual(['Complaint', 'Delivered', 'Failed', 'Tracking', 'Validation']);
   });
 });
@@ -138,10 +188,15 @@ describe('docs/webhooks.md agrees with the payloads', () => {
     const columns = ['Queued', 'Deferred', 'Delivered', 'Failed', 'Tracking', 'Complaint', 'Validation'] as const;
     const has = new Map<WebhookEventType, Set<string>>(columns.map((c) => [c, new Set()]));
     for (const line of payloads.split('\n')) {
-      const cells = line.split('|').slice(1, -1).map((c) => c.trim());
+      const cells = line
+        .split('|')
+        .slice(1, -1)
+        .map((c) => c.trim());
       if (cells.length !== columns.length + 1 || !cells[0]!.includes('`')) continue;
       const fields = [...cells[0]!.matchAll(/`(\w+)`/g)].map((m) => m[1]!);
-      columns.forEach((c, i) => { if (cells[i + 1] === '✓') for (const f of fields) has.get(c)!.add(f); });
+      columns.forEach((c, i) => {
+        if (cells[i + 1] === '✓') for (const f of fields) has.get(c)!.add(f);
+      });
     }
     for (const c of columns) expect([...has.get(c)!].sort(), c).toEqual(expectedJson(c));
   });

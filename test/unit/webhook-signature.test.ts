@@ -21,10 +21,19 @@ describe('Standard Webhooks signatures', () => {
     // The prefix is optional, as in the reference libraries.
     expect(signatureFor(VECTOR.secret.slice(SECRET_PREFIX.length), VECTOR.id, VECTOR.timestamp, VECTOR.body)).toBe(VECTOR.signature);
     expect(sign(VECTOR.id, VECTOR.timestamp, VECTOR.body, [VECTOR.secret])).toEqual({
-      'webhook-id': VECTOR.id, 'webhook-timestamp': '1614265330', 'webhook-signature': VECTOR.signature,
+      'webhook-id': VECTOR.id,
+      'webhook-timestamp': '1614265330',
+      'webhook-signature': VECTOR.signature,
     });
-    expect(verify({ 'webhook-id': VECTOR.id, 'webhook-timestamp': '1614265330', 'webhook-signature': VECTOR.signature }, VECTOR.body, [VECTOR.secret], 300, VECTOR.timestamp))
-      .toEqual({ ok: true });
+    expect(
+      verify(
+        { 'webhook-id': VECTOR.id, 'webhook-timestamp': '1614265330', 'webhook-signature': VECTOR.signature },
+        VECTOR.body,
+        [VECTOR.secret],
+        300,
+        VECTOR.timestamp,
+      ),
+    ).toEqual({ ok: true });
   });
 
   it('generates whsec_ + base64 of 32 random bytes, different each time', () => {
@@ -84,7 +93,10 @@ describe('Standard Webhooks signatures', () => {
       const { [name]: _gone, ...rest } = headers;
       expect(verify(rest, body, [secret], 300, now)).toEqual({ ok: false, error: 'missing webhook-id, webhook-timestamp or webhook-signature header' });
     }
-    expect(verify({ ...headers, 'webhook-timestamp': 'hello' }, body, [secret], 300, now)).toEqual({ ok: false, error: 'webhook-timestamp is not an integer number of seconds' });
+    expect(verify({ ...headers, 'webhook-timestamp': 'hello' }, body, [secret], 300, now)).toEqual({
+      ok: false,
+      error: 'webhook-timestamp is not an integer number of seconds',
+    });
     expect(verify({ ...headers, 'webhook-timestamp': '1.7e9' }, body, [secret], 300, now)).toMatchObject({ ok: false });
   });
 
@@ -97,7 +109,9 @@ describe('Standard Webhooks signatures', () => {
   });
 
   it('signAsync (sliced, for large bodies) gives exactly the headers sign() gives, for the reference vector and a 3 MB body', async () => {
-    expect(await signAsync(VECTOR.id, VECTOR.timestamp, Buffer.from(VECTOR.body), [VECTOR.secret])).toEqual(sign(VECTOR.id, VECTOR.timestamp, VECTOR.body, [VECTOR.secret]));
+    expect(await signAsync(VECTOR.id, VECTOR.timestamp, Buffer.from(VECTOR.body), [VECTOR.secret])).toEqual(
+      sign(VECTOR.id, VECTOR.timestamp, VECTOR.body, [VECTOR.secret]),
+    );
     const body = Buffer.alloc(3 * 1024 * 1024 + 7, 'a');
     const secrets = [generateSecret(), generateSecret()];
     const headers = await signAsync('msg_big', 1_700_000_000, body, secrets);

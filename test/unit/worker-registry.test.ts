@@ -16,7 +16,13 @@ describe(`worker registry (${TEST_STORE_KIND})`, () => {
     await db.drop();
   });
   const deps = (over: { heartbeatMs?: number; deadAfterMs?: number; sole?: boolean } = {}) => ({
-    store, log: createLogger('silent'), now: Date.now, hostname: 'h', pid: 42, sole: false, ...over,
+    store,
+    log: createLogger('silent'),
+    now: Date.now,
+    hostname: 'h',
+    pid: 42,
+    sole: false,
+    ...over,
   });
 
   it('refuses a heartbeat that is not a positive number, or a dead-after time under three heartbeats', () => {
@@ -38,7 +44,10 @@ describe(`worker registry (${TEST_STORE_KIND})`, () => {
     await r.start();
     expect(() => r.add('late', 'inbound')).toThrow(/before the registry starts/);
     const rows = await store.listWorkers();
-    expect(rows.map((w) => [w.id, w.kind, w.hostname, w.pid])).toEqual([['reg-a', 'delivery', 'h', 42], ['reg-b', 'webhooks', 'h', 42]]);
+    expect(rows.map((w) => [w.id, w.kind, w.hostname, w.pid])).toEqual([
+      ['reg-a', 'delivery', 'h', 42],
+      ['reg-b', 'webhooks', 'h', 42],
+    ]);
     expect(rows.every((w) => w.heartbeatAt >= before)).toBe(true);
     const first = rows[0]!.heartbeatAt;
     while ((await store.listWorkers())[0]!.heartbeatAt === first) await new Promise((res) => setTimeout(res, 10));

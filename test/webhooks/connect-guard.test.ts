@@ -26,18 +26,73 @@ describe(`the address rule at connect time (${TEST_STORE_KIND})`, () => {
     const now = Date.now();
     const account = await store.createAccount('A', now);
     const serverId = (await store.createServer({ accountId: account.id, name: 'S' }, now)).id;
-    const ep = await store.createWebhookEndpoint({ serverId, url: receiver.url, eventTypes: [], format: 'json', secretKey: 'K',
-      signingSecret: 'whsec_' + Buffer.alloc(32, 7).toString('base64'), enabled: true, disabledReason: null, validatedAt: now }, now);
-    await store.commitAccepts([{ idempotency: null, messages: [{
-      id: newId(now), serverId, createdAt: now, source: 'api', isMerge: false, sizeBytes: 10, metadata: [], tags: [],
-      template: { from: { email: 'f@example.com', name: null }, replyTo: null, to: [{ email: 'a@example.com', name: null }], cc: [], bcc: [],
-        subject: 'S', textBody: 'B', htmlBody: null, ampBody: null, charset: null, headers: [], attachments: [], messageId: null, mailingId: null, globalMerge: [] },
-      recipients: [{ id: newId(now), address: 'a@example.com', kind: 'to', merge: null, mailingId: null, messageId: null }],
-    }] }]);
-    const dispatcher = new WebhookDispatcher({ store, log: createLogger('silent'), now: Date.now, guard: createUrlGuard(), workerId: 'w', pollMs: 50, retrySchedule: [60_000] });
+    const ep = await store.createWebhookEndpoint(
+      {
+        serverId,
+        url: receiver.url,
+        eventTypes: [],
+        format: 'json',
+        secretKey: 'K',
+        signingSecret: 'whsec_' + Buffer.alloc(32, 7).toString('base64'),
+        enabled: true,
+        disabledReason: null,
+        validatedAt: now,
+      },
+      now,
+    );
+    await store.commitAccepts([
+      {
+        idempotency: null,
+        messages: [
+          {
+            id: newId(now),
+            serverId,
+            createdAt: now,
+            source: 'api',
+            isMerge: false,
+            sizeBytes: 10,
+            metadata: [],
+            tags: [],
+            template: {
+              from: { email: 'f@example.com', name: null },
+              replyTo: null,
+              to: [{ email: 'a@example.com', name: null }],
+              cc: [],
+              bcc: [],
+              subject: 'S',
+              textBody: 'B',
+              htmlBody: null,
+              ampBody: null,
+              charset: null,
+              headers: [],
+              attachments: [],
+              messageId: null,
+              mailingId: null,
+              globalMerge: [],
+            },
+            recipients: [{ id: newId(now), address: 'a@example.com', kind: 'to', merge: null, mailingId: null, messageId: null }],
+          },
+        ],
+      },
+    ]);
+    const dispatcher = new WebhookDispatcher({
+      store,
+      log: createLogger('silent'),
+      now: Date.now,
+      guard: createUrlGuard(),
+      workerId: 'w',
+      pollMs: 50,
+      retrySchedule: [60_000],
+    });
     dispatcher.start();
     try {
-      const log = await until(async () => { const r = await store.listWebhookAttempts(serverId, ep.id, { limit: 10, offset: 0, direction: 'asc' }); return r.total > 0 ? r : undefined; }, () => null);
+      const log = await until(
+        async () => {
+          const r = await store.listWebhookAttempts(serverId, ep.id, { limit: 10, offset: 0, direction: 'asc' });
+          return r.total > 0 ? r : undefined;
+        },
+        () => null,
+      );
       expect(log.rows[0]).toMatchObject({ ok: false, httpStatus: null, eventType: 'Queued' });
       expect(log.rows[0]!.error).toMatch(/refused.*127\.0\.0\.1 is loopback/);
       expect(receiver.received).toHaveLength(0);

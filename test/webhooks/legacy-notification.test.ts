@@ -7,11 +7,27 @@ import { createKey, v2 } from '../helpers/api-v2.js';
 import { countRows, startLegacyReceiver, startReceiver, until } from '../helpers/webhooks.js';
 
 interface Endpoint {
-  id: number; format: string; eventTypes: string[]; enabled: boolean; disabledReason: string | null; secretKey: string;
-  validationKey: string | null; validatedOn: string | null;
+  id: number;
+  format: string;
+  eventTypes: string[];
+  enabled: boolean;
+  disabledReason: string | null;
+  secretKey: string;
+  validationKey: string | null;
+  validatedOn: string | null;
 }
-interface Attempt { type: string; ok: boolean; status: number | null; error: string | null; response: string | null }
-interface ApiError { errorCode?: string; error?: { code: string; message: string; field?: string }; [k: string]: unknown }
+interface Attempt {
+  type: string;
+  ok: boolean;
+  status: number | null;
+  error: string | null;
+  response: string | null;
+}
+interface ApiError {
+  errorCode?: string;
+  error?: { code: string; message: string; field?: string };
+  [k: string]: unknown;
+}
 
 /** The legacy Notification API (docs/webhooks.md): form bodies, the ValidationKey handshake on every answer, LocalIp. */
 describe(`legacy Notification API: form endpoints and their ValidationKey (${TEST_STORE_KIND})`, () => {
@@ -19,10 +35,12 @@ describe(`legacy Notification API: form endpoints and their ValidationKey (${TES
   let t: TestApp;
   let key: string;
   let base: string;
-  const send = (to: string) => inject(t, {
-    ServerId: t.credentials.serverId, ApiKey: t.credentials.apiKey,
-    Messages: [{ To: [{ EmailAddress: to }], From: { EmailAddress: 'sender@example.com' }, Subject: 'Hello', TextBody: 'Body' }],
-  });
+  const send = (to: string) =>
+    inject(t, {
+      ServerId: t.credentials.serverId,
+      ApiKey: t.credentials.apiKey,
+      Messages: [{ To: [{ EmailAddress: to }], From: { EmailAddress: 'sender@example.com' }, Subject: 'Hello', TextBody: 'Body' }],
+    });
   const create = (body: Record<string, unknown>) => v2<{ data: Endpoint & { signingSecret: string } } & ApiError>(t, 'POST', base, { key, body });
   const get = async (id: number) => (await v2<{ data: Endpoint }>(t, 'GET', `${base}/${id}`, { key })).body.data;
   const attempts = async (id: number) =>
@@ -47,7 +65,7 @@ describe(`legacy Notification API: form endpoints and their ValidationKey (${TES
     await sink.close();
   });
 
-  it('a receiver answering its ValidationKey is validated, then gets Delivered (never Queued) form-encoded with SocketLabs\' field names and LocalIp', async () => {
+  it("a receiver answering its ValidationKey is validated, then gets Delivered (never Queued) form-encoded with SocketLabs' field names and LocalIp", async () => {
     const receiver = await startLegacyReceiver();
     try {
       // No key given: Postline makes one, which the receiver cannot know yet, so it is not validated now.
@@ -73,15 +91,35 @@ describe(`legacy Notification API: form endpoints and their ValidationKey (${TES
       expect(validation.fields.toString()).not.toContain(ep.validationKey!);
 
       expect((await send('legacy-1@sink.test')).body.ErrorCode).toBe('Success');
-      const delivered = await until(() => receiver.accepted().find((f) => f.get('Type') === 'Delivered'), () => receiver.requests.map((x) => x.fields.toString()));
-      expect([...delivered.keys()]).toEqual(['Type', 'DateTime', 'ServerId', 'SecretKey', 'Address', 'MailingId', 'MessageId', 'Response', 'LocalIp', 'RemoteMta']);
+      const delivered = await until(
+        () => receiver.accepted().find((f) => f.get('Type') === 'Delivered'),
+        () => receiver.requests.map((x) => x.fields.toString()),
+      );
+      expect([...delivered.keys()]).toEqual([
+        'Type',
+        'DateTime',
+        'ServerId',
+        'SecretKey',
+        'Address',
+        'MailingId',
+        'MessageId',
+        'Response',
+        'LocalIp',
+        'RemoteMta',
+      ]);
       expect(delivered.get('Address')).toBe('legacy-1@sink.test');
       expect(delivered.get('SecretKey')).toBe(ep.secretKey);
       expect(delivered.get('LocalIp')).toBe('127.0.0.1');
       expect(delivered.get('RemoteMta')).toBe('127.0.0.1');
       expect(delivered.get('MailingId')).toBe('');
       expect(delivered.get('Response')).toMatch(/^250/);
-      const log = await until(async () => { const a = await attempts(ep.id); return a.total >= 1 ? a : undefined; }, () => null);
+      const log = await until(
+        async () => {
+          const a = await attempts(ep.id);
+          return a.total >= 1 ? a : undefined;
+        },
+        () => null,
+      );
       expect(log.data.map((a) => [a.type, a.ok])).toEqual([['Delivered', true]]);
       // Queued never went to the legacy endpoint: the attempt log above holds Delivered only.
       expect(receiver.requests.some((x) => x.fields.get('Type') === 'Queued')).toBe(false);
@@ -89,7 +127,10 @@ describe(`legacy Notification API: form endpoints and their ValidationKey (${TES
       const range = { from: new Date(Date.now() - 60_000).toISOString(), to: new Date(Date.now() + 1_000).toISOString() };
       const replayed = await v2<{ data: { queued: number } }>(t, 'POST', `${base}/${ep.id}/replay`, { key, body: range });
       expect(replayed.body.data.queued).toBe(1);
-      await until(() => (receiver.accepted().filter((f) => f.get('Type') === 'Delivered').length === 2 ? true : undefined), () => receiver.requests.length);
+      await until(
+        () => (receiver.accepted().filter((f) => f.get('Type') === 'Delivered').length === 2 ? true : undefined),
+        () => receiver.requests.length,
+      );
       expect(receiver.requests.some((x) => x.fields.get('Type') === 'Queued')).toBe(false);
       expect((await v2(t, 'DELETE', `${base}/${ep.id}`, { key })).status).toBe(200);
     } finally {
@@ -125,13 +166,25 @@ describe(`legacy Notification API: form endpoints and their ValidationKey (${TES
 
       receiver.validationKey = null; // now it answers a plain "ok"
       await send('legacy-2@sink.test');
-      const failing = await until(async () => { const a = await attempts(id); return a.total >= 2 ? a : undefined; }, () => null);
+      const failing = await until(
+        async () => {
+          const a = await attempts(id);
+          return a.total >= 2 ? a : undefined;
+        },
+        () => null,
+      );
       for (const a of failing.data) {
         expect(a).toMatchObject({ type: 'Delivered', ok: false, status: 200, response: 'ok' });
         expect(a.error).toContain("without the endpoint's ValidationKey");
       }
       receiver.validationKey = 'moved-from-socketlabs-2';
-      const done = await until(async () => { const a = await attempts(id); return a.data.some((x) => x.ok) ? a : undefined; }, () => null);
+      const done = await until(
+        async () => {
+          const a = await attempts(id);
+          return a.data.some((x) => x.ok) ? a : undefined;
+        },
+        () => null,
+      );
       expect(done.data.at(-1)).toMatchObject({ type: 'Delivered', ok: true, status: 200 });
       // The same event every time.
       expect(new Set(receiver.requests.slice(1).map((x) => x.fields.get('Address')))).toEqual(new Set(['legacy-2@sink.test']));
@@ -202,12 +255,18 @@ describe(`legacy Notification API: form endpoints and their ValidationKey (${TES
       receiver.status = 500;
       await send('legacy-3@sink.test');
       // Both events of the recipient wait: Queued failing, Delivered behind it.
-      await until(async () => ((await attempts(id)).total >= 2 ? true : undefined), () => null);
+      await until(
+        async () => ((await attempts(id)).total >= 2 ? true : undefined),
+        () => null,
+      );
       const switched = await v2<{ data: Endpoint }>(t, 'PATCH', `${base}/${id}`, { key, body: { format: 'form' } });
       expect(switched.status).toBe(200);
       receiver.answer = switched.body.data.validationKey!;
       receiver.status = 200;
-      const delivered = await until(() => receiver.received.find((x) => new URLSearchParams(x.body).get('Type') === 'Delivered'), () => receiver.received.length);
+      const delivered = await until(
+        () => receiver.received.find((x) => new URLSearchParams(x.body).get('Type') === 'Delivered'),
+        () => receiver.received.length,
+      );
       expect(delivered.headers['content-type']).toBe('application/x-www-form-urlencoded');
       expect(receiver.received.some((x) => x.body.includes('Queued'))).toBe(false);
       const log = (await attempts(id)).data;

@@ -37,9 +37,24 @@ describe(`webhook endpoints do not hold each other back (${TEST_STORE_KIND})`, (
     const slowServer = t.credentials.serverId;
     const account = await t.store.createAccount('Healthy tenant', now);
     const fastServer = (await t.store.createServer({ accountId: account.id, name: 'Healthy' }, now)).id;
-    for (const [serverId, url] of [[slowServer, slow.url], [fastServer, fast.url]] as const) {
-      await t.store.createWebhookEndpoint({ serverId, url, eventTypes: [], format: 'json', secretKey: 'K', signingSecret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', enabled: true,
-        disabledReason: null, validatedAt: now }, now);
+    for (const [serverId, url] of [
+      [slowServer, slow.url],
+      [fastServer, fast.url],
+    ] as const) {
+      await t.store.createWebhookEndpoint(
+        {
+          serverId,
+          url,
+          eventTypes: [],
+          format: 'json',
+          secretKey: 'K',
+          signingSecret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+          enabled: true,
+          disabledReason: null,
+          validatedAt: now,
+        },
+        now,
+      );
     }
     const addresses = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}@example.com`);
     // One commit: both tenants' events are due together, the slow tenant's first.
@@ -48,7 +63,10 @@ describe(`webhook endpoints do not hold each other back (${TEST_STORE_KIND})`, (
       { messages: [message(fastServer, now + 1, addresses('fast', FAST_EVENTS))], idempotency: null },
     ]);
 
-    await until(() => (fast.events().length >= FAST_EVENTS ? true : undefined), () => ({ fast: fast.events().length, slowOpen: slow.open, slowAnswered: slow.answered.length }));
+    await until(
+      () => (fast.events().length >= FAST_EVENTS ? true : undefined),
+      () => ({ fast: fast.events().length, slowOpen: slow.open, slowAnswered: slow.answered.length }),
+    );
     // The healthy endpoint has everything, and the slow one has not been answered once: its posts
     // did not stand in the way. It holds at most its lane's posts, no more.
     expect(slow.answered.length).toBe(0);
@@ -58,7 +76,11 @@ describe(`webhook endpoints do not hold each other back (${TEST_STORE_KIND})`, (
     expect(new Set(fast.events().map((e) => e.Address))).toEqual(new Set(addresses('fast', FAST_EVENTS)));
 
     slow.release();
-    await until(() => (slow.answered.length >= SLOW_EVENTS ? true : undefined), () => slow.answered.length, 60_000);
+    await until(
+      () => (slow.answered.length >= SLOW_EVENTS ? true : undefined),
+      () => slow.answered.length,
+      60_000,
+    );
     expect(new Set(slow.answered.map((r) => r.json!.EventId)).size).toBe(SLOW_EVENTS);
     expect(new Set(slow.answered.map((r) => r.json!.Address))).toEqual(new Set(addresses('slow', SLOW_EVENTS)));
     expect(slow.maxOpen).toBeLessThanOrEqual(WEBHOOK_POSTS_PER_ENDPOINT);

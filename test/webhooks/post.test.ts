@@ -5,7 +5,12 @@ import { postWebhook, MAX_RESPONSE_SNIPPET_BYTES, type PostWebhookOptions } from
 import { createUrlGuard } from '../../src/net/url-guard.js';
 import { sign, generateSecret, verify } from '../../src/net/standard-signature.js';
 
-interface Received { method: string; url: string; headers: http.IncomingHttpHeaders; body: string }
+interface Received {
+  method: string;
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
 
 describe('postWebhook against a real HTTP receiver on 127.0.0.1', () => {
   let server: http.Server;
@@ -13,7 +18,11 @@ describe('postWebhook against a real HTTP receiver on 127.0.0.1', () => {
   const received: Received[] = [];
   const loopback = createUrlGuard({ allowCidrs: ['127.0.0.0/8', '::1'] });
   const opts = (extra: Partial<PostWebhookOptions> = {}): PostWebhookOptions => ({
-    body: '{"Type":"Validation"}', contentType: 'application/json', timeoutMs: 5_000, guard: loopback, ...extra,
+    body: '{"Type":"Validation"}',
+    contentType: 'application/json',
+    timeoutMs: 5_000,
+    guard: loopback,
+    ...extra,
   });
 
   /** Streams up to 64 MB of answer; records whether all of it was taken before the client hung up. */
@@ -26,7 +35,10 @@ describe('postWebhook against a real HTTP receiver on 127.0.0.1', () => {
     const pump = () => {
       while (sent < 64 * 1024 * 1024) {
         sent += chunk.length;
-        if (!res.write(chunk)) { res.once('drain', pump); return; }
+        if (!res.write(chunk)) {
+          res.once('drain', pump);
+          return;
+        }
       }
       res.end();
     };
@@ -40,15 +52,32 @@ describe('postWebhook against a real HTTP receiver on 127.0.0.1', () => {
       req.on('end', () => {
         received.push({ method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(chunks).toString() });
         switch (req.url) {
-          case '/ok': res.writeHead(200, { 'content-type': 'text/plain' }).end('thanks'); break;
-          case '/no-content': res.writeHead(204).end(); break;
-          case '/fail': res.writeHead(500).end('boom: database down'); break;
-          case '/gone': res.writeHead(410).end(); break;
-          case '/redirect': res.writeHead(302, { location: '/ok' }).end(); break;
-          case '/endless': endless(res); break;
-          case '/silent': break; // never answers
-          case '/stall-body': res.writeHead(200); res.write('partial'); break; // status, then nothing
-          default: res.writeHead(404).end();
+          case '/ok':
+            res.writeHead(200, { 'content-type': 'text/plain' }).end('thanks');
+            break;
+          case '/no-content':
+            res.writeHead(204).end();
+            break;
+          case '/fail':
+            res.writeHead(500).end('boom: database down');
+            break;
+          case '/gone':
+            res.writeHead(410).end();
+            break;
+          case '/redirect':
+            res.writeHead(302, { location: '/ok' }).end();
+            break;
+          case '/endless':
+            endless(res);
+            break;
+          case '/silent':
+            break; // never answers
+          case '/stall-body':
+            res.writeHead(200);
+            res.write('partial');
+            break; // status, then nothing
+          default:
+            res.writeHead(404).end();
         }
       });
     });
@@ -59,7 +88,9 @@ describe('postWebhook against a real HTTP receiver on 127.0.0.1', () => {
     server.closeAllConnections();
     await new Promise<void>((r) => server.close(() => r()));
   });
-  beforeEach(() => { received.length = 0; });
+  beforeEach(() => {
+    received.length = 0;
+  });
 
   it('200: ok, with the status, the answer, and the request as sent (POST, body, headers)', async () => {
     const body = '{"Type":"Delivered","EventId":"E1"}';
@@ -134,7 +165,8 @@ describe('postWebhook against a real HTTP receiver on 127.0.0.1', () => {
   it('the guard refuses 127.0.0.1 unless allowed, and nothing reaches the receiver', async () => {
     const strict = createUrlGuard();
     expect(await postWebhook(`${base}/ok`, opts({ guard: strict }))).toMatchObject({
-      ok: false, error: 'webhook URL address refused: 127.0.0.1 is loopback',
+      ok: false,
+      error: 'webhook URL address refused: 127.0.0.1 is loopback',
     });
     const port = new URL(base).port;
     const byName = await postWebhook(`http://localhost:${port}/ok`, opts({ guard: strict }));

@@ -22,14 +22,22 @@ describe(`webhook outbox across a restart (${TEST_STORE_KIND})`, () => {
   it('events committed before the stop are posted by the dispatcher that starts afterwards', async () => {
     const key = (await createKey(t.store, t.credentials.serverId, 'management')).key;
     expect((await v2(t, 'POST', `/servers/${t.credentials.serverId}/webhooks`, { key, body: { url: receiver.url, eventTypes: ['Queued'] } })).status).toBe(200);
-    await inject(t, { ServerId: t.credentials.serverId, ApiKey: t.credentials.apiKey, Messages: [{ To: [{ EmailAddress: 'a@example.com' }, { EmailAddress: 'b@example.com' }],
-      From: { EmailAddress: 's@example.com' }, Subject: 'S', TextBody: 'B' }] });
+    await inject(t, {
+      ServerId: t.credentials.serverId,
+      ApiKey: t.credentials.apiKey,
+      Messages: [
+        { To: [{ EmailAddress: 'a@example.com' }, { EmailAddress: 'b@example.com' }], From: { EmailAddress: 's@example.com' }, Subject: 'S', TextBody: 'B' },
+      ],
+    });
     expect(await countRows(t.db, 'webhook_deliveries')).toBe(2);
     await t.app.stop();
     expect(receiver.events()).toEqual([]);
     const later = await startApp({ config: t.config, log: createLogger('silent'), store: t.store, now: Date.now, webhooks: { pollMs: 50 } }, ['webhooks']);
     try {
-      const events = await until(() => (receiver.events().length >= 2 ? receiver.events() : undefined), () => receiver.received);
+      const events = await until(
+        () => (receiver.events().length >= 2 ? receiver.events() : undefined),
+        () => receiver.received,
+      );
       expect(events.map((e) => e.Address).sort()).toEqual(['a@example.com', 'b@example.com']);
     } finally {
       await later.stop();

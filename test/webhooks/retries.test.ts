@@ -7,8 +7,21 @@ import { fakeDns } from '../helpers/fake-dns.js';
 import { createKey, v2 } from '../helpers/api-v2.js';
 import { queryRows, startReceiver, until } from '../helpers/webhooks.js';
 
-interface Endpoint { id: number; enabled: boolean; disabledReason: string | null; failingSince: string | null }
-interface Attempt { eventId: string; type: string; attemptedOn: string; ok: boolean; status: number | null; durationMs: number; error: string | null }
+interface Endpoint {
+  id: number;
+  enabled: boolean;
+  disabledReason: string | null;
+  failingSince: string | null;
+}
+interface Attempt {
+  eventId: string;
+  type: string;
+  attemptedOn: string;
+  ok: boolean;
+  status: number | null;
+  durationMs: number;
+  error: string | null;
+}
 
 describe(`webhook retries, ordering and disabling (${TEST_STORE_KIND})`, () => {
   let sink: SmtpSink;
@@ -18,21 +31,31 @@ describe(`webhook retries, ordering and disabling (${TEST_STORE_KIND})`, () => {
       roles: ['api', 'delivery', 'webhooks'],
       config: { outboundPort: sink.port, webhookAllowCidrs: ['127.0.0.1'] },
       dns: fakeDns({ 'sink.test': { mx: [{ exchange: '127.0.0.1', priority: 10 }] } }),
-      delivery: { pollMs: 50 }, webhooks,
+      delivery: { pollMs: 50 },
+      webhooks,
     });
     apps.push(t);
     const key = (await createKey(t.store, t.credentials.serverId, 'management')).key;
     const base = `/servers/${t.credentials.serverId}/webhooks`;
     return {
-      t, key, base,
-      send: (to: string) => inject(t, { ServerId: t.credentials.serverId, ApiKey: t.credentials.apiKey,
-        Messages: [{ To: [{ EmailAddress: to }], From: { EmailAddress: 'sender@example.com' }, Subject: 'Hi', TextBody: 'Body' }] }),
+      t,
+      key,
+      base,
+      send: (to: string) =>
+        inject(t, {
+          ServerId: t.credentials.serverId,
+          ApiKey: t.credentials.apiKey,
+          Messages: [{ To: [{ EmailAddress: to }], From: { EmailAddress: 'sender@example.com' }, Subject: 'Hi', TextBody: 'Body' }],
+        }),
       get: async (id: number) => (await v2<{ data: Endpoint }>(t, 'GET', `${base}/${id}`, { key })).body.data,
-      attempts: async (id: number) => (await v2<{ data: Attempt[]; total: number }>(t, 'GET', `${base}/${id}/attempts`, { key, query: { sortDirection: 'asc', pageSize: 100 } })).body,
+      attempts: async (id: number) =>
+        (await v2<{ data: Attempt[]; total: number }>(t, 'GET', `${base}/${id}/attempts`, { key, query: { sortDirection: 'asc', pageSize: 100 } })).body,
     };
   };
 
-  beforeAll(async () => { sink = await startSmtpSink(); });
+  beforeAll(async () => {
+    sink = await startSmtpSink();
+  });
   afterAll(async () => {
     for (const t of apps) await t.close();
     await sink.close();
@@ -46,7 +69,13 @@ describe(`webhook retries, ordering and disabling (${TEST_STORE_KIND})`, () => {
       await receiver.down();
       await a.send('dave@sink.test');
       // Refused connections first: visible as failed attempts through the API.
-      const refused = await until(async () => { const r = await a.attempts(id); return r.total >= 2 ? r : undefined; }, () => null);
+      const refused = await until(
+        async () => {
+          const r = await a.attempts(id);
+          return r.total >= 2 ? r : undefined;
+        },
+        () => null,
+      );
       expect(refused.data[0]).toMatchObject({ type: 'Queued', ok: false, status: null });
       expect(refused.data[0]!.error).toMatch(/ECONNREFUSED|connect/);
       // Delivered is recorded by now but waits behind the failing Queued event of its message.
@@ -55,13 +84,28 @@ describe(`webhook retries, ordering and disabling (${TEST_STORE_KIND})`, () => {
       let failures = 0;
       receiver.status = (r) => (r.json?.Type === 'Queued' && failures++ < 2 ? 500 : 200);
       await receiver.up();
-      const events = await until(() => (receiver.events().length >= 2 ? receiver.events() : undefined), () => receiver.events());
+      const events = await until(
+        () => (receiver.events().length >= 2 ? receiver.events() : undefined),
+        () => receiver.events(),
+      );
       expect(events.map((e) => e.Type)).toEqual(['Queued', 'Delivered']);
       // The receiver has both; the dispatcher records the second attempt right after.
-      const log = await until(async () => { const l = await a.attempts(id); return l.data.at(-1)?.type === 'Delivered' ? l : undefined; }, () => null);
+      const log = await until(
+        async () => {
+          const l = await a.attempts(id);
+          return l.data.at(-1)?.type === 'Delivered' ? l : undefined;
+        },
+        () => null,
+      );
       const statuses = log.data.map((x) => [x.type, x.status]);
-      expect(statuses.filter(([, s]) => s === 500)).toEqual([['Queued', 500], ['Queued', 500]]);
-      expect(statuses.slice(-2)).toEqual([['Queued', 200], ['Delivered', 200]]);
+      expect(statuses.filter(([, s]) => s === 500)).toEqual([
+        ['Queued', 500],
+        ['Queued', 500],
+      ]);
+      expect(statuses.slice(-2)).toEqual([
+        ['Queued', 200],
+        ['Delivered', 200],
+      ]);
       expect(log.data.at(-1)!.eventId).toBe(events[1]!.EventId);
       expect(await a.get(id)).toMatchObject({ enabled: true, failingSince: null });
     } finally {
@@ -69,18 +113,30 @@ describe(`webhook retries, ordering and disabling (${TEST_STORE_KIND})`, () => {
     }
   });
 
-  it('a receiver down for a while, then up: every event of many recipients arrives exactly once, each recipient\'s in order', async () => {
+  it("a receiver down for a while, then up: every event of many recipients arrives exactly once, each recipient's in order", async () => {
     const a = await start({ pollMs: 50, retrySchedule: Array(30).fill(100) });
     const receiver = await startReceiver();
     try {
       const id = (await v2<{ data: Endpoint }>(a.t, 'POST', a.base, { key: a.key, body: { url: receiver.url } })).body.data.id;
       await receiver.down();
       for (let i = 0; i < 10; i++) expect((await a.send(`many${i}@sink.test`)).body.ErrorCode).toBe('Success');
-      await until(async () => { const r = await a.attempts(id); return r.total >= 10 ? r : undefined; }, () => null);
+      await until(
+        async () => {
+          const r = await a.attempts(id);
+          return r.total >= 10 ? r : undefined;
+        },
+        () => null,
+      );
       await receiver.up();
-      const events = await until(() => (receiver.events().length >= 20 ? receiver.events() : undefined), () => receiver.events().length);
+      const events = await until(
+        () => (receiver.events().length >= 20 ? receiver.events() : undefined),
+        () => receiver.events().length,
+      );
       // Let any straggler arrive before counting: the dispatcher has nothing left once every row is delivered.
-      await until(async () => ((await queryRows(a.t.db, "SELECT COUNT(*) AS n FROM webhook_deliveries WHERE status <> 'delivered'"))[0]!.n === 0 ? true : undefined), () => null);
+      await until(
+        async () => ((await queryRows(a.t.db, "SELECT COUNT(*) AS n FROM webhook_deliveries WHERE status <> 'delivered'"))[0]!.n === 0 ? true : undefined),
+        () => null,
+      );
       const ids = receiver.events().map((e) => e.EventId as string);
       expect(ids).toHaveLength(20);
       expect(new Set(ids).size).toBe(20);
@@ -99,10 +155,13 @@ describe(`webhook retries, ordering and disabling (${TEST_STORE_KIND})`, () => {
       const id = (await v2<{ data: Endpoint }>(a.t, 'POST', a.base, { key: a.key, body: { url: receiver.url, eventTypes: ['Queued'] } })).body.data.id;
       receiver.status = 503;
       await a.send('erin@sink.test');
-      await until(async () => {
-        const rows = await queryRows<{ status: string; attempts: number }>(a.t.db, 'SELECT status, attempts FROM webhook_deliveries');
-        return rows[0]?.status === 'gave_up' ? rows : undefined;
-      }, () => null);
+      await until(
+        async () => {
+          const rows = await queryRows<{ status: string; attempts: number }>(a.t.db, 'SELECT status, attempts FROM webhook_deliveries');
+          return rows[0]?.status === 'gave_up' ? rows : undefined;
+        },
+        () => null,
+      );
       const log = await a.attempts(id);
       expect(log.data.map((x) => x.status)).toEqual([503, 503, 503]);
       // Failing, but not for long enough (72 h) to be disabled.
@@ -121,11 +180,23 @@ describe(`webhook retries, ordering and disabling (${TEST_STORE_KIND})`, () => {
       const id = (await v2<{ data: Endpoint }>(a.t, 'POST', a.base, { key: a.key, body: { url: receiver.url, eventTypes: ['Queued'] } })).body.data.id;
       receiver.status = 503;
       await a.send('gina@sink.test');
-      const disabled = await until(async () => { const e = await a.get(id); return e.enabled ? undefined : e; }, () => null);
+      const disabled = await until(
+        async () => {
+          const e = await a.get(id);
+          return e.enabled ? undefined : e;
+        },
+        () => null,
+      );
       expect(disabled.disabledReason).toMatch(/^every attempt has failed since .*; last error: HTTP 503$/);
       // The dispatcher disables the endpoint before it records the batch's attempts (so no other
       // loop can claim the retry in between): wait for the record as well.
-      const attempts = await until(async () => { const l = await a.attempts(id); return l.total > 0 ? l : undefined; }, () => null);
+      const attempts = await until(
+        async () => {
+          const l = await a.attempts(id);
+          return l.total > 0 ? l : undefined;
+        },
+        () => null,
+      );
       expect(attempts.total).toBe(1);
       // Disabled: the retry is not claimed, the row waits.
       const [row] = await queryRows<{ status: string }>(a.t.db, 'SELECT status FROM webhook_deliveries');
@@ -134,7 +205,10 @@ describe(`webhook retries, ordering and disabling (${TEST_STORE_KIND})`, () => {
       receiver.status = 200;
       const again = await v2<{ data: Endpoint }>(a.t, 'POST', `${a.base}/${id}/validate`, { key: a.key });
       expect(again.body.data).toMatchObject({ enabled: true, disabledReason: null, failingSince: null });
-      await until(() => (receiver.events().length >= 1 ? true : undefined), () => receiver.received);
+      await until(
+        () => (receiver.events().length >= 1 ? true : undefined),
+        () => receiver.received,
+      );
       expect(receiver.events().map((e) => e.Address)).toEqual(['gina@sink.test']);
     } finally {
       await receiver.close();
@@ -148,7 +222,13 @@ describe(`webhook retries, ordering and disabling (${TEST_STORE_KIND})`, () => {
       const id = (await v2<{ data: Endpoint }>(a.t, 'POST', a.base, { key: a.key, body: { url: receiver.url } })).body.data.id;
       receiver.status = 410;
       await a.send('frank@sink.test');
-      const disabled = await until(async () => { const e = await a.get(id); return e.enabled ? undefined : e; }, () => null);
+      const disabled = await until(
+        async () => {
+          const e = await a.get(id);
+          return e.enabled ? undefined : e;
+        },
+        () => null,
+      );
       expect(disabled.disabledReason).toMatch(/410 Gone/);
       expect((await a.attempts(id)).total).toBe(1);
     } finally {

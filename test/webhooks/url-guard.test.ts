@@ -91,8 +91,19 @@ describe('refusal: literal addresses of every class', () => {
     expect(guard.refusal(address)).toBe(`${address} is ${why}`);
   });
 
-  it.each(['8.8.8.8', '1.1.1.1', '172.32.0.1', '100.128.0.1', '169.255.0.1', '11.0.0.1', '2606:4700:4700::1111', '2001:4860:4860::8888',
-    '::ffff:8.8.8.8', '64:ff9b::808:808', '2002:808:808::1'])('%s (public) is allowed', (address) => {
+  it.each([
+    '8.8.8.8',
+    '1.1.1.1',
+    '172.32.0.1',
+    '100.128.0.1',
+    '169.255.0.1',
+    '11.0.0.1',
+    '2606:4700:4700::1111',
+    '2001:4860:4860::8888',
+    '::ffff:8.8.8.8',
+    '64:ff9b::808:808',
+    '2002:808:808::1',
+  ])('%s (public) is allowed', (address) => {
     expect(guard.refusal(address)).toBeNull();
   });
 
@@ -182,12 +193,15 @@ describe('lookup: the same check when connecting (DNS rebinding)', () => {
   });
   afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
-  const get = (guard: ReturnType<typeof createUrlGuard>, host: string) => new Promise<string>((resolve) => {
-    http.get({ host, port, path: '/', lookup: guard.lookup, agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(`status ${res.statusCode}`));
-    }).on('error', (err: NodeJS.ErrnoException) => resolve(`${err.code}: ${err.message}`));
-  });
+  const get = (guard: ReturnType<typeof createUrlGuard>, host: string) =>
+    new Promise<string>((resolve) => {
+      http
+        .get({ host, port, path: '/', lookup: guard.lookup, agent: false }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(`status ${res.statusCode}`));
+        })
+        .on('error', (err: NodeJS.ErrnoException) => resolve(`${err.code}: ${err.message}`));
+    });
 
   it('a name that passed the check and now resolves to loopback fails the connection', async () => {
     let calls = 0;
@@ -208,7 +222,13 @@ describe('lookup: the same check when connecting (DNS rebinding)', () => {
     const one = await new Promise<unknown[]>((r) => guard.lookup('two.test', {}, (...args) => r(args)));
     expect(one).toEqual([null, '93.184.215.14', 4]);
     const all = await new Promise<unknown[]>((r) => guard.lookup('two.test', { all: true }, (...args) => r(args)));
-    expect(all).toEqual([null, [{ address: '93.184.215.14', family: 4 }, { address: '2606:4700:4700::1111', family: 6 }]]);
+    expect(all).toEqual([
+      null,
+      [
+        { address: '93.184.215.14', family: 4 },
+        { address: '2606:4700:4700::1111', family: 6 },
+      ],
+    ]);
     const missing = await new Promise<unknown[]>((r) => guard.lookup('gone.test', { all: true }, (...args) => r(args)));
     expect((missing[0] as NodeJS.ErrnoException).code).toBe('ENOTFOUND');
   });
@@ -234,8 +254,10 @@ describe('IPv6 forms that embed 169.254.169.254 (the metadata service), as URL l
   });
 
   it.each(forms)('check(http://[%s]/) refuses the literal', async (literal, normalized, why) => {
-    expect(await createUrlGuard().check(`http://[${literal}]/latest/meta-data/`))
-      .toEqual({ ok: false, error: `webhook URL address refused: ${normalized} is ${why}` });
+    expect(await createUrlGuard().check(`http://[${literal}]/latest/meta-data/`)).toEqual({
+      ok: false,
+      error: `webhook URL address refused: ${normalized} is ${why}`,
+    });
   });
 
   it.each(forms)('a name resolving to %s is refused when saved and when connecting', async (literal, _normalized, why) => {

@@ -29,7 +29,10 @@ export function isXmlMediaType(contentType: string | undefined): boolean {
   return XML_MEDIA_TYPE.test(bareType(contentType));
 }
 
-interface Candidate { mediaType: string; answer: Negotiated }
+interface Candidate {
+  mediaType: string;
+  answer: Negotiated;
+}
 
 /** In the order ties are broken: JSON first, as Web API's formatter list has it. */
 const CANDIDATES: Candidate[] = [
@@ -38,7 +41,11 @@ const CANDIDATES: Candidate[] = [
   { mediaType: 'text/xml', answer: { format: 'xml', mediaType: 'text/xml' } },
 ];
 
-interface Range { type: string; subtype: string; q: number }
+interface Range {
+  type: string;
+  subtype: string;
+  q: number;
+}
 
 /** Accept's media ranges; an entry that is not `type/subtype` or has a malformed q is ignored. */
 function parseAccept(accept: string): Range[] {
@@ -65,9 +72,7 @@ function qualityOf(mediaType: string, ranges: Range[]): { q: number; specificity
   const [type, subtype] = mediaType.split('/') as [string, string];
   let best = { q: 0, specificity: -1 };
   for (const r of ranges) {
-    const specificity = r.type === type && r.subtype === subtype ? 2
-      : r.type === type && r.subtype === '*' ? 1
-        : r.type === '*' && r.subtype === '*' ? 0 : -1;
+    const specificity = r.type === type && r.subtype === subtype ? 2 : r.type === type && r.subtype === '*' ? 1 : r.type === '*' && r.subtype === '*' ? 0 : -1;
     if (specificity > best.specificity || (specificity === best.specificity && specificity >= 0 && r.q > best.q)) {
       best = { q: r.q, specificity };
     }

@@ -14,7 +14,9 @@ const MARKUP: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;',
 
 /** A value as element text: markup escaped, CR kept as a reference (a parser would turn it into LF). */
 export function xmlText(value: string | number | boolean): string {
-  return String(value).replace(NOT_XML_CHARS, '\ufffd').replace(/[&<>\r]/g, (c) => MARKUP[c]!);
+  return String(value)
+    .replace(NOT_XML_CHARS, '\ufffd')
+    .replace(/[&<>\r]/g, (c) => MARKUP[c]!);
 }
 
 /**

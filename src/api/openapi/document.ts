@@ -26,9 +26,9 @@ export const V2_SECURITY: Record<string, string[]>[] = [{ bearer: [] }, { basic:
 
 export const TAGS = [
   { name: 'injection', description: 'SocketLabs-compatible Injection API: sending mail (docs/injection-api.md)' },
-  { name: 'suppressions', description: 'A server\'s suppression list (docs/api-v2.md#suppressions)' },
+  { name: 'suppressions', description: "A server's suppression list (docs/api-v2.md#suppressions)" },
   { name: 'webhooks', description: 'Event-webhook endpoints (docs/api-v2.md#webhooks, docs/webhooks.md)' },
-  { name: 'legacy-v1', description: 'SocketLabs\' legacy v1 Reporting and Suppression API at /v1 (docs/legacy-v1.md)' },
+  { name: 'legacy-v1', description: "SocketLabs' legacy v1 Reporting and Suppression API at /v1 (docs/legacy-v1.md)" },
   { name: 'operations', description: 'For operators and their monitoring, not for API clients (docs/operations.md)' },
   { name: 'meta', description: 'This document' },
 ];
@@ -40,8 +40,8 @@ export function openapiOptions() {
       title: 'Postline',
       version: packageVersion(),
       description: [
-        'Postline\'s HTTP API: the SocketLabs-compatible Injection API (`/api/v1/email`) and the management API v2',
-        '(`/api/v2/servers/{serverId}/...`, SocketLabs\' v2 conventions; every v2 path is also served at SocketLabs\' own `/v2/...`).',
+        "Postline's HTTP API: the SocketLabs-compatible Injection API (`/api/v1/email`) and the management API v2",
+        "(`/api/v2/servers/{serverId}/...`, SocketLabs' v2 conventions; every v2 path is also served at SocketLabs' own `/v2/...`).",
         'The reference is the `docs/` directory of the Postline source: docs/injection-api.md, docs/api-v2.md',
         '(authentication, envelopes, paging, error codes), docs/webhooks.md and docs/openapi.md (this document, and generating clients from it).',
       ].join(' '),

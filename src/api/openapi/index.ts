@@ -12,7 +12,10 @@ import { DOCS_PREFIX, OPENAPI_JSON_PATH, openapiOptions } from './document.js';
 import { transformRoute } from './transform.js';
 
 /** A route as registered (method and URL pattern), HEAD routes Fastify adds for GET left out. */
-export interface RegisteredRoute { method: string; url: string }
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+}
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -27,9 +30,20 @@ declare module 'fastify' {
  * address other than localhost.
  */
 export function tightenCsp(header: string): string {
-  return header.split(';').map((d) => d.trim()).filter((d) => d !== '' && d !== 'upgrade-insecure-requests')
-    .map((d) => d.split(/\s+/).filter((t) => t !== 'https:' && t !== 'validator.swagger.io').join(' '))
-    .concat("connect-src 'self'").join('; ') + ';';
+  return (
+    header
+      .split(';')
+      .map((d) => d.trim())
+      .filter((d) => d !== '' && d !== 'upgrade-insecure-requests')
+      .map((d) =>
+        d
+          .split(/\s+/)
+          .filter((t) => t !== 'https:' && t !== 'validator.swagger.io')
+          .join(' '),
+      )
+      .concat("connect-src 'self'")
+      .join('; ') + ';'
+  );
 }
 
 export async function registerOpenApi(app: FastifyInstance): Promise<void> {
@@ -48,11 +62,17 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
     uiConfig: { deepLinking: true, validatorUrl: null },
   });
 
-  app.get(OPENAPI_JSON_PATH, {
-    schema: {
-      summary: 'This OpenAPI document', tags: ['meta'], operationId: 'getOpenApiDocument',
-      description: 'Generated from the routes\' own schemas; no key needed. A browsable version is at /docs.',
-      response: { 200: { type: 'object', additionalProperties: true, description: 'an OpenAPI 3 document' } },
+  app.get(
+    OPENAPI_JSON_PATH,
+    {
+      schema: {
+        summary: 'This OpenAPI document',
+        tags: ['meta'],
+        operationId: 'getOpenApiDocument',
+        description: "Generated from the routes' own schemas; no key needed. A browsable version is at /docs.",
+        response: { 200: { type: 'object', additionalProperties: true, description: 'an OpenAPI 3 document' } },
+      },
     },
-  }, async (_req, reply) => reply.type('application/json; charset=utf-8').send(JSON.stringify(app.swagger())));
+    async (_req, reply) => reply.type('application/json; charset=utf-8').send(JSON.stringify(app.swagger())),
+  );
 }

@@ -25,7 +25,11 @@ export function parseServerId(raw: unknown): number | null {
   return Number(raw);
 }
 
-export interface ManagementAuthDeps { store: Store; throttle: AuthThrottle; now: () => number }
+export interface ManagementAuthDeps {
+  store: Store;
+  throttle: AuthThrottle;
+  now: () => number;
+}
 
 /** Who made each authenticated request (set by the onRequest hooks below; gone with the request). */
 const principals = new WeakMap<FastifyRequest, Principal>();
@@ -40,7 +44,8 @@ export function principalOf(req: FastifyRequest): Principal {
 /** An account key is needed (creating servers, enabling one, account keys): 403 `insufficient_scope` otherwise. */
 export function requireAccountKey(req: FastifyRequest, what: string): Principal & { scope: 'account' } {
   const p = principalOf(req);
-  if (p.scope !== 'account') throw new ApiError('insufficient_scope', `${what} needs an account key; create one with: postline keys create --account ${p.accountId} --scope account`);
+  if (p.scope !== 'account')
+    throw new ApiError('insufficient_scope', `${what} needs an account key; create one with: postline keys create --account ${p.accountId} --scope account`);
   return p as Principal & { scope: 'account' };
 }
 
@@ -81,9 +86,12 @@ export function managementAuth(deps: ManagementAuthDeps): (req: FastifyRequest) 
 /** A failed authentication as the API answers it; a stranger's failure counts toward the throttle. */
 function refusal(deps: ManagementAuthDeps, req: FastifyRequest, now: number, r: AuthFailure, createHint: string): ApiError {
   switch (r.cause) {
-    case 'scope': return new ApiError('insufficient_scope', `${r.detail}; create one with: ${createHint}`);
-    case 'server': return new ApiError('wrong_server', r.detail);
-    case 'disabled': return new ApiError('server_disabled', r.detail);
+    case 'scope':
+      return new ApiError('insufficient_scope', `${r.detail}; create one with: ${createHint}`);
+    case 'server':
+      return new ApiError('wrong_server', r.detail);
+    case 'disabled':
+      return new ApiError('server_disabled', r.detail);
     default:
       deps.throttle.recordFailure(req.ip, now);
       return new ApiError('unauthorized', r.detail);

@@ -56,69 +56,89 @@ export interface ApiV2Deps {
 }
 
 export function registerApiV2(app: FastifyInstance, deps: ApiV2Deps): void {
-  app.register(async (v2) => {
-    const routes = indexRoutes(v2);
-    v2.setErrorHandler((err, req, reply) => {
-      const known = toApiError(err as Parameters<typeof toApiError>[0]);
-      if (known) {
-        reply.log.info({ event: 'api_v2.rejected', code: known.code, field: known.field, method: req.method, url: pathOf(req.originalUrl) }, known.message);
-        return sendApiError(reply, known);
-      }
-      reply.log.error({ err, event: 'api_v2.internal_error', method: req.method, url: req.originalUrl }, 'management API request failed');
-      return sendApiError(reply, new ApiError('internal_error', 'internal error; the request may be retried'));
-    });
-    // Unknown paths and wrong methods answer in this API's error shape, with the path as the client wrote it.
-    v2.setNotFoundHandler((req, reply) => {
-      const allowed = routes.allowedMethods(pathOf(req.url));
-      if (allowed.length === 0) return sendApiError(reply, new ApiError('not_found', `no route ${req.method} ${pathOf(req.originalUrl)}`));
-      reply.header('allow', allowed.join(', '));
-      return sendApiError(reply, new ApiError('method_not_allowed', `${pathOf(req.originalUrl)} does not take ${req.method}; it takes ${allowed.join(', ')}`));
-    });
-    // Fastify reads text/plain bodies as strings by default; the management API takes JSON only,
-    // so such a body is 415 unsupported_media_type like any other type, not a 400 about its shape.
-    v2.removeContentTypeParser('text/plain');
-
-    const serverChanged = (serverId: number): void => {
-      deps.sendingDomains.changes?.notify(serverId);
-      // A failed reload is caught up by the cache's periodic refresh.
-      deps.customDomains.changed?.(serverId).catch(() => undefined);
-    };
-    const credentials = new InjectionCredentials(deps.store, deps.now);
-
-    v2.register(async (server) => {
-      server.addHook('onRequest', managementAuth(deps));
-      registerSuppressionRoutes(server, deps);
-      registerWebhookRoutes(server, { store: deps.store, now: deps.now, ...deps.webhooks });
-      registerSendingDomainRoutes(server, {
-        store: deps.store, now: deps.now,
-        service: new SendingDomainService({ store: deps.store, dns: deps.dns, now: deps.now, ...deps.sendingDomains }),
+  app.register(
+    async (v2) => {
+      const routes = indexRoutes(v2);
+      v2.setErrorHandler((err, req, reply) => {
+        const known = toApiError(err as Parameters<typeof toApiError>[0]);
+        if (known) {
+          reply.log.info({ event: 'api_v2.rejected', code: known.code, field: known.field, method: req.method, url: pathOf(req.originalUrl) }, known.message);
+          return sendApiError(reply, known);
+        }
+        reply.log.error({ err, event: 'api_v2.internal_error', method: req.method, url: req.originalUrl }, 'management API request failed');
+        return sendApiError(reply, new ApiError('internal_error', 'internal error; the request may be retried'));
       });
-      const customDomains = { targets: deps.customDomains.targets, domains: new CustomDomains({ store: deps.store, dns: deps.dns, now: deps.now, ...deps.customDomains }) };
-      registerBounceDomainRoutes(server, customDomains);
-      registerTrackingDomainRoutes(server, customDomains);
-      registerServerRoutes(server, { ...deps, serverChanged });
-      registerServerKeyRoutes(server, deps);
-      registerInboundRouteRoutes(server, { store: deps.store, now: deps.now, ...deps.webhooks, ...deps.inbound });
-      registerReportRoutes(server, { store: deps.store, now: deps.now, detail: deps.reports });
-      registerServerCredentials(server, { credentials, gateway: deps.injectionGateway });
-      registerTemplateRoutes(server, { store: deps.store, now: deps.now });
-    }, { prefix: '/servers/:serverId' });
-
-    // Routes that name no server: a management key (its own server) or an account key (its account).
-    v2.register(async (tenancy) => {
-      tenancy.addHook('onRequest', managerAuth(deps));
-      registerServerCollectionRoutes(tenancy, deps);
-      registerAccountKeyRoutes(tenancy, deps);
-    });
-
-    // SocketLabs' sub-accounts: servers of the account key's account (subaccounts/index.ts).
-    v2.register(async (parent) => {
-      parent.addHook('onRequest', managerAuth(deps));
-      registerSubaccountRoutes(parent, {
-        store: deps.store, now: deps.now, credentials, gateway: deps.injectionGateway, serverChanged,
-        sendingDomains: new SendingDomainService({ store: deps.store, dns: deps.dns, now: deps.now, ...deps.sendingDomains }),
-        customDomains: { targets: deps.customDomains.targets, domains: new CustomDomains({ store: deps.store, dns: deps.dns, now: deps.now, ...deps.customDomains }) },
+      // Unknown paths and wrong methods answer in this API's error shape, with the path as the client wrote it.
+      v2.setNotFoundHandler((req, reply) => {
+        const allowed = routes.allowedMethods(pathOf(req.url));
+        if (allowed.length === 0) return sendApiError(reply, new ApiError('not_found', `no route ${req.method} ${pathOf(req.originalUrl)}`));
+        reply.header('allow', allowed.join(', '));
+        return sendApiError(
+          reply,
+          new ApiError('method_not_allowed', `${pathOf(req.originalUrl)} does not take ${req.method}; it takes ${allowed.join(', ')}`),
+        );
       });
-    });
-  }, { prefix: API_V2_PREFIX });
+      // Fastify reads text/plain bodies as strings by default; the management API takes JSON only,
+      // so such a body is 415 unsupported_media_type like any other type, not a 400 about its shape.
+      v2.removeContentTypeParser('text/plain');
+
+      const serverChanged = (serverId: number): void => {
+        deps.sendingDomains.changes?.notify(serverId);
+        // A failed reload is caught up by the cache's periodic refresh.
+        deps.customDomains.changed?.(serverId).catch(() => undefined);
+      };
+      const credentials = new InjectionCredentials(deps.store, deps.now);
+
+      v2.register(
+        async (server) => {
+          server.addHook('onRequest', managementAuth(deps));
+          registerSuppressionRoutes(server, deps);
+          registerWebhookRoutes(server, { store: deps.store, now: deps.now, ...deps.webhooks });
+          registerSendingDomainRoutes(server, {
+            store: deps.store,
+            now: deps.now,
+            service: new SendingDomainService({ store: deps.store, dns: deps.dns, now: deps.now, ...deps.sendingDomains }),
+          });
+          const customDomains = {
+            targets: deps.customDomains.targets,
+            domains: new CustomDomains({ store: deps.store, dns: deps.dns, now: deps.now, ...deps.customDomains }),
+          };
+          registerBounceDomainRoutes(server, customDomains);
+          registerTrackingDomainRoutes(server, customDomains);
+          registerServerRoutes(server, { ...deps, serverChanged });
+          registerServerKeyRoutes(server, deps);
+          registerInboundRouteRoutes(server, { store: deps.store, now: deps.now, ...deps.webhooks, ...deps.inbound });
+          registerReportRoutes(server, { store: deps.store, now: deps.now, detail: deps.reports });
+          registerServerCredentials(server, { credentials, gateway: deps.injectionGateway });
+          registerTemplateRoutes(server, { store: deps.store, now: deps.now });
+        },
+        { prefix: '/servers/:serverId' },
+      );
+
+      // Routes that name no server: a management key (its own server) or an account key (its account).
+      v2.register(async (tenancy) => {
+        tenancy.addHook('onRequest', managerAuth(deps));
+        registerServerCollectionRoutes(tenancy, deps);
+        registerAccountKeyRoutes(tenancy, deps);
+      });
+
+      // SocketLabs' sub-accounts: servers of the account key's account (subaccounts/index.ts).
+      v2.register(async (parent) => {
+        parent.addHook('onRequest', managerAuth(deps));
+        registerSubaccountRoutes(parent, {
+          store: deps.store,
+          now: deps.now,
+          credentials,
+          gateway: deps.injectionGateway,
+          serverChanged,
+          sendingDomains: new SendingDomainService({ store: deps.store, dns: deps.dns, now: deps.now, ...deps.sendingDomains }),
+          customDomains: {
+            targets: deps.customDomains.targets,
+            domains: new CustomDomains({ store: deps.store, dns: deps.dns, now: deps.now, ...deps.customDomains }),
+          },
+        });
+      });
+    },
+    { prefix: API_V2_PREFIX },
+  );
 }

@@ -21,7 +21,12 @@ export function pagedQueryProperties<F extends string>(fields: readonly F[], def
   } as const;
 }
 
-export interface PagedQuery<F extends string> { pageSize: number; pageNumber: number; sortField: F; sortDirection: SortDirection }
+export interface PagedQuery<F extends string> {
+  pageSize: number;
+  pageNumber: number;
+  sortField: F;
+  sortDirection: SortDirection;
+}
 
 export const directionOf = (d: SortDirection): 'asc' | 'desc' => (d === 'asc' ? 'asc' : 'desc');
 
@@ -33,7 +38,8 @@ export function pageOf(q: Pick<PagedQuery<string>, 'pageSize' | 'pageNumber'>): 
 /** The `{ data, total }` envelope of a paged list, as a response schema. */
 export function pagedResponse(item: object) {
   return {
-    type: 'object', required: ['data', 'total'],
+    type: 'object',
+    required: ['data', 'total'],
     properties: { data: { type: 'array', items: item }, total: { type: 'integer', description: 'entries matching, over all pages' } },
   } as const;
 }

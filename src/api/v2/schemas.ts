@@ -24,7 +24,8 @@ export const emailAddressSchema = { type: 'string', format: 'email', maxLength: 
 
 /** The `:serverId` path parameter (checked first by the auth hook; declared here for the document). */
 export const serverIdParams = {
-  type: 'object', required: ['serverId'],
+  type: 'object',
+  required: ['serverId'],
   properties: { serverId: { type: 'string', pattern: '^[1-9][0-9]{0,14}$', description: 'the ServerId' } },
 } as const;
 
@@ -32,10 +33,12 @@ export const serverIdParams = {
 export const noQuery = { type: 'object', additionalProperties: false, properties: {} } as const;
 
 export const errorSchema = {
-  type: 'object', required: ['error'],
+  type: 'object',
+  required: ['error'],
   properties: {
     error: {
-      type: 'object', required: ['code', 'message'],
+      type: 'object',
+      required: ['code', 'message'],
       properties: {
         code: { type: 'string', enum: Object.keys(API_V2_ERRORS) },
         message: { type: 'string' },
@@ -53,5 +56,9 @@ export function withErrors<T extends Record<string, unknown>>(ok: T) {
 // The documentation keys OpenAPI generators read from route schemas (as @fastify/swagger declares
 // them); Fastify itself ignores them.
 declare module 'fastify' {
-  interface FastifySchema { summary?: string; description?: string; tags?: readonly string[] }
+  interface FastifySchema {
+    summary?: string;
+    description?: string;
+    tags?: readonly string[];
+  }
 }

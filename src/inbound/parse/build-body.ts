@@ -17,14 +17,30 @@ import { headerValue, readHeaderBlock, type RawHeader } from './raw-headers.js';
 
 /** What the MX listener knew about the message (index.ts InboundEnvelope, minus receivedAt). */
 export interface BodyEnvelope {
-  serverId: number; secretKey: string; mailFrom: string; rcptTo: string;
-  remoteIp: string; heloName: string | null;
+  serverId: number;
+  secretKey: string;
+  mailFrom: string;
+  rcptTo: string;
+  remoteIp: string;
+  heloName: string | null;
 }
 
-export interface BodyContext { resolver: DNSResolver; hostname: string }
+export interface BodyContext {
+  resolver: DNSResolver;
+  hostname: string;
+}
 
-interface PayloadAddress { EmailAddress: string; FriendlyName: string | null }
-interface PayloadFile { Name: string | null; ContentType: string; Content: string; ContentId: string | null; CustomHeaders: RawHeader[] }
+interface PayloadAddress {
+  EmailAddress: string;
+  FriendlyName: string | null;
+}
+interface PayloadFile {
+  Name: string | null;
+  ContentType: string;
+  Content: string;
+  ContentId: string | null;
+  CustomHeaders: RawHeader[];
+}
 
 /** Every mailbox of the header(s), group members included, in order. */
 function addresses(list: readonly MimeAddress[]): PayloadAddress[] {
@@ -44,7 +60,11 @@ function referencedCids(html: string | null): Set<string> {
   if (!html) return out;
   for (const m of html.matchAll(/\bcid:([^\s"'<>)]+)/gi)) {
     let id = m[1]!;
-    try { id = decodeURIComponent(id); } catch { /* keep it as written */ }
+    try {
+      id = decodeURIComponent(id);
+    } catch {
+      /* keep it as written */
+    }
     out.add(id.toLowerCase());
   }
   return out;
@@ -89,7 +109,10 @@ function assemble(payload: unknown, files: ParsedAttachment[], token: string): B
   const out = Buffer.from(new ArrayBuffer(total));
   let at = 0;
   for (const p of parts) {
-    if (typeof p === 'string') { at += out.write(p, at, 'utf8'); continue; }
+    if (typeof p === 'string') {
+      at += out.write(p, at, 'utf8');
+      continue;
+    }
     const content = files[p]!.content;
     for (let from = 0; from < content.length; from += ENCODE_SLICE) {
       at += out.write(content.subarray(from, from + ENCODE_SLICE).toString('base64'), at, 'latin1');
@@ -108,7 +131,20 @@ export async function buildInboundBody(raw: Buffer, env: BodyEnvelope, ctx: Body
 }
 
 function emptyMime(error: string): ParsedMime {
-  return { subject: null, from: null, to: [], cc: [], bcc: [], replyTo: [], text: null, html: null, textCharset: null, htmlCharset: null, attachments: [], errors: [error] };
+  return {
+    subject: null,
+    from: null,
+    to: [],
+    cc: [],
+    bcc: [],
+    replyTo: [],
+    text: null,
+    html: null,
+    textCharset: null,
+    htmlCharset: null,
+    attachments: [],
+    errors: [error],
+  };
 }
 
 function renderBody(headers: RawHeader[], garbage: string[], mime: ParsedMime, auth: AuthenticationResult, env: BodyEnvelope): Buffer {
@@ -124,7 +160,10 @@ function renderBody(headers: RawHeader[], garbage: string[], mime: ParsedMime, a
   });
   const from = addresses(mime.from ? [mime.from] : [])[0] ?? null;
   const subject = mime.subject ?? '';
-  const autoReason = autoReplySignal(headers.map((h) => ({ name: h.Name, value: h.Value ?? '' })), subject);
+  const autoReason = autoReplySignal(
+    headers.map((h) => ({ name: h.Name, value: h.Value ?? '' })),
+    subject,
+  );
   const errors = [...garbage, ...mime.errors];
   const payload = {
     SecretKey: env.secretKey,

@@ -10,8 +10,13 @@ import type { DnsLookup } from '../../dns/lookup.js';
 import { ParsePool } from './pool.js';
 
 export interface InboundEnvelope {
-  serverId: number; secretKey: string; mailFrom: string; rcptTo: string;
-  remoteIp: string; heloName: string | null; receivedAt: number;
+  serverId: number;
+  secretKey: string;
+  mailFrom: string;
+  rcptTo: string;
+  remoteIp: string;
+  heloName: string | null;
+  receivedAt: number;
 }
 
 export interface InboundParser {
@@ -57,10 +62,15 @@ export function createInboundParser(opts: InboundParserOptions): InboundParser {
     taskTimeoutMs: opts.taskTimeoutMs ?? 120_000,
   });
   return {
-    build: (raw, env) => pool.run(raw, {
-      serverId: env.serverId, secretKey: env.secretKey, mailFrom: env.mailFrom, rcptTo: env.rcptTo,
-      remoteIp: env.remoteIp, heloName: env.heloName,
-    }),
+    build: (raw, env) =>
+      pool.run(raw, {
+        serverId: env.serverId,
+        secretKey: env.secretKey,
+        mailFrom: env.mailFrom,
+        rcptTo: env.rcptTo,
+        remoteIp: env.remoteIp,
+        heloName: env.heloName,
+      }),
     close: () => pool.close(),
   };
 }

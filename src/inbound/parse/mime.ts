@@ -94,8 +94,8 @@ export async function parseMime(raw: Buffer): Promise<ParsedMime> {
     replyTo: email.replyTo ?? [],
     text: email.text ?? null,
     html: email.html ?? null,
-    textCharset: email.text !== undefined ? textCharset ?? 'us-ascii' : null,
-    htmlCharset: email.html !== undefined ? htmlCharset ?? 'us-ascii' : null,
+    textCharset: email.text !== undefined ? (textCharset ?? 'us-ascii') : null,
+    htmlCharset: email.html !== undefined ? (htmlCharset ?? 'us-ascii') : null,
     attachments,
     errors,
   };

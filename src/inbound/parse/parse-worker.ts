@@ -9,8 +9,17 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { cachedResolve, dnsLookup } from '../../dns/lookup.js';
 import { buildInboundBody, type BodyEnvelope } from './build-body.js';
 
-export interface ParseWorkerData { dnsServers: string[]; hostname: string }
-export interface ParseJob { id: number; raw: ArrayBuffer; byteOffset: number; byteLength: number; env: BodyEnvelope }
+export interface ParseWorkerData {
+  dnsServers: string[];
+  hostname: string;
+}
+export interface ParseJob {
+  id: number;
+  raw: ArrayBuffer;
+  byteOffset: number;
+  byteLength: number;
+  env: BodyEnvelope;
+}
 export type ParseReply = { id: number; ok: true; body: ArrayBuffer } | { id: number; ok: false; error: string };
 
 const data = workerData as ParseWorkerData;

@@ -69,7 +69,7 @@ export class ParsePool {
     this.tasksPerThread = opts.tasksPerThread ?? DEFAULT_TASKS_PER_THREAD;
     this.bytesPerThread = opts.bytesPerThread ?? DEFAULT_BYTES_PER_THREAD;
     this.idleMs = opts.idleMs ?? DEFAULT_IDLE_MS;
-    if (!(this.idleMs > 0)) throw new Error('the inbound parser\'s idleMs must be positive');
+    if (!(this.idleMs > 0)) throw new Error("the inbound parser's idleMs must be positive");
   }
 
   /** Threads running now (0 before the first message and after an idle spell). */
@@ -132,7 +132,10 @@ export class ParsePool {
   private whenIdle(): void {
     const busy = this.queue.length > 0 || this.slots.some((s) => s.tasks.size > 0);
     if (busy || this.slots.length === 0 || this.closed) {
-      if (busy && this.idleTimer) { clearTimeout(this.idleTimer); this.idleTimer = null; }
+      if (busy && this.idleTimer) {
+        clearTimeout(this.idleTimer);
+        this.idleTimer = null;
+      }
       return;
     }
     this.idleTimer ??= setTimeout(() => {
@@ -150,7 +153,10 @@ export class ParsePool {
     // Both copies own a plain ArrayBuffer (never a shared one).
     const buffer = copy.buffer as ArrayBuffer;
     const job: ParseJob = { id: task.id, raw: buffer, byteOffset: 0, byteLength: copy.byteLength, env: task.env };
-    const timer = setTimeout(() => this.fail(slot, new Error(`inbound parser thread took over ${this.opts.taskTimeoutMs} ms; replaced`)), this.opts.taskTimeoutMs);
+    const timer = setTimeout(
+      () => this.fail(slot, new Error(`inbound parser thread took over ${this.opts.taskTimeoutMs} ms; replaced`)),
+      this.opts.taskTimeoutMs,
+    );
     timer.unref();
     slot.tasks.set(task.id, { task, timer });
     slot.bytes += task.raw.length;

@@ -4,7 +4,10 @@
  * list as `CustomHeaders`, so nothing may be dropped, merged or re-encoded here.
  */
 
-export interface RawHeader { Name: string; Value: string | null }
+export interface RawHeader {
+  Name: string;
+  Value: string | null;
+}
 
 export interface RawHeaderBlock {
   headers: RawHeader[];

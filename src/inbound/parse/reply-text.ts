@@ -10,7 +10,10 @@ const REPLY_SCAN_LIMIT = 256 * 1024;
 export function replyText(text: string | null): string | null {
   if (text === null) return null;
   try {
-    return createReplyParser().parse(text.length > REPLY_SCAN_LIMIT ? text.slice(0, REPLY_SCAN_LIMIT) : text).getVisibleText().trimEnd();
+    return createReplyParser()
+      .parse(text.length > REPLY_SCAN_LIMIT ? text.slice(0, REPLY_SCAN_LIMIT) : text)
+      .getVisibleText()
+      .trimEnd();
   } catch {
     return null;
   }

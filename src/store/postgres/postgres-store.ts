@@ -94,7 +94,14 @@ export class PostgresStore extends SqlStore {
    * claim. A row waits while an earlier undelivered row of its endpoint and recipient exists
    * (claimed or not), so a recipient's events reach each endpoint in order.
    */
-  protected async claimWebhookDeliveryIds(workerId: string, limit: number, now: number, staleBefore: number, lanes: ClaimLanes, deadBefore?: number): Promise<number[]> {
+  protected async claimWebhookDeliveryIds(
+    workerId: string,
+    limit: number,
+    now: number,
+    staleBefore: number,
+    lanes: ClaimLanes,
+    deadBefore?: number,
+  ): Promise<number[]> {
     const dead = deadBefore === undefined ? sql<boolean>`FALSE` : heldByDeadWorker('d.locked_by', deadBefore, workerId);
     const held = [...lanes.held];
     const res = await sql<{ id: number }>`

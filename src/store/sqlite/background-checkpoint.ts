@@ -23,7 +23,11 @@ export const CHECKPOINT_EVERY_MS = 200;
 /** A failure that repeats (every CHECKPOINT_EVERY_MS) is reported again at most this often. */
 const REPEAT_REPORT_MS = 60_000;
 
-export interface CheckpointResult { busy: boolean; walFrames: number; checkpointedFrames: number }
+export interface CheckpointResult {
+  busy: boolean;
+  walFrames: number;
+  checkpointedFrames: number;
+}
 
 export class BackgroundCheckpointer {
   private readonly worker: Worker;
@@ -42,7 +46,11 @@ export class BackgroundCheckpointer {
   private waiting: Array<(r: CheckpointResult | null) => void> = [];
 
   /** `onError` hears of a failing checkpoint (a thread that could not start, a checkpoint that threw): once per new message, then once a minute. */
-  constructor(file: string, everyMs = CHECKPOINT_EVERY_MS, private readonly onError?: (message: string) => void) {
+  constructor(
+    file: string,
+    everyMs = CHECKPOINT_EVERY_MS,
+    private readonly onError?: (message: string) => void,
+  ) {
     this.worker = new Worker(THREAD_FILE, { workerData: { file, everyMs } });
     // An idle checkpointer does not keep the process alive; close() ends it.
     this.worker.unref();
@@ -60,7 +68,10 @@ export class BackgroundCheckpointer {
       const message = (err as { message?: unknown } | null)?.message;
       this.failed(typeof message === 'string' && message !== '' ? message : String(err));
     });
-    this.worker.once('exit', () => { this.exited = true; this.answer(null); });
+    this.worker.once('exit', () => {
+      this.exited = true;
+      this.answer(null);
+    });
   }
 
   /**
@@ -93,9 +104,13 @@ export class BackgroundCheckpointer {
   close(): Promise<void> {
     if (this.exited) return Promise.resolve();
     this.closing ??= new Promise<void>((resolve) => {
-      const done = () => { void this.worker.terminate().finally(resolve); };
+      const done = () => {
+        void this.worker.terminate().finally(resolve);
+      };
       this.answer(null);
-      this.worker.on('message', (m: { closed?: boolean }) => { if (m.closed) done(); });
+      this.worker.on('message', (m: { closed?: boolean }) => {
+        if (m.closed) done();
+      });
       this.worker.once('exit', () => resolve());
       this.worker.postMessage('close');
     });

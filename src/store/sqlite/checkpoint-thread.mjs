@@ -13,7 +13,8 @@ const data = workerData;
 const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPort);
 
 /** @param {unknown} err */
-const describe = (err) => (err instanceof Error ? err.message : typeof err === 'object' && err !== null && 'message' in err ? String(err.message) : String(err));
+const describe = (err) =>
+  err instanceof Error ? err.message : typeof err === 'object' && err !== null && 'message' in err ? String(err.message) : String(err);
 
 /** @type {import('better-sqlite3').Database | null} */
 let db = null;

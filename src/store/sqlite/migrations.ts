@@ -307,7 +307,7 @@ CREATE INDEX list_sends_expanding ON list_sends(id) WHERE state = 'expanding';
   },
   {
     id: 15,
-    name: 'worker registry: live workers and their heartbeats, so a dead worker\'s claims are taken over in seconds',
+    name: "worker registry: live workers and their heartbeats, so a dead worker's claims are taken over in seconds",
     sql: `
 -- Each claiming worker (delivery, webhooks, inbound) registers at start, heartbeats every few
 -- seconds and deregisters at a graceful stop. A claim whose locked_by is absent from this table or

@@ -66,17 +66,21 @@ export class SqliteStore extends SqlStore {
    * in the commits: for a short-lived connection such as a CLI command, whose few writes do not
    * pay for a thread.
    */
-  constructor(private readonly file: string, private readonly opts: {
-    onCheckpointError?: (message: string) => void; backgroundCheckpoints?: boolean;
-    /** Tests: a smaller WAL bound, or none (maxFrames Infinity). */
-    walGate?: Partial<WalGateOptions>;
-  } = {}) {
+  constructor(
+    private readonly file: string,
+    private readonly opts: {
+      onCheckpointError?: (message: string) => void;
+      backgroundCheckpoints?: boolean;
+      /** Tests: a smaller WAL bound, or none (maxFrames Infinity). */
+      walGate?: Partial<WalGateOptions>;
+    } = {},
+  ) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     const raw = new BetterSqlite3(file);
     // Retention frees pages; INCREMENTAL lets `PRAGMA incremental_vacuum` hand them back to the
     // file system. Free for a new file (set before the first table); an older file is switched
     // once in migrate().
-    const fresh = (raw.prepare("SELECT count(*) AS n FROM sqlite_master").get() as { n: number }).n === 0;
+    const fresh = (raw.prepare('SELECT count(*) AS n FROM sqlite_master').get() as { n: number }).n === 0;
     if (fresh) raw.pragma('auto_vacuum = INCREMENTAL');
     raw.pragma('journal_mode = WAL');
     // Durability comes from WalSync (an fdatasync of the WAL off the event loop before any write
@@ -90,8 +94,7 @@ export class SqliteStore extends SqlStore {
     const db = withStatementCache(raw);
     // The WAL gate exists from migrate() on, with the checkpoint thread it waits for.
     const gateRef: { gate: WalGate | null } = { gate: null };
-    const dialect = file === ':memory:' ? new SqliteDialect({ database: db })
-      : new DurableSqliteDialect(db, new WalSync(`${file}-wal`), () => gateRef.gate);
+    const dialect = file === ':memory:' ? new SqliteDialect({ database: db }) : new DurableSqliteDialect(db, new WalSync(`${file}-wal`), () => gateRef.gate);
     super(new Kysely<Database>({ dialect }));
     this.raw = raw;
     this.statements = db;
@@ -103,10 +106,12 @@ export class SqliteStore extends SqlStore {
     const applied = new Set((this.raw.prepare('SELECT id FROM schema_migrations').all() as { id: number }[]).map((r) => r.id));
     for (const m of SQLITE_MIGRATIONS) {
       if (applied.has(m.id)) continue;
-      this.raw.transaction(() => {
-        this.raw.exec(m.sql);
-        this.raw.prepare('INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)').run(m.id, m.name, Date.now());
-      }).immediate();
+      this.raw
+        .transaction(() => {
+          this.raw.exec(m.sql);
+          this.raw.prepare('INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)').run(m.id, m.name, Date.now());
+        })
+        .immediate();
     }
     this.useIncrementalVacuum();
     if (this.file !== ':memory:' && this.opts.backgroundCheckpoints !== false && !this.checkpointer) {
@@ -178,19 +183,23 @@ export class SqliteStore extends SqlStore {
    * worker is not live in the registry: after a restart, the previous run's claims at once.
    */
   async claimRecipients(workerId: string, limit: number, now: number, staleBefore: number, deadBefore?: number): Promise<StoredRecipient[]> {
-    const stale = this.statements.prepare(`SELECT id FROM recipients WHERE status = 'delivering' AND (locked_at < ? OR ${SQLITE_HELD_BY_DEAD('recipients.locked_by')})
-      LIMIT ?`).pluck();
+    const stale = this.statements
+      .prepare(`SELECT id FROM recipients WHERE status = 'delivering' AND (locked_at < ? OR ${SQLITE_HELD_BY_DEAD('recipients.locked_by')})
+      LIMIT ?`)
+      .pluck();
     const due = this.statements.prepare('SELECT id FROM recipients WHERE status = ? AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?').pluck();
     const claim = this.statements.prepare(`UPDATE recipients SET status = 'delivering', locked_by = ?, locked_at = ?, updated_at = ?
       WHERE id IN (SELECT value FROM json_each(?)) RETURNING *`);
-    const rows = this.raw.transaction(() => {
-      const ids = stale.all(staleBefore, deadBefore ?? null, workerId, deadBefore ?? null, limit) as string[];
-      for (const status of ['deferred', 'queued']) {
-        if (ids.length >= limit) break;
-        ids.push(...(due.all(status, now, limit - ids.length) as string[]));
-      }
-      return ids.length === 0 ? [] : claim.all(workerId, now, now, JSON.stringify(ids));
-    }).immediate();
+    const rows = this.raw
+      .transaction(() => {
+        const ids = stale.all(staleBefore, deadBefore ?? null, workerId, deadBefore ?? null, limit) as string[];
+        for (const status of ['deferred', 'queued']) {
+          if (ids.length >= limit) break;
+          ids.push(...(due.all(status, now, limit - ids.length) as string[]));
+        }
+        return ids.length === 0 ? [] : claim.all(workerId, now, now, JSON.stringify(ids));
+      })
+      .immediate();
     return (rows as Parameters<typeof toRecipient>[0][]).map(toRecipient);
   }
 
@@ -201,15 +210,35 @@ export class SqliteStore extends SqlStore {
    * on the outer row). A row waits while an earlier undelivered row of its endpoint and recipient
    * exists (claimed or not), so a recipient's events reach each endpoint in order.
    */
-  protected async claimWebhookDeliveryIds(workerId: string, limit: number, now: number, staleBefore: number, lanes: ClaimLanes, deadBefore?: number): Promise<number[]> {
+  protected async claimWebhookDeliveryIds(
+    workerId: string,
+    limit: number,
+    now: number,
+    staleBefore: number,
+    lanes: ClaimLanes,
+    deadBefore?: number,
+  ): Promise<number[]> {
     const due = this.statements.prepare(WEBHOOK_LANE_CANDIDATES_SQL);
     const claim = this.statements.prepare(`UPDATE webhook_deliveries SET locked_by = ?, locked_at = ?
       WHERE id IN (SELECT value FROM json_each(?))`);
-    return this.raw.transaction(() => {
-      const candidates = due.all(JSON.stringify(fullLanes(lanes)), now, staleBefore, deadBefore ?? null, workerId, deadBefore ?? null, lanes.perLane, candidateLimit(lanes, limit)) as { id: number; lane: number }[];
-      const ids = fitToLanes(candidates, limit, lanes).map((c) => Number(c.id)).sort((a, b) => a - b);
-      if (ids.length > 0) claim.run(workerId, now, JSON.stringify(ids));
-      return ids;
-    }).immediate();
+    return this.raw
+      .transaction(() => {
+        const candidates = due.all(
+          JSON.stringify(fullLanes(lanes)),
+          now,
+          staleBefore,
+          deadBefore ?? null,
+          workerId,
+          deadBefore ?? null,
+          lanes.perLane,
+          candidateLimit(lanes, limit),
+        ) as { id: number; lane: number }[];
+        const ids = fitToLanes(candidates, limit, lanes)
+          .map((c) => Number(c.id))
+          .sort((a, b) => a - b);
+        if (ids.length > 0) claim.run(workerId, now, JSON.stringify(ids));
+        return ids;
+      })
+      .immediate();
   }
 }

@@ -44,7 +44,10 @@ export class WalGate {
   caughtUp = 0;
   gaveUp = 0;
 
-  constructor(private readonly checkpointer: WalGateCheckpointer, private readonly o: WalGateOptions = WAL_GATE_DEFAULTS) {
+  constructor(
+    private readonly checkpointer: WalGateCheckpointer,
+    private readonly o: WalGateOptions = WAL_GATE_DEFAULTS,
+  ) {
     this.now = o.now ?? Date.now;
   }
 
@@ -61,7 +64,10 @@ export class WalGate {
       do {
         const r = await this.checkpointer.checkpointNow();
         if (!r) break;
-        if (r.checkpointedFrames >= r.walFrames) { this.caughtUp++; return; }
+        if (r.checkpointedFrames >= r.walFrames) {
+          this.caughtUp++;
+          return;
+        }
       } while (this.now() < deadline);
       this.gaveUp++;
       this.openUntil = this.now() + this.o.backoffMs;

@@ -28,7 +28,16 @@ export class WalSync {
     if (this.next) return this.next; // a sync that starts after our commit is already queued
     if (!this.running) return this.start();
     // The running fsync may have started before our commit: wait for it, then one more.
-    this.next = this.running.then(() => { this.next = null; return this.start(); }, () => { this.next = null; return this.start(); });
+    this.next = this.running.then(
+      () => {
+        this.next = null;
+        return this.start();
+      },
+      () => {
+        this.next = null;
+        return this.start();
+      },
+    );
     return this.next;
   }
 
@@ -40,7 +49,9 @@ export class WalSync {
   }
 
   private start(): Promise<void> {
-    const run = this.flush().finally(() => { if (this.running === run) this.running = null; });
+    const run = this.flush().finally(() => {
+      if (this.running === run) this.running = null;
+    });
     this.running = run;
     return run;
   }
@@ -49,9 +60,15 @@ export class WalSync {
     if (!this.handle) {
       // First sync: the WAL exists now (a commit happened). Its directory entry must be durable too.
       this.handle = open(this.walPath, 'r');
-      this.handle.catch(() => { this.handle = null; });
+      this.handle.catch(() => {
+        this.handle = null;
+      });
       const dir = await open(dirname(this.walPath), 'r');
-      try { await dir.sync(); } finally { await dir.close(); }
+      try {
+        await dir.sync();
+      } finally {
+        await dir.close();
+      }
     }
     this.syncs++;
     await (await this.handle).datasync();
@@ -66,7 +83,11 @@ export class WalSync {
  */
 export class DurableSqliteDialect extends SqliteDialect {
   /** `gate`: asked before each use of the connection whether the WAL must be brought back to its start first (wal-gate.ts). */
-  constructor(private readonly database: BetterSqlite3.Database, private readonly wal: WalSync, private readonly gate: () => ConnectionGate | null = () => null) {
+  constructor(
+    private readonly database: BetterSqlite3.Database,
+    private readonly wal: WalSync,
+    private readonly gate: () => ConnectionGate | null = () => null,
+  ) {
     super({ database });
   }
 
@@ -113,8 +134,14 @@ function durableDriver(inner: Driver, db: BetterSqlite3.Database, wal: WalSync, 
       if (!catchingUp && g?.needed()) {
         catchingUp = (async () => {
           const held = await inner.acquireConnection();
-          try { await g.catchUp(); } finally { await inner.releaseConnection(held); }
-        })().finally(() => { catchingUp = null; });
+          try {
+            await g.catchUp();
+          } finally {
+            await inner.releaseConnection(held);
+          }
+        })().finally(() => {
+          catchingUp = null;
+        });
       }
       // Queued behind the catch-up like any other holder of the connection.
       return wrap(await inner.acquireConnection());
@@ -127,7 +154,9 @@ function durableDriver(inner: Driver, db: BetterSqlite3.Database, wal: WalSync, 
     // SQLite ends the transaction itself when a statement or the COMMIT fails with SQLITE_FULL
     // (or IOERR, NOMEM): a ROLLBACK then throws "no transaction is active", and Kysely would
     // report that instead of the error that mattered.
-    rollbackTransaction: async (c) => { if (db.inTransaction) await inner.rollbackTransaction(raw(c)); },
+    rollbackTransaction: async (c) => {
+      if (db.inTransaction) await inner.rollbackTransaction(raw(c));
+    },
     savepoint: (c, name, compile) => inner.savepoint!(raw(c), name, compile),
     rollbackToSavepoint: (c, name, compile) => inner.rollbackToSavepoint!(raw(c), name, compile),
     releaseSavepoint: (c, name, compile) => inner.releaseSavepoint!(raw(c), name, compile),
@@ -137,6 +166,9 @@ function durableDriver(inner: Driver, db: BetterSqlite3.Database, wal: WalSync, 
       await inner.releaseConnection(raw(c));
       if (mustSync) await wal.sync();
     },
-    destroy: async () => { await inner.destroy(); await wal.close(); },
+    destroy: async () => {
+      await inner.destroy();
+      await wal.close();
+    },
   };
 }

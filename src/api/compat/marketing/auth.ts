@@ -11,7 +11,11 @@ import { authenticate } from '../../../accept/authenticate.js';
 import { parseServerId } from '../../v2/auth.js';
 import { MarketingError } from './errors.js';
 
-export interface MarketingAuthDeps { store: Store; throttle: AuthThrottle; now: () => number }
+export interface MarketingAuthDeps {
+  store: Store;
+  throttle: AuthThrottle;
+  now: () => number;
+}
 
 /** The server each authenticated request acts for (set by the hook below; gone with the request). */
 const servers = new WeakMap<FastifyRequest, number>();

@@ -6,14 +6,19 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { fromSchemaError } from '../../v2/errors.js';
 
 export class MarketingError extends Error {
-  constructor(readonly status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 429 | 500, message: string) {
+  constructor(
+    readonly status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 429 | 500,
+    message: string,
+  ) {
     super(message);
     this.name = 'MarketingError';
   }
 }
 
 export const errorSchema = {
-  type: 'object', required: ['message'], additionalProperties: false,
+  type: 'object',
+  required: ['message'],
+  additionalProperties: false,
   properties: { message: { type: 'string', description: 'what went wrong, for a person' } },
 } as const;
 
@@ -22,17 +27,27 @@ export function withErrors<T extends Record<number, unknown>>(ok: T): T & Record
   return { ...ok, 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema, 429: errorSchema };
 }
 
-interface SchemaError { keyword: string; instancePath: string; params: Record<string, unknown>; message?: string }
+interface SchemaError {
+  keyword: string;
+  instancePath: string;
+  params: Record<string, unknown>;
+  message?: string;
+}
 
 /** Fastify's own refusals (validation, JSON syntax, content type, size) as a MarketingError; null for a fault of ours. */
 export function toMarketingError(err: FastifyError & { validationContext?: string }): MarketingError | null {
   if (err instanceof MarketingError) return err;
-  if (err.validation && err.validation.length > 0) return new MarketingError(400, fromSchemaError(err.validation[0] as SchemaError, err.validationContext).message);
+  if (err.validation && err.validation.length > 0)
+    return new MarketingError(400, fromSchemaError(err.validation[0] as SchemaError, err.validationContext).message);
   switch (err.code) {
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': return new MarketingError(415, 'send the body as application/json');
-    case 'FST_ERR_CTP_BODY_TOO_LARGE': return new MarketingError(413, err.message);
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY': return new MarketingError(400, 'the body is empty; send a JSON object');
-    case 'FST_ERR_CTP_INVALID_JSON_BODY': return new MarketingError(400, 'the body is not valid JSON');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new MarketingError(415, 'send the body as application/json');
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new MarketingError(413, err.message);
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new MarketingError(400, 'the body is empty; send a JSON object');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new MarketingError(400, 'the body is not valid JSON');
   }
   if (err.statusCode === 400) return new MarketingError(400, err.message);
   return null;

@@ -33,23 +33,29 @@ export interface MarketingDeps extends MarketingRouteDeps {
 }
 
 export function registerMarketingApi(app: FastifyInstance, deps: MarketingDeps): void {
-  app.register(async (m) => {
-    m.addHook('onRoute', requireXmlNames);
-    // Every answer, refusals included, in JSON or XML by Accept: handlers only ever answer JSON.
-    m.addHook('onSend', marketingAnswerFormat);
-    const routes = indexRoutes(m);
-    m.setErrorHandler(marketingErrorHandler);
-    // Unknown paths (404) and wrong methods (405 with Allow) answer in this API's error shape.
-    m.setNotFoundHandler((req, reply) => {
-      const allowed = routes.allowedMethods(pathOf(req.url));
-      if (allowed.length === 0) return sendMarketingError(reply, new MarketingError(404, `no route ${req.method} ${pathOf(req.url)}`));
-      return sendMarketingError(reply.header('allow', allowed.join(', ')), new MarketingError(405, `${pathOf(req.url)} does not take ${req.method}; it takes ${allowed.join(', ')}`));
-    });
-    m.addHook('onRequest', marketingAuth(deps));
-    registerListRoutes(m, deps);
-    registerListContactRoutes(m, deps);
-    registerContactRoutes(m, deps);
-    registerCustomFieldRoutes(m, deps);
-    registerListSendRoutes(m, deps);
-  }, { prefix: MARKETING_PREFIX });
+  app.register(
+    async (m) => {
+      m.addHook('onRoute', requireXmlNames);
+      // Every answer, refusals included, in JSON or XML by Accept: handlers only ever answer JSON.
+      m.addHook('onSend', marketingAnswerFormat);
+      const routes = indexRoutes(m);
+      m.setErrorHandler(marketingErrorHandler);
+      // Unknown paths (404) and wrong methods (405 with Allow) answer in this API's error shape.
+      m.setNotFoundHandler((req, reply) => {
+        const allowed = routes.allowedMethods(pathOf(req.url));
+        if (allowed.length === 0) return sendMarketingError(reply, new MarketingError(404, `no route ${req.method} ${pathOf(req.url)}`));
+        return sendMarketingError(
+          reply.header('allow', allowed.join(', ')),
+          new MarketingError(405, `${pathOf(req.url)} does not take ${req.method}; it takes ${allowed.join(', ')}`),
+        );
+      });
+      m.addHook('onRequest', marketingAuth(deps));
+      registerListRoutes(m, deps);
+      registerListContactRoutes(m, deps);
+      registerContactRoutes(m, deps);
+      registerCustomFieldRoutes(m, deps);
+      registerListSendRoutes(m, deps);
+    },
+    { prefix: MARKETING_PREFIX },
+  );
 }

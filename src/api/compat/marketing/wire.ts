@@ -22,41 +22,67 @@ export const MARKETING_SECURITY = [{ basic: [] as string[] }];
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 export const listSchema = {
-  type: 'object', required: ['listId', 'serverId', 'name', 'contactCount', 'createdOn', 'updatedOn'], additionalProperties: false,
+  type: 'object',
+  required: ['listId', 'serverId', 'name', 'contactCount', 'createdOn', 'updatedOn'],
+  additionalProperties: false,
   properties: {
-    listId: { type: 'integer' }, serverId: { type: 'integer' }, name: { type: 'string' },
+    listId: { type: 'integer' },
+    serverId: { type: 'integer' },
+    name: { type: 'string' },
     contactCount: { type: 'integer', description: 'contacts on the list' },
-    createdOn: { type: 'string', format: 'date-time' }, updatedOn: { type: 'string', format: 'date-time' },
+    createdOn: { type: 'string', format: 'date-time' },
+    updatedOn: { type: 'string', format: 'date-time' },
   },
 } as const;
 
 export const listToWire = (l: ContactList) => ({
-  listId: l.id, serverId: l.serverId, name: l.name, contactCount: l.contactCount, createdOn: iso(l.createdAt)!, updatedOn: iso(l.updatedAt)!,
+  listId: l.id,
+  serverId: l.serverId,
+  name: l.name,
+  contactCount: l.contactCount,
+  createdOn: iso(l.createdAt)!,
+  updatedOn: iso(l.updatedAt)!,
 });
 
 export const contactSchema = {
-  type: 'object', additionalProperties: false,
+  type: 'object',
+  additionalProperties: false,
   required: ['contactId', 'serverId', 'emailAddress', 'firstName', 'lastName', 'unsubscribed', 'unsubscribedOn', 'customFields', 'createdOn', 'updatedOn'],
   properties: {
-    contactId: { type: 'integer' }, serverId: { type: 'integer' },
+    contactId: { type: 'integer' },
+    serverId: { type: 'integer' },
     emailAddress: { type: 'string', description: 'lower-cased' },
-    firstName: { type: 'string', nullable: true }, lastName: { type: 'string', nullable: true },
-    unsubscribed: { type: 'boolean' }, unsubscribedOn: { type: 'string', format: 'date-time', nullable: true },
+    firstName: { type: 'string', nullable: true },
+    lastName: { type: 'string', nullable: true },
+    unsubscribed: { type: 'boolean' },
+    unsubscribedOn: { type: 'string', format: 'date-time', nullable: true },
     customFields: { type: 'object', additionalProperties: { type: 'string' }, description: 'values by custom field name' },
-    createdOn: { type: 'string', format: 'date-time' }, updatedOn: { type: 'string', format: 'date-time' },
+    createdOn: { type: 'string', format: 'date-time' },
+    updatedOn: { type: 'string', format: 'date-time' },
   },
 } as const;
 
 export const contactToWire = (c: Contact) => ({
-  contactId: c.id, serverId: c.serverId, emailAddress: c.email, firstName: c.firstName, lastName: c.lastName,
-  unsubscribed: c.unsubscribedAt !== null, unsubscribedOn: iso(c.unsubscribedAt), customFields: c.customFields,
-  createdOn: iso(c.createdAt)!, updatedOn: iso(c.updatedAt)!,
+  contactId: c.id,
+  serverId: c.serverId,
+  emailAddress: c.email,
+  firstName: c.firstName,
+  lastName: c.lastName,
+  unsubscribed: c.unsubscribedAt !== null,
+  unsubscribedOn: iso(c.unsubscribedAt),
+  customFields: c.customFields,
+  createdOn: iso(c.createdAt)!,
+  updatedOn: iso(c.updatedAt)!,
 });
 
 export const customFieldSchema = {
-  type: 'object', required: ['customFieldNameId', 'name', 'serverId', 'customFieldType'], additionalProperties: false,
+  type: 'object',
+  required: ['customFieldNameId', 'name', 'serverId', 'customFieldType'],
+  additionalProperties: false,
   properties: {
-    customFieldNameId: { type: 'integer' }, name: { type: 'string' }, serverId: { type: 'integer' },
+    customFieldNameId: { type: 'integer' },
+    name: { type: 'string' },
+    serverId: { type: 'integer' },
     customFieldType: { type: 'string', enum: ['String'] },
   },
 } as const;
@@ -69,7 +95,8 @@ export const noContent = { type: 'null', description: 'done; no body' } as const
 export const emailAddressProperty = { type: 'string', minLength: 1, maxLength: MAX_ADDRESS_LENGTH } as const;
 export const nameProperty = { type: 'string', maxLength: MAX_NAME_LENGTH, nullable: true } as const;
 export const customFieldsProperty = {
-  type: 'object', maxProperties: MAX_CUSTOM_FIELDS_PER_SERVER,
+  type: 'object',
+  maxProperties: MAX_CUSTOM_FIELDS_PER_SERVER,
   additionalProperties: { type: 'string', maxLength: MAX_CUSTOM_FIELD_VALUE_LENGTH },
   description: 'values by custom field name (the fields must exist: POST /customfields/{name})',
 } as const;

@@ -11,7 +11,10 @@ import { negotiate } from '../negotiate.js';
 import { buildXmlDocument, XSI_NAMESPACE, xmlText, type XmlTree } from '../xml-writer.js';
 
 /** The XML names of a route's success answer: the root element and, when the answer is an array, each item's. */
-export interface MarketingXmlNames { root: string; item?: string }
+export interface MarketingXmlNames {
+  root: string;
+  item?: string;
+}
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -80,7 +83,11 @@ export async function marketingAnswerFormat(req: FastifyRequest, reply: FastifyR
   const names = reply.statusCode >= 400 ? ERROR_XML : req.routeOptions.config.marketingXml;
   if (names === undefined) return payload;
   let body: unknown;
-  try { body = JSON.parse(payload); } catch { return payload; }
+  try {
+    body = JSON.parse(payload);
+  } catch {
+    return payload;
+  }
   reply.type(`${want.mediaType}; charset=utf-8`);
   return marketingXml(body, names);
 }

@@ -11,10 +11,26 @@ import type { V1Record } from './render.js';
 const HOUR_MS = 3_600_000;
 
 export const ACCOUNT_DATA_FIELDS = (idName: 'serverId' | 'accountId'): string[] => [
-  idName === 'accountId' ? 'AccountId' : 'ServerId', 'PlanBillingPeriodStart', 'PlanBillingPeriodEnd', 'BillingPeriodStart', 'BillingPeriodEnd',
-  'BillingPeriodMessageCount', 'BillingPeriodBandwidthCountInBytes', 'BillingPeriodBandwidthCountInGigabytes', 'BillingPeriodApiCount',
-  'ApiAllowance', 'MaxApiAllowance', 'MessageAllowance', 'MaxMessageAllowance', 'BandwidthAllowanceInBytes', 'MaxBandwidthAllowanceInBytes',
-  'BandwidthAllowanceInGigabytes', 'MaxBandwidthAllowanceInGigabytes', 'IsOverApiAllowance', 'IsOverBandwidthAllowance', 'IsOverMessageAllowance',
+  idName === 'accountId' ? 'AccountId' : 'ServerId',
+  'PlanBillingPeriodStart',
+  'PlanBillingPeriodEnd',
+  'BillingPeriodStart',
+  'BillingPeriodEnd',
+  'BillingPeriodMessageCount',
+  'BillingPeriodBandwidthCountInBytes',
+  'BillingPeriodBandwidthCountInGigabytes',
+  'BillingPeriodApiCount',
+  'ApiAllowance',
+  'MaxApiAllowance',
+  'MessageAllowance',
+  'MaxMessageAllowance',
+  'BandwidthAllowanceInBytes',
+  'MaxBandwidthAllowanceInBytes',
+  'BandwidthAllowanceInGigabytes',
+  'MaxBandwidthAllowanceInGigabytes',
+  'IsOverApiAllowance',
+  'IsOverBandwidthAllowance',
+  'IsOverMessageAllowance',
 ];
 
 export async function accountData(store: Store, serverId: number, idName: 'serverId' | 'accountId', timeZoneMinutes: number, now: number): Promise<V1Record> {
@@ -29,11 +45,25 @@ export async function accountData(store: Store, serverId: number, idName: 'serve
   const rows = await store.readReportRollups({ serverId, dim: '', dimValue: '', fromHour, toHour, grouping: { by: 'hour' } });
   const queued = rows.reduce((n, r) => n + r.counts.queued, 0);
   const values: V1Record = {
-    PlanBillingPeriodStart: start, PlanBillingPeriodEnd: end, BillingPeriodStart: start, BillingPeriodEnd: end,
-    BillingPeriodMessageCount: queued, BillingPeriodBandwidthCountInBytes: null, BillingPeriodBandwidthCountInGigabytes: null, BillingPeriodApiCount: null,
-    ApiAllowance: null, MaxApiAllowance: null, MessageAllowance: null, MaxMessageAllowance: null, BandwidthAllowanceInBytes: null,
-    MaxBandwidthAllowanceInBytes: null, BandwidthAllowanceInGigabytes: null, MaxBandwidthAllowanceInGigabytes: null,
-    IsOverApiAllowance: false, IsOverBandwidthAllowance: false, IsOverMessageAllowance: false,
+    PlanBillingPeriodStart: start,
+    PlanBillingPeriodEnd: end,
+    BillingPeriodStart: start,
+    BillingPeriodEnd: end,
+    BillingPeriodMessageCount: queued,
+    BillingPeriodBandwidthCountInBytes: null,
+    BillingPeriodBandwidthCountInGigabytes: null,
+    BillingPeriodApiCount: null,
+    ApiAllowance: null,
+    MaxApiAllowance: null,
+    MessageAllowance: null,
+    MaxMessageAllowance: null,
+    BandwidthAllowanceInBytes: null,
+    MaxBandwidthAllowanceInBytes: null,
+    BandwidthAllowanceInGigabytes: null,
+    MaxBandwidthAllowanceInGigabytes: null,
+    IsOverApiAllowance: false,
+    IsOverBandwidthAllowance: false,
+    IsOverMessageAllowance: false,
   };
   return { [idName === 'accountId' ? 'AccountId' : 'ServerId']: serverId, ...values };
 }

@@ -16,9 +16,17 @@ import { basicCredentials } from '../marketing/auth.js';
 import { V1Error } from './v1-error.js';
 import { queryParams, serverParam } from './params.js';
 
-export interface V1AuthDeps { store: Store; throttle: AuthThrottle; now: () => number }
+export interface V1AuthDeps {
+  store: Store;
+  throttle: AuthThrottle;
+  now: () => number;
+}
 
-export interface V1Caller { serverId: number; idName: 'serverId' | 'accountId'; params: Map<string, string> }
+export interface V1Caller {
+  serverId: number;
+  idName: 'serverId' | 'accountId';
+  params: Map<string, string>;
+}
 
 /** The server and parameters of each authenticated request (set by the hook below; gone with the request). */
 const callers = new WeakMap<FastifyRequest, V1Caller>();

@@ -33,7 +33,10 @@ export function v1ErrorHandler(now: () => number) {
   return (err: unknown, req: FastifyRequest, reply: FastifyReply): FastifyReply => {
     const known = toV1Error(err as FastifyError);
     if (known) {
-      reply.log.info({ event: 'legacy_v1.rejected', result: known.result, parameter: known.parameter, method: req.method, url: req.url.split('?')[0] }, known.message);
+      reply.log.info(
+        { event: 'legacy_v1.rejected', result: known.result, parameter: known.parameter, method: req.method, url: req.url.split('?')[0] },
+        known.message,
+      );
       return sendV1Error(req, reply, known, now());
     }
     reply.log.error({ err, event: 'legacy_v1.internal_error', method: req.method, url: req.url.split('?')[0] }, 'legacy v1 API request failed');

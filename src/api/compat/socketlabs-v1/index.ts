@@ -25,15 +25,18 @@ export interface LegacyV1Deps {
 }
 
 export function registerLegacyV1Api(app: FastifyInstance, deps: LegacyV1Deps): void {
-  app.register(async (v1) => {
-    v1.setErrorHandler(v1ErrorHandler(deps.now));
-    v1.setNotFoundHandler((req, reply) => sendV1Error(req, reply, new V1Error('NotFound', `no route ${req.method} ${req.url.split('?')[0]}`), deps.now()));
-    v1.removeAllContentTypeParsers();
-    v1.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: IGNORED_BODY_LIMIT }, (_req, _body, done) => done(null, undefined));
-    v1.register(async (routes) => {
-      routes.addHook('onRequest', legacyV1Auth(deps));
-      registerReportRoutes(routes, deps);
-      registerSuppressionRoutes(routes, deps);
-    });
-  }, { prefix: LEGACY_V1_PREFIX });
+  app.register(
+    async (v1) => {
+      v1.setErrorHandler(v1ErrorHandler(deps.now));
+      v1.setNotFoundHandler((req, reply) => sendV1Error(req, reply, new V1Error('NotFound', `no route ${req.method} ${req.url.split('?')[0]}`), deps.now()));
+      v1.removeAllContentTypeParsers();
+      v1.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: IGNORED_BODY_LIMIT }, (_req, _body, done) => done(null, undefined));
+      v1.register(async (routes) => {
+        routes.addHook('onRequest', legacyV1Auth(deps));
+        registerReportRoutes(routes, deps);
+        registerSuppressionRoutes(routes, deps);
+      });
+    },
+    { prefix: LEGACY_V1_PREFIX },
+  );
 }

@@ -25,27 +25,33 @@ export const COMMON_FIELDS = ['DateTime', 'MessageId', 'MailingId', 'ToAddress',
 
 export const LISTS: Record<V1ListMethod, ListSpec> = {
   messagesFailed: {
-    types: ['Failed'], fields: ['FailureType', 'FailureCode', 'Reason'],
-    values: (e) => (e.type === 'Failed' ? { FailureType: e.failureType, FailureCode: e.failureCode ?? null, Reason: e.reason } : {} as V1Record),
+    types: ['Failed'],
+    fields: ['FailureType', 'FailureCode', 'Reason'],
+    values: (e) => (e.type === 'Failed' ? { FailureType: e.failureType, FailureCode: e.failureCode ?? null, Reason: e.reason } : ({} as V1Record)),
   },
   // A Queued event has no failure; the fields are kept (null) because SocketLabs' records carry them.
   messagesQueued: {
-    types: ['Queued'], fields: ['MessageSize', 'FailureCode', 'Reason'],
+    types: ['Queued'],
+    fields: ['MessageSize', 'FailureCode', 'Reason'],
     values: (_e, row) => ({ MessageSize: row.message.sizeBytes, FailureCode: null, Reason: null }),
   },
   // Disposition 0: accepted by the receiving server (the only kind of processed message here).
   messagesProcessed: {
-    types: ['Delivered'], fields: ['Disposition', 'LocalIp', 'MessageSize', 'Response'],
-    values: (e, row) => (e.type === 'Delivered' ? { Disposition: 0, LocalIp: e.localIp ?? null, MessageSize: row.message.sizeBytes, Response: e.response } : {} as V1Record),
+    types: ['Delivered'],
+    fields: ['Disposition', 'LocalIp', 'MessageSize', 'Response'],
+    values: (e, row) =>
+      e.type === 'Delivered' ? { Disposition: 0, LocalIp: e.localIp ?? null, MessageSize: row.message.sizeBytes, Response: e.response } : ({} as V1Record),
   },
   messagesFblReported: {
-    types: ['Complaint'], fields: ['OriginalRecipient', 'Type', 'UserAgent'],
-    values: (e) => (e.type === 'Complaint' ? { OriginalRecipient: e.address, Type: e.fblType, UserAgent: e.userAgent ?? null } : {} as V1Record),
+    types: ['Complaint'],
+    fields: ['OriginalRecipient', 'Type', 'UserAgent'],
+    values: (e) => (e.type === 'Complaint' ? { OriginalRecipient: e.address, Type: e.fblType, UserAgent: e.userAgent ?? null } : ({} as V1Record)),
   },
   // EventType is the webhooks' TrackingType: 0 click, 1 open, 2 unsubscribe.
   messagesOpenClick: {
-    types: ['Tracking'], fields: ['OriginalRecipient', 'EventType'],
-    values: (e) => (e.type === 'Tracking' ? { OriginalRecipient: e.address, EventType: e.trackingType } : {} as V1Record),
+    types: ['Tracking'],
+    fields: ['OriginalRecipient', 'EventType'],
+    values: (e) => (e.type === 'Tracking' ? { OriginalRecipient: e.address, EventType: e.trackingType } : ({} as V1Record)),
   },
 };
 
@@ -57,8 +63,12 @@ export function columnsOf(method: V1ListMethod, idName: 'serverId' | 'accountId'
 }
 
 /** The record of one row, or an error when the row cannot be read (a producer's bug, reported, not fatal). */
-export function recordOf(method: V1ListMethod, row: EventReportRow, idName: 'serverId' | 'accountId', timeZoneMinutes: number):
-{ ok: true; record: V1Record } | { ok: false; error: string } {
+export function recordOf(
+  method: V1ListMethod,
+  row: EventReportRow,
+  idName: 'serverId' | 'accountId',
+  timeZoneMinutes: number,
+): { ok: true; record: V1Record } | { ok: false; error: string } {
   const mapped = fromEventRow({ event: row.event, message: row.message, recipient: row.recipient });
   if (!mapped.ok) return mapped;
   const e = mapped.event;
@@ -68,7 +78,10 @@ export function recordOf(method: V1ListMethod, row: EventReportRow, idName: 'ser
     record: {
       [idName === 'accountId' ? 'AccountId' : 'ServerId']: e.serverId,
       DateTime: e.occurredAt + timeZoneMinutes * 60_000,
-      MessageId: e.messageId ?? null, MailingId: e.mailingId ?? null, ToAddress: e.address, FromAddress: row.message.fromAddress,
+      MessageId: e.messageId ?? null,
+      MailingId: e.mailingId ?? null,
+      ToAddress: e.address,
+      FromAddress: row.message.fromAddress,
       ...LISTS[method].values(e, row),
     },
   };

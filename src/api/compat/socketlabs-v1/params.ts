@@ -49,7 +49,8 @@ export function outputOf(p: Map<string, string>): Output {
   if (format !== 'jsonp') return { format };
   const callback = p.get('callback');
   if (callback === undefined) throw new V1Error('InvalidParameter', 'type=JSONP needs a callback parameter (a JavaScript function name)', 'callback');
-  if (!CALLBACK.test(callback)) throw new V1Error('InvalidParameter', 'callback must be a JavaScript function name (letters, digits, _ and $, dotted)', 'callback');
+  if (!CALLBACK.test(callback))
+    throw new V1Error('InvalidParameter', 'callback must be a JavaScript function name (letters, digits, _ and $, dotted)', 'callback');
   return { format, callback };
 }
 
@@ -81,7 +82,10 @@ function wholeNumber(p: Map<string, string>, name: string, fallback: number, max
   return n;
 }
 
-export interface Page { count: number; index: number }
+export interface Page {
+  count: number;
+  index: number;
+}
 
 /** `count` (0-500, default 500) and `index` (0-based, default 0). */
 export function pageOf(p: Map<string, string>): Page {
@@ -96,7 +100,11 @@ export function timeZoneOf(p: Map<string, string>): number {
   const raw = p.get('timezone');
   if (raw === undefined) return 0;
   if (!/^[+-]?\d{1,4}$/.test(raw) || Math.abs(Number(raw)) > MAX_TIME_ZONE_MINUTES) {
-    throw new V1Error('InvalidParameter', `timeZone must be an offset from UTC in minutes between -${MAX_TIME_ZONE_MINUTES} and ${MAX_TIME_ZONE_MINUTES} (e.g. -360), got "${raw}"`, 'timeZone');
+    throw new V1Error(
+      'InvalidParameter',
+      `timeZone must be an offset from UTC in minutes between -${MAX_TIME_ZONE_MINUTES} and ${MAX_TIME_ZONE_MINUTES} (e.g. -360), got "${raw}"`,
+      'timeZone',
+    );
   }
   return Number(raw);
 }
@@ -104,7 +112,7 @@ export function timeZoneOf(p: Map<string, string>): number {
 /** A `yyyy-mm-dd hh:mm:ss` date (time 00:00:00 when left out) in the caller's zone, as epoch ms. */
 export function parseV1Date(raw: string, name: string, timeZoneMinutes: number): number {
   const m = DATE.exec(raw);
-  const [y, mo, d, h, mi, s] = m ? m.slice(1).map((v) => (v === undefined ? 0 : Number(v))) as [number, number, number, number, number, number] : [];
+  const [y, mo, d, h, mi, s] = m ? (m.slice(1).map((v) => (v === undefined ? 0 : Number(v))) as [number, number, number, number, number, number]) : [];
   const local = m ? Date.UTC(y!, mo! - 1, d!, h!, mi!, s!) : NaN;
   const back = new Date(local);
   if (!m || h! > 23 || mi! > 59 || s! > 59 || back.getUTCFullYear() !== y || back.getUTCMonth() !== mo! - 1 || back.getUTCDate() !== d) {
@@ -113,7 +121,10 @@ export function parseV1Date(raw: string, name: string, timeZoneMinutes: number):
   return local - timeZoneMinutes * 60_000;
 }
 
-export interface Range { startTime?: number; endTime?: number }
+export interface Range {
+  startTime?: number;
+  endTime?: number;
+}
 
 /**
  * `startDate` and `endDate` in the caller's zone. Both are included: the range ends after the

@@ -26,14 +26,20 @@ export function toXml(body: Record<string, unknown>): string {
 /** A JSON, JSONP or XML body and its content type. */
 export function renderObject(out: Output, body: Record<string, unknown>): { contentType: string; body: string } {
   switch (out.format) {
-    case 'xml': return { contentType: 'application/xml; charset=utf-8', body: toXml(body) };
+    case 'xml':
+      return { contentType: 'application/xml; charset=utf-8', body: toXml(body) };
     // The leading comment keeps a browser from reading the answer as anything but a script call.
-    case 'jsonp': return { contentType: 'application/javascript; charset=utf-8', body: `/**/${out.callback}(${JSON.stringify(body)});` };
-    default: return { contentType: 'application/json; charset=utf-8', body: JSON.stringify(body) };
+    case 'jsonp':
+      return { contentType: 'application/javascript; charset=utf-8', body: `/**/${out.callback}(${JSON.stringify(body)});` };
+    default:
+      return { contentType: 'application/json; charset=utf-8', body: JSON.stringify(body) };
   }
 }
 
 /** A record's cells for the CSV writer: numbers and booleans as text, null as an empty cell. */
 export function csvCells(columns: readonly string[], r: V1Record): (string | null)[] {
-  return columns.map((c) => { const v = r[c]; return v === null || v === undefined ? null : String(v); });
+  return columns.map((c) => {
+    const v = r[c];
+    return v === null || v === undefined ? null : String(v);
+  });
 }

@@ -22,7 +22,11 @@ export function registerReportRoutes(scope: FastifyInstance, deps: { store: Stor
     const out = outputOf(params);
     const object = await accountData(deps.store, serverId, idName, timeZoneOf(params), deps.now());
     return sendV1(req, reply, out, {
-      body: { timestamp: deps.now(), object }, columns: ACCOUNT_DATA_FIELDS(idName), records: [object], serverId, filename: `accountData-${serverId}.csv`,
+      body: { timestamp: deps.now(), object },
+      columns: ACCOUNT_DATA_FIELDS(idName),
+      records: [object],
+      serverId,
+      filename: `accountData-${serverId}.csv`,
     });
   });
 }
@@ -45,10 +49,16 @@ function registerList(scope: FastifyInstance, deps: { store: Store; now: () => n
     }
     return sendV1(req, reply, out, {
       body: {
-        timestamp: deps.now(), totalCount: total, totalPages: page.count === 0 ? 0 : Math.ceil(total / page.count),
-        count: records.length, collection: records,
+        timestamp: deps.now(),
+        totalCount: total,
+        totalPages: page.count === 0 ? 0 : Math.ceil(total / page.count),
+        count: records.length,
+        collection: records,
       },
-      columns: columnsOf(method, idName), records, serverId, filename: `${method}-${serverId}.csv`,
+      columns: columnsOf(method, idName),
+      records,
+      serverId,
+      filename: `${method}-${serverId}.csv`,
     });
   });
 }

@@ -16,14 +16,22 @@ import { sendV1 } from './respond.js';
 import { suppressionDoc } from './openapi.js';
 import type { V1Record } from './render.js';
 
-const fieldsOf = (idName: 'serverId' | 'accountId') =>
-  [idName === 'accountId' ? 'AccountId' : 'ServerId', 'EmailAddress', 'Suppressed', 'Reason', 'Detail', 'DateTime', 'Removed'];
+const fieldsOf = (idName: 'serverId' | 'accountId') => [
+  idName === 'accountId' ? 'AccountId' : 'ServerId',
+  'EmailAddress',
+  'Suppressed',
+  'Reason',
+  'Detail',
+  'DateTime',
+  'Removed',
+];
 
 /** The emailAddress parameter: required and an address, or the request is refused before anything is written. */
 function addressOf(params: Map<string, string>): string {
   const raw = params.get('emailaddress');
   if (raw === undefined) throw new V1Error('InvalidParameter', 'emailAddress is required', 'emailAddress');
-  if (raw.length > MAX_ADDRESS_LENGTH || !isValidEmailAddress(raw)) throw new V1Error('InvalidParameter', `emailAddress is not a valid email address: "${raw}"`, 'emailAddress');
+  if (raw.length > MAX_ADDRESS_LENGTH || !isValidEmailAddress(raw))
+    throw new V1Error('InvalidParameter', `emailAddress is not a valid email address: "${raw}"`, 'emailAddress');
   return raw;
 }
 
@@ -33,12 +41,22 @@ export function registerSuppressionRoutes(scope: FastifyInstance, deps: { store:
     const { serverId, idName, params } = callerOf(req);
     const offset = timeZoneOf(params) * 60_000;
     const object: V1Record = {
-      [idName === 'accountId' ? 'AccountId' : 'ServerId']: serverId, EmailAddress: suppressionKey(address), Suppressed: found !== undefined,
-      Reason: found?.reason ?? null, Detail: found?.detail ?? null, DateTime: found ? found.updatedAt + offset : null,
+      [idName === 'accountId' ? 'AccountId' : 'ServerId']: serverId,
+      EmailAddress: suppressionKey(address),
+      Suppressed: found !== undefined,
+      Reason: found?.reason ?? null,
+      Detail: found?.detail ?? null,
+      DateTime: found ? found.updatedAt + offset : null,
       ...(removed === undefined ? {} : { Removed: removed }),
     };
     const columns = fieldsOf(idName).filter((c) => c in object);
-    return sendV1(req, reply, outputOf(params), { body: { timestamp: deps.now(), object }, columns, records: [object], serverId, filename: `suppressions-${serverId}.csv` });
+    return sendV1(req, reply, outputOf(params), {
+      body: { timestamp: deps.now(), object },
+      columns,
+      records: [object],
+      serverId,
+      filename: `suppressions-${serverId}.csv`,
+    });
   }
   /** Every parameter checked before the store is touched. */
   function checked(req: FastifyRequest): { serverId: number; address: string } {

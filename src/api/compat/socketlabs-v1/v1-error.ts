@@ -14,10 +14,15 @@ export const V1_RESULTS = {
 export type V1Result = keyof typeof V1_RESULTS;
 
 export class V1Error extends Error {
-  constructor(readonly result: V1Result, message: string, readonly parameter?: string) {
+  constructor(
+    readonly result: V1Result,
+    message: string,
+    readonly parameter?: string,
+  ) {
     super(message);
     this.name = 'V1Error';
   }
-  get status(): number { return V1_RESULTS[this.result]; }
+  get status(): number {
+    return V1_RESULTS[this.result];
+  }
 }
-

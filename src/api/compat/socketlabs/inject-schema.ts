@@ -7,12 +7,17 @@
  */
 import { MESSAGE_ERROR_CODES, POST_ERROR_CODES } from '../../../core/injection-codes.js';
 import {
-  MAX_IDEMPOTENCY_KEY_LENGTH, MAX_MESSAGES_PER_REQUEST, MAX_METADATA_AND_TAGS_BYTES, MAX_RECIPIENTS_PER_MESSAGE, MAX_REQUEST_BODY_BYTES,
+  MAX_IDEMPOTENCY_KEY_LENGTH,
+  MAX_MESSAGES_PER_REQUEST,
+  MAX_METADATA_AND_TAGS_BYTES,
+  MAX_RECIPIENTS_PER_MESSAGE,
+  MAX_REQUEST_BODY_BYTES,
 } from '../../../core/limits.js';
 import { ERROR_DETAIL_HEADER } from './respond.js';
 
 const address = {
-  type: 'object', required: ['EmailAddress'],
+  type: 'object',
+  required: ['EmailAddress'],
   description: 'An address. A bare string ("user@example.com") is accepted in To, Cc and Bcc too.',
   properties: {
     EmailAddress: { type: 'string', example: 'bob@example.com', description: 'may hold %%merge%% fields' },
@@ -21,11 +26,13 @@ const address = {
 } as const;
 const addressList = { type: 'array', nullable: true, items: address } as const;
 const nameValue = {
-  type: 'object', required: ['Name', 'Value'],
+  type: 'object',
+  required: ['Name', 'Value'],
   properties: { Name: { type: 'string' }, Value: { type: 'string' } },
 } as const;
 const mergeRow = {
-  type: 'object', required: ['Field', 'Value'],
+  type: 'object',
+  required: ['Field', 'Value'],
   properties: { Field: { type: 'string', example: 'DeliveryAddress' }, Value: { type: 'string', description: 'must be a string' } },
 } as const;
 
@@ -33,7 +40,10 @@ const message = {
   type: 'object',
   description: 'One message. Required: From, Subject, To (or MergeData.PerMessage rows with DeliveryAddress) and a body (TextBody, HtmlBody or ApiTemplate).',
   properties: {
-    To: { ...addressList, description: `recipients; to+cc+bcc at most ${MAX_RECIPIENTS_PER_MESSAGE}. For a merge, usually the placeholder {"EmailAddress":"%%DeliveryAddress%%","FriendlyName":"%%RecipientName%%"}` },
+    To: {
+      ...addressList,
+      description: `recipients; to+cc+bcc at most ${MAX_RECIPIENTS_PER_MESSAGE}. For a merge, usually the placeholder {"EmailAddress":"%%DeliveryAddress%%","FriendlyName":"%%RecipientName%%"}`,
+    },
     Cc: addressList,
     Bcc: addressList,
     From: address,
@@ -42,15 +52,21 @@ const message = {
     TextBody: { type: 'string', nullable: true },
     HtmlBody: { type: 'string', nullable: true },
     AmpBody: { type: 'string', nullable: true, description: 'AMP4Email part; needs HtmlBody or TextBody too' },
-    ApiTemplate: { oneOf: [{ type: 'integer' }, { type: 'string', pattern: '^[0-9]+$' }], nullable: true, description: 'id of a stored template; number or numeric string' },
+    ApiTemplate: {
+      oneOf: [{ type: 'integer' }, { type: 'string', pattern: '^[0-9]+$' }],
+      nullable: true,
+      description: 'id of a stored template; number or numeric string',
+    },
     MessageId: { type: 'string', nullable: true, description: 'your id for the message, echoed in events' },
     MailingId: { type: 'string', nullable: true, description: 'campaign id, echoed in events' },
     Charset: { type: 'string', nullable: true, description: 'default UTF-8 (also spelt CharSet or charSet)' },
     CustomHeaders: { type: 'array', nullable: true, items: nameValue },
     Attachments: {
-      type: 'array', nullable: true,
+      type: 'array',
+      nullable: true,
       items: {
-        type: 'object', required: ['Name', 'Content', 'ContentType'],
+        type: 'object',
+        required: ['Name', 'Content', 'ContentType'],
         properties: {
           Name: { type: 'string', example: 'report.pdf' },
           Content: { type: 'string', format: 'byte', description: 'base64' },
@@ -61,15 +77,18 @@ const message = {
       },
     },
     MergeData: {
-      type: 'object', nullable: true,
-      description: 'Mail merge: each PerMessage row is one outgoing message to its DeliveryAddress; %%Field%% placeholders are replaced anywhere in the message. Global rows apply to every message.',
+      type: 'object',
+      nullable: true,
+      description:
+        'Mail merge: each PerMessage row is one outgoing message to its DeliveryAddress; %%Field%% placeholders are replaced anywhere in the message. Global rows apply to every message.',
       properties: {
         PerMessage: { type: 'array', items: { type: 'array', items: mergeRow } },
         Global: { type: 'array', items: mergeRow },
       },
     },
     Metadata: {
-      type: 'array', nullable: true,
+      type: 'array',
+      nullable: true,
       items: { type: 'object', required: ['Key', 'Value'], properties: { Key: { type: 'string' }, Value: { type: 'string' } } },
       description: `echoed in events as Data.Meta; with Tags at most ${MAX_METADATA_AND_TAGS_BYTES} bytes`,
     },
@@ -80,11 +99,11 @@ const message = {
 export const injectRequestSchema = {
   type: 'object',
   description: [
-    'SocketLabs\' Injection API request. Property names are matched **case-insensitively** at every level',
+    "SocketLabs' Injection API request. Property names are matched **case-insensitively** at every level",
     '(`serverId`, `ServerId`, `Charset`/`CharSet`/`charSet`, `CC`/`Cc` all work); `null` means absent.',
     'Authenticate with `Authorization: Bearer <injection key>`, or with `ServerId` and `ApiKey` in the body',
     '(an empty `ApiKey` is ignored when the header is sent). The same body is accepted as XML',
-    '(`Content-Type: application/xml`, SocketLabs\' `<PostBody>` serialization).',
+    "(`Content-Type: application/xml`, SocketLabs' `<PostBody>` serialization).",
     `At most ${MAX_MESSAGES_PER_REQUEST} messages and ${MAX_REQUEST_BODY_BYTES} bytes per request.`,
   ].join(' '),
   required: ['ServerId', 'Messages'],
@@ -96,22 +115,26 @@ export const injectRequestSchema = {
 } as const;
 
 export const injectResponseSchema = {
-  type: 'object', required: ['ErrorCode', 'MessageResults', 'TransactionReceipt'],
+  type: 'object',
+  required: ['ErrorCode', 'MessageResults', 'TransactionReceipt'],
   additionalProperties: false,
   description: `Always exactly these three properties (SocketLabs' clients reject others). When ErrorCode is not Success, the ${ERROR_DETAIL_HEADER} header says why.`,
   properties: {
-    ErrorCode: { type: 'string', enum: [...POST_ERROR_CODES], description: 'the request\'s result' },
+    ErrorCode: { type: 'string', enum: [...POST_ERROR_CODES], description: "the request's result" },
     MessageResults: {
-      type: 'array', description: 'only the messages that failed or had refused recipients',
+      type: 'array',
+      description: 'only the messages that failed or had refused recipients',
       items: {
-        type: 'object', required: ['Index', 'ErrorCode', 'AddressResults'],
+        type: 'object',
+        required: ['Index', 'ErrorCode', 'AddressResults'],
         properties: {
           Index: { type: 'integer', description: 'position in Messages' },
           ErrorCode: { type: 'string', enum: [...MESSAGE_ERROR_CODES] },
           AddressResults: {
             type: 'array',
             items: {
-              type: 'object', required: ['EmailAddress', 'Accepted', 'ErrorCode'],
+              type: 'object',
+              required: ['EmailAddress', 'Accepted', 'ErrorCode'],
               properties: { EmailAddress: { type: 'string' }, Accepted: { type: 'boolean' }, ErrorCode: { type: 'string', enum: ['InvalidAddress'] } },
             },
           },
@@ -127,7 +150,7 @@ const detailHeader = { [ERROR_DETAIL_HEADER]: { type: 'string', description: 'wh
 /** JSON, or XML (`<PostResponse>`, same names) when Accept prefers it or the body was XML: see api/compat/negotiate.ts. */
 const answerContent = {
   'application/json': { schema: injectResponseSchema },
-  'application/xml': { schema: { type: 'object', description: 'the same answer as SocketLabs\' XML <PostResponse>; see the JSON form' } },
+  'application/xml': { schema: { type: 'object', description: "the same answer as SocketLabs' XML <PostResponse>; see the JSON form" } },
 };
 
 /**
@@ -136,20 +159,25 @@ const answerContent = {
  */
 export const injectDocumentation = {
   summary: 'Send messages (SocketLabs Injection API)',
-  description: 'Wire-compatible with SocketLabs\' Injection API v1: point a SocketLabs client library at this URL. Every application-level outcome, refusals included, is answered with HTTP 200 and an ErrorCode.',
+  description:
+    "Wire-compatible with SocketLabs' Injection API v1: point a SocketLabs client library at this URL. Every application-level outcome, refusals included, is answered with HTTP 200 and an ErrorCode.",
   tags: ['injection'],
   operationId: 'injectEmail',
   security: [{ bearer: [] }, {}],
   headers: {
     type: 'object',
     properties: {
-      'idempotency-key': { type: 'string', maxLength: MAX_IDEMPOTENCY_KEY_LENGTH, description: 'printable ASCII; a retry with the same key and body within 24 h gets the first answer again' },
+      'idempotency-key': {
+        type: 'string',
+        maxLength: MAX_IDEMPOTENCY_KEY_LENGTH,
+        description: 'printable ASCII; a retry with the same key and body within 24 h gets the first answer again',
+      },
     },
   },
   body: {
     content: {
       'application/json': { schema: injectRequestSchema },
-      'application/xml': { schema: { type: 'object', description: 'the same request as SocketLabs\' XML <PostBody>; see the JSON form' } },
+      'application/xml': { schema: { type: 'object', description: "the same request as SocketLabs' XML <PostBody>; see the JSON form" } },
     },
   },
   response: {

@@ -15,8 +15,11 @@ export function injectionResponse(code: PostErrorCode, results: MessageResult[] 
 export function sendError(reply: FastifyReply, code: PostErrorCode, detail: string, status = 200): FastifyReply {
   const receipt = newId();
   reply.log.info({ event: 'injection.rejected', errorCode: code, detail, receipt }, 'injection request rejected');
-  return reply.code(status).header(ERROR_DETAIL_HEADER, headerSafe(detail))
-    .type('application/json; charset=utf-8').send(JSON.stringify(injectionResponse(code, [], receipt)));
+  return reply
+    .code(status)
+    .header(ERROR_DETAIL_HEADER, headerSafe(detail))
+    .type('application/json; charset=utf-8')
+    .send(JSON.stringify(injectionResponse(code, [], receipt)));
 }
 
 /** Header values must be one line of Latin-1; the detail may quote user input. */

@@ -15,17 +15,25 @@ export function injectionResponseXml(r: InjectionResponse): string {
     '@_xmlns:xsi': XSI_NAMESPACE,
     '@_xmlns:xsd': XSD_NAMESPACE,
     ErrorCode: xmlText(r.ErrorCode),
-    MessageResults: r.MessageResults.length === 0 ? '' : {
-      MessageResult: r.MessageResults.map((m) => ({
-        Index: xmlText(m.Index),
-        ErrorCode: xmlText(m.ErrorCode),
-        AddressResults: m.AddressResults.length === 0 ? '' : {
-          AddressResult: m.AddressResults.map((a) => ({
-            EmailAddress: xmlText(a.EmailAddress), Accepted: xmlText(a.Accepted), ErrorCode: xmlText(a.ErrorCode),
-          })),
-        },
-      })),
-    },
+    MessageResults:
+      r.MessageResults.length === 0
+        ? ''
+        : {
+            MessageResult: r.MessageResults.map((m) => ({
+              Index: xmlText(m.Index),
+              ErrorCode: xmlText(m.ErrorCode),
+              AddressResults:
+                m.AddressResults.length === 0
+                  ? ''
+                  : {
+                      AddressResult: m.AddressResults.map((a) => ({
+                        EmailAddress: xmlText(a.EmailAddress),
+                        Accepted: xmlText(a.Accepted),
+                        ErrorCode: xmlText(a.ErrorCode),
+                      })),
+                    },
+            })),
+          },
   };
   if (r.TransactionReceipt !== null) root.TransactionReceipt = xmlText(r.TransactionReceipt);
   return buildXmlDocument({ PostResponse: root });
@@ -42,7 +50,11 @@ export async function injectionAnswerFormat(req: FastifyRequest, reply: FastifyR
   const want = negotiate(req.headers.accept, req.headers['content-type']);
   if (want.format === 'json' || typeof payload !== 'string') return payload;
   let body: unknown;
-  try { body = JSON.parse(payload); } catch { return payload; }
+  try {
+    body = JSON.parse(payload);
+  } catch {
+    return payload;
+  }
   if (!isInjectionResponse(body)) return payload;
   reply.type(`${want.mediaType}; charset=utf-8`);
   return injectionResponseXml(body);

@@ -31,7 +31,11 @@ function shapeOfProperty(name: string): Shape {
 
 /** fast-xml-parser's preserveOrder node: `{ tag: children, ':@'?: attributes }` or a text/CDATA node. */
 type PNode = Record<string, unknown>;
-interface Element { name: string; children: PNode[]; attrs: Record<string, unknown> | undefined }
+interface Element {
+  name: string;
+  children: PNode[];
+  attrs: Record<string, unknown> | undefined;
+}
 
 class ShapeError extends Error {}
 
@@ -52,8 +56,7 @@ const parser = new XMLParser({
 const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 
 function isXmlChar(cp: number): boolean {
-  return cp === 0x9 || cp === 0xa || cp === 0xd || (cp >= 0x20 && cp <= 0xd7ff)
-    || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
+  return cp === 0x9 || cp === 0xa || cp === 0xd || (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
 }
 
 /** One pass, so `&amp;lt;` gives `&lt;`, never `<`. Anything else after `&` is not well-formed XML. */
@@ -164,7 +167,12 @@ export function parsePostBodyXml(xml: string): XmlParseResult {
     const top = nodes.map(asElement).filter((e): e is Element => e !== null);
     // The validator lets through several top-level elements and text after `<Root/>`; XML allows
     // exactly one element and nothing but whitespace around it.
-    if (nodes.some((n) => { const t = textOf(n); return t !== null && !WHITESPACE.test(t); })) {
+    if (
+      nodes.some((n) => {
+        const t = textOf(n);
+        return t !== null && !WHITESPACE.test(t);
+      })
+    ) {
       return { ok: false, reason: 'text outside the root element' };
     }
     if (top.length !== 1) return { ok: false, reason: `expected one root element, found ${top.length}` };

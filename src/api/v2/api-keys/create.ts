@@ -27,27 +27,46 @@ const serverScopeSchema = {
  */
 export function registerCreate(scope: FastifyInstance, space: KeySpace, fixedScope: 'account' | null): void {
   const properties = fixedScope ? { name: keyNameSchema } : { name: keyNameSchema, scope: serverScopeSchema };
-  scope.post<{ Body: { name: string; scope?: string | string[] } }>(space.path, {
-    bodyLimit: MAX_V2_BODY_BYTES,
-    schema: {
-      summary: `Create one of the ${space.tag}`, tags: ['api-keys'],
-      params: paramsSchema(space, false), querystring: noQuery,
-      body: { type: 'object', additionalProperties: false, required: Object.keys(properties), properties },
-      response: withErrors({ 201: dataResponse(keyWithSecretSchema) }),
+  scope.post<{ Body: { name: string; scope?: string | string[] } }>(
+    space.path,
+    {
+      bodyLimit: MAX_V2_BODY_BYTES,
+      schema: {
+        summary: `Create one of the ${space.tag}`,
+        tags: ['api-keys'],
+        params: paramsSchema(space, false),
+        querystring: noQuery,
+        body: { type: 'object', additionalProperties: false, required: Object.keys(properties), properties },
+        response: withErrors({ 201: dataResponse(keyWithSecretSchema) }),
+      },
     },
-  }, async (req, reply) => {
-    space.authorize(req);
-    const owner = space.ownerOf(req);
-    const keyScope: ApiKeyScope | null = fixedScope ?? serverScopeOf(req.body.scope!);
-    if (keyScope === null) {
-      throw new ApiError('validation_failed', `scope must be one of: ${SERVER_KEY_SCOPES.join(', ')} (both permissions may also be sent as ["injection", "management"])`, 'scope');
-    }
-    const key = generateApiKey();
-    const rec = await space.store.createApiKey({
-      ...('serverId' in owner ? { serverId: owner.serverId } : { serverId: null, accountId: owner.accountId }),
-      scope: keyScope, name: req.body.name.trim(), publicId: key.publicId, secretHash: key.secretHash,
-    }, space.now());
-    req.log.info({ event: 'api_key.created', keyId: rec.publicId, scope: rec.scope, serverId: rec.serverId, accountId: rec.accountId, by: principalOf(req).publicId }, 'API key created');
-    return reply.code(201).send({ data: { ...toWire(rec), apiKey: key.key } });
-  });
+    async (req, reply) => {
+      space.authorize(req);
+      const owner = space.ownerOf(req);
+      const keyScope: ApiKeyScope | null = fixedScope ?? serverScopeOf(req.body.scope!);
+      if (keyScope === null) {
+        throw new ApiError(
+          'validation_failed',
+          `scope must be one of: ${SERVER_KEY_SCOPES.join(', ')} (both permissions may also be sent as ["injection", "management"])`,
+          'scope',
+        );
+      }
+      const key = generateApiKey();
+      const rec = await space.store.createApiKey(
+        {
+          ...('serverId' in owner ? { serverId: owner.serverId } : { serverId: null, accountId: owner.accountId }),
+          scope: keyScope,
+          name: req.body.name.trim(),
+          publicId: key.publicId,
+          secretHash: key.secretHash,
+        },
+        space.now(),
+      );
+      req.log.info(
+        { event: 'api_key.created', keyId: rec.publicId, scope: rec.scope, serverId: rec.serverId, accountId: rec.accountId, by: principalOf(req).publicId },
+        'API key created',
+      );
+      return reply.code(201).send({ data: { ...toWire(rec), apiKey: key.key } });
+    },
+  );
 }

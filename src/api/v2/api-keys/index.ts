@@ -9,7 +9,10 @@ import { registerRevoke } from './revoke.js';
 import { registerRotate } from './rotate.js';
 import type { KeySpace } from './wire.js';
 
-export interface KeyRouteDeps { store: Store; now: () => number }
+export interface KeyRouteDeps {
+  store: Store;
+  now: () => number;
+}
 
 /**
  * /servers/:serverId/api-keys: the server's keys (injection, management or both), inside the
@@ -17,7 +20,10 @@ export interface KeyRouteDeps { store: Store; now: () => number }
  */
 export function registerServerKeyRoutes(scope: FastifyInstance, deps: KeyRouteDeps): void {
   const space: KeySpace = {
-    ...deps, path: '/api-keys', tag: 'server API keys', describe: 'the server',
+    ...deps,
+    path: '/api-keys',
+    tag: 'server API keys',
+    describe: 'the server',
     params: { serverId: serverIdParams.properties.serverId },
     ownerOf: (req) => ({ serverId: Number((req.params as { serverId: string }).serverId) }),
     authorize: () => undefined,
@@ -32,10 +38,15 @@ export function registerServerKeyRoutes(scope: FastifyInstance, deps: KeyRouteDe
 /** /account/api-keys: the account keys of the caller's account; account keys only (managerAuth scope). */
 export function registerAccountKeyRoutes(scope: FastifyInstance, deps: KeyRouteDeps): void {
   const space: KeySpace = {
-    ...deps, path: '/account/api-keys', tag: 'account API keys', describe: 'the account',
+    ...deps,
+    path: '/account/api-keys',
+    tag: 'account API keys',
+    describe: 'the account',
     params: {},
     ownerOf: (req) => ({ accountId: principalOf(req).accountId }),
-    authorize: (req) => { requireAccountKey(req, 'managing account keys'); },
+    authorize: (req) => {
+      requireAccountKey(req, 'managing account keys');
+    },
   };
   registerList(scope, space);
   registerGet(scope, space);

@@ -10,17 +10,23 @@ import { keyOf, keySchema, paramsSchema, toWire, type KeySpace } from './wire.js
  * request may revoke itself.
  */
 export function registerRevoke(scope: FastifyInstance, space: KeySpace): void {
-  scope.delete<{ Params: { keyId: string } }>(`${space.path}/:keyId`, {
-    schema: {
-      summary: `Revoke one of the ${space.tag}`, tags: ['api-keys'],
-      params: paramsSchema(space, true), querystring: noQuery,
-      response: withErrors({ 200: dataResponse(keySchema) }),
+  scope.delete<{ Params: { keyId: string } }>(
+    `${space.path}/:keyId`,
+    {
+      schema: {
+        summary: `Revoke one of the ${space.tag}`,
+        tags: ['api-keys'],
+        params: paramsSchema(space, true),
+        querystring: noQuery,
+        response: withErrors({ 200: dataResponse(keySchema) }),
+      },
     },
-  }, async (req) => {
-    space.authorize(req);
-    const current = await keyOf(space, req, req.params.keyId);
-    const revoked = await space.store.revokeApiKeyOf(space.ownerOf(req), current.publicId, space.now());
-    req.log.info({ event: 'api_key.revoked', keyId: current.publicId, by: principalOf(req).publicId }, 'API key revoked');
-    return { data: toWire(revoked ?? current) };
-  });
+    async (req) => {
+      space.authorize(req);
+      const current = await keyOf(space, req, req.params.keyId);
+      const revoked = await space.store.revokeApiKeyOf(space.ownerOf(req), current.publicId, space.now());
+      req.log.info({ event: 'api_key.revoked', keyId: current.publicId, by: principalOf(req).publicId }, 'API key revoked');
+      return { data: toWire(revoked ?? current) };
+    },
+  );
 }

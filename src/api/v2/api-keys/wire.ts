@@ -5,15 +5,24 @@ import { ApiError } from '../errors.js';
 
 /** A key as the API shows it: never its secret or its hash. keyId is the 20-character public id. */
 export const toWire = (k: ApiKeyRecord) => ({
-  keyId: k.publicId, name: k.name, scope: k.scope, serverId: k.serverId, accountId: k.accountId,
-  status: k.revokedAt === null ? 'active' as const : 'revoked' as const,
-  createdOn: new Date(k.createdAt).toISOString(), revokedOn: k.revokedAt === null ? null : new Date(k.revokedAt).toISOString(),
+  keyId: k.publicId,
+  name: k.name,
+  scope: k.scope,
+  serverId: k.serverId,
+  accountId: k.accountId,
+  status: k.revokedAt === null ? ('active' as const) : ('revoked' as const),
+  createdOn: new Date(k.createdAt).toISOString(),
+  revokedOn: k.revokedAt === null ? null : new Date(k.revokedAt).toISOString(),
 });
 
 const keyProperties = {
   keyId: { type: 'string', description: 'the public id: the 20 characters before the dot' },
   name: { type: 'string' },
-  scope: { type: 'string', enum: [...API_KEY_SCOPES], description: 'a server key\'s permissions (injection, management, or both: injection,management), or account' },
+  scope: {
+    type: 'string',
+    enum: [...API_KEY_SCOPES],
+    description: "a server key's permissions (injection, management, or both: injection,management), or account",
+  },
   serverId: { type: ['integer', 'null'], description: 'null for account keys' },
   accountId: { type: 'integer' },
   status: { type: 'string', enum: ['active', 'revoked'] },
@@ -23,7 +32,8 @@ const keyProperties = {
 export const keySchema = { type: 'object', required: Object.keys(keyProperties), properties: keyProperties } as const;
 /** The key plus its plaintext: create and rotate only, the one time it is shown. */
 export const keyWithSecretSchema = {
-  type: 'object', required: [...Object.keys(keyProperties), 'apiKey'],
+  type: 'object',
+  required: [...Object.keys(keyProperties), 'apiKey'],
   properties: { ...keyProperties, apiKey: { type: 'string', description: 'the whole key (61 characters); shown only now, stored hashed' } },
 } as const;
 

@@ -5,11 +5,17 @@ import { routeOf, routeParams, routeSchema, routeToWire, type InboundRouteDeps, 
 
 /** GET /servers/:serverId/inbound-routes/:routeId — one route. */
 export function registerGet(scope: FastifyInstance, deps: InboundRouteDeps): void {
-  scope.get<{ Params: RouteParams }>('/inbound-routes/:routeId', {
-    schema: {
-      summary: 'Get an inbound route', tags: ['inbound'],
-      params: routeParams, querystring: noQuery,
-      response: withErrors({ 200: dataResponse(routeSchema) }),
+  scope.get<{ Params: RouteParams }>(
+    '/inbound-routes/:routeId',
+    {
+      schema: {
+        summary: 'Get an inbound route',
+        tags: ['inbound'],
+        params: routeParams,
+        querystring: noQuery,
+        response: withErrors({ 200: dataResponse(routeSchema) }),
+      },
     },
-  }, async (req) => ({ data: routeToWire(await routeOf(deps.store, req.params)) }));
+    async (req) => ({ data: routeToWire(await routeOf(deps.store, req.params)) }),
+  );
 }

@@ -13,27 +13,33 @@ import { routeOf, routeParams, routeSchema, routeToWire, type InboundRouteDeps, 
  * the match's mail at RCPT and holds messages already stored; `true` takes mail and posts again.
  */
 export function registerUpdate(scope: FastifyInstance, deps: InboundRouteDeps): void {
-  scope.patch<{ Params: RouteParams; Body: { url?: string; enabled?: boolean } }>('/inbound-routes/:routeId', {
-    bodyLimit: MAX_V2_BODY_BYTES,
-    schema: {
-      summary: 'Update an inbound route', tags: ['inbound'],
-      params: routeParams, querystring: noQuery,
-      body: { type: 'object', additionalProperties: false, minProperties: 1, properties: { url: urlSchema, enabled: { type: 'boolean' } } },
-      response: withErrors({ 200: dataResponse(routeSchema) }),
+  scope.patch<{ Params: RouteParams; Body: { url?: string; enabled?: boolean } }>(
+    '/inbound-routes/:routeId',
+    {
+      bodyLimit: MAX_V2_BODY_BYTES,
+      schema: {
+        summary: 'Update an inbound route',
+        tags: ['inbound'],
+        params: routeParams,
+        querystring: noQuery,
+        body: { type: 'object', additionalProperties: false, minProperties: 1, properties: { url: urlSchema, enabled: { type: 'boolean' } } },
+        response: withErrors({ 200: dataResponse(routeSchema) }),
+      },
     },
-  }, async (req) => {
-    const current = await routeOf(deps.store, req.params);
-    const patch: InboundRoutePatch = {};
-    if (req.body.url !== undefined && req.body.url !== current.url) {
-      await checkUrl(deps, req.body.url);
-      await handshake(deps, current.serverId, { ...current, url: req.body.url, format: 'json' });
-      patch.url = req.body.url;
-      patch.validatedAt = deps.now();
-    }
-    if (req.body.enabled !== undefined) patch.enabled = req.body.enabled;
-    const updated = await deps.store.updateInboundRoute(current.serverId, current.id, patch, deps.now());
-    deps.onRoutesChanged?.();
-    req.log.info({ event: 'inbound.route_updated', serverId: current.serverId, routeId: current.id, fields: Object.keys(req.body) }, 'inbound route updated');
-    return { data: routeToWire(updated ?? current) };
-  });
+    async (req) => {
+      const current = await routeOf(deps.store, req.params);
+      const patch: InboundRoutePatch = {};
+      if (req.body.url !== undefined && req.body.url !== current.url) {
+        await checkUrl(deps, req.body.url);
+        await handshake(deps, current.serverId, { ...current, url: req.body.url, format: 'json' });
+        patch.url = req.body.url;
+        patch.validatedAt = deps.now();
+      }
+      if (req.body.enabled !== undefined) patch.enabled = req.body.enabled;
+      const updated = await deps.store.updateInboundRoute(current.serverId, current.id, patch, deps.now());
+      deps.onRoutesChanged?.();
+      req.log.info({ event: 'inbound.route_updated', serverId: current.serverId, routeId: current.id, fields: Object.keys(req.body) }, 'inbound route updated');
+      return { data: routeToWire(updated ?? current) };
+    },
+  );
 }

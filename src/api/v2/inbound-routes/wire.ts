@@ -16,8 +16,15 @@ const nullableTime = { type: ['string', 'null'], format: 'date-time' } as const;
 
 /** A route as the API shows it; signing secrets only in the answers of create and rotate-secret. */
 export const routeToWire = (r: InboundRoute) => ({
-  id: r.id, match: r.match, kind: r.kind, url: r.url, enabled: r.enabled, secretKey: r.secretKey,
-  createdOn: iso(r.createdAt)!, lastUpdate: iso(r.updatedAt)!, validatedOn: iso(r.validatedAt),
+  id: r.id,
+  match: r.match,
+  kind: r.kind,
+  url: r.url,
+  enabled: r.enabled,
+  secretKey: r.secretKey,
+  createdOn: iso(r.createdAt)!,
+  lastUpdate: iso(r.updatedAt)!,
+  validatedOn: iso(r.validatedAt),
 });
 const routeProperties = {
   id: { type: 'integer' },
@@ -32,7 +39,8 @@ const routeProperties = {
 } as const;
 export const routeSchema = { type: 'object', required: Object.keys(routeProperties), properties: routeProperties } as const;
 export const routeWithSecretSchema = {
-  type: 'object', required: [...Object.keys(routeProperties), 'signingSecret'],
+  type: 'object',
+  required: [...Object.keys(routeProperties), 'signingSecret'],
   properties: {
     ...routeProperties,
     signingSecret: { type: 'string', description: 'the Standard Webhooks secret (whsec_...); shown only now' },
@@ -41,47 +49,75 @@ export const routeWithSecretSchema = {
 } as const;
 
 export const postToWire = (p: InboundPostView) => ({
-  id: p.id, messageId: p.messageId, rcptTo: p.rcptTo, mailFrom: p.mailFrom, size: p.sizeBytes, receivedOn: iso(p.receivedAt)!,
-  status: p.status, attempts: p.attempts, nextAttemptOn: iso(p.nextAttemptAt), lastStatus: p.lastStatus, lastError: p.lastError,
+  id: p.id,
+  messageId: p.messageId,
+  rcptTo: p.rcptTo,
+  mailFrom: p.mailFrom,
+  size: p.sizeBytes,
+  receivedOn: iso(p.receivedAt)!,
+  status: p.status,
+  attempts: p.attempts,
+  nextAttemptOn: iso(p.nextAttemptAt),
+  lastStatus: p.lastStatus,
+  lastError: p.lastError,
 });
 export const postSchema = {
-  type: 'object', required: ['id', 'messageId', 'rcptTo', 'mailFrom', 'size', 'receivedOn', 'status', 'attempts', 'nextAttemptOn', 'lastStatus', 'lastError'],
+  type: 'object',
+  required: ['id', 'messageId', 'rcptTo', 'mailFrom', 'size', 'receivedOn', 'status', 'attempts', 'nextAttemptOn', 'lastStatus', 'lastError'],
   properties: {
     id: { type: 'integer', description: 'the inbound message id (one message to one routed recipient)' },
     messageId: { type: 'string', description: 'the received message (shared by its routed recipients)' },
-    rcptTo: { type: 'string' }, mailFrom: { type: 'string', description: 'the envelope sender; empty for <>' },
+    rcptTo: { type: 'string' },
+    mailFrom: { type: 'string', description: 'the envelope sender; empty for <>' },
     size: { type: 'integer', description: 'bytes of the message as received' },
     receivedOn: { type: 'string', format: 'date-time' },
     status: { type: 'string', enum: ['pending', 'failed', 'delivered', 'gave_up'], description: 'failed: waiting for its next attempt' },
-    attempts: { type: 'integer' }, nextAttemptOn: nullableTime,
-    lastStatus: { type: ['integer', 'null'], description: 'the HTTP status of the last attempt' }, lastError: { type: ['string', 'null'] },
+    attempts: { type: 'integer' },
+    nextAttemptOn: nullableTime,
+    lastStatus: { type: ['integer', 'null'], description: 'the HTTP status of the last attempt' },
+    lastError: { type: ['string', 'null'] },
   },
 } as const;
 
 export const attemptToWire = (a: InboundAttempt) => ({
-  attemptedOn: iso(a.at)!, ok: a.ok, status: a.httpStatus, durationMs: a.durationMs, error: a.error, response: a.responseSnippet,
+  attemptedOn: iso(a.at)!,
+  ok: a.ok,
+  status: a.httpStatus,
+  durationMs: a.durationMs,
+  error: a.error,
+  response: a.responseSnippet,
 });
 export const attemptSchema = {
-  type: 'object', required: ['attemptedOn', 'ok', 'status', 'durationMs', 'error', 'response'],
+  type: 'object',
+  required: ['attemptedOn', 'ok', 'status', 'durationMs', 'error', 'response'],
   properties: {
-    attemptedOn: { type: 'string', format: 'date-time' }, ok: { type: 'boolean' },
+    attemptedOn: { type: 'string', format: 'date-time' },
+    ok: { type: 'boolean' },
     status: { type: ['integer', 'null'], description: 'the HTTP status answered, null when none came back' },
-    durationMs: { type: 'integer' }, error: { type: ['string', 'null'] },
+    durationMs: { type: 'integer' },
+    error: { type: ['string', 'null'] },
     response: { type: ['string', 'null'], description: 'the first 4 KB of the answer' },
   },
 } as const;
 
 const idPattern = { type: 'string', pattern: '^[1-9][0-9]{0,14}$' } as const;
 export const routeParams = {
-  type: 'object', required: ['serverId', 'routeId'],
+  type: 'object',
+  required: ['serverId', 'routeId'],
   properties: { serverId: idPattern, routeId: { ...idPattern, description: 'the inbound route id' } },
 } as const;
-export interface RouteParams { serverId: string; routeId: string }
+export interface RouteParams {
+  serverId: string;
+  routeId: string;
+}
 export const messageParams = {
-  type: 'object', required: ['serverId', 'routeId', 'messageId'],
+  type: 'object',
+  required: ['serverId', 'routeId', 'messageId'],
   properties: { serverId: idPattern, routeId: idPattern, messageId: { ...idPattern, description: 'the inbound message id' } },
 } as const;
-export interface MessageParams extends RouteParams { messageId: string }
+export interface MessageParams extends RouteParams {
+  messageId: string;
+}
 
 /** The route named by the path, or 404 (also for another server's route). */
 export async function routeOf(store: Store, p: RouteParams): Promise<InboundRoute> {

@@ -7,7 +7,12 @@ import { sendCsvStream } from '../csv-stream.js';
 import { CSV_COLUMNS, toWire } from './search-wire.js';
 
 function batchCsv(rows: readonly RecipientSearchRow[]): string {
-  return rows.map((r) => { const w = toWire(r); return csvRow(CSV_COLUMNS.map((c) => w[c])); }).join('');
+  return rows
+    .map((r) => {
+      const w = toWire(r);
+      return csvRow(CSV_COLUMNS.map((c) => w[c]));
+    })
+    .join('');
 }
 
 /**
@@ -16,10 +21,19 @@ function batchCsv(rows: readonly RecipientSearchRow[]): string {
  * at a time by keyset, each batch written as the client reads it, so memory stays flat and no
  * batch rescans the rows before it whatever the result's size.
  */
-export async function sendSearchCsv(req: FastifyRequest, reply: FastifyReply, store: Store, serverId: number, query: RecipientSearchQuery): Promise<FastifyReply> {
+export async function sendSearchCsv(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  store: Store,
+  serverId: number,
+  query: RecipientSearchQuery,
+): Promise<FastifyReply> {
   return sendCsvStream(req, reply, {
-    columns: CSV_COLUMNS, batches: store.streamRecipientSearch(serverId, query, REPORT_EXPORT_BATCH), toCsv: batchCsv,
-    filename: `recipient-search-${serverId}.csv`, serverId,
+    columns: CSV_COLUMNS,
+    batches: store.streamRecipientSearch(serverId, query, REPORT_EXPORT_BATCH),
+    toCsv: batchCsv,
+    filename: `recipient-search-${serverId}.csv`,
+    serverId,
     failure: { event: 'api_v2.export_failed', message: 'recipient search export failed mid-stream' },
   });
 }

@@ -28,17 +28,41 @@ const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
 function eventWire(e: StoredEvent, to: string) {
   const d = (e.data ?? {}) as Record<string, unknown>;
   return {
-    type: e.type, time: new Date(e.occurredAt).toISOString(), eventId: e.uid, recipientId: e.recipientId, to: e.recipientId === null ? null : to,
+    type: e.type,
+    time: new Date(e.occurredAt).toISOString(),
+    eventId: e.uid,
+    recipientId: e.recipientId,
+    to: e.recipientId === null ? null : to,
     smtpReply: str(d.Response) ?? str(d.Reason) ?? null,
-    remoteMta: str(d.RemoteMta), failureCode: num(d.FailureCode), failureType: num(d.FailureType), bounceStatus: str(d.BounceStatus),
-    trackingType: num(d.TrackingType), url: str(d.Url), userAgent: str(d.UserAgent),
+    remoteMta: str(d.RemoteMta),
+    failureCode: num(d.FailureCode),
+    failureType: num(d.FailureType),
+    bounceStatus: str(d.BounceStatus),
+    trackingType: num(d.TrackingType),
+    url: str(d.Url),
+    userAgent: str(d.UserAgent),
     data: e.data === null ? null : d,
   };
 }
 
 const eventSchema = {
   type: 'object',
-  required: ['type', 'time', 'eventId', 'recipientId', 'to', 'smtpReply', 'remoteMta', 'failureCode', 'failureType', 'bounceStatus', 'trackingType', 'url', 'userAgent', 'data'],
+  required: [
+    'type',
+    'time',
+    'eventId',
+    'recipientId',
+    'to',
+    'smtpReply',
+    'remoteMta',
+    'failureCode',
+    'failureType',
+    'bounceStatus',
+    'trackingType',
+    'url',
+    'userAgent',
+    'data',
+  ],
   properties: {
     type: { type: 'string', description: 'Queued, Delivered, Deferred, Failed, Tracking, Complaint, ... (the webhook event types)' },
     time: { type: 'string', format: 'date-time' },
@@ -68,7 +92,11 @@ const detailSchema = {
     failureCode: { type: ['integer', 'null'] },
     events: { type: 'array', items: eventSchema, description: 'every event of this recipient (and of its message as a whole), in the order they happened' },
     bodyRetained: { type: 'boolean', description: 'false once retention removed the message body (docs/operations.md, Retention)' },
-    rendered: { type: ['string', 'null'], description: 'the MIME message composed for this recipient from the stored body and its merge row (Date, boundaries and DKIM signature differ from the copy sent); null when the body is no longer retained' },
+    rendered: {
+      type: ['string', 'null'],
+      description:
+        'the MIME message composed for this recipient from the stored body and its merge row (Date, boundaries and DKIM signature differ from the copy sent); null when the body is no longer retained',
+    },
   },
 } as const;
 
@@ -80,48 +108,72 @@ const detailSchema = {
  * paged and sorted like recipient search.
  */
 export function registerMessageDetail(scope: FastifyInstance, deps: DetailDeps): void {
-  scope.get<{ Params: { serverId: string }; Querystring: SearchQuery & { recipientId?: string } }>('/reports/messages/detail', {
-    schema: {
-      summary: 'Message detail: per recipient, its events in order, last SMTP reply and MX, and the rendered message while retained',
-      tags: ['reports'],
-      params: serverIdParams,
-      querystring: {
-        type: 'object', additionalProperties: false,
-        properties: { ...searchQueryProperties, recipientId: { type: 'string', minLength: 1, maxLength: 64, description: 'one recipient (delivery) id' } },
+  scope.get<{ Params: { serverId: string }; Querystring: SearchQuery & { recipientId?: string } }>(
+    '/reports/messages/detail',
+    {
+      schema: {
+        summary: 'Message detail: per recipient, its events in order, last SMTP reply and MX, and the rendered message while retained',
+        tags: ['reports'],
+        params: serverIdParams,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { ...searchQueryProperties, recipientId: { type: 'string', minLength: 1, maxLength: 64, description: 'one recipient (delivery) id' } },
+        },
+        response: withErrors({ 200: pagedResponse(detailSchema) }),
       },
-      response: withErrors({ 200: pagedResponse(detailSchema) }),
     },
-  }, async (req) => {
-    const serverId = Number(req.params.serverId);
-    const query = { ...toStoreQuery(req.query), recipientId: req.query.recipientId };
-    const { rows, total } = await deps.store.searchRecipients(serverId, query, pageOf(req.query));
-    const detail = await deps.store.loadRecipientDetail(serverId, rows.map((r) => r.recipientId));
-    const server = deps.tracking ? await deps.store.getServer(serverId) : undefined;
-    const data = [];
-    for (const row of rows) {
-      const r = detail.recipients.get(row.recipientId);
-      // Deleted between the two reads (retention): nothing left to show of it.
-      if (!r) continue;
-      const events = detail.events.get(r.id) ?? [];
-      const template = detail.templates.get(r.messageId);
-      data.push({
-        ...toWire(row), attempts: r.attempts, lastReply: r.lastReply, mx: r.lastMx, failureCode: r.failureCode,
-        events: events.map((e) => eventWire(e, r.address)),
-        bodyRetained: template !== undefined,
-        rendered: template === undefined ? null : await render(deps, server, template, r, events),
-      });
-    }
-    return { data, total };
-  });
+    async (req) => {
+      const serverId = Number(req.params.serverId);
+      const query = { ...toStoreQuery(req.query), recipientId: req.query.recipientId };
+      const { rows, total } = await deps.store.searchRecipients(serverId, query, pageOf(req.query));
+      const detail = await deps.store.loadRecipientDetail(
+        serverId,
+        rows.map((r) => r.recipientId),
+      );
+      const server = deps.tracking ? await deps.store.getServer(serverId) : undefined;
+      const data = [];
+      for (const row of rows) {
+        const r = detail.recipients.get(row.recipientId);
+        // Deleted between the two reads (retention): nothing left to show of it.
+        if (!r) continue;
+        const events = detail.events.get(r.id) ?? [];
+        const template = detail.templates.get(r.messageId);
+        data.push({
+          ...toWire(row),
+          attempts: r.attempts,
+          lastReply: r.lastReply,
+          mx: r.lastMx,
+          failureCode: r.failureCode,
+          events: events.map((e) => eventWire(e, r.address)),
+          bodyRetained: template !== undefined,
+          rendered: template === undefined ? null : await render(deps, server, template, r, events),
+        });
+      }
+      return { data, total };
+    },
+  );
 }
 
 /** The message for this recipient through delivery's own compose path (merge, tracking, MIME), unsigned. */
-async function render(deps: DetailDeps, server: Awaited<ReturnType<Store['getServer']>>, template: MessageTemplate, r: StoredRecipient, events: readonly StoredEvent[]): Promise<string> {
+async function render(
+  deps: DetailDeps,
+  server: Awaited<ReturnType<Store['getServer']>>,
+  template: MessageTemplate,
+  r: StoredRecipient,
+  events: readonly StoredEvent[],
+): Promise<string> {
   const lastAttempt = [...events].reverse().find((e) => ATTEMPT_EVENTS.has(e.type) && e.recipientId === r.id);
   const tracking = server && deps.tracking && !template.rawMime ? deps.tracking.forRecipient(server, r.messageId, template, r.id) : null;
   const mime = await composeMessage({
-    template, merge: r.merge, deliveryAddress: r.address, recipientId: r.id, traceTag: deps.verp?.tag(r.id) ?? null, hostname: deps.hostname ?? 'localhost',
-    date: new Date(lastAttempt?.occurredAt ?? r.createdAt), tracking,
+    template,
+    merge: r.merge,
+    deliveryAddress: r.address,
+    recipientId: r.id,
+    traceTag: deps.verp?.tag(r.id) ?? null,
+    hostname: deps.hostname ?? 'localhost',
+    date: new Date(lastAttempt?.occurredAt ?? r.createdAt),
+    tracking,
   });
   return mime.toString('utf8');
 }

@@ -11,7 +11,13 @@ import { directionOf, pagedQueryProperties, type PagedQuery } from '../paging.js
 
 /** recipients.status -> the status name the API shows (SocketLabs' names where it has one). */
 export const STATUS_NAMES: Record<RecipientStatus, string> = {
-  queued: 'Queued', delivering: 'Delivering', deferred: 'Deferred', delivered: 'Delivered', failed: 'Failed', suppressed: 'Suppressed', sandboxed: 'Sandboxed',
+  queued: 'Queued',
+  delivering: 'Delivering',
+  deferred: 'Deferred',
+  delivered: 'Delivered',
+  failed: 'Failed',
+  suppressed: 'Suppressed',
+  sandboxed: 'Sandboxed',
 };
 export const WIRE_STATUSES = Object.values(STATUS_NAMES);
 const STATUS_OF = new Map(Object.entries(STATUS_NAMES).map(([k, v]) => [v, k as RecipientStatus]));
@@ -28,16 +34,32 @@ export const filterProperties = {
   mailingId: { type: 'string', minLength: 1, maxLength: MAX_ID_FILTER_LENGTH, description: 'the MailingId given at injection' },
   messageId: { type: 'string', minLength: 1, maxLength: MAX_ID_FILTER_LENGTH, description: "Postline's message id, or the MessageId given at injection" },
   status: { type: 'string', enum: WIRE_STATUSES, description: 'current status of the recipient' },
-  startDate: { type: 'string', minLength: 10, maxLength: 40, description: 'queued at or after: YYYY-MM-DD (UTC midnight) or an ISO 8601 date-time with a zone' },
-  endDate: { type: 'string', minLength: 10, maxLength: 40, description: 'queued before: YYYY-MM-DD (that whole UTC day included) or an ISO 8601 date-time with a zone' },
+  startDate: {
+    type: 'string',
+    minLength: 10,
+    maxLength: 40,
+    description: 'queued at or after: YYYY-MM-DD (UTC midnight) or an ISO 8601 date-time with a zone',
+  },
+  endDate: {
+    type: 'string',
+    minLength: 10,
+    maxLength: 40,
+    description: 'queued before: YYYY-MM-DD (that whole UTC day included) or an ISO 8601 date-time with a zone',
+  },
 } as const;
 
 export const SORT_DEFAULTS = { sortField: 'queuedTime', sortDirection: 'dsc' } as const;
 export const searchQueryProperties = { ...pagedQueryProperties(RECIPIENT_SEARCH_SORTS, SORT_DEFAULTS), ...filterProperties } as const;
 
 export interface FilterQuery {
-  toEmailAddress?: string; fromEmailAddress?: string; subject?: string; mailingId?: string; messageId?: string;
-  status?: string; startDate?: string; endDate?: string;
+  toEmailAddress?: string;
+  fromEmailAddress?: string;
+  subject?: string;
+  mailingId?: string;
+  messageId?: string;
+  status?: string;
+  startDate?: string;
+  endDate?: string;
 }
 export type SearchQuery = PagedQuery<RecipientSearchSort> & FilterQuery;
 
@@ -73,23 +95,44 @@ export function toStoreQuery(q: FilterQuery & { sortField?: RecipientSearchSort;
     throw new ApiError('validation_failed', 'endDate is before startDate', 'endDate');
   }
   return {
-    toEmailAddress: q.toEmailAddress, fromEmailAddress: q.fromEmailAddress, subject: q.subject, mailingId: q.mailingId, messageId: q.messageId,
+    toEmailAddress: q.toEmailAddress,
+    fromEmailAddress: q.fromEmailAddress,
+    subject: q.subject,
+    mailingId: q.mailingId,
+    messageId: q.messageId,
     statuses: q.status === undefined ? undefined : [STATUS_OF.get(q.status)!],
-    startTime, endTime,
-    sort: q.sortField ?? SORT_DEFAULTS.sortField, direction: directionOf(q.sortDirection ?? SORT_DEFAULTS.sortDirection),
+    startTime,
+    endTime,
+    sort: q.sortField ?? SORT_DEFAULTS.sortField,
+    direction: directionOf(q.sortDirection ?? SORT_DEFAULTS.sortDirection),
   };
 }
 
 /** One recipient as search shows it (SocketLabs' from/to/subject/status/statusDate, and the ids). */
 export interface SearchRowWire {
-  from: string; to: string; subject: string; status: string; statusDate: string; queuedTime: string;
-  messageId: string; customMessageId: string | null; mailingId: string | null; recipientId: string;
+  from: string;
+  to: string;
+  subject: string;
+  status: string;
+  statusDate: string;
+  queuedTime: string;
+  messageId: string;
+  customMessageId: string | null;
+  mailingId: string | null;
+  recipientId: string;
 }
 
 export const toWire = (r: RecipientSearchRow): SearchRowWire => ({
-  from: r.from, to: r.to, subject: r.subject, status: STATUS_NAMES[r.status] ?? r.status,
-  statusDate: new Date(r.statusAt).toISOString(), queuedTime: new Date(r.queuedAt).toISOString(),
-  messageId: r.messageId, customMessageId: r.customMessageId, mailingId: r.mailingId, recipientId: r.recipientId,
+  from: r.from,
+  to: r.to,
+  subject: r.subject,
+  status: STATUS_NAMES[r.status] ?? r.status,
+  statusDate: new Date(r.statusAt).toISOString(),
+  queuedTime: new Date(r.queuedAt).toISOString(),
+  messageId: r.messageId,
+  customMessageId: r.customMessageId,
+  mailingId: r.mailingId,
+  recipientId: r.recipientId,
 });
 
 export const searchRowProperties = {

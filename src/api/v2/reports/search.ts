@@ -11,33 +11,43 @@ import { sendSearchCsv } from './csv-export.js';
  * as a streamed CSV (paging parameters then do not apply).
  */
 export function registerRecipientSearch(scope: FastifyInstance, store: Store): void {
-  scope.get<{ Params: { serverId: string }; Querystring: SearchQuery & { format: 'json' | 'csv' } }>('/reports/recipient-search', {
-    schema: {
-      summary: 'Search recipients (messages) by address, sender, subject, ids, status and queued time; paged, or the whole result as CSV',
-      tags: ['reports'],
-      params: serverIdParams,
-      querystring: {
-        type: 'object', additionalProperties: false,
-        properties: {
-          ...searchQueryProperties,
-          format: { type: 'string', enum: ['json', 'csv'], default: 'json', description: 'csv: every matching row, streamed, sorted the same way (pageSize and pageNumber ignored)' },
-        },
-      },
-      response: withErrors({
-        200: {
-          description: `a page as JSON, or (format=csv) CSV with a header row; columns ${CSV_COLUMNS.join(', ')}`,
-          content: {
-            'application/json': { schema: pagedResponse(searchRowSchema) },
-            'text/csv': { schema: { type: 'string' } },
+  scope.get<{ Params: { serverId: string }; Querystring: SearchQuery & { format: 'json' | 'csv' } }>(
+    '/reports/recipient-search',
+    {
+      schema: {
+        summary: 'Search recipients (messages) by address, sender, subject, ids, status and queued time; paged, or the whole result as CSV',
+        tags: ['reports'],
+        params: serverIdParams,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            ...searchQueryProperties,
+            format: {
+              type: 'string',
+              enum: ['json', 'csv'],
+              default: 'json',
+              description: 'csv: every matching row, streamed, sorted the same way (pageSize and pageNumber ignored)',
+            },
           },
         },
-      }),
+        response: withErrors({
+          200: {
+            description: `a page as JSON, or (format=csv) CSV with a header row; columns ${CSV_COLUMNS.join(', ')}`,
+            content: {
+              'application/json': { schema: pagedResponse(searchRowSchema) },
+              'text/csv': { schema: { type: 'string' } },
+            },
+          },
+        }),
+      },
     },
-  }, async (req, reply) => {
-    const serverId = Number(req.params.serverId);
-    const query = toStoreQuery(req.query);
-    if (req.query.format === 'csv') return sendSearchCsv(req, reply, store, serverId, query);
-    const { rows, total } = await store.searchRecipients(serverId, query, pageOf(req.query));
-    return reply.type('application/json; charset=utf-8').send({ data: rows.map(toWire), total });
-  });
+    async (req, reply) => {
+      const serverId = Number(req.params.serverId);
+      const query = toStoreQuery(req.query);
+      if (req.query.format === 'csv') return sendSearchCsv(req, reply, store, serverId, query);
+      const { rows, total } = await store.searchRecipients(serverId, query, pageOf(req.query));
+      return reply.type('application/json; charset=utf-8').send({ data: rows.map(toWire), total });
+    },
+  );
 }

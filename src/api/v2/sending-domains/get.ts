@@ -5,11 +5,17 @@ import { domainOf, domainParams, domainSchema, toWire, type DomainParams, type S
 
 /** GET /servers/:serverId/sending-domains/:domainId — one domain, its keys with their states, its last check. */
 export function registerGet(scope: FastifyInstance, deps: SendingDomainRouteDeps): void {
-  scope.get<{ Params: DomainParams }>('/sending-domains/:domainId', {
-    schema: {
-      summary: 'Get a sending domain', tags: ['sending-domains'],
-      params: domainParams, querystring: noQuery,
-      response: withErrors({ 200: dataResponse(domainSchema) }),
+  scope.get<{ Params: DomainParams }>(
+    '/sending-domains/:domainId',
+    {
+      schema: {
+        summary: 'Get a sending domain',
+        tags: ['sending-domains'],
+        params: domainParams,
+        querystring: noQuery,
+        response: withErrors({ 200: dataResponse(domainSchema) }),
+      },
     },
-  }, async (req) => ({ data: toWire(await domainOf(deps.store, req.params), deps.now()) }));
+    async (req) => ({ data: toWire(await domainOf(deps.store, req.params), deps.now()) }),
+  );
 }

@@ -11,25 +11,38 @@ import { serverSchema, settingsProperties, toWire, type ServerRouteDeps, type Se
  * made through the API sends only from domains it has verified.
  */
 export function registerCreate(scope: FastifyInstance, deps: ServerRouteDeps): void {
-  scope.post<{ Body: ServerSettings & { name: string } }>('/servers', {
-    bodyLimit: MAX_V2_BODY_BYTES,
-    schema: {
-      summary: 'Create a server (account key)', tags: ['servers'],
-      querystring: noQuery,
-      body: {
-        type: 'object', additionalProperties: false, required: ['name'],
-        properties: { ...settingsProperties, requireVerifiedDomain: { ...settingsProperties.requireVerifiedDomain, default: true } },
+  scope.post<{ Body: ServerSettings & { name: string } }>(
+    '/servers',
+    {
+      bodyLimit: MAX_V2_BODY_BYTES,
+      schema: {
+        summary: 'Create a server (account key)',
+        tags: ['servers'],
+        querystring: noQuery,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['name'],
+          properties: { ...settingsProperties, requireVerifiedDomain: { ...settingsProperties.requireVerifiedDomain, default: true } },
+        },
+        response: withErrors({ 201: dataResponse(serverSchema) }),
       },
-      response: withErrors({ 201: dataResponse(serverSchema) }),
     },
-  }, async (req, reply) => {
-    const p = requireAccountKey(req, 'creating a server');
-    const b = req.body;
-    const server = await deps.store.createServer({
-      accountId: p.accountId, name: b.name.trim(), sandbox: b.sandbox ?? false, requireVerifiedDomain: b.requireVerifiedDomain ?? true,
-      tracking: { opens: b.trackOpens ?? false, clicks: b.trackClicks ?? false, unsubscribes: b.trackUnsubscribes ?? false },
-    }, deps.now());
-    req.log.info({ event: 'server.created', serverId: server.id, accountId: p.accountId, keyId: p.publicId }, 'server created');
-    return reply.code(201).send({ data: toWire(server) });
-  });
+    async (req, reply) => {
+      const p = requireAccountKey(req, 'creating a server');
+      const b = req.body;
+      const server = await deps.store.createServer(
+        {
+          accountId: p.accountId,
+          name: b.name.trim(),
+          sandbox: b.sandbox ?? false,
+          requireVerifiedDomain: b.requireVerifiedDomain ?? true,
+          tracking: { opens: b.trackOpens ?? false, clicks: b.trackClicks ?? false, unsubscribes: b.trackUnsubscribes ?? false },
+        },
+        deps.now(),
+      );
+      req.log.info({ event: 'server.created', serverId: server.id, accountId: p.accountId, keyId: p.publicId }, 'server created');
+      return reply.code(201).send({ data: toWire(server) });
+    },
+  );
 }

@@ -11,21 +11,27 @@ import { serverOf, serverSchema, toWire, type ServerRouteDeps } from './wire.js'
  */
 export function registerStatus(scope: FastifyInstance, deps: ServerRouteDeps): void {
   const route = (action: 'disable' | 'enable', summary: string, check: (req: FastifyRequest) => unknown) =>
-    scope.post<{ Params: { serverId: string } }>(`/${action}`, {
-      schema: {
-        summary, tags: ['servers'],
-        params: serverIdParams, querystring: noQuery,
-        response: withErrors({ 200: dataResponse(serverSchema) }),
+    scope.post<{ Params: { serverId: string } }>(
+      `/${action}`,
+      {
+        schema: {
+          summary,
+          tags: ['servers'],
+          params: serverIdParams,
+          querystring: noQuery,
+          response: withErrors({ 200: dataResponse(serverSchema) }),
+        },
       },
-    }, async (req) => {
-      check(req);
-      const current = await serverOf(deps.store, req.params.serverId);
-      const status = action === 'disable' ? 'disabled' : 'active';
-      const updated = await deps.store.updateServer(current.id, { status });
-      deps.serverChanged?.(current.id);
-      req.log.info({ event: `server.${action}d`, serverId: current.id, keyId: principalOf(req).publicId }, `server ${action}d`);
-      return { data: toWire(updated ?? current) };
-    });
+      async (req) => {
+        check(req);
+        const current = await serverOf(deps.store, req.params.serverId);
+        const status = action === 'disable' ? 'disabled' : 'active';
+        const updated = await deps.store.updateServer(current.id, { status });
+        deps.serverChanged?.(current.id);
+        req.log.info({ event: `server.${action}d`, serverId: current.id, keyId: principalOf(req).publicId }, `server ${action}d`);
+        return { data: toWire(updated ?? current) };
+      },
+    );
   route('disable', 'Disable a server (its keys stop at once)', () => undefined);
   route('enable', 'Enable a disabled server (account key)', (req) => requireAccountKey(req, 'enabling a server'));
 }

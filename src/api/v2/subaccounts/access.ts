@@ -32,7 +32,8 @@ export function subaccountOf(req: FastifyRequest): Server {
 }
 
 export const subaccountIdParams = {
-  type: 'object', required: ['subaccountId'],
+  type: 'object',
+  required: ['subaccountId'],
   properties: { subaccountId: { type: 'string', pattern: '^[1-9][0-9]{0,14}$', description: 'the sub-account id: a ServerId of the account' } },
 } as const;
 

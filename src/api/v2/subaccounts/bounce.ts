@@ -14,21 +14,31 @@ import type { SubaccountRouteDeps } from './wire.js';
  * domain's id, verification and records.
  */
 export function registerBounce(scope: FastifyInstance, deps: SubaccountRouteDeps): void {
-  scope.post<{ Body: { domain: string; isDefault: boolean } }>('/bounce', {
-    bodyLimit: MAX_V2_BODY_BYTES,
-    schema: {
-      summary: 'Add a custom bounce domain to a sub-account', tags: ['subaccounts'],
-      params: subaccountIdParams, querystring: noQuery,
-      body: {
-        type: 'object', additionalProperties: false, required: ['domain'],
-        properties: { domain: domainNameSchema, isDefault: { type: 'boolean', default: false } },
+  scope.post<{ Body: { domain: string; isDefault: boolean } }>(
+    '/bounce',
+    {
+      bodyLimit: MAX_V2_BODY_BYTES,
+      schema: {
+        summary: 'Add a custom bounce domain to a sub-account',
+        tags: ['subaccounts'],
+        params: subaccountIdParams,
+        querystring: noQuery,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['domain'],
+          properties: { domain: domainNameSchema, isDefault: { type: 'boolean', default: false } },
+        },
+        response: withErrors({ 200: dataResponse(domainSchema(BOUNCE_DOMAINS)) }),
       },
-      response: withErrors({ 200: dataResponse(domainSchema(BOUNCE_DOMAINS)) }),
     },
-  }, async (req) => {
-    const serverId = subaccountOf(req).id;
-    const d = await refusalsAsApiErrors(() => deps.customDomains.domains.add(serverId, 'bounce', { domain: req.body.domain, isDefault: req.body.isDefault, https: true }));
-    req.log.info({ event: 'custom_domain.added', serverId, kind: 'bounce', domainId: d.id, domain: d.domain, isDefault: d.isDefault }, 'bounce domain added');
-    return { data: toWire(d, deps.customDomains.targets) };
-  });
+    async (req) => {
+      const serverId = subaccountOf(req).id;
+      const d = await refusalsAsApiErrors(() =>
+        deps.customDomains.domains.add(serverId, 'bounce', { domain: req.body.domain, isDefault: req.body.isDefault, https: true }),
+      );
+      req.log.info({ event: 'custom_domain.added', serverId, kind: 'bounce', domainId: d.id, domain: d.domain, isDefault: d.isDefault }, 'bounce domain added');
+      return { data: toWire(d, deps.customDomains.targets) };
+    },
+  );
 }

@@ -7,7 +7,11 @@ import { dataResponse } from '../paging.js';
 import { nameSchema } from '../servers/wire.js';
 import { subaccountSchema, toWire, type SubaccountRouteDeps } from './wire.js';
 
-interface Body { name: string; ipPoolId?: number; useRuleEngine?: boolean }
+interface Body {
+  name: string;
+  ipPoolId?: number;
+  useRuleEngine?: boolean;
+}
 
 /**
  * POST /subaccount {name, ipPoolId} or {name, useRuleEngine: true} — a new server in the account
@@ -17,29 +21,36 @@ interface Body { name: string; ipPoolId?: number; useRuleEngine?: boolean }
  * /servers/{id} turns that on.
  */
 export function registerCreate(scope: FastifyInstance, deps: SubaccountRouteDeps): void {
-  scope.post<{ Body: Body }>('/subaccount', {
-    bodyLimit: MAX_V2_BODY_BYTES,
-    schema: {
-      summary: 'Create a sub-account (a server of the account; account key)', tags: ['subaccounts'],
-      querystring: noQuery,
-      body: {
-        type: 'object', additionalProperties: false, required: ['name'],
-        properties: {
-          name: nameSchema,
-          ipPoolId: { type: 'integer', minimum: 1, description: 'accepted, not kept: Postline has one IP pool' },
-          useRuleEngine: { type: 'boolean', description: 'true instead of ipPoolId' },
+  scope.post<{ Body: Body }>(
+    '/subaccount',
+    {
+      bodyLimit: MAX_V2_BODY_BYTES,
+      schema: {
+        summary: 'Create a sub-account (a server of the account; account key)',
+        tags: ['subaccounts'],
+        querystring: noQuery,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['name'],
+          properties: {
+            name: nameSchema,
+            ipPoolId: { type: 'integer', minimum: 1, description: 'accepted, not kept: Postline has one IP pool' },
+            useRuleEngine: { type: 'boolean', description: 'true instead of ipPoolId' },
+          },
         },
+        response: withErrors({ 200: dataResponse(subaccountSchema) }),
       },
-      response: withErrors({ 200: dataResponse(subaccountSchema) }),
     },
-  }, async (req) => {
-    const p = requireAccountKey(req, 'creating a sub-account');
-    const b = req.body;
-    const ruleEngine = b.useRuleEngine === true;
-    if (ruleEngine && b.ipPoolId !== undefined) throw new ApiError('validation_failed', 'send ipPoolId or useRuleEngine: true, not both', 'useRuleEngine');
-    if (!ruleEngine && b.ipPoolId === undefined) throw new ApiError('validation_failed', 'send ipPoolId, or useRuleEngine: true', 'ipPoolId');
-    const server = await deps.store.createServer({ accountId: p.accountId, name: b.name.trim(), requireVerifiedDomain: false }, deps.now());
-    req.log.info({ event: 'subaccount.created', serverId: server.id, accountId: p.accountId, keyId: p.publicId }, 'sub-account created');
-    return { data: toWire(server, ruleEngine) };
-  });
+    async (req) => {
+      const p = requireAccountKey(req, 'creating a sub-account');
+      const b = req.body;
+      const ruleEngine = b.useRuleEngine === true;
+      if (ruleEngine && b.ipPoolId !== undefined) throw new ApiError('validation_failed', 'send ipPoolId or useRuleEngine: true, not both', 'useRuleEngine');
+      if (!ruleEngine && b.ipPoolId === undefined) throw new ApiError('validation_failed', 'send ipPoolId, or useRuleEngine: true', 'ipPoolId');
+      const server = await deps.store.createServer({ accountId: p.accountId, name: b.name.trim(), requireVerifiedDomain: false }, deps.now());
+      req.log.info({ event: 'subaccount.created', serverId: server.id, accountId: p.accountId, keyId: p.publicId }, 'sub-account created');
+      return { data: toWire(server, ruleEngine) };
+    },
+  );
 }

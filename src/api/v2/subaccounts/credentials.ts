@@ -19,22 +19,34 @@ async function answer(deps: Deps, req: FastifyRequest, serverId: number) {
  * (accept/injection-credentials.ts says how, with only a hash stored).
  */
 export function registerServerCredentials(scope: FastifyInstance, deps: Deps): void {
-  scope.get<{ Params: { serverId: string } }>('/credentials/injection-api', {
-    schema: {
-      summary: 'The server\'s injection key and gateway', tags: ['credentials'],
-      params: serverIdParams, querystring: noQuery,
-      response: withErrors({ 200: dataResponse(credentialsSchema) }),
+  scope.get<{ Params: { serverId: string } }>(
+    '/credentials/injection-api',
+    {
+      schema: {
+        summary: "The server's injection key and gateway",
+        tags: ['credentials'],
+        params: serverIdParams,
+        querystring: noQuery,
+        response: withErrors({ 200: dataResponse(credentialsSchema) }),
+      },
     },
-  }, (req) => answer(deps, req, Number(req.params.serverId)));
+    (req) => answer(deps, req, Number(req.params.serverId)),
+  );
 }
 
 /** POST /subaccount/:subaccountId/credentials/injection-api — the same for a sub-account (SocketLabs uses POST here). */
 export function registerSubaccountCredentials(scope: FastifyInstance, deps: Deps): void {
-  scope.post('/credentials/injection-api', {
-    schema: {
-      summary: 'A sub-account\'s injection key and gateway', tags: ['subaccounts'],
-      params: subaccountIdParams, querystring: noQuery,
-      response: withErrors({ 200: dataResponse(credentialsSchema) }),
+  scope.post(
+    '/credentials/injection-api',
+    {
+      schema: {
+        summary: "A sub-account's injection key and gateway",
+        tags: ['subaccounts'],
+        params: subaccountIdParams,
+        querystring: noQuery,
+        response: withErrors({ 200: dataResponse(credentialsSchema) }),
+      },
     },
-  }, (req) => answer(deps, req, subaccountOf(req).id));
+    (req) => answer(deps, req, subaccountOf(req).id),
+  );
 }

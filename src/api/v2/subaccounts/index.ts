@@ -20,14 +20,17 @@ export { registerServerCredentials };
  */
 export function registerSubaccountRoutes(scope: FastifyInstance, deps: SubaccountRouteDeps): void {
   registerCreate(scope, deps);
-  scope.register(async (sub) => {
-    sub.addHook('onRequest', subaccountAccess(deps.store));
-    registerSubaccountCredentials(sub, deps);
-    registerBounce(sub, deps);
-    registerTracking(sub, deps);
-    registerDkimGenerate(sub, deps, SUBACCOUNT_PATH);
-    registerDkim(sub, deps);
-    registerDownload(sub, deps.store, SUBACCOUNT_PATH);
-    registerBulkRemove(sub, deps.store, SUBACCOUNT_PATH);
-  }, { prefix: '/subaccount/:subaccountId' });
+  scope.register(
+    async (sub) => {
+      sub.addHook('onRequest', subaccountAccess(deps.store));
+      registerSubaccountCredentials(sub, deps);
+      registerBounce(sub, deps);
+      registerTracking(sub, deps);
+      registerDkimGenerate(sub, deps, SUBACCOUNT_PATH);
+      registerDkim(sub, deps);
+      registerDownload(sub, deps.store, SUBACCOUNT_PATH);
+      registerBulkRemove(sub, deps.store, SUBACCOUNT_PATH);
+    },
+    { prefix: '/subaccount/:subaccountId' },
+  );
 }

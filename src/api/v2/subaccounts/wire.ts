@@ -26,12 +26,19 @@ const STATUS = { active: 'Active', disabled: 'Disabled' } as const;
  * sub-account has streamScore null and avgDailyVolume 0; useRuleEngine echoes the request.
  */
 export const toWire = (s: Server, useRuleEngine: boolean) => ({
-  subaccountId: s.id, accountId: s.accountId, name: s.name, status: STATUS[s.status],
-  createdOn: new Date(s.createdAt).toISOString(), streamScore: null, avgDailyVolume: 0, useRuleEngine,
+  subaccountId: s.id,
+  accountId: s.accountId,
+  name: s.name,
+  status: STATUS[s.status],
+  createdOn: new Date(s.createdAt).toISOString(),
+  streamScore: null,
+  avgDailyVolume: 0,
+  useRuleEngine,
 });
 
 export const subaccountSchema = {
-  type: 'object', required: ['subaccountId', 'accountId', 'name', 'status', 'createdOn', 'streamScore', 'avgDailyVolume', 'useRuleEngine'],
+  type: 'object',
+  required: ['subaccountId', 'accountId', 'name', 'status', 'createdOn', 'streamScore', 'avgDailyVolume', 'useRuleEngine'],
   properties: {
     subaccountId: { type: 'integer', description: 'the ServerId of the server the sub-account is' },
     accountId: { type: 'integer' },
@@ -45,7 +52,8 @@ export const subaccountSchema = {
 } as const;
 
 export const credentialsSchema = {
-  type: 'object', required: ['serverId', 'apiKey', 'gateway'],
+  type: 'object',
+  required: ['serverId', 'apiKey', 'gateway'],
   properties: {
     serverId: { type: 'integer' },
     apiKey: { type: 'string', description: "the server's injection-api credentials key (the same on every call while it lives)" },

@@ -13,27 +13,37 @@ import { dataResponse } from '../paging.js';
  * (`/subaccount/:subaccountId/suppressions/bulk-remove`), through `path`.
  */
 export function registerBulkRemove(scope: FastifyInstance, store: Store, path: ServerPath = SERVER_PATH): void {
-  scope.post<{ Body: { emailAddresses: string[] } }>('/suppressions/bulk-remove', {
-    bodyLimit: MAX_V2_BODY_BYTES,
-    schema: {
-      summary: `Remove up to ${MAX_BULK_REMOVE} addresses from the suppression list`,
-      tags: ['suppressions'],
-      params: path.params, querystring: noQuery,
-      body: {
-        type: 'object', additionalProperties: false, required: ['emailAddresses'],
-        properties: { emailAddresses: { type: 'array', minItems: 1, maxItems: MAX_BULK_REMOVE, items: emailAddressSchema } },
-      },
-      response: withErrors({ 200: dataResponse({
-        type: 'object', required: ['requested', 'removed'],
-        properties: {
-          requested: { type: 'integer', description: 'distinct addresses in the request (case-insensitive)' },
-          removed: { type: 'integer', description: 'how many of them were on the list' },
+  scope.post<{ Body: { emailAddresses: string[] } }>(
+    '/suppressions/bulk-remove',
+    {
+      bodyLimit: MAX_V2_BODY_BYTES,
+      schema: {
+        summary: `Remove up to ${MAX_BULK_REMOVE} addresses from the suppression list`,
+        tags: ['suppressions'],
+        params: path.params,
+        querystring: noQuery,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['emailAddresses'],
+          properties: { emailAddresses: { type: 'array', minItems: 1, maxItems: MAX_BULK_REMOVE, items: emailAddressSchema } },
         },
-      }) }),
+        response: withErrors({
+          200: dataResponse({
+            type: 'object',
+            required: ['requested', 'removed'],
+            properties: {
+              requested: { type: 'integer', description: 'distinct addresses in the request (case-insensitive)' },
+              removed: { type: 'integer', description: 'how many of them were on the list' },
+            },
+          }),
+        }),
+      },
     },
-  }, async (req) => {
-    const requested = new Set(req.body.emailAddresses.map(suppressionKey)).size;
-    const removed = await store.removeSuppressions(path.serverIdOf(req), req.body.emailAddresses);
-    return { data: { requested, removed } };
-  });
+    async (req) => {
+      const requested = new Set(req.body.emailAddresses.map(suppressionKey)).size;
+      const removed = await store.removeSuppressions(path.serverIdOf(req), req.body.emailAddresses);
+      return { data: { requested, removed } };
+    },
+  );
 }

@@ -12,7 +12,12 @@ import { sendCsvStream } from '../csv-stream.js';
 export const CSV_COLUMNS = ['emailAddress', 'reason', 'detail', 'createdOn', 'lastUpdate'] as const;
 
 function batchCsv(rows: readonly Suppression[]): string {
-  return rows.map((s) => { const w = toWire(s); return csvRow(CSV_COLUMNS.map((c) => w[c])); }).join('');
+  return rows
+    .map((s) => {
+      const w = toWire(s);
+      return csvRow(CSV_COLUMNS.map((c) => w[c]));
+    })
+    .join('');
 }
 
 /**
@@ -22,20 +27,29 @@ function batchCsv(rows: readonly Suppression[]): string {
  * (`/subaccount/:subaccountId/suppressions/download`), through `path`.
  */
 export function registerDownload(scope: FastifyInstance, store: Store, path: ServerPath = SERVER_PATH): void {
-  scope.get<{ Querystring: FilterQuery }>('/suppressions/download', {
-    schema: {
-      summary: 'Download the suppression list as CSV',
-      tags: ['suppressions'],
-      params: path.params,
-      querystring: { type: 'object', additionalProperties: false, properties: { ...sortQueryProperties(SORT_FIELDS, SORT_DEFAULTS), ...filterProperties } },
-      response: withErrors({ 200: { description: `CSV with a header row; columns ${CSV_COLUMNS.join(', ')}`, content: { 'text/csv': { schema: { type: 'string' } } } } }),
+  scope.get<{ Querystring: FilterQuery }>(
+    '/suppressions/download',
+    {
+      schema: {
+        summary: 'Download the suppression list as CSV',
+        tags: ['suppressions'],
+        params: path.params,
+        querystring: { type: 'object', additionalProperties: false, properties: { ...sortQueryProperties(SORT_FIELDS, SORT_DEFAULTS), ...filterProperties } },
+        response: withErrors({
+          200: { description: `CSV with a header row; columns ${CSV_COLUMNS.join(', ')}`, content: { 'text/csv': { schema: { type: 'string' } } } },
+        }),
+      },
     },
-  }, async (req, reply) => {
-    const serverId = path.serverIdOf(req);
-    return sendCsvStream(req, reply, {
-      columns: CSV_COLUMNS, batches: store.streamSuppressions(serverId, storeQuery(req.query), SUPPRESSION_DOWNLOAD_BATCH), toCsv: batchCsv,
-      filename: `suppressions-${serverId}.csv`, serverId,
-      failure: { event: 'api_v2.download_failed', message: 'suppression download failed mid-stream' },
-    });
-  });
+    async (req, reply) => {
+      const serverId = path.serverIdOf(req);
+      return sendCsvStream(req, reply, {
+        columns: CSV_COLUMNS,
+        batches: store.streamSuppressions(serverId, storeQuery(req.query), SUPPRESSION_DOWNLOAD_BATCH),
+        toCsv: batchCsv,
+        filename: `suppressions-${serverId}.csv`,
+        serverId,
+        failure: { event: 'api_v2.download_failed', message: 'suppression download failed mid-stream' },
+      });
+    },
+  );
 }

@@ -6,16 +6,24 @@ import { MAX_ADDRESS_LENGTH } from '../../../core/address.js';
 
 /** A suppression as the v2 API shows it (SocketLabs' camelCase names). */
 export interface SuppressionWire {
-  emailAddress: string; reason: Suppression['reason']; detail: string | null; createdOn: string; lastUpdate: string;
+  emailAddress: string;
+  reason: Suppression['reason'];
+  detail: string | null;
+  createdOn: string;
+  lastUpdate: string;
 }
 
 export const toWire = (s: Suppression): SuppressionWire => ({
-  emailAddress: s.address, reason: s.reason, detail: s.detail,
-  createdOn: new Date(s.createdAt).toISOString(), lastUpdate: new Date(s.updatedAt).toISOString(),
+  emailAddress: s.address,
+  reason: s.reason,
+  detail: s.detail,
+  createdOn: new Date(s.createdAt).toISOString(),
+  lastUpdate: new Date(s.updatedAt).toISOString(),
 });
 
 export const suppressionSchema = {
-  type: 'object', required: ['emailAddress', 'reason', 'detail', 'createdOn', 'lastUpdate'],
+  type: 'object',
+  required: ['emailAddress', 'reason', 'detail', 'createdOn', 'lastUpdate'],
   properties: {
     emailAddress: { type: 'string', description: 'lower-cased' },
     reason: { type: 'string', enum: [...SUPPRESSION_REASONS] },
@@ -36,7 +44,12 @@ export const filterProperties = {
   contains: { type: 'string', minLength: 1, maxLength: MAX_ADDRESS_LENGTH, description: 'only addresses containing this (case-insensitive)' },
 } as const;
 
-export interface FilterQuery { startsWith?: string; contains?: string; sortField: SortField; sortDirection: SortDirection }
+export interface FilterQuery {
+  startsWith?: string;
+  contains?: string;
+  sortField: SortField;
+  sortDirection: SortDirection;
+}
 
 export function storeQuery(q: FilterQuery): SuppressionQuery {
   const sort: SuppressionSortField = q.sortField === 'emailAddress' ? 'address' : 'updatedAt';
@@ -45,6 +58,8 @@ export function storeQuery(q: FilterQuery): SuppressionQuery {
 
 /** `?emailAddress=` of lookup and remove. */
 export const addressQuery = {
-  type: 'object', additionalProperties: false, required: ['emailAddress'],
+  type: 'object',
+  additionalProperties: false,
+  required: ['emailAddress'],
   properties: { emailAddress: emailAddressSchema },
 } as const;

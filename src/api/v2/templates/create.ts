@@ -7,18 +7,24 @@ import { contentOrThrow, contentProperties, templateSchema, toWire, type Templat
 
 /** POST /servers/:serverId/templates {name, subject?, htmlBody?, textBody?, ampBody?} — stores version 1. */
 export function registerCreate(scope: FastifyInstance, deps: TemplateRouteDeps): void {
-  scope.post<{ Params: { serverId: string }; Body: TemplateInput }>('/templates', {
-    bodyLimit: MAX_V2_BODY_BYTES,
-    schema: {
-      summary: 'Create a stored template', tags: ['templates'],
-      params: serverIdParams, querystring: noQuery,
-      body: { type: 'object', additionalProperties: false, required: ['name'], properties: contentProperties },
-      response: withErrors({ 200: dataResponse(templateSchema) }),
+  scope.post<{ Params: { serverId: string }; Body: TemplateInput }>(
+    '/templates',
+    {
+      bodyLimit: MAX_V2_BODY_BYTES,
+      schema: {
+        summary: 'Create a stored template',
+        tags: ['templates'],
+        params: serverIdParams,
+        querystring: noQuery,
+        body: { type: 'object', additionalProperties: false, required: ['name'], properties: contentProperties },
+        response: withErrors({ 200: dataResponse(templateSchema) }),
+      },
     },
-  }, async (req) => {
-    const serverId = Number(req.params.serverId);
-    const t = await deps.store.createTemplate(serverId, contentOrThrow(req.body), deps.now());
-    req.log.info({ event: 'template.created', serverId, templateId: t.id }, 'template created');
-    return { data: toWire(t) };
-  });
+    async (req) => {
+      const serverId = Number(req.params.serverId);
+      const t = await deps.store.createTemplate(serverId, contentOrThrow(req.body), deps.now());
+      req.log.info({ event: 'template.created', serverId, templateId: t.id }, 'template created');
+      return { data: toWire(t) };
+    },
+  );
 }

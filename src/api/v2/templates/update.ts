@@ -11,26 +11,36 @@ import { contentOrThrow, contentProperties, notFound, templateParams, templateSc
  * The new version is what ApiTemplate sends from now on; messages already accepted keep theirs.
  */
 export function registerUpdate(scope: FastifyInstance, deps: TemplateRouteDeps): void {
-  scope.patch<{ Params: TemplateParams; Body: TemplateInput }>('/templates/:templateId', {
-    bodyLimit: MAX_V2_BODY_BYTES,
-    schema: {
-      summary: 'Update a stored template (saves a new version)', tags: ['templates'],
-      params: templateParams, querystring: noQuery,
-      body: { type: 'object', additionalProperties: false, minProperties: 1, properties: contentProperties },
-      response: withErrors({ 200: dataResponse(templateSchema) }),
+  scope.patch<{ Params: TemplateParams; Body: TemplateInput }>(
+    '/templates/:templateId',
+    {
+      bodyLimit: MAX_V2_BODY_BYTES,
+      schema: {
+        summary: 'Update a stored template (saves a new version)',
+        tags: ['templates'],
+        params: templateParams,
+        querystring: noQuery,
+        body: { type: 'object', additionalProperties: false, minProperties: 1, properties: contentProperties },
+        response: withErrors({ 200: dataResponse(templateSchema) }),
+      },
     },
-  }, async (req) => {
-    const serverId = Number(req.params.serverId);
-    const id = Number(req.params.templateId);
-    const current = await deps.store.getTemplate(serverId, id);
-    if (!current) throw notFound(id);
-    const content = contentOrThrow({
-      name: current.name, subject: current.subject, htmlBody: current.htmlBody, textBody: current.textBody, ampBody: current.ampBody,
-      ...req.body,
-    });
-    const t = await deps.store.updateTemplate(serverId, id, content, deps.now());
-    if (!t) throw notFound(id); // deleted between the read and the write
-    req.log.info({ event: 'template.updated', serverId, templateId: id, version: t.version, fields: Object.keys(req.body) }, 'template updated');
-    return { data: toWire(t) };
-  });
+    async (req) => {
+      const serverId = Number(req.params.serverId);
+      const id = Number(req.params.templateId);
+      const current = await deps.store.getTemplate(serverId, id);
+      if (!current) throw notFound(id);
+      const content = contentOrThrow({
+        name: current.name,
+        subject: current.subject,
+        htmlBody: current.htmlBody,
+        textBody: current.textBody,
+        ampBody: current.ampBody,
+        ...req.body,
+      });
+      const t = await deps.store.updateTemplate(serverId, id, content, deps.now());
+      if (!t) throw notFound(id); // deleted between the read and the write
+      req.log.info({ event: 'template.updated', serverId, templateId: id, version: t.version, fields: Object.keys(req.body) }, 'template updated');
+      return { data: toWire(t) };
+    },
+  );
 }

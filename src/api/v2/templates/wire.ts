@@ -3,14 +3,23 @@ import type { Store, StoredTemplate, TemplateContent } from '../../../store/stor
 import { checkTemplateContent, MAX_TEMPLATE_NAME_LENGTH, type TemplateInput } from '../../../templates/content.js';
 import { ApiError } from '../errors.js';
 
-export interface TemplateRouteDeps { store: Store; now: () => number }
+export interface TemplateRouteDeps {
+  store: Store;
+  now: () => number;
+}
 
 const iso = (t: number) => new Date(t).toISOString();
 
 /** A template in a list or a version list: what identifies it, not its (possibly large) bodies. */
 export const toSummary = (t: StoredTemplate) => ({
-  templateId: t.id, name: t.name, subject: t.subject, version: t.version, currentVersion: t.currentVersion,
-  createdOn: iso(t.createdAt), updatedOn: iso(t.updatedAt), versionCreatedOn: iso(t.versionCreatedAt),
+  templateId: t.id,
+  name: t.name,
+  subject: t.subject,
+  version: t.version,
+  currentVersion: t.currentVersion,
+  createdOn: iso(t.createdAt),
+  updatedOn: iso(t.updatedAt),
+  versionCreatedOn: iso(t.versionCreatedAt),
 });
 /** One template at one version, with its content. */
 export const toWire = (t: StoredTemplate) => ({ ...toSummary(t), htmlBody: t.htmlBody, textBody: t.textBody, ampBody: t.ampBody });
@@ -22,7 +31,8 @@ const summaryProperties = {
   subject: { ...nullableText, description: 'used when a message with this ApiTemplate has no Subject' },
   version: { type: 'integer', description: 'the version shown' },
   currentVersion: { type: 'integer', description: 'the version ApiTemplate sends' },
-  createdOn: { type: 'string', format: 'date-time' }, updatedOn: { type: 'string', format: 'date-time' },
+  createdOn: { type: 'string', format: 'date-time' },
+  updatedOn: { type: 'string', format: 'date-time' },
   versionCreatedOn: { type: 'string', format: 'date-time', description: 'when the version shown was saved' },
 } as const;
 export const summarySchema = { type: 'object', required: Object.keys(summaryProperties), properties: summaryProperties } as const;
@@ -39,13 +49,17 @@ export const contentProperties = {
 } as const;
 
 export const templateParams = {
-  type: 'object', required: ['serverId', 'templateId'],
+  type: 'object',
+  required: ['serverId', 'templateId'],
   properties: {
     serverId: { type: 'string', pattern: '^[1-9][0-9]{0,14}$' },
     templateId: { type: 'string', pattern: '^[1-9][0-9]{0,14}$', description: 'the template id (ApiTemplate)' },
   },
 } as const;
-export interface TemplateParams { serverId: string; templateId: string }
+export interface TemplateParams {
+  serverId: string;
+  templateId: string;
+}
 
 /** The checked content, or the refusal as `validation_failed` naming the field. */
 export function contentOrThrow(input: TemplateInput): TemplateContent {

@@ -5,11 +5,17 @@ import { endpointOf, endpointSchema, toWire, webhookParams, type WebhookParams, 
 
 /** GET /servers/:serverId/webhooks/:webhookId — one endpoint, with why it is disabled when it is. */
 export function registerGet(scope: FastifyInstance, deps: WebhookRouteDeps): void {
-  scope.get<{ Params: WebhookParams }>('/webhooks/:webhookId', {
-    schema: {
-      summary: 'Get a webhook endpoint', tags: ['webhooks'],
-      params: webhookParams, querystring: noQuery,
-      response: withErrors({ 200: dataResponse(endpointSchema) }),
+  scope.get<{ Params: WebhookParams }>(
+    '/webhooks/:webhookId',
+    {
+      schema: {
+        summary: 'Get a webhook endpoint',
+        tags: ['webhooks'],
+        params: webhookParams,
+        querystring: noQuery,
+        response: withErrors({ 200: dataResponse(endpointSchema) }),
+      },
     },
-  }, async (req) => ({ data: toWire(await endpointOf(deps.store, req.params)) }));
+    async (req) => ({ data: toWire(await endpointOf(deps.store, req.params)) }),
+  );
 }

@@ -16,16 +16,22 @@ export async function checkUrl(deps: WebhookRouteDeps, url: string): Promise<voi
  * must answer 2xx (a form endpoint: 2xx with its ValidationKey in the body). Refused (422,
  * nothing changed) with what went wrong, so the owner can fix it.
  */
-export async function handshake(deps: WebhookRouteDeps, serverId: number,
-  endpoint: SendTarget): Promise<void> {
+export async function handshake(deps: WebhookRouteDeps, serverId: number, endpoint: SendTarget): Promise<void> {
   const now = deps.now();
-  const outcome = await sendWebhook(validationEvent(newId(now), serverId, now), endpoint,
-    { guard: deps.guard, timeoutMs: deps.timeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS, now });
+  const outcome = await sendWebhook(validationEvent(newId(now), serverId, now), endpoint, {
+    guard: deps.guard,
+    timeoutMs: deps.timeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS,
+    now,
+  });
   if (outcome.ok) return;
   const answer = outcome.responseSnippet ? `; it answered: ${outcome.responseSnippet.slice(0, 200)}` : '';
-  const expected = endpoint.format === 'form' && endpoint.validationKey
-    ? `answer 2xx with the ValidationKey ${endpoint.validationKey} in the body to a POST with Type "Validation" (and to every notification)`
-    : 'answer 2xx to a POST with Type "Validation"';
-  throw new ApiError('endpoint_validation_failed',
-    `the endpoint did not accept the Validation request (${outcome.error ?? `HTTP ${outcome.status}`})${answer}; ${expected}`, 'url');
+  const expected =
+    endpoint.format === 'form' && endpoint.validationKey
+      ? `answer 2xx with the ValidationKey ${endpoint.validationKey} in the body to a POST with Type "Validation" (and to every notification)`
+      : 'answer 2xx to a POST with Type "Validation"';
+  throw new ApiError(
+    'endpoint_validation_failed',
+    `the endpoint did not accept the Validation request (${outcome.error ?? `HTTP ${outcome.status}`})${answer}; ${expected}`,
+    'url',
+  );
 }

@@ -21,10 +21,19 @@ const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString()
  * endpoint receives anyway); signing secrets are shown only when created (create, rotate-secret).
  */
 export const toWire = (e: WebhookEndpoint) => ({
-  id: e.id, url: e.url, eventTypes: e.eventTypes, format: e.format, enabled: e.enabled, disabledReason: e.disabledReason,
+  id: e.id,
+  url: e.url,
+  eventTypes: e.eventTypes,
+  format: e.format,
+  enabled: e.enabled,
+  disabledReason: e.disabledReason,
   // A JSON endpoint keeps the key it had as a form endpoint (it comes back if it turns form again) but has none in use.
-  failingSince: iso(e.failingSince), secretKey: e.secretKey, validationKey: e.format === 'form' ? e.validationKey : null,
-  createdOn: iso(e.createdAt)!, lastUpdate: iso(e.updatedAt)!, validatedOn: iso(e.validatedAt),
+  failingSince: iso(e.failingSince),
+  secretKey: e.secretKey,
+  validationKey: e.format === 'form' ? e.validationKey : null,
+  createdOn: iso(e.createdAt)!,
+  lastUpdate: iso(e.updatedAt)!,
+  validatedOn: iso(e.validatedAt),
 });
 
 const nullableTime = { type: ['string', 'null'], format: 'date-time' } as const;
@@ -39,7 +48,8 @@ const endpointProperties = {
   secretKey: { type: 'string', description: 'the SocketLabs SecretKey sent in every payload' },
   validationKey: {
     type: ['string', 'null'],
-    description: 'form endpoints: the legacy Notification API ValidationKey, never sent; the receiver must put it in the body of every answer. null for json endpoints',
+    description:
+      'form endpoints: the legacy Notification API ValidationKey, never sent; the receiver must put it in the body of every answer. null for json endpoints',
   },
   createdOn: { type: 'string', format: 'date-time' },
   lastUpdate: { type: 'string', format: 'date-time' },
@@ -48,7 +58,8 @@ const endpointProperties = {
 export const endpointSchema = { type: 'object', required: Object.keys(endpointProperties), properties: endpointProperties } as const;
 /** The endpoint plus its newest signing secret: create and rotate-secret only. */
 export const endpointWithSecretSchema = {
-  type: 'object', required: [...Object.keys(endpointProperties), 'signingSecret'],
+  type: 'object',
+  required: [...Object.keys(endpointProperties), 'signingSecret'],
   properties: {
     ...endpointProperties,
     signingSecret: { type: 'string', description: 'the Standard Webhooks secret (whsec_...); shown only now' },
@@ -57,28 +68,44 @@ export const endpointWithSecretSchema = {
 } as const;
 
 export const attemptSchema = {
-  type: 'object', required: ['eventId', 'type', 'attemptedOn', 'ok', 'status', 'durationMs', 'error', 'response'],
+  type: 'object',
+  required: ['eventId', 'type', 'attemptedOn', 'ok', 'status', 'durationMs', 'error', 'response'],
   properties: {
-    eventId: { type: 'string' }, type: { type: 'string' }, attemptedOn: { type: 'string', format: 'date-time' }, ok: { type: 'boolean' },
+    eventId: { type: 'string' },
+    type: { type: 'string' },
+    attemptedOn: { type: 'string', format: 'date-time' },
+    ok: { type: 'boolean' },
     status: { type: ['integer', 'null'], description: 'the HTTP status answered, null when none came back' },
-    durationMs: { type: 'integer' }, error: { type: ['string', 'null'] },
+    durationMs: { type: 'integer' },
+    error: { type: ['string', 'null'] },
     response: { type: ['string', 'null'], description: 'the first 4 KB of the answer' },
   },
 } as const;
 export const attemptToWire = (a: WebhookAttempt) => ({
-  eventId: a.eventUid, type: a.eventType, attemptedOn: iso(a.at)!, ok: a.ok, status: a.httpStatus, durationMs: a.durationMs,
-  error: a.error, response: a.responseSnippet,
+  eventId: a.eventUid,
+  type: a.eventType,
+  attemptedOn: iso(a.at)!,
+  ok: a.ok,
+  status: a.httpStatus,
+  durationMs: a.durationMs,
+  error: a.error,
+  response: a.responseSnippet,
 });
 
 export const urlSchema = { type: 'string', minLength: 1, maxLength: MAX_WEBHOOK_URL_LENGTH } as const;
 export const eventTypesSchema = {
-  type: 'array', uniqueItems: true, maxItems: SUBSCRIBABLE_EVENT_TYPES.length,
-  items: { type: 'string', enum: [...SUBSCRIBABLE_EVENT_TYPES] }, description: 'SocketLabs Type names; empty or absent means every type',
+  type: 'array',
+  uniqueItems: true,
+  maxItems: SUBSCRIBABLE_EVENT_TYPES.length,
+  items: { type: 'string', enum: [...SUBSCRIBABLE_EVENT_TYPES] },
+  description: 'SocketLabs Type names; empty or absent means every type',
 } as const;
-export const formatSchema = { type: 'string', enum: ['json', 'form'], description: 'json, or form for SocketLabs\' legacy Notification API' } as const;
+export const formatSchema = { type: 'string', enum: ['json', 'form'], description: "json, or form for SocketLabs' legacy Notification API" } as const;
 export const validationKeySchema = {
-  type: 'string', pattern: VALIDATION_KEY_PATTERN,
-  description: 'form endpoints: the ValidationKey to use (8-128 printable characters, no spaces), e.g. the one a receiver moved from SocketLabs already answers; generated when absent',
+  type: 'string',
+  pattern: VALIDATION_KEY_PATTERN,
+  description:
+    'form endpoints: the ValidationKey to use (8-128 printable characters, no spaces), e.g. the one a receiver moved from SocketLabs already answers; generated when absent',
 } as const;
 
 /** Queued and Deferred do not exist in the legacy Notification API: a form endpoint cannot ask for them (400, nothing changed). */
@@ -86,19 +113,26 @@ export function checkTypesForFormat(format: WebhookFormat, eventTypes: readonly 
   if (format !== 'form') return;
   const refused = typesNotForForm(eventTypes);
   if (refused.length > 0) {
-    throw new ApiError('validation_failed',
-      `a form (legacy Notification API) endpoint cannot receive ${refused.join(', ')}; its types are ${LEGACY_SUBSCRIBABLE_TYPES.join(', ')}`, 'eventTypes');
+    throw new ApiError(
+      'validation_failed',
+      `a form (legacy Notification API) endpoint cannot receive ${refused.join(', ')}; its types are ${LEGACY_SUBSCRIBABLE_TYPES.join(', ')}`,
+      'eventTypes',
+    );
   }
 }
 
 export const webhookParams = {
-  type: 'object', required: ['serverId', 'webhookId'],
+  type: 'object',
+  required: ['serverId', 'webhookId'],
   properties: {
     serverId: { type: 'string', pattern: '^[1-9][0-9]{0,14}$' },
     webhookId: { type: 'string', pattern: '^[1-9][0-9]{0,14}$', description: 'the endpoint id' },
   },
 } as const;
-export interface WebhookParams { serverId: string; webhookId: string }
+export interface WebhookParams {
+  serverId: string;
+  webhookId: string;
+}
 
 /** The endpoint named by the path, or 404 (also for another server's endpoint: ids are not secrets, but not shared either). */
 export async function endpointOf(store: Store, p: WebhookParams): Promise<WebhookEndpoint> {
@@ -106,4 +140,3 @@ export async function endpointOf(store: Store, p: WebhookParams): Promise<Webhoo
   if (!e) throw new ApiError('not_found', `server ${p.serverId} has no webhook endpoint ${p.webhookId}`, 'webhookId');
   return e;
 }
-
