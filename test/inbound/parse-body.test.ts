@@ -25,7 +25,7 @@ interface File {
 interface Body {
   SecretKey: string;
   ServerId: number;
-  SubaccountId: null;
+  SubaccountId: number;
   IpPoolId: null;
   InboundMailFrom: string;
   InboundRcptTo: string;
@@ -118,7 +118,7 @@ describe('Inbound parser: raw message -> Inbound POST body', () => {
     expect(body).toMatchObject({
       SecretKey: 'sk-inbound-test',
       ServerId: 4242,
-      SubaccountId: null,
+      SubaccountId: 4242,
       IpPoolId: null,
       InboundMailFrom: 'sender@example.net',
       InboundRcptTo: 'inbox@customer.example',

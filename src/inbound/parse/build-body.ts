@@ -168,7 +168,7 @@ function renderBody(headers: RawHeader[], garbage: string[], mime: ParsedMime, a
   const payload = {
     SecretKey: env.secretKey,
     ServerId: env.serverId,
-    SubaccountId: null,
+    SubaccountId: env.serverId,
     IpPoolId: null,
     InboundMailFrom: env.mailFrom,
     InboundRcptTo: env.rcptTo,
