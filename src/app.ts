@@ -47,8 +47,9 @@ import { mxAddressesOf } from './mx/recipient-policy.js';
 import { RetentionJob } from './retention/job.js';
 import { WorkerRegistry, type WorkerRegistryDeps } from './workers/registry.js';
 
-export const ROLES = ['api', 'smtp', 'delivery', 'webhooks'] as const;
-export type Role = (typeof ROLES)[number];
+import { ROLES, type Role } from './config/roles.js';
+
+export { ROLES, type Role };
 
 /** Everything a role needs, built once here and passed down (no module opens anything itself). */
 export interface Deps {

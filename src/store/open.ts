@@ -2,8 +2,6 @@ import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
 import type { Store } from './store.js';
-import { SqliteStore } from './sqlite/sqlite-store.js';
-import { PostgresStore } from './postgres/postgres-store.js';
 
 /**
  * Opens (and migrates) the store the configuration names: PostgreSQL for a postgres:// URL, else
@@ -15,9 +13,10 @@ export async function openStore(
   log?: Logger,
   opts: { shortLived?: boolean } = {},
 ): Promise<Store> {
+  // Each driver is loaded only when used: a CLI command on SQLite never loads pg, and the other way round.
   const store: Store = cfg.databaseUrl
-    ? new PostgresStore(cfg.databaseUrl, cfg.databasePoolSize)
-    : new SqliteStore(join(resolve(cfg.dataDir), 'postline.db'), {
+    ? new (await import('./postgres/postgres-store.js')).PostgresStore(cfg.databaseUrl, cfg.databasePoolSize)
+    : new (await import('./sqlite/sqlite-store.js')).SqliteStore(join(resolve(cfg.dataDir), 'postline.db'), {
         backgroundCheckpoints: !opts.shortLived,
         onCheckpointError: (error) =>
           log?.error({ event: 'store.checkpoint_failed', error }, 'SQLite WAL checkpoint failed: the WAL grows until one succeeds (committed data is safe)'),
