@@ -54,14 +54,14 @@ export async function templatesCommand(store: Store, verb: string | undefined, f
   const serverId = positiveInt(flags.server, 'server');
   if (!(await store.getServer(serverId))) throw new UsageError(`server ${serverId} does not exist`);
   if (verb === 'list') {
-    const { rows, total } = await store.listTemplates(serverId, { limit: LIST_SHOWN, offset: 0, direction: 'asc', sort: 'createdAt' });
+    const { rows, total } = await store.templates.list(serverId, { limit: LIST_SHOWN, offset: 0, direction: 'asc', sort: 'createdAt' });
     if (flags.json) return printJson({ data: rows.map(toSummary), total });
     return printTable(
       rows.map((t) => ({ id: t.id, name: t.name, version: t.currentVersion, subject: t.subject, updated: new Date(t.updatedAt).toISOString() })),
     );
   }
   if (verb === 'create') {
-    const t = await store.createTemplate(serverId, checked(contentFlags(flags)), now);
+    const t = await store.templates.create(serverId, checked(contentFlags(flags)), now);
     if (flags.json) return printJson(toWire(t));
     process.stdout.write(`template ${t.id} created (version 1); send it with "ApiTemplate": ${t.id}\n`);
     return;
@@ -70,23 +70,23 @@ export async function templatesCommand(store: Store, verb: string | undefined, f
   const notFound = () => new UsageError(`server ${serverId} has no template ${id}`);
   if (verb === 'get') {
     const version = flags.version === undefined ? undefined : positiveInt(flags.version, 'version');
-    const t = await store.getTemplate(serverId, id, version);
+    const t = await store.templates.get(serverId, id, version);
     if (!t) throw version === undefined ? notFound() : new UsageError(`template ${id} has no version ${version}`);
     return printJson(toWire(t));
   }
   if (verb === 'versions') {
-    const versions = await store.listTemplateVersions(serverId, id);
+    const versions = await store.templates.versions(serverId, id);
     if (!versions) throw notFound();
     if (flags.json) return printJson({ data: versions.map(toSummary), total: versions.length });
     return printTable(versions.map((v) => ({ version: v.version, name: v.name, subject: v.subject, saved: new Date(v.versionCreatedAt).toISOString() })));
   }
   if (verb === 'update') {
-    const current = await store.getTemplate(serverId, id);
+    const current = await store.templates.get(serverId, id);
     if (!current) throw notFound();
     const changes = contentFlags(flags);
     if (Object.keys(changes).length === 0)
       throw new UsageError(`templates update needs at least one of --name, --subject, --html-file, --text-file, --amp-file\n${USAGE}`);
-    const t = await store.updateTemplate(
+    const t = await store.templates.update(
       serverId,
       id,
       checked({
@@ -104,7 +104,7 @@ export async function templatesCommand(store: Store, verb: string | undefined, f
     process.stdout.write(`template ${id} updated: version ${t.version} is current\n`);
     return;
   }
-  if (!(await store.deleteTemplate(serverId, id))) throw notFound();
+  if (!(await store.templates.delete(serverId, id))) throw notFound();
   if (flags.json) return printJson({ templateId: id, deleted: true });
   process.stdout.write(`template ${id} deleted\n`);
 }

@@ -30,7 +30,7 @@ export type ListSendMessage = { ok: true; message: NewMessage } | { ok: false; r
  * MergeData.PerMessage are refused (each contact is one merge recipient, To: %%DeliveryAddress%%).
  * An ApiTemplate names one of the server's stored templates, as on the Injection API.
  */
-export async function listSendMessage(body: unknown, serverId: number, now: number, store: Pick<Store, 'getTemplate'>): Promise<ListSendMessage> {
+export async function listSendMessage(body: unknown, serverId: number, now: number, store: Pick<Store, 'templates'>): Promise<ListSendMessage> {
   const refuse = (reason: string): ListSendMessage => ({ ok: false, reason: reason.replaceAll('Messages[0].', '').replaceAll('Messages[0]', 'the message') });
   let raw: ReturnType<typeof normalizeMessage>;
   try {

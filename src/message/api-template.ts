@@ -15,16 +15,12 @@ export function requestedTemplate(raw: RawMessage): string | null {
 }
 
 /** Each distinct ApiTemplate of the request, looked up once among the server's own templates (current versions). */
-export async function loadApiTemplates(
-  store: Pick<Store, 'getTemplate'>,
-  serverId: number,
-  raws: readonly RawMessage[],
-): Promise<Map<string, TemplateContent>> {
+export async function loadApiTemplates(store: Pick<Store, 'templates'>, serverId: number, raws: readonly RawMessage[]): Promise<Map<string, TemplateContent>> {
   const ids = new Set(raws.map(requestedTemplate).filter((id): id is string => id !== null));
   const found = new Map<string, TemplateContent>();
   for (const id of ids) {
     const n = Number(id);
-    const t = Number.isSafeInteger(n) ? await store.getTemplate(serverId, n) : undefined;
+    const t = Number.isSafeInteger(n) ? await store.templates.get(serverId, n) : undefined;
     if (t) found.set(id, t);
   }
   return found;

@@ -1,5 +1,6 @@
 import type { Logger } from '../core/log.js';
 import type { Store } from './store.js';
+import { wrapStoreCalls } from './wrap-calls.js';
 
 /**
  * A full disk, told apart from other store failures: it is the operator's to fix, every write
@@ -131,21 +132,13 @@ const NEW_MAIL_WRITERS = new Set<PropertyKey>(['commitAccepts', 'commitInboundMe
  * passed on unchanged); while it is full, calls that store new mail fail at once with DiskFullRefusal.
  */
 export function withStorageHealth(store: Store, health: StorageHealth): Store {
-  return new Proxy(store, {
-    get(target, prop) {
-      const value: unknown = Reflect.get(target, prop, target);
-      if (typeof value !== 'function') return value;
-      const fn = value as (...args: unknown[]) => unknown;
-      const refusesWhenFull = NEW_MAIL_WRITERS.has(prop);
-      return (...args: unknown[]) => {
-        if (refusesWhenFull && health.diskFull) return Promise.reject(new DiskFullRefusal());
-        const result = fn.apply(target, args);
-        if (!(result instanceof Promise)) return result;
-        return result.catch((err: unknown) => {
-          health.failed(err, String(prop));
-          throw err;
-        });
-      };
-    },
+  return wrapStoreCalls(store, (call, method, area) => {
+    if (area === null && NEW_MAIL_WRITERS.has(method) && health.diskFull) return Promise.reject(new DiskFullRefusal());
+    const result = call();
+    if (!(result instanceof Promise)) return result;
+    return result.catch((err: unknown) => {
+      health.failed(err, area === null ? String(method) : `${String(area)}.${String(method)}`);
+      throw err;
+    });
   });
 }

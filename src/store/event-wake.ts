@@ -1,5 +1,6 @@
 import type { Store } from './store.js';
 import { outboxWriteCount } from './webhook-queries.js';
+import { wrapStoreCalls } from './wrap-calls.js';
 
 /** The Store calls that commit events (and with them webhook outbox rows). */
 const EVENT_WRITERS = new Set<PropertyKey>([
@@ -20,18 +21,12 @@ const EVENT_WRITERS = new Set<PropertyKey>([
  * polling).
  */
 export function withEventWake(store: Store, onEvents: () => void): Store {
-  return new Proxy(store, {
-    get(target, prop) {
-      const value: unknown = Reflect.get(target, prop, target);
-      if (typeof value !== 'function') return value;
-      const fn = value as (...args: unknown[]) => unknown;
-      if (!EVENT_WRITERS.has(prop)) return fn.bind(target);
-      return async (...args: unknown[]) => {
-        const before = outboxWriteCount();
-        const result = await fn.apply(target, args);
-        if (outboxWriteCount() !== before) onEvents();
-        return result;
-      };
-    },
+  return wrapStoreCalls(store, (call, method, area) => {
+    if (area !== null || !EVENT_WRITERS.has(method)) return call();
+    const before = outboxWriteCount();
+    return (call() as Promise<unknown>).then((result) => {
+      if (outboxWriteCount() !== before) onEvents();
+      return result;
+    });
   });
 }

@@ -100,8 +100,7 @@ import type { ListSend } from './list-send-queries.js';
 import { lanesOrDefault, type ClaimLanes } from './claim-lanes.js';
 import type { Contact, ContactList, ContactPatch, CustomField, ImportContactRow, NewContact, UnknownCustomField } from './store.js';
 import * as workers from './worker-queries.js';
-import * as templates from './template-queries.js';
-import type { StoredTemplate, TemplateContent } from './store.js';
+import { SqlTemplateRepository, type TemplateRepository } from './templates.js';
 import { retryConflicts } from './conflict-retry.js';
 
 /** Rows per multi-row INSERT: stays under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters. */
@@ -193,7 +192,11 @@ function chunks<T>(rows: readonly T[], size = INSERT_CHUNK_ROWS): T[][] {
  */
 export abstract class SqlStore implements Store {
   abstract readonly kind: 'sqlite' | 'postgres';
-  protected constructor(protected readonly db: Kysely<Database>) {}
+  readonly templates: TemplateRepository;
+
+  protected constructor(protected readonly db: Kysely<Database>) {
+    this.templates = new SqlTemplateRepository(db);
+  }
 
   abstract migrate(): Promise<void>;
   abstract claimRecipients(workerId: string, limit: number, now: number, staleBefore: number, deadBefore?: number): Promise<StoredRecipient[]>;
@@ -742,25 +745,6 @@ export abstract class SqlStore implements Store {
   }
   listRoutedCustomDomains(kind: CustomDomainKind): Promise<RoutedCustomDomain[]> {
     return listRoutedCustomDomains(this.db, kind);
-  }
-
-  createTemplate(serverId: number, content: TemplateContent, now: number): Promise<StoredTemplate> {
-    return templates.createTemplate(this.db, serverId, content, now);
-  }
-  getTemplate(serverId: number, id: number, version?: number): Promise<StoredTemplate | undefined> {
-    return templates.getTemplate(this.db, serverId, id, version);
-  }
-  listTemplates(serverId: number, page: PageRequest & { sort: 'createdAt' | 'name' | 'updatedAt' }): Promise<{ rows: StoredTemplate[]; total: number }> {
-    return templates.listTemplates(this.db, serverId, page);
-  }
-  listTemplateVersions(serverId: number, id: number): Promise<StoredTemplate[] | undefined> {
-    return templates.listTemplateVersions(this.db, serverId, id);
-  }
-  updateTemplate(serverId: number, id: number, content: TemplateContent, now: number): Promise<StoredTemplate | undefined> {
-    return templates.updateTemplate(this.db, serverId, id, content, now);
-  }
-  deleteTemplate(serverId: number, id: number): Promise<boolean> {
-    return templates.deleteTemplate(this.db, serverId, id);
   }
 
   async addDkimKey(key: Omit<DkimKeyRecord, 'id' | 'createdAt' | 'retiredAt'>, now: number): Promise<DkimKeyRecord> {

@@ -1,4 +1,5 @@
 import type { ApiKeyScope } from '../core/api-key.js';
+import type { TemplateRepository } from './templates.js';
 import type { NewMessage, RecipientStatus, MessageTemplate, MergeField, KeyValue, RecipientKind } from '../core/message.js';
 import type { ExpandedBatch, ListSend } from './list-send-queries.js';
 import type { NewSuppression, Suppression, SuppressionReason } from '../core/suppression.js';
@@ -301,25 +302,6 @@ export interface PageRequest {
   offset: number;
   direction: 'asc' | 'desc';
 }
-/** What a stored template holds (one version of it); `%%Field%%` placeholders are rendered at delivery. */
-export interface TemplateContent {
-  name: string;
-  subject: string | null;
-  htmlBody: string | null;
-  textBody: string | null;
-  ampBody: string | null;
-}
-/** A stored template at one version: `version` is the one shown, `currentVersion` the one ApiTemplate sends. */
-export interface StoredTemplate extends TemplateContent {
-  id: number;
-  serverId: number;
-  version: number;
-  currentVersion: number;
-  createdAt: number;
-  updatedAt: number;
-  versionCreatedAt: number;
-}
-
 /** A server's custom bounce or tracking domain (core/custom-domain.ts). */
 export interface CustomDomain {
   id: number;
@@ -583,19 +565,8 @@ export interface Store {
   /** Every verified domain of a kind, all servers: what the Return-Path and the MX listener route by. */
   listRoutedCustomDomains(kind: CustomDomainKind): Promise<RoutedCustomDomain[]>;
 
-  /**
-   * Stored templates (ApiTemplate). Every call takes the serverId and finds only that server's
-   * templates. An update saves a new version and makes it current; old versions stay readable.
-   */
-  createTemplate(serverId: number, content: TemplateContent, now: number): Promise<StoredTemplate>;
-  /** The current version, or `version` when given; undefined: no such template (or version) of this server. */
-  getTemplate(serverId: number, id: number, version?: number): Promise<StoredTemplate | undefined>;
-  listTemplates(serverId: number, page: PageRequest & { sort: 'createdAt' | 'name' | 'updatedAt' }): Promise<{ rows: StoredTemplate[]; total: number }>;
-  /** Every version, newest first. */
-  listTemplateVersions(serverId: number, id: number): Promise<StoredTemplate[] | undefined>;
-  updateTemplate(serverId: number, id: number, content: TemplateContent, now: number): Promise<StoredTemplate | undefined>;
-  /** Deletes the template with all its versions. */
-  deleteTemplate(serverId: number, id: number): Promise<boolean>;
+  /** Stored templates (ApiTemplate): store/templates.ts. */
+  readonly templates: TemplateRepository;
 
   addDkimKey(key: Omit<DkimKeyRecord, 'id' | 'createdAt' | 'retiredAt'>, now: number): Promise<DkimKeyRecord>;
   /** Live (not retired) keys, for one domain or all. */
@@ -810,3 +781,5 @@ export interface WorkerRegistration {
   pid: number;
   startedAt: number;
 }
+
+export type { StoredTemplate, TemplateContent } from './templates.js';

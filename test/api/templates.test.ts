@@ -37,8 +37,8 @@ describe(`stored templates, /api/v2/servers/:serverId/templates (${TEST_STORE_KI
   });
   beforeEach(async () => {
     for (const s of [t.credentials.serverId, other.serverId]) {
-      for (const x of (await t.store.listTemplates(s, { limit: 100, offset: 0, direction: 'asc', sort: 'createdAt' })).rows)
-        await t.store.deleteTemplate(s, x.id);
+      for (const x of (await t.store.templates.list(s, { limit: 100, offset: 0, direction: 'asc', sort: 'createdAt' })).rows)
+        await t.store.templates.delete(s, x.id);
     }
   });
   afterAll(async () => {
@@ -149,7 +149,7 @@ describe(`stored templates, /api/v2/servers/:serverId/templates (${TEST_STORE_KI
     expect((await v2<One>(t, 'GET', `${base}/${theirs}/versions`, { key })).status).toBe(404);
     const wrong = await v2<One>(t, 'GET', `${base}/${mine}`, { key: other.managementKey });
     expect([wrong.status, wrong.body.error.code]).toEqual([403, 'wrong_server']);
-    expect(await t.store.getTemplate(other.serverId, theirs)).toMatchObject({ name: 'Theirs', version: 1 });
+    expect(await t.store.templates.get(other.serverId, theirs)).toMatchObject({ name: 'Theirs', version: 1 });
     expect((await v2<Many>(t, 'GET', base, { key })).body.data.map((x) => x.name)).toEqual(['Mine']);
   });
 

@@ -353,12 +353,12 @@ describe(`send to a list: refusals and resuming (${TEST_STORE_KIND})`, () => {
 
   it('sends the stored template an ApiTemplate names (its placeholders merge per contact at delivery); an unknown or foreign one writes nothing', async () => {
     const now = Date.now();
-    const mine = await t.store.createTemplate(
+    const mine = await t.store.templates.create(
       serverId,
       { name: 'news', subject: 'Template subject', htmlBody: '<p>Dear %%FirstName%%</p>', textBody: null, ampBody: null },
       now,
     );
-    const theirs = await t.store.createTemplate(other.serverId, { name: 'theirs', subject: null, htmlBody: '<p>x</p>', textBody: null, ampBody: null }, now);
+    const theirs = await t.store.templates.create(other.serverId, { name: 'theirs', subject: null, htmlBody: '<p>x</p>', textBody: null, ampBody: null }, now);
     const { HtmlBody: _html, ...noBody } = good;
     const before = await written();
     for (const id of [theirs.id, 987654]) {

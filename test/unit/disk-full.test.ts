@@ -168,6 +168,41 @@ describe('while the disk is known full', () => {
   });
 });
 
+describe('the disk-full watch on the store areas', () => {
+  it("sees a failing call of an area repository (store.templates) as it sees the Store's own", async () => {
+    const full = Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+    const fake = {
+      kind: 'sqlite',
+      templates: {
+        async create() {
+          throw full;
+        },
+      },
+    } as unknown as Store;
+    const lines: { event?: string; operation?: string }[] = [];
+    const health = new StorageHealth(
+      createLogger(
+        'info',
+        new Writable({
+          write(c, _e, done) {
+            lines.push(JSON.parse(String(c)) as { event?: string });
+            done();
+          },
+        }),
+      ),
+    );
+    const watched = withStorageHealth(fake, health);
+    const err = await watched.templates.create(1, { name: 'n', subject: null, htmlBody: 'x', textBody: null, ampBody: null }, 0).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBe(full);
+    expect(health.diskFull).toMatchObject({ error: 'database or disk is full' });
+    expect(lines.filter((l) => l.event === 'store.disk_full').map((l) => l.operation)).toEqual(['templates.create']);
+    expect(watched.templates).toBe(watched.templates);
+  });
+});
+
 describe('group commit on a full disk', () => {
   it('fails every item of the batch with the disk-full error, without retrying them one by one', async () => {
     const calls: number[][] = [];

@@ -22,7 +22,7 @@ export function registerCreate(scope: FastifyInstance, deps: TemplateRouteDeps):
     },
     async (req) => {
       const serverId = Number(req.params.serverId);
-      const t = await deps.store.createTemplate(serverId, contentOrThrow(req.body), deps.now());
+      const t = await deps.store.templates.create(serverId, contentOrThrow(req.body), deps.now());
       req.log.info({ event: 'template.created', serverId, templateId: t.id }, 'template created');
       return { data: toWire(t) };
     },

@@ -25,7 +25,7 @@ export function registerDelete(scope: FastifyInstance, deps: TemplateRouteDeps):
     async (req) => {
       const serverId = Number(req.params.serverId);
       const id = Number(req.params.templateId);
-      if (!(await deps.store.deleteTemplate(serverId, id))) throw notFound(id);
+      if (!(await deps.store.templates.delete(serverId, id))) throw notFound(id);
       req.log.info({ event: 'template.deleted', serverId, templateId: id }, 'template deleted');
       return { data: { templateId: id, deleted: true } };
     },

@@ -21,7 +21,7 @@ export function registerGet(scope: FastifyInstance, deps: TemplateRouteDeps): vo
       },
     },
     async (req) => {
-      const t = await deps.store.getTemplate(Number(req.params.serverId), Number(req.params.templateId), req.query.version);
+      const t = await deps.store.templates.get(Number(req.params.serverId), Number(req.params.templateId), req.query.version);
       if (!t) throw req.query.version === undefined ? notFound(req.params.templateId) : notFound(`${req.params.templateId} version ${req.query.version}`);
       return { data: toWire(t) };
     },

@@ -24,7 +24,7 @@ export function registerList(scope: FastifyInstance, deps: TemplateRouteDeps): v
       },
     },
     async (req) => {
-      const { rows, total } = await deps.store.listTemplates(Number(req.params.serverId), {
+      const { rows, total } = await deps.store.templates.list(Number(req.params.serverId), {
         ...pageOf(req.query),
         direction: directionOf(req.query.sortDirection),
         sort: SORTS[req.query.sortField],

@@ -27,7 +27,7 @@ export function registerUpdate(scope: FastifyInstance, deps: TemplateRouteDeps):
     async (req) => {
       const serverId = Number(req.params.serverId);
       const id = Number(req.params.templateId);
-      const current = await deps.store.getTemplate(serverId, id);
+      const current = await deps.store.templates.get(serverId, id);
       if (!current) throw notFound(id);
       const content = contentOrThrow({
         name: current.name,
@@ -37,7 +37,7 @@ export function registerUpdate(scope: FastifyInstance, deps: TemplateRouteDeps):
         ampBody: current.ampBody,
         ...req.body,
       });
-      const t = await deps.store.updateTemplate(serverId, id, content, deps.now());
+      const t = await deps.store.templates.update(serverId, id, content, deps.now());
       if (!t) throw notFound(id); // deleted between the read and the write
       req.log.info({ event: 'template.updated', serverId, templateId: id, version: t.version, fields: Object.keys(req.body) }, 'template updated');
       return { data: toWire(t) };

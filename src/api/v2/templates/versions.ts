@@ -18,7 +18,7 @@ export function registerVersions(scope: FastifyInstance, deps: TemplateRouteDeps
       },
     },
     async (req) => {
-      const versions = await deps.store.listTemplateVersions(Number(req.params.serverId), Number(req.params.templateId));
+      const versions = await deps.store.templates.versions(Number(req.params.serverId), Number(req.params.templateId));
       if (!versions) throw notFound(req.params.templateId);
       return { data: versions.map(toSummary), total: versions.length };
     },
