@@ -31,7 +31,7 @@ function addressesFrom(args: string[], verb: string): string[] {
 
 async function list(store: Store, serverId: number, flags: Flags): Promise<void> {
   const contains = typeof flags.search === 'string' && flags.search !== '' ? flags.search : undefined;
-  const batches = store.streamSuppressions(serverId, { sort: 'updatedAt', direction: 'desc', contains }, LIST_BATCH);
+  const batches = store.suppressions.stream(serverId, { sort: 'updatedAt', direction: 'desc', contains }, LIST_BATCH);
   const out = process.stdout;
   if (flags.json) {
     // A JSON array written batch by batch: valid JSON at the end, one batch in memory at a time.
@@ -72,7 +72,7 @@ export async function suppressionsCommand(store: Store, verb: string | undefined
   if (verb === 'add') {
     const reason = (flags.reason ?? 'CustomerRequest') as SuppressionReason;
     if (!SUPPRESSION_REASONS.includes(reason)) throw new UsageError(`--reason must be one of ${SUPPRESSION_REASONS.join(', ')}`);
-    const added = await store.addSuppressions(
+    const added = await store.suppressions.add(
       serverId,
       addresses.map((address) => ({ address, reason, detail: null })),
       now,
@@ -81,7 +81,7 @@ export async function suppressionsCommand(store: Store, verb: string | undefined
     process.stdout.write(`suppressed ${added} address${added === 1 ? '' : 'es'} on server ${serverId} (${reason})\n`);
     return;
   }
-  const removed = await store.removeSuppressions(serverId, addresses);
+  const removed = await store.suppressions.remove(serverId, addresses);
   if (flags.json) return printJson({ serverId, requested: new Set(addresses.map(suppressionKey)).size, removed });
   process.stdout.write(`removed ${removed} of ${addresses.length} address${addresses.length === 1 ? '' : 'es'} from server ${serverId}'s suppression list\n`);
 }

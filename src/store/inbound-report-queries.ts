@@ -9,7 +9,7 @@ import type { Database } from './schema.js';
 import type { InboundReportRecord, InboundReportResult } from './store.js';
 import { newId } from '../core/ids.js';
 import { insertEvents } from './webhook-queries.js';
-import { upsertSuppressions } from './suppression-queries.js';
+import { upsertSuppressions } from './suppressions.js';
 
 /** Statuses of recipients that were never handed to a remote server. */
 const NEVER_SENT = new Set(['suppressed', 'sandboxed']);

@@ -12,7 +12,7 @@ import { newId } from '../core/ids.js';
 import { FAILURE_CODE_SUPPRESSED, suppressedFailure } from '../core/suppression.js';
 import { buildMergeLookup, compileTemplate, renderHeader } from '../merge/template.js';
 import { contactMergeRow, type ListMember } from '../merge/contact-row.js';
-import { suppressedAmong } from './suppression-queries.js';
+import { suppressedAmong } from './suppressions.js';
 import { messageBodyRow } from './message-body.js';
 import { insertEvents } from './webhook-queries.js';
 

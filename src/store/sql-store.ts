@@ -42,17 +42,7 @@ import {
   type Suppression,
   type SuppressionReason,
 } from '../core/suppression.js';
-import {
-  deleteSuppressions,
-  findSuppression,
-  searchSuppressions,
-  streamSuppressions,
-  suppressedAmong,
-  suppressedForMessages,
-  suppressRecipient,
-  upsertSuppressions,
-  type SuppressionQuery,
-} from './suppression-queries.js';
+import { suppressedForMessages, suppressRecipient, upsertSuppressions, SqlSuppressionRepository, type SuppressionRepository } from './suppressions.js';
 import { recordInboundReport } from './inbound-report-queries.js';
 import {
   addServerDkimKeys,
@@ -193,9 +183,11 @@ function chunks<T>(rows: readonly T[], size = INSERT_CHUNK_ROWS): T[][] {
 export abstract class SqlStore implements Store {
   abstract readonly kind: 'sqlite' | 'postgres';
   readonly templates: TemplateRepository;
+  readonly suppressions: SuppressionRepository;
 
   protected constructor(protected readonly db: Kysely<Database>) {
     this.templates = new SqlTemplateRepository(db);
+    this.suppressions = new SqlSuppressionRepository(db);
   }
 
   abstract migrate(): Promise<void>;
@@ -623,27 +615,6 @@ export abstract class SqlStore implements Store {
     return workers.list(this.db);
   }
 
-  async addSuppressions(serverId: number, entries: readonly NewSuppression[], now: number): Promise<number> {
-    if (entries.length === 0) return 0;
-    // One transaction: a list of any length is added whole or not at all.
-    return this.db.transaction().execute((trx) => upsertSuppressions(trx, serverId, entries, now));
-  }
-  async removeSuppressions(serverId: number, addresses: readonly string[]): Promise<number> {
-    if (addresses.length === 0) return 0;
-    return this.db.transaction().execute((trx) => deleteSuppressions(trx, serverId, addresses));
-  }
-  getSuppression(serverId: number, address: string): Promise<Suppression | undefined> {
-    return findSuppression(this.db, serverId, address);
-  }
-  searchSuppressions(serverId: number, query: SuppressionQuery & { limit: number; offset: number }): Promise<{ rows: Suppression[]; total: number }> {
-    return searchSuppressions(this.db, serverId, query);
-  }
-  streamSuppressions(serverId: number, query: SuppressionQuery, batchSize: number): AsyncGenerator<Suppression[]> {
-    return streamSuppressions(this.db, serverId, query, batchSize);
-  }
-  suppressedAmong(serverId: number, addresses: Iterable<string>): Promise<Map<string, SuppressionReason>> {
-    return suppressedAmong(this.db, serverId, addresses);
-  }
   async suppressRecipient(
     input: { recipientId: string; reason: SuppressionReason; detail: string | null; event?: { type: string; data: Record<string, unknown> } | null },
     now: number,

@@ -2,8 +2,8 @@ import type { ApiKeyScope } from '../core/api-key.js';
 import type { TemplateRepository } from './templates.js';
 import type { NewMessage, RecipientStatus, MessageTemplate, MergeField, KeyValue, RecipientKind } from '../core/message.js';
 import type { ExpandedBatch, ListSend } from './list-send-queries.js';
-import type { NewSuppression, Suppression, SuppressionReason } from '../core/suppression.js';
-import type { SuppressionQuery } from './suppression-queries.js';
+import type { Suppression, SuppressionReason } from '../core/suppression.js';
+import type { SuppressionRepository } from './suppressions.js';
 import type { RecipientDetailData, RecipientSearchQuery, RecipientSearchRow } from './search-queries.js';
 import type { EventReportQuery, EventReportRow } from './event-report-queries.js';
 import type { RetentionQueries } from './retention-queries.js';
@@ -465,20 +465,8 @@ export interface Store {
    */
   recordOutcomes(workerId: string, outcomes: readonly DeliveryOutcomeRecord[], now: number): Promise<number>;
 
-  /**
-   * Suppression lists, one per server. Addresses are stored and compared lower-cased; callers
-   * validate their syntax. Adding a listed address updates its reason, detail and update time.
-   * Returns how many distinct addresses were written.
-   */
-  addSuppressions(serverId: number, entries: readonly NewSuppression[], now: number): Promise<number>;
-  /** Returns how many of the addresses were on the list (and are no longer). */
-  removeSuppressions(serverId: number, addresses: readonly string[]): Promise<number>;
-  getSuppression(serverId: number, address: string): Promise<Suppression | undefined>;
-  searchSuppressions(serverId: number, query: SuppressionQuery & { limit: number; offset: number }): Promise<{ rows: Suppression[]; total: number }>;
-  /** Every matching entry in order, `batchSize` per batch, never the whole list in memory (CSV download). */
-  streamSuppressions(serverId: number, query: SuppressionQuery, batchSize: number): AsyncGenerator<Suppression[]>;
-  /** Which of `addresses` are suppressed on the server (lower-cased address -> reason); batched, not one query per address. */
-  suppressedAmong(serverId: number, addresses: Iterable<string>): Promise<Map<string, SuppressionReason>>;
+  /** Suppression lists, one per server: store/suppressions.ts. */
+  readonly suppressions: SuppressionRepository;
   /**
    * Suppresses the address of an accepted recipient on its server because of something that
    * recipient's message caused (a complaint report, an unsubscribe, an asynchronous bounce), and

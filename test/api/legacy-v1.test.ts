@@ -116,7 +116,7 @@ describe(`legacy v1 API (${TEST_STORE_KIND})`, () => {
     t = await startAppDeliveringToSink(sink, { pollMs: 50, retrySchedule: [3_600_000] });
     serverId = t.credentials.serverId;
     key = (await createKey(t.store, serverId, 'management')).key;
-    await t.store.addSuppressions(serverId, [{ address: 'listed@sink.test', reason: 'Unsubscribe' }], Date.now());
+    await t.store.suppressions.add(serverId, [{ address: 'listed@sink.test', reason: 'Unsubscribe' }], Date.now());
     const send = async (m: Record<string, unknown>) => {
       const r = await inject(t, {
         ServerId: serverId,

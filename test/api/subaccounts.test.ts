@@ -387,15 +387,15 @@ describe(`sub-accounts, /api/v2/subaccount and credentials (${TEST_STORE_KIND})`
         body: { emailAddresses: ['one@sub.example', 'nope'] },
       });
       expect([invalid.status, invalid.body.error.code, invalid.body.error.field]).toEqual([400, 'validation_failed', 'emailAddresses[1]']);
-      expect(await t.store.getSuppression(sub.subaccountId, 'one@sub.example')).toBeTruthy();
+      expect(await t.store.suppressions.get(sub.subaccountId, 'one@sub.example')).toBeTruthy();
 
       const r = await v2<Data<{ requested: number; removed: number }>>(t, 'POST', `/subaccount/${sub.subaccountId}/suppressions/bulk-remove`, {
         key: accountKey,
         body: { emailAddresses: ['ONE@sub.example', 'absent@sub.example'] },
       });
       expect(r.body.data).toEqual({ requested: 2, removed: 1 });
-      expect(await t.store.getSuppression(sub.subaccountId, 'one@sub.example')).toBeFalsy();
-      expect(await t.store.getSuppression(sub.subaccountId, 'two@sub.example')).toBeTruthy();
+      expect(await t.store.suppressions.get(sub.subaccountId, 'one@sub.example')).toBeFalsy();
+      expect(await t.store.suppressions.get(sub.subaccountId, 'two@sub.example')).toBeTruthy();
     });
   });
 });

@@ -9,7 +9,7 @@ describe(`suppression routes, /api/v2/servers/:serverId/suppressions (${TEST_STO
   let serverId: number;
   let key: string;
   let base: string;
-  const all = async () => (await t.store.searchSuppressions(serverId, { sort: 'address', direction: 'asc', limit: 10_000, offset: 0 })).rows;
+  const all = async () => (await t.store.suppressions.search(serverId, { sort: 'address', direction: 'asc', limit: 10_000, offset: 0 })).rows;
   const lookup = (emailAddress: string) => v2<{ data: SuppressionWire } & V2Error>(t, 'GET', base, { key, query: { emailAddress } });
   const search = (query: Record<string, string | number> = {}) =>
     v2<{ data: SuppressionWire[]; total: number } & V2Error>(t, 'GET', `${base}/search`, { key, query });
@@ -22,7 +22,7 @@ describe(`suppression routes, /api/v2/servers/:serverId/suppressions (${TEST_STO
     base = `/servers/${serverId}/suppressions`;
   });
   beforeEach(async () => {
-    await t.store.removeSuppressions(
+    await t.store.suppressions.remove(
       serverId,
       (await all()).map((s) => s.address),
     );
@@ -43,7 +43,7 @@ describe(`suppression routes, /api/v2/servers/:serverId/suppressions (${TEST_STO
       ] as const;
 
     it('refuses a missing, injection, revoked or foreign key on each route and changes nothing', async () => {
-      await t.store.addSuppressions(serverId, [{ address: 'held@example.com', reason: 'Bounce' }], Date.now());
+      await t.store.suppressions.add(serverId, [{ address: 'held@example.com', reason: 'Bounce' }], Date.now());
       const revoked = await createKey(t.store, serverId, 'management');
       await t.store.revokeApiKey(revoked.publicId, Date.now());
       const account = (await t.store.listAccounts())[0]!;
@@ -116,7 +116,7 @@ describe(`suppression routes, /api/v2/servers/:serverId/suppressions (${TEST_STO
     });
 
     it('removes one address (404 when it was not listed) and leaves the others', async () => {
-      await t.store.addSuppressions(
+      await t.store.suppressions.add(
         serverId,
         [
           { address: 'c@example.com', reason: 'Bounce' },
@@ -138,7 +138,7 @@ describe(`suppression routes, /api/v2/servers/:serverId/suppressions (${TEST_STO
     it("keeps each server's list to itself", async () => {
       const account = (await t.store.listAccounts())[0]!;
       const s2 = await t.store.createServer({ accountId: account.id, name: 'Second' }, Date.now());
-      await t.store.addSuppressions(s2.id, [{ address: 'shared@example.com', reason: 'Bounce' }], Date.now());
+      await t.store.suppressions.add(s2.id, [{ address: 'shared@example.com', reason: 'Bounce' }], Date.now());
       expect((await lookup('shared@example.com')).status).toBe(404);
       expect((await search()).body.total).toBe(0);
     });
@@ -149,7 +149,7 @@ describe(`suppression routes, /api/v2/servers/:serverId/suppressions (${TEST_STO
       const t0 = 1_700_000_000_000;
       // Inserted one by one so lastUpdate orders them: carol, alice, dave_x, bob, erin.
       for (const [i, address] of ['carol@one.example', 'alice@two.example', 'dave_x@one.example', 'bob@two.example', 'erin@three.example'].entries()) {
-        await t.store.addSuppressions(serverId, [{ address, reason: i % 2 === 0 ? 'Bounce' : 'Complaint', detail: `d${i}` }], t0 + i * 1000);
+        await t.store.suppressions.add(serverId, [{ address, reason: i % 2 === 0 ? 'Bounce' : 'Complaint', detail: `d${i}` }], t0 + i * 1000);
       }
     };
 
@@ -173,7 +173,7 @@ describe(`suppression routes, /api/v2/servers/:serverId/suppressions (${TEST_STO
         lastUpdate: '2023-11-14T22:13:24.000Z',
       });
       const many = Array.from({ length: 30 }, (_, i) => ({ address: `p${String(i).padStart(2, '0')}@page.example`, reason: 'Bounce' as const }));
-      await t.store.addSuppressions(serverId, many, Date.now());
+      await t.store.suppressions.add(serverId, many, Date.now());
       expect((await search()).body.data).toHaveLength(25);
     });
 
@@ -212,11 +212,15 @@ describe(`suppression routes, /api/v2/servers/:serverId/suppressions (${TEST_STO
   describe('download', () => {
     it('streams a CSV with a header row, RFC 4180 quoting and formula cells defused', async () => {
       const t0 = 1_700_000_000_000;
-      await t.store.addSuppressions(serverId, [{ address: 'plain@example.com', reason: 'Bounce', detail: 'FailureCode 2001: 550 5.1.1 User unknown' }], t0);
-      await t.store.addSuppressions(serverId, [{ address: 'quoted@example.com', reason: 'Complaint', detail: 'said "stop", twice\r\nand again' }], t0 + 1);
-      await t.store.addSuppressions(serverId, [{ address: 'formula@example.com', reason: 'Failure', detail: '=HYPERLINK("http://evil.example","x")' }], t0 + 2);
-      await t.store.addSuppressions(serverId, [{ address: '-minus@example.com', reason: 'CustomerRequest', detail: null }], t0 + 3);
-      await t.store.addSuppressions(serverId, [{ address: 'at@example.com', reason: 'Unsubscribe', detail: '@SUM(1,2)' }], t0 + 4);
+      await t.store.suppressions.add(serverId, [{ address: 'plain@example.com', reason: 'Bounce', detail: 'FailureCode 2001: 550 5.1.1 User unknown' }], t0);
+      await t.store.suppressions.add(serverId, [{ address: 'quoted@example.com', reason: 'Complaint', detail: 'said "stop", twice\r\nand again' }], t0 + 1);
+      await t.store.suppressions.add(
+        serverId,
+        [{ address: 'formula@example.com', reason: 'Failure', detail: '=HYPERLINK("http://evil.example","x")' }],
+        t0 + 2,
+      );
+      await t.store.suppressions.add(serverId, [{ address: '-minus@example.com', reason: 'CustomerRequest', detail: null }], t0 + 3);
+      await t.store.suppressions.add(serverId, [{ address: 'at@example.com', reason: 'Unsubscribe', detail: '@SUM(1,2)' }], t0 + 4);
       const r = await download({ sortField: 'suppressionLastUpdate', sortDirection: 'asc' });
       expect(r.status).toBe(200);
       expect(r.headers.get('content-type')).toBe('text/csv; charset=utf-8');
@@ -238,7 +242,7 @@ describe(`suppression routes, /api/v2/servers/:serverId/suppressions (${TEST_STO
     it('covers a list longer than one store batch, in order, each address once; filters and an empty list work', async () => {
       const rows = Array.from({ length: 2_345 }, (_, i) => ({ address: `u${String(i).padStart(5, '0')}@bulk.example`, reason: 'Bounce' as const }));
       // Several batches share one update time: keyset paging must not skip or repeat within a tie.
-      for (let i = 0; i < rows.length; i += 500) await t.store.addSuppressions(serverId, rows.slice(i, i + 500), 1_700_000_000_000 + i);
+      for (let i = 0; i < rows.length; i += 500) await t.store.suppressions.add(serverId, rows.slice(i, i + 500), 1_700_000_000_000 + i);
       const r = await download({ sortField: 'suppressionLastUpdate', sortDirection: 'dsc' });
       const lines = r.text.trimEnd().split('\r\n');
       expect(lines[0]).toBe('emailAddress,reason,detail,createdOn,lastUpdate');
@@ -252,7 +256,7 @@ describe(`suppression routes, /api/v2/servers/:serverId/suppressions (${TEST_STO
       expect(got).toEqual(expected);
       const byAddress = (await download({ sortField: 'emailAddress', sortDirection: 'asc', startsWith: 'U001' })).text.trimEnd().split('\r\n').slice(1);
       expect(byAddress.map((l) => l.split(',')[0])).toEqual(Array.from({ length: 100 }, (_, i) => `u${String(100 + i).padStart(5, '0')}@bulk.example`));
-      await t.store.removeSuppressions(
+      await t.store.suppressions.remove(
         serverId,
         rows.map((x) => x.address),
       );
@@ -264,7 +268,7 @@ describe(`suppression routes, /api/v2/servers/:serverId/suppressions (${TEST_STO
 
   describe('bulk-remove', () => {
     it('removes many addresses in one request and answers how many were listed', async () => {
-      await t.store.addSuppressions(
+      await t.store.suppressions.add(
         serverId,
         ['a', 'b', 'c', 'd'].map((n) => ({ address: `${n}@bulk.example`, reason: 'Bounce' as const })),
         Date.now(),
@@ -280,7 +284,7 @@ describe(`suppression routes, /api/v2/servers/:serverId/suppressions (${TEST_STO
 
     it('accepts 1,000 addresses; refuses 1,001 (too_many_items) or any invalid one, removing nothing', async () => {
       const list = Array.from({ length: 1_001 }, (_, i) => `r${i}@bulk.example`);
-      await t.store.addSuppressions(
+      await t.store.suppressions.add(
         serverId,
         list.map((address) => ({ address, reason: 'Bounce' as const })),
         Date.now(),

@@ -13,7 +13,7 @@ describe(`management API v2 conventions (${TEST_STORE_KIND})`, () => {
   let serverId: number;
   let mgmt: string;
   let other: { serverId: number; key: string };
-  const stored = async () => (await t.store.searchSuppressions(serverId, { sort: 'address', direction: 'asc', limit: 100, offset: 0 })).total;
+  const stored = async () => (await t.store.suppressions.search(serverId, { sort: 'address', direction: 'asc', limit: 100, offset: 0 })).total;
   const add = (key: string | null, body: unknown = { emailAddress: 'x@example.com' }, sid = serverId) =>
     v2<V2Error>(t, 'POST', `/servers/${sid}/suppressions`, { key, body });
 
@@ -39,7 +39,7 @@ describe(`management API v2 conventions (${TEST_STORE_KIND})`, () => {
       expect((await v2(t, 'GET', `/servers/${serverId}/suppressions`, { authorization: blankUser, query: { emailAddress: 'x@example.com' } })).status).toBe(
         200,
       );
-      await t.store.removeSuppressions(serverId, ['x@example.com']);
+      await t.store.suppressions.remove(serverId, ['x@example.com']);
     });
 
     it('answers 401 unauthorized, with a Bearer challenge, for a missing, malformed or unknown key, and stores nothing', async () => {
@@ -65,7 +65,7 @@ describe(`management API v2 conventions (${TEST_STORE_KIND})`, () => {
     it('answers 401 for a revoked management key', async () => {
       const k = await createKey(t.store, serverId, 'management');
       expect((await add(k.key)).status).toBe(200);
-      await t.store.removeSuppressions(serverId, ['x@example.com']);
+      await t.store.suppressions.remove(serverId, ['x@example.com']);
       await t.store.revokeApiKey(k.publicId, Date.now());
       const r = await add(k.key);
       expect(r.status).toBe(401);
@@ -89,7 +89,7 @@ describe(`management API v2 conventions (${TEST_STORE_KIND})`, () => {
       expect(ghost.status).toBe(403);
       expect(ghost.body.error.code).toBe('wrong_server');
       expect(await stored()).toBe(0);
-      expect((await t.store.searchSuppressions(other.serverId, { sort: 'address', direction: 'asc', limit: 1, offset: 0 })).total).toBe(0);
+      expect((await t.store.suppressions.search(other.serverId, { sort: 'address', direction: 'asc', limit: 1, offset: 0 })).total).toBe(0);
     });
 
     it('answers 403 server_disabled when the server is disabled', async () => {
@@ -101,7 +101,7 @@ describe(`management API v2 conventions (${TEST_STORE_KIND})`, () => {
       } finally {
         await setServerStatus(t.db, other.serverId, 'active');
       }
-      expect((await t.store.searchSuppressions(other.serverId, { sort: 'address', direction: 'asc', limit: 1, offset: 0 })).total).toBe(0);
+      expect((await t.store.suppressions.search(other.serverId, { sort: 'address', direction: 'asc', limit: 1, offset: 0 })).total).toBe(0);
     });
 
     it('authenticates before it validates: a stranger learns nothing about the body', async () => {

@@ -38,7 +38,7 @@ describe(`suppression at accept time and after delivery (${TEST_STORE_KIND})`, (
       delivery: { retrySchedule: [100], lifetimeMs: 2_000, pollMs: 50 },
     });
     serverId = t.credentials.serverId;
-    await t.store.addSuppressions(serverId, [{ address: 'blocked@sink.test', reason: 'Unsubscribe', detail: 'clicked unsubscribe' }], Date.now());
+    await t.store.suppressions.add(serverId, [{ address: 'blocked@sink.test', reason: 'Unsubscribe', detail: 'clicked unsubscribe' }], Date.now());
   });
   afterAll(async () => {
     await t.close();
@@ -121,7 +121,7 @@ describe(`suppression at accept time and after delivery (${TEST_STORE_KIND})`, (
     const id = await newestMessageId(t.store);
     const [r] = await waitForRecipients(t.store, id, allFinal);
     expect(r).toMatchObject({ status: 'failed', failureCode: 2001 });
-    const listed = await t.store.getSuppression(serverId, 'PERMFAIL-A@sink.test');
+    const listed = await t.store.suppressions.get(serverId, 'PERMFAIL-A@sink.test');
     expect(listed).toMatchObject({ address: 'permfail-a@sink.test', reason: 'Bounce' });
     expect(listed!.detail).toMatch(/^FailureCode 2001: 550 5\.1\.1 <permfail-a@sink\.test>: Recipient address rejected: User unknown/);
     // The outcome and the suppression are one commit: the row's update time is the outcome's.
@@ -145,7 +145,7 @@ describe(`suppression at accept time and after delivery (${TEST_STORE_KIND})`, (
       ['datafail-b@sink.test', 'failed', 1004],
     ]);
     expect((await t.store.listEvents({ messageId: id })).some((e) => e.type === 'Deferred')).toBe(true);
-    expect(await t.store.suppressedAmong(serverId, ['tempfail-b@sink.test', 'datafail-b@sink.test'])).toEqual(new Map());
+    expect(await t.store.suppressions.listedAmong(serverId, ['tempfail-b@sink.test', 'datafail-b@sink.test'])).toEqual(new Map());
   });
 
   it("a null MX lists the address; a domain our resolver cannot find fails the recipient but does not (it may be the resolver's fault)", async () => {
@@ -156,17 +156,17 @@ describe(`suppression at accept time and after delivery (${TEST_STORE_KIND})`, (
       ['x@null-mx.test', 'failed', 2002],
       ['y@nowhere.test', 'failed', 2002],
     ]);
-    const listed = await t.store.suppressedAmong(serverId, ['x@null-mx.test', 'y@nowhere.test']);
+    const listed = await t.store.suppressions.listedAmong(serverId, ['x@null-mx.test', 'y@nowhere.test']);
     expect([...listed]).toEqual([['x@null-mx.test', 'Bounce']]);
   });
 
   it('a suppression added through the API applies to the next accept, and removing it lets mail through again', async () => {
-    await t.store.removeSuppressions(serverId, ['permfail-a@sink.test']);
-    await t.store.addSuppressions(serverId, [{ address: 'later@sink.test', reason: 'CustomerRequest' }], Date.now());
+    await t.store.suppressions.remove(serverId, ['permfail-a@sink.test']);
+    await t.store.suppressions.add(serverId, [{ address: 'later@sink.test', reason: 'CustomerRequest' }], Date.now());
     await send(['later@sink.test']);
     let rows = await t.store.listRecipients((await t.store.listEvents({ limit: 1_000_000 })).at(-1)!.messageId);
     expect(rows[0]!.status).toBe('suppressed');
-    await t.store.removeSuppressions(serverId, ['later@sink.test']);
+    await t.store.suppressions.remove(serverId, ['later@sink.test']);
     await send(['later@sink.test']);
     const id = await newestMessageId(t.store);
     rows = await waitForRecipients(t.store, id, allFinal);

@@ -111,7 +111,7 @@ describe(`after delivery: bounces, complaints, tracking, suppression and webhook
     const clicked = await waitFor('opener@sink.test', 'Tracking', (p) => p.TrackingType === 0);
     expect(open).toMatchObject({ ServerId: t.credentials.serverId, SecretKey: secretKey, UserAgent: ua, Machine: false });
     expect(clicked).toMatchObject({ Url: 'https://shop.example/sale', UserAgent: ua });
-    expect(await t.store.getSuppression(t.credentials.serverId, 'opener@sink.test')).toBeUndefined();
+    expect(await t.store.suppressions.get(t.credentials.serverId, 'opener@sink.test')).toBeUndefined();
   });
 
   it('unsubscribe: Tracking event 2 posted; the address is suppressed (Unsubscribe)', async () => {
@@ -120,7 +120,7 @@ describe(`after delivery: bounces, complaints, tracking, suppression and webhook
     const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
     expect(res.status).toBe(200);
     await waitFor('unsub@sink.test', 'Tracking', (p) => p.TrackingType === 2);
-    expect(await t.store.getSuppression(t.credentials.serverId, 'unsub@sink.test')).toMatchObject({ reason: 'Unsubscribe' });
+    expect(await t.store.suppressions.get(t.credentials.serverId, 'unsub@sink.test')).toMatchObject({ reason: 'Unsubscribe' });
   });
 
   it('asynchronous bounce: Failed (FailureType 1, 2001) posted after Delivered; the address is suppressed (Bounce)', async () => {
@@ -131,7 +131,7 @@ describe(`after delivery: bounces, complaints, tracking, suppression and webhook
     const failed = await waitFor('bounce@sink.test', 'Failed');
     expect(failed).toMatchObject({ FailureType: 1, FailureCode: 2001, BounceStatus: '5.1.1', SecretKey: secretKey });
     expect(payloadsFor('bounce@sink.test').map((p) => p.Type)).toEqual(['Queued', 'Delivered', 'Failed']);
-    expect(await t.store.getSuppression(t.credentials.serverId, 'bounce@sink.test')).toMatchObject({ reason: 'Bounce' });
+    expect(await t.store.suppressions.get(t.credentials.serverId, 'bounce@sink.test')).toMatchObject({ reason: 'Bounce' });
   });
 
   it('complaint: Complaint (FblType abuse) posted; the address is suppressed (Complaint)', async () => {
@@ -140,7 +140,7 @@ describe(`after delivery: bounces, complaints, tracking, suppression and webhook
     const complaint = await waitFor('complainer@sink.test', 'Complaint');
     expect(complaint).toMatchObject({ FblType: 'abuse', To: 'complainer@sink.test', From: 'news@example.com' });
     expect(complaint).not.toHaveProperty('Data');
-    expect(await t.store.getSuppression(t.credentials.serverId, 'complainer@sink.test')).toMatchObject({ reason: 'Complaint' });
+    expect(await t.store.suppressions.get(t.credentials.serverId, 'complainer@sink.test')).toMatchObject({ reason: 'Complaint' });
   });
 
   it('a second send to the suppressed addresses is not delivered: Failed 2/9999 for each, the others delivered', async () => {

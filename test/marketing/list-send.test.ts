@@ -117,7 +117,7 @@ describe(`send to a list (${TEST_STORE_KIND})`, () => {
       }
     }
     await exec(t.db, "UPDATE contacts SET unsubscribed_at = 1 WHERE email LIKE 'unsub-%'");
-    for (let i = 0; i < suppressed.length; i += 1000) await t.store.addSuppressions(serverId, suppressed.slice(i, i + 1000), now);
+    for (let i = 0; i < suppressed.length; i += 1000) await t.store.suppressions.add(serverId, suppressed.slice(i, i + 1000), now);
     const want = { sent: 0, unsubscribed: 0, suppressed: 0 };
     for (let i = 0; i < CONTACTS; i++) want[contact(i).expect] += 1;
 

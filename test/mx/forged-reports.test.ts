@@ -124,7 +124,7 @@ describe(`MX listener: forged bounces and complaints change nothing (${TEST_STOR
     return {
       events: (await store.listEvents({ limit: 1_000_000 })).length,
       statuses: rs.map((r) => `${r.address}:${r.status}`),
-      suppressed: (await Promise.all(rs.map((r) => store.getSuppression(credentials.serverId, r.address)))).filter((s) => s !== undefined).length,
+      suppressed: (await Promise.all(rs.map((r) => store.suppressions.get(credentials.serverId, r.address)))).filter((s) => s !== undefined).length,
     };
   }
   const forgedLogs = () => logs.filter((l) => l.event === 'mx.report_forged');
@@ -214,7 +214,7 @@ describe(`MX listener: forged bounces and complaints change nothing (${TEST_STOR
       /^250 .*recorded/,
     );
     expect(await store.getRecipient(bounced.id)).toMatchObject({ status: 'failed', failureCode: 2001 });
-    expect(await store.getSuppression(credentials.serverId, bounced.address)).toMatchObject({ reason: 'Bounce' });
+    expect(await store.suppressions.get(credentials.serverId, bounced.address)).toMatchObject({ reason: 'Bounce' });
     // A complaint that quotes only the Message-ID it received (no Original-Mail-From).
     const complained = neighbours[3]!;
     const arf = report('arf-yahoo.eml', messageIdOf(sunk(complained.address)).split('@')[0]!, complained.address).replace(/^Original-Mail-From:.*\n/m, '');
@@ -225,7 +225,7 @@ describe(`MX listener: forged bounces and complaints change nothing (${TEST_STOR
       'Delivered',
       'Complaint',
     ]);
-    expect(await store.getSuppression(credentials.serverId, complained.address)).toMatchObject({ reason: 'Complaint' });
+    expect(await store.suppressions.get(credentials.serverId, complained.address)).toMatchObject({ reason: 'Complaint' });
     expect(forgedLogs().length).toBe(logged);
     expect(logs.filter((l) => l.event === 'mx.recorded').map((l) => l.tracedVia)).toEqual(['rcpt-to', 'message-id']);
     // The others were never touched.

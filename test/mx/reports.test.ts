@@ -96,7 +96,7 @@ describe(`MX listener: asynchronous bounces and complaints (${TEST_STORE_KIND})`
       Explanation: expect.any(String),
     });
     expect(await t.store.getRecipient(r.id)).toMatchObject({ status: 'failed', failureCode: 2001 });
-    const listed = await t.store.getSuppression(t.credentials.serverId, r.address);
+    const listed = await t.store.suppressions.get(t.credentials.serverId, r.address);
     expect(listed).toMatchObject({ reason: 'Bounce' });
     expect(listed!.detail).toContain('FailureCode 2001');
 
@@ -113,7 +113,7 @@ describe(`MX listener: asynchronous bounces and complaints (${TEST_STORE_KIND})`
     expect(await mx(reportAbout('postfix-5.1.1-user-unknown.eml', r), [returnPath(r.id)])).toMatch(/^250 /);
     expect(await mx(reportAbout('postfix-5.1.1-user-unknown.eml', again!), [returnPath(again!.id)])).toMatch(/^250 /);
     expect(await allEvents()).toBe(before);
-    expect(await t.store.getSuppression(t.credentials.serverId, r.address)).toEqual(listed);
+    expect(await t.store.suppressions.get(t.credentials.serverId, r.address)).toEqual(listed);
     expect(await t.store.getRecipient(again!.id)).toMatchObject({ status: 'suppressed' });
     const values = await counter();
     expect(values).toContainEqual(expect.objectContaining({ labels: { kind: 'bounce', outcome: 'recorded' }, value: 1 }));
@@ -129,7 +129,7 @@ describe(`MX listener: asynchronous bounces and complaints (${TEST_STORE_KIND})`
     expect((await eventsOf(r)).map((e) => e.type)).toEqual(['Queued', 'Delivered']);
     expect(await mx(report, [returnPath(r.id)])).toMatch(/^250 /);
     expect((await eventsOf(r)).at(-1)!).toMatchObject({ type: 'Failed', data: { FailureType: 1, FailureCode: 2001, Async: true } });
-    expect(await t.store.getSuppression(t.credentials.serverId, r.address)).toMatchObject({ reason: 'Bounce' });
+    expect(await t.store.suppressions.get(t.credentials.serverId, r.address)).toMatchObject({ reason: 'Bounce' });
   });
 
   it('traces a bounce by the original headers it quotes, sent to the complaint address', async () => {
@@ -139,14 +139,14 @@ describe(`MX listener: asynchronous bounces and complaints (${TEST_STORE_KIND})`
     expect(failed.type).toBe('Failed');
     expect(failed.data).toMatchObject({ FailureType: 1, FailureCode: 2001, BounceStatus: '5.1.1', Async: true, RemoteMta: 'EXCH02.corp.example.com' });
     expect(await t.store.getRecipient(r.id)).toMatchObject({ status: 'failed', failureCode: 2001 });
-    expect(await t.store.getSuppression(t.credentials.serverId, r.address)).toMatchObject({ reason: 'Bounce' });
+    expect(await t.store.suppressions.get(t.credentials.serverId, r.address)).toMatchObject({ reason: 'Bounce' });
   });
 
   it('traces a bounce by the original headers it quotes, sent to the bare bounce address', async () => {
     const r = await delivered();
     expect(await mx(reportAbout('sendmail-5.1.1.eml', r), [`b@${BOUNCE_DOMAIN}`])).toMatch(/^250 /);
     expect((await eventsOf(r)).at(-1)!).toMatchObject({ type: 'Failed', data: { FailureCode: 2001, RemoteMta: 'inbound.example.edu' } });
-    expect(await t.store.getSuppression(t.credentials.serverId, r.address)).toMatchObject({ reason: 'Bounce' });
+    expect(await t.store.suppressions.get(t.credentials.serverId, r.address)).toMatchObject({ reason: 'Bounce' });
   });
 
   it('fails without suppressing when the remote gave up on a temporary failure (full mailbox)', async () => {
@@ -154,7 +154,7 @@ describe(`MX listener: asynchronous bounces and complaints (${TEST_STORE_KIND})`
     expect(await mx(reportAbout('mailbox-full-5.2.2.eml', r), [returnPath(r.id)])).toMatch(/^250 /);
     expect((await eventsOf(r)).at(-1)!).toMatchObject({ type: 'Failed', data: { FailureType: 0, FailureCode: 3001, Async: true } });
     expect(await t.store.getRecipient(r.id)).toMatchObject({ status: 'failed', failureCode: 3001 });
-    expect(await t.store.getSuppression(t.credentials.serverId, r.address)).toBeUndefined();
+    expect(await t.store.suppressions.get(t.credentials.serverId, r.address)).toBeUndefined();
   });
 
   it('records a delay notice as a Deferred event only', async () => {
@@ -164,7 +164,7 @@ describe(`MX listener: asynchronous bounces and complaints (${TEST_STORE_KIND})`
     expect(events.map((e) => e.type)).toEqual(['Queued', 'Delivered', 'Deferred']);
     expect(events[2]!.data).toMatchObject({ FailureCode: 4003, BounceStatus: '4.4.1', RemoteMta: 'relay.example.net', Async: true });
     expect(await t.store.getRecipient(r.id)).toMatchObject({ status: 'delivered', failureCode: null });
-    expect(await t.store.getSuppression(t.credentials.serverId, r.address)).toBeUndefined();
+    expect(await t.store.suppressions.get(t.credentials.serverId, r.address)).toBeUndefined();
   });
 
   it('records an ARF complaint: Complaint event and suppression (Complaint), once', async () => {
@@ -181,14 +181,14 @@ describe(`MX listener: asynchronous bounces and complaints (${TEST_STORE_KIND})`
       // As received: SMTP carries CRLF line ends (the fixture file has LF).
       Length: Buffer.byteLength(report.replace(/\r?\n/g, '\r\n')),
     });
-    const listed = await t.store.getSuppression(t.credentials.serverId, r.address);
+    const listed = await t.store.suppressions.get(t.credentials.serverId, r.address);
     expect(listed).toMatchObject({ reason: 'Complaint' });
     expect(await t.store.getRecipient(r.id)).toMatchObject({ status: 'delivered' });
 
     // The feedback loop sends it again: nothing more.
     expect(await mx(report, [COMPLAINTS])).toMatch(/^250 /);
     expect((await eventsOf(r)).length).toBe(3);
-    expect(await t.store.getSuppression(t.credentials.serverId, r.address)).toEqual(listed);
+    expect(await t.store.suppressions.get(t.credentials.serverId, r.address)).toEqual(listed);
   });
 
   it('accepts auto-replies, read receipts, success notices and ordinary mail to the bounce address and writes nothing', async () => {
@@ -205,7 +205,7 @@ describe(`MX listener: asynchronous bounces and complaints (${TEST_STORE_KIND})`
     }
     expect(await allEvents()).toBe(before);
     expect(await t.store.getRecipient(r.id)).toMatchObject({ status: 'delivered' });
-    expect(await t.store.getSuppression(t.credentials.serverId, r.address)).toBeUndefined();
+    expect(await t.store.suppressions.get(t.credentials.serverId, r.address)).toBeUndefined();
   });
 
   it('accepts a report it cannot trace, or that names no recipient of ours, and writes nothing', async () => {

@@ -63,7 +63,7 @@ describe(`Store contract: inbound reports (${TEST_STORE_KIND})`, () => {
     expect(res).toEqual({ kind: 'recorded', serverId, messageId: r!.messageId });
     expect(await store.getRecipient(r!.id)).toMatchObject({ status: 'failed', failureCode: 2001, lastReply: '550 5.1.1 User unknown' });
     expect(await typesOf(r!.id, r!.messageId)).toEqual(['Queued', 'Delivered', 'Failed']);
-    expect(await store.getSuppression(serverId, 'gone@example.com')).toMatchObject({ reason: 'Bounce', detail: 'FailureCode 2001' });
+    expect(await store.suppressions.get(serverId, 'gone@example.com')).toMatchObject({ reason: 'Bounce', detail: 'FailureCode 2001' });
 
     expect(await store.recordInboundReport(failed(r!.id), now + 2)).toEqual({ kind: 'already-failed' });
     const delay: InboundReportRecord = { recipientId: r!.id, event: { type: 'Deferred', data: { Async: true } } };
@@ -85,7 +85,7 @@ describe(`Store contract: inbound reports (${TEST_STORE_KIND})`, () => {
     expect(await store.getRecipient(r!.id)).toMatchObject({ status: 'delivered' });
     expect((await store.recordInboundReport(failed(r!.id, 3001), now + 2)).kind).toBe('recorded');
     expect(await store.getRecipient(r!.id)).toMatchObject({ status: 'failed', failureCode: 3001 });
-    expect(await store.getSuppression(serverId, 'full@example.com')).toBeUndefined();
+    expect(await store.suppressions.get(serverId, 'full@example.com')).toBeUndefined();
   });
 
   it('records a complaint once, with its suppression', async () => {
@@ -98,7 +98,7 @@ describe(`Store contract: inbound reports (${TEST_STORE_KIND})`, () => {
     expect((await store.recordInboundReport(complaint, now + 1)).kind).toBe('recorded');
     expect(await store.recordInboundReport(complaint, now + 2)).toEqual({ kind: 'duplicate' });
     expect(await typesOf(r!.id, r!.messageId)).toEqual(['Queued', 'Delivered', 'Complaint']);
-    expect(await store.getSuppression(serverId, 'angry@example.com')).toMatchObject({ reason: 'Complaint', updatedAt: now + 1 });
+    expect(await store.suppressions.get(serverId, 'angry@example.com')).toMatchObject({ reason: 'Complaint', updatedAt: now + 1 });
     expect(await store.getRecipient(r!.id)).toMatchObject({ status: 'delivered' });
   });
 
@@ -106,7 +106,7 @@ describe(`Store contract: inbound reports (${TEST_STORE_KIND})`, () => {
     const [queued] = await recipients(['never@example.com'], false);
     expect(await store.recordInboundReport(failed(queued!.id), now + 1)).toEqual({ kind: 'not-sent' });
     expect(await store.getRecipient(queued!.id)).toMatchObject({ status: 'queued' });
-    expect(await store.getSuppression(serverId, 'never@example.com')).toBeUndefined();
+    expect(await store.suppressions.get(serverId, 'never@example.com')).toBeUndefined();
     expect(await store.recordInboundReport(failed(newId(now)), now + 1)).toEqual({ kind: 'unknown-recipient' });
     expect(await typesOf(queued!.id, queued!.messageId)).toEqual(['Queued']);
   });

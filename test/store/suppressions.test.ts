@@ -14,7 +14,7 @@ describe(`Store contract: suppressions (${TEST_STORE_KIND})`, () => {
   let b: number;
   const now = 1_700_000_000_000;
   const entry = (address: string, reason: SuppressionReason = 'Bounce', detail: string | null = null) => ({ address, reason, detail });
-  const list = async (serverId: number) => (await store.searchSuppressions(serverId, { sort: 'address', direction: 'asc', limit: 100_000, offset: 0 })).rows;
+  const list = async (serverId: number) => (await store.suppressions.search(serverId, { sort: 'address', direction: 'asc', limit: 100_000, offset: 0 })).rows;
 
   beforeAll(async () => {
     db = await createTestDb();
@@ -29,8 +29,8 @@ describe(`Store contract: suppressions (${TEST_STORE_KIND})`, () => {
   });
 
   it('adds lower-cased, upserts (latest reason wins, creation time kept) and collapses duplicates', async () => {
-    expect(await store.addSuppressions(a, [entry('X@Example.com', 'Complaint', 'fbl'), entry('x@example.COM', 'Unsubscribe', 'link')], now)).toBe(1);
-    expect(await store.getSuppression(a, 'x@EXAMPLE.com')).toEqual({
+    expect(await store.suppressions.add(a, [entry('X@Example.com', 'Complaint', 'fbl'), entry('x@example.COM', 'Unsubscribe', 'link')], now)).toBe(1);
+    expect(await store.suppressions.get(a, 'x@EXAMPLE.com')).toEqual({
       serverId: a,
       address: 'x@example.com',
       reason: 'Unsubscribe',
@@ -38,36 +38,36 @@ describe(`Store contract: suppressions (${TEST_STORE_KIND})`, () => {
       createdAt: now,
       updatedAt: now,
     });
-    await store.addSuppressions(a, [entry('x@example.com', 'CustomerRequest')], now + 5);
-    expect(await store.getSuppression(a, 'x@example.com')).toMatchObject({ reason: 'CustomerRequest', detail: null, createdAt: now, updatedAt: now + 5 });
-    expect(await store.getSuppression(b, 'x@example.com')).toBeUndefined();
-    expect(await store.addSuppressions(a, [], now)).toBe(0);
+    await store.suppressions.add(a, [entry('x@example.com', 'CustomerRequest')], now + 5);
+    expect(await store.suppressions.get(a, 'x@example.com')).toMatchObject({ reason: 'CustomerRequest', detail: null, createdAt: now, updatedAt: now + 5 });
+    expect(await store.suppressions.get(b, 'x@example.com')).toBeUndefined();
+    expect(await store.suppressions.add(a, [], now)).toBe(0);
   });
 
   it('clips long details and refuses an unknown reason or server, writing nothing of the call', async () => {
-    await store.addSuppressions(a, [entry('long@example.com', 'Bounce', 'y'.repeat(5_000))], now);
-    expect((await store.getSuppression(a, 'long@example.com'))!.detail).toHaveLength(1_000);
+    await store.suppressions.add(a, [entry('long@example.com', 'Bounce', 'y'.repeat(5_000))], now);
+    expect((await store.suppressions.get(a, 'long@example.com'))!.detail).toHaveLength(1_000);
     await expect(
-      store.addSuppressions(a, [entry('ok1@example.com'), { address: 'ok2@example.com', reason: 'Nope' as SuppressionReason }], now),
+      store.suppressions.add(a, [entry('ok1@example.com'), { address: 'ok2@example.com', reason: 'Nope' as SuppressionReason }], now),
     ).rejects.toThrow('unknown suppression reason');
-    await expect(store.addSuppressions(987_654, [entry('ghost@example.com')], now)).rejects.toThrow();
-    expect(await store.getSuppression(a, 'ok1@example.com')).toBeUndefined();
-    await store.removeSuppressions(a, ['long@example.com']);
+    await expect(store.suppressions.add(987_654, [entry('ghost@example.com')], now)).rejects.toThrow();
+    expect(await store.suppressions.get(a, 'ok1@example.com')).toBeUndefined();
+    await store.suppressions.remove(a, ['long@example.com']);
   });
 
   it('removes many at once and counts only what was listed', async () => {
-    await store.addSuppressions(a, [entry('r1@example.com'), entry('r2@example.com'), entry('r3@example.com')], now);
-    expect(await store.removeSuppressions(a, ['R1@example.com', 'r1@example.com', 'r2@example.com', 'nope@example.com'])).toBe(2);
-    expect(await store.removeSuppressions(b, ['r3@example.com'])).toBe(0);
-    expect(await store.removeSuppressions(a, [])).toBe(0);
-    expect(await store.getSuppression(a, 'r3@example.com')).toBeTruthy();
-    await store.removeSuppressions(a, ['r3@example.com', 'x@example.com']);
+    await store.suppressions.add(a, [entry('r1@example.com'), entry('r2@example.com'), entry('r3@example.com')], now);
+    expect(await store.suppressions.remove(a, ['R1@example.com', 'r1@example.com', 'r2@example.com', 'nope@example.com'])).toBe(2);
+    expect(await store.suppressions.remove(b, ['r3@example.com'])).toBe(0);
+    expect(await store.suppressions.remove(a, [])).toBe(0);
+    expect(await store.suppressions.get(a, 'r3@example.com')).toBeTruthy();
+    await store.suppressions.remove(a, ['r3@example.com', 'x@example.com']);
   });
 
   it('searches with paging, both sorts in both directions, prefix and literal substring filters, and a total', async () => {
     const names = ['d%x@s.example', 'a_b@s.example', 'c@s.example', 'b@t.example', 'e@s.example'];
-    for (const [i, n] of names.entries()) await store.addSuppressions(a, [entry(n)], now + (i < 3 ? 100 : 200)); // ties on update time
-    const q = (over: object) => store.searchSuppressions(a, { sort: 'address', direction: 'asc', limit: 10, offset: 0, ...over });
+    for (const [i, n] of names.entries()) await store.suppressions.add(a, [entry(n)], now + (i < 3 ? 100 : 200)); // ties on update time
+    const q = (over: object) => store.suppressions.search(a, { sort: 'address', direction: 'asc', limit: 10, offset: 0, ...over });
     const addrs = async (over: object) => (await q(over)).rows.map((r) => r.address.split('@')[0]);
     expect(await addrs({})).toEqual(['a_b', 'b', 'c', 'd%x', 'e']);
     expect(await addrs({ direction: 'desc' })).toEqual(['e', 'd%x', 'c', 'b', 'a_b']);
@@ -81,13 +81,13 @@ describe(`Store contract: suppressions (${TEST_STORE_KIND})`, () => {
     expect(await addrs({ startsWith: 'D%' })).toEqual(['d%x']);
     expect(await addrs({ startsWith: 'a_' })).toEqual(['a_b']);
     expect(await addrs({ startsWith: 'a%' })).toEqual([]);
-    expect((await store.searchSuppressions(b, { sort: 'address', direction: 'asc', limit: 10, offset: 0 })).total).toBe(0);
-    await store.removeSuppressions(a, names);
+    expect((await store.suppressions.search(b, { sort: 'address', direction: 'asc', limit: 10, offset: 0 })).total).toBe(0);
+    await store.suppressions.remove(a, names);
   });
 
   it('streams every entry in order in bounded batches, also across ties and in reverse', async () => {
     const many = Array.from({ length: 53 }, (_, i) => entry(`s${String(i).padStart(3, '0')}@stream.example`));
-    for (let i = 0; i < many.length; i += 10) await store.addSuppressions(a, many.slice(i, i + 10), now + Math.floor(i / 20));
+    for (let i = 0; i < many.length; i += 10) await store.suppressions.add(a, many.slice(i, i + 10), now + Math.floor(i / 20));
     for (const [sort, direction] of [
       ['address', 'asc'],
       ['address', 'desc'],
@@ -96,7 +96,7 @@ describe(`Store contract: suppressions (${TEST_STORE_KIND})`, () => {
     ] as const) {
       const batches: number[] = [];
       const seen: { address: string; updatedAt: number }[] = [];
-      for await (const rows of store.streamSuppressions(a, { sort, direction, contains: 'stream' }, 7)) {
+      for await (const rows of store.suppressions.stream(a, { sort, direction, contains: 'stream' }, 7)) {
         batches.push(rows.length);
         seen.push(...rows);
       }
@@ -113,9 +113,9 @@ describe(`Store contract: suppressions (${TEST_STORE_KIND})`, () => {
       expect(new Set(seen.map((s) => s.address)).size).toBe(53);
     }
     const none = [];
-    for await (const rows of store.streamSuppressions(b, { sort: 'address', direction: 'asc' }, 7)) none.push(rows);
+    for await (const rows of store.suppressions.stream(b, { sort: 'address', direction: 'asc' }, 7)) none.push(rows);
     expect(none).toEqual([]);
-    await store.removeSuppressions(
+    await store.suppressions.remove(
       a,
       many.map((m) => m.address),
     );
@@ -123,23 +123,23 @@ describe(`Store contract: suppressions (${TEST_STORE_KIND})`, () => {
 
   it('answers suppressedAmong for thousands of addresses in batches, case-insensitively, per server', async () => {
     const listed = Array.from({ length: 1_500 }, (_, i) => entry(`m${i}@among.example`, i % 2 ? 'Complaint' : 'Bounce'));
-    await store.addSuppressions(a, listed, now);
+    await store.suppressions.add(a, listed, now);
     const asked = [...Array.from({ length: 2_500 }, (_, i) => `M${i}@among.example`), 'm1@among.example'];
-    const found = await store.suppressedAmong(a, asked);
+    const found = await store.suppressions.listedAmong(a, asked);
     expect(found.size).toBe(1_500);
     expect(found.get('m0@among.example')).toBe('Bounce');
     expect(found.get('m1@among.example')).toBe('Complaint');
     expect(found.has('m1500@among.example')).toBe(false);
-    expect((await store.suppressedAmong(b, asked)).size).toBe(0);
-    expect((await store.suppressedAmong(a, [])).size).toBe(0);
-    await store.removeSuppressions(
+    expect((await store.suppressions.listedAmong(b, asked)).size).toBe(0);
+    expect((await store.suppressions.listedAmong(a, [])).size).toBe(0);
+    await store.suppressions.remove(
       a,
       listed.map((l) => l.address),
     );
   });
 
   it('accepts a suppressed recipient as final (suppressed, Failed 2/9999, no Queued) in the same commit, and never claims it', async () => {
-    await store.addSuppressions(a, [entry('held@accept.example', 'Complaint')], now);
+    await store.suppressions.add(a, [entry('held@accept.example', 'Complaint')], now);
     const m1 = message(a, now + 1, ['ok@accept.example', 'HELD@accept.example']);
     const m2 = message(b, now + 1, ['held@accept.example']); // another server's list does not apply
     expect(
@@ -195,14 +195,14 @@ describe(`Store contract: suppressions (${TEST_STORE_KIND})`, () => {
     ];
     // A worker that no longer owns the claim changes nothing, suppression included.
     expect(await store.recordOutcomes('intruder', [failed(stale.id)], now + 4)).toBe(0);
-    expect(await store.getSuppression(a, 'stale@outcome.example')).toBeUndefined();
+    expect(await store.suppressions.get(a, 'stale@outcome.example')).toBeUndefined();
     expect(await store.recordOutcomes('owner', [failed(gone.id), failed(gone2.id), { ...failed(stale.id), suppress: null }], now + 5)).toBe(3);
-    expect(await store.getSuppression(a, 'GONE@outcome.example')).toMatchObject({
+    expect(await store.suppressions.get(a, 'GONE@outcome.example')).toMatchObject({
       reason: 'Bounce',
       detail: 'FailureCode 2001: 550 5.1.1 no such user',
       createdAt: now + 5,
     });
-    expect(await store.getSuppression(a, 'stale@outcome.example')).toBeUndefined();
+    expect(await store.suppressions.get(a, 'stale@outcome.example')).toBeUndefined();
   });
 
   it('suppresses a recipient by id with its event in one transaction (complaints, unsubscribes)', async () => {
@@ -263,8 +263,8 @@ describe(`Store contract: suppressions (${TEST_STORE_KIND})`, () => {
     await unsubscribe(other, t0 + 200);
     expect((await store.listEvents({ messageId: m.id })).filter((e) => e.type === 'Tracking').map((e) => e.recipientId)).toEqual([leaver, other]);
     // A replay after the operator removed the entry does not put it back: the person unsubscribed once.
-    await store.removeSuppressions(b, ['leaver@unsub.example']);
+    await store.suppressions.remove(b, ['leaver@unsub.example']);
     expect(await unsubscribe(leaver, t0 + 300)).toBeUndefined();
-    expect(await store.getSuppression(b, 'leaver@unsub.example')).toBeUndefined();
+    expect(await store.suppressions.get(b, 'leaver@unsub.example')).toBeUndefined();
   });
 });

@@ -141,8 +141,8 @@ describe(`engagement tracking end to end (${TEST_STORE_KIND})`, () => {
     expect(byType(1)).toHaveLength(1);
     expect(byType(2)).toHaveLength(1);
     // The unsubscribe put Ann on the server's suppression list; Bob clicked too; the tampered request recorded nothing.
-    expect(await t.store.getSuppression(created.id, 'ann@sink.test')).toMatchObject({ reason: 'Unsubscribe' });
-    expect(await t.store.getSuppression(created.id, 'bob@sink.test')).toBeUndefined();
+    expect(await t.store.suppressions.get(created.id, 'ann@sink.test')).toMatchObject({ reason: 'Unsubscribe' });
+    expect(await t.store.suppressions.get(created.id, 'bob@sink.test')).toBeUndefined();
     // ... and marked Ann's contact on this server unsubscribed, no one else's.
     expect(await unsubscribedAt(created.id, 'ann@sink.test')).toEqual(expect.any(Number));
     expect(await unsubscribedAt(created.id, 'bob@sink.test')).toBeNull();

@@ -76,7 +76,7 @@ describe(`unsubscribe replays (${TEST_STORE_KIND})`, () => {
       const r = await oneClick(url);
       expect([r.status, await r.text()]).toEqual([200, 'Unsubscribed\n']);
     }
-    const suppression = await t.store.getSuppression(t.credentials.serverId, 'reader@example.org');
+    const suppression = await t.store.suppressions.get(t.credentials.serverId, 'reader@example.org');
     expect(suppression).toMatchObject({ reason: 'Unsubscribe' });
     // The page: GET unsubscribes no one; its form, posted twice, answers the page both times and changes nothing.
     expect((await fetch(url)).status).toBe(200);
@@ -89,7 +89,7 @@ describe(`unsubscribe replays (${TEST_STORE_KIND})`, () => {
     expect(events).toHaveLength(1);
     expect(await unsubscribesCounted()).toBe(before + 1);
     expect(await webhookRows(events.map((e) => e.uid))).toHaveLength(1);
-    expect(await t.store.getSuppression(t.credentials.serverId, 'reader@example.org')).toEqual(suppression);
+    expect(await t.store.suppressions.get(t.credentials.serverId, 'reader@example.org')).toEqual(suppression);
   });
 
   it('three one-click POSTs at once also count once; each recipient of a message counts for itself', async () => {

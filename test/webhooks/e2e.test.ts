@@ -192,7 +192,7 @@ describe(`event webhooks end to end: API, SMTP sink, HTTP receiver (${TEST_STORE
     try {
       const r = await create({ url: receiver.url, eventTypes: ['Failed'] });
       expect(r.status).toBe(200);
-      await t.store.addSuppressions(t.credentials.serverId, [{ address: 'gone@sink.test', reason: 'Complaint', detail: null }], Date.now());
+      await t.store.suppressions.add(t.credentials.serverId, [{ address: 'gone@sink.test', reason: 'Complaint', detail: null }], Date.now());
       expect((await send(['gone@sink.test'])).body.ErrorCode).toBe('Success');
       const [failed] = await until(
         () => (receiver.events().length >= 1 ? receiver.events() : undefined),

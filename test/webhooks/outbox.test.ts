@@ -69,7 +69,7 @@ describe(`webhook outbox in the store (${TEST_STORE_KIND})`, () => {
     expect(await outboxCount()).toBe(0);
     expect(wakes).toBe(0);
     // A suppressed recipient's Failed event is subscribed to: one row, one wake.
-    await store.addSuppressions(serverId, [{ address: 'c@example.com', reason: 'Bounce', detail: null }], now);
+    await store.suppressions.add(serverId, [{ address: 'c@example.com', reason: 'Bounce', detail: null }], now);
     await woken.commitAccepts([{ messages: [message(serverId, now, ['c@example.com'])], idempotency: null }]);
     expect(await outboxCount()).toBe(1);
     expect(wakes).toBe(1);
@@ -79,7 +79,7 @@ describe(`webhook outbox in the store (${TEST_STORE_KIND})`, () => {
     const all = await endpoint();
     const failedOnly = await endpoint(['Failed', 'Tracking']);
     const m = message(serverId, now, ['a@example.com', 'b@example.com']);
-    await store.addSuppressions(serverId, [{ address: 'b@example.com', reason: 'Bounce', detail: null }], now);
+    await store.suppressions.add(serverId, [{ address: 'b@example.com', reason: 'Bounce', detail: null }], now);
     await store.commitAccepts([{ messages: [m], idempotency: null }]);
     // accept: a Queued event for a, the accept-time suppression Failed event for b
     const [claimed] = await store.claimRecipients('w', 10, now + 1, 0);
@@ -110,7 +110,7 @@ describe(`webhook outbox in the store (${TEST_STORE_KIND})`, () => {
       },
     ]);
     await store.suppressRecipient({ recipientId: claimed!.id, reason: 'Complaint', detail: null, event: { type: 'Complaint', data: {} } }, now + 4);
-    await store.addSuppressions(serverId, [], now);
+    await store.suppressions.add(serverId, [], now);
     const rows = await outbox();
     const typesFor = (id: number) =>
       rows

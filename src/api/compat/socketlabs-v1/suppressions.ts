@@ -68,16 +68,16 @@ export function registerSuppressionRoutes(scope: FastifyInstance, deps: { store:
 
   scope.get('/suppressions', { config: { openapi: suppressionDoc('Is the address suppressed?') } }, async (req, reply) => {
     const { serverId, address } = checked(req);
-    return answer(req, reply, address, await deps.store.getSuppression(serverId, address));
+    return answer(req, reply, address, await deps.store.suppressions.get(serverId, address));
   });
   scope.post('/suppressions', { config: { openapi: suppressionDoc('Suppress the address') } }, async (req, reply) => {
     const { serverId, address } = checked(req);
-    await deps.store.addSuppressions(serverId, [{ address, reason: 'CustomerRequest', detail: null }], deps.now());
-    return answer(req, reply, address, await deps.store.getSuppression(serverId, address));
+    await deps.store.suppressions.add(serverId, [{ address, reason: 'CustomerRequest', detail: null }], deps.now());
+    return answer(req, reply, address, await deps.store.suppressions.get(serverId, address));
   });
   scope.delete('/suppressions', { config: { openapi: suppressionDoc('Take the address off the suppression list') } }, async (req, reply) => {
     const { serverId, address } = checked(req);
-    const removed = await deps.store.removeSuppressions(serverId, [address]);
+    const removed = await deps.store.suppressions.remove(serverId, [address]);
     return answer(req, reply, address, undefined, removed > 0);
   });
 }

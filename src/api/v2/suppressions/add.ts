@@ -34,9 +34,9 @@ export function registerAdd(scope: FastifyInstance, store: Store, now: () => num
     },
     async (req) => {
       const serverId = Number(req.params.serverId);
-      await store.addSuppressions(serverId, [{ address: req.body.emailAddress, reason: req.body.reason, detail: null }], now());
+      await store.suppressions.add(serverId, [{ address: req.body.emailAddress, reason: req.body.reason, detail: null }], now());
       // Read back: the stored form (lower-cased, creation time kept on an update) is the answer.
-      return { data: toWire((await store.getSuppression(serverId, req.body.emailAddress))!) };
+      return { data: toWire((await store.suppressions.get(serverId, req.body.emailAddress))!) };
     },
   );
 }

@@ -42,7 +42,7 @@ export function registerBulkRemove(scope: FastifyInstance, store: Store, path: S
     },
     async (req) => {
       const requested = new Set(req.body.emailAddresses.map(suppressionKey)).size;
-      const removed = await store.removeSuppressions(path.serverIdOf(req), req.body.emailAddresses);
+      const removed = await store.suppressions.remove(path.serverIdOf(req), req.body.emailAddresses);
       return { data: { requested, removed } };
     },
   );

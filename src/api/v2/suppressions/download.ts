@@ -44,7 +44,7 @@ export function registerDownload(scope: FastifyInstance, store: Store, path: Ser
       const serverId = path.serverIdOf(req);
       return sendCsvStream(req, reply, {
         columns: CSV_COLUMNS,
-        batches: store.streamSuppressions(serverId, storeQuery(req.query), SUPPRESSION_DOWNLOAD_BATCH),
+        batches: store.suppressions.stream(serverId, storeQuery(req.query), SUPPRESSION_DOWNLOAD_BATCH),
         toCsv: batchCsv,
         filename: `suppressions-${serverId}.csv`,
         serverId,

@@ -20,7 +20,7 @@ export function registerLookup(scope: FastifyInstance, store: Store): void {
     },
     async (req) => {
       const serverId = Number(req.params.serverId);
-      const found = await store.getSuppression(serverId, req.query.emailAddress);
+      const found = await store.suppressions.get(serverId, req.query.emailAddress);
       if (!found) throw new ApiError('not_found', `${req.query.emailAddress} is not on server ${serverId}'s suppression list`, 'emailAddress');
       return { data: toWire(found) };
     },

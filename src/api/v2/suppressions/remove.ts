@@ -27,7 +27,7 @@ export function registerRemove(scope: FastifyInstance, store: Store): void {
     },
     async (req) => {
       const serverId = Number(req.params.serverId);
-      const removed = await store.removeSuppressions(serverId, [req.query.emailAddress]);
+      const removed = await store.suppressions.remove(serverId, [req.query.emailAddress]);
       if (removed === 0) throw new ApiError('not_found', `${req.query.emailAddress} is not on server ${serverId}'s suppression list`, 'emailAddress');
       return { data: { emailAddress: suppressionKey(req.query.emailAddress), removed: true } };
     },

@@ -18,7 +18,7 @@ export function registerSearch(scope: FastifyInstance, store: Store): void {
       },
     },
     async (req) => {
-      const { rows, total } = await store.searchSuppressions(Number(req.params.serverId), { ...storeQuery(req.query), ...pageOf(req.query) });
+      const { rows, total } = await store.suppressions.search(Number(req.params.serverId), { ...storeQuery(req.query), ...pageOf(req.query) });
       return { data: rows.map(toWire), total };
     },
   );

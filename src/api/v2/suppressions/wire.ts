@@ -1,5 +1,5 @@
 import { SUPPRESSION_REASONS, type Suppression } from '../../../core/suppression.js';
-import type { SuppressionQuery, SuppressionSortField } from '../../../store/suppression-queries.js';
+import type { SuppressionQuery, SuppressionSortField } from '../../../store/suppressions.js';
 import { emailAddressSchema } from '../schemas.js';
 import { directionOf, type SortDirection } from '../paging.js';
 import { MAX_ADDRESS_LENGTH } from '../../../core/address.js';

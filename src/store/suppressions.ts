@@ -244,3 +244,48 @@ export async function* streamSuppressions(db: Db, serverId: number, q: Suppressi
     after = rows[rows.length - 1]!;
   }
 }
+
+/**
+ * Suppression lists, one per server. Addresses are stored and compared lower-cased; callers
+ * validate their syntax. Writers that suppress as part of something else (a recipient's complaint
+ * or bounce, an accept) use this file's functions inside their own transaction.
+ */
+export interface SuppressionRepository {
+  /** Adds a listed address anew (reason, detail, update time); returns how many distinct addresses were written. */
+  add(serverId: number, entries: readonly NewSuppression[], now: number): Promise<number>;
+  /** Returns how many of the addresses were on the list (and are no longer). */
+  remove(serverId: number, addresses: readonly string[]): Promise<number>;
+  get(serverId: number, address: string): Promise<Suppression | undefined>;
+  search(serverId: number, query: SuppressionQuery & { limit: number; offset: number }): Promise<{ rows: Suppression[]; total: number }>;
+  /** Every matching entry in order, `batchSize` per batch, never the whole list in memory (CSV download). */
+  stream(serverId: number, query: SuppressionQuery, batchSize: number): AsyncGenerator<Suppression[]>;
+  /** Which of `addresses` are suppressed on the server (lower-cased address -> reason); batched, not one query per address. */
+  listedAmong(serverId: number, addresses: Iterable<string>): Promise<Map<string, SuppressionReason>>;
+}
+
+/** The suppression lists in SQL, one implementation for both dialects (Kysely). */
+export class SqlSuppressionRepository implements SuppressionRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async add(serverId: number, entries: readonly NewSuppression[], now: number): Promise<number> {
+    if (entries.length === 0) return 0;
+    // One transaction: a list of any length is added whole or not at all.
+    return this.db.transaction().execute((trx) => upsertSuppressions(trx, serverId, entries, now));
+  }
+  async remove(serverId: number, addresses: readonly string[]): Promise<number> {
+    if (addresses.length === 0) return 0;
+    return this.db.transaction().execute((trx) => deleteSuppressions(trx, serverId, addresses));
+  }
+  get(serverId: number, address: string): Promise<Suppression | undefined> {
+    return findSuppression(this.db, serverId, address);
+  }
+  search(serverId: number, query: SuppressionQuery & { limit: number; offset: number }): Promise<{ rows: Suppression[]; total: number }> {
+    return searchSuppressions(this.db, serverId, query);
+  }
+  stream(serverId: number, query: SuppressionQuery, batchSize: number): AsyncGenerator<Suppression[]> {
+    return streamSuppressions(this.db, serverId, query, batchSize);
+  }
+  listedAmong(serverId: number, addresses: Iterable<string>): Promise<Map<string, SuppressionReason>> {
+    return suppressedAmong(this.db, serverId, addresses);
+  }
+}
