@@ -72,7 +72,7 @@ export class CustomDomainCache {
     const run = async (): Promise<void> => {
       do {
         this.again = false;
-        const rows = await this.store.listRoutedCustomDomains('bounce');
+        const rows = await this.store.customDomains.listRouted('bounce');
         this.defaults = new Map(rows.filter((r) => r.isDefault).map((r) => [r.serverId, r.domain]));
         this.domains = new Set(rows.map((r) => r.domain));
       } while (this.again);

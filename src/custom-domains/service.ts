@@ -44,13 +44,13 @@ export class CustomDomains {
   constructor(private readonly d: CustomDomainDeps) {}
 
   async get(serverId: number, kind: CustomDomainKind, id: number): Promise<CustomDomain> {
-    const found = await this.d.store.getCustomDomain(serverId, kind, id);
+    const found = await this.d.store.customDomains.get(serverId, kind, id);
     if (!found) throw new CustomDomainError('not_found', `server ${serverId} has no ${KIND_NAMES[kind]} ${id}`, 'domainId');
     return found;
   }
 
   list(serverId: number, kind: CustomDomainKind, page: PageRequest & { sort: 'createdAt' | 'domain' }): Promise<{ rows: CustomDomain[]; total: number }> {
-    return this.d.store.listCustomDomains(serverId, kind, page);
+    return this.d.store.customDomains.list(serverId, kind, page);
   }
 
   /**
@@ -75,7 +75,7 @@ export class CustomDomains {
       if (verdictOf(records) !== true) throw notVerified(kind, domain, this.d.targets, records.map((r) => `${r.type} ${r.status}`).join(', '));
       check = { at, records, verified: true };
     }
-    const created = await this.d.store.createCustomDomain(
+    const created = await this.d.store.customDomains.create(
       { serverId, kind, domain, https: kind === 'bounce' ? true : input.https, isDefault: input.isDefault, check },
       this.d.now(),
     );
@@ -89,14 +89,14 @@ export class CustomDomains {
     const current = await this.get(serverId, kind, id);
     const at = this.d.now();
     const records = await checkRecords(this.d.dns, kind, current.domain, this.d.targets);
-    const updated = await this.d.store.recordCustomDomainCheck(serverId, kind, id, { at, records, verified: verdictOf(records) }, this.d.now());
+    const updated = await this.d.store.customDomains.recordCheck(serverId, kind, id, { at, records, verified: verdictOf(records) }, this.d.now());
     if (!updated) throw new CustomDomainError('not_found', `server ${serverId} has no ${KIND_NAMES[kind]} ${id}`, 'domainId');
     if ((updated.verifiedAt === null) !== (current.verifiedAt === null) || updated.isDefault !== current.isDefault) await this.d.changed?.(serverId);
     return updated;
   }
 
   async update(serverId: number, kind: CustomDomainKind, id: number, patch: { isDefault?: boolean; https?: boolean }): Promise<CustomDomain> {
-    const r = await this.d.store.updateCustomDomain(serverId, kind, id, patch, this.d.now());
+    const r = await this.d.store.customDomains.update(serverId, kind, id, patch, this.d.now());
     if (r === undefined) throw new CustomDomainError('not_found', `server ${serverId} has no ${KIND_NAMES[kind]} ${id}`, 'domainId');
     if (r === 'not-verified') {
       const d = await this.get(serverId, kind, id);
@@ -109,7 +109,7 @@ export class CustomDomains {
   /** Deletes it; a default stops being the default (the instance's bounce domain, or Postline's tracking URL, applies again). */
   async remove(serverId: number, kind: CustomDomainKind, id: number): Promise<CustomDomain> {
     const d = await this.get(serverId, kind, id);
-    if (!(await this.d.store.deleteCustomDomain(serverId, kind, id)))
+    if (!(await this.d.store.customDomains.delete(serverId, kind, id)))
       throw new CustomDomainError('not_found', `server ${serverId} has no ${KIND_NAMES[kind]} ${id}`, 'domainId');
     if (d.isDefault || d.verifiedAt !== null) await this.d.changed?.(serverId);
     return d;

@@ -67,17 +67,7 @@ import {
   replayEvents,
   updateEndpoint,
 } from './webhook-queries.js';
-import {
-  createCustomDomain,
-  deleteCustomDomain,
-  getCustomDomain,
-  listCustomDomains,
-  listRoutedCustomDomains,
-  recordCustomDomainCheck,
-  updateCustomDomain,
-} from './custom-domain-queries.js';
-import type { CustomDomain, CustomDomainCheck, NewCustomDomain, RoutedCustomDomain } from './store.js';
-import type { CustomDomainKind } from '../core/custom-domain.js';
+import { SqlCustomDomainRepository, type CustomDomainRepository } from './custom-domains.js';
 import * as inbound from './inbound-queries.js';
 import * as marketing from './marketing-queries.js';
 import { rebuildRollups, readRollups, type RollupQuery, type RollupRow } from './report-queries.js';
@@ -184,10 +174,12 @@ export abstract class SqlStore implements Store {
   abstract readonly kind: 'sqlite' | 'postgres';
   readonly templates: TemplateRepository;
   readonly suppressions: SuppressionRepository;
+  readonly customDomains: CustomDomainRepository;
 
   protected constructor(protected readonly db: Kysely<Database>) {
     this.templates = new SqlTemplateRepository(db);
     this.suppressions = new SqlSuppressionRepository(db);
+    this.customDomains = new SqlCustomDomainRepository(db);
   }
 
   abstract migrate(): Promise<void>;
@@ -684,38 +676,6 @@ export abstract class SqlStore implements Store {
   }
   listWebhookAttempts(serverId: number, endpointId: number, page: PageRequest): Promise<{ rows: WebhookAttempt[]; total: number }> {
     return listAttempts(this.db, serverId, endpointId, page);
-  }
-
-  createCustomDomain(input: NewCustomDomain, now: number): Promise<CustomDomain | null> {
-    return createCustomDomain(this.db, input, now);
-  }
-  getCustomDomain(serverId: number, kind: CustomDomainKind, id: number): Promise<CustomDomain | undefined> {
-    return getCustomDomain(this.db, serverId, kind, id);
-  }
-  listCustomDomains(
-    serverId: number,
-    kind: CustomDomainKind,
-    page: PageRequest & { sort: 'createdAt' | 'domain' },
-  ): Promise<{ rows: CustomDomain[]; total: number }> {
-    return listCustomDomains(this.db, serverId, kind, page);
-  }
-  updateCustomDomain(
-    serverId: number,
-    kind: CustomDomainKind,
-    id: number,
-    patch: { isDefault?: boolean; https?: boolean },
-    now: number,
-  ): Promise<CustomDomain | 'not-verified' | undefined> {
-    return updateCustomDomain(this.db, serverId, kind, id, patch, now);
-  }
-  recordCustomDomainCheck(serverId: number, kind: CustomDomainKind, id: number, check: CustomDomainCheck, now: number): Promise<CustomDomain | undefined> {
-    return recordCustomDomainCheck(this.db, serverId, kind, id, check, now);
-  }
-  deleteCustomDomain(serverId: number, kind: CustomDomainKind, id: number): Promise<boolean> {
-    return deleteCustomDomain(this.db, serverId, kind, id);
-  }
-  listRoutedCustomDomains(kind: CustomDomainKind): Promise<RoutedCustomDomain[]> {
-    return listRoutedCustomDomains(this.db, kind);
   }
 
   async addDkimKey(key: Omit<DkimKeyRecord, 'id' | 'createdAt' | 'retiredAt'>, now: number): Promise<DkimKeyRecord> {

@@ -1,5 +1,6 @@
 import type { ApiKeyScope } from '../core/api-key.js';
 import type { TemplateRepository } from './templates.js';
+import type { CustomDomainRepository } from './custom-domains.js';
 import type { NewMessage, RecipientStatus, MessageTemplate, MergeField, KeyValue, RecipientKind } from '../core/message.js';
 import type { ExpandedBatch, ListSend } from './list-send-queries.js';
 import type { Suppression, SuppressionReason } from '../core/suppression.js';
@@ -521,37 +522,8 @@ export interface Store {
   ): Promise<{ ok: true; queued: number } | { ok: false; matching: number }>;
   listWebhookAttempts(serverId: number, endpointId: number, page: PageRequest): Promise<{ rows: WebhookAttempt[]; total: number }>;
 
-  /**
-   * Custom bounce and tracking domains. A domain is unique per kind in the whole instance; a server
-   * has at most one default per kind, and only a verified domain is a default. Changing the default
-   * tracking domain (making one the default, switching its https, deleting or un-verifying it) sets
-   * or clears the server's tracking origin (servers.tracking_domain) in the same transaction.
-   */
-  /** null: the domain is taken (by this or another server); nothing was stored. */
-  createCustomDomain(input: NewCustomDomain, now: number): Promise<CustomDomain | null>;
-  getCustomDomain(serverId: number, kind: CustomDomainKind, id: number): Promise<CustomDomain | undefined>;
-  listCustomDomains(
-    serverId: number,
-    kind: CustomDomainKind,
-    page: PageRequest & { sort: 'createdAt' | 'domain' },
-  ): Promise<{ rows: CustomDomain[]; total: number }>;
-  /**
-   * isDefault true makes it the server's default of its kind (the previous one stops being it);
-   * false stops it being the default. 'not-verified': it is not verified, nothing changed.
-   */
-  updateCustomDomain(
-    serverId: number,
-    kind: CustomDomainKind,
-    id: number,
-    patch: { isDefault?: boolean; https?: boolean },
-    now: number,
-  ): Promise<CustomDomain | 'not-verified' | undefined>;
-  /** Records a DNS check; a failed check (verified false) un-verifies the domain and stops it being the default. */
-  recordCustomDomainCheck(serverId: number, kind: CustomDomainKind, id: number, check: CustomDomainCheck, now: number): Promise<CustomDomain | undefined>;
-  /** Deletes it (a default stops being the default). */
-  deleteCustomDomain(serverId: number, kind: CustomDomainKind, id: number): Promise<boolean>;
-  /** Every verified domain of a kind, all servers: what the Return-Path and the MX listener route by. */
-  listRoutedCustomDomains(kind: CustomDomainKind): Promise<RoutedCustomDomain[]>;
+  /** Custom bounce and tracking domains: store/custom-domains.ts. */
+  readonly customDomains: CustomDomainRepository;
 
   /** Stored templates (ApiTemplate): store/templates.ts. */
   readonly templates: TemplateRepository;

@@ -62,8 +62,8 @@ describe(`custom domain routes, /api/v2/servers/:serverId/{bounce,tracking}-doma
   beforeEach(async () => {
     for (const s of [serverId, otherId]) {
       for (const kind of ['bounce', 'tracking'] as const) {
-        for (const d of (await t.store.listCustomDomains(s, kind, { limit: 100, offset: 0, direction: 'asc', sort: 'createdAt' })).rows) {
-          await t.store.deleteCustomDomain(s, kind, d.id);
+        for (const d of (await t.store.customDomains.list(s, kind, { limit: 100, offset: 0, direction: 'asc', sort: 'createdAt' })).rows) {
+          await t.store.customDomains.delete(s, kind, d.id);
         }
       }
       await t.store.updateServer(s, { tracking: { domain: null } });
@@ -99,7 +99,7 @@ describe(`custom domain routes, /api/v2/servers/:serverId/{bounce,tracking}-doma
           ['GET', `${base()}/${id}/dns-records`, {}],
           ['POST', `${base()}/${id}/verify`, {}],
         ] as const;
-        const before = await t.store.getCustomDomain(serverId, kind, id);
+        const before = await t.store.customDomains.get(serverId, kind, id);
         for (const [method, p, opts] of routes) {
           for (const [k, status, code] of [
             [null, 401, 'unauthorized'],
@@ -110,7 +110,7 @@ describe(`custom domain routes, /api/v2/servers/:serverId/{bounce,tracking}-doma
           }
         }
         expect(await rows()).toBe(1);
-        expect(await t.store.getCustomDomain(serverId, kind, id)).toEqual(before);
+        expect(await t.store.customDomains.get(serverId, kind, id)).toEqual(before);
       });
 
       it('adds a domain (lower-cased), unverified, with the record to publish', async () => {
@@ -177,16 +177,16 @@ describe(`custom domain routes, /api/v2/servers/:serverId/{bounce,tracking}-doma
         expect(r.body.data.verifiedOn).not.toBeNull();
         const records = await v2<{ data: Rec[] }>(t, 'GET', `${base()}/${id}/dns-records`, { key });
         expect(records.body.data).toEqual([{ type: 'CNAME', name: 'v.example.com', expected: target, status: 'verified', found: [target] }]);
-        expect((await t.store.getCustomDomain(serverId, kind, id))!.verifiedAt).not.toBeNull();
+        expect((await t.store.customDomains.get(serverId, kind, id))!.verifiedAt).not.toBeNull();
       });
 
       it('only a verified domain becomes the default (409 domain_not_verified, nothing changed)', async () => {
         const id = (await add({ domain: 'unverified.example.com' })).body.data.domainId;
-        const before = await t.store.getCustomDomain(serverId, kind, id);
+        const before = await t.store.customDomains.get(serverId, kind, id);
         const r = await v2<One>(t, 'PATCH', `${base()}/${id}`, { key, body: { isDefault: true } });
         expect([r.status, r.body.error.code, r.body.error.field]).toEqual([409, 'domain_not_verified', 'isDefault']);
         expect(r.body.error.message).toContain(target);
-        expect(await t.store.getCustomDomain(serverId, kind, id)).toEqual(before);
+        expect(await t.store.customDomains.get(serverId, kind, id)).toEqual(before);
         // Added as the default without its record: refused, nothing stored.
         const direct = await add({ domain: 'nodns.example.com', isDefault: true });
         expect([direct.status, direct.body.error.code]).toEqual([409, 'domain_not_verified']);
@@ -208,19 +208,19 @@ describe(`custom domain routes, /api/v2/servers/:serverId/{bounce,tracking}-doma
         const patch = (id: number, body: unknown) => v2<One>(t, 'PATCH', `${base()}/${id}`, { key, body });
         expect((await patch(a.domainId, { isDefault: true })).body.data.isDefault).toBe(true);
         expect((await patch(b.domainId, { isDefault: true })).body.data.isDefault).toBe(true);
-        expect((await t.store.getCustomDomain(serverId, kind, a.domainId))!.isDefault).toBe(false);
+        expect((await t.store.customDomains.get(serverId, kind, a.domainId))!.isDefault).toBe(false);
         if (kind === 'tracking') expect((await t.store.getServer(serverId))!.tracking.domain).toBe('https://b.example.com');
         const cleared = await patch(b.domainId, { isDefault: false });
         expect(cleared.body.data.isDefault).toBe(false);
         expect((await t.store.getServer(serverId))!.tracking.domain).toBeNull();
-        const before = await t.store.getCustomDomain(serverId, kind, b.domainId);
+        const before = await t.store.customDomains.get(serverId, kind, b.domainId);
         const empty = await patch(b.domainId, {});
         expect([empty.status, empty.body.error.code]).toEqual([400, 'validation_failed']);
         const unknown = await patch(b.domainId, { domain: 'c.example.com', isDefault: true });
         expect([unknown.status, unknown.body.error.code, unknown.body.error.field]).toEqual([400, 'unknown_field', 'domain']);
         const wrongType = await patch(b.domainId, { isDefault: 'yes' });
         expect([wrongType.status, wrongType.body.error.code, wrongType.body.error.field]).toEqual([400, 'validation_failed', 'isDefault']);
-        expect(await t.store.getCustomDomain(serverId, kind, b.domainId)).toEqual(before);
+        expect(await t.store.customDomains.get(serverId, kind, b.domainId)).toEqual(before);
       });
 
       if (kind === 'tracking') {
@@ -268,7 +268,7 @@ describe(`custom domain routes, /api/v2/servers/:serverId/{bounce,tracking}-doma
       it("another server's domain id under one's own server is 404 on every route, and nothing changes", async () => {
         const foreign = await verified('foreign.example.com', otherId, otherKey);
         const id = foreign.domainId;
-        const before = await t.store.getCustomDomain(otherId, kind, id);
+        const before = await t.store.customDomains.get(otherId, kind, id);
         for (const [method, p, opts] of [
           ['GET', `${base()}/${id}`, {}],
           ['PATCH', `${base()}/${id}`, { body: { isDefault: true } }],
@@ -279,7 +279,7 @@ describe(`custom domain routes, /api/v2/servers/:serverId/{bounce,tracking}-doma
           const r = await v2<V2Error>(t, method, p, { ...opts, key });
           expect([method, p, r.status, r.body.error.code]).toEqual([method, p, 404, 'not_found']);
         }
-        expect(await t.store.getCustomDomain(otherId, kind, id)).toEqual(before);
+        expect(await t.store.customDomains.get(otherId, kind, id)).toEqual(before);
         // The id of a domain of the other kind is not found under this resource either.
         const other = RESOURCES.find((x) => x.kind !== kind)!;
         const otherKind = (await v2<One>(t, 'POST', `/servers/${serverId}/${other.path}`, { key, body: { domain: 'kind.example.com' } })).body.data.domainId;

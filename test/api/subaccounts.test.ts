@@ -127,7 +127,7 @@ describe(`sub-accounts, /api/v2/subaccount and credentials (${TEST_STORE_KIND})`
     }
     expect(await servers()).toBe(n);
     expect(await keys()).toBe(k);
-    expect(await t.store.listCustomDomains(sub.subaccountId, 'bounce', { limit: 10, offset: 0, direction: 'asc', sort: 'createdAt' })).toMatchObject({
+    expect(await t.store.customDomains.list(sub.subaccountId, 'bounce', { limit: 10, offset: 0, direction: 'asc', sort: 'createdAt' })).toMatchObject({
       total: 0,
     });
   });

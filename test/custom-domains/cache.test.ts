@@ -33,10 +33,19 @@ describe(`the in-memory custom bounce domains (${TEST_STORE_KIND})`, () => {
   it("holds verified bounce domains of every server and each server's default; changed() reloads and tells listeners", async () => {
     expect([cache.bounceDomainOf(a), cache.isBounceDomain('bounces.a.example')]).toEqual([null, false]);
     const now = Date.now();
-    await store.createCustomDomain({ serverId: a, kind: 'bounce', domain: 'bounces.a.example', https: true, isDefault: true, check: verifiedCheck(now) }, now);
-    await store.createCustomDomain({ serverId: b, kind: 'bounce', domain: 'bounces.b.example', https: true, isDefault: false, check: verifiedCheck(now) }, now);
-    await store.createCustomDomain({ serverId: b, kind: 'bounce', domain: 'unverified.b.example', https: true, isDefault: false, check: null }, now);
-    await store.createCustomDomain({ serverId: b, kind: 'tracking', domain: 'click.b.example', https: true, isDefault: true, check: verifiedCheck(now) }, now);
+    await store.customDomains.create(
+      { serverId: a, kind: 'bounce', domain: 'bounces.a.example', https: true, isDefault: true, check: verifiedCheck(now) },
+      now,
+    );
+    await store.customDomains.create(
+      { serverId: b, kind: 'bounce', domain: 'bounces.b.example', https: true, isDefault: false, check: verifiedCheck(now) },
+      now,
+    );
+    await store.customDomains.create({ serverId: b, kind: 'bounce', domain: 'unverified.b.example', https: true, isDefault: false, check: null }, now);
+    await store.customDomains.create(
+      { serverId: b, kind: 'tracking', domain: 'click.b.example', https: true, isDefault: true, check: verifiedCheck(now) },
+      now,
+    );
     // Not reloaded yet: the cache answers from memory, never from the store per call.
     expect(cache.isBounceDomain('bounces.a.example')).toBe(false);
     const told: number[] = [];
@@ -56,7 +65,7 @@ describe(`the in-memory custom bounce domains (${TEST_STORE_KIND})`, () => {
   it('reloads that overlap all see the latest state', async () => {
     const now = Date.now();
     const first = cache.refresh();
-    await store.createCustomDomain({ serverId: b, kind: 'bounce', domain: 'late.b.example', https: true, isDefault: false, check: verifiedCheck(now) }, now);
+    await store.customDomains.create({ serverId: b, kind: 'bounce', domain: 'late.b.example', https: true, isDefault: false, check: verifiedCheck(now) }, now);
     const second = cache.refresh();
     await Promise.all([first, second]);
     expect(cache.isBounceDomain('late.b.example')).toBe(true);

@@ -96,13 +96,13 @@ describe(`custom domain DNS checks against a DNS server on loopback (${TEST_STOR
 
     const afterTimeout = await service(dnsLookup([silent.address], { timeoutMs: 300, tries: 1 })).verify(server.id, 'bounce', d.id);
     expect(afterTimeout).toMatchObject({ verifiedAt: d.verifiedAt, isDefault: true, lastCheck: [{ status: 'error' }] });
-    expect(await store.listRoutedCustomDomains('bounce')).toEqual([{ serverId: server.id, domain: 'bounce.good.example', isDefault: true }]);
+    expect(await store.customDomains.listRouted('bounce')).toEqual([{ serverId: server.id, domain: 'bounce.good.example', isDefault: true }]);
 
     dns.remove('bounce.good.example');
     try {
       const afterRemoval = await service(live()).verify(server.id, 'bounce', d.id);
       expect(afterRemoval).toMatchObject({ verifiedAt: null, isDefault: false, lastCheck: [{ status: 'missing' }] });
-      expect(await store.listRoutedCustomDomains('bounce')).toEqual([]);
+      expect(await store.customDomains.listRouted('bounce')).toEqual([]);
       expect(changed).toEqual([server.id, server.id]);
     } finally {
       dns.set('bounce.good.example', { CNAME: 'bounces.postline.test.' });
