@@ -141,7 +141,7 @@ async function farEnds({ messages, connections, dkimKey, warmup }) {
 
 async function main() {
   const { loadConfig } = await dist('config/load.js');
-  const { createLogger } = await dist('log.js');
+  const { createLogger } = await dist('core/log.js');
   const { startApp } = await dist('app.js');
   const { SqliteStore } = await dist('store/sqlite/sqlite-store.js');
   const { ensureBootstrap } = await dist('accept/bootstrap.js');

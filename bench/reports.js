@@ -156,7 +156,7 @@ async function main() {
   const { ensureBootstrap } = await dist('accept/bootstrap.js');
   const { generateApiKey } = await dist('core/api-key.js');
   const { loadConfig } = await dist('config/load.js');
-  const { createLogger } = await dist('log.js');
+  const { createLogger } = await dist('core/log.js');
   const { startApp } = await dist('app.js');
   const dataDir = mkdtempSync(join(tmpdir(), 'postline-bench-reports-'));
   const file = join(dataDir, 'postline.db');
