@@ -115,7 +115,7 @@ async function serverDomainsCommand(store: Store, cfg: Config, verb: string | un
     }
   };
   if (verb === 'list') {
-    const { rows } = await store.listSendingDomains(serverId, { limit: 1_000_000, offset: 0, direction: 'asc', sortField: 'domain' });
+    const { rows } = await store.sendingDomains.list(serverId, { limit: 1_000_000, offset: 0, direction: 'asc', sortField: 'domain' });
     if (flags.json) return printJson(rows.map(domainJson));
     return printTable(
       rows.map((d) => ({
@@ -142,7 +142,7 @@ async function serverDomainsCommand(store: Store, cfg: Config, verb: string | un
     return printRecords(records);
   }
   const name = await run(async () => SendingDomainService.domainName(args[0]!));
-  const d = await store.findSendingDomain(serverId, name);
+  const d = await store.sendingDomains.find(serverId, name);
   if (!d) throw new UsageError(`server ${serverId} has no sending domain ${name}; add it with: postline domains add ${name} --server ${serverId}`);
   if (verb === 'records') {
     const records = service.records(d);

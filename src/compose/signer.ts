@@ -31,7 +31,7 @@ export function createSigner(
   });
   const load = async (domain: string, serverId: number | undefined): Promise<DkimKey[]> => {
     if (serverId !== undefined) {
-      const own = await store.listServerSigningKeys(serverId, domain);
+      const own = await store.sendingDomains.signingKeys(serverId, domain);
       if (own.length > 0) return newestPerAlgorithm(own);
     }
     return newestPerAlgorithm(await store.listDkimKeys(domain));

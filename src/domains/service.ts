@@ -64,7 +64,7 @@ export class SendingDomainService {
     const now = this.d.now();
     const algorithms: DkimAlgorithm[] = input.ed25519 ? ['rsa-sha256', 'ed25519-sha256'] : ['rsa-sha256'];
     const keys = algorithms.map((a) => newKey(domain, selectorFor(input.selector, a, now), a, 'active'));
-    const created = await this.d.store.createSendingDomain({ serverId, domain, keys }, now);
+    const created = await this.d.store.sendingDomains.create({ serverId, domain, keys }, now);
     if (!created) throw new DomainError('exists', `server ${serverId} already has the sending domain ${domain}`, 'domain');
     this.d.changes?.notify(serverId);
     return created;
@@ -84,7 +84,7 @@ export class SendingDomainService {
     } catch (err) {
       throw new DomainError('invalid', (err as Error).message, 'privateKey');
     }
-    if (await this.d.store.findSendingDomain(serverId, domain))
+    if (await this.d.store.sendingDomains.find(serverId, domain))
       throw new DomainError('exists', `server ${serverId} already has the sending domain ${domain}`, 'domain');
     const record = ownKeyRecord(domain, selector, key);
     const [check] = await checkRecords(this.d.dns, [record], this.d.records);
@@ -98,7 +98,7 @@ export class SendingDomainService {
       );
     if (check!.status === 'error')
       throw new DomainError('invalid', `could not look up ${record.name} (${check!.reason ?? 'DNS failure'}); nothing was stored`, 'selector');
-    const created = await this.d.store.createSendingDomain(
+    const created = await this.d.store.sendingDomains.create(
       {
         serverId,
         domain,
@@ -122,7 +122,7 @@ export class SendingDomainService {
     const checks = await checkRecords(this.d.dns, this.records(domain), this.d.records);
     const keyChanges = rotationChanges(domain.keys, checks, now);
     const verifiedAt = decideVerifiedAt(domain.verifiedAt, checks, now);
-    const updated = await this.d.store.recordSendingDomainCheck(domain.serverId, domain.id, { results: checks, verifiedAt, keyChanges }, now);
+    const updated = await this.d.store.sendingDomains.recordCheck(domain.serverId, domain.id, { results: checks, verifiedAt, keyChanges }, now);
     if (!updated) throw new DomainError('invalid', `the sending domain ${domain.domain} was removed meanwhile`, 'domainId');
     if ((verifiedAt === null) !== (domain.verifiedAt === null) || keyChanges.length > 0) this.d.changes?.notify(domain.serverId);
     return updated;
@@ -152,7 +152,7 @@ export class SendingDomainService {
       return newKey(domain.domain, selector ? wanted : freeSelector(wanted, domain.keys), a, 'pending');
     });
     try {
-      await this.d.store.addServerDkimKeys(domain.serverId, domain.domain, keys, now);
+      await this.d.store.sendingDomains.addKeys(domain.serverId, domain.domain, keys, now);
     } catch (err) {
       // The unique selector index: a retired key of an earlier rotation holds the name.
       if (/unique|duplicate/i.test((err as Error).message)) {
@@ -165,11 +165,11 @@ export class SendingDomainService {
       throw err;
     }
     this.d.changes?.notify(domain.serverId);
-    return (await this.d.store.getSendingDomain(domain.serverId, domain.id))!;
+    return (await this.d.store.sendingDomains.get(domain.serverId, domain.id))!;
   }
 
   async remove(domain: SendingDomain): Promise<boolean> {
-    const ok = await this.d.store.deleteSendingDomain(domain.serverId, domain.id);
+    const ok = await this.d.store.sendingDomains.delete(domain.serverId, domain.id);
     this.d.changes?.notify(domain.serverId);
     return ok;
   }

@@ -48,7 +48,7 @@ export class VerifiedDomains {
   private async load(serverId: number): Promise<FromPolicy> {
     const server = await this.store.getServer(serverId);
     const enforce = !!server && server.requireVerifiedDomain && !server.sandbox;
-    const domains = enforce ? new Set(await this.store.listVerifiedSendingDomains(serverId)) : new Set<string>();
+    const domains = enforce ? new Set(await this.store.sendingDomains.verifiedDomains(serverId)) : new Set<string>();
     return { serverId, enforce, allows: (d) => !enforce || domains.has(d.toLowerCase()) };
   }
 }

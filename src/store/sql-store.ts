@@ -44,18 +44,7 @@ import {
 } from '../core/suppression.js';
 import { suppressedForMessages, suppressRecipient, upsertSuppressions, SqlSuppressionRepository, type SuppressionRepository } from './suppressions.js';
 import { recordInboundReport } from './inbound-report-queries.js';
-import {
-  addServerDkimKeys,
-  createSendingDomain,
-  deleteSendingDomain,
-  findSendingDomain,
-  getSendingDomain,
-  listSendingDomains,
-  listServerSigningKeys,
-  listVerifiedSendingDomains,
-  recordSendingDomainCheck,
-} from './sending-domain-queries.js';
-import type { NewServerDkimKey, SendingDomain, SendingDomainCheck, ServerDkimKey } from './store.js';
+import { SqlSendingDomainRepository, type SendingDomainRepository } from './sending-domains.js';
 import {
   createEndpoint,
   getEndpoint,
@@ -175,11 +164,13 @@ export abstract class SqlStore implements Store {
   readonly templates: TemplateRepository;
   readonly suppressions: SuppressionRepository;
   readonly customDomains: CustomDomainRepository;
+  readonly sendingDomains: SendingDomainRepository;
 
   protected constructor(protected readonly db: Kysely<Database>) {
     this.templates = new SqlTemplateRepository(db);
     this.suppressions = new SqlSuppressionRepository(db);
     this.customDomains = new SqlCustomDomainRepository(db);
+    this.sendingDomains = new SqlSendingDomainRepository(db);
   }
 
   abstract migrate(): Promise<void>;
@@ -699,34 +690,6 @@ export abstract class SqlStore implements Store {
     let q = this.db.selectFrom('dkim_keys').selectAll().where('retired_at', 'is', null).where('server_id', 'is', null).orderBy('id');
     if (domain !== undefined) q = q.where('domain', '=', domain);
     return (await q.execute()).map(toDkimKey);
-  }
-
-  createSendingDomain(input: { serverId: number; domain: string; keys: readonly NewServerDkimKey[] }, now: number): Promise<SendingDomain | undefined> {
-    return createSendingDomain(this.db, input, now);
-  }
-  getSendingDomain(serverId: number, id: number): Promise<SendingDomain | undefined> {
-    return getSendingDomain(this.db, serverId, id);
-  }
-  findSendingDomain(serverId: number, domain: string): Promise<SendingDomain | undefined> {
-    return findSendingDomain(this.db, serverId, domain);
-  }
-  listSendingDomains(serverId: number, page: PageRequest & { sortField: 'domain' | 'createdOn' }): Promise<{ rows: SendingDomain[]; total: number }> {
-    return listSendingDomains(this.db, serverId, page);
-  }
-  deleteSendingDomain(serverId: number, id: number): Promise<boolean> {
-    return deleteSendingDomain(this.db, serverId, id);
-  }
-  addServerDkimKeys(serverId: number, domain: string, keys: readonly NewServerDkimKey[], now: number): Promise<void> {
-    return addServerDkimKeys(this.db, serverId, domain, keys, now);
-  }
-  recordSendingDomainCheck(serverId: number, id: number, check: SendingDomainCheck, now: number): Promise<SendingDomain | undefined> {
-    return recordSendingDomainCheck(this.db, serverId, id, check, now);
-  }
-  listServerSigningKeys(serverId: number, domain: string): Promise<ServerDkimKey[]> {
-    return listServerSigningKeys(this.db, serverId, domain);
-  }
-  listVerifiedSendingDomains(serverId: number): Promise<string[]> {
-    return listVerifiedSendingDomains(this.db, serverId);
   }
 
   async getSetting(key: string): Promise<string | undefined> {

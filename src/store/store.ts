@@ -1,6 +1,7 @@
 import type { ApiKeyScope } from '../core/api-key.js';
 import type { TemplateRepository } from './templates.js';
 import type { CustomDomainRepository } from './custom-domains.js';
+import type { SendingDomainRepository } from './sending-domains.js';
 import type { NewMessage, RecipientStatus, MessageTemplate, MergeField, KeyValue, RecipientKind } from '../core/message.js';
 import type { ExpandedBatch, ListSend } from './list-send-queries.js';
 import type { Suppression, SuppressionReason } from '../core/suppression.js';
@@ -532,25 +533,8 @@ export interface Store {
   /** Live (not retired) keys, for one domain or all. */
   listDkimKeys(domain?: string): Promise<DkimKeyRecord[]>;
 
-  /**
-   * Sending domains of a server (domains/service.ts) and their DKIM keys. Every call takes the
-   * serverId and touches only that server's rows.
-   */
-  /** Creates the domain with its first keys in one transaction; undefined when the server already has it. */
-  createSendingDomain(input: { serverId: number; domain: string; keys: readonly NewServerDkimKey[] }, now: number): Promise<SendingDomain | undefined>;
-  getSendingDomain(serverId: number, id: number): Promise<SendingDomain | undefined>;
-  findSendingDomain(serverId: number, domain: string): Promise<SendingDomain | undefined>;
-  listSendingDomains(serverId: number, page: PageRequest & { sortField: 'domain' | 'createdOn' }): Promise<{ rows: SendingDomain[]; total: number }>;
-  /** Deletes the domain and the server's keys for it. */
-  deleteSendingDomain(serverId: number, id: number): Promise<boolean>;
-  /** Adds keys (a rotation) to the server's domain. */
-  addServerDkimKeys(serverId: number, domain: string, keys: readonly NewServerDkimKey[], now: number): Promise<void>;
-  /** Stores a verification's results and the key state changes it decided, in one transaction. */
-  recordSendingDomainCheck(serverId: number, id: number, check: SendingDomainCheck, now: number): Promise<SendingDomain | undefined>;
-  /** The server's active keys for the domain (what the signer uses). */
-  listServerSigningKeys(serverId: number, domain: string): Promise<ServerDkimKey[]>;
-  /** The server's verified sending domains (lower-case). */
-  listVerifiedSendingDomains(serverId: number): Promise<string[]>;
+  /** Sending domains of a server and their DKIM keys: store/sending-domains.ts. */
+  readonly sendingDomains: SendingDomainRepository;
 
   getSetting(key: string): Promise<string | undefined>;
   setSetting(key: string, value: string): Promise<void>;

@@ -1,7 +1,7 @@
 import type { Store } from './store.js';
 
 /** The Store's areas: repositories reached as `store.<area>.<method>(...)` (see docs/architecture.md, Storage shape). */
-export const STORE_AREAS: ReadonlySet<PropertyKey> = new Set<PropertyKey>(['templates', 'suppressions', 'customDomains']);
+export const STORE_AREAS: ReadonlySet<PropertyKey> = new Set<PropertyKey>(['templates', 'suppressions', 'customDomains', 'sendingDomains']);
 
 /** Says how to run one call: `call()` runs it; `method` is its name, `area` its repository (null: the Store's own). */
 export type CallWrapper = (call: () => unknown, method: PropertyKey, area: PropertyKey | null) => unknown;

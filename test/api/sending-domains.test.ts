@@ -83,7 +83,7 @@ describe(`sending-domain routes, /api/v2/servers/:serverId/sending-domains (${TE
       ['POST', `${base()}/${existing}/dkim/rotate`, { body: {} }],
       ['GET', `/servers/${serverId}/dkim/generate`, { query: { domain: 'x.example' } }],
     ] as const;
-    const before = await t.store.getSendingDomain(serverId, existing);
+    const before = await t.store.sendingDomains.get(serverId, existing);
     for (const [method, path, opts] of routes) {
       for (const [k, status, code] of [
         [null, 401, 'unauthorized'],
@@ -95,7 +95,7 @@ describe(`sending-domain routes, /api/v2/servers/:serverId/sending-domains (${TE
       }
     }
     expect(await domains()).toBe(1);
-    expect(await t.store.getSendingDomain(serverId, existing)).toEqual(before);
+    expect(await t.store.sendingDomains.get(serverId, existing)).toEqual(before);
     expect(dns.asked(`TXT auth.example`)).toBe(0);
   });
 
@@ -109,7 +109,7 @@ describe(`sending-domain routes, /api/v2/servers/:serverId/sending-domains (${TE
         ['sel1e', 'ed25519-sha256', 'active', 'sel1e._domainkey.mail.example.com'],
       ]);
       expect(r.text).not.toContain('PRIVATE KEY');
-      const stored = await t.store.getSendingDomain(serverId, r.body.data.id);
+      const stored = await t.store.sendingDomains.get(serverId, r.body.data.id);
       expect(stored!.keys.map((k) => k.serverId)).toEqual([serverId, serverId]);
       // Instance-wide keys (the CLI without --server) do not include a server's keys.
       expect(await t.store.listDkimKeys('mail.example.com')).toEqual([]);
@@ -165,7 +165,7 @@ describe(`sending-domain routes, /api/v2/servers/:serverId/sending-domains (${TE
 
     it("another server's domain id is 404 on every route and nothing changes", async () => {
       const foreign = (await v2<One>(t, 'POST', `/servers/${otherServerId}/sending-domains`, { key: otherKey, body: { domain: 'theirs.example' } })).body.data;
-      const before = await t.store.getSendingDomain(otherServerId, foreign.id);
+      const before = await t.store.sendingDomains.get(otherServerId, foreign.id);
       for (const [method, path, body] of [
         ['GET', `${base()}/${foreign.id}`, undefined],
         ['DELETE', `${base()}/${foreign.id}`, undefined],
@@ -176,7 +176,7 @@ describe(`sending-domain routes, /api/v2/servers/:serverId/sending-domains (${TE
         const r = await v2<V2Error>(t, method, path, { key, body });
         expect([method, path, r.status, r.body.error.code, r.body.error.field]).toEqual([method, path, 404, 'not_found', 'domainId']);
       }
-      expect(await t.store.getSendingDomain(otherServerId, foreign.id)).toEqual(before);
+      expect(await t.store.sendingDomains.get(otherServerId, foreign.id)).toEqual(before);
       expect(dns.asked('TXT theirs.example')).toBe(0);
       const bad = await v2<V2Error>(t, 'GET', `${base()}/abc`, { key });
       expect([bad.status, bad.body.error.code]).toEqual([400, 'validation_failed']);
@@ -193,7 +193,7 @@ describe(`sending-domain routes, /api/v2/servers/:serverId/sending-domains (${TE
       ['TXT', '_dmarc.records.example', false],
       ['CNAME', 'pl-bounces.records.example', false],
     ]);
-    const stored = await t.store.getSendingDomain(serverId, d.id);
+    const stored = await t.store.sendingDomains.get(serverId, d.id);
     expect(r.body.data.records[0]!.value).toBe(`v=DKIM1; k=rsa; p=${stored!.keys[0]!.publicKey}`);
     expect(r.body.data.records[1]!.value).toBe(`v=spf1 a:${t.config.hostname} ~all`);
     expect(r.body.data.records[3]!.value).toBe(t.config.bounceDomain ?? t.config.hostname);

@@ -333,7 +333,7 @@ describe(`sub-accounts, /api/v2/subaccount and credentials (${TEST_STORE_KIND})`
       r = await post({ domain: 'own.example', selector: 'sel1', privateKey: gen.privateKey });
       expect(r.status).toBe(200);
       expect(r.body.data).toMatchObject({ domain: 'own.example' });
-      const signing = await t.store.listServerSigningKeys(sub.subaccountId, 'own.example');
+      const signing = await t.store.sendingDomains.signingKeys(sub.subaccountId, 'own.example');
       expect(signing).toMatchObject([{ selector: 'sel1', algorithm: 'rsa-sha256', publicKey: gen.publicKey, state: 'active' }]);
       // A second time: the server has the domain already.
       const again = await post({ domain: 'own.example', selector: 'sel1', privateKey: gen.privateKey });
@@ -345,7 +345,7 @@ describe(`sub-accounts, /api/v2/subaccount and credentials (${TEST_STORE_KIND})`
       dns.set('ed1._domainkey.ed.example', { TXT: [`v=DKIM1; k=ed25519; p=${publicKeyValue(ed.publicKey)}`] });
       const edr = await post({ domain: 'ed.example', selector: 'ed1', privateKey: ed.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() });
       expect(edr.status).toBe(200);
-      expect(await t.store.listServerSigningKeys(sub.subaccountId, 'ed.example')).toMatchObject([
+      expect(await t.store.sendingDomains.signingKeys(sub.subaccountId, 'ed.example')).toMatchObject([
         { selector: 'ed1', algorithm: 'ed25519-sha256', state: 'active' },
       ]);
     });

@@ -23,7 +23,7 @@ export function registerList(scope: FastifyInstance, deps: SendingDomainRouteDep
       },
     },
     async (req) => {
-      const { rows, total } = await deps.store.listSendingDomains(Number(req.params.serverId), {
+      const { rows, total } = await deps.store.sendingDomains.list(Number(req.params.serverId), {
         ...pageOf(req.query),
         direction: directionOf(req.query.sortDirection),
         sortField: req.query.sortField,

@@ -119,7 +119,7 @@ export interface DomainParams {
 
 /** The domain named by the path, or 404 (also for another server's domain). */
 export async function domainOf(store: Store, p: DomainParams): Promise<SendingDomain> {
-  const d = await store.getSendingDomain(Number(p.serverId), Number(p.domainId));
+  const d = await store.sendingDomains.get(Number(p.serverId), Number(p.domainId));
   if (!d) throw new ApiError('not_found', `server ${p.serverId} has no sending domain ${p.domainId}`, 'domainId');
   return d;
 }
