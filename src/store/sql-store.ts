@@ -686,7 +686,7 @@ export abstract class SqlStore implements Store {
     return toDkimKey(row);
   }
   async listDkimKeys(domain?: string): Promise<DkimKeyRecord[]> {
-    // Instance-wide keys only: a server's keys sign only that server's mail (sending-domain-queries.ts).
+    // Instance-wide keys only: a server's keys sign only that server's mail (store/sending-domains.ts).
     let q = this.db.selectFrom('dkim_keys').selectAll().where('retired_at', 'is', null).where('server_id', 'is', null).orderBy('id');
     if (domain !== undefined) q = q.where('domain', '=', domain);
     return (await q.execute()).map(toDkimKey);
