@@ -60,7 +60,9 @@ export class StorageHealth {
 
   /** Call with any store failure; returns whether it was a full disk. */
   failed(err: unknown, operation: string): boolean {
-    if (!isDiskFull(err) || err instanceof DiskFullRefusal) return isDiskFull(err);
+    if (!isDiskFull(err)) return false;
+    // Our own refusal of new mail while full: the state and its error are already set.
+    if (err instanceof DiskFullRefusal) return true;
     this.lastError = (err as Error).message;
     if (this.fullSince === null) {
       this.fullSince = this.now();
