@@ -3,7 +3,7 @@ import { checkMatch } from '../api/v2/inbound-routes/create.js';
 import { checkUrl, handshake } from '../api/v2/webhooks/handshake.js';
 import { MAX_INBOUND_ROUTES_PER_SERVER } from '../inbound/limits.js';
 import { mxAddressesOf } from '../mx/recipient-policy.js';
-import type { InboundPostView, InboundRoute } from '../store/inbound-queries.js';
+import type { InboundPostView, InboundRoute } from '../store/inbound.js';
 import type { Store } from '../store/store.js';
 import { generateSecretKey } from '../webhooks/endpoint.js';
 import { generateSecret } from '../net/standard-signature.js';

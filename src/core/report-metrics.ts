@@ -1,7 +1,7 @@
 /**
  * What an event counts for in the statistics, as pure functions: the metrics it increments and
  * the dimensions (mailing, tags, metadata, From domain, recipient domain) it is counted under.
- * The rollup writer (store/report-queries.ts) and the rebuild both go through here, so live
+ * The rollup writer (store/reports.ts) and the rebuild both go through here, so live
  * counters and rebuilt ones cannot disagree. docs/reporting.md defines every metric.
  */
 

@@ -7,7 +7,7 @@
  */
 import { GroupCommitter } from '../store/group-commit.js';
 import { newId } from '../core/ids.js';
-import { INBOUND_BODY_CHUNK_BYTES, type InboundRouteEntry, type NewInboundMessage } from '../store/inbound-queries.js';
+import { INBOUND_BODY_CHUNK_BYTES, type InboundRouteEntry, type NewInboundMessage } from '../store/inbound.js';
 import type { Store } from '../store/store.js';
 
 export interface RoutedRecipient {

@@ -8,7 +8,7 @@
 import type { Logger } from 'pino';
 import { WakeSignal } from '../core/wake-signal.js';
 import type { Dispatcher } from 'undici';
-import type { InboundAttemptRecord, InboundWork } from '../store/inbound-queries.js';
+import type { InboundAttemptRecord, InboundWork } from '../store/inbound.js';
 import type { Store } from '../store/store.js';
 import { nextAttemptAt } from '../net/backoff.js';
 import { activeSigningSecrets } from '../webhooks/endpoint.js';

@@ -4,7 +4,7 @@
  * within ROUTE_TABLE_TTL_MS), and reloaded at once after a change made in this process.
  */
 import { isValidEmailAddress } from '../core/address.js';
-import type { InboundRouteEntry, InboundRouteKind } from '../store/inbound-queries.js';
+import type { InboundRouteEntry, InboundRouteKind } from '../store/inbound.js';
 import type { Store } from '../store/store.js';
 
 /** Routes changed through another process (the CLI, another node) reach this one's MX listener within this time. */

@@ -1,7 +1,7 @@
 /**
  * A send to a contact list, as pure functions: the request body (one SocketLabs message without
  * recipients) judged by the Injection API's own normalizer and validators, and the merge row each
- * contact becomes. The store writes what these return (store/list-send-queries.ts).
+ * contact becomes. The store writes what these return (store/list-sends.ts).
  */
 import type { NewMessage } from '../core/message.js';
 import { MAX_METADATA_AND_TAGS_BYTES } from '../core/limits.js';

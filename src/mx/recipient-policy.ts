@@ -13,7 +13,7 @@
 import type { Config } from '../config/load.js';
 import { isValidEmailAddress } from '../core/address.js';
 import type { Decision } from '../smtp/session-policy.js';
-import type { InboundRouteEntry } from '../store/inbound-queries.js';
+import type { InboundRouteEntry } from '../store/inbound.js';
 
 /** The default local part of the complaint address. */
 export const DEFAULT_COMPLAINT_LOCAL_PART = 'fbl';

@@ -6,7 +6,7 @@
  */
 import { HOUR_MS } from '../core/report-metrics.js';
 import { ceilHour, DAY_MS, localToUtc, offsetIn, offsetSegments, type Zone } from './time-zone.js';
-import type { RollupGrouping } from '../store/report-queries.js';
+import type { RollupGrouping } from '../store/reports.js';
 
 export type BucketSize = 'hour' | 'day' | 'month';
 export const BUCKET_SIZES: readonly BucketSize[] = ['hour', 'day', 'month'];

@@ -4,7 +4,7 @@
  * definitions are in docs/reporting.md.
  */
 import type { Store } from '../store/store.js';
-import type { RollupRow } from '../store/report-queries.js';
+import type { RollupRow } from '../store/reports.js';
 import { STORED_METRICS, type Dim, type StoredMetric } from '../core/report-metrics.js';
 import type { Bucket, BucketPlan } from './buckets.js';
 

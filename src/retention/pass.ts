@@ -1,7 +1,7 @@
 import type { Store } from '../store/store.js';
 import type { Logger } from '../core/log.js';
 import { IDEMPOTENCY_TTL_MS } from '../core/limits.js';
-import type { RetentionQueries } from '../store/retention-queries.js';
+import type { RetentionQueries } from '../store/retention.js';
 
 /**
  * One retention pass: deletes what is older than the configured ages, in small batches (one

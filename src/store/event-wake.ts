@@ -1,5 +1,5 @@
 import type { Store } from './store.js';
-import { outboxWriteCount } from './webhook-queries.js';
+import { outboxWriteCount } from './webhooks.js';
 import { wrapStoreCalls } from './wrap-calls.js';
 
 /** The Store calls that commit events (and with them webhook outbox rows). */

@@ -254,7 +254,7 @@ export interface Database {
   inbound_posts: InboundPostsTable;
   inbound_attempts: InboundAttemptsTable;
 
-  // The Marketing API (store/marketing-queries.ts).
+  // The Marketing API (store/marketing.ts).
   contact_lists: ContactListsTable;
   contacts: ContactsTable;
   contact_list_members: ContactListMembersTable;
@@ -262,13 +262,13 @@ export interface Database {
   contact_field_values: ContactFieldValuesTable;
   list_sends: ListSendsTable;
 
-  // Reporting (store/report-queries.ts).
+  // Reporting (store/reports.ts).
   stats_hourly: StatsHourlyTable;
 
-  // The worker registry (store/worker-queries.ts).
+  // The worker registry (store/workers.ts).
   workers: WorkersTable;
 
-  // Stored templates (store/template-queries.ts).
+  // Stored templates (store/templates.ts).
   templates: TemplatesTable;
   template_versions: TemplateVersionsTable;
 }

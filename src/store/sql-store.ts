@@ -28,7 +28,7 @@ import type {
   WebhookWork,
 } from './store.js';
 import type { ApiKeyOwner, ApiKeySortField, ServerSortField, ServerTracking } from './store.js';
-import { findKeyForAuth, getApiKeyOf, insertApiKey, listApiKeysOf, listServersOfAccount, revokeApiKeyOf, rotateApiKeyOf, toKey } from './tenancy-queries.js';
+import { findKeyForAuth, getApiKeyOf, insertApiKey, listApiKeysOf, listServersOfAccount, revokeApiKeyOf, rotateApiKeyOf, toKey } from './tenancy.js';
 import type { ApiKeyScope } from '../core/api-key.js';
 import type { MessageTemplate, NewMessage, RecipientStatus, RecipientKind } from '../core/message.js';
 import { domainOf } from '../core/address.js';
@@ -43,7 +43,7 @@ import {
   type SuppressionReason,
 } from '../core/suppression.js';
 import { suppressedForMessages, suppressRecipient, upsertSuppressions, SqlSuppressionRepository, type SuppressionRepository } from './suppressions.js';
-import { recordInboundReport } from './inbound-report-queries.js';
+import { recordInboundReport } from './inbound-reports.js';
 import { SqlSendingDomainRepository, type SendingDomainRepository } from './sending-domains.js';
 import {
   createEndpoint,
@@ -55,20 +55,20 @@ import {
   recordAttempts,
   replayEvents,
   updateEndpoint,
-} from './webhook-queries.js';
+} from './webhooks.js';
 import { SqlCustomDomainRepository, type CustomDomainRepository } from './custom-domains.js';
-import * as inbound from './inbound-queries.js';
-import * as marketing from './marketing-queries.js';
-import { rebuildRollups, readRollups, type RollupQuery, type RollupRow } from './report-queries.js';
+import * as inbound from './inbound.js';
+import * as marketing from './marketing.js';
+import { rebuildRollups, readRollups, type RollupQuery, type RollupRow } from './reports.js';
 import type { EventFacts } from '../core/report-metrics.js';
-import * as search from './search-queries.js';
-import * as eventReports from './event-report-queries.js';
-import { retentionQueries, type RetentionQueries } from './retention-queries.js';
-import * as listSends from './list-send-queries.js';
-import type { ListSend } from './list-send-queries.js';
+import * as search from './search.js';
+import * as eventReports from './event-reports.js';
+import { retentionQueries, type RetentionQueries } from './retention.js';
+import * as listSends from './list-sends.js';
+import type { ListSend } from './list-sends.js';
 import { lanesOrDefault, type ClaimLanes } from './claim-lanes.js';
 import type { Contact, ContactList, ContactPatch, CustomField, ImportContactRow, NewContact, UnknownCustomField } from './store.js';
-import * as workers from './worker-queries.js';
+import * as workers from './workers.js';
 import { SqlTemplateRepository, type TemplateRepository } from './templates.js';
 import { retryConflicts } from './conflict-retry.js';
 
@@ -784,7 +784,7 @@ export abstract class SqlStore implements Store {
     return this.db.transaction().execute((trx) => inbound.replayPosts(trx, serverId, routeId, range, now));
   }
 
-  // Marketing API (store/marketing-queries.ts).
+  // Marketing API (store/marketing.ts).
   listContactLists(serverId: number): Promise<ContactList[]> {
     return marketing.listContactLists(this.db, serverId);
   }
@@ -864,7 +864,7 @@ export abstract class SqlStore implements Store {
     return listSends.expandListSend(this.db, sendId, batchSize, now);
   }
 
-  // Recipient search, message detail (store/search-queries.ts) and retention (store/retention-queries.ts).
+  // Recipient search, message detail (store/search.ts) and retention (store/retention.ts).
   searchRecipients(
     serverId: number,
     query: search.RecipientSearchQuery,

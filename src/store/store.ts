@@ -3,12 +3,12 @@ import type { TemplateRepository } from './templates.js';
 import type { CustomDomainRepository } from './custom-domains.js';
 import type { SendingDomainRepository } from './sending-domains.js';
 import type { NewMessage, RecipientStatus, MessageTemplate, MergeField, KeyValue, RecipientKind } from '../core/message.js';
-import type { ExpandedBatch, ListSend } from './list-send-queries.js';
+import type { ExpandedBatch, ListSend } from './list-sends.js';
 import type { Suppression, SuppressionReason } from '../core/suppression.js';
 import type { SuppressionRepository } from './suppressions.js';
-import type { RecipientDetailData, RecipientSearchQuery, RecipientSearchRow } from './search-queries.js';
-import type { EventReportQuery, EventReportRow } from './event-report-queries.js';
-import type { RetentionQueries } from './retention-queries.js';
+import type { RecipientDetailData, RecipientSearchQuery, RecipientSearchRow } from './search.js';
+import type { EventReportQuery, EventReportRow } from './event-reports.js';
+import type { RetentionQueries } from './retention.js';
 import type { DkimKeyState, RecordCheck } from '../core/sending-domain-types.js';
 import type { CustomDomainKind, RecordCheck as CustomDomainRecordCheck } from '../core/custom-domain.js';
 import type {
@@ -21,8 +21,8 @@ import type {
   InboundWork,
   NewInboundMessage,
   NewInboundRoute,
-} from './inbound-queries.js';
-import type { RollupQuery, RollupRow } from './report-queries.js';
+} from './inbound.js';
+import type { RollupQuery, RollupRow } from './reports.js';
 import type { ClaimLanes } from './claim-lanes.js';
 
 export interface Account {
@@ -449,7 +449,7 @@ export interface Store {
   renewClaims(workerId: string, ids: readonly string[], now: number): Promise<number>;
 
   /**
-   * The worker registry (store/worker-queries.ts). Registers this process's workers with heartbeat
+   * The worker registry (store/workers.ts). Registers this process's workers with heartbeat
    * `now`; `sole` (SQLite: one process owns the file) removes every other registration, so a
    * previous run's claims are taken over at once.
    */
@@ -557,7 +557,7 @@ export interface Store {
   commitInboundMessages(messages: readonly NewInboundMessage[]): Promise<void>;
   /**
    * Claims up to `limit` due posts of enabled routes for workerId, `lanes` per route; with
-   * deadBefore also the claims of dead workers (see inbound-queries.ts claimPostIds).
+   * deadBefore also the claims of dead workers (see inbound.ts claimPostIds).
    */
   claimInboundPosts(workerId: string, limit: number, now: number, staleBefore: number, lanes?: ClaimLanes, deadBefore?: number): Promise<InboundWork[]>;
   inboundMessageRaw(messageId: string): Promise<Buffer | undefined>;
@@ -581,7 +581,7 @@ export interface Store {
   ): Promise<{ ok: true; queued: number } | { ok: false; matching: number }>;
 
   /**
-   * The Marketing API (store/marketing-queries.ts). Every call takes the serverId and reads or
+   * The Marketing API (store/marketing.ts). Every call takes the serverId and reads or
    * changes only that server's lists, contacts and fields: another server's ids are not found.
    */
   listContactLists(serverId: number): Promise<ContactList[]>;
@@ -628,13 +628,13 @@ export interface Store {
   /** Every contact of the server (or of one list), by id, `batchSize` per batch (CSV export). */
   streamContacts(serverId: number, listId: number | undefined, batchSize: number): AsyncGenerator<Contact[]>;
 
-  // Reporting (store/report-queries.ts): rollups kept by insertEvents.
+  // Reporting (store/reports.ts): rollups kept by insertEvents.
   /** The summed hourly counters of one dimension value over a range, per metric and bucket key. */
   readReportRollups(q: RollupQuery): Promise<RollupRow[]>;
   /** Recomputes the rollups of one server (or all, null) from the events table, in one transaction. */
   rebuildReportRollups(serverId: number | null): Promise<{ events: number }>;
   /**
-   * Recipient search and message detail (store/search-queries.ts; api/v2/reports/). Every call
+   * Recipient search and message detail (store/search.ts; api/v2/reports/). Every call
    * takes the serverId and reads only that server's rows.
    */
   searchRecipients(
@@ -646,7 +646,7 @@ export interface Store {
   streamRecipientSearch(serverId: number, query: RecipientSearchQuery, batchSize: number): AsyncGenerator<RecipientSearchRow[]>;
   /** The server's recipients among `recipientIds`, their events in order and their messages' templates (while retained). */
   loadRecipientDetail(serverId: number, recipientIds: readonly string[]): Promise<RecipientDetailData>;
-  /** A page of the server's events of some types in a time range, oldest first, with their messages and recipients (store/event-report-queries.ts). */
+  /** A page of the server's events of some types in a time range, oldest first, with their messages and recipients (store/event-reports.ts). */
   searchEvents(serverId: number, query: EventReportQuery, page: { limit: number; offset: number }): Promise<{ rows: EventReportRow[]; total: number }>;
   /** The statements of a retention pass (retention/). */
   retentionQueries(): RetentionQueries;
@@ -655,7 +655,7 @@ export interface Store {
   /** SQLite with background checkpoints only (metrics): how its checkpoint thread is doing; absent or null otherwise. */
   checkpointState?(): CheckpointState | null;
   /**
-   * A send to a list (store/list-send-queries.ts): the message (no recipients yet) and the job row
+   * A send to a list (store/list-sends.ts): the message (no recipients yet) and the job row
    * in one transaction; 'no-list' (not this server's) or 'empty' (no subscribed contact) write nothing.
    */
   acceptListSend(serverId: number, listId: number, message: NewMessage): Promise<ListSend | 'no-list' | 'empty'>;
@@ -715,7 +715,7 @@ export interface ImportContactRow {
   lastName?: string | null;
   customFields?: Record<string, string>;
 }
-export type { ExpandedBatch, ListSend, ListSendState } from './list-send-queries.js';
+export type { ExpandedBatch, ListSend, ListSendState } from './list-sends.js';
 
 /** A claiming worker of one process, as the worker registry (migration 15) keeps it. */
 export interface WorkerRegistration {

@@ -7,7 +7,7 @@ import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { Database, SuppressionsTable } from './schema.js';
 import type { NewMessage } from '../core/message.js';
 import { newId } from '../core/ids.js';
-import { insertEvents } from './webhook-queries.js';
+import { insertEvents } from './webhooks.js';
 import { SUPPRESSION_REASONS, clipDetail, suppressionKey, type NewSuppression, type Suppression, type SuppressionReason } from '../core/suppression.js';
 
 type Db = Kysely<Database> | Transaction<Database>;

@@ -80,7 +80,7 @@ export class TrackingService {
         await this.recordEvent(e);
       },
       // The address goes on the server's suppression list with the event, in one transaction; only
-      // a recipient's first unsubscribe does (a replayed POST changes nothing, store/suppression-queries.ts).
+      // a recipient's first unsubscribe does (a replayed POST changes nothing, store/suppressions.ts).
       unsubscribe: async (e) => {
         const done = await this.store.suppressRecipient(
           { recipientId: e.recipientId, reason: 'Unsubscribe', detail: 'unsubscribe link', event: { type: 'Tracking', data: trackingData(e) } },

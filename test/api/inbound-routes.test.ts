@@ -5,7 +5,7 @@ import { createKey, v2, type V2Error } from '../helpers/api-v2.js';
 import { countRows, queryRows, startReceiver, type WebhookReceiver } from '../helpers/webhooks.js';
 import { verify } from '../../src/net/standard-signature.js';
 import { newId } from '../../src/core/ids.js';
-import type { InboundRoute } from '../../src/store/inbound-queries.js';
+import type { InboundRoute } from '../../src/store/inbound.js';
 
 interface Wire {
   id: number;

@@ -8,7 +8,7 @@ import { ensureBootstrap } from '../../src/accept/bootstrap.js';
 import { startMxServer } from '../../src/mx/mx-server.js';
 import { InboundRouteTable } from '../../src/inbound/route-table.js';
 import type { Store } from '../../src/store/store.js';
-import type { NewInboundMessage } from '../../src/store/inbound-queries.js';
+import type { NewInboundMessage } from '../../src/store/inbound.js';
 import { verify } from '../../src/net/standard-signature.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { createKey, v2, type V2Error } from '../helpers/api-v2.js';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { InboundRouteTable, parseMatch, routeFor } from '../../src/inbound/route-table.js';
 import { ByteBudget } from '../../src/inbound/byte-budget.js';
 import { decideMxRcpt, mailboxFor, mxAddressesOf } from '../../src/mx/recipient-policy.js';
-import type { InboundRouteEntry } from '../../src/store/inbound-queries.js';
+import type { InboundRouteEntry } from '../../src/store/inbound.js';
 import { createTestDb } from '../helpers/stores.js';
 import { ensureBootstrap } from '../../src/accept/bootstrap.js';
 

@@ -8,7 +8,7 @@ import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
 import { createLogger } from '../../src/core/log.js';
 import { newId } from '../../src/core/ids.js';
 import { runRetentionPass, type RetentionAges } from '../../src/retention/pass.js';
-import { floorId, retentionQueries } from '../../src/store/retention-queries.js';
+import { floorId, retentionQueries } from '../../src/store/retention.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../src/store/schema.js';
 import type { Store } from '../../src/store/store.js';

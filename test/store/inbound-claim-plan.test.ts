@@ -5,7 +5,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteStore, WEBHOOK_LANE_CANDIDATES_SQL } from '../../src/store/sqlite/sqlite-store.js';
-import { duePostsQuery } from '../../src/store/inbound-queries.js';
+import { duePostsQuery } from '../../src/store/inbound.js';
 import type { Database } from '../../src/store/schema.js';
 
 /**

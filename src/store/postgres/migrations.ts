@@ -229,7 +229,7 @@ CREATE INDEX contact_field_values_field ON contact_field_values(field_id);
     name: 'reporting: hourly statistics rollups, first open and click of each recipient',
     sql: `
 -- One row of counters (a column per metric, core/report-metrics.ts) per server, dimension, value and
--- UTC hour, incremented in the transaction that inserts the events (store/report-queries.ts).
+-- UTC hour, incremented in the transaction that inserts the events (store/reports.ts).
 -- dim '' is all mail (dim_value ''); the others are 'mailing', 'tag', 'meta' (dim_value key=value),
 -- 'from_domain' and 'rcpt_domain'. A column per metric rather than a row: a statistics query
 -- reads 23 times fewer rows (measured in bench/reports.js: see docs/reporting.md).

@@ -4,7 +4,7 @@ import type { Database } from '../schema.js';
 import { SqlStore, toRecipient } from '../sql-store.js';
 import type { StoredRecipient } from '../store.js';
 import { POSTGRES_MIGRATIONS } from './migrations.js';
-import { heldByDeadWorker } from '../worker-queries.js';
+import { heldByDeadWorker } from '../workers.js';
 import type { ClaimLanes } from '../claim-lanes.js';
 
 // BIGINT columns hold epoch milliseconds and ids, all far below 2^53: read them as numbers.

@@ -16,7 +16,7 @@ import { candidateLimit, fitToLanes, fullLanes, type ClaimLanes } from '../claim
 const WAL_SIZE_LIMIT_BYTES = 128 * 1024 * 1024;
 
 /**
- * A claim in column `lockedBy` held by no live worker other than the claiming one (worker-queries.ts
+ * A claim in column `lockedBy` held by no live worker other than the claiming one (workers.ts
  * heldByDeadWorker) as prepared-statement text with three parameters: deadBefore, the claiming
  * worker's id, deadBefore again; a null deadBefore turns the rule off.
  */

@@ -5,7 +5,7 @@
  * caller named the server so), DateTime, MessageId, MailingId, ToAddress, FromAddress.
  * DateTime is epoch milliseconds of the caller's local time (UTC plus timeZone minutes).
  */
-import type { EventReportRow } from '../../../store/event-report-queries.js';
+import type { EventReportRow } from '../../../store/event-reports.js';
 import type { WebhookEvent } from '../../../webhooks/payload.js';
 import { fromEventRow } from '../../../webhooks/event-row.js';
 import type { V1Record } from './render.js';

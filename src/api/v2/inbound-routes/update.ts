@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { MAX_V2_BODY_BYTES } from '../../../core/api-v2-limits.js';
-import type { InboundRoutePatch } from '../../../store/inbound-queries.js';
+import type { InboundRoutePatch } from '../../../store/inbound.js';
 import { noQuery, withErrors } from '../schemas.js';
 import { dataResponse } from '../paging.js';
 import { checkUrl, handshake } from '../webhooks/handshake.js';

@@ -1,4 +1,4 @@
-import type { InboundAttempt, InboundPostView, InboundRoute } from '../../../store/inbound-queries.js';
+import type { InboundAttempt, InboundPostView, InboundRoute } from '../../../store/inbound.js';
 import type { Store } from '../../../store/store.js';
 import { ApiError } from '../errors.js';
 import type { WebhookRouteDeps } from '../webhooks/wire.js';

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Store } from '../../../store/store.js';
-import type { RecipientSearchQuery, RecipientSearchRow } from '../../../store/search-queries.js';
+import type { RecipientSearchQuery, RecipientSearchRow } from '../../../store/search.js';
 import { REPORT_EXPORT_BATCH } from '../../../core/api-v2-limits.js';
 import { csvRow } from '../suppressions/csv.js';
 import { sendCsvStream } from '../csv-stream.js';

@@ -1,5 +1,5 @@
 import type { RecipientStatus } from '../../../core/message.js';
-import { RECIPIENT_SEARCH_SORTS, type RecipientSearchQuery, type RecipientSearchRow, type RecipientSearchSort } from '../../../store/search-queries.js';
+import { RECIPIENT_SEARCH_SORTS, type RecipientSearchQuery, type RecipientSearchRow, type RecipientSearchSort } from '../../../store/search.js';
 import { ApiError } from '../errors.js';
 import { emailAddressSchema } from '../schemas.js';
 import { directionOf, pagedQueryProperties, type PagedQuery } from '../paging.js';

@@ -14,7 +14,7 @@ import { buildMergeLookup, compileTemplate, renderHeader } from '../merge/templa
 import { contactMergeRow, type ListMember } from '../merge/contact-row.js';
 import { suppressedAmong } from './suppressions.js';
 import { messageBodyRow } from './message-body.js';
-import { insertEvents } from './webhook-queries.js';
+import { insertEvents } from './webhooks.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 

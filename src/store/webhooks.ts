@@ -16,7 +16,7 @@ import type {
   WebhookWork,
 } from './store.js';
 import { toEvent, toMessage, toRecipient } from './sql-store.js';
-import { addToRollups, type FactsByRecipient } from './report-queries.js';
+import { addToRollups, type FactsByRecipient } from './reports.js';
 import { typesReceived } from '../core/legacy-notification-types.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -67,7 +67,7 @@ function chunks<T>(rows: readonly T[], size: number): T[][] {
  * without endpoints costs that one query. Every event writer goes through here, so no event can
  * be committed without its webhook deliveries (and no cursor over event ids is needed: on
  * PostgreSQL ids are not commit order). The reporting rollups are incremented here too, in the
- * same transaction (store/report-queries.ts); `facts` passes what the caller already knows about
+ * same transaction (store/reports.ts); `facts` passes what the caller already knows about
  * the events' recipients and messages, so they are not looked up again.
  */
 export async function insertEvents(trx: Db, events: readonly Insertable<EventsTable>[], insertChunk = 1_000, facts?: FactsByRecipient): Promise<void> {

@@ -8,7 +8,7 @@ import { sql, type Transaction } from 'kysely';
 import type { Database } from './schema.js';
 import type { InboundReportRecord, InboundReportResult } from './store.js';
 import { newId } from '../core/ids.js';
-import { insertEvents } from './webhook-queries.js';
+import { insertEvents } from './webhooks.js';
 import { upsertSuppressions } from './suppressions.js';
 
 /** Statuses of recipients that were never handed to a remote server. */

@@ -8,7 +8,7 @@ import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { concatInSlices } from '../core/sliced-copy.js';
 import type { Database, InboundPostsTable, InboundRoutesTable } from './schema.js';
 import type { PageRequest } from './store.js';
-import { heldByDeadWorker } from './worker-queries.js';
+import { heldByDeadWorker } from './workers.js';
 import { candidateLimit, fitToLanes, fullLanes, type ClaimLanes } from './claim-lanes.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
