@@ -130,8 +130,8 @@ async function main() {
     const { SqliteStore } = await import(join(root, 'dist', 'store/sqlite/sqlite-store.js'));
     const store = new SqliteStore(join(dataDir, 'postline.db'));
     await store.migrate();
-    const listId = (await store.createContactList(serverId, 'bench', Date.now())).id;
-    await store.createCustomField(serverId, 'City', 20, Date.now());
+    const listId = (await store.marketing.createList(serverId, 'bench', Date.now())).id;
+    await store.marketing.createCustomField(serverId, 'City', 20, Date.now());
     await store.close();
 
     const csv = join(dataDir, 'contacts.csv');

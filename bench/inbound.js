@@ -189,7 +189,7 @@ async function main() {
       dnsServers: [dns.address],
     },
   );
-  await store.createInboundRoute(
+  await store.inbound.createRoute(
     {
       serverId: credentials.serverId,
       match: 'bench.example',

@@ -167,7 +167,7 @@ async function main() {
     const { credentials } = await ensureBootstrap(store, dataDir, Date.now());
     const serverId = credentials.serverId;
     const k = generateApiKey();
-    await store.createApiKey({ serverId, scope: 'management', name: 'bench', publicId: k.publicId, secretHash: k.secretHash }, Date.now());
+    await store.tenancy.createApiKey({ serverId, scope: 'management', name: 'bench', publicId: k.publicId, secretHash: k.secretHash }, Date.now());
     await store.close();
 
     const t0 = Date.UTC(2025, 0, 1);
@@ -178,7 +178,7 @@ async function main() {
 
     store = new SqliteStore(file);
     await store.migrate();
-    const rebuild = await time(() => store.rebuildReportRollups(null));
+    const rebuild = await time(() => store.reports.rebuildRollups(null));
     const raw = new BetterSqlite3(file, { readonly: true });
     const rollupRows = raw.prepare('SELECT COUNT(*) AS n FROM stats_hourly').get().n;
     raw.close();

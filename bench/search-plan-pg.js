@@ -15,8 +15,8 @@ u.pathname = `/${name}`;
 const url = u.toString();
 const store = new PostgresStore(url, 3);
 await store.migrate();
-const acc = await store.createAccount('b', Date.now());
-const srv = await store.createServer({ accountId: acc.id, name: 'b' }, Date.now());
+const acc = await store.tenancy.createAccount('b', Date.now());
+const srv = await store.tenancy.createServer({ accountId: acc.id, name: 'b' }, Date.now());
 const c = new pg.Client({ connectionString: url });
 await c.connect();
 const now = Date.now(),
@@ -52,7 +52,7 @@ for (const [n, q] of cases) {
   const xs = [];
   for (let i = 0; i < 5; i++) {
     const s = performance.now();
-    await store.searchRecipients(srv.id, { sort: 'queuedTime', direction: 'desc', ...q }, { limit: 25, offset: 0 });
+    await store.reports.searchRecipients(srv.id, { sort: 'queuedTime', direction: 'desc', ...q }, { limit: 25, offset: 0 });
     xs.push(performance.now() - s);
   }
   console.log(`| ${n} | ${xs.sort((a, b) => a - b)[2].toFixed(1)} |`);
@@ -74,7 +74,7 @@ console.log('plan msgid:', await plan('r.server_id = $1 AND (r.message_id = $2 O
 console.log('plan default:', await plan('r.server_id = $1', [srv.id]));
 t0 = Date.now();
 let rows = 0;
-for await (const b of store.streamRecipientSearch(srv.id, { sort: 'queuedTime', direction: 'desc' }, 1000)) rows += b.length;
+for await (const b of store.reports.streamRecipientSearch(srv.id, { sort: 'queuedTime', direction: 'desc' }, 1000)) rows += b.length;
 console.log('export', rows, Date.now() - t0, 'ms');
 await c.end();
 await store.close();

@@ -21,8 +21,8 @@ const dir = mkdtempSync(join(tmpdir(), 'postline-search-'));
 const file = join(dir, 'postline.db');
 const store = new SqliteStore(file);
 await store.migrate();
-const account = await store.createAccount('bench', Date.now());
-const server = await store.createServer({ accountId: account.id, name: 'bench' }, Date.now());
+const account = await store.tenancy.createAccount('bench', Date.now());
+const server = await store.tenancy.createServer({ accountId: account.id, name: 'bench' }, Date.now());
 const raw = new BetterSqlite3(file);
 const now = Date.now();
 const start = now - 30 * DAY;
@@ -114,7 +114,7 @@ const lines = [
   '| --- | --- | --- |',
 ];
 for (const [name, q, where] of cases) {
-  const ms = await time(() => store.searchRecipients(server.id, { ...base, ...q }, { limit: 25, offset: 0 }));
+  const ms = await time(() => store.reports.searchRecipients(server.id, { ...base, ...q }, { limit: 25, offset: 0 }));
   const args = planArgs[name] ?? [server.id];
   const plan = raw
     .prepare(`EXPLAIN QUERY PLAN SELECT r.id FROM recipients r JOIN messages m ON m.id = r.message_id WHERE ${where} LIMIT 25`)
@@ -126,7 +126,7 @@ for (const [name, q, where] of cases) {
 // Export: the keyset batches over the whole server.
 t0 = Date.now();
 let rows = 0;
-for await (const batch of store.streamRecipientSearch(server.id, base, 1000)) rows += batch.length;
+for await (const batch of store.reports.streamRecipientSearch(server.id, base, 1000)) rows += batch.length;
 lines.push('', `Keyset export of all ${rows.toLocaleString('en')} rows (1,000 per batch): ${Date.now() - t0} ms.`);
 
 // Insert cost of the indexes: 100,000 recipients in transactions of 1,000.

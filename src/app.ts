@@ -95,7 +95,7 @@ export interface RunningApp {
 function committerFor(store: Store, poolSize: number, onCommitted: (units: AcceptUnit[]) => void): GroupCommitter<AcceptUnit, AcceptOutcome> {
   return new GroupCommitter(
     async (units) => {
-      const out = await store.commitAccepts(units);
+      const out = await store.queue.commitAccepts(units);
       onCommitted(units.filter((_, i) => out[i]!.kind === 'committed'));
       return out;
     },
@@ -112,7 +112,7 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
   let dispatcher: WebhookDispatcher | null = null;
   // Every role writes through this store, so events committed here wake the dispatcher at once.
   // Every store call is watched for a full disk (readyz, store.disk_full), too.
-  const storage = new StorageHealth(rawDeps.log, rawDeps.now, rawDeps.store);
+  const storage = new StorageHealth(rawDeps.log, rawDeps.now, rawDeps.store.settings);
   const deps: Deps = { ...rawDeps, store: withEventWake(withStorageHealth(rawDeps.store, storage), () => dispatcher?.wake()) };
   const metrics = createMetrics(deps.store);
   const cfg = deps.config;

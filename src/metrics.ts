@@ -111,7 +111,7 @@ export function createMetrics(store: Store): Metrics {
     labelNames: ['status'],
     registers: [registry],
     async collect() {
-      if (!cached || Date.now() - cached.at > QUEUE_DEPTH_CACHE_MS) cached = { at: Date.now(), counts: await store.countRecipientsByStatus() };
+      if (!cached || Date.now() - cached.at > QUEUE_DEPTH_CACHE_MS) cached = { at: Date.now(), counts: await store.queue.countRecipientsByStatus() };
       for (const s of RECIPIENT_STATUSES) this.set({ status: s }, cached.counts[s] ?? 0);
     },
   });

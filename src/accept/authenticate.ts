@@ -39,7 +39,7 @@ async function liveKey(store: Store, key: string | null): Promise<ApiKeyAuth | A
   if (key === null || key === '') return fail('no_key', 'no API key (Authorization: Bearer or ApiKey)');
   const parsed = parseApiKey(key);
   if (!parsed) return fail('malformed', 'the API key is not in the 61-character key format');
-  const rec = await store.findApiKeyForAuth(parsed.publicId);
+  const rec = await store.tenancy.findApiKeyForAuth(parsed.publicId);
   if (!rec || !secretMatches(parsed.secret, rec.secretHash)) return fail('unknown', 'unknown API key');
   if (rec.revokedAt !== null) return fail('revoked', 'the API key was revoked');
   return rec;
@@ -62,7 +62,7 @@ export async function authenticate(store: Store, serverId: number | null, key: s
   if (!scopeAllows(rec.scope, scope) && !accountKey) return fail('scope', `the API key is a ${rec.scope} key, this needs a key with the ${scope} permission`);
   if (accountKey) {
     // A second indexed lookup, for account keys only: which account the path's server belongs to.
-    const server = await store.getServer(serverId);
+    const server = await store.tenancy.getServer(serverId);
     if (!server || server.accountId !== rec.accountId) return fail('server', `the API key does not reach server ${serverId}`);
     if (rec.accountStatus !== 'active') return DISABLED;
     return { ok: true, serverId, keyId: rec.id, principal: principalOf(rec) };

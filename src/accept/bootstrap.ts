@@ -22,14 +22,14 @@ const CREDENTIALS_FILE = 'credentials.json';
 export async function ensureBootstrap(store: Store, dataDir: string, now: number): Promise<{ credentials: Credentials; created: boolean }> {
   const file = join(resolve(dataDir), CREDENTIALS_FILE);
   let created = false;
-  let [account] = await store.listAccounts();
+  let [account] = await store.tenancy.listAccounts();
   if (!account) {
-    account = await store.createAccount('Default account', now);
+    account = await store.tenancy.createAccount('Default account', now);
     created = true;
   }
-  let server = (await store.listServers()).find((s) => s.accountId === account!.id);
+  let server = (await store.tenancy.listServers()).find((s) => s.accountId === account!.id);
   if (!server) {
-    server = await store.createServer({ accountId: account.id, name: 'Default server' }, now);
+    server = await store.tenancy.createServer({ accountId: account.id, name: 'Default server' }, now);
     created = true;
   }
   const saved = readSaved(file);
@@ -38,7 +38,7 @@ export async function ensureBootstrap(store: Store, dataDir: string, now: number
   if (apiKey && accountKey) return { credentials: { serverId: server.id, apiKey, accountKey }, created };
   if (!apiKey) {
     const key = generateApiKey();
-    await store.createApiKey(
+    await store.tenancy.createApiKey(
       { serverId: server.id, scope: 'injection', name: 'Bootstrap injection key', publicId: key.publicId, secretHash: key.secretHash },
       now,
     );
@@ -46,7 +46,7 @@ export async function ensureBootstrap(store: Store, dataDir: string, now: number
   }
   if (!accountKey) {
     const key = generateApiKey();
-    await store.createApiKey(
+    await store.tenancy.createApiKey(
       { serverId: null, accountId: account.id, scope: 'account', name: 'Bootstrap account key', publicId: key.publicId, secretHash: key.secretHash },
       now,
     );
@@ -77,7 +77,7 @@ function readSaved(file: string): Partial<Credentials> | null {
 async function isLive(store: Store, key: string, owner: { serverId: number } | { accountId: number }): Promise<boolean> {
   const parsed = parseApiKey(key);
   if (!parsed) return false;
-  const rec = await store.findApiKeyForAuth(parsed.publicId);
+  const rec = await store.tenancy.findApiKeyForAuth(parsed.publicId);
   if (!rec || rec.revokedAt !== null || !secretMatches(parsed.secret, rec.secretHash)) return false;
   return 'serverId' in owner ? rec.scope === 'injection' && rec.serverId === owner.serverId : rec.scope === 'account' && rec.accountId === owner.accountId;
 }

@@ -29,7 +29,7 @@ export function derivedSecret(installationSecret: Buffer, publicId: string): str
   return out;
 }
 
-export type CredentialsStore = Pick<Store, 'getSetting' | 'setSettingIfAbsent' | 'listApiKeys' | 'findApiKeyForAuth' | 'createApiKey'>;
+export type CredentialsStore = Pick<Store, 'settings' | 'tenancy'>;
 
 export class InjectionCredentials {
   private secret: Promise<Buffer> | null = null;
@@ -46,7 +46,7 @@ export class InjectionCredentials {
     if (current) return current;
     const fresh = generateApiKey();
     const derived = derivedSecret(secret, fresh.publicId);
-    await this.store.createApiKey(
+    await this.store.tenancy.createApiKey(
       { serverId, scope: 'injection', name: CREDENTIALS_KEY_NAME, publicId: fresh.publicId, secretHash: hashSecret(derived) },
       this.now(),
     );
@@ -55,12 +55,12 @@ export class InjectionCredentials {
 
   /** The oldest live credential key of the server whose stored hash is still the derived secret's (a rotated one is not). */
   private async currentKey(serverId: number, secret: Buffer): Promise<string | null> {
-    const candidates = (await this.store.listApiKeys(serverId))
+    const candidates = (await this.store.tenancy.listApiKeys(serverId))
       .filter((k) => k.scope === 'injection' && k.revokedAt === null && k.name === CREDENTIALS_KEY_NAME)
       .sort((a, b) => a.createdAt - b.createdAt || a.id - b.id);
     for (const k of candidates) {
       const derived = derivedSecret(secret, k.publicId);
-      const auth = await this.store.findApiKeyForAuth(k.publicId);
+      const auth = await this.store.tenancy.findApiKeyForAuth(k.publicId);
       if (auth && auth.revokedAt === null && auth.secretHash === hashSecret(derived)) return `${k.publicId}.${derived}`;
     }
     return null;
@@ -69,8 +69,8 @@ export class InjectionCredentials {
   private installationSecret(): Promise<Buffer> {
     this.secret ??= (async () => {
       const stored =
-        (await this.store.getSetting(CREDENTIALS_SECRET_SETTING)) ??
-        (await this.store.setSettingIfAbsent(CREDENTIALS_SECRET_SETTING, randomBytes(32).toString('base64url')));
+        (await this.store.settings.get(CREDENTIALS_SECRET_SETTING)) ??
+        (await this.store.settings.setIfAbsent(CREDENTIALS_SECRET_SETTING, randomBytes(32).toString('base64url')));
       return Buffer.from(stored, 'base64url');
     })();
     // A failed read is not remembered: the next call tries again.

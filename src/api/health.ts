@@ -53,7 +53,7 @@ export function registerHealthRoutes(app: FastifyInstance, store: Store, isStopp
         if (storage?.diskFull && !(await storage.probe())) {
           return reply.code(503).send({ status: 'unavailable', reason: 'disk_full', error: storage.diskFull?.error ?? 'disk full' });
         }
-        await store.getSetting('readyz');
+        await store.settings.get('readyz');
         return { status: 'ready', store: store.kind };
       } catch (err) {
         return reply.code(503).send({ status: 'unavailable', error: (err as Error).message });

@@ -1,7 +1,7 @@
 /**
  * The installation's VERP keys (core/verp.ts), kept in the store's settings so every process
  * sharing the store tags and verifies alike. Created on first use: two processes starting together
- * both offer a key, setSettingIfAbsent keeps the first written, and both then read that one.
+ * both offer a key, settings.setIfAbsent keeps the first written, and both then read that one.
  */
 import { randomBytes } from 'node:crypto';
 import type { Store } from '../store/store.js';
@@ -12,9 +12,9 @@ export const VERP_KEYS_SETTING = 'verp.keys';
 /** Keys a rotation keeps: the new one and the one mail still in flight was tagged with. */
 export const VERP_KEYS_KEPT = 2;
 
-export async function loadVerpKeyring(store: Pick<Store, 'getSetting' | 'setSettingIfAbsent'>): Promise<VerpKeyring> {
-  let stored = await store.getSetting(VERP_KEYS_SETTING);
-  if (!stored) stored = await store.setSettingIfAbsent(VERP_KEYS_SETTING, JSON.stringify([randomBytes(32).toString('base64url')]));
+export async function loadVerpKeyring(store: Pick<Store, 'settings'>): Promise<VerpKeyring> {
+  let stored = await store.settings.get(VERP_KEYS_SETTING);
+  if (!stored) stored = await store.settings.setIfAbsent(VERP_KEYS_SETTING, JSON.stringify([randomBytes(32).toString('base64url')]));
   return new VerpKeyring(parseKeys(stored));
 }
 
@@ -22,10 +22,10 @@ export async function loadVerpKeyring(store: Pick<Store, 'getSetting' | 'setSett
  * Puts a new key first and keeps the previous one (VERP_KEYS_KEPT in all). Processes pick the new
  * key up when they start; until then they keep tagging with the old one, which still verifies.
  */
-export async function rotateVerpKey(store: Pick<Store, 'getSetting' | 'setSettingIfAbsent' | 'setSetting'>): Promise<void> {
-  const current = await store.getSetting(VERP_KEYS_SETTING);
+export async function rotateVerpKey(store: Pick<Store, 'settings'>): Promise<void> {
+  const current = await store.settings.get(VERP_KEYS_SETTING);
   const keys = current ? (JSON.parse(current) as string[]) : [];
-  await store.setSetting(VERP_KEYS_SETTING, JSON.stringify([randomBytes(32).toString('base64url'), ...keys].slice(0, VERP_KEYS_KEPT)));
+  await store.settings.set(VERP_KEYS_SETTING, JSON.stringify([randomBytes(32).toString('base64url'), ...keys].slice(0, VERP_KEYS_KEPT)));
 }
 
 function parseKeys(stored: string): Buffer[] {

@@ -91,8 +91,8 @@ interface Rejected {
 async function importFile(store: Store, serverId: number, args: string[], flags: Flags): Promise<void> {
   if (args.length !== 1) throw new UsageError(`contacts import needs one FILE\n${USAGE}`);
   const listId = positiveInt(flags.list, 'list');
-  if (!(await store.getContactList(serverId, listId))) throw new UsageError(`list ${listId} does not exist on server ${serverId}`);
-  const fieldNames = (await store.listCustomFields(serverId)).map((f) => f.name);
+  if (!(await store.marketing.getList(serverId, listId))) throw new UsageError(`list ${listId} does not exist on server ${serverId}`);
+  const fieldNames = (await store.marketing.listCustomFields(serverId)).map((f) => f.name);
   setFlagsFromString(`--heap-growing-percent=${IMPORT_HEAP_GROWING_PERCENT}`);
   const json = flags.json === true;
   const progress = process.stderr.isTTY ? process.stderr : null;
@@ -111,7 +111,7 @@ async function importFile(store: Store, serverId: number, args: string[], flags:
   };
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
-    const r = await store.importContacts(serverId, listId, batch, Date.now());
+    const r = await store.marketing.importContacts(serverId, listId, batch, Date.now());
     if (r === 'no-list') throw new UsageError(`list ${listId} was deleted during the import; rows before it were imported`);
     if ('unknownField' in r) throw new UsageError(`custom field "${r.unknownField}" was deleted during the import; rows before it were imported`);
     totals.imported += r.created;
@@ -163,9 +163,9 @@ async function exportCsv(store: Store, serverId: number, flags: Flags): Promise<
   let listId: number | undefined;
   if (flags.list !== undefined) {
     listId = positiveInt(flags.list, 'list');
-    if (!(await store.getContactList(serverId, listId))) throw new UsageError(`list ${listId} does not exist on server ${serverId}`);
+    if (!(await store.marketing.getList(serverId, listId))) throw new UsageError(`list ${listId} does not exist on server ${serverId}`);
   }
-  const fields = (await store.listCustomFields(serverId)).map((f) => f.name);
+  const fields = (await store.marketing.listCustomFields(serverId)).map((f) => f.name);
   const out = process.stdout;
   // Waits when stdout's buffer is full (a slow pipe), so a large export is not held in memory.
   const write = (text: string): Promise<void> | void => {
@@ -175,7 +175,7 @@ async function exportCsv(store: Store, serverId: number, flags: Flags): Promise<
     // A JSON array written page by page: valid JSON at the end, one page in memory at a time.
     let first = true;
     await write('[');
-    for await (const contacts of store.streamContacts(serverId, listId, EXPORT_BATCH)) {
+    for await (const contacts of store.marketing.streamContacts(serverId, listId, EXPORT_BATCH)) {
       await write(
         contacts
           .map((c) => {
@@ -196,7 +196,7 @@ async function exportCsv(store: Store, serverId: number, flags: Flags): Promise<
     return;
   }
   await write(csvRow([...STANDARD, READ_ONLY, ...fields]));
-  for await (const contacts of store.streamContacts(serverId, listId, EXPORT_BATCH)) {
+  for await (const contacts of store.marketing.streamContacts(serverId, listId, EXPORT_BATCH)) {
     await write(
       contacts
         .map((c) => csvRow([c.email, c.firstName, c.lastName, c.unsubscribedAt === null ? 'false' : 'true', ...fields.map((f) => c.customFields[f] ?? null)]))
@@ -209,7 +209,7 @@ async function exportCsv(store: Store, serverId: number, flags: Flags): Promise<
 export async function contactsCommand(store: Store, verb: string | undefined, args: string[], flags: Flags): Promise<void> {
   if (verb !== 'import' && verb !== 'export') throw new UsageError(USAGE);
   const serverId = positiveInt(flags.server, 'server');
-  if (!(await store.getServer(serverId))) throw new UsageError(`server ${serverId} does not exist`);
+  if (!(await store.tenancy.getServer(serverId))) throw new UsageError(`server ${serverId} does not exist`);
   if (verb === 'import') return importFile(store, serverId, args, flags);
   if (args.length > 0) throw new UsageError(`contacts export takes no FILE (it writes to stdout)\n${USAGE}`);
   return exportCsv(store, serverId, flags);

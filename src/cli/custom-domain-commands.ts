@@ -69,7 +69,7 @@ export async function customDomainsCommand(
   const extra = kind === 'tracking' ? ['https'] : [];
   if (verb === undefined || ![...VERBS, ...extra].includes(verb)) throw new UsageError(usage(command, kind));
   const serverId = positiveInt(flags.server, 'server');
-  if (!(await store.getServer(serverId))) throw new UsageError(`server ${serverId} does not exist`);
+  if (!(await store.tenancy.getServer(serverId))) throw new UsageError(`server ${serverId} does not exist`);
   const targets = customDomainTargets(cfg);
   const domains = new CustomDomains({ store, dns: dnsLookup(cfg.dnsServers), targets, now: Date.now });
   const show = (d: CustomDomain, what: string) => {

@@ -27,7 +27,7 @@ const toKey = (k: { domain: string; selector: string; algorithm: DkimAlgorithm; 
 export async function domainsCommand(store: Store, cfg: Config, verb: string | undefined, args: string[], flags: Flags, now: number): Promise<void> {
   if (flags.server !== undefined) return serverDomainsCommand(store, cfg, verb, args, flags);
   if (verb === 'list') {
-    const keys = await store.listDkimKeys();
+    const keys = await store.settings.listDkimKeys();
     if (flags.json) return printJson(keys.map(({ privateKey: _p, ...k }) => k));
     return printTable(keys.map((k) => ({ domain: k.domain, selector: k.selector, algorithm: k.algorithm, created: new Date(k.createdAt).toISOString() })));
   }
@@ -39,7 +39,7 @@ export async function domainsCommand(store: Store, cfg: Config, verb: string | u
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
-    let keys = (await store.listDkimKeys(domain)).map(toKey);
+    let keys = (await store.settings.listDkimKeys(domain)).map(toKey);
     const created = keys.length === 0;
     if (created) {
       const date = new Date(now);
@@ -56,9 +56,12 @@ export async function domainsCommand(store: Store, cfg: Config, verb: string | u
         keys.push(key);
       }
       for (const k of keys) {
-        await store.addDkimKey({ domain, selector: k.selector, algorithm: k.algorithm, privateKey: k.privateKeyPem, publicKey: k.publicKeyBase64 }, now);
+        await store.settings.addDkimKey(
+          { domain, selector: k.selector, algorithm: k.algorithm, privateKey: k.privateKeyPem, publicKey: k.publicKeyBase64 },
+          now,
+        );
       }
-      keys = (await store.listDkimKeys(domain)).map(toKey);
+      keys = (await store.settings.listDkimKeys(domain)).map(toKey);
     }
     const records = dnsRecordsFor(keys, { hostname: cfg.hostname });
     if (flags.json) return printJson({ domain, created, selectors: keys.map((k) => ({ selector: k.selector, algorithm: k.algorithm })), records });
@@ -99,7 +102,7 @@ function printRecords(records: ExpectedRecord[]): void {
 async function serverDomainsCommand(store: Store, cfg: Config, verb: string | undefined, args: string[], flags: Flags): Promise<void> {
   const serverId = Number(flags.server);
   if (!Number.isSafeInteger(serverId) || serverId <= 0) throw new UsageError(`--server must be a ServerId, not "${String(flags.server)}"`);
-  if (!(await store.getServer(serverId))) throw new UsageError(`no server ${serverId}`);
+  if (!(await store.tenancy.getServer(serverId))) throw new UsageError(`no server ${serverId}`);
   const service = new SendingDomainService({
     store,
     dns: dnsLookup(cfg.dnsServers),

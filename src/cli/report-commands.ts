@@ -16,10 +16,10 @@ export async function reportsCommand(store: Store, verb: string | undefined, fla
   let serverId: number | null = null;
   if (flags.server !== undefined) {
     serverId = positiveInt(flags.server, 'server');
-    if (!(await store.getServer(serverId))) throw new UsageError(`server ${serverId} does not exist`);
+    if (!(await store.tenancy.getServer(serverId))) throw new UsageError(`server ${serverId} does not exist`);
   }
   const started = clock();
-  const { events } = await store.rebuildReportRollups(serverId);
+  const { events } = await store.reports.rebuildRollups(serverId);
   const ms = clock() - started;
   if (flags.json) printJson({ serverId, events, ms });
   else

@@ -55,7 +55,7 @@ function stringFlag(flags: Flags, name: string): string {
 
 async function routeByMatch(store: Store, serverId: number, flags: Flags): Promise<InboundRoute> {
   const match = stringFlag(flags, 'match').toLowerCase();
-  const { rows } = await store.listInboundRoutes(serverId, { limit: MAX_INBOUND_ROUTES_PER_SERVER, offset: 0, direction: 'asc' });
+  const { rows } = await store.inbound.listRoutes(serverId, { limit: MAX_INBOUND_ROUTES_PER_SERVER, offset: 0, direction: 'asc' });
   const r = rows.find((x) => x.match === match);
   if (!r) throw new UsageError(`server ${serverId} has no inbound route for ${match}`);
   return r;
@@ -69,9 +69,9 @@ async function routeByMatch(store: Store, serverId: number, flags: Flags): Promi
 export async function routesCommand(store: Store, cfg: Config, verb: string | undefined, flags: Flags, now: number): Promise<void> {
   if (!['list', 'add', 'remove', 'messages'].includes(verb ?? '')) throw new UsageError(USAGE);
   const serverId = positiveInt(flags.server, 'server');
-  if (!(await store.getServer(serverId))) throw new UsageError(`server ${serverId} does not exist`);
+  if (!(await store.tenancy.getServer(serverId))) throw new UsageError(`server ${serverId} does not exist`);
   if (verb === 'list') {
-    const { rows } = await store.listInboundRoutes(serverId, { limit: MAX_INBOUND_ROUTES_PER_SERVER, offset: 0, direction: 'asc' });
+    const { rows } = await store.inbound.listRoutes(serverId, { limit: MAX_INBOUND_ROUTES_PER_SERVER, offset: 0, direction: 'asc' });
     if (flags.json) return printJson(rows.map(wire));
     return printTable(rows.map((r) => ({ id: r.id, match: r.match, url: r.url, enabled: r.enabled, validated: iso(r.validatedAt) })));
   }
@@ -89,7 +89,7 @@ export async function routesCommand(store: Store, cfg: Config, verb: string | un
     const signingSecret = generateSecret();
     const validate = flags['no-validate'] !== true;
     if (validate) await asUsage(() => handshake(deps, serverId, { url, format: 'json', secretKey, signingSecrets: [signingSecret], secretsRotatedAt: null }));
-    const route = await store.createInboundRoute(
+    const route = await store.inbound.createRoute(
       { serverId, match: m.match, kind: m.kind, url, secretKey, signingSecret, enabled: true, validatedAt: validate ? now : null },
       now,
     );
@@ -102,12 +102,12 @@ export async function routesCommand(store: Store, cfg: Config, verb: string | un
   }
   const route = await routeByMatch(store, serverId, flags);
   if (verb === 'remove') {
-    await store.deleteInboundRoute(serverId, route.id);
+    await store.inbound.deleteRoute(serverId, route.id);
     if (flags.json) return printJson({ id: route.id, match: route.match, deleted: true });
     process.stdout.write(`removed the route of ${route.match}\n`);
     return;
   }
-  const { rows, total } = await store.listInboundPosts(serverId, route.id, { limit: MESSAGES_SHOWN, offset: 0, direction: 'desc' });
+  const { rows, total } = await store.inbound.listPosts(serverId, route.id, { limit: MESSAGES_SHOWN, offset: 0, direction: 'desc' });
   if (flags.json) return printJson({ data: rows.map(messageWire), total });
   printTable(
     rows.map((p) => ({

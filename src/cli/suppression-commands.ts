@@ -63,7 +63,7 @@ async function list(store: Store, serverId: number, flags: Flags): Promise<void>
 export async function suppressionsCommand(store: Store, verb: string | undefined, args: string[], flags: Flags, now: number): Promise<void> {
   if (verb !== 'list' && verb !== 'add' && verb !== 'remove') throw new UsageError(USAGE);
   const serverId = positiveInt(flags.server, 'server');
-  if (!(await store.getServer(serverId))) throw new UsageError(`server ${serverId} does not exist`);
+  if (!(await store.tenancy.getServer(serverId))) throw new UsageError(`server ${serverId} does not exist`);
   if (verb === 'list') {
     if (args.length > 0) throw new UsageError(`suppressions list takes no ADDRESS (use --search)\n${USAGE}`);
     return list(store, serverId, flags);

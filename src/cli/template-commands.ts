@@ -52,7 +52,7 @@ function checked(input: TemplateInput): TemplateContent {
 export async function templatesCommand(store: Store, verb: string | undefined, flags: Flags, now: number): Promise<void> {
   if (!['list', 'get', 'create', 'update', 'versions', 'delete'].includes(verb ?? '')) throw new UsageError(USAGE);
   const serverId = positiveInt(flags.server, 'server');
-  if (!(await store.getServer(serverId))) throw new UsageError(`server ${serverId} does not exist`);
+  if (!(await store.tenancy.getServer(serverId))) throw new UsageError(`server ${serverId} does not exist`);
   if (verb === 'list') {
     const { rows, total } = await store.templates.list(serverId, { limit: LIST_SHOWN, offset: 0, direction: 'asc', sort: 'createdAt' });
     if (flags.json) return printJson({ data: rows.map(toSummary), total });

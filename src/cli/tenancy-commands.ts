@@ -14,7 +14,7 @@ export function positiveInt(v: unknown, flag: string): number {
 export async function serversCommand(store: Store, verb: string | undefined, flags: Flags, now: number): Promise<void> {
   if (verb === 'list') {
     const accountId = flags.account === undefined ? undefined : positiveInt(flags.account, 'account');
-    const servers = (await store.listServers()).filter((s) => accountId === undefined || s.accountId === accountId);
+    const servers = (await store.tenancy.listServers()).filter((s) => accountId === undefined || s.accountId === accountId);
     if (flags.json) return printJson(servers);
     return printTable(servers.map(serverRow));
   }
@@ -24,14 +24,14 @@ export async function serversCommand(store: Store, verb: string | undefined, fla
     let accountId: number;
     if (flags.account !== undefined) {
       accountId = positiveInt(flags.account, 'account');
-      if (!(await store.listAccounts()).some((a) => a.id === accountId)) throw new UsageError(`account ${accountId} does not exist`);
+      if (!(await store.tenancy.listAccounts()).some((a) => a.id === accountId)) throw new UsageError(`account ${accountId} does not exist`);
     } else {
-      const [first] = await store.listAccounts();
-      accountId = first ? first.id : (await store.createAccount('Default account', now)).id;
+      const [first] = await store.tenancy.listAccounts();
+      accountId = first ? first.id : (await store.tenancy.createAccount('Default account', now)).id;
     }
     // As through the API: a new server sends only from verified domains unless told otherwise.
     const requireVerifiedDomain = onOff(flags, 'require-verified-domain') ?? true;
-    const server = await store.createServer({ accountId, name, sandbox: flags.sandbox === true, requireVerifiedDomain }, now);
+    const server = await store.tenancy.createServer({ accountId, name, sandbox: flags.sandbox === true, requireVerifiedDomain }, now);
     if (flags.json) return printJson(server);
     process.stdout.write(`created server ${server.id} (${server.name})\n`);
     return;
@@ -48,8 +48,8 @@ export async function serversCommand(store: Store, verb: string | undefined, fla
     patch.requireVerifiedDomain = onOff(flags, 'require-verified-domain');
     patch.tracking = { opens: onOff(flags, 'track-opens'), clicks: onOff(flags, 'track-clicks'), unsubscribes: onOff(flags, 'track-unsubscribes') };
     if (flags['tracking-domain'] !== undefined) patch.tracking.domain = trackingOrigin(String(flags['tracking-domain']));
-    if (!(await store.getServer(id))) throw new UsageError(`server ${id} does not exist`);
-    const server = (await store.updateServer(id, patch))!;
+    if (!(await store.tenancy.getServer(id))) throw new UsageError(`server ${id} does not exist`);
+    const server = (await store.tenancy.updateServer(id, patch))!;
     if (flags.json) return printJson(server);
     process.stdout.write(
       `updated server ${server.id}: sandbox ${server.sandbox ? 'on' : 'off'}, tracking opens ${server.tracking.opens ? 'on' : 'off'}, ` +
@@ -65,7 +65,7 @@ export async function serversCommand(store: Store, verb: string | undefined, fla
   if (verb === 'disable' || verb === 'enable') {
     // Keys are checked uncached on every request: the server's keys stop, or work again, at once.
     const server = await existingServer(store, flags);
-    const updated = (await store.updateServer(server.id, { status: verb === 'disable' ? 'disabled' : 'active' }))!;
+    const updated = (await store.tenancy.updateServer(server.id, { status: verb === 'disable' ? 'disabled' : 'active' }))!;
     if (flags.json) return printJson(updated);
     process.stdout.write(`server ${updated.id} is ${updated.status}\n`);
     return;
@@ -84,7 +84,7 @@ function onOff(flags: Flags, flag: string): boolean | undefined {
 
 async function existingServer(store: Store, flags: Flags): Promise<Server> {
   const id = positiveInt(flags.server, 'server');
-  const server = await store.getServer(id);
+  const server = await store.tenancy.getServer(id);
   if (!server) throw new UsageError(`server ${id} does not exist`);
   return server;
 }
@@ -118,7 +118,7 @@ export async function keysCommand(store: Store, verb: string | undefined, args: 
   if (verb === 'list') {
     const serverId = flags.server === undefined ? undefined : positiveInt(flags.server, 'server');
     const accountId = flags.account === undefined ? undefined : positiveInt(flags.account, 'account');
-    const keys = (await store.listApiKeys(serverId)).filter((k) => accountId === undefined || k.accountId === accountId);
+    const keys = (await store.tenancy.listApiKeys(serverId)).filter((k) => accountId === undefined || k.accountId === accountId);
     if (flags.json) return printJson(keys);
     return printTable(
       keys.map((k) => ({
@@ -143,15 +143,15 @@ export async function keysCommand(store: Store, verb: string | undefined, args: 
     if (scope === 'account') {
       if (flags.server !== undefined) throw new UsageError('an account key belongs to an account, not a server: use --account ID instead of --server');
       const accountId = positiveInt(flags.account, 'account');
-      if (!(await store.listAccounts()).some((a) => a.id === accountId)) throw new UsageError(`account ${accountId} does not exist`);
+      if (!(await store.tenancy.listAccounts()).some((a) => a.id === accountId)) throw new UsageError(`account ${accountId} does not exist`);
       owner = { serverId: null, accountId };
     } else {
       if (flags.account !== undefined) throw new UsageError(`a ${scope} key belongs to a server: use --server ID (--account is for --scope account)`);
       const serverId = positiveInt(flags.server, 'server');
-      if (!(await store.getServer(serverId))) throw new UsageError(`server ${serverId} does not exist`);
+      if (!(await store.tenancy.getServer(serverId))) throw new UsageError(`server ${serverId} does not exist`);
       owner = { serverId };
     }
-    const rec = await store.createApiKey({ ...owner, scope, name, publicId: key.publicId, secretHash: key.secretHash }, now);
+    const rec = await store.tenancy.createApiKey({ ...owner, scope, name, publicId: key.publicId, secretHash: key.secretHash }, now);
     if (flags.json) return printJson({ ...rec, apiKey: key.key });
     const whose = rec.serverId === null ? `account ${rec.accountId}` : `server ${rec.serverId}`;
     process.stdout.write(`created ${scope} key for ${whose}; it is shown only now:\n${key.key}\n`);
@@ -160,7 +160,7 @@ export async function keysCommand(store: Store, verb: string | undefined, args: 
   if (verb === 'revoke') {
     const publicId = args[0];
     if (!publicId) throw new UsageError('usage: postline keys revoke PUBLIC_ID (the 20 characters before the dot)');
-    const done = await store.revokeApiKey(publicId.split('.')[0]!, now);
+    const done = await store.tenancy.revokeApiKey(publicId.split('.')[0]!, now);
     if (!done) throw new UsageError(`no live key with public id ${publicId}`);
     if (flags.json) return printJson({ revoked: publicId });
     process.stdout.write(`revoked ${publicId}\n`);
@@ -169,11 +169,15 @@ export async function keysCommand(store: Store, verb: string | undefined, args: 
   if (verb === 'rotate') {
     const publicId = args[0]?.split('.')[0];
     if (!publicId) throw new UsageError('usage: postline keys rotate PUBLIC_ID (the 20 characters before the dot)');
-    const current = await store.findApiKeyForAuth(publicId);
+    const current = await store.tenancy.findApiKeyForAuth(publicId);
     const fresh = newSecretFor(publicId);
     const rec =
       current &&
-      (await store.rotateApiKeyOf(current.serverId === null ? { accountId: current.accountId } : { serverId: current.serverId }, publicId, fresh.secretHash));
+      (await store.tenancy.rotateApiKeyOf(
+        current.serverId === null ? { accountId: current.accountId } : { serverId: current.serverId },
+        publicId,
+        fresh.secretHash,
+      ));
     if (!rec) throw new UsageError(`no live key with public id ${publicId}`);
     if (flags.json) return printJson({ ...rec, apiKey: fresh.key });
     process.stdout.write(`rotated ${publicId}; the old secret no longer works. The new key is shown only now:\n${fresh.key}\n`);

@@ -56,9 +56,9 @@ function validationKeyFlag(v: string | boolean | undefined): string | undefined 
 export async function webhooksCommand(store: Store, cfg: Config, verb: string | undefined, flags: Flags, now: number): Promise<void> {
   if (!['list', 'add', 'remove', 'attempts', 'rotate-validation-key'].includes(verb ?? '')) throw new UsageError(USAGE);
   const serverId = positiveInt(flags.server, 'server');
-  if (!(await store.getServer(serverId))) throw new UsageError(`server ${serverId} does not exist`);
+  if (!(await store.tenancy.getServer(serverId))) throw new UsageError(`server ${serverId} does not exist`);
   if (verb === 'list') {
-    const { rows } = await store.listWebhookEndpoints(serverId, { limit: MAX_WEBHOOK_ENDPOINTS_PER_SERVER, offset: 0, direction: 'asc' });
+    const { rows } = await store.webhooks.listEndpoints(serverId, { limit: MAX_WEBHOOK_ENDPOINTS_PER_SERVER, offset: 0, direction: 'asc' });
     if (flags.json) return printJson(rows.map(toWire));
     return printTable(
       rows.map((e) => ({
@@ -81,7 +81,7 @@ export async function webhooksCommand(store: Store, cfg: Config, verb: string | 
     const givenKey = validationKeyFlag(flags['validation-key']);
     if (givenKey !== undefined && format !== 'form') throw new UsageError('--validation-key is for --format form endpoints only');
     await asUsage(async () => checkTypesForFormat(format, types));
-    const { total } = await store.listWebhookEndpoints(serverId, { limit: 1, offset: 0, direction: 'asc' });
+    const { total } = await store.webhooks.listEndpoints(serverId, { limit: 1, offset: 0, direction: 'asc' });
     if (total >= MAX_WEBHOOK_ENDPOINTS_PER_SERVER)
       throw new UsageError(`server ${serverId} already has ${total} webhook endpoints (at most ${MAX_WEBHOOK_ENDPOINTS_PER_SERVER})`);
     const deps = { store, now: () => now, guard: createUrlGuard({ allowPrivate: cfg.webhookAllowPrivate, allowCidrs: cfg.webhookAllowCidrs }) };
@@ -92,7 +92,7 @@ export async function webhooksCommand(store: Store, cfg: Config, verb: string | 
     const validationKey = format === 'form' ? (givenKey ?? generateValidationKey()) : null;
     if (validate)
       await asUsage(() => handshake(deps, serverId, { url, format, secretKey, validationKey, signingSecrets: [signingSecret], secretsRotatedAt: null }));
-    const endpoint = await store.createWebhookEndpoint(
+    const endpoint = await store.webhooks.createEndpoint(
       {
         serverId,
         url,
@@ -116,23 +116,23 @@ export async function webhooksCommand(store: Store, cfg: Config, verb: string | 
     return;
   }
   const id = positiveInt(flags.id, 'id');
-  const endpoint = await store.getWebhookEndpoint(serverId, id);
+  const endpoint = await store.webhooks.getEndpoint(serverId, id);
   if (!endpoint) throw new UsageError(`server ${serverId} has no webhook endpoint ${id}`);
   if (verb === 'rotate-validation-key') {
     if (endpoint.format !== 'form') throw new UsageError(`webhook endpoint ${id} is a ${endpoint.format} endpoint; only form endpoints have a ValidationKey`);
     const validationKey = validationKeyFlag(flags['validation-key']) ?? generateValidationKey();
-    const updated = await store.updateWebhookEndpoint(serverId, id, { validationKey }, now);
+    const updated = await store.webhooks.updateEndpoint(serverId, id, { validationKey }, now);
     if (flags.json) return printJson(toWire(updated ?? endpoint));
     process.stdout.write(`webhook endpoint ${id} ValidationKey: ${validationKey} (the receiver must answer it from now on)\n`);
     return;
   }
   if (verb === 'remove') {
-    await store.deleteWebhookEndpoint(serverId, id);
+    await store.webhooks.deleteEndpoint(serverId, id);
     if (flags.json) return printJson({ id, deleted: true });
     process.stdout.write(`removed webhook endpoint ${id}\n`);
     return;
   }
-  const { rows, total } = await store.listWebhookAttempts(serverId, id, { limit: ATTEMPTS_SHOWN, offset: 0, direction: 'desc' });
+  const { rows, total } = await store.webhooks.listAttempts(serverId, id, { limit: ATTEMPTS_SHOWN, offset: 0, direction: 'desc' });
   if (flags.json) return printJson({ data: rows.map(attemptToWire), total });
   printTable(rows.map((a) => ({ at: new Date(a.at).toISOString(), event: a.eventType, ok: a.ok, status: a.httpStatus, ms: a.durationMs, error: a.error })));
   if (total > rows.length) process.stdout.write(`(newest ${rows.length} of ${total})\n`);

@@ -34,7 +34,7 @@ export function createSigner(
       const own = await store.sendingDomains.signingKeys(serverId, domain);
       if (own.length > 0) return newestPerAlgorithm(own);
     }
-    return newestPerAlgorithm(await store.listDkimKeys(domain));
+    return newestPerAlgorithm(await store.settings.listDkimKeys(domain));
   };
   const keysFor = (domain: string, serverId: number | undefined): Promise<DkimKey[]> => {
     const id = `${serverId ?? ''}\n${domain}`;

@@ -145,7 +145,7 @@ export class DeliveryWorker {
   private async renew(): Promise<void> {
     if (this.held.size === 0) return;
     try {
-      await this.d.store.renewClaims(this.d.workerId, [...this.held], this.d.now());
+      await this.d.store.queue.renew(this.d.workerId, [...this.held], this.d.now());
     } catch (err) {
       this.d.log.error({ err, event: 'delivery.renew_failed', count: this.held.size }, 'renewing claims failed');
     }
@@ -209,7 +209,7 @@ export class DeliveryWorker {
       try {
         const now = this.d.now();
         const deadBefore = this.d.deadAfterMs === undefined ? undefined : now - this.d.deadAfterMs;
-        rows = await this.d.store.claimRecipients(this.d.workerId, Math.min(room, this.claimBatch), now, now - staleMs, deadBefore);
+        rows = await this.d.store.queue.claim(this.d.workerId, Math.min(room, this.claimBatch), now, now - staleMs, deadBefore);
       } catch (err) {
         this.d.log.error({ err, event: 'delivery.claim_failed' }, 'claiming recipients failed');
       }
@@ -293,7 +293,7 @@ export class DeliveryWorker {
     });
     const signed = await this.d.sign(composed, domainOf(template.from.email), r.serverId);
     if (this.stopping) {
-      await this.d.store.releaseRecipients(this.d.workerId, [r.id], this.d.now());
+      await this.d.store.queue.release(this.d.workerId, [r.id], this.d.now());
       return null;
     }
     const bounceDomain = this.d.bounceDomainOf?.(r.serverId) ?? this.d.bounceDomain;
@@ -318,7 +318,7 @@ export class DeliveryWorker {
   private template(messageId: string): Promise<MessageTemplate | undefined> {
     let t = this.templates.get(messageId);
     if (!t) {
-      t = this.d.store.getMessageTemplate(messageId);
+      t = this.d.store.queue.getMessageTemplate(messageId);
       this.templates.set(messageId, t);
       t.catch(() => this.templates.delete(messageId));
       if (this.templates.size > TEMPLATE_CACHE_ENTRIES) this.templates.delete(this.templates.keys().next().value!);
@@ -329,7 +329,7 @@ export class DeliveryWorker {
   private server(id: number): Promise<Server | undefined> {
     const hit = this.servers.get(id);
     if (hit && hit.until > Date.now()) return hit.server;
-    const server = this.d.store.getServer(id);
+    const server = this.d.store.tenancy.getServer(id);
     this.servers.set(id, { until: Date.now() + SERVER_CACHE_MS, server });
     return server;
   }
@@ -354,7 +354,7 @@ export class DeliveryWorker {
       const batch = this.pending.splice(0);
       if (batch.length === 0) return;
       try {
-        await this.d.store.recordOutcomes(this.d.workerId, batch, this.d.now());
+        await this.d.store.queue.recordOutcomes(this.d.workerId, batch, this.d.now());
         this.release(batch.map((o) => o.recipientId));
       } catch (err) {
         // Keep them, slots included: the claims are still ours, and a later flush (or a takeover

@@ -46,7 +46,7 @@ export class VerifiedDomains {
   }
 
   private async load(serverId: number): Promise<FromPolicy> {
-    const server = await this.store.getServer(serverId);
+    const server = await this.store.tenancy.getServer(serverId);
     const enforce = !!server && server.requireVerifiedDomain && !server.sandbox;
     const domains = enforce ? new Set(await this.store.sendingDomains.verifiedDomains(serverId)) : new Set<string>();
     return { serverId, enforce, allows: (d) => !enforce || domains.has(d.toLowerCase()) };

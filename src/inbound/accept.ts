@@ -35,7 +35,7 @@ export class InboundAcceptor {
   constructor(private readonly deps: InboundAcceptDeps) {
     this.committer = new GroupCommitter(
       async (messages) => {
-        await deps.store.commitInboundMessages(messages);
+        await deps.store.inbound.commitMessages(messages);
         deps.onStored?.();
         return messages.map(() => undefined);
       },
@@ -51,7 +51,7 @@ export class InboundAcceptor {
     try {
       if (chunked) {
         for (let seq = 0, at = 0; at < raw.length; seq++, at += INBOUND_BODY_CHUNK_BYTES) {
-          await this.deps.store.putInboundBodyChunk(id, seq, raw.subarray(at, at + INBOUND_BODY_CHUNK_BYTES), receivedAt);
+          await this.deps.store.inbound.putBodyChunk(id, seq, raw.subarray(at, at + INBOUND_BODY_CHUNK_BYTES), receivedAt);
         }
       }
       await this.committer.submit({
@@ -66,7 +66,7 @@ export class InboundAcceptor {
       });
     } catch (err) {
       // Best effort: what is left is swept by age (InboundPoster).
-      if (chunked) await this.deps.store.deleteInboundBody(id).catch(() => undefined);
+      if (chunked) await this.deps.store.inbound.deleteBody(id).catch(() => undefined);
       throw err;
     }
     this.deps.metrics?.inboundAccepted?.(envelope.routed.length, raw.length);

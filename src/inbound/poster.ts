@@ -98,7 +98,7 @@ export class InboundPoster {
     this.connections = guardedDispatcher(d.guard, this.concurrency);
     this.recorder = new GroupCommitter(
       async (records) => {
-        await d.store.recordInboundAttempts(d.workerId, records, d.now());
+        await d.store.inbound.recordAttempts(d.workerId, records, d.now());
         return records.map(() => undefined);
       },
       { maxBatchItems: 256, maxInFlight: 1 },
@@ -145,7 +145,7 @@ export class InboundPoster {
       if (running.size === 0 || free >= Math.max(1, Math.floor(this.concurrency * CLAIM_WHEN_FREE))) {
         try {
           const now = this.d.now();
-          claimed = await this.d.store.claimInboundPosts(
+          claimed = await this.d.store.inbound.claimPosts(
             this.d.workerId,
             free,
             now,
@@ -203,7 +203,7 @@ export class InboundPoster {
    */
   private async sweepOrphans(): Promise<void> {
     try {
-      const n = await this.d.store.sweepOrphanInboundBodies(this.d.now() - ORPHAN_BODY_AGE_MS);
+      const n = await this.d.store.inbound.sweepOrphanBodies(this.d.now() - ORPHAN_BODY_AGE_MS);
       if (n > 0) this.d.log.info({ event: 'inbound.orphans_swept', chunks: n }, 'chunks of inbound messages never committed were deleted');
     } catch (err) {
       this.d.log.error({ err, event: 'inbound.sweep_failed' }, 'orphaned inbound chunks could not be swept; trying again later');
@@ -212,7 +212,7 @@ export class InboundPoster {
 
   /** One post: load the bytes, build the body, sign, POST, decide the post's next state. */
   private async attempt(w: InboundWork): Promise<InboundAttemptRecord> {
-    const raw = await this.d.store.inboundMessageRaw(w.message.id);
+    const raw = await this.d.store.inbound.messageRaw(w.message.id);
     if (!raw) return this.failure(w, { ok: false, durationMs: 0, error: `message ${w.message.id} has no stored body` });
     let body: Buffer;
     try {

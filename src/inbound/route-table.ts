@@ -40,7 +40,7 @@ export class InboundRouteTable {
   private generation = 0;
 
   constructor(
-    private readonly store: Pick<Store, 'inboundRoutingTable'>,
+    private readonly store: Pick<Store, 'inbound'>,
     private readonly now: () => number = Date.now,
     private readonly ttlMs = ROUTE_TABLE_TTL_MS,
   ) {}
@@ -60,8 +60,8 @@ export class InboundRouteTable {
     if (this.routes && this.now() - this.loadedAt < this.ttlMs) return this.routes;
     if (!this.loading) {
       const gen = this.generation;
-      const load = this.store
-        .inboundRoutingTable()
+      const load = this.store.inbound
+        .routingTable()
         .then((rows) => {
           const map = new Map(rows.map((r) => [r.match, r]));
           if (gen === this.generation) {

@@ -1,6 +1,6 @@
 /**
  * Turns accepted list sends into merge recipients, one batch of contacts per transaction
- * (Store.expandListSend), beside the delivery worker. The rows are the truth: a send accepted by
+ * (Store.listSends.expand), beside the delivery worker. The rows are the truth: a send accepted by
  * another process, or left half expanded by a crash, is found by polling and resumed after its
  * last committed batch; `wake()` only saves the wait when this process accepted it.
  */
@@ -80,12 +80,12 @@ export class ListSendExpander {
   private async pass(): Promise<void> {
     try {
       for (;;) {
-        const ids = await this.d.store.expandingListSends(SENDS_PER_PASS);
+        const ids = await this.d.store.listSends.expanding(SENDS_PER_PASS);
         if (ids.length === 0) return;
         let progressed = false;
         for (const id of ids) {
           if (this.stopped) return;
-          const s = await this.d.store.expandListSend(id, this.batchSize, this.d.now());
+          const s = await this.d.store.listSends.expand(id, this.batchSize, this.d.now());
           if (!s) continue;
           progressed = true;
           this.d.onExpanded?.(s.batchRecipients);

@@ -50,11 +50,11 @@ export async function processReport(
     messageId: null,
   };
   // Only a proven id is looked up: a forged one must not even cost a read of someone's row.
-  const recipient = trace.ok ? await deps.store.getRecipient(trace.recipientId) : undefined;
-  const message = recipient && report.kind === 'complaint' ? await deps.store.getMessage(recipient.messageId) : undefined;
+  const recipient = trace.ok ? await deps.store.queue.getRecipient(trace.recipientId) : undefined;
+  const message = recipient && report.kind === 'complaint' ? await deps.store.queue.getMessage(recipient.messageId) : undefined;
   const plan = planReport({ report, trace, recipient, fromAddress: message?.fromAddress ?? null, sizeBytes: raw.length });
   if (plan.action === 'ignore') return { ...base, outcome: plan.reason };
-  const result = await deps.store.recordInboundReport(plan.record, deps.now());
+  const result = await deps.store.queue.recordInboundReport(plan.record, deps.now());
   if (result.kind !== 'recorded') return { ...base, outcome: result.kind === 'unknown-recipient' ? 'unknown-recipient' : result.kind };
   return { ...base, outcome: 'recorded', eventType: plan.record.event.type, serverId: result.serverId, messageId: result.messageId };
 }

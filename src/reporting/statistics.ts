@@ -110,7 +110,9 @@ export async function* bucketCounts(
     const fromHour = part[0]!.firstHour;
     const toHour = part.at(-1)!.endHour;
     const rows: RollupRow[] =
-      toHour > fromHour ? await store.readReportRollups({ serverId, dim: filter.dim, dimValue: filter.value, fromHour, toHour, grouping: plan.grouping }) : [];
+      toHour > fromHour
+        ? await store.reports.readRollups({ serverId, dim: filter.dim, dimValue: filter.value, fromHour, toHour, grouping: plan.grouping })
+        : [];
     for (const r of rows) {
       const index = plan.indexOfKey.get(r.key);
       if (index === undefined) continue; // cannot happen: the range is the plan's

@@ -95,7 +95,7 @@ export async function runRetentionPass(deps: RetentionDeps, ages: RetentionAges)
   checkAges(ages);
   const started = Date.now();
   const now = deps.now();
-  const q: RetentionQueries = deps.store.retentionQueries();
+  const q: RetentionQueries = deps.store.retention.queries();
   const removed = Object.fromEntries(RETENTION_KINDS.map((k) => [k, 0])) as Record<RetentionKind, number>;
   const stopping = deps.stopping ?? (() => false);
   /** Repeats one batch statement until a batch comes back short. */
@@ -130,7 +130,7 @@ export async function runRetentionPass(deps: RetentionDeps, ages: RetentionAges)
   ];
   await runAtMost(RETENTION_CHAINS_AT_ONCE, chains);
 
-  const pagesFreed = stopping() ? 0 : await deps.store.reclaimSpace();
+  const pagesFreed = stopping() ? 0 : await deps.store.retention.reclaimSpace();
   const durationMs = Date.now() - started;
   deps.metrics?.retentionPass(durationMs / 1000, pagesFreed);
   deps.log.info({ event: 'retention.pass', removed, pagesFreed, durationMs, ages }, 'retention pass finished');

@@ -152,7 +152,7 @@ export async function startSubmissionServer(deps: SubmissionDeps): Promise<Submi
       if (principal?.via !== 'trusted') return callback();
       // A trusted network sends as a configured server: check it exists and is enabled, per
       // transaction and uncached, as authenticate() does for keys.
-      store.getServer(principal.serverId).then(
+      store.tenancy.getServer(principal.serverId).then(
         (server) => {
           if (!server) {
             log.error(

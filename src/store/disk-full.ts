@@ -1,5 +1,6 @@
 import type { Logger } from '../core/log.js';
 import type { Store } from './store.js';
+import type { SettingsRepository } from './settings.js';
 import { wrapStoreCalls } from './wrap-calls.js';
 
 /**
@@ -50,7 +51,7 @@ export class StorageHealth {
   constructor(
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
-    private readonly probeStore: Pick<Store, 'setSetting'> | null = null,
+    private readonly probeSettings: Pick<SettingsRepository, 'set'> | null = null,
     private readonly probeEveryMs = DISK_FULL_PROBE_INTERVAL_MS,
   ) {}
 
@@ -70,7 +71,7 @@ export class StorageHealth {
         { event: 'store.disk_full', operation, code: (err as { code?: string }).code, error: this.lastError },
         "the store's disk is full: new mail is refused (answered as retryable) until space is freed",
       );
-      if (this.probeStore && this.timer === null) {
+      if (this.probeSettings && this.timer === null) {
         this.timer = setInterval(() => {
           void this.probe();
         }, this.probeEveryMs);
@@ -85,12 +86,12 @@ export class StorageHealth {
    * writes (then the state clears). One probe at a time.
    */
   probe(): Promise<boolean> {
-    if (this.fullSince === null || !this.probeStore) return Promise.resolve(this.fullSince === null);
+    if (this.fullSince === null || !this.probeSettings) return Promise.resolve(this.fullSince === null);
     this.probing ??= (async () => {
       try {
         // The headroom, then a short value: its pages are free again for the accepts that follow.
-        await this.probeStore!.setSetting(DISK_FULL_PROBE_SETTING, 'x'.repeat(DISK_FULL_PROBE_BYTES));
-        await this.probeStore!.setSetting(DISK_FULL_PROBE_SETTING, String(this.now()));
+        await this.probeSettings!.set(DISK_FULL_PROBE_SETTING, 'x'.repeat(DISK_FULL_PROBE_BYTES));
+        await this.probeSettings!.set(DISK_FULL_PROBE_SETTING, String(this.now()));
         this.recovered();
         return true;
       } catch (err) {
@@ -127,7 +128,13 @@ export class DiskFullRefusal extends Error {
 }
 
 /** The calls that store new mail (not delivery bookkeeping, which may still fit and frees the queue). */
-const NEW_MAIL_WRITERS = new Set<PropertyKey>(['commitAccepts', 'commitInboundMessages', 'putInboundBodyChunk', 'acceptListSend', 'importContacts']);
+const NEW_MAIL_WRITERS = new Set<string>([
+  'queue.commitAccepts',
+  'inbound.commitMessages',
+  'inbound.putBodyChunk',
+  'listSends.accept',
+  'marketing.importContacts',
+]);
 
 /**
  * The store with every call watched: a rejection for lack of space marks `health` full (and is
@@ -135,11 +142,12 @@ const NEW_MAIL_WRITERS = new Set<PropertyKey>(['commitAccepts', 'commitInboundMe
  */
 export function withStorageHealth(store: Store, health: StorageHealth): Store {
   return wrapStoreCalls(store, (call, method, area) => {
-    if (area === null && NEW_MAIL_WRITERS.has(method) && health.diskFull) return Promise.reject(new DiskFullRefusal());
+    const name = area === null ? String(method) : `${String(area)}.${String(method)}`;
+    if (NEW_MAIL_WRITERS.has(name) && health.diskFull) return Promise.reject(new DiskFullRefusal());
     const result = call();
     if (!(result instanceof Promise)) return result;
     return result.catch((err: unknown) => {
-      health.failed(err, area === null ? String(method) : `${String(area)}.${String(method)}`);
+      health.failed(err, name);
       throw err;
     });
   });

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
 import type { StoredEvent, StoredMessage, StoredRecipient } from './store.js';
-import { toEvent, toMessage, toRecipient } from './sql-store.js';
+import { toEvent, toMessage, toRecipient } from './rows.js';
 
 /**
  * Event lists of one server (the legacy v1 Reporting API, api/compat/socketlabs-v1/): the events of

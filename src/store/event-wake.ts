@@ -3,14 +3,14 @@ import { outboxWriteCount } from './webhooks.js';
 import { wrapStoreCalls } from './wrap-calls.js';
 
 /** The Store calls that commit events (and with them webhook outbox rows). */
-const EVENT_WRITERS = new Set<PropertyKey>([
-  'commitAccepts',
-  'recordOutcomes',
-  'appendEvents',
-  'suppressRecipient',
-  'recordInboundReport',
-  'replayWebhookEvents',
-  'expandListSend',
+const EVENT_WRITERS = new Set<string>([
+  'queue.commitAccepts',
+  'queue.recordOutcomes',
+  'queue.recordInboundReport',
+  'events.append',
+  'suppressions.suppressRecipient',
+  'webhooks.replayEvents',
+  'listSends.expand',
 ]);
 
 /**
@@ -22,7 +22,7 @@ const EVENT_WRITERS = new Set<PropertyKey>([
  */
 export function withEventWake(store: Store, onEvents: () => void): Store {
   return wrapStoreCalls(store, (call, method, area) => {
-    if (area !== null || !EVENT_WRITERS.has(method)) return call();
+    if (area === null || !EVENT_WRITERS.has(`${String(area)}.${String(method)}`)) return call();
     const before = outboxWriteCount();
     return (call() as Promise<unknown>).then((result) => {
       if (outboxWriteCount() !== before) onEvents();

@@ -4,6 +4,7 @@
  * per routed recipient, the post claim (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite has one
  * writer and one connection per process), attempts, the message log and replay.
  */
+import { lanesOrDefault } from './claim-lanes.js';
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { concatInSlices } from '../core/sliced-copy.js';
 import type { Database, InboundPostsTable, InboundRoutesTable } from './schema.js';
@@ -591,4 +592,139 @@ export async function replayPosts(
     .where('status', 'not in', UNDELIVERED)
     .executeTakeFirst();
   return { ok: true, queued: Number(res.numUpdatedRows) };
+}
+
+/** Inbound routes, the messages received for them and the posts of those to the routes' endpoints. */
+export interface InboundRepository {
+  /**
+   * Inbound routing (src/inbound/). A route is a server's claim on a domain or an address; a match
+   * is routed by at most one route in the whole instance. Route calls take the serverId.
+   */
+  /** undefined when the match is already routed (by this or another server); nothing is written then. */
+  createRoute(input: NewInboundRoute, now: number): Promise<InboundRoute | undefined>;
+  getRoute(serverId: number, id: number): Promise<InboundRoute | undefined>;
+  listRoutes(serverId: number, page: PageRequest): Promise<{ rows: InboundRoute[]; total: number }>;
+  updateRoute(serverId: number, id: number, patch: InboundRoutePatch, now: number): Promise<InboundRoute | undefined>;
+  /** Deletes the route, its posts and attempts, and the messages no other route wants. */
+  deleteRoute(serverId: number, id: number): Promise<boolean>;
+  /** Every route of every server, for the MX listener's RCPT decisions. */
+  routingTable(): Promise<InboundRouteEntry[]>;
+  /** Stores received messages (each one's bytes once) and their posts in one transaction (group commit). */
+  commitMessages(messages: readonly NewInboundMessage[]): Promise<void>;
+  /**
+   * Claims up to `limit` due posts of enabled routes for workerId, `lanes` per route; with
+   * deadBefore also the claims of dead workers (see inbound.ts claimPostIds).
+   */
+  claimPosts(workerId: string, limit: number, now: number, staleBefore: number, lanes?: ClaimLanes, deadBefore?: number): Promise<InboundWork[]>;
+  messageRaw(messageId: string): Promise<Buffer | undefined>;
+  /** Stores one chunk of a large inbound message's bytes ahead of commitMessages (with bodyStored), in its own transaction. */
+  putBodyChunk(messageId: string, seq: number, content: Buffer, now: number): Promise<void>;
+  /** Removes the chunks of a message whose commit failed. */
+  deleteBody(messageId: string): Promise<void>;
+  /** Removes chunks older than `before` that belong to no committed message; returns how many. */
+  sweepOrphanBodies(before: number): Promise<number>;
+  /** Records attempts and the posts' next state in one transaction; only rows still locked by workerId. */
+  recordAttempts(workerId: string, records: readonly InboundAttemptRecord[], now: number): Promise<number>;
+  releasePosts(workerId: string, postIds: readonly number[]): Promise<void>;
+  listPosts(serverId: number, routeId: number, page: PageRequest): Promise<{ rows: InboundPostView[]; total: number }>;
+  getPost(serverId: number, routeId: number, postId: number): Promise<InboundPostView | undefined>;
+  listAttempts(serverId: number, routeId: number, postId: number, page: PageRequest): Promise<{ rows: InboundAttempt[]; total: number }>;
+  replayPosts(
+    serverId: number,
+    routeId: number,
+    range: { from: number; to: number; max: number },
+    now: number,
+  ): Promise<{ ok: true; queued: number } | { ok: false; matching: number }>;
+}
+
+/** Inbound for both dialects. */
+export class SqlInboundRepository implements InboundRepository {
+  constructor(
+    protected readonly db: Kysely<Database>,
+    private readonly kind: 'sqlite' | 'postgres',
+  ) {}
+
+  createRoute(input: NewInboundRoute, now: number): Promise<InboundRoute | undefined> {
+    return createRoute(this.db, input, now);
+  }
+
+  getRoute(serverId: number, id: number): Promise<InboundRoute | undefined> {
+    return getRoute(this.db, serverId, id);
+  }
+
+  listRoutes(serverId: number, page: PageRequest): Promise<{ rows: InboundRoute[]; total: number }> {
+    return listRoutes(this.db, serverId, page);
+  }
+
+  updateRoute(serverId: number, id: number, patch: InboundRoutePatch, now: number): Promise<InboundRoute | undefined> {
+    return updateRoute(this.db, serverId, id, patch, now);
+  }
+
+  deleteRoute(serverId: number, id: number): Promise<boolean> {
+    return this.db.transaction().execute((trx) => deleteRoute(trx, serverId, id));
+  }
+
+  routingTable(): Promise<InboundRouteEntry[]> {
+    return routingTable(this.db);
+  }
+
+  async commitMessages(messages: readonly NewInboundMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    await this.db.transaction().execute(async (trx) => {
+      for (const m of messages) await insertMessage(trx, m);
+    });
+  }
+
+  async claimPosts(workerId: string, limit: number, now: number, staleBefore: number, lanes?: ClaimLanes, deadBefore?: number): Promise<InboundWork[]> {
+    const ids = await this.db
+      .transaction()
+      .execute((trx) => claimPostIds(trx, this.kind, workerId, limit, now, staleBefore, lanesOrDefault(lanes, limit), deadBefore));
+    return loadWork(this.db, ids);
+  }
+
+  messageRaw(messageId: string): Promise<Buffer | undefined> {
+    return rawOf(this.db, messageId);
+  }
+
+  putBodyChunk(messageId: string, seq: number, content: Buffer, now: number): Promise<void> {
+    return putBodyChunk(this.db, messageId, seq, content, now);
+  }
+
+  deleteBody(messageId: string): Promise<void> {
+    return deleteBody(this.db, messageId);
+  }
+
+  sweepOrphanBodies(before: number): Promise<number> {
+    return sweepOrphanBodies(this.db, before);
+  }
+
+  async recordAttempts(workerId: string, records: readonly InboundAttemptRecord[], now: number): Promise<number> {
+    if (records.length === 0) return 0;
+    return this.db.transaction().execute((trx) => recordAttempts(trx, workerId, records, now));
+  }
+
+  releasePosts(workerId: string, postIds: readonly number[]): Promise<void> {
+    return releasePosts(this.db, workerId, postIds);
+  }
+
+  listPosts(serverId: number, routeId: number, page: PageRequest): Promise<{ rows: InboundPostView[]; total: number }> {
+    return listPosts(this.db, serverId, routeId, page);
+  }
+
+  getPost(serverId: number, routeId: number, postId: number): Promise<InboundPostView | undefined> {
+    return getPost(this.db, serverId, routeId, postId);
+  }
+
+  listAttempts(serverId: number, routeId: number, postId: number, page: PageRequest): Promise<{ rows: InboundAttempt[]; total: number }> {
+    return listAttempts(this.db, serverId, routeId, postId, page);
+  }
+
+  replayPosts(
+    serverId: number,
+    routeId: number,
+    range: { from: number; to: number; max: number },
+    now: number,
+  ): Promise<{ ok: true; queued: number } | { ok: false; matching: number }> {
+    return this.db.transaction().execute((trx) => replayPosts(trx, serverId, routeId, range, now));
+  }
 }

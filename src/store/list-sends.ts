@@ -15,6 +15,7 @@ import { contactMergeRow, type ListMember } from '../merge/contact-row.js';
 import { suppressedAmong } from './suppressions.js';
 import { messageBodyRow } from './message-body.js';
 import { insertEvents } from './webhooks.js';
+import { chunks } from './rows.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -57,12 +58,6 @@ const toListSend = (r: Selectable<ListSendsTable>): ListSend => ({
   updatedAt: Number(r.updated_at),
   finishedAt: r.finished_at === null ? null : Number(r.finished_at),
 });
-
-function chunks<T>(items: readonly T[], size = INSERT_CHUNK): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
 
 /**
  * Accepts a send of `message` (no recipients) to the list, in one transaction: 'no-list' when the
@@ -254,7 +249,7 @@ export async function expandListSend(db: Kysely<Database>, sendId: number, batch
         data: failure ? JSON.stringify(failure.data) : null,
       });
     }
-    for (const part of chunks(rcpts)) await trx.insertInto('recipients').values(part).execute();
+    for (const part of chunks(rcpts, INSERT_CHUNK)) await trx.insertInto('recipients').values(part).execute();
     await insertEvents(trx, events);
     if (rcpts.length > 0) {
       await trx
@@ -281,4 +276,39 @@ export async function expandListSend(db: Kysely<Database>, sendId: number, batch
       .executeTakeFirstOrThrow();
     return { ...toListSend(row), batchRecipients: rcpts.length };
   });
+}
+
+/** Sends to a contact list: accepted at once, expanded into recipients in batches. */
+export interface ListSendRepository {
+  /**
+   * A send to a list (store/list-sends.ts): the message (no recipients yet) and the job row
+   * in one transaction; 'no-list' (not this server's) or 'empty' (no subscribed contact) write nothing.
+   */
+  accept(serverId: number, listId: number, message: NewMessage): Promise<ListSend | 'no-list' | 'empty'>;
+  get(serverId: number, listId: number, sendId: number): Promise<ListSend | undefined>;
+  /** Ids of the sends still being expanded, oldest first. */
+  expanding(limit: number): Promise<number[]>;
+  /** One batch of the send into merge recipients (and their events) in one transaction; undefined: nothing was left or another expander took it. */
+  expand(sendId: number, batchSize: number, now: number): Promise<ExpandedBatch | undefined>;
+}
+
+/** List sends for both dialects. */
+export class SqlListSendRepository implements ListSendRepository {
+  constructor(protected readonly db: Kysely<Database>) {}
+
+  accept(serverId: number, listId: number, message: NewMessage): Promise<ListSend | 'no-list' | 'empty'> {
+    return acceptListSend(this.db, serverId, listId, message);
+  }
+
+  get(serverId: number, listId: number, sendId: number): Promise<ListSend | undefined> {
+    return getListSend(this.db, serverId, listId, sendId);
+  }
+
+  expanding(limit: number): Promise<number[]> {
+    return expandingListSends(this.db, limit);
+  }
+
+  expand(sendId: number, batchSize: number, now: number): Promise<ExpandedBatch | undefined> {
+    return expandListSend(this.db, sendId, batchSize, now);
+  }
 }

@@ -6,6 +6,7 @@
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { ContactListsTable, ContactsTable, CustomFieldsTable, Database } from './schema.js';
 import type { Contact, ContactList, ContactPatch, CustomField, ImportContactRow, NewContact, UnknownCustomField } from './store.js';
+import { chunks } from './rows.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -388,12 +389,6 @@ export async function deleteCustomField(db: Kysely<Database>, serverId: number, 
 /** Rows per INSERT statement: far below SQLite's and PostgreSQL's bound-parameter limits at 20 fields a row. */
 const IMPORT_CHUNK = 500;
 
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
 /**
  * One batch of a CSV import, in one transaction: every contact upserted by address (multi-row
  * INSERT ... ON CONFLICT), added to the list, and its field values written. A name or field that
@@ -507,5 +502,146 @@ export async function* streamContacts(db: Kysely<Database>, serverId: number, li
     yield await withFields(db, rows);
     if (rows.length < batchSize) return;
     after = Number(rows[rows.length - 1]!.id);
+  }
+}
+
+/** The Marketing API's contact lists, contacts and custom fields. */
+export interface MarketingRepository {
+  /**
+   * The Marketing API (store/marketing.ts). Every call takes the serverId and reads or
+   * changes only that server's lists, contacts and fields: another server's ids are not found.
+   */
+  listLists(serverId: number): Promise<ContactList[]>;
+  getList(serverId: number, listId: number): Promise<ContactList | undefined>;
+  /** null when the server already has a list of that name. */
+  createList(serverId: number, name: string, now: number): Promise<ContactList | null>;
+  renameList(serverId: number, listId: number, name: string, now: number): Promise<ContactList | 'duplicate' | undefined>;
+  /** The list and its memberships (its contacts stay). */
+  deleteList(serverId: number, listId: number): Promise<boolean>;
+  /** Upserts the contact by email (an existing contact keeps its names) and adds it to the list; undefined: no such list. */
+  addContactToListByEmail(serverId: number, listId: number, contact: NewContact, now: number): Promise<{ contact: Contact; added: boolean } | undefined>;
+  addContactToList(serverId: number, listId: number, contactId: number, now: number): Promise<{ added: boolean } | 'no-list' | 'no-contact'>;
+  /** Removes the address from the list; 'no-list' when there is no such list, false when it was not on it. */
+  removeContactFromList(serverId: number, listId: number, email: string): Promise<boolean | 'no-list'>;
+  createContact(serverId: number, contact: NewContact, now: number): Promise<Contact | 'exists' | UnknownCustomField>;
+  getContact(serverId: number, contactId: number): Promise<Contact | undefined>;
+  updateContact(serverId: number, contactId: number, patch: ContactPatch, now: number): Promise<Contact | UnknownCustomField | undefined>;
+  /** The contact, its memberships and field values. */
+  deleteContact(serverId: number, contactId: number): Promise<boolean>;
+  /** Contacts by exact address or address prefix (both lower-cased), oldest first. */
+  searchContacts(
+    serverId: number,
+    q: { email?: string; startsWith?: string },
+    page: { limit: number; offset: number },
+  ): Promise<{ rows: Contact[]; total: number }>;
+  /** Marks the contact unsubscribed (the first time only); undefined when the server has no such contact. */
+  unsubscribeContact(serverId: number, email: string, now: number): Promise<Contact | undefined>;
+  /** 'duplicate': the name exists in any case; 'limit': the server has `max` fields already. */
+  createCustomField(serverId: number, name: string, max: number, now: number): Promise<CustomField | 'duplicate' | 'limit'>;
+  listCustomFields(serverId: number): Promise<CustomField[]>;
+  /** The field (matched case-insensitively) and every contact's value of it. */
+  deleteCustomField(serverId: number, name: string): Promise<boolean>;
+  /**
+   * One batch of a CSV import in one transaction: contacts upserted by address, added to the list,
+   * field values written (undefined names keep the stored ones; an empty field value removes it).
+   * Counts are of distinct addresses; 'no-list': no such list; nothing is written when refused.
+   */
+  importContacts(
+    serverId: number,
+    listId: number,
+    rows: readonly ImportContactRow[],
+    now: number,
+  ): Promise<{ created: number; updated: number } | 'no-list' | UnknownCustomField>;
+  /** Every contact of the server (or of one list), by id, `batchSize` per batch (CSV export). */
+  streamContacts(serverId: number, listId: number | undefined, batchSize: number): AsyncGenerator<Contact[]>;
+}
+
+/** Marketing for both dialects. */
+export class SqlMarketingRepository implements MarketingRepository {
+  constructor(protected readonly db: Kysely<Database>) {}
+
+  listLists(serverId: number): Promise<ContactList[]> {
+    return listContactLists(this.db, serverId);
+  }
+
+  getList(serverId: number, listId: number): Promise<ContactList | undefined> {
+    return getContactList(this.db, serverId, listId);
+  }
+
+  createList(serverId: number, name: string, now: number): Promise<ContactList | null> {
+    return createContactList(this.db, serverId, name, now);
+  }
+
+  renameList(serverId: number, listId: number, name: string, now: number): Promise<ContactList | 'duplicate' | undefined> {
+    return renameContactList(this.db, serverId, listId, name, now);
+  }
+
+  deleteList(serverId: number, listId: number): Promise<boolean> {
+    return deleteContactList(this.db, serverId, listId);
+  }
+
+  addContactToListByEmail(serverId: number, listId: number, contact: NewContact, now: number): Promise<{ contact: Contact; added: boolean } | undefined> {
+    return addContactToListByEmail(this.db, serverId, listId, contact, now);
+  }
+
+  addContactToList(serverId: number, listId: number, contactId: number, now: number): Promise<{ added: boolean } | 'no-list' | 'no-contact'> {
+    return addContactToList(this.db, serverId, listId, contactId, now);
+  }
+
+  removeContactFromList(serverId: number, listId: number, email: string): Promise<boolean | 'no-list'> {
+    return removeContactFromList(this.db, serverId, listId, email);
+  }
+
+  createContact(serverId: number, contact: NewContact, now: number): Promise<Contact | 'exists' | UnknownCustomField> {
+    return createContact(this.db, serverId, contact, now);
+  }
+
+  getContact(serverId: number, contactId: number): Promise<Contact | undefined> {
+    return getContact(this.db, serverId, contactId);
+  }
+
+  updateContact(serverId: number, contactId: number, patch: ContactPatch, now: number): Promise<Contact | UnknownCustomField | undefined> {
+    return updateContact(this.db, serverId, contactId, patch, now);
+  }
+
+  deleteContact(serverId: number, contactId: number): Promise<boolean> {
+    return deleteContact(this.db, serverId, contactId);
+  }
+
+  searchContacts(
+    serverId: number,
+    q: { email?: string; startsWith?: string },
+    page: { limit: number; offset: number },
+  ): Promise<{ rows: Contact[]; total: number }> {
+    return searchContacts(this.db, serverId, q, page);
+  }
+
+  unsubscribeContact(serverId: number, email: string, now: number): Promise<Contact | undefined> {
+    return unsubscribeContact(this.db, serverId, email, now);
+  }
+
+  createCustomField(serverId: number, name: string, max: number, now: number): Promise<CustomField | 'duplicate' | 'limit'> {
+    return createCustomField(this.db, serverId, name, max, now);
+  }
+
+  listCustomFields(serverId: number): Promise<CustomField[]> {
+    return listCustomFields(this.db, serverId);
+  }
+
+  deleteCustomField(serverId: number, name: string): Promise<boolean> {
+    return deleteCustomField(this.db, serverId, name);
+  }
+
+  importContacts(
+    serverId: number,
+    listId: number,
+    rows: readonly ImportContactRow[],
+    now: number,
+  ): Promise<{ created: number; updated: number } | 'no-list' | UnknownCustomField> {
+    return importContacts(this.db, serverId, listId, rows, now);
+  }
+
+  streamContacts(serverId: number, listId: number | undefined, batchSize: number): AsyncGenerator<Contact[]> {
+    return streamContacts(this.db, serverId, listId, batchSize);
   }
 }

@@ -4,6 +4,8 @@
  * recomputes them from the events table, and the one read the statistics API makes.
  * What an event counts for is decided in core/report-metrics.ts (pure).
  */
+import type { EventReportQuery, EventReportRow } from './event-reports.js';
+import type { RecipientDetailData, RecipientSearchQuery, RecipientSearchRow } from './search.js';
 import { sql, type Insertable, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { Database, EventsTable } from './schema.js';
 import {
@@ -18,6 +20,8 @@ import {
   type MessageFacts,
   type StoredMetric,
 } from '../core/report-metrics.js';
+import * as search from './search.js';
+import * as eventReports from './event-reports.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -318,4 +322,69 @@ export async function readRollups(db: Db, q: RollupQuery): Promise<RollupRow[]> 
     key: Number(r.k),
     counts: Object.fromEntries(STORED_METRICS.map((m, i) => [m, Number(r[COLUMNS[i]!])])) as Record<StoredMetric, number>,
   }));
+}
+
+/** What the reports read: statistics rollups, the recipient search with message detail, and event lists. */
+export interface ReportRepository {
+  // Reporting (store/reports.ts): rollups kept by insertEvents.
+  /** The summed hourly counters of one dimension value over a range, per metric and bucket key. */
+  readRollups(q: RollupQuery): Promise<RollupRow[]>;
+  /** Recomputes the rollups of one server (or all, null) from the events table, in one transaction. */
+  rebuildRollups(serverId: number | null): Promise<{ events: number }>;
+  /**
+   * Recipient search and message detail (store/search.ts; api/v2/reports/). Every call
+   * takes the serverId and reads only that server's rows.
+   */
+  searchRecipients(
+    serverId: number,
+    query: RecipientSearchQuery,
+    page: { limit: number; offset: number },
+  ): Promise<{ rows: RecipientSearchRow[]; total: number }>;
+  /** Every matching row in order, `batchSize` per batch, by keyset (CSV export). */
+  streamRecipientSearch(serverId: number, query: RecipientSearchQuery, batchSize: number): AsyncGenerator<RecipientSearchRow[]>;
+  /** The server's recipients among `recipientIds`, their events in order and their messages' templates (while retained). */
+  loadRecipientDetail(serverId: number, recipientIds: readonly string[]): Promise<RecipientDetailData>;
+  /** A page of the server's events of some types in a time range, oldest first, with their messages and recipients (store/event-reports.ts). */
+  searchEvents(serverId: number, query: EventReportQuery, page: { limit: number; offset: number }): Promise<{ rows: EventReportRow[]; total: number }>;
+}
+
+/** Reports for both dialects. */
+export class SqlReportRepository implements ReportRepository {
+  constructor(
+    protected readonly db: Kysely<Database>,
+    private readonly kind: 'sqlite' | 'postgres',
+  ) {}
+
+  // Recipient search and message detail (store/search.ts), event lists (store/event-reports.ts).
+  searchRecipients(
+    serverId: number,
+    query: search.RecipientSearchQuery,
+    page: { limit: number; offset: number },
+  ): Promise<{ rows: search.RecipientSearchRow[]; total: number }> {
+    return search.searchRecipients(this.db, this.kind, serverId, query, page);
+  }
+
+  streamRecipientSearch(serverId: number, query: search.RecipientSearchQuery, batchSize: number): AsyncGenerator<search.RecipientSearchRow[]> {
+    return search.streamRecipientSearch(this.db, this.kind, serverId, query, batchSize);
+  }
+
+  loadRecipientDetail(serverId: number, recipientIds: readonly string[]): Promise<search.RecipientDetailData> {
+    return search.loadRecipientDetail(this.db, serverId, recipientIds);
+  }
+
+  searchEvents(
+    serverId: number,
+    query: eventReports.EventReportQuery,
+    page: { limit: number; offset: number },
+  ): Promise<{ rows: eventReports.EventReportRow[]; total: number }> {
+    return eventReports.searchEvents(this.db, serverId, query, page);
+  }
+
+  readRollups(q: RollupQuery): Promise<RollupRow[]> {
+    return readRollups(this.db, q);
+  }
+
+  rebuildRollups(serverId: number | null): Promise<{ events: number }> {
+    return this.db.transaction().execute((trx) => rebuildRollups(trx, this.kind, serverId));
+  }
 }

@@ -258,3 +258,28 @@ export function retentionQueries(db: Kysely<Database>, dialect: 'sqlite' | 'post
     },
   };
 }
+
+/** Retention: the deletes of one pass, and giving freed space back. */
+export interface RetentionRepository {
+  /** The statements of a retention pass (retention/). */
+  queries(): RetentionQueries;
+  /** Makes the space deleted rows left reusable by the file system (SQLite: incremental vacuum); returns pages freed. */
+  reclaimSpace(): Promise<number>;
+}
+
+/** Retention for both dialects; SQLite gives freed pages back (sqlite-store.ts). */
+export class SqlRetentionRepository implements RetentionRepository {
+  constructor(
+    protected readonly db: Kysely<Database>,
+    private readonly kind: 'sqlite' | 'postgres',
+  ) {}
+
+  queries(): RetentionQueries {
+    return retentionQueries(this.db, this.kind);
+  }
+
+  /** PostgreSQL: (auto)vacuum makes deleted rows' space reusable; nothing to do here. SQLite overrides it. */
+  async reclaimSpace(): Promise<number> {
+    return 0;
+  }
+}

@@ -2,7 +2,7 @@ import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool
 import type { Database } from './schema.js';
 import type { RecipientStatus, MessageTemplate } from '../core/message.js';
 import type { StoredEvent } from './store.js';
-import { toEvent, toRecipient } from './sql-store.js';
+import { toEvent, toRecipient } from './rows.js';
 import type { StoredRecipient } from './store.js';
 import { templateFromBody } from './message-body.js';
 

@@ -1,29 +1,23 @@
 import type { ApiKeyScope } from '../core/api-key.js';
+import type { QueueRepository } from './queue.js';
+import type { RetentionRepository } from './retention.js';
+import type { ReportRepository } from './reports.js';
+import type { ListSendRepository } from './list-sends.js';
+import type { MarketingRepository } from './marketing.js';
+import type { InboundRepository } from './inbound.js';
+import type { WebhookRepository } from './webhooks.js';
+import type { EventRepository } from './events.js';
+import type { WorkerRepository } from './workers.js';
+import type { SettingsRepository } from './settings.js';
+import type { TenancyRepository } from './tenancy.js';
 import type { TemplateRepository } from './templates.js';
 import type { CustomDomainRepository } from './custom-domains.js';
 import type { SendingDomainRepository } from './sending-domains.js';
-import type { NewMessage, RecipientStatus, MessageTemplate, MergeField, KeyValue, RecipientKind } from '../core/message.js';
-import type { ExpandedBatch, ListSend } from './list-sends.js';
-import type { Suppression, SuppressionReason } from '../core/suppression.js';
+import type { NewMessage, RecipientStatus, MergeField, KeyValue, RecipientKind } from '../core/message.js';
+import type { SuppressionReason } from '../core/suppression.js';
 import type { SuppressionRepository } from './suppressions.js';
-import type { RecipientDetailData, RecipientSearchQuery, RecipientSearchRow } from './search.js';
-import type { EventReportQuery, EventReportRow } from './event-reports.js';
-import type { RetentionQueries } from './retention.js';
 import type { DkimKeyState, RecordCheck } from '../core/sending-domain-types.js';
 import type { CustomDomainKind, RecordCheck as CustomDomainRecordCheck } from '../core/custom-domain.js';
-import type {
-  InboundAttempt,
-  InboundAttemptRecord,
-  InboundPostView,
-  InboundRoute,
-  InboundRouteEntry,
-  InboundRoutePatch,
-  InboundWork,
-  NewInboundMessage,
-  NewInboundRoute,
-} from './inbound.js';
-import type { RollupQuery, RollupRow } from './reports.js';
-import type { ClaimLanes } from './claim-lanes.js';
 
 export interface Account {
   id: number;
@@ -360,10 +354,6 @@ export interface IdempotencyRecord {
   createdAt: number;
 }
 
-/**
- * The one storage interface. Two implementations (SQLite, PostgreSQL) pass the same contract
- * suite (test/store/contract.test.ts). Every method is its own transaction unless it says otherwise.
- */
 /** The SQLite checkpoint thread's counts (store/sqlite/background-checkpoint.ts). */
 export interface CheckpointState {
   /** Checkpoints that found frames in the WAL. */
@@ -375,295 +365,49 @@ export interface CheckpointState {
   lastError: string | null;
 }
 
+/**
+ * The one storage interface: a repository per area, each one class for both dialects (SQLite,
+ * PostgreSQL), passing the same contract tests on each (test/store/). Every method is its own
+ * transaction unless it says otherwise.
+ */
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   migrate(): Promise<void>;
   close(): Promise<void>;
 
-  createAccount(name: string, now: number): Promise<Account>;
-  listAccounts(): Promise<Account[]>;
-  createServer(
-    input: { accountId: number; name: string; sandbox?: boolean; requireVerifiedDomain?: boolean; tracking?: Partial<Omit<ServerTracking, 'domain'>> },
-    now: number,
-  ): Promise<Server>;
-  getServer(id: number): Promise<Server | undefined>;
-  listServers(): Promise<Server[]>;
-  /** Changes the given fields; undefined when there is no such server. */
-  updateServer(id: number, patch: ServerPatch): Promise<Server | undefined>;
-
-  /**
-   * A server's key (serverId set; its account is the server's), or an account key (scope
-   * `account`, serverId null, accountId set).
-   */
-  createApiKey(
-    input: { serverId: number | null; accountId?: number; scope: ApiKeyScope; name: string; publicId: string; secretHash: string },
-    now: number,
-  ): Promise<ApiKeyRecord>;
-  listApiKeys(serverId?: number): Promise<ApiKeyRecord[]>;
-  findApiKeyForAuth(publicId: string): Promise<ApiKeyAuth | undefined>;
-  revokeApiKey(publicId: string, now: number): Promise<boolean>;
-
-  /** The account's servers, a page at a time; ties ordered by id. */
-  listServersOfAccount(accountId: number, page: PageRequest & { sortField: ServerSortField }): Promise<{ rows: Server[]; total: number }>;
-  /** The owner's keys (revoked ones too), a page at a time; ties ordered by id. */
-  listApiKeysOf(owner: ApiKeyOwner, page: PageRequest & { sortField: ApiKeySortField }): Promise<{ rows: ApiKeyRecord[]; total: number }>;
-  getApiKeyOf(owner: ApiKeyOwner, publicId: string): Promise<ApiKeyRecord | undefined>;
-  /** Revokes the owner's key if live; returns the key (revoked, now or before), undefined when the owner has no such key. */
-  revokeApiKeyOf(owner: ApiKeyOwner, publicId: string, now: number): Promise<ApiKeyRecord | undefined>;
-  /** Replaces a live key's secret (same id, public id and name); undefined when the owner has no such live key. */
-  rotateApiKeyOf(owner: ApiKeyOwner, publicId: string, secretHash: string): Promise<ApiKeyRecord | undefined>;
-
-  /**
-   * Commits every unit in ONE transaction (group commit: one disk flush for many requests).
-   * Each unit is all-or-nothing; a unit whose idempotency key is already taken writes nothing.
-   * A recipient whose address is on its server's suppression list (read in the same transaction)
-   * is stored with status 'suppressed' and a Failed event (FailureType 2, FailureCode 9999)
-   * instead of being queued; every other recipient is queued with a Queued event.
-   */
-  commitAccepts(units: readonly AcceptUnit[]): Promise<AcceptOutcome[]>;
-  findIdempotency(serverId: number, key: string, notBefore: number): Promise<IdempotencyRecord | undefined>;
-
-  getMessage(id: string): Promise<StoredMessage | undefined>;
-  getMessageTemplate(id: string): Promise<MessageTemplate | undefined>;
-  listRecipients(messageId: string): Promise<StoredRecipient[]>;
-  getRecipient(id: string): Promise<StoredRecipient | undefined>;
-  /** Writes events in one transaction; returns their uids (stable event ids), in order. */
-  appendEvents(events: readonly NewEvent[]): Promise<string[]>;
-  listEvents(filter: { messageId?: string; afterId?: number; limit?: number }): Promise<StoredEvent[]>;
-  countMessages(serverId?: number): Promise<number>;
-  countRecipientsByStatus(): Promise<Partial<Record<RecipientStatus, number>>>;
-
-  /**
-   * Claims up to `limit` due recipients for `workerId` (queued or deferred with next_attempt_at <=
-   * now, or delivering with a lock older than staleBefore, or — given deadBefore — delivering for
-   * a worker that is not registered or whose heartbeat is older than deadBefore). No recipient is
-   * ever handed to two claimers at once, also across processes sharing one PostgreSQL.
-   */
-  claimRecipients(workerId: string, limit: number, now: number, staleBefore: number, deadBefore?: number): Promise<StoredRecipient[]>;
-  /** Gives claimed recipients back (shutdown); only rows still locked by workerId change. */
-  releaseRecipients(workerId: string, ids: readonly string[], now: number): Promise<number>;
-  /**
-   * Renews the claim time of recipients workerId still holds (a live worker's heartbeat), so a
-   * claim only goes stale when its worker stopped. Returns how many were renewed.
-   */
-  renewClaims(workerId: string, ids: readonly string[], now: number): Promise<number>;
-
-  /**
-   * The worker registry (store/workers.ts). Registers this process's workers with heartbeat
-   * `now`; `sole` (SQLite: one process owns the file) removes every other registration, so a
-   * previous run's claims are taken over at once.
-   */
-  registerWorkers(workers: readonly WorkerRegistration[], now: number, sole: boolean): Promise<void>;
-  /** Refreshes the workers' heartbeats (re-inserting a row that was removed). */
-  heartbeatWorkers(workers: readonly WorkerRegistration[], now: number): Promise<void>;
-  /** Removes the workers' rows (graceful stop): what they still hold is taken over at once. */
-  deregisterWorkers(ids: readonly string[]): Promise<void>;
-  listWorkers(): Promise<(WorkerRegistration & { heartbeatAt: number })[]>;
-
-  /**
-   * Records attempt outcomes and their events in one transaction. Only rows still locked by
-   * workerId change (a worker whose claim was reclaimed as stale cannot overwrite the new owner).
-   * Returns how many recipients were updated.
-   */
-  recordOutcomes(workerId: string, outcomes: readonly DeliveryOutcomeRecord[], now: number): Promise<number>;
-
+  /** Accounts, servers and API keys: store/tenancy.ts. */
+  readonly tenancy: TenancyRepository;
+  /** Instance settings and instance-wide DKIM keys: store/settings.ts. */
+  readonly settings: SettingsRepository;
+  /** Accepted messages, their recipients and their delivery: store/queue.ts. */
+  readonly queue: QueueRepository;
+  /** The registry of live workers, for takeovers: store/workers.ts. */
+  readonly workers: WorkerRepository;
+  /** The event log: store/events.ts. */
+  readonly events: EventRepository;
+  /** Webhook endpoints, their outbox and attempts: store/webhooks.ts. */
+  readonly webhooks: WebhookRepository;
   /** Suppression lists, one per server: store/suppressions.ts. */
   readonly suppressions: SuppressionRepository;
-  /**
-   * Suppresses the address of an accepted recipient on its server because of something that
-   * recipient's message caused (a complaint report, an unsubscribe, an asynchronous bounce), and
-   * records `event` for that recipient in the same transaction. undefined: no such recipient.
-   */
-  suppressRecipient(
-    input: { recipientId: string; reason: SuppressionReason; detail: string | null; event?: { type: string; data: Record<string, unknown> } | null },
-    now: number,
-  ): Promise<Suppression | undefined>;
-
-  /**
-   * Records an inbound report about one recipient (see InboundReportRecord) in one transaction,
-   * the recipient's row locked first so that two copies of one report cannot both be recorded.
-   */
-  recordInboundReport(input: InboundReportRecord, now: number): Promise<InboundReportResult>;
-
-  /**
-   * Event webhooks. Every event writer above (commitAccepts, recordOutcomes, appendEvents,
-   * suppressRecipient) also writes, in its own transaction, one webhook_deliveries row per
-   * enabled endpoint of the event's server that wants the event's type: the webhook outbox.
-   * Endpoint calls take the serverId so one server can never reach another's endpoints.
-   */
-  createWebhookEndpoint(input: NewWebhookEndpoint, now: number): Promise<WebhookEndpoint>;
-  getWebhookEndpoint(serverId: number, id: number): Promise<WebhookEndpoint | undefined>;
-  listWebhookEndpoints(serverId: number, page: PageRequest): Promise<{ rows: WebhookEndpoint[]; total: number }>;
-  updateWebhookEndpoint(serverId: number, id: number, patch: WebhookEndpointPatch, now: number): Promise<WebhookEndpoint | undefined>;
-  /** Deletes the endpoint with its outbox rows and attempts. */
-  deleteWebhookEndpoint(serverId: number, id: number): Promise<boolean>;
-  /**
-   * Claims up to `limit` due outbox rows of enabled endpoints (pending or failed, next_attempt_at
-   * <= now, unlocked or locked before staleBefore) for `workerId`, never a row while an earlier
-   * undelivered row of the same endpoint and recipient waits (a recipient's events arrive in order; a bulk send's recipients do not wait for each other).
-   * With `lanes`, at most `lanes.perLane` rows of any one endpoint, less what the caller already holds of it (store/claim-lanes.ts).
-   */
-  claimWebhookDeliveries(workerId: string, limit: number, now: number, staleBefore: number, lanes?: ClaimLanes, deadBefore?: number): Promise<WebhookWork[]>;
-  /** Gives claimed rows back unposted (shutdown, or their endpoint was disabled): only rows still locked by workerId. */
-  releaseWebhookDeliveries(workerId: string, deliveryIds: readonly number[]): Promise<void>;
-  /**
-   * Records attempts and their rows' next state in one transaction; only rows still locked by
-   * workerId change. Returns the endpoints that failed in this batch with their failing_since.
-   */
-  recordWebhookAttempts(workerId: string, records: readonly WebhookAttemptRecord[], now: number): Promise<{ endpointId: number; failingSince: number }[]>;
-  /**
-   * Queues the endpoint's matching events of [from, to) again (new rows, or rows not pending reset
-   * to pending with no attempts). Refuses, writing nothing, when more than `max` events match.
-   */
-  replayWebhookEvents(
-    serverId: number,
-    endpointId: number,
-    range: { from: number; to: number; max: number },
-    now: number,
-  ): Promise<{ ok: true; queued: number } | { ok: false; matching: number }>;
-  listWebhookAttempts(serverId: number, endpointId: number, page: PageRequest): Promise<{ rows: WebhookAttempt[]; total: number }>;
-
-  /** Custom bounce and tracking domains: store/custom-domains.ts. */
-  readonly customDomains: CustomDomainRepository;
-
   /** Stored templates (ApiTemplate): store/templates.ts. */
   readonly templates: TemplateRepository;
-
-  addDkimKey(key: Omit<DkimKeyRecord, 'id' | 'createdAt' | 'retiredAt'>, now: number): Promise<DkimKeyRecord>;
-  /** Live (not retired) keys, for one domain or all. */
-  listDkimKeys(domain?: string): Promise<DkimKeyRecord[]>;
-
   /** Sending domains of a server and their DKIM keys: store/sending-domains.ts. */
   readonly sendingDomains: SendingDomainRepository;
+  /** Custom bounce and tracking domains: store/custom-domains.ts. */
+  readonly customDomains: CustomDomainRepository;
+  /** Inbound routes, received messages and their posts: store/inbound.ts. */
+  readonly inbound: InboundRepository;
+  /** Contact lists, contacts and custom fields: store/marketing.ts. */
+  readonly marketing: MarketingRepository;
+  /** Sends to a contact list, expanded in batches: store/list-sends.ts. */
+  readonly listSends: ListSendRepository;
+  /** Statistics rollups, recipient search and event lists: store/reports.ts. */
+  readonly reports: ReportRepository;
+  /** Deleting what is past its retention, and giving the space back: store/retention.ts. */
+  readonly retention: RetentionRepository;
 
-  getSetting(key: string): Promise<string | undefined>;
-  setSetting(key: string, value: string): Promise<void>;
-  /** Stores the value unless the key exists; returns the stored value (the first writer's). */
-  setSettingIfAbsent(key: string, value: string): Promise<string>;
-  /**
-   * Inbound routing (src/inbound/). A route is a server's claim on a domain or an address; a match
-   * is routed by at most one route in the whole instance. Route calls take the serverId.
-   */
-  /** undefined when the match is already routed (by this or another server); nothing is written then. */
-  createInboundRoute(input: NewInboundRoute, now: number): Promise<InboundRoute | undefined>;
-  getInboundRoute(serverId: number, id: number): Promise<InboundRoute | undefined>;
-  listInboundRoutes(serverId: number, page: PageRequest): Promise<{ rows: InboundRoute[]; total: number }>;
-  updateInboundRoute(serverId: number, id: number, patch: InboundRoutePatch, now: number): Promise<InboundRoute | undefined>;
-  /** Deletes the route, its posts and attempts, and the messages no other route wants. */
-  deleteInboundRoute(serverId: number, id: number): Promise<boolean>;
-  /** Every route of every server, for the MX listener's RCPT decisions. */
-  inboundRoutingTable(): Promise<InboundRouteEntry[]>;
-  /** Stores received messages (each one's bytes once) and their posts in one transaction (group commit). */
-  commitInboundMessages(messages: readonly NewInboundMessage[]): Promise<void>;
-  /**
-   * Claims up to `limit` due posts of enabled routes for workerId, `lanes` per route; with
-   * deadBefore also the claims of dead workers (see inbound.ts claimPostIds).
-   */
-  claimInboundPosts(workerId: string, limit: number, now: number, staleBefore: number, lanes?: ClaimLanes, deadBefore?: number): Promise<InboundWork[]>;
-  inboundMessageRaw(messageId: string): Promise<Buffer | undefined>;
-  /** Stores one chunk of a large inbound message's bytes ahead of commitInboundMessages (with bodyStored), in its own transaction. */
-  putInboundBodyChunk(messageId: string, seq: number, content: Buffer, now: number): Promise<void>;
-  /** Removes the chunks of a message whose commit failed. */
-  deleteInboundBody(messageId: string): Promise<void>;
-  /** Removes chunks older than `before` that belong to no committed message; returns how many. */
-  sweepOrphanInboundBodies(before: number): Promise<number>;
-  /** Records attempts and the posts' next state in one transaction; only rows still locked by workerId. */
-  recordInboundAttempts(workerId: string, records: readonly InboundAttemptRecord[], now: number): Promise<number>;
-  releaseInboundPosts(workerId: string, postIds: readonly number[]): Promise<void>;
-  listInboundPosts(serverId: number, routeId: number, page: PageRequest): Promise<{ rows: InboundPostView[]; total: number }>;
-  getInboundPost(serverId: number, routeId: number, postId: number): Promise<InboundPostView | undefined>;
-  listInboundAttempts(serverId: number, routeId: number, postId: number, page: PageRequest): Promise<{ rows: InboundAttempt[]; total: number }>;
-  replayInboundPosts(
-    serverId: number,
-    routeId: number,
-    range: { from: number; to: number; max: number },
-    now: number,
-  ): Promise<{ ok: true; queued: number } | { ok: false; matching: number }>;
-
-  /**
-   * The Marketing API (store/marketing.ts). Every call takes the serverId and reads or
-   * changes only that server's lists, contacts and fields: another server's ids are not found.
-   */
-  listContactLists(serverId: number): Promise<ContactList[]>;
-  getContactList(serverId: number, listId: number): Promise<ContactList | undefined>;
-  /** null when the server already has a list of that name. */
-  createContactList(serverId: number, name: string, now: number): Promise<ContactList | null>;
-  renameContactList(serverId: number, listId: number, name: string, now: number): Promise<ContactList | 'duplicate' | undefined>;
-  /** The list and its memberships (its contacts stay). */
-  deleteContactList(serverId: number, listId: number): Promise<boolean>;
-  /** Upserts the contact by email (an existing contact keeps its names) and adds it to the list; undefined: no such list. */
-  addContactToListByEmail(serverId: number, listId: number, contact: NewContact, now: number): Promise<{ contact: Contact; added: boolean } | undefined>;
-  addContactToList(serverId: number, listId: number, contactId: number, now: number): Promise<{ added: boolean } | 'no-list' | 'no-contact'>;
-  /** Removes the address from the list; 'no-list' when there is no such list, false when it was not on it. */
-  removeContactFromList(serverId: number, listId: number, email: string): Promise<boolean | 'no-list'>;
-  createContact(serverId: number, contact: NewContact, now: number): Promise<Contact | 'exists' | UnknownCustomField>;
-  getContact(serverId: number, contactId: number): Promise<Contact | undefined>;
-  updateContact(serverId: number, contactId: number, patch: ContactPatch, now: number): Promise<Contact | UnknownCustomField | undefined>;
-  /** The contact, its memberships and field values. */
-  deleteContact(serverId: number, contactId: number): Promise<boolean>;
-  /** Contacts by exact address or address prefix (both lower-cased), oldest first. */
-  searchContacts(
-    serverId: number,
-    q: { email?: string; startsWith?: string },
-    page: { limit: number; offset: number },
-  ): Promise<{ rows: Contact[]; total: number }>;
-  /** Marks the contact unsubscribed (the first time only); undefined when the server has no such contact. */
-  unsubscribeContact(serverId: number, email: string, now: number): Promise<Contact | undefined>;
-  /** 'duplicate': the name exists in any case; 'limit': the server has `max` fields already. */
-  createCustomField(serverId: number, name: string, max: number, now: number): Promise<CustomField | 'duplicate' | 'limit'>;
-  listCustomFields(serverId: number): Promise<CustomField[]>;
-  /** The field (matched case-insensitively) and every contact's value of it. */
-  deleteCustomField(serverId: number, name: string): Promise<boolean>;
-  /**
-   * One batch of a CSV import in one transaction: contacts upserted by address, added to the list,
-   * field values written (undefined names keep the stored ones; an empty field value removes it).
-   * Counts are of distinct addresses; 'no-list': no such list; nothing is written when refused.
-   */
-  importContacts(
-    serverId: number,
-    listId: number,
-    rows: readonly ImportContactRow[],
-    now: number,
-  ): Promise<{ created: number; updated: number } | 'no-list' | UnknownCustomField>;
-  /** Every contact of the server (or of one list), by id, `batchSize` per batch (CSV export). */
-  streamContacts(serverId: number, listId: number | undefined, batchSize: number): AsyncGenerator<Contact[]>;
-
-  // Reporting (store/reports.ts): rollups kept by insertEvents.
-  /** The summed hourly counters of one dimension value over a range, per metric and bucket key. */
-  readReportRollups(q: RollupQuery): Promise<RollupRow[]>;
-  /** Recomputes the rollups of one server (or all, null) from the events table, in one transaction. */
-  rebuildReportRollups(serverId: number | null): Promise<{ events: number }>;
-  /**
-   * Recipient search and message detail (store/search.ts; api/v2/reports/). Every call
-   * takes the serverId and reads only that server's rows.
-   */
-  searchRecipients(
-    serverId: number,
-    query: RecipientSearchQuery,
-    page: { limit: number; offset: number },
-  ): Promise<{ rows: RecipientSearchRow[]; total: number }>;
-  /** Every matching row in order, `batchSize` per batch, by keyset (CSV export). */
-  streamRecipientSearch(serverId: number, query: RecipientSearchQuery, batchSize: number): AsyncGenerator<RecipientSearchRow[]>;
-  /** The server's recipients among `recipientIds`, their events in order and their messages' templates (while retained). */
-  loadRecipientDetail(serverId: number, recipientIds: readonly string[]): Promise<RecipientDetailData>;
-  /** A page of the server's events of some types in a time range, oldest first, with their messages and recipients (store/event-reports.ts). */
-  searchEvents(serverId: number, query: EventReportQuery, page: { limit: number; offset: number }): Promise<{ rows: EventReportRow[]; total: number }>;
-  /** The statements of a retention pass (retention/). */
-  retentionQueries(): RetentionQueries;
-  /** Makes the space deleted rows left reusable by the file system (SQLite: incremental vacuum); returns pages freed. */
-  reclaimSpace(): Promise<number>;
   /** SQLite with background checkpoints only (metrics): how its checkpoint thread is doing; absent or null otherwise. */
   checkpointState?(): CheckpointState | null;
-  /**
-   * A send to a list (store/list-sends.ts): the message (no recipients yet) and the job row
-   * in one transaction; 'no-list' (not this server's) or 'empty' (no subscribed contact) write nothing.
-   */
-  acceptListSend(serverId: number, listId: number, message: NewMessage): Promise<ListSend | 'no-list' | 'empty'>;
-  getListSend(serverId: number, listId: number, sendId: number): Promise<ListSend | undefined>;
-  /** Ids of the sends still being expanded, oldest first. */
-  expandingListSends(limit: number): Promise<number[]>;
-  /** One batch of the send into merge recipients (and their events) in one transaction; undefined: nothing was left or another expander took it. */
-  expandListSend(sendId: number, batchSize: number, now: number): Promise<ExpandedBatch | undefined>;
 }
 
 /** A contact list of the Marketing API, with how many contacts are on it. */

@@ -9,6 +9,7 @@ import type { NewMessage } from '../core/message.js';
 import { newId } from '../core/ids.js';
 import { insertEvents } from './webhooks.js';
 import { SUPPRESSION_REASONS, clipDetail, suppressionKey, type NewSuppression, type Suppression, type SuppressionReason } from '../core/suppression.js';
+import { chunks } from './rows.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -33,12 +34,6 @@ export const toSuppression = (r: Selectable<SuppressionsTable>): Suppression => 
   createdAt: Number(r.created_at),
   updatedAt: Number(r.updated_at),
 });
-
-function chunks<T>(rows: readonly T[], size = SUPPRESSION_CHUNK): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size));
-  return out;
-}
 
 /** A LIKE pattern that matches `text` literally (with ESCAPE '\'). */
 function likeLiteral(text: string): string {
@@ -70,7 +65,7 @@ export async function upsertSuppressions(db: Db, serverId: number, entries: read
       created_at: now,
       updated_at: now,
     }));
-  for (const part of chunks(rows)) {
+  for (const part of chunks(rows, SUPPRESSION_CHUNK)) {
     await db
       .insertInto('suppressions')
       .values(part)
@@ -89,7 +84,7 @@ export async function upsertSuppressions(db: Db, serverId: number, entries: read
 export async function deleteSuppressions(db: Db, serverId: number, addresses: readonly string[]): Promise<number> {
   const keys = [...new Set(addresses.map(suppressionKey))];
   let removed = 0;
-  for (const part of chunks(keys)) {
+  for (const part of chunks(keys, SUPPRESSION_CHUNK)) {
     const res = await db.deleteFrom('suppressions').where('server_id', '=', serverId).where('address', 'in', part).executeTakeFirst();
     removed += Number(res.numDeletedRows);
   }
@@ -110,7 +105,7 @@ export async function findSuppression(db: Db, serverId: number, address: string)
 export async function suppressedAmong(db: Db, serverId: number, addresses: Iterable<string>): Promise<Map<string, SuppressionReason>> {
   const keys = [...new Set([...addresses].map(suppressionKey))];
   const found = new Map<string, SuppressionReason>();
-  for (const part of chunks(keys)) {
+  for (const part of chunks(keys, SUPPRESSION_CHUNK)) {
     const rows = await db.selectFrom('suppressions').select(['address', 'reason']).where('server_id', '=', serverId).where('address', 'in', part).execute();
     for (const r of rows) found.set(r.address, r.reason as SuppressionReason);
   }
@@ -261,11 +256,27 @@ export interface SuppressionRepository {
   stream(serverId: number, query: SuppressionQuery, batchSize: number): AsyncGenerator<Suppression[]>;
   /** Which of `addresses` are suppressed on the server (lower-cased address -> reason); batched, not one query per address. */
   listedAmong(serverId: number, addresses: Iterable<string>): Promise<Map<string, SuppressionReason>>;
+  /**
+   * Suppresses the address of an accepted recipient on its server because of something that
+   * recipient's message caused (a complaint report, an unsubscribe, an asynchronous bounce), and
+   * records `event` for that recipient in the same transaction. undefined: no such recipient.
+   */
+  suppressRecipient(
+    input: { recipientId: string; reason: SuppressionReason; detail: string | null; event?: { type: string; data: Record<string, unknown> } | null },
+    now: number,
+  ): Promise<Suppression | undefined>;
 }
 
 /** The suppression lists in SQL, one implementation for both dialects (Kysely). */
 export class SqlSuppressionRepository implements SuppressionRepository {
   constructor(private readonly db: Kysely<Database>) {}
+
+  suppressRecipient(
+    input: { recipientId: string; reason: SuppressionReason; detail: string | null; event?: { type: string; data: Record<string, unknown> } | null },
+    now: number,
+  ): Promise<Suppression | undefined> {
+    return this.db.transaction().execute((trx) => suppressRecipient(trx, input, now));
+  }
 
   async add(serverId: number, entries: readonly NewSuppression[], now: number): Promise<number> {
     if (entries.length === 0) return 0;

@@ -3,6 +3,8 @@
  * producer calls inside its own transaction, endpoints, loading claimed work, recording attempts,
  * replay and the attempt log. Claiming itself differs per dialect (sqlite-store.ts, postgres-store.ts).
  */
+import { lanesOrDefault } from './claim-lanes.js';
+import type { ClaimLanes } from './claim-lanes.js';
 import { sql, type Insertable, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { Database, EventsTable, WebhookDeliveriesTable, WebhookEndpointsTable } from './schema.js';
 import type {
@@ -15,9 +17,10 @@ import type {
   WebhookFormat,
   WebhookWork,
 } from './store.js';
-import { toEvent, toMessage, toRecipient } from './sql-store.js';
+import { toEvent, toMessage, toRecipient } from './rows.js';
 import { addToRollups, type FactsByRecipient } from './reports.js';
 import { typesReceived } from '../core/legacy-notification-types.js';
+import { chunks } from './rows.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -54,12 +57,6 @@ export const toEndpoint = (r: Selectable<WebhookEndpointsTable>): WebhookEndpoin
  */
 let outboxRowsWritten = 0;
 export const outboxWriteCount = (): number => outboxRowsWritten;
-
-function chunks<T>(rows: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size));
-  return out;
-}
 
 /**
  * Inserts events and, in the same transaction, their outbox rows: one indexed lookup of the
@@ -443,4 +440,112 @@ export async function listAttempts(db: Db, serverId: number, endpointId: number,
     })),
     total: Number(count.n),
   };
+}
+
+/** Webhook endpoints, the outbox of events to post to them, and the attempts. */
+export interface WebhookRepository {
+  /**
+   * Event webhooks. Every event writer (queue.commitAccepts, queue.recordOutcomes, events.append,
+   * suppressions.suppressRecipient) also writes, in its own transaction, one webhook_deliveries row per
+   * enabled endpoint of the event's server that wants the event's type: the webhook outbox.
+   * Endpoint calls take the serverId so one server can never reach another's endpoints.
+   */
+  createEndpoint(input: NewWebhookEndpoint, now: number): Promise<WebhookEndpoint>;
+  getEndpoint(serverId: number, id: number): Promise<WebhookEndpoint | undefined>;
+  listEndpoints(serverId: number, page: PageRequest): Promise<{ rows: WebhookEndpoint[]; total: number }>;
+  updateEndpoint(serverId: number, id: number, patch: WebhookEndpointPatch, now: number): Promise<WebhookEndpoint | undefined>;
+  /** Deletes the endpoint with its outbox rows and attempts. */
+  deleteEndpoint(serverId: number, id: number): Promise<boolean>;
+  /**
+   * Claims up to `limit` due outbox rows of enabled endpoints (pending or failed, next_attempt_at
+   * <= now, unlocked or locked before staleBefore) for `workerId`, never a row while an earlier
+   * undelivered row of the same endpoint and recipient waits (a recipient's events arrive in order; a bulk send's recipients do not wait for each other).
+   * With `lanes`, at most `lanes.perLane` rows of any one endpoint, less what the caller already holds of it (store/claim-lanes.ts).
+   */
+  claimDeliveries(workerId: string, limit: number, now: number, staleBefore: number, lanes?: ClaimLanes, deadBefore?: number): Promise<WebhookWork[]>;
+  /** Gives claimed rows back unposted (shutdown, or their endpoint was disabled): only rows still locked by workerId. */
+  releaseDeliveries(workerId: string, deliveryIds: readonly number[]): Promise<void>;
+  /**
+   * Records attempts and their rows' next state in one transaction; only rows still locked by
+   * workerId change. Returns the endpoints that failed in this batch with their failing_since.
+   */
+  recordAttempts(workerId: string, records: readonly WebhookAttemptRecord[], now: number): Promise<{ endpointId: number; failingSince: number }[]>;
+  /**
+   * Queues the endpoint's matching events of [from, to) again (new rows, or rows not pending reset
+   * to pending with no attempts). Refuses, writing nothing, when more than `max` events match.
+   */
+  replayEvents(
+    serverId: number,
+    endpointId: number,
+    range: { from: number; to: number; max: number },
+    now: number,
+  ): Promise<{ ok: true; queued: number } | { ok: false; matching: number }>;
+  listAttempts(serverId: number, endpointId: number, page: PageRequest): Promise<{ rows: WebhookAttempt[]; total: number }>;
+}
+
+/** Webhooks for both dialects; each dialect claims outbox rows its own way. */
+export abstract class SqlWebhookRepository implements WebhookRepository {
+  constructor(protected readonly db: Kysely<Database>) {}
+
+  /** The dialect's claim: locks due outbox rows for workerId and returns their ids. */
+  protected abstract claimIds(workerId: string, limit: number, now: number, staleBefore: number, lanes: ClaimLanes, deadBefore?: number): Promise<number[]>;
+
+  createEndpoint(input: NewWebhookEndpoint, now: number): Promise<WebhookEndpoint> {
+    return createEndpoint(this.db, input, now);
+  }
+
+  getEndpoint(serverId: number, id: number): Promise<WebhookEndpoint | undefined> {
+    return getEndpoint(this.db, serverId, id);
+  }
+
+  listEndpoints(serverId: number, page: PageRequest): Promise<{ rows: WebhookEndpoint[]; total: number }> {
+    return listEndpoints(this.db, serverId, page);
+  }
+
+  updateEndpoint(serverId: number, id: number, patch: WebhookEndpointPatch, now: number): Promise<WebhookEndpoint | undefined> {
+    return updateEndpoint(this.db, serverId, id, patch, now);
+  }
+
+  async deleteEndpoint(serverId: number, id: number): Promise<boolean> {
+    // Attempts and outbox rows go with it (ON DELETE CASCADE), in this one statement's transaction.
+    const res = await this.db.deleteFrom('webhook_endpoints').where('server_id', '=', serverId).where('id', '=', id).executeTakeFirst();
+    return Number(res.numDeletedRows) > 0;
+  }
+
+  async claimDeliveries(workerId: string, limit: number, now: number, staleBefore: number, lanes?: ClaimLanes, deadBefore?: number): Promise<WebhookWork[]> {
+    const ids = await this.claimIds(workerId, limit, now, staleBefore, lanesOrDefault(lanes, limit), deadBefore);
+    return ids.length === 0 ? [] : loadWork(this.db, ids);
+  }
+
+  async releaseDeliveries(workerId: string, deliveryIds: readonly number[]): Promise<void> {
+    for (const ids of chunks(deliveryIds, 500)) {
+      await this.db
+        .updateTable('webhook_deliveries')
+        .set({ locked_by: null, locked_at: null })
+        .where('id', 'in', ids)
+        .where('locked_by', '=', workerId)
+        .execute();
+    }
+  }
+
+  async recordAttempts(workerId: string, records: readonly WebhookAttemptRecord[], now: number): Promise<{ endpointId: number; failingSince: number }[]> {
+    if (records.length === 0) return [];
+    return this.db.transaction().execute((trx) => recordAttempts(trx, workerId, records, now));
+  }
+
+  async replayEvents(
+    serverId: number,
+    endpointId: number,
+    range: { from: number; to: number; max: number },
+    now: number,
+  ): Promise<{ ok: true; queued: number } | { ok: false; matching: number }> {
+    return this.db.transaction().execute(async (trx) => {
+      const endpoint = await getEndpoint(trx, serverId, endpointId);
+      return endpoint ? replayEvents(trx, endpoint, range, now) : { ok: true as const, queued: 0 };
+    });
+  }
+
+  listAttempts(serverId: number, endpointId: number, page: PageRequest): Promise<{ rows: WebhookAttempt[]; total: number }> {
+    return listAttempts(this.db, serverId, endpointId, page);
+  }
 }

@@ -4,6 +4,7 @@
  * whose heartbeat is older than the caller's `deadBefore`, belongs to a dead process and may be
  * taken over at once; the claim-age rule (`staleBefore`) stays as the fallback.
  */
+import { retryConflicts } from './conflict-retry.js';
 import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { Database } from './schema.js';
 import type { WorkerRegistration } from './store.js';
@@ -71,4 +72,40 @@ export async function list(db: Db): Promise<(WorkerRegistration & { heartbeatAt:
  */
 export function heldByDeadWorker(lockedBy: string, deadBefore: number, self: string): RawBuilder<boolean> {
   return sql<boolean>`(${sql.ref(lockedBy)} <> ${self} AND NOT EXISTS (SELECT 1 FROM workers w WHERE w.id = ${sql.ref(lockedBy)} AND w.heartbeat_at >= ${deadBefore}))`;
+}
+
+/** The worker registry: who holds claims and whether they are alive. */
+export interface WorkerRepository {
+  /**
+   * The worker registry (store/workers.ts). Registers this process's workers with heartbeat
+   * `now`; `sole` (SQLite: one process owns the file) removes every other registration, so a
+   * previous run's claims are taken over at once.
+   */
+  register(workers: readonly WorkerRegistration[], now: number, sole: boolean): Promise<void>;
+  /** Refreshes the workers' heartbeats (re-inserting a row that was removed). */
+  heartbeat(workers: readonly WorkerRegistration[], now: number): Promise<void>;
+  /** Removes the workers' rows (graceful stop): what they still hold is taken over at once. */
+  deregister(ids: readonly string[]): Promise<void>;
+  list(): Promise<(WorkerRegistration & { heartbeatAt: number })[]>;
+}
+
+/** The worker registry for both dialects. */
+export class SqlWorkerRepository implements WorkerRepository {
+  constructor(protected readonly db: Kysely<Database>) {}
+
+  register(list: readonly WorkerRegistration[], now: number, sole: boolean): Promise<void> {
+    return retryConflicts(() => this.db.transaction().execute((trx) => register(trx, list, now, sole)));
+  }
+
+  heartbeat(list: readonly WorkerRegistration[], now: number): Promise<void> {
+    return retryConflicts(() => heartbeat(this.db, list, now));
+  }
+
+  deregister(ids: readonly string[]): Promise<void> {
+    return deregister(this.db, ids);
+  }
+
+  list(): Promise<(WorkerRegistration & { heartbeatAt: number })[]> {
+    return list(this.db);
+  }
 }

@@ -1,7 +1,23 @@
 import type { Store } from './store.js';
 
 /** The Store's areas: repositories reached as `store.<area>.<method>(...)` (see docs/architecture.md, Storage shape). */
-export const STORE_AREAS: ReadonlySet<PropertyKey> = new Set<PropertyKey>(['templates', 'suppressions', 'customDomains', 'sendingDomains']);
+export const STORE_AREAS: ReadonlySet<PropertyKey> = new Set<PropertyKey>([
+  'tenancy',
+  'settings',
+  'queue',
+  'workers',
+  'events',
+  'webhooks',
+  'suppressions',
+  'templates',
+  'sendingDomains',
+  'customDomains',
+  'inbound',
+  'marketing',
+  'listSends',
+  'reports',
+  'retention',
+]);
 
 /** Says how to run one call: `call()` runs it; `method` is its name, `area` its repository (null: the Store's own). */
 export type CallWrapper = (call: () => unknown, method: PropertyKey, area: PropertyKey | null) => unknown;

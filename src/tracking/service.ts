@@ -39,8 +39,8 @@ export class TrackingService {
 
   /** Loads the secret, creating it on first use (the first writer wins; every process then reads the same one). */
   static async open(store: Store, defaultOrigin: () => string, log: Logger): Promise<TrackingService> {
-    let secret = await store.getSetting(TRACKING_SECRET_SETTING);
-    if (!secret) secret = await store.setSettingIfAbsent(TRACKING_SECRET_SETTING, randomBytes(32).toString('base64url'));
+    let secret = await store.settings.get(TRACKING_SECRET_SETTING);
+    if (!secret) secret = await store.settings.setIfAbsent(TRACKING_SECRET_SETTING, randomBytes(32).toString('base64url'));
     return new TrackingService(store, new TrackingTokens(Buffer.from(secret, 'base64url')), defaultOrigin, log);
   }
 
@@ -62,9 +62,9 @@ export class TrackingService {
   backend(): TrackingBackend {
     return {
       linkFor: async (recipientId, linkIndex) => {
-        const r = await this.store.getRecipient(recipientId);
+        const r = await this.store.queue.getRecipient(recipientId);
         if (!r) return null;
-        const [template, server] = await Promise.all([this.template(r.messageId), this.store.getServer(r.serverId)]);
+        const [template, server] = await Promise.all([this.template(r.messageId), this.store.tenancy.getServer(r.serverId)]);
         if (!template?.htmlBody || !server) return null;
         // Link indexes are those of delivery's compile: same HTML, same tracking host skipped.
         const link = this.compile(r.messageId, template.htmlBody, this.urlsFor(server).host, true, true).tracked.links[linkIndex];
@@ -72,7 +72,7 @@ export class TrackingService {
         return resolveLink(link, buildMergeLookup(r.merge ?? undefined, template.globalMerge));
       },
       history: async (recipientId): Promise<EngagementHistory | null> => {
-        const r = await this.store.getRecipient(recipientId);
+        const r = await this.store.queue.getRecipient(recipientId);
         if (!r) return null;
         return { deliveredAt: r.status === 'delivered' ? r.updatedAt : null };
       },
@@ -82,12 +82,12 @@ export class TrackingService {
       // The address goes on the server's suppression list with the event, in one transaction; only
       // a recipient's first unsubscribe does (a replayed POST changes nothing, store/suppressions.ts).
       unsubscribe: async (e) => {
-        const done = await this.store.suppressRecipient(
+        const done = await this.store.suppressions.suppressRecipient(
           { recipientId: e.recipientId, reason: 'Unsubscribe', detail: 'unsubscribe link', event: { type: 'Tracking', data: trackingData(e) } },
           e.at,
         );
         // No entry: an unknown recipient, or a replay after the operator removed the entry.
-        if (!done && !(await this.store.getRecipient(e.recipientId))) {
+        if (!done && !(await this.store.queue.getRecipient(e.recipientId))) {
           this.log.warn({ event: 'tracking.unknown_recipient', recipientId: e.recipientId }, 'unsubscribe for an unknown recipient');
         }
       },
@@ -95,12 +95,12 @@ export class TrackingService {
   }
 
   private async recordEvent(e: TrackingEvent): Promise<void> {
-    const r = await this.store.getRecipient(e.recipientId);
+    const r = await this.store.queue.getRecipient(e.recipientId);
     if (!r) {
       this.log.warn({ event: 'tracking.unknown_recipient', recipientId: e.recipientId }, 'tracking event for an unknown recipient');
       return;
     }
-    await this.store.appendEvents([
+    await this.store.events.append([
       { serverId: r.serverId, messageId: r.messageId, recipientId: r.id, type: 'Tracking', occurredAt: e.at, data: trackingData(e) },
     ]);
   }
@@ -127,7 +127,7 @@ export class TrackingService {
   private template(messageId: string): Promise<MessageTemplate | undefined> {
     let t = this.templates.get(messageId);
     if (!t) {
-      t = this.store.getMessageTemplate(messageId);
+      t = this.store.queue.getMessageTemplate(messageId);
       this.templates.set(messageId, t);
       t.catch(() => this.templates.delete(messageId));
       if (this.templates.size > TEMPLATE_CACHE_ENTRIES) this.templates.delete(this.templates.keys().next().value!);

@@ -181,7 +181,7 @@ export class WebhookDispatcher {
           const now = this.d.now();
           // A slow lane's smaller share is told to the claim as rows it already holds.
           const held = new Map([...this.lanes].map(([id, lane]) => [id, lane.held + this.heldPerEndpoint - this.shareOf(lane)]));
-          const work = await this.d.store.claimWebhookDeliveries(
+          const work = await this.d.store.webhooks.claimDeliveries(
             this.d.workerId,
             limit,
             now,
@@ -288,7 +288,7 @@ export class WebhookDispatcher {
   private async giveBack(work: readonly WebhookWork[]): Promise<void> {
     if (work.length === 0) return;
     try {
-      await this.d.store.releaseWebhookDeliveries(
+      await this.d.store.webhooks.releaseDeliveries(
         this.d.workerId,
         work.map((w) => w.deliveryId),
       );
@@ -327,7 +327,7 @@ export class WebhookDispatcher {
           : `every attempt has failed since ${new Date(failingSince).toISOString()}; last error: ${rec.error ?? 'unknown'}`,
       );
     }
-    await this.d.store.recordWebhookAttempts(
+    await this.d.store.webhooks.recordAttempts(
       this.d.workerId,
       items.map((r) => r.rec),
       now,
@@ -341,9 +341,9 @@ export class WebhookDispatcher {
       lane.disabled = true;
       this.track(this.giveBack(lane.waiting.splice(0)));
     }
-    const current = await this.d.store.getWebhookEndpoint(w.endpoint.serverId, w.endpoint.id);
+    const current = await this.d.store.webhooks.getEndpoint(w.endpoint.serverId, w.endpoint.id);
     if (!current?.enabled) return;
-    await this.d.store.updateWebhookEndpoint(w.endpoint.serverId, w.endpoint.id, { enabled: false, disabledReason: reason }, this.d.now());
+    await this.d.store.webhooks.updateEndpoint(w.endpoint.serverId, w.endpoint.id, { enabled: false, disabledReason: reason }, this.d.now());
     this.d.log.warn(
       { event: 'webhook.endpoint_disabled', endpointId: w.endpoint.id, serverId: w.endpoint.serverId, url: w.endpoint.url, reason },
       `webhook endpoint disabled: ${reason}`,

@@ -57,7 +57,7 @@ export class WorkerRegistry {
   async start(): Promise<void> {
     if (this.timer) return;
     const now = this.d.now();
-    await this.d.store.registerWorkers(this.workers, now, this.d.sole);
+    await this.d.store.workers.register(this.workers, now, this.d.sole);
     this.lastBeat = now;
     this.d.log.info(
       { event: 'workers.registered', workers: this.workers.map((w) => w.id), heartbeatMs: this.heartbeatMs, deadAfterMs: this.deadAfterMs },
@@ -72,7 +72,7 @@ export class WorkerRegistry {
   private async beat(): Promise<void> {
     const now = this.d.now();
     try {
-      await this.d.store.heartbeatWorkers(this.workers, now);
+      await this.d.store.workers.heartbeat(this.workers, now);
       this.lastBeat = now;
     } catch (err) {
       // Past deadAfterMs other processes take our claims over: deliveries still running here may then go out twice.
@@ -87,7 +87,7 @@ export class WorkerRegistry {
     this.timer = null;
     await this.beating;
     try {
-      await this.d.store.deregisterWorkers(this.workers.map((w) => w.id));
+      await this.d.store.workers.deregister(this.workers.map((w) => w.id));
     } catch (err) {
       this.d.log.error({ err, event: 'workers.deregister_failed' }, 'deregistering workers failed; their claims are taken over after the dead-after time');
     }

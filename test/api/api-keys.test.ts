@@ -45,10 +45,10 @@ describe(`API keys, /api/v2/servers/:serverId/api-keys and /api/v2/account/api-k
     t = await startTestApp();
     serverId = t.credentials.serverId;
     accountKey = t.credentials.accountKey;
-    accountId = (await t.store.getServer(serverId))!.accountId;
+    accountId = (await t.store.tenancy.getServer(serverId))!.accountId;
     managementKey = (await createKey(t.store, serverId, 'management')).key;
     base = `/servers/${serverId}/api-keys`;
-    const s = await t.store.createServer({ accountId, name: 'Sibling' }, Date.now());
+    const s = await t.store.tenancy.createServer({ accountId, name: 'Sibling' }, Date.now());
     sibling = { id: s.id, key: (await createKey(t.store, s.id, 'management')).key };
     tenant = await createTenant(t.store);
   });
@@ -263,7 +263,7 @@ describe(`API keys, /api/v2/servers/:serverId/api-keys and /api/v2/account/api-k
   it("lists a server's keys a page at a time, sorted", async () => {
     const created = await v2<One>(t, 'POST', `/servers/${sibling.id}/api-keys`, { key: accountKey, body: { name: 'zz', scope: 'injection' } });
     await v2<One>(t, 'POST', `/servers/${sibling.id}/api-keys`, { key: accountKey, body: { name: 'aa', scope: 'injection' } });
-    const all = await t.store.listApiKeys(sibling.id);
+    const all = await t.store.tenancy.listApiKeys(sibling.id);
     const byName = await v2<Page>(t, 'GET', `/servers/${sibling.id}/api-keys`, {
       key: sibling.key,
       query: { sortField: 'name', sortDirection: 'dsc', pageSize: 1 },
@@ -299,7 +299,7 @@ describe(`migration 8: account keys (${TEST_STORE_KIND})`, () => {
       if (db.kind === 'postgres') await execSql(db, "SELECT setval('api_keys_id_seq', 57)");
       const store = await db.open();
       try {
-        expect(await store.findApiKeyForAuth(a.publicId)).toMatchObject({
+        expect(await store.tenancy.findApiKeyForAuth(a.publicId)).toMatchObject({
           id: 41,
           serverId: 20001,
           accountId: 8,
@@ -307,13 +307,16 @@ describe(`migration 8: account keys (${TEST_STORE_KIND})`, () => {
           secretHash: a.secretHash,
           revokedAt: null,
         });
-        expect(await store.findApiKeyForAuth(b.publicId)).toMatchObject({ id: 57, serverId: 20002, accountId: 7, scope: 'management', revokedAt: 3 });
+        expect(await store.tenancy.findApiKeyForAuth(b.publicId)).toMatchObject({ id: 57, serverId: 20002, accountId: 7, scope: 'management', revokedAt: 3 });
         await expect(
-          store.createApiKey({ serverId: 20002, scope: 'injection', name: 'dup', publicId: a.publicId, secretHash: b.secretHash }, 4),
+          store.tenancy.createApiKey({ serverId: 20002, scope: 'injection', name: 'dup', publicId: a.publicId, secretHash: b.secretHash }, 4),
         ).rejects.toThrow();
         // New keys continue after the kept ids; an account key has no server.
         const c = generateApiKey();
-        const rec = await store.createApiKey({ serverId: null, accountId: 7, scope: 'account', name: 'c', publicId: c.publicId, secretHash: c.secretHash }, 5);
+        const rec = await store.tenancy.createApiKey(
+          { serverId: null, accountId: 7, scope: 'account', name: 'c', publicId: c.publicId, secretHash: c.secretHash },
+          5,
+        );
         expect(rec).toMatchObject({ serverId: null, accountId: 7, scope: 'account' });
         expect(rec.id).toBeGreaterThan(57);
         // A server key without a server, or an account key with one, is refused by the table itself.

@@ -115,7 +115,7 @@ describe(`ApiTemplate renders a stored template (${TEST_STORE_KIND})`, () => {
       body: { textBody: 'Version two for %%FirstName%%', htmlBody: null },
     });
     expect(up.status).toBe(200);
-    expect((await t.store.getMessageTemplate(first))!.textBody).toBe('Dear %%FirstName%%, order %%OrderId%% is on its way. -- %%Team%%');
+    expect((await t.store.queue.getMessageTemplate(first))!.textBody).toBe('Dear %%FirstName%%, order %%OrderId%% is on its way. -- %%Team%%');
     expect(
       (
         await send({

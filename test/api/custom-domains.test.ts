@@ -55,8 +55,8 @@ describe(`custom domain routes, /api/v2/servers/:serverId/{bounce,tracking}-doma
     t = await startTestApp({ config: { dnsServers: [dns.address], publicUrl: `https://${TRACKING_TARGET}` } });
     serverId = t.credentials.serverId;
     key = (await createKey(t.store, serverId, 'management')).key;
-    const account = (await t.store.listAccounts())[0]!;
-    otherId = (await t.store.createServer({ accountId: account.id, name: 'Other' }, Date.now())).id;
+    const account = (await t.store.tenancy.listAccounts())[0]!;
+    otherId = (await t.store.tenancy.createServer({ accountId: account.id, name: 'Other' }, Date.now())).id;
     otherKey = (await createKey(t.store, otherId, 'management')).key;
   });
   beforeEach(async () => {
@@ -66,7 +66,7 @@ describe(`custom domain routes, /api/v2/servers/:serverId/{bounce,tracking}-doma
           await t.store.customDomains.delete(s, kind, d.id);
         }
       }
-      await t.store.updateServer(s, { tracking: { domain: null } });
+      await t.store.tenancy.updateServer(s, { tracking: { domain: null } });
     }
     for (const n of published.splice(0)) dns.remove(n);
   });
@@ -191,7 +191,7 @@ describe(`custom domain routes, /api/v2/servers/:serverId/{bounce,tracking}-doma
         const direct = await add({ domain: 'nodns.example.com', isDefault: true });
         expect([direct.status, direct.body.error.code]).toEqual([409, 'domain_not_verified']);
         expect(await rows()).toBe(1);
-        expect((await t.store.getServer(serverId))!.tracking.domain).toBeNull();
+        expect((await t.store.tenancy.getServer(serverId))!.tracking.domain).toBeNull();
       });
 
       it('added as the default with its record published: checked, stored verified and the default', async () => {
@@ -199,7 +199,7 @@ describe(`custom domain routes, /api/v2/servers/:serverId/{bounce,tracking}-doma
         const r = await add({ domain: 'direct.example.com', isDefault: true });
         expect(r.status).toBe(200);
         expect(r.body.data).toMatchObject({ isDefault: true, verified: true, records: [{ status: 'verified' }] });
-        expect((await t.store.getServer(serverId))!.tracking.domain).toBe(kind === 'tracking' ? 'https://direct.example.com' : null);
+        expect((await t.store.tenancy.getServer(serverId))!.tracking.domain).toBe(kind === 'tracking' ? 'https://direct.example.com' : null);
       });
 
       it('PATCH isDefault moves the default; false clears it; an empty body is refused', async () => {
@@ -209,10 +209,10 @@ describe(`custom domain routes, /api/v2/servers/:serverId/{bounce,tracking}-doma
         expect((await patch(a.domainId, { isDefault: true })).body.data.isDefault).toBe(true);
         expect((await patch(b.domainId, { isDefault: true })).body.data.isDefault).toBe(true);
         expect((await t.store.customDomains.get(serverId, kind, a.domainId))!.isDefault).toBe(false);
-        if (kind === 'tracking') expect((await t.store.getServer(serverId))!.tracking.domain).toBe('https://b.example.com');
+        if (kind === 'tracking') expect((await t.store.tenancy.getServer(serverId))!.tracking.domain).toBe('https://b.example.com');
         const cleared = await patch(b.domainId, { isDefault: false });
         expect(cleared.body.data.isDefault).toBe(false);
-        expect((await t.store.getServer(serverId))!.tracking.domain).toBeNull();
+        expect((await t.store.tenancy.getServer(serverId))!.tracking.domain).toBeNull();
         const before = await t.store.customDomains.get(serverId, kind, b.domainId);
         const empty = await patch(b.domainId, {});
         expect([empty.status, empty.body.error.code]).toEqual([400, 'validation_failed']);
@@ -229,7 +229,7 @@ describe(`custom domain routes, /api/v2/servers/:serverId/{bounce,tracking}-doma
           await v2<One>(t, 'PATCH', `${base()}/${d.domainId}`, { key, body: { isDefault: true } });
           const r = await v2<One>(t, 'PATCH', `${base()}/${d.domainId}`, { key, body: { httpsEnabled: false } });
           expect(r.body.data).toMatchObject({ httpsEnabled: false, isDefault: true });
-          expect((await t.store.getServer(serverId))!.tracking.domain).toBe('http://t.example.com');
+          expect((await t.store.tenancy.getServer(serverId))!.tracking.domain).toBe('http://t.example.com');
         });
       }
 
@@ -239,7 +239,7 @@ describe(`custom domain routes, /api/v2/servers/:serverId/{bounce,tracking}-doma
         dns.set('gone.example.com', { CNAME: 'elsewhere.example.net' });
         const r = await v2<One>(t, 'POST', `${base()}/${d.domainId}/verify`, { key });
         expect(r.body.data).toMatchObject({ verified: false, isDefault: false, records: [{ status: 'mismatch' }] });
-        expect((await t.store.getServer(serverId))!.tracking.domain).toBeNull();
+        expect((await t.store.tenancy.getServer(serverId))!.tracking.domain).toBeNull();
       });
 
       it("lists the server's domains, paged and sorted; refuses unknown parameters", async () => {
@@ -260,7 +260,7 @@ describe(`custom domain routes, /api/v2/servers/:serverId/{bounce,tracking}-doma
         const r = await v2<{ data: unknown }>(t, 'DELETE', `${base()}/${d.domainId}`, { key });
         expect(r.body.data).toEqual({ domainId: d.domainId, domain: 'del.example.com', deleted: true, wasDefault: true });
         expect(await rows()).toBe(0);
-        expect((await t.store.getServer(serverId))!.tracking.domain).toBeNull();
+        expect((await t.store.tenancy.getServer(serverId))!.tracking.domain).toBeNull();
         const again = await v2<V2Error>(t, 'DELETE', `${base()}/${d.domainId}`, { key });
         expect([again.status, again.body.error.code]).toEqual([404, 'not_found']);
       });

@@ -48,7 +48,7 @@ describe(`inbound route routes, /api/v2/servers/:serverId/inbound-routes (${TEST
   /** A received message with one post for the route, `at` its receive time; optionally one recorded failed attempt. */
   async function receive(route: { id: number; serverId: number }, at: number, opts: { attempt?: boolean; rcptTo?: string } = {}): Promise<number> {
     const id = newId(at);
-    await t.store.commitInboundMessages([
+    await t.store.inbound.commitMessages([
       {
         id,
         mailFrom: 'a@sender.example',
@@ -61,8 +61,8 @@ describe(`inbound route routes, /api/v2/servers/:serverId/inbound-routes (${TEST
     ]);
     const [post] = await queryRows<{ id: number }>(t.db, `SELECT id FROM inbound_posts WHERE message_id = '${id}'`);
     if (opts.attempt) {
-      const claimed = await t.store.claimInboundPosts('test', 100, Date.now(), 0);
-      await t.store.recordInboundAttempts(
+      const claimed = await t.store.inbound.claimPosts('test', 100, Date.now(), 0);
+      await t.store.inbound.recordAttempts(
         'test',
         claimed.map((w) => ({
           postId: w.postId,
@@ -86,9 +86,9 @@ describe(`inbound route routes, /api/v2/servers/:serverId/inbound-routes (${TEST
     key = (await createKey(t.store, serverId, 'management')).key;
     base = `/servers/${serverId}/inbound-routes`;
     receiver = await startReceiver();
-    const account = (await t.store.listAccounts())[0]!;
-    const s2 = await t.store.createServer({ accountId: account.id, name: 'Other' }, Date.now());
-    const route = (await t.store.createInboundRoute(
+    const account = (await t.store.tenancy.listAccounts())[0]!;
+    const s2 = await t.store.tenancy.createServer({ accountId: account.id, name: 'Other' }, Date.now());
+    const route = (await t.store.inbound.createRoute(
       {
         serverId: s2.id,
         match: 'other.example',
@@ -104,8 +104,8 @@ describe(`inbound route routes, /api/v2/servers/:serverId/inbound-routes (${TEST
     other = { serverId: s2.id, key: (await createKey(t.store, s2.id, 'management')).key, route };
   });
   beforeEach(async () => {
-    for (const r of (await t.store.listInboundRoutes(serverId, { limit: 100, offset: 0, direction: 'asc' })).rows)
-      await t.store.deleteInboundRoute(serverId, r.id);
+    for (const r of (await t.store.inbound.listRoutes(serverId, { limit: 100, offset: 0, direction: 'asc' })).rows)
+      await t.store.inbound.deleteRoute(serverId, r.id);
     receiver.status = 200;
     receiver.received.length = 0;
   });
@@ -129,7 +129,7 @@ describe(`inbound route routes, /api/v2/servers/:serverId/inbound-routes (${TEST
       ['GET', `${base}/${existing}/messages/${post}/attempts`, {}],
       ['POST', `${base}/${existing}/replay`, { body: { from: '2024-01-01T00:00:00Z', to: '2024-01-02T00:00:00Z' } }],
     ] as const;
-    const before = await t.store.getInboundRoute(serverId, existing);
+    const before = await t.store.inbound.getRoute(serverId, existing);
     for (const [method, path, opts] of routesList) {
       for (const [k, status, code] of [
         [null, 401, 'unauthorized'],
@@ -141,7 +141,7 @@ describe(`inbound route routes, /api/v2/servers/:serverId/inbound-routes (${TEST
       }
     }
     expect(await routes()).toBe(2);
-    expect(await t.store.getInboundRoute(serverId, existing)).toEqual(before);
+    expect(await t.store.inbound.getRoute(serverId, existing)).toEqual(before);
     expect(receiver.received).toHaveLength(1); // the create's handshake only
   });
 
@@ -158,14 +158,14 @@ describe(`inbound route routes, /api/v2/servers/:serverId/inbound-routes (${TEST
       ['GET', `${base}/${id}/messages/${foreignPost}/attempts`, {}],
       ['POST', `${base}/${id}/replay`, { body: { from: new Date(Date.now() - 60_000).toISOString(), to: new Date(Date.now() + 60_000).toISOString() } }],
     ] as const;
-    const before = await t.store.getInboundRoute(other.serverId, id);
-    const postBefore = await t.store.getInboundPost(other.serverId, id, foreignPost);
+    const before = await t.store.inbound.getRoute(other.serverId, id);
+    const postBefore = await t.store.inbound.getPost(other.serverId, id, foreignPost);
     for (const [method, path, opts] of paths) {
       const r = await v2<V2Error>(t, method, path, { ...opts, key });
       expect([method, path, r.status, r.body.error?.code]).toEqual([method, path, 404, 'not_found']);
     }
-    expect(await t.store.getInboundRoute(other.serverId, id)).toEqual(before);
-    expect(await t.store.getInboundPost(other.serverId, id, foreignPost)).toEqual(postBefore);
+    expect(await t.store.inbound.getRoute(other.serverId, id)).toEqual(before);
+    expect(await t.store.inbound.getPost(other.serverId, id, foreignPost)).toEqual(postBefore);
     expect(receiver.received).toHaveLength(0);
   });
 
@@ -261,12 +261,12 @@ describe(`inbound route routes, /api/v2/servers/:serverId/inbound-routes (${TEST
       [{ url: 'http://127.0.0.1:1/nothing-listens' }, 422, 'endpoint_validation_failed', 'url', /ECONNREFUSED/],
     ] as const)('refuses %j with %s %s and changes nothing', async (body, status, code, field, message) => {
       const r = (await create({ match: 'customer.example', url: receiver.url })).body.data;
-      const before = await t.store.getInboundRoute(serverId, r.id);
+      const before = await t.store.inbound.getRoute(serverId, r.id);
       const res = await v2<V2Error>(t, 'PATCH', `${base}/${r.id}`, { key, body });
       expect(res.status).toBe(status);
       expect(res.body.error).toMatchObject({ code, ...(field ? { field } : {}) });
       expect(res.body.error.message).toMatch(message);
-      expect(await t.store.getInboundRoute(serverId, r.id)).toEqual(before);
+      expect(await t.store.inbound.getRoute(serverId, r.id)).toEqual(before);
     });
   });
 
@@ -276,7 +276,7 @@ describe(`inbound route routes, /api/v2/servers/:serverId/inbound-routes (${TEST
     const otherMessages = (await countRows(t.db, 'inbound_messages')) - 1;
     const del = await v2<{ data: { id: number; deleted: boolean } }>(t, 'DELETE', `${base}/${r.id}`, { key });
     expect(del.body.data).toEqual({ id: r.id, deleted: true });
-    expect(await t.store.getInboundRoute(serverId, r.id)).toBeUndefined();
+    expect(await t.store.inbound.getRoute(serverId, r.id)).toBeUndefined();
     expect(await queryRows(t.db, `SELECT id FROM inbound_posts WHERE route_id = ${r.id}`)).toHaveLength(0);
     expect(await queryRows(t.db, `SELECT id FROM inbound_attempts WHERE route_id = ${r.id}`)).toHaveLength(0);
     expect(await countRows(t.db, 'inbound_messages')).toBe(otherMessages);
@@ -291,10 +291,10 @@ describe(`inbound route routes, /api/v2/servers/:serverId/inbound-routes (${TEST
     expect(ok.status).toBe(200);
     expect(Date.parse(ok.body.data.validatedOn!)).toBeGreaterThanOrEqual(Date.parse(r.validatedOn!));
     receiver.status = 503;
-    const before = await t.store.getInboundRoute(serverId, r.id);
+    const before = await t.store.inbound.getRoute(serverId, r.id);
     const bad = await v2<V2Error>(t, 'POST', `${base}/${r.id}/validate`, { key });
     expect([bad.status, bad.body.error.code]).toEqual([422, 'endpoint_validation_failed']);
-    expect(await t.store.getInboundRoute(serverId, r.id)).toEqual(before);
+    expect(await t.store.inbound.getRoute(serverId, r.id)).toEqual(before);
     const unknown = await v2<V2Error>(t, 'POST', `${base}/${r.id}/validate`, { key, query: { force: 1 } });
     expect([unknown.status, unknown.body.error.code]).toEqual([400, 'unknown_field']);
   });
@@ -307,11 +307,11 @@ describe(`inbound route routes, /api/v2/servers/:serverId/inbound-routes (${TEST
     expect(rot.body.data.signingSecret).not.toBe(r.signingSecret);
     expect(rot.body.data.previousSecretExpiresOn).not.toBeNull();
     expect(rot.body.data.secretKey).toBe(r.secretKey);
-    const stored = await t.store.getInboundRoute(serverId, r.id);
+    const stored = await t.store.inbound.getRoute(serverId, r.id);
     expect(stored!.signingSecrets).toEqual([rot.body.data.signingSecret, r.signingSecret]);
     const unknown = await v2<V2Error>(t, 'POST', `${base}/${r.id}/rotate-secret`, { key, query: { x: 1 } });
     expect([unknown.status, unknown.body.error.code]).toEqual([400, 'unknown_field']);
-    expect((await t.store.getInboundRoute(serverId, r.id))!.signingSecrets).toEqual(stored!.signingSecrets);
+    expect((await t.store.inbound.getRoute(serverId, r.id))!.signingSecrets).toEqual(stored!.signingSecrets);
   });
 
   it("messages and attempts: paged, newest first, never the bytes; 404 for another route's message", async () => {
@@ -340,9 +340,9 @@ describe(`inbound route routes, /api/v2/servers/:serverId/inbound-routes (${TEST
     const done = await receive({ id: r.id, serverId }, now - 5_000, { attempt: true });
     await receive({ id: r.id, serverId }, now - 4_000); // pending: left alone
     const outside = await receive({ id: r.id, serverId }, now - 60_000);
-    await t.store.claimInboundPosts('test2', 100, now, 0).then((w) =>
-      t.store
-        .recordInboundAttempts(
+    await t.store.inbound.claimPosts('test2', 100, now, 0).then((w) =>
+      t.store.inbound
+        .recordAttempts(
           'test2',
           w
             .filter((x) => x.postId === outside)
@@ -359,7 +359,7 @@ describe(`inbound route routes, /api/v2/servers/:serverId/inbound-routes (${TEST
           now,
         )
         .then(() =>
-          t.store.releaseInboundPosts(
+          t.store.inbound.releasePosts(
             'test2',
             w.map((x) => x.postId),
           ),
@@ -377,10 +377,10 @@ describe(`inbound route routes, /api/v2/servers/:serverId/inbound-routes (${TEST
       const res = await v2<V2Error>(t, 'POST', path, { key, body });
       expect([res.status, res.body.error.code, res.body.error.field]).toEqual([400, code, field]);
     }
-    expect((await t.store.getInboundPost(serverId, r.id, done))!.status).toBe('gave_up');
+    expect((await t.store.inbound.getPost(serverId, r.id, done))!.status).toBe('gave_up');
     const ok = await v2<{ data: { queued: number } }>(t, 'POST', path, { key, body: { from: iso(now - 10_000), to: iso(now) } });
     expect(ok.body.data.queued).toBe(1);
-    expect(await t.store.getInboundPost(serverId, r.id, done)).toMatchObject({ status: 'pending', attempts: 0 });
-    expect((await t.store.getInboundPost(serverId, r.id, outside))!.status).toBe('delivered');
+    expect(await t.store.inbound.getPost(serverId, r.id, done)).toMatchObject({ status: 'pending', attempts: 0 });
+    expect((await t.store.inbound.getPost(serverId, r.id, outside))!.status).toBe('delivered');
   });
 });

@@ -16,11 +16,11 @@ describe(`Injection API v1 (${TEST_STORE_KIND})`, () => {
     ],
   });
   const snapshot = async () => ({
-    messages: await t.store.countMessages(),
-    events: (await t.store.listEvents({ limit: 1_000_000 })).length,
+    messages: await t.store.queue.countMessages(),
+    events: (await t.store.events.list({ limit: 1_000_000 })).length,
   });
   const lastMessageId = async () => {
-    const events = await t.store.listEvents({ limit: 1_000_000 });
+    const events = await t.store.events.list({ limit: 1_000_000 });
     return events[events.length - 1]!.messageId;
   };
 
@@ -36,9 +36,9 @@ describe(`Injection API v1 (${TEST_STORE_KIND})`, () => {
     expect(r.status).toBe(200);
     expect(r.text).toBe('{"ErrorCode":"Success","MessageResults":[],"TransactionReceipt":null}');
     const id = await lastMessageId();
-    const rcpts = await t.store.listRecipients(id);
+    const rcpts = await t.store.queue.listRecipients(id);
     expect(rcpts.map((x) => [x.address, x.status])).toEqual([['bob@example.com', 'queued']]);
-    const events = await t.store.listEvents({ messageId: id });
+    const events = await t.store.events.list({ messageId: id });
     expect(events.map((e) => e.type)).toEqual(['Queued']);
   });
 
@@ -65,12 +65,12 @@ describe(`Injection API v1 (${TEST_STORE_KIND})`, () => {
       { headers: { authorization: `Bearer ${t.credentials.apiKey}` } },
     );
     expect(r.body.ErrorCode).toBe('Success');
-    const rcpts = await t.store.listRecipients(await lastMessageId());
+    const rcpts = await t.store.queue.listRecipients(await lastMessageId());
     expect(rcpts.map((x) => [x.address, x.kind])).toEqual([
       ['plain@example.com', 'to'],
       ['cc@example.com', 'cc'],
     ]);
-    expect((await t.store.getMessageTemplate(await lastMessageId()))!.charset).toBe('utf-8');
+    expect((await t.store.queue.getMessageTemplate(await lastMessageId()))!.charset).toBe('utf-8');
   });
 
   it('stores a bulk merge as one template plus one recipient row per PerMessage row', async () => {
@@ -99,11 +99,11 @@ describe(`Injection API v1 (${TEST_STORE_KIND})`, () => {
     );
     expect(r.body.ErrorCode).toBe('Success');
     const id = await lastMessageId();
-    const msg = await t.store.getMessage(id);
+    const msg = await t.store.queue.getMessage(id);
     expect(msg).toMatchObject({ isMerge: true, recipientCount: 3 });
-    const template = (await t.store.getMessageTemplate(id))!;
+    const template = (await t.store.queue.getMessageTemplate(id))!;
     expect(template.textBody).toBe('Hi %%RecipientName%%, %%Code%% %%Color%%');
-    const rcpts = await t.store.listRecipients(id);
+    const rcpts = await t.store.queue.listRecipients(id);
     expect(rcpts.map((x) => [x.address, x.mailingId, x.messageId_])).toEqual([
       ['r0@example.com', 'Spring', 'id-C0'],
       ['r1@example.com', 'Spring', 'id-C1'],
@@ -137,9 +137,9 @@ describe(`Injection API v1 (${TEST_STORE_KIND})`, () => {
     );
     expect(r.body.ErrorCode).toBe('Success');
     const id = await lastMessageId();
-    expect((await t.store.getMessage(id))!.metadata).toEqual([{ key: 'order', value: '42' }]);
-    const [rcpt] = await t.store.listRecipients(id);
-    expect(renderForRecipient((await t.store.getMessageTemplate(id))!, rcpt!.merge).textBody).toBe('Hi [Jo] [] []');
+    expect((await t.store.queue.getMessage(id))!.metadata).toEqual([{ key: 'order', value: '42' }]);
+    const [rcpt] = await t.store.queue.listRecipients(id);
+    expect(renderForRecipient((await t.store.queue.getMessageTemplate(id))!, rcpt!.merge).textBody).toBe('Hi [Jo] [] []');
   });
 
   it('answers Warning with per-address results and stores only the good addresses', async () => {
@@ -149,7 +149,7 @@ describe(`Injection API v1 (${TEST_STORE_KIND})`, () => {
       TransactionReceipt: null,
       MessageResults: [{ Index: 0, ErrorCode: 'Warning', AddressResults: [{ EmailAddress: 'bad@', Accepted: false, ErrorCode: 'InvalidAddress' }] }],
     });
-    expect((await t.store.listRecipients(await lastMessageId())).map((x) => x.address)).toEqual(['good@example.com']);
+    expect((await t.store.queue.listRecipients(await lastMessageId())).map((x) => x.address)).toEqual(['good@example.com']);
   });
 
   it('accepts the good message of a request and reports the bad one by index', async () => {
@@ -305,19 +305,19 @@ describe(`Injection API v1 (${TEST_STORE_KIND})`, () => {
   });
 
   it('refuses a key of another server, and a disabled-scope key', async () => {
-    const account = (await t.store.listAccounts())[0]!;
-    const other = await t.store.createServer({ accountId: account.id, name: 'Other' }, Date.now());
+    const account = (await t.store.tenancy.listAccounts())[0]!;
+    const other = await t.store.tenancy.createServer({ accountId: account.id, name: 'Other' }, Date.now());
     const k = generateApiKey();
-    await t.store.createApiKey({ serverId: other.id, scope: 'injection', name: 'o', publicId: k.publicId, secretHash: k.secretHash }, Date.now());
+    await t.store.tenancy.createApiKey({ serverId: other.id, scope: 'injection', name: 'o', publicId: k.publicId, secretHash: k.secretHash }, Date.now());
     const before = await snapshot();
     expect((await inject(t, { ...basic(), ApiKey: k.key })).body.ErrorCode).toBe('InvalidAuthentication');
     const mk = generateApiKey();
-    await t.store.createApiKey(
+    await t.store.tenancy.createApiKey(
       { serverId: t.credentials.serverId, scope: 'management', name: 'm', publicId: mk.publicId, secretHash: mk.secretHash },
       Date.now(),
     );
     expect((await inject(t, { ...basic(), ApiKey: mk.key })).body.ErrorCode).toBe('InvalidAuthentication');
-    await t.store.revokeApiKey(k.publicId, Date.now());
+    await t.store.tenancy.revokeApiKey(k.publicId, Date.now());
     expect((await inject(t, { ...basic(), ServerId: other.id, ApiKey: k.key })).body.ErrorCode).toBe('InvalidAuthentication');
     expect(await snapshot()).toEqual(before);
   });
@@ -355,7 +355,7 @@ describe(`Injection API v1 (${TEST_STORE_KIND})`, () => {
 </PostBody>`;
     const r = await inject(t, undefined, { raw: xml, contentType: 'application/xml; charset=utf-8' });
     expect(r.body.ErrorCode).toBe('Success');
-    const tpl = (await t.store.getMessageTemplate(await lastMessageId()))!;
+    const tpl = (await t.store.queue.getMessageTemplate(await lastMessageId()))!;
     expect(tpl).toMatchObject({
       subject: 'XML & more',
       htmlBody: '<h1>Hi</h1>',
@@ -386,6 +386,6 @@ describe(`Injection API auth-failure throttle (${TEST_STORE_KIND})`, () => {
     expect(codes.slice(0, 20)).toEqual(Array(20).fill('InvalidAuthentication'));
     expect(codes.slice(20)).toEqual(['TooManyErrors', 'TooManyErrors']);
     expect((await inject(t, good)).body.ErrorCode).toBe('TooManyErrors');
-    expect(await t.store.countMessages()).toBe(0);
+    expect(await t.store.queue.countMessages()).toBe(0);
   });
 });

@@ -133,7 +133,7 @@ describe(`legacy v1 API (${TEST_STORE_KIND})`, () => {
     // Engagement and a complaint at known times, about recipients that were delivered.
     const [a1] = await query<{ id: string; message_id: string }>(t.db, "SELECT id, message_id FROM recipients WHERE address = 'a1@sink.test'");
     const [b1] = await query<{ id: string; message_id: string }>(t.db, "SELECT id, message_id FROM recipients WHERE address = 'b1@sink.test'");
-    await t.store.appendEvents([
+    await t.store.events.append([
       {
         serverId,
         messageId: a1!.message_id,
@@ -335,7 +335,7 @@ describe(`legacy v1 API (${TEST_STORE_KIND})`, () => {
   it('an event its producer wrote wrong is left out of the records (and logged), not an error', async () => {
     const [c1] = await query<{ id: string; message_id: string }>(t.db, "SELECT id, message_id FROM recipients WHERE address = 'c1@sink.test'");
     const at = Date.UTC(2020, 0, 1, 12);
-    await t.store.appendEvents([
+    await t.store.events.append([
       {
         serverId,
         messageId: c1!.message_id,

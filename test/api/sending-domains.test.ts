@@ -50,9 +50,9 @@ describe(`sending-domain routes, /api/v2/servers/:serverId/sending-domains (${TE
   beforeAll(async () => {
     dns = await startDnsServer();
     t = await startTestApp({ config: { dnsServers: [dns.address] } });
-    const account = (await t.store.listAccounts())[0]!;
-    serverId = (await t.store.createServer({ accountId: account.id, name: 'Main', requireVerifiedDomain: true }, Date.now())).id;
-    otherServerId = (await t.store.createServer({ accountId: account.id, name: 'Other', requireVerifiedDomain: true }, Date.now())).id;
+    const account = (await t.store.tenancy.listAccounts())[0]!;
+    serverId = (await t.store.tenancy.createServer({ accountId: account.id, name: 'Main', requireVerifiedDomain: true }, Date.now())).id;
+    otherServerId = (await t.store.tenancy.createServer({ accountId: account.id, name: 'Other', requireVerifiedDomain: true }, Date.now())).id;
     key = (await createKey(t.store, serverId, 'management')).key;
     otherKey = (await createKey(t.store, otherServerId, 'management')).key;
   });
@@ -112,7 +112,7 @@ describe(`sending-domain routes, /api/v2/servers/:serverId/sending-domains (${TE
       const stored = await t.store.sendingDomains.get(serverId, r.body.data.id);
       expect(stored!.keys.map((k) => k.serverId)).toEqual([serverId, serverId]);
       // Instance-wide keys (the CLI without --server) do not include a server's keys.
-      expect(await t.store.listDkimKeys('mail.example.com')).toEqual([]);
+      expect(await t.store.settings.listDkimKeys('mail.example.com')).toEqual([]);
     });
 
     it('refuses a domain the server has (409), but another server may add the same domain and selector', async () => {

@@ -38,9 +38,9 @@ describe(`servers, /api/v2/servers (${TEST_STORE_KIND})`, () => {
     t = await startTestApp({ roles: ['api', 'smtp'], config: { smtpHost: '127.0.0.1', submissionPort: 0, allowInsecureAuth: true } });
     serverId = t.credentials.serverId;
     accountKey = t.credentials.accountKey;
-    accountId = (await t.store.getServer(serverId))!.accountId;
+    accountId = (await t.store.tenancy.getServer(serverId))!.accountId;
     managementKey = (await createKey(t.store, serverId, 'management')).key;
-    const s = await t.store.createServer({ accountId, name: 'Sibling' }, Date.now());
+    const s = await t.store.tenancy.createServer({ accountId, name: 'Sibling' }, Date.now());
     sibling = { id: s.id, key: (await createKey(t.store, s.id, 'management')).key };
     tenant = await createTenant(t.store);
   });
@@ -50,7 +50,7 @@ describe(`servers, /api/v2/servers (${TEST_STORE_KIND})`, () => {
 
   it('every route refuses a missing key (401), an injection key (403) and keys of other servers or accounts (403 wrong_server), changing nothing', async () => {
     const base = `/servers/${serverId}`;
-    const before = await t.store.getServer(serverId);
+    const before = await t.store.tenancy.getServer(serverId);
     const count = await servers();
     const perServer = [
       ['GET', base, {}],
@@ -90,7 +90,7 @@ describe(`servers, /api/v2/servers (${TEST_STORE_KIND})`, () => {
     const byManager = await v2<V2Error>(t, 'POST', '/servers', { key: managementKey, body: { name: 'New' } });
     expect([byManager.status, byManager.body.error.code]).toEqual([403, 'insufficient_scope']);
     expect(byManager.body.error.message).toMatch(/account key/);
-    expect(await t.store.getServer(serverId)).toEqual(before);
+    expect(await t.store.tenancy.getServer(serverId)).toEqual(before);
     expect(await servers()).toBe(count);
   });
 
@@ -106,7 +106,7 @@ describe(`servers, /api/v2/servers (${TEST_STORE_KIND})`, () => {
       tracking: { opens: true, clicks: false, unsubscribes: false, domain: null },
     });
     expect(new Date(r.body.data.createdOn).toISOString()).toBe(r.body.data.createdOn);
-    const stored = await t.store.getServer(r.body.data.serverId);
+    const stored = await t.store.tenancy.getServer(r.body.data.serverId);
     expect(stored).toMatchObject({ accountId, name: 'Billing', sandbox: true, requireVerifiedDomain: true, tracking: { opens: true } });
     const off = await v2<One>(t, 'POST', '/servers', { key: accountKey, body: { name: 'Trial', requireVerifiedDomain: false } });
     expect(off.body.data.requireVerifiedDomain).toBe(false);
@@ -135,7 +135,7 @@ describe(`servers, /api/v2/servers (${TEST_STORE_KIND})`, () => {
   });
 
   it("lists the account's servers for an account key (paged, sorted), only its own server for a management key", async () => {
-    const mine = (await t.store.listServers()).filter((s) => s.accountId === accountId);
+    const mine = (await t.store.tenancy.listServers()).filter((s) => s.accountId === accountId);
     const all = await v2<Page>(t, 'GET', '/servers', { key: accountKey, query: { pageSize: 100 } });
     expect(all.body.total).toBe(mine.length);
     expect(all.body.data.map((s) => s.serverId)).toEqual(mine.map((s) => s.id));
@@ -163,13 +163,13 @@ describe(`servers, /api/v2/servers (${TEST_STORE_KIND})`, () => {
     expect(r.body.data).toMatchObject({ name: 'Main', tracking: { opens: false, clicks: true, unsubscribes: true }, sandbox: false });
     const s = await v2<One>(t, 'PATCH', `/servers/${serverId}`, { key: accountKey, body: { requireVerifiedDomain: true, sandbox: true, trackClicks: false } });
     expect(s.body.data).toMatchObject({ name: 'Main', requireVerifiedDomain: true, sandbox: true, tracking: { clicks: false, unsubscribes: true } });
-    expect(await t.store.getServer(serverId)).toMatchObject({
+    expect(await t.store.tenancy.getServer(serverId)).toMatchObject({
       name: 'Main',
       requireVerifiedDomain: true,
       sandbox: true,
       tracking: { clicks: false, unsubscribes: true },
     });
-    await t.store.updateServer(serverId, { name: 'Default server', sandbox: false, requireVerifiedDomain: false, tracking: { unsubscribes: false } });
+    await t.store.tenancy.updateServer(serverId, { name: 'Default server', sandbox: false, requireVerifiedDomain: false, tracking: { unsubscribes: false } });
   });
 
   it.each([
@@ -179,13 +179,13 @@ describe(`servers, /api/v2/servers (${TEST_STORE_KIND})`, () => {
     [{ status: 'disabled' }, 'unknown_field', 'status', /unknown body field/],
     [{ name: 'x', serverId: 5 }, 'unknown_field', 'serverId', /unknown body field/],
   ] as const)('refuses to update with %j (%s) and changes nothing', async (body, code, field, message) => {
-    const before = await t.store.getServer(serverId);
+    const before = await t.store.tenancy.getServer(serverId);
     const r = await v2<V2Error>(t, 'PATCH', `/servers/${serverId}`, { key: accountKey, body });
     expect(r.status).toBe(400);
     expect(r.body.error.code).toBe(code);
     expect(r.body.error.field).toBe(field);
     expect(r.body.error.message).toMatch(message);
-    expect(await t.store.getServer(serverId)).toEqual(before);
+    expect(await t.store.tenancy.getServer(serverId)).toEqual(before);
   });
 
   it("disabling stops the server's keys at once (Injection API, SMTP AUTH, v2); only the account key can enable it again", async () => {
@@ -214,7 +214,7 @@ describe(`servers, /api/v2/servers (${TEST_STORE_KIND})`, () => {
     expect((await v2<V2Error>(t, 'POST', `/servers/${id}/enable`, { key: manager })).body.error.code).toBe('server_disabled');
     const bySibling = await v2<V2Error>(t, 'POST', `/servers/${sibling.id}/enable`, { key: sibling.key });
     expect([bySibling.status, bySibling.body.error.code]).toEqual([403, 'insufficient_scope']);
-    expect((await t.store.getServer(id))!.status).toBe('disabled');
+    expect((await t.store.tenancy.getServer(id))!.status).toBe('disabled');
     // The account key still reaches the disabled server.
     expect((await v2<One>(t, 'GET', `/servers/${id}`, { key: accountKey })).body.data.status).toBe('disabled');
 

@@ -99,8 +99,8 @@ describe(`the official Node client's example programs run unmodified against Pos
     expect(d.mail.headers.get('message-has-attachments')).toBe('true');
     expect(d.mail.replyTo!.value[0]!.address).toBe('replyto@example.com');
     expect(d.mail.headers.get('bcc')).toBeUndefined();
-    const id = (await t.store.listEvents({ limit: 1_000_000 })).findLast((e) => e.type === 'Queued')!.messageId;
-    const stored = (await t.store.getMessage(id))!;
+    const id = (await t.store.events.list({ limit: 1_000_000 })).findLast((e) => e.type === 'Queued')!.messageId;
+    const stored = (await t.store.queue.getMessage(id))!;
     // The entry the example builds with `name` instead of `key` has no Key and is dropped, not refused.
     expect(stored.metadata).toEqual([
       { key: 'example-type', value: 'basic-send-complex' },
@@ -108,7 +108,7 @@ describe(`the official Node client's example programs run unmodified against Pos
       { key: 'testMessageHeader', value: 'I am metadata' },
     ]);
     expect(stored.tags).toEqual(['example-type:basic-send-complex', 'has-attachments:true', 'I am a test message', 'nodejs-Example']);
-    expect((await t.store.listRecipients(id)).map((r) => [r.mailingId, r.messageId_])).toContainEqual(['BasicSend', 'ComplexExample']);
+    expect((await t.store.queue.listRecipients(id)).map((r) => [r.mailingId, r.messageId_])).toContainEqual(['BasicSend', 'ComplexExample']);
   });
 
   it('basic/basicSendFromHtmlFile.js (run from the package root, as its path says): the file is the HTML body', async () => {

@@ -14,7 +14,7 @@ describe(`official @socketlabs/email client (${TEST_STORE_KIND})`, () => {
   // biome-ignore lint/suspicious/noExplicitAny: the published client is untyped JavaScript
   let client: any;
   const newestMessageId = async () => {
-    const ev = await t.store.listEvents({ limit: 1_000_000 });
+    const ev = await t.store.events.list({ limit: 1_000_000 });
     return ev[ev.length - 1]!.messageId;
   };
 
@@ -52,16 +52,16 @@ describe(`official @socketlabs/email client (${TEST_STORE_KIND})`, () => {
     expect(res.result.name).toBe('Success');
 
     const id = await newestMessageId();
-    const stored = await t.store.getMessage(id);
+    const stored = await t.store.queue.getMessage(id);
     expect(stored).toMatchObject({ isMerge: false, recipientCount: 4, metadata: [{ key: 'Region', value: 'EU' }], tags: ['Reports'] });
-    const rcpts = await t.store.listRecipients(id);
+    const rcpts = await t.store.queue.listRecipients(id);
     expect(rcpts.map((r) => [r.address, r.kind, r.mailingId, r.messageId_])).toEqual([
       ['to1@example.com', 'to', 'Q3-2026', 'report-42'],
       ['to2@example.com', 'to', 'Q3-2026', 'report-42'],
       ['cc@example.com', 'cc', 'Q3-2026', 'report-42'],
       ['bcc@example.com', 'bcc', 'Q3-2026', 'report-42'],
     ]);
-    const tpl = (await t.store.getMessageTemplate(id))!;
+    const tpl = (await t.store.queue.getMessageTemplate(id))!;
     expect(tpl).toEqual({
       from: { email: 'sender@example.com', name: 'Sender' },
       replyTo: { email: 'reply@example.com', name: null },
@@ -105,9 +105,9 @@ describe(`official @socketlabs/email client (${TEST_STORE_KIND})`, () => {
     expect(res.result.name).toBe('Success');
 
     const id = await newestMessageId();
-    expect(await t.store.getMessage(id)).toMatchObject({ isMerge: true, recipientCount: 50 });
-    const tpl = (await t.store.getMessageTemplate(id))!;
-    const rcpts = await t.store.listRecipients(id);
+    expect(await t.store.queue.getMessage(id)).toMatchObject({ isMerge: true, recipientCount: 50 });
+    const tpl = (await t.store.queue.getMessageTemplate(id))!;
+    const rcpts = await t.store.queue.listRecipients(id);
     expect(rcpts).toHaveLength(50);
     const byAddress = new Map(rcpts.map((r) => [r.address, r]));
     for (let i = 0; i < 50; i++) {

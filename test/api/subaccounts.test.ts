@@ -45,7 +45,7 @@ describe(`sub-accounts, /api/v2/subaccount and credentials (${TEST_STORE_KIND})`
     t = await startTestApp({ config: { dnsServers: [dns.address], publicUrl: `https://${TRACKING_TARGET}/` } });
     accountKey = t.credentials.accountKey;
     tenant = await createTenant(t.store);
-    accountId = (await t.store.getServer(t.credentials.serverId))!.accountId;
+    accountId = (await t.store.tenancy.getServer(t.credentials.serverId))!.accountId;
     sub = (await create({ name: 'Shared', useRuleEngine: true })).body.data;
   });
   afterAll(async () => {
@@ -68,7 +68,7 @@ describe(`sub-accounts, /api/v2/subaccount and credentials (${TEST_STORE_KIND})`
       useRuleEngine: false,
     });
     expect(Date.parse(r.body.data.createdOn)).toBeGreaterThanOrEqual(before - 1000);
-    const server = await t.store.getServer(r.body.data.subaccountId);
+    const server = await t.store.tenancy.getServer(r.body.data.subaccountId);
     expect(server).toMatchObject({ accountId, name: 'Customer A', status: 'active', requireVerifiedDomain: false, sandbox: false });
     expect((await create({ name: 'Rules', useRuleEngine: true })).body.data.useRuleEngine).toBe(true);
     // The account's other tenant gets its own account's sub-account.
@@ -149,9 +149,9 @@ describe(`sub-accounts, /api/v2/subaccount and credentials (${TEST_STORE_KIND})`
       expect(again.body.data.apiKey).toBe(first.body.data.apiKey);
       expect(viaServer.body.data).toEqual(first.body.data);
       expect(await keys()).toBe(k);
-      const listed = (await t.store.listApiKeys(sub.subaccountId)).filter((x) => x.publicId === first.body.data.apiKey.slice(0, 20));
+      const listed = (await t.store.tenancy.listApiKeys(sub.subaccountId)).filter((x) => x.publicId === first.body.data.apiKey.slice(0, 20));
       expect(listed).toMatchObject([{ scope: 'injection', name: 'injection-api credentials', revokedAt: null }]);
-      await t.store.revokeApiKey(listed[0]!.publicId, Date.now());
+      await t.store.tenancy.revokeApiKey(listed[0]!.publicId, Date.now());
       const fresh = await v2<Data<Credentials>>(t, 'POST', path, { key: accountKey });
       expect(fresh.body.data.apiKey).not.toBe(first.body.data.apiKey);
       expect(await keys()).toBe(k + 1);
@@ -220,7 +220,7 @@ describe(`sub-accounts, /api/v2/subaccount and credentials (${TEST_STORE_KIND})`
     });
 
     it("POST /tracking claims a tracking domain and sets the server's switches; refused flags change nothing", async () => {
-      const before = await t.store.getServer(sub.subaccountId);
+      const before = await t.store.tenancy.getServer(sub.subaccountId);
       const rows = await countRows(t.db, 'custom_domains');
       for (const [body, field] of [
         [{ domain: 'track.sub.example', googleAnalyticsEnabled: true, opensEnabled: true }, 'googleAnalyticsEnabled'],
@@ -232,7 +232,7 @@ describe(`sub-accounts, /api/v2/subaccount and credentials (${TEST_STORE_KIND})`
         expect([bad.status >= 400, bad.body.error.field], JSON.stringify(body)).toEqual([true, field]);
       }
       expect(await countRows(t.db, 'custom_domains')).toBe(rows);
-      expect(await t.store.getServer(sub.subaccountId)).toEqual(before);
+      expect(await t.store.tenancy.getServer(sub.subaccountId)).toEqual(before);
 
       dns.set('track.sub.example', { CNAME: TRACKING_TARGET });
       const r = await v2<Data<Record<string, unknown>>>(t, 'POST', `/subaccount/${sub.subaccountId}/tracking`, {
@@ -260,7 +260,7 @@ describe(`sub-accounts, /api/v2/subaccount and credentials (${TEST_STORE_KIND})`
         automaticTrackingEnabled: true,
         googleAnalyticsEnabled: false,
       });
-      expect((await t.store.getServer(sub.subaccountId))!.tracking).toEqual({
+      expect((await t.store.tenancy.getServer(sub.subaccountId))!.tracking).toEqual({
         opens: true,
         clicks: true,
         unsubscribes: false,

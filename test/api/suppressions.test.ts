@@ -45,9 +45,9 @@ describe(`suppression routes, /api/v2/servers/:serverId/suppressions (${TEST_STO
     it('refuses a missing, injection, revoked or foreign key on each route and changes nothing', async () => {
       await t.store.suppressions.add(serverId, [{ address: 'held@example.com', reason: 'Bounce' }], Date.now());
       const revoked = await createKey(t.store, serverId, 'management');
-      await t.store.revokeApiKey(revoked.publicId, Date.now());
-      const account = (await t.store.listAccounts())[0]!;
-      const foreignServer = await t.store.createServer({ accountId: account.id, name: 'Foreign' }, Date.now());
+      await t.store.tenancy.revokeApiKey(revoked.publicId, Date.now());
+      const account = (await t.store.tenancy.listAccounts())[0]!;
+      const foreignServer = await t.store.tenancy.createServer({ accountId: account.id, name: 'Foreign' }, Date.now());
       const foreign = await createKey(t.store, foreignServer.id, 'management');
       const cases = [
         [null, 401, 'unauthorized'],
@@ -136,8 +136,8 @@ describe(`suppression routes, /api/v2/servers/:serverId/suppressions (${TEST_STO
     });
 
     it("keeps each server's list to itself", async () => {
-      const account = (await t.store.listAccounts())[0]!;
-      const s2 = await t.store.createServer({ accountId: account.id, name: 'Second' }, Date.now());
+      const account = (await t.store.tenancy.listAccounts())[0]!;
+      const s2 = await t.store.tenancy.createServer({ accountId: account.id, name: 'Second' }, Date.now());
       await t.store.suppressions.add(s2.id, [{ address: 'shared@example.com', reason: 'Bounce' }], Date.now());
       expect((await lookup('shared@example.com')).status).toBe(404);
       expect((await search()).body.total).toBe(0);

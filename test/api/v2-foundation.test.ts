@@ -21,8 +21,8 @@ describe(`management API v2 conventions (${TEST_STORE_KIND})`, () => {
     t = await startTestApp();
     serverId = t.credentials.serverId;
     mgmt = (await createKey(t.store, serverId, 'management')).key;
-    const account = (await t.store.listAccounts())[0]!;
-    const s2 = await t.store.createServer({ accountId: account.id, name: 'Other' }, Date.now());
+    const account = (await t.store.tenancy.listAccounts())[0]!;
+    const s2 = await t.store.tenancy.createServer({ accountId: account.id, name: 'Other' }, Date.now());
     other = { serverId: s2.id, key: (await createKey(t.store, s2.id, 'management')).key };
   });
   afterAll(async () => {
@@ -66,7 +66,7 @@ describe(`management API v2 conventions (${TEST_STORE_KIND})`, () => {
       const k = await createKey(t.store, serverId, 'management');
       expect((await add(k.key)).status).toBe(200);
       await t.store.suppressions.remove(serverId, ['x@example.com']);
-      await t.store.revokeApiKey(k.publicId, Date.now());
+      await t.store.tenancy.revokeApiKey(k.publicId, Date.now());
       const r = await add(k.key);
       expect(r.status).toBe(401);
       expect(r.body.error).toEqual({ code: 'unauthorized', message: 'the API key was revoked' });

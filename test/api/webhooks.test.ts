@@ -41,8 +41,8 @@ describe(`webhook endpoint routes, /api/v2/servers/:serverId/webhooks (${TEST_ST
     receiver = await startReceiver();
   });
   beforeEach(async () => {
-    for (const e of (await t.store.listWebhookEndpoints(serverId, { limit: 100, offset: 0, direction: 'asc' })).rows)
-      await t.store.deleteWebhookEndpoint(serverId, e.id);
+    for (const e of (await t.store.webhooks.listEndpoints(serverId, { limit: 100, offset: 0, direction: 'asc' })).rows)
+      await t.store.webhooks.deleteEndpoint(serverId, e.id);
     receiver.status = 200;
     receiver.answer = 'ok';
     receiver.received.length = 0;
@@ -54,8 +54,8 @@ describe(`webhook endpoint routes, /api/v2/servers/:serverId/webhooks (${TEST_ST
 
   it('every route refuses a missing, injection-scope or foreign key and changes nothing', async () => {
     const existing = (await create({ url: receiver.url })).body.data.id;
-    const account = (await t.store.listAccounts())[0]!;
-    const foreign = await createKey(t.store, (await t.store.createServer({ accountId: account.id, name: 'Foreign' }, Date.now())).id, 'management');
+    const account = (await t.store.tenancy.listAccounts())[0]!;
+    const foreign = await createKey(t.store, (await t.store.tenancy.createServer({ accountId: account.id, name: 'Foreign' }, Date.now())).id, 'management');
     const routes = [
       ['POST', base, { body: { url: receiver.url } }],
       ['GET', base, {}],
@@ -67,7 +67,7 @@ describe(`webhook endpoint routes, /api/v2/servers/:serverId/webhooks (${TEST_ST
       ['GET', `${base}/${existing}/attempts`, {}],
       ['POST', `${base}/${existing}/replay`, { body: { from: '2024-01-01T00:00:00Z', to: '2024-01-02T00:00:00Z' } }],
     ] as const;
-    const before = await t.store.getWebhookEndpoint(serverId, existing);
+    const before = await t.store.webhooks.getEndpoint(serverId, existing);
     for (const [method, path, opts] of routes) {
       for (const [k, status, code] of [
         [null, 401, 'unauthorized'],
@@ -79,7 +79,7 @@ describe(`webhook endpoint routes, /api/v2/servers/:serverId/webhooks (${TEST_ST
       }
     }
     expect(await endpoints()).toBe(1);
-    expect(await t.store.getWebhookEndpoint(serverId, existing)).toEqual(before);
+    expect(await t.store.webhooks.getEndpoint(serverId, existing)).toEqual(before);
     expect(receiver.received).toHaveLength(1);
   });
 
@@ -216,7 +216,7 @@ describe(`webhook endpoint routes, /api/v2/servers/:serverId/webhooks (${TEST_ST
       const moved = await v2<One>(t, 'PATCH', `${base}/${e.id}`, { key, body: { url: `${receiver.url}/v2` } });
       expect(moved.body.data.url).toBe(`${receiver.url}/v2`);
       expect(receiver.received.map((x) => x.json!.Type)).toEqual(['Validation']);
-      const before = await t.store.getWebhookEndpoint(serverId, e.id);
+      const before = await t.store.webhooks.getEndpoint(serverId, e.id);
       for (const [body, status, code] of [
         [{ url: 'http://127.0.0.1:1/down' }, 422, 'endpoint_validation_failed'],
         [{ url: 'http://10.0.0.1/' }, 400, 'validation_failed'],
@@ -228,7 +228,7 @@ describe(`webhook endpoint routes, /api/v2/servers/:serverId/webhooks (${TEST_ST
         const bad = await v2<V2Error>(t, 'PATCH', `${base}/${e.id}`, { key, body });
         expect([JSON.stringify(body), bad.status, bad.body.error.code]).toEqual([JSON.stringify(body), status, code]);
       }
-      expect(await t.store.getWebhookEndpoint(serverId, e.id)).toEqual(before);
+      expect(await t.store.webhooks.getEndpoint(serverId, e.id)).toEqual(before);
       expect((await v2<V2Error>(t, 'PATCH', `${base}/999999`, { key, body: { enabled: false } })).body.error.code).toBe('not_found');
     });
 
@@ -246,7 +246,7 @@ describe(`webhook endpoint routes, /api/v2/servers/:serverId/webhooks (${TEST_ST
       receiver.status = 503;
       const bad = await v2<V2Error>(t, 'POST', `${base}/${e.id}/validate`, { key });
       expect([bad.status, bad.body.error.code]).toEqual([422, 'endpoint_validation_failed']);
-      expect((await t.store.getWebhookEndpoint(serverId, e.id))!.validatedAt).toBe(Date.parse(e.validatedOn!));
+      expect((await t.store.webhooks.getEndpoint(serverId, e.id))!.validatedAt).toBe(Date.parse(e.validatedOn!));
       receiver.status = 200;
       expect((await v2<One>(t, 'POST', `${base}/${e.id}/validate`, { key })).status).toBe(200);
       expect((await v2<V2Error>(t, 'POST', `${base}/999999/validate`, { key })).status).toBe(404);
@@ -268,7 +268,7 @@ describe(`webhook endpoint routes, /api/v2/servers/:serverId/webhooks (${TEST_ST
       expect(verify(v!.headers, v!.body, [e.signingSecret!])).toEqual({ ok: true });
       // A second rotation drops the first secret.
       const again = (await v2<One>(t, 'POST', `${base}/${e.id}/rotate-secret`, { key })).body.data.signingSecret!;
-      expect((await t.store.getWebhookEndpoint(serverId, e.id))!.signingSecrets).toEqual([again, fresh]);
+      expect((await t.store.webhooks.getEndpoint(serverId, e.id))!.signingSecrets).toEqual([again, fresh]);
     });
 
     it('attempts: an empty log for a new endpoint; paging parameters are checked', async () => {

@@ -93,7 +93,7 @@ describe(`XML answers of the Injection API (${TEST_STORE_KIND})`, () => {
   const envelope = (messages: unknown[], over: Record<string, unknown> = {}) =>
     JSON.stringify({ ServerId: t.credentials.serverId, ApiKey: t.credentials.apiKey, Messages: messages, ...over });
   const inject = (headers: Record<string, string>, body: string) => send(t, 'POST', '/api/v1/email', headers, body);
-  const stored = () => t.store.countMessages();
+  const stored = () => t.store.queue.countMessages();
 
   beforeAll(async () => {
     t = await startTestApp();
@@ -363,7 +363,7 @@ describe(`XML answers of the Marketing API (${TEST_STORE_KIND})`, () => {
   });
 
   it('answers every refusal as <error><message>, with the status and headers of the JSON answer', async () => {
-    const before = await t.store.listContactLists(t.credentials.serverId);
+    const before = await t.store.marketing.listLists(t.credentials.serverId);
     const cases: [string, () => Promise<Answer>, number, string][] = [
       ['no such list', () => call('PATCH', '/lists/999999', XML, { name: 'x' }), 404, 'no list 999999'],
       ['a bad body', () => call('POST', '/lists', XML, { name: 'x', extra: 1 }), 400, ''],
@@ -385,7 +385,7 @@ describe(`XML answers of the Marketing API (${TEST_STORE_KIND})`, () => {
       if (text !== '') expect((body as { message: string }).message).toBe(text);
       if (status === 401) expect(r.headers['www-authenticate']).toBe('Basic realm="postline marketing"');
     }
-    expect(await t.store.listContactLists(t.credentials.serverId)).toEqual(before);
+    expect(await t.store.marketing.listLists(t.credentials.serverId)).toEqual(before);
   });
 
   it('answers JSON unless Accept prefers XML, and nothing at all for 204', async () => {

@@ -95,10 +95,10 @@ describe(`crash: SIGKILL under load, then restart (${TEST_STORE_KIND})`, () => {
     // What was in flight at the kill: only these may arrive twice.
     const store = await db.open();
     const inFlight = new Set<string>();
-    const counts = await store.countRecipientsByStatus();
-    const ev = await store.listEvents({ limit: 10_000_000 });
+    const counts = await store.queue.countRecipientsByStatus();
+    const ev = await store.events.list({ limit: 10_000_000 });
     for (const messageId of new Set(ev.map((e) => e.messageId))) {
-      for (const r of await store.listRecipients(messageId)) if (r.status === 'delivering') inFlight.add(r.address);
+      for (const r of await store.queue.listRecipients(messageId)) if (r.status === 'delivering') inFlight.add(r.address);
     }
     await store.close();
     const before = new Map<string, number>();

@@ -76,8 +76,8 @@ describe.skipIf(TEST_STORE_KIND !== 'postgres')('crash: two processes on one Pos
       const held = new Set<string>();
       const heldIds: string[] = [];
       try {
-        for (const messageId of new Set((await store.listEvents({ limit: 10_000_000 })).map((e) => e.messageId))) {
-          for (const r of await store.listRecipients(messageId)) {
+        for (const messageId of new Set((await store.events.list({ limit: 10_000_000 })).map((e) => e.messageId))) {
+          for (const r of await store.queue.listRecipients(messageId)) {
             if (r.status === 'delivering' && r.lockedBy?.includes(`:${a.child.pid}:`)) {
               held.add(r.address);
               heldIds.push(r.id);

@@ -18,9 +18,9 @@ describe(`the in-memory custom bounce domains (${TEST_STORE_KIND})`, () => {
   beforeAll(async () => {
     db = await createTestDb();
     store = await db.open();
-    const account = await store.createAccount('A', Date.now());
-    a = (await store.createServer({ accountId: account.id, name: 'A' }, Date.now())).id;
-    b = (await store.createServer({ accountId: account.id, name: 'B' }, Date.now())).id;
+    const account = await store.tenancy.createAccount('A', Date.now());
+    a = (await store.tenancy.createServer({ accountId: account.id, name: 'A' }, Date.now())).id;
+    b = (await store.tenancy.createServer({ accountId: account.id, name: 'B' }, Date.now())).id;
     cache = new CustomDomainCache(store, { refreshMs: 3_600_000 });
     await cache.start();
   });

@@ -99,11 +99,11 @@ describe(`custom bounce and tracking domains in delivery, MX and tracking (${TES
 
     expect(await mx(await reportAboutRecipient(t.store, 'postfix-5.1.1-user-unknown.eml', r), `b+${traced}@${CUSTOM_BOUNCE}`)).toMatch(/^250 /);
     const failed = await until(
-      async () => (await t.store.listEvents({ messageId: r.messageId })).find((e) => e.type === 'Failed' && e.recipientId === r.id),
-      async () => t.store.listEvents({ messageId: r.messageId }),
+      async () => (await t.store.events.list({ messageId: r.messageId })).find((e) => e.type === 'Failed' && e.recipientId === r.id),
+      async () => t.store.events.list({ messageId: r.messageId }),
     );
     expect(failed.data).toMatchObject({ FailureType: 1, FailureCode: 2001 });
-    expect((await t.store.getRecipient(r.id))!.status).toBe('failed');
+    expect((await t.store.queue.getRecipient(r.id))!.status).toBe('failed');
     // The bare b@ of the custom domain is a bounce mailbox too.
     expect(await mx(await reportAboutRecipient(t.store, 'postfix-5.1.1-user-unknown.eml', r), `b@${CUSTOM_BOUNCE}`)).toMatch(/^250 /);
   });
@@ -133,9 +133,9 @@ describe(`custom bounce and tracking domains in delivery, MX and tracking (${TES
   });
 
   it('with a verified default tracking domain, links and List-Unsubscribe of delivered mail use it', async () => {
-    await t.store.updateServer(serverId, { tracking: { opens: true, clicks: true, unsubscribes: true } });
+    await t.store.tenancy.updateServer(serverId, { tracking: { opens: true, clicks: true, unsubscribes: true } });
     await addDefault('tracking-domains', CUSTOM_TRACKING, TRACKING_HOST);
-    expect((await t.store.getServer(serverId))!.tracking.domain).toBe(`https://${CUSTOM_TRACKING}`);
+    expect((await t.store.tenancy.getServer(serverId))!.tracking.domain).toBe(`https://${CUSTOM_TRACKING}`);
     expect((await send('tracked@sink.test', '<p>Hello</p><a href="https://shop.example/sale">sale</a>')).body.ErrorCode).toBe('Success');
     await waitForRecipients(t.store, await newestMessageId(t.store), (xs) => xs.every((x) => x.status === 'delivered'));
     const m = sunk('tracked@sink.test')!;

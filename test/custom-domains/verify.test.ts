@@ -76,8 +76,8 @@ describe(`custom domain DNS checks against a DNS server on loopback (${TEST_STOR
   });
 
   it('a failed lookup does not un-verify a verified domain; a missing record does', async () => {
-    const account = await store.createAccount('A', Date.now());
-    const server = await store.createServer({ accountId: account.id, name: 'S' }, Date.now());
+    const account = await store.tenancy.createAccount('A', Date.now());
+    const server = await store.tenancy.createServer({ accountId: account.id, name: 'S' }, Date.now());
     const changed: number[] = [];
     const service = (lookup: ReturnType<typeof live>) =>
       new CustomDomains({

@@ -91,7 +91,7 @@ describe(`a domain whose DNS fails (${TEST_STORE_KIND})`, () => {
     // Retried per the schedule (a minute, ±10 %), counted from the failure.
     expect(first.nextAttemptAt - clock).toBeGreaterThanOrEqual(54_000);
     expect(first.nextAttemptAt - clock).toBeLessThanOrEqual(66_000);
-    const events = await t.store.listEvents({ messageId: sent[0]! });
+    const events = await t.store.events.list({ messageId: sent[0]! });
     expect(events.filter((e) => e.type === 'Deferred').map((e) => (e.data as { FailureCode: number }).FailureCode)).toEqual(Array(40).fill(4999));
 
     // More mail to the failing domain while the failure is kept: deferred without asking DNS again.

@@ -10,6 +10,7 @@ import { classifySmtpReply } from '../../src/bounce/classify.js';
 import { createLogger } from '../../src/core/log.js';
 import { newId } from '../../src/core/ids.js';
 import { loadVerpKeyring } from '../../src/bounce/verp-keys.js';
+import { withAreaOverrides } from '../helpers/store-overrides.js';
 
 const MAX_IN_FLIGHT = 10;
 const RECIPIENTS = 60;
@@ -29,8 +30,8 @@ describe(`unrecorded outcomes hold their slots (${TEST_STORE_KIND})`, () => {
     db = await createTestDb();
     store = await db.open();
     sink = await startSmtpSink();
-    const account = await store.createAccount('A', Date.now());
-    serverId = (await store.createServer({ accountId: account.id, name: 'S' }, Date.now())).id;
+    const account = await store.tenancy.createAccount('A', Date.now());
+    serverId = (await store.tenancy.createServer({ accountId: account.id, name: 'S' }, Date.now())).id;
   });
   afterAll(async () => {
     await sink.close();
@@ -41,7 +42,7 @@ describe(`unrecorded outcomes hold their slots (${TEST_STORE_KIND})`, () => {
   it('sends at most maxInFlight while recording fails, then delivers the rest once each', async () => {
     const now = Date.now();
     const addresses = Array.from({ length: RECIPIENTS }, (_, i) => `bound${i}@sink.test`);
-    await store.commitAccepts([
+    await store.queue.commitAccepts([
       {
         idempotency: null,
         messages: [
@@ -80,18 +81,16 @@ describe(`unrecorded outcomes hold their slots (${TEST_STORE_KIND})`, () => {
     let failing = true;
     let failedRecords = 0;
     // The real store, except that recording outcomes fails while `failing`.
-    const flaky = new Proxy(store, {
-      get(target, prop) {
-        const value = Reflect.get(target, prop, target) as unknown;
-        if (prop === 'recordOutcomes' && failing) {
-          return async () => {
-            failedRecords++;
-            throw new Error('database unavailable');
-          };
-        }
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
-    });
+    const flaky = withAreaOverrides(store, 'queue', () =>
+      failing
+        ? {
+            recordOutcomes: async () => {
+              failedRecords++;
+              throw new Error('database unavailable');
+            },
+          }
+        : {},
+    );
     const pool = new SmtpPool({ heloName: 'postline.test', maxConnections: 4, maxPerDestination: 4, rateLimiter: null });
     const worker = new DeliveryWorker({
       store: flaky,
@@ -116,10 +115,10 @@ describe(`unrecorded outcomes hold their slots (${TEST_STORE_KIND})`, () => {
       while (failedRecords < 2) await new Promise((r) => setTimeout(r, 20));
       expect(sink.messages.length).toBe(MAX_IN_FLIGHT);
       expect(worker.inFlightCount).toBe(MAX_IN_FLIGHT);
-      expect(await store.countRecipientsByStatus()).toEqual({ delivering: MAX_IN_FLIGHT, queued: RECIPIENTS - MAX_IN_FLIGHT });
+      expect(await store.queue.countRecipientsByStatus()).toEqual({ delivering: MAX_IN_FLIGHT, queued: RECIPIENTS - MAX_IN_FLIGHT });
 
       failing = false;
-      while ((await store.countRecipientsByStatus()).delivered !== RECIPIENTS) await new Promise((r) => setTimeout(r, 50));
+      while ((await store.queue.countRecipientsByStatus()).delivered !== RECIPIENTS) await new Promise((r) => setTimeout(r, 50));
       const perAddress = new Map<string, number>();
       for (const m of sink.messages) for (const a of m.rcptTo) perAddress.set(a, (perAddress.get(a) ?? 0) + 1);
       expect([...perAddress.keys()].sort()).toEqual([...addresses].sort());

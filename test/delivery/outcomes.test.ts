@@ -49,7 +49,7 @@ describe(`delivery outcomes against a real SMTP sink (${TEST_STORE_KIND})`, () =
     const text = got.data.toString();
     expect(text).toMatch(/^Subject: Hello\r$/m);
     expect(text).toContain(`Message-ID: <${traced}@postline.test>`);
-    const events = (await t.store.listEvents({ messageId: id })).map((e) => [e.type, (e.data as { RemoteMta?: string } | null)?.RemoteMta ?? null]);
+    const events = (await t.store.events.list({ messageId: id })).map((e) => [e.type, (e.data as { RemoteMta?: string } | null)?.RemoteMta ?? null]);
     expect(events).toEqual([
       ['Queued', null],
       ['Delivered', '127.0.0.1'],
@@ -61,7 +61,7 @@ describe(`delivery outcomes against a real SMTP sink (${TEST_STORE_KIND})`, () =
     const id = await newestMessageId(t.store);
     const [r] = await waitForRecipients(t.store, id, (rs) => rs.every((x) => FINAL.has(x.status)));
     expect(r).toMatchObject({ status: 'delivered', attempts: 2 });
-    const events = await t.store.listEvents({ messageId: id });
+    const events = await t.store.events.list({ messageId: id });
     expect(events.map((e) => e.type)).toEqual(['Queued', 'Deferred', 'Delivered']);
     expect(events[1]!.data).toMatchObject({ FailureCode: 3003, BounceStatus: '4.7.1', Attempts: 1 });
   });
@@ -71,7 +71,7 @@ describe(`delivery outcomes against a real SMTP sink (${TEST_STORE_KIND})`, () =
     const id = await newestMessageId(t.store);
     const [r] = await waitForRecipients(t.store, id, (rs) => rs.every((x) => FINAL.has(x.status)));
     expect(r).toMatchObject({ status: 'failed', attempts: 1, failureCode: 2001 });
-    const failed = (await t.store.listEvents({ messageId: id })).find((e) => e.type === 'Failed')!;
+    const failed = (await t.store.events.list({ messageId: id })).find((e) => e.type === 'Failed')!;
     expect(failed.data).toMatchObject({ FailureType: 1, FailureCode: 2001, BounceStatus: '5.1.1', RemoteMta: '127.0.0.1' });
     expect((failed.data as { Reason: string }).Reason).toContain('User unknown');
   });
@@ -100,7 +100,7 @@ describe(`delivery outcomes against a real SMTP sink (${TEST_STORE_KIND})`, () =
       const [r] = await waitForRecipients(short.store, id, (rs) => rs.every((x) => FINAL.has(x.status)));
       expect(r).toMatchObject({ status: 'failed', failureCode: 4004 });
       expect(r!.attempts).toBeGreaterThanOrEqual(2);
-      const events = await short.store.listEvents({ messageId: id });
+      const events = await short.store.events.list({ messageId: id });
       expect(events.at(-1)!.data).toMatchObject({ FailureType: 0, FailureCode: 4004, Expired: true });
       expect(events.filter((e) => e.type === 'Deferred').length).toBe(r!.attempts - 1);
     } finally {
@@ -116,11 +116,11 @@ describe(`delivery outcomes against a real SMTP sink (${TEST_STORE_KIND})`, () =
   });
 
   it("keeps a sandbox server's mail: processed and evented, never sent", async () => {
-    const account = (await t.store.listAccounts())[0]!;
-    const box = await t.store.createServer({ accountId: account.id, name: 'Sandbox', sandbox: true }, Date.now());
+    const account = (await t.store.tenancy.listAccounts())[0]!;
+    const box = await t.store.tenancy.createServer({ accountId: account.id, name: 'Sandbox', sandbox: true }, Date.now());
     const { generateApiKey } = await import('../../src/core/api-key.js');
     const k = generateApiKey();
-    await t.store.createApiKey({ serverId: box.id, scope: 'injection', name: 'k', publicId: k.publicId, secretHash: k.secretHash }, Date.now());
+    await t.store.tenancy.createApiKey({ serverId: box.id, scope: 'injection', name: 'k', publicId: k.publicId, secretHash: k.secretHash }, Date.now());
     const before = sink.messages.length;
     const res = await inject(t, {
       ServerId: box.id,
@@ -131,8 +131,8 @@ describe(`delivery outcomes against a real SMTP sink (${TEST_STORE_KIND})`, () =
     const id = await newestMessageId(t.store);
     const [r] = await waitForRecipients(t.store, id, (rs) => rs.every((x) => FINAL.has(x.status)));
     expect(r!.status).toBe('sandboxed');
-    expect((await t.store.listEvents({ messageId: id })).map((e) => e.type)).toEqual(['Queued', 'Delivered']);
-    expect(await t.store.getMessageTemplate(id)).toBeTruthy();
+    expect((await t.store.events.list({ messageId: id })).map((e) => e.type)).toEqual(['Queued', 'Delivered']);
+    expect(await t.store.queue.getMessageTemplate(id)).toBeTruthy();
     expect(sink.messages.length).toBe(before);
   });
 });

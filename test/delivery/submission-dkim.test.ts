@@ -22,7 +22,7 @@ describe(`SMTP relay end to end with DKIM (${TEST_STORE_KIND})`, () => {
       delivery: { pollMs: 50 },
     });
     for (const k of keys) {
-      await t.store.addDkimKey(
+      await t.store.settings.addDkimKey(
         { domain: k.domain, selector: k.selector, algorithm: k.algorithm, privateKey: k.privateKeyPem, publicKey: k.publicKeyBase64 },
         Date.now(),
       );

@@ -27,7 +27,7 @@ describe(`suppression at accept time and after delivery (${TEST_STORE_KIND})`, (
       Messages: [{ To: to.map((EmailAddress) => ({ EmailAddress })), From: { EmailAddress: 'sender@example.com' }, Subject: 'Hello', TextBody: 'Body' }],
     });
   const typesFor = async (messageId: string, recipientId: string) =>
-    (await t.store.listEvents({ messageId })).filter((e) => e.recipientId === recipientId).map((e) => e.type);
+    (await t.store.events.list({ messageId })).filter((e) => e.recipientId === recipientId).map((e) => e.type);
 
   beforeAll(async () => {
     sink = await startSmtpSink();
@@ -59,7 +59,7 @@ describe(`suppression at accept time and after delivery (${TEST_STORE_KIND})`, (
     const blocked = rs[1]!;
     expect(blocked).toMatchObject({ failureCode: 9999, lastMx: null, lockedBy: null });
     expect(await typesFor(id, blocked.id)).toEqual(['Failed']);
-    const failed = (await t.store.listEvents({ messageId: id })).find((e) => e.recipientId === blocked.id)!;
+    const failed = (await t.store.events.list({ messageId: id })).find((e) => e.recipientId === blocked.id)!;
     expect(failed.data).toMatchObject({ FailureType: 2, FailureCode: 9999, SuppressionReason: 'Unsubscribe', RemoteMta: null });
     expect((failed.data as { Reason: string }).Reason).toBe("Suppressed: Blocked@SINK.test is on this server's suppression list (Unsubscribe); not sent");
     for (const other of [rs[0]!, rs[2]!]) expect(await typesFor(id, other.id)).toEqual(['Queued', 'Delivered']);
@@ -72,10 +72,10 @@ describe(`suppression at accept time and after delivery (${TEST_STORE_KIND})`, (
     const before = sink.messages.length;
     expect((await send(['blocked@sink.test'])).body.ErrorCode).toBe('Success');
     const id = await newestMessageId(t.store).catch(() => null);
-    const all = await t.store.listEvents({ limit: 1_000_000 });
+    const all = await t.store.events.list({ limit: 1_000_000 });
     const last = all.at(-1)!;
     expect(last).toMatchObject({ type: 'Failed', data: expect.objectContaining({ FailureType: 2, FailureCode: 9999 }) });
-    expect((await t.store.listRecipients(last.messageId)).map((x) => x.status)).toEqual(['suppressed']);
+    expect((await t.store.queue.listRecipients(last.messageId)).map((x) => x.status)).toEqual(['suppressed']);
     expect(id).not.toBe(last.messageId); // no Queued event was written for it
     await new Promise((r) => setTimeout(r, 200));
     expect(sink.messages.length).toBe(before);
@@ -104,7 +104,7 @@ describe(`suppression at accept time and after delivery (${TEST_STORE_KIND})`, (
     const status = Object.fromEntries(rs.map((x) => [x.address.toLowerCase(), x.status]));
     expect(status).toEqual({ 'relay1@sink.test': 'delivered', 'blocked@sink.test': 'suppressed', 'relay2@sink.test': 'delivered' });
     const blocked = rs.find((x) => x.status === 'suppressed')!;
-    const events = await t.store.listEvents({ messageId: id });
+    const events = await t.store.events.list({ messageId: id });
     expect(
       events
         .filter((e) => e.type === 'Failed')
@@ -129,8 +129,8 @@ describe(`suppression at accept time and after delivery (${TEST_STORE_KIND})`, (
 
     const attempts = sink.connections;
     await send(['permfail-a@sink.test']);
-    const all = await t.store.listEvents({ limit: 1_000_000 });
-    const again = await t.store.listRecipients(all.at(-1)!.messageId);
+    const all = await t.store.events.list({ limit: 1_000_000 });
+    const again = await t.store.queue.listRecipients(all.at(-1)!.messageId);
     expect(again.map((x) => [x.status, x.failureCode])).toEqual([['suppressed', 9999]]);
     await new Promise((res) => setTimeout(res, 200));
     expect(sink.connections).toBe(attempts);
@@ -144,7 +144,7 @@ describe(`suppression at accept time and after delivery (${TEST_STORE_KIND})`, (
       ['tempfail-b@sink.test', 'failed', 4004],
       ['datafail-b@sink.test', 'failed', 1004],
     ]);
-    expect((await t.store.listEvents({ messageId: id })).some((e) => e.type === 'Deferred')).toBe(true);
+    expect((await t.store.events.list({ messageId: id })).some((e) => e.type === 'Deferred')).toBe(true);
     expect(await t.store.suppressions.listedAmong(serverId, ['tempfail-b@sink.test', 'datafail-b@sink.test'])).toEqual(new Map());
   });
 
@@ -164,7 +164,7 @@ describe(`suppression at accept time and after delivery (${TEST_STORE_KIND})`, (
     await t.store.suppressions.remove(serverId, ['permfail-a@sink.test']);
     await t.store.suppressions.add(serverId, [{ address: 'later@sink.test', reason: 'CustomerRequest' }], Date.now());
     await send(['later@sink.test']);
-    let rows = await t.store.listRecipients((await t.store.listEvents({ limit: 1_000_000 })).at(-1)!.messageId);
+    let rows = await t.store.queue.listRecipients((await t.store.events.list({ limit: 1_000_000 })).at(-1)!.messageId);
     expect(rows[0]!.status).toBe('suppressed');
     await t.store.suppressions.remove(serverId, ['later@sink.test']);
     await send(['later@sink.test']);

@@ -62,7 +62,10 @@ describe(`DKIM rotation (${TEST_STORE_KIND})`, () => {
       dns: fakeDns({ 'dest.test': { mx: [{ exchange: '127.0.0.1', priority: 10 }] } }),
       delivery: { pollMs: 50 },
     });
-    const server = await t.store.createServer({ accountId: (await t.store.listAccounts())[0]!.id, name: 'Rotating', requireVerifiedDomain: true }, Date.now());
+    const server = await t.store.tenancy.createServer(
+      { accountId: (await t.store.tenancy.listAccounts())[0]!.id, name: 'Rotating', requireVerifiedDomain: true },
+      Date.now(),
+    );
     s = {
       id: server.id,
       injection: (await createKey(t.store, server.id, 'injection')).key,

@@ -13,7 +13,7 @@ describe(`the verified-From rule (${TEST_STORE_KIND})`, () => {
   let accountId: number;
 
   const newServer = async (opts: { sandbox?: boolean; requireVerifiedDomain?: boolean }) => {
-    const server = await t.store.createServer({ accountId, name: `S${Math.random()}`, ...opts }, Date.now());
+    const server = await t.store.tenancy.createServer({ accountId, name: `S${Math.random()}`, ...opts }, Date.now());
     return {
       id: server.id,
       injection: (await createKey(t.store, server.id, 'injection')).key,
@@ -52,7 +52,7 @@ describe(`the verified-From rule (${TEST_STORE_KIND})`, () => {
   beforeAll(async () => {
     dns = await startDnsServer();
     t = await startTestApp({ roles: ['api', 'smtp'], config: { dnsServers: [dns.address], submissionPort: 0, smtpHost: '127.0.0.1' } });
-    accountId = (await t.store.listAccounts())[0]!.id;
+    accountId = (await t.store.tenancy.listAccounts())[0]!.id;
   });
   afterAll(async () => {
     await t.close();
@@ -67,31 +67,31 @@ describe(`the verified-From rule (${TEST_STORE_KIND})`, () => {
     expect(refused.headers.get('x-postline-error')).toBe(
       `Messages[0] InvalidFrom: brand.example is not a verified sending domain of server ${s.id}; verify it (docs: docs/sending-domains.md) or turn off requireVerifiedDomain`,
     );
-    expect(await t.store.countMessages(s.id)).toBe(0);
+    expect(await t.store.queue.countMessages(s.id)).toBe(0);
 
     // Added but not verified yet: still refused.
     await v2(t, 'POST', `/servers/${s.id}/sending-domains`, { key: s.management, body: { domain: 'pending.example' } });
     expect((await send(s, message('a@pending.example'))).body.MessageResults[0]!.ErrorCode).toBe('InvalidFrom');
-    expect(await t.store.countMessages(s.id)).toBe(0);
+    expect(await t.store.queue.countMessages(s.id)).toBe(0);
 
     // Verified: accepted at once (the verify refreshed the rule in this process); other domains still refused, each message on its own.
     await verifyDomain(s, 'brand.example');
     const mixed = await send(s, message('news@Brand.Example'), message('x@elsewhere.example'));
     expect(mixed.body.ErrorCode).toBe('Warning');
     expect(mixed.body.MessageResults).toEqual([{ Index: 1, ErrorCode: 'InvalidFrom', AddressResults: [] }]);
-    expect(await t.store.countMessages(s.id)).toBe(1);
+    expect(await t.store.queue.countMessages(s.id)).toBe(1);
   });
 
   it('never refuses for a sandbox server or a server with the switch off (the trial server)', async () => {
     const sandbox = await newServer({ requireVerifiedDomain: true, sandbox: true });
     expect((await send(sandbox, message('a@unverified.example'))).body.ErrorCode).toBe('Success');
-    expect(await t.store.countMessages(sandbox.id)).toBe(1);
+    expect(await t.store.queue.countMessages(sandbox.id)).toBe(1);
     const trial = { id: t.credentials.serverId, injection: t.credentials.apiKey };
-    expect((await t.store.getServer(trial.id))!.requireVerifiedDomain).toBe(false);
+    expect((await t.store.tenancy.getServer(trial.id))!.requireVerifiedDomain).toBe(false);
     expect((await send(trial, message('a@unverified.example'))).body.ErrorCode).toBe('Success');
     const off = await newServer({ requireVerifiedDomain: false });
     expect((await send(off, message('a@unverified.example'))).body.ErrorCode).toBe('Success');
-    expect(await t.store.countMessages(off.id)).toBe(1);
+    expect(await t.store.queue.countMessages(off.id)).toBe(1);
   });
 
   it('refuses an unverified From domain over SMTP with 550 5.7.1 at the end of DATA and stores nothing', async () => {
@@ -102,11 +102,11 @@ describe(`the verified-From rule (${TEST_STORE_KIND})`, () => {
     expect(r.ok ? '' : r.response).toBe(
       `550 5.7.1 smtp-brand.example is not a verified sending domain of server ${s.id}; verify it (docs: docs/sending-domains.md) or turn off requireVerifiedDomain`,
     );
-    expect(await t.store.countMessages(s.id)).toBe(0);
+    expect(await t.store.queue.countMessages(s.id)).toBe(0);
     await verifyDomain(s, 'smtp-brand.example');
     const ok = await smtp(s, 'News <news@smtp-brand.example>');
     expect(ok.response).toMatch(/^250 /);
-    expect(await t.store.countMessages(s.id)).toBe(1);
+    expect(await t.store.queue.countMessages(s.id)).toBe(1);
     const sandbox = await newServer({ requireVerifiedDomain: true, sandbox: true });
     expect((await smtp(sandbox, 'a@unverified.example')).ok).toBe(true);
   });
@@ -119,7 +119,7 @@ describe(`the verified-From rule (${TEST_STORE_KIND})`, () => {
     const r = await v2<{ data: { verified: boolean } }>(t, 'POST', `/servers/${s.id}/sending-domains/${id}/verify`, { key: s.management });
     expect(r.body.data.verified).toBe(false);
     expect((await send(s, message('a@fickle.example'))).body.MessageResults[0]!.ErrorCode).toBe('InvalidFrom');
-    expect(await t.store.countMessages(s.id)).toBe(1);
+    expect(await t.store.queue.countMessages(s.id)).toBe(1);
   });
 
   it('a server created through the API refuses by default, and turning the rule off through the API applies at once', async () => {
@@ -138,6 +138,6 @@ describe(`the verified-From rule (${TEST_STORE_KIND})`, () => {
     expect((await send(s, message('a@api-made.example'))).body.ErrorCode).toBe('Success');
     expect((await v2(t, 'PATCH', `/servers/${id}`, { key: accountKey, body: { requireVerifiedDomain: true } })).status).toBe(200);
     expect((await send(s, message('b@api-made.example'))).body.MessageResults[0]!.ErrorCode).toBe('InvalidFrom');
-    expect(await t.store.countMessages(id)).toBe(1);
+    expect(await t.store.queue.countMessages(id)).toBe(1);
   });
 });

@@ -41,8 +41,8 @@ describe(`sending-domain verification against live DNS (${TEST_STORE_KIND})`, ()
   beforeAll(async () => {
     dns = await startDnsServer();
     t = await startTestApp({ config: { dnsServers: [dns.address], bounceDomain: 'bounces.postline.test' } });
-    const account = (await t.store.listAccounts())[0]!;
-    serverId = (await t.store.createServer({ accountId: account.id, name: 'Verified', requireVerifiedDomain: true }, Date.now())).id;
+    const account = (await t.store.tenancy.listAccounts())[0]!;
+    serverId = (await t.store.tenancy.createServer({ accountId: account.id, name: 'Verified', requireVerifiedDomain: true }, Date.now())).id;
     key = (await createKey(t.store, serverId, 'management')).key;
     const created = await v2<{ data: Domain }>(t, 'POST', base(), { key, body: { domain: D, ed25519: true } });
     expect(created.status).toBe(200);

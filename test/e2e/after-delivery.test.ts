@@ -78,7 +78,7 @@ describe(`after delivery: bounces, complaints, tracking, suppression and webhook
       delivery: { pollMs: 50 },
       webhooks: { pollMs: 50 },
     });
-    await t.store.updateServer(t.credentials.serverId, { tracking: { opens: true, clicks: true, unsubscribes: true, domain: t.url } });
+    await t.store.tenancy.updateServer(t.credentials.serverId, { tracking: { opens: true, clicks: true, unsubscribes: true, domain: t.url } });
     const key = (await createKey(t.store, t.credentials.serverId, 'management')).key;
     const created = await v2<{ data: { signingSecret: string; secretKey: string } }>(t, 'POST', `/servers/${t.credentials.serverId}/webhooks`, {
       key,

@@ -50,7 +50,7 @@ describe(`postline contacts (${TEST_STORE_KIND})`, () => {
     writeFileSync(p, text);
     return p;
   };
-  const all = async (sid = serverId): Promise<Contact[]> => (await store.searchContacts(sid, {}, { limit: 1000, offset: 0 })).rows;
+  const all = async (sid = serverId): Promise<Contact[]> => (await store.marketing.searchContacts(sid, {}, { limit: 1000, offset: 0 })).rows;
   const members = async (lid: number): Promise<string[]> => {
     const out = await run('export', '--server', String(serverId), '--list', String(lid));
     return parseCsv(out.stdout)
@@ -65,12 +65,12 @@ describe(`postline contacts (${TEST_STORE_KIND})`, () => {
     serverId = JSON.parse((await cli(['init', '--json'], env)).stdout).serverId;
     store = await db.open();
     const now = Date.now();
-    otherServerId = (await store.createServer({ accountId: (await store.getServer(serverId))!.accountId, name: 'other' }, now)).id;
-    listId = (await store.createContactList(serverId, 'customers', now))!.id;
-    otherListId = (await store.createContactList(serverId, 'other list', now))!.id;
-    await store.createCustomField(serverId, 'Plan', 20, now);
-    await store.createCustomField(serverId, 'City', 20, now);
-    otherServersList = (await store.createContactList(otherServerId, 'theirs', now))!.id;
+    otherServerId = (await store.tenancy.createServer({ accountId: (await store.tenancy.getServer(serverId))!.accountId, name: 'other' }, now)).id;
+    listId = (await store.marketing.createList(serverId, 'customers', now))!.id;
+    otherListId = (await store.marketing.createList(serverId, 'other list', now))!.id;
+    await store.marketing.createCustomField(serverId, 'Plan', 20, now);
+    await store.marketing.createCustomField(serverId, 'City', 20, now);
+    otherServersList = (await store.marketing.createList(otherServerId, 'theirs', now))!.id;
   });
   afterAll(async () => {
     await store.close();
@@ -141,7 +141,7 @@ describe(`postline contacts (${TEST_STORE_KIND})`, () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ imported: 1, updated: 1, rejected: 0 });
     const ann = (await all()).find((c) => c.email === 'ann@example.com')!;
     expect(ann).toMatchObject({ firstName: 'Annie', lastName: 'Smythe', customFields: { Plan: 'gold', City: 'Paris' } });
-    await store.unsubscribeContact(serverId, 'bob@example.com', Date.now());
+    await store.marketing.unsubscribeContact(serverId, 'bob@example.com', Date.now());
 
     const out = await run('export', '--server', String(serverId));
     expect(out.status).toBe(0);
@@ -196,7 +196,7 @@ describe(`postline contacts (${TEST_STORE_KIND})`, () => {
     for (let i = 1; i <= 2500; i++) lines.push(i === 1800 ? 'broken@' : `bulk${i}@example.com,B${i}`);
     lines.push('bulk7@example.com,Seven again'); // row 2502: the same address as row 8, in a later batch
     lines.push('bulk2400@example.com,Twice'); // row 2503: the same address as row 2401, in the same batch
-    const bulkList = (await store.createContactList(serverId, 'bulk', Date.now()))!.id;
+    const bulkList = (await store.marketing.createList(serverId, 'bulk', Date.now()))!.id;
     const r = await run('import', file('bulk.csv', lines.join('\n')), '--server', String(serverId), '--list', String(bulkList), '--json');
     expect(JSON.parse(r.stdout)).toMatchObject({
       imported: 2499,
@@ -204,15 +204,15 @@ describe(`postline contacts (${TEST_STORE_KIND})`, () => {
       rejected: 1,
       rejectedRows: [{ row: 1801, reason: 'not a valid email address: "broken@"' }],
     });
-    expect((await store.getContactList(serverId, bulkList))!.contactCount).toBe(2499);
-    const named = async (email: string) => (await store.searchContacts(serverId, { email }, { limit: 1, offset: 0 })).rows[0]!.firstName;
+    expect((await store.marketing.getList(serverId, bulkList))!.contactCount).toBe(2499);
+    const named = async (email: string) => (await store.marketing.searchContacts(serverId, { email }, { limit: 1, offset: 0 })).rows[0]!.firstName;
     expect(await named('bulk7@example.com')).toBe('Seven again');
     expect(await named('bulk2400@example.com')).toBe('Twice');
     expect(await named('bulk2500@example.com')).toBe('B2500');
   });
 
   it('refuses an unknown column, list or server before writing anything', async () => {
-    const count = async () => (await store.searchContacts(serverId, {}, { limit: 1, offset: 0 })).total;
+    const count = async () => (await store.marketing.searchContacts(serverId, {}, { limit: 1, offset: 0 })).total;
     const before = await count();
     const unknown = await run(
       'import',
@@ -241,6 +241,6 @@ describe(`postline contacts (${TEST_STORE_KIND})`, () => {
     expect((await run('export', '--server', String(serverId), '--list', '424242')).stderr).toContain(`list 424242 does not exist on server ${serverId}`);
     expect((await run('purge', '--server', String(serverId))).stderr).toContain('usage: postline contacts import');
     expect(await count()).toBe(before);
-    expect((await store.searchContacts(serverId, { email: 'zed@example.com' }, { limit: 1, offset: 0 })).total).toBe(0);
+    expect((await store.marketing.searchContacts(serverId, { email: 'zed@example.com' }, { limit: 1, offset: 0 })).total).toBe(0);
   });
 });

@@ -144,7 +144,7 @@ describe.skipIf(TEST_STORE_KIND !== 'sqlite')('a full disk under the SQLite stor
       );
 
   it('answers a clear retryable error, says so in /readyz, writes nothing half, and recovers when space is freed', async () => {
-    await store.createInboundRoute(
+    await store.inbound.createRoute(
       {
         serverId: credentials.serverId,
         match: 'in.example',
@@ -177,14 +177,14 @@ describe.skipIf(TEST_STORE_KIND !== 'sqlite')('a full disk under the SQLite stor
       retryAfter: '30',
     });
     // Every request answered Success is stored whole; the refused ones left nothing.
-    expect(await store.countMessages()).toBe(accepted);
-    const events = await store.listEvents({ limit: 1_000_000 });
+    expect(await store.queue.countMessages()).toBe(accepted);
+    const events = await store.events.list({ limit: 1_000_000 });
     expect(events.map((e) => e.type)).toEqual(new Array(accepted).fill('Queued'));
 
     expect(await readyz()).toEqual({ status: 503, body: { status: 'unavailable', reason: 'disk_full', error: 'database or disk is full' } });
     expect(await smtpSend(1)).toEqual({ code: 452, response: '452 4.3.1 Insufficient system storage; try again later' });
     expect(await mxSend(1)).toEqual({ code: 452, response: '452 4.3.1 Insufficient system storage; try again later' });
-    expect(await store.countMessages()).toBe(accepted);
+    expect(await store.queue.countMessages()).toBe(accepted);
     expect(logs.some((l) => l.event === 'mx.internal_error' || l.event === 'mx.inbound_stored')).toBe(false);
     // Logged once, however many requests failed.
     expect(logs.filter((l) => l.event === 'store.disk_full')).toHaveLength(1);
@@ -197,7 +197,7 @@ describe.skipIf(TEST_STORE_KIND !== 'sqlite')('a full disk under the SQLite stor
     expect((await smtpSend(2)).code).toBe(250);
     expect((await mxSend(2)).code).toBe(250);
     expect(logs.filter((l) => l.event === 'mx.inbound_stored')).toHaveLength(1);
-    expect(await store.countMessages()).toBe(accepted + 2);
+    expect(await store.queue.countMessages()).toBe(accepted + 2);
     const check = await sql<{ integrity_check: string }>`PRAGMA integrity_check`.execute((store as unknown as { db: Kysely<unknown> }).db);
     expect(check.rows).toEqual([{ integrity_check: 'ok' }]);
   });

@@ -75,12 +75,12 @@ describe(`durability under SIGKILL (${TEST_STORE_KIND})`, () => {
       // Count stored recipients and their accept events per request (MessageId is unique per
       // request). The accept event is Queued, or Failed with FailureType 2 for an address that an
       // earlier delivery put on the suppression list (example.com publishes a null MX).
-      const events = await store.listEvents({ limit: 10_000_000 });
+      const events = await store.events.list({ limit: 10_000_000 });
       const atAccept = (e: (typeof events)[number]) => e.type === 'Queued' || (e.type === 'Failed' && (e.data as { FailureType?: number }).FailureType === 2);
       const queued = new Set(events.filter(atAccept).map((e) => e.recipientId));
       const perRequest = new Map<string, number>();
       for (const messageId of new Set(events.map((e) => e.messageId))) {
-        for (const r of await store.listRecipients(messageId)) {
+        for (const r of await store.queue.listRecipients(messageId)) {
           expect(queued.has(r.id)).toBe(true);
           perRequest.set(r.messageId_!, (perRequest.get(r.messageId_!) ?? 0) + 1);
         }

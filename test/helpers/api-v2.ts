@@ -9,7 +9,7 @@ import type { TestDb } from './stores.js';
 /** Creates a key of `scope` for the server and returns its plaintext (and public id, for revoking). */
 export async function createKey(store: Store, serverId: number, scope: ApiKeyScope): Promise<{ key: string; publicId: string }> {
   const k = generateApiKey();
-  await store.createApiKey({ serverId, scope, name: `${scope} test key`, publicId: k.publicId, secretHash: k.secretHash }, Date.now());
+  await store.tenancy.createApiKey({ serverId, scope, name: `${scope} test key`, publicId: k.publicId, secretHash: k.secretHash }, Date.now());
   return { key: k.key, publicId: k.publicId };
 }
 
@@ -83,7 +83,7 @@ export async function setServerStatus(db: TestDb, serverId: number, status: 'act
 /** Creates an account key (scope `account`) for the account and returns its plaintext and public id. */
 export async function createAccountKey(store: Store, accountId: number): Promise<{ key: string; publicId: string }> {
   const k = generateApiKey();
-  await store.createApiKey(
+  await store.tenancy.createApiKey(
     { serverId: null, accountId, scope: 'account', name: 'account test key', publicId: k.publicId, secretHash: k.secretHash },
     Date.now(),
   );
@@ -95,8 +95,8 @@ export async function createTenant(
   store: Store,
   name = 'Other tenant',
 ): Promise<{ accountId: number; serverId: number; managementKey: string; accountKey: string }> {
-  const account = await store.createAccount(name, Date.now());
-  const server = await store.createServer({ accountId: account.id, name: `${name} server` }, Date.now());
+  const account = await store.tenancy.createAccount(name, Date.now());
+  const server = await store.tenancy.createServer({ accountId: account.id, name: `${name} server` }, Date.now());
   return {
     accountId: account.id,
     serverId: server.id,

@@ -62,8 +62,8 @@ export const uniqueTag = () => randomBytes(6).toString('hex');
 /** A new account with one server and a management key of that server. */
 export async function createTenant(store: Store, label: string): Promise<Tenant> {
   const tag = uniqueTag();
-  const account = await store.createAccount(`${label} account ${tag}`, Date.now());
-  const server = await store.createServer({ accountId: account.id, name: `${label} server ${tag}` }, Date.now());
+  const account = await store.tenancy.createAccount(`${label} account ${tag}`, Date.now());
+  const server = await store.tenancy.createServer({ accountId: account.id, name: `${label} server ${tag}` }, Date.now());
   const managementKey = (await createKey(store, server.id, 'management')).key;
   const accountKey = await createAccountKey(store, account.id);
   return { label, accountId: account.id, serverId: server.id, managementKey, accountKey: accountKey.key, accountKeyId: accountKey.publicId };

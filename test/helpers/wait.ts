@@ -10,7 +10,7 @@ export async function waitForRecipients(
   const until = Date.now() + timeoutMs;
   let rows: StoredRecipient[] = [];
   while (Date.now() < until) {
-    rows = await store.listRecipients(messageId);
+    rows = await store.queue.listRecipients(messageId);
     if (rows.length > 0 && done(rows)) return rows;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -18,6 +18,6 @@ export async function waitForRecipients(
 }
 
 export async function newestMessageId(store: Store): Promise<string> {
-  const ev = await store.listEvents({ limit: 10_000_000 });
+  const ev = await store.events.list({ limit: 10_000_000 });
   return ev.filter((e) => e.type === 'Queued').at(-1)!.messageId;
 }

@@ -72,7 +72,7 @@ describe(`postline routes (${TEST_STORE_KIND})`, () => {
     // A message stored for the route shows in `messages`.
     const store = await db.open();
     try {
-      await store.commitInboundMessages([
+      await store.inbound.commitMessages([
         {
           id: newId(),
           mailFrom: '',

@@ -7,7 +7,6 @@ import { createLogger } from '../../src/core/log.js';
 import { ensureBootstrap } from '../../src/accept/bootstrap.js';
 import { startMxServer } from '../../src/mx/mx-server.js';
 import { InboundRouteTable } from '../../src/inbound/route-table.js';
-import type { Store } from '../../src/store/store.js';
 import type { NewInboundMessage } from '../../src/store/inbound.js';
 import { verify } from '../../src/net/standard-signature.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
@@ -15,6 +14,7 @@ import { createKey, v2, type V2Error } from '../helpers/api-v2.js';
 import { createTestDb, TEST_STORE_KIND } from '../helpers/stores.js';
 import { countRows, queryRows, startReceiver, until, type WebhookReceiver } from '../helpers/webhooks.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
+import { withAreaOverrides } from '../helpers/store-overrides.js';
 
 interface Party {
   EmailAddress: string;
@@ -154,7 +154,7 @@ describe(`inbound pipeline: MX -> store -> parse -> signed POST (${TEST_STORE_KI
     // The API shows the message and its attempt (recorded just after the receiver answered); never the bytes.
     await until(
       async () =>
-        (await t.store.listInboundPosts(t.credentials.serverId, route.id, { limit: 1, offset: 0, direction: 'asc' })).rows[0]?.status === 'delivered'
+        (await t.store.inbound.listPosts(t.credentials.serverId, route.id, { limit: 1, offset: 0, direction: 'asc' })).rows[0]?.status === 'delivered'
           ? true
           : undefined,
       () => 'not recorded as delivered',
@@ -194,7 +194,7 @@ describe(`inbound pipeline: MX -> store -> parse -> signed POST (${TEST_STORE_KI
     // The post is stored and has failed at least once (connection refused) before the receiver returns.
     const failed = await until(
       async () => {
-        const page = await t.store.listInboundPosts(t.credentials.serverId, route.id, { limit: 10, offset: 0, direction: 'desc' });
+        const page = await t.store.inbound.listPosts(t.credentials.serverId, route.id, { limit: 10, offset: 0, direction: 'desc' });
         const p = page.rows.find((x) => x.rcptTo === 'hello@customer.example');
         return p && p.status === 'failed' && p.attempts >= 1 ? p : undefined;
       },
@@ -204,7 +204,7 @@ describe(`inbound pipeline: MX -> store -> parse -> signed POST (${TEST_STORE_KI
     await receiver.up();
     const delivered = await until(
       async () => {
-        const p = await t.store.getInboundPost(t.credentials.serverId, route.id, failed.id);
+        const p = await t.store.inbound.getPost(t.credentials.serverId, route.id, failed.id);
         return p?.status === 'delivered' ? p : undefined;
       },
       () => 'never delivered',
@@ -213,7 +213,7 @@ describe(`inbound pipeline: MX -> store -> parse -> signed POST (${TEST_STORE_KI
       .slice(before)
       .filter((x) => (x.json as unknown as InboundPayload).Message.Subject === 'while you were out');
     expect(arrived).toHaveLength(1);
-    const log = await t.store.listInboundAttempts(t.credentials.serverId, route.id, failed.id, { limit: 100, offset: 0, direction: 'asc' });
+    const log = await t.store.inbound.listAttempts(t.credentials.serverId, route.id, failed.id, { limit: 100, offset: 0, direction: 'asc' });
     expect(log.total).toBe(delivered.attempts);
     expect(log.rows.at(-1)).toMatchObject({ ok: true, httpStatus: 200 });
     expect(log.rows.slice(0, -1).every((a) => !a.ok)).toBe(true);
@@ -268,8 +268,8 @@ describe(`inbound pipeline: MX -> store -> parse -> signed POST (${TEST_STORE_KI
   });
 
   it('a second server cannot route a domain already routed (409 already_routed), nothing stored', async () => {
-    const account = (await t.store.listAccounts())[0]!;
-    const second = await t.store.createServer({ accountId: account.id, name: 'Second' }, Date.now());
+    const account = (await t.store.tenancy.listAccounts())[0]!;
+    const second = await t.store.tenancy.createServer({ accountId: account.id, name: 'Second' }, Date.now());
     const k2 = (await createKey(t.store, second.id, 'management')).key;
     const before = await countRows(t.db, 'inbound_routes');
     const r = await v2<V2Error>(t, 'POST', `/servers/${second.id}/inbound-routes`, { key: k2, body: { match: 'customer.example', url: receiver.url } });
@@ -312,13 +312,13 @@ describe(`inbound pipeline: MX -> store -> parse -> signed POST (${TEST_STORE_KI
 
   it('sweeps chunks that belong to no committed message once they are old, and keeps recent ones', async () => {
     const now = Date.now();
-    await t.store.putInboundBodyChunk('orphan-old', 0, Buffer.from('x'), now - 2 * 3_600_000);
-    await t.store.putInboundBodyChunk('orphan-new', 0, Buffer.from('y'), now);
+    await t.store.inbound.putBodyChunk('orphan-old', 0, Buffer.from('x'), now - 2 * 3_600_000);
+    await t.store.inbound.putBodyChunk('orphan-new', 0, Buffer.from('y'), now);
     const committed = await countRows(t.db, 'inbound_bodies');
-    expect(await t.store.sweepOrphanInboundBodies(now - 3_600_000)).toBe(1);
+    expect(await t.store.inbound.sweepOrphanBodies(now - 3_600_000)).toBe(1);
     expect(await countRows(t.db, 'inbound_bodies')).toBe(committed - 1);
-    expect(await t.store.inboundMessageRaw('orphan-new')).toEqual(Buffer.from('y'));
-    expect(await t.store.inboundMessageRaw('orphan-old')).toBeUndefined();
+    expect(await t.store.inbound.messageRaw('orphan-new')).toEqual(Buffer.from('y'));
+    expect(await t.store.inbound.messageRaw('orphan-old')).toBeUndefined();
   });
 });
 
@@ -328,7 +328,7 @@ describe(`inbound: a store failure at the end of DATA (${TEST_STORE_KIND})`, () 
     const store = await db.open();
     try {
       const { credentials } = await ensureBootstrap(store, db.dataDir, Date.now());
-      await store.createInboundRoute(
+      await store.inbound.createRoute(
         {
           serverId: credentials.serverId,
           match: 'fail.example',
@@ -343,15 +343,10 @@ describe(`inbound: a store failure at the end of DATA (${TEST_STORE_KIND})`, () 
       );
       // The real commit, with posts naming a route that does not exist: the message and its bytes
       // are written, then the posts' foreign key fails the transaction, which must leave nothing.
-      const failing = new Proxy(store, {
-        get(target, prop, rcv) {
-          if (prop === 'commitInboundMessages') {
-            return (ms: NewInboundMessage[]) =>
-              target.commitInboundMessages(ms.map((m) => ({ ...m, posts: m.posts.map((p) => ({ ...p, routeId: 999_999 })) })));
-          }
-          return Reflect.get(target, prop, rcv) as unknown;
-        },
-      }) as Store;
+      const failing = withAreaOverrides(store, 'inbound', () => ({
+        commitMessages: (ms: readonly NewInboundMessage[]) =>
+          store.inbound.commitMessages(ms.map((m) => ({ ...m, posts: m.posts.map((p) => ({ ...p, routeId: 999_999 })) }))),
+      }));
       const config = loadConfig(
         {},
         { dataDir: db.dataDir, databaseUrl: db.databaseUrl, logLevel: 'silent', hostname: 'mx.postline.test', smtpHost: '127.0.0.1', mxPort: 0 },

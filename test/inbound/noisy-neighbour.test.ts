@@ -32,10 +32,10 @@ describe(`inbound routes do not hold each other back (${TEST_STORE_KIND})`, () =
   it('every message of the healthy route is posted while the slow route still holds its posts; then the slow route gets all of its own', async () => {
     const now = Date.now();
     const slowServer = t.credentials.serverId;
-    const account = await t.store.createAccount('Healthy tenant', now);
-    const fastServer = (await t.store.createServer({ accountId: account.id, name: 'Healthy' }, now)).id;
+    const account = await t.store.tenancy.createAccount('Healthy tenant', now);
+    const fastServer = (await t.store.tenancy.createServer({ accountId: account.id, name: 'Healthy' }, now)).id;
     const route = async (serverId: number, match: string, url: string) =>
-      (await t.store.createInboundRoute(
+      (await t.store.inbound.createRoute(
         {
           serverId,
           match,
@@ -59,7 +59,7 @@ describe(`inbound routes do not hold each other back (${TEST_STORE_KIND})`, () =
       raw: Buffer.from(`From: a@sender.example\r\nTo: ${to}\r\nSubject: ${to}\r\n\r\nbody\r\n`),
     });
     // One commit: both routes' posts are due together, the slow route's first.
-    await t.store.commitInboundMessages([
+    await t.store.inbound.commitMessages([
       ...Array.from({ length: SLOW_MESSAGES }, (_, i) => ({
         ...mail(`s${i}@slow.example`, now),
         posts: [{ routeId: slowRoute.id, serverId: slowServer, rcptTo: `s${i}@slow.example` }],

@@ -26,7 +26,7 @@ describe(`inbound poster: give up, disabled routes, metrics (${TEST_STORE_KIND})
       transport.close();
     }
   };
-  const posts = async () => (await t.store.listInboundPosts(t.credentials.serverId, routeId, { limit: 100, offset: 0, direction: 'asc' })).rows;
+  const posts = async () => (await t.store.inbound.listPosts(t.credentials.serverId, routeId, { limit: 100, offset: 0, direction: 'asc' })).rows;
 
   beforeAll(async () => {
     receiver = await startReceiver();
@@ -62,7 +62,7 @@ describe(`inbound poster: give up, disabled routes, metrics (${TEST_STORE_KIND})
       () => 'not given up',
     );
     expect(post).toMatchObject({ attempts: 3, lastStatus: 500, lastError: 'HTTP 500', nextAttemptAt: null });
-    const log = await t.store.listInboundAttempts(t.credentials.serverId, routeId, post!.id, { limit: 10, offset: 0, direction: 'asc' });
+    const log = await t.store.inbound.listAttempts(t.credentials.serverId, routeId, post!.id, { limit: 10, offset: 0, direction: 'asc' });
     expect(log.rows.map((a) => [a.ok, a.httpStatus, a.responseSnippet])).toEqual([
       [false, 500, 'status 500'],
       [false, 500, 'status 500'],

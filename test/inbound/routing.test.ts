@@ -56,7 +56,7 @@ describe('the routing table over the store', () => {
       let now = 1_000;
       const table = new InboundRouteTable(store, () => now, 5_000);
       expect(await table.lookup('a@one.example')).toBeNull();
-      const route = await store.createInboundRoute(
+      const route = await store.inbound.createRoute(
         {
           serverId: credentials.serverId,
           match: 'one.example',
@@ -72,7 +72,7 @@ describe('the routing table over the store', () => {
       expect(await table.lookup('a@one.example')).toBeNull(); // cached
       now += 5_000;
       expect((await table.lookup('a@one.example'))?.id).toBe(route!.id);
-      await store.deleteInboundRoute(credentials.serverId, route!.id);
+      await store.inbound.deleteRoute(credentials.serverId, route!.id);
       table.invalidate();
       expect(await table.lookup('a@one.example')).toBeNull();
     } finally {

@@ -103,8 +103,8 @@ describe(`send to a list (${TEST_STORE_KIND})`, () => {
 
   it(`sends one merged message to each subscribed, unsuppressed contact of ${CONTACTS.toLocaleString('en-US')}, and none to the others`, async () => {
     const now = Date.now();
-    const listId = (await t.store.createContactList(serverId, 'everyone', now))!.id;
-    await t.store.createCustomField(serverId, 'Plan', 20, now);
+    const listId = (await t.store.marketing.createList(serverId, 'everyone', now))!.id;
+    await t.store.marketing.createCustomField(serverId, 'Plan', 20, now);
     let batch: ImportContactRow[] = [];
     const suppressed: { address: string; reason: 'Unsubscribe' }[] = [];
     for (let i = 0; i < CONTACTS; i++) {
@@ -112,7 +112,7 @@ describe(`send to a list (${TEST_STORE_KIND})`, () => {
       batch.push(c);
       if (kind === 'suppressed') suppressed.push({ address: c.email, reason: 'Unsubscribe' });
       if (batch.length === 1000 || i === CONTACTS - 1) {
-        expect(await t.store.importContacts(serverId, listId, batch, now)).toMatchObject({ created: batch.length });
+        expect(await t.store.marketing.importContacts(serverId, listId, batch, now)).toMatchObject({ created: batch.length });
         batch = [];
       }
     }
@@ -246,9 +246,9 @@ describe(`send to a list: refusals and resuming (${TEST_STORE_KIND})`, () => {
     key = (await createKey(t.store, serverId, 'management')).key;
     other = await createTenant(t.store);
     const now = Date.now();
-    listId = (await t.store.createContactList(serverId, 'small', now))!.id;
+    listId = (await t.store.marketing.createList(serverId, 'small', now))!.id;
     const rows = Array.from({ length: 25 }, (_, i) => ({ email: `p${i}@example.org`, firstName: `P${i}` }));
-    await t.store.importContacts(serverId, listId, rows, now);
+    await t.store.marketing.importContacts(serverId, listId, rows, now);
   });
   afterAll(async () => {
     await t.close();
@@ -256,12 +256,12 @@ describe(`send to a list: refusals and resuming (${TEST_STORE_KIND})`, () => {
 
   it('refuses bad input with a clear error and writes nothing', async () => {
     const now = Date.now();
-    const emptyList = (await t.store.createContactList(serverId, 'empty', now))!.id;
-    const unsubscribedOnly = (await t.store.createContactList(serverId, 'gone', now))!.id;
-    await t.store.addContactToListByEmail(serverId, unsubscribedOnly, { email: 'gone@example.org' }, now);
-    await t.store.unsubscribeContact(serverId, 'gone@example.org', now);
-    const foreignList = (await t.store.createContactList(other.serverId, 'theirs', now))!.id;
-    await t.store.addContactToListByEmail(other.serverId, foreignList, { email: 'theirs@example.org' }, now);
+    const emptyList = (await t.store.marketing.createList(serverId, 'empty', now))!.id;
+    const unsubscribedOnly = (await t.store.marketing.createList(serverId, 'gone', now))!.id;
+    await t.store.marketing.addContactToListByEmail(serverId, unsubscribedOnly, { email: 'gone@example.org' }, now);
+    await t.store.marketing.unsubscribeContact(serverId, 'gone@example.org', now);
+    const foreignList = (await t.store.marketing.createList(other.serverId, 'theirs', now))!.id;
+    await t.store.marketing.addContactToListByEmail(other.serverId, foreignList, { email: 'theirs@example.org' }, now);
     const before = await written();
     const cases: [string, unknown, number, RegExp][] = [
       ['/lists/999999/send', good, 404, /^no list 999999$/],
@@ -307,10 +307,13 @@ describe(`send to a list: refusals and resuming (${TEST_STORE_KIND})`, () => {
 
   it('refuses a From whose domain is not verified when the server requires it, and writes nothing', async () => {
     const now = Date.now();
-    const strict = await t.store.createServer({ accountId: (await t.store.getServer(serverId))!.accountId, name: 'strict', requireVerifiedDomain: true }, now);
+    const strict = await t.store.tenancy.createServer(
+      { accountId: (await t.store.tenancy.getServer(serverId))!.accountId, name: 'strict', requireVerifiedDomain: true },
+      now,
+    );
     const strictKey = (await createKey(t.store, strict.id, 'management')).key;
-    const strictList = (await t.store.createContactList(strict.id, 'list', now))!.id;
-    await t.store.addContactToListByEmail(strict.id, strictList, { email: 'someone@example.org' }, now);
+    const strictList = (await t.store.marketing.createList(strict.id, 'list', now))!.id;
+    await t.store.marketing.addContactToListByEmail(strict.id, strictList, { email: 'someone@example.org' }, now);
     const before = await written();
     const r = await call<{ message: string }>('POST', `/lists/${strictList}/send`, good, [strict.id, strictKey]);
     expect([r.status, r.body.message]).toEqual([400, expect.stringMatching(/^InvalidFrom: .*example\.com/)]);
@@ -322,17 +325,17 @@ describe(`send to a list: refusals and resuming (${TEST_STORE_KIND})`, () => {
     expect(r.status).toBe(202);
     // A member added after the send was accepted is not part of it.
     await new Promise((res) => setTimeout(res, 5));
-    await t.store.addContactToListByEmail(serverId, listId, { email: 'late@example.org' }, Date.now());
-    const first = await t.store.expandListSend(r.body.sendId, 10, Date.now());
+    await t.store.marketing.addContactToListByEmail(serverId, listId, { email: 'late@example.org' }, Date.now());
+    const first = await t.store.listSends.expand(r.body.sendId, 10, Date.now());
     expect(first).toMatchObject({ state: 'expanding', contactsSeen: 10, queued: 10, batchRecipients: 10 });
     // Two expanders at once (two processes, or one resumed after a crash while the other runs).
-    const both = await Promise.all([t.store.expandListSend(r.body.sendId, 10, Date.now()), t.store.expandListSend(r.body.sendId, 10, Date.now())]);
+    const both = await Promise.all([t.store.listSends.expand(r.body.sendId, 10, Date.now()), t.store.listSends.expand(r.body.sendId, 10, Date.now())]);
     expect(both.filter((s) => s !== undefined).length).toBeGreaterThanOrEqual(1);
     for (;;) {
-      const s = await t.store.expandListSend(r.body.sendId, 10, Date.now());
+      const s = await t.store.listSends.expand(r.body.sendId, 10, Date.now());
       if (!s) break;
     }
-    expect(await t.store.expandListSend(r.body.sendId, 10, Date.now())).toBeUndefined();
+    expect(await t.store.listSends.expand(r.body.sendId, 10, Date.now())).toBeUndefined();
     const rows = await queryRows<{ address: string }>(t.db, `SELECT address FROM recipients WHERE message_id = '${r.body.messageId}' ORDER BY address`);
     expect(rows.map((x) => x.address)).toEqual(Array.from({ length: 25 }, (_, i) => `p${i}@example.org`).sort());
     const progress = await call<Record<string, unknown>>('GET', `/lists/${listId}/sends/${r.body.sendId}`);
@@ -369,7 +372,7 @@ describe(`send to a list: refusals and resuming (${TEST_STORE_KIND})`, () => {
 
     const r = await call<{ sendId: number; messageId: string }>('POST', `/lists/${listId}/send`, { ...noBody, Subject: '', ApiTemplate: String(mine.id) });
     expect(r.status).toBe(202);
-    const tpl = (await t.store.getMessageTemplate(r.body.messageId))!;
+    const tpl = (await t.store.queue.getMessageTemplate(r.body.messageId))!;
     expect([tpl.subject, tpl.htmlBody, tpl.textBody]).toEqual(['Template subject', '<p>Dear %%FirstName%%</p>', null]);
   });
 
@@ -382,7 +385,7 @@ describe(`send to a list: refusals and resuming (${TEST_STORE_KIND})`, () => {
 
   it('an expander started later (another process, or this one after a restart) finds the sends left unfinished and completes them', async () => {
     const r = await call<{ sendId: number; messageId: string }>('POST', `/lists/${listId}/send`, good);
-    await t.store.expandListSend(r.body.sendId, 7, Date.now()); // a batch committed before the "crash"
+    await t.store.listSends.expand(r.body.sendId, 7, Date.now()); // a batch committed before the "crash"
     const recipientRows = async () => Number((await queryRows<{ n: number | string }>(t.db, 'SELECT COUNT(*) AS n FROM recipients'))[0]!.n);
     const rowsBefore = await recipientRows();
     let woken = 0;
@@ -401,7 +404,7 @@ describe(`send to a list: refusals and resuming (${TEST_STORE_KIND})`, () => {
     expander.start();
     try {
       await until(
-        async () => ((await t.store.expandingListSends(10)).length === 0 ? true : undefined),
+        async () => ((await t.store.listSends.expanding(10)).length === 0 ? true : undefined),
         () => 'sends still expanding',
       );
     } finally {

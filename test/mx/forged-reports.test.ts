@@ -120,9 +120,9 @@ describe(`MX listener: forged bounces and complaints change nothing (${TEST_STOR
   }
   /** Everything a report could change: every event, every recipient's status, the suppression list. */
   async function state() {
-    const rs = await store.listRecipients(attacker.messageId);
+    const rs = await store.queue.listRecipients(attacker.messageId);
     return {
-      events: (await store.listEvents({ limit: 1_000_000 })).length,
+      events: (await store.events.list({ limit: 1_000_000 })).length,
       statuses: rs.map((r) => `${r.address}:${r.status}`),
       suppressed: (await Promise.all(rs.map((r) => store.suppressions.get(credentials.serverId, r.address)))).filter((s) => s !== undefined).length,
     };
@@ -213,14 +213,14 @@ describe(`MX listener: forged bounces and complaints change nothing (${TEST_STOR
     expect(await mx(report('postfix-5.1.1-user-unknown.eml', m.mailFrom.slice(2, m.mailFrom.indexOf('@')), bounced.address), m.mailFrom.toUpperCase())).toMatch(
       /^250 .*recorded/,
     );
-    expect(await store.getRecipient(bounced.id)).toMatchObject({ status: 'failed', failureCode: 2001 });
+    expect(await store.queue.getRecipient(bounced.id)).toMatchObject({ status: 'failed', failureCode: 2001 });
     expect(await store.suppressions.get(credentials.serverId, bounced.address)).toMatchObject({ reason: 'Bounce' });
     // A complaint that quotes only the Message-ID it received (no Original-Mail-From).
     const complained = neighbours[3]!;
     const arf = report('arf-yahoo.eml', messageIdOf(sunk(complained.address)).split('@')[0]!, complained.address).replace(/^Original-Mail-From:.*\n/m, '');
     expect(arf).not.toMatch(/Original-Mail-From/);
     expect(await mx(arf, COMPLAINTS)).toMatch(/^250 .*recorded/);
-    expect((await store.listEvents({ messageId: complained.messageId })).filter((e) => e.recipientId === complained.id).map((e) => e.type)).toEqual([
+    expect((await store.events.list({ messageId: complained.messageId })).filter((e) => e.recipientId === complained.id).map((e) => e.type)).toEqual([
       'Queued',
       'Delivered',
       'Complaint',
@@ -229,7 +229,7 @@ describe(`MX listener: forged bounces and complaints change nothing (${TEST_STOR
     expect(forgedLogs().length).toBe(logged);
     expect(logs.filter((l) => l.event === 'mx.recorded').map((l) => l.tracedVia)).toEqual(['rcpt-to', 'message-id']);
     // The others were never touched.
-    expect((await store.getRecipient(attacker.id))!.status).toBe('delivered');
-    expect((await store.getRecipient(neighbours[0]!.id))!.status).toBe('delivered');
+    expect((await store.queue.getRecipient(attacker.id))!.status).toBe('delivered');
+    expect((await store.queue.getRecipient(neighbours[0]!.id))!.status).toBe('delivered');
   });
 });

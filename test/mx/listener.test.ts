@@ -14,6 +14,7 @@ import { createTestDb } from '../helpers/stores.js';
 import { RawSmtp } from '../smtp/raw-client.js';
 import { loadVerpKeyring } from '../../src/bounce/verp-keys.js';
 import { tracedLocalPart } from '../../src/core/verp.js';
+import { withAreaOverrides } from '../helpers/store-overrides.js';
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/reports');
 const fixture = (name: string): string => readFileSync(join(FIXTURES, name), 'utf8');
@@ -86,22 +87,16 @@ describe('MX listener limits and failures', () => {
     expect(reply.text).toMatch(/^5\.3\.4 /);
     c.end();
     expect(h.logs).toContainEqual(expect.objectContaining({ event: 'mx.rejected', stage: 'data', code: 552 }));
-    expect(await h.store.listEvents({})).toHaveLength(0);
+    expect(await h.store.events.list({})).toHaveLength(0);
   });
 
   it('answers 451 when the store fails, so the sender tries again', async () => {
-    const h = await start(
-      {},
-      (s) =>
-        new Proxy(s, {
-          get(target, prop, receiver) {
-            if (prop === 'getRecipient')
-              return async () => {
-                throw new Error('database is down');
-              };
-            return Reflect.get(target, prop, receiver) as unknown;
-          },
-        }),
+    const h = await start({}, (s) =>
+      withAreaOverrides(s, 'queue', () => ({
+        getRecipient: async () => {
+          throw new Error('database is down');
+        },
+      })),
     );
     const transport = createTransport({ host: '127.0.0.1', port: h.server.port, secure: false, ignoreTLS: true });
     // A tag that verifies: only a proven recipient is looked up in the store.
@@ -133,7 +128,7 @@ describe('MX listener limits and failures', () => {
     expect(h.logs.filter((l) => l.event === 'mx.report_forged')).toEqual([
       expect.objectContaining({ kind: 'bounce', reason: 'untagged', recipientId: FIXTURE_RECIPIENT, rcptTo: [BOUNCE], tracedVia: 'rcpt-to', level: 40 }),
     ]);
-    expect(await h.store.listEvents({})).toHaveLength(0);
+    expect(await h.store.events.list({})).toHaveLength(0);
   });
 
   it('takes 8-bit messages in any charset (a DSN whose notice is ISO-8859-1 sent as 8bit) and reads them', async () => {

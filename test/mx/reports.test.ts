@@ -74,8 +74,8 @@ describe(`MX listener: asynchronous bounces and complaints (${TEST_STORE_KIND})`
       transport.close();
     }
   }
-  const eventsOf = async (r: StoredRecipient) => (await t.store.listEvents({ messageId: r.messageId })).filter((e) => e.recipientId === r.id);
-  const allEvents = async () => (await t.store.listEvents({ limit: 1_000_000 })).length;
+  const eventsOf = async (r: StoredRecipient) => (await t.store.events.list({ messageId: r.messageId })).filter((e) => e.recipientId === r.id);
+  const allEvents = async () => (await t.store.events.list({ limit: 1_000_000 })).length;
   const counter = async () => (await t.app.metrics.registry.getSingleMetric('postline_inbound_reports_total')!.get()).values;
 
   it('records a bounce to the Return-Path after Delivered: Failed event, status failed, address suppressed, later sends suppressed', async () => {
@@ -95,7 +95,7 @@ describe(`MX listener: asynchronous bounces and complaints (${TEST_STORE_KIND})`
       RemoteMta: 'mail.example.org',
       Explanation: expect.any(String),
     });
-    expect(await t.store.getRecipient(r.id)).toMatchObject({ status: 'failed', failureCode: 2001 });
+    expect(await t.store.queue.getRecipient(r.id)).toMatchObject({ status: 'failed', failureCode: 2001 });
     const listed = await t.store.suppressions.get(t.credentials.serverId, r.address);
     expect(listed).toMatchObject({ reason: 'Bounce' });
     expect(listed!.detail).toContain('FailureCode 2001');
@@ -103,10 +103,10 @@ describe(`MX listener: asynchronous bounces and complaints (${TEST_STORE_KIND})`
     // A new message to the address is accepted but never sent.
     await send(r.address);
     // A suppressed recipient gets no Queued event: its message is the one of the newest event.
-    const newest = (await t.store.listEvents({ limit: 1_000_000 })).at(-1)!;
-    const [again] = await t.store.listRecipients(newest.messageId);
+    const newest = (await t.store.events.list({ limit: 1_000_000 })).at(-1)!;
+    const [again] = await t.store.queue.listRecipients(newest.messageId);
     expect(again).toMatchObject({ address: r.address, status: 'suppressed' });
-    expect((await t.store.listEvents({ messageId: again!.messageId })).at(-1)!.data).toMatchObject({ FailureType: 2, FailureCode: 9999 });
+    expect((await t.store.events.list({ messageId: again!.messageId })).at(-1)!.data).toMatchObject({ FailureType: 2, FailureCode: 9999 });
 
     // The same DSN delivered twice changes nothing; a DSN about the suppressed (never sent) recipient neither.
     const before = await allEvents();
@@ -114,7 +114,7 @@ describe(`MX listener: asynchronous bounces and complaints (${TEST_STORE_KIND})`
     expect(await mx(reportAbout('postfix-5.1.1-user-unknown.eml', again!), [returnPath(again!.id)])).toMatch(/^250 /);
     expect(await allEvents()).toBe(before);
     expect(await t.store.suppressions.get(t.credentials.serverId, r.address)).toEqual(listed);
-    expect(await t.store.getRecipient(again!.id)).toMatchObject({ status: 'suppressed' });
+    expect(await t.store.queue.getRecipient(again!.id)).toMatchObject({ status: 'suppressed' });
     const values = await counter();
     expect(values).toContainEqual(expect.objectContaining({ labels: { kind: 'bounce', outcome: 'recorded' }, value: 1 }));
     expect(values).toContainEqual(expect.objectContaining({ labels: { kind: 'bounce', outcome: 'already-failed' }, value: 1 }));
@@ -138,7 +138,7 @@ describe(`MX listener: asynchronous bounces and complaints (${TEST_STORE_KIND})`
     const failed = (await eventsOf(r)).at(-1)!;
     expect(failed.type).toBe('Failed');
     expect(failed.data).toMatchObject({ FailureType: 1, FailureCode: 2001, BounceStatus: '5.1.1', Async: true, RemoteMta: 'EXCH02.corp.example.com' });
-    expect(await t.store.getRecipient(r.id)).toMatchObject({ status: 'failed', failureCode: 2001 });
+    expect(await t.store.queue.getRecipient(r.id)).toMatchObject({ status: 'failed', failureCode: 2001 });
     expect(await t.store.suppressions.get(t.credentials.serverId, r.address)).toMatchObject({ reason: 'Bounce' });
   });
 
@@ -153,7 +153,7 @@ describe(`MX listener: asynchronous bounces and complaints (${TEST_STORE_KIND})`
     const r = await delivered();
     expect(await mx(reportAbout('mailbox-full-5.2.2.eml', r), [returnPath(r.id)])).toMatch(/^250 /);
     expect((await eventsOf(r)).at(-1)!).toMatchObject({ type: 'Failed', data: { FailureType: 0, FailureCode: 3001, Async: true } });
-    expect(await t.store.getRecipient(r.id)).toMatchObject({ status: 'failed', failureCode: 3001 });
+    expect(await t.store.queue.getRecipient(r.id)).toMatchObject({ status: 'failed', failureCode: 3001 });
     expect(await t.store.suppressions.get(t.credentials.serverId, r.address)).toBeUndefined();
   });
 
@@ -163,7 +163,7 @@ describe(`MX listener: asynchronous bounces and complaints (${TEST_STORE_KIND})`
     const events = await eventsOf(r);
     expect(events.map((e) => e.type)).toEqual(['Queued', 'Delivered', 'Deferred']);
     expect(events[2]!.data).toMatchObject({ FailureCode: 4003, BounceStatus: '4.4.1', RemoteMta: 'relay.example.net', Async: true });
-    expect(await t.store.getRecipient(r.id)).toMatchObject({ status: 'delivered', failureCode: null });
+    expect(await t.store.queue.getRecipient(r.id)).toMatchObject({ status: 'delivered', failureCode: null });
     expect(await t.store.suppressions.get(t.credentials.serverId, r.address)).toBeUndefined();
   });
 
@@ -183,7 +183,7 @@ describe(`MX listener: asynchronous bounces and complaints (${TEST_STORE_KIND})`
     });
     const listed = await t.store.suppressions.get(t.credentials.serverId, r.address);
     expect(listed).toMatchObject({ reason: 'Complaint' });
-    expect(await t.store.getRecipient(r.id)).toMatchObject({ status: 'delivered' });
+    expect(await t.store.queue.getRecipient(r.id)).toMatchObject({ status: 'delivered' });
 
     // The feedback loop sends it again: nothing more.
     expect(await mx(report, [COMPLAINTS])).toMatch(/^250 /);
@@ -204,7 +204,7 @@ describe(`MX listener: asynchronous bounces and complaints (${TEST_STORE_KIND})`
       expect(await mx(reportAbout(file, r), [returnPath(r.id)]), file).toMatch(/^250 /);
     }
     expect(await allEvents()).toBe(before);
-    expect(await t.store.getRecipient(r.id)).toMatchObject({ status: 'delivered' });
+    expect(await t.store.queue.getRecipient(r.id)).toMatchObject({ status: 'delivered' });
     expect(await t.store.suppressions.get(t.credentials.serverId, r.address)).toBeUndefined();
   });
 

@@ -22,8 +22,8 @@ describe(`reports: rollups under concurrent writers (${TEST_STORE_KIND})`, () =>
   beforeAll(async () => {
     db = await createTestDb();
     store = await db.open();
-    const account = await store.createAccount('a', Date.now());
-    serverId = (await store.createServer({ accountId: account.id, name: 's' }, Date.now())).id;
+    const account = await store.tenancy.createAccount('a', Date.now());
+    serverId = (await store.tenancy.createServer({ accountId: account.id, name: 's' }, Date.now())).id;
     const template = {
       from: { email: 'news@brand.example', friendlyName: null },
       replyTo: null,
@@ -60,7 +60,7 @@ describe(`reports: rollups under concurrent writers (${TEST_STORE_KIND})`, () =>
         messageId: null,
       })),
     }));
-    await store.commitAccepts([{ messages, idempotency: null }]);
+    await store.queue.commitAccepts([{ messages, idempotency: null }]);
     for (const m of messages) for (const r of m.recipients) recipients.push({ id: r.id, messageId: m.id });
   });
   afterAll(async () => {
@@ -69,7 +69,7 @@ describe(`reports: rollups under concurrent writers (${TEST_STORE_KIND})`, () =>
   });
 
   const statsOf = async (dim: '' | 'tag' | 'rcpt_domain', dimValue: string) => {
-    const rows = await store.readReportRollups({ serverId, dim, dimValue, fromHour: hour - HOUR_MS, toHour: hour + 3 * HOUR_MS, grouping: { by: 'hour' } });
+    const rows = await store.reports.readRollups({ serverId, dim, dimValue, fromHour: hour - HOUR_MS, toHour: hour + 3 * HOUR_MS, grouping: { by: 'hour' } });
     const sum: Record<string, number> = {};
     for (const r of rows) for (const [m, n] of Object.entries(r.counts)) sum[m] = (sum[m] ?? 0) + n;
     return sum;
@@ -94,7 +94,7 @@ describe(`reports: rollups under concurrent writers (${TEST_STORE_KIND})`, () =>
     // Opens in transactions of their own: those wait on each other's recipient rows (first-open
     // marks), which would serialise the Delivered ones too and hide an unordered upsert.
     const opens = Array.from({ length: 16 }, (_, b) => recipients.map((r) => ev(r, 'Tracking', hour + HOUR_MS, { TrackingType: 1, Machine: b % 4 === 0 })));
-    const results = await Promise.allSettled([...batches, ...opens].map((events) => store.appendEvents(events)));
+    const results = await Promise.allSettled([...batches, ...opens].map((events) => store.events.append(events)));
     expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
 
     const all = await statsOf('', '');
@@ -107,7 +107,7 @@ describe(`reports: rollups under concurrent writers (${TEST_STORE_KIND})`, () =>
 
     // The rebuild agrees with what the concurrent writers left.
     const before = await statsOf('', '');
-    await store.rebuildReportRollups(serverId);
+    await store.reports.rebuildRollups(serverId);
     expect(await statsOf('', '')).toEqual(before);
   });
 });

@@ -121,11 +121,11 @@ describe(`reports: statistics from the rollups (${TEST_STORE_KIND})`, () => {
   };
   /** Every event of the server, with its recipient and message. */
   async function rows(): Promise<Row[]> {
-    const events = (await t.store.listEvents({ limit: 1_000_000 })).filter((e) => e.serverId === serverId);
+    const events = (await t.store.events.list({ limit: 1_000_000 })).filter((e) => e.serverId === serverId);
     const out: Row[] = [];
     for (const e of events) {
-      const r = (await t.store.getRecipient(e.recipientId!))!;
-      out.push({ e, r, m: (await t.store.getMessage(e.messageId))! });
+      const r = (await t.store.queue.getRecipient(e.recipientId!))!;
+      out.push({ e, r, m: (await t.store.queue.getMessage(e.messageId))! });
     }
     return out;
   }
@@ -159,7 +159,7 @@ describe(`reports: statistics from the rollups (${TEST_STORE_KIND})`, () => {
       delivery: { pollMs: 50, retrySchedule: [300], lifetimeMs: 3_000 },
     });
     serverId = t.credentials.serverId;
-    await t.store.updateServer(serverId, { tracking: { opens: true, clicks: true, unsubscribes: true, domain: t.url } });
+    await t.store.tenancy.updateServer(serverId, { tracking: { opens: true, clicks: true, unsubscribes: true, domain: t.url } });
     key = (await createKey(t.store, serverId, 'management')).key;
     expect((await v2(t, 'POST', `/servers/${serverId}/suppressions`, { key, body: { emailAddress: 'suppressed@sink.test' } })).status).toBe(200);
 
@@ -190,7 +190,7 @@ describe(`reports: statistics from the rollups (${TEST_STORE_KIND})`, () => {
       ],
     });
     expect(sent.body.ErrorCode).toBe('Success');
-    const queued = (await t.store.listEvents({ limit: 1_000_000 })).filter((e) => e.type === 'Queued' || e.type === 'Failed');
+    const queued = (await t.store.events.list({ limit: 1_000_000 })).filter((e) => e.type === 'Queued' || e.type === 'Failed');
     const messageIds = [...new Set(queued.map((e) => e.messageId))];
     expect(messageIds).toHaveLength(2);
     const final = (xs: StoredRecipient[]) => xs.every((r) => ['delivered', 'failed', 'suppressed'].includes(r.status));
@@ -222,7 +222,7 @@ describe(`reports: statistics from the rollups (${TEST_STORE_KIND})`, () => {
     const arf = await reportAboutRecipient(t.store, 'arf-yahoo.eml', complainer);
     expect(await mx(arf, `fbl@${BOUNCE_DOMAIN}`)).toMatch(/^250 /);
     await eventually('the tracking and complaint events', async () => {
-      const events = await t.store.listEvents({ limit: 1_000_000 });
+      const events = await t.store.events.list({ limit: 1_000_000 });
       return events.filter((e) => e.type === 'Tracking').length === 9 && events.some((e) => e.type === 'Complaint');
     });
   }, 60_000);
@@ -337,10 +337,10 @@ describe(`reports: statistics from the rollups (${TEST_STORE_KIND})`, () => {
     const live = await Promise.all(queries.map(ok));
     const rowsBefore = await countRows(t.db, 'stats_hourly');
     expect(rowsBefore).toBeGreaterThan(0);
-    expect(await t.store.rebuildReportRollups(serverId)).toEqual({ events: (await rows()).length });
+    expect(await t.store.reports.rebuildRollups(serverId)).toEqual({ events: (await rows()).length });
     expect(await countRows(t.db, 'stats_hourly')).toBe(rowsBefore);
     expect(await Promise.all(queries.map(ok))).toEqual(live);
-    await t.store.rebuildReportRollups(null);
+    await t.store.reports.rebuildRollups(null);
     expect(await Promise.all(queries.map(ok))).toEqual(live);
     // The CLI, as an operator runs it after an upgrade (the built dist/), while the server runs.
     const env = { POSTLINE_DATA_DIR: t.db.dataDir, POSTLINE_DATABASE_URL: t.db.databaseUrl ?? undefined };

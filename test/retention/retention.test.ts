@@ -151,7 +151,7 @@ describe(`retention (${TEST_STORE_KIND})`, () => {
   });
 
   it('inbound messages: a posted one older than the age goes with its bytes and posts; a waiting one and a young one stay', async () => {
-    const route = (await t.store.createInboundRoute(
+    const route = (await t.store.inbound.createRoute(
       {
         serverId,
         match: `in-${newId().toLowerCase()}.example`,
@@ -177,7 +177,7 @@ describe(`retention (${TEST_STORE_KIND})`, () => {
       raw: Buffer.from(`Subject: ${i}\r\n\r\nbody ${i}\r\n`),
       posts: [{ routeId: route.id, serverId, rcptTo: `x@${route.match}` }],
     }));
-    await t.store.commitInboundMessages(msgs);
+    await t.store.inbound.commitMessages(msgs);
     // The first was posted (what the poster records), the second still waits; the third is young.
     await execSql(t.db, `UPDATE inbound_posts SET status = 'delivered' WHERE message_id = '${msgs[0]!.id}'`);
     const r = await pass(msgs[2]!.receivedAt + 30 * DAY);
@@ -219,7 +219,7 @@ describe(`retention (${TEST_STORE_KIND})`, () => {
     await settle();
     const pagesBefore = pragma('page_count');
     // Delete the bodies without the pass's vacuum first: the freed pages sit on the freelist.
-    const deleted = await t.store.retentionQueries().deleteMessageBodies(Date.now() + DAY, 5_000);
+    const deleted = await t.store.retention.queries().deleteMessageBodies(Date.now() + DAY, 5_000);
     expect(deleted).toBeGreaterThanOrEqual(20);
     const free = pragma('freelist_count');
     expect(free).toBeGreaterThan((20 * 200_000) / 4096 / 2);
@@ -257,7 +257,7 @@ describe(`retention (${TEST_STORE_KIND})`, () => {
       transformResult: async (args) => args.result,
     });
     const recording = retentionQueries(db, TEST_STORE_KIND);
-    const store = { retentionQueries: () => recording, reclaimSpace: () => t.store.reclaimSpace() } as unknown as Store;
+    const store = { retention: { queries: () => recording, reclaimSpace: () => t.store.retention.reclaimSpace() } } as unknown as Store;
     const r = await runRetentionPass({ store, log, now: () => Date.now() }, AGES);
     expect(Object.values(r.removed)).toEqual(Object.values(r.removed).map(() => 0));
     expect(kinds.length).toBeGreaterThan(5);

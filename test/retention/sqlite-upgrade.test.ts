@@ -16,7 +16,7 @@ describe('SQLite: a database made without incremental auto-vacuum is switched at
     try {
       const first = new SqliteStore(file);
       await first.migrate();
-      const account = await first.createAccount('kept', Date.now());
+      const account = await first.tenancy.createAccount('kept', Date.now());
       await first.close();
       const check = (f: (raw: BetterSqlite3.Database) => unknown) => {
         const raw = new BetterSqlite3(file);
@@ -36,7 +36,7 @@ describe('SQLite: a database made without incremental auto-vacuum is switched at
 
       const again = new SqliteStore(file);
       await again.migrate();
-      expect((await again.listAccounts()).map((a) => a.id)).toContain(account.id);
+      expect((await again.tenancy.listAccounts()).map((a) => a.id)).toContain(account.id);
       await again.close();
       expect(check((raw) => raw.pragma('auto_vacuum', { simple: true }))).toBe(2);
     } finally {

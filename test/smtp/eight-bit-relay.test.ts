@@ -35,7 +35,7 @@ describe(`8-bit and SMTPUTF8 relay end to end (${TEST_STORE_KIND})`, () => {
       }),
       delivery: { pollMs: 50 },
     });
-    await t.store.addDkimKey(
+    await t.store.settings.addDkimKey(
       { domain: key.domain, selector: key.selector, algorithm: key.algorithm, privateKey: key.privateKeyPem, publicKey: key.publicKeyBase64 },
       Date.now(),
     );
@@ -109,7 +109,7 @@ describe(`8-bit and SMTPUTF8 relay end to end (${TEST_STORE_KIND})`, () => {
     transport.close();
     expect(info.response).toMatch(/^250 /);
     const id = /queued as (\w+)/.exec(info.response)![1]!;
-    expect((await t.store.getMessageTemplate(id))!.rawMime!.equals(sent)).toBe(true);
+    expect((await t.store.queue.getMessageTemplate(id))!.rawMime!.equals(sent)).toBe(true);
 
     const got = await arrived(full, 'latin@full.test');
     // Postline adds its DKIM signature at the top; everything after it is what was submitted.
@@ -154,7 +154,7 @@ describe(`8-bit and SMTPUTF8 relay end to end (${TEST_STORE_KIND})`, () => {
       ['broken@plain.test', broken],
     ] as const) {
       const id = await submit('MAIL FROM:<app@legacy.example>', [rcpt], sent);
-      expect((await t.store.getMessageTemplate(id))!.rawMime!.equals(sent)).toBe(true);
+      expect((await t.store.queue.getMessageTemplate(id))!.rawMime!.equals(sent)).toBe(true);
       const got = await arrived(plain, rcpt);
       expect(got.data.equals(sent)).toBe(true); // no DKIM key for legacy.example: nothing added
       expect(got.mailArgs.BODY).toBeUndefined();
@@ -182,7 +182,7 @@ describe(`8-bit and SMTPUTF8 relay end to end (${TEST_STORE_KIND})`, () => {
     expect(plain.envelopeLines).toContain('RCPT TO:<user@xn--bcher-kva.plain>');
     expect(plain.envelopeLines.some((l) => /[^\x00-\x7f]/.test(l))).toBe(false);
 
-    const failed = (await t.store.listEvents({ messageId: id })).find((e) => e.type === 'Failed')!;
+    const failed = (await t.store.events.list({ messageId: id })).find((e) => e.type === 'Failed')!;
     expect(failed.recipientId).toBe(by.get('jöran@plain.test')!.id);
     expect(failed.data).toMatchObject({
       FailureType: 1,

@@ -74,7 +74,7 @@ async function configFor(overrides: Partial<Config>) {
 
 async function submission(overrides: Partial<Config> = {}) {
   const { store, config } = await configFor(overrides);
-  const committer = new GroupCommitter<AcceptUnit, AcceptOutcome>((units) => store.commitAccepts(units), { maxBatchItems: 256, maxInFlight: 1 });
+  const committer = new GroupCommitter<AcceptUnit, AcceptOutcome>((units) => store.queue.commitAccepts(units), { maxBatchItems: 256, maxInFlight: 1 });
   const server = await startSubmissionServer({ config, log: createLogger('silent'), store, committer, now: Date.now });
   cleanups.push(async () => {
     await server.close();

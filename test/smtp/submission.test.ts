@@ -44,7 +44,7 @@ async function start(overrides: (c: Credentials) => Partial<Config> = () => ({})
     },
   );
   const committer = new GroupCommitter<AcceptUnit, AcceptOutcome>(
-    wrapCommit((units) => store.commitAccepts(units)),
+    wrapCommit((units) => store.queue.commitAccepts(units)),
     { maxBatchItems: 256, maxInFlight: store.kind === 'sqlite' ? 1 : 4 },
   );
   const logs: Record<string, unknown>[] = [];
@@ -114,7 +114,7 @@ describe('SMTP submission listener', () => {
     expect(info.response).toMatch(/^250 2\.0\.0 Ok: queued as /);
     const id = queuedAs(info.response);
 
-    const msg = await h.store.getMessage(id);
+    const msg = await h.store.queue.getMessage(id);
     expect(msg).toMatchObject({
       source: 'smtp',
       serverId: h.credentials.serverId,
@@ -123,17 +123,17 @@ describe('SMTP submission listener', () => {
       recipientCount: 3,
       isMerge: false,
     });
-    const rcpts = await h.store.listRecipients(id);
+    const rcpts = await h.store.queue.listRecipients(id);
     expect(rcpts.map((r) => [r.address, r.kind, r.mailingId, r.messageId_, r.status]).sort()).toEqual([
       ['hidden@example.org', 'bcc', 'mailing-7', 'msg-42', 'queued'],
       ['one@example.net', 'to', 'mailing-7', 'msg-42', 'queued'],
       ['two@example.net', 'cc', 'mailing-7', 'msg-42', 'queued'],
     ]);
-    const events = await h.store.listEvents({ messageId: id });
+    const events = await h.store.events.list({ messageId: id });
     expect(events.map((e) => e.type)).toEqual(['Queued', 'Queued', 'Queued']);
     expect(new Set(events.map((e) => e.recipientId))).toEqual(new Set(rcpts.map((r) => r.id)));
 
-    const tpl = (await h.store.getMessageTemplate(id))!;
+    const tpl = (await h.store.queue.getMessageTemplate(id))!;
     expect(tpl).toMatchObject({
       from: { email: 'sender@example.com', name: 'Sender Name' },
       to: [{ email: 'one@example.net', name: 'To One' }],
@@ -195,11 +195,11 @@ describe('SMTP submission listener', () => {
     expect(answered).toBe(false); // the commit is held: no reply may have been written
     release();
     expect((await first).code).toBe(250);
-    expect(await h.store.countMessages()).toBe(1);
+    expect(await h.store.queue.countMessages()).toBe(1);
 
     failNext = true;
     expect(await sendOne()).toEqual({ code: 451, text: '4.3.0 Message not accepted (temporary failure); try again later' });
-    expect(await h.store.countMessages()).toBe(1);
+    expect(await h.store.queue.countMessages()).toBe(1);
     c.end();
   });
 
@@ -221,7 +221,7 @@ describe('SMTP submission listener', () => {
     const err = await failure(transport(h, { ignoreTLS: true }).sendMail({ from: 'sender@example.com', to: 'one@example.net', subject: 's', text: 'x' }));
     expect(err.responseCode).toBe(538);
     expect(err.response).toMatch(/STARTTLS/);
-    expect(await h.store.countMessages()).toBe(0);
+    expect(await h.store.queue.countMessages()).toBe(0);
   });
 
   it('answers 535 to a wrong key, a key of another server and a malformed username, and stores nothing', async () => {
@@ -233,14 +233,14 @@ describe('SMTP submission listener', () => {
     expect(wrong.responseCode).toBe(535);
     expect(wrong.response).toBe('535 5.7.8 Authentication credentials invalid');
 
-    const [account] = await h.store.listAccounts();
-    const other = await h.store.createServer({ accountId: account!.id, name: 'Other' }, Date.now());
+    const [account] = await h.store.tenancy.listAccounts();
+    const other = await h.store.tenancy.createServer({ accountId: account!.id, name: 'Other' }, Date.now());
     const key = generateApiKey();
-    await h.store.createApiKey({ serverId: other.id, scope: 'injection', name: 'k', publicId: key.publicId, secretHash: key.secretHash }, Date.now());
+    await h.store.tenancy.createApiKey({ serverId: other.id, scope: 'injection', name: 'k', publicId: key.publicId, secretHash: key.secretHash }, Date.now());
     expect((await send(String(serverId), key.key)).responseCode).toBe(535);
     expect((await send(` ${serverId}`, apiKey)).responseCode).toBe(535);
 
-    expect(await h.store.countMessages()).toBe(0);
+    expect(await h.store.queue.countMessages()).toBe(0);
     expect(h.logs.filter((l) => l.event === 'smtp.auth_failed')).toHaveLength(3);
   });
 
@@ -250,13 +250,13 @@ describe('SMTP submission listener', () => {
     expect(err.responseCode).toBe(530);
     expect(err.response).toBe('530 5.7.0 Authentication required');
     expect(err.command).toMatch(/RCPT/);
-    expect(await h.store.countMessages()).toBe(0);
+    expect(await h.store.queue.countMessages()).toBe(0);
   });
 
   it('lets a trusted network send without AUTH, as the server it is mapped to', async () => {
     const h = await start((c) => ({ trustedNetworks: [`127.0.0.0/8=${c.serverId}`, `::1/128=${c.serverId}`] }));
     const info = await transport(h, { auth: null }).sendMail({ from: 'app@example.com', to: 'one@example.net', subject: 'trusted', text: 'x' });
-    const msg = await h.store.getMessage(queuedAs(info.response));
+    const msg = await h.store.queue.getMessage(queuedAs(info.response));
     expect(msg).toMatchObject({ serverId: h.credentials.serverId, source: 'smtp' });
     expect(h.logs.find((l) => l.event === 'smtp.accepted')).toMatchObject({ via: 'trusted' });
   });
@@ -280,7 +280,7 @@ describe('SMTP submission listener', () => {
     const err = await failure(transport(h).sendMail({ from: 'sender@example.com', to: 'one@example.net', subject: 'big', text: 'x'.repeat(5000) }));
     expect(err.responseCode).toBe(552);
     expect(err.response).toMatch(/^552 5\.3\.4 /);
-    expect(await h.store.countMessages()).toBe(0);
+    expect(await h.store.queue.countMessages()).toBe(0);
 
     // A declared SIZE over the limit is refused at MAIL FROM, before any data (smtp-server's check).
     const c = await RawSmtp.connect(h.server.port);
@@ -301,7 +301,7 @@ describe('SMTP submission listener', () => {
     const done = await c.reply();
     expect(done.code).toBe(250);
     c.end();
-    const tpl = (await h.store.getMessageTemplate(queuedAs(done.text)))!;
+    const tpl = (await h.store.queue.getMessageTemplate(queuedAs(done.text)))!;
     const raw = tpl.rawMime!.toString('latin1');
     expect(raw).not.toMatch(/\r(?!\n)|(?<!\r)\n/);
     expect(raw.startsWith('From: sender@example.com\r\nTo: one@example.net\r\nSubject: bare\r\nDate: ')).toBe(true);
@@ -318,7 +318,7 @@ describe('SMTP submission listener', () => {
     await c.cmd('RSET');
     expect(await c.cmd('MAIL FROM:<sender@localhost>')).toEqual({ code: 501, text: '5.1.7 Bad sender address syntax' });
     c.end();
-    expect(await h.store.countMessages()).toBe(0);
+    expect(await h.store.queue.countMessages()).toBe(0);
   });
 
   it('close() lets a commit in flight finish and answers it 250 before closing the session', async () => {
@@ -354,7 +354,7 @@ describe('SMTP submission listener', () => {
     expect((await c.reply()).code).toBe(250);
     expect((await c.reply()).code).toBe(421);
     await closing;
-    expect(await h.store.countMessages()).toBe(1);
+    expect(await h.store.queue.countMessages()).toBe(1);
   });
 
   it('close() answers idle sessions 421 and stops listening', async () => {

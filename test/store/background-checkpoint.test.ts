@@ -62,9 +62,9 @@ describe('background WAL checkpoints (SQLite)', () => {
     const store = new SqliteStore(file);
     expect(store.checkpointState()).toBeNull(); // before migrate(): SQLite's own checkpoints
     await store.migrate();
-    const account = await store.createAccount('ckpt', Date.now());
+    const account = await store.tenancy.createAccount('ckpt', Date.now());
     for (let i = 0; i < 40; i++) {
-      await store.commitInboundMessages([
+      await store.inbound.commitMessages([
         {
           id: `m${String(i).padStart(4, '0')}`,
           mailFrom: 'a@example.net',
@@ -83,8 +83,8 @@ describe('background WAL checkpoints (SQLite)', () => {
     const reopened = new SqliteStore(file);
     await reopened.migrate();
     try {
-      expect((await reopened.listAccounts()).find((a) => a.id === account.id)?.name).toBe('ckpt');
-      expect((await reopened.inboundMessageRaw('m0039'))?.equals(Buffer.alloc(100_000, 39))).toBe(true);
+      expect((await reopened.tenancy.listAccounts()).find((a) => a.id === account.id)?.name).toBe('ckpt');
+      expect((await reopened.inbound.messageRaw('m0039'))?.equals(Buffer.alloc(100_000, 39))).toBe(true);
     } finally {
       await reopened.close();
     }
@@ -122,7 +122,7 @@ describe('background WAL checkpoints (SQLite)', () => {
     try {
       const metrics = createMetrics(store);
       for (let i = 0; i < 20; i++) {
-        await store.commitInboundMessages([
+        await store.inbound.commitMessages([
           { id: `m${i}`, mailFrom: 'a@example.net', remoteIp: '127.0.0.1', helo: null, receivedAt: Date.now(), raw: Buffer.alloc(100_000, i), posts: [] },
         ]);
       }
@@ -143,7 +143,7 @@ describe('background WAL checkpoints (SQLite)', () => {
 
   it("the checkpoint counters follow the thread's running totals, scrape after scrape", async () => {
     let state: CheckpointState = { checkpoints: 3, errors: 0, walFrames: 120, lastError: null };
-    const store = { checkpointState: () => state, countRecipientsByStatus: async () => ({}) } as unknown as Store;
+    const store = { checkpointState: () => state, queue: { countRecipientsByStatus: async () => ({}) } } as unknown as Store;
     const metrics = createMetrics(store);
     const scrape = async () => {
       const text = await metrics.registry.metrics();
@@ -163,12 +163,12 @@ describe('background WAL checkpoints (SQLite)', () => {
     const cfg = { dataDir, databaseUrl: null, databasePoolSize: 1 };
     const cli = await openStore(cfg, undefined, { shortLived: true });
     expect(cli.checkpointState?.()).toBeNull();
-    const account = await cli.createAccount('from the CLI', Date.now());
+    const account = await cli.tenancy.createAccount('from the CLI', Date.now());
     await cli.close();
     const server = await openStore(cfg);
     try {
       expect(server.checkpointState?.()).toEqual({ checkpoints: 0, errors: 0, walFrames: 0, lastError: null });
-      expect((await server.listAccounts()).find((a) => a.id === account.id)?.name).toBe('from the CLI');
+      expect((await server.tenancy.listAccounts()).find((a) => a.id === account.id)?.name).toBe('from the CLI');
     } finally {
       await server.close();
     }

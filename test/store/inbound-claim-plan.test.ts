@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SqliteStore, WEBHOOK_LANE_CANDIDATES_SQL } from '../../src/store/sqlite/sqlite-store.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { WEBHOOK_LANE_CANDIDATES_SQL } from '../../src/store/sqlite/sqlite-areas.js';
 import { duePostsQuery } from '../../src/store/inbound.js';
 import type { Database } from '../../src/store/schema.js';
 

@@ -18,8 +18,8 @@ describe(`Store contract: recording a batch of outcomes (${TEST_STORE_KIND})`, (
   beforeAll(async () => {
     db = await createTestDb();
     store = await db.open();
-    const account = await store.createAccount('A', now);
-    server = (await store.createServer({ accountId: account.id, name: 'A' }, now)).id;
+    const account = await store.tenancy.createAccount('A', now);
+    server = (await store.tenancy.createServer({ accountId: account.id, name: 'A' }, now)).id;
   });
   afterAll(async () => {
     await store.close();
@@ -29,8 +29,8 @@ describe(`Store contract: recording a batch of outcomes (${TEST_STORE_KIND})`, (
   it('applies each outcome, grouped or not, only to rows the worker holds, with one event each', async () => {
     const addresses = Array.from({ length: 1_205 }, (_, i) => `r${i}@down.example`);
     const m = message(server, now, [...addresses, 'ok@up.example', 'late@down.example']);
-    await store.commitAccepts([{ messages: [m], idempotency: null }]);
-    const claimed = await store.claimRecipients('w', 10_000, now + 1, now - 1);
+    await store.queue.commitAccepts([{ messages: [m], idempotency: null }]);
+    const claimed = await store.queue.claim('w', 10_000, now + 1, now - 1);
     expect(claimed).toHaveLength(1_207);
     const by = new Map(claimed.map((r) => [r.address, r]));
     const deferred = (id: string, nextAttemptAt: number): DeliveryOutcomeRecord => ({
@@ -44,7 +44,7 @@ describe(`Store contract: recording a batch of outcomes (${TEST_STORE_KIND})`, (
       event: { type: 'Deferred', data: { FailureCode: 4999, Attempts: 1 } },
     });
     // 'late' lost its claim to another worker: nothing of its outcome may be written.
-    await store.releaseRecipients('w', [by.get('late@down.example')!.id], now + 2);
+    await store.queue.release('w', [by.get('late@down.example')!.id], now + 2);
     const outcomes: DeliveryOutcomeRecord[] = [
       ...addresses.slice(0, 1_200).map((a) => deferred(by.get(a)!.id, now + 60_000)), // one group, over a chunk of 1,000
       ...addresses.slice(1_200).map((a) => deferred(by.get(a)!.id, now + 61_000)), // the same but for the retry time
@@ -60,8 +60,8 @@ describe(`Store contract: recording a batch of outcomes (${TEST_STORE_KIND})`, (
       },
       deferred(by.get('late@down.example')!.id, now + 60_000),
     ];
-    expect(await store.recordOutcomes('w', outcomes, now + 3)).toBe(1_206);
-    const rows = new Map((await store.listRecipients(m.id)).map((r) => [r.address, r]));
+    expect(await store.queue.recordOutcomes('w', outcomes, now + 3)).toBe(1_206);
+    const rows = new Map((await store.queue.listRecipients(m.id)).map((r) => [r.address, r]));
     for (const [i, a] of addresses.entries()) {
       expect(rows.get(a)).toMatchObject({
         status: 'deferred',
@@ -74,7 +74,7 @@ describe(`Store contract: recording a batch of outcomes (${TEST_STORE_KIND})`, (
     }
     expect(rows.get('ok@up.example')).toMatchObject({ status: 'delivered', lastMx: 'mx.up.example', lastReply: '250 ok' });
     expect(rows.get('late@down.example')).toMatchObject({ status: 'queued', attempts: 0, failureCode: null });
-    const events = (await store.listEvents({ messageId: m.id, limit: 10_000 })).filter((e) => e.type !== 'Queued');
+    const events = (await store.events.list({ messageId: m.id, limit: 10_000 })).filter((e) => e.type !== 'Queued');
     expect(events).toHaveLength(1_206);
     const perRecipient = new Map<string | null, string[]>();
     for (const e of events) perRecipient.set(e.recipientId, [...(perRecipient.get(e.recipientId) ?? []), e.type]);

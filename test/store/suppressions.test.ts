@@ -19,9 +19,9 @@ describe(`Store contract: suppressions (${TEST_STORE_KIND})`, () => {
   beforeAll(async () => {
     db = await createTestDb();
     store = await db.open();
-    const account = await store.createAccount('A', now);
-    a = (await store.createServer({ accountId: account.id, name: 'A' }, now)).id;
-    b = (await store.createServer({ accountId: account.id, name: 'B' }, now)).id;
+    const account = await store.tenancy.createAccount('A', now);
+    a = (await store.tenancy.createServer({ accountId: account.id, name: 'A' }, now)).id;
+    b = (await store.tenancy.createServer({ accountId: account.id, name: 'B' }, now)).id;
   });
   afterAll(async () => {
     await store.close();
@@ -143,28 +143,28 @@ describe(`Store contract: suppressions (${TEST_STORE_KIND})`, () => {
     const m1 = message(a, now + 1, ['ok@accept.example', 'HELD@accept.example']);
     const m2 = message(b, now + 1, ['held@accept.example']); // another server's list does not apply
     expect(
-      await store.commitAccepts([
+      await store.queue.commitAccepts([
         { messages: [m1], idempotency: null },
         { messages: [m2], idempotency: null },
       ]),
     ).toEqual([{ kind: 'committed' }, { kind: 'committed' }]);
-    const rs = await store.listRecipients(m1.id);
+    const rs = await store.queue.listRecipients(m1.id);
     expect(rs.map((r) => [r.address, r.status, r.failureCode])).toEqual([
       ['ok@accept.example', 'queued', null],
       ['HELD@accept.example', 'suppressed', 9999],
     ]);
-    const events = await store.listEvents({ messageId: m1.id });
+    const events = await store.events.list({ messageId: m1.id });
     expect(events.map((e) => [e.recipientId, e.type])).toEqual([
       [rs[0]!.id, 'Queued'],
       [rs[1]!.id, 'Failed'],
     ]);
     expect(events[1]!.data).toMatchObject({ FailureType: 2, FailureCode: 9999, SuppressionReason: 'Complaint' });
-    expect((await store.listRecipients(m2.id))[0]!.status).toBe('queued');
-    const claimed = await store.claimRecipients('w', 10_000, now + 10 * 24 * 3600_000, now - 1);
+    expect((await store.queue.listRecipients(m2.id))[0]!.status).toBe('queued');
+    const claimed = await store.queue.claim('w', 10_000, now + 10 * 24 * 3600_000, now - 1);
     expect(claimed.some((r) => r.id === rs[1]!.id)).toBe(false);
     expect(claimed.some((r) => r.id === rs[0]!.id)).toBe(true);
-    expect((await store.listRecipients(m1.id))[1]!).toMatchObject({ status: 'suppressed', lockedBy: null });
-    await store.releaseRecipients(
+    expect((await store.queue.listRecipients(m1.id))[1]!).toMatchObject({ status: 'suppressed', lockedBy: null });
+    await store.queue.release(
       'w',
       claimed.map((r) => r.id),
       now + 2,
@@ -174,8 +174,8 @@ describe(`Store contract: suppressions (${TEST_STORE_KIND})`, () => {
   it('records a suppression with the outcome that causes it, only when that outcome is applied', async () => {
     // Two recipients with one address (two messages in real life): one batch suppresses it once.
     const m = message(a, now + 3, ['gone@outcome.example', 'Gone@Outcome.example', 'stale@outcome.example']);
-    await store.commitAccepts([{ messages: [m], idempotency: null }]);
-    const claimed = (await store.claimRecipients('owner', 10_000, now + 10 * 24 * 3600_000, now - 1)).filter((r) => r.messageId === m.id);
+    await store.queue.commitAccepts([{ messages: [m], idempotency: null }]);
+    const claimed = (await store.queue.claim('owner', 10_000, now + 10 * 24 * 3600_000, now - 1)).filter((r) => r.messageId === m.id);
     expect(claimed).toHaveLength(3);
     const failed = (id: string): DeliveryOutcomeRecord => ({
       recipientId: id,
@@ -194,9 +194,9 @@ describe(`Store contract: suppressions (${TEST_STORE_KIND})`, () => {
       claimed.find((r) => r.address.startsWith('stale'))!,
     ];
     // A worker that no longer owns the claim changes nothing, suppression included.
-    expect(await store.recordOutcomes('intruder', [failed(stale.id)], now + 4)).toBe(0);
+    expect(await store.queue.recordOutcomes('intruder', [failed(stale.id)], now + 4)).toBe(0);
     expect(await store.suppressions.get(a, 'stale@outcome.example')).toBeUndefined();
-    expect(await store.recordOutcomes('owner', [failed(gone.id), failed(gone2.id), { ...failed(stale.id), suppress: null }], now + 5)).toBe(3);
+    expect(await store.queue.recordOutcomes('owner', [failed(gone.id), failed(gone2.id), { ...failed(stale.id), suppress: null }], now + 5)).toBe(3);
     expect(await store.suppressions.get(a, 'GONE@outcome.example')).toMatchObject({
       reason: 'Bounce',
       detail: 'FailureCode 2001: 550 5.1.1 no such user',
@@ -207,32 +207,32 @@ describe(`Store contract: suppressions (${TEST_STORE_KIND})`, () => {
 
   it('suppresses a recipient by id with its event in one transaction (complaints, unsubscribes)', async () => {
     const m = message(b, now + 6, ['Reader@fbl.example']);
-    await store.commitAccepts([{ messages: [m], idempotency: null }]);
+    await store.queue.commitAccepts([{ messages: [m], idempotency: null }]);
     const rid = m.recipients[0]!.id;
-    const s = await store.suppressRecipient(
+    const s = await store.suppressions.suppressRecipient(
       { recipientId: rid, reason: 'Complaint', detail: 'abuse report', event: { type: 'Complaint', data: { FblType: 'abuse' } } },
       now + 7,
     );
     expect(s).toEqual({ serverId: b, address: 'reader@fbl.example', reason: 'Complaint', detail: 'abuse report', createdAt: now + 7, updatedAt: now + 7 });
-    const events = await store.listEvents({ messageId: m.id });
+    const events = await store.events.list({ messageId: m.id });
     expect(events.map((e) => [e.type, e.recipientId, e.data])).toEqual([
       ['Queued', rid, null],
       ['Complaint', rid, { FblType: 'abuse' }],
     ]);
-    const unsub = await store.suppressRecipient({ recipientId: rid, reason: 'Unsubscribe', detail: null }, now + 8);
+    const unsub = await store.suppressions.suppressRecipient({ recipientId: rid, reason: 'Unsubscribe', detail: null }, now + 8);
     expect(unsub).toMatchObject({ reason: 'Unsubscribe', createdAt: now + 7, updatedAt: now + 8 });
-    expect((await store.listEvents({ messageId: m.id })).length).toBe(2);
-    expect(await store.suppressRecipient({ recipientId: 'NOPE', reason: 'Complaint', detail: null }, now)).toBeUndefined();
+    expect((await store.events.list({ messageId: m.id })).length).toBe(2);
+    expect(await store.suppressions.suppressRecipient({ recipientId: 'NOPE', reason: 'Complaint', detail: null }, now)).toBeUndefined();
     expect((await list(b)).map((x) => x.address)).toEqual(['reader@fbl.example']);
   });
 
   it('counts one unsubscribe per recipient: replays, also at once, write no event, rollup or suppression change', async () => {
     const t0 = now + 3_600_000 * 5;
     const m = message(b, t0, ['Leaver@unsub.example', 'other@unsub.example']);
-    await store.commitAccepts([{ messages: [m], idempotency: null }]);
+    await store.queue.commitAccepts([{ messages: [m], idempotency: null }]);
     const [leaver, other] = m.recipients.map((r) => r.id) as [string, string];
     const unsubscribe = (id: string, at: number) =>
-      store.suppressRecipient(
+      store.suppressions.suppressRecipient(
         {
           recipientId: id,
           reason: 'Unsubscribe',
@@ -248,9 +248,9 @@ describe(`Store contract: suppressions (${TEST_STORE_KIND})`, () => {
     for (const x of answers) expect(x).toEqual(first);
     // Later replays: the entry stays as the first one wrote it.
     expect(await unsubscribe(leaver, t0 + 100)).toEqual(first);
-    const tracking = (await store.listEvents({ messageId: m.id })).filter((e) => e.type === 'Tracking');
+    const tracking = (await store.events.list({ messageId: m.id })).filter((e) => e.type === 'Tracking');
     expect(tracking.map((e) => e.recipientId)).toEqual([leaver]);
-    const rollups = await store.readReportRollups({
+    const rollups = await store.reports.readRollups({
       serverId: b,
       dim: '',
       dimValue: '',
@@ -261,7 +261,7 @@ describe(`Store contract: suppressions (${TEST_STORE_KIND})`, () => {
     expect(rollups.reduce((n, r) => n + r.counts.unsubscribes, 0)).toBe(1);
     // Another recipient of the same message is its own first unsubscribe.
     await unsubscribe(other, t0 + 200);
-    expect((await store.listEvents({ messageId: m.id })).filter((e) => e.type === 'Tracking').map((e) => e.recipientId)).toEqual([leaver, other]);
+    expect((await store.events.list({ messageId: m.id })).filter((e) => e.type === 'Tracking').map((e) => e.recipientId)).toEqual([leaver, other]);
     // A replay after the operator removed the entry does not put it back: the person unsubscribed once.
     await store.suppressions.remove(b, ['leaver@unsub.example']);
     expect(await unsubscribe(leaver, t0 + 300)).toBeUndefined();

@@ -14,9 +14,9 @@ describe(`stored templates in the store (${TEST_STORE_KIND})`, () => {
   beforeAll(async () => {
     db = await createTestDb();
     store = await db.open();
-    const account = await store.createAccount('A', now);
-    a = (await store.createServer({ accountId: account.id, name: 'A' }, now)).id;
-    b = (await store.createServer({ accountId: account.id, name: 'B' }, now)).id;
+    const account = await store.tenancy.createAccount('A', now);
+    a = (await store.tenancy.createServer({ accountId: account.id, name: 'A' }, now)).id;
+    b = (await store.tenancy.createServer({ accountId: account.id, name: 'B' }, now)).id;
   });
   afterAll(async () => {
     await store.close();

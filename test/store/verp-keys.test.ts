@@ -23,11 +23,11 @@ describe(`VERP keys in the store (${TEST_STORE_KIND})`, () => {
   });
 
   it('processes starting together all end up with the one key that was written first', async () => {
-    expect(await stores[0]!.getSetting(VERP_KEYS_SETTING)).toBeUndefined();
+    expect(await stores[0]!.settings.get(VERP_KEYS_SETTING)).toBeUndefined();
     const rings = await Promise.all(stores.flatMap((s) => [loadVerpKeyring(s), loadVerpKeyring(s)]));
     const tags = new Set(rings.map((r) => r.tag(ID)));
     expect(tags.size).toBe(1);
-    const stored = JSON.parse((await stores[0]!.getSetting(VERP_KEYS_SETTING))!) as string[];
+    const stored = JSON.parse((await stores[0]!.settings.get(VERP_KEYS_SETTING))!) as string[];
     expect(stored).toHaveLength(1);
     expect(Buffer.from(stored[0]!, 'base64url')).toHaveLength(32);
     expect(verpTag(Buffer.from(stored[0]!, 'base64url'), ID)).toBe([...tags][0]);
@@ -46,14 +46,14 @@ describe(`VERP keys in the store (${TEST_STORE_KIND})`, () => {
     const third = await loadVerpKeyring(stores[3]!);
     expect(third.verify(ID, second.tag(ID))).toBe(true);
     expect(third.verify(ID, firstTag)).toBe(false);
-    expect(JSON.parse((await stores[0]!.getSetting(VERP_KEYS_SETTING))!)).toHaveLength(2);
+    expect(JSON.parse((await stores[0]!.settings.get(VERP_KEYS_SETTING))!)).toHaveLength(2);
   });
 
   it('refuses a setting that is not a list of keys, and writes nothing over it', async () => {
     for (const bad of ['not json', '[]', '{"a":1}', '[1]']) {
-      await stores[0]!.setSetting(VERP_KEYS_SETTING, bad);
+      await stores[0]!.settings.set(VERP_KEYS_SETTING, bad);
       await expect(loadVerpKeyring(stores[1]!)).rejects.toThrow(`the ${VERP_KEYS_SETTING} setting is not a list of keys`);
-      expect(await stores[0]!.getSetting(VERP_KEYS_SETTING)).toBe(bad);
+      expect(await stores[0]!.settings.get(VERP_KEYS_SETTING)).toBe(bad);
     }
   });
 });

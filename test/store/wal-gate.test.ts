@@ -91,7 +91,7 @@ describe('WAL gate (SQLite store, checkpoint thread)', () => {
     return { file: join(dir, 'x.db'), store: new SqliteStore(join(dir, 'x.db'), { walGate }) };
   };
   const put = (store: SqliteStore, prefix: string, n: number) =>
-    store.commitInboundMessages([
+    store.inbound.commitMessages([
       {
         id: `${prefix}${String(n).padStart(7, '0')}`,
         mailFrom: 'a@example.net',
@@ -151,7 +151,7 @@ describe('WAL gate (SQLite store, checkpoint thread)', () => {
     const reopened = new SqliteStore(gated.file);
     await reopened.migrate();
     try {
-      expect((await reopened.inboundMessageRaw(`g${String(written).padStart(7, '0')}`))?.equals(Buffer.alloc(50_000, written))).toBe(true);
+      expect((await reopened.inbound.messageRaw(`g${String(written).padStart(7, '0')}`))?.equals(Buffer.alloc(50_000, written))).toBe(true);
     } finally {
       await reopened.close();
     }
@@ -168,7 +168,7 @@ describe('WAL gate (SQLite store, checkpoint thread)', () => {
   it('a reader holding an old snapshot (another process) keeps the WAL from restarting: the gate gives up within maxWaitMs and writes go on', async () => {
     const { store, file } = storeIn({ maxFrames: 500, maxWaitMs: 100, backoffMs: 60_000 });
     await store.migrate();
-    await store.createAccount('before the reader', Date.now());
+    await store.tenancy.createAccount('before the reader', Date.now());
     const reader = new BetterSqlite3(file, { readonly: true });
     try {
       reader.exec('BEGIN');

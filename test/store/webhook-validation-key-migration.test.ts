@@ -26,7 +26,7 @@ describe(`migration 24: a ValidationKey per form webhook endpoint (${TEST_STORE_
       );
       const store = await db.open();
       try {
-        const [a, b, json] = await Promise.all([1, 2, 3].map((id) => store.getWebhookEndpoint(30001, id)));
+        const [a, b, json] = await Promise.all([1, 2, 3].map((id) => store.webhooks.getEndpoint(30001, id)));
         expect(a!.validationKey).toMatch(/^[0-9A-F]{20}$/);
         expect(b!.validationKey).toMatch(/^[0-9A-F]{20}$/);
         expect(a!.validationKey).not.toBe(b!.validationKey);

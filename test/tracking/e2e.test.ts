@@ -51,22 +51,22 @@ describe(`engagement tracking end to end (${TEST_STORE_KIND})`, () => {
   });
   it('rewrites links per recipient, redirects to the merged link, records clicks, opens and one-click unsubscribes', async () => {
     // A server of its own: delivery caches server settings for a few seconds.
-    const created = await t.store.createServer({ accountId: (await t.store.listAccounts())[0]!.id, name: 'tracked' }, Date.now());
+    const created = await t.store.tenancy.createServer({ accountId: (await t.store.tenancy.listAccounts())[0]!.id, name: 'tracked' }, Date.now());
     const key = generateApiKey();
-    await t.store.createApiKey({ serverId: created.id, scope: 'injection', name: 't', publicId: key.publicId, secretHash: key.secretHash }, Date.now());
-    const server = await t.store.updateServer(created.id, { tracking: { opens: true, clicks: true, unsubscribes: true, domain: t.url } });
+    await t.store.tenancy.createApiKey({ serverId: created.id, scope: 'injection', name: 't', publicId: key.publicId, secretHash: key.secretHash }, Date.now());
+    const server = await t.store.tenancy.updateServer(created.id, { tracking: { opens: true, clicks: true, unsubscribes: true, domain: t.url } });
     expect(server!.tracking).toEqual({ opens: true, clicks: true, unsubscribes: true, domain: t.url });
     // Marketing contacts of both recipients on this server, and Ann's on another server.
-    const other = await t.store.createServer({ accountId: created.accountId, name: 'other' }, Date.now());
+    const other = await t.store.tenancy.createServer({ accountId: created.accountId, name: 'other' }, Date.now());
     for (const [serverId, email] of [
       [created.id, 'ann@sink.test'],
       [created.id, 'bob@sink.test'],
       [other.id, 'ann@sink.test'],
     ] as const) {
-      expect(await t.store.createContact(serverId, { email }, Date.now())).toMatchObject({ email });
+      expect(await t.store.marketing.createContact(serverId, { email }, Date.now())).toMatchObject({ email });
     }
     const unsubscribedAt = async (serverId: number, email: string) =>
-      (await t.store.searchContacts(serverId, { email }, { limit: 1, offset: 0 })).rows[0]!.unsubscribedAt;
+      (await t.store.marketing.searchContacts(serverId, { email }, { limit: 1, offset: 0 })).rows[0]!.unsubscribedAt;
     const res = await inject(t, {
       ServerId: created.id,
       ApiKey: key.key,
@@ -135,7 +135,7 @@ describe(`engagement tracking end to end (${TEST_STORE_KIND})`, () => {
     });
     expect(unsub.status).toBe(200);
 
-    const tracking = (await t.store.listEvents({ messageId })).filter((e) => e.type === 'Tracking' && e.recipientId === ann.id);
+    const tracking = (await t.store.events.list({ messageId })).filter((e) => e.type === 'Tracking' && e.recipientId === ann.id);
     const byType = (n: number) => tracking.filter((e) => (e.data as { TrackingType: number }).TrackingType === n);
     expect(byType(0).map((e) => (e.data as { Url: string }).Url)).toEqual(['https://shop.example/item?u=a1&x=1']);
     expect(byType(1)).toHaveLength(1);
@@ -147,7 +147,7 @@ describe(`engagement tracking end to end (${TEST_STORE_KIND})`, () => {
     expect(await unsubscribedAt(created.id, 'ann@sink.test')).toEqual(expect.any(Number));
     expect(await unsubscribedAt(created.id, 'bob@sink.test')).toBeNull();
     expect(await unsubscribedAt(other.id, 'ann@sink.test')).toBeNull();
-    const all = (await t.store.listEvents({ messageId })).filter((e) => e.type === 'Tracking');
+    const all = (await t.store.events.list({ messageId })).filter((e) => e.type === 'Tracking');
     expect(all).toHaveLength(4);
   });
 });

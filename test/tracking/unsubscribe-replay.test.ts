@@ -19,7 +19,7 @@ describe(`unsubscribe replays (${TEST_STORE_KIND})`, () => {
     // The same token secret the app uses (one per store), so these URLs are the ones delivery would write.
     const tracking = await TrackingService.open(t.store, () => t.url, createLogger('silent'));
     urls = new TrackingUrls(t.url, tracking.tokens);
-    await t.store.createWebhookEndpoint(
+    await t.store.webhooks.createEndpoint(
       {
         serverId: t.credentials.serverId,
         url: 'http://127.0.0.1:9/hook',
@@ -46,15 +46,15 @@ describe(`unsubscribe replays (${TEST_STORE_KIND})`, () => {
     });
     expect(r.body.ErrorCode).toBe('Success');
     const messageId = await newestMessageId(t.store);
-    return { messageId, recipients: await t.store.listRecipients(messageId) };
+    return { messageId, recipients: await t.store.queue.listRecipients(messageId) };
   }
   const unsubscribeEvents = async (messageId: string) =>
-    (await t.store.listEvents({ messageId })).filter((e) => e.type === 'Tracking' && (e.data as { TrackingType: number }).TrackingType === 2);
+    (await t.store.events.list({ messageId })).filter((e) => e.type === 'Tracking' && (e.data as { TrackingType: number }).TrackingType === 2);
   const webhookRows = async (uids: string[]) =>
     (await queryRows<{ event_uid: string }>(t.db, 'SELECT event_uid FROM webhook_deliveries')).filter((r) => uids.includes(r.event_uid));
   const unsubscribesCounted = async () => {
     const now = Date.now();
-    const rows = await t.store.readReportRollups({
+    const rows = await t.store.reports.readRollups({
       serverId: t.credentials.serverId,
       dim: '',
       dimValue: '',

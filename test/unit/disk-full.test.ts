@@ -53,7 +53,7 @@ describe(`a disk-full error from the real driver (${TEST_STORE_KIND})`, () => {
           : async () => {
               const pages = Number((await sql<{ page_count: number }>`PRAGMA page_count`.execute(k)).rows[0]!.page_count);
               await sql.raw(`PRAGMA max_page_count = ${pages}`).execute(k);
-              await store.setSetting('big', 'x'.repeat(1_000_000));
+              await store.settings.set('big', 'x'.repeat(1_000_000));
             };
       const err = await fail().then(
         () => null,
@@ -66,7 +66,7 @@ describe(`a disk-full error from the real driver (${TEST_STORE_KIND})`, () => {
         for (let i = 0; i < 2; i++) {
           expect(
             isDiskFull(
-              await watched.setSetting('big', 'x'.repeat(1_000_000)).then(
+              await watched.settings.set('big', 'x'.repeat(1_000_000)).then(
                 () => null,
                 (e: unknown) => e,
               ),
@@ -74,7 +74,7 @@ describe(`a disk-full error from the real driver (${TEST_STORE_KIND})`, () => {
           ).toBe(true);
         }
         expect(health.diskFull).toMatchObject({ error: 'database or disk is full' });
-        expect(lines.filter((l) => l.event === 'store.disk_full').map((l) => l.operation)).toEqual(['setSetting']);
+        expect(lines.filter((l) => l.event === 'store.disk_full').map((l) => l.operation)).toEqual(['settings.set']);
       } else {
         expect(health.failed(err, 'test')).toBe(true);
         expect(health.failed(err, 'test')).toBe(true);
@@ -98,20 +98,26 @@ describe('while the disk is known full', () => {
     const full = () => Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
     const fake = {
       kind: 'sqlite',
-      async commitAccepts() {
-        calls.push('commitAccepts');
-        return [];
+      queue: {
+        async commitAccepts() {
+          calls.push('commitAccepts');
+          return [];
+        },
+        async recordOutcomes() {
+          calls.push('recordOutcomes');
+          return { recorded: 0 };
+        },
       },
-      async commitInboundMessages() {
-        calls.push('commitInboundMessages');
+      inbound: {
+        async commitMessages() {
+          calls.push('commitInboundMessages');
+        },
       },
-      async recordOutcomes() {
-        calls.push('recordOutcomes');
-        return { recorded: 0 };
-      },
-      async setSetting(_key: string, value: string) {
-        calls.push(`setSetting ${value.length}`);
-        if (!space) throw full();
+      settings: {
+        async set(_key: string, value: string) {
+          calls.push(`setSetting ${value.length}`);
+          if (!space) throw full();
+        },
       },
     } as unknown as Store;
     const lines: { event?: string }[] = [];
@@ -126,25 +132,25 @@ describe('while the disk is known full', () => {
         }),
       ),
       Date.now,
-      fake,
+      fake.settings,
       10,
     );
     const watched = withStorageHealth(fake, health);
     try {
       expect(health.failed(full(), 'commitAccepts')).toBe(true);
-      const refused = await watched.commitAccepts([]).then(
+      const refused = await watched.queue.commitAccepts([]).then(
         () => null,
         (e: unknown) => e,
       );
       expect(refused).toBeInstanceOf(DiskFullRefusal);
       expect(isDiskFull(refused)).toBe(true);
       expect(
-        await watched.commitInboundMessages([]).then(
+        await watched.inbound.commitMessages([]).then(
           () => 'stored',
           (e: unknown) => isDiskFull(e),
         ),
       ).toBe(true);
-      await watched.recordOutcomes('w', [], Date.now());
+      await watched.queue.recordOutcomes('w', [], Date.now());
       expect(calls.filter((c) => !c.startsWith('setSetting'))).toEqual(['recordOutcomes']);
       // The periodic probe writes the headroom and fails while there is no space...
       await until(
@@ -158,7 +164,7 @@ describe('while the disk is known full', () => {
         () => (health.diskFull === null ? true : undefined),
         () => health.diskFull,
       );
-      await watched.commitAccepts([]);
+      await watched.queue.commitAccepts([]);
       expect(calls.at(-1)).toBe('commitAccepts');
       expect(lines.filter((l) => l.event === 'store.disk_full')).toHaveLength(1);
       expect(lines.filter((l) => l.event === 'store.disk_space_recovered')).toHaveLength(1);

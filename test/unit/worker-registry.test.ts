@@ -43,15 +43,15 @@ describe(`worker registry (${TEST_STORE_KIND})`, () => {
     const before = Date.now();
     await r.start();
     expect(() => r.add('late', 'inbound')).toThrow(/before the registry starts/);
-    const rows = await store.listWorkers();
+    const rows = await store.workers.list();
     expect(rows.map((w) => [w.id, w.kind, w.hostname, w.pid])).toEqual([
       ['reg-a', 'delivery', 'h', 42],
       ['reg-b', 'webhooks', 'h', 42],
     ]);
     expect(rows.every((w) => w.heartbeatAt >= before)).toBe(true);
     const first = rows[0]!.heartbeatAt;
-    while ((await store.listWorkers())[0]!.heartbeatAt === first) await new Promise((res) => setTimeout(res, 10));
+    while ((await store.workers.list())[0]!.heartbeatAt === first) await new Promise((res) => setTimeout(res, 10));
     await r.stop();
-    expect(await store.listWorkers()).toEqual([]);
+    expect(await store.workers.list()).toEqual([]);
   });
 });

@@ -24,9 +24,9 @@ describe(`the address rule at connect time (${TEST_STORE_KIND})`, () => {
 
   it('refuses to connect to an endpoint saved while loopback was allowed, once it no longer is', async () => {
     const now = Date.now();
-    const account = await store.createAccount('A', now);
-    const serverId = (await store.createServer({ accountId: account.id, name: 'S' }, now)).id;
-    const ep = await store.createWebhookEndpoint(
+    const account = await store.tenancy.createAccount('A', now);
+    const serverId = (await store.tenancy.createServer({ accountId: account.id, name: 'S' }, now)).id;
+    const ep = await store.webhooks.createEndpoint(
       {
         serverId,
         url: receiver.url,
@@ -40,7 +40,7 @@ describe(`the address rule at connect time (${TEST_STORE_KIND})`, () => {
       },
       now,
     );
-    await store.commitAccepts([
+    await store.queue.commitAccepts([
       {
         idempotency: null,
         messages: [
@@ -88,7 +88,7 @@ describe(`the address rule at connect time (${TEST_STORE_KIND})`, () => {
     try {
       const log = await until(
         async () => {
-          const r = await store.listWebhookAttempts(serverId, ep.id, { limit: 10, offset: 0, direction: 'asc' });
+          const r = await store.webhooks.listAttempts(serverId, ep.id, { limit: 10, offset: 0, direction: 'asc' });
           return r.total > 0 ? r : undefined;
         },
         () => null,

@@ -82,7 +82,7 @@ describe(`event webhooks end to end: API, SMTP sink, HTTP receiver (${TEST_STORE
         () => receiver.events(),
       );
       expect(events).toHaveLength(4);
-      const messageId = (await t.store.listEvents({ limit: 100 })).find((e) => e.type === 'Queued')!.messageId;
+      const messageId = (await t.store.events.list({ limit: 100 })).find((e) => e.type === 'Queued')!.messageId;
       for (const address of ['alice@sink.test', 'bob@sink.test']) {
         const mine = events.filter((e) => e.Address === address);
         expect(mine.map((e) => e.Type)).toEqual(['Queued', 'Delivered']);
@@ -132,7 +132,7 @@ describe(`event webhooks end to end: API, SMTP sink, HTTP receiver (${TEST_STORE
         expect(String(mine[1]!.Response)).toMatch(/^250/);
       }
       // Every request is signed with the endpoint's secret; webhook-id is the stable EventId.
-      const uids = new Set((await t.store.listEvents({ messageId })).map((e) => e.uid));
+      const uids = new Set((await t.store.events.list({ messageId })).map((e) => e.uid));
       for (const got of receiver.received.slice(1)) {
         expect(verify(got.headers, got.body, [signingSecret])).toEqual({ ok: true });
         expect(got.headers['webhook-id']).toBe(got.json!.EventId);
@@ -175,9 +175,9 @@ describe(`event webhooks end to end: API, SMTP sink, HTTP receiver (${TEST_STORE
       expect(fields.get('Address')).toBe('carol@sink.test');
       expect(verify(got!.headers, got!.body, [r.body.data.signingSecret])).toEqual({ ok: true });
       // Nothing else arrives: the Queued event was never queued for this endpoint.
-      const deliveredEvents = (await t.store.listEvents({ limit: 1000 })).filter((e) => e.type === 'Delivered').length;
+      const deliveredEvents = (await t.store.events.list({ limit: 1000 })).filter((e) => e.type === 'Delivered').length;
       await until(
-        async () => ((await t.store.listEvents({ limit: 1000 })).filter((e) => e.type === 'Delivered').length === deliveredEvents ? true : undefined),
+        async () => ((await t.store.events.list({ limit: 1000 })).filter((e) => e.type === 'Delivered').length === deliveredEvents ? true : undefined),
         () => null,
       );
       expect(receiver.events().map((e) => e.Type)).toEqual(['Delivered']);

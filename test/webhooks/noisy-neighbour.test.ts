@@ -35,13 +35,13 @@ describe(`webhook endpoints do not hold each other back (${TEST_STORE_KIND})`, (
   it('every event of the healthy endpoint arrives while the slow one still holds its posts; then the slow one gets all of its own, once each', async () => {
     const now = Date.now();
     const slowServer = t.credentials.serverId;
-    const account = await t.store.createAccount('Healthy tenant', now);
-    const fastServer = (await t.store.createServer({ accountId: account.id, name: 'Healthy' }, now)).id;
+    const account = await t.store.tenancy.createAccount('Healthy tenant', now);
+    const fastServer = (await t.store.tenancy.createServer({ accountId: account.id, name: 'Healthy' }, now)).id;
     for (const [serverId, url] of [
       [slowServer, slow.url],
       [fastServer, fast.url],
     ] as const) {
-      await t.store.createWebhookEndpoint(
+      await t.store.webhooks.createEndpoint(
         {
           serverId,
           url,
@@ -58,7 +58,7 @@ describe(`webhook endpoints do not hold each other back (${TEST_STORE_KIND})`, (
     }
     const addresses = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}@example.com`);
     // One commit: both tenants' events are due together, the slow tenant's first.
-    await t.store.commitAccepts([
+    await t.store.queue.commitAccepts([
       { messages: [message(slowServer, now, addresses('slow', SLOW_EVENTS))], idempotency: null },
       { messages: [message(fastServer, now + 1, addresses('fast', FAST_EVENTS))], idempotency: null },
     ]);

@@ -14,7 +14,7 @@ describe(`webhook outbox in the store (${TEST_STORE_KIND})`, () => {
   let otherServer: number;
   let now = 1_700_000_000_000;
   const endpoint = (eventTypes: string[] = [], sid = serverId, enabled = true): Promise<WebhookEndpoint> =>
-    store.createWebhookEndpoint(
+    store.webhooks.createEndpoint(
       {
         serverId: sid,
         url: 'http://127.0.0.1:9/hook',
@@ -40,9 +40,9 @@ describe(`webhook outbox in the store (${TEST_STORE_KIND})`, () => {
     now += 60_000;
     db = await createTestDb();
     store = await db.open();
-    const account = await store.createAccount('A', now);
-    serverId = (await store.createServer({ accountId: account.id, name: 'S' }, now)).id;
-    otherServer = (await store.createServer({ accountId: account.id, name: 'T' }, now)).id;
+    const account = await store.tenancy.createAccount('A', now);
+    serverId = (await store.tenancy.createServer({ accountId: account.id, name: 'S' }, now)).id;
+    otherServer = (await store.tenancy.createServer({ accountId: account.id, name: 'T' }, now)).id;
   });
   afterEach(async () => {
     await store.close();
@@ -52,7 +52,7 @@ describe(`webhook outbox in the store (${TEST_STORE_KIND})`, () => {
   it('writes no outbox rows for a server without enabled endpoints', async () => {
     await endpoint([], serverId, false);
     await endpoint([], otherServer);
-    await store.commitAccepts([{ messages: [message(serverId, now, ['a@example.com'])], idempotency: null }]);
+    await store.queue.commitAccepts([{ messages: [message(serverId, now, ['a@example.com'])], idempotency: null }]);
     expect(await outboxCount()).toBe(0);
   });
 
@@ -64,13 +64,13 @@ describe(`webhook outbox in the store (${TEST_STORE_KIND})`, () => {
     await endpoint(['Failed'], serverId);
     await endpoint([], otherServer, false);
     // Queued events only, and no endpoint takes them: nothing to post, no wake.
-    await woken.commitAccepts([{ messages: [message(serverId, now, ['a@example.com'])], idempotency: null }]);
-    await woken.commitAccepts([{ messages: [message(otherServer, now, ['b@example.com'])], idempotency: null }]);
+    await woken.queue.commitAccepts([{ messages: [message(serverId, now, ['a@example.com'])], idempotency: null }]);
+    await woken.queue.commitAccepts([{ messages: [message(otherServer, now, ['b@example.com'])], idempotency: null }]);
     expect(await outboxCount()).toBe(0);
     expect(wakes).toBe(0);
     // A suppressed recipient's Failed event is subscribed to: one row, one wake.
     await store.suppressions.add(serverId, [{ address: 'c@example.com', reason: 'Bounce', detail: null }], now);
-    await woken.commitAccepts([{ messages: [message(serverId, now, ['c@example.com'])], idempotency: null }]);
+    await woken.queue.commitAccepts([{ messages: [message(serverId, now, ['c@example.com'])], idempotency: null }]);
     expect(await outboxCount()).toBe(1);
     expect(wakes).toBe(1);
   });
@@ -80,10 +80,10 @@ describe(`webhook outbox in the store (${TEST_STORE_KIND})`, () => {
     const failedOnly = await endpoint(['Failed', 'Tracking']);
     const m = message(serverId, now, ['a@example.com', 'b@example.com']);
     await store.suppressions.add(serverId, [{ address: 'b@example.com', reason: 'Bounce', detail: null }], now);
-    await store.commitAccepts([{ messages: [m], idempotency: null }]);
+    await store.queue.commitAccepts([{ messages: [m], idempotency: null }]);
     // accept: a Queued event for a, the accept-time suppression Failed event for b
-    const [claimed] = await store.claimRecipients('w', 10, now + 1, 0);
-    await store.recordOutcomes(
+    const [claimed] = await store.queue.claim('w', 10, now + 1, 0);
+    await store.queue.recordOutcomes(
       'w',
       [
         {
@@ -99,7 +99,7 @@ describe(`webhook outbox in the store (${TEST_STORE_KIND})`, () => {
       ],
       now + 2,
     );
-    await store.appendEvents([
+    await store.events.append([
       {
         serverId,
         messageId: m.id,
@@ -109,7 +109,10 @@ describe(`webhook outbox in the store (${TEST_STORE_KIND})`, () => {
         data: { TrackingType: 1, ClientIp: '1.2.3.4', UserAgent: 'x' },
       },
     ]);
-    await store.suppressRecipient({ recipientId: claimed!.id, reason: 'Complaint', detail: null, event: { type: 'Complaint', data: {} } }, now + 4);
+    await store.suppressions.suppressRecipient(
+      { recipientId: claimed!.id, reason: 'Complaint', detail: null, event: { type: 'Complaint', data: {} } },
+      now + 4,
+    );
     await store.suppressions.add(serverId, [], now);
     const rows = await outbox();
     const typesFor = (id: number) =>
@@ -125,9 +128,9 @@ describe(`webhook outbox in the store (${TEST_STORE_KIND})`, () => {
   it("claims a recipient's events in order per endpoint, reclaims stale claims, and checks the owner when recording", async () => {
     const ep = await endpoint();
     const m = message(serverId, now, ['a@example.com']);
-    await store.commitAccepts([{ messages: [m], idempotency: null }]);
-    const [r] = await store.claimRecipients('w', 10, now + 1, 0);
-    await store.recordOutcomes(
+    await store.queue.commitAccepts([{ messages: [m], idempotency: null }]);
+    const [r] = await store.queue.claim('w', 10, now + 1, 0);
+    await store.queue.recordOutcomes(
       'w',
       [
         {
@@ -144,12 +147,12 @@ describe(`webhook outbox in the store (${TEST_STORE_KIND})`, () => {
       now + 2,
     );
     // Only the Queued event is due: Delivered waits behind it.
-    const first = await store.claimWebhookDeliveries('d1', 10, now + 10, now - 1_000_000);
+    const first = await store.webhooks.claimDeliveries('d1', 10, now + 10, now - 1_000_000);
     expect(first.map((w) => w.event.type)).toEqual(['Queued']);
     expect(first[0]).toMatchObject({ endpoint: { id: ep.id }, message: { id: m.id }, recipient: { id: r!.id } });
-    expect(await store.claimWebhookDeliveries('d2', 10, now + 10, now - 1_000_000)).toEqual([]);
+    expect(await store.webhooks.claimDeliveries('d2', 10, now + 10, now - 1_000_000)).toEqual([]);
     // d1 "crashes": after the stale time another dispatcher takes the claim over.
-    const taken = await store.claimWebhookDeliveries('d2', 10, now + 20, now + 11);
+    const taken = await store.webhooks.claimDeliveries('d2', 10, now + 20, now + 11);
     expect(taken.map((w) => w.deliveryId)).toEqual([first[0]!.deliveryId]);
     // The old owner's late result is ignored; the new owner's counts.
     const ok = (id: number) => ({
@@ -163,24 +166,24 @@ describe(`webhook outbox in the store (${TEST_STORE_KIND})`, () => {
       responseSnippet: null,
       next: { status: 'delivered' as const, attempts: 1, nextAttemptAt: now },
     });
-    await store.recordWebhookAttempts('d1', [ok(first[0]!.deliveryId)], now + 21);
-    expect((await store.listWebhookAttempts(serverId, ep.id, { limit: 10, offset: 0, direction: 'asc' })).total).toBe(0);
-    await store.recordWebhookAttempts('d2', [ok(first[0]!.deliveryId)], now + 22);
-    const next = await store.claimWebhookDeliveries('d2', 10, now + 30, now - 1_000_000);
+    await store.webhooks.recordAttempts('d1', [ok(first[0]!.deliveryId)], now + 21);
+    expect((await store.webhooks.listAttempts(serverId, ep.id, { limit: 10, offset: 0, direction: 'asc' })).total).toBe(0);
+    await store.webhooks.recordAttempts('d2', [ok(first[0]!.deliveryId)], now + 22);
+    const next = await store.webhooks.claimDeliveries('d2', 10, now + 30, now - 1_000_000);
     expect(next.map((w) => w.event.type)).toEqual(['Delivered']);
     // A failed attempt keeps the row due later and starts the endpoint's failure streak.
-    const failing = await store.recordWebhookAttempts(
+    const failing = await store.webhooks.recordAttempts(
       'd2',
       [{ ...ok(next[0]!.deliveryId), ok: false, httpStatus: 500, error: 'HTTP 500', next: { status: 'failed', attempts: 1, nextAttemptAt: now + 1_000 } }],
       now + 31,
     );
     expect(failing).toEqual([{ endpointId: ep.id, failingSince: now + 31 }]);
-    expect(await store.claimWebhookDeliveries('d2', 10, now + 999, now - 1_000_000)).toEqual([]);
-    expect((await store.claimWebhookDeliveries('d2', 10, now + 1_000, now - 1_000_000)).map((w) => w.event.type)).toEqual(['Delivered']);
-    expect((await store.getWebhookEndpoint(serverId, ep.id))!.failingSince).toBe(now + 31);
+    expect(await store.webhooks.claimDeliveries('d2', 10, now + 999, now - 1_000_000)).toEqual([]);
+    expect((await store.webhooks.claimDeliveries('d2', 10, now + 1_000, now - 1_000_000)).map((w) => w.event.type)).toEqual(['Delivered']);
+    expect((await store.webhooks.getEndpoint(serverId, ep.id))!.failingSince).toBe(now + 31);
     // Another server cannot see this endpoint or its attempts.
-    expect(await store.getWebhookEndpoint(otherServer, ep.id)).toBeUndefined();
-    expect((await store.listWebhookAttempts(otherServer, ep.id, { limit: 10, offset: 0, direction: 'asc' })).total).toBe(0);
+    expect(await store.webhooks.getEndpoint(otherServer, ep.id)).toBeUndefined();
+    expect((await store.webhooks.listAttempts(otherServer, ep.id, { limit: 10, offset: 0, direction: 'asc' })).total).toBe(0);
   });
 
   it("claims by lane: at most each endpoint's room, skipping the endpoints this process holds its fill of; released rows are claimable again", async () => {
@@ -188,7 +191,7 @@ describe(`webhook outbox in the store (${TEST_STORE_KIND})`, () => {
     const slow = await endpoint();
     const fast = await endpoint([], otherServer);
     // The slow endpoint's backlog is older, so a claim by age alone would be all of it.
-    await store.commitAccepts([
+    await store.queue.commitAccepts([
       {
         messages: [
           message(
@@ -200,7 +203,7 @@ describe(`webhook outbox in the store (${TEST_STORE_KIND})`, () => {
         idempotency: null,
       },
     ]);
-    await store.commitAccepts([
+    await store.queue.commitAccepts([
       {
         messages: [
           message(
@@ -213,14 +216,14 @@ describe(`webhook outbox in the store (${TEST_STORE_KIND})`, () => {
       },
     ]);
     const count = (work: { endpoint: { id: number } }[]) => [slow.id, fast.id].map((id) => work.filter((w) => w.endpoint.id === id).length);
-    expect(count(await store.claimWebhookDeliveries('x', 6, now + 10, 0))).toEqual([6, 0]);
+    expect(count(await store.webhooks.claimDeliveries('x', 6, now + 10, 0))).toEqual([6, 0]);
     // Each lane gets at most 3, less what the claimer holds: the slow one 1 (holding 2), the fast one 3.
-    const first = await store.claimWebhookDeliveries('d', 100, now + 10, 0, { perLane: 3, held: new Map([[slow.id, 2]]) });
+    const first = await store.webhooks.claimDeliveries('d', 100, now + 10, 0, { perLane: 3, held: new Map([[slow.id, 2]]) });
     expect(count(first)).toEqual([1, 3]);
     // Full: the slow endpoint is skipped, the fast one still gets its room; the limit bounds the whole claim.
     expect(
       count(
-        await store.claimWebhookDeliveries('d', 100, now + 10, 0, {
+        await store.webhooks.claimDeliveries('d', 100, now + 10, 0, {
           perLane: 3,
           held: new Map([
             [slow.id, 3],
@@ -229,44 +232,44 @@ describe(`webhook outbox in the store (${TEST_STORE_KIND})`, () => {
         }),
       ),
     ).toEqual([0, 2]);
-    expect(count(await store.claimWebhookDeliveries('d', 2, now + 10, 0, { perLane: 3, held: new Map() }))).toEqual([2, 0]);
+    expect(count(await store.webhooks.claimDeliveries('d', 2, now + 10, 0, { perLane: 3, held: new Map() }))).toEqual([2, 0]);
     // Given back (only by their owner), unposted rows are claimable at once.
-    await store.releaseWebhookDeliveries(
+    await store.webhooks.releaseDeliveries(
       'other',
       first.map((w) => w.deliveryId),
     );
-    expect(count(await store.claimWebhookDeliveries('e', 100, now + 10, 0, { perLane: 100, held: new Map() }))).toEqual([1, 5]);
-    await store.releaseWebhookDeliveries(
+    expect(count(await store.webhooks.claimDeliveries('e', 100, now + 10, 0, { perLane: 100, held: new Map() }))).toEqual([1, 5]);
+    await store.webhooks.releaseDeliveries(
       'd',
       first.map((w) => w.deliveryId),
     );
-    expect(count(await store.claimWebhookDeliveries('e', 100, now + 10, 0, { perLane: 100, held: new Map() }))).toEqual([1, 3]);
+    expect(count(await store.webhooks.claimDeliveries('e', 100, now + 10, 0, { perLane: 100, held: new Map() }))).toEqual([1, 3]);
   });
 
   it('does not claim for a disabled endpoint; deleting an endpoint removes its rows', async () => {
     const ep = await endpoint();
-    await store.commitAccepts([{ messages: [message(serverId, now, ['a@example.com'])], idempotency: null }]);
-    await store.updateWebhookEndpoint(serverId, ep.id, { enabled: false, disabledReason: 'x' }, now);
-    expect(await store.claimWebhookDeliveries('d', 10, now + 10, 0)).toEqual([]);
-    expect(await store.deleteWebhookEndpoint(serverId, ep.id)).toBe(true);
+    await store.queue.commitAccepts([{ messages: [message(serverId, now, ['a@example.com'])], idempotency: null }]);
+    await store.webhooks.updateEndpoint(serverId, ep.id, { enabled: false, disabledReason: 'x' }, now);
+    expect(await store.webhooks.claimDeliveries('d', 10, now + 10, 0)).toEqual([]);
+    expect(await store.webhooks.deleteEndpoint(serverId, ep.id)).toBe(true);
     expect(await outboxCount()).toBe(0);
   });
 
   it('replays a time range: new rows for events before the endpoint, delivered rows reset, a cap refuses and writes nothing', async () => {
     const m = message(serverId, now, ['a@example.com', 'b@example.com']);
-    await store.commitAccepts([{ messages: [m], idempotency: null }]);
+    await store.queue.commitAccepts([{ messages: [m], idempotency: null }]);
     const ep = await endpoint(['Queued']);
     expect(await outboxCount()).toBe(0);
-    expect(await store.replayWebhookEvents(serverId, ep.id, { from: now, to: now + 1, max: 1 }, now + 5)).toEqual({ ok: false, matching: 2 });
+    expect(await store.webhooks.replayEvents(serverId, ep.id, { from: now, to: now + 1, max: 1 }, now + 5)).toEqual({ ok: false, matching: 2 });
     expect(await outboxCount()).toBe(0);
-    expect(await store.replayWebhookEvents(serverId, ep.id, { from: now + 1, to: now + 2, max: 10 }, now + 5)).toEqual({ ok: true, queued: 0 });
-    expect(await store.replayWebhookEvents(serverId, ep.id, { from: now, to: now + 1, max: 10 }, now + 5)).toEqual({ ok: true, queued: 2 });
+    expect(await store.webhooks.replayEvents(serverId, ep.id, { from: now + 1, to: now + 2, max: 10 }, now + 5)).toEqual({ ok: true, queued: 0 });
+    expect(await store.webhooks.replayEvents(serverId, ep.id, { from: now, to: now + 1, max: 10 }, now + 5)).toEqual({ ok: true, queued: 2 });
     // Already pending: nothing to do.
-    expect(await store.replayWebhookEvents(serverId, ep.id, { from: now, to: now + 1, max: 10 }, now + 5)).toEqual({ ok: true, queued: 0 });
+    expect(await store.webhooks.replayEvents(serverId, ep.id, { from: now, to: now + 1, max: 10 }, now + 5)).toEqual({ ok: true, queued: 0 });
     // Two recipients of one message: ordering is per recipient, so their events do not wait for each other.
-    const work = await store.claimWebhookDeliveries('d', 10, now + 5, 0);
+    const work = await store.webhooks.claimDeliveries('d', 10, now + 5, 0);
     expect(work).toHaveLength(2);
-    await store.recordWebhookAttempts(
+    await store.webhooks.recordAttempts(
       'd',
       work.map((w) => ({
         deliveryId: w.deliveryId,
@@ -282,9 +285,9 @@ describe(`webhook outbox in the store (${TEST_STORE_KIND})`, () => {
       now + 6,
     );
     expect((await outbox()).map((r) => r.status)).toEqual(['delivered', 'delivered']);
-    expect(await store.replayWebhookEvents(serverId, ep.id, { from: now, to: now + 1, max: 10 }, now + 7)).toEqual({ ok: true, queued: 2 });
+    expect(await store.webhooks.replayEvents(serverId, ep.id, { from: now, to: now + 1, max: 10 }, now + 7)).toEqual({ ok: true, queued: 2 });
     expect((await outbox()).map((r) => r.status)).toEqual(['pending', 'pending']);
     // Another server's endpoint id queues nothing.
-    expect(await store.replayWebhookEvents(otherServer, ep.id, { from: now, to: now + 1, max: 10 }, now + 7)).toEqual({ ok: true, queued: 0 });
+    expect(await store.webhooks.replayEvents(otherServer, ep.id, { from: now, to: now + 1, max: 10 }, now + 7)).toEqual({ ok: true, queued: 0 });
   });
 });

@@ -56,7 +56,7 @@ export function registerContactRoutes(scope: FastifyInstance, deps: MarketingRou
     },
     async (req, reply) => {
       const email = normalizedAddress(req.body.emailAddress);
-      const r = await deps.store.createContact(
+      const r = await deps.store.marketing.createContact(
         serverOf(req),
         {
           email,
@@ -102,7 +102,7 @@ export function registerContactRoutes(scope: FastifyInstance, deps: MarketingRou
     },
     async (req) => {
       const q = req.query;
-      const { rows, total } = await deps.store.searchContacts(
+      const { rows, total } = await deps.store.marketing.searchContacts(
         serverOf(req),
         {
           ...(q.emailAddress === undefined ? {} : { email: q.emailAddress.trim().toLowerCase() }),
@@ -128,7 +128,7 @@ export function registerContactRoutes(scope: FastifyInstance, deps: MarketingRou
       },
     },
     async (req) => {
-      const c = await deps.store.getContact(serverOf(req), req.params.contactId);
+      const c = await deps.store.marketing.getContact(serverOf(req), req.params.contactId);
       if (!c) throw noContact(req.params.contactId);
       return contactToWire(c);
     },
@@ -155,7 +155,7 @@ export function registerContactRoutes(scope: FastifyInstance, deps: MarketingRou
       },
     },
     async (req) => {
-      const r = await deps.store.updateContact(serverOf(req), req.params.contactId, req.body, deps.now());
+      const r = await deps.store.marketing.updateContact(serverOf(req), req.params.contactId, req.body, deps.now());
       if (r === undefined) throw noContact(req.params.contactId);
       if (isUnknownField(r)) throw unknownField(r);
       return contactToWire(r);
@@ -175,7 +175,7 @@ export function registerContactRoutes(scope: FastifyInstance, deps: MarketingRou
       },
     },
     async (req, reply) => {
-      if (!(await deps.store.deleteContact(serverOf(req), req.params.contactId))) throw noContact(req.params.contactId);
+      if (!(await deps.store.marketing.deleteContact(serverOf(req), req.params.contactId))) throw noContact(req.params.contactId);
       return reply.code(204).send();
     },
   );
@@ -199,7 +199,7 @@ export function registerContactRoutes(scope: FastifyInstance, deps: MarketingRou
       },
       async (req) => {
         const email = normalizedAddress(req.body.emailAddress);
-        const c = await deps.store.unsubscribeContact(serverOf(req), email, deps.now());
+        const c = await deps.store.marketing.unsubscribeContact(serverOf(req), email, deps.now());
         if (!c) throw new MarketingError(404, `no contact with the address ${email}`);
         req.log.info({ event: 'marketing.unsubscribed', serverId: c.serverId, contactId: c.id }, 'contact unsubscribed');
         return contactToWire(c);

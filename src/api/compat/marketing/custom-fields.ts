@@ -45,7 +45,7 @@ export function registerCustomFieldRoutes(scope: FastifyInstance, deps: Marketin
       if ((RESERVED_CUSTOM_FIELD_NAMES as readonly string[]).includes(name.toLowerCase())) {
         throw new MarketingError(409, `"${name}" is a reserved name (EmailAddress, ContactId and Id are)`);
       }
-      const r = await deps.store.createCustomField(serverOf(req), name, MAX_CUSTOM_FIELDS_PER_SERVER, deps.now());
+      const r = await deps.store.marketing.createCustomField(serverOf(req), name, MAX_CUSTOM_FIELDS_PER_SERVER, deps.now());
       if (r === 'duplicate') throw new MarketingError(409, `a custom field named "${name}" already exists (names are compared case-insensitively)`);
       if (r === 'limit') throw new MarketingError(403, `the server already has ${MAX_CUSTOM_FIELDS_PER_SERVER} custom fields, the most it may have`);
       return reply.code(201).send(customFieldToWire(r));
@@ -64,7 +64,7 @@ export function registerCustomFieldRoutes(scope: FastifyInstance, deps: Marketin
         response: withErrors({ 200: { type: 'array', items: customFieldSchema } }),
       },
     },
-    async (req) => (await deps.store.listCustomFields(serverOf(req))).map(customFieldToWire),
+    async (req) => (await deps.store.marketing.listCustomFields(serverOf(req))).map(customFieldToWire),
   );
 
   scope.delete<{ Params: { name: string } }>(
@@ -80,7 +80,8 @@ export function registerCustomFieldRoutes(scope: FastifyInstance, deps: Marketin
       },
     },
     async (req, reply) => {
-      if (!(await deps.store.deleteCustomField(serverOf(req), req.params.name))) throw new MarketingError(404, `no custom field "${req.params.name}"`);
+      if (!(await deps.store.marketing.deleteCustomField(serverOf(req), req.params.name)))
+        throw new MarketingError(404, `no custom field "${req.params.name}"`);
       return reply.code(204).send();
     },
   );

@@ -53,7 +53,7 @@ export function registerListContactRoutes(scope: FastifyInstance, deps: Marketin
     },
     async (req) => {
       const email = normalizedAddress(req.body.emailAddress);
-      const r = await deps.store.addContactToListByEmail(
+      const r = await deps.store.marketing.addContactToListByEmail(
         serverOf(req),
         req.params.listId,
         { email, firstName: req.body.firstName ?? null, lastName: req.body.lastName ?? null },
@@ -77,7 +77,7 @@ export function registerListContactRoutes(scope: FastifyInstance, deps: Marketin
       },
     },
     async (req, reply) => {
-      const r = await deps.store.addContactToList(serverOf(req), req.params.listId, req.params.contactId, deps.now());
+      const r = await deps.store.marketing.addContactToList(serverOf(req), req.params.listId, req.params.contactId, deps.now());
       if (r === 'no-list') throw noList(req.params.listId);
       if (r === 'no-contact') throw new MarketingError(404, `no contact ${req.params.contactId}`);
       return reply.code(204).send();
@@ -101,7 +101,7 @@ export function registerListContactRoutes(scope: FastifyInstance, deps: Marketin
       },
       async (req, reply) => {
         const email = normalizedAddress(req.query.emailAddress);
-        const r = await deps.store.removeContactFromList(serverOf(req), req.params.listId, email);
+        const r = await deps.store.marketing.removeContactFromList(serverOf(req), req.params.listId, email);
         if (r === 'no-list') throw noList(req.params.listId);
         if (r === false) throw new MarketingError(404, `${email} is not on list ${req.params.listId}`);
         return reply.code(204).send();

@@ -110,7 +110,7 @@ export function registerListSendRoutes(scope: FastifyInstance, deps: MarketingRo
       const policy = deps.verifiedFrom ? await deps.verifiedFrom.forServer(serverId) : null;
       if (policy && !policy.allows(from)) throw new MarketingError(400, `InvalidFrom: ${unverifiedFromMessage(from, serverId)}`);
       // Answered after the commit: the send (message and job row) is on disk; recipients follow in batches.
-      const r = await deps.store.acceptListSend(serverId, req.params.listId, built.message);
+      const r = await deps.store.listSends.accept(serverId, req.params.listId, built.message);
       if (r === 'no-list') throw noList(req.params.listId);
       if (r === 'empty') throw new MarketingError(400, `list ${req.params.listId} has no subscribed contact; nothing was sent`);
       req.log.info({ event: 'marketing.list_send_accepted', serverId, listId: r.listId, sendId: r.id, messageId: r.messageId }, 'list send accepted');
@@ -133,7 +133,7 @@ export function registerListSendRoutes(scope: FastifyInstance, deps: MarketingRo
       },
     },
     async (req) => {
-      const s = await deps.store.getListSend(serverOf(req), req.params.listId, req.params.sendId);
+      const s = await deps.store.listSends.get(serverOf(req), req.params.listId, req.params.sendId);
       if (!s) throw new MarketingError(404, `no send ${req.params.sendId} of list ${req.params.listId}`);
       return listSendToWire(s);
     },

@@ -25,7 +25,7 @@ export function registerListRoutes(scope: FastifyInstance, deps: MarketingRouteD
         response: withErrors({ 200: { type: 'array', items: listSchema } }),
       },
     },
-    async (req) => (await deps.store.listContactLists(serverOf(req))).map(listToWire),
+    async (req) => (await deps.store.marketing.listLists(serverOf(req))).map(listToWire),
   );
 
   scope.post<{ Body: { name: string } }>(
@@ -44,7 +44,7 @@ export function registerListRoutes(scope: FastifyInstance, deps: MarketingRouteD
     },
     async (req, reply) => {
       const name = listName(req.body.name);
-      const list = await deps.store.createContactList(serverOf(req), name, deps.now());
+      const list = await deps.store.marketing.createList(serverOf(req), name, deps.now());
       if (!list) throw duplicate(name);
       return reply.code(201).send(listToWire(list));
     },
@@ -67,7 +67,7 @@ export function registerListRoutes(scope: FastifyInstance, deps: MarketingRouteD
     },
     async (req) => {
       const name = listName(req.body.name);
-      const r = await deps.store.renameContactList(serverOf(req), req.params.listId, name, deps.now());
+      const r = await deps.store.marketing.renameList(serverOf(req), req.params.listId, name, deps.now());
       if (r === undefined) throw noList(req.params.listId);
       if (r === 'duplicate') throw duplicate(name);
       return listToWire(r);
@@ -87,7 +87,7 @@ export function registerListRoutes(scope: FastifyInstance, deps: MarketingRouteD
       },
     },
     async (req, reply) => {
-      if (!(await deps.store.deleteContactList(serverOf(req), req.params.listId))) throw noList(req.params.listId);
+      if (!(await deps.store.marketing.deleteList(serverOf(req), req.params.listId))) throw noList(req.params.listId);
       return reply.code(204).send();
     },
   );

@@ -42,7 +42,7 @@ export async function accountData(store: Store, serverId: number, idName: 'serve
   // Rollups are hourly: the hours that start in the month so far (a zone off the whole hour counts from the hour before).
   const fromHour = Math.floor((start - offset) / HOUR_MS) * HOUR_MS;
   const toHour = Math.floor(now / HOUR_MS) * HOUR_MS + HOUR_MS;
-  const rows = await store.readReportRollups({ serverId, dim: '', dimValue: '', fromHour, toHour, grouping: { by: 'hour' } });
+  const rows = await store.reports.readRollups({ serverId, dim: '', dimValue: '', fromHour, toHour, grouping: { by: 'hour' } });
   const queued = rows.reduce((n, r) => n + r.counts.queued, 0);
   const values: V1Record = {
     PlanBillingPeriodStart: start,

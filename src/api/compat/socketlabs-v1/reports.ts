@@ -40,7 +40,7 @@ function registerList(scope: FastifyInstance, deps: { store: Store; now: () => n
     const timeZone = timeZoneOf(params);
     const range = rangeOf(params, timeZone);
     const query = { types: LISTS[method].types, ...range, mailingId: textFilter(params, 'mailingId'), messageId: textFilter(params, 'messageId') };
-    const { rows, total } = await deps.store.searchEvents(serverId, query, { limit: page.count, offset: page.index });
+    const { rows, total } = await deps.store.reports.searchEvents(serverId, query, { limit: page.count, offset: page.index });
     const records: V1Record[] = [];
     for (const row of rows) {
       const r = recordOf(method, row, idName, timeZone);

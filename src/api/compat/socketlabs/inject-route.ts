@@ -142,7 +142,7 @@ export function registerInjectRoute(app: FastifyInstance, deps: InjectDeps): voi
           if (k.length === 0 || k.length > MAX_IDEMPOTENCY_KEY_LENGTH || !/^[\x21-\x7e]+$/.test(k)) {
             return sendError(reply, 'InvalidData', `Idempotency-Key must be 1-${MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters`, 400);
           }
-          const prior = await deps.store.findIdempotency(auth.serverId, k, now - IDEMPOTENCY_TTL_MS);
+          const prior = await deps.store.queue.findIdempotency(auth.serverId, k, now - IDEMPOTENCY_TTL_MS);
           if (prior) return replayOrConflict(reply, prior, parsed.hash);
           idempotency = { serverId: auth.serverId, key: k, requestHash: parsed.hash, response: '', now };
         }
@@ -200,7 +200,7 @@ export function registerInjectRoute(app: FastifyInstance, deps: InjectDeps): voi
           const outcome = await deps.committer.submit(unit);
           if (outcome.kind === 'duplicate') {
             // Another request with this key committed first (a race): answer as if it had come before us.
-            const prior = await deps.store.findIdempotency(auth.serverId, idempotency!.key, now - IDEMPOTENCY_TTL_MS);
+            const prior = await deps.store.queue.findIdempotency(auth.serverId, idempotency!.key, now - IDEMPOTENCY_TTL_MS);
             return replayOrConflict(reply, prior, idempotency!.requestHash);
           }
           req.log.debug({ event: 'injection.accepted', messages: accepted.length, recipients: accepted.reduce((n, m) => n + m.recipients.length, 0) });

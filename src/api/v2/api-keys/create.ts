@@ -52,7 +52,7 @@ export function registerCreate(scope: FastifyInstance, space: KeySpace, fixedSco
         );
       }
       const key = generateApiKey();
-      const rec = await space.store.createApiKey(
+      const rec = await space.store.tenancy.createApiKey(
         {
           ...('serverId' in owner ? { serverId: owner.serverId } : { serverId: null, accountId: owner.accountId }),
           scope: keyScope,

@@ -24,7 +24,7 @@ export function registerList(scope: FastifyInstance, space: KeySpace): void {
     },
     async (req) => {
       space.authorize(req);
-      const { rows, total } = await space.store.listApiKeysOf(space.ownerOf(req), {
+      const { rows, total } = await space.store.tenancy.listApiKeysOf(space.ownerOf(req), {
         ...pageOf(req.query),
         direction: directionOf(req.query.sortDirection),
         sortField: req.query.sortField,

@@ -24,7 +24,7 @@ export function registerRevoke(scope: FastifyInstance, space: KeySpace): void {
     async (req) => {
       space.authorize(req);
       const current = await keyOf(space, req, req.params.keyId);
-      const revoked = await space.store.revokeApiKeyOf(space.ownerOf(req), current.publicId, space.now());
+      const revoked = await space.store.tenancy.revokeApiKeyOf(space.ownerOf(req), current.publicId, space.now());
       req.log.info({ event: 'api_key.revoked', keyId: current.publicId, by: principalOf(req).publicId }, 'API key revoked');
       return { data: toWire(revoked ?? current) };
     },

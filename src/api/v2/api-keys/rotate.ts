@@ -26,7 +26,7 @@ export function registerRotate(scope: FastifyInstance, space: KeySpace): void {
       space.authorize(req);
       const current = await keyOf(space, req, req.params.keyId);
       const fresh = newSecretFor(current.publicId);
-      const rotated = current.revokedAt === null ? await space.store.rotateApiKeyOf(space.ownerOf(req), current.publicId, fresh.secretHash) : undefined;
+      const rotated = current.revokedAt === null ? await space.store.tenancy.rotateApiKeyOf(space.ownerOf(req), current.publicId, fresh.secretHash) : undefined;
       if (!rotated) throw new ApiError('key_revoked', `API key ${current.publicId} is revoked; create a new one`, 'keyId');
       req.log.info({ event: 'api_key.rotated', keyId: current.publicId, by: principalOf(req).publicId }, 'API key rotated');
       return { data: { ...toWire(rotated), apiKey: fresh.key } };

@@ -66,7 +66,7 @@ export function paramsSchema(space: KeySpace, withKey: boolean) {
 
 /** The owner's key the path names, or 404 (also for another server's or account's key: nothing about it is told). */
 export async function keyOf(space: KeySpace, req: FastifyRequest, keyId: string): Promise<ApiKeyRecord> {
-  const k = await space.store.getApiKeyOf(space.ownerOf(req), keyId);
+  const k = await space.store.tenancy.getApiKeyOf(space.ownerOf(req), keyId);
   if (!k) throw new ApiError('not_found', `${space.describe} has no API key ${keyId}`, 'keyId');
   return k;
 }

@@ -58,7 +58,7 @@ export function registerCreate(scope: FastifyInstance, deps: InboundRouteDeps): 
       const serverId = Number(req.params.serverId);
       const { url, enabled } = req.body;
       const m = checkMatch(deps, req.body.match);
-      const { total } = await deps.store.listInboundRoutes(serverId, { limit: 1, offset: 0, direction: 'asc' });
+      const { total } = await deps.store.inbound.listRoutes(serverId, { limit: 1, offset: 0, direction: 'asc' });
       if (total >= MAX_INBOUND_ROUTES_PER_SERVER) {
         throw new ApiError('limit_reached', `server ${serverId} already has ${total} inbound routes (at most ${MAX_INBOUND_ROUTES_PER_SERVER})`);
       }
@@ -66,7 +66,7 @@ export function registerCreate(scope: FastifyInstance, deps: InboundRouteDeps): 
       const secretKey = generateSecretKey();
       const signingSecret = generateSecret();
       await handshake(deps, serverId, { url, format: 'json', secretKey, signingSecrets: [signingSecret], secretsRotatedAt: null });
-      const route = await deps.store.createInboundRoute(
+      const route = await deps.store.inbound.createRoute(
         { serverId, match: m.match, kind: m.kind, url, secretKey, signingSecret, enabled, validatedAt: deps.now() },
         deps.now(),
       );

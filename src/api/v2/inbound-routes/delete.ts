@@ -20,7 +20,7 @@ export function registerDelete(scope: FastifyInstance, deps: InboundRouteDeps): 
     },
     async (req) => {
       const r = await routeOf(deps.store, req.params);
-      await deps.store.deleteInboundRoute(r.serverId, r.id);
+      await deps.store.inbound.deleteRoute(r.serverId, r.id);
       deps.onRoutesChanged?.();
       req.log.info({ event: 'inbound.route_deleted', serverId: r.serverId, routeId: r.id, match: r.match }, 'inbound route deleted');
       return { data: { id: r.id, deleted: true } };

@@ -23,7 +23,7 @@ export function registerList(scope: FastifyInstance, deps: InboundRouteDeps): vo
       },
     },
     async (req) => {
-      const { rows, total } = await deps.store.listInboundRoutes(Number(req.params.serverId), {
+      const { rows, total } = await deps.store.inbound.listRoutes(Number(req.params.serverId), {
         ...pageOf(req.query),
         direction: directionOf(req.query.sortDirection),
       });

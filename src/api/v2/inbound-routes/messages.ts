@@ -38,7 +38,7 @@ export function registerMessages(scope: FastifyInstance, deps: InboundRouteDeps)
     },
     async (req) => {
       const r = await routeOf(deps.store, req.params);
-      const { rows, total } = await deps.store.listInboundPosts(r.serverId, r.id, { ...pageOf(req.query), direction: directionOf(req.query.sortDirection) });
+      const { rows, total } = await deps.store.inbound.listPosts(r.serverId, r.id, { ...pageOf(req.query), direction: directionOf(req.query.sortDirection) });
       return { data: rows.map(postToWire), total };
     },
   );
@@ -60,9 +60,9 @@ export function registerMessages(scope: FastifyInstance, deps: InboundRouteDeps)
     },
     async (req) => {
       const r = await routeOf(deps.store, req.params);
-      const post = await deps.store.getInboundPost(r.serverId, r.id, Number(req.params.messageId));
+      const post = await deps.store.inbound.getPost(r.serverId, r.id, Number(req.params.messageId));
       if (!post) throw new ApiError('not_found', `inbound route ${r.id} has no message ${req.params.messageId}`, 'messageId');
-      const { rows, total } = await deps.store.listInboundAttempts(r.serverId, r.id, post.id, {
+      const { rows, total } = await deps.store.inbound.listAttempts(r.serverId, r.id, post.id, {
         ...pageOf(req.query),
         direction: directionOf(req.query.sortDirection),
       });

@@ -47,7 +47,7 @@ export function registerReplay(scope: FastifyInstance, deps: InboundRouteDeps): 
       if (to - from > MAX_INBOUND_REPLAY_RANGE_MS) {
         throw new ApiError('validation_failed', `the range is longer than ${MAX_INBOUND_REPLAY_RANGE_MS / 86_400_000} days; replay it in steps`, 'to');
       }
-      const res = await deps.store.replayInboundPosts(r.serverId, r.id, { from, to, max: MAX_INBOUND_REPLAY_MESSAGES }, deps.now());
+      const res = await deps.store.inbound.replayPosts(r.serverId, r.id, { from, to, max: MAX_INBOUND_REPLAY_MESSAGES }, deps.now());
       if (!res.ok) {
         throw new ApiError(
           'validation_failed',

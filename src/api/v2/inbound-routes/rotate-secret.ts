@@ -24,7 +24,7 @@ export function registerRotateSecret(scope: FastifyInstance, deps: InboundRouteD
       const r = await routeOf(deps.store, req.params);
       const now = deps.now();
       const rot = rotatedSecrets(r, now);
-      const updated = await deps.store.updateInboundRoute(r.serverId, r.id, { signingSecrets: rot.signingSecrets, secretsRotatedAt: now }, now);
+      const updated = await deps.store.inbound.updateRoute(r.serverId, r.id, { signingSecrets: rot.signingSecrets, secretsRotatedAt: now }, now);
       req.log.info({ event: 'inbound.secret_rotated', serverId: r.serverId, routeId: r.id }, 'inbound route signing secret rotated');
       return {
         data: { ...routeToWire(updated ?? r), signingSecret: rot.newSecret, previousSecretExpiresOn: new Date(now + SIGNING_SECRET_OVERLAP_MS).toISOString() },

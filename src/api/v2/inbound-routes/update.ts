@@ -36,7 +36,7 @@ export function registerUpdate(scope: FastifyInstance, deps: InboundRouteDeps): 
         patch.validatedAt = deps.now();
       }
       if (req.body.enabled !== undefined) patch.enabled = req.body.enabled;
-      const updated = await deps.store.updateInboundRoute(current.serverId, current.id, patch, deps.now());
+      const updated = await deps.store.inbound.updateRoute(current.serverId, current.id, patch, deps.now());
       deps.onRoutesChanged?.();
       req.log.info({ event: 'inbound.route_updated', serverId: current.serverId, routeId: current.id, fields: Object.keys(req.body) }, 'inbound route updated');
       return { data: routeToWire(updated ?? current) };

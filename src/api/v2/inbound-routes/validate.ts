@@ -21,7 +21,7 @@ export function registerValidate(scope: FastifyInstance, deps: InboundRouteDeps)
       const r = await routeOf(deps.store, req.params);
       await checkUrl(deps, r.url);
       await handshake(deps, r.serverId, { ...r, format: 'json' });
-      const updated = await deps.store.updateInboundRoute(r.serverId, r.id, { validatedAt: deps.now() }, deps.now());
+      const updated = await deps.store.inbound.updateRoute(r.serverId, r.id, { validatedAt: deps.now() }, deps.now());
       return { data: routeToWire(updated ?? r) };
     },
   );

@@ -121,7 +121,7 @@ export interface MessageParams extends RouteParams {
 
 /** The route named by the path, or 404 (also for another server's route). */
 export async function routeOf(store: Store, p: RouteParams): Promise<InboundRoute> {
-  const r = await store.getInboundRoute(Number(p.serverId), Number(p.routeId));
+  const r = await store.inbound.getRoute(Number(p.serverId), Number(p.routeId));
   if (!r) throw new ApiError('not_found', `server ${p.serverId} has no inbound route ${p.routeId}`, 'routeId');
   return r;
 }

@@ -30,7 +30,7 @@ export async function sendSearchCsv(
 ): Promise<FastifyReply> {
   return sendCsvStream(req, reply, {
     columns: CSV_COLUMNS,
-    batches: store.streamRecipientSearch(serverId, query, REPORT_EXPORT_BATCH),
+    batches: store.reports.streamRecipientSearch(serverId, query, REPORT_EXPORT_BATCH),
     toCsv: batchCsv,
     filename: `recipient-search-${serverId}.csv`,
     serverId,

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Store, StoredEvent, StoredRecipient } from '../../../store/store.js';
+import type { Server, Store, StoredEvent, StoredRecipient } from '../../../store/store.js';
 import type { MessageTemplate } from '../../../core/message.js';
 import type { TrackingService } from '../../../tracking/service.js';
 import { composeMessage } from '../../../compose/compose.js';
@@ -126,12 +126,12 @@ export function registerMessageDetail(scope: FastifyInstance, deps: DetailDeps):
     async (req) => {
       const serverId = Number(req.params.serverId);
       const query = { ...toStoreQuery(req.query), recipientId: req.query.recipientId };
-      const { rows, total } = await deps.store.searchRecipients(serverId, query, pageOf(req.query));
-      const detail = await deps.store.loadRecipientDetail(
+      const { rows, total } = await deps.store.reports.searchRecipients(serverId, query, pageOf(req.query));
+      const detail = await deps.store.reports.loadRecipientDetail(
         serverId,
         rows.map((r) => r.recipientId),
       );
-      const server = deps.tracking ? await deps.store.getServer(serverId) : undefined;
+      const server = deps.tracking ? await deps.store.tenancy.getServer(serverId) : undefined;
       const data = [];
       for (const row of rows) {
         const r = detail.recipients.get(row.recipientId);
@@ -158,7 +158,7 @@ export function registerMessageDetail(scope: FastifyInstance, deps: DetailDeps):
 /** The message for this recipient through delivery's own compose path (merge, tracking, MIME), unsigned. */
 async function render(
   deps: DetailDeps,
-  server: Awaited<ReturnType<Store['getServer']>>,
+  server: Server | undefined,
   template: MessageTemplate,
   r: StoredRecipient,
   events: readonly StoredEvent[],

@@ -46,7 +46,7 @@ export function registerRecipientSearch(scope: FastifyInstance, store: Store): v
       const serverId = Number(req.params.serverId);
       const query = toStoreQuery(req.query);
       if (req.query.format === 'csv') return sendSearchCsv(req, reply, store, serverId, query);
-      const { rows, total } = await store.searchRecipients(serverId, query, pageOf(req.query));
+      const { rows, total } = await store.reports.searchRecipients(serverId, query, pageOf(req.query));
       return reply.type('application/json; charset=utf-8').send({ data: rows.map(toWire), total });
     },
   );

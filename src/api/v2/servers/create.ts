@@ -31,7 +31,7 @@ export function registerCreate(scope: FastifyInstance, deps: ServerRouteDeps): v
     async (req, reply) => {
       const p = requireAccountKey(req, 'creating a server');
       const b = req.body;
-      const server = await deps.store.createServer(
+      const server = await deps.store.tenancy.createServer(
         {
           accountId: p.accountId,
           name: b.name.trim(),

@@ -28,11 +28,11 @@ export function registerList(scope: FastifyInstance, deps: ServerRouteDeps): voi
     async (req) => {
       const p = principalOf(req);
       if (p.serverId !== null) {
-        const own = await deps.store.getServer(p.serverId);
+        const own = await deps.store.tenancy.getServer(p.serverId);
         const rows = own && req.query.pageNumber === 0 ? [own] : [];
         return { data: rows.map(toWire), total: own ? 1 : 0 };
       }
-      const { rows, total } = await deps.store.listServersOfAccount(p.accountId, {
+      const { rows, total } = await deps.store.tenancy.listServersOfAccount(p.accountId, {
         ...pageOf(req.query),
         direction: directionOf(req.query.sortDirection),
         sortField: req.query.sortField,

@@ -26,7 +26,7 @@ export function registerStatus(scope: FastifyInstance, deps: ServerRouteDeps): v
         check(req);
         const current = await serverOf(deps.store, req.params.serverId);
         const status = action === 'disable' ? 'disabled' : 'active';
-        const updated = await deps.store.updateServer(current.id, { status });
+        const updated = await deps.store.tenancy.updateServer(current.id, { status });
         deps.serverChanged?.(current.id);
         req.log.info({ event: `server.${action}d`, serverId: current.id, keyId: principalOf(req).publicId }, `server ${action}d`);
         return { data: toWire(updated ?? current) };

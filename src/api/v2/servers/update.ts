@@ -29,7 +29,7 @@ export function registerUpdate(scope: FastifyInstance, deps: ServerRouteDeps): v
         requireVerifiedDomain: b.requireVerifiedDomain,
         tracking: { opens: b.trackOpens, clicks: b.trackClicks, unsubscribes: b.trackUnsubscribes },
       };
-      const updated = await deps.store.updateServer(current.id, patch);
+      const updated = await deps.store.tenancy.updateServer(current.id, patch);
       deps.serverChanged?.(current.id);
       req.log.info({ event: 'server.updated', serverId: current.id, fields: Object.keys(b) }, 'server updated');
       return { data: toWire(updated ?? current) };

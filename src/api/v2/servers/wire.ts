@@ -71,7 +71,7 @@ export interface ServerRouteDeps {
 
 /** The server the path names; authentication has already tied it to the caller's key. */
 export async function serverOf(store: Store, serverId: string): Promise<Server> {
-  const s = await store.getServer(Number(serverId));
+  const s = await store.tenancy.getServer(Number(serverId));
   if (!s) throw new ApiError('not_found', `no server ${serverId}`, 'serverId');
   return s;
 }

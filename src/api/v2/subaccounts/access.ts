@@ -18,7 +18,7 @@ export function subaccountAccess(store: Store): (req: FastifyRequest) => Promise
     const p = requireAccountKey(req, 'the sub-account API');
     const raw = (req.params as Record<string, unknown>).subaccountId;
     const id = parseServerId(raw);
-    const server = id === null ? undefined : await store.getServer(id);
+    const server = id === null ? undefined : await store.tenancy.getServer(id);
     if (!server || server.accountId !== p.accountId) throw new ApiError('not_found', `no sub-account ${String(raw)}`, 'subaccountId');
     subaccounts.set(req, server);
   };

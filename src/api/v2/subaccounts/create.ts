@@ -48,7 +48,7 @@ export function registerCreate(scope: FastifyInstance, deps: SubaccountRouteDeps
       const ruleEngine = b.useRuleEngine === true;
       if (ruleEngine && b.ipPoolId !== undefined) throw new ApiError('validation_failed', 'send ipPoolId or useRuleEngine: true, not both', 'useRuleEngine');
       if (!ruleEngine && b.ipPoolId === undefined) throw new ApiError('validation_failed', 'send ipPoolId, or useRuleEngine: true', 'ipPoolId');
-      const server = await deps.store.createServer({ accountId: p.accountId, name: b.name.trim(), requireVerifiedDomain: false }, deps.now());
+      const server = await deps.store.tenancy.createServer({ accountId: p.accountId, name: b.name.trim(), requireVerifiedDomain: false }, deps.now());
       req.log.info({ event: 'subaccount.created', serverId: server.id, accountId: p.accountId, keyId: p.publicId }, 'sub-account created');
       return { data: toWire(server, ruleEngine) };
     },

@@ -91,7 +91,7 @@ export function registerTracking(scope: FastifyInstance, deps: SubaccountRouteDe
       );
       const tracking = { opens: b.opensEnabled, clicks: b.clicksEnabled, unsubscribes: b.unsubscribesEnabled };
       const given = Object.fromEntries(Object.entries(tracking).filter(([, v]) => v !== undefined));
-      const server = Object.keys(given).length > 0 ? await deps.store.updateServer(serverId, { tracking: given }) : subaccountOf(req);
+      const server = Object.keys(given).length > 0 ? await deps.store.tenancy.updateServer(serverId, { tracking: given }) : subaccountOf(req);
       if (!server) throw new ApiError('not_found', `no sub-account ${serverId}`, 'subaccountId');
       if (Object.keys(given).length > 0) deps.serverChanged?.(serverId);
       return {

@@ -24,7 +24,10 @@ export function registerAttempts(scope: FastifyInstance, deps: WebhookRouteDeps)
     },
     async (req) => {
       const e = await endpointOf(deps.store, req.params);
-      const { rows, total } = await deps.store.listWebhookAttempts(e.serverId, e.id, { ...pageOf(req.query), direction: directionOf(req.query.sortDirection) });
+      const { rows, total } = await deps.store.webhooks.listAttempts(e.serverId, e.id, {
+        ...pageOf(req.query),
+        direction: directionOf(req.query.sortDirection),
+      });
       return { data: rows.map(attemptToWire), total };
     },
   );

@@ -64,7 +64,7 @@ export function registerCreate(scope: FastifyInstance, deps: WebhookRouteDeps): 
       }
       checkTypesForFormat(format, eventTypes);
       const validate = validatesOnCreate(format, req.body.validate, req.body.validationKey);
-      const { total } = await deps.store.listWebhookEndpoints(serverId, { limit: 1, offset: 0, direction: 'asc' });
+      const { total } = await deps.store.webhooks.listEndpoints(serverId, { limit: 1, offset: 0, direction: 'asc' });
       if (total >= MAX_WEBHOOK_ENDPOINTS_PER_SERVER) {
         throw new ApiError('limit_reached', `server ${serverId} already has ${total} webhook endpoints (at most ${MAX_WEBHOOK_ENDPOINTS_PER_SERVER})`);
       }
@@ -73,7 +73,7 @@ export function registerCreate(scope: FastifyInstance, deps: WebhookRouteDeps): 
       const signingSecret = generateSecret();
       const validationKey = format === 'form' ? (req.body.validationKey ?? generateValidationKey()) : null;
       if (validate) await handshake(deps, serverId, { url, format, secretKey, validationKey, signingSecrets: [signingSecret], secretsRotatedAt: null });
-      const endpoint = await deps.store.createWebhookEndpoint(
+      const endpoint = await deps.store.webhooks.createEndpoint(
         {
           serverId,
           url,

@@ -20,7 +20,7 @@ export function registerDelete(scope: FastifyInstance, deps: WebhookRouteDeps): 
     },
     async (req) => {
       const e = await endpointOf(deps.store, req.params);
-      await deps.store.deleteWebhookEndpoint(e.serverId, e.id);
+      await deps.store.webhooks.deleteEndpoint(e.serverId, e.id);
       req.log.info({ event: 'webhook.endpoint_deleted', serverId: e.serverId, endpointId: e.id }, 'webhook endpoint deleted');
       return { data: { id: e.id, deleted: true } };
     },

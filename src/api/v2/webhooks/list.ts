@@ -23,7 +23,7 @@ export function registerList(scope: FastifyInstance, deps: WebhookRouteDeps): vo
       },
     },
     async (req) => {
-      const { rows, total } = await deps.store.listWebhookEndpoints(Number(req.params.serverId), {
+      const { rows, total } = await deps.store.webhooks.listEndpoints(Number(req.params.serverId), {
         ...pageOf(req.query),
         direction: directionOf(req.query.sortDirection),
       });

@@ -47,7 +47,7 @@ export function registerReplay(scope: FastifyInstance, deps: WebhookRouteDeps): 
       if (to - from > MAX_WEBHOOK_REPLAY_RANGE_MS) {
         throw new ApiError('validation_failed', `the range is longer than ${MAX_WEBHOOK_REPLAY_RANGE_MS / 86_400_000} days; replay it in steps`, 'to');
       }
-      const r = await deps.store.replayWebhookEvents(e.serverId, e.id, { from, to, max: MAX_WEBHOOK_REPLAY_EVENTS }, deps.now());
+      const r = await deps.store.webhooks.replayEvents(e.serverId, e.id, { from, to, max: MAX_WEBHOOK_REPLAY_EVENTS }, deps.now());
       if (!r.ok) {
         throw new ApiError(
           'validation_failed',

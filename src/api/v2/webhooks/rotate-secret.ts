@@ -25,7 +25,7 @@ export function registerRotateSecret(scope: FastifyInstance, deps: WebhookRouteD
       const e = await endpointOf(deps.store, req.params);
       const now = deps.now();
       const r = rotatedSecrets(e, now);
-      const updated = await deps.store.updateWebhookEndpoint(e.serverId, e.id, { signingSecrets: r.signingSecrets, secretsRotatedAt: now }, now);
+      const updated = await deps.store.webhooks.updateEndpoint(e.serverId, e.id, { signingSecrets: r.signingSecrets, secretsRotatedAt: now }, now);
       req.log.info({ event: 'webhook.secret_rotated', serverId: e.serverId, endpointId: e.id }, 'webhook signing secret rotated');
       return {
         data: { ...toWire(updated ?? e), signingSecret: r.newSecret, previousSecretExpiresOn: new Date(now + SIGNING_SECRET_OVERLAP_MS).toISOString() },

@@ -40,7 +40,7 @@ export function registerRotateValidationKey(scope: FastifyInstance, deps: Webhoo
         );
       }
       const validationKey = req.body.validationKey ?? generateValidationKey();
-      const updated = await deps.store.updateWebhookEndpoint(e.serverId, e.id, { validationKey }, deps.now());
+      const updated = await deps.store.webhooks.updateEndpoint(e.serverId, e.id, { validationKey }, deps.now());
       req.log.info(
         { event: 'webhook.validation_key_rotated', serverId: e.serverId, endpointId: e.id, given: req.body.validationKey !== undefined },
         'webhook ValidationKey rotated',

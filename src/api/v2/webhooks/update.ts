@@ -74,7 +74,7 @@ export function registerUpdate(scope: FastifyInstance, deps: WebhookRouteDeps): 
       }
       if (enabling) Object.assign(patch, { enabled: true, disabledReason: null, failingSince: null });
       if (b.enabled === false && current.enabled) Object.assign(patch, { enabled: false, disabledReason: DISABLED_BY_API_REASON });
-      const updated = await deps.store.updateWebhookEndpoint(current.serverId, current.id, patch, deps.now());
+      const updated = await deps.store.webhooks.updateEndpoint(current.serverId, current.id, patch, deps.now());
       req.log.info(
         { event: 'webhook.endpoint_updated', serverId: current.serverId, endpointId: current.id, fields: Object.keys(b) },
         'webhook endpoint updated',

@@ -26,7 +26,7 @@ export function registerValidate(scope: FastifyInstance, deps: WebhookRouteDeps)
       // The address rule may have changed since the endpoint was saved (or its name may resolve elsewhere now).
       await checkUrl(deps, e.url);
       await handshake(deps, e.serverId, e);
-      const updated = await deps.store.updateWebhookEndpoint(
+      const updated = await deps.store.webhooks.updateEndpoint(
         e.serverId,
         e.id,
         { validatedAt: deps.now(), enabled: true, disabledReason: null, failingSince: null },

@@ -136,7 +136,7 @@ export interface WebhookParams {
 
 /** The endpoint named by the path, or 404 (also for another server's endpoint: ids are not secrets, but not shared either). */
 export async function endpointOf(store: Store, p: WebhookParams): Promise<WebhookEndpoint> {
-  const e = await store.getWebhookEndpoint(Number(p.serverId), Number(p.webhookId));
+  const e = await store.webhooks.getEndpoint(Number(p.serverId), Number(p.webhookId));
   if (!e) throw new ApiError('not_found', `server ${p.serverId} has no webhook endpoint ${p.webhookId}`, 'webhookId');
   return e;
 }
