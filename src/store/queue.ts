@@ -5,8 +5,7 @@ import { domainOf } from '../core/address.js';
 import { newId } from '../core/ids.js';
 import type { MessageTemplate, NewMessage, RecipientStatus } from '../core/message.js';
 import type { EventFacts } from '../core/report-metrics.js';
-import { FAILURE_CODE_SUPPRESSED, suppressedFailure, suppressionKey } from '../core/suppression.js';
-import type { NewSuppression } from '../core/suppression.js';
+import { FAILURE_CODE_SUPPRESSED, suppressedFailure, suppressionKey, type NewSuppression } from '../core/suppression.js';
 import { chunks, INSERT_CHUNK_ROWS, toMessage, toRecipient } from './rows.js';
 import { retryConflicts } from './conflict-retry.js';
 import { recordInboundReport } from './inbound-reports.js';
@@ -24,8 +23,7 @@ import type {
 } from './store.js';
 import { suppressedForMessages, upsertSuppressions } from './suppressions.js';
 import { insertEvents } from './webhooks.js';
-import { sql } from 'kysely';
-import type { Insertable, Kysely, Transaction, Updateable } from 'kysely';
+import { sql, type Insertable, type Kysely, type Transaction, type Updateable } from 'kysely';
 
 /** Outcomes per UPDATE ... FROM (VALUES ...): 7 parameters each, well under both dialects' bounds. */
 const OUTCOME_CHUNK_ROWS = 500;

@@ -1,15 +1,23 @@
 /**
- * Servers and API keys as the v2 API and the CLI manage them: paged lists, and key calls that
- * always filter by their owner (a server, or an account for account keys), so one tenant never
- * reaches another's keys. Written once with Kysely for both dialects.
+ * Accounts, their servers and API keys, as authentication, the v2 API and the CLI use them: paged
+ * lists, and key calls that always filter by their owner (a server, or an account for account
+ * keys), so one tenant never reaches another's keys. Written once with Kysely for both dialects.
  */
-import type { AccountsTable, ServersTable } from './schema.js';
-import type { Account, ApiKeyAuth, Server, ServerPatch, ServerTracking } from './store.js';
-import type { Updateable } from 'kysely';
-import type { ExpressionBuilder, Kysely, Selectable } from 'kysely';
+import type { ExpressionBuilder, Kysely, Selectable, Updateable } from 'kysely';
 import type { ApiKeyScope } from '../core/api-key.js';
-import type { ApiKeysTable, Database } from './schema.js';
-import type { ApiKeyOwner, ApiKeyRecord, ApiKeySortField, PageRequest, ServerSortField } from './store.js';
+import type { AccountsTable, ApiKeysTable, Database, ServersTable } from './schema.js';
+import type {
+  Account,
+  ApiKeyAuth,
+  ApiKeyOwner,
+  ApiKeyRecord,
+  ApiKeySortField,
+  PageRequest,
+  Server,
+  ServerPatch,
+  ServerSortField,
+  ServerTracking,
+} from './store.js';
 
 const toAccount = (r: Selectable<AccountsTable>): Account => ({
   id: Number(r.id),
