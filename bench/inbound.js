@@ -157,17 +157,28 @@ async function main() {
     ]),
   );
   const worker = new Worker(new URL(import.meta.url), { workerData: { messages: MESSAGES, connections: CONNECTIONS, dkimKey, warmup: WARMUP } });
-  const fromWorker = (key) =>
-    new Promise((resolve, reject) => {
-      const on = (m) => {
-        if (m[key]) {
-          worker.off('message', on);
-          resolve(m);
-        }
-      };
-      worker.on('message', on);
-      worker.once('error', reject);
-    });
+  // Every message of the worker is kept until asked for: on a busy machine the sender can finish
+  // ('sent') before the warm-up's posts have arrived ('warmedUp'), and a message nobody listened
+  // for yet must not be lost.
+  const arrived = [];
+  const waiting = [];
+  let failed = null;
+  worker.on('message', (m) => {
+    arrived.push(m);
+    for (const w of waiting.splice(0)) w();
+  });
+  worker.once('error', (err) => {
+    failed = err;
+    for (const w of waiting.splice(0)) w();
+  });
+  const fromWorker = async (key) => {
+    for (;;) {
+      const i = arrived.findIndex((m) => m[key]);
+      if (i !== -1) return arrived.splice(i, 1)[0];
+      if (failed) throw failed;
+      await new Promise((r) => waiting.push(r));
+    }
+  };
   const { receiverPort } = await fromWorker('receiverPort');
   const dataDir = mkdtempSync(join(tmpdir(), 'postline-inbound-'));
   const store = new SqliteStore(join(dataDir, 'postline.db'));
