@@ -420,11 +420,20 @@ export async function importContacts(
       const found = await trx.selectFrom('contacts').select('email').where('server_id', '=', serverId).where('email', 'in', part).execute();
       for (const f of found) existing.add(f.email);
     }
-    const setFirst = rows.some((r) => r.firstName !== undefined);
-    const setLast = rows.some((r) => r.lastName !== undefined);
+    // Rows are upserted in groups by the names they give (a CSV's rows all give the same ones: one
+    // group), so a row that leaves a name undefined keeps the stored one beside rows that set it.
+    const groups = new Map<string, ImportContactRow[]>();
+    for (const r of rows) {
+      const key = `${r.firstName !== undefined}|${r.lastName !== undefined}`;
+      let group = groups.get(key);
+      if (!group) groups.set(key, (group = []));
+      group.push(r);
+    }
     // The upsert returns every row it inserted or updated: the ids without a second query.
     const ids = new Map<string, number>();
-    for (const part of chunks(rows, IMPORT_CHUNK)) {
+    for (const part of [...groups.values()].flatMap((group) => chunks(group, IMPORT_CHUNK))) {
+      const setFirst = part[0]!.firstName !== undefined;
+      const setLast = part[0]!.lastName !== undefined;
       const returned = await trx
         .insertInto('contacts')
         .values(
