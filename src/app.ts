@@ -12,6 +12,7 @@ import { registerApiV2 } from './api/v2/index.js';
 import { registerMarketingApi } from './api/compat/marketing/index.js';
 import { registerLegacyV1Api } from './api/compat/socketlabs-v1/index.js';
 import { registerOpenApi } from './api/openapi/index.js';
+import { registerPanel } from './api/panel.js';
 import { V2_AJV_OPTIONS } from './api/v2/schemas.js';
 import { rewriteV2Url } from './api/v2/paths.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -357,6 +358,8 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
       reports: { hostname: cfg.hostname, tracking, verp: await verp() },
       injectionGateway: () => `${publicUrlOf(cfg, httpPort ?? undefined).replace(/\/+$/, '')}/api/v1/email`,
     });
+    // Last: the control panel's files and its client-side routes answer only what no API route matched.
+    await registerPanel(server);
     await server.listen({ host: deps.config.httpHost, port: deps.config.httpPort });
     const addr = server.server.address();
     httpPort = typeof addr === 'object' && addr ? addr.port : deps.config.httpPort;
