@@ -32,7 +32,7 @@ if (!HAVE_BROWSER) {
   console.warn(say);
 }
 
-describe.runIf(!HAVE_BROWSER && BROWSER_REQUIRED)('control panel in a browser', () => {
+describe.runIf(!HAVE_BROWSER && BROWSER_REQUIRED)('control panel in a browser (required, missing)', () => {
   it('has a browser to run in', () => {
     expect.fail(`${CHROMIUM} is missing and POSTLINE_TEST_BROWSER_REQUIRED=1: apt-get install -y chromium`);
   });
@@ -163,7 +163,9 @@ describe.runIf(HAVE_BROWSER)('control panel in a browser', { timeout: 120_000 },
     const sent = await inject(t, {
       ServerId: t.credentials.serverId,
       ApiKey: t.credentials.apiKey,
-      Messages: [{ To: [{ EmailAddress: 'reader@example.net' }], From: { EmailAddress: 'shop@example.com' }, Subject: subject, TextBody: 'Hello from the panel test' }],
+      Messages: [
+        { To: [{ EmailAddress: 'reader@example.net' }], From: { EmailAddress: 'shop@example.com' }, Subject: subject, TextBody: 'Hello from the panel test' },
+      ],
     });
     expect(sent.body.ErrorCode).toBe('Success');
 
@@ -181,7 +183,7 @@ describe.runIf(HAVE_BROWSER)('control panel in a browser', { timeout: 120_000 },
     // A phone's width: the same page, each message as labelled lines, nothing wider than the screen.
     await page.setViewportSize({ width: 375, height: 740 });
     await row.waitFor();
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
     await page.screenshot({ path: join(SHOTS, '05-activity-phone.png'), fullPage: true });
     await page.setViewportSize({ width: 1280, height: 800 });
   });

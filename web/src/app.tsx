@@ -1,3 +1,4 @@
+import type { JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { currentSession, onSessionLost, setCsrfToken, signOut, type Session } from './api.js';
 import { Link } from './link.js';
@@ -101,7 +102,7 @@ function Shell({ session, path, query, onSignedOut }: { session: Session; path: 
     }
   };
 
-  let page;
+  let page: JSX.Element;
   switch (path) {
     case '/':
       page = <OverviewPage session={session} />;

@@ -102,7 +102,13 @@ export function ActivityPage({ query }: { query: URLSearchParams }) {
             </button>
           </div>
           <p class="muted" aria-live="polite">
-            {loading ? 'Loading messages…' : rows === null ? '' : rows.length === 0 ? 'No messages yet.' : `Showing the ${rows.length} most recent of ${total} recipients.`}
+            {loading
+              ? 'Loading messages…'
+              : rows === null
+                ? ''
+                : rows.length === 0
+                  ? 'No messages yet.'
+                  : `Showing the ${rows.length} most recent of ${total} recipients.`}
           </p>
           {rowsError !== null && (
             <p class="form-error" role="alert">
