@@ -3,7 +3,7 @@ import { startTestApp, type TestApp } from '../helpers/app.js';
 import { TEST_STORE_KIND } from '../helpers/stores.js';
 import { countRows } from '../helpers/webhooks.js';
 import { hashPassword } from '../../src/accept/passwords.js';
-import { sessionIdOf, SIGN_IN_FAILURES_PER_EMAIL } from '../../src/accept/sessions.js';
+import { sessionIdOf, SIGN_IN_FAILURES_PER_EMAIL, SIGN_IN_FAILURES_PER_IP } from '../../src/accept/sessions.js';
 import type { UserRole } from '../../src/core/users.js';
 
 /** What the tests read from answers: the contract's shapes, checked by value (toEqual, toMatchObject). */
@@ -162,6 +162,18 @@ describe(`panel sign-in, sessions, CSRF, roles and audit (${TEST_STORE_KIND})`, 
     expect(blocked.headers.get('set-cookie')).toBeNull();
     clock += 16 * 60_000;
     await signIn('target@example.com');
+    await refresh();
+  });
+
+  it('throttles failed sign-ins per client address across emails', async () => {
+    clock += 16 * 60_000; // a fresh window: earlier tests' failures are forgotten
+    for (let i = 0; i < SIGN_IN_FAILURES_PER_IP; i++) {
+      expect((await call('POST', '/session', { body: { email: `guess${i}@example.com`, password: 'not it at all' } })).status).toBe(401);
+    }
+    const blocked = await call('POST', '/session', { body: { email: 'member@example.com', password: PASSWORD } });
+    expect(blocked.status).toBe(429);
+    expect(blocked.body.error.code).toBe('too_many_requests');
+    clock += 16 * 60_000;
     await refresh();
   });
 
