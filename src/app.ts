@@ -5,6 +5,7 @@ import type { Store } from './store/store.js';
 import type { AcceptOutcome, AcceptUnit } from './store/store.js';
 import { GroupCommitter } from './store/group-commit.js';
 import { AuthThrottle } from './accept/auth-throttle.js';
+import { Sessions } from './accept/sessions.js';
 import { AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW_MS } from './core/limits.js';
 import { registerInjectRoute } from './api/compat/socketlabs/inject-route.js';
 import { registerHealthRoutes } from './api/health.js';
@@ -357,6 +358,8 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
       inbound: { onRoutesChanged: () => inboundRoutes.invalidate(), bounceDomain: mxAddressesOf(cfg).bounceDomain },
       reports: { hostname: cfg.hostname, tracking, verp: await verp() },
       injectionGateway: () => `${publicUrlOf(cfg, httpPort ?? undefined).replace(/\/+$/, '')}/api/v1/email`,
+      sessions: new Sessions(deps.store, deps.now, { idleMs: cfg.sessionIdleMinutes * 60_000, absoluteMs: cfg.sessionMaxHours * 3_600_000 }),
+      trustedOrigins: cfg.publicUrl === null ? [] : [new URL(cfg.publicUrl).origin],
     });
     // Last: the control panel's files and its client-side routes answer only what no API route matched.
     await registerPanel(server);
