@@ -25,11 +25,27 @@ describe(`audit log in the store (${TEST_STORE_KIND})`, () => {
     await db.drop();
   });
 
-  it('appends entries and lists an account\'s newest first, with the user\'s email, paged, with the total', async () => {
-    const first = await store.audit.append({ accountId, userId, at: now, action: 'session.signed_in', target: `user:${userId}`, detail: null, ip: '192.0.2.1' });
+  it("appends entries and lists an account's newest first, with the user's email, paged, with the total", async () => {
+    const first = await store.audit.append({
+      accountId,
+      userId,
+      at: now,
+      action: 'session.signed_in',
+      target: `user:${userId}`,
+      detail: null,
+      ip: '192.0.2.1',
+    });
     expect(first).toMatchObject({ accountId, userId, email: 'ann@example.com', action: 'session.signed_in', detail: null });
     for (let i = 1; i <= 4; i++) {
-      await store.audit.append({ accountId, userId, at: now + i, action: 'request', target: 'POST /api/v2/servers', detail: { status: 201, n: i, nested: { ok: true } }, ip: null });
+      await store.audit.append({
+        accountId,
+        userId,
+        at: now + i,
+        action: 'request',
+        target: 'POST /api/v2/servers',
+        detail: { status: 201, n: i, nested: { ok: true } },
+        ip: null,
+      });
     }
     await store.audit.append({ accountId: otherAccountId, userId: null, at: now, action: 'request', target: null, detail: null, ip: null });
     await store.audit.append({ accountId, userId: null, at: now + 9, action: 'user.created', target: 'user:99', detail: { by: 'key' }, ip: null });

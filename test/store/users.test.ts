@@ -54,11 +54,13 @@ describe(`users and sessions in the store (${TEST_STORE_KIND})`, () => {
 
   it('refuses an email taken in any account, in any case, and writes nothing', async () => {
     const before = await store.users.count();
-    expect(await store.users.create({ accountId: otherAccountId, email: 'ANN@example.com', role: 'viewer', passwordHash: 'x' }, now)).toEqual({ duplicate: true });
+    expect(await store.users.create({ accountId: otherAccountId, email: 'ANN@example.com', role: 'viewer', passwordHash: 'x' }, now)).toEqual({
+      duplicate: true,
+    });
     expect(await store.users.count()).toBe(before);
   });
 
-  it('lists an account\'s users in creation order, or everyone\'s', async () => {
+  it("lists an account's users in creation order, or everyone's", async () => {
     const b = await store.users.create({ accountId, email: 'bob@example.com', role: 'viewer', passwordHash: 'x' }, now + 1);
     const c = await store.users.create({ accountId: otherAccountId, email: 'cy@example.com', role: 'member', passwordHash: 'x' }, now + 2);
     if ('duplicate' in b || 'duplicate' in c) throw new Error('unexpected');
