@@ -5,6 +5,7 @@ import type { Store } from './store/store.js';
 import type { AcceptOutcome, AcceptUnit } from './store/store.js';
 import { GroupCommitter } from './store/group-commit.js';
 import { AuthThrottle } from './accept/auth-throttle.js';
+import { Sessions } from './accept/sessions.js';
 import { AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW_MS } from './core/limits.js';
 import { registerInjectRoute } from './api/compat/socketlabs/inject-route.js';
 import { registerHealthRoutes } from './api/health.js';
@@ -12,6 +13,7 @@ import { registerApiV2 } from './api/v2/index.js';
 import { registerMarketingApi } from './api/compat/marketing/index.js';
 import { registerLegacyV1Api } from './api/compat/socketlabs-v1/index.js';
 import { registerOpenApi } from './api/openapi/index.js';
+import { registerPanel } from './api/panel.js';
 import { V2_AJV_OPTIONS } from './api/v2/schemas.js';
 import { rewriteV2Url } from './api/v2/paths.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -356,7 +358,11 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
       inbound: { onRoutesChanged: () => inboundRoutes.invalidate(), bounceDomain: mxAddressesOf(cfg).bounceDomain },
       reports: { hostname: cfg.hostname, tracking, verp: await verp() },
       injectionGateway: () => `${publicUrlOf(cfg, httpPort ?? undefined).replace(/\/+$/, '')}/api/v1/email`,
+      sessions: new Sessions(deps.store, deps.now, { idleMs: cfg.sessionIdleMinutes * 60_000, absoluteMs: cfg.sessionMaxHours * 3_600_000 }),
+      trustedOrigins: cfg.publicUrl === null ? [] : [new URL(cfg.publicUrl).origin],
     });
+    // Last: the control panel's files and its client-side routes answer only what no API route matched.
+    await registerPanel(server);
     await server.listen({ host: deps.config.httpHost, port: deps.config.httpPort });
     const addr = server.server.address();
     httpPort = typeof addr === 'object' && addr ? addr.port : deps.config.httpPort;

@@ -34,6 +34,8 @@ const HELP = `postline — email delivery platform
                    --name, --subject, --html-file, --text-file, --amp-file, --version; update saves a new version; --json)
   postline contacts import FILE --server ID --list ID [--json]   import marketing contacts from CSV onto a list
   postline contacts export --server ID [--list ID] [--json]   the server's (or a list's) contacts as CSV on stdout
+  postline users create|list|disable|reset-password   the control panel's people (--email, --role admin|member|viewer,
+                   --password-stdin, --account ID, --json); see docs/panel-auth.md
   postline reports rebuild [--server ID] [--json]   recompute the statistics rollups from the events (after an upgrade)
   postline retention run [--json]  delete what is older than the retention ages now (docs/operations.md, Retention)
   postline config-docs             print the configuration reference (docs/config.md)
@@ -109,6 +111,14 @@ async function serve(cfg: Config, roles: Role[]): Promise<void> {
   if (stopRequested) return stop(stopRequested);
   if (app.httpPort !== null) {
     log.info({ event: 'http.listening', port: app.httpPort, store: store.kind, roles }, `HTTP API listening on port ${app.httpPort}`);
+    if ((await store.users.count()) === 0) {
+      const panel = `${publicUrlOf(cfg, app.httpPort).replace(/\/+$/, '')}/`;
+      const command = 'npx postline users create --email you@example.com --role admin --password-stdin';
+      log.info(
+        { event: 'panel.no_users', panel, command },
+        `no one can sign in to the control panel at ${panel} yet: create the first admin with \`${command}\` (type the password, then Ctrl-D)`,
+      );
+    }
   }
 }
 
@@ -167,6 +177,9 @@ export async function main(argv: string[]): Promise<number> {
       'text-file': { type: 'string' },
       'amp-file': { type: 'string' },
       version: { type: 'string' },
+      email: { type: 'string' },
+      role: { type: 'string' },
+      'password-stdin': { type: 'boolean' },
     },
   });
   const [command, verb, ...rest] = positionals;
@@ -252,6 +265,11 @@ export async function main(argv: string[]): Promise<number> {
     case 'reports': {
       const { reportsCommand } = await import('./cli/report-commands.js');
       await withStore(cfg, (s) => reportsCommand(s, verb, values));
+      return 0;
+    }
+    case 'users': {
+      const { usersCommand, readAllStdin } = await import('./cli/user-commands.js');
+      await withStore(cfg, (s) => usersCommand(s, verb, values, now, readAllStdin));
       return 0;
     }
     case 'retention': {

@@ -1,5 +1,6 @@
 import { parseApiKey, scopeAllows, secretMatches, type ApiKeyScope } from '../core/api-key.js';
 import type { ApiKeyAuth, Store } from '../store/store.js';
+import type { UserRole } from '../core/users.js';
 
 /**
  * Why a key was refused. The Injection API and SMTP answer every `invalid` cause alike; the
@@ -17,6 +18,12 @@ export interface Principal {
   scope: ApiKeyScope;
   accountId: number;
   serverId: number | null;
+  /**
+   * Set when a person signed in to the control panel made the request (a session cookie, no key):
+   * the principal is then account-scoped for the user's account (keyId 0, publicId `user:<id>`)
+   * and the role limits what it may do.
+   */
+  user?: { id: number; email: string; role: UserRole; sessionId: string };
 }
 
 export type AuthFailure = { ok: false; reason: 'invalid' | 'disabled'; cause: AuthFailureCause; detail: string };

@@ -38,6 +38,8 @@ export interface Config {
   readonly webhookAllowPrivate: boolean;
   readonly webhookAllowCidrs: readonly string[];
   readonly trackingCnameTarget: string | null;
+  readonly sessionIdleMinutes: number;
+  readonly sessionMaxHours: number;
   readonly retentionEnabled: boolean;
   readonly retentionIntervalMinutes: number;
   readonly retentionBodyDays: number;

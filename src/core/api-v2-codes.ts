@@ -39,6 +39,15 @@ export const API_V2_ERRORS = {
     status: 409,
     when: 'only a verified custom domain can be the default: publish its DNS records and verify it first; nothing was changed',
   },
+  invalid_credentials: { status: 401, when: 'sign-in: the email or the password is wrong (the same answer for both, and for a disabled user)' },
+  insufficient_role: {
+    status: 403,
+    when: "the signed-in user's role does not allow this (a viewer changing anything, a member managing users or reading the audit log)",
+  },
+  csrf_failed: {
+    status: 403,
+    when: 'a state-changing request with the session cookie but without the right X-CSRF-Token header, or from another origin; nothing was changed',
+  },
   method_not_allowed: { status: 405, when: 'the path is served but not with this method (`Allow` lists the methods it takes)' },
 } as const satisfies Record<string, { status: number; when: string }>;
 

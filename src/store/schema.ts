@@ -271,6 +271,11 @@ export interface Database {
   // Stored templates (store/templates.ts).
   templates: TemplatesTable;
   template_versions: TemplateVersionsTable;
+
+  // The control panel's people, sessions and audit log (store/users.ts, store/audit.ts).
+  users: UsersTable;
+  sessions: SessionsTable;
+  audit_log: AuditLogTable;
 }
 
 /** Migration 23: a server's stored template; its content is the template_versions row current_version names. */
@@ -429,4 +434,39 @@ export interface ListSendsTable {
   skipped_suppressed: number;
   updated_at: number;
   finished_at: number | null;
+}
+
+/** A person who signs in to the panel (migration 25); email lower-cased, unique across accounts. */
+export interface UsersTable {
+  id: Generated<number>;
+  account_id: number;
+  email: string;
+  role: string;
+  password_hash: string;
+  status: string;
+  created_at: number;
+  updated_at: number;
+  last_sign_in_at: number | null;
+}
+/** A signed-in browser: id = SHA-256 hex of the cookie token, never the token. */
+export interface SessionsTable {
+  id: string;
+  user_id: number;
+  csrf_token: string;
+  created_at: number;
+  last_seen_at: number;
+  expires_at: number;
+  ip: string | null;
+  user_agent: string | null;
+}
+/** One thing a person did; detail is JSON text. */
+export interface AuditLogTable {
+  id: Generated<number>;
+  account_id: number;
+  user_id: number | null;
+  at: number;
+  action: string;
+  target: string | null;
+  detail: string | null;
+  ip: string | null;
 }

@@ -16,6 +16,8 @@ import { SqlTemplateRepository, type TemplateRepository } from './templates.js';
 import { SqlSuppressionRepository, type SuppressionRepository } from './suppressions.js';
 import { SqlCustomDomainRepository, type CustomDomainRepository } from './custom-domains.js';
 import { SqlSendingDomainRepository, type SendingDomainRepository } from './sending-domains.js';
+import { SqlUsersRepository, type UsersRepository } from './users.js';
+import { SqlAuditRepository, type AuditRepository } from './audit.js';
 
 /** The areas whose SQL differs by dialect: each dialect's store makes its own. */
 export interface DialectAreas {
@@ -45,6 +47,8 @@ export abstract class SqlStore implements Store {
   readonly listSends: ListSendRepository;
   readonly reports: ReportRepository;
   readonly retention: RetentionRepository;
+  readonly users: UsersRepository;
+  readonly audit: AuditRepository;
 
   protected constructor(
     protected readonly db: Kysely<Database>,
@@ -66,6 +70,8 @@ export abstract class SqlStore implements Store {
     this.listSends = new SqlListSendRepository(db);
     this.reports = new SqlReportRepository(db, kind);
     this.retention = dialect.retention ?? new SqlRetentionRepository(db, kind);
+    this.users = new SqlUsersRepository(db);
+    this.audit = new SqlAuditRepository(db);
   }
 
   abstract migrate(): Promise<void>;

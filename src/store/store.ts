@@ -1,6 +1,8 @@
 import type { ApiKeyScope } from '../core/api-key.js';
 import type { QueueRepository } from './queue.js';
 import type { RetentionRepository } from './retention.js';
+import type { UsersRepository } from './users.js';
+import type { AuditRepository } from './audit.js';
 import type { ReportRepository } from './reports.js';
 import type { ListSendRepository } from './list-sends.js';
 import type { MarketingRepository } from './marketing.js';
@@ -405,6 +407,10 @@ export interface Store {
   readonly reports: ReportRepository;
   /** Deleting what is past its retention, and giving the space back: store/retention.ts. */
   readonly retention: RetentionRepository;
+  /** The control panel's people and sessions: store/users.ts. */
+  readonly users: UsersRepository;
+  /** The control panel's audit log: store/audit.ts. */
+  readonly audit: AuditRepository;
 
   /** SQLite with background checkpoints only (metrics): how its checkpoint thread is doing; absent or null otherwise. */
   checkpointState?(): CheckpointState | null;
@@ -471,3 +477,5 @@ export interface WorkerRegistration {
 }
 
 export type { StoredTemplate, TemplateContent } from './templates.js';
+export type { UserRecord, SessionRecord, NewUser, UserPatch } from './users.js';
+export type { AuditEntry, NewAuditEntry } from './audit.js';

@@ -17,6 +17,8 @@ export const STORE_AREAS: ReadonlySet<PropertyKey> = new Set<PropertyKey>([
   'listSends',
   'reports',
   'retention',
+  'users',
+  'audit',
 ]);
 
 /** Says how to run one call: `call()` runs it; `method` is its name, `area` its repository (null: the Store's own). */

@@ -54,8 +54,9 @@ function holes(routes: readonly RegisteredRoute[], doc: OpenApiDoc): string[] {
       if (!op.parameters?.some((x) => x.in === 'path' && x.name === p[1])) out.push(`${name} does not declare its path parameter ${p[1]}`);
     }
     // A response described only as "Default Response" with no schema: the route declared none.
+    // (A 204 has no content by definition, RFC 9110 §15.3.5: its description is all there is.)
     const ok = statuses.find((s) => s.startsWith('2'));
-    if (ok && op.responses[ok]!.content === undefined && r.method !== 'HEAD') out.push(`${name} has no schema for its ${ok} response`);
+    if (ok && ok !== '204' && op.responses[ok]!.content === undefined && r.method !== 'HEAD') out.push(`${name} has no schema for its ${ok} response`);
   }
   return out;
 }

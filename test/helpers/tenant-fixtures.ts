@@ -45,6 +45,9 @@ export interface VictimResources {
   /** A stored template of the victim's, and a string only its content holds. */
   templateId: number;
   templateMarker: string;
+  /** A control panel user of the victim's account, and its (unique) email. */
+  userId: number;
+  userEmail: string;
 }
 
 export interface Fixtures {
@@ -165,6 +168,15 @@ export async function createFixtures(t: TestApp, receiverUrl: string, attackerRe
     'a template',
   ).data;
 
+  const userEmail = `victim-user-${uniqueTag()}@example.com`;
+  const user = ok(
+    await v2<{ data: { id: number } }>(t, 'POST', '/account/users', {
+      key: victim.accountKey,
+      body: { email: userEmail, role: 'admin', password: 'victim password 123' },
+    }),
+    'a panel user',
+  ).data;
+
   ok(
     await v2(t, 'POST', `/servers/${attacker.serverId}/suppressions`, {
       key: attacker.managementKey,
@@ -197,6 +209,8 @@ export async function createFixtures(t: TestApp, receiverUrl: string, attackerRe
       credentialsKey: credentials.apiKey,
       templateId: template.templateId,
       templateMarker,
+      userId: user.id,
+      userEmail,
     },
     attackerReceiverUrl,
   };
@@ -248,6 +262,7 @@ export const PATH_PARAMS: Record<string, (f: Fixtures) => string> = {
   // A sub-account is a server: the victim's server is the victim's sub-account.
   subaccountId: (f) => String(f.victim.serverId),
   templateId: (f) => String(f.resources.templateId),
+  userId: (f) => String(f.resources.userId),
 };
 
 /** The PATH_PARAMS entry for the parameter that ends `pathSoFar` ("/api/v2/.../{p}"). */
@@ -323,6 +338,9 @@ export const BODIES: Record<string, (f: Fixtures) => unknown> = {
   'POST /api/v2/servers/{serverId}/inbound-routes/{routeId}/replay': () => ({ from: '2020-01-01T00:00:00Z', to: '2020-01-02T00:00:00Z' }),
   'POST /api/v2/servers/{serverId}/templates': () => ({ name: 'attacker template', textBody: 'from the attacker' }),
   'PATCH /api/v2/servers/{serverId}/templates/{templateId}': () => ({ textBody: 'rewritten by the attacker' }),
+  'POST /api/v2/account/users': () => ({ email: `attacker-${uniqueTag()}@example.com`, role: 'viewer', password: 'attacker password 123' }),
+  'PATCH /api/v2/account/users/{userId}': () => ({ role: 'viewer', password: 'taken over by the attacker' }),
+  'POST /api/v2/session': (f) => ({ email: f.resources.userEmail, password: 'a guess at the password' }),
 };
 
 /**
@@ -347,6 +365,14 @@ export const OUTSIDE_SERVER: Record<string, 'list' | 'own' | 'refused'> = {
   'POST /api/v2/subaccount/{subaccountId}/dkim': 'refused',
   'GET /api/v2/subaccount/{subaccountId}/suppressions/download': 'refused',
   'POST /api/v2/subaccount/{subaccountId}/suppressions/bulk-remove': 'refused',
+  'GET /api/v2/account/users': 'own',
+  'POST /api/v2/account/users': 'own',
+  'PATCH /api/v2/account/users/{userId}': 'refused',
+  'GET /api/v2/account/audit-log': 'own',
+  // The session routes act on the cookie's session only; a key is no session (401).
+  'POST /api/v2/session': 'own',
+  'GET /api/v2/session': 'own',
+  'DELETE /api/v2/session': 'own',
 };
 
 /**
@@ -361,6 +387,7 @@ export function victimMarkers(f: Fixtures): string[] {
     f.resources.sentSubject,
     f.resources.credentialsKey,
     f.resources.templateMarker,
+    f.resources.userEmail,
   ];
 }
 

@@ -3,6 +3,8 @@ import type { Store } from '../../store/store.js';
 import type { AuthThrottle } from '../../accept/auth-throttle.js';
 import { authenticate, identifyManager, type AuthFailure, type Principal } from '../../accept/authenticate.js';
 import { ApiError } from './errors.js';
+import { cookieValue, csrfMatches, SESSION_COOKIE, type LiveSession, type Sessions } from '../../accept/sessions.js';
+import { isSafeMethod } from '../../core/users.js';
 
 /**
  * The key a request carries: `Authorization: Bearer <key>`, or `Basic` with any user name and
@@ -29,10 +31,81 @@ export interface ManagementAuthDeps {
   store: Store;
   throttle: AuthThrottle;
   now: () => number;
+  /** The control panel's sessions: without them only API keys are accepted. */
+  sessions?: Sessions;
+  /** Origins besides the request's own that may send cookie-authenticated changes (POSTLINE_PUBLIC_URL's). */
+  trustedOrigins?: readonly string[];
 }
 
 /** Who made each authenticated request (set by the onRequest hooks below; gone with the request). */
 const principals = new WeakMap<FastifyRequest, Principal>();
+
+/** The session behind a cookie-authenticated request, set before the CSRF and role checks (the audit hook reads it). */
+const sessionsOf = new WeakMap<FastifyRequest, LiveSession>();
+
+export function sessionOf(req: FastifyRequest): LiveSession | undefined {
+  return sessionsOf.get(req);
+}
+
+/** The origin this request was sent to, as the browser writes Origin: scheme://host[:port]. */
+export function ownOrigin(req: FastifyRequest): string {
+  return `${req.protocol}://${req.host}`;
+}
+
+/**
+ * The session a request's cookie names, when it has no Authorization header (a key always wins):
+ *  - no cookie: undefined (the key rules apply: 401);
+ *  - a cookie of no live session: 401 `unauthorized` (counts toward the throttle);
+ *  - a state-changing method (not GET/HEAD/OPTIONS) needs the session's `X-CSRF-Token` and, when
+ *    the browser sends `Origin`, this server's origin: 403 `csrf_failed` otherwise;
+ *  - a viewer may only read: 403 `insufficient_role` for anything else.
+ */
+export async function sessionPrincipal(deps: ManagementAuthDeps, req: FastifyRequest, now: number): Promise<Principal | undefined> {
+  if (!deps.sessions || req.headers.authorization !== undefined) return undefined;
+  const token = cookieValue(req.headers.cookie, SESSION_COOKIE);
+  if (token === null) return undefined;
+  const live = await deps.sessions.resolve(token);
+  if (!live) {
+    deps.throttle.recordFailure(req.ip, now);
+    throw new ApiError('unauthorized', 'the session has ended; sign in again');
+  }
+  sessionsOf.set(req, live);
+  checkCsrf(deps, req, live);
+  if (live.user.role === 'viewer' && !isSafeMethod(req.method)) throw new ApiError('insufficient_role', 'a viewer can look but not change anything');
+  const principal: Principal = {
+    keyId: 0,
+    publicId: `user:${live.user.id}`,
+    scope: 'account',
+    accountId: live.user.accountId,
+    serverId: null,
+    user: { id: live.user.id, email: live.user.email, role: live.user.role, sessionId: live.session.id },
+  };
+  principals.set(req, principal);
+  return principal;
+}
+
+/** The CSRF rule of a cookie-authenticated request (see sessionPrincipal). */
+export function checkCsrf(deps: Pick<ManagementAuthDeps, 'trustedOrigins'>, req: FastifyRequest, live: LiveSession): void {
+  if (isSafeMethod(req.method)) return;
+  const origin = req.headers.origin;
+  if (origin !== undefined && origin !== ownOrigin(req) && !(deps.trustedOrigins ?? []).includes(origin))
+    throw new ApiError('csrf_failed', `a request from ${origin} cannot use this session; nothing was changed`);
+  if (!csrfMatches(live.session, req.headers['x-csrf-token']))
+    throw new ApiError('csrf_failed', 'send the X-CSRF-Token header the session was given; nothing was changed');
+}
+
+/**
+ * User management and the audit log: an admin's session, or an account key (403
+ * `insufficient_role` for other people, `insufficient_scope` for other keys).
+ */
+export function requireAdmin(req: FastifyRequest, what: string): Principal {
+  const p = principalOf(req);
+  if (p.user) {
+    if (p.user.role !== 'admin') throw new ApiError('insufficient_role', `${what} is for admins; ask an admin of the account`);
+    return p;
+  }
+  return requireAccountKey(req, what);
+}
 
 /** The key behind an authenticated request; only for routes behind managementAuth or managerAuth. */
 export function principalOf(req: FastifyRequest): Principal {
@@ -69,6 +142,13 @@ export function managementAuth(deps: ManagementAuthDeps): (req: FastifyRequest) 
     const raw = (req.params as Record<string, unknown>).serverId;
     const serverId = parseServerId(raw);
     if (serverId === null) throw new ApiError('not_found', `"${String(raw)}" is not a ServerId`, 'serverId');
+    const session = await sessionPrincipal(deps, req, now);
+    if (session) {
+      // A person acts like an account key of their account: the path's server must be one of it.
+      const server = await deps.store.tenancy.getServer(serverId);
+      if (!server || server.accountId !== session.accountId) throw new ApiError('wrong_server', `you cannot reach server ${serverId}`);
+      return;
+    }
     const key = credentialFrom(req.headers.authorization);
     if (key === null) {
       deps.throttle.recordFailure(req.ip, now);
@@ -109,6 +189,7 @@ export function managerAuth(deps: ManagementAuthDeps): (req: FastifyRequest) => 
     if (deps.throttle.isBlocked(req.ip, now)) {
       throw new ApiError('too_many_requests', 'too many failed authentications from this client; wait a minute');
     }
+    if (await sessionPrincipal(deps, req, now)) return;
     const key = credentialFrom(req.headers.authorization);
     if (key === null) {
       deps.throttle.recordFailure(req.ip, now);

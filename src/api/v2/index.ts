@@ -10,7 +10,12 @@ import type { FastifyInstance } from 'fastify';
 import type { Store } from '../../store/store.js';
 import type { AuthThrottle } from '../../accept/auth-throttle.js';
 import { ApiError, sendApiError, toApiError } from './errors.js';
-import { managementAuth, managerAuth } from './auth.js';
+import { managementAuth, managerAuth, sessionOf } from './auth.js';
+import type { Sessions } from '../../accept/sessions.js';
+import { isSafeMethod } from '../../core/users.js';
+import { registerSessionRoutes } from './session/index.js';
+import { registerUserRoutes } from './users/index.js';
+import { audit } from './users/wire.js';
 import { registerServerCollectionRoutes, registerServerRoutes } from './servers/index.js';
 import { registerAccountKeyRoutes, registerServerKeyRoutes } from './api-keys/index.js';
 import { registerSuppressionRoutes } from './suppressions/index.js';
@@ -53,6 +58,10 @@ export interface ApiV2Deps {
   reports?: Omit<DetailDeps, 'store'>;
   /** The Injection API's URL as clients reach it: the `gateway` of the credentials routes. */
   injectionGateway: () => string;
+  /** The control panel's sign-in sessions (docs/panel-auth.md); without them the session routes are absent and only keys are accepted. */
+  sessions?: Sessions;
+  /** Origins besides the request's own whose cookie-authenticated changes are accepted (the public URL's). */
+  trustedOrigins?: readonly string[];
 }
 
 export function registerApiV2(app: FastifyInstance, deps: ApiV2Deps): void {
@@ -81,6 +90,24 @@ export function registerApiV2(app: FastifyInstance, deps: ApiV2Deps): void {
       // Fastify reads text/plain bodies as strings by default; the management API takes JSON only,
       // so such a body is 415 unsupported_media_type like any other type, not a 400 about its shape.
       v2.removeContentTypeParser('text/plain');
+
+      // The audit log: every state-changing request made with a session, refused ones included
+      // (the session was recognised before the CSRF and role checks), as one row once answered.
+      v2.addHook('onResponse', async (req, reply) => {
+        const live = sessionOf(req);
+        if (!live || isSafeMethod(req.method)) return;
+        await audit(deps, req, {
+          accountId: live.user.accountId,
+          userId: live.user.id,
+          action: 'request',
+          target: `${req.method} ${req.routeOptions.url ?? pathOf(req.url)}`,
+          detail: { status: reply.statusCode, path: pathOf(req.url) },
+        });
+      });
+      if (deps.sessions) {
+        const sessions = deps.sessions;
+        v2.register(async (open) => registerSessionRoutes(open, { store: deps.store, now: deps.now, sessions, trustedOrigins: deps.trustedOrigins }));
+      }
 
       const serverChanged = (serverId: number): void => {
         deps.sendingDomains.changes?.notify(serverId);
@@ -120,6 +147,7 @@ export function registerApiV2(app: FastifyInstance, deps: ApiV2Deps): void {
         tenancy.addHook('onRequest', managerAuth(deps));
         registerServerCollectionRoutes(tenancy, deps);
         registerAccountKeyRoutes(tenancy, deps);
+        registerUserRoutes(tenancy, deps);
       });
 
       // SocketLabs' sub-accounts: servers of the account key's account (subaccounts/index.ts).

@@ -373,4 +373,32 @@ ALTER TABLE webhook_endpoints ADD COLUMN validation_key TEXT;
 UPDATE webhook_endpoints SET validation_key = upper(hex(randomblob(10))) WHERE format = 'form';
 `,
   },
+  {
+    id: 25,
+    name: 'control panel: users, their sessions and the audit log',
+    sql: `
+-- People who sign in to the panel (docs/panel-auth.md). An email is one person across the
+-- installation (sign-in names no account), stored lower-cased. password_hash is
+-- scrypt$N$r$p$salt$hash (accept/passwords.ts).
+CREATE TABLE users (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, account_id INTEGER NOT NULL REFERENCES accounts(id),
+  email TEXT NOT NULL UNIQUE CHECK (email = lower(email)), role TEXT NOT NULL, password_hash TEXT NOT NULL,
+  status TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, last_sign_in_at INTEGER);
+CREATE INDEX users_account ON users(account_id, id);
+-- A session's id is the SHA-256 (hex) of its cookie token: a copy of this table signs no one in.
+CREATE TABLE sessions (
+  id TEXT PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  csrf_token TEXT NOT NULL, created_at INTEGER NOT NULL, last_seen_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+  ip TEXT, user_agent TEXT);
+CREATE INDEX sessions_user ON sessions(user_id);
+CREATE INDEX sessions_expires ON sessions(expires_at);
+-- What people did: sign-ins, user changes and every state-changing request made with a session.
+CREATE TABLE audit_log (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, account_id INTEGER NOT NULL REFERENCES accounts(id),
+  user_id INTEGER REFERENCES users(id) ON DELETE SET NULL, at INTEGER NOT NULL, action TEXT NOT NULL,
+  target TEXT, detail TEXT, ip TEXT);
+-- The account's log newest first (ids grow with time in one process; at breaks no ties).
+CREATE INDEX audit_log_account ON audit_log(account_id, id);
+`,
+  },
 ];

@@ -1,0 +1,243 @@
+/**
+ * The control panel end to end, in a real browser: Postline's api role in process serving the
+ * built panel (dist/web, built by `pretest`), an admin made with the real CLI, and Debian's
+ * Chromium driven by playwright-core. Sign in through the form, see the navigation, open
+ * Activity, send a message through the Injection API and find it listed, sign out; then a page on
+ * another loopback port posts a form to the API with the session cookie and is refused.
+ *
+ * Screenshots of each page go to test-results/panel/. Without /usr/bin/chromium the test is
+ * skipped with a message, unless POSTLINE_TEST_BROWSER_REQUIRED=1 (CI), where that is a failure.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { PANEL_CSP } from '../../src/api/panel.js';
+import { inject, startTestApp, type TestApp } from '../helpers/app.js';
+import { BIN } from '../helpers/process.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const HAVE_BROWSER = existsSync(CHROMIUM);
+const BROWSER_REQUIRED = process.env.POSTLINE_TEST_BROWSER_REQUIRED === '1';
+const SHOTS = join(import.meta.dirname, '../../test-results/panel');
+
+const ADMIN_EMAIL = 'admin@panel.test';
+const ADMIN_PASSWORD = 'correct horse battery staple 42';
+
+if (!HAVE_BROWSER) {
+  const say = `test/panel: ${CHROMIUM} is missing, so the control panel's browser test is ${BROWSER_REQUIRED ? 'FAILING (POSTLINE_TEST_BROWSER_REQUIRED=1)' : 'skipped'}; install it with \`apt-get install -y chromium\``;
+  console.warn(say);
+}
+
+describe.runIf(!HAVE_BROWSER && BROWSER_REQUIRED)('control panel in a browser (required, missing)', () => {
+  it('has a browser to run in', () => {
+    expect.fail(`${CHROMIUM} is missing and POSTLINE_TEST_BROWSER_REQUIRED=1: apt-get install -y chromium`);
+  });
+});
+
+/** `postline users create ... --password-stdin` against the test app's database: the real CLI, as an operator runs it. */
+function createUser(t: TestApp, email: string, role: string, password: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, 'users', 'create', '--email', email, '--role', role, '--password-stdin'], {
+      env: {
+        ...process.env,
+        POSTLINE_DATA_DIR: t.db.dataDir,
+        ...(t.db.databaseUrl ? { POSTLINE_DATABASE_URL: t.db.databaseUrl } : {}),
+        POSTLINE_LOG_LEVEL: 'silent',
+      },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+    child.stdin.end(`${password}\n`);
+  });
+}
+
+/** A page on another loopback port (another origin) with a form that posts JSON-looking text to the API. */
+async function startAttackerSite(target: string): Promise<{ server: HttpServer; url: string }> {
+  const page = `<!doctype html><html><body>
+<form id="f" method="post" action="${target}/api/v2/servers" enctype="text/plain">
+<input type="hidden" name='{"name":"evil","x":"' value='"}'>
+<button id="go" type="submit">Win a prize</button>
+</form></body></html>`;
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(page);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` };
+}
+
+describe.runIf(HAVE_BROWSER)('control panel in a browser', { timeout: 120_000 }, () => {
+  let t: TestApp;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  /** What the browser reported as a problem: CSP refusals, script errors, failed loads. */
+  const problems: string[] = [];
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    t = await startTestApp();
+    const made = await createUser(t, ADMIN_EMAIL, 'admin', ADMIN_PASSWORD);
+    expect(made.stderr).toBe('');
+    expect(made.status).toBe(0);
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    page = await context.newPage();
+    page.on('console', (m) => {
+      // The deliberately wrong password is answered 401, which Chromium logs as a failed resource.
+      if (m.type() === 'error' && !/status of 401/.test(m.text())) problems.push(`console: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  it('serves the panel with its CSP and sends a visitor without a session to the sign-in page', async () => {
+    const res = await page.goto(`${t.url}/activity`);
+    expect(res!.status()).toBe(200);
+    const h = res!.headers();
+    expect(h['content-security-policy']).toBe(PANEL_CSP);
+    expect(h['x-content-type-options']).toBe('nosniff');
+    expect(h['referrer-policy']).toBe('same-origin');
+    await page.waitForURL(/\/login\?next=%2Factivity$/);
+    await expect.poll(() => page.getByRole('button', { name: 'Sign in' }).isVisible()).toBe(true);
+    await page.screenshot({ path: join(SHOTS, '01-login.png'), fullPage: true });
+  });
+
+  it('shows a refused sign-in next to the form', async () => {
+    await page.getByLabel('Email').fill(ADMIN_EMAIL);
+    await page.getByLabel('Password').fill('not the password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    expect(await alert.textContent()).toBe('Wrong email or password.');
+    await page.screenshot({ path: join(SHOTS, '02-login-refused.png'), fullPage: true });
+  });
+
+  it('signs in through the form (keyboard only) and shows the navigation', async () => {
+    await page.getByLabel('Email').fill(ADMIN_EMAIL);
+    await page.getByLabel('Password').fill(ADMIN_PASSWORD);
+    await page.getByLabel('Password').press('Enter');
+    // Back to where the visitor was going.
+    await page.waitForURL(`${t.url}/activity`);
+    const nav = page.getByRole('navigation', { name: 'Main' });
+    await nav.waitFor();
+    for (const name of ['Overview', 'Activity', 'Servers', 'Suppressions', 'Webhooks']) expect(await nav.getByRole('link', { name }).isVisible()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Sign out' }).isVisible()).toBe(true);
+    const cookies = await context.cookies(t.url);
+    const session = cookies.find((c) => c.name === 'postline_session');
+    expect(session).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/' });
+    await nav.getByRole('link', { name: 'Overview' }).click();
+    await page.waitForURL(`${t.url}/`);
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    await page.getByText(`Signed in as ${ADMIN_EMAIL}`).waitFor();
+    await page.screenshot({ path: join(SHOTS, '03-overview.png'), fullPage: true });
+  });
+
+  it('lists a message sent through the Injection API on the Activity page', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Activity' }).click();
+    await page.waitForURL(`${t.url}/activity`);
+    await page.getByRole('heading', { name: 'Activity' }).waitFor();
+    const select = page.getByLabel('Server');
+    await select.waitFor();
+    expect(await select.inputValue()).toBe(String(t.credentials.serverId));
+    await page.getByText('No messages yet.').waitFor();
+
+    const subject = `Panel test ${Date.now()}`;
+    const sent = await inject(t, {
+      ServerId: t.credentials.serverId,
+      ApiKey: t.credentials.apiKey,
+      Messages: [
+        { To: [{ EmailAddress: 'reader@example.net' }], From: { EmailAddress: 'shop@example.com' }, Subject: subject, TextBody: 'Hello from the panel test' },
+      ],
+    });
+    expect(sent.body.ErrorCode).toBe('Success');
+
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    const row = page.getByRole('row').filter({ hasText: subject });
+    await row.waitFor();
+    const cells = await row.getByRole('cell').allTextContents();
+    expect(cells[0]).toBe('reader@example.net');
+    expect(cells[1]).toBe(subject);
+    expect(['Queued', 'Delivering', 'Deferred', 'Delivered', 'Failed']).toContain(cells[2]);
+    expect(cells[3]).not.toBe('');
+    expect(await row.locator('time').getAttribute('datetime')).toMatch(/^\d{4}-\d\d-\d\dT/);
+    await page.screenshot({ path: join(SHOTS, '04-activity.png'), fullPage: true });
+
+    // A phone's width: the same page, each message as labelled lines, nothing wider than the screen.
+    await page.setViewportSize({ width: 375, height: 740 });
+    await row.waitFor();
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
+    await page.screenshot({ path: join(SHOTS, '05-activity-phone.png'), fullPage: true });
+    await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
+  it('shows the pages still to come as placeholders', async () => {
+    for (const name of ['Servers', 'Suppressions', 'Webhooks']) {
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name }).click();
+      await page.getByRole('heading', { name }).waitFor();
+      await page.getByText(/Coming soon/).waitFor();
+    }
+    await page.screenshot({ path: join(SHOTS, '06-placeholder.png'), fullPage: true });
+  });
+
+  it('signs out: back to the sign-in page, the session gone', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(/\/login/);
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    const after = await page.request.get(`${t.url}/api/v2/session`);
+    expect(after.status()).toBe(401);
+    await page.goto(`${t.url}/activity`);
+    await page.waitForURL(/\/login/);
+    await page.screenshot({ path: join(SHOTS, '07-signed-out.png'), fullPage: true });
+  });
+
+  it('refuses a form posted to the API from another origin, though the browser sends the cookie', async () => {
+    // Signed in again: the attack needs a live session cookie in the browser.
+    await page.getByLabel('Email').fill(ADMIN_EMAIL);
+    await page.getByLabel('Password').fill(ADMIN_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('navigation', { name: 'Main' }).waitFor();
+    const before = await page.request.get(`${t.url}/api/v2/servers`);
+    expect(before.status()).toBe(200);
+    const serversBefore = ((await before.json()) as { total: number }).total;
+
+    const attacker = await startAttackerSite(t.url);
+    try {
+      const evil = await context.newPage();
+      await evil.goto(attacker.url);
+      const [answer] = await Promise.all([evil.waitForResponse(`${t.url}/api/v2/servers`), evil.locator('#go').click()]);
+      // Another port on the same host is the same site, so SameSite=Strict still sends the cookie:
+      // only the missing X-CSRF-Token stops it.
+      expect(answer.request().headers().cookie ?? (await answer.request().allHeaders()).cookie).toContain('postline_session=');
+      expect(answer.status()).toBe(403);
+      expect(((await answer.json()) as { error: { code: string } }).error.code).toBe('csrf_failed');
+      await evil.screenshot({ path: join(SHOTS, '08-cross-origin-refused.png'), fullPage: true });
+      await evil.close();
+    } finally {
+      await new Promise((r) => attacker.server.close(r));
+    }
+    const after = await page.request.get(`${t.url}/api/v2/servers`);
+    expect(((await after.json()) as { total: number }).total).toBe(serversBefore);
+  });
+
+  it('ran without a CSP refusal or a script error', () => {
+    expect(problems).toEqual([]);
+  });
+});
