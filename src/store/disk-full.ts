@@ -141,8 +141,7 @@ const NEW_MAIL_WRITERS = new Set<string>([
  * passed on unchanged); while it is full, calls that store new mail fail at once with DiskFullRefusal.
  */
 export function withStorageHealth(store: Store, health: StorageHealth): Store {
-  return wrapStoreCalls(store, (call, method, area) => {
-    const name = area === null ? String(method) : `${String(area)}.${String(method)}`;
+  return wrapStoreCalls(store, (call, name) => {
     if (NEW_MAIL_WRITERS.has(name) && health.diskFull) return Promise.reject(new DiskFullRefusal());
     const result = call();
     if (!(result instanceof Promise)) return result;

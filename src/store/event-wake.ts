@@ -21,8 +21,8 @@ const EVENT_WRITERS = new Set<string>([
  * polling).
  */
 export function withEventWake(store: Store, onEvents: () => void): Store {
-  return wrapStoreCalls(store, (call, method, area) => {
-    if (area === null || !EVENT_WRITERS.has(`${String(area)}.${String(method)}`)) return call();
+  return wrapStoreCalls(store, (call, name) => {
+    if (!EVENT_WRITERS.has(name)) return call();
     const before = outboxWriteCount();
     return (call() as Promise<unknown>).then((result) => {
       if (outboxWriteCount() !== before) onEvents();

@@ -21,8 +21,8 @@ export const STORE_AREAS: ReadonlySet<PropertyKey> = new Set<PropertyKey>([
   'audit',
 ]);
 
-/** Says how to run one call: `call()` runs it; `method` is its name, `area` its repository (null: the Store's own). */
-export type CallWrapper = (call: () => unknown, method: PropertyKey, area: PropertyKey | null) => unknown;
+/** Says how to run one call: `call()` runs it; `name` is `area.method` for an area's call, `method` for the Store's own. */
+export type CallWrapper = (call: () => unknown, name: string) => unknown;
 
 /**
  * The store with every method call, its own and its areas', going through `wrap`. For the
@@ -42,7 +42,8 @@ export function wrapStoreCalls(store: Store, wrap: CallWrapper): Store {
         }
         if (typeof value !== 'function') return value;
         const fn = value as (...args: unknown[]) => unknown;
-        return (...args: unknown[]) => wrap(() => fn.apply(t, args), prop, area);
+        const name = area === null ? String(prop) : `${String(area)}.${String(prop)}`;
+        return (...args: unknown[]) => wrap(() => fn.apply(t, args), name);
       },
     });
   return calls(store, null);
