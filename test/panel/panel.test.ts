@@ -8,61 +8,18 @@
  * Screenshots of each page go to test-results/panel/. Without /usr/bin/chromium the test is
  * skipped with a message, unless POSTLINE_TEST_BROWSER_REQUIRED=1 (CI), where that is a failure.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { PANEL_CSP } from '../../src/api/panel.js';
-import { inject, startTestApp, type TestApp } from '../helpers/app.js';
-import { BIN } from '../helpers/process.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const HAVE_BROWSER = existsSync(CHROMIUM);
-const BROWSER_REQUIRED = process.env.POSTLINE_TEST_BROWSER_REQUIRED === '1';
-const SHOTS = join(import.meta.dirname, '../../test-results/panel');
+import { inject, type TestApp } from '../helpers/app.js';
+import { HAVE_BROWSER, PANEL_PASSWORD, requireBrowser, startPanel, type PanelSession } from '../helpers/panel-browser.js';
 
 const ADMIN_EMAIL = 'admin@panel.test';
-const ADMIN_PASSWORD = 'correct horse battery staple 42';
+const ADMIN_PASSWORD = PANEL_PASSWORD;
 
-if (!HAVE_BROWSER) {
-  const say = `test/panel: ${CHROMIUM} is missing, so the control panel's browser test is ${BROWSER_REQUIRED ? 'FAILING (POSTLINE_TEST_BROWSER_REQUIRED=1)' : 'skipped'}; install it with \`apt-get install -y chromium\``;
-  console.warn(say);
-}
-
-describe.runIf(!HAVE_BROWSER && BROWSER_REQUIRED)('control panel in a browser (required, missing)', () => {
-  it('has a browser to run in', () => {
-    expect.fail(`${CHROMIUM} is missing and POSTLINE_TEST_BROWSER_REQUIRED=1: apt-get install -y chromium`);
-  });
-});
-
-/** `postline users create ... --password-stdin` against the test app's database: the real CLI, as an operator runs it. */
-function createUser(t: TestApp, email: string, role: string, password: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'users', 'create', '--email', email, '--role', role, '--password-stdin'], {
-      env: {
-        ...process.env,
-        POSTLINE_DATA_DIR: t.db.dataDir,
-        ...(t.db.databaseUrl ? { POSTLINE_DATABASE_URL: t.db.databaseUrl } : {}),
-        POSTLINE_LOG_LEVEL: 'silent',
-      },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-    child.stdin.end(`${password}\n`);
-  });
-}
+requireBrowser('test/panel/panel.test.ts');
 
 /** A page on another loopback port (another origin) with a form that posts JSON-looking text to the API. */
 async function startAttackerSite(target: string): Promise<{ server: HttpServer; url: string }> {
@@ -80,32 +37,19 @@ async function startAttackerSite(target: string): Promise<{ server: HttpServer; 
 }
 
 describe.runIf(HAVE_BROWSER)('control panel in a browser', { timeout: 120_000 }, () => {
+  let panel: PanelSession;
   let t: TestApp;
-  let browser: Browser;
   let context: BrowserContext;
   let page: Page;
-  /** What the browser reported as a problem: CSP refusals, script errors, failed loads. */
-  const problems: string[] = [];
 
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    t = await startTestApp();
-    const made = await createUser(t, ADMIN_EMAIL, 'admin', ADMIN_PASSWORD);
-    expect(made.stderr).toBe('');
-    expect(made.status).toBe(0);
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    page = await context.newPage();
-    page.on('console', (m) => {
-      // The deliberately wrong password is answered 401, which Chromium logs as a failed resource.
-      if (m.type() === 'error' && !/status of 401/.test(m.text())) problems.push(`console: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    // The deliberately wrong password is answered 401, which Chromium logs as a failed resource.
+    panel = await startPanel({ users: [{ email: ADMIN_EMAIL, role: 'admin' }], allowConsole: /status of 401/ });
+    ({ t, context, page } = panel);
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await t?.close();
+    await panel?.close();
   });
 
   it('serves the panel with its CSP and sends a visitor without a session to the sign-in page', async () => {
@@ -117,7 +61,8 @@ describe.runIf(HAVE_BROWSER)('control panel in a browser', { timeout: 120_000 },
     expect(h['referrer-policy']).toBe('same-origin');
     await page.waitForURL(/\/login\?next=%2Factivity$/);
     await expect.poll(() => page.getByRole('button', { name: 'Sign in' }).isVisible()).toBe(true);
-    await page.screenshot({ path: join(SHOTS, '01-login.png'), fullPage: true });
+    await panel.shot('01-login');
+    expect(await panel.axe()).toEqual([]);
   });
 
   it('shows a refused sign-in next to the form', async () => {
@@ -127,7 +72,7 @@ describe.runIf(HAVE_BROWSER)('control panel in a browser', { timeout: 120_000 },
     const alert = page.getByRole('alert');
     await alert.waitFor();
     expect(await alert.textContent()).toBe('Wrong email or password.');
-    await page.screenshot({ path: join(SHOTS, '02-login-refused.png'), fullPage: true });
+    await panel.shot('02-login-refused');
   });
 
   it('signs in through the form (keyboard only) and shows the navigation', async () => {
@@ -138,7 +83,8 @@ describe.runIf(HAVE_BROWSER)('control panel in a browser', { timeout: 120_000 },
     await page.waitForURL(`${t.url}/activity`);
     const nav = page.getByRole('navigation', { name: 'Main' });
     await nav.waitFor();
-    for (const name of ['Overview', 'Activity', 'Servers', 'Suppressions', 'Webhooks']) expect(await nav.getByRole('link', { name }).isVisible()).toBe(true);
+    for (const name of ['Overview', 'Activity', 'Sandbox inbox', 'Servers', 'Domains', 'Suppressions', 'Webhooks', 'Lists', 'Users'])
+      expect(await nav.getByRole('link', { name }).isVisible()).toBe(true);
     expect(await page.getByRole('button', { name: 'Sign out' }).isVisible()).toBe(true);
     const cookies = await context.cookies(t.url);
     const session = cookies.find((c) => c.name === 'postline_session');
@@ -147,7 +93,8 @@ describe.runIf(HAVE_BROWSER)('control panel in a browser', { timeout: 120_000 },
     await page.waitForURL(`${t.url}/`);
     await page.getByRole('heading', { name: 'Overview' }).waitFor();
     await page.getByText(`Signed in as ${ADMIN_EMAIL}`).waitFor();
-    await page.screenshot({ path: join(SHOTS, '03-overview.png'), fullPage: true });
+    await panel.shot('03-overview');
+    expect(await panel.axe()).toEqual([]);
   });
 
   it('lists a message sent through the Injection API on the Activity page', async () => {
@@ -178,23 +125,25 @@ describe.runIf(HAVE_BROWSER)('control panel in a browser', { timeout: 120_000 },
     expect(['Queued', 'Delivering', 'Deferred', 'Delivered', 'Failed']).toContain(cells[2]);
     expect(cells[3]).not.toBe('');
     expect(await row.locator('time').getAttribute('datetime')).toMatch(/^\d{4}-\d\d-\d\dT/);
-    await page.screenshot({ path: join(SHOTS, '04-activity.png'), fullPage: true });
+    await panel.shot('04-activity');
+    expect(await panel.axe()).toEqual([]);
 
     // A phone's width: the same page, each message as labelled lines, nothing wider than the screen.
     await page.setViewportSize({ width: 375, height: 740 });
     await row.waitFor();
     expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
-    await page.screenshot({ path: join(SHOTS, '05-activity-phone.png'), fullPage: true });
+    await panel.shot('05-activity-phone');
     await page.setViewportSize({ width: 1280, height: 800 });
   });
 
   it('shows the pages still to come as placeholders', async () => {
-    for (const name of ['Servers', 'Suppressions', 'Webhooks']) {
+    const placeholders = ['Sandbox inbox', 'Servers', 'Domains', 'Suppressions', 'Webhooks', 'Lists', 'Users'];
+    for (const name of placeholders) {
       await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name }).click();
       await page.getByRole('heading', { name }).waitFor();
       await page.getByText(/Coming soon/).waitFor();
     }
-    await page.screenshot({ path: join(SHOTS, '06-placeholder.png'), fullPage: true });
+    await panel.shot('06-placeholder');
   });
 
   it('signs out: back to the sign-in page, the session gone', async () => {
@@ -205,7 +154,7 @@ describe.runIf(HAVE_BROWSER)('control panel in a browser', { timeout: 120_000 },
     expect(after.status()).toBe(401);
     await page.goto(`${t.url}/activity`);
     await page.waitForURL(/\/login/);
-    await page.screenshot({ path: join(SHOTS, '07-signed-out.png'), fullPage: true });
+    await panel.shot('07-signed-out');
   });
 
   it('refuses a form posted to the API from another origin, though the browser sends the cookie', async () => {
@@ -228,7 +177,7 @@ describe.runIf(HAVE_BROWSER)('control panel in a browser', { timeout: 120_000 },
       expect(answer.request().headers().cookie ?? (await answer.request().allHeaders()).cookie).toContain('postline_session=');
       expect(answer.status()).toBe(403);
       expect(((await answer.json()) as { error: { code: string } }).error.code).toBe('csrf_failed');
-      await evil.screenshot({ path: join(SHOTS, '08-cross-origin-refused.png'), fullPage: true });
+      await panel.shot('08-cross-origin-refused', evil);
       await evil.close();
     } finally {
       await new Promise((r) => attacker.server.close(r));
@@ -238,6 +187,6 @@ describe.runIf(HAVE_BROWSER)('control panel in a browser', { timeout: 120_000 },
   });
 
   it('ran without a CSP refusal or a script error', () => {
-    expect(problems).toEqual([]);
+    expect(panel.problems).toEqual([]);
   });
 });

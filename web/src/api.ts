@@ -52,6 +52,8 @@ export class ApiFailure extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** The request field the server blamed (`error.field`), so a form can show the message next to it. */
+    readonly field?: string,
   ) {
     super(message);
   }
@@ -71,7 +73,11 @@ export function onSessionLost(handler: () => void): void {
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-async function call<T>(method: string, path: string, body?: unknown, opts: { expectSignedOut?: boolean } = {}): Promise<T> {
+/**
+ * One call to Postline's API: JSON in and out, the cookie along, the CSRF token on every unsafe
+ * method. A non-2xx answer throws ApiFailure with the API's code, message and field.
+ */
+export async function call<T>(method: string, path: string, body?: unknown, opts: { expectSignedOut?: boolean } = {}): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (!SAFE.has(method) && csrfToken !== null) headers['x-csrf-token'] = csrfToken;
@@ -95,11 +101,11 @@ async function call<T>(method: string, path: string, body?: unknown, opts: { exp
     parsed = null;
   }
   if (!res.ok) {
-    const err = (parsed as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+    const err = (parsed as { error?: { code?: unknown; message?: unknown; field?: unknown } } | null)?.error;
     const code = typeof err?.code === 'string' ? err.code : `http_${res.status}`;
     const message = typeof err?.message === 'string' ? err.message : `Postline answered ${res.status} ${res.statusText}`.trim();
     if (res.status === 401 && !opts.expectSignedOut) onSignedOut?.();
-    throw new ApiFailure(res.status, code, message);
+    throw new ApiFailure(res.status, code, message, typeof err?.field === 'string' ? err.field : undefined);
   }
   return parsed as T;
 }
@@ -129,4 +135,9 @@ export async function listServers(): Promise<Page<Server>> {
 export async function recentMessages(serverId: number, pageSize = 50): Promise<Page<RecipientRow>> {
   const q = new URLSearchParams({ pageSize: String(pageSize), sortField: 'queuedTime', sortDirection: 'dsc' });
   return call<Page<RecipientRow>>('GET', `/api/v2/servers/${encodeURIComponent(String(serverId))}/reports/recipient-search?${q}`);
+}
+
+/** A path segment, escaped: `/api/v2/servers/${seg(id)}`. */
+export function seg(v: string | number): string {
+  return encodeURIComponent(String(v));
 }

@@ -8,14 +8,65 @@ import { LoginPage } from './pages/login.js';
 import { OverviewPage } from './pages/overview.js';
 import { NotFoundPage, PlaceholderPage } from './pages/placeholder.js';
 
-/** The navigation, in order: path and label. */
-export const NAV = [
-  { path: '/', label: 'Overview' },
-  { path: '/activity', label: 'Activity' },
-  { path: '/servers', label: 'Servers' },
-  { path: '/suppressions', label: 'Suppressions' },
-  { path: '/webhooks', label: 'Webhooks' },
-] as const;
+/** What every page is given: who is signed in and the URL's query (`?server=...`). */
+export interface PageProps {
+  session: Session;
+  query: URLSearchParams;
+}
+
+interface Route {
+  path: string;
+  /** The page's name: the nav link's text, the document title, the page's h1. */
+  label: string;
+  page: (p: PageProps) => JSX.Element;
+  /** Shown in the navigation (pages reached from another page, like a message's detail, are not). */
+  nav: boolean;
+  /** Shown in the navigation to admins only (the API refuses the others anyway). */
+  adminOnly?: boolean;
+  /** The nav entry to mark as current for a page outside the navigation. */
+  under?: string;
+}
+
+/**
+ * Every page of the panel, in navigation order. A page lives in its own file under pages/;
+ * placeholders stand for the pages still to come.
+ */
+export const ROUTES: readonly Route[] = [
+  { path: '/', label: 'Overview', page: OverviewPage, nav: true },
+  { path: '/activity', label: 'Activity', page: ActivityPage, nav: true },
+  {
+    path: '/inbox',
+    label: 'Sandbox inbox',
+    page: () => <PlaceholderPage title="Sandbox inbox" what="the messages your sandbox servers captured" />,
+    nav: true,
+  },
+  {
+    path: '/servers',
+    label: 'Servers',
+    page: () => <PlaceholderPage title="Servers" what="managing servers, their keys and their settings here" />,
+    nav: true,
+  },
+  {
+    path: '/domains',
+    label: 'Domains',
+    page: () => <PlaceholderPage title="Domains" what="sending, bounce and tracking domains with the DNS records to publish" />,
+    nav: true,
+  },
+  {
+    path: '/suppressions',
+    label: 'Suppressions',
+    page: () => <PlaceholderPage title="Suppressions" what="browsing and editing each server's suppression list" />,
+    nav: true,
+  },
+  { path: '/webhooks', label: 'Webhooks', page: () => <PlaceholderPage title="Webhooks" what="webhook endpoints, their deliveries and replays" />, nav: true },
+  { path: '/lists', label: 'Lists', page: () => <PlaceholderPage title="Lists" what="marketing lists, contacts and their imports" />, nav: true },
+  { path: '/users', label: 'Users', page: () => <PlaceholderPage title="Users" what="the account's users and the audit log" />, nav: true, adminOnly: true },
+];
+
+/** The navigation, in order: path and label (what a user of the given role sees). */
+export function navFor(role: Session['user']['role']): Route[] {
+  return ROUTES.filter((r) => r.nav && (!r.adminOnly || role === 'admin'));
+}
 
 /** Where to go after signing in: a path of this app only (never `//host` or an absolute URL). */
 export function safeNext(next: string | null): string {
@@ -81,7 +132,9 @@ function Shell({ session, path, query, onSignedOut }: { session: Session; path: 
   const main = useRef<HTMLElement>(null);
   const first = useRef(true);
 
-  const current = NAV.find((n) => n.path === path);
+  const current = ROUTES.find((r) => r.path === path);
+  const navCurrent = current?.under ?? current?.path;
+  const nav = navFor(session.user.role);
   useEffect(() => {
     document.title = `${current?.label ?? 'Not found'} · Postline`;
     // After an in-app navigation, move focus to the new page (screen readers announce it; Tab starts there).
@@ -102,26 +155,8 @@ function Shell({ session, path, query, onSignedOut }: { session: Session; path: 
     }
   };
 
-  let page: JSX.Element;
-  switch (path) {
-    case '/':
-      page = <OverviewPage session={session} />;
-      break;
-    case '/activity':
-      page = <ActivityPage query={query} />;
-      break;
-    case '/servers':
-      page = <PlaceholderPage title="Servers" what="managing servers, their keys and their settings here" />;
-      break;
-    case '/suppressions':
-      page = <PlaceholderPage title="Suppressions" what="browsing and editing each server's suppression list" />;
-      break;
-    case '/webhooks':
-      page = <PlaceholderPage title="Webhooks" what="webhook endpoints, their deliveries and replays" />;
-      break;
-    default:
-      page = <NotFoundPage />;
-  }
+  const Page = current?.page;
+  const page = Page ? <Page session={session} query={query} /> : <NotFoundPage />;
 
   return (
     <div class="shell">
@@ -134,9 +169,9 @@ function Shell({ session, path, query, onSignedOut }: { session: Session; path: 
         </Link>
         <nav aria-label="Main">
           <ul>
-            {NAV.map((n) => (
+            {nav.map((n) => (
               <li key={n.path}>
-                <Link href={n.path} aria-current={n.path === path ? 'page' : undefined}>
+                <Link href={n.path} aria-current={n.path === navCurrent ? 'page' : undefined}>
                   {n.label}
                 </Link>
               </li>

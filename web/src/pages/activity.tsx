@@ -1,72 +1,19 @@
-import { useEffect, useState } from 'preact/hooks';
-import { listServers, recentMessages, type RecipientRow, type Server } from '../api.js';
-import { navigate } from '../router.js';
+import type { PageProps } from '../app.js';
+import { recentMessages } from '../api.js';
+import { formatTime, statusClass } from '../ui/format.js';
+import { ServerPicker, useServers } from '../ui/server-picker.js';
+import { useLoad } from '../ui/use-load.js';
 
 const PAGE_SIZE = 50;
 
-/** "2025-11-04T10:00:02Z" in the reader's own locale and zone. */
-export function formatTime(iso: string): string {
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
-}
-
-/** The CSS class of a status badge: one colour per kind of outcome. */
-export function statusClass(status: string): string {
-  switch (status) {
-    case 'Delivered':
-      return 'badge badge-ok';
-    case 'Failed':
-    case 'Suppressed':
-      return 'badge badge-failed';
-    case 'Deferred':
-      return 'badge badge-warn';
-    default:
-      return 'badge';
-  }
-}
-
-export function ActivityPage({ query }: { query: URLSearchParams }) {
-  const [servers, setServers] = useState<Server[] | null>(null);
-  const [serversError, setServersError] = useState<string | null>(null);
-  const [rows, setRows] = useState<RecipientRow[] | null>(null);
-  const [total, setTotal] = useState(0);
-  const [rowsError, setRowsError] = useState<string | null>(null);
-  const [loading, setLoading] = useState(false);
-  const [refreshes, setRefreshes] = useState(0);
-
-  useEffect(() => {
-    listServers()
-      .then((p) => setServers(p.data))
-      .catch((err: Error) => setServersError(err.message));
-  }, []);
-
-  const asked = Number(query.get('server'));
-  const selected = servers?.find((s) => s.serverId === asked) ?? servers?.[0] ?? null;
+export function ActivityPage({ query }: PageProps) {
+  const { servers, error: serversError, selected } = useServers(query);
   const selectedId = selected?.serverId ?? null;
-
-  useEffect(() => {
-    if (selectedId === null) return;
-    let live = true;
-    setLoading(true);
-    setRowsError(null);
-    recentMessages(selectedId, PAGE_SIZE)
-      .then((p) => {
-        if (!live) return;
-        setRows(p.data);
-        setTotal(p.total);
-      })
-      .catch((err: Error) => {
-        if (!live) return;
-        setRows(null);
-        setRowsError(err.message);
-      })
-      .finally(() => {
-        if (live) setLoading(false);
-      });
-    return () => {
-      live = false;
-    };
-  }, [selectedId, refreshes]);
+  const messages = useLoad(() => (selectedId === null ? null : recentMessages(selectedId, PAGE_SIZE)), [selectedId]);
+  const rows = messages.data?.data ?? null;
+  const total = messages.data?.total ?? 0;
+  const loading = messages.loading;
+  const rowsError = messages.error;
 
   return (
     <section aria-labelledby="page-title">
@@ -83,21 +30,8 @@ export function ActivityPage({ query }: { query: URLSearchParams }) {
       {selected !== null && servers !== null && (
         <>
           <div class="toolbar">
-            <div class="field inline">
-              <label for="activity-server">Server</label>
-              <select
-                id="activity-server"
-                value={String(selected.serverId)}
-                onChange={(e) => navigate(`/activity?server=${encodeURIComponent(e.currentTarget.value)}`, { replace: true })}
-              >
-                {servers.map((s) => (
-                  <option key={s.serverId} value={String(s.serverId)}>
-                    {s.name} (#{s.serverId})
-                  </option>
-                ))}
-              </select>
-            </div>
-            <button type="button" class="secondary" onClick={() => setRefreshes((n) => n + 1)} disabled={loading}>
+            <ServerPicker id="activity-server" servers={servers} selected={selected} path="/activity" />
+            <button type="button" class="secondary" onClick={messages.reload} disabled={loading}>
               Refresh
             </button>
           </div>

@@ -1,16 +1,12 @@
-import { useEffect, useState } from 'preact/hooks';
-import { listServers, type Server, type Session } from '../api.js';
+import type { PageProps } from '../app.js';
+import { listServers } from '../api.js';
 import { Link } from '../link.js';
+import { useLoad } from '../ui/use-load.js';
 
-export function OverviewPage({ session }: { session: Session }) {
-  const [servers, setServers] = useState<Server[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => {
-    listServers()
-      .then((p) => setServers(p.data))
-      .catch((err: Error) => setError(err.message));
-  }, []);
+export function OverviewPage({ session }: PageProps) {
+  const loaded = useLoad(() => listServers(), []);
+  const servers = loaded.data?.data ?? null;
+  const error = loaded.error;
 
   const { user } = session;
   return (
