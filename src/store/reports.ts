@@ -335,11 +335,7 @@ export interface ReportRepository {
    * Recipient search and message detail (store/search.ts; api/v2/reports/). Every call
    * takes the serverId and reads only that server's rows.
    */
-  searchRecipients(
-    serverId: number,
-    query: RecipientSearchQuery,
-    page: { limit: number; offset: number },
-  ): Promise<{ rows: RecipientSearchRow[]; total: number }>;
+  searchRecipients(serverId: number, query: RecipientSearchQuery, page: search.RecipientSearchPage): Promise<search.RecipientSearchResult>;
   /** Every matching row in order, `batchSize` per batch, by keyset (CSV export). */
   streamRecipientSearch(serverId: number, query: RecipientSearchQuery, batchSize: number): AsyncGenerator<RecipientSearchRow[]>;
   /** The server's recipients among `recipientIds`, their events in order and their messages' templates (while retained). */
@@ -356,11 +352,7 @@ export class SqlReportRepository implements ReportRepository {
   ) {}
 
   // Recipient search and message detail (store/search.ts), event lists (store/event-reports.ts).
-  searchRecipients(
-    serverId: number,
-    query: search.RecipientSearchQuery,
-    page: { limit: number; offset: number },
-  ): Promise<{ rows: search.RecipientSearchRow[]; total: number }> {
+  searchRecipients(serverId: number, query: search.RecipientSearchQuery, page: search.RecipientSearchPage): Promise<search.RecipientSearchResult> {
     return search.searchRecipients(this.db, this.kind, serverId, query, page);
   }
 

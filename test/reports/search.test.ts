@@ -204,6 +204,18 @@ describe(`recipient search (${TEST_STORE_KIND})`, () => {
     expect(rows).toEqual(expected(facts, () => true, sortField, sortDirection));
   });
 
+  it('countLimit: counts at most that many, total then a lower bound (totalExact false); the rows are the same', async () => {
+    const all = await search({ pageSize: 3 });
+    const capped = await search({ pageSize: 3, countLimit: 4 });
+    expect(capped.status, capped.text).toBe(200);
+    expect(capped.body).toEqual({ data: all.body.data, total: 4, totalExact: false });
+    expect((await search({ pageSize: 3, countLimit: 10 })).body).toEqual({ data: all.body.data, total: 10, totalExact: true });
+    // Without countLimit the answer is SocketLabs' envelope, {data, total}, as before.
+    expect(Object.keys(all.body).sort()).toEqual(['data', 'total']);
+    // The last page is counted exactly whatever the cap: it is not full.
+    expect((await search({ pageSize: 4, pageNumber: 2, countLimit: 1 })).body).toMatchObject({ total: 10, totalExact: true });
+  });
+
   it('a page past the end is empty with the total', async () => {
     expect((await search({ pageSize: 5, pageNumber: 7 })).body).toEqual({ data: [], total: 10 });
   });
@@ -228,6 +240,9 @@ describe(`recipient search (${TEST_STORE_KIND})`, () => {
   it.each([
     [{ pageSize: 101 }, 'validation_failed', 'pageSize'],
     [{ pageNumber: -1 }, 'validation_failed', 'pageNumber'],
+    [{ countLimit: 0 }, 'validation_failed', 'countLimit'],
+    [{ countLimit: 1_000_001 }, 'validation_failed', 'countLimit'],
+    [{ countLimit: 'many' }, 'validation_failed', 'countLimit'],
     [{ sortField: 'address' }, 'validation_failed', 'sortField'],
     [{ sortDirection: 'up' }, 'validation_failed', 'sortDirection'],
     [{ status: 'Bounced' }, 'validation_failed', 'status'],

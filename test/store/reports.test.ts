@@ -73,8 +73,8 @@ describe(`reports in the store (${TEST_STORE_KIND})`, () => {
     return Object.fromEntries(rows.map((x) => [(x.key - H) / HOUR_MS, Object.fromEntries(Object.entries(x.counts).filter(([, n]) => n !== 0))]));
   };
   const eventsOf = async (...ms: NewMessage[]) => (await Promise.all(ms.map((m) => store.events.list({ messageId: m.id })))).flat();
-  const search = (serverId: number, q: Partial<RecipientSearchQuery>, limit = 100, offset = 0) =>
-    store.reports.searchRecipients(serverId, { sort: 'queuedTime', direction: 'asc', ...q }, { limit, offset });
+  const search = (serverId: number, q: Partial<RecipientSearchQuery>, limit = 100, offset = 0, countLimit?: number) =>
+    store.reports.searchRecipients(serverId, { sort: 'queuedTime', direction: 'asc', ...q }, { limit, offset, countLimit });
   const ids = async (serverId: number, q: Partial<RecipientSearchQuery>, limit = 100, offset = 0) =>
     (await search(serverId, q, limit, offset)).rows.map((x) => x.recipientId);
   /** a's recipient numbers (1..5) of search rows, for readable expectations. */
@@ -320,10 +320,13 @@ describe(`reports in the store (${TEST_STORE_KIND})`, () => {
     for (const [q, want] of cases) {
       const res = await search(a, q);
       expect([q, nums(res.rows.map((x) => x.recipientId)), res.total]).toEqual([q, want, want.length]);
+      // A full first page counts the matches (with the join to messages only for sender and subject).
+      const first = await search(a, q, 1);
+      expect([q, nums(first.rows.map((x) => x.recipientId)), first.total, first.totalExact]).toEqual([q, want.slice(0, 1), want.length, true]);
     }
     expect(nums(await ids(b, {}))).toEqual([6]);
     expect(nums(await ids(b, { messageId: 'cust-1' }))).toEqual([6]);
-    expect(await search(987_654, {})).toEqual({ rows: [], total: 0 });
+    expect(await search(987_654, {})).toEqual({ rows: [], total: 0, totalExact: true });
   });
 
   it('sorts by every field in both directions, ties by recipient id, in byte order on both stores, and pages with a total', async () => {
@@ -351,6 +354,7 @@ describe(`reports in the store (${TEST_STORE_KIND})`, () => {
           expect(await search(a, { sort, direction }, limit, offset), `${sort} ${direction} ${limit}@${offset}`).toEqual({
             rows: rows.slice(offset!, offset! + limit!),
             total: 5,
+            totalExact: true,
           });
         }
       }
@@ -359,6 +363,30 @@ describe(`reports in the store (${TEST_STORE_KIND})`, () => {
     expect(nums(await ids(a, { sort: 'to' }))).toEqual([1, 4, 2, 3, 5]);
     expect(nums(await ids(a, { sort: 'from' }))).toEqual([4, 5, 1, 2, 3]);
     expect(nums(await ids(a, { sort: 'queuedTime', direction: 'desc' }))).toEqual([5, 4, 3, 2, 1]);
+  });
+
+  it('counts at most countLimit matches when asked, saying the total is then a lower bound', async () => {
+    const cases: [Partial<RecipientSearchQuery>, number, number, number | undefined, number, boolean][] = [
+      // query, limit, offset, countLimit -> total, exact
+      [{}, 2, 0, 3, 3, false],
+      [{}, 2, 0, 5, 5, true],
+      [{}, 2, 0, 4, 4, false],
+      [{}, 2, 0, undefined, 5, true],
+      [{ subject: 'sale' }, 1, 0, 2, 2, false],
+      [{ subject: 'sale' }, 1, 0, 3, 3, true],
+      // The page asked for is always inside the count: offset 2 + 2 rows > cap 1.
+      [{}, 2, 2, 1, 4, false],
+      // A page that is not full is the last: exact, whatever the cap.
+      [{}, 10, 0, 2, 5, true],
+      // Past the end: no rows, and the count reaches at least as far as the page asked for.
+      [{}, 2, 10, 3, 5, true],
+      [{}, 1, 2, 1, 3, false],
+    ];
+    for (const [q, limit, offset, countLimit, total, exact] of cases) {
+      const res = await search(a, q, limit, offset, countLimit);
+      expect([q, limit, offset, countLimit, res.total, res.totalExact]).toEqual([q, limit, offset, countLimit, total, exact]);
+      expect(res.rows).toEqual((await search(a, q, limit, offset)).rows);
+    }
   });
 
   it('streams the same rows in the same order as paging through, in batches of at most the size asked, for every sort', async () => {

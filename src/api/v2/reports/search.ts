@@ -5,13 +5,28 @@ import { pagedResponse, pageOf } from '../paging.js';
 import { CSV_COLUMNS, searchQueryProperties, searchRowSchema, toStoreQuery, toWire, type SearchQuery } from './search-wire.js';
 import { sendSearchCsv } from './csv-export.js';
 
+/** The largest count cap a caller may ask for; beyond it, ask without a cap. */
+const MAX_COUNT_LIMIT = 1_000_000;
+
+const searchResponse = {
+  ...pagedResponse(searchRowSchema),
+  required: ['data', 'total'],
+  properties: {
+    ...pagedResponse(searchRowSchema).properties,
+    totalExact: {
+      type: 'boolean',
+      description: 'only when countLimit was given: false when the count stopped there (there are at least `total` matches)',
+    },
+  },
+} as const;
+
 /**
  * GET /servers/:serverId/reports/recipient-search — SocketLabs' recipient search: one row per
  * recipient, filtered, sorted and paged (`{data, total}`), or with `format=csv` every matching row
  * as a streamed CSV (paging parameters then do not apply).
  */
 export function registerRecipientSearch(scope: FastifyInstance, store: Store): void {
-  scope.get<{ Params: { serverId: string }; Querystring: SearchQuery & { format: 'json' | 'csv' } }>(
+  scope.get<{ Params: { serverId: string }; Querystring: SearchQuery & { format: 'json' | 'csv'; countLimit?: number } }>(
     '/reports/recipient-search',
     {
       schema: {
@@ -23,6 +38,13 @@ export function registerRecipientSearch(scope: FastifyInstance, store: Store): v
           additionalProperties: false,
           properties: {
             ...searchQueryProperties,
+            countLimit: {
+              type: 'integer',
+              minimum: 1,
+              maximum: MAX_COUNT_LIMIT,
+              description:
+                'count at most this many matches: `total` is then a lower bound and `totalExact` false when reached (the control panel asks 10,000, so a broad search over millions of messages answers quickly); no cap when absent',
+            },
             format: {
               type: 'string',
               enum: ['json', 'csv'],
@@ -35,7 +57,7 @@ export function registerRecipientSearch(scope: FastifyInstance, store: Store): v
           200: {
             description: `a page as JSON, or (format=csv) CSV with a header row; columns ${CSV_COLUMNS.join(', ')}`,
             content: {
-              'application/json': { schema: pagedResponse(searchRowSchema) },
+              'application/json': { schema: searchResponse },
               'text/csv': { schema: { type: 'string' } },
             },
           },
@@ -46,8 +68,10 @@ export function registerRecipientSearch(scope: FastifyInstance, store: Store): v
       const serverId = Number(req.params.serverId);
       const query = toStoreQuery(req.query);
       if (req.query.format === 'csv') return sendSearchCsv(req, reply, store, serverId, query);
-      const { rows, total } = await store.reports.searchRecipients(serverId, query, pageOf(req.query));
-      return reply.type('application/json; charset=utf-8').send({ data: rows.map(toWire), total });
+      const { rows, total, totalExact } = await store.reports.searchRecipients(serverId, query, { ...pageOf(req.query), countLimit: req.query.countLimit });
+      // Without countLimit, exactly SocketLabs' envelope.
+      const body = req.query.countLimit === undefined ? { data: rows.map(toWire), total } : { data: rows.map(toWire), total, totalExact };
+      return reply.type('application/json; charset=utf-8').send(body);
     },
   );
 }
