@@ -268,7 +268,8 @@ export type RollupGrouping =
   | { by: 'day'; offsets: readonly { from: number; offsetMs: number }[] };
 
 export interface RollupQuery {
-  serverId: number;
+  /** One server's rollups, or (`{ accountId }`) the sum over every server of that account: the panel's account overview. */
+  serverId: number | { accountId: number };
   dim: Dim;
   dimValue: string;
   /** Whole UTC hours: fromHour <= hour_start < toHour. */
@@ -310,7 +311,11 @@ export async function readRollups(db: Db, q: RollupQuery): Promise<RollupRow[]> 
   const rows = (await db
     .selectFrom('stats_hourly')
     .select([keyExpr.as('k'), ...COLUMNS.map((c) => sql<number>`SUM(${sql.ref(c)})`.as(c))])
-    .where('server_id', '=', q.serverId)
+    .where((eb) =>
+      typeof q.serverId === 'number'
+        ? eb('server_id', '=', q.serverId)
+        : eb('server_id', 'in', eb.selectFrom('servers').select('id').where('account_id', '=', q.serverId.accountId)),
+    )
     .where('dim', '=', q.dim)
     .where('dim_value', '=', q.dimValue)
     .where('hour_start', '>=', q.fromHour)
