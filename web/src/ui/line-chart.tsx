@@ -52,7 +52,8 @@ export function LineChart({
   const x = (i: number) => LEFT + (n <= 1 ? PW / 2 : (i * PW) / (n - 1));
   const y = (v: number) => TOP + PH - (v / top) * PH;
   const every = Math.max(1, Math.ceil(n / 6));
-  const ticks = [0, top / 2, top];
+  // Counts are whole numbers: no 2.5 on the axis.
+  const ticks = Number.isInteger(top / 2) ? [0, top / 2, top] : [0, top];
   return (
     <figure class="chart">
       <figcaption id={`${id}-caption`} class="chart-legend">
@@ -68,7 +69,7 @@ export function LineChart({
           <g key={v} class="chart-grid">
             <line x1={LEFT} x2={W - RIGHT} y1={y(v)} y2={y(v)} />
             <text x={LEFT - 6} y={y(v) + 4} text-anchor="end">
-              {formatCount(Math.round(v * 10) / 10)}
+              {formatCount(v)}
             </text>
           </g>
         ))}
