@@ -142,7 +142,7 @@ describe(`account overview: statistics, queue depth, audit filters, last admin (
     expect(a.rates).toEqual({ delivery: 0.6, bounce: 0.4, complaint: 0, open: 0, click: 0 });
     // Same buckets as a server's answer, each the sum of the servers' buckets.
     expect(a.buckets.map((b: Loose) => b.label)).toEqual(one.body.data.buckets.map((b: Loose) => b.label));
-    a.buckets.forEach((b: Loose, i: number) => expect(b.queued).toBe(one.body.data.buckets[i].queued + two.body.data.buckets[i].queued));
+    for (const [i, b] of (a.buckets as Loose[]).entries()) expect(b.queued).toBe(one.body.data.buckets[i].queued + two.body.data.buckets[i].queued);
     expect(a).toMatchObject({ bucket: 'hour', timeZone: 'UTC', filter: null });
 
     // Day buckets in a zone, and CSV, as on the per-server route.

@@ -252,7 +252,7 @@ function ManageUser({ user, self, onChanged, onClose }: { user: User; self: bool
       <div class="manage-row" id="manage-status">
         {user.status === 'active' ? (
           confirming === 'disable' ? (
-            <div class="confirm" role="group" aria-labelledby="confirm-disable">
+            <div class="confirm">
               <p id="confirm-disable">
                 Disable {user.email}? {self ? 'You' : 'They'} are signed out at once and cannot sign in until enabled again.
               </p>
@@ -303,7 +303,7 @@ function ManageUser({ user, self, onChanged, onClose }: { user: User; self: bool
           />
         </Field>
         {confirming === 'password' ? (
-          <div class="confirm" role="group" aria-labelledby="confirm-password">
+          <div class="confirm">
             <p id="confirm-password">Give {user.email} this new password? Everywhere they are signed in, they are signed out.</p>
             <button type="button" class="danger" disabled={busy} onClick={() => void run({ password }, `${user.email} has a new password.`)}>
               Yes, reset the password
