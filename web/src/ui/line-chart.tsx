@@ -2,7 +2,7 @@ import type { ComponentChildren } from 'preact';
 import { formatCount } from './format.js';
 
 /**
- * A small line chart drawn as SVG with Preact elements (no chart library, no innerHTML, no style
+ * A small line chart drawn as SVG with Preact elements (no chart library, no HTML strings, no style
  * attributes: the panel's CSP), colours from classes so dark mode follows. The SVG is an image
  * to assistive technology (role="img" with a summary the page writes); the numbers themselves
  * are in the table the page puts next to it (`children`, shown under "Show the numbers").
