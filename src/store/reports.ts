@@ -288,7 +288,8 @@ export const DAY_MS = 86_400_000;
 
 /**
  * The counters of one dimension value over a range, summed per bucket key in SQL, ordered by
- * key: one range of the primary key (server, dim, value, hour), read once.
+ * key: one range of the primary key (server, dim, value, hour), read once (an account: one such
+ * range per server of the account, in the same query).
  * Local days are computed in SQL from the hour and the zone's offsets (integer division on
  * both dialects), so a year of day buckets is a few thousand rows, not every hour.
  */
