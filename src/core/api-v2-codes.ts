@@ -48,6 +48,10 @@ export const API_V2_ERRORS = {
     status: 403,
     when: 'a state-changing request with the session cookie but without the right X-CSRF-Token header, or from another origin; nothing was changed',
   },
+  last_active_admin: {
+    status: 409,
+    when: 'the change would leave the account with no active admin (disabling or demoting its last one); make another user an admin first; nothing was changed',
+  },
   method_not_allowed: { status: 405, when: 'the path is served but not with this method (`Allow` lists the methods it takes)' },
 } as const satisfies Record<string, { status: number; when: string }>;
 

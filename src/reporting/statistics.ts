@@ -98,7 +98,7 @@ export const STATISTICS_CHUNK_BUCKETS = 250;
  */
 export async function* bucketCounts(
   store: Store,
-  serverId: number,
+  serverId: number | { accountId: number },
   filter: { dim: Dim; value: string },
   plan: BucketPlan,
   chunk = STATISTICS_CHUNK_BUCKETS,

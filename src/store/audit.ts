@@ -18,6 +18,11 @@ export interface NewAuditEntry {
   ip: string | null;
 }
 
+export interface AuditFilter {
+  action?: string;
+  userId?: number;
+}
+
 export interface AuditEntry extends NewAuditEntry {
   id: number;
   /** The user's email now (null when the row names no user, or the user is gone). */
@@ -26,8 +31,8 @@ export interface AuditEntry extends NewAuditEntry {
 
 export interface AuditRepository {
   append(entry: NewAuditEntry): Promise<AuditEntry>;
-  /** An account's entries newest first, and how many there are. */
-  list(accountId: number, page: { limit: number; offset: number }): Promise<{ rows: AuditEntry[]; total: number }>;
+  /** An account's entries newest first (only those of one action and/or one user, when given), and how many there are. */
+  list(accountId: number, page: { limit: number; offset: number }, filter?: AuditFilter): Promise<{ rows: AuditEntry[]; total: number }>;
 }
 
 /** The audit log for both dialects. */
@@ -52,21 +57,26 @@ export class SqlAuditRepository implements AuditRepository {
     return { ...e, id: Number(row.id), email };
   }
 
-  async list(accountId: number, page: { limit: number; offset: number }): Promise<{ rows: AuditEntry[]; total: number }> {
-    const rows = await this.db
+  async list(accountId: number, page: { limit: number; offset: number }, filter: AuditFilter = {}): Promise<{ rows: AuditEntry[]; total: number }> {
+    let rowsQuery = this.db
       .selectFrom('audit_log as a')
       .leftJoin('users as u', 'u.id', 'a.user_id')
       .select(['a.id', 'a.account_id', 'a.user_id', 'a.at', 'a.action', 'a.target', 'a.detail', 'a.ip', 'u.email'])
-      .where('a.account_id', '=', accountId)
-      .orderBy('a.id', 'desc')
-      .limit(page.limit)
-      .offset(page.offset)
-      .execute();
-    const total = await this.db
-      .selectFrom('audit_log')
+      .where('a.account_id', '=', accountId);
+    let totalQuery = this.db
+      .selectFrom('audit_log as a')
       .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('account_id', '=', accountId)
-      .executeTakeFirstOrThrow();
+      .where('a.account_id', '=', accountId);
+    if (filter.action !== undefined) {
+      rowsQuery = rowsQuery.where('a.action', '=', filter.action);
+      totalQuery = totalQuery.where('a.action', '=', filter.action);
+    }
+    if (filter.userId !== undefined) {
+      rowsQuery = rowsQuery.where('a.user_id', '=', filter.userId);
+      totalQuery = totalQuery.where('a.user_id', '=', filter.userId);
+    }
+    const rows = await rowsQuery.orderBy('a.id', 'desc').limit(page.limit).offset(page.offset).execute();
+    const total = await totalQuery.executeTakeFirstOrThrow();
     return {
       rows: rows.map((r) => ({
         id: Number(r.id),

@@ -46,6 +46,12 @@ export interface QueueRepository {
   countMessages(serverId?: number): Promise<number>;
   countRecipientsByStatus(): Promise<Partial<Record<RecipientStatus, number>>>;
   /**
+   * The recipients still waiting for an outcome (queued, deferred, delivering) of one server or
+   * (`{ accountId }`) of every server of an account: the control panel's "queue now". Reads the
+   * pending rows only (the recipients_due index), not the delivered history.
+   */
+  countPending(scope: number | { accountId: number }): Promise<PendingCounts>;
+  /**
    * Claims up to `limit` due recipients for `workerId` (queued or deferred with next_attempt_at <=
    * now, or delivering with a lock older than staleBefore, or — given deadBefore — delivering for
    * a worker that is not registered or whose heartbeat is older than deadBefore). No recipient is
@@ -70,6 +76,12 @@ export interface QueueRepository {
    * the recipient's row locked first so that two copies of one report cannot both be recorded.
    */
   recordInboundReport(input: InboundReportRecord, now: number): Promise<InboundReportResult>;
+}
+
+export interface PendingCounts {
+  queued: number;
+  deferred: number;
+  delivering: number;
 }
 
 /** The queue for both dialects; each dialect claims recipients its own way. */
@@ -243,6 +255,23 @@ export abstract class SqlQueueRepository implements QueueRepository {
       .groupBy('status')
       .execute();
     return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+  }
+
+  async countPending(scope: number | { accountId: number }): Promise<PendingCounts> {
+    const rows = await this.db
+      .selectFrom('recipients')
+      .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('status', 'in', ['queued', 'deferred', 'delivering'])
+      .where((eb) =>
+        typeof scope === 'number'
+          ? eb('server_id', '=', scope)
+          : eb('server_id', 'in', eb.selectFrom('servers').select(sql<number>`id`.as('id')).where('account_id', '=', scope.accountId)),
+      )
+      .groupBy('status')
+      .execute();
+    const out: PendingCounts = { queued: 0, deferred: 0, delivering: 0 };
+    for (const r of rows) out[r.status as keyof PendingCounts] = Number(r.n);
+    return out;
   }
 
   renew(workerId: string, ids: readonly string[], now: number): Promise<number> {

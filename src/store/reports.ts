@@ -268,7 +268,8 @@ export type RollupGrouping =
   | { by: 'day'; offsets: readonly { from: number; offsetMs: number }[] };
 
 export interface RollupQuery {
-  serverId: number;
+  /** One server's rollups, or (`{ accountId }`) the sum over every server of that account: the panel's account overview. */
+  serverId: number | { accountId: number };
   dim: Dim;
   dimValue: string;
   /** Whole UTC hours: fromHour <= hour_start < toHour. */
@@ -287,7 +288,8 @@ export const DAY_MS = 86_400_000;
 
 /**
  * The counters of one dimension value over a range, summed per bucket key in SQL, ordered by
- * key: one range of the primary key (server, dim, value, hour), read once.
+ * key: one range of the primary key (server, dim, value, hour), read once (an account: one such
+ * range per server of the account, in the same query).
  * Local days are computed in SQL from the hour and the zone's offsets (integer division on
  * both dialects), so a year of day buckets is a few thousand rows, not every hour.
  */
@@ -310,7 +312,11 @@ export async function readRollups(db: Db, q: RollupQuery): Promise<RollupRow[]> 
   const rows = (await db
     .selectFrom('stats_hourly')
     .select([keyExpr.as('k'), ...COLUMNS.map((c) => sql<number>`SUM(${sql.ref(c)})`.as(c))])
-    .where('server_id', '=', q.serverId)
+    .where((eb) =>
+      typeof q.serverId === 'number'
+        ? eb('server_id', '=', q.serverId)
+        : eb('server_id', 'in', eb.selectFrom('servers').select('id').where('account_id', '=', q.serverId.accountId)),
+    )
     .where('dim', '=', q.dim)
     .where('dim_value', '=', q.dimValue)
     .where('hour_start', '>=', q.fromHour)

@@ -60,9 +60,11 @@ export interface UsersRepository {
   count(): Promise<number>;
   /**
    * Changes a user of the account (undefined: no such user in that account, nothing written). A
-   * new password or status ends every session of the user in the same transaction.
+   * new password or status ends every session of the user in the same transaction. With
+   * `keepAnActiveAdmin`, a change that would leave the account with no active admin throws
+   * LastActiveAdminError and writes nothing (the API's rule; the operator's CLI may still do it).
    */
-  update(accountId: number, id: number, patch: UserPatch, now: number): Promise<UserRecord | undefined>;
+  update(accountId: number, id: number, patch: UserPatch, now: number, opts?: { keepAnActiveAdmin?: boolean }): Promise<UserRecord | undefined>;
   recordSignIn(userId: number, now: number): Promise<void>;
 
   createSession(session: SessionRecord): Promise<void>;
@@ -107,6 +109,13 @@ const isUniqueViolation = (err: unknown): boolean => {
   const e = err as { code?: string; message?: string };
   return e.code === '23505' || e.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed/.test(e.message ?? '');
 };
+
+/** Thrown by update with `keepAnActiveAdmin` when the change would leave the account with no active admin; nothing was written. */
+export class LastActiveAdminError extends Error {
+  constructor(readonly email: string) {
+    super(`${email} is the account's last active admin`);
+  }
+}
 
 /** Users and sessions for both dialects. */
 export class SqlUsersRepository implements UsersRepository {
@@ -159,8 +168,21 @@ export class SqlUsersRepository implements UsersRepository {
     return Number(r.n);
   }
 
-  async update(accountId: number, id: number, patch: UserPatch, now: number): Promise<UserRecord | undefined> {
+  async update(accountId: number, id: number, patch: UserPatch, now: number, opts: { keepAnActiveAdmin?: boolean } = {}): Promise<UserRecord | undefined> {
+    const demotes = (patch.role !== undefined && patch.role !== 'admin') || patch.status === 'disabled';
+    const guard = opts.keepAnActiveAdmin === true && demotes;
     return this.db.transaction().execute(async (tx) => {
+      // Two admins demoting each other at once must not both pass the count below: the account's
+      // row is locked first (a no-op update), so guarded changes to one account's people take turns.
+      if (guard)
+        await tx
+          .updateTable('accounts')
+          .set((eb) => ({ status: eb.ref('status') }))
+          .where('id', '=', accountId)
+          .execute();
+      const was = guard
+        ? await tx.selectFrom('users').select(['role', 'status']).where('id', '=', id).where('account_id', '=', accountId).executeTakeFirst()
+        : undefined;
       const row = await tx
         .updateTable('users')
         .set({
@@ -174,6 +196,17 @@ export class SqlUsersRepository implements UsersRepository {
         .returningAll()
         .executeTakeFirst();
       if (!row) return undefined;
+      // Only taking away the last active admin is refused: an account that had none may stay so.
+      if (was?.role === 'admin' && was.status === 'active') {
+        const left = await tx
+          .selectFrom('users')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('account_id', '=', accountId)
+          .where('role', '=', 'admin')
+          .where('status', '=', 'active')
+          .executeTakeFirstOrThrow();
+        if (Number(left.n) === 0) throw new LastActiveAdminError(row.email);
+      }
       // A new password or a disabled user: every browser signed in as them is signed out now.
       if (patch.passwordHash !== undefined || patch.status === 'disabled') await tx.deleteFrom('sessions').where('user_id', '=', id).execute();
       return toUser(row);

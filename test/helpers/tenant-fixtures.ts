@@ -299,6 +299,10 @@ export const QUERIES: Record<string, (f: Fixtures) => Record<string, string>> = 
     startDate: new Date(Date.now() - 30 * 86_400_000).toISOString().slice(0, 10),
     endDate: new Date(Date.now() + 86_400_000).toISOString().slice(0, 10),
   }),
+  'GET /api/v2/account/reports/statistics': () => ({
+    startDate: new Date(Date.now() - 30 * 86_400_000).toISOString().slice(0, 10),
+    endDate: new Date(Date.now() + 86_400_000).toISOString().slice(0, 10),
+  }),
   'GET /api/v2/servers/{serverId}/reports/recipient-search': (f) => ({ messageId: f.resources.sentMessageId }),
   'GET /api/v2/servers/{serverId}/reports/messages/detail': (f) => ({ messageId: f.resources.sentMessageId }),
 };
@@ -369,6 +373,9 @@ export const OUTSIDE_SERVER: Record<string, 'list' | 'own' | 'refused'> = {
   'POST /api/v2/account/users': 'own',
   'PATCH /api/v2/account/users/{userId}': 'refused',
   'GET /api/v2/account/audit-log': 'own',
+  // Sums over the caller's own servers (an account key's account, a server key's server).
+  'GET /api/v2/account/reports/statistics': 'list',
+  'GET /api/v2/account/queue': 'list',
   // The session routes act on the cookie's session only; a key is no session (401).
   'POST /api/v2/session': 'own',
   'GET /api/v2/session': 'own',

@@ -4,6 +4,8 @@ import { currentSession, onSessionLost, setCsrfToken, signOut, type Session } fr
 import { Link } from './link.js';
 import { navigate, useLocation } from './router.js';
 import { ActivityPage } from './pages/activity.js';
+import { AuditPage } from './pages/audit.js';
+import { UsersPage } from './pages/users.js';
 import { LoginPage } from './pages/login.js';
 import { OverviewPage } from './pages/overview.js';
 import { NotFoundPage, PlaceholderPage } from './pages/placeholder.js';
@@ -60,7 +62,8 @@ export const ROUTES: readonly Route[] = [
   },
   { path: '/webhooks', label: 'Webhooks', page: () => <PlaceholderPage title="Webhooks" what="webhook endpoints, their deliveries and replays" />, nav: true },
   { path: '/lists', label: 'Lists', page: () => <PlaceholderPage title="Lists" what="marketing lists, contacts and their imports" />, nav: true },
-  { path: '/users', label: 'Users', page: () => <PlaceholderPage title="Users" what="the account's users and the audit log" />, nav: true, adminOnly: true },
+  { path: '/users', label: 'Users', page: UsersPage, nav: true, adminOnly: true },
+  { path: '/users/audit', label: 'Audit log', page: AuditPage, nav: false, under: '/users' },
 ];
 
 /** The navigation, in order: path and label (what a user of the given role sees). */

@@ -11,7 +11,7 @@ export interface CsvStream<T> {
   toCsv(rows: readonly T[]): string;
   /** The download's file name (content-disposition). */
   filename: string;
-  serverId: number;
+  serverId: number | null;
   /** What the log says when the stream fails after the headers went out. */
   failure: { event: string; message: string };
 }

@@ -31,7 +31,7 @@ import { registerTrackingDomainRoutes } from './tracking-domains/index.js';
 import { CustomDomains } from '../../custom-domains/service.js';
 import type { CustomDomainTargets } from '../../custom-domains/records.js';
 import { registerInboundRouteRoutes } from './inbound-routes/index.js';
-import { registerReportRoutes } from './reports/index.js';
+import { registerAccountReportRoutes, registerReportRoutes } from './reports/index.js';
 import type { DetailDeps } from './reports/detail.js';
 import { registerServerCredentials, registerSubaccountRoutes } from './subaccounts/index.js';
 import { InjectionCredentials } from '../../accept/injection-credentials.js';
@@ -148,6 +148,7 @@ export function registerApiV2(app: FastifyInstance, deps: ApiV2Deps): void {
         registerServerCollectionRoutes(tenancy, deps);
         registerAccountKeyRoutes(tenancy, deps);
         registerUserRoutes(tenancy, deps);
+        registerAccountReportRoutes(tenancy, deps);
       });
 
       // SocketLabs' sub-accounts: servers of the account key's account (subaccounts/index.ts).

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../../../store/store.js';
-import { registerStatistics } from './statistics.js';
+import { registerAccountStatistics, registerStatistics } from './statistics.js';
+import { registerAccountQueue, registerServerQueue } from './queue.js';
 import { registerRecipientSearch } from './search.js';
 import { registerMessageDetail, type DetailDeps } from './detail.js';
 
@@ -9,4 +10,11 @@ export function registerReportRoutes(scope: FastifyInstance, deps: { store: Stor
   registerStatistics(scope, deps.store);
   registerRecipientSearch(scope, deps.store);
   registerMessageDetail(scope, { store: deps.store, ...deps.detail });
+  registerServerQueue(scope, deps.store);
+}
+
+/** The account-wide reports (`/account/...`), registered in the scope of routes that name no server. */
+export function registerAccountReportRoutes(scope: FastifyInstance, deps: { store: Store }): void {
+  registerAccountStatistics(scope, deps.store);
+  registerAccountQueue(scope, deps.store);
 }

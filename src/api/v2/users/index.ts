@@ -10,6 +10,8 @@ import { requireAdmin } from '../auth.js';
 import { ApiError } from '../errors.js';
 import { emailAddressSchema, noQuery, withErrors } from '../schemas.js';
 import { dataResponse, pagedResponse } from '../paging.js';
+import { LastActiveAdminError } from '../../../store/users.js';
+import type { Store } from '../../../store/store.js';
 import { audit, toUserWire, userSchema, type AuditDeps } from './wire.js';
 
 /** Audit-log entries per page at most, and by default. */
@@ -102,7 +104,19 @@ export function registerUserRoutes(scope: FastifyInstance, deps: AuditDeps): voi
       const id = Number(req.params.userId);
       const b = req.body;
       const passwordHash = b.password === undefined ? undefined : await hashPassword(checkedPassword(b.password));
-      const updated = await deps.store.users.update(p.accountId, id, { role: b.role, status: b.status, passwordHash }, deps.now());
+      let updated: Awaited<ReturnType<Store['users']['update']>>;
+      try {
+        updated = await deps.store.users.update(p.accountId, id, { role: b.role, status: b.status, passwordHash }, deps.now(), { keepAnActiveAdmin: true });
+      } catch (err) {
+        if (!(err instanceof LastActiveAdminError)) throw err;
+        // An account with no active admin could only be managed with an account key or the operator's CLI again.
+        const field = b.status === 'disabled' ? 'status' : 'role';
+        throw new ApiError(
+          'last_active_admin',
+          `${err.email} is the account's last active admin and cannot be ${field === 'status' ? 'disabled' : 'made a non-admin'}: make another user an admin first; nothing was changed`,
+          field,
+        );
+      }
       if (!updated) throw new ApiError('not_found', `the account has no user ${req.params.userId}`, 'userId');
       await audit(deps, req, {
         accountId: p.accountId,
@@ -116,7 +130,7 @@ export function registerUserRoutes(scope: FastifyInstance, deps: AuditDeps): voi
     },
   );
 
-  scope.get<{ Querystring: { limit: number; offset: number } }>(
+  scope.get<{ Querystring: { limit: number; offset: number; action?: string; userId?: number } }>(
     '/account/audit-log',
     {
       schema: {
@@ -128,6 +142,8 @@ export function registerUserRoutes(scope: FastifyInstance, deps: AuditDeps): voi
           properties: {
             limit: { type: 'integer', minimum: 1, maximum: AUDIT_PAGE_MAX, default: AUDIT_PAGE_DEFAULT },
             offset: { type: 'integer', minimum: 0, maximum: 10_000_000, default: 0 },
+            action: { type: 'string', minLength: 1, maxLength: 64, description: 'only entries of this action (user.created, request, ...)' },
+            userId: { type: 'integer', minimum: 1, description: 'only entries made by this user' },
           },
         },
         response: withErrors({
@@ -149,7 +165,11 @@ export function registerUserRoutes(scope: FastifyInstance, deps: AuditDeps): voi
     },
     async (req) => {
       const p = requireAdmin(req, 'the audit log');
-      const { rows, total } = await deps.store.audit.list(p.accountId, { limit: req.query.limit, offset: req.query.offset });
+      const { rows, total } = await deps.store.audit.list(
+        p.accountId,
+        { limit: req.query.limit, offset: req.query.offset },
+        { action: req.query.action, userId: req.query.userId },
+      );
       return {
         data: rows.map((r) => ({
           id: r.id,
