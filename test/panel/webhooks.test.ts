@@ -181,7 +181,11 @@ describe.runIf(HAVE_BROWSER)('Webhooks pages in a browser', { timeout: 120_000 }
   });
 
   it('sends a test event from the endpoint page: the receiver gets it and the attempt is listed with status 200', async () => {
-    await page.getByRole('link', { name: receiver.url }).click();
+    // The endpoint's link in the table (the "Endpoint added" line links to it too).
+    await page
+      .getByRole('table', { name: /Webhook endpoints of/ })
+      .getByRole('link', { name: receiver.url })
+      .click();
     await page.getByRole('heading', { name: 'Webhook endpoint', level: 1 }).waitFor();
     await page.getByText('No attempts yet.').waitFor();
     const before = validations().length;

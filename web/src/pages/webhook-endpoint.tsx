@@ -124,7 +124,7 @@ export function WebhookEndpointPage({ session, query }: PageProps) {
             </dd>
             <dt>Secret key</dt>
             <dd>
-              <code>{e.secretKey}</code> <CopyButton value={e.secretKey} what="the secret key" />
+              <code class="wrap">{e.secretKey}</code> <CopyButton value={e.secretKey} what="the secret key" />
             </dd>
             <dt>Validated</dt>
             <dd>{e.validatedOn === null ? 'never' : formatTime(e.validatedOn)}</dd>

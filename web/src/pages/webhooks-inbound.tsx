@@ -305,7 +305,7 @@ export function InboundRoutesPage({ session, query }: PageProps) {
                         <Link
                           href={`/webhooks/inbound?server=${selected.serverId}&route=${r.id}`}
                           aria-current={chosen?.id === r.id ? 'true' : undefined}
-                          aria-label={`Messages of ${r.match}`}
+                          aria-label={`Show messages of ${r.match}`}
                         >
                           Show messages
                         </Link>

@@ -2,7 +2,7 @@
  * Pieces the Webhooks pages share: the endpoint form (URL and event-type checkboxes), the
  * two-step confirmation for dangerous actions, a secret shown once, and the replay form.
  */
-import { useRef, useState } from 'preact/hooks';
+import { useId, useRef, useState } from 'preact/hooks';
 import { CopyButton } from '../ui/copy-button.js';
 import { describedBy, errorsFor, Field, FormError } from '../ui/field.js';
 import { formatCount, formatTime } from '../ui/format.js';
@@ -121,6 +121,7 @@ export function ConfirmButton({
   const [asking, setAsking] = useState(false);
   const [busy, setBusy] = useState(false);
   const cancel = useRef<HTMLButtonElement>(null);
+  const questionId = useId();
   if (!asking) {
     return (
       <button
@@ -137,11 +138,14 @@ export function ConfirmButton({
     );
   }
   return (
-    <span class="confirm" role="group" aria-label={label}>
-      <span class="confirm-question">{question}</span>
+    <span class="confirm">
+      <span class="confirm-question" id={questionId}>
+        {question}
+      </span>
       <button
         type="button"
         class="danger"
+        aria-describedby={questionId}
         disabled={busy}
         onClick={async () => {
           setBusy(true);
@@ -155,7 +159,7 @@ export function ConfirmButton({
       >
         {confirmLabel}
       </button>
-      <button type="button" class="secondary" ref={cancel} onClick={() => setAsking(false)}>
+      <button type="button" class="secondary" ref={cancel} aria-describedby={questionId} onClick={() => setAsking(false)}>
         Cancel
       </button>
     </span>
@@ -170,7 +174,7 @@ export function SecretOnce({ secret, previousUntil, onDone }: { secret: string; 
         <strong>New signing secret.</strong> Copy it now: it is shown only this once.
       </p>
       <p class="secret-line">
-        <code>{secret}</code> <CopyButton value={secret} what="the signing secret" />
+        <code class="wrap">{secret}</code> <CopyButton value={secret} what="the signing secret" />
       </p>
       {previousUntil && <p class="muted">The previous secret also signs until {formatTime(previousUntil)}.</p>}
       <button type="button" class="secondary small" onClick={onDone}>
