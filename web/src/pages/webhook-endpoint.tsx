@@ -18,7 +18,7 @@ import { FormError } from '../ui/field.js';
 import { formatTime } from '../ui/format.js';
 import { useLoad } from '../ui/use-load.js';
 import { EndpointStatus } from './webhooks.js';
-import { ConfirmButton, EndpointForm, eventsLabel, ReplayForm, SecretOnce } from './webhooks-parts.js';
+import { ConfirmButton, countLine, EndpointForm, eventsLabel, ReplayForm, SecretOnce } from './webhooks-parts.js';
 
 /** What the receiver answered, short: the error (no answer) or the start of its body. */
 function excerpt(a: Attempt): string {
@@ -215,7 +215,7 @@ export function WebhookEndpointPage({ session, query }: PageProps) {
                   ? ''
                   : attempts.data.total === 0
                     ? 'No attempts yet.'
-                    : `The ${attempts.data.data.length} most recent of ${attempts.data.total} attempts.`}
+                    : countLine(attempts.data.data.length, attempts.data.total, 'attempt')}
             </span>
           </div>
           {attempts.error !== null && (

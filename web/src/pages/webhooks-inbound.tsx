@@ -18,7 +18,7 @@ import { describedBy, errorsFor, Field, FormError } from '../ui/field.js';
 import { formatTime } from '../ui/format.js';
 import { ServerPicker, useServers } from '../ui/server-picker.js';
 import { useLoad } from '../ui/use-load.js';
-import { ConfirmButton, ReplayForm, SecretOnce } from './webhooks-parts.js';
+import { ConfirmButton, countLine, ReplayForm, SecretOnce } from './webhooks-parts.js';
 
 const POST_STATUS: Record<InboundPost['status'], { label: string; cls: string }> = {
   pending: { label: 'Pending', cls: 'badge' },
@@ -173,7 +173,7 @@ function RouteDetail({ serverId, route, canChange, onChanged }: { serverId: numb
               ? ''
               : rows.length === 0
                 ? 'No messages received for this route yet.'
-                : `The ${rows.length} most recent of ${posts.data?.total ?? 0} messages.`}
+                : countLine(rows.length, posts.data?.total ?? 0, 'message')}
         </span>
       </div>
       {posts.error !== null && (

@@ -8,6 +8,12 @@ import { describedBy, errorsFor, Field, FormError } from '../ui/field.js';
 import { formatCount, formatTime } from '../ui/format.js';
 import { EVENT_TYPES, type Replayed } from '../api/webhooks.js';
 
+/** "3 attempts." when all are shown, else "The 50 most recent of 120 attempts." */
+export function countLine(shown: number, total: number, noun: string): string {
+  const plural = (n: number) => `${formatCount(n)} ${n === 1 ? noun : `${noun}s`}`;
+  return shown >= total ? `${plural(total)}.` : `The ${formatCount(shown)} most recent of ${plural(total)}.`;
+}
+
 /** "All events" for an empty list (the API's "every type"), else the names. */
 export function eventsLabel(types: readonly string[]): string {
   return types.length === 0 ? 'All events' : types.join(', ');
