@@ -9,6 +9,9 @@ import { UsersPage } from './pages/users.js';
 import { LoginPage } from './pages/login.js';
 import { OverviewPage } from './pages/overview.js';
 import { NotFoundPage, PlaceholderPage } from './pages/placeholder.js';
+import { WebhookEndpointPage } from './pages/webhook-endpoint.js';
+import { WebhooksPage } from './pages/webhooks.js';
+import { InboundRoutesPage } from './pages/webhooks-inbound.js';
 
 /** What every page is given: who is signed in and the URL's query (`?server=...`). */
 export interface PageProps {
@@ -60,7 +63,9 @@ export const ROUTES: readonly Route[] = [
     page: () => <PlaceholderPage title="Suppressions" what="browsing and editing each server's suppression list" />,
     nav: true,
   },
-  { path: '/webhooks', label: 'Webhooks', page: () => <PlaceholderPage title="Webhooks" what="webhook endpoints, their deliveries and replays" />, nav: true },
+  { path: '/webhooks', label: 'Webhooks', page: WebhooksPage, nav: true },
+  { path: '/webhooks/endpoint', label: 'Webhook endpoint', page: WebhookEndpointPage, nav: false, under: '/webhooks' },
+  { path: '/webhooks/inbound', label: 'Inbound routes', page: InboundRoutesPage, nav: false, under: '/webhooks' },
   { path: '/lists', label: 'Lists', page: () => <PlaceholderPage title="Lists" what="marketing lists, contacts and their imports" />, nav: true },
   { path: '/users', label: 'Users', page: UsersPage, nav: true, adminOnly: true },
   { path: '/users/audit', label: 'Audit log', page: AuditPage, nav: false, under: '/users' },

@@ -9,6 +9,7 @@ import { registerRotateSecret } from './rotate-secret.js';
 import { registerRotateValidationKey } from './rotate-validation-key.js';
 import { registerAttempts } from './attempts.js';
 import { registerReplay } from './replay.js';
+import { registerTestEvent } from './test-event.js';
 import type { WebhookRouteDeps } from './wire.js';
 
 /** The webhook-endpoint routes, registered inside the authenticated `/servers/:serverId` scope. */
@@ -23,4 +24,5 @@ export function registerWebhookRoutes(scope: FastifyInstance, deps: WebhookRoute
   registerRotateValidationKey(scope, deps);
   registerAttempts(scope, deps);
   registerReplay(scope, deps);
+  registerTestEvent(scope, deps);
 }
