@@ -4,6 +4,8 @@ import { currentSession, onSessionLost, setCsrfToken, signOut, type Session } fr
 import { Link } from './link.js';
 import { navigate, useLocation } from './router.js';
 import { ActivityPage } from './pages/activity.js';
+import { DomainDetailPage } from './pages/domain-detail.js';
+import { DomainsPage } from './pages/domains.js';
 import { LoginPage } from './pages/login.js';
 import { OverviewPage } from './pages/overview.js';
 import { NotFoundPage, PlaceholderPage } from './pages/placeholder.js';
@@ -46,12 +48,8 @@ export const ROUTES: readonly Route[] = [
     page: () => <PlaceholderPage title="Servers" what="managing servers, their keys and their settings here" />,
     nav: true,
   },
-  {
-    path: '/domains',
-    label: 'Domains',
-    page: () => <PlaceholderPage title="Domains" what="sending, bounce and tracking domains with the DNS records to publish" />,
-    nav: true,
-  },
+  { path: '/domains', label: 'Domains', page: DomainsPage, nav: true },
+  { path: '/domains/domain', label: 'Domain', page: DomainDetailPage, nav: false, under: '/domains' },
   {
     path: '/suppressions',
     label: 'Suppressions',
