@@ -223,7 +223,9 @@ function RecordsTable({ rows, domain }: { rows: RecordRow[]; domain: string }) {
   return (
     <>
       <h2>DNS records to publish</h2>
-      <p class="muted">Publish these at your DNS provider. Records marked "recommended" are not needed for the domain to be verified.</p>
+      <p class="muted">
+        Publish these at your DNS provider, then check again. Records described as recommended are not needed for the domain to count as verified.
+      </p>
       <div class="table-wrap">
         <table class="messages domains-records">
           <caption>DNS records of {domain}</caption>
@@ -243,10 +245,7 @@ function RecordsTable({ rows, domain }: { rows: RecordRow[]; domain: string }) {
                 <tr key={`${r.type} ${r.name} ${r.value}`}>
                   <td data-label="Type">
                     <strong>{r.type}</strong>
-                    <span class="domains-purpose">
-                      {r.required ? '' : 'Recommended. '}
-                      {r.purpose}
-                    </span>
+                    <span class="domains-purpose">{r.purpose}</span>
                   </td>
                   <td data-label="Name">
                     <code class="domains-value">{r.name}</code>

@@ -93,8 +93,13 @@ function SendingSection({ server, canChange }: { server: Server; canChange: bool
   const loaded = useLoad(() => listSendingDomains(server.serverId), [server.serverId]);
   const rows = loaded.data?.data ?? null;
   return (
-    <KindSection kind="sending" loading={loaded.loading} error={loaded.error} count={rows?.length ?? null}>
-      {canChange && <AddSendingForm serverId={server.serverId} />}
+    <KindSection
+      kind="sending"
+      loading={loaded.loading}
+      error={loaded.error}
+      count={rows?.length ?? null}
+      form={canChange ? <AddSendingForm serverId={server.serverId} /> : null}
+    >
       {rows !== null && rows.length > 0 && (
         <div class="table-wrap">
           <table class="messages domains-list">
@@ -138,8 +143,13 @@ function CustomSection({ server, kind, canChange }: { server: Server; kind: Cust
   const rows = loaded.data?.data ?? null;
   const names = KIND_NAMES[kind];
   return (
-    <KindSection kind={kind} loading={loaded.loading} error={loaded.error} count={rows?.length ?? null}>
-      {canChange && <AddCustomForm serverId={server.serverId} kind={kind} />}
+    <KindSection
+      kind={kind}
+      loading={loaded.loading}
+      error={loaded.error}
+      count={rows?.length ?? null}
+      form={canChange ? <AddCustomForm serverId={server.serverId} kind={kind} /> : null}
+    >
       {rows !== null && rows.length > 0 && (
         <div class="table-wrap">
           <table class="messages domains-list">
@@ -175,18 +185,20 @@ function CustomSection({ server, kind, canChange }: { server: Server; kind: Cust
   );
 }
 
-/** One kind's heading, explanation, and loading / error / empty states around its form and table. */
+/** One kind's heading, explanation, loading / error / empty states, its table (the children) and its add form. */
 function KindSection({
   kind,
   loading,
   error,
   count,
+  form,
   children,
 }: {
   kind: DomainKind;
   loading: boolean;
   error: string | null;
   count: number | null;
+  form: ComponentChildren;
   children: ComponentChildren;
 }) {
   const names = KIND_NAMES[kind];
@@ -195,7 +207,6 @@ function KindSection({
     <section class="domains-kind" aria-labelledby={headingId}>
       <h2 id={headingId}>{names.title}</h2>
       <p class="muted">{names.about}</p>
-      {children}
       <p class="muted" aria-live="polite">
         {loading ? `Loading ${names.title.toLowerCase()}…` : count === 0 ? `No ${names.title.toLowerCase()} yet.` : ''}
       </p>
@@ -204,6 +215,8 @@ function KindSection({
           Could not load the {names.title.toLowerCase()}: {error}
         </p>
       )}
+      {children}
+      {form}
     </section>
   );
 }
