@@ -478,10 +478,9 @@ function DeleteDomain({ serverId, kind, id, domain }: { serverId: number; kind: 
           Delete {noun}
         </button>
       ) : (
-        <div class="domains-confirm" role="group" aria-labelledby="delete-question">
-          <p id="delete-question">
-            <strong>Delete {domain}?</strong> {consequence}
-          </p>
+        <fieldset class="domains-confirm">
+          <legend>Delete {domain}?</legend>
+          <p>{consequence}</p>
           <div class="toolbar">
             <button type="button" class="danger" ref={confirmRef} disabled={busy} onClick={remove}>
               {busy ? 'Deleting…' : `Yes, delete ${domain}`}
@@ -490,7 +489,7 @@ function DeleteDomain({ serverId, kind, id, domain }: { serverId: number; kind: 
               Cancel
             </button>
           </div>
-        </div>
+        </fieldset>
       )}
       <FormError message={failure} />
     </>
