@@ -319,6 +319,13 @@ describe.runIf(HAVE_BROWSER)('the Domains page in a browser', { timeout: 120_000
     await page.getByRole('button', { name: 'Check again' }).click();
     await expect.poll(() => statusOf(recordRow('bounces.example.com'))).toBe('Found');
     await expect.poll(() => page.locator('.domains-state .badge').textContent()).toBe('Verified');
+    // The earlier refusal was about the unverified domain: the new check cleared it.
+    expect(
+      await page
+        .getByRole('alert')
+        .filter({ hasText: /not verified/ })
+        .count(),
+    ).toBe(0);
     await page.getByRole('button', { name: 'Make default' }).click();
     await page.getByText("This is the server's default bounce domain").waitFor();
     const after = (await customList('bounce')).data[0]!;

@@ -224,7 +224,8 @@ function RecordsTable({ rows, domain }: { rows: RecordRow[]; domain: string }) {
     <>
       <h2>DNS records to publish</h2>
       <p class="muted">
-        Publish these at your DNS provider, then check again. Records described as recommended are not needed for the domain to count as verified.
+        Publish these at your DNS provider, then check again.
+        {rows.some((r) => !r.required) && ' Records described as recommended are not needed for the domain to count as verified.'}
       </p>
       <div class="table-wrap">
         <table class="messages domains-records">
@@ -399,6 +400,8 @@ function CustomSettings({
   const [busy, setBusy] = useState(false);
   const [failure, setFailure] = useState<string | null>(null);
   const noun = KIND_NAMES[kind].one.toLowerCase();
+  // A refusal ("not verified") is about the domain as it was: a new check or change makes it stale.
+  useEffect(() => setFailure(null), [domain.lastCheckedOn, domain.updatedOn]);
 
   const change = async (body: { isDefault?: boolean; httpsEnabled?: boolean }) => {
     setBusy(true);
