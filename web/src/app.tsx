@@ -6,6 +6,8 @@ import { navigate, useLocation } from './router.js';
 import { ActivityPage } from './pages/activity.js';
 import { AuditPage } from './pages/audit.js';
 import { UsersPage } from './pages/users.js';
+import { DomainDetailPage } from './pages/domain-detail.js';
+import { DomainsPage } from './pages/domains.js';
 import { LoginPage } from './pages/login.js';
 import { OverviewPage } from './pages/overview.js';
 import { NotFoundPage, PlaceholderPage } from './pages/placeholder.js';
@@ -51,12 +53,8 @@ export const ROUTES: readonly Route[] = [
     page: () => <PlaceholderPage title="Servers" what="managing servers, their keys and their settings here" />,
     nav: true,
   },
-  {
-    path: '/domains',
-    label: 'Domains',
-    page: () => <PlaceholderPage title="Domains" what="sending, bounce and tracking domains with the DNS records to publish" />,
-    nav: true,
-  },
+  { path: '/domains', label: 'Domains', page: DomainsPage, nav: true },
+  { path: '/domains/domain', label: 'Domain', page: DomainDetailPage, nav: false, under: '/domains' },
   {
     path: '/suppressions',
     label: 'Suppressions',
