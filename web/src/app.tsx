@@ -7,6 +7,7 @@ import { ActivityPage } from './pages/activity.js';
 import { LoginPage } from './pages/login.js';
 import { OverviewPage } from './pages/overview.js';
 import { NotFoundPage, PlaceholderPage } from './pages/placeholder.js';
+import { SuppressionsPage } from './pages/suppressions.js';
 
 /** What every page is given: who is signed in and the URL's query (`?server=...`). */
 export interface PageProps {
@@ -52,12 +53,7 @@ export const ROUTES: readonly Route[] = [
     page: () => <PlaceholderPage title="Domains" what="sending, bounce and tracking domains with the DNS records to publish" />,
     nav: true,
   },
-  {
-    path: '/suppressions',
-    label: 'Suppressions',
-    page: () => <PlaceholderPage title="Suppressions" what="browsing and editing each server's suppression list" />,
-    nav: true,
-  },
+  { path: '/suppressions', label: 'Suppressions', page: SuppressionsPage, nav: true },
   { path: '/webhooks', label: 'Webhooks', page: () => <PlaceholderPage title="Webhooks" what="webhook endpoints, their deliveries and replays" />, nav: true },
   { path: '/lists', label: 'Lists', page: () => <PlaceholderPage title="Lists" what="marketing lists, contacts and their imports" />, nav: true },
   { path: '/users', label: 'Users', page: () => <PlaceholderPage title="Users" what="the account's users and the audit log" />, nav: true, adminOnly: true },
