@@ -140,7 +140,7 @@ describe.runIf(HAVE_BROWSER)('the Suppressions page in a browser', { timeout: 12
 
     await search('BET', 'Starting with the text');
     await rowOf('beta@search.test').waitFor();
-    await page.getByText('Showing 1–1 of 1 addresses.').waitFor();
+    await page.getByText('Showing 1–1 of 1 address.').waitFor();
 
     await search('nobody');
     await page.getByText('No address contains “nobody”.').waitFor();

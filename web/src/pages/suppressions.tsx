@@ -433,7 +433,7 @@ function SearchAndList({
               ? filtered
                 ? `No address ${filter.match === 'startsWith' ? 'starts with' : 'contains'} “${filter.text}”.`
                 : 'The list is empty: this server sends to every address.'
-              : `Showing ${formatCount(pageNumber * PAGE_SIZE + 1)}–${formatCount(pageNumber * PAGE_SIZE + rows.length)} of ${formatCount(total)} addresses.`}
+              : `Showing ${formatCount(pageNumber * PAGE_SIZE + 1)}–${formatCount(pageNumber * PAGE_SIZE + rows.length)} of ${formatCount(total)} ${total === 1 ? 'address' : 'addresses'}.`}
       </p>
       {rows !== null && rows.length > 0 && (
         <>
