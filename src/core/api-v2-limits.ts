@@ -15,6 +15,12 @@ export const MAX_PAGE_NUMBER = 1_000_000;
 /** Addresses in one `bulk-remove` request: SocketLabs' documented limit. */
 export const MAX_BULK_REMOVE = 1_000;
 
+/**
+ * Addresses in one `bulk-add` request: as many as bulk-remove takes, so one request is one short
+ * transaction; a longer list (the panel's file upload) is sent in several requests.
+ */
+export const MAX_BULK_ADD = 1_000;
+
 /** Rows per store query while a CSV download streams: bounds memory per download whatever the list size. */
 export const SUPPRESSION_DOWNLOAD_BATCH = 1_000;
 

@@ -314,6 +314,7 @@ export const QUERIES: Record<string, (f: Fixtures) => Record<string, string>> = 
 export const BODIES: Record<string, (f: Fixtures) => unknown> = {
   'POST /api/v2/servers/{serverId}/suppressions': (f) => ({ emailAddress: f.resources.suppressedAddress, reason: 'Complaint' }),
   'POST /api/v2/servers/{serverId}/suppressions/bulk-remove': (f) => ({ emailAddresses: [f.resources.suppressedAddress] }),
+  'POST /api/v2/servers/{serverId}/suppressions/bulk-add': (f) => ({ emailAddresses: [f.resources.suppressedAddress], reason: 'Complaint' }),
   'POST /api/v2/servers/{serverId}/webhooks': (f) => ({ url: f.attackerReceiverUrl, validate: false }),
   'PATCH /api/v2/servers/{serverId}/webhooks/{webhookId}': () => ({ enabled: false, eventTypes: ['Failed'] }),
   'POST /api/v2/servers/{serverId}/webhooks/{webhookId}/replay': () => ({ from: '2020-01-01T00:00:00Z', to: '2020-01-02T00:00:00Z' }),

@@ -14,6 +14,7 @@ import { NotFoundPage, PlaceholderPage } from './pages/placeholder.js';
 import { WebhookEndpointPage } from './pages/webhook-endpoint.js';
 import { WebhooksPage } from './pages/webhooks.js';
 import { InboundRoutesPage } from './pages/webhooks-inbound.js';
+import { SuppressionsPage } from './pages/suppressions.js';
 
 /** What every page is given: who is signed in and the URL's query (`?server=...`). */
 export interface PageProps {
@@ -64,6 +65,14 @@ export const ROUTES: readonly Route[] = [
   { path: '/webhooks', label: 'Webhooks', page: WebhooksPage, nav: true },
   { path: '/webhooks/endpoint', label: 'Webhook endpoint', page: WebhookEndpointPage, nav: false, under: '/webhooks' },
   { path: '/webhooks/inbound', label: 'Inbound routes', page: InboundRoutesPage, nav: false, under: '/webhooks' },
+  {
+    path: '/domains',
+    label: 'Domains',
+    page: () => <PlaceholderPage title="Domains" what="sending, bounce and tracking domains with the DNS records to publish" />,
+    nav: true,
+  },
+  { path: '/suppressions', label: 'Suppressions', page: SuppressionsPage, nav: true },
+  { path: '/webhooks', label: 'Webhooks', page: () => <PlaceholderPage title="Webhooks" what="webhook endpoints, their deliveries and replays" />, nav: true },
   { path: '/lists', label: 'Lists', page: () => <PlaceholderPage title="Lists" what="marketing lists, contacts and their imports" />, nav: true },
   { path: '/users', label: 'Users', page: UsersPage, nav: true, adminOnly: true },
   { path: '/users/audit', label: 'Audit log', page: AuditPage, nav: false, under: '/users' },

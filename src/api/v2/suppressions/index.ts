@@ -6,6 +6,7 @@ import { registerRemove } from './remove.js';
 import { registerSearch } from './search.js';
 import { registerDownload } from './download.js';
 import { registerBulkRemove } from './bulk-remove.js';
+import { registerBulkAdd } from './bulk-add.js';
 
 /** The suppression-list routes, registered inside the authenticated `/servers/:serverId` scope. */
 export function registerSuppressionRoutes(scope: FastifyInstance, deps: { store: Store; now: () => number }): void {
@@ -15,4 +16,5 @@ export function registerSuppressionRoutes(scope: FastifyInstance, deps: { store:
   registerSearch(scope, deps.store);
   registerDownload(scope, deps.store);
   registerBulkRemove(scope, deps.store);
+  registerBulkAdd(scope, deps.store, deps.now);
 }
