@@ -7,6 +7,8 @@ import { ActivityPage } from './pages/activity.js';
 import { LoginPage } from './pages/login.js';
 import { OverviewPage } from './pages/overview.js';
 import { NotFoundPage, PlaceholderPage } from './pages/placeholder.js';
+import { ServerPage } from './pages/server.js';
+import { ServersPage } from './pages/servers.js';
 
 /** What every page is given: who is signed in and the URL's query (`?server=...`). */
 export interface PageProps {
@@ -40,12 +42,8 @@ export const ROUTES: readonly Route[] = [
     page: () => <PlaceholderPage title="Sandbox inbox" what="the messages your sandbox servers captured" />,
     nav: true,
   },
-  {
-    path: '/servers',
-    label: 'Servers',
-    page: () => <PlaceholderPage title="Servers" what="managing servers, their keys and their settings here" />,
-    nav: true,
-  },
+  { path: '/servers', label: 'Servers', page: ServersPage, nav: true },
+  { path: '/servers/server', label: 'Server', page: ServerPage, nav: false, under: '/servers' },
   {
     path: '/domains',
     label: 'Domains',
