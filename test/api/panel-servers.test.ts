@@ -133,14 +133,22 @@ describe(`the panel's server management with a session (${TEST_STORE_KIND})`, ()
     const headers: Record<string, string> = { cookie: opts.cookie };
     if (opts.csrf) headers['x-csrf-token'] = opts.csrf;
     if (opts.body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(`${t.url}/api/v2${path}${opts.query ?? ''}`, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
+    const res = await fetch(`${t.url}/api/v2${path}${opts.query ?? ''}`, {
+      method,
+      headers,
+      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+    });
     const text = await res.text();
     return { status: res.status, body: text && (res.headers.get('content-type') ?? '').includes('json') ? (JSON.parse(text) as Loose) : (text as Loose) };
   }
   async function signIn(email: string, role: 'admin' | 'member' | 'viewer') {
     const accountId = (await t.store.tenancy.getServer(t.credentials.serverId))!.accountId;
     await t.store.users.create({ accountId, email, role, passwordHash: await hashPassword(PASSWORD) }, clock);
-    const res = await fetch(`${t.url}/api/v2/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: PASSWORD }) });
+    const res = await fetch(`${t.url}/api/v2/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password: PASSWORD }),
+    });
     expect(res.status).toBe(200);
     const cookie = /^(postline_session=[^;]+)/.exec(res.headers.get('set-cookie')!)![1]!;
     return { cookie, csrf: ((await res.json()) as Loose).data.csrfToken as string };

@@ -130,18 +130,30 @@ export function ServerKeys({ serverId, canChange }: { serverId: number; canChang
                     <td data-label="Actions">
                       {k.status === 'active' && confirm?.keyId !== k.keyId && (
                         <span class="row-actions">
-                          <button type="button" class="secondary small" aria-label={`Rotate ${k.name}`} onClick={() => setConfirm({ keyId: k.keyId, action: 'rotate' })}>
+                          <button
+                            type="button"
+                            class="secondary small"
+                            aria-label={`Rotate ${k.name}`}
+                            onClick={() => setConfirm({ keyId: k.keyId, action: 'rotate' })}
+                          >
                             Rotate
                           </button>
-                          <button type="button" class="secondary small danger" aria-label={`Revoke ${k.name}`} onClick={() => setConfirm({ keyId: k.keyId, action: 'revoke' })}>
+                          <button
+                            type="button"
+                            class="secondary small danger"
+                            aria-label={`Revoke ${k.name}`}
+                            onClick={() => setConfirm({ keyId: k.keyId, action: 'revoke' })}
+                          >
                             Revoke
                           </button>
                         </span>
                       )}
                       {confirm?.keyId === k.keyId && (
-                        <span class="confirm" role="group" aria-label={`Confirm ${confirm.action} ${k.name}`}>
+                        <fieldset class="confirm" aria-label={`Confirm ${confirm.action} ${k.name}`}>
                           <span>
-                            {confirm.action === 'revoke' ? 'Revoke it? Its requests are refused at once.' : 'Rotate it? The current secret stops working at once.'}
+                            {confirm.action === 'revoke'
+                              ? 'Revoke it? Its requests are refused at once.'
+                              : 'Rotate it? The current secret stops working at once.'}
                           </span>
                           <button type="button" class="small danger-solid" disabled={busy} onClick={() => act(k, confirm.action)}>
                             {confirm.action === 'revoke' ? `Yes, revoke ${k.name}` : `Yes, rotate ${k.name}`}
@@ -149,7 +161,7 @@ export function ServerKeys({ serverId, canChange }: { serverId: number; canChang
                           <button type="button" class="secondary small" onClick={() => setConfirm(null)}>
                             Cancel
                           </button>
-                        </span>
+                        </fieldset>
                       )}
                     </td>
                   )}
@@ -174,7 +186,12 @@ export function ServerKeys({ serverId, canChange }: { serverId: number; canChang
             />
           </Field>
           <Field id="key-scope" label="Permissions" error={errors.field.scope}>
-            <select id="key-scope" value={scope} aria-describedby={describedBy('key-scope', errors.field.scope)} onChange={(e) => setScope(e.currentTarget.value)}>
+            <select
+              id="key-scope"
+              value={scope}
+              aria-describedby={describedBy('key-scope', errors.field.scope)}
+              onChange={(e) => setScope(e.currentTarget.value)}
+            >
               {SCOPES.map((s) => (
                 <option key={s.value} value={s.value}>
                   {s.label}

@@ -92,7 +92,7 @@ export function ServerTemplates({ serverId, canChange }: { serverId: number; can
                   </td>
                   <td data-label="Actions">
                     {confirmDelete === t.templateId ? (
-                      <span class="confirm" role="group" aria-label={`Confirm delete ${t.name}`}>
+                      <fieldset class="confirm" aria-label={`Confirm delete ${t.name}`}>
                         <span>Delete it with every version? Messages naming it are refused from then on.</span>
                         <button type="button" class="small danger-solid" disabled={busy} onClick={() => remove(t.templateId, t.name)}>
                           Yes, delete {t.name}
@@ -100,10 +100,15 @@ export function ServerTemplates({ serverId, canChange }: { serverId: number; can
                         <button type="button" class="secondary small" onClick={() => setConfirmDelete(null)}>
                           Cancel
                         </button>
-                      </span>
+                      </fieldset>
                     ) : (
                       <span class="row-actions">
-                        <button type="button" class="secondary small" aria-label={`${canChange ? 'Edit' : 'Preview'} ${t.name}`} onClick={() => setOpen(t.templateId)}>
+                        <button
+                          type="button"
+                          class="secondary small"
+                          aria-label={`${canChange ? 'Edit' : 'Preview'} ${t.name}`}
+                          onClick={() => setOpen(t.templateId)}
+                        >
                           {canChange ? 'Edit' : 'Preview'}
                         </button>
                         {canChange && (

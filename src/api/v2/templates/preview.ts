@@ -51,7 +51,11 @@ const previewSchema = {
   properties: {
     templateId: { type: 'integer' },
     version: { type: 'integer', description: 'the version rendered' },
-    fields: { type: 'array', items: { type: 'string' }, description: "the template's %%Field%% names, in order of first appearance (subject, HTML, text, AMP)" },
+    fields: {
+      type: 'array',
+      items: { type: 'string' },
+      description: "the template's %%Field%% names, in order of first appearance (subject, HTML, text, AMP)",
+    },
     subject: nullableText,
     htmlBody: nullableText,
     textBody: nullableText,
