@@ -63,7 +63,7 @@ describe.runIf(HAVE_BROWSER)('Servers pages in a browser', { timeout: 120_000 },
       ],
       // The sign-in page's session check is answered 401, refused forms 400 and the viewer's attempt 403, which Chromium logs as failed
       // resources; the template's <script> is blocked by the frame's sandbox, which it also logs.
-      allowConsole: /status of 40[013]|Blocked script execution in 'about:srcdoc'|Blocked script execution in '.*preview\/html/,
+      allowConsole: /status of 40[013]|Blocked script execution in '.*preview\/html/,
     });
     ({ t, page } = panel);
     await panel.signIn(ADMIN, PANEL_PASSWORD);
