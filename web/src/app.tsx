@@ -15,6 +15,8 @@ import { WebhookEndpointPage } from './pages/webhook-endpoint.js';
 import { WebhooksPage } from './pages/webhooks.js';
 import { InboundRoutesPage } from './pages/webhooks-inbound.js';
 import { SuppressionsPage } from './pages/suppressions.js';
+import { ServerPage } from './pages/server.js';
+import { ServersPage } from './pages/servers.js';
 
 /** What every page is given: who is signed in and the URL's query (`?server=...`). */
 export interface PageProps {
@@ -56,6 +58,14 @@ export const ROUTES: readonly Route[] = [
   },
   { path: '/domains', label: 'Domains', page: DomainsPage, nav: true },
   { path: '/domains/domain', label: 'Domain', page: DomainDetailPage, nav: false, under: '/domains' },
+  { path: '/servers', label: 'Servers', page: ServersPage, nav: true },
+  { path: '/servers/server', label: 'Server', page: ServerPage, nav: false, under: '/servers' },
+  {
+    path: '/domains',
+    label: 'Domains',
+    page: () => <PlaceholderPage title="Domains" what="sending, bounce and tracking domains with the DNS records to publish" />,
+    nav: true,
+  },
   {
     path: '/suppressions',
     label: 'Suppressions',

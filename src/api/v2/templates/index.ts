@@ -5,6 +5,7 @@ import { registerGet } from './get.js';
 import { registerVersions } from './versions.js';
 import { registerUpdate } from './update.js';
 import { registerDelete } from './delete.js';
+import { registerPreview } from './preview.js';
 import type { TemplateRouteDeps } from './wire.js';
 
 /** `/servers/:serverId/templates...`: stored templates, the content a message names with ApiTemplate. */
@@ -15,4 +16,5 @@ export function registerTemplateRoutes(scope: FastifyInstance, deps: TemplateRou
   registerVersions(scope, deps);
   registerUpdate(scope, deps);
   registerDelete(scope, deps);
+  registerPreview(scope, deps);
 }
