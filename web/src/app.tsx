@@ -6,6 +6,8 @@ import { navigate, useLocation } from './router.js';
 import { ActivityPage } from './pages/activity.js';
 import { LoginPage } from './pages/login.js';
 import { OverviewPage } from './pages/overview.js';
+import { ListsPage } from './pages/lists.js';
+import { ListDetailPage } from './pages/list-detail.js';
 import { NotFoundPage, PlaceholderPage } from './pages/placeholder.js';
 
 /** What every page is given: who is signed in and the URL's query (`?server=...`). */
@@ -59,7 +61,8 @@ export const ROUTES: readonly Route[] = [
     nav: true,
   },
   { path: '/webhooks', label: 'Webhooks', page: () => <PlaceholderPage title="Webhooks" what="webhook endpoints, their deliveries and replays" />, nav: true },
-  { path: '/lists', label: 'Lists', page: () => <PlaceholderPage title="Lists" what="marketing lists, contacts and their imports" />, nav: true },
+  { path: '/lists', label: 'Lists', page: ListsPage, nav: true },
+  { path: '/lists/list', label: 'List', page: ListDetailPage, nav: false, under: '/lists' },
   { path: '/users', label: 'Users', page: () => <PlaceholderPage title="Users" what="the account's users and the audit log" />, nav: true, adminOnly: true },
 ];
 
