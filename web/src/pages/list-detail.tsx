@@ -74,7 +74,7 @@ function Contacts({ api, listId, canChange, changed, onChange }: { api: ListsApi
       <h2 id="contacts-title">Contacts</h2>
       <form
         class="toolbar"
-        role="search"
+        aria-label="Search contacts"
         onSubmit={(e) => {
           e.preventDefault();
           setPageNumber(0);
@@ -265,7 +265,7 @@ function ImportSection({ api, listId, onDone }: { api: ListsApi; listId: number;
 
   // While the job runs, ask for its progress; stop when it is done, failed, or the page goes.
   useEffect(() => {
-    if (!job || job.state !== 'running') return;
+    if (job?.state !== 'running') return;
     const timer = setTimeout(() => {
       api
         .importJob(listId, job.importId)
@@ -374,7 +374,7 @@ function SendSection({ api, listId, serverId, changed }: { api: ListsApi; listId
   const chosen = contactId !== '' ? contactId : String(people.data?.contacts[0]?.contactId ?? '');
 
   useEffect(() => {
-    if (!send || send.state !== 'expanding') return;
+    if (send?.state !== 'expanding') return;
     const timer = setTimeout(() => {
       api
         .sendStatus(listId, send.sendId)
