@@ -335,11 +335,15 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
       throttle: new AuthThrottle(AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW_MS),
       verifiedFrom,
     });
+    // One instance for the v2 and Marketing APIs: a panel session works on both.
+    const panelSessions = new Sessions(deps.store, deps.now, { idleMs: cfg.sessionIdleMinutes * 60_000, absoluteMs: cfg.sessionMaxHours * 3_600_000 });
     registerMarketingApi(server, {
       store: deps.store,
       now: deps.now,
       throttle: new AuthThrottle(AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW_MS),
       verifiedFrom,
+      sessions: panelSessions,
+      trustedOrigins: cfg.publicUrl === null ? [] : [new URL(cfg.publicUrl).origin],
       onListSend: () => {
         metrics.accepted('api', 1, 0);
         expander?.wake();
@@ -358,7 +362,7 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
       inbound: { onRoutesChanged: () => inboundRoutes.invalidate(), bounceDomain: mxAddressesOf(cfg).bounceDomain },
       reports: { hostname: cfg.hostname, tracking, verp: await verp() },
       injectionGateway: () => `${publicUrlOf(cfg, httpPort ?? undefined).replace(/\/+$/, '')}/api/v1/email`,
-      sessions: new Sessions(deps.store, deps.now, { idleMs: cfg.sessionIdleMinutes * 60_000, absoluteMs: cfg.sessionMaxHours * 3_600_000 }),
+      sessions: panelSessions,
       trustedOrigins: cfg.publicUrl === null ? [] : [new URL(cfg.publicUrl).origin],
     });
     // Last: the control panel's files and its client-side routes answer only what no API route matched.

@@ -4,23 +4,24 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import type { Store } from '../store/store.js';
-import { isValidEmailAddress } from '../core/address.js';
 import { csvRow } from '../api/v2/suppressions/csv.js';
 import { readCsv } from './csv-reader.js';
 import { printJson, UsageError } from './output.js';
 import { positiveInt } from './tenancy-commands.js';
-import type { ImportContactRow } from '../store/store.js';
+import {
+  importContactRecords,
+  ImportRefused,
+  MAX_IMPORT_VALUE,
+  READ_ONLY_COLUMN,
+  STANDARD_COLUMNS,
+  type ImportTotals,
+  type RejectedRow,
+} from '../marketing/contact-import.js';
 
 type Flags = Record<string, string | boolean | undefined>;
 
-/** Rows per transaction: a million-row file takes a thousand transactions, not a million. */
-const IMPORT_BATCH = 1_000;
 /** Contacts per store query while exporting. */
 const EXPORT_BATCH = 1_000;
-/** The longest cell accepted (the Marketing API's bound on a field value). */
-const MAX_VALUE = 1_000;
-/** The Marketing API's bound on first and last names. */
-const MAX_NAME = 100;
 /**
  * How far V8 lets the old generation grow past the live heap before a full collection, in percent.
  * Each batch lives across its transaction's awaits, so its rows and query objects are promoted and
@@ -34,60 +35,6 @@ const MAX_REPORTED = 1_000;
 
 const USAGE = 'usage: postline contacts import FILE --server ID --list ID [--json] | contacts export --server ID [--list ID] [--json]';
 
-const STANDARD = ['emailAddress', 'firstName', 'lastName'] as const;
-/** Written by the export; accepted on import and ignored, so an export can be imported again (an import never resubscribes). */
-const READ_ONLY = 'unsubscribed';
-
-type Column = { kind: 'email' | 'firstName' | 'lastName' | 'ignored' } | { kind: 'field'; name: string };
-
-/** Maps the header to columns; an unknown or repeated name refuses the file before anything is written. */
-function columnsOf(header: string[], fieldNames: string[]): Column[] {
-  const seen = new Set<string>();
-  const columns = header.map((raw): Column => {
-    const name = raw.trim();
-    const key = name.toLowerCase();
-    if (seen.has(key)) throw new UsageError(`the header names column "${name}" twice; nothing was imported`);
-    seen.add(key);
-    const std = STANDARD.find((s) => s.toLowerCase() === key);
-    if (std === 'emailAddress') return { kind: 'email' };
-    if (std !== undefined) return { kind: std };
-    if (key === READ_ONLY) return { kind: 'ignored' };
-    const field = fieldNames.find((f) => f.toLowerCase() === key);
-    if (field === undefined) {
-      throw new UsageError(
-        `unknown column "${name}": not emailAddress, firstName, lastName or a custom field of the server` +
-          ` (${fieldNames.length === 0 ? 'it has none' : fieldNames.join(', ')}); nothing was imported`,
-      );
-    }
-    return { kind: 'field', name: field };
-  });
-  if (!columns.some((c) => c.kind === 'email')) throw new UsageError('the header has no emailAddress column; nothing was imported');
-  return columns;
-}
-
-/** The row as a contact, or why it is refused. */
-function contactOf(cells: string[], columns: Column[]): ImportContactRow | string {
-  if (cells.length > columns.length) return `too many columns (${cells.length}, the header has ${columns.length})`;
-  const row: ImportContactRow = { email: '' };
-  for (let i = 0; i < columns.length; i++) {
-    const col = columns[i]!;
-    const value = (cells[i] ?? '').trim();
-    if (col.kind === 'email') row.email = value.toLowerCase();
-    else if (col.kind === 'firstName' || col.kind === 'lastName') {
-      if (value.length > MAX_NAME) return `${col.kind} is longer than ${MAX_NAME} characters`;
-      row[col.kind] = value === '' ? null : value;
-    } else if (col.kind === 'field') (row.customFields ??= {})[col.name] = value;
-  }
-  if (row.email === '') return 'no email address';
-  if (!isValidEmailAddress(row.email)) return `not a valid email address: ${JSON.stringify(row.email.slice(0, 100))}`;
-  return row;
-}
-
-interface Rejected {
-  row: number;
-  reason: string;
-}
-
 async function importFile(store: Store, serverId: number, args: string[], flags: Flags): Promise<void> {
   if (args.length !== 1) throw new UsageError(`contacts import needs one FILE\n${USAGE}`);
   const listId = positiveInt(flags.list, 'list');
@@ -97,66 +44,39 @@ async function importFile(store: Store, serverId: number, args: string[], flags:
   const json = flags.json === true;
   const progress = process.stderr.isTTY ? process.stderr : null;
   const started = Date.now();
-  const totals = { imported: 0, updated: 0, rejected: 0 };
-  const rejected: Rejected[] = [];
-  let rowsDone = 0;
-  let columns: Column[] | null = null;
-  let batch: ImportContactRow[] = [];
-
-  const reject = (r: Rejected): void => {
-    totals.rejected += 1;
-    if (json) {
-      if (rejected.length < MAX_REPORTED) rejected.push(r);
-    } else process.stderr.write(`${progress ? '\r\x1b[K' : ''}row ${r.row}: ${r.reason}\n`);
-  };
-  const flush = async (): Promise<void> => {
-    if (batch.length === 0) return;
-    const r = await store.marketing.importContacts(serverId, listId, batch, Date.now());
-    if (r === 'no-list') throw new UsageError(`list ${listId} was deleted during the import; rows before it were imported`);
-    if ('unknownField' in r) throw new UsageError(`custom field "${r.unknownField}" was deleted during the import; rows before it were imported`);
-    totals.imported += r.created;
-    totals.updated += r.updated;
-    batch = [];
-    if (progress) {
-      const secs = Math.max((Date.now() - started) / 1000, 0.001);
-      progress.write(`\r\x1b[K${rowsDone} rows, ${Math.round(rowsDone / secs)} rows/s`);
-    }
-  };
-
-  let read: ReturnType<typeof readCsv>;
+  const rejected: RejectedRow[] = [];
+  let totals: ImportTotals;
   try {
-    read = readCsv(args[0]!, MAX_VALUE);
-    for await (const rec of read) {
-      if (columns === null) {
-        columns = columnsOf(rec.cells, fieldNames);
-        continue;
-      }
-      rowsDone += 1;
-      if (rec.unterminated) {
-        reject({ row: rec.row, reason: 'a quoted field is not closed before the end of the file' });
-        continue;
-      }
-      if (rec.overlong) {
-        reject({ row: rec.row, reason: `a value is longer than ${MAX_VALUE} characters` });
-        continue;
-      }
-      const contact = contactOf(rec.cells, columns);
-      if (typeof contact === 'string') {
-        reject({ row: rec.row, reason: contact });
-        continue;
-      }
-      batch.push(contact);
-      if (batch.length >= IMPORT_BATCH) await flush();
-    }
+    totals = await importContactRecords(store, serverId, listId, readCsv(args[0]!, MAX_IMPORT_VALUE), fieldNames, {
+      onReject(r) {
+        if (json) {
+          if (rejected.length < MAX_REPORTED) rejected.push(r);
+        } else process.stderr.write(`${progress ? '\r\x1b[K' : ''}row ${r.row}: ${r.reason}\n`);
+      },
+      onBatch(t) {
+        if (!progress) return;
+        const secs = Math.max((Date.now() - started) / 1000, 0.001);
+        progress.write(`\r\x1b[K${t.rowsDone} rows, ${Math.round(t.rowsDone / secs)} rows/s`);
+      },
+    });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new UsageError(`cannot read ${args[0]}: no such file`);
+    if (err instanceof ImportRefused) throw new UsageError(err.message.replace(/^the file is empty/, `${args[0]} is empty`));
     throw err;
   }
-  if (columns === null) throw new UsageError(`${args[0]} is empty: a header row (emailAddress,...) is required`);
-  await flush();
   if (progress) progress.write('\r\x1b[K');
-  if (json) return printJson({ serverId, listId, ...totals, rejectedRows: rejected, rejectedNotListed: totals.rejected - rejected.length });
-  process.stdout.write(`imported ${totals.imported}, updated ${totals.updated}, rejected ${totals.rejected} (list ${listId}, server ${serverId})\n`);
+  const { imported, updated, rejected: rejectedCount } = totals;
+  if (json)
+    return printJson({
+      serverId,
+      listId,
+      imported,
+      updated,
+      rejected: rejectedCount,
+      rejectedRows: rejected,
+      rejectedNotListed: rejectedCount - rejected.length,
+    });
+  process.stdout.write(`imported ${imported}, updated ${updated}, rejected ${rejectedCount} (list ${listId}, server ${serverId})\n`);
 }
 
 async function exportCsv(store: Store, serverId: number, flags: Flags): Promise<void> {
@@ -195,7 +115,7 @@ async function exportCsv(store: Store, serverId: number, flags: Flags): Promise<
     await write(first ? ']\n' : '\n]\n');
     return;
   }
-  await write(csvRow([...STANDARD, READ_ONLY, ...fields]));
+  await write(csvRow([...STANDARD_COLUMNS, READ_ONLY_COLUMN, ...fields]));
   for await (const contacts of store.marketing.streamContacts(serverId, listId, EXPORT_BATCH)) {
     await write(
       contacts

@@ -319,10 +319,16 @@ export async function deleteContact(db: Kysely<Database>, serverId: number, cont
 export async function searchContacts(
   db: Db,
   serverId: number,
-  q: { email?: string; startsWith?: string },
+  q: { email?: string; startsWith?: string; listId?: number },
   page: { limit: number; offset: number },
 ): Promise<{ rows: Contact[]; total: number }> {
   let base = db.selectFrom('contacts').where('server_id', '=', serverId);
+  if (q.listId !== undefined) {
+    const listId = q.listId;
+    base = base.where((eb) =>
+      eb.exists(eb.selectFrom('contact_list_members as m').select('m.list_id').where('m.list_id', '=', listId).whereRef('m.contact_id', '=', 'contacts.id')),
+    );
+  }
   if (q.email !== undefined) base = base.where('email', '=', q.email);
   // A range rather than LIKE 'x%': it uses the (server_id, email) index on both dialects.
   if (q.startsWith !== undefined) base = base.where('email', '>=', q.startsWith).where('email', '<', q.startsWith + MAX_CHAR);
@@ -537,10 +543,10 @@ export interface MarketingRepository {
   updateContact(serverId: number, contactId: number, patch: ContactPatch, now: number): Promise<Contact | UnknownCustomField | undefined>;
   /** The contact, its memberships and field values. */
   deleteContact(serverId: number, contactId: number): Promise<boolean>;
-  /** Contacts by exact address or address prefix (both lower-cased), oldest first. */
+  /** Contacts by exact address or address prefix (both lower-cased), optionally only a list's members, oldest first. */
   searchContacts(
     serverId: number,
-    q: { email?: string; startsWith?: string },
+    q: { email?: string; startsWith?: string; listId?: number },
     page: { limit: number; offset: number },
   ): Promise<{ rows: Contact[]; total: number }>;
   /** Marks the contact unsubscribed (the first time only); undefined when the server has no such contact. */

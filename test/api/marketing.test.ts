@@ -377,6 +377,7 @@ describe(`Marketing API v1, /marketing/v1 (${TEST_STORE_KIND})`, () => {
       'get /marketing/v1/contacts/{contactId}',
       'get /marketing/v1/customfields',
       'get /marketing/v1/lists',
+      'get /marketing/v1/lists/{listId}/imports/{importId}',
       'get /marketing/v1/lists/{listId}/sends/{sendId}',
       'patch /marketing/v1/contacts/{contactId}',
       'patch /marketing/v1/lists/{listId}',
@@ -384,7 +385,9 @@ describe(`Marketing API v1, /marketing/v1 (${TEST_STORE_KIND})`, () => {
       'post /marketing/v1/contacts/unsubscribe',
       'post /marketing/v1/customfields/{name}',
       'post /marketing/v1/lists',
+      'post /marketing/v1/lists/{listId}/imports',
       'post /marketing/v1/lists/{listId}/send',
+      'post /marketing/v1/lists/{listId}/send/preview',
       'put /marketing/v1/lists/{listId}/contacts',
       'put /marketing/v1/lists/{listId}/contacts/{contactId}',
     ]);

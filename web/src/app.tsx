@@ -10,6 +10,8 @@ import { DomainDetailPage } from './pages/domain-detail.js';
 import { DomainsPage } from './pages/domains.js';
 import { LoginPage } from './pages/login.js';
 import { OverviewPage } from './pages/overview.js';
+import { ListsPage } from './pages/lists.js';
+import { ListDetailPage } from './pages/list-detail.js';
 import { NotFoundPage, PlaceholderPage } from './pages/placeholder.js';
 import { WebhookEndpointPage } from './pages/webhook-endpoint.js';
 import { WebhooksPage } from './pages/webhooks.js';
@@ -86,6 +88,9 @@ export const ROUTES: readonly Route[] = [
   { path: '/lists', label: 'Lists', page: () => <PlaceholderPage title="Lists" what="marketing lists, contacts and their imports" />, nav: true },
   { path: '/users', label: 'Users', page: UsersPage, nav: true, adminOnly: true },
   { path: '/users/audit', label: 'Audit log', page: AuditPage, nav: false, under: '/users' },
+  { path: '/lists', label: 'Lists', page: ListsPage, nav: true },
+  { path: '/lists/list', label: 'List', page: ListDetailPage, nav: false, under: '/lists' },
+  { path: '/users', label: 'Users', page: () => <PlaceholderPage title="Users" what="the account's users and the audit log" />, nav: true, adminOnly: true },
 ];
 
 /** The navigation, in order: path and label (what a user of the given role sees). */

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { UnknownCustomField } from '../../../store/store.js';
 import { MarketingError, withErrors } from './errors.js';
 import { serverOf } from './auth.js';
+import { noList } from './lists.js';
 import {
   contactSchema,
   contactToWire,
@@ -31,7 +32,7 @@ interface ContactBody {
   lastName?: string | null;
   customFields?: Record<string, string>;
 }
-type SearchQuery = { emailAddress?: string; startsWith?: string; pageSize: number; pageNumber: number };
+type SearchQuery = { emailAddress?: string; startsWith?: string; listId?: number; pageSize: number; pageNumber: number };
 
 /** A server's contacts: create, read, change, delete, search, unsubscribe. */
 export function registerContactRoutes(scope: FastifyInstance, deps: MarketingRouteDeps): void {
@@ -86,6 +87,7 @@ export function registerContactRoutes(scope: FastifyInstance, deps: MarketingRou
           properties: {
             emailAddress: { ...emailAddressProperty, description: 'only this address' },
             startsWith: { type: 'string', minLength: 1, maxLength: 320, description: 'only addresses that start with this (case-insensitive)' },
+            listId: { ...idProperty, description: "Postline's addition: only the members of this list (404 when the server has no such list)" },
             pageSize: { type: 'integer', minimum: 1, maximum: MAX_CONTACTS_PAGE_SIZE, default: 100 },
             pageNumber: { type: 'integer', minimum: 0, maximum: 1_000_000, default: 0, description: '0-based' },
           },
@@ -102,9 +104,11 @@ export function registerContactRoutes(scope: FastifyInstance, deps: MarketingRou
     },
     async (req) => {
       const q = req.query;
+      if (q.listId !== undefined && !(await deps.store.marketing.getList(serverOf(req), q.listId))) throw noList(q.listId);
       const { rows, total } = await deps.store.marketing.searchContacts(
         serverOf(req),
         {
+          ...(q.listId === undefined ? {} : { listId: q.listId }),
           ...(q.emailAddress === undefined ? {} : { email: q.emailAddress.trim().toLowerCase() }),
           ...(q.startsWith === undefined ? {} : { startsWith: q.startsWith.toLowerCase() }),
         },

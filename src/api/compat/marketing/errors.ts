@@ -9,6 +9,8 @@ export class MarketingError extends Error {
   constructor(
     readonly status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 429 | 500,
     message: string,
+    /** The request field the refusal is about (Postline's addition to the shape), so a form can show it next to that field. */
+    readonly field?: string,
   ) {
     super(message);
     this.name = 'MarketingError';
@@ -19,7 +21,10 @@ export const errorSchema = {
   type: 'object',
   required: ['message'],
   additionalProperties: false,
-  properties: { message: { type: 'string', description: 'what went wrong, for a person' } },
+  properties: {
+    message: { type: 'string', description: 'what went wrong, for a person' },
+    field: { type: 'string', description: "Postline's addition: the request field refused (e.g. name, emailAddress), when there is one" },
+  },
 } as const;
 
 /** The route's success responses plus every refusal the Marketing API makes, for the document. */
@@ -37,8 +42,10 @@ interface SchemaError {
 /** Fastify's own refusals (validation, JSON syntax, content type, size) as a MarketingError; null for a fault of ours. */
 export function toMarketingError(err: FastifyError & { validationContext?: string }): MarketingError | null {
   if (err instanceof MarketingError) return err;
-  if (err.validation && err.validation.length > 0)
-    return new MarketingError(400, fromSchemaError(err.validation[0] as SchemaError, err.validationContext).message);
+  if (err.validation && err.validation.length > 0) {
+    const e = fromSchemaError(err.validation[0] as SchemaError, err.validationContext);
+    return new MarketingError(400, e.message, e.field);
+  }
   switch (err.code) {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new MarketingError(415, 'send the body as application/json');
@@ -55,7 +62,10 @@ export function toMarketingError(err: FastifyError & { validationContext?: strin
 
 export function sendMarketingError(reply: FastifyReply, e: MarketingError): FastifyReply {
   if (e.status === 401) reply.header('www-authenticate', 'Basic realm="postline marketing"');
-  return reply.code(e.status).type('application/json; charset=utf-8').send({ message: e.message });
+  return reply
+    .code(e.status)
+    .type('application/json; charset=utf-8')
+    .send(e.field === undefined ? { message: e.message } : { message: e.message, field: e.field });
 }
 
 export function marketingErrorHandler(err: unknown, req: FastifyRequest, reply: FastifyReply): FastifyReply {

@@ -14,6 +14,12 @@ import { registerListContactRoutes } from './list-contacts.js';
 import { registerContactRoutes } from './contacts.js';
 import { registerCustomFieldRoutes } from './custom-fields.js';
 import { registerListSendRoutes } from './list-sends.js';
+import { registerListImportRoutes } from './list-imports.js';
+import { ImportJobs } from '../../../marketing/import-jobs.js';
+import type { Sessions } from '../../../accept/sessions.js';
+import { sessionOf } from '../../v2/auth.js';
+import { audit } from '../../v2/users/wire.js';
+import { isSafeMethod } from '../../../core/users.js';
 import { marketingAnswerFormat, requireXmlNames } from './xml.js';
 import { indexRoutes, pathOf } from '../../route-index.js';
 
@@ -30,6 +36,10 @@ export interface MarketingRouteDeps {
 export interface MarketingDeps extends MarketingRouteDeps {
   /** Failed authentications per client (its own instance: failures here do not lock out other APIs). */
   throttle: AuthThrottle;
+  /** The control panel's sessions (cookie + X-Postline-Server); without them only keys are accepted. */
+  sessions?: Sessions;
+  /** Origins besides the request's own whose cookie-authenticated changes are accepted (the public URL's). */
+  trustedOrigins?: readonly string[];
 }
 
 export function registerMarketingApi(app: FastifyInstance, deps: MarketingDeps): void {
@@ -50,11 +60,28 @@ export function registerMarketingApi(app: FastifyInstance, deps: MarketingDeps):
         );
       });
       m.addHook('onRequest', marketingAuth(deps));
+      // The panel's changes are audited as on the v2 API: one row per state-changing request made with a session.
+      m.addHook('onResponse', async (req, reply) => {
+        const live = sessionOf(req);
+        if (!live || isSafeMethod(req.method)) return;
+        await audit(deps, req, {
+          accountId: live.user.accountId,
+          userId: live.user.id,
+          action: 'request',
+          target: `${req.method} ${req.routeOptions.url ?? pathOf(req.url)}`,
+          detail: { status: reply.statusCode, path: pathOf(req.originalUrl) },
+        });
+      });
       registerListRoutes(m, deps);
       registerListContactRoutes(m, deps);
       registerContactRoutes(m, deps);
       registerCustomFieldRoutes(m, deps);
       registerListSendRoutes(m, deps);
+      const imports = new ImportJobs(deps.store, deps.now, (job, err) =>
+        m.log.error({ err, event: 'marketing.import_failed', serverId: job.serverId, listId: job.listId, importId: job.id }, 'contact import failed'),
+      );
+      // Its own scope: the only routes of this API that read text/csv bodies.
+      m.register(async (csv) => registerListImportRoutes(csv, { ...deps, imports }));
     },
     { prefix: MARKETING_PREFIX },
   );

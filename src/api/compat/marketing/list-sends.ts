@@ -4,6 +4,8 @@ import { domainOf } from '../../../core/address.js';
 import { unverifiedFromMessage } from '../../../domains/verified-domains.js';
 import type { ListSend } from '../../../store/store.js';
 import { listSendMessage } from '../../../marketing/list-send.js';
+import { contactMergeRow } from '../../../merge/contact-row.js';
+import { renderForRecipient } from '../../../merge/render-message.js';
 import { MarketingError, withErrors } from './errors.js';
 import { serverOf } from './auth.js';
 import { noList } from './lists.js';
@@ -71,6 +73,29 @@ export const listSendToWire = (s: ListSend) => ({
   finishedOn: iso(s.finishedAt),
 });
 
+const addressSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['emailAddress', 'friendlyName'],
+  properties: { emailAddress: { type: 'string' }, friendlyName: { type: 'string', nullable: true } },
+} as const;
+
+export const previewSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['listId', 'contactId', 'unsubscribed', 'from', 'to', 'subject', 'textBody', 'htmlBody'],
+  properties: {
+    listId: { type: 'integer' },
+    contactId: { type: 'integer' },
+    unsubscribed: { type: 'boolean', description: 'an unsubscribed contact would get nothing from the send' },
+    from: addressSchema,
+    to: addressSchema,
+    subject: { type: 'string' },
+    textBody: { type: 'string', nullable: true },
+    htmlBody: { type: 'string', nullable: true, description: 'as merged, before engagement tracking rewrites its links' },
+  },
+} as const;
+
 /** The body is judged by the Injection API's normalizer (any casing, nulls as absent), not by this schema. */
 const messageBody = {
   type: 'object',
@@ -116,6 +141,64 @@ export function registerListSendRoutes(scope: FastifyInstance, deps: MarketingRo
       req.log.info({ event: 'marketing.list_send_accepted', serverId, listId: r.listId, sendId: r.id, messageId: r.messageId }, 'list send accepted');
       deps.onListSend?.();
       return reply.code(202).send(listSendToWire(r));
+    },
+  );
+
+  scope.post<{ Params: { listId: number }; Querystring: { contactId: number }; Body: unknown }>(
+    '/lists/:listId/send/preview',
+    {
+      config: { marketingXml: { root: 'preview' } },
+      bodyLimit: MAX_REQUEST_BODY_BYTES,
+      schema: {
+        summary: 'The message a send to the list would give one contact, merged (nothing is sent)',
+        tags: ['marketing'],
+        security: MARKETING_SECURITY,
+        params: listParams,
+        querystring: {
+          type: 'object',
+          required: ['contactId'],
+          additionalProperties: false,
+          properties: { contactId: { ...idProperty, description: 'the contact whose merge fields fill the message' } },
+        },
+        body: messageBody,
+        response: withErrors({ 200: previewSchema }),
+      },
+    },
+    async (req) => {
+      const serverId = serverOf(req);
+      // The same checks as the send itself, so what previews well is what the send accepts.
+      const built = await listSendMessage(req.body, serverId, deps.now(), deps.store);
+      if (!built.ok) throw new MarketingError(400, built.reason);
+      const from = domainOf(built.message.template.from.email);
+      const policy = deps.verifiedFrom ? await deps.verifiedFrom.forServer(serverId) : null;
+      if (policy && !policy.allows(from)) throw new MarketingError(400, `InvalidFrom: ${unverifiedFromMessage(from, serverId)}`);
+      if (!(await deps.store.marketing.getList(serverId, req.params.listId))) throw noList(req.params.listId);
+      const c = await deps.store.marketing.getContact(serverId, req.query.contactId);
+      if (!c) throw new MarketingError(404, `no contact ${req.query.contactId}`, 'contactId');
+      const fieldNames = (await deps.store.marketing.listCustomFields(serverId)).map((f) => f.name);
+      const row = contactMergeRow(
+        {
+          contactId: c.id,
+          email: c.email,
+          firstName: c.firstName,
+          lastName: c.lastName,
+          unsubscribed: c.unsubscribedAt !== null,
+          fields: new Map(Object.entries(c.customFields)),
+        },
+        fieldNames,
+      );
+      const r = renderForRecipient(built.message.template, row);
+      const addr = (a: { email: string; name: string | null }) => ({ emailAddress: a.email, friendlyName: a.name });
+      return {
+        listId: req.params.listId,
+        contactId: c.id,
+        unsubscribed: c.unsubscribedAt !== null,
+        from: addr(r.from),
+        to: addr(r.to[0]!),
+        subject: r.subject,
+        textBody: r.textBody,
+        htmlBody: r.htmlBody,
+      };
     },
   );
 

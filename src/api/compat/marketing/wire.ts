@@ -106,13 +106,13 @@ export const idProperty = { type: 'integer', minimum: 1, maximum: Number.MAX_SAF
 /** The address as stored: trimmed and lower-cased; 400 when it is not an address. */
 export function normalizedAddress(raw: string, field = 'emailAddress'): string {
   const a = raw.trim();
-  if (!isValidEmailAddress(a)) throw new MarketingError(400, `${field} "${raw}" is not a valid email address`);
+  if (!isValidEmailAddress(a)) throw new MarketingError(400, `${field} "${raw}" is not a valid email address`, field);
   return a.toLowerCase();
 }
 
 /** A list name as stored (trimmed); 400 when nothing is left. */
 export function listName(raw: string): string {
   const n = raw.trim();
-  if (n === '') throw new MarketingError(400, 'name must not be blank');
+  if (n === '') throw new MarketingError(400, 'name must not be blank', 'name');
   return n;
 }

@@ -27,7 +27,7 @@ declare module 'fastify' {
 export const ERROR_XML: MarketingXmlNames = { root: 'error' };
 
 /** Element names of the items of arrays inside an answer, by the array's property name. */
-const ITEM_OF: Record<string, string> = { contacts: 'contact', lists: 'list', customFields: 'customField' };
+const ITEM_OF: Record<string, string> = { contacts: 'contact', lists: 'list', customFields: 'customField', rejectedRows: 'rejectedRow' };
 /** Objects whose keys are data (custom field names), written as name/value entries. */
 const MAPS = new Set(['customFields']);
 
