@@ -4,6 +4,8 @@ import { currentSession, onSessionLost, setCsrfToken, signOut, type Session } fr
 import { Link } from './link.js';
 import { navigate, useLocation } from './router.js';
 import { ActivityPage } from './pages/activity.js';
+import { InboxPage } from './pages/inbox.js';
+import { MessageDetailPage } from './pages/message.js';
 import { LoginPage } from './pages/login.js';
 import { OverviewPage } from './pages/overview.js';
 import { NotFoundPage, PlaceholderPage } from './pages/placeholder.js';
@@ -34,12 +36,8 @@ interface Route {
 export const ROUTES: readonly Route[] = [
   { path: '/', label: 'Overview', page: OverviewPage, nav: true },
   { path: '/activity', label: 'Activity', page: ActivityPage, nav: true },
-  {
-    path: '/inbox',
-    label: 'Sandbox inbox',
-    page: () => <PlaceholderPage title="Sandbox inbox" what="the messages your sandbox servers captured" />,
-    nav: true,
-  },
+  { path: '/activity/message', label: 'Message', page: MessageDetailPage, nav: false, under: '/activity' },
+  { path: '/inbox', label: 'Sandbox inbox', page: InboxPage, nav: true },
   {
     path: '/servers',
     label: 'Servers',
