@@ -137,7 +137,7 @@ describe.runIf(HAVE_BROWSER)('control panel in a browser', { timeout: 120_000 },
   });
 
   it('shows the pages still to come as placeholders', async () => {
-    const placeholders = ['Sandbox inbox', 'Servers', 'Domains', 'Suppressions', 'Webhooks', 'Lists', 'Users'];
+    const placeholders = ['Servers', 'Domains', 'Suppressions', 'Webhooks', 'Lists', 'Users'];
     for (const name of placeholders) {
       await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name }).click();
       await page.getByRole('heading', { name }).waitFor();
