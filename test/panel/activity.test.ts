@@ -184,6 +184,8 @@ describe.runIf(HAVE_BROWSER)('activity, message detail and sandbox inbox in a br
     await new Promise((r) => recorder?.server.close(r));
   });
 
+  /** Polls wait by condition, with room for a busy machine. */
+  const SLOW = { timeout: 30_000, interval: 100 };
   const field = (label: string) => page.getByLabel(label, { exact: true });
   const tableRows = () => page.getByRole('table').first().locator('tbody tr');
   const recipients = async () => (await page.locator('table.messages tbody td.recipient').allTextContents()).sort();
@@ -191,21 +193,21 @@ describe.runIf(HAVE_BROWSER)('activity, message detail and sandbox inbox in a br
   it('searches by recipient, keeps the filters in the URL through a reload, and clears them', async () => {
     await page.goto(`${t.url}/activity?server=${serverId}`);
     await page.getByRole('heading', { name: 'Activity' }).waitFor();
-    await expect.poll(recipients).toEqual(['hostile@sink.test', 'ok@sink.test', 'permfail@sink.test']);
+    await expect.poll(recipients, SLOW).toEqual(['hostile@sink.test', 'ok@sink.test', 'permfail@sink.test']);
     await panel.shot('activity-all');
     expect(await panel.axe()).toEqual([]);
 
     await field('Recipient').fill('OK@sink.test');
     await page.getByRole('button', { name: 'Search' }).click();
     await page.waitForURL(/toEmailAddress=OK%40sink.test/);
-    await expect.poll(recipients).toEqual(['ok@sink.test']);
+    await expect.poll(recipients, SLOW).toEqual(['ok@sink.test']);
     await page.reload();
-    await expect.poll(recipients).toEqual(['ok@sink.test']);
+    await expect.poll(recipients, SLOW).toEqual(['ok@sink.test']);
     expect(await field('Recipient').inputValue()).toBe('OK@sink.test');
     await panel.shot('activity-by-recipient');
 
     await page.getByRole('button', { name: 'Clear filters' }).click();
-    await expect.poll(recipients).toEqual(['hostile@sink.test', 'ok@sink.test', 'permfail@sink.test']);
+    await expect.poll(recipients, SLOW).toEqual(['hostile@sink.test', 'ok@sink.test', 'permfail@sink.test']);
     expect(await field('Recipient').inputValue()).toBe('');
   });
 
@@ -213,11 +215,11 @@ describe.runIf(HAVE_BROWSER)('activity, message detail and sandbox inbox in a br
     await field('Status').selectOption('Failed');
     await page.getByRole('button', { name: 'Search' }).click();
     await page.waitForURL(/status=Failed/);
-    await expect.poll(recipients).toEqual(['permfail@sink.test']);
+    await expect.poll(recipients, SLOW).toEqual(['permfail@sink.test']);
     const cells = await tableRows().first().getByRole('cell').allTextContents();
     expect(cells[2]).toBe('Failed');
     await page.getByRole('button', { name: 'Clear filters' }).click();
-    await expect.poll(recipients).toHaveLength(3);
+    await expect.poll(recipients, SLOW).toHaveLength(3);
 
     const today = new Date().toISOString().slice(0, 10);
     const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
@@ -225,7 +227,7 @@ describe.runIf(HAVE_BROWSER)('activity, message detail and sandbox inbox in a br
     await field('Queued until').fill(today);
     await page.getByRole('button', { name: 'Search' }).click();
     await page.waitForURL(new RegExp(`startDate=${today}&endDate=${today}`));
-    await expect.poll(recipients).toHaveLength(3);
+    await expect.poll(recipients, SLOW).toHaveLength(3);
     await field('Queued from').fill(tomorrow);
     await field('Queued until').fill('');
     await page.getByRole('button', { name: 'Search' }).click();
@@ -237,20 +239,20 @@ describe.runIf(HAVE_BROWSER)('activity, message detail and sandbox inbox in a br
 
   it('opens a shared link with sender, subject and MailingId filters filled in', async () => {
     await page.goto(`${t.url}/activity?server=${serverId}&fromEmailAddress=shop%40example.com&subject=welcome`);
-    await expect.poll(recipients).toEqual(['ok@sink.test']);
+    await expect.poll(recipients, SLOW).toEqual(['ok@sink.test']);
     expect(await field('Sender').inputValue()).toBe('shop@example.com');
     expect(await field('Subject contains').inputValue()).toBe('welcome');
     await page.goto(`${t.url}/activity?server=${serverId}&mailingId=welcome`);
-    await expect.poll(recipients).toEqual(['ok@sink.test']);
+    await expect.poll(recipients, SLOW).toEqual(['ok@sink.test']);
     expect(await field('Mailing ID').inputValue()).toBe('welcome');
     await page.goto(`${t.url}/activity?server=${serverId}&fromEmailAddress=billing%40example.com`);
-    await expect.poll(recipients).toEqual(['permfail@sink.test']);
+    await expect.poll(recipients, SLOW).toEqual(['permfail@sink.test']);
   });
 
   it('shows a refused filter next to its field, and the search changes nothing', async () => {
     const before = await rows(serverId);
     await page.goto(`${t.url}/activity?server=${serverId}`);
-    await expect.poll(recipients).toHaveLength(3);
+    await expect.poll(recipients, SLOW).toHaveLength(3);
     await field('Recipient').fill('not an address');
     await page.getByRole('button', { name: 'Search' }).click();
     const err = page.locator('#activity-toEmailAddress-error');
@@ -330,7 +332,7 @@ describe.runIf(HAVE_BROWSER)('activity, message detail and sandbox inbox in a br
     await page.keyboard.press('ArrowRight');
     expect(await tabs.getByRole('tab', { name: 'Text' }).getAttribute('aria-selected')).toBe('true');
     await expect
-      .poll(() => page.evaluate(() => (globalThis as unknown as { document: { activeElement: { textContent: string } } }).document.activeElement.textContent))
+      .poll(() => page.evaluate(() => (globalThis as unknown as { document: { activeElement: { textContent: string } } }).document.activeElement.textContent), SLOW)
       .toBe('Text');
     expect(await page.getByRole('tabpanel').textContent()).toContain('Welcome text body.');
     await page.keyboard.press('End');
@@ -408,8 +410,8 @@ describe.runIf(HAVE_BROWSER)('activity, message detail and sandbox inbox in a br
     await page.getByText('Remote images are shown.').waitFor();
     const frame2 = page.frameLocator('iframe.message-frame');
     await frame2.getByText('Hello from the hostile message').waitFor();
-    await expect.poll(() => recorder.hits.includes('/remote.png'), { timeout: 30_000 }).toBe(true);
-    await expect.poll(() => frame2.locator('img[alt="remote"]').evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBe(1);
+    await expect.poll(() => recorder.hits.includes('/remote.png'), SLOW).toBe(true);
+    await expect.poll(() => frame2.locator('img[alt="remote"]').evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth), SLOW).toBe(1);
     await frame2.locator('#js-link').click();
     await panel.shot('message-hostile-remote-images');
 
@@ -496,7 +498,7 @@ describe.runIf(HAVE_BROWSER)('activity, message detail and sandbox inbox in a br
           expect([path, b]).toEqual([path, expect.stringMatching(/^(Search|Refresh|Clear filters|Next page|Previous page|Load remote images)$/)]);
       }
       await viewer.goto(`${t.url}/activity?server=${serverId}&status=Failed`);
-      await expect.poll(async () => (await viewer.locator('table.messages tbody td.recipient').allTextContents()).sort()).toEqual(['permfail@sink.test']);
+      await expect.poll(async () => (await viewer.locator('table.messages tbody td.recipient').allTextContents()).sort(), SLOW).toEqual(['permfail@sink.test']);
       await panel.shot('activity-viewer', viewer);
       const session = (await (await viewer.request.get(`${t.url}/api/v2/session`)).json()) as { data: { csrfToken: string } };
       const refused = await viewer.request.patch(`${t.url}/api/v2/servers/${sandboxId}`, {

@@ -96,7 +96,11 @@ export function InboxPage({ query }: PageProps) {
                 <ul class="inbox-list" aria-label={`Messages captured by ${selected.name}`}>
                   {rows.map((r) => (
                     <li key={r.recipientId}>
-                      <Link href={inboxUrl(selected.serverId, page, r.recipientId)} aria-current={r.recipientId === message ? 'true' : undefined}>
+                      <Link
+                        class="inbox-item"
+                        href={inboxUrl(selected.serverId, page, r.recipientId)}
+                        aria-current={r.recipientId === message ? 'true' : undefined}
+                      >
                         <span class="inbox-from">{r.from}</span>
                         <time class="inbox-time" dateTime={r.queuedTime}>
                           {formatTime(r.queuedTime)}
@@ -125,6 +129,7 @@ export function InboxPage({ query }: PageProps) {
                 )}
               </div>
             )}
+            {rows !== null && rows.length > 0 && (message === null || message === '') && <p class="muted">Choose a message to read it.</p>}
             {message !== null && message !== '' && (
               <section class="inbox-message" aria-labelledby="inbox-message-title">
                 <h2 id="inbox-message-title">Selected message</h2>

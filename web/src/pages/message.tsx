@@ -186,23 +186,12 @@ function MessageBody({ serverId, recipientId, content, source }: { serverId: num
   tabs.push({
     id: 'text',
     label: 'Text',
-    panel: () =>
-      content.text === null ? (
-        <p class="muted">This message has no text part.</p>
-      ) : (
-        <pre class="message-text" tabIndex={0} aria-label="Text part">
-          {content.text}
-        </pre>
-      ),
+    panel: () => (content.text === null ? <p class="muted">This message has no text part.</p> : <pre class="message-text">{content.text}</pre>),
   });
   tabs.push({
     id: 'source',
     label: 'Source',
-    panel: () => (
-      <pre class="message-source" tabIndex={0} aria-label="Message source">
-        {source ?? ''}
-      </pre>
-    ),
+    panel: () => <pre class="message-source">{source ?? ''}</pre>,
   });
   tabs.push({
     id: 'headers',

@@ -52,7 +52,7 @@ export function Tabs({ id, label, tabs }: { id: string; label: string; tabs: rea
         ))}
       </div>
       {current && (
-        <div role="tabpanel" id={`${id}-panel`} aria-labelledby={`${id}-tab-${current.id}`} tabIndex={0} class="tabpanel">
+        <div role="tabpanel" id={`${id}-panel`} aria-labelledby={`${id}-tab-${current.id}`} class="tabpanel">
           {current.panel()}
         </div>
       )}
