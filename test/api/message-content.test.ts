@@ -97,7 +97,7 @@ describe(`message content and HTML (${TEST_STORE_KIND})`, () => {
       { filename: 'logo.png', mimeType: 'image/png', size: Buffer.from(PIXEL, 'base64').length, disposition: 'inline', contentId: '<logo1>' },
       { filename: 'invoice.txt', mimeType: 'text/plain', size: 11, disposition: 'attachment', contentId: null },
     ]);
-    expect(plain).toMatchObject({ to: 'bo@example.net', hasHtml: false, text: 'Only text.', preview: 'Only text.', attachments: [] });
+    expect(plain).toMatchObject({ to: 'bo@example.net', hasHtml: false, text: 'Only text.\n', preview: 'Only text.', attachments: [] });
   });
 
   it('selects one recipient by recipientId, or by the search filters', async () => {
