@@ -332,7 +332,10 @@ describe.runIf(HAVE_BROWSER)('activity, message detail and sandbox inbox in a br
     await page.keyboard.press('ArrowRight');
     expect(await tabs.getByRole('tab', { name: 'Text' }).getAttribute('aria-selected')).toBe('true');
     await expect
-      .poll(() => page.evaluate(() => (globalThis as unknown as { document: { activeElement: { textContent: string } } }).document.activeElement.textContent), SLOW)
+      .poll(
+        () => page.evaluate(() => (globalThis as unknown as { document: { activeElement: { textContent: string } } }).document.activeElement.textContent),
+        SLOW,
+      )
       .toBe('Text');
     expect(await page.getByRole('tabpanel').textContent()).toContain('Welcome text body.');
     await page.keyboard.press('End');
