@@ -29,6 +29,9 @@ export const PANEL_CSP = [
   "script-src 'self'",
   "style-src 'self'",
   "img-src 'self' data:",
+  // The message view frames a message's HTML part served by the API on this origin
+  // (reports/messages/html, under its own sandboxing CSP); nothing else may be framed.
+  "frame-src 'self'",
   "frame-ancestors 'none'",
   "base-uri 'none'",
   "form-action 'self'",

@@ -91,6 +91,13 @@ describe('the control panel as the api role serves it', () => {
     expect(Object.keys(openapi.paths).filter((p) => p === '/' || p === '/index.html' || p.startsWith('/assets/'))).toEqual([]);
   });
 
+  it("frames only the panel's own origin (the message view's HTML part), and is never framed", () => {
+    const directives = new Map(PANEL_CSP.split('; ').map((d) => [d.split(' ')[0]!, d.split(' ').slice(1).join(' ')]));
+    expect(directives.get('frame-src')).toBe("'self'");
+    expect(directives.get('frame-ancestors')).toBe("'none'");
+    expect(directives.get('script-src')).toBe("'self'");
+  });
+
   it('tells the app pages from API and file paths', () => {
     for (const p of ['/', '/login', '/activity', '/servers/12', '/apis', '/v10', '/documents']) expect([p, isPanelPath(p)]).toEqual([p, true]);
     for (const p of [

@@ -15,6 +15,8 @@ interface DetailEvent {
   remoteMta: string | null;
   failureCode: number | null;
   failureType: number | null;
+  failureDescription: string | null;
+  explanation: string | null;
 }
 interface Detail {
   to: string;
@@ -25,6 +27,7 @@ interface Detail {
   lastReply: string | null;
   mx: string | null;
   failureCode: number | null;
+  failureDescription: string | null;
   events: DetailEvent[];
   bodyRetained: boolean;
   rendered: string | null;
@@ -123,6 +126,11 @@ describe(`message detail (${TEST_STORE_KIND})`, () => {
     expect(perm.events[1]!.smtpReply).toContain('550 5.1.1');
     expect(perm.events[1]!).toMatchObject({ failureType: 1, failureCode: 2001 });
     expect(perm.failureCode).toBe(2001);
+    // The code explained in words, on the recipient and on its Failed event, with the classifier's own explanation.
+    expect(perm.failureDescription).toMatch(/does not exist/);
+    expect(perm.events[1]!.failureDescription).toBe(perm.failureDescription);
+    expect(perm.events[1]!.explanation).toEqual(expect.any(String));
+    expect(ok.failureDescription).toBeNull();
     const temp = byTo.get('tempfail-once@sink.test')!;
     expect(temp.events[1]!.smtpReply).toContain('451 4.7.1');
     expect(temp.attempts).toBe(2);

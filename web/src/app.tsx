@@ -8,6 +8,8 @@ import { AuditPage } from './pages/audit.js';
 import { UsersPage } from './pages/users.js';
 import { DomainDetailPage } from './pages/domain-detail.js';
 import { DomainsPage } from './pages/domains.js';
+import { InboxPage } from './pages/inbox.js';
+import { MessageDetailPage } from './pages/message.js';
 import { LoginPage } from './pages/login.js';
 import { OverviewPage } from './pages/overview.js';
 import { ListsPage } from './pages/lists.js';
@@ -46,12 +48,8 @@ interface Route {
 export const ROUTES: readonly Route[] = [
   { path: '/', label: 'Overview', page: OverviewPage, nav: true },
   { path: '/activity', label: 'Activity', page: ActivityPage, nav: true },
-  {
-    path: '/inbox',
-    label: 'Sandbox inbox',
-    page: () => <PlaceholderPage title="Sandbox inbox" what="the messages your sandbox servers captured" />,
-    nav: true,
-  },
+  { path: '/activity/message', label: 'Message', page: MessageDetailPage, nav: false, under: '/activity' },
+  { path: '/inbox', label: 'Sandbox inbox', page: InboxPage, nav: true },
   {
     path: '/servers',
     label: 'Servers',

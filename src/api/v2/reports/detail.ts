@@ -3,6 +3,7 @@ import type { Server, Store, StoredEvent, StoredRecipient } from '../../../store
 import type { MessageTemplate } from '../../../core/message.js';
 import type { TrackingService } from '../../../tracking/service.js';
 import { composeMessage } from '../../../compose/compose.js';
+import { describeFailureCode } from '../../../core/failure-codes.js';
 import type { VerpKeyring } from '../../../core/verp.js';
 import { serverIdParams, withErrors } from '../schemas.js';
 import { pagedResponse, pageOf } from '../paging.js';
@@ -36,8 +37,10 @@ function eventWire(e: StoredEvent, to: string) {
     smtpReply: str(d.Response) ?? str(d.Reason) ?? null,
     remoteMta: str(d.RemoteMta),
     failureCode: num(d.FailureCode),
+    failureDescription: describeFailureCode(num(d.FailureCode)),
     failureType: num(d.FailureType),
     bounceStatus: str(d.BounceStatus),
+    explanation: str(d.Explanation),
     trackingType: num(d.TrackingType),
     url: str(d.Url),
     userAgent: str(d.UserAgent),
@@ -56,8 +59,10 @@ const eventSchema = {
     'smtpReply',
     'remoteMta',
     'failureCode',
+    'failureDescription',
     'failureType',
     'bounceStatus',
+    'explanation',
     'trackingType',
     'url',
     'userAgent',
@@ -72,8 +77,10 @@ const eventSchema = {
     smtpReply: { type: ['string', 'null'], description: "the remote server's reply (Delivered), or the failure or deferral reason" },
     remoteMta: { type: ['string', 'null'] },
     failureCode: { type: ['integer', 'null'] },
+    failureDescription: { type: ['string', 'null'], description: 'what the FailureCode means, in words (null without a code)' },
     failureType: { type: ['integer', 'null'], description: '0 temporary, 1 permanent, 2 suppressed' },
     bounceStatus: { type: ['string', 'null'], description: 'enhanced status code, e.g. 5.1.1' },
+    explanation: { type: ['string', 'null'], description: "the bounce classifier's one-line explanation of this reply (Failed and Deferred events)" },
     trackingType: { type: ['integer', 'null'], description: 'Tracking events: 0 click, 1 open, 2 unsubscribe' },
     url: { type: ['string', 'null'], description: 'Tracking clicks: the clicked URL' },
     userAgent: { type: ['string', 'null'] },
@@ -83,13 +90,14 @@ const eventSchema = {
 
 const detailSchema = {
   type: 'object',
-  required: [...Object.keys(searchRowProperties), 'attempts', 'lastReply', 'mx', 'failureCode', 'events', 'bodyRetained', 'rendered'],
+  required: [...Object.keys(searchRowProperties), 'attempts', 'lastReply', 'mx', 'failureCode', 'failureDescription', 'events', 'bodyRetained', 'rendered'],
   properties: {
     ...searchRowProperties,
     attempts: { type: 'integer', description: 'delivery attempts made' },
     lastReply: { type: ['string', 'null'], description: 'the last SMTP reply (or failure reason)' },
     mx: { type: ['string', 'null'], description: 'the MX host of the last attempt' },
     failureCode: { type: ['integer', 'null'] },
+    failureDescription: { type: ['string', 'null'], description: 'what the FailureCode means, in words (null without a code)' },
     events: { type: 'array', items: eventSchema, description: 'every event of this recipient (and of its message as a whole), in the order they happened' },
     bodyRetained: { type: 'boolean', description: 'false once retention removed the message body (docs/operations.md, Retention)' },
     rendered: {
@@ -145,6 +153,7 @@ export function registerMessageDetail(scope: FastifyInstance, deps: DetailDeps):
           lastReply: r.lastReply,
           mx: r.lastMx,
           failureCode: r.failureCode,
+          failureDescription: describeFailureCode(r.failureCode),
           events: events.map((e) => eventWire(e, r.address)),
           bodyRetained: template !== undefined,
           rendered: template === undefined ? null : await render(deps, server, template, r, events),
@@ -156,7 +165,7 @@ export function registerMessageDetail(scope: FastifyInstance, deps: DetailDeps):
 }
 
 /** The message for this recipient through delivery's own compose path (merge, tracking, MIME), unsigned. */
-async function render(
+export async function render(
   deps: DetailDeps,
   server: Server | undefined,
   template: MessageTemplate,

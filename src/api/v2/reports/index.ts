@@ -4,6 +4,7 @@ import { registerAccountStatistics, registerStatistics } from './statistics.js';
 import { registerAccountQueue, registerServerQueue } from './queue.js';
 import { registerRecipientSearch } from './search.js';
 import { registerMessageDetail, type DetailDeps } from './detail.js';
+import { registerMessageContent } from './content.js';
 
 /** The reporting routes, registered inside the authenticated `/servers/:serverId` scope. A plain list: one line per route. */
 export function registerReportRoutes(scope: FastifyInstance, deps: { store: Store; now: () => number; detail?: Omit<DetailDeps, 'store'> }): void {
@@ -17,4 +18,5 @@ export function registerReportRoutes(scope: FastifyInstance, deps: { store: Stor
 export function registerAccountReportRoutes(scope: FastifyInstance, deps: { store: Store }): void {
   registerAccountStatistics(scope, deps.store);
   registerAccountQueue(scope, deps.store);
+  registerMessageContent(scope, { store: deps.store, ...deps.detail });
 }
