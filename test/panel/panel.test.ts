@@ -136,14 +136,21 @@ describe.runIf(HAVE_BROWSER)('control panel in a browser', { timeout: 120_000 },
     await page.setViewportSize({ width: 1280, height: 800 });
   });
 
-  it('shows the pages still to come as placeholders', async () => {
-    const placeholders = ['Sandbox inbox', 'Servers', 'Domains', 'Suppressions', 'Webhooks', 'Lists'];
-    for (const name of placeholders) {
-      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name }).click();
-      await page.getByRole('heading', { name }).waitFor();
-      await page.getByText(/Coming soon/).waitFor();
+  it('opens every page of the navigation by keyboard, each with its heading and no accessibility violation', async () => {
+    const nav = page.getByRole('navigation', { name: 'Main' });
+    const names = ['Overview', 'Activity', 'Sandbox inbox', 'Servers', 'Domains', 'Suppressions', 'Webhooks', 'Lists', 'Users'];
+    expect(await nav.getByRole('link').allTextContents()).toEqual(names);
+    for (const name of names) {
+      await nav.getByRole('link', { name, exact: true }).focus();
+      await page.keyboard.press('Enter');
+      await page.getByRole('heading', { level: 1, name, exact: true }).waitFor();
+      expect(await nav.getByRole('link', { name, exact: true }).getAttribute('aria-current')).toBe('page');
+      expect(await page.getByText(/Coming soon/).count()).toBe(0);
+      expect([name, await panel.axe()]).toEqual([name, []]);
     }
-    await panel.shot('06-placeholder');
+    await page.goto(`${t.url}/no-such-page`);
+    await page.getByRole('heading', { name: 'Page not found' }).waitFor();
+    await panel.shot('06-not-found');
   });
 
   it('signs out: back to the sign-in page, the session gone', async () => {

@@ -14,7 +14,7 @@ import { LoginPage } from './pages/login.js';
 import { OverviewPage } from './pages/overview.js';
 import { ListsPage } from './pages/lists.js';
 import { ListDetailPage } from './pages/list-detail.js';
-import { NotFoundPage, PlaceholderPage } from './pages/placeholder.js';
+import { NotFoundPage } from './pages/not-found.js';
 import { WebhookEndpointPage } from './pages/webhook-endpoint.js';
 import { WebhooksPage } from './pages/webhooks.js';
 import { InboundRoutesPage } from './pages/webhooks-inbound.js';
@@ -42,53 +42,26 @@ interface Route {
 }
 
 /**
- * Every page of the panel, in navigation order. A page lives in its own file under pages/;
- * placeholders stand for the pages still to come.
+ * Every page of the panel, in navigation order (a page reached from another follows it). A page
+ * lives in its own file under pages/.
  */
 export const ROUTES: readonly Route[] = [
   { path: '/', label: 'Overview', page: OverviewPage, nav: true },
   { path: '/activity', label: 'Activity', page: ActivityPage, nav: true },
   { path: '/activity/message', label: 'Message', page: MessageDetailPage, nav: false, under: '/activity' },
   { path: '/inbox', label: 'Sandbox inbox', page: InboxPage, nav: true },
-  {
-    path: '/servers',
-    label: 'Servers',
-    page: () => <PlaceholderPage title="Servers" what="managing servers, their keys and their settings here" />,
-    nav: true,
-  },
-  { path: '/domains', label: 'Domains', page: DomainsPage, nav: true },
-  { path: '/domains/domain', label: 'Domain', page: DomainDetailPage, nav: false, under: '/domains' },
   { path: '/servers', label: 'Servers', page: ServersPage, nav: true },
   { path: '/servers/server', label: 'Server', page: ServerPage, nav: false, under: '/servers' },
-  {
-    path: '/domains',
-    label: 'Domains',
-    page: () => <PlaceholderPage title="Domains" what="sending, bounce and tracking domains with the DNS records to publish" />,
-    nav: true,
-  },
-  {
-    path: '/suppressions',
-    label: 'Suppressions',
-    page: () => <PlaceholderPage title="Suppressions" what="browsing and editing each server's suppression list" />,
-    nav: true,
-  },
+  { path: '/domains', label: 'Domains', page: DomainsPage, nav: true },
+  { path: '/domains/domain', label: 'Domain', page: DomainDetailPage, nav: false, under: '/domains' },
+  { path: '/suppressions', label: 'Suppressions', page: SuppressionsPage, nav: true },
   { path: '/webhooks', label: 'Webhooks', page: WebhooksPage, nav: true },
   { path: '/webhooks/endpoint', label: 'Webhook endpoint', page: WebhookEndpointPage, nav: false, under: '/webhooks' },
   { path: '/webhooks/inbound', label: 'Inbound routes', page: InboundRoutesPage, nav: false, under: '/webhooks' },
-  {
-    path: '/domains',
-    label: 'Domains',
-    page: () => <PlaceholderPage title="Domains" what="sending, bounce and tracking domains with the DNS records to publish" />,
-    nav: true,
-  },
-  { path: '/suppressions', label: 'Suppressions', page: SuppressionsPage, nav: true },
-  { path: '/webhooks', label: 'Webhooks', page: () => <PlaceholderPage title="Webhooks" what="webhook endpoints, their deliveries and replays" />, nav: true },
-  { path: '/lists', label: 'Lists', page: () => <PlaceholderPage title="Lists" what="marketing lists, contacts and their imports" />, nav: true },
-  { path: '/users', label: 'Users', page: UsersPage, nav: true, adminOnly: true },
-  { path: '/users/audit', label: 'Audit log', page: AuditPage, nav: false, under: '/users' },
   { path: '/lists', label: 'Lists', page: ListsPage, nav: true },
   { path: '/lists/list', label: 'List', page: ListDetailPage, nav: false, under: '/lists' },
-  { path: '/users', label: 'Users', page: () => <PlaceholderPage title="Users" what="the account's users and the audit log" />, nav: true, adminOnly: true },
+  { path: '/users', label: 'Users', page: UsersPage, nav: true, adminOnly: true },
+  { path: '/users/audit', label: 'Audit log', page: AuditPage, nav: false, under: '/users' },
 ];
 
 /** The navigation, in order: path and label (what a user of the given role sees). */

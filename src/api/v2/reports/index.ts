@@ -12,11 +12,11 @@ export function registerReportRoutes(scope: FastifyInstance, deps: { store: Stor
   registerRecipientSearch(scope, deps.store);
   registerMessageDetail(scope, { store: deps.store, ...deps.detail });
   registerServerQueue(scope, deps.store);
+  registerMessageContent(scope, { store: deps.store, ...deps.detail });
 }
 
 /** The account-wide reports (`/account/...`), registered in the scope of routes that name no server. */
 export function registerAccountReportRoutes(scope: FastifyInstance, deps: { store: Store }): void {
   registerAccountStatistics(scope, deps.store);
   registerAccountQueue(scope, deps.store);
-  registerMessageContent(scope, { store: deps.store, ...deps.detail });
 }
