@@ -3,8 +3,9 @@
 // GET /api/v2/servers/{id}/reports/recipient-search) over BENCH_ACTIVITY_MESSAGES messages (default
 // 1,000,000, one recipient each) in SQLite, generated with bulk SQL; each query the Activity page
 // can ask (no filter, recipient, sender, subject, status, MailingId, date range, a later page) is
-// timed through real HTTP, BENCH_ACTIVITY_RUNS times after two warm-ups, and its p50 and p95 are
-// written to BENCHMARKS.md. The goal: p95 under 300 ms.
+// timed through real HTTP, BENCH_ACTIVITY_RUNS times after two warm-ups, as the panel asks it (count
+// capped at 10,000) and as a SocketLabs client asks it (exact total); p50 and p95 go to BENCHMARKS.md.
+// The goal: the panel's p95 under 300 ms.
 //
 //   npx tsc -p tsconfig.json && node bench/activity-search.js
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,7 +17,9 @@ import { commitId, root, writeSection } from './benchmarks-file.js';
 const dist = (p) => import(join(root, 'dist', p));
 
 const MESSAGES = Number(process.env.BENCH_ACTIVITY_MESSAGES ?? 1_000_000);
-const RUNS = Number(process.env.BENCH_ACTIVITY_RUNS ?? 40);
+const RUNS = Number(process.env.BENCH_ACTIVITY_RUNS ?? 20);
+/** What the Activity page asks (web/src/api/activity.ts COUNT_LIMIT). */
+const PANEL_COUNT_LIMIT = 10_000;
 const DAYS = 90;
 const DAY_MS = 86_400_000;
 const GOAL_MS = 300;
@@ -125,8 +128,7 @@ async function main() {
       ['sender + subject + 30 days', `&fromEmailAddress=news%40brand.example&subject=newsletter%2012&startDate=${day(30)}&endDate=${day(59)}`],
       ['no filter, 101st page (offset 5,000)', '&pageNumber=100'],
     ];
-    const results = [];
-    for (const [label, extra] of queries) {
+    const timed = async (extra) => {
       await get(extra);
       const first = await get(extra);
       const ms = [];
@@ -135,9 +137,18 @@ async function main() {
         await get(extra);
         ms.push(performance.now() - t);
       }
-      const r = { label, total: first.total, rows: first.data.length, p50: pct(ms, 50), p95: pct(ms, 95) };
+      return { first, p50: pct(ms, 50), p95: pct(ms, 95) };
+    };
+    const results = [];
+    for (const [label, extra] of queries) {
+      // The panel's call (count capped), then SocketLabs' (exact total), same filters.
+      const panel = await timed(`${extra}&countLimit=${PANEL_COUNT_LIMIT}`);
+      const exact = await timed(extra);
+      const r = { label, total: exact.first.total, shown: `${panel.first.total.toLocaleString('en-US')}${panel.first.totalExact ? '' : '+'}`, panel, exact };
       results.push(r);
-      console.log(`  ${label}: total ${r.total}, p50 ${r.p50.toFixed(1)} ms, p95 ${r.p95.toFixed(1)} ms`);
+      console.log(
+        `  ${label}: ${r.total} (${r.shown}); panel p50 ${panel.p50.toFixed(1)} p95 ${panel.p95.toFixed(1)} ms; exact p95 ${exact.p95.toFixed(1)} ms`,
+      );
     }
     const f = (n) => Math.round(n).toLocaleString('en-US');
     const goal = (ms) => (ms < GOAL_MS ? 'reached' : '**not reached**');
@@ -147,11 +158,18 @@ async function main() {
       `Command: \`node bench/activity-search.js\` (BENCH_ACTIVITY_MESSAGES=${MESSAGES}, BENCH_ACTIVITY_RUNS=${RUNS}) — ${new Date().toISOString().slice(0, 10)}, commit ${commitId()},`,
       `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}. One server, ${f(MESSAGES)} messages (one recipient each)`,
       `over ${DAYS} days, generated with bulk SQL in ${genS.toFixed(0)} s. Each query is the Activity page's call, the reports' recipient search`,
-      `(50 rows, newest first, with the total count), through real HTTP; ${RUNS} requests after two warm-ups.`,
+      `(50 rows, newest first) through real HTTP, ${RUNS} requests after two warm-ups: as the panel asks it (\`countLimit=${PANEL_COUNT_LIMIT}\`, the count`,
+      `stops there and the page says "10,000+"), and as a SocketLabs client asks it (the exact total).`,
       '',
-      `| query | matches | p50 | p95 | goal (p95 < ${GOAL_MS} ms) |`,
-      '| --- | --- | --- | --- | --- |',
-      ...results.map((r) => `| ${r.label} | ${f(r.total)} | ${r.p50.toFixed(1)} ms | **${r.p95.toFixed(1)} ms** | ${goal(r.p95)} |`),
+      `| query | matches (panel shows) | panel p50 | panel p95 | goal (p95 < ${GOAL_MS} ms) | exact total p50 / p95 |`,
+      '| --- | --- | --- | --- | --- | --- |',
+      ...results.map(
+        (r) =>
+          `| ${r.label} | ${f(r.total)} (${r.shown}) | ${r.panel.p50.toFixed(1)} ms | **${r.panel.p95.toFixed(1)} ms** | ${goal(r.panel.p95)} | ${r.exact.p50.toFixed(1)} / ${r.exact.p95.toFixed(1)} ms |`,
+      ),
+      '',
+      'A subject search scans every message of the server (a substring, any case: no index serves it), so one that matches few',
+      'messages costs a full scan whatever the count; a sender search with an exact total counts through the join to messages.',
     ]);
   } finally {
     await app?.stop();

@@ -57,7 +57,7 @@ export function ActivityPage({ query }: PageProps) {
   const [form, setForm] = useState<SearchFilters>(filters);
   useEffect(() => setForm(filtersOf(query)), [key]);
 
-  const [result, setResult] = useState<Page<SearchRow> | null>(null);
+  const [result, setResult] = useState<(Page<SearchRow> & { totalExact?: boolean }) | null>(null);
   const [failure, setFailure] = useState<unknown>(null);
   const [loading, setLoading] = useState(false);
   const [tick, setTick] = useState(0);
@@ -86,6 +86,8 @@ export function ActivityPage({ query }: PageProps) {
   const errors = errorsFor(failure, SEARCH_FILTERS);
   const rows = result?.data ?? null;
   const total = result?.total ?? 0;
+  // "10,000+" when the count stopped at the page's limit (api/activity.ts COUNT_LIMIT).
+  const totalText = result?.totalExact === false ? `${formatCount(total)}+` : formatCount(total);
   const filtered = Object.keys(filters).length > 0;
   const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
   const first = (page - 1) * PAGE_SIZE;
@@ -171,7 +173,7 @@ export function ActivityPage({ query }: PageProps) {
                     : page > 1
                       ? 'No messages on this page.'
                       : 'No messages yet.'
-                  : `Showing ${formatCount(first + 1)}–${formatCount(first + rows.length)} of ${formatCount(total)} recipients, newest first.`}
+                  : `Showing ${formatCount(first + 1)}–${formatCount(first + rows.length)} of ${totalText} recipients, newest first.`}
           </p>
           {rows !== null && rows.length > 0 && (
             <div class="table-wrap">
