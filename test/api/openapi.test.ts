@@ -18,7 +18,7 @@ interface OpenApiDoc {
   openapi: string;
   info: { title: string; version: string; description: string };
   paths: Record<string, Record<string, Operation>>;
-  components: { securitySchemes: Record<string, { type: string; scheme: string }> };
+  components: { securitySchemes: Record<string, { type: string; scheme?: string; in?: string; name?: string }> };
 }
 
 const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -116,6 +116,7 @@ describe(`OpenAPI document and /docs (${TEST_STORE_KIND})`, () => {
     expect(doc.components.securitySchemes).toEqual({
       bearer: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
       basic: expect.objectContaining({ type: 'http', scheme: 'basic' }),
+      session: expect.objectContaining({ type: 'apiKey', in: 'cookie', name: 'postline_session' }),
     });
   });
 
@@ -146,12 +147,12 @@ describe(`OpenAPI document and /docs (${TEST_STORE_KIND})`, () => {
     ]);
   });
 
-  it('has unique operationIds, v2 operations secured by Bearer or Basic, and every $ref resolving', () => {
+  it('has unique operationIds, v2 operations secured by Bearer, Basic or the session cookie, and every $ref resolving', () => {
     const ids = operations().map((o) => o.op.operationId);
     expect(ids.every((id) => typeof id === 'string' && id.length > 0)).toBe(true);
     expect(new Set(ids).size).toBe(ids.length);
     for (const { path, method, op } of operations().filter((o) => o.path.startsWith('/api/v2/'))) {
-      expect([method, path, op.security]).toEqual([method, path, [{ bearer: [] }, { basic: [] }]]);
+      expect([method, path, op.security]).toEqual([method, path, [{ bearer: [] }, { basic: [] }, { session: [] }]]);
     }
     expect(refs(doc).filter((r) => !r.resolves)).toEqual([]);
     // The document round-trips as JSON (nothing undefined or cyclic was dropped).

@@ -3,6 +3,7 @@
  * from the routes themselves (transform.ts); nothing here lists an endpoint.
  */
 import { readFileSync } from 'node:fs';
+import { SESSION_COOKIE } from '../../accept/sessions.js';
 
 /** package.json sits three levels up from both src/api/openapi and dist/api/openapi. */
 function packageVersion(): string {
@@ -19,10 +20,17 @@ export const DOCS_PREFIX = '/docs';
 export const SECURITY_SCHEMES = {
   bearer: { type: 'http', scheme: 'bearer', description: 'an API key: `Authorization: Bearer <key>`' },
   basic: { type: 'http', scheme: 'basic', description: 'an API key as the password, any user name (`curl -u api:<key>`)' },
+  session: {
+    type: 'apiKey',
+    in: 'cookie',
+    name: SESSION_COOKIE,
+    description:
+      "the control panel's session cookie (`POST /api/v2/session`); a request that changes something also sends the session's `X-CSRF-Token` (docs/panel-auth.md)",
+  },
 } as const;
 
-/** Management API v2: a management key, as Bearer or Basic. */
-export const V2_SECURITY: Record<string, string[]>[] = [{ bearer: [] }, { basic: [] }];
+/** Management API v2: a management key, as Bearer or Basic, or a signed-in person's session cookie. */
+export const V2_SECURITY: Record<string, string[]>[] = [{ bearer: [] }, { basic: [] }, { session: [] }];
 
 export const TAGS = [
   { name: 'injection', description: 'SocketLabs-compatible Injection API: sending mail (docs/injection-api.md)' },
