@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { encode as qpEncode, wrap as qpWrap } from 'nodemailer/lib/qp';
 import type { MessageTemplate } from '../core/message.js';
@@ -40,7 +40,19 @@ export interface CompiledMime {
 
 /** Header fields that describe the MIME structure: they come from the skeleton, never per recipient. */
 const STRUCTURAL = new Set(['content-type', 'content-transfer-encoding', 'mime-version']);
-/** `baseBoundary` fixes the boundaries (tests compare with MailComposer's output); default random. */
+/**
+ * The boundaries' base: a digest of the template, so that the same message renders to the same
+ * bytes every time (a retry sends what the first attempt sent; the panel's source view shows it).
+ * A sender who could guess it could only break their own message's structure.
+ */
+function boundaryOf(t: MessageTemplate): string {
+  const h = createHash('sha256');
+  for (const v of [t.subject, t.textBody, t.htmlBody, t.ampBody, t.charset, t.messageId]) h.update(`${v ?? '\u0000'}\u0001`);
+  for (const a of t.attachments) h.update(`${a.name}\u0001${a.contentType}\u0001${a.contentId ?? ''}\u0001${a.content}\u0002`);
+  return h.digest('hex').slice(0, 16);
+}
+
+/** `baseBoundary` fixes the boundaries (tests compare with MailComposer's output); default a digest of the template. */
 export async function compileTemplateMime(t: MessageTemplate, opts: { baseBoundary?: string } = {}): Promise<CompiledMime> {
   const tag = randomBytes(8).toString('hex');
   const placeholder = (p: TextPart) => `POSTLINEPART${tag}${p.toUpperCase()}`;
@@ -64,7 +76,7 @@ export async function compileTemplateMime(t: MessageTemplate, opts: { baseBounda
       xMailer: false,
       disableFileAccess: true,
       disableUrlAccess: true,
-      baseBoundary: opts.baseBoundary,
+      baseBoundary: opts.baseBoundary ?? boundaryOf(t),
     })
       .compile()
       .build()

@@ -39,6 +39,8 @@ export interface VictimResources {
   inboundMessageId: number;
   /** A message the victim sent (Injection API), for the reports routes, and its subject (only the victim's data holds it). */
   sentMessageId: string;
+  /** Its one recipient's id, for the message content routes. */
+  sentRecipientId: string;
   sentSubject: string;
   /** The victim's injection-api credentials key (fetched before the attacks, so reading it again changes nothing). */
   credentialsKey: string;
@@ -117,14 +119,19 @@ export async function createFixtures(t: TestApp, receiverUrl: string, attackerRe
         From: { EmailAddress: 'victim@example.com' },
         Subject: sentSubject,
         TextBody: 'for the victim',
+        HtmlBody: '<p>for the victim</p>',
       },
     ],
   });
   if (sent.body.ErrorCode !== 'Success') throw new Error(`sending the victim's message failed: ${sent.text}`);
-  const sentMessageId = ok(
-    await v2<{ data: { messageId: string }[] }>(t, 'GET', `/servers/${victim.serverId}/reports/recipient-search`, { key: victim.managementKey }),
+  const sentRow = ok(
+    await v2<{ data: { messageId: string; recipientId: string }[] }>(t, 'GET', `/servers/${victim.serverId}/reports/recipient-search`, {
+      key: victim.managementKey,
+    }),
     "the victim's sent message",
-  ).data[0]!.messageId;
+  ).data[0]!;
+  const sentMessageId = sentRow.messageId;
+  const sentRecipientId = sentRow.recipientId;
   const sendingDomain = ok(
     await v2<{ data: { id: number } }>(t, 'POST', `/servers/${victim.serverId}/sending-domains`, {
       key: victim.managementKey,
@@ -163,7 +170,7 @@ export async function createFixtures(t: TestApp, receiverUrl: string, attackerRe
   const template = ok(
     await v2<{ data: { templateId: number } }>(t, 'POST', `/servers/${victim.serverId}/templates`, {
       key: victim.managementKey,
-      body: { name: 'victim template', textBody: templateMarker },
+      body: { name: 'victim template', textBody: templateMarker, htmlBody: `<p>${templateMarker}</p>` },
     }),
     'a template',
   ).data;
@@ -205,6 +212,7 @@ export async function createFixtures(t: TestApp, receiverUrl: string, attackerRe
       inboundSecretKey: inboundRoute.secretKey,
       inboundMessageId,
       sentMessageId,
+      sentRecipientId,
       sentSubject,
       credentialsKey: credentials.apiKey,
       templateId: template.templateId,
@@ -305,6 +313,8 @@ export const QUERIES: Record<string, (f: Fixtures) => Record<string, string>> = 
   }),
   'GET /api/v2/servers/{serverId}/reports/recipient-search': (f) => ({ messageId: f.resources.sentMessageId }),
   'GET /api/v2/servers/{serverId}/reports/messages/detail': (f) => ({ messageId: f.resources.sentMessageId }),
+  'GET /api/v2/servers/{serverId}/reports/messages/content': (f) => ({ recipientId: f.resources.sentRecipientId }),
+  'GET /api/v2/servers/{serverId}/reports/messages/html': (f) => ({ recipientId: f.resources.sentRecipientId }),
 };
 
 /**

@@ -165,4 +165,14 @@ describe('compile-once MIME matches MailComposer', () => {
     const parsed = await simpleParser(compiled.render(headers(), { text: 'POSTLINEPARTdeadbeefdeadbeefTEXT' }));
     expect(parsed.text?.trim()).toBe('POSTLINEPARTdeadbeefdeadbeefTEXT');
   });
+
+  it('renders the same template to the same bytes on every compile (a retry sends what the first attempt sent), and another template to other boundaries', async () => {
+    const t = { ...base, textBody: 'x', htmlBody: 'y' } as MessageTemplate;
+    const once = (await compileTemplateMime(t)).render(headers(), { text: 'T', html: '<p>H</p>' });
+    const again = (await compileTemplateMime({ ...t })).render(headers(), { text: 'T', html: '<p>H</p>' });
+    expect(again.equals(once)).toBe(true);
+    const boundary = (b: Buffer) => /boundary="([^"]+)"/.exec(b.toString('latin1'))![1];
+    const other = (await compileTemplateMime({ ...t, subject: `${t.subject} (2)` })).render(headers(), { text: 'T', html: '<p>H</p>' });
+    expect(boundary(other)).not.toBe(boundary(once));
+  });
 });
