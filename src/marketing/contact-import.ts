@@ -90,8 +90,13 @@ export interface ImportTotals {
 
 export interface ImportHooks {
   onReject?(r: RejectedRow): void;
-  /** After each batch's commit. */
-  onBatch?(totals: Readonly<ImportTotals>): void;
+  /** After each batch's commit (awaited: a job records its progress there). */
+  onBatch?(totals: Readonly<ImportTotals>): void | Promise<void>;
+  /**
+   * Where an interrupted import got to: its rows up to `rowsDone` are skipped (their outcome is
+   * in these totals already) and the counts go on from these.
+   */
+  resumeFrom?: Readonly<ImportTotals>;
 }
 
 /**
@@ -107,7 +112,9 @@ export async function importContactRecords(
   fieldNames: string[],
   hooks: ImportHooks = {},
 ): Promise<ImportTotals> {
-  const totals: ImportTotals = { rowsDone: 0, imported: 0, updated: 0, rejected: 0 };
+  const totals: ImportTotals = { rowsDone: 0, imported: 0, updated: 0, rejected: 0, ...hooks.resumeFrom };
+  const skip = totals.rowsDone;
+  let seen = 0;
   let columns: Column[] | null = null;
   let batch: ImportContactRow[] = [];
   const reject = (r: RejectedRow): void => {
@@ -122,13 +129,15 @@ export async function importContactRecords(
     totals.imported += r.created;
     totals.updated += r.updated;
     batch = [];
-    hooks.onBatch?.(totals);
+    await hooks.onBatch?.(totals);
   };
   for await (const rec of records) {
     if (columns === null) {
       columns = columnsOf(rec.cells, fieldNames);
       continue;
     }
+    seen += 1;
+    if (seen <= skip) continue;
     totals.rowsDone += 1;
     if (rec.unterminated) {
       reject({ row: rec.row, reason: 'a quoted field is not closed before the end of the file' });
@@ -148,6 +157,6 @@ export async function importContactRecords(
   }
   if (columns === null) throw new ImportRefused('the file is empty: a header row (emailAddress,...) is required');
   await flush();
-  hooks.onBatch?.(totals);
+  await hooks.onBatch?.(totals);
   return totals;
 }

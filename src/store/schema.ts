@@ -276,6 +276,7 @@ export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
   audit_log: AuditLogTable;
+  contact_imports: ContactImportsTable;
 }
 
 /** Migration 23: a server's stored template; its content is the template_versions row current_version names. */
@@ -469,4 +470,24 @@ export interface AuditLogTable {
   target: string | null;
   detail: string | null;
   ip: string | null;
+}
+
+/** Migration 27: a contact import job, its file until it finishes (store/contact-imports.ts). */
+export interface ContactImportsTable {
+  id: Generated<number>;
+  server_id: number;
+  list_id: number;
+  state: string;
+  csv: string | null;
+  total_rows: number;
+  rows_done: number;
+  imported: number;
+  updated: number;
+  rejected: number;
+  rejected_rows: string;
+  error: string | null;
+  owner: string;
+  heartbeat_at: number;
+  started_at: number;
+  finished_at: number | null;
 }

@@ -74,7 +74,49 @@ const idKey = (dialect: Dialect) => (dialect === 'postgres' ? sql`r.id COLLATE "
 /** LIKE pattern for a substring, its wildcards escaped (with ESCAPE '\'). */
 const containsPattern = (s: string) => `%${s.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
-function filters(eb: Eb, serverId: number, q: RecipientSearchQuery): Expression<SqlBool> {
+/**
+ * Up to how many messages a subject may match in the trigram index for the search to start from
+ * those messages; beyond it the matches are dense enough that reading recipients newest first
+ * finds a page sooner (bench/activity-search.js measures both sides of it).
+ */
+export const SUBJECT_INDEX_MAX_HITS = 20_000;
+
+/** The substring as an FTS5 phrase (its trigrams in a row: a substring match, in any case). */
+const subjectPhrase = (s: string) => `"${s.replace(/"/g, '""')}"`;
+
+/**
+ * How a query finds its subject matches. SQLite: through the trigram index (migration 26) when
+ * the substring has three characters or more (fewer make no trigram) and the index names at
+ * most SUBJECT_INDEX_MAX_HITS messages; otherwise, and on PostgreSQL (whose planner chooses the
+ * pg_trgm index itself), by the LIKE alone. The LIKE always stays, so the index only narrows.
+ * Returns the rowids of the messages the index names, or undefined for the LIKE alone.
+ */
+async function subjectViaIndex(db: Db, dialect: Dialect, q: RecipientSearchQuery): Promise<number[] | undefined> {
+  if (dialect !== 'sqlite' || q.subject === undefined || [...q.subject].length < 3) return undefined;
+  const hits = await sql<{
+    rowid: number;
+  }>`SELECT rowid FROM message_subjects WHERE message_subjects MATCH ${subjectPhrase(q.subject)} LIMIT ${SUBJECT_INDEX_MAX_HITS + 1}`.execute(db);
+  return hits.rows.length <= SUBJECT_INDEX_MAX_HITS ? hits.rows.map((r) => Number(r.rowid)) : undefined;
+}
+
+/** A query and, when its subject filter goes through the index, the rowids of the messages the index names. */
+interface Planned extends RecipientSearchQuery {
+  subjectRowids?: number[];
+}
+
+/**
+ * The query's other conditions a message must meet, so the index's messages are narrowed before
+ * their recipients are read: the sender, and the end of the range (a message is accepted no later
+ * than its recipients are queued; a list send queues them after).
+ */
+function messageNarrowing(q: RecipientSearchQuery) {
+  const parts = [];
+  if (q.fromEmailAddress !== undefined) parts.push(sql` AND lower(from_address) = ${q.fromEmailAddress.toLowerCase()}`);
+  if (q.endTime !== undefined) parts.push(sql` AND created_at < ${q.endTime}`);
+  return sql.join(parts, sql``);
+}
+
+function filters(eb: Eb, serverId: number, q: Planned): Expression<SqlBool> {
   const and: Expression<SqlBool>[] = [eb('r.server_id', '=', serverId)];
   if (q.startTime !== undefined) and.push(eb('r.created_at', '>=', q.startTime));
   if (q.endTime !== undefined) and.push(eb('r.created_at', '<', q.endTime));
@@ -82,6 +124,13 @@ function filters(eb: Eb, serverId: number, q: RecipientSearchQuery): Expression<
   if (q.toEmailAddress !== undefined) and.push(sql<SqlBool>`lower(r.address) = ${q.toEmailAddress.toLowerCase()}`);
   if (q.fromEmailAddress !== undefined) and.push(sql<SqlBool>`lower(m.from_address) = ${q.fromEmailAddress.toLowerCase()}`);
   if (q.subject !== undefined) and.push(sql<SqlBool>`lower(m.subject) LIKE ${containsPattern(q.subject)} ESCAPE '\\'`);
+  if (q.subjectRowids !== undefined) {
+    // The few messages the index named (read once, before the query), then their recipients by recipients_message.
+    and.push(
+      sql<SqlBool>`r.message_id IN (SELECT id FROM messages WHERE rowid IN (SELECT value FROM json_each(${JSON.stringify(q.subjectRowids)}))
+        AND server_id = ${serverId}${messageNarrowing(q)})`,
+    );
+  }
   if (q.mailingId !== undefined) and.push(eb('r.mailing_id', '=', q.mailingId));
   if (q.messageId !== undefined) and.push(eb.or([eb('r.message_id', '=', q.messageId), eb('r.custom_message_id', '=', q.messageId)]));
   if (q.recipientId !== undefined) and.push(eb('r.id', '=', q.recipientId));
@@ -89,7 +138,7 @@ function filters(eb: Eb, serverId: number, q: RecipientSearchQuery): Expression<
   return eb.and(and);
 }
 
-function baseQuery(db: Db, serverId: number, q: RecipientSearchQuery) {
+function baseQuery(db: Db, serverId: number, q: Planned) {
   return db
     .selectFrom('recipients as r')
     .innerJoin('messages as m', 'm.id', 'r.message_id')
@@ -104,7 +153,7 @@ const needsMessages = (q: RecipientSearchQuery) => q.fromEmailAddress !== undefi
  * the message the count reads recipients alone: joining a million messages only to count them
  * cost ten times the count itself.
  */
-async function countMatches(db: Db, serverId: number, q: RecipientSearchQuery, limit: number | undefined): Promise<number> {
+async function countMatches(db: Db, serverId: number, q: Planned, limit: number | undefined): Promise<number> {
   const matching = needsMessages(q) ? baseQuery(db, serverId, q) : db.selectFrom('recipients as r').where((eb) => filters(eb as unknown as Eb, serverId, q));
   if (limit === undefined) {
     const row = await matching.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
@@ -117,7 +166,7 @@ async function countMatches(db: Db, serverId: number, q: RecipientSearchQuery, l
   return Number(row.n);
 }
 
-function selectRows(db: Db, dialect: Dialect, serverId: number, q: RecipientSearchQuery) {
+function selectRows(db: Db, dialect: Dialect, serverId: number, q: Planned) {
   const dir = q.direction === 'asc' ? sql`ASC` : sql`DESC`;
   return (
     baseQuery(db, serverId, q)
@@ -184,9 +233,26 @@ export async function searchRecipients(
   db: Db,
   dialect: Dialect,
   serverId: number,
-  q: RecipientSearchQuery,
+  query: RecipientSearchQuery,
   page: RecipientSearchPage,
 ): Promise<RecipientSearchResult> {
+  const q: Planned = { ...query, subjectRowids: await subjectViaIndex(db, dialect, query) };
+  if (q.subjectRowids !== undefined) {
+    // The index names few messages, and the page query reads every match to sort them anyway:
+    // it counts them in the same pass instead of joining them all again.
+    const counted = (await selectRows(db, dialect, serverId, q)
+      .select(sql<number>`count(*) OVER ()`.as('matches'))
+      .limit(page.limit)
+      .offset(page.offset)
+      .execute()) as (Row & { matches: number })[];
+    if (counted.length > 0) {
+      const matches = Number(counted[0]!.matches);
+      // Capped as a count would be, so that every path answers a countLimit alike.
+      const cap = page.countLimit === undefined ? undefined : Math.max(page.countLimit, page.offset + counted.length);
+      if (cap !== undefined && matches > cap) return { rows: counted.map(toRow), total: cap, totalExact: false };
+      return { rows: counted.map(toRow), total: matches, totalExact: true };
+    }
+  }
   const rows = ((await selectRows(db, dialect, serverId, q).limit(page.limit).offset(page.offset).execute()) as Row[]).map(toRow);
   // A page that is not full is the last one: the total is known without counting again (a
   // selective filter that had to scan the table for its page would otherwise scan it twice).
@@ -223,9 +289,10 @@ export async function* streamRecipientSearch(
   db: Db,
   dialect: Dialect,
   serverId: number,
-  q: RecipientSearchQuery,
+  query: RecipientSearchQuery,
   batchSize: number,
 ): AsyncGenerator<RecipientSearchRow[]> {
+  const q: Planned = { ...query, subjectRowids: await subjectViaIndex(db, dialect, query) };
   let after: { value: string | number; id: string } | null = null;
   const cmp = q.direction === 'asc' ? sql`>` : sql`<`;
   const cmpEq = q.direction === 'asc' ? sql`>=` : sql`<=`;

@@ -18,6 +18,7 @@ import { SqlCustomDomainRepository, type CustomDomainRepository } from './custom
 import { SqlSendingDomainRepository, type SendingDomainRepository } from './sending-domains.js';
 import { SqlUsersRepository, type UsersRepository } from './users.js';
 import { SqlAuditRepository, type AuditRepository } from './audit.js';
+import { SqlContactImportRepository, type ContactImportRepository } from './contact-imports.js';
 
 /** The areas whose SQL differs by dialect: each dialect's store makes its own. */
 export interface DialectAreas {
@@ -49,6 +50,7 @@ export abstract class SqlStore implements Store {
   readonly retention: RetentionRepository;
   readonly users: UsersRepository;
   readonly audit: AuditRepository;
+  readonly contactImports: ContactImportRepository;
 
   protected constructor(
     protected readonly db: Kysely<Database>,
@@ -72,6 +74,7 @@ export abstract class SqlStore implements Store {
     this.retention = dialect.retention ?? new SqlRetentionRepository(db, kind);
     this.users = new SqlUsersRepository(db);
     this.audit = new SqlAuditRepository(db);
+    this.contactImports = new SqlContactImportRepository(db);
   }
 
   abstract migrate(): Promise<void>;

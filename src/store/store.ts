@@ -3,6 +3,7 @@ import type { QueueRepository } from './queue.js';
 import type { RetentionRepository } from './retention.js';
 import type { UsersRepository } from './users.js';
 import type { AuditRepository } from './audit.js';
+import type { ContactImportRepository } from './contact-imports.js';
 import type { ReportRepository } from './reports.js';
 import type { ListSendRepository } from './list-sends.js';
 import type { MarketingRepository } from './marketing.js';
@@ -411,6 +412,8 @@ export interface Store {
   readonly users: UsersRepository;
   /** The control panel's audit log: store/audit.ts. */
   readonly audit: AuditRepository;
+  /** Contact import jobs of the Marketing API: store/contact-imports.ts. */
+  readonly contactImports: ContactImportRepository;
 
   /** SQLite with background checkpoints only (metrics): how its checkpoint thread is doing; absent or null otherwise. */
   checkpointState?(): CheckpointState | null;

@@ -19,6 +19,7 @@ export const STORE_AREAS: ReadonlySet<PropertyKey> = new Set<PropertyKey>([
   'retention',
   'users',
   'audit',
+  'contactImports',
 ]);
 
 /** Says how to run one call: `call()` runs it; `name` is `area.method` for an area's call, `method` for the Store's own. */

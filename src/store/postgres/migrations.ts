@@ -386,4 +386,43 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_log_account ON audit_log(account_id, id);
 `,
   },
+  {
+    id: 26,
+    name: 'subject search: a trigram index over message subjects',
+    sql: `
+-- Activity's subject search is lower(subject) LIKE '%...%': a pg_trgm GIN index serves it. pg_trgm
+-- ships with PostgreSQL and is a trusted extension (the database owner may create it); where it
+-- cannot be created the search still works, reading every message of the server.
+DO $$
+BEGIN
+  CREATE EXTENSION IF NOT EXISTS pg_trgm;
+EXCEPTION WHEN OTHERS THEN
+  RAISE WARNING 'pg_trgm is not available (%): subject search reads every message', SQLERRM;
+END $$;
+DO $$
+DECLARE ops text;
+BEGIN
+  SELECT quote_ident(n.nspname) || '.gin_trgm_ops' INTO ops
+    FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm';
+  IF ops IS NOT NULL THEN
+    EXECUTE 'CREATE INDEX messages_subject_trgm ON messages USING gin (lower(subject) ' || ops || ')';
+  END IF;
+END $$;
+`,
+  },
+  {
+    id: 27,
+    name: 'contact import jobs',
+    sql: `
+-- A contact import (the Marketing API's POST /lists/{listId}/imports): stored with its file
+-- before the 202, so it survives a restart; owner and heartbeat_at say which process runs it and
+-- whether it still does (store/contact-imports.ts). The file is dropped when the job ends.
+CREATE TABLE contact_imports (
+  id BIGSERIAL PRIMARY KEY, server_id BIGINT NOT NULL REFERENCES servers(id), list_id BIGINT NOT NULL,
+  state TEXT NOT NULL, csv TEXT, total_rows BIGINT NOT NULL, rows_done BIGINT NOT NULL, imported BIGINT NOT NULL,
+  updated BIGINT NOT NULL, rejected BIGINT NOT NULL, rejected_rows TEXT NOT NULL, error TEXT, owner TEXT NOT NULL,
+  heartbeat_at BIGINT NOT NULL, started_at BIGINT NOT NULL, finished_at BIGINT);
+CREATE INDEX contact_imports_running ON contact_imports(state, heartbeat_at);
+`,
+  },
 ];

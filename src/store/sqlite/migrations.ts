@@ -401,4 +401,40 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_log_account ON audit_log(account_id, id);
 `,
   },
+  {
+    id: 26,
+    name: 'subject search: a trigram index over message subjects',
+    sql: `
+-- Activity's subject search is a substring in any case: without an index it reads every message
+-- of the server. The index holds trigrams only (external content: the subject stays in messages),
+-- keyed by the message's rowid, and the triggers keep it in step with messages.
+CREATE VIRTUAL TABLE message_subjects USING fts5(subject, content='messages', tokenize='trigram');
+INSERT INTO message_subjects(message_subjects) VALUES ('rebuild');
+CREATE TRIGGER message_subjects_insert AFTER INSERT ON messages BEGIN
+  INSERT INTO message_subjects(rowid, subject) VALUES (new.rowid, new.subject);
+END;
+CREATE TRIGGER message_subjects_delete AFTER DELETE ON messages BEGIN
+  INSERT INTO message_subjects(message_subjects, rowid, subject) VALUES ('delete', old.rowid, old.subject);
+END;
+CREATE TRIGGER message_subjects_update AFTER UPDATE OF subject ON messages BEGIN
+  INSERT INTO message_subjects(message_subjects, rowid, subject) VALUES ('delete', old.rowid, old.subject);
+  INSERT INTO message_subjects(rowid, subject) VALUES (new.rowid, new.subject);
+END;
+`,
+  },
+  {
+    id: 27,
+    name: 'contact import jobs',
+    sql: `
+-- A contact import (the Marketing API's POST /lists/{listId}/imports): stored with its file
+-- before the 202, so it survives a restart; owner and heartbeat_at say which process runs it and
+-- whether it still does (store/contact-imports.ts). The file is dropped when the job ends.
+CREATE TABLE contact_imports (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, server_id INTEGER NOT NULL REFERENCES servers(id), list_id INTEGER NOT NULL,
+  state TEXT NOT NULL, csv TEXT, total_rows INTEGER NOT NULL, rows_done INTEGER NOT NULL, imported INTEGER NOT NULL,
+  updated INTEGER NOT NULL, rejected INTEGER NOT NULL, rejected_rows TEXT NOT NULL, error TEXT, owner TEXT NOT NULL,
+  heartbeat_at INTEGER NOT NULL, started_at INTEGER NOT NULL, finished_at INTEGER);
+CREATE INDEX contact_imports_running ON contact_imports(state, heartbeat_at);
+`,
+  },
 ];

@@ -125,5 +125,8 @@ export class SqliteStore extends SqlStore {
     if (Number(this.raw.pragma('auto_vacuum', { simple: true })) === INCREMENTAL) return;
     this.raw.pragma('auto_vacuum = INCREMENTAL');
     this.raw.exec('VACUUM');
+    // The subject index (migration 26) is keyed by messages' rowids, which SQLite allows VACUUM
+    // to renumber: read it again from the messages.
+    this.raw.exec("INSERT INTO message_subjects(message_subjects) VALUES ('rebuild')");
   }
 }

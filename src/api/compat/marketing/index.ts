@@ -80,6 +80,8 @@ export function registerMarketingApi(app: FastifyInstance, deps: MarketingDeps):
       const imports = new ImportJobs(deps.store, deps.now, (job, err) =>
         m.log.error({ err, event: 'marketing.import_failed', serverId: job.serverId, listId: job.listId, importId: job.id }, 'contact import failed'),
       );
+      imports.startBackground();
+      m.addHook('onClose', () => imports.stop());
       // Its own scope: the only routes of this API that read text/csv bodies.
       m.register(async (csv) => registerListImportRoutes(csv, { ...deps, imports }));
     },

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ImportRefused } from '../../../marketing/contact-import.js';
-import { MAX_LISTED_REJECTS, type ImportJob, type ImportJobs } from '../../../marketing/import-jobs.js';
+import { MAX_LISTED_REJECTS, type ImportJobs } from '../../../marketing/import-jobs.js';
+import type { ContactImport } from '../../../store/contact-imports.js';
 import { MarketingError, withErrors } from './errors.js';
 import { serverOf } from './auth.js';
 import { noList } from './lists.js';
@@ -61,7 +62,7 @@ export const importSchema = {
   },
 } as const;
 
-export const importToWire = (j: ImportJob) => ({
+export const importToWire = (j: ContactImport) => ({
   importId: j.id,
   listId: j.listId,
   serverId: j.serverId,
@@ -111,7 +112,7 @@ export function registerListImportRoutes(scope: FastifyInstance, deps: Marketing
       const serverId = serverOf(req);
       if (typeof req.body !== 'string') throw new MarketingError(415, 'send the CSV file as text/csv');
       if (!(await deps.store.marketing.getList(serverId, req.params.listId))) throw noList(req.params.listId);
-      let job: ImportJob;
+      let job: ContactImport;
       try {
         job = await deps.imports.start(serverId, req.params.listId, req.body);
       } catch (err) {
@@ -137,12 +138,8 @@ export function registerListImportRoutes(scope: FastifyInstance, deps: Marketing
       },
     },
     async (req) => {
-      const job = deps.imports.get(serverOf(req), req.params.listId, req.params.importId);
-      if (!job)
-        throw new MarketingError(
-          404,
-          `no import ${req.params.importId} of list ${req.params.listId} (finished imports are kept for an hour, by the process that ran them)`,
-        );
+      const job = await deps.imports.get(serverOf(req), req.params.listId, req.params.importId);
+      if (!job) throw new MarketingError(404, `no import ${req.params.importId} of list ${req.params.listId} (finished imports are kept for 7 days)`);
       return importToWire(job);
     },
   );
