@@ -56,6 +56,7 @@ describe(`message content and HTML (${TEST_STORE_KIND})`, () => {
           Attachments: [
             { Name: 'invoice.txt', ContentType: 'text/plain', Content: Buffer.from('invoice 42\n').toString('base64') },
             { Name: 'logo.png', ContentType: 'image/png', Content: PIXEL, ContentId: 'logo1' },
+            { Name: 'Grüße "page".html', ContentType: 'text/html', Content: Buffer.from('<script>alert(1)</script>').toString('base64') },
           ],
           MergeData: {
             PerMessage: [
@@ -96,6 +97,7 @@ describe(`message content and HTML (${TEST_STORE_KIND})`, () => {
     expect(ann.attachments).toEqual([
       { filename: 'logo.png', mimeType: 'image/png', size: Buffer.from(PIXEL, 'base64').length, disposition: 'inline', contentId: '<logo1>' },
       { filename: 'invoice.txt', mimeType: 'text/plain', size: 11, disposition: 'attachment', contentId: null },
+      { filename: 'Grüße "page".html', mimeType: 'text/html', size: 25, disposition: 'attachment', contentId: null },
     ]);
     expect(plain).toMatchObject({ to: 'bo@example.net', hasHtml: false, text: 'Only text.\n', preview: 'Only text.', attachments: [] });
   });
@@ -141,10 +143,38 @@ describe(`message content and HTML (${TEST_STORE_KIND})`, () => {
     expect(other.status).toBe(401);
   });
 
+  it('serves an attachment as a download that the browser never renders, whatever type the sender declared', async () => {
+    const attachment = (q: Record<string, string | number>) => v2<string>(t, 'GET', `/servers/${serverId}/reports/messages/attachment`, { key, query: q });
+    const invoice = await attachment({ recipientId: ann.recipientId, index: 1 });
+    expect(invoice.status).toBe(200);
+    expect(invoice.text).toBe('invoice 42\n');
+    expect(invoice.headers.get('content-type')).toBe('application/octet-stream');
+    expect(invoice.headers.get('content-disposition')).toBe(`attachment; filename="invoice.txt"; filename*=UTF-8''invoice.txt`);
+    const page = await attachment({ recipientId: ann.recipientId, index: 2 });
+    expect(page.text).toBe('<script>alert(1)</script>');
+    expect(page.headers.get('content-type')).toBe('application/octet-stream');
+    expect(page.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(page.headers.get('content-security-policy')).toBe("sandbox; default-src 'none'");
+    // The exact name in filename*, an ASCII stand-in (no quote to end the parameter early) in filename.
+    expect(page.headers.get('content-disposition')).toBe(`attachment; filename="Gr__e _page_.html"; filename*=UTF-8''Gr%C3%BC%C3%9Fe%20%22page%22.html`);
+    const missing = await attachment({ recipientId: ann.recipientId, index: 3 });
+    expect(missing.status).toBe(404);
+    expect(JSON.parse(missing.text)).toMatchObject({ error: { code: 'not_found', field: 'index' } });
+    const none = await attachment({ recipientId: plain.recipientId, index: 0 });
+    expect(JSON.parse(none.text).error.message).toMatch(/has 0 attachment/);
+    expect((await attachment({ recipientId: 'nope', index: 0 })).status).toBe(404);
+    expect((await attachment({ recipientId: ann.recipientId, index: -1 })).status).toBe(400);
+    expect((await attachment({ recipientId: ann.recipientId })).status).toBe(400);
+  });
+
   it('are in the OpenAPI document', async () => {
     const doc = (await (await fetch(`${t.url}/api/openapi.json`)).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(doc.paths)).toEqual(
-      expect.arrayContaining(['/api/v2/servers/{serverId}/reports/messages/content', '/api/v2/servers/{serverId}/reports/messages/html']),
+      expect.arrayContaining([
+        '/api/v2/servers/{serverId}/reports/messages/content',
+        '/api/v2/servers/{serverId}/reports/messages/html',
+        '/api/v2/servers/{serverId}/reports/messages/attachment',
+      ]),
     );
   });
 

@@ -120,6 +120,7 @@ export async function createFixtures(t: TestApp, receiverUrl: string, attackerRe
         Subject: sentSubject,
         TextBody: 'for the victim',
         HtmlBody: '<p>for the victim</p>',
+        Attachments: [{ Name: 'victim.txt', ContentType: 'text/plain', Content: Buffer.from('for the victim only').toString('base64') }],
       },
     ],
   });
@@ -315,6 +316,7 @@ export const QUERIES: Record<string, (f: Fixtures) => Record<string, string>> = 
   'GET /api/v2/servers/{serverId}/reports/messages/detail': (f) => ({ messageId: f.resources.sentMessageId }),
   'GET /api/v2/servers/{serverId}/reports/messages/content': (f) => ({ recipientId: f.resources.sentRecipientId }),
   'GET /api/v2/servers/{serverId}/reports/messages/html': (f) => ({ recipientId: f.resources.sentRecipientId }),
+  'GET /api/v2/servers/{serverId}/reports/messages/attachment': (f) => ({ recipientId: f.resources.sentRecipientId, index: '0' }),
 };
 
 /**

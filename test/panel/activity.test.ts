@@ -8,6 +8,7 @@
  * image), each of which would call a loopback "recorder" server; the recorder must hear only the
  * remote image, and only after "Load remote images" is pressed.
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -341,7 +342,11 @@ describe.runIf(HAVE_BROWSER)('activity, message detail and sandbox inbox in a br
     await page.keyboard.press('End');
     expect(await tabs.getByRole('tab', { name: 'Attachments (1)' }).getAttribute('aria-selected')).toBe('true');
     const att = await page.getByRole('tabpanel').getByRole('row').nth(1).getByRole('cell').allTextContents();
-    expect(att).toEqual(['terms.txt', 'text/plain', '10 B']);
+    expect(att).toEqual(['terms.txt', 'text/plain', '10 B', 'Download terms.txt']);
+    // The attachment downloads as a file with its name and bytes (the session cookie is the only credential).
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('tabpanel').getByRole('link', { name: 'Download terms.txt' }).click()]);
+    expect(download.suggestedFilename()).toBe('terms.txt');
+    expect(readFileSync(await download.path(), 'utf8')).toBe('the terms\n');
     await tabs.getByRole('tab', { name: 'Headers' }).click();
     expect(
       await page

@@ -113,3 +113,8 @@ export function messageHtmlUrl(serverId: number, recipientId: string, remoteImag
   if (remoteImages) q.set('remoteImages', 'true');
   return `${base(serverId)}/messages/html?${q}`;
 }
+
+/** The URL that downloads one attachment of a message (served as a file, never rendered). */
+export function messageAttachmentUrl(serverId: number, recipientId: string, index: number): string {
+  return `${base(serverId)}/messages/attachment?${new URLSearchParams({ recipientId, index: String(index) })}`;
+}

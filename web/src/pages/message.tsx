@@ -1,7 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import type { PageProps } from '../app.js';
-import { messageContent, messageDetail, messageHtmlUrl, type DetailEvent, type MessageContent } from '../api/activity.js';
+import { messageContent, messageDetail, messageAttachmentUrl, messageHtmlUrl, type DetailEvent, type MessageContent } from '../api/activity.js';
 import { Link } from '../link.js';
 import { formatTime, statusClass } from '../ui/format.js';
 import { Tabs, type Tab } from '../ui/tabs.js';
@@ -237,6 +237,9 @@ function MessageBody({ serverId, recipientId, content, source }: { serverId: num
                 <th scope="col">Name</th>
                 <th scope="col">Type</th>
                 <th scope="col">Size</th>
+                <th scope="col">
+                  <span class="sr-only">Download</span>
+                </th>
               </tr>
             </thead>
             <tbody>
@@ -250,6 +253,11 @@ function MessageBody({ serverId, recipientId, content, source }: { serverId: num
                     {a.mimeType}
                   </td>
                   <td data-label="Size">{formatSize(a.size)}</td>
+                  <td>
+                    <a href={messageAttachmentUrl(serverId, recipientId, i)} download={a.filename ?? ''}>
+                      Download<span class="sr-only"> {a.filename ?? `attachment ${i + 1}`}</span>
+                    </a>
+                  </td>
                 </tr>
               ))}
             </tbody>

@@ -112,6 +112,26 @@ function inlineCids(html: string, mail: Parsed): string {
   return html.replace(/cid:([^"'\s)>]+)/gi, (all, id: string) => byCid.get(decodeURIComponent(id).toLowerCase()) ?? all);
 }
 
+/** One recipient's message, parsed; not_found (naming recipientId) when there is no such recipient or its body is gone. */
+async function parsedMessageOf(deps: DetailDeps, serverId: number, recipientId: string): Promise<Parsed> {
+  const { out } = await renderSelection(deps, serverId, { recipientId, pageSize: 1, pageNumber: 0, sortField: 'queuedTime', sortDirection: 'dsc' });
+  const hit = out[0];
+  if (!hit) throw new ApiError('not_found', 'no recipient with this recipientId on this server', 'recipientId');
+  if (hit.mime === null) throw new ApiError('not_found', 'the message body is no longer retained', 'recipientId');
+  return parse(hit.mime);
+}
+
+/**
+ * A file name for Content-Disposition: an ASCII fallback (quotes, backslashes and controls
+ * replaced) and the exact name as RFC 6266 / RFC 8187 `filename*`.
+ */
+export function contentDisposition(name: string | null | undefined, index: number): string {
+  const exact = name && name.trim() !== '' ? name : `attachment-${index + 1}`;
+  const ascii = exact.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  const encoded = encodeURIComponent(exact).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;
+}
+
 export function registerMessageContent(scope: FastifyInstance, deps: DetailDeps): void {
   scope.get<{ Params: { serverId: string }; Querystring: SearchQuery & { recipientId?: string } }>(
     '/reports/messages/content',
@@ -181,18 +201,7 @@ export function registerMessageContent(scope: FastifyInstance, deps: DetailDeps)
       },
     },
     async (req, reply) => {
-      const serverId = Number(req.params.serverId);
-      const { out } = await renderSelection(deps, serverId, {
-        recipientId: req.query.recipientId,
-        pageSize: 1,
-        pageNumber: 0,
-        sortField: 'queuedTime',
-        sortDirection: 'dsc',
-      });
-      const hit = out[0];
-      if (!hit) throw new ApiError('not_found', 'no recipient with this recipientId on this server', 'recipientId');
-      if (hit.mime === null) throw new ApiError('not_found', 'the message body is no longer retained', 'recipientId');
-      const mail = await parse(hit.mime);
+      const mail = await parsedMessageOf(deps, Number(req.params.serverId), req.query.recipientId);
       if (typeof mail.html !== 'string' || mail.html === '') throw new ApiError('not_found', 'this message has no HTML part', 'recipientId');
       return reply
         .headers({
@@ -204,6 +213,51 @@ export function registerMessageContent(scope: FastifyInstance, deps: DetailDeps)
           'cache-control': 'no-store',
         })
         .send(inlineCids(mail.html, mail));
+    },
+  );
+
+  scope.get<{ Params: { serverId: string }; Querystring: { recipientId: string; index: number } }>(
+    '/reports/messages/attachment',
+    {
+      schema: {
+        summary:
+          "One attachment of a recipient's message, as a download (Content-Disposition: attachment; served as application/octet-stream, never rendered by the browser)",
+        tags: ['reports'],
+        params: serverIdParams,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['recipientId', 'index'],
+          properties: {
+            recipientId: { type: 'string', minLength: 1, maxLength: 64, description: 'the recipient (delivery) id' },
+            index: {
+              type: 'integer',
+              minimum: 0,
+              maximum: 999,
+              description: 'the attachment, counted from 0 in the order reports/messages/content lists them',
+            },
+          },
+        },
+        response: withErrors({
+          200: { description: 'the attachment bytes', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+        }),
+      },
+    },
+    async (req, reply) => {
+      const mail = await parsedMessageOf(deps, Number(req.params.serverId), req.query.recipientId);
+      const a = mail.attachments[req.query.index];
+      if (!a) throw new ApiError('not_found', `the message has ${mail.attachments.length} attachment(s); there is no index ${req.query.index}`, 'index');
+      const bytes = a.content instanceof ArrayBuffer ? Buffer.from(a.content) : Buffer.from(String(a.content));
+      return reply
+        .headers({
+          // Mail content is hostile: whatever type the sender declared, the browser saves it and never renders it here.
+          'content-type': 'application/octet-stream',
+          'content-disposition': contentDisposition(a.filename, req.query.index),
+          'x-content-type-options': 'nosniff',
+          'content-security-policy': "sandbox; default-src 'none'",
+          'cache-control': 'no-store',
+        })
+        .send(bytes);
     },
   );
 }
