@@ -21,7 +21,8 @@ import { DeliveryWorker, type DeliveryWorkerDeps } from './delivery/worker.js';
 import { ListSendExpander } from './marketing/list-send-expander.js';
 import { SmtpPool } from './delivery/smtp-pool.js';
 import { RateLimiter } from './delivery/rate-limiter.js';
-import { MxResolver, parseHostPort, systemDns, type MxDns } from './delivery/mx.js';
+import { MxResolver, systemDns, type MxDns } from './delivery/mx.js';
+import { smartHostOf } from './delivery/smart-host.js';
 import { classifySmtpReply } from './bounce/classify.js';
 import { createSigner } from './compose/signer.js';
 import { defaultSigningPool, type SigningPool } from './compose/signing-pool.js';
@@ -234,7 +235,7 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
       now: deps.now,
       pool,
       classify: classifySmtpReply,
-      resolver: new MxResolver(deps.dns ?? systemDns(cfg.dnsServers), cfg.outboundPort, cfg.relayHost ? parseHostPort(cfg.relayHost) : null, deps.now),
+      resolver: new MxResolver(deps.dns ?? systemDns(cfg.dnsServers), cfg.outboundPort, smartHostOf(cfg), deps.now),
       sign: createSigner(deps.store, signingPool, domainChanges),
       workerId: deliveryWorkerId,
       deadAfterMs: registry.deadAfterMs,

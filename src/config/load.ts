@@ -25,6 +25,10 @@ export interface Config {
   readonly smtpMaxMessageBytes: number;
   readonly dnsServers: readonly string[];
   readonly relayHost: string | null;
+  readonly relayUsername: string | null;
+  readonly relayPassword: string | null;
+  readonly relayTls: 'auto' | 'starttls' | 'implicit';
+  readonly relayCaFile: string | null;
   readonly outboundPort: number;
   readonly deliveryConcurrency: number;
   readonly perDestinationConcurrency: number;
@@ -155,6 +159,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   }
   if (cfg.relayHost !== null && !/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/.test(cfg.relayHost)) {
     throw new ConfigError('POSTLINE_RELAY_HOST', cfg.relayHost, 'expected host:port');
+  }
+  // The password is never part of an error: only whether it is set.
+  if ((cfg.relayUsername === null) !== (cfg.relayPassword === null)) {
+    throw new ConfigError(
+      cfg.relayUsername === null ? 'POSTLINE_RELAY_USERNAME' : 'POSTLINE_RELAY_PASSWORD',
+      '',
+      'POSTLINE_RELAY_USERNAME and POSTLINE_RELAY_PASSWORD go together',
+    );
+  }
+  if (cfg.relayHost === null) {
+    const orphan =
+      cfg.relayUsername !== null
+        ? 'POSTLINE_RELAY_USERNAME'
+        : cfg.relayTls !== 'auto'
+          ? 'POSTLINE_RELAY_TLS'
+          : cfg.relayCaFile !== null
+            ? 'POSTLINE_RELAY_CA_FILE'
+            : null;
+    if (orphan) throw new ConfigError(orphan, '(set)', 'means something only with POSTLINE_RELAY_HOST');
   }
   for (const n of cfg.trustedNetworks) {
     if (!/^[0-9a-fA-F.:]+\/\d{1,3}=\d+$/.test(n)) {

@@ -2,11 +2,14 @@ import { domainToASCII } from 'node:url';
 import { Resolver } from 'node:dns/promises';
 import { queryMx, type MxAnswer } from './mx-query.js';
 import { ANSWER_DEFAULT_MS, ANSWER_TTL_MAX_MS, ANSWER_TTL_MIN_MS, FAILURE_TTL_MS, cacheLifetimeMs, type LookupOutcome } from '../dns/cache-policy.js';
+import type { RelaySecurity } from './smtp-client.js';
 
 /** One SMTP server to try, in order. */
 export interface MxHost {
   host: string;
   port: number;
+  /** Set for a smart host: reached over verified TLS, with credentials when given (smtp-client.ts). */
+  relay?: RelaySecurity;
 }
 
 export type Destination =

@@ -32,6 +32,20 @@ export interface SmtpClientOptions {
   greetingTimeoutMs: number;
   /** RFC 5321 §4.5.3.2: up to 10 minutes for a reply (the end of DATA); commands use the lesser of this and 5 minutes. */
   replyTimeoutMs: number;
+  /** A smart host that must be reached over verified TLS (and may want credentials); absent for MX hosts. */
+  relay?: RelaySecurity | null;
+}
+
+/**
+ * How a smart host is reached: TLS is required (STARTTLS, or implicit TLS from the first byte as
+ * on port 465, RFC 8314) and its certificate verified against the host name, so credentials and
+ * mail never go to an impostor; then AUTH PLAIN or LOGIN (RFC 4954) when credentials are given.
+ */
+export interface RelaySecurity {
+  tls: 'starttls' | 'implicit';
+  /** PEM certificate authorities to trust instead of Node's bundled roots (a private relay's CA). */
+  ca: string | null;
+  auth: { username: string; password: string } | null;
 }
 
 /** The session cannot continue: network error, timeout, TLS failure or a reply out of protocol. */
@@ -93,35 +107,46 @@ export class SmtpClient {
    * A greeting or EHLO/HELO refusal throws SmtpSessionError carrying the reply.
    */
   static async open(opts: SmtpClientOptions): Promise<SmtpClient> {
+    const implicitTls = opts.relay?.tls === 'implicit';
     const socket = await new Promise<Socket>((resolve, reject) => {
-      const s = netConnect({ host: opts.host, port: opts.port });
+      const s = implicitTls ? tlsConnect({ port: opts.port, ...verifiedTls(opts) }) : netConnect({ host: opts.host, port: opts.port });
       const timer = setTimeout(() => {
         s.destroy();
         reject(new SmtpSessionError(`connection timed out after ${opts.connectionTimeoutMs} ms`));
       }, opts.connectionTimeoutMs);
-      s.once('connect', () => {
+      s.once(implicitTls ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
         s.removeAllListeners('error');
         resolve(s);
       });
       s.once('error', (e) => {
         clearTimeout(timer);
-        reject(new SmtpSessionError(e.message));
+        reject(new SmtpSessionError(implicitTls ? `TLS handshake failed: ${e.message}` : e.message));
       });
     });
     socket.setNoDelay(true);
     const client = new SmtpClient(socket, opts);
+    client.secure = implicitTls;
     try {
       const greeting = await client.read(opts.greetingTimeoutMs, 'greeting');
       if (greeting.code !== 220) throw new SmtpSessionError(`refused at greeting: ${greeting.text}`, greeting);
       await client.hello();
-      if (opts.opportunisticTls && client.extensions.has('STARTTLS')) {
+      if (opts.relay && !client.secure) {
+        // Required, not opportunistic: a relay that does not offer it (or a man in the middle that
+        // strips it) gets nothing. No reply is attached: this defers the mail, never fails it.
+        if (!client.extensions.has('STARTTLS')) throw new SmtpSessionError('the smart host does not offer STARTTLS, which is required to reach it');
+        const r = await client.command('STARTTLS');
+        if (r.code !== 220) throw new SmtpSessionError(`the smart host refused STARTTLS: ${r.text}`);
+        await client.upgrade();
+        await client.hello();
+      } else if (opts.opportunisticTls && client.extensions.has('STARTTLS')) {
         const r = await client.command('STARTTLS');
         if (r.code === 220) {
           await client.upgrade();
           await client.hello();
         }
       }
+      if (opts.relay?.auth) await client.authenticate(opts.relay.auth);
       return client;
     } catch (err) {
       client.destroy();
@@ -225,13 +250,37 @@ export class SmtpClient {
     if (helo.code !== 250) throw new SmtpSessionError(`refused at HELO: ${helo.text}`, helo);
   }
 
+  /**
+   * AUTH PLAIN where offered, else AUTH LOGIN (RFC 4954). A refusal throws without a reply, so the
+   * mail is deferred (wrong credentials are the operator's to fix) rather than failed.
+   */
+  private async authenticate(auth: { username: string; password: string }): Promise<void> {
+    const offered = new Set((this.extensions.get('AUTH') ?? '').toUpperCase().split(/\s+/));
+    const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
+    let r: SmtpReply;
+    if (offered.has('PLAIN')) {
+      r = await this.command(`AUTH PLAIN ${b64(`\u0000${auth.username}\u0000${auth.password}`)}`, undefined, 'AUTH PLAIN');
+    } else if (offered.has('LOGIN')) {
+      r = await this.command('AUTH LOGIN');
+      if (r.code === 334) r = await this.command(b64(auth.username), undefined, 'AUTH LOGIN username');
+      if (r.code === 334) r = await this.command(b64(auth.password), undefined, 'AUTH LOGIN password');
+    } else {
+      throw new SmtpSessionError(`the smart host offers no AUTH mechanism Postline speaks (PLAIN, LOGIN): ${this.extensions.get('AUTH') ?? 'no AUTH at all'}`);
+    }
+    if (r.code !== 235) throw new SmtpSessionError(`the smart host refused the credentials: ${r.text}`);
+  }
+
   private async upgrade(): Promise<void> {
     const plain = this.socket;
     plain.removeAllListeners('data');
     plain.removeAllListeners('error');
     plain.removeAllListeners('close');
     const secured = await new Promise<Socket>((resolve, reject) => {
-      const s = tlsConnect({ socket: plain, servername: isIP(this.opts.host) ? undefined : this.opts.host, rejectUnauthorized: false });
+      const s = tlsConnect({
+        socket: plain,
+        // A smart host's certificate is verified; an MX host's is not (opportunistic, RFC 7435).
+        ...(this.opts.relay ? verifiedTls(this.opts) : { servername: isIP(this.opts.host) ? undefined : this.opts.host, rejectUnauthorized: false }),
+      });
       const timer = setTimeout(() => {
         s.destroy();
         reject(new SmtpSessionError('TLS handshake timed out'));
@@ -258,9 +307,10 @@ export class SmtpClient {
     socket.on('close', () => this.fail(new SmtpSessionError('connection closed by the server')));
   }
 
-  private command(line: string, timeoutMs = Math.min(this.opts.replyTimeoutMs, COMMAND_TIMEOUT_CAP_MS)): Promise<SmtpReply> {
+  /** `what` names the command in a timeout message (default its verb; given where the line holds a secret). */
+  private command(line: string, timeoutMs = Math.min(this.opts.replyTimeoutMs, COMMAND_TIMEOUT_CAP_MS), what = line.split(' ')[0]!): Promise<SmtpReply> {
     this.write(`${line}\r\n`);
-    return this.read(timeoutMs, line.split(' ')[0]!);
+    return this.read(timeoutMs, what);
   }
 
   private write(data: string): void {
@@ -324,6 +374,17 @@ export class SmtpClient {
 }
 
 const isPositive = (r: SmtpReply): boolean => r.code >= 200 && r.code < 400;
+
+/** TLS options that verify the peer: its certificate chains to `ca` (or Node's roots) and names the host. */
+function verifiedTls(opts: SmtpClientOptions) {
+  return {
+    // The name the certificate must carry (checked against its IP SANs when the host is an address).
+    host: opts.host,
+    servername: isIP(opts.host) ? undefined : opts.host,
+    rejectUnauthorized: true,
+    ...(opts.relay?.ca ? { ca: opts.relay.ca } : {}),
+  };
+}
 
 const CRLF_DOT = Buffer.from('\r\n.');
 const TERMINATOR = Buffer.from('.\r\n');

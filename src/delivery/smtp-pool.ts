@@ -158,6 +158,7 @@ export class SmtpPool {
           connectionTimeoutMs: this.opts.connectionTimeoutMs ?? 30_000,
           greetingTimeoutMs: this.opts.greetingTimeoutMs ?? 300_000,
           replyTimeoutMs: this.opts.socketTimeoutMs ?? 600_000,
+          relay: h.relay ?? null,
         });
         this.opened++;
         return { smtp, mx: h.host, sent: 0, idleTimer: null, dead: false };

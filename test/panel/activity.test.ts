@@ -308,7 +308,7 @@ describe.runIf(HAVE_BROWSER)('activity, message detail and sandbox inbox in a br
     await page.goto(`${t.url}/activity?server=${serverId}&toEmailAddress=ok%40sink.test`);
     await page.getByRole('link', { name: 'ok@sink.test' }).click();
     await page.waitForURL(`${t.url}/activity/message?server=${serverId}&recipient=${ok.recipientId}`);
-    await page.getByRole('heading', { name: 'Message', exact: true }).waitFor();
+    await page.getByRole('heading', { level: 1, name: 'Message', exact: true }).waitFor();
     const events = page.getByRole('table', { name: 'Events of this message, oldest first' });
     await events.waitFor();
     const delivered = events.getByRole('row').filter({ hasText: 'Delivered' });

@@ -19,7 +19,7 @@ import {
 import { Link } from '../link.js';
 import { navigate } from '../router.js';
 import { CopyButton } from '../ui/copy-button.js';
-import { describedBy, errorsFor, Field, FormError } from '../ui/field.js';
+import { errorsFor, FormError, TextField } from '../ui/field.js';
 import { formatTime } from '../ui/format.js';
 import { useLoad } from '../ui/use-load.js';
 import { KIND_NAMES, type DomainKind } from './domains.js';
@@ -358,17 +358,16 @@ function DkimKeys({ serverId, domain, canChange, reload }: { serverId: number; d
             A new key is made next to the current one. Publish its record and check again: it signs from then on, and the old key's record must stay published
             for 7 more days.
           </p>
-          <Field id="rotate-selector" label="New selector" hint={hint} error={errors.field.selector}>
-            <input
-              id="rotate-selector"
-              value={selector}
-              onInput={(e) => setSelector(e.currentTarget.value)}
-              autocomplete="off"
-              spellcheck={false}
-              aria-invalid={errors.field.selector ? 'true' : undefined}
-              aria-describedby={describedBy('rotate-selector', errors.field.selector, hint)}
-            />
-          </Field>
+          <TextField
+            id="rotate-selector"
+            label="New selector"
+            hint={hint}
+            error={errors.field.selector}
+            value={selector}
+            autocomplete="off"
+            spellcheck={false}
+            onValue={setSelector}
+          />
           <FormError message={errors.form} />
           <button type="submit" class="secondary" disabled={busy || pending}>
             {busy ? 'Rotating…' : 'Rotate DKIM key'}

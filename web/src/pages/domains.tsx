@@ -13,7 +13,7 @@ import {
 } from '../api/domains.js';
 import { Link } from '../link.js';
 import { navigate } from '../router.js';
-import { describedBy, errorsFor, Field, FormError } from '../ui/field.js';
+import { describedBy, errorsFor, Field, FormError, TextField } from '../ui/field.js';
 import { formatTime } from '../ui/format.js';
 import { ServerPicker, useServers } from '../ui/server-picker.js';
 import { useLoad } from '../ui/use-load.js';
@@ -246,30 +246,27 @@ function AddSendingForm({ serverId }: { serverId: number }) {
 
   return (
     <form class="domains-add" onSubmit={submit} noValidate>
-      <Field id="add-sending-domain" label="Sending domain" error={errors.field.domain}>
-        <input
-          id="add-sending-domain"
-          value={domain}
-          onInput={(e) => setDomain(e.currentTarget.value)}
-          placeholder={KIND_NAMES.sending.example}
-          autocomplete="off"
-          spellcheck={false}
-          aria-required="true"
-          aria-invalid={errors.field.domain ? 'true' : undefined}
-          aria-describedby={describedBy('add-sending-domain', errors.field.domain)}
-        />
-      </Field>
-      <Field id="add-sending-selector" label="DKIM selector" hint={selectorHint} error={errors.field.selector}>
-        <input
-          id="add-sending-selector"
-          value={selector}
-          onInput={(e) => setSelector(e.currentTarget.value)}
-          autocomplete="off"
-          spellcheck={false}
-          aria-invalid={errors.field.selector ? 'true' : undefined}
-          aria-describedby={describedBy('add-sending-selector', errors.field.selector, selectorHint)}
-        />
-      </Field>
+      <TextField
+        id="add-sending-domain"
+        label="Sending domain"
+        error={errors.field.domain}
+        value={domain}
+        placeholder={KIND_NAMES.sending.example}
+        autocomplete="off"
+        spellcheck={false}
+        aria-required="true"
+        onValue={setDomain}
+      />
+      <TextField
+        id="add-sending-selector"
+        label="DKIM selector"
+        hint={selectorHint}
+        error={errors.field.selector}
+        value={selector}
+        autocomplete="off"
+        spellcheck={false}
+        onValue={setSelector}
+      />
       <div class="field check">
         <input id="add-sending-ed25519" type="checkbox" checked={ed25519} onChange={(e) => setEd25519(e.currentTarget.checked)} />
         <label for="add-sending-ed25519">Also an Ed25519 key (signs with both)</label>

@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import type { PageProps } from '../app.js';
 import { type Contact, type ImportJob, type ListSend, type ListsApi, listsApi, type Preview, type SendMessage } from '../api/lists.js';
 import { Link } from '../link.js';
-import { describedBy, errorsFor, Field, FormError } from '../ui/field.js';
+import { describedBy, errorsFor, Field, FormError, TextField } from '../ui/field.js';
 import { formatCount } from '../ui/format.js';
 import { useLoad } from '../ui/use-load.js';
 
@@ -217,33 +217,9 @@ function AddContactForm({ api, listId, onAdded }: { api: ListsApi; listId: numbe
   return (
     <form class="card" onSubmit={submit} noValidate>
       <h3>Add a contact</h3>
-      <Field id="add-email" label="Email address" error={errors.field.emailAddress}>
-        <input
-          id="add-email"
-          type="email"
-          value={email}
-          onInput={(e) => setEmail(e.currentTarget.value)}
-          aria-describedby={describedBy('add-email', errors.field.emailAddress)}
-        />
-      </Field>
-      <Field id="add-first" label="First name" error={errors.field.firstName}>
-        <input
-          id="add-first"
-          value={first}
-          maxLength={100}
-          onInput={(e) => setFirst(e.currentTarget.value)}
-          aria-describedby={describedBy('add-first', errors.field.firstName)}
-        />
-      </Field>
-      <Field id="add-last" label="Last name" error={errors.field.lastName}>
-        <input
-          id="add-last"
-          value={last}
-          maxLength={100}
-          onInput={(e) => setLast(e.currentTarget.value)}
-          aria-describedby={describedBy('add-last', errors.field.lastName)}
-        />
-      </Field>
+      <TextField id="add-email" label="Email address" error={errors.field.emailAddress} type="email" value={email} onValue={setEmail} />
+      <TextField id="add-first" label="First name" error={errors.field.firstName} value={first} maxLength={100} onValue={setFirst} />
+      <TextField id="add-last" label="Last name" error={errors.field.lastName} value={last} maxLength={100} onValue={setLast} />
       <FormError message={errors.form} />
       <button type="submit" disabled={busy}>
         Add contact

@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import type { PageProps } from '../app.js';
 import { listsApi, type ContactList } from '../api/lists.js';
 import { Link } from '../link.js';
-import { describedBy, errorsFor, Field, FormError } from '../ui/field.js';
+import { errorsFor, FormError, TextField } from '../ui/field.js';
 import { formatCount, formatTime } from '../ui/format.js';
 import { ServerPicker, useServers } from '../ui/server-picker.js';
 import { useLoad } from '../ui/use-load.js';
@@ -97,15 +97,7 @@ function CreateListForm({ create, onCreated }: { create: (name: string) => Promi
   return (
     <form class="card list-create" onSubmit={submit} noValidate>
       <h2>New list</h2>
-      <Field id="list-name" label="List name" error={errors.field.name}>
-        <input
-          id="list-name"
-          value={name}
-          maxLength={100}
-          onInput={(e) => setName(e.currentTarget.value)}
-          aria-describedby={describedBy('list-name', errors.field.name)}
-        />
-      </Field>
+      <TextField id="list-name" label="List name" error={errors.field.name} value={name} maxLength={100} onValue={setName} />
       <FormError message={errors.form} />
       <button type="submit" disabled={busy}>
         Create list

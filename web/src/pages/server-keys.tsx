@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { createKey, listKeys, revokeKey, rotateKey, type ApiKey, type ApiKeyWithSecret } from '../api/servers.js';
 import { CopyButton } from '../ui/copy-button.js';
-import { describedBy, errorsFor, Field, FormError } from '../ui/field.js';
+import { describedBy, errorsFor, Field, FormError, TextField } from '../ui/field.js';
 import { formatTime } from '../ui/format.js';
 import { useLoad } from '../ui/use-load.js';
 
@@ -174,17 +174,16 @@ export function ServerKeys({ serverId, canChange }: { serverId: number; canChang
       {canChange && (
         <form class="card panel-form" onSubmit={submit} noValidate aria-labelledby="new-key-title">
           <h3 id="new-key-title">Create API key</h3>
-          <Field id="key-name" label="Key name" hint="What the key is for, e.g. the app that uses it." error={errors.field.name}>
-            <input
-              id="key-name"
-              type="text"
-              value={name}
-              autoComplete="off"
-              aria-invalid={errors.field.name ? 'true' : undefined}
-              aria-describedby={describedBy('key-name', errors.field.name, 'hint')}
-              onInput={(e) => setName(e.currentTarget.value)}
-            />
-          </Field>
+          <TextField
+            id="key-name"
+            label="Key name"
+            hint="What the key is for, e.g. the app that uses it."
+            error={errors.field.name}
+            type="text"
+            value={name}
+            autoComplete="off"
+            onValue={setName}
+          />
           <Field id="key-scope" label="Permissions" error={errors.field.scope}>
             <select
               id="key-scope"

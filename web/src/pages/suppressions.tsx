@@ -14,7 +14,7 @@ import {
   type SuppressionReason,
   searchSuppressions,
 } from '../api/suppressions.js';
-import { describedBy, errorsFor, Field, FormError } from '../ui/field.js';
+import { describedBy, errorsFor, Field, FormError, TextField } from '../ui/field.js';
 import { formatCount, formatTime } from '../ui/format.js';
 import { ServerPicker, useServers } from '../ui/server-picker.js';
 import { useLoad } from '../ui/use-load.js';
@@ -165,17 +165,15 @@ function AddForm({ serverId, onAdded }: { serverId: number; onAdded: (s: Suppres
   return (
     <form class="card sup-form" onSubmit={submit} noValidate aria-labelledby="sup-add-title">
       <h2 id="sup-add-title">Add an address</h2>
-      <Field id="sup-add-address" label="Email address" error={errors.field.emailAddress}>
-        <input
-          id="sup-add-address"
-          type="email"
-          autocomplete="off"
-          value={address}
-          aria-invalid={errors.field.emailAddress ? 'true' : undefined}
-          aria-describedby={describedBy('sup-add-address', errors.field.emailAddress)}
-          onInput={(e) => setAddress(e.currentTarget.value)}
-        />
-      </Field>
+      <TextField
+        id="sup-add-address"
+        label="Email address"
+        error={errors.field.emailAddress}
+        type="email"
+        autocomplete="off"
+        value={address}
+        onValue={setAddress}
+      />
       <Field id="sup-add-reason" label="Reason" error={errors.field.reason}>
         <ReasonSelect id="sup-add-reason" value={reason} onChange={setReason} error={errors.field.reason} />
       </Field>
@@ -385,16 +383,7 @@ function SearchAndList({
     <section aria-labelledby="sup-list-title">
       <h2 id="sup-list-title">Suppression list</h2>
       <form class="toolbar sup-search" onSubmit={submit}>
-        <Field id="sup-search-text" label="Find addresses" error={textError}>
-          <input
-            id="sup-search-text"
-            type="search"
-            value={text}
-            aria-invalid={textError ? 'true' : undefined}
-            aria-describedby={describedBy('sup-search-text', textError)}
-            onInput={(e) => setText(e.currentTarget.value)}
-          />
-        </Field>
+        <TextField id="sup-search-text" label="Find addresses" error={textError} type="search" value={text} onValue={setText} />
         <Field id="sup-search-match" label="Match">
           <select id="sup-search-match" value={match} onChange={(e) => setMatch(e.currentTarget.value as SuppressionFilter['match'])}>
             <option value="contains">Containing the text</option>

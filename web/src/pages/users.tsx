@@ -3,7 +3,7 @@ import type { PageProps } from '../app.js';
 import type { Role, User } from '../api.js';
 import { createUser, listUsers, updateUser } from '../api/users.js';
 import { Link } from '../link.js';
-import { describedBy, errorsFor, Field, FormError } from '../ui/field.js';
+import { describedBy, errorsFor, Field, FormError, TextField } from '../ui/field.js';
 import { formatTime } from '../ui/format.js';
 import { useLoad } from '../ui/use-load.js';
 
@@ -142,17 +142,7 @@ function AddUser({ onAdded }: { onAdded: (u: User) => void }) {
   return (
     <form class="card add-user" onSubmit={submit} aria-labelledby="add-user-title" noValidate>
       <h2 id="add-user-title">Add a user</h2>
-      <Field id="new-user-email" label="Email" error={errors.field.email}>
-        <input
-          id="new-user-email"
-          type="email"
-          autoComplete="off"
-          value={email}
-          onInput={(e) => setEmail(e.currentTarget.value)}
-          aria-invalid={errors.field.email ? 'true' : undefined}
-          aria-describedby={describedBy('new-user-email', errors.field.email)}
-        />
-      </Field>
+      <TextField id="new-user-email" label="Email" error={errors.field.email} type="email" autoComplete="off" value={email} onValue={setEmail} />
       <Field id="new-user-role" label="Role" error={errors.field.role}>
         <select
           id="new-user-role"

@@ -14,7 +14,7 @@ import {
 } from '../api/webhooks.js';
 import { Link } from '../link.js';
 import { navigate } from '../router.js';
-import { describedBy, errorsFor, Field, FormError } from '../ui/field.js';
+import { errorsFor, FormError, TextField } from '../ui/field.js';
 import { formatTime } from '../ui/format.js';
 import { ServerPicker, useServers } from '../ui/server-picker.js';
 import { useLoad } from '../ui/use-load.js';
@@ -50,29 +50,27 @@ function RouteForm({ onSubmit }: { onSubmit: (v: { match: string; url: string })
   };
   return (
     <form class="card webhook-form" onSubmit={submit} noValidate>
-      <Field id="route-match" label="Domain or address" hint="example.com routes the whole domain; support@example.com one address." error={errs.field.match}>
-        <input
-          id="route-match"
-          type="text"
-          autoComplete="off"
-          value={match}
-          onInput={(e) => setMatch(e.currentTarget.value)}
-          aria-describedby={describedBy('route-match', errs.field.match, 'hint')}
-          aria-invalid={errs.field.match ? 'true' : undefined}
-        />
-      </Field>
-      <Field id="route-url" label="URL" hint="Each message is POSTed here as JSON. It must answer 2xx to a test request first." error={errs.field.url}>
-        <input
-          id="route-url"
-          type="url"
-          inputMode="url"
-          autoComplete="off"
-          value={url}
-          onInput={(e) => setUrl(e.currentTarget.value)}
-          aria-describedby={describedBy('route-url', errs.field.url, 'hint')}
-          aria-invalid={errs.field.url ? 'true' : undefined}
-        />
-      </Field>
+      <TextField
+        id="route-match"
+        label="Domain or address"
+        hint="example.com routes the whole domain; support@example.com one address."
+        error={errs.field.match}
+        type="text"
+        autoComplete="off"
+        value={match}
+        onValue={setMatch}
+      />
+      <TextField
+        id="route-url"
+        label="URL"
+        hint="Each message is POSTed here as JSON. It must answer 2xx to a test request first."
+        error={errs.field.url}
+        type="url"
+        inputMode="url"
+        autoComplete="off"
+        value={url}
+        onValue={setUrl}
+      />
       <FormError message={errs.form} />
       <button type="submit" disabled={busy}>
         {busy ? 'Checking the endpoint…' : 'Add route'}

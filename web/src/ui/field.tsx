@@ -1,4 +1,4 @@
-import type { ComponentChildren } from 'preact';
+import type { ComponentChildren, JSX } from 'preact';
 import { ApiFailure } from '../api.js';
 
 /**
@@ -68,5 +68,42 @@ export function FormError({ message }: { message: string | null }) {
     <p class="form-error" role="alert">
       {message}
     </p>
+  );
+}
+
+/**
+ * The common case of Field: a one-line text input (any `type`) whose value is a string state.
+ * Wires id, hint and error to the input (aria-describedby, aria-invalid) so that each form does
+ * not repeat it.
+ */
+export function TextField({
+  id,
+  label,
+  hint,
+  error,
+  inline,
+  value,
+  onValue,
+  ...input
+}: {
+  id: string;
+  label: string;
+  hint?: string;
+  error?: string | null;
+  inline?: boolean;
+  value: string;
+  onValue: (value: string) => void;
+} & Omit<JSX.InputHTMLAttributes<HTMLInputElement>, 'id' | 'value' | 'onInput' | 'label'>) {
+  return (
+    <Field id={id} label={label} hint={hint} error={error} inline={inline}>
+      <input
+        {...input}
+        id={id}
+        value={value}
+        onInput={(e) => onValue(e.currentTarget.value)}
+        aria-invalid={error ? 'true' : undefined}
+        aria-describedby={describedBy(id, error, hint)}
+      />
+    </Field>
   );
 }
