@@ -23,6 +23,7 @@ import { SmtpPool } from './delivery/smtp-pool.js';
 import { RateLimiter } from './delivery/rate-limiter.js';
 import { MxResolver, systemDns, type MxDns } from './delivery/mx.js';
 import { smartHostOf } from './delivery/smart-host.js';
+import { loadRelayRoutes } from './delivery/relay-routes.js';
 import { classifySmtpReply } from './bounce/classify.js';
 import { createSigner } from './compose/signer.js';
 import { defaultSigningPool, type SigningPool } from './compose/signing-pool.js';
@@ -236,6 +237,7 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
       pool,
       classify: classifySmtpReply,
       resolver: new MxResolver(deps.dns ?? systemDns(cfg.dnsServers), cfg.outboundPort, smartHostOf(cfg), deps.now),
+      relayRoutes: cfg.relayRoutesFile === null ? [] : loadRelayRoutes(cfg.relayRoutesFile),
       sign: createSigner(deps.store, signingPool, domainChanges),
       workerId: deliveryWorkerId,
       deadAfterMs: registry.deadAfterMs,

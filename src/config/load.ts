@@ -29,6 +29,7 @@ export interface Config {
   readonly relayPassword: string | null;
   readonly relayTls: 'auto' | 'starttls' | 'implicit';
   readonly relayCaFile: string | null;
+  readonly relayRoutesFile: string | null;
   readonly outboundPort: number;
   readonly deliveryConcurrency: number;
   readonly perDestinationConcurrency: number;

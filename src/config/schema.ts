@@ -192,6 +192,13 @@ export const CONFIG_SCHEMA = [
     default: null,
     doc: "PEM file of the certificate authorities that sign the smart host's certificate (default: Node's bundled roots).",
   },
+  {
+    key: 'relayRoutesFile',
+    env: 'POSTLINE_RELAY_ROUTES_FILE',
+    type: 'string',
+    default: null,
+    doc: "JSON file of relay routes: a server's or a recipient domain's mail through a smart host of its own, first match wins (docs/mail-engine.md).",
+  },
   { key: 'outboundPort', env: 'POSTLINE_OUTBOUND_PORT', type: 'port', default: 25, doc: 'TCP port of remote MX hosts (change only for test setups).' },
   {
     key: 'deliveryConcurrency',

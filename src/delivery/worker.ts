@@ -11,6 +11,7 @@ import { WakeSignal } from '../core/wake-signal.js';
 import { tracedLocalPart, type VerpKeyring } from '../core/verp.js';
 import { FAILURE_TTL_MS } from '../dns/cache-policy.js';
 import { CONNECT_FAILURE_TTL_MS, FailingDomains, type DomainFailure } from './failing-domains.js';
+import { routeFor, type RelayRoute } from './relay-routes.js';
 import { Pacer } from './rate-limiter.js';
 
 export interface DeliveryMetrics {
@@ -55,6 +56,8 @@ export interface DeliveryWorkerDeps {
   tracking?: TrackingService | null;
   /** A server's default custom bounce domain (in memory: custom-domains/cache.ts), or null for `bounceDomain`. */
   bounceDomainOf?: (serverId: number) => string | null;
+  /** Relay routes (relay-routes.ts): a server's or a domain's mail through a smart host of its own. */
+  relayRoutes?: readonly RelayRoute[];
 }
 
 /** Longer than the longest SMTP transaction we allow (10 min for the end of DATA, RFC 5321) plus margin. */
@@ -271,13 +274,16 @@ export class DeliveryWorker {
         event: { type: 'Delivered', data: { Response: '250 Sandbox mode: processed and kept, not sent', RemoteMta: null, Sandbox: true } },
       };
     }
-    const failing = this.failing.check(r.domain, now);
+    // A routed recipient's fate is its smart host's: that host fails as a whole, not the domain (for every server).
+    const routed = this.d.relayRoutes && this.d.relayRoutes.length > 0 ? routeFor(this.d.relayRoutes, r.serverId, r.domain) : null;
+    const failKey = routed ? `relay ${routed.host}:${routed.port}` : r.domain;
+    const failing = this.failing.check(failKey, now);
     if (failing) return this.deferWithDomain(r, failing, ctx);
-    const dest = await this.d.resolver.resolve(r.domain);
+    const dest = routed ? { kind: 'hosts' as const, hosts: [routed] } : await this.d.resolver.resolve(r.domain);
     if (dest.kind === 'undeliverable') return undeliverable(r, dest.reason, dest.failureCode, 'The recipient domain accepts no mail.', dest.definitive);
     if (dest.kind === 'dns_error') {
       const at = this.d.now();
-      return this.deferWithDomain(r, this.failing.fail(r.domain, at, at + FAILURE_TTL_MS, dest.reason, DNS_FAILURE), ctx);
+      return this.deferWithDomain(r, this.failing.fail(failKey, at, at + FAILURE_TTL_MS, dest.reason, DNS_FAILURE), ctx);
     }
     const tracking = server && this.d.tracking && !template.rawMime ? this.d.tracking.forRecipient(server, r.messageId, template, r.id) : null;
     const traceTag = this.d.verp.tag(r.id);
@@ -301,7 +307,7 @@ export class DeliveryWorker {
     const at = this.d.now();
     if (result.kind === 'unreachable' && result.connect) {
       // No MX host took a connection: the domain's other recipients wait with this one instead of each trying.
-      this.failing.fail(r.domain, at, at + CONNECT_FAILURE_TTL_MS, result.error, this.d.classify({ code: null, text: result.error }));
+      this.failing.fail(failKey, at, at + CONNECT_FAILURE_TTL_MS, result.error, this.d.classify({ code: null, text: result.error }));
     }
     return outcomeFor(r, result, this.d.classify, { ...ctx, now: at });
   }
