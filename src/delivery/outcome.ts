@@ -38,7 +38,24 @@ export function outcomeFor(r: StoredRecipient, result: SendResult, classify: Cla
       reply: result.response,
       mx: result.mx,
       failureCode: null,
-      event: { type: 'Delivered', data: { Response: result.response, LocalIp: result.localIp, RemoteMta: result.mx, Tls: result.tls } },
+      event: {
+        type: 'Delivered',
+        data: {
+          Response: result.response,
+          LocalIp: result.localIp,
+          RemoteMta: result.mx,
+          Tls: result.tls,
+          // How the message was protected on its way (message detail shows it; webhooks pick their own fields).
+          ...(result.tlsOutcome
+            ? {
+                TlsVersion: result.tlsOutcome.version,
+                TlsCipher: result.tlsOutcome.cipher,
+                TlsVerified: result.tlsOutcome.verified,
+                TlsPolicy: result.tlsOutcome.policy,
+              }
+            : {}),
+        },
+      },
     };
   }
   const code = result.kind === 'rejected' ? result.code : null;

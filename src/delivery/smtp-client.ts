@@ -1,5 +1,5 @@
 import { connect as netConnect, isIP, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { planTransaction } from './transaction-plan.js';
 
 /**
@@ -48,6 +48,22 @@ export interface RelaySecurity {
   auth: { username: string; password: string } | null;
 }
 
+/**
+ * The TLS of a delivery: protocol and cipher as negotiated; `verified` when the certificate chains
+ * to a trusted root and names the host (Node's check; MX hosts often fail it, which opportunistic
+ * TLS accepts); `policy` says whether TLS was required (a smart host) or opportunistic.
+ */
+export interface TlsOutcome {
+  version: string | null;
+  cipher: string | null;
+  verified: boolean;
+  policy: 'required' | 'opportunistic';
+}
+
+function tlsOutcomeOf(socket: TLSSocket, policy: TlsOutcome['policy']): TlsOutcome {
+  return { version: socket.getProtocol() ?? null, cipher: socket.getCipher()?.name ?? null, verified: socket.authorized, policy };
+}
+
 /** The session cannot continue: network error, timeout, TLS failure or a reply out of protocol. */
 export class SmtpSessionError extends Error {
   constructor(
@@ -87,6 +103,8 @@ export class SmtpClient {
   private extensions = new Map<string, string>();
   /** True once STARTTLS succeeded. */
   secure = false;
+  /** What the TLS session came to, once there is one (recorded on the Delivered event). */
+  tls: TlsOutcome | null = null;
   /**
    * The local address of the connection (the sending IP the receiver sees, SocketLabs' LocalIp),
    * taken when connected: it does not change with STARTTLS. IPv4-mapped IPv6 is given as IPv4.
@@ -127,6 +145,7 @@ export class SmtpClient {
     socket.setNoDelay(true);
     const client = new SmtpClient(socket, opts);
     client.secure = implicitTls;
+    if (implicitTls) client.tls = tlsOutcomeOf(socket as TLSSocket, 'required');
     try {
       const greeting = await client.read(opts.greetingTimeoutMs, 'greeting');
       if (greeting.code !== 220) throw new SmtpSessionError(`refused at greeting: ${greeting.text}`, greeting);
@@ -297,6 +316,7 @@ export class SmtpClient {
     });
     this.socket = secured;
     this.secure = true;
+    this.tls = tlsOutcomeOf(secured as TLSSocket, this.opts.relay ? 'required' : 'opportunistic');
     this.attach(secured);
   }
 

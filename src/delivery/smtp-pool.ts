@@ -1,11 +1,11 @@
-import { SmtpClient, SmtpSessionError } from './smtp-client.js';
+import { SmtpClient, SmtpSessionError, type TlsOutcome } from './smtp-client.js';
 import type { MxHost } from './mx.js';
 import type { RateLimiter } from './rate-limiter.js';
 
 /** What one SMTP transaction came to. Outcomes are values: nothing here throws. */
 export type SendResult =
   /** `localIp`: the local address of the connection that delivered it (null if the socket did not say). */
-  | { kind: 'accepted'; response: string; mx: string; tls: boolean; localIp: string | null }
+  | { kind: 'accepted'; response: string; mx: string; tls: boolean; tlsOutcome?: TlsOutcome | null; localIp: string | null }
   /** `local`: Postline refused in the server's place before sending (e.g. no SMTPUTF8 for a UTF-8 address). */
   | { kind: 'rejected'; code: number; response: string; mx: string; local?: true }
   /** `connect`: no MX host could be connected to (as opposed to a connection lost during the transaction). */
@@ -176,7 +176,8 @@ export class SmtpPool {
   private async transact(c: Conn, envelope: { from: string; to: string }, message: Buffer): Promise<SendResult> {
     try {
       const r = await c.smtp.send(envelope.from, envelope.to, message);
-      if (r.kind === 'accepted') return { kind: 'accepted', response: r.reply.text, mx: c.mx, tls: c.smtp.secure, localIp: c.smtp.localIp };
+      if (r.kind === 'accepted')
+        return { kind: 'accepted', response: r.reply.text, mx: c.mx, tls: c.smtp.secure, tlsOutcome: c.smtp.tls, localIp: c.smtp.localIp };
       if (r.stage === 'local') return { kind: 'rejected', code: r.reply.code, response: r.reply.text, mx: c.mx, local: true };
       // The session is still usable after a refused envelope or message; reset it for the next one.
       if (!(await c.smtp.reset())) c.dead = true;

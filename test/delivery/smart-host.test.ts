@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
 import { smartHostOf } from '../../src/delivery/smart-host.js';
 import { type RelaySecurity, SmtpClient, SmtpSessionError } from '../../src/delivery/smtp-client.js';
+import { createKey, v2 } from '../helpers/api-v2.js';
 import { inject, startTestApp } from '../helpers/app.js';
 import { createLocalCa, type LocalCa } from '../helpers/local-ca.js';
 import { TEST_STORE_KIND } from '../helpers/stores.js';
@@ -104,6 +105,33 @@ describe(`smart host with credentials (${TEST_STORE_KIND})`, () => {
       expect(relay.messages[0]).toMatchObject({ user: 'postline', secure: true, rcpt: ['ann@example.net'] });
       expect(relay.messages[0]!.data).toContain('Subject: Via the relay');
       expect(relay.authAttempts).toEqual([{ method: 'PLAIN', username: 'postline' }]);
+      // The Delivered event says how the message was protected, and message detail shows it.
+      const delivered = (await t.store.events.list({ limit: 100 })).find((e) => e.type === 'Delivered')!;
+      expect(delivered.data).toMatchObject({
+        Tls: true,
+        TlsVersion: 'TLSv1.3',
+        TlsVerified: true,
+        TlsPolicy: 'required',
+        TlsCipher: expect.stringMatching(/^TLS_/),
+      });
+      const key = (await createKey(t.store, t.credentials.serverId, 'management')).key;
+      const detail = await v2<{ data: { events: { type: string; tls: unknown }[] }[] }>(
+        t,
+        'GET',
+        `/servers/${t.credentials.serverId}/reports/messages/detail`,
+        {
+          key,
+          query: { messageId: delivered.messageId },
+        },
+      );
+      const events = detail.body.data[0]!.events;
+      expect(events.find((e) => e.type === 'Delivered')!.tls).toEqual({
+        version: 'TLSv1.3',
+        cipher: delivered.data!.TlsCipher,
+        verified: true,
+        policy: 'required',
+      });
+      expect(events.find((e) => e.type === 'Queued')!.tls).toBeNull();
     } finally {
       await t.close();
       await relay.close();

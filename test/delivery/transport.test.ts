@@ -62,6 +62,11 @@ describe(`outbound SMTP transport (${TEST_STORE_KIND})`, () => {
     expect(used).toBeGreaterThanOrEqual(1);
     expect(used).toBeLessThanOrEqual(4); // at most the per-destination limit, not one per message
     expect(got.every((m) => m.secure)).toBe(true);
+    // Opportunistic TLS to an MX host: recorded as such; the sink's self-signed certificate does not verify, and is used anyway.
+    const delivered = (await t.store.events.list({ messageId: id })).filter((e) => e.type === 'Delivered');
+    expect(delivered).toHaveLength(100);
+    for (const e of delivered)
+      expect(e.data).toMatchObject({ Tls: true, TlsPolicy: 'opportunistic', TlsVerified: false, TlsVersion: expect.stringMatching(/^TLSv1\.[23]$/) });
     const m42 = got.find((m) => m.rcptTo[0] === 'user42@bulk.test')!;
     expect(m42.data.toString()).toContain('Subject: No. 42');
     expect(m42.data.toString()).toContain('Hi 42');

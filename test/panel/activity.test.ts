@@ -316,6 +316,8 @@ describe.runIf(HAVE_BROWSER)('activity, message detail and sandbox inbox in a br
     expect(cells[1]).toBe('Delivered');
     expect(cells[2]).toMatch(/^250 /);
     expect(cells[3]).toBe('127.0.0.1');
+    // The sink's self-signed certificate: TLS all the same, said to be unverified and opportunistic.
+    expect(cells[7]).toMatch(/^TLSv1\.[23], certificate not verified \(opportunistic\)$/);
     expect((await events.getByRole('row').nth(1).getByRole('cell').allTextContents())[1]).toBe('Queued');
     expect(await page.locator('.facts').textContent()).toContain('Welcome Ann');
     expect(await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Activity' }).getAttribute('aria-current')).toBe('page');

@@ -31,6 +31,8 @@ export interface DetailEvent {
   trackingType: number | null;
   url: string | null;
   userAgent: string | null;
+  /** Delivered over TLS: how; null otherwise. */
+  tls: { version: string | null; cipher: string | null; verified: boolean | null; policy: string | null } | null;
 }
 
 export interface MessageDetail extends SearchRow {

@@ -137,6 +137,7 @@ export function MessageView({ serverId, recipientId, level = 2 }: { serverId: nu
                 <th scope="col">Failure code</th>
                 <th scope="col">Bounce status</th>
                 <th scope="col">Tracking URL</th>
+                <th scope="col">TLS</th>
               </tr>
             </thead>
             <tbody>
@@ -157,6 +158,7 @@ export function MessageView({ serverId, recipientId, level = 2 }: { serverId: nu
                   <td data-label="Tracking URL" class="mono">
                     {e.url ?? ''}
                   </td>
+                  <td data-label="TLS">{tlsText(e.tls)}</td>
                 </tr>
               ))}
             </tbody>
@@ -178,6 +180,14 @@ export function MessageView({ serverId, recipientId, level = 2 }: { serverId: nu
       )}
     </div>
   );
+}
+
+/** A Delivered event's TLS in words, e.g. "TLSv1.3, certificate not verified (opportunistic)". */
+function tlsText(tls: DetailEvent['tls']): string {
+  if (tls === null) return '';
+  const cert = tls.verified === null ? '' : tls.verified ? ', certificate verified' : ', certificate not verified';
+  const how = tls.policy === 'opportunistic' ? ' (opportunistic)' : tls.policy === 'required' ? ' (required)' : '';
+  return `${tls.version ?? 'TLS'}${cert}${how}`;
 }
 
 function MessageBody({ serverId, recipientId, content, source }: { serverId: number; recipientId: string; content: MessageContent; source: string | null }) {

@@ -44,7 +44,19 @@ function eventWire(e: StoredEvent, to: string) {
     trackingType: num(d.TrackingType),
     url: str(d.Url),
     userAgent: str(d.UserAgent),
+    tls: tlsOf(d),
     data: e.data === null ? null : d,
+  };
+}
+
+/** A Delivered event's TLS: null without TLS (or for other events). */
+function tlsOf(d: Record<string, unknown>) {
+  if (d.Tls !== true) return null;
+  return {
+    version: str(d.TlsVersion),
+    cipher: str(d.TlsCipher),
+    verified: typeof d.TlsVerified === 'boolean' ? d.TlsVerified : null,
+    policy: str(d.TlsPolicy),
   };
 }
 
@@ -66,6 +78,7 @@ const eventSchema = {
     'trackingType',
     'url',
     'userAgent',
+    'tls',
     'data',
   ],
   properties: {
@@ -84,6 +97,19 @@ const eventSchema = {
     trackingType: { type: ['integer', 'null'], description: 'Tracking events: 0 click, 1 open, 2 unsubscribe' },
     url: { type: ['string', 'null'], description: 'Tracking clicks: the clicked URL' },
     userAgent: { type: ['string', 'null'] },
+    tls: {
+      type: ['object', 'null'],
+      description: 'Delivered events sent over TLS: how (null without TLS, and for other events)',
+      properties: {
+        version: { type: ['string', 'null'], description: 'e.g. TLSv1.3' },
+        cipher: { type: ['string', 'null'], description: 'e.g. TLS_AES_256_GCM_SHA384' },
+        verified: {
+          type: ['boolean', 'null'],
+          description: "the receiver's certificate chains to a trusted root and names the host (null: recorded before Postline kept it)",
+        },
+        policy: { type: ['string', 'null'], enum: ['required', 'opportunistic', null], description: 'required (a smart host) or opportunistic' },
+      },
+    },
     data: { type: ['object', 'null'], additionalProperties: true, description: "the event's whole data, as webhooks carry it" },
   },
 } as const;
