@@ -127,7 +127,7 @@ describe(`smart host with credentials (${TEST_STORE_KIND})`, () => {
       const events = detail.body.data[0]!.events;
       expect(events.find((e) => e.type === 'Delivered')!.tls).toEqual({
         version: 'TLSv1.3',
-        cipher: delivered.data!.TlsCipher,
+        cipher: (delivered.data as { TlsCipher: string }).TlsCipher,
         verified: true,
         policy: 'required',
       });
