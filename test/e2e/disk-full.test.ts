@@ -20,10 +20,15 @@ import { TEST_STORE_KIND } from '../helpers/stores.js';
  * retryable answer, /readyz says not ready and why, nothing is half-written; once space is freed,
  * /readyz is ready again and accepts work.
  */
+/**
+ * A small file system of its own (root only). 16 MB, not less: once the filler goes, the
+ * checkpoint grows the database while the WAL still holds its pages, and each accept writes the
+ * subject index too; with 4 MB that growth filled the disk again under load.
+ */
 function tryMountTmpfs(dir: string): boolean {
   if (process.getuid?.() !== 0) return false;
   try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', dir], { stdio: 'ignore' });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', dir], { stdio: 'ignore' });
     return true;
   } catch {
     return false;

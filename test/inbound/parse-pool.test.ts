@@ -91,6 +91,17 @@ describe('Inbound parser threads', () => {
     expect(subjectOf(await next)).toBe('next');
   });
 
+  it("does not count a thread's start-up against the task timeout: a slow-starting thread still parses", async () => {
+    dns = await startDnsServer();
+    pool = new ParsePool({
+      workerFile: join(import.meta.dirname, '../fixtures/inbound/slow-start-worker.mjs'),
+      threads: 1,
+      data: { dnsServers: [dns.address], hostname: 'mx.test' },
+      taskTimeoutMs: 1_000,
+    });
+    expect(subjectOf(await pool.run(message('slow start'), env))).toBe('slow start');
+  });
+
   it('close() ends the threads and refuses new work', async () => {
     const p = await start(1);
     expect(subjectOf(await p.run(message('one'), env))).toBe('one');

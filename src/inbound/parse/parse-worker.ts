@@ -21,6 +21,10 @@ export interface ParseJob {
   env: BodyEnvelope;
 }
 export type ParseReply = { id: number; ok: true; body: ArrayBuffer } | { id: number; ok: false; error: string };
+/** Sent once the thread has loaded its modules: the pool times a message from then, not from the thread's start. */
+export interface ParseReady {
+  ready: true;
+}
 
 const data = workerData as ParseWorkerData;
 const resolve = cachedResolve(dnsLookup(data.dnsServers).resolve);
@@ -36,3 +40,5 @@ parentPort!.on('message', (job: ParseJob) => {
     (err: unknown) => parentPort!.postMessage({ id: job.id, ok: false, error: (err as Error).message } satisfies ParseReply),
   );
 });
+
+parentPort!.postMessage({ ready: true } satisfies ParseReady);

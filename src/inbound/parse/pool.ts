@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { concatInSlices } from '../../core/sliced-copy.js';
 import type { BodyEnvelope } from './build-body.js';
-import type { ParseJob, ParseReply, ParseWorkerData } from './parse-worker.js';
+import type { ParseJob, ParseReady, ParseReply, ParseWorkerData } from './parse-worker.js';
 
 interface Task {
   id: number;
@@ -16,7 +16,13 @@ interface Task {
 }
 interface Slot {
   worker: Worker;
-  tasks: Map<number, { task: Task; timer: NodeJS.Timeout }>;
+  /**
+   * The thread has loaded its modules. Until then its tasks wait without a timer: a new thread
+   * (a replacement under load especially) can take seconds to start, and that is not the
+   * message's parse time.
+   */
+  ready: boolean;
+  tasks: Map<number, { task: Task; timer: NodeJS.Timeout | null }>;
   /** Raw bytes of the tasks in flight. */
   bytes: number;
   /** Running a suspect alone: nothing else is given to it. */
@@ -46,6 +52,8 @@ const DEFAULT_BYTES_PER_THREAD = 64 * 1024 * 1024;
  * message and end after a quiet spell; starting one takes about a tenth of a second.
  */
 const DEFAULT_IDLE_MS = 5 * 60_000;
+/** How long a new thread may take to load its modules (about a tenth of a second on an idle machine). */
+const STARTUP_TIMEOUT_MS = 60_000;
 
 /**
  * A set of parser threads with a queue, started with the first message and ended when idle (idleMs). Each thread takes several messages at a time (up to
@@ -97,7 +105,7 @@ export class ParsePool {
     for (const t of this.queue.splice(0)) t.reject(err);
     for (const s of this.slots) {
       for (const { task, timer } of s.tasks.values()) {
-        clearTimeout(timer);
+        clearTimeout(timer ?? undefined);
         task.reject(err);
       }
       s.tasks.clear();
@@ -153,12 +161,7 @@ export class ParsePool {
     // Both copies own a plain ArrayBuffer (never a shared one).
     const buffer = copy.buffer as ArrayBuffer;
     const job: ParseJob = { id: task.id, raw: buffer, byteOffset: 0, byteLength: copy.byteLength, env: task.env };
-    const timer = setTimeout(
-      () => this.fail(slot, new Error(`inbound parser thread took over ${this.opts.taskTimeoutMs} ms; replaced`)),
-      this.opts.taskTimeoutMs,
-    );
-    timer.unref();
-    slot.tasks.set(task.id, { task, timer });
+    slot.tasks.set(task.id, { task, timer: slot.ready ? this.timeoutFor(slot) : null });
     slot.bytes += task.raw.length;
     slot.exclusive = task.suspect;
     // An idle thread does not keep the process alive; one with a message in hand does.
@@ -166,15 +169,37 @@ export class ParsePool {
     slot.worker.postMessage(job, [buffer]);
   }
 
+  /** The timer that takes the thread for stuck when a task overruns taskTimeoutMs. */
+  private timeoutFor(slot: Slot): NodeJS.Timeout {
+    const timer = setTimeout(
+      () => this.fail(slot, new Error(`inbound parser thread took over ${this.opts.taskTimeoutMs} ms; replaced`)),
+      this.opts.taskTimeoutMs,
+    );
+    timer.unref();
+    return timer;
+  }
+
   private spawn(): Slot {
     // No resourceLimits: a thread reaching a V8 heap limit can abort the whole process (Node 20).
     const worker = new Worker(this.opts.workerFile, { workerData: this.opts.data });
-    const slot: Slot = { worker, tasks: new Map(), bytes: 0, exclusive: false };
+    const slot: Slot = { worker, ready: false, tasks: new Map(), bytes: 0, exclusive: false };
     worker.unref();
-    worker.on('message', (m: ParseReply) => {
+    // A thread that never loads is as stuck as one that never answers.
+    const startup = setTimeout(
+      () => this.fail(slot, new Error(`inbound parser thread did not start within ${STARTUP_TIMEOUT_MS} ms; replaced`)),
+      STARTUP_TIMEOUT_MS,
+    );
+    startup.unref();
+    worker.on('message', (m: ParseReply | ParseReady) => {
+      if ('ready' in m) {
+        clearTimeout(startup);
+        slot.ready = true;
+        for (const entry of slot.tasks.values()) entry.timer ??= this.timeoutFor(slot);
+        return;
+      }
       const entry = slot.tasks.get(m.id);
       if (!entry) return;
-      clearTimeout(entry.timer);
+      clearTimeout(entry.timer ?? undefined);
       slot.tasks.delete(m.id);
       slot.bytes -= entry.task.raw.length;
       if (slot.tasks.size === 0) {
@@ -186,6 +211,7 @@ export class ParsePool {
       this.dispatch();
     });
     worker.on('error', (err) => this.fail(slot, err));
+    worker.once('exit', () => clearTimeout(startup));
     worker.on('exit', (code) => this.fail(slot, new Error(`inbound parser thread exited with code ${code}`)));
     return slot;
   }
@@ -198,7 +224,7 @@ export class ParsePool {
     const i = this.slots.indexOf(slot);
     if (i < 0 || this.closed) return;
     const entries = [...slot.tasks.values()];
-    for (const e of entries) clearTimeout(e.timer);
+    for (const e of entries) clearTimeout(e.timer ?? undefined);
     slot.tasks.clear();
     this.slots[i] = this.spawn();
     void slot.worker.terminate();
