@@ -116,7 +116,7 @@ describe(`legacy Notification API: form endpoints and their ValidationKey (${TES
       const log = await until(
         async () => {
           const a = await attempts(ep.id);
-          return a.total >= 1 ? a : undefined;
+          return a.data.length >= 1 ? a : undefined;
         },
         () => null,
       );
