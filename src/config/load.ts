@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { CONFIG_SCHEMA, type ConfigKey } from './schema.js';
 import { createUrlGuard } from '../net/url-guard.js';
+import { isHostPort } from '../net/host-port.js';
 
 export interface Config {
   readonly dataDir: string;
@@ -158,7 +159,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       'POSTLINE_TLS_CERT_FILE and POSTLINE_TLS_KEY_FILE go together',
     );
   }
-  if (cfg.relayHost !== null && !/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/.test(cfg.relayHost)) {
+  if (cfg.relayHost !== null && !isHostPort(cfg.relayHost)) {
     throw new ConfigError('POSTLINE_RELAY_HOST', cfg.relayHost, 'expected host:port');
   }
   // The password is never part of an error: only whether it is set.

@@ -160,8 +160,3 @@ export class MxResolver {
     return { value: { kind: 'dns_error', reason: `address lookup for ${domain} failed: ${codes.join(', ')}` }, outcome: { kind: 'failure' } };
   }
 }
-
-export function parseHostPort(value: string): MxHost {
-  const i = value.lastIndexOf(':');
-  return { host: value.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(value.slice(i + 1)) };
-}

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { normalizeDomain } from '../core/custom-domain.js';
+import { isHostPort } from '../net/host-port.js';
 import type { MxHost } from './mx.js';
 import { type SmartHostConfig, smartHostOf } from './smart-host.js';
 
@@ -65,13 +67,11 @@ export function parseRelayRoutes(parsed: unknown): RelayRoute[] {
       throw new RelayRoutesError(`${at}: serverId must be a positive integer`);
     }
     const domainText = text('domain');
-    const domain = domainText === null ? null : domainText.toLowerCase().replace(/\.$/, '');
-    if (domain !== null && !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(domain)) {
-      throw new RelayRoutesError(`${at}: domain "${domainText}" is not a domain name`);
-    }
+    const domain = domainText === null ? null : normalizeDomain(domainText);
+    if (domainText !== null && domain === null) throw new RelayRoutesError(`${at}: domain "${domainText}" is not a domain name`);
     if (serverId === null && domain === null) throw new RelayRoutesError(`${at}: give serverId, domain or both`);
     const host = text('host');
-    if (host === null || !/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/.test(host)) throw new RelayRoutesError(`${at}: host must be host:port`);
+    if (host === null || !isHostPort(host)) throw new RelayRoutesError(`${at}: host must be host:port`);
     const username = text('username');
     const password = text('password');
     if ((username === null) !== (password === null)) throw new RelayRoutesError(`${at}: username and password go together`);

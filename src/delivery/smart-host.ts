@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { parseHostPort, type MxHost } from './mx.js';
+import { parseHostPort } from '../net/host-port.js';
+import type { MxHost } from './mx.js';
 import type { RelaySecurity } from './smtp-client.js';
 
 export interface SmartHostConfig {

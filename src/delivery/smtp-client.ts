@@ -101,10 +101,12 @@ export class SmtpClient {
   private waiters: Waiter[] = [];
   private failure: Error | null = null;
   private extensions = new Map<string, string>();
-  /** True once STARTTLS succeeded. */
-  secure = false;
   /** What the TLS session came to, once there is one (recorded on the Delivered event). */
   tls: TlsOutcome | null = null;
+  /** True once the session is encrypted (implicit TLS, or STARTTLS succeeded). */
+  get secure(): boolean {
+    return this.tls !== null;
+  }
   /**
    * The local address of the connection (the sending IP the receiver sees, SocketLabs' LocalIp),
    * taken when connected: it does not change with STARTTLS. IPv4-mapped IPv6 is given as IPv4.
@@ -144,7 +146,6 @@ export class SmtpClient {
     });
     socket.setNoDelay(true);
     const client = new SmtpClient(socket, opts);
-    client.secure = implicitTls;
     if (implicitTls) client.tls = tlsOutcomeOf(socket as TLSSocket, 'required');
     try {
       const greeting = await client.read(opts.greetingTimeoutMs, 'greeting');
@@ -315,7 +316,6 @@ export class SmtpClient {
       });
     });
     this.socket = secured;
-    this.secure = true;
     this.tls = tlsOutcomeOf(secured as TLSSocket, this.opts.relay ? 'required' : 'opportunistic');
     this.attach(secured);
   }

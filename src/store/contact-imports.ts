@@ -5,8 +5,8 @@
  * a job whose heartbeat stopped is taken over by another process (or the restarted one), which
  * goes on after the last recorded batch. The file is dropped when the job finishes.
  */
-import type { Kysely } from 'kysely';
-import type { Database } from './schema.js';
+import type { Kysely, Updateable } from 'kysely';
+import type { ContactImportsTable, Database } from './schema.js';
 
 export type ContactImportState = 'running' | 'done' | 'failed';
 
@@ -141,26 +141,12 @@ export class SqlContactImportRepository implements ContactImportRepository {
     return toImport(row as Row);
   }
 
-  async recordProgress(id: number, owner: string, p: ContactImportProgress, now: number): Promise<boolean> {
-    const r = await this.db
-      .updateTable('contact_imports')
-      .set({ ...progressColumns(p), heartbeat_at: now })
-      .where('id', '=', id)
-      .where('owner', '=', owner)
-      .where('state', '=', 'running')
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows) === 1;
+  recordProgress(id: number, owner: string, p: ContactImportProgress, now: number): Promise<boolean> {
+    return this.updateOwnJob(id, owner, { ...progressColumns(p), heartbeat_at: now });
   }
 
-  async heartbeat(id: number, owner: string, now: number): Promise<boolean> {
-    const r = await this.db
-      .updateTable('contact_imports')
-      .set({ heartbeat_at: now })
-      .where('id', '=', id)
-      .where('owner', '=', owner)
-      .where('state', '=', 'running')
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows) === 1;
+  heartbeat(id: number, owner: string, now: number): Promise<boolean> {
+    return this.updateOwnJob(id, owner, { heartbeat_at: now });
   }
 
   async finish(
@@ -169,9 +155,21 @@ export class SqlContactImportRepository implements ContactImportRepository {
     end: { state: 'done' | 'failed'; error: string | null; progress: ContactImportProgress },
     now: number,
   ): Promise<boolean> {
+    return this.updateOwnJob(id, owner, {
+      ...progressColumns(end.progress),
+      state: end.state,
+      error: end.error,
+      csv: null,
+      heartbeat_at: now,
+      finished_at: now,
+    });
+  }
+
+  /** Changes a job only while `owner` runs it; false when it is not (taken over, or ended). */
+  private async updateOwnJob(id: number, owner: string, set: Updateable<ContactImportsTable>): Promise<boolean> {
     const r = await this.db
       .updateTable('contact_imports')
-      .set({ ...progressColumns(end.progress), state: end.state, error: end.error, csv: null, heartbeat_at: now, finished_at: now })
+      .set(set)
       .where('id', '=', id)
       .where('owner', '=', owner)
       .where('state', '=', 'running')

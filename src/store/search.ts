@@ -245,23 +245,24 @@ export async function searchRecipients(
       .limit(page.limit)
       .offset(page.offset)
       .execute()) as (Row & { matches: number })[];
-    if (counted.length > 0) {
-      const matches = Number(counted[0]!.matches);
-      // Capped as a count would be, so that every path answers a countLimit alike.
-      const cap = page.countLimit === undefined ? undefined : Math.max(page.countLimit, page.offset + counted.length);
-      if (cap !== undefined && matches > cap) return { rows: counted.map(toRow), total: cap, totalExact: false };
-      return { rows: counted.map(toRow), total: matches, totalExact: true };
-    }
+    // Capped as a count would be, so that every path answers a countLimit alike.
+    if (counted.length > 0) return withTotal(counted.map(toRow), Number(counted[0]!.matches), countCap(page, counted.length));
   }
   const rows = ((await selectRows(db, dialect, serverId, q).limit(page.limit).offset(page.offset).execute()) as Row[]).map(toRow);
   // A page that is not full is the last one: the total is known without counting again (a
   // selective filter that had to scan the table for its page would otherwise scan it twice).
   if (rows.length < page.limit && (rows.length > 0 || page.offset === 0)) return { rows, total: page.offset + rows.length, totalExact: true };
-  const cap = page.countLimit === undefined ? undefined : Math.max(page.countLimit, page.offset + rows.length);
-  const total = await countMatches(db, serverId, q, cap === undefined ? undefined : cap + 1);
-  if (cap !== undefined && total > cap) return { rows, total: cap, totalExact: false };
-  return { rows, total, totalExact: true };
+  const cap = countCap(page, rows.length);
+  return withTotal(rows, await countMatches(db, serverId, q, cap === undefined ? undefined : cap + 1), cap);
 }
+
+/** How far a count goes: countLimit, but never short of the page asked for; undefined for an exact count. */
+const countCap = (page: RecipientSearchPage, rowsOnPage: number): number | undefined =>
+  page.countLimit === undefined ? undefined : Math.max(page.countLimit, page.offset + rowsOnPage);
+
+/** The page with its total: `matches`, or the cap (a lower bound) when there are more. */
+const withTotal = (rows: RecipientSearchRow[], matches: number, cap: number | undefined): RecipientSearchResult =>
+  cap !== undefined && matches > cap ? { rows, total: cap, totalExact: false } : { rows, total: matches, totalExact: true };
 
 function sortValueOf(r: Row, sort: RecipientSearchSort): string | number {
   switch (sort) {
