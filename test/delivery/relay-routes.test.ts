@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseRelayRoutes, RelayRoutesError, routeFor } from '../../src/delivery/relay-routes.js';
+import { loadRelayRoutes, parseRelayRoutes, RelayRoutesError, routeFor } from '../../src/delivery/relay-routes.js';
 import { createKey } from '../helpers/api-v2.js';
 import { startApp } from '../../src/app.js';
 import { createLogger } from '../../src/core/log.js';
@@ -32,6 +32,12 @@ describe(`relay routes: a server's or a domain's mail through its own smart host
     expect(refused([{ domain: 'a.example', host: 'r:25', caFile: '/nonexistent.pem', tls: 'starttls' }])).toMatch(
       /route 1: POSTLINE_RELAY_CA_FILE: cannot read/,
     );
+    // The file itself: missing, or not JSON.
+    const dir = mkdtempSync(join(tmpdir(), 'postline-routes-bad-'));
+    expect(() => loadRelayRoutes(join(dir, 'missing.json'))).toThrow(/POSTLINE_RELAY_ROUTES_FILE: cannot read .*missing\.json/);
+    writeFileSync(join(dir, 'broken.json'), '[{"domain": "a.example",');
+    expect(() => loadRelayRoutes(join(dir, 'broken.json'))).toThrow(/POSTLINE_RELAY_ROUTES_FILE: .*broken\.json is not JSON/);
+    expect(refused([{ domain: 'localhost', host: 'r:25' }])).toMatch(/route 1: domain "localhost" is not a domain name/);
     const noUser = refused([{ domain: 'a.example', host: 'r:587', password: 'hunter2 secret' }]);
     expect(noUser).toMatch(/route 1: username and password go together/);
     expect(noUser).not.toContain('hunter2');
