@@ -20,7 +20,14 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { DeliveryWorker, type DeliveryWorkerDeps } from './delivery/worker.js';
 import { ListSendExpander } from './marketing/list-send-expander.js';
 import { SmtpPool } from './delivery/smtp-pool.js';
+import { outboundTls } from './delivery/outbound-tls.js';
+import { SharedPacing, SharedRateLimiter } from './delivery/shared-rate-limiter.js';
+import { PgSignals } from './store/postgres/pg-signals.js';
+import { TlsReportCollector } from './delivery/tls-report/collector.js';
+import { TlsReportJob } from './delivery/tls-report/job.js';
+import { mtaReportMailer } from './delivery/tls-report/mta-mail.js';
 import { RateLimiter } from './delivery/rate-limiter.js';
+import { initialShapingConfig, startShaping, type RunningShaping } from './delivery/shaping/start.js';
 import { MxResolver, systemDns, type MxDns } from './delivery/mx.js';
 import { smartHostOf } from './delivery/smart-host.js';
 import { loadRelayRoutes } from './delivery/relay-routes.js';
@@ -64,13 +71,18 @@ export interface Deps {
   /** DNS for MX lookups; default the system resolver (or POSTLINE_DNS_SERVERS). Tests fake it. */
   dns?: MxDns;
   /** Test hooks: a shorter retry schedule, lifetime, poll interval or claim timeout. */
-  delivery?: Partial<Pick<DeliveryWorkerDeps, 'retrySchedule' | 'lifetimeMs' | 'pollMs' | 'staleMs' | 'workerId'>> & { socketTimeoutMs?: number };
+  delivery?: Partial<Pick<DeliveryWorkerDeps, 'retrySchedule' | 'lifetimeMs' | 'pollMs' | 'staleMs' | 'workerId'>> & {
+    socketTimeoutMs?: number;
+    shapingPollMs?: number;
+  };
   /** Test hooks of the webhook dispatcher: a schedule in milliseconds, a short disable window, a fast poll. */
   webhooks?: Partial<Pick<WebhookDispatcherDeps, 'retrySchedule' | 'disableAfterMs' | 'pollMs' | 'staleMs' | 'workerId' | 'timeoutMs'>>;
   /** Test hooks of the inbound poster; by default it takes the webhook hooks' schedule, poll and timeout. */
   inbound?: Partial<Pick<InboundPosterDeps, 'retrySchedule' | 'pollMs' | 'staleMs' | 'workerId' | 'timeoutMs' | 'concurrency' | 'maxBytesInFlight'>>;
   /** Test hooks of the worker registry: a faster heartbeat and dead-after time. */
   workers?: Partial<Pick<WorkerRegistryDeps, 'heartbeatMs' | 'deadAfterMs'>>;
+  /** Test hook: the HTTPS port MTA-STS policies are fetched from (443 in the world). */
+  tlsPolicy?: { mtaStsPort?: number };
 }
 
 export interface RunningApp {
@@ -78,6 +90,8 @@ export interface RunningApp {
   metrics: Metrics;
   worker: DeliveryWorker | null;
   pool: SmtpPool | null;
+  /** Traffic shaping of the delivery role (null without it, or with POSTLINE_SHAPING=off or a relay host). */
+  shaping: RunningShaping | null;
   webhooks: WebhookDispatcher | null;
   /** The inbound poster (webhooks role) and the MX listener's routing table. */
   inbound: InboundPoster | null;
@@ -114,10 +128,21 @@ function committerFor(store: Store, poolSize: number, onCommitted: (units: Accep
 export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): Promise<RunningApp> {
   let stopping = false;
   let dispatcher: WebhookDispatcher | null = null;
+  // Read before anything starts: a broken shaping file stops the start, naming the file and the problem.
+  const shapingConfig = roles.includes('delivery') ? initialShapingConfig(rawDeps.config) : null;
   // Every role writes through this store, so events committed here wake the dispatcher at once.
   // Every store call is watched for a full disk (readyz, store.disk_full), too.
   const storage = new StorageHealth(rawDeps.log, rawDeps.now, rawDeps.store.settings);
-  const deps: Deps = { ...rawDeps, store: withEventWake(withStorageHealth(rawDeps.store, storage), () => dispatcher?.wake()) };
+  // Processes sharing one PostgreSQL wake each other's idle loops when they commit work (LISTEN/NOTIFY).
+  const signals =
+    rawDeps.store.kind === 'postgres' && rawDeps.config.databaseUrl !== null ? await PgSignals.start(rawDeps.config.databaseUrl, rawDeps.log) : null;
+  const deps: Deps = {
+    ...rawDeps,
+    store: withEventWake(withStorageHealth(rawDeps.store, storage), () => {
+      dispatcher?.wake();
+      signals?.notify('events');
+    }),
+  };
   const metrics = createMetrics(deps.store);
   const cfg = deps.config;
   const guard = createUrlGuard({ allowPrivate: cfg.webhookAllowPrivate, allowCidrs: cfg.webhookAllowCidrs });
@@ -214,6 +239,9 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
   await customDomains.start();
   customDomains.onChange((serverId) => worker?.forgetServer(serverId));
   let pool: SmtpPool | null = null;
+  let shaping: RunningShaping | null = null;
+  let tlsReports: TlsReportCollector | null = null;
+  let tlsReportJob: TlsReportJob | null = null;
   let expander: ListSendExpander | null = null;
   let signingPool: SigningPool | null = null;
   let httpPort: number | null = null;
@@ -223,22 +251,51 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
       : null;
   if (roles.includes('delivery')) {
     signingPool = defaultSigningPool();
+    if (shapingConfig)
+      shaping = await startShaping({
+        config: shapingConfig,
+        settings: cfg,
+        log: deps.log,
+        now: deps.now,
+        metrics,
+        pollMs: deps.delivery?.shapingPollMs,
+        sharedPacing: deps.store.kind === 'postgres' ? new SharedPacing(deps.store.rateSlots, deps.log) : null,
+      });
+    const mxDns = deps.dns ?? systemDns(cfg.dnsServers);
+    // Sessions under a receiving domain's TLS policy are counted for its TLS-RPT report (RFC 8460).
+    if (cfg.tlsReports) {
+      tlsReports = new TlsReportCollector({ store: deps.store, log: deps.log, now: deps.now });
+      tlsReports.start();
+    }
+    const outbound = outboundTls(cfg, mxDns, { now: deps.now, mtaStsPort: deps.tlsPolicy?.mtaStsPort, realDns: !deps.dns, report: tlsReports });
     pool = new SmtpPool({
+      ca: outbound.ca,
+      lookup: outbound.lookup,
+      tlsReport: tlsReports,
       heloName: cfg.hostname,
       maxConnections: cfg.deliveryConcurrency,
       maxPerDestination: cfg.perDestinationConcurrency,
-      rateLimiter: cfg.relayHost ? null : new RateLimiter(cfg.perDestinationRate),
+      // On PostgreSQL every process paces one destination together (store/rate-slots.ts); SQLite has one process.
+      rateLimiter: cfg.relayHost
+        ? null
+        : deps.store.kind === 'postgres'
+          ? new SharedRateLimiter(deps.store.rateSlots, cfg.perDestinationRate, { log: deps.log })
+          : new RateLimiter(cfg.perDestinationRate),
+      shaping: shaping?.shaper ?? null,
       ...(deps.delivery?.socketTimeoutMs ? { socketTimeoutMs: deps.delivery.socketTimeoutMs, greetingTimeoutMs: deps.delivery.socketTimeoutMs } : {}),
     });
+    const resolver = new MxResolver(mxDns, cfg.outboundPort, smartHostOf(cfg), deps.now);
+    const sign = createSigner(deps.store, signingPool, domainChanges);
     worker = new DeliveryWorker({
       store: deps.store,
       log: deps.log,
       now: deps.now,
       pool,
       classify: classifySmtpReply,
-      resolver: new MxResolver(deps.dns ?? systemDns(cfg.dnsServers), cfg.outboundPort, smartHostOf(cfg), deps.now),
+      resolver,
       relayRoutes: cfg.relayRoutesFile === null ? [] : loadRelayRoutes(cfg.relayRoutesFile),
-      sign: createSigner(deps.store, signingPool, domainChanges),
+      tlsPolicy: outbound.policy,
+      sign,
       workerId: deliveryWorkerId,
       deadAfterMs: registry.deadAfterMs,
       hostname: cfg.hostname,
@@ -252,8 +309,21 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
       metrics,
       tracking,
       bounceDomainOf: (serverId) => customDomains.bounceDomainOf(serverId),
+      shaping: shaping?.shaper ?? null,
     });
     worker.start();
+    if (cfg.tlsReports) {
+      tlsReportJob = new TlsReportJob({
+        store: deps.store,
+        dns: dnsLookup(cfg.dnsServers),
+        log: deps.log,
+        now: deps.now,
+        hostname: cfg.hostname,
+        organizationName: cfg.tlsReportOrganization ?? cfg.hostname,
+        sendMail: mtaReportMailer({ resolver, pool, sign }),
+      });
+      tlsReportJob.start();
+    }
     // Sends to a list become merge recipients beside the worker that delivers them.
     // A list send's recipients count as accepted as their batches commit (its message, when the API accepted it).
     expander = new ListSendExpander({
@@ -264,10 +334,15 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
       onExpanded: (recipients) => {
         if (recipients > 0) metrics.accepted('api', 0, recipients);
         worker?.wake();
+        signals?.notify('queue');
       },
     });
     expander.start();
   }
+  // Work another process committed: this one's idle loops look now.
+  signals?.on('queue', () => worker?.wake());
+  signals?.on('events', () => dispatcher?.wake());
+  signals?.on('inbound', () => poster?.wake());
   const committer = committerFor(deps.store, cfg.databasePoolSize, (units) => {
     for (const u of units) {
       metrics.accepted(
@@ -280,6 +355,7 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
       if (worker) for (const m of u.messages) if (m.source === 'smtp') worker.prime(m.id, m.template);
     }
     worker?.wake();
+    signals?.notify('queue');
   });
   let http: FastifyInstance | null = null;
   const smtp: SubmissionServer | null = roles.includes('smtp')
@@ -296,7 +372,13 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
         metrics,
         customBounceDomains: customDomains,
         verp: await verp(),
-        inbound: { routes: inboundRoutes, onStored: () => poster?.wake() },
+        inbound: {
+          routes: inboundRoutes,
+          onStored: () => {
+            poster?.wake();
+            signals?.notify('inbound');
+          },
+        },
       });
     } catch (err) {
       // The MX port is taken (or TLS fails): do not leave the submission listener running alone.
@@ -367,6 +449,8 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
       injectionGateway: () => `${publicUrlOf(cfg, httpPort ?? undefined).replace(/\/+$/, '')}/api/v1/email`,
       sessions: panelSessions,
       trustedOrigins: cfg.publicUrl === null ? [] : [new URL(cfg.publicUrl).origin],
+      // Shaping state lives in the delivery role: another process's API says it has none.
+      shaping: () => (shaping ? shaping.shaper.view((gateKey) => pool?.connectionsOf(gateKey) ?? 0) : null),
     });
     // Last: the control panel's files and its client-side routes answer only what no API route matched.
     await registerPanel(server);
@@ -383,6 +467,7 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
     metrics,
     worker,
     pool,
+    shaping,
     webhooks: dispatcher,
     inbound: poster,
     inboundRoutes,
@@ -395,7 +480,12 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
       if (mx) await mx.close();
       await committer.close();
       if (expander) await expander.stop();
+      // The report job sends through the worker's pool, which stops with the worker.
+      if (tlsReportJob) await tlsReportJob.stop();
       if (worker) await worker.stop();
+      // After the worker: its last sessions are counted.
+      if (tlsReports) await tlsReports.stop();
+      shaping?.stop();
       // Last: the outcomes recorded just above may have queued webhooks; the batch in flight is recorded.
       if (dispatcher) await dispatcher.stop();
       if (poster) await poster.stop();
@@ -405,6 +495,7 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
       if (parser) await parser.close();
       if (signingPool) await signingPool.close();
       customDomains.stop();
+      await signals?.close();
       deps.log.info({ event: 'app.stopped' }, 'stopped');
     },
   };

@@ -6,11 +6,12 @@ import type { MxMetrics } from './mx/mx-server.js';
 import type { WebhookMetrics } from './webhooks/dispatcher.js';
 import type { InboundPosterMetrics } from './inbound/poster.js';
 import type { RetentionMetrics } from './retention/pass.js';
+import type { ShapingMetrics } from './delivery/shaping/traffic-shaper.js';
 
 /** Queue depth is counted from the store on scrape, at most this often (a COUNT over the queue is not free). */
 const QUEUE_DEPTH_CACHE_MS = 5_000;
 
-export interface Metrics extends DeliveryMetrics, MxMetrics, WebhookMetrics, InboundPosterMetrics, RetentionMetrics {
+export interface Metrics extends DeliveryMetrics, MxMetrics, WebhookMetrics, InboundPosterMetrics, RetentionMetrics, ShapingMetrics {
   registry: Registry;
   accepted(source: 'api' | 'smtp', messages: number, recipients: number): void;
 }
@@ -103,6 +104,18 @@ export function createMetrics(store: Store): Metrics {
     help: 'When the last retention pass finished (Unix time)',
     registers: [registry],
   });
+  const shapingSuspended = new Gauge({
+    name: 'postline_shaping_suspended',
+    help: 'Providers suspended now after asking to slow down, by provider ("default": destinations of no known provider, counted) and sending IP',
+    labelNames: ['provider', 'source_ip'],
+    registers: [registry],
+  });
+  const shapingSlowDowns = new Counter({
+    name: 'postline_shaping_slowdown_replies_total',
+    help: 'Replies that asked Postline to slow down (a slow-down pattern of the shaping file matched), by provider',
+    labelNames: ['provider'],
+    registers: [registry],
+  });
   if (store.checkpointState?.()) registerCheckpointMetrics(registry, () => store.checkpointState?.() ?? null);
   let cached: { at: number; counts: Partial<Record<string, number>> } | null = null;
   new Gauge({
@@ -142,6 +155,12 @@ export function createMetrics(store: Store): Metrics {
     },
     retentionRemoved(kind, rows) {
       retentionRows.inc({ kind }, rows);
+    },
+    shapingSuspended(provider, sourceIp, suspended) {
+      shapingSuspended.set({ provider, source_ip: sourceIp }, suspended);
+    },
+    shapingSlowDown(provider) {
+      shapingSlowDowns.inc({ provider });
     },
     retentionPass(seconds, pagesFreed) {
       retentionPasses.observe(seconds);

@@ -159,8 +159,9 @@ function leadingReplyCode(text: string): number | null {
 /**
  * One line for the rules: continuation lines lose their "550-5.1.1 " prefix (so a phrase wrapped
  * across lines still matches), whitespace collapses. The first line keeps code and status.
+ * Traffic shaping reads its slow-down patterns against the same text (delivery/shaping/).
  */
-function normalizeReply(text: string): string {
+export function normalizeReply(text: string): string {
   return text
     .split(/\r?\n/)
     .map((line, i) => (i === 0 ? line : line.replace(/^\s*\d{3}(?:[ -]|$)(?:[245]\.\d{1,3}\.\d{1,3}(?=\s|$))?/, '')))

@@ -35,9 +35,16 @@ export interface Config {
   readonly deliveryConcurrency: number;
   readonly perDestinationConcurrency: number;
   readonly perDestinationRate: number;
+  readonly shaping: 'on' | 'off';
+  readonly shapingFile: string | null;
   readonly messageLifetimeHours: number;
   readonly bounceDomain: string | null;
   readonly deliveryClaimTimeoutSec: number;
+  readonly mtaSts: boolean;
+  readonly dane: boolean;
+  readonly outboundCaFile: string | null;
+  readonly tlsReports: boolean;
+  readonly tlsReportOrganization: string | null;
   readonly mxPort: number;
   readonly complaintAddress: string | null;
   readonly mxMaxMessageBytes: number;

@@ -3,6 +3,7 @@ import { Resolver } from 'node:dns/promises';
 import { queryMx, type MxAnswer } from './mx-query.js';
 import { ANSWER_DEFAULT_MS, ANSWER_TTL_MAX_MS, ANSWER_TTL_MIN_MS, FAILURE_TTL_MS, cacheLifetimeMs, type LookupOutcome } from '../dns/cache-policy.js';
 import type { RelaySecurity } from './smtp-client.js';
+import type { HostTls } from './tls-policy.js';
 
 /** One SMTP server to try, in order. */
 export interface MxHost {
@@ -10,10 +11,13 @@ export interface MxHost {
   port: number;
   /** Set for a smart host: reached over verified TLS, with credentials when given (smtp-client.ts). */
   relay?: RelaySecurity;
+  /** Set by the receiving domain's TLS policy (tls-policy.ts): DANE or MTA-STS; absent means opportunistic TLS. */
+  tls?: HostTls;
 }
 
 export type Destination =
-  | { kind: 'hosts'; hosts: MxHost[] }
+  /** `dnssec`: the MX set came with the resolver's AD bit (validated), so DANE may apply to its hosts (RFC 7672 §2.2.1). */
+  | { kind: 'hosts'; hosts: MxHost[]; dnssec?: boolean }
   /**
    * RFC 7505 null MX ("MX 0 .") or a domain that does not exist: no delivery is possible.
    * `definitive`: the domain itself says it takes no mail (null MX). A domain that merely was not
@@ -31,6 +35,8 @@ export interface MxDns {
   resolveMxWithTtl?(domain: string): Promise<MxAnswer>;
   resolve4(domain: string): Promise<string[]>;
   resolve6(domain: string): Promise<string[]>;
+  /** TXT records (MTA-STS's `_mta-sts` record); a DNS without it leaves MTA-STS out. */
+  resolveTxt?(name: string): Promise<string[][]>;
 }
 
 /** How long an answer without a TTL (address fallback, DNS stubs) is kept. */
@@ -50,6 +56,7 @@ export function systemDns(servers: readonly string[]): MxDns {
     resolveMx: (d) => r.resolveMx(d),
     resolve4: (d) => r.resolve4(d),
     resolve6: (d) => r.resolve6(d),
+    resolveTxt: (name) => r.resolveTxt(name),
     resolveMxWithTtl: (d) => queryMx(d, r.getServers()),
   };
 }
@@ -112,10 +119,12 @@ export class MxResolver {
   private async lookup(domain: string): Promise<{ value: Destination; outcome: LookupOutcome }> {
     let mx: { exchange: string; priority: number }[];
     let outcome: LookupOutcome = { kind: 'answer', ttlSec: null };
+    let dnssec = false;
     try {
       if (this.dns.resolveMxWithTtl) {
         const answer = await this.dns.resolveMxWithTtl(domain);
         mx = answer.kind === 'records' ? answer.records : [];
+        dnssec = answer.kind === 'records' && answer.authenticated === true;
         outcome = answer.kind === 'records' ? { kind: 'answer', ttlSec: answer.ttlSec } : { kind: 'negative', ttlSec: answer.ttlSec };
       } else {
         mx = await this.dns.resolveMx(domain);
@@ -127,13 +136,14 @@ export class MxResolver {
       mx = [];
       outcome = { kind: 'negative', ttlSec: null };
     }
-    return this.destination(domain, mx, outcome);
+    return this.destination(domain, mx, outcome, dnssec);
   }
 
   private async destination(
     domain: string,
     mx: { exchange: string; priority: number }[],
     mxOutcome: LookupOutcome,
+    dnssec: boolean,
   ): Promise<{ value: Destination; outcome: LookupOutcome }> {
     if (mx.length === 1 && (mx[0]!.exchange === '' || mx[0]!.exchange === '.')) {
       return {
@@ -143,7 +153,8 @@ export class MxResolver {
     }
     if (mx.length > 0) {
       const sorted = [...mx].sort((a, b) => a.priority - b.priority || Math.random() - 0.5);
-      return { value: { kind: 'hosts', hosts: sorted.map((m) => ({ host: m.exchange.replace(/\.$/, ''), port: this.port })) }, outcome: mxOutcome };
+      const hosts = sorted.map((m) => ({ host: m.exchange.replace(/\.$/, ''), port: this.port }));
+      return { value: { kind: 'hosts', hosts, ...(dnssec ? { dnssec } : {}) }, outcome: mxOutcome };
     }
     // No MX: the domain's own address records are the implicit MX (RFC 5321 §5.1).
     const [v4, v6] = await Promise.allSettled([this.dns.resolve4(domain), this.dns.resolve6(domain)]);

@@ -58,6 +58,11 @@ export function outcomeFor(r: StoredRecipient, result: SendResult, classify: Cla
       },
     };
   }
+  if (result.kind === 'held') {
+    // Traffic shaping held it without connecting: deferred as of the hold's end, alike for the recipients it holds.
+    const h = result.hold;
+    return deferOrExpire(r, attempts, h.reason, null, h.classification, { ...ctx, now: h.since, random: () => h.jitter });
+  }
   const code = result.kind === 'rejected' ? result.code : null;
   const text = result.kind === 'rejected' ? `${result.code} ${result.response.replace(/^\d{3}[ -]/, '')}` : result.error;
   const c = classify({ code, text });

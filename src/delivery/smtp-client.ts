@@ -1,6 +1,9 @@
-import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { connect as netConnect, isIP, type LookupFunction, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { planTransaction } from './transaction-plan.js';
+import type { HostTls } from './tls-policy.js';
+import { verifyDane, verifyPkix, usableTlsa, type TlsCheck } from './tls-verify.js';
+import type { TlsResultType } from './tls-report/session-result.js';
 
 /**
  * The outbound SMTP client session the delivery pool reuses for many messages.
@@ -34,6 +37,12 @@ export interface SmtpClientOptions {
   replyTimeoutMs: number;
   /** A smart host that must be reached over verified TLS (and may want credentials); absent for MX hosts. */
   relay?: RelaySecurity | null;
+  /** The receiving domain's TLS policy for this MX host (tls-policy.ts); absent: opportunistic TLS. */
+  mxTls?: HostTls | null;
+  /** Trust roots for verifying an MX host's certificate (Node's plus POSTLINE_OUTBOUND_CA_FILE); absent: Node's. */
+  ca?: string[] | null;
+  /** Finds the host's address (dns/connect-lookup.ts); absent: the system's lookup. */
+  lookup?: LookupFunction;
 }
 
 /**
@@ -57,12 +66,21 @@ export interface TlsOutcome {
   version: string | null;
   cipher: string | null;
   verified: boolean;
-  policy: 'required' | 'opportunistic';
+  /**
+   * required: a smart host's; mta-sts / dane: the receiving domain's policy, enforced;
+   * mta-sts-testing: its policy in testing mode (checked and reported, not enforced).
+   */
+  policy: 'required' | 'opportunistic' | 'mta-sts' | 'mta-sts-testing' | 'dane';
 }
 
-function tlsOutcomeOf(socket: TLSSocket, policy: TlsOutcome['policy']): TlsOutcome {
-  return { version: socket.getProtocol() ?? null, cipher: socket.getCipher()?.name ?? null, verified: socket.authorized, policy };
+function tlsOutcomeOf(socket: TLSSocket, policy: TlsOutcome['policy'], verified = socket.authorized): TlsOutcome {
+  return { version: socket.getProtocol() ?? null, cipher: socket.getCipher()?.name ?? null, verified, policy };
 }
+
+/** The policy a host's TLS is held to, as the Delivered event names it. */
+const policyName = (t: HostTls): TlsOutcome['policy'] => (t.kind === 'dane' ? 'dane' : t.enforce ? 'mta-sts' : 'mta-sts-testing');
+/** Whether a policy requires TLS: DANE always, MTA-STS in enforce mode. */
+const tlsRequired = (t: HostTls): boolean => t.kind === 'dane' || t.enforce;
 
 /** The session cannot continue: network error, timeout, TLS failure or a reply out of protocol. */
 export class SmtpSessionError extends Error {
@@ -72,6 +90,18 @@ export class SmtpSessionError extends Error {
   ) {
     super(message);
     this.name = 'SmtpSessionError';
+  }
+}
+
+/** The host did not meet its domain's TLS policy (no STARTTLS, a certificate that does not verify): nothing was sent. */
+export class TlsPolicyError extends SmtpSessionError {
+  constructor(
+    message: string,
+    /** The RFC 8460 result type, for TLS-RPT. */
+    readonly result: Exclude<TlsResultType, 'success'>,
+  ) {
+    super(message);
+    this.name = 'TlsPolicyError';
   }
 }
 
@@ -103,6 +133,8 @@ export class SmtpClient {
   private extensions = new Map<string, string>();
   /** What the TLS session came to, once there is one (recorded on the Delivered event). */
   tls: TlsOutcome | null = null;
+  /** The policy check of the certificate, for a host with a TLS policy (a testing-mode failure is kept here, not thrown). */
+  tlsCheck: TlsCheck | null = null;
   /** True once the session is encrypted (implicit TLS, or STARTTLS succeeded). */
   get secure(): boolean {
     return this.tls !== null;
@@ -129,7 +161,8 @@ export class SmtpClient {
   static async open(opts: SmtpClientOptions): Promise<SmtpClient> {
     const implicitTls = opts.relay?.tls === 'implicit';
     const socket = await new Promise<Socket>((resolve, reject) => {
-      const s = implicitTls ? tlsConnect({ port: opts.port, ...verifiedTls(opts) }) : netConnect({ host: opts.host, port: opts.port });
+      const lookup = opts.lookup ? { lookup: opts.lookup } : {};
+      const s = implicitTls ? tlsConnect({ port: opts.port, ...lookup, ...verifiedTls(opts) }) : netConnect({ host: opts.host, port: opts.port, ...lookup });
       const timer = setTimeout(() => {
         s.destroy();
         reject(new SmtpSessionError(`connection timed out after ${opts.connectionTimeoutMs} ms`));
@@ -157,6 +190,16 @@ export class SmtpClient {
         if (!client.extensions.has('STARTTLS')) throw new SmtpSessionError('the smart host does not offer STARTTLS, which is required to reach it');
         const r = await client.command('STARTTLS');
         if (r.code !== 220) throw new SmtpSessionError(`the smart host refused STARTTLS: ${r.text}`);
+        await client.upgrade();
+        await client.hello();
+      } else if (opts.mxTls && tlsRequired(opts.mxTls)) {
+        // The domain's policy requires TLS: without it nothing is sent (the mail waits; never in the clear).
+        const policy = opts.mxTls.kind === 'dane' ? 'DANE' : 'MTA-STS';
+        if (!client.extensions.has('STARTTLS'))
+          throw new TlsPolicyError(`${opts.host} does not offer STARTTLS, which its domain's ${policy} policy requires`, 'starttls-not-supported');
+        const r = await client.command('STARTTLS');
+        if (r.code !== 220)
+          throw new TlsPolicyError(`${opts.host} refused STARTTLS, which its domain's ${policy} policy requires: ${r.text}`, 'starttls-not-supported');
         await client.upgrade();
         await client.hello();
       } else if (opts.opportunisticTls && client.extensions.has('STARTTLS')) {
@@ -201,7 +244,19 @@ export class SmtpClient {
     let mailReply: SmtpReply, rcptReply: SmtpReply, dataReply: SmtpReply;
     if (this.extensions.has('PIPELINING')) {
       this.write(`${mail}\r\n${rcpt}\r\nDATA\r\n`);
-      [mailReply, rcptReply, dataReply] = await Promise.all([this.read(commandMs, 'MAIL'), this.read(commandMs, 'RCPT'), this.read(commandMs, 'DATA')]);
+      const settled = await Promise.allSettled([this.read(commandMs, 'MAIL'), this.read(commandMs, 'RCPT'), this.read(commandMs, 'DATA')]);
+      // A server that refuses MAIL or RCPT with 421 closes the connection (RFC 5321 §3.8) before
+      // answering the rest: its reply is the outcome (a slow-down, a busy server), not the
+      // closed connection that follows it.
+      const stages = ['MAIL', 'RCPT', 'DATA'] as const;
+      const firstRefusal = settled.findIndex((r) => r.status === 'fulfilled' && !isPositive(r.value));
+      const firstFailure = settled.findIndex((r) => r.status === 'rejected');
+      if (firstFailure >= 0) {
+        if (firstRefusal >= 0 && firstRefusal < firstFailure)
+          return { kind: 'rejected', reply: (settled[firstRefusal] as PromiseFulfilledResult<SmtpReply>).value, stage: stages[firstRefusal]! };
+        throw (settled[firstFailure] as PromiseRejectedResult).reason;
+      }
+      [mailReply, rcptReply, dataReply] = settled.map((r) => (r as PromiseFulfilledResult<SmtpReply>).value) as [SmtpReply, SmtpReply, SmtpReply];
     } else {
       mailReply = await this.command(mail, commandMs);
       if (!isPositive(mailReply)) return { kind: 'rejected', reply: mailReply, stage: 'MAIL' };
@@ -298,8 +353,16 @@ export class SmtpClient {
     const secured = await new Promise<Socket>((resolve, reject) => {
       const s = tlsConnect({
         socket: plain,
-        // A smart host's certificate is verified; an MX host's is not (opportunistic, RFC 7435).
-        ...(this.opts.relay ? verifiedTls(this.opts) : { servername: isIP(this.opts.host) ? undefined : this.opts.host, rejectUnauthorized: false }),
+        // A smart host's certificate is verified by the handshake. An MX host's handshake accepts
+        // any certificate: opportunistic TLS (RFC 7435) encrypts regardless, and a policy's check
+        // runs after it (checkPolicy), so its failure can be told apart and reported.
+        ...(this.opts.relay
+          ? verifiedTls(this.opts)
+          : {
+              servername: isIP(this.opts.host) ? undefined : this.opts.host,
+              rejectUnauthorized: false,
+              ...(this.opts.mxTls && this.opts.ca ? { ca: this.opts.ca } : {}),
+            }),
       });
       const timer = setTimeout(() => {
         s.destroy();
@@ -316,8 +379,22 @@ export class SmtpClient {
       });
     });
     this.socket = secured;
-    this.tls = tlsOutcomeOf(secured as TLSSocket, this.opts.relay ? 'required' : 'opportunistic');
     this.attach(secured);
+    const mxTls = this.opts.relay ? null : this.opts.mxTls;
+    if (!mxTls) {
+      this.tls = tlsOutcomeOf(secured as TLSSocket, this.opts.relay ? 'required' : 'opportunistic');
+      return;
+    }
+    const check = checkPolicy(secured as TLSSocket, this.opts.host, mxTls);
+    this.tlsCheck = check;
+    this.tls = tlsOutcomeOf(secured as TLSSocket, policyName(mxTls), check.ok && !(mxTls.kind === 'dane' && !mxTls.tlsa.some(usableTlsa)));
+    if (!check.ok && tlsRequired(mxTls))
+      throw new TlsPolicyError(`${check.detail} (${policyName(mxTls) === 'dane' ? 'DANE' : 'MTA-STS'} policy of ${mxTls.context.policyDomain})`, check.result);
+  }
+
+  /** The remote address of the connection (the receiving IP, for TLS-RPT). */
+  get remoteIp(): string | null {
+    return this.socket.remoteAddress?.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '') ?? null;
   }
 
   private attach(socket: Socket): void {
@@ -394,6 +471,12 @@ export class SmtpClient {
 }
 
 const isPositive = (r: SmtpReply): boolean => r.code >= 200 && r.code < 400;
+
+/** What the host's certificate proves under its policy: WebPKI for MTA-STS, TLSA for DANE (with no usable TLSA record, encryption is all DANE asks). */
+function checkPolicy(socket: TLSSocket, host: string, policy: HostTls): TlsCheck {
+  if (policy.kind === 'mta-sts') return verifyPkix(socket, host);
+  return policy.tlsa.some(usableTlsa) ? verifyDane(socket, host, policy.tlsa) : { ok: true };
+}
 
 /** TLS options that verify the peer: its certificate chains to `ca` (or Node's roots) and names the host. */
 function verifiedTls(opts: SmtpClientOptions) {

@@ -13,6 +13,8 @@ import { FAILURE_TTL_MS } from '../dns/cache-policy.js';
 import { CONNECT_FAILURE_TTL_MS, FailingDomains, type DomainFailure } from './failing-domains.js';
 import { routeFor, type RelayRoute } from './relay-routes.js';
 import { Pacer } from './rate-limiter.js';
+import type { TrafficShaper } from './shaping/traffic-shaper.js';
+import type { TlsPolicy } from './tls-policy.js';
 
 export interface DeliveryMetrics {
   observe(outcome: DeliveryOutcomeRecord['status'], seconds: number): void;
@@ -58,6 +60,10 @@ export interface DeliveryWorkerDeps {
   bounceDomainOf?: (serverId: number) => string | null;
   /** Relay routes (relay-routes.ts): a server's or a domain's mail through a smart host of its own. */
   relayRoutes?: readonly RelayRoute[];
+  /** Provider-aware traffic shaping (shaping/): a suspended provider's recipients are deferred before anything is composed. */
+  shaping?: Pick<TrafficShaper, 'holdFor'> | null;
+  /** The receiving domains' TLS policies (MTA-STS, DANE) applied to their MX hosts; absent: opportunistic TLS everywhere. */
+  tlsPolicy?: TlsPolicy | null;
 }
 
 /** Longer than the longest SMTP transaction we allow (10 min for the end of DATA, RFC 5321) plus margin. */
@@ -87,6 +93,14 @@ const DNS_FAILURE: Classification = {
   failureCode: 4999,
   enhancedStatus: null,
   explanation: 'The recipient domain could not be looked up in DNS.',
+  ruleId: null,
+};
+/** The deferral of a recipient whose domain's TLS policy (MTA-STS, DANE) leaves no MX host to use. */
+const TLS_POLICY_UNMET: Classification = {
+  permanent: false,
+  failureCode: 4999,
+  enhancedStatus: null,
+  explanation: "The recipient domain's TLS policy allows none of its mail servers now; the message waits rather than going unprotected.",
   ruleId: null,
 };
 
@@ -285,6 +299,16 @@ export class DeliveryWorker {
       const at = this.d.now();
       return this.deferWithDomain(r, this.failing.fail(failKey, at, at + FAILURE_TTL_MS, dest.reason, DNS_FAILURE), ctx);
     }
+    // Its provider asked to slow down (or an hourly limit is used up): deferred like a failing domain, without a connection.
+    const held = this.d.shaping?.holdFor(dest.hosts, r.domain, this.d.now());
+    if (held) return this.deferWithDomain(r, held, ctx);
+    // A smart host's TLS is its own (relay settings); the receiving domain's policy governs its MX hosts.
+    let hosts = dest.hosts;
+    if (this.d.tlsPolicy && !routed && !hosts.some((h) => h.relay)) {
+      const applied = await this.d.tlsPolicy.apply(r.domain, hosts, dest.dnssec === true);
+      if (applied.kind === 'defer') return deferOrExpire(r, r.attempts + 1, applied.reason, null, TLS_POLICY_UNMET, { ...ctx, now: this.d.now() });
+      hosts = applied.hosts;
+    }
     const tracking = server && this.d.tracking && !template.rawMime ? this.d.tracking.forRecipient(server, r.messageId, template, r.id) : null;
     const traceTag = this.d.verp.tag(r.id);
     const composed = await composeMessage({
@@ -303,7 +327,7 @@ export class DeliveryWorker {
       return null;
     }
     const bounceDomain = this.d.bounceDomainOf?.(r.serverId) ?? this.d.bounceDomain;
-    const result = await this.d.pool.send(dest.hosts, { from: returnPathFor(r.id, traceTag, bounceDomain), to: r.address }, signed);
+    const result = await this.d.pool.send(hosts, { from: returnPathFor(r.id, traceTag, bounceDomain), to: r.address }, signed);
     const at = this.d.now();
     if (result.kind === 'unreachable' && result.connect) {
       // No MX host took a connection: the domain's other recipients wait with this one instead of each trying.

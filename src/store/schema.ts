@@ -277,6 +277,12 @@ export interface Database {
   sessions: SessionsTable;
   audit_log: AuditLogTable;
   contact_imports: ContactImportsTable;
+  rate_slots: { key: string; next_slot: number };
+
+  // TLS-RPT counts and report sends (store/tls-reports.ts).
+  tls_report_policies: TlsReportPoliciesTable;
+  tls_report_results: TlsReportResultsTable;
+  tls_report_sends: TlsReportSendsTable;
 }
 
 /** Migration 23: a server's stored template; its content is the template_versions row current_version names. */
@@ -490,4 +496,39 @@ export interface ContactImportsTable {
   heartbeat_at: number;
   started_at: number;
   finished_at: number | null;
+}
+
+/** Migration 28: a TLS policy seen for a recipient domain on a UTC day (store/tls-reports.ts); policy_key is a digest of type, string and mx hosts. */
+export interface TlsReportPoliciesTable {
+  id: Generated<number>;
+  day: string;
+  policy_domain: string;
+  policy_key: string;
+  policy_type: string;
+  policy_string: string;
+  mx_host: string;
+}
+/** Sessions under one policy-day by result and hosts; '' for an absent host or address (it is part of the key). */
+export interface TlsReportResultsTable {
+  policy_id: number;
+  result_type: string;
+  receiving_mx_hostname: string;
+  receiving_ip: string;
+  sending_mta_ip: string;
+  detail: string | null;
+  session_count: number;
+}
+/** The report of one (day, policy domain): its claim, state and per-rua outcomes (JSON). */
+export interface TlsReportSendsTable {
+  day: string;
+  policy_domain: string;
+  report_id: string;
+  state: string;
+  attempts: number;
+  claimed_by: string | null;
+  claimed_until: number | null;
+  next_attempt_at: number;
+  outcomes: string;
+  sent_at: number | null;
+  updated_at: number;
 }

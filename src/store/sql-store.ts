@@ -19,6 +19,8 @@ import { SqlSendingDomainRepository, type SendingDomainRepository } from './send
 import { SqlUsersRepository, type UsersRepository } from './users.js';
 import { SqlAuditRepository, type AuditRepository } from './audit.js';
 import { SqlContactImportRepository, type ContactImportRepository } from './contact-imports.js';
+import { SqlRateSlotRepository, type RateSlotRepository } from './rate-slots.js';
+import { SqlTlsReportRepository, type TlsReportRepository } from './tls-reports.js';
 
 /** The areas whose SQL differs by dialect: each dialect's store makes its own. */
 export interface DialectAreas {
@@ -51,6 +53,8 @@ export abstract class SqlStore implements Store {
   readonly users: UsersRepository;
   readonly audit: AuditRepository;
   readonly contactImports: ContactImportRepository;
+  readonly rateSlots: RateSlotRepository;
+  readonly tlsReports: TlsReportRepository;
 
   protected constructor(
     protected readonly db: Kysely<Database>,
@@ -75,6 +79,8 @@ export abstract class SqlStore implements Store {
     this.users = new SqlUsersRepository(db);
     this.audit = new SqlAuditRepository(db);
     this.contactImports = new SqlContactImportRepository(db);
+    this.rateSlots = new SqlRateSlotRepository(db, kind);
+    this.tlsReports = new SqlTlsReportRepository(db);
   }
 
   abstract migrate(): Promise<void>;

@@ -4,6 +4,8 @@ import type { RetentionRepository } from './retention.js';
 import type { UsersRepository } from './users.js';
 import type { AuditRepository } from './audit.js';
 import type { ContactImportRepository } from './contact-imports.js';
+import type { RateSlotRepository } from './rate-slots.js';
+import type { TlsReportRepository } from './tls-reports.js';
 import type { ReportRepository } from './reports.js';
 import type { ListSendRepository } from './list-sends.js';
 import type { MarketingRepository } from './marketing.js';
@@ -414,6 +416,10 @@ export interface Store {
   readonly audit: AuditRepository;
   /** Contact import jobs of the Marketing API: store/contact-imports.ts. */
   readonly contactImports: ContactImportRepository;
+  /** Rate limits shared by the processes of one database: store/rate-slots.ts. */
+  readonly rateSlots: RateSlotRepository;
+  /** TLS-RPT daily counts and the reports sent from them: store/tls-reports.ts. */
+  readonly tlsReports: TlsReportRepository;
 
   /** SQLite with background checkpoints only (metrics): how its checkpoint thread is doing; absent or null otherwise. */
   checkpointState?(): CheckpointState | null;

@@ -20,6 +20,8 @@ export const STORE_AREAS: ReadonlySet<PropertyKey> = new Set<PropertyKey>([
   'users',
   'audit',
   'contactImports',
+  'rateSlots',
+  'tlsReports',
 ]);
 
 /** Says how to run one call: `call()` runs it; `name` is `area.method` for an area's call, `method` for the Store's own. */

@@ -57,6 +57,8 @@ describe('MX lookups with TTLs against a DNS server on loopback', () => {
     expect(a).toEqual({
       kind: 'records',
       ttlSec: 120,
+      // This server does not validate DNSSEC: no AD bit, so DANE would not apply.
+      authenticated: false,
       records: [
         { exchange: 'mx1.ttl.test', priority: 10 },
         { exchange: 'mx0.ttl.test', priority: 5 },

@@ -14,6 +14,8 @@ interface Script {
   afterData?: (payload: string) => string;
   /** Drop the connection without a word on receiving this command. */
   closeOn?: string;
+  /** Answer this command, then close the connection (a 421, RFC 5321 §3.8). */
+  closeAfter?: string;
 }
 
 interface Scripted {
@@ -85,6 +87,10 @@ async function scriptedServer(script: Script): Promise<Scripted> {
           chunks = 0;
         }
         if (reply !== null) sock.write(`${reply}\r\n`);
+        if (script.closeAfter === verb) {
+          sock.end();
+          return;
+        }
       }
     });
     sock.on('error', () => undefined);
@@ -203,6 +209,21 @@ describe('SmtpClient against a scripted server on loopback', () => {
     const r2 = await c.send('a@b.test', 'x@example.test', msg('S: 2\n\n2\n'));
     expect(r2.kind).toBe('accepted');
     expect(s.payloads).toEqual(['S: 2\r\n\r\n2\r\n']);
+  });
+
+  it('a pipelined RCPT answered 421 before the server hangs up is reported as that reply, not as a lost connection', async () => {
+    const s = await scriptedServer({
+      answer: (l) =>
+        l.startsWith('RCPT')
+          ? '421-4.7.28 Gmail has detected an unusual rate of unsolicited mail.\r\n421 4.7.28 To protect our users, mail has been temporarily rate limited.'
+          : defaultAnswer(l),
+      closeAfter: 'RCPT',
+    });
+    const c = await open(s.port);
+    const r = await c.send('a@b.test', 'x@example.test', msg('S: 1\n\n1\n'));
+    expect(r).toMatchObject({ kind: 'rejected', stage: 'RCPT', reply: { code: 421, text: expect.stringContaining('4.7.28 To protect') } });
+    expect(s.payloads).toEqual([]);
+    expect(c.usable).toBe(false);
   });
 
   it('a server that answers 354 although the recipient was refused gets an empty message and the refusal is reported', async () => {

@@ -25,6 +25,7 @@ export interface TestAppOptions {
   dns?: MxDns;
   delivery?: Deps['delivery'];
   webhooks?: Deps['webhooks'];
+  tlsPolicy?: Deps['tlsPolicy'];
   /** The app's clock (default Date.now): a test moves it instead of sleeping. */
   now?: () => number;
 }
@@ -49,7 +50,16 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
   );
   const { credentials } = await ensureBootstrap(store, db.dataDir, Date.now());
   const app = await startApp(
-    { config, log: createLogger('silent'), store, now: opts.now ?? Date.now, dns: opts.dns, delivery: opts.delivery, webhooks: opts.webhooks },
+    {
+      config,
+      log: createLogger('silent'),
+      store,
+      now: opts.now ?? Date.now,
+      dns: opts.dns,
+      delivery: opts.delivery,
+      webhooks: opts.webhooks,
+      tlsPolicy: opts.tlsPolicy,
+    },
     opts.roles ?? ['api'],
   );
   return {

@@ -18,6 +18,10 @@ export interface ZoneEntry {
   MX?: { exchange: string; priority: number }[];
   A?: string[];
   AAAA?: string[];
+  /** TLSA records (DANE), as at `_25._tcp.<mx host>`. */
+  TLSA?: { usage: number; selector: number; matchingType: number; data: Buffer }[];
+  /** Answer with the AD bit, as a validating resolver does for a signed zone (DNSSEC itself is not simulated). */
+  secure?: boolean;
   /** A failing resolver for this name: answers every question with this RCODE, or never answers ('timeout'). */
   fail?: 'SERVFAIL' | 'REFUSED' | 'timeout';
 }
@@ -90,10 +94,19 @@ export async function startDnsServer(zones: Record<string, ZoneEntry> = {}): Pro
         case 'AAAA':
           reply.answers = (entry.AAAA ?? []).map((a) => ({ type: 'AAAA' as const, name: n, ttl: 60, data: a }));
           break;
+        case 'TLSA':
+          reply.answers = (entry.TLSA ?? []).map((t) => ({
+            type: 'TLSA' as const,
+            name: n,
+            ttl: 60,
+            data: { usage: t.usage, selector: t.selector, matchingType: t.matchingType, certificate: t.data },
+          }));
+          break;
         default:
           break;
       }
       if (reply.answers!.length === 0) reply.authorities = [soa];
+      if (entry.secure) reply.flags = (reply.flags ?? 0) | packet.AUTHENTIC_DATA;
     }
     server.send(packet.encode(reply), rinfo.port, rinfo.address);
   });

@@ -30,7 +30,16 @@ export interface SmtpSink {
    * smtp-server turns A-label domains into U-labels before its callbacks see them.
    */
   envelopeLines: string[];
+  /** Connections open now and the most open at once (shared when the options gave one gauge to several sinks). */
+  gauge: ConnectionGauge;
+  /** When set, answers the end of DATA in place of the script above (e.g. 421 to stand for a provider asking to slow down). */
+  dataReply: ((rcptTo: string[]) => { code: number; message: string } | null) | null;
   close(): Promise<void>;
+}
+
+export interface ConnectionGauge {
+  open: number;
+  peak: number;
 }
 
 export interface SmtpSinkOptions {
@@ -41,13 +50,27 @@ export interface SmtpSinkOptions {
   eightBitMime?: boolean;
   /** Advertise SMTPUTF8 (default true). */
   smtpUtf8?: boolean;
+  /** Count open connections here: several sinks standing for one provider's MX hosts may share one. */
+  gauge?: ConnectionGauge;
+  /** The STARTTLS certificate (default smtp-server's own self-signed one, which no client can verify). */
+  tls?: { key: string; cert: string };
 }
 
 export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSink> {
   const host = opts.host ?? '127.0.0.1';
   const seen = new Set<string>();
-  const sink: SmtpSink = { port: 0, host, messages: [], connections: 0, envelopeLines: [], close: async () => undefined };
+  const sink: SmtpSink = {
+    port: 0,
+    host,
+    messages: [],
+    connections: 0,
+    envelopeLines: [],
+    gauge: opts.gauge ?? { open: 0, peak: 0 },
+    dataReply: null,
+    close: async () => undefined,
+  };
   const server = new SMTPServer({
+    ...(opts.tls ?? {}),
     hide8BITMIME: opts.eightBitMime === false,
     hideSMTPUTF8: opts.smtpUtf8 === false,
     authOptional: true,
@@ -57,7 +80,13 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
     size: 50 * 1024 * 1024,
     onConnect(_session, cb) {
       sink.connections++;
+      sink.gauge.open++;
+      sink.gauge.peak = Math.max(sink.gauge.peak, sink.gauge.open);
       cb();
+    },
+    // smtp-server's own notice: a raw socket's 'close' is not seen once STARTTLS has wrapped it.
+    onClose() {
+      sink.gauge.open--;
     },
     onRcptTo(address, _session, cb) {
       const local = address.address.split('@')[0]!.toLowerCase();
@@ -86,6 +115,8 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
         setTimeout(
           () => {
             const rcptTo = session.envelope.rcptTo.map((r) => r.address);
+            const scripted = sink.dataReply?.(rcptTo);
+            if (scripted) return cb(Object.assign(new Error(scripted.message), { responseCode: scripted.code }));
             if (rcptTo.some((a) => a.toLowerCase().startsWith('datafail'))) {
               return cb(Object.assign(new Error('5.7.1 Message rejected as spam by Content Filtering'), { responseCode: 554 }));
             }

@@ -389,6 +389,8 @@ export const OUTSIDE_SERVER: Record<string, 'list' | 'own' | 'refused'> = {
   // Sums over the caller's own servers (an account key's account, a server key's server).
   'GET /api/v2/account/reports/statistics': 'list',
   'GET /api/v2/account/queue': 'list',
+  // The installation's traffic shaping (no tenant's data): an admin's session or an account key; a server key is refused.
+  'GET /api/v2/delivery/shaping': 'own',
   // The session routes act on the cookie's session only; a key is no session (401).
   'POST /api/v2/session': 'own',
   'GET /api/v2/session': 'own',

@@ -38,6 +38,8 @@ import { InjectionCredentials } from '../../accept/injection-credentials.js';
 import { registerTemplateRoutes } from './templates/index.js';
 import { indexRoutes, pathOf } from '../route-index.js';
 import { API_V2_PREFIX } from './paths.js';
+import { registerShapingRoute } from './delivery/shaping.js';
+import type { ShapingView } from '../../delivery/shaping/shaping-view.js';
 
 export interface ApiV2Deps {
   store: Store;
@@ -62,6 +64,8 @@ export interface ApiV2Deps {
   sessions?: Sessions;
   /** Origins besides the request's own whose cookie-authenticated changes are accepted (the public URL's). */
   trustedOrigins?: readonly string[];
+  /** The delivery role's traffic shaping in this process, or null (another process delivers, or shaping is off). */
+  shaping?: () => ShapingView | null;
 }
 
 export function registerApiV2(app: FastifyInstance, deps: ApiV2Deps): void {
@@ -149,6 +153,7 @@ export function registerApiV2(app: FastifyInstance, deps: ApiV2Deps): void {
         registerAccountKeyRoutes(tenancy, deps);
         registerUserRoutes(tenancy, deps);
         registerAccountReportRoutes(tenancy, deps);
+        registerShapingRoute(tenancy, deps.shaping ?? (() => null));
       });
 
       // SocketLabs' sub-accounts: servers of the account key's account (subaccounts/index.ts).

@@ -437,4 +437,39 @@ CREATE TABLE contact_imports (
 CREATE INDEX contact_imports_running ON contact_imports(state, heartbeat_at);
 `,
   },
+  {
+    id: 28,
+    name: 'TLS-RPT counts and report sends',
+    sql: `
+-- TLS-RPT (RFC 8460): outbound sessions to domains with a TLS policy, counted per UTC day, and the
+-- daily report of each (day, policy domain) (store/tls-reports.ts). A policy is keyed by a digest
+-- of its type, policy-string and mx hosts (an MTA-STS policy may be long); in a result's key ''
+-- stands for an absent host or address, since NULLs are never equal in a key.
+CREATE TABLE tls_report_policies (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, day TEXT NOT NULL, policy_domain TEXT NOT NULL, policy_key TEXT NOT NULL,
+  policy_type TEXT NOT NULL, policy_string TEXT NOT NULL, mx_host TEXT NOT NULL,
+  UNIQUE (day, policy_domain, policy_key));
+CREATE TABLE tls_report_results (
+  policy_id INTEGER NOT NULL REFERENCES tls_report_policies(id), result_type TEXT NOT NULL,
+  receiving_mx_hostname TEXT NOT NULL, receiving_ip TEXT NOT NULL, sending_mta_ip TEXT NOT NULL, detail TEXT,
+  session_count INTEGER NOT NULL,
+  PRIMARY KEY (policy_id, result_type, receiving_mx_hostname, receiving_ip, sending_mta_ip));
+-- The report of a (day, policy domain): claimed by one process at a time (claimed_by until
+-- claimed_until), then sent, retried at next_attempt_at, or given up; outcomes is JSON, per rua.
+CREATE TABLE tls_report_sends (
+  day TEXT NOT NULL, policy_domain TEXT NOT NULL, report_id TEXT NOT NULL, state TEXT NOT NULL,
+  attempts INTEGER NOT NULL, claimed_by TEXT, claimed_until INTEGER, next_attempt_at INTEGER NOT NULL,
+  outcomes TEXT NOT NULL, sent_at INTEGER, updated_at INTEGER NOT NULL,
+  PRIMARY KEY (day, policy_domain));
+`,
+  },
+  {
+    id: 29,
+    name: 'shared rate slots',
+    sql: `
+-- Rate limits kept across processes (store/rate-slots.ts): per limit key, the time of its next
+-- free slot; a process reserves a few slots at a time with one atomic update.
+CREATE TABLE rate_slots (key TEXT PRIMARY KEY, next_slot INTEGER NOT NULL);
+`,
+  },
 ];

@@ -182,11 +182,19 @@ export function MessageView({ serverId, recipientId, level = 2 }: { serverId: nu
   );
 }
 
+const TLS_POLICY_WORDS: Record<string, string> = {
+  opportunistic: 'opportunistic',
+  required: 'required',
+  'mta-sts': 'required by MTA-STS',
+  'mta-sts-testing': 'MTA-STS testing',
+  dane: 'required by DANE',
+};
+
 /** A Delivered event's TLS in words, e.g. "TLSv1.3, certificate not verified (opportunistic)". */
 function tlsText(tls: DetailEvent['tls']): string {
   if (tls === null) return '';
   const cert = tls.verified === null ? '' : tls.verified ? ', certificate verified' : ', certificate not verified';
-  const how = tls.policy === 'opportunistic' ? ' (opportunistic)' : tls.policy === 'required' ? ' (required)' : '';
+  const how = tls.policy ? ` (${TLS_POLICY_WORDS[tls.policy] ?? tls.policy})` : '';
   return `${tls.version ?? 'TLS'}${cert}${how}`;
 }
 

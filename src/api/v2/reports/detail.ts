@@ -105,9 +105,15 @@ const eventSchema = {
         cipher: { type: ['string', 'null'], description: 'e.g. TLS_AES_256_GCM_SHA384' },
         verified: {
           type: ['boolean', 'null'],
-          description: "the receiver's certificate chains to a trusted root and names the host (null: recorded before Postline kept it)",
+          description:
+            "the receiver's certificate was verified: it chains to a trusted root and names the host, or it matches the host's DANE TLSA record (null: recorded before Postline kept it)",
         },
-        policy: { type: ['string', 'null'], enum: ['required', 'opportunistic', null], description: 'required (a smart host) or opportunistic' },
+        policy: {
+          type: ['string', 'null'],
+          enum: ['required', 'opportunistic', 'mta-sts', 'mta-sts-testing', 'dane', null],
+          description:
+            "required (a smart host), mta-sts or dane (the receiving domain's policy, enforced), mta-sts-testing (its policy in testing mode: checked, not enforced) or opportunistic",
+        },
       },
     },
     data: { type: ['object', 'null'], additionalProperties: true, description: "the event's whole data, as webhooks carry it" },
