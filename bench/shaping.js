@@ -275,7 +275,7 @@ function write(r) {
     '| shaping | delivered | CPU per message | goal |',
     '| --- | --- | --- | --- |',
     `| off | ${f(r.off.perSec)} recipients/s | ${r.off.cpuMs.toFixed(3)} ms | — |`,
-    `| on | ${f(r.on.perSec)} recipients/s | ${r.on.cpuMs.toFixed(3)} ms | ${r.cost < 0.05 ? 'reached' : '**not reached**'} (costs < 5 %: ${pct(r.cost)} of throughput, ${pct(r.cpuCost)} more CPU per message) |`,
+    `| on | ${f(r.on.perSec)} recipients/s | ${r.on.cpuMs.toFixed(3)} ms | ${r.cost < 0.05 && r.cpuCost < 0.05 ? 'reached' : '**not reached**'} (costs < 5 % in throughput and in CPU per message: ${pct(r.cost)} of throughput, ${pct(r.cpuCost)} more CPU per message) |`,
   ]);
 }
 

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBootstrap, type Credentials } from '../../src/accept/bootstrap.js';
 import { startApp, type RunningApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/core/log.js';
 import type { Store } from '../../src/store/store.js';
+import { testConfig } from '../helpers/app.js';
 import { fakeDns } from '../helpers/fake-dns.js';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
 import { createTestDb, TEST_STORE_KIND, type TestDb } from '../helpers/stores.js';
@@ -29,22 +29,8 @@ describe.skipIf(TEST_STORE_KIND !== 'postgres')('wake-ups across processes on Po
     db = await createTestDb();
     sink = await startSmtpSink();
     receiver = await startReceiver();
-    const config = loadConfig(
-      {},
-      {
-        dataDir: db.dataDir,
-        databaseUrl: db.databaseUrl,
-        httpHost: '127.0.0.1',
-        httpPort: 0,
-        logLevel: 'silent',
-        hostname: 'postline.test',
-        mxPort: 0,
-        submissionPort: 0,
-        outboundPort: sink.port,
-        // The receiver is on loopback.
-        webhookAllowPrivate: true,
-      },
-    );
+    // The receiver is on loopback.
+    const config = testConfig(db, { outboundPort: sink.port, webhookAllowPrivate: true });
     const open = async () => {
       const s = await db.open();
       stores.push(s);

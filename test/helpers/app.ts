@@ -30,10 +30,9 @@ export interface TestAppOptions {
   now?: () => number;
 }
 
-export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
-  const db = await createTestDb();
-  const store = await db.open();
-  const config = loadConfig(
+/** The configuration of a test's Postline on `db`: loopback, silent, every listener on port 0. */
+export function testConfig(db: TestDb, overrides: Partial<Config> = {}): Config {
+  return loadConfig(
     {},
     {
       dataDir: db.dataDir,
@@ -45,9 +44,15 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
       hostname: 'postline.test',
       mxPort: 0,
       submissionPort: 0,
-      ...opts.config,
+      ...overrides,
     },
   );
+}
+
+export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
+  const db = await createTestDb();
+  const store = await db.open();
+  const config = testConfig(db, opts.config);
   const { credentials } = await ensureBootstrap(store, db.dataDir, Date.now());
   const app = await startApp(
     {
