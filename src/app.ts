@@ -24,6 +24,7 @@ import { outboundTls } from './delivery/outbound-tls.js';
 import { SharedPacing, SharedRateLimiter } from './delivery/shared-rate-limiter.js';
 import { PgSignals } from './store/postgres/pg-signals.js';
 import { TlsReportCollector } from './delivery/tls-report/collector.js';
+import type { TlsReportRecorder } from './delivery/tls-report/session-result.js';
 import { TlsReportJob } from './delivery/tls-report/job.js';
 import { mtaReportMailer } from './delivery/tls-report/mta-mail.js';
 import { RateLimiter } from './delivery/rate-limiter.js';
@@ -267,11 +268,18 @@ export async function startApp(rawDeps: Deps, roles: readonly Role[] = ROLES): P
       tlsReports = new TlsReportCollector({ store: deps.store, log: deps.log, now: deps.now });
       tlsReports.start();
     }
-    const outbound = outboundTls(cfg, mxDns, { now: deps.now, mtaStsPort: deps.tlsPolicy?.mtaStsPort, realDns: !deps.dns, report: tlsReports });
+    // Every session under a policy is counted in /metrics, and for TLS-RPT when reports are on.
+    const tlsSessions: TlsReportRecorder = {
+      record: (r) => {
+        metrics.tlsSession(r.policyType, r.result);
+        tlsReports?.record(r);
+      },
+    };
+    const outbound = outboundTls(cfg, mxDns, { now: deps.now, mtaStsPort: deps.tlsPolicy?.mtaStsPort, realDns: !deps.dns, report: tlsSessions });
     pool = new SmtpPool({
       ca: outbound.ca,
       lookup: outbound.lookup,
-      tlsReport: tlsReports,
+      tlsReport: tlsSessions,
       heloName: cfg.hostname,
       maxConnections: cfg.deliveryConcurrency,
       maxPerDestination: cfg.perDestinationConcurrency,

@@ -14,6 +14,8 @@ const QUEUE_DEPTH_CACHE_MS = 5_000;
 export interface Metrics extends DeliveryMetrics, MxMetrics, WebhookMetrics, InboundPosterMetrics, RetentionMetrics, ShapingMetrics {
   registry: Registry;
   accepted(source: 'api' | 'smtp', messages: number, recipients: number): void;
+  /** An outbound session under a receiving domain's TLS policy (MTA-STS, DANE), by its RFC 8460 result. */
+  tlsSession(policy: 'sts' | 'tlsa' | 'no-policy-found', result: string): void;
 }
 
 /** Prometheus metrics of one process, served at /metrics. Names are public API (docs/operations.md). */
@@ -116,6 +118,12 @@ export function createMetrics(store: Store): Metrics {
     labelNames: ['provider'],
     registers: [registry],
   });
+  const tlsSessions = new Counter({
+    name: 'postline_tls_policy_sessions_total',
+    help: "Outbound SMTP sessions under a receiving domain's TLS policy, by policy (sts: MTA-STS, tlsa: DANE) and RFC 8460 result (success, certificate-not-trusted, starttls-not-supported, ...), and MTA-STS policies that could not be had",
+    labelNames: ['policy', 'result'],
+    registers: [registry],
+  });
   if (store.checkpointState?.()) registerCheckpointMetrics(registry, () => store.checkpointState?.() ?? null);
   let cached: { at: number; counts: Partial<Record<string, number>> } | null = null;
   new Gauge({
@@ -161,6 +169,9 @@ export function createMetrics(store: Store): Metrics {
     },
     shapingSlowDown(provider) {
       shapingSlowDowns.inc({ provider });
+    },
+    tlsSession(policy, result) {
+      tlsSessions.inc({ policy, result });
     },
     retentionPass(seconds, pagesFreed) {
       retentionPasses.observe(seconds);

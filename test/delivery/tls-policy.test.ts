@@ -152,6 +152,7 @@ describe(`MTA-STS and DANE for outbound delivery (${TEST_STORE_KIND})`, () => {
       expect(r.status, r.lastReply ?? '').toBe('delivered');
       expect(arrived(good, 'ann@good.test')).toMatchObject([{ secure: true }]);
       expect(await deliveredTls(t, r)).toMatchObject({ Tls: true, TlsPolicy: 'mta-sts', TlsVerified: true });
+      expect(await (await fetch(`${t.url}/metrics`)).text()).toMatch(/postline_tls_policy_sessions_total\{policy="sts",result="success"\} 1/);
       expect(fetched).toContain(`mta-sts.good.test/.well-known/mta-sts.txt`);
     });
   });
@@ -163,6 +164,9 @@ describe(`MTA-STS and DANE for outbound delivery (${TEST_STORE_KIND})`, () => {
       expect(r.lastReply).toMatch(/MTA-STS policy of bad\.test/);
       expect(r.lastReply).toMatch(/certificate/i);
       expect(arrived(selfSigned, 'bob@bad.test')).toEqual([]);
+      // Operators see it in /metrics (and the domain in its TLS-RPT report).
+      const metrics = await (await fetch(`${t.url}/metrics`)).text();
+      expect(metrics).toMatch(/postline_tls_policy_sessions_total\{policy="sts",result="certificate-not-trusted"\} [1-9]/);
     });
   });
 
