@@ -22,11 +22,14 @@ export interface StsPolicy {
 }
 
 /** What the lookup of a domain's policy came to. */
+/** Why a policy announced by its TXT record could not be used (RFC 8460 result types). */
+type StsFailure = 'sts-policy-fetch-error' | 'sts-policy-invalid' | 'sts-webpki-invalid';
+
 export type StsLookup =
   | { kind: 'policy'; policy: StsPolicy; id: string }
   | { kind: 'none' }
   /** A TXT record says there is a policy, but it could not be fetched or read: delivery goes on without it, and the failure is reported (TLS-RPT). */
-  | { kind: 'failed'; result: 'sts-policy-fetch-error' | 'sts-policy-invalid' | 'sts-webpki-invalid'; detail: string };
+  | { kind: 'failed'; result: StsFailure; detail: string };
 
 /** RFC 8461 §3.2: max_age at most 31,557,600 s (a year). */
 const MAX_AGE_LIMIT_SEC = 31_557_600;
@@ -168,7 +171,8 @@ export class MtaStsPolicies {
     try {
       policy = parseStsPolicy(await this.fetch(domain));
     } catch (err) {
-      const e = err as Error & { stsResult?: 'sts-policy-fetch-error' | 'sts-webpki-invalid' };
+      // A fetch failure says which it is; a policy that does not parse is invalid.
+      const e = err as Error & { stsResult?: StsFailure };
       const failed: StsLookup = { kind: 'failed', result: e.stsResult ?? 'sts-policy-invalid', detail: e.message };
       this.opts.report?.record({
         policyDomain: domain,
@@ -191,8 +195,7 @@ export class MtaStsPolicies {
   /** GET https://mta-sts.<domain>/.well-known/mta-sts.txt (RFC 8461 §3.3): verified TLS, no redirects, 200 with text/plain only. */
   private fetch(domain: string): Promise<string> {
     const host = `mta-sts.${domain}`;
-    const fail = (message: string, stsResult: 'sts-policy-fetch-error' | 'sts-webpki-invalid' = 'sts-policy-fetch-error') =>
-      Object.assign(new Error(`${host}: ${message}`), { stsResult });
+    const fail = (message: string, stsResult: StsFailure = 'sts-policy-fetch-error') => Object.assign(new Error(`${host}: ${message}`), { stsResult });
     return new Promise((resolve, reject) => {
       const req = request(
         {
@@ -217,7 +220,7 @@ export class MtaStsPolicies {
           }
           if (!/^text\/plain\b/i.test(type)) {
             res.resume();
-            return reject(Object.assign(fail(`served the policy as ${type || 'no content type'}, not text/plain`), { stsResult: undefined }));
+            return reject(fail(`served the policy as ${type || 'no content type'}, not text/plain`, 'sts-policy-invalid'));
           }
           const chunks: Buffer[] = [];
           let size = 0;
@@ -225,7 +228,7 @@ export class MtaStsPolicies {
             size += c.length;
             if (size > MAX_POLICY_BYTES) {
               req.destroy();
-              reject(Object.assign(fail(`policy larger than ${MAX_POLICY_BYTES} bytes`), { stsResult: undefined }));
+              reject(fail(`policy larger than ${MAX_POLICY_BYTES} bytes`, 'sts-policy-invalid'));
             } else chunks.push(c);
           });
           res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
